@@ -1,0 +1,60 @@
+/**
+ * Checked size arithmetic. Every size derived from a file goes through here, so a
+ * hostile shape or offset becomes a {@link TensioError}, never a wrong allocation.
+ */
+import { TensioError } from './errors.js';
+import { DTYPE_INFO, type DType } from './dtype.js';
+
+/**
+ * Throws `SIZE_OVERFLOW` unless `value` is a non-negative safe integer.
+ *
+ * @example
+ * ```ts
+ * checkedSize(2 ** 53, 'safetensors', 'offset'); // throws SIZE_OVERFLOW
+ * ```
+ */
+export function checkedSize(value: number | bigint, format: string, what: string): number {
+  const asNumber = typeof value === 'bigint' ? Number(value) : value;
+  if (typeof value === 'bigint' ? value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER) : !Number.isSafeInteger(value) || value < 0) {
+    throw new TensioError('SIZE_OVERFLOW', `${format}: ${what} ${String(value)} is not a safe non-negative integer`, { format });
+  }
+  return asNumber;
+}
+
+/**
+ * Product of a shape's dimensions as a checked safe integer. `[]` (a scalar) has one element.
+ *
+ * @example
+ * ```ts
+ * elementCount([2, 3]); // 6
+ * ```
+ */
+export function elementCount(shape: readonly number[], format = 'tensio'): number {
+  let count = 1n;
+  for (const dim of shape) {
+    if (!Number.isSafeInteger(dim) || dim < 0) {
+      throw new TensioError('INVALID_SHAPE', `${format}: dimension ${String(dim)} is not a non-negative integer`, { format });
+    }
+    count *= BigInt(dim);
+  }
+  return checkedSize(count, format, 'element count');
+}
+
+/**
+ * Bytes a dense tensor of this dtype and shape occupies, checked. Sub-byte types must
+ * fill whole bytes (as safetensors requires). Returns `undefined` for `opaque`.
+ *
+ * @example
+ * ```ts
+ * tensorByteLength('bfloat16', [4, 4]); // 32
+ * ```
+ */
+export function tensorByteLength(dtype: DType, shape: readonly number[], format = 'tensio'): number | undefined {
+  const bits = DTYPE_INFO[dtype].bits;
+  if (bits === 0) return undefined;
+  const totalBits = BigInt(elementCount(shape, format)) * BigInt(bits);
+  if (totalBits % 8n !== 0n) {
+    throw new TensioError('SIZE_MISMATCH', `${format}: ${dtype} tensor of shape [${shape.join(', ')}] does not fill whole bytes (${totalBits} bits)`, { format });
+  }
+  return checkedSize(totalBits / 8n, format, 'tensor byte length');
+}

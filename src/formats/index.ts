@@ -1,0 +1,8 @@
+/**
+ * Registers every built-in format with the registry. Importing this module (the
+ * package root does) makes `openTensorFile`, `convert` and the CLI know them all.
+ */
+import { registerFormat } from './registry.js';
+
+// One line per format folder: registerFormat(xFormat).
+void registerFormat;

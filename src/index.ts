@@ -1,0 +1,36 @@
+/**
+ * tensio: tensor files for TypeScript. Store, stream, inspect, verify and convert
+ * tensors between the formats ML and data people use, with bounded memory, atomic
+ * writes and no pickle ever executed.
+ *
+ * @example
+ * ```ts
+ * import { openTensorFile, convert } from 'tensio';
+ * await using reader = await openTensorFile('model.safetensors');
+ * console.log(reader.tensors.map((t) => `${t.name} ${t.dtype} [${t.shape}]`));
+ * await convert('model.safetensors', 'model.npz');
+ * ```
+ *
+ * @packageDocumentation
+ */
+import './formats/index.js';
+
+export * from './core/errors.js';
+export * from './core/dtype.js';
+export * from './core/tensor.js';
+export * from './core/sizes.js';
+export * from './core/limits.js';
+export * from './core/float-convert.js';
+
+export * from './storage/byte-source.js';
+export * from './storage/file-source.js';
+export * from './storage/cached-source.js';
+export * from './storage/byte-sink.js';
+export * from './storage/atomic-file-sink.js';
+
+export * from './model/types.js';
+export * from './model/create-reader.js';
+export * from './model/tensor-bytes.js';
+export * from './model/convert.js';
+export { FORMATS, registerFormat, getFormat, detectFormat, openTensorFile, formatForOutputPath, fileExtension } from './formats/registry.js';
+export type { OpenTensorFileOptions } from './formats/registry.js';

@@ -1,0 +1,117 @@
+/**
+ * `convert(input, output)`: any readable format to any writable one, through the
+ * model seam only, one chunk (or, where a format forces it, one tensor) in memory.
+ */
+import { TensioError, throwIfAborted } from '../core/errors.js';
+import { openTensorFile, formatForOutputPath, getFormat } from '../formats/registry.js';
+import type { Metadata, Progress, TensorReader, TensorSpec, TensorWriter } from './types.js';
+
+/** Options for {@link convert}. */
+export interface ConvertOptions {
+  /** Input format, when detection should be skipped. */
+  from?: string;
+  /** Output format; by default from the output's extension. */
+  to?: string;
+  /** Replace an existing output. Default false: `ALREADY_EXISTS` is thrown instead. */
+  overwrite?: boolean;
+  /** Keep only these tensors (exact names). */
+  tensors?: readonly string[];
+  /** Metadata to write instead of the input's. */
+  metadata?: Metadata;
+  /** Options passed to the input format's reader. */
+  readOptions?: Record<string, unknown>;
+  /** Options passed to the output format's writer (e.g. `{ crc32: true }`). */
+  writeOptions?: Record<string, unknown>;
+  /** Bytes per streamed chunk, default 8 MiB. */
+  chunkBytes?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+/** What {@link convert} did. */
+export interface ConvertResult {
+  inputFormat: string;
+  outputFormat: string;
+  tensors: number;
+  bytes: number;
+}
+
+/**
+ * Converts a tensor file to another format with bounded memory. The output appears
+ * atomically when everything was written, or not at all.
+ *
+ * @example
+ * ```ts
+ * await convert('model.pt', 'model.safetensors');
+ * await convert('weights.safetensors', 'weights.npz', { tensors: ['embed.weight'] });
+ * ```
+ */
+export async function convert(input: string, output: string, options: ConvertOptions = {}): Promise<ConvertResult> {
+  const reader = await openTensorFile(input, {
+    ...(options.from ? { format: options.from } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.readOptions ? { formatOptions: options.readOptions } : {}),
+  });
+  try {
+    return await convertReader(reader, output, options);
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * Writes everything an open {@link TensorReader} holds to `output` in another format.
+ * This is the one place where any format meets any other.
+ */
+export async function convertReader(reader: TensorReader, output: string, options: ConvertOptions = {}): Promise<ConvertResult> {
+  const outputFormat = options.to ? getFormat(options.to) : formatForOutputPath(output);
+  if (!outputFormat.createWriter) {
+    throw new TensioError('UNSUPPORTED_FEATURE', `tensio cannot write ${outputFormat.name} files yet`);
+  }
+  const wanted = options.tensors ? new Set(options.tensors) : undefined;
+  if (wanted) {
+    for (const name of wanted) reader.info(name); // NOT_FOUND early, before any output exists
+  }
+  const infos = reader.tensors.filter((info) => !wanted || wanted.has(info.name));
+  const plan: TensorSpec[] = infos.map(({ name, dtype, shape }) => ({ name, dtype, shape }));
+  for (const spec of plan) {
+    const reason = outputFormat.cannotWrite?.(spec);
+    if (reason) {
+      throw new TensioError('UNSUPPORTED_DTYPE', `${outputFormat.name} cannot hold tensor ${JSON.stringify(spec.name)}: ${reason}`, { format: outputFormat.name });
+    }
+  }
+  const total = infos.reduce((sum, info) => sum + info.byteLength, 0);
+  const writer: TensorWriter = await outputFormat.createWriter(output, {
+    tensors: plan,
+    metadata: options.metadata ?? { ...reader.metadata },
+    overwrite: options.overwrite ?? false,
+    ...(options.writeOptions ? { formatOptions: options.writeOptions } : {}),
+  });
+  let done = 0;
+  try {
+    for (const name of writer.order) {
+      throwIfAborted(options.signal);
+      const stream = reader.stream(name, {
+        reuseBuffer: true,
+        ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      await writer.add(name, countProgress(stream, (bytes) => {
+        done += bytes;
+        options.onProgress?.({ done, total, item: name });
+      }), options.signal ? { signal: options.signal } : undefined);
+    }
+    await writer.close();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  return { inputFormat: reader.format, outputFormat: outputFormat.name, tensors: plan.length, bytes: total };
+}
+
+async function* countProgress(stream: AsyncIterable<Uint8Array>, onBytes: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of stream) {
+    yield chunk;
+    onBytes(chunk.byteLength);
+  }
+}

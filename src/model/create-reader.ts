@@ -1,0 +1,150 @@
+/**
+ * The shared body of every {@link TensorReader}: formats describe where each tensor's
+ * bytes are, and this file implements `read`, slices and `stream` once.
+ */
+import { TensioError, throwIfAborted } from '../core/errors.js';
+import { DEFAULT_STREAM_CHUNK_BYTES } from '../core/limits.js';
+import type { Tensor } from '../core/tensor.js';
+import { readIntoFrom, type ByteSource } from '../storage/byte-source.js';
+import type { Metadata, ReadTensorOptions, StreamTensorOptions, TensorInfo, TensorReader } from './types.js';
+
+/**
+ * Where a tensor's bytes are. `span`: a contiguous range of a source already in
+ * tensio's layout (read and sliced without copies beyond the destination).
+ * `decode`: anything else (byte-swapped, Fortran order, strided, compressed); the
+ * format produces the whole tensor in tensio's layout and slices are cut from it.
+ */
+export type TensorLocation =
+  | { kind: 'span'; source: ByteSource; offset: number }
+  | { kind: 'decode'; decode(signal?: AbortSignal): Promise<Uint8Array> };
+
+/** What a format hands to {@link createTensorReader}. */
+export interface TensorReaderParts {
+  format: string;
+  path?: string;
+  size: number;
+  metadata: Metadata;
+  tensors: readonly TensorInfo[];
+  locate(info: TensorInfo): TensorLocation;
+  close?(): Promise<void>;
+}
+
+/** Resolves a `{start, end}` row slice against `rows`, Python-style (negatives count from the end). */
+export function resolveRowSlice(slice: { start: number; end?: number }, rows: number, name: string): [number, number] {
+  const clamp = (value: number) => Math.min(rows, Math.max(0, value < 0 ? rows + value : value));
+  if (!Number.isInteger(slice.start) || (slice.end !== undefined && !Number.isInteger(slice.end))) {
+    throw new TensioError('INVALID_SLICE', `slice of ${name}: start and end must be integers, got ${slice.start}..${String(slice.end)}`);
+  }
+  const start = clamp(slice.start);
+  const end = Math.max(start, slice.end === undefined ? rows : clamp(slice.end));
+  return [start, end];
+}
+
+/**
+ * Builds a {@link TensorReader} from a format's description of its tensors.
+ *
+ * @example
+ * ```ts
+ * return createTensorReader({ format: 'npy', size: source.size, metadata: {}, tensors: [info],
+ *   locate: () => ({ kind: 'span', source, offset: dataOffset }) });
+ * ```
+ */
+export function createTensorReader(parts: TensorReaderParts): TensorReader {
+  const byName = new Map<string, TensorInfo>();
+  for (const info of parts.tensors) byName.set(info.name, info);
+  let closed = false;
+
+  function info(name: string): TensorInfo {
+    const found = byName.get(name);
+    if (!found) {
+      throw new TensioError('NOT_FOUND', `${parts.format}: no tensor named ${JSON.stringify(name)}${parts.path ? ` in ${parts.path}` : ''}`, { format: parts.format, ...(parts.path ? { path: parts.path } : {}) });
+    }
+    return found;
+  }
+
+  function checkOpen(): void {
+    if (closed) throw new TensioError('INVALID_STATE', `${parts.format}: reader is closed`, { format: parts.format });
+  }
+
+  async function read(name: string, options: ReadTensorOptions = {}): Promise<Tensor> {
+    checkOpen();
+    throwIfAborted(options.signal);
+    const tensorInfo = info(name);
+    const location = parts.locate(tensorInfo);
+    if (!options.slice) {
+      const data = location.kind === 'span'
+        ? await readSpan(location.source, location.offset, tensorInfo.byteLength, options.signal)
+        : await location.decode(options.signal);
+      return { dtype: tensorInfo.dtype, shape: [...tensorInfo.shape], data };
+    }
+    if (tensorInfo.shape.length === 0) {
+      throw new TensioError('INVALID_SLICE', `${parts.format}: cannot slice the 0-d tensor ${name}`, { format: parts.format });
+    }
+    const rows = tensorInfo.shape[0]!;
+    const [start, end] = resolveRowSlice(options.slice, rows, name);
+    const rowBytes = rows === 0 ? 0 : tensorInfo.byteLength / rows;
+    if (!Number.isInteger(rowBytes)) {
+      throw new TensioError('INVALID_SLICE', `${parts.format}: rows of ${name} (${tensorInfo.dtype}) do not start on byte boundaries`, { format: parts.format });
+    }
+    const shape = [end - start, ...tensorInfo.shape.slice(1)];
+    const data = location.kind === 'span'
+      ? await readSpan(location.source, location.offset + start * rowBytes, (end - start) * rowBytes, options.signal)
+      : (await location.decode(options.signal)).slice(start * rowBytes, end * rowBytes);
+    return { dtype: tensorInfo.dtype, shape, data };
+  }
+
+  async function* stream(name: string, options: StreamTensorOptions = {}): AsyncGenerator<Uint8Array> {
+    checkOpen();
+    const tensorInfo = info(name);
+    const location = parts.locate(tensorInfo);
+    const chunkBytes = Math.max(1, options.chunkBytes ?? DEFAULT_STREAM_CHUNK_BYTES);
+    if (location.kind === 'decode') {
+      const whole = await location.decode(options.signal);
+      for (let at = 0; at < whole.byteLength; at += chunkBytes) yield whole.subarray(at, at + chunkBytes);
+      return;
+    }
+    const total = tensorInfo.byteLength;
+    let reused: Uint8Array | undefined;
+    for (let at = 0; at < total; at += chunkBytes) {
+      throwIfAborted(options.signal);
+      const length = Math.min(chunkBytes, total - at);
+      let chunk: Uint8Array;
+      if (options.reuseBuffer) {
+        reused ??= new Uint8Array(Math.min(chunkBytes, total));
+        chunk = reused.subarray(0, length);
+      } else {
+        chunk = new Uint8Array(length);
+      }
+      await readIntoFrom(location.source, chunk, location.offset + at, options.signal ? { signal: options.signal } : undefined);
+      yield chunk;
+    }
+  }
+
+  const reader: TensorReader = {
+    format: parts.format,
+    ...(parts.path !== undefined ? { path: parts.path } : {}),
+    size: parts.size,
+    metadata: parts.metadata,
+    tensors: parts.tensors,
+    info,
+    has: (name) => byName.has(name),
+    read,
+    stream,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await parts.close?.();
+    },
+    async [Symbol.asyncDispose]() {
+      await reader.close();
+    },
+  };
+  return reader;
+}
+
+async function readSpan(source: ByteSource, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+  // A fresh buffer per tensor: callers own what read() returns.
+  const target = new Uint8Array(length);
+  await readIntoFrom(source, target, offset, signal ? { signal } : undefined);
+  return target;
+}

@@ -1,0 +1,144 @@
+/**
+ * The model seam: what every format turns into (a {@link TensorReader}) and what every
+ * format is written from (a {@link TensorWriter}). Conversion only ever talks to these.
+ */
+import type { DType } from '../core/dtype.js';
+import type { Tensor } from '../core/tensor.js';
+import type { ByteSource } from '../storage/byte-source.js';
+
+/** Name, dtype and shape: what a writer must know before the bytes arrive. */
+export interface TensorSpec {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+}
+
+/** One tensor as a file describes it. */
+export interface TensorInfo extends TensorSpec {
+  /** Bytes of the tensor's data in tensio's layout (little-endian, C order). */
+  readonly byteLength: number;
+  /** The format's own dtype name (`'BF16'`, `'<f2'`, `'torch.HalfStorage'`); always set for `opaque`. */
+  readonly formatDtype?: string;
+  /** Format extras: file offsets, storage keys, layout, encoding, digests, checksums. */
+  readonly extras?: Readonly<Record<string, unknown>>;
+}
+
+/** File-level metadata. safetensors keeps strings only; other formats keep plain data. */
+export type Metadata = Record<string, unknown>;
+
+/** Progress report for long operations; `total` is in the same unit as `done` (bytes). */
+export interface Progress {
+  readonly done: number;
+  readonly total: number;
+  /** What is being worked on, e.g. a tensor name. */
+  readonly item?: string;
+}
+
+/** Options for {@link TensorReader.read}. */
+export interface ReadTensorOptions {
+  /** Rows `[start, end)` along the first axis; negative numbers count from the end. */
+  slice?: { start: number; end?: number };
+  signal?: AbortSignal;
+}
+
+/** Options for {@link TensorReader.stream}. */
+export interface StreamTensorOptions {
+  /** Bytes per chunk, default 8 MiB. */
+  chunkBytes?: number;
+  /**
+   * Yield views of one reused buffer instead of a fresh buffer per chunk (each chunk is
+   * valid only until the next is requested). Default false. Conversion turns it on.
+   */
+  reuseBuffer?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * A readable tensor file: metadata and tensor infos up front (only headers were read),
+ * tensor data on request.
+ *
+ * @example
+ * ```ts
+ * await using reader = await openTensorFile('model.safetensors');
+ * for (const info of reader.tensors) console.log(info.name, info.dtype, info.shape);
+ * const w = await reader.read('lm_head.weight');
+ * ```
+ */
+export interface TensorReader {
+  /** Format name, e.g. `'safetensors'`. */
+  readonly format: string;
+  /** Path or URL, when there is one. */
+  readonly path?: string;
+  /** Total bytes of the file(s). */
+  readonly size: number;
+  readonly metadata: Readonly<Metadata>;
+  /** Tensors in file order. */
+  readonly tensors: readonly TensorInfo[];
+  /** The info for one tensor; throws `NOT_FOUND`. */
+  info(name: string): TensorInfo;
+  /** True when the file holds a tensor of that name. */
+  has(name: string): boolean;
+  /** Reads one tensor (or a slice of its rows) into memory. */
+  read(name: string, options?: ReadTensorOptions): Promise<Tensor>;
+  /** Streams one tensor's bytes in chunks, in tensio's layout. */
+  stream(name: string, options?: StreamTensorOptions): AsyncIterable<Uint8Array>;
+  /** Releases files; safe to call twice. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Tensor bytes for a writer: all at once, or as a stream of chunks. */
+export type TensorBytes = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+/**
+ * A tensor file being written. The writer knows the whole plan up front (formats such
+ * as safetensors put every offset in the header), publishes atomically on `close()`
+ * and leaves nothing behind on `abort()`.
+ */
+export interface TensorWriter {
+  readonly format: string;
+  /** Order in which `add()` must be called: the order of the data in the file. */
+  readonly order: readonly string[];
+  /** Writes one planned tensor's bytes; the byte count is checked against the plan. */
+  add(name: string, data: TensorBytes, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Finishes the file and publishes it; throws if a planned tensor is missing. */
+  close(): Promise<void>;
+  /** Throws the partial file away. Safe to call after close. */
+  abort(): Promise<void>;
+}
+
+/** Options every format's writer factory takes. */
+export interface WriterOptions {
+  /** The plan: every tensor the file will hold. */
+  tensors: readonly TensorSpec[];
+  metadata?: Metadata;
+  /** Replace an existing file. Default true for library calls; the CLI asks for `--force`. */
+  overwrite?: boolean;
+  /** Format-specific options (e.g. safetensors `{ crc32: true }`). */
+  formatOptions?: Record<string, unknown>;
+}
+
+/** Options every format's open takes. */
+export interface OpenOptions {
+  signal?: AbortSignal;
+  /** Format-specific options (limits, names). */
+  formatOptions?: Record<string, unknown>;
+}
+
+/** A format tensio can read and/or write, as the registry knows it. */
+export interface TensorFormat {
+  /** Short name used by `--to` and in `inspect` output. */
+  readonly name: string;
+  /** File extensions, lower case, with the dot. */
+  readonly extensions: readonly string[];
+  /** True when these first bytes (up to 64) look like this format. */
+  sniff(head: Uint8Array): boolean;
+  /** True when this folder (or index file's folder) is in this format, for formats stored as folders. */
+  sniffFolder?(path: string): Promise<boolean>;
+  /** Opens a file, folder or source for reading. */
+  open?(input: string | ByteSource, options?: OpenOptions): Promise<TensorReader>;
+  /** Creates a writer that publishes to `path`. */
+  createWriter?(path: string, options: WriterOptions): Promise<TensorWriter>;
+  /** Why this format cannot hold a tensor of this spec, or undefined when it can. */
+  cannotWrite?(spec: TensorSpec): string | undefined;
+}

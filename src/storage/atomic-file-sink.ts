@@ -1,0 +1,125 @@
+/**
+ * A file {@link ByteSink} that never leaves a half-written file behind: bytes go to a
+ * temporary file in the target's folder, which is fsynced and renamed over the target
+ * on `close()` only. A crash at any point leaves the old file (or none) and, at worst,
+ * a stray temporary named `.NAME.tensio-*.tmp`.
+ */
+import { open, rename, unlink, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { TensioError } from '../core/errors.js';
+import type { ByteSink } from './byte-sink.js';
+
+/** Options for {@link atomicFileSink}. */
+export interface AtomicFileSinkOptions {
+  /** Refuse with `ALREADY_EXISTS` when the target exists (checked at open and at close). Default false. */
+  noOverwrite?: boolean;
+  /** fsync the file (and its folder) before publishing. Default true; turn off only for scratch files. */
+  durable?: boolean;
+}
+
+/** An atomic file sink; also disposable with `await using` (aborts if not closed). */
+export interface AtomicFileSink extends ByteSink {
+  readonly path: string;
+  readonly temporaryPath: string;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** True when a path exists (file or folder). */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Opens an atomic sink that will publish to `path` on `close()`.
+ *
+ * @example
+ * ```ts
+ * const sink = await atomicFileSink('out.safetensors');
+ * try { await sink.write(bytes); await sink.close(); } catch (e) { await sink.abort(); throw e; }
+ * ```
+ */
+export async function atomicFileSink(path: string, options: AtomicFileSinkOptions = {}): Promise<AtomicFileSink> {
+  const durable = options.durable ?? true;
+  if (options.noOverwrite && (await exists(path))) {
+    throw new TensioError('ALREADY_EXISTS', `${path} already exists (use --force / overwrite to replace it)`, { path });
+  }
+  const temporaryPath = join(dirname(path), `.${basename(path)}.tensio-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  let handle: FileHandle;
+  try {
+    handle = await open(temporaryPath, 'wx');
+  } catch (cause) {
+    throw new TensioError('IO_ERROR', `cannot create ${temporaryPath}: ${(cause as Error).message}`, { path, cause });
+  }
+  let position = 0;
+  let state: 'open' | 'closed' | 'aborted' = 'open';
+
+  const sink: AtomicFileSink = {
+    path,
+    temporaryPath,
+    get position() {
+      return position;
+    },
+    async write(chunk) {
+      if (state !== 'open') throw new TensioError('INVALID_STATE', `write to a ${state} sink for ${path}`, { path });
+      let done = 0;
+      try {
+        while (done < chunk.byteLength) {
+          const { bytesWritten } = await handle.write(chunk, done, Math.min(chunk.byteLength - done, 2 ** 30), position + done);
+          done += bytesWritten;
+        }
+      } catch (cause) {
+        throw new TensioError('IO_ERROR', `writing ${path} failed at byte ${position + done}: ${(cause as Error).message}`, { path, cause });
+      }
+      position += chunk.byteLength;
+    },
+    async close() {
+      if (state === 'closed') return;
+      if (state === 'aborted') throw new TensioError('INVALID_STATE', `close of an aborted sink for ${path}`, { path });
+      try {
+        if (durable) await handle.sync();
+        await handle.close();
+        if (options.noOverwrite && (await exists(path))) {
+          throw new TensioError('ALREADY_EXISTS', `${path} appeared while it was being written; not replacing it`, { path });
+        }
+        await rename(temporaryPath, path);
+        state = 'closed';
+      } catch (cause) {
+        state = 'aborted';
+        await unlink(temporaryPath).catch(() => undefined);
+        if (cause instanceof TensioError) throw cause;
+        throw new TensioError('IO_ERROR', `publishing ${path} failed: ${(cause as Error).message}`, { path, cause });
+      }
+      if (durable) await syncFolder(dirname(path));
+    },
+    async abort() {
+      if (state !== 'open') return;
+      state = 'aborted';
+      await handle.close().catch(() => undefined);
+      await unlink(temporaryPath).catch(() => undefined);
+    },
+    async [Symbol.asyncDispose]() {
+      await sink.abort();
+    },
+  };
+  return sink;
+}
+
+/** fsync a folder so the rename itself survives a power cut; best effort (not all systems allow it). */
+async function syncFolder(folder: string): Promise<void> {
+  try {
+    const handle = await open(folder, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Some file systems refuse fsync on folders; the rename is still atomic.
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The write side of storage: a sequential byte sink that publishes on `close()`.
+ */
+import { TensioError } from '../core/errors.js';
+
+/**
+ * Sequential bytes out. Nothing is visible at the destination until `close()`
+ * resolves; `abort()` throws everything away.
+ */
+export interface ByteSink {
+  /** Bytes written so far. */
+  readonly position: number;
+  /**
+   * Appends bytes. The sink may keep a reference until the promise resolves: do not
+   * change `chunk` before then.
+   */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Flushes, makes durable and publishes. */
+  close(): Promise<void>;
+  /** Discards everything written; the destination keeps what it had. Safe after close. */
+  abort(): Promise<void>;
+}
+
+/** A {@link ByteSink} that collects bytes in memory; `bytes()` gives them after close. */
+export interface MemorySink extends ByteSink {
+  bytes(): Uint8Array;
+}
+
+/**
+ * A sink that keeps the bytes in memory (tests, small files, the browser).
+ *
+ * @example
+ * ```ts
+ * const sink = memorySink();
+ * await safetensorsWrite(sink, tensors);
+ * const file = sink.bytes();
+ * ```
+ */
+export function memorySink(): MemorySink {
+  const parts: Uint8Array[] = [];
+  let position = 0;
+  let state: 'open' | 'closed' | 'aborted' = 'open';
+  let joined: Uint8Array | undefined;
+  return {
+    get position() {
+      return position;
+    },
+    async write(chunk) {
+      if (state !== 'open') throw new TensioError('INVALID_STATE', `write to a ${state} sink`);
+      parts.push(chunk.slice());
+      position += chunk.byteLength;
+    },
+    async close() {
+      if (state === 'aborted') throw new TensioError('INVALID_STATE', 'close of an aborted sink');
+      state = 'closed';
+    },
+    async abort() {
+      if (state === 'open') state = 'aborted';
+      parts.length = 0;
+    },
+    bytes() {
+      if (state !== 'closed') throw new TensioError('INVALID_STATE', 'memory sink read before close()');
+      if (!joined) {
+        joined = new Uint8Array(position);
+        let at = 0;
+        for (const part of parts) {
+          joined.set(part, at);
+          at += part.byteLength;
+        }
+        parts.length = 0;
+        parts.push(joined);
+      }
+      return joined;
+    },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * The read side of storage: anything that can hand out byte ranges.
+ */
+import { TensioError, throwIfAborted } from '../core/errors.js';
+
+/** Options for one {@link ByteSource.read}. */
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * Random-access bytes: a file, a buffer, a URL, an S3 object. Parsers ask for exactly
+ * the ranges they need; nothing is read that is not asked for.
+ */
+export interface ByteSource {
+  /** Total size in bytes. */
+  readonly size: number;
+  /** A name for messages (a path or URL), when there is one. */
+  readonly name?: string;
+  /**
+   * Reads `length` bytes at `offset`. Resolves to exactly `length` bytes or rejects with
+   * `TRUNCATED`. The result may be a view into a shared buffer: copy before keeping it
+   * past the next read if the source says it reuses memory (none of tensio's do).
+   */
+  read(offset: number, length: number, options?: ReadOptions): Promise<Uint8Array>;
+  /**
+   * Reads into the caller's buffer (no allocation), when the source can. Sources
+   * without it are read with {@link ByteSource.read} and copied.
+   */
+  readInto?(target: Uint8Array, offset: number, options?: ReadOptions): Promise<void>;
+  /** Releases file handles or connections. Safe to call twice. */
+  close?(): Promise<void>;
+}
+
+/** Throws `TRUNCATED` when a range falls outside a source of `size` bytes. */
+export function checkRange(size: number, offset: number, length: number, name?: string): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+    throw new TensioError('TRUNCATED', `read of ${length} bytes at offset ${offset} runs past the end of ${name ?? 'the input'} (${size} bytes)`, { offset, ...(name ? { path: name } : {}) });
+  }
+}
+
+/**
+ * A {@link ByteSource} over bytes already in memory. Reads are views, not copies.
+ *
+ * @example
+ * ```ts
+ * const reader = await safetensorsOpen(bytesSource(fileBytes));
+ * ```
+ */
+export function bytesSource(bytes: Uint8Array, name?: string): ByteSource {
+  return {
+    size: bytes.byteLength,
+    ...(name !== undefined ? { name } : {}),
+    async read(offset, length, options) {
+      throwIfAborted(options?.signal);
+      checkRange(bytes.byteLength, offset, length, name);
+      return bytes.subarray(offset, offset + length);
+    },
+    async readInto(target, offset, options) {
+      throwIfAborted(options?.signal);
+      checkRange(bytes.byteLength, offset, target.byteLength, name);
+      target.set(bytes.subarray(offset, offset + target.byteLength));
+    },
+  };
+}
+
+/** Reads `target.byteLength` bytes at `offset` into `target`, using `readInto` when the source has it. */
+export async function readIntoFrom(source: ByteSource, target: Uint8Array, offset: number, options?: ReadOptions): Promise<void> {
+  if (source.readInto) return source.readInto(target, offset, options);
+  target.set(await source.read(offset, target.byteLength, options));
+}
+
+/** Anything tensio accepts where it reads: a source, or bytes in memory. */
+export type ByteInput = ByteSource | Uint8Array;
+
+/** Turns bytes into a source; passes a source through. */
+export function toByteSource(input: ByteInput, name?: string): ByteSource {
+  return input instanceof Uint8Array ? bytesSource(input, name) : input;
+}

@@ -1,0 +1,77 @@
+/**
+ * A {@link ByteSource} over a local file: positional reads on one file handle.
+ * Never `readFile`: Node refuses files over 2 GiB and it would hold the whole file.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { TensioError, throwIfAborted } from '../core/errors.js';
+import { checkRange, type ByteSource, type ReadOptions } from './byte-source.js';
+
+/** A file-backed {@link ByteSource}; close it (or use `await using`) when done. */
+export interface FileSource extends ByteSource {
+  readonly name: string;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Opens a file for positional reads.
+ *
+ * @example
+ * ```ts
+ * await using source = await fileSource('model.safetensors');
+ * const head = await source.read(0, 8);
+ * ```
+ */
+export async function fileSource(path: string): Promise<FileSource> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'IO_ERROR';
+    throw new TensioError(code, `cannot open ${path}: ${(cause as Error).message}`, { path, cause });
+  }
+  const stats = await handle.stat();
+  if (!stats.isFile()) {
+    await handle.close();
+    throw new TensioError('INVALID_ARGUMENT', `${path} is not a regular file`, { path });
+  }
+  const size = stats.size;
+  let closed = false;
+
+  async function readInto(target: Uint8Array, offset: number, options?: ReadOptions): Promise<void> {
+    throwIfAborted(options?.signal);
+    checkRange(size, offset, target.byteLength, path);
+    let done = 0;
+    while (done < target.byteLength) {
+      // One positional read per 1 GiB at most: Node caps a single read at 2 GiB.
+      const want = Math.min(target.byteLength - done, 2 ** 30);
+      const { bytesRead } = await handle.read(target, done, want, offset + done);
+      if (bytesRead === 0) {
+        throw new TensioError('TRUNCATED', `${path} ended at ${offset + done} while ${target.byteLength - done} more bytes were expected (was it changed while reading?)`, { path, offset: offset + done });
+      }
+      done += bytesRead;
+      throwIfAborted(options?.signal);
+    }
+  }
+
+  const source: FileSource = {
+    size,
+    name: path,
+    async read(offset, length, options) {
+      checkRange(size, offset, length, path);
+      const target = new Uint8Array(length);
+      await readInto(target, offset, options);
+      return target;
+    },
+    readInto,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await handle.close();
+    },
+    async [Symbol.asyncDispose]() {
+      await source.close();
+    },
+  };
+  return source;
+}

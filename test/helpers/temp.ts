@@ -1,0 +1,12 @@
+/** Temporary folders for tests, removed when the test ends. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+
+/** A fresh temporary folder, deleted after the test `t`. */
+export async function tempDir(t: TestContext | { after(fn: () => unknown): void }, prefix = 'tensio-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
