@@ -34,3 +34,4 @@ export * from './model/tensor-bytes.js';
 export * from './model/convert.js';
 export { FORMATS, registerFormat, getFormat, detectFormat, openTensorFile, formatForOutputPath, fileExtension } from './formats/registry.js';
 export type { OpenTensorFileOptions } from './formats/registry.js';
+export * from './model/verify.js';

@@ -5,6 +5,7 @@
 import type { DType } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ByteSource } from '../storage/byte-source.js';
+import type { TensioErrorCode } from '../core/errors.js';
 
 /** Name, dtype and shape: what a writer must know before the bytes arrive. */
 export interface TensorSpec {
@@ -139,6 +140,42 @@ export interface TensorFormat {
   open?(input: string | ByteSource, options?: OpenOptions): Promise<TensorReader>;
   /** Creates a writer that publishes to `path`. */
   createWriter?(path: string, options: WriterOptions): Promise<TensorWriter>;
+  /**
+   * Deep check of a file: structure plus every checksum or digest it carries. Formats
+   * without checksums can leave it out; {@link verifyTensorFile} then opens the file and
+   * reads every tensor through.
+   */
+  verify?(path: string, options?: VerifyOptions): Promise<VerifyReport>;
   /** Why this format cannot hold a tensor of this spec, or undefined when it can. */
   cannotWrite?(spec: TensorSpec): string | undefined;
+}
+
+/** Options for verification. */
+export interface VerifyOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+  /** Format-specific options. */
+  formatOptions?: Record<string, unknown>;
+}
+
+/** One problem verification found. */
+export interface VerifyProblem {
+  /** Why, e.g. `'CHECKSUM_MISMATCH'`. */
+  readonly code: TensioErrorCode;
+  readonly message: string;
+  /** The tensor concerned, when there is one. */
+  readonly tensor?: string;
+}
+
+/** What verification found. `ok` is true only when `problems` is empty. */
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly format: string;
+  readonly path: string;
+  readonly tensors: number;
+  /** Checksums or digests that were recomputed and matched. */
+  readonly checksumsVerified: number;
+  /** Tensors that carry no checksum (structure checked only). */
+  readonly withoutChecksum: number;
+  readonly problems: readonly VerifyProblem[];
 }
