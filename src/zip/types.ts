@@ -3,6 +3,7 @@
  * (Implementation: `read.ts`, `write.ts`; zip is a container, not a tensor format.)
  */
 import type { TensorBytes } from '../model/types.js';
+import type { ByteSource } from '../storage/byte-source.js';
 
 /** One member of a zip archive, from the central directory. */
 export interface ZipEntry {
@@ -26,11 +27,17 @@ export interface ZipOpenOptions {
   maxEntries?: number;
   /** Largest expanded size of one entry (default ZIP_MAX_ENTRY_BYTES). */
   maxEntryBytes?: number;
+  /** Largest central directory read into memory (default ZIP_MAX_DIRECTORY_BYTES). */
+  maxDirectoryBytes?: number;
   signal?: AbortSignal;
 }
 
 /** A zip archive opened for random access over a ByteSource. */
 export interface ZipArchive {
+  /** Format name used in errors (from {@link ZipOpenOptions.format}). */
+  readonly format: string;
+  /** The source the archive reads from (not owned: closing it is the caller's job). */
+  readonly source: ByteSource;
   readonly entries: readonly ZipEntry[];
   /** The entry with this exact name, if any. */
   entry(name: string): ZipEntry | undefined;
@@ -48,6 +55,12 @@ export interface ZipAddOptions {
   method?: 'store' | 'deflate';
   /** Pad the local header (torch's `FB` extra field) so the data starts at a multiple of this. */
   alignment?: number;
+  /**
+   * Uncompressed size, when known in advance for streamed data (a `Uint8Array` knows its
+   * own). Checked against the bytes received. A streamed entry without it is written
+   * with zip64 sizes, since it might pass 4 GiB.
+   */
+  size?: number;
   signal?: AbortSignal;
 }
 
@@ -57,10 +70,14 @@ export interface ZipWriter {
   /** Writes the central directory (zip64 records when needed or forced) and closes the sink. */
   close(): Promise<void>;
   abort(): Promise<void>;
+  /** Bytes written to the sink so far. */
+  readonly position: number;
 }
 
 /** Options for creating a {@link ZipWriter}. */
 export interface ZipWriterOptions {
   /** Always write the zip64 end records (torch does). Default: only when needed. */
   forceZip64?: boolean;
+  /** Format name for error messages. Default `'zip'`. */
+  format?: string;
 }
