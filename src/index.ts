@@ -35,3 +35,4 @@ export * from './model/convert.js';
 export { FORMATS, registerFormat, getFormat, detectFormat, openTensorFile, formatForOutputPath, fileExtension } from './formats/registry.js';
 export type { OpenTensorFileOptions } from './formats/registry.js';
 export * from './model/verify.js';
+export * from './zip/index.js';
