@@ -1,0 +1,128 @@
+/**
+ * `tensio convert IN OUT`: any readable format to any writable one through the
+ * library's `convert`, with a progress bar on a terminal and no partial output file
+ * on failure or Ctrl-C.
+ */
+import { stat } from 'node:fs/promises';
+import { TensioError } from '../core/errors.js';
+import { convert, type ConvertOptions } from '../model/convert.js';
+import { cliParseArgs } from './args.js';
+import { cliFormatBytes, cliFormatCount, cliFormatSeconds, cliFormatThroughput, cliJson } from './output.js';
+import { cliProgressBar } from './progress.js';
+import { CliUsageError, type CliCommand } from './types.js';
+
+/** Size of a file; undefined for a folder (a store) or nothing. */
+async function fileSize(path: string): Promise<number | undefined> {
+  try {
+    const info = await stat(path);
+    return info.isFile() ? info.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The `convert` subcommand. */
+export const convertCommand: CliCommand = {
+  name: 'convert',
+  summary: 'convert a tensor file to another format with bounded memory',
+  help: `Usage: tensio convert IN OUT [OPTIONS]
+
+Converts IN to OUT, streaming tensor by tensor (one chunk in memory at a time where
+the formats allow it). The input format comes from IN's first bytes (then its
+extension); the output format from OUT's extension unless --to names it. OUT appears
+only when everything was written (atomic rename): a failure or Ctrl-C leaves no
+partial file. An existing OUT is refused unless --force is given. A tensor whose
+dtype the output format cannot hold is refused (UNSUPPORTED_DTYPE) before anything
+is written; pick the others with --tensors.
+
+Arguments:
+  IN                  the file or folder to read
+  OUT                 the file or folder to write
+
+Options:
+      --to FORMAT     output format (default: from OUT's extension)
+      --from FORMAT   input format (default: detected)
+  -f, --force         replace OUT if it exists
+      --tensors LIST  only these tensors, comma separated exact names
+      --crc32         ask the output format to store a CRC32 per tensor, for formats
+                      whose writer supports it (others ignore it)
+      --json          print one JSON object describing what was done
+  -h, --help          show this help
+
+Examples:
+  tensio convert pytorch_model.bin model.safetensors
+  tensio convert model.safetensors weights.npz --tensors embed.weight,lm_head.weight
+  tensio convert data.npz store --to npk --force
+
+Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EXISTS);
+2 usage error; 130 interrupted (no OUT written).
+`,
+  async run(args, context) {
+    const { values, positionals, help } = cliParseArgs('convert', args, {
+      to: { type: 'string' },
+      from: { type: 'string' },
+      force: { type: 'boolean', short: 'f' },
+      tensors: { type: 'string' },
+      crc32: { type: 'boolean' },
+      json: { type: 'boolean' },
+    }, [2, 2]);
+    if (help) {
+      context.stdout(this.help);
+      return 0;
+    }
+    const [input, output] = positionals as [string, string];
+    const inputPath = context.resolvePath(input);
+    const outputPath = context.resolvePath(output);
+    if (inputPath === outputPath) {
+      throw new TensioError('INVALID_ARGUMENT', `IN and OUT are the same path (${input}); write to another file`, { path: inputPath });
+    }
+    const tensors = typeof values.tensors === 'string'
+      ? values.tensors.split(',').map((name) => name.trim()).filter((name) => name.length > 0)
+      : undefined;
+    if (tensors && tensors.length === 0) throw new CliUsageError('--tensors needs at least one name', 'convert');
+    const force = values.force === true;
+    if (!force && (await exists(outputPath))) {
+      throw new TensioError('ALREADY_EXISTS', `${output} already exists; pass --force to replace it`, { path: outputPath });
+    }
+
+    const bar = cliProgressBar(context, 'convert');
+    const options: ConvertOptions = {
+      overwrite: force,
+      onProgress: (progress) => bar.update(progress),
+      ...(typeof values.to === 'string' ? { to: values.to } : {}),
+      ...(typeof values.from === 'string' ? { from: values.from } : {}),
+      ...(tensors ? { tensors } : {}),
+      ...(values.crc32 === true ? { writeOptions: { crc32: true } } : {}),
+      ...(context.signal ? { signal: context.signal } : {}),
+    };
+    const started = context.now();
+    let result;
+    try {
+      result = await convert(inputPath, outputPath, options);
+    } finally {
+      bar.finish();
+    }
+    const seconds = (context.now() - started) / 1000;
+    const outputSize = await fileSize(outputPath);
+    if (values.json === true) {
+      context.stdout(cliJson({ input, output, ...result, seconds, outputSize: outputSize ?? null }));
+      return 0;
+    }
+    context.stdout(
+      `converted ${input} (${result.inputFormat}) -> ${output} (${result.outputFormat})\n` +
+      `  ${cliFormatCount(result.tensors)} tensor${result.tensors === 1 ? '' : 's'}, ${cliFormatBytes(result.bytes)} of tensor data` +
+      `${outputSize !== undefined ? `, output ${cliFormatBytes(outputSize)}` : ''}` +
+      ` in ${cliFormatSeconds(seconds)} (${cliFormatThroughput(result.bytes, seconds)})\n`,
+    );
+    return 0;
+  },
+};

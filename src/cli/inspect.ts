@@ -1,0 +1,195 @@
+/**
+ * `tensio inspect PATH [--json]`: format, size, metadata and every tensor, from the
+ * headers only (no tensor data is read). Refused pickles are reported with the
+ * globals they reference.
+ */
+import { detectFormat, getFormat, openTensorFile } from '../formats/registry.js';
+import { isTensioError, type TensioError } from '../core/errors.js';
+import { elementCount } from '../core/sizes.js';
+import type { TensorFormat, TensorInfo, TensorReader } from '../model/types.js';
+import { cliParseArgs } from './args.js';
+import { cliFormatBytes, cliFormatCount, cliFormatShape, cliFormatTable, cliFormatValue, cliJson } from './output.js';
+import { cliPickleGlobals, cliPickleGlobalsFromMetadata } from './pickle-globals.js';
+import type { CliCommand, CliContext } from './types.js';
+
+/** Per-dtype totals in `inspect` output. */
+export interface CliDtypeTotals {
+  count: number;
+  parameters: number;
+  bytes: number;
+}
+
+/** Totals over all tensors in `inspect` output. */
+export interface CliInspectTotals {
+  tensors: number;
+  parameters: number;
+  bytes: number;
+  dtypes: Record<string, CliDtypeTotals>;
+}
+
+/**
+ * Tensor count, parameter count, bytes, and the same per dtype.
+ *
+ * @example
+ * ```ts
+ * cliInspectTotals(reader.tensors).dtypes.float32?.parameters;
+ * ```
+ */
+export function cliInspectTotals(tensors: readonly TensorInfo[]): CliInspectTotals {
+  const totals: CliInspectTotals = { tensors: tensors.length, parameters: 0, bytes: 0, dtypes: {} };
+  for (const info of tensors) {
+    const parameters = elementCount(info.shape);
+    const dtype = info.dtype === 'opaque' && info.formatDtype ? `opaque(${info.formatDtype})` : info.dtype;
+    const entry = (totals.dtypes[dtype] ??= { count: 0, parameters: 0, bytes: 0 });
+    entry.count += 1;
+    entry.parameters += parameters;
+    entry.bytes += info.byteLength;
+    totals.parameters += parameters;
+    totals.bytes += info.byteLength;
+  }
+  return totals;
+}
+
+/** Extras worth a column in the human table (folder stores, pickles): logical shape, deleted rows. */
+function describeExtras(info: TensorInfo): string {
+  const extras = info.extras;
+  if (!extras) return '';
+  const parts: string[] = [];
+  const logical = extras.logicalShape;
+  if (Array.isArray(logical) && logical.join(',') !== info.shape.join(',')) parts.push(`logical ${cliFormatShape(logical as number[])}`);
+  const deleted = extras.deletedRows ?? extras.deletedCount;
+  if (typeof deleted === 'number' && deleted > 0) parts.push(`${cliFormatCount(deleted)} deleted rows`);
+  else if (Array.isArray(deleted) && deleted.length > 0) parts.push(`${cliFormatCount(deleted.length)} deleted rows`);
+  return parts.join(', ');
+}
+
+/** The human report for an open reader. */
+function inspectText(reader: TensorReader, path: string): string {
+  const totals = cliInspectTotals(reader.tensors);
+  let text = cliFormatTable([
+    ['path', path],
+    ['format', reader.format],
+    ['size', `${cliFormatBytes(reader.size)} (${cliFormatCount(reader.size)} bytes)`],
+    ['tensors', cliFormatCount(totals.tensors)],
+    ['parameters', cliFormatCount(totals.parameters)],
+    ['data', `${cliFormatBytes(totals.bytes)} (${cliFormatCount(totals.bytes)} bytes)`],
+  ], { indent: '' });
+
+  const globals = cliPickleGlobalsFromMetadata(reader.metadata);
+  const metadataEntries = Object.entries(reader.metadata).filter(([, value]) => value !== undefined);
+  text += `\nmetadata (${metadataEntries.length} ${metadataEntries.length === 1 ? 'entry' : 'entries'})\n`;
+  if (metadataEntries.length > 0) {
+    text += cliFormatTable(metadataEntries.map(([key, value]) => [key, cliFormatValue(value)]));
+  }
+  if (globals) {
+    text += `\npickle globals (${globals.length})\n${globals.map((name) => `  ${name}\n`).join('')}`;
+  }
+
+  const rows = reader.tensors.map((info) => [
+    info.name,
+    info.dtype === 'opaque' && info.formatDtype ? `opaque(${info.formatDtype})` : info.dtype,
+    cliFormatShape(info.shape),
+    cliFormatCount(info.byteLength),
+    describeExtras(info),
+  ]);
+  text += `\ntensors (${reader.tensors.length})\n`;
+  if (rows.length > 0) {
+    text += cliFormatTable([['NAME', 'DTYPE', 'SHAPE', 'BYTES', ''], ...rows], { align: ['left', 'left', 'left', 'right', 'left'] });
+  }
+
+  const dtypeRows = Object.entries(totals.dtypes)
+    .sort(([, a], [, b]) => b.bytes - a.bytes)
+    .map(([dtype, entry]) => [dtype, cliFormatCount(entry.count), cliFormatCount(entry.parameters), cliFormatBytes(entry.bytes)]);
+  if (dtypeRows.length > 0) {
+    text += `\ndtypes\n${cliFormatTable([['DTYPE', 'TENSORS', 'PARAMETERS', 'BYTES'], ...dtypeRows], { align: ['left', 'right', 'right', 'right'] })}`;
+  }
+  return text;
+}
+
+/**
+ * The `--json` document. The keys `format, path, size, metadata, tensors[{name, dtype,
+ * shape, byteLength}]` are the stable contract; `totals` is extra.
+ *
+ * @example
+ * ```ts
+ * const doc = cliInspectJson(reader, 'model.safetensors');
+ * ```
+ */
+export function cliInspectJson(reader: TensorReader, path: string): Record<string, unknown> {
+  return {
+    format: reader.format,
+    path,
+    size: reader.size,
+    metadata: reader.metadata,
+    tensors: reader.tensors.map((info) => ({ name: info.name, dtype: info.dtype, shape: [...info.shape], byteLength: info.byteLength })),
+    totals: cliInspectTotals(reader.tensors),
+  };
+}
+
+/** A file refused as an unsafe pickle: say so, list what it references, exit 1. */
+async function reportUnsafePickle(error: TensioError, path: string, format: TensorFormat | undefined, context: CliContext, json: boolean): Promise<number> {
+  const globals = await cliPickleGlobals(error, format, path, context);
+  if (json) {
+    context.stdout(cliJson({ format: format?.name ?? error.format, path, error: { code: error.code, message: error.message }, pickleGlobals: globals ?? null }));
+  }
+  context.stderr(`tensio: ${error.code}: ${error.message}\n`);
+  if (globals && !json) {
+    context.stderr(`tensio: the pickle references ${globals.length} global${globals.length === 1 ? '' : 's'}:\n${globals.map((name) => `  ${name}\n`).join('')}`);
+  }
+  return 1;
+}
+
+/** The `inspect` subcommand. */
+export const inspectCommand: CliCommand = {
+  name: 'inspect',
+  summary: 'show format, metadata and every tensor (reads headers only)',
+  help: `Usage: tensio inspect PATH [OPTIONS]
+
+Shows what a tensor file holds without reading its tensor data: format, file size,
+metadata, and for every tensor its name, dtype, shape and byte length; then totals
+(tensors, parameters, bytes) and a breakdown per dtype. PATH may be a file, a folder
+store (.npk), or a sharded checkpoint's index or first shard (shown as one model).
+Pickle-based files are parsed, never executed; a file referencing globals outside
+the allow-list is refused (UNSAFE_PICKLE) and the globals it references are listed.
+
+Arguments:
+  PATH            the file or folder to inspect
+
+Options:
+      --json      print one JSON object: {"format", "path", "size", "metadata",
+                  "tensors": [{"name", "dtype", "shape", "byteLength"}], "totals"}
+      --from FMT  skip format detection and read as FMT
+  -h, --help      show this help
+
+Examples:
+  tensio inspect model.safetensors
+  tensio inspect model.safetensors.index.json
+  tensio inspect weights.npz --json | jq '.totals.parameters'
+
+Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage error.
+`,
+  async run(args, context) {
+    const { values, positionals, help } = cliParseArgs('inspect', args, { json: { type: 'boolean' }, from: { type: 'string' } }, [1, 1]);
+    if (help) {
+      context.stdout(this.help);
+      return 0;
+    }
+    const path = positionals[0]!;
+    const resolved = context.resolvePath(path);
+    const json = values.json === true;
+    let format: TensorFormat | undefined;
+    try {
+      format = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(resolved);
+      const reader = await openTensorFile(resolved, { format: format.name, ...(context.signal ? { signal: context.signal } : {}) });
+      try {
+        context.stdout(json ? cliJson(cliInspectJson(reader, path)) : inspectText(reader, path));
+      } finally {
+        await reader.close();
+      }
+      return 0;
+    } catch (error) {
+      if (isTensioError(error, 'UNSAFE_PICKLE')) return reportUnsafePickle(error, path, format, context, json);
+      throw error;
+    }
+  },
+};

@@ -1,0 +1,86 @@
+/**
+ * `tensio verify PATH`: structure plus every checksum the file carries. Exit 0 when
+ * sound, 1 with the reasons when not.
+ */
+import { verifyTensorFile } from '../model/verify.js';
+import type { VerifyReport } from '../model/types.js';
+import { cliParseArgs } from './args.js';
+import { cliFormatCount, cliJson } from './output.js';
+import { cliProgressBar } from './progress.js';
+import type { CliCommand } from './types.js';
+
+/**
+ * A verify report for people: one summary line, then one line per problem.
+ *
+ * @example
+ * ```ts
+ * io.stdout(cliVerifyText(await verifyTensorFile(path), 'model.safetensors'));
+ * ```
+ */
+export function cliVerifyText(report: VerifyReport, path: string): string {
+  const counts = `${cliFormatCount(report.tensors)} tensor${report.tensors === 1 ? '' : 's'}, ` +
+    `${cliFormatCount(report.checksumsVerified)} checksum${report.checksumsVerified === 1 ? '' : 's'} verified, ` +
+    `${cliFormatCount(report.withoutChecksum)} without checksum (structure and reads checked)`;
+  if (report.ok) return `OK ${path} (${report.format}): ${counts}\n`;
+  const problems = report.problems
+    .map((problem) => `  ${problem.code}${problem.tensor !== undefined ? ` [${problem.tensor}]` : ''}: ${problem.message}\n`)
+    .join('');
+  return `FAILED ${path} (${report.format}): ${cliFormatCount(report.problems.length)} problem${report.problems.length === 1 ? '' : 's'}; ${counts}\n${problems}`;
+}
+
+/** The `verify` subcommand. */
+export const verifyCommand: CliCommand = {
+  name: 'verify',
+  summary: 'check structure and every checksum a file carries',
+  help: `Usage: tensio verify PATH [OPTIONS]
+
+Checks that a tensor file is sound: its structure (header, offsets, sizes, no
+overlaps or trailing bytes, as each format defines them) and every checksum or digest
+it carries, reading every tensor through to its last byte. Formats without checksums
+are checked by reading everything.
+
+Arguments:
+  PATH            the file or folder to verify
+
+Options:
+      --json      print the report as one JSON object: {"ok", "format", "path",
+                  "tensors", "checksumsVerified", "withoutChecksum", "problems": [{"code",
+                  "message", "tensor"?}]}
+      --from FMT  skip format detection and verify as FMT
+  -h, --help      show this help
+
+Examples:
+  tensio verify model.safetensors
+  tensio verify weights.npz --json | jq '.problems'
+
+Exit codes: 0 sound; 1 not sound (the problems are printed) or unreadable; 2 usage
+error; 130 interrupted.
+`,
+  async run(args, context) {
+    const { values, positionals, help } = cliParseArgs('verify', args, { json: { type: 'boolean' }, from: { type: 'string' } }, [1, 1]);
+    if (help) {
+      context.stdout(this.help);
+      return 0;
+    }
+    const path = positionals[0]!;
+    const bar = cliProgressBar(context, 'verify');
+    let report: VerifyReport;
+    try {
+      report = await verifyTensorFile(context.resolvePath(path), {
+        onProgress: (progress) => bar.update(progress),
+        ...(typeof values.from === 'string' ? { format: values.from } : {}),
+        ...(context.signal ? { signal: context.signal } : {}),
+      });
+    } finally {
+      bar.finish();
+    }
+    if (values.json === true) context.stdout(cliJson({ ...report, path }));
+    else context.stdout(cliVerifyText(report, path));
+    if (!report.ok) {
+      const first = report.problems[0];
+      context.stderr(`tensio: ${first?.code ?? 'INVALID_STATE'}: ${path} is not sound${first ? `: ${first.message}` : ''}\n`);
+      return 1;
+    }
+    return 0;
+  },
+};
