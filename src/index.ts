@@ -36,3 +36,4 @@ export { FORMATS, registerFormat, getFormat, detectFormat, openTensorFile, forma
 export type { OpenTensorFileOptions } from './formats/registry.js';
 export * from './model/verify.js';
 export * from './zip/index.js';
+export * from './formats/safetensors/index.js';

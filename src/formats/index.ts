@@ -3,6 +3,8 @@
  * package root does) makes `openTensorFile`, `convert` and the CLI know them all.
  */
 import { registerFormat } from './registry.js';
+import { safetensorsFormat } from './safetensors/format.js';
 
 // One line per format folder: registerFormat(xFormat).
 void registerFormat;
+registerFormat(safetensorsFormat);

@@ -22,6 +22,11 @@ export interface AtomicFileSinkOptions {
 export interface AtomicFileSink extends ByteSink {
   readonly path: string;
   readonly temporaryPath: string;
+  /**
+   * Overwrites bytes already written at `position` (e.g. a checksum reserved in a header),
+   * before `close()` publishes. Throws `INVALID_ARGUMENT` for a range not yet written.
+   */
+  writeAt(position: number, bytes: Uint8Array): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -77,6 +82,21 @@ export async function atomicFileSink(path: string, options: AtomicFileSinkOption
         throw new TensioError('IO_ERROR', `writing ${path} failed at byte ${position + done}: ${(cause as Error).message}`, { path, cause });
       }
       position += chunk.byteLength;
+    },
+    async writeAt(at, bytes) {
+      if (state !== 'open') throw new TensioError('INVALID_STATE', `write to a ${state} sink for ${path}`, { path });
+      if (!Number.isSafeInteger(at) || at < 0 || at + bytes.byteLength > position) {
+        throw new TensioError('INVALID_ARGUMENT', `writeAt(${at}, ${bytes.byteLength} bytes) outside the ${position} bytes written to ${path}`, { path });
+      }
+      let done = 0;
+      try {
+        while (done < bytes.byteLength) {
+          const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done, at + done);
+          done += bytesWritten;
+        }
+      } catch (cause) {
+        throw new TensioError('IO_ERROR', `patching ${path} at byte ${at + done} failed: ${(cause as Error).message}`, { path, cause });
+      }
     },
     async close() {
       if (state === 'closed') return;

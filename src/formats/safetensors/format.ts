@@ -1,0 +1,118 @@
+/**
+ * The safetensors entry of the format registry: sniffing, open, writers, verify.
+ */
+import { SAFETENSORS_MAX_HEADER_BYTES } from '../../core/limits.js';
+import type { Metadata, TensorFormat, TensorSpec, WriterOptions } from '../../model/types.js';
+import { safetensorsOpen } from './reader.js';
+import { findSafetensorsIndexInFolder } from './sharded.js';
+import { safetensorsShardedWriter } from './sharded-writer.js';
+import { safetensorsStreamWriter } from './stream-writer.js';
+import { SAFETENSORS_METADATA_KEY, safetensorsDtypeName } from './types.js';
+import { safetensorsVerify } from './verify.js';
+
+/**
+ * True when the first bytes look like safetensors: a little-endian u64 header length
+ * within the reader's limit, then (after optional JSON whitespace) `{`.
+ *
+ * @example
+ * ```ts
+ * safetensorsSniff(await source.read(0, 64)); // true for a safetensors file
+ * ```
+ */
+export function safetensorsSniff(head: Uint8Array): boolean {
+  if (head.byteLength < 9) return false;
+  const length = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
+  if (length < 2n || length > BigInt(SAFETENSORS_MAX_HEADER_BYTES)) return false;
+  const end = Math.min(head.byteLength, 8 + Number(length));
+  for (let at = 8; at < end; at++) {
+    const byte = head[at]!;
+    if (byte === 0x7b) return true;
+    if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return false;
+  }
+  return false;
+}
+
+/**
+ * safetensors metadata holds strings only: other values (from formats that keep numbers,
+ * lists, …) are written as their JSON text. Empty metadata becomes `undefined` (no
+ * `__metadata__` entry at all).
+ *
+ * @example
+ * ```ts
+ * safetensorsMetadataFrom({ format: 'pt', 'general.block_count': 32 }); // { format: 'pt', 'general.block_count': '32' }
+ * ```
+ */
+export function safetensorsMetadataFrom(metadata: Metadata | undefined): Record<string, string> | undefined {
+  if (!metadata) return undefined;
+  const entries = Object.entries(metadata);
+  if (entries.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const [key, value] of entries) {
+    out[key] = typeof value === 'string' ? value : JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? item.toString() : item)) ?? String(value);
+  }
+  return out;
+}
+
+function createSafetensorsWriter(path: string, options: WriterOptions) {
+  const formatOptions = options.formatOptions ?? {};
+  const metadata = safetensorsMetadataFrom(options.metadata);
+  const common = {
+    tensors: options.tensors,
+    ...(metadata ? { metadata } : {}),
+    crc32: formatOptions.crc32 === true,
+    overwrite: options.overwrite ?? true,
+  };
+  const maxShardBytes = formatOptions.maxShardBytes as number | undefined;
+  if (maxShardBytes !== undefined || path.toLowerCase().endsWith('.safetensors.index.json')) {
+    return safetensorsShardedWriter(path, { ...common, ...(maxShardBytes !== undefined ? { maxShardBytes } : {}) });
+  }
+  return safetensorsStreamWriter(path, common);
+}
+
+/**
+ * Why safetensors cannot hold a tensor of this spec (`complex128`, `opaque`, the
+ * reserved name `__metadata__`), or undefined when it can.
+ *
+ * @example
+ * ```ts
+ * safetensorsCannotWrite({ name: 'z', dtype: 'complex128', shape: [2] }); // 'safetensors has no complex128 dtype'
+ * ```
+ */
+export function safetensorsCannotWrite(spec: TensorSpec): string | undefined {
+  if (spec.name === SAFETENSORS_METADATA_KEY) return `${SAFETENSORS_METADATA_KEY} is reserved and cannot name a tensor`;
+  if (!safetensorsDtypeName(spec.dtype)) return `safetensors has no ${spec.dtype} dtype`;
+  return undefined;
+}
+
+/**
+ * The registry entry. `formatOptions`: open `{ maxHeaderBytes, followIndex }`,
+ * write `{ crc32: true, maxShardBytes }`.
+ *
+ * @example
+ * ```ts
+ * registerFormat(safetensorsFormat);
+ * ```
+ */
+export const safetensorsFormat: TensorFormat = {
+  name: 'safetensors',
+  extensions: ['.safetensors', '.safetensors.index.json'],
+  sniff: safetensorsSniff,
+  async sniffFolder(path) {
+    try {
+      return (await findSafetensorsIndexInFolder(path)) !== undefined;
+    } catch {
+      return true; // several index files: still a sharded checkpoint folder
+    }
+  },
+  open(input, options = {}) {
+    const formatOptions = options.formatOptions ?? {};
+    return safetensorsOpen(input, {
+      ...(typeof formatOptions.maxHeaderBytes === 'number' ? { maxHeaderBytes: formatOptions.maxHeaderBytes } : {}),
+      ...(formatOptions.followIndex === false ? { followIndex: false } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  },
+  createWriter: createSafetensorsWriter,
+  verify: (path, options) => safetensorsVerify(path, options),
+  cannotWrite: safetensorsCannotWrite,
+};

@@ -1,0 +1,197 @@
+/**
+ * Writing sharded checkpoints the huggingface_hub way: tensors in plan (state-dict)
+ * order fill shards up to `maxShardBytes`, an oversized tensor gets a shard of its own,
+ * files are named `model-00001-of-0000N.safetensors`, and `model.safetensors.index.json`
+ * maps every tensor to its shard. One shard ⇒ plain `model.safetensors`, no index.
+ */
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { errorFactory } from '../../core/errors.js';
+import { tensorByteLength } from '../../core/sizes.js';
+import type { TensorBytes, TensorSpec, TensorWriter } from '../../model/types.js';
+import { atomicFileSink } from '../../storage/atomic-file-sink.js';
+import { isSafetensorsCrc32Key } from './checksum.js';
+import { safetensorsFormatIndex, safetensorsShardName } from './sharded-index.js';
+import { safetensorsStreamWriter, type SafetensorsStreamWriter, type SafetensorsStreamWriterOptions } from './stream-writer.js';
+import type { SafetensorsTensors } from './write.js';
+
+const fail = errorFactory('safetensors');
+
+/** huggingface_hub's default shard limit, "5GB". */
+export const SAFETENSORS_DEFAULT_MAX_SHARD_BYTES = 5_000_000_000;
+
+/** Options for {@link safetensorsShardedWriter}. */
+export interface SafetensorsShardedWriterOptions extends Omit<SafetensorsStreamWriterOptions, 'preserveOrder'> {
+  /** Largest data size of one shard; default 5 GB (huggingface_hub's default). */
+  maxShardBytes?: number;
+}
+
+/** Where a sharded write goes: a folder and a file-name prefix. */
+export function resolveSafetensorsShardTarget(target: string): { folder: string; prefix: string } {
+  const lower = target.toLowerCase();
+  if (lower.endsWith('.safetensors.index.json')) return { folder: dirname(target), prefix: basename(target).slice(0, -'.safetensors.index.json'.length) };
+  if (lower.endsWith('.safetensors')) return { folder: dirname(target), prefix: basename(target).slice(0, -'.safetensors'.length) };
+  return { folder: target, prefix: 'model' };
+}
+
+/**
+ * Splits a plan into shards exactly as huggingface_hub's `split_state_dict_into_shards_factory`.
+ *
+ * @example
+ * ```ts
+ * safetensorsSplitShards(plan, 1_000_000); // [[spec, spec], [spec]]
+ * ```
+ */
+export function safetensorsSplitShards(plan: readonly TensorSpec[], maxShardBytes: number): TensorSpec[][] {
+  if (!Number.isSafeInteger(maxShardBytes) || maxShardBytes <= 0) fail('INVALID_ARGUMENT', `safetensors: maxShardBytes must be a positive integer, got ${maxShardBytes}`);
+  const shards: TensorSpec[][] = [];
+  let current: TensorSpec[] = [];
+  let currentSize = 0;
+  for (const spec of plan) {
+    const size = tensorByteLength(spec.dtype, spec.shape, 'safetensors') ?? 0;
+    if (size > maxShardBytes) {
+      shards.push([spec]);
+      continue;
+    }
+    if (currentSize + size > maxShardBytes) {
+      shards.push(current);
+      current = [];
+      currentSize = 0;
+    }
+    current.push(spec);
+    currentSize += size;
+  }
+  if (current.length > 0) shards.push(current);
+  return shards;
+}
+
+/** A sharded checkpoint being streamed; a {@link TensorWriter} over one stream writer per shard. */
+export class SafetensorsShardedWriter implements TensorWriter {
+  readonly format = 'safetensors';
+  readonly order: readonly string[];
+  /** Published file paths (shards, then the index when there is one). */
+  readonly files: readonly string[];
+  /** The index path, when there is more than one shard. */
+  readonly indexPath: string | undefined;
+  private readonly writerOf = new Map<string, SafetensorsStreamWriter>();
+  private done = false;
+
+  private constructor(
+    private readonly writers: readonly SafetensorsStreamWriter[],
+    private readonly indexText: string | undefined,
+    shardPaths: readonly string[],
+    indexPath: string | undefined,
+    private readonly overwrite: boolean,
+  ) {
+    for (const writer of writers) for (const name of writer.order) this.writerOf.set(name, writer);
+    this.order = writers.flatMap((writer) => writer.order);
+    this.indexPath = indexPath;
+    this.files = indexPath ? [...shardPaths, indexPath] : [...shardPaths];
+  }
+
+  /** Plans the shards and opens one temporary file per shard. Prefer {@link safetensorsShardedWriter}. */
+  static async create(target: string, options: SafetensorsShardedWriterOptions): Promise<SafetensorsShardedWriter> {
+    const { folder, prefix } = resolveSafetensorsShardTarget(target);
+    await mkdir(folder, { recursive: true });
+    const shards = safetensorsSplitShards(options.tensors, options.maxShardBytes ?? SAFETENSORS_DEFAULT_MAX_SHARD_BYTES);
+    if (shards.length === 0) shards.push([]);
+    const names = shards.map((_, index) => safetensorsShardName(prefix, index, shards.length));
+    const writers: SafetensorsStreamWriter[] = [];
+    try {
+      for (const [index, shard] of shards.entries()) {
+        writers.push(await safetensorsStreamWriter(join(folder, names[index]!), { ...options, tensors: shard }));
+      }
+    } catch (error) {
+      await Promise.all(writers.map((writer) => writer.abort()));
+      throw error;
+    }
+    let indexText: string | undefined;
+    if (shards.length > 1) {
+      const weightMap: Record<string, string> = {};
+      let totalSize = 0;
+      shards.forEach((shard, index) => {
+        for (const spec of shard) {
+          weightMap[spec.name] = names[index]!;
+          totalSize += tensorByteLength(spec.dtype, spec.shape, 'safetensors') ?? 0;
+        }
+      });
+      const userMetadata = Object.fromEntries(Object.entries(options.metadata ?? {}).filter(([key]) => !isSafetensorsCrc32Key(key)));
+      indexText = safetensorsFormatIndex({ ...userMetadata, total_size: totalSize }, weightMap);
+    }
+    const indexPath = shards.length > 1 ? join(folder, `${prefix}.safetensors.index.json`) : undefined;
+    return new SafetensorsShardedWriter(writers, indexText, names.map((name) => join(folder, name)), indexPath, options.overwrite !== false);
+  }
+
+  /** Writes one planned tensor (bytes or chunks) into its shard. */
+  async add(name: string, data: TensorBytes, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const writer = this.writerOf.get(name);
+    if (!writer) fail('NOT_FOUND', `safetensors: tensor ${JSON.stringify(name)} is not in the plan`);
+    await writer!.add(name, data, options);
+  }
+
+  /** The stream writer of the shard holding `name`, for block-by-block writing. */
+  shardWriterFor(name: string): SafetensorsStreamWriter {
+    const writer = this.writerOf.get(name);
+    if (!writer) return fail('NOT_FOUND', `safetensors: tensor ${JSON.stringify(name)} is not in the plan`);
+    return writer;
+  }
+
+  /** Publishes every shard, then the index (each file atomically; the index last). */
+  async close(): Promise<void> {
+    if (this.done) return;
+    for (const writer of this.writers) await writer.close();
+    if (this.indexText !== undefined && this.indexPath) {
+      const sink = await atomicFileSink(this.indexPath, { noOverwrite: !this.overwrite });
+      try {
+        await sink.write(new TextEncoder().encode(this.indexText));
+        await sink.close();
+      } catch (error) {
+        await sink.abort();
+        throw error;
+      }
+    }
+    this.done = true;
+  }
+
+  /** Throws away every shard not yet published. */
+  async abort(): Promise<void> {
+    await Promise.all(this.writers.map((writer) => writer.abort()));
+  }
+}
+
+/**
+ * Opens a sharded writer: `target` is a folder (files `model-…`), a base path
+ * (`out/model.safetensors`) or an index path (`out/model.safetensors.index.json`).
+ *
+ * @example
+ * ```ts
+ * const writer = await safetensorsShardedWriter('ckpt', { tensors: plan, maxShardBytes: 2e9 });
+ * for (const name of writer.order) await writer.add(name, await reader.read(name).then((t) => t.data));
+ * await writer.close();
+ * ```
+ */
+export function safetensorsShardedWriter(target: string, options: SafetensorsShardedWriterOptions): Promise<SafetensorsShardedWriter> {
+  return SafetensorsShardedWriter.create(target, options);
+}
+
+/**
+ * Writes tensors in memory as a sharded checkpoint; returns the files written.
+ *
+ * @example
+ * ```ts
+ * const { files } = await safetensorsWriteSharded('ckpt', tensors, { maxShardBytes: 1 << 20, metadata: { format: 'pt' } });
+ * ```
+ */
+export async function safetensorsWriteSharded(target: string, tensors: SafetensorsTensors, options: Omit<SafetensorsShardedWriterOptions, 'tensors'> = {}): Promise<{ files: readonly string[]; indexPath?: string }> {
+  const list = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors as Record<string, import('../../core/tensor.js').Tensor>);
+  const writer = await safetensorsShardedWriter(target, { ...options, tensors: list.map(([name, tensor]) => ({ name, dtype: tensor.dtype, shape: tensor.shape })) });
+  const byName = new Map(list);
+  try {
+    for (const name of writer.order) await writer.add(name, byName.get(name)!.data);
+    await writer.close();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  return { files: writer.files, ...(writer.indexPath ? { indexPath: writer.indexPath } : {}) };
+}

@@ -1,0 +1,76 @@
+/**
+ * Pure checks of a safetensors header, in the order the reference reader makes them
+ * (`Metadata::validate` in safetensors 0.8): offsets tile the data buffer exactly, and
+ * each tensor's byte span is what its dtype and shape imply.
+ */
+import { errorFactory } from '../../core/errors.js';
+import { DTYPE_INFO } from '../../core/dtype.js';
+import type { SafetensorsTensorEntry } from './types.js';
+
+const fail = errorFactory('safetensors');
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** An entry before its byte length is checked. */
+export type UncheckedTensorEntry = Omit<SafetensorsTensorEntry, 'byteLength'>;
+
+/**
+ * Sorts entries by `(begin, end)` and checks them as the reference does, tensor by
+ * tensor: `INVALID_OFFSET` (holes, overlaps, end before begin), `SIZE_OVERFLOW` (shape
+ * product), `SIZE_MISMATCH` (sub-byte tensors not filling whole bytes, or a span that
+ * differs from dtype × shape). Returns the sorted entries and the end of the data.
+ *
+ * @example
+ * ```ts
+ * const { tensors, dataEnd } = safetensorsValidateEntries(entries);
+ * ```
+ */
+export function safetensorsValidateEntries(entries: readonly UncheckedTensorEntry[]): { tensors: SafetensorsTensorEntry[]; dataEnd: number } {
+  // Array.prototype.sort is stable, like Rust's sort_by.
+  const sorted = [...entries].sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
+  const tensors: SafetensorsTensorEntry[] = [];
+  let start = 0;
+  for (const entry of sorted) {
+    const [begin, end] = entry.dataOffsets;
+    if (begin !== start || end < begin) {
+      fail('INVALID_OFFSET', `safetensors: invalid offset for tensor ${JSON.stringify(entry.name)}: data_offsets [${begin}, ${end}] but the previous tensor ends at ${start}`);
+    }
+    start = end;
+    const byteLength = end - begin;
+    if (entry.dtype !== 'opaque') {
+      let elements = 1n;
+      for (const dim of entry.shape) elements *= BigInt(dim);
+      const bits = elements * BigInt(DTYPE_INFO[entry.dtype].bits);
+      // The reference computes in usize (u64); tensio's sizes must stay safe integers.
+      if (bits / 8n > MAX_SAFE) {
+        fail('SIZE_OVERFLOW', `safetensors: tensor ${JSON.stringify(entry.name)} of shape [${entry.shape.join(', ')}] and dtype ${entry.formatDtype} has ${elements} elements, too many to address`);
+      }
+      if (bits % 8n !== 0n) {
+        fail('SIZE_MISMATCH', `safetensors: tensor ${JSON.stringify(entry.name)} (${entry.formatDtype}, shape [${entry.shape.join(', ')}]) holds ${bits} bits, not a whole number of bytes`);
+      }
+      if (BigInt(byteLength) !== bits / 8n) {
+        fail('SIZE_MISMATCH', `safetensors: tensor ${JSON.stringify(entry.name)} (${entry.formatDtype}, shape [${entry.shape.join(', ')}]) needs ${bits / 8n} bytes but data_offsets [${begin}, ${end}] span ${byteLength}`);
+      }
+    }
+    tensors.push({ ...entry, byteLength });
+  }
+  return { tensors, dataEnd: start };
+}
+
+/**
+ * The final reference check: the data buffer ends exactly at the end of the file.
+ * Throws `TRAILING_BYTES` (extra bytes, e.g. a polyglot file) or `TRUNCATED`.
+ *
+ * @example
+ * ```ts
+ * safetensorsCheckFileSize(dataStart, dataEnd, source.size);
+ * ```
+ */
+export function safetensorsCheckFileSize(dataStart: number, dataEnd: number, fileSize: number): void {
+  const expected = dataStart + dataEnd;
+  if (expected < fileSize) {
+    fail('TRAILING_BYTES', `safetensors: incomplete metadata, file not fully covered: tensors end at byte ${expected} but the file has ${fileSize} bytes`, { offset: expected });
+  }
+  if (expected > fileSize) {
+    fail('TRUNCATED', `safetensors: tensors end at byte ${expected} but the file has only ${fileSize} bytes`, { offset: fileSize });
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * `safetensorsVerify`: structure (the full reference validation, on every shard) plus
+ * every `crc32:<name>` checksum recomputed over the tensor's bytes.
+ */
+import { isTensioError, throwIfAborted } from '../../core/errors.js';
+import type { VerifyOptions, VerifyProblem, VerifyReport } from '../../model/types.js';
+import { safetensorsCrc32Update, formatSafetensorsCrc32 } from './checksum.js';
+import { safetensorsOpen } from './reader.js';
+
+/**
+ * Verifies a safetensors file or sharded checkpoint. Never throws for a bad file:
+ * problems come back in the report (`CHECKSUM_MISMATCH` per bad tensor, or the
+ * structural error). Tensors without a recorded CRC count in `withoutChecksum`.
+ *
+ * @example
+ * ```ts
+ * const report = await safetensorsVerify('model.safetensors');
+ * if (!report.ok) for (const p of report.problems) console.error(p.code, p.tensor, p.message);
+ * ```
+ */
+export async function safetensorsVerify(path: string, options: VerifyOptions & { maxHeaderBytes?: number } = {}): Promise<VerifyReport> {
+  const problems: VerifyProblem[] = [];
+  let tensors = 0;
+  let checksumsVerified = 0;
+  let withoutChecksum = 0;
+  const maxHeaderBytes = options.maxHeaderBytes ?? (options.formatOptions?.maxHeaderBytes as number | undefined);
+  try {
+    const reader = await safetensorsOpen(path, { ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    try {
+      tensors = reader.tensors.length;
+      const total = reader.tensors.reduce((sum, info) => sum + info.byteLength, 0);
+      let done = 0;
+      for (const info of reader.tensors) {
+        throwIfAborted(options.signal);
+        const recorded = info.extras?.crc32;
+        if (recorded === undefined) {
+          withoutChecksum++;
+          done += info.byteLength;
+          options.onProgress?.({ done, total, item: info.name });
+          continue;
+        }
+        if (typeof recorded !== 'string' || !/^[0-9a-fA-F]{8}$/.test(recorded)) {
+          problems.push({ code: 'INVALID_METADATA', tensor: info.name, message: `safetensors: crc32 of ${JSON.stringify(info.name)} is ${JSON.stringify(recorded)}, not 8 hex digits` });
+          continue;
+        }
+        let crc = 0;
+        for await (const chunk of reader.stream(info.name, { reuseBuffer: true, ...(options.signal ? { signal: options.signal } : {}) })) {
+          crc = safetensorsCrc32Update(crc, chunk);
+          done += chunk.byteLength;
+          options.onProgress?.({ done, total, item: info.name });
+        }
+        if (formatSafetensorsCrc32(crc) !== recorded.toLowerCase()) {
+          problems.push({ code: 'CHECKSUM_MISMATCH', tensor: info.name, message: `safetensors: tensor ${JSON.stringify(info.name)} has CRC32 ${formatSafetensorsCrc32(crc)}, the header records ${recorded}` });
+        } else {
+          checksumsVerified++;
+        }
+      }
+    } finally {
+      await reader.close();
+    }
+  } catch (error) {
+    if (!isTensioError(error) || error.code === 'ABORTED') throw error;
+    problems.push({ code: error.code, message: error.message });
+  }
+  return { ok: problems.length === 0, format: 'safetensors', path, tensors, checksumsVerified, withoutChecksum, problems };
+}
