@@ -1,0 +1,72 @@
+/**
+ * Child process for peak-RSS measurements (started by bench/lib/rss.ts):
+ *
+ *   node --expose-gc --import tsx bench/child.ts stream-write <format> <out> <totalMiB>
+ *   node --expose-gc --import tsx bench/child.ts convert <input> <output>
+ *
+ * Everything is imported first; then the RSS high-water mark is reset, the baseline RSS
+ * taken, the operation run, and one JSON line printed: baseline, peak, peak - baseline.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { makeMixedTensors } from './lib/fixtures.js';
+import { RAW_CHUNK_BYTES } from './lib/raw-fs.js';
+import { collectGarbage } from './lib/timing.js';
+import type { RssReport } from './lib/rss.js';
+
+const tensio = await import('../src/index.js');
+
+function statusBytes(field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+  if (!match) return field === 'VmRSS' ? process.memoryUsage().rss : process.resourceUsage().maxRSS * 1024;
+  return Number(match[1]) * 1024;
+}
+
+function resetPeak(): boolean {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes `totalMiB` of mixed tensors with the format's streaming writer, each tensor fed as views of one reused 8 MiB chunk. */
+async function streamWrite(format: string, out: string, totalMiB: number): Promise<void> {
+  // Only the plan is needed; the data comes from one reused chunk, so the writer's own memory is what is measured.
+  const plan = makeMixedTensors(64 * 4096, 64).map((tensor, index) => ({ ...tensor, index }));
+  const perTensor = Math.floor((totalMiB * 2 ** 20) / 64 / 4096) * 4096;
+  const chunk = new Uint8Array(Math.min(RAW_CHUNK_BYTES, perTensor)).fill(0x3c);
+  const specs = plan.map((tensor) => ({ name: tensor.name, dtype: tensor.dtype, shape: [perTensor / (tensor.dtype === 'float32' ? 4 : 2) / 1024, 1024] }));
+  const writer = await tensio.getFormat(format).createWriter!(out, { tensors: specs, overwrite: true });
+  try {
+    for (const name of writer.order) {
+      await writer.add(name, (function* () {
+        for (let done = 0; done < perTensor; done += chunk.byteLength) yield chunk.subarray(0, Math.min(chunk.byteLength, perTensor - done));
+      })());
+    }
+    await writer.close();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}
+
+const [op, ...args] = process.argv.slice(2);
+const operations: Record<string, () => Promise<unknown>> = {
+  'stream-write': () => streamWrite(args[0]!, args[1]!, Number(args[2])),
+  convert: () => tensio.convert(args[0]!, args[1]!, { overwrite: true }),
+};
+const operation = operations[op ?? ''];
+if (!operation) {
+  console.error(`usage: child.ts stream-write <format> <out> <totalMiB> | convert <input> <output>`);
+  process.exit(2);
+}
+collectGarbage();
+const peakWasReset = resetPeak();
+const baselineBytes = statusBytes('VmRSS');
+const start = process.hrtime.bigint();
+await operation();
+const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+const peakBytes = statusBytes('VmHWM');
+const report: RssReport = { baselineBytes, peakBytes, aboveBaselineBytes: peakBytes - baselineBytes, seconds, peakWasReset };
+console.log(JSON.stringify(report));

@@ -1,0 +1,152 @@
+"""peers.py - the Python peers of tensio's benchmarks, as a small worker process.
+
+Started once per benchmark run by bench/lib/python.ts in the oracle python. It reads one
+JSON command per line on stdin and answers one JSON line on stdout:
+
+    {"op": "np.save", "path": "/tmp/x/a.npy"}  ->  {"ok": true, "seconds": 0.21}
+
+Timing is done here with time.perf_counter around the library call only, so interpreter
+start-up and `import torch` are in no figure. Sources (the arrays the writers save) are
+loaded once by the `load_*` commands and kept in memory, so every save reads from
+anonymous memory as tensio's writers do. The caller unlinks targets and runs `sync`
+before each write; no write here calls fsync, as none of these libraries do.
+"""
+import gc
+import json
+import mmap
+import sys
+import time
+
+PAGE = mmap.PAGESIZE
+state = {}
+
+
+def touch_pages(u8):
+    return int(u8[::PAGE].sum())
+
+
+def timed(fn):
+    gc.collect()
+    t0 = time.perf_counter()
+    out = fn()
+    seconds = time.perf_counter() - t0
+    del out
+    gc.collect()
+    return seconds
+
+
+def op_versions(cmd):
+    import numpy
+    versions = {"python": sys.version.split()[0], "numpy": numpy.__version__}
+    for name in ("torch", "safetensors"):
+        try:
+            versions[name] = __import__(name).__version__
+        except ImportError:
+            versions[name] = None
+    return {"versions": versions}
+
+
+def op_load_safetensors_source(cmd):
+    import ml_dtypes  # noqa: F401  registers numpy's bfloat16, which safetensors.numpy needs
+    import safetensors.numpy as stn
+    state["st_numpy"] = stn.load_file(cmd["path"])
+    try:
+        import safetensors.torch as stt
+        state["st_torch"] = {k: v.clone() for k, v in stt.load_file(cmd["path"]).items()}
+    except ImportError:
+        state.pop("st_torch", None)
+    return {}
+
+
+def op_load_npy_source(cmd):
+    import numpy as np
+    state["npy"] = np.load(cmd["path"])
+    return {}
+
+
+def op_drop(cmd):
+    for key in list(state):
+        del state[key]
+    gc.collect()
+    return {}
+
+
+def op_make_pt(cmd):
+    """Writes the torch source state dict with torch.save: the real .pt file tensio reads."""
+    import torch
+    torch.save(state["st_torch"], cmd["path"])
+    return {}
+
+
+def op_run(cmd):
+    name, path = cmd["op"], cmd.get("path")
+    if name == "st.numpy.save_file":
+        import safetensors.numpy as stn
+        return {"seconds": timed(lambda: stn.save_file(state["st_numpy"], path))}
+    if name == "st.numpy.load_file":
+        import ml_dtypes  # noqa: F401
+        import safetensors.numpy as stn
+        return {"seconds": timed(lambda: stn.load_file(path))}
+    if name == "st.torch.save_file":
+        import safetensors.torch as stt
+        return {"seconds": timed(lambda: stt.save_file(state["st_torch"], path))}
+    if name == "st.torch.load_file_touch":
+        import safetensors.torch as stt
+        import torch
+
+        def load():
+            out = stt.load_file(path)
+            for t in out.values():
+                touch_pages(t.view(torch.uint8).numpy())
+            return out
+        return {"seconds": timed(load)}
+    if name == "np.save":
+        import numpy as np
+        return {"seconds": timed(lambda: np.save(path, state["npy"]))}
+    if name == "np.load":
+        import numpy as np
+        return {"seconds": timed(lambda: np.load(path))}
+    if name == "torch.save":
+        import torch
+        return {"seconds": timed(lambda: torch.save(state["st_torch"], path))}
+    if name == "torch.load":
+        import torch
+        return {"seconds": timed(lambda: torch.load(path, map_location="cpu"))}
+    if name == "torch.load_mmap_touch":
+        import torch
+
+        def load():
+            out = torch.load(path, map_location="cpu", mmap=True)
+            for t in out.values():
+                touch_pages(t.contiguous().view(torch.uint8).numpy())
+            return out
+        return {"seconds": timed(load)}
+    raise ValueError(f"unknown op {name}")
+
+
+OPS = {
+    "versions": op_versions,
+    "load_safetensors_source": op_load_safetensors_source,
+    "load_npy_source": op_load_npy_source,
+    "drop": op_drop,
+    "make_pt": op_make_pt,
+}
+
+
+def main():
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            cmd = json.loads(line)
+            answer = OPS.get(cmd["op"], op_run)(cmd)
+            answer["ok"] = True
+        except Exception as error:  # reported to the caller, which prints it as a skip reason
+            answer = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+/**
+ * Raw `fs` baselines for the same bytes a format benchmark writes or reads: what plain
+ * Node gets from the system calls a pure-TS library must make (perf-anchors.md §4.1).
+ */
+import { closeSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { timeIt } from './timing.js';
+
+/** Chunk size of the raw baselines: large positional calls, as perf-anchors.md recommends. */
+export const RAW_CHUNK_BYTES = 8 * 2 ** 20;
+
+/** Readers never ask for more than this per call (Linux caps a read at 2 GiB - 4 KiB). */
+const MAX_CALL_BYTES = 2 ** 30;
+
+/**
+ * Removes `path` if present and flushes dirty pages system-wide (untimed), so every
+ * write starts from the same writeback state — the peers' harness does the same.
+ *
+ * @example
+ * ```ts
+ * freshTarget('/tmp/x/out.safetensors');
+ * ```
+ */
+export function freshTarget(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // absent already
+  }
+  spawnSync('sync');
+}
+
+/**
+ * Writes the pieces in order with `fs.writeSync` to a new file, no fsync unless asked.
+ * Returns seconds (open to close).
+ *
+ * @example
+ * ```ts
+ * const seconds = await rawWrite(path, [header, ...chunks]);
+ * ```
+ */
+export async function rawWrite(path: string, pieces: readonly Uint8Array[], options: { fsync?: boolean } = {}): Promise<number> {
+  return timeIt(() => {
+    const fd = openSync(path, 'w');
+    try {
+      for (const piece of pieces) {
+        let done = 0;
+        while (done < piece.byteLength) done += writeSync(fd, piece, done, piece.byteLength - done);
+      }
+      if (options.fsync) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
+
+function readFully(fd: number, target: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < target.byteLength) {
+    const got = readSync(fd, target, done, Math.min(target.byteLength - done, MAX_CALL_BYTES), position + done);
+    if (got === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
+    done += got;
+  }
+}
+
+/**
+ * Reads `[start, start + length)` of a file through one reused buffer (8 MiB by default).
+ * Returns seconds.
+ *
+ * @example
+ * ```ts
+ * const seconds = await rawReadReused(path, 0, size, Buffer.allocUnsafe(RAW_CHUNK_BYTES));
+ * ```
+ */
+export async function rawReadReused(path: string, start: number, length: number, buffer: Uint8Array): Promise<number> {
+  return timeIt(() => {
+    const fd = openSync(path, 'r');
+    try {
+      for (let offset = 0; offset < length; offset += buffer.byteLength) {
+        const part = Math.min(buffer.byteLength, length - offset);
+        readFully(fd, part === buffer.byteLength ? buffer : buffer.subarray(0, part), start + offset);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
+
+/**
+ * Reads each span into its own fresh buffer (one allocation per tensor, as a loader that
+ * hands out owned tensors must). Returns seconds; the buffers are dropped afterwards.
+ *
+ * @example
+ * ```ts
+ * const seconds = await rawReadFresh(path, [{ offset: 128, length: 1 << 24 }]);
+ * ```
+ */
+export async function rawReadFresh(path: string, spans: readonly { offset: number; length: number }[]): Promise<number> {
+  const kept: Uint8Array[] = [];
+  const seconds = await timeIt(() => {
+    const fd = openSync(path, 'r');
+    try {
+      for (const span of spans) {
+        const target = Buffer.allocUnsafeSlow(span.length);
+        readFully(fd, target, span.offset);
+        kept.push(target);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  });
+  kept.length = 0;
+  return seconds;
+}
+
+/**
+ * Splits buffers into views of at most `chunkBytes` (no copy), the pieces both the raw
+ * write and the streaming writers receive.
+ *
+ * @example
+ * ```ts
+ * const pieces = chunkViews(tensorData, RAW_CHUNK_BYTES);
+ * ```
+ */
+export function chunkViews(data: Uint8Array, chunkBytes = RAW_CHUNK_BYTES): Uint8Array[] {
+  const views: Uint8Array[] = [];
+  for (let offset = 0; offset < data.byteLength; offset += chunkBytes) {
+    views.push(data.subarray(offset, Math.min(data.byteLength, offset + chunkBytes)));
+  }
+  return views;
+}

@@ -1,0 +1,150 @@
+/**
+ * tensio benchmarks: `npm run bench [-- --quick] [--only safetensors,npy,pytorch,npk]
+ * [--size-mib N] [--json out.json]`.
+ *
+ * Generates its inputs in a scratch folder under the system temp folder (removed at the
+ * end), runs each format's benchmark with tensio, raw `fs` and the Python peers side by
+ * side in the same rounds, and prints one table per format with absolute figures and
+ * ratios, then a summary of the goals. Figures are medians of the steady repetitions
+ * (the first is reported apart in the progress lines); files are in the page cache for
+ * every contender alike. Benchmarks never run in `npm test` (test/bench-smoke.test.ts
+ * only checks that a tiny quick run works).
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchContext } from './lib/context.js';
+import { findOraclePython, PythonPeers } from './lib/python.js';
+import { formatSummary, formatTable } from './lib/report.js';
+import type { BenchRow } from './lib/types.js';
+
+const GROUPS = ['safetensors', 'npy', 'pytorch', 'npk'] as const;
+type Group = (typeof GROUPS)[number];
+
+interface CliOptions {
+  quick: boolean;
+  only: Group[];
+  sizeMiB?: number;
+  json?: string;
+  reps?: number;
+}
+
+function parseArgs(argv: readonly string[]): CliOptions {
+  const options: CliOptions = { quick: false, only: [...GROUPS] };
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    const value = (): string => {
+      const next = argv[++index];
+      if (next === undefined) throw new Error(`${arg} needs a value`);
+      return next;
+    };
+    if (arg === '--quick') options.quick = true;
+    else if (arg === '--only') {
+      const names = value().split(',').map((name) => name.trim()).filter(Boolean);
+      const unknown = names.filter((name) => !(GROUPS as readonly string[]).includes(name));
+      if (unknown.length > 0) throw new Error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${GROUPS.join(', ')}`);
+      options.only = names as Group[];
+    } else if (arg === '--size-mib') {
+      const size = Number(value());
+      if (!Number.isInteger(size) || size < 1) throw new Error('--size-mib needs a whole number >= 1');
+      options.sizeMiB = size;
+    } else if (arg === '--reps') {
+      const reps = Number(value());
+      if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps needs a whole number >= 1');
+      options.reps = reps;
+    } else if (arg === '--json') options.json = value();
+    else if (arg === '--help' || arg === '-h') {
+      console.log('usage: npm run bench -- [--quick] [--only safetensors,npy,pytorch,npk] [--size-mib N] [--reps N] [--json out.json]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg} (try --help)`);
+  }
+  return options;
+}
+
+async function runGroup(group: Group, context: BenchContext): Promise<BenchRow[]> {
+  switch (group) {
+    case 'safetensors':
+      return (await import('./safetensors.js')).runSafetensorsBench(context);
+    case 'npy':
+      return (await import('./npy.js')).runNpyBench(context);
+    case 'pytorch':
+      return (await import('./pytorch.js')).runPytorchBench(context);
+    case 'npk': {
+      // bench/npk.ts belongs to the NumPack helper; it may not exist yet.
+      const path = join(dirname(fileURLToPath(import.meta.url)), 'npk.ts');
+      if (!existsSync(path)) return [{ format: 'npk', operation: 'all', unit: 'GB/s', note: 'skipped: npk not available (bench/npk.ts is missing)' }];
+      const module = (await import('./npk.js' as string)) as { runNpkBench?: (options: { python?: string; quick?: boolean }) => Promise<BenchRow[]> };
+      if (typeof module.runNpkBench !== 'function') return [{ format: 'npk', operation: 'all', unit: 'GB/s', note: 'skipped: npk not available (bench/npk.ts exports no runNpkBench)' }];
+      return module.runNpkBench({ ...(context.python ? { python: context.python } : {}), quick: context.quick });
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const cli = parseArgs(process.argv.slice(2));
+  const sizeMiB = cli.sizeMiB ?? (cli.quick ? 32 : 1024);
+  const reps = cli.reps ?? (cli.quick ? 1 : 5);
+  const started = Date.now();
+  const log = (line: string): void => console.log(line);
+  if (!(globalThis as { gc?: unknown }).gc) log('note: run with node --expose-gc (npm run bench does) so repetitions start from freed memory');
+  const dir = await mkdtemp(join(tmpdir(), 'tensio-bench-'));
+  const cleanup = (): void => {
+    void rm(dir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  let peers: PythonPeers | undefined;
+  const allRows: BenchRow[] = [];
+  try {
+    const tensio = await import('../src/index.js');
+    const { python, reason } = findOraclePython();
+    let peersReason = reason;
+    if (python) {
+      try {
+        peers = await PythonPeers.start(python);
+      } catch (error) {
+        peersReason = (error as Error).message;
+      }
+    }
+    log(`tensio bench: ${cli.only.join(', ')}; ${sizeMiB} MiB; ${reps > 1 ? `median of ${reps} steady repetitions (+1 first, reported apart)` : '1 repetition'}; scratch ${dir}`);
+    log(`node ${process.version}; peers: ${peers ? Object.entries(peers.versions).map(([name, version]) => `${name} ${version ?? 'missing'}`).join(', ') : `none (${peersReason})`}`);
+    const context: BenchContext = {
+      dir, sizeMiB, reps, quick: cli.quick, log, tensio,
+      ...(python ? { python } : {}),
+      ...(peers ? { peers } : {}),
+      ...(peersReason && !peers ? { peersReason } : {}),
+    };
+    const tables: string[][] = [];
+    for (const group of cli.only) {
+      log(`-- ${group} --`);
+      let rows: BenchRow[];
+      try {
+        rows = await runGroup(group, context);
+      } catch (error) {
+        rows = [{ format: group, operation: 'all', unit: 'GB/s', note: `failed: ${(error as Error).stack ?? error}` }];
+      }
+      allRows.push(...rows);
+      const table = formatTable(`${group} (${sizeMiB} MiB)`, rows);
+      tables.push(table);
+      log(table.join('\n'));
+    }
+    log('');
+    log('================ results (GB/s decimal; ratio = tensio / baseline) ================');
+    for (const table of tables) log(`${table.join('\n')}\n`);
+    log(formatSummary(allRows).join('\n'));
+    log(`total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    if (cli.json) {
+      await writeFile(cli.json, JSON.stringify({ node: process.version, sizeMiB, reps, peers: peers?.versions ?? null, rows: allRows }, null, 2));
+      log(`wrote ${cli.json}`);
+    }
+  } finally {
+    await peers?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,201 @@
+/**
+ * safetensors benchmark: streaming write and full read of ~1 GiB of mixed f32/bf16/f16
+ * tensors against raw fs of the same bytes and against the real safetensors package
+ * (numpy and torch flavours); header-only open time; peak RSS of a streaming write and
+ * of conversions out of safetensors.
+ */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatMissing, logThroughputs, throughput, type BenchContext } from './lib/context.js';
+import { chunkViews, freshTarget, rawReadFresh, rawReadReused, rawWrite, RAW_CHUNK_BYTES } from './lib/raw-fs.js';
+import { makeMixedTensors, safetensorsFixtureHeader, writeFixtureFile } from './lib/fixtures.js';
+import { compareRow } from './lib/report.js';
+import { measureChildRss } from './lib/rss.js';
+import { median, runRounds, timeIt, type Contender } from './lib/timing.js';
+import { tensioListing, tensioReadAll, tensioStreamAll, tensioStreamWrite } from './lib/tensio-ops.js';
+import type { BenchRow } from './lib/types.js';
+
+const FORMAT = 'safetensors';
+const MiB = 2 ** 20;
+
+/** Contenders for the peers, or none (with a logged reason) when the oracle is absent. */
+function peerContenders(context: BenchContext, entries: readonly { name: string; op: string; path: string; write: boolean }[]): Contender[] {
+  const { peers } = context;
+  if (!peers) return [];
+  return entries.map(({ name, op, path, write }) => ({
+    name,
+    ...(write ? { before: () => freshTarget(path) } : {}),
+    run: () => peers.time(op, path),
+  }));
+}
+
+/**
+ * Runs the safetensors benchmark and returns its rows.
+ *
+ * @example
+ * ```ts
+ * const rows = await runSafetensorsBench(context);
+ * ```
+ */
+export async function runSafetensorsBench(context: BenchContext): Promise<BenchRow[]> {
+  const missing = formatMissing(context.tensio, FORMAT, ['open', 'createWriter']);
+  if (missing) return [{ format: FORMAT, operation: 'all', unit: 'GB/s', note: `skipped: ${missing}` }];
+  const { dir, log, tensio, peers } = context;
+  const totalBytes = context.sizeMiB * MiB;
+  const tensors = makeMixedTensors(totalBytes, 64);
+  const dataBytes = tensors.reduce((sum, tensor) => sum + tensor.data.byteLength, 0);
+  const { header, offsets } = safetensorsFixtureHeader(tensors);
+  const source = join(dir, 'source.safetensors');
+  writeFixtureFile(source, [header, ...tensors.map((tensor) => tensor.data)]);
+  const fileBytes = statSync(source).size;
+  log(`safetensors: ${tensors.length} tensors, ${(dataBytes / MiB).toFixed(0)} MiB of data (f32/bf16/f16), file ${source}`);
+  if (peers) await peers.call('load_safetensors_source', { path: source });
+
+  const rows: BenchRow[] = [];
+  const rounds = context.reps > 1 ? context.reps + 1 : 1;
+
+  // --- write ---------------------------------------------------------------------------
+  const plan = tensors.map((tensor) => ({ name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, chunks: chunkViews(tensor.data, RAW_CHUNK_BYTES) }));
+  const rawPieces = [header, ...plan.flatMap((entry) => entry.chunks)];
+  const rawOut = join(dir, 'raw-write.bin');
+  const tensioOut = join(dir, 'tensio-write.safetensors');
+  const peerOut = join(dir, 'peer-write.safetensors');
+  const writes = await runRounds([
+    { name: 'raw', before: () => freshTarget(rawOut), run: () => rawWrite(rawOut, rawPieces) },
+    { name: 'tensio', before: () => freshTarget(tensioOut), run: () => tensioStreamWrite(tensio, FORMAT, tensioOut, plan) },
+    ...peerContenders(context, [
+      { name: 'st.numpy.save_file', op: 'st.numpy.save_file', path: peerOut, write: true },
+      { name: 'st.torch.save_file', op: 'st.torch.save_file', path: peerOut, write: true },
+    ]),
+  ], rounds);
+  const rawWriteFigure = throughput(writes.get('raw'), fileBytes);
+  const tensioWriteFigure = throughput(writes.get('tensio'), fileBytes);
+  let writeNote: string | undefined;
+  if (!tensioWriteFigure.error) {
+    const listing = await tensioListing(tensio, tensioOut);
+    if (listing.tensors !== tensors.length || listing.bytes !== dataBytes) writeNote = `written file lists ${listing.tensors} tensors / ${listing.bytes} bytes, expected ${tensors.length} / ${dataBytes}`;
+  } else writeNote = `tensio write failed: ${tensioWriteFigure.error}`;
+  rows.push(compareRow(FORMAT, 'stream write vs raw fs.writeSync 8 MiB', tensioWriteFigure.median, rawWriteFigure.median, 'raw fs.writeSync', 0.9, writeNote));
+  for (const peer of ['st.numpy.save_file', 'st.torch.save_file']) {
+    const figure = throughput(writes.get(peer), fileBytes);
+    rows.push(compareRow(FORMAT, `stream write vs ${peer}`, tensioWriteFigure.median, figure.median, peer, undefined, figure.error ?? (peers ? undefined : context.peersReason)));
+  }
+  logThroughputs(context, `${FORMAT} write`, writes, fileBytes);
+
+  // --- read (all from the same cached fixture file) ------------------------------------
+  const spans = tensors.map((tensor, index) => ({ offset: offsets[index]!, length: tensor.data.byteLength }));
+  const reused = Buffer.allocUnsafeSlow(RAW_CHUNK_BYTES);
+  const reads = await runRounds([
+    { name: 'raw-reused', run: () => rawReadReused(source, header.byteLength, dataBytes, reused) },
+    { name: 'raw-fresh', run: () => rawReadFresh(source, spans) },
+    { name: 'tensio-read', run: () => tensioReadAll(tensio, source, dataBytes) },
+    { name: 'tensio-stream', run: () => tensioStreamAll(tensio, source, dataBytes) },
+    ...peerContenders(context, [
+      { name: 'st.numpy.load_file', op: 'st.numpy.load_file', path: source, write: false },
+      { name: 'st.torch.load_file_touch', op: 'st.torch.load_file_touch', path: source, write: false },
+    ]),
+  ], rounds);
+  const readFigure = throughput(reads.get('tensio-read'), dataBytes);
+  const streamFigure = throughput(reads.get('tensio-stream'), dataBytes);
+  rows.push(compareRow(FORMAT, 'read() every tensor vs raw readSync fresh per-tensor buffers', readFigure.median, throughput(reads.get('raw-fresh'), dataBytes).median, 'raw fresh', 0.9, readFigure.error));
+  rows.push(compareRow(FORMAT, 'stream() every tensor, reused buffer vs raw readSync reused 8 MiB', streamFigure.median, throughput(reads.get('raw-reused'), dataBytes).median, 'raw reused', 0.9, streamFigure.error));
+  const numpyLoad = throughput(reads.get('st.numpy.load_file'), dataBytes);
+  rows.push(compareRow(FORMAT, 'read() every tensor vs st.numpy.load_file (copies)', readFigure.median, numpyLoad.median, 'st.numpy.load_file', undefined, numpyLoad.error ?? (peers ? undefined : context.peersReason)));
+  const torchLoad = throughput(reads.get('st.torch.load_file_touch'), dataBytes);
+  rows.push(compareRow(FORMAT, 'read() every tensor vs st.torch.load_file (mmap, pages touched)', readFigure.median, torchLoad.median, 'st.torch.load_file', undefined, torchLoad.error ?? (peers ? undefined : context.peersReason)));
+  logThroughputs(context, `${FORMAT} read`, reads, dataBytes);
+
+  // --- header-only open -----------------------------------------------------------------
+  rows.push(await headerOpenRow(context, source));
+
+  // --- peak RSS in a child --------------------------------------------------------------
+  rows.push(...(await rssRows(context, source, dataBytes)));
+  if (peers) await peers.call('drop');
+  return rows;
+}
+
+/** Raw header read (open, 8 bytes, JSON, close): what an open cannot beat. */
+function rawHeaderOpen(path: string): number {
+  const start = process.hrtime.bigint();
+  const fd = openSync(path, 'r');
+  try {
+    const length = Buffer.alloc(8);
+    readSync(fd, length, 0, 8, 0);
+    const json = Buffer.alloc(Number(length.readBigUInt64LE(0)));
+    readSync(fd, json, 0, json.byteLength, 8);
+    JSON.parse(json.toString('utf8'));
+  } finally {
+    closeSync(fd);
+  }
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+async function headerOpenRow(context: BenchContext, source: string): Promise<BenchRow> {
+  const opens = context.quick ? 5 : 20;
+  const tensioSeconds: number[] = [];
+  const rawSeconds: number[] = [];
+  let error: string | undefined;
+  for (let index = 0; index < opens && !error; index++) {
+    rawSeconds.push(rawHeaderOpen(source));
+    try {
+      tensioSeconds.push(await timeIt(async () => {
+        const reader = await context.tensio.openTensorFile(source);
+        await reader.close();
+      }));
+    } catch (cause) {
+      error = cause instanceof Error ? cause.message : String(cause);
+    }
+  }
+  const tensioMs = error ? undefined : median(tensioSeconds) * 1000;
+  const rawMs = median(rawSeconds) * 1000;
+  context.log(`  ${FORMAT} header-only open: tensio median ${tensioMs?.toFixed(3)} ms (first ${(tensioSeconds[0] ?? NaN) * 1000} ms), raw open+JSON.parse ${rawMs.toFixed(3)} ms`);
+  return {
+    format: FORMAT,
+    operation: `header-only open (openTensorFile + close, median of ${opens}) vs raw open + JSON.parse`,
+    unit: 'ms',
+    ...(tensioMs !== undefined ? { tensio: tensioMs, goal: '< 5 ms', met: tensioMs < 5 } : { goal: '< 5 ms', note: `open failed: ${error}` }),
+    baseline: rawMs,
+    baselineName: 'raw open + JSON.parse',
+  };
+}
+
+async function rssRows(context: BenchContext, source: string, dataBytes: number): Promise<BenchRow[]> {
+  const { dir, tensio, log } = context;
+  const rows: BenchRow[] = [];
+  const limitMiB = 100;
+  const row = (operation: string, aboveBytes: number | undefined, note?: string): BenchRow => ({
+    format: FORMAT,
+    operation,
+    unit: 'MiB',
+    ...(aboveBytes !== undefined ? { tensio: aboveBytes / MiB, met: aboveBytes / MiB < limitMiB } : {}),
+    goal: `< ${limitMiB} MiB`,
+    ...(note ? { note } : {}),
+  });
+  const streamOut = join(dir, 'rss-stream.safetensors');
+  try {
+    const report = await measureChildRss('stream-write', [FORMAT, streamOut, String(dataBytes / MiB)]);
+    log(`  ${FORMAT} peak RSS stream write: +${(report.aboveBaselineBytes / MiB).toFixed(1)} MiB over ${(report.baselineBytes / MiB).toFixed(1)} MiB baseline${report.peakWasReset ? '' : ' (peak not reset)'}`);
+    rows.push(row(`peak RSS above baseline, stream write of ${(dataBytes / MiB).toFixed(0)} MiB (child)`, report.aboveBaselineBytes));
+  } catch (error) {
+    rows.push(row('peak RSS above baseline, stream write (child)', undefined, `failed: ${(error as Error).message}`));
+  }
+  freshTarget(streamOut);
+  for (const extension of ['.npz', '.pt']) {
+    const writer = tensio.FORMATS.find((format) => format.createWriter && format.extensions.includes(extension));
+    const operation = `peak RSS above baseline, convert safetensors -> ${extension} (child)`;
+    if (!writer) {
+      rows.push(row(operation, undefined, `skipped: no ${extension} writer available`));
+      continue;
+    }
+    const out = join(dir, `rss-convert${extension}`);
+    try {
+      const report = await measureChildRss('convert', [source, out]);
+      log(`  ${FORMAT} peak RSS convert -> ${extension}: +${(report.aboveBaselineBytes / MiB).toFixed(1)} MiB in ${report.seconds.toFixed(2)} s`);
+      rows.push(row(operation, report.aboveBaselineBytes));
+    } catch (error) {
+      rows.push(row(operation, undefined, `failed: ${(error as Error).message}`));
+    }
+    freshTarget(out);
+  }
+  return rows;
+}
