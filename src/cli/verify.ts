@@ -20,7 +20,7 @@ import type { CliCommand } from './types.js';
 export function cliVerifyText(report: VerifyReport, path: string): string {
   const counts = `${cliFormatCount(report.tensors)} tensor${report.tensors === 1 ? '' : 's'}, ` +
     `${cliFormatCount(report.checksumsVerified)} checksum${report.checksumsVerified === 1 ? '' : 's'} verified, ` +
-    `${cliFormatCount(report.withoutChecksum)} without checksum (structure and reads checked)`;
+    `${cliFormatCount(report.withoutChecksum)} without checksum${report.withoutChecksum > 0 ? ' (checked by reading through)' : ''}`;
   if (report.ok) return `OK ${path} (${report.format}): ${counts}\n`;
   const problems = report.problems
     .map((problem) => `  ${problem.code}${problem.tensor !== undefined ? ` [${problem.tensor}]` : ''}: ${problem.message}\n`)

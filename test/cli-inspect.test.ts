@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { createTensor } from '../src/core/tensor.js';
+import { fromFloat32Array } from '../src/core/float-convert.js';
+import { cliErrorCode, formatSkip, runCli, writeWithFormat } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
+
+const model = {
+  'embed.weight': createTensor('float32', [3, 4], new Float32Array(12).map((_, i) => i / 2)),
+  'layer.norm': fromFloat32Array(new Float32Array([1, 2, 3]), 'bfloat16', [3]),
+  'ids': createTensor('int64', [2], new BigInt64Array([7n, -7n])),
+  'mask': createTensor('bool', [4], [true, false, false, true]),
+};
+
+test('inspect --json prints exactly one object with the documented keys', { skip: formatSkip('safetensors') }, async (t) => {
+  const dir = await tempDir(t);
+  await writeWithFormat('safetensors', join(dir, 'm.safetensors'), model, { metadata: { format: 'pt', note: 'hello' } });
+  const run = await runCli(['inspect', 'm.safetensors', '--json'], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout.trimEnd().split('\n').length, 1, 'one line of JSON');
+  const doc = JSON.parse(run.stdout) as Record<string, unknown>;
+  for (const key of ['format', 'path', 'size', 'metadata', 'tensors']) assert.ok(key in doc, key);
+  assert.equal(doc.format, 'safetensors');
+  assert.equal(doc.path, 'm.safetensors');
+  assert.equal(doc.size, (await stat(join(dir, 'm.safetensors'))).size);
+  assert.deepEqual(doc.metadata, { format: 'pt', note: 'hello' });
+  const tensors = doc.tensors as Record<string, unknown>[];
+  assert.equal(tensors.length, 4);
+  for (const entry of tensors) assert.deepEqual(Object.keys(entry).sort(), ['byteLength', 'dtype', 'name', 'shape']);
+  const byName = Object.fromEntries(tensors.map((entry) => [entry.name, entry]));
+  assert.deepEqual(byName['embed.weight'], { name: 'embed.weight', dtype: 'float32', shape: [3, 4], byteLength: 48 });
+  assert.deepEqual(byName['layer.norm'], { name: 'layer.norm', dtype: 'bfloat16', shape: [3], byteLength: 6 });
+  assert.deepEqual(byName.ids, { name: 'ids', dtype: 'int64', shape: [2], byteLength: 16 });
+  assert.deepEqual(byName.mask, { name: 'mask', dtype: 'bool', shape: [4], byteLength: 4 });
+  const totals = doc.totals as { tensors: number; parameters: number; bytes: number; dtypes: Record<string, { count: number; parameters: number; bytes: number }> };
+  assert.equal(totals.tensors, 4);
+  assert.equal(totals.parameters, 12 + 3 + 2 + 4);
+  assert.equal(totals.bytes, 48 + 6 + 16 + 4);
+  assert.deepEqual(totals.dtypes.int64, { count: 1, parameters: 2, bytes: 16 });
+});
+
+test('inspect prints format, metadata, every tensor and a dtype breakdown', { skip: formatSkip('safetensors') }, async (t) => {
+  const dir = await tempDir(t);
+  await writeWithFormat('safetensors', join(dir, 'm.safetensors'), model, { metadata: { note: 'hello' } });
+  const run = await runCli(['inspect', join(dir, 'm.safetensors')]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^format\s+safetensors$/m);
+  assert.match(run.stdout, /^parameters\s+21$/m);
+  assert.match(run.stdout, /^\s+note\s+hello$/m);
+  assert.match(run.stdout, /^\s+embed\.weight\s+float32\s+\[3, 4\]\s+48$/m);
+  assert.match(run.stdout, /^\s+layer\.norm\s+bfloat16\s+\[3\]\s+6$/m);
+  assert.match(run.stdout, /^dtypes$/m);
+  assert.match(run.stdout, /^\s+bool\s+1\s+4\s+4 B$/m);
+});
+
+test('inspect of a file that is not a tensor file exits 1 with a code', async (t) => {
+  const dir = await tempDir(t);
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(join(dir, 'notes.txt'), 'just some text, not tensors');
+  const run = await runCli(['inspect', 'notes.txt'], { cwd: dir });
+  assert.equal(run.code, 1);
+  assert.equal(cliErrorCode(run.stderr), 'UNKNOWN_FORMAT');
+});
+
+test('inspect of a truncated safetensors file exits 1 with a code, not a crash', { skip: formatSkip('safetensors') }, async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'm.safetensors');
+  await writeWithFormat('safetensors', path, model);
+  const { truncate } = await import('node:fs/promises');
+  await truncate(path, (await stat(path)).size - 5);
+  const run = await runCli(['inspect', path]);
+  assert.equal(run.code, 1);
+  assert.ok(cliErrorCode(run.stderr), run.stderr);
+  assert.notEqual(cliErrorCode(run.stderr), 'INTERNAL');
+});

@@ -1,0 +1,26 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FORMATS } from '../src/formats/registry.js';
+import { runCli } from './helpers/cli.js';
+
+const writable = () => FORMATS.filter((format) => format.open && format.createWriter).map((format) => format.name);
+
+test('selftest passes for every registered read/write format', { skip: writable().length === 0 && 'skipped: no format registered yet' }, async () => {
+  const run = await runCli(['selftest']);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  for (const name of writable()) assert.match(run.stdout, new RegExp(`^PASS  ${name}\\b`, 'm'));
+  assert.doesNotMatch(run.stdout, /^FAIL/m);
+});
+
+test('selftest --json reports every format with ok and what was converted', { skip: writable().length === 0 && 'skipped: no format registered yet' }, async () => {
+  const run = await runCli(['selftest', '--json']);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const doc = JSON.parse(run.stdout) as { ok: boolean; formats: { format: string; ok: boolean; tensors: number; convertedTo: string[]; failures: string[] }[] };
+  assert.equal(doc.ok, true);
+  assert.deepEqual(doc.formats.map((entry) => entry.format).sort(), writable().sort());
+  for (const entry of doc.formats) {
+    assert.equal(entry.ok, true, entry.failures.join('; '));
+    assert.ok(entry.tensors >= 1);
+    assert.equal(entry.convertedTo.length, writable().length - 1, `${entry.format} converted to every other format`);
+  }
+});
