@@ -75,3 +75,23 @@ test('inspect of a truncated safetensors file exits 1 with a code, not a crash',
   assert.ok(cliErrorCode(run.stderr), run.stderr);
   assert.notEqual(cliErrorCode(run.stderr), 'INTERNAL');
 });
+
+test('inspect of a NumPack store shows logical shapes and deleted rows', { skip: formatSkip('npk') }, async (t) => {
+  const dir = await tempDir(t);
+  const { NumPack } = await import('../src/npk/numpack.js');
+  const store = await NumPack.open(join(dir, 'data.npk'), { dropIfExists: true });
+  try {
+    await store.save({ rows: createTensor('float32', [5, 2], new Float32Array(10).map((_, i) => i)) });
+    await store.drop('rows', [1, 3]);
+  } finally {
+    await store.close();
+  }
+  const run = await runCli(['inspect', 'data.npk'], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^format\s+npk$/m);
+  assert.match(run.stdout, /^\s+rows\s+float32\s+\[3, 2\]\s+24\s+physical \[5, 2\], 2 deleted rows$/m);
+  const json = await runCli(['inspect', 'data.npk', '--json'], { cwd: dir });
+  const doc = JSON.parse(json.stdout) as { format: string; tensors: unknown[] };
+  assert.equal(doc.format, 'npk');
+  assert.deepEqual(doc.tensors, [{ name: 'rows', dtype: 'float32', shape: [3, 2], byteLength: 24 }]);
+});

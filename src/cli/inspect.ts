@@ -50,14 +50,17 @@ export function cliInspectTotals(tensors: readonly TensorInfo[]): CliInspectTota
   return totals;
 }
 
-/** Extras worth a column in the human table (folder stores, pickles): logical shape, deleted rows. */
+/**
+ * Extras worth a column in the human table: for folder stores whose shape is logical
+ * (deleted rows left out), the physical shape on disk and the deleted row count.
+ */
 function describeExtras(info: TensorInfo): string {
   const extras = info.extras;
   if (!extras) return '';
   const parts: string[] = [];
-  const logical = extras.logicalShape;
-  if (Array.isArray(logical) && logical.join(',') !== info.shape.join(',')) parts.push(`logical ${cliFormatShape(logical as number[])}`);
-  const deleted = extras.deletedRows ?? extras.deletedCount;
+  const physical = extras.physicalShape;
+  if (Array.isArray(physical) && physical.join(',') !== info.shape.join(',')) parts.push(`physical ${cliFormatShape(physical as number[])}`);
+  const deleted = extras.deletedRows;
   if (typeof deleted === 'number' && deleted > 0) parts.push(`${cliFormatCount(deleted)} deleted rows`);
   else if (Array.isArray(deleted) && deleted.length > 0) parts.push(`${cliFormatCount(deleted.length)} deleted rows`);
   return parts.join(', ');
