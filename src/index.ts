@@ -37,3 +37,4 @@ export type { OpenTensorFileOptions } from './formats/registry.js';
 export * from './model/verify.js';
 export * from './zip/index.js';
 export * from './formats/safetensors/index.js';
+export * from './npk/index.js';

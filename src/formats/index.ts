@@ -4,7 +4,9 @@
  */
 import { registerFormat } from './registry.js';
 import { safetensorsFormat } from './safetensors/format.js';
+import { npkFormat } from '../npk/format.js';
 
 // One line per format folder: registerFormat(xFormat).
 void registerFormat;
 registerFormat(safetensorsFormat);
+registerFormat(npkFormat);

@@ -1,0 +1,307 @@
+/**
+ * Physical row I/O for one array: a plain `data_<name>.npkd` or a segmented array.
+ * Rows are addressed physically here; the bitmap's logical view lives above.
+ */
+import { open, mkdir, rename, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { readSync } from 'node:fs';
+import { join } from 'node:path';
+import { errorFactory, throwIfAborted } from '../core/errors.js';
+import { npkRemove, npkWriteFileAtomic } from './files.js';
+import { npkDataFileName, npkManifestFileName, npkSegmentFileName, npkSegmentFolderName } from './names.js';
+import { npkDecodeManifest, npkEncodeManifest, npkIsManifestPath, npkRowsPerSegment, type NpkSegment } from './segments.js';
+
+const fail: ReturnType<typeof errorFactory> = errorFactory('npk');
+/** Reads at most this big go through a synchronous pread: far cheaper than a thread-pool hop. */
+const SYNC_READ_BYTES = 256 * 1024;
+
+interface Part extends NpkSegment { readonly startRow: number; handle?: FileHandle }
+
+/** How an array's data is laid out: one file, or segments. */
+export interface NpkArrayDataOptions {
+  writable: boolean;
+}
+
+/**
+ * Open data of one array. Handles are opened on first use and kept until `close()`.
+ *
+ * @example
+ * ```ts
+ * const data = await NpkArrayData.open(dir, 'data_x.npkd', 'x', 40, 1000, { writable: false });
+ * const rows = new Uint8Array(40 * 10);
+ * await data.readRows(0, rows);
+ * ```
+ */
+export class NpkArrayData {
+  readonly #dir: string;
+  readonly #name: string;
+  readonly #writable: boolean;
+  readonly rowBytes: number;
+  #parts: Part[];
+  #rows: number;
+  /** Segments as the manifest lists them, undefined for a plain file. */
+  readonly segmented: boolean;
+  #dirty = new Set<FileHandle>();
+
+  private constructor(dir: string, name: string, rowBytes: number, rows: number, parts: Part[], segmented: boolean, writable: boolean) {
+    this.#dir = dir;
+    this.#name = name;
+    this.rowBytes = rowBytes;
+    this.#rows = rows;
+    this.#parts = parts;
+    this.segmented = segmented;
+    this.#writable = writable;
+  }
+
+  /** Opens an array's data and checks that its files hold `rows` rows. */
+  static async open(dir: string, dataFile: string, name: string, rowBytes: number, rows: number, options: NpkArrayDataOptions): Promise<NpkArrayData> {
+    let parts: Part[];
+    const segmented = npkIsManifestPath(dataFile);
+    if (segmented) {
+      const manifest = await readFile(join(dir, dataFile)).catch((cause) => fail('NOT_FOUND', `npk: segment manifest ${dataFile} of ${JSON.stringify(name)} is missing`, { cause }));
+      let startRow = 0;
+      parts = npkDecodeManifest(manifest, rowBytes, name).map((segment) => {
+        const part = { ...segment, startRow };
+        startRow += segment.rows;
+        return part;
+      });
+      if (startRow < rows) fail('TRUNCATED', `npk: segments of ${JSON.stringify(name)} hold ${startRow} rows, the metadata says ${rows}`);
+    } else {
+      parts = [{ file: dataFile, rows, bytes: rows * rowBytes, startRow: 0 }];
+    }
+    for (const part of parts) {
+      const size = await stat(join(dir, part.file)).then((s) => s.size, () => -1);
+      if (size < 0 && part.rows * rowBytes > 0) fail('NOT_FOUND', `npk: data file ${part.file} of ${JSON.stringify(name)} is missing`);
+      if (size >= 0 && size < part.rows * rowBytes) {
+        fail('TRUNCATED', `npk: data file ${part.file} of ${JSON.stringify(name)} has ${size} bytes, ${part.rows} rows of ${rowBytes} bytes need ${part.rows * rowBytes}`);
+      }
+    }
+    return new NpkArrayData(dir, name, rowBytes, rows, parts, segmented, options.writable);
+  }
+
+  /** Physical rows. */
+  get rows(): number { return this.#rows; }
+  /** The segment list (a plain file is one part). */
+  get parts(): readonly NpkSegment[] { return this.#parts; }
+
+  async #handle(part: Part): Promise<FileHandle> {
+    if (!part.handle) {
+      const path = join(this.#dir, part.file);
+      part.handle = await open(path, this.#writable ? (part.rows === 0 ? 'a+' : 'r+') : 'r').catch((cause) => fail('IO_ERROR', `npk: cannot open ${path}: ${(cause as Error).message}`, { cause }));
+    }
+    return part.handle;
+  }
+
+  #partIndex(row: number): number {
+    let low = 0;
+    let high = this.#parts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >>> 1;
+      if (this.#parts[mid]!.startRow <= row) low = mid; else high = mid - 1;
+    }
+    return low;
+  }
+
+  /** Reads `target.byteLength / rowBytes` physical rows starting at `row` into `target`. */
+  async readRows(row: number, target: Uint8Array, signal?: AbortSignal): Promise<void> {
+    let done = 0;
+    let index = this.#partIndex(row);
+    while (done < target.byteLength) {
+      throwIfAborted(signal);
+      const part = this.#parts[index]!;
+      const position = done === 0 ? (row - part.startRow) * this.rowBytes : 0;
+      const length = Math.min(target.byteLength - done, part.rows * this.rowBytes - position);
+      await this.#readAt(part, target.subarray(done, done + length), position);
+      done += length;
+      index++;
+    }
+  }
+
+  async #readAt(part: Part, target: Uint8Array, position: number): Promise<void> {
+    const handle = await this.#handle(part);
+    let done = 0;
+    while (done < target.byteLength) {
+      const want = Math.min(target.byteLength - done, 2 ** 30);
+      const bytesRead = want <= SYNC_READ_BYTES
+        ? readSync(handle.fd, target, done, want, position + done)
+        : (await handle.read(target, done, want, position + done)).bytesRead;
+      if (bytesRead === 0) fail('TRUNCATED', `npk: ${part.file} of ${JSON.stringify(this.#name)} ended at byte ${position + done}`);
+      done += bytesRead;
+    }
+  }
+
+  async #writeAt(part: Part, bytes: Uint8Array, position: number): Promise<void> {
+    const handle = await this.#handle(part);
+    let done = 0;
+    while (done < bytes.byteLength) {
+      const { bytesWritten } = await handle.write(bytes, done, Math.min(bytes.byteLength - done, 2 ** 30), position + done);
+      done += bytesWritten;
+    }
+    this.#dirty.add(handle);
+  }
+
+  /** Overwrites physical rows starting at `row` (they must exist). */
+  async writeRows(row: number, bytes: Uint8Array): Promise<void> {
+    let done = 0;
+    let index = this.#partIndex(row);
+    while (done < bytes.byteLength) {
+      const part = this.#parts[index]!;
+      const position = done === 0 ? (row - part.startRow) * this.rowBytes : 0;
+      const length = Math.min(bytes.byteLength - done, part.rows * this.rowBytes - position);
+      await this.#writeAt(part, bytes.subarray(done, done + length), position);
+      done += length;
+      index++;
+    }
+  }
+
+  /**
+   * Appends whole rows at the physical end: positional writes past the last row (a
+   * plain file stays plain); a segmented array fills its last segment up to the target,
+   * then adds segments and republishes the manifest atomically.
+   */
+  async appendRows(bytes: Uint8Array, segmentTargetBytes: number, durable: boolean): Promise<void> {
+    const count = bytes.byteLength / this.rowBytes;
+    if (!this.segmented) {
+      const part = this.#parts[0]!;
+      await this.#writeAt(part, bytes, part.rows * this.rowBytes);
+      this.#parts[0] = { ...part, rows: part.rows + count, bytes: (part.rows + count) * this.rowBytes };
+      this.#rows += count;
+      return;
+    }
+    const perSegment = npkRowsPerSegment(segmentTargetBytes, this.rowBytes);
+    let written = 0;
+    const last = this.#parts[this.#parts.length - 1];
+    if (last && last.rows < perSegment) {
+      const fill = Math.min(perSegment - last.rows, count);
+      await this.#writeAt(last, bytes.subarray(0, fill * this.rowBytes), last.rows * this.rowBytes);
+      this.#parts[this.#parts.length - 1] = { ...last, rows: last.rows + fill, bytes: (last.rows + fill) * this.rowBytes };
+      written = fill;
+    }
+    const folder = npkSegmentFolderName(this.#name);
+    await mkdir(join(this.#dir, folder), { recursive: true });
+    let index = this.#parts.length;
+    while (written < count) {
+      const rows = Math.min(perSegment, count - written);
+      let file = `${folder}/${npkSegmentFileName(index)}`;
+      while (this.#parts.some((part) => part.file === file)) file = `${folder}/${npkSegmentFileName(++index)}`;
+      const part: Part = { file, rows: 0, bytes: 0, startRow: this.#rows + written };
+      this.#parts.push(part);
+      await this.#writeAt(part, bytes.subarray(written * this.rowBytes, (written + rows) * this.rowBytes), 0);
+      this.#parts[this.#parts.length - 1] = { ...part, rows, bytes: rows * this.rowBytes };
+      written += rows;
+      index++;
+    }
+    this.#rows += count;
+    await this.sync(durable);
+    await npkWriteFileAtomic(join(this.#dir, npkManifestFileName(this.#name)), npkEncodeManifest(this.#parts), durable);
+  }
+
+  /** fsyncs every file written since the last sync (before the metadata names them). */
+  async sync(durable: boolean): Promise<void> {
+    if (durable) for (const handle of this.#dirty) await handle.datasync();
+    this.#dirty.clear();
+  }
+
+  /** Closes every handle. */
+  async close(): Promise<void> {
+    for (const part of this.#parts) {
+      await part.handle?.close().catch(() => undefined);
+      delete part.handle;
+    }
+    this.#dirty.clear();
+  }
+}
+
+/** What {@link npkWriteArrayFiles} needs. */
+export interface NpkWriteArrayOptions {
+  rowBytes: number;
+  /** Total bytes that will arrive (rows × rowBytes, or the item size of a 0-d array). */
+  totalBytes: number;
+  segmentTargetBytes: number;
+  durable: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Writes an array's data afresh from chunks: a plain file through `data_<name>.npkd.tmp`
+ * and a rename, or segments when the total exceeds the segment target. Returns the
+ * data_file to record in the metadata. Old files of the array are not touched except
+ * the ones replaced by name; the caller removes the rest.
+ *
+ * @example
+ * ```ts
+ * const dataFile = await npkWriteArrayFiles(dir, 'x', chunks, { rowBytes: 40, totalBytes: 4000, segmentTargetBytes: 2 ** 28, durable: true });
+ * ```
+ */
+export async function npkWriteArrayFiles(dir: string, name: string, chunks: AsyncIterable<Uint8Array>, options: NpkWriteArrayOptions): Promise<string> {
+  const { totalBytes, rowBytes } = options;
+  if (totalBytes <= options.segmentTargetBytes) {
+    const finalName = npkDataFileName(name);
+    const temporary = join(dir, `${finalName}.tmp`);
+    await writeStream(temporary, 'file', chunks, [totalBytes], options, name);
+    await rename(temporary, join(dir, finalName));
+    return finalName;
+  }
+  const perSegment = npkRowsPerSegment(options.segmentTargetBytes, rowBytes);
+  const sizes: number[] = [];
+  for (let left = totalBytes; left > 0; left -= perSegment * rowBytes) sizes.push(Math.min(left, perSegment * rowBytes));
+  const folder = npkSegmentFolderName(name);
+  const temporaryFolder = join(dir, `${folder}.tmp`);
+  await npkRemove(temporaryFolder);
+  await mkdir(temporaryFolder, { recursive: true });
+  await writeStream(temporaryFolder, 'folder', chunks, sizes, options, name);
+  await npkRemove(join(dir, folder));
+  await rename(temporaryFolder, join(dir, folder));
+  const segments = sizes.map((bytes, index) => ({ file: `${folder}/${npkSegmentFileName(index)}`, rows: bytes / rowBytes, bytes }));
+  const manifest = npkManifestFileName(name);
+  await npkWriteFileAtomic(join(dir, manifest), npkEncodeManifest(segments), options.durable);
+  return manifest;
+}
+
+/** Streams chunks into one file (`target` is the file) or into numbered segment files of `sizes` bytes in the folder `target`. */
+async function writeStream(target: string, mode: 'file' | 'folder', chunks: AsyncIterable<Uint8Array>, sizes: number[], options: NpkWriteArrayOptions, name: string): Promise<void> {
+  const single = mode === 'file';
+  let index = 0;
+  let handle: FileHandle | undefined;
+  let inFile = 0;
+  let total = 0;
+  const openNext = async () => {
+    const path = single ? target : join(target, npkSegmentFileName(index));
+    handle = await open(path, 'w');
+    inFile = 0;
+  };
+  try {
+    await openNext();
+    for await (const chunk of chunks) {
+      throwIfAborted(options.signal);
+      let at = 0;
+      while (at < chunk.byteLength) {
+        if (index >= sizes.length) fail('SIZE_MISMATCH', `npk: array ${JSON.stringify(name)} received more than the ${options.totalBytes} bytes its shape needs`);
+        if (inFile === sizes[index]) {
+          await finish(handle!, options.durable);
+          handle = undefined;
+          index++;
+          if (index >= sizes.length) continue;
+          await openNext();
+        }
+        const length = Math.min(chunk.byteLength - at, sizes[index]! - inFile);
+        let done = 0;
+        while (done < length) done += (await handle!.write(chunk, at + done, length - done, inFile + done)).bytesWritten;
+        inFile += length;
+        at += length;
+        total += length;
+      }
+    }
+    if (total !== options.totalBytes) fail('SIZE_MISMATCH', `npk: array ${JSON.stringify(name)} needs ${options.totalBytes} bytes, got ${total}`);
+    if (handle) await finish(handle, options.durable);
+    handle = undefined;
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    await npkRemove(target);
+    throw error;
+  }
+}
+
+async function finish(handle: FileHandle, durable: boolean): Promise<void> {
+  if (durable) await handle.datasync();
+  await handle.close();
+}

@@ -1,0 +1,71 @@
+/**
+ * The in-memory record of one array of an open store: its metadata entry, its open
+ * data, its bitmap, and a generation counter that lazy views check.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { itemSize } from '../core/dtype.js';
+import { elementCount } from '../core/sizes.js';
+import { NpkArrayData } from './array-data.js';
+import { NpkBitmap } from './bitmap.js';
+import type { NpkArrayEntry } from './metadata.js';
+import { npkBitmapFileName } from './names.js';
+import type { NpkLogicalView } from './logical-io.js';
+
+/** Physical rows of a shape: its first dimension, or 1 for a 0-d array. */
+export function npkRowsOf(shape: readonly number[]): number {
+  return shape.length === 0 ? 1 : shape[0]!;
+}
+
+/** Bytes of one row: item size × the product of the other dimensions. */
+export function npkRowBytesOf(entry: { dtype: NpkArrayEntry['dtype']; shape: readonly number[] }): number {
+  return itemSize(entry.dtype)! * elementCount(entry.shape.slice(1), 'npk');
+}
+
+/** One array of an open store. */
+export class NpkArrayState {
+  entry: NpkArrayEntry;
+  bitmap: NpkBitmap | undefined;
+  #data: NpkArrayData | undefined;
+  /** Bumped on every change; lazy arrays compare it. */
+  generation = 0;
+
+  constructor(entry: NpkArrayEntry, bitmap?: NpkBitmap) {
+    this.entry = entry;
+    this.bitmap = bitmap;
+  }
+
+  /** Loads the state, reading the bitmap when the file exists. */
+  static async load(dir: string, entry: NpkArrayEntry): Promise<NpkArrayState> {
+    const bytes = await readFile(join(dir, npkBitmapFileName(entry.name))).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    const bitmap = bytes && entry.shape.length > 0 ? NpkBitmap.decode(bytes, npkRowsOf(entry.shape), entry.name) : undefined;
+    return new NpkArrayState(entry, bitmap);
+  }
+
+  get rowBytes(): number { return npkRowBytesOf(this.entry); }
+  get physicalRows(): number { return npkRowsOf(this.entry.shape); }
+  get logicalRows(): number { return this.bitmap ? this.bitmap.activeCount : this.physicalRows; }
+  get logicalShape(): number[] {
+    return this.entry.shape.length === 0 ? [] : [this.logicalRows, ...this.entry.shape.slice(1)];
+  }
+
+  /** The array's data, opened on first use. */
+  async data(dir: string, writable: boolean): Promise<NpkArrayData> {
+    this.#data ??= await NpkArrayData.open(dir, this.entry.dataFile, this.entry.name, this.rowBytes, this.physicalRows, { writable });
+    return this.#data;
+  }
+
+  /** Data plus bitmap for logical I/O. */
+  async view(dir: string, writable: boolean): Promise<NpkLogicalView> {
+    return { data: await this.data(dir, writable), bitmap: this.bitmap, rowBytes: this.rowBytes };
+  }
+
+  /** Closes the data files (before they are replaced, or at close). */
+  async closeData(): Promise<void> {
+    await this.#data?.close();
+    this.#data = undefined;
+  }
+}

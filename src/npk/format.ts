@@ -1,0 +1,209 @@
+/**
+ * The registry entry for NumPack stores: `.npk` folders open as {@link TensorReader}s
+ * with logical shapes (deleted rows left out) and are written through a
+ * {@link TensorWriter}, so `convert()` and the CLI handle them like any file.
+ */
+import { randomBytes } from 'node:crypto';
+import { rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { TensioError } from '../core/errors.js';
+import { createTensorReader } from '../model/create-reader.js';
+import type { OpenOptions, TensorFormat, TensorInfo, TensorReader, TensorSpec, TensorWriter, WriterOptions } from '../model/types.js';
+import type { ByteSource } from '../storage/byte-source.js';
+import { npkSupportsDtype, NPK_DTYPES } from './dtype-codes.js';
+import type { LazyArray } from './lazy-array.js';
+import { NPK_METADATA_FILE } from './metadata.js';
+import { npkCheckName } from './names.js';
+import { NumPack } from './numpack.js';
+
+/**
+ * True when `path` is a folder holding `metadata.npkm`.
+ *
+ * @example
+ * ```ts
+ * await npkIsStore('data.npk'); // true
+ * ```
+ */
+export async function npkIsStore(path: string): Promise<boolean> {
+  const info = await stat(join(path, NPK_METADATA_FILE)).catch(() => undefined);
+  return info?.isFile() ?? false;
+}
+
+/** A logical byte range of one array as a {@link ByteSource}: reads map to rows, honouring deletions. */
+function lazySource(lazy: LazyArray): ByteSource {
+  const size = lazy.nbytes;
+  const rowBytes = lazy.rowBytes;
+  const readInto = async (target: Uint8Array, offset: number) => {
+    if (offset < 0 || offset + target.byteLength > size) {
+      throw new TensioError('TRUNCATED', `npk: read of ${target.byteLength} bytes at ${offset} runs past ${lazy.name} (${size} bytes)`, { format: 'npk' });
+    }
+    if (target.byteLength === 0) return;
+    if (lazy.ndim === 0) {
+      target.set((await lazy.toTensor()).data.subarray(offset, offset + target.byteLength));
+      return;
+    }
+    const first = Math.floor(offset / rowBytes);
+    const end = Math.ceil((offset + target.byteLength) / rowBytes);
+    const rows = await lazy.slice(first, end);
+    const skip = offset - first * rowBytes;
+    target.set(rows.data.subarray(skip, skip + target.byteLength));
+  };
+  return {
+    size,
+    name: lazy.name,
+    readInto,
+    async read(offset, length) {
+      const out = new Uint8Array(length);
+      await readInto(out, offset);
+      return out;
+    },
+  };
+}
+
+/**
+ * Opens a store read-only as a {@link TensorReader}. `extras` carry `physicalShape`,
+ * `physicalRows`, `deletedRows`, `dataFile`, `segmented`, `npkDtype`, `lastModified`.
+ *
+ * @example
+ * ```ts
+ * await using reader = await npkOpenReader('data.npk');
+ * reader.tensors[0].extras?.deletedRows;
+ * ```
+ */
+export async function npkOpenReader(path: string): Promise<TensorReader> {
+  const store = await NumPack.open(path, { readOnly: true });
+  try {
+    const meta = store.getMetadata();
+    const tensors: TensorInfo[] = [];
+    const sources = new Map<string, ByteSource>();
+    for (const name of store.getMemberList()) {
+      const array = meta.arrays[name]!;
+      const lazy = await store.loadLazy(name);
+      sources.set(name, lazySource(lazy));
+      tensors.push({
+        name, dtype: array.dtype, shape: array.logicalShape, byteLength: lazy.nbytes, formatDtype: array.npkDtype,
+        extras: {
+          physicalShape: array.shape, physicalRows: array.shape.length ? array.shape[0] : 1, deletedRows: array.deletedRows,
+          dataFile: array.dataFile, segmented: array.dataFile.endsWith('.npkseg'), npkDtype: array.npkDtype, lastModified: array.lastModified,
+        },
+      });
+    }
+    const size = Object.values(meta.arrays).reduce((sum, array) => sum + array.sizeBytes, 0);
+    return createTensorReader({
+      format: 'npk', path: store.path, size, metadata: {}, tensors,
+      locate: (info) => ({ kind: 'span', source: sources.get(info.name)!, offset: 0 }),
+      close: () => store.close(),
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/** Format options of the npk writer. */
+export interface NpkWriterOptions {
+  /** Write into an existing store, keeping its other arrays (NumPack's `from_*` with drop_if_exists=False). */
+  merge?: boolean;
+  /** Segment target in bytes (default 256 MiB). */
+  segmentTargetBytes?: number;
+  /** fsync before publishing (default true). */
+  durable?: boolean;
+}
+
+/**
+ * Creates a writer producing a store at `path`. By default the store is built in a
+ * sibling temporary folder and swapped in on `close()`; with `formatOptions.merge`
+ * arrays are saved into the existing store (each array replaced atomically).
+ *
+ * @example
+ * ```ts
+ * const writer = await npkCreateWriter('out.npk', { tensors: [{ name: 'x', dtype: 'float32', shape: [2] }] });
+ * await writer.add('x', bytes);
+ * await writer.close();
+ * ```
+ */
+export async function npkCreateWriter(path: string, options: WriterOptions): Promise<TensorWriter> {
+  const target = resolve(path);
+  const formatOptions = (options.formatOptions ?? {}) as NpkWriterOptions;
+  const plan = new Map<string, TensorSpec>();
+  for (const spec of options.tensors) {
+    npkCheckName(spec.name);
+    const reason = npkCannotWrite(spec);
+    if (reason) throw new TensioError('UNSUPPORTED_DTYPE', `npk: cannot hold ${JSON.stringify(spec.name)}: ${reason}`, { format: 'npk' });
+    if (plan.has(spec.name)) throw new TensioError('DUPLICATE_NAME', `npk: ${JSON.stringify(spec.name)} is planned twice`, { format: 'npk' });
+    plan.set(spec.name, spec);
+  }
+  const exists = await stat(target).then(() => true, () => false);
+  if (exists && !formatOptions.merge && options.overwrite === false) {
+    throw new TensioError('ALREADY_EXISTS', `${target} already exists (use --force / overwrite to replace it)`, { format: 'npk', path: target });
+  }
+  const merge = formatOptions.merge === true;
+  const building = merge ? target : join(dirname(target), `.${basename(target)}.tensio-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  const store = await NumPack.open(building, {
+    ...(merge ? {} : { dropIfExists: true }),
+    ...(formatOptions.segmentTargetBytes ? { segmentTargetBytes: formatOptions.segmentTargetBytes } : {}),
+    ...(formatOptions.durable !== undefined ? { durable: formatOptions.durable } : {}),
+  });
+  const added = new Set<string>();
+  let state: 'open' | 'closed' | 'aborted' = 'open';
+  return {
+    format: 'npk',
+    order: [...plan.keys()],
+    async add(name, data, addOptions) {
+      if (state !== 'open') throw new TensioError('INVALID_STATE', `npk: writer for ${target} is ${state}`, { format: 'npk' });
+      const spec = plan.get(name);
+      if (!spec) throw new TensioError('NOT_FOUND', `npk: ${JSON.stringify(name)} is not in the writer's plan`, { format: 'npk' });
+      if (added.has(name)) throw new TensioError('DUPLICATE_NAME', `npk: ${JSON.stringify(name)} was already added`, { format: 'npk' });
+      await store.saveStream(name, spec, data, addOptions?.signal ? { signal: addOptions.signal } : {});
+      added.add(name);
+    },
+    async close() {
+      if (state === 'closed') return;
+      if (state === 'aborted') throw new TensioError('INVALID_STATE', `npk: writer for ${target} was aborted`, { format: 'npk' });
+      const missing = [...plan.keys()].filter((name) => !added.has(name));
+      if (missing.length) throw new TensioError('NOT_FOUND', `npk: writer closed before ${JSON.stringify(missing)} were added`, { format: 'npk' });
+      await store.close();
+      state = 'closed';
+      if (merge) return;
+      const backup = `${building}.old`;
+      const hadTarget = await stat(target).then(() => true, () => false);
+      if (hadTarget) await rename(target, backup);
+      await rename(building, target);
+      if (hadTarget) await rm(backup, { recursive: true, force: true });
+    },
+    async abort() {
+      if (state !== 'open') return;
+      state = 'aborted';
+      await store.close();
+      if (!merge) await rm(building, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Why a store cannot hold a tensor of this spec, or undefined. */
+export function npkCannotWrite(spec: TensorSpec): string | undefined {
+  return npkSupportsDtype(spec.dtype) ? undefined : `dtype ${spec.dtype} is not one of NumPack's ${NPK_DTYPES.join(', ')}`;
+}
+
+/**
+ * The `npk` entry of the format registry.
+ *
+ * @example
+ * ```ts
+ * registerFormat(npkFormat);
+ * await convert('model.safetensors', 'model.npk');
+ * ```
+ */
+export const npkFormat: TensorFormat = {
+  name: 'npk',
+  extensions: ['.npk'],
+  sniff: () => false,
+  sniffFolder: npkIsStore,
+  async open(input: string | ByteSource, _options?: OpenOptions) {
+    if (typeof input !== 'string') throw new TensioError('UNSUPPORTED_FEATURE', 'npk: a NumPack store is a folder; open it by path', { format: 'npk' });
+    return npkOpenReader(input);
+  },
+  createWriter: npkCreateWriter,
+  cannotWrite: npkCannotWrite,
+};
+

@@ -1,0 +1,82 @@
+/**
+ * Segmented arrays: NumPack writes an array bigger than its segment target (256 MiB)
+ * as a JSON manifest `data_<name>.npkseg` plus files `data_<name>_segments/seg_NNNNNN.npkd`
+ * whose concatenation is the data. Rows per segment = max(1, target / row bytes).
+ */
+import { errorFactory } from '../core/errors.js';
+import { checkedSize } from '../core/sizes.js';
+import { npkCheckRelativePath } from './names.js';
+
+const fail: ReturnType<typeof errorFactory> = errorFactory('npk');
+
+/** NumPack's default segment target, 256 MiB (env `NUMPACK_SEGMENT_TARGET_BYTES`). */
+export const NPK_SEGMENT_TARGET_BYTES = 268_435_456;
+
+/** One segment file as the manifest lists it. */
+export interface NpkSegment {
+  /** Path relative to the store. */
+  readonly file: string;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+/** True when a metadata data_file names a manifest (NumPack decides by extension only). */
+export function npkIsManifestPath(dataFile: string): boolean {
+  return dataFile.endsWith('.npkseg');
+}
+
+/** Rows per segment for a target and a row size, as NumPack computes it. */
+export function npkRowsPerSegment(targetBytes: number, rowBytes: number): number {
+  return Math.max(1, Math.floor(targetBytes / Math.max(1, rowBytes)));
+}
+
+/**
+ * Parses a `.npkseg` manifest; segments with 0 rows are skipped as NumPack does.
+ * Throws `INVALID_JSON`, `UNSUPPORTED_VERSION` or `INVALID_METADATA`.
+ *
+ * @example
+ * ```ts
+ * const segments = npkDecodeManifest(await readFile('s.npk/data_x.npkseg'), 40);
+ * ```
+ */
+export function npkDecodeManifest(bytes: Uint8Array, rowBytes: number, name = '?'): NpkSegment[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (cause) {
+    fail('INVALID_JSON', `npk: segment manifest of ${JSON.stringify(name)} is not JSON`, { cause });
+  }
+  const manifest = parsed as { version?: unknown; segments?: unknown };
+  if (typeof manifest !== 'object' || manifest === null) fail('INVALID_METADATA', `npk: segment manifest of ${JSON.stringify(name)} is not an object`);
+  if (manifest.version !== 1) fail('UNSUPPORTED_VERSION', `npk: segment manifest of ${JSON.stringify(name)} has version ${JSON.stringify(manifest.version)}, expected 1`);
+  if (!Array.isArray(manifest.segments)) fail('INVALID_METADATA', `npk: segment manifest of ${JSON.stringify(name)} has no segments list`);
+  const segments: NpkSegment[] = [];
+  for (const [index, raw] of (manifest.segments as unknown[]).entries()) {
+    const segment = raw as { file?: unknown; rows?: unknown; bytes?: unknown };
+    if (typeof segment?.file !== 'string' || typeof segment.rows !== 'number' || typeof segment.bytes !== 'number') {
+      fail('INVALID_METADATA', `npk: segment ${index} of ${JSON.stringify(name)} needs file, rows and bytes`);
+    }
+    npkCheckRelativePath(segment.file, `segment ${index} of ${JSON.stringify(name)}`);
+    const rows = checkedSize(segment.rows, 'npk', `rows of segment ${index}`);
+    const segmentBytes = checkedSize(segment.bytes, 'npk', `bytes of segment ${index}`);
+    if (rows === 0) continue;
+    if (segmentBytes < rows * rowBytes) {
+      fail('SIZE_MISMATCH', `npk: segment ${index} of ${JSON.stringify(name)} declares ${rows} rows of ${rowBytes} bytes but only ${segmentBytes} bytes`);
+    }
+    segments.push({ file: segment.file, rows, bytes: segmentBytes });
+  }
+  return segments;
+}
+
+/**
+ * The manifest bytes NumPack writes: pretty JSON (2-space indent) with version 1.
+ *
+ * @example
+ * ```ts
+ * npkEncodeManifest([{ file: 'data_x_segments/seg_000000.npkd', rows: 10, bytes: 40 }]);
+ * ```
+ */
+export function npkEncodeManifest(segments: readonly NpkSegment[]): Uint8Array {
+  const body = { version: 1, segments: segments.map(({ file, rows, bytes }) => ({ file, rows, bytes })) };
+  return new TextEncoder().encode(JSON.stringify(body, null, 2));
+}
