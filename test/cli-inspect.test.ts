@@ -95,3 +95,18 @@ test('inspect of a NumPack store shows logical shapes and deleted rows', { skip:
   assert.equal(doc.format, 'npk');
   assert.deepEqual(doc.tensors, [{ name: 'rows', dtype: 'float32', shape: [3, 2], byteLength: 24 }]);
 });
+
+test('inspect of a sharded checkpoint shows one model from the index or the first shard', { skip: formatSkip('safetensors') }, async (t) => {
+  const dir = await tempDir(t);
+  await writeWithFormat('safetensors', join(dir, 'model.safetensors.index.json'), model, { formatOptions: { maxShardBytes: 50 } });
+  const { readdir } = await import('node:fs/promises');
+  const shards = (await readdir(dir)).filter((name) => /^model-\d+-of-\d+\.safetensors$/.test(name)).sort();
+  assert.ok(shards.length >= 2, `several shards written: ${shards.join(', ')}`);
+  for (const entry of ['model.safetensors.index.json', shards[0]!]) {
+    const run = await runCli(['inspect', entry, '--json'], { cwd: dir });
+    assert.equal(run.code, 0, run.stderr);
+    const doc = JSON.parse(run.stdout) as { format: string; tensors: { name: string }[] };
+    assert.equal(doc.format, 'safetensors');
+    assert.deepEqual(doc.tensors.map((entry) => entry.name).sort(), Object.keys(model).sort(), entry);
+  }
+});

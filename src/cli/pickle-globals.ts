@@ -1,8 +1,8 @@
 /**
  * Finding the pickle globals a file references, for `inspect`, without the CLI
  * knowing any format: the list may sit in the reader's metadata, on the refusal error,
- * or behind a scan function the format exports (any export whose name ends in
- * `Globals`, e.g. `pytorchScanGlobals(path)`), looked up at run time.
+ * or behind a scan function the format exports (an export named `<format>…Globals`
+ * taking a path, e.g. `pytorchScanGlobals(path)`), looked up at run time.
  */
 import type { TensioError } from '../core/errors.js';
 import type { Metadata, TensorFormat } from '../model/types.js';
@@ -44,12 +44,16 @@ export function cliPickleGlobalsFromMetadata(metadata: Readonly<Metadata>): stri
   return undefined;
 }
 
-/** A function-valued property whose name ends in `Globals`, from a format object or module. */
-function findGlobalsFunction(holder: unknown): ((path: string, options?: unknown) => unknown) | undefined {
+/**
+ * A function-valued property named `<prefix>…Globals` (e.g. `pytorchScanGlobals` in the
+ * pytorch module, or `scanGlobals` on a format object), taking a path.
+ */
+function findGlobalsFunction(holder: unknown, prefix = ''): ((path: string, options?: unknown) => unknown) | undefined {
   if (!holder || (typeof holder !== 'object' && typeof holder !== 'function')) return undefined;
+  const pattern = new RegExp(`^${prefix}\\w*globals$`, 'i');
   for (const key of Object.keys(holder as object)) {
     const value = (holder as Record<string, unknown>)[key];
-    if (/globals$/i.test(key) && typeof value === 'function') return value as (path: string) => unknown;
+    if (pattern.test(key) && typeof value === 'function') return value as (path: string) => unknown;
   }
   return undefined;
 }
@@ -76,7 +80,7 @@ export async function cliPickleGlobals(error: TensioError, format: TensorFormat 
   let scan = findGlobalsFunction(format);
   if (!scan && /^[a-z0-9_-]+$/.test(formatName)) {
     try {
-      scan = findGlobalsFunction(await import(`../formats/${formatName}/index.js`));
+      scan = findGlobalsFunction(await import(`../formats/${formatName}/index.js`), formatName);
     } catch {
       scan = undefined; // the format has no module of that name: nothing more to show
     }
