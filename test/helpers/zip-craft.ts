@@ -77,5 +77,5 @@ export function craftZip(entries: readonly CraftEntry[], options: CraftOptions =
   e.setUint32(16, options.directoryOffset ?? directoryOffset, true);
   e.setUint16(20, comment.byteLength, true);
   end.set(comment, 22);
-  return Buffer.concat([...parts, ...central, end]);
+  return new Uint8Array(Buffer.concat([...parts, ...central, end]));
 }

@@ -1,0 +1,106 @@
+/**
+ * NumPy `descr` strings and tensio dtypes: the one table both directions use.
+ */
+import type { DType } from '../../core/dtype.js';
+import { errorFactory } from '../../core/errors.js';
+import { npyIsLiteralTuple, type NpyLiteral } from './literal.js';
+
+/** The descr numpy writes for each dtype it has (little-endian where byte order matters). */
+export const NPY_DESCR_BY_DTYPE: Readonly<Partial<Record<DType, string>>> = {
+  bool: '|b1',
+  uint8: '|u1',
+  int8: '|i1',
+  uint16: '<u2',
+  int16: '<i2',
+  uint32: '<u4',
+  int32: '<i4',
+  uint64: '<u8',
+  int64: '<i8',
+  float16: '<f2',
+  float32: '<f4',
+  float64: '<f8',
+  complex64: '<c8',
+  complex128: '<c16',
+};
+
+const DTYPE_BY_CODE: Readonly<Record<string, DType>> = {
+  b1: 'bool', u1: 'uint8', i1: 'int8', u2: 'uint16', i2: 'int16', u4: 'uint32', i4: 'int32',
+  u8: 'uint64', i8: 'int64', f2: 'float16', f4: 'float32', f8: 'float64', c8: 'complex64', c16: 'complex128',
+};
+
+/** A descr understood: tensio's dtype, item size, and whether bytes must be swapped. */
+export interface NpyDtype {
+  dtype: DType;
+  itemSize: number;
+  /** Big-endian data (`>`), swapped to little-endian on read. */
+  bigEndian: boolean;
+  /** Bytes per swapped unit: the item size, or half of it for complex. 1 when nothing swaps. */
+  swapUnit: number;
+}
+
+/**
+ * The descr numpy would write for a dtype, or undefined when numpy has none
+ * (bfloat16, the float8s and sub-byte floats have no standard numpy descr).
+ *
+ * @example
+ * ```ts
+ * npyDescrFor('float32'); // '<f4'
+ * ```
+ */
+export function npyDescrFor(dtype: DType): string | undefined {
+  return NPY_DESCR_BY_DTYPE[dtype];
+}
+
+/** Why numpy cannot hold this dtype, or undefined when it can. */
+export function npyCannotHold(dtype: DType): string | undefined {
+  if (npyDescrFor(dtype) !== undefined) return undefined;
+  return `NumPy has no standard dtype for ${dtype}; write safetensors (or another format that knows ${dtype}) instead`;
+}
+
+function hasObject(descr: NpyLiteral): boolean {
+  if (typeof descr === 'string') return /^[<>|=]?O\d*$/.test(descr);
+  if (Array.isArray(descr)) {
+    return descr.some((field) => npyIsLiteralTuple(field) && field.items.length >= 2 && hasObject(field.items[1]!));
+  }
+  return false;
+}
+
+/**
+ * Interprets a header's `descr`. Object dtypes (whose data is a pickle) throw
+ * `UNSAFE_PICKLE`; structured, string, datetime and other dtypes throw
+ * `UNSUPPORTED_DTYPE`. A plain void `|Vn` (what numpy writes for ml_dtypes' bfloat16,
+ * for instance) is carried as `opaque` bytes with its descr kept.
+ *
+ * @example
+ * ```ts
+ * npyDtypeFromDescr('>i4'); // { dtype: 'int32', itemSize: 4, bigEndian: true, swapUnit: 4 }
+ * ```
+ */
+export function npyDtypeFromDescr(descr: NpyLiteral, format = 'npy'): NpyDtype {
+  const fail = errorFactory(format);
+  if (hasObject(descr)) {
+    fail('UNSAFE_PICKLE', `${format}: the array has an object dtype (${describe(descr)}); its data is a pickle, which tensio never loads (numpy too refuses it unless allow_pickle=True)`);
+  }
+  if (Array.isArray(descr)) fail('UNSUPPORTED_DTYPE', `${format}: structured dtypes (${describe(descr)}) are not supported; save each field as its own array`);
+  if (typeof descr !== 'string') return fail('INVALID_HEADER', `${format}: descr must be a string, got ${describe(descr)}`);
+  const match = /^([<>|=]?)([a-zA-Z])(\d+)$/.exec(descr);
+  if (!match) return fail('UNSUPPORTED_DTYPE', `${format}: dtype ${JSON.stringify(descr)} is not supported (only bool, integer, float and complex numbers)`);
+  const [, order, kind, size] = match as unknown as [string, string, string, string];
+  const itemSize = Number(size);
+  if (kind === 'V' && itemSize > 0 && itemSize <= 2 ** 16) {
+    return { dtype: 'opaque', itemSize, bigEndian: false, swapUnit: 1 };
+  }
+  const dtype = DTYPE_BY_CODE[`${kind}${size}`];
+  if (!dtype) {
+    const what = kind === 'S' || kind === 'a' ? 'byte strings' : kind === 'U' ? 'unicode strings' : kind === 'M' || kind === 'm' ? 'datetimes' : kind === 'f' || kind === 'c' ? 'this float width' : 'this kind';
+    return fail('UNSUPPORTED_DTYPE', `${format}: dtype ${JSON.stringify(descr)} is not supported (${what}); tensio reads bool, integer, float16/32/64 and complex64/128 arrays`);
+  }
+  const bigEndian = order === '>' && itemSize > 1;
+  const swapUnit = bigEndian ? (kind === 'c' ? itemSize / 2 : itemSize) : 1;
+  return { dtype, itemSize, bigEndian, swapUnit };
+}
+
+function describe(value: NpyLiteral): string {
+  const text = JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? item.toString() : item));
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

@@ -1,0 +1,27 @@
+/**
+ * The `.npy` entry of the format registry.
+ */
+import type { TensorFormat } from '../../model/types.js';
+import { npyCannotHold } from './dtypes.js';
+import { npyHasMagic } from './read.js';
+import { npyOpen } from './reader.js';
+import type { NpyOpenOptions, NpyWriteOptions } from './types.js';
+import { npyCreateWriter } from './writer.js';
+
+/**
+ * NumPy `.npy`: one array. Format options when opening: `arrayName` (default `'data'`),
+ * `maxHeaderBytes`, `maxRank`; when writing: `version` (`[1, 0]`, `[2, 0]`, `[3, 0]`).
+ *
+ * @example
+ * ```ts
+ * registerFormat(npyFormat);
+ * ```
+ */
+export const npyFormat: TensorFormat = {
+  name: 'npy',
+  extensions: ['.npy'],
+  sniff: npyHasMagic,
+  open: (input, options) => npyOpen(input, { ...(options?.formatOptions as NpyOpenOptions | undefined), ...(options?.signal ? { signal: options.signal } : {}) }),
+  createWriter: (path, options) => npyCreateWriter(path, { ...options, npy: (options.formatOptions ?? {}) as NpyWriteOptions }),
+  cannotWrite: (spec) => npyCannotHold(spec.dtype),
+};
