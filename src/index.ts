@@ -38,3 +38,4 @@ export * from './model/verify.js';
 export * from './zip/index.js';
 export * from './formats/safetensors/index.js';
 export * from './npk/index.js';
+export * from './formats/npy/index.js';

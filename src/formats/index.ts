@@ -3,6 +3,7 @@
  * package root does) makes `openTensorFile`, `convert` and the CLI know them all.
  */
 import { registerFormat } from './registry.js';
+import { npyFormat } from './npy/format.js';
 import { safetensorsFormat } from './safetensors/format.js';
 import { npkFormat } from '../npk/format.js';
 
@@ -10,3 +11,4 @@ import { npkFormat } from '../npk/format.js';
 void registerFormat;
 registerFormat(safetensorsFormat);
 registerFormat(npkFormat);
+registerFormat(npyFormat);
