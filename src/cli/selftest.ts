@@ -77,32 +77,46 @@ async function writeSamples(format: TensorFormat, path: string, samples: readonl
   }
 }
 
-/** Opens `path` (format detected), checks its format and that every expected tensor reads back equal. */
-async function checkReadBack(path: string, formatName: string, expected: readonly CliSampleTensor[], signal?: AbortSignal): Promise<void> {
+/** A sample as one file holds it: single-tensor formats (.npy) name their tensor themselves. */
+interface HeldSample {
+  readonly nameInFile: string;
+  readonly sample: CliSampleTensor;
+}
+
+/**
+ * Opens `path` (format detected), checks its format and that every expected tensor
+ * reads back equal. A file of one tensor is matched by position, since formats such as
+ * `.npy` keep no tensor name. Returns the tensors under the names the file uses.
+ */
+async function checkReadBack(path: string, formatName: string, expected: readonly CliSampleTensor[], signal?: AbortSignal): Promise<HeldSample[]> {
   const reader = await openTensorFile(path, signal ? { signal } : {});
   try {
     if (reader.format !== formatName) throw new TensioError('UNKNOWN_FORMAT', `wrote ${formatName} but it was detected as ${reader.format}`);
     if (reader.tensors.length !== expected.length) {
       throw new TensioError('SIZE_MISMATCH', `wrote ${expected.length} tensors, read ${reader.tensors.length}`);
     }
-    for (const sample of expected) {
-      const tensor = await reader.read(sample.name, signal ? { signal } : {});
+    const held: HeldSample[] = expected.length === 1
+      ? [{ nameInFile: reader.tensors[0]!.name, sample: expected[0]! }]
+      : expected.map((sample) => ({ nameInFile: sample.name, sample }));
+    for (const { nameInFile, sample } of held) {
+      const tensor = await reader.read(nameInFile, signal ? { signal } : {});
       if (!tensorsEqual(tensor, sample.tensor)) {
         throw new TensioError('CHECKSUM_MISMATCH', `tensor ${sample.name} (${sample.dtype} [${sample.shape.join(', ')}]) read back as ${tensor.dtype} [${tensor.shape.join(', ')}] with different bytes`);
       }
     }
+    return held;
   } finally {
     await reader.close();
   }
 }
 
-async function checkVerify(path: string, signal?: AbortSignal): Promise<string> {
+async function checkVerify(path: string, signal?: AbortSignal): Promise<string | undefined> {
   const report = await verifyTensorFile(path, signal ? { signal } : {});
   if (!report.ok) {
     const first = report.problems[0]!;
     throw new TensioError(first.code, `verify: ${first.message}`);
   }
-  return `${report.checksumsVerified} checksum${report.checksumsVerified === 1 ? '' : 's'}`;
+  return report.checksumsVerified > 0 ? `${report.checksumsVerified} checksum${report.checksumsVerified === 1 ? '' : 's'}` : undefined;
 }
 
 /** What happened to one format. */
@@ -125,7 +139,7 @@ async function runSelftest(folder: string, context: CliContext): Promise<FormatO
   const signal = context.signal;
   const samples = cliSampleModel();
   const formats = FORMATS.filter((format) => format.open && format.createWriter);
-  const written = new Map<string, { path: string; samples: CliSampleTensor[] }>();
+  const written = new Map<string, { path: string; held: HeldSample[] }>();
   const outcomes: FormatOutcome[] = [];
   for (const format of formats) {
     const outcome: FormatOutcome = { format: format.name, ok: true, tensors: 0, dtypes: [], convertedTo: [], failures: [] };
@@ -136,29 +150,31 @@ async function runSelftest(folder: string, context: CliContext): Promise<FormatO
       const chosen = await writeSamples(format, path, holdable, signal);
       outcome.tensors = chosen.length;
       outcome.dtypes = [...new Set(chosen.map((sample) => sample.dtype))];
-      await checkReadBack(path, format.name, chosen, signal);
-      outcome.checksums = await checkVerify(path, signal);
-      written.set(format.name, { path, samples: chosen });
+      const held = await checkReadBack(path, format.name, chosen, signal);
+      const checksums = await checkVerify(path, signal);
+      if (checksums) outcome.checksums = checksums;
+      written.set(format.name, { path, held });
     } catch (error) {
       if (isTensioError(error, 'ABORTED')) throw error;
       outcome.ok = false;
       outcome.failures.push(`round trip: ${describeError(error)}`);
     }
   }
-  // Conversions: every written format to every other format that wrote successfully.
+  // Conversions: every written format to every other format that wrote successfully,
+  // as many tensors as the target held in its own round trip (one for .npy).
   for (const outcome of outcomes) {
     const source = written.get(outcome.format);
     if (!source) continue;
     for (const target of formats) {
       const targetWritten = written.get(target.name);
       if (target.name === outcome.format || !targetWritten) continue;
-      const capacity = targetWritten.samples.length < samples.filter((s) => !target.cannotWrite?.(s)).length ? targetWritten.samples.length : Infinity;
-      const chosen = source.samples.filter((sample) => !target.cannotWrite?.(sample)).slice(0, capacity);
+      const heldAll = targetWritten.held.length === samples.filter((sample) => !target.cannotWrite?.(sample)).length;
+      const chosen = source.held.filter(({ sample }) => !target.cannotWrite?.(sample)).slice(0, heldAll ? undefined : targetWritten.held.length);
       if (chosen.length === 0) continue;
       const path = join(folder, `from-${outcome.format}-to-${target.name}${target.extensions[0] ?? ''}`);
       try {
-        await convert(source.path, path, { to: target.name, tensors: chosen.map((sample) => sample.name), overwrite: true, ...(signal ? { signal } : {}) });
-        await checkReadBack(path, target.name, chosen, signal);
+        await convert(source.path, path, { to: target.name, tensors: chosen.map((entry) => entry.nameInFile), overwrite: true, ...(signal ? { signal } : {}) });
+        await checkReadBack(path, target.name, chosen.map(({ nameInFile, sample }) => ({ ...sample, name: nameInFile })), signal);
         await checkVerify(path, signal);
         outcome.convertedTo.push(target.name);
       } catch (error) {
