@@ -12,7 +12,7 @@ import { chunkViews, freshTarget, rawReadFresh, rawReadReused, rawWrite, RAW_CHU
 import { compareRow } from './lib/report.js';
 import { measureChildRss } from './lib/rss.js';
 import { runRounds, type Contender } from './lib/timing.js';
-import { tensioReadAll, tensioStreamAll, tensioStreamWrite } from './lib/tensio-ops.js';
+import { registryWriterFactory, tensioReadAll, tensioStreamAll, tensioStreamWrite } from './lib/tensio-ops.js';
 import type { BenchRow } from './lib/types.js';
 
 const FORMAT = 'pytorch';
@@ -44,7 +44,7 @@ export async function runPytorchBench(context: BenchContext): Promise<BenchRow[]
     freshTarget(handoff);
     sourceNote = 'input written by torch.save';
   } else {
-    await tensioStreamWrite(tensio, FORMAT, source, plan);
+    await tensioStreamWrite(registryWriterFactory(tensio, FORMAT), source, plan);
     sourceNote = `input written by tensio (no oracle: ${context.peersReason})`;
   }
   log(`pytorch: ${tensors.length} tensors, ${(dataBytes / MiB).toFixed(0)} MiB of data, file ${source} (${sourceNote}, ${statSync(source).size} bytes)`);
@@ -56,10 +56,11 @@ export async function runPytorchBench(context: BenchContext): Promise<BenchRow[]
   const rawOut = join(dir, 'raw-write.bin');
   const tensioOut = join(dir, 'tensio-write.pt');
   const peerOut = join(dir, 'peer-write.pt');
-  const peerWrite: Contender[] = peers ? [{ name: 'torch.save', before: () => freshTarget(peerOut), run: () => peers.time('torch.save', peerOut) }] : [];
+  const outputs = [rawOut, tensioOut, peerOut];
+  const peerWrite: Contender[] = peers ? [{ name: 'torch.save', before: () => freshTarget(...outputs), run: () => peers.time('torch.save', peerOut) }] : [];
   const writes = await runRounds([
-    { name: 'raw', before: () => freshTarget(rawOut), run: () => rawWrite(rawOut, plan.flatMap((entry) => entry.chunks)) },
-    { name: 'tensio', before: () => freshTarget(tensioOut), run: () => tensioStreamWrite(tensio, FORMAT, tensioOut, plan) },
+    { name: 'raw', before: () => freshTarget(...outputs), run: () => rawWrite(rawOut, plan.flatMap((entry) => entry.chunks)) },
+    { name: 'tensio', before: () => freshTarget(...outputs), run: () => tensioStreamWrite(registryWriterFactory(tensio, FORMAT), tensioOut, plan) },
     ...peerWrite,
   ], rounds);
   const tensioWrite = throughput(writes.get('tensio'), dataBytes);

@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext } from './lib/context.js';
@@ -111,6 +111,7 @@ async function main(): Promise<void> {
       }
     }
     log(`tensio bench: ${cli.only.join(', ')}; ${sizeMiB} MiB; ${reps > 1 ? `median of ${reps} steady repetitions (+1 first, reported apart)` : '1 repetition'}; scratch ${dir}`);
+    log(`load average at start ${loadavg().map((load) => load.toFixed(2)).join(' ')} (2 cores here: above ~1 the figures carry other work's noise)`);
     log(`node ${process.version}; peers: ${peers ? Object.entries(peers.versions).map(([name, version]) => `${name} ${version ?? 'missing'}`).join(', ') : `none (${peersReason})`}`);
     const context: BenchContext = {
       dir, sizeMiB, reps, quick: cli.quick, log, tensio,
@@ -136,7 +137,7 @@ async function main(): Promise<void> {
     log('================ results (GB/s decimal; ratio = tensio / baseline) ================');
     for (const table of tables) log(`${table.join('\n')}\n`);
     log(formatSummary(allRows).join('\n'));
-    log(`total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    log(`total ${((Date.now() - started) / 1000).toFixed(0)} s; load average at end ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
     if (cli.json) {
       await writeFile(cli.json, JSON.stringify({ node: process.version, sizeMiB, reps, peers: peers?.versions ?? null, rows: allRows }, null, 2));
       log(`wrote ${cli.json}`);

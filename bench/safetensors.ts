@@ -12,19 +12,19 @@ import { makeMixedTensors, safetensorsFixtureHeader, writeFixtureFile } from './
 import { compareRow } from './lib/report.js';
 import { measureChildRss } from './lib/rss.js';
 import { median, runRounds, timeIt, type Contender } from './lib/timing.js';
-import { tensioListing, tensioReadAll, tensioStreamAll, tensioStreamWrite } from './lib/tensio-ops.js';
+import { registryWriterFactory, tensioListing, tensioReadAll, tensioStreamAll, tensioStreamWrite, type WriterFactory } from './lib/tensio-ops.js';
 import type { BenchRow } from './lib/types.js';
 
 const FORMAT = 'safetensors';
 const MiB = 2 ** 20;
 
-/** Contenders for the peers, or none (with a logged reason) when the oracle is absent. */
-function peerContenders(context: BenchContext, entries: readonly { name: string; op: string; path: string; write: boolean }[]): Contender[] {
+/** Contenders for the peers, or none when the oracle is absent. Writes clear every output of the phase first. */
+function peerContenders(context: BenchContext, outputs: readonly string[] | undefined, entries: readonly { name: string; op: string; path: string }[]): Contender[] {
   const { peers } = context;
   if (!peers) return [];
-  return entries.map(({ name, op, path, write }) => ({
+  return entries.map(({ name, op, path }) => ({
     name,
-    ...(write ? { before: () => freshTarget(path) } : {}),
+    ...(outputs ? { before: () => freshTarget(...outputs) } : {}),
     run: () => peers.time(op, path),
   }));
 }
@@ -54,33 +54,60 @@ export async function runSafetensorsBench(context: BenchContext): Promise<BenchR
   const rows: BenchRow[] = [];
   const rounds = context.reps > 1 ? context.reps + 1 : 1;
 
-  // --- write ---------------------------------------------------------------------------
+  // --- write (page cache, no fsync: what the peers do) --------------------------------------
   const plan = tensors.map((tensor) => ({ name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, chunks: chunkViews(tensor.data, RAW_CHUNK_BYTES) }));
   const rawPieces = [header, ...plan.flatMap((entry) => entry.chunks)];
   const rawOut = join(dir, 'raw-write.bin');
   const tensioOut = join(dir, 'tensio-write.safetensors');
   const peerOut = join(dir, 'peer-write.safetensors');
+  const outputs = [rawOut, tensioOut, peerOut];
+  // The stream writer with durable: false is the like-for-like case; the registry writer always fsyncs (measured below).
+  const streamWriter = tensio.safetensorsStreamWriter as typeof tensio.safetensorsStreamWriter | undefined;
+  const nonDurable: WriterFactory | undefined = streamWriter ? (path, specs) => streamWriter(path, { tensors: specs, durable: false }) : undefined;
+  let writeNote: string | undefined;
+  const checkOutput = async (path: string): Promise<void> => {
+    if (writeNote !== undefined) return;
+    const listing = await tensioListing(tensio, path);
+    writeNote = listing.tensors !== tensors.length || listing.bytes !== dataBytes ? `written file lists ${listing.tensors} tensors / ${listing.bytes} bytes, expected ${tensors.length} / ${dataBytes}` : '';
+  };
   const writes = await runRounds([
-    { name: 'raw', before: () => freshTarget(rawOut), run: () => rawWrite(rawOut, rawPieces) },
-    { name: 'tensio', before: () => freshTarget(tensioOut), run: () => tensioStreamWrite(tensio, FORMAT, tensioOut, plan) },
-    ...peerContenders(context, [
-      { name: 'st.numpy.save_file', op: 'st.numpy.save_file', path: peerOut, write: true },
-      { name: 'st.torch.save_file', op: 'st.torch.save_file', path: peerOut, write: true },
+    { name: 'raw', before: () => freshTarget(...outputs), run: () => rawWrite(rawOut, rawPieces) },
+    ...(nonDurable
+      ? [{
+          name: 'tensio',
+          before: () => freshTarget(...outputs),
+          run: async () => {
+            const seconds = await tensioStreamWrite(nonDurable, tensioOut, plan);
+            await checkOutput(tensioOut);
+            return seconds;
+          },
+        }]
+      : []),
+    ...peerContenders(context, outputs, [
+      { name: 'st.numpy.save_file', op: 'st.numpy.save_file', path: peerOut },
+      { name: 'st.torch.save_file', op: 'st.torch.save_file', path: peerOut },
     ]),
   ], rounds);
   const rawWriteFigure = throughput(writes.get('raw'), fileBytes);
-  const tensioWriteFigure = throughput(writes.get('tensio'), fileBytes);
-  let writeNote: string | undefined;
-  if (!tensioWriteFigure.error) {
-    const listing = await tensioListing(tensio, tensioOut);
-    if (listing.tensors !== tensors.length || listing.bytes !== dataBytes) writeNote = `written file lists ${listing.tensors} tensors / ${listing.bytes} bytes, expected ${tensors.length} / ${dataBytes}`;
-  } else writeNote = `tensio write failed: ${tensioWriteFigure.error}`;
-  rows.push(compareRow(FORMAT, 'stream write vs raw fs.writeSync 8 MiB', tensioWriteFigure.median, rawWriteFigure.median, 'raw fs.writeSync', 0.9, writeNote));
+  const tensioWriteFigure = nonDurable ? throughput(writes.get('tensio'), fileBytes) : { error: 'safetensorsStreamWriter is not exported' };
+  if (tensioWriteFigure.error) writeNote = `tensio write failed: ${tensioWriteFigure.error}`;
+  rows.push(compareRow(FORMAT, 'stream write (durable: false) vs raw fs.writeSync 8 MiB', tensioWriteFigure.median, rawWriteFigure.median, 'raw fs.writeSync', 0.9, writeNote || undefined));
   for (const peer of ['st.numpy.save_file', 'st.torch.save_file']) {
     const figure = throughput(writes.get(peer), fileBytes);
-    rows.push(compareRow(FORMAT, `stream write vs ${peer}`, tensioWriteFigure.median, figure.median, peer, undefined, figure.error ?? (peers ? undefined : context.peersReason)));
+    rows.push(compareRow(FORMAT, `stream write (durable: false) vs ${peer}`, tensioWriteFigure.median, figure.median, peer, undefined, figure.error ?? (peers ? undefined : context.peersReason)));
   }
   logThroughputs(context, `${FORMAT} write`, writes, fileBytes);
+
+  // --- durable write (the registry default: fsync, then rename) vs raw write + fsync ------------
+  const durableRounds = context.reps > 1 ? Math.min(context.reps, 2) + 1 : 1;
+  const durable = await runRounds([
+    { name: 'raw+fsync', before: () => freshTarget(...outputs), run: () => rawWrite(rawOut, rawPieces, { fsync: true }) },
+    { name: 'tensio-durable', before: () => freshTarget(...outputs), run: () => tensioStreamWrite(registryWriterFactory(tensio, FORMAT), tensioOut, plan) },
+  ], durableRounds);
+  const durableFigure = throughput(durable.get('tensio-durable'), fileBytes);
+  rows.push(compareRow(FORMAT, 'write via registry (fsync + rename) vs raw fs.writeSync + fsync', durableFigure.median, throughput(durable.get('raw+fsync'), fileBytes).median, 'raw + fsync', 0.9, durableFigure.error ?? 'disk-bound and noisy (shared disk)'));
+  logThroughputs(context, `${FORMAT} durable write`, durable, fileBytes);
+  freshTarget(...outputs);
 
   // --- read (all from the same cached fixture file) ------------------------------------
   const spans = tensors.map((tensor, index) => ({ offset: offsets[index]!, length: tensor.data.byteLength }));
@@ -90,9 +117,9 @@ export async function runSafetensorsBench(context: BenchContext): Promise<BenchR
     { name: 'raw-fresh', run: () => rawReadFresh(source, spans) },
     { name: 'tensio-read', run: () => tensioReadAll(tensio, source, dataBytes) },
     { name: 'tensio-stream', run: () => tensioStreamAll(tensio, source, dataBytes) },
-    ...peerContenders(context, [
-      { name: 'st.numpy.load_file', op: 'st.numpy.load_file', path: source, write: false },
-      { name: 'st.torch.load_file_touch', op: 'st.torch.load_file_touch', path: source, write: false },
+    ...peerContenders(context, undefined, [
+      { name: 'st.numpy.load_file', op: 'st.numpy.load_file', path: source },
+      { name: 'st.torch.load_file_touch', op: 'st.torch.load_file_touch', path: source },
     ]),
   ], rounds);
   const readFigure = throughput(reads.get('tensio-read'), dataBytes);

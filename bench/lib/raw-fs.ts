@@ -13,19 +13,23 @@ export const RAW_CHUNK_BYTES = 8 * 2 ** 20;
 const MAX_CALL_BYTES = 2 ** 30;
 
 /**
- * Removes `path` if present and flushes dirty pages system-wide (untimed), so every
+ * Removes the paths if present and flushes dirty pages system-wide (untimed), so every
  * write starts from the same writeback state — the peers' harness does the same.
  *
  * @example
  * ```ts
- * freshTarget('/tmp/x/out.safetensors');
+ * freshTarget('/tmp/x/raw.bin', '/tmp/x/out.safetensors');
  * ```
  */
-export function freshTarget(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // absent already
+export function freshTarget(...paths: string[]): void {
+  // Unlinking every output of the phase first drops their dirty pages, so the sync is
+  // cheap and no contender pays for flushing another one's file.
+  for (const path of paths) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // absent already
+    }
   }
   spawnSync('sync');
 }

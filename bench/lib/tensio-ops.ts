@@ -3,6 +3,7 @@
  * (`getFormat(...).createWriter`, `openTensorFile`, `reader.read` / `reader.stream`) so
  * they work for every format and do not depend on each format's helper names.
  */
+import type { DType, TensorSpec, TensorWriter } from '../../src/index.js';
 import type { TensioModule } from './context.js';
 import { timeIt } from './timing.js';
 
@@ -14,20 +15,35 @@ export interface WritePlanEntry {
   chunks: readonly Uint8Array[];
 }
 
+/** Creates a writer for a plan: the registry's `createWriter`, or a format's own factory with extra options. */
+export type WriterFactory = (path: string, specs: readonly TensorSpec[]) => Promise<TensorWriter>;
+
 /**
- * Writes the plan with the format's streaming writer (each tensor given as its chunks),
- * close included (publishing is part of a write). Returns seconds.
+ * The registry's writer for `format` (what `convert` and the CLI use; durable by default).
  *
  * @example
  * ```ts
- * const seconds = await tensioStreamWrite(tensio, 'safetensors', out, plan);
+ * const factory = registryWriterFactory(tensio, 'npy');
  * ```
  */
-export async function tensioStreamWrite(tensio: TensioModule, format: string, path: string, plan: readonly WritePlanEntry[], formatOptions?: Record<string, unknown>): Promise<number> {
+export function registryWriterFactory(tensio: TensioModule, format: string, formatOptions?: Record<string, unknown>): WriterFactory {
+  return (path, specs) => tensio.getFormat(format).createWriter!(path, { tensors: specs, overwrite: true, ...(formatOptions ? { formatOptions } : {}) });
+}
+
+/**
+ * Writes the plan with a streaming writer (each tensor given as its chunks), close
+ * included (publishing is part of a write). Returns seconds.
+ *
+ * @example
+ * ```ts
+ * const seconds = await tensioStreamWrite(registryWriterFactory(tensio, 'safetensors'), out, plan);
+ * ```
+ */
+export async function tensioStreamWrite(create: WriterFactory, path: string, plan: readonly WritePlanEntry[]): Promise<number> {
   const byName = new Map(plan.map((entry) => [entry.name, entry.chunks]));
-  const specs = plan.map(({ name, dtype, shape }) => ({ name, dtype: dtype as never, shape }));
+  const specs: TensorSpec[] = plan.map(({ name, dtype, shape }) => ({ name, dtype: dtype as DType, shape }));
   return timeIt(async () => {
-    const writer = await tensio.getFormat(format).createWriter!(path, { tensors: specs, overwrite: true, ...(formatOptions ? { formatOptions } : {}) });
+    const writer = await create(path, specs);
     try {
       for (const name of writer.order) await writer.add(name, byName.get(name)!);
       await writer.close();
