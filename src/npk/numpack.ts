@@ -140,7 +140,7 @@ export class NumPack extends NumPackBase {
    * await npk.append({ x: moreRows });
    * ```
    */
-  append(arrays: Readonly<Record<string, Tensor>>): Promise<void> {
+  async append(arrays: Readonly<Record<string, Tensor>>): Promise<void> {
     const entries = checkRecord(arrays);
     return this.run(async () => {
       for (const [name, tensor] of entries) checkCompatible(this.state(name), name, tensor, 'append');
@@ -170,7 +170,7 @@ export class NumPack extends NumPackBase {
    * await npk.replace({ x: twoRows }, [0, -1]);
    * ```
    */
-  replace(arrays: Readonly<Record<string, Tensor>>, indexes: NpkRowIndexes): Promise<void> {
+  async replace(arrays: Readonly<Record<string, Tensor>>, indexes: NpkRowIndexes): Promise<void> {
     const entries = checkRecord(arrays);
     return this.run(async () => {
       const plans = entries.map(([name, tensor]) => {
@@ -203,7 +203,7 @@ export class NumPack extends NumPackBase {
    * await npk.drop(['a', 'b']);
    * ```
    */
-  drop(names: string | readonly string[], indexes?: NpkRowIndexes): Promise<void> {
+  async drop(names: string | readonly string[], indexes?: NpkRowIndexes): Promise<void> {
     const list = typeof names === 'string' ? [names] : [...names];
     return this.run(async () => {
       let changed = false;
@@ -268,7 +268,7 @@ export class NumPack extends NumPackBase {
    * await npk.clone('x', 'x_backup');
    * ```
    */
-  clone(source: string, target: string): Promise<void> {
+  async clone(source: string, target: string): Promise<void> {
     npkCheckName(target);
     return this.run(async () => {
       const state = this.state(source);

@@ -165,7 +165,7 @@ export abstract class NumPackBase {
    * await npk.save({ a: tensorA, b: tensorB });
    * ```
    */
-  save(arrays: Readonly<Record<string, Tensor>>): Promise<void> {
+  async save(arrays: Readonly<Record<string, Tensor>>): Promise<void> {
     const entries = checkRecord(arrays);
     for (const [name, tensor] of entries) {
       npkCheckName(name);
@@ -186,7 +186,7 @@ export abstract class NumPackBase {
    * await npk.saveStream('big', { dtype: 'float32', shape: [1e6, 10] }, reader.stream('big'));
    * ```
    */
-  saveStream(name: string, spec: NumPackArraySpec, data: TensorBytes, options: { signal?: AbortSignal } = {}): Promise<void> {
+  async saveStream(name: string, spec: NumPackArraySpec, data: TensorBytes, options: { signal?: AbortSignal } = {}): Promise<void> {
     npkCheckName(name);
     npkDtypeCode(spec.dtype);
     return this.run(() => this.saveOne(name, spec, data, options.signal), true);
