@@ -1,0 +1,44 @@
+/**
+ * The `.npz` entry of the format registry.
+ */
+import type { TensorFormat } from '../../model/types.js';
+import { npyCannotHold } from '../npy/dtypes.js';
+import { npzOpen } from './reader.js';
+import type { NpzOpenOptions } from './types.js';
+import { npzCreateWriter } from './write.js';
+
+/**
+ * True for zip magic (`PK\x03\x04`, or `PK\x05\x06` for an empty archive). PyTorch
+ * checkpoints are zips too: the registry's extension tiebreak tells them apart.
+ *
+ * @example
+ * ```ts
+ * npzSniff(head); // true for any zip
+ * ```
+ */
+export function npzSniff(head: Uint8Array): boolean {
+  return head.byteLength >= 4 && head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 3 && head[3] === 4) || (head[2] === 5 && head[3] === 6));
+}
+
+/**
+ * NumPy `.npz`. Format options when opening: `maxEntries`, `maxEntryBytes`,
+ * `maxHeaderBytes`, `checkCrc`; when writing: `compress` (deflate, like
+ * `np.savez_compressed`).
+ *
+ * @example
+ * ```ts
+ * registerFormat(npzFormat);
+ * ```
+ */
+export const npzFormat: TensorFormat = {
+  name: 'npz',
+  extensions: ['.npz'],
+  sniff: npzSniff,
+  open: (input, options) => npzOpen(input, { ...(options?.formatOptions as NpzOpenOptions | undefined), ...(options?.signal ? { signal: options.signal } : {}) }),
+  createWriter: (path, options) => npzCreateWriter(path, {
+    tensors: options.tensors,
+    ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
+    ...(options.formatOptions?.compress === true ? { compress: true } : {}),
+  }),
+  cannotWrite: (spec) => npyCannotHold(spec.dtype),
+};

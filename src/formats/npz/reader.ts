@@ -1,0 +1,107 @@
+/**
+ * Opening a `.npz` as a {@link TensorReader}: one tensor per `<key>.npy` member.
+ */
+import { throwIfAborted } from '../../core/errors.js';
+import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
+import type { TensorInfo, TensorReader } from '../../model/types.js';
+import { toByteSource, type ByteInput, type ByteSource } from '../../storage/byte-source.js';
+import { fileSource } from '../../storage/file-source.js';
+import { zipOpen } from '../../zip/read.js';
+import type { ZipArchive, ZipEntry } from '../../zip/types.js';
+import { npyIsTensioLayout, npyToTensioLayout } from '../npy/layout.js';
+import { npyTensorInfo } from '../npy/reader.js';
+import type { NpyHeader } from '../npy/types.js';
+import { npzReadMemberHeader } from './read.js';
+import type { NpzOpenOptions } from './types.js';
+import { npzKeyOf } from './validate.js';
+
+interface NpzMember {
+  entry: ZipEntry;
+  header: NpyHeader;
+  /** Absolute offset of the array data, for stored members. */
+  dataOffset?: number;
+}
+
+/**
+ * Opens `.npz` data from a source. Stored members already in tensio's layout are read
+ * straight from the archive (spans); deflated or converted members are decoded one
+ * tensor at a time, CRC-checked. Members that are not `.npy` are listed in
+ * `metadata.otherMembers`.
+ *
+ * @example
+ * ```ts
+ * const reader = await npzOpenSource(bytesSource(fileBytes));
+ * ```
+ */
+export async function npzOpenSource(source: ByteSource, options: NpzOpenOptions & { ownsSource?: boolean } = {}): Promise<TensorReader> {
+  let zip: ZipArchive;
+  const members = new Map<string, NpzMember>();
+  const otherMembers: string[] = [];
+  const signal = options.signal ? { signal: options.signal } : {};
+  try {
+    zip = await zipOpen(source, {
+      format: 'npz',
+      ...(options.maxEntries !== undefined ? { maxEntries: options.maxEntries } : {}),
+      ...(options.maxEntryBytes !== undefined ? { maxEntryBytes: options.maxEntryBytes } : {}),
+      ...signal,
+    });
+    for (const entry of zip.entries) {
+      throwIfAborted(options.signal);
+      const key = npzKeyOf(entry.name);
+      if (key === undefined) {
+        if (!entry.name.endsWith('/')) otherMembers.push(entry.name);
+        continue;
+      }
+      const header = await npzReadMemberHeader(zip, entry, options);
+      const member: NpzMember = { entry, header };
+      if (entry.method === 0) member.dataOffset = (await zip.dataOffset(entry, signal)) + header.dataOffset;
+      members.set(key, member);
+    }
+  } catch (error) {
+    if (options.ownsSource) await source.close?.();
+    throw error;
+  }
+  const tensors: TensorInfo[] = [...members].map(([key, member]) => npyTensorInfo(key, member.header, {
+    member: member.entry.name,
+    compressed: member.entry.method !== 0,
+    ...(member.dataOffset !== undefined ? { fileOffset: member.dataOffset } : {}),
+  }));
+
+  function locate(info: TensorInfo): TensorLocation {
+    const member = members.get(info.name)!;
+    if (member.dataOffset !== undefined && npyIsTensioLayout(member.header)) return { kind: 'span', source, offset: member.dataOffset };
+    return {
+      kind: 'decode',
+      async decode(abortSignal) {
+        const { header } = member;
+        const whole = await zip.readEntry(member.entry, { ...(abortSignal ? { signal: abortSignal } : {}), ...(options.checkCrc === false ? { checkCrc: false } : {}) });
+        return npyToTensioLayout(whole.subarray(header.dataOffset, header.dataOffset + header.byteLength), header);
+      },
+    };
+  }
+
+  return createTensorReader({
+    format: 'npz',
+    ...(source.name !== undefined ? { path: source.name } : {}),
+    size: source.size,
+    metadata: otherMembers.length > 0 ? { otherMembers } : {},
+    tensors,
+    locate,
+    ...(options.ownsSource ? { close: async () => { await source.close?.(); } } : {}),
+  });
+}
+
+/**
+ * Opens a `.npz` file (path, source or bytes) as a {@link TensorReader}; keys are the
+ * member names without `.npy` (`arr_0`, … for positional arrays).
+ *
+ * @example
+ * ```ts
+ * await using reader = await npzOpen('arrays.npz');
+ * const x = await reader.read('x');
+ * ```
+ */
+export async function npzOpen(input: string | ByteInput, options: NpzOpenOptions = {}): Promise<TensorReader> {
+  if (typeof input !== 'string') return npzOpenSource(toByteSource(input), options);
+  return npzOpenSource(await fileSource(input), { ...options, ownsSource: true });
+}

@@ -1,0 +1,24 @@
+/**
+ * Types of the NumPy `.npz` format: a zip of `<key>.npy` members.
+ */
+import type { NpyReadOptions } from '../npy/types.js';
+
+/** Options for opening a `.npz`. */
+export interface NpzOpenOptions extends Omit<NpyReadOptions, 'format'> {
+  /** Most zip members accepted (default ZIP_MAX_ENTRIES). */
+  maxEntries?: number;
+  /** Largest expanded member (default ZIP_MAX_ENTRY_BYTES). */
+  maxEntryBytes?: number;
+  /** Check CRC-32 of members that are decoded (deflated or converted). Default true. */
+  checkCrc?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Options for writing a `.npz`. */
+export interface NpzWriteOptions {
+  /** Deflate each member, like `np.savez_compressed`. Default false (stored, like `np.savez`). */
+  compress?: boolean;
+  /** Replace an existing file. Default true. */
+  overwrite?: boolean;
+  signal?: AbortSignal;
+}

@@ -1,0 +1,93 @@
+/**
+ * Writing `.npz`: each array streams through the zip writer as one `<key>.npy` member
+ * (stored like `np.savez`, or deflated like `np.savez_compressed`), one member at a
+ * time, so memory stays at one chunk whatever the file size.
+ */
+import { errorFactory } from '../../core/errors.js';
+import type { TensorBytes, TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
+import { atomicFileSink } from '../../storage/atomic-file-sink.js';
+import type { ByteSink } from '../../storage/byte-sink.js';
+import { zipCreateWriter } from '../../zip/write.js';
+import { npyCannotHold } from '../npy/dtypes.js';
+import { npyChunks, npyFileBytes, type NpyWriteInput } from '../npy/write.js';
+import type { NpzWriteOptions } from './types.js';
+import { npzMemberName } from './validate.js';
+
+const fail = errorFactory('npz');
+
+/**
+ * Creates a writer for a `.npz` holding the planned arrays (keys are the tensor names).
+ * Refuses dtypes numpy has no descr for and unsafe keys before any file exists.
+ *
+ * @example
+ * ```ts
+ * const writer = await npzCreateWriter('out.npz', { tensors: plan, compress: true });
+ * for (const name of writer.order) await writer.add(name, bytesOf(name));
+ * await writer.close();
+ * ```
+ */
+export async function npzCreateWriter(target: string | ByteSink, options: Pick<WriterOptions, 'tensors' | 'overwrite'> & NpzWriteOptions): Promise<TensorWriter> {
+  const specs = new Map<string, TensorSpec>();
+  for (const spec of options.tensors) {
+    if (specs.has(spec.name)) fail('DUPLICATE_NAME', `npz: the plan holds ${JSON.stringify(spec.name)} twice`);
+    const reason = npyCannotHold(spec.dtype);
+    if (reason) fail('UNSUPPORTED_DTYPE', `npz: cannot hold ${JSON.stringify(spec.name)}: ${reason}`);
+    npzMemberName(spec.name);
+    npyFileBytes(spec); // checks the shape
+    specs.set(spec.name, spec);
+  }
+  const sink = typeof target === 'string' ? await atomicFileSink(target, { noOverwrite: options.overwrite === false }) : target;
+  const zip = zipCreateWriter(sink, { format: 'npz' });
+  const written = new Set<string>();
+  let state: 'open' | 'closed' | 'aborted' = 'open';
+  return {
+    format: 'npz',
+    order: [...specs.keys()],
+    async add(name: string, data: TensorBytes, addOptions?: { signal?: AbortSignal }) {
+      if (state !== 'open') fail('INVALID_STATE', `npz: cannot add to a writer that is ${state}`);
+      const spec = specs.get(name);
+      if (!spec) fail('NOT_FOUND', `npz: ${JSON.stringify(name)} is not in the plan`);
+      if (written.has(name)) fail('DUPLICATE_NAME', `npz: ${JSON.stringify(name)} was already written`);
+      written.add(name);
+      const signal = addOptions?.signal ?? options.signal;
+      await zip.add(npzMemberName(name), npyChunks(spec!, data, signal ? { signal } : {}), {
+        method: options.compress ? 'deflate' : 'store',
+        size: npyFileBytes(spec!),
+        ...(signal ? { signal } : {}),
+      });
+    },
+    async close() {
+      if (state !== 'open') fail('INVALID_STATE', `npz: writer is ${state}`);
+      const missing = [...specs.keys()].filter((name) => !written.has(name));
+      if (missing.length > 0) fail('INVALID_STATE', `npz: planned arrays never added: ${missing.slice(0, 5).map((name) => JSON.stringify(name)).join(', ')}${missing.length > 5 ? ', …' : ''}`);
+      await zip.close();
+      state = 'closed';
+    },
+    async abort() {
+      if (state !== 'open') return;
+      state = 'aborted';
+      await zip.abort();
+    },
+  };
+}
+
+/**
+ * Writes arrays to a `.npz` (atomically, for a path; a sink is closed at the end).
+ * Arrays are written in the order given.
+ *
+ * @example
+ * ```ts
+ * await npzWrite('arrays.npz', { x: createTensor('float32', [2], new Float32Array([1, 2])) }, { compress: true });
+ * ```
+ */
+export async function npzWrite(target: string | ByteSink, arrays: Readonly<Record<string, NpyWriteInput>> | ReadonlyArray<readonly [string, NpyWriteInput]>, options: NpzWriteOptions = {}): Promise<void> {
+  const list = Array.isArray(arrays) ? (arrays as ReadonlyArray<readonly [string, NpyWriteInput]>) : Object.entries(arrays as Record<string, NpyWriteInput>);
+  const writer = await npzCreateWriter(target, { ...options, tensors: list.map(([name, array]) => ({ name, dtype: array.dtype, shape: array.shape })) });
+  try {
+    for (const [name, array] of list) await writer.add(name, array.data);
+    await writer.close();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}
