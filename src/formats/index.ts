@@ -4,6 +4,7 @@
  */
 import { registerFormat } from './registry.js';
 import { npyFormat } from './npy/format.js';
+import { npzFormat } from './npz/format.js';
 import { safetensorsFormat } from './safetensors/format.js';
 import { npkFormat } from '../npk/format.js';
 
@@ -12,3 +13,4 @@ void registerFormat;
 registerFormat(safetensorsFormat);
 registerFormat(npkFormat);
 registerFormat(npyFormat);
+registerFormat(npzFormat);
