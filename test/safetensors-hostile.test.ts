@@ -154,3 +154,30 @@ print(json.dumps(out))
   // Both accept JSON whitespace around the header object.
   assert.equal(verdicts[files[cases.length + 1]!], 'accepts');
 });
+
+test('safetensors hostile: random mutations of a valid file parse or throw TensioError, nothing else', () => {
+  let seed = 99;
+  const next = () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const headerEnd = 8 + Number(new DataView(valid.buffer).getBigUint64(0, true));
+  let refused = 0;
+  for (let round = 0; round < 3000; round++) {
+    const mutated = valid.slice();
+    const edits = 1 + Math.floor(next() * 3);
+    for (let e = 0; e < edits; e++) {
+      // Mostly inside the length and the header, where the parser looks.
+      const at = Math.floor(next() * (next() < 0.9 ? headerEnd : mutated.byteLength));
+      mutated[at] = Math.floor(next() * 256);
+    }
+    const cut = next() < 0.1 ? mutated.subarray(0, Math.floor(next() * mutated.byteLength)) : mutated;
+    try {
+      safetensorsReadHeader(cut);
+    } catch (error) {
+      assert.ok(isTensioError(error), `round ${round}: ${String(error)}`);
+      refused++;
+    }
+  }
+  assert.ok(refused > 0);
+});

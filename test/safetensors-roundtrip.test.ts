@@ -10,7 +10,7 @@ import { crc32 } from 'node:zlib';
 import {
   SAFETENSORS_DTYPES, convert, createTensor, dtypeInfo, isTensioError, memorySink, openTensorFile, safetensorsCannotWrite,
   safetensorsOpen, safetensorsSerialize, safetensorsSniff, safetensorsStreamWriter, safetensorsVerify, safetensorsWrite,
-  verifyTensorFile, type DType, type Tensor,
+  verifyTensorFile, bytesSource, type ByteSource, type DType, type Tensor,
 } from '../src/index.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -233,4 +233,22 @@ test('safetensors registry: sniff, openTensorFile, convert with crc32', async (t
   const back = await safetensorsOpen(output);
   assert.deepEqual((await back.read('a')).data, tensors.a.data);
   await back.close();
+});
+
+test('safetensors open reads only the 8 + N header bytes until a tensor is asked for', async () => {
+  const bytes = safetensorsSerialize({ w: createTensor('float32', [1024], new Float32Array(1024)) }, { metadata: { format: 'pt' } });
+  const inner = bytesSource(bytes);
+  const reads: [number, number][] = [];
+  const counting: ByteSource = {
+    size: inner.size,
+    read(offset, length, options) {
+      reads.push([offset, length]);
+      return inner.read(offset, length, options);
+    },
+  };
+  const reader = await safetensorsOpen(counting);
+  const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  assert.deepEqual(reads, [[0, 8], [8, headerLength]]);
+  await reader.read('w', { slice: { start: 10, end: 12 } });
+  assert.deepEqual(reads[2], [8 + headerLength + 40, 8], 'a slice reads just its rows');
 });
