@@ -11,6 +11,7 @@
  * only checks that a tiny quick run works).
  */
 import { existsSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -90,11 +91,8 @@ async function main(): Promise<void> {
   const log = (line: string): void => console.log(line);
   if (!(globalThis as { gc?: unknown }).gc) log('note: run with node --expose-gc (npm run bench does) so repetitions start from freed memory');
   const dir = await mkdtemp(join(tmpdir(), 'tensio-bench-'));
-  const cleanup = (): void => {
-    void rm(dir, { recursive: true, force: true });
-  };
   process.once('SIGINT', () => {
-    cleanup();
+    rmSync(dir, { recursive: true, force: true });
     process.exit(130);
   });
   let peers: PythonPeers | undefined;

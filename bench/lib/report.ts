@@ -40,7 +40,7 @@ export function compareRow(format: string, operation: string, tensio: number | u
     ...(baseline !== undefined ? { baseline } : {}),
     baselineName,
     ...(ratio !== undefined ? { ratio } : {}),
-    ...(goalRatio !== undefined ? { goal: `>= ${goalRatio}x` } : {}),
+    ...(goalRatio !== undefined ? { goal: `>= ${goalRatio.toFixed(Number.isInteger(goalRatio * 10) ? 1 : 2)}x` } : {}),
     ...(goalRatio !== undefined && ratio !== undefined ? { met: ratio >= goalRatio } : {}),
     ...(note ? { note } : {}),
   };
