@@ -9,7 +9,7 @@ import { elementCount } from '../core/sizes.js';
 import type { TensorFormat, TensorInfo, TensorReader } from '../model/types.js';
 import { cliParseArgs } from './args.js';
 import { cliFormatBytes, cliFormatCount, cliFormatShape, cliFormatTable, cliFormatValue, cliJson } from './output.js';
-import { cliPickleGlobals, cliPickleGlobalsFromMetadata } from './pickle-globals.js';
+import { cliFormatGlobals, cliPickleGlobals, cliPickleGlobalsFromMetadata, cliScanPickleGlobals, type CliPickleGlobal } from './pickle-globals.js';
 import type { CliCommand, CliContext } from './types.js';
 
 /** Per-dtype totals in `inspect` output. */
@@ -67,7 +67,7 @@ function describeExtras(info: TensorInfo): string {
 }
 
 /** The human report for an open reader. */
-function inspectText(reader: TensorReader, path: string): string {
+function inspectText(reader: TensorReader, path: string, globals: readonly CliPickleGlobal[] | undefined): string {
   const totals = cliInspectTotals(reader.tensors);
   let text = cliFormatTable([
     ['path', path],
@@ -78,14 +78,13 @@ function inspectText(reader: TensorReader, path: string): string {
     ['data', `${cliFormatBytes(totals.bytes)} (${cliFormatCount(totals.bytes)} bytes)`],
   ], { indent: '' });
 
-  const globals = cliPickleGlobalsFromMetadata(reader.metadata);
   const metadataEntries = Object.entries(reader.metadata).filter(([, value]) => value !== undefined);
   text += `\nmetadata (${metadataEntries.length} ${metadataEntries.length === 1 ? 'entry' : 'entries'})\n`;
   if (metadataEntries.length > 0) {
     text += cliFormatTable(metadataEntries.map(([key, value]) => [key, cliFormatValue(value)]));
   }
   if (globals) {
-    text += `\npickle globals (${globals.length})\n${globals.map((name) => `  ${name}\n`).join('')}`;
+    text += `\npickle globals (${globals.length})\n${cliFormatGlobals(globals)}`;
   }
 
   const rows = reader.tensors.map((info) => [
@@ -118,7 +117,7 @@ function inspectText(reader: TensorReader, path: string): string {
  * const doc = cliInspectJson(reader, 'model.safetensors');
  * ```
  */
-export function cliInspectJson(reader: TensorReader, path: string): Record<string, unknown> {
+export function cliInspectJson(reader: TensorReader, path: string, globals?: readonly CliPickleGlobal[]): Record<string, unknown> {
   return {
     format: reader.format,
     path,
@@ -126,6 +125,7 @@ export function cliInspectJson(reader: TensorReader, path: string): Record<strin
     metadata: reader.metadata,
     tensors: reader.tensors.map((info) => ({ name: info.name, dtype: info.dtype, shape: [...info.shape], byteLength: info.byteLength })),
     totals: cliInspectTotals(reader.tensors),
+    ...(globals ? { pickleGlobals: globals } : {}),
   };
 }
 
@@ -137,7 +137,7 @@ async function reportUnsafePickle(error: TensioError, path: string, format: Tens
   }
   context.stderr(`tensio: ${error.code}: ${error.message}\n`);
   if (globals && !json) {
-    context.stderr(`tensio: the pickle references ${globals.length} global${globals.length === 1 ? '' : 's'}:\n${globals.map((name) => `  ${name}\n`).join('')}`);
+    context.stderr(`tensio: the pickle references ${globals.length} global${globals.length === 1 ? '' : 's'}:\n${cliFormatGlobals(globals)}`);
   }
   return 1;
 }
@@ -152,15 +152,18 @@ Shows what a tensor file holds without reading its tensor data: format, file siz
 metadata, and for every tensor its name, dtype, shape and byte length; then totals
 (tensors, parameters, bytes) and a breakdown per dtype. PATH may be a file, a folder
 store (.npk), or a sharded checkpoint's index or first shard (shown as one model).
-Pickle-based files are parsed, never executed; a file referencing globals outside
-the allow-list is refused (UNSAFE_PICKLE) and the globals it references are listed.
+Pickle-based files (PyTorch) are parsed, never executed, and the globals their
+pickles reference are listed; a file referencing a global outside the allow-list is
+refused (UNSAFE_PICKLE, exit 1) with the list of what it references.
 
 Arguments:
   PATH            the file or folder to inspect
 
 Options:
       --json      print one JSON object: {"format", "path", "size", "metadata",
-                  "tensors": [{"name", "dtype", "shape", "byteLength"}], "totals"}
+                  "tensors": [{"name", "dtype", "shape", "byteLength"}], "totals"},
+                  plus "pickleGlobals": [{"name", "allowed"}] for pickle-based files;
+                  for a refused pickle: {"format", "path", "error", "pickleGlobals"}
       --from FMT  skip format detection and read as FMT
   -h, --help      show this help
 
@@ -185,7 +188,8 @@ Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage er
       format = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(resolved);
       const reader = await openTensorFile(resolved, { format: format.name, ...(context.signal ? { signal: context.signal } : {}) });
       try {
-        context.stdout(json ? cliJson(cliInspectJson(reader, path)) : inspectText(reader, path));
+        const globals = cliPickleGlobalsFromMetadata(reader.metadata) ?? await cliScanPickleGlobals(format, reader.format, resolved);
+        context.stdout(json ? cliJson(cliInspectJson(reader, path, globals)) : inspectText(reader, path, globals));
       } finally {
         await reader.close();
       }

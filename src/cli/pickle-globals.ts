@@ -2,27 +2,48 @@
  * Finding the pickle globals a file references, for `inspect`, without the CLI
  * knowing any format: the list may sit in the reader's metadata, on the refusal error,
  * or behind a scan function the format exports (an export named `<format>…Globals`
- * taking a path, e.g. `pytorchScanGlobals(path)`), looked up at run time.
+ * taking a path, e.g. `pytorchListGlobals(path)`), looked up at run time.
  */
 import type { TensioError } from '../core/errors.js';
 import type { Metadata, TensorFormat } from '../model/types.js';
 import type { CliContext } from './types.js';
 
-/** Turns whatever shape a format reports globals in into `module.name` strings. */
-function normalizeGlobals(value: unknown): string[] | undefined {
+/** One global a pickle references; `allowed` when the format says whether its allow-list accepts it. */
+export interface CliPickleGlobal {
+  name: string;
+  allowed?: boolean;
+}
+
+/** Turns whatever shape a format reports globals in into {@link CliPickleGlobal}s. */
+function normalizeGlobals(value: unknown): CliPickleGlobal[] | undefined {
   if (value instanceof Set) value = [...value];
   if (value && typeof value === 'object' && !Array.isArray(value) && 'globals' in value) value = (value as { globals: unknown }).globals;
   if (!Array.isArray(value)) return undefined;
-  const names: string[] = [];
+  const found = new Map<string, CliPickleGlobal>();
   for (const item of value) {
-    if (typeof item === 'string') names.push(item);
+    let entry: CliPickleGlobal | undefined;
+    if (typeof item === 'string') entry = { name: item };
     else if (item && typeof item === 'object') {
-      const entry = item as Record<string, unknown>;
-      if (typeof entry.module === 'string' && typeof entry.name === 'string') names.push(`${entry.module}.${entry.name}`);
-      else if (typeof entry.global === 'string') names.push(entry.global);
+      const record = item as Record<string, unknown>;
+      const name = typeof record.global === 'string' ? record.global
+        : typeof record.module === 'string' && typeof record.name === 'string' ? `${record.module}.${record.name}` : undefined;
+      if (name !== undefined) entry = { name, ...(typeof record.allowed === 'boolean' ? { allowed: record.allowed } : {}) };
     }
+    if (entry && !found.has(entry.name)) found.set(entry.name, entry);
   }
-  return names.length > 0 || value.length === 0 ? [...new Set(names)] : undefined;
+  return found.size > 0 || value.length === 0 ? [...found.values()] : undefined;
+}
+
+/**
+ * Globals as indented lines, those outside the allow-list marked.
+ *
+ * @example
+ * ```ts
+ * cliFormatGlobals([{ name: 'os.system', allowed: false }]); // '  os.system  (not allowed)\n'
+ * ```
+ */
+export function cliFormatGlobals(globals: readonly CliPickleGlobal[]): string {
+  return globals.map((entry) => `  ${entry.name}${entry.allowed === false ? '  (not allowed)' : ''}\n`).join('');
 }
 
 /**
@@ -34,7 +55,7 @@ function normalizeGlobals(value: unknown): string[] | undefined {
  * cliPickleGlobalsFromMetadata({ pickleGlobals: ['torch._utils._rebuild_tensor_v2'] });
  * ```
  */
-export function cliPickleGlobalsFromMetadata(metadata: Readonly<Metadata>): string[] | undefined {
+export function cliPickleGlobalsFromMetadata(metadata: Readonly<Metadata>): CliPickleGlobal[] | undefined {
   for (const [key, value] of Object.entries(metadata)) {
     if (/globals$/i.test(key)) {
       const names = normalizeGlobals(value);
@@ -45,10 +66,10 @@ export function cliPickleGlobalsFromMetadata(metadata: Readonly<Metadata>): stri
 }
 
 /**
- * A function-valued property named `<prefix>…Globals` (e.g. `pytorchScanGlobals` in the
- * pytorch module, or `scanGlobals` on a format object), taking a path.
+ * A function-valued property named `<prefix>…Globals` (e.g. `pytorchListGlobals` in the
+ * pytorch module, or `listGlobals` on a format object), taking a path.
  */
-function findGlobalsFunction(holder: unknown, prefix = ''): ((path: string, options?: unknown) => unknown) | undefined {
+function findGlobalsFunction(holder: unknown, prefix = ''): ((path: string) => unknown) | undefined {
   if (!holder || (typeof holder !== 'object' && typeof holder !== 'function')) return undefined;
   const pattern = new RegExp(`^${prefix}\\w*globals$`, 'i');
   for (const key of Object.keys(holder as object)) {
@@ -59,15 +80,41 @@ function findGlobalsFunction(holder: unknown, prefix = ''): ((path: string, opti
 }
 
 /**
+ * Runs the format's own globals scan on a path, when the format has one; undefined
+ * otherwise or when the scan fails (a refusal or the open error already says why).
+ *
+ * @example
+ * ```ts
+ * const globals = await cliScanPickleGlobals(getFormat('pytorch'), '/models/a.pt');
+ * ```
+ */
+export async function cliScanPickleGlobals(format: TensorFormat | undefined, formatName: string, path: string): Promise<CliPickleGlobal[] | undefined> {
+  let scan = findGlobalsFunction(format);
+  if (!scan && /^[a-z0-9_]+$/.test(formatName)) {
+    try {
+      scan = findGlobalsFunction(await import(`../formats/${formatName}/index.js`), formatName);
+    } catch {
+      scan = undefined; // no module of that name: the format keeps no pickles
+    }
+  }
+  if (!scan) return undefined;
+  try {
+    return normalizeGlobals(await scan(path));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The globals a refused pickle references: from the error (its own `globals` field or
  * its cause's), else from the format's scan function, else undefined.
  *
  * @example
  * ```ts
- * const globals = await cliPickleGlobals(error, format, '/tmp/evil.pt', context);
+ * const globals = await cliPickleGlobals(error, format, 'evil.pt', context);
  * ```
  */
-export async function cliPickleGlobals(error: TensioError, format: TensorFormat | undefined, path: string, context: CliContext): Promise<string[] | undefined> {
+export async function cliPickleGlobals(error: TensioError, format: TensorFormat | undefined, path: string, context: CliContext): Promise<CliPickleGlobal[] | undefined> {
   for (const holder of [error, error.cause]) {
     if (holder && typeof holder === 'object') {
       for (const key of ['globals', 'pickleGlobals']) {
@@ -76,19 +123,5 @@ export async function cliPickleGlobals(error: TensioError, format: TensorFormat 
       }
     }
   }
-  const formatName = format?.name ?? error.format;
-  let scan = findGlobalsFunction(format);
-  if (!scan && /^[a-z0-9_-]+$/.test(formatName)) {
-    try {
-      scan = findGlobalsFunction(await import(`../formats/${formatName}/index.js`), formatName);
-    } catch {
-      scan = undefined; // the format has no module of that name: nothing more to show
-    }
-  }
-  if (!scan) return undefined;
-  try {
-    return normalizeGlobals(await scan(context.resolvePath(path)));
-  } catch {
-    return undefined; // the scan failed too; the refusal itself is the answer
-  }
+  return cliScanPickleGlobals(format, format?.name ?? error.format, context.resolvePath(path));
 }
