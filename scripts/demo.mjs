@@ -68,26 +68,27 @@ async function inspectAndVerify(path) {
   try {
     const dtypes = [...new Set(reader.tensors.map((info) => info.dtype))];
     const dataBytes = reader.tensors.reduce((sum, info) => sum + info.byteLength, 0);
-    console.log(`  inspect: ${reader.format}, ${reader.tensors.length} tensors, ${bytes(dataBytes)} of data, file(s) ${bytes(reader.size)}; dtypes ${dtypes.join(', ')}`);
+    console.log(`  inspect: ${reader.format}, ${reader.tensors.length} tensor${reader.tensors.length === 1 ? '' : 's'}, ${bytes(dataBytes)} of data, file(s) ${bytes(reader.size)}; dtypes ${dtypes.join(', ')}`);
     names = reader.tensors.map((info) => info.name);
   } finally {
     await reader.close();
   }
   const report = await verifyTensorFile(path);
   if (report.ok) {
-    console.log(`  verify:  OK (${report.checksumsVerified} checksums verified, ${report.withoutChecksum} tensors checked by reading)`);
+    console.log(`  verify:  OK (${report.checksumsVerified} checksum${report.checksumsVerified === 1 ? '' : 's'} verified, ${report.withoutChecksum} tensor${report.withoutChecksum === 1 ? '' : 's'} checked by reading)`);
   } else {
     for (const problem of report.problems) fail(`verify ${path}: ${problem.code}: ${problem.message}`);
   }
   return names;
 }
 
-async function compareWithOriginal(path, model) {
+/** Compares every tensor of `path` with the original of the same name (or of `onlyName`, for a one-array .npy). */
+async function compareWithOriginal(path, model, onlyName) {
   const reader = await openTensorFile(path);
   let equal = 0;
   try {
     for (const info of reader.tensors) {
-      const original = model[info.name];
+      const original = model[onlyName ?? info.name];
       if (!original) {
         fail(`${info.name} appeared from nowhere`);
         continue;
@@ -159,7 +160,8 @@ async function run() {
     await convert(join(outputFolder, 'model.safetensors'), npy, { tensors: ['embed.weight'], overwrite: true });
     console.log(`\nbonus: one tensor as .npy: ${npy}`);
     await inspectAndVerify(npy);
-    if ((await compareWithOriginal(npy, model)) !== 1) fail('embed.npy does not match the original');
+    if ((await compareWithOriginal(npy, model, 'embed.weight')) !== 1) fail('embed.npy does not match the original');
+    else console.log('  embed.npy equals embed.weight byte for byte');
   }
 }
 
