@@ -1,0 +1,143 @@
+/**
+ * Mutation fuzzing across every registered format: write a small valid file with
+ * tensio, flip, truncate and splice bytes with a seeded generator, then open and read
+ * every tensor. Each mutant must either read or throw a TensioError — never another
+ * error, a crash or a hang (each attempt is time-bounded).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, readdir, writeFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import '../src/formats/index.js';
+import { FORMATS } from '../src/formats/registry.js';
+import { isTensioError } from '../src/core/errors.js';
+import { createTensor, type Tensor } from '../src/core/tensor.js';
+import type { TensorFormat } from '../src/model/types.js';
+import { tempDir } from './helpers/temp.js';
+
+const MUTANTS_PER_FORMAT = 300;
+const ATTEMPT_TIMEOUT_MS = 5_000;
+
+/** Small deterministic generator (mulberry32) so failures reproduce. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function sampleTensors(): Record<string, Tensor> {
+  return {
+    weight: createTensor('float32', [3, 4], new Float32Array(12).map((_, i) => i / 3)),
+    bias: createTensor('int64', [4], new BigInt64Array([1n, -2n, 3n, -4n])),
+    mask: createTensor('uint8', [5], new Uint8Array([1, 0, 1, 1, 0])),
+  };
+}
+
+function mutate(bytes: Uint8Array, random: () => number): Uint8Array {
+  const out = bytes.slice();
+  const kind = Math.floor(random() * 4);
+  if (kind === 0) {
+    const flips = 1 + Math.floor(random() * 4);
+    for (let i = 0; i < flips; i++) out[Math.floor(random() * out.length)] = Math.floor(random() * 256);
+    return out;
+  }
+  if (kind === 1) return out.subarray(0, Math.floor(random() * out.length));
+  if (kind === 2) {
+    // Overwrite a little-endian u32/u64 with an extreme value: the classic length attack.
+    const at = Math.floor(random() * Math.max(1, out.length - 8));
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    const extremes = [0xffffffff, 0x7fffffff, 0x80000000, 0];
+    view.setUint32(at, extremes[Math.floor(random() * extremes.length)]!, true);
+    return out;
+  }
+  const extra = new Uint8Array(1 + Math.floor(random() * 16)).map(() => Math.floor(random() * 256));
+  const joined = new Uint8Array(out.length + extra.length);
+  joined.set(out);
+  joined.set(extra, out.length);
+  return joined;
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<T>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function writeSample(format: TensorFormat, path: string): Promise<boolean> {
+  try {
+    return await writeTensors(format, path, sampleTensors());
+  } catch (error) {
+    // Single-array formats (.npy) refuse a plan of several tensors: fuzz one.
+    if (!isTensioError(error, 'INVALID_ARGUMENT')) throw error;
+    return writeTensors(format, path, { weight: sampleTensors().weight! });
+  }
+}
+
+async function writeTensors(format: TensorFormat, path: string, tensors: Record<string, Tensor>): Promise<boolean> {
+  const specs = Object.entries(tensors).map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape }));
+  if (specs.some((spec) => format.cannotWrite?.(spec))) return false;
+  const writer = await format.createWriter!(path, { tensors: specs, metadata: { note: 'fuzz' } });
+  for (const name of writer.order) await writer.add(name, tensors[name]!.data);
+  await writer.close();
+  return true;
+}
+
+async function readEverything(format: TensorFormat, path: string): Promise<void> {
+  const reader = await format.open!(path);
+  try {
+    for (const info of reader.tensors) await reader.read(info.name);
+  } finally {
+    await reader.close();
+  }
+}
+
+const fileFormats = FORMATS.filter((format) => format.open && format.createWriter);
+
+test('at least one file format is registered for fuzzing', () => {
+  assert.ok(fileFormats.length > 0, 'no formats registered');
+});
+
+for (const format of fileFormats) {
+  test(`fuzz: mutated ${format.name} files read or throw TensioError`, async (t) => {
+    const dir = await tempDir(t);
+    const original = join(dir, `original${format.extensions[0] ?? ''}`);
+    if (!(await writeSample(format, original))) {
+      t.skip(`skipped: ${format.name} cannot hold the fuzz sample tensors`);
+      return;
+    }
+    const written = await stat(original);
+    // A folder format (a NumPack store) is fuzzed one member file at a time.
+    const members = written.isDirectory()
+      ? (await readdir(original, { withFileTypes: true })).filter((entry) => entry.isFile()).map((entry) => join(original, entry.name))
+      : [original];
+    assert.ok(members.length > 0);
+    const pristine = await Promise.all(members.map(async (path) => new Uint8Array(await readFile(path))));
+    const random = seededRandom(0x5eed ^ format.name.length);
+    let refused = 0;
+    for (let i = 0; i < MUTANTS_PER_FORMAT; i++) {
+      const victim = Math.floor(random() * members.length);
+      await Promise.all(members.map((path, index) => writeFile(path, index === victim ? mutate(pristine[index]!, random) : pristine[index]!)));
+      try {
+        await withTimeout(readEverything(format, original), ATTEMPT_TIMEOUT_MS, `${format.name} mutant ${i}`);
+      } catch (error) {
+        assert.ok(isTensioError(error), `${format.name} mutant ${i} (${members[victim]}) threw a non-TensioError: ${String((error as Error)?.stack ?? error)}`);
+        refused += 1;
+      }
+    }
+    // Most mutants of a strict format must be refused; a few (flipped data bytes) read fine.
+    assert.ok(refused > 0, `${format.name}: no mutant was refused`);
+  });
+}
