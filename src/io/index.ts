@@ -1,0 +1,30 @@
+/**
+ * `tensio/io`: NumPack-style conversions between NumPack stores and other formats —
+ * `fromX(data, npkPath)` / `toX(npkPath)` in memory, `fromXFile(xPath, npkPath)` /
+ * `toXFile(npkPath, xPath)` streaming through the model seam — plus file-size helpers
+ * and zero-copy views.
+ *
+ * @example
+ * ```ts
+ * import { fromSafetensorsFile, toNumpy } from 'tensio/io';
+ * await fromSafetensorsFile('model.safetensors', 'model.npk', { dropIfExists: true });
+ * await toNumpy('model.npk', 'model.npz');
+ * ```
+ *
+ * @packageDocumentation
+ */
+import '../formats/index.js';
+
+export { LARGE_FILE_THRESHOLD, DEFAULT_CHUNK_SIZE, DEFAULT_BATCH_ROWS, MAX_CHUNK_ROWS } from './constants.js';
+export { getFileSize, isLargeFile, estimateChunkRows } from './file-utils.js';
+export { copyIntoStore, exportStore } from './store-transfer.js';
+export type { IntoStoreOptions, ExportStoreOptions } from './store-transfer.js';
+export { fromSafetensors, toSafetensors, fromSafetensorsFile, toSafetensorsFile, getSafetensorsMetadata, iterSafetensors } from './safetensors-io.js';
+export type { FromSafetensorsOptions, ToSafetensorsOptions, FromSafetensorsFileOptions, ToSafetensorsFileOptions, SafetensorsFileSummary, IterSafetensorsOptions } from './safetensors-io.js';
+export { fromNumpy, toNumpy } from './numpy-io.js';
+export type { FromNumpyOptions, ToNumpyOptions } from './numpy-io.js';
+export { fromTensor, toTensor, toTensioTensor } from './tensor-io.js';
+export type { FromTensorOptions, ToTensorOptions, TensorLike, OnnxTensorLike, TfjsTensorLike } from './tensor-io.js';
+export { tensorToTypedArray, typedArrayToTensor, tensorToArrow, arrowToTensor, ZeroCopyArray, wrapForZeroCopy } from './zero-copy.js';
+export type { ZeroCopyOptions, ZeroCopyResult } from './zero-copy.js';
+export { NumPack, LazyArray } from '../npk/index.js';

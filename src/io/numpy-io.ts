@@ -1,0 +1,78 @@
+/**
+ * NumPy files ↔ NumPack store: `.npy` (one array, named after the file stem unless
+ * `arrayName` says otherwise) and `.npz` (one array per member).
+ */
+import { stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { TensioError } from '../core/errors.js';
+import { NumPack } from '../npk/numpack.js';
+import { copyIntoStore, exportStore, openInput, type IntoStoreOptions } from './store-transfer.js';
+
+/** Options of {@link fromNumpy}. */
+export interface FromNumpyOptions extends IntoStoreOptions {
+  /** Name of the array a `.npy` becomes (default: the file stem); ignored for `.npz`. */
+  arrayName?: string;
+}
+
+function numpyKind(path: string): 'npy' | 'npz' {
+  const extension = extname(path).toLowerCase();
+  if (extension === '.npy' || extension === '.npz') return extension.slice(1) as 'npy' | 'npz';
+  throw new TensioError('INVALID_ARGUMENT', `expected a .npy or .npz path, got ${JSON.stringify(extension || path)}`, { path });
+}
+
+/**
+ * Converts a `.npy` or `.npz` file into a store, streaming.
+ *
+ * @example
+ * ```ts
+ * await fromNumpy('features.npy', 'data.npk');              // array 'features'
+ * await fromNumpy('arrays.npz', 'data.npk', { dropIfExists: true }); // one per member
+ * ```
+ */
+export async function fromNumpy(numpyPath: string, npkPath: string, options: FromNumpyOptions = {}): Promise<void> {
+  const kind = numpyKind(numpyPath);
+  if (!(await stat(numpyPath).catch(() => undefined))) throw new TensioError('NOT_FOUND', `${numpyPath} does not exist`, { path: numpyPath });
+  await using reader = await openInput(numpyPath, kind);
+  const plan: [string, string][] = kind === 'npy'
+    ? [[reader.tensors[0]!.name, options.arrayName ?? basename(numpyPath, extname(numpyPath))]]
+    : reader.tensors.map((info) => [info.name, info.name]);
+  await copyIntoStore(reader, npkPath, plan, options);
+}
+
+/** Options of {@link toNumpy}. */
+export interface ToNumpyOptions {
+  /** Arrays to write (default all). A `.npy` takes exactly one. */
+  arrayNames?: readonly string[];
+  /** Deflate `.npz` members like `np.savez_compressed` (default true, as NumPack). */
+  compressed?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Writes a store's arrays to a `.npy` (exactly one array) or `.npz` file.
+ *
+ * @example
+ * ```ts
+ * await toNumpy('data.npk', 'features.npy', { arrayNames: ['features'] });
+ * await toNumpy('data.npk', 'all.npz', { compressed: false });
+ * ```
+ */
+export async function toNumpy(npkPath: string, numpyPath: string, options: ToNumpyOptions = {}): Promise<void> {
+  const kind = numpyKind(numpyPath);
+  let names = options.arrayNames;
+  if (kind === 'npy') {
+    if (!names) {
+      await using npk = await NumPack.open(npkPath, { readOnly: true });
+      names = npk.getMemberList();
+    }
+    if (names.length !== 1) {
+      throw new TensioError('INVALID_ARGUMENT', `a .npy file can only store one array; ${npkPath} selects ${names.length}: ${JSON.stringify(names)} (use .npz or arrayNames)`, { path: numpyPath });
+    }
+  }
+  await exportStore(npkPath, numpyPath, {
+    to: kind,
+    ...(names ? { arrayNames: names } : {}),
+    ...(kind === 'npz' ? { writeOptions: { compress: options.compressed ?? true } } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
