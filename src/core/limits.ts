@@ -29,3 +29,21 @@ export const DEFAULT_STREAM_CHUNK_BYTES = 8 * 2 ** 20;
 
 /** Largest tensor `read()` returns in one buffer (Node's Buffer limit is 4 GiB) (`maxTensorBytes`). */
 export const MAX_TENSOR_BYTES = 2 ** 32 - 1;
+
+/** Pickles (PyTorch data.pkl): largest pickle parsed, 1 GiB; real ones with 1M+ tensors stay far below (`maxPickleBytes`). */
+export const PICKLE_MAX_BYTES = 2 ** 30;
+
+/** Pickles: most memo entries (each costs memory; torch memoizes ~6 per tensor) (`maxMemoEntries`). */
+export const PICKLE_MAX_MEMO_ENTRIES = 16_000_000;
+
+/** Pickles: most values on the machine's stack at once (`maxStackDepth`). */
+export const PICKLE_MAX_STACK_DEPTH = 16_000_000;
+
+/** Pickles: most items in one list, tuple, dict or set (`maxContainerLength`). */
+export const PICKLE_MAX_CONTAINER_LENGTH = 16_000_000;
+
+/** Pickles: deepest MARK nesting and deepest value nesting walked (`maxNestingDepth`). */
+export const PICKLE_MAX_NESTING_DEPTH = 1000;
+
+/** Pickles: longest LONG1/LONG4 integer in bytes; bigger ones only cost time (`maxLongBytes`). */
+export const PICKLE_MAX_LONG_BYTES = 4096;

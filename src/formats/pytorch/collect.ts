@@ -1,0 +1,177 @@
+/**
+ * Finds the tensors in whatever a checkpoint pickled (a state dict, a nested
+ * `{state_dict, optimizer, epoch}`, a list, a bare tensor), names them by dotted path,
+ * and keeps the plain values beside them as metadata.
+ */
+import { TensioError } from '../../core/errors.js';
+import { PICKLE_MAX_NESTING_DEPTH } from '../../core/limits.js';
+import {
+  PickleComplex, PickleDict, PickleGlobal, PickleOpaque, PickleSet, PickleStorage, PickleTensor, PickleTuple, pickleTypeName, type PickleValue,
+} from './pickle/values.js';
+
+const FORMAT = 'pytorch';
+
+/** A tensor found in the checkpoint, by dotted path. */
+export interface PytorchNamedTensor {
+  readonly name: string;
+  readonly tensor: PickleTensor;
+}
+
+/** What {@link pytorchCollect} found. */
+export interface PytorchCollected {
+  tensors: PytorchNamedTensor[];
+  /** Plain values (numbers, strings, lists/dicts of those) by dotted path. */
+  metadata: Record<string, unknown>;
+}
+
+/** Options for {@link pytorchCollect}. */
+export interface PytorchCollectOptions {
+  /** Sub-tree to read (`'state_dict'`, or a dotted path); names are then relative to it. */
+  key?: string;
+  /** Deepest nesting walked (default PICKLE_MAX_NESTING_DEPTH). */
+  maxNestingDepth?: number;
+}
+
+type Container = PickleDict | PickleValue[] | PickleTuple | PickleSet;
+
+function isContainer(value: PickleValue): value is Container {
+  return Array.isArray(value) || value instanceof PickleDict || value instanceof PickleTuple || value instanceof PickleSet;
+}
+
+function keySegment(key: PickleValue): string {
+  if (typeof key === 'string') return key;
+  if (typeof key === 'number' || typeof key === 'bigint' || typeof key === 'boolean' || key === null) return String(key);
+  return JSON.stringify(pytorchPlainValue(key));
+}
+
+function entriesOf(container: Container): Array<[string, PickleValue]> {
+  if (container instanceof PickleDict) return container.keys.map((key, i) => [keySegment(key), container.values[i]!]);
+  const items = Array.isArray(container) ? container : container.items;
+  return items.map((item, i) => [String(i), item]);
+}
+
+/**
+ * A pickled value as plain JSON-friendly data: tuples and sets become arrays, dicts
+ * objects, bytes `{ bytes: <base64> }`, big integers strings, globals their dotted name.
+ *
+ * @example
+ * ```ts
+ * pytorchPlainValue(new PickleTuple([1, 'a'])); // [1, 'a']
+ * ```
+ */
+export function pytorchPlainValue(value: PickleValue, depth = 0, maxDepth = PICKLE_MAX_NESTING_DEPTH, ancestors = new Set<object>()): unknown {
+  if (depth > maxDepth) {
+    throw new TensioError('LIMIT_EXCEEDED', `${FORMAT}: values nested deeper than ${maxDepth} (maxNestingDepth)`, { format: FORMAT });
+  }
+  if (value === null || typeof value === 'boolean' || typeof value === 'number' || typeof value === 'string') return value;
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return { bytes: Buffer.from(value).toString('base64') };
+  if (value instanceof PickleComplex) return { real: value.real, imag: value.imag };
+  if (value instanceof PickleGlobal) return value.qualifiedName;
+  if (value instanceof PickleStorage) return `<storage ${value.key}>`;
+  if (value instanceof PickleTensor) return `<tensor ${value.dtype} [${value.shape.join(', ')}]>`;
+  if (value instanceof PickleOpaque) return `<${value.description}>`;
+  if (ancestors.has(value)) return '<cycle>';
+  ancestors.add(value);
+  try {
+    if (value instanceof PickleDict) {
+      const out: Record<string, unknown> = {};
+      for (let i = 0; i < value.keys.length; i++) out[keySegment(value.keys[i]!)] = pytorchPlainValue(value.values[i]!, depth + 1, maxDepth, ancestors);
+      return out;
+    }
+    const items = Array.isArray(value) ? value : value.items;
+    return items.map((item) => pytorchPlainValue(item, depth + 1, maxDepth, ancestors));
+  } finally {
+    ancestors.delete(value);
+  }
+}
+
+/**
+ * Walks a checkpoint's pickled value: tensors by dotted path (`state_dict.encoder.weight`,
+ * list indices as numbers), plain values into metadata. A container reached a second
+ * time is recorded as `{ sameAs: <first path> }` so shared structure costs linear time.
+ *
+ * @example
+ * ```ts
+ * const { tensors, metadata } = pytorchCollect(value, { key: 'state_dict' });
+ * ```
+ */
+export function pytorchCollect(root: PickleValue, options: PytorchCollectOptions = {}): PytorchCollected {
+  const maxDepth = options.maxNestingDepth ?? PICKLE_MAX_NESTING_DEPTH;
+  const selected = options.key === undefined ? root : selectKey(root, options.key);
+  const tensors: PytorchNamedTensor[] = [];
+  const metadata: Record<string, unknown> = {};
+  const names = new Set<string>();
+  const firstPath = new Map<object, string>();
+  const holdsTensor = new Map<object, boolean>();
+  const ancestors = new Set<object>();
+
+  function containsTensor(value: PickleValue, depth: number): boolean {
+    if (value instanceof PickleTensor) return true;
+    if (!isContainer(value)) return false;
+    const known = holdsTensor.get(value);
+    if (known !== undefined) return known;
+    if (depth > maxDepth) {
+      throw new TensioError('LIMIT_EXCEEDED', `${FORMAT}: values nested deeper than ${maxDepth} (maxNestingDepth)`, { format: FORMAT });
+    }
+    holdsTensor.set(value, false); // a cycle back here adds nothing
+    const found = entriesOf(value).some(([, item]) => containsTensor(item, depth + 1));
+    holdsTensor.set(value, found);
+    return found;
+  }
+
+  function addName(name: string): string {
+    if (names.has(name)) {
+      throw new TensioError('DUPLICATE_NAME', `${FORMAT}: two values are both named ${JSON.stringify(name)} (a key containing a dot?)`, { format: FORMAT });
+    }
+    names.add(name);
+    return name;
+  }
+
+  function walk(value: PickleValue, path: string, depth: number): void {
+    if (value instanceof PickleTensor) {
+      tensors.push({ name: addName(path === '' ? 'tensor' : path), tensor: value });
+      return;
+    }
+    if (!isContainer(value) || !containsTensor(value, depth)) {
+      if (path === '' && value instanceof PickleDict) {
+        for (let i = 0; i < value.keys.length; i++) metadata[addName(keySegment(value.keys[i]!))] = pytorchPlainValue(value.values[i]!, depth + 1, maxDepth);
+      } else {
+        metadata[addName(path === '' ? 'value' : path)] = pytorchPlainValue(value, depth, maxDepth);
+      }
+      return;
+    }
+    const seen = firstPath.get(value);
+    if (seen !== undefined) {
+      metadata[addName(path)] = ancestors.has(value) ? '<cycle>' : { sameAs: seen };
+      return;
+    }
+    firstPath.set(value, path);
+    ancestors.add(value);
+    for (const [segment, item] of entriesOf(value)) walk(item, path === '' ? segment : `${path}.${segment}`, depth + 1);
+    ancestors.delete(value);
+  }
+
+  walk(selected, '', 0);
+  return { tensors, metadata };
+}
+
+function selectKey(root: PickleValue, key: string): PickleValue {
+  if (root instanceof PickleDict) {
+    const direct = root.get(key);
+    if (direct !== undefined) return direct;
+  }
+  let current: PickleValue = root;
+  for (const segment of key.split('.')) {
+    const next: PickleValue | undefined = current instanceof PickleDict
+      ? current.get(segment) ?? current.values[current.keys.findIndex((k) => keySegment(k) === segment)]
+      : Array.isArray(current) || current instanceof PickleTuple
+        ? (Array.isArray(current) ? current : current.items)[Number(segment)]
+        : undefined;
+    if (next === undefined) {
+      throw new TensioError('NOT_FOUND', `${FORMAT}: the checkpoint has no ${JSON.stringify(key)} (stopped at ${JSON.stringify(segment)} in a ${pickleTypeName(current)})`, { format: FORMAT });
+    }
+    current = next;
+  }
+  return current;
+}

@@ -1,0 +1,61 @@
+/**
+ * Options and shared shapes of the PyTorch checkpoint format (`.pt`, `.pth`, `.bin`, `.ckpt`).
+ */
+import type { PickleLimits } from './pickle/machine.js';
+import type { PickleStorage, PickleValue } from './pickle/values.js';
+import type { TensorInfo } from '../../model/types.js';
+
+/** Decides whether a tensor that repeats an earlier one exactly (same storage, offset, shape, stride) is dropped. */
+export type PytorchDropDuplicates = boolean | ((removed: TensorInfo, kept: TensorInfo) => boolean);
+
+/** Options for {@link pytorchOpen} (also accepted as `formatOptions` / convert's `readOptions`). */
+export interface PytorchOpenOptions extends PickleLimits {
+  /** Read only this sub-tree (e.g. `'state_dict'`, or a dotted path); names are relative to it. */
+  key?: string;
+  /**
+   * Drop exact duplicates (tied weights saved twice): keep the first name and record
+   * `{ removed: kept }` in metadata, as `safetensors.torch.save_model` does. Default false.
+   */
+  dropDuplicates?: PytorchDropDuplicates;
+  /** Largest pickle read (default PICKLE_MAX_BYTES). */
+  maxPickleBytes?: number;
+  /** Most zip entries (default ZIP_MAX_ENTRIES). */
+  maxEntries?: number;
+  /** Largest zip entry (default ZIP_MAX_ENTRY_BYTES). */
+  maxEntryBytes?: number;
+  signal?: AbortSignal;
+}
+
+/** Byte order of a checkpoint's storages. */
+export type PytorchByteOrder = 'little' | 'big';
+
+/**
+ * Where a checkpoint's storages are: the container-specific half of a reader
+ * (zip records or the legacy format's data section).
+ */
+export interface PytorchStorageAccess {
+  readonly byteOrder: PytorchByteOrder;
+  /** Absolute source offset of a storage's first byte, when its bytes are stored raw. */
+  rawOffset(storage: PickleStorage): number | undefined;
+  /** `length` bytes of a storage starting `byteOffset` bytes into it. */
+  readRange(storage: PickleStorage, byteOffset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
+}
+
+/** A parsed checkpoint before its tensors are named: the pickled value and where storages live. */
+export interface PytorchParsed {
+  /** `'zip'` (torch ≥ 1.6) or `'legacy'`. */
+  readonly container: 'zip' | 'legacy';
+  readonly value: PickleValue;
+  readonly storages: PytorchStorageAccess;
+  /** Facts for metadata-free reporting: archive root, version record, pickle protocol. */
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+/** Options for {@link pytorchWrite} and the registry writer (`formatOptions`). */
+export interface PytorchWriteOptions {
+  /** Replace an existing file. Default true. */
+  overwrite?: boolean;
+  /** Archive folder name inside the zip. Default `'archive'`. */
+  archiveName?: string;
+  signal?: AbortSignal;
+}

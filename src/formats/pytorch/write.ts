@@ -1,0 +1,204 @@
+/**
+ * Writing `.pt` files that `torch.load(path, weights_only=True)` accepts: a zip whose
+ * `data.pkl` is a protocol-2 pickle of an OrderedDict of tensors (only opcodes torch's
+ * safe unpickler implements), then one 64-byte-aligned stored record per tensor.
+ */
+import { TensioError, errorFactory } from '../../core/errors.js';
+import type { DType } from '../../core/dtype.js';
+import { elementCount } from '../../core/sizes.js';
+import type { Tensor } from '../../core/tensor.js';
+import type { TensorBytes, TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
+import { atomicFileSink } from '../../storage/atomic-file-sink.js';
+import type { ByteSink } from '../../storage/byte-sink.js';
+import { zipCreateWriter } from '../../zip/write.js';
+import { PYTORCH_WRITE_DTYPES } from './dtypes.js';
+import { PickleEncoder } from './pickle/encode.js';
+import { pytorchContiguousStrides } from './rebuild.js';
+import type { PytorchWriteOptions } from './types.js';
+
+const FORMAT = 'pytorch';
+const fail: ReturnType<typeof errorFactory> = errorFactory(FORMAT);
+/** Python's pickler batches SETITEMS by this many pairs. */
+const BATCH = 1000;
+const ALIGNMENT = 64;
+
+/**
+ * Why torch cannot hold a tensor of this spec, or undefined when it can.
+ *
+ * @example
+ * ```ts
+ * pytorchCannotWrite({ name: 'x', dtype: 'float4_e2m1', shape: [4] }); // 'torch has no …'
+ * ```
+ */
+export function pytorchCannotWrite(spec: TensorSpec): string | undefined {
+  if (!PYTORCH_WRITE_DTYPES[spec.dtype]) return `torch has no dtype tensio can write for ${spec.dtype}`;
+  return undefined;
+}
+
+/**
+ * The `data.pkl` of a checkpoint holding these tensors, in order, each in its own
+ * storage `data/<i>` (contiguous strides, offset 0, location `cpu`).
+ *
+ * @example
+ * ```ts
+ * const pickle = pytorchEncodeStateDict([{ name: 'w', dtype: 'float32', shape: [2, 3] }]);
+ * ```
+ */
+export function pytorchEncodeStateDict(specs: readonly TensorSpec[]): Uint8Array {
+  const pickle = new PickleEncoder();
+  pickle.proto(2);
+  pickle.global('collections', 'OrderedDict');
+  pickle.emptyTuple();
+  pickle.reduce();
+  specs.forEach((spec, index) => {
+    if (index % BATCH === 0) pickle.mark();
+    const entry = PYTORCH_WRITE_DTYPES[spec.dtype];
+    if (!entry) fail('UNSUPPORTED_DTYPE', `pytorch: cannot write ${spec.name} of dtype ${spec.dtype}`);
+    const numel = elementCount(spec.shape, FORMAT);
+    pickle.string(spec.name);
+    pickle.global('torch._utils', entry.storageClass ? '_rebuild_tensor_v2' : '_rebuild_tensor_v3');
+    pickle.mark();
+    // The persistent id: ('storage', storage_type, key, location, numel).
+    pickle.mark();
+    pickle.string('storage');
+    if (entry.storageClass) pickle.global('torch', entry.storageClass);
+    else pickle.global('torch.storage', 'UntypedStorage');
+    pickle.string(String(index));
+    pickle.string('cpu');
+    pickle.int(entry.storageClass ? numel : numel * entry.itemSize);
+    pickle.tuple();
+    pickle.binPersId();
+    pickle.int(0);
+    pickle.intTuple(spec.shape);
+    pickle.intTuple(pytorchContiguousStrides(spec.shape));
+    pickle.bool(false);
+    pickle.global('collections', 'OrderedDict');
+    pickle.emptyTuple();
+    pickle.reduce();
+    if (!entry.storageClass) pickle.global('torch', entry.dtypeName!);
+    pickle.tuple();
+    pickle.reduce();
+    if (index % BATCH === BATCH - 1 || index === specs.length - 1) pickle.setItems();
+  });
+  pickle.stop();
+  return pickle.bytes();
+}
+
+function checkPlan(specs: readonly TensorSpec[]): void {
+  const names = new Set<string>();
+  for (const spec of specs) {
+    if (names.has(spec.name)) fail('DUPLICATE_NAME', `pytorch: tensor ${JSON.stringify(spec.name)} is planned twice`);
+    names.add(spec.name);
+    const reason = pytorchCannotWrite(spec);
+    if (reason) fail('UNSUPPORTED_DTYPE', `pytorch: cannot write ${JSON.stringify(spec.name)}: ${reason}`);
+    elementCount(spec.shape, FORMAT);
+  }
+}
+
+function byteLengthOf(spec: TensorSpec): number {
+  return elementCount(spec.shape, FORMAT) * PYTORCH_WRITE_DTYPES[spec.dtype as DType]!.itemSize;
+}
+
+/**
+ * A streaming writer to any sink. `data.pkl` is written first (so the plan is needed up
+ * front); each tensor's bytes then stream into `data/<i>` in plan order.
+ *
+ * @example
+ * ```ts
+ * const writer = await pytorchCreateSinkWriter(memorySink(), { tensors: [{ name: 'w', dtype: 'float32', shape: [2] }] });
+ * await writer.add('w', new Uint8Array(8)); await writer.close();
+ * ```
+ */
+export async function pytorchCreateSinkWriter(sink: ByteSink, options: WriterOptions & { archiveName?: string }): Promise<TensorWriter> {
+  const specs = options.tensors;
+  checkPlan(specs);
+  const root = options.archiveName ?? (options.formatOptions?.archiveName as string | undefined) ?? 'archive';
+  if (!/^[\w.-]+$/.test(root)) fail('INVALID_NAME', `pytorch: archive name ${JSON.stringify(root)} must be a plain folder name`);
+  const zip = zipCreateWriter(sink, { forceZip64: true, format: FORMAT });
+  let next = 0;
+  let state: 'open' | 'closed' | 'aborted' = 'open';
+  try {
+    await zip.add(`${root}/data.pkl`, pytorchEncodeStateDict(specs), { alignment: ALIGNMENT });
+    await zip.add(`${root}/.format_version`, new TextEncoder().encode('1'), { alignment: ALIGNMENT });
+    await zip.add(`${root}/.storage_alignment`, new TextEncoder().encode('64'), { alignment: ALIGNMENT });
+    await zip.add(`${root}/byteorder`, new TextEncoder().encode('little'), { alignment: ALIGNMENT });
+  } catch (error) {
+    await zip.abort();
+    throw error;
+  }
+  const writer: TensorWriter = {
+    format: FORMAT,
+    order: specs.map((spec) => spec.name),
+    async add(name: string, data: TensorBytes, addOptions: { signal?: AbortSignal } = {}) {
+      if (state !== 'open') fail('INVALID_STATE', `pytorch: add to a ${state} writer`);
+      const spec = specs[next];
+      if (!spec || spec.name !== name) {
+        fail(specs.some((s) => s.name === name) ? 'OUT_OF_ORDER' : 'NOT_FOUND', `pytorch: expected tensor ${JSON.stringify(spec?.name ?? '(none)')} next, got ${JSON.stringify(name)}`);
+      }
+      await zip.add(`${root}/data/${next}`, data, { alignment: ALIGNMENT, size: byteLengthOf(spec), ...(addOptions.signal ? { signal: addOptions.signal } : {}) });
+      next++;
+    },
+    async close() {
+      if (state === 'closed') return;
+      if (state === 'aborted') fail('INVALID_STATE', 'pytorch: close of an aborted writer');
+      if (next !== specs.length) {
+        throw new TensioError('INVALID_STATE', `pytorch: ${specs.length - next} planned tensors were never added (next: ${JSON.stringify(specs[next]!.name)})`, { format: FORMAT });
+      }
+      await zip.add(`${root}/version`, new TextEncoder().encode('3\n'), { alignment: ALIGNMENT });
+      await zip.close();
+      state = 'closed';
+    },
+    async abort() {
+      if (state !== 'open') return;
+      state = 'aborted';
+      await zip.abort();
+    },
+  };
+  return writer;
+}
+
+/**
+ * A writer that publishes a `.pt` file atomically on `close()` (the registry's `createWriter`).
+ *
+ * @example
+ * ```ts
+ * const writer = await pytorchCreateWriter('model.pt', { tensors: plan });
+ * for (const name of writer.order) await writer.add(name, bytesOf(name));
+ * await writer.close();
+ * ```
+ */
+export async function pytorchCreateWriter(path: string, options: WriterOptions): Promise<TensorWriter> {
+  checkPlan(options.tensors);
+  const sink = await atomicFileSink(path, { noOverwrite: options.overwrite === false });
+  try {
+    return await pytorchCreateSinkWriter(sink, options);
+  } catch (error) {
+    await sink.abort();
+    throw error;
+  }
+}
+
+/**
+ * Writes tensors to a `.pt` file that `torch.load(path, weights_only=True)` loads as an
+ * OrderedDict. Metadata is not written: a state dict holds tensors only.
+ *
+ * @example
+ * ```ts
+ * await pytorchWrite('weights.pt', { w: createTensor('float32', [2], new Float32Array([1, 2])) });
+ * ```
+ */
+export async function pytorchWrite(path: string, tensors: Readonly<Record<string, Tensor>>, options: PytorchWriteOptions = {}): Promise<void> {
+  const names = Object.keys(tensors);
+  const writer = await pytorchCreateWriter(path, {
+    tensors: names.map((name) => ({ name, dtype: tensors[name]!.dtype, shape: tensors[name]!.shape })),
+    overwrite: options.overwrite ?? true,
+    ...(options.archiveName ? { formatOptions: { archiveName: options.archiveName } } : {}),
+  });
+  try {
+    for (const name of writer.order) await writer.add(name, tensors[name]!.data, options.signal ? { signal: options.signal } : {});
+    await writer.close();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}
