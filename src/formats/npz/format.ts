@@ -6,6 +6,7 @@ import { npyCannotHold } from '../npy/dtypes.js';
 import { npzOpen } from './reader.js';
 import type { NpzOpenOptions } from './types.js';
 import { npzCreateWriter } from './write.js';
+import { zipVerifyTensorFile } from '../../zip/verify.js';
 
 /**
  * True for zip magic (`PK\x03\x04`, or `PK\x05\x06` for an empty archive). PyTorch
@@ -40,5 +41,6 @@ export const npzFormat: TensorFormat = {
     ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
     ...(options.formatOptions?.compress === true ? { compress: true } : {}),
   }),
+  verify: (path, options) => zipVerifyTensorFile(path, 'npz', (file) => npzOpen(file), options),
   cannotWrite: (spec) => npyCannotHold(spec.dtype),
 };
