@@ -39,4 +39,5 @@ export * from './zip/index.js';
 export * from './formats/safetensors/index.js';
 export * from './npk/index.js';
 export * from './formats/npy/index.js';
+export * from './formats/pytorch/index.js';
 export * from './formats/npz/index.js';

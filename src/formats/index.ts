@@ -7,10 +7,12 @@ import { npyFormat } from './npy/format.js';
 import { npzFormat } from './npz/format.js';
 import { safetensorsFormat } from './safetensors/format.js';
 import { npkFormat } from '../npk/format.js';
+import { pytorchFormat } from './pytorch/format.js';
 
 // One line per format folder: registerFormat(xFormat).
 void registerFormat;
 registerFormat(safetensorsFormat);
 registerFormat(npkFormat);
 registerFormat(npyFormat);
+registerFormat(pytorchFormat);
 registerFormat(npzFormat);

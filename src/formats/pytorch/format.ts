@@ -9,8 +9,9 @@ import { pytorchCannotWrite, pytorchCreateWriter } from './write.js';
 
 /**
  * `pytorch`: `torch.save` checkpoints (`.pt`, `.pth`, `.bin`, `.ckpt`), zip or legacy.
- * A zip's magic is shared with `.npz`, so the registry's extension tiebreak decides;
- * legacy files are recognised by their pickled magic number.
+ * A zip whose first record is `<root>/data.pkl` is a checkpoint; when the name does not
+ * fit in the sniffed head, the registry's extension tiebreak decides against `.npz`.
+ * Legacy files are recognised by their pickled magic number.
  *
  * @example
  * ```ts
@@ -21,8 +22,12 @@ export const pytorchFormat: TensorFormat = {
   name: 'pytorch',
   extensions: ['.pt', '.pth', '.bin', '.ckpt'],
   sniff(head) {
-    const zip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
-    return zip || pytorchIsLegacy(head);
+    if (pytorchIsLegacy(head)) return true;
+    if (!(head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04)) return false;
+    // torch's first record is always <root>/data.pkl; when its name fits in the head, check it.
+    const nameLength = head.byteLength >= 28 ? head[26]! | (head[27]! << 8) : Infinity;
+    if (30 + nameLength > head.byteLength) return true;
+    return Buffer.from(head.subarray(30, 30 + nameLength)).toString('latin1').endsWith('/data.pkl');
   },
   open(input, options: OpenOptions = {}) {
     const formatOptions = (options.formatOptions ?? {}) as PytorchOpenOptions;
