@@ -135,7 +135,11 @@ export async function pytorchCreateSinkWriter(sink: ByteSink, options: WriterOpt
       if (!spec || spec.name !== name) {
         fail(specs.some((s) => s.name === name) ? 'OUT_OF_ORDER' : 'NOT_FOUND', `pytorch: expected tensor ${JSON.stringify(spec?.name ?? '(none)')} next, got ${JSON.stringify(name)}`);
       }
-      await zip.add(`${root}/data/${next}`, data, { alignment: ALIGNMENT, size: byteLengthOf(spec), ...(addOptions.signal ? { signal: addOptions.signal } : {}) });
+      const size = byteLengthOf(spec);
+      if (data instanceof Uint8Array && data.byteLength !== size) {
+        fail('SIZE_MISMATCH', `pytorch: tensor ${JSON.stringify(name)} needs ${size} bytes, got ${data.byteLength}`);
+      }
+      await zip.add(`${root}/data/${next}`, data, { alignment: ALIGNMENT, size, ...(addOptions.signal ? { signal: addOptions.signal } : {}) });
       next++;
     },
     async close() {
