@@ -3,7 +3,7 @@
  * Rows are addressed physically here; the bitmap's logical view lives above.
  */
 import { open, mkdir, rename, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { readSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorFactory, throwIfAborted } from '../core/errors.js';
 import { npkRemove, npkWriteFileAtomic } from './files.js';
@@ -11,8 +11,8 @@ import { npkDataFileName, npkManifestFileName, npkSegmentFileName, npkSegmentFol
 import { npkDecodeManifest, npkEncodeManifest, npkIsManifestPath, npkRowsPerSegment, type NpkSegment } from './segments.js';
 
 const fail: ReturnType<typeof errorFactory> = errorFactory('npk');
-/** Reads at most this big go through a synchronous pread: far cheaper than a thread-pool hop. */
-const SYNC_READ_BYTES = 256 * 1024;
+/** Reads and writes at most this big go through synchronous pread/pwrite: far cheaper than a thread-pool hop. */
+const SYNC_READ_BYTES = 2 ** 20;
 
 interface Part extends NpkSegment { readonly startRow: number; handle?: FileHandle }
 
@@ -133,8 +133,11 @@ export class NpkArrayData {
     const handle = await this.#handle(part);
     let done = 0;
     while (done < bytes.byteLength) {
-      const { bytesWritten } = await handle.write(bytes, done, Math.min(bytes.byteLength - done, 2 ** 30), position + done);
-      done += bytesWritten;
+      const want = Math.min(bytes.byteLength - done, 2 ** 30);
+      // Small writes (a replaced row, an appended batch) skip the thread-pool hop.
+      done += want <= SYNC_READ_BYTES
+        ? writeSync(handle.fd, bytes, done, want, position + done)
+        : (await handle.write(bytes, done, want, position + done)).bytesWritten;
     }
     this.#dirty.add(handle);
   }

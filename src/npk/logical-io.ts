@@ -15,9 +15,9 @@ export interface NpkLogicalView {
 }
 
 /** Rows read together when their gaps are at most this many bytes (reading a gap beats another syscall). */
-const COALESCE_GAP_BYTES = 64 * 1024;
+const COALESCE_GAP_BYTES = 4 * 1024;
 /** Largest single coalesced read. */
-const COALESCE_WINDOW_BYTES = 8 * 2 ** 20;
+const COALESCE_WINDOW_BYTES = 2 ** 20;
 
 /**
  * Reads logical rows `[start, end)` into `target` (exactly (end - start) × rowBytes bytes).
@@ -59,7 +59,7 @@ export async function npkGatherRows(view: NpkLogicalView, logicalRows: readonly 
   const rowBytes = view.rowBytes;
   if (rowBytes === 0 || logicalRows.length === 0) return;
   const physical = npkToPhysical(view, logicalRows);
-  const order = Array.from(physical.keys()).sort((a, b) => physical[a]! - physical[b]!);
+  const order = sortedOrder(physical);
   let scratch: Uint8Array | undefined;
   for (let first = 0; first < order.length;) {
     throwIfAborted(signal);
@@ -87,6 +87,22 @@ export async function npkGatherRows(view: NpkLogicalView, logicalRows: readonly 
     }
     first = last + 1;
   }
+}
+
+/** Positions of `physical` in ascending order; a native numeric sort of packed keys when they fit. */
+function sortedOrder(physical: readonly number[]): number[] {
+  const count = physical.length;
+  const bits = Math.max(1, Math.ceil(Math.log2(count + 1)));
+  const maxRow = physical.reduce((max, row) => Math.max(max, row), 0);
+  if (maxRow * 2 ** bits + count < Number.MAX_SAFE_INTEGER) {
+    const keys = new Float64Array(count);
+    for (let i = 0; i < count; i++) keys[i] = physical[i]! * 2 ** bits + i;
+    keys.sort();
+    const order = new Array<number>(count);
+    for (let i = 0; i < count; i++) order[i] = keys[i]! % 2 ** bits;
+    return order;
+  }
+  return Array.from(physical.keys()).sort((a, b) => physical[a]! - physical[b]!);
 }
 
 /**

@@ -1,0 +1,151 @@
+/**
+ * NumPack store benchmark: in-place append and replace of 100 rows into a 1M × 10
+ * float32 array against the NumPy way (np.load + modify + np.save of the whole .npy),
+ * full load against np.load, random access of 10 000 rows against a memory-mapped
+ * .npy, and lazy open against np.load(mmap_mode='r'). Run by `bench/run.ts` through
+ * `runNpkBench`; timings are medians of several repetitions, files in the page cache
+ * for both sides. tensio runs non-durable (no fsync) here because NumPack and np.save
+ * do not fsync either; one extra row shows the default durable append.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NumPack } from '../src/npk/index.js';
+
+/** One result row. The extra optional fields let `bench/run.ts` print it in its table. */
+export interface BenchRow {
+  name: string;
+  tensioSeconds: number;
+  peerSeconds?: number;
+  peer?: string;
+  bytes?: number;
+  note?: string;
+  format?: string;
+  operation?: string;
+  unit?: 'ms';
+  tensio?: number;
+  baseline?: number;
+  baselineName?: string;
+  ratio?: number;
+  goal?: string;
+  met?: boolean;
+}
+
+const PEER_SCRIPT = String.raw`
+import json, sys, time
+import numpy as np
+path, reps, rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def med(f):
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
+    ts.sort(); return ts[len(ts) // 2]
+rng = np.random.default_rng(0)
+extra = rng.standard_normal((100, 10)).astype(np.float32)
+idx = rng.choice(rows, 100, replace=False)
+def append():
+    a = np.load(path); np.save(path, np.concatenate([a, extra]))
+def replace():
+    a = np.load(path); a[idx] = extra; np.save(path, a)
+out = {}
+out['load'] = med(lambda: np.load(path))
+r10k = rng.integers(0, rows, 10000)
+out['random'] = med(lambda: np.load(path, mmap_mode='r')[r10k].copy())
+out['lazy'] = med(lambda: np.load(path, mmap_mode='r'))
+out['replace'] = med(replace)
+out['append'] = med(append)
+print(json.dumps(out))`;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function timeIt(reps: number, work: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const start = process.hrtime.bigint();
+    await work();
+    times.push(Number(process.hrtime.bigint() - start) / 1e9);
+  }
+  return median(times);
+}
+
+function row(name: string, tensioSeconds: number, peerSeconds: number | undefined, peer: string, goalSpeedup: number | undefined, bytes?: number, note?: string): BenchRow {
+  const ratio = peerSeconds !== undefined ? peerSeconds / tensioSeconds : undefined;
+  return {
+    name, tensioSeconds, format: 'npk', operation: name, unit: 'ms', tensio: tensioSeconds * 1000, peer, baselineName: peer,
+    ...(peerSeconds !== undefined ? { peerSeconds, baseline: peerSeconds * 1000 } : {}),
+    ...(ratio !== undefined ? { ratio } : {}),
+    ...(goalSpeedup !== undefined ? { goal: `>= ${goalSpeedup}x faster` } : {}),
+    ...(goalSpeedup !== undefined && ratio !== undefined ? { met: ratio >= goalSpeedup } : {}),
+    ...(bytes !== undefined ? { bytes } : {}),
+    ...(note ? { note } : {}),
+  };
+}
+
+/**
+ * Runs the NumPack benchmark. `quick` uses 100 000 rows and fewer repetitions;
+ * without `python` (the oracle interpreter with numpy) the NumPy columns stay empty.
+ *
+ * @example
+ * ```ts
+ * const rows = await runNpkBench({ python: '/path/to/python', quick: true });
+ * ```
+ */
+export async function runNpkBench(options: { python?: string; quick?: boolean }): Promise<BenchRow[]> {
+  const rows = options.quick ? 100_000 : 1_000_000;
+  const reps = options.quick ? 3 : 7;
+  const dir = await mkdtemp(join(tmpdir(), 'tensio-npk-bench-'));
+  try {
+    const values = new Float32Array(rows * 10);
+    for (let i = 0; i < values.length; i++) values[i] = Math.sin(i);
+    const bytes = values.byteLength;
+    const tensor = { dtype: 'float32' as const, shape: [rows, 10], data: new Uint8Array(values.buffer) };
+    const npkPath = join(dir, 'bench.npk');
+    const extra = { dtype: 'float32' as const, shape: [100, 10], data: new Uint8Array(new Float32Array(1000).fill(1).buffer) };
+    const indexes = Array.from({ length: 100 }, (_, i) => (i * 7919) % rows);
+    const random = Int32Array.from({ length: 10_000 }, (_, i) => (i * 104_729) % rows);
+
+    let peer: Record<string, number> | undefined;
+    let peerNote: string | undefined;
+    if (options.python) {
+      const npyPath = join(dir, 'bench.npy');
+      const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, 10), }`;
+      const padded = header + ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+      await writeFile(npyPath, Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]), Buffer.from(Uint16Array.of(padded.length).buffer), Buffer.from(padded, 'latin1'), Buffer.from(tensor.data)]));
+      const result = spawnSync(options.python, ['-c', PEER_SCRIPT, npyPath, String(reps), String(rows)], { encoding: 'utf8', timeout: 600_000 });
+      if (result.status === 0) peer = JSON.parse(result.stdout) as Record<string, number>;
+      else peerNote = `numpy peer failed: ${result.stderr.trim().split('\n').pop()}`;
+    } else peerNote = 'no oracle python: NumPy columns empty';
+
+    const out: BenchRow[] = [];
+    {
+      await using npk = await NumPack.open(npkPath, { dropIfExists: true, durable: false });
+      await npk.save({ a: tensor });
+      const append = await timeIt(reps, () => npk.append({ a: extra }));
+      out.push(row('append 100 rows', append, peer?.append, 'np.load + concatenate + np.save', 100, bytes, peerNote));
+      const replace = await timeIt(reps, () => npk.replace({ a: extra }, indexes));
+      out.push(row('replace 100 rows', replace, peer?.replace, 'np.load + assign + np.save', 100, bytes));
+      await npk.save({ a: tensor });
+      const load = await timeIt(reps, () => npk.load('a'));
+      out.push(row('full load', load, peer?.load, 'np.load', 1, bytes));
+      const gather = await timeIt(reps, () => npk.getRows('a', random));
+      out.push(row('random access 10 000 rows', gather, peer?.random, 'np.load(mmap_mode=r)[idx]', undefined, bytes));
+    }
+    const lazy = await timeIt(reps, async () => {
+      await using npk = await NumPack.open(npkPath, { readOnly: true });
+      await npk.loadLazy('a');
+    });
+    out.push(row('lazy open (open + loadLazy)', lazy, peer?.lazy, 'np.load(mmap_mode=r)', undefined, bytes));
+    {
+      await using npk = await NumPack.open(npkPath);
+      const durable = await timeIt(reps, () => npk.append({ a: extra }));
+      out.push(row('append 100 rows, durable (fsync data + metadata)', durable, peer?.append, 'np.load + concatenate + np.save (no fsync)', undefined, bytes));
+    }
+    return out;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
