@@ -47,3 +47,6 @@ export const PICKLE_MAX_NESTING_DEPTH = 1000;
 
 /** Pickles: longest LONG1/LONG4 integer in bytes; bigger ones only cost time (`maxLongBytes`). */
 export const PICKLE_MAX_LONG_BYTES = 4096;
+
+/** Pickles: most plain values kept as metadata; shared sub-objects could otherwise expand exponentially (`maxMetadataValues`). */
+export const PICKLE_MAX_METADATA_VALUES = 4_000_000;

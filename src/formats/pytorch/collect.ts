@@ -4,7 +4,7 @@
  * and keeps the plain values beside them as metadata.
  */
 import { TensioError } from '../../core/errors.js';
-import { PICKLE_MAX_NESTING_DEPTH } from '../../core/limits.js';
+import { PICKLE_MAX_METADATA_VALUES, PICKLE_MAX_NESTING_DEPTH } from '../../core/limits.js';
 import {
   PickleComplex, PickleDict, PickleGlobal, PickleOpaque, PickleSet, PickleStorage, PickleTensor, PickleTuple, pickleTypeName, type PickleValue,
 } from './pickle/values.js';
@@ -30,7 +30,16 @@ export interface PytorchCollectOptions {
   key?: string;
   /** Deepest nesting walked (default PICKLE_MAX_NESTING_DEPTH). */
   maxNestingDepth?: number;
+  /** Most plain values kept in metadata; beyond it values are replaced by a note (default PICKLE_MAX_METADATA_VALUES). */
+  maxMetadataValues?: number;
 }
+
+/** Plain values left to convert; shared across one checkpoint so shared sub-objects cannot blow up. */
+interface PlainBudget {
+  remaining: number;
+}
+
+class BudgetExhausted extends Error {}
 
 type Container = PickleDict | PickleValue[] | PickleTuple | PickleSet;
 
@@ -59,7 +68,8 @@ function entriesOf(container: Container): Array<[string, PickleValue]> {
  * pytorchPlainValue(new PickleTuple([1, 'a'])); // [1, 'a']
  * ```
  */
-export function pytorchPlainValue(value: PickleValue, depth = 0, maxDepth = PICKLE_MAX_NESTING_DEPTH, ancestors = new Set<object>()): unknown {
+export function pytorchPlainValue(value: PickleValue, depth = 0, maxDepth = PICKLE_MAX_NESTING_DEPTH, ancestors = new Set<object>(), budget?: PlainBudget): unknown {
+  if (budget && --budget.remaining < 0) throw new BudgetExhausted();
   if (depth > maxDepth) {
     throw new TensioError('LIMIT_EXCEEDED', `${FORMAT}: values nested deeper than ${maxDepth} (maxNestingDepth)`, { format: FORMAT });
   }
@@ -76,11 +86,11 @@ export function pytorchPlainValue(value: PickleValue, depth = 0, maxDepth = PICK
   try {
     if (value instanceof PickleDict) {
       const out: Record<string, unknown> = {};
-      for (let i = 0; i < value.keys.length; i++) out[keySegment(value.keys[i]!)] = pytorchPlainValue(value.values[i]!, depth + 1, maxDepth, ancestors);
+      for (let i = 0; i < value.keys.length; i++) out[keySegment(value.keys[i]!)] = pytorchPlainValue(value.values[i]!, depth + 1, maxDepth, ancestors, budget);
       return out;
     }
     const items = Array.isArray(value) ? value : value.items;
-    return items.map((item) => pytorchPlainValue(item, depth + 1, maxDepth, ancestors));
+    return items.map((item) => pytorchPlainValue(item, depth + 1, maxDepth, ancestors, budget));
   } finally {
     ancestors.delete(value);
   }
@@ -105,6 +115,18 @@ export function pytorchCollect(root: PickleValue, options: PytorchCollectOptions
   const firstPath = new Map<object, string>();
   const holdsTensor = new Map<object, boolean>();
   const ancestors = new Set<object>();
+  const maxValues = options.maxMetadataValues ?? PICKLE_MAX_METADATA_VALUES;
+  const budget: PlainBudget = { remaining: maxValues };
+
+  function plain(value: PickleValue, depth: number): unknown {
+    try {
+      return pytorchPlainValue(value, depth, maxDepth, new Set(), budget);
+    } catch (error) {
+      if (!(error instanceof BudgetExhausted)) throw error;
+      budget.remaining = 0;
+      return `<omitted: metadata holds more than ${maxValues} values (maxMetadataValues)>`;
+    }
+  }
 
   function containsTensor(value: PickleValue, depth: number): boolean {
     if (value instanceof PickleTensor) return true;
@@ -135,9 +157,9 @@ export function pytorchCollect(root: PickleValue, options: PytorchCollectOptions
     }
     if (!isContainer(value) || !containsTensor(value, depth)) {
       if (path === '' && value instanceof PickleDict) {
-        for (let i = 0; i < value.keys.length; i++) metadata[addName(keySegment(value.keys[i]!))] = pytorchPlainValue(value.values[i]!, depth + 1, maxDepth);
+        for (let i = 0; i < value.keys.length; i++) metadata[addName(keySegment(value.keys[i]!))] = plain(value.values[i]!, depth + 1);
       } else {
-        metadata[addName(path === '' ? 'value' : path)] = pytorchPlainValue(value, depth, maxDepth);
+        metadata[addName(path === '' ? 'value' : path)] = plain(value, depth);
       }
       return;
     }

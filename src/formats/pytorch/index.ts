@@ -21,4 +21,5 @@ export { PICKLE_ALLOWED_GLOBALS, pickleGlobalAllowed, pickleCanonicalGlobal } fr
 export { PickleEncoder } from './pickle/encode.js';
 export { PICKLE_OP, pickleOpcodeName } from './pickle/opcodes.js';
 export * from './pickle/values.js';
-export { pytorchPickleHooks } from './pickle-hooks.js';
+export { pytorchPickleHooks, pytorchStorageFromId, pytorchDecodeStorageId } from './pickle-hooks.js';
+export type { PytorchStorageId, PytorchPickleHooksOptions } from './pickle-hooks.js';
