@@ -8,7 +8,7 @@ import { oracleSkip, runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp.js';
 import { assertMatchesFixture, TORCH_FIXTURE_SCRIPT } from './helpers/pytorch-fixtures.js';
 import { debianTorchSkip, runDebianPython } from './helpers/debian-torch.js';
-import { bytesSource, isTensioError, openTensorFile, pytorchOpen, zipCreateWriter, memorySink, zipOpen } from '../src/index.js';
+import { bytesSource, convert, isTensioError, openTensorFile, pytorchOpen, zipCreateWriter, memorySink, zipOpen } from '../src/index.js';
 
 async function torchFixtures(t: Parameters<typeof tempDir>[0], run: (script: string, args: string[]) => string): Promise<{ dir: string; files: string[] }> {
   const dir = await tempDir(t);
@@ -77,6 +77,24 @@ test('tied weights: reported as shared, and dropDuplicates keeps the first name'
   assert.equal(deduped.metadata['head.weight'], 'emb.weight');
   await using chooser = await pytorchOpen(join(dir, 'tied.pt'), { dropDuplicates: (removed) => removed.name !== 'head.weight' });
   assert.equal(chooser.tensors.length, 2);
+});
+
+test('convert .pt to .safetensors: tied weights copied by default, dropped on request', { skip: oracleSkip('torch') }, async (t) => {
+  const { dir } = await torch213Fixtures();
+  const out = await tempDir(t);
+  await convert(join(dir, 'tied.pt'), join(out, 'all.safetensors'));
+  await using all = await openTensorFile(join(out, 'all.safetensors'));
+  assert.deepEqual(all.tensors.map((info) => info.name).sort(), ['emb.weight', 'head.weight']);
+  assert.deepEqual((await all.read('head.weight')).data, (await all.read('emb.weight')).data);
+  await convert(join(dir, 'tied.pt'), join(out, 'dedup.safetensors'), { readOptions: { dropDuplicates: true } });
+  await using dedup = await openTensorFile(join(out, 'dedup.safetensors'));
+  assert.deepEqual(dedup.tensors.map((info) => info.name), ['emb.weight']);
+  assert.equal(dedup.metadata['head.weight'], 'emb.weight');
+  // Strided views become contiguous tensors.
+  await convert(join(dir, 'views.pt'), join(out, 'views.safetensors'));
+  await using views = await openTensorFile(join(out, 'views.safetensors'));
+  await using source = await pytorchOpen(join(dir, 'views.pt'));
+  for (const info of source.tensors) assert.deepEqual((await views.read(info.name)).data, (await source.read(info.name)).data, info.name);
 });
 
 test('big-endian archives are byte-swapped on read (byteorder record)', { skip: oracleSkip('torch') }, async () => {
