@@ -55,55 +55,58 @@ function tensorsFor(dtypes: readonly DType[]): Record<string, Tensor> {
 
 /** Python that rebuilds tensors from a JSON spec file and saves them with the reference. */
 const PYTHON_SAVE = `
-import json, sys, torch, numpy as np
-spec = json.load(open(sys.argv[1]))
-which, out = sys.argv[2], sys.argv[3]
-metadata = spec['metadata']
-tensors = {}
-for name, t in spec['tensors'].items():
-    data = bytes.fromhex(t['hex'])
+import json, sys
+for spec_path, which, out in zip(sys.argv[1::3], sys.argv[2::3], sys.argv[3::3]):
+    spec = json.load(open(spec_path))
+    tensors = {}
     if which == 'numpy':
-        tensors[name] = np.frombuffer(data, dtype=np.dtype(t['numpy'])).reshape(t['shape']).copy()
+        import numpy as np
+        from safetensors.numpy import save
     else:
-        u8 = torch.frombuffer(bytearray(data), dtype=torch.uint8) if data else torch.zeros(0, dtype=torch.uint8)
-        tensors[name] = u8.view(getattr(torch, t['torch'])).reshape(t['shape']).clone()
-if which == 'numpy':
-    from safetensors.numpy import save
-else:
-    from safetensors.torch import save
-open(out, 'wb').write(save(tensors, metadata=metadata))
+        import torch
+        from safetensors.torch import save
+    for name, t in spec['tensors'].items():
+        data = bytes.fromhex(t['hex'])
+        if which == 'numpy':
+            tensors[name] = np.frombuffer(data, dtype=np.dtype(t['numpy'])).reshape(t['shape']).copy()
+        else:
+            u8 = torch.frombuffer(bytearray(data), dtype=torch.uint8) if data else torch.zeros(0, dtype=torch.uint8)
+            tensors[name] = u8.view(getattr(torch, t['torch'])).reshape(t['shape']).clone()
+    open(out, 'wb').write(save(tensors, metadata=spec['metadata']))
 `;
 
-async function referenceSave(folder: string, which: 'numpy' | 'torch', tensors: Record<string, Tensor>, metadata: Record<string, string> | null): Promise<Uint8Array> {
-  const spec = {
-    metadata,
-    tensors: Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, { hex: Buffer.from(t.data).toString('hex'), shape: t.shape, numpy: NUMPY[t.dtype], torch: TORCH[t.dtype] }])),
-  };
-  const specPath = join(folder, `${which}-spec.json`);
-  const out = join(folder, `${which}-reference.safetensors`);
-  await writeFile(specPath, JSON.stringify(spec));
-  runPython(PYTHON_SAVE, [specPath, which, out]);
-  return new Uint8Array(await readFile(out));
+/** Saves each job's tensors with the reference (one Python process for all) and returns the files' bytes. */
+async function referenceSave(folder: string, which: 'numpy' | 'torch', tensors: Record<string, Tensor>, metadatas: (Record<string, string> | null)[]): Promise<Uint8Array[]> {
+  const args: string[] = [];
+  for (const [index, metadata] of metadatas.entries()) {
+    const spec = {
+      metadata,
+      tensors: Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, { hex: Buffer.from(t.data).toString('hex'), shape: t.shape, numpy: NUMPY[t.dtype], torch: TORCH[t.dtype] }])),
+    };
+    const specPath = join(folder, `${which}-spec-${index}.json`);
+    await writeFile(specPath, JSON.stringify(spec));
+    args.push(specPath, which, join(folder, `${which}-reference-${index}.safetensors`));
+  }
+  runPython(PYTHON_SAVE, args);
+  return Promise.all(metadatas.map(async (_, index) => new Uint8Array(await readFile(join(folder, `${which}-reference-${index}.safetensors`)))));
 }
 
 test('safetensors interop: serialize is byte-identical to safetensors.numpy.save', { skip: oracleSkip('safetensors', 'numpy', 'torch') }, async (t) => {
   const folder = await tempDir(t);
   const tensors = tensorsFor(Object.keys(NUMPY) as DType[]);
-  const reference = await referenceSave(folder, 'numpy', tensors, { format: 'np' });
+  const [reference, noMetadata] = await referenceSave(folder, 'numpy', tensors, [{ format: 'np' }, null]);
   assert.deepEqual(safetensorsSerialize(tensors, { metadata: { format: 'np' } }), reference);
-  const noMetadata = await referenceSave(folder, 'numpy', tensors, null);
   assert.deepEqual(safetensorsSerialize(tensors), noMetadata);
 });
 
 test('safetensors interop: serialize is byte-identical to safetensors.torch.save (bf16, float8, complex64, …)', { skip: oracleSkip('safetensors', 'torch') }, async (t) => {
   const folder = await tempDir(t);
   const tensors = tensorsFor(Object.keys(TORCH) as DType[]);
-  const reference = await referenceSave(folder, 'torch', tensors, { format: 'pt' });
-  assert.deepEqual(safetensorsSerialize(tensors, { metadata: { format: 'pt' } }), reference);
   // With several metadata keys the reference's order is its HashMap's (random per
   // process); tensio keeps the caller's order. Same entries, same length, same data.
   const metadata = { format: 'pt', alpha: '1', 'zeta key': 'ü"\\\n' };
-  const several = await referenceSave(folder, 'torch', tensors, metadata);
+  const [reference, several] = await referenceSave(folder, 'torch', tensors, [{ format: 'pt' }, metadata]);
+  assert.deepEqual(safetensorsSerialize(tensors, { metadata: { format: 'pt' } }), reference);
   const ours = safetensorsSerialize(tensors, { metadata });
   assert.equal(ours.byteLength, several.byteLength);
   const headerLength = Number(new DataView(ours.buffer).getBigUint64(0, true));
@@ -112,11 +115,25 @@ test('safetensors interop: serialize is byte-identical to safetensors.torch.save
   assert.deepEqual(parse(ours), parse(several));
 });
 
-test('safetensors interop: tensio reads what the reference writes, every torch dtype plus F4', { skip: oracleSkip('safetensors', 'torch') }, async (t) => {
+test('safetensors interop: tensio reads what the reference writes (every torch dtype plus F4), the reference reads what tensio writes (plain, streamed with CRC32)', { skip: oracleSkip('safetensors', 'torch') }, async (t) => {
   const folder = await tempDir(t);
-  const path = join(folder, 'torch-written.safetensors');
+  // tensio's files first, so one Python process (torch imports slowly) writes its own and reads all three.
+  const tensors = tensorsFor(SAFETENSORS_DTYPES.map(([, dtype]) => dtype).filter((dtype) => dtypeInfo(dtype).bits >= 8));
+  tensors['f4'] = createTensor('float4_e2m1', [2, 6], randomBytes(6, false));
+  tensors['f6'] = createTensor('float6_e3m2', [2, 4], randomBytes(6, false));
+  const plain = join(folder, 'plain.safetensors');
+  await safetensorsWrite(plain, tensors, { metadata: { format: 'pt' } });
+  const streamed = join(folder, 'streamed.safetensors');
+  const writer = await safetensorsStreamWriter(streamed, { tensors: Object.entries(tensors).map(([name, x]) => ({ name, dtype: x.dtype, shape: x.shape })), metadata: { format: 'pt' }, crc32: true });
+  for (const name of writer.order) {
+    const data = tensors[name]!.data;
+    for (let at = 0; at < data.byteLength; at += 4) await writer.writeBlock(name, data.subarray(at, at + 4));
+  }
+  await writer.close();
+
+  const torchWritten = join(folder, 'torch-written.safetensors');
   const script = `
-import json, sys, torch
+import sys, torch
 from safetensors.torch import save_file
 g = torch.Generator().manual_seed(3)
 names = ${JSON.stringify(Object.values(TORCH))}
@@ -131,13 +148,15 @@ for dt in names:
         tensors[f'{dt}.{i}'] = u8.view(getattr(torch, dt)).reshape(shape)
 tensors['f4'] = torch.randint(0, 256, (6,), dtype=torch.uint8, generator=g).view(torch.float4_e2m1fn_x2).reshape(2, 3)
 save_file(tensors, sys.argv[1], metadata={'format': 'pt', 'source': 'torch'})
-`;
-  runPython(script, [path]);
-  const dumped = (JSON.parse(runPython(PYTHON_DUMP_SAFETENSORS, [path]).stdout) as Record<string, Dumped>)[path]!;
-  const reader = await safetensorsOpen(path);
-  assert.deepEqual(reader.metadata, dumped.metadata);
-  assert.equal(reader.tensors.length, Object.keys(dumped.tensors).length);
-  for (const [name, expected] of Object.entries(dumped.tensors)) {
+` + PYTHON_DUMP_SAFETENSORS;
+  const dumped = JSON.parse(runPython(script, [torchWritten, plain, streamed]).stdout) as Record<string, Dumped>;
+
+  // Reference → tensio.
+  const fromTorch = dumped[torchWritten]!;
+  const reader = await safetensorsOpen(torchWritten);
+  assert.deepEqual(reader.metadata, fromTorch.metadata);
+  assert.equal(reader.tensors.length, Object.keys(fromTorch.tensors).length);
+  for (const [name, expected] of Object.entries(fromTorch.tensors)) {
     const info = reader.info(name);
     assert.equal(info.formatDtype, expected.dtype, name);
     assert.equal(safetensorsDtypeName(info.dtype), expected.dtype, name);
@@ -146,23 +165,8 @@ save_file(tensors, sys.argv[1], metadata={'format': 'pt', 'source': 'torch'})
   }
   assert.deepEqual(reader.info('f4').shape, [2, 6], 'F4 shape counts elements, two per byte');
   await reader.close();
-});
 
-test('safetensors interop: the reference reads what tensio writes (plain, streamed with CRC32)', { skip: oracleSkip('safetensors', 'torch') }, async (t) => {
-  const folder = await tempDir(t);
-  const tensors = tensorsFor(SAFETENSORS_DTYPES.map(([, dtype]) => dtype).filter((dtype) => dtypeInfo(dtype).bits >= 8));
-  tensors['f4'] = createTensor('float4_e2m1', [2, 6], randomBytes(6, false));
-  tensors['f6'] = createTensor('float6_e3m2', [2, 4], randomBytes(6, false));
-  const plain = join(folder, 'plain.safetensors');
-  await safetensorsWrite(plain, tensors, { metadata: { format: 'pt' } });
-  const streamed = join(folder, 'streamed.safetensors');
-  const writer = await safetensorsStreamWriter(streamed, { tensors: Object.entries(tensors).map(([name, x]) => ({ name, dtype: x.dtype, shape: x.shape })), metadata: { format: 'pt' }, crc32: true });
-  for (const name of writer.order) {
-    const data = tensors[name]!.data;
-    for (let at = 0; at < data.byteLength; at += 4) await writer.writeBlock(name, data.subarray(at, at + 4));
-  }
-  await writer.close();
-  const dumped = JSON.parse(runPython(PYTHON_DUMP_SAFETENSORS, [plain, streamed]).stdout) as Record<string, Dumped>;
+  // tensio → reference.
   for (const path of [plain, streamed]) {
     const file = dumped[path]!;
     assert.equal(Object.keys(file.tensors).length, Object.keys(tensors).length);
