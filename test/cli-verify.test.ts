@@ -73,3 +73,20 @@ test('verify of a missing file exits 1 with NOT_FOUND', async (t) => {
   assert.equal(run.code, 1);
   assert.equal(cliErrorCode(run.stderr), 'NOT_FOUND');
 });
+
+test('verify exits 1 on an .npz whose member bytes changed (zip CRC-32)', { skip: formatSkip('npz') }, async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'm.npz');
+  await writeWithFormat('npz', path, model);
+  const sound = await runCli(['verify', path]);
+  assert.equal(sound.code, 0, sound.stderr);
+  const { readFile, writeFile } = await import('node:fs/promises');
+  const bytes = await readFile(path);
+  const member = bytes.indexOf('weight.npy');
+  const header = bytes.indexOf('\x93NUMPY', member);
+  bytes[header + 128 + 10]! ^= 0xff; // inside weight's data (header padded to 128 bytes)
+  await writeFile(path, bytes);
+  const run = await runCli(['verify', path]);
+  assert.equal(run.code, 1);
+  assert.equal(cliErrorCode(run.stderr), 'CHECKSUM_MISMATCH');
+});
