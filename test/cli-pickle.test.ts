@@ -37,6 +37,12 @@ test('inspect refuses an unsafe pickle, exits 1 and lists the globals it referen
   const doc = JSON.parse(json.stdout) as { error: { code: string }; pickleGlobals: { name: string; allowed?: boolean }[] };
   assert.equal(doc.error.code, 'UNSAFE_PICKLE');
   assert.deepEqual(doc.pickleGlobals.find((entry) => entry.name === 'os.system'), { name: 'os.system', allowed: false });
+  const verify = await runCli(['verify', 'evil.pt'], { cwd: dir });
+  assert.equal(verify.code, 1);
+  assert.equal(cliErrorCode(verify.stderr), 'UNSAFE_PICKLE');
+  const convert = await runCli(['convert', 'evil.pt', 'out.safetensors'], { cwd: dir });
+  assert.equal(convert.code, 1);
+  assert.equal(cliErrorCode(convert.stderr), 'UNSAFE_PICKLE');
 });
 
 test('inspect of a safe checkpoint lists its (allowed) pickle globals', { skip: formatSkip('pytorch') }, async (t) => {
