@@ -97,12 +97,14 @@ export function safetensorsReadHeader(bytes: Uint8Array, options: SafetensorsRea
 function readMetadata(value: JsonValue): Record<string, string> {
   if (value === null) return {};
   if (!isJsonObject(value)) return fail('INVALID_METADATA', `safetensors: __metadata__ must be an object of strings, got ${describe(value)}`);
-  const metadata: Record<string, string> = Object.create(null) as Record<string, string>;
+  const metadata: Record<string, string> = {};
   for (const [key, item] of value) {
     if (typeof item !== 'string') fail('INVALID_METADATA', `safetensors: __metadata__ value of ${JSON.stringify(key)} must be a string, got ${describe(item)}`);
-    metadata[key] = item as string;
+    // Plain assignment would turn a "__proto__" key into a prototype change.
+    if (key === '__proto__') Object.defineProperty(metadata, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else metadata[key] = item as string;
   }
-  return { ...metadata };
+  return metadata;
 }
 
 function readTensorEntry(name: string, value: JsonValue): UncheckedTensorEntry {

@@ -36,21 +36,7 @@ export function safetensorsValidateEntries(entries: readonly UncheckedTensorEntr
     }
     start = end;
     const byteLength = end - begin;
-    if (entry.dtype !== 'opaque') {
-      let elements = 1n;
-      for (const dim of entry.shape) elements *= BigInt(dim);
-      const bits = elements * BigInt(DTYPE_INFO[entry.dtype].bits);
-      // The reference computes in usize (u64); tensio's sizes must stay safe integers.
-      if (bits / 8n > MAX_SAFE) {
-        fail('SIZE_OVERFLOW', `safetensors: tensor ${JSON.stringify(entry.name)} of shape [${entry.shape.join(', ')}] and dtype ${entry.formatDtype} has ${elements} elements, too many to address`);
-      }
-      if (bits % 8n !== 0n) {
-        fail('SIZE_MISMATCH', `safetensors: tensor ${JSON.stringify(entry.name)} (${entry.formatDtype}, shape [${entry.shape.join(', ')}]) holds ${bits} bits, not a whole number of bytes`);
-      }
-      if (BigInt(byteLength) !== bits / 8n) {
-        fail('SIZE_MISMATCH', `safetensors: tensor ${JSON.stringify(entry.name)} (${entry.formatDtype}, shape [${entry.shape.join(', ')}]) needs ${bits / 8n} bytes but data_offsets [${begin}, ${end}] span ${byteLength}`);
-      }
-    }
+    if (entry.dtype !== 'opaque') checkSpan(entry, byteLength);
     tensors.push({ ...entry, byteLength });
   }
   return { tensors, dataEnd: start };
@@ -73,4 +59,38 @@ export function safetensorsCheckFileSize(dataStart: number, dataEnd: number, fil
   if (expected > fileSize) {
     fail('TRUNCATED', `safetensors: tensors end at byte ${expected} but the file has only ${fileSize} bytes`, { offset: fileSize });
   }
+}
+
+/** dtype × shape against the byte span; Number math while exact, BigInt beyond 2^53. */
+function checkSpan(entry: UncheckedTensorEntry, byteLength: number): void {
+  const bitsPerElement = DTYPE_INFO[entry.dtype].bits;
+  let elements = 1;
+  for (const dim of entry.shape) {
+    elements *= dim;
+    if (elements > Number.MAX_SAFE_INTEGER) break;
+  }
+  if (elements * bitsPerElement <= Number.MAX_SAFE_INTEGER) {
+    const bits = elements * bitsPerElement;
+    if (bits % 8 !== 0) misaligned(entry, BigInt(bits));
+    if (bits / 8 !== byteLength) mismatch(entry, BigInt(bits), byteLength);
+    return;
+  }
+  let exact = 1n;
+  for (const dim of entry.shape) exact *= BigInt(dim);
+  const bits = exact * BigInt(bitsPerElement);
+  // The reference computes in usize (u64); tensio's sizes must stay safe integers.
+  if (bits / 8n > MAX_SAFE) {
+    fail('SIZE_OVERFLOW', `safetensors: tensor ${JSON.stringify(entry.name)} of shape [${entry.shape.join(', ')}] and dtype ${entry.formatDtype} has ${exact} elements, too many to address`);
+  }
+  if (bits % 8n !== 0n) misaligned(entry, bits);
+  if (BigInt(byteLength) !== bits / 8n) mismatch(entry, bits, byteLength);
+}
+
+function misaligned(entry: UncheckedTensorEntry, bits: bigint): never {
+  return fail('SIZE_MISMATCH', `safetensors: tensor ${JSON.stringify(entry.name)} (${entry.formatDtype}, shape [${entry.shape.join(', ')}]) holds ${bits} bits, not a whole number of bytes`);
+}
+
+function mismatch(entry: UncheckedTensorEntry, bits: bigint, byteLength: number): never {
+  const [begin, end] = entry.dataOffsets;
+  return fail('SIZE_MISMATCH', `safetensors: tensor ${JSON.stringify(entry.name)} (${entry.formatDtype}, shape [${entry.shape.join(', ')}]) needs ${bits / 8n} bytes but data_offsets [${begin}, ${end}] span ${byteLength}`);
 }

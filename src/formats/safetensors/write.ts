@@ -6,6 +6,7 @@
 import { errorFactory, throwIfAborted } from '../../core/errors.js';
 import { SAFETENSORS_MAX_HEADER_BYTES } from '../../core/limits.js';
 import { tensorByteLength } from '../../core/sizes.js';
+import { DTYPE_INFO } from '../../core/dtype.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { TensorSpec } from '../../model/types.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
@@ -15,6 +16,12 @@ import { SAFETENSORS_METADATA_KEY, safetensorsDtypeName, safetensorsDtypeRank } 
 
 const fail = errorFactory('safetensors');
 const LONE_SURROGATE = /[\ud800-\udfff]/u;
+const ABOVE_SURROGATES = /[\ud800-\uffff]/;
+
+function compareNames(a: { name: string; key: Buffer | undefined }, b: { name: string; key: Buffer | undefined }): number {
+  if (a.key === undefined && b.key === undefined) return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  return Buffer.compare(a.key ?? Buffer.from(a.name, 'utf8'), b.key ?? Buffer.from(b.name, 'utf8'));
+}
 
 /** One tensor's place in a planned file. */
 export interface SafetensorsLayoutEntry extends TensorSpec {
@@ -71,17 +78,19 @@ export function safetensorsPlanLayout(specs: readonly TensorSpec[], options: Saf
     seen.add(name);
     const formatDtype = safetensorsDtypeName(dtype);
     if (!formatDtype) fail('UNSUPPORTED_DTYPE', `safetensors: tensor ${JSON.stringify(name)} has dtype ${dtype}, which safetensors cannot hold`);
-    const byteLength = tensorByteLength(dtype, shape, 'safetensors')!;
-    return { name, dtype, shape: [...shape], formatDtype: formatDtype!, byteLength, key: Buffer.from(name, 'utf8') };
+    const byteLength = planByteLength(dtype, shape);
+    // UTF-16 order equals UTF-8 byte order (Rust's String order) unless surrogates meet U+E000..U+FFFF.
+    const key = ABOVE_SURROGATES.test(name) ? Buffer.from(name, 'utf8') : undefined;
+    return { name, dtype, shape: [...shape], formatDtype: formatDtype!, byteLength, key, rank: safetensorsDtypeRank(dtype) };
   });
   if (!options.preserveOrder) {
-    planned.sort((a, b) => safetensorsDtypeRank(b.dtype) - safetensorsDtypeRank(a.dtype) || Buffer.compare(a.key, b.key));
+    planned.sort((a, b) => b.rank - a.rank || compareNames(a, b));
   }
   let offset = 0;
-  const entries: SafetensorsLayoutEntry[] = planned.map(({ key: _key, ...entry }) => {
+  const entries: SafetensorsLayoutEntry[] = planned.map((entry) => {
     const begin = offset;
     offset += entry.byteLength;
-    return { ...entry, begin, end: offset };
+    return { name: entry.name, dtype: entry.dtype, shape: entry.shape, formatDtype: entry.formatDtype, byteLength: entry.byteLength, begin, end: offset };
   });
 
   const metadataEntries = checkMetadata(options.metadata, options.crc32 !== undefined && options.crc32 !== false);
@@ -111,11 +120,10 @@ export function safetensorsPlanLayout(specs: readonly TensorSpec[], options: Saf
     }
     push('}');
   }
-  entries.forEach((entry, index) => {
-    const comma = index > 0 || parts.length > 1 ? ',' : '';
-    push(`${comma}${JSON.stringify(entry.name)}:{"dtype":"${entry.formatDtype}","shape":[${entry.shape.join(',')}],"data_offsets":[${entry.begin},${entry.end}]}`);
-  });
-  push('}');
+  // Past the metadata no offsets are needed: one join, one length.
+  const hasMetadata = parts.length > 1;
+  const tensorJson = entries.map((entry) => `${JSON.stringify(entry.name)}:{"dtype":"${entry.formatDtype}","shape":[${entry.shape.join(',')}],"data_offsets":[${entry.begin},${entry.end}]}`).join(',');
+  push(`${hasMetadata && entries.length > 0 ? ',' : ''}${tensorJson}}`);
   const headerLength = length + ((8 - (length % 8)) % 8);
   const limit = options.maxHeaderBytes ?? SAFETENSORS_MAX_HEADER_BYTES;
   if (headerLength > limit) fail('HEADER_TOO_LARGE', `safetensors: the header would take ${headerLength} bytes, over the limit ${limit} readers accept`);
@@ -125,6 +133,18 @@ export function safetensorsPlanLayout(specs: readonly TensorSpec[], options: Saf
   const crc32Offsets = new Map<string, number>();
   for (const [name, relative] of crcRelative) crc32Offsets.set(name, 8 + relative);
   return { header, dataStart: 8 + headerLength, entries, fileSize: 8 + headerLength + offset, crc32Offsets };
+}
+
+/** Bytes of a planned tensor: Number math on the common path, the checked BigInt helper otherwise. */
+function planByteLength(dtype: TensorSpec['dtype'], shape: readonly number[]): number {
+  let elements = 1;
+  for (const dim of shape) {
+    if (!Number.isSafeInteger(dim) || dim < 0) return tensorByteLength(dtype, shape, 'safetensors')!; // throws INVALID_SHAPE
+    elements *= dim;
+  }
+  const bits = elements * DTYPE_INFO[dtype].bits;
+  if (bits > Number.MAX_SAFE_INTEGER || bits % 8 !== 0) return tensorByteLength(dtype, shape, 'safetensors')!; // throws
+  return bits / 8;
 }
 
 function checkMetadata(metadata: Readonly<Record<string, string>> | undefined, dropCrcKeys: boolean): [string, string][] {
