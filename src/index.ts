@@ -41,3 +41,4 @@ export * from './npk/index.js';
 export * from './formats/npy/index.js';
 export * from './formats/pytorch/index.js';
 export * from './formats/npz/index.js';
+export * from './model/verify-by-reading.js';

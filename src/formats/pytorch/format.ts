@@ -6,6 +6,9 @@ import { pytorchIsLegacy } from './legacy.js';
 import { pytorchOpen } from './reader.js';
 import type { PytorchOpenOptions } from './types.js';
 import { pytorchCannotWrite, pytorchCreateWriter } from './write.js';
+import { fileSource } from '../../storage/file-source.js';
+import { zipVerifyTensorFile } from '../../zip/verify.js';
+import { verifyByReading } from '../../model/verify-by-reading.js';
 
 /**
  * `pytorch`: `torch.save` checkpoints (`.pt`, `.pth`, `.bin`, `.ckpt`), zip or legacy.
@@ -35,4 +38,16 @@ export const pytorchFormat: TensorFormat = {
   },
   createWriter: pytorchCreateWriter,
   cannotWrite: pytorchCannotWrite,
+  async verify(path, options) {
+    // Zip checkpoints carry a CRC32 per record; legacy files carry none.
+    const source = await fileSource(path);
+    let head: Uint8Array;
+    try {
+      head = await source.read(0, Math.min(4, source.size));
+    } finally {
+      await source.close();
+    }
+    if (pytorchIsLegacy(head) || head[0] !== 0x50) return verifyByReading(pytorchFormat, path, options);
+    return zipVerifyTensorFile(path, 'pytorch', (file) => pytorchOpen(file), options);
+  },
 };
