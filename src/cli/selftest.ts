@@ -1,8 +1,8 @@
 /**
  * `tensio selftest`: in a temporary folder, for every registered format that can both
- * read and write, write a small model of several dtypes, read it back, verify it, and
- * convert it to every other writable format and back-read the result. One PASS/FAIL
- * line per format; exit 0 only when everything passed.
+ * read and write, write a small model of several dtypes, read it back (whole and as a
+ * row slice), verify it, and convert it to every other writable format and back-read
+ * the result. One PASS/FAIL line per format; exit 0 only when everything passed.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -103,6 +103,16 @@ async function checkReadBack(path: string, formatName: string, expected: readonl
       if (!tensorsEqual(tensor, sample.tensor)) {
         throw new TensioError('CHECKSUM_MISMATCH', `tensor ${sample.name} (${sample.dtype} [${sample.shape.join(', ')}]) read back as ${tensor.dtype} [${tensor.shape.join(', ')}] with different bytes`);
       }
+      const rows = sample.shape[0] ?? 0;
+      if (rows >= 2) {
+        // Rows 1.. through the slice path, which reads only those rows where the format allows it.
+        const rowBytes = sample.tensor.data.byteLength / rows;
+        const slice = await reader.read(nameInFile, { slice: { start: 1 }, ...(signal ? { signal } : {}) });
+        const expectedSlice = { dtype: sample.dtype, shape: [rows - 1, ...sample.shape.slice(1)], data: sample.tensor.data.subarray(rowBytes) };
+        if (!tensorsEqual(slice, expectedSlice)) {
+          throw new TensioError('CHECKSUM_MISMATCH', `rows 1..${rows} of ${sample.name} read through a slice differ from the original`);
+        }
+      }
     }
     return held;
   } finally {
@@ -195,8 +205,8 @@ export const selftestCommand: CliCommand = {
 
 Checks this installation end to end in a temporary folder: for every registered
 format that can both read and write, writes a small model of several dtypes (those
-the format can hold), reads it back and compares every byte, verifies it, converts it
-to every other such format and checks the result the same way. Prints one PASS or
+the format can hold), reads it back whole and as a row slice and compares every byte,
+verifies it, converts it to every other such format and checks the result the same way. Prints one PASS or
 FAIL line per format, and the reason for every failure.
 
 Options:
