@@ -2,7 +2,7 @@
  * Child process for peak-RSS measurements (started by bench/lib/rss.ts):
  *
  *   node --expose-gc --import tsx bench/child.ts stream-write <format> <out> <totalMiB>
- *   node --expose-gc --import tsx bench/child.ts convert <input> <output>
+ *   node --expose-gc --import tsx bench/child.ts convert <input> <output> [<dtype to leave out>]
  *
  * Everything is imported first; then the RSS high-water mark is reset, the baseline RSS
  * taken, the operation run, and one JSON line printed: baseline, peak, peak - baseline.
@@ -51,14 +51,27 @@ async function streamWrite(format: string, out: string, totalMiB: number): Promi
   }
 }
 
+/** Converts, leaving out tensors of one dtype (npz has no bfloat16); the listing is read before the baseline. */
+let keep: string[] | undefined;
+async function listKept(input: string, without: string | undefined): Promise<void> {
+  if (!without) return;
+  const reader = await tensio.openTensorFile(input);
+  keep = reader.tensors.filter((info) => info.dtype !== without).map((info) => info.name);
+  await reader.close();
+}
+function convertWithout(input: string, output: string, without: string | undefined): Promise<unknown> {
+  return tensio.convert(input, output, { overwrite: true, ...(without ? { tensors: keep! } : {}) });
+}
+
 const [op, ...args] = process.argv.slice(2);
+if (op === 'convert') await listKept(args[0]!, args[2]);
 const operations: Record<string, () => Promise<unknown>> = {
   'stream-write': () => streamWrite(args[0]!, args[1]!, Number(args[2])),
-  convert: () => tensio.convert(args[0]!, args[1]!, { overwrite: true }),
+  convert: () => convertWithout(args[0]!, args[1]!, args[2]),
 };
 const operation = operations[op ?? ''];
 if (!operation) {
-  console.error(`usage: child.ts stream-write <format> <out> <totalMiB> | convert <input> <output>`);
+  console.error(`usage: child.ts stream-write <format> <out> <totalMiB> | convert <input> <output> [<dtype to leave out>]`);
   process.exit(2);
 }
 collectGarbage();

@@ -98,8 +98,8 @@ export class PythonPeers {
   }
 
   /** Runs a timed peer operation on `path`; returns the seconds Python measured. */
-  async time(op: string, path: string): Promise<number> {
-    const answer = await this.call(op, { path });
+  async time(op: string, path: string, fields: Record<string, unknown> = {}): Promise<number> {
+    const answer = await this.call(op, { path, ...fields });
     if (typeof answer.seconds !== 'number') throw new Error(`${op}: no timing in the answer`);
     return answer.seconds;
   }

@@ -90,7 +90,7 @@ export function formatSummary(rows: readonly BenchRow[]): string[] {
   const measured = withGoal.filter((row) => row.met !== undefined).length;
   const lines = [`== summary: ${met} of ${measured} measured goals met (${withGoal.length - measured} not measured) ==`];
   for (const row of withGoal) {
-    const figure = row.unit === 'GB/s' ? formatRatio(row.ratio) : formatValue(row.tensio, row.unit);
+    const figure = row.ratio !== undefined ? `${formatRatio(row.ratio)} (${formatValue(row.tensio, row.unit)} vs ${formatValue(row.baseline, row.unit)})` : formatValue(row.tensio, row.unit);
     lines.push(`  ${formatMet(row.met) || 'n/a'}\t${row.format}: ${row.operation}: ${figure} (goal ${row.goal})`);
   }
   return lines;

@@ -48,7 +48,9 @@ export function measureChildRss(op: string, args: readonly string[]): Promise<Rs
     child.on('close', (code) => {
       const last = stdout.trim().split('\n').pop() ?? '';
       if (code !== 0) {
-        reject(new Error(`child ${op} exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+        const lines = stderr.trim().split('\n');
+        const errorLine = lines.find((line) => /^\w*Error\b/.test(line)) ?? lines.slice(-3).join(' | ');
+        reject(new Error(`child ${op} exited with ${code}: ${errorLine}`));
         return;
       }
       try {
