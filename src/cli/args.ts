@@ -57,3 +57,28 @@ function describeParseError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.split('. To specify a positional')[0]!.replace(/\s+$/, '');
 }
+
+const BYTE_UNITS: Record<string, number> = {
+  '': 1, b: 1,
+  kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
+  kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
+};
+
+/**
+ * Parses a byte size such as `5GB` (decimal, as huggingface_hub's `max_shard_size`),
+ * `2GiB` (binary) or `1048576`; a bad value is a usage error (exit 2).
+ *
+ * @example
+ * ```ts
+ * cliParseByteSize('500MB', '--max-shard-size', 'convert'); // 500000000
+ * ```
+ */
+export function cliParseByteSize(text: string, option: string, command: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = match ? BYTE_UNITS[match[2]!.toLowerCase()] : undefined;
+  const bytes = match && unit !== undefined ? Math.floor(Number(match[1]) * unit) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw new CliUsageError(`${option} needs a positive size such as 500MB, 5GB or 2GiB, got ${JSON.stringify(text)}`, command);
+  }
+  return bytes;
+}

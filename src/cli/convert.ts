@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { TensioError } from '../core/errors.js';
 import { convert, type ConvertOptions } from '../model/convert.js';
-import { cliParseArgs } from './args.js';
+import { cliParseArgs, cliParseByteSize } from './args.js';
 import { cliFormatBytes, cliFormatCount, cliFormatSeconds, cliFormatThroughput, cliJson } from './output.js';
 import { cliProgressBar } from './progress.js';
 import { CliUsageError, type CliCommand } from './types.js';
@@ -55,6 +55,17 @@ Options:
       --tensors LIST  only these tensors, comma separated exact names
       --crc32         ask the output format to store a CRC32 per tensor, for formats
                       whose writer supports it (others ignore it)
+      --max-shard-size SIZE
+                      safetensors: write a sharded checkpoint (model-00001-of-0000N
+                      .safetensors + OUT as the index) with shards of at most SIZE
+                      (bytes, or with a unit: 500MB, 5GB, 2GiB); OUT must end in
+                      .safetensors.index.json
+      --key PATH      PyTorch input: convert only the tensors under this dotted path
+                      of a nested checkpoint (e.g. state_dict), named relative to it
+      --drop-duplicates
+                      PyTorch input: write tied weights (the same storage, offset,
+                      shape and strides under several names) once, keeping the first
+                      name and recording {removed: kept} in the metadata
       --json          print one JSON object describing what was done
   -h, --help          show this help
 
@@ -62,6 +73,8 @@ Examples:
   tensio convert pytorch_model.bin model.safetensors
   tensio convert model.safetensors weights.npz --tensors embed.weight,lm_head.weight
   tensio convert data.npz store --to npk --force
+  tensio convert ckpt.pt model.safetensors --key state_dict --drop-duplicates
+  tensio convert big.pt model.safetensors.index.json --max-shard-size 5GB
 
 Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EXISTS);
 2 usage error; 130 interrupted (no OUT written).
@@ -73,6 +86,9 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       force: { type: 'boolean', short: 'f' },
       tensors: { type: 'string' },
       crc32: { type: 'boolean' },
+      'max-shard-size': { type: 'string' },
+      key: { type: 'string' },
+      'drop-duplicates': { type: 'boolean' },
       json: { type: 'boolean' },
     }, [2, 2]);
     if (help) {
@@ -94,6 +110,13 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       throw new TensioError('ALREADY_EXISTS', `${output} already exists; pass --force to replace it`, { path: outputPath });
     }
 
+    const writeOptions: Record<string, unknown> = {};
+    if (values.crc32 === true) writeOptions.crc32 = true;
+    if (typeof values['max-shard-size'] === 'string') writeOptions.maxShardBytes = cliParseByteSize(values['max-shard-size'], '--max-shard-size', 'convert');
+    const readOptions: Record<string, unknown> = {};
+    if (typeof values.key === 'string') readOptions.key = values.key;
+    if (values['drop-duplicates'] === true) readOptions.dropDuplicates = true;
+
     const bar = cliProgressBar(context, 'convert');
     const options: ConvertOptions = {
       overwrite: force,
@@ -101,7 +124,8 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       ...(typeof values.to === 'string' ? { to: values.to } : {}),
       ...(typeof values.from === 'string' ? { from: values.from } : {}),
       ...(tensors ? { tensors } : {}),
-      ...(values.crc32 === true ? { writeOptions: { crc32: true } } : {}),
+      ...(Object.keys(writeOptions).length > 0 ? { writeOptions } : {}),
+      ...(Object.keys(readOptions).length > 0 ? { readOptions } : {}),
       ...(context.signal ? { signal: context.signal } : {}),
     };
     const started = context.now();

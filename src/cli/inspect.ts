@@ -52,7 +52,8 @@ export function cliInspectTotals(tensors: readonly TensorInfo[]): CliInspectTota
 
 /**
  * Extras worth a column in the human table: for folder stores whose shape is logical
- * (deleted rows left out), the physical shape on disk and the deleted row count.
+ * (deleted rows left out), the physical shape on disk and the deleted row count; for
+ * pickled checkpoints, the tensors sharing one storage.
  */
 function describeExtras(info: TensorInfo): string {
   const extras = info.extras;
@@ -63,6 +64,9 @@ function describeExtras(info: TensorInfo): string {
   const deleted = extras.deletedRows;
   if (typeof deleted === 'number' && deleted > 0) parts.push(`${cliFormatCount(deleted)} deleted rows`);
   else if (Array.isArray(deleted) && deleted.length > 0) parts.push(`${cliFormatCount(deleted.length)} deleted rows`);
+  // PyTorch: tensors that are views of one storage (tied weights).
+  const sharedWith = extras.sharedWith;
+  if (Array.isArray(sharedWith) && sharedWith.length > 0) parts.push(`shares storage with ${sharedWith.join(', ')}`);
   return parts.join(', ');
 }
 
@@ -165,6 +169,8 @@ Options:
                   plus "pickleGlobals": [{"name", "allowed"}] for pickle-based files;
                   for a refused pickle: {"format", "path", "error", "pickleGlobals"}
       --from FMT  skip format detection and read as FMT
+      --key PATH  PyTorch: show only the tensors under this dotted path of a nested
+                  checkpoint (e.g. state_dict), named relative to it
   -h, --help      show this help
 
 Examples:
@@ -175,7 +181,7 @@ Examples:
 Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage error.
 `,
   async run(args, context) {
-    const { values, positionals, help } = cliParseArgs('inspect', args, { json: { type: 'boolean' }, from: { type: 'string' } }, [1, 1]);
+    const { values, positionals, help } = cliParseArgs('inspect', args, { json: { type: 'boolean' }, from: { type: 'string' }, key: { type: 'string' } }, [1, 1]);
     if (help) {
       context.stdout(this.help);
       return 0;
@@ -186,7 +192,11 @@ Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage er
     let format: TensorFormat | undefined;
     try {
       format = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(resolved);
-      const reader = await openTensorFile(resolved, { format: format.name, ...(context.signal ? { signal: context.signal } : {}) });
+      const reader = await openTensorFile(resolved, {
+        format: format.name,
+        ...(typeof values.key === 'string' ? { formatOptions: { key: values.key } } : {}),
+        ...(context.signal ? { signal: context.signal } : {}),
+      });
       try {
         const globals = cliPickleGlobalsFromMetadata(reader.metadata) ?? await cliScanPickleGlobals(format, reader.format, resolved);
         context.stdout(json ? cliJson(cliInspectJson(reader, path, globals)) : inspectText(reader, path, globals));
