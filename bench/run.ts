@@ -85,7 +85,7 @@ async function runGroup(group: Group, context: BenchContext): Promise<BenchRow[]
 async function main(): Promise<void> {
   const cli = parseArgs(process.argv.slice(2));
   const sizeMiB = cli.sizeMiB ?? (cli.quick ? 32 : 1024);
-  const reps = cli.reps ?? (cli.quick ? 1 : 3);
+  const reps = cli.reps ?? (cli.quick ? 1 : 5);
   const started = Date.now();
   const log = (line: string): void => console.log(line);
   if (!(globalThis as { gc?: unknown }).gc) log('note: run with node --expose-gc (npm run bench does) so repetitions start from freed memory');
