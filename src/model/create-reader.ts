@@ -144,7 +144,20 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
 
 async function readSpan(source: ByteSource, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
   // A fresh buffer per tensor: callers own what read() returns.
-  const target = new Uint8Array(length);
+  const target = allocateUninitialized(length);
   await readIntoFrom(source, target, offset, signal ? { signal } : undefined);
   return target;
+}
+
+/**
+ * A buffer the read will overwrite entirely, so it need not be zeroed first: in Node,
+ * `Buffer.allocUnsafeSlow` skips the zero-fill and lets the allocator hand back memory
+ * it already has (zeroed memory must be fresh pages, touched twice). Elsewhere, a plain
+ * `Uint8Array`. The result is a plain `Uint8Array` view either way.
+ */
+function allocateUninitialized(length: number): Uint8Array {
+  const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): Uint8Array } }).Buffer;
+  if (!NodeBuffer || length === 0) return new Uint8Array(length);
+  const buffer = NodeBuffer.allocUnsafeSlow(length);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, length);
 }

@@ -3,6 +3,7 @@
  * Never `readFile`: Node refuses files over 2 GiB and it would hold the whole file.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { readSync } from 'node:fs';
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { checkRange, type ByteSource, type ReadOptions } from './byte-source.js';
 
@@ -11,6 +12,18 @@ export interface FileSource extends ByteSource {
   readonly name: string;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Options for {@link fileSource}. */
+export interface FileSourceOptions {
+  /**
+   * Issue each positional read with `readSync` on the open descriptor (default true).
+   * Large synchronous reads run at the speed of C's `read()`, measurably faster here
+   * than the thread-pool path; each call blocks the event loop for one chunk (8 MiB by
+   * default, about 2 ms from the page cache). Pass `false` to keep the event loop free
+   * during every read (servers handling many requests at once).
+   */
+  syncReads?: boolean;
 }
 
 /**
@@ -22,7 +35,8 @@ export interface FileSource extends ByteSource {
  * const head = await source.read(0, 8);
  * ```
  */
-export async function fileSource(path: string): Promise<FileSource> {
+export async function fileSource(path: string, options: FileSourceOptions = {}): Promise<FileSource> {
+  const syncReads = options.syncReads ?? true;
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -45,7 +59,9 @@ export async function fileSource(path: string): Promise<FileSource> {
     while (done < target.byteLength) {
       // One positional read per 1 GiB at most: Node caps a single read at 2 GiB.
       const want = Math.min(target.byteLength - done, 2 ** 30);
-      const { bytesRead } = await handle.read(target, done, want, offset + done);
+      const bytesRead = syncReads
+        ? readSync(handle.fd, target, done, want, offset + done)
+        : (await handle.read(target, done, want, offset + done)).bytesRead;
       if (bytesRead === 0) {
         throw new TensioError('TRUNCATED', `${path} ended at ${offset + done} while ${target.byteLength - done} more bytes were expected (was it changed while reading?)`, { path, offset: offset + done });
       }

@@ -104,7 +104,15 @@ export function zipCreateWriter(sink: ByteSink, options: ZipWriterOptions = {}):
         }
       }
       if (method === ZIP_METHOD_STORE) {
-        for await (const chunk of counted()) await put(chunk);
+        // The write runs on the thread pool while this thread computes the chunk's CRC:
+        // the two overlap, so a stored entry costs max(CRC, write), not their sum.
+        for await (const chunk of chunksOf(data, signal)) {
+          throwIfAborted(signal);
+          const writing = put(chunk);
+          crc = zlibCrc32(chunk, crc);
+          uncompressedSize += chunk.byteLength;
+          await writing;
+        }
         compressedSize = uncompressedSize;
       } else {
         for await (const chunk of zlibPipe(counted(), createDeflateRaw({ chunkSize: 2 ** 20 }))) {
