@@ -42,3 +42,4 @@ export * from './formats/npy/index.js';
 export * from './formats/pytorch/index.js';
 export * from './formats/npz/index.js';
 export * from './model/verify-by-reading.js';
+export * from './core/memory.js';

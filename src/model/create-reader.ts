@@ -5,6 +5,7 @@
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { DEFAULT_STREAM_CHUNK_BYTES } from '../core/limits.js';
 import type { Tensor } from '../core/tensor.js';
+import { allocateUninitialized } from '../core/memory.js';
 import { readIntoFrom, type ByteSource } from '../storage/byte-source.js';
 import type { Metadata, ReadTensorOptions, StreamTensorOptions, TensorInfo, TensorReader } from './types.js';
 
@@ -149,15 +150,3 @@ async function readSpan(source: ByteSource, offset: number, length: number, sign
   return target;
 }
 
-/**
- * A buffer the read will overwrite entirely, so it need not be zeroed first: in Node,
- * `Buffer.allocUnsafeSlow` skips the zero-fill and lets the allocator hand back memory
- * it already has (zeroed memory must be fresh pages, touched twice). Elsewhere, a plain
- * `Uint8Array`. The result is a plain `Uint8Array` view either way.
- */
-function allocateUninitialized(length: number): Uint8Array {
-  const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): Uint8Array } }).Buffer;
-  if (!NodeBuffer || length === 0) return new Uint8Array(length);
-  const buffer = NodeBuffer.allocUnsafeSlow(length);
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, length);
-}

@@ -15,9 +15,9 @@ export interface NpkLogicalView {
 }
 
 /** Rows read together when their gaps are at most this many bytes (reading a gap beats another syscall). */
-const COALESCE_GAP_BYTES = 4 * 1024;
+const COALESCE_GAP_BYTES = 16 * 1024;
 /** Largest single coalesced read. */
-const COALESCE_WINDOW_BYTES = 2 ** 20;
+const COALESCE_WINDOW_BYTES = 8 * 2 ** 20;
 
 /**
  * Reads logical rows `[start, end)` into `target` (exactly (end - start) × rowBytes bytes).

@@ -4,6 +4,7 @@
  * NumPack: a writer lock, metadata republished atomically after every change, unsafe
  * names refused, corrupt catalogues reported instead of read as empty.
  */
+import { allocateUninitialized } from '../core/memory.js';
 import { join, resolve } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import { tensorByteLength } from '../core/sizes.js';
@@ -66,7 +67,7 @@ export class NumPack extends NumPackBase {
       if (bytes > this.options.maxTensorBytes) {
         throw new TensioError('LIMIT_EXCEEDED', `npk: ${JSON.stringify(name)} is ${bytes} bytes, above maxTensorBytes ${this.options.maxTensorBytes}; use loadLazy() or iterate()`, { format: 'npk' });
       }
-      const data = new Uint8Array(bytes);
+      const data = allocateUninitialized(bytes); // every byte is read into below
       await npkReadLogicalRange(await state.view(this.path, !this.readOnly), 0, state.logicalRows, data);
       return { dtype: state.entry.dtype, shape: state.logicalShape, data };
     });
@@ -188,7 +189,8 @@ export class NumPack extends NumPackBase {
         await view.data.sync(this.options.durable);
         this.touch(state);
       }
-      await this.writeCatalogue();
+      // Shapes are unchanged: only modification times moved, written at close().
+      this.catalogueTimesStale = true;
     }, true);
   }
 

@@ -139,7 +139,15 @@ export abstract class NumPackBase {
     return state;
   }
 
+  /**
+   * Set when only `last_modified` times changed (an in-place `replace`): the catalogue is
+   * then rewritten at the next structural change or at `close()`, not after each call.
+   * Rows written in place are durable either way; a crash can only leave a stale time.
+   */
+  protected catalogueTimesStale = false;
+
   protected async writeCatalogue(): Promise<void> {
+    this.catalogueTimesStale = false;
     const bytes = npkEncodeMetadata([...this.arrays.values()].map((state) => state.entry));
     await npkWriteFileAtomic(join(this.path, NPK_METADATA_FILE), bytes, this.options.durable);
   }
@@ -308,6 +316,7 @@ export abstract class NumPackBase {
     if (this.#closed) return;
     await this.#queue;
     this.#closed = true;
+    if (this.catalogueTimesStale) await this.writeCatalogue();
     for (const state of this.arrays.values()) await state.closeData();
     await this.#lock?.release();
   }
