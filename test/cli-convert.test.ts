@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createTensor, tensorsEqual } from '../src/core/tensor.js';
 import { openTensorFile } from '../src/formats/registry.js';
-import { cliErrorCode, formatSkip, runCli, writeWithFormat } from './helpers/cli.js';
+import { cliErrorCode, runCli, writeWithFormat } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 
 const model = {
@@ -23,7 +23,7 @@ async function expectTensors(path: string, names: string[]): Promise<void> {
   }
 }
 
-test('convert writes the output and says what it did', { skip: formatSkip('safetensors', 'npz') }, async (t) => {
+test('convert writes the output and says what it did', async (t) => {
   const dir = await tempDir(t);
   await writeWithFormat('safetensors', join(dir, 'in.safetensors'), model);
   const run = await runCli(['convert', 'in.safetensors', 'out.npz'], { cwd: dir });
@@ -33,7 +33,7 @@ test('convert writes the output and says what it did', { skip: formatSkip('safet
   await expectTensors(join(dir, 'out.npz'), ['a', 'b', 'c']);
 });
 
-test('convert --tensors keeps only the named tensors; --json describes the run', { skip: formatSkip('safetensors') }, async (t) => {
+test('convert --tensors keeps only the named tensors; --json describes the run', async (t) => {
   const dir = await tempDir(t);
   await writeWithFormat('safetensors', join(dir, 'in.safetensors'), model);
   const run = await runCli(['convert', 'in.safetensors', 'out.safetensors', '--tensors', 'a,c', '--json'], { cwd: dir });
@@ -47,7 +47,7 @@ test('convert --tensors keeps only the named tensors; --json describes the run',
   await expectTensors(join(dir, 'out.safetensors'), ['a', 'c']);
 });
 
-test('convert refuses to overwrite without --force (exit 1, output untouched), --force replaces', { skip: formatSkip('safetensors') }, async (t) => {
+test('convert refuses to overwrite without --force (exit 1, output untouched), --force replaces', async (t) => {
   const dir = await tempDir(t);
   await writeWithFormat('safetensors', join(dir, 'in.safetensors'), model);
   await writeFile(join(dir, 'out.safetensors'), 'precious');
@@ -61,7 +61,7 @@ test('convert refuses to overwrite without --force (exit 1, output untouched), -
   assert.deepEqual((await readdir(dir)).sort(), ['in.safetensors', 'out.safetensors'], 'no temporary files left');
 });
 
-test('convert errors: unknown output extension, missing tensor, unknown --to, same path', { skip: formatSkip('safetensors') }, async (t) => {
+test('convert errors: unknown output extension, missing tensor, unknown --to, same path', async (t) => {
   const dir = await tempDir(t);
   await writeWithFormat('safetensors', join(dir, 'in.safetensors'), model);
   const cases: [string[], string][] = [
@@ -79,7 +79,7 @@ test('convert errors: unknown output extension, missing tensor, unknown --to, sa
   assert.deepEqual(await readdir(dir), ['in.safetensors'], 'nothing written by failed conversions');
 });
 
-test('convert to a format that cannot hold a dtype is refused before writing', { skip: formatSkip('safetensors', 'npz') }, async (t) => {
+test('convert to a format that cannot hold a dtype is refused before writing', async (t) => {
   const dir = await tempDir(t);
   await writeWithFormat('safetensors', join(dir, 'in.safetensors'), { w: createTensor('bfloat16', [2], new Uint8Array(4)) });
   const { getFormat } = await import('../src/formats/registry.js');
@@ -95,7 +95,7 @@ test('convert to a format that cannot hold a dtype is refused before writing', {
   }
 });
 
-test('convert stops at once when aborted: exit 130 and no output file', { skip: formatSkip('safetensors') }, async (t) => {
+test('convert stops at once when aborted: exit 130 and no output file', async (t) => {
   const dir = await tempDir(t);
   await writeWithFormat('safetensors', join(dir, 'in.safetensors'), model);
   const controller = new AbortController();
@@ -106,7 +106,7 @@ test('convert stops at once when aborted: exit 130 and no output file', { skip: 
   assert.deepEqual(await readdir(dir), ['in.safetensors']);
 });
 
-test('convert draws a progress bar on a TTY only and clears it', { skip: formatSkip('safetensors') }, async (t) => {
+test('convert draws a progress bar on a TTY only and clears it', async (t) => {
   const dir = await tempDir(t);
   await writeWithFormat('safetensors', join(dir, 'in.safetensors'), model);
   const tty = await runCli(['convert', 'in.safetensors', 'tty.safetensors'], { cwd: dir, isTTY: true });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { createTensor } from '../src/core/tensor.js';
 import { fromFloat32Array } from '../src/core/float-convert.js';
-import { cliErrorCode, formatSkip, runCli, writeWithFormat } from './helpers/cli.js';
+import { cliErrorCode, runCli, writeWithFormat } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 
 const model = {
@@ -14,7 +14,7 @@ const model = {
   'mask': createTensor('bool', [4], [true, false, false, true]),
 };
 
-test('inspect --json prints exactly one object with the documented keys', { skip: formatSkip('safetensors') }, async (t) => {
+test('inspect --json prints exactly one object with the documented keys', async (t) => {
   const dir = await tempDir(t);
   await writeWithFormat('safetensors', join(dir, 'm.safetensors'), model, { metadata: { format: 'pt', note: 'hello' } });
   const run = await runCli(['inspect', 'm.safetensors', '--json'], { cwd: dir });
@@ -41,7 +41,7 @@ test('inspect --json prints exactly one object with the documented keys', { skip
   assert.deepEqual(totals.dtypes.int64, { count: 1, parameters: 2, bytes: 16 });
 });
 
-test('inspect prints format, metadata, every tensor and a dtype breakdown', { skip: formatSkip('safetensors') }, async (t) => {
+test('inspect prints format, metadata, every tensor and a dtype breakdown', async (t) => {
   const dir = await tempDir(t);
   await writeWithFormat('safetensors', join(dir, 'm.safetensors'), model, { metadata: { note: 'hello' } });
   const run = await runCli(['inspect', join(dir, 'm.safetensors')]);
@@ -64,7 +64,7 @@ test('inspect of a file that is not a tensor file exits 1 with a code', async (t
   assert.equal(cliErrorCode(run.stderr), 'UNKNOWN_FORMAT');
 });
 
-test('inspect of a truncated safetensors file exits 1 with a code, not a crash', { skip: formatSkip('safetensors') }, async (t) => {
+test('inspect of a truncated safetensors file exits 1 with a code, not a crash', async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'm.safetensors');
   await writeWithFormat('safetensors', path, model);
@@ -76,7 +76,7 @@ test('inspect of a truncated safetensors file exits 1 with a code, not a crash',
   assert.notEqual(cliErrorCode(run.stderr), 'INTERNAL');
 });
 
-test('inspect of a NumPack store shows logical shapes and deleted rows', { skip: formatSkip('npk') }, async (t) => {
+test('inspect of a NumPack store shows logical shapes and deleted rows', async (t) => {
   const dir = await tempDir(t);
   const { NumPack } = await import('../src/npk/numpack.js');
   const store = await NumPack.open(join(dir, 'data.npk'), { dropIfExists: true });
@@ -96,7 +96,7 @@ test('inspect of a NumPack store shows logical shapes and deleted rows', { skip:
   assert.deepEqual(doc.tensors, [{ name: 'rows', dtype: 'float32', shape: [3, 2], byteLength: 24 }]);
 });
 
-test('inspect of a sharded checkpoint shows one model from the index or the first shard', { skip: formatSkip('safetensors') }, async (t) => {
+test('inspect of a sharded checkpoint shows one model from the index or the first shard', async (t) => {
   const dir = await tempDir(t);
   await writeWithFormat('safetensors', join(dir, 'model.safetensors.index.json'), model, { formatOptions: { maxShardBytes: 50 } });
   const { readdir } = await import('node:fs/promises');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createTensor } from '../src/core/tensor.js';
 import { atomicFileSink } from '../src/storage/atomic-file-sink.js';
 import { zipCreateWriter } from '../src/zip/write.js';
-import { cliErrorCode, formatSkip, runCli, writeWithFormat } from './helpers/cli.js';
+import { cliErrorCode, runCli, writeWithFormat } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 
 /** A torch-style zip whose data.pkl calls os.system('echo pwned') when unpickled by Python. */
@@ -24,7 +24,7 @@ async function writeEvilCheckpoint(path: string): Promise<void> {
   await zip.close();
 }
 
-test('inspect refuses an unsafe pickle, exits 1 and lists the globals it references', { skip: formatSkip('pytorch') }, async (t) => {
+test('inspect refuses an unsafe pickle, exits 1 and lists the globals it references', async (t) => {
   const dir = await tempDir(t);
   await writeEvilCheckpoint(join(dir, 'evil.pt'));
   const run = await runCli(['inspect', 'evil.pt'], { cwd: dir });
@@ -45,7 +45,7 @@ test('inspect refuses an unsafe pickle, exits 1 and lists the globals it referen
   assert.equal(cliErrorCode(convert.stderr), 'UNSAFE_PICKLE');
 });
 
-test('inspect of a safe checkpoint lists its (allowed) pickle globals', { skip: formatSkip('pytorch') }, async (t) => {
+test('inspect of a safe checkpoint lists its (allowed) pickle globals', async (t) => {
   const dir = await tempDir(t);
   await writeWithFormat('pytorch', join(dir, 'ok.pt'), { w: createTensor('float32', [2], new Float32Array([1, 2])) });
   const run = await runCli(['inspect', 'ok.pt'], { cwd: dir });

@@ -2,7 +2,7 @@
 import { main } from '../../src/cli/main.js';
 import type { CliIO } from '../../src/cli/types.js';
 import '../../src/formats/index.js';
-import { FORMATS, getFormat } from '../../src/formats/registry.js';
+import { getFormat } from '../../src/formats/registry.js';
 import type { Tensor } from '../../src/core/tensor.js';
 
 /** What one CLI run printed and returned. */
@@ -37,12 +37,6 @@ export function cliErrorCode(stderr: string): string | undefined {
   return /^tensio: ([A-Z0-9_]+): /m.exec(stderr)?.[1];
 }
 
-
-/** `false` when every named format is registered (and can write), else a skip reason. */
-export function formatSkip(...names: string[]): string | false {
-  const missing = names.filter((name) => !FORMATS.some((format) => format.name === name && format.createWriter && format.open));
-  return missing.length === 0 ? false : `skipped: format ${missing.join(', ')} not registered yet`;
-}
 
 /** Writes tensors with a registered format's own writer (the generic seam). */
 export async function writeWithFormat(formatName: string, path: string, tensors: Record<string, Tensor>, options: { metadata?: Record<string, unknown>; formatOptions?: Record<string, unknown> } = {}): Promise<void> {
