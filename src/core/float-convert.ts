@@ -124,37 +124,93 @@ export function float32ToBfloat16Bits(value: number): number {
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
-function encodeMiniFloat(value: number, dtype: DType): number {
-  if (dtype === 'float8_e8m0') {
-    if (Number.isNaN(value) || value <= 0) return value === 0 ? 0 : 0xff;
-    const e = Math.round(Math.log2(value)) + 127;
-    return Math.max(0, Math.min(254, e));
+/** Finite non-negative values of a float8 format, ascending, with their codes; built once. */
+interface EncodeTable {
+  values: Float64Array;
+  codes: Uint8Array;
+  /** Code of +infinity, or -1 when the format has none (it saturates instead). */
+  infinityCode: number;
+  /** Where rounding goes to infinity: halfway between the largest finite value and the next one the format would have. */
+  overflowThreshold: number;
+}
+
+const encodeTables = new Map<DType, EncodeTable>();
+
+function getEncodeTable(dtype: DType): EncodeTable {
+  let table = encodeTables.get(dtype);
+  if (!table) {
+    const decode = getFloat8Table(dtype);
+    const entries: [number, number][] = [];
+    let infinityCode = -1;
+    for (let code = 0; code < 128; code++) {
+      const value = decode[code]!;
+      if (value === Infinity) infinityCode = code;
+      else if (Number.isFinite(value)) entries.push([value, code]);
+    }
+    entries.sort((a, b) => a[0] - b[0]);
+    const values = Float64Array.from(entries, ([value]) => value);
+    const max = values[values.length - 1]!;
+    const previous = values[values.length - 2]!;
+    table = { values, codes: Uint8Array.from(entries, ([, code]) => code), infinityCode, overflowThreshold: max + (max - previous) / 2 };
+    encodeTables.set(dtype, table);
   }
-  // Exact search over the 256 codes in the decode table: correct rounding (nearest,
-  // ties to even code) for every variant without per-format bit tricks.
-  const table = getFloat8Table(dtype);
+  return table;
+}
+
+/**
+ * float8_e8m0 (a power-of-two scale, 2^(code − 127)) as ml_dtypes converts: zero,
+ * negatives, infinities and NaN have no code and become NaN (0xff); otherwise the
+ * float32 exponent rounded up when the mantissa is at least one half.
+ */
+function encodeE8m0(value: number): number {
+  if (!(value > 0) || value === Infinity) return 0xff;
+  scratchF32[0] = value;
+  const bits = scratchU32[0]!;
+  const exponent = (bits >>> 23) & 0xff;
+  if (exponent === 0) return scratchF32[0]! >= 1.5 * 2 ** -127 ? 1 : 0; // float32 subnormal
+  const code = exponent + ((bits & 0x7fffff) >= 0x400000 ? 1 : 0);
+  return code > 254 ? 0xff : code;
+}
+
+function encodeMiniFloat(value: number, dtype: DType): number {
+  if (dtype === 'float8_e8m0') return encodeE8m0(value);
   const f = MINIFLOATS[dtype]!;
   if (Number.isNaN(value)) return f.unsignedZero ? 0x80 : f.finiteOnly ? 0x7f : 0x7e;
   if (value === 0) return Object.is(value, -0) && !f.unsignedZero ? 0x80 : 0;
-  if (!Number.isFinite(value) && (f.finiteOnly || f.unsignedZero)) {
-    // No infinities in these formats: saturate to the largest finite value.
-    value = value > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE;
+  // Sign-magnitude: encode |value| with the positive codes, then set the sign bit.
+  const signBit = value < 0 ? 0x80 : 0;
+  const magnitude = Math.abs(value);
+  const table = getEncodeTable(dtype);
+  const maxCode = table.codes[table.codes.length - 1]!;
+  // At exactly the threshold, round-to-nearest-even keeps an even largest code.
+  if (magnitude > table.overflowThreshold || (magnitude === table.overflowThreshold && (maxCode & 1) === 1)) {
+    // Past the largest value plus half a step: infinity where the format has one, else
+    // NaN, as ml_dtypes and torch convert (non-saturating).
+    if (table.infinityCode >= 0) return signBit | table.infinityCode;
+    return f.unsignedZero ? 0x80 : signBit | 0x7f;
   }
-  let best = 0;
-  let bestDistance = Infinity;
-  for (let code = 0; code < 256; code++) {
-    const candidate = table[code]!;
-    if (Number.isNaN(candidate)) continue;
-    if (candidate === value) return code; // exact, including ±inf
-    if (!Number.isFinite(candidate)) continue;
-    const distance = Math.abs(candidate - value);
-    if (distance < bestDistance || (distance === bestDistance && (code & 1) === 0 && (best & 1) === 1)) {
-      best = code;
-      bestDistance = distance;
-    }
+  const { values, codes } = table;
+  // Binary search for the first value >= magnitude, then round to the nearer
+  // neighbour, ties to the even code (round-to-nearest-even).
+  let low = 0;
+  let high = values.length - 1;
+  if (magnitude >= values[high]!) return signBit | codes[high]!;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (values[middle]! < magnitude) low = middle + 1;
+    else high = middle;
   }
-  // Finite-only formats saturate; formats with infinities overflow to ±inf past max.
-  return best;
+  const above = low;
+  const below = Math.max(0, low - 1);
+  const distanceAbove = values[above]! - magnitude;
+  const distanceBelow = magnitude - values[below]!;
+  let code: number;
+  if (distanceAbove < distanceBelow) code = codes[above]!;
+  else if (distanceBelow < distanceAbove) code = codes[below]!;
+  else code = (codes[above]! & 1) === 0 ? codes[above]! : codes[below]!;
+  // A magnitude that rounds to zero keeps its sign where the format has -0.
+  if (code === 0 && f.unsignedZero) return 0;
+  return signBit | code;
 }
 
 /**
