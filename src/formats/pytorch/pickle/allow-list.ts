@@ -59,7 +59,8 @@ export const PICKLE_ALLOWED_GLOBALS: ReadonlySet<string> = new Set([
  * ```
  */
 export function pickleCanonicalGlobal(module: string, name: string): [string, string] {
-  return [PY2_MODULES[module] ?? module, name];
+  // Own properties only: a module named `__proto__` or `constructor` must not reach Object.prototype.
+  return [Object.hasOwn(PY2_MODULES, module) ? PY2_MODULES[module]! : module, name];
 }
 
 /**
