@@ -14,3 +14,11 @@ test('globals whose module is an Object.prototype name are refused as unsafe, no
     assert.deepEqual(report.globals.map((ref) => [ref.global, ref.allowed]), [[`${module}.x`, false]]);
   }
 });
+
+test('_rebuild_from_type_v2 nested in itself is refused with a code, not a stack overflow', () => {
+  const levels = 100_000;
+  const chunks: Buffer[] = [Buffer.from('\x80\x02ctorch._tensor\n_rebuild_from_type_v2\nq\x00', 'latin1')];
+  for (let i = 0; i < levels; i++) chunks.push(Buffer.from('h\x00N', 'latin1'));
+  chunks.push(Buffer.from(')', 'latin1'), Buffer.alloc(levels, 0x87), Buffer.from('R.', 'latin1'));
+  assert.throws(() => run(new Uint8Array(Buffer.concat(chunks))), (err) => isTensioError(err));
+});

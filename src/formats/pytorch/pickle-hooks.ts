@@ -181,6 +181,8 @@ function callGlobal(callable: PickleGlobal, args: readonly PickleValue[], offset
       const [func, newType, innerArgs] = args;
       if (!(func instanceof PickleGlobal)) return fail('UNSAFE_PICKLE', `_rebuild_from_type_v2 calls ${pickleTypeName(func)}, not an allowed global`, offset);
       if (!(innerArgs instanceof PickleTuple)) return fail('INVALID_PICKLE', '_rebuild_from_type_v2 arguments are not a tuple', offset);
+      // torch never nests it; allowing that would let a file recurse as deep as its tuples go.
+      if (func.qualifiedName === name) return fail('INVALID_PICKLE', '_rebuild_from_type_v2 calls itself', offset);
       const built = callGlobal(func, innerArgs.items, offset);
       const isParameter = newType instanceof PickleGlobal && newType.qualifiedName === 'torch.nn.parameter.Parameter';
       return isParameter && built instanceof PickleTensor ? built.asParameter(built.requiresGrad) : built;
