@@ -22,3 +22,11 @@ test('_rebuild_from_type_v2 nested in itself is refused with a code, not a stack
   chunks.push(Buffer.from(')', 'latin1'), Buffer.alloc(levels, 0x87), Buffer.from('R.', 'latin1'));
   assert.throws(() => run(new Uint8Array(Buffer.concat(chunks))), (err) => isTensioError(err));
 });
+
+test('a dict key that is a tuple DAG (each level shares its child twice) is refused by a limit, not hashed for ever', () => {
+  // () then 40 × (DUP, TUPLE2): a 100-byte key whose expansion has 2^40 leaves.
+  const parts: Array<number | string> = [0x80, 2, '}', ')'];
+  for (let i = 0; i < 40; i++) parts.push('2', 0x86);
+  parts.push('Ns.');
+  assert.throws(() => run(pickleBytes(...parts)), (err) => isTensioError(err, 'LIMIT_EXCEEDED'));
+});

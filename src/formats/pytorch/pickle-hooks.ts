@@ -106,6 +106,7 @@ function dictFrom(kind: PickleDict['kind'], args: readonly PickleValue[], offset
     try {
       dict.set(pair.items[0]!, pair.items[1]!);
     } catch (cause) {
+      if (cause instanceof TensioError) throw cause;
       fail('INVALID_PICKLE', (cause as Error).message, offset);
     }
   }

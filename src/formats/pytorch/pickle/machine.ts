@@ -116,6 +116,7 @@ export function pickleRun(bytes: Uint8Array, options: PickleRunOptions): PickleR
     try {
       for (let i = 0; i < items.length; i += 2) dict.set(items[i]!, items[i + 1]!);
     } catch (cause) {
+      if (cause instanceof TensioError) throw cause;
       fail('INVALID_PICKLE', (cause as Error).message);
     }
   };

@@ -3,6 +3,8 @@
  * allow-listed functions become these plain records, interpreted symbolically.
  */
 import type { DType } from '../../../core/dtype.js';
+import { TensioError } from '../../../core/errors.js';
+import { PICKLE_MAX_NESTING_DEPTH } from '../../../core/limits.js';
 
 /** A value on the pickle stack. Lists are plain arrays; `None` is `null`. */
 export type PickleValue =
@@ -128,14 +130,24 @@ export class PickleOpaque {
  * Lists, dicts and sets are unhashable.
  */
 export function pickleHashKey(key: PickleValue): string {
+  return hashKey(key, { remaining: PICKLE_MAX_KEY_NODES }, 0);
+}
+
+/** Values one dict key may expand to: a tuple sharing its child k times over is 2^k leaves from 2k bytes. */
+const PICKLE_MAX_KEY_NODES = 100_000;
+
+function hashKey(key: PickleValue, budget: { remaining: number }, depth: number): string {
+  if (--budget.remaining < 0 || depth > PICKLE_MAX_NESTING_DEPTH) {
+    throw new TensioError('LIMIT_EXCEEDED', `pickle: a dict key expands to more than ${PICKLE_MAX_KEY_NODES} values or nests deeper than ${PICKLE_MAX_NESTING_DEPTH}`);
+  }
   if (key === null) return 'N';
   if (typeof key === 'boolean') return `n:${key ? 1 : 0}`;
   if (typeof key === 'number') return `n:${key}`;
   if (typeof key === 'bigint') return Number.isSafeInteger(Number(key)) && BigInt(Number(key)) === key ? `n:${Number(key)}` : `b:${key}`;
   if (typeof key === 'string') return `s:${key}`;
   if (key instanceof Uint8Array) return `y:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')}`;
-  if (key instanceof PickleTuple) return `t:(${key.items.map(pickleHashKey).join(',')})`;
-  if (key instanceof PickleSet && key.frozen) return `f:{${key.items.map(pickleHashKey).sort().join(',')}}`;
+  if (key instanceof PickleTuple) return `t:(${key.items.map((item) => hashKey(item, budget, depth + 1)).join(',')})`;
+  if (key instanceof PickleSet && key.frozen) return `f:{${key.items.map((item) => hashKey(item, budget, depth + 1)).sort().join(',')}}`;
   if (key instanceof PickleGlobal) return `g:${key.qualifiedName}`;
   if (key instanceof PickleComplex) return key.imag === 0 ? `n:${key.real}` : `c:${key.real},${key.imag}`;
   throw new Error(`unhashable key of type ${pickleTypeName(key)}`);
