@@ -3,7 +3,7 @@
  * bytes are, and this file implements `read`, slices and `stream` once.
  */
 import { TensioError, throwIfAborted } from '../core/errors.js';
-import { DEFAULT_STREAM_CHUNK_BYTES } from '../core/limits.js';
+import { DEFAULT_STREAM_CHUNK_BYTES, MAX_TENSOR_BYTES } from '../core/limits.js';
 import type { Tensor } from '../core/tensor.js';
 import { allocateUninitialized } from '../core/memory.js';
 import { readIntoFrom, type ByteSource } from '../storage/byte-source.js';
@@ -63,6 +63,13 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     return found;
   }
 
+  // Node cannot allocate more than MAX_TENSOR_BYTES in one buffer (a RangeError otherwise).
+  function checkOneBuffer(name: string, byteLength: number): void {
+    if (byteLength > MAX_TENSOR_BYTES) {
+      throw new TensioError('LIMIT_EXCEEDED', `${parts.format}: ${name} is ${byteLength} bytes, more than one buffer holds (${MAX_TENSOR_BYTES}); read a slice or stream it`, { format: parts.format });
+    }
+  }
+
   function checkOpen(): void {
     if (closed) throw new TensioError('INVALID_STATE', `${parts.format}: reader is closed`, { format: parts.format });
   }
@@ -72,6 +79,8 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     throwIfAborted(options.signal);
     const tensorInfo = info(name);
     const location = parts.locate(tensorInfo);
+    // A decode always builds the whole tensor, even for a slice.
+    if (!options.slice || location.kind === 'decode') checkOneBuffer(tensorInfo.name, tensorInfo.byteLength);
     if (!options.slice) {
       const data = location.kind === 'span'
         ? await readSpan(location.source, location.offset, tensorInfo.byteLength, options.signal)
@@ -88,6 +97,7 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
       throw new TensioError('INVALID_SLICE', `${parts.format}: rows of ${name} (${tensorInfo.dtype}) do not start on byte boundaries`, { format: parts.format });
     }
     const shape = [end - start, ...tensorInfo.shape.slice(1)];
+    checkOneBuffer(tensorInfo.name, (end - start) * rowBytes);
     const data = location.kind === 'span'
       ? await readSpan(location.source, location.offset + start * rowBytes, (end - start) * rowBytes, options.signal)
       : (await location.decode(options.signal)).slice(start * rowBytes, end * rowBytes);
@@ -100,6 +110,7 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     const location = parts.locate(tensorInfo);
     const chunkBytes = Math.max(1, options.chunkBytes ?? DEFAULT_STREAM_CHUNK_BYTES);
     if (location.kind === 'decode') {
+      checkOneBuffer(tensorInfo.name, tensorInfo.byteLength);
       const whole = await location.decode(options.signal);
       for (let at = 0; at < whole.byteLength; at += chunkBytes) yield whole.subarray(at, at + chunkBytes);
       return;
