@@ -41,6 +41,10 @@ export class NpkArrayState {
       if (error.code === 'ENOENT') return undefined;
       throw error;
     });
+    if (bytes && entry.shape.length > 0) {
+      // The bitmap is sized to the catalogue's row count: check the data holds those rows first (stat only).
+      await NpkArrayData.open(dir, entry.dataFile, entry.name, npkRowBytesOf(entry), npkRowsOf(entry.shape), { writable: false });
+    }
     const bitmap = bytes && entry.shape.length > 0 ? NpkBitmap.decode(bytes, npkRowsOf(entry.shape), entry.name) : undefined;
     return new NpkArrayState(entry, bitmap);
   }

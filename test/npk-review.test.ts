@@ -1,0 +1,26 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isTensioError } from '../src/core/errors.js';
+import { NumPack, npkDecodeMetadata, npkEncodeMetadata, NPK_METADATA_FILE } from '../src/npk/index.js';
+import { tempDir } from './helpers/temp.js';
+import { i32 } from './helpers/npk-fixtures.js';
+
+test('a catalogue claiming 2^40 rows beside a deletion bitmap is refused at open, not allocated', async (t) => {
+  const path = join(await tempDir(t), 's.npk');
+  const npk = await NumPack.open(path, { durable: false });
+  await npk.save({ a: i32([4], [0, 1, 2, 3]) });
+  await npk.drop('a', [0]);
+  await npk.close();
+  const meta = npkDecodeMetadata(await readFile(join(path, NPK_METADATA_FILE)));
+  const forged = meta.arrays.map((entry) => ({ ...entry, shape: [2 ** 40], sizeBytes: 2 ** 42 }));
+  await writeFile(join(path, NPK_METADATA_FILE), npkEncodeMetadata(forged));
+  await assert.rejects(NumPack.open(path, { readOnly: true }), (err) => isTensioError(err, 'TRUNCATED'));
+  await assert.rejects(NumPack.open(path), (err) => isTensioError(err, 'TRUNCATED'));
+  // The failed writer open released its lock: a later writer gets in once the catalogue is sane.
+  await writeFile(join(path, NPK_METADATA_FILE), npkEncodeMetadata(meta.arrays));
+  const reopened = await NumPack.open(path);
+  assert.deepEqual(reopened.getShape('a'), [3]);
+  await reopened.close();
+});
