@@ -71,6 +71,8 @@ const cases: HostileCase[] = [
   { name: 'first tensor not at 0', bytes: craft(`{${u8('a', 4, 8)}}`, 8), code: 'INVALID_OFFSET', reference: 'refuses' },
   { name: 'end before begin', bytes: craft(`{${u8('a', 0, 4)},"b":{"dtype":"U8","shape":[0],"data_offsets":[4,0]}}`, 4), code: 'INVALID_OFFSET', reference: 'refuses' },
   { name: 'element count overflows', bytes: craft('{"a":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,4]}}', 4), code: 'SIZE_OVERFLOW', reference: 'refuses' },
+  // The reference multiplies dims in checked u64 left to right: a later 0 does not undo an overflow.
+  { name: 'element count overflows u64 before a zero dimension', bytes: craft('{"a":{"dtype":"U8","shape":[1099511627776,1099511627776,0],"data_offsets":[0,0]}}'), code: 'SIZE_OVERFLOW', reference: 'refuses' },
   { name: 'span shorter than dtype x shape', bytes: craft('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', 4), code: 'SIZE_MISMATCH', reference: 'refuses' },
   { name: 'sub-byte tensor not filling whole bytes', bytes: craft('{"a":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}}', 2), code: 'SIZE_MISMATCH', reference: 'refuses' },
   { name: 'bytes after the last tensor', bytes: Uint8Array.from([...valid, 0]), code: 'TRAILING_BYTES', reference: 'refuses' },

@@ -9,6 +9,7 @@ import type { SafetensorsTensorEntry } from './types.js';
 
 const fail = errorFactory('safetensors');
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const U64_MAX = 2n ** 64n - 1n;
 
 /** An entry before its byte length is checked. */
 export type UncheckedTensorEntry = Omit<SafetensorsTensorEntry, 'byteLength'>;
@@ -76,7 +77,13 @@ function checkSpan(entry: UncheckedTensorEntry, byteLength: number): void {
     return;
   }
   let exact = 1n;
-  for (const dim of entry.shape) exact *= BigInt(dim);
+  for (const dim of entry.shape) {
+    exact *= BigInt(dim);
+    // The reference multiplies in checked u64 from the left: an overflow stands even if a later dimension is 0.
+    if (exact > U64_MAX) {
+      fail('SIZE_OVERFLOW', `safetensors: tensor ${JSON.stringify(entry.name)} of shape [${entry.shape.join(', ')}] overflows a 64-bit element count`);
+    }
+  }
   const bits = exact * BigInt(bitsPerElement);
   // The reference computes in usize (u64); tensio's sizes must stay safe integers.
   if (bits / 8n > MAX_SAFE) {
