@@ -57,6 +57,8 @@ const cases: HostileCase[] = [
   { name: 'dtype missing', bytes: craft('{"a":{"shape":[1],"data_offsets":[0,1]}}', 1), code: 'INVALID_JSON', reference: 'refuses' },
   { name: 'tensor entry is a string', bytes: craft('{"a":"x"}'), code: 'INVALID_JSON', reference: 'refuses' },
   { name: 'nesting deeper than 128', bytes: craft(`{"__metadata__":{"a":${'['.repeat(200)}${']'.repeat(200)}}}`), code: 'INVALID_JSON', reference: 'refuses' },
+  // serde_json's limit of 128 admits 127 levels: the root, the entry and 126 arrays are one too many.
+  { name: 'nesting of exactly 128 levels', bytes: craft(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"x":${'['.repeat(126)}${']'.repeat(126)}}}`, 1), code: 'INVALID_JSON', reference: 'refuses' },
   // The reference keeps the last of two equal keys (serde); identical duplicates collapse silently.
   { name: 'duplicate tensor key', bytes: craft(`{${u8('a', 0, 1)},${u8('a', 0, 1)}}`, 1), code: 'DUPLICATE_KEY', reference: 'accepts', why: 'serde keeps the last duplicate' },
   { name: 'duplicate metadata key', bytes: craft(`{"__metadata__":{"k":"1","k":"2"},${u8('a', 0, 1)}}`, 1), code: 'DUPLICATE_KEY', reference: 'accepts', why: 'serde keeps the last duplicate' },
@@ -112,6 +114,8 @@ test('safetensors hostile: accepted oddities (whitespace, null metadata, extra f
   assert.equal(unknown.tensors[0]!.dtype, 'opaque');
   assert.equal(unknown.tensors[0]!.formatDtype, 'X9');
   assert.equal(unknown.tensors[0]!.byteLength, 5);
+  const deep = safetensorsReadHeader(craft(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"x":${'['.repeat(125)}${']'.repeat(125)}}}`, 1));
+  assert.equal(deep.tensors.length, 1);
   const empty = safetensorsReadHeader(craft('{}'));
   assert.equal(empty.tensors.length, 0);
 });

@@ -24,7 +24,10 @@ export type JsonValue = null | boolean | number | string | JsonNumberLiteral | J
 /** A JSON object with its keys in document order. */
 export type JsonObject = Map<string, JsonValue>;
 
-/** serde_json's default recursion limit; deeper nesting is refused rather than overflowing the stack. */
+/**
+ * serde_json's default recursion limit; deeper nesting is refused rather than overflowing
+ * the stack. serde counts down from 128 and fails on reaching 0, so at most 127 levels pass.
+ */
 const MAX_DEPTH = 128;
 
 /**
@@ -167,7 +170,7 @@ export function parseStrictJson(text: string): JsonValue {
   }
 
   function parseObject(depth: number): JsonObject {
-    if (depth > MAX_DEPTH) syntax(`nesting deeper than ${MAX_DEPTH}`);
+    if (depth >= MAX_DEPTH) syntax(`nesting of ${MAX_DEPTH} levels or more`);
     at++;
     const object: JsonObject = new Map();
     skipWhitespace();
@@ -201,7 +204,7 @@ export function parseStrictJson(text: string): JsonValue {
   }
 
   function parseArray(depth: number): JsonValue[] {
-    if (depth > MAX_DEPTH) syntax(`nesting deeper than ${MAX_DEPTH}`);
+    if (depth >= MAX_DEPTH) syntax(`nesting of ${MAX_DEPTH} levels or more`);
     at++;
     const array: JsonValue[] = [];
     skipWhitespace();
