@@ -24,3 +24,15 @@ test('a catalogue claiming 2^40 rows beside a deletion bitmap is refused at open
   assert.deepEqual(reopened.getShape('a'), [3]);
   await reopened.close();
 });
+
+test('close() releases the writer lock even when the deferred catalogue write fails', async (t) => {
+  const { mkdir, rm, access } = await import('node:fs/promises');
+  const path = join(await tempDir(t), 's.npk');
+  const npk = await NumPack.open(path, { durable: false });
+  await npk.save({ a: i32([2], [0, 1]) });
+  await npk.replace({ a: i32([1], [7]) }, [0]); // only times changed: the catalogue is rewritten at close
+  await rm(join(path, NPK_METADATA_FILE));
+  await mkdir(join(path, NPK_METADATA_FILE, 'blocker'), { recursive: true }); // the atomic rename onto it fails
+  await assert.rejects(npk.close(), (err) => err instanceof Error);
+  await assert.rejects(access(join(path, '.lock')), (err) => (err as NodeJS.ErrnoException).code === 'ENOENT');
+});

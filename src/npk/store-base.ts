@@ -316,9 +316,13 @@ export abstract class NumPackBase {
     if (this.#closed) return;
     await this.#queue;
     this.#closed = true;
-    if (this.catalogueTimesStale) await this.writeCatalogue();
-    for (const state of this.arrays.values()) await state.closeData();
-    await this.#lock?.release();
+    try {
+      if (this.catalogueTimesStale) await this.writeCatalogue();
+    } finally {
+      // Handles and the lock go even when that write fails; otherwise the store stays locked.
+      for (const state of this.arrays.values()) await state.closeData();
+      await this.#lock?.release();
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
