@@ -99,3 +99,28 @@ test('atomicFileSink publishes only on close; abort keeps the old file and leave
   }
   assert.deepEqual(await readdir(dir), ['target.bin'], 'await using without close() aborts');
 });
+
+test('atomicFileSink closes its file handle and removes the temporary when fsync fails at close', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'out.bin');
+  const { open } = await import('node:fs/promises');
+  const probe = await open(join(dir, 'probe'), 'w');
+  const prototype = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
+  await probe.close();
+  const { sync } = prototype;
+  const failed: { fd: number }[] = [];
+  prototype.sync = async function (this: { fd: number }) {
+    failed.push(this);
+    throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+  };
+  t.after(() => {
+    prototype.sync = sync;
+  });
+  const sink = await atomicFileSink(path);
+  await sink.write(pattern.subarray(0, 100));
+  await assert.rejects(sink.close(), (e) => isTensioError(e, 'IO_ERROR'));
+  prototype.sync = sync;
+  assert.equal(failed.length, 1);
+  assert.equal(failed[0]!.fd, -1, 'the temporary file handle was left open');
+  assert.deepEqual((await readdir(dir)).sort(), ['probe']);
+});

@@ -111,6 +111,8 @@ export async function atomicFileSink(path: string, options: AtomicFileSinkOption
         state = 'closed';
       } catch (cause) {
         state = 'aborted';
+        // A failed fsync skips the close above; closing twice is harmless.
+        await handle.close().catch(() => undefined);
         await unlink(temporaryPath).catch(() => undefined);
         if (cause instanceof TensioError) throw cause;
         throw new TensioError('IO_ERROR', `publishing ${path} failed: ${(cause as Error).message}`, { path, cause });
