@@ -141,3 +141,14 @@ test('safetensors sharded: the reference reads every shard tensio writes, as the
   const seen = Object.values(dumped).flatMap((file) => Object.keys(file.tensors)).sort();
   assert.deepEqual(seen, Object.keys(tensors).sort(), 'each tensor in exactly one shard');
 });
+
+test('safetensors sharded: a shard tensor the index does not list opens, whatever its name (constructor, __proto__)', async (t) => {
+  const folder = await tempDir(t);
+  const names = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+  await safetensorsWrite(join(folder, names[0]!), { a: createTensor('uint8', [2], bytes(2, 1)), constructor: createTensor('uint8', [1], bytes(1, 2)) });
+  await safetensorsWrite(join(folder, names[1]!), new Map([['b', createTensor('uint8', [3], bytes(3, 3))], ['__proto__', createTensor('uint8', [1], bytes(1, 4))]]));
+  await writeFile(join(folder, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: { a: names[0], b: names[1] } }));
+  const reader = await safetensorsOpen(folder);
+  t.after(() => reader.close());
+  assert.deepEqual(reader.tensors.map((info) => info.name).sort(), ['__proto__', 'a', 'b', 'constructor']);
+});

@@ -112,7 +112,7 @@ export async function openSafetensorsSharded(indexOrFolder: string, options: Saf
       Object.assign(metadata, header.metadata);
       for (const info of safetensorsTensorInfos(header, { shard })) {
         if (sourceOf.has(info.name)) fail('DUPLICATE_NAME', `safetensors: tensor ${JSON.stringify(info.name)} is stored in two shards (the second is ${shard})`, { path: shardPath });
-        const mapped = index.weightMap[info.name];
+        const mapped = Object.hasOwn(index.weightMap, info.name) ? index.weightMap[info.name] : undefined;
         if (mapped !== undefined && mapped !== shard) {
           fail('DUPLICATE_NAME', `safetensors: tensor ${JSON.stringify(info.name)} is in ${shard} but the index maps it to ${mapped}`, { path: shardPath });
         }
