@@ -96,3 +96,34 @@ test('legacy files: wrong magic, wrong protocol version, storage count mismatch'
   badMagic[13] ^= 1;
   await rejectsWith(pytorchOpen(bytesSource(badMagic)), 'BAD_MAGIC');
 });
+
+test('legacy files: one storage key named with two element types cannot read past that storage', async () => {
+  const magic = pickleBytes(0x80, 2, 0x8a, 10, new Uint8Array([0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]), '.');
+  const twoTypes = pytorchEncodeStateDict([{ name: 'w', dtype: 'float32', shape: [2, 3] }, { name: 'd', dtype: 'float64', shape: [2, 3] }]).slice();
+  // Point the float64 tensor at storage "0" too: 6 doubles (48 bytes) over a 24-byte storage.
+  const keyOne = Buffer.from([0x58, 1, 0, 0, 0, 0x31]);
+  const at = Buffer.from(twoTypes).indexOf(keyOne);
+  assert.ok(at > 0, 'storage key "1" found in the pickle');
+  twoTypes[at + 5] = 0x30;
+  const countBytes = Buffer.alloc(8);
+  countBytes.writeBigInt64LE(6n);
+  const file = pickleBytes(magic, 0x80, 2, 'M', new Uint8Array(new Uint16Array([1001]).buffer), '.', 0x80, 2, '}.', twoTypes,
+    0x80, 2, ']', binUnicode('0'), 'a.', new Uint8Array(countBytes), FLOATS, new Uint8Array(64).fill(0xee));
+  await rejectsWith((async () => {
+    await using reader = await pytorchOpen(bytesSource(file));
+    await reader.read('d');
+  })(), 'INVALID_OFFSET', 'SIZE_MISMATCH', 'INVALID_PICKLE', 'TRAILING_BYTES');
+});
+
+test('zip checkpoints: one storage key named with two element types cannot read past its record', async () => {
+  const twoTypes = pytorchEncodeStateDict([{ name: 'w', dtype: 'float32', shape: [2, 3] }, { name: 'd', dtype: 'float64', shape: [2, 3] }]).slice();
+  const keyOne = Buffer.from([0x58, 1, 0, 0, 0, 0x31]);
+  const at = Buffer.from(twoTypes).indexOf(keyOne);
+  assert.ok(at > 0, 'storage key "1" found in the pickle');
+  twoTypes[at + 5] = 0x30;
+  const file = craftCheckpoint(twoTypes, { 0: FLOATS, 9: new Uint8Array(64).fill(0xee) });
+  await rejectsWith((async () => {
+    await using reader = await pytorchOpen(bytesSource(file));
+    await reader.read('d');
+  })(), 'INVALID_OFFSET', 'SIZE_MISMATCH', 'INVALID_PICKLE');
+});

@@ -136,8 +136,9 @@ export async function pytorchReadLegacy(source: ByteSource, options: PytorchOpen
     const offset = dataOffsets.get(storage.key);
     if (offset === undefined) fail('NOT_FOUND', `pytorch: legacy storage ${storage.key} is not in the data section`);
     const root = parsed.roots.get(storage.key)!;
-    if (storage.viewOffset + storage.numel > root.numel) {
-      fail('INVALID_OFFSET', `pytorch: storage view [${storage.viewOffset}, +${storage.numel}) runs past storage ${storage.key} of ${root.numel} elements`);
+    // In bytes: a pickle may name one key with two storage types of different widths.
+    if ((storage.viewOffset + storage.numel) * storage.itemSize > root.numel * root.itemSize) {
+      fail('INVALID_OFFSET', `pytorch: storage view [${storage.viewOffset}, +${storage.numel}) of ${storage.itemSize}-byte elements runs past storage ${storage.key} of ${root.numel * root.itemSize} bytes`);
     }
     return offset + storage.viewOffset * storage.itemSize;
   };
