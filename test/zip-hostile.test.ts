@@ -143,6 +143,7 @@ test('mutated archives parse or throw TensioError, nothing else', async () => {
   const valid = sink.bytes();
   let seed = 12345;
   const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  let refused = 0;
   for (let round = 0; round < 400; round++) {
     const bytes = valid.slice();
     const flips = 1 + Math.floor(random() * 4);
@@ -151,6 +152,9 @@ test('mutated archives parse or throw TensioError, nothing else', async () => {
       await streamAll(bytes);
     } catch (err) {
       assert.ok(isTensioError(err), `round ${round}: ${String(err)}`);
+      refused++;
     }
   }
+  // Without refusals the loop would prove nothing (e.g. if streamAll read nothing).
+  assert.ok(refused > 0, 'no mutant was refused');
 });
