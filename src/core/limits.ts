@@ -45,6 +45,13 @@ export const PICKLE_MAX_CONTAINER_LENGTH = 16_000_000;
 /** Pickles: deepest MARK nesting and deepest value nesting walked (`maxNestingDepth`). */
 export const PICKLE_MAX_NESTING_DEPTH = 1000;
 
+/**
+ * Pickle: values one dict key may expand to when hashed (a tuple sharing its child k
+ * times over is 2^k values from 2k bytes). Fixed: no real checkpoint has a dict key of
+ * more than a handful of values, so this one has no option.
+ */
+export const PICKLE_MAX_KEY_VALUES = 100_000;
+
 /** Pickles: longest LONG1/LONG4 integer in bytes; bigger ones only cost time (`maxLongBytes`). */
 export const PICKLE_MAX_LONG_BYTES = 4096;
 

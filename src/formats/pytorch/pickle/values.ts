@@ -4,7 +4,7 @@
  */
 import type { DType } from '../../../core/dtype.js';
 import { TensioError } from '../../../core/errors.js';
-import { PICKLE_MAX_NESTING_DEPTH } from '../../../core/limits.js';
+import { PICKLE_MAX_KEY_VALUES, PICKLE_MAX_NESTING_DEPTH } from '../../../core/limits.js';
 
 /** A value on the pickle stack. Lists are plain arrays; `None` is `null`. */
 export type PickleValue =
@@ -130,15 +130,13 @@ export class PickleOpaque {
  * Lists, dicts and sets are unhashable.
  */
 export function pickleHashKey(key: PickleValue): string {
-  return hashKey(key, { remaining: PICKLE_MAX_KEY_NODES }, 0);
+  return hashKey(key, { remaining: PICKLE_MAX_KEY_VALUES }, 0);
 }
 
-/** Values one dict key may expand to: a tuple sharing its child k times over is 2^k leaves from 2k bytes. */
-const PICKLE_MAX_KEY_NODES = 100_000;
 
 function hashKey(key: PickleValue, budget: { remaining: number }, depth: number): string {
   if (--budget.remaining < 0 || depth > PICKLE_MAX_NESTING_DEPTH) {
-    throw new TensioError('LIMIT_EXCEEDED', `pickle: a dict key expands to more than ${PICKLE_MAX_KEY_NODES} values or nests deeper than ${PICKLE_MAX_NESTING_DEPTH}`);
+    throw new TensioError('LIMIT_EXCEEDED', `pickle: a dict key expands to more than ${PICKLE_MAX_KEY_VALUES} values or nests deeper than ${PICKLE_MAX_NESTING_DEPTH}`);
   }
   if (key === null) return 'N';
   if (typeof key === 'boolean') return `n:${key ? 1 : 0}`;
