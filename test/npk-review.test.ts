@@ -36,3 +36,26 @@ test('close() releases the writer lock even when the deferred catalogue write fa
   await assert.rejects(npk.close(), (err) => err instanceof Error);
   await assert.rejects(access(join(path, '.lock')), (err) => (err as NodeJS.ErrnoException).code === 'ENOENT');
 });
+
+test('LazyArray.toTensor refuses an array larger than one buffer can hold, instead of a RangeError', async (t) => {
+  const { truncate } = await import('node:fs/promises');
+  const path = join(await tempDir(t), 's.npk');
+  const npk = await NumPack.open(path, { durable: false });
+  await npk.save({ a: i32([4], [0, 1, 2, 3]) });
+  await npk.close();
+  // A sparse 4 GiB data file (no disk used) behind a catalogue that says so.
+  const meta = npkDecodeMetadata(await readFile(join(path, NPK_METADATA_FILE)));
+  const rows = 2 ** 30;
+  await truncate(join(path, meta.arrays[0]!.dataFile), rows * 4);
+  await writeFile(join(path, NPK_METADATA_FILE), npkEncodeMetadata(meta.arrays.map((entry) => ({ ...entry, shape: [rows], sizeBytes: rows * 4 }))));
+  const reader = await NumPack.open(path, { readOnly: true });
+  try {
+    const lazy = await reader.loadLazy('a');
+    assert.equal(lazy.length, rows);
+    assert.deepEqual([...new Int32Array((await lazy.at(1)).data.slice().buffer)], [1]);
+    await assert.rejects(lazy.toTensor(), (err) => isTensioError(err, 'LIMIT_EXCEEDED'));
+    await assert.rejects(reader.load('a'), (err) => isTensioError(err, 'LIMIT_EXCEEDED'));
+  } finally {
+    await reader.close();
+  }
+});

@@ -5,6 +5,7 @@
  */
 import type { DType } from '../core/dtype.js';
 import { TensioError } from '../core/errors.js';
+import { MAX_TENSOR_BYTES } from '../core/limits.js';
 import type { Tensor } from '../core/tensor.js';
 import { npkResolveIndexes, type NpkRowIndexes } from './indexes.js';
 
@@ -121,6 +122,9 @@ export class LazyArray {
    */
   async toTensor(): Promise<Tensor> {
     this.#backend.check();
+    if (this.nbytes > MAX_TENSOR_BYTES) {
+      throw new TensioError('LIMIT_EXCEEDED', `npk: the whole array is ${this.nbytes} bytes, above the ${MAX_TENSOR_BYTES}-byte limit of one buffer; read rows or batches() instead`, { format: 'npk' });
+    }
     const data = await this.#backend.readRange(0, this.length);
     return { dtype: this.dtype, shape: [...this.#backend.shape], data };
   }
