@@ -59,3 +59,18 @@ test('LazyArray.toTensor refuses an array larger than one buffer can hold, inste
     await reader.close();
   }
 });
+
+test('file-system failures inside a store operation surface as IO_ERROR, not raw Node errors', async (t) => {
+  const { mkdir } = await import('node:fs/promises');
+  const path = join(await tempDir(t), 's.npk');
+  const npk = await NumPack.open(path, { durable: false });
+  try {
+    await npk.save({ a: i32([2], [1, 2]) });
+    // A folder squats where the new array's data file must go.
+    await mkdir(join(path, 'data_b.npkd'));
+    await assert.rejects(npk.save({ b: i32([2], [3, 4]) }), (err) => isTensioError(err, 'IO_ERROR'));
+    assert.deepEqual(npk.getMemberList(), ['a']);
+  } finally {
+    await npk.close();
+  }
+});

@@ -127,7 +127,9 @@ export abstract class NumPackBase {
     const next = this.#queue.then(() => {
       if (this.#closed) throw new TensioError('INVALID_STATE', `npk: ${this.path} is closed`, { format: 'npk', path: this.path });
       if (mutating && this.readOnly) throw new TensioError('INVALID_STATE', `npk: ${this.path} was opened read-only`, { format: 'npk', path: this.path });
-      return work();
+      return work().catch((error: unknown) => {
+        throw npkWrapFileError(error, this.path);
+      });
     });
     this.#queue = next.catch(() => undefined);
     return next;
@@ -318,6 +320,8 @@ export abstract class NumPackBase {
     this.#closed = true;
     try {
       if (this.catalogueTimesStale) await this.writeCatalogue();
+    } catch (error) {
+      throw npkWrapFileError(error, this.path);
     } finally {
       // Handles and the lock go even when that write fails; otherwise the store stays locked.
       for (const state of this.arrays.values()) await state.closeData();
@@ -362,3 +366,14 @@ export function checkCompatible(state: NpkArrayState, name: string, tensor: Tens
   }
 }
 
+
+/**
+ * A failed system call (disk full, permission denied, a folder where a file should be)
+ * becomes `TensioError('IO_ERROR')` naming the store, so callers and the CLI see one
+ * error family; anything else passes through unchanged.
+ */
+export function npkWrapFileError(error: unknown, path: string): unknown {
+  const errno = error as NodeJS.ErrnoException;
+  if (error instanceof TensioError || !(error instanceof Error) || typeof errno.code !== 'string' || typeof errno.syscall !== 'string') return error;
+  return new TensioError('IO_ERROR', `npk: ${errno.syscall} failed in ${path}: ${error.message}`, { format: 'npk', path, cause: error });
+}
