@@ -100,3 +100,22 @@ test('an aborted convert leaves neither the output nor a temporary file', async 
     assert.deepEqual(await readdir(dir), ['in.safetensors'], target);
   }
 });
+
+test('tensors spanning many streamed chunks convert intact to every format (compressed npz too)', async (t) => {
+  const dir = await tempDir(t);
+  const input = join(dir, 'in.safetensors');
+  const long = { long: createTensor('float32', [300, 100], new Float32Array(30_000).map((_, i) => Math.sin(i) * 1000)) };
+  await writeModel(getFormat('safetensors'), input, long);
+  const targets = FORMATS.filter((format) => format.open && format.createWriter).map((format) => ({ format: format.name, path: join(dir, `out-${format.name}${extensionOf(format)}`), writeOptions: undefined as Record<string, unknown> | undefined }));
+  targets.push({ format: 'npz', path: join(dir, 'out-compressed.npz'), writeOptions: { compress: true } });
+  for (const target of targets) {
+    await convert(input, target.path, { chunkBytes: 4096, ...(target.format === 'npy' ? { tensors: ['long'] } : {}), ...(target.writeOptions ? { writeOptions: target.writeOptions } : {}) });
+    const reader = await openTensorFile(target.path);
+    try {
+      const name = target.format === 'npy' ? 'data' : 'long';
+      assert.ok(tensorsEqual(await reader.read(name), long.long), target.path);
+    } finally {
+      await reader.close();
+    }
+  }
+});

@@ -69,6 +69,28 @@ test('a deflated entry above the one-shot threshold is inflated in streaming mod
   assert.deepEqual(await zip.readEntry(zip.entries[0]!), big);
 });
 
+/** Chunks that are views of ONE buffer, rewritten for each chunk (what stream({ reuseBuffer: true }) yields). */
+async function* reusedBuffer(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  const buffer = new Uint8Array(size);
+  for (let at = 0; at < bytes.byteLength; at += size) {
+    const chunk = buffer.subarray(0, Math.min(size, bytes.byteLength - at));
+    chunk.set(bytes.subarray(at, at + chunk.byteLength));
+    yield chunk;
+  }
+}
+
+test('a deflated entry fed views of one reused buffer is written intact (no chunk is used after the next is asked for)', async () => {
+  const data = patterned(300_000, 11);
+  for (const method of ['deflate', 'store'] as const) {
+    const sink = memorySink();
+    const writer = zipCreateWriter(sink);
+    await writer.add('x', reusedBuffer(data, 4096), { method, size: data.byteLength });
+    await writer.close();
+    const zip = await zipOpen(bytesSource(sink.bytes()));
+    assert.deepEqual(await zip.readEntry(zip.entries[0]!), data, method);
+  }
+});
+
 test('output is deterministic: the same input gives the same bytes', async () => {
   assert.deepEqual(await writeZip(MEMBERS, { forceZip64: true }), await writeZip(MEMBERS, { forceZip64: true }));
 });

@@ -100,7 +100,9 @@ export function zipCreateWriter(sink: ByteSink, options: ZipWriterOptions = {}):
           throwIfAborted(signal);
           crc = zlibCrc32(chunk, crc);
           uncompressedSize += chunk.byteLength;
-          yield chunk;
+          // The stream feeding the deflater asks for the next chunk while zlib still reads
+          // this one, and a caller may reuse one buffer for every chunk: hand zlib a copy.
+          yield chunk.slice();
         }
       }
       if (method === ZIP_METHOD_STORE) {
