@@ -44,7 +44,13 @@ export async function fileSource(path: string, options: FileSourceOptions = {}):
     const code = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'IO_ERROR';
     throw new TensioError(code, `cannot open ${path}: ${(cause as Error).message}`, { path, cause });
   }
-  const stats = await handle.stat();
+  let stats;
+  try {
+    stats = await handle.stat();
+  } catch (cause) {
+    await handle.close().catch(() => undefined);
+    throw new TensioError('IO_ERROR', `cannot stat ${path}: ${(cause as Error).message}`, { path, cause });
+  }
   if (!stats.isFile()) {
     await handle.close();
     throw new TensioError('INVALID_ARGUMENT', `${path} is not a regular file`, { path });
