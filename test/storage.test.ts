@@ -124,3 +124,21 @@ test('atomicFileSink closes its file handle and removes the temporary when fsync
   assert.equal(failed[0]!.fd, -1, 'the temporary file handle was left open');
   assert.deepEqual((await readdir(dir)).sort(), ['probe']);
 });
+
+test('withCache: one caller aborting does not fail another caller waiting for the same block', async () => {
+  const inner = bytesSource(pattern);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  const slow = { ...inner, read: async (offset: number, length: number, options?: { signal?: AbortSignal }) => {
+    await gate;
+    return inner.read(offset, length, options);
+  } };
+  const cached = withCache(slow, { blockBytes: 4096 });
+  const controller = new AbortController();
+  const first = cached.read(0, 8, { signal: controller.signal });
+  const second = cached.read(8, 8);
+  controller.abort();
+  release();
+  await assert.rejects(first, (e) => isTensioError(e, 'ABORTED'));
+  assert.deepEqual([...(await second)], [...pattern.subarray(8, 16)]);
+});

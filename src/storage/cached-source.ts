@@ -6,6 +6,7 @@
  */
 import type { ByteSource, ReadOptions } from './byte-source.js';
 import { checkRange } from './byte-source.js';
+import { throwIfAborted } from '../core/errors.js';
 
 /** Options for {@link withCache}. */
 export interface CacheOptions {
@@ -53,7 +54,14 @@ export function withCache(inner: ByteSource, options: CacheOptions = {}): Cached
     return inner.read(offset, length, readOptions);
   }
 
-  function block(index: number, readOptions?: ReadOptions): Promise<Uint8Array> {
+  async function block(index: number, readOptions?: ReadOptions): Promise<Uint8Array> {
+    throwIfAborted(readOptions?.signal);
+    const data = await sharedBlock(index);
+    throwIfAborted(readOptions?.signal);
+    return data;
+  }
+
+  function sharedBlock(index: number): Promise<Uint8Array> {
     const cached = blocks.get(index);
     if (cached) {
       blocks.delete(index);
@@ -61,7 +69,9 @@ export function withCache(inner: ByteSource, options: CacheOptions = {}): Cached
       return cached;
     }
     const start = index * blockBytes;
-    const pending = fetchFromInner(start, Math.min(blockBytes, inner.size - start), readOptions);
+    // A block is shared by every caller that wants it, so no one caller's abort signal
+    // may cancel it: each caller checks its own signal around the wait instead.
+    const pending = fetchFromInner(start, Math.min(blockBytes, inner.size - start));
     pending.catch(() => blocks.delete(index));
     blocks.set(index, pending);
     while (blocks.size > maxBlocks) blocks.delete(blocks.keys().next().value!);
