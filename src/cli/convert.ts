@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { TensioError } from '../core/errors.js';
 import { convert, type ConvertOptions } from '../model/convert.js';
+import { pathExists } from '../storage/atomic-file-sink.js';
 import { cliParseArgs, cliParseByteSize } from './args.js';
 import { cliFormatBytes, cliFormatCount, cliFormatSeconds, cliFormatThroughput, cliJson } from './output.js';
 import { cliProgressBar } from './progress.js';
@@ -18,15 +19,6 @@ async function fileSize(path: string): Promise<number | undefined> {
     return info.isFile() ? info.size : undefined;
   } catch {
     return undefined;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -106,7 +98,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       : undefined;
     if (tensors && tensors.length === 0) throw new CliUsageError('--tensors needs at least one name', 'convert');
     const force = values.force === true;
-    if (!force && (await exists(outputPath))) {
+    if (!force && (await pathExists(outputPath))) {
       throw new TensioError('ALREADY_EXISTS', `${output} already exists; pass --force to replace it`, { path: outputPath });
     }
 

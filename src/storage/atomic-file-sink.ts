@@ -30,8 +30,15 @@ export interface AtomicFileSink extends ByteSink {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** True when a path exists (file or folder). */
-async function exists(path: string): Promise<boolean> {
+/**
+ * True when a path exists (file or folder).
+ *
+ * @example
+ * ```ts
+ * if (await pathExists('out.safetensors')) console.log('will be replaced');
+ * ```
+ */
+export async function pathExists(path: string): Promise<boolean> {
   try {
     await stat(path);
     return true;
@@ -51,7 +58,7 @@ async function exists(path: string): Promise<boolean> {
  */
 export async function atomicFileSink(path: string, options: AtomicFileSinkOptions = {}): Promise<AtomicFileSink> {
   const durable = options.durable ?? true;
-  if (options.noOverwrite && (await exists(path))) {
+  if (options.noOverwrite && (await pathExists(path))) {
     throw new TensioError('ALREADY_EXISTS', `${path} already exists (use --force / overwrite to replace it)`, { path });
   }
   const temporaryPath = join(dirname(path), `.${basename(path)}.tensio-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
@@ -104,7 +111,7 @@ export async function atomicFileSink(path: string, options: AtomicFileSinkOption
       try {
         if (durable) await handle.sync();
         await handle.close();
-        if (options.noOverwrite && (await exists(path))) {
+        if (options.noOverwrite && (await pathExists(path))) {
           throw new TensioError('ALREADY_EXISTS', `${path} appeared while it was being written; not replacing it`, { path });
         }
         await rename(temporaryPath, path);
