@@ -9,8 +9,8 @@ import { safetensorsFormat } from './safetensors/format.js';
 import { npkFormat } from '../npk/format.js';
 import { pytorchFormat } from './pytorch/format.js';
 
-// One line per format folder: registerFormat(xFormat).
-void registerFormat;
+// One line per format folder. pytorch before npz: both claim zip files, and when the
+// extension cannot decide, the first match wins (npz accepts any zip).
 registerFormat(safetensorsFormat);
 registerFormat(npkFormat);
 registerFormat(npyFormat);
