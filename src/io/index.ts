@@ -24,6 +24,8 @@ export type { FromSafetensorsOptions, ToSafetensorsOptions, FromSafetensorsFileO
 export { fromNumpy, toNumpy } from './numpy-io.js';
 export type { FromNumpyOptions, ToNumpyOptions } from './numpy-io.js';
 export { fromTensor, toTensor, toTensioTensor } from './tensor-io.js';
+export { fromTorchFile, toTorchFile, fromTorch, toTorch } from './torch-io.js';
+export type { FromTorchFileOptions, ToTorchFileOptions, FromTorchOptions, ToTorchOptions } from './torch-io.js';
 export type { FromTensorOptions, ToTensorOptions, TensorLike, OnnxTensorLike, TfjsTensorLike } from './tensor-io.js';
 export { tensorToTypedArray, typedArrayToTensor, tensorToArrow, arrowToTensor, ZeroCopyArray, wrapForZeroCopy } from './zero-copy.js';
 export type { ZeroCopyOptions, ZeroCopyResult } from './zero-copy.js';

@@ -15,6 +15,8 @@ const FORMAT = 'pytorch';
 export interface PytorchNamedTensor {
   readonly name: string;
   readonly tensor: PickleTensor;
+  /** True when the whole checkpoint (or the selected key) is this one tensor; it is then named `tensor`. */
+  readonly bare?: boolean;
 }
 
 /** What {@link pytorchCollect} found. */
@@ -152,7 +154,7 @@ export function pytorchCollect(root: PickleValue, options: PytorchCollectOptions
 
   function walk(value: PickleValue, path: string, depth: number): void {
     if (value instanceof PickleTensor) {
-      tensors.push({ name: addName(path === '' ? 'tensor' : path), tensor: value });
+      tensors.push(path === '' ? { name: addName('tensor'), tensor: value, bare: true } : { name: addName(path), tensor: value });
       return;
     }
     if (!isContainer(value) || !containsTensor(value, depth)) {

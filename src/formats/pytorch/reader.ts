@@ -105,7 +105,7 @@ export async function pytorchOpen(input: string | ByteSource, options: PytorchOp
     const tensors = new Map<string, PickleTensor>();
     const infos: TensorInfo[] = [];
     const firstView = new Map<string, TensorInfo>();
-    for (const { name, tensor } of collected.tensors) {
+    for (const { name, tensor, bare } of collected.tensors) {
       const byteLength = checkedSize(BigInt(elementCount(tensor.shape, FORMAT)) * BigInt(tensor.itemSize), FORMAT, `byte length of ${name}`);
       const contiguous = pytorchIsContiguous(tensor.shape, tensor.stride);
       const sharedWith = byStorage.get(tensor.storage.key)!.filter((other) => other !== name);
@@ -121,6 +121,7 @@ export async function pytorchOpen(input: string | ByteSource, options: PytorchOp
           stride: tensor.stride,
           contiguous,
           location: tensor.storage.location,
+          ...(bare ? { bare: true } : {}),
           ...(tensor.parameter ? { parameter: true } : {}),
           ...(tensor.requiresGrad ? { requiresGrad: true } : {}),
           ...(sharedWith.length > 0 ? { sharedWith, tied: true } : {}),
