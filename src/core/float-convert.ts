@@ -93,7 +93,11 @@ function getFloat8Table(dtype: DType): Float32Array {
 /** Encodes one float32 as float16 bits: round-to-nearest-even, overflow to ±inf, NaN to 0x7e00. */
 export function float32ToFloat16Bits(value: number): number {
   scratchF32[0] = value;
-  const x = scratchU32[0]!;
+  return float32BitsToFloat16Bits(scratchU32[0]!);
+}
+
+/** The same from float32 bits (an unsigned 32-bit integer), for loops over a `Uint32Array` view. */
+function float32BitsToFloat16Bits(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exponent = (x >>> 23) & 0xff;
   const mantissa = x & 0x7fffff;
@@ -285,7 +289,8 @@ export function fromFloat32Array(values: Float32Array, dtype: DType, shape: read
       break;
     case 'float16': {
       const bits = new Uint16Array(count);
-      for (let i = 0; i < count; i++) bits[i] = float32ToFloat16Bits(values[i]!);
+      const source = new Uint32Array(values.buffer, values.byteOffset, count);
+      for (let i = 0; i < count; i++) bits[i] = float32BitsToFloat16Bits(source[i]!);
       data = new Uint8Array(bits.buffer);
       break;
     }
