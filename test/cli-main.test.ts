@@ -87,3 +87,14 @@ test('an unknown --from format is bad input (exit 1, UNKNOWN_FORMAT)', async (t)
   assert.equal(run.code, 1);
   assert.equal(cliErrorCode(run.stderr), 'UNKNOWN_FORMAT');
 });
+
+test('with --json, a failing command still prints one JSON object on stdout', async (t) => {
+  const dir = await tempDir(t);
+  const run = await runCli(['inspect', 'missing.safetensors', '--json'], { cwd: dir });
+  assert.equal(run.code, 1);
+  const doc = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+  assert.equal(doc.error.code, 'NOT_FOUND');
+  assert.equal(cliErrorCode(run.stderr), 'NOT_FOUND');
+  const plain = await runCli(['inspect', 'missing.safetensors'], { cwd: dir });
+  assert.equal(plain.stdout, '', 'without --json nothing goes to stdout');
+});

@@ -90,10 +90,16 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   const options = separator >= 0 ? argv.slice(0, separator) : argv;
   const debug = options.includes('--debug') || /^(1|true|yes)$/i.test(io.env.TENSIO_DEBUG ?? '');
   const args = [...options.filter((arg) => arg !== '--debug'), ...(separator >= 0 ? argv.slice(separator) : [])];
-  const context = cliContext(io, debug);
+  let wroteStdout = false;
+  const context = cliContext({ ...io, stdout: (text) => { wroteStdout = true; io.stdout(text); } }, debug);
   try {
     return await dispatch(args, context);
   } catch (error) {
+    // A script that asked for --json still gets one JSON object on stdout when the
+    // command failed before printing its own (the stderr line is printed as always).
+    if (isTensioError(error) && !wroteStdout && args.includes('--json') && !context.signal?.aborted) {
+      context.stdout(`${JSON.stringify({ error: { code: error.code, message: error.message, format: error.format, ...(error.path !== undefined ? { path: error.path } : {}) } })}\n`);
+    }
     return reportError(error, context);
   }
 }
