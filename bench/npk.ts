@@ -12,24 +12,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NumPack } from '../src/npk/index.js';
+import type { BenchRow as HarnessRow } from './lib/types.js';
 
-/** One result row. The extra optional fields let `bench/run.ts` print it in its table. */
-export interface BenchRow {
+/**
+ * One result row: the harness's row (`bench/lib/types.ts`, so `bench/run.ts` prints it
+ * in its table) plus the raw seconds this benchmark measured.
+ */
+export interface BenchRow extends HarnessRow {
   name: string;
   tensioSeconds: number;
   peerSeconds?: number;
   peer?: string;
   bytes?: number;
-  note?: string;
-  format?: string;
-  operation?: string;
-  unit?: 'ms';
-  tensio?: number;
-  baseline?: number;
-  baselineName?: string;
-  ratio?: number;
-  goal?: string;
-  met?: boolean;
 }
 
 const PEER_SCRIPT = String.raw`
