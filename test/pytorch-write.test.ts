@@ -158,3 +158,22 @@ test('convert: .pt to .pt through the registry, and dropDuplicates as a read opt
   await using reader = await pytorchOpen(join(dir, 'out.pth'));
   for (const [name, tensor] of Object.entries(tensors)) assert.deepEqual((await reader.read(name)).data, tensor.data);
 });
+
+test('convert: a bare-tensor .pt stays a bare tensor after .pt -> .pt (issue 8 bug 12)', { skip: oracleSkip('torch') }, async (t) => {
+  const dir = await tempDir(t);
+  runPython(`import torch, sys; torch.save(torch.arange(12, dtype=torch.float32).reshape(3, 4), sys.argv[1])`, [join(dir, 'bare.pt')]);
+  await convert(join(dir, 'bare.pt'), join(dir, 'out.pt'));
+  const loaded = runPython(String.raw`
+import json, sys, torch
+t = torch.load(sys.argv[1], weights_only=True)
+print(json.dumps({'type': type(t).__name__, 'shape': list(t.shape), 'values': t.reshape(-1).tolist()}))
+`, [join(dir, 'out.pt')]);
+  assert.deepEqual(JSON.parse(loaded.stdout), { type: 'Tensor', shape: [3, 4], values: Array.from({ length: 12 }, (_, i) => i) });
+  // Other outputs and selections keep naming it as before; a dict stays a dict.
+  await using reader = await pytorchOpen(join(dir, 'out.pt'));
+  assert.equal(reader.tensors[0]!.extras?.bare, true);
+  await pytorchWrite(join(dir, 'dict.pt'), { tensor: createTensor('float32', [2], new Float32Array([1, 2])) });
+  await convert(join(dir, 'dict.pt'), join(dir, 'dict-out.pt'));
+  const dict = runPython(`import sys, torch; print(type(torch.load(sys.argv[1], weights_only=True)).__name__)`, [join(dir, 'dict-out.pt')]);
+  assert.equal(dict.stdout.trim(), 'OrderedDict');
+});

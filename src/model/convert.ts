@@ -85,6 +85,8 @@ export async function convertReader(reader: TensorReader, output: string, option
     tensors: plan,
     metadata: options.metadata ?? { ...reader.metadata },
     overwrite: options.overwrite ?? false,
+    sourceFormat: reader.format,
+    sourceTensors: infos,
     ...(options.writeOptions ? { formatOptions: options.writeOptions } : {}),
   });
   let done = 0;

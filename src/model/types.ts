@@ -117,6 +117,13 @@ export interface WriterOptions {
   overwrite?: boolean;
   /** Format-specific options (e.g. safetensors `{ crc32: true }`). */
   formatOptions?: Record<string, unknown>;
+  /**
+   * When converting: the format the tensors were read from and their infos (same order
+   * as `tensors`), so a writer of the same format can keep facts of its own (a bare
+   * tensor `.pt` stays bare). Writers must not require them.
+   */
+  sourceFormat?: string;
+  sourceTensors?: readonly TensorInfo[];
 }
 
 /** Options every format's open takes. */

@@ -4,7 +4,7 @@
  */
 export type { PytorchOpenOptions, PytorchWriteOptions, PytorchDropDuplicates, PytorchByteOrder, PytorchParsed, PytorchStorageAccess } from './types.js';
 export { pytorchOpen, pytorchParse, pytorchIsZip } from './reader.js';
-export { pytorchWrite, pytorchCreateWriter, pytorchCreateSinkWriter, pytorchEncodeStateDict, pytorchCannotWrite } from './write.js';
+export { pytorchWrite, pytorchCreateWriter, pytorchCreateSinkWriter, pytorchEncodeStateDict, pytorchEncodeBareTensor, pytorchCannotWrite } from './write.js';
 export { pytorchListGlobals } from './globals.js';
 export type { PytorchGlobalsReport, PytorchPickleGlobals, PytorchListGlobalsOptions } from './globals.js';
 export { pytorchFormat } from './format.js';

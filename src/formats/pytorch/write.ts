@@ -35,6 +35,35 @@ export function pytorchCannotWrite(spec: TensorSpec): string | undefined {
   return undefined;
 }
 
+/** Pickles one tensor as torch does: `_rebuild_tensor_v2/v3` over storage `data/<index>`. */
+function encodeTensor(pickle: PickleEncoder, spec: TensorSpec, index: number): void {
+  const entry = PYTORCH_WRITE_DTYPES[spec.dtype];
+  if (!entry) fail('UNSUPPORTED_DTYPE', `pytorch: cannot write ${spec.name} of dtype ${spec.dtype}`);
+  const numel = elementCount(spec.shape, FORMAT);
+  pickle.global('torch._utils', entry.storageClass ? '_rebuild_tensor_v2' : '_rebuild_tensor_v3');
+  pickle.mark();
+  // The persistent id: ('storage', storage_type, key, location, numel).
+  pickle.mark();
+  pickle.string('storage');
+  if (entry.storageClass) pickle.global('torch', entry.storageClass);
+  else pickle.global('torch.storage', 'UntypedStorage');
+  pickle.string(String(index));
+  pickle.string('cpu');
+  pickle.int(entry.storageClass ? numel : numel * entry.itemSize);
+  pickle.tuple();
+  pickle.binPersId();
+  pickle.int(0);
+  pickle.intTuple(spec.shape);
+  pickle.intTuple(pytorchContiguousStrides(spec.shape));
+  pickle.bool(false);
+  pickle.global('collections', 'OrderedDict');
+  pickle.emptyTuple();
+  pickle.reduce();
+  if (!entry.storageClass) pickle.global('torch', entry.dtypeName!);
+  pickle.tuple();
+  pickle.reduce();
+}
+
 /**
  * The `data.pkl` of a checkpoint holding these tensors, in order, each in its own
  * storage `data/<i>` (contiguous strides, offset 0, location `cpu`).
@@ -52,36 +81,44 @@ export function pytorchEncodeStateDict(specs: readonly TensorSpec[]): Uint8Array
   pickle.reduce();
   specs.forEach((spec, index) => {
     if (index % BATCH === 0) pickle.mark();
-    const entry = PYTORCH_WRITE_DTYPES[spec.dtype];
-    if (!entry) fail('UNSUPPORTED_DTYPE', `pytorch: cannot write ${spec.name} of dtype ${spec.dtype}`);
-    const numel = elementCount(spec.shape, FORMAT);
     pickle.string(spec.name);
-    pickle.global('torch._utils', entry.storageClass ? '_rebuild_tensor_v2' : '_rebuild_tensor_v3');
-    pickle.mark();
-    // The persistent id: ('storage', storage_type, key, location, numel).
-    pickle.mark();
-    pickle.string('storage');
-    if (entry.storageClass) pickle.global('torch', entry.storageClass);
-    else pickle.global('torch.storage', 'UntypedStorage');
-    pickle.string(String(index));
-    pickle.string('cpu');
-    pickle.int(entry.storageClass ? numel : numel * entry.itemSize);
-    pickle.tuple();
-    pickle.binPersId();
-    pickle.int(0);
-    pickle.intTuple(spec.shape);
-    pickle.intTuple(pytorchContiguousStrides(spec.shape));
-    pickle.bool(false);
-    pickle.global('collections', 'OrderedDict');
-    pickle.emptyTuple();
-    pickle.reduce();
-    if (!entry.storageClass) pickle.global('torch', entry.dtypeName!);
-    pickle.tuple();
-    pickle.reduce();
+    encodeTensor(pickle, spec, index);
     if (index % BATCH === BATCH - 1 || index === specs.length - 1) pickle.setItems();
   });
   pickle.stop();
   return pickle.bytes();
+}
+
+/**
+ * The `data.pkl` of `torch.save(tensor)`: one bare tensor in storage `data/0`, which
+ * `torch.load` returns as a tensor, not a dict.
+ *
+ * @example
+ * ```ts
+ * const pickle = pytorchEncodeBareTensor({ name: 'tensor', dtype: 'float32', shape: [4] });
+ * ```
+ */
+export function pytorchEncodeBareTensor(spec: TensorSpec): Uint8Array {
+  const pickle = new PickleEncoder();
+  pickle.proto(2);
+  encodeTensor(pickle, spec, 0);
+  pickle.stop();
+  return pickle.bytes();
+}
+
+/**
+ * True when the writer should pickle a bare tensor: asked for (`formatOptions.bareTensor`),
+ * or converting a bare-tensor checkpoint to a checkpoint (the reader marks it
+ * `extras.bare`), so `.pt` → `.pt` keeps what `torch.load` returns.
+ */
+function wantsBareTensor(options: WriterOptions): boolean {
+  if (options.tensors.length !== 1) {
+    if (options.formatOptions?.bareTensor === true) fail('INVALID_ARGUMENT', `pytorch: bareTensor needs exactly one tensor, the plan has ${options.tensors.length}`);
+    return false;
+  }
+  if (options.formatOptions?.bareTensor !== undefined) return options.formatOptions.bareTensor === true;
+  const source = options.sourceTensors?.[0];
+  return options.sourceFormat === FORMAT && source?.name === options.tensors[0]!.name && source.extras?.bare === true;
 }
 
 function checkPlan(specs: readonly TensorSpec[]): void {
@@ -118,7 +155,8 @@ export async function pytorchCreateSinkWriter(sink: ByteSink, options: WriterOpt
   let next = 0;
   let state: 'open' | 'closed' | 'aborted' = 'open';
   try {
-    await zip.add(`${root}/data.pkl`, pytorchEncodeStateDict(specs), { alignment: ALIGNMENT });
+    const pickle = wantsBareTensor(options) ? pytorchEncodeBareTensor(specs[0]!) : pytorchEncodeStateDict(specs);
+    await zip.add(`${root}/data.pkl`, pickle, { alignment: ALIGNMENT });
     await zip.add(`${root}/.format_version`, new TextEncoder().encode('1'), { alignment: ALIGNMENT });
     await zip.add(`${root}/.storage_alignment`, new TextEncoder().encode('64'), { alignment: ALIGNMENT });
     await zip.add(`${root}/byteorder`, new TextEncoder().encode('little'), { alignment: ALIGNMENT });
