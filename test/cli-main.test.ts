@@ -98,3 +98,15 @@ test('with --json, a failing command still prints one JSON object on stdout', as
   const plain = await runCli(['inspect', 'missing.safetensors'], { cwd: dir });
   assert.equal(plain.stdout, '', 'without --json nothing goes to stdout');
 });
+
+test('issue 8 bug 13: with --json, a usage error (exit 2) prints one JSON object too', async (t) => {
+  const dir = await tempDir(t);
+  for (const args of [['inspect', '--json'], ['convert', 'a.npz', '--json'], ['inspect', 'x.npz', '--json', '--no-such-option']]) {
+    const run = await runCli(args, { cwd: dir });
+    assert.equal(run.code, 2, args.join(' '));
+    const doc = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+    assert.equal(doc.error.code, 'USAGE', args.join(' '));
+    assert.ok(doc.error.message.length > 0);
+    assert.equal(cliErrorCode(run.stderr), 'USAGE');
+  }
+});

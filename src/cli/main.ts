@@ -96,9 +96,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return await dispatch(args, context);
   } catch (error) {
     // A script that asked for --json still gets one JSON object on stdout when the
-    // command failed before printing its own (the stderr line is printed as always).
-    if (isTensioError(error) && !wroteStdout && args.includes('--json') && !context.signal?.aborted) {
-      context.stdout(`${JSON.stringify({ error: { code: error.code, message: error.message, format: error.format, ...(error.path !== undefined ? { path: error.path } : {}) } })}\n`);
+    // command failed before printing its own, usage errors included (the stderr line
+    // is printed as always).
+    if (!wroteStdout && args.includes('--json') && !context.signal?.aborted) {
+      if (isTensioError(error)) {
+        context.stdout(`${JSON.stringify({ error: { code: error.code, message: error.message, format: error.format, ...(error.path !== undefined ? { path: error.path } : {}) } })}\n`);
+      } else if (error instanceof CliUsageError) {
+        context.stdout(`${JSON.stringify({ error: { code: 'USAGE', message: oneLine(error.message), ...(error.command ? { command: error.command } : {}) } })}\n`);
+      }
     }
     return reportError(error, context);
   }
