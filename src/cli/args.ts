@@ -3,6 +3,8 @@
  * parse problem becomes a {@link CliUsageError} (exit 2) naming the subcommand.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { FORMATS } from '../formats/registry.js';
+import type { TensorFormat } from '../model/types.js';
 import { CliUsageError } from './types.js';
 
 /** Option definitions in parseArgs' shape. */
@@ -81,4 +83,23 @@ export function cliParseByteSize(text: string, option: string, command: string):
     throw new CliUsageError(`${option} needs a positive size such as 500MB, 5GB or 2GiB, got ${JSON.stringify(text)}`, command);
   }
   return bytes;
+}
+
+/**
+ * Refuses (usage error, exit 2) a flag that maps to an input-format option the
+ * detected format does not understand, instead of ignoring it silently. `flags` maps
+ * each CLI flag to the `formatOptions` key it sets.
+ *
+ * @example
+ * ```ts
+ * cliRefuseIgnoredOptions(values, { key: 'key' }, format, 'model.npz', 'inspect');
+ * ```
+ */
+export function cliRefuseIgnoredOptions(values: CliParsedArgs['values'], flags: Readonly<Record<string, string>>, format: TensorFormat, input: string, command: string): void {
+  for (const [flag, option] of Object.entries(flags)) {
+    if (values[flag] === undefined || values[flag] === false) continue;
+    if (format.openOptionNames?.includes(option)) continue;
+    const takers = FORMATS.filter((candidate) => candidate.openOptionNames?.includes(option)).map((candidate) => candidate.name);
+    throw new CliUsageError(`--${flag} applies to ${takers.length > 0 ? takers.join(', ') : 'no'} input only; ${input} is ${format.name}`, command);
+  }
 }

@@ -5,9 +5,11 @@
  */
 import { stat } from 'node:fs/promises';
 import { TensioError } from '../core/errors.js';
+import { detectFormat, formatForOutputPath, getFormat } from '../formats/registry.js';
 import { convert, type ConvertOptions } from '../model/convert.js';
+import { checkOutputPath } from '../model/output-path.js';
 import { pathExists } from '../storage/atomic-file-sink.js';
-import { cliParseArgs, cliParseByteSize } from './args.js';
+import { cliParseArgs, cliParseByteSize, cliRefuseIgnoredOptions } from './args.js';
 import { cliFormatBytes, cliFormatCount, cliFormatSeconds, cliFormatThroughput, cliJson } from './output.js';
 import { cliProgressBar } from './progress.js';
 import { CliUsageError, type CliCommand } from './types.js';
@@ -22,6 +24,9 @@ async function fileSize(path: string): Promise<number | undefined> {
   }
 }
 
+/** CLI options that are input-format options: flag name → the format's `formatOptions` key. */
+const CONVERT_FORMAT_OPTIONS = { key: 'key', 'drop-duplicates': 'dropDuplicates' } as const;
+
 /** The `convert` subcommand. */
 export const convertCommand: CliCommand = {
   name: 'convert',
@@ -32,7 +37,9 @@ Converts IN to OUT, streaming tensor by tensor (one chunk in memory at a time wh
 the formats allow it). The input format comes from IN's first bytes (then its
 extension); the output format from OUT's extension unless --to names it. OUT appears
 only when everything was written (atomic rename): a failure or Ctrl-C leaves no
-partial file. An existing OUT is refused unless --force is given. A tensor whose
+partial file. An existing OUT is refused unless --force is given; OUT's folder must
+exist, and an OUT that is a folder is refused (except for folder formats: npk). An
+option the input format would ignore (--key on safetensors) is a usage error. A tensor whose
 dtype the output format cannot hold is refused (UNSUPPORTED_DTYPE) before anything
 is written; pick the others with --tensors.
 
@@ -98,6 +105,9 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       : undefined;
     if (tensors && tensors.length === 0) throw new CliUsageError('--tensors needs at least one name', 'convert');
     const force = values.force === true;
+    const inputFormat = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(inputPath);
+    cliRefuseIgnoredOptions(values, CONVERT_FORMAT_OPTIONS, inputFormat, input, 'convert');
+    await checkOutputPath(outputPath, typeof values.to === 'string' ? getFormat(values.to) : formatForOutputPath(outputPath));
     if (!force && (await pathExists(outputPath))) {
       throw new TensioError('ALREADY_EXISTS', `${output} already exists; pass --force to replace it`, { path: outputPath });
     }
@@ -114,7 +124,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       overwrite: force,
       onProgress: (progress) => bar.update(progress),
       ...(typeof values.to === 'string' ? { to: values.to } : {}),
-      ...(typeof values.from === 'string' ? { from: values.from } : {}),
+      from: inputFormat.name,
       ...(tensors ? { tensors } : {}),
       ...(Object.keys(writeOptions).length > 0 ? { writeOptions } : {}),
       ...(Object.keys(readOptions).length > 0 ? { readOptions } : {}),

@@ -7,7 +7,7 @@ import { detectFormat, getFormat, openTensorFile } from '../formats/registry.js'
 import { isTensioError, type TensioError } from '../core/errors.js';
 import { elementCount } from '../core/sizes.js';
 import type { TensorFormat, TensorInfo, TensorReader } from '../model/types.js';
-import { cliParseArgs } from './args.js';
+import { cliParseArgs, cliRefuseIgnoredOptions } from './args.js';
 import { cliFormatBytes, cliFormatCount, cliFormatShape, cliFormatTable, cliFormatValue, cliJson } from './output.js';
 import { cliFormatGlobals, cliPickleGlobals, cliPickleGlobalsFromMetadata, cliScanPickleGlobals, type CliPickleGlobal } from './pickle-globals.js';
 import type { CliCommand, CliContext } from './types.js';
@@ -192,6 +192,7 @@ Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage er
     let format: TensorFormat | undefined;
     try {
       format = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(resolved);
+      cliRefuseIgnoredOptions(values, { key: 'key' }, format, path, 'inspect');
       const reader = await openTensorFile(resolved, {
         format: format.name,
         ...(typeof values.key === 'string' ? { formatOptions: { key: values.key } } : {}),

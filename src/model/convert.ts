@@ -4,6 +4,7 @@
  */
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { openTensorFile, formatForOutputPath, getFormat } from '../formats/registry.js';
+import { checkOutputPath } from './output-path.js';
 import type { Metadata, Progress, TensorReader, TensorSpec, TensorWriter } from './types.js';
 
 /** Options for {@link convert}. */
@@ -68,6 +69,7 @@ export async function convertReader(reader: TensorReader, output: string, option
   if (!outputFormat.createWriter) {
     throw new TensioError('UNSUPPORTED_FEATURE', `tensio cannot write ${outputFormat.name} files yet`);
   }
+  await checkOutputPath(output, outputFormat);
   const wanted = options.tensors ? new Set(options.tensors) : undefined;
   if (wanted) {
     for (const name of wanted) reader.info(name); // NOT_FOUND early, before any output exists

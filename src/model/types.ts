@@ -155,6 +155,16 @@ export interface TensorFormat {
   verify?(path: string, options?: VerifyOptions): Promise<VerifyReport>;
   /** Why this format cannot hold a tensor of this spec, or undefined when it can. */
   cannotWrite?(spec: TensorSpec): string | undefined;
+  /**
+   * True when the writer's output is a folder (a NumPack store): an existing folder at
+   * the output path is then replaced (with overwrite) instead of refused.
+   */
+  readonly writesFolder?: boolean;
+  /**
+   * The `formatOptions` keys `open` understands (e.g. `['key', 'dropDuplicates']`), so
+   * callers can refuse an option the input format would silently ignore.
+   */
+  readonly openOptionNames?: readonly string[];
 }
 
 /** Options for verification. */

@@ -205,5 +205,6 @@ export const npkFormat: TensorFormat = {
   },
   createWriter: npkCreateWriter,
   cannotWrite: npkCannotWrite,
+  writesFolder: true,
 };
 

@@ -66,7 +66,10 @@ export async function atomicFileSink(path: string, options: AtomicFileSinkOption
   try {
     handle = await open(temporaryPath, 'wx');
   } catch (cause) {
-    throw new TensioError('IO_ERROR', `cannot create ${temporaryPath}: ${(cause as Error).message}`, { path, cause });
+    // Name the folder: the temporary file's name means nothing to the user.
+    const folder = dirname(path);
+    const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? `the folder ${folder} does not exist` : (cause as Error).message;
+    throw new TensioError('IO_ERROR', `cannot write ${path}: ${reason}`, { path: folder, cause });
   }
   let position = 0;
   let state: 'open' | 'closed' | 'aborted' = 'open';

@@ -38,6 +38,7 @@ export const pytorchFormat: TensorFormat = {
   },
   createWriter: pytorchCreateWriter,
   cannotWrite: pytorchCannotWrite,
+  openOptionNames: ['key', 'dropDuplicates', 'maxPickleBytes', 'maxEntries', 'maxEntryBytes', 'maxMemoEntries', 'maxStackDepth', 'maxContainerLength', 'maxNestingDepth', 'maxLongBytes'],
   async verify(path, options) {
     // Zip checkpoints carry a CRC32 per record; legacy files carry none.
     const source = await fileSource(path);

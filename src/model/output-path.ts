@@ -1,0 +1,43 @@
+/**
+ * Checks on where a conversion will write, made before anything is read or written:
+ * one behaviour for every output format (single files, sharded checkpoints, folder
+ * stores), and errors that name the folder at fault rather than a temporary file.
+ */
+import { stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { TensioError } from '../core/errors.js';
+import type { TensorFormat } from './types.js';
+
+/**
+ * Throws when `output` cannot be written as `format`: its parent folder is missing
+ * (`NOT_FOUND`, naming the folder; tensio never creates parent folders) or is not a
+ * folder, or `output` is an existing folder and the format writes a single file
+ * (`INVALID_ARGUMENT`; `overwrite` would only fail at the final rename).
+ *
+ * @example
+ * ```ts
+ * await checkOutputPath('out/model.safetensors', getFormat('safetensors'));
+ * ```
+ */
+export async function checkOutputPath(output: string, format: TensorFormat): Promise<void> {
+  const parent = dirname(output);
+  let parentIsFolder: boolean;
+  try {
+    parentIsFolder = (await stat(parent)).isDirectory();
+  } catch (cause) {
+    throw new TensioError('NOT_FOUND', `the folder ${parent} (where ${basename(output)} would be written) does not exist; create it first (mkdir -p ${parent})`, { path: parent, cause });
+  }
+  if (!parentIsFolder) {
+    throw new TensioError('INVALID_ARGUMENT', `${parent} is not a folder, so ${basename(output)} cannot be written inside it`, { path: parent });
+  }
+  let outputIsFolder = false;
+  try {
+    outputIsFolder = (await stat(output)).isDirectory();
+  } catch {
+    return; // nothing there yet: the usual case
+  }
+  if (outputIsFolder && !format.writesFolder) {
+    const example = join(output, `model${format.extensions[0] ?? ''}`);
+    throw new TensioError('INVALID_ARGUMENT', `${output} is a folder, and ${format.name} writes a single file; name a file instead (e.g. ${example})`, { path: output });
+  }
+}
