@@ -37,9 +37,10 @@ Converts IN to OUT, streaming tensor by tensor (one chunk in memory at a time wh
 the formats allow it). The input format comes from IN's first bytes (then its
 extension); the output format from OUT's extension unless --to names it. OUT appears
 only when everything was written (atomic rename): a failure or Ctrl-C leaves no
-partial file. An existing OUT is refused unless --force is given; OUT's folder must
-exist, and an OUT that is a folder is refused (except for folder formats: npk). An
-option the input format would ignore (--key on safetensors) is a usage error. A tensor whose
+partial file. An existing OUT is refused unless --force is given; OUT's folder
+must exist, and an OUT that is a folder is refused (except for folder formats:
+npk). An option the input format would ignore (--key on safetensors) is a usage
+error. A tensor whose
 dtype the output format cannot hold is refused (UNSUPPORTED_DTYPE) before anything
 is written; pick the others with --tensors.
 
