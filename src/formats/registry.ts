@@ -7,6 +7,7 @@ import { extname } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import type { ByteSource } from '../storage/byte-source.js';
 import { fileSource } from '../storage/file-source.js';
+import { describeSourceInput, isByteSource, localPathOf, openSourceInput, type SourceInput } from '../storage/source-input.js';
 import type { OpenOptions, TensorFormat, TensorReader } from '../model/types.js';
 
 /** Every registered format. Each format folder contributes one entry (its `format.ts`). */
@@ -83,6 +84,27 @@ export async function detectFormat(path: string): Promise<TensorFormat> {
   throw new TensioError('UNKNOWN_FORMAT', `cannot tell the format of ${path}: its first bytes match no known format and ${JSON.stringify(extension)} is not a known extension`, { path });
 }
 
+/**
+ * Recognises the format of bytes behind a source: magic bytes first, then the
+ * extension of the source's name (a path or URL) when several formats or none match.
+ *
+ * @example
+ * ```ts
+ * (await detectSourceFormat(bytesSource(fileBytes, 'x.npz'))).name; // 'npz'
+ * ```
+ */
+export async function detectSourceFormat(source: ByteSource, options: { signal?: AbortSignal } = {}): Promise<TensorFormat> {
+  const head = await source.read(0, Math.min(64, source.size), options.signal ? { signal: options.signal } : undefined);
+  const name = source.name ?? '';
+  const extension = name ? fileExtension(name.replace(/[?#].*$/, '')) : '';
+  const byMagic = FORMATS.filter((format) => format.sniff(head));
+  if (byMagic.length === 1) return byMagic[0]!;
+  const byExtension = extension ? (byMagic.length > 1 ? byMagic : FORMATS).find((format) => format.extensions.includes(extension)) : undefined;
+  if (byExtension) return byExtension;
+  if (byMagic.length > 1) return byMagic[0]!;
+  throw new TensioError('UNKNOWN_FORMAT', `cannot tell the format of ${name || 'the input'} from its first bytes${extension ? ` or its extension ${JSON.stringify(extension)}` : ''}; pass { format }`, name ? { path: name } : {});
+}
+
 /** Options for {@link openTensorFile}. */
 export interface OpenTensorFileOptions extends OpenOptions {
   /** Skip detection and open as this format. */
@@ -90,24 +112,55 @@ export interface OpenTensorFileOptions extends OpenOptions {
 }
 
 /**
- * Opens any supported tensor file, folder or source as a {@link TensorReader}.
+ * Opens any supported tensor file, folder or source as a {@link TensorReader}: a local
+ * path, a `file:` URL, bytes in memory or any {@link ByteSource}.
  *
  * @example
  * ```ts
  * await using reader = await openTensorFile('weights.npz');
+ * await using fromBytes = await openTensorFile(fileBytes, { format: 'npy' });
  * console.log(reader.format, reader.tensors.length);
  * ```
  */
-export async function openTensorFile(input: string | ByteSource, options: OpenTensorFileOptions = {}): Promise<TensorReader> {
-  let format: TensorFormat;
-  if (options.format) format = getFormat(options.format);
-  else if (typeof input === 'string') format = await detectFormat(input);
-  else {
-    const head = await input.read(0, Math.min(64, input.size));
-    const found = FORMATS.find((candidate) => candidate.sniff(head));
-    if (!found) throw new TensioError('UNKNOWN_FORMAT', `cannot tell the format of ${input.name ?? 'the input'} from its first bytes; pass { format }`);
-    format = found;
+export async function openTensorFile(input: SourceInput, options: OpenTensorFileOptions = {}): Promise<TensorReader> {
+  const path = typeof input === 'string' || input instanceof URL ? localPathOf(input) : undefined;
+  if (path !== undefined) {
+    const format = options.format ? getFormat(options.format) : await detectFormat(path);
+    return openWith(format, path, options);
   }
+  if (!(input instanceof Uint8Array) && !isByteSource(input) && typeof input !== 'string' && !(input instanceof URL)) {
+    throw new TensioError('INVALID_ARGUMENT', `openTensorFile takes a path, a URL, a Uint8Array or a ByteSource, not ${input === null ? 'null' : typeof input}`);
+  }
+  const { source, owned } = await openSourceInput(input, options.signal ? { signal: options.signal } : {});
+  try {
+    const format = options.format ? getFormat(options.format) : await detectSourceFormat(source, options);
+    const reader = await openWith(format, source, options);
+    return owned ? closingSourceWith(reader, source) : reader;
+  } catch (error) {
+    if (owned) await source.close?.();
+    throw error;
+  }
+}
+
+function openWith(format: TensorFormat, input: string | ByteSource, options: OpenOptions): Promise<TensorReader> {
   if (!format.open) throw new TensioError('UNSUPPORTED_FEATURE', `tensio cannot read ${format.name} files yet`);
   return format.open(input, options);
+}
+
+/** The same reader, whose `close()` also closes a source it was opened over. */
+function closingSourceWith(reader: TensorReader, source: ByteSource): TensorReader {
+  const close = async (): Promise<void> => {
+    try {
+      await reader.close();
+    } finally {
+      await source.close?.();
+    }
+  };
+  const wrapped = Object.create(reader) as TensorReader;
+  Object.defineProperties(wrapped, {
+    close: { value: close },
+    [Symbol.asyncDispose]: { value: close },
+    path: { value: reader.path ?? describeSourceInput(source), enumerable: true },
+  });
+  return wrapped;
 }

@@ -5,6 +5,7 @@
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { openTensorFile, formatForOutputPath, getFormat } from '../formats/registry.js';
 import { checkOutputPath } from './output-path.js';
+import type { SourceInput } from '../storage/source-input.js';
 import type { Metadata, Progress, TensorReader, TensorSpec, TensorWriter } from './types.js';
 
 /** Options for {@link convert}. */
@@ -47,7 +48,7 @@ export interface ConvertResult {
  * await convert('weights.safetensors', 'weights.npz', { tensors: ['embed.weight'] });
  * ```
  */
-export async function convert(input: string, output: string, options: ConvertOptions = {}): Promise<ConvertResult> {
+export async function convert(input: SourceInput, output: string, options: ConvertOptions = {}): Promise<ConvertResult> {
   const reader = await openTensorFile(input, {
     ...(options.from ? { format: options.from } : {}),
     ...(options.signal ? { signal: options.signal } : {}),

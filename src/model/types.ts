@@ -148,11 +148,11 @@ export interface TensorFormat {
   /** Creates a writer that publishes to `path`. */
   createWriter?(path: string, options: WriterOptions): Promise<TensorWriter>;
   /**
-   * Deep check of a file: structure plus every checksum or digest it carries. Formats
+   * Deep check of a file (a path or a source): structure plus every checksum or digest it carries. Formats
    * without checksums can leave it out; {@link verifyTensorFile} then opens the file and
    * reads every tensor through.
    */
-  verify?(path: string, options?: VerifyOptions): Promise<VerifyReport>;
+  verify?(input: string | ByteSource, options?: VerifyOptions): Promise<VerifyReport>;
   /** Why this format cannot hold a tensor of this spec, or undefined when it can. */
   cannotWrite?(spec: TensorSpec): string | undefined;
   /**

@@ -2,6 +2,7 @@
  * Structural verification by reading everything, for formats that carry no checksums.
  */
 import { isTensioError, throwIfAborted } from '../core/errors.js';
+import type { ByteSource } from '../storage/byte-source.js';
 import type { TensorFormat, VerifyOptions, VerifyProblem, VerifyReport } from './types.js';
 
 /**
@@ -13,12 +14,13 @@ import type { TensorFormat, VerifyOptions, VerifyProblem, VerifyReport } from '.
  * const report = await verifyByReading(npyFormat, 'x.npy');
  * ```
  */
-export async function verifyByReading(format: TensorFormat, path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyByReading(format: TensorFormat, input: string | ByteSource, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const path = typeof input === 'string' ? input : (input.name ?? '<source>');
   const formatName = format.name;
   const problems: VerifyProblem[] = [];
   let tensors = 0;
   try {
-    const reader = await format.open!(path, { ...(options.signal ? { signal: options.signal } : {}), ...(options.formatOptions ? { formatOptions: options.formatOptions } : {}) });
+    const reader = await format.open!(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.formatOptions ? { formatOptions: options.formatOptions } : {}) });
     try {
       tensors = reader.tensors.length;
       const total = reader.tensors.reduce((sum, info) => sum + info.byteLength, 0);

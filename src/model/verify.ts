@@ -2,7 +2,10 @@
  * `verifyTensorFile(path)`: is this file sound? Structure plus every checksum it carries.
  */
 import { isTensioError } from '../core/errors.js';
-import { detectFormat, getFormat } from '../formats/registry.js';
+import { detectFormat, detectSourceFormat, getFormat } from '../formats/registry.js';
+import type { ByteSource } from '../storage/byte-source.js';
+import { describeSourceInput, localPathOf, openSourceInput, type SourceInput } from '../storage/source-input.js';
+import type { TensorFormat } from './types.js';
 import type { VerifyOptions, VerifyReport } from './types.js';
 import { verifyByReading } from './verify-by-reading.js';
 
@@ -22,16 +25,30 @@ export interface VerifyTensorFileOptions extends VerifyOptions {
  * if (!report.ok) console.error(report.problems);
  * ```
  */
-export async function verifyTensorFile(path: string, options: VerifyTensorFileOptions = {}): Promise<VerifyReport> {
-  const format = options.format ? getFormat(options.format) : await detectFormat(path);
+export async function verifyTensorFile(input: SourceInput, options: VerifyTensorFileOptions = {}): Promise<VerifyReport> {
+  const path = typeof input === 'string' || input instanceof URL ? localPathOf(input) : undefined;
+  if (path !== undefined) {
+    const format = options.format ? getFormat(options.format) : await detectFormat(path);
+    return verifyWith(format, path, path, options);
+  }
+  const { source, owned } = await openSourceInput(input, options.signal ? { signal: options.signal } : {});
+  try {
+    const format = options.format ? getFormat(options.format) : await detectSourceFormat(source, options);
+    return await verifyWith(format, source, describeSourceInput(input, source.name ?? '<bytes>'), options);
+  } finally {
+    if (owned) await source.close?.();
+  }
+}
+
+async function verifyWith(format: TensorFormat, input: string | ByteSource, path: string, options: VerifyOptions): Promise<VerifyReport> {
   if (format.verify) {
     try {
-      return await format.verify(path, options);
+      return await format.verify(input, options);
     } catch (error) {
       if (!isTensioError(error) || error.code === 'ABORTED') throw error;
       return { ok: false, format: format.name, path, tensors: 0, checksumsVerified: 0, withoutChecksum: 0, problems: [{ code: error.code, message: error.message }] };
     }
   }
-  return verifyByReading(format, path, options);
+  return verifyByReading(format, input, options);
 }
 

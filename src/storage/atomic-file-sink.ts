@@ -22,6 +22,7 @@ export interface AtomicFileSinkOptions {
 export interface AtomicFileSink extends ByteSink {
   readonly path: string;
   readonly temporaryPath: string;
+  readonly canWriteAt: true;
   /**
    * Overwrites bytes already written at `position` (e.g. a checksum reserved in a header),
    * before `close()` publishes. Throws `INVALID_ARGUMENT` for a range not yet written.
@@ -80,6 +81,7 @@ export async function atomicFileSink(path: string, options: AtomicFileSinkOption
     get position() {
       return position;
     },
+    canWriteAt: true,
     async write(chunk) {
       if (state !== 'open') throw new TensioError('INVALID_STATE', `write to a ${state} sink for ${path}`, { path });
       let done = 0;

@@ -11,6 +11,18 @@ export interface ByteSink {
   /** Bytes written so far. */
   readonly position: number;
   /**
+   * Whether {@link ByteSink.writeAt} can patch bytes already written before `close()`:
+   * a local file can (the atomic sink's temporary file), an object-store upload cannot
+   * (parts already sent are gone). Writers that must patch (safetensors CRC32s in the
+   * header) check this first and say why they cannot write to a sink without it.
+   */
+  readonly canWriteAt: boolean;
+  /**
+   * Overwrites bytes already written at `position`; present when `canWriteAt` is true.
+   * Throws `INVALID_ARGUMENT` for a range not yet written.
+   */
+  writeAt?(position: number, bytes: Uint8Array): Promise<void>;
+  /**
    * Appends bytes. The sink may keep a reference until the promise resolves: do not
    * change `chunk` before then.
    */
@@ -45,10 +57,25 @@ export function memorySink(): MemorySink {
     get position() {
       return position;
     },
+    canWriteAt: true,
     async write(chunk) {
       if (state !== 'open') throw new TensioError('INVALID_STATE', `write to a ${state} sink`);
       parts.push(chunk.slice());
       position += chunk.byteLength;
+    },
+    async writeAt(at, bytes) {
+      if (state !== 'open') throw new TensioError('INVALID_STATE', `write to a ${state} sink`);
+      if (!Number.isSafeInteger(at) || at < 0 || at + bytes.byteLength > position) {
+        throw new TensioError('INVALID_ARGUMENT', `writeAt(${at}, ${bytes.byteLength} bytes) outside the ${position} bytes written`);
+      }
+      // Patch every part the range touches (parts are the caller's chunks, copied).
+      let partStart = 0;
+      for (const part of parts) {
+        const from = Math.max(at, partStart);
+        const to = Math.min(at + bytes.byteLength, partStart + part.byteLength);
+        if (from < to) part.set(bytes.subarray(from - at, to - at), from - partStart);
+        partStart += part.byteLength;
+      }
     },
     async close() {
       if (state === 'aborted') throw new TensioError('INVALID_STATE', 'close of an aborted sink');

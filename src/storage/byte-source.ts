@@ -70,6 +70,33 @@ export async function readIntoFrom(source: ByteSource, target: Uint8Array, offse
   target.set(await source.read(offset, target.byteLength, options));
 }
 
+/**
+ * A byte range of a source or store key: `{ offset, length }` from the front, or
+ * `{ suffix }` for the last `suffix` bytes (how footers are found without knowing the
+ * size first, as HTTP's `Range: bytes=-N`). A suffix longer than the data gives all of it.
+ */
+export type ByteRange = { readonly offset: number; readonly length: number } | { readonly suffix: number };
+
+/**
+ * Reads a {@link ByteRange} from a source. A suffix range is clamped to the source's
+ * size (asking for the last 64 KiB of a 100-byte file gives its 100 bytes).
+ *
+ * @example
+ * ```ts
+ * const footer = await readRange(source, { suffix: 22 }); // a zip's end record
+ * ```
+ */
+export async function readRange(source: ByteSource, range: ByteRange, options?: ReadOptions): Promise<Uint8Array> {
+  if ('suffix' in range) {
+    if (!Number.isSafeInteger(range.suffix) || range.suffix < 0) {
+      throw new TensioError('INVALID_ARGUMENT', `suffix range of ${range.suffix} bytes is not a non-negative integer`);
+    }
+    const length = Math.min(range.suffix, source.size);
+    return source.read(source.size - length, length, options);
+  }
+  return source.read(range.offset, range.length, options);
+}
+
 /** Anything tensio accepts where it reads: a source, or bytes in memory. */
 export type ByteInput = ByteSource | Uint8Array;
 

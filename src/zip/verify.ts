@@ -3,6 +3,7 @@
  * CRC32 recomputed, then the format's own structure read through to the last byte.
  */
 import { isTensioError, throwIfAborted } from '../core/errors.js';
+import type { ByteSource } from '../storage/byte-source.js';
 import { fileSource } from '../storage/file-source.js';
 import type { TensorReader, VerifyOptions, VerifyProblem, VerifyReport } from '../model/types.js';
 import { zipOpen } from './read.js';
@@ -18,16 +19,17 @@ import { zipOpen } from './read.js';
  * ```
  */
 export async function zipVerifyTensorFile(
-  path: string,
+  input: string | ByteSource,
   format: string,
-  openReader: (path: string) => Promise<TensorReader>,
+  openReader: (input: string | ByteSource) => Promise<TensorReader>,
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [];
   let checksumsVerified = 0;
   let withoutChecksum = 0;
   let tensors = 0;
-  const source = await fileSource(path);
+  const path = typeof input === 'string' ? input : (input.name ?? '<source>');
+  const source = typeof input === 'string' ? await fileSource(input) : input;
   try {
     const archive = await zipOpen(source, { format, ...(options.signal ? { signal: options.signal } : {}) });
     const total = archive.entries.reduce((sum, entry) => sum + entry.uncompressedSize, 0);
@@ -51,11 +53,11 @@ export async function zipVerifyTensorFile(
     if (!isTensioError(error) || error.code === 'ABORTED') throw error;
     problems.push({ code: error.code, message: error.message });
   } finally {
-    await source.close();
+    if (typeof input === 'string') await source.close?.();
   }
   if (problems.length === 0) {
     try {
-      const reader = await openReader(path);
+      const reader = await openReader(input);
       try {
         tensors = reader.tensors.length;
         for (const info of reader.tensors) {

@@ -39,16 +39,16 @@ export const pytorchFormat: TensorFormat = {
   createWriter: pytorchCreateWriter,
   cannotWrite: pytorchCannotWrite,
   openOptionNames: ['key', 'dropDuplicates', 'maxPickleBytes', 'maxEntries', 'maxEntryBytes', 'maxMemoEntries', 'maxStackDepth', 'maxContainerLength', 'maxNestingDepth', 'maxLongBytes'],
-  async verify(path, options) {
+  async verify(input, options) {
     // Zip checkpoints carry a CRC32 per record; legacy files carry none.
-    const source = await fileSource(path);
+    const source = typeof input === 'string' ? await fileSource(input) : input;
     let head: Uint8Array;
     try {
       head = await source.read(0, Math.min(4, source.size));
     } finally {
-      await source.close();
+      if (typeof input === 'string') await source.close?.();
     }
-    if (pytorchIsLegacy(head) || head[0] !== 0x50) return verifyByReading(pytorchFormat, path, options);
-    return zipVerifyTensorFile(path, 'pytorch', (file) => pytorchOpen(file), options);
+    if (pytorchIsLegacy(head) || head[0] !== 0x50) return verifyByReading(pytorchFormat, input, options);
+    return zipVerifyTensorFile(input, 'pytorch', (file) => pytorchOpen(file), options);
   },
 };

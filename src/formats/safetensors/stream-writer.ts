@@ -77,8 +77,8 @@ export class SafetensorsStreamWriter implements TensorWriter {
       ...(options.preserveOrder ? { preserveOrder: true } : {}),
       ...(options.maxHeaderBytes !== undefined ? { maxHeaderBytes: options.maxHeaderBytes } : {}),
     });
-    if (options.crc32 && typeof target !== 'string' && !target.writeAt) {
-      fail('INVALID_ARGUMENT', 'safetensors: crc32 needs a sink that can patch the header (writeAt), such as atomicFileSink');
+    if (options.crc32 && typeof target !== 'string' && (!target.canWriteAt || !target.writeAt)) {
+      fail('INVALID_ARGUMENT', 'safetensors: crc32 needs a sink that can patch the header (canWriteAt), such as atomicFileSink; write to a local file and upload it, or leave crc32 off');
     }
     const sink = typeof target === 'string'
       ? await atomicFileSink(target, { noOverwrite: options.overwrite === false, ...(options.durable === false ? { durable: false } : {}) })

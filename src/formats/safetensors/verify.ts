@@ -5,6 +5,7 @@
 import { isTensioError, throwIfAborted } from '../../core/errors.js';
 import type { VerifyOptions, VerifyProblem, VerifyReport } from '../../model/types.js';
 import { safetensorsCrc32Update, formatSafetensorsCrc32 } from './checksum.js';
+import type { ByteInput } from '../../storage/byte-source.js';
 import { safetensorsOpen } from './reader.js';
 
 /**
@@ -18,14 +19,15 @@ import { safetensorsOpen } from './reader.js';
  * if (!report.ok) for (const p of report.problems) console.error(p.code, p.tensor, p.message);
  * ```
  */
-export async function safetensorsVerify(path: string, options: VerifyOptions & { maxHeaderBytes?: number } = {}): Promise<VerifyReport> {
+export async function safetensorsVerify(input: string | ByteInput, options: VerifyOptions & { maxHeaderBytes?: number } = {}): Promise<VerifyReport> {
+  const path = typeof input === 'string' ? input : input instanceof Uint8Array ? '<bytes>' : (input.name ?? '<source>');
   const problems: VerifyProblem[] = [];
   let tensors = 0;
   let checksumsVerified = 0;
   let withoutChecksum = 0;
   const maxHeaderBytes = options.maxHeaderBytes ?? (options.formatOptions?.maxHeaderBytes as number | undefined);
   try {
-    const reader = await safetensorsOpen(path, { ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    const reader = await safetensorsOpen(input, { ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}), ...(options.signal ? { signal: options.signal } : {}) });
     try {
       tensors = reader.tensors.length;
       const total = reader.tensors.reduce((sum, info) => sum + info.byteLength, 0);

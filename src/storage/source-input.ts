@@ -1,0 +1,173 @@
+/**
+ * What tensio accepts wherever it reads a tensor file: a local path, a `URL` or
+ * `http(s)://` string, bytes in memory, or any {@link ByteSource}. This module tells
+ * them apart and opens each as a source (or, for layouts of several files, as a
+ * {@link Store} plus a key), so no reader above storage needs to know which it got.
+ */
+import { fileURLToPath } from 'node:url';
+import { basename, dirname, resolve } from 'node:path';
+import { TensioError } from '../core/errors.js';
+import { bytesSource, type ByteSource } from './byte-source.js';
+import { fileSource } from './file-source.js';
+import { folderStore } from './folder-store.js';
+import type { Store } from './store.js';
+
+/** Anything a tensor file can be read from. */
+export type SourceInput = string | URL | Uint8Array | ByteSource;
+
+/** Options for {@link openSourceInput} and {@link storeOfInput}. */
+export interface SourceInputOptions {
+  signal?: AbortSignal;
+  /** A name for bytes in memory (used in messages and for detection by extension). */
+  name?: string;
+}
+
+/** True for a {@link ByteSource}: an object with a numeric `size` and a `read` method. */
+export function isByteSource(input: unknown): input is ByteSource {
+  return typeof input === 'object' && input !== null && !(input instanceof Uint8Array) && !(input instanceof URL)
+    && typeof (input as ByteSource).read === 'function' && typeof (input as ByteSource).size === 'number';
+}
+
+/** True for an `http:` or `https:` URL, given as a `URL` or a string. */
+export function isHttpUrl(input: unknown): boolean {
+  if (input instanceof URL) return input.protocol === 'http:' || input.protocol === 'https:';
+  return typeof input === 'string' && /^https?:\/\//i.test(input);
+}
+
+/**
+ * The local path an input names: a plain string, or a `file:` URL (string or `URL`).
+ * Undefined for remote URLs, bytes and sources.
+ *
+ * @example
+ * ```ts
+ * localPathOf('file:///tmp/x.npy'); // '/tmp/x.npy'
+ * localPathOf('https://host/x.npy'); // undefined
+ * ```
+ */
+export function localPathOf(input: SourceInput): string | undefined {
+  if (input instanceof URL) return input.protocol === 'file:' ? fileURLToPath(input) : undefined;
+  if (typeof input !== 'string') return undefined;
+  if (/^file:\/\//i.test(input)) return fileURLToPath(input);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input)) return undefined;
+  return input;
+}
+
+/**
+ * A name for an input in messages and reports: the path, the URL (credentials left
+ * out), the source's name, or `'<bytes>'`.
+ *
+ * @example
+ * ```ts
+ * describeSourceInput(new Uint8Array(4)); // '<bytes>'
+ * ```
+ */
+export function describeSourceInput(input: SourceInput, fallback = '<bytes>'): string {
+  if (input instanceof Uint8Array) return fallback;
+  if (input instanceof URL || isHttpUrl(input)) return redactUrl(String(input));
+  if (typeof input === 'string') return localPathOf(input) ?? input;
+  return input.name ?? fallback;
+}
+
+/** A URL with any `user:password@` part removed, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.username && !parsed.password) return url;
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** Opens remote inputs; set by the HTTP module when it loads, so this file needs no network code. */
+export interface RemoteOpeners {
+  source(url: string, options: SourceInputOptions & Record<string, unknown>): Promise<ByteSource>;
+  store(baseUrl: string, options: SourceInputOptions & Record<string, unknown>): Store;
+}
+
+let remote: RemoteOpeners | undefined;
+
+/** Installs the openers for `http(s)://` inputs (done by `http-source.ts` on import). */
+export function registerRemoteOpeners(openers: RemoteOpeners): void {
+  remote = openers;
+}
+
+function requireRemote(url: string): RemoteOpeners {
+  if (!remote) throw new TensioError('UNSUPPORTED_FEATURE', `cannot read ${redactUrl(url)}: HTTP support is not loaded in this build`, { path: redactUrl(url) });
+  return remote;
+}
+
+/** An opened input: the source, and whether the caller must close it. */
+export interface OpenedSource {
+  readonly source: ByteSource;
+  /** True when {@link openSourceInput} opened it (a path or URL): close it when done. */
+  readonly owned: boolean;
+}
+
+/**
+ * Opens any {@link SourceInput} as a {@link ByteSource}. Paths and URLs are opened
+ * (`owned: true`, close the source when done); bytes are wrapped; sources pass through.
+ *
+ * @example
+ * ```ts
+ * const { source, owned } = await openSourceInput('https://host/model.safetensors');
+ * try { console.log(source.size); } finally { if (owned) await source.close?.(); }
+ * ```
+ */
+export async function openSourceInput(input: SourceInput, options: SourceInputOptions & Record<string, unknown> = {}): Promise<OpenedSource> {
+  if (input instanceof Uint8Array) return { source: bytesSource(input, options.name), owned: false };
+  if (isByteSource(input)) return { source: input, owned: false };
+  if (isHttpUrl(input)) return { source: await requireRemote(String(input)).source(String(input), options), owned: true };
+  const path = localPathOf(input as string | URL);
+  if (path === undefined) throw new TensioError('UNSUPPORTED_FEATURE', `cannot read ${describeSourceInput(input)}: only local paths, file: and http(s): URLs are supported`);
+  return { source: await fileSource(path), owned: true };
+}
+
+/**
+ * The store holding an input and the input's key in it: the folder of a local path, or
+ * the base URL (everything up to the last `/`) of an `http(s)://` URL. Multi-file
+ * layouts use it to reach their sibling files (shards next to an index).
+ *
+ * @example
+ * ```ts
+ * const { store, key } = storeOfInput('https://host/llama/model.safetensors.index.json');
+ * // store.name === 'https://host/llama/', key === 'model.safetensors.index.json'
+ * ```
+ */
+export function storeOfInput(input: string | URL, options: SourceInputOptions & Record<string, unknown> = {}): { store: Store; key: string } {
+  if (isHttpUrl(input)) {
+    const url = new URL(String(input));
+    const slash = url.pathname.lastIndexOf('/');
+    const key = decodeURIComponent(url.pathname.slice(slash + 1));
+    url.pathname = url.pathname.slice(0, slash + 1);
+    url.search = '';
+    url.hash = '';
+    return { store: requireRemote(url.toString()).store(url.toString(), options), key };
+  }
+  const path = localPathOf(input);
+  if (path === undefined) throw new TensioError('UNSUPPORTED_FEATURE', `cannot read ${describeSourceInput(input)}: only local paths, file: and http(s): URLs are supported`);
+  const absolute = resolve(path);
+  return { store: folderStore(dirname(absolute)), key: basename(absolute) };
+}
+
+/**
+ * The store rooted at an input that names a folder: a local folder, or a URL taken as a
+ * base (a `/` is added when missing). Used for NumPack stores and checkpoint folders.
+ *
+ * @example
+ * ```ts
+ * const store = storeAtInput('https://host/data.npk/');
+ * ```
+ */
+export function storeAtInput(input: string | URL, options: SourceInputOptions & Record<string, unknown> = {}): Store {
+  if (isHttpUrl(input)) {
+    const url = new URL(String(input));
+    if (!url.pathname.endsWith('/')) url.pathname += '/';
+    return requireRemote(url.toString()).store(url.toString(), options);
+  }
+  const path = localPathOf(input);
+  if (path === undefined) throw new TensioError('UNSUPPORTED_FEATURE', `cannot read ${describeSourceInput(input)}: only local paths, file: and http(s): URLs are supported`);
+  return folderStore(path);
+}
