@@ -38,8 +38,9 @@ interface HostileCase {
 
 const cases: HostileCase[] = [
   { name: 'shorter than 8 bytes', bytes: new Uint8Array([1, 0, 0, 0, 0]), code: 'HEADER_TOO_SMALL', reference: 'refuses' },
-  { name: 'header length over 100 MB', bytes: craft('{}', 0, 100_000_001n), code: 'HEADER_TOO_LARGE', reference: 'refuses' },
-  { name: 'header length 2^64-1', bytes: craft('{}', 0, 2n ** 64n - 1n), code: 'HEADER_TOO_LARGE', reference: 'refuses' },
+  // Declared longer than the file: not a safetensors file at all (issue 8 bug 8), whatever the limit.
+  { name: 'header length over 100 MB in a small file', bytes: craft('{}', 0, 100_000_001n), code: 'INVALID_HEADER', reference: 'refuses' },
+  { name: 'header length 2^64-1', bytes: craft('{}', 0, 2n ** 64n - 1n), code: 'INVALID_HEADER', reference: 'refuses' },
   { name: 'header runs past the end of the file', bytes: craft('{}', 0, 1000n), code: 'INVALID_HEADER', reference: 'refuses' },
   { name: 'header is not UTF-8', bytes: craft(new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d])), code: 'INVALID_UTF8', reference: 'refuses' },
   { name: 'header is not JSON', bytes: craft('{"a":'), code: 'INVALID_JSON', reference: 'refuses' },
@@ -92,6 +93,13 @@ test('safetensors hostile: header-only parse of a file longer than its bytes use
   const header = safetensorsReadHeader(valid.subarray(0, 8 + Number(new DataView(valid.buffer).getBigUint64(0, true))), { fileSize: valid.byteLength });
   assert.equal(header.tensors.length, 2);
   assert.throws(() => safetensorsReadHeader(valid.subarray(0, 20), { fileSize: valid.byteLength }), (error) => isTensioError(error, 'TRUNCATED'));
+});
+
+test('safetensors hostile: a text file is "not a safetensors file", not a header over the limit (issue 8 bug 8)', () => {
+  const text = new TextEncoder().encode('hello, this is a text file and not tensors at all\n');
+  assert.throws(() => safetensorsReadHeader(text), (error) => isTensioError(error, 'INVALID_HEADER') && /not a safetensors file/.test(error.message) && /"hello, t"/.test(error.message) && !/maxHeaderBytes/.test(error.message));
+  // Within a file big enough to hold it, a header over the limit is still HEADER_TOO_LARGE.
+  assert.throws(() => safetensorsReadHeader(craft('{}', 0, 100_000_001n), { fileSize: 2 ** 30 }), (error) => isTensioError(error, 'HEADER_TOO_LARGE'));
 });
 
 test('safetensors hostile: maxHeaderBytes lowers and raises the header limit', () => {

@@ -70,7 +70,7 @@ export async function convertReader(reader: TensorReader, output: string, option
   if (!outputFormat.createWriter) {
     throw new TensioError('UNSUPPORTED_FEATURE', `tensio cannot write ${outputFormat.name} files yet`);
   }
-  await checkOutputPath(output, outputFormat);
+  await checkOutputPath(output, outputFormat, { parentMustExist: false });
   const wanted = options.tensors ? new Set(options.tensors) : undefined;
   if (wanted) {
     for (const name of wanted) reader.info(name); // NOT_FOUND early, before any output exists

@@ -10,26 +10,19 @@ import type { TensorFormat } from './types.js';
 
 /**
  * Throws when `output` cannot be written as `format`: its parent folder is missing
- * (`NOT_FOUND`, naming the folder; tensio never creates parent folders) or is not a
+ * (`NOT_FOUND`, naming the folder; the CLI never creates parent folders) or is not a
  * folder, or `output` is an existing folder and the format writes a single file
- * (`INVALID_ARGUMENT`; `overwrite` would only fail at the final rename).
+ * (`INVALID_ARGUMENT`; `overwrite` would only fail at the final rename). Library
+ * `convert` passes `parentMustExist: false`: some writers (sharded checkpoints,
+ * NumPack stores) create their folder there.
  *
  * @example
  * ```ts
  * await checkOutputPath('out/model.safetensors', getFormat('safetensors'));
  * ```
  */
-export async function checkOutputPath(output: string, format: TensorFormat): Promise<void> {
-  const parent = dirname(output);
-  let parentIsFolder: boolean;
-  try {
-    parentIsFolder = (await stat(parent)).isDirectory();
-  } catch (cause) {
-    throw new TensioError('NOT_FOUND', `the folder ${parent} (where ${basename(output)} would be written) does not exist; create it first (mkdir -p ${parent})`, { path: parent, cause });
-  }
-  if (!parentIsFolder) {
-    throw new TensioError('INVALID_ARGUMENT', `${parent} is not a folder, so ${basename(output)} cannot be written inside it`, { path: parent });
-  }
+export async function checkOutputPath(output: string, format: TensorFormat, options: { parentMustExist?: boolean } = {}): Promise<void> {
+  if (options.parentMustExist !== false) await checkOutputFolder(output);
   let outputIsFolder = false;
   try {
     outputIsFolder = (await stat(output)).isDirectory();
@@ -39,5 +32,18 @@ export async function checkOutputPath(output: string, format: TensorFormat): Pro
   if (outputIsFolder && !format.writesFolder) {
     const example = join(output, `model${format.extensions[0] ?? ''}`);
     throw new TensioError('INVALID_ARGUMENT', `${output} is a folder, and ${format.name} writes a single file; name a file instead (e.g. ${example})`, { path: output });
+  }
+}
+
+async function checkOutputFolder(output: string): Promise<void> {
+  const parent = dirname(output);
+  let parentIsFolder: boolean;
+  try {
+    parentIsFolder = (await stat(parent)).isDirectory();
+  } catch (cause) {
+    throw new TensioError('NOT_FOUND', `the folder ${parent} (where ${basename(output)} would be written) does not exist; create it first (mkdir -p ${parent})`, { path: parent, cause });
+  }
+  if (!parentIsFolder) {
+    throw new TensioError('INVALID_ARGUMENT', `${parent} is not a folder, so ${basename(output)} cannot be written inside it`, { path: parent });
   }
 }

@@ -45,7 +45,10 @@ export function pytorchArchiveRoot(archive: ZipArchive): string {
   const first = archive.entries[0];
   if (!first) fail('INVALID_ZIP', 'pytorch: the archive has no entries');
   const slash = first.name.indexOf('/');
-  if (slash <= 0) fail('INVALID_ZIP', `pytorch: first archive entry ${JSON.stringify(first.name)} is not inside a folder`);
+  if (slash <= 0) {
+    const npyMembers = archive.entries.some((entry) => entry.name.endsWith('.npy'));
+    fail('INVALID_ZIP', `pytorch: not a PyTorch checkpoint: a zip whose first member ${JSON.stringify(first.name)} is not inside a folder, where torch.save puts <folder>/data.pkl${npyMembers ? '; its .npy members suggest a NumPy .npz (try --from npz)' : ''}`);
+  }
   return first.name.slice(0, slash);
 }
 
@@ -87,7 +90,7 @@ export async function pytorchReadZip(source: ByteSource, options: PytorchOpenOpt
   }
   const byteOrder: PytorchByteOrder = byteOrderText === 'big' ? 'big' : 'little';
   const pickleEntry = record('data.pkl');
-  if (!pickleEntry) fail('NOT_FOUND', `pytorch: the archive has no ${root}/data.pkl`);
+  if (!pickleEntry) fail('NOT_FOUND', `pytorch: not a PyTorch checkpoint: the zip has no ${root}/data.pkl record, which torch.save always writes`);
   const maxPickleBytes = options.maxPickleBytes ?? PICKLE_MAX_BYTES;
   if (pickleEntry.uncompressedSize > maxPickleBytes) {
     fail('LIMIT_EXCEEDED', `pytorch: data.pkl holds ${pickleEntry.uncompressedSize} bytes, more than ${maxPickleBytes} (maxPickleBytes)`);

@@ -11,6 +11,13 @@ import { safetensorsCheckFileSize, safetensorsValidateEntries, type UncheckedTen
 const fail = errorFactory('safetensors');
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** `' (it starts with "PK\x03\x04…")'`: what the first bytes look like, for a file of another kind. */
+function describeStart(first8: Uint8Array): string {
+  const shown = Array.from(first8, (byte) => (byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`)).join('');
+  const kind = first8[0] === 0x50 && first8[1] === 0x4b ? ', a zip archive (.npz or .pt?)' : first8[0] === 0x93 && first8[1] === 0x4e ? ', a .npy file' : '';
+  return ` (it starts with "${shown}"${kind})`;
+}
+
 /**
  * Reads `N` from the first 8 bytes and checks it against the limit and the file size
  * (`HEADER_TOO_SMALL`, `HEADER_TOO_LARGE`, `INVALID_HEADER`). Returns `N`.
@@ -26,14 +33,15 @@ export function safetensorsReadHeaderLength(first8: Uint8Array, fileSize: number
   }
   const limit = options.maxHeaderBytes ?? SAFETENSORS_MAX_HEADER_BYTES;
   const length = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  // Checked before the limit: a text file or a zip read as safetensors declares an absurd
+  // length, and "raise maxHeaderBytes" would be the wrong advice.
+  if (8n + length > BigInt(fileSize)) {
+    fail('INVALID_HEADER', `safetensors: not a safetensors file: its first 8 bytes declare a ${length}-byte header but the file has only ${fileSize} bytes${describeStart(first8)}`, { offset: 0 });
+  }
   if (length > BigInt(limit)) {
     fail('HEADER_TOO_LARGE', `safetensors: header length ${length} exceeds limit ${limit} (raise it with maxHeaderBytes)`, { offset: 0 });
   }
-  const headerLength = Number(length);
-  if (8 + headerLength > fileSize) {
-    fail('INVALID_HEADER', `safetensors: invalid header length ${headerLength}: header would end at byte ${8 + headerLength} but the file has ${fileSize} bytes`, { offset: 0 });
-  }
-  return headerLength;
+  return Number(length);
 }
 
 /**
