@@ -105,7 +105,7 @@ export async function runPytorchBench(context: BenchContext): Promise<BenchRow[]
   const largest = Math.max(...tensors.map((tensor) => tensor.data.byteLength));
   const limitMiB = largest / MiB + 100;
   const operation = `peak RSS above baseline, convert .pt -> .safetensors (child; largest storage ${(largest / MiB).toFixed(0)} MiB)`;
-  const hasSafetensorsWriter = tensio.FORMATS.some((format) => format.name === 'safetensors' && format.createWriter);
+  const hasSafetensorsWriter = tensio.BUILT_IN_FORMATS.some((format) => format.name === 'safetensors' && format.createWriter);
   if (!hasSafetensorsWriter) {
     rows.push({ format: FORMAT, operation, unit: 'MiB', goal: `< ${limitMiB.toFixed(0)} MiB`, note: 'skipped: safetensors writer not available' });
   } else {

@@ -219,7 +219,7 @@ async function rssRows(context: BenchContext, source: string, dataBytes: number)
   freshTarget(streamOut);
   // npz has no bfloat16: its conversion leaves the bf16 tensors out (a third of the bytes).
   for (const { extension, without } of [{ extension: '.npz', without: 'bfloat16' }, { extension: '.pt', without: undefined }]) {
-    const writer = tensio.FORMATS.find((format) => format.createWriter && format.extensions.includes(extension));
+    const writer = tensio.BUILT_IN_FORMATS.find((format) => format.createWriter && format.extensions.includes(extension));
     const operation = `peak RSS above baseline, convert safetensors -> ${extension}${without ? ` (${without} left out)` : ''} (child)`;
     if (!writer) {
       rows.push(row(operation, undefined, `skipped: no ${extension} writer available`));

@@ -16,7 +16,7 @@ if (!existsSync(fileURLToPath(distIndex))) {
   process.exit(1);
 }
 const tensio = await import(distIndex.href);
-const { FORMATS, getFormat, createTensor, fromFloat32Array, convert, openTensorFile, verifyTensorFile, tensorsEqual } = tensio;
+const { BUILT_IN_FORMATS, getFormat, createTensor, fromFloat32Array, convert, openTensorFile, verifyTensorFile, tensorsEqual } = tensio;
 
 const outputFolder = fileURLToPath(new URL('../demo-output/', import.meta.url));
 const CHAIN = ['safetensors', 'npz', 'pytorch', 'npk', 'safetensors'];
@@ -105,7 +105,7 @@ async function compareWithOriginal(path, model, onlyName) {
 
 async function run() {
   const model = buildModel();
-  const registered = new Set(FORMATS.map((format) => format.name));
+  const registered = new Set(BUILT_IN_FORMATS.map((format) => format.name));
   console.log(`tensio demo: formats in this build: ${[...registered].join(', ') || 'none'}`);
   await rm(outputFolder, { recursive: true, force: true });
   await mkdir(outputFolder, { recursive: true });

@@ -13,7 +13,6 @@
  *
  * @packageDocumentation
  */
-import './formats/index.js';
 
 export * from './core/errors.js';
 export * from './core/dtype.js';
@@ -33,12 +32,10 @@ export * from './storage/source-input.js';
 
 export * from './model/types.js';
 export * from './model/create-reader.js';
-export * from './model/tensor-bytes.js';
-export * from './model/convert.js';
-export { FORMATS, registerFormat, getFormat, detectFormat, openTensorFile, formatForOutputPath, fileExtension } from './formats/registry.js';
-export type { OpenTensorFileOptions } from './formats/registry.js';
-export * from './model/verify.js';
+export * from './storage/tensor-bytes.js';
+export * from './operations/index.js';
 export * from './zip/index.js';
+export { zipVerifyTensorFile } from './formats/shared/zip-verify.js';
 export * from './formats/safetensors/index.js';
 export * from './npk/index.js';
 export * from './formats/npy/index.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readdir, readFile } from 'node:fs/promises';
 import { createTensor, tensorsEqual } from '../src/core/tensor.js';
-import { openTensorFile } from '../src/formats/registry.js';
+import { openTensorFile } from '../src/operations/index.js';
 import { cliErrorCode, runCli, writeWithFormat } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';

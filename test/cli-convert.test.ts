@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createTensor, tensorsEqual } from '../src/core/tensor.js';
-import { openTensorFile } from '../src/formats/registry.js';
+import { openTensorFile } from '../src/operations/index.js';
 import { cliErrorCode, runCli, writeWithFormat } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -82,7 +82,7 @@ test('convert errors: unknown output extension, missing tensor, unknown --to, sa
 test('convert to a format that cannot hold a dtype is refused before writing', async (t) => {
   const dir = await tempDir(t);
   await writeWithFormat('safetensors', join(dir, 'in.safetensors'), { w: createTensor('bfloat16', [2], new Uint8Array(4)) });
-  const { getFormat } = await import('../src/formats/registry.js');
+  const { getFormat } = await import('../src/operations/index.js');
   const npz = getFormat('npz');
   const refuses = npz.cannotWrite?.({ name: 'w', dtype: 'bfloat16', shape: [2] });
   const run = await runCli(['convert', 'in.safetensors', 'out.npz'], { cwd: dir });

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FORMATS } from '../src/formats/registry.js';
+import { BUILT_IN_FORMATS } from '../src/operations/index.js';
 import { runCli } from './helpers/cli.js';
 
-const writable = () => FORMATS.filter((format) => format.open && format.createWriter).map((format) => format.name);
+const writable = () => BUILT_IN_FORMATS.filter((format) => format.open && format.createWriter).map((format) => format.name);
 
 test('selftest passes for every registered read/write format', async () => {
   assert.deepEqual(writable().sort(), ['npk', 'npy', 'npz', 'pytorch', 'safetensors']);

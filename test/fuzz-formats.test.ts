@@ -8,8 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import '../src/formats/index.js';
-import { FORMATS } from '../src/formats/registry.js';
+import { BUILT_IN_FORMATS } from '../src/operations/index.js';
 import { isTensioError } from '../src/core/errors.js';
 import { createTensor, type Tensor } from '../src/core/tensor.js';
 import type { TensorFormat } from '../src/model/types.js';
@@ -104,7 +103,7 @@ async function readEverything(format: TensorFormat, path: string): Promise<void>
   }
 }
 
-const fileFormats = FORMATS.filter((format) => format.open && format.createWriter);
+const fileFormats = BUILT_IN_FORMATS.filter((format) => format.open && format.createWriter);
 
 test('at least one file format is registered for fuzzing', () => {
   assert.ok(fileFormats.length > 0, 'no formats registered');

@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isTensioError } from '../src/core/errors.js';
-import { convert } from '../src/model/convert.js';
-import { openTensorFile } from '../src/formats/registry.js';
+import { convert } from '../src/operations/index.js';
+import { openTensorFile } from '../src/operations/index.js';
 import {
   NumPack, fromNumpy, fromSafetensorsFile, getSafetensorsMetadata, iterSafetensors, toNumpy, toSafetensorsFile,
 } from '../src/io/index.js';

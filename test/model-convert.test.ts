@@ -3,9 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import '../src/formats/index.js';
-import { FORMATS, detectFormat, getFormat, openTensorFile } from '../src/formats/registry.js';
-import { convert } from '../src/model/convert.js';
+import { BUILT_IN_FORMATS, detectFormat, getFormat, openTensorFile } from '../src/operations/index.js';
+import { convert } from '../src/operations/index.js';
 import { createTensor, tensorsEqual, type Tensor } from '../src/core/tensor.js';
 import { isTensioError } from '../src/core/errors.js';
 import type { TensorFormat } from '../src/model/types.js';
@@ -27,7 +26,7 @@ async function writeModel(format: TensorFormat, path: string, tensors: Record<st
 
 test('every registered format converts to every other with equal tensors', async (t) => {
   const dir = await tempDir(t);
-  const multi = FORMATS.filter((format) => format.open && format.createWriter && format.name !== 'npy');
+  const multi = BUILT_IN_FORMATS.filter((format) => format.open && format.createWriter && format.name !== 'npy');
   assert.ok(multi.length >= 4, multi.map((f) => f.name).join(', '));
   for (const from of multi) {
     const input = join(dir, `in-${from.name}${extensionOf(from)}`);
@@ -106,7 +105,7 @@ test('tensors spanning many streamed chunks convert intact to every format (comp
   const input = join(dir, 'in.safetensors');
   const long = { long: createTensor('float32', [300, 100], new Float32Array(30_000).map((_, i) => Math.sin(i) * 1000)) };
   await writeModel(getFormat('safetensors'), input, long);
-  const targets = FORMATS.filter((format) => format.open && format.createWriter).map((format) => ({ format: format.name, path: join(dir, `out-${format.name}${extensionOf(format)}`), writeOptions: undefined as Record<string, unknown> | undefined }));
+  const targets = BUILT_IN_FORMATS.filter((format) => format.open && format.createWriter).map((format) => ({ format: format.name, path: join(dir, `out-${format.name}${extensionOf(format)}`), writeOptions: undefined as Record<string, unknown> | undefined }));
   targets.push({ format: 'npz', path: join(dir, 'out-compressed.npz'), writeOptions: { compress: true } });
   for (const target of targets) {
     await convert(input, target.path, { chunkBytes: 4096, ...(target.format === 'npy' ? { tensors: ['long'] } : {}), ...(target.writeOptions ? { writeOptions: target.writeOptions } : {}) });

@@ -10,12 +10,11 @@ import { folderStore } from '../src/storage/folder-store.js';
 import { checkStoreKey, joinKey, keyFolder } from '../src/storage/store.js';
 import { describeSourceInput, isHttpUrl, localPathOf, openSourceInput, storeOfInput } from '../src/storage/source-input.js';
 import { isTensioError } from '../src/core/errors.js';
-import { openTensorFile } from '../src/formats/registry.js';
-import { verifyTensorFile } from '../src/model/verify.js';
-import { convert } from '../src/model/convert.js';
+import { openTensorFile } from '../src/operations/index.js';
+import { verifyTensorFile } from '../src/operations/index.js';
+import { convert } from '../src/operations/index.js';
 import { safetensorsSerialize } from '../src/formats/safetensors/write.js';
 import { npySerialize } from '../src/formats/npy/write.js';
-import '../src/formats/index.js';
 import { tempDir } from './helpers/temp.js';
 
 const pattern = new Uint8Array(5000).map((_, i) => (i * 13 + 1) & 0xff);

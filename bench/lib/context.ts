@@ -26,8 +26,8 @@ export interface BenchContext extends BenchOptions {
  * ```
  */
 export function formatMissing(tensio: TensioModule, name: string, needs: readonly ('open' | 'createWriter')[]): string | undefined {
-  const format = tensio.FORMATS.find((entry) => entry.name === name);
-  if (!format) return `${name} not available (not registered in src/formats/index.ts)`;
+  const format = tensio.BUILT_IN_FORMATS.find((entry) => entry.name === name);
+  if (!format) return `${name} not available (not in src/operations/registry.ts)`;
   const absent = needs.filter((need) => typeof format[need] !== 'function');
   return absent.length > 0 ? `${name} has no ${absent.join(' / ')} yet` : undefined;
 }

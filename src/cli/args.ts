@@ -3,7 +3,7 @@
  * parse problem becomes a {@link CliUsageError} (exit 2) naming the subcommand.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { FORMATS } from '../formats/registry.js';
+import { BUILT_IN_FORMATS } from '../operations/index.js';
 import type { TensorFormat } from '../model/types.js';
 import { CliUsageError } from './types.js';
 
@@ -99,7 +99,7 @@ export function cliRefuseIgnoredOptions(values: CliParsedArgs['values'], flags: 
   for (const [flag, option] of Object.entries(flags)) {
     if (values[flag] === undefined || values[flag] === false) continue;
     if (format.openOptionNames?.includes(option)) continue;
-    const takers = FORMATS.filter((candidate) => candidate.openOptionNames?.includes(option)).map((candidate) => candidate.name);
+    const takers = BUILT_IN_FORMATS.filter((candidate) => candidate.openOptionNames?.includes(option)).map((candidate) => candidate.name);
     throw new CliUsageError(`--${flag} applies to ${takers.length > 0 ? takers.join(', ') : 'no'} input only; ${input} is ${format.name}`, command);
   }
 }

@@ -5,9 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { TensioError } from '../core/errors.js';
-import { detectFormat, formatForOutputPath, getFormat } from '../formats/registry.js';
-import { convert, type ConvertOptions } from '../model/convert.js';
-import { checkOutputPath } from '../model/output-path.js';
+import { checkOutputPath, convert, detectFormat, formatForOutputPath, getFormat, type ConvertOptions } from '../operations/index.js';
 import { pathExists } from '../storage/atomic-file-sink.js';
 import { cliParseArgs, cliParseByteSize, cliRefuseIgnoredOptions } from './args.js';
 import { cliFormatBytes, cliFormatCount, cliFormatSeconds, cliFormatThroughput, cliJson } from './output.js';

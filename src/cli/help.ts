@@ -2,7 +2,7 @@
  * `tensio --help` and `tensio help COMMAND`: what tensio does, its commands, the
  * formats this build knows, and the exit codes.
  */
-import { FORMATS } from '../formats/registry.js';
+import { BUILT_IN_FORMATS } from '../operations/index.js';
 import { cliFormatTable } from './output.js';
 import { CliUsageError, type CliCommand } from './types.js';
 
@@ -17,8 +17,8 @@ export const CLI_EXIT_CODES_HELP = `Exit codes:
 
 /** One line per registered format: name, extensions, read/write. */
 export function cliFormatsHelp(): string {
-  if (FORMATS.length === 0) return 'Formats: none registered in this build.\n';
-  const rows = FORMATS.map((format) => [
+  if (BUILT_IN_FORMATS.length === 0) return 'Formats: none registered in this build.\n';
+  const rows = BUILT_IN_FORMATS.map((format) => [
     format.name,
     format.extensions.join(' ') || '(folder)',
     [format.open ? 'read' : '', format.createWriter ? 'write' : '', format.verify ? 'checksums' : ''].filter(Boolean).join(', '),

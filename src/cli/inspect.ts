@@ -3,7 +3,7 @@
  * headers only (no tensor data is read). Refused pickles are reported with the
  * globals they reference.
  */
-import { detectFormat, getFormat, openTensorFile } from '../formats/registry.js';
+import { detectFormat, getFormat, openTensorFile } from '../operations/index.js';
 import { isTensioError, type TensioError } from '../core/errors.js';
 import { elementCount } from '../core/sizes.js';
 import type { TensorFormat, TensorInfo, TensorReader } from '../model/types.js';

@@ -3,7 +3,6 @@
  * error into one line on stderr and an exit code. It never calls `process.exit`
  * (the bin shim does), so tests run it in-process.
  */
-import '../formats/index.js';
 import { isTensioError } from '../core/errors.js';
 import { convertCommand } from './convert.js';
 import { cliGeneralHelp, cliHelpCommand } from './help.js';

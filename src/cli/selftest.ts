@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { isTensioError, TensioError } from '../core/errors.js';
 import { createTensor, tensorsEqual, type Tensor } from '../core/tensor.js';
 import { fromFloat32Array } from '../core/float-convert.js';
-import { FORMATS, openTensorFile } from '../formats/registry.js';
-import { convert } from '../model/convert.js';
-import { verifyTensorFile } from '../model/verify.js';
+import { BUILT_IN_FORMATS, openTensorFile } from '../operations/index.js';
+import { convert } from '../operations/index.js';
+import { verifyTensorFile } from '../operations/index.js';
 import type { TensorFormat, TensorSpec } from '../model/types.js';
 import { cliParseArgs } from './args.js';
 import { cliJson } from './output.js';
@@ -148,7 +148,7 @@ function describeError(error: unknown): string {
 async function runSelftest(folder: string, context: CliContext): Promise<FormatOutcome[]> {
   const signal = context.signal;
   const samples = cliSampleModel();
-  const formats = FORMATS.filter((format) => format.open && format.createWriter);
+  const formats = BUILT_IN_FORMATS.filter((format) => format.open && format.createWriter);
   const written = new Map<string, { path: string; held: HeldSample[] }>();
   const outcomes: FormatOutcome[] = [];
   for (const format of formats) {

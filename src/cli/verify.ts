@@ -2,7 +2,7 @@
  * `tensio verify PATH`: structure plus every checksum the file carries. Exit 0 when
  * sound, 1 with the reasons when not.
  */
-import { verifyTensorFile } from '../model/verify.js';
+import { verifyTensorFile } from '../operations/index.js';
 import type { VerifyReport } from '../model/types.js';
 import { cliParseArgs } from './args.js';
 import { cliFormatCount, cliJson } from './output.js';

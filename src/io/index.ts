@@ -13,7 +13,6 @@
  *
  * @packageDocumentation
  */
-import '../formats/index.js';
 
 export { LARGE_FILE_THRESHOLD, DEFAULT_CHUNK_SIZE, DEFAULT_BATCH_ROWS, MAX_CHUNK_ROWS } from './constants.js';
 export { getFileSize, isLargeFile, estimateChunkRows } from './file-utils.js';

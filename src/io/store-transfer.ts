@@ -4,8 +4,8 @@
  * store out to a file (`convertReader` into the target format's writer).
  */
 import { TensioError } from '../core/errors.js';
-import { getFormat, openTensorFile } from '../formats/registry.js';
-import { convertReader, type ConvertResult } from '../model/convert.js';
+import { getFormat, openTensorFile } from '../operations/index.js';
+import { convertReader, type ConvertResult } from '../operations/index.js';
 import type { Metadata, TensorReader } from '../model/types.js';
 import { estimateChunkRows } from './file-utils.js';
 import { DEFAULT_CHUNK_SIZE } from './constants.js';

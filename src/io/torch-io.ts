@@ -7,7 +7,7 @@
 import { basename, extname } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import { openTensorFile } from '../formats/registry.js';
+import { openTensorFile } from '../operations/index.js';
 import { NumPack } from '../npk/numpack.js';
 import { copyIntoStore, exportStore, type IntoStoreOptions } from './store-transfer.js';
 import { toTensioTensor, type TensorLike } from './tensor-io.js';

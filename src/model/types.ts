@@ -88,8 +88,8 @@ export interface TensorReader {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Tensor bytes for a writer: all at once, or as a stream of chunks. */
-export type TensorBytes = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+export type { TensorBytes } from '../storage/tensor-bytes.js';
+import type { TensorBytes } from '../storage/tensor-bytes.js';
 
 /**
  * A tensor file being written. The writer knows the whole plan up front (formats such

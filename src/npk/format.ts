@@ -190,7 +190,7 @@ export function npkCannotWrite(spec: TensorSpec): string | undefined {
  *
  * @example
  * ```ts
- * registerFormat(npkFormat);
+ * getFormat('npk') === npkFormat; // true: it is in BUILT_IN_FORMATS (src/operations/registry.ts)
  * await convert('model.safetensors', 'model.npk');
  * ```
  */

@@ -6,4 +6,3 @@ export type { ZipAddOptions, ZipArchive, ZipEntry, ZipOpenOptions, ZipWriter, Zi
 export { zipOpen } from './read.js';
 export { zipCreateWriter } from './write.js';
 export { zipNameProblem, zipCheckName, zipDecodeName } from './names.js';
-export { zipVerifyTensorFile } from './verify.js';

@@ -2,7 +2,7 @@
  * The zip container shared by .npz and PyTorch .pt: types of the reader and writer.
  * (Implementation: `read.ts`, `write.ts`; zip is a container, not a tensor format.)
  */
-import type { TensorBytes } from '../model/types.js';
+import type { TensorBytes } from '../storage/tensor-bytes.js';
 import type { ByteSource } from '../storage/byte-source.js';
 
 /** One member of a zip archive, from the central directory. */

@@ -6,8 +6,7 @@
  */
 import { createDeflateRaw, crc32 as zlibCrc32 } from 'node:zlib';
 import { errorFactory, throwIfAborted } from '../core/errors.js';
-import type { TensorBytes } from '../model/types.js';
-import { chunksOf } from '../model/tensor-bytes.js';
+import { chunksOf, type TensorBytes } from '../storage/tensor-bytes.js';
 import type { ByteSink } from '../storage/byte-sink.js';
 import {
   ZIP16_MAX, ZIP32_MAX, ZIP64_END_BYTES, ZIP64_END_SIGNATURE, ZIP64_EXTRA_ID, ZIP64_LOCATOR_BYTES,

@@ -1,8 +1,7 @@
 /** Runs the tensio CLI in-process and captures what it prints. */
 import { main } from '../../src/cli/main.js';
 import type { CliIO } from '../../src/cli/types.js';
-import '../../src/formats/index.js';
-import { getFormat } from '../../src/formats/registry.js';
+import { getFormat } from '../../src/operations/index.js';
 import type { Tensor } from '../../src/core/tensor.js';
 
 /** What one CLI run printed and returned. */

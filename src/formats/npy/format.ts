@@ -14,7 +14,7 @@ import { npyCreateWriter } from './writer.js';
  *
  * @example
  * ```ts
- * registerFormat(npyFormat);
+ * getFormat('npy') === npyFormat; // true: it is in BUILT_IN_FORMATS (src/operations/registry.ts)
  * ```
  */
 export const npyFormat: TensorFormat = {

@@ -7,7 +7,7 @@ import { errorFactory, throwIfAborted } from '../../core/errors.js';
 import { tensorByteLength } from '../../core/sizes.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { TensorBytes, TensorSpec } from '../../model/types.js';
-import { chunksOf } from '../../model/tensor-bytes.js';
+import { chunksOf } from '../../storage/tensor-bytes.js';
 import { atomicFileSink } from '../../storage/atomic-file-sink.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
 import { npyCannotHold, npyDescrFor } from './dtypes.js';

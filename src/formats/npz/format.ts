@@ -6,7 +6,7 @@ import { npyCannotHold } from '../npy/dtypes.js';
 import { npzOpen } from './reader.js';
 import type { NpzOpenOptions } from './types.js';
 import { npzCreateWriter } from './write.js';
-import { zipVerifyTensorFile } from '../../zip/verify.js';
+import { zipVerifyTensorFile } from '../shared/zip-verify.js';
 
 /**
  * True for zip magic (`PK\x03\x04`, or `PK\x05\x06` for an empty archive). PyTorch
@@ -28,7 +28,7 @@ export function npzSniff(head: Uint8Array): boolean {
  *
  * @example
  * ```ts
- * registerFormat(npzFormat);
+ * getFormat('npz') === npzFormat; // true: it is in BUILT_IN_FORMATS (src/operations/registry.ts)
  * ```
  */
 export const npzFormat: TensorFormat = {

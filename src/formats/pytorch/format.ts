@@ -7,7 +7,7 @@ import { pytorchOpen } from './reader.js';
 import type { PytorchOpenOptions } from './types.js';
 import { pytorchCannotWrite, pytorchCreateWriter } from './write.js';
 import { fileSource } from '../../storage/file-source.js';
-import { zipVerifyTensorFile } from '../../zip/verify.js';
+import { zipVerifyTensorFile } from '../shared/zip-verify.js';
 import { verifyByReading } from '../../model/verify-by-reading.js';
 
 /**
@@ -18,7 +18,7 @@ import { verifyByReading } from '../../model/verify-by-reading.js';
  *
  * @example
  * ```ts
- * registerFormat(pytorchFormat);
+ * getFormat('pytorch') === pytorchFormat; // true: it is in BUILT_IN_FORMATS (src/operations/registry.ts)
  * ```
  */
 export const pytorchFormat: TensorFormat = {

@@ -90,7 +90,7 @@ export function safetensorsCannotWrite(spec: TensorSpec): string | undefined {
  *
  * @example
  * ```ts
- * registerFormat(safetensorsFormat);
+ * getFormat('safetensors') === safetensorsFormat; // true: it is in BUILT_IN_FORMATS (src/operations/registry.ts)
  * ```
  */
 export const safetensorsFormat: TensorFormat = {

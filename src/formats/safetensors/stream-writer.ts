@@ -7,7 +7,7 @@
  */
 import { errorFactory, throwIfAborted } from '../../core/errors.js';
 import type { TensorBytes, TensorSpec, TensorWriter } from '../../model/types.js';
-import { chunksOf } from '../../model/tensor-bytes.js';
+import { chunksOf } from '../../storage/tensor-bytes.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
 import { atomicFileSink } from '../../storage/atomic-file-sink.js';
 import { formatSafetensorsCrc32, safetensorsCrc32Update } from './checksum.js';

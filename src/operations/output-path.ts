@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { TensioError } from '../core/errors.js';
-import type { TensorFormat } from './types.js';
+import type { TensorFormat } from '../model/types.js';
 
 /**
  * Throws when `output` cannot be written as `format`: its parent folder is missing

@@ -2,11 +2,11 @@
  * Deep verification of a zip-based tensor file (.npz, PyTorch .pt): every member's
  * CRC32 recomputed, then the format's own structure read through to the last byte.
  */
-import { isTensioError, throwIfAborted } from '../core/errors.js';
-import type { ByteSource } from '../storage/byte-source.js';
-import { fileSource } from '../storage/file-source.js';
-import type { TensorReader, VerifyOptions, VerifyProblem, VerifyReport } from '../model/types.js';
-import { zipOpen } from './read.js';
+import { isTensioError, throwIfAborted } from '../../core/errors.js';
+import type { ByteSource } from '../../storage/byte-source.js';
+import { fileSource } from '../../storage/file-source.js';
+import type { TensorReader, VerifyOptions, VerifyProblem, VerifyReport } from '../../model/types.js';
+import { zipOpen } from '../../zip/read.js';
 
 /**
  * Verifies a zip container and the tensors a format reads from it. Zip CRCs count as

@@ -1,8 +1,11 @@
 /**
- * Helpers for the bytes writers receive: one buffer or a stream of chunks.
+ * Tensor bytes as writers receive them (one buffer or a stream of chunks) and the
+ * helpers that iterate or gather them. Byte plumbing: no format and no model types here.
  */
 import { TensioError, throwIfAborted } from '../core/errors.js';
-import type { TensorBytes } from './types.js';
+
+/** Tensor bytes for a writer: all at once, or as a stream of chunks. */
+export type TensorBytes = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 /**
  * Iterates the chunks of {@link TensorBytes} (a single buffer is one chunk).

@@ -3,13 +3,15 @@
  * model seam only, one chunk (or, where a format forces it, one tensor) in memory.
  */
 import { TensioError, throwIfAborted } from '../core/errors.js';
-import { openTensorFile, formatForOutputPath, getFormat } from '../formats/registry.js';
-import { checkOutputPath } from './output-path.js';
 import type { SourceInput } from '../storage/source-input.js';
-import type { Metadata, Progress, TensorReader, TensorSpec, TensorWriter } from './types.js';
+import type { Metadata, Progress, TensorReader, TensorSpec, TensorWriter } from '../model/types.js';
+import { formatForOutputPath } from './detect.js';
+import { openTensorFile } from './open.js';
+import { checkOutputPath } from './output-path.js';
+import { getFormat, type FormatListOption } from './registry.js';
 
 /** Options for {@link convert}. */
-export interface ConvertOptions {
+export interface ConvertOptions extends FormatListOption {
   /** Input format, when detection should be skipped. */
   from?: string;
   /** Output format; by default from the output's extension. */
@@ -51,6 +53,7 @@ export interface ConvertResult {
 export async function convert(input: SourceInput, output: string, options: ConvertOptions = {}): Promise<ConvertResult> {
   const reader = await openTensorFile(input, {
     ...(options.from ? { format: options.from } : {}),
+    ...(options.formats ? { formats: options.formats } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.readOptions ? { formatOptions: options.readOptions } : {}),
   });
@@ -66,7 +69,7 @@ export async function convert(input: SourceInput, output: string, options: Conve
  * This is the one place where any format meets any other.
  */
 export async function convertReader(reader: TensorReader, output: string, options: ConvertOptions = {}): Promise<ConvertResult> {
-  const outputFormat = options.to ? getFormat(options.to) : formatForOutputPath(output);
+  const outputFormat = options.to ? getFormat(options.to, options.formats) : formatForOutputPath(output, options);
   if (!outputFormat.createWriter) {
     throw new TensioError('UNSUPPORTED_FEATURE', `tensio cannot write ${outputFormat.name} files yet`);
   }

@@ -1,16 +1,16 @@
 /**
- * `verifyTensorFile(path)`: is this file sound? Structure plus every checksum it carries.
+ * `verifyTensorFile(input)`: is this file sound? Structure plus every checksum it carries.
  */
 import { isTensioError } from '../core/errors.js';
-import { detectFormat, detectSourceFormat, getFormat } from '../formats/registry.js';
 import type { ByteSource } from '../storage/byte-source.js';
 import { describeSourceInput, localPathOf, openSourceInput, type SourceInput } from '../storage/source-input.js';
-import type { TensorFormat } from './types.js';
-import type { VerifyOptions, VerifyReport } from './types.js';
-import { verifyByReading } from './verify-by-reading.js';
+import type { TensorFormat, VerifyOptions, VerifyReport } from '../model/types.js';
+import { verifyByReading } from '../model/verify-by-reading.js';
+import { detectFormat, detectSourceFormat } from './detect.js';
+import { getFormat, type FormatListOption } from './registry.js';
 
 /** Options for {@link verifyTensorFile}. */
-export interface VerifyTensorFileOptions extends VerifyOptions {
+export interface VerifyTensorFileOptions extends VerifyOptions, FormatListOption {
   /** Skip detection and verify as this format. */
   format?: string;
 }
@@ -28,12 +28,12 @@ export interface VerifyTensorFileOptions extends VerifyOptions {
 export async function verifyTensorFile(input: SourceInput, options: VerifyTensorFileOptions = {}): Promise<VerifyReport> {
   const path = typeof input === 'string' || input instanceof URL ? localPathOf(input) : undefined;
   if (path !== undefined) {
-    const format = options.format ? getFormat(options.format) : await detectFormat(path);
+    const format = options.format ? getFormat(options.format, options.formats) : await detectFormat(path, options);
     return verifyWith(format, path, path, options);
   }
   const { source, owned } = await openSourceInput(input, options.signal ? { signal: options.signal } : {});
   try {
-    const format = options.format ? getFormat(options.format) : await detectSourceFormat(source, options);
+    const format = options.format ? getFormat(options.format, options.formats) : await detectSourceFormat(source, options);
     return await verifyWith(format, source, describeSourceInput(input, source.name ?? '<bytes>'), options);
   } finally {
     if (owned) await source.close?.();
@@ -41,14 +41,14 @@ export async function verifyTensorFile(input: SourceInput, options: VerifyTensor
 }
 
 async function verifyWith(format: TensorFormat, input: string | ByteSource, path: string, options: VerifyOptions): Promise<VerifyReport> {
+  const { formats: _formats, format: _format, ...verifyOptions } = options as VerifyTensorFileOptions;
   if (format.verify) {
     try {
-      return await format.verify(input, options);
+      return await format.verify(input, verifyOptions);
     } catch (error) {
       if (!isTensioError(error) || error.code === 'ABORTED') throw error;
       return { ok: false, format: format.name, path, tensors: 0, checksumsVerified: 0, withoutChecksum: 0, problems: [{ code: error.code, message: error.message }] };
     }
   }
-  return verifyByReading(format, input, options);
+  return verifyByReading(format, input, verifyOptions);
 }
-

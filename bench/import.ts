@@ -1,0 +1,92 @@
+/**
+ * Cold `import('tensio')` time: how long a fresh Node process spends loading the package
+ * root, measured in the child itself (`performance.now()` around the dynamic import, so
+ * Node's own start-up is not in the figure), next to the same measurement for
+ * `apache-arrow` (the heaviest dependency; the root must never load it) and for a
+ * built-in module (the floor of a dynamic import).
+ *
+ * The tree is compiled with `tsc` into the scratch folder first, so the figure is for the
+ * JavaScript users get (`dist/`), not for tsx compiling TypeScript on the fly.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { median } from './lib/timing.js';
+import type { BenchOptions, BenchRow } from './lib/types.js';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Cold import of the root entry on main before Seam v2 (issue 7, commit cae66f0): median
+ * of 15 fresh processes on the 2-core development VM (load ~2.7), 66.9 ms (best 57.2).
+ * The goal is "no slower than that"; 10% is allowed for noise between runs.
+ */
+export const ROOT_IMPORT_MS_BEFORE_SEAM_V2 = 67;
+
+/** Milliseconds one fresh process spends in `await import(specifier)`, or an error text. */
+function coldImportMs(specifier: string, cwd: string): number | string {
+  const code = `const t0 = performance.now(); await import(${JSON.stringify(specifier)}); process.stdout.write(String(performance.now() - t0));`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd, encoding: 'utf8', timeout: 60_000 });
+  if (result.status !== 0) return `exit ${result.status}: ${result.stderr.trim().split('\n').slice(-3).join(' ')}`;
+  const ms = Number(result.stdout);
+  return Number.isFinite(ms) ? ms : `no figure in ${JSON.stringify(result.stdout)}`;
+}
+
+/** Compiles `src/` to `<dir>/import-dist/dist` as an ES module package; returns the root entry's URL. */
+export function buildForImportBench(dir: string): string {
+  const out = join(dir, 'import-dist');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'package.json'), JSON.stringify({ name: 'tensio-import-bench', type: 'module' }));
+  symlinkSync(join(repoRoot, 'node_modules'), join(out, 'node_modules'));
+  const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = spawnSync(process.execPath, [tsc, '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', join(out, 'dist'), '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false'], { cwd: repoRoot, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`tsc failed: ${result.stdout}${result.stderr}`);
+  return pathToFileURL(join(out, 'dist', 'index.js')).href;
+}
+
+/**
+ * Runs the cold-import benchmark: `reps` fresh processes per contender, round-robin.
+ *
+ * @example
+ * ```ts
+ * const rows = await runImportBench({ dir, sizeMiB: 1, reps: 15, quick: false, log: console.log });
+ * ```
+ */
+export async function runImportBench(options: BenchOptions): Promise<BenchRow[]> {
+  const rootUrl = buildForImportBench(options.dir);
+  const cwd = join(options.dir, 'import-dist');
+  const rounds = Math.max(options.quick ? 3 : 15, options.reps);
+  const contenders: [string, string][] = [['tensio', rootUrl], ['apache-arrow', 'apache-arrow'], ['node:zlib', 'node:zlib']];
+  const samples = new Map<string, number[]>(contenders.map(([name]) => [name, []]));
+  const errors = new Map<string, string>();
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, specifier] of contenders) {
+      const figure = coldImportMs(specifier, cwd);
+      if (typeof figure === 'string') errors.set(name, figure);
+      else samples.get(name)!.push(figure);
+    }
+  }
+  const figure = (name: string): number | undefined => (samples.get(name)!.length > 0 ? median(samples.get(name)!) : undefined);
+  for (const [name] of contenders) {
+    const values = samples.get(name)!;
+    options.log(errors.has(name) ? `  cold import ${name}: failed: ${errors.get(name)}` : `  cold import ${name}: median ${figure(name)!.toFixed(1)} ms, best ${Math.min(...values).toFixed(1)}, worst ${Math.max(...values).toFixed(1)} (${values.length} processes)`);
+  }
+  const tensio = figure('tensio');
+  const before = ROOT_IMPORT_MS_BEFORE_SEAM_V2;
+  const rows: BenchRow[] = [
+    {
+      format: 'import', operation: "cold import('tensio') vs apache-arrow", unit: 'ms',
+      ...(tensio !== undefined ? { tensio } : {}),
+      ...(figure('apache-arrow') !== undefined ? { baseline: figure('apache-arrow')!, baselineName: "import('apache-arrow')" } : {}),
+      ...(before > 0 ? { goal: `<= ${before.toFixed(0)} ms (main before Seam v2, +10% noise)`, ...(tensio !== undefined ? { met: tensio <= before * 1.1 } : {}) } : {}),
+      ...(errors.has('tensio') ? { note: `failed: ${errors.get('tensio')}` } : {}),
+    },
+    {
+      format: 'import', operation: "cold import('tensio') vs a built-in", unit: 'ms',
+      ...(tensio !== undefined ? { tensio } : {}),
+      ...(figure('node:zlib') !== undefined ? { baseline: figure('node:zlib')!, baselineName: "import('node:zlib')" } : {}),
+    },
+  ];
+  return rows;
+}

@@ -1,0 +1,11 @@
+/**
+ * The operations over every format: the registry (an explicit list), detection,
+ * `openTensorFile`, `convert` and `verifyTensorFile`. This layer sits above the formats;
+ * no format imports it.
+ */
+export { BUILT_IN_FORMATS, getFormat, type FormatListOption } from './registry.js';
+export { detectFormat, detectSourceFormat, fileExtension, formatForOutputPath } from './detect.js';
+export { openTensorFile, type OpenTensorFileOptions } from './open.js';
+export { convert, convertReader, type ConvertOptions, type ConvertResult } from './convert.js';
+export { verifyTensorFile, type VerifyTensorFileOptions } from './verify.js';
+export { checkOutputPath } from './output-path.js';

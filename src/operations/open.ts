@@ -1,0 +1,70 @@
+/**
+ * `openTensorFile(input)`: any supported file, folder or source as a {@link TensorReader}.
+ */
+import { TensioError } from '../core/errors.js';
+import type { ByteSource } from '../storage/byte-source.js';
+import { describeSourceInput, isByteSource, localPathOf, openSourceInput, type SourceInput } from '../storage/source-input.js';
+import type { OpenOptions, TensorFormat, TensorReader } from '../model/types.js';
+import { detectFormat, detectSourceFormat } from './detect.js';
+import { getFormat, type FormatListOption } from './registry.js';
+
+/** Options for {@link openTensorFile}. */
+export interface OpenTensorFileOptions extends OpenOptions, FormatListOption {
+  /** Skip detection and open as this format. */
+  format?: string;
+}
+
+/**
+ * Opens any supported tensor file, folder or source as a {@link TensorReader}: a local
+ * path, a `file:` URL, bytes in memory or any {@link ByteSource}.
+ *
+ * @example
+ * ```ts
+ * await using reader = await openTensorFile('weights.npz');
+ * await using fromBytes = await openTensorFile(fileBytes, { format: 'npy' });
+ * console.log(reader.format, reader.tensors.length);
+ * ```
+ */
+export async function openTensorFile(input: SourceInput, options: OpenTensorFileOptions = {}): Promise<TensorReader> {
+  const path = typeof input === 'string' || input instanceof URL ? localPathOf(input) : undefined;
+  if (path !== undefined) {
+    const format = options.format ? getFormat(options.format, options.formats) : await detectFormat(path, options);
+    return openWith(format, path, options);
+  }
+  if (!(input instanceof Uint8Array) && !isByteSource(input) && typeof input !== 'string' && !(input instanceof URL)) {
+    throw new TensioError('INVALID_ARGUMENT', `openTensorFile takes a path, a URL, a Uint8Array or a ByteSource, not ${input === null ? 'null' : typeof input}`);
+  }
+  const { source, owned } = await openSourceInput(input, options.signal ? { signal: options.signal } : {});
+  try {
+    const format = options.format ? getFormat(options.format, options.formats) : await detectSourceFormat(source, options);
+    const reader = await openWith(format, source, options);
+    return owned ? closingSourceWith(reader, source) : reader;
+  } catch (error) {
+    if (owned) await source.close?.();
+    throw error;
+  }
+}
+
+function openWith(format: TensorFormat, input: string | ByteSource, options: OpenTensorFileOptions): Promise<TensorReader> {
+  if (!format.open) throw new TensioError('UNSUPPORTED_FEATURE', `tensio cannot read ${format.name} files yet`);
+  const { formats: _formats, format: _format, ...openOptions } = options;
+  return format.open(input, openOptions as OpenOptions);
+}
+
+/** The same reader, whose `close()` also closes a source it was opened over. */
+function closingSourceWith(reader: TensorReader, source: ByteSource): TensorReader {
+  const close = async (): Promise<void> => {
+    try {
+      await reader.close();
+    } finally {
+      await source.close?.();
+    }
+  };
+  const wrapped = Object.create(reader) as TensorReader;
+  Object.defineProperties(wrapped, {
+    close: { value: close },
+    [Symbol.asyncDispose]: { value: close },
+    path: { value: reader.path ?? describeSourceInput(source), enumerable: true },
+  });
+  return wrapped;
+}

@@ -1,0 +1,47 @@
+/**
+ * The formats tensio knows: one explicit, frozen list. Nothing registers itself by
+ * being imported; a caller who wants other formats (a test's fake one, a plugin) passes
+ * its own list to the operations (`{ formats }`).
+ */
+import { TensioError } from '../core/errors.js';
+import type { TensorFormat } from '../model/types.js';
+import { npyFormat } from '../formats/npy/format.js';
+import { npzFormat } from '../formats/npz/format.js';
+import { pytorchFormat } from '../formats/pytorch/format.js';
+import { safetensorsFormat } from '../formats/safetensors/format.js';
+import { npkFormat } from '../npk/format.js';
+
+/**
+ * Every built-in format, in detection order. pytorch comes before npz: both claim zip
+ * files, and when neither the first bytes nor the extension can decide, the first
+ * match wins (npz accepts any zip).
+ */
+export const BUILT_IN_FORMATS: readonly TensorFormat[] = Object.freeze([
+  safetensorsFormat,
+  npkFormat,
+  npyFormat,
+  pytorchFormat,
+  npzFormat,
+]);
+
+/** Options naming the formats an operation chooses from (default {@link BUILT_IN_FORMATS}). */
+export interface FormatListOption {
+  /** Formats to detect and choose from, in detection order. */
+  formats?: readonly TensorFormat[];
+}
+
+/**
+ * The format with this name; throws `UNKNOWN_FORMAT` listing the known ones.
+ *
+ * @example
+ * ```ts
+ * getFormat('npz').extensions; // ['.npz']
+ * ```
+ */
+export function getFormat(name: string, formats: readonly TensorFormat[] = BUILT_IN_FORMATS): TensorFormat {
+  const found = formats.find((format) => format.name === name.toLowerCase());
+  if (!found) {
+    throw new TensioError('UNKNOWN_FORMAT', `unknown format ${JSON.stringify(name)}; known formats: ${formats.map((f) => f.name).join(', ')}`);
+  }
+  return found;
+}
