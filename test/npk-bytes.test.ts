@@ -153,15 +153,12 @@ test('corrupt stores are errors, never empty stores', async (t) => {
   await assert.rejects(NumPack.open(dir, { readOnly: true }), code('BAD_MAGIC'));
   await writeFile(`${dir}/metadata.npkm`, new Bytes().u32(0x424b504e).u32(1).u64(0).u32(2).get());
   await assert.rejects(NumPack.open(dir), code('TRUNCATED'));
-  // a store whose data file is shorter than its shape
+  // a store whose data file is shorter than its shape: refused at open (issue 16)
   const meta = new Bytes().u32(0x424b504e).u32(1).u64(0).u32(1);
   entry(meta, 'x', [10, 3], 'data_x.npkd', 10, 4);
   await writeFile(`${dir}/metadata.npkm`, meta.get());
   await writeFile(`${dir}/data_x.npkd`, new Uint8Array(100));
-  {
-    await using npk = await NumPack.open(dir, { readOnly: true });
-    await assert.rejects(npk.load('x'), code('TRUNCATED'));
-  }
+  await assert.rejects(NumPack.open(dir, { readOnly: true }), code('TRUNCATED'));
   // names and data files that would leave the folder
   const evil = new Bytes().u32(0x424b504e).u32(1).u64(0).u32(1);
   entry(evil, 'x', [1], '../outside.npkd', 10, 4);

@@ -57,3 +57,10 @@ export const PICKLE_MAX_LONG_BYTES = 4096;
 
 /** Pickles: most plain values kept as metadata; shared sub-objects could otherwise expand exponentially (`maxMetadataValues`). */
 export const PICKLE_MAX_METADATA_VALUES = 4_000_000;
+
+/**
+ * NumPack stores: largest row (one index of the first dimension) an array may have, 2 GiB.
+ * Rows are the unit every read, stream and verify of a store moves, so one row must fit
+ * in one buffer; a catalogue declaring bigger rows is refused at open (`maxRowBytes`).
+ */
+export const NPK_MAX_ROW_BYTES = 2 ** 31;

@@ -2,11 +2,13 @@
  * Physical row I/O for one array: a plain `data_<name>.npkd` or a segmented array.
  * Rows are addressed physically here; the bitmap's logical view lives above.
  */
-import { open, mkdir, rename, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { open, mkdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorFactory, throwIfAborted } from '../core/errors.js';
+import { npkCrashPoint } from './crash-points.js';
 import { npkRemove, npkWriteFileAtomic } from './files.js';
+import { npkWriteStaged } from './publish.js';
 import { npkDataFileName, npkManifestFileName, npkSegmentFileName, npkSegmentFolderName } from './names.js';
 import { npkDecodeManifest, npkEncodeManifest, npkIsManifestPath, npkRowsPerSegment, type NpkSegment } from './segments.js';
 
@@ -65,6 +67,10 @@ export class NpkArrayData {
         return part;
       });
       if (startRow < rows) fail('TRUNCATED', `npk: segments of ${JSON.stringify(name)} hold ${startRow} rows, the metadata says ${rows}`);
+      // Rows past the catalogue's count (an interrupted append) are not part of the array:
+      // keep exactly `rows`, so the next append writes right after them.
+      parts = parts.filter((part) => part.startRow < rows)
+        .map((part) => (part.startRow + part.rows > rows ? { ...part, rows: rows - part.startRow, bytes: (rows - part.startRow) * rowBytes } : part));
     } else {
       parts = [{ file: dataFile, rows, bytes: rows * rowBytes, startRow: 0 }];
     }
@@ -86,7 +92,12 @@ export class NpkArrayData {
   async #handle(part: Part): Promise<FileHandle> {
     if (!part.handle) {
       const path = join(this.#dir, part.file);
-      part.handle = await open(path, this.#writable ? (part.rows === 0 ? 'a+' : 'r+') : 'r').catch((cause) => fail('IO_ERROR', `npk: cannot open ${path}: ${(cause as Error).message}`, { cause }));
+      // Writable handles are never O_APPEND: appends are positional writes after the
+      // catalogue's last row, over whatever an interrupted append left past it.
+      const opening = this.#writable
+        ? open(path, 'r+').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? open(path, 'w+') : Promise.reject(error)))
+        : open(path, 'r');
+      part.handle = await opening.catch((cause) => fail('IO_ERROR', `npk: cannot open ${path}: ${(cause as Error).message}`, { cause }));
     }
     return part.handle;
   }
@@ -220,42 +231,46 @@ export interface NpkWriteArrayOptions {
   totalBytes: number;
   segmentTargetBytes: number;
   durable: boolean;
+  /**
+   * Where to write a file or folder whose final name is given (relative to the store):
+   * the publish stages it under another name and renames it at commit.
+   */
+  stage(final: string): string;
   signal?: AbortSignal;
 }
 
 /**
- * Writes an array's data afresh from chunks: a plain file through `data_<name>.npkd.tmp`
- * and a rename, or segments when the total exceeds the segment target. Returns the
- * data_file to record in the metadata. Old files of the array are not touched except
- * the ones replaced by name; the caller removes the rest.
+ * Writes an array's data afresh from chunks, at the staged names `options.stage` gives:
+ * a plain `data_<name>.npkd`, or segments (a folder plus a manifest that lists the
+ * final segment paths) when the total exceeds the segment target. Returns the
+ * data_file to record in the catalogue. Nothing the store uses is touched: the caller
+ * publishes the staged names (see `publish.ts`).
  *
  * @example
  * ```ts
- * const dataFile = await npkWriteArrayFiles(dir, 'x', chunks, { rowBytes: 40, totalBytes: 4000, segmentTargetBytes: 2 ** 28, durable: true });
+ * const dataFile = await npkWriteArrayFiles(dir, 'x', chunks, { rowBytes: 40, totalBytes: 4000, segmentTargetBytes: 2 ** 28, durable: true, stage: (f) => `${f}.new` });
  * ```
  */
 export async function npkWriteArrayFiles(dir: string, name: string, chunks: AsyncIterable<Uint8Array>, options: NpkWriteArrayOptions): Promise<string> {
   const { totalBytes, rowBytes } = options;
   if (totalBytes <= options.segmentTargetBytes) {
     const finalName = npkDataFileName(name);
-    const temporary = join(dir, `${finalName}.tmp`);
-    await writeStream(temporary, 'file', chunks, [totalBytes], options, name);
-    await rename(temporary, join(dir, finalName));
+    await writeStream(join(dir, options.stage(finalName)), 'file', chunks, [totalBytes], options, name);
+    npkCrashPoint(`data of ${name} staged`);
     return finalName;
   }
   const perSegment = npkRowsPerSegment(options.segmentTargetBytes, rowBytes);
   const sizes: number[] = [];
   for (let left = totalBytes; left > 0; left -= perSegment * rowBytes) sizes.push(Math.min(left, perSegment * rowBytes));
   const folder = npkSegmentFolderName(name);
-  const temporaryFolder = join(dir, `${folder}.tmp`);
-  await npkRemove(temporaryFolder);
-  await mkdir(temporaryFolder, { recursive: true });
-  await writeStream(temporaryFolder, 'folder', chunks, sizes, options, name);
-  await npkRemove(join(dir, folder));
-  await rename(temporaryFolder, join(dir, folder));
+  const stagedFolder = join(dir, options.stage(folder));
+  await npkRemove(stagedFolder);
+  await mkdir(stagedFolder, { recursive: true });
+  await writeStream(stagedFolder, 'folder', chunks, sizes, options, name);
   const segments = sizes.map((bytes, index) => ({ file: `${folder}/${npkSegmentFileName(index)}`, rows: bytes / rowBytes, bytes }));
   const manifest = npkManifestFileName(name);
-  await npkWriteFileAtomic(join(dir, manifest), npkEncodeManifest(segments), options.durable);
+  await npkWriteStaged(join(dir, options.stage(manifest)), npkEncodeManifest(segments), options.durable);
+  npkCrashPoint(`segments of ${name} staged`);
   return manifest;
 }
 

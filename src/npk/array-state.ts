@@ -5,7 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { itemSize } from '../core/dtype.js';
-import { elementCount } from '../core/sizes.js';
+import { TensioError } from '../core/errors.js';
+import { NPK_MAX_ROW_BYTES } from '../core/limits.js';
+import { elementCount, tensorByteLength } from '../core/sizes.js';
 import { NpkArrayData } from './array-data.js';
 import { NpkBitmap } from './bitmap.js';
 import type { NpkArrayEntry } from './metadata.js';
@@ -35,16 +37,23 @@ export class NpkArrayState {
     this.bitmap = bitmap;
   }
 
-  /** Loads the state, reading the bitmap when the file exists. */
-  static async load(dir: string, entry: NpkArrayEntry): Promise<NpkArrayState> {
+  /**
+   * Loads the state and checks what can be checked without reading data: the array's
+   * byte length is a safe integer, one row fits in a buffer (`maxRowBytes`), the data
+   * files exist and hold the catalogue's rows, and the bitmap (when present) covers them.
+   * A hostile catalogue is thus refused at open, never later as a failed allocation.
+   */
+  static async load(dir: string, entry: NpkArrayEntry, maxRowBytes: number = NPK_MAX_ROW_BYTES): Promise<NpkArrayState> {
+    tensorByteLength(entry.dtype, entry.shape, 'npk');
+    const rowBytes = npkRowBytesOf(entry);
+    if (rowBytes > maxRowBytes) {
+      throw new TensioError('LIMIT_EXCEEDED', `npk: rows of ${JSON.stringify(entry.name)} (shape [${entry.shape.join(', ')}], ${entry.dtype}) are ${rowBytes} bytes each, above maxRowBytes ${maxRowBytes}`, { format: 'npk' });
+    }
+    await NpkArrayData.open(dir, entry.dataFile, entry.name, rowBytes, npkRowsOf(entry.shape), { writable: false }).then((data) => data.close());
     const bytes = await readFile(join(dir, npkBitmapFileName(entry.name))).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;
       throw error;
     });
-    if (bytes && entry.shape.length > 0) {
-      // The bitmap is sized to the catalogue's row count: check the data holds those rows first (stat only).
-      await NpkArrayData.open(dir, entry.dataFile, entry.name, npkRowBytesOf(entry), npkRowsOf(entry.shape), { writable: false });
-    }
     const bitmap = bytes && entry.shape.length > 0 ? NpkBitmap.decode(bytes, npkRowsOf(entry.shape), entry.name) : undefined;
     return new NpkArrayState(entry, bitmap);
   }

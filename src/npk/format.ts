@@ -10,6 +10,7 @@ import { TensioError } from '../core/errors.js';
 import { createTensorReader } from '../model/create-reader.js';
 import type { OpenOptions, TensorFormat, TensorInfo, TensorReader, TensorSpec, TensorWriter, WriterOptions } from '../model/types.js';
 import type { ByteSource } from '../storage/byte-source.js';
+import { npkCrashPoint } from './crash-points.js';
 import { npkSupportsDtype, NPK_DTYPES } from './dtype-codes.js';
 import type { LazyArray } from './lazy-array.js';
 import { NPK_METADATA_FILE } from './metadata.js';
@@ -111,9 +112,15 @@ export interface NpkWriterOptions {
 }
 
 /**
- * Creates a writer producing a store at `path`. By default the store is built in a
- * sibling temporary folder and swapped in on `close()`; with `formatOptions.merge`
- * arrays are saved into the existing store (each array replaced atomically).
+ * Creates a writer producing a store at `path`; nothing is visible there until `close()`.
+ *
+ * - No store at `path` yet: the store is built in a sibling temporary folder and renamed
+ *   into place (one atomic rename; a crash leaves nothing at `path`).
+ * - A folder at `path` (overwrite, or `formatOptions.merge`): the writer takes that
+ *   store's lock (`LOCKED` while another process writes it), stages every array beside
+ *   the old files and publishes them all at `close()` in one commit (see `publish.ts`),
+ *   so at every instant `path` holds the old store or the new one. Without `merge` the
+ *   new store replaces the old as a whole; with it, the arrays are added or replaced.
  *
  * @example
  * ```ts
@@ -133,13 +140,18 @@ export async function npkCreateWriter(path: string, options: WriterOptions): Pro
     if (plan.has(spec.name)) throw new TensioError('DUPLICATE_NAME', `npk: ${JSON.stringify(spec.name)} is planned twice`, { format: 'npk' });
     plan.set(spec.name, spec);
   }
-  const exists = await stat(target).then(() => true, () => false);
-  if (exists && !formatOptions.merge && options.overwrite === false) {
+  const existing = await stat(target).catch(() => undefined);
+  const merge = formatOptions.merge === true;
+  if (existing && !merge && options.overwrite === false) {
     throw new TensioError('ALREADY_EXISTS', `${target} already exists (use --force / overwrite to replace it)`, { format: 'npk', path: target });
   }
-  const merge = formatOptions.merge === true;
-  const building = merge ? target : join(dirname(target), `.${basename(target)}.tensio-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  if (existing && !existing.isDirectory()) {
+    throw new TensioError('ALREADY_EXISTS', `${target} exists and is not a folder, so it cannot be replaced by a NumPack store atomically; remove it first`, { format: 'npk', path: target });
+  }
+  const inPlace = existing !== undefined || merge;
+  const building = inPlace ? target : join(dirname(target), `.${basename(target)}.tensio-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   const store = await NumPack.open(building, {
+    commitOnClose: true,
     ...(merge ? {} : { dropIfExists: true }),
     ...(formatOptions.segmentTargetBytes ? { segmentTargetBytes: formatOptions.segmentTargetBytes } : {}),
     ...(formatOptions.durable !== undefined ? { durable: formatOptions.durable } : {}),
@@ -162,20 +174,33 @@ export async function npkCreateWriter(path: string, options: WriterOptions): Pro
       if (state === 'aborted') throw new TensioError('INVALID_STATE', `npk: writer for ${target} was aborted`, { format: 'npk' });
       const missing = [...plan.keys()].filter((name) => !added.has(name));
       if (missing.length) throw new TensioError('NOT_FOUND', `npk: writer closed before ${JSON.stringify(missing)} were added`, { format: 'npk' });
-      await store.close();
       state = 'closed';
-      if (merge) return;
-      const backup = `${building}.old`;
-      const hadTarget = await stat(target).then(() => true, () => false);
-      if (hadTarget) await rename(target, backup);
-      await rename(building, target);
-      if (hadTarget) await rm(backup, { recursive: true, force: true });
+      try {
+        await store.close(); // publishes everything in one commit
+      } catch (error) {
+        if (!inPlace) await rm(building, { recursive: true, force: true });
+        throw error;
+      }
+      if (inPlace) return;
+      npkCrashPoint('store built beside the target');
+      try {
+        // rename() refuses a non-empty folder that appeared meanwhile: never replaced underneath.
+        await rename(building, target);
+        npkCrashPoint('store renamed into place (commit)');
+      } catch (error) {
+        await rm(building, { recursive: true, force: true });
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
+          throw new TensioError('ALREADY_EXISTS', `${target} appeared while the store was being written; not replacing it`, { format: 'npk', path: target, cause: error });
+        }
+        throw error;
+      }
     },
     async abort() {
       if (state !== 'open') return;
       state = 'aborted';
-      await store.close();
-      if (!merge) await rm(building, { recursive: true, force: true });
+      await store.abandon();
+      if (!inPlace) await rm(building, { recursive: true, force: true });
     },
   };
 }

@@ -1,10 +1,23 @@
 /**
- * An advisory writer lock for a store: `<store>/.lock`, created with O_EXCL and holding
- * the owner's pid. NumPack has no lock, so two writers silently lose each other's
- * metadata; here the second writer gets `LOCKED`. A lock whose pid is dead (a crashed
- * writer) is stale and taken over. Readers (`readOnly`) never take it.
+ * An advisory writer lock for a store: `<store>/.lock`, holding the owner's pid, host and
+ * a random nonce. NumPack has no lock, so two writers silently lose each other's
+ * metadata; here the second writer gets `LOCKED`. Readers (`readOnly`) never take it.
+ *
+ * Why it cannot be won twice:
+ * - The lock is never seen half-written: its content goes to a private temporary file
+ *   first, which is then hard-linked to `.lock` (`link` fails with `EEXIST` when the lock
+ *   exists, atomically). A failed write (ENOSPC) removes the temporary file and leaves no
+ *   lock behind.
+ * - A lock whose owner is dead (a crashed writer) is taken over only by the one process
+ *   that creates the claim `.lock.reap-<nonce>` for exactly that lock instance (again by
+ *   `link`, so exclusive). Under the claim it checks that `.lock` still holds that
+ *   instance and only then renames its own lock over it. A process that read the same
+ *   stale lock but lost the claim, or claimed it after the winner finished, finds another
+ *   nonce in `.lock` and backs off with `LOCKED`. A claim left by a taker that died
+ *   inside that short step is itself stale and is taken over the same way, one level down.
  */
-import { open, readFile, unlink } from 'node:fs/promises';
+import { link, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { TensioError } from '../core/errors.js';
@@ -15,12 +28,42 @@ export const NPK_LOCK_FILE = '.lock';
 /** A held lock; `release()` removes the file (safe to call twice). */
 export interface NpkLock {
   readonly path: string;
+  /** The random id written in the lock file; tells this acquisition from any other. */
+  readonly nonce: string;
   release(): Promise<void>;
 }
 
-interface LockOwner { pid?: unknown; host?: unknown }
+/** What a lock file says about its owner. */
+interface LockOwner {
+  /** Identifies this lock instance: the nonce, or for a lock of an older tensio its inode and time. */
+  id: string;
+  pid?: number;
+  host?: string;
+  /** Milliseconds since the file was last written. */
+  ageMs: number;
+}
 
-function processAlive(pid: number): boolean {
+/**
+ * The file operations the lock uses, replaceable by tests (for example to make the
+ * write fail with ENOSPC). Not part of the public API.
+ *
+ * @internal
+ */
+export const npkLockFileSystem = {
+  writeFile: (path: string, text: string) => writeFile(path, text, { flag: 'wx' }),
+  link: (existing: string, path: string) => link(existing, path),
+};
+
+/**
+ * A lock without a nonce or pid (empty or garbage, e.g. left by an older tensio that ran
+ * out of space while writing it) is treated as stale once it is this old.
+ */
+const UNREADABLE_LOCK_GRACE_MS = 10_000;
+/** Claims on claims: a taker must die inside a few system calls for each level. */
+const MAX_CLAIM_DEPTH = 4;
+
+/** True when process `pid` exists on this machine. */
+export function npkProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -30,21 +73,84 @@ function processAlive(pid: number): boolean {
   }
 }
 
-async function isStale(path: string): Promise<boolean> {
-  let owner: LockOwner;
+async function readOwner(path: string): Promise<LockOwner | undefined> {
+  let text: string;
+  let info;
   try {
-    owner = JSON.parse(await readFile(path, 'utf8')) as LockOwner;
-  } catch {
-    return false; // being written right now, or unreadable: assume it is held
+    info = await stat(path);
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
-  if (typeof owner.pid !== 'number') return false;
-  // A pid is only meaningful on the machine that wrote it.
-  if (typeof owner.host === 'string' && owner.host !== hostname()) return false;
-  return !processAlive(owner.pid);
+  const ageMs = Date.now() - info.mtimeMs;
+  try {
+    const parsed = JSON.parse(text) as { pid?: unknown; host?: unknown; nonce?: unknown };
+    const owner: LockOwner = { id: typeof parsed.nonce === 'string' && /^[0-9a-f]{8,64}$/.test(parsed.nonce) ? parsed.nonce : `i${info.ino}m${Math.trunc(info.mtimeMs)}`, ageMs };
+    if (typeof parsed.pid === 'number') owner.pid = parsed.pid;
+    if (typeof parsed.host === 'string') owner.host = parsed.host;
+    return owner;
+  } catch {
+    return { id: `i${info.ino}m${Math.trunc(info.mtimeMs)}`, ageMs };
+  }
+}
+
+function ownerAlive(owner: LockOwner): boolean {
+  if (owner.pid === undefined) return owner.ageMs < UNREADABLE_LOCK_GRACE_MS;
+  // A pid is only meaningful on the machine that wrote it: a lock from elsewhere is held.
+  if (owner.host !== undefined && owner.host !== hostname()) return true;
+  return npkProcessAlive(owner.pid);
+}
+
+/** Writes `text` to a fresh private file beside `path`; removes it again if the write fails. */
+async function writePrivate(path: string, text: string): Promise<string> {
+  const temporary = `${path}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await npkLockFileSystem.writeFile(temporary, text);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+  return temporary;
 }
 
 /**
- * Takes the writer lock of the store at `dir`; throws `LOCKED` naming the holder.
+ * Makes `path` hold `text` if it is absent or held by a dead owner. Returns false when a
+ * live owner holds it (or is taking it over right now).
+ */
+async function take(path: string, text: string, depth: number): Promise<boolean> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const temporary = await writePrivate(path, text);
+    try {
+      try {
+        await npkLockFileSystem.link(temporary, path);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const owner = await readOwner(path);
+      if (!owner) continue; // released meanwhile: try again
+      if (ownerAlive(owner) || depth >= MAX_CLAIM_DEPTH) return false;
+      const claim = `${path}.reap-${owner.id}`;
+      if (!(await take(claim, text, depth + 1))) return false; // another live process is taking it over
+      try {
+        const now = await readOwner(path);
+        if (now?.id !== owner.id) continue; // someone else already replaced it
+        await rename(temporary, path); // we alone may act on this instance: replace it
+        return true;
+      } finally {
+        await unlink(claim).catch(() => undefined);
+      }
+    } finally {
+      await unlink(temporary).catch(() => undefined);
+    }
+  }
+  return false;
+}
+
+/**
+ * Takes the writer lock of the store at `dir`; throws `LOCKED` naming the holder, or
+ * `IO_ERROR` (leaving no lock) when the lock cannot be written.
  *
  * @example
  * ```ts
@@ -54,34 +160,33 @@ async function isStale(path: string): Promise<boolean> {
  */
 export async function npkAcquireLock(dir: string): Promise<NpkLock> {
   const path = join(dir, NPK_LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(path, 'wx');
-      try {
-        await handle.writeFile(JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
-      } finally {
-        await handle.close();
-      }
-      let released = false;
-      return {
-        path,
-        async release() {
-          if (released) return;
-          released = true;
-          await unlink(path).catch(() => undefined);
-        },
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new TensioError('IO_ERROR', `npk: cannot create lock ${path}: ${(error as Error).message}`, { format: 'npk', path, cause: error });
-      }
-      if (attempt === 0 && (await isStale(path))) {
-        await unlink(path).catch(() => undefined);
-        continue;
-      }
-      const holder = await readFile(path, 'utf8').catch(() => '?');
-      throw new TensioError('LOCKED', `npk: ${dir} is open for writing by another NumPack (${holder.trim()}); open it with { readOnly: true } or close the other one`, { format: 'npk', path });
-    }
+  const nonce = randomBytes(12).toString('hex');
+  const text = JSON.stringify({ pid: process.pid, host: hostname(), nonce, since: new Date().toISOString() });
+  let taken: boolean;
+  try {
+    taken = await take(path, text, 0);
+  } catch (error) {
+    throw new TensioError('IO_ERROR', `npk: cannot create lock ${path}: ${(error as Error).message}`, { format: 'npk', path, cause: error });
   }
-  throw new TensioError('LOCKED', `npk: ${dir} is locked (${path})`, { format: 'npk', path });
+  if (!taken) {
+    const holder = (await readFile(path, 'utf8').catch(() => '?')).slice(0, 200);
+    throw new TensioError('LOCKED', `npk: ${dir} is open for writing by another process (${holder.trim()}); open it with { readOnly: true } or close the other writer`, { format: 'npk', path });
+  }
+  let released = false;
+  return {
+    path,
+    nonce,
+    async release() {
+      if (released) return;
+      released = true;
+      // Only remove the lock if it is still ours (it always should be).
+      const owner = await readOwner(path).catch(() => undefined);
+      if (owner?.id === nonce) await unlink(path).catch(() => undefined);
+    },
+  };
+}
+
+/** True when `name` is one of the lock's own files (the lock, its claims, their temporaries). */
+export function npkIsLockFile(name: string): boolean {
+  return name === NPK_LOCK_FILE || name.startsWith(`${NPK_LOCK_FILE}.`);
 }

@@ -5,17 +5,16 @@
  * names refused, corrupt catalogues reported instead of read as empty.
  */
 import { allocateUninitialized } from '../core/memory.js';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import { tensorByteLength } from '../core/sizes.js';
 import type { Tensor } from '../core/tensor.js';
 import { npkWriteArrayFiles } from './array-data.js';
 import { NpkBitmap } from './bitmap.js';
-import { npkRemove } from './files.js';
 import { npkResolveIndexes, type NpkRowIndexes } from './indexes.js';
 import { LazyArray } from './lazy-array.js';
 import { npkGatherRows, npkLogicalChunks, npkReadLogicalRange, npkScatterRows } from './logical-io.js';
-import { npkCheckName, npkDataFileName, npkSegmentFolderName } from './names.js';
+import { npkCheckName } from './names.js';
 import { NumPackBase, checkCompatible, checkRecord, needRows, type NumPackIterateOptions, type NumPackOpenOptions } from './store-base.js';
 
 /**
@@ -153,13 +152,15 @@ export class NumPack extends NumPackBase {
         await data.appendRows(tensor.data, this.options.segmentTargetBytes, this.options.durable);
         await data.sync(this.options.durable);
         const rows = state.physicalRows + added;
+        // Rows past the catalogue's count are invisible until it is published: a crash
+        // leaves the old array. The grown bitmap is published with the catalogue.
         if (state.bitmap) {
           state.bitmap.resize(rows);
-          await this.writeBitmap(state);
+          await this.stageBitmap(state);
         }
         this.touch(state, [rows, ...state.entry.shape.slice(1)]);
       }
-      await this.writeCatalogue();
+      await this.commit();
     }, true);
   }
 
@@ -221,11 +222,11 @@ export class NumPack extends NumPackBase {
           bitmap.deletePhysical(current ? rows.map((row) => current.logicalToPhysical(row)) : rows);
         }
         state.bitmap = bitmap;
-        await this.writeBitmap(state);
+        await this.stageBitmap(state);
         this.touch(state);
         changed = true;
       }
-      if (changed) await this.writeCatalogue();
+      if (changed) await this.commit();
     }, true);
   }
 
@@ -242,23 +243,20 @@ export class NumPack extends NumPackBase {
     return this.run(async () => {
       const state = this.state(name);
       if (!state.bitmap) return;
+      let entry = state.entry;
       if (state.bitmap.deletedCount > 0) {
+        // The compacted data is written beside the old, which stays in use until the
+        // catalogue, the new data and the bitmap's removal are published together.
         const view = await state.view(this.path, true);
         const shape = state.logicalShape;
-        const spec = { dtype: state.entry.dtype, shape };
+        const totalBytes = tensorByteLength(entry.dtype, shape, 'npk')!;
         const dataFile = await npkWriteArrayFiles(this.path, name, npkLogicalChunks(view, 0, state.logicalRows), {
-          rowBytes: state.rowBytes, totalBytes: tensorByteLength(spec.dtype, shape, 'npk')!, segmentTargetBytes: this.options.segmentTargetBytes, durable: this.options.durable,
+          rowBytes: state.rowBytes, totalBytes, segmentTargetBytes: this.options.segmentTargetBytes, durable: this.options.durable, stage: (final) => this.stage(final),
         });
-        await state.closeData();
-        if (state.entry.dataFile !== dataFile) await npkRemove(join(this.path, state.entry.dataFile));
-        if (dataFile === npkDataFileName(name)) await npkRemove(join(this.path, npkSegmentFolderName(name)));
-        state.entry = { ...state.entry, dataFile };
-        this.touch(state, shape);
+        entry = { ...entry, dataFile, shape, sizeBytes: totalBytes };
       }
-      state.bitmap = undefined;
-      state.generation++;
-      await this.writeBitmap(state);
-      await this.writeCatalogue();
+      await this.setArray({ ...entry, lastModified: Date.now() * 1000 }, undefined, entry !== state.entry);
+      await this.commit();
     }, true);
   }
 

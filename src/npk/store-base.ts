@@ -2,26 +2,32 @@
  * The core of a NumPack store: catalogue, lock, serialised operations, whole-array
  * saves and the read-only accessors. {@link NumPack} adds the row operations.
  */
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DType } from '../core/dtype.js';
 import { TensioError } from '../core/errors.js';
-import { MAX_TENSOR_BYTES } from '../core/limits.js';
+import { MAX_TENSOR_BYTES, NPK_MAX_ROW_BYTES } from '../core/limits.js';
 import { tensorByteLength } from '../core/sizes.js';
 import type { Tensor } from '../core/tensor.js';
 import { chunksOf, type TensorBytes } from '../storage/tensor-bytes.js';
 import { npkWriteArrayFiles } from './array-data.js';
 import { NpkArrayState, npkRowBytesOf } from './array-state.js';
 import { npkDtypeCode, npkDtypeName } from './dtype-codes.js';
-import { npkRemove, npkWriteFileAtomic } from './files.js';
-import { npkAcquireLock, NPK_LOCK_FILE, type NpkLock } from './lock.js';
-import { npkDecodeMetadata, npkEncodeMetadata, NPK_METADATA_FILE } from './metadata.js';
-import { npkBitmapFileName, npkCheckName, npkCheckRelativePath, npkDataFileName, npkManifestFileName, npkSegmentFolderName } from './names.js';
-import { NPK_SEGMENT_TARGET_BYTES } from './segments.js';
+import { NpkBitmap } from './bitmap.js';
+import { npkRemove } from './files.js';
+import { npkAcquireLock, npkIsLockFile, type NpkLock } from './lock.js';
+import { npkDecodeMetadata, npkEncodeMetadata, NPK_METADATA_FILE, type NpkArrayEntry } from './metadata.js';
+import { npkBitmapFileName, npkCheckName, npkCheckRelativePath, npkSegmentFolderName } from './names.js';
+import { npkPendingPublish, npkPublish, npkPublishId, npkRecover, npkStagedName, npkWriteStaged, NPK_INTENT_FILE } from './publish.js';
+import { npkIsManifestPath, NPK_SEGMENT_TARGET_BYTES } from './segments.js';
 
 /** Options for {@link NumPack.open}. */
 export interface NumPackOpenOptions {
-  /** Delete whatever the folder holds first (NumPack's `drop_if_exists`). */
+  /**
+   * Start from an empty store (NumPack's `drop_if_exists`). The old content is not
+   * deleted at open: it is replaced by the first change published (or at `close()`),
+   * atomically, so a crash in between leaves the old store.
+   */
   dropIfExists?: boolean;
   /** Read only: no lock, no writes; mutating calls throw `INVALID_STATE`. The store must exist. */
   readOnly?: boolean;
@@ -31,6 +37,51 @@ export interface NumPackOpenOptions {
   durable?: boolean;
   /** Largest array `load()` returns in one buffer (default {@link MAX_TENSOR_BYTES}). */
   maxTensorBytes?: number;
+  /** Largest row an array may declare; bigger ones are refused at open (default {@link NPK_MAX_ROW_BYTES}). */
+  maxRowBytes?: number;
+  /**
+   * Publish every change at `close()` only, as one atomic step (the converter's writer
+   * uses this to replace a store as a whole). Arrays saved in the session cannot be read
+   * before then.
+   *
+   * @internal
+   */
+  commitOnClose?: boolean;
+}
+
+/** How long a reader waits for a writer to finish publishing before giving up with `LOCKED`. */
+const READER_WAIT_MS = 5000;
+
+/** A change being staged: files written beside their final names, published together. */
+interface Pending {
+  readonly id: string;
+  /** final name → staged name */
+  readonly replace: Map<string, string>;
+  readonly remove: Set<string>;
+  /** Everything in the folder that the new catalogue does not use goes (dropIfExists, reset). */
+  reset: boolean;
+  /** Arrays whose data is staged and not yet readable. */
+  readonly arrays: Set<string>;
+}
+
+/** The state a failed change is rolled back to. */
+interface Snapshot {
+  readonly arrays: [string, NpkArrayState, NpkArrayEntry, Uint8Array | undefined][];
+  readonly replace: Map<string, string> | undefined;
+  readonly remove: Set<string> | undefined;
+  readonly reset: boolean;
+  readonly arrayNames: Set<string> | undefined;
+}
+
+/**
+ * The files an array uses in a store: its data file (with the canonical segment folder
+ * of a segmented array) and, when it has deletions (or `always`), its bitmap.
+ */
+export function npkFilesOf(entry: NpkArrayEntry, withBitmap: boolean): string[] {
+  const files = [entry.dataFile];
+  if (npkIsManifestPath(entry.dataFile)) files.push(npkSegmentFolderName(entry.name));
+  if (withBitmap) files.push(npkBitmapFileName(entry.name));
+  return files;
 }
 
 /** Options for {@link NumPack.iterate}. */
@@ -78,6 +129,9 @@ export abstract class NumPackBase {
   #lock: NpkLock | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #pending: Pending | undefined;
+  /** Set when a publish failed after its commit point and could not be finished. */
+  #broken: unknown;
 
   protected constructor(path: string, readOnly: boolean, options: NumPackOpenOptions) {
     this.path = path;
@@ -86,22 +140,30 @@ export abstract class NumPackBase {
       segmentTargetBytes: options.segmentTargetBytes ?? NPK_SEGMENT_TARGET_BYTES,
       durable: options.durable ?? true,
       maxTensorBytes: options.maxTensorBytes ?? MAX_TENSOR_BYTES,
+      maxRowBytes: options.maxRowBytes ?? NPK_MAX_ROW_BYTES,
+      commitOnClose: options.commitOnClose ?? false,
     };
   }
 
-  /** Takes the lock (writers), applies dropIfExists and reads the catalogue. */
+  /**
+   * Takes the lock (writers), finishes or cleans up an interrupted publish, applies
+   * dropIfExists and reads the catalogue.
+   */
   protected static async initialize(store: NumPackBase, options: NumPackOpenOptions): Promise<void> {
     if (store.readOnly) {
       if (options.dropIfExists) throw new TensioError('INVALID_ARGUMENT', 'npk: dropIfExists cannot be used with readOnly', { format: 'npk' });
       const info = await stat(store.path).catch(() => undefined);
       if (!info?.isDirectory()) throw new TensioError('NOT_FOUND', `npk: ${store.path} is not a NumPack store folder`, { format: 'npk', path: store.path });
-    } else {
-      await mkdir(store.path, { recursive: true });
-      store.#lock = await npkAcquireLock(store.path);
-    }
-    try {
-      if (options.dropIfExists) await store.#removeAllFiles();
+      if (await npkPendingPublish(store.path)) await finishPublishForReader(store.path);
       await store.#readCatalogue();
+      return;
+    }
+    await mkdir(store.path, { recursive: true });
+    store.#lock = await npkAcquireLock(store.path);
+    try {
+      await npkRecover(store.path, store.options.durable);
+      if (options.dropIfExists) store.#pendingChange().reset = true;
+      else await store.#readCatalogue();
     } catch (error) {
       await store.#lock?.release();
       throw error;
@@ -117,26 +179,190 @@ export abstract class NumPackBase {
     for (const entry of npkDecodeMetadata(bytes).arrays) {
       npkCheckName(entry.name);
       npkCheckRelativePath(entry.dataFile, `data_file of ${JSON.stringify(entry.name)}`);
-      this.arrays.set(entry.name, await NpkArrayState.load(this.path, entry));
+      this.arrays.set(entry.name, await NpkArrayState.load(this.path, entry, this.options.maxRowBytes));
     }
   }
 
-  /** Runs store operations one at a time, so concurrent calls never interleave file writes. */
+  /**
+   * Runs store operations one at a time, so concurrent calls never interleave file
+   * writes. A mutating operation that fails before its publish commits is rolled back:
+   * its staged files are removed and the in-memory catalogue restored.
+   */
   protected run<T>(work: () => Promise<T>, mutating = false): Promise<T> {
-    const next = this.#queue.then(() => {
+    const next = this.#queue.then(async () => {
       if (this.#closed) throw new TensioError('INVALID_STATE', `npk: ${this.path} is closed`, { format: 'npk', path: this.path });
       if (mutating && this.readOnly) throw new TensioError('INVALID_STATE', `npk: ${this.path} was opened read-only`, { format: 'npk', path: this.path });
-      return work().catch((error: unknown) => {
+      this.#checkNotBroken();
+      const snapshot = mutating ? this.#snapshot() : undefined;
+      try {
+        return await work();
+      } catch (error) {
+        if (snapshot) await this.#restore(snapshot);
         throw npkWrapFileError(error, this.path);
-      });
+      }
     });
     this.#queue = next.catch(() => undefined);
     return next;
   }
 
+  #checkNotBroken(): void {
+    if (this.#broken !== undefined) {
+      throw new TensioError('INVALID_STATE', `npk: a publish in ${this.path} committed but could not be finished (${(this.#broken as Error).message ?? this.#broken}); close and reopen the store to finish it`, { format: 'npk', path: this.path });
+    }
+  }
+
+  #snapshot(): Snapshot {
+    const pending = this.#pending;
+    return {
+      arrays: [...this.arrays].map(([name, state]) => [name, state, state.entry, state.bitmap?.encode()]),
+      replace: pending && new Map(pending.replace),
+      remove: pending && new Set(pending.remove),
+      reset: pending?.reset ?? false,
+      arrayNames: pending && new Set(pending.arrays),
+    };
+  }
+
+  async #restore(snapshot: Snapshot): Promise<void> {
+    for (const state of this.arrays.values()) {
+      await state.closeData();
+      state.generation++;
+    }
+    this.arrays.clear();
+    for (const [name, state, entry, bitmap] of snapshot.arrays) {
+      await state.closeData();
+      state.entry = entry;
+      state.bitmap = bitmap && entry.shape.length > 0 ? NpkBitmap.decode(bitmap, entry.shape[0]!, name) : undefined;
+      state.generation++;
+      this.arrays.set(name, state);
+    }
+    const pending = this.#pending;
+    if (!pending) return;
+    // Staged files of the failed operation go; those of earlier operations (commitOnClose) stay.
+    for (const [final, staged] of pending.replace) {
+      if (snapshot.replace?.get(final) !== staged) await npkRemove(join(this.path, staged)).catch(() => undefined);
+    }
+    if (!snapshot.replace) {
+      this.#pending = undefined;
+      return;
+    }
+    pending.replace.clear();
+    for (const [final, staged] of snapshot.replace) pending.replace.set(final, staged);
+    pending.remove.clear();
+    for (const name of snapshot.remove!) pending.remove.add(name);
+    pending.arrays.clear();
+    for (const name of snapshot.arrayNames!) pending.arrays.add(name);
+    pending.reset = snapshot.reset;
+  }
+
+  #pendingChange(): Pending {
+    this.#pending ??= { id: npkPublishId(), replace: new Map(), remove: new Set(), reset: false, arrays: new Set() };
+    return this.#pending;
+  }
+
+  /**
+   * The staged name to write a file or folder whose final name is `final` (relative to
+   * the store); it replaces `final` when the change is published.
+   */
+  protected stage(final: string): string {
+    const pending = this.#pendingChange();
+    const previous = pending.replace.get(final);
+    if (previous) return previous; // staged twice in one change: the caller overwrites it
+    const staged = npkStagedName(final, pending.id);
+    pending.replace.set(final, staged);
+    pending.remove.delete(final);
+    return staged;
+  }
+
+  /** Marks `final` (relative to the store) for removal when the change is published. */
+  protected async removeOnPublish(final: string): Promise<void> {
+    const pending = this.#pendingChange();
+    const staged = pending.replace.get(final);
+    if (staged) {
+      pending.replace.delete(final);
+      await npkRemove(join(this.path, staged));
+    }
+    pending.remove.add(final);
+  }
+
+  /**
+   * Puts an array's new catalogue entry and bitmap in place in memory, and marks the
+   * files its old version used and the new one does not for removal at publish.
+   */
+  protected async setArray(entry: NpkArrayEntry, bitmap: NpkBitmap | undefined, staged: boolean): Promise<NpkArrayState> {
+    const old = this.arrays.get(entry.name);
+    const keep = new Set(npkFilesOf(entry, bitmap !== undefined));
+    // The bitmap name is always checked: a 0-d array's bitmap is ignored on load but must not outlive it.
+    for (const file of old ? npkFilesOf(old.entry, true) : [npkBitmapFileName(entry.name)]) {
+      if (!keep.has(file) && !this.#pending?.replace.has(file)) await this.removeOnPublish(file);
+    }
+    await old?.closeData();
+    const state = old ?? new NpkArrayState(entry);
+    state.entry = entry;
+    state.bitmap = bitmap;
+    state.generation++;
+    this.arrays.set(entry.name, state);
+    if (staged) this.#pendingChange().arrays.add(entry.name);
+    return state;
+  }
+
+  /** Stages a bitmap file for an array (published with the next change). */
+  protected async stageBitmap(state: NpkArrayState): Promise<void> {
+    const name = npkBitmapFileName(state.entry.name);
+    if (state.bitmap) await npkWriteStaged(join(this.path, this.stage(name)), state.bitmap.encode(), this.options.durable);
+    else await this.removeOnPublish(name);
+  }
+
+  /**
+   * Publishes the staged change (see `publish.ts`): at once, or at `close()` in
+   * `commitOnClose` sessions.
+   */
+  protected async commit(): Promise<void> {
+    if (this.options.commitOnClose) return;
+    await this.#publishPending();
+  }
+
+  async #publishPending(): Promise<void> {
+    const pending = this.#pending ?? { id: npkPublishId(), replace: new Map<string, string>(), remove: new Set<string>(), reset: false, arrays: new Set<string>() };
+    const states = [...this.arrays.values()];
+    const remove = new Set(pending.remove);
+    if (pending.reset) {
+      const used = new Set(states.flatMap((state) => npkFilesOf(state.entry, state.bitmap !== undefined)));
+      const staged = new Set(pending.replace.values());
+      for (const name of await readdir(this.path)) {
+        if (name === NPK_METADATA_FILE || name === NPK_INTENT_FILE || npkIsLockFile(name) || used.has(name) || staged.has(name)) continue;
+        remove.add(name);
+      }
+    }
+    for (const final of pending.replace.keys()) remove.delete(final);
+    const plan = {
+      id: pending.id,
+      catalogue: npkEncodeMetadata(states.map((state) => state.entry)),
+      replace: [...pending.replace].map(([final, staged]) => [staged, final] as const),
+      remove: [...remove],
+    };
+    try {
+      await npkPublish(this.path, plan, this.options.durable);
+    } catch (error) {
+      if (!(await npkPendingPublish(this.path))) throw error; // not committed: the caller rolls back
+      // Committed, but the roll-forward failed: try once more, else refuse further work.
+      try {
+        await npkRecover(this.path, this.options.durable);
+      } catch {
+        this.#broken = error;
+        this.#pending = undefined;
+        throw error;
+      }
+    }
+    this.#pending = undefined;
+    this.catalogueTimesStale = false;
+  }
+
   protected state(name: string): NpkArrayState {
     const state = this.arrays.get(name);
     if (!state) throw new TensioError('NOT_FOUND', `npk: no array named ${JSON.stringify(name)} in ${this.path}; it holds ${JSON.stringify([...this.arrays.keys()])}`, { format: 'npk', path: this.path });
+    if (this.#pending?.arrays.has(name) && this.options.commitOnClose) {
+      throw new TensioError('INVALID_STATE', `npk: ${JSON.stringify(name)} is saved but not published before close()`, { format: 'npk', path: this.path });
+    }
     return state;
   }
 
@@ -147,16 +373,9 @@ export abstract class NumPackBase {
    */
   protected catalogueTimesStale = false;
 
+  /** Publishes the catalogue (and whatever change is staged). */
   protected async writeCatalogue(): Promise<void> {
-    this.catalogueTimesStale = false;
-    const bytes = npkEncodeMetadata([...this.arrays.values()].map((state) => state.entry));
-    await npkWriteFileAtomic(join(this.path, NPK_METADATA_FILE), bytes, this.options.durable);
-  }
-
-  protected async writeBitmap(state: NpkArrayState): Promise<void> {
-    const path = join(this.path, npkBitmapFileName(state.entry.name));
-    if (state.bitmap) await npkWriteFileAtomic(path, state.bitmap.encode(), this.options.durable);
-    else await npkRemove(path);
+    await this.commit();
   }
 
   protected touch(state: NpkArrayState, shape?: readonly number[]): void {
@@ -208,26 +427,18 @@ export abstract class NumPackBase {
       if (clash) throw new TensioError('DUPLICATE_NAME', `npk: ${JSON.stringify(name)} differs from the existing ${JSON.stringify(clash)} only in case; their files would collide on case-insensitive disks`, { format: 'npk' });
     }
     const totalBytes = tensorByteLength(spec.dtype, spec.shape, 'npk')!;
-    await old?.closeData();
+    // The new data is written beside the old (which stays readable until the publish).
     const dataFile = await npkWriteArrayFiles(this.path, name, chunksOf(data, signal), {
-      rowBytes: npkRowBytesOf(spec), totalBytes, segmentTargetBytes: this.options.segmentTargetBytes, durable: this.options.durable, ...(signal ? { signal } : {}),
+      rowBytes: npkRowBytesOf(spec), totalBytes, segmentTargetBytes: this.options.segmentTargetBytes, durable: this.options.durable,
+      stage: (final) => this.stage(final), ...(signal ? { signal } : {}),
     });
-    if (old && old.entry.dataFile !== dataFile) await npkRemove(join(this.path, old.entry.dataFile));
-    if (dataFile === npkDataFileName(name)) {
-      await npkRemove(join(this.path, npkManifestFileName(name)));
-      await npkRemove(join(this.path, npkSegmentFolderName(name)));
-    }
-    await npkRemove(join(this.path, npkBitmapFileName(name)));
-    const state = old ?? new NpkArrayState({ name, shape: [], dataFile, lastModified: 0, sizeBytes: 0, dtype: spec.dtype });
-    state.entry = { name, shape: [...spec.shape], dataFile, lastModified: Date.now() * 1000, sizeBytes: totalBytes, dtype: spec.dtype };
-    state.bitmap = undefined;
-    state.generation++;
-    this.arrays.set(name, state);
-    await this.writeCatalogue();
+    await this.setArray({ name, shape: [...spec.shape], dataFile, lastModified: Date.now() * 1000, sizeBytes: totalBytes, dtype: spec.dtype }, undefined, true);
+    await this.commit();
   }
 
   /**
-   * Deletes every array and its files.
+   * Deletes every array and its files, atomically: the old store stays whole until the
+   * empty catalogue is published.
    *
    * @example
    * ```ts
@@ -236,21 +447,19 @@ export abstract class NumPackBase {
    */
   reset(): Promise<void> {
     return this.run(async () => {
-      await this.#removeAllFiles();
-      await this.writeCatalogue();
+      for (const state of this.arrays.values()) {
+        await state.closeData();
+        state.generation++;
+      }
+      this.arrays.clear();
+      const pending = this.#pendingChange();
+      pending.reset = true;
+      for (const [final, staged] of pending.replace) {
+        await npkRemove(join(this.path, staged));
+        pending.replace.delete(final);
+      }
+      await this.commit();
     }, true);
-  }
-
-  async #removeAllFiles(): Promise<void> {
-    for (const state of this.arrays.values()) {
-      await state.closeData();
-      state.generation++;
-    }
-    this.arrays.clear();
-    for (const entry of await readdir(this.path)) {
-      if (entry === NPK_LOCK_FILE) continue;
-      await rm(join(this.path, entry), { recursive: true, force: true });
-    }
   }
 
   /** Logical shape; throws `NOT_FOUND`. */
@@ -318,14 +527,39 @@ export abstract class NumPackBase {
     await this.#queue;
     this.#closed = true;
     try {
-      if (this.catalogueTimesStale) await this.writeCatalogue();
+      if (!this.readOnly && this.#broken === undefined && (this.#pending || this.catalogueTimesStale)) await this.#publishPending();
     } catch (error) {
+      if (this.#pending) await this.#discardPending();
       throw npkWrapFileError(error, this.path);
     } finally {
       // Handles and the lock go even when that write fails; otherwise the store stays locked.
       for (const state of this.arrays.values()) await state.closeData();
       await this.#lock?.release();
     }
+  }
+
+  /**
+   * Closes without publishing: staged changes are thrown away and the store stays as
+   * last published. The converter's writer uses it on abort.
+   *
+   * @internal
+   */
+  async abandon(): Promise<void> {
+    if (this.#closed) return;
+    await this.#queue;
+    this.#closed = true;
+    try {
+      await this.#discardPending();
+    } finally {
+      for (const state of this.arrays.values()) await state.closeData();
+      await this.#lock?.release();
+    }
+  }
+
+  async #discardPending(): Promise<void> {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (pending) for (const staged of pending.replace.values()) await npkRemove(join(this.path, staged)).catch(() => undefined);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -375,4 +609,33 @@ export function npkWrapFileError(error: unknown, path: string): unknown {
   const errno = error as NodeJS.ErrnoException;
   if (error instanceof TensioError || !(error instanceof Error) || typeof errno.code !== 'string' || typeof errno.syscall !== 'string') return error;
   return new TensioError('IO_ERROR', `npk: ${errno.syscall} failed in ${path}: ${error.message}`, { format: 'npk', path, cause: error });
+}
+
+/**
+ * A reader found the intent of an unfinished publish. If no live writer holds the store,
+ * the publish was interrupted by a crash: take the lock and finish it. Otherwise a writer
+ * is rolling it forward right now (a few renames): wait for it, up to a few seconds.
+ */
+async function finishPublishForReader(path: string): Promise<void> {
+  let lock: NpkLock | undefined;
+  try {
+    lock = await npkAcquireLock(path);
+  } catch (error) {
+    if (!(error instanceof TensioError) || error.code !== 'LOCKED') throw error;
+  }
+  if (lock) {
+    try {
+      await npkRecover(path, true);
+    } finally {
+      await lock.release();
+    }
+    return;
+  }
+  const deadline = Date.now() + READER_WAIT_MS;
+  while (await npkPendingPublish(path)) {
+    if (Date.now() > deadline) {
+      throw new TensioError('LOCKED', `npk: ${path} is being published by another process; try again when it has finished`, { format: 'npk', path });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
