@@ -37,6 +37,7 @@ export * from './operations/index.js';
 export * from './zip/index.js';
 export { zipVerifyTensorFile } from './formats/shared/zip-verify.js';
 export * from './formats/safetensors/index.js';
+export * from './formats/sharded/index.js';
 export * from './npk/index.js';
 export * from './formats/npy/index.js';
 export * from './formats/pytorch/index.js';

@@ -195,4 +195,6 @@ export interface VerifyReport {
   /** Tensors that carry no checksum (structure checked only). */
   readonly withoutChecksum: number;
   readonly problems: readonly VerifyProblem[];
+  /** Findings that do not make the file unsound (e.g. stray shard files beside an index). */
+  readonly warnings?: readonly VerifyProblem[];
 }

@@ -4,7 +4,8 @@
 import { SAFETENSORS_MAX_HEADER_BYTES } from '../../core/limits.js';
 import type { Metadata, TensorFormat, TensorSpec, WriterOptions } from '../../model/types.js';
 import { safetensorsOpen } from './reader.js';
-import { findSafetensorsIndexInFolder } from './sharded.js';
+import { folderHasCheckpoint } from '../sharded/locate.js';
+import { safetensorsShardLayout } from './sharded.js';
 import { safetensorsShardedWriter } from './sharded-writer.js';
 import { safetensorsStreamWriter } from './stream-writer.js';
 import { SAFETENSORS_METADATA_KEY, safetensorsDtypeName } from './types.js';
@@ -97,13 +98,8 @@ export const safetensorsFormat: TensorFormat = {
   name: 'safetensors',
   extensions: ['.safetensors', '.safetensors.index.json'],
   sniff: safetensorsSniff,
-  async sniffFolder(path) {
-    try {
-      return (await findSafetensorsIndexInFolder(path)) !== undefined;
-    } catch {
-      return true; // several index files: still a sharded checkpoint folder
-    }
-  },
+  // A folder with a *.safetensors.index.json, or one model.safetensors (save_pretrained of a small model).
+  sniffFolder: (path) => folderHasCheckpoint(path, safetensorsShardLayout()),
   open(input, options = {}) {
     const formatOptions = options.formatOptions ?? {};
     return safetensorsOpen(input, {
@@ -113,6 +109,6 @@ export const safetensorsFormat: TensorFormat = {
     });
   },
   createWriter: createSafetensorsWriter,
-  verify: (path, options) => safetensorsVerify(path, options),
+  verify: (path, options) => safetensorsVerify(path, options), // formatOptions.followIndex: false checks one shard alone
   cannotWrite: safetensorsCannotWrite,
 };

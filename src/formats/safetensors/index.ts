@@ -20,10 +20,11 @@ export type { SafetensorsLayout, SafetensorsLayoutEntry, SafetensorsLayoutOption
 export { SafetensorsStreamWriter, safetensorsStreamWriter } from './stream-writer.js';
 export type { SafetensorsStreamWriterOptions, PatchableByteSink } from './stream-writer.js';
 export { safetensorsCrc32Key, isSafetensorsCrc32Key, formatSafetensorsCrc32, safetensorsCrc32Update, SAFETENSORS_CRC32_PLACEHOLDER } from './checksum.js';
-export { safetensorsVerify } from './verify.js';
+export { safetensorsVerify, safetensorsVerifyFile } from './verify.js';
 export { safetensorsParseIndex, parseSafetensorsShardName, safetensorsShardName, safetensorsFormatIndex } from './sharded-index.js';
 export type { SafetensorsIndex } from './sharded-index.js';
-export { findSafetensorsIndex, findSafetensorsIndexInFolder, safetensorsReadIndexFile, openSafetensorsSharded } from './sharded.js';
+export { findSafetensorsIndex, findSafetensorsIndexInFolder, safetensorsReadIndexFile, openSafetensorsSharded, safetensorsVerifySharded, safetensorsShardLayout, resolveSafetensorsTarget } from './sharded.js';
+export type { SafetensorsTarget } from './sharded.js';
 export {
   SAFETENSORS_DEFAULT_MAX_SHARD_BYTES,
   SafetensorsShardedWriter,

@@ -3,7 +3,6 @@
  * hands them to the synchronous parser, and builds a {@link TensorReader} whose tensors
  * are read straight from their spans.
  */
-import { stat } from 'node:fs/promises';
 import { throwIfAborted } from '../../core/errors.js';
 import { createTensorReader } from '../../model/create-reader.js';
 import type { TensorInfo, TensorReader } from '../../model/types.js';
@@ -11,15 +10,17 @@ import { toByteSource, type ByteInput, type ByteSource } from '../../storage/byt
 import { fileSource } from '../../storage/file-source.js';
 import { safetensorsCrc32Key } from './checksum.js';
 import { safetensorsParseHeaderJson, safetensorsReadHeaderLength } from './read.js';
-import { findSafetensorsIndex, openSafetensorsSharded } from './sharded.js';
+import { openShardedCheckpoint } from '../sharded/reader.js';
+import { resolveSafetensorsTarget, safetensorsShardLayout } from './sharded.js';
 import type { SafetensorsHeader, SafetensorsReadOptions } from './types.js';
 
 /** Options for {@link safetensorsOpen}. */
 export interface SafetensorsOpenOptions extends SafetensorsReadOptions {
   signal?: AbortSignal;
   /**
-   * When given a shard (`model-00001-of-00003.safetensors`) whose index lies next to
-   * it, open the whole sharded checkpoint. Default true; false opens just that file.
+   * When given a shard (`model-00001-of-00003.safetensors`) that the index next to it
+   * names in its `weight_map`, open the whole sharded checkpoint. Default true; false
+   * opens just that file. A shard-named file the index does not list always opens alone.
    */
   followIndex?: boolean;
 }
@@ -103,8 +104,9 @@ export async function safetensorsOpenSource(source: ByteSource, options: Safeten
 
 /**
  * Opens safetensors as one {@link TensorReader}: a file path, a sharded checkpoint (its
- * `*.safetensors.index.json`, a folder holding one, or one of its shards), a
- * {@link ByteSource}, or bytes in memory. Only headers are read here.
+ * `*.safetensors.index.json`, a folder holding one, or a shard its index names), a
+ * model folder holding one `.safetensors` file, a {@link ByteSource}, or bytes in
+ * memory. Only headers are read here.
  *
  * @example
  * ```ts
@@ -114,12 +116,7 @@ export async function safetensorsOpenSource(source: ByteSource, options: Safeten
  */
 export async function safetensorsOpen(input: string | ByteInput, options: SafetensorsOpenOptions = {}): Promise<TensorReader> {
   if (typeof input !== 'string') return safetensorsOpenSource(toByteSource(input), options);
-  const lower = input.toLowerCase();
-  const isFolder = await stat(input).then((s) => s.isDirectory(), () => false);
-  if (isFolder || lower.endsWith('.index.json')) return openSafetensorsSharded(input, options);
-  if (options.followIndex ?? true) {
-    const index = await findSafetensorsIndex(input);
-    if (index) return openSafetensorsSharded(index, options);
-  }
-  return safetensorsOpenSource(await fileSource(input), { ...options, ownsSource: true });
+  const target = await resolveSafetensorsTarget(input, options);
+  if (target.kind === 'index') return openShardedCheckpoint(target.path, safetensorsShardLayout(options), options.signal);
+  return safetensorsOpenSource(await fileSource(target.path), { ...options, ownsSource: true });
 }

@@ -1,23 +1,13 @@
 /**
- * The `*.safetensors.index.json` of a sharded checkpoint (huggingface_hub /
- * transformers): `{"metadata": {"total_size": …}, "weight_map": {tensor: shard file}}`,
- * and the shard naming `model-00001-of-00003.safetensors`.
+ * The `*.safetensors.index.json` of a sharded checkpoint and the shard naming
+ * `model-00001-of-00003.safetensors`: the safetensors names of the generic sharded
+ * helpers in `src/formats/sharded/`.
  */
-import { errorFactory } from '../../core/errors.js';
-import { isJsonObject, JsonNumberLiteral, parseStrictJson, type JsonValue } from './strict-json.js';
-
-const fail = errorFactory('safetensors');
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+import { formatShardIndex, parseShardIndex, type ShardIndex } from '../sharded/index-file.js';
+import { parseShardFileName, shardFileName } from '../sharded/names.js';
 
 /** A parsed sharded-checkpoint index. */
-export interface SafetensorsIndex {
-  /** The index's `metadata` object (`total_size`, sometimes `total_parameters`, …). */
-  readonly metadata: Readonly<Record<string, unknown>>;
-  /** Tensor name → shard file name (a plain name in the index's folder). */
-  readonly weightMap: Readonly<Record<string, string>>;
-  /** Distinct shard file names, in order of first appearance. */
-  readonly shards: readonly string[];
-}
+export type SafetensorsIndex = ShardIndex;
 
 /**
  * Parses the text of a `*.safetensors.index.json`. Shard names must be plain file
@@ -29,53 +19,20 @@ export interface SafetensorsIndex {
  * ```
  */
 export function safetensorsParseIndex(bytes: Uint8Array): SafetensorsIndex {
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch (cause) {
-    return fail('INVALID_UTF8', `safetensors: index file is not valid UTF-8`, { cause });
-  }
-  const root = parseStrictJson(text.trimStart().startsWith('\ufeff') ? text.trimStart().slice(1) : text);
-  if (!isJsonObject(root)) return fail('INVALID_JSON', 'safetensors: index file is not a JSON object');
-  const map = root.get('weight_map');
-  if (!isJsonObject(map)) return fail('INVALID_JSON', 'safetensors: index file has no "weight_map" object');
-  const weightMap: Record<string, string> = {};
-  const shards: string[] = [];
-  const seen = new Set<string>();
-  for (const [tensor, file] of map) {
-    if (typeof file !== 'string') fail('INVALID_JSON', `safetensors: weight_map entry ${JSON.stringify(tensor)} must name a shard file`);
-    const shard = file as string;
-    if (shard === '' || shard === '.' || shard === '..' || /[/\\\0]/.test(shard)) {
-      fail('INVALID_NAME', `safetensors: weight_map entry ${JSON.stringify(tensor)} names ${JSON.stringify(shard)}, not a plain file name in the index's folder`);
-    }
-    Object.defineProperty(weightMap, tensor, { value: shard, enumerable: true, writable: true, configurable: true });
-    if (!seen.has(shard)) {
-      seen.add(shard);
-      shards.push(shard);
-    }
-  }
-  const metadataValue = root.get('metadata');
-  const metadata = metadataValue === undefined || metadataValue === null ? {} : toPlain(metadataValue);
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) fail('INVALID_JSON', 'safetensors: index "metadata" must be an object');
-  return { metadata: metadata as Record<string, unknown>, weightMap, shards };
+  return parseShardIndex(bytes);
 }
 
-function toPlain(value: JsonValue): unknown {
-  if (value instanceof JsonNumberLiteral) return Number(value.text);
-  if (Array.isArray(value)) return value.map(toPlain);
-  if (value instanceof Map) {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of value) Object.defineProperty(out, key, { value: toPlain(item), enumerable: true, writable: true, configurable: true });
-    return out;
-  }
-  return value;
-}
-
-/** `model-00001-of-00003.safetensors` → `{ prefix: 'model', index: 1, count: 3 }`. */
+/**
+ * `model-00001-of-00003.safetensors` → `{ prefix: 'model', index: 1, count: 3 }`.
+ *
+ * @example
+ * ```ts
+ * parseSafetensorsShardName('model-00002-of-00003.safetensors')?.index; // 2
+ * ```
+ */
 export function parseSafetensorsShardName(fileName: string): { prefix: string; index: number; count: number } | undefined {
-  const match = /^(.*)-(\d{5,6})-of-(\d{5,6})\.safetensors$/i.exec(fileName);
-  if (!match) return undefined;
-  return { prefix: match[1]!, index: Number(match[2]), count: Number(match[3]) };
+  const parsed = parseShardFileName(fileName, '.safetensors');
+  return parsed ? { prefix: parsed.prefix, index: parsed.index, count: parsed.count } : undefined;
 }
 
 /**
@@ -89,8 +46,7 @@ export function parseSafetensorsShardName(fileName: string): { prefix: string; i
  */
 export function safetensorsShardName(prefix: string, zeroBasedIndex: number, count: number): string {
   if (count === 1) return `${prefix}.safetensors`;
-  const pad = (n: number) => String(n).padStart(5, '0');
-  return `${prefix}-${pad(zeroBasedIndex + 1)}-of-${pad(count)}.safetensors`;
+  return shardFileName(prefix, zeroBasedIndex, count, '.safetensors');
 }
 
 /**
@@ -102,10 +58,5 @@ export function safetensorsShardName(prefix: string, zeroBasedIndex: number, cou
  * ```
  */
 export function safetensorsFormatIndex(metadata: Record<string, unknown>, weightMap: Record<string, string>): string {
-  const sortKeys = (record: Record<string, unknown>) => {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(record).sort()) Object.defineProperty(out, key, { value: record[key], enumerable: true, writable: true, configurable: true });
-    return out;
-  };
-  return `${JSON.stringify({ metadata: sortKeys(metadata), weight_map: sortKeys(weightMap) }, null, 2)}\n`;
+  return formatShardIndex(metadata, weightMap);
 }

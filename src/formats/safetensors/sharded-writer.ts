@@ -3,15 +3,19 @@
  * order fill shards up to `maxShardBytes`, an oversized tensor gets a shard of its own,
  * files are named `model-00001-of-0000N.safetensors`, and `model.safetensors.index.json`
  * maps every tensor to its shard. One shard ⇒ plain `model.safetensors`, no index.
+ * Publishing replaces an existing checkpoint as a set (see `src/formats/sharded/publish.ts`):
+ * new shards under names the old index does not use, the index last, old shards removed.
  */
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errorFactory } from '../../core/errors.js';
+import { SAFETENSORS_MAX_HEADER_BYTES } from '../../core/limits.js';
 import { tensorByteLength } from '../../core/sizes.js';
 import type { TensorBytes, TensorSpec, TensorWriter } from '../../model/types.js';
-import { atomicFileSink } from '../../storage/atomic-file-sink.js';
+import { checkShardSetTarget, chooseShardNames, publishShardSet } from '../sharded/publish.js';
+import { shardIndexFileName } from '../sharded/names.js';
 import { isSafetensorsCrc32Key } from './checksum.js';
-import { safetensorsFormatIndex, safetensorsShardName } from './sharded-index.js';
+import { safetensorsFormatIndex } from './sharded-index.js';
 import { safetensorsStreamWriter, type SafetensorsStreamWriter, type SafetensorsStreamWriterOptions } from './stream-writer.js';
 import type { SafetensorsTensors } from './write.js';
 
@@ -69,24 +73,26 @@ export function safetensorsSplitShards(plan: readonly TensorSpec[], maxShardByte
 export class SafetensorsShardedWriter implements TensorWriter {
   readonly format = 'safetensors';
   readonly order: readonly string[];
-  /** Published file paths (shards, then the index when there is one). */
+  /** File paths this writer publishes (shards, then the index when there is one). */
   readonly files: readonly string[];
   /** The index path, when there is more than one shard. */
   readonly indexPath: string | undefined;
+  /** Files of the replaced checkpoint removed after the new one was committed (set by `close()`). */
+  removedFiles: readonly string[] = [];
   private readonly writerOf = new Map<string, SafetensorsStreamWriter>();
   private done = false;
 
   private constructor(
     private readonly writers: readonly SafetensorsStreamWriter[],
     private readonly indexText: string | undefined,
-    shardPaths: readonly string[],
-    indexPath: string | undefined,
+    private readonly target: { folder: string; prefix: string; names: readonly string[] },
     private readonly overwrite: boolean,
   ) {
     for (const writer of writers) for (const name of writer.order) this.writerOf.set(name, writer);
     this.order = writers.flatMap((writer) => writer.order);
-    this.indexPath = indexPath;
-    this.files = indexPath ? [...shardPaths, indexPath] : [...shardPaths];
+    const shardPaths = target.names.map((name) => join(target.folder, name));
+    this.indexPath = indexText !== undefined ? join(target.folder, shardIndexFileName(target.prefix, '.safetensors')) : undefined;
+    this.files = this.indexPath ? [...shardPaths, this.indexPath] : shardPaths;
   }
 
   /** Plans the shards and opens one temporary file per shard. Prefer {@link safetensorsShardedWriter}. */
@@ -95,7 +101,9 @@ export class SafetensorsShardedWriter implements TensorWriter {
     await mkdir(folder, { recursive: true });
     const shards = safetensorsSplitShards(options.tensors, options.maxShardBytes ?? SAFETENSORS_DEFAULT_MAX_SHARD_BYTES);
     if (shards.length === 0) shards.push([]);
-    const names = shards.map((_, index) => safetensorsShardName(prefix, index, shards.length));
+    // Names the checkpoint being replaced does not use, so its index keeps reading it until ours commits.
+    const names = await chooseShardNames(folder, prefix, '.safetensors', shards.length, options.maxHeaderBytes ?? SAFETENSORS_MAX_HEADER_BYTES);
+    await checkShardSetTarget(folder, prefix, '.safetensors', names, options.overwrite !== false);
     const writers: SafetensorsStreamWriter[] = [];
     try {
       for (const [index, shard] of shards.entries()) {
@@ -118,8 +126,7 @@ export class SafetensorsShardedWriter implements TensorWriter {
       const userMetadata = Object.fromEntries(Object.entries(options.metadata ?? {}).filter(([key]) => !isSafetensorsCrc32Key(key)));
       indexText = safetensorsFormatIndex({ ...userMetadata, total_size: totalSize }, weightMap);
     }
-    const indexPath = shards.length > 1 ? join(folder, `${prefix}.safetensors.index.json`) : undefined;
-    return new SafetensorsShardedWriter(writers, indexText, names.map((name) => join(folder, name)), indexPath, options.overwrite !== false);
+    return new SafetensorsShardedWriter(writers, indexText, { folder, prefix, names }, options.overwrite !== false);
   }
 
   /** Writes one planned tensor (bytes or chunks) into its shard. */
@@ -136,20 +143,23 @@ export class SafetensorsShardedWriter implements TensorWriter {
     return writer;
   }
 
-  /** Publishes every shard, then the index (each file atomically; the index last). */
+  /**
+   * Publishes the set: every shard under its new name, then the index (the commit
+   * point), then removes the replaced checkpoint's shards and any shard-named file of
+   * the same prefix the new index does not name.
+   */
   async close(): Promise<void> {
     if (this.done) return;
-    for (const writer of this.writers) await writer.close();
-    if (this.indexText !== undefined && this.indexPath) {
-      const sink = await atomicFileSink(this.indexPath, { noOverwrite: !this.overwrite });
-      try {
-        await sink.write(new TextEncoder().encode(this.indexText));
-        await sink.close();
-      } catch (error) {
-        await sink.abort();
-        throw error;
-      }
-    }
+    const { removed } = await publishShardSet({
+      folder: this.target.folder,
+      prefix: this.target.prefix,
+      extension: '.safetensors',
+      files: this.target.names.map((name, index) => ({ name, publish: () => this.writers[index]!.close(), abort: () => this.writers[index]!.abort() })),
+      indexText: this.indexText,
+      overwrite: this.overwrite,
+      maxIndexBytes: SAFETENSORS_MAX_HEADER_BYTES,
+    });
+    this.removedFiles = removed.map((name) => join(this.target.folder, name));
     this.done = true;
   }
 

@@ -5,11 +5,16 @@
 import { isTensioError, throwIfAborted } from '../../core/errors.js';
 import type { VerifyOptions, VerifyProblem, VerifyReport } from '../../model/types.js';
 import { safetensorsCrc32Update, formatSafetensorsCrc32 } from './checksum.js';
-import type { ByteInput } from '../../storage/byte-source.js';
-import { safetensorsOpen } from './reader.js';
+import { toByteSource, type ByteInput } from '../../storage/byte-source.js';
+import { fileSource } from '../../storage/file-source.js';
+import { safetensorsOpenSource } from './reader.js';
+import { resolveSafetensorsTarget, safetensorsVerifySharded } from './sharded.js';
 
 /**
- * Verifies a safetensors file or sharded checkpoint. Never throws for a bad file:
+ * Verifies a safetensors file or sharded checkpoint (an index, a folder, or a shard
+ * its index names; `followIndex: false` checks one shard alone). A sharded checkpoint
+ * is checked shard by shard, the index against the shards, and stray shard files are
+ * reported as warnings. Never throws for a bad file:
  * problems come back in the report (`CHECKSUM_MISMATCH` per bad tensor, or the
  * structural error). Tensors without a recorded CRC count in `withoutChecksum`.
  *
@@ -19,7 +24,32 @@ import { safetensorsOpen } from './reader.js';
  * if (!report.ok) for (const p of report.problems) console.error(p.code, p.tensor, p.message);
  * ```
  */
-export async function safetensorsVerify(input: string | ByteInput, options: VerifyOptions & { maxHeaderBytes?: number } = {}): Promise<VerifyReport> {
+export async function safetensorsVerify(input: string | ByteInput, options: VerifyOptions & { maxHeaderBytes?: number; followIndex?: boolean } = {}): Promise<VerifyReport> {
+  if (typeof input !== 'string') return safetensorsVerifyFile(input, options);
+  const path = input;
+  const maxHeaderBytes = options.maxHeaderBytes ?? (options.formatOptions?.maxHeaderBytes as number | undefined);
+  const followIndex = options.followIndex ?? (options.formatOptions?.followIndex !== false);
+  let target;
+  try {
+    target = await resolveSafetensorsTarget(path, { ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}), followIndex });
+  } catch (error) {
+    if (!isTensioError(error) || error.code === 'ABORTED') throw error;
+    return { ok: false, format: 'safetensors', path, tensors: 0, checksumsVerified: 0, withoutChecksum: 0, problems: [{ code: error.code, message: error.message }] };
+  }
+  if (target.kind === 'index') return safetensorsVerifySharded(target.path, { ...options, ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}) });
+  return safetensorsVerifyFile(target.path, { ...options, ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}) });
+}
+
+/**
+ * Verifies one safetensors file alone (never following an index): the full
+ * structural validation, then every recorded `crc32:<name>` recomputed.
+ *
+ * @example
+ * ```ts
+ * const report = await safetensorsVerifyFile('model-00001-of-00002.safetensors');
+ * ```
+ */
+export async function safetensorsVerifyFile(input: string | ByteInput, options: VerifyOptions & { maxHeaderBytes?: number } = {}): Promise<VerifyReport> {
   const path = typeof input === 'string' ? input : input instanceof Uint8Array ? '<bytes>' : (input.name ?? '<source>');
   const problems: VerifyProblem[] = [];
   let tensors = 0;
@@ -27,7 +57,7 @@ export async function safetensorsVerify(input: string | ByteInput, options: Veri
   let withoutChecksum = 0;
   const maxHeaderBytes = options.maxHeaderBytes ?? (options.formatOptions?.maxHeaderBytes as number | undefined);
   try {
-    const reader = await safetensorsOpen(input, { ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    const reader = await safetensorsOpenSource(typeof input === 'string' ? await fileSource(input) : toByteSource(input), { ownsSource: typeof input === 'string', ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}), ...(options.signal ? { signal: options.signal } : {}) });
     try {
       tensors = reader.tensors.length;
       const total = reader.tensors.reduce((sum, info) => sum + info.byteLength, 0);

@@ -1,0 +1,188 @@
+/**
+ * Publishing a sharded checkpoint as a SET, so that a crash at any instant leaves the
+ * old model or the new one as read through the index, never a mix:
+ *
+ * 0. Every new shard is complete in a temporary file (`.NAME.tensio-*.tmp`).
+ * 1…m. The shards are renamed into place one by one, under names the current index
+ *    does not use (huggingface_hub's 5-digit `model-00001-of-00003` names, or 6+
+ *    digits when the set being replaced already uses those), so the old index still
+ *    reads exactly the old model.
+ * m+1. The index is replaced atomically: the commit point. (A one-shard result has no
+ *    index: the single file is published, then the old index is removed.)
+ * m+2… The old set's shards, and any shard-named file of the same prefix the new index
+ *    does not name, are removed (as `save_pretrained` does), one by one; so is a
+ *    `<prefix><ext>` single file when an old index existed (never otherwise: it may be
+ *    the very file being resharded).
+ *
+ * A crash before the commit leaves the old model plus some unreferenced new shards; a
+ * crash after it leaves the new model plus some unreferenced old ones. `verify` reports
+ * such strays; the next write of the same prefix removes them.
+ */
+import { readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errorFactory, TensioError } from '../../core/errors.js';
+import { atomicFileSink } from '../../storage/atomic-file-sink.js';
+import { crashPoint } from '../../storage/crash-point.js';
+import { readShardIndexFile } from './locate.js';
+import { isHiddenFileName, parseShardFileName, shardFileName, shardIndexFileName } from './names.js';
+
+const fail = errorFactory('sharded');
+
+/** The step label the crash-test hook uses (`TENSIO_TEST_CRASH_AFTER=sharded-publish:K`). */
+export const SHARDED_PUBLISH_OPERATION = 'sharded-publish';
+
+/** Widest shard numbers tried before giving up on finding names the old set does not use. */
+const MAX_SHARD_NAME_WIDTH = 9;
+
+/** One new file of the set: complete in a temporary file, published by a rename. */
+export interface StagedShardFile {
+  /** Final file name in the folder. */
+  readonly name: string;
+  /** Renames the temporary file into place (fsynced). */
+  publish(): Promise<void>;
+  /** Deletes the temporary file (when not yet published). */
+  abort(): Promise<void>;
+}
+
+/** What {@link publishShardSet} needs. */
+export interface ShardSetPlan {
+  readonly folder: string;
+  readonly prefix: string;
+  /** Shard extension with its dot (`.safetensors`). */
+  readonly extension: string;
+  /** The new files in shard order; one file (`<prefix><ext>`) means no index. */
+  readonly files: readonly StagedShardFile[];
+  /** The index text for several shards; undefined for one. */
+  readonly indexText: string | undefined;
+  /** Replace an existing checkpoint of this prefix. */
+  readonly overwrite: boolean;
+  /** Largest old index read, in bytes. */
+  readonly maxIndexBytes: number;
+}
+
+/** What the folder holds for a prefix before a write. */
+interface CurrentSet {
+  /** True when `<prefix><ext>.index.json` exists. */
+  readonly indexExists: boolean;
+  /** Shards the current index names; undefined when the index exists but cannot be read. */
+  readonly named: readonly string[] | undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+async function currentSet(folder: string, prefix: string, extension: string, maxIndexBytes: number): Promise<CurrentSet> {
+  const indexPath = join(folder, shardIndexFileName(prefix, extension));
+  if (!(await exists(indexPath))) return { indexExists: false, named: [] };
+  try {
+    return { indexExists: true, named: (await readShardIndexFile(indexPath, maxIndexBytes)).shards };
+  } catch (error) {
+    if (error instanceof TensioError) return { indexExists: true, named: undefined };
+    throw error;
+  }
+}
+
+/**
+ * The file names for a new set of `count` shards: `<prefix><ext>` for one; otherwise
+ * huggingface_hub's `<prefix>-00001-of-0000N<ext>` unless the checkpoint being
+ * replaced uses any of those names, then the same with 6 digits (then 7, …), so that
+ * no new shard ever replaces a file the current index reads. With an unreadable
+ * current index, every existing file name counts as used.
+ *
+ * @example
+ * ```ts
+ * await chooseShardNames('ckpt', 'model', '.safetensors', 3, 100_000_000); // ['model-00001-of-00003.safetensors', …]
+ * ```
+ */
+export async function chooseShardNames(folder: string, prefix: string, extension: string, count: number, maxIndexBytes: number): Promise<string[]> {
+  if (count === 1) return [`${prefix}${extension}`];
+  const current = await currentSet(folder, prefix, extension, maxIndexBytes);
+  const used = new Set(current.named ?? (await readdir(folder).catch(() => [] as string[])));
+  for (let width = 5; width <= MAX_SHARD_NAME_WIDTH; width++) {
+    const names = Array.from({ length: count }, (_, index) => shardFileName(prefix, index, count, extension, width));
+    if (names.every((name) => !used.has(name))) return names;
+  }
+  return fail('ALREADY_EXISTS', `sharded: every shard naming of ${prefix}-…-of-${count}${extension} is used by the checkpoint in ${folder}; write to another folder`, { path: folder });
+}
+
+/**
+ * Refuses (`ALREADY_EXISTS`) to replace an existing checkpoint of this prefix, or any
+ * file the new set would take, unless `overwrite`. Called before anything is written.
+ */
+export async function checkShardSetTarget(folder: string, prefix: string, extension: string, names: readonly string[], overwrite: boolean): Promise<void> {
+  if (overwrite) return;
+  for (const name of [shardIndexFileName(prefix, extension), ...names]) {
+    const path = join(folder, name);
+    if (await exists(path)) fail('ALREADY_EXISTS', `${path} already exists (use --force / overwrite to replace it)`, { path });
+  }
+}
+
+/**
+ * Publishes a complete new set in the order described at the top of this file and
+ * returns the files it removed afterwards. If anything fails before the commit
+ * point, the new files already renamed into place are deleted and the old
+ * checkpoint is untouched.
+ *
+ * @example
+ * ```ts
+ * const { removed } = await publishShardSet({ folder, prefix: 'model', extension: '.safetensors', files, indexText, overwrite: true, maxIndexBytes });
+ * ```
+ */
+export async function publishShardSet(plan: ShardSetPlan): Promise<{ removed: string[] }> {
+  const { folder, prefix, extension } = plan;
+  const indexPath = join(folder, shardIndexFileName(prefix, extension));
+  const newNames = new Set(plan.files.map((file) => file.name));
+  const before = await currentSet(folder, prefix, extension, plan.maxIndexBytes);
+  if (before.named?.some((name) => newNames.has(name)) && plan.indexText !== undefined) {
+    // Another writer changed the checkpoint since the names were chosen.
+    await Promise.all(plan.files.map((file) => file.abort()));
+    fail('INVALID_STATE', `sharded: the index ${indexPath} changed while the new shards were written and now names some of them; nothing was published`, { path: indexPath });
+  }
+  let step = 0;
+  crashPoint(SHARDED_PUBLISH_OPERATION, step);
+  const published: string[] = [];
+  try {
+    for (const file of plan.files) {
+      await file.publish();
+      published.push(file.name);
+      crashPoint(SHARDED_PUBLISH_OPERATION, ++step);
+    }
+    if (plan.indexText !== undefined) {
+      const sink = await atomicFileSink(indexPath, { noOverwrite: !plan.overwrite });
+      try {
+        await sink.write(new TextEncoder().encode(plan.indexText));
+        await sink.close();
+      } catch (error) {
+        await sink.abort();
+        throw error;
+      }
+    } else if (before.indexExists) {
+      // One file replaces a sharded set: the old index goes, so nothing reads the old shards.
+      await unlink(indexPath).catch((cause: NodeJS.ErrnoException) => {
+        if (cause.code !== 'ENOENT') throw new TensioError('IO_ERROR', `cannot remove the old index ${indexPath}: ${cause.message}`, { path: indexPath, cause });
+      });
+    }
+  } catch (error) {
+    await Promise.all(plan.files.filter((file) => !published.includes(file.name)).map((file) => file.abort()));
+    // Unreferenced by any index (their names differ from the old set's): safe to delete.
+    if (plan.indexText !== undefined) await Promise.all(published.map((name) => unlink(join(folder, name)).catch(() => undefined)));
+    throw error;
+  }
+  crashPoint(SHARDED_PUBLISH_OPERATION, ++step);
+  const stale = new Set((before.named ?? []).filter((name) => !newNames.has(name)));
+  for (const name of await readdir(folder).catch(() => [] as string[])) {
+    if (isHiddenFileName(name) || newNames.has(name)) continue;
+    if (parseShardFileName(name, extension)?.prefix === prefix) stale.add(name);
+    // A single file of the prefix beside a replaced index is a leftover (of an interrupted
+    // one-file write); without an old index it may be the user's input: left alone.
+    else if (name === `${prefix}${extension}` && before.indexExists) stale.add(name);
+  }
+  const removed: string[] = [];
+  for (const name of [...stale].sort()) {
+    const ok = await unlink(join(folder, name)).then(() => true, () => false);
+    if (ok) removed.push(name);
+    crashPoint(SHARDED_PUBLISH_OPERATION, ++step);
+  }
+  return { removed };
+}
