@@ -7,16 +7,26 @@ import { DEFAULT_STREAM_CHUNK_BYTES, MAX_TENSOR_BYTES } from '../core/limits.js'
 import type { Tensor } from '../core/tensor.js';
 import { allocateUninitialized } from '../core/memory.js';
 import { readIntoFrom, type ByteSource } from '../storage/byte-source.js';
+import { chunkedByteLength, readChunkedBytes, streamChunkedBytes, type ByteChunk } from '../storage/chunked-bytes.js';
 import type { Metadata, ReadTensorOptions, StreamTensorOptions, TensorInfo, TensorReader } from './types.js';
 
 /**
- * Where a tensor's bytes are. `span`: a contiguous range of a source already in
- * tensio's layout (read and sliced without copies beyond the destination).
- * `decode`: anything else (byte-swapped, Fortran order, strided, compressed); the
- * format produces the whole tensor in tensio's layout and slices are cut from it.
+ * Where a tensor's bytes are.
+ *
+ * - `span`: a contiguous range of a source already in tensio's layout (read and sliced
+ *   without copies beyond the destination).
+ * - `chunks`: an ordered list of chunks, each with its own stored range and codec
+ *   (`src/storage/chunked-bytes.ts`): deflated zip members, zstd frames, Parquet pages,
+ *   HDF5/Zarr chunks. The tensor's bytes (tensio's layout) are the concatenation of the
+ *   chunks' bytes, so chunks are row bands along axis 0 (or finer runs in C order).
+ *   `stream()` and row slices decode one chunk at a time in bounded memory, whatever the
+ *   tensor's size; only `read()` of the whole tensor needs one buffer (≤ 4 GiB).
+ * - `decode`: anything else (byte-swapped, Fortran order, strided views); the format
+ *   produces the whole tensor in tensio's layout and slices are cut from it.
  */
 export type TensorLocation =
   | { kind: 'span'; source: ByteSource; offset: number }
+  | { kind: 'chunks'; chunks: readonly ByteChunk[] }
   | { kind: 'decode'; decode(signal?: AbortSignal): Promise<Uint8Array> };
 
 /** What a format hands to {@link createTensorReader}. */
@@ -26,7 +36,8 @@ export interface TensorReaderParts {
   size: number;
   metadata: Metadata;
   tensors: readonly TensorInfo[];
-  locate(info: TensorInfo): TensorLocation;
+  /** Where a tensor's bytes are; may be async (e.g. a zip member's local header is read first). */
+  locate(info: TensorInfo): TensorLocation | Promise<TensorLocation>;
   close?(): Promise<void>;
 }
 
@@ -78,13 +89,15 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     checkOpen();
     throwIfAborted(options.signal);
     const tensorInfo = info(name);
-    const location = parts.locate(tensorInfo);
+    const location = await locateChecked(tensorInfo);
     // A decode always builds the whole tensor, even for a slice.
     if (!options.slice || location.kind === 'decode') checkOneBuffer(tensorInfo.name, tensorInfo.byteLength);
     if (!options.slice) {
       const data = location.kind === 'span'
         ? await readSpan(location.source, location.offset, tensorInfo.byteLength, options.signal)
-        : await location.decode(options.signal);
+        : location.kind === 'chunks'
+          ? await readChunkedBytes(location.chunks, 0, tensorInfo.byteLength, options.signal)
+          : await location.decode(options.signal);
       return { dtype: tensorInfo.dtype, shape: [...tensorInfo.shape], data };
     }
     if (tensorInfo.shape.length === 0) {
@@ -100,15 +113,34 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     checkOneBuffer(tensorInfo.name, (end - start) * rowBytes);
     const data = location.kind === 'span'
       ? await readSpan(location.source, location.offset + start * rowBytes, (end - start) * rowBytes, options.signal)
-      : (await location.decode(options.signal)).slice(start * rowBytes, end * rowBytes);
+      : location.kind === 'chunks'
+        ? await readChunkedBytes(location.chunks, start * rowBytes, end * rowBytes, options.signal)
+        : (await location.decode(options.signal)).slice(start * rowBytes, end * rowBytes);
     return { dtype: tensorInfo.dtype, shape, data };
+  }
+
+  /** The format's location, with a chunk list checked against the tensor's byte length. */
+  async function locateChecked(tensorInfo: TensorInfo): Promise<TensorLocation> {
+    const location = await parts.locate(tensorInfo);
+    if (location.kind === 'chunks') {
+      const total = chunkedByteLength(location.chunks);
+      if (total !== tensorInfo.byteLength) {
+        throw new TensioError('SIZE_MISMATCH', `${parts.format}: the chunks of ${tensorInfo.name} hold ${total} bytes, the tensor needs ${tensorInfo.byteLength}`, { format: parts.format });
+      }
+    }
+    return location;
   }
 
   async function* stream(name: string, options: StreamTensorOptions = {}): AsyncGenerator<Uint8Array> {
     checkOpen();
     const tensorInfo = info(name);
-    const location = parts.locate(tensorInfo);
+    const location = await locateChecked(tensorInfo);
     const chunkBytes = Math.max(1, options.chunkBytes ?? DEFAULT_STREAM_CHUNK_BYTES);
+    if (location.kind === 'chunks') {
+      // One chunk decoded at a time; pieces are fresh buffers, so reuseBuffer has nothing to reuse.
+      yield* streamChunkedBytes(location.chunks, { pieceBytes: chunkBytes, ...(options.signal ? { signal: options.signal } : {}) });
+      return;
+    }
     if (location.kind === 'decode') {
       checkOneBuffer(tensorInfo.name, tensorInfo.byteLength);
       const whole = await location.decode(options.signal);

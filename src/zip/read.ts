@@ -2,22 +2,18 @@
  * Reading zip archives over a {@link ByteSource}: the end records and central directory
  * once, then entries on request (stored or deflated, size and CRC checked).
  */
-import { createInflateRaw, crc32 as zlibCrc32, inflateRawSync } from 'node:zlib';
-import { errorFactory, TensioError, throwIfAborted } from '../core/errors.js';
+import { errorFactory } from '../core/errors.js';
 import { DEFAULT_STREAM_CHUNK_BYTES, MAX_TENSOR_BYTES, ZIP_MAX_DIRECTORY_BYTES, ZIP_MAX_ENTRIES, ZIP_MAX_ENTRY_BYTES } from '../core/limits.js';
 import { readIntoFrom, type ByteSource } from '../storage/byte-source.js';
+import { rawCodec } from '../storage/chunk-codec.js';
+import { readChunkedBytes, streamChunkedBytes, type ByteChunk } from '../storage/chunked-bytes.js';
+import { inflateRawCodec } from '../storage/inflate-codec.js';
 import {
   ZIP64_END_BYTES, ZIP64_LOCATOR_BYTES, ZIP_END_BYTES, ZIP_FLAG_ENCRYPTED, ZIP_LOCAL_HEADER_BYTES,
   ZIP_LOCAL_HEADER_SIGNATURE, ZIP_MAX_COMMENT_BYTES, ZIP_METHOD_DEFLATE, ZIP_METHOD_STORE,
 } from './constants.js';
 import { zipApplyZip64End, zipFindEnd, zipParseCentralDirectory, zipReadLocator } from './directory.js';
-import { zlibPipe } from './zlib-stream.js';
-import type { ZipArchive, ZipEntry, ZipOpenOptions } from './types.js';
-
-/** Deflated entries up to this size are inflated in one synchronous call. */
-const SYNC_INFLATE_BYTES = 4 * 2 ** 20;
-/** Compressed bytes read per step when streaming a deflated entry. */
-const COMPRESSED_CHUNK_BYTES = 2 ** 20;
+import type { ZipArchive, ZipEntry, ZipEntryChunkOptions, ZipOpenOptions } from './types.js';
 
 /**
  * Opens a zip archive: finds the end record (scanning at most 65535 + 22 bytes back),
@@ -106,49 +102,30 @@ function createArchive(source: ByteSource, entries: readonly ZipEntry[], directo
     }
   }
 
-  function checkCrc(entry: ZipEntry, crc: number): void {
-    if (crc !== entry.crc32) {
-      fail('CHECKSUM_MISMATCH', `${format}: CRC-32 of zip member ${JSON.stringify(entry.name)} is ${hex(crc)}, the directory says ${hex(entry.crc32)}`);
-    }
-  }
-
-  async function* compressedChunks(entry: ZipEntry, offset: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-    for (let at = 0; at < entry.compressedSize; at += COMPRESSED_CHUNK_BYTES) {
-      throwIfAborted(signal);
-      const length = Math.min(COMPRESSED_CHUNK_BYTES, entry.compressedSize - at);
-      const chunk = new Uint8Array(length);
-      await readIntoFrom(source, chunk, offset + at, signal ? { signal } : undefined);
-      yield chunk;
-    }
-  }
-
-  async function* inflated(entry: ZipEntry, offset: number, chunkBytes: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-    let produced = 0;
-    const inflater = createInflateRaw({ chunkSize: Math.max(64, Math.min(chunkBytes, 4 * 2 ** 20)) });
-    try {
-      for await (const chunk of zlibPipe(compressedChunks(entry, offset, signal), inflater)) {
-        produced += chunk.byteLength;
-        if (produced > entry.uncompressedSize) throw bomb(entry, produced);
-        yield chunk;
-      }
-    } catch (cause) {
-      throw asZipError(cause, entry);
-    }
-    if (produced !== entry.uncompressedSize) {
-      fail('SIZE_MISMATCH', `${format}: zip member ${JSON.stringify(entry.name)} inflated to ${produced} bytes, the directory says ${entry.uncompressedSize}`);
-    }
-  }
-
-  function bomb(entry: ZipEntry, produced: number): TensioError {
-    return new TensioError('LIMIT_EXCEEDED', `${format}: zip member ${JSON.stringify(entry.name)} inflates past its declared ${entry.uncompressedSize} bytes (${produced} so far)`, { format });
-  }
-
-  function asZipError(cause: unknown, entry: ZipEntry): unknown {
-    if (cause instanceof TensioError) return cause;
-    const code = (cause as { code?: string }).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') return bomb(entry, entry.uncompressedSize + 1);
-    const truncated = code === 'Z_BUF_ERROR';
-    return new TensioError(truncated ? 'TRUNCATED' : 'INVALID_ZIP', `${format}: cannot inflate zip member ${JSON.stringify(entry.name)}: ${(cause as Error).message}`, { format, cause });
+  /**
+   * The entry as one chunk of chunked bytes: stored → raw codec, deflated → bounded
+   * streaming inflate. `skip`/`byteLength` select the part a tensor uses (a `.npy`
+   * header precedes the array in an npz member); the CRC-32 covers the whole entry and is
+   * checked whenever the entry is decoded to its end.
+   */
+  async function entryChunk(entry: ZipEntry, options: ZipEntryChunkOptions = {}): Promise<ByteChunk> {
+    checkReadable(entry);
+    const offset = await dataOffset(entry, options);
+    const skip = options.skip ?? 0;
+    const byteLength = options.byteLength ?? entry.uncompressedSize - skip;
+    return {
+      source,
+      offset,
+      storedLength: entry.compressedSize,
+      codec: entry.method === ZIP_METHOD_STORE ? rawCodec : inflateRawCodec,
+      decodedLength: entry.uncompressedSize,
+      skip,
+      byteLength,
+      ...(options.checkCrc !== false ? { check: { algorithm: 'crc32', expected: entry.crc32 } } : {}),
+      format,
+      label: `zip member ${JSON.stringify(entry.name)}`,
+      corruptCode: 'INVALID_ZIP',
+    };
   }
 
   async function readEntry(entry: ZipEntry, options: { signal?: AbortSignal; checkCrc?: boolean } = {}): Promise<Uint8Array> {
@@ -156,55 +133,21 @@ function createArchive(source: ByteSource, entries: readonly ZipEntry[], directo
     if (entry.uncompressedSize > MAX_TENSOR_BYTES) {
       fail('LIMIT_EXCEEDED', `${format}: zip member ${JSON.stringify(entry.name)} is ${entry.uncompressedSize} bytes, more than one buffer holds (${MAX_TENSOR_BYTES}); stream it`);
     }
-    const offset = await dataOffset(entry, options);
-    let out: Uint8Array;
-    if (entry.method === ZIP_METHOD_STORE) {
-      out = new Uint8Array(entry.compressedSize);
-      await readIntoFrom(source, out, offset, options.signal ? { signal: options.signal } : undefined);
-    } else if (entry.uncompressedSize <= SYNC_INFLATE_BYTES && entry.compressedSize <= SYNC_INFLATE_BYTES) {
-      const compressed = await source.read(offset, entry.compressedSize, options.signal ? { signal: options.signal } : undefined);
-      try {
-        const result = inflateRawSync(compressed, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
-        out = new Uint8Array(result.buffer, result.byteOffset, result.byteLength);
-      } catch (cause) {
-        throw asZipError(cause, entry);
-      }
-      if (out.byteLength !== entry.uncompressedSize) {
-        fail('SIZE_MISMATCH', `${format}: zip member ${JSON.stringify(entry.name)} inflated to ${out.byteLength} bytes, the directory says ${entry.uncompressedSize}`);
-      }
-    } else {
-      out = new Uint8Array(entry.uncompressedSize);
-      let at = 0;
-      for await (const chunk of inflated(entry, offset, DEFAULT_STREAM_CHUNK_BYTES, options.signal)) {
-        out.set(chunk, at);
-        at += chunk.byteLength;
-      }
+    const chunk = await entryChunk(entry, options);
+    if (entry.method === ZIP_METHOD_STORE && !chunk.check) {
+      const out = new Uint8Array(entry.compressedSize);
+      await readIntoFrom(source, out, chunk.offset, options.signal ? { signal: options.signal } : undefined);
+      return out;
     }
-    if (options.checkCrc !== false) checkCrc(entry, zlibCrc32(out));
-    return out;
+    return readChunkedBytes([chunk], 0, entry.uncompressedSize, options.signal);
   }
 
   async function* streamEntry(entry: ZipEntry, options: { signal?: AbortSignal; chunkBytes?: number; checkCrc?: boolean } = {}): AsyncGenerator<Uint8Array> {
-    checkReadable(entry);
-    const offset = await dataOffset(entry, options);
-    const chunkBytes = Math.max(1, options.chunkBytes ?? DEFAULT_STREAM_CHUNK_BYTES);
-    const verify = options.checkCrc !== false;
-    let crc = 0;
-    if (entry.method === ZIP_METHOD_STORE) {
-      for (let at = 0; at < entry.compressedSize; at += chunkBytes) {
-        throwIfAborted(options.signal);
-        const chunk = new Uint8Array(Math.min(chunkBytes, entry.compressedSize - at));
-        await readIntoFrom(source, chunk, offset + at, options.signal ? { signal: options.signal } : undefined);
-        if (verify) crc = zlibCrc32(chunk, crc);
-        yield chunk;
-      }
-    } else {
-      for await (const chunk of inflated(entry, offset, chunkBytes, options.signal)) {
-        if (verify) crc = zlibCrc32(chunk, crc);
-        yield chunk;
-      }
-    }
-    if (verify) checkCrc(entry, crc);
+    const chunk = await entryChunk(entry, options);
+    yield* streamChunkedBytes([chunk], {
+      pieceBytes: Math.max(1, options.chunkBytes ?? DEFAULT_STREAM_CHUNK_BYTES),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   return {
@@ -215,9 +158,6 @@ function createArchive(source: ByteSource, entries: readonly ZipEntry[], directo
     dataOffset,
     readEntry,
     streamEntry,
+    entryChunk,
   };
-}
-
-function hex(value: number): string {
-  return `0x${value.toString(16).padStart(8, '0')}`;
 }

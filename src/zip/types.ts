@@ -4,6 +4,7 @@
  */
 import type { TensorBytes } from '../storage/tensor-bytes.js';
 import type { ByteSource } from '../storage/byte-source.js';
+import type { ByteChunk } from '../storage/chunked-bytes.js';
 
 /** One member of a zip archive, from the central directory. */
 export interface ZipEntry {
@@ -47,6 +48,22 @@ export interface ZipArchive {
   readEntry(entry: ZipEntry, options?: { signal?: AbortSignal; checkCrc?: boolean }): Promise<Uint8Array>;
   /** Entry bytes in chunks (inflating as it goes), with the size and CRC checked at the end. */
   streamEntry(entry: ZipEntry, options?: { signal?: AbortSignal; chunkBytes?: number; checkCrc?: boolean }): AsyncIterable<Uint8Array>;
+  /**
+   * The entry as a chunk for a `chunks` tensor location: streamed with bounded memory
+   * (deflated entries inflate incrementally), its CRC-32 checked when decoded to the end.
+   */
+  entryChunk(entry: ZipEntry, options?: ZipEntryChunkOptions): Promise<ByteChunk>;
+}
+
+/** Which part of an entry a chunk stands for. */
+export interface ZipEntryChunkOptions {
+  /** Decoded bytes before the part wanted (e.g. the `.npy` header). Default 0. */
+  skip?: number;
+  /** Bytes wanted after `skip`. Default: the rest of the entry. */
+  byteLength?: number;
+  /** Check the CRC-32 when the entry is decoded to its end. Default true. */
+  checkCrc?: boolean;
+  signal?: AbortSignal;
 }
 
 /** Options for one entry written by a {@link ZipWriter}. */

@@ -24,8 +24,9 @@ interface NpzMember {
 
 /**
  * Opens `.npz` data from a source. Stored members already in tensio's layout are read
- * straight from the archive (spans); deflated or converted members are decoded one
- * tensor at a time, CRC-checked. Members that are not `.npy` are listed in
+ * straight from the archive (spans); deflated ones stream through a bounded inflate
+ * (chunks), CRC-checked when read to the end; members that need converting (big-endian,
+ * Fortran order) are decoded one tensor at a time. Members that are not `.npy` are listed in
  * `metadata.otherMembers`.
  *
  * @example
@@ -67,13 +68,18 @@ export async function npzOpenSource(source: ByteSource, options: NpzOpenOptions 
     ...(member.dataOffset !== undefined ? { fileOffset: member.dataOffset } : {}),
   }));
 
-  function locate(info: TensorInfo): TensorLocation {
+  async function locate(info: TensorInfo): Promise<TensorLocation> {
     const member = members.get(info.name)!;
-    if (member.dataOffset !== undefined && npyIsTensioLayout(member.header)) return { kind: 'span', source, offset: member.dataOffset };
+    const { header } = member;
+    if (npyIsTensioLayout(header)) {
+      if (member.dataOffset !== undefined) return { kind: 'span', source, offset: member.dataOffset };
+      // A deflated member streams: one chunk, inflated as far as a slice needs, CRC-checked when read to its end.
+      const chunk = await zip.entryChunk(member.entry, { skip: header.dataOffset, byteLength: header.byteLength, checkCrc: options.checkCrc !== false });
+      return { kind: 'chunks', chunks: [chunk] };
+    }
     return {
       kind: 'decode',
       async decode(abortSignal) {
-        const { header } = member;
         const whole = await zip.readEntry(member.entry, { ...(abortSignal ? { signal: abortSignal } : {}), ...(options.checkCrc === false ? { checkCrc: false } : {}) });
         return npyToTensioLayout(whole.subarray(header.dataOffset, header.dataOffset + header.byteLength), header);
       },

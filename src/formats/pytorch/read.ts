@@ -132,6 +132,10 @@ export async function pytorchReadZip(source: ByteSource, options: PytorchOpenOpt
         const whole = await archive.readEntry(entryOf(storage), readSignal ? { signal: readSignal } : {});
         return whole.subarray(byteOffset, byteOffset + length);
       },
+      chunk(storage, byteOffset, length) {
+        if (offsets.has(storage.key)) return undefined;
+        return archive.entryChunk(entryOf(storage), { skip: byteOffset, byteLength: length });
+      },
     },
   };
 }

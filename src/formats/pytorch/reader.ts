@@ -144,13 +144,17 @@ export async function pytorchOpen(input: string | ByteSource, options: PytorchOp
       size: source.size,
       metadata,
       tensors: infos,
-      locate(info): TensorLocation {
+      locate(info): TensorLocation | Promise<TensorLocation> {
         const tensor = tensors.get(info.name)!;
         const raw = access.rawOffset(tensor.storage);
         const littleEndianBytes = access.byteOrder === 'little' || swapUnit(tensor) === 1;
-        if (raw !== undefined && littleEndianBytes && pytorchIsContiguous(tensor.shape, tensor.stride)) {
+        const contiguous = littleEndianBytes && pytorchIsContiguous(tensor.shape, tensor.stride);
+        if (raw !== undefined && contiguous) {
           return { kind: 'span', source, offset: raw + tensor.storageOffset * tensor.itemSize };
         }
+        // A deflated record streams (bounded inflate) instead of being inflated whole.
+        const chunk = contiguous ? access.chunk?.(tensor.storage, tensor.storageOffset * tensor.itemSize, info.byteLength) : undefined;
+        if (chunk) return chunk.then((byteChunk) => ({ kind: 'chunks', chunks: [byteChunk] }));
         return { kind: 'decode', decode: (signal) => decodeTensor(tensor, access, info.name, signal) };
       },
       ...(owned ? { close: () => owned.close() } : {}),

@@ -1,6 +1,7 @@
 /**
  * Options and shared shapes of the PyTorch checkpoint format (`.pt`, `.pth`, `.bin`, `.ckpt`).
  */
+import type { ByteChunk } from '../../storage/chunked-bytes.js';
 import type { PickleLimits } from './pickle/machine.js';
 import type { PickleStorage, PickleValue } from './pickle/values.js';
 import type { TensorInfo } from '../../model/types.js';
@@ -39,6 +40,11 @@ export interface PytorchStorageAccess {
   rawOffset(storage: PickleStorage): number | undefined;
   /** `length` bytes of a storage starting `byteOffset` bytes into it. */
   readRange(storage: PickleStorage, byteOffset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * `length` bytes of a compressed storage as a streamable chunk (a deflated zip record),
+   * when the container compresses it; undefined for raw storages.
+   */
+  chunk?(storage: PickleStorage, byteOffset: number, length: number): Promise<ByteChunk> | undefined;
 }
 
 /** A parsed checkpoint before its tensors are named: the pickled value and where storages live. */
