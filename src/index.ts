@@ -20,6 +20,7 @@ export * from './core/tensor.js';
 export * from './core/sizes.js';
 export * from './core/limits.js';
 export * from './core/float-convert.js';
+export * from './core/float-cast.js';
 
 export * from './storage/byte-source.js';
 export * from './storage/file-source.js';
@@ -34,6 +35,7 @@ export * from './model/types.js';
 export * from './model/create-reader.js';
 export * from './storage/tensor-bytes.js';
 export * from './operations/index.js';
+export * from './operations/dtype-cast.js';
 export * from './zip/index.js';
 export { zipVerifyTensorFile } from './formats/shared/zip-verify.js';
 export * from './formats/safetensors/index.js';

@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { TensioError } from '../core/errors.js';
 import { checkOutputPath, convert, detectFormat, formatForOutputPath, getFormat, type ConvertOptions } from '../operations/index.js';
+import { parseDTypeCast } from '../operations/dtype-cast.js';
 import { pathExists } from '../storage/atomic-file-sink.js';
 import { cliParseArgs, cliParseByteSize, cliRefuseIgnoredOptions } from './args.js';
 import { cliFormatBytes, cliFormatCount, cliFormatSeconds, cliFormatThroughput, cliJson } from './output.js';
@@ -51,6 +52,11 @@ Options:
       --from FORMAT   input format (default: detected)
   -f, --force         replace OUT if it exists
       --tensors LIST  only these tensors, comma separated exact names
+      --dtype DTYPE   cast float tensors to DTYPE (float32, float16, bfloat16, float64,
+                      float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz),
+                      rounding exactly as torch's .to() does, chunk by chunk;
+                      FROM:TO[,FROM:TO] casts only tensors of dtype FROM
+                      (e.g. bfloat16:float32, to write a bf16 model as npz)
       --crc32         ask the output format to store a CRC32 per tensor, for formats
                       whose writer supports it (others ignore it)
       --max-shard-size SIZE
@@ -72,6 +78,8 @@ Examples:
   tensio convert model.safetensors weights.npz --tensors embed.weight,lm_head.weight
   tensio convert data.npz store --to npk --force
   tensio convert ckpt.pt model.safetensors --key state_dict --drop-duplicates
+  tensio convert model.safetensors model.npz --dtype bfloat16:float32
+  tensio convert model-f32.safetensors model-f16.safetensors --dtype float16
   tensio convert big.pt model.safetensors.index.json --max-shard-size 5GB
 
 Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EXISTS);
@@ -87,6 +95,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       'max-shard-size': { type: 'string' },
       key: { type: 'string' },
       'drop-duplicates': { type: 'boolean' },
+      dtype: { type: 'string' },
       json: { type: 'boolean' },
     }, [2, 2]);
     if (help) {
@@ -103,6 +112,14 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       ? values.tensors.split(',').map((name) => name.trim()).filter((name) => name.length > 0)
       : undefined;
     if (tensors && tensors.length === 0) throw new CliUsageError('--tensors needs at least one name', 'convert');
+    let dtype: ConvertOptions['dtype'];
+    if (typeof values.dtype === 'string') {
+      try {
+        dtype = parseDTypeCast(values.dtype);
+      } catch (error) {
+        throw new CliUsageError(`--dtype: ${error instanceof Error ? error.message.replace(/^dtype cast: /, '') : String(error)}`, 'convert');
+      }
+    }
     const force = values.force === true;
     const inputFormat = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(inputPath);
     cliRefuseIgnoredOptions(values, CONVERT_FORMAT_OPTIONS, inputFormat, input, 'convert');
@@ -125,6 +142,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       ...(typeof values.to === 'string' ? { to: values.to } : {}),
       from: inputFormat.name,
       ...(tensors ? { tensors } : {}),
+      ...(dtype !== undefined ? { dtype } : {}),
       ...(Object.keys(writeOptions).length > 0 ? { writeOptions } : {}),
       ...(Object.keys(readOptions).length > 0 ? { readOptions } : {}),
       ...(context.signal ? { signal: context.signal } : {}),
@@ -144,7 +162,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
     }
     context.stdout(
       `converted ${input} (${result.inputFormat}) -> ${output} (${result.outputFormat})\n` +
-      `  ${cliFormatCount(result.tensors)} tensor${result.tensors === 1 ? '' : 's'}, ${cliFormatBytes(result.bytes)} of tensor data` +
+      `  ${cliFormatCount(result.tensors)} tensor${result.tensors === 1 ? '' : 's'}${result.cast > 0 ? ` (${cliFormatCount(result.cast)} cast)` : ''}, ${cliFormatBytes(result.bytes)} of tensor data` +
       `${outputSize !== undefined ? `, output ${cliFormatBytes(outputSize)}` : ''}` +
       ` in ${cliFormatSeconds(seconds)} (${cliFormatThroughput(result.bytes, seconds)})\n`,
     );

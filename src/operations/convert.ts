@@ -9,6 +9,10 @@ import { formatForOutputPath } from './detect.js';
 import { openTensorFile } from './open.js';
 import { checkOutputPath } from './output-path.js';
 import { getFormat, type FormatListOption } from './registry.js';
+import { checkedSize } from '../core/sizes.js';
+import { castItemBytes } from '../core/float-cast.js';
+import type { DType } from '../core/dtype.js';
+import { castStream, dtypeCastPlan, type DTypeCast } from './dtype-cast.js';
 
 /** Options for {@link convert}. */
 export interface ConvertOptions extends FormatListOption {
@@ -26,6 +30,13 @@ export interface ConvertOptions extends FormatListOption {
   readOptions?: Record<string, unknown>;
   /** Options passed to the output format's writer (e.g. `{ crc32: true }`). */
   writeOptions?: Record<string, unknown>;
+  /**
+   * Cast float tensors while converting, rounding exactly as torch's `.to()`: one dtype
+   * (`'float16'`: every float64/float32/float16/bfloat16/float8 tensor becomes float16)
+   * or a mapping (`{ bfloat16: 'float32' }`: only bfloat16 tensors are cast). Streamed
+   * chunk by chunk; other tensors are copied unchanged.
+   */
+  dtype?: DTypeCast;
   /** Bytes per streamed chunk, default 8 MiB. */
   chunkBytes?: number;
   signal?: AbortSignal;
@@ -37,7 +48,10 @@ export interface ConvertResult {
   inputFormat: string;
   outputFormat: string;
   tensors: number;
+  /** Bytes of tensor data read. */
   bytes: number;
+  /** Tensors whose dtype `dtype` changed. */
+  cast: number;
 }
 
 /**
@@ -79,7 +93,15 @@ export async function convertReader(reader: TensorReader, output: string, option
     for (const name of wanted) reader.info(name); // NOT_FOUND early, before any output exists
   }
   const infos = reader.tensors.filter((info) => !wanted || wanted.has(info.name));
-  const plan: TensorSpec[] = infos.map(({ name, dtype, shape }) => ({ name, dtype, shape }));
+  const castTarget = options.dtype !== undefined ? dtypeCastPlan(options.dtype) : () => undefined;
+  const casts = new Map<string, { from: DType; to: DType }>();
+  const plan: TensorSpec[] = infos.map(({ name, dtype, shape, byteLength }) => {
+    const to = castTarget(dtype);
+    if (to === undefined) return { name, dtype, shape };
+    casts.set(name, { from: dtype, to });
+    checkedSize(BigInt(byteLength / castItemBytes(dtype)) * BigInt(castItemBytes(to)), 'tensio', `byte length of ${name} as ${to}`);
+    return { name, dtype: to, shape };
+  });
   for (const spec of plan) {
     const reason = outputFormat.cannotWrite?.(spec);
     if (reason) {
@@ -87,9 +109,12 @@ export async function convertReader(reader: TensorReader, output: string, option
     }
   }
   const total = infos.reduce((sum, info) => sum + info.byteLength, 0);
+  const metadata = options.metadata ?? { ...reader.metadata };
+  // A checksum recorded for a tensor's old bytes (safetensors' `crc32:<name>`) would be wrong after a cast.
+  if (!options.metadata) for (const name of casts.keys()) delete metadata[`crc32:${name}`];
   const writer: TensorWriter = await outputFormat.createWriter(output, {
     tensors: plan,
-    metadata: options.metadata ?? { ...reader.metadata },
+    metadata,
     overwrite: options.overwrite ?? false,
     sourceFormat: reader.format,
     sourceTensors: infos,
@@ -99,22 +124,24 @@ export async function convertReader(reader: TensorReader, output: string, option
   try {
     for (const name of writer.order) {
       throwIfAborted(options.signal);
-      const stream = reader.stream(name, {
+      const stream = countProgress(reader.stream(name, {
         reuseBuffer: true,
         ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
-      });
-      await writer.add(name, countProgress(stream, (bytes) => {
+      }), (bytes) => {
         done += bytes;
         options.onProgress?.({ done, total, item: name });
-      }), options.signal ? { signal: options.signal } : undefined);
+      });
+      const cast = casts.get(name);
+      const bytes = cast ? castStream(stream, cast.from, cast.to, options.chunkBytes) : stream;
+      await writer.add(name, bytes, options.signal ? { signal: options.signal } : undefined);
     }
     await writer.close();
   } catch (error) {
     await writer.abort();
     throw error;
   }
-  return { inputFormat: reader.format, outputFormat: outputFormat.name, tensors: plan.length, bytes: total };
+  return { inputFormat: reader.format, outputFormat: outputFormat.name, tensors: plan.length, bytes: total, cast: casts.size };
 }
 
 async function* countProgress(stream: AsyncIterable<Uint8Array>, onBytes: (bytes: number) => void): AsyncGenerator<Uint8Array> {
