@@ -30,6 +30,9 @@ export * from './storage/atomic-file-sink.js';
 export * from './storage/store.js';
 export * from './storage/folder-store.js';
 export * from './storage/source-input.js';
+export type { HttpOptions, HttpStats } from './storage/http-client.js';
+export { httpSource, type HttpSource, type HttpSourceOptions } from './storage/http-source.js';
+export { httpStore, type HttpStore, type HttpStoreOptions } from './storage/http-store.js';
 
 export * from './model/types.js';
 export * from './model/create-reader.js';

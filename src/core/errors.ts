@@ -43,7 +43,14 @@ export type TensioErrorCode =
   | 'ALREADY_EXISTS'
   | 'LOCKED'
   | 'ABORTED'
-  | 'IO_ERROR';
+  | 'IO_ERROR'
+  // remote sources (HTTP)
+  | 'HTTP_ERROR'
+  | 'ACCESS_DENIED'
+  | 'TOO_MANY_REDIRECTS'
+  | 'SOURCE_CHANGED'
+  | 'RANGE_NOT_SUPPORTED'
+  | 'TIMEOUT';
 
 /** Options accepted by the {@link TensioError} constructor. */
 export interface TensioErrorOptions {

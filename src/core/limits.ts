@@ -64,3 +64,22 @@ export const PICKLE_MAX_METADATA_VALUES = 4_000_000;
  * in one buffer; a catalogue declaring bigger rows is refused at open (`maxRowBytes`).
  */
 export const NPK_MAX_ROW_BYTES = 2 ** 31;
+
+/** HTTP: most redirects followed for one request; a loop or a chain longer than this is refused (`maxRedirects`). */
+export const HTTP_MAX_REDIRECTS = 5;
+
+/** HTTP: retries of one request after a 5xx/429 answer or a dropped connection, with exponential backoff (`retries`). */
+export const HTTP_MAX_RETRIES = 3;
+
+/** HTTP: requests in flight at once per source or store (`concurrency`). */
+export const HTTP_MAX_CONCURRENCY = 4;
+
+/** HTTP: milliseconds a connection may stay silent before it counts as dropped (`timeoutMs`). */
+export const HTTP_IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * HTTP: when a server ignores Range requests (answers 200 with the whole body), the most
+ * bytes read from the front of the body, 16 MiB: a file this small is held whole, a
+ * larger one can be read only this far (`noRangeMaxBytes`).
+ */
+export const HTTP_NO_RANGE_MAX_BYTES = 16 * 2 ** 20;

@@ -5,6 +5,7 @@
 import type { DType } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ByteSource } from '../storage/byte-source.js';
+import type { HttpSourceOptions } from '../storage/http-source.js';
 import type { TensioErrorCode } from '../core/errors.js';
 
 /** Name, dtype and shape: what a writer must know before the bytes arrive. */
@@ -129,6 +130,8 @@ export interface WriterOptions {
 /** Options every format's open takes. */
 export interface OpenOptions {
   signal?: AbortSignal;
+  /** For `http(s)://` inputs: request headers (tokens), retries, timeouts, concurrency. */
+  http?: HttpSourceOptions;
   /** Format-specific options (limits, names). */
   formatOptions?: Record<string, unknown>;
 }

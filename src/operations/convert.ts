@@ -13,6 +13,7 @@ import { checkedSize } from '../core/sizes.js';
 import { castItemBytes } from '../core/float-cast.js';
 import type { DType } from '../core/dtype.js';
 import { castStream, dtypeCastPlan, type DTypeCast } from './dtype-cast.js';
+import type { HttpSourceOptions } from '../storage/http-source.js';
 
 /** Options for {@link convert}. */
 export interface ConvertOptions extends FormatListOption {
@@ -28,6 +29,8 @@ export interface ConvertOptions extends FormatListOption {
   metadata?: Metadata;
   /** Options passed to the input format's reader. */
   readOptions?: Record<string, unknown>;
+  /** For an `http(s)://` input: request headers (tokens), retries, timeouts, concurrency. */
+  http?: HttpSourceOptions;
   /** Options passed to the output format's writer (e.g. `{ crc32: true }`). */
   writeOptions?: Record<string, unknown>;
   /**
@@ -70,6 +73,7 @@ export async function convert(input: SourceInput, output: string, options: Conve
     ...(options.formats ? { formats: options.formats } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.readOptions ? { formatOptions: options.readOptions } : {}),
+    ...(options.http ? { http: options.http } : {}),
   });
   try {
     return await convertReader(reader, output, options);

@@ -34,7 +34,7 @@ export async function openTensorFile(input: SourceInput, options: OpenTensorFile
   if (!(input instanceof Uint8Array) && !isByteSource(input) && typeof input !== 'string' && !(input instanceof URL)) {
     throw new TensioError('INVALID_ARGUMENT', `openTensorFile takes a path, a URL, a Uint8Array or a ByteSource, not ${input === null ? 'null' : typeof input}`);
   }
-  const { source, owned } = await openSourceInput(input, options.signal ? { signal: options.signal } : {});
+  const { source, owned } = await openSourceInput(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}) });
   try {
     const format = options.format ? getFormat(options.format, options.formats) : await detectSourceFormat(source, options);
     const reader = await openWith(format, source, options);

@@ -3,6 +3,7 @@
  */
 import { isTensioError } from '../core/errors.js';
 import type { ByteSource } from '../storage/byte-source.js';
+import type { HttpSourceOptions } from '../storage/http-source.js';
 import { describeSourceInput, localPathOf, openSourceInput, type SourceInput } from '../storage/source-input.js';
 import type { TensorFormat, VerifyOptions, VerifyReport } from '../model/types.js';
 import { verifyByReading } from '../model/verify-by-reading.js';
@@ -11,6 +12,8 @@ import { getFormat, type FormatListOption } from './registry.js';
 
 /** Options for {@link verifyTensorFile}. */
 export interface VerifyTensorFileOptions extends VerifyOptions, FormatListOption {
+  /** For `http(s)://` inputs: request headers (tokens), retries, timeouts, concurrency. */
+  http?: HttpSourceOptions;
   /** Skip detection and verify as this format. */
   format?: string;
 }
@@ -31,7 +34,7 @@ export async function verifyTensorFile(input: SourceInput, options: VerifyTensor
     const format = options.format ? getFormat(options.format, options.formats) : await detectFormat(path, options);
     return verifyWith(format, path, path, options);
   }
-  const { source, owned } = await openSourceInput(input, options.signal ? { signal: options.signal } : {});
+  const { source, owned } = await openSourceInput(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}) });
   try {
     const format = options.format ? getFormat(options.format, options.formats) : await detectSourceFormat(source, options);
     return await verifyWith(format, source, describeSourceInput(input, source.name ?? '<bytes>'), options);

@@ -1,8 +1,9 @@
 /**
  * A decorator that serves many small reads from a few large ones: parsers of headers
  * and zip directories ask for bytes a few at a time, and over HTTP or S3 each request
- * costs a round trip. Reads are rounded out to aligned blocks, blocks are kept in a
- * small LRU, and large reads pass straight through without being cached.
+ * costs a round trip. Reads are rounded out to aligned blocks, consecutive missing blocks
+ * are fetched with one read (nearby ranges coalesce), blocks are kept in a small LRU,
+ * and large reads pass straight through without being cached.
  */
 import type { ByteSource, ReadOptions } from './byte-source.js';
 import { checkRange } from './byte-source.js';
@@ -31,6 +32,10 @@ export interface CacheStats {
 /** A {@link ByteSource} with a block cache in front; see {@link withCache}. */
 export interface CachedSource extends ByteSource {
   readonly stats: CacheStats;
+  /** Reads into the caller's buffer; large reads go straight to the inner source's `readInto`. */
+  readInto(target: Uint8Array, offset: number, options?: ReadOptions): Promise<void>;
+  /** Seeds the cache with bytes already fetched (e.g. the head a remote source read when it opened). */
+  prime(offset: number, bytes: Uint8Array): void;
 }
 
 /**
@@ -54,28 +59,53 @@ export function withCache(inner: ByteSource, options: CacheOptions = {}): Cached
     return inner.read(offset, length, readOptions);
   }
 
-  async function block(index: number, readOptions?: ReadOptions): Promise<Uint8Array> {
-    throwIfAborted(readOptions?.signal);
-    const data = await sharedBlock(index);
-    throwIfAborted(readOptions?.signal);
-    return data;
+  function remember(index: number, pending: Promise<Uint8Array>): void {
+    pending.catch(() => {
+      if (blocks.get(index) === pending) blocks.delete(index);
+    });
+    blocks.set(index, pending);
+    while (blocks.size > maxBlocks) blocks.delete(blocks.keys().next().value!);
   }
 
-  function sharedBlock(index: number): Promise<Uint8Array> {
+  function cachedBlock(index: number): Promise<Uint8Array> | undefined {
     const cached = blocks.get(index);
     if (cached) {
       blocks.delete(index);
       blocks.set(index, cached); // most recently used goes last
-      return cached;
     }
-    const start = index * blockBytes;
-    // A block is shared by every caller that wants it, so no one caller's abort signal
-    // may cancel it: each caller checks its own signal around the wait instead.
-    const pending = fetchFromInner(start, Math.min(blockBytes, inner.size - start));
-    pending.catch(() => blocks.delete(index));
-    blocks.set(index, pending);
-    while (blocks.size > maxBlocks) blocks.delete(blocks.keys().next().value!);
-    return pending;
+    return cached;
+  }
+
+  /**
+   * The blocks `first..last`, fetching each run of consecutive missing blocks with ONE
+   * read of the inner source (nearby small reads coalesce into one request). A block is
+   * shared by every caller that wants it, so no one caller's abort signal may cancel
+   * it: each caller checks its own signal around the wait instead.
+   */
+  function blocksFor(first: number, last: number): Promise<Uint8Array>[] {
+    const out: Promise<Uint8Array>[] = [];
+    let index = first;
+    while (index <= last) {
+      const cached = cachedBlock(index);
+      if (cached) {
+        out.push(cached);
+        index += 1;
+        continue;
+      }
+      let runEnd = index;
+      while (runEnd + 1 <= last && !blocks.has(runEnd + 1)) runEnd += 1;
+      const start = index * blockBytes;
+      const end = Math.min((runEnd + 1) * blockBytes, inner.size);
+      const run = fetchFromInner(start, end - start);
+      for (let member = index; member <= runEnd; member++) {
+        const from = (member - index) * blockBytes;
+        const pending = run.then((data) => data.subarray(from, Math.min(from + blockBytes, data.byteLength)));
+        remember(member, pending);
+        out.push(pending);
+      }
+      index = runEnd + 1;
+    }
+    return out;
   }
 
   const cachedSource: CachedSource = {
@@ -87,22 +117,46 @@ export function withCache(inner: ByteSource, options: CacheOptions = {}): Cached
       checkRange(inner.size, offset, length, inner.name);
       if (length >= passThroughBytes) return fetchFromInner(offset, length, readOptions);
       if (length === 0) return new Uint8Array(0);
+      throwIfAborted(readOptions?.signal);
       const first = Math.floor(offset / blockBytes);
       const last = Math.floor((offset + length - 1) / blockBytes);
+      const pending = blocksFor(first, last);
       if (first === last) {
-        const data = await block(first, readOptions);
+        const data = await pending[0]!;
+        throwIfAborted(readOptions?.signal);
         const start = offset - first * blockBytes;
         return data.subarray(start, start + length);
       }
       const out = new Uint8Array(length);
       for (let index = first; index <= last; index++) {
-        const data = await block(index, readOptions);
+        const data = await pending[index - first]!;
+        throwIfAborted(readOptions?.signal);
         const blockStart = index * blockBytes;
         const from = Math.max(offset, blockStart);
         const to = Math.min(offset + length, blockStart + data.byteLength);
         out.set(data.subarray(from - blockStart, to - blockStart), from - offset);
       }
       return out;
+    },
+    async readInto(target, offset, readOptions) {
+      if (target.byteLength >= passThroughBytes && inner.readInto) {
+        stats.reads += 1;
+        checkRange(inner.size, offset, target.byteLength, inner.name);
+        stats.underlyingReads += 1;
+        stats.underlyingBytes += target.byteLength;
+        return inner.readInto(target, offset, readOptions);
+      }
+      target.set(await cachedSource.read(offset, target.byteLength, readOptions));
+    },
+    prime(offset, bytes) {
+      // Only whole blocks (or the file's last, short block) are kept.
+      const first = Math.ceil(offset / blockBytes);
+      for (let index = first; ; index++) {
+        const start = index * blockBytes;
+        const end = Math.min(start + blockBytes, inner.size);
+        if (start >= inner.size || end > offset + bytes.byteLength) break;
+        remember(index, Promise.resolve(bytes.subarray(start - offset, end - offset)));
+      }
     },
     async close() {
       blocks.clear();

@@ -11,6 +11,8 @@ import { bytesSource, type ByteSource } from './byte-source.js';
 import { fileSource } from './file-source.js';
 import { folderStore } from './folder-store.js';
 import type { Store } from './store.js';
+import { httpSource, type HttpSourceOptions } from './http-source.js';
+import { httpStore } from './http-store.js';
 
 /** Anything a tensor file can be read from. */
 export type SourceInput = string | URL | Uint8Array | ByteSource;
@@ -18,6 +20,8 @@ export type SourceInput = string | URL | Uint8Array | ByteSource;
 /** Options for {@link openSourceInput} and {@link storeOfInput}. */
 export interface SourceInputOptions {
   signal?: AbortSignal;
+  /** Options for `http(s)://` inputs: headers (tokens), retries, timeouts, concurrency. */
+  http?: HttpSourceOptions;
   /** A name for bytes in memory (used in messages and for detection by extension). */
   name?: string;
 }
@@ -81,24 +85,6 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Opens remote inputs; set by the HTTP module when it loads, so this file needs no network code. */
-export interface RemoteOpeners {
-  source(url: string, options: SourceInputOptions & Record<string, unknown>): Promise<ByteSource>;
-  store(baseUrl: string, options: SourceInputOptions & Record<string, unknown>): Store;
-}
-
-let remote: RemoteOpeners | undefined;
-
-/** Installs the openers for `http(s)://` inputs (done by `http-source.ts` on import). */
-export function registerRemoteOpeners(openers: RemoteOpeners): void {
-  remote = openers;
-}
-
-function requireRemote(url: string): RemoteOpeners {
-  if (!remote) throw new TensioError('UNSUPPORTED_FEATURE', `cannot read ${redactUrl(url)}: HTTP support is not loaded in this build`, { path: redactUrl(url) });
-  return remote;
-}
-
 /** An opened input: the source, and whether the caller must close it. */
 export interface OpenedSource {
   readonly source: ByteSource;
@@ -116,10 +102,10 @@ export interface OpenedSource {
  * try { console.log(source.size); } finally { if (owned) await source.close?.(); }
  * ```
  */
-export async function openSourceInput(input: SourceInput, options: SourceInputOptions & Record<string, unknown> = {}): Promise<OpenedSource> {
+export async function openSourceInput(input: SourceInput, options: SourceInputOptions = {}): Promise<OpenedSource> {
   if (input instanceof Uint8Array) return { source: bytesSource(input, options.name), owned: false };
   if (isByteSource(input)) return { source: input, owned: false };
-  if (isHttpUrl(input)) return { source: await requireRemote(String(input)).source(String(input), options), owned: true };
+  if (isHttpUrl(input)) return { source: await httpSource(String(input), httpOptionsOf(options)), owned: true };
   const path = localPathOf(input as string | URL);
   if (path === undefined) throw new TensioError('UNSUPPORTED_FEATURE', `cannot read ${describeSourceInput(input)}: only local paths, file: and http(s): URLs are supported`);
   return { source: await fileSource(path), owned: true };
@@ -136,7 +122,7 @@ export async function openSourceInput(input: SourceInput, options: SourceInputOp
  * // store.name === 'https://host/llama/', key === 'model.safetensors.index.json'
  * ```
  */
-export function storeOfInput(input: string | URL, options: SourceInputOptions & Record<string, unknown> = {}): { store: Store; key: string } {
+export function storeOfInput(input: string | URL, options: SourceInputOptions = {}): { store: Store; key: string } {
   if (isHttpUrl(input)) {
     const url = new URL(String(input));
     const slash = url.pathname.lastIndexOf('/');
@@ -144,7 +130,7 @@ export function storeOfInput(input: string | URL, options: SourceInputOptions & 
     url.pathname = url.pathname.slice(0, slash + 1);
     url.search = '';
     url.hash = '';
-    return { store: requireRemote(url.toString()).store(url.toString(), options), key };
+    return { store: httpStore(url, httpOptionsOf(options)), key };
   }
   const path = localPathOf(input);
   if (path === undefined) throw new TensioError('UNSUPPORTED_FEATURE', `cannot read ${describeSourceInput(input)}: only local paths, file: and http(s): URLs are supported`);
@@ -161,13 +147,18 @@ export function storeOfInput(input: string | URL, options: SourceInputOptions & 
  * const store = storeAtInput('https://host/data.npk/');
  * ```
  */
-export function storeAtInput(input: string | URL, options: SourceInputOptions & Record<string, unknown> = {}): Store {
+export function storeAtInput(input: string | URL, options: SourceInputOptions = {}): Store {
   if (isHttpUrl(input)) {
     const url = new URL(String(input));
     if (!url.pathname.endsWith('/')) url.pathname += '/';
-    return requireRemote(url.toString()).store(url.toString(), options);
+    return httpStore(url, httpOptionsOf(options));
   }
   const path = localPathOf(input);
   if (path === undefined) throw new TensioError('UNSUPPORTED_FEATURE', `cannot read ${describeSourceInput(input)}: only local paths, file: and http(s): URLs are supported`);
   return folderStore(path);
+}
+
+function httpOptionsOf(options: SourceInputOptions): HttpSourceOptions {
+  const signal = options.signal ?? options.http?.signal;
+  return { ...(options.http ?? {}), ...(signal ? { signal } : {}) };
 }

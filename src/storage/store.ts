@@ -63,6 +63,8 @@ export interface Store {
   sink(key: string, options?: StoreWriteOptions): Promise<ByteSink>;
   /** Removes a key; a missing key is not an error. */
   delete(key: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Releases connections (remote stores); safe to call twice. */
+  close?(): Promise<void>;
 }
 
 /**

@@ -1,0 +1,417 @@
+/**
+ * A {@link ByteSource} over an `http(s)://` URL, read with Range requests.
+ *
+ * Opening sends ONE request for the first 64 KiB (`Range: bytes=0-65535`): its
+ * `Content-Range` gives the size (no HEAD request), its body seeds a block cache, and
+ * its `ETag` / `Last-Modified` pin the file. Every later answer must carry exactly the
+ * range asked for and the same validators, or the read fails (`SIZE_MISMATCH`,
+ * `SOURCE_CHANGED`) instead of mixing bytes of two files.
+ *
+ * A server that ignores Range (answers 200 with the whole body) is never read whole
+ * into memory: a file up to `noRangeMaxBytes` (16 MiB) is held whole, a larger one is
+ * served from the front of the body only, the connection closed as soon as the bytes
+ * needed arrived; a read further in fails with `RANGE_NOT_SUPPORTED`.
+ */
+import type { IncomingMessage } from 'node:http';
+import { TensioError, throwIfAborted } from '../core/errors.js';
+import { checkRange, type ByteSource, type ReadOptions } from './byte-source.js';
+import { withCache, type CacheOptions, type CacheStats } from './cached-source.js';
+import { HttpClient, RetryableError, safeUrl, statusError, translateNetworkError, type HttpOptions, type HttpStats } from './http-client.js';
+
+/** Options for {@link httpSource}. */
+export interface HttpSourceOptions extends HttpOptions {
+  /** Bytes asked for by the opening request (default 64 KiB: most headers fit). */
+  prefetchBytes?: number;
+  /** Block cache in front of the range requests (defaults: 64 KiB blocks, 64 blocks, reads ≥ 1 MiB pass through). */
+  cache?: CacheOptions;
+  /** Share the connections, limits and counters of an existing client (stores do). */
+  client?: HttpClient;
+}
+
+/** A remote file: a {@link ByteSource} with counters. Close it (or `await using`). */
+export interface HttpSource extends ByteSource {
+  readonly name: string;
+  /** The URL as given. */
+  readonly url: string;
+  /** False when the server ignored the Range header of the first request. */
+  readonly rangeSupported: boolean;
+  /** The validators the file is pinned to. */
+  readonly etag: string | undefined;
+  readonly lastModified: string | undefined;
+  /** Requests and bytes on the wire (shared with the store the source came from). */
+  readonly stats: HttpStats;
+  /** Cache counters. */
+  readonly cacheStats: CacheStats;
+  readInto(target: Uint8Array, offset: number, options?: ReadOptions): Promise<void>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const DEFAULT_PREFETCH_BYTES = 64 * 1024;
+
+/**
+ * Opens a URL for random access (one request).
+ *
+ * @example
+ * ```ts
+ * await using source = await httpSource('https://huggingface.co/org/model/resolve/main/model.safetensors', {
+ *   headers: { Authorization: `Bearer ${process.env.HF_TOKEN}` },
+ * });
+ * const header = await safetensorsReadHeaderFrom(source);
+ * ```
+ */
+export async function httpSource(url: string | URL, options: HttpSourceOptions = {}): Promise<HttpSource> {
+  const parsed = parseHttpUrl(url);
+  const ownsClient = !options.client;
+  const client = options.client ?? new HttpClient(options);
+  try {
+    const file = await RemoteFile.open(client, parsed, options.prefetchBytes ?? DEFAULT_PREFETCH_BYTES, options.signal);
+    const raw: ByteSource = {
+      size: file.size,
+      name: file.name,
+      read: async (offset, length, readOptions) => {
+        checkRange(file.size, offset, length, file.name);
+        const target = new Uint8Array(length);
+        await file.readInto(target, offset, readOptions?.signal);
+        return target;
+      },
+      readInto: (target, offset, readOptions) => {
+        checkRange(file.size, offset, target.byteLength, file.name);
+        return file.readInto(target, offset, readOptions?.signal);
+      },
+    };
+    const cached = withCache(raw, options.cache);
+    if (file.rangeSupported) cached.prime(0, file.head);
+    let closed = false;
+    const source: HttpSource = {
+      size: file.size,
+      name: file.name,
+      url: String(url),
+      rangeSupported: file.rangeSupported,
+      etag: file.etag,
+      lastModified: file.lastModified,
+      stats: client.stats,
+      cacheStats: cached.stats,
+      read: (offset, length, readOptions) => (file.rangeSupported ? cached.read(offset, length, readOptions) : raw.read(offset, length, readOptions)),
+      readInto: (target, offset, readOptions) => (file.rangeSupported ? cached.readInto(target, offset, readOptions) : raw.readInto!(target, offset, readOptions)),
+      async close() {
+        if (closed) return;
+        closed = true;
+        await cached.close?.();
+        if (ownsClient) client.close();
+      },
+      async [Symbol.asyncDispose]() {
+        await source.close();
+      },
+    };
+    return source;
+  } catch (error) {
+    if (ownsClient) client.close();
+    throw error;
+  }
+}
+
+/** Parses a URL, accepting only `http:` and `https:`. */
+export function parseHttpUrl(url: string | URL): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(String(url));
+  } catch (cause) {
+    throw new TensioError('INVALID_ARGUMENT', `${JSON.stringify(String(url))} is not a valid URL`, { cause });
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new TensioError('INVALID_ARGUMENT', `${safeUrl(parsed)} is not an http: or https: URL`);
+  }
+  return parsed;
+}
+
+/** A parsed Content-Range: `bytes START-END/TOTAL` (TOTAL may be a star), or a star range with TOTAL for 416 answers. */
+export interface ContentRange {
+  start?: number;
+  end?: number;
+  total?: number;
+}
+
+/** Parses a Content-Range header; throws `HTTP_ERROR` when malformed, `SIZE_OVERFLOW` for numbers past 2^53. */
+export function parseContentRange(value: string | undefined, url: URL): ContentRange | undefined {
+  if (value === undefined) return undefined;
+  const match = /^\s*bytes\s+(?:(\d+)-(\d+)|\*)\/(\d+|\*)\s*$/i.exec(value);
+  if (!match) throw new TensioError('HTTP_ERROR', `${safeUrl(url)} sent a malformed Content-Range ${JSON.stringify(value)}`, { path: safeUrl(url) });
+  const number = (text: string | undefined): number | undefined => {
+    if (text === undefined || text === '*') return undefined;
+    const n = Number(text);
+    if (!Number.isSafeInteger(n)) {
+      throw new TensioError('SIZE_OVERFLOW', `${safeUrl(url)} declares a size of ${text} bytes in Content-Range, beyond 2^53`, { path: safeUrl(url) });
+    }
+    return n;
+  };
+  const range: ContentRange = {};
+  const start = number(match[1]);
+  const end = number(match[2]);
+  const total = number(match[3]);
+  if (start !== undefined) range.start = start;
+  if (end !== undefined) range.end = end;
+  if (total !== undefined) range.total = total;
+  return range;
+}
+
+/** Parses a Content-Length header; undefined when absent. */
+export function parseContentLength(value: string | undefined, url: URL): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim())) throw new TensioError('HTTP_ERROR', `${safeUrl(url)} sent a malformed Content-Length ${JSON.stringify(value)}`, { path: safeUrl(url) });
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new TensioError('SIZE_OVERFLOW', `${safeUrl(url)} declares a body of ${value} bytes, beyond 2^53`, { path: safeUrl(url) });
+  return n;
+}
+
+/**
+ * Copies a response body into `target[at…]` after skipping its first `skip` bytes.
+ * `strict`: the body must end exactly when `target` is full (more is `SIZE_MISMATCH`);
+ * otherwise the connection is closed as soon as `target` is full. Resolves with the
+ * bytes written; a dropped connection rejects with {@link RetryableError}, keeping
+ * what arrived in `progress.written`.
+ */
+export async function readBodyInto(
+  response: IncomingMessage,
+  target: Uint8Array,
+  options: { at?: number; skip?: number; strict: boolean; url: URL; signal: AbortSignal | undefined; stats: HttpStats; progress?: { written: number } },
+): Promise<number> {
+  let at = options.at ?? 0;
+  let skip = options.skip ?? 0;
+  const progress = options.progress ?? { written: 0 };
+  try {
+    for await (const piece of response as AsyncIterable<Buffer>) {
+      options.stats.bytesReceived += piece.byteLength;
+      let chunk: Uint8Array = piece;
+      if (skip > 0) {
+        if (chunk.byteLength <= skip) {
+          skip -= chunk.byteLength;
+          continue;
+        }
+        chunk = chunk.subarray(skip);
+        skip = 0;
+      }
+      const room = target.byteLength - at;
+      if (chunk.byteLength > room) {
+        if (options.strict) {
+          response.destroy();
+          throw new TensioError('SIZE_MISMATCH', `${safeUrl(options.url)} sent more bytes than the ${target.byteLength - (options.at ?? 0)} it announced`, { path: safeUrl(options.url) });
+        }
+        target.set(chunk.subarray(0, room), at);
+        at += room;
+        progress.written += room;
+        response.destroy(); // got what was needed: close the connection, read nothing more
+        return at - (options.at ?? 0);
+      }
+      target.set(chunk, at);
+      at += chunk.byteLength;
+      progress.written += chunk.byteLength;
+      if (!options.strict && at === target.byteLength) {
+        response.destroy();
+        return at - (options.at ?? 0);
+      }
+    }
+  } catch (cause) {
+    if (cause instanceof TensioError) throw cause;
+    throwIfAborted(options.signal);
+    throw translateNetworkError(cause, options.url, options.signal);
+  }
+  return at - (options.at ?? 0);
+}
+
+/** The state of one remote file: its size, validators and the range logic. */
+class RemoteFile {
+  rangeSupported = true;
+  size = 0;
+  head: Uint8Array = new Uint8Array(0);
+  etag: string | undefined;
+  lastModified: string | undefined;
+  /** Where requests go after the first one answered (redirects resolved once). */
+  private target: URL;
+
+  private constructor(private readonly client: HttpClient, private readonly url: URL) {
+    this.target = url;
+  }
+
+  get name(): string {
+    return safeUrl(this.url);
+  }
+
+  static async open(client: HttpClient, url: URL, prefetchBytes: number, signal: AbortSignal | undefined): Promise<RemoteFile> {
+    const file = new RemoteFile(client, url);
+    const combined = client.combinedSignal(signal);
+    await client.withRetries(`opening ${file.name}`, combined, () => file.openOnce(Math.max(1, prefetchBytes), combined));
+    return file;
+  }
+
+  private async openOnce(prefetchBytes: number, signal: AbortSignal | undefined): Promise<void> {
+    const { response, url: answered } = await this.client.get(this.url, { Range: `bytes=0-${prefetchBytes - 1}`, 'Accept-Encoding': 'identity' }, signal);
+    const status = response.statusCode ?? 0;
+    this.target = answered;
+    this.etag = header(response, 'etag');
+    this.lastModified = header(response, 'last-modified');
+    if (status === 206) {
+      const range = parseContentRange(header(response, 'content-range'), answered);
+      if (!range || range.total === undefined) {
+        response.destroy();
+        throw new TensioError('RANGE_NOT_SUPPORTED', `${this.name} answered a range request without saying the file's size (Content-Range ${JSON.stringify(header(response, 'content-range') ?? null)}); tensio needs it for random access`, { path: this.name });
+      }
+      const expectedEnd = Math.min(prefetchBytes, range.total) - 1;
+      if (range.start !== 0 || range.end !== expectedEnd) {
+        response.destroy();
+        throw new TensioError('SIZE_MISMATCH', `${this.name} answered bytes ${range.start}-${range.end} to a request for bytes 0-${expectedEnd} of ${range.total}`, { path: this.name });
+      }
+      this.checkContentLength(response, expectedEnd + 1, answered);
+      this.size = range.total;
+      this.head = new Uint8Array(expectedEnd + 1);
+      const got = await readBodyInto(response, this.head, { strict: true, url: answered, signal, stats: this.client.stats });
+      if (got !== this.head.byteLength) throw new RetryableError(`${this.name}: connection closed after ${got} of ${this.head.byteLength} bytes`);
+      return;
+    }
+    if (status === 416) {
+      const range = parseContentRange(header(response, 'content-range'), answered);
+      response.destroy();
+      if (range?.total === 0) {
+        this.size = 0;
+        return;
+      }
+      throw new TensioError('SIZE_MISMATCH', `${this.name} refused the range bytes=0-${prefetchBytes - 1} (HTTP 416) although the file is not empty (${range?.total ?? 'unknown'} bytes)`, { path: this.name });
+    }
+    if (status === 200) {
+      // No range support: read from the front only, never the whole of a large body.
+      this.rangeSupported = false;
+      const declared = parseContentLength(header(response, 'content-length'), answered);
+      const limit = this.client.noRangeMaxBytes;
+      if (declared !== undefined && declared <= limit) {
+        this.head = new Uint8Array(declared);
+        const got = await readBodyInto(response, this.head, { strict: true, url: answered, signal, stats: this.client.stats });
+        if (got !== declared) throw new RetryableError(`${this.name}: connection closed after ${got} of ${declared} bytes`);
+        this.size = declared;
+        return;
+      }
+      if (declared !== undefined) {
+        this.size = declared;
+        this.head = new Uint8Array(Math.min(prefetchBytes, declared));
+        const got = await readBodyInto(response, this.head, { strict: false, url: answered, signal, stats: this.client.stats });
+        if (got !== this.head.byteLength) throw new RetryableError(`${this.name}: connection closed after ${got} of ${this.head.byteLength} bytes`);
+        return;
+      }
+      // Neither ranges nor a length: the size is known only by reading to the end, which is allowed up to the limit.
+      const buffer = new Uint8Array(limit + 1);
+      const got = await readBodyInto(response, buffer, { strict: false, url: answered, signal, stats: this.client.stats });
+      if (got > limit) {
+        throw new TensioError('RANGE_NOT_SUPPORTED', `${this.name} ignores Range requests and does not say its size, and it is larger than ${limit} bytes; download it first (e.g. curl -o) or raise noRangeMaxBytes`, { path: this.name });
+      }
+      this.head = buffer.slice(0, got);
+      this.size = got;
+      return;
+    }
+    response.destroy();
+    throw statusError(status, answered);
+  }
+
+  private checkContentLength(response: IncomingMessage, expected: number, url: URL): void {
+    const declared = parseContentLength(header(response, 'content-length'), url);
+    if (declared !== undefined && declared !== expected) {
+      response.destroy();
+      throw new TensioError('SIZE_MISMATCH', `${this.name} announced ${declared} body bytes for a range of ${expected}`, { path: this.name });
+    }
+  }
+
+  /** Fails with `SOURCE_CHANGED` when an answer's validators or size differ from the pinned ones. */
+  private checkPinned(response: IncomingMessage, total: number | undefined): void {
+    if (!this.client.pin) return;
+    const etag = header(response, 'etag');
+    const lastModified = header(response, 'last-modified');
+    const changed =
+      (total !== undefined && total !== this.size) ||
+      (this.etag !== undefined && etag !== undefined && etag !== this.etag) ||
+      (this.etag === undefined && this.lastModified !== undefined && lastModified !== undefined && lastModified !== this.lastModified);
+    if (changed) {
+      response.destroy();
+      throw new TensioError('SOURCE_CHANGED', `${this.name} changed while it was being read (was ${this.etag ?? this.lastModified ?? `${this.size} bytes`}, now ${etag ?? lastModified ?? `${total} bytes`}); open it again`, { path: this.name });
+    }
+  }
+
+  async readInto(target: Uint8Array, offset: number, signal: AbortSignal | undefined): Promise<void> {
+    const length = target.byteLength;
+    if (length === 0) return;
+    const combined = this.client.combinedSignal(signal);
+    throwIfAborted(combined);
+    if (!this.rangeSupported) return this.readFromFront(target, offset, combined);
+    const progress = { written: 0 };
+    const end = offset + length - 1;
+    await this.client.withRetries(`reading bytes ${offset}-${end} of ${this.name}`, combined, async () => {
+      const from = offset + progress.written; // a retry resumes after the bytes already received
+      const headers: Record<string, string> = { Range: `bytes=${from}-${end}`, 'Accept-Encoding': 'identity' };
+      if (this.client.pin && this.etag && !this.etag.startsWith('W/')) headers['If-Match'] = this.etag;
+      const { response, url: answered } = await this.client.get(this.target, headers, combined, this.url.origin);
+      const status = response.statusCode ?? 0;
+      if (status === 412) {
+        response.destroy();
+        throw new TensioError('SOURCE_CHANGED', `${this.name} changed while it was being read (its ETag no longer matches ${this.etag}); open it again`, { path: this.name });
+      }
+      if (status === 200) {
+        // The server stopped honouring Range: take the bytes from the front, if near enough.
+        this.checkPinned(response, parseContentLength(header(response, 'content-length'), answered));
+        if (end + 1 > this.client.noRangeMaxBytes) {
+          response.destroy();
+          throw this.noRangeError(offset, length);
+        }
+        const got = await readBodyInto(response, target, { at: progress.written, skip: from, strict: false, url: answered, signal: combined, stats: this.client.stats, progress });
+        if (progress.written < length) throw new RetryableError(`${this.name}: connection closed after ${got} bytes`);
+        return;
+      }
+      if (status !== 206) {
+        response.destroy();
+        if (status === 416) throw new TensioError('SOURCE_CHANGED', `${this.name} refused bytes ${from}-${end} (HTTP 416): it is shorter than the ${this.size} bytes it had`, { path: this.name });
+        throw statusError(status, answered);
+      }
+      const range = parseContentRange(header(response, 'content-range'), answered);
+      this.checkPinned(response, range?.total);
+      if (!range || range.start !== from || range.end !== end) {
+        response.destroy();
+        throw new TensioError('SIZE_MISMATCH', `${this.name} answered bytes ${range?.start ?? '?'}-${range?.end ?? '?'} to a request for bytes ${from}-${end}`, { path: this.name });
+      }
+      this.checkContentLength(response, end - from + 1, answered);
+      await readBodyInto(response, target, { at: progress.written, strict: true, url: answered, signal: combined, stats: this.client.stats, progress });
+      if (progress.written < length) throw new RetryableError(`${this.name}: connection closed after ${progress.written} of ${length} bytes`);
+    });
+  }
+
+  /** Reads from a server without range support: from the head, or from the front of a new body. */
+  private async readFromFront(target: Uint8Array, offset: number, signal: AbortSignal | undefined): Promise<void> {
+    const end = offset + target.byteLength;
+    if (end <= this.head.byteLength) {
+      target.set(this.head.subarray(offset, end));
+      return;
+    }
+    if (end > this.client.noRangeMaxBytes) throw this.noRangeError(offset, target.byteLength);
+    const progress = { written: 0 };
+    await this.client.withRetries(`reading bytes ${offset}-${end - 1} of ${this.name}`, signal, async () => {
+      progress.written = 0;
+      const { response, url: answered } = await this.client.get(this.target, { 'Accept-Encoding': 'identity' }, signal, this.url.origin);
+      const status = response.statusCode ?? 0;
+      if (status !== 200) {
+        response.destroy();
+        throw statusError(status, answered);
+      }
+      this.checkPinned(response, parseContentLength(header(response, 'content-length'), answered));
+      await readBodyInto(response, target, { skip: offset, strict: false, url: answered, signal, stats: this.client.stats, progress });
+      if (progress.written < target.byteLength) throw new RetryableError(`${this.name}: connection closed after ${progress.written} of ${target.byteLength} bytes`);
+    });
+  }
+
+  private noRangeError(offset: number, length: number): TensioError {
+    return new TensioError(
+      'RANGE_NOT_SUPPORTED',
+      `${this.name} ignores Range requests, so reading ${length} bytes at offset ${offset} of its ${this.size} bytes would mean downloading everything before them (tensio reads at most ${this.client.noRangeMaxBytes} bytes from the front); download the file first (e.g. curl -o) or raise noRangeMaxBytes`,
+      { path: this.name, offset },
+    );
+  }
+}
+
+function header(response: IncomingMessage, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
