@@ -3,6 +3,7 @@
  *
  *   node --expose-gc --import tsx bench/child.ts stream-write <format> <out> <totalMiB>
  *   node --expose-gc --import tsx bench/child.ts convert <input> <output> [<dtype to leave out>]
+ *   node --expose-gc --import tsx bench/child.ts verify <input>
  *
  * Everything is imported first; then the RSS high-water mark is reset, the baseline RSS
  * taken, the operation run, and one JSON line printed: baseline, peak, peak - baseline.
@@ -68,10 +69,14 @@ if (op === 'convert') await listKept(args[0]!, args[2]);
 const operations: Record<string, () => Promise<unknown>> = {
   'stream-write': () => streamWrite(args[0]!, args[1]!, Number(args[2])),
   convert: () => convertWithout(args[0]!, args[1]!, args[2]),
+  verify: async () => {
+    const report = await tensio.verifyTensorFile(args[0]!);
+    if (!report.ok) throw new Error(`verify failed: ${JSON.stringify(report.problems)}`);
+  },
 };
 const operation = operations[op ?? ''];
 if (!operation) {
-  console.error(`usage: child.ts stream-write <format> <out> <totalMiB> | convert <input> <output> [<dtype to leave out>]`);
+  console.error(`usage: child.ts stream-write <format> <out> <totalMiB> | convert <input> <output> [<dtype to leave out>] | verify <input>`);
   process.exit(2);
 }
 collectGarbage();
