@@ -3,13 +3,13 @@
  * with logical shapes (deleted rows left out) and are written through a
  * {@link TensorWriter}, so `convert()` and the CLI handle them like any file.
  */
-import { randomBytes } from 'node:crypto';
 import { rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import { createTensorReader } from '../model/create-reader.js';
 import type { OpenOptions, TensorFormat, TensorInfo, TensorReader, TensorSpec, TensorWriter, WriterOptions } from '../model/types.js';
 import type { ByteSource } from '../storage/byte-source.js';
+import { removeStaleTemporaries, temporaryPathFor } from '../storage/temporary-names.js';
 import { npkCrashPoint } from './crash-points.js';
 import { npkSupportsDtype, NPK_DTYPES } from './dtype-codes.js';
 import type { LazyArray } from './lazy-array.js';
@@ -149,7 +149,8 @@ export async function npkCreateWriter(path: string, options: WriterOptions): Pro
     throw new TensioError('ALREADY_EXISTS', `${target} exists and is not a folder, so it cannot be replaced by a NumPack store atomically; remove it first`, { format: 'npk', path: target });
   }
   const inPlace = existing !== undefined || merge;
-  const building = inPlace ? target : join(dirname(target), `.${basename(target)}.tensio-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  if (!inPlace) await removeStaleTemporaries(dirname(target));
+  const building = inPlace ? target : temporaryPathFor(target);
   const store = await NumPack.open(building, {
     commitOnClose: true,
     ...(merge ? {} : { dropIfExists: true }),

@@ -2,13 +2,14 @@
  * A file {@link ByteSink} that never leaves a half-written file behind: bytes go to a
  * temporary file in the target's folder, which is fsynced and renamed over the target
  * on `close()` only. A crash at any point leaves the old file (or none) and, at worst,
- * a stray temporary named `.NAME.tensio-*.tmp`.
+ * a stray temporary named `.NAME.tensio-<pid>-*.tmp`, which the next write into the
+ * same folder removes once that pid is gone (`temporary-names.ts`).
  */
 import { open, rename, unlink, stat, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import type { ByteSink } from './byte-sink.js';
+import { removeStaleTemporaries, temporaryPathFor } from './temporary-names.js';
 
 /** Options for {@link atomicFileSink}. */
 export interface AtomicFileSinkOptions {
@@ -62,7 +63,8 @@ export async function atomicFileSink(path: string, options: AtomicFileSinkOption
   if (options.noOverwrite && (await pathExists(path))) {
     throw new TensioError('ALREADY_EXISTS', `${path} already exists (use --force / overwrite to replace it)`, { path });
   }
-  const temporaryPath = join(dirname(path), `.${basename(path)}.tensio-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  await removeStaleTemporaries(dirname(path));
+  const temporaryPath = temporaryPathFor(path);
   let handle: FileHandle;
   try {
     handle = await open(temporaryPath, 'wx');
