@@ -4,6 +4,7 @@
  * on failure or Ctrl-C.
  */
 import { stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import { checkOutputPath, convert, detectFormat, formatForOutputPath, getFormat, type ConvertOptions } from '../operations/index.js';
 import { parseDTypeCast } from '../operations/dtype-cast.js';
@@ -63,7 +64,10 @@ Options:
                       safetensors: write a sharded checkpoint (model-00001-of-0000N
                       .safetensors + OUT as the index) with shards of at most SIZE
                       (bytes, or with a unit: 500MB, 5GB, 2GiB); OUT must end in
-                      .safetensors.index.json
+                      .safetensors.index.json. One shard is written as
+                      model.safetensors without an index. With --force over an
+                      existing checkpoint, the new set is published first (index
+                      last) and the old shards are removed after
       --key PATH      PyTorch input: convert only the tensors under this dotted path
                       of a nested checkpoint (e.g. state_dict), named relative to it
       --drop-duplicates
@@ -120,6 +124,10 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
         throw new CliUsageError(`--dtype: ${error instanceof Error ? error.message.replace(/^dtype cast: /, '') : String(error)}`, 'convert');
       }
     }
+    // The help promises this; any other OUT would name a file that is never written.
+    if (typeof values['max-shard-size'] === 'string' && !output.toLowerCase().endsWith('.safetensors.index.json')) {
+      throw new CliUsageError(`--max-shard-size writes a sharded checkpoint: OUT must end in .safetensors.index.json (e.g. ${join(dirname(output), 'model.safetensors.index.json')}), not ${output}`, 'convert');
+    }
     const force = values.force === true;
     const inputFormat = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(inputPath);
     cliRefuseIgnoredOptions(values, CONVERT_FORMAT_OPTIONS, inputFormat, input, 'convert');
@@ -155,16 +163,24 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       bar.finish();
     }
     const seconds = (context.now() - started) / 1000;
-    const outputSize = await fileSize(outputPath);
+    // Report what was actually written: a sharded output is several files (or one
+    // model.safetensors when everything fits one shard), named as the user named OUT.
+    const shown = (file: string) => (dirname(file) === dirname(outputPath) ? join(dirname(output), basename(file)) : file);
+    const files = result.files.map(shown);
+    const written = files.length > 1 ? files[files.length - 1]! : (files[0] ?? output);
+    const sizes = await Promise.all(result.files.map(fileSize));
+    const outputSize = sizes.every((size) => size !== undefined) ? sizes.reduce((sum: number, size) => sum + size!, 0) : undefined;
+    const removedFiles = result.removedFiles.map(shown);
     if (values.json === true) {
-      context.stdout(cliJson({ input, output, ...result, seconds, outputSize: outputSize ?? null }));
+      context.stdout(cliJson({ input, ...result, output: written, files, removedFiles, seconds, outputSize: outputSize ?? null }));
       return 0;
     }
     context.stdout(
-      `converted ${input} (${result.inputFormat}) -> ${output} (${result.outputFormat})\n` +
+      `converted ${input} (${result.inputFormat}) -> ${written} (${result.outputFormat})\n` +
       `  ${cliFormatCount(result.tensors)} tensor${result.tensors === 1 ? '' : 's'}${result.cast > 0 ? ` (${cliFormatCount(result.cast)} cast)` : ''}, ${cliFormatBytes(result.bytes)} of tensor data` +
-      `${outputSize !== undefined ? `, output ${cliFormatBytes(outputSize)}` : ''}` +
-      ` in ${cliFormatSeconds(seconds)} (${cliFormatThroughput(result.bytes, seconds)})\n`,
+      `${outputSize !== undefined ? `, output ${cliFormatBytes(outputSize)}${files.length > 1 ? ` in ${files.length} files (${files.length - 1} shards + index)` : ''}` : ''}` +
+      ` in ${cliFormatSeconds(seconds)} (${cliFormatThroughput(result.bytes, seconds)})\n` +
+      (removedFiles.length > 0 ? `  removed ${removedFiles.length} file${removedFiles.length === 1 ? '' : 's'} of the replaced checkpoint: ${removedFiles.slice(0, 5).join(', ')}${removedFiles.length > 5 ? ', …' : ''}\n` : ''),
     );
     return 0;
   },

@@ -155,7 +155,8 @@ export const inspectCommand: CliCommand = {
 Shows what a tensor file holds without reading its tensor data: format, file size,
 metadata, and for every tensor its name, dtype, shape and byte length; then totals
 (tensors, parameters, bytes) and a breakdown per dtype. PATH may be a file, a folder
-store (.npk), or a sharded checkpoint's index or first shard (shown as one model).
+store (.npk), a model folder, or a sharded checkpoint's index or one of the shards
+its index names (shown as one model; --shard-only shows that file alone).
 Pickle-based files (PyTorch) are parsed, never executed, and the globals their
 pickles reference are listed; a file referencing a global outside the allow-list is
 refused (UNSAFE_PICKLE, exit 1) with the list of what it references.
@@ -171,6 +172,9 @@ Options:
       --from FMT  skip format detection and read as FMT
       --key PATH  PyTorch: show only the tensors under this dotted path of a nested
                   checkpoint (e.g. state_dict), named relative to it
+      --shard-only
+                  PATH is one shard of a sharded checkpoint: show that file alone,
+                  not the model its index describes
   -h, --help      show this help
 
 Examples:
@@ -181,7 +185,7 @@ Examples:
 Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage error.
 `,
   async run(args, context) {
-    const { values, positionals, help } = cliParseArgs('inspect', args, { json: { type: 'boolean' }, from: { type: 'string' }, key: { type: 'string' } }, [1, 1]);
+    const { values, positionals, help } = cliParseArgs('inspect', args, { json: { type: 'boolean' }, from: { type: 'string' }, key: { type: 'string' }, 'shard-only': { type: 'boolean' } }, [1, 1]);
     if (help) {
       context.stdout(this.help);
       return 0;
@@ -192,10 +196,14 @@ Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage er
     let format: TensorFormat | undefined;
     try {
       format = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(resolved);
-      cliRefuseIgnoredOptions(values, { key: 'key' }, format, path, 'inspect');
+      cliRefuseIgnoredOptions(values, { key: 'key', 'shard-only': 'followIndex' }, format, path, 'inspect');
+      const formatOptions = {
+        ...(typeof values.key === 'string' ? { key: values.key } : {}),
+        ...(values['shard-only'] === true ? { followIndex: false } : {}),
+      };
       const reader = await openTensorFile(resolved, {
         format: format.name,
-        ...(typeof values.key === 'string' ? { formatOptions: { key: values.key } } : {}),
+        ...(Object.keys(formatOptions).length > 0 ? { formatOptions } : {}),
         ...(context.signal ? { signal: context.signal } : {}),
       });
       try {

@@ -2,9 +2,9 @@
  * `tensio verify PATH`: structure plus every checksum the file carries. Exit 0 when
  * sound, 1 with the reasons when not.
  */
-import { verifyTensorFile } from '../operations/index.js';
+import { detectFormat, getFormat, verifyTensorFile } from '../operations/index.js';
 import type { VerifyReport } from '../model/types.js';
-import { cliParseArgs } from './args.js';
+import { cliParseArgs, cliRefuseIgnoredOptions } from './args.js';
 import { cliFormatCount, cliJson } from './output.js';
 import { cliProgressBar } from './progress.js';
 import type { CliCommand } from './types.js';
@@ -21,11 +21,12 @@ export function cliVerifyText(report: VerifyReport, path: string): string {
   const counts = `${cliFormatCount(report.tensors)} tensor${report.tensors === 1 ? '' : 's'}, ` +
     `${cliFormatCount(report.checksumsVerified)} checksum${report.checksumsVerified === 1 ? '' : 's'} verified, ` +
     `${cliFormatCount(report.withoutChecksum)} without checksum${report.withoutChecksum > 0 ? ' (checked by reading through)' : ''}`;
-  if (report.ok) return `OK ${path} (${report.format}): ${counts}\n`;
+  const warnings = (report.warnings ?? []).map((warning) => `  warning: ${warning.message}\n`).join('');
+  if (report.ok) return `OK ${path} (${report.format}): ${counts}\n${warnings}`;
   const problems = report.problems
     .map((problem) => `  ${problem.code}${problem.tensor !== undefined ? ` [${problem.tensor}]` : ''}: ${problem.message}\n`)
     .join('');
-  return `FAILED ${path} (${report.format}): ${cliFormatCount(report.problems.length)} problem${report.problems.length === 1 ? '' : 's'}; ${counts}\n${problems}`;
+  return `FAILED ${path} (${report.format}): ${cliFormatCount(report.problems.length)} problem${report.problems.length === 1 ? '' : 's'}; ${counts}\n${problems}${warnings}`;
 }
 
 /** The `verify` subcommand. */
@@ -37,7 +38,10 @@ export const verifyCommand: CliCommand = {
 Checks that a tensor file is sound: its structure (header, offsets, sizes, no
 overlaps or trailing bytes, as each format defines them) and every checksum or digest
 it carries, reading every tensor through to its last byte. Formats without checksums
-are checked by reading everything.
+are checked by reading everything. A sharded checkpoint (its index, its folder, or a
+shard its index names) is checked as a set: every shard, the index against the
+shards' tensors; shard files of the same prefix that the index does not name are
+reported as warnings (they do not fail verify).
 
 Arguments:
   PATH            the file or folder to verify
@@ -45,8 +49,10 @@ Arguments:
 Options:
       --json      print the report as one JSON object: {"ok", "format", "path",
                   "tensors", "checksumsVerified", "withoutChecksum", "problems": [{"code",
-                  "message", "tensor"?}]}
+                  "message", "tensor"?}], "warnings"?: [...]}
       --from FMT  skip format detection and verify as FMT
+      --shard-only
+                  PATH is one shard of a sharded checkpoint: verify that file alone
   -h, --help      show this help
 
 Examples:
@@ -57,18 +63,24 @@ Exit codes: 0 sound; 1 not sound (the problems are printed) or unreadable; 2 usa
 error; 130 interrupted.
 `,
   async run(args, context) {
-    const { values, positionals, help } = cliParseArgs('verify', args, { json: { type: 'boolean' }, from: { type: 'string' } }, [1, 1]);
+    const { values, positionals, help } = cliParseArgs('verify', args, { json: { type: 'boolean' }, from: { type: 'string' }, 'shard-only': { type: 'boolean' } }, [1, 1]);
     if (help) {
       context.stdout(this.help);
       return 0;
     }
     const path = positionals[0]!;
+    const shardOnly = values['shard-only'] === true;
+    if (shardOnly) {
+      const format = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(context.resolvePath(path));
+      cliRefuseIgnoredOptions(values, { 'shard-only': 'followIndex' }, format, path, 'verify');
+    }
     const bar = cliProgressBar(context, 'verify');
     let report: VerifyReport;
     try {
       report = await verifyTensorFile(context.resolvePath(path), {
         onProgress: (progress) => bar.update(progress),
         ...(typeof values.from === 'string' ? { format: values.from } : {}),
+        ...(shardOnly ? { formatOptions: { followIndex: false } } : {}),
         ...(context.signal ? { signal: context.signal } : {}),
       });
     } finally {

@@ -107,6 +107,13 @@ export interface TensorWriter {
   close(): Promise<void>;
   /** Throws the partial file away. Safe to call after close. */
   abort(): Promise<void>;
+  /**
+   * The files this writer publishes when they are not just the output path (a sharded
+   * checkpoint: its shards, then its index; one shard: `model.safetensors`).
+   */
+  readonly files?: readonly string[];
+  /** Files of a replaced output removed after `close()` published the new one (old shards). */
+  readonly removedFiles?: readonly string[];
 }
 
 /** Options every format's writer factory takes. */

@@ -55,6 +55,10 @@ export interface ConvertResult {
   bytes: number;
   /** Tensors whose dtype `dtype` changed. */
   cast: number;
+  /** The files written: the output path, or a sharded checkpoint's shards then its index. */
+  files: string[];
+  /** Files of a replaced output that were removed after the new one was published (old shards). */
+  removedFiles: string[];
 }
 
 /**
@@ -145,7 +149,15 @@ export async function convertReader(reader: TensorReader, output: string, option
     await writer.abort();
     throw error;
   }
-  return { inputFormat: reader.format, outputFormat: outputFormat.name, tensors: plan.length, bytes: total, cast: casts.size };
+  return {
+    inputFormat: reader.format,
+    outputFormat: outputFormat.name,
+    tensors: plan.length,
+    bytes: total,
+    cast: casts.size,
+    files: [...(writer.files ?? [output])],
+    removedFiles: [...(writer.removedFiles ?? [])],
+  };
 }
 
 async function* countProgress(stream: AsyncIterable<Uint8Array>, onBytes: (bytes: number) => void): AsyncGenerator<Uint8Array> {

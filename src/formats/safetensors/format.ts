@@ -111,4 +111,5 @@ export const safetensorsFormat: TensorFormat = {
   createWriter: createSafetensorsWriter,
   verify: (path, options) => safetensorsVerify(path, options), // formatOptions.followIndex: false checks one shard alone
   cannotWrite: safetensorsCannotWrite,
+  openOptionNames: ['maxHeaderBytes', 'followIndex'],
 };
