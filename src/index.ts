@@ -16,6 +16,7 @@
 
 export * from './core/errors.js';
 export * from './core/dtype.js';
+export * from './core/block-dtypes.js';
 export * from './core/tensor.js';
 export * from './core/sizes.js';
 export * from './core/limits.js';

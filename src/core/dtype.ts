@@ -2,12 +2,16 @@
  * tensio's element types. One string union for the whole library; each format keeps
  * its own table mapping these names to its own (safetensors `BF16`, numpy `<f2`, …).
  */
+import { BLOCK_DTYPE_INFO, BLOCK_DTYPES, type BlockDType } from './block-dtypes.js';
 
 /**
  * Every element type tensio knows. Types no JavaScript typed array holds (bfloat16,
  * the float8s, the sub-byte floats) travel as raw little-endian bytes; converting them
- * to float32 is an explicit call ({@link toFloat32Array}). `'opaque'` carries a foreign
- * dtype tensio does not know, byte for byte, with its original name kept beside it.
+ * to float32 is an explicit call ({@link toFloat32Array}). Block-quantized types
+ * ({@link BlockDType}: ggml's `q4_0`, `q4_k`, `iq2_xxs`, `mxfp4`, …) store elements in
+ * fixed-size blocks along the last axis; their blocks travel unchanged. `'opaque'`
+ * carries a foreign dtype tensio does not know, byte for byte, with the format's own
+ * name (and id, when it has one) kept beside it (`TensorInfo.formatDtype`, `formatDtypeId`).
  */
 export type DType =
   | 'bool'
@@ -33,16 +37,22 @@ export type DType =
   | 'float6_e2m3'
   | 'float6_e3m2'
   | 'float4_e2m1'
+  | BlockDType
   | 'opaque';
 
 /** What kind of number a dtype stores. */
-export type DTypeKind = 'bool' | 'uint' | 'int' | 'float' | 'complex' | 'opaque';
+export type DTypeKind = 'bool' | 'uint' | 'int' | 'float' | 'complex' | 'block' | 'opaque';
 
 /** Facts about one dtype. */
 export interface DTypeInfo {
-  /** Bits per element; sub-byte types pack several elements per byte. 0 for `opaque`. */
+  /**
+   * Bits per element; sub-byte types pack several elements per byte. 0 for `opaque` and
+   * for block-quantized types (whose size comes from {@link DTypeInfo.block}).
+   */
   readonly bits: number;
   readonly kind: DTypeKind;
+  /** Block geometry of a block-quantized type (kind `'block'`). */
+  readonly block?: { readonly elements: number; readonly bytes: number };
   /** Typed array that holds one element per slot, when JavaScript has one. */
   readonly typedArray?: TypedArrayConstructor;
 }
@@ -98,6 +108,11 @@ export const DTYPE_INFO: Readonly<Record<DType, DTypeInfo>> = {
   float6_e2m3: { bits: 6, kind: 'float' },
   float6_e3m2: { bits: 6, kind: 'float' },
   float4_e2m1: { bits: 4, kind: 'float' },
+  ...(Object.fromEntries(BLOCK_DTYPES.map((name) => [name, {
+    bits: 0,
+    kind: 'block',
+    block: { elements: BLOCK_DTYPE_INFO[name].elementsPerBlock, bytes: BLOCK_DTYPE_INFO[name].bytesPerBlock },
+  }])) as Record<BlockDType, DTypeInfo>),
   opaque: { bits: 0, kind: 'opaque' },
 };
 
@@ -122,8 +137,9 @@ export function dtypeInfo(dtype: DType): DTypeInfo {
 }
 
 /**
- * Bytes per element, or `undefined` for sub-byte and opaque types (whose byte length
- * comes from the bit count of the whole tensor, or from the file).
+ * Bytes per element, or `undefined` for sub-byte, block-quantized and opaque types
+ * (whose byte length comes from the bit count of the whole tensor, from the block
+ * geometry, or from the file).
  *
  * @example
  * ```ts

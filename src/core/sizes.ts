@@ -42,15 +42,27 @@ export function elementCount(shape: readonly number[], format = 'tensio'): numbe
 
 /**
  * Bytes a dense tensor of this dtype and shape occupies, checked. Sub-byte types must
- * fill whole bytes (as safetensors requires). Returns `undefined` for `opaque`.
+ * fill whole bytes (as safetensors requires). Block-quantized types need a last
+ * dimension that is a whole number of blocks (`INVALID_SHAPE` otherwise; a scalar has
+ * none). Returns `undefined` for `opaque`.
  *
  * @example
  * ```ts
  * tensorByteLength('bfloat16', [4, 4]); // 32
+ * tensorByteLength('q4_0', [2, 64]); // 2 rows × 2 blocks × 18 bytes = 72
  * ```
  */
 export function tensorByteLength(dtype: DType, shape: readonly number[], format = 'tensio'): number | undefined {
-  const bits = DTYPE_INFO[dtype].bits;
+  const info = DTYPE_INFO[dtype];
+  if (info.block) {
+    const count = elementCount(shape, format);
+    const last = shape.length === 0 ? 1 : shape[shape.length - 1]!;
+    if (last % info.block.elements !== 0) {
+      throw new TensioError('INVALID_SHAPE', `${format}: ${dtype} packs ${info.block.elements} elements per block along the last axis, but shape [${shape.join(', ')}] has ${shape.length === 0 ? 'no last axis' : `a last dimension of ${last}`}`, { format });
+    }
+    return checkedSize((BigInt(count) / BigInt(info.block.elements)) * BigInt(info.block.bytes), format, 'tensor byte length');
+  }
+  const bits = info.bits;
   if (bits === 0) return undefined;
   const totalBits = BigInt(elementCount(shape, format)) * BigInt(bits);
   if (totalBits % 8n !== 0n) {

@@ -21,6 +21,11 @@ export interface TensorInfo extends TensorSpec {
   readonly byteLength: number;
   /** The format's own dtype name (`'BF16'`, `'<f2'`, `'torch.HalfStorage'`); always set for `opaque`. */
   readonly formatDtype?: string;
+  /**
+   * The format's own numeric dtype id, for formats that number their types (a GGUF
+   * `ggml_type`, a NumPack dtype code), so an unknown one is reported as the file wrote it.
+   */
+  readonly formatDtypeId?: number;
   /** Format extras: file offsets, storage keys, layout, encoding, digests, checksums. */
   readonly extras?: Readonly<Record<string, unknown>>;
 }

@@ -16,6 +16,7 @@ import type { LazyArray } from './lazy-array.js';
 import { NPK_METADATA_FILE } from './metadata.js';
 import { npkCheckName } from './names.js';
 import { NumPack } from './numpack.js';
+import { blockDTypeRefusal } from '../core/block-dtypes.js';
 
 /**
  * True when `path` is a folder holding `metadata.npkm`.
@@ -208,7 +209,7 @@ export async function npkCreateWriter(path: string, options: WriterOptions): Pro
 
 /** Why a store cannot hold a tensor of this spec, or undefined. */
 export function npkCannotWrite(spec: TensorSpec): string | undefined {
-  return npkSupportsDtype(spec.dtype) ? undefined : `dtype ${spec.dtype} is not one of NumPack's ${NPK_DTYPES.join(', ')}`;
+  return npkSupportsDtype(spec.dtype) ? undefined : blockDTypeRefusal(spec.dtype, 'NumPack') ?? `dtype ${spec.dtype} is not one of NumPack's ${NPK_DTYPES.join(', ')}`;
 }
 
 /**

@@ -4,6 +4,7 @@
 import type { DType } from '../../core/dtype.js';
 import { errorFactory } from '../../core/errors.js';
 import { npyIsLiteralTuple, type NpyLiteral } from './literal.js';
+import { blockDTypeRefusal } from '../../core/block-dtypes.js';
 
 /** The descr numpy writes for each dtype it has (little-endian where byte order matters). */
 export const NPY_DESCR_BY_DTYPE: Readonly<Partial<Record<DType, string>>> = {
@@ -54,6 +55,8 @@ export function npyDescrFor(dtype: DType): string | undefined {
 /** Why numpy cannot hold this dtype, or undefined when it can. */
 export function npyCannotHold(dtype: DType): string | undefined {
   if (npyDescrFor(dtype) !== undefined) return undefined;
+  const block = blockDTypeRefusal(dtype, 'NumPy');
+  if (block) return block;
   return `NumPy has no standard dtype for ${dtype}; write safetensors (or another format that knows ${dtype}) instead`;
 }
 

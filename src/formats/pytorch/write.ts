@@ -15,6 +15,7 @@ import { PYTORCH_WRITE_DTYPES } from './dtypes.js';
 import { PickleEncoder } from './pickle/encode.js';
 import { pytorchContiguousStrides } from './rebuild.js';
 import type { PytorchWriteOptions } from './types.js';
+import { blockDTypeRefusal } from '../../core/block-dtypes.js';
 
 const FORMAT = 'pytorch';
 const fail: ReturnType<typeof errorFactory> = errorFactory(FORMAT);
@@ -31,7 +32,7 @@ const ALIGNMENT = 64;
  * ```
  */
 export function pytorchCannotWrite(spec: TensorSpec): string | undefined {
-  if (!PYTORCH_WRITE_DTYPES[spec.dtype]) return `torch has no dtype tensio can write for ${spec.dtype}`;
+  if (!PYTORCH_WRITE_DTYPES[spec.dtype]) return blockDTypeRefusal(spec.dtype, 'torch') ?? `torch has no dtype tensio can write for ${spec.dtype}`;
   return undefined;
 }
 

@@ -10,6 +10,7 @@ import { safetensorsShardedWriter } from './sharded-writer.js';
 import { safetensorsStreamWriter } from './stream-writer.js';
 import { SAFETENSORS_METADATA_KEY, safetensorsDtypeName } from './types.js';
 import { safetensorsVerify } from './verify.js';
+import { blockDTypeRefusal } from '../../core/block-dtypes.js';
 
 /**
  * True when the first bytes look like safetensors: a little-endian u64 header length
@@ -81,7 +82,7 @@ function createSafetensorsWriter(path: string, options: WriterOptions) {
  */
 export function safetensorsCannotWrite(spec: TensorSpec): string | undefined {
   if (spec.name === SAFETENSORS_METADATA_KEY) return `${SAFETENSORS_METADATA_KEY} is reserved and cannot name a tensor`;
-  if (!safetensorsDtypeName(spec.dtype)) return `safetensors has no ${spec.dtype} dtype`;
+  if (!safetensorsDtypeName(spec.dtype)) return blockDTypeRefusal(spec.dtype, 'safetensors') ?? `safetensors has no ${spec.dtype} dtype`;
   return undefined;
 }
 
