@@ -5,6 +5,7 @@
  */
 import { isTensioError } from '../core/errors.js';
 import { convertCommand } from './convert.js';
+import { diffCommand } from './diff.js';
 import { cliGeneralHelp, cliHelpCommand } from './help.js';
 import { inspectCommand } from './inspect.js';
 import { selftestCommand } from './selftest.js';
@@ -16,7 +17,7 @@ export type { CliIO } from './types.js';
 export { CLI_EXIT } from './types.js';
 
 /** The subcommands, in the order help lists them. */
-export const CLI_COMMANDS: readonly CliCommand[] = [inspectCommand, convertCommand, verifyCommand, selftestCommand];
+export const CLI_COMMANDS: readonly CliCommand[] = [inspectCommand, convertCommand, verifyCommand, diffCommand, selftestCommand];
 
 /** One line: messages from deep inside may carry newlines. */
 function oneLine(text: string): string {

@@ -9,3 +9,4 @@ export { openTensorFile, type OpenTensorFileOptions } from './open.js';
 export { convert, convertReader, type ConvertOptions, type ConvertResult } from './convert.js';
 export { verifyTensorFile, type VerifyTensorFileOptions } from './verify.js';
 export { checkOutputPath } from './output-path.js';
+export { diffTensorFiles, diffTensorReaders, type DiffOptions, type DiffReport, type DiffSide, type DiffTensorSummary, type DiffChangedSpec, type DiffChangedContent, type DiffLocation } from './diff.js';
