@@ -17,6 +17,7 @@ import { NPK_METADATA_FILE } from './metadata.js';
 import { npkCheckName } from './names.js';
 import { NumPack } from './numpack.js';
 import { blockDTypeRefusal } from '../core/block-dtypes.js';
+import { npkVerifyStore } from './verify.js';
 
 /**
  * True when `path` is a folder holding `metadata.npkm`.
@@ -233,5 +234,9 @@ export const npkFormat: TensorFormat = {
   createWriter: npkCreateWriter,
   cannotWrite: npkCannotWrite,
   writesFolder: true,
+  async verify(input, options) {
+    if (typeof input !== 'string') throw new TensioError('UNSUPPORTED_FEATURE', 'npk: a NumPack store is a folder; verify it by path', { format: 'npk' });
+    return npkVerifyStore(input, npkFormat, options);
+  },
 };
 

@@ -386,7 +386,8 @@ export abstract class NumPackBase {
 
   /**
    * Creates or overwrites arrays. All tensors are checked (names, dtypes, sizes) before
-   * anything is written.
+   * anything is written; the new data is written beside the old and published in one
+   * commit, so after a crash the store holds all of the record or none of it.
    *
    * @example
    * ```ts
@@ -401,7 +402,9 @@ export abstract class NumPackBase {
       checkTensorBytes(name, tensor);
     }
     return this.run(async () => {
-      for (const [name, tensor] of entries) await this.saveOne(name, tensor, tensor.data);
+      // One publish for the whole record: after a crash, all of it or none of it.
+      for (const [name, tensor] of entries) await this.saveOne(name, tensor, tensor.data, undefined, false);
+      await this.commit();
     }, true);
   }
 
@@ -420,7 +423,7 @@ export abstract class NumPackBase {
     return this.run(() => this.saveOne(name, spec, data, options.signal), true);
   }
 
-  protected async saveOne(name: string, spec: NumPackArraySpec, data: TensorBytes, signal?: AbortSignal): Promise<void> {
+  protected async saveOne(name: string, spec: NumPackArraySpec, data: TensorBytes, signal?: AbortSignal, publish = true): Promise<void> {
     const old = this.arrays.get(name);
     if (!old) {
       const clash = [...this.arrays.keys()].find((other) => other.toLowerCase() === name.toLowerCase());
@@ -433,7 +436,7 @@ export abstract class NumPackBase {
       stage: (final) => this.stage(final), ...(signal ? { signal } : {}),
     });
     await this.setArray({ name, shape: [...spec.shape], dataFile, lastModified: Date.now() * 1000, sizeBytes: totalBytes, dtype: spec.dtype }, undefined, true);
-    await this.commit();
+    if (publish) await this.commit();
   }
 
   /**
