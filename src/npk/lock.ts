@@ -114,6 +114,25 @@ async function writePrivate(path: string, text: string): Promise<string> {
   return temporary;
 }
 
+/** `link` errors of file systems without hard links (FAT, some network and FUSE mounts). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+/**
+ * The fallback where hard links are missing: O_EXCL creation, then the content. A reader
+ * may see it empty for an instant (an unreadable lock counts as held while fresh); a
+ * failed write removes it, so no lock is left behind. False when it exists.
+ */
+async function createExclusive(path: string, text: string): Promise<boolean> {
+  try {
+    await npkLockFileSystem.writeFile(path, text);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    await unlink(path).catch(() => undefined);
+    throw error;
+  }
+}
+
 /**
  * Makes `path` hold `text` if it is absent or held by a dead owner. Returns false when a
  * live owner holds it (or is taking it over right now).
@@ -126,7 +145,10 @@ async function take(path: string, text: string, depth: number): Promise<boolean>
         await npkLockFileSystem.link(temporary, path);
         return true;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== undefined && NO_HARD_LINKS.has(code)) {
+          if (await createExclusive(path, text)) return true;
+        } else if (code !== 'EEXIST') throw error;
       }
       const owner = await readOwner(path);
       if (!owner) continue; // released meanwhile: try again
