@@ -4,6 +4,7 @@
  * that calls `process.exit`. Ctrl-C aborts the running command (writers throw their
  * temporary files away) and exits 130; a second Ctrl-C exits at once.
  */
+import { cliDrainOutput } from '../cli/drain.js';
 import { main } from '../cli/main.js';
 
 const controller = new AbortController();
@@ -21,6 +22,10 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);
   throw error;
 });
+// A closed stderr must not turn into an uncaught error: the exit code still tells the story.
+process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+});
 
 const code = await main(process.argv.slice(2), {
   stdout: (text) => {
@@ -36,6 +41,6 @@ const code = await main(process.argv.slice(2), {
   ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
 });
 
-// Let piped output drain before exiting: process.exit does not wait for it.
-await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+// Let piped stdout and stderr drain before exiting: process.exit does not wait for them.
+await cliDrainOutput([process.stdout, process.stderr]);
 process.exit(code);

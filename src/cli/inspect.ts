@@ -66,7 +66,10 @@ function describeExtras(info: TensorInfo): string {
   else if (Array.isArray(deleted) && deleted.length > 0) parts.push(`${cliFormatCount(deleted.length)} deleted rows`);
   // PyTorch: tensors that are views of one storage (tied weights).
   const sharedWith = extras.sharedWith;
-  if (Array.isArray(sharedWith) && sharedWith.length > 0) parts.push(`shares storage with ${sharedWith.join(', ')}`);
+  if (Array.isArray(sharedWith) && sharedWith.length > 0) {
+    const total = typeof extras.sharedCount === 'number' ? extras.sharedCount : sharedWith.length;
+    parts.push(`shares storage with ${sharedWith.join(', ')}${total > sharedWith.length ? ` and ${total - sharedWith.length} more` : ''}`);
+  }
   return parts.join(', ');
 }
 

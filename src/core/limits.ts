@@ -45,13 +45,6 @@ export const PICKLE_MAX_CONTAINER_LENGTH = 16_000_000;
 /** Pickles: deepest MARK nesting and deepest value nesting walked (`maxNestingDepth`). */
 export const PICKLE_MAX_NESTING_DEPTH = 1000;
 
-/**
- * Pickle: values one dict key may expand to when hashed (a tuple sharing its child k
- * times over is 2^k values from 2k bytes). Fixed: no real checkpoint has a dict key of
- * more than a handful of values, so this one has no option.
- */
-export const PICKLE_MAX_KEY_VALUES = 100_000;
-
 /** Pickles: longest LONG1/LONG4 integer in bytes; bigger ones only cost time (`maxLongBytes`). */
 export const PICKLE_MAX_LONG_BYTES = 4096;
 
@@ -83,3 +76,18 @@ export const HTTP_IDLE_TIMEOUT_MS = 30_000;
  * larger one can be read only this far (`noRangeMaxBytes`).
  */
 export const HTTP_NO_RANGE_MAX_BYTES = 16 * 2 ** 20;
+
+/** Error messages: most characters of file content (a name, a dtype string, a JSON snippet) quoted in one message. Fixed: messages are for people. */
+export const ERROR_MAX_QUOTED_CHARS = 200;
+
+/**
+ * Pickles: work allowed per pickle byte, on top of {@link PICKLE_BASE_WORK}. A unit is
+ * one item copied, walked or hashed by something that can touch shared structure more
+ * than once (`set(list)`, `OrderedDict(pairs)`, dict keys, metadata, names): real
+ * checkpoints spend about 2 per byte, a hostile one that reuses one big list a million
+ * times would spend millions (`maxPickleWork` sets the total).
+ */
+export const PICKLE_WORK_PER_BYTE = 16;
+
+/** Pickles: work every pickle may spend whatever its size (see {@link PICKLE_WORK_PER_BYTE}) (`maxPickleWork`). */
+export const PICKLE_BASE_WORK = 1_000_000;

@@ -5,6 +5,9 @@
  */
 import { TensioError } from '../../core/errors.js';
 import { PICKLE_MAX_METADATA_VALUES, PICKLE_MAX_NESTING_DEPTH } from '../../core/limits.js';
+import { quoteInput } from '../../core/quote.js';
+import type { PickleWorkBudget } from './pickle/budget.js';
+import { pickleDescribe } from './pickle/describe.js';
 import {
   PickleComplex, PickleDict, PickleGlobal, PickleOpaque, PickleSet, PickleStorage, PickleTensor, PickleTuple, pickleTypeName, type PickleValue,
 } from './pickle/values.js';
@@ -34,6 +37,12 @@ export interface PytorchCollectOptions {
   maxNestingDepth?: number;
   /** Most plain values kept in metadata; beyond it values are replaced by a note (default PICKLE_MAX_METADATA_VALUES). */
   maxMetadataValues?: number;
+  /**
+   * The pickle run's work budget: naming tensors and expanding metadata spend from it, so
+   * shared structure cannot make them cost more than the file allows (metadata past what
+   * is left is replaced by a note; names past it end with `LIMIT_EXCEEDED`).
+   */
+  budget?: PickleWorkBudget;
 }
 
 /** Plain values left to convert; shared across one checkpoint so shared sub-objects cannot blow up. */
@@ -41,7 +50,8 @@ interface PlainBudget {
   remaining: number;
 }
 
-class BudgetExhausted extends Error {}
+/** Thrown (not an Error: no stack trace to capture) when a {@link PlainBudget} runs out. */
+class BudgetExhausted {}
 
 type Container = PickleDict | PickleValue[] | PickleTuple | PickleSet;
 
@@ -49,16 +59,42 @@ function isContainer(value: PickleValue): value is Container {
   return Array.isArray(value) || value instanceof PickleDict || value instanceof PickleTuple || value instanceof PickleSet;
 }
 
+/** Values a tuple or frozenset key may expand to in a name before it is described in short instead. */
+const KEY_SEGMENT_MAX_VALUES = 64;
+
+/** A dict key as a name segment: strings as they are, numbers as text, small tuples as JSON, big ones described in short. */
 function keySegment(key: PickleValue): string {
   if (typeof key === 'string') return key;
   if (typeof key === 'number' || typeof key === 'bigint' || typeof key === 'boolean' || key === null) return String(key);
+  // Bounded: a key that shares its children 2^k times over must not be written out whole.
+  if (!fewValues(key, KEY_SEGMENT_MAX_VALUES)) return `<key ${pickleDescribe(key, 80)}>`;
   return JSON.stringify(pytorchPlainValue(key));
+}
+
+/** True when `value` holds at most `limit` values in all (counted without recursion, stopping early). */
+function fewValues(value: PickleValue, limit: number): boolean {
+  const pending: PickleValue[] = [value];
+  let count = 0;
+  while (pending.length > 0) {
+    if (++count > limit) return false;
+    const next = pending.pop()!;
+    if (isContainer(next)) {
+      if (next instanceof PickleDict) pending.push(...next.keys.slice(0, limit), ...next.values.slice(0, limit));
+      else pending.push(...(Array.isArray(next) ? next : next.items).slice(0, limit));
+    }
+  }
+  return true;
 }
 
 function entriesOf(container: Container): Array<[string, PickleValue]> {
   if (container instanceof PickleDict) return container.keys.map((key, i) => [keySegment(key), container.values[i]!]);
   const items = Array.isArray(container) ? container : container.items;
   return items.map((item, i) => [String(i), item]);
+}
+
+function valuesOf(container: Container): readonly PickleValue[] {
+  if (container instanceof PickleDict) return container.values;
+  return Array.isArray(container) ? container : container.items;
 }
 
 /**
@@ -117,16 +153,20 @@ export function pytorchCollect(root: PickleValue, options: PytorchCollectOptions
   const firstPath = new Map<object, string>();
   const holdsTensor = new Map<object, boolean>();
   const ancestors = new Set<object>();
-  const maxValues = options.maxMetadataValues ?? PICKLE_MAX_METADATA_VALUES;
+  const work = options.budget;
+  const maxValues = Math.min(options.maxMetadataValues ?? PICKLE_MAX_METADATA_VALUES, work ? Math.max(0, work.limit - work.spent) : Number.POSITIVE_INFINITY);
   const budget: PlainBudget = { remaining: maxValues };
 
   function plain(value: PickleValue, depth: number): unknown {
+    const before = budget.remaining;
     try {
       return pytorchPlainValue(value, depth, maxDepth, new Set(), budget);
     } catch (error) {
       if (!(error instanceof BudgetExhausted)) throw error;
       budget.remaining = 0;
-      return `<omitted: metadata holds more than ${maxValues} values (maxMetadataValues)>`;
+      return `<omitted: metadata holds more than ${maxValues} values (maxMetadataValues, or the pickle's work budget)>`;
+    } finally {
+      if (work) work.spent += before - Math.max(budget.remaining, 0);
     }
   }
 
@@ -139,14 +179,17 @@ export function pytorchCollect(root: PickleValue, options: PytorchCollectOptions
       throw new TensioError('LIMIT_EXCEEDED', `${FORMAT}: values nested deeper than ${maxDepth} (maxNestingDepth)`, { format: FORMAT });
     }
     holdsTensor.set(value, false); // a cycle back here adds nothing
-    const found = entriesOf(value).some(([, item]) => containsTensor(item, depth + 1));
+    work?.spend(valuesOf(value).length, 'looking for tensors');
+    const found = valuesOf(value).some((item) => containsTensor(item, depth + 1));
     holdsTensor.set(value, found);
     return found;
   }
 
   function addName(name: string): string {
+    // Names are paths: a long key above many tensors repeats in every name, so their length is paid for.
+    work?.spend(1 + Math.ceil(name.length / 64), 'naming the tensors');
     if (names.has(name)) {
-      throw new TensioError('DUPLICATE_NAME', `${FORMAT}: two values are both named ${JSON.stringify(name)} (a key containing a dot?)`, { format: FORMAT });
+      throw new TensioError('DUPLICATE_NAME', `${FORMAT}: two values are both named ${quoteInput(name)} (a key containing a dot?)`, { format: FORMAT });
     }
     names.add(name);
     return name;
@@ -172,6 +215,7 @@ export function pytorchCollect(root: PickleValue, options: PytorchCollectOptions
     }
     firstPath.set(value, path);
     ancestors.add(value);
+    work?.spend(valuesOf(value).length, 'naming the tensors');
     for (const [segment, item] of entriesOf(value)) walk(item, path === '' ? segment : `${path}.${segment}`, depth + 1);
     ancestors.delete(value);
   }
@@ -193,7 +237,7 @@ function selectKey(root: PickleValue, key: string): PickleValue {
         ? (Array.isArray(current) ? current : current.items)[Number(segment)]
         : undefined;
     if (next === undefined) {
-      throw new TensioError('NOT_FOUND', `${FORMAT}: the checkpoint has no ${JSON.stringify(key)} (stopped at ${JSON.stringify(segment)} in a ${pickleTypeName(current)})`, { format: FORMAT });
+      throw new TensioError('NOT_FOUND', `${FORMAT}: the checkpoint has no ${quoteInput(key)} (stopped at ${quoteInput(segment)} in a ${pickleTypeName(current)})`, { format: FORMAT });
     }
     current = next;
   }

@@ -9,7 +9,9 @@ import type { ByteSource } from '../../storage/byte-source.js';
 import { pickleRun } from './pickle/machine.js';
 import { PickleDict, PickleStorage, PickleTuple, pickleTypeName, type PickleValue } from './pickle/values.js';
 import { pytorchPickleHooks, pytorchStorageFromId } from './pickle-hooks.js';
-import { pytorchRunPickle } from './read.js';
+import { pytorchPickleBudget, pytorchRunPickle } from './read.js';
+import type { PickleWorkBudget } from './pickle/budget.js';
+import { pickleDescribe } from './pickle/describe.js';
 import type { PickleHooks } from './pickle/machine.js';
 import type { PytorchOpenOptions, PytorchParsed } from './types.js';
 
@@ -51,13 +53,14 @@ interface LegacyPickles {
   roots: Map<string, PickleStorage>;
   dataStart: number;
   protocol: number;
+  budget: PickleWorkBudget;
 }
 
-function parsePickles(bytes: Uint8Array, options: PytorchOpenOptions): LegacyPickles {
+async function parsePickles(bytes: Uint8Array, options: PytorchOpenOptions): Promise<LegacyPickles> {
   const magic = pickleRun(bytes, { hooks: PLAIN_HOOKS, format: FORMAT });
   if (magic.value !== PYTORCH_LEGACY_MAGIC) fail('BAD_MAGIC', 'pytorch: invalid magic number; corrupt file?');
   const version = pickleRun(bytes, { hooks: PLAIN_HOOKS, format: FORMAT, start: magic.end });
-  if (version.value !== PYTORCH_LEGACY_PROTOCOL_VERSION) fail('UNSUPPORTED_VERSION', `pytorch: invalid legacy protocol version ${String(version.value)}`);
+  if (version.value !== PYTORCH_LEGACY_PROTOCOL_VERSION) fail('UNSUPPORTED_VERSION', `pytorch: invalid legacy protocol version ${pickleDescribe(version.value)}`);
   const sysInfo = pickleRun(bytes, { hooks: PLAIN_HOOKS, format: FORMAT, start: version.end });
   const littleEndian = sysInfo.value instanceof PickleDict ? sysInfo.value.get('little_endian') !== false : true;
 
@@ -71,7 +74,8 @@ function parsePickles(bytes: Uint8Array, options: PytorchOpenOptions): LegacyPic
       return new PickleStorage(id.key, root.dtype, root.formatDtype, root.itemSize, id.view.size, id.location, id.view.offset);
     },
   });
-  const main = pytorchRunPickle(bytes, hooks, options, sysInfo.end);
+  const budget = pytorchPickleBudget(bytes.byteLength - sysInfo.end, options);
+  const main = await pytorchRunPickle(bytes, hooks, options, sysInfo.end, budget);
   const keyList = pickleRun(bytes, { hooks: PLAIN_HOOKS, format: FORMAT, start: main.end });
   const list: PickleValue = keyList.value instanceof PickleTuple ? [...keyList.value.items] : keyList.value;
   if (!Array.isArray(list)) fail('INVALID_PICKLE', `pytorch: legacy storage key list is a ${pickleTypeName(list)}`);
@@ -81,7 +85,7 @@ function parsePickles(bytes: Uint8Array, options: PytorchOpenOptions): LegacyPic
     if (typeof key === 'number') return String(key);
     return fail('INVALID_PICKLE', `pytorch: legacy storage key is a ${pickleTypeName(key)}`);
   });
-  return { value: main.value, littleEndian, keys, roots, dataStart: keyList.end, protocol: main.protocol };
+  return { value: main.value, littleEndian, keys, roots, dataStart: keyList.end, protocol: main.protocol, budget };
 }
 
 /**
@@ -101,7 +105,7 @@ export async function pytorchReadLegacy(source: ByteSource, options: PytorchOpen
   for (;;) {
     const prefix = await source.read(0, length, signal ? { signal } : undefined);
     try {
-      parsed = parsePickles(prefix, options);
+      parsed = await parsePickles(prefix, options);
       break;
     } catch (error) {
       if (!(error instanceof TensioError) || error.code !== 'TRUNCATED' || length >= maxPickleBytes) {
@@ -147,6 +151,7 @@ export async function pytorchReadLegacy(source: ByteSource, options: PytorchOpen
   return {
     container: 'legacy',
     value: parsed.value,
+    budget: parsed.budget,
     details: { byteOrder, pickleProtocol: parsed.protocol },
     storages: {
       byteOrder,

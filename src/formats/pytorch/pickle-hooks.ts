@@ -3,9 +3,12 @@
  * allow-listed callable is interpreted here by name, and everything else is refused.
  */
 import { TensioError } from '../../core/errors.js';
+import { clipInput, quoteInput } from '../../core/quote.js';
 import { PYTORCH_STORAGE_CLASSES } from './dtypes.js';
 import { pickleCanonicalGlobal, pickleGlobalAllowed } from './pickle/allow-list.js';
-import type { PickleHooks } from './pickle/machine.js';
+import { pickleDescribe } from './pickle/describe.js';
+import { PickleUnhashableError } from './pickle/key-table.js';
+import type { PickleHooks, PickleRunContext } from './pickle/machine.js';
 import {
   PickleComplex, PickleDict, PickleGlobal, PickleOpaque, PickleSet, PickleStorage, PickleTensor, PickleTuple, pickleTypeName, type PickleValue,
 } from './pickle/values.js';
@@ -71,9 +74,9 @@ export function pytorchDecodeStorageId(pid: PickleValue, offset: number): Pytorc
   if (!(storageType instanceof PickleGlobal)) return fail('INVALID_PICKLE', `storage type is ${pickleTypeName(storageType)}, not a global`, offset);
   const key = asText(keyValue);
   const location = asText(locationValue) ?? 'cpu';
-  if (key === undefined || !/^[\w.-]{1,200}$/.test(key)) return fail('INVALID_PICKLE', `storage key ${JSON.stringify(String(key))} is not a plain name`, offset);
+  if (key === undefined || !/^[\w.-]{1,200}$/.test(key)) return fail('INVALID_PICKLE', `storage key ${key === undefined ? pickleDescribe(keyValue ?? null) : quoteInput(key)} is not a plain name`, offset);
   if (typeof numelValue !== 'number' || !Number.isSafeInteger(numelValue) || numelValue < 0) {
-    return fail('INVALID_PICKLE', `storage ${key} has element count ${String(numelValue)}`, offset);
+    return fail('INVALID_PICKLE', `storage ${key} has element count ${pickleDescribe(numelValue ?? null)}`, offset);
   }
   const id: PytorchStorageId = { storageType, key, location, numel: numelValue };
   if (viewValue instanceof PickleTuple) {
@@ -95,44 +98,53 @@ export function pytorchStorageFromId(id: PytorchStorageId, offset: number, viewO
   return new PickleStorage(id.key, entry.dtype, entry.name, entry.itemSize, id.numel, id.location, viewOffset);
 }
 
-function dictFrom(kind: PickleDict['kind'], args: readonly PickleValue[], offset: number): PickleDict {
-  const dict = new PickleDict(kind);
+function dictFrom(kind: PickleDict['kind'], args: readonly PickleValue[], offset: number, context: PickleRunContext): PickleDict {
+  const dict = new PickleDict(kind, context.keys);
   const source = args[0];
   if (source === undefined || source === null) return dict;
   const pairs = Array.isArray(source) ? source : source instanceof PickleTuple ? source.items : undefined;
   if (!pairs) return fail('INVALID_PICKLE', `${kind}() from ${pickleTypeName(source)} is not supported`, offset);
+  context.budget.spend(pairs.length, `${kind}() of ${pairs.length} pairs`);
   for (const pair of pairs) {
     if (!(pair instanceof PickleTuple) || pair.items.length !== 2) return fail('INVALID_PICKLE', `${kind}() item is not a (key, value) pair`, offset);
     try {
       dict.set(pair.items[0]!, pair.items[1]!);
     } catch (cause) {
-      if (cause instanceof TensioError) throw cause;
-      fail('INVALID_PICKLE', (cause as Error).message, offset);
+      if (!(cause instanceof PickleUnhashableError)) throw cause;
+      fail('INVALID_PICKLE', cause.message, offset);
     }
   }
   return dict;
 }
 
-function setFrom(frozen: boolean, args: readonly PickleValue[], offset: number): PickleSet {
+function setFrom(frozen: boolean, args: readonly PickleValue[], offset: number, context: PickleRunContext): PickleSet {
   const set = new PickleSet(frozen);
   const source = args[0];
   if (source === undefined) return set;
-  if (Array.isArray(source)) set.items.push(...source);
-  else if (source instanceof PickleTuple || source instanceof PickleSet) set.items.push(...source.items);
-  else fail('INVALID_PICKLE', `set() from ${pickleTypeName(source)} is not supported`, offset);
+  const items = Array.isArray(source) ? source : source instanceof PickleTuple || source instanceof PickleSet ? source.items : undefined;
+  if (!items) return fail('INVALID_PICKLE', `set() from ${pickleTypeName(source)} is not supported`, offset);
+  // A copy per call: the same big list turned into a set a million times must run out of budget.
+  context.budget.spend(items.length, `set() of ${items.length} items`);
+  for (const item of items) set.items.push(item); // not push(...items): that overflows the stack past ~100k items
   return set;
 }
 
-function codecsEncode(args: readonly PickleValue[], offset: number): Uint8Array {
+/** Work units for copying `bytes` bytes or characters (one per 64). */
+function copyUnits(bytes: number): number {
+  return Math.ceil(bytes / 64);
+}
+
+function codecsEncode(args: readonly PickleValue[], offset: number, context: PickleRunContext): Uint8Array {
   const [text, encoding] = args;
   if (typeof text !== 'string') return fail('INVALID_PICKLE', `_codecs.encode of ${pickleTypeName(text)}`, offset);
+  context.budget.spend(copyUnits(text.length), `_codecs.encode of ${text.length} characters`);
   const name = typeof encoding === 'string' ? encoding.toLowerCase().replace('-', '') : 'utf8';
   if (name === 'latin1' || name === 'iso88591') {
     if (/[^\u0000-\u00ff]/.test(text)) return fail('INVALID_PICKLE', '_codecs.encode: text does not fit latin-1', offset);
     return new Uint8Array(Buffer.from(text, 'latin1'));
   }
   if (name === 'utf8' || name === 'ascii') return new Uint8Array(Buffer.from(text, 'utf8'));
-  return fail('INVALID_PICKLE', `_codecs.encode with encoding ${JSON.stringify(String(encoding))} is not supported`, offset);
+  return fail('INVALID_PICKLE', `_codecs.encode with encoding ${pickleDescribe(encoding ?? null)} is not supported`, offset);
 }
 
 function tensorArgument(value: PickleValue | undefined, what: string, offset: number): PickleTensor {
@@ -140,33 +152,50 @@ function tensorArgument(value: PickleValue | undefined, what: string, offset: nu
   return fail('INVALID_PICKLE', `${what} expects a tensor, got ${pickleTypeName(value)}`, offset);
 }
 
+/** `torch.device('cuda', 0)` or `torch.device('cuda:0')` as the text `cuda:0`; anything else is refused. */
+function deviceName(args: readonly PickleValue[], offset: number): string {
+  const [type, index] = args;
+  const indexOk = index === undefined || index === null || (typeof index === 'number' && Number.isSafeInteger(index));
+  if (typeof type !== 'string' || !indexOk || args.length > 2) {
+    return fail('INVALID_PICKLE', `torch.device${pickleDescribe(new PickleTuple(args))} is not a device (a type name and an optional index)`, offset);
+  }
+  const name = clipInput(type);
+  return typeof index === 'number' ? `${name}:${index}` : name;
+}
+
 /** Interprets one call of an allow-listed global. */
-function callGlobal(callable: PickleGlobal, args: readonly PickleValue[], offset: number): PickleValue {
+function callGlobal(callable: PickleGlobal, args: readonly PickleValue[], offset: number, context: PickleRunContext): PickleValue {
   const name = callable.qualifiedName;
   switch (name) {
-    case 'collections.OrderedDict': return dictFrom('OrderedDict', args, offset);
-    case 'collections.Counter': return dictFrom('Counter', args, offset);
-    case 'builtins.set': return setFrom(false, args, offset);
-    case 'builtins.frozenset': return setFrom(true, args, offset);
+    case 'collections.OrderedDict': return dictFrom('OrderedDict', args, offset, context);
+    case 'collections.Counter': return dictFrom('Counter', args, offset, context);
+    case 'builtins.set': return setFrom(false, args, offset, context);
+    case 'builtins.frozenset': return setFrom(true, args, offset, context);
     case 'builtins.bytearray': {
       if (args.length === 0) return new Uint8Array(0);
-      if (args[0] instanceof Uint8Array) return args[0].slice();
-      return codecsEncode(args, offset);
+      if (args[0] instanceof Uint8Array) {
+        context.budget.spend(copyUnits(args[0].byteLength), `bytearray of ${args[0].byteLength} bytes`);
+        return args[0].slice();
+      }
+      return codecsEncode(args, offset, context);
     }
     case 'builtins.complex': {
       const [real = 0, imag = 0] = args;
       if (typeof real !== 'number' || typeof imag !== 'number') return fail('INVALID_PICKLE', 'complex() of non-numbers', offset);
       return new PickleComplex(real, imag);
     }
-    case '_codecs.encode': return codecsEncode(args, offset);
+    case '_codecs.encode': return codecsEncode(args, offset, context);
     case 'torch.Size': {
       const dims = args[0];
       if (dims instanceof PickleTuple) return dims;
       if (Array.isArray(dims)) return new PickleTuple(dims);
       return fail('INVALID_PICKLE', `torch.Size of ${pickleTypeName(dims)}`, offset);
     }
-    case 'torch.device': return args.map((arg) => String(arg)).join(':');
-    case 'torch.serialization._get_layout': return new PickleOpaque(`layout ${String(args[0])}`);
+    case 'torch.device': return deviceName(args, offset);
+    case 'torch.serialization._get_layout': {
+      if (typeof args[0] !== 'string') return fail('INVALID_PICKLE', `_get_layout of ${pickleDescribe(args[0] ?? null)}, expected a layout name`, offset);
+      return new PickleOpaque(`layout ${clipInput(args[0])}`);
+    }
     case 'torch._utils._rebuild_tensor':
     case 'torch._utils._rebuild_tensor_v2': return pytorchRebuildTensor(args, undefined, offset);
     case 'torch._utils._rebuild_tensor_v3': return pytorchRebuildTensor(args, args[6], offset);
@@ -184,7 +213,7 @@ function callGlobal(callable: PickleGlobal, args: readonly PickleValue[], offset
       if (!(innerArgs instanceof PickleTuple)) return fail('INVALID_PICKLE', '_rebuild_from_type_v2 arguments are not a tuple', offset);
       // torch never nests it; allowing that would let a file recurse as deep as its tuples go.
       if (func.qualifiedName === name) return fail('INVALID_PICKLE', '_rebuild_from_type_v2 calls itself', offset);
-      const built = callGlobal(func, innerArgs.items, offset);
+      const built = callGlobal(func, innerArgs.items, offset, context);
       const isParameter = newType instanceof PickleGlobal && newType.qualifiedName === 'torch.nn.parameter.Parameter';
       return isParameter && built instanceof PickleTensor ? built.asParameter(built.requiresGrad) : built;
     }
@@ -210,19 +239,19 @@ export function pytorchPickleHooks(options: PytorchPickleHooksOptions): PickleHo
   return {
     global(module, name, offset) {
       if (!pickleGlobalAllowed(module, name)) {
-        fail('UNSAFE_PICKLE', `pickle references the global ${module}.${name}, which is not on the allow-list (torch weights_only refuses it too); nothing was executed`, offset);
+        fail('UNSAFE_PICKLE', `pickle references the global ${clipInput(`${module}.${name}`)}, which is not on the allow-list (torch weights_only refuses it too); nothing was executed`, offset);
       }
       const [canonicalModule, canonicalName] = pickleCanonicalGlobal(module, name);
       return new PickleGlobal(canonicalModule, canonicalName);
     },
-    call(callable, args, opcode, offset) {
+    call(callable, args, opcode, offset, context) {
       if (!(callable instanceof PickleGlobal)) {
         return fail('UNSAFE_PICKLE', `${opcode} on ${pickleTypeName(callable)}: only allow-listed globals may be called`, offset);
       }
       if (opcode === 'NEWOBJ' && !NEWOBJ_CLASSES.has(callable.qualifiedName)) {
         return fail('UNSAFE_PICKLE', `NEWOBJ on ${callable.qualifiedName}, which is not a class torch lets a checkpoint instantiate`, offset);
       }
-      return callGlobal(callable, args.items, offset);
+      return callGlobal(callable, args.items, offset, context);
     },
     build(target, state, offset) {
       // torch restricts BUILD to tensors, parameters and OrderedDicts; their state is not data.

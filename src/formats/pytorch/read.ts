@@ -8,7 +8,9 @@ import { PICKLE_MAX_BYTES } from '../../core/limits.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import type { ZipArchive, ZipEntry } from '../../zip/types.js';
 import { zipOpen } from '../../zip/read.js';
-import { pickleRun, type PickleHooks, type PickleRunResult } from './pickle/machine.js';
+import { quoteInput } from '../../core/quote.js';
+import { PickleWorkBudget } from './pickle/budget.js';
+import { pickleRunAsync, type PickleHooks, type PickleRunResult } from './pickle/machine.js';
 import { pickleDescribeGlobals, pickleScanGlobals } from './pickle/scan.js';
 import type { PickleStorage } from './pickle/values.js';
 import { pytorchPickleHooks, pytorchStorageFromId } from './pickle-hooks.js';
@@ -18,17 +20,35 @@ const FORMAT = 'pytorch';
 const fail: ReturnType<typeof errorFactory> = errorFactory(FORMAT);
 
 /**
- * Runs a checkpoint pickle; when it is refused as unsafe, the error message lists every
- * global the pickle references (found by disassembly, nothing built or run).
+ * The work budget of a checkpoint's main pickle (see `PICKLE_WORK_PER_BYTE`), shared
+ * with the step that names its tensors.
  *
  * @example
  * ```ts
- * const { value } = pytorchRunPickle(bytes, hooks, options);
+ * const budget = pytorchPickleBudget(bytes.byteLength, options);
  * ```
  */
-export function pytorchRunPickle(bytes: Uint8Array, hooks: PickleHooks, options: PytorchOpenOptions, start = 0): PickleRunResult {
+export function pytorchPickleBudget(pickleBytes: number, options: PytorchOpenOptions): PickleWorkBudget {
+  return new PickleWorkBudget(pickleBytes, {
+    format: FORMAT,
+    ...(options.maxPickleWork !== undefined ? { maxPickleWork: options.maxPickleWork } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
+
+/**
+ * Runs a checkpoint pickle (yielding to the event loop as it goes, so `options.signal`
+ * is honoured); when it is refused as unsafe, the error message lists the globals the
+ * pickle references (found by disassembly, nothing built or run).
+ *
+ * @example
+ * ```ts
+ * const { value } = await pytorchRunPickle(bytes, hooks, options, 0, budget);
+ * ```
+ */
+export async function pytorchRunPickle(bytes: Uint8Array, hooks: PickleHooks, options: PytorchOpenOptions, start = 0, budget?: PickleWorkBudget): Promise<PickleRunResult> {
   try {
-    return pickleRun(bytes, { ...options, hooks, start, format: FORMAT });
+    return await pickleRunAsync(bytes, { ...options, hooks, start, format: FORMAT, ...(budget ? { budget } : {}) });
   } catch (error) {
     if (error instanceof TensioError && error.code === 'UNSAFE_PICKLE') {
       const report = pickleScanGlobals(bytes.subarray(start));
@@ -47,7 +67,7 @@ export function pytorchArchiveRoot(archive: ZipArchive): string {
   const slash = first.name.indexOf('/');
   if (slash <= 0) {
     const npyMembers = archive.entries.some((entry) => entry.name.endsWith('.npy'));
-    fail('INVALID_ZIP', `pytorch: not a PyTorch checkpoint: a zip whose first member ${JSON.stringify(first.name)} is not inside a folder, where torch.save puts <folder>/data.pkl${npyMembers ? '; its .npy members suggest a NumPy .npz (try --from npz)' : ''}`);
+    fail('INVALID_ZIP', `pytorch: not a PyTorch checkpoint: a zip whose first member ${quoteInput(first.name)} is not inside a folder, where torch.save puts <folder>/data.pkl${npyMembers ? '; its .npy members suggest a NumPy .npz (try --from npz)' : ''}`);
   }
   return first.name.slice(0, slash);
 }
@@ -111,7 +131,8 @@ export async function pytorchReadZip(source: ByteSource, options: PytorchOpenOpt
       return storage;
     },
   });
-  const result = pytorchRunPickle(pickleBytes, hooks, options);
+  const budget = pytorchPickleBudget(pickleBytes.byteLength, options);
+  const result = await pytorchRunPickle(pickleBytes, hooks, options, 0, budget);
 
   // Data offsets come from local headers (torch pads them there), so look each one up once now.
   const offsets = new Map<string, number>();
@@ -122,6 +143,7 @@ export async function pytorchReadZip(source: ByteSource, options: PytorchOpenOpt
   return {
     container: 'zip',
     value: result.value,
+    budget,
     details: { archiveRoot: root, version: versionText === undefined ? undefined : Number(versionText), byteOrder, pickleProtocol: result.protocol },
     storages: {
       byteOrder,

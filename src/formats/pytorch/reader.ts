@@ -21,6 +21,12 @@ import type { PytorchOpenOptions, PytorchParsed, PytorchStorageAccess } from './
 const FORMAT = 'pytorch';
 const fail: ReturnType<typeof errorFactory> = errorFactory(FORMAT);
 
+/**
+ * Names listed in a tensor's `extras.sharedWith` (the other views of its storage);
+ * `extras.sharedCount` says how many there are in all.
+ */
+export const PYTORCH_SHARED_NAMES_LISTED = 8;
+
 /** True when bytes start a zip archive (`PK\x03\x04`), which is all torch checks. */
 export function pytorchIsZip(head: Uint8Array): boolean {
   return head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
@@ -94,6 +100,8 @@ export async function pytorchOpen(input: string | ByteSource, options: PytorchOp
     const collected = pytorchCollect(parsed.value, {
       ...(options.key !== undefined ? { key: options.key } : {}),
       ...(options.maxNestingDepth !== undefined ? { maxNestingDepth: options.maxNestingDepth } : {}),
+      ...(options.maxMetadataValues !== undefined ? { maxMetadataValues: options.maxMetadataValues } : {}),
+      ...(parsed.budget ? { budget: parsed.budget } : {}),
     });
     const metadata: Record<string, unknown> = { ...collected.metadata };
     const byStorage = new Map<string, string[]>();
@@ -108,7 +116,9 @@ export async function pytorchOpen(input: string | ByteSource, options: PytorchOp
     for (const { name, tensor, bare } of collected.tensors) {
       const byteLength = checkedSize(BigInt(elementCount(tensor.shape, FORMAT)) * BigInt(tensor.itemSize), FORMAT, `byte length of ${name}`);
       const contiguous = pytorchIsContiguous(tensor.shape, tensor.stride);
-      const sharedWith = byStorage.get(tensor.storage.key)!.filter((other) => other !== name);
+      // Bounded: 200,000 views of one storage must not each list the other 199,999 (quadratic memory).
+      const sharing = byStorage.get(tensor.storage.key)!;
+      const sharedWith = sharing.slice(0, PYTORCH_SHARED_NAMES_LISTED + 1).filter((other) => other !== name).slice(0, PYTORCH_SHARED_NAMES_LISTED);
       const info: TensorInfo = {
         name,
         dtype: tensor.dtype,
@@ -124,7 +134,7 @@ export async function pytorchOpen(input: string | ByteSource, options: PytorchOp
           ...(bare ? { bare: true } : {}),
           ...(tensor.parameter ? { parameter: true } : {}),
           ...(tensor.requiresGrad ? { requiresGrad: true } : {}),
-          ...(sharedWith.length > 0 ? { sharedWith, tied: true } : {}),
+          ...(sharedWith.length > 0 ? { sharedWith, sharedCount: sharing.length - 1, tied: true } : {}),
         },
       };
       const signature = viewSignature(tensor);

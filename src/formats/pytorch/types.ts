@@ -2,6 +2,7 @@
  * Options and shared shapes of the PyTorch checkpoint format (`.pt`, `.pth`, `.bin`, `.ckpt`).
  */
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
+import type { PickleWorkBudget } from './pickle/budget.js';
 import type { PickleLimits } from './pickle/machine.js';
 import type { PickleStorage, PickleValue } from './pickle/values.js';
 import type { TensorInfo } from '../../model/types.js';
@@ -18,6 +19,8 @@ export interface PytorchOpenOptions extends PickleLimits {
    * `{ removed: kept }` in metadata, as `safetensors.torch.save_model` does. Default false.
    */
   dropDuplicates?: PytorchDropDuplicates;
+  /** Most plain values kept in metadata (default PICKLE_MAX_METADATA_VALUES). */
+  maxMetadataValues?: number;
   /** Largest pickle read (default PICKLE_MAX_BYTES). */
   maxPickleBytes?: number;
   /** Most zip entries (default ZIP_MAX_ENTRIES). */
@@ -53,6 +56,8 @@ export interface PytorchParsed {
   readonly container: 'zip' | 'legacy';
   readonly value: PickleValue;
   readonly storages: PytorchStorageAccess;
+  /** The main pickle's work budget, what is left of it pays for naming the tensors. */
+  readonly budget?: PickleWorkBudget;
   /** Facts for metadata-free reporting: archive root, version record, pickle protocol. */
   readonly details: Readonly<Record<string, unknown>>;
 }

@@ -3,8 +3,7 @@
  * allow-listed functions become these plain records, interpreted symbolically.
  */
 import type { DType } from '../../../core/dtype.js';
-import { TensioError } from '../../../core/errors.js';
-import { PICKLE_MAX_KEY_VALUES, PICKLE_MAX_NESTING_DEPTH } from '../../../core/limits.js';
+import { PickleKeyTable } from './key-table.js';
 
 /** A value on the pickle stack. Lists are plain arrays; `None` is `null`. */
 export type PickleValue =
@@ -33,26 +32,42 @@ export class PickleTuple {
 export class PickleDict {
   readonly keys: PickleValue[] = [];
   readonly values: PickleValue[] = [];
-  private readonly index = new Map<string, number>();
+  // Three indexes so the common keys (strings, ints) are looked up as they are, with no key text built.
+  private readonly byString = new Map<string, number>();
+  private readonly byNumber = new Map<number, number>();
+  private readonly byForm = new Map<string, number>();
+  private readonly keyTable: PickleKeyTable;
 
-  constructor(readonly kind: 'dict' | 'OrderedDict' | 'Counter' = 'dict') {}
+  /** `keyTable`: the run's shared table (see {@link PickleKeyTable}); a private one by default. */
+  constructor(readonly kind: 'dict' | 'OrderedDict' | 'Counter' = 'dict', keyTable?: PickleKeyTable) {
+    this.keyTable = keyTable ?? new PickleKeyTable();
+  }
 
-  /** Sets `key`; throws a plain Error for unhashable keys (the machine turns it into INVALID_PICKLE). */
+  /** Sets `key`; throws {@link PickleUnhashableError} for unhashable keys (the machine turns it into INVALID_PICKLE). */
   set(key: PickleValue, value: PickleValue): void {
-    const hash = pickleHashKey(key);
-    const at = this.index.get(hash);
+    // `1`, `1.0` and `True` are one key in a Python dict, and so they are here (Map compares 0 and -0 equal too).
+    if (typeof key === 'string') this.setIn(this.byString, key, key, value);
+    else if (typeof key === 'number') this.setIn(this.byNumber, key, key, value);
+    else if (typeof key === 'boolean') this.setIn(this.byNumber, key ? 1 : 0, key, value);
+    else if (typeof key === 'bigint' && Number.isSafeInteger(Number(key)) && BigInt(Number(key)) === key) this.setIn(this.byNumber, Number(key), key, value);
+    else if (key instanceof PickleComplex && key.imag === 0) this.setIn(this.byNumber, key.real, key, value);
+    else this.setIn(this.byForm, this.keyTable.keyOf(key), key, value);
+  }
+
+  private setIn<K>(index: Map<K, number>, indexKey: K, key: PickleValue, value: PickleValue): void {
+    const at = index.get(indexKey);
     if (at !== undefined) {
       this.values[at] = value;
       return;
     }
-    this.index.set(hash, this.keys.length);
+    index.set(indexKey, this.keys.length);
     this.keys.push(key);
     this.values.push(value);
   }
 
   /** The value stored under a string key, if any. */
   get(key: string): PickleValue | undefined {
-    const at = this.index.get(pickleHashKey(key));
+    const at = this.byString.get(key);
     return at === undefined ? undefined : this.values[at];
   }
 
@@ -123,32 +138,6 @@ export class PickleTensor {
 /** An allow-listed object tensio does not interpret (quantized or sparse tensors, layouts). */
 export class PickleOpaque {
   constructor(readonly description: string) {}
-}
-
-/**
- * Python-compatible hash key: `1`, `1.0`, `True` and `1n` collide as they do in a dict.
- * Lists, dicts and sets are unhashable.
- */
-export function pickleHashKey(key: PickleValue): string {
-  return hashKey(key, { remaining: PICKLE_MAX_KEY_VALUES }, 0);
-}
-
-
-function hashKey(key: PickleValue, budget: { remaining: number }, depth: number): string {
-  if (--budget.remaining < 0 || depth > PICKLE_MAX_NESTING_DEPTH) {
-    throw new TensioError('LIMIT_EXCEEDED', `pickle: a dict key expands to more than ${PICKLE_MAX_KEY_VALUES} values or nests deeper than ${PICKLE_MAX_NESTING_DEPTH}`);
-  }
-  if (key === null) return 'N';
-  if (typeof key === 'boolean') return `n:${key ? 1 : 0}`;
-  if (typeof key === 'number') return `n:${key}`;
-  if (typeof key === 'bigint') return Number.isSafeInteger(Number(key)) && BigInt(Number(key)) === key ? `n:${Number(key)}` : `b:${key}`;
-  if (typeof key === 'string') return `s:${key}`;
-  if (key instanceof Uint8Array) return `y:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')}`;
-  if (key instanceof PickleTuple) return `t:(${key.items.map((item) => hashKey(item, budget, depth + 1)).join(',')})`;
-  if (key instanceof PickleSet && key.frozen) return `f:{${key.items.map((item) => hashKey(item, budget, depth + 1)).sort().join(',')}}`;
-  if (key instanceof PickleGlobal) return `g:${key.qualifiedName}`;
-  if (key instanceof PickleComplex) return key.imag === 0 ? `n:${key.real}` : `c:${key.real},${key.imag}`;
-  throw new Error(`unhashable key of type ${pickleTypeName(key)}`);
 }
 
 /** A short Python-like type name for messages. */
