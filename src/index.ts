@@ -38,6 +38,8 @@ export { httpStore, type HttpStore, type HttpStoreOptions } from './storage/http
 
 export * from './model/types.js';
 export * from './model/create-reader.js';
+export * from './model/layouts.js';
+export * from './model/densify.js';
 export * from './storage/tensor-bytes.js';
 export * from './operations/index.js';
 export * from './operations/dtype-cast.js';

@@ -22,6 +22,7 @@ export type TensioErrorCode =
   | 'INVALID_OFFSET'
   | 'OVERLAPPING_DATA'
   | 'INVALID_SHAPE'
+  | 'INVALID_LAYOUT'
   | 'SIZE_MISMATCH'
   | 'SIZE_OVERFLOW'
   | 'LIMIT_EXCEEDED'

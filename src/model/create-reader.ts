@@ -8,7 +8,10 @@ import type { Tensor } from '../core/tensor.js';
 import { allocateUninitialized } from '../core/memory.js';
 import { readIntoFrom, type ByteSource } from '../storage/byte-source.js';
 import { chunkedByteLength, readChunkedBytes, streamChunkedBytes, type ByteChunk } from '../storage/chunked-bytes.js';
-import type { Metadata, ReadTensorOptions, StreamTensorOptions, TensorInfo, TensorReader } from './types.js';
+import { itemSize, type DType } from '../core/dtype.js';
+import { elementCount } from '../core/sizes.js';
+import { tensorPart, type TensorLayout, type TensorPartInfo } from './layouts.js';
+import type { Metadata, ReadPartOptions, ReadTensorOptions, StreamTensorOptions, TensorInfo, TensorReader } from './types.js';
 
 /**
  * Where a tensor's bytes are.
@@ -38,6 +41,8 @@ export interface TensorReaderParts {
   tensors: readonly TensorInfo[];
   /** Where a tensor's bytes are; may be async (e.g. a zip member's local header is read first). */
   locate(info: TensorInfo): TensorLocation | Promise<TensorLocation>;
+  /** Where one part of a multi-part tensor is (any location kind); needed when a tensor has `parts`. */
+  locatePart?(info: TensorInfo, part: TensorPartInfo): TensorLocation | Promise<TensorLocation>;
   close?(): Promise<void>;
 }
 
@@ -85,56 +90,101 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     if (closed) throw new TensioError('INVALID_STATE', `${parts.format}: reader is closed`, { format: parts.format });
   }
 
+  /** A multi-part tensor has no bytes of its own: its parts are read one by one. */
+  function checkDense(tensorInfo: TensorInfo): void {
+    if (tensorInfo.layout) {
+      const partNames = (tensorInfo.parts ?? []).map((part) => part.name).join(', ');
+      throw new TensioError('UNSUPPORTED_FEATURE', `${parts.format}: ${tensorInfo.name} is a ${layoutName(tensorInfo.layout)} tensor made of parts (${partNames}): read them with readPart(), or densify() it`, { format: parts.format });
+    }
+  }
+
   async function read(name: string, options: ReadTensorOptions = {}): Promise<Tensor> {
     checkOpen();
     throwIfAborted(options.signal);
     const tensorInfo = info(name);
-    const location = await locateChecked(tensorInfo);
-    // A decode always builds the whole tensor, even for a slice.
-    if (!options.slice || location.kind === 'decode') checkOneBuffer(tensorInfo.name, tensorInfo.byteLength);
-    if (!options.slice) {
-      const data = location.kind === 'span'
-        ? await readSpan(location.source, location.offset, tensorInfo.byteLength, options.signal)
-        : location.kind === 'chunks'
-          ? await readChunkedBytes(location.chunks, 0, tensorInfo.byteLength, options.signal)
-          : await location.decode(options.signal);
-      return { dtype: tensorInfo.dtype, shape: [...tensorInfo.shape], data };
-    }
-    if (tensorInfo.shape.length === 0) {
-      throw new TensioError('INVALID_SLICE', `${parts.format}: cannot slice the 0-d tensor ${name}`, { format: parts.format });
-    }
-    const rows = tensorInfo.shape[0]!;
-    const [start, end] = resolveRowSlice(options.slice, rows, name);
-    const rowBytes = rows === 0 ? 0 : tensorInfo.byteLength / rows;
-    if (!Number.isInteger(rowBytes)) {
-      throw new TensioError('INVALID_SLICE', `${parts.format}: rows of ${name} (${tensorInfo.dtype}) do not start on byte boundaries`, { format: parts.format });
-    }
-    const shape = [end - start, ...tensorInfo.shape.slice(1)];
-    checkOneBuffer(tensorInfo.name, (end - start) * rowBytes);
-    const data = location.kind === 'span'
-      ? await readSpan(location.source, location.offset + start * rowBytes, (end - start) * rowBytes, options.signal)
-      : location.kind === 'chunks'
-        ? await readChunkedBytes(location.chunks, start * rowBytes, end * rowBytes, options.signal)
-        : (await location.decode(options.signal)).slice(start * rowBytes, end * rowBytes);
-    return { dtype: tensorInfo.dtype, shape, data };
-  }
-
-  /** The format's location, with a chunk list checked against the tensor's byte length. */
-  async function locateChecked(tensorInfo: TensorInfo): Promise<TensorLocation> {
-    const location = await parts.locate(tensorInfo);
-    if (location.kind === 'chunks') {
-      const total = chunkedByteLength(location.chunks);
-      if (total !== tensorInfo.byteLength) {
-        throw new TensioError('SIZE_MISMATCH', `${parts.format}: the chunks of ${tensorInfo.name} hold ${total} bytes, the tensor needs ${tensorInfo.byteLength}`, { format: parts.format });
-      }
-    }
-    return location;
+    checkDense(tensorInfo);
+    return readArray(tensorInfo, await locateChecked(tensorInfo, tensorInfo, () => parts.locate(tensorInfo)), options);
   }
 
   async function* stream(name: string, options: StreamTensorOptions = {}): AsyncGenerator<Uint8Array> {
     checkOpen();
     const tensorInfo = info(name);
-    const location = await locateChecked(tensorInfo);
+    checkDense(tensorInfo);
+    yield* streamArray(tensorInfo, await locateChecked(tensorInfo, tensorInfo, () => parts.locate(tensorInfo)), options);
+  }
+
+  async function locatePart(name: string, part: string): Promise<{ view: ArrayView; location: TensorLocation }> {
+    checkOpen();
+    const tensorInfo = info(name);
+    const partInfo = tensorPart(tensorInfo, part, parts.format);
+    const view: ArrayView = { name: `${tensorInfo.name}/${partInfo.name}`, dtype: partInfo.dtype, shape: partInfo.shape, byteLength: partInfo.byteLength };
+    if (!parts.locatePart) throw new TensioError('UNSUPPORTED_FEATURE', `${parts.format}: this reader cannot locate the parts of ${tensorInfo.name}`, { format: parts.format });
+    const locator = parts.locatePart;
+    return { view, location: await locateChecked(tensorInfo, view, () => locator(tensorInfo, partInfo)) };
+  }
+
+  async function readPart(name: string, part: string, options: ReadPartOptions = {}): Promise<Tensor> {
+    throwIfAborted(options.signal);
+    const { view, location } = await locatePart(name, part);
+    return readArray(view, location, options);
+  }
+
+  async function* streamPart(name: string, part: string, options: StreamTensorOptions = {}): AsyncGenerator<Uint8Array> {
+    const { view, location } = await locatePart(name, part);
+    yield* streamArray(view, location, options);
+  }
+
+  /** The format's location, with a chunk list checked against the array's byte length. */
+  async function locateChecked(tensorInfo: TensorInfo, view: ArrayView, locate: () => TensorLocation | Promise<TensorLocation>): Promise<TensorLocation> {
+    const location = await locate();
+    if (location.kind === 'chunks') {
+      const total = chunkedByteLength(location.chunks);
+      if (total !== view.byteLength) {
+        throw new TensioError('SIZE_MISMATCH', `${parts.format}: the chunks of ${view.name} hold ${total} bytes, ${tensorInfo === view ? 'the tensor' : 'the part'} needs ${view.byteLength}`, { format: parts.format });
+      }
+    }
+    return location;
+  }
+
+  /** Bytes `[start, end)` of an array, wherever they are. */
+  async function readRange(location: TensorLocation, start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (location.kind === 'span') return readSpan(location.source, location.offset + start, end - start, signal);
+    if (location.kind === 'chunks') return readChunkedBytes(location.chunks, start, end, signal);
+    const whole = await location.decode(signal);
+    return start === 0 && end === whole.byteLength ? whole : whole.slice(start, end);
+  }
+
+  async function readArray(view: ArrayView, location: TensorLocation, options: ReadPartOptions): Promise<Tensor> {
+    // A decode always builds the whole array, even for a slice.
+    if ((!options.slice && !options.elements) || location.kind === 'decode') checkOneBuffer(view.name, view.byteLength);
+    if (options.elements) {
+      if (options.slice) throw new TensioError('INVALID_SLICE', `${parts.format}: ${view.name}: give a row slice or an element range, not both`, { format: parts.format });
+      const size = itemSize(view.dtype);
+      const count = elementCount(view.shape, parts.format);
+      const { start, end } = options.elements;
+      if (size === undefined) throw new TensioError('INVALID_SLICE', `${parts.format}: elements of ${view.name} (${view.dtype}) do not start on byte boundaries`, { format: parts.format });
+      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > count) {
+        throw new TensioError('INVALID_SLICE', `${parts.format}: element range ${start}..${end} is outside ${view.name} (${count} elements)`, { format: parts.format });
+      }
+      checkOneBuffer(view.name, (end - start) * size);
+      return { dtype: view.dtype, shape: [end - start], data: await readRange(location, start * size, end * size, options.signal) };
+    }
+    if (!options.slice) return { dtype: view.dtype, shape: [...view.shape], data: await readRange(location, 0, view.byteLength, options.signal) };
+    if (view.shape.length === 0) {
+      throw new TensioError('INVALID_SLICE', `${parts.format}: cannot slice the 0-d tensor ${view.name}`, { format: parts.format });
+    }
+    const rows = view.shape[0]!;
+    const [start, end] = resolveRowSlice(options.slice, rows, view.name);
+    const rowBytes = rows === 0 ? 0 : view.byteLength / rows;
+    if (!Number.isInteger(rowBytes)) {
+      throw new TensioError('INVALID_SLICE', `${parts.format}: rows of ${view.name} (${view.dtype}) do not start on byte boundaries`, { format: parts.format });
+    }
+    const shape = [end - start, ...view.shape.slice(1)];
+    checkOneBuffer(view.name, (end - start) * rowBytes);
+    return { dtype: view.dtype, shape, data: await readRange(location, start * rowBytes, end * rowBytes, options.signal) };
+  }
+
+  async function* streamArray(view: ArrayView, location: TensorLocation, options: StreamTensorOptions): AsyncGenerator<Uint8Array> {
     const chunkBytes = Math.max(1, options.chunkBytes ?? DEFAULT_STREAM_CHUNK_BYTES);
     if (location.kind === 'chunks') {
       // One chunk decoded at a time; pieces are fresh buffers, so reuseBuffer has nothing to reuse.
@@ -142,12 +192,12 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
       return;
     }
     if (location.kind === 'decode') {
-      checkOneBuffer(tensorInfo.name, tensorInfo.byteLength);
+      checkOneBuffer(view.name, view.byteLength);
       const whole = await location.decode(options.signal);
       for (let at = 0; at < whole.byteLength; at += chunkBytes) yield whole.subarray(at, at + chunkBytes);
       return;
     }
-    const total = tensorInfo.byteLength;
+    const total = view.byteLength;
     const reused = options.reuseBuffer && total > 0 ? takeStreamBuffer(Math.min(chunkBytes, total)) : undefined;
     try {
       for (let at = 0; at < total; at += chunkBytes) {
@@ -172,6 +222,8 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     has: (name) => byName.has(name),
     read,
     stream,
+    readPart,
+    streamPart,
     async close() {
       if (closed) return;
       closed = true;
@@ -182,6 +234,18 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     },
   };
   return reader;
+}
+
+/** What reading needs to know of a tensor or of one part of it. */
+interface ArrayView {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly byteLength: number;
+}
+
+function layoutName(layout: TensorLayout): string {
+  return layout.kind === 'other' ? layout.name : layout.kind;
 }
 
 async function readSpan(source: ByteSource, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {

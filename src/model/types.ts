@@ -7,6 +7,7 @@ import type { Tensor } from '../core/tensor.js';
 import type { ByteSource } from '../storage/byte-source.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
 import type { TensioErrorCode } from '../core/errors.js';
+import type { TensorLayout, TensorPartInfo } from './layouts.js';
 
 /** Name, dtype and shape: what a writer must know before the bytes arrive. */
 export interface TensorSpec {
@@ -17,7 +18,10 @@ export interface TensorSpec {
 
 /** One tensor as a file describes it. */
 export interface TensorInfo extends TensorSpec {
-  /** Bytes of the tensor's data in tensio's layout (little-endian, C order). */
+  /**
+   * Bytes of the tensor's data in tensio's layout (little-endian, C order); for a
+   * multi-part tensor, the sum of its parts' bytes.
+   */
   readonly byteLength: number;
   /** The format's own dtype name (`'BF16'`, `'<f2'`, `'torch.HalfStorage'`); always set for `opaque`. */
   readonly formatDtype?: string;
@@ -28,6 +32,13 @@ export interface TensorInfo extends TensorSpec {
   readonly formatDtypeId?: number;
   /** Format extras: file offsets, storage keys, layout, encoding, digests, checksums. */
   readonly extras?: Readonly<Record<string, unknown>>;
+  /**
+   * How a multi-part tensor is made of its {@link TensorInfo.parts} (sparse CSR/COO,
+   * group-quantized, MX, …); absent for a dense tensor. See `src/model/layouts.ts`.
+   */
+  readonly layout?: TensorLayout;
+  /** The arrays a multi-part tensor is made of (with `layout`); read them with `readPart`. */
+  readonly parts?: readonly TensorPartInfo[];
 }
 
 /** File-level metadata. safetensors keeps strings only; other formats keep plain data. */
@@ -46,6 +57,15 @@ export interface ReadTensorOptions {
   /** Rows `[start, end)` along the first axis; negative numbers count from the end. */
   slice?: { start: number; end?: number };
   signal?: AbortSignal;
+}
+
+/** Options for {@link TensorReader.readPart}. */
+export interface ReadPartOptions extends ReadTensorOptions {
+  /**
+   * Elements `[start, end)` of the part in C order (flattened), for parts whose dtype has
+   * a whole-byte element size; the result is 1-D. Not combined with `slice`.
+   */
+  elements?: { start: number; end: number };
 }
 
 /** Options for {@link TensorReader.stream}. */
@@ -89,6 +109,13 @@ export interface TensorReader {
   read(name: string, options?: ReadTensorOptions): Promise<Tensor>;
   /** Streams one tensor's bytes in chunks, in tensio's layout. */
   stream(name: string, options?: StreamTensorOptions): AsyncIterable<Uint8Array>;
+  /**
+   * Reads one part of a multi-part tensor (e.g. `'indptr'` of a CSR tensor), or a row
+   * slice / flat element range of it. `NOT_FOUND` for a part the tensor does not have.
+   */
+  readPart(name: string, part: string, options?: ReadPartOptions): Promise<Tensor>;
+  /** Streams one part of a multi-part tensor in chunks. */
+  streamPart(name: string, part: string, options?: StreamTensorOptions): AsyncIterable<Uint8Array>;
   /** Releases files; safe to call twice. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

@@ -4,12 +4,13 @@
  */
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import type { SourceInput } from '../storage/source-input.js';
-import type { Metadata, Progress, TensorReader, TensorSpec, TensorWriter } from '../model/types.js';
+import type { Metadata, Progress, TensorInfo, TensorReader, TensorSpec, TensorWriter } from '../model/types.js';
+import { densify } from '../model/densify.js';
 import { formatForOutputPath } from './detect.js';
 import { openTensorFile } from './open.js';
 import { checkOutputPath } from './output-path.js';
 import { getFormat, type FormatListOption } from './registry.js';
-import { checkedSize } from '../core/sizes.js';
+import { checkedSize, tensorByteLength } from '../core/sizes.js';
 import { castItemBytes } from '../core/float-cast.js';
 import type { DType } from '../core/dtype.js';
 import { castStream, dtypeCastPlan, type DTypeCast } from './dtype-cast.js';
@@ -40,6 +41,12 @@ export interface ConvertOptions extends FormatListOption {
    * chunk by chunk; other tensors are copied unchanged.
    */
   dtype?: DTypeCast;
+  /**
+   * Write sparse tensors (CSR/COO parts) dense, checked by {@link densify} (each must fit
+   * in one buffer). Without it a multi-part tensor is refused (`UNSUPPORTED_FEATURE`)
+   * before anything is written: no format tensio writes today holds parts.
+   */
+  densify?: boolean;
   /** Bytes per streamed chunk, default 8 MiB. */
   chunkBytes?: number;
   signal?: AbortSignal;
@@ -100,7 +107,7 @@ export async function convertReader(reader: TensorReader, output: string, option
   if (wanted) {
     for (const name of wanted) reader.info(name); // NOT_FOUND early, before any output exists
   }
-  const infos = reader.tensors.filter((info) => !wanted || wanted.has(info.name));
+  const infos = reader.tensors.filter((info) => !wanted || wanted.has(info.name)).map((info) => densePlanOf(info, options.densify === true, outputFormat.name));
   const castTarget = options.dtype !== undefined ? dtypeCastPlan(options.dtype) : () => undefined;
   const casts = new Map<string, { from: DType; to: DType }>();
   const plan: TensorSpec[] = infos.map(({ name, dtype, shape, byteLength }) => {
@@ -132,11 +139,14 @@ export async function convertReader(reader: TensorReader, output: string, option
   try {
     for (const name of writer.order) {
       throwIfAborted(options.signal);
-      const stream = countProgress(reader.stream(name, {
-        reuseBuffer: true,
-        ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      }), (bytes) => {
+      const source = reader.info(name).layout
+        ? densifiedBytes(reader, name, options.signal)
+        : reader.stream(name, {
+          reuseBuffer: true,
+          ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+      const stream = countProgress(source, (bytes) => {
         done += bytes;
         options.onProgress?.({ done, total, item: name });
       });
@@ -165,4 +175,23 @@ async function* countProgress(stream: AsyncIterable<Uint8Array>, onBytes: (bytes
     yield chunk;
     onBytes(chunk.byteLength);
   }
+}
+
+/**
+ * A multi-part tensor as the dense tensor `convert` writes (its dense dtype, shape and
+ * byte length), or `UNSUPPORTED_FEATURE` when it is not sparse or `densify` is off.
+ */
+function densePlanOf(info: TensorInfo, densifyAllowed: boolean, outputFormat: string): TensorInfo {
+  if (!info.layout) return info;
+  const sparse = info.layout.kind === 'sparse_csr' || info.layout.kind === 'sparse_coo';
+  if (!sparse || !densifyAllowed) {
+    const parts = (info.parts ?? []).map((part) => part.name).join(', ');
+    throw new TensioError('UNSUPPORTED_FEATURE', `${outputFormat} cannot hold ${JSON.stringify(info.name)}, a ${info.layout.kind === 'other' ? info.layout.name : info.layout.kind} tensor made of parts (${parts})${sparse ? ': convert with densify to write it dense' : ''}`, { format: outputFormat });
+  }
+  const { layout: _layout, parts: _parts, ...dense } = info;
+  return { ...dense, byteLength: tensorByteLength(info.dtype, info.shape)! };
+}
+
+async function* densifiedBytes(reader: TensorReader, name: string, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  yield (await densify(reader, name, signal ? { signal } : {})).data;
 }

@@ -7,7 +7,7 @@
 import { dirname, join } from 'node:path';
 import { errorFactory, TensioError, throwIfAborted } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
-import type { ReadTensorOptions, StreamTensorOptions, TensorInfo, TensorReader } from '../../model/types.js';
+import type { ReadPartOptions, ReadTensorOptions, StreamTensorOptions, TensorInfo, TensorReader } from '../../model/types.js';
 import type { ShardIndex } from './index-file.js';
 import { readShardIndexFile } from './locate.js';
 import type { ShardedLayout } from './types.js';
@@ -164,6 +164,16 @@ function combineShardReaders(opened: OpenedShards, format: string): TensorReader
       checkOpen();
       info(name);
       return owner.get(name)!.stream(name, options);
+    },
+    async readPart(name: string, part: string, options?: ReadPartOptions): Promise<Tensor> {
+      checkOpen();
+      info(name);
+      return owner.get(name)!.readPart(name, part, options);
+    },
+    streamPart(name: string, part: string, options?: StreamTensorOptions): AsyncIterable<Uint8Array> {
+      checkOpen();
+      info(name);
+      return owner.get(name)!.streamPart(name, part, options);
     },
     async close() {
       if (closed) return;
