@@ -13,21 +13,10 @@ import { isTensioError } from '../src/core/errors.js';
 import { createTensor, type Tensor } from '../src/core/tensor.js';
 import type { TensorFormat } from '../src/model/types.js';
 import { tempDir } from './helpers/temp.js';
+import { mutate, seededRandom } from './fuzz/mutate.js';
 
 const MUTANTS_PER_FORMAT = 300;
 const ATTEMPT_TIMEOUT_MS = 5_000;
-
-/** Small deterministic generator (mulberry32) so failures reproduce. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sampleTensors(): Record<string, Tensor> {
   return {
@@ -35,30 +24,6 @@ function sampleTensors(): Record<string, Tensor> {
     bias: createTensor('int64', [4], new BigInt64Array([1n, -2n, 3n, -4n])),
     mask: createTensor('uint8', [5], new Uint8Array([1, 0, 1, 1, 0])),
   };
-}
-
-function mutate(bytes: Uint8Array, random: () => number): Uint8Array {
-  const out = bytes.slice();
-  const kind = Math.floor(random() * 4);
-  if (kind === 0) {
-    const flips = 1 + Math.floor(random() * 4);
-    for (let i = 0; i < flips; i++) out[Math.floor(random() * out.length)] = Math.floor(random() * 256);
-    return out;
-  }
-  if (kind === 1) return out.subarray(0, Math.floor(random() * out.length));
-  if (kind === 2) {
-    // Overwrite a little-endian u32/u64 with an extreme value: the classic length attack.
-    const at = Math.floor(random() * Math.max(1, out.length - 8));
-    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    const extremes = [0xffffffff, 0x7fffffff, 0x80000000, 0];
-    view.setUint32(at, extremes[Math.floor(random() * extremes.length)]!, true);
-    return out;
-  }
-  const extra = new Uint8Array(1 + Math.floor(random() * 16)).map(() => Math.floor(random() * 256));
-  const joined = new Uint8Array(out.length + extra.length);
-  joined.set(out);
-  joined.set(extra, out.length);
-  return joined;
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
