@@ -74,6 +74,10 @@ Options:
                       PyTorch input: write tied weights (the same storage, offset,
                       shape and strides under several names) once, keeping the first
                       name and recording {removed: kept} in the metadata
+      --verify        first check every checksum IN carries (zip CRC-32s of .pt/.bin
+                      and .npz, safetensors crc32 metadata), as 'tensio verify' does;
+                      a corrupt IN is refused (exit 1, naming the tensors concerned)
+                      and nothing is written. Without it only structure is checked
       --json          print one JSON object describing what was done
   -h, --help          show this help
 
@@ -100,6 +104,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       key: { type: 'string' },
       'drop-duplicates': { type: 'boolean' },
       dtype: { type: 'string' },
+      verify: { type: 'boolean' },
       json: { type: 'boolean' },
     }, [2, 2]);
     if (help) {
@@ -151,6 +156,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       from: inputFormat.name,
       ...(tensors ? { tensors } : {}),
       ...(dtype !== undefined ? { dtype } : {}),
+      ...(values.verify === true ? { verify: true } : {}),
       ...(Object.keys(writeOptions).length > 0 ? { writeOptions } : {}),
       ...(Object.keys(readOptions).length > 0 ? { readOptions } : {}),
       ...(context.signal ? { signal: context.signal } : {}),
@@ -180,6 +186,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       `  ${cliFormatCount(result.tensors)} tensor${result.tensors === 1 ? '' : 's'}${result.cast > 0 ? ` (${cliFormatCount(result.cast)} cast)` : ''}, ${cliFormatBytes(result.bytes)} of tensor data` +
       `${outputSize !== undefined ? `, output ${cliFormatBytes(outputSize)}${files.length > 1 ? ` in ${files.length} files (${files.length - 1} shards + index)` : ''}` : ''}` +
       ` in ${cliFormatSeconds(seconds)} (${cliFormatThroughput(result.bytes, seconds)})\n` +
+      (result.checksumsVerified !== undefined ? `  input verified first: ${cliFormatCount(result.checksumsVerified)} checksum${result.checksumsVerified === 1 ? '' : 's'} matched\n` : '') +
       (removedFiles.length > 0 ? `  removed ${removedFiles.length} file${removedFiles.length === 1 ? '' : 's'} of the replaced checkpoint: ${removedFiles.slice(0, 5).join(', ')}${removedFiles.length > 5 ? ', …' : ''}\n` : ''),
     );
     return 0;

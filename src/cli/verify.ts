@@ -20,11 +20,12 @@ import type { CliCommand } from './types.js';
 export function cliVerifyText(report: VerifyReport, path: string): string {
   const counts = `${cliFormatCount(report.tensors)} tensor${report.tensors === 1 ? '' : 's'}, ` +
     `${cliFormatCount(report.checksumsVerified)} checksum${report.checksumsVerified === 1 ? '' : 's'} verified, ` +
-    `${cliFormatCount(report.withoutChecksum)} without checksum${report.withoutChecksum > 0 ? ' (checked by reading through)' : ''}`;
+    `${cliFormatCount(report.withoutChecksum)} without checksum${report.withoutChecksum > 0 ? ' (checked by reading through)' : ''}` +
+    `${report.checksumNote ? `\n  (${report.checksumNote})` : ''}`;
   const warnings = (report.warnings ?? []).map((warning) => `  warning: ${warning.message}\n`).join('');
   if (report.ok) return `OK ${path} (${report.format}): ${counts}\n${warnings}`;
   const problems = report.problems
-    .map((problem) => `  ${problem.code}${problem.tensor !== undefined ? ` [${problem.tensor}]` : ''}: ${problem.message}\n`)
+    .map((problem) => `  ${problem.code}${problem.tensor !== undefined ? ` [${problem.tensors && problem.tensors.length > 1 ? `${problem.tensor} +${problem.tensors.length - 1}` : problem.tensor}]` : ''}: ${problem.message}\n`)
     .join('');
   return `FAILED ${path} (${report.format}): ${cliFormatCount(report.problems.length)} problem${report.problems.length === 1 ? '' : 's'}; ${counts}\n${problems}${warnings}`;
 }

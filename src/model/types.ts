@@ -222,8 +222,10 @@ export interface VerifyProblem {
   /** Why, e.g. `'CHECKSUM_MISMATCH'`. */
   readonly code: TensioErrorCode;
   readonly message: string;
-  /** The tensor concerned, when there is one. */
+  /** The tensor concerned, when there is one (the first, when several share the bad bytes). */
   readonly tensor?: string;
+  /** Every tensor whose bytes the problem touches (e.g. all views of a corrupt PyTorch storage record). */
+  readonly tensors?: readonly string[];
 }
 
 /** What verification found. `ok` is true only when `problems` is empty. */
@@ -239,4 +241,6 @@ export interface VerifyReport {
   readonly problems: readonly VerifyProblem[];
   /** Findings that do not make the file unsound (e.g. stray shard files beside an index). */
   readonly warnings?: readonly VerifyProblem[];
+  /** What the checksums cover, in words (e.g. `zip CRC-32s of 7 records: 2 holding the data of 3 tensors, 5 others`). */
+  readonly checksumNote?: string;
 }

@@ -10,6 +10,7 @@ import { formatForOutputPath } from './detect.js';
 import { openTensorFile } from './open.js';
 import { checkOutputPath } from './output-path.js';
 import { getFormat, type FormatListOption } from './registry.js';
+import { verifyTensorFile } from './verify.js';
 import { checkedSize, tensorByteLength } from '../core/sizes.js';
 import { castItemBytes } from '../core/float-cast.js';
 import type { DType } from '../core/dtype.js';
@@ -47,6 +48,13 @@ export interface ConvertOptions extends FormatListOption {
    * before anything is written: no format tensio writes today holds parts.
    */
   densify?: boolean;
+  /**
+   * Check every checksum the input carries (as {@link verifyTensorFile} does) before
+   * anything is written, in a first pass over the input; a problem throws its code
+   * (e.g. `CHECKSUM_MISMATCH`, naming the tensors concerned) and no output appears.
+   * Default false: conversion itself only checks structure.
+   */
+  verify?: boolean;
   /** Bytes per streamed chunk, default 8 MiB. */
   chunkBytes?: number;
   signal?: AbortSignal;
@@ -66,6 +74,8 @@ export interface ConvertResult {
   files: string[];
   /** Files of a replaced output that were removed after the new one was published (old shards). */
   removedFiles: string[];
+  /** With `verify`: the checksums of the input that were recomputed and matched. */
+  checksumsVerified?: number;
 }
 
 /**
@@ -79,6 +89,7 @@ export interface ConvertResult {
  * ```
  */
 export async function convert(input: SourceInput, output: string, options: ConvertOptions = {}): Promise<ConvertResult> {
+  const checksumsVerified = options.verify ? await verifyInput(input, options) : undefined;
   const reader = await openTensorFile(input, {
     ...(options.from ? { format: options.from } : {}),
     ...(options.formats ? { formats: options.formats } : {}),
@@ -87,10 +98,28 @@ export async function convert(input: SourceInput, output: string, options: Conve
     ...(options.http ? { http: options.http } : {}),
   });
   try {
-    return await convertReader(reader, output, options);
+    const result = await convertReader(reader, output, options);
+    return checksumsVerified !== undefined ? { ...result, checksumsVerified } : result;
   } finally {
     await reader.close();
   }
+}
+
+/** `convert(…, { verify: true })`: the input's checksums, before any output exists. */
+async function verifyInput(input: SourceInput, options: ConvertOptions): Promise<number> {
+  const report = await verifyTensorFile(input, {
+    ...(options.from ? { format: options.from } : {}),
+    ...(options.formats ? { formats: options.formats } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.readOptions ? { formatOptions: options.readOptions } : {}),
+    ...(options.http ? { http: options.http } : {}),
+  });
+  if (!report.ok) {
+    const first = report.problems[0]!;
+    const more = report.problems.length > 1 ? ` (and ${report.problems.length - 1} more problem${report.problems.length === 2 ? '' : 's'})` : '';
+    throw new TensioError(first.code, `${report.path} failed verification, nothing was written: ${first.message}${more}`, { format: report.format, path: report.path });
+  }
+  return report.checksumsVerified;
 }
 
 /**

@@ -41,6 +41,6 @@ export const npzFormat: TensorFormat = {
     ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
     ...(options.formatOptions?.compress === true ? { compress: true } : {}),
   }),
-  verify: (path, options) => zipVerifyTensorFile(path, 'npz', (file) => npzOpen(file), options),
+  verify: (path, options) => zipVerifyTensorFile(path, 'npz', (file) => npzOpen(file), options, (info) => `${info.name}.npy`),
   cannotWrite: (spec) => npyCannotHold(spec.dtype),
 };

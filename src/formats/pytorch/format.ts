@@ -1,7 +1,7 @@
 /**
  * The PyTorch checkpoint entry in the format registry.
  */
-import type { OpenOptions, TensorFormat } from '../../model/types.js';
+import type { OpenOptions, TensorFormat, VerifyOptions } from '../../model/types.js';
 import { pytorchIsLegacy } from './legacy.js';
 import { pytorchOpen } from './reader.js';
 import type { PytorchOpenOptions } from './types.js';
@@ -21,6 +21,12 @@ import { verifyByReading } from '../../model/verify-by-reading.js';
  * getFormat('pytorch') === pytorchFormat; // true: it is in BUILT_IN_FORMATS (src/operations/registry.ts)
  * ```
  */
+/** Open options for verify: the format options it was given (e.g. limits), never a `key` that would hide tensors. */
+function pytorchVerifyOpenOptions(options: VerifyOptions = {}): PytorchOpenOptions {
+  const { key: _key, dropDuplicates: _drop, ...rest } = (options.formatOptions ?? {}) as PytorchOpenOptions;
+  return rest;
+}
+
 export const pytorchFormat: TensorFormat = {
   name: 'pytorch',
   extensions: ['.pt', '.pth', '.bin', '.ckpt'],
@@ -49,6 +55,8 @@ export const pytorchFormat: TensorFormat = {
       if (typeof input === 'string') await source.close?.();
     }
     if (pytorchIsLegacy(head) || head[0] !== 0x50) return verifyByReading(pytorchFormat, input, options);
-    return zipVerifyTensorFile(input, 'pytorch', (file) => pytorchOpen(file), options);
+    // A tensor's bytes are in its storage's record `<archive>/data/<key>`.
+    return zipVerifyTensorFile(input, 'pytorch', (file) => pytorchOpen(file, pytorchVerifyOpenOptions(options)), options,
+      (info) => (typeof info.extras?.storageKey === 'string' ? `data/${info.extras.storageKey}` : undefined));
   },
 };
