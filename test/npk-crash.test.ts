@@ -2,8 +2,8 @@
  * Issue 16: every multi-step publish of a NumPack store is killed (SIGKILL) right after
  * each of its steps, in a child process, and the store must then hold the old content or
  * the new, never a mix or nothing; once the commit point is passed, always the new. The
- * crash points are the named steps of the publish (TENSIO_NPK_CRASH_AT, see
- * src/npk/crash-points.ts), so every step is hit, not random instants.
+ * crash points are the named steps of the publish (TENSIO_TEST_CRASH_AFTER=npk-publish:k,
+ * see src/npk/crash-points.ts), so every step is hit, not random instants.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +33,7 @@ async function contentOf(path: string): Promise<string> {
 
 function runChild(scenario: string, dir: string, crashAt: string) {
   return spawnSync(process.execPath, ['--import', 'tsx', CHILD, scenario, dir], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, TENSIO_NPK_CRASH_AT: crashAt }, timeout: 120_000,
+    cwd: ROOT, encoding: 'utf8', env: { ...process.env, TENSIO_TEST_CRASH_AFTER: `npk-publish:${crashAt}` }, timeout: 120_000,
   });
 }
 
@@ -41,7 +41,7 @@ function runChild(scenario: string, dir: string, crashAt: string) {
 function killedChild(scenario: string, dir: string, crashAt: number): Promise<{ signal: NodeJS.Signals | null; status: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, scenario, dir], {
-      cwd: ROOT, env: { ...process.env, TENSIO_NPK_CRASH_AT: String(crashAt) }, stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: ROOT, env: { ...process.env, TENSIO_TEST_CRASH_AFTER: `npk-publish:${crashAt}` }, stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text; });

@@ -1,13 +1,13 @@
 /**
- * Crash points: named steps of a multi-step publish where a test can make the process
- * die (SIGKILL, as a power cut or `kill -9` would) to prove that every step leaves the
- * old store or the new one. Inert unless the environment variable
- * `TENSIO_NPK_CRASH_AT` is set, which only the crash tests do.
- *
- * - `TENSIO_NPK_CRASH_AT=<k>`: die at the k-th crash point reached (1-based).
- * - `TENSIO_NPK_CRASH_AT=list`: die nowhere; print every crash point reached to stderr
- *   as `crash-point <k> <label>`, so a test learns how many steps a scenario has.
+ * The NumPack publish's crash points, on the shared test hook of
+ * `src/storage/crash-point.ts`: steps are numbered in the order a process reaches them,
+ * so `TENSIO_TEST_CRASH_AFTER=npk-publish:<k>` kills a writer right after its k-th step
+ * and `npk-publish:list` prints every step with its label.
  */
+import { crashPoint } from '../storage/crash-point.js';
+
+/** The operation name NumPack publishes use with the crash hook. */
+export const NPK_PUBLISH_OPERATION = 'npk-publish';
 
 let reached = 0;
 
@@ -21,15 +21,6 @@ let reached = 0;
  * ```
  */
 export function npkCrashPoint(label: string): void {
-  const setting = process.env.TENSIO_NPK_CRASH_AT;
-  if (!setting) return;
   reached++;
-  if (setting === 'list') {
-    process.stderr.write(`crash-point ${reached} ${label}\n`);
-    return;
-  }
-  if (Number(setting) === reached) {
-    process.stderr.write(`crash-point ${reached} ${label} (killing)\n`);
-    process.kill(process.pid, 'SIGKILL');
-  }
+  crashPoint(NPK_PUBLISH_OPERATION, reached, label);
 }

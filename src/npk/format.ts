@@ -116,9 +116,9 @@ export interface NpkWriterOptions {
 /**
  * Creates a writer producing a store at `path`; nothing is visible there until `close()`.
  *
- * - No store at `path` yet: the store is built in a sibling temporary folder and renamed
+ * - Nothing at `path` yet: the store is built in a sibling temporary folder and renamed
  *   into place (one atomic rename; a crash leaves nothing at `path`).
- * - A folder at `path` (overwrite, or `formatOptions.merge`): the writer takes that
+ * - A folder at `path` (overwrite, or `formatOptions.merge` into it): the writer takes that
  *   store's lock (`LOCKED` while another process writes it), stages every array beside
  *   the old files and publishes them all at `close()` in one commit (see `publish.ts`),
  *   so at every instant `path` holds the old store or the new one. Without `merge` the
@@ -150,7 +150,7 @@ export async function npkCreateWriter(path: string, options: WriterOptions): Pro
   if (existing && !existing.isDirectory()) {
     throw new TensioError('ALREADY_EXISTS', `${target} exists and is not a folder, so it cannot be replaced by a NumPack store atomically; remove it first`, { format: 'npk', path: target });
   }
-  const inPlace = existing !== undefined || merge;
+  const inPlace = existing !== undefined;
   if (!inPlace) await removeStaleTemporaries(dirname(target));
   const building = inPlace ? target : temporaryPathFor(target);
   const store = await NumPack.open(building, {

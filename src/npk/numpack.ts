@@ -11,6 +11,7 @@ import { tensorByteLength } from '../core/sizes.js';
 import type { Tensor } from '../core/tensor.js';
 import { npkWriteArrayFiles } from './array-data.js';
 import { NpkBitmap } from './bitmap.js';
+import { npkCrashPoint } from './crash-points.js';
 import { npkResolveIndexes, type NpkRowIndexes } from './indexes.js';
 import { LazyArray } from './lazy-array.js';
 import { npkGatherRows, npkLogicalChunks, npkReadLogicalRange, npkScatterRows } from './logical-io.js';
@@ -151,6 +152,7 @@ export class NumPack extends NumPackBase {
         const data = await state.data(this.path, true);
         await data.appendRows(tensor.data, this.options.segmentTargetBytes, this.options.durable);
         await data.sync(this.options.durable);
+        npkCrashPoint(`rows of ${name} appended past the catalogue's count`);
         const rows = state.physicalRows + added;
         // Rows past the catalogue's count are invisible until it is published: a crash
         // leaves the old array. The grown bitmap is published with the catalogue.

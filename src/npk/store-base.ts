@@ -14,6 +14,7 @@ import { npkWriteArrayFiles } from './array-data.js';
 import { NpkArrayState, npkRowBytesOf } from './array-state.js';
 import { npkDtypeCode, npkDtypeName } from './dtype-codes.js';
 import { NpkBitmap } from './bitmap.js';
+import { npkCrashPoint } from './crash-points.js';
 import { npkRemove } from './files.js';
 import { npkAcquireLock, npkIsLockFile, type NpkLock } from './lock.js';
 import { npkDecodeMetadata, npkEncodeMetadata, NPK_METADATA_FILE, type NpkArrayEntry } from './metadata.js';
@@ -308,8 +309,10 @@ export abstract class NumPackBase {
   /** Stages a bitmap file for an array (published with the next change). */
   protected async stageBitmap(state: NpkArrayState): Promise<void> {
     const name = npkBitmapFileName(state.entry.name);
-    if (state.bitmap) await npkWriteStaged(join(this.path, this.stage(name)), state.bitmap.encode(), this.options.durable);
-    else await this.removeOnPublish(name);
+    if (state.bitmap) {
+      await npkWriteStaged(join(this.path, this.stage(name)), state.bitmap.encode(), this.options.durable);
+      npkCrashPoint(`bitmap of ${state.entry.name} staged`);
+    } else await this.removeOnPublish(name);
   }
 
   /**

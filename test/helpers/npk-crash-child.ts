@@ -1,6 +1,6 @@
 /**
  * Child process of the crash tests: runs one scenario's change against a store, with
- * `TENSIO_NPK_CRASH_AT` deciding at which crash point it SIGKILLs itself.
+ * `TENSIO_TEST_CRASH_AFTER=npk-publish:<k>` deciding at which crash point it SIGKILLs itself.
  * Usage: node --import tsx test/helpers/npk-crash-child.ts SCENARIO DIR
  */
 import { CRASH_SCENARIOS } from './npk-crash-scenarios.js';

@@ -18,15 +18,20 @@ export interface CrashScenario {
 /** The store every scenario changes. */
 export const storeOf = (dir: string) => join(dir, 'store.npk');
 
-/** Old store: x has deleted rows (a bitmap), y is plain, z is segmented. */
+/** Old store: x is plain with deleted rows (a bitmap), y is plain, z is segmented. */
 async function oldStore(dir: string): Promise<void> {
-  const npk = await NumPack.open(storeOf(dir), { segmentTargetBytes: 16, durable: false });
+  const npk = await NumPack.open(storeOf(dir), { durable: false });
   try {
     await npk.save({ x: patternTensor('int32', [6, 2], 1), y: patternTensor('float32', [3], 2) });
     await npk.drop('x', [1, 4]);
-    await npk.save({ z: patternTensor('int32', [8, 2], 3) }); // 16-byte segments: 2 rows each
   } finally {
     await npk.close();
+  }
+  const segmented = await NumPack.open(storeOf(dir), { segmentTargetBytes: 16, durable: false });
+  try {
+    await segmented.save({ z: patternTensor('int32', [8, 2], 3) }); // 16-byte segments: 2 rows each
+  } finally {
+    await segmented.close();
   }
 }
 
@@ -58,7 +63,7 @@ export const CRASH_SCENARIOS: Record<string, CrashScenario> = {
     setup: oldStore,
     act: async (dir) => (await import('../../src/io/index.js')).fromSafetensors({ x: patternTensor('int32', [6, 2], 9), v: patternTensor('uint8', [5], 10) }, storeOf(dir), { dropIfExists: true }),
   },
-  /** save over x (same shape, old bitmap) and z (segmented → plain) in one call. */
+  /** save over x (same shape and file name, old bitmap: the silent-mix case) and z (segmented → plain) in one call. */
   'save over arrays': {
     setup: oldStore,
     act: (dir) => withStore(dir, (npk) => npk.save({ x: patternTensor('int32', [6, 2], 11), z: patternTensor('int32', [3, 2], 12) })),
