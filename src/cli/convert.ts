@@ -13,6 +13,7 @@ import { cliParseArgs, cliParseByteSize, cliRefuseIgnoredOptions } from './args.
 import { cliFormatBytes, cliFormatCount, cliFormatSeconds, cliFormatThroughput, cliJson } from './output.js';
 import { cliProgressBar } from './progress.js';
 import { CliUsageError, type CliCommand } from './types.js';
+import { CLI_HEADER_HELP, CLI_HEADER_OPTION, cliHttpOptions } from './http-options.js';
 
 /** Size of a file; undefined for a folder (a store) or nothing. */
 async function fileSize(path: string): Promise<number | undefined> {
@@ -45,7 +46,7 @@ dtype the output format cannot hold is refused (UNSUPPORTED_DTYPE) before anythi
 is written; pick the others with --tensors.
 
 Arguments:
-  IN                  the file or folder to read
+  IN                  the file or folder to read, or an http(s):// URL
   OUT                 the file or folder to write
 
 Options:
@@ -79,6 +80,7 @@ Options:
                       a corrupt IN is refused (exit 1, naming the tensors concerned)
                       and nothing is written. Without it only structure is checked
       --json          print one JSON object describing what was done
+${CLI_HEADER_HELP.replace(/^ {6}--header 'NAME: VALUE'\n/, "      --header 'NAME: VALUE'\n").replace(/\n {18}/g, '\n                      ')}
   -h, --help          show this help
 
 Examples:
@@ -106,6 +108,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       dtype: { type: 'string' },
       verify: { type: 'boolean' },
       json: { type: 'boolean' },
+      ...CLI_HEADER_OPTION,
     }, [2, 2]);
     if (help) {
       context.stdout(this.help);
@@ -134,7 +137,8 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       throw new CliUsageError(`--max-shard-size writes a sharded checkpoint: OUT must end in .safetensors.index.json (e.g. ${join(dirname(output), 'model.safetensors.index.json')}), not ${output}`, 'convert');
     }
     const force = values.force === true;
-    const inputFormat = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(inputPath);
+    const http = cliHttpOptions(values.header, inputPath, context, 'convert');
+    const inputFormat = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(inputPath, { ...(http ? { http } : {}), ...(context.signal ? { signal: context.signal } : {}) });
     cliRefuseIgnoredOptions(values, CONVERT_FORMAT_OPTIONS, inputFormat, input, 'convert');
     await checkOutputPath(outputPath, typeof values.to === 'string' ? getFormat(values.to) : formatForOutputPath(outputPath));
     if (!force && (await pathExists(outputPath))) {
@@ -160,6 +164,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       ...(Object.keys(writeOptions).length > 0 ? { writeOptions } : {}),
       ...(Object.keys(readOptions).length > 0 ? { readOptions } : {}),
       ...(context.signal ? { signal: context.signal } : {}),
+      ...(http ? { http } : {}),
     };
     const started = context.now();
     let result;

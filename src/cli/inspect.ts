@@ -11,6 +11,8 @@ import { cliParseArgs, cliRefuseIgnoredOptions } from './args.js';
 import { cliFormatBytes, cliFormatCount, cliFormatShape, cliFormatTable, cliFormatValue, cliJson } from './output.js';
 import { cliFormatGlobals, cliPickleGlobals, cliPickleGlobalsFromMetadata, cliScanPickleGlobals, type CliPickleGlobal } from './pickle-globals.js';
 import type { CliCommand, CliContext } from './types.js';
+import { CLI_HEADER_HELP, CLI_HEADER_OPTION, cliHttpOptions } from './http-options.js';
+import { isHttpUrl } from '../storage/source-input.js';
 
 /** Per-dtype totals in `inspect` output. */
 export interface CliDtypeTotals {
@@ -165,7 +167,8 @@ pickles reference are listed; a file referencing a global outside the allow-list
 refused (UNSAFE_PICKLE, exit 1) with the list of what it references.
 
 Arguments:
-  PATH            the file or folder to inspect
+  PATH            the file or folder to inspect, or an http(s):// URL (read with
+                  Range requests: only the headers travel)
 
 Options:
       --json      print one JSON object: {"format", "path", "size", "metadata",
@@ -178,17 +181,19 @@ Options:
       --shard-only
                   PATH is one shard of a sharded checkpoint: show that file alone,
                   not the model its index describes
+${CLI_HEADER_HELP}
   -h, --help      show this help
 
 Examples:
   tensio inspect model.safetensors
+  tensio inspect https://huggingface.co/gpt2/resolve/main/model.safetensors
   tensio inspect model.safetensors.index.json
   tensio inspect weights.npz --json | jq '.totals.parameters'
 
 Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage error.
 `,
   async run(args, context) {
-    const { values, positionals, help } = cliParseArgs('inspect', args, { json: { type: 'boolean' }, from: { type: 'string' }, key: { type: 'string' }, 'shard-only': { type: 'boolean' } }, [1, 1]);
+    const { values, positionals, help } = cliParseArgs('inspect', args, { json: { type: 'boolean' }, from: { type: 'string' }, key: { type: 'string' }, 'shard-only': { type: 'boolean' }, ...CLI_HEADER_OPTION }, [1, 1]);
     if (help) {
       context.stdout(this.help);
       return 0;
@@ -196,20 +201,27 @@ Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage er
     const path = positionals[0]!;
     const resolved = context.resolvePath(path);
     const json = values.json === true;
+    const http = cliHttpOptions(values.header, resolved, context, 'inspect');
     let format: TensorFormat | undefined;
     try {
-      format = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(resolved);
-      cliRefuseIgnoredOptions(values, { key: 'key', 'shard-only': 'followIndex' }, format, path, 'inspect');
+      // A remote file is detected while it is opened (one request for both); a local one first.
+      const remote = isHttpUrl(resolved);
+      const refused = { key: 'key', 'shard-only': 'followIndex' };
+      format = typeof values.from === 'string' ? getFormat(values.from) : remote ? undefined : await detectFormat(resolved);
+      if (format) cliRefuseIgnoredOptions(values, refused, format, path, 'inspect');
       const formatOptions = {
         ...(typeof values.key === 'string' ? { key: values.key } : {}),
         ...(values['shard-only'] === true ? { followIndex: false } : {}),
       };
       const reader = await openTensorFile(resolved, {
-        format: format.name,
+        ...(format ? { format: format.name } : {}),
         ...(Object.keys(formatOptions).length > 0 ? { formatOptions } : {}),
         ...(context.signal ? { signal: context.signal } : {}),
+        ...(http ? { http } : {}),
       });
+      format ??= getFormat(reader.format);
       try {
+        cliRefuseIgnoredOptions(values, refused, format, path, 'inspect');
         const globals = cliPickleGlobalsFromMetadata(reader.metadata) ?? await cliScanPickleGlobals(format, reader.format, resolved);
         context.stdout(json ? cliJson(cliInspectJson(reader, path, globals)) : inspectText(reader, path, globals));
       } finally {

@@ -3,6 +3,7 @@
  * gets to run with ({@link CliContext}). Tests pass their own `CliIO` to capture output.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { isHttpUrl, localPathOf } from '../storage/source-input.js';
 
 /**
  * The CLI's window on the world. The bin shim wires it to the process; tests capture
@@ -38,7 +39,7 @@ export interface CliContext extends CliIO {
   now: () => number;
   /** Print stack traces for errors (`--debug` or `TENSIO_DEBUG=1`). */
   debug: boolean;
-  /** A user-given path resolved against `cwd`. */
+  /** A user-given path resolved against `cwd`; an `http(s)://` URL is returned as it is. */
   resolvePath(path: string): string;
 }
 
@@ -48,7 +49,12 @@ export function cliContext(io: CliIO, debug: boolean): CliContext {
     ...io,
     now: io.now ?? (() => performance.now()),
     debug,
-    resolvePath: (path: string) => (isAbsolute(path) ? path : resolve(io.cwd, path)),
+    // http(s) URLs pass through untouched (they are read remotely); file: URLs become paths.
+    resolvePath: (path: string) => {
+      const local = localPathOf(path);
+      if (isHttpUrl(path) || local === undefined) return path; // read remotely, or refused by name later
+      return isAbsolute(local) ? local : resolve(io.cwd, local);
+    },
   };
 }
 

@@ -8,6 +8,7 @@ import { cliParseArgs, cliRefuseIgnoredOptions } from './args.js';
 import { cliFormatCount, cliJson } from './output.js';
 import { cliProgressBar } from './progress.js';
 import type { CliCommand } from './types.js';
+import { CLI_HEADER_HELP, CLI_HEADER_OPTION, cliHttpOptions } from './http-options.js';
 
 /**
  * A verify report for people: one summary line, then one line per problem.
@@ -45,7 +46,7 @@ shards' tensors; shard files of the same prefix that the index does not name are
 reported as warnings (they do not fail verify).
 
 Arguments:
-  PATH            the file or folder to verify
+  PATH            the file or folder to verify, or an http(s):// URL
 
 Options:
       --json      print the report as one JSON object: {"ok", "format", "path",
@@ -54,6 +55,7 @@ Options:
       --from FMT  skip format detection and verify as FMT
       --shard-only
                   PATH is one shard of a sharded checkpoint: verify that file alone
+${CLI_HEADER_HELP}
   -h, --help      show this help
 
 Examples:
@@ -64,21 +66,24 @@ Exit codes: 0 sound; 1 not sound (the problems are printed) or unreadable; 2 usa
 error; 130 interrupted.
 `,
   async run(args, context) {
-    const { values, positionals, help } = cliParseArgs('verify', args, { json: { type: 'boolean' }, from: { type: 'string' }, 'shard-only': { type: 'boolean' } }, [1, 1]);
+    const { values, positionals, help } = cliParseArgs('verify', args, { json: { type: 'boolean' }, from: { type: 'string' }, 'shard-only': { type: 'boolean' }, ...CLI_HEADER_OPTION }, [1, 1]);
     if (help) {
       context.stdout(this.help);
       return 0;
     }
     const path = positionals[0]!;
     const shardOnly = values['shard-only'] === true;
+    const resolved = context.resolvePath(path);
+    const http = cliHttpOptions(values.header, resolved, context, 'verify');
     if (shardOnly) {
-      const format = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(context.resolvePath(path));
+      const format = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(resolved, http ? { http } : {});
       cliRefuseIgnoredOptions(values, { 'shard-only': 'followIndex' }, format, path, 'verify');
     }
     const bar = cliProgressBar(context, 'verify');
     let report: VerifyReport;
     try {
-      report = await verifyTensorFile(context.resolvePath(path), {
+      report = await verifyTensorFile(resolved, {
+        ...(http ? { http } : {}),
         onProgress: (progress) => bar.update(progress),
         ...(typeof values.from === 'string' ? { format: values.from } : {}),
         ...(shardOnly ? { formatOptions: { followIndex: false } } : {}),

@@ -185,6 +185,13 @@ export interface TensorFormat {
   sniff(head: Uint8Array): boolean;
   /** True when this folder (or index file's folder) is in this format, for formats stored as folders. */
   sniffFolder?(path: string): Promise<boolean>;
+  /**
+   * Extensions that name a layout of several files (an index file, a store folder):
+   * a path or URL ending in one is handed to `open`/`verify` as a string, and the
+   * format reaches the other files through storage (`siblingLocation`, a `Store`),
+   * instead of being opened as one byte source. Used for `http(s)://` inputs.
+   */
+  readonly layoutExtensions?: readonly string[];
   /** Opens a file, folder or source for reading. */
   open?(input: string | ByteSource, options?: OpenOptions): Promise<TensorReader>;
   /** Creates a writer that publishes to `path`. */
@@ -212,6 +219,8 @@ export interface TensorFormat {
 /** Options for verification. */
 export interface VerifyOptions {
   signal?: AbortSignal;
+  /** For `http(s)://` inputs: request headers (tokens), retries, timeouts, concurrency. */
+  http?: HttpSourceOptions;
   onProgress?: (progress: Progress) => void;
   /** Format-specific options. */
   formatOptions?: Record<string, unknown>;

@@ -18,6 +18,8 @@ import { npkCheckName } from './names.js';
 import { NumPack } from './numpack.js';
 import { blockDTypeRefusal } from '../core/block-dtypes.js';
 import { npkVerifyStore } from './verify.js';
+import { isHttpUrl, storeAtInput } from '../storage/source-input.js';
+import { npkOpenStoreReader } from './store-reader.js';
 
 /**
  * True when `path` is a folder holding `metadata.npkm`.
@@ -227,8 +229,11 @@ export const npkFormat: TensorFormat = {
   extensions: ['.npk'],
   sniff: () => false,
   sniffFolder: npkIsStore,
-  async open(input: string | ByteSource, _options?: OpenOptions) {
+  layoutExtensions: ['.npk'],
+  async open(input: string | ByteSource, options?: OpenOptions) {
     if (typeof input !== 'string') throw new TensioError('UNSUPPORTED_FEATURE', 'npk: a NumPack store is a folder; open it by path', { format: 'npk' });
+    // A store served over HTTP is read through the Store seam (read-only).
+    if (isHttpUrl(input)) return npkOpenStoreReader(storeAtInput(input, { ...(options?.http ? { http: options.http } : {}), ...(options?.signal ? { signal: options.signal } : {}) }), options?.signal ? { signal: options.signal } : {});
     return npkOpenReader(input);
   },
   createWriter: npkCreateWriter,

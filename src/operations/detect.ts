@@ -2,10 +2,10 @@
  * How a file's format is recognised: by its first bytes first, by its extension second,
  * by an explicit `format` option above both (see {@link openTensorFile}).
  */
-import { stat } from 'node:fs/promises';
 import { TensioError } from '../core/errors.js';
-import { fileSource } from '../storage/file-source.js';
 import type { ByteSource } from '../storage/byte-source.js';
+import type { HttpSourceOptions } from '../storage/http-source.js';
+import { isHttpUrl, locationKind, openSourceInput } from '../storage/source-input.js';
 import type { TensorFormat } from '../model/types.js';
 import { BUILT_IN_FORMATS, type FormatListOption } from './registry.js';
 
@@ -53,14 +53,21 @@ export function formatForOutputPath(path: string, options: FormatListOption = {}
  * (await detectFormat('model.bin')).name; // 'pytorch' when it is a torch zip
  * ```
  */
-export async function detectFormat(path: string, options: FormatListOption = {}): Promise<TensorFormat> {
+export async function detectFormat(path: string, options: FormatListOption & { http?: HttpSourceOptions; signal?: AbortSignal } = {}): Promise<TensorFormat> {
   const formats = options.formats ?? BUILT_IN_FORMATS;
-  let isDirectory = false;
-  try {
-    isDirectory = (await stat(path)).isDirectory();
-  } catch (cause) {
-    throw new TensioError('NOT_FOUND', `${path} does not exist`, { path, cause });
+  const kind = await locationKind(path);
+  if (kind === 'missing') throw new TensioError('NOT_FOUND', `${path} does not exist`, { path });
+  if (kind === 'remote') {
+    const layout = remoteLayoutFormat(path, formats);
+    if (layout) return layout;
+    const { source } = await openSourceInput(path, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    try {
+      return await detectSourceFormat(source, options);
+    } finally {
+      await source.close?.();
+    }
   }
+  const isDirectory = kind === 'folder';
   const extension = fileExtension(path);
   if (isDirectory) {
     const matches = await Promise.all(formats.map(async (format) => (format.sniffFolder ? await format.sniffFolder(path) : false)));
@@ -68,12 +75,12 @@ export async function detectFormat(path: string, options: FormatListOption = {})
     if (index >= 0) return formats[index]!;
     throw new TensioError('UNKNOWN_FORMAT', `${path} is a folder tensio does not recognise (expected a NumPack store or a sharded checkpoint)`, { path });
   }
-  const source = await fileSource(path);
+  const { source } = await openSourceInput(path);
   let head: Uint8Array;
   try {
     head = await source.read(0, Math.min(64, source.size));
   } finally {
-    await source.close();
+    await source.close?.();
   }
   const byMagic = formats.filter((format) => format.sniff(head));
   if (byMagic.length === 1) return byMagic[0]!;
@@ -103,4 +110,26 @@ export async function detectSourceFormat(source: ByteSource, options: FormatList
   if (byExtension) return byExtension;
   if (byMagic.length > 1) return byMagic[0]!;
   throw new TensioError('UNKNOWN_FORMAT', `cannot tell the format of ${name || 'the input'} from its first bytes${extension ? ` or its extension ${JSON.stringify(extension)}` : ''}; pass { format }`, name ? { path: name } : {});
+}
+
+/**
+ * The format an `http(s)://` URL names as a layout of several files (see
+ * `TensorFormat.layoutExtensions`): a sharded index, a NumPack store. Undefined for a
+ * URL of one file, whose bytes are sniffed instead. `restrictTo` (an explicit format)
+ * also claims a URL ending in `/` when it stores folders.
+ *
+ * @example
+ * ```ts
+ * remoteLayoutFormat('https://h/llama/model.safetensors.index.json')?.name; // 'safetensors'
+ * ```
+ */
+export function remoteLayoutFormat(url: string, formats: readonly TensorFormat[] = BUILT_IN_FORMATS, restrictTo?: TensorFormat): TensorFormat | undefined {
+  if (!isHttpUrl(url)) return undefined;
+  const pathname = decodeURIComponent(new URL(url).pathname);
+  const extension = fileExtension(pathname.replace(/\/+$/, ''));
+  const candidates = restrictTo ? [restrictTo] : formats;
+  const byExtension = candidates.find((format) => format.layoutExtensions?.includes(extension));
+  if (byExtension) return byExtension;
+  if (restrictTo?.sniffFolder && pathname.endsWith('/')) return restrictTo;
+  return undefined;
 }

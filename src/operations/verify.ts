@@ -3,17 +3,14 @@
  */
 import { isTensioError } from '../core/errors.js';
 import type { ByteSource } from '../storage/byte-source.js';
-import type { HttpSourceOptions } from '../storage/http-source.js';
-import { describeSourceInput, localPathOf, openSourceInput, type SourceInput } from '../storage/source-input.js';
+import { describeSourceInput, isHttpUrl, localPathOf, openSourceInput, type SourceInput } from '../storage/source-input.js';
 import type { TensorFormat, VerifyOptions, VerifyReport } from '../model/types.js';
 import { verifyByReading } from '../model/verify-by-reading.js';
-import { detectFormat, detectSourceFormat } from './detect.js';
+import { detectFormat, detectSourceFormat, remoteLayoutFormat } from './detect.js';
 import { getFormat, type FormatListOption } from './registry.js';
 
 /** Options for {@link verifyTensorFile}. */
 export interface VerifyTensorFileOptions extends VerifyOptions, FormatListOption {
-  /** For `http(s)://` inputs: request headers (tokens), retries, timeouts, concurrency. */
-  http?: HttpSourceOptions;
   /** Skip detection and verify as this format. */
   format?: string;
 }
@@ -33,6 +30,10 @@ export async function verifyTensorFile(input: SourceInput, options: VerifyTensor
   if (path !== undefined) {
     const format = options.format ? getFormat(options.format, options.formats) : await detectFormat(path, options);
     return verifyWith(format, path, path, options);
+  }
+  if (isHttpUrl(input)) {
+    const layout = remoteLayoutFormat(String(input), options.formats, options.format ? getFormat(options.format, options.formats) : undefined);
+    if (layout) return verifyWith(layout, String(input), describeSourceInput(input), options);
   }
   const { source, owned } = await openSourceInput(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}) });
   try {

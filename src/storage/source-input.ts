@@ -5,7 +5,8 @@
  * {@link Store} plus a key), so no reader above storage needs to know which it got.
  */
 import { fileURLToPath } from 'node:url';
-import { basename, dirname, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import { bytesSource, type ByteSource } from './byte-source.js';
 import { fileSource } from './file-source.js';
@@ -161,4 +162,44 @@ export function storeAtInput(input: string | URL, options: SourceInputOptions = 
 function httpOptionsOf(options: SourceInputOptions): HttpSourceOptions {
   const signal = options.signal ?? options.http?.signal;
   return { ...(options.http ?? {}), ...(signal ? { signal } : {}) };
+}
+
+/** What a location (a path or URL) names, as far as can be told without reading it. */
+export type LocationKind = 'file' | 'folder' | 'missing' | 'remote';
+
+/**
+ * Whether a local path is a file, a folder or missing; `'remote'` for an `http(s)://` URL
+ * (which cannot be asked without a request).
+ *
+ * @example
+ * ```ts
+ * if ((await locationKind(input)) === 'folder') { ... }
+ * ```
+ */
+export async function locationKind(location: string): Promise<LocationKind> {
+  if (isHttpUrl(location)) return 'remote';
+  const path = localPathOf(location) ?? location;
+  return stat(path).then((s) => (s.isDirectory() ? 'folder' : 'file'), () => 'missing');
+}
+
+/**
+ * The location of `name` beside `location` (a shard beside its index): a path in the
+ * same folder, or a URL relative to the same base. `name` must be a plain file name.
+ *
+ * @example
+ * ```ts
+ * siblingLocation('https://h/llama/model.safetensors.index.json', 'model-00001-of-00002.safetensors');
+ * // 'https://h/llama/model-00001-of-00002.safetensors'
+ * ```
+ */
+export function siblingLocation(location: string, name: string): string {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\\')) {
+    throw new TensioError('INVALID_NAME', `${JSON.stringify(name)} is not a plain file name beside ${describeSourceInput(location)}`);
+  }
+  if (isHttpUrl(location)) {
+    // A sibling gets no query string: a signed URL's query belongs to its own file.
+    return new URL(encodeURIComponent(name), location).toString();
+  }
+  const path = localPathOf(location) ?? location;
+  return join(dirname(path), name);
 }

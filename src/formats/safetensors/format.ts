@@ -98,6 +98,7 @@ export function safetensorsCannotWrite(spec: TensorSpec): string | undefined {
 export const safetensorsFormat: TensorFormat = {
   name: 'safetensors',
   extensions: ['.safetensors', '.safetensors.index.json'],
+  layoutExtensions: ['.safetensors.index.json'],
   sniff: safetensorsSniff,
   // A folder with a *.safetensors.index.json, or one model.safetensors (save_pretrained of a small model).
   sniffFolder: (path) => folderHasCheckpoint(path, safetensorsShardLayout()),
@@ -107,6 +108,7 @@ export const safetensorsFormat: TensorFormat = {
       ...(typeof formatOptions.maxHeaderBytes === 'number' ? { maxHeaderBytes: formatOptions.maxHeaderBytes } : {}),
       ...(formatOptions.followIndex === false ? { followIndex: false } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.http ? { http: options.http } : {}),
     });
   },
   createWriter: createSafetensorsWriter,

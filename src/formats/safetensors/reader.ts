@@ -7,7 +7,7 @@ import { throwIfAborted } from '../../core/errors.js';
 import { createTensorReader } from '../../model/create-reader.js';
 import type { TensorInfo, TensorReader } from '../../model/types.js';
 import { toByteSource, type ByteInput, type ByteSource } from '../../storage/byte-source.js';
-import { fileSource } from '../../storage/file-source.js';
+import { openSourceInput } from '../../storage/source-input.js';
 import { safetensorsCrc32Key } from './checksum.js';
 import { safetensorsParseHeaderJson, safetensorsReadHeaderLength } from './read.js';
 import { openShardedCheckpoint } from '../sharded/reader.js';
@@ -118,5 +118,6 @@ export async function safetensorsOpen(input: string | ByteInput, options: Safete
   if (typeof input !== 'string') return safetensorsOpenSource(toByteSource(input), options);
   const target = await resolveSafetensorsTarget(input, options);
   if (target.kind === 'index') return openShardedCheckpoint(target.path, safetensorsShardLayout(options), options.signal);
-  return safetensorsOpenSource(await fileSource(target.path), { ...options, ownsSource: true });
+  const { source } = await openSourceInput(target.path, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  return safetensorsOpenSource(source, { ...options, ownsSource: true });
 }

@@ -3,11 +3,10 @@
  * shard it names, each shard validated like a single file, the index checked against
  * them), through the generic sharded code in `src/formats/sharded/`.
  */
-import { stat } from 'node:fs/promises';
 import { errorFactory } from '../../core/errors.js';
 import { SAFETENSORS_MAX_HEADER_BYTES } from '../../core/limits.js';
 import type { TensorReader, VerifyOptions, VerifyReport } from '../../model/types.js';
-import { fileSource } from '../../storage/file-source.js';
+import { locationKind, openSourceInput } from '../../storage/source-input.js';
 import { findCheckpointInFolder, findIndexNamingShard, readShardIndexFile } from '../sharded/locate.js';
 import { openShardedCheckpoint } from '../sharded/reader.js';
 import type { ShardedLayout } from '../sharded/types.js';
@@ -35,7 +34,11 @@ export function safetensorsShardLayout(options: SafetensorsReadOptions = {}): Sh
     extension: '.safetensors',
     defaultPrefix: 'model',
     maxIndexBytes: maxHeaderBytes,
-    openShard: async (path, signal) => safetensorsOpenSource(await fileSource(path), { ...options, ownsSource: true, ...(signal ? { signal } : {}) }),
+    ...(options.http ? { http: options.http } : {}),
+    openShard: async (path, signal) => {
+      const { source } = await openSourceInput(path, { ...(options.http ? { http: options.http } : {}), ...(signal ? { signal } : {}) });
+      return safetensorsOpenSource(source, { ...options, ownsSource: true, ...(signal ? { signal } : {}) });
+    },
     verifyShard: (path, verifyOptions: VerifyOptions) => safetensorsVerifyFile(path, { ...verifyOptions, maxHeaderBytes }),
   };
 }
@@ -78,7 +81,7 @@ export async function findSafetensorsIndexInFolder(folder: string): Promise<stri
  * ```
  */
 export async function safetensorsReadIndexFile(path: string, options: SafetensorsReadOptions = {}): Promise<SafetensorsIndex> {
-  return readShardIndexFile(path, options.maxHeaderBytes ?? SAFETENSORS_MAX_HEADER_BYTES);
+  return readShardIndexFile(path, options.maxHeaderBytes ?? SAFETENSORS_MAX_HEADER_BYTES, options.http);
 }
 
 /** What a path given to a safetensors reader or verifier stands for. */
@@ -91,8 +94,9 @@ export type SafetensorsTarget = { kind: 'index'; path: string } | { kind: 'singl
  */
 export async function resolveSafetensorsTarget(path: string, options: SafetensorsReadOptions & { followIndex?: boolean } = {}): Promise<SafetensorsTarget> {
   const layout = safetensorsShardLayout(options);
-  const isFolder = await stat(path).then((s) => s.isDirectory(), () => false);
-  if (isFolder) {
+  const kind = await locationKind(path);
+  if (kind === 'folder' || (kind === 'remote' && new URL(path).pathname.endsWith('/'))) {
+    if (kind === 'remote') return fail('UNSUPPORTED_FEATURE', `safetensors: ${path} names a remote folder, which HTTP cannot list; give the URL of its *${INDEX_SUFFIX} or .safetensors file`, { path });
     const found = await findCheckpointInFolder(path, layout);
     if (!found) return fail('NOT_FOUND', `safetensors: ${path} holds no *${INDEX_SUFFIX} and no .safetensors file`, { path });
     return found;

@@ -3,6 +3,7 @@
  * safetensors 0.8 `tensor.rs`, in its alignment order).
  */
 import type { DType } from '../../core/dtype.js';
+import type { HttpSourceOptions } from '../../storage/http-source.js';
 
 /** A safetensors dtype name (`'F32'`, `'BF16'`, …). */
 export type SafetensorsDtypeName =
@@ -104,6 +105,8 @@ export interface SafetensorsHeader {
 export interface SafetensorsReadOptions {
   /** Largest JSON header accepted; default {@link SAFETENSORS_MAX_HEADER_BYTES} (100 MB, as the reference). */
   maxHeaderBytes?: number;
+  /** For `http(s)://` inputs (a remote file, index or shards): headers, retries, timeouts. */
+  http?: HttpSourceOptions;
 }
 
 /** Metadata key prefix tensio uses for per-tensor CRC32s: `crc32:<tensor name>` → 8 lower-case hex digits. */

@@ -6,7 +6,7 @@ import { isTensioError, throwIfAborted } from '../../core/errors.js';
 import type { VerifyOptions, VerifyProblem, VerifyReport } from '../../model/types.js';
 import { safetensorsCrc32Update, formatSafetensorsCrc32 } from './checksum.js';
 import { toByteSource, type ByteInput } from '../../storage/byte-source.js';
-import { fileSource } from '../../storage/file-source.js';
+import { openSourceInput } from '../../storage/source-input.js';
 import { safetensorsOpenSource } from './reader.js';
 import { resolveSafetensorsTarget, safetensorsVerifySharded } from './sharded.js';
 
@@ -57,7 +57,8 @@ export async function safetensorsVerifyFile(input: string | ByteInput, options: 
   let withoutChecksum = 0;
   const maxHeaderBytes = options.maxHeaderBytes ?? (options.formatOptions?.maxHeaderBytes as number | undefined);
   try {
-    const reader = await safetensorsOpenSource(typeof input === 'string' ? await fileSource(input) : toByteSource(input), { ownsSource: typeof input === 'string', ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    const source = typeof input === 'string' ? (await openSourceInput(input, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) })).source : toByteSource(input);
+    const reader = await safetensorsOpenSource(source, { ownsSource: typeof input === 'string', ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}), ...(options.signal ? { signal: options.signal } : {}) });
     try {
       tensors = reader.tensors.length;
       const total = reader.tensors.reduce((sum, info) => sum + info.byteLength, 0);

@@ -2,10 +2,11 @@
  * Finding the parts of a sharded checkpoint on disk: the index that names a shard
  * (only when it really names it), and what a model folder holds.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { errorFactory, TensioError } from '../../core/errors.js';
-import { fileSource } from '../../storage/file-source.js';
+import { folderStore } from '../../storage/folder-store.js';
+import type { HttpSourceOptions } from '../../storage/http-source.js';
+import { locationKind, openSourceInput, siblingLocation } from '../../storage/source-input.js';
 import { parseShardIndex, type ShardIndex } from './index-file.js';
 import { isHiddenFileName, parseShardFileName, shardIndexFileName } from './names.js';
 import type { ShardedLayout } from './types.js';
@@ -21,8 +22,9 @@ const fail = errorFactory('sharded');
  * const index = await readShardIndexFile('ckpt/model.safetensors.index.json', 100_000_000);
  * ```
  */
-export async function readShardIndexFile(path: string, maxBytes: number): Promise<ShardIndex> {
-  const source = await fileSource(path);
+export async function readShardIndexFile(path: string, maxBytes: number, http?: HttpSourceOptions): Promise<ShardIndex> {
+  // A path or an http(s) URL: the index of a remote checkpoint is read the same way.
+  const { source } = await openSourceInput(path, http ? { http } : {});
   try {
     if (source.size > maxBytes) fail('HEADER_TOO_LARGE', `sharded: index ${path} has ${source.size} bytes, over the limit ${maxBytes} (maxHeaderBytes)`, { path });
     try {
@@ -32,12 +34,8 @@ export async function readShardIndexFile(path: string, maxBytes: number): Promis
       throw error;
     }
   } finally {
-    await source.close();
+    await source.close?.();
   }
-}
-
-async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
 }
 
 /**
@@ -57,8 +55,10 @@ export async function findIndexNamingShard(shardPath: string, layout: ShardedLay
   const fileName = basename(shardPath);
   const parsed = parseShardFileName(fileName, layout.extension);
   if (!parsed) return undefined;
-  const candidate = join(dirname(shardPath), shardIndexFileName(parsed.prefix, layout.extension));
-  if (!(await isFile(candidate))) return undefined;
+  // Remote shards are opened alone: probing for an index would cost a request per open.
+  if ((await locationKind(shardPath)) === 'remote') return undefined;
+  const candidate = siblingLocation(shardPath, shardIndexFileName(parsed.prefix, layout.extension));
+  if ((await locationKind(candidate)) !== 'file') return undefined;
   let index: ShardIndex;
   try {
     index = await readShardIndexFile(candidate, layout.maxIndexBytes);
@@ -88,7 +88,10 @@ export type FolderCheckpoint =
  * ```
  */
 export async function findCheckpointInFolder(folder: string, layout: ShardedLayout): Promise<FolderCheckpoint | undefined> {
-  const entries = (await readdir(folder).catch(() => [] as string[])).filter((name) => !isHiddenFileName(name)).sort();
+  // One level of the folder through its Store: files as names, sub-folders ending in '/'.
+  const listed = await folderStore(folder).list('', { recursive: false }).catch(() => [] as string[]);
+  const files = new Set(listed.filter((key) => !key.endsWith('/')));
+  const entries = listed.map((key) => key.replace(/\/$/, '')).filter((name) => !isHiddenFileName(name)).sort();
   const indexSuffix = `${layout.extension}.index.json`;
   const indexes = entries.filter((name) => name.toLowerCase().endsWith(indexSuffix));
   if (indexes.length === 1) return { kind: 'index', path: join(folder, indexes[0]!) };
@@ -99,7 +102,7 @@ export async function findCheckpointInFolder(folder: string, layout: ShardedLayo
   }
   const singles: string[] = [];
   for (const name of entries) {
-    if (name.toLowerCase().endsWith(layout.extension) && !parseShardFileName(name, layout.extension) && (await isFile(join(folder, name)))) singles.push(name);
+    if (name.toLowerCase().endsWith(layout.extension) && !parseShardFileName(name, layout.extension) && files.has(name)) singles.push(name);
   }
   if (singles.length === 0) return undefined;
   const preferred = singles.find((name) => name === `${layout.defaultPrefix}${layout.extension}`);

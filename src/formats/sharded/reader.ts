@@ -4,10 +4,10 @@
  * Reads and streams are handed to the shard that holds the tensor, so each format
  * keeps its own way of locating bytes.
  */
-import { dirname, join } from 'node:path';
 import { errorFactory, TensioError, throwIfAborted } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ReadPartOptions, ReadTensorOptions, StreamTensorOptions, TensorInfo, TensorReader } from '../../model/types.js';
+import { siblingLocation } from '../../storage/source-input.js';
 import type { ShardIndex } from './index-file.js';
 import { readShardIndexFile } from './locate.js';
 import type { ShardedLayout } from './types.js';
@@ -28,8 +28,7 @@ export interface OpenedShards {
  * own error names the shard). Nothing is cross-checked here.
  */
 export async function openShards(indexPath: string, layout: ShardedLayout, signal?: AbortSignal): Promise<OpenedShards> {
-  const index = await readShardIndexFile(indexPath, layout.maxIndexBytes);
-  const folder = dirname(indexPath);
+  const index = await readShardIndexFile(indexPath, layout.maxIndexBytes, layout.http);
   const readers = new Map<string, TensorReader>();
   const close = async () => {
     await Promise.all([...readers.values()].map((reader) => reader.close()));
@@ -37,7 +36,7 @@ export async function openShards(indexPath: string, layout: ShardedLayout, signa
   try {
     for (const shard of index.shards) {
       throwIfAborted(signal);
-      const shardPath = join(folder, shard);
+      const shardPath = siblingLocation(indexPath, shard); // a path, or a URL beside the index URL
       const reader = await layout.openShard(shardPath, signal).catch((cause: unknown) => {
         if (!(cause instanceof TensioError)) throw cause;
         if (cause.code === 'NOT_FOUND' && cause.path === shardPath) fail('NOT_FOUND', `${layout.format}: shard ${shard} named by ${indexPath} does not exist`, { path: shardPath, cause });
@@ -112,7 +111,7 @@ export async function openShardedCheckpoint(indexPath: string, layout: ShardedLa
   try {
     const mismatch = compareShardsWithIndex(opened, { strict: false, limit: 1 })[0];
     if (mismatch) {
-      fail(mismatch.code, `${layout.format}: ${mismatch.message} (${indexPath})`, { path: mismatch.shard ? join(dirname(indexPath), mismatch.shard) : indexPath });
+      fail(mismatch.code, `${layout.format}: ${mismatch.message} (${indexPath})`, { path: mismatch.shard ? siblingLocation(indexPath, mismatch.shard) : indexPath });
     }
     return combineShardReaders(opened, layout.format);
   } catch (error) {

@@ -2,6 +2,7 @@
  * What the generic sharded-checkpoint code needs to know about one shard format.
  */
 import type { TensorReader, VerifyOptions, VerifyReport } from '../../model/types.js';
+import type { HttpSourceOptions } from '../../storage/http-source.js';
 
 /**
  * A shard format: safetensors (`model-00001-of-00003.safetensors`) or PyTorch `.bin`
@@ -15,10 +16,12 @@ export interface ShardedLayout {
   readonly extension: string;
   /** The prefix transformers uses for this format: `model`, `pytorch_model`. */
   readonly defaultPrefix: string;
-  /** Opens one shard file alone (never following an index). */
+  /** Opens one shard (a path or URL) alone (never following an index). */
   openShard(path: string, signal?: AbortSignal): Promise<TensorReader>;
   /** Verifies one shard file alone (structure and its own checksums). */
   verifyShard(path: string, options: VerifyOptions): Promise<VerifyReport>;
   /** Largest index file read, in bytes (an index is JSON, capped like a header). */
   readonly maxIndexBytes: number;
+  /** How the index and shards are fetched when the checkpoint is at an `http(s)://` URL (headers, retries). */
+  readonly http?: HttpSourceOptions;
 }

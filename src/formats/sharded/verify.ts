@@ -5,8 +5,9 @@
  * and shard-named files of the same prefix that the index does not name are reported
  * as warnings (leftovers of an interrupted or older write).
  */
-import { readdir } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
+import { folderStore } from '../../storage/folder-store.js';
+import { isHttpUrl, siblingLocation } from '../../storage/source-input.js';
 import { isTensioError, throwIfAborted } from '../../core/errors.js';
 import type { VerifyOptions, VerifyProblem, VerifyReport } from '../../model/types.js';
 import { isHiddenFileName, parseShardFileName } from './names.js';
@@ -29,7 +30,8 @@ export async function findStrayShards(indexPath: string, named: readonly string[
   if (!indexName.toLowerCase().endsWith(suffix)) return [];
   const prefix = indexName.slice(0, -suffix.length);
   const keep = new Set(named);
-  const entries = await readdir(dirname(indexPath)).catch(() => [] as string[]);
+  if (isHttpUrl(indexPath)) return []; // an HTTP server cannot list its folder
+  const entries = (await folderStore(dirname(indexPath)).list('', { recursive: false }).catch(() => [] as string[])).map((key) => key.replace(/\/$/, ''));
   return entries.filter((name) => {
     if (isHiddenFileName(name) || keep.has(name)) return false;
     if (name === `${prefix}${layout.extension}`) return true;
@@ -63,7 +65,7 @@ export async function verifyShardedCheckpoint(indexPath: string, layout: Sharded
       for (const [shard, reader] of opened.readers) {
         throwIfAborted(options.signal);
         const shardBytes = reader.tensors.reduce((s, info) => s + info.byteLength, 0);
-        const report = await layout.verifyShard(join(dirname(indexPath), shard), {
+        const report = await layout.verifyShard(siblingLocation(indexPath, shard), {
           ...(options.signal ? { signal: options.signal } : {}),
           ...(options.formatOptions ? { formatOptions: options.formatOptions } : {}),
           onProgress: (progress) => options.onProgress?.({ done: before + progress.done, total, ...(progress.item !== undefined ? { item: progress.item } : {}) }),
