@@ -20,6 +20,7 @@ import { blockDTypeRefusal } from '../core/block-dtypes.js';
 import { npkVerifyStore } from './verify.js';
 import { isHttpUrl, storeAtInput } from '../storage/source-input.js';
 import { npkOpenStoreReader } from './store-reader.js';
+import { verifyByReading } from '../model/verify-by-reading.js';
 
 /**
  * True when `path` is a folder holding `metadata.npkm`.
@@ -241,6 +242,8 @@ export const npkFormat: TensorFormat = {
   writesFolder: true,
   async verify(input, options) {
     if (typeof input !== 'string') throw new TensioError('UNSUPPORTED_FEATURE', 'npk: a NumPack store is a folder; verify it by path', { format: 'npk' });
+    // A store over HTTP is checked by reading every array through (its files cannot be listed).
+    if (isHttpUrl(input)) return verifyByReading(npkFormat, input, options);
     return npkVerifyStore(input, npkFormat, options);
   },
 };
