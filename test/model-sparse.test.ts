@@ -99,7 +99,11 @@ test('densify refuses every broken CSR and COO with INVALID_LAYOUT, and a dense 
     ['rank 3', { shape: [3, 4, 1] }, /rank 2/],
   ];
   for (const [what, overrides, pattern] of cases) {
-    await rejectsWith(densify(smallCsr(overrides), 'm'), 'INVALID_LAYOUT', pattern).catch((error: unknown) => { throw new Error(`${what}: ${String(error)}`); });
+    // Size problems are refused when the reader is built (open), data problems by densify.
+    await rejectsWith((async () => densify(smallCsr(overrides), 'm'))(), 'INVALID_LAYOUT', pattern).catch((error: unknown) => { throw new Error(`${what}: ${String(error)}`); });
+  }
+  for (const overrides of [{ values: [1, 2] }, { indptr: [0, 1, 3] }, { shape: [3, 4, 1] }]) {
+    assert.throws(() => smallCsr(overrides), (error: unknown) => isTensioError(error, 'INVALID_LAYOUT'), JSON.stringify(overrides));
   }
   await rejectsWith(densify(smallCsr(), 'm', { maxTensorBytes: 47 }), 'LIMIT_EXCEEDED');
   const coo = (coords: number[], shape = [2, 2, 3]) => sparseReader('c', { kind: 'sparse_coo' }, 'int16', shape, [
@@ -114,7 +118,13 @@ test('densify refuses every broken CSR and COO with INVALID_LAYOUT, and a dense 
   assert.deepEqual([...new Int16Array(dense.data.buffer)], [...expected]);
   await rejectsWith(densify(coo([1, 0, 0, 2, 2, 0]), 'c'), 'INVALID_LAYOUT', /axis 1/);
   await rejectsWith(densify(coo([1, 1, 0, 0, 2, 2]), 'c'), 'INVALID_LAYOUT', /given twice/);
-  await rejectsWith(densify(coo([1, 0, 0, 1]), 'c'), 'INVALID_LAYOUT', /coords/);
+  await rejectsWith((async () => densify(coo([1, 0, 0, 1]), 'c'))(), 'INVALID_LAYOUT', /coords/);
+  // A part whose bytes do not match its dtype and shape, and a byte length that is not the parts' sum.
+  const info = smallCsr().info('m');
+  const reopen = (changed: TensorInfo) => createTensorReader({ format: 'test', size: 0, metadata: {}, tensors: [changed], locate: () => { throw new Error('unused'); } });
+  assert.throws(() => reopen({ ...info, parts: info.parts!.map((part) => (part.name === 'indptr' ? { ...part, byteLength: 12 } : part)) }), (error: unknown) => isTensioError(error, 'INVALID_LAYOUT'));
+  assert.throws(() => reopen({ ...info, byteLength: info.byteLength + 1 }), (error: unknown) => isTensioError(error, 'INVALID_LAYOUT'));
+  assert.throws(() => reopen({ ...info, parts: [...info.parts!, info.parts![0]!] }), (error: unknown) => isTensioError(error, 'INVALID_LAYOUT'));
 });
 
 test('densify equals scipy.sparse toarray() for CSR (sorted and unsorted, int32 and int64 indices) and COO', { skip: oracleSkip('scipy', 'numpy') }, async (t) => {

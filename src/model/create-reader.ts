@@ -10,7 +10,7 @@ import { readIntoFrom, type ByteSource } from '../storage/byte-source.js';
 import { chunkedByteLength, readChunkedBytes, streamChunkedBytes, type ByteChunk } from '../storage/chunked-bytes.js';
 import { itemSize, type DType } from '../core/dtype.js';
 import { elementCount } from '../core/sizes.js';
-import { tensorPart, type TensorLayout, type TensorPartInfo } from './layouts.js';
+import { checkMultiPartInfo, tensorPart, type TensorLayout, type TensorPartInfo } from './layouts.js';
 import type { Metadata, ReadPartOptions, ReadTensorOptions, StreamTensorOptions, TensorInfo, TensorReader } from './types.js';
 
 /**
@@ -68,7 +68,11 @@ export function resolveRowSlice(slice: { start: number; end?: number }, rows: nu
  */
 export function createTensorReader(parts: TensorReaderParts): TensorReader {
   const byName = new Map<string, TensorInfo>();
-  for (const info of parts.tensors) byName.set(info.name, info);
+  for (const info of parts.tensors) {
+    // A multi-part tensor's info must add up before anything is read (sizes, sparse shapes).
+    checkMultiPartInfo(info, parts.format);
+    byName.set(info.name, info);
+  }
   let closed = false;
 
   function info(name: string): TensorInfo {

@@ -13,7 +13,7 @@
  */
 import { TensioError } from '../core/errors.js';
 import { itemSize, type DType } from '../core/dtype.js';
-import { elementCount } from '../core/sizes.js';
+import { elementCount, tensorByteLength } from '../core/sizes.js';
 import type { TensorInfo } from './types.js';
 
 /** One array of a multi-part tensor. */
@@ -169,4 +169,37 @@ export function checkSparseLayout(info: TensorInfo, format = 'tensio'): { nnz: n
     if (part.byteLength !== expected) fail(`part ${part.name} holds ${part.byteLength} bytes, its shape and dtype need ${expected}`);
   }
   return { nnz };
+}
+
+/**
+ * Checks what a multi-part tensor's info says about itself, before any data is read:
+ * parts present with distinct names, each part's byte length what its dtype and shape
+ * need, the tensor's byte length their sum, and for sparse layouts the sizes the layout
+ * implies ({@link checkSparseLayout}). Throws `INVALID_LAYOUT`; a dense info passes.
+ *
+ * @example
+ * ```ts
+ * for (const info of tensors) checkMultiPartInfo(info, 'zt');
+ * ```
+ */
+export function checkMultiPartInfo(info: TensorInfo, format = 'tensio'): void {
+  if (!info.layout) {
+    if (info.parts) throw new TensioError('INVALID_LAYOUT', `${format}: tensor ${JSON.stringify(info.name)} lists parts but no layout`, { format });
+    return;
+  }
+  const fail = (message: string): never => {
+    throw new TensioError('INVALID_LAYOUT', `${format}: ${info.layout!.kind === 'other' ? info.layout!.name : info.layout!.kind} tensor ${JSON.stringify(info.name)}: ${message}`, { format });
+  };
+  const partList = info.parts ?? [];
+  if (partList.length === 0) fail('has no parts');
+  const names = new Set(partList.map((part) => part.name));
+  if (names.size !== partList.length) fail('names a part twice');
+  let total = 0;
+  for (const part of partList) {
+    const expected = tensorByteLength(part.dtype, part.shape, format);
+    if (expected !== undefined && expected !== part.byteLength) fail(`part ${part.name} holds ${part.byteLength} bytes, its dtype ${part.dtype} and shape [${part.shape.join(', ')}] need ${expected}`);
+    total += part.byteLength;
+  }
+  if (total !== info.byteLength) fail(`byte length ${info.byteLength} is not the sum of its parts (${total})`);
+  if (info.layout.kind === 'sparse_csr' || info.layout.kind === 'sparse_coo') checkSparseLayout(info, format);
 }
