@@ -6,6 +6,9 @@
 /** safetensors JSON header cap, as the reference Rust reader (`maxHeaderBytes`). */
 export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
 
+/** Sharded checkpoints: largest `*.index.json` read; an index is JSON like a safetensors header and gets the same cap (`maxIndexBytes`; safetensors: `maxHeaderBytes`). */
+export const SHARDED_INDEX_MAX_BYTES = 100_000_000;
+
 /** Largest dimension accepted from any file (huggingface.js uses 2^32 too) (`maxDimension`). */
 export const MAX_DIMENSION = 2 ** 32;
 

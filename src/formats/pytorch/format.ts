@@ -1,35 +1,66 @@
 /**
  * The PyTorch checkpoint entry in the format registry.
  */
-import type { OpenOptions, TensorFormat, VerifyOptions } from '../../model/types.js';
+import type { OpenOptions, TensorFormat, VerifyOptions, VerifyReport, WriterOptions } from '../../model/types.js';
+import type { ByteSource } from '../../storage/byte-source.js';
+import { TensioError } from '../../core/errors.js';
 import { pytorchIsLegacy } from './legacy.js';
 import { pytorchOpen } from './reader.js';
+import { pytorchShardLayout, resolvePytorchTarget, type PytorchShardedOptions } from './sharded.js';
 import type { PytorchOpenOptions } from './types.js';
 import { pytorchCannotWrite, pytorchCreateWriter } from './write.js';
 import { fileSource } from '../../storage/file-source.js';
 import { zipVerifyTensorFile } from '../shared/zip-verify.js';
 import { verifyByReading } from '../../model/verify-by-reading.js';
+import { folderHasCheckpoint } from '../sharded/locate.js';
+import { openShardedCheckpoint } from '../sharded/reader.js';
+import { verifyShardedCheckpoint } from '../sharded/verify.js';
+
+/** Open options for verify: the format options it was given (e.g. limits), never a `key` that would hide tensors. */
+function pytorchVerifyOpenOptions(options: VerifyOptions = {}): PytorchOpenOptions {
+  const { key: _key, dropDuplicates: _drop, followIndex: _follow, maxIndexBytes: _max, ...rest } = (options.formatOptions ?? {}) as PytorchShardedOptions;
+  return rest;
+}
+
+/** Verifies one checkpoint file (never following an index). */
+async function pytorchVerifyFile(input: string | ByteSource, options: VerifyOptions = {}): Promise<VerifyReport> {
+  // Zip checkpoints carry a CRC32 per record; legacy files carry none.
+  const source = typeof input === 'string' ? await fileSource(input) : input;
+  let head: Uint8Array;
+  try {
+    head = await source.read(0, Math.min(4, source.size));
+  } finally {
+    if (typeof input === 'string') await source.close?.();
+  }
+  if (pytorchIsLegacy(head) || head[0] !== 0x50) {
+    const single: TensorFormat = { ...pytorchFormat, open: (file, openOptions) => pytorchOpen(file as string | ByteSource, { ...pytorchVerifyOpenOptions(options), ...(openOptions?.signal ? { signal: openOptions.signal } : {}) }) };
+    return verifyByReading(single, input, options);
+  }
+  // A tensor's bytes are in its storage's record `<archive>/data/<key>`.
+  return zipVerifyTensorFile(input, 'pytorch', (file) => pytorchOpen(file, pytorchVerifyOpenOptions(options)), options,
+    (info) => (typeof info.extras?.storageKey === 'string' ? `data/${info.extras.storageKey}` : undefined));
+}
+
+function shardLayout(formatOptions: Record<string, unknown> | undefined) {
+  return pytorchShardLayout((formatOptions ?? {}) as PytorchShardedOptions, pytorchVerifyFile);
+}
 
 /**
  * `pytorch`: `torch.save` checkpoints (`.pt`, `.pth`, `.bin`, `.ckpt`), zip or legacy.
  * A zip whose first record is `<root>/data.pkl` is a checkpoint; when the name does not
  * fit in the sniffed head, the registry's extension tiebreak decides against `.npz`.
- * Legacy files are recognised by their pickled magic number.
+ * Legacy files are recognised by their pickled magic number. Sharded `.bin`
+ * checkpoints (`pytorch_model.bin.index.json`, a folder, or a shard its index names)
+ * and a folder holding one `pytorch_model.bin` open as one model (`./sharded.ts`).
  *
  * @example
  * ```ts
  * getFormat('pytorch') === pytorchFormat; // true: it is in BUILT_IN_FORMATS (src/operations/registry.ts)
  * ```
  */
-/** Open options for verify: the format options it was given (e.g. limits), never a `key` that would hide tensors. */
-function pytorchVerifyOpenOptions(options: VerifyOptions = {}): PytorchOpenOptions {
-  const { key: _key, dropDuplicates: _drop, ...rest } = (options.formatOptions ?? {}) as PytorchOpenOptions;
-  return rest;
-}
-
 export const pytorchFormat: TensorFormat = {
   name: 'pytorch',
-  extensions: ['.pt', '.pth', '.bin', '.ckpt'],
+  extensions: ['.pt', '.pth', '.bin', '.ckpt', '.bin.index.json'],
   sniff(head) {
     if (pytorchIsLegacy(head)) return true;
     if (!(head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04)) return false;
@@ -38,25 +69,37 @@ export const pytorchFormat: TensorFormat = {
     if (30 + nameLength > head.byteLength) return true;
     return Buffer.from(head.subarray(30, 30 + nameLength)).toString('latin1').endsWith('/data.pkl');
   },
-  open(input, options: OpenOptions = {}) {
-    const formatOptions = (options.formatOptions ?? {}) as PytorchOpenOptions;
-    return pytorchOpen(input, { ...formatOptions, ...(options.signal ? { signal: options.signal } : {}) });
+  // A folder with a pytorch_model.bin.index.json, or one pytorch_model.bin (save_pretrained of a small model).
+  sniffFolder: (path) => folderHasCheckpoint(path, shardLayout(undefined)),
+  async open(input, options: OpenOptions = {}) {
+    const formatOptions = (options.formatOptions ?? {}) as PytorchShardedOptions;
+    const { followIndex, maxIndexBytes: _maxIndexBytes, ...openOptions } = formatOptions;
+    const signalOption = options.signal ? { signal: options.signal } : {};
+    if (typeof input !== 'string') return pytorchOpen(input, { ...openOptions, ...signalOption });
+    const layout = shardLayout(options.formatOptions);
+    const target = await resolvePytorchTarget(input, layout, followIndex !== false);
+    if (target.kind === 'index') return openShardedCheckpoint(target.path, layout, options.signal);
+    return pytorchOpen(target.path, { ...openOptions, ...signalOption });
   },
-  createWriter: pytorchCreateWriter,
-  cannotWrite: pytorchCannotWrite,
-  openOptionNames: ['key', 'dropDuplicates', 'maxPickleBytes', 'maxEntries', 'maxEntryBytes', 'maxMemoEntries', 'maxStackDepth', 'maxContainerLength', 'maxNestingDepth', 'maxLongBytes'],
-  async verify(input, options) {
-    // Zip checkpoints carry a CRC32 per record; legacy files carry none.
-    const source = typeof input === 'string' ? await fileSource(input) : input;
-    let head: Uint8Array;
-    try {
-      head = await source.read(0, Math.min(4, source.size));
-    } finally {
-      if (typeof input === 'string') await source.close?.();
+  createWriter(path: string, options: WriterOptions) {
+    if (path.toLowerCase().endsWith('.index.json')) {
+      throw new TensioError('UNSUPPORTED_FEATURE', `pytorch: tensio reads sharded .bin checkpoints but does not write them; write a sharded safetensors checkpoint (model.safetensors.index.json) instead`, { path });
     }
-    if (pytorchIsLegacy(head) || head[0] !== 0x50) return verifyByReading(pytorchFormat, input, options);
-    // A tensor's bytes are in its storage's record `<archive>/data/<key>`.
-    return zipVerifyTensorFile(input, 'pytorch', (file) => pytorchOpen(file, pytorchVerifyOpenOptions(options)), options,
-      (info) => (typeof info.extras?.storageKey === 'string' ? `data/${info.extras.storageKey}` : undefined));
+    return pytorchCreateWriter(path, options);
+  },
+  cannotWrite: pytorchCannotWrite,
+  openOptionNames: ['key', 'dropDuplicates', 'maxPickleBytes', 'maxEntries', 'maxEntryBytes', 'maxMemoEntries', 'maxStackDepth', 'maxContainerLength', 'maxNestingDepth', 'maxLongBytes', 'followIndex', 'maxIndexBytes'],
+  async verify(input, options = {}) {
+    if (typeof input !== 'string') return pytorchVerifyFile(input, options);
+    const layout = shardLayout(options.formatOptions);
+    let target;
+    try {
+      target = await resolvePytorchTarget(input, layout, options.formatOptions?.followIndex !== false);
+    } catch (error) {
+      if (!(error instanceof TensioError) || error.code === 'ABORTED') throw error;
+      return { ok: false, format: 'pytorch', path: input, tensors: 0, checksumsVerified: 0, withoutChecksum: 0, problems: [{ code: error.code, message: error.message }] };
+    }
+    if (target.kind === 'index') return verifyShardedCheckpoint(target.path, layout, options);
+    return pytorchVerifyFile(target.path, options);
   },
 };
