@@ -247,3 +247,22 @@ test('bytes in memory and file: URLs open everywhere a path does', async (t) => 
   await using reader = await openTensorFile(bytes);
   assert.equal(reader.format, 'npy');
 });
+
+test('tensio/io helpers read from URLs and bytes', async (t) => {
+  const { fromSafetensorsFile, getSafetensorsMetadata, fromNumpy, fromTorchFile, iterSafetensors } = await import('../src/io/index.js');
+  const server = await serve(t);
+  const dir = await tempDir(t);
+  const w = pattern('float32', [8, 4], 13);
+  server.put('m.safetensors', safetensorsSerialize({ w }));
+  server.put('feat.npy', npySerialize(w));
+  const summary = await getSafetensorsMetadata(server.url('private', 'm.safetensors'), { http: { headers: { Authorization: 'Bearer secret' } } });
+  assert.deepEqual(summary.tensors.w, { dtype: 'float32', shape: [8, 4] });
+  for await (const [name, tensor] of iterSafetensors(server.url('range', 'm.safetensors'))) assert.deepEqual([name, tensor.data], ['w', w.data]);
+  await fromSafetensorsFile(server.url('range', 'm.safetensors'), join(dir, 'a.npk'));
+  await fromNumpy(server.url('range', 'feat.npy'), join(dir, 'a.npk'));
+  await pytorchWrite(join(dir, 'm.pt'), { w });
+  await fromTorchFile(await readFile(join(dir, 'm.pt')), join(dir, 'a.npk'));
+  await using store = await openTensorFile(join(dir, 'a.npk'));
+  assert.deepEqual(store.tensors.map((info) => info.name).sort(), ['feat', 'w']);
+  assert.deepEqual((await store.read('feat')).data, w.data);
+});

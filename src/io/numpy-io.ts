@@ -2,16 +2,24 @@
  * NumPy files ↔ NumPack store: `.npy` (one array, named after the file stem unless
  * `arrayName` says otherwise) and `.npz` (one array per member).
  */
-import { stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { TensioError } from '../core/errors.js';
+import type { HttpSourceOptions } from '../storage/http-source.js';
+import { isHttpUrl, localPathOf, type SourceInput } from '../storage/source-input.js';
 import { NumPack } from '../npk/numpack.js';
 import { copyIntoStore, exportStore, openInput, type IntoStoreOptions } from './store-transfer.js';
 
 /** Options of {@link fromNumpy}. */
 export interface FromNumpyOptions extends IntoStoreOptions {
+  /** For an `http(s)://` input: request headers (tokens), retries, timeouts. */
+  http?: HttpSourceOptions;
   /** Name of the array a `.npy` becomes (default: the file stem); ignored for `.npz`. */
   arrayName?: string;
+}
+
+/** The path part of a path or URL (a URL's pathname, decoded), for names and extensions. */
+function pathPart(input: string | URL): string {
+  return isHttpUrl(input) ? decodeURIComponent(new URL(String(input)).pathname) : (localPathOf(input) ?? String(input));
 }
 
 function numpyKind(path: string): 'npy' | 'npz' {
@@ -29,12 +37,13 @@ function numpyKind(path: string): 'npy' | 'npz' {
  * await fromNumpy('arrays.npz', 'data.npk', { dropIfExists: true }); // one per member
  * ```
  */
-export async function fromNumpy(numpyPath: string, npkPath: string, options: FromNumpyOptions = {}): Promise<void> {
-  const kind = numpyKind(numpyPath);
-  if (!(await stat(numpyPath).catch(() => undefined))) throw new TensioError('NOT_FOUND', `${numpyPath} does not exist`, { path: numpyPath });
-  await using reader = await openInput(numpyPath, kind);
-  const plan: [string, string][] = kind === 'npy'
-    ? [[reader.tensors[0]!.name, options.arrayName ?? basename(numpyPath, extname(numpyPath))]]
+export async function fromNumpy(numpyPath: SourceInput, npkPath: string, options: FromNumpyOptions = {}): Promise<void> {
+  // A path or URL says .npy or .npz by its extension; bytes and sources are detected.
+  const named = typeof numpyPath === 'string' || numpyPath instanceof URL ? pathPart(numpyPath) : undefined;
+  await using reader = await openInput(numpyPath, named !== undefined ? numpyKind(named) : undefined, options.http);
+  if (reader.format !== 'npy' && reader.format !== 'npz') throw new TensioError('INVALID_ARGUMENT', `expected NumPy .npy or .npz data, got ${reader.format}`, { format: reader.format });
+  const plan: [string, string][] = reader.format === 'npy'
+    ? [[reader.tensors[0]!.name, options.arrayName ?? (named !== undefined ? basename(named, extname(named)) : reader.tensors[0]!.name)]]
     : reader.tensors.map((info) => [info.name, info.name]);
   await copyIntoStore(reader, npkPath, plan, options);
 }

@@ -7,6 +7,8 @@ import type { Tensor } from '../core/tensor.js';
 import type { Metadata } from '../model/types.js';
 import { NumPack } from '../npk/numpack.js';
 import { copyIntoStore, exportStore, openInput, requireNames, type IntoStoreOptions } from './store-transfer.js';
+import type { HttpSourceOptions } from '../storage/http-source.js';
+import type { SourceInput } from '../storage/source-input.js';
 
 /** Options of {@link fromSafetensors}. */
 export interface FromSafetensorsOptions {
@@ -52,6 +54,8 @@ export async function toSafetensors(npkPath: string, options: ToSafetensorsOptio
 export interface FromSafetensorsFileOptions extends IntoStoreOptions {
   /** Tensors to convert (default all); unknown keys → `NOT_FOUND` listing them. */
   keys?: readonly string[];
+  /** For an `http(s)://` input: request headers (tokens), retries, timeouts. */
+  http?: HttpSourceOptions;
 }
 
 /**
@@ -62,8 +66,8 @@ export interface FromSafetensorsFileOptions extends IntoStoreOptions {
  * await fromSafetensorsFile('model.safetensors', 'model.npk', { keys: ['embed.weight'] });
  * ```
  */
-export async function fromSafetensorsFile(safetensorsPath: string, npkPath: string, options: FromSafetensorsFileOptions = {}): Promise<void> {
-  await using reader = await openInput(safetensorsPath, 'safetensors');
+export async function fromSafetensorsFile(safetensorsPath: SourceInput, npkPath: string, options: FromSafetensorsFileOptions = {}): Promise<void> {
+  await using reader = await openInput(safetensorsPath, 'safetensors', options.http);
   if (options.keys) requireNames(reader, options.keys);
   const names = options.keys ?? reader.tensors.map((info) => info.name);
   await copyIntoStore(reader, npkPath, names.map((name) => [name, name]), options);
@@ -109,8 +113,8 @@ export interface SafetensorsFileSummary {
  * const { tensors, metadata } = await getSafetensorsMetadata('model.safetensors');
  * ```
  */
-export async function getSafetensorsMetadata(path: string): Promise<SafetensorsFileSummary> {
-  await using reader = await openInput(path, 'safetensors');
+export async function getSafetensorsMetadata(path: SourceInput, options: { http?: HttpSourceOptions } = {}): Promise<SafetensorsFileSummary> {
+  await using reader = await openInput(path, 'safetensors', options.http);
   const tensors: SafetensorsFileSummary['tensors'] = {};
   for (const info of reader.tensors) tensors[info.name] = { dtype: info.dtype, shape: [...info.shape] };
   return { tensors, metadata: { ...reader.metadata } };
@@ -121,6 +125,8 @@ export interface IterSafetensorsOptions {
   /** Tensors to yield (default all, in file order); unknown keys → `NOT_FOUND`. */
   keys?: readonly string[];
   signal?: AbortSignal;
+  /** For an `http(s)://` input: request headers (tokens), retries, timeouts. */
+  http?: HttpSourceOptions;
 }
 
 /**
@@ -131,8 +137,8 @@ export interface IterSafetensorsOptions {
  * for await (const [name, tensor] of iterSafetensors('model.safetensors')) console.log(name, tensor.shape);
  * ```
  */
-export async function* iterSafetensors(path: string, options: IterSafetensorsOptions = {}): AsyncGenerator<[string, Tensor]> {
-  await using reader = await openInput(path, 'safetensors');
+export async function* iterSafetensors(path: SourceInput, options: IterSafetensorsOptions = {}): AsyncGenerator<[string, Tensor]> {
+  await using reader = await openInput(path, 'safetensors', options.http);
   if (options.keys) requireNames(reader, options.keys);
   for (const name of options.keys ?? reader.tensors.map((info) => info.name)) {
     yield [name, await reader.read(name, options.signal ? { signal: options.signal } : {})];

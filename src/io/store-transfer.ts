@@ -9,6 +9,8 @@ import { convertReader, type ConvertResult } from '../operations/index.js';
 import type { Metadata, TensorReader } from '../model/types.js';
 import { estimateChunkRows } from './file-utils.js';
 import { DEFAULT_CHUNK_SIZE } from './constants.js';
+import type { SourceInput } from '../storage/source-input.js';
+import type { HttpSourceOptions } from '../storage/http-source.js';
 
 /** Options shared by the `from*File` functions. */
 export interface IntoStoreOptions {
@@ -51,8 +53,8 @@ export async function copyIntoStore(reader: TensorReader, npkPath: string, plan:
 }
 
 /** Opens a tensor file as a reader (any registered format). */
-export function openInput(path: string, format?: string): Promise<TensorReader> {
-  return openTensorFile(path, format ? { format } : {});
+export function openInput(input: SourceInput, format?: string, http?: HttpSourceOptions): Promise<TensorReader> {
+  return openTensorFile(input, { ...(format ? { format } : {}), ...(http ? { http } : {}) });
 }
 
 /** Options of {@link exportStore}. */

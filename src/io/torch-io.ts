@@ -11,6 +11,8 @@ import { openTensorFile } from '../operations/index.js';
 import { NumPack } from '../npk/numpack.js';
 import { copyIntoStore, exportStore, type IntoStoreOptions } from './store-transfer.js';
 import { toTensioTensor, type TensorLike } from './tensor-io.js';
+import type { HttpSourceOptions } from '../storage/http-source.js';
+import { describeSourceInput, type SourceInput } from '../storage/source-input.js';
 
 /** Options of {@link fromTorchFile}. */
 export interface FromTorchFileOptions extends IntoStoreOptions {
@@ -19,6 +21,8 @@ export interface FromTorchFileOptions extends IntoStoreOptions {
    * `'model.encoder'`); array names are then relative to it. Missing → `NOT_FOUND`.
    */
   key?: string;
+  /** For an `http(s)://` input: request headers (tokens), retries, timeouts. */
+  http?: HttpSourceOptions;
 }
 
 /**
@@ -34,14 +38,16 @@ export interface FromTorchFileOptions extends IntoStoreOptions {
  * await fromTorchFile('checkpoint.pt', 'weights.npk', { key: 'state_dict', dropIfExists: true });
  * ```
  */
-export async function fromTorchFile(ptPath: string, npkPath: string, options: FromTorchFileOptions = {}): Promise<void> {
-  await using reader = await openTensorFile(ptPath, { format: 'pytorch', ...(options.key !== undefined ? { formatOptions: { key: options.key } } : {}) });
+export async function fromTorchFile(ptPath: SourceInput, npkPath: string, options: FromTorchFileOptions = {}): Promise<void> {
+  await using reader = await openTensorFile(ptPath, { format: 'pytorch', ...(options.key !== undefined ? { formatOptions: { key: options.key } } : {}), ...(options.http ? { http: options.http } : {}) });
+  // A bare tensor is named after the file stem (of a path or URL); bytes have none.
+  const name = describeSourceInput(ptPath, 'tensor').replace(/[?#].*$/, '');
   const plan: [string, string][] = reader.tensors.map((info) => [
     info.name,
-    info.extras?.bare === true ? basename(ptPath, extname(ptPath)) : info.name,
+    info.extras?.bare === true ? basename(name, extname(name)) : info.name,
   ]);
   if (plan.length === 0) {
-    throw new TensioError('NOT_FOUND', `${ptPath}${options.key !== undefined ? ` under ${JSON.stringify(options.key)}` : ''} holds no tensors`, { path: ptPath, format: 'pytorch' });
+    throw new TensioError('NOT_FOUND', `${name}${options.key !== undefined ? ` under ${JSON.stringify(options.key)}` : ''} holds no tensors`, { path: name, format: 'pytorch' });
   }
   await copyIntoStore(reader, npkPath, plan, options);
 }
