@@ -10,13 +10,15 @@
  *
  * Options: --format F (repeatable, or `all`; `--list` shows them), --minutes N (per
  * format, default 1), --seed S (run seed, default the clock), --max-mb M (default 512),
- * --hang-ms (default 10000), --slow-ms (default 2000), --out DIR, --nice N (worker
+ * --hang-ms (CPU time on one input, default 10000), --slow-ms (CPU time,
+ * default 2000), --out DIR, --nice N (worker
  * priority, default 19: the machine is shared).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { setPriority, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { isFuzzFailure, saveFuzzFailure, type FuzzOutcomeClass, type FuzzResult } from './outcome.js';
@@ -76,6 +78,7 @@ async function fuzzFormat(name: string): Promise<Tally> {
   let next = 0;
   let child: ChildProcess | undefined;
   let lastHeard = Date.now();
+  let cpuAtLastAnswer = 0;
   let stderrTail = '';
 
   const record = (result: Pick<FuzzResult, 'outcome' | 'detail'>) => {
@@ -103,8 +106,10 @@ async function fuzzFormat(name: string): Promise<Tally> {
       // not permitted: run at the inherited priority
     }
     proc.stderr!.on('data', (chunk: Buffer) => { stderrTail = (stderrTail + chunk.toString()).slice(-4000); });
+    cpuAtLastAnswer = 0;
     proc.on('message', (result: FuzzResult) => {
       lastHeard = Date.now();
+      cpuAtLastAnswer = cpuMs(proc.pid!) ?? 0;
       record(result);
       next = result.index + 1;
       if (isFuzzFailure(result.outcome)) {
@@ -133,7 +138,7 @@ async function fuzzFormat(name: string): Promise<Tally> {
       if (code !== 0 || signal !== null) {
         const outOfMemory = /heap out of memory|Allocation failed/i.test(stderrTail);
         const outcome: FuzzOutcomeClass = signal === 'SIGKILL' && killedForHang ? 'hang' : outOfMemory ? 'memory' : 'crash';
-        const detail = outcome === 'hang' ? `no answer within ${hangMs} ms` : `exit ${code ?? signal}: ${stderrTail.trim().split('\n').slice(-3).join(' | ').slice(0, 300)}`;
+        const detail = outcome === 'hang' ? `over ${hangMs} ms of CPU on one input` : `exit ${code ?? signal}: ${stderrTail.trim().split('\n').slice(-3).join(' | ').slice(0, 300)}`;
         record({ outcome, detail });
         console.log(`${name}: ${outcome} at mutant ${next}: ${detail}`);
         await keep(outcome, detail, next);
@@ -148,7 +153,12 @@ async function fuzzFormat(name: string): Promise<Tally> {
     child.on('exit', onExit);
     const watchdog = setInterval(() => {
       if (Date.now() >= deadline) return finish();
-      if (Date.now() - lastHeard > hangMs && child && !killedForHang) {
+      if (!child || killedForHang) return;
+      // A hang is CPU time spent on one input (a niced worker on a busy machine may simply
+      // be waiting for a core); wall time only counts where /proc is missing, 30 times over.
+      const cpu = cpuMs(child.pid!);
+      const stuck = cpu === undefined ? Date.now() - lastHeard > hangMs * 30 : cpu - cpuAtLastAnswer > hangMs;
+      if (stuck) {
         killedForHang = true;
         child.kill('SIGKILL');
       }
@@ -160,6 +170,16 @@ async function fuzzFormat(name: string): Promise<Tally> {
   await mkdir(join(outDir, name), { recursive: true });
   await writeFile(join(outDir, name, `summary-${runSeed}.json`), `${JSON.stringify(tally, null, 2)}\n`);
   return tally;
+}
+
+/** CPU milliseconds (user + system) process `pid` has used, from /proc; undefined elsewhere. */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return undefined;
+  }
 }
 
 function line(tally: Tally, started: number): string {

@@ -68,17 +68,19 @@ process.once('message', async (start: WorkerStart) => {
         else await copyFile(chosen.members[m]!, path);
       }
     }
-    const started = performance.now();
+    // CPU time, not wall time: on a shared machine a niced worker may wait seconds for a core.
+    const started = process.cpuUsage();
     let result: Pick<FuzzResult, 'outcome' | 'detail' | 'where'> = { outcome: 'ok' };
     try {
       await target.drive(input);
     } catch (error) {
       result = classify(error);
     }
-    const ms = Math.round(performance.now() - started);
+    const used = process.cpuUsage(started);
+    const ms = Math.round((used.user + used.system) / 1000);
     const peak = peakMB();
     if (!isFuzzFailure(result.outcome) && peak > start.maxMB) result = { outcome: 'memory', detail: `peak RSS ${peak} MB after ${result.detail ?? 'ok'}` };
-    else if (!isFuzzFailure(result.outcome) && ms > start.slowMs) result = { outcome: 'slow', detail: `${ms} ms, then ${result.detail ?? 'ok'}` };
+    else if (!isFuzzFailure(result.outcome) && ms > start.slowMs) result = { outcome: 'slow', detail: `${ms} ms of CPU, then ${result.detail ?? 'ok'}` };
     if (isFuzzFailure(result.outcome)) {
       await saveFuzzFailure(start.outDir, start.target, input, { ...result, index, runSeed: start.runSeed, ms, peakMB: peak });
     }

@@ -3,9 +3,10 @@
  * then the JSON header, validated like the reference Rust reader and in its order.
  */
 import { errorFactory } from '../../core/errors.js';
+import { clipInput, quoteInput } from '../../core/quote.js';
 import { SAFETENSORS_MAX_HEADER_BYTES } from '../../core/limits.js';
 import { isJsonObject, JsonNumberLiteral, parseStrictJson, type JsonValue } from './strict-json.js';
-import { SAFETENSORS_METADATA_KEY, safetensorsDtypeToTensio, type SafetensorsHeader, type SafetensorsReadOptions } from './types.js';
+import { SAFETENSORS_METADATA_KEY, safetensorsDtypeToTensio, type SafetensorsHeader, type SafetensorsReadOptions, type SafetensorsTensorEntry } from './types.js';
 import { safetensorsCheckFileSize, safetensorsValidateEntries, type UncheckedTensorEntry } from './validate.js';
 
 const fail = errorFactory('safetensors');
@@ -107,7 +108,7 @@ function readMetadata(value: JsonValue): Record<string, string> {
   if (!isJsonObject(value)) return fail('INVALID_METADATA', `safetensors: __metadata__ must be an object of strings, got ${describe(value)}`);
   const metadata: Record<string, string> = {};
   for (const [key, item] of value) {
-    if (typeof item !== 'string') fail('INVALID_METADATA', `safetensors: __metadata__ value of ${JSON.stringify(key)} must be a string, got ${describe(item)}`);
+    if (typeof item !== 'string') fail('INVALID_METADATA', `safetensors: __metadata__ value of ${quoteInput(key)} must be a string, got ${describe(item)}`);
     // Plain assignment would turn a "__proto__" key into a prototype change.
     if (key === '__proto__') Object.defineProperty(metadata, key, { value: item, enumerable: true, writable: true, configurable: true });
     else metadata[key] = item as string;
@@ -116,7 +117,7 @@ function readMetadata(value: JsonValue): Record<string, string> {
 }
 
 function readTensorEntry(name: string, value: JsonValue): UncheckedTensorEntry {
-  const where = `tensor ${JSON.stringify(name)}`;
+  const where = { toString: () => `tensor ${quoteInput(name)}` }; // text built only for a message
   if (!isJsonObject(value)) return fail('INVALID_JSON', `safetensors: invalid JSON in header: ${where} must be an object, got ${describe(value)}`);
   const dtypeValue = value.get('dtype');
   const shapeValue = value.get('shape');
@@ -126,16 +127,20 @@ function readTensorEntry(name: string, value: JsonValue): UncheckedTensorEntry {
   if (!Array.isArray(offsetsValue) || offsetsValue.length !== 2) {
     return fail('INVALID_JSON', `safetensors: invalid JSON in header: ${where} needs data_offsets of exactly 2 integers, got ${describe(offsetsValue)}`);
   }
-  const shape = shapeValue.map((dim) => readInteger(dim, `${where} shape`));
-  const begin = readInteger(offsetsValue[0]!, `${where} data_offsets`);
-  const end = readInteger(offsetsValue[1]!, `${where} data_offsets`);
+  const shape = shapeValue.map((dim) => readInteger(dim, where, 'shape'));
+  const begin = readInteger(offsetsValue[0]!, where, 'data_offsets');
+  const end = readInteger(offsetsValue[1]!, where, 'data_offsets');
   const dtype = safetensorsDtypeToTensio(dtypeValue as string) ?? 'opaque';
-  return { name, dtype, formatDtype: dtypeValue as string, shape, dataOffsets: [begin, end] };
+  // byteLength is end - begin; safetensorsValidateEntries checks it against dtype × shape.
+  const entry: SafetensorsTensorEntry = { name, dtype, formatDtype: dtypeValue as string, shape, dataOffsets: [begin, end], byteLength: end - begin };
+  return entry;
 }
 
-function readInteger(value: JsonValue, what: string): number {
+function readInteger(value: JsonValue, where: { toString(): string }, field: string): number {
+  if (typeof value === 'number' && value >= 0 && !Object.is(value, -0)) return value;
+  const what = `${where} ${field}`;
   if (value instanceof JsonNumberLiteral && value.isInteger && !value.text.startsWith('-')) {
-    fail('SIZE_OVERFLOW', `safetensors: ${what} value ${value.text} exceeds 2^53-1, the largest integer tensio reads exactly`);
+    fail('SIZE_OVERFLOW', `safetensors: ${what} value ${clipInput(value.text)} exceeds 2^53-1, the largest integer tensio reads exactly`);
   }
   if (typeof value !== 'number' || value < 0 || Object.is(value, -0)) {
     fail('INVALID_JSON', `safetensors: invalid JSON in header: ${what} must hold non-negative integers, got ${describe(value)}`);
@@ -145,8 +150,8 @@ function readInteger(value: JsonValue, what: string): number {
 
 function describe(value: JsonValue | undefined): string {
   if (value === undefined) return 'nothing';
-  if (value instanceof JsonNumberLiteral) return value.text;
+  if (value instanceof JsonNumberLiteral) return clipInput(value.text);
   if (value instanceof Map) return 'an object';
   if (Array.isArray(value)) return `an array of ${value.length}`;
-  return JSON.stringify(value);
+  return typeof value === 'string' ? quoteInput(value) : JSON.stringify(value);
 }

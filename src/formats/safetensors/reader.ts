@@ -8,7 +8,7 @@ import { createTensorReader } from '../../model/create-reader.js';
 import type { TensorInfo, TensorReader } from '../../model/types.js';
 import { toByteSource, type ByteInput, type ByteSource } from '../../storage/byte-source.js';
 import { openSourceInput } from '../../storage/source-input.js';
-import { safetensorsCrc32Key } from './checksum.js';
+import { isSafetensorsCrc32Key, safetensorsCrc32Key } from './checksum.js';
 import { safetensorsParseHeaderJson, safetensorsReadHeaderLength } from './read.js';
 import { openShardedCheckpoint } from '../sharded/reader.js';
 import { resolveSafetensorsTarget, safetensorsShardLayout } from './sharded.js';
@@ -55,8 +55,12 @@ export async function safetensorsReadHeaderFrom(input: ByteInput, options: Safet
  * ```
  */
 export function safetensorsTensorInfos(header: SafetensorsHeader, extras: Record<string, unknown> = {}): TensorInfo[] {
+  // Only files written with checksums have crc32 keys: skip the per-tensor lookup (a fresh
+  // key string each, costly over a million tensors) when there are none.
+  const crcs = new Map<string, string>();
+  for (const [key, value] of Object.entries(header.metadata)) if (isSafetensorsCrc32Key(key)) crcs.set(key, value);
   return header.tensors.map((entry) => {
-    const crc = header.metadata[safetensorsCrc32Key(entry.name)];
+    const crc = crcs.size === 0 ? undefined : crcs.get(safetensorsCrc32Key(entry.name));
     return {
       name: entry.name,
       dtype: entry.dtype,

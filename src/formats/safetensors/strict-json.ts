@@ -6,6 +6,7 @@
  * that are not safe integers as {@link JsonNumberLiteral}s so callers decide.
  */
 import { errorFactory } from '../../core/errors.js';
+import { quoteInput } from '../../core/quote.js';
 
 const fail = errorFactory('safetensors');
 
@@ -184,7 +185,7 @@ export function parseStrictJson(text: string): JsonValue {
       const keyOffset = at;
       const key = parseString();
       if (object.has(key)) {
-        fail('DUPLICATE_KEY', `safetensors: duplicate key ${JSON.stringify(key)} in header at character ${keyOffset}`, { offset: keyOffset });
+        fail('DUPLICATE_KEY', `safetensors: duplicate key ${quoteInput(key)} in header at character ${keyOffset}`, { offset: keyOffset });
       }
       skipWhitespace();
       if (text[at] !== ':') syntax('":" expected');

@@ -4,6 +4,7 @@
  * each tensor's byte span is what its dtype and shape imply.
  */
 import { errorFactory } from '../../core/errors.js';
+import { quoteInput } from '../../core/quote.js';
 import { DTYPE_INFO } from '../../core/dtype.js';
 import type { SafetensorsTensorEntry } from './types.js';
 
@@ -26,19 +27,24 @@ export type UncheckedTensorEntry = Omit<SafetensorsTensorEntry, 'byteLength'>;
  * ```
  */
 export function safetensorsValidateEntries(entries: readonly UncheckedTensorEntry[]): { tensors: SafetensorsTensorEntry[]; dataEnd: number } {
-  // Array.prototype.sort is stable, like Rust's sort_by.
-  const sorted = [...entries].sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
+  // Array.prototype.sort is stable, like Rust's sort_by. Headers usually list tensors in
+  // data order already: then the sort (and its copy) is skipped.
+  const byOffsets = (a: UncheckedTensorEntry, b: UncheckedTensorEntry) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1];
+  let inOrder = true;
+  for (let i = 1; i < entries.length && inOrder; i++) inOrder = byOffsets(entries[i - 1]!, entries[i]!) <= 0;
+  const sorted = inOrder ? entries : [...entries].sort(byOffsets);
   const tensors: SafetensorsTensorEntry[] = [];
   let start = 0;
   for (const entry of sorted) {
     const [begin, end] = entry.dataOffsets;
     if (begin !== start || end < begin) {
-      fail('INVALID_OFFSET', `safetensors: invalid offset for tensor ${JSON.stringify(entry.name)}: data_offsets [${begin}, ${end}] but the previous tensor ends at ${start}`);
+      fail('INVALID_OFFSET', `safetensors: invalid offset for tensor ${quoteInput(entry.name)}: data_offsets [${begin}, ${end}] but the previous tensor ends at ${start}`);
     }
     start = end;
     const byteLength = end - begin;
     if (entry.dtype !== 'opaque') checkSpan(entry, byteLength);
-    tensors.push({ ...entry, byteLength });
+    // Entries that already carry their byte length (the parser sets it) are kept as they are: no copy per tensor.
+    tensors.push('byteLength' in entry && (entry as SafetensorsTensorEntry).byteLength === byteLength ? entry as SafetensorsTensorEntry : { ...entry, byteLength });
   }
   return { tensors, dataEnd: start };
 }
@@ -81,23 +87,23 @@ function checkSpan(entry: UncheckedTensorEntry, byteLength: number): void {
     exact *= BigInt(dim);
     // The reference multiplies in checked u64 from the left: an overflow stands even if a later dimension is 0.
     if (exact > U64_MAX) {
-      fail('SIZE_OVERFLOW', `safetensors: tensor ${JSON.stringify(entry.name)} of shape [${entry.shape.join(', ')}] overflows a 64-bit element count`);
+      fail('SIZE_OVERFLOW', `safetensors: tensor ${quoteInput(entry.name)} of shape [${entry.shape.join(', ')}] overflows a 64-bit element count`);
     }
   }
   const bits = exact * BigInt(bitsPerElement);
   // The reference computes in usize (u64); tensio's sizes must stay safe integers.
   if (bits / 8n > MAX_SAFE) {
-    fail('SIZE_OVERFLOW', `safetensors: tensor ${JSON.stringify(entry.name)} of shape [${entry.shape.join(', ')}] and dtype ${entry.formatDtype} has ${exact} elements, too many to address`);
+    fail('SIZE_OVERFLOW', `safetensors: tensor ${quoteInput(entry.name)} of shape [${entry.shape.join(', ')}] and dtype ${entry.formatDtype} has ${exact} elements, too many to address`);
   }
   if (bits % 8n !== 0n) misaligned(entry, bits);
   if (BigInt(byteLength) !== bits / 8n) mismatch(entry, bits, byteLength);
 }
 
 function misaligned(entry: UncheckedTensorEntry, bits: bigint): never {
-  return fail('SIZE_MISMATCH', `safetensors: tensor ${JSON.stringify(entry.name)} (${entry.formatDtype}, shape [${entry.shape.join(', ')}]) holds ${bits} bits, not a whole number of bytes`);
+  return fail('SIZE_MISMATCH', `safetensors: tensor ${quoteInput(entry.name)} (${entry.formatDtype}, shape [${entry.shape.join(', ')}]) holds ${bits} bits, not a whole number of bytes`);
 }
 
 function mismatch(entry: UncheckedTensorEntry, bits: bigint, byteLength: number): never {
   const [begin, end] = entry.dataOffsets;
-  return fail('SIZE_MISMATCH', `safetensors: tensor ${JSON.stringify(entry.name)} (${entry.formatDtype}, shape [${entry.shape.join(', ')}]) needs ${bits / 8n} bytes but data_offsets [${begin}, ${end}] span ${byteLength}`);
+  return fail('SIZE_MISMATCH', `safetensors: tensor ${quoteInput(entry.name)} (${entry.formatDtype}, shape [${entry.shape.join(', ')}]) needs ${bits / 8n} bytes but data_offsets [${begin}, ${end}] span ${byteLength}`);
 }
