@@ -22,8 +22,9 @@
  * A change that only rewrites the catalogue (an append without deletions) skips the
  * intent: the catalogue's own atomic rename is then the commit point.
  */
-import { open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import { npkCrashPoint } from './crash-points.js';
@@ -84,20 +85,48 @@ export async function npkSyncFolder(dir: string): Promise<void> {
   }
 }
 
-/** Writes a file (fsynced when durable); used for staged files. */
+/**
+ * Writes a file (fsynced when durable); used for staged files. Without fsync a small
+ * file is far cheaper written synchronously (no thread-pool hops), as the catalogue always was.
+ */
 export async function npkWriteStaged(path: string, bytes: Uint8Array | string, durable: boolean): Promise<void> {
+  if (!durable) {
+    writeFileSync(path, bytes);
+    return;
+  }
   const handle = await open(path, 'w');
   try {
     await handle.writeFile(bytes);
-    if (durable) await handle.sync();
+    await handle.sync();
   } finally {
     await handle.close();
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+/**
+ * The few file operations of a publish. They touch names and small files only; without
+ * fsync they run synchronously, which costs far less than a thread-pool hop each.
+ */
+interface PublishOps {
+  isDirectory(path: string): Promise<boolean | undefined>;
+  rename(from: string, to: string): Promise<void>;
+  remove(path: string): Promise<void>;
+  sync(dir: string): Promise<void>;
 }
+
+const asyncOps: PublishOps = {
+  isDirectory: (path) => stat(path).then((info) => info.isDirectory(), () => undefined),
+  rename: (from, to) => rename(from, to),
+  remove: (path) => npkRemove(path),
+  sync: (dir) => npkSyncFolder(dir),
+};
+
+const syncOps: PublishOps = {
+  isDirectory: async (path) => statSync(path, { throwIfNoEntry: false })?.isDirectory(),
+  rename: async (from, to) => renameSync(from, to),
+  remove: async (path) => rmSync(path, { recursive: true, force: true }),
+  sync: async () => undefined,
+};
 
 /**
  * Publishes a staged change in the store at `dir` (which the caller has locked). The
@@ -109,55 +138,57 @@ async function exists(path: string): Promise<boolean> {
  * ```
  */
 export async function npkPublish(dir: string, plan: NpkPublishPlan, durable: boolean): Promise<void> {
+  const ops = durable ? asyncOps : syncOps;
   // Whatever could make the roll-forward fail is checked before the commit point.
   for (const [from, to] of plan.replace) {
-    const [source, target] = await Promise.all([stat(join(dir, from)), stat(join(dir, to)).catch(() => undefined)]);
-    if (target && target.isDirectory() !== source.isDirectory()) {
-      throw new TensioError('IO_ERROR', `npk: cannot publish ${to} in ${dir}: a ${target.isDirectory() ? 'folder' : 'file'} of that name is in the way`, { format: 'npk', path: join(dir, to) });
+    const [source, target] = [await ops.isDirectory(join(dir, from)), await ops.isDirectory(join(dir, to))];
+    if (source === undefined) throw new TensioError('IO_ERROR', `npk: staged ${from} in ${dir} is missing`, { format: 'npk', path: join(dir, from) });
+    if (target !== undefined && target !== source) {
+      throw new TensioError('IO_ERROR', `npk: cannot publish ${to} in ${dir}: a ${target ? 'folder' : 'file'} of that name is in the way`, { format: 'npk', path: join(dir, to) });
     }
   }
   const staged = npkStagedName(NPK_METADATA_FILE, plan.id);
   await npkWriteStaged(join(dir, staged), plan.catalogue, durable);
   npkCrashPoint('catalogue staged');
   if (plan.replace.length === 0 && plan.remove.length === 0) {
-    await rename(join(dir, staged), join(dir, NPK_METADATA_FILE));
+    // Only the catalogue changes (an append without deletions): its rename is the commit.
+    await ops.rename(join(dir, staged), join(dir, NPK_METADATA_FILE));
     npkCrashPoint('catalogue renamed (commit)');
-    if (durable) await npkSyncFolder(dir);
+    await ops.sync(dir);
     return;
   }
   const intent: Intent = { version: 1, id: plan.id, catalogue: staged, replace: plan.replace.map(([from, to]) => [from, to]), remove: [...plan.remove] };
   const temporary = join(dir, npkStagedName(NPK_INTENT_FILE, plan.id));
   await npkWriteStaged(temporary, JSON.stringify(intent), durable);
   npkCrashPoint('intent staged');
-  if (durable) await npkSyncFolder(dir); // staged files' names are durable before the commit
-  await rename(temporary, join(dir, NPK_INTENT_FILE));
+  await ops.sync(dir); // staged files' names are durable before the commit
+  await ops.rename(temporary, join(dir, NPK_INTENT_FILE));
   npkCrashPoint('intent renamed (commit)');
-  if (durable) await npkSyncFolder(dir);
-  await rollForward(dir, intent, durable);
+  await ops.sync(dir);
+  await rollForward(dir, intent, ops);
 }
 
-async function rollForward(dir: string, intent: Intent, durable: boolean): Promise<void> {
+async function rollForward(dir: string, intent: Intent, ops: PublishOps): Promise<void> {
   for (const [from, to] of intent.replace) {
     const source = join(dir, from);
-    if (!(await exists(source))) continue; // already moved
+    if ((await ops.isDirectory(source)) === undefined) continue; // already moved
     const target = join(dir, to);
-    const info = await stat(target).catch(() => undefined);
     // rename() replaces a file atomically but not a non-empty folder: remove that first.
-    if (info?.isDirectory()) await rm(target, { recursive: true, force: true });
-    await rename(source, target);
+    if (await ops.isDirectory(target)) await ops.remove(target);
+    await ops.rename(source, target);
     npkCrashPoint(`replaced ${to}`);
   }
   for (const name of intent.remove) {
-    await npkRemove(join(dir, name));
+    await ops.remove(join(dir, name));
     npkCrashPoint(`removed ${name}`);
   }
   const catalogue = join(dir, intent.catalogue);
-  if (await exists(catalogue)) {
-    await rename(catalogue, join(dir, NPK_METADATA_FILE));
+  if ((await ops.isDirectory(catalogue)) !== undefined) {
+    await ops.rename(catalogue, join(dir, NPK_METADATA_FILE));
     npkCrashPoint('catalogue renamed');
   }
-  if (durable) await npkSyncFolder(dir);
-  await unlink(join(dir, NPK_INTENT_FILE));
+  await ops.sync(dir);
+  await ops.remove(join(dir, NPK_INTENT_FILE));
   npkCrashPoint('intent removed');
 }
 
@@ -195,7 +226,7 @@ function parseIntent(bytes: Buffer, dir: string): Intent {
  * ```
  */
 export async function npkPendingPublish(dir: string): Promise<boolean> {
-  return exists(join(dir, NPK_INTENT_FILE));
+  return stat(join(dir, NPK_INTENT_FILE)).then(() => true, () => false);
 }
 
 /**
@@ -215,7 +246,7 @@ export async function npkRecover(dir: string, durable: boolean): Promise<void> {
     throw error;
   });
   if (bytes) {
-    await rollForward(dir, parseIntent(bytes, dir), durable);
+    await rollForward(dir, parseIntent(bytes, dir), durable ? asyncOps : syncOps);
   }
   let names: string[];
   try {

@@ -35,7 +35,7 @@ async function oldStore(dir: string): Promise<void> {
   }
 }
 
-async function withStore(dir: string, work: (npk: NumPack) => Promise<void>, options: { segmentTargetBytes?: number } = {}): Promise<void> {
+async function withStore(dir: string, work: (npk: NumPack) => Promise<void>, options: { segmentTargetBytes?: number; durable?: boolean } = {}): Promise<void> {
   const npk = await NumPack.open(storeOf(dir), options);
   try {
     await work(npk);
@@ -73,14 +73,19 @@ export const CRASH_SCENARIOS: Record<string, CrashScenario> = {
     setup: oldStore,
     act: (dir) => withStore(dir, (npk) => npk.compact('x')),
   },
-  /** drop rows of y (first bitmap) and of x (bitmap replaced). */
+  /** drop rows of y (first bitmap) and of x (bitmap replaced); without fsync (the synchronous publish path). */
   'drop rows': {
     setup: oldStore,
-    act: (dir) => withStore(dir, (npk) => npk.drop(['x', 'y'], [0])),
+    act: (dir) => withStore(dir, (npk) => npk.drop(['x', 'y'], [0]), { durable: false }),
   },
-  /** append to x (bitmap grows with the catalogue) and to z (a new segment). */
+  /** append to x (bitmap grows with the catalogue) and to z (a new segment); without fsync. */
   append: {
     setup: oldStore,
-    act: (dir) => withStore(dir, (npk) => npk.append({ x: patternTensor('int32', [3, 2], 13), z: patternTensor('int32', [3, 2], 14) }), { segmentTargetBytes: 16 }),
+    act: (dir) => withStore(dir, (npk) => npk.append({ x: patternTensor('int32', [3, 2], 13), z: patternTensor('int32', [3, 2], 14) }), { segmentTargetBytes: 16, durable: false }),
+  },
+  /** append to y, which has no deleted rows: the catalogue's rename alone is the commit. */
+  'append without deletions': {
+    setup: oldStore,
+    act: (dir) => withStore(dir, (npk) => npk.append({ y: patternTensor('float32', [2], 15) })),
   },
 };
