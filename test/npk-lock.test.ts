@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -123,7 +123,7 @@ test('ENOSPC while writing the lock leaves no lock behind; an empty lock of an o
   assert.deepEqual(await readdir(dir), ['s.npk']);
 });
 
-test('convert --force and fromX({ dropIfExists }) onto a store another process writes fail with LOCKED and change nothing', async (t) => {
+test('convert --force and fromX({ dropIfExists }) onto a store another process writes fail with LOCKED and change nothing; readers wait out a live publish', async (t) => {
   const dir = await tempDir(t);
   const store = join(dir, 'out.npk');
   {
@@ -138,9 +138,22 @@ test('convert --force and fromX({ dropIfExists }) onto a store another process w
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, /LOCKED/);
     await assert.rejects(fromSafetensors({ c: patternTensor('uint8', [2], 3) }, store, { dropIfExists: true }), code('LOCKED'));
-    await using reader = await NumPack.open(store, { readOnly: true });
+    {
+      await using reader = await NumPack.open(store, { readOnly: true });
+      assert.deepEqual(reader.getMemberList(), ['a']);
+      assert.deepEqual(await reader.load('a'), patternTensor('int32', [4, 2], 1));
+    }
+    // A publish in progress by the live writer: readers wait for its roll-forward, a few seconds at most.
+    const intent = join(store, '.tensio-publish');
+    await writeFile(intent, JSON.stringify({ version: 1, id: '0123456789ab', catalogue: 'metadata.npkm.tensio-staged-0123456789ab', replace: [], remove: [] }));
+    const waiting = NumPack.open(store, { readOnly: true });
+    setTimeout(() => void unlink(intent), 300);
+    const reader = await waiting;
     assert.deepEqual(reader.getMemberList(), ['a']);
-    assert.deepEqual(await reader.load('a'), patternTensor('int32', [4, 2], 1));
+    await reader.close();
+    await writeFile(intent, JSON.stringify({ version: 1, id: '0123456789ab', catalogue: 'metadata.npkm.tensio-staged-0123456789ab', replace: [], remove: [] }));
+    await assert.rejects(NumPack.open(store, { readOnly: true }), code('LOCKED'));
+    await unlink(intent);
   } finally {
     holder.child.stdin!.end();
     await holder.exited;
