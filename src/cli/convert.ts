@@ -26,7 +26,7 @@ async function fileSize(path: string): Promise<number | undefined> {
 }
 
 /** CLI options that are input-format options: flag name → the format's `formatOptions` key. */
-const CONVERT_FORMAT_OPTIONS = { key: 'key', 'drop-duplicates': 'dropDuplicates' } as const;
+const CONVERT_FORMAT_OPTIONS = { key: 'key', 'drop-duplicates': 'dropDuplicates', 'allow-unknown-globals': 'allowUnknownGlobals' } as const;
 
 /** The `convert` subcommand. */
 export const convertCommand: CliCommand = {
@@ -69,6 +69,11 @@ Options:
                       model.safetensors without an index. With --force over an
                       existing checkpoint, the new set is published first (index
                       last) and the old shards are removed after
+      --allow-unknown-globals
+                      PyTorch input: read a checkpoint whose pickle names globals
+                      outside the allow-list (argparse.Namespace, numpy scalars, a
+                      config class) by making each an inert placeholder, never
+                      imported or called; its tensors convert as usual
       --key PATH      PyTorch input: convert only the tensors under this dotted path
                       of a nested checkpoint (e.g. state_dict), named relative to it
       --drop-duplicates
@@ -104,6 +109,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       crc32: { type: 'boolean' },
       'max-shard-size': { type: 'string' },
       key: { type: 'string' },
+      'allow-unknown-globals': { type: 'boolean' },
       'drop-duplicates': { type: 'boolean' },
       dtype: { type: 'string' },
       verify: { type: 'boolean' },
@@ -151,6 +157,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
     const readOptions: Record<string, unknown> = {};
     if (typeof values.key === 'string') readOptions.key = values.key;
     if (values['drop-duplicates'] === true) readOptions.dropDuplicates = true;
+    if (values['allow-unknown-globals'] === true) readOptions.allowUnknownGlobals = true;
 
     const bar = cliProgressBar(context, 'convert');
     const options: ConvertOptions = {

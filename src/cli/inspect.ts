@@ -181,6 +181,10 @@ Options:
       --shard-only
                   PATH is one shard of a sharded checkpoint: show that file alone,
                   not the model its index describes
+      --allow-unknown-globals
+                  PyTorch: show a checkpoint whose pickle names globals outside
+                  the allow-list, each as an inert placeholder (never imported or
+                  called) instead of refusing it
 ${CLI_HEADER_HELP}
   -h, --help      show this help
 
@@ -193,7 +197,7 @@ Examples:
 Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage error.
 `,
   async run(args, context) {
-    const { values, positionals, help } = cliParseArgs('inspect', args, { json: { type: 'boolean' }, from: { type: 'string' }, key: { type: 'string' }, 'shard-only': { type: 'boolean' }, ...CLI_HEADER_OPTION }, [1, 1]);
+    const { values, positionals, help } = cliParseArgs('inspect', args, { json: { type: 'boolean' }, from: { type: 'string' }, key: { type: 'string' }, 'shard-only': { type: 'boolean' }, 'allow-unknown-globals': { type: 'boolean' }, ...CLI_HEADER_OPTION }, [1, 1]);
     if (help) {
       context.stdout(this.help);
       return 0;
@@ -206,11 +210,12 @@ Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage er
     try {
       // A remote file is detected while it is opened (one request for both); a local one first.
       const remote = isHttpUrl(resolved);
-      const refused = { key: 'key', 'shard-only': 'followIndex' };
+      const refused = { key: 'key', 'shard-only': 'followIndex', 'allow-unknown-globals': 'allowUnknownGlobals' };
       format = typeof values.from === 'string' ? getFormat(values.from) : remote ? undefined : await detectFormat(resolved);
       if (format) cliRefuseIgnoredOptions(values, refused, format, path, 'inspect');
       const formatOptions = {
         ...(typeof values.key === 'string' ? { key: values.key } : {}),
+        ...(values['allow-unknown-globals'] === true ? { allowUnknownGlobals: true } : {}),
         ...(values['shard-only'] === true ? { followIndex: false } : {}),
       };
       const reader = await openTensorFile(resolved, {

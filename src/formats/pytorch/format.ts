@@ -88,7 +88,7 @@ export const pytorchFormat: TensorFormat = {
     return pytorchCreateWriter(path, options);
   },
   cannotWrite: pytorchCannotWrite,
-  openOptionNames: ['key', 'dropDuplicates', 'maxPickleBytes', 'maxEntries', 'maxEntryBytes', 'maxMemoEntries', 'maxStackDepth', 'maxContainerLength', 'maxNestingDepth', 'maxLongBytes', 'followIndex', 'maxIndexBytes'],
+  openOptionNames: ['key', 'dropDuplicates', 'allowUnknownGlobals', 'maxPickleBytes', 'maxEntries', 'maxEntryBytes', 'maxMemoEntries', 'maxStackDepth', 'maxContainerLength', 'maxNestingDepth', 'maxLongBytes', 'followIndex', 'maxIndexBytes'],
   async verify(input, options = {}) {
     if (typeof input !== 'string') return pytorchVerifyFile(input, options);
     const layout = shardLayout(options.formatOptions);

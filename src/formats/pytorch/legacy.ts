@@ -66,6 +66,7 @@ async function parsePickles(bytes: Uint8Array, options: PytorchOpenOptions): Pro
 
   const roots = new Map<string, PickleStorage>();
   const hooks = pytorchPickleHooks({
+    allowUnknownGlobals: options.allowUnknownGlobals === true,
     loadStorage(id, offset) {
       // The key names the root storage and numel counts its elements; a view (very old files) is a window of it.
       const root = pytorchStorageFromId(id, offset);

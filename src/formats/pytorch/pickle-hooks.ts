@@ -10,7 +10,7 @@ import { pickleDescribe } from './pickle/describe.js';
 import { PickleUnhashableError } from './pickle/key-table.js';
 import type { PickleHooks, PickleRunContext } from './pickle/machine.js';
 import {
-  PickleComplex, PickleDict, PickleGlobal, PickleOpaque, PickleSet, PickleStorage, PickleTensor, PickleTuple, pickleTypeName, type PickleValue,
+  PickleComplex, PickleDict, PickleGlobal, PickleOpaque, PicklePlaceholder, PickleSet, PickleStorage, PickleTensor, PickleTuple, pickleTypeName, type PickleValue,
 } from './pickle/values.js';
 import { pytorchRebuildTensor } from './rebuild.js';
 
@@ -36,6 +36,12 @@ export interface PytorchStorageId {
 export interface PytorchPickleHooksOptions {
   /** Resolves a decoded storage id to the storage it names (zip and legacy files differ). */
   loadStorage(id: PytorchStorageId, offset: number): PickleStorage;
+  /**
+   * Represent globals outside the allow-list as inert {@link PicklePlaceholder}s instead
+   * of refusing the file: REDUCE, NEWOBJ and BUILD on them give placeholders too, so
+   * tensors elsewhere in the checkpoint can still be read. Nothing is imported or run.
+   */
+  allowUnknownGlobals?: boolean;
 }
 
 function fail(code: 'INVALID_PICKLE' | 'UNSAFE_PICKLE' | 'UNSUPPORTED_FEATURE', message: string, offset: number): never {
@@ -238,6 +244,7 @@ function callGlobal(callable: PickleGlobal, args: readonly PickleValue[], offset
 export function pytorchPickleHooks(options: PytorchPickleHooksOptions): PickleHooks {
   return {
     global(module, name, offset) {
+      if (!pickleGlobalAllowed(module, name) && options.allowUnknownGlobals) return new PicklePlaceholder(clipInput(`${module}.${name}`));
       if (!pickleGlobalAllowed(module, name)) {
         fail('UNSAFE_PICKLE', `pickle references the global ${clipInput(`${module}.${name}`)}, which is not on the allow-list (torch weights_only refuses it too); nothing was executed`, offset);
       }
@@ -245,6 +252,8 @@ export function pytorchPickleHooks(options: PytorchPickleHooksOptions): PickleHo
       return new PickleGlobal(canonicalModule, canonicalName);
     },
     call(callable, args, opcode, offset, context) {
+      // Only reachable with allowUnknownGlobals: the call is not made; its result is inert.
+      if (callable instanceof PicklePlaceholder) return new PicklePlaceholder(callable.global, true);
       if (!(callable instanceof PickleGlobal)) {
         return fail('UNSAFE_PICKLE', `${opcode} on ${pickleTypeName(callable)}: only allow-listed globals may be called`, offset);
       }

@@ -52,7 +52,8 @@ export async function pytorchRunPickle(bytes: Uint8Array, hooks: PickleHooks, op
   } catch (error) {
     if (error instanceof TensioError && error.code === 'UNSAFE_PICKLE') {
       const report = pickleScanGlobals(bytes.subarray(start));
-      throw new TensioError('UNSAFE_PICKLE', `${error.message}. Globals referenced by this pickle: ${pickleDescribeGlobals(report)}`, {
+      throw new TensioError('UNSAFE_PICKLE', `${error.message}. Globals referenced by this pickle: ${pickleDescribeGlobals(report)}. ` +
+        'To read the tensors anyway, pass allowUnknownGlobals: true (CLI: --allow-unknown-globals): globals outside the allow-list then become inert placeholders, never imported or called', {
         format: FORMAT, ...(error.offset !== undefined ? { offset: error.offset } : {}), cause: error,
       });
     }
@@ -119,6 +120,7 @@ export async function pytorchReadZip(source: ByteSource, options: PytorchOpenOpt
 
   const records = new Map<string, ZipEntry>();
   const hooks = pytorchPickleHooks({
+    allowUnknownGlobals: options.allowUnknownGlobals === true,
     loadStorage(id, offset) {
       const entry = record(`data/${id.key}`);
       if (!entry) fail('NOT_FOUND', `pytorch: data.pkl names storage ${id.key} but the archive has no ${root}/data/${id.key}`, { offset });

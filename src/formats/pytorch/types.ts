@@ -19,6 +19,15 @@ export interface PytorchOpenOptions extends PickleLimits {
    * `{ removed: kept }` in metadata, as `safetensors.torch.save_model` does. Default false.
    */
   dropDuplicates?: PytorchDropDuplicates;
+  /**
+   * Read checkpoints that reference globals outside the allow-list (an
+   * `argparse.Namespace`, numpy scalars, a config class) by representing each such
+   * global, and whatever the pickle builds from it, as an inert placeholder: never
+   * imported, never called. Tensors elsewhere in the file read as usual; the
+   * placeholders show in metadata as `<module.name(…) placeholder>`. Default false:
+   * such files are refused with `UNSAFE_PICKLE`.
+   */
+  allowUnknownGlobals?: boolean;
   /** Most plain values kept in metadata (default PICKLE_MAX_METADATA_VALUES). */
   maxMetadataValues?: number;
   /** Largest pickle read (default PICKLE_MAX_BYTES). */

@@ -140,6 +140,17 @@ export class PickleOpaque {
   constructor(readonly description: string) {}
 }
 
+/**
+ * A global outside the allow-list, read with `allowUnknownGlobals`: an inert node that
+ * stands for the global and for anything built from it (REDUCE, NEWOBJ, BUILD). It is
+ * never imported and never called; it only keeps the global's name for messages.
+ */
+export class PicklePlaceholder extends PickleOpaque {
+  constructor(readonly global: string, readonly built = false) {
+    super(built ? `${global}(…) placeholder` : `${global} placeholder`);
+  }
+}
+
 /** A short Python-like type name for messages. */
 export function pickleTypeName(value: PickleValue | undefined): string {
   if (value === undefined) return 'nothing';
