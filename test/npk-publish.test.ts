@@ -42,6 +42,29 @@ test('a save that fails mid-stream keeps the old array and its bitmap, and stage
   assert.deepEqual((await readdir(path)).sort(), ['data_x.npkd', 'metadata.npkm']);
 });
 
+test('a drop whose publish is refused before its commit leaves rows and bitmap as they were', async (t) => {
+  const { mkdir, rm } = await import('node:fs/promises');
+  const path = join(await tempDir(t), 's.npk');
+  const npk = await NumPack.open(path, { durable: false });
+  try {
+    await npk.save({ x: patternTensor('int32', [6], 1) });
+    await npk.drop('x', [0]);
+    const before = await npk.load('x');
+    // A folder squats where the new bitmap must go: the publish refuses before committing.
+    await rm(join(path, 'deleted_x.npkb'));
+    await mkdir(join(path, 'deleted_x.npkb'));
+    await assert.rejects(npk.drop('x', [0, 1]), (error) => isTensioError(error, 'IO_ERROR'));
+    assert.deepEqual(npk.getShape('x'), [5]);
+    assert.deepEqual(await npk.load('x'), before);
+    assert.deepEqual(await leftovers(path), []);
+    await rm(join(path, 'deleted_x.npkb'), { recursive: true });
+    await npk.drop('x', [0]);
+    assert.deepEqual(npk.getShape('x'), [4]);
+  } finally {
+    await npk.close();
+  }
+});
+
 test('an aborted converter writer leaves the old store whole; a closed one replaces it in one commit', async (t) => {
   const path = join(await tempDir(t), 's.npk');
   {

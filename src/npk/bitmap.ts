@@ -56,6 +56,11 @@ export class NpkBitmap {
     return bitmap;
   }
 
+  /** An independent copy (changes are made on copies, so a failed change can be undone). */
+  clone(): NpkBitmap {
+    return new NpkBitmap(this.#rows, this.#words.slice(), this.#active);
+  }
+
   /** Physical rows covered. */
   get totalRows(): number { return this.#rows; }
   /** Active (logical) rows. */

@@ -157,6 +157,7 @@ export class NumPack extends NumPackBase {
         // Rows past the catalogue's count are invisible until it is published: a crash
         // leaves the old array. The grown bitmap is published with the catalogue.
         if (state.bitmap) {
+          state.bitmap = state.bitmap.clone(); // the snapshot keeps the old one
           state.bitmap.resize(rows);
           await this.stageBitmap(state);
         }
@@ -216,7 +217,8 @@ export class NumPack extends NumPackBase {
         const state = this.arrays.get(name);
         if (!state) continue;
         needRows(state);
-        const bitmap = state.bitmap ?? NpkBitmap.allActive(state.physicalRows);
+        // A copy: the old bitmap stays as it was for the rollback of a failed change.
+        const bitmap = state.bitmap?.clone() ?? NpkBitmap.allActive(state.physicalRows);
         if (indexes === undefined) bitmap.deleteAll();
         else {
           const rows = npkResolveIndexes(indexes, state.logicalRows, 'lenient', name);

@@ -67,7 +67,7 @@ interface Pending {
 
 /** The state a failed change is rolled back to. */
 interface Snapshot {
-  readonly arrays: [string, NpkArrayState, NpkArrayEntry, Uint8Array | undefined][];
+  readonly arrays: [string, NpkArrayState, NpkArrayEntry, NpkBitmap | undefined][];
   readonly replace: Map<string, string> | undefined;
   readonly remove: Set<string> | undefined;
   readonly reset: boolean;
@@ -215,7 +215,8 @@ export abstract class NumPackBase {
   #snapshot(): Snapshot {
     const pending = this.#pending;
     return {
-      arrays: [...this.arrays].map(([name, state]) => [name, state, state.entry, state.bitmap?.encode()]),
+      // Entries and bitmaps are replaced, never changed in place, so references suffice.
+      arrays: [...this.arrays].map(([name, state]) => [name, state, state.entry, state.bitmap]),
       replace: pending && new Map(pending.replace),
       remove: pending && new Set(pending.remove),
       reset: pending?.reset ?? false,
@@ -232,7 +233,7 @@ export abstract class NumPackBase {
     for (const [name, state, entry, bitmap] of snapshot.arrays) {
       await state.closeData();
       state.entry = entry;
-      state.bitmap = bitmap && entry.shape.length > 0 ? NpkBitmap.decode(bitmap, entry.shape[0]!, name) : undefined;
+      state.bitmap = bitmap;
       state.generation++;
       this.arrays.set(name, state);
     }
