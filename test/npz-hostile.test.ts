@@ -68,7 +68,7 @@ test('the writer refuses unsafe keys, dtypes numpy lacks, and sizes that disagre
   await assert.rejects(npzCreateWriter(memorySink(), { tensors: [{ name: 'b', dtype: 'bfloat16', shape: [1] }] }), (err: unknown) => isTensioError(err, 'UNSUPPORTED_DTYPE'));
   await assert.rejects(npzWrite(memorySink(), { x: { dtype: 'int32', shape: [2], data: new Uint8Array(7) } }), (err: unknown) => isTensioError(err, 'SIZE_MISMATCH'));
   const writer = await npzCreateWriter(memorySink(), { tensors: [{ name: 'a', dtype: 'int8', shape: [1] }] });
-  await assert.rejects(writer.close(), (err: unknown) => isTensioError(err, 'INVALID_STATE'));
+  await assert.rejects(writer.close(), (err: unknown) => isTensioError(err, 'INCOMPLETE'));
   await writer.abort();
 });
 

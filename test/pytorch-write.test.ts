@@ -132,7 +132,7 @@ test('the writer checks order, sizes and completeness, and abort leaves nothing'
   await wrongSize.abort();
   const incomplete = await pytorchCreateWriter(join(dir, 'i.pt'), { tensors: plan });
   await incomplete.add('a', [new Uint8Array(4), new Uint8Array(4)]);
-  await assert.rejects(incomplete.close(), (err) => isTensioError(err, 'INVALID_STATE'));
+  await assert.rejects(incomplete.close(), (err) => isTensioError(err, 'INCOMPLETE'));
   await incomplete.abort();
   for (const name of ['o.pt', 'w.pt', 'i.pt']) await assert.rejects(stat(join(dir, name)));
   await assert.rejects(pytorchCreateWriter(join(dir, 'd.pt'), { tensors: [plan[0]!, plan[0]!] }), (err) => isTensioError(err, 'DUPLICATE_NAME'));

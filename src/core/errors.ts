@@ -41,6 +41,7 @@ export type TensioErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INVALID_STATE'
   | 'OUT_OF_ORDER'
+  | 'INCOMPLETE'
   | 'ALREADY_EXISTS'
   | 'LOCKED'
   | 'ABORTED'

@@ -175,6 +175,33 @@ export interface OpenOptions {
   formatOptions?: Record<string, unknown>;
 }
 
+/** How tensors are laid out in a format's files (today every built-in format is dense). */
+export type TensorLayoutKind = 'dense';
+
+/**
+ * What a format declares it can do. `selftest`, `convert` and `inspect` read these
+ * instead of probing a format by catching its exceptions.
+ */
+export interface FormatCapabilities {
+  /** `'one'`: a file holds exactly one tensor (`.npy`); `'many'`: any number. */
+  readonly tensors: 'one' | 'many';
+  /** The dtypes its writer can hold (empty when it cannot write). Reading may surface others as `opaque`. */
+  readonly dtypes: readonly DType[];
+  /** The tensor layouts it can hold. */
+  readonly layouts: readonly TensorLayoutKind[];
+  /** True when a writer must know every tensor's shape before the first byte (a header up front). */
+  readonly needsShapesFirst: boolean;
+  /** True when tensors (or rows) can be appended to an existing file or store in place. */
+  readonly canAppend: boolean;
+  /** Checksums its files carry: never, when asked for (safetensors `crc32`), or always (zip CRC-32s). */
+  readonly checksums: 'none' | 'optional' | 'always';
+  /**
+   * True when a file of this format is a folder (a NumPack store): an existing folder at
+   * the output path is then replaced (with overwrite) instead of refused.
+   */
+  readonly folder: boolean;
+}
+
 /** A format tensio can read and/or write, as the registry knows it. */
 export interface TensorFormat {
   /** Short name used by `--to` and in `inspect` output. */
@@ -204,11 +231,8 @@ export interface TensorFormat {
   verify?(input: string | ByteSource, options?: VerifyOptions): Promise<VerifyReport>;
   /** Why this format cannot hold a tensor of this spec, or undefined when it can. */
   cannotWrite?(spec: TensorSpec): string | undefined;
-  /**
-   * True when the writer's output is a folder (a NumPack store): an existing folder at
-   * the output path is then replaced (with overwrite) instead of refused.
-   */
-  readonly writesFolder?: boolean;
+  /** What the format can hold and do; operations read this instead of trying and catching. */
+  readonly capabilities: FormatCapabilities;
   /**
    * The `formatOptions` keys `open` understands (e.g. `['key', 'dropDuplicates']`), so
    * callers can refuse an option the input format would silently ignore.

@@ -7,6 +7,7 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import { createTensorReader } from '../model/create-reader.js';
+import { createPlannedWriter } from '../model/planned-writer.js';
 import type { OpenOptions, TensorFormat, TensorInfo, TensorReader, TensorSpec, TensorWriter, WriterOptions } from '../model/types.js';
 import type { ByteSource } from '../storage/byte-source.js';
 import { removeStaleTemporaries, temporaryPathFor } from '../storage/temporary-names.js';
@@ -162,25 +163,13 @@ export async function npkCreateWriter(path: string, options: WriterOptions): Pro
     ...(formatOptions.segmentTargetBytes ? { segmentTargetBytes: formatOptions.segmentTargetBytes } : {}),
     ...(formatOptions.durable !== undefined ? { durable: formatOptions.durable } : {}),
   });
-  const added = new Set<string>();
-  let state: 'open' | 'closed' | 'aborted' = 'open';
-  return {
+  return createPlannedWriter({
     format: 'npk',
-    order: [...plan.keys()],
-    async add(name, data, addOptions) {
-      if (state !== 'open') throw new TensioError('INVALID_STATE', `npk: writer for ${target} is ${state}`, { format: 'npk' });
-      const spec = plan.get(name);
-      if (!spec) throw new TensioError('NOT_FOUND', `npk: ${JSON.stringify(name)} is not in the writer's plan`, { format: 'npk' });
-      if (added.has(name)) throw new TensioError('DUPLICATE_NAME', `npk: ${JSON.stringify(name)} was already added`, { format: 'npk' });
-      await store.saveStream(name, spec, data, addOptions?.signal ? { signal: addOptions.signal } : {});
-      added.add(name);
+    order: [...plan.values()],
+    async writeTensor(spec, chunks, signal) {
+      await store.saveStream(spec.name, spec, chunks, signal ? { signal } : {});
     },
-    async close() {
-      if (state === 'closed') return;
-      if (state === 'aborted') throw new TensioError('INVALID_STATE', `npk: writer for ${target} was aborted`, { format: 'npk' });
-      const missing = [...plan.keys()].filter((name) => !added.has(name));
-      if (missing.length) throw new TensioError('NOT_FOUND', `npk: writer closed before ${JSON.stringify(missing)} were added`, { format: 'npk' });
-      state = 'closed';
+    async publish() {
       try {
         await store.close(); // publishes everything in one commit
       } catch (error) {
@@ -202,13 +191,11 @@ export async function npkCreateWriter(path: string, options: WriterOptions): Pro
         throw error;
       }
     },
-    async abort() {
-      if (state !== 'open') return;
-      state = 'aborted';
+    async discard() {
       await store.abandon();
       if (!inPlace) await rm(building, { recursive: true, force: true });
     },
-  };
+  });
 }
 
 /** Why a store cannot hold a tensor of this spec, or undefined. */
@@ -239,12 +226,21 @@ export const npkFormat: TensorFormat = {
   },
   createWriter: npkCreateWriter,
   cannotWrite: npkCannotWrite,
-  writesFolder: true,
   async verify(input, options) {
     if (typeof input !== 'string') throw new TensioError('UNSUPPORTED_FEATURE', 'npk: a NumPack store is a folder; verify it by path', { format: 'npk' });
     // A store over HTTP is checked by reading every array through (its files cannot be listed).
     if (isHttpUrl(input)) return verifyByReading(npkFormat, input, options);
     return npkVerifyStore(input, npkFormat, options);
+  },
+  capabilities: {
+    tensors: 'many',
+    dtypes: NPK_DTYPES,
+    layouts: ['dense'],
+    // Each array's file is written on its own; the catalogue is written at close.
+    needsShapesFirst: false,
+    canAppend: true,
+    checksums: 'none',
+    folder: true,
   },
 };
 

@@ -29,7 +29,7 @@ export async function checkOutputPath(output: string, format: TensorFormat, opti
   } catch {
     return; // nothing there yet: the usual case
   }
-  if (outputIsFolder && !format.writesFolder) {
+  if (outputIsFolder && !format.capabilities.folder) {
     const example = join(output, `model${format.extensions[0] ?? ''}`);
     throw new TensioError('INVALID_ARGUMENT', `${output} is a folder, and ${format.name} writes a single file; name a file instead (e.g. ${example})`, { path: output });
   }

@@ -2,7 +2,8 @@
  * The `.npy` entry of the format registry.
  */
 import type { TensorFormat } from '../../model/types.js';
-import { npyCannotHold } from './dtypes.js';
+import type { DType } from '../../core/dtype.js';
+import { NPY_DESCR_BY_DTYPE, npyCannotHold } from './dtypes.js';
 import { npyHasMagic } from './read.js';
 import { npyOpen } from './reader.js';
 import type { NpyOpenOptions, NpyWriteOptions } from './types.js';
@@ -20,6 +21,15 @@ import { npyCreateWriter } from './writer.js';
 export const npyFormat: TensorFormat = {
   name: 'npy',
   extensions: ['.npy'],
+  capabilities: {
+    tensors: 'one',
+    dtypes: Object.keys(NPY_DESCR_BY_DTYPE) as DType[],
+    layouts: ['dense'],
+    needsShapesFirst: true,
+    canAppend: false,
+    checksums: 'none',
+    folder: false,
+  },
   sniff: npyHasMagic,
   open: (input, options) => npyOpen(input, { ...(options?.formatOptions as NpyOpenOptions | undefined), ...(options?.signal ? { signal: options.signal } : {}) }),
   createWriter: (path, options) => npyCreateWriter(path, { ...options, npy: (options.formatOptions ?? {}) as NpyWriteOptions }),

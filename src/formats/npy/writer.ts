@@ -2,7 +2,8 @@
  * The `.npy` {@link TensorWriter} that `convert` uses: a plan of exactly one tensor.
  */
 import { errorFactory } from '../../core/errors.js';
-import type { TensorBytes, TensorWriter, WriterOptions } from '../../model/types.js';
+import { createPlannedWriter } from '../../model/planned-writer.js';
+import type { TensorWriter, WriterOptions } from '../../model/types.js';
 import { atomicFileSink } from '../../storage/atomic-file-sink.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
 import type { NpyWriteOptions } from './types.js';
@@ -28,25 +29,13 @@ export async function npyCreateWriter(target: string | ByteSink, options: Writer
   const spec = options.tensors[0]!;
   npyDataBytes(spec); // refuse dtypes numpy cannot hold before any file exists
   const sink = typeof target === 'string' ? await atomicFileSink(target, { noOverwrite: options.overwrite === false }) : target;
-  let state: 'open' | 'written' | 'closed' | 'aborted' = 'open';
-  return {
+  return createPlannedWriter({
     format: 'npy',
-    order: [spec.name],
-    async add(name: string, data: TensorBytes, addOptions?: { signal?: AbortSignal }) {
-      if (state !== 'open') fail('INVALID_STATE', `npy: cannot add to a writer that is ${state}`);
-      if (name !== spec.name) fail('NOT_FOUND', `npy: ${JSON.stringify(name)} is not the planned tensor ${JSON.stringify(spec.name)}`);
-      state = 'written';
-      for await (const chunk of npyChunks(spec, data, { ...options.npy, ...(addOptions?.signal ? { signal: addOptions.signal } : {}) })) await sink.write(chunk);
+    order: [spec],
+    async writeTensor(planned, chunks, signal) {
+      for await (const chunk of npyChunks(planned, chunks, { ...options.npy, ...(signal ? { signal } : {}) })) await sink.write(chunk);
     },
-    async close() {
-      if (state !== 'written') fail('INVALID_STATE', state === 'open' ? `npy: tensor ${JSON.stringify(spec.name)} was never added` : `npy: writer is ${state}`);
-      await sink.close();
-      state = 'closed';
-    },
-    async abort() {
-      if (state === 'closed' || state === 'aborted') return;
-      state = 'aborted';
-      await sink.abort();
-    },
-  };
+    publish: () => sink.close(),
+    discard: () => sink.abort(),
+  });
 }

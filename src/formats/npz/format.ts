@@ -2,7 +2,8 @@
  * The `.npz` entry of the format registry.
  */
 import type { TensorFormat } from '../../model/types.js';
-import { npyCannotHold } from '../npy/dtypes.js';
+import type { DType } from '../../core/dtype.js';
+import { NPY_DESCR_BY_DTYPE, npyCannotHold } from '../npy/dtypes.js';
 import { npzOpen } from './reader.js';
 import type { NpzOpenOptions } from './types.js';
 import { npzCreateWriter } from './write.js';
@@ -34,6 +35,16 @@ export function npzSniff(head: Uint8Array): boolean {
 export const npzFormat: TensorFormat = {
   name: 'npz',
   extensions: ['.npz'],
+  capabilities: {
+    tensors: 'many',
+    dtypes: Object.keys(NPY_DESCR_BY_DTYPE) as DType[],
+    layouts: ['dense'],
+    // Each member carries its own .npy header, written when that member starts.
+    needsShapesFirst: false,
+    canAppend: false,
+    checksums: 'always',
+    folder: false,
+  },
   sniff: npzSniff,
   open: (input, options) => npzOpen(input, { ...(options?.formatOptions as NpzOpenOptions | undefined), ...(options?.signal ? { signal: options.signal } : {}) }),
   createWriter: (path, options) => npzCreateWriter(path, {

@@ -4,7 +4,8 @@
  * time, so memory stays at one chunk whatever the file size.
  */
 import { errorFactory } from '../../core/errors.js';
-import type { TensorBytes, TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
+import { createPlannedWriter, plannedWriterCheckPlan } from '../../model/planned-writer.js';
+import type { TensorWriter, WriterOptions } from '../../model/types.js';
 import { atomicFileSink } from '../../storage/atomic-file-sink.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
 import { zipCreateWriter } from '../../zip/write.js';
@@ -27,48 +28,29 @@ const fail = errorFactory('npz');
  * ```
  */
 export async function npzCreateWriter(target: string | ByteSink, options: Pick<WriterOptions, 'tensors' | 'overwrite'> & NpzWriteOptions): Promise<TensorWriter> {
-  const specs = new Map<string, TensorSpec>();
+  plannedWriterCheckPlan('npz', options.tensors);
   for (const spec of options.tensors) {
-    if (specs.has(spec.name)) fail('DUPLICATE_NAME', `npz: the plan holds ${JSON.stringify(spec.name)} twice`);
     const reason = npyCannotHold(spec.dtype);
     if (reason) fail('UNSUPPORTED_DTYPE', `npz: cannot hold ${JSON.stringify(spec.name)}: ${reason}`);
     npzMemberName(spec.name);
     npyFileBytes(spec); // checks the shape
-    specs.set(spec.name, spec);
   }
   const sink = typeof target === 'string' ? await atomicFileSink(target, { noOverwrite: options.overwrite === false }) : target;
   const zip = zipCreateWriter(sink, { format: 'npz' });
-  const written = new Set<string>();
-  let state: 'open' | 'closed' | 'aborted' = 'open';
-  return {
+  return createPlannedWriter({
     format: 'npz',
-    order: [...specs.keys()],
-    async add(name: string, data: TensorBytes, addOptions?: { signal?: AbortSignal }) {
-      if (state !== 'open') fail('INVALID_STATE', `npz: cannot add to a writer that is ${state}`);
-      const spec = specs.get(name);
-      if (!spec) fail('NOT_FOUND', `npz: ${JSON.stringify(name)} is not in the plan`);
-      if (written.has(name)) fail('DUPLICATE_NAME', `npz: ${JSON.stringify(name)} was already written`);
-      written.add(name);
-      const signal = addOptions?.signal ?? options.signal;
-      await zip.add(npzMemberName(name), npyChunks(spec!, data, signal ? { signal } : {}), {
+    order: options.tensors,
+    async writeTensor(spec, chunks, addSignal) {
+      const signal = addSignal ?? options.signal;
+      await zip.add(npzMemberName(spec.name), npyChunks(spec, chunks, signal ? { signal } : {}), {
         method: options.compress ? 'deflate' : 'store',
-        size: npyFileBytes(spec!),
+        size: npyFileBytes(spec),
         ...(signal ? { signal } : {}),
       });
     },
-    async close() {
-      if (state !== 'open') fail('INVALID_STATE', `npz: writer is ${state}`);
-      const missing = [...specs.keys()].filter((name) => !written.has(name));
-      if (missing.length > 0) fail('INVALID_STATE', `npz: planned arrays never added: ${missing.slice(0, 5).map((name) => JSON.stringify(name)).join(', ')}${missing.length > 5 ? ', …' : ''}`);
-      await zip.close();
-      state = 'closed';
-    },
-    async abort() {
-      if (state !== 'open') return;
-      state = 'aborted';
-      await zip.abort();
-    },
-  };
+    publish: () => zip.close(),
+    discard: () => zip.abort(),
+  });
 }
 
 /**

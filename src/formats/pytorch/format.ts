@@ -4,6 +4,8 @@
 import type { OpenOptions, TensorFormat, VerifyOptions, VerifyReport, WriterOptions } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import { TensioError } from '../../core/errors.js';
+import type { DType } from '../../core/dtype.js';
+import { PYTORCH_WRITE_DTYPES } from './dtypes.js';
 import { pytorchIsLegacy } from './legacy.js';
 import { pytorchOpen } from './reader.js';
 import { pytorchShardLayout, resolvePytorchTarget, type PytorchShardedOptions } from './sharded.js';
@@ -61,6 +63,17 @@ function shardLayout(formatOptions: Record<string, unknown> | undefined) {
 export const pytorchFormat: TensorFormat = {
   name: 'pytorch',
   extensions: ['.pt', '.pth', '.bin', '.ckpt', '.bin.index.json'],
+  capabilities: {
+    tensors: 'many',
+    dtypes: Object.keys(PYTORCH_WRITE_DTYPES) as DType[],
+    layouts: ['dense'],
+    // data.pkl (every tensor's shape and storage) is the archive's first record.
+    needsShapesFirst: true,
+    canAppend: false,
+    // Zip checkpoints carry a CRC-32 per record (torch may write zeros); legacy files none.
+    checksums: 'always',
+    folder: false,
+  },
   sniff(head) {
     if (pytorchIsLegacy(head)) return true;
     if (!(head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04)) return false;

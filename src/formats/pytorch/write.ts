@@ -7,7 +7,8 @@ import { TensioError, errorFactory } from '../../core/errors.js';
 import type { DType } from '../../core/dtype.js';
 import { elementCount } from '../../core/sizes.js';
 import type { Tensor } from '../../core/tensor.js';
-import type { TensorBytes, TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
+import { createPlannedWriter } from '../../model/planned-writer.js';
+import type { TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
 import { atomicFileSink } from '../../storage/atomic-file-sink.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
 import { zipCreateWriter } from '../../zip/write.js';
@@ -153,8 +154,6 @@ export async function pytorchCreateSinkWriter(sink: ByteSink, options: WriterOpt
   const root = options.archiveName ?? (options.formatOptions?.archiveName as string | undefined) ?? 'archive';
   if (!/^[\w.-]+$/.test(root)) fail('INVALID_NAME', `pytorch: archive name ${JSON.stringify(root)} must be a plain folder name`);
   const zip = zipCreateWriter(sink, { forceZip64: true, format: FORMAT });
-  let next = 0;
-  let state: 'open' | 'closed' | 'aborted' = 'open';
   try {
     const pickle = wantsBareTensor(options) ? pytorchEncodeBareTensor(specs[0]!) : pytorchEncodeStateDict(specs);
     await zip.add(`${root}/data.pkl`, pickle, { alignment: ALIGNMENT });
@@ -165,39 +164,21 @@ export async function pytorchCreateSinkWriter(sink: ByteSink, options: WriterOpt
     await zip.abort();
     throw error;
   }
-  const writer: TensorWriter = {
+  // Storage keys are the tensors' positions in the plan, as pytorchEncodeStateDict pickled them.
+  const storageKey = new Map(specs.map((spec, index) => [spec.name, index]));
+  return createPlannedWriter({
     format: FORMAT,
-    order: specs.map((spec) => spec.name),
-    async add(name: string, data: TensorBytes, addOptions: { signal?: AbortSignal } = {}) {
-      if (state !== 'open') fail('INVALID_STATE', `pytorch: add to a ${state} writer`);
-      const spec = specs[next];
-      if (!spec || spec.name !== name) {
-        fail(specs.some((s) => s.name === name) ? 'OUT_OF_ORDER' : 'NOT_FOUND', `pytorch: expected tensor ${JSON.stringify(spec?.name ?? '(none)')} next, got ${JSON.stringify(name)}`);
-      }
-      const size = byteLengthOf(spec);
-      if (data instanceof Uint8Array && data.byteLength !== size) {
-        fail('SIZE_MISMATCH', `pytorch: tensor ${JSON.stringify(name)} needs ${size} bytes, got ${data.byteLength}`);
-      }
-      await zip.add(`${root}/data/${next}`, data, { alignment: ALIGNMENT, size, ...(addOptions.signal ? { signal: addOptions.signal } : {}) });
-      next++;
+    order: specs,
+    byteLength: byteLengthOf,
+    async writeTensor(spec, chunks, signal) {
+      await zip.add(`${root}/data/${storageKey.get(spec.name)}`, chunks, { alignment: ALIGNMENT, size: byteLengthOf(spec), ...(signal ? { signal } : {}) });
     },
-    async close() {
-      if (state === 'closed') return;
-      if (state === 'aborted') fail('INVALID_STATE', 'pytorch: close of an aborted writer');
-      if (next !== specs.length) {
-        throw new TensioError('INVALID_STATE', `pytorch: ${specs.length - next} planned tensors were never added (next: ${JSON.stringify(specs[next]!.name)})`, { format: FORMAT });
-      }
+    async publish() {
       await zip.add(`${root}/version`, new TextEncoder().encode('3\n'), { alignment: ALIGNMENT });
       await zip.close();
-      state = 'closed';
     },
-    async abort() {
-      if (state !== 'open') return;
-      state = 'aborted';
-      await zip.abort();
-    },
-  };
-  return writer;
+    discard: () => zip.abort(),
+  });
 }
 
 /**

@@ -2,13 +2,14 @@
  * The safetensors entry of the format registry: sniffing, open, writers, verify.
  */
 import { SAFETENSORS_MAX_HEADER_BYTES } from '../../core/limits.js';
-import type { Metadata, TensorFormat, TensorSpec, WriterOptions } from '../../model/types.js';
+import { createPlannedWriter, plannedWriterCheckPlan } from '../../model/planned-writer.js';
+import type { Metadata, TensorFormat, TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
 import { safetensorsOpen } from './reader.js';
 import { folderHasCheckpoint } from '../sharded/locate.js';
 import { safetensorsShardLayout } from './sharded.js';
 import { safetensorsShardedWriter } from './sharded-writer.js';
 import { safetensorsStreamWriter } from './stream-writer.js';
-import { SAFETENSORS_METADATA_KEY, safetensorsDtypeName } from './types.js';
+import { SAFETENSORS_DTYPES, SAFETENSORS_METADATA_KEY, safetensorsDtypeName } from './types.js';
 import { safetensorsVerify } from './verify.js';
 import { blockDTypeRefusal } from '../../core/block-dtypes.js';
 
@@ -55,7 +56,7 @@ export function safetensorsMetadataFrom(metadata: Metadata | undefined): Record<
   return out;
 }
 
-function createSafetensorsWriter(path: string, options: WriterOptions) {
+async function createSafetensorsWriter(path: string, options: WriterOptions): Promise<TensorWriter> {
   const formatOptions = options.formatOptions ?? {};
   const metadata = safetensorsMetadataFrom(options.metadata);
   const common = {
@@ -64,11 +65,26 @@ function createSafetensorsWriter(path: string, options: WriterOptions) {
     crc32: formatOptions.crc32 === true,
     overwrite: options.overwrite ?? true,
   };
+  plannedWriterCheckPlan('safetensors', options.tensors);
   const maxShardBytes = formatOptions.maxShardBytes as number | undefined;
-  if (maxShardBytes !== undefined || path.toLowerCase().endsWith('.safetensors.index.json')) {
-    return safetensorsShardedWriter(path, { ...common, ...(maxShardBytes !== undefined ? { maxShardBytes } : {}) });
-  }
-  return safetensorsStreamWriter(path, common);
+  const sharded = maxShardBytes !== undefined || path.toLowerCase().endsWith('.safetensors.index.json')
+    ? await safetensorsShardedWriter(path, { ...common, ...(maxShardBytes !== undefined ? { maxShardBytes } : {}) })
+    : undefined;
+  const single = sharded ? undefined : await safetensorsStreamWriter(path, common);
+  const files = (sharded ?? single)!;
+  const specOf = new Map(options.tensors.map((spec) => [spec.name, spec]));
+  // The block writers keep the file's own order (largest alignment first); add follows it.
+  return createPlannedWriter({
+    format: 'safetensors',
+    order: files.order.map((name) => specOf.get(name)!),
+    async writeTensor(spec, chunks) {
+      const blocks = sharded ? sharded.shardWriterFor(spec.name) : single!;
+      for await (const chunk of chunks) await blocks.writeBlock(spec.name, chunk);
+      await blocks.finalizeTensor(spec.name);
+    },
+    publish: () => files.close(),
+    discard: () => files.abort(),
+  });
 }
 
 /**
@@ -99,6 +115,16 @@ export const safetensorsFormat: TensorFormat = {
   name: 'safetensors',
   extensions: ['.safetensors', '.safetensors.index.json'],
   layoutExtensions: ['.safetensors.index.json'],
+  capabilities: {
+    tensors: 'many',
+    dtypes: [...new Set(SAFETENSORS_DTYPES.map(([, dtype]) => dtype))],
+    layouts: ['dense'],
+    // Every offset is in the JSON header at the front of the file.
+    needsShapesFirst: true,
+    canAppend: false,
+    checksums: 'optional',
+    folder: false,
+  },
   sniff: safetensorsSniff,
   // A folder with a *.safetensors.index.json, or one model.safetensors (save_pretrained of a small model).
   sniffFolder: (path) => folderHasCheckpoint(path, safetensorsShardLayout()),

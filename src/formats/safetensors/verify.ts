@@ -2,8 +2,9 @@
  * `safetensorsVerify`: structure (the full reference validation, on every shard) plus
  * every `crc32:<name>` checksum recomputed over the tensor's bytes.
  */
-import { isTensioError, throwIfAborted } from '../../core/errors.js';
-import type { VerifyOptions, VerifyProblem, VerifyReport } from '../../model/types.js';
+import { isTensioError } from '../../core/errors.js';
+import type { TensorInfo, VerifyOptions, VerifyReport } from '../../model/types.js';
+import { verifyTensors, type TensorCheck } from '../../model/verify-loop.js';
 import { safetensorsCrc32Update, formatSafetensorsCrc32 } from './checksum.js';
 import { toByteSource, type ByteInput } from '../../storage/byte-source.js';
 import { openSourceInput } from '../../storage/source-input.js';
@@ -51,49 +52,33 @@ export async function safetensorsVerify(input: string | ByteInput, options: Veri
  */
 export async function safetensorsVerifyFile(input: string | ByteInput, options: VerifyOptions & { maxHeaderBytes?: number } = {}): Promise<VerifyReport> {
   const path = typeof input === 'string' ? input : input instanceof Uint8Array ? '<bytes>' : (input.name ?? '<source>');
-  const problems: VerifyProblem[] = [];
-  let tensors = 0;
-  let checksumsVerified = 0;
-  let withoutChecksum = 0;
   const maxHeaderBytes = options.maxHeaderBytes ?? (options.formatOptions?.maxHeaderBytes as number | undefined);
-  try {
-    const source = typeof input === 'string' ? (await openSourceInput(input, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) })).source : toByteSource(input);
-    const reader = await safetensorsOpenSource(source, { ownsSource: typeof input === 'string', ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}), ...(options.signal ? { signal: options.signal } : {}) });
-    try {
-      tensors = reader.tensors.length;
-      const total = reader.tensors.reduce((sum, info) => sum + info.byteLength, 0);
-      let done = 0;
-      for (const info of reader.tensors) {
-        throwIfAborted(options.signal);
-        const recorded = info.extras?.crc32;
-        if (recorded === undefined) {
-          withoutChecksum++;
-          done += info.byteLength;
-          options.onProgress?.({ done, total, item: info.name });
-          continue;
-        }
-        if (typeof recorded !== 'string' || !/^[0-9a-fA-F]{8}$/.test(recorded)) {
-          problems.push({ code: 'INVALID_METADATA', tensor: info.name, message: `safetensors: crc32 of ${JSON.stringify(info.name)} is ${JSON.stringify(recorded)}, not 8 hex digits` });
-          continue;
-        }
-        let crc = 0;
-        for await (const chunk of reader.stream(info.name, { reuseBuffer: true, ...(options.signal ? { signal: options.signal } : {}) })) {
-          crc = safetensorsCrc32Update(crc, chunk);
-          done += chunk.byteLength;
-          options.onProgress?.({ done, total, item: info.name });
-        }
-        if (formatSafetensorsCrc32(crc) !== recorded.toLowerCase()) {
-          problems.push({ code: 'CHECKSUM_MISMATCH', tensor: info.name, message: `safetensors: tensor ${JSON.stringify(info.name)} has CRC32 ${formatSafetensorsCrc32(crc)}, the header records ${recorded}` });
-        } else {
-          checksumsVerified++;
-        }
-      }
-    } finally {
-      await reader.close();
-    }
-  } catch (error) {
-    if (!isTensioError(error) || error.code === 'ABORTED') throw error;
-    problems.push({ code: error.code, message: error.message });
+  const tally = await verifyTensors(
+    async () => safetensorsOpenSource(typeof input === 'string' ? (await openSourceInput(input, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) })).source : toByteSource(input), { ownsSource: typeof input === 'string', ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}), ...(options.signal ? { signal: options.signal } : {}) }),
+    {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      checkTensor: crc32Check,
+    },
+  );
+  return { ok: tally.problems.length === 0, format: 'safetensors', path, ...tally };
+}
+
+/** A tensor's recorded `crc32:<name>` recomputed; tensors without one are not read. */
+function crc32Check(info: TensorInfo): TensorCheck {
+  const recorded = info.extras?.crc32;
+  if (recorded === undefined) return 'skip';
+  if (typeof recorded !== 'string' || !/^[0-9a-fA-F]{8}$/.test(recorded)) {
+    return { problem: { code: 'INVALID_METADATA', tensor: info.name, message: `safetensors: crc32 of ${JSON.stringify(info.name)} is ${JSON.stringify(recorded)}, not 8 hex digits` } };
   }
-  return { ok: problems.length === 0, format: 'safetensors', path, tensors, checksumsVerified, withoutChecksum, problems };
+  let crc = 0;
+  return {
+    update(chunk) {
+      crc = safetensorsCrc32Update(crc, chunk);
+    },
+    finish() {
+      if (formatSafetensorsCrc32(crc) === recorded.toLowerCase()) return undefined;
+      return { code: 'CHECKSUM_MISMATCH', tensor: info.name, message: `safetensors: tensor ${JSON.stringify(info.name)} has CRC32 ${formatSafetensorsCrc32(crc)}, the header records ${recorded}` };
+    },
+  };
 }

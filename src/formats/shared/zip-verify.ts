@@ -5,7 +5,8 @@
 import { isTensioError, throwIfAborted } from '../../core/errors.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import { fileSource } from '../../storage/file-source.js';
-import type { TensorInfo, TensorReader, VerifyOptions, VerifyProblem, VerifyReport } from '../../model/types.js';
+import type { Progress, TensorInfo, TensorReader, VerifyOptions, VerifyProblem, VerifyReport } from '../../model/types.js';
+import { verifyTensors } from '../../model/verify-loop.js';
 import { zipOpen } from '../../zip/read.js';
 
 /**
@@ -78,16 +79,14 @@ export async function zipVerifyTensorFile(
       }
       if (openProblem) problems.push(openProblem);
       if (problems.length === 0 && reader) {
-        // Structure read through to the last byte of every tensor.
-        for (const info of reader.tensors) {
-          throwIfAborted(options.signal);
-          try {
-            for await (const chunk of reader.stream(info.name, { reuseBuffer: true })) void chunk;
-          } catch (error) {
-            if (!isTensioError(error) || error.code === 'ABORTED') throw error;
-            problems.push({ code: error.code, message: `${info.name}: ${error.message}`, tensor: info.name });
-          }
-        }
+        // Structure read through to the last byte of every tensor, by the shared loop
+        // (signal and progress continue after the members' bytes).
+        const opened = reader;
+        const tally = await verifyTensors(async () => opened, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onProgress ? { onProgress: (progress: Progress) => options.onProgress!({ ...progress, done: total + progress.done, total: total + progress.total }) } : {}),
+        });
+        problems.push(...tally.problems);
       }
       const tensors = reader?.tensors.length ?? 0;
       const dataMembers = new Set([...tensorsOf.keys()]);
