@@ -95,6 +95,7 @@ open(sys.argv[1], 'wb').write(q.tobytes())
     const holdsBlocks: TensorFormat = {
       name: 'blocks-test',
       extensions: ['.blocks'],
+      capabilities: { tensors: 'many', dtypes: [dtype], layouts: ['dense'], needsShapesFirst: false, canAppend: false, checksums: 'none', folder: false },
       sniff: () => false,
       cannotWrite: (spec) => (isBlockDType(spec.dtype) ? undefined : 'only block dtypes'),
       async createWriter(_path, options): Promise<TensorWriter> {

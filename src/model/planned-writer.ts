@@ -38,6 +38,11 @@ export interface PlannedWriterParts {
    * (default {@link tensorByteLength}); `undefined` leaves counting to the format.
    */
   byteLength?(spec: TensorSpec): number | undefined;
+  /**
+   * The files the writer publishes when they are not just the output path (a sharded
+   * checkpoint), and those a replaced output lost; read after `close()`.
+   */
+  outputs?(): { files?: readonly string[]; removedFiles?: readonly string[] };
 }
 
 type State = 'open' | 'busy' | 'failed' | 'closed' | 'aborted';
@@ -90,6 +95,12 @@ export function createPlannedWriter(parts: PlannedWriterParts): TensorWriter {
   return {
     format,
     order: parts.order.map((spec) => spec.name),
+    get files() {
+      return parts.outputs?.().files;
+    },
+    get removedFiles() {
+      return parts.outputs?.().removedFiles;
+    },
 
     async add(name: string, data: TensorBytes, options: { signal?: AbortSignal } = {}): Promise<void> {
       refuseUnlessOpen(`add(${JSON.stringify(name)})`);

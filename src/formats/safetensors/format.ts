@@ -84,6 +84,7 @@ async function createSafetensorsWriter(path: string, options: WriterOptions): Pr
     },
     publish: () => files.close(),
     discard: () => files.abort(),
+    ...(sharded ? { outputs: () => ({ files: sharded.files, removedFiles: sharded.removedFiles }) } : {}),
   });
 }
 
