@@ -38,6 +38,7 @@ export { httpStore, type HttpStore, type HttpStoreOptions } from './storage/http
 
 export * from './model/types.js';
 export * from './model/create-reader.js';
+export * from './model/nd-slice.js';
 export * from './model/layouts.js';
 export * from './model/densify.js';
 export * from './storage/tensor-bytes.js';

@@ -11,6 +11,7 @@ import { chunkedByteLength, readChunkedBytes, streamChunkedBytes, type ByteChunk
 import { itemSize, type DType } from '../core/dtype.js';
 import { elementCount } from '../core/sizes.js';
 import { checkMultiPartInfo, tensorPart, type TensorLayout, type TensorPartInfo } from './layouts.js';
+import { readTensorSlice, resolveTensorSlice, sliceElementBytes, type SliceByteAccess, type TensorSlice } from './nd-slice.js';
 import type { Metadata, ReadPartOptions, ReadTensorOptions, StreamTensorOptions, TensorInfo, TensorReader } from './types.js';
 
 /**
@@ -174,11 +175,12 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
       return { dtype: view.dtype, shape: [end - start], data: await readRange(location, start * size, end * size, options.signal) };
     }
     if (!options.slice) return { dtype: view.dtype, shape: [...view.shape], data: await readRange(location, 0, view.byteLength, options.signal) };
+    if (Array.isArray(options.slice)) return readSliced(view, location, options.slice as TensorSlice, options.signal);
     if (view.shape.length === 0) {
       throw new TensioError('INVALID_SLICE', `${parts.format}: cannot slice the 0-d tensor ${view.name}`, { format: parts.format });
     }
     const rows = view.shape[0]!;
-    const [start, end] = resolveRowSlice(options.slice, rows, view.name);
+    const [start, end] = resolveRowSlice(options.slice as { start: number; end?: number }, rows, view.name);
     const rowBytes = rows === 0 ? 0 : view.byteLength / rows;
     if (!Number.isInteger(rowBytes)) {
       throw new TensioError('INVALID_SLICE', `${parts.format}: rows of ${view.name} (${view.dtype}) do not start on byte boundaries`, { format: parts.format });
@@ -186,6 +188,22 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     const shape = [end - start, ...view.shape.slice(1)];
     checkOneBuffer(view.name, (end - start) * rowBytes);
     return { dtype: view.dtype, shape, data: await readRange(location, start * rowBytes, end * rowBytes, options.signal) };
+  }
+
+  /** An N-d slice (`src/model/nd-slice.ts`): exact runs from a span, bounded windows otherwise. */
+  async function readSliced(view: ArrayView, location: TensorLocation, slice: TensorSlice, signal?: AbortSignal): Promise<Tensor> {
+    const resolved = resolveTensorSlice(slice, view.shape, view.name, parts.format);
+    checkOneBuffer(view.name, resolved.shape.reduce((product, size) => product * size, sliceElementBytes(view, parts.format)));
+    let access: SliceByteAccess;
+    if (location.kind === 'span') {
+      access = { kind: 'exact', readInto: (target, at, abort) => readIntoFrom(location.source, target, location.offset + at, abort ? { signal: abort } : undefined) };
+    } else if (location.kind === 'chunks') {
+      access = { kind: 'range', readRange: (start, end, abort) => readChunkedBytes(location.chunks, start, end, abort) };
+    } else {
+      const whole = await location.decode(signal);
+      access = { kind: 'range', readRange: async (start, end) => whole.subarray(start, end) };
+    }
+    return { dtype: view.dtype, shape: [...resolved.shape], data: await readTensorSlice(view, resolved, access, parts.format, signal) };
   }
 
   async function* streamArray(view: ArrayView, location: TensorLocation, options: StreamTensorOptions): AsyncGenerator<Uint8Array> {

@@ -7,6 +7,7 @@ import type { Tensor } from '../core/tensor.js';
 import type { ByteSource } from '../storage/byte-source.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
 import type { TensioErrorCode } from '../core/errors.js';
+import type { TensorSlice } from './nd-slice.js';
 import type { TensorLayout, TensorPartInfo } from './layouts.js';
 
 /** Name, dtype and shape: what a writer must know before the bytes arrive. */
@@ -54,8 +55,14 @@ export interface Progress {
 
 /** Options for {@link TensorReader.read}. */
 export interface ReadTensorOptions {
-  /** Rows `[start, end)` along the first axis; negative numbers count from the end. */
-  slice?: { start: number; end?: number };
+  /**
+   * Rows `[start, end)` along the first axis (`{ start, end }`), or a slice along any
+   * dimensions (`[[0, 8], null, [128, 256]]`: one `[start, end]`, `[start]` or `null` per
+   * leading dimension, as safetensors' `get_slice` and numpy take them). Negative numbers
+   * count from the end; bounds are clamped as Python does. Only the bytes the slice
+   * covers are read from a span.
+   */
+  slice?: { start: number; end?: number } | TensorSlice;
   signal?: AbortSignal;
 }
 
