@@ -151,3 +151,10 @@ test('the seam refuses a chunk list that does not add up to the tensor', async (
   await rejectsWithCode(reader.read('t'), 'SIZE_MISMATCH');
   await rejectsWithCode(collect(reader.stream('t')), 'SIZE_MISMATCH');
 });
+
+test('a whole raw chunk (a stored zip member) reads straight into the result, its checksum checked', async () => {
+  const data = pattern(100_000, 3);
+  const chunk: ByteChunk = { source: bytesSource(data), offset: 0, storedLength: data.byteLength, codec: rawCodec, decodedLength: data.byteLength, byteLength: data.byteLength, check: { algorithm: 'crc32', expected: crc32(data) }, format: 'test', label: 'stored' };
+  assert.ok(Buffer.from(await readChunkedBytes([chunk], 0, data.byteLength)).equals(Buffer.from(data)));
+  await rejectsWithCode(readChunkedBytes([{ ...chunk, check: { algorithm: 'crc32', expected: (crc32(data) + 1) >>> 0 } }], 0, data.byteLength), 'CHECKSUM_MISMATCH');
+});

@@ -12,8 +12,8 @@
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { TensioError, throwIfAborted, type TensioErrorCode } from '../core/errors.js';
 import { allocateUninitialized } from '../core/memory.js';
-import type { ByteSource } from './byte-source.js';
-import type { ChunkCodec } from './chunk-codec.js';
+import { readIntoFrom, type ByteSource } from './byte-source.js';
+import { rawCodec, type ChunkCodec } from './chunk-codec.js';
 
 /** Chunks whose stored and decoded sizes are both at most this are decoded in one call. */
 const WHOLE_DECODE_BYTES = 4 * 2 ** 20;
@@ -135,6 +135,15 @@ export async function* streamChunkedBytes(chunks: readonly ByteChunk[], options:
  */
 export async function readChunkedBytes(chunks: readonly ByteChunk[], start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
   const out = allocateUninitialized(end - start);
+  const only = chunks.length === 1 ? chunks[0]! : undefined;
+  if (only && only.codec === rawCodec && start === 0 && (only.skip ?? 0) === 0 && end === only.decodedLength && only.storedLength === only.decodedLength) {
+    // A whole raw chunk (a stored zip member): straight into the result, checked there.
+    await readIntoFrom(only.source, out, only.offset, signal ? { signal } : undefined);
+    if (only.check && zlibCrc32(out) >>> 0 !== only.check.expected >>> 0) {
+      throw new TensioError('CHECKSUM_MISMATCH', `${only.format}: CRC-32 of ${only.label} is ${hex(zlibCrc32(out))}, expected ${hex(only.check.expected)}`, { format: only.format });
+    }
+    return out;
+  }
   let at = 0;
   for await (const piece of streamChunkedBytes(chunks, { start, end, ...(signal ? { signal } : {}) })) {
     out.set(piece, at);
