@@ -232,3 +232,19 @@ test('openTensorFile, verifyTensorFile and convert read a single-file format fro
     assert.deepEqual((await reader.read(reader.tensors[0]!.name)).data, data);
   }
 });
+
+test('http: sequential large reads are fetched ahead; a seek or a changed file is still right', async (t) => {
+  const s = await server(t);
+  await using source = await httpSource(s.url('range', 'big.bin'), { readAheadDepth: 2 });
+  const chunk = new Uint8Array(2 ** 20);
+  for (let offset = 0; offset + chunk.byteLength <= big.byteLength; offset += chunk.byteLength) {
+    await source.readInto(chunk, offset);
+    assert.deepEqual(chunk, big.subarray(offset, offset + chunk.byteLength), `chunk at ${offset}`);
+  }
+  const requests = s.counters.requests;
+  assert.ok(requests <= 1 + 3 + 2, `${requests} requests: one per chunk plus at most depth ahead`);
+  await source.readInto(chunk, 12345); // a seek: read-ahead dropped, the bytes still right
+  assert.deepEqual(chunk, big.subarray(12345, 12345 + chunk.byteLength));
+  await using changing = await httpSource(s.url('changing', 'big.bin'), { readAheadDepth: 2 });
+  await assert.rejects(changing.readInto(chunk, 0), (e) => isTensioError(e, 'SOURCE_CHANGED'));
+});
