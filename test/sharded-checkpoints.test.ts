@@ -158,7 +158,17 @@ test('bug 4: re-sharding into the same folder with --force leaves exactly the ne
 test('verify checks every shard against the index and reports stray shards as warnings', async (t) => {
   const folder = await tempDir(t);
   await safetensorsWriteSharded(folder, model(), { maxShardBytes: 2048 });
-  assert.equal((await safetensorsVerify(folder)).ok, true);
+  const sound = await safetensorsVerify(folder);
+  assert.equal(sound.ok, true);
+  assert.equal(sound.warnings, undefined);
+  // A total_size that disagrees with the shards is reported, not fatal (writers count tied storage differently).
+  const indexPath = join(folder, 'model.safetensors.index.json');
+  const indexText = await readFile(indexPath, 'utf8');
+  await writeFile(indexPath, indexText.replace('"total_size": 6144', '"total_size": 9999'));
+  const sizeOff = await safetensorsVerify(folder);
+  assert.equal(sizeOff.ok, true);
+  assert.deepEqual(sizeOff.warnings?.map((warning) => warning.code), ['SIZE_MISMATCH']);
+  await writeFile(indexPath, indexText);
   // A stray shard of the same prefix: the model is sound, the stray is reported.
   await safetensorsWrite(join(folder, 'model-00001-of-00002.safetensors'), { old: createTensor('uint8', [1], new Uint8Array([7])) });
   const withStray = await safetensorsVerify(folder);

@@ -12,6 +12,7 @@ import { errorFactory } from '../../core/errors.js';
 import { SAFETENSORS_MAX_HEADER_BYTES } from '../../core/limits.js';
 import { tensorByteLength } from '../../core/sizes.js';
 import type { TensorBytes, TensorSpec, TensorWriter } from '../../model/types.js';
+import { folderStore, type FolderStore } from '../../storage/folder-store.js';
 import { checkShardSetTarget, chooseShardNames, publishShardSet } from '../sharded/publish.js';
 import { shardIndexFileName } from '../sharded/names.js';
 import { isSafetensorsCrc32Key } from './checksum.js';
@@ -85,7 +86,7 @@ export class SafetensorsShardedWriter implements TensorWriter {
   private constructor(
     private readonly writers: readonly SafetensorsStreamWriter[],
     private readonly indexText: string | undefined,
-    private readonly target: { folder: string; prefix: string; names: readonly string[] },
+    private readonly target: { folder: string; store: FolderStore; prefix: string; names: readonly string[] },
     private readonly overwrite: boolean,
   ) {
     for (const writer of writers) for (const name of writer.order) this.writerOf.set(name, writer);
@@ -102,12 +103,18 @@ export class SafetensorsShardedWriter implements TensorWriter {
     const shards = safetensorsSplitShards(options.tensors, options.maxShardBytes ?? SAFETENSORS_DEFAULT_MAX_SHARD_BYTES);
     if (shards.length === 0) shards.push([]);
     // Names the checkpoint being replaced does not use, so its index keeps reading it until ours commits.
-    const names = await chooseShardNames(folder, prefix, '.safetensors', shards.length, options.maxHeaderBytes ?? SAFETENSORS_MAX_HEADER_BYTES);
-    await checkShardSetTarget(folder, prefix, '.safetensors', names, options.overwrite !== false);
+    const store = folderStore(folder);
+    const names = await chooseShardNames(store, '', prefix, '.safetensors', shards.length, options.maxHeaderBytes ?? SAFETENSORS_MAX_HEADER_BYTES);
+    await checkShardSetTarget(store, '', prefix, '.safetensors', names, options.overwrite !== false);
     const writers: SafetensorsStreamWriter[] = [];
     try {
       for (const [index, shard] of shards.entries()) {
-        writers.push(await safetensorsStreamWriter(join(folder, names[index]!), { ...options, tensors: shard }));
+        // Each shard through the store: written aside, published (renamed) only by publishShardSet.
+        const sink = await store.sink(names[index]!, { noOverwrite: options.overwrite === false, ...(options.durable === false ? { durable: false } : {}) });
+        writers.push(await safetensorsStreamWriter(sink, { ...options, tensors: shard }).catch(async (error: unknown) => {
+          await sink.abort();
+          throw error;
+        }));
       }
     } catch (error) {
       await Promise.all(writers.map((writer) => writer.abort()));
@@ -126,7 +133,7 @@ export class SafetensorsShardedWriter implements TensorWriter {
       const userMetadata = Object.fromEntries(Object.entries(options.metadata ?? {}).filter(([key]) => !isSafetensorsCrc32Key(key)));
       indexText = safetensorsFormatIndex({ ...userMetadata, total_size: totalSize }, weightMap);
     }
-    return new SafetensorsShardedWriter(writers, indexText, { folder, prefix, names }, options.overwrite !== false);
+    return new SafetensorsShardedWriter(writers, indexText, { folder, store, prefix, names }, options.overwrite !== false);
   }
 
   /** Writes one planned tensor (bytes or chunks) into its shard. */
@@ -151,7 +158,8 @@ export class SafetensorsShardedWriter implements TensorWriter {
   async close(): Promise<void> {
     if (this.done) return;
     const { removed } = await publishShardSet({
-      folder: this.target.folder,
+      store: this.target.store,
+      folderKey: '',
       prefix: this.target.prefix,
       extension: '.safetensors',
       files: this.target.names.map((name, index) => ({ name, publish: () => this.writers[index]!.close(), abort: () => this.writers[index]!.abort() })),

@@ -17,13 +17,14 @@
  * A crash before the commit leaves the old model plus some unreferenced new shards; a
  * crash after it leaves the new model plus some unreferenced old ones. `verify` reports
  * such strays; the next write of the same prefix removes them.
+ *
+ * Everything goes through a {@link Store} (a local folder today; any store that can
+ * write a key atomically, delete and list), addressed by keys under `folderKey`.
  */
-import { readdir, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import { errorFactory, TensioError } from '../../core/errors.js';
-import { atomicFileSink } from '../../storage/atomic-file-sink.js';
 import { crashPoint } from '../../storage/crash-point.js';
-import { readShardIndexFile } from './locate.js';
+import type { Store } from '../../storage/store.js';
+import { parseShardIndex } from './index-file.js';
 import { isHiddenFileName, parseShardFileName, shardFileName, shardIndexFileName } from './names.js';
 
 const fail = errorFactory('sharded');
@@ -46,7 +47,10 @@ export interface StagedShardFile {
 
 /** What {@link publishShardSet} needs. */
 export interface ShardSetPlan {
-  readonly folder: string;
+  /** Where the checkpoint lives. */
+  readonly store: Store;
+  /** The checkpoint's folder inside the store: `''` or `'sub/folder/'`. */
+  readonly folderKey: string;
   readonly prefix: string;
   /** Shard extension with its dot (`.safetensors`). */
   readonly extension: string;
@@ -68,19 +72,33 @@ interface CurrentSet {
   readonly named: readonly string[] | undefined;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
-}
-
-async function currentSet(folder: string, prefix: string, extension: string, maxIndexBytes: number): Promise<CurrentSet> {
-  const indexPath = join(folder, shardIndexFileName(prefix, extension));
-  if (!(await exists(indexPath))) return { indexExists: false, named: [] };
+/** The shard names an index file (bytes) lists; undefined when it cannot be read. */
+async function namedByIndex(store: Store, key: string, maxIndexBytes: number): Promise<readonly string[] | undefined> {
   try {
-    return { indexExists: true, named: (await readShardIndexFile(indexPath, maxIndexBytes)).shards };
+    const source = await store.open(key);
+    try {
+      if (source.size > maxIndexBytes) return undefined;
+      return parseShardIndex(await source.read(0, source.size)).shards;
+    } finally {
+      await source.close?.();
+    }
   } catch (error) {
-    if (error instanceof TensioError) return { indexExists: true, named: undefined };
+    if (error instanceof TensioError) return undefined;
     throw error;
   }
+}
+
+async function currentSet(store: Store, folderKey: string, prefix: string, extension: string, maxIndexBytes: number): Promise<CurrentSet> {
+  const indexKey = `${folderKey}${shardIndexFileName(prefix, extension)}`;
+  if (!(await store.has(indexKey))) return { indexExists: false, named: [] };
+  return { indexExists: true, named: await namedByIndex(store, indexKey, maxIndexBytes) };
+}
+
+/** File names directly in the folder (no sub-folders), through the store. */
+async function folderNames(store: Store, folderKey: string): Promise<string[]> {
+  if (!store.canList) return [];
+  const keys = await store.list(folderKey, { recursive: false }).catch(() => [] as string[]);
+  return keys.filter((key) => !key.endsWith('/')).map((key) => key.slice(folderKey.length));
 }
 
 /**
@@ -95,26 +113,26 @@ async function currentSet(folder: string, prefix: string, extension: string, max
  * await chooseShardNames('ckpt', 'model', '.safetensors', 3, 100_000_000); // ['model-00001-of-00003.safetensors', …]
  * ```
  */
-export async function chooseShardNames(folder: string, prefix: string, extension: string, count: number, maxIndexBytes: number): Promise<string[]> {
+export async function chooseShardNames(store: Store, folderKey: string, prefix: string, extension: string, count: number, maxIndexBytes: number): Promise<string[]> {
   if (count === 1) return [`${prefix}${extension}`];
-  const current = await currentSet(folder, prefix, extension, maxIndexBytes);
-  const used = new Set(current.named ?? (await readdir(folder).catch(() => [] as string[])));
+  const current = await currentSet(store, folderKey, prefix, extension, maxIndexBytes);
+  const used = new Set(current.named ?? (await folderNames(store, folderKey)));
   for (let width = 5; width <= MAX_SHARD_NAME_WIDTH; width++) {
     const names = Array.from({ length: count }, (_, index) => shardFileName(prefix, index, count, extension, width));
     if (names.every((name) => !used.has(name))) return names;
   }
-  return fail('ALREADY_EXISTS', `sharded: every shard naming of ${prefix}-…-of-${count}${extension} is used by the checkpoint in ${folder}; write to another folder`, { path: folder });
+  return fail('ALREADY_EXISTS', `sharded: every shard naming of ${prefix}-…-of-${count}${extension} is used by the checkpoint in ${store.locate(folderKey || '.')}; write to another folder`);
 }
 
 /**
  * Refuses (`ALREADY_EXISTS`) to replace an existing checkpoint of this prefix, or any
  * file the new set would take, unless `overwrite`. Called before anything is written.
  */
-export async function checkShardSetTarget(folder: string, prefix: string, extension: string, names: readonly string[], overwrite: boolean): Promise<void> {
+export async function checkShardSetTarget(store: Store, folderKey: string, prefix: string, extension: string, names: readonly string[], overwrite: boolean): Promise<void> {
   if (overwrite) return;
   for (const name of [shardIndexFileName(prefix, extension), ...names]) {
-    const path = join(folder, name);
-    if (await exists(path)) fail('ALREADY_EXISTS', `${path} already exists (use --force / overwrite to replace it)`, { path });
+    const path = store.locate(`${folderKey}${name}`);
+    if (await store.has(`${folderKey}${name}`)) fail('ALREADY_EXISTS', `${path} already exists (use --force / overwrite to replace it)`, { path });
   }
 }
 
@@ -126,14 +144,15 @@ export async function checkShardSetTarget(folder: string, prefix: string, extens
  *
  * @example
  * ```ts
- * const { removed } = await publishShardSet({ folder, prefix: 'model', extension: '.safetensors', files, indexText, overwrite: true, maxIndexBytes });
+ * const { removed } = await publishShardSet({ store: folderStore('ckpt'), folderKey: '', prefix: 'model', extension: '.safetensors', files, indexText, overwrite: true, maxIndexBytes });
  * ```
  */
 export async function publishShardSet(plan: ShardSetPlan): Promise<{ removed: string[] }> {
-  const { folder, prefix, extension } = plan;
-  const indexPath = join(folder, shardIndexFileName(prefix, extension));
+  const { store, folderKey, prefix, extension } = plan;
+  const indexKey = `${folderKey}${shardIndexFileName(prefix, extension)}`;
+  const indexPath = store.locate(indexKey);
   const newNames = new Set(plan.files.map((file) => file.name));
-  const before = await currentSet(folder, prefix, extension, plan.maxIndexBytes);
+  const before = await currentSet(store, folderKey, prefix, extension, plan.maxIndexBytes);
   if (before.named?.some((name) => newNames.has(name)) && plan.indexText !== undefined) {
     // Another writer changed the checkpoint since the names were chosen.
     await Promise.all(plan.files.map((file) => file.abort()));
@@ -149,29 +168,20 @@ export async function publishShardSet(plan: ShardSetPlan): Promise<{ removed: st
       crashPoint(SHARDED_PUBLISH_OPERATION, ++step);
     }
     if (plan.indexText !== undefined) {
-      const sink = await atomicFileSink(indexPath, { noOverwrite: !plan.overwrite });
-      try {
-        await sink.write(new TextEncoder().encode(plan.indexText));
-        await sink.close();
-      } catch (error) {
-        await sink.abort();
-        throw error;
-      }
+      await store.write(indexKey, new TextEncoder().encode(plan.indexText), { noOverwrite: !plan.overwrite });
     } else if (before.indexExists) {
       // One file replaces a sharded set: the old index goes, so nothing reads the old shards.
-      await unlink(indexPath).catch((cause: NodeJS.ErrnoException) => {
-        if (cause.code !== 'ENOENT') throw new TensioError('IO_ERROR', `cannot remove the old index ${indexPath}: ${cause.message}`, { path: indexPath, cause });
-      });
+      await store.delete(indexKey);
     }
   } catch (error) {
     await Promise.all(plan.files.filter((file) => !published.includes(file.name)).map((file) => file.abort()));
     // Unreferenced by any index (their names differ from the old set's): safe to delete.
-    if (plan.indexText !== undefined) await Promise.all(published.map((name) => unlink(join(folder, name)).catch(() => undefined)));
+    if (plan.indexText !== undefined) await Promise.all(published.map((name) => store.delete(`${folderKey}${name}`).catch(() => undefined)));
     throw error;
   }
   crashPoint(SHARDED_PUBLISH_OPERATION, ++step);
   const stale = new Set((before.named ?? []).filter((name) => !newNames.has(name)));
-  for (const name of await readdir(folder).catch(() => [] as string[])) {
+  for (const name of await folderNames(store, folderKey)) {
     if (isHiddenFileName(name) || newNames.has(name)) continue;
     if (parseShardFileName(name, extension)?.prefix === prefix) stale.add(name);
     // A single file of the prefix beside a replaced index is a leftover (of an interrupted
@@ -180,7 +190,7 @@ export async function publishShardSet(plan: ShardSetPlan): Promise<{ removed: st
   }
   const removed: string[] = [];
   for (const name of [...stale].sort()) {
-    const ok = await unlink(join(folder, name)).then(() => true, () => false);
+    const ok = await store.delete(`${folderKey}${name}`).then(() => true, () => false);
     if (ok) removed.push(name);
     crashPoint(SHARDED_PUBLISH_OPERATION, ++step);
   }

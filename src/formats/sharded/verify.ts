@@ -61,6 +61,12 @@ export async function verifyShardedCheckpoint(indexPath: string, layout: Sharded
         problems.push({ code: mismatch.code, tensor: mismatch.tensor, message: `${layout.format}: ${mismatch.message}` });
       }
       const total = [...opened.readers.values()].reduce((sum, reader) => sum + reader.tensors.reduce((s, info) => s + info.byteLength, 0), 0);
+      // total_size is advisory (huggingface_hub counts a storage shared by tied weights once,
+      // transformers once per name): a difference is worth a warning, not a failure.
+      const declared = opened.index.metadata.total_size;
+      if (typeof declared === 'number' && declared !== total) {
+        warnings.push({ code: 'SIZE_MISMATCH', message: `the index declares total_size ${declared}, the tensors its shards hold take ${total} bytes` });
+      }
       let before = 0;
       for (const [shard, reader] of opened.readers) {
         throwIfAborted(options.signal);
