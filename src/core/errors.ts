@@ -4,6 +4,7 @@
  * Every failure carries a stable string `code` that scripts and tests can rely on;
  * the message is for people and carries the numbers that explain it.
  */
+import { boundMessage } from './quote.js';
 
 /** Every error code tensio uses. Codes are stable; messages are not. */
 export type TensioErrorCode =
@@ -86,7 +87,8 @@ export class TensioError extends Error {
   readonly offset?: number;
 
   constructor(code: TensioErrorCode, message: string, options: TensioErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Bounded whatever the caller interpolated: a 900 KB file name once made a 900 KB error line.
+    super(boundMessage(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TensioError';
     this.code = code;
     this.format = options.format ?? 'tensio';

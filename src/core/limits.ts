@@ -80,6 +80,9 @@ export const HTTP_IDLE_TIMEOUT_MS = 30_000;
  */
 export const HTTP_NO_RANGE_MAX_BYTES = 16 * 2 ** 20;
 
+/** Error messages: longest message kept whole; longer ones are cut (`boundMessage` in core/quote.ts). Fixed. */
+export const ERROR_MAX_MESSAGE_CHARS = 2000;
+
 /** Error messages: most characters of file content (a name, a dtype string, a JSON snippet) quoted in one message. Fixed: messages are for people. */
 export const ERROR_MAX_QUOTED_CHARS = 200;
 

@@ -2,7 +2,7 @@
  * Quoting file content in error messages, bounded: a message must stay short whatever
  * the file holds (a 900 KB tensor name once made a 900 KB error line).
  */
-import { ERROR_MAX_QUOTED_CHARS } from './limits.js';
+import { ERROR_MAX_MESSAGE_CHARS, ERROR_MAX_QUOTED_CHARS } from './limits.js';
 
 /**
  * `text` as a JSON string literal, cut to `maxChars` characters with a note of its full
@@ -29,4 +29,23 @@ export function quoteInput(text: string, maxChars: number = ERROR_MAX_QUOTED_CHA
  */
 export function clipInput(text: string, maxChars: number = ERROR_MAX_QUOTED_CHARS): string {
   return text.length <= maxChars ? text : `${text.slice(0, maxChars)}…(${text.length} chars)`;
+}
+
+/**
+ * The safety net under every `TensioError` message: a message longer than
+ * `ERROR_MAX_MESSAGE_CHARS` gets each long quoted string cut to `ERROR_MAX_QUOTED_CHARS`,
+ * then, if still too long, its middle replaced by `…(N chars)…`. Sites that quote file
+ * content should use {@link quoteInput} anyway; this catches the ones that do not.
+ *
+ * @example
+ * ```ts
+ * boundMessage(`bad name "${'x'.repeat(1e6)}"`).length < 3000; // true
+ * ```
+ */
+export function boundMessage(message: string): string {
+  if (message.length <= ERROR_MAX_MESSAGE_CHARS) return message;
+  const cut = message.replace(/"((?:[^"\\]|\\.)*)"/g, (literal: string, body: string) => (body.length > ERROR_MAX_QUOTED_CHARS ? `"${body.slice(0, ERROR_MAX_QUOTED_CHARS)}"…(${body.length} chars)` : literal));
+  if (cut.length <= ERROR_MAX_MESSAGE_CHARS) return cut;
+  const tail = 300;
+  return `${cut.slice(0, ERROR_MAX_MESSAGE_CHARS - tail)}…(${cut.length} chars in all)…${cut.slice(-tail)}`;
 }

@@ -3,6 +3,7 @@
  * building any value, the way scanners such as picklescan do. It never decides
  * whether to load a file (the allow-list machine does); it explains why one was refused.
  */
+import { clipInput } from '../../../core/quote.js';
 import { TensioError } from '../../../core/errors.js';
 import { PICKLE_MAX_LONG_BYTES } from '../../../core/limits.js';
 import { pickleCanonicalGlobal, pickleGlobalAllowed } from './allow-list.js';
@@ -138,6 +139,9 @@ function asString(value: string | Uint8Array): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** Globals named in one summary line (per kind); the rest are counted. */
+const DESCRIBED_GLOBALS = 12;
+
 /**
  * A one-line summary of the globals a pickle references, for error messages:
  * refused ones first, e.g. `refused: posix.system; allowed: collections.OrderedDict`.
@@ -151,5 +155,8 @@ export function pickleDescribeGlobals(report: PickleScanReport): string {
   const unique = (refs: PickleGlobalReference[]) => [...new Set(refs.map((ref) => ref.global ?? `(unresolved ${ref.opcode} at byte ${ref.offset})`))];
   const refused = unique(report.globals.filter((ref) => !ref.allowed));
   const allowed = unique(report.globals.filter((ref) => ref.allowed));
-  return `refused: ${refused.join(', ') || 'none'}; allowed: ${allowed.join(', ') || 'none'}`;
+  // Bounded: a hostile pickle may name thousands of globals, each as long as it likes.
+  const list = (names: string[]) => names.length === 0 ? 'none'
+    : names.slice(0, DESCRIBED_GLOBALS).map((name) => clipInput(name, 120)).join(', ') + (names.length > DESCRIBED_GLOBALS ? ` and ${names.length - DESCRIBED_GLOBALS} more` : '');
+  return `refused: ${list(refused)}; allowed: ${list(allowed)}`;
 }
