@@ -50,31 +50,21 @@ export function cliSampleModel(): CliSampleTensor[] {
   return tensors.map((tensor, index) => ({ name: names[index]!, dtype: tensor.dtype, shape: tensor.shape, tensor }));
 }
 
-/** Codes a writer may throw when it holds fewer tensors than asked (e.g. one per .npy file). */
-const ONE_TENSOR_CODES = ['INVALID_ARGUMENT', 'UNSUPPORTED_FEATURE', 'LIMIT_EXCEEDED'] as const;
-
-/** Writes samples with the format's own writer; falls back to one tensor if the format holds only one. */
+/** Writes samples with the format's own writer: all of them, or the first one when the format declares it holds one tensor per file. */
 async function writeSamples(format: TensorFormat, path: string, samples: readonly CliSampleTensor[], signal?: AbortSignal): Promise<CliSampleTensor[]> {
-  const attempt = async (chosen: readonly CliSampleTensor[]) => {
-    const writer = await format.createWriter!(path, { tensors: chosen.map(({ name, dtype, shape }) => ({ name, dtype, shape })), overwrite: true });
-    try {
-      for (const name of writer.order) {
-        const sample = chosen.find((candidate) => candidate.name === name)!;
-        await writer.add(name, sample.tensor.data, signal ? { signal } : undefined);
-      }
-      await writer.close();
-    } catch (error) {
-      await writer.abort();
-      throw error;
-    }
-    return [...chosen];
-  };
+  const chosen = format.capabilities.tensors === 'one' ? samples.slice(0, 1) : samples;
+  const writer = await format.createWriter!(path, { tensors: chosen.map(({ name, dtype, shape }) => ({ name, dtype, shape })), overwrite: true });
   try {
-    return await attempt(samples);
+    for (const name of writer.order) {
+      const sample = chosen.find((candidate) => candidate.name === name)!;
+      await writer.add(name, sample.tensor.data, signal ? { signal } : undefined);
+    }
+    await writer.close();
   } catch (error) {
-    if (samples.length > 1 && isTensioError(error, ...ONE_TENSOR_CODES)) return attempt(samples.slice(0, 1));
+    await writer.abort();
     throw error;
   }
+  return [...chosen];
 }
 
 /** A sample as one file holds it: single-tensor formats (.npy) name their tensor themselves. */
@@ -154,7 +144,7 @@ async function runSelftest(folder: string, context: CliContext): Promise<FormatO
   for (const format of formats) {
     const outcome: FormatOutcome = { format: format.name, ok: true, tensors: 0, dtypes: [], convertedTo: [], failures: [] };
     outcomes.push(outcome);
-    const holdable = samples.filter((sample) => !format.cannotWrite?.(sample));
+    const holdable = samples.filter((sample) => format.capabilities.dtypes.includes(sample.dtype) && !format.cannotWrite?.(sample));
     const path = join(folder, `model${format.extensions[0] ?? ''}`);
     try {
       const chosen = await writeSamples(format, path, holdable, signal);
@@ -178,8 +168,8 @@ async function runSelftest(folder: string, context: CliContext): Promise<FormatO
     for (const target of formats) {
       const targetWritten = written.get(target.name);
       if (target.name === outcome.format || !targetWritten) continue;
-      const heldAll = targetWritten.held.length === samples.filter((sample) => !target.cannotWrite?.(sample)).length;
-      const chosen = source.held.filter(({ sample }) => !target.cannotWrite?.(sample)).slice(0, heldAll ? undefined : targetWritten.held.length);
+      const heldAll = targetWritten.held.length === samples.filter((sample) => target.capabilities.dtypes.includes(sample.dtype) && !target.cannotWrite?.(sample)).length;
+      const chosen = source.held.filter(({ sample }) => target.capabilities.dtypes.includes(sample.dtype) && !target.cannotWrite?.(sample)).slice(0, heldAll ? undefined : targetWritten.held.length);
       if (chosen.length === 0) continue;
       const path = join(folder, `from-${outcome.format}-to-${target.name}${target.extensions[0] ?? ''}`);
       try {

@@ -182,6 +182,18 @@ export interface OpenOptions {
   formatOptions?: Record<string, unknown>;
 }
 
+/** What detection saw of a file: see {@link TensorFormat.sniff}. */
+export interface SniffProbe {
+  /** The first bytes (up to 4 KiB, fewer for a smaller file). */
+  readonly head: Uint8Array;
+  /** The last bytes (up to 4 KiB) when reading them was cheap; undefined over HTTP. */
+  readonly tail?: Uint8Array;
+  /** Total size in bytes. */
+  readonly size: number;
+  /** Path or URL, when there is one. */
+  readonly name?: string;
+}
+
 /** How tensors are laid out in a format's files (today every built-in format is dense). */
 export type TensorLayoutKind = 'dense';
 
@@ -215,8 +227,13 @@ export interface TensorFormat {
   readonly name: string;
   /** File extensions, lower case, with the dot. */
   readonly extensions: readonly string[];
-  /** True when these first bytes (up to 64) look like this format. */
-  sniff(head: Uint8Array): boolean;
+  /**
+   * True when these bytes look like this format. `head` is the first bytes (up to
+   * 4 KiB); `probe` adds the last bytes when reading them was cheap (local files, bytes
+   * in memory), the size and the name, for formats that identify themselves at the end
+   * or past offset 0.
+   */
+  sniff(head: Uint8Array, probe?: SniffProbe): boolean;
   /** True when this folder (or index file's folder) is in this format, for formats stored as folders. */
   sniffFolder?(path: string): Promise<boolean>;
   /**

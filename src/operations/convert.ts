@@ -146,8 +146,13 @@ export async function convertReader(reader: TensorReader, output: string, option
     checkedSize(BigInt(byteLength / castItemBytes(dtype)) * BigInt(castItemBytes(to)), 'tensio', `byte length of ${name} as ${to}`);
     return { name, dtype: to, shape };
   });
+  if (outputFormat.capabilities.tensors === 'one' && plan.length !== 1) {
+    throw new TensioError('INVALID_ARGUMENT', `${outputFormat.name} holds exactly one tensor per file and the input has ${plan.length}${plan.length > 1 ? '; pick one with --tensors (tensors: [name]) or write a format that holds several' : ''}`, { format: outputFormat.name });
+  }
   for (const spec of plan) {
-    const reason = outputFormat.cannotWrite?.(spec);
+    const reason = outputFormat.capabilities.dtypes.includes(spec.dtype)
+      ? outputFormat.cannotWrite?.(spec)
+      : `${outputFormat.name} has no ${spec.dtype} dtype (it holds ${outputFormat.capabilities.dtypes.join(', ')})`;
     if (reason) {
       throw new TensioError('UNSUPPORTED_DTYPE', `${outputFormat.name} cannot hold tensor ${JSON.stringify(spec.name)}: ${reason}`, { format: outputFormat.name });
     }

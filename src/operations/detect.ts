@@ -6,7 +6,7 @@ import { TensioError } from '../core/errors.js';
 import type { ByteSource } from '../storage/byte-source.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
 import { isHttpUrl, locationKind, openSourceInput } from '../storage/source-input.js';
-import type { TensorFormat } from '../model/types.js';
+import type { SniffProbe, TensorFormat } from '../model/types.js';
 import { BUILT_IN_FORMATS, type FormatListOption } from './registry.js';
 
 /**
@@ -76,18 +76,12 @@ export async function detectFormat(path: string, options: FormatListOption & { h
     throw new TensioError('UNKNOWN_FORMAT', `${path} is a folder tensio does not recognise (expected a NumPack store or a sharded checkpoint)`, { path });
   }
   const { source } = await openSourceInput(path);
-  let head: Uint8Array;
   try {
-    head = await source.read(0, Math.min(64, source.size));
+    // A local file: its tail costs nothing, so formats that sign their files at the end are seen.
+    return matchProbe(formats, await probeSource(source, { tail: true }), path);
   } finally {
     await source.close?.();
   }
-  const byMagic = formats.filter((format) => format.sniff(head));
-  if (byMagic.length === 1) return byMagic[0]!;
-  const byExtension = (byMagic.length > 1 ? byMagic : formats).find((format) => format.extensions.includes(extension));
-  if (byExtension) return byExtension;
-  if (byMagic.length > 1) return byMagic[0]!;
-  throw new TensioError('UNKNOWN_FORMAT', `cannot tell the format of ${path}: its first bytes match no known format and ${JSON.stringify(extension)} is not a known extension`, { path });
 }
 
 /**
@@ -101,15 +95,45 @@ export async function detectFormat(path: string, options: FormatListOption & { h
  */
 export async function detectSourceFormat(source: ByteSource, options: FormatListOption & { signal?: AbortSignal } = {}): Promise<TensorFormat> {
   const formats = options.formats ?? BUILT_IN_FORMATS;
-  const head = await source.read(0, Math.min(64, source.size), options.signal ? { signal: options.signal } : undefined);
-  const name = source.name ?? '';
+  // Over HTTP the tail is one more request; bytes in memory and local files give it free.
+  const tail = !isHttpUrl(source.name ?? '');
+  return matchProbe(formats, await probeSource(source, { tail, ...(options.signal ? { signal: options.signal } : {}) }), source.name ?? '');
+}
+
+/** Bytes read from the front of a file for sniffing (HDF5 may put its superblock at 512, 1024 or 2048). */
+export const SNIFF_HEAD_BYTES = 4096;
+/** Bytes read from the end of a file for sniffing, when that is cheap (zTensor and Parquet sign their files at the end). */
+export const SNIFF_TAIL_BYTES = 4096;
+
+/**
+ * What detection hands each format's `sniff`: the first bytes, the last bytes (when
+ * reading them is cheap), the size and the name.
+ *
+ * @example
+ * ```ts
+ * const probe = await probeSource(source, { tail: true });
+ * npyFormat.sniff(probe.head, probe);
+ * ```
+ */
+export async function probeSource(source: ByteSource, options: { tail: boolean; signal?: AbortSignal }): Promise<SniffProbe> {
+  const readOptions = options.signal ? { signal: options.signal } : undefined;
+  const head = await source.read(0, Math.min(SNIFF_HEAD_BYTES, source.size), readOptions);
+  const tailLength = Math.min(SNIFF_TAIL_BYTES, source.size);
+  const tail = !options.tail ? undefined
+    : source.size <= head.byteLength ? head.subarray(head.byteLength - tailLength)
+      : await source.read(source.size - tailLength, tailLength, readOptions);
+  return { head, ...(tail ? { tail } : {}), size: source.size, ...(source.name !== undefined ? { name: source.name } : {}) };
+}
+
+/** Magic bytes first; when several formats or none match, the extension of the name decides. */
+function matchProbe(formats: readonly TensorFormat[], probe: SniffProbe, name: string): TensorFormat {
   const extension = name ? fileExtension(name.replace(/[?#].*$/, '')) : '';
-  const byMagic = formats.filter((format) => format.sniff(head));
+  const byMagic = formats.filter((format) => format.sniff(probe.head, probe));
   if (byMagic.length === 1) return byMagic[0]!;
   const byExtension = extension ? (byMagic.length > 1 ? byMagic : formats).find((format) => format.extensions.includes(extension)) : undefined;
   if (byExtension) return byExtension;
   if (byMagic.length > 1) return byMagic[0]!;
-  throw new TensioError('UNKNOWN_FORMAT', `cannot tell the format of ${name || 'the input'} from its first bytes${extension ? ` or its extension ${JSON.stringify(extension)}` : ''}; pass { format }`, name ? { path: name } : {});
+  throw new TensioError('UNKNOWN_FORMAT', `cannot tell the format of ${name || 'the input'}: its first and last bytes match no known format${extension ? ` and ${JSON.stringify(extension)} is not a known extension` : ''}; pass { format } (--from)`, name ? { path: name } : {});
 }
 
 /**

@@ -4,7 +4,7 @@
  * no format imports it.
  */
 export { BUILT_IN_FORMATS, getFormat, type FormatListOption } from './registry.js';
-export { detectFormat, detectSourceFormat, fileExtension, formatForOutputPath } from './detect.js';
+export { detectFormat, detectSourceFormat, fileExtension, formatForOutputPath, probeSource, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES } from './detect.js';
 export { openTensorFile, type OpenTensorFileOptions } from './open.js';
 export { convert, convertReader, type ConvertOptions, type ConvertResult } from './convert.js';
 export { verifyTensorFile, type VerifyTensorFileOptions } from './verify.js';
