@@ -194,8 +194,13 @@ export interface SniffProbe {
   readonly name?: string;
 }
 
-/** How tensors are laid out in a format's files (today every built-in format is dense). */
-export type TensorLayoutKind = 'dense';
+/**
+ * How tensors are laid out in a format's files: `'dense'` (one array per tensor) or a
+ * multi-part {@link TensorLayout} kind (`'sparse_csr'`, `'sparse_coo'`, `'quant_group'`,
+ * `'mx'`, `'other'`). Today every built-in format is dense; writers take one byte stream
+ * per tensor, so `convert` writes a multi-part tensor only densified.
+ */
+export type TensorLayoutKind = 'dense' | TensorLayout['kind'];
 
 /**
  * What a format declares it can do. `selftest`, `convert` and `inspect` read these
