@@ -153,6 +153,15 @@ test('bug 4: re-sharding into the same folder with --force leaves exactly the ne
   const verify = await runCli(['verify', ckpt]);
   assert.equal(verify.code, 0, verify.stdout);
   assert.doesNotMatch(verify.stdout, /warning/);
+  // Sharding over the one-file form replaces it too (huggingface_hub removes it; transformers
+  // would load it instead of the index): refused without --force, removed after the commit with it.
+  const refused = await runCli(['convert', 'in.safetensors', out, '--max-shard-size', '3KiB'], { cwd: folder });
+  assert.equal(refused.code, 1);
+  assert.equal(cliErrorCode(refused.stderr), 'ALREADY_EXISTS');
+  assert.deepEqual(await listFiles(ckpt), ['model.safetensors']);
+  const fifth = await runCli(['convert', 'in.safetensors', out, '--max-shard-size', '3KiB', '--force'], { cwd: folder });
+  assert.equal(fifth.code, 0, fifth.stderr);
+  assert.deepEqual(await listFiles(ckpt), ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json']);
 });
 
 test('verify checks every shard against the index and reports stray shards as warnings', async (t) => {

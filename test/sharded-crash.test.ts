@@ -101,6 +101,12 @@ const SCENARIOS: Scenario[] = [
     finalFiles: ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json'],
   },
   {
+    name: '3 shards over one model.safetensors',
+    setup: async (folder) => { await safetensorsWriteSharded(join(folder, 'model.safetensors'), generation(1), { metadata: { generation: 'old' } }); },
+    newMaxShardBytes: 100,
+    finalFiles: ['model-00001-of-00003.safetensors', 'model-00002-of-00003.safetensors', 'model-00003-of-00003.safetensors', 'model.safetensors.index.json'],
+  },
+  {
     name: 'one file over 3 shards',
     setup: async (folder) => { await safetensorsWriteSharded(folder, generation(1), { maxShardBytes: 100, metadata: { generation: 'old' } }); },
     newMaxShardBytes: 10_000,

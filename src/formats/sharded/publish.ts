@@ -10,9 +10,9 @@
  * m+1. The index is replaced atomically: the commit point. (A one-shard result has no
  *    index: the single file is published, then the old index is removed.)
  * m+2… The old set's shards, and any shard-named file of the same prefix the new index
- *    does not name, are removed (as `save_pretrained` does), one by one; so is a
- *    `<prefix><ext>` single file when an old index existed (never otherwise: it may be
- *    the very file being resharded).
+ *    does not name, are removed (as `save_pretrained` does), one by one; so is the
+ *    one-file form `<prefix><ext>` (as huggingface_hub does; transformers would load it
+ *    instead of the index). Replacing it needs `overwrite`, like any existing file.
  *
  * A crash before the commit leaves the old model plus some unreferenced new shards; a
  * crash after it leaves the new model plus some unreferenced old ones. `verify` reports
@@ -125,12 +125,13 @@ export async function chooseShardNames(store: Store, folderKey: string, prefix: 
 }
 
 /**
- * Refuses (`ALREADY_EXISTS`) to replace an existing checkpoint of this prefix, or any
- * file the new set would take, unless `overwrite`. Called before anything is written.
+ * Refuses (`ALREADY_EXISTS`) to replace an existing checkpoint of this prefix (its
+ * index or its one-file form), or any file the new set would take, unless `overwrite`. Called before anything is written.
  */
 export async function checkShardSetTarget(store: Store, folderKey: string, prefix: string, extension: string, names: readonly string[], overwrite: boolean): Promise<void> {
   if (overwrite) return;
-  for (const name of [shardIndexFileName(prefix, extension), ...names]) {
+  // The one-file form counts as the same checkpoint: a sharded write replaces (removes) it.
+  for (const name of new Set([shardIndexFileName(prefix, extension), `${prefix}${extension}`, ...names])) {
     const path = store.locate(`${folderKey}${name}`);
     if (await store.has(`${folderKey}${name}`)) fail('ALREADY_EXISTS', `${path} already exists (use --force / overwrite to replace it)`, { path });
   }
@@ -184,9 +185,9 @@ export async function publishShardSet(plan: ShardSetPlan): Promise<{ removed: st
   for (const name of await folderNames(store, folderKey)) {
     if (isHiddenFileName(name) || newNames.has(name)) continue;
     if (parseShardFileName(name, extension)?.prefix === prefix) stale.add(name);
-    // A single file of the prefix beside a replaced index is a leftover (of an interrupted
-    // one-file write); without an old index it may be the user's input: left alone.
-    else if (name === `${prefix}${extension}` && before.indexExists) stale.add(name);
+    // The one-file form of the prefix (`model.safetensors`) is the checkpoint being
+    // replaced too: left beside the new index, transformers would load it instead.
+    else if (name === `${prefix}${extension}` && plan.indexText !== undefined) stale.add(name);
   }
   const removed: string[] = [];
   for (const name of [...stale].sort()) {
