@@ -266,3 +266,20 @@ test('tensio/io helpers read from URLs and bytes', async (t) => {
   assert.deepEqual(store.tensors.map((info) => info.name).sort(), ['feat', 'w']);
   assert.deepEqual((await store.read('feat')).data, w.data);
 });
+
+test('remote sharded PyTorch .bin: the index URL opens its shards by relative URL', async (t) => {
+  const server = await serve(t);
+  const dir = await tempDir(t);
+  const a = pattern('float32', [20, 10], 21);
+  const b = pattern('float32', [30], 22);
+  await pytorchWrite(join(dir, 'pytorch_model-00001-of-00002.bin'), { 'layer.a': a });
+  await pytorchWrite(join(dir, 'pytorch_model-00002-of-00002.bin'), { 'layer.b': b });
+  const index = { metadata: { total_size: a.data.byteLength + b.data.byteLength }, weight_map: { 'layer.a': 'pytorch_model-00001-of-00002.bin', 'layer.b': 'pytorch_model-00002-of-00002.bin' } };
+  await writeFile(join(dir, 'pytorch_model.bin.index.json'), JSON.stringify(index));
+  await putFolder(server, dir, 'bin');
+  await using remote = await openTensorFile(server.url('range', 'bin/pytorch_model.bin.index.json'));
+  await using local = await openTensorFile(join(dir, 'pytorch_model.bin.index.json'));
+  assert.equal(remote.format, 'pytorch');
+  await sameTensors(remote, local);
+  assert.equal((await runCli(['inspect', server.url('range', 'bin/pytorch_model.bin.index.json')])).code, 0);
+});

@@ -3,12 +3,12 @@
  * library's `convert`, with a progress bar on a terminal and no partial output file
  * on failure or Ctrl-C.
  */
-import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import { checkOutputPath, convert, detectFormat, formatForOutputPath, getFormat, type ConvertOptions } from '../operations/index.js';
 import { parseDTypeCast } from '../operations/dtype-cast.js';
 import { pathExists } from '../storage/atomic-file-sink.js';
+import { localFileSize } from '../storage/local-paths.js';
 import { cliParseArgs, cliParseByteSize, cliRefuseIgnoredOptions } from './args.js';
 import { cliFormatBytes, cliFormatCount, cliFormatSeconds, cliFormatThroughput, cliJson } from './output.js';
 import { cliProgressBar } from './progress.js';
@@ -16,14 +16,7 @@ import { CliUsageError, type CliCommand } from './types.js';
 import { CLI_HEADER_HELP, CLI_HEADER_OPTION, cliHttpOptions } from './http-options.js';
 
 /** Size of a file; undefined for a folder (a store) or nothing. */
-async function fileSize(path: string): Promise<number | undefined> {
-  try {
-    const info = await stat(path);
-    return info.isFile() ? info.size : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const fileSize = localFileSize;
 
 /** CLI options that are input-format options: flag name → the format's `formatOptions` key. */
 const CONVERT_FORMAT_OPTIONS = { key: 'key', 'drop-duplicates': 'dropDuplicates', 'allow-unknown-globals': 'allowUnknownGlobals' } as const;

@@ -1,8 +1,7 @@
 /**
  * File sizes and chunk sizing with NumPack IO's exact semantics.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { localTreeSize } from '../storage/local-paths.js';
 import { itemSize, type DType } from '../core/dtype.js';
 import { TensioError } from '../core/errors.js';
 import { DEFAULT_BATCH_ROWS, DEFAULT_CHUNK_SIZE, LARGE_FILE_THRESHOLD, MAX_CHUNK_ROWS } from './constants.js';
@@ -17,12 +16,7 @@ import { DEFAULT_BATCH_ROWS, DEFAULT_CHUNK_SIZE, LARGE_FILE_THRESHOLD, MAX_CHUNK
  * ```
  */
 export async function getFileSize(path: string): Promise<number> {
-  const info = await stat(path).catch(() => undefined);
-  if (!info) return 0;
-  if (!info.isDirectory()) return info.size;
-  let total = 0;
-  for (const entry of await readdir(path)) total += await getFileSize(join(path, entry));
-  return total;
+  return localTreeSize(path);
 }
 
 /**

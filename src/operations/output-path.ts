@@ -3,7 +3,7 @@
  * one behaviour for every output format (single files, sharded checkpoints, folder
  * stores), and errors that name the folder at fault rather than a temporary file.
  */
-import { stat } from 'node:fs/promises';
+import { localPathKind } from '../storage/local-paths.js';
 import { basename, dirname, join } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import type { TensorFormat } from '../model/types.js';
@@ -23,12 +23,7 @@ import type { TensorFormat } from '../model/types.js';
  */
 export async function checkOutputPath(output: string, format: TensorFormat, options: { parentMustExist?: boolean } = {}): Promise<void> {
   if (options.parentMustExist !== false) await checkOutputFolder(output);
-  let outputIsFolder = false;
-  try {
-    outputIsFolder = (await stat(output)).isDirectory();
-  } catch {
-    return; // nothing there yet: the usual case
-  }
+  const outputIsFolder = (await localPathKind(output)) === 'folder'; // usually nothing there yet
   if (outputIsFolder && !format.capabilities.folder) {
     const example = join(output, `model${format.extensions[0] ?? ''}`);
     throw new TensioError('INVALID_ARGUMENT', `${output} is a folder, and ${format.name} writes a single file; name a file instead (e.g. ${example})`, { path: output });
@@ -37,12 +32,11 @@ export async function checkOutputPath(output: string, format: TensorFormat, opti
 
 async function checkOutputFolder(output: string): Promise<void> {
   const parent = dirname(output);
-  let parentIsFolder: boolean;
-  try {
-    parentIsFolder = (await stat(parent)).isDirectory();
-  } catch (cause) {
-    throw new TensioError('NOT_FOUND', `the folder ${parent} (where ${basename(output)} would be written) does not exist; create it first (mkdir -p ${parent})`, { path: parent, cause });
+  const kind = await localPathKind(parent);
+  if (kind === 'missing') {
+    throw new TensioError('NOT_FOUND', `the folder ${parent} (where ${basename(output)} would be written) does not exist; create it first (mkdir -p ${parent})`, { path: parent });
   }
+  const parentIsFolder = kind === 'folder';
   if (!parentIsFolder) {
     throw new TensioError('INVALID_ARGUMENT', `${parent} is not a folder, so ${basename(output)} cannot be written inside it`, { path: parent });
   }

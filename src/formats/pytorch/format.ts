@@ -63,6 +63,7 @@ function shardLayout(formatOptions: Record<string, unknown> | undefined) {
 export const pytorchFormat: TensorFormat = {
   name: 'pytorch',
   extensions: ['.pt', '.pth', '.bin', '.ckpt', '.bin.index.json'],
+  layoutExtensions: ['.bin.index.json'],
   capabilities: {
     tensors: 'many',
     dtypes: Object.keys(PYTORCH_WRITE_DTYPES) as DType[],
@@ -87,9 +88,9 @@ export const pytorchFormat: TensorFormat = {
   async open(input, options: OpenOptions = {}) {
     const formatOptions = (options.formatOptions ?? {}) as PytorchShardedOptions;
     const { followIndex, maxIndexBytes: _maxIndexBytes, ...openOptions } = formatOptions;
-    const signalOption = options.signal ? { signal: options.signal } : {};
+    const signalOption = { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}) };
     if (typeof input !== 'string') return pytorchOpen(input, { ...openOptions, ...signalOption });
-    const layout = shardLayout(options.formatOptions);
+    const layout = shardLayout({ ...options.formatOptions, ...(options.http ? { http: options.http } : {}) });
     const target = await resolvePytorchTarget(input, layout, followIndex !== false);
     if (target.kind === 'index') return openShardedCheckpoint(target.path, layout, options.signal);
     return pytorchOpen(target.path, { ...openOptions, ...signalOption });

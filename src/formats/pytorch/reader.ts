@@ -9,7 +9,7 @@ import { checkedSize, elementCount } from '../../core/sizes.js';
 import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
 import type { TensorInfo, TensorReader } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
-import { fileSource } from '../../storage/file-source.js';
+import { openSourceInput } from '../../storage/source-input.js';
 import { pytorchCollect } from './collect.js';
 import { pytorchByteSwap, pytorchGather, pytorchSpanElements } from './gather.js';
 import { pytorchIsLegacy, pytorchReadLegacy } from './legacy.js';
@@ -93,7 +93,8 @@ function viewSignature(tensor: PickleTensor): string {
  * ```
  */
 export async function pytorchOpen(input: string | ByteSource, options: PytorchOpenOptions = {}): Promise<TensorReader> {
-  const owned = typeof input === 'string' ? await fileSource(input) : undefined;
+  // A path or URL is opened here (and closed with the reader); a source is the caller's.
+  const owned = typeof input === 'string' ? (await openSourceInput(input, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) })).source : undefined;
   const source = owned ?? (input as ByteSource);
   try {
     const parsed = await pytorchParse(source, options);
@@ -167,10 +168,10 @@ export async function pytorchOpen(input: string | ByteSource, options: PytorchOp
         if (chunk) return chunk.then((byteChunk) => ({ kind: 'chunks', chunks: [byteChunk] }));
         return { kind: 'decode', decode: (signal) => decodeTensor(tensor, access, info.name, signal) };
       },
-      ...(owned ? { close: () => owned.close() } : {}),
+      ...(owned ? { close: async () => { await owned.close?.(); } } : {}),
     });
   } catch (error) {
-    await owned?.close();
+    await owned?.close?.();
     if (error instanceof TensioError && owned && error.path === undefined) {
       throw new TensioError(error.code, error.message, { format: error.format, path: owned.name, ...(error.offset !== undefined ? { offset: error.offset } : {}), cause: error.cause });
     }

@@ -6,7 +6,7 @@
  * sharded code in `src/formats/sharded/`. A model folder holding one
  * `pytorch_model.bin` opens that file.
  */
-import { stat } from 'node:fs/promises';
+import { locationKind } from '../../storage/source-input.js';
 import { errorFactory } from '../../core/errors.js';
 import { SHARDED_INDEX_MAX_BYTES } from '../../core/limits.js';
 import type { VerifyOptions, VerifyReport } from '../../model/types.js';
@@ -44,6 +44,7 @@ export function pytorchShardLayout(options: PytorchShardedOptions, verifyFile: (
     extension: '.bin',
     defaultPrefix: 'pytorch_model',
     maxIndexBytes: maxIndexBytes ?? SHARDED_INDEX_MAX_BYTES,
+    ...(openOptions.http ? { http: openOptions.http } : {}),
     openShard: (path, signal) => pytorchOpen(path, { ...openOptions, ...(signal ? { signal } : {}) }),
     verifyShard: verifyFile,
   };
@@ -60,8 +61,8 @@ export function pytorchShardLayout(options: PytorchShardedOptions, verifyFile: (
  * ```
  */
 export async function resolvePytorchTarget(path: string, layout: ShardedLayout, followIndex = true): Promise<{ kind: 'index' | 'single'; path: string }> {
-  const isFolder = await stat(path).then((s) => s.isDirectory(), () => false);
-  if (isFolder) {
+  const kind = await locationKind(path);
+  if (kind === 'folder') {
     const found = await findCheckpointInFolder(path, layout);
     if (!found) return fail('NOT_FOUND', `pytorch: ${path} holds no *.bin.index.json and no .bin file`, { path });
     return found;

@@ -6,12 +6,15 @@ import type { PickleWorkBudget } from './pickle/budget.js';
 import type { PickleLimits } from './pickle/machine.js';
 import type { PickleStorage, PickleValue } from './pickle/values.js';
 import type { TensorInfo } from '../../model/types.js';
+import type { HttpSourceOptions } from '../../storage/http-source.js';
 
 /** Decides whether a tensor that repeats an earlier one exactly (same storage, offset, shape, stride) is dropped. */
 export type PytorchDropDuplicates = boolean | ((removed: TensorInfo, kept: TensorInfo) => boolean);
 
 /** Options for {@link pytorchOpen} (also accepted as `formatOptions` / convert's `readOptions`). */
 export interface PytorchOpenOptions extends PickleLimits {
+  /** For `http(s)://` inputs (a remote checkpoint, index or shards): headers, retries, timeouts. */
+  http?: HttpSourceOptions;
   /** Read only this sub-tree (e.g. `'state_dict'`, or a dotted path); names are relative to it. */
   key?: string;
   /**
