@@ -1,6 +1,7 @@
 /**
  * The in-memory tensor every format reads into and writes from.
  */
+import { bytesEqual } from './bytes.js';
 import { DTYPE_INFO, type DType, type TypedArray } from './dtype.js';
 import { TensioError } from './errors.js';
 import { tensorByteLength } from './sizes.js';
@@ -91,6 +92,5 @@ export function isViewAligned(tensor: Tensor): boolean {
 export function tensorsEqual(a: Tensor, b: Tensor): boolean {
   if (a.dtype !== b.dtype || a.shape.length !== b.shape.length) return false;
   if (a.shape.some((dim, i) => dim !== b.shape[i])) return false;
-  return Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength)
-    .equals(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength));
+  return bytesEqual(a.data, b.data);
 }

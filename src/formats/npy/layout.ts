@@ -2,6 +2,7 @@
  * Turning `.npy` data into tensio's layout (little-endian, C order): a native byte
  * swap for big-endian data, a transpose for Fortran-ordered data.
  */
+import { byteSwapInPlace } from '../../core/bytes.js';
 import type { NpyHeader } from './types.js';
 
 /**
@@ -30,10 +31,7 @@ export function npyToTensioLayout(data: Uint8Array, header: Pick<NpyHeader, 'big
 
 /** Reverses the byte order of every `unit`-byte word of `data`, in place (native). */
 export function npyByteSwap(data: Uint8Array, unit: number): void {
-  const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (unit === 2) buffer.swap16();
-  else if (unit === 4) buffer.swap32();
-  else if (unit === 8) buffer.swap64();
+  byteSwapInPlace(data, unit);
 }
 
 /**

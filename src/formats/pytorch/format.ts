@@ -1,6 +1,7 @@
 /**
  * The PyTorch checkpoint entry in the format registry.
  */
+import { latin1Decode } from '../../core/bytes.js';
 import type { OpenOptions, TensorFormat, VerifyOptions, VerifyReport, WriterOptions } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import { TensioError } from '../../core/errors.js';
@@ -81,7 +82,7 @@ export const pytorchFormat: TensorFormat = {
     // torch's first record is always <root>/data.pkl; when its name fits in the head, check it.
     const nameLength = head.byteLength >= 28 ? head[26]! | (head[27]! << 8) : Infinity;
     if (30 + nameLength > head.byteLength) return true;
-    return Buffer.from(head.subarray(30, 30 + nameLength)).toString('latin1').endsWith('/data.pkl');
+    return latin1Decode(head.subarray(30, 30 + nameLength)).endsWith('/data.pkl');
   },
   // A folder with a pytorch_model.bin.index.json, or one pytorch_model.bin (save_pretrained of a small model).
   sniffFolder: (path) => folderHasCheckpoint(path, shardLayout(undefined)),

@@ -2,6 +2,7 @@
  * What torch's globals mean when a checkpoint is read without executing it: each
  * allow-listed callable is interpreted here by name, and everything else is refused.
  */
+import { latin1Decode, latin1Encode } from '../../core/bytes.js';
 import { TensioError } from '../../core/errors.js';
 import { clipInput, quoteInput } from '../../core/quote.js';
 import { PYTORCH_STORAGE_CLASSES } from './dtypes.js';
@@ -50,7 +51,7 @@ function fail(code: 'INVALID_PICKLE' | 'UNSAFE_PICKLE' | 'UNSUPPORTED_FEATURE', 
 
 function asText(value: PickleValue | undefined): string | undefined {
   if (typeof value === 'string') return value;
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('latin1');
+  if (value instanceof Uint8Array) return latin1Decode(value);
   if (typeof value === 'number') return String(value);
   return undefined;
 }
@@ -147,9 +148,9 @@ function codecsEncode(args: readonly PickleValue[], offset: number, context: Pic
   const name = typeof encoding === 'string' ? encoding.toLowerCase().replace('-', '') : 'utf8';
   if (name === 'latin1' || name === 'iso88591') {
     if (/[^\u0000-\u00ff]/.test(text)) return fail('INVALID_PICKLE', '_codecs.encode: text does not fit latin-1', offset);
-    return new Uint8Array(Buffer.from(text, 'latin1'));
+    return latin1Encode(text);
   }
-  if (name === 'utf8' || name === 'ascii') return new Uint8Array(Buffer.from(text, 'utf8'));
+  if (name === 'utf8' || name === 'ascii') return new TextEncoder().encode(text);
   return fail('INVALID_PICKLE', `_codecs.encode with encoding ${pickleDescribe(encoding ?? null)} is not supported`, offset);
 }
 

@@ -3,6 +3,7 @@
  * under `<root>/data/`. The pickle is run by the allow-list machine; storages are
  * located (not read) here.
  */
+import { latin1Decode } from '../../core/bytes.js';
 import { TensioError, errorFactory } from '../../core/errors.js';
 import { PICKLE_MAX_BYTES } from '../../core/limits.js';
 import type { ByteSource } from '../../storage/byte-source.js';
@@ -76,7 +77,7 @@ export function pytorchArchiveRoot(archive: ZipArchive): string {
 async function readSmallRecord(archive: ZipArchive, entry: ZipEntry | undefined, signal?: AbortSignal): Promise<string | undefined> {
   if (!entry) return undefined;
   if (entry.uncompressedSize > 64) fail('INVALID_HEADER', `pytorch: record ${entry.name} holds ${entry.uncompressedSize} bytes, expected a short text`);
-  return Buffer.from(await archive.readEntry(entry, signal ? { signal } : {})).toString('latin1').trim();
+  return latin1Decode(await archive.readEntry(entry, signal ? { signal } : {})).trim();
 }
 
 /**

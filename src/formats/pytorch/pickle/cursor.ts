@@ -3,6 +3,7 @@
  * that remain before anything is allocated, so a hostile length is an error, not a
  * 4 GiB buffer.
  */
+import { latin1Decode } from '../../../core/bytes.js';
 import { TensioError } from '../../../core/errors.js';
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
@@ -104,7 +105,7 @@ export class PickleCursor {
   }
 
   asciiLine(): string {
-    return Buffer.from(this.lineBytes()).toString('latin1');
+    return latin1Decode(this.lineBytes());
   }
 
   decimalLine(): number {

@@ -6,6 +6,7 @@
  * inside a key is written once. The walk is iterative: key nesting cannot exhaust the
  * call stack.
  */
+import { latin1Decode } from '../../../core/bytes.js';
 import { PickleWorkBudget } from './budget.js';
 import { PickleComplex, PickleGlobal, PickleSet, PickleTuple, pickleTypeName, type PickleValue } from './values.js';
 
@@ -20,7 +21,7 @@ export function pickleScalarKey(key: PickleValue): string | undefined {
   if (typeof key === 'number') return `n:${key}`;
   if (typeof key === 'bigint') return Number.isSafeInteger(Number(key)) && BigInt(Number(key)) === key ? `n:${Number(key)}` : `b:${key}`;
   if (typeof key === 'string') return `s:${key}`;
-  if (key instanceof Uint8Array) return `y:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')}`;
+  if (key instanceof Uint8Array) return `y:${latin1Decode(key)}`;
   if (key instanceof PickleGlobal) return `g:${key.qualifiedName}`;
   if (key instanceof PickleComplex) return key.imag === 0 ? `n:${key.real}` : `c:${key.real},${key.imag}`;
   return undefined;
