@@ -4,6 +4,7 @@
  *   node --expose-gc --import tsx bench/child.ts stream-write <format> <out> <totalMiB>
  *   node --expose-gc --import tsx bench/child.ts convert <input> <output> [<dtype to leave out>]
  *   node --expose-gc --import tsx bench/child.ts verify <input>
+ *   node --expose-gc --import tsx bench/child.ts open <input>   (open and list, no tensor data)
  *
  * Everything is imported first; then the RSS high-water mark is reset, the baseline RSS
  * taken, the operation run, and one JSON line printed: baseline, peak, peak - baseline.
@@ -69,6 +70,11 @@ if (op === 'convert') await listKept(args[0]!, args[2]);
 const operations: Record<string, () => Promise<unknown>> = {
   'stream-write': () => streamWrite(args[0]!, args[1]!, Number(args[2])),
   convert: () => convertWithout(args[0]!, args[1]!, args[2]),
+  open: async () => {
+    const reader = await tensio.openTensorFile(args[0]!);
+    if (reader.tensors.length === 0 && args[1] !== 'empty-ok') throw new Error('no tensors');
+    await reader.close();
+  },
   verify: async () => {
     const report = await tensio.verifyTensorFile(args[0]!);
     if (!report.ok) throw new Error(`verify failed: ${JSON.stringify(report.problems)}`);
@@ -76,7 +82,7 @@ const operations: Record<string, () => Promise<unknown>> = {
 };
 const operation = operations[op ?? ''];
 if (!operation) {
-  console.error(`usage: child.ts stream-write <format> <out> <totalMiB> | convert <input> <output> [<dtype to leave out>] | verify <input>`);
+  console.error(`usage: child.ts stream-write <format> <out> <totalMiB> | convert <input> <output> [<dtype to leave out>] | verify <input> | open <input>`);
   process.exit(2);
 }
 collectGarbage();
