@@ -64,7 +64,7 @@ async function race(t: { diagnostic(message: string): void }, root: string, labe
   }
   // Children load slowly (tsx); they all start trial i at the same instant.
   const start = Date.now() + 6000;
-  const children = Array.from({ length: PROCESSES }, () => startChild(['race', dirs.join(','), String(start), '150']));
+  const children = Array.from({ length: PROCESSES }, () => startChild(['race', dirs.join(','), String(start), '200']));
   try {
     await Promise.all(children.map((c) => c.waitFor(/^done$/)));
   } finally {

@@ -52,6 +52,8 @@ interface LockOwner {
 export const npkLockFileSystem = {
   writeFile: (path: string, text: string) => writeFile(path, text, { flag: 'wx' }),
   link: (existing: string, path: string) => link(existing, path),
+  /** Called after a lock's owner was read and before acting on it: race tests widen that window here. */
+  afterReadingOwner: async (): Promise<void> => undefined,
 };
 
 /**
@@ -151,6 +153,7 @@ async function take(path: string, text: string, depth: number): Promise<boolean>
         } else if (code !== 'EEXIST') throw error;
       }
       const owner = await readOwner(path);
+      await npkLockFileSystem.afterReadingOwner();
       if (!owner) continue; // released meanwhile: try again
       if (ownerAlive(owner) || depth >= MAX_CLAIM_DEPTH) return false;
       const claim = `${path}.reap-${owner.id}`;

@@ -1,11 +1,12 @@
 /**
  * Child process of the lock race tests. `race DIR0,DIR1,... START_MS STEP_MS`: for trial
  * i, waits until START_MS + i × STEP_MS, tries to take the lock of DIRi, prints
- * `trial <i> WON <nonce>` or `trial <i> LOCKED`, and keeps every lock it won (the process
+ * `trial <i> WON <nonce>` or `trial <i> LOCKED` (with a random pause of up to 30 ms
+ * between reading a lock and acting on it, to widen race windows), and keeps every lock it won (the process
  * stays alive, so its locks are live) until its stdin closes.
  * `hold STORE`: opens the store for writing, prints `holding`, waits for stdin to close.
  */
-import { npkAcquireLock } from '../../src/npk/lock.js';
+import { npkAcquireLock, npkLockFileSystem } from '../../src/npk/lock.js';
 import { NumPack } from '../../src/npk/index.js';
 import { isTensioError } from '../../src/core/errors.js';
 
@@ -17,6 +18,9 @@ const stdinClosed = new Promise<void>((resolve) => {
 });
 
 if (mode === 'race') {
+  // Like strace's delay_exit: a random pause between reading a lock and acting on it
+  // makes the interleavings that break a naive takeover happen in a few trials.
+  npkLockFileSystem.afterReadingOwner = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 30));
   const dirs = args[0]!.split(',');
   const start = Number(args[1]);
   const step = Number(args[2]);
