@@ -57,8 +57,8 @@ torch.save({'state_dict': sd, 'epoch': 3}, sys.argv[1])
   } finally {
     await reader.close();
   }
-  // Without the options: every tensor written with its own bytes, named by dotted path.
-  const full = await runCli(['convert', 'ckpt.pt', 'full.safetensors'], { cwd: dir });
+  // With --keep-duplicates and no --key: every tensor written with its own bytes, named by dotted path.
+  const full = await runCli(['convert', 'ckpt.pt', 'full.safetensors', '--keep-duplicates'], { cwd: dir });
   assert.equal(full.code, 0, full.stderr);
   const fullReader = await openTensorFile(join(dir, 'full.safetensors'));
   try {

@@ -39,9 +39,18 @@ test('a member declaring more than maxEntryBytes, and more entries than maxEntri
   assert.equal((await npzOpen(many)).tensors.length, 50);
 });
 
-test('an object-dtype member is UNSAFE_PICKLE', async () => {
+test('an object-dtype member is listed as unsupported (UNSAFE_PICKLE), never loaded; the other members stay readable (issue 8 bug 6)', async () => {
   const bytes = Buffer.from(member([3])).toString('latin1').replace("'|u1'", "'|O' ");
-  await rejectsWith(craftZip([{ name: 'o.npy', data: new Uint8Array(Buffer.from(bytes, 'latin1')) }]), 'UNSAFE_PICKLE');
+  const reader = await npzOpen(craftZip([{ name: 'o.npy', data: new Uint8Array(Buffer.from(bytes, 'latin1')) }, { name: 'ok.npy', data: member([3]) }]));
+  assert.deepEqual(reader.tensors.map((info) => info.name), ['ok']);
+  assert.deepEqual(reader.metadata.unsupportedTensors, [{ name: 'o', formatDtype: '|O', code: 'UNSAFE_PICKLE', reason: (reader.metadata.unsupportedTensors as { reason: string }[])[0]!.reason }]);
+  assert.match((reader.metadata.unsupportedTensors as { reason: string }[])[0]!.reason, /object dtype/);
+  await assert.rejects(reader.read('o'), (error) => isTensioError(error, 'NOT_FOUND'));
+});
+
+test('every member error names the member (issue 8 bug 6)', async () => {
+  const short = member([64]).subarray(0, 100);
+  await assert.rejects(npzOpen(craftZip([{ name: 'good.npy', data: member([3]) }, { name: 'broken.npy', data: short }])), (error) => isTensioError(error, 'TRUNCATED') && /"broken\.npy"/.test(error.message));
 });
 
 test('a member whose data is shorter than its header says is TRUNCATED (stored and deflated)', async () => {

@@ -79,14 +79,14 @@ test('tied weights: reported as shared, and dropDuplicates keeps the first name'
   assert.equal(chooser.tensors.length, 2);
 });
 
-test('convert .pt to .safetensors: tied weights copied by default, dropped on request', { skip: oracleSkip('torch') }, async (t) => {
+test('convert .pt to .safetensors: tied weights written once by default (issue 8 feature 1), every name with keepDuplicates', { skip: oracleSkip('torch') }, async (t) => {
   const { dir } = await torch213Fixtures();
   const out = await tempDir(t);
-  await convert(join(dir, 'tied.pt'), join(out, 'all.safetensors'));
+  await convert(join(dir, 'tied.pt'), join(out, 'all.safetensors'), { keepDuplicates: true });
   await using all = await openTensorFile(join(out, 'all.safetensors'));
   assert.deepEqual(all.tensors.map((info) => info.name).sort(), ['emb.weight', 'head.weight']);
   assert.deepEqual((await all.read('head.weight')).data, (await all.read('emb.weight')).data);
-  await convert(join(dir, 'tied.pt'), join(out, 'dedup.safetensors'), { readOptions: { dropDuplicates: true } });
+  await convert(join(dir, 'tied.pt'), join(out, 'dedup.safetensors'));
   await using dedup = await openTensorFile(join(out, 'dedup.safetensors'));
   assert.deepEqual(dedup.tensors.map((info) => info.name), ['emb.weight']);
   assert.equal(dedup.metadata['head.weight'], 'emb.weight');

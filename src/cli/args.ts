@@ -12,7 +12,8 @@ export type CliOptions = NonNullable<ParseArgsConfig['options']>;
 
 /** Parsed arguments: option values by name, and the positionals in order. */
 export interface CliParsedArgs {
-  values: Record<string, string | boolean | undefined>;
+  /** Strings, booleans, or lists of strings for options declared `multiple: true`. */
+  values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
 }
 
@@ -37,7 +38,7 @@ export function cliParseArgs(command: string, args: readonly string[], options: 
   } catch (error) {
     throw new CliUsageError(describeParseError(error), command);
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const values = parsed.values as CliParsedArgs['values'];
   const help = values.help === true;
   if (!help) {
     const [min, max] = positionals;
@@ -48,7 +49,7 @@ export function cliParseArgs(command: string, args: readonly string[], options: 
       throw new CliUsageError(`${command} takes ${min === max ? max : `at most ${max}`} argument${max === 1 ? '' : 's'}, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`, command);
     }
     for (const [name, value] of Object.entries(values)) {
-      if (value === '') throw new CliUsageError(`option --${name} needs a value`, command);
+      if (value === '' || (Array.isArray(value) && value.includes(''))) throw new CliUsageError(`option --${name} needs a value`, command);
     }
   }
   return { values, positionals: parsed.positionals, help };
@@ -102,4 +103,9 @@ export function cliRefuseIgnoredOptions(values: CliParsedArgs['values'], flags: 
     const takers = BUILT_IN_FORMATS.filter((candidate) => candidate.openOptionNames?.includes(option)).map((candidate) => candidate.name);
     throw new CliUsageError(`--${flag} applies to ${takers.length > 0 ? takers.join(', ') : 'no'} input only; ${input} is ${format.name}`, command);
   }
+}
+
+/** The values of a `multiple: true` string option (empty when not given). */
+export function cliStringList(value: string | boolean | string[] | undefined): string[] {
+  return Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
 }

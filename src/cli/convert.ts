@@ -7,11 +7,14 @@ import { basename, dirname, join } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import { checkOutputPath, convert, detectFormat, formatForOutputPath, getFormat, type ConvertOptions } from '../operations/index.js';
 import { parseDTypeCast } from '../operations/dtype-cast.js';
+import { isDType } from '../core/dtype.js';
+import { BUILT_IN_FORMATS } from '../operations/index.js';
 import { pathExists } from '../storage/atomic-file-sink.js';
 import { localFileSize } from '../storage/local-paths.js';
-import { cliParseArgs, cliParseByteSize, cliRefuseIgnoredOptions } from './args.js';
+import { cliParseArgs, cliParseByteSize, cliRefuseIgnoredOptions, cliStringList } from './args.js';
 import { cliFormatBytes, cliFormatCount, cliFormatSeconds, cliFormatThroughput, cliJson } from './output.js';
-import { cliProgressBar } from './progress.js';
+import { cliProgressBar, cliProgressMode } from './progress.js';
+import { cliParseMetadata, cliParseTensorList, cliRenameRules } from './select-options.js';
 import { CliUsageError, type CliCommand } from './types.js';
 import { CLI_HEADER_HELP, CLI_HEADER_OPTION, cliHttpOptions } from './http-options.js';
 
@@ -19,7 +22,7 @@ import { CLI_HEADER_HELP, CLI_HEADER_OPTION, cliHttpOptions } from './http-optio
 const fileSize = localFileSize;
 
 /** CLI options that are input-format options: flag name → the format's `formatOptions` key. */
-const CONVERT_FORMAT_OPTIONS = { key: 'key', 'drop-duplicates': 'dropDuplicates', 'allow-unknown-globals': 'allowUnknownGlobals' } as const;
+const CONVERT_FORMAT_OPTIONS = { key: 'key', 'allow-unknown-globals': 'allowUnknownGlobals', 'void-dtype': 'voidDtype' } as const;
 
 /** The `convert` subcommand. */
 export const convertCommand: CliCommand = {
@@ -29,14 +32,19 @@ export const convertCommand: CliCommand = {
 
 Converts IN to OUT, streaming tensor by tensor (one chunk in memory at a time where
 the formats allow it). The input format comes from IN's first bytes (then its
-extension); the output format from OUT's extension unless --to names it. OUT appears
-only when everything was written (atomic rename): a failure or Ctrl-C leaves no
-partial file. An existing OUT is refused unless --force is given; OUT's folder
-must exist, and an OUT that is a folder is refused (except for folder formats:
-npk). An option the input format would ignore (--key on safetensors) is a usage
-error. A tensor whose
-dtype the output format cannot hold is refused (UNSUPPORTED_DTYPE) before anything
-is written; pick the others with --tensors.
+extension); the output format from OUT's extension unless --to names it. OUT
+appears only when everything was written (atomic rename): a failure or Ctrl-C
+leaves no partial file. An existing OUT is refused unless --force is given; OUT's
+folder must exist, and an OUT that is a folder is refused (except for folder
+formats: npk). An option the input format would ignore (--key on safetensors) is
+a usage error. A tensor whose dtype the output format cannot hold is refused
+(UNSUPPORTED_DTYPE) before anything is written; pick the others with --tensors.
+
+Tied weights (one storage under several names, as in GPT-2's embeddings) are
+written once for every output but PyTorch, under the name safetensors'
+save_model keeps, with {removed: kept} recorded in the metadata; the summary
+says so. Entries the input lists as unreadable (an npz member of strings) are
+left out with a warning.
 
 Arguments:
   IN                  the file or folder to read, or an http(s):// URL
@@ -46,14 +54,25 @@ Options:
       --to FORMAT     output format (default: from OUT's extension)
       --from FORMAT   input format (default: detected)
   -f, --force         replace OUT if it exists
-      --tensors LIST  only these tensors, comma separated exact names
+      --tensors LIST  only these tensors: comma separated names or globs
+                      ('transformer.h.0.*'; * any characters, ? one)
+      --rename FROM=TO
+                      write tensor FROM as TO; FROM may hold one * carried into
+                      TO's * ('model.*=*'); repeatable
+      --strip-prefix PREFIX
+                      drop PREFIX from the names that start with it
+                      (Lightning's model.)
+      --metadata KEY=VALUE
+                      add a metadata entry (e.g. format=pt, as save_model
+                      writes); repeatable
       --dtype DTYPE   cast float tensors to DTYPE (float32, float16, bfloat16, float64,
                       float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz),
                       rounding exactly as torch's .to() does, chunk by chunk;
                       FROM:TO[,FROM:TO] casts only tensors of dtype FROM
                       (e.g. bfloat16:float32, to write a bf16 model as npz)
-      --crc32         ask the output format to store a CRC32 per tensor, for formats
-                      whose writer supports it (others ignore it)
+      --crc32         ask the output format to store a CRC32 per tensor, for
+                      formats whose writer supports it (others ignore it)
+      --compress      npz: deflate every member (np.savez_compressed)
       --max-shard-size SIZE
                       safetensors: write a sharded checkpoint (model-00001-of-0000N
                       .safetensors + OUT as the index) with shards of at most SIZE
@@ -67,31 +86,41 @@ Options:
                       outside the allow-list (argparse.Namespace, numpy scalars, a
                       config class) by making each an inert placeholder, never
                       imported or called; its tensors convert as usual
-      --key PATH      PyTorch input: convert only the tensors under this dotted path
-                      of a nested checkpoint (e.g. state_dict), named relative to it
+      --key PATH      PyTorch input: convert only the tensors under this dotted
+                      path of a nested checkpoint (e.g. state_dict), named
+                      relative to it
+      --keep-duplicates
+                      write tied weights once per name (the old behaviour)
       --drop-duplicates
-                      PyTorch input: write tied weights (the same storage, offset,
-                      shape and strides under several names) once, keeping the first
-                      name and recording {removed: kept} in the metadata
+                      write tied weights once even for PyTorch output
       --verify        first check every checksum IN carries (zip CRC-32s of .pt/.bin
                       and .npz, safetensors crc32 metadata), as 'tensio verify' does;
                       a corrupt IN is refused (exit 1, naming the tensors concerned)
                       and nothing is written. Without it only structure is checked
+      --void-dtype DTYPE
+                      npy/npz input: read void arrays (<V2) as DTYPE; numpy
+                      saves ml_dtypes' bfloat16 as <V2
+      --progress      print progress on stderr even when it is not a terminal
+                      (a line per second); default: a bar on a terminal, a line
+                      every 10 s otherwise
+  -q, --quiet         print no progress
       --json          print one JSON object describing what was done
 ${CLI_HEADER_HELP.replace(/^ {6}--header 'NAME: VALUE'\n/, "      --header 'NAME: VALUE'\n").replace(/\n {18}/g, '\n                      ')}
   -h, --help          show this help
 
 Examples:
   tensio convert pytorch_model.bin model.safetensors
-  tensio convert model.safetensors weights.npz --tensors embed.weight,lm_head.weight
+  tensio convert model.safetensors w.npz --tensors embed.weight,lm_head.weight
+  tensio convert model.safetensors layer0.npz --tensors 'transformer.h.0.*'
   tensio convert data.npz store --to npk --force
-  tensio convert ckpt.pt model.safetensors --key state_dict --drop-duplicates
+  tensio convert last.ckpt model.safetensors --key state_dict \\
+      --strip-prefix model. --metadata format=pt
   tensio convert model.safetensors model.npz --dtype bfloat16:float32
   tensio convert model-f32.safetensors model-f16.safetensors --dtype float16
   tensio convert big.pt model.safetensors.index.json --max-shard-size 5GB
 
-Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EXISTS);
-2 usage error; 130 interrupted (no OUT written).
+Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
+(ALREADY_EXISTS); 2 usage error; 130 interrupted (no OUT written).
 `,
   async run(args, context) {
     const { values, positionals, help } = cliParseArgs('convert', args, {
@@ -99,13 +128,21 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       from: { type: 'string' },
       force: { type: 'boolean', short: 'f' },
       tensors: { type: 'string' },
+      rename: { type: 'string', multiple: true },
+      'strip-prefix': { type: 'string' },
+      metadata: { type: 'string', multiple: true },
       crc32: { type: 'boolean' },
+      compress: { type: 'boolean' },
       'max-shard-size': { type: 'string' },
       key: { type: 'string' },
       'allow-unknown-globals': { type: 'boolean' },
+      'keep-duplicates': { type: 'boolean' },
       'drop-duplicates': { type: 'boolean' },
       dtype: { type: 'string' },
       verify: { type: 'boolean' },
+      'void-dtype': { type: 'string' },
+      progress: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
       json: { type: 'boolean' },
       ...CLI_HEADER_OPTION,
     }, [2, 2]);
@@ -119,10 +156,13 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
     if (inputPath === outputPath) {
       throw new TensioError('INVALID_ARGUMENT', `IN and OUT are the same path (${input}); write to another file`, { path: inputPath });
     }
-    const tensors = typeof values.tensors === 'string'
-      ? values.tensors.split(',').map((name) => name.trim()).filter((name) => name.length > 0)
-      : undefined;
-    if (tensors && tensors.length === 0) throw new CliUsageError('--tensors needs at least one name', 'convert');
+    if (values['keep-duplicates'] === true && values['drop-duplicates'] === true) throw new CliUsageError('--keep-duplicates and --drop-duplicates contradict each other; pass one', 'convert');
+    if (values.progress === true && values.quiet === true) throw new CliUsageError('--progress and --quiet contradict each other; pass one', 'convert');
+    const tensors = cliParseTensorList(values.tensors as string | undefined, 'convert');
+    const renames = cliRenameRules(cliStringList(values.rename), values['strip-prefix'] as string | undefined, 'convert');
+    const extraMetadata = cliParseMetadata(cliStringList(values.metadata), 'convert');
+    const voidDtype = values['void-dtype'] as string | undefined;
+    if (voidDtype !== undefined && !isDType(voidDtype)) throw new CliUsageError(`--void-dtype needs a tensio dtype such as bfloat16 or float8_e4m3fn, got ${JSON.stringify(voidDtype)}`, 'convert');
     let dtype: ConvertOptions['dtype'];
     if (typeof values.dtype === 'string') {
       try {
@@ -139,20 +179,26 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
     const http = cliHttpOptions(values.header, inputPath, context, 'convert');
     const inputFormat = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(inputPath, { ...(http ? { http } : {}), ...(context.signal ? { signal: context.signal } : {}) });
     cliRefuseIgnoredOptions(values, CONVERT_FORMAT_OPTIONS, inputFormat, input, 'convert');
-    await checkOutputPath(outputPath, typeof values.to === 'string' ? getFormat(values.to) : formatForOutputPath(outputPath));
+    const outputFormat = typeof values.to === 'string' ? getFormat(values.to) : formatForOutputPath(outputPath);
+    if (values.compress === true && !outputFormat.writeOptionNames?.includes('compress')) {
+      throw new CliUsageError(`--compress applies to ${BUILT_IN_FORMATS.filter((format) => format.writeOptionNames?.includes('compress')).map((format) => format.name).join(', ')} output only; ${output} is ${outputFormat.name}`, 'convert');
+    }
+    await checkOutputPath(outputPath, outputFormat);
     if (!force && (await pathExists(outputPath))) {
       throw new TensioError('ALREADY_EXISTS', `${output} already exists; pass --force to replace it`, { path: outputPath });
     }
 
     const writeOptions: Record<string, unknown> = {};
     if (values.crc32 === true) writeOptions.crc32 = true;
+    if (values.compress === true) writeOptions.compress = true;
     if (typeof values['max-shard-size'] === 'string') writeOptions.maxShardBytes = cliParseByteSize(values['max-shard-size'], '--max-shard-size', 'convert');
     const readOptions: Record<string, unknown> = {};
     if (typeof values.key === 'string') readOptions.key = values.key;
     if (values['drop-duplicates'] === true) readOptions.dropDuplicates = true;
     if (values['allow-unknown-globals'] === true) readOptions.allowUnknownGlobals = true;
+    if (voidDtype !== undefined) readOptions.voidDtype = voidDtype;
 
-    const bar = cliProgressBar(context, 'convert');
+    const bar = cliProgressBar(context, 'convert', cliProgressMode(values));
     const options: ConvertOptions = {
       overwrite: force,
       onProgress: (progress) => bar.update(progress),
@@ -161,6 +207,10 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
       ...(tensors ? { tensors } : {}),
       ...(dtype !== undefined ? { dtype } : {}),
       ...(values.verify === true ? { verify: true } : {}),
+      ...(renames.rename ? { rename: renames.rename } : {}),
+      ...(extraMetadata ? { extraMetadata } : {}),
+      ...(values['keep-duplicates'] === true ? { keepDuplicates: true } : {}),
+      ...(values['drop-duplicates'] === true ? { dropDuplicates: true } : {}),
       ...(Object.keys(writeOptions).length > 0 ? { writeOptions } : {}),
       ...(Object.keys(readOptions).length > 0 ? { readOptions } : {}),
       ...(context.signal ? { signal: context.signal } : {}),
@@ -182,17 +232,25 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists (ALREADY_EX
     const sizes = await Promise.all(result.files.map(fileSize));
     const outputSize = sizes.every((size) => size !== undefined) ? sizes.reduce((sum: number, size) => sum + size!, 0) : undefined;
     const removedFiles = result.removedFiles.map(shown);
+    for (const rule of renames.unused()) context.stderr(`tensio: warning: ${rule} matched no tensor\n`);
+    if (result.skipped.length > 0) {
+      context.stderr(`tensio: warning: left out ${result.skipped.length} entr${result.skipped.length === 1 ? 'y' : 'ies'} tensio cannot read: ${result.skipped.join(', ')} (see tensio inspect ${input})\n`);
+    }
     if (values.json === true) {
       context.stdout(cliJson({ input, ...result, output: written, files, removedFiles, seconds, outputSize: outputSize ?? null }));
       return 0;
     }
+    const duplicates = Object.entries(result.duplicates);
     context.stdout(
       `converted ${input} (${result.inputFormat}) -> ${written} (${result.outputFormat})\n` +
       `  ${cliFormatCount(result.tensors)} tensor${result.tensors === 1 ? '' : 's'}${result.cast > 0 ? ` (${cliFormatCount(result.cast)} cast)` : ''}, ${cliFormatBytes(result.bytes)} of tensor data` +
       `${outputSize !== undefined ? `, output ${cliFormatBytes(outputSize)}${files.length > 1 ? ` in ${files.length} files (${files.length - 1} shards + index)` : ''}` : ''}` +
       ` in ${cliFormatSeconds(seconds)} (${cliFormatThroughput(result.bytes, seconds)})\n` +
       (result.checksumsVerified !== undefined ? `  input verified first: ${cliFormatCount(result.checksumsVerified)} checksum${result.checksumsVerified === 1 ? '' : 's'} matched\n` : '') +
-      (removedFiles.length > 0 ? `  removed ${removedFiles.length} file${removedFiles.length === 1 ? '' : 's'} of the replaced checkpoint: ${removedFiles.slice(0, 5).join(', ')}${removedFiles.length > 5 ? ', …' : ''}\n` : ''),
+      (removedFiles.length > 0 ? `  removed ${removedFiles.length} file${removedFiles.length === 1 ? '' : 's'} of the replaced checkpoint: ${removedFiles.slice(0, 5).join(', ')}${removedFiles.length > 5 ? ', …' : ''}\n` : '') +
+      (duplicates.length > 0
+        ? `  tied weights written once: ${duplicates.map(([removed, kept]) => `${removed} -> ${kept}`).join(', ')} (recorded in the metadata; --keep-duplicates writes every name)\n`
+        : ''),
     );
     return 0;
   },

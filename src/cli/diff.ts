@@ -8,7 +8,7 @@ import { cliFormatCount, cliFormatShape, cliJson } from './output.js';
 import { cliProgressBar } from './progress.js';
 import { CliUsageError, type CliCommand } from './types.js';
 
-function parseTolerance(text: string | boolean | undefined, option: string): number | undefined {
+function parseTolerance(text: string | boolean | string[] | undefined, option: string): number | undefined {
   if (typeof text !== 'string') return undefined;
   const value = Number(text);
   if (text.trim() === '' || !Number.isFinite(value) || value < 0) {

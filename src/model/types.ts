@@ -45,6 +45,24 @@ export interface TensorInfo extends TensorSpec {
 /** File-level metadata. safetensors keeps strings only; other formats keep plain data. */
 export type Metadata = Record<string, unknown>;
 
+/**
+ * Metadata key under which a reader lists entries it found but cannot read as tensors
+ * (an `.npz` member holding strings or Python objects), as {@link UnsupportedTensor}s.
+ * They are not in `tensors`; `convert` skips them, says so, and does not copy this key.
+ */
+export const UNSUPPORTED_TENSORS_KEY = 'unsupportedTensors';
+
+/** One entry a reader lists under {@link UNSUPPORTED_TENSORS_KEY}. */
+export interface UnsupportedTensor {
+  /** The name it would have as a tensor. */
+  readonly name: string;
+  /** The format's own dtype, e.g. `'<U5'`, `'|O'`. */
+  readonly formatDtype?: string;
+  /** Why it cannot be read, e.g. `'UNSUPPORTED_DTYPE'`. */
+  readonly code: TensioErrorCode;
+  readonly reason: string;
+}
+
 /** Progress report for long operations; `total` is in the same unit as `done` (bytes). */
 export interface Progress {
   readonly done: number;
@@ -263,10 +281,18 @@ export interface TensorFormat {
   /** What the format can hold and do; operations read this instead of trying and catching. */
   readonly capabilities: FormatCapabilities;
   /**
+   * True when the format can hold one tensor under several names (PyTorch: views of
+   * one storage). `convert` keeps every tied name for such an output; for the others
+   * it writes tied duplicates once (see `ConvertOptions.keepDuplicates`).
+   */
+  readonly aliasing?: boolean;
+  /**
    * The `formatOptions` keys `open` understands (e.g. `['key', 'dropDuplicates']`), so
    * callers can refuse an option the input format would silently ignore.
    */
   readonly openOptionNames?: readonly string[];
+  /** The `formatOptions` keys `createWriter` understands (e.g. `['compress']`). */
+  readonly writeOptionNames?: readonly string[];
 }
 
 /** Options for verification. */

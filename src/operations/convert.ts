@@ -4,7 +4,8 @@
  */
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import type { SourceInput } from '../storage/source-input.js';
-import type { Metadata, Progress, TensorInfo, TensorReader, TensorSpec, TensorWriter } from '../model/types.js';
+import { selectTensors } from '../model/select.js';
+import { UNSUPPORTED_TENSORS_KEY, type Metadata, type Progress, type TensorInfo, type TensorReader, type TensorSpec, type TensorWriter } from '../model/types.js';
 import { densify } from '../model/densify.js';
 import { formatForOutputPath } from './detect.js';
 import { openTensorFile } from './open.js';
@@ -25,10 +26,23 @@ export interface ConvertOptions extends FormatListOption {
   to?: string;
   /** Replace an existing output. Default false: `ALREADY_EXISTS` is thrown instead. */
   overwrite?: boolean;
-  /** Keep only these tensors (exact names). */
+  /** Keep only these tensors: exact names or globs (`'transformer.h.0.*'`). */
   tensors?: readonly string[];
+  /** The output name of each tensor, e.g. to strip a `model.` prefix. Default: unchanged. */
+  rename?: (name: string) => string;
+  /**
+   * Write tied weights (one storage under several names) once per name, as before.
+   * Default false: when the output format has no aliasing (all but PyTorch), exact
+   * duplicates are written once under the name `safetensors.torch.save_model` keeps,
+   * and `{ removed: kept }` is recorded in the metadata, as `save_model` does.
+   */
+  keepDuplicates?: boolean;
+  /** Drop tied duplicates even for an output format with aliasing (PyTorch). */
+  dropDuplicates?: boolean;
   /** Metadata to write instead of the input's. */
   metadata?: Metadata;
+  /** Entries added to (or replacing in) the metadata written, e.g. `{ format: 'pt' }`. */
+  extraMetadata?: Metadata;
   /** Options passed to the input format's reader. */
   readOptions?: Record<string, unknown>;
   /** For an `http(s)://` input: request headers (tokens), retries, timeouts, concurrency. */
@@ -76,6 +90,10 @@ export interface ConvertResult {
   removedFiles: string[];
   /** With `verify`: the checksums of the input that were recomputed and matched. */
   checksumsVerified?: number;
+  /** Entries of the input that could not be read (an npz member of strings), left out. */
+  skipped: string[];
+  /** Tied duplicates written once: removed name → kept name (also in the metadata). */
+  duplicates: Record<string, string>;
 }
 
 /**
@@ -132,14 +150,18 @@ export async function convertReader(reader: TensorReader, output: string, option
     throw new TensioError('UNSUPPORTED_FEATURE', `tensio cannot write ${outputFormat.name} files yet`);
   }
   await checkOutputPath(output, outputFormat, { parentMustExist: false });
-  const wanted = options.tensors ? new Set(options.tensors) : undefined;
-  if (wanted) {
-    for (const name of wanted) reader.info(name); // NOT_FOUND early, before any output exists
-  }
-  const infos = reader.tensors.filter((info) => !wanted || wanted.has(info.name)).map((info) => densePlanOf(info, options.densify === true, outputFormat.name));
+  // Every selection error (NOT_FOUND with close names, DUPLICATE_NAME) comes before any output exists.
+  const selection = selectTensors(reader, {
+    ...(options.tensors ? { tensors: options.tensors } : {}),
+    ...(options.rename ? { rename: options.rename } : {}),
+    dropDuplicates: options.dropDuplicates === true || (options.keepDuplicates !== true && outputFormat.aliasing !== true),
+  });
+  const selected = selection.tensors.map(({ info, outputName }) => ({ info: densePlanOf(info, options.densify === true, outputFormat.name), outputName }));
+  const infos = selected.map((entry) => entry.info);
+  const inputName = new Map(selected.map((entry) => [entry.outputName, entry.info.name]));
   const castTarget = options.dtype !== undefined ? dtypeCastPlan(options.dtype) : () => undefined;
   const casts = new Map<string, { from: DType; to: DType }>();
-  const plan: TensorSpec[] = infos.map(({ name, dtype, shape, byteLength }) => {
+  const plan: TensorSpec[] = selected.map(({ info: { dtype, shape, byteLength }, outputName: name }) => {
     const to = castTarget(dtype);
     if (to === undefined) return { name, dtype, shape };
     casts.set(name, { from: dtype, to });
@@ -149,18 +171,29 @@ export async function convertReader(reader: TensorReader, output: string, option
   if (outputFormat.capabilities.tensors === 'one' && plan.length !== 1) {
     throw new TensioError('INVALID_ARGUMENT', `${outputFormat.name} holds exactly one tensor per file and the input has ${plan.length}${plan.length > 1 ? '; pick one with --tensors (tensors: [name]) or write a format that holds several' : ''}`, { format: outputFormat.name });
   }
-  for (const spec of plan) {
+  for (const [index, spec] of plan.entries()) {
     const reason = outputFormat.capabilities.dtypes.includes(spec.dtype)
       ? outputFormat.cannotWrite?.(spec)
       : `${outputFormat.name} has no ${spec.dtype} dtype (it holds ${outputFormat.capabilities.dtypes.join(', ')})`;
     if (reason) {
-      throw new TensioError('UNSUPPORTED_DTYPE', `${outputFormat.name} cannot hold tensor ${JSON.stringify(spec.name)}: ${reason}`, { format: outputFormat.name });
+      const hint = typeof infos[index]!.extras?.hint === 'string' ? `; ${infos[index]!.extras!.hint as string}` : '';
+      throw new TensioError('UNSUPPORTED_DTYPE', `${outputFormat.name} cannot hold tensor ${JSON.stringify(spec.name)}: ${reason}${hint}`, { format: outputFormat.name });
     }
   }
   const total = infos.reduce((sum, info) => sum + info.byteLength, 0);
-  const metadata = options.metadata ?? { ...reader.metadata };
-  // A checksum recorded for a tensor's old bytes (safetensors' `crc32:<name>`) would be wrong after a cast.
-  if (!options.metadata) for (const name of casts.keys()) delete metadata[`crc32:${name}`];
+  const { [UNSUPPORTED_TENSORS_KEY]: _unsupported, ...inputMetadata } = reader.metadata;
+  const metadata: Metadata = { ...(options.metadata ?? inputMetadata) };
+  // A checksum recorded for a tensor's old bytes or name (safetensors' `crc32:<name>`)
+  // would be wrong after a cast or a rename.
+  if (!options.metadata) {
+    for (const { info, outputName } of selected) {
+      if (casts.has(outputName) || outputName !== info.name) delete metadata[`crc32:${info.name}`];
+    }
+  }
+  for (const [removed, kept] of Object.entries(selection.duplicates)) {
+    if (!(removed in metadata)) metadata[removed] = kept; // save_model: never overrides user data
+  }
+  Object.assign(metadata, options.extraMetadata);
   const writer: TensorWriter = await outputFormat.createWriter(output, {
     tensors: plan,
     metadata,
@@ -173,9 +206,10 @@ export async function convertReader(reader: TensorReader, output: string, option
   try {
     for (const name of writer.order) {
       throwIfAborted(options.signal);
-      const source = reader.info(name).layout
-        ? densifiedBytes(reader, name, options.signal)
-        : reader.stream(name, {
+      const sourceName = inputName.get(name) ?? name;
+      const source = reader.info(sourceName).layout
+        ? densifiedBytes(reader, sourceName, options.signal)
+        : reader.stream(sourceName, {
           reuseBuffer: true,
           ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
@@ -201,6 +235,8 @@ export async function convertReader(reader: TensorReader, output: string, option
     cast: casts.size,
     files: [...(writer.files ?? [output])],
     removedFiles: [...(writer.removedFiles ?? [])],
+    skipped: selection.skipped.map((entry) => entry.name),
+    duplicates: selection.duplicates,
   };
 }
 

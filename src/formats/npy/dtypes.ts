@@ -1,8 +1,8 @@
 /**
  * NumPy `descr` strings and tensio dtypes: the one table both directions use.
  */
-import type { DType } from '../../core/dtype.js';
-import { errorFactory } from '../../core/errors.js';
+import { isDType, itemSize as dtypeItemSize, type DType } from '../../core/dtype.js';
+import { TensioError, errorFactory } from '../../core/errors.js';
 import { npyIsLiteralTuple, type NpyLiteral } from './literal.js';
 import { blockDTypeRefusal } from '../../core/block-dtypes.js';
 
@@ -57,7 +57,24 @@ export function npyCannotHold(dtype: DType): string | undefined {
   if (npyDescrFor(dtype) !== undefined) return undefined;
   const block = blockDTypeRefusal(dtype, 'NumPy');
   if (block) return block;
+  if (dtype === 'opaque') return 'opaque bytes (a dtype tensio does not know) cannot be written to .npy/.npz by tensio';
   return `NumPy has no standard dtype for ${dtype}; write safetensors (or another format that knows ${dtype}) instead`;
+}
+
+/**
+ * What to do with a void array tensio reads as opaque: the item sizes ml_dtypes uses
+ * for bfloat16 and the float8 types say which `voidDtype` is likely meant.
+ *
+ * @example
+ * ```ts
+ * npyVoidAdvice(2); // "… read it as bfloat16 (voidDtype: 'bfloat16', CLI --void-dtype bfloat16)"
+ * ```
+ */
+export function npyVoidAdvice(itemSize: number): string {
+  const guess = itemSize === 2 ? 'bfloat16' : itemSize === 1 ? 'float8_e4m3fn' : undefined;
+  const saved = itemSize === 2 ? "ml_dtypes' bfloat16" : itemSize === 1 ? "ml_dtypes' float8 types" : undefined;
+  if (!guess) return `a ${itemSize}-byte void array; if you know its dtype, read it with voidDtype (CLI --void-dtype DTYPE)`;
+  return `numpy saves ${saved} as ${itemSize}-byte void; if that is what it holds, read it as ${guess} (voidDtype: '${guess}', CLI --void-dtype ${guess})`;
 }
 
 function hasObject(descr: NpyLiteral): boolean {
@@ -79,7 +96,7 @@ function hasObject(descr: NpyLiteral): boolean {
  * npyDtypeFromDescr('>i4'); // { dtype: 'int32', itemSize: 4, bigEndian: true, swapUnit: 4 }
  * ```
  */
-export function npyDtypeFromDescr(descr: NpyLiteral, format = 'npy'): NpyDtype {
+export function npyDtypeFromDescr(descr: NpyLiteral, format = 'npy', voidDtype?: DType): NpyDtype {
   const fail = errorFactory(format);
   if (hasObject(descr)) {
     fail('UNSAFE_PICKLE', `${format}: the array has an object dtype (${describe(descr)}); its data is a pickle, which tensio never loads (numpy too refuses it unless allow_pickle=True)`);
@@ -91,7 +108,13 @@ export function npyDtypeFromDescr(descr: NpyLiteral, format = 'npy'): NpyDtype {
   const [, order, kind, size] = match as unknown as [string, string, string, string];
   const itemSize = Number(size);
   if (kind === 'V' && itemSize > 0 && itemSize <= 2 ** 16) {
-    return { dtype: 'opaque', itemSize, bigEndian: false, swapUnit: 1 };
+    if (voidDtype === undefined) return { dtype: 'opaque', itemSize, bigEndian: false, swapUnit: 1 };
+    const wanted = isDType(voidDtype) ? dtypeItemSize(voidDtype) : undefined;
+    if (wanted !== itemSize) {
+      fail('INVALID_ARGUMENT', `${format}: cannot read ${JSON.stringify(descr)} (${itemSize}-byte void) as ${String(voidDtype)}${wanted === undefined ? ', which is not a whole-byte tensio dtype' : `, whose items are ${wanted} bytes`}`);
+    }
+    // ml_dtypes writes native (little-endian) bytes and numpy marks voids '|' or '<'.
+    return { dtype: voidDtype, itemSize, bigEndian: false, swapUnit: 1 };
   }
   const dtype = DTYPE_BY_CODE[`${kind}${size}`];
   if (!dtype) {
@@ -106,4 +129,19 @@ export function npyDtypeFromDescr(descr: NpyLiteral, format = 'npy'): NpyDtype {
 function describe(value: NpyLiteral): string {
   const text = JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? item.toString() : item));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * An array whose dtype tensio cannot hold (`UNSUPPORTED_DTYPE`, or `UNSAFE_PICKLE` for
+ * object arrays), carrying the header's `descr` so a container (`.npz`) can list the
+ * member instead of failing whole.
+ */
+export class NpyDtypeError extends TensioError {
+  /** The `descr` as numpy writes it: `'<U5'`, `'|O'`, or a structured list as JSON. */
+  readonly descr: string;
+
+  constructor(error: TensioError, descr: NpyLiteral) {
+    super(error.code, error.message, { format: error.format, cause: error.cause });
+    this.descr = typeof descr === 'string' ? descr : describe(descr);
+  }
 }

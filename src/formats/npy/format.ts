@@ -34,4 +34,5 @@ export const npyFormat: TensorFormat = {
   open: (input, options) => npyOpen(input, { ...(options?.formatOptions as NpyOpenOptions | undefined), ...(options?.signal ? { signal: options.signal } : {}) }),
   createWriter: (path, options) => npyCreateWriter(path, { ...options, npy: (options.formatOptions ?? {}) as NpyWriteOptions }),
   cannotWrite: (spec) => npyCannotHold(spec.dtype),
+  openOptionNames: ['voidDtype', 'maxHeaderBytes', 'maxRank', 'arrayName'],
 };

@@ -6,6 +6,7 @@ import { createTensorReader, type TensorLocation } from '../../model/create-read
 import type { TensorInfo, TensorReader } from '../../model/types.js';
 import { readIntoFrom, toByteSource, type ByteInput, type ByteSource } from '../../storage/byte-source.js';
 import { fileSource } from '../../storage/file-source.js';
+import { npyVoidAdvice } from './dtypes.js';
 import { npyIsTensioLayout, npyToTensioLayout } from './layout.js';
 import { NPY_PREFIX_BYTES, npyParseHeader, npyReadPrefix } from './read.js';
 import type { NpyHeader, NpyOpenOptions, NpyReadOptions } from './types.js';
@@ -49,6 +50,8 @@ export function npyTensorInfo(name: string, header: NpyHeader, extras: Record<st
       version: `${header.version[0]}.${header.version[1]}`,
       fortranOrder: header.fortranOrder,
       bigEndian: header.bigEndian,
+      // An opaque void array: say what it may be and how to read it as that.
+      ...(header.dtype === 'opaque' ? { hint: npyVoidAdvice(header.itemSize) } : {}),
     },
   };
 }

@@ -36,6 +36,12 @@ export interface NpyReadOptions {
   maxRank?: number;
   /** Format name for errors (`'npz'` when reading a member). */
   format?: string;
+  /**
+   * Read a plain void array (`|Vn`/`<Vn`) as this dtype instead of `opaque`: numpy
+   * saves ml_dtypes' bfloat16 as `<V2` and its float8 types as `<V1`. The dtype's item
+   * size must be n (`INVALID_ARGUMENT` otherwise).
+   */
+  voidDtype?: DType;
 }
 
 /** Options for opening a `.npy` file as a TensorReader. */

@@ -3,10 +3,10 @@
  * exactly the keys descr/fortran_order/shape, a tuple of ints, a bool, a known descr.
  */
 import type { DType } from '../../core/dtype.js';
-import { errorFactory } from '../../core/errors.js';
+import { errorFactory, isTensioError } from '../../core/errors.js';
 import { MAX_RANK } from '../../core/limits.js';
 import { elementCount } from '../../core/sizes.js';
-import { npyDtypeFromDescr } from './dtypes.js';
+import { NpyDtypeError, npyDtypeFromDescr } from './dtypes.js';
 import { npyIsLiteralDict, npyIsLiteralTuple, type NpyLiteral } from './literal.js';
 import type { NpyReadOptions } from './types.js';
 
@@ -58,7 +58,13 @@ export function npyValidateHeaderDict(value: NpyLiteral, options: NpyReadOptions
     if (dim < 0n || dim > BigInt(Number.MAX_SAFE_INTEGER)) return fail('INVALID_SHAPE', `${format}: shape entry ${index} is ${dim}, not a non-negative safe integer`);
     return Number(dim);
   });
-  const dtype = npyDtypeFromDescr(fields.get('descr')!, format);
+  let dtype: ReturnType<typeof npyDtypeFromDescr>;
+  try {
+    dtype = npyDtypeFromDescr(fields.get('descr')!, format, options.voidDtype);
+  } catch (error) {
+    if (isTensioError(error, 'UNSUPPORTED_DTYPE', 'UNSAFE_PICKLE')) throw new NpyDtypeError(error, fields.get('descr')!);
+    throw error;
+  }
   const descr = fields.get('descr') as string;
   const count = elementCount(shape, format);
   return { descr, ...dtype, fortranOrder: fortranOrder as boolean, shape, count };

@@ -54,4 +54,6 @@ export const npzFormat: TensorFormat = {
   }),
   verify: (path, options) => zipVerifyTensorFile(path, 'npz', (file) => npzOpen(file), options, (info) => `${info.name}.npy`),
   cannotWrite: (spec) => npyCannotHold(spec.dtype),
+  writeOptionNames: ['compress'],
+  openOptionNames: ['voidDtype', 'maxHeaderBytes', 'maxRank', 'maxEntries', 'maxEntryBytes', 'checkCrc'],
 };

@@ -1,15 +1,16 @@
 /**
  * Opening a `.npz` as a {@link TensorReader}: one tensor per `<key>.npy` member.
  */
-import { throwIfAborted } from '../../core/errors.js';
+import { TensioError, throwIfAborted } from '../../core/errors.js';
 import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
-import type { TensorInfo, TensorReader } from '../../model/types.js';
+import { UNSUPPORTED_TENSORS_KEY, type TensorInfo, type TensorReader, type UnsupportedTensor } from '../../model/types.js';
 import { toByteSource, type ByteInput, type ByteSource } from '../../storage/byte-source.js';
 import { withCache } from '../../storage/cached-source.js';
 import { fileSource } from '../../storage/file-source.js';
 import { zipOpen } from '../../zip/read.js';
 import type { ZipArchive, ZipEntry } from '../../zip/types.js';
 import { npyIsTensioLayout, npyToTensioLayout } from '../npy/layout.js';
+import { NpyDtypeError } from '../npy/dtypes.js';
 import { npyTensorInfo } from '../npy/reader.js';
 import type { NpyHeader } from '../npy/types.js';
 import { npzReadMemberHeader } from './read.js';
@@ -21,6 +22,18 @@ interface NpzMember {
   header: NpyHeader;
   /** Absolute offset of the array data, for stored members. */
   dataOffset?: number;
+}
+
+/** The error with the member named in its message (once), so every npz error says which member. */
+function withMemberName(error: unknown, memberName: string): unknown {
+  if (!(error instanceof TensioError) || error.message.includes(JSON.stringify(memberName))) return error;
+  const message = error.message.replace(/^npz: /, '');
+  return new TensioError(error.code, `npz: member ${JSON.stringify(memberName)}: ${message}`, {
+    format: error.format,
+    ...(error.path !== undefined ? { path: error.path } : {}),
+    ...(error.offset !== undefined ? { offset: error.offset } : {}),
+    cause: error.cause ?? error,
+  });
 }
 
 /**
@@ -39,6 +52,7 @@ export async function npzOpenSource(source: ByteSource, options: NpzOpenOptions 
   let zip: ZipArchive;
   const members = new Map<string, NpzMember>();
   const otherMembers: string[] = [];
+  const unsupported: UnsupportedTensor[] = [];
   const signal = options.signal ? { signal: options.signal } : {};
   try {
     // Member headers are a few small reads each, back to back in the file: a block cache
@@ -56,7 +70,18 @@ export async function npzOpenSource(source: ByteSource, options: NpzOpenOptions 
         if (!entry.name.endsWith('/')) otherMembers.push(entry.name);
         continue;
       }
-      const header = await npzReadMemberHeader(zip, entry, options);
+      let header: NpyHeader;
+      try {
+        header = await npzReadMemberHeader(zip, entry, options);
+      } catch (error) {
+        // A member of a dtype tensio cannot hold (strings, objects, records) is listed,
+        // not fatal: the other members stay readable. Anything else is damage.
+        if (error instanceof NpyDtypeError) {
+          unsupported.push({ name: key, formatDtype: error.descr, code: error.code, reason: error.message.replace(/^npz: /, '') });
+          continue;
+        }
+        throw withMemberName(error, entry.name);
+      }
       const member: NpzMember = { entry, header };
       if (entry.method === 0) member.dataOffset = (await zip.dataOffset(entry, signal)) + header.dataOffset;
       members.set(key, member);
@@ -83,8 +108,12 @@ export async function npzOpenSource(source: ByteSource, options: NpzOpenOptions 
     return {
       kind: 'decode',
       async decode(abortSignal) {
-        const whole = await zip.readEntry(member.entry, { ...(abortSignal ? { signal: abortSignal } : {}), ...(options.checkCrc === false ? { checkCrc: false } : {}) });
-        return npyToTensioLayout(whole.subarray(header.dataOffset, header.dataOffset + header.byteLength), header);
+        try {
+          const whole = await zip.readEntry(member.entry, { ...(abortSignal ? { signal: abortSignal } : {}), ...(options.checkCrc === false ? { checkCrc: false } : {}) });
+          return npyToTensioLayout(whole.subarray(header.dataOffset, header.dataOffset + header.byteLength), header);
+        } catch (error) {
+          throw withMemberName(error, member.entry.name);
+        }
       },
     };
   }
@@ -93,7 +122,10 @@ export async function npzOpenSource(source: ByteSource, options: NpzOpenOptions 
     format: 'npz',
     ...(source.name !== undefined ? { path: source.name } : {}),
     size: source.size,
-    metadata: otherMembers.length > 0 ? { otherMembers } : {},
+    metadata: {
+      ...(otherMembers.length > 0 ? { otherMembers } : {}),
+      ...(unsupported.length > 0 ? { [UNSUPPORTED_TENSORS_KEY]: unsupported } : {}),
+    },
     tensors,
     locate,
     ...(options.ownsSource ? { close: async () => { await source.close?.(); } } : {}),

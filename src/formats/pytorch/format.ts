@@ -103,6 +103,7 @@ export const pytorchFormat: TensorFormat = {
     return pytorchCreateWriter(path, options);
   },
   cannotWrite: pytorchCannotWrite,
+  aliasing: true,
   openOptionNames: ['key', 'dropDuplicates', 'allowUnknownGlobals', 'maxPickleBytes', 'maxEntries', 'maxEntryBytes', 'maxMemoEntries', 'maxStackDepth', 'maxContainerLength', 'maxNestingDepth', 'maxLongBytes', 'followIndex', 'maxIndexBytes'],
   async verify(input, options = {}) {
     if (typeof input !== 'string') return pytorchVerifyFile(input, options);

@@ -129,6 +129,10 @@ export async function pytorchOpen(input: string | ByteSource, options: PytorchOp
         extras: {
           storageKey: tensor.storage.key,
           storageOffset: tensor.storageOffset + tensor.storage.viewOffset,
+          // The generic storage facts of model/shared-storage.ts (tied weights).
+          storageByteOffset: tensor.storageOffset * tensor.itemSize + tensor.storage.viewOffset * tensor.storage.itemSize,
+          storageByteSpan: pytorchSpanElements(tensor.shape, tensor.stride) * tensor.itemSize,
+          storageBytes: tensor.storage.numel * tensor.storage.itemSize,
           stride: tensor.stride,
           contiguous,
           location: tensor.storage.location,
