@@ -5,52 +5,18 @@
  */
 import { detectFormat, getFormat, openTensorFile } from '../operations/index.js';
 import { isTensioError, type TensioError } from '../core/errors.js';
-import { elementCount } from '../core/sizes.js';
 import type { TensorFormat, TensorInfo, TensorReader } from '../model/types.js';
 import { cliParseArgs, cliRefuseIgnoredOptions } from './args.js';
-import { cliFormatBytes, cliFormatCount, cliFormatShape, cliFormatTable, cliFormatValue, cliJson } from './output.js';
+import { cliFormatBytes, cliFormatCount, cliFormatShape, cliFormatTable, cliFormatValue, cliJson, cliTruncate } from './output.js';
+import { cliDtypeLabel, cliInspectTotals, cliPrefixTotals, cliShardOf, cliSplitUnsupported, cliTensorJsonExtras, cliTensorView, type CliInspectSort } from './inspect-view.js';
 import { cliFormatGlobals, cliPickleGlobals, cliPickleGlobalsFromMetadata, cliScanPickleGlobals, type CliPickleGlobal } from './pickle-globals.js';
-import type { CliCommand, CliContext } from './types.js';
+import { CliUsageError, type CliCommand, type CliContext } from './types.js';
+import { isDType } from '../core/dtype.js';
 import { CLI_HEADER_HELP, CLI_HEADER_OPTION, cliHttpOptions } from './http-options.js';
 import { isHttpUrl } from '../storage/source-input.js';
 
-/** Per-dtype totals in `inspect` output. */
-export interface CliDtypeTotals {
-  count: number;
-  parameters: number;
-  bytes: number;
-}
-
-/** Totals over all tensors in `inspect` output. */
-export interface CliInspectTotals {
-  tensors: number;
-  parameters: number;
-  bytes: number;
-  dtypes: Record<string, CliDtypeTotals>;
-}
-
-/**
- * Tensor count, parameter count, bytes, and the same per dtype.
- *
- * @example
- * ```ts
- * cliInspectTotals(reader.tensors).dtypes.float32?.parameters;
- * ```
- */
-export function cliInspectTotals(tensors: readonly TensorInfo[]): CliInspectTotals {
-  const totals: CliInspectTotals = { tensors: tensors.length, parameters: 0, bytes: 0, dtypes: {} };
-  for (const info of tensors) {
-    const parameters = elementCount(info.shape);
-    const dtype = info.dtype === 'opaque' && info.formatDtype ? `opaque(${info.formatDtype})` : info.dtype;
-    const entry = (totals.dtypes[dtype] ??= { count: 0, parameters: 0, bytes: 0 });
-    entry.count += 1;
-    entry.parameters += parameters;
-    entry.bytes += info.byteLength;
-    totals.parameters += parameters;
-    totals.bytes += info.byteLength;
-  }
-  return totals;
-}
+export type { CliDtypeTotals, CliInspectTotals } from './inspect-view.js';
+export { cliInspectTotals } from './inspect-view.js';
 
 /**
  * Extras worth a column in the human table: for folder stores whose shape is logical
@@ -72,40 +38,75 @@ function describeExtras(info: TensorInfo): string {
     const total = typeof extras.sharedCount === 'number' ? extras.sharedCount : sharedWith.length;
     parts.push(`shares storage with ${sharedWith.join(', ')}${total > sharedWith.length ? ` and ${total - sharedWith.length} more` : ''}`);
   }
+  if (typeof extras.hint === 'string') parts.push(extras.hint);
   return parts.join(', ');
 }
 
+/** What `inspect` was asked to show. */
+interface InspectView {
+  tensors: TensorInfo[];
+  sort: CliInspectSort;
+  /** True when --filter or --regex left some tensors out. */
+  filtered: boolean;
+  summary: boolean;
+}
+
+const SORT_WORDS: Record<CliInspectSort, string> = { file: 'file order', name: 'sorted by name', size: 'sorted by size, largest first' };
+
 /** The human report for an open reader. */
-function inspectText(reader: TensorReader, path: string, globals: readonly CliPickleGlobal[] | undefined): string {
-  const totals = cliInspectTotals(reader.tensors);
+function inspectText(reader: TensorReader, path: string, globals: readonly CliPickleGlobal[] | undefined, view: InspectView): string {
+  const totals = cliInspectTotals(view.tensors);
+  const { unsupported, metadata } = cliSplitUnsupported(reader.metadata);
+  const shards = new Set(view.tensors.map(cliShardOf).filter((shard) => shard !== undefined));
+  const counted = totals.sharedTensors > 0 ? ` (shared storage counted once: ${cliFormatCount(totals.sharedTensors)} tied tensor${totals.sharedTensors === 1 ? '' : 's'} not counted again)` : '';
   let text = cliFormatTable([
     ['path', path],
     ['format', reader.format],
     ['size', `${cliFormatBytes(reader.size)} (${cliFormatCount(reader.size)} bytes)`],
-    ['tensors', cliFormatCount(totals.tensors)],
-    ['parameters', cliFormatCount(totals.parameters)],
+    ...(shards.size > 0 ? [['shards', cliFormatCount(shards.size)]] : []),
+    ['tensors', `${cliFormatCount(totals.tensors)}${view.filtered ? ` matching (of ${cliFormatCount(reader.tensors.length)})` : ''}`],
+    ['parameters', `${cliFormatCount(totals.parameters)}${counted}`],
     ['data', `${cliFormatBytes(totals.bytes)} (${cliFormatCount(totals.bytes)} bytes)`],
+    // What a sharded index records as metadata.total_size: the bytes of every tensor.
+    ...(shards.size > 0 ? [['total_size', cliFormatCount(view.tensors.reduce((sum, info) => sum + info.byteLength, 0))]] : []),
   ], { indent: '' });
 
-  const metadataEntries = Object.entries(reader.metadata).filter(([, value]) => value !== undefined);
-  text += `\nmetadata (${metadataEntries.length} ${metadataEntries.length === 1 ? 'entry' : 'entries'})\n`;
-  if (metadataEntries.length > 0) {
-    text += cliFormatTable(metadataEntries.map(([key, value]) => [key, cliFormatValue(value)]));
+  const metadataEntries = Object.entries(metadata).filter(([, value]) => value !== undefined);
+  if (!view.summary) {
+    text += `\nmetadata (${metadataEntries.length} ${metadataEntries.length === 1 ? 'entry' : 'entries'})\n`;
+    if (metadataEntries.length > 0) {
+      text += cliFormatTable(metadataEntries.map(([key, value]) => [key, cliFormatValue(value)]));
+    }
   }
-  if (globals) {
+  if (globals && !view.summary) {
     text += `\npickle globals (${globals.length})\n${cliFormatGlobals(globals)}`;
   }
+  if (unsupported.length > 0) {
+    text += `\nunsupported (${unsupported.length}; listed, not readable, left out by convert)\n`;
+    text += cliFormatTable([['NAME', 'DTYPE', 'WHY'], ...unsupported.map((entry) => [entry.name, entry.formatDtype ?? '?', `${entry.code}: ${cliTruncate(entry.reason, 100)}`])]);
+  }
 
-  const rows = reader.tensors.map((info) => [
-    info.name,
-    info.dtype === 'opaque' && info.formatDtype ? `opaque(${info.formatDtype})` : info.dtype,
-    cliFormatShape(info.shape),
-    cliFormatCount(info.byteLength),
-    describeExtras(info),
-  ]);
-  text += `\ntensors (${reader.tensors.length})\n`;
-  if (rows.length > 0) {
-    text += cliFormatTable([['NAME', 'DTYPE', 'SHAPE', 'BYTES', ''], ...rows], { align: ['left', 'left', 'left', 'right', 'left'] });
+  if (!view.summary) {
+    const withShard = shards.size > 0;
+    const rows = view.tensors.map((info) => [
+      info.name,
+      cliDtypeLabel(info),
+      cliFormatShape(info.shape),
+      cliFormatCount(info.byteLength),
+      ...(withShard ? [cliShardOf(info) ?? ''] : []),
+      describeExtras(info),
+    ]);
+    text += `\ntensors (${view.tensors.length}, ${SORT_WORDS[view.sort]})\n`;
+    if (rows.length > 0) {
+      const header = ['NAME', 'DTYPE', 'SHAPE', 'BYTES', ...(withShard ? ['SHARD'] : []), ''];
+      text += cliFormatTable([header, ...rows], { align: ['left', 'left', 'left', 'right', 'left', 'left'] });
+    }
+  } else {
+    const prefixRows = Object.entries(cliPrefixTotals(view.tensors))
+      .map(([prefix, entry]) => [prefix, cliFormatCount(entry.count), cliFormatCount(entry.parameters), cliFormatBytes(entry.bytes)]);
+    if (prefixRows.length > 0) {
+      text += `\nby name prefix\n${cliFormatTable([['PREFIX', 'TENSORS', 'PARAMETERS', 'BYTES'], ...prefixRows], { align: ['left', 'right', 'right', 'right'] })}`;
+    }
   }
 
   const dtypeRows = Object.entries(totals.dtypes)
@@ -119,21 +120,30 @@ function inspectText(reader: TensorReader, path: string, globals: readonly CliPi
 
 /**
  * The `--json` document. The keys `format, path, size, metadata, tensors[{name, dtype,
- * shape, byteLength}]` are the stable contract; `totals` is extra.
+ * shape, byteLength}]` are the stable contract; `totals` (shared storage counted
+ * once), `order`, per-tensor `shard`, `sharedWith`, `byteOrder`, `memoryOrder`,
+ * `formatDtype`, `unsupported` and, with summary, `prefixes` are extra.
  *
  * @example
  * ```ts
  * const doc = cliInspectJson(reader, 'model.safetensors');
  * ```
  */
-export function cliInspectJson(reader: TensorReader, path: string, globals?: readonly CliPickleGlobal[]): Record<string, unknown> {
+export function cliInspectJson(reader: TensorReader, path: string, globals?: readonly CliPickleGlobal[], view?: InspectView): Record<string, unknown> {
+  const tensors = view?.tensors ?? [...reader.tensors];
+  const { unsupported } = cliSplitUnsupported(reader.metadata);
+  const shards = new Set(tensors.map(cliShardOf).filter((shard) => shard !== undefined));
   return {
     format: reader.format,
     path,
     size: reader.size,
     metadata: reader.metadata,
-    tensors: reader.tensors.map((info) => ({ name: info.name, dtype: info.dtype, shape: [...info.shape], byteLength: info.byteLength })),
-    totals: cliInspectTotals(reader.tensors),
+    order: view?.sort ?? 'file',
+    tensors: view?.summary ? [] : tensors.map((info) => ({ name: info.name, dtype: info.dtype, shape: [...info.shape], byteLength: info.byteLength, ...cliTensorJsonExtras(info) })),
+    totals: cliInspectTotals(tensors),
+    ...(shards.size > 0 ? { shards: shards.size, total_size: tensors.reduce((sum, info) => sum + info.byteLength, 0) } : {}),
+    ...(view?.summary ? { prefixes: cliPrefixTotals(tensors) } : {}),
+    ...(unsupported.length > 0 ? { unsupported } : {}),
     ...(globals ? { pickleGlobals: globals } : {}),
   };
 }
@@ -170,11 +180,30 @@ Arguments:
   PATH            the file or folder to inspect, or an http(s):// URL (read with
                   Range requests: only the headers travel)
 
+Totals count shared storage once: of tensors that are views of one storage (tied
+weights such as GPT-2's wte and lm_head), the bytes and elements are counted once
+(torch's count of unique storage); the tensor count includes every name. Entries a
+file holds but tensio cannot read (an npz member of strings or objects) are listed
+as unsupported. Tensors are shown in file order unless --sort says otherwise.
+
 Options:
       --json      print one JSON object: {"format", "path", "size", "metadata",
-                  "tensors": [{"name", "dtype", "shape", "byteLength"}], "totals"},
-                  plus "pickleGlobals": [{"name", "allowed"}] for pickle-based files;
+                  "order", "tensors": [{"name", "dtype", "shape", "byteLength",
+                  "shard"?, "sharedWith"?, "byteOrder"?, "memoryOrder"?,
+                  "formatDtype"? (opaque)}], "totals", "shards"?, "total_size"?,
+                  "unsupported"?, "prefixes"? (with --summary)}, plus
+                  "pickleGlobals": [{"name", "allowed"}] for pickle-based files;
                   for a refused pickle: {"format", "path", "error", "pickleGlobals"}
+      --filter GLOB
+                  only tensors whose name matches GLOB ('transformer.h.0.*';
+                  * any characters, ? one); totals follow
+      --regex RE  only tensors whose name contains a match of the JavaScript
+                  regular expression RE ('attn\\.(q|k|v)_proj')
+      --sort KEY  order tensors by name or size (largest first); default: file
+      --summary   no per-tensor list: totals by name prefix (layers and
+                  optimizer state as one row each) and by dtype
+      --void-dtype DTYPE
+                  npy/npz: read void arrays (<V2) as DTYPE (ml_dtypes' bfloat16)
       --from FMT  skip format detection and read as FMT
       --key PATH  PyTorch: show only the tensors under this dotted path of a nested
                   checkpoint (e.g. state_dict), named relative to it
@@ -193,11 +222,25 @@ Examples:
   tensio inspect https://huggingface.co/gpt2/resolve/main/model.safetensors
   tensio inspect model.safetensors.index.json
   tensio inspect weights.npz --json | jq '.totals.parameters'
+  tensio inspect pytorch_model.bin --summary
+  tensio inspect model.safetensors --filter 'transformer.h.0.*' --sort size
 
 Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage error.
 `,
   async run(args, context) {
-    const { values, positionals, help } = cliParseArgs('inspect', args, { json: { type: 'boolean' }, from: { type: 'string' }, key: { type: 'string' }, 'shard-only': { type: 'boolean' }, 'allow-unknown-globals': { type: 'boolean' }, ...CLI_HEADER_OPTION }, [1, 1]);
+    const { values, positionals, help } = cliParseArgs('inspect', args, {
+      json: { type: 'boolean' },
+      from: { type: 'string' },
+      key: { type: 'string' },
+      'shard-only': { type: 'boolean' },
+      'allow-unknown-globals': { type: 'boolean' },
+      filter: { type: 'string' },
+      regex: { type: 'string' },
+      sort: { type: 'string' },
+      summary: { type: 'boolean' },
+      'void-dtype': { type: 'string' },
+      ...CLI_HEADER_OPTION,
+    }, [1, 1]);
     if (help) {
       context.stdout(this.help);
       return 0;
@@ -210,13 +253,16 @@ Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage er
     try {
       // A remote file is detected while it is opened (one request for both); a local one first.
       const remote = isHttpUrl(resolved);
-      const refused = { key: 'key', 'shard-only': 'followIndex', 'allow-unknown-globals': 'allowUnknownGlobals' };
+      const refused = { key: 'key', 'shard-only': 'followIndex', 'allow-unknown-globals': 'allowUnknownGlobals', 'void-dtype': 'voidDtype' };
+      const voidDtype = values['void-dtype'] as string | undefined;
+      if (voidDtype !== undefined && !isDType(voidDtype)) throw new CliUsageError(`--void-dtype needs a tensio dtype such as bfloat16, got ${JSON.stringify(voidDtype)}`, 'inspect');
       format = typeof values.from === 'string' ? getFormat(values.from) : remote ? undefined : await detectFormat(resolved);
       if (format) cliRefuseIgnoredOptions(values, refused, format, path, 'inspect');
       const formatOptions = {
         ...(typeof values.key === 'string' ? { key: values.key } : {}),
         ...(values['allow-unknown-globals'] === true ? { allowUnknownGlobals: true } : {}),
         ...(values['shard-only'] === true ? { followIndex: false } : {}),
+        ...(voidDtype !== undefined ? { voidDtype } : {}),
       };
       const reader = await openTensorFile(resolved, {
         ...(format ? { format: format.name } : {}),
@@ -228,7 +274,13 @@ Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage er
       try {
         cliRefuseIgnoredOptions(values, refused, format, path, 'inspect');
         const globals = cliPickleGlobalsFromMetadata(reader.metadata) ?? await cliScanPickleGlobals(format, reader.format, resolved);
-        context.stdout(json ? cliJson(cliInspectJson(reader, path, globals)) : inspectText(reader, path, globals));
+        const shown = cliTensorView(reader.tensors, {
+          ...(typeof values.filter === 'string' ? { filter: values.filter } : {}),
+          ...(typeof values.regex === 'string' ? { regex: values.regex } : {}),
+          ...(typeof values.sort === 'string' ? { sort: values.sort } : {}),
+        });
+        const view = { ...shown, filtered: shown.tensors.length !== reader.tensors.length, summary: values.summary === true };
+        context.stdout(json ? cliJson(cliInspectJson(reader, path, globals, view)) : inspectText(reader, path, globals, view));
       } finally {
         await reader.close();
       }
