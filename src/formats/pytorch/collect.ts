@@ -224,6 +224,20 @@ export function pytorchCollect(root: PickleValue, options: PytorchCollectOptions
   return { tensors, metadata };
 }
 
+/** `'; available keys: state_dict, epoch, …'`: what `key` could have been, for the NOT_FOUND message. */
+function availableKeys(container: PickleValue): string {
+  const shown = 20;
+  if (container instanceof PickleDict) {
+    const keys = container.keys.slice(0, shown).map((key) => quoteInput(keySegment(key)));
+    return keys.length === 0 ? '; it is empty' : `; available keys: ${keys.join(', ')}${container.keys.length > shown ? `, … (${container.keys.length} in all)` : ''}`;
+  }
+  if (Array.isArray(container) || container instanceof PickleTuple) {
+    const length = (Array.isArray(container) ? container : container.items).length;
+    return `; indexes 0 to ${length - 1}`;
+  }
+  return '';
+}
+
 function selectKey(root: PickleValue, key: string): PickleValue {
   if (root instanceof PickleDict) {
     const direct = root.get(key);
@@ -237,7 +251,7 @@ function selectKey(root: PickleValue, key: string): PickleValue {
         ? (Array.isArray(current) ? current : current.items)[Number(segment)]
         : undefined;
     if (next === undefined) {
-      throw new TensioError('NOT_FOUND', `${FORMAT}: the checkpoint has no ${quoteInput(key)} (stopped at ${quoteInput(segment)} in a ${pickleTypeName(current)})`, { format: FORMAT });
+      throw new TensioError('NOT_FOUND', `${FORMAT}: the checkpoint has no ${quoteInput(key)} (stopped at ${quoteInput(segment)} in a ${pickleTypeName(current)}${availableKeys(current)})`, { format: FORMAT });
     }
     current = next;
   }
