@@ -9,7 +9,7 @@
  * `info.json`; counts are printed as it goes and at the end.
  *
  * Options: --format F (repeatable, or `all`; `--list` shows them), --minutes N (per
- * format, default 1), --seed S (run seed, default the clock), --max-mb M (default 512),
+ * format, default 1), --inputs N (stop a format after N inputs, whichever comes first), --seed S (run seed, default the clock), --max-mb M (default 512),
  * --hang-ms (CPU time on one input, default 10000), --slow-ms (CPU time,
  * default 2000), --out DIR, --nice N (worker
  * priority, default 19: the machine is shared).
@@ -28,6 +28,7 @@ const { values } = parseArgs({
   options: {
     format: { type: 'string', multiple: true, default: [] },
     minutes: { type: 'string', default: '1' },
+    inputs: { type: 'string' },
     seed: { type: 'string' },
     'max-mb': { type: 'string', default: '512' },
     'hang-ms': { type: 'string', default: '10000' },
@@ -46,6 +47,7 @@ if (values.list || values.format.length === 0) {
 const names = values.format.includes('all') ? [...targets.keys()] : values.format;
 for (const name of names) if (!targets.has(name)) throw new Error(`unknown format ${name}; try --list`);
 const minutes = Number(values.minutes);
+const maxInputs = values.inputs !== undefined ? Number(values.inputs) : Number.POSITIVE_INFINITY;
 const maxMB = Number(values['max-mb']);
 const hangMs = Number(values['hang-ms']);
 const slowMs = Number(values['slow-ms']);
@@ -81,8 +83,10 @@ async function fuzzFormat(name: string): Promise<Tally> {
   let cpuAtLastAnswer = 0;
   let stderrTail = '';
 
+  let reachedInputs = () => {};
   const record = (result: Pick<FuzzResult, 'outcome' | 'detail'>) => {
     tally.inputs++;
+    if (tally.inputs >= maxInputs) reachedInputs();
     tally.byClass[result.outcome]++;
     if (result.outcome === 'tensio') tally.byCode[result.detail!] = (tally.byCode[result.detail!] ?? 0) + 1;
   };
@@ -149,6 +153,7 @@ async function fuzzFormat(name: string): Promise<Tally> {
       child.on('exit', onExit);
     };
     let killedForHang = false;
+    reachedInputs = finish;
     child = spawnWorker();
     child.on('exit', onExit);
     const watchdog = setInterval(() => {

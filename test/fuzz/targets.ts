@@ -5,7 +5,7 @@
  * plugs in by being registered, or by adding an entry to {@link EXTRA_TARGETS} when it
  * needs other seeds or another driver.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isTensioError } from '../../src/core/errors.js';
 import { createTensor, type Tensor } from '../../src/core/tensor.js';
@@ -81,8 +81,29 @@ function targetOf(format: TensorFormat): FuzzTarget {
   };
 }
 
-/** Entries beyond the generic ones (none yet): a format with special seeds or a special driver goes here. */
-export const EXTRA_TARGETS: readonly FuzzTarget[] = [];
+/**
+ * A target that fails on purpose, by the sum of its input's bytes: an exception, a hang,
+ * a crash, a memory blow-up or success. Only with `TENSIO_FUZZ_FAULTS=1`: the harness's
+ * own test uses it to prove that each outcome is told apart.
+ */
+const FAULTS_TARGET: FuzzTarget = {
+  name: 'faults',
+  async seeds(dir) {
+    const path = join(dir, 'seed.bin');
+    await writeFile(path, Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7]));
+    return [path];
+  },
+  async drive(path) {
+    const kind = (await readFile(path)).reduce((sum, byte) => sum + byte, 0) % 5;
+    if (kind === 0) throw new TypeError('fault: not a TensioError');
+    if (kind === 1) for (;;) { /* fault: hang */ }
+    if (kind === 2) process.abort();
+    if (kind === 3) { const hold: Uint8Array[] = []; for (let i = 0; i < 32; i++) hold.push(new Uint8Array(16 * 2 ** 20).fill(1)); return; }
+  },
+};
+
+/** Entries beyond the generic ones: a format with special seeds or a special driver goes here. */
+export const EXTRA_TARGETS: readonly FuzzTarget[] = process.env.TENSIO_FUZZ_FAULTS === '1' ? [FAULTS_TARGET] : [];
 
 /** Every fuzz target, by name. */
 export function fuzzTargets(): Map<string, FuzzTarget> {
