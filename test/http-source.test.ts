@@ -150,6 +150,7 @@ test('http: hostile answers are TensioErrors with their codes', async (t) => {
   await assert.rejects(httpSource(s.url('loop', 'big.bin'), fast), (e) => isTensioError(e, 'TOO_MANY_REDIRECTS'));
   await assert.rejects(httpSource(s.url('redirect', 'big.bin'), { maxRedirects: 0 }), (e) => isTensioError(e, 'TOO_MANY_REDIRECTS'));
   await assert.rejects(httpSource('ftp://127.0.0.1/x'), (e) => isTensioError(e, 'INVALID_ARGUMENT'));
+  await assert.rejects(httpSource(s.url('gzip', 'big.bin'), fast), (e) => isTensioError(e, 'HTTP_ERROR'));
 });
 
 test('http: slow server — abort signal stops a read promptly; idle timeout counts as a drop', async (t) => {

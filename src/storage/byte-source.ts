@@ -18,6 +18,12 @@ export interface ByteSource {
   /** A name for messages (a path or URL), when there is one. */
   readonly name?: string;
   /**
+   * True when small reads are already served from a block cache (remote sources,
+   * {@link withCache}): a parser that would add its own cache for many small reads
+   * should use the source as it is, or the two caches multiply what is fetched.
+   */
+  readonly cached?: boolean;
+  /**
    * Reads `length` bytes at `offset`. Resolves to exactly `length` bytes or rejects with
    * `TRUNCATED`. The result may be a view into a shared buffer: copy before keeping it
    * past the next read if the source says it reuses memory (none of tensio's do).

@@ -111,6 +111,7 @@ export function withCache(inner: ByteSource, options: CacheOptions = {}): Cached
   const cachedSource: CachedSource = {
     size: inner.size,
     ...(inner.name !== undefined ? { name: inner.name } : {}),
+    cached: true,
     stats,
     async read(offset, length, readOptions) {
       stats.reads += 1;

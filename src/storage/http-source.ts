@@ -97,6 +97,7 @@ export async function httpSource(url: string | URL, options: HttpSourceOptions =
       name: file.name,
       url: String(url),
       rangeSupported: file.rangeSupported,
+      cached: true,
       etag: file.etag,
       lastModified: file.lastModified,
       stats: client.stats,
@@ -243,6 +244,12 @@ export async function readBodyInto(
   target: Uint8Array,
   options: { at?: number; skip?: number; strict: boolean; url: URL; signal: AbortSignal | undefined; stats: HttpStats; progress?: { written: number } },
 ): Promise<number> {
+  const encoding = response.headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+    // Ranges count bytes of the file, not of a compressed body: such an answer cannot be used.
+    response.destroy();
+    throw new TensioError('HTTP_ERROR', `${safeUrl(options.url)} sent a ${encoding}-encoded body although tensio asked for none (Accept-Encoding: identity)`, { path: safeUrl(options.url) });
+  }
   let at = options.at ?? 0;
   let skip = options.skip ?? 0;
   const progress = options.progress ?? { written: 0 };

@@ -18,6 +18,7 @@
  * - `/lie-length/F`: Content-Range as asked, but sends 100 bytes more (no Content-Length)
  * - `/huge/F`: declares a total size of 99999999999999999999 bytes
  * - `/private/F`: 401 unless `Authorization: Bearer secret`
+ * - `/gzip/F`: claims `Content-Encoding: gzip` although the client asked for identity
  */
 import http from 'node:http';
 import { createHash } from 'node:crypto';
@@ -105,7 +106,7 @@ export async function startHttpServer(): Promise<TestHttpServer> {
       body[0] = body[0]! ^ 0xff;
     }
     const etag = etagOf(body);
-    const common = { ETag: etag, 'Last-Modified': 'Tue, 01 Dec 2026 00:00:00 GMT', 'Accept-Ranges': 'bytes' };
+    const common = { ETag: etag, 'Last-Modified': 'Tue, 01 Dec 2026 00:00:00 GMT', 'Accept-Ranges': 'bytes', ...(mode === 'gzip' ? { 'Content-Encoding': 'gzip' } : {}) };
 
     if (mode === 'norange') return send(200, { ...common, 'Content-Length': body.byteLength }, body);
     if (mode === 'nolength') {

@@ -57,7 +57,8 @@ export async function npzOpenSource(source: ByteSource, options: NpzOpenOptions 
   try {
     // Member headers are a few small reads each, back to back in the file: a block cache
     // turns a million of them into a few thousand reads (large reads pass through).
-    zip = await zipOpen(withCache(source, { blockBytes: 256 * 1024, maxBlocks: 16 }), {
+    // A source that caches already (a remote one) is used as it is: two caches multiply what is fetched.
+    zip = await zipOpen(source.cached ? source : withCache(source, { blockBytes: 256 * 1024, maxBlocks: 16 }), {
       format: 'npz',
       ...(options.maxEntries !== undefined ? { maxEntries: options.maxEntries } : {}),
       ...(options.maxEntryBytes !== undefined ? { maxEntryBytes: options.maxEntryBytes } : {}),
