@@ -194,7 +194,6 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
     if (typeof values['max-shard-size'] === 'string') writeOptions.maxShardBytes = cliParseByteSize(values['max-shard-size'], '--max-shard-size', 'convert');
     const readOptions: Record<string, unknown> = {};
     if (typeof values.key === 'string') readOptions.key = values.key;
-    if (values['drop-duplicates'] === true) readOptions.dropDuplicates = true;
     if (values['allow-unknown-globals'] === true) readOptions.allowUnknownGlobals = true;
     if (voidDtype !== undefined) readOptions.voidDtype = voidDtype;
 

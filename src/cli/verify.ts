@@ -6,8 +6,8 @@ import { detectFormat, getFormat, verifyTensorFile } from '../operations/index.j
 import type { VerifyReport } from '../model/types.js';
 import { cliParseArgs, cliRefuseIgnoredOptions } from './args.js';
 import { cliFormatCount, cliJson } from './output.js';
-import { cliProgressBar } from './progress.js';
-import type { CliCommand } from './types.js';
+import { cliProgressBar, cliProgressMode } from './progress.js';
+import { CliUsageError, type CliCommand } from './types.js';
 import { CLI_HEADER_HELP, CLI_HEADER_OPTION, cliHttpOptions } from './http-options.js';
 
 /**
@@ -49,6 +49,8 @@ Arguments:
   PATH            the file or folder to verify, or an http(s):// URL
 
 Options:
+      --progress  print progress lines on stderr even when it is not a terminal
+  -q, --quiet     print no progress
       --json      print the report as one JSON object: {"ok", "format", "path",
                   "tensors", "checksumsVerified", "withoutChecksum", "problems": [{"code",
                   "message", "tensor"?}], "warnings"?: [...]}
@@ -66,7 +68,8 @@ Exit codes: 0 sound; 1 not sound (the problems are printed) or unreadable; 2 usa
 error; 130 interrupted.
 `,
   async run(args, context) {
-    const { values, positionals, help } = cliParseArgs('verify', args, { json: { type: 'boolean' }, from: { type: 'string' }, 'shard-only': { type: 'boolean' }, ...CLI_HEADER_OPTION }, [1, 1]);
+    const { values, positionals, help } = cliParseArgs('verify', args, { json: { type: 'boolean' }, from: { type: 'string' }, 'shard-only': { type: 'boolean' }, progress: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, ...CLI_HEADER_OPTION }, [1, 1]);
+    if (values.progress === true && values.quiet === true) throw new CliUsageError('--progress and --quiet contradict each other; pass one', 'verify');
     if (help) {
       context.stdout(this.help);
       return 0;
@@ -79,7 +82,7 @@ error; 130 interrupted.
       const format = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(resolved, http ? { http } : {});
       cliRefuseIgnoredOptions(values, { 'shard-only': 'followIndex' }, format, path, 'verify');
     }
-    const bar = cliProgressBar(context, 'verify');
+    const bar = cliProgressBar(context, 'verify', cliProgressMode(values));
     let report: VerifyReport;
     try {
       report = await verifyTensorFile(resolved, {
