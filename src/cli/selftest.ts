@@ -194,10 +194,11 @@ export const selftestCommand: CliCommand = {
   help: `Usage: tensio selftest [OPTIONS]
 
 Checks this installation end to end in a temporary folder: for every registered
-format that can both read and write, writes a small model of several dtypes (those
-the format can hold), reads it back whole and as a row slice and compares every byte,
-verifies it, converts it to every other such format and checks the result the same way. Prints one PASS or
-FAIL line per format, and the reason for every failure.
+format that can both read and write, writes a small model of several dtypes
+(those the format can hold), reads it back whole and as a row slice and compares
+every byte, verifies it, converts it to every other such format and checks the
+result the same way. Prints one PASS or FAIL line per format, and the reason for
+every failure.
 
 Options:
       --json      print one JSON object: {"ok", "formats": [{"format", "ok", "tensors",
