@@ -15,7 +15,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const runner = fileURLToPath(new URL('./fuzz/run.ts', import.meta.url));
 
 function fuzz(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, ['--import', 'tsx', runner, ...args], { cwd: root, encoding: 'utf8', timeout: 240_000, env: { ...process.env, ...env } });
+  return spawnSync(process.execPath, ['--import', 'tsx', runner, ...args], { cwd: root, encoding: 'utf8', timeout: 900_000, env: { ...process.env, ...env } });
 }
 
 test('npm run fuzz: a short npy run counts its inputs and writes a summary', async (t) => {
@@ -32,7 +32,7 @@ test('npm run fuzz: a short npy run counts its inputs and writes a summary', asy
 test('npm run fuzz: exceptions, hangs, crashes and memory blow-ups are classified and kept', async (t) => {
   const out = await tempDir(t);
   // Run seed 1's first 8 mutants are, in order: ok, memory, memory, exception x3, crash, hang.
-  const run = fuzz(['--format', 'faults', '--minutes', '5', '--inputs', '8', '--seed', '1', '--hang-ms', '1500', '--max-mb', '300', '--out', out], { TENSIO_FUZZ_FAULTS: '1' });
+  const run = fuzz(['--format', 'faults', '--minutes', '12', '--inputs', '8', '--seed', '1', '--hang-ms', '1500', '--max-mb', '300', '--out', out], { TENSIO_FUZZ_FAULTS: '1' });
   assert.equal(run.status, 1, 'failures make the run exit 1');
   const summary = JSON.parse(await readFile(join(out, 'faults', 'summary-1.json'), 'utf8')) as { byClass: Record<string, number> };
   for (const outcome of ['ok', 'exception', 'hang', 'crash', 'memory']) assert.ok(summary.byClass[outcome]! > 0, `${outcome}: ${JSON.stringify(summary.byClass)}`);
