@@ -143,9 +143,10 @@ async function fuzzFormat(name: string): Promise<Tally> {
         const outOfMemory = /heap out of memory|Allocation failed/i.test(stderrTail);
         const outcome: FuzzOutcomeClass = signal === 'SIGKILL' && killedForHang ? 'hang' : outOfMemory ? 'memory' : 'crash';
         const detail = outcome === 'hang' ? `over ${hangMs} ms of CPU on one input` : `exit ${code ?? signal}: ${stderrTail.trim().split('\n').slice(-3).join(' | ').slice(0, 300)}`;
+        // Keep the input before counting it: the count can end the run, which removes the work folder.
+        await keep(outcome, detail, next);
         record({ outcome, detail });
         console.log(`${name}: ${outcome} at mutant ${next}: ${detail}`);
-        await keep(outcome, detail, next);
         next += 1;
       }
       killedForHang = false;
