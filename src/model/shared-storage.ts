@@ -2,7 +2,8 @@
  * Tensors that share storage (tied weights): several names for views of one storage,
  * as PyTorch checkpoints hold them. A format that knows this sets these generic
  * `TensorInfo.extras` (the PyTorch reader does):
- * - `storageKey` (string): views with the same key share one storage;
+ * - `storageKey` (string): views with the same key share one storage (within one
+ *   file: `extras.shard`, when set, scopes the key);
  * - `storageByteOffset`, `storageByteSpan` (numbers): where the view's bytes start in
  *   the storage and how many bytes lie from its first element to past its last;
  * - `storageBytes` (number): the storage's size;
@@ -33,12 +34,14 @@ export function storageViewOf(info: TensorInfo): StorageView | undefined {
   const extras = info.extras;
   if (!extras || typeof extras.storageKey !== 'string' || typeof extras.storageByteOffset !== 'number' || typeof extras.storageByteSpan !== 'number') return undefined;
   const stride = Array.isArray(extras.stride) ? extras.stride.join(',') : '';
+  // Storage keys are per file: the shards of a sharded checkpoint each have a storage "0".
+  const key = typeof extras.shard === 'string' ? `${extras.shard}/${extras.storageKey}` : extras.storageKey;
   return {
-    key: extras.storageKey,
+    key,
     byteOffset: extras.storageByteOffset,
     byteSpan: extras.storageByteSpan,
     storageBytes: typeof extras.storageBytes === 'number' ? extras.storageBytes : undefined,
-    signature: `${extras.storageKey}|${extras.storageByteOffset}|${info.dtype}|${info.formatDtype ?? ''}|${info.shape.join(',')}|${stride}`,
+    signature: `${key}|${extras.storageByteOffset}|${info.dtype}|${info.formatDtype ?? ''}|${info.shape.join(',')}|${stride}`,
   };
 }
 
