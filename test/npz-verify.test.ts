@@ -34,3 +34,40 @@ for (const compress of [false, true]) {
     if (!compress) assert.ok(bad.problems.some((p) => p.code === 'CHECKSUM_MISMATCH'), JSON.stringify(bad.problems));
   });
 }
+
+test('npz verify inflates each deflated member once, and its progress total never changes', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'big.npz');
+  // Incompressible-ish data, so the compressed size is close to the raw size.
+  const values = new Float32Array(2 * 1024 * 1024).map((_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1);
+  await npzWrite(path, { a: createTensor('float32', [values.length], values), b: tensors.b }, { compress: true });
+  const file = new Uint8Array(await readFile(path));
+  let bytesRead = 0;
+  const counting = {
+    size: file.byteLength,
+    name: path,
+    async read(offset: number, length: number) {
+      if (offset + length > file.byteLength) throw new Error('read past the end');
+      bytesRead += length;
+      return file.subarray(offset, offset + length);
+    },
+  };
+  const totals = new Set<number>();
+  let lastDone = 0;
+  let monotonic = true;
+  const report = await verifyTensorFile(counting, {
+    format: 'npz',
+    onProgress: ({ done, total }) => {
+      totals.add(total);
+      if (done < lastDone) monotonic = false;
+      lastDone = done;
+    },
+  });
+  assert.equal(report.ok, true, JSON.stringify(report.problems));
+  assert.equal(report.checksumsVerified, 2);
+  // Before: every member was inflated by the CRC pass and again by the structure pass (2x the file).
+  assert.ok(bytesRead < file.byteLength * 1.5, `read ${bytesRead} bytes of a ${file.byteLength}-byte file`);
+  assert.equal(totals.size, 1, `progress totals seen: ${[...totals].join(', ')}`);
+  assert.ok(monotonic, 'progress went backwards');
+  assert.equal(lastDone, [...totals][0], 'progress ends at its total');
+});

@@ -54,7 +54,13 @@ export async function zipVerifyTensorFile(
       const archive = await zipOpen(source, { format, ...(options.signal ? { signal: options.signal } : {}) });
       memberNames = archive.entries.map((entry) => entry.name);
       const tensorsOf = tensorsByMember(reader, memberNames, tensorMember);
-      const total = archive.entries.reduce((sum, entry) => sum + entry.uncompressedSize, 0);
+      const membersTotal = archive.entries.reduce((sum, entry) => sum + entry.uncompressedSize, 0);
+      // One total for the whole run (the members' bytes, then the tensors read through),
+      // so a progress bar never jumps back.
+      const total = membersTotal + (reader?.tensors.reduce((sum, info) => sum + info.byteLength, 0) ?? 0);
+      // Deflated members whose CRC matched: the tensors they hold are not inflated a second
+      // time by the structure pass (their bytes were just checked, and inflating is the cost).
+      const inflatedAndChecked = new Set<string>();
       let done = 0;
       for (const entry of archive.entries) {
         throwIfAborted(options.signal);
@@ -65,8 +71,10 @@ export async function zipVerifyTensorFile(
             done += chunk.byteLength;
             options.onProgress?.({ done, total, item: entry.name });
           }
-          if (hasCrc) checksumsVerified += 1;
-          else withoutCrc.add(entry.name);
+          if (hasCrc) {
+            checksumsVerified += 1;
+            if (entry.method !== 0) inflatedAndChecked.add(entry.name);
+          } else withoutCrc.add(entry.name);
         } catch (error) {
           if (!isTensioError(error) || error.code === 'ABORTED') throw error;
           const holding = names.length > 0 ? ` (holds the data of ${describeNames(names)})` : '';
@@ -82,9 +90,15 @@ export async function zipVerifyTensorFile(
         // Structure read through to the last byte of every tensor, by the shared loop
         // (signal and progress continue after the members' bytes).
         const opened = reader;
+        const checkedMemberOf = new Map<string, string>();
+        for (const [member, names] of tensorsOf) {
+          if (!inflatedAndChecked.has(member)) continue;
+          for (const name of names) checkedMemberOf.set(name, member);
+        }
         const tally = await verifyTensors(async () => opened, {
           ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.onProgress ? { onProgress: (progress: Progress) => options.onProgress!({ ...progress, done: total + progress.done, total: total + progress.total }) } : {}),
+          ...(options.onProgress ? { onProgress: (progress: Progress) => options.onProgress!({ ...progress, done: membersTotal + progress.done, total }) } : {}),
+          checkTensor: (info) => (checkedMemberOf.has(info.name) ? 'skip' : 'read'),
         });
         problems.push(...tally.problems);
       }
