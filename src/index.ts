@@ -28,6 +28,8 @@ export * from './storage/file-source.js';
 export * from './storage/cached-source.js';
 export * from './storage/byte-sink.js';
 export * from './storage/atomic-file-sink.js';
+export * from './storage/write-target.js';
+export { stagedSink, type StagedSinkOptions } from './storage/staged-sink.js';
 export { removeStaleTemporaries } from './storage/temporary-names.js';
 export * from './storage/store.js';
 export * from './storage/folder-store.js';

@@ -6,6 +6,7 @@ import type { DType } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ByteSource } from '../storage/byte-source.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
+import type { StagingPolicy, WriteTarget } from '../storage/write-target.js';
 import type { TensioErrorCode } from '../core/errors.js';
 import type { TensorSlice } from './nd-slice.js';
 import type { TensorLayout, TensorPartInfo } from './layouts.js';
@@ -183,6 +184,12 @@ export interface WriterOptions {
   /** Format-specific options (e.g. safetensors `{ crc32: true }`). */
   formatOptions?: Record<string, unknown>;
   /**
+   * A writer that must patch bytes already written (safetensors `crc32`) into a target
+   * that cannot (`canWriteAt` false): `'local'` (default) stages through a local
+   * temporary file, `'never'` refuses with `UNSUPPORTED_FEATURE`.
+   */
+  staging?: StagingPolicy;
+  /**
    * When converting: the format the tensors were read from and their infos (same order
    * as `tensors`), so a writer of the same format can keep facts of its own (a bare
    * tensor `.pt` stays bare). Writers must not require them.
@@ -268,8 +275,12 @@ export interface TensorFormat {
   readonly layoutExtensions?: readonly string[];
   /** Opens a file, folder or source for reading. */
   open?(input: string | ByteSource, options?: OpenOptions): Promise<TensorReader>;
-  /** Creates a writer that publishes to `path`. */
-  createWriter?(path: string, options: WriterOptions): Promise<TensorWriter>;
+  /**
+   * Creates a writer that publishes to `target`: a local path (atomic), a `ByteSink`, or
+   * `{ store, key }`. A format whose files are several (sharded checkpoints, NumPack
+   * stores) refuses a bare sink with `UNSUPPORTED_FEATURE`.
+   */
+  createWriter?(target: WriteTarget, options: WriterOptions): Promise<TensorWriter>;
   /**
    * Deep check of a file (a path or a source): structure plus every checksum or digest it carries. Formats
    * without checksums can leave it out; {@link verifyTensorFile} then opens the file and

@@ -10,6 +10,8 @@ import { createTensorReader } from '../model/create-reader.js';
 import { createPlannedWriter } from '../model/planned-writer.js';
 import type { OpenOptions, TensorFormat, TensorInfo, TensorReader, TensorSpec, TensorWriter, WriterOptions } from '../model/types.js';
 import type { ByteSource } from '../storage/byte-source.js';
+import { isFolderStore } from '../storage/folder-store.js';
+import { isStoreKey, type WriteTarget } from '../storage/write-target.js';
 import { removeStaleTemporaries, temporaryPathFor } from '../storage/temporary-names.js';
 import { npkCrashPoint } from './crash-points.js';
 import { npkSupportsDtype, NPK_DTYPES } from './dtype-codes.js';
@@ -135,8 +137,8 @@ export interface NpkWriterOptions {
  * await writer.close();
  * ```
  */
-export async function npkCreateWriter(path: string, options: WriterOptions): Promise<TensorWriter> {
-  const target = resolve(path);
+export async function npkCreateWriter(output: WriteTarget, options: WriterOptions): Promise<TensorWriter> {
+  const target = resolve(npkLocalPath(output));
   const formatOptions = (options.formatOptions ?? {}) as NpkWriterOptions;
   const plan = new Map<string, TensorSpec>();
   for (const spec of options.tensors) {
@@ -196,6 +198,18 @@ export async function npkCreateWriter(path: string, options: WriterOptions): Pro
       if (!inPlace) await rm(building, { recursive: true, force: true });
     },
   });
+}
+
+/**
+ * The local folder a store is written to: a path, or a key of a local folder store. A
+ * bare sink cannot hold a store (it is a folder of files), and the publish protocol
+ * (staged files, an intent, renames, a lock) runs on local folders only today.
+ */
+function npkLocalPath(output: WriteTarget): string {
+  if (typeof output === 'string') return output;
+  if (isStoreKey(output) && isFolderStore(output.store)) return output.store.locate(output.key);
+  const what = isStoreKey(output) ? `the store ${output.store.name}` : 'a byte sink';
+  throw new TensioError('UNSUPPORTED_FEATURE', `npk: a NumPack store is a folder of files published with renames and a lock, so it is written to a local folder (a path or a folderStore key), not to ${what}`, { format: 'npk' });
 }
 
 /** Why a store cannot hold a tensor of this spec, or undefined. */

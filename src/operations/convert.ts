@@ -17,6 +17,7 @@ import { castItemBytes } from '../core/float-cast.js';
 import type { DType } from '../core/dtype.js';
 import { castStream, dtypeCastPlan, type DTypeCast } from './dtype-cast.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
+import { describeWriteTarget, type StagingPolicy, type WriteTarget } from '../storage/write-target.js';
 
 /** Options for {@link convert}. */
 export interface ConvertOptions extends FormatListOption {
@@ -49,6 +50,12 @@ export interface ConvertOptions extends FormatListOption {
   http?: HttpSourceOptions;
   /** Options passed to the output format's writer (e.g. `{ crc32: true }`). */
   writeOptions?: Record<string, unknown>;
+  /**
+   * An output sink or store key that cannot patch bytes already written, for a writer
+   * that must (safetensors `crc32`): `'local'` (default) stages the file in a local
+   * temporary file, `'never'` refuses with `UNSUPPORTED_FEATURE`.
+   */
+  staging?: StagingPolicy;
   /**
    * Cast float tensors while converting, rounding exactly as torch's `.to()`: one dtype
    * (`'float16'`: every float64/float32/float16/bfloat16/float8 tensor becomes float16)
@@ -84,7 +91,10 @@ export interface ConvertResult {
   bytes: number;
   /** Tensors whose dtype `dtype` changed. */
   cast: number;
-  /** The files written: the output path, or a sharded checkpoint's shards then its index. */
+  /**
+   * The files written: the output path (or the store's name of the key), or a sharded
+   * checkpoint's shards then its index; empty for a bare `ByteSink`.
+   */
   files: string[];
   /** Files of a replaced output that were removed after the new one was published (old shards). */
   removedFiles: string[];
@@ -98,15 +108,18 @@ export interface ConvertResult {
 
 /**
  * Converts a tensor file to another format with bounded memory. The output appears
- * atomically when everything was written, or not at all.
+ * atomically when everything was written, or not at all. `output` is a local path, a
+ * `ByteSink` or `{ store, key }`; for a sink, `to` names the output format.
  *
  * @example
  * ```ts
  * await convert('model.pt', 'model.safetensors');
  * await convert('weights.safetensors', 'weights.npz', { tensors: ['embed.weight'] });
+ * const sink = memorySink();
+ * await convert('weights.safetensors', sink, { to: 'npz' }); // sink.bytes() is the .npz
  * ```
  */
-export async function convert(input: SourceInput, output: string, options: ConvertOptions = {}): Promise<ConvertResult> {
+export async function convert(input: SourceInput, output: WriteTarget, options: ConvertOptions = {}): Promise<ConvertResult> {
   const checksumsVerified = options.verify ? await verifyInput(input, options) : undefined;
   const reader = await openTensorFile(input, {
     ...(options.from ? { format: options.from } : {}),
@@ -144,12 +157,16 @@ async function verifyInput(input: SourceInput, options: ConvertOptions): Promise
  * Writes everything an open {@link TensorReader} holds to `output` in another format.
  * This is the one place where any format meets any other.
  */
-export async function convertReader(reader: TensorReader, output: string, options: ConvertOptions = {}): Promise<ConvertResult> {
-  const outputFormat = options.to ? getFormat(options.to, options.formats) : formatForOutputPath(output, options);
+export async function convertReader(reader: TensorReader, output: WriteTarget, options: ConvertOptions = {}): Promise<ConvertResult> {
+  const outputName = describeWriteTarget(output);
+  if (!options.to && outputName === undefined) {
+    throw new TensioError('INVALID_ARGUMENT', 'convert to a ByteSink needs the output format: pass { to: "safetensors" } (or another format name)');
+  }
+  const outputFormat = options.to ? getFormat(options.to, options.formats) : formatForOutputPath(outputName!, options);
   if (!outputFormat.createWriter) {
     throw new TensioError('UNSUPPORTED_FEATURE', `tensio cannot write ${outputFormat.name} files yet`);
   }
-  await checkOutputPath(output, outputFormat, { parentMustExist: false });
+  if (typeof output === 'string') await checkOutputPath(output, outputFormat, { parentMustExist: false });
   // Every selection error (NOT_FOUND with close names, DUPLICATE_NAME) comes before any output exists.
   const selection = selectTensors(reader, {
     ...(options.tensors ? { tensors: options.tensors } : {}),
@@ -201,6 +218,7 @@ export async function convertReader(reader: TensorReader, output: string, option
     sourceFormat: reader.format,
     sourceTensors: infos,
     ...(options.writeOptions ? { formatOptions: options.writeOptions } : {}),
+    ...(options.staging ? { staging: options.staging } : {}),
   });
   let done = 0;
   try {
@@ -233,7 +251,7 @@ export async function convertReader(reader: TensorReader, output: string, option
     tensors: plan.length,
     bytes: total,
     cast: casts.size,
-    files: [...(writer.files ?? [output])],
+    files: [...(writer.files ?? (outputName !== undefined ? [outputName] : []))],
     removedFiles: [...(writer.removedFiles ?? [])],
     skipped: selection.skipped.map((entry) => entry.name),
     duplicates: selection.duplicates,

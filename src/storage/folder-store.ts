@@ -19,6 +19,22 @@ export interface FolderStore extends Store {
   open(key: string, options?: ReadOptions): Promise<FileSource>;
 }
 
+/** Every store {@link folderStore} made: writers that need a local folder check membership. */
+const folderStores = new WeakSet<Store>();
+
+/**
+ * True when `store` is a {@link folderStore} (a local folder, so its keys are paths).
+ *
+ * @example
+ * ```ts
+ * isFolderStore(folderStore('out')); // true
+ * isFolderStore(httpStore('https://host/models/')); // false
+ * ```
+ */
+export function isFolderStore(store: Store): store is FolderStore {
+  return folderStores.has(store);
+}
+
 /**
  * A store over the folder `root` (which need not exist until the first write).
  *
@@ -111,6 +127,7 @@ export function folderStore(root: string): FolderStore {
       }
     },
   };
+  folderStores.add(store);
   return store;
 }
 

@@ -4,8 +4,7 @@
 import { errorFactory } from '../../core/errors.js';
 import { createPlannedWriter } from '../../model/planned-writer.js';
 import type { TensorWriter, WriterOptions } from '../../model/types.js';
-import { atomicFileSink } from '../../storage/atomic-file-sink.js';
-import type { ByteSink } from '../../storage/byte-sink.js';
+import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import type { NpyWriteOptions } from './types.js';
 import { npyChunks, npyDataBytes } from './write.js';
 
@@ -22,13 +21,13 @@ const fail = errorFactory('npy');
  * await writer.close();
  * ```
  */
-export async function npyCreateWriter(target: string | ByteSink, options: WriterOptions & { npy?: NpyWriteOptions }): Promise<TensorWriter> {
+export async function npyCreateWriter(target: WriteTarget, options: WriterOptions & { npy?: NpyWriteOptions }): Promise<TensorWriter> {
   if (options.tensors.length !== 1) {
     fail('INVALID_ARGUMENT', `npy: a .npy file holds exactly one array, the plan has ${options.tensors.length}; write a .npz to keep several`);
   }
   const spec = options.tensors[0]!;
   npyDataBytes(spec); // refuse dtypes numpy cannot hold before any file exists
-  const sink = typeof target === 'string' ? await atomicFileSink(target, { noOverwrite: options.overwrite === false }) : target;
+  const sink = await openWriteSink(target, { noOverwrite: options.overwrite === false });
   return createPlannedWriter({
     format: 'npy',
     order: [spec],

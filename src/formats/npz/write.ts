@@ -6,8 +6,7 @@
 import { errorFactory } from '../../core/errors.js';
 import { createPlannedWriter, plannedWriterCheckPlan } from '../../model/planned-writer.js';
 import type { TensorWriter, WriterOptions } from '../../model/types.js';
-import { atomicFileSink } from '../../storage/atomic-file-sink.js';
-import type { ByteSink } from '../../storage/byte-sink.js';
+import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import { zipCreateWriter } from '../../zip/write.js';
 import { npyCannotHold } from '../npy/dtypes.js';
 import { npyChunks, npyFileBytes, type NpyWriteInput } from '../npy/write.js';
@@ -27,7 +26,7 @@ const fail = errorFactory('npz');
  * await writer.close();
  * ```
  */
-export async function npzCreateWriter(target: string | ByteSink, options: Pick<WriterOptions, 'tensors' | 'overwrite'> & NpzWriteOptions): Promise<TensorWriter> {
+export async function npzCreateWriter(target: WriteTarget, options: Pick<WriterOptions, 'tensors' | 'overwrite'> & NpzWriteOptions): Promise<TensorWriter> {
   plannedWriterCheckPlan('npz', options.tensors);
   for (const spec of options.tensors) {
     const reason = npyCannotHold(spec.dtype);
@@ -35,7 +34,7 @@ export async function npzCreateWriter(target: string | ByteSink, options: Pick<W
     npzMemberName(spec.name);
     npyFileBytes(spec); // checks the shape
   }
-  const sink = typeof target === 'string' ? await atomicFileSink(target, { noOverwrite: options.overwrite === false }) : target;
+  const sink = await openWriteSink(target, { noOverwrite: options.overwrite === false });
   const zip = zipCreateWriter(sink, { format: 'npz' });
   return createPlannedWriter({
     format: 'npz',
@@ -62,7 +61,7 @@ export async function npzCreateWriter(target: string | ByteSink, options: Pick<W
  * await npzWrite('arrays.npz', { x: createTensor('float32', [2], new Float32Array([1, 2])) }, { compress: true });
  * ```
  */
-export async function npzWrite(target: string | ByteSink, arrays: Readonly<Record<string, NpyWriteInput>> | ReadonlyArray<readonly [string, NpyWriteInput]>, options: NpzWriteOptions = {}): Promise<void> {
+export async function npzWrite(target: WriteTarget, arrays: Readonly<Record<string, NpyWriteInput>> | ReadonlyArray<readonly [string, NpyWriteInput]>, options: NpzWriteOptions = {}): Promise<void> {
   const list = Array.isArray(arrays) ? (arrays as ReadonlyArray<readonly [string, NpyWriteInput]>) : Object.entries(arrays as Record<string, NpyWriteInput>);
   const writer = await npzCreateWriter(target, { ...options, tensors: list.map(([name, array]) => ({ name, dtype: array.dtype, shape: array.shape })) });
   try {

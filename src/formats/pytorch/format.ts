@@ -4,6 +4,7 @@
 import { latin1Decode } from '../../core/bytes.js';
 import type { OpenOptions, TensorFormat, VerifyOptions, VerifyReport, WriterOptions } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
+import { describeWriteTarget, type WriteTarget } from '../../storage/write-target.js';
 import { TensioError } from '../../core/errors.js';
 import type { DType } from '../../core/dtype.js';
 import { PYTORCH_WRITE_DTYPES } from './dtypes.js';
@@ -96,11 +97,12 @@ export const pytorchFormat: TensorFormat = {
     if (target.kind === 'index') return openShardedCheckpoint(target.path, layout, options.signal);
     return pytorchOpen(target.path, { ...openOptions, ...signalOption });
   },
-  createWriter(path: string, options: WriterOptions) {
-    if (path.toLowerCase().endsWith('.index.json')) {
-      throw new TensioError('UNSUPPORTED_FEATURE', `pytorch: tensio reads sharded .bin checkpoints but does not write them; write a sharded safetensors checkpoint (model.safetensors.index.json) instead`, { path });
+  createWriter(target: WriteTarget, options: WriterOptions) {
+    const name = describeWriteTarget(target);
+    if (name?.toLowerCase().endsWith('.index.json')) {
+      throw new TensioError('UNSUPPORTED_FEATURE', `pytorch: tensio reads sharded .bin checkpoints but does not write them; write a sharded safetensors checkpoint (model.safetensors.index.json) instead`, { path: name });
     }
-    return pytorchCreateWriter(path, options);
+    return pytorchCreateWriter(target, options);
   },
   cannotWrite: pytorchCannotWrite,
   aliasing: true,

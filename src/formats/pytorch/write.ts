@@ -9,7 +9,7 @@ import { elementCount } from '../../core/sizes.js';
 import type { Tensor } from '../../core/tensor.js';
 import { createPlannedWriter } from '../../model/planned-writer.js';
 import type { TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
-import { atomicFileSink } from '../../storage/atomic-file-sink.js';
+import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
 import { zipCreateWriter } from '../../zip/write.js';
 import { PYTORCH_WRITE_DTYPES } from './dtypes.js';
@@ -182,7 +182,8 @@ export async function pytorchCreateSinkWriter(sink: ByteSink, options: WriterOpt
 }
 
 /**
- * A writer that publishes a `.pt` file atomically on `close()` (the registry's `createWriter`).
+ * A writer that publishes a `.pt` file on `close()` to a path (atomically), a sink or a
+ * store key (the registry's `createWriter`).
  *
  * @example
  * ```ts
@@ -191,9 +192,9 @@ export async function pytorchCreateSinkWriter(sink: ByteSink, options: WriterOpt
  * await writer.close();
  * ```
  */
-export async function pytorchCreateWriter(path: string, options: WriterOptions): Promise<TensorWriter> {
+export async function pytorchCreateWriter(target: WriteTarget, options: WriterOptions): Promise<TensorWriter> {
   checkPlan(options.tensors);
-  const sink = await atomicFileSink(path, { noOverwrite: options.overwrite === false });
+  const sink = await openWriteSink(target, { noOverwrite: options.overwrite === false });
   try {
     return await pytorchCreateSinkWriter(sink, options);
   } catch (error) {
@@ -211,9 +212,9 @@ export async function pytorchCreateWriter(path: string, options: WriterOptions):
  * await pytorchWrite('weights.pt', { w: createTensor('float32', [2], new Float32Array([1, 2])) });
  * ```
  */
-export async function pytorchWrite(path: string, tensors: Readonly<Record<string, Tensor>>, options: PytorchWriteOptions = {}): Promise<void> {
+export async function pytorchWrite(target: WriteTarget, tensors: Readonly<Record<string, Tensor>>, options: PytorchWriteOptions = {}): Promise<void> {
   const names = Object.keys(tensors);
-  const writer = await pytorchCreateWriter(path, {
+  const writer = await pytorchCreateWriter(target, {
     tensors: names.map((name) => ({ name, dtype: tensors[name]!.dtype, shape: tensors[name]!.shape })),
     overwrite: options.overwrite ?? true,
     ...(options.archiveName ? { formatOptions: { archiveName: options.archiveName } } : {}),

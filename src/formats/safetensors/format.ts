@@ -12,6 +12,10 @@ import { safetensorsStreamWriter } from './stream-writer.js';
 import { SAFETENSORS_DTYPES, SAFETENSORS_METADATA_KEY, safetensorsDtypeName } from './types.js';
 import { safetensorsVerify } from './verify.js';
 import { blockDTypeRefusal } from '../../core/block-dtypes.js';
+import { errorFactory } from '../../core/errors.js';
+import { describeWriteTarget, isByteSink, type StoreKey, type WriteTarget } from '../../storage/write-target.js';
+
+const fail = errorFactory('safetensors');
 
 /**
  * True when the first bytes look like safetensors: a little-endian u64 header length
@@ -56,7 +60,7 @@ export function safetensorsMetadataFrom(metadata: Metadata | undefined): Record<
   return out;
 }
 
-async function createSafetensorsWriter(path: string, options: WriterOptions): Promise<TensorWriter> {
+async function createSafetensorsWriter(target: WriteTarget, options: WriterOptions): Promise<TensorWriter> {
   const formatOptions = options.formatOptions ?? {};
   const metadata = safetensorsMetadataFrom(options.metadata);
   const common = {
@@ -64,13 +68,19 @@ async function createSafetensorsWriter(path: string, options: WriterOptions): Pr
     ...(metadata ? { metadata } : {}),
     crc32: formatOptions.crc32 === true,
     overwrite: options.overwrite ?? true,
+    ...(options.staging ? { staging: options.staging } : {}),
   };
   plannedWriterCheckPlan('safetensors', options.tensors);
   const maxShardBytes = formatOptions.maxShardBytes as number | undefined;
-  const sharded = maxShardBytes !== undefined || path.toLowerCase().endsWith('.safetensors.index.json')
-    ? await safetensorsShardedWriter(path, { ...common, ...(maxShardBytes !== undefined ? { maxShardBytes } : {}) })
+  const name = describeWriteTarget(target);
+  const wantsShards = maxShardBytes !== undefined || name?.toLowerCase().endsWith('.safetensors.index.json') === true;
+  if (wantsShards && isByteSink(target)) {
+    fail('UNSUPPORTED_FEATURE', 'safetensors: a sharded checkpoint is several files (shards and an index) and cannot go to one sink; give a path or { store, key }');
+  }
+  const sharded = wantsShards
+    ? await safetensorsShardedWriter(target as string | StoreKey, { ...common, ...(maxShardBytes !== undefined ? { maxShardBytes } : {}) })
     : undefined;
-  const single = sharded ? undefined : await safetensorsStreamWriter(path, common);
+  const single = sharded ? undefined : await safetensorsStreamWriter(target, common);
   const files = (sharded ?? single)!;
   const specOf = new Map(options.tensors.map((spec) => [spec.name, spec]));
   // The block writers keep the file's own order (largest alignment first); add follows it.

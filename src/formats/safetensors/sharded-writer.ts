@@ -6,13 +6,14 @@
  * Publishing replaces an existing checkpoint as a set (see `src/formats/sharded/publish.ts`):
  * new shards under names the old index does not use, the index last, old shards removed.
  */
-import { mkdir } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { errorFactory } from '../../core/errors.js';
 import { SAFETENSORS_MAX_HEADER_BYTES } from '../../core/limits.js';
 import { tensorByteLength } from '../../core/sizes.js';
 import type { TensorBytes, TensorSpec, TensorWriter } from '../../model/types.js';
-import { folderStore, type FolderStore } from '../../storage/folder-store.js';
+import { folderStore } from '../../storage/folder-store.js';
+import { keyFolder, type Store } from '../../storage/store.js';
+import { isStoreKey, type StoreKey } from '../../storage/write-target.js';
 import { checkShardSetTarget, chooseShardNames, publishShardSet } from '../sharded/publish.js';
 import { shardIndexFileName } from '../sharded/names.js';
 import { isSafetensorsCrc32Key } from './checksum.js';
@@ -37,6 +38,31 @@ export function resolveSafetensorsShardTarget(target: string): { folder: string;
   if (lower.endsWith('.safetensors.index.json')) return { folder: dirname(target), prefix: basename(target).slice(0, -'.safetensors.index.json'.length) };
   if (lower.endsWith('.safetensors')) return { folder: dirname(target), prefix: basename(target).slice(0, -'.safetensors'.length) };
   return { folder: target, prefix: 'model' };
+}
+
+/** A sharded target as a store, the folder key inside it and the prefix. */
+interface ShardSetTarget {
+  readonly store: Store;
+  readonly folderKey: string;
+  readonly prefix: string;
+}
+
+/**
+ * A path becomes a {@link folderStore} over its folder (created by the first shard's
+ * write); a `{ store, key }` keeps its store, the key naming the index, the one-file
+ * form or (no `.safetensors` ending) a folder key.
+ */
+function shardSetTarget(target: string | StoreKey): ShardSetTarget {
+  if (!isStoreKey(target)) {
+    const { folder, prefix } = resolveSafetensorsShardTarget(target);
+    return { store: folderStore(folder), folderKey: '', prefix };
+  }
+  const { key } = target;
+  const lower = key.toLowerCase();
+  const named = lower.endsWith('.safetensors.index.json') || lower.endsWith('.safetensors');
+  if (!named) return { store: target.store, folderKey: key === '' || key.endsWith('/') ? key : `${key}/`, prefix: 'model' };
+  const { prefix } = resolveSafetensorsShardTarget(key.slice(keyFolder(key).length));
+  return { store: target.store, folderKey: keyFolder(key), prefix };
 }
 
 /**
@@ -86,31 +112,33 @@ export class SafetensorsShardedWriter implements TensorWriter {
   private constructor(
     private readonly writers: readonly SafetensorsStreamWriter[],
     private readonly indexText: string | undefined,
-    private readonly target: { folder: string; store: FolderStore; prefix: string; names: readonly string[] },
+    private readonly target: ShardSetTarget & { names: readonly string[] },
     private readonly overwrite: boolean,
   ) {
     for (const writer of writers) for (const name of writer.order) this.writerOf.set(name, writer);
     this.order = writers.flatMap((writer) => writer.order);
-    const shardPaths = target.names.map((name) => join(target.folder, name));
-    this.indexPath = indexText !== undefined ? join(target.folder, shardIndexFileName(target.prefix, '.safetensors')) : undefined;
+    const locate = (name: string): string => target.store.locate(`${target.folderKey}${name}`);
+    const shardPaths = target.names.map(locate);
+    this.indexPath = indexText !== undefined ? locate(shardIndexFileName(target.prefix, '.safetensors')) : undefined;
     this.files = this.indexPath ? [...shardPaths, this.indexPath] : shardPaths;
   }
 
   /** Plans the shards and opens one temporary file per shard. Prefer {@link safetensorsShardedWriter}. */
-  static async create(target: string, options: SafetensorsShardedWriterOptions): Promise<SafetensorsShardedWriter> {
-    const { folder, prefix } = resolveSafetensorsShardTarget(target);
-    await mkdir(folder, { recursive: true });
+  static async create(target: string | StoreKey, options: SafetensorsShardedWriterOptions): Promise<SafetensorsShardedWriter> {
+    const { store, folderKey, prefix } = shardSetTarget(target);
+    if (!store.canWrite || !store.canList) {
+      fail('UNSUPPORTED_FEATURE', `safetensors: a sharded checkpoint is published as a set (new shards, the index, then the old shards removed), which needs a store that can write and list; ${store.name} cannot`);
+    }
     const shards = safetensorsSplitShards(options.tensors, options.maxShardBytes ?? SAFETENSORS_DEFAULT_MAX_SHARD_BYTES);
     if (shards.length === 0) shards.push([]);
     // Names the checkpoint being replaced does not use, so its index keeps reading it until ours commits.
-    const store = folderStore(folder);
-    const names = await chooseShardNames(store, '', prefix, '.safetensors', shards.length, options.maxHeaderBytes ?? SAFETENSORS_MAX_HEADER_BYTES);
-    await checkShardSetTarget(store, '', prefix, '.safetensors', names, options.overwrite !== false);
+    const names = await chooseShardNames(store, folderKey, prefix, '.safetensors', shards.length, options.maxHeaderBytes ?? SAFETENSORS_MAX_HEADER_BYTES);
+    await checkShardSetTarget(store, folderKey, prefix, '.safetensors', names, options.overwrite !== false);
     const writers: SafetensorsStreamWriter[] = [];
     try {
       for (const [index, shard] of shards.entries()) {
         // Each shard through the store: written aside, published (renamed) only by publishShardSet.
-        const sink = await store.sink(names[index]!, { noOverwrite: options.overwrite === false, ...(options.durable === false ? { durable: false } : {}) });
+        const sink = await store.sink(`${folderKey}${names[index]!}`, { noOverwrite: options.overwrite === false, ...(options.durable === false ? { durable: false } : {}) });
         writers.push(await safetensorsStreamWriter(sink, { ...options, tensors: shard }).catch(async (error: unknown) => {
           await sink.abort();
           throw error;
@@ -133,7 +161,7 @@ export class SafetensorsShardedWriter implements TensorWriter {
       const userMetadata = Object.fromEntries(Object.entries(options.metadata ?? {}).filter(([key]) => !isSafetensorsCrc32Key(key)));
       indexText = safetensorsFormatIndex({ ...userMetadata, total_size: totalSize }, weightMap);
     }
-    return new SafetensorsShardedWriter(writers, indexText, { folder, store, prefix, names }, options.overwrite !== false);
+    return new SafetensorsShardedWriter(writers, indexText, { store, folderKey, prefix, names }, options.overwrite !== false);
   }
 
   /** Writes one planned tensor (bytes or chunks) into its shard. */
@@ -159,7 +187,7 @@ export class SafetensorsShardedWriter implements TensorWriter {
     if (this.done) return;
     const { removed } = await publishShardSet({
       store: this.target.store,
-      folderKey: '',
+      folderKey: this.target.folderKey,
       prefix: this.target.prefix,
       extension: '.safetensors',
       files: this.target.names.map((name, index) => ({ name, publish: () => this.writers[index]!.close(), abort: () => this.writers[index]!.abort() })),
@@ -167,7 +195,7 @@ export class SafetensorsShardedWriter implements TensorWriter {
       overwrite: this.overwrite,
       maxIndexBytes: SAFETENSORS_MAX_HEADER_BYTES,
     });
-    this.removedFiles = removed.map((name) => join(this.target.folder, name));
+    this.removedFiles = removed.map((name) => this.target.store.locate(`${this.target.folderKey}${name}`));
     this.done = true;
   }
 
@@ -188,7 +216,7 @@ export class SafetensorsShardedWriter implements TensorWriter {
  * await writer.close();
  * ```
  */
-export function safetensorsShardedWriter(target: string, options: SafetensorsShardedWriterOptions): Promise<SafetensorsShardedWriter> {
+export function safetensorsShardedWriter(target: string | StoreKey, options: SafetensorsShardedWriterOptions): Promise<SafetensorsShardedWriter> {
   return SafetensorsShardedWriter.create(target, options);
 }
 
@@ -200,7 +228,7 @@ export function safetensorsShardedWriter(target: string, options: SafetensorsSha
  * const { files } = await safetensorsWriteSharded('ckpt', tensors, { maxShardBytes: 1 << 20, metadata: { format: 'pt' } });
  * ```
  */
-export async function safetensorsWriteSharded(target: string, tensors: SafetensorsTensors, options: Omit<SafetensorsShardedWriterOptions, 'tensors'> = {}): Promise<{ files: readonly string[]; indexPath?: string }> {
+export async function safetensorsWriteSharded(target: string | StoreKey, tensors: SafetensorsTensors, options: Omit<SafetensorsShardedWriterOptions, 'tensors'> = {}): Promise<{ files: readonly string[]; indexPath?: string }> {
   const list = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors as Record<string, import('../../core/tensor.js').Tensor>);
   const writer = await safetensorsShardedWriter(target, { ...options, tensors: list.map(([name, tensor]) => ({ name, dtype: tensor.dtype, shape: tensor.shape })) });
   const byName = new Map(list);

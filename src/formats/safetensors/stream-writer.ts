@@ -9,7 +9,7 @@ import { errorFactory, throwIfAborted } from '../../core/errors.js';
 import type { TensorBytes, TensorSpec, TensorWriter } from '../../model/types.js';
 import { chunksOf } from '../../storage/tensor-bytes.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
-import { atomicFileSink } from '../../storage/atomic-file-sink.js';
+import { openWriteSink, type StagingPolicy, type WriteTarget } from '../../storage/write-target.js';
 import { formatSafetensorsCrc32, safetensorsCrc32Update } from './checksum.js';
 import { safetensorsPlanLayout, type SafetensorsLayout, type SafetensorsLayoutEntry } from './write.js';
 
@@ -34,6 +34,11 @@ export interface SafetensorsStreamWriterOptions {
   durable?: boolean;
   /** Largest header written; default 100 MB, what readers accept. */
   maxHeaderBytes?: number;
+  /**
+   * With `crc32` and a target that cannot patch (`canWriteAt` false): `'local'` (default)
+   * stages the file in a local temporary file, `'never'` refuses with `UNSUPPORTED_FEATURE`.
+   */
+  staging?: StagingPolicy;
 }
 
 /**
@@ -70,19 +75,22 @@ export class SafetensorsStreamWriter implements TensorWriter {
   }
 
   /** Plans the file, opens the sink and writes the header. Prefer {@link safetensorsStreamWriter}. */
-  static async create(target: string | PatchableByteSink, options: SafetensorsStreamWriterOptions): Promise<SafetensorsStreamWriter> {
+  static async create(target: WriteTarget, options: SafetensorsStreamWriterOptions): Promise<SafetensorsStreamWriter> {
     const layout = safetensorsPlanLayout(options.tensors, {
       ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
       ...(options.crc32 ? { crc32: true } : {}),
       ...(options.preserveOrder ? { preserveOrder: true } : {}),
       ...(options.maxHeaderBytes !== undefined ? { maxHeaderBytes: options.maxHeaderBytes } : {}),
     });
-    if (options.crc32 && typeof target !== 'string' && (!target.canWriteAt || !target.writeAt)) {
-      fail('INVALID_ARGUMENT', 'safetensors: crc32 needs a sink that can patch the header (canWriteAt), such as atomicFileSink; write to a local file and upload it, or leave crc32 off');
-    }
-    const sink = typeof target === 'string'
-      ? await atomicFileSink(target, { noOverwrite: options.overwrite === false, ...(options.durable === false ? { durable: false } : {}) })
-      : target;
+    // crc32 patches the CRCs into the header after the data went by: the sink must writeAt or be staged.
+    const sink: PatchableByteSink = await openWriteSink(target, {
+      noOverwrite: options.overwrite === false,
+      ...(options.durable === false ? { durable: false } : {}),
+      needsWriteAt: options.crc32 === true,
+      ...(options.staging ? { staging: options.staging } : {}),
+      format: 'safetensors',
+      why: 'crc32 writes each tensor\'s CRC-32 into the header after its data',
+    });
     try {
       await sink.write(layout.header);
     } catch (error) {
@@ -209,8 +217,9 @@ export class SafetensorsStreamWriter implements TensorWriter {
 }
 
 /**
- * Opens a streaming safetensors writer publishing to `target` (a path, written
- * atomically, or a sink).
+ * Opens a streaming safetensors writer publishing to `target`: a path (written
+ * atomically), a sink or `{ store, key }`. With `crc32`, a sink that cannot `writeAt`
+ * is staged through a local temporary file (or refused with `staging: 'never'`).
  *
  * @example
  * ```ts
@@ -219,6 +228,6 @@ export class SafetensorsStreamWriter implements TensorWriter {
  * await writer.close();
  * ```
  */
-export function safetensorsStreamWriter(target: string | PatchableByteSink, options: SafetensorsStreamWriterOptions): Promise<SafetensorsStreamWriter> {
+export function safetensorsStreamWriter(target: WriteTarget, options: SafetensorsStreamWriterOptions): Promise<SafetensorsStreamWriter> {
   return SafetensorsStreamWriter.create(target, options);
 }
