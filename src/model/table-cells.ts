@@ -1,0 +1,188 @@
+/**
+ * Moving table cells: a batch of rows of some columns → the bytes of a tensor the table
+ * reads as ({@link tableBatchToBytes}), and a band of rows of a tensor → the values of
+ * the columns it writes as ({@link tableColumnValues}). Pure byte work over
+ * `Uint8Array`s in tensio's layout (little-endian, C order); the rules are in `table.ts`.
+ */
+import { DTYPE_INFO, type DType, type TypedArray, type TypedArrayConstructor } from '../core/dtype.js';
+import { TensioError } from '../core/errors.js';
+import { float32ToFloat16Bits, toFloat32Array } from '../core/float-convert.js';
+import { elementCount } from '../core/sizes.js';
+import type { TableColumn, TableColumnPlan, TableSchema, TableTensorPlan } from './table.js';
+
+/**
+ * The values of one column for a batch of rows, as a format decoded them.
+ *
+ * @example
+ * ```ts
+ * // 4 float32 rows, the third null (Arrow validity bitmap: bit i set = row i valid)
+ * const batch: TableColumnBatch = { values: new Uint8Array(new Float32Array([1, 2, 0, 4]).buffer), validity: new Uint8Array([0b1011]) };
+ * ```
+ */
+export interface TableColumnBatch {
+  /**
+   * `rows × prod(cellShape)` elements of the column's dtype in tensio's layout (booleans
+   * one byte each, 0 or 1). A null row's values may be anything.
+   */
+  readonly values: Uint8Array;
+  /** One bit per row, least significant bit first, set = valid (Arrow's validity bitmap); absent = no nulls. */
+  readonly validity?: Uint8Array;
+  /** Bit of `validity` that holds row 0 of this batch. Default 0. */
+  readonly validityBitOffset?: number;
+}
+
+const NAN_FLOAT16_BITS = 0x7e00;
+
+/** A typed view of `bytes` as `dtype` (one aligned copy when `bytes` is not aligned). */
+function typedValues(dtype: DType, bytes: Uint8Array): TypedArray {
+  const Ctor = DTYPE_INFO[dtype].typedArray as TypedArrayConstructor;
+  const size = Ctor.BYTES_PER_ELEMENT;
+  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  return new Ctor(aligned.buffer as ArrayBuffer, aligned.byteOffset, Math.floor(aligned.byteLength / size)) as TypedArray;
+}
+
+/** Elements of one cell of a column. */
+function cellElements(column: TableColumn): number {
+  return column.cellShape.length === 0 ? 1 : elementCount(column.cellShape, 'table');
+}
+
+/**
+ * Rows `[from, to)` of a batch as the bytes of one tensor the table reads as
+ * (`plan` from `planTableTensors`): columns interleaved for a stacked tensor, converted
+ * to the tensor's dtype, nulls as NaN. A column that needs no conversion and has no
+ * nulls is returned as a view of its batch bytes (no copy).
+ *
+ * @param batch The decoded columns of the batch, indexed like `schema.columns` (only
+ *   the plan's columns need to be present).
+ *
+ * @example
+ * ```ts
+ * const bytes = tableBatchToBytes(schema, plan.tensors[0], batchColumns, 0, batchRows);
+ * ```
+ */
+export function tableBatchToBytes(schema: TableSchema, plan: TableTensorPlan, batch: readonly (TableColumnBatch | undefined)[], from: number, to: number): Uint8Array {
+  const rows = to - from;
+  const dtype = plan.spec.dtype;
+  const item = DTYPE_INFO[dtype].bits / 8;
+  const stride = plan.kind === 'stack' ? plan.columns.length : 1;
+  if (plan.kind === 'column') {
+    const index = plan.columns[0]!;
+    const column = schema.columns[index]!;
+    const data = batchOf(batch, index, column);
+    const cell = cellElements(column);
+    if (column.dtype === dtype && !hasNulls(data, from, to)) {
+      const rowBytes = cell * item;
+      checkLength(column, data, to * cell);
+      return data.values.subarray(from * rowBytes, to * rowBytes);
+    }
+    const out = new Uint8Array(rows * cell * item);
+    convertColumn(column, data, from, to, dtype, out, 0, 1, cell);
+    return out;
+  }
+  const out = new Uint8Array(rows * stride * item);
+  plan.columns.forEach((index, position) => {
+    const column = schema.columns[index]!;
+    convertColumn(column, batchOf(batch, index, column), from, to, dtype, out, position, stride, 1);
+  });
+  return out;
+}
+
+function batchOf(batch: readonly (TableColumnBatch | undefined)[], index: number, column: TableColumn): TableColumnBatch {
+  const data = batch[index];
+  if (!data) throw new TensioError('INVALID_STATE', `table: column "${column.name}" was not loaded for this batch`);
+  return data;
+}
+
+function hasNulls(data: TableColumnBatch, from: number, to: number): boolean {
+  if (!data.validity) return false;
+  const offset = data.validityBitOffset ?? 0;
+  for (let row = from; row < to; row++) {
+    const bit = offset + row;
+    if (((data.validity[bit >> 3] ?? 0) & (1 << (bit & 7))) === 0) return true;
+  }
+  return false;
+}
+
+function checkLength(column: TableColumn, data: TableColumnBatch, elements: number): void {
+  const need = elements * (DTYPE_INFO[column.dtype!].bits / 8);
+  if (data.values.byteLength < need) {
+    throw new TensioError('TRUNCATED', `table: column "${column.name}" has ${data.values.byteLength} bytes of values in this batch, ${need} needed`);
+  }
+}
+
+/**
+ * Writes rows `[from, to)` of a column into `out` (bytes of `target` elements): cell
+ * element k of row r goes to element `(r - from) * stride * cell + position * cell + k`.
+ */
+function convertColumn(column: TableColumn, data: TableColumnBatch, from: number, to: number, target: DType, out: Uint8Array, position: number, stride: number, cell: number): void {
+  const source = column.dtype!;
+  checkLength(column, data, to * cell);
+  const item = DTYPE_INFO[source].bits / 8;
+  const bytes = data.values.subarray(from * cell * item, to * cell * item);
+  const values: ArrayLike<number | bigint> = source === 'float16'
+    ? toFloat32Array({ dtype: 'float16', shape: [bytes.byteLength / 2], data: bytes })
+    : typedValues(source, bytes) as ArrayLike<number | bigint>;
+  const dest = typedValues(target, out) as unknown as { [index: number]: number | bigint; length: number };
+  const rows = to - from;
+  const bigTarget = target === 'int64' || target === 'uint64';
+  const halfTarget = target === 'float16';
+  const floatTarget = halfTarget || target === 'float32' || target === 'float64';
+  const halfBits = source === 'float16' && halfTarget ? typedValues('float16', bytes) as Uint16Array : undefined;
+  const validity = data.validity;
+  const bitOffset = (data.validityBitOffset ?? 0) + from;
+  for (let row = 0; row < rows; row++) {
+    const base = row * stride * cell + position * cell;
+    if (validity) {
+      const bit = bitOffset + row;
+      if (((validity[bit >> 3] ?? 0) & (1 << (bit & 7))) === 0) {
+        if (!floatTarget) {
+          throw new TensioError('INVALID_LAYOUT', `table: column "${column.name}" has a null in row ${from + row} but declared no nulls`);
+        }
+        for (let k = 0; k < cell; k++) dest[base + k] = halfTarget ? NAN_FLOAT16_BITS : Number.NaN;
+        continue;
+      }
+    }
+    const at = row * cell;
+    if (bigTarget) {
+      for (let k = 0; k < cell; k++) {
+        const value = values[at + k]!;
+        dest[base + k] = typeof value === 'bigint' ? value : BigInt(value);
+      }
+    } else if (halfTarget) {
+      for (let k = 0; k < cell; k++) dest[base + k] = halfBits ? halfBits[at + k]! : float32ToFloat16Bits(Number(values[at + k]!));
+    } else {
+      for (let k = 0; k < cell; k++) dest[base + k] = Number(values[at + k]!);
+    }
+  }
+}
+
+/**
+ * The values of one column of a table being written, for a band of rows of its tensor:
+ * the tensor's own bytes for a whole-tensor column (a view, no copy), or the
+ * `columnOfTensor`-th column gathered from a stacked 2-D tensor's rows.
+ *
+ * @param rows Bytes of `rowCount` consecutive rows of the column's tensor, C order.
+ *
+ * @example
+ * ```ts
+ * for (const column of plan.columns) writeColumn(column, tableColumnValues(column, tensorRows, rowCount, columnsOfTensor));
+ * ```
+ */
+export function tableColumnValues(column: TableColumnPlan, rows: Uint8Array, rowCount: number, columnsOfTensor: number): Uint8Array {
+  if (column.columnOfTensor === undefined) return rows;
+  const item = DTYPE_INFO[column.dtype].bits / 8;
+  if (rows.byteLength !== rowCount * columnsOfTensor * item) {
+    throw new TensioError('SIZE_MISMATCH', `table: ${rowCount} rows of ${columnsOfTensor} ${column.dtype} columns need ${rowCount * columnsOfTensor * item} bytes, got ${rows.byteLength}`);
+  }
+  const out = new Uint8Array(rowCount * item);
+  const at = column.columnOfTensor * item;
+  const rowBytes = columnsOfTensor * item;
+  if (item === 4 && rows.byteOffset % 4 === 0) {
+    const source = new Uint32Array(rows.buffer, rows.byteOffset, rows.byteLength / 4);
+    const dest = new Uint32Array(out.buffer);
+    for (let row = 0, index = column.columnOfTensor; row < rowCount; row++, index += columnsOfTensor) dest[row] = source[index]!;
+    return out;
+  }
+  for (let row = 0; row < rowCount; row++) out.set(rows.subarray(row * rowBytes + at, row * rowBytes + at + item), row * item);
+  return out;
+}

@@ -1,0 +1,129 @@
+/**
+ * A `TensorReader` over a table stored as batches of rows (Arrow record batches,
+ * Parquet row groups, CSV blocks). The format lists its batches and says how to decode
+ * some columns of one; this file turns them into the tensors `planTableTensors` chose.
+ * Each tensor is a `chunks` location with one chunk per batch its rows touch, so
+ * `stream()` and row slices decode one batch at a time (of the selected columns only),
+ * whatever the table's size.
+ */
+import { DTYPE_INFO } from '../core/dtype.js';
+import { TensioError, throwIfAborted } from '../core/errors.js';
+import type { ByteSource } from '../storage/byte-source.js';
+import type { ByteChunk } from '../storage/chunked-bytes.js';
+import type { ChunkCodec } from '../storage/chunk-codec.js';
+import { createTensorReader } from './create-reader.js';
+import { planTableTensors, type TableReadOptions, type TableReadPlan, type TableSchema } from './table.js';
+import { tableBatchToBytes, type TableColumnBatch } from './table-cells.js';
+import type { Metadata, TensorInfo, TensorReader } from './types.js';
+
+/** One batch of rows of a table, as a format lists it. */
+export interface TableBatch {
+  /** Rows in the batch. The batches' rows add up to the schema's rows, in order. */
+  readonly rows: number;
+  /** Where the batch's bytes are in the file (for `inspect` and messages); 0 when unknown. */
+  readonly offset: number;
+  readonly storedLength: number;
+  /** What the batch is, for messages: `'record batch 3'`, `'row group 0'`. */
+  readonly label: string;
+  /**
+   * Decodes these columns (indexes into the schema) of the batch; the result is indexed
+   * like the schema's columns (others may be undefined). Errors should be `TensioError`s.
+   */
+  load(columns: readonly number[], signal?: AbortSignal): Promise<readonly (TableColumnBatch | undefined)[]>;
+}
+
+/** What a table format hands to {@link createTableReader}. */
+export interface TableReaderParts {
+  format: string;
+  path?: string;
+  source: ByteSource;
+  schema: TableSchema;
+  batches: readonly TableBatch[];
+  /** Format facts for the reader's metadata (compression, producer, …), merged with the table facts. */
+  metadata?: Metadata;
+  /** Extras for every tensor info (e.g. the codec). */
+  extras?: Readonly<Record<string, unknown>>;
+  options?: TableReadOptions;
+  close?(): Promise<void>;
+}
+
+/** A `TensorReader` over a table, plus the plan it follows. */
+export interface TableReader extends TensorReader {
+  readonly plan: TableReadPlan;
+  readonly schema: TableSchema;
+}
+
+/**
+ * Builds the reader of a table (see the module comment).
+ *
+ * @example
+ * ```ts
+ * return createTableReader({ format: 'parquet', source, schema, batches: rowGroups.map(toBatch), options: { columns: 'separate' } });
+ * ```
+ */
+export function createTableReader(parts: TableReaderParts): TableReader {
+  const { schema, batches, format } = parts;
+  const plan = planTableTensors(schema, parts.options);
+  let total = 0;
+  for (const batch of batches) {
+    if (!Number.isSafeInteger(batch.rows) || batch.rows < 0) throw new TensioError('INVALID_HEADER', `${format}: ${batch.label} has ${batch.rows} rows`, { format });
+    total += batch.rows;
+  }
+  if (total !== schema.rows) {
+    throw new TensioError('SIZE_MISMATCH', `${format}: the batches hold ${total} rows, the table declares ${schema.rows}`, { format });
+  }
+  // The last batch decoded, kept for the next tensor of the same batch (stacked + N-D columns).
+  let cached: { batch: TableBatch; columns: string; data: Promise<readonly (TableColumnBatch | undefined)[]> } | undefined;
+  const load = (batch: TableBatch, columns: readonly number[], signal?: AbortSignal) => {
+    const key = columns.join(',');
+    if (cached && cached.batch === batch && cached.columns === key) return cached.data;
+    const data = batch.load(columns, signal);
+    cached = { batch, columns: key, data };
+    data.catch(() => { if (cached?.data === data) cached = undefined; });
+    return data;
+  };
+
+  const infos: TensorInfo[] = plan.tensors.map((tensor) => {
+    const rowElements = tensor.spec.shape.slice(1).reduce((a, b) => a * b, 1);
+    const byteLength = tensor.spec.shape[0]! * rowElements * (DTYPE_INFO[tensor.spec.dtype].bits / 8);
+    const sourceColumns = tensor.columns.map((index) => schema.columns[index]!.name);
+    return { ...tensor.spec, byteLength, extras: { ...parts.extras, columns: sourceColumns } };
+  });
+
+  const chunksOf = (index: number): ByteChunk[] => {
+    const tensor = plan.tensors[index]!;
+    const rowBytes = infos[index]!.byteLength / Math.max(1, tensor.spec.shape[0]!) || 0;
+    const itemRowBytes = tensor.spec.shape.slice(1).reduce((a, b) => a * b, 1) * (DTYPE_INFO[tensor.spec.dtype].bits / 8);
+    const chunks: ByteChunk[] = [];
+    let first = 0;
+    for (const batch of batches) {
+      const batchStart = first;
+      first += batch.rows;
+      const from = Math.max(plan.rowStart, batchStart) - batchStart;
+      const to = Math.min(plan.rowEnd, batchStart + batch.rows) - batchStart;
+      if (to <= from) continue;
+      const length = (to - from) * (rowBytes || itemRowBytes);
+      const codec: ChunkCodec = {
+        name: 'table',
+        async *decode(_stored, options) {
+          throwIfAborted(options.signal);
+          const data = await load(batch, plan.neededColumns, options.signal);
+          yield tableBatchToBytes(schema, tensor, data, from, to);
+        },
+      };
+      chunks.push({ source: parts.source, offset: batch.offset, storedLength: batch.storedLength, codec, decodedLength: length, byteLength: length, format, label: batch.label });
+    }
+    return chunks;
+  };
+
+  const reader = createTensorReader({
+    format,
+    ...(parts.path !== undefined ? { path: parts.path } : {}),
+    size: parts.source.size,
+    metadata: { ...parts.metadata, ...plan.metadata },
+    tensors: infos,
+    locate: (info) => ({ kind: 'chunks', chunks: chunksOf(infos.indexOf(info)) }),
+    ...(parts.close ? { close: parts.close } : {}),
+  });
+  return Object.assign(reader, { plan, schema });
+}

@@ -1,0 +1,148 @@
+/** Table ↔ tensor semantics (src/model/table*.ts), shared by every table format. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isTensioError } from '../src/core/errors.js';
+import type { DType } from '../src/core/dtype.js';
+import { typedView } from '../src/core/tensor.js';
+import { bytesSource } from '../src/storage/byte-source.js';
+import { planTableColumns, planTableTensors, tablePromoteDTypes, type TableColumn, type TableSchema } from '../src/model/table.js';
+import { tableColumnValues, type TableColumnBatch } from '../src/model/table-cells.js';
+import { createTableReader, type TableBatch } from '../src/model/table-reader.js';
+import { UNSUPPORTED_TENSORS_KEY } from '../src/model/types.js';
+import { oracleSkip, runPython } from './helpers/oracle.js';
+
+const NUMERIC: DType[] = ['bool', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float16', 'float32', 'float64'];
+
+test('dtype promotion equals numpy.result_type for every pair of column dtypes', { skip: oracleSkip('numpy') }, () => {
+  const out = runPython(`
+import numpy as np, json, sys
+names = sys.argv[1].split(',')
+print(json.dumps({a + ',' + b: str(np.result_type(np.dtype(a), np.dtype(b))) for a in names for b in names}))
+`, [NUMERIC.join(',')]);
+  const expected = JSON.parse(out.stdout) as Record<string, string>;
+  let checked = 0;
+  for (const a of NUMERIC) {
+    for (const b of NUMERIC) {
+      assert.equal(tablePromoteDTypes([a, b]), expected[`${a},${b}`], `${a} + ${b}`);
+      checked++;
+    }
+  }
+  assert.equal(checked, NUMERIC.length ** 2);
+});
+
+test('dtype promotion without the oracle: a few NumPy facts and the empty table', () => {
+  assert.equal(tablePromoteDTypes([]), 'float64');
+  assert.equal(tablePromoteDTypes(['int32', 'float32']), 'float64');
+  assert.equal(tablePromoteDTypes(['int8', 'uint8']), 'int16');
+  assert.equal(tablePromoteDTypes(['int64', 'uint64']), 'float64');
+  assert.equal(tablePromoteDTypes(['bool', 'bool']), 'bool');
+  assert.equal(tablePromoteDTypes(['uint8', 'float16']), 'float16');
+});
+
+const f32 = (values: number[]) => new Uint8Array(new Float32Array(values).buffer);
+const i32 = (values: number[]) => new Uint8Array(new Int32Array(values).buffer);
+const i64 = (values: number[]) => new Uint8Array(new BigInt64Array(values.map(BigInt)).buffer);
+
+/** A table of two batches (3 + 2 rows): x float32, n int32 with a null in row 3, s strings, v fixed-size list of 2 int64. */
+function sampleTable(): { schema: TableSchema; batches: TableBatch[]; loads: number[][] } {
+  const columns: TableColumn[] = [
+    { name: 'x', dtype: 'float32', typeName: 'float', nullCount: 0, cellShape: [] },
+    { name: 'n', dtype: 'int32', typeName: 'int32', nullCount: 1, cellShape: [] },
+    { name: 's', typeName: 'utf8', nullCount: 0, cellShape: [] },
+    { name: 'v', dtype: 'int64', typeName: 'fixed_size_list<int64>[2]', nullCount: 0, cellShape: [2] },
+  ];
+  const data: TableColumnBatch[][] = [
+    [{ values: f32([1, 2, 3]) }, { values: i32([10, 20, 30]) }, { values: new Uint8Array() }, { values: i64([1, 2, 3, 4, 5, 6]) }],
+    [{ values: f32([4, 5]) }, { values: i32([0, 50]), validity: new Uint8Array([0b10]) }, { values: new Uint8Array() }, { values: i64([7, 8, 9, 10]) }],
+  ];
+  const loads: number[][] = [];
+  const batches = data.map((columnsData, index): TableBatch => ({
+    rows: index === 0 ? 3 : 2,
+    offset: 0,
+    storedLength: 0,
+    label: `batch ${index}`,
+    async load(wanted) {
+      loads.push([index, ...wanted]);
+      return columnsData.map((column, at) => (wanted.includes(at) ? column : undefined));
+    },
+  }));
+  return { schema: { columns, rows: 5, metadata: { origin: 'test' } }, batches, loads };
+}
+
+const source = bytesSource(new Uint8Array(16));
+
+test('default: numeric scalar columns stack into one (rows, columns) tensor; nullable int → float64 with NaN', async () => {
+  const { schema, batches } = sampleTable();
+  const reader = createTableReader({ format: 'test', source, schema, batches, options: { skipNonNumeric: true } });
+  assert.deepEqual(reader.tensors.map((t) => [t.name, t.dtype, t.shape]), [['data', 'float64', [5, 2]], ['v', 'int64', [5, 2]]]);
+  const data = typedView(await reader.read('data')) as Float64Array;
+  assert.deepEqual([...data], [1, 10, 2, 20, 3, 30, 4, Number.NaN, 5, 50]);
+  const v = typedView(await reader.read('v')) as BigInt64Array;
+  assert.deepEqual([...v].map(Number), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual((reader.metadata[UNSUPPORTED_TENSORS_KEY] as { name: string }[]).map((entry) => entry.name), ['s']);
+  assert.deepEqual(reader.metadata['table.metadata'], { origin: 'test' });
+  assert.deepEqual(reader.metadata['table.stackedColumns'], ['x', 'n']);
+});
+
+test('a non-numeric column is an error naming the column and its type', () => {
+  const { schema, batches } = sampleTable();
+  assert.throws(() => createTableReader({ format: 'test', source, schema, batches }), (err: unknown) => isTensioError(err, 'UNSUPPORTED_DTYPE') && /column "s" of type utf8/.test((err as Error).message));
+});
+
+test('separate columns, selection and a row range that reads only the batches it touches', async () => {
+  const { schema, batches, loads } = sampleTable();
+  const reader = createTableReader({ format: 'test', source, schema, batches, options: { columns: 'separate', select: ['n', 'x'], rows: { start: 3 } } });
+  assert.deepEqual(reader.tensors.map((t) => [t.name, t.dtype, t.shape]), [['n', 'float64', [2]], ['x', 'float32', [2]]]);
+  assert.deepEqual([...(typedView(await reader.read('x')) as Float32Array)], [4, 5]);
+  assert.deepEqual([...(typedView(await reader.read('n')) as Float64Array)], [Number.NaN, 50]);
+  assert.ok(loads.every(([batch]) => batch === 1), `only batch 1 loaded: ${JSON.stringify(loads)}`);
+  assert.ok(loads.every((load) => !load.slice(1).includes(2) && !load.slice(1).includes(3)), 'only the selected columns loaded');
+  const slice = typedView(await reader.read('x', { slice: { start: 1, end: 2 } })) as Float32Array;
+  assert.deepEqual([...slice], [5]);
+});
+
+test('unknown selected column: NOT_FOUND listing the columns', () => {
+  const { schema, batches } = sampleTable();
+  assert.throws(() => createTableReader({ format: 'test', source, schema, batches, options: { select: ['nope'] } }), (err: unknown) => isTensioError(err, 'NOT_FOUND') && /x, n, s, v/.test((err as Error).message));
+});
+
+test('empty tables read as float64 (rows, columns): 0 rows, 0 columns', async () => {
+  const noRows = createTableReader({ format: 'test', source, schema: { rows: 0, columns: [{ name: 'a', dtype: 'int8', typeName: 'int8', nullCount: 0, cellShape: [] }, { name: 'b', dtype: 'float32', typeName: 'float', nullCount: 0, cellShape: [] }] }, batches: [] });
+  assert.deepEqual(noRows.tensors.map((t) => [t.name, t.dtype, t.shape]), [['data', 'float32', [0, 2]]]);
+  assert.equal((await noRows.read('data')).data.byteLength, 0);
+  const noColumns = createTableReader({ format: 'test', source, schema: { rows: 0, columns: [] }, batches: [] });
+  assert.deepEqual(noColumns.tensors.map((t) => [t.name, t.dtype, t.shape]), [['data', 'float64', [0, 0]]]);
+});
+
+test('batches that do not add up to the declared rows are refused', () => {
+  const { schema, batches } = sampleTable();
+  assert.throws(() => createTableReader({ format: 'test', source, schema: { ...schema, rows: 6 }, batches, options: { skipNonNumeric: true } }), (err: unknown) => isTensioError(err, 'SIZE_MISMATCH'));
+});
+
+test('planTableTensors: stacked int columns keep an integer dtype; nullCount unknown is treated as nullable', () => {
+  const columns: TableColumn[] = [
+    { name: 'a', dtype: 'int8', typeName: 'int8', nullCount: 0, cellShape: [] },
+    { name: 'b', dtype: 'uint8', typeName: 'uint8', nullCount: 0, cellShape: [] },
+  ];
+  assert.equal(planTableTensors({ rows: 1, columns }).tensors[0]!.spec.dtype, 'int16');
+  assert.equal(planTableTensors({ rows: 1, columns: [{ ...columns[0]!, nullCount: undefined }] }).tensors[0]!.spec.dtype, 'float64');
+});
+
+test('planTableColumns: NumPack names (data, col0…), N-D as fixed-shape cells, separate columns, mismatched rows', () => {
+  assert.deepEqual(planTableColumns([{ name: 'a', dtype: 'float32', shape: [4] }]).columns.map((c) => [c.name, c.cellShape]), [['data', []]]);
+  assert.deepEqual(planTableColumns([{ name: 'a', dtype: 'float32', shape: [4, 3] }]).columns.map((c) => c.name), ['col0', 'col1', 'col2']);
+  assert.deepEqual(planTableColumns([{ name: 'a', dtype: 'float32', shape: [4, 3] }], { columnNames: ['p', 'q', 'r'] }).columns.map((c) => c.name), ['p', 'q', 'r']);
+  assert.deepEqual(planTableColumns([{ name: 'a', dtype: 'int8', shape: [4, 2, 3] }]).columns.map((c) => [c.name, c.cellShape]), [['data', [2, 3]]]);
+  assert.deepEqual(planTableColumns([{ name: 'a', dtype: 'int8', shape: [4, 2] }, { name: 'b', dtype: 'float64', shape: [4] }], { columns: 'separate' }).columns.map((c) => [c.name, c.cellShape]), [['a', [2]], ['b', []]]);
+  assert.throws(() => planTableColumns([{ name: 'a', dtype: 'int8', shape: [4] }, { name: 'b', dtype: 'int8', shape: [3] }], { columns: 'separate' }), (err: unknown) => isTensioError(err, 'INVALID_SHAPE'));
+  assert.throws(() => planTableColumns([{ name: 'a', dtype: 'int8', shape: [4] }, { name: 'b', dtype: 'int8', shape: [4] }]), (err: unknown) => isTensioError(err, 'INVALID_ARGUMENT'));
+  assert.throws(() => planTableColumns([{ name: 'a', dtype: 'complex64', shape: [4] }]), (err: unknown) => isTensioError(err, 'UNSUPPORTED_DTYPE'));
+});
+
+test('tableColumnValues gathers one column of a stacked tensor from its rows', () => {
+  const plan = planTableColumns([{ name: 'a', dtype: 'float32', shape: [3, 2] }]);
+  const rows = f32([1, 2, 3, 4, 5, 6]);
+  assert.deepEqual([...new Float32Array(tableColumnValues(plan.columns[1]!, rows, 3, 2).buffer)], [2, 4, 6]);
+  const plan16 = planTableColumns([{ name: 'a', dtype: 'int16', shape: [2, 2] }]);
+  assert.deepEqual([...new Int16Array(tableColumnValues(plan16.columns[0]!, new Uint8Array(new Int16Array([7, 8, 9, 10]).buffer), 2, 2).buffer)], [7, 9]);
+});
