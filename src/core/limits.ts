@@ -97,3 +97,30 @@ export const PICKLE_WORK_PER_BYTE = 16;
 
 /** Pickles: work every pickle may spend whatever its size (see {@link PICKLE_WORK_PER_BYTE}) (`maxPickleWork`). */
 export const PICKLE_BASE_WORK = 1_000_000;
+
+/** GGUF: longest string (key, value, tensor name), 64 MiB; chat templates and merges stay far below; ggml allows 1 GiB (`maxStringBytes`). */
+export const GGUF_MAX_STRING_BYTES = 64 * 2 ** 20;
+
+/** GGUF: most items in one metadata array, 16 Mi; the largest vocabularies hold ~260 k tokens; ggml allows 2^30 (`maxArrayLength`). */
+export const GGUF_MAX_ARRAY_LENGTH = 2 ** 24;
+
+/** GGUF: deepest array nesting (arrays of arrays; ggml refuses any, the spec allows them; huggingface.js stops at 4) (`maxArrayDepth`). */
+export const GGUF_MAX_ARRAY_DEPTH = 4;
+
+/** GGUF: most metadata keys (huggingface.js: 1e5) (`maxKeys`). */
+export const GGUF_MAX_KV_COUNT = 100_000;
+
+/** GGUF: most tensors (huggingface.js: 1e7; the largest MoE models hold ~10^5) (`maxTensors`). */
+export const GGUF_MAX_TENSORS = 10_000_000;
+
+/** GGUF: largest header (metadata and tensor infos), 1 GiB (`maxHeaderBytes`). */
+export const GGUF_MAX_HEADER_BYTES = 2 ** 30;
+
+/** GGUF: most dimensions of a tensor (ggml's `GGML_MAX_DIMS`) (`maxDims`). */
+export const GGUF_MAX_DIMS = 4;
+
+/** GGUF: longest tensor name in bytes (ggml's `GGML_MAX_NAME` 64, with its terminator) (`maxNameBytes`). */
+export const GGUF_MAX_NAME_BYTES = 63;
+
+/** GGUF: largest `general.alignment`, 1 MiB; an unbounded one would pad the data section without end (`maxAlignment`). */
+export const GGUF_MAX_ALIGNMENT = 2 ** 20;

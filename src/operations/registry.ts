@@ -10,6 +10,7 @@ import { npzFormat } from '../formats/npz/format.js';
 import { pytorchFormat } from '../formats/pytorch/format.js';
 import { safetensorsFormat } from '../formats/safetensors/format.js';
 import { npkFormat } from '../npk/format.js';
+import { ggufFormat } from '../formats/gguf/format.js';
 
 /**
  * Every built-in format, in detection order. pytorch comes before npz: both claim zip
@@ -22,6 +23,7 @@ export const BUILT_IN_FORMATS: readonly TensorFormat[] = Object.freeze([
   npyFormat,
   pytorchFormat,
   npzFormat,
+  ggufFormat,
 ]);
 
 /** Options naming the formats an operation chooses from (default {@link BUILT_IN_FORMATS}). */

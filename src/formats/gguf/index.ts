@@ -1,0 +1,11 @@
+/**
+ * GGUF (llama.cpp, ggml): read v2/v3 files of either byte order with typed metadata,
+ * every ggml type (block-quantized ones as block dtypes), split models as one.
+ */
+export type { GgufArray, GgufArrayItems, GgufHeader, GgufOpenOptions, GgufReadOptions, GgufTensorInfo, GgufTypedValue, GgufValueType } from './types.js';
+export { GGUF_VALUE_TYPES } from './types.js';
+export { GGUF_MAGIC, GGUF_DEFAULT_ALIGNMENT, ggufHasMagic, ggufParseHeader } from './read.js';
+export { ggufPad, ggufTensorByteLength } from './validate.js';
+export { GGML_TYPE_COUNT, dtypeOfGgmlType, ggmlTypeOfDType, ggmlTypeIdOfName } from './ggml-types.js';
+export { ggufReadHeader, ggufOpen, ggufOpenSource, ggufPlainValue, ggufPlainMetadata, ggufTensorInfos, type GgufReader } from './reader.js';
+export { ggufFormat } from './format.js';
