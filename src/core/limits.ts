@@ -124,3 +124,9 @@ export const GGUF_MAX_NAME_BYTES = 63;
 
 /** GGUF: largest `general.alignment`, 1 MiB; an unbounded one would pad the data section without end (`maxAlignment`). */
 export const GGUF_MAX_ALIGNMENT = 2 ** 20;
+
+/** HDF5: most groups and datasets walked in one file (`maxObjects`). */
+export const HDF5_MAX_OBJECTS = 1_000_000;
+
+/** HDF5: largest attribute value read into metadata, 1 MiB; larger ones are listed without their value (`maxAttributeBytes`). */
+export const HDF5_MAX_ATTRIBUTE_BYTES = 2 ** 20;

@@ -11,6 +11,7 @@ import { pytorchFormat } from '../formats/pytorch/format.js';
 import { safetensorsFormat } from '../formats/safetensors/format.js';
 import { npkFormat } from '../npk/format.js';
 import { ggufFormat } from '../formats/gguf/format.js';
+import { hdf5Format } from '../formats/hdf5/format.js';
 
 /**
  * Every built-in format, in detection order. pytorch comes before npz: both claim zip
@@ -24,6 +25,7 @@ export const BUILT_IN_FORMATS: readonly TensorFormat[] = Object.freeze([
   pytorchFormat,
   npzFormat,
   ggufFormat,
+  hdf5Format,
 ]);
 
 /** Options naming the formats an operation chooses from (default {@link BUILT_IN_FORMATS}). */
