@@ -12,6 +12,7 @@ import { safetensorsFormat } from '../formats/safetensors/format.js';
 import { npkFormat } from '../npk/format.js';
 import { ggufFormat } from '../formats/gguf/format.js';
 import { hdf5Format } from '../formats/hdf5/format.js';
+import { ztFormat } from '../formats/zt/format.js';
 
 /**
  * Every built-in format, in detection order. pytorch comes before npz: both claim zip
@@ -26,6 +27,7 @@ export const BUILT_IN_FORMATS: readonly TensorFormat[] = Object.freeze([
   npzFormat,
   ggufFormat,
   hdf5Format,
+  ztFormat,
 ]);
 
 /** Options naming the formats an operation chooses from (default {@link BUILT_IN_FORMATS}). */
