@@ -13,6 +13,7 @@ import { npkFormat } from '../npk/format.js';
 import { ggufFormat } from '../formats/gguf/format.js';
 import { hdf5Format } from '../formats/hdf5/format.js';
 import { ztFormat } from '../formats/zt/format.js';
+import { zarrFormat } from '../formats/zarr/format.js';
 
 /**
  * Every built-in format, in detection order. pytorch comes before npz: both claim zip
@@ -28,6 +29,7 @@ export const BUILT_IN_FORMATS: readonly TensorFormat[] = Object.freeze([
   ggufFormat,
   hdf5Format,
   ztFormat,
+  zarrFormat,
 ]);
 
 /** Options naming the formats an operation chooses from (default {@link BUILT_IN_FORMATS}). */
