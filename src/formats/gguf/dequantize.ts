@@ -1,0 +1,380 @@
+/**
+ * ggml blocks to float32, bit for bit as gguf-py 0.19's `gguf.quants.dequantize`
+ * computes them (NumPy float32 arithmetic: every product and sum rounded to float32 in
+ * the same order; a `Float32Array` store is the last rounding). Plain loops over typed
+ * arrays into a caller's buffer: no per-element allocation, no intermediate arrays.
+ *
+ * Layouts follow ggml's `ggml-common.h` blocks; the element order inside a block is the
+ * one gguf-py's reshapes give (which is ggml's `dequantize_row_*`).
+ */
+import type { DType } from '../../core/dtype.js';
+import { DTYPE_INFO } from '../../core/dtype.js';
+import { errorFactory } from '../../core/errors.js';
+import { toFloat32Array } from '../../core/float-convert.js';
+import { createTensor } from '../../core/tensor.js';
+
+const fail = errorFactory('gguf');
+
+let halfTable: Float32Array | undefined;
+/** float16 bits → float32 value, all 65,536 of them. */
+function halves(): Float32Array {
+  if (!halfTable) {
+    const bits = new Uint16Array(65536);
+    for (let h = 0; h < 65536; h++) bits[h] = h;
+    halfTable = toFloat32Array(createTensor('float16', [65536], bits));
+  }
+  return halfTable;
+}
+
+/** Decodes `blocks` whole blocks from `src` at `s` into `out` at `o`. */
+type BlockDecoder = (src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number) => void;
+
+const fround = Math.fround;
+
+function q4_0(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  const H = halves();
+  for (let b = 0; b < blocks; b++, s += 18, o += 32) {
+    const d = H[src[s]! | (src[s + 1]! << 8)]!;
+    for (let j = 0; j < 16; j++) {
+      const q = src[s + 2 + j]!;
+      out[o + j] = d * ((q & 15) - 8);
+      out[o + j + 16] = d * ((q >> 4) - 8);
+    }
+  }
+}
+
+function q4_1(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  const H = halves();
+  for (let b = 0; b < blocks; b++, s += 20, o += 32) {
+    const d = H[src[s]! | (src[s + 1]! << 8)]!;
+    const m = H[src[s + 2]! | (src[s + 3]! << 8)]!;
+    for (let j = 0; j < 16; j++) {
+      const q = src[s + 4 + j]!;
+      out[o + j] = fround(d * (q & 15)) + m;
+      out[o + j + 16] = fround(d * (q >> 4)) + m;
+    }
+  }
+}
+
+function q5_0(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  const H = halves();
+  for (let b = 0; b < blocks; b++, s += 22, o += 32) {
+    const d = H[src[s]! | (src[s + 1]! << 8)]!;
+    const qh = (src[s + 2]! | (src[s + 3]! << 8) | (src[s + 4]! << 16) | (src[s + 5]! << 24)) >>> 0;
+    for (let j = 0; j < 16; j++) {
+      const q = src[s + 6 + j]!;
+      out[o + j] = d * (((q & 15) | (((qh >>> j) & 1) << 4)) - 16);
+      out[o + j + 16] = d * (((q >> 4) | (((qh >>> (j + 16)) & 1) << 4)) - 16);
+    }
+  }
+}
+
+function q5_1(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  const H = halves();
+  for (let b = 0; b < blocks; b++, s += 24, o += 32) {
+    const d = H[src[s]! | (src[s + 1]! << 8)]!;
+    const m = H[src[s + 2]! | (src[s + 3]! << 8)]!;
+    const qh = (src[s + 4]! | (src[s + 5]! << 8) | (src[s + 6]! << 16) | (src[s + 7]! << 24)) >>> 0;
+    for (let j = 0; j < 16; j++) {
+      const q = src[s + 8 + j]!;
+      out[o + j] = fround(d * ((q & 15) | (((qh >>> j) & 1) << 4))) + m;
+      out[o + j + 16] = fround(d * ((q >> 4) | (((qh >>> (j + 16)) & 1) << 4))) + m;
+    }
+  }
+}
+
+function q8_0(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  const H = halves();
+  for (let b = 0; b < blocks; b++, s += 34, o += 32) {
+    const d = H[src[s]! | (src[s + 1]! << 8)]!;
+    for (let j = 0; j < 32; j++) out[o + j] = d * ((src[s + 2 + j]! << 24) >> 24);
+  }
+}
+
+function q2_k(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  const H = halves();
+  for (let b = 0; b < blocks; b++, s += 84, o += 256) {
+    // scales[16] · qs[64] · d · dmin
+    const d = H[src[s + 80]! | (src[s + 81]! << 8)]!;
+    const dmin = H[src[s + 82]! | (src[s + 83]! << 8)]!;
+    for (let g = 0; g < 2; g++) {
+      for (let shift = 0; shift < 4; shift++) {
+        for (let j = 0; j < 32; j++) {
+          const i = g * 128 + shift * 32 + j;
+          const sc = src[s + (i >> 4)]!;
+          const dl = fround(d * (sc & 15));
+          const ml = fround(dmin * (sc >> 4));
+          out[o + i] = fround(dl * ((src[s + 16 + g * 32 + j]! >> (2 * shift)) & 3)) - ml;
+        }
+      }
+    }
+  }
+}
+
+function q3_k(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  const H = halves();
+  const dl = new Float32Array(16);
+  for (let b = 0; b < blocks; b++, s += 110, o += 256) {
+    // hmask[32] · qs[64] · scales[12] · d
+    const d = H[src[s + 108]! | (src[s + 109]! << 8)]!;
+    const sc = s + 96;
+    for (let k = 0; k < 16; k++) {
+      const low = (src[sc + (k & 7)]! >> (4 * (k >> 3))) & 15;
+      const high = (src[sc + 8 + (k & 3)]! >> (2 * (k >> 2))) & 3;
+      dl[k] = d * ((low | (high << 4)) - 32);
+    }
+    for (let g = 0; g < 2; g++) {
+      for (let shift = 0; shift < 4; shift++) {
+        for (let j = 0; j < 32; j++) {
+          const i = g * 128 + shift * 32 + j;
+          const low = (src[s + 32 + g * 32 + j]! >> (2 * shift)) & 3;
+          const high = ((src[s + (i & 31)]! >> (i >> 5)) & 1) ^ 1;
+          out[o + i] = dl[i >> 4]! * (low - (high << 2));
+        }
+      }
+    }
+  }
+}
+
+/** The 8 six-bit scales and mins of a Q4_K/Q5_K block (12 bytes at `at`), into `sc` and `mn`. */
+function scaleMins(src: Uint8Array, at: number, sc: Uint8Array, mn: Uint8Array): void {
+  for (let k = 0; k < 4; k++) {
+    sc[k] = src[at + k]! & 63;
+    mn[k] = src[at + 4 + k]! & 63;
+    sc[k + 4] = (src[at + 8 + k]! & 15) | ((src[at + k]! >> 2) & 0x30);
+    mn[k + 4] = (src[at + 8 + k]! >> 4) | ((src[at + 4 + k]! >> 2) & 0x30);
+  }
+}
+
+function q4_k(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  const H = halves();
+  const sc = new Uint8Array(8);
+  const mn = new Uint8Array(8);
+  for (let b = 0; b < blocks; b++, s += 144, o += 256) {
+    // d · dmin · scales[12] · qs[128]
+    const d = H[src[s]! | (src[s + 1]! << 8)]!;
+    const dmin = H[src[s + 2]! | (src[s + 3]! << 8)]!;
+    scaleMins(src, s + 4, sc, mn);
+    for (let g = 0; g < 4; g++) {
+      for (let half = 0; half < 2; half++) {
+        const k = 2 * g + half;
+        const ds = fround(d * sc[k]!);
+        const dm = fround(dmin * mn[k]!);
+        const base = o + k * 32;
+        for (let j = 0; j < 32; j++) out[base + j] = fround(ds * ((src[s + 16 + g * 32 + j]! >> (4 * half)) & 15)) - dm;
+      }
+    }
+  }
+}
+
+function q5_k(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  const H = halves();
+  const sc = new Uint8Array(8);
+  const mn = new Uint8Array(8);
+  for (let b = 0; b < blocks; b++, s += 176, o += 256) {
+    // d · dmin · scales[12] · qh[32] · qs[128]
+    const d = H[src[s]! | (src[s + 1]! << 8)]!;
+    const dmin = H[src[s + 2]! | (src[s + 3]! << 8)]!;
+    scaleMins(src, s + 4, sc, mn);
+    for (let g = 0; g < 4; g++) {
+      for (let half = 0; half < 2; half++) {
+        const k = 2 * g + half;
+        const ds = fround(d * sc[k]!);
+        const dm = fround(dmin * mn[k]!);
+        const base = o + k * 32;
+        for (let j = 0; j < 32; j++) {
+          const low = (src[s + 48 + g * 32 + j]! >> (4 * half)) & 15;
+          const high = (src[s + 16 + j]! >> k) & 1;
+          out[base + j] = fround(ds * (low | (high << 4))) - dm;
+        }
+      }
+    }
+  }
+}
+
+function q6_k(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  const H = halves();
+  const ds = new Float32Array(16);
+  for (let b = 0; b < blocks; b++, s += 210, o += 256) {
+    // ql[128] · qh[64] · scales[16] (int8) · d
+    const d = H[src[s + 208]! | (src[s + 209]! << 8)]!;
+    for (let k = 0; k < 16; k++) ds[k] = d * ((src[s + 192 + k]! << 24) >> 24);
+    for (let g = 0; g < 2; g++) {
+      for (let i = 0; i < 128; i++) {
+        const low = (src[s + g * 64 + (i & 63)]! >> (4 * (i >> 6))) & 15;
+        const high = (src[s + 128 + g * 32 + (i & 31)]! >> (2 * (i >> 5))) & 3;
+        const index = g * 128 + i;
+        out[o + index] = ds[index >> 4]! * ((low | (high << 4)) - 32);
+      }
+    }
+  }
+}
+
+const POW3 = [1, 3, 9, 27, 81];
+
+function tq1_0(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  const H = halves();
+  // A base-3 digit packed as a fraction of 256: multiply (mod 256), take the top bits times 3.
+  const trit = (byte: number, p: number) => ((((byte * POW3[p]!) & 255) * 3) >> 8) - 1;
+  for (let b = 0; b < blocks; b++, s += 54, o += 256) {
+    // qs[48] · qh[4] · d
+    const d = H[src[s + 52]! | (src[s + 53]! << 8)]!;
+    for (let p = 0; p < 5; p++) for (let j = 0; j < 32; j++) out[o + p * 32 + j] = d * trit(src[s + j]!, p);
+    for (let p = 0; p < 5; p++) for (let j = 0; j < 16; j++) out[o + 160 + p * 16 + j] = d * trit(src[s + 32 + j]!, p);
+    for (let p = 0; p < 4; p++) for (let j = 0; j < 4; j++) out[o + 240 + p * 4 + j] = d * trit(src[s + 48 + j]!, p);
+  }
+}
+
+function tq2_0(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  const H = halves();
+  for (let b = 0; b < blocks; b++, s += 66, o += 256) {
+    // qs[64] · d
+    const d = H[src[s + 64]! | (src[s + 65]! << 8)]!;
+    for (let g = 0; g < 2; g++) {
+      for (let shift = 0; shift < 4; shift++) {
+        for (let j = 0; j < 32; j++) out[o + g * 128 + shift * 32 + j] = d * (((src[s + g * 32 + j]! >> (2 * shift)) & 3) - 1);
+      }
+    }
+  }
+}
+
+/** E2M1 values doubled (the scale carries the half). */
+const E2M1_DOUBLED = Int8Array.of(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+const scratch = new Float32Array(1);
+const scratchBits = new Uint32Array(scratch.buffer);
+
+/** ggml's `ggml_e8m0_to_fp32_half`: 2^(e−128), subnormal for e < 2. */
+function e8m0Half(e: number): number {
+  scratchBits[0] = e < 2 ? (0x00200000 << e) >>> 0 : ((e - 1) << 23) >>> 0;
+  return scratch[0]!;
+}
+
+function mxfp4(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  for (let b = 0; b < blocks; b++, s += 17, o += 32) {
+    const d = e8m0Half(src[s]!);
+    for (let j = 0; j < 16; j++) {
+      const q = src[s + 1 + j]!;
+      out[o + j] = d * E2M1_DOUBLED[q & 15]!;
+      out[o + j + 16] = d * E2M1_DOUBLED[q >> 4]!;
+    }
+  }
+}
+
+/** Unsigned E4M3 scale with gguf-py's 0.5 factor, in float32 steps as NumPy computes it. */
+function ue4m3Half(x: number): number {
+  if (x === 0 || x === 0x7f) return 0;
+  const exp = (x >> 3) & 15;
+  const man = x & 7;
+  const raw = exp === 0 ? fround(man * 2 ** -9) : fround(fround(1 + fround(man / 8)) * fround(2 ** (exp - 7)));
+  return fround(raw * 0.5);
+}
+
+function nvfp4(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  for (let b = 0; b < blocks; b++, s += 36, o += 64) {
+    // 4 scales (one per 16 values) · 4 × 8 bytes: low nibbles the first 8 values, high the next 8
+    for (let k = 0; k < 4; k++) {
+      const d = ue4m3Half(src[s + k]!);
+      for (let j = 0; j < 8; j++) {
+        const q = src[s + 4 + k * 8 + j]!;
+        out[o + k * 16 + j] = d * E2M1_DOUBLED[q & 15]!;
+        out[o + k * 16 + 8 + j] = d * E2M1_DOUBLED[q >> 4]!;
+      }
+    }
+  }
+}
+
+/** ggml's `kvalues_iq4nl`. */
+const IQ4NL_VALUES = Int8Array.of(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+
+function iq4_nl(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  const H = halves();
+  for (let b = 0; b < blocks; b++, s += 18, o += 32) {
+    const d = H[src[s]! | (src[s + 1]! << 8)]!;
+    for (let j = 0; j < 16; j++) {
+      const q = src[s + 2 + j]!;
+      out[o + j] = d * IQ4NL_VALUES[q & 15]!;
+      out[o + j + 16] = d * IQ4NL_VALUES[q >> 4]!;
+    }
+  }
+}
+
+function iq4_xs(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  const H = halves();
+  for (let b = 0; b < blocks; b++, s += 136, o += 256) {
+    // d · scales_h (u16) · scales_l[4] · qs[128]
+    const d = H[src[s]! | (src[s + 1]! << 8)]!;
+    const scalesH = src[s + 2]! | (src[s + 3]! << 8);
+    for (let k = 0; k < 8; k++) {
+      const low = (src[s + 4 + (k >> 1)]! >> (4 * (k & 1))) & 15;
+      const high = (scalesH >> (2 * k)) & 3;
+      const dl = fround(d * ((low | (high << 4)) - 32));
+      const base = o + k * 32;
+      for (let j = 0; j < 16; j++) {
+        const q = src[s + 8 + k * 16 + j]!;
+        out[base + j] = dl * IQ4NL_VALUES[q & 15]!;
+        out[base + j + 16] = dl * IQ4NL_VALUES[q >> 4]!;
+      }
+    }
+  }
+}
+
+function f16(src: Uint8Array, s: number, out: Float32Array, o: number, count: number): void {
+  const H = halves();
+  for (let i = 0; i < count; i++, s += 2) out[o + i] = H[src[s]! | (src[s + 1]! << 8)]!;
+}
+
+function bf16(src: Uint8Array, s: number, out: Float32Array, o: number, count: number): void {
+  const bits = new Uint32Array(out.buffer, out.byteOffset + o * 4, count);
+  for (let i = 0; i < count; i++, s += 2) bits[i] = ((src[s]! | (src[s + 1]! << 8)) << 16) >>> 0;
+}
+
+function f32(src: Uint8Array, s: number, out: Float32Array, o: number, count: number): void {
+  new Uint8Array(out.buffer, out.byteOffset + o * 4, count * 4).set(src.subarray(s, s + count * 4));
+}
+
+/** Decoders by dtype; plain types count elements as blocks of one. */
+const DECODERS: Partial<Record<DType, BlockDecoder>> = {
+  float32: f32, float16: f16, bfloat16: bf16,
+  q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, tq1_0, tq2_0, mxfp4, nvfp4, iq4_nl, iq4_xs,
+};
+
+/** Block geometry of a dtype for dequantization (plain float types: one element of 2 or 4 bytes). */
+function geometry(dtype: DType): { elements: number; bytes: number } {
+  const block = DTYPE_INFO[dtype].block;
+  if (block) return block;
+  return { elements: 1, bytes: DTYPE_INFO[dtype].bits / 8 };
+}
+
+/** The dtypes {@link ggufDequantize} turns into float32 (every type gguf-py 0.19 dequantizes except the grid-based IQ1/IQ2/IQ3 types). */
+export const GGUF_DEQUANTIZABLE: readonly DType[] = Object.keys(DECODERS) as DType[];
+
+/** True when {@link ggufDequantize} handles this dtype. */
+export function ggufCanDequantize(dtype: DType): boolean {
+  return DECODERS[dtype] !== undefined;
+}
+
+/**
+ * float32 values of whole blocks (or plain float16/bfloat16/float32 elements), written
+ * into `out` when given (reused across calls: no allocation) or a new array. Equal bit
+ * for bit to `gguf.quants.dequantize` on the same bytes. A dtype without a decoder is
+ * `UNSUPPORTED_DTYPE` naming it.
+ *
+ * @example
+ * ```ts
+ * const values = ggufDequantize('q4_k', (await reader.read('blk.0.ffn_up.weight')).data);
+ * ```
+ */
+export function ggufDequantize(dtype: DType, bytes: Uint8Array, out?: Float32Array): Float32Array {
+  const decode = DECODERS[dtype];
+  if (!decode) {
+    fail('UNSUPPORTED_DTYPE', `gguf: tensio cannot dequantize ${dtype} (it dequantizes ${GGUF_DEQUANTIZABLE.join(', ')})`);
+  }
+  const { elements, bytes: blockBytes } = geometry(dtype);
+  if (bytes.byteLength % blockBytes !== 0) fail('SIZE_MISMATCH', `gguf: ${bytes.byteLength} bytes are not a whole number of ${dtype} blocks of ${blockBytes} bytes`);
+  const blocks = bytes.byteLength / blockBytes;
+  const count = blocks * elements;
+  const target = out ? out.subarray(0, count) : new Float32Array(count);
+  if (target.length < count) fail('INVALID_ARGUMENT', `gguf: the output holds ${out!.length} values, ${count} are needed`);
+  decode!(bytes, 0, target, 0, blocks);
+  return target;
+}
