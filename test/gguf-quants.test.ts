@@ -70,3 +70,58 @@ test('dequantize: a type without a decoder is refused naming it; partial blocks 
   assert.throws(() => ggufDequantize('iq2_xxs', new Uint8Array(66)), (err: unknown) => isTensioError(err, 'UNSUPPORTED_DTYPE') && /iq2_xxs/.test(err.message));
   assert.throws(() => ggufDequantize('q8_0', new Uint8Array(35)), (err: unknown) => isTensioError(err, 'SIZE_MISMATCH'));
 });
+
+const QUANTIZE = String.raw`
+import sys, os, numpy as np, gguf
+from gguf.constants import GGMLQuantizationType as T
+out = sys.argv[1]
+rng = np.random.default_rng(11)
+x = (rng.standard_normal((8, 1024)) * rng.choice([1e-3, 1, 50], size=(8, 1))).astype(np.float32)
+x[1, :256] = 0          # all-zero blocks (d = 0, 1/d taken as 0)
+x[2, :256] = 0.75       # constant blocks (max = min)
+x[3, :64] = np.round(x[3, :64] * 4) / 4   # values on the grid: ties
+x[4, :32] = 2.0 ** np.arange(-16, 16)     # powers of two (log2 exact)
+x[4, 32:64] = np.nextafter(np.float32(2.0) ** np.arange(-16, 16, dtype=np.float32), np.float32(0))  # just below them
+x.tofile(os.path.join(out, 'x.f32'))
+for name in sys.argv[2:]:
+    gguf.quants.quantize(x, T[name]).tofile(os.path.join(out, name + '.q'))
+`;
+
+test('quantize: every type tensio produces equals gguf.quants.quantize on the same floats, byte for byte', { skip: oracleSkip('gguf', 'numpy') }, async (t) => {
+  const { GGUF_QUANTIZABLE, ggufQuantize } = await import('../src/formats/gguf/quantize.js');
+  const dir = await tempDir(t);
+  const names = GGUF_QUANTIZABLE.map(ggmlName);
+  runPython(QUANTIZE, [dir, ...names]);
+  const x = new Float32Array(new Uint8Array(readFileSync(join(dir, 'x.f32'))).buffer);
+  for (const dtype of GGUF_QUANTIZABLE) {
+    const name = ggmlName(dtype);
+    const expected = new Uint8Array(readFileSync(join(dir, `${name}.q`)));
+    const got = ggufQuantize(dtype, x);
+    assert.equal(got.byteLength, expected.byteLength, name);
+    const at = got.findIndex((byte, i) => byte !== expected[i]);
+    assert.equal(at, -1, `${name}: first different byte at ${at}`);
+    // And back: dequantizing tensio's blocks equals dequantizing gguf-py's (same bytes).
+    if (GGUF_DEQUANTIZABLE.includes(dtype)) assert.equal(firstDifference(ggufDequantize(dtype, got), ggufDequantize(dtype, expected)), undefined);
+  }
+  assert.deepEqual(names.sort(), ['BF16', 'F16', 'F32', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q8_0', 'TQ1_0', 'TQ2_0', 'MXFP4'].sort());
+});
+
+test('dequantize streamed: chunks that split blocks give the same values as one call, in a reused buffer', async () => {
+  const { craftGguf } = await import('./helpers/gguf-craft.js');
+  const { ggufOpen } = await import('../src/formats/gguf/index.js');
+  const { ggufDequantizeStream, ggufDequantizeTensor } = await import('../src/formats/gguf/dequantize-stream.js');
+  const blocks = new Uint8Array(6 * 144 * 3);
+  for (let i = 0; i < blocks.length; i++) blocks[i] = (i * 2654435761) >>> 24;
+  // Finite scales: keep each block's two float16s (d, dmin) small.
+  for (let b = 0; b < 18; b++) { blocks[b * 144 + 1] = 0x2c; blocks[b * 144 + 3] = 0x28; }
+  const bytes = craftGguf({ tensors: [{ name: 'w', ne: [1536, 3], type: 12, offset: 0 }], data: blocks });
+  await using reader = await ggufOpen(bytes);
+  assert.equal(reader.info('w').dtype, 'q4_k');
+  const whole = ggufDequantize('q4_k', blocks);
+  assert.deepEqual(await ggufDequantizeTensor(reader, 'w'), whole);
+  for (const chunkBytes of [1, 100, 144, 1000]) {
+    const parts: number[] = [];
+    for await (const values of ggufDequantizeStream(reader, 'w', { chunkBytes, reuseBuffer: true })) parts.push(...values);
+    assert.deepEqual(new Float32Array(parts), whole, `chunkBytes ${chunkBytes}`);
+  }
+});
