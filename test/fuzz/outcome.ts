@@ -3,8 +3,9 @@
  * fuzzer's parent (`run.ts`) and its worker (`worker.ts`).
  */
 import { createHash } from 'node:crypto';
-import { cp, mkdir, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFuzzInput, type FuzzInput } from './inputs.js';
 
 /**
  * `ok`, `tensio:<CODE>` (a TensioError: the promised outcome), or a failure: `exception`
@@ -13,7 +14,7 @@ import { basename, join } from 'node:path';
  */
 export type FuzzOutcomeClass = 'ok' | 'tensio' | 'exception' | 'hang' | 'crash' | 'memory' | 'slow';
 
-/** One input's result as the worker reports it. */
+/** One input's result. */
 export interface FuzzResult {
   index: number;
   outcome: FuzzOutcomeClass;
@@ -21,8 +22,34 @@ export interface FuzzResult {
   detail?: string;
   /** First stack frame inside src/ for exceptions: tells bugs apart. */
   where?: string;
-  ms: number;
-  peakMB: number;
+  /** CPU milliseconds (wall when several inputs ran at once). */
+  ms?: number;
+  peakMB?: number;
+}
+
+/** Counts of outcomes: by class, and TensioErrors by code. */
+export interface FuzzCounts {
+  inputs: number;
+  byClass: Record<FuzzOutcomeClass, number>;
+  byCode: Record<string, number>;
+}
+
+/** Empty counts. */
+export function emptyCounts(): FuzzCounts {
+  return { inputs: 0, byClass: { ok: 0, tensio: 0, exception: 0, hang: 0, crash: 0, memory: 0, slow: 0 }, byCode: {} };
+}
+
+/** Adds one outcome (or another set of counts) to `counts`. */
+export function addCounts(counts: FuzzCounts, add: Pick<FuzzResult, 'outcome' | 'detail'> | FuzzCounts): void {
+  if ('byClass' in add) {
+    counts.inputs += add.inputs;
+    for (const [name, n] of Object.entries(add.byClass)) counts.byClass[name as FuzzOutcomeClass] += n;
+    for (const [code, n] of Object.entries(add.byCode)) counts.byCode[code] = (counts.byCode[code] ?? 0) + n;
+    return;
+  }
+  counts.inputs++;
+  counts.byClass[add.outcome]++;
+  if (add.outcome === 'tensio') counts.byCode[add.detail!] = (counts.byCode[add.detail!] ?? 0) + 1;
 }
 
 /** True for the classes that break tensio's promise. */
@@ -37,10 +64,11 @@ export function fuzzSignature(format: string, outcome: FuzzOutcomeClass, detail 
 }
 
 /**
- * Keeps a failing input under `outDir/<format>/<signature>/` unless that failure kind
- * is already kept. Returns true when it was new.
+ * Keeps a failing input under `outDir/<format>/<signature>/` (the file or folder, named
+ * as its seed, and an `info.json`) unless that failure kind is already kept. Returns
+ * true when it was new.
  */
-export async function saveFuzzFailure(outDir: string, format: string, input: string, info: Record<string, unknown> & { outcome: FuzzOutcomeClass; detail?: string; where?: string }): Promise<boolean> {
+export async function saveFuzzFailure(outDir: string, format: string, input: FuzzInput, info: Record<string, unknown> & { outcome: FuzzOutcomeClass; detail?: string; where?: string }): Promise<boolean> {
   const folder = join(outDir, format, fuzzSignature(format, info.outcome, info.detail, info.where));
   try {
     await stat(folder);
@@ -49,7 +77,7 @@ export async function saveFuzzFailure(outDir: string, format: string, input: str
     // new kind of failure
   }
   await mkdir(folder, { recursive: true });
-  await cp(input, join(folder, basename(input)), { recursive: true });
-  await writeFile(join(folder, 'info.json'), `${JSON.stringify({ format, ...info, input: basename(input) }, null, 2)}\n`);
+  await writeFuzzInput(input, folder);
+  await writeFile(join(folder, 'info.json'), `${JSON.stringify({ format, ...info, index: input.index, input: input.seed.name, mutatedMember: input.seed.members[input.victim]!.path }, null, 2)}\n`);
   return true;
 }

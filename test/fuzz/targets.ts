@@ -1,25 +1,63 @@
 /**
- * What the long-run fuzzer can fuzz: one entry per format, each a seed generator (valid
- * files written with tensio) and a driver (open, read every tensor, verify). Every
- * registered format that reads and writes gets an entry automatically; a later format
- * plugs in by being registered, or by adding an entry to {@link EXTRA_TARGETS} when it
- * needs other seeds or another driver.
+ * What the long-run fuzzer can fuzz: one target per format, each a seed writer (valid
+ * files written with tensio, or sample files) and a driver (open, read every tensor,
+ * verify).
+ *
+ * Plugging a format in:
+ * - A format in `BUILT_IN_FORMATS` that can open and write is a target with no line
+ *   anywhere: its seeds are the fuzz sample written by its own writer.
+ * - Anything else is one line in {@link FUZZ_TARGET_OPTIONS}, keyed by the format's name:
+ *   other writer options for more seeds (`npz: { seedOptions: [{}, { compress: true }] }`),
+ *   sample files for a format tensio only reads (`gguf: { seedFiles: ['gguf/tiny.gguf'] }`,
+ *   paths inside the shared folder), `via: 'path'` for a format that must be opened by
+ *   path, or `concurrency` for a driver that mostly waits on the file system.
  */
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, writeFile, copyFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { isTensioError } from '../../src/core/errors.js';
 import { createTensor, type Tensor } from '../../src/core/tensor.js';
 import type { TensorFormat } from '../../src/model/types.js';
 import { BUILT_IN_FORMATS } from '../../src/operations/index.js';
+import type { ByteSource } from '../../src/storage/byte-source.js';
+import { sharedFile } from '../helpers/shared-files.js';
 
 /** One fuzzable format. */
 export interface FuzzTarget {
   readonly name: string;
   /** Writes valid seed inputs (files or folders) into `dir`; returns their paths. */
   seeds(dir: string): Promise<string[]>;
-  /** Opens `path`, reads every tensor and verifies it; throws whatever tensio throws. */
-  drive(path: string): Promise<void>;
+  /**
+   * Opens the input, reads every tensor and verifies it; throws whatever tensio throws.
+   * A file seed's mutant comes as a source over its bytes in memory (or a path with
+   * `via: 'path'`), a folder seed's mutant as the path of a folder on a RAM disk.
+   */
+  drive(input: string | ByteSource): Promise<void>;
+  /** `'path'`: file mutants are written to a file and driven by path. Default `'bytes'`. */
+  readonly via?: 'bytes' | 'path';
+  /**
+   * Inputs one worker runs at once (default 1; 8 for folder formats, whose time is
+   * spent waiting on the file system). Above 1, slow inputs are re-timed alone.
+   */
+  readonly concurrency?: number;
 }
+
+/** One line of {@link FUZZ_TARGET_OPTIONS}: how a format differs from the default target. */
+export interface FormatTargetOptions {
+  /** One seed per entry, written by the format's writer with these `formatOptions` (default `[{}]`). */
+  seedOptions?: readonly Record<string, unknown>[];
+  /** Sample files used as seeds as they are (paths inside the shared folder, or absolute). */
+  seedFiles?: readonly string[];
+  via?: 'bytes' | 'path';
+  concurrency?: number;
+}
+
+/**
+ * Per-format fuzz settings, one line per format that needs any. A format missing here is
+ * fuzzed with the defaults when it can open and write; a read-only format needs `seedFiles`.
+ */
+export const FUZZ_TARGET_OPTIONS: Readonly<Record<string, FormatTargetOptions>> = {
+  npz: { seedOptions: [{}, { compress: true }] },
+};
 
 /** The tensors every seed holds: three dtypes, two ranks. */
 export function fuzzSampleTensors(): Record<string, Tensor> {
@@ -53,38 +91,59 @@ export async function fuzzWriteSample(format: TensorFormat, path: string, format
 }
 
 /** Open, read every tensor, then the format's own verify when it has one. */
-async function driveFormat(format: TensorFormat, path: string): Promise<void> {
-  const reader = await format.open!(path);
+async function driveFormat(format: TensorFormat, input: string | ByteSource): Promise<void> {
+  const reader = await format.open!(input);
   try {
     for (const info of reader.tensors) await reader.read(info.name);
   } finally {
     await reader.close();
   }
-  if (format.verify) await format.verify(path);
+  if (format.verify) await format.verify(input);
 }
 
-function targetOf(format: TensorFormat): FuzzTarget {
+/** The target of a registered format, or undefined when it has no seeds (read-only without `seedFiles`). */
+export function formatTarget(format: TensorFormat, options: FormatTargetOptions = {}): FuzzTarget | undefined {
+  if (!format.open || (!format.createWriter && !options.seedFiles?.length)) return undefined;
+  const extension = format.extensions[0] ?? '';
   return {
     name: format.name,
     async seeds(dir) {
       const seeds: string[] = [];
-      const plain = join(dir, `seed${format.extensions[0] ?? ''}`);
-      if (await fuzzWriteSample(format, plain)) seeds.push(plain);
-      // Deflated members are a second seed where the format has them (npz).
-      if (format.name === 'npz') {
-        const deflated = join(dir, `seed-deflated${format.extensions[0] ?? ''}`);
-        if (await fuzzWriteSample(format, deflated, { compress: true })) seeds.push(deflated);
+      for (const [i, file] of (options.seedFiles ?? []).entries()) {
+        const source = sharedFile(file) ?? file;
+        const copy = join(dir, `seed-file${i}-${basename(source)}`);
+        await copyFile(source, copy);
+        seeds.push(copy);
+      }
+      if (format.createWriter) {
+        for (const [i, formatOptions] of (options.seedOptions ?? [{}]).entries()) {
+          const path = join(dir, `seed${i === 0 ? '' : i}${extension}`);
+          if (await fuzzWriteSample(format, path, Object.keys(formatOptions).length ? formatOptions : undefined)) seeds.push(path);
+        }
       }
       return seeds;
     },
-    drive: (path) => driveFormat(format, path),
+    drive: (input) => driveFormat(format, input),
+    ...(options.via ? { via: options.via } : {}),
+    concurrency: options.concurrency ?? (format.capabilities.folder ? 8 : 1),
   };
 }
 
 /**
- * A target that fails on purpose, by the sum of its input's bytes: an exception, a hang,
- * a crash, a memory blow-up or success. Only with `TENSIO_FUZZ_FAULTS=1`: the harness's
- * own test uses it to prove that each outcome is told apart.
+ * What the faults target does with an input, by the sum of its bytes: `'exception'`,
+ * `'hang'`, `'crash'`, `'memory'` or `'ok'`. With `TENSIO_FUZZ_FAULTS=rare` only one
+ * input in 31 faults, so failures land inside long batches.
+ */
+export function faultKind(bytes: Uint8Array, rare = process.env.TENSIO_FUZZ_FAULTS === 'rare'): 'exception' | 'hang' | 'crash' | 'memory' | 'ok' {
+  const sum = bytes.reduce((total, byte) => total + byte, 0);
+  if (rare && sum % 31 !== 0) return 'ok';
+  return (['exception', 'hang', 'crash', 'memory', 'ok'] as const)[sum % 5]!;
+}
+
+/**
+ * A target that fails on purpose ({@link faultKind}). Only with `TENSIO_FUZZ_FAULTS=1`
+ * (or `rare`): the harness's own test uses it to prove that each outcome is told apart
+ * and pinned to the input that caused it.
  */
 const FAULTS_TARGET: FuzzTarget = {
   name: 'faults',
@@ -93,29 +152,26 @@ const FAULTS_TARGET: FuzzTarget = {
     await writeFile(path, Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7]));
     return [path];
   },
-  async drive(path) {
-    const kind = (await readFile(path)).reduce((sum, byte) => sum + byte, 0) % 5;
-    if (kind === 0) throw new TypeError('fault: not a TensioError');
-    if (kind === 1) for (;;) { /* fault: hang */ }
-    if (kind === 2) process.abort();
-    if (kind === 3) { const hold: Uint8Array[] = []; for (let i = 0; i < 32; i++) hold.push(new Uint8Array(16 * 2 ** 20).fill(1)); return; }
+  async drive(input) {
+    const bytes = typeof input === 'string' ? new Uint8Array(await readFile(input)) : await input.read(0, input.size);
+    const kind = faultKind(bytes);
+    if (kind === 'exception') throw new TypeError('fault: not a TensioError');
+    if (kind === 'hang') for (;;) { /* fault: hang */ }
+    if (kind === 'crash') process.abort();
+    if (kind === 'memory') { const hold: Uint8Array[] = []; for (let i = 0; i < 20; i++) hold.push(new Uint8Array(16 * 2 ** 20).fill(1)); return; }
   },
 };
 
-/** Entries beyond the generic ones: a format with special seeds or a special driver goes here. */
-export const EXTRA_TARGETS: readonly FuzzTarget[] = process.env.TENSIO_FUZZ_FAULTS === '1' ? [FAULTS_TARGET] : [];
+/** Targets that are not formats (the harness's own faults target). */
+export const EXTRA_TARGETS: readonly FuzzTarget[] = process.env.TENSIO_FUZZ_FAULTS === '1' || process.env.TENSIO_FUZZ_FAULTS === 'rare' ? [FAULTS_TARGET] : [];
 
-/** Every fuzz target, by name. */
+/** Every fuzz target, by name: each registered format (with its line of options) and the extras. */
 export function fuzzTargets(): Map<string, FuzzTarget> {
   const targets = new Map<string, FuzzTarget>();
-  for (const format of BUILT_IN_FORMATS) if (format.open && format.createWriter) targets.set(format.name, targetOf(format));
+  for (const format of BUILT_IN_FORMATS) {
+    const target = formatTarget(format, FUZZ_TARGET_OPTIONS[format.name]);
+    if (target) targets.set(format.name, target);
+  }
   for (const target of EXTRA_TARGETS) targets.set(target.name, target);
   return targets;
-}
-
-/** The files of a seed: itself, or for a folder format (a NumPack store) its member files. */
-export async function seedMembers(seed: string): Promise<string[]> {
-  if (!(await stat(seed)).isDirectory()) return [seed];
-  const entries = await readdir(seed, { withFileTypes: true, recursive: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name)).sort();
 }
