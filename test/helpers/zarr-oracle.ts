@@ -35,11 +35,11 @@ def visit(name, node):
     if not isinstance(node, zarr.Array): return
     if node.dtype.kind not in 'biufc': return
     try:
-        data = np.ascontiguousarray(node[...])
+        data = np.array(node[...], order='C')
     except Exception as error:
         out[name] = {'error': type(error).__name__ + ': ' + str(error)}
         return
-    data = np.ascontiguousarray(node[...]).astype(node.dtype.newbyteorder('<'))
+    data = np.array(node[...], order='C').astype(node.dtype.newbyteorder('<'))
     out[name] = {'shape': list(data.shape), 'dtype': node.dtype.newbyteorder('<').str, 'sha256': hashlib.sha256(data.tobytes()).hexdigest()}
 if isinstance(root, zarr.Array):
     visit('', root)

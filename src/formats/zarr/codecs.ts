@@ -6,9 +6,9 @@
  * produce (elements × item size of that stage), refuses more (`LIMIT_EXCEEDED`: a codec
  * bomb) and fewer (`SIZE_MISMATCH`). gzip/zlib run on `node:zlib` with an output cap;
  * blosc, lz4 and zstd frames declare their decoded size in their headers, which is
- * checked before anything is decoded. Blosc and lz4 go through numcodecs.js (the wasm
- * builds of c-blosc and lz4 that zarrita uses), zstd through @mongodb-js/zstd; they are
- * imported on first use only.
+ * checked before anything is decoded. Blosc, lz4 and zstd encoding go through
+ * numcodecs.js (the wasm builds of c-blosc, lz4 and zstd that zarrita uses), zstd
+ * decoding through @mongodb-js/zstd (native); they are imported on first use only.
  */
 import { gunzipSync, gzipSync, inflateSync, deflateSync } from 'node:zlib';
 import type { DType } from '../../core/dtype.js';
@@ -74,9 +74,11 @@ function checkLength(name: string, produced: number, expected: number): void {
 type NumcodecsCodec = { encode(data: Uint8Array): Promise<Uint8Array> | Uint8Array; decode(data: Uint8Array): Promise<Uint8Array> | Uint8Array };
 let bloscModule: Promise<{ fromConfig(config: Record<string, unknown>): NumcodecsCodec }> | undefined;
 let lz4Module: Promise<{ fromConfig(config: Record<string, unknown>): NumcodecsCodec }> | undefined;
+let zstdEncoderModule: Promise<{ fromConfig(config: Record<string, unknown>): NumcodecsCodec }> | undefined;
 let zstdModule: Promise<{ compress(data: Uint8Array, level?: number): Promise<Uint8Array>; decompress(data: Uint8Array): Promise<Uint8Array> }> | undefined;
 const loadBlosc = () => (bloscModule ??= import('numcodecs/blosc').then((m) => m.default as never));
 const loadLz4 = () => (lz4Module ??= import('numcodecs/lz4').then((m) => m.default as never));
+const loadZstdEncoder = () => (zstdEncoderModule ??= import('numcodecs/zstd').then((m) => m.default as never));
 const loadZstd = () => (zstdModule ??= import('@mongodb-js/zstd').then((m) => (m as unknown as { default?: unknown }).default as never ?? (m as never)));
 
 /** The decoded size a zstd frame header declares, or undefined when the frame does not say. */
@@ -368,7 +370,9 @@ export async function zarrEncodeChunk(compressor: ZarrCompressor, bytes: Uint8Ar
     case 'none': return bytes;
     case 'default': return (await loadBlosc()).fromConfig({ id: 'blosc', cname: 'zstd', clevel: level ?? 3, shuffle: 2, blocksize: 0 }).encode(bytes);
     case 'blosc': return (await loadBlosc()).fromConfig({ id: 'blosc', cname: 'lz4', clevel: level ?? 5, shuffle: 1, blocksize: 0 }).encode(bytes);
-    case 'zstd': return (await loadZstd()).compress(bytes, level ?? 3).then((out) => new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+    // numcodecs' zstd (ZSTD_compress) records the content size in the frame header, which
+    // numcodecs 0.11's decoder requires; @mongodb-js/zstd's compress leaves it out.
+    case 'zstd': return (await loadZstdEncoder()).fromConfig({ id: 'zstd', level: level ?? 3 }).encode(bytes);
     case 'gzip': return gzipSync(bytes, { level: level ?? 1 });
     case 'zlib': return deflateSync(bytes, { level: level ?? 1 });
     case 'lz4': return (await loadLz4()).fromConfig({ id: 'lz4', acceleration: 1 }).encode(bytes);

@@ -106,9 +106,11 @@ export async function zarrCreateWriter(path: string, options: WriterOptions): Pr
     if (reason) throw new TensioError('UNSUPPORTED_DTYPE', `zarr: cannot hold ${JSON.stringify(spec.name)}: ${reason}`, { format: 'zarr' });
     if (version === 2 && !zarrV2Dtype(spec.dtype)) throw new TensioError('UNSUPPORTED_DTYPE', `zarr: v2 has no dtype for ${spec.dtype} (${spec.name}); write version 3`, { format: 'zarr' });
     const size = itemSize(spec.dtype)!;
-    const chunks = zarrChooseChunks(spec.shape, size, formatOptions.chunks);
+    // A chunk (shard) shape applies to the arrays of its rank; the others get the default.
+    const givenChunks = Array.isArray(formatOptions.chunks) && formatOptions.chunks.length !== spec.shape.length ? undefined : formatOptions.chunks;
+    const chunks = zarrChooseChunks(spec.shape, size, givenChunks);
     let shards: number[] | undefined;
-    if (formatOptions.shards !== undefined) {
+    if (formatOptions.shards !== undefined && !(Array.isArray(formatOptions.shards) && formatOptions.shards.length !== spec.shape.length)) {
       const given = formatOptions.shards;
       shards = Array.isArray(given) ? [...given] : chunks.map((side, axis) => (axis === 0 ? side * Math.max(1, Number(given)) : Math.max(1, Math.ceil(Math.max(1, spec.shape[axis]!) / side)) * side));
       if (shards.length !== chunks.length || shards.some((side, axis) => !Number.isSafeInteger(side) || side < 1 || side % chunks[axis]! !== 0)) {
