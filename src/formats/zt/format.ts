@@ -5,6 +5,7 @@
 import { lazyFormat } from '../../model/lazy-format.js';
 import type { FormatCapabilities, SniffProbe } from '../../model/types.js';
 import { ZT_MAGIC } from './types.js';
+import { ztCannotWrite } from './dtypes.js';
 
 const startsWithMagic = (bytes: Uint8Array | undefined, at: number): boolean =>
   bytes !== undefined && at >= 0 && bytes.length >= at + 8 && ZT_MAGIC.every((byte, i) => bytes[at + i] === byte);
@@ -50,5 +51,7 @@ export const ztFormat = lazyFormat({
   capabilities: ZT_CAPABILITIES,
   sniff: ztSniff,
   openOptionNames: ['maxManifestBytes'],
-  provides: { open: true },
+  writeOptionNames: ['canonical', 'align', 'compress', 'digest', 'dedupMaxBytes'],
+  cannotWrite: ztCannotWrite,
+  provides: { open: true, write: true, verify: true },
 }, async () => (await import('./implementation.js')).ztImplementation);

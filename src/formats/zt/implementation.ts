@@ -4,6 +4,8 @@
  */
 import type { FormatImplementation } from '../../model/lazy-format.js';
 import { ztOpen } from './reader.js';
+import { ztCreateWriter, type ZtWriteOptions } from './write.js';
+import { ztVerify } from './verify.js';
 
 /** The lazily loaded half of `ztFormat`. */
 export const ztImplementation: FormatImplementation = {
@@ -15,4 +17,20 @@ export const ztImplementation: FormatImplementation = {
       ...(options.http ? { http: options.http } : {}),
     });
   },
+  verify: (input, options) => ztVerify(input, options),
+  createWriter(target, options) {
+    const formatOptions = (options.formatOptions ?? {}) as ZtWriteOptions;
+    return ztCreateWriter(target, {
+      tensors: options.tensors,
+      ...(options.metadata ? { metadata: options.metadata } : {}),
+      ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
+      ...pick(formatOptions, ['canonical', 'align', 'compress', 'digest', 'dedupMaxBytes']),
+    });
+  },
 };
+
+function pick<T extends object>(from: T, keys: ReadonlyArray<keyof T>): Partial<T> {
+  const out: Partial<T> = {};
+  for (const key of keys) if (from[key] !== undefined) out[key] = from[key];
+  return out;
+}

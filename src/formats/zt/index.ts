@@ -15,3 +15,6 @@ export { ztXxh3, ztHasher, type ZtDigestAlgorithm } from './digest.js';
 export { ztOpen, ztOpenSource, ztReadManifestFrom, ztShardFileName, type ZtReader, type ZtOpenOptions, type ZtCsr } from './reader.js';
 export { ztZstdEncode, ztZstdSeekTable } from './zstd-seekable.js';
 export { ztFormat, ztSniff } from './format.js';
+export { ztCreateWriter, ztAttributesFrom, type ZtWriteOptions } from './write.js';
+export { ztStorageOf, ztCannotWrite } from './dtypes.js';
+export { ztVerify, ztContentDigest } from './verify.js';

@@ -187,16 +187,19 @@ function parseObject(name: string, value: CborValue): ZtObject {
   let shape: bigint[] | undefined;
   let layout: string | undefined;
   let attributes: unknown;
+  let attributesCbor: CborValue | undefined;
   let parts: Map<string, ZtPart> | undefined;
   for (const [key, field] of asMap(value, `object ${JSON.stringify(name)}`).entries) {
     if (key === 'shape') shape = asU64Array(field, `"shape" of ${JSON.stringify(name)}`);
     else if (key === 'layout') layout = asText(field, `"layout" of ${JSON.stringify(name)}`);
-    else if (key === 'attributes') attributes = attributesOf(field, `attributes of ${JSON.stringify(name)}`);
-    else if (key === 'parts') parts = parseParts(name, field);
+    else if (key === 'attributes') {
+      attributes = attributesOf(field, `attributes of ${JSON.stringify(name)}`);
+      attributesCbor = field;
+    } else if (key === 'parts') parts = parseParts(name, field);
   }
   if (!shape || layout === undefined || !parts) return ztReject('Schema', `object ${JSON.stringify(name)} needs "shape", "layout" and "parts"`);
   if (parts.size === 0) ztReject('Schema', `object ${JSON.stringify(name)} has no parts`);
-  return { shape, layout, parts, ...(attributes !== undefined ? { attributes } : {}) };
+  return { shape, layout, parts, ...(attributes !== undefined ? { attributes, attributesCbor } : {}) };
 }
 
 function parseParts(objectName: string, value: CborValue): Map<string, ZtPart> {

@@ -9,6 +9,7 @@
  */
 import { TensioError, throwIfAborted } from '../../core/errors.js';
 import type { DType } from '../../core/dtype.js';
+import { BLOCK_DTYPE_INFO, type BlockDType } from '../../core/block-dtypes.js';
 import { checkMultiPartInfo, type TensorLayout, type TensorPartInfo } from '../../model/layouts.js';
 import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
 import { UNSUPPORTED_TENSORS_KEY, type TensorInfo, type TensorReader, type UnsupportedTensor } from '../../model/types.js';
@@ -54,6 +55,8 @@ export interface ZtReader extends TensorReader {
   readDecoded(object: string, part: string, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
   /** Recomputes one part's digest (if it has one) and its content rules; `false` when it has no digest. */
   verifyPart(object: string, part: string, options?: { signal?: AbortSignal }): Promise<boolean>;
+  /** Opens (once) and returns a shard the manifest names, its size checked (`ShardIdentity`). */
+  openShardSource(name: string): Promise<ByteSource>;
   /** Assembles a `zt.sparse_csr/1` object, checking its data rules (`LayoutData`). */
   readCsr(object: string, options?: { signal?: AbortSignal }): Promise<ZtCsr>;
 }
@@ -215,7 +218,7 @@ export async function ztOpenSource(source: ByteSource, options: ZtOpenOptions & 
       ...(unsupported.length > 0 ? { [UNSUPPORTED_TENSORS_KEY]: unsupported } : {}),
     },
     tensors,
-    locate: (info) => locatePartBytes(info.name, 'data'),
+    locate: (info) => locatePartBytes(info.name, 'data'), // dense and gguf.* objects: their one part
     locatePart: (info, part) => locatePartBytes(info.name, part.name),
     close: async () => {
       for (const opened of shardSources.values()) await opened.then((s) => s.close?.(), () => undefined);
@@ -225,6 +228,10 @@ export async function ztOpenSource(source: ByteSource, options: ZtOpenOptions & 
 
   return Object.assign(reader, {
     manifest,
+    openShardSource: (shard: string) => {
+      if (!manifest?.shards.has(shard)) throw new TensioError('NOT_FOUND', `zt: no shard ${JSON.stringify(shard)} in the manifest`, { format: 'zt' });
+      return sourceOf({ dtype: 'u8', blob: { offset: 0n, length: 0n, shard } }, `shard ${JSON.stringify(shard)}`);
+    },
     footer,
     dataShard: footer.kind === 'data-shard',
     async view(name: string, partName: string, viewOptions: { signal?: AbortSignal } = {}) {
@@ -312,6 +319,15 @@ export function ztTensorInfo(name: string, object: ZtObject): TensorInfo {
     if (part.type === undefined) dtype = ZT_STORAGE_DTYPES[part.dtype]!.dtype;
     else if (ZT_LOGICAL_TYPES[part.type] && !(part.type === 'f4_e2m1' && count % 2n === 1n)) dtype = ZT_LOGICAL_TYPES[part.type]!.dtype;
     return { name, dtype, shape, byteLength, formatDtype: part.type ?? part.dtype, extras };
+  }
+  const gguf = /^gguf\.([a-z0-9_]+)\/1$/.exec(object.layout);
+  if (gguf && gguf[1]! in BLOCK_DTYPE_INFO) {
+    // ggml blocks of a type tensio knows: a plain tensor of the block dtype (blocks pass through unchanged).
+    const block = BLOCK_DTYPE_INFO[gguf[1] as BlockDType];
+    const attributes = (object.attributes ?? {}) as Record<string, unknown>;
+    if (attributes.elems_per_block === block.elementsPerBlock && attributes.block_bytes === block.bytesPerBlock) {
+      return { name, dtype: gguf[1] as BlockDType, shape, byteLength: safeNumber(ztDecodedSize(object.parts.get('data')!), 'part size'), formatDtype: object.layout, extras };
+    }
   }
   const partInfos: TensorPartInfo[] = parts.map(({ partName, view }) => ({ name: partName, dtype: view.dtype, shape: view.shape, byteLength: view.byteLength, formatDtype: view.formatDtype }));
   const byteLength = partInfos.reduce((sum, part) => sum + part.byteLength, 0);

@@ -144,6 +144,8 @@ export interface ZtObject {
   readonly layout: string;
   /** The object's attributes as plain values (see `cbor.ts` `cborToPlain`). */
   readonly attributes?: unknown;
+  /** The attributes as decoded CBOR (floats kept as floats), for the content digest. */
+  readonly attributesCbor?: unknown;
   /** Parts by name, in bytewise name order. */
   readonly parts: ReadonlyMap<string, ZtPart>;
 }

@@ -116,6 +116,20 @@ export function ztValidateLayout(name: string, object: ZtObject): void {
     if (expectedValues !== undefined && ztDecodedSize(values) !== expectedValues) fail(`"values" holds ${ztDecodedSize(values)} bytes, ${expectedValues} needed for nnz ${nnz}`);
     return;
   }
+  if (object.layout.startsWith('gguf.') && object.layout.endsWith('/1')) {
+    // ggml blocks verbatim: one plain u8 "data" part, blocks along the innermost axis.
+    const data = object.parts.get('data');
+    if (partNames.length !== 1 || !data || data.dtype !== 'u8' || data.type !== undefined) return fail('needs exactly one plain u8 part "data"');
+    const attributes = (object.attributes ?? {}) as Record<string, unknown>;
+    const perBlock = attributes.elems_per_block;
+    const blockBytes = attributes.block_bytes;
+    if (typeof perBlock !== 'number' || typeof blockBytes !== 'number' || perBlock < 1 || blockBytes < 1) return fail('needs integer attributes elems_per_block and block_bytes, both ≥ 1');
+    const inner = object.shape.length === 0 ? 1n : object.shape[object.shape.length - 1]!;
+    if (inner % BigInt(perBlock) !== 0n) fail(`innermost dimension ${inner} is not a multiple of elems_per_block ${perBlock}`);
+    const expected = (ztElementCount(name, object.shape) / BigInt(perBlock)) * BigInt(blockBytes);
+    if (ztDecodedSize(data) !== expected) fail(`"data" holds ${ztDecodedSize(data)} bytes, ${expected} needed`);
+    return;
+  }
   if (object.layout === ZT_LAYOUT_COO) {
     // The reference leaves COO structural; its rules are the spec's prose, enforced here.
     if (object.shape.length < 1) fail('needs rank 1 or more');

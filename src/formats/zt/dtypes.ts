@@ -1,0 +1,60 @@
+/**
+ * tensio dtypes as zTensor stores them: a storage dtype, a registered logical type over
+ * one, or a `gguf.<type>/1` layout for ggml's block-quantized types. The registry entry
+ * imports this (cheap) file for `cannotWrite`.
+ */
+import { BLOCK_DTYPE_INFO, type BlockDType } from '../../core/block-dtypes.js';
+import { DTYPE_INFO, type DType } from '../../core/dtype.js';
+import type { TensorSpec } from '../../model/types.js';
+import { ztCheckName } from './read.js';
+
+/** How tensio's dtypes are stored: storage dtype, logical type, or a gguf block layout. */
+export function ztStorageOf(dtype: DType): { dtype: string; type?: string; layout?: string; attributes?: Record<string, number> } | undefined {
+  switch (dtype) {
+    case 'float64': return { dtype: 'f64' };
+    case 'float32': return { dtype: 'f32' };
+    case 'float16': return { dtype: 'f16' };
+    case 'bfloat16': return { dtype: 'bf16' };
+    case 'int64': return { dtype: 'i64' };
+    case 'int32': return { dtype: 'i32' };
+    case 'int16': return { dtype: 'i16' };
+    case 'int8': return { dtype: 'i8' };
+    case 'uint64': return { dtype: 'u64' };
+    case 'uint32': return { dtype: 'u32' };
+    case 'uint16': return { dtype: 'u16' };
+    case 'uint8': return { dtype: 'u8' };
+    case 'bool': return { dtype: 'u8', type: 'bool' };
+    case 'float8_e4m3fn': return { dtype: 'u8', type: 'f8_e4m3fn' };
+    case 'float8_e5m2': return { dtype: 'u8', type: 'f8_e5m2' };
+    case 'float8_e4m3fnuz': return { dtype: 'u8', type: 'f8_e4m3fnuz' };
+    case 'float8_e5m2fnuz': return { dtype: 'u8', type: 'f8_e5m2fnuz' };
+    case 'float8_e8m0': return { dtype: 'u8', type: 'f8_e8m0' };
+    case 'float4_e2m1': return { dtype: 'u8', type: 'f4_e2m1' };
+    case 'complex64': return { dtype: 'f32', type: 'complex64' };
+    case 'complex128': return { dtype: 'f64', type: 'complex128' };
+    default: {
+      const block = DTYPE_INFO[dtype]?.kind === 'block' ? BLOCK_DTYPE_INFO[dtype as BlockDType] : undefined;
+      if (block) return { dtype: 'u8', layout: `gguf.${dtype}/1`, attributes: { elems_per_block: block.elementsPerBlock, block_bytes: block.bytesPerBlock } };
+      return undefined;
+    }
+  }
+}
+
+/**
+ * Why `.zt` cannot hold a tensor of this spec, or undefined when it can.
+ *
+ * @example
+ * ```ts
+ * ztCannotWrite({ name: 'x', dtype: 'float6_e2m3', shape: [4] }); // 'zTensor has no float6_e2m3 type'
+ * ```
+ */
+export function ztCannotWrite(spec: TensorSpec): string | undefined {
+  if (!ztStorageOf(spec.dtype)) return `zTensor has no ${spec.dtype} type`;
+  try {
+    ztCheckName(spec.name.normalize('NFC'), 'tensor name');
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return undefined;
+}
+

@@ -1,0 +1,248 @@
+/**
+ * Writing zTensor v2. Tensors arrive one by one (in bytewise name order, the canonical
+ * blob order) and stream straight to the sink; the manifest and footer go at the end,
+ * so nothing is patched and any sink works. Canonical form by default: 64 KiB
+ * placement packed from 65536, blobs by name, identical content stored once, an xxh3
+ * digest on every part, NFC names, raw parts, no shards — the same tensors give the
+ * same bytes. Options: zstd-seekable compression, another alignment, sha256 or no
+ * digests, file attributes (all but the last make the file non-canonical).
+ */
+import { TensioError, throwIfAborted } from '../../core/errors.js';
+import { tensorByteLength } from '../../core/sizes.js';
+import { createPlannedWriter } from '../../model/planned-writer.js';
+import type { Metadata, TensorSpec, TensorWriter } from '../../model/types.js';
+import type { ByteSink } from '../../storage/byte-sink.js';
+import { fileSource } from '../../storage/file-source.js';
+import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
+import { cborEncodeCanonical, CborFloat } from './cbor.js';
+import { ztHasher, ztXxh3, type ZtDigestAlgorithm } from './digest.js';
+import { ztCheckName } from './read.js';
+import { ztCannotWrite, ztStorageOf } from './dtypes.js';
+import { ZT_ALIGN_CANONICAL, ZT_ALIGN_FLOOR, ZT_ENCODING_ZSTD, ZT_FOOTER_BYTES, ZT_MAGIC, ZT_VERSION, ztCompareNames } from './types.js';
+import { ztZstdEncoder } from './zstd-seekable.js';
+
+/** Options of the zTensor writer (`formatOptions` of `convert`). */
+export interface ZtWriteOptions {
+  /**
+   * Canonical form (default: true unless `compress`, `align` or `digest` other than
+   * xxh3 is given, which make the file non-canonical). Asking for canonical together
+   * with one of those is `INVALID_ARGUMENT`.
+   */
+  canonical?: boolean;
+  /** Blob alignment, a power of two ≥ 4096 (default 65536). */
+  align?: number;
+  /** Store every part as `zt.zstd-seekable/1` (true for level 3 and 1 MiB frames). */
+  compress?: boolean | { level?: number; frameBytes?: number };
+  /** Digest on every part: `'xxh3'` (default), `'sha256'` or `'none'`. */
+  digest?: ZtDigestAlgorithm | 'none';
+  /**
+   * Largest tensor held in memory to check whether it repeats an earlier blob of the same
+   * length (dedup, confirmed on the bytes); larger ones are written as they come. 256 MiB.
+   */
+  dedupMaxBytes?: number;
+  signal?: AbortSignal;
+}
+
+interface WrittenBlob {
+  readonly offset: number;
+  readonly length: number;
+  readonly xxh3: bigint;
+}
+
+interface PlannedObject {
+  readonly spec: TensorSpec;
+  readonly name: string;
+  readonly byteLength: number;
+  part?: Record<string, unknown>;
+}
+
+const ZEROS = new Uint8Array(ZT_ALIGN_CANONICAL);
+
+/**
+ * A streaming zTensor writer over a plan; `add` in `writer.order` (bytewise name order).
+ *
+ * @example
+ * ```ts
+ * const writer = await ztCreateWriter('model.zt', { tensors: plan });
+ * for (const name of writer.order) await writer.add(name, bytesOf(name));
+ * await writer.close();
+ * ```
+ */
+export async function ztCreateWriter(target: WriteTarget, options: { tensors: readonly TensorSpec[]; metadata?: Metadata; overwrite?: boolean } & ZtWriteOptions): Promise<TensorWriter> {
+  const compress = options.compress === true ? {} : options.compress || undefined;
+  const digest = options.digest ?? 'xxh3';
+  const nonCanonicalBecause = [compress ? 'compress' : '', options.align !== undefined ? 'align' : '', digest !== 'xxh3' ? `digest ${digest}` : ''].filter(Boolean);
+  if (options.canonical === true && nonCanonicalBecause.length > 0) {
+    throw new TensioError('INVALID_ARGUMENT', `zt: canonical form cannot have ${nonCanonicalBecause.join(', ')} (canonical parts are raw, at 64 KiB, with xxh3 digests)`, { format: 'zt' });
+  }
+  const align = options.align ?? ZT_ALIGN_CANONICAL;
+  if (!Number.isInteger(align) || align < ZT_ALIGN_FLOOR || (align & (align - 1)) !== 0 || align > 2 ** 30) {
+    throw new TensioError('INVALID_ARGUMENT', `zt: alignment ${align} must be a power of two from ${ZT_ALIGN_FLOOR} to 2^30`, { format: 'zt' });
+  }
+  const dedupMax = options.dedupMaxBytes ?? 256 * 2 ** 20;
+  const attributes = options.metadata && Object.keys(options.metadata).length > 0 ? ztAttributesFrom(options.metadata) : undefined;
+
+  // NFC names, bytewise order, no two tensors under one name after normalising.
+  const planned: PlannedObject[] = [];
+  const byName = new Map<string, PlannedObject>();
+  for (const spec of options.tensors) {
+    const why = ztCannotWrite(spec);
+    if (why) throw new TensioError('UNSUPPORTED_DTYPE', `zt: cannot hold ${JSON.stringify(spec.name)}: ${why}`, { format: 'zt' });
+    const name = spec.name.normalize('NFC');
+    if (byName.has(name)) throw new TensioError('DUPLICATE_NAME', `zt: ${JSON.stringify(spec.name)} and ${JSON.stringify(byName.get(name)!.spec.name)} are the same name in NFC [NameCollision]`, { format: 'zt' });
+    const object: PlannedObject = { spec, name, byteLength: tensorByteLength(spec.dtype, spec.shape, 'zt') ?? 0 };
+    byName.set(name, object);
+    planned.push(object);
+  }
+  planned.sort((a, b) => ztCompareNames(a.name, b.name));
+  const sameLength = new Map<number, number>();
+  for (const object of planned) sameLength.set(object.byteLength, (sameLength.get(object.byteLength) ?? 0) + 1);
+
+  const sink: ByteSink = await openWriteSink(target, { noOverwrite: options.overwrite === false, format: 'zt' });
+  const readBackPath = (sink as { temporaryPath?: string }).temporaryPath;
+  const written: WrittenBlob[] = [];
+  const objectsOut = new Map<string, unknown>();
+
+  async function padTo(position: number): Promise<void> {
+    while (sink.position < position) await sink.write(ZEROS.subarray(0, Math.min(ZEROS.length, position - sink.position)));
+  }
+  const alignUp = (position: number): number => Math.ceil(position / align) * align;
+
+  /** An earlier blob with the same bytes, confirmed by reading it back from the temporary file. */
+  async function findDuplicate(bytes: Uint8Array, hash: bigint): Promise<WrittenBlob | undefined> {
+    if (readBackPath === undefined) return undefined;
+    const candidates = written.filter((blob) => blob.length === bytes.length && blob.xxh3 === hash);
+    if (candidates.length === 0) return undefined;
+    const source = await fileSource(readBackPath);
+    try {
+      for (const blob of candidates) {
+        const earlier = await source.read(blob.offset, blob.length);
+        if (earlier.every((byte, i) => byte === bytes[i])) return blob;
+      }
+    } finally {
+      await source.close?.();
+    }
+    return undefined;
+  }
+
+  async function writeTensor(spec: TensorSpec, chunks: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
+    const object = byName.get(spec.name.normalize('NFC'))!;
+    const storage = ztStorageOf(spec.dtype)!;
+    const hasher = digest === 'none' ? undefined : ztHasher(digest);
+    const xxh = digest === 'xxh3' ? hasher : ztHasher('xxh3');
+    let blob: { offset: number; length: number };
+    let decodedLength: number | undefined;
+    const mayRepeat = !compress && readBackPath !== undefined && (sameLength.get(object.byteLength) ?? 0) > 1 && object.byteLength <= dedupMax && object.byteLength > 0;
+    if (mayRepeat) {
+      // Held until we know whether an earlier blob holds the same bytes.
+      const bytes = new Uint8Array(object.byteLength);
+      let at = 0;
+      for await (const chunk of chunks) { bytes.set(chunk, at); at += chunk.length; }
+      const hash = ztXxh3(bytes);
+      hasher?.update(bytes);
+      if (xxh !== hasher) xxh!.update(bytes);
+      const duplicate = await findDuplicate(bytes, hash);
+      if (duplicate) blob = { offset: duplicate.offset, length: duplicate.length };
+      else {
+        await padTo(alignUp(sink.position));
+        blob = { offset: sink.position, length: bytes.length };
+        await sink.write(bytes);
+        written.push({ ...blob, xxh3: hash });
+      }
+    } else {
+      await padTo(alignUp(sink.position));
+      const offset = sink.position;
+      if (compress) {
+        const encoder = ztZstdEncoder(compress);
+        let decoded = 0;
+        for await (const chunk of chunks) {
+          throwIfAborted(signal);
+          hasher?.update(chunk);
+          decoded += chunk.length;
+          for (const frame of await encoder.add(chunk)) await sink.write(frame);
+        }
+        for (const frame of await encoder.finish()) await sink.write(frame);
+        decodedLength = decoded;
+      } else {
+        for await (const chunk of chunks) {
+          hasher?.update(chunk);
+          if (xxh !== hasher) xxh!.update(chunk);
+          await sink.write(chunk);
+        }
+      }
+      blob = { offset, length: sink.position - offset };
+      if (!compress && blob.length > 0) written.push({ ...blob, xxh3: BigInt(`0x${xxh!.digest().slice(5)}`) });
+    }
+    // A zero-length blob needs an aligned offset too; it may sit anywhere (it overlaps nothing).
+    if (blob.length === 0) blob = { offset: alignUp(Math.max(sink.position, align)), length: 0 };
+    const part: Record<string, unknown> = {
+      dtype: storage.dtype,
+      ...(storage.type !== undefined ? { type: storage.type } : {}),
+      blob: [blob.offset, blob.length],
+      ...(decodedLength !== undefined ? { encoding: ZT_ENCODING_ZSTD, decoded_length: decodedLength } : {}),
+      ...(hasher ? { digest: hasher.digest() } : {}),
+    };
+    objectsOut.set(object.name, {
+      shape: spec.shape,
+      layout: storage.layout ?? 'dense',
+      ...(storage.attributes ? { attributes: storage.attributes } : {}),
+      parts: { data: part },
+    });
+  }
+
+  async function publish(): Promise<void> {
+    const manifest = cborEncodeCanonical({ objects: new Map(objectsOut), ...(attributes ? { attributes } : {}) });
+    await padTo(alignUp(Math.max(sink.position, align)));
+    const manifestOffset = sink.position;
+    await sink.write(manifest);
+    const footer = new Uint8Array(ZT_FOOTER_BYTES);
+    const view = new DataView(footer.buffer);
+    view.setBigUint64(0, BigInt(manifestOffset), true);
+    view.setBigUint64(8, BigInt(manifest.length), true);
+    view.setBigUint64(16, ztXxh3(manifest), true);
+    view.setUint32(24, ZT_VERSION, true);
+    footer.set(ZT_MAGIC, 32);
+    await sink.write(footer);
+    await sink.close();
+  }
+
+  await sink.write(ZT_MAGIC);
+  return createPlannedWriter({
+    format: 'zt',
+    order: planned.map((object) => object.spec),
+    writeTensor: (spec, chunks, signal) => writeTensor(spec, chunks, signal ?? options.signal),
+    publish,
+    discard: () => sink.abort(),
+  });
+}
+
+/**
+ * File metadata as manifest attributes: keys must be valid names; values that CBOR
+ * cannot carry (functions, symbols) are dropped; non-integral numbers stay floats.
+ */
+export function ztAttributesFrom(metadata: Metadata): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const [key, value] of Object.entries(metadata)) {
+    ztCheckName(key, 'attribute key');
+    const converted = toCborValue(value, 0);
+    if (converted !== undefined) out.set(key, converted);
+  }
+  return out;
+}
+
+function toCborValue(value: unknown, depth: number): unknown {
+  if (depth > 30) return undefined;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'bigint' || value instanceof Uint8Array) return value;
+  if (typeof value === 'number') return Number.isInteger(value) ? value : new CborFloat(value);
+  if (Array.isArray(value)) return value.map((item) => toCborValue(item, depth + 1) ?? null);
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice();
+  if (typeof value === 'object') {
+    const map = new Map<string, unknown>();
+    for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+      const converted = toCborValue(item, depth + 1);
+      if (converted !== undefined) map.set(key, converted);
+    }
+    return map;
+  }
+  return undefined;
+}
