@@ -84,7 +84,7 @@ const MISUSES: Misuse[] = [
 ];
 
 test('the lifecycle table covers every writable format (sanity)', () => {
-  assert.deepEqual(writable.map((format) => format.name).sort(), ['npk', 'npy', 'npz', 'pytorch', 'safetensors', 'zarr']);
+  assert.deepEqual(writable.map((format) => format.name).sort(), ['npk', 'npy', 'npz', 'pytorch', 'safetensors', 'zarr', 'zt']);
 });
 
 for (const format of writable) {
