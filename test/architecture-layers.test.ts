@@ -81,3 +81,13 @@ test('formats are listed, not registered by side effect: no bare import of a src
   const bare = edges.filter((edge) => edge.to && edge.sideEffect).map((edge) => `${edge.from}: import '${edge.specifier}'`);
   assert.deepEqual(bare, []);
 });
+
+test('only src/storage/ touches the file system: no other module imports node:fs or node:fs/promises', () => {
+  // The CLI's own stdin/stdout handling goes through process streams, not node:fs; if it
+  // ever needs node:fs, list that exact file here with the reason.
+  const allowedOutsideStorage = new Set<string>([]);
+  const fsImports = edges.filter((edge) => /^(node:)?fs(\/promises)?$/.test(edge.specifier) && !edge.typeOnly);
+  assert.ok(fsImports.some((edge) => folderOf(edge.from) === 'storage'), 'sanity: storage itself imports node:fs');
+  const outside = fsImports.filter((edge) => folderOf(edge.from) !== 'storage' && !allowedOutsideStorage.has(edge.from));
+  assert.deepEqual(outside.map((edge) => `${edge.from} -> ${edge.specifier}`), []);
+});

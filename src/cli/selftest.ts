@@ -4,8 +4,7 @@
  * row slice), verify it, and convert it to every other writable format and back-read
  * the result. One PASS/FAIL line per format; exit 0 only when everything passed.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { makeTemporaryFolder, removeLocalTree } from '../storage/local-paths.js';
 import { join } from 'node:path';
 import { isTensioError, TensioError } from '../core/errors.js';
 import { createTensor, tensorsEqual, type Tensor } from '../core/tensor.js';
@@ -218,12 +217,12 @@ Exit codes: 0 every check passed; 1 something failed; 2 usage error; 130 interru
       context.stdout(this.help);
       return 0;
     }
-    const folder = await mkdtemp(join(tmpdir(), 'tensio-selftest-'));
+    const folder = await makeTemporaryFolder('tensio-selftest-');
     let outcomes: FormatOutcome[];
     try {
       outcomes = await runSelftest(folder, context);
     } finally {
-      if (values.keep !== true) await rm(folder, { recursive: true, force: true });
+      if (values.keep !== true) await removeLocalTree(folder);
     }
     const ok = outcomes.length > 0 && outcomes.every((outcome) => outcome.ok);
     if (values.json === true) {

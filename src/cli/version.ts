@@ -2,7 +2,7 @@
  * The package version, read once from package.json (two folders up from both
  * `src/cli/` and `dist/cli/`, so it works from source and from the build).
  */
-import { readFileSync } from 'node:fs';
+import { readLocalTextSync } from '../storage/local-paths.js';
 
 let cached: string | undefined;
 
@@ -17,7 +17,7 @@ let cached: string | undefined;
 export function cliVersion(): string {
   if (cached === undefined) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+      const pkg = JSON.parse(readLocalTextSync(new URL('../../package.json', import.meta.url))) as { version?: unknown };
       cached = typeof pkg.version === 'string' ? pkg.version : 'unknown';
     } catch {
       cached = 'unknown';

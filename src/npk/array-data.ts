@@ -2,12 +2,10 @@
  * Physical row I/O for one array: a plain `data_<name>.npkd` or a segmented array.
  * Rows are addressed physically here; the bitmap's logical view lives above.
  */
-import { open, mkdir, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { readSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import { errorFactory, throwIfAborted } from '../core/errors.js';
+import { localFolder, type LocalFile, type LocalFolder } from '../storage/local-folder.js';
 import { npkCrashPoint } from './crash-points.js';
-import { npkRemove, npkWriteFileAtomic } from './files.js';
+import { npkWriteFileAtomic } from './files.js';
 import { npkWriteStaged } from './publish.js';
 import { npkDataFileName, npkManifestFileName, npkSegmentFileName, npkSegmentFolderName } from './names.js';
 import { npkDecodeManifest, npkEncodeManifest, npkIsManifestPath, npkRowsPerSegment, type NpkSegment } from './segments.js';
@@ -16,7 +14,7 @@ const fail: ReturnType<typeof errorFactory> = errorFactory('npk');
 /** Writes at most this big go through synchronous pwrite: far cheaper than a thread-pool hop. */
 const SYNC_READ_BYTES = 2 ** 20;
 
-interface Part extends NpkSegment { readonly startRow: number; handle?: FileHandle }
+interface Part extends NpkSegment { readonly startRow: number; handle?: LocalFile }
 
 /** How an array's data is laid out: one file, or segments. */
 export interface NpkArrayDataOptions {
@@ -34,7 +32,7 @@ export interface NpkArrayDataOptions {
  * ```
  */
 export class NpkArrayData {
-  readonly #dir: string;
+  readonly #folder: LocalFolder;
   readonly #name: string;
   readonly #writable: boolean;
   readonly rowBytes: number;
@@ -42,10 +40,10 @@ export class NpkArrayData {
   #rows: number;
   /** Segments as the manifest lists them, undefined for a plain file. */
   readonly segmented: boolean;
-  #dirty = new Set<FileHandle>();
+  #dirty = new Set<LocalFile>();
 
-  private constructor(dir: string, name: string, rowBytes: number, rows: number, parts: Part[], segmented: boolean, writable: boolean) {
-    this.#dir = dir;
+  private constructor(folder: LocalFolder, name: string, rowBytes: number, rows: number, parts: Part[], segmented: boolean, writable: boolean) {
+    this.#folder = folder;
     this.#name = name;
     this.rowBytes = rowBytes;
     this.#rows = rows;
@@ -57,9 +55,10 @@ export class NpkArrayData {
   /** Opens an array's data and checks that its files hold `rows` rows. */
   static async open(dir: string, dataFile: string, name: string, rowBytes: number, rows: number, options: NpkArrayDataOptions): Promise<NpkArrayData> {
     let parts: Part[];
+    const folder = localFolder(dir);
     const segmented = npkIsManifestPath(dataFile);
     if (segmented) {
-      const manifest = await readFile(join(dir, dataFile)).catch((cause) => fail('NOT_FOUND', `npk: segment manifest ${dataFile} of ${JSON.stringify(name)} is missing`, { cause }));
+      const manifest = await folder.readBytes(dataFile).catch((cause) => fail('NOT_FOUND', `npk: segment manifest ${dataFile} of ${JSON.stringify(name)} is missing`, { cause }));
       let startRow = 0;
       parts = npkDecodeManifest(manifest, rowBytes, name).map((segment) => {
         const part = { ...segment, startRow };
@@ -75,13 +74,13 @@ export class NpkArrayData {
       parts = [{ file: dataFile, rows, bytes: rows * rowBytes, startRow: 0 }];
     }
     for (const part of parts) {
-      const size = await stat(join(dir, part.file)).then((s) => s.size, () => -1);
+      const size = await folder.stat(part.file).then((info) => info?.size ?? -1, () => -1);
       if (size < 0 && part.rows * rowBytes > 0) fail('NOT_FOUND', `npk: data file ${part.file} of ${JSON.stringify(name)} is missing`);
       if (size >= 0 && size < part.rows * rowBytes) {
         fail('TRUNCATED', `npk: data file ${part.file} of ${JSON.stringify(name)} has ${size} bytes, ${part.rows} rows of ${rowBytes} bytes need ${part.rows * rowBytes}`);
       }
     }
-    return new NpkArrayData(dir, name, rowBytes, rows, parts, segmented, options.writable);
+    return new NpkArrayData(folder, name, rowBytes, rows, parts, segmented, options.writable);
   }
 
   /** Physical rows. */
@@ -89,14 +88,12 @@ export class NpkArrayData {
   /** The segment list (a plain file is one part). */
   get parts(): readonly NpkSegment[] { return this.#parts; }
 
-  async #handle(part: Part): Promise<FileHandle> {
+  async #handle(part: Part): Promise<LocalFile> {
     if (!part.handle) {
-      const path = join(this.#dir, part.file);
+      const path = this.#folder.pathOf(part.file);
       // Writable handles are never O_APPEND: appends are positional writes after the
       // catalogue's last row, over whatever an interrupted append left past it.
-      const opening = this.#writable
-        ? open(path, 'r+').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? open(path, 'w+') : Promise.reject(error)))
-        : open(path, 'r');
+      const opening = this.#folder.openFile(part.file, this.#writable ? 'update' : 'read');
       part.handle = await opening.catch((cause) => fail('IO_ERROR', `npk: cannot open ${path}: ${(cause as Error).message}`, { cause }));
     }
     return part.handle;
@@ -133,7 +130,7 @@ export class NpkArrayData {
     while (done < target.byteLength) {
       const want = Math.min(target.byteLength - done, 2 ** 30);
       // Synchronous pread, as the file sources do: no thread-pool hop, C speed.
-      const bytesRead = readSync(handle.fd, target, done, want, position + done);
+      const bytesRead = handle.readSync(target, done, want, position + done);
       if (bytesRead === 0) fail('TRUNCATED', `npk: ${part.file} of ${JSON.stringify(this.#name)} ended at byte ${position + done}`);
       done += bytesRead;
     }
@@ -146,8 +143,8 @@ export class NpkArrayData {
       const want = Math.min(bytes.byteLength - done, 2 ** 30);
       // Small writes (a replaced row, an appended batch) skip the thread-pool hop.
       done += want <= SYNC_READ_BYTES
-        ? writeSync(handle.fd, bytes, done, want, position + done)
-        : (await handle.write(bytes, done, want, position + done)).bytesWritten;
+        ? handle.writeSync(bytes, done, want, position + done)
+        : await handle.write(bytes, done, want, position + done);
     }
     this.#dirty.add(handle);
   }
@@ -190,7 +187,7 @@ export class NpkArrayData {
       written = fill;
     }
     const folder = npkSegmentFolderName(this.#name);
-    await mkdir(join(this.#dir, folder), { recursive: true });
+    await this.#folder.makeFolder(folder);
     let index = this.#parts.length;
     while (written < count) {
       const rows = Math.min(perSegment, count - written);
@@ -205,7 +202,7 @@ export class NpkArrayData {
     }
     this.#rows += count;
     await this.sync(durable);
-    await npkWriteFileAtomic(join(this.#dir, npkManifestFileName(this.#name)), npkEncodeManifest(this.#parts), durable);
+    await npkWriteFileAtomic(this.#folder, npkManifestFileName(this.#name), npkEncodeManifest(this.#parts), durable);
   }
 
   /** fsyncs every file written since the last sync (before the metadata names them). */
@@ -253,9 +250,10 @@ export interface NpkWriteArrayOptions {
  */
 export async function npkWriteArrayFiles(dir: string, name: string, chunks: AsyncIterable<Uint8Array>, options: NpkWriteArrayOptions): Promise<string> {
   const { totalBytes, rowBytes } = options;
+  const store = localFolder(dir);
   if (totalBytes <= options.segmentTargetBytes) {
     const finalName = npkDataFileName(name);
-    await writeStream(join(dir, options.stage(finalName)), 'file', chunks, [totalBytes], options, name);
+    await writeStream(store, options.stage(finalName), 'file', chunks, [totalBytes], options, name);
     npkCrashPoint(`data of ${name} staged`);
     return finalName;
   }
@@ -263,27 +261,27 @@ export async function npkWriteArrayFiles(dir: string, name: string, chunks: Asyn
   const sizes: number[] = [];
   for (let left = totalBytes; left > 0; left -= perSegment * rowBytes) sizes.push(Math.min(left, perSegment * rowBytes));
   const folder = npkSegmentFolderName(name);
-  const stagedFolder = join(dir, options.stage(folder));
-  await npkRemove(stagedFolder);
-  await mkdir(stagedFolder, { recursive: true });
-  await writeStream(stagedFolder, 'folder', chunks, sizes, options, name);
+  const stagedFolder = options.stage(folder);
+  await store.removeTree(stagedFolder);
+  await store.makeFolder(stagedFolder);
+  await writeStream(store, stagedFolder, 'folder', chunks, sizes, options, name);
   const segments = sizes.map((bytes, index) => ({ file: `${folder}/${npkSegmentFileName(index)}`, rows: bytes / rowBytes, bytes }));
   const manifest = npkManifestFileName(name);
-  await npkWriteStaged(join(dir, options.stage(manifest)), npkEncodeManifest(segments), options.durable);
+  await npkWriteStaged(store, options.stage(manifest), npkEncodeManifest(segments), options.durable);
   npkCrashPoint(`segments of ${name} staged`);
   return manifest;
 }
 
 /** Streams chunks into one file (`target` is the file) or into numbered segment files of `sizes` bytes in the folder `target`. */
-async function writeStream(target: string, mode: 'file' | 'folder', chunks: AsyncIterable<Uint8Array>, sizes: number[], options: NpkWriteArrayOptions, name: string): Promise<void> {
+async function writeStream(store: LocalFolder, target: string, mode: 'file' | 'folder', chunks: AsyncIterable<Uint8Array>, sizes: number[], options: NpkWriteArrayOptions, name: string): Promise<void> {
   const single = mode === 'file';
   let index = 0;
-  let handle: FileHandle | undefined;
+  let handle: LocalFile | undefined;
   let inFile = 0;
   let total = 0;
   const openNext = async () => {
-    const path = single ? target : join(target, npkSegmentFileName(index));
-    handle = await open(path, 'w');
+    const key = single ? target : `${target}/${npkSegmentFileName(index)}`;
+    handle = await store.openFile(key, 'create');
     inFile = 0;
   };
   try {
@@ -302,7 +300,7 @@ async function writeStream(target: string, mode: 'file' | 'folder', chunks: Asyn
         }
         const length = Math.min(chunk.byteLength - at, sizes[index]! - inFile);
         let done = 0;
-        while (done < length) done += (await handle!.write(chunk, at + done, length - done, inFile + done)).bytesWritten;
+        while (done < length) done += await handle!.write(chunk, at + done, length - done, inFile + done);
         inFile += length;
         at += length;
         total += length;
@@ -313,12 +311,12 @@ async function writeStream(target: string, mode: 'file' | 'folder', chunks: Asyn
     handle = undefined;
   } catch (error) {
     await handle?.close().catch(() => undefined);
-    await npkRemove(target);
+    await store.removeTree(target);
     throw error;
   }
 }
 
-async function finish(handle: FileHandle, durable: boolean): Promise<void> {
+async function finish(handle: LocalFile, durable: boolean): Promise<void> {
   if (durable) await handle.datasync();
   await handle.close();
 }

@@ -2,8 +2,7 @@
  * The in-memory record of one array of an open store: its metadata entry, its open
  * data, its bitmap, and a generation counter that lazy views check.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { localFolder } from '../storage/local-folder.js';
 import { itemSize } from '../core/dtype.js';
 import { TensioError } from '../core/errors.js';
 import { NPK_MAX_ROW_BYTES } from '../core/limits.js';
@@ -50,7 +49,7 @@ export class NpkArrayState {
       throw new TensioError('LIMIT_EXCEEDED', `npk: rows of ${JSON.stringify(entry.name)} (shape [${entry.shape.join(', ')}], ${entry.dtype}) are ${rowBytes} bytes each, above maxRowBytes ${maxRowBytes}`, { format: 'npk' });
     }
     await NpkArrayData.open(dir, entry.dataFile, entry.name, rowBytes, npkRowsOf(entry.shape), { writable: false }).then((data) => data.close());
-    const bytes = await readFile(join(dir, npkBitmapFileName(entry.name))).catch((error: NodeJS.ErrnoException) => {
+    const bytes = await localFolder(dir).readBytes(npkBitmapFileName(entry.name)).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;
       throw error;
     });

@@ -1,51 +1,38 @@
 /**
- * Small file helpers for the store: atomic replacement of little files, tolerant
- * removal, and the fsync of a folder after a rename.
+ * Small file helpers for the store: atomic replacement of little files. Everything
+ * goes through the store folder's local operations (`src/storage/local-folder.ts`).
  */
-import { renameSync, writeFileSync } from 'node:fs';
-import { rm, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { atomicFileSink } from '../storage/atomic-file-sink.js';
+import type { LocalFolder } from '../storage/local-folder.js';
 
 /**
- * Replaces `path` with `bytes` atomically (temp file, fsync when durable, rename).
+ * Replaces `key` in `folder` with `bytes` atomically (temp file, fsync when durable, rename).
  *
  * @example
  * ```ts
- * await npkWriteFileAtomic('s.npk/metadata.npkm', bytes, true);
+ * await npkWriteFileAtomic(localFolder('s.npk'), 'metadata.npkm', bytes, true);
  * ```
  */
-export async function npkWriteFileAtomic(path: string, bytes: Uint8Array, durable: boolean): Promise<void> {
+export async function npkWriteFileAtomic(folder: LocalFolder, key: string, bytes: Uint8Array, durable: boolean): Promise<void> {
   if (!durable && bytes.byteLength <= 2 ** 20) {
     // Without fsync a small catalogue is cheaper written synchronously: still temp + rename.
-    const temporary = `${path}.tmp.${process.pid}_${randomBytes(4).toString('hex')}`;
+    const temporary = `${key}.tmp.${process.pid}_${randomBytes(4).toString('hex')}`;
     try {
-      writeFileSync(temporary, bytes, { flag: 'wx' });
-      renameSync(temporary, path);
+      await folder.writeInPlace(temporary, bytes, { exclusive: true, blocking: true });
+      await folder.rename(temporary, key, { blocking: true });
     } catch (error) {
-      await unlink(temporary).catch(() => undefined);
+      await folder.unlink(temporary, { quiet: true });
       throw error;
     }
     return;
   }
-  const sink = await atomicFileSink(path, { durable });
+  const sink = await atomicFileSink(folder.pathOf(key), { durable });
   try {
     await sink.write(bytes);
     await sink.close();
   } catch (error) {
     await sink.abort();
     throw error;
-  }
-}
-
-/** Removes a file or folder; a missing one is fine. */
-export async function npkRemove(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    if (code === 'EISDIR' || code === 'EPERM') await rm(path, { recursive: true, force: true });
-    else throw error;
   }
 }

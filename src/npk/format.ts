@@ -3,14 +3,14 @@
  * with logical shapes (deleted rows left out) and are written through a
  * {@link TensorWriter}, so `convert()` and the CLI handle them like any file.
  */
-import { rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import { createTensorReader } from '../model/create-reader.js';
 import { createPlannedWriter } from '../model/planned-writer.js';
 import type { OpenOptions, TensorFormat, TensorInfo, TensorReader, TensorSpec, TensorWriter, WriterOptions } from '../model/types.js';
 import type { ByteSource } from '../storage/byte-source.js';
 import { isFolderStore } from '../storage/folder-store.js';
+import { localFolder } from '../storage/local-folder.js';
 import { isStoreKey, type WriteTarget } from '../storage/write-target.js';
 import { removeStaleTemporaries, temporaryPathFor } from '../storage/temporary-names.js';
 import { npkCrashPoint } from './crash-points.js';
@@ -34,8 +34,8 @@ import { verifyByReading } from '../model/verify-by-reading.js';
  * ```
  */
 export async function npkIsStore(path: string): Promise<boolean> {
-  const info = await stat(join(path, NPK_METADATA_FILE)).catch(() => undefined);
-  return info?.isFile() ?? false;
+  const info = await localFolder(path).stat(NPK_METADATA_FILE).catch(() => undefined);
+  return info?.kind === 'file';
 }
 
 /** A logical byte range of one array as a {@link ByteSource}: reads map to rows, honouring deletions. */
@@ -148,17 +148,21 @@ export async function npkCreateWriter(output: WriteTarget, options: WriterOption
     if (plan.has(spec.name)) throw new TensioError('DUPLICATE_NAME', `npk: ${JSON.stringify(spec.name)} is planned twice`, { format: 'npk' });
     plan.set(spec.name, spec);
   }
-  const existing = await stat(target).catch(() => undefined);
+  // The target's folder: the store is built beside the target and renamed into place there.
+  const parent = localFolder(dirname(target));
+  const targetKey = basename(target);
+  const existing = await parent.stat(targetKey);
   const merge = formatOptions.merge === true;
   if (existing && !merge && options.overwrite === false) {
     throw new TensioError('ALREADY_EXISTS', `${target} already exists (use --force / overwrite to replace it)`, { format: 'npk', path: target });
   }
-  if (existing && !existing.isDirectory()) {
+  if (existing && existing.kind !== 'folder') {
     throw new TensioError('ALREADY_EXISTS', `${target} exists and is not a folder, so it cannot be replaced by a NumPack store atomically; remove it first`, { format: 'npk', path: target });
   }
   const inPlace = existing !== undefined;
   if (!inPlace) await removeStaleTemporaries(dirname(target));
   const building = inPlace ? target : temporaryPathFor(target);
+  const removeBuilding = () => parent.removeTree(basename(building));
   const store = await NumPack.open(building, {
     commitOnClose: true,
     ...(merge ? {} : { dropIfExists: true }),
@@ -175,17 +179,17 @@ export async function npkCreateWriter(output: WriteTarget, options: WriterOption
       try {
         await store.close(); // publishes everything in one commit
       } catch (error) {
-        if (!inPlace) await rm(building, { recursive: true, force: true });
+        if (!inPlace) await removeBuilding();
         throw error;
       }
       if (inPlace) return;
       npkCrashPoint('store built beside the target');
       try {
         // rename() refuses a non-empty folder that appeared meanwhile: never replaced underneath.
-        await rename(building, target);
+        await parent.rename(basename(building), targetKey);
         npkCrashPoint('store renamed into place (commit)');
       } catch (error) {
-        await rm(building, { recursive: true, force: true });
+        await removeBuilding();
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
           throw new TensioError('ALREADY_EXISTS', `${target} appeared while the store was being written; not replacing it`, { format: 'npk', path: target, cause: error });
@@ -195,7 +199,7 @@ export async function npkCreateWriter(output: WriteTarget, options: WriterOption
     },
     async discard() {
       await store.abandon();
-      if (!inPlace) await rm(building, { recursive: true, force: true });
+      if (!inPlace) await removeBuilding();
     },
   });
 }

@@ -16,11 +16,11 @@
  *   nonce in `.lock` and backs off with `LOCKED`. A claim left by a taker that died
  *   inside that short step is itself stale and is taken over the same way, one level down.
  */
-import { link, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { TensioError } from '../core/errors.js';
+import { localFolder, type LocalFolder } from '../storage/local-folder.js';
 
 /** The lock's file name inside a store. */
 export const NPK_LOCK_FILE = '.lock';
@@ -50,8 +50,10 @@ interface LockOwner {
  * @internal
  */
 export const npkLockFileSystem = {
-  writeFile: (path: string, text: string) => writeFile(path, text, { flag: 'wx' }),
-  link: (existing: string, path: string) => link(existing, path),
+  /** Creates `path` with `text` (`EEXIST` when it exists). */
+  writeFile: (path: string, text: string) => localFolder(dirname(path)).writeInPlace(basename(path), text, { exclusive: true }),
+  /** Makes `path` a second name of `existing` in the same folder (`EEXIST` when it exists). */
+  link: (existing: string, path: string) => localFolder(dirname(path)).link(basename(existing), basename(path)),
   /** Called after a lock's owner was read and before acting on it: race tests widen that window here. */
   afterReadingOwner: async (): Promise<void> => undefined,
 };
@@ -75,12 +77,20 @@ export function npkProcessAlive(pid: number): boolean {
   }
 }
 
-async function readOwner(path: string): Promise<LockOwner | undefined> {
+/** A name of the lock's folder as the lock code uses it: the folder's operations and the file's key. */
+interface LockName {
+  readonly folder: LocalFolder;
+  readonly key: string;
+}
+
+const pathOfName = (name: LockName): string => name.folder.pathOf(name.key);
+
+async function readOwner({ folder, key }: LockName): Promise<LockOwner | undefined> {
+  const info = await folder.stat(key);
+  if (!info) return undefined;
   let text: string;
-  let info;
   try {
-    info = await stat(path);
-    text = await readFile(path, 'utf8');
+    text = new TextDecoder().decode(await folder.readBytes(key));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
@@ -88,12 +98,12 @@ async function readOwner(path: string): Promise<LockOwner | undefined> {
   const ageMs = Date.now() - info.mtimeMs;
   try {
     const parsed = JSON.parse(text) as { pid?: unknown; host?: unknown; nonce?: unknown };
-    const owner: LockOwner = { id: typeof parsed.nonce === 'string' && /^[0-9a-f]{8,64}$/.test(parsed.nonce) ? parsed.nonce : `i${info.ino}m${Math.trunc(info.mtimeMs)}`, ageMs };
+    const owner: LockOwner = { id: typeof parsed.nonce === 'string' && /^[0-9a-f]{8,64}$/.test(parsed.nonce) ? parsed.nonce : `i${info.inode}m${Math.trunc(info.mtimeMs)}`, ageMs };
     if (typeof parsed.pid === 'number') owner.pid = parsed.pid;
     if (typeof parsed.host === 'string') owner.host = parsed.host;
     return owner;
   } catch {
-    return { id: `i${info.ino}m${Math.trunc(info.mtimeMs)}`, ageMs };
+    return { id: `i${info.inode}m${Math.trunc(info.mtimeMs)}`, ageMs };
   }
 }
 
@@ -105,12 +115,12 @@ function ownerAlive(owner: LockOwner): boolean {
 }
 
 /** Writes `text` to a fresh private file beside `path`; removes it again if the write fails. */
-async function writePrivate(path: string, text: string): Promise<string> {
-  const temporary = `${path}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+async function writePrivate(name: LockName, text: string): Promise<LockName> {
+  const temporary = { folder: name.folder, key: `${name.key}.${process.pid}-${randomBytes(6).toString('hex')}.tmp` };
   try {
-    await npkLockFileSystem.writeFile(temporary, text);
+    await npkLockFileSystem.writeFile(pathOfName(temporary), text);
   } catch (error) {
-    await unlink(temporary).catch(() => undefined);
+    await temporary.folder.unlink(temporary.key, { quiet: true });
     throw error;
   }
   return temporary;
@@ -124,13 +134,13 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDE
  * may see it empty for an instant (an unreadable lock counts as held while fresh); a
  * failed write removes it, so no lock is left behind. False when it exists.
  */
-async function createExclusive(path: string, text: string): Promise<boolean> {
+async function createExclusive(name: LockName, text: string): Promise<boolean> {
   try {
-    await npkLockFileSystem.writeFile(path, text);
+    await npkLockFileSystem.writeFile(pathOfName(name), text);
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    await unlink(path).catch(() => undefined);
+    await name.folder.unlink(name.key, { quiet: true });
     throw error;
   }
 }
@@ -139,12 +149,12 @@ async function createExclusive(path: string, text: string): Promise<boolean> {
  * Makes `path` hold `text` if it is absent or held by a dead owner. Returns false when a
  * live owner holds it (or is taking it over right now).
  */
-async function take(path: string, text: string, depth: number): Promise<boolean> {
+async function take(path: LockName, text: string, depth: number): Promise<boolean> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const temporary = await writePrivate(path, text);
     try {
       try {
-        await npkLockFileSystem.link(temporary, path);
+        await npkLockFileSystem.link(pathOfName(temporary), pathOfName(path));
         return true;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
@@ -156,18 +166,18 @@ async function take(path: string, text: string, depth: number): Promise<boolean>
       await npkLockFileSystem.afterReadingOwner();
       if (!owner) continue; // released meanwhile: try again
       if (ownerAlive(owner) || depth >= MAX_CLAIM_DEPTH) return false;
-      const claim = `${path}.reap-${owner.id}`;
+      const claim = { folder: path.folder, key: `${path.key}.reap-${owner.id}` };
       if (!(await take(claim, text, depth + 1))) return false; // another live process is taking it over
       try {
         const now = await readOwner(path);
         if (now?.id !== owner.id) continue; // someone else already replaced it
-        await rename(temporary, path); // we alone may act on this instance: replace it
+        await path.folder.rename(temporary.key, path.key); // we alone may act on this instance: replace it
         return true;
       } finally {
-        await unlink(claim).catch(() => undefined);
+        await claim.folder.unlink(claim.key, { quiet: true });
       }
     } finally {
-      await unlink(temporary).catch(() => undefined);
+      await temporary.folder.unlink(temporary.key, { quiet: true });
     }
   }
   return false;
@@ -184,17 +194,18 @@ async function take(path: string, text: string, depth: number): Promise<boolean>
  * ```
  */
 export async function npkAcquireLock(dir: string): Promise<NpkLock> {
+  const name: LockName = { folder: localFolder(dir), key: NPK_LOCK_FILE };
   const path = join(dir, NPK_LOCK_FILE);
   const nonce = randomBytes(12).toString('hex');
   const text = JSON.stringify({ pid: process.pid, host: hostname(), nonce, since: new Date().toISOString() });
   let taken: boolean;
   try {
-    taken = await take(path, text, 0);
+    taken = await take(name, text, 0);
   } catch (error) {
     throw new TensioError('IO_ERROR', `npk: cannot create lock ${path}: ${(error as Error).message}`, { format: 'npk', path, cause: error });
   }
   if (!taken) {
-    const holder = (await readFile(path, 'utf8').catch(() => '?')).slice(0, 200);
+    const holder = (await name.folder.readBytes(name.key).then((bytes) => new TextDecoder().decode(bytes), () => '?')).slice(0, 200);
     throw new TensioError('LOCKED', `npk: ${dir} is open for writing by another process (${holder.trim()}); open it with { readOnly: true } or close the other writer`, { format: 'npk', path });
   }
   let released = false;
@@ -205,8 +216,8 @@ export async function npkAcquireLock(dir: string): Promise<NpkLock> {
       if (released) return;
       released = true;
       // Only remove the lock if it is still ours (it always should be).
-      const owner = await readOwner(path).catch(() => undefined);
-      if (owner?.id === nonce) await unlink(path).catch(() => undefined);
+      const owner = await readOwner(name).catch(() => undefined);
+      if (owner?.id === nonce) await name.folder.unlink(name.key, { quiet: true });
     },
   };
 }

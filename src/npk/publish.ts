@@ -22,13 +22,11 @@
  * A change that only rewrites the catalogue (an append without deletions) skips the
  * intent: the catalogue's own atomic rename is then the commit point.
  */
-import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TensioError } from '../core/errors.js';
+import { localFolder, type LocalFolder } from '../storage/local-folder.js';
 import { npkCrashPoint } from './crash-points.js';
-import { npkRemove } from './files.js';
 import { NPK_LOCK_FILE, npkProcessAlive } from './lock.js';
 import { NPK_METADATA_FILE } from './metadata.js';
 import { npkCheckRelativePath } from './names.js';
@@ -74,59 +72,43 @@ export function npkIsStagedName(name: string): boolean {
 
 /** fsyncs a folder so that renames in it survive a power cut. */
 export async function npkSyncFolder(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch (error) {
-    // Some file systems cannot fsync a folder (EINVAL); their renames are as durable as they get.
-    if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
-  } finally {
-    await handle.close();
-  }
+  await localFolder(dir).syncFolder();
 }
 
 /**
- * Writes a file (fsynced when durable); used for staged files. Without fsync a small
- * file is far cheaper written synchronously (no thread-pool hops), as the catalogue always was.
+ * Writes a file of the store (fsynced when durable); used for staged files. Without
+ * fsync a small file is far cheaper written synchronously (no thread-pool hops), as
+ * the catalogue always was.
  */
-export async function npkWriteStaged(path: string, bytes: Uint8Array | string, durable: boolean): Promise<void> {
-  if (!durable) {
-    writeFileSync(path, bytes);
-    return;
-  }
-  const handle = await open(path, 'w');
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+export async function npkWriteStaged(folder: LocalFolder, key: string, bytes: Uint8Array | string, durable: boolean): Promise<void> {
+  await folder.writeInPlace(key, bytes, durable ? { durable: true } : { blocking: true });
 }
 
 /**
- * The few file operations of a publish. They touch names and small files only; without
- * fsync they run synchronously, which costs far less than a thread-pool hop each.
+ * The few file operations of a publish, on the store's folder. They touch names and
+ * small files only; without fsync they run synchronously, which costs far less than a
+ * thread-pool hop each.
  */
 interface PublishOps {
-  isDirectory(path: string): Promise<boolean | undefined>;
+  /** True for a folder, false for a file, undefined when missing. */
+  isDirectory(key: string): Promise<boolean | undefined>;
   rename(from: string, to: string): Promise<void>;
-  remove(path: string): Promise<void>;
-  sync(dir: string): Promise<void>;
+  remove(key: string): Promise<void>;
+  sync(): Promise<void>;
 }
 
-const asyncOps: PublishOps = {
-  isDirectory: (path) => stat(path).then((info) => info.isDirectory(), () => undefined),
-  rename: (from, to) => rename(from, to),
-  remove: (path) => npkRemove(path),
-  sync: (dir) => npkSyncFolder(dir),
-};
-
-const syncOps: PublishOps = {
-  isDirectory: async (path) => statSync(path, { throwIfNoEntry: false })?.isDirectory(),
-  rename: async (from, to) => renameSync(from, to),
-  remove: async (path) => rmSync(path, { recursive: true, force: true }),
-  sync: async () => undefined,
-};
+function publishOps(folder: LocalFolder, durable: boolean): PublishOps {
+  const blocking = !durable;
+  return {
+    isDirectory: async (key) => {
+      const info = await folder.stat(key, { blocking });
+      return info === undefined ? undefined : info.kind === 'folder';
+    },
+    rename: (from, to) => folder.rename(from, to, { blocking }),
+    remove: (key) => folder.removeTree(key, { blocking }),
+    sync: durable ? () => folder.syncFolder() : async () => undefined,
+  };
+}
 
 /**
  * Publishes a staged change in the store at `dir` (which the caller has locked). The
@@ -138,67 +120,65 @@ const syncOps: PublishOps = {
  * ```
  */
 export async function npkPublish(dir: string, plan: NpkPublishPlan, durable: boolean): Promise<void> {
-  const ops = durable ? asyncOps : syncOps;
+  const folder = localFolder(dir);
+  const ops = publishOps(folder, durable);
   // Whatever could make the roll-forward fail is checked before the commit point.
   for (const [from, to] of plan.replace) {
-    const [source, target] = [await ops.isDirectory(join(dir, from)), await ops.isDirectory(join(dir, to))];
+    const [source, target] = [await ops.isDirectory(from), await ops.isDirectory(to)];
     if (source === undefined) throw new TensioError('IO_ERROR', `npk: staged ${from} in ${dir} is missing`, { format: 'npk', path: join(dir, from) });
     if (target !== undefined && target !== source) {
       throw new TensioError('IO_ERROR', `npk: cannot publish ${to} in ${dir}: a ${target ? 'folder' : 'file'} of that name is in the way`, { format: 'npk', path: join(dir, to) });
     }
   }
   const staged = npkStagedName(NPK_METADATA_FILE, plan.id);
-  await npkWriteStaged(join(dir, staged), plan.catalogue, durable);
+  await npkWriteStaged(folder, staged, plan.catalogue, durable);
   npkCrashPoint('catalogue staged');
   if (plan.replace.length === 0 && plan.remove.length === 0) {
     // Only the catalogue changes (an append without deletions): its rename is the commit.
-    await ops.rename(join(dir, staged), join(dir, NPK_METADATA_FILE));
+    await ops.rename(staged, NPK_METADATA_FILE);
     npkCrashPoint('catalogue renamed (commit)');
-    await ops.sync(dir);
+    await ops.sync();
     return;
   }
   const intent: Intent = { version: 1, id: plan.id, catalogue: staged, replace: plan.replace.map(([from, to]) => [from, to]), remove: [...plan.remove] };
-  const temporary = join(dir, npkStagedName(NPK_INTENT_FILE, plan.id));
-  await npkWriteStaged(temporary, JSON.stringify(intent), durable);
+  const temporary = npkStagedName(NPK_INTENT_FILE, plan.id);
+  await npkWriteStaged(folder, temporary, JSON.stringify(intent), durable);
   npkCrashPoint('intent staged');
-  await ops.sync(dir); // staged files' names are durable before the commit
-  await ops.rename(temporary, join(dir, NPK_INTENT_FILE));
+  await ops.sync(); // staged files' names are durable before the commit
+  await ops.rename(temporary, NPK_INTENT_FILE);
   npkCrashPoint('intent renamed (commit)');
-  await ops.sync(dir);
-  await rollForward(dir, intent, ops);
+  await ops.sync();
+  await rollForward(intent, ops);
 }
 
-async function rollForward(dir: string, intent: Intent, ops: PublishOps): Promise<void> {
+async function rollForward(intent: Intent, ops: PublishOps): Promise<void> {
   for (const [from, to] of intent.replace) {
-    const source = join(dir, from);
-    if ((await ops.isDirectory(source)) === undefined) continue; // already moved
-    const target = join(dir, to);
+    if ((await ops.isDirectory(from)) === undefined) continue; // already moved
     // rename() replaces a file atomically but not a non-empty folder: remove that first.
-    if (await ops.isDirectory(target)) await ops.remove(target);
-    await ops.rename(source, target);
+    if (await ops.isDirectory(to)) await ops.remove(to);
+    await ops.rename(from, to);
     npkCrashPoint(`replaced ${to}`);
   }
   for (const name of intent.remove) {
-    await ops.remove(join(dir, name));
+    await ops.remove(name);
     npkCrashPoint(`removed ${name}`);
   }
-  const catalogue = join(dir, intent.catalogue);
-  if ((await ops.isDirectory(catalogue)) !== undefined) {
-    await ops.rename(catalogue, join(dir, NPK_METADATA_FILE));
+  if ((await ops.isDirectory(intent.catalogue)) !== undefined) {
+    await ops.rename(intent.catalogue, NPK_METADATA_FILE);
     npkCrashPoint('catalogue renamed');
   }
-  await ops.sync(dir);
-  await ops.remove(join(dir, NPK_INTENT_FILE));
+  await ops.sync();
+  await ops.remove(NPK_INTENT_FILE);
   npkCrashPoint('intent removed');
 }
 
-function parseIntent(bytes: Buffer, dir: string): Intent {
+function parseIntent(bytes: Uint8Array, dir: string): Intent {
   const bad = (why: string): never => {
     throw new TensioError('INVALID_METADATA', `npk: ${join(dir, NPK_INTENT_FILE)} (an unfinished publish) is unreadable: ${why}; it cannot be finished safely, restore the store from a copy`, { format: 'npk', path: dir });
   };
   let parsed: Partial<Intent>;
   try {
-    parsed = JSON.parse(bytes.toString('utf8')) as Partial<Intent>;
+    parsed = JSON.parse(new TextDecoder().decode(bytes)) as Partial<Intent>;
   } catch {
     return bad('not JSON');
   }
@@ -226,7 +206,7 @@ function parseIntent(bytes: Buffer, dir: string): Intent {
  * ```
  */
 export async function npkPendingPublish(dir: string): Promise<boolean> {
-  return stat(join(dir, NPK_INTENT_FILE)).then(() => true, () => false);
+  return (await localFolder(dir).stat(NPK_INTENT_FILE)) !== undefined;
 }
 
 /**
@@ -241,25 +221,25 @@ export async function npkPendingPublish(dir: string): Promise<boolean> {
  * ```
  */
 export async function npkRecover(dir: string, durable: boolean): Promise<void> {
-  const bytes = await readFile(join(dir, NPK_INTENT_FILE)).catch((error: NodeJS.ErrnoException) => {
+  const folder = localFolder(dir);
+  const bytes = await folder.readBytes(NPK_INTENT_FILE).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
   });
   if (bytes) {
-    await rollForward(dir, parseIntent(bytes, dir), durable ? asyncOps : syncOps);
+    await rollForward(parseIntent(bytes, dir), publishOps(folder, durable));
   }
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = await folder.names();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw error;
   }
   for (const name of names) {
-    if (npkIsStagedName(name)) await npkRemove(join(dir, name));
+    if (npkIsStagedName(name)) await folder.removeTree(name);
     else if (/^\.lock\.(\d+)-[0-9a-f]+\.tmp$/.test(name) && !npkProcessAlive(Number(/^\.lock\.(\d+)/.exec(name)![1]))) {
-      await unlink(join(dir, name)).catch(() => undefined);
+      await folder.unlink(name, { quiet: true });
     }
   }
 }
-

@@ -2,20 +2,18 @@
  * The core of a NumPack store: catalogue, lock, serialised operations, whole-array
  * saves and the read-only accessors. {@link NumPack} adds the row operations.
  */
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { DType } from '../core/dtype.js';
 import { TensioError } from '../core/errors.js';
 import { MAX_TENSOR_BYTES, NPK_MAX_ROW_BYTES } from '../core/limits.js';
 import { tensorByteLength } from '../core/sizes.js';
 import type { Tensor } from '../core/tensor.js';
 import { chunksOf, type TensorBytes } from '../storage/tensor-bytes.js';
+import { localFolder, type LocalFolder } from '../storage/local-folder.js';
 import { npkWriteArrayFiles } from './array-data.js';
 import { NpkArrayState, npkRowBytesOf } from './array-state.js';
 import { npkDtypeCode, npkDtypeName } from './dtype-codes.js';
 import { NpkBitmap } from './bitmap.js';
 import { npkCrashPoint } from './crash-points.js';
-import { npkRemove } from './files.js';
 import { npkAcquireLock, npkIsLockFile, type NpkLock } from './lock.js';
 import { npkDecodeMetadata, npkEncodeMetadata, NPK_METADATA_FILE, type NpkArrayEntry } from './metadata.js';
 import { npkBitmapFileName, npkCheckName, npkCheckRelativePath, npkSegmentFolderName } from './names.js';
@@ -124,6 +122,8 @@ export interface NumPackArraySpec {
 /** Shared machinery of {@link NumPack}; not used directly. */
 export abstract class NumPackBase {
   readonly path: string;
+  /** The store's folder operations (every file access goes through them). */
+  protected readonly folder: LocalFolder;
   readonly readOnly: boolean;
   protected readonly arrays = new Map<string, NpkArrayState>();
   protected readonly options: Required<Omit<NumPackOpenOptions, 'dropIfExists' | 'readOnly'>>;
@@ -136,6 +136,7 @@ export abstract class NumPackBase {
 
   protected constructor(path: string, readOnly: boolean, options: NumPackOpenOptions) {
     this.path = path;
+    this.folder = localFolder(path);
     this.readOnly = readOnly;
     this.options = {
       segmentTargetBytes: options.segmentTargetBytes ?? NPK_SEGMENT_TARGET_BYTES,
@@ -153,13 +154,13 @@ export abstract class NumPackBase {
   protected static async initialize(store: NumPackBase, options: NumPackOpenOptions): Promise<void> {
     if (store.readOnly) {
       if (options.dropIfExists) throw new TensioError('INVALID_ARGUMENT', 'npk: dropIfExists cannot be used with readOnly', { format: 'npk' });
-      const info = await stat(store.path).catch(() => undefined);
-      if (!info?.isDirectory()) throw new TensioError('NOT_FOUND', `npk: ${store.path} is not a NumPack store folder`, { format: 'npk', path: store.path });
+      const info = await store.folder.stat('');
+      if (info?.kind !== 'folder') throw new TensioError('NOT_FOUND', `npk: ${store.path} is not a NumPack store folder`, { format: 'npk', path: store.path });
       if (await npkPendingPublish(store.path)) await finishPublishForReader(store.path);
       await store.#readCatalogue();
       return;
     }
-    await mkdir(store.path, { recursive: true });
+    await store.folder.makeFolder();
     store.#lock = await npkAcquireLock(store.path);
     try {
       await npkRecover(store.path, store.options.durable);
@@ -172,7 +173,7 @@ export abstract class NumPackBase {
   }
 
   async #readCatalogue(): Promise<void> {
-    const bytes = await readFile(join(this.path, NPK_METADATA_FILE)).catch((error: NodeJS.ErrnoException) => {
+    const bytes = await this.folder.readBytes(NPK_METADATA_FILE).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;
       throw error;
     });
@@ -241,7 +242,7 @@ export abstract class NumPackBase {
     if (!pending) return;
     // Staged files of the failed operation go; those of earlier operations (commitOnClose) stay.
     for (const [final, staged] of pending.replace) {
-      if (snapshot.replace?.get(final) !== staged) await npkRemove(join(this.path, staged)).catch(() => undefined);
+      if (snapshot.replace?.get(final) !== staged) await this.folder.removeTree(staged).catch(() => undefined);
     }
     if (!snapshot.replace) {
       this.#pending = undefined;
@@ -281,7 +282,7 @@ export abstract class NumPackBase {
     const staged = pending.replace.get(final);
     if (staged) {
       pending.replace.delete(final);
-      await npkRemove(join(this.path, staged));
+      await this.folder.removeTree(staged);
     }
     pending.remove.add(final);
   }
@@ -311,7 +312,7 @@ export abstract class NumPackBase {
   protected async stageBitmap(state: NpkArrayState): Promise<void> {
     const name = npkBitmapFileName(state.entry.name);
     if (state.bitmap) {
-      await npkWriteStaged(join(this.path, this.stage(name)), state.bitmap.encode(), this.options.durable);
+      await npkWriteStaged(this.folder, this.stage(name), state.bitmap.encode(), this.options.durable);
       npkCrashPoint(`bitmap of ${state.entry.name} staged`);
     } else await this.removeOnPublish(name);
   }
@@ -332,7 +333,7 @@ export abstract class NumPackBase {
     if (pending.reset) {
       const used = new Set(states.flatMap((state) => npkFilesOf(state.entry, state.bitmap !== undefined)));
       const staged = new Set(pending.replace.values());
-      for (const name of await readdir(this.path)) {
+      for (const name of await this.folder.names()) {
         if (name === NPK_METADATA_FILE || name === NPK_INTENT_FILE || npkIsLockFile(name) || used.has(name) || staged.has(name)) continue;
         remove.add(name);
       }
@@ -462,7 +463,7 @@ export abstract class NumPackBase {
       const pending = this.#pendingChange();
       pending.reset = true;
       for (const [final, staged] of pending.replace) {
-        await npkRemove(join(this.path, staged));
+        await this.folder.removeTree(staged);
         pending.replace.delete(final);
       }
       await this.commit();
@@ -566,7 +567,7 @@ export abstract class NumPackBase {
   async #discardPending(): Promise<void> {
     const pending = this.#pending;
     this.#pending = undefined;
-    if (pending) for (const staged of pending.replace.values()) await npkRemove(join(this.path, staged)).catch(() => undefined);
+    if (pending) for (const staged of pending.replace.values()) await this.folder.removeTree(staged).catch(() => undefined);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -5,13 +5,12 @@
  * row count, no leftovers of an interrupted publish; then every array is read through.
  * Never writes: an interrupted publish is reported, not finished.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { isTensioError, TensioError } from '../core/errors.js';
 import { NPK_MAX_ROW_BYTES } from '../core/limits.js';
 import { tensorByteLength } from '../core/sizes.js';
 import type { TensorFormat, VerifyOptions, VerifyProblem, VerifyReport } from '../model/types.js';
 import { verifyByReading } from '../model/verify-by-reading.js';
+import { localFolder } from '../storage/local-folder.js';
 import { npkRowBytesOf, npkRowsOf } from './array-state.js';
 import { npkIsLockFile } from './lock.js';
 import { npkDecodeMetadata, NPK_METADATA_FILE, type NpkArrayEntry } from './metadata.js';
@@ -21,10 +20,15 @@ import { npkDecodeManifest, npkIsManifestPath } from './segments.js';
 
 const BITMAP_HEADER_BYTES = 16;
 
-/** Size of a file, or undefined when missing; a folder counts as missing. */
-async function fileSize(path: string): Promise<number | undefined> {
-  const info = await stat(path).catch(() => undefined);
-  return info?.isFile() ? info.size : undefined;
+/** Size of a file of the store at `dir`, or undefined when missing; a folder counts as missing. */
+async function fileSize(dir: string, key: string): Promise<number | undefined> {
+  const info = await localFolder(dir).stat(key);
+  return info?.kind === 'file' ? info.size : undefined;
+}
+
+/** The bytes of a file of the store at `dir`, or undefined when it cannot be read. */
+function readStoreFile(dir: string, key: string): Promise<Uint8Array | undefined> {
+  return localFolder(dir).readBytes(key).catch(() => undefined);
 }
 
 function popcount(bytes: Uint8Array): number {
@@ -43,13 +47,13 @@ async function checkData(dir: string, entry: NpkArrayEntry, problem: (code: Tens
   const rowBytes = npkRowBytesOf(entry);
   const used = [entry.dataFile];
   if (!npkIsManifestPath(entry.dataFile)) {
-    const size = await fileSize(join(dir, entry.dataFile));
+    const size = await fileSize(dir, entry.dataFile);
     if (size === undefined && rows * rowBytes > 0) problem('NOT_FOUND', `data file ${entry.dataFile} of ${name} is missing`);
     else if (size !== undefined && size < rows * rowBytes) problem('TRUNCATED', `data file ${entry.dataFile} of ${name} has ${size} bytes; ${rows} rows of ${rowBytes} bytes need ${rows * rowBytes}`);
     return used;
   }
   used.push(npkSegmentFolderName(entry.name));
-  const manifest = await readFile(join(dir, entry.dataFile)).catch(() => undefined);
+  const manifest = await readStoreFile(dir, entry.dataFile);
   if (!manifest) {
     problem('NOT_FOUND', `segment manifest ${entry.dataFile} of ${name} is missing`);
     return used;
@@ -58,7 +62,7 @@ async function checkData(dir: string, entry: NpkArrayEntry, problem: (code: Tens
   for (const segment of npkDecodeManifest(manifest, rowBytes, entry.name)) {
     const folder = segment.file.split('/')[0]!;
     if (!used.includes(folder)) used.push(folder);
-    const size = await fileSize(join(dir, segment.file));
+    const size = await fileSize(dir, segment.file);
     if (size === undefined) problem('NOT_FOUND', `segment ${segment.file} of ${name} is missing`);
     else if (size < segment.rows * rowBytes) problem('TRUNCATED', `segment ${segment.file} of ${name} has ${size} bytes; its ${segment.rows} rows need ${segment.rows * rowBytes}`);
     held += segment.rows;
@@ -122,13 +126,13 @@ function checkBitmap(bytes: Uint8Array, entry: NpkArrayEntry, problem: (code: Te
 export async function npkVerifyStore(path: string, format: TensorFormat, options: VerifyOptions = {}): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [];
   const add = (code: TensioError['code'], message: string, tensor?: string) => problems.push({ code, message: `npk: ${message}`, ...(tensor !== undefined ? { tensor } : {}) });
-  const names = await readdir(path).catch((cause: NodeJS.ErrnoException) => {
+  const names = await localFolder(path).names().catch((cause: NodeJS.ErrnoException) => {
     throw new TensioError('NOT_FOUND', `npk: cannot list ${path}: ${cause.message}`, { format: 'npk', path, cause });
   });
   const expected = new Set([NPK_METADATA_FILE]);
   let entries: readonly NpkArrayEntry[] = [];
   try {
-    entries = npkDecodeMetadata(await readFile(join(path, NPK_METADATA_FILE))).arrays;
+    entries = npkDecodeMetadata(await localFolder(path).readBytes(NPK_METADATA_FILE)).arrays;
   } catch (error) {
     if (!isTensioError(error)) {
       add('NOT_FOUND', `${NPK_METADATA_FILE} is unreadable: ${(error as Error).message}`);
@@ -148,7 +152,7 @@ export async function npkVerifyStore(path: string, format: TensorFormat, options
       }
       for (const file of await checkData(path, entry, problem)) expected.add(file);
       const bitmapName = npkBitmapFileName(entry.name);
-      const bitmap = await readFile(join(path, bitmapName)).catch(() => undefined);
+      const bitmap = await readStoreFile(path, bitmapName);
       if (bitmap) {
         expected.add(bitmapName);
         checkBitmap(bitmap, entry, problem);

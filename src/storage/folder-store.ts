@@ -10,10 +10,15 @@ import { atomicFileSink } from './atomic-file-sink.js';
 import type { ByteSink } from './byte-sink.js';
 import { readRange, type ByteRange, type ReadOptions } from './byte-source.js';
 import { fileSource, type FileSource } from './file-source.js';
+import { localFolder, type LocalFolder } from './local-folder.js';
 import { checkStoreKey, type Store, type StoreListOptions, type StoreWriteOptions } from './store.js';
 
-/** A {@link Store} backed by a local folder. */
-export interface FolderStore extends Store {
+/**
+ * A {@link Store} backed by a local folder, with the local operations a multi-file
+ * publish needs (rename, exclusive link, folder fsync, in-place and random-access files:
+ * {@link LocalFolder}).
+ */
+export interface FolderStore extends Omit<Store, 'rename' | 'link' | 'syncFolder'>, LocalFolder {
   /** The folder's path as given. */
   readonly root: string;
   open(key: string, options?: ReadOptions): Promise<FileSource>;
@@ -71,6 +76,7 @@ export function folderStore(root: string): FolderStore {
   }
 
   const store: FolderStore = {
+    ...localFolder(root),
     name: root,
     root,
     canList: true,

@@ -1,8 +1,11 @@
 /**
  * Facts about local paths for the layers above storage (which never import `node:fs`):
- * what a path is, how big a file is, and how many bytes a folder holds.
+ * what a path is, how big a file is, and how many bytes a folder holds; plus the few
+ * local chores the CLI has (a scratch folder, its removal, reading package.json).
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** What a local path is: `'file'`, `'folder'` or `'missing'` (anything else counts as a file). */
@@ -39,4 +42,42 @@ export async function localTreeSize(path: string): Promise<number> {
   let total = 0;
   for (const entry of await readdir(path)) total += await localTreeSize(join(path, entry));
   return total;
+}
+
+/**
+ * A fresh, empty folder in the OS temporary folder (`<tmp>/<prefix>XXXXXX`), for scratch
+ * work such as `tensio selftest`; remove it with {@link removeLocalTree}.
+ *
+ * @example
+ * ```ts
+ * const folder = await makeTemporaryFolder('tensio-selftest-');
+ * ```
+ */
+export async function makeTemporaryFolder(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/**
+ * Removes a file or a folder with everything in it; a missing one is fine.
+ *
+ * @example
+ * ```ts
+ * await removeLocalTree(folder);
+ * ```
+ */
+export async function removeLocalTree(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true });
+}
+
+/**
+ * A small local text file read synchronously (a `file:` URL or a path), e.g. the
+ * package's own `package.json`; throws what `readFileSync` throws.
+ *
+ * @example
+ * ```ts
+ * const pkg = JSON.parse(readLocalTextSync(new URL('../../package.json', import.meta.url)));
+ * ```
+ */
+export function readLocalTextSync(location: string | URL): string {
+  return readFileSync(location, 'utf8');
 }

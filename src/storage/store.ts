@@ -65,6 +65,16 @@ export interface Store {
   delete(key: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** Releases connections (remote stores); safe to call twice. */
   close?(): Promise<void>;
+  /**
+   * Publishing primitives, where the store has them (a local folder does; an HTTP
+   * server does not; an object store would have none of them): rename a key (a file
+   * replaces a file atomically), make `key` a second name of `existing` failing when it
+   * exists (exclusive creation: the basis of a lock), and make the renames in a folder
+   * durable. Protocols that publish several files (NumPack stores) need all three.
+   */
+  rename?(from: string, to: string): Promise<void>;
+  link?(existing: string, key: string): Promise<void>;
+  syncFolder?(folderKey?: string): Promise<void>;
 }
 
 /**
