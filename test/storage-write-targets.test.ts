@@ -214,3 +214,13 @@ test('convert: to a sink (format from `to`), to a store key, and a sink without 
   await assert.rejects(convert(input, sequentialSink(), { to: 'safetensors', writeOptions: { crc32: true }, staging: 'never' }), (error) => isTensioError(error, 'UNSUPPORTED_FEATURE'));
   await assert.rejects(convert(input, memorySink()), (error) => isTensioError(error, 'INVALID_ARGUMENT'));
 });
+
+test('every folder format (capabilities.folder) refuses a bare sink with UNSUPPORTED_FEATURE, before writing', async () => {
+  const folderWriters = BUILT_IN_FORMATS.filter((format) => format.createWriter && format.capabilities.folder);
+  assert.ok(folderWriters.some((format) => format.name === 'npk'));
+  for (const format of folderWriters) {
+    const sink = sequentialSink();
+    await assert.rejects(format.createWriter!(sink, { tensors: plan }), (error) => isTensioError(error, 'UNSUPPORTED_FEATURE'), format.name);
+    assert.equal(sink.writes, 0, format.name);
+  }
+});

@@ -9,9 +9,8 @@ import { createTensorReader } from '../model/create-reader.js';
 import { createPlannedWriter } from '../model/planned-writer.js';
 import type { OpenOptions, TensorFormat, TensorInfo, TensorReader, TensorSpec, TensorWriter, WriterOptions } from '../model/types.js';
 import type { ByteSource } from '../storage/byte-source.js';
-import { isFolderStore } from '../storage/folder-store.js';
 import { localFolder } from '../storage/local-folder.js';
-import { isStoreKey, type WriteTarget } from '../storage/write-target.js';
+import { localFolderTarget, type WriteTarget } from '../storage/write-target.js';
 import { removeStaleTemporaries, temporaryPathFor } from '../storage/temporary-names.js';
 import { npkCrashPoint } from './crash-points.js';
 import { npkSupportsDtype, NPK_DTYPES } from './dtype-codes.js';
@@ -138,7 +137,7 @@ export interface NpkWriterOptions {
  * ```
  */
 export async function npkCreateWriter(output: WriteTarget, options: WriterOptions): Promise<TensorWriter> {
-  const target = resolve(npkLocalPath(output));
+  const target = resolve(localFolderTarget(output, 'npk'));
   const formatOptions = (options.formatOptions ?? {}) as NpkWriterOptions;
   const plan = new Map<string, TensorSpec>();
   for (const spec of options.tensors) {
@@ -202,18 +201,6 @@ export async function npkCreateWriter(output: WriteTarget, options: WriterOption
       if (!inPlace) await removeBuilding();
     },
   });
-}
-
-/**
- * The local folder a store is written to: a path, or a key of a local folder store. A
- * bare sink cannot hold a store (it is a folder of files), and the publish protocol
- * (staged files, an intent, renames, a lock) runs on local folders only today.
- */
-function npkLocalPath(output: WriteTarget): string {
-  if (typeof output === 'string') return output;
-  if (isStoreKey(output) && isFolderStore(output.store)) return output.store.locate(output.key);
-  const what = isStoreKey(output) ? `the store ${output.store.name}` : 'a byte sink';
-  throw new TensioError('UNSUPPORTED_FEATURE', `npk: a NumPack store is a folder of files published with renames and a lock, so it is written to a local folder (a path or a folderStore key), not to ${what}`, { format: 'npk' });
 }
 
 /** Why a store cannot hold a tensor of this spec, or undefined. */

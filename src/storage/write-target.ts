@@ -7,6 +7,7 @@
 import { TensioError } from '../core/errors.js';
 import { atomicFileSink } from './atomic-file-sink.js';
 import type { ByteSink } from './byte-sink.js';
+import { isFolderStore } from './folder-store.js';
 import { stagedSink } from './staged-sink.js';
 import type { Store } from './store.js';
 
@@ -123,4 +124,21 @@ export async function openWriteSink(target: WriteTarget, options: OpenWriteSinkO
     await sink.abort().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * The local folder path of a target, for formats whose output is a folder written with
+ * local renames (NumPack stores, Zarr folders): a path, or a key of a `folderStore`.
+ * A bare sink or another store is refused with `UNSUPPORTED_FEATURE`, naming `format`.
+ *
+ * @example
+ * ```ts
+ * localFolderTarget({ store: folderStore('out'), key: 'a.npk' }, 'npk'); // 'out/a.npk'
+ * ```
+ */
+export function localFolderTarget(target: WriteTarget, format: string): string {
+  if (typeof target === 'string') return target;
+  if (isStoreKey(target) && isFolderStore(target.store)) return target.store.locate(target.key);
+  const what = isStoreKey(target) ? `the store ${target.store.name}` : 'a byte sink';
+  throw new TensioError('UNSUPPORTED_FEATURE', `${format}: its output is a folder of files published with local renames, so it is written to a local folder (a path or a folderStore key), not to ${what}`, { format });
 }

@@ -6,13 +6,14 @@
  * compressed and written as keys. The store is built in a temporary folder beside the
  * target and renamed into place at `close()`; `abort()` removes it.
  */
-import { rename, rm, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { itemSize } from '../../core/dtype.js';
 import { TensioError } from '../../core/errors.js';
 import { createPlannedWriter } from '../../model/planned-writer.js';
 import type { TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
 import { folderStore } from '../../storage/folder-store.js';
+import { localFolder } from '../../storage/local-folder.js';
+import { localFolderTarget, type WriteTarget } from '../../storage/write-target.js';
 import type { Store } from '../../storage/store.js';
 import { removeStaleTemporaries, temporaryPathFor } from '../../storage/temporary-names.js';
 import { zarrCannotWrite } from './format.js';
@@ -86,8 +87,8 @@ interface ArrayPlan {
  * await writer.close();
  * ```
  */
-export async function zarrCreateWriter(path: string, options: WriterOptions): Promise<TensorWriter> {
-  const target = resolve(path);
+export async function zarrCreateWriter(output: WriteTarget, options: WriterOptions): Promise<TensorWriter> {
+  const target = resolve(localFolderTarget(output, 'zarr'));
   if (/\.zip$/i.test(target)) throw new TensioError('UNSUPPORTED_FEATURE', `zarr: tensio writes Zarr stores as folders, not zip files; name a folder such as ${target.replace(/\.zip$/i, '')}`, { format: 'zarr' });
   const formatOptions = (options.formatOptions ?? {}) as ZarrWriteOptions;
   const version = Number(formatOptions.version ?? 3);
@@ -127,9 +128,9 @@ export async function zarrCreateWriter(path: string, options: WriterOptions): Pr
     }
   }
 
-  const existing = await stat(target).catch(() => undefined);
+  const existing = await localFolder(dirname(target)).stat(basename(target));
   if (existing && options.overwrite === false) throw new TensioError('ALREADY_EXISTS', `${target} already exists (use --force / overwrite to replace it)`, { format: 'zarr', path: target });
-  if (existing && !existing.isDirectory()) throw new TensioError('ALREADY_EXISTS', `${target} exists and is not a folder; remove it first`, { format: 'zarr', path: target });
+  if (existing && existing.kind !== 'folder') throw new TensioError('ALREADY_EXISTS', `${target} exists and is not a folder; remove it first`, { format: 'zarr', path: target });
   await removeStaleTemporaries(dirname(target));
   const building = temporaryPathFor(target);
   const store = folderStore(building);
@@ -161,25 +162,28 @@ export async function zarrCreateWriter(path: string, options: WriterOptions): Pr
       await commit(building, target, existing !== undefined);
     },
     async discard() {
-      await rm(building, { recursive: true, force: true });
+      await localFolder(dirname(building)).removeTree(basename(building));
     },
   });
 }
 
 /** Renames the built folder into place; an existing store is moved aside first and removed after. */
 async function commit(building: string, target: string, replacing: boolean): Promise<void> {
-  const aside = replacing ? temporaryPathFor(target) : undefined;
+  // building and aside are temporaries beside target: one folder, renames by name.
+  const parent = localFolder(dirname(target));
+  const [targetKey, buildingKey] = [basename(target), basename(building)];
+  const aside = replacing ? basename(temporaryPathFor(target)) : undefined;
   try {
-    if (aside) await rename(target, aside);
-    await rename(building, target);
+    if (aside) await parent.rename(targetKey, aside);
+    await parent.rename(buildingKey, targetKey);
   } catch (error) {
-    if (aside) await rename(aside, target).catch(() => undefined);
-    await rm(building, { recursive: true, force: true });
+    if (aside) await parent.rename(aside, targetKey).catch(() => undefined);
+    await parent.removeTree(buildingKey);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new TensioError('ALREADY_EXISTS', `${target} appeared while the store was being written; not replacing it`, { format: 'zarr', path: target, cause: error });
     throw error;
   }
-  if (aside) await rm(aside, { recursive: true, force: true });
+  if (aside) await parent.removeTree(aside);
 }
 
 function v2Compressor(compressor: ZarrCompressor, level: number | undefined): unknown {
