@@ -73,7 +73,7 @@ export async function zarrReadHierarchy(store: Store, options: ReadOptions & { m
       for (const [path, doc] of entries) addV3(path, asObject(doc), groups, add);
       return finish(3, true);
     }
-    if (!store.canList) return finish(3, false);
+    if (!store.canList) throw cannotList(store);
     for (const key of await store.list('', readOptions)) {
       if (key === 'zarr.json' || !(key.endsWith('/zarr.json'))) continue;
       const doc = await readJson(store, key, readOptions, maxBytes);
@@ -107,7 +107,7 @@ export async function zarrReadHierarchy(store: Store, options: ReadOptions & { m
     throw new TensioError('NOT_FOUND', `zarr: ${store.name} holds no zarr.json, .zgroup, .zarray or .zmetadata: not a Zarr store`, { format: 'zarr' });
   }
   groups.push({ zarrFormat: 2, path: '', attributes: (await readJson(store, '.zattrs', readOptions, maxBytes)) ?? {} });
-  if (!store.canList) return finish(2, false);
+  if (!store.canList) throw cannotList(store);
   for (const key of await store.list('', readOptions)) {
     if (key.endsWith('/.zarray')) {
       const path = parentOf(key, '.zarray');
@@ -124,4 +124,8 @@ function addV3(path: string, doc: Json, groups: ZarrGroupMeta[], add: (found: Za
   if (doc.node_type === 'array') add(zarrParseV3Array(path, doc));
   else if (doc.node_type === 'group') groups.push({ zarrFormat: 3, path, attributes: asObject(doc.attributes) });
   else throw new TensioError('INVALID_METADATA', `zarr: node ${JSON.stringify(path)} has node_type ${JSON.stringify(doc.node_type)}`, { format: 'zarr' });
+}
+
+function cannotList(store: Store): TensioError {
+  return new TensioError('UNSUPPORTED_FEATURE', `zarr: ${store.name} is a group without consolidated metadata, and its keys cannot be listed (plain HTTP); open an array's own URL, or consolidate the store (zarr.consolidate_metadata)`, { format: 'zarr' });
 }

@@ -135,6 +135,8 @@ export async function zarrCreateWriter(output: WriteTarget, options: WriterOptio
   const building = temporaryPathFor(target);
   const store = folderStore(building);
   const put = (key: string, bytes: Uint8Array) => store.write(key, bytes, { durable: false });
+  // Every metadata document, for the consolidated copy (one read opens the store, over HTTP too).
+  const documents: Record<string, unknown> = {};
 
   // Groups: the root and every folder of a nested name.
   const groups = new Set<string>(['']);
@@ -146,17 +148,31 @@ export async function zarrCreateWriter(output: WriteTarget, options: WriterOptio
     order: plans.map((plan) => plan.spec),
     async writeTensor(spec, chunks, signal) {
       const plan = plans.find((p) => p.spec.name === spec.name)!;
-      await put(version === 2 ? `${spec.name}/.zarray` : `${spec.name}/zarr.json`, encodeJson(version === 2 ? v2ArrayDoc(plan, compressor, level) : v3ArrayDoc(plan, compressor, level)));
+      const doc = version === 2 ? v2ArrayDoc(plan, compressor, level) : v3ArrayDoc(plan, compressor, level);
+      documents[version === 2 ? `${spec.name}/.zarray` : spec.name] = doc;
+      await put(version === 2 ? `${spec.name}/.zarray` : `${spec.name}/zarr.json`, encodeJson(doc));
       await writeArrayChunks(plan, chunks, version, compressor, level, put, signal);
     },
     async publish() {
-      for (const group of groups) {
+      for (const group of [...groups].sort().reverse()) {
         const prefix = group === '' ? '' : `${group}/`;
         if (version === 2) {
+          documents[`${prefix}.zgroup`] = { zarr_format: 2 };
           await put(`${prefix}.zgroup`, encodeJson({ zarr_format: 2 }));
-          if (group === '' && rootAttributes) await put('.zattrs', encodeJson(rootAttributes));
+          if (group === '' && rootAttributes) {
+            documents['.zattrs'] = rootAttributes;
+            await put('.zattrs', encodeJson(rootAttributes));
+          }
+          if (group === '') await put('.zmetadata', encodeJson({ zarr_consolidated_format: 1, metadata: documents }));
         } else {
-          await put(`${prefix}zarr.json`, encodeJson({ zarr_format: 3, node_type: 'group', attributes: group === '' && rootAttributes ? rootAttributes : {} }));
+          const doc = { zarr_format: 3, node_type: 'group', attributes: group === '' && rootAttributes ? rootAttributes : {} };
+          if (group !== '') {
+            documents[group] = doc;
+            await put(`${prefix}zarr.json`, encodeJson(doc));
+          } else {
+            // zarr-python 3's inline consolidated metadata: every node below the root by path.
+            await put('zarr.json', encodeJson({ ...doc, consolidated_metadata: { kind: 'inline', must_understand: false, metadata: documents } }));
+          }
         }
       }
       await commit(building, target, existing !== undefined);
