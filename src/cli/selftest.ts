@@ -78,7 +78,8 @@ interface HeldSample {
  * `.npy` keep no tensor name. Returns the tensors under the names the file uses.
  */
 async function checkReadBack(path: string, formatName: string, expected: readonly CliSampleTensor[], signal?: AbortSignal): Promise<HeldSample[]> {
-  const reader = await openTensorFile(path, signal ? { signal } : {});
+  const readOptions = typedReadOptions(formatName, expected);
+  const reader = await openTensorFile(path, { ...(signal ? { signal } : {}), ...(readOptions ? { formatOptions: readOptions } : {}) });
   try {
     if (reader.format !== formatName) throw new TensioError('UNKNOWN_FORMAT', `wrote ${formatName} but it was detected as ${reader.format}`);
     if (reader.tensors.length !== expected.length) {
@@ -116,6 +117,15 @@ async function checkVerify(path: string, signal?: AbortSignal): Promise<string |
     throw new TensioError(first.code, `verify: ${first.message}`);
   }
   return report.checksumsVerified > 0 ? `${report.checksumsVerified} checksum${report.checksumsVerified === 1 ? '' : 's'}` : undefined;
+}
+
+/**
+ * Text formats (csv, txt) keep no dtype: the reader takes the one to read as (`dtype`
+ * among its open options), so a one-tensor file is read back as the dtype it was written from.
+ */
+function typedReadOptions(formatName: string, held: readonly { dtype: string }[]): Record<string, unknown> | undefined {
+  const format = BUILT_IN_FORMATS.find((candidate) => candidate.name === formatName);
+  return format?.openOptionNames?.includes('dtype') && held.length === 1 ? { dtype: held[0]!.dtype } : undefined;
 }
 
 /** What happened to one format. */
@@ -172,7 +182,8 @@ async function runSelftest(folder: string, context: CliContext): Promise<FormatO
       if (chosen.length === 0) continue;
       const path = join(folder, `from-${outcome.format}-to-${target.name}${target.extensions[0] ?? ''}`);
       try {
-        await convert(source.path, path, { to: target.name, tensors: chosen.map((entry) => entry.nameInFile), overwrite: true, ...(signal ? { signal } : {}) });
+        const readOptions = typedReadOptions(outcome.format, chosen.map(({ sample }) => sample));
+        await convert(source.path, path, { to: target.name, tensors: chosen.map((entry) => entry.nameInFile), overwrite: true, ...(readOptions ? { readOptions } : {}), ...(signal ? { signal } : {}) });
         await checkReadBack(path, target.name, chosen.map(({ nameInFile, sample }) => ({ ...sample, name: nameInFile })), signal);
         await checkVerify(path, signal);
         outcome.convertedTo.push(target.name);

@@ -24,6 +24,8 @@ export type TensioErrorCode =
   | 'OVERLAPPING_DATA'
   | 'INVALID_SHAPE'
   | 'INVALID_LAYOUT'
+  // a text value that is not a number of the asked type, or missing where the type has no NaN (CSV/TXT)
+  | 'INVALID_VALUE'
   | 'SIZE_MISMATCH'
   | 'SIZE_OVERFLOW'
   | 'LIMIT_EXCEEDED'

@@ -130,3 +130,15 @@ export const HDF5_MAX_OBJECTS = 1_000_000;
 
 /** HDF5: largest attribute value read into metadata, 1 MiB; larger ones are listed without their value (`maxAttributeBytes`). */
 export const HDF5_MAX_ATTRIBUTE_BYTES = 2 ** 20;
+/** CSV/TXT: longest record (line) in bytes, 64 MiB; a longer one is refused instead of buffered (`maxLineBytes`). */
+export const CSV_MAX_LINE_BYTES = 64 * 2 ** 20;
+
+/** CSV/TXT: text per run of rows decoded as one chunk, 4 MiB (`chunkTextBytes`); a run also ends only at a record end. */
+export const CSV_CHUNK_TEXT_BYTES = 4 * 2 ** 20;
+
+/**
+ * CSV/TXT: largest gzip expansion accepted, as decompressed bytes per compressed byte
+ * plus 64 MiB (`maxGzipRatio`). Text tables compress 3-20×; deflate can reach 1032×,
+ * which a bomb of blank lines uses.
+ */
+export const CSV_MAX_GZIP_RATIO = 200;

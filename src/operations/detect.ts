@@ -23,6 +23,7 @@ export function fileExtension(path: string): string {
   if (lower.endsWith('.safetensors.index.json')) return '.safetensors.index.json';
   if (lower.endsWith('.bin.index.json')) return '.bin.index.json';
   if (lower.endsWith('.zarr.zip')) return '.zarr.zip';
+  for (const compressed of ['.csv.gz', '.tsv.gz', '.txt.gz']) if (lower.endsWith(compressed)) return compressed;
   const base = lower.slice(Math.max(lower.lastIndexOf('/'), lower.lastIndexOf('\\')) + 1);
   const dot = base.lastIndexOf('.');
   return dot > 0 ? base.slice(dot) : '';

@@ -14,6 +14,7 @@ import { ggufFormat } from '../formats/gguf/format.js';
 import { hdf5Format } from '../formats/hdf5/format.js';
 import { ztFormat } from '../formats/zt/format.js';
 import { zarrFormat } from '../formats/zarr/format.js';
+import { csvFormat, txtFormat } from '../formats/csv/format.js';
 
 /**
  * Every built-in format, in detection order. pytorch comes before npz: both claim zip
@@ -30,6 +31,8 @@ export const BUILT_IN_FORMATS: readonly TensorFormat[] = Object.freeze([
   hdf5Format,
   ztFormat,
   zarrFormat,
+  csvFormat,
+  txtFormat,
 ]);
 
 /** Options naming the formats an operation chooses from (default {@link BUILT_IN_FORMATS}). */

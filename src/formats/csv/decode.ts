@@ -1,0 +1,122 @@
+/**
+ * CSV text → array bytes as {@link ChunkCodec}s, so a CSV array is a `chunks` location
+ * of the model seam: each run of whole rows (plain text) or the whole gunzip stream
+ * (`.csv.gz`) decodes on its own, in bounded memory, and row slices decode only the
+ * runs they touch.
+ */
+import { DTYPE_INFO } from '../../core/dtype.js';
+import { errorFactory, throwIfAborted } from '../../core/errors.js';
+import { allocateUninitialized } from '../../core/memory.js';
+import type { ChunkCodec, StoredRange } from '../../storage/chunk-codec.js';
+import { gunzipCodec } from '../../storage/inflate-codec.js';
+import { csvParseRun } from './read.js';
+import { CsvTokenizer, NEED_MORE } from './tokenizer.js';
+import { csvConvertRecord, csvTypedView } from './read.js';
+import type { CsvChunkPlan, CsvDialect, CsvDType } from './types.js';
+
+const fail = errorFactory('csv');
+
+/** Text read from the source per request when a run is decoded piecewise. */
+const TEXT_READ_BYTES = 2 ** 20;
+
+/** Plain-text blocks of a stored range. */
+async function* rawBlocks(stored: StoredRange, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < stored.length; at += TEXT_READ_BYTES) {
+    throwIfAborted(signal);
+    yield await stored.source.read(stored.offset + at, Math.min(TEXT_READ_BYTES, stored.length - at), signal ? { signal } : undefined);
+  }
+}
+
+/**
+ * Parses text arriving in blocks into `rows × columns` values, yielding pieces of at
+ * most about `pieceBytes` (whole rows). `dialect.skipRows` and the header are honoured
+ * from the first block (the gzip case re-reads from the file start).
+ */
+export async function* csvDecodeBlocks(blocks: AsyncIterable<Uint8Array>, dialect: CsvDialect, layout: { rows: number; columns: number; dtype: CsvDType; firstLine: number }, pieceBytes: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  const { rows, columns, dtype } = layout;
+  const width = DTYPE_INFO[dtype].bits / 8;
+  const rowBytes = Math.max(1, columns * width);
+  const pieceRows = Math.max(1, Math.floor(pieceBytes / rowBytes));
+  const tokenizer = new CsvTokenizer(dialect, layout.firstLine);
+  let headerLeft = dialect.header;
+  let carry = new Uint8Array(0);
+  let row = 0;
+  let piece = allocateUninitialized(Math.min(pieceRows, rows) * rowBytes);
+  let values = csvTypedView(dtype, piece);
+  let pieceRow = 0;
+  const iterator = blocks[Symbol.asyncIterator]();
+  let final = false;
+  while (row < rows) {
+    throwIfAborted(signal);
+    const next = await iterator.next();
+    final = next.done === true;
+    const block = next.done ? new Uint8Array(0) : next.value;
+    let bytes = block;
+    if (carry.byteLength > 0) {
+      bytes = new Uint8Array(carry.byteLength + block.byteLength);
+      bytes.set(carry, 0);
+      bytes.set(block, carry.byteLength);
+    }
+    let pos = 0;
+    const state = { tokenizer, text: bytes, columns, dtype };
+    while (row < rows) {
+      const at = tokenizer.next(bytes, pos, bytes.byteLength, final);
+      if (at < 0) {
+        if (at === NEED_MORE) pos = tokenizer.resumeAt;
+        else pos = bytes.byteLength;
+        break;
+      }
+      pos = at;
+      if (headerLeft) {
+        headerLeft = false;
+        continue;
+      }
+      if (tokenizer.count !== columns) {
+        fail('INVALID_SHAPE', `csv: line ${tokenizer.recordLine} has ${tokenizer.count} fields, expected ${columns}; ragged rows cannot form an array`);
+      }
+      csvConvertRecord(state, values, pieceRow * columns);
+      pieceRow++;
+      row++;
+      if (pieceRow * rowBytes === piece.byteLength) {
+        yield piece;
+        pieceRow = 0;
+        if (row < rows) {
+          piece = allocateUninitialized(Math.min(pieceRows, rows - row) * rowBytes);
+          values = csvTypedView(dtype, piece);
+        }
+      }
+    }
+    carry = bytes.slice(pos);
+    if (final) break;
+  }
+  if (row < rows) fail('TRUNCATED', `csv: the text ends after ${row} of ${rows} rows (the file changed since it was scanned?)`);
+  await iterator.return?.();
+}
+
+/**
+ * The codec of one run of plain-text rows: decoded in one call when small (the usual
+ * case: runs are about 4 MiB), else block by block.
+ */
+export function csvRunCodec(dialect: CsvDialect, plan: CsvChunkPlan, columns: number, dtype: CsvDType): ChunkCodec {
+  const runDialect: CsvDialect = { ...dialect, skipRows: 0, header: false };
+  const layout = { rows: plan.rows, columns, dtype, firstLine: plan.firstLine };
+  return {
+    name: 'csv',
+    decode: (stored, options) => csvDecodeBlocks(rawBlocks(stored, options.signal), runDialect, layout, options.pieceBytes, options.signal),
+    decodeWhole(stored) {
+      const width = DTYPE_INFO[dtype].bits / 8;
+      const out = allocateUninitialized(plan.rows * columns * width);
+      csvParseRun(runDialect, stored, plan.firstLine, plan.rows, columns, dtype, out);
+      return out;
+    },
+  };
+}
+
+/** The codec of a whole `.csv.gz`: gunzip, then parse from the first line (skipRows and header again). */
+export function csvGzipCodec(dialect: CsvDialect, rows: number, columns: number, dtype: CsvDType, maxTextBytes: number): ChunkCodec {
+  const layout = { rows, columns, dtype, firstLine: 1 };
+  return {
+    name: 'gzip+csv',
+    decode: (stored, options) => csvDecodeBlocks(gunzipCodec.decode(stored, { pieceBytes: 2 ** 20, decodedLength: maxTextBytes, ...(options.signal ? { signal: options.signal } : {}) }), dialect, layout, options.pieceBytes, options.signal),
+  };
+}

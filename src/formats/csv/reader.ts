@@ -1,0 +1,195 @@
+/**
+ * The async shell of the CSV/TXT reader: one streamed scan of the text (plain or gzip)
+ * fixes the dialect, the shape and the runs of rows; the array is then a `chunks`
+ * location whose chunks parse their text only when read, so `stream`, row slices and
+ * `convert` hold one run (about 4 MiB of text) at a time whatever the file's size.
+ */
+import { DTYPE_INFO } from '../../core/dtype.js';
+import { errorFactory, throwIfAborted } from '../../core/errors.js';
+import { CSV_MAX_GZIP_RATIO } from '../../core/limits.js';
+import type { ByteChunk } from '../../storage/chunked-bytes.js';
+import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
+import type { TensorInfo, TensorReader } from '../../model/types.js';
+import type { ByteSource } from '../../storage/byte-source.js';
+import { gunzipCodec } from '../../storage/inflate-codec.js';
+import { openSourceInput, type SourceInput } from '../../storage/source-input.js';
+import { csvGzipCodec, csvRunCodec } from './decode.js';
+import { CsvScanner, csvResolveDialect } from './read.js';
+import type { CsvDType, CsvReadOptions, CsvScan } from './types.js';
+
+const fail = errorFactory('csv');
+
+/** Bytes read per request while scanning plain text. */
+const SCAN_READ_BYTES = 4 * 2 ** 20;
+/** Bytes of text looked at to detect the delimiter. */
+const DETECT_BYTES = 64 * 2 ** 10;
+/** Headroom for small gzip files whatever their ratio. */
+const GZIP_SLACK_BYTES = 64 * 2 ** 20;
+
+const CSV_DTYPES: readonly CsvDType[] = ['float64', 'float32', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool'];
+
+/** True when the bytes start like a gzip member. */
+export function csvIsGzip(head: Uint8Array): boolean {
+  return head.byteLength >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+}
+
+/** Text blocks of the whole input (gunzipped when gzip), with the bomb check. */
+async function* textBlocks(source: ByteSource, gzip: boolean, maxText: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  if (!gzip) {
+    for (let at = 0; at < source.size; at += SCAN_READ_BYTES) {
+      throwIfAborted(signal);
+      yield await source.read(at, Math.min(SCAN_READ_BYTES, source.size - at), signal ? { signal } : undefined);
+    }
+    return;
+  }
+  let produced = 0;
+  try {
+    for await (const piece of gunzipCodec.decode({ source, offset: 0, length: source.size }, { pieceBytes: 2 ** 20, decodedLength: maxText, ...(signal ? { signal } : {}) })) {
+      produced += piece.byteLength;
+      if (produced > maxText) {
+        fail('LIMIT_EXCEEDED', `csv: gzip text expands past ${maxText} bytes from ${source.size} compressed (more than ${Math.round((maxText - GZIP_SLACK_BYTES) / Math.max(1, source.size))}× plus 64 MiB): a decompression bomb? raise maxGzipRatio if the file is sound`);
+      }
+      yield piece;
+    }
+  } catch (error) {
+    if (error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('Z_')) {
+      fail('TRUNCATED', `csv: gzip data is damaged or cut short (${error.message})`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** The default name of the one array a CSV/TXT file holds. */
+export const CSV_DEFAULT_ARRAY_NAME = 'data';
+
+/**
+ * Scans CSV/TXT text from a source (plain or gzip, detected by its first bytes):
+ * dialect, header, rows, columns and runs of rows. One pass, bounded memory.
+ *
+ * @example
+ * ```ts
+ * const scan = await csvScanSource(bytesSource(text), { delimiter: ',' });
+ * scan.rows; scan.columns;
+ * ```
+ */
+export async function csvScanSource(source: ByteSource, options: CsvReadOptions = {}, defaultDelimiter?: string): Promise<CsvScan & { gzip: boolean; maxText: number }> {
+  const { signal } = options;
+  const start = await source.read(0, Math.min(2, source.size), signal ? { signal } : undefined);
+  const gzip = csvIsGzip(start);
+  const ratio = options.maxGzipRatio ?? CSV_MAX_GZIP_RATIO;
+  const maxText = gzip ? source.size * ratio + GZIP_SLACK_BYTES : source.size;
+  let scanner: CsvScanner | undefined;
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  for await (const block of textBlocks(source, gzip, maxText, signal)) {
+    if (!scanner) {
+      // The dialect needs the first 64 KiB of text (the delimiter may be detected from it).
+      pending.push(block.slice());
+      pendingBytes += block.byteLength;
+      if (pendingBytes < DETECT_BYTES) continue;
+      scanner = startScanner(pending, options, defaultDelimiter);
+      pending = [];
+      continue;
+    }
+    scanner.feed(block, false);
+  }
+  scanner ??= startScanner(pending, options, defaultDelimiter);
+  scanner.feed(new Uint8Array(0), true);
+  return { ...scanner.finish(), gzip, maxText };
+}
+
+function startScanner(blocks: Uint8Array[], options: CsvReadOptions, defaultDelimiter?: string): CsvScanner {
+  const head = new Uint8Array(blocks.reduce((sum, block) => sum + block.byteLength, 0));
+  let at = 0;
+  for (const block of blocks) {
+    head.set(block, at);
+    at += block.byteLength;
+  }
+  const dialect = csvResolveDialect(options, head.subarray(0, DETECT_BYTES), defaultDelimiter);
+  const scanner = new CsvScanner(dialect, options);
+  scanner.feed(head, false);
+  return scanner;
+}
+
+/** Checks read options that do not depend on the text. */
+function checkReadOptions(options: CsvReadOptions): CsvDType {
+  const dtype = options.dtype ?? 'float64';
+  if (!CSV_DTYPES.includes(dtype)) fail('UNSUPPORTED_DTYPE', `csv: cannot read text as ${JSON.stringify(dtype)}; one of ${CSV_DTYPES.join(', ')}`);
+  if (options.maxRows !== undefined && (!Number.isSafeInteger(options.maxRows) || options.maxRows < 0)) fail('INVALID_ARGUMENT', `csv: maxRows must be a whole number ≥ 0, got ${options.maxRows}`);
+  return dtype;
+}
+
+/**
+ * Opens CSV/TXT text from a source as a {@link TensorReader} holding one 2-D array
+ * `(rows, columns)` named `arrayName` (default `'data'`). Metadata: `columns` (header
+ * names, when `header`), `delimiter`, `gzip`, `textBytes`.
+ *
+ * @example
+ * ```ts
+ * await using reader = await csvOpenSource(bytesSource(new TextEncoder().encode('1,2\n3,4\n')));
+ * (await reader.read('data')).shape; // [2, 2]
+ * ```
+ */
+export async function csvOpenSource(source: ByteSource, options: CsvReadOptions & { ownsSource?: boolean; format?: 'csv' | 'txt' } = {}): Promise<TensorReader> {
+  const format = options.format ?? 'csv';
+  let scan: Awaited<ReturnType<typeof csvScanSource>>;
+  let dtype: CsvDType;
+  try {
+    dtype = checkReadOptions(options);
+    scan = await csvScanSource(source, options, format === 'txt' ? 'whitespace' : undefined);
+  } catch (error) {
+    if (options.ownsSource) await source.close?.();
+    throw error;
+  }
+  const width = DTYPE_INFO[dtype].bits / 8;
+  const { rows, columns, dialect } = scan;
+  const byteLength = rows * columns * width;
+  if (!Number.isSafeInteger(byteLength)) fail('SIZE_OVERFLOW', `csv: ${rows}×${columns} ${dtype} is too large`);
+  const info: TensorInfo = {
+    name: options.arrayName ?? CSV_DEFAULT_ARRAY_NAME,
+    dtype,
+    shape: [rows, columns],
+    byteLength,
+    extras: { runs: scan.chunks.length, gzip: scan.gzip },
+  };
+  const chunks: ByteChunk[] = scan.gzip
+    ? (byteLength === 0 ? [] : [{
+        source, offset: 0, storedLength: source.size, codec: csvGzipCodec(dialect, rows, columns, dtype, scan.maxText),
+        decodedLength: byteLength, byteLength, format, label: `gzip text of ${rows} rows`, corruptCode: 'INVALID_VALUE',
+      }])
+    : scan.chunks.map((plan) => ({
+        source, offset: plan.offset, storedLength: plan.length, codec: csvRunCodec(dialect, plan, columns, dtype),
+        decodedLength: plan.rows * columns * width, byteLength: plan.rows * columns * width, format,
+        label: `${plan.rows} rows from line ${plan.firstLine}`, corruptCode: 'INVALID_VALUE',
+      }));
+  const location: TensorLocation = chunks.length > 0 ? { kind: 'chunks', chunks } : { kind: 'decode', decode: async () => new Uint8Array(0) };
+  const delimiterName = dialect.delimiter === -1 ? 'whitespace' : String.fromCharCode(dialect.delimiter);
+  return createTensorReader({
+    format,
+    ...(source.name !== undefined ? { path: source.name } : {}),
+    size: source.size,
+    metadata: {
+      delimiter: delimiterName,
+      ...(scan.names ? { columns: scan.names } : {}),
+      ...(scan.gzip ? { gzip: true } : {}),
+      textBytes: scan.textBytes,
+    },
+    tensors: [info],
+    locate: () => location,
+    ...(options.ownsSource ? { close: async () => { await source.close?.(); } } : {}),
+  });
+}
+
+/**
+ * Opens a CSV file (path, URL, bytes or source; `.csv.gz` detected by its bytes).
+ *
+ * @example
+ * ```ts
+ * await using reader = await csvOpen('table.csv', { dtype: 'float32', header: true });
+ * const { shape } = reader.info('data');
+ * ```
+ */
+export async function csvOpen(input: SourceInput, options: CsvReadOptions & { format?: 'csv' | 'txt' } = {}): Promise<TensorReader> {
+  const { source, owned } = await openSourceInput(input);
+  return csvOpenSource(source, { ...options, ownsSource: owned });
+}

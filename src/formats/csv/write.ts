@@ -1,0 +1,205 @@
+/**
+ * Writing CSV/TXT: a 1-D or 2-D array as text, one row per line, streamed (the tensor's
+ * bytes arrive in chunks; text leaves in blocks of about 1 MiB), optionally gzipped.
+ * Numbers are written in their shortest round-trip form unless `fmt` is given.
+ */
+import { createGzip } from 'node:zlib';
+import { blockDTypeRefusal } from '../../core/block-dtypes.js';
+import { DTYPE_INFO, type DType } from '../../core/dtype.js';
+import { errorFactory, throwIfAborted } from '../../core/errors.js';
+import { createPlannedWriter } from '../../model/planned-writer.js';
+import type { TensorBytes, TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
+import { atomicFileSink } from '../../storage/atomic-file-sink.js';
+import type { ByteSink } from '../../storage/byte-sink.js';
+import { chunksOf } from '../../storage/tensor-bytes.js';
+import { zlibPipe } from '../../zip/zlib-stream.js';
+import { csvCompileFormat, csvEmitShortest, CsvTextBuffer } from './format-number.js';
+import type { CsvWriteOptions } from './types.js';
+
+const fail = errorFactory('csv');
+
+/** Text gathered before it is handed on as one block. */
+const TEXT_BLOCK_BYTES = 2 ** 20;
+
+/** dtypes CSV/TXT can write: every real numeric type (float16/bfloat16 as their exact float32 values). */
+export const CSV_WRITABLE_DTYPES: readonly DType[] = ['float64', 'float32', 'float16', 'bfloat16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool'];
+
+/**
+ * Why CSV/TXT cannot hold a tensor of this spec (undefined when it can): text tables
+ * hold 1-D or 2-D arrays of real numbers.
+ *
+ * @example
+ * ```ts
+ * csvCannotWrite({ name: 'x', dtype: 'complex64', shape: [3] }); // 'csv holds real numbers; …'
+ * ```
+ */
+export function csvCannotWrite(spec: TensorSpec, format = 'csv'): string | undefined {
+  const blocks = blockDTypeRefusal(spec.dtype, format);
+  if (blocks) return blocks;
+  if (!CSV_WRITABLE_DTYPES.includes(spec.dtype)) return `${format} holds real numbers and booleans; ${spec.dtype} has no text form here (convert to .npy or .safetensors instead)`;
+  if (spec.shape.length < 1 || spec.shape.length > 2) return `${format} holds 1-D or 2-D arrays (as np.savetxt); ${spec.name} has shape [${spec.shape.join(', ')}] — reshape it, or write .npy`;
+  return undefined;
+}
+
+/** Reads element i of a row's bytes as a number (or bigint for 64-bit integers). */
+type ElementReader = (view: DataView, byteOffset: number) => number | bigint;
+
+const float16Value = (bits: number): number => {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 31) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+};
+
+function elementReader(dtype: DType): ElementReader {
+  switch (dtype) {
+    case 'float64': return (v, o) => v.getFloat64(o, true);
+    case 'float32': return (v, o) => v.getFloat32(o, true);
+    case 'float16': return (v, o) => float16Value(v.getUint16(o, true));
+    case 'bfloat16': {
+      const scratch = new DataView(new ArrayBuffer(4));
+      return (v, o) => {
+        scratch.setUint32(0, v.getUint16(o, true) << 16);
+        return scratch.getFloat32(0);
+      };
+    }
+    case 'int8': return (v, o) => v.getInt8(o);
+    case 'uint8': case 'bool': return (v, o) => v.getUint8(o);
+    case 'int16': return (v, o) => v.getInt16(o, true);
+    case 'uint16': return (v, o) => v.getUint16(o, true);
+    case 'int32': return (v, o) => v.getInt32(o, true);
+    case 'uint32': return (v, o) => v.getUint32(o, true);
+    case 'int64': return (v, o) => v.getBigInt64(o, true);
+    case 'uint64': return (v, o) => v.getBigUint64(o, true);
+    default: return fail('UNSUPPORTED_DTYPE', `csv: cannot write ${dtype}`);
+  }
+}
+
+/** The header line (without newline), or undefined. */
+function headerLine(options: CsvWriteOptions & { names?: unknown }, columns: number, delimiter: string): string | undefined {
+  const { header } = options;
+  if (header === undefined || header === false) return undefined;
+  const prefix = options.comments ?? '# ';
+  if (header === true) {
+    // Column names a CSV reader kept in the metadata, else NumPack's col0, col1, …
+    const names = Array.isArray(options.names) && options.names.length === columns && options.names.every((n) => typeof n === 'string') ? options.names as string[] : undefined;
+    return prefix + (names ?? Array.from({ length: columns }, (_, k) => `col${k}`)).join(delimiter);
+  }
+  if (typeof header === 'string') return prefix + header;
+  if (header.length !== columns) fail('INVALID_ARGUMENT', `csv: header names ${header.length} columns, the array has ${columns}`);
+  return prefix + header.join(delimiter);
+}
+
+/**
+ * The text of an array, streamed: yields blocks of encoded text as rows complete.
+ * `spec` gives dtype and shape (1-D: one value per line; 2-D: one row per line).
+ *
+ * @example
+ * ```ts
+ * for await (const text of csvTextChunks({ name: 'x', dtype: 'float32', shape: [2, 2] }, bytes, { delimiter: ',' })) sink.write(text);
+ * ```
+ */
+export async function* csvTextChunks(spec: TensorSpec, data: TensorBytes, options: CsvWriteOptions & { signal?: AbortSignal; format?: string; names?: unknown } = {}): AsyncGenerator<Uint8Array> {
+  const reason = csvCannotWrite(spec, options.format);
+  if (reason) fail('UNSUPPORTED_DTYPE', `${options.format ?? 'csv'}: ${reason}`);
+  const delimiter = options.delimiter ?? ',';
+  const newline = options.newline ?? '\n';
+  const columns = spec.shape.length === 1 ? 1 : spec.shape[1]!;
+  const rows = spec.shape[0]!;
+  const width = DTYPE_INFO[spec.dtype].bits / 8;
+  const rowBytes = columns * width;
+  const read = elementReader(spec.dtype);
+  const compiled = options.fmt !== undefined ? csvCompileFormat(options.fmt) : undefined;
+  if (compiled && compiled.perColumn > 1 && compiled.perColumn !== columns) {
+    fail('INVALID_ARGUMENT', `csv: fmt has ${compiled.perColumn} conversions for ${columns} columns`);
+  }
+  const separator = compiled?.rowFormat ? '' : delimiter;
+  const separatorByte = separator.length === 1 ? separator.charCodeAt(0) : -1;
+  const newlineByte = newline === '\n' ? 0x0a : -1;
+  const single = spec.dtype !== 'float64';
+  const isFloat = DTYPE_INFO[spec.dtype].kind === 'float';
+  const out = new CsvTextBuffer();
+  const emit = (value: number | bigint, column: number): void => {
+    if (compiled) out.text(compiled.format(value, column));
+    else if (isFloat) csvEmitShortest(out, value as number, single);
+    else out.text(String(value));
+  };
+  const header = headerLine(options, columns, delimiter);
+  if (header !== undefined) out.utf8(header + newline);
+  let carry = new Uint8Array(0);
+  let written = 0;
+  for await (let chunk of chunksOf(data, options.signal)) {
+    throwIfAborted(options.signal);
+    if (carry.byteLength > 0) {
+      const joined = new Uint8Array(carry.byteLength + chunk.byteLength);
+      joined.set(carry, 0);
+      joined.set(chunk, carry.byteLength);
+      chunk = joined;
+    }
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const whole = rowBytes === 0 ? 0 : Math.floor(chunk.byteLength / rowBytes);
+    for (let r = 0; r < whole; r++) {
+      let at = r * rowBytes;
+      emit(read(view, at), 0);
+      for (let k = 1; k < columns; k++) {
+        at += width;
+        if (separatorByte !== -1) {
+          out.ensure(1);
+          out.bytes[out.length++] = separatorByte;
+        } else if (separator !== '') out.text(separator);
+        emit(read(view, at), k);
+      }
+      if (newlineByte !== -1) {
+        out.ensure(1);
+        out.bytes[out.length++] = newlineByte;
+      } else out.text(newline);
+      if (out.length >= TEXT_BLOCK_BYTES) yield out.take();
+    }
+    written += whole;
+    // Copy the partial row: the caller may reuse the chunk's buffer.
+    carry = chunk.slice(whole * rowBytes);
+  }
+  if (carry.byteLength > 0 || (rowBytes > 0 && written !== rows)) {
+    fail('SIZE_MISMATCH', `csv: ${written} whole rows and ${carry.byteLength} stray bytes for ${rows} rows of ${rowBytes} bytes`);
+  }
+  if (out.length > 0) yield out.take();
+}
+
+/**
+ * Creates a writer of one array as CSV (or TXT with `format: 'txt'`) text. gzip when
+ * `gzip` is set or the path ends in `.gz`.
+ *
+ * @example
+ * ```ts
+ * const writer = await csvCreateWriter('x.csv', { tensors: [{ name: 'x', dtype: 'float64', shape: [3, 2] }] });
+ * await writer.add('x', bytes);
+ * await writer.close();
+ * ```
+ */
+export async function csvCreateWriter(target: string | ByteSink, options: WriterOptions & { csv?: CsvWriteOptions; format?: 'csv' | 'txt' }): Promise<TensorWriter> {
+  const format = options.format ?? 'csv';
+  if (options.tensors.length !== 1) {
+    fail('INVALID_ARGUMENT', `${format}: a ${format} file holds exactly one array, the plan has ${options.tensors.length} (${options.tensors.slice(0, 5).map((t) => t.name).join(', ')}${options.tensors.length > 5 ? ', …' : ''}); pick one with --tensors, or write .npz`);
+  }
+  const spec = options.tensors[0]!;
+  const reason = csvCannotWrite(spec, format);
+  if (reason) fail('UNSUPPORTED_DTYPE', `${format}: ${reason}`);
+  const csv: CsvWriteOptions = { ...(format === 'txt' ? { delimiter: ' ' } : {}), ...options.csv };
+  if (csv.fmt !== undefined) csvCompileFormat(csv.fmt); // a bad fmt fails before any file exists
+  const gzip = csv.gzip ?? (typeof target === 'string' && target.toLowerCase().endsWith('.gz'));
+  const sink = typeof target === 'string' ? await atomicFileSink(target, { noOverwrite: options.overwrite === false }) : target;
+  return createPlannedWriter({
+    format,
+    order: [spec],
+    async writeTensor(planned, chunks, signal) {
+      const names = options.metadata?.['columns'];
+      const text = csvTextChunks(planned, chunks, { ...csv, format, ...(names !== undefined ? { names } : {}), ...(signal ? { signal } : {}) });
+      const bytes = gzip ? zlibPipe(text, createGzip({ level: 6 })) : text;
+      for await (const block of bytes) await sink.write(block);
+    },
+    publish: () => sink.close(),
+    discard: () => sink.abort(),
+  });
+}
