@@ -9,8 +9,7 @@ import { DTYPE_INFO, type DType } from '../../core/dtype.js';
 import { errorFactory, throwIfAborted } from '../../core/errors.js';
 import { createPlannedWriter } from '../../model/planned-writer.js';
 import type { TensorBytes, TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
-import { atomicFileSink } from '../../storage/atomic-file-sink.js';
-import type { ByteSink } from '../../storage/byte-sink.js';
+import { describeWriteTarget, openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import { chunksOf } from '../../storage/tensor-bytes.js';
 import { zlibPipe } from '../../zip/zlib-stream.js';
 import { csvCompileFormat, csvEmitShortest, CsvTextBuffer } from './format-number.js';
@@ -178,7 +177,7 @@ export async function* csvTextChunks(spec: TensorSpec, data: TensorBytes, option
  * await writer.close();
  * ```
  */
-export async function csvCreateWriter(target: string | ByteSink, options: WriterOptions & { csv?: CsvWriteOptions; format?: 'csv' | 'txt' }): Promise<TensorWriter> {
+export async function csvCreateWriter(target: WriteTarget, options: WriterOptions & { csv?: CsvWriteOptions; format?: 'csv' | 'txt' }): Promise<TensorWriter> {
   const format = options.format ?? 'csv';
   if (options.tensors.length !== 1) {
     fail('INVALID_ARGUMENT', `${format}: a ${format} file holds exactly one array, the plan has ${options.tensors.length} (${options.tensors.slice(0, 5).map((t) => t.name).join(', ')}${options.tensors.length > 5 ? ', …' : ''}); pick one with --tensors, or write .npz`);
@@ -188,8 +187,8 @@ export async function csvCreateWriter(target: string | ByteSink, options: Writer
   if (reason) fail('UNSUPPORTED_DTYPE', `${format}: ${reason}`);
   const csv: CsvWriteOptions = { ...(format === 'txt' ? { delimiter: ' ' } : {}), ...options.csv };
   if (csv.fmt !== undefined) csvCompileFormat(csv.fmt); // a bad fmt fails before any file exists
-  const gzip = csv.gzip ?? (typeof target === 'string' && target.toLowerCase().endsWith('.gz'));
-  const sink = typeof target === 'string' ? await atomicFileSink(target, { noOverwrite: options.overwrite === false }) : target;
+  const gzip = csv.gzip ?? (describeWriteTarget(target)?.toLowerCase().endsWith('.gz') ?? false);
+  const sink = await openWriteSink(target, { noOverwrite: options.overwrite === false });
   return createPlannedWriter({
     format,
     order: [spec],
