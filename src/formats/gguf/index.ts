@@ -13,3 +13,5 @@ export { ggufFormat } from './format.js';
 export { GGUF_DEQUANTIZABLE, ggufCanDequantize, ggufDequantize } from './dequantize.js';
 export { ggufDequantizeStream, ggufDequantizeTensor, type DequantizeStreamOptions } from './dequantize-stream.js';
 export { GGUF_QUANTIZABLE, ggufCanQuantize, ggufQuantize } from './quantize.js';
+export { isGgufTypedValue, ggufTypedValue, ggufHeaderBytes, type GgufTensorEntry } from './write.js';
+export { GGML_QNT_VERSION, ggufCannotWrite, ggufCreateWriter, ggufStoredDType, type GgufWriteOptions } from './writer.js';
