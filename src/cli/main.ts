@@ -12,12 +12,15 @@ import { selftestCommand } from './selftest.js';
 import { CLI_EXIT, CliUsageError, cliContext, type CliCommand, type CliContext, type CliIO } from './types.js';
 import { cliVersion } from './version.js';
 import { verifyCommand } from './verify.js';
+import { idCommand } from './id.js';
+import { compressCommand, decompressCommand } from './compress.js';
+import { mergeCommand } from './merge.js';
 
 export type { CliIO } from './types.js';
 export { CLI_EXIT } from './types.js';
 
 /** The subcommands, in the order help lists them. */
-export const CLI_COMMANDS: readonly CliCommand[] = [inspectCommand, convertCommand, verifyCommand, diffCommand, selftestCommand];
+export const CLI_COMMANDS: readonly CliCommand[] = [inspectCommand, convertCommand, verifyCommand, diffCommand, idCommand, compressCommand, decompressCommand, mergeCommand, selftestCommand];
 
 /** One line: messages from deep inside may carry newlines. */
 function oneLine(text: string): string {

@@ -10,3 +10,5 @@ export { convert, convertReader, type ConvertOptions, type ConvertResult } from 
 export { verifyTensorFile, type VerifyTensorFileOptions } from './verify.js';
 export { checkOutputPath } from './output-path.js';
 export { diffTensorFiles, diffTensorReaders, type DiffOptions, type DiffReport, type DiffSide, type DiffTensorSummary, type DiffChangedSpec, type DiffChangedContent, type DiffLocation } from './diff.js';
+export { contentId, type ContentIdOptions } from './content-id.js';
+export { mergeTensorFiles, type MergeOptions, type MergeResult } from './merge.js';

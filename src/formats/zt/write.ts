@@ -29,7 +29,7 @@ export interface ZtWriteOptions {
    * with one of those is `INVALID_ARGUMENT`.
    */
   canonical?: boolean;
-  /** Blob alignment, a power of two ≥ 4096 (default 65536). */
+  /** Blob alignment, a power of two ≥ 4096 (default 65536; 4096 with `compress`). */
   align?: number;
   /** Store every part as `zt.zstd-seekable/1` (true for level 3 and 1 MiB frames). */
   compress?: boolean | { level?: number; frameBytes?: number };
@@ -75,7 +75,8 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
   if (options.canonical === true && nonCanonicalBecause.length > 0) {
     throw new TensioError('INVALID_ARGUMENT', `zt: canonical form cannot have ${nonCanonicalBecause.join(', ')} (canonical parts are raw, at 64 KiB, with xxh3 digests)`, { format: 'zt' });
   }
-  const align = options.align ?? ZT_ALIGN_CANONICAL;
+  // Compressed files are never canonical; like the reference's save_file(compression=True) they pack at the 4 KiB floor.
+  const align = options.align ?? (compress ? ZT_ALIGN_FLOOR : ZT_ALIGN_CANONICAL);
   if (!Number.isInteger(align) || align < ZT_ALIGN_FLOOR || (align & (align - 1)) !== 0 || align > 2 ** 30) {
     throw new TensioError('INVALID_ARGUMENT', `zt: alignment ${align} must be a power of two from ${ZT_ALIGN_FLOOR} to 2^30`, { format: 'zt' });
   }
