@@ -23,6 +23,8 @@ export type { FromSafetensorsOptions, ToSafetensorsOptions, FromSafetensorsFileO
 export { fromNumpy, toNumpy } from './numpy-io.js';
 export type { FromNumpyOptions, ToNumpyOptions } from './numpy-io.js';
 export { fromTensor, toTensor, toTensioTensor } from './tensor-io.js';
+export { fromZarr, toZarr } from './zarr-io.js';
+export type { FromZarrOptions, ToZarrOptions } from './zarr-io.js';
 export { fromTorchFile, toTorchFile, fromTorch, toTorch } from './torch-io.js';
 export type { FromTorchFileOptions, ToTorchFileOptions, FromTorchOptions, ToTorchOptions } from './torch-io.js';
 export type { FromTensorOptions, ToTensorOptions, TensorLike, OnnxTensorLike, TfjsTensorLike } from './tensor-io.js';
