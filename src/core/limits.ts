@@ -142,3 +142,12 @@ export const CSV_CHUNK_TEXT_BYTES = 4 * 2 ** 20;
  * which a bomb of blank lines uses.
  */
 export const CSV_MAX_GZIP_RATIO = 200;
+
+/** Arrow IPC: bytes of one message's metadata flatbuffer or of the file footer; real ones are kilobytes (`maxMetadataBytes`). */
+export const ARROW_MAX_METADATA_BYTES = 64 * 2 ** 20;
+
+/** Parquet: bytes of the footer (FileMetaData); real ones are kilobytes to a few megabytes (`maxFooterBytes`). */
+export const PARQUET_MAX_FOOTER_BYTES = 256 * 2 ** 20;
+
+/** Parquet: uncompressed bytes one column chunk of one row group may decode to (`maxColumnChunkBytes`). */
+export const PARQUET_MAX_COLUMN_CHUNK_BYTES = 2 ** 31;

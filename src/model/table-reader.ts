@@ -10,8 +10,8 @@ import { DTYPE_INFO } from '../core/dtype.js';
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import type { ByteSource } from '../storage/byte-source.js';
 import type { ByteChunk } from '../storage/chunked-bytes.js';
-import type { ChunkCodec } from '../storage/chunk-codec.js';
-import { createTensorReader } from './create-reader.js';
+import { rawCodec, type ChunkCodec } from '../storage/chunk-codec.js';
+import { createTensorReader, type TensorLocation } from './create-reader.js';
 import { planTableTensors, type TableReadOptions, type TableReadPlan, type TableSchema } from './table.js';
 import { tableBatchToBytes, type TableColumnBatch } from './table-cells.js';
 import type { Metadata, TensorInfo, TensorReader } from './types.js';
@@ -30,6 +30,13 @@ export interface TableBatch {
    * like the schema's columns (others may be undefined). Errors should be `TensioError`s.
    */
   load(columns: readonly number[], signal?: AbortSignal): Promise<readonly (TableColumnBatch | undefined)[]>;
+  /**
+   * Where a column's values already sit in the source in tensio's layout (its dtype,
+   * little-endian, uncompressed, no nulls in this batch): the absolute offset of row 0.
+   * Tensors of such columns are read straight from the source (zero-copy for bytes
+   * in memory) instead of being decoded.
+   */
+  span?(column: number): number | undefined;
 }
 
 /** What a table format hands to {@link createTableReader}. */
@@ -116,13 +123,43 @@ export function createTableReader(parts: TableReaderParts): TableReader {
     return chunks;
   };
 
+  /** Raw chunks straight from the source, when every batch the rows touch has the column as a span. */
+  const rawChunksOf = (index: number): ByteChunk[] | undefined => {
+    const tensor = plan.tensors[index]!;
+    if (tensor.columns.length !== 1) return undefined;
+    const column = tensor.columns[0]!;
+    if (schema.columns[column]!.dtype !== tensor.spec.dtype) return undefined;
+    const rowBytes = tensor.spec.shape.slice(1).reduce((a, b) => a * b, 1) * (DTYPE_INFO[tensor.spec.dtype].bits / 8);
+    const chunks: ByteChunk[] = [];
+    let first = 0;
+    for (const batch of batches) {
+      const batchStart = first;
+      first += batch.rows;
+      const from = Math.max(plan.rowStart, batchStart) - batchStart;
+      const to = Math.min(plan.rowEnd, batchStart + batch.rows) - batchStart;
+      if (to <= from) continue;
+      const at = batch.span?.(column);
+      if (at === undefined) return undefined;
+      const length = (to - from) * rowBytes;
+      chunks.push({ source: parts.source, offset: at + from * rowBytes, storedLength: length, codec: rawCodec, decodedLength: length, byteLength: length, format, label: batch.label });
+    }
+    return chunks;
+  };
+
+  const locate = (info: TensorInfo): TensorLocation => {
+    const index = infos.indexOf(info);
+    const raw = rawChunksOf(index);
+    if (raw && raw.length === 1) return { kind: 'span', source: parts.source, offset: raw[0]!.offset };
+    return { kind: 'chunks', chunks: raw && raw.length > 0 ? raw : chunksOf(index) };
+  };
+
   const reader = createTensorReader({
     format,
     ...(parts.path !== undefined ? { path: parts.path } : {}),
     size: parts.source.size,
     metadata: { ...parts.metadata, ...plan.metadata },
     tensors: infos,
-    locate: (info) => ({ kind: 'chunks', chunks: chunksOf(infos.indexOf(info)) }),
+    locate,
     ...(parts.close ? { close: parts.close } : {}),
   });
   return Object.assign(reader, { plan, schema });

@@ -72,6 +72,14 @@ export interface TableSchema {
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
+/**
+ * Schema metadata key under which tensio's table writers record the tensor a stacked
+ * table was written from (`{"name": "w", "shape": [5]}`), so that reading it back with
+ * the default options restores the name and shape (a 1-D tensor stays 1-D) instead of
+ * NumPack's `data` of shape `(rows, 1)`. Files without it read by NumPack's rules.
+ */
+export const TABLE_TENSOR_METADATA_KEY = 'tensio:tensor';
+
 /** How a table reads as tensors. */
 export interface TableReadOptions {
   /**
@@ -260,6 +268,7 @@ export function planTableTensors(schema: TableSchema, options: TableReadOptions 
       tensors.push({ kind: 'column', columns: [index], spec: { name: tensorName, dtype: tableColumnReadDType(column), shape: [rows, ...column.cellShape] } });
     }
   }
+  if (mode === 'stack' && !options.select && options.name === undefined && tensors.length === 1) restoreWrittenTensor(schema, tensors, rowEnd - rowStart);
   for (const tensor of tensors) elementCount(tensor.spec.shape, 'table');
   const neededColumns = [...new Set(tensors.flatMap((tensor) => tensor.columns))].sort((a, b) => a - b);
   const metadata: Metadata = {
@@ -273,6 +282,29 @@ export function planTableTensors(schema: TableSchema, options: TableReadOptions 
   }
   if (skipped.length > 0) metadata[UNSUPPORTED_TENSORS_KEY] = skipped;
   return { tensors, rowStart, rowEnd, neededColumns, metadata };
+}
+
+/** Applies {@link TABLE_TENSOR_METADATA_KEY}: the name and the shape of the tensor the table was written from. */
+function restoreWrittenTensor(schema: TableSchema, tensors: TableTensorPlan[], rows: number): void {
+  const text = schema.metadata?.[TABLE_TENSOR_METADATA_KEY];
+  if (!text) return;
+  let written: { name?: unknown; shape?: unknown };
+  try {
+    written = JSON.parse(text) as typeof written;
+  } catch {
+    return;
+  }
+  const { name, shape } = written;
+  if (typeof name !== 'string' || !Array.isArray(shape) || !shape.every((dim) => Number.isSafeInteger(dim) && dim >= 0)) return;
+  const tensor = tensors[0]!;
+  const current = tensor.spec.shape;
+  const perRow = current.slice(1).reduce((a, b) => a * b, 1);
+  const writtenShape = shape as number[];
+  let restored: number[] | undefined;
+  if (writtenShape.length === 0) restored = rows === 1 && perRow === 1 ? [] : undefined;
+  else if (writtenShape.slice(1).reduce((a, b) => a * b, 1) === perRow) restored = [rows, ...writtenShape.slice(1)];
+  if (!restored) return;
+  tensors[0] = { ...tensor, spec: { ...tensor.spec, name, shape: restored } };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -308,6 +340,8 @@ export interface TableWritePlan {
   readonly columns: readonly TableColumnPlan[];
   /** Rows of the table. */
   readonly rows: number;
+  /** Schema metadata the writer adds ({@link TABLE_TENSOR_METADATA_KEY} for a stacked table). */
+  readonly metadata: Readonly<Record<string, string>>;
 }
 
 /**
@@ -349,6 +383,7 @@ export function planTableColumns(specs: readonly TensorSpec[], options: TableWri
     const spec = specs[0]!;
     const shape = spec.shape.length === 0 ? [1] : spec.shape;
     const rows = shape[0]!;
+    const written = { [TABLE_TENSOR_METADATA_KEY]: JSON.stringify({ name: spec.name, shape: spec.shape }) };
     if (shape.length === 2) {
       const count = shape[1]!;
       if (names && names.length !== count) {
@@ -356,10 +391,10 @@ export function planTableColumns(specs: readonly TensorSpec[], options: TableWri
       }
       const columns = Array.from({ length: count }, (_, index) => ({ name: names?.[index] ?? `col${index}`, dtype: spec.dtype, cellShape: [], tensor: spec.name, columnOfTensor: index }));
       checkUnique(columns.map((column) => column.name));
-      return { columns, rows };
+      return { columns, rows, metadata: written };
     }
     if (names && names.length !== 1) throw new TensioError('INVALID_ARGUMENT', `${names.length} column names for a tensor written as one column`);
-    return { rows, columns: [{ name: names?.[0] ?? 'data', dtype: spec.dtype, cellShape: shape.slice(1), tensor: spec.name }] };
+    return { rows, metadata: written, columns: [{ name: names?.[0] ?? 'data', dtype: spec.dtype, cellShape: shape.slice(1), tensor: spec.name }] };
   }
   if (mode !== 'separate') throw new TensioError('INVALID_ARGUMENT', `table columns option must be 'stack' or 'separate', got ${String(mode)}`);
   if (names && names.length !== specs.length) throw new TensioError('INVALID_ARGUMENT', `${names.length} column names for ${specs.length} tensors`);
@@ -373,7 +408,7 @@ export function planTableColumns(specs: readonly TensorSpec[], options: TableWri
     return { name: names?.[index] ?? spec.name, dtype: spec.dtype, cellShape: shape.slice(1), tensor: spec.name };
   });
   checkUnique(columns.map((column) => column.name));
-  return { columns, rows: rows ?? 0 };
+  return { columns, rows: rows ?? 0, metadata: {} };
 }
 
 function checkUnique(names: readonly string[]): void {

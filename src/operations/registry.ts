@@ -15,6 +15,7 @@ import { hdf5Format } from '../formats/hdf5/format.js';
 import { ztFormat } from '../formats/zt/format.js';
 import { zarrFormat } from '../formats/zarr/format.js';
 import { csvFormat, txtFormat } from '../formats/csv/format.js';
+import { arrowFormat } from '../formats/arrow/format.js';
 
 /**
  * Every built-in format, in detection order. pytorch comes before npz: both claim zip
@@ -33,6 +34,7 @@ export const BUILT_IN_FORMATS: readonly TensorFormat[] = Object.freeze([
   zarrFormat,
   csvFormat,
   txtFormat,
+  arrowFormat,
 ]);
 
 /** Options naming the formats an operation chooses from (default {@link BUILT_IN_FORMATS}). */

@@ -1,0 +1,84 @@
+/**
+ * Arrow body compression (BodyCompression, method BUFFER): each compressed buffer is an
+ * int64 little-endian uncompressed length (−1: the bytes follow uncompressed) then one
+ * LZ4 frame or zstd frame. Decoding is bounded by the size the batch implies for the
+ * buffer: a longer declared length, or a frame header declaring more, is refused before
+ * anything is decompressed (decompression bombs).
+ */
+import { errorFactory } from '../../core/errors.js';
+
+const fail = errorFactory('arrow');
+
+/** Codec numbers of Arrow's `CompressionType`. */
+export const ARROW_CODEC = { lz4: 0, zstd: 1 } as const;
+
+interface Lz4Module { decompressFrameSync(data: Uint8Array): Uint8Array; compressFrameSync(data: Uint8Array): Uint8Array }
+interface ZstdModule { decompress(data: Uint8Array): Promise<Uint8Array>; compress(data: Uint8Array, level?: number): Promise<Uint8Array> }
+
+let lz4Module: Promise<Lz4Module> | undefined;
+let zstdModule: Promise<ZstdModule> | undefined;
+
+/** lz4-napi, loaded on first use. */
+export function loadLz4(): Promise<Lz4Module> {
+  return (lz4Module ??= import('lz4-napi').then((mod) => ((mod as { default?: Lz4Module }).default ?? mod) as Lz4Module));
+}
+
+/** @mongodb-js/zstd, loaded on first use. */
+export function loadZstd(): Promise<ZstdModule> {
+  return (zstdModule ??= import('@mongodb-js/zstd').then((mod) => ((mod as { default?: ZstdModule }).default ?? mod) as unknown as ZstdModule));
+}
+
+/** The content size a zstd or LZ4 frame header declares, when it declares one. */
+export function frameContentSize(frame: Uint8Array): number | undefined {
+  if (frame.byteLength < 6) return undefined;
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const magic = view.getUint32(0, true);
+  if (magic === 0xfd2fb528) {
+    const descriptor = frame[4]!;
+    const fcsFlag = descriptor >> 6;
+    const singleSegment = (descriptor >> 5) & 1;
+    const dictBytes = [0, 1, 2, 4][descriptor & 3]!;
+    const fcsBytes = fcsFlag === 0 ? singleSegment : [0, 2, 4, 8][fcsFlag]!;
+    if (fcsBytes === 0) return undefined;
+    const at = 5 + (singleSegment ? 0 : 1) + dictBytes;
+    if (frame.byteLength < at + fcsBytes) return undefined;
+    if (fcsBytes === 1) return frame[at]!;
+    if (fcsBytes === 2) return view.getUint16(at, true) + 256;
+    if (fcsBytes === 4) return view.getUint32(at, true);
+    return Number(view.getBigUint64(at, true));
+  }
+  if (magic === 0x184d2204) {
+    const flags = frame[4]!;
+    if ((flags & 0x08) === 0 || frame.byteLength < 14) return undefined;
+    return Number(view.getBigUint64(6, true));
+  }
+  return undefined;
+}
+
+/**
+ * Decodes one body buffer. `maxBytes` is the most the buffer may hold (from the batch's
+ * row count and the column type, plus padding).
+ */
+export async function arrowDecodeBuffer(raw: Uint8Array, codec: number | undefined, maxBytes: number, what: string): Promise<Uint8Array> {
+  if (codec === undefined || raw.byteLength === 0) return raw;
+  if (raw.byteLength < 8) fail('INVALID_HEADER', `arrow: compressed ${what} is ${raw.byteLength} bytes, shorter than its 8-byte length prefix`);
+  const declared = new DataView(raw.buffer, raw.byteOffset, 8).getBigInt64(0, true);
+  if (declared === -1n) return raw.subarray(8);
+  if (declared < 0n || declared > BigInt(maxBytes)) {
+    fail('LIMIT_EXCEEDED', `arrow: compressed ${what} declares ${declared} uncompressed bytes, more than the ${maxBytes} its batch can need`);
+  }
+  const expected = Number(declared);
+  const frame = raw.subarray(8);
+  const content = frameContentSize(frame);
+  if (content !== undefined && content !== expected) {
+    fail(content > expected ? 'LIMIT_EXCEEDED' : 'SIZE_MISMATCH', `arrow: compressed ${what}: its frame declares ${content} bytes, its prefix ${expected}`);
+  }
+  let out: Uint8Array;
+  try {
+    out = codec === ARROW_CODEC.lz4 ? (await loadLz4()).decompressFrameSync(frame) : await (await loadZstd()).decompress(frame);
+  } catch (cause) {
+    fail('INVALID_HEADER', `arrow: cannot decompress ${what} (${codec === ARROW_CODEC.lz4 ? 'lz4' : 'zstd'}): ${(cause as Error).message}`, { cause });
+  }
+  if (out!.byteLength !== expected) fail('SIZE_MISMATCH', `arrow: ${what} decompressed to ${out!.byteLength} bytes, its prefix says ${expected}`);
+  return new Uint8Array(out!.buffer, out!.byteOffset, out!.byteLength);
+}

@@ -1,0 +1,264 @@
+/**
+ * The async shell of the Arrow IPC reader: finds the messages (from the file footer, or
+ * by walking a stream's message prefixes without reading bodies), then builds a table
+ * reader whose batches are the record batches, each decoded only when its rows are read
+ * and only for the selected columns. Tensor streams (pyarrow `write_tensor`) open as
+ * their tensors.
+ */
+import { DTYPE_INFO } from '../../core/dtype.js';
+import { byteSwapInPlace } from '../../core/bytes.js';
+import { errorFactory, throwIfAborted, TensioError } from '../../core/errors.js';
+import { ARROW_MAX_METADATA_BYTES } from '../../core/limits.js';
+import { elementCount } from '../../core/sizes.js';
+import type { TableColumnBatch } from '../../model/table-cells.js';
+import { createTableReader, type TableBatch } from '../../model/table-reader.js';
+import type { OpenOptions, TensorReader } from '../../model/types.js';
+import type { ByteSource } from '../../storage/byte-source.js';
+import { openSourceInput } from '../../storage/source-input.js';
+import { arrowDecodeBuffer } from './codecs.js';
+import { arrowColumnLayouts, arrowTableColumns, type ArrowColumnLayout } from './columns.js';
+import { featherV1Open } from './feather-v1.js';
+import {
+  arrowHasMagic, arrowMessageName, FEATHER_V1_MAGIC, arrowMessagePrefix, arrowParseFooter, arrowParseMessage, arrowParseRecordBatch,
+  arrowParseSchema, type ParsedMessage,
+} from './read.js';
+import { arrowTensorReader, type ScannedTensorMessage } from './tensor-message.js';
+import { ARROW_MESSAGE, type ArrowOpenOptions, type ArrowRecordBatchHeader, type ArrowSchema } from './types.js';
+
+const fail = errorFactory('arrow');
+
+/** One message found in the source. */
+interface FoundMessage {
+  readonly message: ParsedMessage;
+  readonly offset: number;
+  readonly bodyOffset: number;
+  /** Offset of the next message. */
+  readonly end: number;
+}
+
+/** Reads the message at `offset`: undefined at the end-of-stream marker or the end of the bytes. */
+async function messageAt(source: ByteSource, offset: number, end: number, maxMetadata: number, signal?: AbortSignal): Promise<FoundMessage | undefined> {
+  throwIfAborted(signal);
+  if (offset + 4 > end) return undefined;
+  const readOptions = signal ? { signal } : undefined;
+  const head = await source.read(offset, Math.min(8, end - offset), readOptions);
+  const { prefixBytes, metadataLength } = arrowMessagePrefix(head);
+  if (metadataLength === 0) return undefined;
+  if (metadataLength > maxMetadata) {
+    fail('LIMIT_EXCEEDED', `arrow: message at ${offset} has ${metadataLength} bytes of metadata, more than the limit ${maxMetadata} (option maxMetadataBytes)`, { offset });
+  }
+  const metadataOffset = offset + prefixBytes;
+  if (metadataOffset + metadataLength > end) {
+    fail('TRUNCATED', `arrow: message at ${offset} declares ${metadataLength} bytes of metadata, only ${end - metadataOffset} remain`, { offset });
+  }
+  const message = arrowParseMessage(await source.read(metadataOffset, metadataLength, readOptions));
+  const bodyOffset = metadataOffset + metadataLength;
+  if (bodyOffset + message.bodyLength > end) {
+    fail('TRUNCATED', `arrow: ${arrowMessageName(message.headerType)} message at ${offset} declares a body of ${message.bodyLength} bytes, only ${end - bodyOffset} remain`, { offset });
+  }
+  return { message, offset, bodyOffset, end: bodyOffset + message.bodyLength };
+}
+
+/** A record batch found in the source. */
+interface ScannedBatch {
+  readonly header: ArrowRecordBatchHeader;
+  readonly bodyOffset: number;
+  readonly bodyLength: number;
+  readonly index: number;
+}
+
+interface Scanned {
+  readonly ipc: 'file' | 'stream';
+  readonly version: number;
+  readonly schema?: ArrowSchema;
+  readonly batches: ScannedBatch[];
+  readonly tensors: ScannedTensorMessage[];
+  readonly dictionaries: number;
+}
+
+function batchOf(found: FoundMessage, index: number): ScannedBatch {
+  if (found.message.headerType !== ARROW_MESSAGE.RecordBatch || !found.message.header) {
+    fail('INVALID_HEADER', `arrow: expected a record batch at ${found.offset}, found a ${arrowMessageName(found.message.headerType)} message`, { offset: found.offset });
+  }
+  return { header: arrowParseRecordBatch(found.message.header!), bodyOffset: found.bodyOffset, bodyLength: found.message.bodyLength, index };
+}
+
+async function scanFile(source: ByteSource, maxMetadata: number, signal?: AbortSignal): Promise<Scanned> {
+  const size = source.size;
+  if (size < 18) fail('TRUNCATED', `arrow: a file of ${size} bytes is too short for the magic and footer`);
+  const tail = await source.read(size - 10, 10, signal ? { signal } : undefined);
+  if (!arrowHasMagic(tail, 4)) fail('BAD_MAGIC', 'arrow: the file starts with ARROW1 but does not end with it (truncated?)');
+  const footerLength = new DataView(tail.buffer, tail.byteOffset, 4).getInt32(0, true);
+  const footerStart = size - 10 - footerLength;
+  if (footerLength <= 0 || footerStart < 8) fail('INVALID_OFFSET', `arrow: footer length ${footerLength} does not fit in the ${size}-byte file`);
+  if (footerLength > maxMetadata) fail('LIMIT_EXCEEDED', `arrow: footer of ${footerLength} bytes exceeds the limit ${maxMetadata} (option maxMetadataBytes)`);
+  const footer = arrowParseFooter(await source.read(footerStart, footerLength, signal ? { signal } : undefined));
+  const batches: ScannedBatch[] = [];
+  for (const [index, block] of footer.recordBatches.entries()) {
+    if (block.offset + block.metaDataLength + block.bodyLength > footerStart) {
+      fail('INVALID_OFFSET', `arrow: record batch ${index} at ${block.offset} (${block.metaDataLength} + ${block.bodyLength} bytes) runs past the data (${footerStart})`);
+    }
+    const found = await messageAt(source, block.offset, footerStart, maxMetadata, signal);
+    if (!found) fail('INVALID_HEADER', `arrow: footer block ${index} points at an end-of-stream marker`);
+    batches.push(batchOf(found!, index));
+  }
+  return { ipc: 'file', version: footer.version, schema: footer.schema, batches, tensors: [], dictionaries: footer.dictionaries.length };
+}
+
+async function scanStream(source: ByteSource, maxMetadata: number, signal?: AbortSignal): Promise<Scanned> {
+  const first = await messageAt(source, 0, source.size, maxMetadata, signal);
+  if (!first) fail('INVALID_HEADER', 'arrow: the stream is empty (end-of-stream marker first)');
+  const { headerType } = first!.message;
+  if (headerType === ARROW_MESSAGE.Tensor || headerType === ARROW_MESSAGE.SparseTensor) {
+    const tensors: ScannedTensorMessage[] = [];
+    for (let found: FoundMessage | undefined = first; found; found = await messageAt(source, found.end, source.size, maxMetadata, signal)) {
+      const type = found.message.headerType;
+      if ((type !== ARROW_MESSAGE.Tensor && type !== ARROW_MESSAGE.SparseTensor) || !found.message.header) {
+        fail('INVALID_HEADER', `arrow: a tensor stream holds a ${arrowMessageName(type)} message at ${found.offset}`, { offset: found.offset });
+      }
+      tensors.push({ headerType: type, header: found.message.header!, bodyOffset: found.bodyOffset, bodyLength: found.message.bodyLength });
+    }
+    return { ipc: 'stream', version: first!.message.version, batches: [], tensors, dictionaries: 0 };
+  }
+  if (headerType !== ARROW_MESSAGE.Schema || !first!.message.header) {
+    fail('INVALID_HEADER', `arrow: a stream starts with a Schema message, this one with ${arrowMessageName(headerType)}`);
+  }
+  const version = first!.message.version;
+  const schema = arrowParseSchema(first!.message.header!, version);
+  const batches: ScannedBatch[] = [];
+  let dictionaries = 0;
+  for (let found = await messageAt(source, first!.end, source.size, maxMetadata, signal); found; found = await messageAt(source, found.end, source.size, maxMetadata, signal)) {
+    const type = found.message.headerType;
+    if (type === ARROW_MESSAGE.RecordBatch) batches.push(batchOf(found, batches.length));
+    else if (type === ARROW_MESSAGE.DictionaryBatch) dictionaries++;
+    else fail('INVALID_HEADER', `arrow: unexpected ${arrowMessageName(type)} message at ${found.offset} in a record batch stream`, { offset: found.offset });
+  }
+  return { ipc: 'stream', version, schema, batches, tensors: [], dictionaries };
+}
+
+const CODEC_NAMES = ['lz4', 'zstd'];
+
+/** Decodes one numeric column of one batch. */
+async function loadColumn(source: ByteSource, batch: ScannedBatch, layout: ArrowColumnLayout, bigEndian: boolean, signal?: AbortSignal): Promise<TableColumnBatch> {
+  const { header } = batch;
+  const numeric = layout.numeric!;
+  const name = layout.field.name;
+  const rows = header.length;
+  const top = header.nodes[layout.node]!;
+  if (top.length !== rows) fail('INVALID_HEADER', `arrow: column "${name}" has ${top.length} values in record batch ${batch.index} of ${rows} rows`);
+  const cell = numeric.cellShape.length === 0 ? 1 : elementCount(numeric.cellShape, 'arrow');
+  const elements = rows * cell;
+  const leaf = header.nodes[numeric.leafNode]!;
+  if (leaf.length < elements) fail('INVALID_HEADER', `arrow: column "${name}" has ${leaf.length} values in record batch ${batch.index}, ${elements} needed`);
+  const isBool = numeric.dtype === 'bool';
+  const item = DTYPE_INFO[numeric.dtype].bits / 8;
+  const need = isBool ? Math.ceil(elements / 8) : elements * item;
+  const readBuffer = async (index: number, maxBytes: number, what: string): Promise<Uint8Array> => {
+    const ref = header.buffers[index]!;
+    if (ref.offset + ref.length > batch.bodyLength) {
+      fail('INVALID_OFFSET', `arrow: ${what} of column "${name}" in record batch ${batch.index} spans ${ref.offset}..${ref.offset + ref.length}, past the ${batch.bodyLength}-byte body`);
+    }
+    const raw = ref.length === 0 ? new Uint8Array(0) : await source.read(batch.bodyOffset + ref.offset, ref.length, signal ? { signal } : undefined);
+    return arrowDecodeBuffer(raw, header.codec, maxBytes + 64, `${what} of column "${name}" in record batch ${batch.index}`);
+  };
+  let data = await readBuffer(numeric.leafBuffer + 1, need, 'values');
+  if (data.byteLength < need) fail('TRUNCATED', `arrow: column "${name}" has ${data.byteLength} bytes of values in record batch ${batch.index}, ${need} needed`);
+  data = data.subarray(0, need);
+  if (isBool) {
+    const bytes = new Uint8Array(elements);
+    for (let i = 0; i < elements; i++) bytes[i] = (data[i >> 3]! >> (i & 7)) & 1;
+    data = bytes;
+  } else if (bigEndian && item > 1) {
+    data = data.slice();
+    byteSwapInPlace(data, item);
+  }
+  if (top.nullCount === 0) return { values: data };
+  const validity = await readBuffer(layout.buffer, Math.ceil(rows / 8), 'validity bitmap');
+  if (validity.byteLength < Math.ceil(rows / 8)) fail('TRUNCATED', `arrow: validity bitmap of column "${name}" in record batch ${batch.index} has ${validity.byteLength} bytes, ${Math.ceil(rows / 8)} needed`);
+  return { values: data, validity };
+}
+
+/**
+ * Opens an Arrow IPC file (Feather v2), an IPC stream, a tensor stream or a Feather v1
+ * file as a `TensorReader` (a table reader for tables, see `model/table.ts`).
+ *
+ * @example
+ * ```ts
+ * await using reader = await arrowOpen('table.arrow', { formatOptions: { columns: 'separate' } });
+ * ```
+ */
+export async function arrowOpen(input: string | ByteSource, options: OpenOptions = {}): Promise<TensorReader> {
+  const opened = await openSourceInput(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}) });
+  const { source } = opened;
+  const closeSource = async () => { if (opened.owned) await source.close?.(); };
+  try {
+    return await arrowOpenSource(source, (options.formatOptions ?? {}) as ArrowOpenOptions, closeSource, options.signal);
+  } catch (error) {
+    await closeSource();
+    throw error;
+  }
+}
+
+async function arrowOpenSource(source: ByteSource, options: ArrowOpenOptions, close: () => Promise<void>, signal?: AbortSignal): Promise<TensorReader> {
+  const maxMetadata = options.maxMetadataBytes ?? ARROW_MAX_METADATA_BYTES;
+  const head = await source.read(0, Math.min(8, source.size), signal ? { signal } : undefined);
+  if (head.byteLength >= 4 && FEATHER_V1_MAGIC.every((byte, i) => head[i] === byte)) return featherV1Open(source, options, close, signal);
+  const scanned = arrowHasMagic(head) ? await scanFile(source, maxMetadata, signal) : await scanStream(source, maxMetadata, signal);
+  const path = source.name;
+  if (!scanned.schema) return arrowTensorReader(source, scanned.tensors, close);
+  const schema = scanned.schema;
+  const perBatch = scanned.batches.map((batch) => arrowColumnLayouts(schema.fields, scanned.version, batch.header));
+  const layouts = perBatch[0] ?? arrowColumnLayouts(schema.fields, scanned.version, { nodes: countNodes(schema), buffers: [], variadicBufferCounts: [] }, true);
+  const columns = arrowTableColumns(layouts, scanned.batches.map((batch) => batch.header), perBatch);
+  const codecs = [...new Set(scanned.batches.map((batch) => batch.header.codec).filter((codec) => codec !== undefined))];
+  const batches: TableBatch[] = scanned.batches.map((batch, b) => ({
+    rows: batch.header.length,
+    offset: batch.bodyOffset,
+    storedLength: batch.bodyLength,
+    label: `record batch ${batch.index}`,
+    load: async (wanted, abort) => {
+      const out: (TableColumnBatch | undefined)[] = [];
+      for (const index of wanted) out[index] = await loadColumn(source, batch, perBatch[b]![index]!, schema.bigEndian, abort);
+      return out;
+    },
+    span: (index) => {
+      const layout = perBatch[b]![index]!;
+      const numeric = layout.numeric;
+      if (!numeric || batch.header.codec !== undefined || schema.bigEndian || numeric.dtype === 'bool') return undefined;
+      if (batch.header.nodes[layout.node]!.nullCount !== 0) return undefined;
+      const ref = batch.header.buffers[numeric.leafBuffer + 1]!;
+      const need = batch.header.length * elementCount(numeric.cellShape, 'arrow') * (DTYPE_INFO[numeric.dtype].bits / 8);
+      if (ref.length < need || ref.offset + need > batch.bodyLength) return undefined;
+      return batch.bodyOffset + ref.offset;
+    },
+  }));
+  const rows = scanned.batches.reduce((sum, batch) => sum + batch.header.length, 0);
+  if (!Number.isSafeInteger(rows)) throw new TensioError('SIZE_OVERFLOW', `arrow: ${rows} rows`, { format: 'arrow' });
+  return createTableReader({
+    format: 'arrow',
+    ...(path !== undefined ? { path } : {}),
+    source,
+    schema: { columns, rows, metadata: schema.metadata },
+    batches,
+    metadata: {
+      'arrow.ipc': scanned.ipc,
+      'arrow.recordBatches': scanned.batches.length,
+      'arrow.compression': codecs.length === 0 ? 'none' : codecs.map((codec) => CODEC_NAMES[codec!]).join(', '),
+      ...(schema.bigEndian ? { 'arrow.bigEndian': true } : {}),
+      ...(scanned.dictionaries > 0 ? { 'arrow.dictionaryBatches': scanned.dictionaries } : {}),
+    },
+    options,
+    close,
+  });
+}
+
+/** Field nodes a schema implies (for a table without record batches). */
+function countNodes(schema: ArrowSchema): { length: number; nullCount: number }[] {
+  let count = 0;
+  const walk = (field: ArrowSchema['fields'][number]): void => {
+    count++;
+    if (field.dictionaryIndex === undefined) field.children.forEach(walk);
+  };
+  schema.fields.forEach(walk);
+  return Array.from({ length: count }, () => ({ length: 0, nullCount: 0 }));
+}
