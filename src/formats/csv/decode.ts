@@ -16,6 +16,16 @@ import type { CsvChunkPlan, CsvDialect, CsvDType } from './types.js';
 
 const fail = errorFactory('csv');
 
+/** What a decode produces: `rows` records of `fields` fields, of which `select` become the columns. */
+export interface CsvRowLayout {
+  readonly rows: number;
+  readonly fields: number;
+  readonly select: Int32Array;
+  readonly dtype: CsvDType;
+  /** Physical line (1-based) of the first byte decoded. */
+  readonly firstLine: number;
+}
+
 /** Text read from the source per request when a run is decoded piecewise. */
 const TEXT_READ_BYTES = 2 ** 20;
 
@@ -32,8 +42,9 @@ async function* rawBlocks(stored: StoredRange, signal?: AbortSignal): AsyncGener
  * most about `pieceBytes` (whole rows). `dialect.skipRows` and the header are honoured
  * from the first block (the gzip case re-reads from the file start).
  */
-export async function* csvDecodeBlocks(blocks: AsyncIterable<Uint8Array>, dialect: CsvDialect, layout: { rows: number; columns: number; dtype: CsvDType; firstLine: number }, pieceBytes: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-  const { rows, columns, dtype } = layout;
+export async function* csvDecodeBlocks(blocks: AsyncIterable<Uint8Array>, dialect: CsvDialect, layout: CsvRowLayout, pieceBytes: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  const { rows, fields, select, dtype } = layout;
+  const columns = select.length;
   const width = DTYPE_INFO[dtype].bits / 8;
   const rowBytes = Math.max(1, columns * width);
   const pieceRows = Math.max(1, Math.floor(pieceBytes / rowBytes));
@@ -58,7 +69,7 @@ export async function* csvDecodeBlocks(blocks: AsyncIterable<Uint8Array>, dialec
       bytes.set(block, carry.byteLength);
     }
     let pos = 0;
-    const state = { tokenizer, text: bytes, columns, dtype };
+    const state = { tokenizer, text: bytes, select, dtype };
     while (row < rows) {
       const at = tokenizer.next(bytes, pos, bytes.byteLength, final);
       if (at < 0) {
@@ -71,8 +82,8 @@ export async function* csvDecodeBlocks(blocks: AsyncIterable<Uint8Array>, dialec
         headerLeft = false;
         continue;
       }
-      if (tokenizer.count !== columns) {
-        fail('INVALID_SHAPE', `csv: line ${tokenizer.recordLine} has ${tokenizer.count} fields, expected ${columns}; ragged rows cannot form an array`);
+      if (tokenizer.count !== fields) {
+        fail('INVALID_SHAPE', `csv: line ${tokenizer.recordLine} has ${tokenizer.count} fields, expected ${fields}; ragged rows cannot form an array`);
       }
       csvConvertRecord(state, values, pieceRow * columns);
       pieceRow++;
@@ -97,24 +108,24 @@ export async function* csvDecodeBlocks(blocks: AsyncIterable<Uint8Array>, dialec
  * The codec of one run of plain-text rows: decoded in one call when small (the usual
  * case: runs are about 4 MiB), else block by block.
  */
-export function csvRunCodec(dialect: CsvDialect, plan: CsvChunkPlan, columns: number, dtype: CsvDType): ChunkCodec {
+export function csvRunCodec(dialect: CsvDialect, plan: CsvChunkPlan, fields: number, select: Int32Array, dtype: CsvDType): ChunkCodec {
   const runDialect: CsvDialect = { ...dialect, skipRows: 0, header: false };
-  const layout = { rows: plan.rows, columns, dtype, firstLine: plan.firstLine };
+  const layout: CsvRowLayout = { rows: plan.rows, fields, select, dtype, firstLine: plan.firstLine };
   return {
     name: 'csv',
     decode: (stored, options) => csvDecodeBlocks(rawBlocks(stored, options.signal), runDialect, layout, options.pieceBytes, options.signal),
     decodeWhole(stored) {
       const width = DTYPE_INFO[dtype].bits / 8;
-      const out = allocateUninitialized(plan.rows * columns * width);
-      csvParseRun(runDialect, stored, plan.firstLine, plan.rows, columns, dtype, out);
+      const out = allocateUninitialized(plan.rows * select.length * width);
+      csvParseRun(runDialect, stored, plan.firstLine, plan.rows, fields, select, dtype, out);
       return out;
     },
   };
 }
 
 /** The codec of a whole `.csv.gz`: gunzip, then parse from the first line (skipRows and header again). */
-export function csvGzipCodec(dialect: CsvDialect, rows: number, columns: number, dtype: CsvDType, maxTextBytes: number): ChunkCodec {
-  const layout = { rows, columns, dtype, firstLine: 1 };
+export function csvGzipCodec(dialect: CsvDialect, rows: number, fields: number, select: Int32Array, dtype: CsvDType, maxTextBytes: number): ChunkCodec {
+  const layout: CsvRowLayout = { rows, fields, select, dtype, firstLine: 1 };
   return {
     name: 'gzip+csv',
     decode: (stored, options) => csvDecodeBlocks(gunzipCodec.decode(stored, { pieceBytes: 2 ** 20, decodedLength: maxTextBytes, ...(options.signal ? { signal: options.signal } : {}) }), dialect, layout, options.pieceBytes, options.signal),

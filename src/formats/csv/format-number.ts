@@ -3,10 +3,9 @@
  * value (the default, for float64 and float32 alike), and printf-style formats as
  * `np.savetxt` takes them (`%.18e`, `%.6g`, `%10.3f`, `%d`, …).
  *
- * One known difference from C's printf: a value exactly halfway between two outputs
- * (`'%.1e' % 0.125`) rounds up here (ECMAScript's `toExponential`/`toFixed` rule),
- * where C rounds the exact binary value half to even. Such ties need the binary value
- * to end exactly at the cut; `%.18e` of a float64 never meets one.
+ * A value exactly halfway between two outputs (`'%.1e' % 0.125`, or `%.18e` of
+ * 3262234208.8564453125) rounds half to even, as C's printf and Python do (ECMAScript's
+ * `toExponential`/`toFixed` alone would round it up).
  */
 import { errorFactory } from '../../core/errors.js';
 
@@ -73,12 +72,14 @@ export class CsvTextBuffer {
   }
 }
 
-const DIGITS = new Uint8Array(20);
+const DIGITS = new Uint8Array(32);
 
 /**
- * Appends `d × 10^k` (d a positive integer below 2^53) as JavaScript's `String` would
- * write that number: plain digits up to 21 integer places, `0.000001` down to 1e-6,
- * else `1.5e-7` / `1e+21`.
+ * Appends `d × 10^k` (d a positive integer below 2^53) the way Python's `repr(float)`
+ * (and numpy's `str`) lays a shortest number out: positional from 1e-4 up to 1e16
+ * with at least one fraction digit (`100.0`, `0.0001`), else `1e-05` / `9.9e+19`. pandas
+ * then infers a float column from it, where a bare `100` or a 20-digit integer would
+ * read as int64 or as text.
  */
 function emitDecimal(out: CsvTextBuffer, negative: boolean, d: number, k: number): void {
   while (d % 10 === 0) {
@@ -91,37 +92,80 @@ function emitDecimal(out: CsvTextBuffer, negative: boolean, d: number, k: number
     DIGITS[n++] = 0x30 + (d - q * 10);
     d = q;
   }
-  // DIGITS holds the digits in reverse order.
+  // DIGITS holds the digits in reverse order; reverse them in place.
+  for (let a = 0, b = n - 1; a < b; a++, b--) {
+    const t = DIGITS[a]!;
+    DIGITS[a] = DIGITS[b]!;
+    DIGITS[b] = t;
+  }
+  emitDigits(out, negative, n, n + k);
+}
+
+/** Lays out DIGITS[0, n) with `point` digits before the decimal point, Python repr style. */
+function emitDigits(out: CsvTextBuffer, negative: boolean, n: number, point: number): void {
   out.ensure(n + 32);
   const bytes = out.bytes;
   let at = out.length;
   if (negative) bytes[at++] = 0x2d;
-  const point = n + k; // digits before the decimal point
-  if (k >= 0 && point <= 21) {
-    for (let i = n - 1; i >= 0; i--) bytes[at++] = DIGITS[i]!;
-    for (let i = 0; i < k; i++) bytes[at++] = 0x30;
-  } else if (point > 0 && point <= 21) {
-    for (let i = n - 1; i >= n - point; i--) bytes[at++] = DIGITS[i]!;
-    bytes[at++] = 0x2e;
-    for (let i = n - point - 1; i >= 0; i--) bytes[at++] = DIGITS[i]!;
-  } else if (point <= 0 && point > -6) {
-    bytes[at++] = 0x30;
-    bytes[at++] = 0x2e;
-    for (let i = 0; i < -point; i++) bytes[at++] = 0x30;
-    for (let i = n - 1; i >= 0; i--) bytes[at++] = DIGITS[i]!;
+  if (point > -4 && point <= 16) {
+    if (point <= 0) {
+      bytes[at++] = 0x30;
+      bytes[at++] = 0x2e;
+      for (let i = 0; i < -point; i++) bytes[at++] = 0x30;
+      for (let i = 0; i < n; i++) bytes[at++] = DIGITS[i]!;
+    } else if (point < n) {
+      for (let i = 0; i < point; i++) bytes[at++] = DIGITS[i]!;
+      bytes[at++] = 0x2e;
+      for (let i = point; i < n; i++) bytes[at++] = DIGITS[i]!;
+    } else {
+      for (let i = 0; i < n; i++) bytes[at++] = DIGITS[i]!;
+      for (let i = n; i < point; i++) bytes[at++] = 0x30;
+      bytes[at++] = 0x2e;
+      bytes[at++] = 0x30;
+    }
   } else {
-    bytes[at++] = DIGITS[n - 1]!;
+    bytes[at++] = DIGITS[0]!;
     if (n > 1) {
       bytes[at++] = 0x2e;
-      for (let i = n - 2; i >= 0; i--) bytes[at++] = DIGITS[i]!;
+      for (let i = 1; i < n; i++) bytes[at++] = DIGITS[i]!;
     }
     bytes[at++] = 0x65;
-    const exponent = point - 1;
+    let exponent = point - 1;
     bytes[at++] = exponent < 0 ? 0x2d : 0x2b;
-    const text = String(Math.abs(exponent));
+    exponent = Math.abs(exponent);
+    if (exponent < 10) bytes[at++] = 0x30;
+    const text = String(exponent);
     for (let i = 0; i < text.length; i++) bytes[at++] = text.charCodeAt(i);
   }
   out.length = at;
+}
+
+/** Appends a number given as JavaScript's `String()` text (`-1.5e-7`, `123.45`), re-laid out Python repr style. */
+function emitJsText(out: CsvTextBuffer, text: string): void {
+  let i = 0;
+  const negative = text.charCodeAt(0) === 0x2d;
+  if (negative) i++;
+  let n = 0;
+  let point = -1;
+  let leadingZeros = 0;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      point = n + leadingZeros;
+      continue;
+    }
+    if (c === 0x65) break;
+    if (n === 0 && c === 0x30) {
+      leadingZeros++;
+      continue;
+    }
+    DIGITS[n++] = c;
+  }
+  let digitsBeforePoint = point === -1 ? n + leadingZeros : point;
+  digitsBeforePoint -= leadingZeros; // leading zeros sit before the first significant digit
+  if (i < text.length) digitsBeforePoint += Number(text.slice(i + 1));
+  while (n > 1 && DIGITS[n - 1] === 0x30) n--;
+  emitDigits(out, negative, n, digitsBeforePoint);
 }
 
 const POWERS_OF_TEN: number[] = [];
@@ -132,17 +176,19 @@ for (let i = 0, p = 1; i <= 22; i++, p *= 10) POWERS_OF_TEN.push(p);
  * `single` (`value` must then be a float32 value), else as float64. The nearest
  * p-digit decimal is tried for p = 1, 2, … (one exact power of ten each, checked by
  * reading it back); float64 values needing more than 15 digits, and exponents past
- * ±22, take the engine's own shortest `String(value)`.
+ * ±22, take the engine's own shortest `String(value)`. Laid out as Python's `repr`
+ * (`0.1`, `100.0`, `1e-05`, `1.7976931348623157e+308`).
  *
  * @example
  * ```ts
  * const out = new CsvTextBuffer();
  * csvEmitShortest(out, Math.fround(0.1), true); // '0.1'
+ * csvEmitShortest(out, 1e20, false); // '1e+20'
  * ```
  */
 export function csvEmitShortest(out: CsvTextBuffer, value: number, single: boolean): void {
   if (!Number.isFinite(value) || value === 0) {
-    out.text(value === 0 ? (Object.is(value, -0) ? '-0' : '0') : nonFinite(value, false));
+    out.text(value === 0 ? (Object.is(value, -0) ? '-0.0' : '0.0') : nonFinite(value, false));
     return;
   }
   const magnitude = Math.abs(value);
@@ -169,7 +215,7 @@ export function csvEmitShortest(out: CsvTextBuffer, value: number, single: boole
       }
     }
   }
-  out.text(single ? csvShortestFloat32(value) : String(value));
+  emitJsText(out, single ? csvShortestFloat32(value) : String(value));
 }
 
 /**
@@ -245,8 +291,37 @@ function pythonExponent(text: string): string {
   return `${text.slice(0, at)}e${sign}${digits.length < 2 ? `0${digits}` : digits}`;
 }
 
+/**
+ * `value.toExponential(precision)`, except that an exact tie (the binary value ends in
+ * a 5 right after the last digit kept) rounds half to even as C's printf and Python do;
+ * ECMAScript rounds it up. Ties are common for large values with few fraction bits.
+ */
+function exponentialEven(value: number, precision: number): string {
+  const text = value.toExponential(precision);
+  if (precision >= 99 || value === 0) return text;
+  const full = value.toExponential(100);
+  const e = full.indexOf('e');
+  const digits = full[0]! + full.slice(2, e);
+  if (digits[precision + 1] !== '5' || !/^0*$/.test(digits.slice(precision + 2))) return text;
+  if ((digits.charCodeAt(precision) - 0x30) % 2 === 1) return text; // rounding up reaches the even digit
+  return (precision === 0 ? digits[0]! : `${digits[0]!}.${digits.slice(1, precision + 1)}`) + full.slice(e);
+}
+
+/** `value.toFixed(precision)` with exact ties rounded half to even (see {@link exponentialEven}). */
+function fixedEven(value: number, precision: number): string {
+  const text = value.toFixed(precision);
+  if (precision >= 100) return text;
+  const full = value.toFixed(100);
+  const point = full.indexOf('.');
+  const fraction = full.slice(point + 1);
+  if (fraction[precision] !== '5' || !/^0*$/.test(fraction.slice(precision + 1))) return text;
+  const kept = precision === 0 ? full.charCodeAt(point - 1) : fraction.charCodeAt(precision - 1);
+  if ((kept - 0x30) % 2 === 1) return text;
+  return precision === 0 ? full.slice(0, point) : `${full.slice(0, point)}.${fraction.slice(0, precision)}`;
+}
+
 function fixed(value: number, precision: number): string {
-  if (Math.abs(value) < 1e21) return value.toFixed(precision);
+  if (Math.abs(value) < 1e21) return fixedEven(value, precision);
   // toFixed switches to exponent form from 1e21; the integer is exact as a BigInt.
   const integer = BigInt(value).toString();
   return precision > 0 ? `${integer}.${'0'.repeat(precision)}` : integer;
@@ -265,7 +340,7 @@ function formatMagnitude(value: number, c: Conversion): string {
   switch (c.conversion) {
     case 'e':
     case 'E': {
-      const text = pythonExponent(value.toExponential(c.precision ?? 6));
+      const text = pythonExponent(exponentialEven(value, c.precision ?? 6));
       return c.conversion === 'E' ? text.toUpperCase() : text;
     }
     case 'f':
@@ -274,7 +349,7 @@ function formatMagnitude(value: number, c: Conversion): string {
     case 'g':
     case 'G': {
       const p = c.precision === undefined ? 6 : Math.max(1, c.precision);
-      const exponentForm = value.toExponential(p - 1);
+      const exponentForm = exponentialEven(value, p - 1);
       const x = Number(exponentForm.slice(exponentForm.indexOf('e') + 1));
       let text = x >= -4 && x < p ? fixed(value, p - 1 - x) : pythonExponent(exponentForm);
       if (!c.flags.includes('#')) text = stripZeros(text);

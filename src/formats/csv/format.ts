@@ -19,7 +19,7 @@ const capabilities: FormatCapabilities = {
 };
 
 /** The `formatOptions` keys reading takes ({@link CsvReadOptions}). */
-const OPEN_OPTIONS = ['delimiter', 'skipRows', 'header', 'comments', 'quote', 'dtype', 'maxRows', 'arrayName', 'maxLineBytes', 'maxGzipRatio', 'chunkTextBytes'];
+const OPEN_OPTIONS = ['delimiter', 'skipRows', 'header', 'comments', 'quote', 'dtype', 'usecols', 'maxRows', 'arrayName', 'maxLineBytes', 'maxGzipRatio', 'chunkTextBytes'];
 /** The `formatOptions` keys writing takes ({@link CsvWriteOptions}). */
 const WRITE_OPTIONS = ['delimiter', 'fmt', 'header', 'comments', 'newline', 'gzip'];
 

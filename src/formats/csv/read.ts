@@ -216,8 +216,9 @@ const INT_RANGE: Record<string, [number, number]> = {
 };
 
 /**
- * Converts a run of whole records (`text`, which starts at physical line `firstLine`)
- * into `rows × columns` values of `dtype`, written to `out` (little-endian, C order).
+ * Converts a run of whole records (`text`, which starts at physical line `firstLine`,
+ * `fields` fields per record) into `rows × select.length` values of `dtype` (the
+ * fields `select` lists, in its order), written to `out` (little-endian, C order).
  * Returns rows written. A field that is not a number of the dtype is `INVALID_VALUE`
  * naming line and column; a missing value (empty, `nan`, `NA`, …) is NaN for floats and
  * `INVALID_VALUE` for integer and bool dtypes; a row with another field count is
@@ -226,12 +227,13 @@ const INT_RANGE: Record<string, [number, number]> = {
  * @example
  * ```ts
  * const out = new Uint8Array(2 * 2 * 8);
- * csvParseRun(dialect, new TextEncoder().encode('1,2\n3,4\n'), 1, 2, 2, 'float64', out);
+ * csvParseRun(dialect, new TextEncoder().encode('1,2\n3,4\n'), 1, 2, 2, Int32Array.of(0, 1), 'float64', out);
  * ```
  */
-export function csvParseRun(dialect: CsvDialect, text: Uint8Array, firstLine: number, rows: number, columns: number, dtype: CsvDType, out: Uint8Array): number {
+export function csvParseRun(dialect: CsvDialect, text: Uint8Array, firstLine: number, rows: number, fields: number, select: Int32Array, dtype: CsvDType, out: Uint8Array): number {
   const tokenizer = new CsvTokenizer(dialect, firstLine, 0);
-  const state = { tokenizer, text, columns, dtype };
+  const columns = select.length;
+  const state = { tokenizer, text, select, dtype };
   const width = DTYPE_INFO[dtype].bits / 8;
   if (out.byteLength !== rows * columns * width) fail('SIZE_MISMATCH', `csv: output of ${out.byteLength} bytes for ${rows}×${columns} ${dtype}`);
   let row = 0;
@@ -241,8 +243,8 @@ export function csvParseRun(dialect: CsvDialect, text: Uint8Array, firstLine: nu
   while (row < rows) {
     const next = tokenizer.next(text, pos, end, true);
     if (next < 0) fail('TRUNCATED', `csv: the text ends at line ${tokenizer.line} after ${row} of ${rows} rows (the file changed since it was scanned?)`);
-    if (tokenizer.count !== columns) {
-      fail('INVALID_SHAPE', `csv: line ${tokenizer.recordLine} has ${tokenizer.count} fields, expected ${columns}; ragged rows cannot form an array`);
+    if (tokenizer.count !== fields) {
+      fail('INVALID_SHAPE', `csv: line ${tokenizer.recordLine} has ${tokenizer.count} fields, expected ${fields}; ragged rows cannot form an array`);
     }
     csvConvertRecord(state, values, row * columns);
     row++;
@@ -265,32 +267,35 @@ function badField(state: { tokenizer: CsvTokenizer; text: Uint8Array; dtype: Csv
   return fail('INVALID_VALUE', `csv: line ${t.recordLine}, column ${column + 1}: ${why} ${clipInput(JSON.stringify(raw))} as ${state.dtype}`);
 }
 
-export function csvConvertRecord(state: { tokenizer: CsvTokenizer; text: Uint8Array; columns: number; dtype: CsvDType }, values: CsvValues, at: number): void {
-  const { tokenizer, text, columns, dtype } = state;
+export function csvConvertRecord(state: { tokenizer: CsvTokenizer; text: Uint8Array; select: Int32Array; dtype: CsvDType }, values: CsvValues, at: number): void {
+  const { tokenizer, text, select, dtype } = state;
   const starts = tokenizer.starts;
   const ends = tokenizer.ends;
   if (dtype === 'float64' || dtype === 'float32') {
     const single = dtype === 'float32';
-    for (let k = 0; k < columns; k++) {
+    for (let j = 0; j < select.length; j++) {
+      const k = select[j]!;
       const parsed = csvParseFloat(text, starts[k]!, ends[k]!);
-      if (typeof parsed === 'number') values[at + k] = single ? roundToFloat32(parsed, text, starts[k]!, ends[k]!) : parsed;
-      else if (parsed === PARSE_MISSING) values[at + k] = NaN;
+      if (typeof parsed === 'number') values[at + j] = single ? roundToFloat32(parsed, text, starts[k]!, ends[k]!) : parsed;
+      else if (parsed === PARSE_MISSING) values[at + j] = NaN;
       else badField(state, k, 'cannot read');
     }
     return;
   }
   if (dtype === 'bool') {
-    for (let k = 0; k < columns; k++) {
+    for (let j = 0; j < select.length; j++) {
+      const k = select[j]!;
       const parsed = csvParseBool(text, starts[k]!, ends[k]!);
       if (parsed === PARSE_MISSING) badField(state, k, 'missing value (bool has no NaN):');
       if (parsed === PARSE_FAILED) badField(state, k, 'cannot read');
-      values[at + k] = parsed ? 1 : 0;
+      values[at + j] = parsed ? 1 : 0;
     }
     return;
   }
   const wide = dtype === 'int64' || dtype === 'uint64';
   const range = INT_RANGE[dtype];
-  for (let k = 0; k < columns; k++) {
+  for (let j = 0; j < select.length; j++) {
+      const k = select[j]!;
     const parsed = csvParseInteger(text, starts[k]!, ends[k]!);
     if (parsed === PARSE_MISSING) badField(state, k, `missing value (${dtype} has no NaN; read as float64 to keep it as NaN):`);
     if (parsed === PARSE_FAILED) badField(state, k, 'cannot read');
@@ -298,10 +303,10 @@ export function csvConvertRecord(state: { tokenizer: CsvTokenizer; text: Uint8Ar
       const big = typeof parsed === 'bigint' ? parsed : BigInt(parsed);
       const fits = dtype === 'int64' ? big >= -(2n ** 63n) && big < 2n ** 63n : big >= 0n && big < 2n ** 64n;
       if (!fits) badField(state, k, 'out of range:');
-      values[at + k] = big as never;
+      values[at + j] = big as never;
     } else {
       if (typeof parsed === 'bigint' || parsed < range![0] || parsed > range![1]) badField(state, k, 'out of range:');
-      values[at + k] = parsed as number;
+      values[at + j] = parsed as number;
     }
   }
 }

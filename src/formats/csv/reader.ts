@@ -111,6 +111,24 @@ function startScanner(blocks: Uint8Array[], options: CsvReadOptions, defaultDeli
   return scanner;
 }
 
+/**
+ * The fields that become columns: all of them, or `usecols` (indices, negative from the
+ * end, or header names), in the order given.
+ */
+function selectColumns(usecols: CsvReadOptions['usecols'], fields: number, names: readonly string[] | undefined): Int32Array {
+  if (usecols === undefined) return Int32Array.from({ length: fields }, (_, k) => k);
+  return Int32Array.from(usecols, (wanted) => {
+    if (typeof wanted === 'string') {
+      const at = names?.indexOf(wanted) ?? -1;
+      if (at === -1) fail('NOT_FOUND', `csv: no column named ${JSON.stringify(wanted)}${names ? `; the header has ${JSON.stringify(names)}` : ' (names need header: true)'}`);
+      return at;
+    }
+    const at = wanted < 0 ? fields + wanted : wanted;
+    if (!Number.isInteger(at) || at < 0 || at >= fields) fail('INVALID_ARGUMENT', `csv: column ${wanted} is outside the ${fields} fields of each row`);
+    return at;
+  });
+}
+
 /** Checks read options that do not depend on the text. */
 function checkReadOptions(options: CsvReadOptions): CsvDType {
   const dtype = options.dtype ?? 'float64';
@@ -142,7 +160,16 @@ export async function csvOpenSource(source: ByteSource, options: CsvReadOptions 
     throw error;
   }
   const width = DTYPE_INFO[dtype].bits / 8;
-  const { rows, columns, dialect } = scan;
+  const { rows, dialect } = scan;
+  const fields = scan.columns;
+  let select: Int32Array;
+  try {
+    select = selectColumns(options.usecols, fields, scan.names);
+  } catch (error) {
+    if (options.ownsSource) await source.close?.();
+    throw error;
+  }
+  const columns = select.length;
   const byteLength = rows * columns * width;
   if (!Number.isSafeInteger(byteLength)) fail('SIZE_OVERFLOW', `csv: ${rows}×${columns} ${dtype} is too large`);
   const info: TensorInfo = {
@@ -154,11 +181,11 @@ export async function csvOpenSource(source: ByteSource, options: CsvReadOptions 
   };
   const chunks: ByteChunk[] = scan.gzip
     ? (byteLength === 0 ? [] : [{
-        source, offset: 0, storedLength: source.size, codec: csvGzipCodec(dialect, rows, columns, dtype, scan.maxText),
+        source, offset: 0, storedLength: source.size, codec: csvGzipCodec(dialect, rows, fields, select, dtype, scan.maxText),
         decodedLength: byteLength, byteLength, format, label: `gzip text of ${rows} rows`, corruptCode: 'INVALID_VALUE',
       }])
     : scan.chunks.map((plan) => ({
-        source, offset: plan.offset, storedLength: plan.length, codec: csvRunCodec(dialect, plan, columns, dtype),
+        source, offset: plan.offset, storedLength: plan.length, codec: csvRunCodec(dialect, plan, fields, select, dtype),
         decodedLength: plan.rows * columns * width, byteLength: plan.rows * columns * width, format,
         label: `${plan.rows} rows from line ${plan.firstLine}`, corruptCode: 'INVALID_VALUE',
       }));
@@ -170,7 +197,7 @@ export async function csvOpenSource(source: ByteSource, options: CsvReadOptions 
     size: source.size,
     metadata: {
       delimiter: delimiterName,
-      ...(scan.names ? { columns: scan.names } : {}),
+      ...(scan.names ? { columns: Array.from(select, (k) => scan.names![k]!) } : {}),
       ...(scan.gzip ? { gzip: true } : {}),
       textBytes: scan.textBytes,
     },

@@ -23,6 +23,8 @@ export interface CsvReadOptions {
   quote?: string | null;
   /** Element type of the array. Default `'float64'` (as `np.loadtxt`). */
   dtype?: CsvDType;
+  /** Fields to keep as columns, in this order: indices (negative from the end) or header names (pandas `usecols`). Default all. */
+  usecols?: readonly (number | string)[];
   /** Read at most this many data rows. */
   maxRows?: number;
   /** Name of the one array the file holds. Default `'data'`. */
