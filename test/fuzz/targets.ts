@@ -57,6 +57,7 @@ export interface FormatTargetOptions {
  */
 export const FUZZ_TARGET_OPTIONS: Readonly<Record<string, FormatTargetOptions>> = {
   npz: { seedOptions: [{}, { compress: true }] },
+  zarr: { seedOptions: [{}, { version: 2, compressor: 'zlib' }, { version: 3, compressor: 'gzip', chunks: 16, shards: 2 }, { version: 3, compressor: 'zstd' }] },
 };
 
 /** The tensors every seed holds: three dtypes, two ranks. */
