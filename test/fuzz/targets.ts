@@ -58,6 +58,8 @@ export interface FormatTargetOptions {
 export const FUZZ_TARGET_OPTIONS: Readonly<Record<string, FormatTargetOptions>> = {
   npz: { seedOptions: [{}, { compress: true }] },
   zarr: { seedOptions: [{}, { version: 2, compressor: 'zlib' }, { version: 3, compressor: 'gzip', chunks: 16, shards: 2 }, { version: 3, compressor: 'zstd' }] },
+  // 4 KiB placement keeps the seeds small; a compressed seed (tiny frames); two corpus files (CSR, attributes).
+  zt: { seedOptions: [{ align: 4096 }, { compress: { frameBytes: 16 } }], seedFiles: ['conformance/ztensor/valid/csr-data-valid.zt', 'conformance/ztensor/valid/attributes-kitchen-sink.zt'] },
 };
 
 /** The tensors every seed holds: three dtypes, two ranks. */
