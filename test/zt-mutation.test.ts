@@ -87,7 +87,7 @@ function rethrowUnlessTensio(error: unknown): void {
 
 test('20,000 mutants of the valid corpus files and a compressed file: each reads or fails with a TensioError', { skip: sharedSkip('conformance/ztensor/valid') }, async (t) => {
   const folder = sharedFile('conformance/ztensor/valid')!;
-  const seeds = readdirSync(folder).sort().map((name) => new Uint8Array(readFileSync(join(folder, name))));
+  const seeds: Uint8Array[] = readdirSync(folder).sort().map((name) => new Uint8Array(readFileSync(join(folder, name))));
   const sink = memorySink();
   const writer = await ztCreateWriter(sink, { tensors: [{ name: 'w', dtype: 'float32', shape: [8, 4] }, { name: 'flags', dtype: 'bool', shape: [3] }], compress: { frameBytes: 32 } });
   for (const name of writer.order) await writer.add(name, name === 'w' ? new Uint8Array(128).map((_, i) => i % 7) : Uint8Array.of(0, 1, 1));
