@@ -155,7 +155,8 @@ export function cliShardOf(info: TensorInfo): string | undefined {
  * Facts worth a key in `--json` beyond name/dtype/shape/byteLength: the shard, the
  * names sharing its storage, and for NumPy arrays the byte order and memory order
  * the file stores (tensio's bytes are always little-endian C order); for opaque
- * tensors, the format's own dtype.
+ * tensors, the format's own dtype; for chunked formats (Zarr, HDF5), chunks, shards,
+ * codecs or filters and attributes.
  */
 export function cliTensorJsonExtras(info: TensorInfo): Record<string, unknown> {
   const extras = info.extras ?? {};
@@ -166,5 +167,9 @@ export function cliTensorJsonExtras(info: TensorInfo): Record<string, unknown> {
   if (typeof extras.bigEndian === 'boolean') out.byteOrder = extras.bigEndian ? 'big' : 'little';
   if (typeof extras.fortranOrder === 'boolean') out.memoryOrder = extras.fortranOrder ? 'F' : 'C';
   if (info.dtype === 'opaque' && info.formatDtype !== undefined) out.formatDtype = info.formatDtype;
+  // Chunked formats (Zarr, HDF5): the chunk grid, shards, codec or filter pipeline and attributes.
+  for (const key of ['chunks', 'shards', 'codecs', 'filters', 'attributes'] as const) {
+    if (extras[key] !== undefined && extras[key] !== null) out[key] = extras[key];
+  }
   return out;
 }

@@ -39,6 +39,11 @@ function describeExtras(info: TensorInfo): string {
     parts.push(`shares storage with ${sharedWith.join(', ')}${total > sharedWith.length ? ` and ${total - sharedWith.length} more` : ''}`);
   }
   if (typeof extras.hint === 'string') parts.push(extras.hint);
+  // Chunked formats (Zarr, HDF5): chunk grid, shards and the codec/filter pipeline.
+  if (Array.isArray(extras.chunks)) parts.push(`chunks ${cliFormatShape(extras.chunks as number[])}`);
+  if (Array.isArray(extras.shards)) parts.push(`shards ${cliFormatShape(extras.shards as number[])}`);
+  const pipeline = Array.isArray(extras.codecs) ? extras.codecs : Array.isArray(extras.filters) ? extras.filters : undefined;
+  if (pipeline && pipeline.length > 0) parts.push((pipeline as unknown[]).map(String).join('+'));
   return parts.join(', ');
 }
 

@@ -144,7 +144,7 @@ function extrasOf(meta: ZarrArrayMeta): Record<string, unknown> {
     ...(meta.sharding ? { shards: meta.chunkShape } : {}),
     codecs: (meta.sharding ? meta.sharding.codecs : meta.codecs).map((codec) => codec.name),
     order: meta.order,
-    byteOrder: meta.bigEndian ? 'big' : 'little',
+    bigEndian: meta.bigEndian,
     ...(Object.keys(meta.attributes).length > 0 ? { attributes: meta.attributes } : {}),
   };
 }
