@@ -174,15 +174,29 @@ export interface TensorWriter {
   readonly removedFiles?: readonly string[];
 }
 
-/** Options every format's writer factory takes. */
-export interface WriterOptions {
+/**
+ * A format's own options, when it does not say which: any keys. A format declares its
+ * own as the type parameters of {@link TensorFormat} (e.g. `TensorFormat<NpzOpenOptions,
+ * { compress?: boolean }>`), and the operations type `formatOptions` by format name
+ * (`FormatOptionsByName` in `src/operations/format-options.ts`).
+ */
+export type AnyFormatOptions = Record<string, unknown>;
+
+/**
+ * A format's options as a plain object type (an interface has no implicit index
+ * signature, so it would not pass where {@link AnyFormatOptions} is expected).
+ */
+export type FormatOptionsOf<T> = { [K in keyof T]: T[K] };
+
+/** Options every format's writer factory takes; `W` is the format's own `formatOptions`. */
+export interface WriterOptions<W extends object = AnyFormatOptions> {
   /** The plan: every tensor the file will hold. */
   tensors: readonly TensorSpec[];
   metadata?: Metadata;
   /** Replace an existing file. Default true for library calls; the CLI asks for `--force`. */
   overwrite?: boolean;
   /** Format-specific options (e.g. safetensors `{ crc32: true }`). */
-  formatOptions?: Record<string, unknown>;
+  formatOptions?: W;
   /**
    * A writer that must patch bytes already written (safetensors `crc32`) into a target
    * that cannot (`canWriteAt` false): `'local'` (default) stages through a local
@@ -198,13 +212,13 @@ export interface WriterOptions {
   sourceTensors?: readonly TensorInfo[];
 }
 
-/** Options every format's open takes. */
-export interface OpenOptions {
+/** Options every format's open takes; `O` is the format's own `formatOptions`. */
+export interface OpenOptions<O extends object = AnyFormatOptions> {
   signal?: AbortSignal;
   /** For `http(s)://` inputs: request headers (tokens), retries, timeouts, concurrency. */
   http?: HttpSourceOptions;
   /** Format-specific options (limits, names). */
-  formatOptions?: Record<string, unknown>;
+  formatOptions?: O;
 }
 
 /** What detection saw of a file: see {@link TensorFormat.sniff}. */
@@ -252,7 +266,7 @@ export interface FormatCapabilities {
 }
 
 /** A format tensio can read and/or write, as the registry knows it. */
-export interface TensorFormat {
+export interface TensorFormat<O extends object = AnyFormatOptions, W extends object = AnyFormatOptions> {
   /** Short name used by `--to` and in `inspect` output. */
   readonly name: string;
   /** File extensions, lower case, with the dot. */
@@ -274,19 +288,19 @@ export interface TensorFormat {
    */
   readonly layoutExtensions?: readonly string[];
   /** Opens a file, folder or source for reading. */
-  open?(input: string | ByteSource, options?: OpenOptions): Promise<TensorReader>;
+  open?(input: string | ByteSource, options?: OpenOptions<O>): Promise<TensorReader>;
   /**
    * Creates a writer that publishes to `target`: a local path (atomic), a `ByteSink`, or
    * `{ store, key }`. A format whose files are several (sharded checkpoints, NumPack
    * stores) refuses a bare sink with `UNSUPPORTED_FEATURE`.
    */
-  createWriter?(target: WriteTarget, options: WriterOptions): Promise<TensorWriter>;
+  createWriter?(target: WriteTarget, options: WriterOptions<W>): Promise<TensorWriter>;
   /**
    * Deep check of a file (a path or a source): structure plus every checksum or digest it carries. Formats
    * without checksums can leave it out; {@link verifyTensorFile} then opens the file and
    * reads every tensor through.
    */
-  verify?(input: string | ByteSource, options?: VerifyOptions): Promise<VerifyReport>;
+  verify?(input: string | ByteSource, options?: VerifyOptions<O>): Promise<VerifyReport>;
   /** Why this format cannot hold a tensor of this spec, or undefined when it can. */
   cannotWrite?(spec: TensorSpec): string | undefined;
   /** What the format can hold and do; operations read this instead of trying and catching. */
@@ -306,14 +320,14 @@ export interface TensorFormat {
   readonly writeOptionNames?: readonly string[];
 }
 
-/** Options for verification. */
-export interface VerifyOptions {
+/** Options for verification; `O` is the format's own `formatOptions` (those of its open). */
+export interface VerifyOptions<O extends object = AnyFormatOptions> {
   signal?: AbortSignal;
   /** For `http(s)://` inputs: request headers (tokens), retries, timeouts, concurrency. */
   http?: HttpSourceOptions;
   onProgress?: (progress: Progress) => void;
   /** Format-specific options. */
-  formatOptions?: Record<string, unknown>;
+  formatOptions?: O;
 }
 
 /** One problem verification found. */

@@ -108,15 +108,15 @@ export async function npkOpenReader(path: string): Promise<TensorReader> {
   }
 }
 
-/** Format options of the npk writer. */
-export interface NpkWriterOptions {
+/** Format options of the npk writer (`formatOptions`, convert's `writeOptions`). */
+export type NpkWriterOptions = {
   /** Write into an existing store, keeping its other arrays (NumPack's `from_*` with drop_if_exists=False). */
   merge?: boolean;
   /** Segment target in bytes (default 256 MiB). */
   segmentTargetBytes?: number;
   /** fsync before publishing (default true). */
   durable?: boolean;
-}
+};
 
 /**
  * Creates a writer producing a store at `path`; nothing is visible there until `close()`.
@@ -136,9 +136,9 @@ export interface NpkWriterOptions {
  * await writer.close();
  * ```
  */
-export async function npkCreateWriter(output: WriteTarget, options: WriterOptions): Promise<TensorWriter> {
+export async function npkCreateWriter(output: WriteTarget, options: WriterOptions<NpkWriterOptions>): Promise<TensorWriter> {
   const target = resolve(localFolderTarget(output, 'npk'));
-  const formatOptions = (options.formatOptions ?? {}) as NpkWriterOptions;
+  const formatOptions = options.formatOptions ?? {};
   const plan = new Map<string, TensorSpec>();
   for (const spec of options.tensors) {
     npkCheckName(spec.name);
@@ -217,7 +217,7 @@ export function npkCannotWrite(spec: TensorSpec): string | undefined {
  * await convert('model.safetensors', 'model.npk');
  * ```
  */
-export const npkFormat: TensorFormat = {
+export const npkFormat: TensorFormat<Record<string, never>, NpkWriterOptions> = {
   name: 'npk',
   extensions: ['.npk'],
   sniff: () => false,

@@ -18,13 +18,17 @@ import type { DType } from '../core/dtype.js';
 import { castStream, dtypeCastPlan, type DTypeCast } from './dtype-cast.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
 import { describeWriteTarget, type StagingPolicy, type WriteTarget } from '../storage/write-target.js';
+import type { OpenFormatOptions, WriteFormatOptions } from './format-options.js';
 
-/** Options for {@link convert}. */
-export interface ConvertOptions extends FormatListOption {
+/**
+ * Options for {@link convert}. With a literal `from`/`to`, `readOptions`/`writeOptions`
+ * are typed as that format's own options (`{ to: 'npz', writeOptions: { compress: true } }`).
+ */
+export interface ConvertOptions<From extends string = string, To extends string = string> extends FormatListOption {
   /** Input format, when detection should be skipped. */
-  from?: string;
+  from?: From;
   /** Output format; by default from the output's extension. */
-  to?: string;
+  to?: To;
   /** Replace an existing output. Default false: `ALREADY_EXISTS` is thrown instead. */
   overwrite?: boolean;
   /** Keep only these tensors: exact names or globs (`'transformer.h.0.*'`). */
@@ -44,12 +48,12 @@ export interface ConvertOptions extends FormatListOption {
   metadata?: Metadata;
   /** Entries added to (or replacing in) the metadata written, e.g. `{ format: 'pt' }`. */
   extraMetadata?: Metadata;
-  /** Options passed to the input format's reader. */
-  readOptions?: Record<string, unknown>;
+  /** Options passed to the input format's reader (its `formatOptions`). */
+  readOptions?: OpenFormatOptions<From>;
   /** For an `http(s)://` input: request headers (tokens), retries, timeouts, concurrency. */
   http?: HttpSourceOptions;
-  /** Options passed to the output format's writer (e.g. `{ crc32: true }`). */
-  writeOptions?: Record<string, unknown>;
+  /** Options passed to the output format's writer (its `formatOptions`, e.g. `{ crc32: true }`). */
+  writeOptions?: WriteFormatOptions<To>;
   /**
    * An output sink or store key that cannot patch bytes already written, for a writer
    * that must (safetensors `crc32`): `'local'` (default) stages the file in a local
@@ -119,7 +123,7 @@ export interface ConvertResult {
  * await convert('weights.safetensors', sink, { to: 'npz' }); // sink.bytes() is the .npz
  * ```
  */
-export async function convert(input: SourceInput, output: WriteTarget, options: ConvertOptions = {}): Promise<ConvertResult> {
+export async function convert<From extends string = string, To extends string = string>(input: SourceInput, output: WriteTarget, options: ConvertOptions<From, To> = {}): Promise<ConvertResult> {
   const checksumsVerified = options.verify ? await verifyInput(input, options) : undefined;
   const reader = await openTensorFile(input, {
     ...(options.from ? { format: options.from } : {}),
@@ -137,7 +141,7 @@ export async function convert(input: SourceInput, output: WriteTarget, options: 
 }
 
 /** `convert(…, { verify: true })`: the input's checksums, before any output exists. */
-async function verifyInput(input: SourceInput, options: ConvertOptions): Promise<number> {
+async function verifyInput(input: SourceInput, options: ConvertOptions<string, string>): Promise<number> {
   const report = await verifyTensorFile(input, {
     ...(options.from ? { format: options.from } : {}),
     ...(options.formats ? { formats: options.formats } : {}),
@@ -157,7 +161,7 @@ async function verifyInput(input: SourceInput, options: ConvertOptions): Promise
  * Writes everything an open {@link TensorReader} holds to `output` in another format.
  * This is the one place where any format meets any other.
  */
-export async function convertReader(reader: TensorReader, output: WriteTarget, options: ConvertOptions = {}): Promise<ConvertResult> {
+export async function convertReader<To extends string = string>(reader: TensorReader, output: WriteTarget, options: ConvertOptions<string, To> = {}): Promise<ConvertResult> {
   const outputName = describeWriteTarget(output);
   if (!options.to && outputName === undefined) {
     throw new TensioError('INVALID_ARGUMENT', 'convert to a ByteSink needs the output format: pass { to: "safetensors" } (or another format name)');

@@ -8,6 +8,7 @@ export { detectFormat, detectSourceFormat, fileExtension, formatForOutputPath, p
 export { openTensorFile, type OpenTensorFileOptions } from './open.js';
 export { convert, convertReader, type ConvertOptions, type ConvertResult } from './convert.js';
 export { verifyTensorFile, type VerifyTensorFileOptions } from './verify.js';
+export type { BuiltInFormatName, FormatOptionsByName, OpenFormatOptions, WriteFormatOptions } from './format-options.js';
 export { checkOutputPath } from './output-path.js';
 export { diffTensorFiles, diffTensorReaders, type DiffOptions, type DiffReport, type DiffSide, type DiffTensorSummary, type DiffChangedSpec, type DiffChangedContent, type DiffLocation } from './diff.js';
 export { contentId, type ContentIdOptions } from './content-id.js';

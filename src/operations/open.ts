@@ -7,11 +7,17 @@ import { describeSourceInput, isByteSource, isHttpUrl, localPathOf, openSourceIn
 import type { OpenOptions, TensorFormat, TensorReader } from '../model/types.js';
 import { detectFormat, detectSourceFormat, remoteLayoutFormat } from './detect.js';
 import { getFormat, type FormatListOption } from './registry.js';
+import type { OpenFormatOptions } from './format-options.js';
 
-/** Options for {@link openTensorFile}. */
-export interface OpenTensorFileOptions extends OpenOptions, FormatListOption {
+/**
+ * Options for {@link openTensorFile}. With a literal `format`, `formatOptions` is that
+ * format's own options type (`{ format: 'npz', formatOptions: { checkCrc: false } }`).
+ */
+export interface OpenTensorFileOptions<F extends string = string> extends Omit<OpenOptions, 'formatOptions'>, FormatListOption {
   /** Skip detection and open as this format. */
-  format?: string;
+  format?: F;
+  /** The format's own options (limits, names); typed per format for a literal `format`. */
+  formatOptions?: OpenFormatOptions<F>;
 }
 
 /**
@@ -25,7 +31,7 @@ export interface OpenTensorFileOptions extends OpenOptions, FormatListOption {
  * console.log(reader.format, reader.tensors.length);
  * ```
  */
-export async function openTensorFile(input: SourceInput, options: OpenTensorFileOptions = {}): Promise<TensorReader> {
+export async function openTensorFile<F extends string = string>(input: SourceInput, options: OpenTensorFileOptions<F> = {}): Promise<TensorReader> {
   const path = typeof input === 'string' || input instanceof URL ? localPathOf(input) : undefined;
   if (path !== undefined) {
     const format = options.format ? getFormat(options.format, options.formats) : await detectFormat(path, options);
@@ -51,7 +57,7 @@ export async function openTensorFile(input: SourceInput, options: OpenTensorFile
   }
 }
 
-function openWith(format: TensorFormat, input: string | ByteSource, options: OpenTensorFileOptions): Promise<TensorReader> {
+function openWith(format: TensorFormat, input: string | ByteSource, options: OpenTensorFileOptions<string>): Promise<TensorReader> {
   if (!format.open) throw new TensioError('UNSUPPORTED_FEATURE', `tensio cannot read ${format.name} files yet`);
   const { formats: _formats, format: _format, ...openOptions } = options;
   return format.open(input, openOptions as OpenOptions);

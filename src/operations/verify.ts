@@ -8,11 +8,14 @@ import type { TensorFormat, VerifyOptions, VerifyReport } from '../model/types.j
 import { verifyByReading } from '../model/verify-by-reading.js';
 import { detectFormat, detectSourceFormat, remoteLayoutFormat } from './detect.js';
 import { getFormat, type FormatListOption } from './registry.js';
+import type { OpenFormatOptions } from './format-options.js';
 
-/** Options for {@link verifyTensorFile}. */
-export interface VerifyTensorFileOptions extends VerifyOptions, FormatListOption {
+/** Options for {@link verifyTensorFile}; with a literal `format`, `formatOptions` is typed as that format's. */
+export interface VerifyTensorFileOptions<F extends string = string> extends Omit<VerifyOptions, 'formatOptions'>, FormatListOption {
   /** Skip detection and verify as this format. */
-  format?: string;
+  format?: F;
+  /** The format's own options (those its reader takes). */
+  formatOptions?: OpenFormatOptions<F>;
 }
 
 /**
@@ -25,7 +28,7 @@ export interface VerifyTensorFileOptions extends VerifyOptions, FormatListOption
  * if (!report.ok) console.error(report.problems);
  * ```
  */
-export async function verifyTensorFile(input: SourceInput, options: VerifyTensorFileOptions = {}): Promise<VerifyReport> {
+export async function verifyTensorFile<F extends string = string>(input: SourceInput, options: VerifyTensorFileOptions<F> = {}): Promise<VerifyReport> {
   const path = typeof input === 'string' || input instanceof URL ? localPathOf(input) : undefined;
   if (path !== undefined) {
     const format = options.format ? getFormat(options.format, options.formats) : await detectFormat(path, options);

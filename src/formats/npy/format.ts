@@ -6,7 +6,7 @@ import type { DType } from '../../core/dtype.js';
 import { NPY_DESCR_BY_DTYPE, npyCannotHold } from './dtypes.js';
 import { npyHasMagic } from './read.js';
 import { npyOpen } from './reader.js';
-import type { NpyOpenOptions, NpyWriteOptions } from './types.js';
+import type { NpyOpenFormatOptions, NpyWriteFormatOptions } from './types.js';
 import { npyCreateWriter } from './writer.js';
 
 /**
@@ -18,7 +18,7 @@ import { npyCreateWriter } from './writer.js';
  * getFormat('npy') === npyFormat; // true: it is in BUILT_IN_FORMATS (src/operations/registry.ts)
  * ```
  */
-export const npyFormat: TensorFormat = {
+export const npyFormat: TensorFormat<NpyOpenFormatOptions, NpyWriteFormatOptions> = {
   name: 'npy',
   extensions: ['.npy'],
   capabilities: {
@@ -31,8 +31,8 @@ export const npyFormat: TensorFormat = {
     folder: false,
   },
   sniff: npyHasMagic,
-  open: (input, options) => npyOpen(input, { ...(options?.formatOptions as NpyOpenOptions | undefined), ...(options?.signal ? { signal: options.signal } : {}) }),
-  createWriter: (path, options) => npyCreateWriter(path, { ...options, npy: (options.formatOptions ?? {}) as NpyWriteOptions }),
+  open: (input, options) => npyOpen(input, { ...options?.formatOptions, ...(options?.signal ? { signal: options.signal } : {}) }),
+  createWriter: (path, options) => npyCreateWriter(path, { ...options, npy: options.formatOptions ?? {} }),
   cannotWrite: (spec) => npyCannotHold(spec.dtype),
   openOptionNames: ['voidDtype', 'maxHeaderBytes', 'maxRank', 'arrayName'],
 };

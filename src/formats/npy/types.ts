@@ -56,3 +56,9 @@ export interface NpyWriteOptions {
   /** Force a format version; default: 1.0, or 2.0 when the header does not fit 1.0. */
   version?: NpyVersion;
 }
+
+/** The npy reader's `formatOptions` (`openTensorFile`, convert's `readOptions`). */
+export type NpyOpenFormatOptions = Omit<NpyOpenOptions, 'signal'>;
+
+/** The npy writer's `formatOptions` (convert's `writeOptions`). */
+export type NpyWriteFormatOptions = Omit<NpyWriteOptions, never>;

@@ -5,7 +5,7 @@ import type { TensorFormat } from '../../model/types.js';
 import type { DType } from '../../core/dtype.js';
 import { NPY_DESCR_BY_DTYPE, npyCannotHold } from '../npy/dtypes.js';
 import { npzOpen } from './reader.js';
-import type { NpzOpenOptions } from './types.js';
+import type { NpzOpenFormatOptions, NpzWriteFormatOptions } from './types.js';
 import { npzCreateWriter } from './write.js';
 import { zipVerifyTensorFile } from '../shared/zip-verify.js';
 
@@ -32,7 +32,7 @@ export function npzSniff(head: Uint8Array): boolean {
  * getFormat('npz') === npzFormat; // true: it is in BUILT_IN_FORMATS (src/operations/registry.ts)
  * ```
  */
-export const npzFormat: TensorFormat = {
+export const npzFormat: TensorFormat<NpzOpenFormatOptions, NpzWriteFormatOptions> = {
   name: 'npz',
   extensions: ['.npz'],
   capabilities: {
@@ -46,7 +46,7 @@ export const npzFormat: TensorFormat = {
     folder: false,
   },
   sniff: npzSniff,
-  open: (input, options) => npzOpen(input, { ...(options?.formatOptions as NpzOpenOptions | undefined), ...(options?.signal ? { signal: options.signal } : {}) }),
+  open: (input, options) => npzOpen(input, { ...options?.formatOptions, ...(options?.signal ? { signal: options.signal } : {}) }),
   createWriter: (path, options) => npzCreateWriter(path, {
     tensors: options.tensors,
     ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),

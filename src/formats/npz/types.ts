@@ -22,3 +22,9 @@ export interface NpzWriteOptions {
   overwrite?: boolean;
   signal?: AbortSignal;
 }
+
+/** The npz reader's `formatOptions` (`openTensorFile`, `verifyTensorFile`, convert's `readOptions`). */
+export type NpzOpenFormatOptions = Omit<NpzOpenOptions, 'signal'>;
+
+/** The npz writer's `formatOptions` (convert's `writeOptions`). */
+export type NpzWriteFormatOptions = Pick<NpzWriteOptions, 'compress'>;

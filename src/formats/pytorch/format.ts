@@ -10,8 +10,8 @@ import type { DType } from '../../core/dtype.js';
 import { PYTORCH_WRITE_DTYPES } from './dtypes.js';
 import { pytorchIsLegacy } from './legacy.js';
 import { pytorchOpen } from './reader.js';
-import { pytorchShardLayout, resolvePytorchTarget, type PytorchShardedOptions } from './sharded.js';
-import type { PytorchOpenOptions } from './types.js';
+import { pytorchShardLayout, resolvePytorchTarget, type PytorchOpenFormatOptions, type PytorchShardedOptions } from './sharded.js';
+import type { PytorchOpenOptions, PytorchWriteFormatOptions } from './types.js';
 import { pytorchCannotWrite, pytorchCreateWriter } from './write.js';
 import { fileSource } from '../../storage/file-source.js';
 import { zipVerifyTensorFile } from '../shared/zip-verify.js';
@@ -21,13 +21,13 @@ import { openShardedCheckpoint } from '../sharded/reader.js';
 import { verifyShardedCheckpoint } from '../sharded/verify.js';
 
 /** Open options for verify: the format options it was given (e.g. limits), never a `key` that would hide tensors. */
-function pytorchVerifyOpenOptions(options: VerifyOptions = {}): PytorchOpenOptions {
-  const { key: _key, dropDuplicates: _drop, followIndex: _follow, maxIndexBytes: _max, ...rest } = (options.formatOptions ?? {}) as PytorchShardedOptions;
+function pytorchVerifyOpenOptions(options: VerifyOptions<PytorchOpenFormatOptions> = {}): PytorchOpenOptions {
+  const { key: _key, dropDuplicates: _drop, followIndex: _follow, maxIndexBytes: _max, ...rest } = options.formatOptions ?? {};
   return rest;
 }
 
 /** Verifies one checkpoint file (never following an index). */
-async function pytorchVerifyFile(input: string | ByteSource, options: VerifyOptions = {}): Promise<VerifyReport> {
+async function pytorchVerifyFile(input: string | ByteSource, options: VerifyOptions<PytorchOpenFormatOptions> = {}): Promise<VerifyReport> {
   // Zip checkpoints carry a CRC32 per record; legacy files carry none.
   const source = typeof input === 'string' ? await fileSource(input) : input;
   let head: Uint8Array;
@@ -45,8 +45,8 @@ async function pytorchVerifyFile(input: string | ByteSource, options: VerifyOpti
     (info) => (typeof info.extras?.storageKey === 'string' ? `data/${info.extras.storageKey}` : undefined));
 }
 
-function shardLayout(formatOptions: Record<string, unknown> | undefined) {
-  return pytorchShardLayout((formatOptions ?? {}) as PytorchShardedOptions, pytorchVerifyFile);
+function shardLayout(formatOptions: PytorchShardedOptions | undefined) {
+  return pytorchShardLayout(formatOptions ?? {}, pytorchVerifyFile);
 }
 
 /**
@@ -62,7 +62,7 @@ function shardLayout(formatOptions: Record<string, unknown> | undefined) {
  * getFormat('pytorch') === pytorchFormat; // true: it is in BUILT_IN_FORMATS (src/operations/registry.ts)
  * ```
  */
-export const pytorchFormat: TensorFormat = {
+export const pytorchFormat: TensorFormat<PytorchOpenFormatOptions, PytorchWriteFormatOptions> = {
   name: 'pytorch',
   extensions: ['.pt', '.pth', '.bin', '.ckpt', '.bin.index.json'],
   layoutExtensions: ['.bin.index.json'],
@@ -87,8 +87,8 @@ export const pytorchFormat: TensorFormat = {
   },
   // A folder with a pytorch_model.bin.index.json, or one pytorch_model.bin (save_pretrained of a small model).
   sniffFolder: (path) => folderHasCheckpoint(path, shardLayout(undefined)),
-  async open(input, options: OpenOptions = {}) {
-    const formatOptions = (options.formatOptions ?? {}) as PytorchShardedOptions;
+  async open(input, options: OpenOptions<PytorchOpenFormatOptions> = {}) {
+    const formatOptions = options.formatOptions ?? {};
     const { followIndex, maxIndexBytes: _maxIndexBytes, ...openOptions } = formatOptions;
     const signalOption = { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}) };
     if (typeof input !== 'string') return pytorchOpen(input, { ...openOptions, ...signalOption });
@@ -97,7 +97,7 @@ export const pytorchFormat: TensorFormat = {
     if (target.kind === 'index') return openShardedCheckpoint(target.path, layout, options.signal);
     return pytorchOpen(target.path, { ...openOptions, ...signalOption });
   },
-  createWriter(target: WriteTarget, options: WriterOptions) {
+  createWriter(target: WriteTarget, options: WriterOptions<PytorchWriteFormatOptions>) {
     const name = describeWriteTarget(target);
     if (name?.toLowerCase().endsWith('.index.json')) {
       throw new TensioError('UNSUPPORTED_FEATURE', `pytorch: tensio reads sharded .bin checkpoints but does not write them; write a sharded safetensors checkpoint (model.safetensors.index.json) instead`, { path: name });

@@ -74,3 +74,6 @@ export async function resolvePytorchTarget(path: string, layout: ShardedLayout, 
   }
   return { kind: 'single', path };
 }
+
+/** The pytorch reader's `formatOptions` (`openTensorFile`, `verifyTensorFile`, convert's `readOptions`). */
+export type PytorchOpenFormatOptions = Omit<PytorchShardedOptions, 'signal' | 'http'>;

@@ -82,3 +82,11 @@ export interface PytorchWriteOptions {
   archiveName?: string;
   signal?: AbortSignal;
 }
+
+/** The pytorch writer's `formatOptions` (convert's `writeOptions`). */
+export type PytorchWriteFormatOptions = {
+  /** Pickle the one planned tensor bare (`torch.save(tensor)`) instead of a state dict. */
+  bareTensor?: boolean;
+  /** Archive folder name inside the zip. Default `'archive'`. */
+  archiveName?: string;
+};

@@ -15,7 +15,7 @@ import { zipCreateWriter } from '../../zip/write.js';
 import { PYTORCH_WRITE_DTYPES } from './dtypes.js';
 import { PickleEncoder } from './pickle/encode.js';
 import { pytorchContiguousStrides } from './rebuild.js';
-import type { PytorchWriteOptions } from './types.js';
+import type { PytorchWriteFormatOptions, PytorchWriteOptions } from './types.js';
 import { blockDTypeRefusal } from '../../core/block-dtypes.js';
 
 const FORMAT = 'pytorch';
@@ -113,7 +113,7 @@ export function pytorchEncodeBareTensor(spec: TensorSpec): Uint8Array {
  * or converting a bare-tensor checkpoint to a checkpoint (the reader marks it
  * `extras.bare`), so `.pt` → `.pt` keeps what `torch.load` returns.
  */
-function wantsBareTensor(options: WriterOptions): boolean {
+function wantsBareTensor(options: WriterOptions<PytorchWriteFormatOptions>): boolean {
   if (options.tensors.length !== 1) {
     if (options.formatOptions?.bareTensor === true) fail('INVALID_ARGUMENT', `pytorch: bareTensor needs exactly one tensor, the plan has ${options.tensors.length}`);
     return false;
@@ -148,10 +148,10 @@ function byteLengthOf(spec: TensorSpec): number {
  * await writer.add('w', new Uint8Array(8)); await writer.close();
  * ```
  */
-export async function pytorchCreateSinkWriter(sink: ByteSink, options: WriterOptions & { archiveName?: string }): Promise<TensorWriter> {
+export async function pytorchCreateSinkWriter(sink: ByteSink, options: WriterOptions<PytorchWriteFormatOptions> & { archiveName?: string }): Promise<TensorWriter> {
   const specs = options.tensors;
   checkPlan(specs);
-  const root = options.archiveName ?? (options.formatOptions?.archiveName as string | undefined) ?? 'archive';
+  const root = options.archiveName ?? options.formatOptions?.archiveName ?? 'archive';
   if (!/^[\w.-]+$/.test(root)) fail('INVALID_NAME', `pytorch: archive name ${JSON.stringify(root)} must be a plain folder name`);
   const zip = zipCreateWriter(sink, { forceZip64: true, format: FORMAT });
   try {
@@ -192,7 +192,7 @@ export async function pytorchCreateSinkWriter(sink: ByteSink, options: WriterOpt
  * await writer.close();
  * ```
  */
-export async function pytorchCreateWriter(target: WriteTarget, options: WriterOptions): Promise<TensorWriter> {
+export async function pytorchCreateWriter(target: WriteTarget, options: WriterOptions<PytorchWriteFormatOptions>): Promise<TensorWriter> {
   checkPlan(options.tensors);
   const sink = await openWriteSink(target, { noOverwrite: options.overwrite === false });
   try {

@@ -4,6 +4,7 @@
 import { SAFETENSORS_MAX_HEADER_BYTES } from '../../core/limits.js';
 import { createPlannedWriter, plannedWriterCheckPlan } from '../../model/planned-writer.js';
 import type { Metadata, TensorFormat, TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
+import type { SafetensorsOpenFormatOptions, SafetensorsWriteFormatOptions } from './types.js';
 import { safetensorsOpen } from './reader.js';
 import { folderHasCheckpoint } from '../sharded/locate.js';
 import { safetensorsShardLayout } from './sharded.js';
@@ -60,7 +61,7 @@ export function safetensorsMetadataFrom(metadata: Metadata | undefined): Record<
   return out;
 }
 
-async function createSafetensorsWriter(target: WriteTarget, options: WriterOptions): Promise<TensorWriter> {
+async function createSafetensorsWriter(target: WriteTarget, options: WriterOptions<SafetensorsWriteFormatOptions>): Promise<TensorWriter> {
   const formatOptions = options.formatOptions ?? {};
   const metadata = safetensorsMetadataFrom(options.metadata);
   const common = {
@@ -71,7 +72,7 @@ async function createSafetensorsWriter(target: WriteTarget, options: WriterOptio
     ...(options.staging ? { staging: options.staging } : {}),
   };
   plannedWriterCheckPlan('safetensors', options.tensors);
-  const maxShardBytes = formatOptions.maxShardBytes as number | undefined;
+  const { maxShardBytes } = formatOptions;
   const name = describeWriteTarget(target);
   const wantsShards = maxShardBytes !== undefined || name?.toLowerCase().endsWith('.safetensors.index.json') === true;
   if (wantsShards && isByteSink(target)) {
@@ -122,7 +123,7 @@ export function safetensorsCannotWrite(spec: TensorSpec): string | undefined {
  * getFormat('safetensors') === safetensorsFormat; // true: it is in BUILT_IN_FORMATS (src/operations/registry.ts)
  * ```
  */
-export const safetensorsFormat: TensorFormat = {
+export const safetensorsFormat: TensorFormat<SafetensorsOpenFormatOptions, SafetensorsWriteFormatOptions> = {
   name: 'safetensors',
   extensions: ['.safetensors', '.safetensors.index.json'],
   layoutExtensions: ['.safetensors.index.json'],

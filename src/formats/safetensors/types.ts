@@ -114,3 +114,19 @@ export const SAFETENSORS_CRC32_KEY_PREFIX = 'crc32:';
 
 /** The reserved header key holding file metadata; never a tensor name. */
 export const SAFETENSORS_METADATA_KEY = '__metadata__';
+
+/** The safetensors reader's `formatOptions` (`openTensorFile`, `verifyTensorFile`, convert's `readOptions`). */
+export type SafetensorsOpenFormatOptions = {
+  /** Largest JSON header accepted (default 100 MB, as the reference reader). */
+  maxHeaderBytes?: number;
+  /** Given a shard its index names, open the whole checkpoint (default true); false opens the file alone. */
+  followIndex?: boolean;
+};
+
+/** The safetensors writer's `formatOptions` (convert's `writeOptions`). */
+export type SafetensorsWriteFormatOptions = {
+  /** Record each tensor's CRC-32 in `__metadata__` as `crc32:<name>`. */
+  crc32?: boolean;
+  /** Write a sharded checkpoint, shards of at most this many data bytes. */
+  maxShardBytes?: number;
+};

@@ -4,6 +4,7 @@
  */
 import { isTensioError } from '../../core/errors.js';
 import type { TensorInfo, VerifyOptions, VerifyReport } from '../../model/types.js';
+import type { SafetensorsOpenFormatOptions } from './types.js';
 import { verifyTensors, type TensorCheck } from '../../model/verify-loop.js';
 import { safetensorsCrc32Update, formatSafetensorsCrc32 } from './checksum.js';
 import { toByteSource, type ByteInput } from '../../storage/byte-source.js';
@@ -25,10 +26,10 @@ import { resolveSafetensorsTarget, safetensorsVerifySharded } from './sharded.js
  * if (!report.ok) for (const p of report.problems) console.error(p.code, p.tensor, p.message);
  * ```
  */
-export async function safetensorsVerify(input: string | ByteInput, options: VerifyOptions & { maxHeaderBytes?: number; followIndex?: boolean } = {}): Promise<VerifyReport> {
+export async function safetensorsVerify(input: string | ByteInput, options: VerifyOptions<SafetensorsOpenFormatOptions> & { maxHeaderBytes?: number; followIndex?: boolean } = {}): Promise<VerifyReport> {
   if (typeof input !== 'string') return safetensorsVerifyFile(input, options);
   const path = input;
-  const maxHeaderBytes = options.maxHeaderBytes ?? (options.formatOptions?.maxHeaderBytes as number | undefined);
+  const maxHeaderBytes = options.maxHeaderBytes ?? options.formatOptions?.maxHeaderBytes;
   const followIndex = options.followIndex ?? (options.formatOptions?.followIndex !== false);
   let target;
   try {
@@ -50,9 +51,9 @@ export async function safetensorsVerify(input: string | ByteInput, options: Veri
  * const report = await safetensorsVerifyFile('model-00001-of-00002.safetensors');
  * ```
  */
-export async function safetensorsVerifyFile(input: string | ByteInput, options: VerifyOptions & { maxHeaderBytes?: number } = {}): Promise<VerifyReport> {
+export async function safetensorsVerifyFile(input: string | ByteInput, options: VerifyOptions<SafetensorsOpenFormatOptions> & { maxHeaderBytes?: number } = {}): Promise<VerifyReport> {
   const path = typeof input === 'string' ? input : input instanceof Uint8Array ? '<bytes>' : (input.name ?? '<source>');
-  const maxHeaderBytes = options.maxHeaderBytes ?? (options.formatOptions?.maxHeaderBytes as number | undefined);
+  const maxHeaderBytes = options.maxHeaderBytes ?? options.formatOptions?.maxHeaderBytes;
   const tally = await verifyTensors(
     async () => safetensorsOpenSource(typeof input === 'string' ? (await openSourceInput(input, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) })).source : toByteSource(input), { ownsSource: typeof input === 'string', ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}), ...(options.signal ? { signal: options.signal } : {}) }),
     {
