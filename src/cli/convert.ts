@@ -73,6 +73,16 @@ Options:
       --crc32         ask the output format to store a CRC32 per tensor, for
                       formats whose writer supports it (others ignore it)
       --compress      npz: deflate every member (np.savez_compressed)
+      --quantize TYPE GGUF output: quantize float tensors of 2+ dimensions whose
+                      rows hold whole blocks to TYPE (q8_0, q4_0, q4_1, q5_0,
+                      q5_1, tq1_0, tq2_0, mxfp4, float16, bfloat16), byte for byte
+                      as gguf-py's quantize; 1-D tensors (norms, biases) stay
+      --arch NAME     GGUF output: general.architecture (llama, qwen2, …)
+      --dequantize    write GGUF block-quantized tensors (q4_k, q8_0, …) as float32
+                      values, as gguf-py's dequantize. Without it a format that has
+                      no such dtypes gets each tensor's raw blocks as uint8
+                      [..., row bytes] and ggml_type:<name> in its metadata, which
+                      a later conversion back to GGUF restores exactly
       --max-shard-size SIZE
                       safetensors: write a sharded checkpoint (model-00001-of-0000N
                       .safetensors + OUT as the index) with shards of at most SIZE
@@ -133,6 +143,9 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
       metadata: { type: 'string', multiple: true },
       crc32: { type: 'boolean' },
       compress: { type: 'boolean' },
+      quantize: { type: 'string' },
+      arch: { type: 'string' },
+      dequantize: { type: 'boolean' },
       'max-shard-size': { type: 'string' },
       key: { type: 'string' },
       'allow-unknown-globals': { type: 'boolean' },
@@ -183,6 +196,13 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
     if (values.compress === true && !outputFormat.writeOptionNames?.includes('compress')) {
       throw new CliUsageError(`--compress applies to ${BUILT_IN_FORMATS.filter((format) => format.writeOptionNames?.includes('compress')).map((format) => format.name).join(', ')} output only; ${output} is ${outputFormat.name}`, 'convert');
     }
+    for (const option of ['quantize', 'arch'] as const) {
+      if (typeof values[option] === 'string' && !outputFormat.writeOptionNames?.includes(option)) {
+        throw new CliUsageError(`--${option} applies to ${BUILT_IN_FORMATS.filter((format) => format.writeOptionNames?.includes(option)).map((format) => format.name).join(', ')} output only; ${output} is ${outputFormat.name}`, 'convert');
+      }
+    }
+    const quantize = typeof values.quantize === 'string' ? values.quantize.toLowerCase() : undefined;
+    if (quantize !== undefined && !isDType(quantize)) throw new CliUsageError(`--quantize needs a type such as q8_0 or q4_0, got ${JSON.stringify(values.quantize)}`, 'convert');
     await checkOutputPath(outputPath, outputFormat);
     if (!force && (await pathExists(outputPath))) {
       throw new TensioError('ALREADY_EXISTS', `${output} already exists; pass --force to replace it`, { path: outputPath });
@@ -191,6 +211,8 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
     const writeOptions: Record<string, unknown> = {};
     if (values.crc32 === true) writeOptions.crc32 = true;
     if (values.compress === true) writeOptions.compress = true;
+    if (quantize !== undefined) writeOptions.quantize = quantize;
+    if (typeof values.arch === 'string') writeOptions.arch = values.arch;
     if (typeof values['max-shard-size'] === 'string') writeOptions.maxShardBytes = cliParseByteSize(values['max-shard-size'], '--max-shard-size', 'convert');
     const readOptions: Record<string, unknown> = {};
     if (typeof values.key === 'string') readOptions.key = values.key;
@@ -206,6 +228,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
       ...(tensors ? { tensors } : {}),
       ...(dtype !== undefined ? { dtype } : {}),
       ...(values.verify === true ? { verify: true } : {}),
+      ...(values.dequantize === true ? { dequantize: true } : {}),
       ...(renames.rename ? { rename: renames.rename } : {}),
       ...(extraMetadata ? { extraMetadata } : {}),
       ...(values['keep-duplicates'] === true ? { keepDuplicates: true } : {}),

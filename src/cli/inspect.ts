@@ -58,6 +58,24 @@ interface InspectView {
 
 const SORT_WORDS: Record<CliInspectSort, string> = { file: 'file order', name: 'sorted by name', size: 'sorted by size, largest first' };
 
+/**
+ * Metadata with every array longer than `max` items cut to its first `max`:
+ * `{ truncated: true, length, head }` (text output prints it as such), nested arrays too.
+ *
+ * @example
+ * ```ts
+ * cliShortenArrays({ tokens: new Array(50000).fill('a') }, 2); // { tokens: { truncated: true, length: 50000, head: ['a', 'a'] } }
+ * ```
+ */
+export function cliShortenArrays(metadata: Readonly<Record<string, unknown>>, max: number): Record<string, unknown> {
+  const shorten = (value: unknown): unknown => {
+    if (!Array.isArray(value)) return value;
+    if (value.length <= max) return value.map(shorten);
+    return { truncated: true, length: value.length, head: value.slice(0, max).map(shorten) };
+  };
+  return Object.fromEntries(Object.entries(metadata).map(([key, value]) => [key, shorten(value)]));
+}
+
 /** The human report for an open reader. */
 function inspectText(reader: TensorReader, path: string, globals: readonly CliPickleGlobal[] | undefined, view: InspectView): string {
   const totals = cliInspectTotals(view.tensors);
@@ -204,6 +222,9 @@ Options:
                   * any characters, ? one); totals follow
       --regex RE  only tensors whose name contains a match of the JavaScript
                   regular expression RE ('attn\\.(q|k|v)_proj')
+      --full      show metadata arrays whole; by default an array longer than 16
+                  items (64 with --json) shows its first items and its length,
+                  in --json as {"truncated": true, "length", "type"?, "head"}
       --sort KEY  order tensors by name or size (largest first); default: file
       --summary   no per-tensor list: totals by name prefix (layers and
                   optimizer state as one row each) and by dtype
@@ -243,6 +264,7 @@ Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage er
       regex: { type: 'string' },
       sort: { type: 'string' },
       summary: { type: 'boolean' },
+      full: { type: 'boolean' },
       'void-dtype': { type: 'string' },
       ...CLI_HEADER_OPTION,
     }, [1, 1]);
@@ -285,7 +307,9 @@ Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage er
           ...(typeof values.sort === 'string' ? { sort: values.sort } : {}),
         });
         const view = { ...shown, filtered: shown.tensors.length !== reader.tensors.length, summary: values.summary === true };
-        context.stdout(json ? cliJson(cliInspectJson(reader, path, globals, view)) : inspectText(reader, path, globals, view));
+        // Long metadata arrays (GGUF token lists of 100k strings) are cut unless --full asks for them whole.
+        const shownReader = values.full === true ? reader : Object.create(reader, { metadata: { value: cliShortenArrays(reader.metadata, json ? 64 : 16) } }) as TensorReader;
+        context.stdout(json ? cliJson(cliInspectJson(shownReader, path, globals, view)) : inspectText(shownReader, path, globals, view));
       } finally {
         await reader.close();
       }

@@ -17,6 +17,7 @@ import { castItemBytes } from '../core/float-cast.js';
 import type { DType } from '../core/dtype.js';
 import { castStream, dtypeCastPlan, type DTypeCast } from './dtype-cast.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
+import { blockConversion, type BlockConversion } from './block-convert.js';
 import { describeWriteTarget, type StagingPolicy, type WriteTarget } from '../storage/write-target.js';
 import type { OpenFormatOptions, WriteFormatOptions } from './format-options.js';
 
@@ -80,6 +81,13 @@ export interface ConvertOptions<From extends string = string, To extends string 
    * Default false: conversion itself only checks structure.
    */
   verify?: boolean;
+  /**
+   * Write block-quantized tensors (GGUF's `q4_k`, `q8_0`, …) as float32 values, and
+   * GGUF's float16/bfloat16 tensors too, bit for bit as gguf-py's `dequantize`. Without
+   * it, an output format that cannot hold a block dtype gets its raw blocks as a
+   * `uint8` tensor (`[...shape[:-1], rowBytes]`) and `ggml_type:<name>` in the metadata.
+   */
+  dequantize?: boolean;
   /** Bytes per streamed chunk, default 8 MiB. */
   chunkBytes?: number;
   signal?: AbortSignal;
@@ -182,7 +190,14 @@ export async function convertReader<To extends string = string>(reader: TensorRe
   const inputName = new Map(selected.map((entry) => [entry.outputName, entry.info.name]));
   const castTarget = options.dtype !== undefined ? dtypeCastPlan(options.dtype) : () => undefined;
   const casts = new Map<string, { from: DType; to: DType }>();
-  const plan: TensorSpec[] = selected.map(({ info: { dtype, shape, byteLength }, outputName: name }) => {
+  const blocks = new Map<string, BlockConversion>();
+  const plan: TensorSpec[] = selected.map(({ info, outputName: name }) => {
+    const { dtype, shape, byteLength } = info;
+    const block = blockConversion(info, name, outputFormat, options.dequantize === true, reader.metadata);
+    if (block) {
+      blocks.set(name, block);
+      return block.spec;
+    }
     const to = castTarget(dtype);
     if (to === undefined) return { name, dtype, shape };
     casts.set(name, { from: dtype, to });
@@ -214,6 +229,10 @@ export async function convertReader<To extends string = string>(reader: TensorRe
   for (const [removed, kept] of Object.entries(selection.duplicates)) {
     if (!(removed in metadata)) metadata[removed] = kept; // save_model: never overrides user data
   }
+  for (const block of blocks.values()) {
+    if (block.metadata) metadata[block.metadata[0]] = block.metadata[1];
+    if (block.dropMetadata) delete metadata[block.dropMetadata];
+  }
   Object.assign(metadata, options.extraMetadata);
   const writer: TensorWriter = await outputFormat.createWriter(output, {
     tensors: plan,
@@ -241,7 +260,8 @@ export async function convertReader<To extends string = string>(reader: TensorRe
         options.onProgress?.({ done, total, item: name });
       });
       const cast = casts.get(name);
-      const bytes = cast ? castStream(stream, cast.from, cast.to, options.chunkBytes) : stream;
+      const transform = blocks.get(name)?.transform;
+      const bytes = cast ? castStream(stream, cast.from, cast.to, options.chunkBytes) : transform ? transform(stream) : stream;
       await writer.add(name, bytes, options.signal ? { signal: options.signal } : undefined);
     }
     await writer.close();

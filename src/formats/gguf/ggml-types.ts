@@ -24,6 +24,13 @@ const REMOVED: ReadonlyMap<number, string> = new Map([
   [36, 'IQ4_NL_4_4'], [37, 'IQ4_NL_4_8'], [38, 'IQ4_NL_8_8'],
 ]);
 
+/**
+ * Metadata key prefix under which a tensor's ggml type is recorded when its raw blocks
+ * are written as `uint8` to a format without block dtypes (`ggml_type:blk.0.attn_q.weight`
+ * → `'Q4_K'`); the GGUF writer reads it back and restores the tensor.
+ */
+export const GGML_TYPE_METADATA_PREFIX = 'ggml_type:';
+
 /** `GGML_TYPE_COUNT` at the reference snapshot (ids 0 … 42). */
 export const GGML_TYPE_COUNT = 43;
 

@@ -13,7 +13,7 @@ import { createPlannedWriter, plannedWriterCheckPlan } from '../../model/planned
 import type { Metadata, TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
 import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import { GGUF_DEFAULT_ALIGNMENT } from './read.js';
-import { ggmlTypeOfDType } from './ggml-types.js';
+import { GGML_TYPE_METADATA_PREFIX, ggmlTypeOfDType, dtypeOfGgmlType } from './ggml-types.js';
 import { ggufCanQuantize, ggufQuantize } from './quantize.js';
 import { dequantizeGeometry } from './dequantize-stream.js';
 import { ggufDequantize } from './dequantize.js';
@@ -59,7 +59,7 @@ function metadataEntries(metadata: Metadata | undefined, options: GgufWriteOptio
   const arch = options.arch ?? metadata?.['general.architecture'];
   if (arch !== undefined) entries.set('general.architecture', ggufTypedValue('general.architecture', arch));
   for (const [key, value] of Object.entries(metadata ?? {})) {
-    if (key === 'general.architecture' || key === 'general.alignment') continue;
+    if (key === 'general.architecture' || key === 'general.alignment' || key.startsWith(GGML_TYPE_METADATA_PREFIX)) continue;
     entries.set(key, ggufTypedValue(key, value));
   }
   if (alignment !== GGUF_DEFAULT_ALIGNMENT) entries.set('general.alignment', { type: 'uint32', value: alignment });
@@ -131,7 +131,8 @@ export async function ggufCreateWriter(target: WriteTarget, options: WriterOptio
     entries.push({ name: spec.name, ne: [...spec.shape].reverse(), ggmlType: ggmlTypeOfDType(dtype)!.id, offset });
     offset = ggufPad(offset + bytes, alignment);
   }
-  const header = ggufHeaderBytes(metadataEntries(options.metadata, gguf, alignment, stored.some(isBlockDType)), entries, alignment);
+  const hasBlocks = entries.some((entry) => isBlockDType(dtypeOfGgmlType(entry.ggmlType).dtype));
+  const header = ggufHeaderBytes(metadataEntries(options.metadata, gguf, alignment, hasBlocks), entries, alignment);
   const sink = await openWriteSink(target, { noOverwrite: options.overwrite === false });
   const storedOf = new Map(options.tensors.map((spec, i) => [spec.name, stored[i]!]));
   let headerWritten = false;
