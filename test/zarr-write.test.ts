@@ -169,3 +169,26 @@ test('writer refusals: v2 bfloat16, zip output, unknown compressor, shards on v2
   await assert.rejects(zarrCreateWriter(join(dir, 'a.zarr'), { tensors: [{ ...x, name: 'a' }, { ...x, name: 'a/b' }] }), { code: 'INVALID_NAME' });
   await assert.rejects(zarrCreateWriter(join(dir, 'a.zarr'), { tensors: [{ ...x, name: '../evil' }] }), { code: 'INVALID_NAME' });
 });
+
+test('CLI: convert to .zarr with --zarr-version/--compressor/--chunks/--shards; Zarr flags on other outputs are usage errors', async (t) => {
+  const { runCli } = await import('./helpers/cli.js');
+  const dir = await tempDir(t);
+  const { npzWrite } = await import('../src/formats/npz/index.js');
+  const values = new Float32Array(64 * 8).map((_, i) => i);
+  await npzWrite(join(dir, 'in.npz'), { x: { dtype: 'float32', shape: [64, 8], data: new Uint8Array(values.buffer) } } as never);
+  const v2 = await runCli(['convert', 'in.npz', 'v2.zarr', '--zarr-version', '2', '--compressor', 'zstd', '--chunks', '16,8'], { cwd: dir });
+  assert.equal(v2.code, 0, v2.stderr);
+  const zarray = JSON.parse(readFileSync(join(dir, 'v2.zarr', 'x', '.zarray'), 'utf8'));
+  assert.deepEqual([zarray.chunks, zarray.compressor], [[16, 8], { id: 'zstd', level: 3 }]);
+  const sharded = await runCli(['convert', 'in.npz', 's.zarr', '--chunks', '8,8', '--shards', '4', '--json'], { cwd: dir });
+  assert.equal(sharded.code, 0, sharded.stderr);
+  const meta = JSON.parse(readFileSync(join(dir, 's.zarr', 'x', 'zarr.json'), 'utf8'));
+  assert.deepEqual(meta.chunk_grid.configuration.chunk_shape, [32, 8]);
+  await using reader = await openTensorFile(join(dir, 's.zarr'));
+  assert.equal(sha256((await reader.read('x')).data), sha256(new Uint8Array(values.buffer)));
+  const wrong = await runCli(['convert', 'in.npz', 'out.safetensors', '--compressor', 'zstd'], { cwd: dir });
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /--compressor applies to Zarr output only/);
+  const badVersion = await runCli(['convert', 'in.npz', 'o.zarr', '--zarr-version', '4'], { cwd: dir });
+  assert.equal(badVersion.code, 2);
+});

@@ -91,6 +91,17 @@ Options:
                       model.safetensors without an index. With --force over an
                       existing checkpoint, the new set is published first (index
                       last) and the old shards are removed after
+      --zarr-version 2|3
+                      Zarr output: format version (default 3, as zarr-python 3;
+                      2 for zarr-python 2 and other v2 readers)
+      --compressor NAME
+                      Zarr output: default (Blosc zstd level 3 with bitshuffle,
+                      as NumPack), none, blosc, zstd, gzip, zlib or lz4
+                      (zlib and lz4: version 2 only)
+      --chunks SHAPE  Zarr output: chunk shape (e.g. 1024,256) for arrays of that
+                      rank, or a chunk size (1MiB, the default)
+      --shards SHAPE  Zarr v3 output: shard shape (a multiple of the chunk shape),
+                      or a number of chunk rows per shard
       --allow-unknown-globals
                       PyTorch input: read a checkpoint whose pickle names globals
                       outside the allow-list (argparse.Namespace, numpy scalars, a
@@ -128,6 +139,7 @@ Examples:
   tensio convert model.safetensors model.npz --dtype bfloat16:float32
   tensio convert model-f32.safetensors model-f16.safetensors --dtype float16
   tensio convert big.pt model.safetensors.index.json --max-shard-size 5GB
+  tensio convert model.safetensors model.zarr --zarr-version 2 --compressor zstd
 
 Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
 (ALREADY_EXISTS); 2 usage error; 130 interrupted (no OUT written).
@@ -147,6 +159,10 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
       arch: { type: 'string' },
       dequantize: { type: 'boolean' },
       'max-shard-size': { type: 'string' },
+      'zarr-version': { type: 'string' },
+      compressor: { type: 'string' },
+      chunks: { type: 'string' },
+      shards: { type: 'string' },
       key: { type: 'string' },
       'allow-unknown-globals': { type: 'boolean' },
       'keep-duplicates': { type: 'boolean' },
@@ -214,6 +230,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
     if (quantize !== undefined) writeOptions.quantize = quantize;
     if (typeof values.arch === 'string') writeOptions.arch = values.arch;
     if (typeof values['max-shard-size'] === 'string') writeOptions.maxShardBytes = cliParseByteSize(values['max-shard-size'], '--max-shard-size', 'convert');
+    Object.assign(writeOptions, cliZarrWriteOptions(values, outputFormat.name));
     const readOptions: Record<string, unknown> = {};
     if (typeof values.key === 'string') readOptions.key = values.key;
     if (values['allow-unknown-globals'] === true) readOptions.allowUnknownGlobals = true;
@@ -277,3 +294,25 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
     return 0;
   },
 };
+
+/** Zarr writer options from `--zarr-version`, `--compressor`, `--chunks` and `--shards`; refused for other outputs. */
+function cliZarrWriteOptions(values: Record<string, unknown>, outputFormat: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const given = (['zarr-version', 'compressor', 'chunks', 'shards'] as const).filter((name) => typeof values[name] === 'string');
+  if (given.length === 0) return out;
+  if (outputFormat !== 'zarr') throw new CliUsageError(`--${given[0]} applies to Zarr output only; the output is ${outputFormat}`, 'convert');
+  const version = values['zarr-version'];
+  if (typeof version === 'string') {
+    if (version !== '2' && version !== '3') throw new CliUsageError(`--zarr-version takes 2 or 3, got ${JSON.stringify(version)}`, 'convert');
+    out.version = Number(version);
+  }
+  if (typeof values.compressor === 'string') out.compressor = values.compressor;
+  const shape = (text: string, flag: string, sizeAllowed: boolean): number[] | number => {
+    if (/^\d+(,\d+)+$/.test(text) || (/^\d+$/.test(text) && !sizeAllowed)) return text.split(',').map(Number);
+    if (sizeAllowed) return cliParseByteSize(text, flag, 'convert');
+    throw new CliUsageError(`${flag} takes a shape such as 1024,256, got ${JSON.stringify(text)}`, 'convert');
+  };
+  if (typeof values.chunks === 'string') out.chunks = shape(values.chunks, '--chunks', true);
+  if (typeof values.shards === 'string') out.shards = /^\d+$/.test(values.shards) ? Number(values.shards) : shape(values.shards, '--shards', false);
+  return out;
+}
