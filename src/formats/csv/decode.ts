@@ -11,6 +11,7 @@ import type { ChunkCodec, StoredRange } from '../../storage/chunk-codec.js';
 import { gunzipCodec } from '../../storage/inflate-codec.js';
 import { csvParseRun } from './read.js';
 import { CsvTokenizer, NEED_MORE } from './tokenizer.js';
+import { csvFastFloatRecords, csvFastPathApplies } from './fast-path.js';
 import { csvConvertRecord, csvTypedView } from './read.js';
 import type { CsvChunkPlan, CsvDialect, CsvDType } from './types.js';
 
@@ -56,6 +57,8 @@ export async function* csvDecodeBlocks(blocks: AsyncIterable<Uint8Array>, dialec
   let values = csvTypedView(dtype, piece);
   let pieceRow = 0;
   const iterator = blocks[Symbol.asyncIterator]();
+  const fast = csvFastPathApplies(dialect.delimiter, fields, select, dtype);
+  const cursor = { pos: 0 };
   let final = false;
   while (row < rows) {
     throwIfAborted(signal);
@@ -71,6 +74,25 @@ export async function* csvDecodeBlocks(blocks: AsyncIterable<Uint8Array>, dialec
     let pos = 0;
     const state = { tokenizer, text: bytes, select, dtype };
     while (row < rows) {
+      if (fast && !headerLeft && tokenizer.skipLeft === 0) {
+        cursor.pos = pos;
+        const parsed = csvFastFloatRecords(bytes, cursor, bytes.byteLength, dialect.delimiter, fields, dtype === 'float32', values as Float32Array | Float64Array, pieceRow * columns, Math.min(rows - row, piece.byteLength / rowBytes - pieceRow));
+        if (parsed > 0) {
+          tokenizer.line += parsed;
+          pos = cursor.pos;
+          pieceRow += parsed;
+          row += parsed;
+          if (pieceRow * rowBytes === piece.byteLength) {
+            yield piece;
+            pieceRow = 0;
+            if (row < rows) {
+              piece = allocateUninitialized(Math.min(pieceRows, rows - row) * rowBytes);
+              values = csvTypedView(dtype, piece);
+            }
+          }
+          continue;
+        }
+      }
       const at = tokenizer.next(bytes, pos, bytes.byteLength, final);
       if (at < 0) {
         if (at === NEED_MORE) pos = tokenizer.resumeAt;

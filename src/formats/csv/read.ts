@@ -10,6 +10,7 @@ import { errorFactory } from '../../core/errors.js';
 import { CSV_CHUNK_TEXT_BYTES, CSV_MAX_LINE_BYTES } from '../../core/limits.js';
 import { clipInput } from '../../core/quote.js';
 import { AT_END, CsvTokenizer, NEED_MORE } from './tokenizer.js';
+import { csvFastFloatRecords, csvFastPathApplies } from './fast-path.js';
 import { csvParseBool, csvParseFloat, csvParseInteger, PARSE_FAILED, PARSE_MISSING, roundToFloat32 } from './numbers.js';
 import type { CsvChunkPlan, CsvDialect, CsvDType, CsvReadOptions, CsvScan } from './types.js';
 
@@ -141,7 +142,36 @@ export class CsvScanner {
     let pos = 0;
     const end = bytes.byteLength;
     const tokenizer = this.tokenizer;
+    const { quote, comment, maxLineBytes } = this.dialect;
+    // Without quotes in the block, records are lines: count them with a memchr-fast
+    // indexOf; field counts are checked when the rows are parsed.
+    const lines = quote === -1 || bytes.indexOf(quote) === -1;
     for (;;) {
+      if (lines && this.columns !== -1 && tokenizer.skipLeft === 0) {
+        let newline = bytes.indexOf(0x0a, pos);
+        while (newline !== -1) {
+          if (newline - pos > maxLineBytes) fail('LIMIT_EXCEEDED', `csv: line ${tokenizer.line} is longer than ${maxLineBytes} bytes (${newline - pos} bytes); raise maxLineBytes if the file is sound`);
+          let first = pos;
+          while (first < newline && (bytes[first] === 0x20 || bytes[first] === 0x09 || bytes[first] === 0x0d)) first++;
+          if (first < newline && bytes[first] !== comment) {
+            if (this.chunkStart === -1) {
+              this.chunkStart = base + pos;
+              this.chunkLine = tokenizer.line;
+            }
+            this.rows++;
+            this.chunkRows++;
+          }
+          tokenizer.line++;
+          pos = newline + 1;
+          if (this.chunkStart !== -1 && base + pos - this.chunkStart >= this.chunkTextBytes) this.closeChunk(base + pos);
+          if (this.rows >= this.maxRows) {
+            this.done = true;
+            this.closeChunk(base + pos);
+            return;
+          }
+          newline = bytes.indexOf(0x0a, pos);
+        }
+      }
       const next = tokenizer.next(bytes, pos, end, final);
       if (next === NEED_MORE) {
         pos = tokenizer.resumeAt;
@@ -240,7 +270,17 @@ export function csvParseRun(dialect: CsvDialect, text: Uint8Array, firstLine: nu
   let pos = 0;
   const end = text.byteLength;
   const values = csvTypedView(dtype, out);
+  const fast = csvFastPathApplies(dialect.delimiter, fields, select, dtype);
+  const cursor = { pos: 0 };
   while (row < rows) {
+    if (fast) {
+      cursor.pos = pos;
+      const parsed = csvFastFloatRecords(text, cursor, end, dialect.delimiter, fields, dtype === 'float32', values as Float32Array | Float64Array, row * columns, rows - row);
+      row += parsed;
+      tokenizer.line += parsed;
+      pos = cursor.pos;
+      if (row === rows) break;
+    }
     const next = tokenizer.next(text, pos, end, true);
     if (next < 0) fail('TRUNCATED', `csv: the text ends at line ${tokenizer.line} after ${row} of ${rows} rows (the file changed since it was scanned?)`);
     if (tokenizer.count !== fields) {

@@ -1,0 +1,165 @@
+/**
+ * CSV benchmark: a float32 table (1M × 32 by default; rows scale with --size-mib, 128
+ * MiB of float32 = 1M rows) written as text and parsed back, tensio against raw fs of
+ * the same bytes and against pandas (`read_csv`, C engine; `DataFrame.to_csv`) and
+ * NumPy (`np.loadtxt`, `np.savetxt`) on the same file, in the same rounds. Figures are
+ * GB/s of text (decimal). The Python peers time themselves (import and file creation
+ * outside the timing), one process per repetition.
+ */
+import { execFile } from 'node:child_process';
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { logThroughputs, throughput, type BenchContext } from './lib/context.js';
+import { freshTarget, rawReadFresh, rawWrite } from './lib/raw-fs.js';
+import { compareRow } from './lib/report.js';
+import { runRounds, type Contender } from './lib/timing.js';
+import type { BenchRow } from './lib/types.js';
+import { csvCreateWriter, csvOpen } from '../src/formats/csv/index.js';
+import { atomicFileSink } from '../src/storage/atomic-file-sink.js';
+
+const FORMAT = 'csv';
+const COLUMNS = 32;
+const MiB = 2 ** 20;
+const run = promisify(execFile);
+
+/** Python one-liners that time one operation on argv[1] (and argv[2]) and print the seconds. */
+const PEER_SCRIPTS: Record<string, string> = {
+  'pandas.read_csv': `import sys, time, numpy as np, pandas as pd
+t = time.perf_counter(); df = pd.read_csv(sys.argv[1], header=None, dtype=np.float32, engine='c'); a = df.to_numpy(); print(time.perf_counter() - t)`,
+  'pandas.read_csv round_trip': `import sys, time, numpy as np, pandas as pd
+t = time.perf_counter(); df = pd.read_csv(sys.argv[1], header=None, dtype=np.float32, engine='c', float_precision='round_trip'); a = df.to_numpy(); print(time.perf_counter() - t)`,
+  'np.loadtxt': `import sys, time, numpy as np
+t = time.perf_counter(); a = np.loadtxt(sys.argv[1], delimiter=',', dtype=np.float32); print(time.perf_counter() - t)`,
+  'np.savetxt': `import sys, time, numpy as np
+a = np.load(sys.argv[2]); t = time.perf_counter(); np.savetxt(sys.argv[1], a, delimiter=','); print(time.perf_counter() - t)`,
+  'DataFrame.to_csv': `import sys, time, numpy as np, pandas as pd
+df = pd.DataFrame(np.load(sys.argv[2])); t = time.perf_counter(); df.to_csv(sys.argv[1], header=False, index=False); print(time.perf_counter() - t)`,
+};
+
+async function peerSeconds(python: string, name: string, ...args: string[]): Promise<number> {
+  const { stdout } = await run(python, ['-c', PEER_SCRIPTS[name]!, ...args], { maxBuffer: 2 ** 20 });
+  return Number(stdout.trim());
+}
+
+/** A deterministic float32 table like sensor data: values around ±100 with 7-9 significant digits. */
+function makeTable(rows: number): Float32Array {
+  const values = new Float32Array(rows * COLUMNS);
+  let seed = 42;
+  for (let i = 0; i < values.length; i++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    values[i] = (seed / 2 ** 32 - 0.5) * 200;
+  }
+  return values;
+}
+
+/**
+ * Runs the CSV benchmark and returns its rows.
+ *
+ * @example
+ * ```ts
+ * const rows = await runCsvBench(context);
+ * ```
+ */
+export async function runCsvBench(context: BenchContext): Promise<BenchRow[]> {
+  const { dir, log } = context;
+  // 128 MiB of float32 is the issue's 1M × 32 table.
+  const rows = Math.max(1000, Math.round((context.sizeMiB / 128) * 1_000_000));
+  const table = makeTable(rows);
+  const bytes = new Uint8Array(table.buffer);
+  const spec = { name: 'table', dtype: 'float32' as const, shape: [rows, COLUMNS] };
+  const source = join(dir, 'table.csv');
+  const writer = await csvCreateWriter(source, { tensors: [spec] });
+  await writer.add('table', bytes);
+  await writer.close();
+  const textBytes = statSync(source).size;
+  const npySource = join(dir, 'table.npy');
+  log(`csv: float32 [${rows}, ${COLUMNS}], ${(textBytes / MiB).toFixed(0)} MiB of text (shortest round-trip floats), file ${source}`);
+  const python = context.python;
+  const peerNote = python ? undefined : context.peersReason ?? 'no oracle python';
+  const rounds = context.reps > 1 ? context.reps + 1 : 1;
+  const result: BenchRow[] = [];
+
+  // --- parse -------------------------------------------------------------------------
+  const peerParse: Contender[] = python
+    ? ['pandas.read_csv', 'pandas.read_csv round_trip', 'np.loadtxt'].map((name) => ({ name, run: () => peerSeconds(python, name, source) }))
+    : [];
+  const parses = await runRounds([
+    { name: 'raw', run: () => rawReadFresh(source, [{ offset: 0, length: textBytes }]) },
+    {
+      name: 'tensio',
+      run: async () => {
+        const started = performance.now();
+        await using reader = await csvOpen(source, { dtype: 'float32' });
+        const tensor = await reader.read('data');
+        if (tensor.data.byteLength !== bytes.byteLength) throw new Error(`read ${tensor.data.byteLength} bytes, expected ${bytes.byteLength}`);
+        return (performance.now() - started) / 1000;
+      },
+    },
+    {
+      name: 'tensio stream',
+      run: async () => {
+        const started = performance.now();
+        await using reader = await csvOpen(source, { dtype: 'float32' });
+        let total = 0;
+        for await (const chunk of reader.stream('data', { reuseBuffer: true })) total += chunk.byteLength;
+        if (total !== bytes.byteLength) throw new Error(`streamed ${total} bytes`);
+        return (performance.now() - started) / 1000;
+      },
+    },
+    ...peerParse,
+  ], rounds);
+  const tensioParse = throughput(parses.get('tensio'), textBytes);
+  result.push(compareRow(FORMAT, 'parse float32 (open + read) vs raw readSync of the text', tensioParse.median, throughput(parses.get('raw'), textBytes).median, 'raw fs', undefined, tensioParse.error));
+  for (const [name, goal] of [['pandas.read_csv', 1.0], ['pandas.read_csv round_trip', undefined], ['np.loadtxt', 1.0]] as const) {
+    const peer = throughput(parses.get(name), textBytes);
+    result.push(compareRow(FORMAT, `parse float32 vs ${name}${name === 'pandas.read_csv' ? ' (C engine; goal: faster)' : ''}`, tensioParse.median, peer.median, name, goal, peer.error ?? peerNote));
+  }
+  const streamed = throughput(parses.get('tensio stream'), textBytes);
+  result.push(compareRow(FORMAT, 'parse as stream() (one run of rows at a time) vs read()', streamed.median, tensioParse.median, 'tensio read()', undefined, streamed.error));
+  logThroughputs(context, `${FORMAT} parse`, parses, textBytes);
+
+  // --- write -------------------------------------------------------------------------
+  if (python) {
+    // The peers write from the same array, loaded from .npy outside their timing.
+    const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${COLUMNS}), }`;
+    const padded = header + ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+    const prefix = new Uint8Array(10 + padded.length);
+    prefix.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
+    new DataView(prefix.buffer).setUint16(8, padded.length, true);
+    prefix.set(new TextEncoder().encode(padded), 10);
+    writeFileSync(npySource, Buffer.concat([prefix, bytes]));
+  }
+  const text = Uint8Array.from(await import('node:fs').then((fs) => fs.readFileSync(source)));
+  const outputs = ['raw.csv', 'tensio.csv', 'tensio-e.csv', 'np.csv', 'pd.csv'].map((name) => join(dir, name));
+  const writeWith = (path: string, csv: Record<string, unknown>) => async () => {
+    const started = performance.now();
+    const out = await csvCreateWriter(await atomicFileSink(path, { durable: false }), { tensors: [spec], csv });
+    await out.add('table', bytes);
+    await out.close();
+    return (performance.now() - started) / 1000;
+  };
+  const peerWrite: Contender[] = python
+    ? [
+        { name: 'np.savetxt', before: () => freshTarget(...outputs), run: () => peerSeconds(python, 'np.savetxt', outputs[3]!, npySource) },
+        { name: 'DataFrame.to_csv', before: () => freshTarget(...outputs), run: () => peerSeconds(python, 'DataFrame.to_csv', outputs[4]!, npySource) },
+      ]
+    : [];
+  const writes = await runRounds([
+    { name: 'raw', before: () => freshTarget(...outputs), run: () => rawWrite(outputs[0]!, [text]) },
+    { name: 'tensio', before: () => freshTarget(...outputs), run: writeWith(outputs[1]!, {}) },
+    { name: 'tensio %.18e', before: () => freshTarget(...outputs), run: writeWith(outputs[2]!, { fmt: '%.18e' }) },
+    ...peerWrite,
+  ], rounds);
+  const tensioWrite = throughput(writes.get('tensio'), textBytes);
+  result.push(compareRow(FORMAT, 'write float32 shortest vs raw fs.writeSync of the same text', tensioWrite.median, throughput(writes.get('raw'), textBytes).median, 'raw fs', undefined, tensioWrite.error));
+  // Against the peers in rows per second, expressed as GB/s of the table's binary size.
+  const tableBytes = bytes.byteLength;
+  const asTable = (name: string) => throughput(writes.get(name), tableBytes);
+  const tensioRows = asTable('tensio');
+  const tensioE = asTable('tensio %.18e');
+  result.push(compareRow(FORMAT, 'write (table GB/s) shortest vs DataFrame.to_csv (repr floats)', tensioRows.median, asTable('DataFrame.to_csv').median, 'DataFrame.to_csv', 1.0, asTable('DataFrame.to_csv').error ?? peerNote));
+  result.push(compareRow(FORMAT, "write (table GB/s) fmt='%.18e' vs np.savetxt (same bytes)", tensioE.median, asTable('np.savetxt').median, 'np.savetxt', 1.0, asTable('np.savetxt').error ?? tensioE.error ?? peerNote));
+  logThroughputs(context, `${FORMAT} write (table bytes)`, writes, tableBytes);
+  return result;
+}
