@@ -34,6 +34,18 @@ export function npyHasMagic(bytes: Uint8Array): boolean {
   return bytes.byteLength >= NPY_MAGIC.byteLength && NPY_MAGIC.every((byte, index) => bytes[index] === byte);
 }
 
+/** One shared tuple per version: an npz of a million members keeps a million headers. */
+const NPY_VERSIONS: Readonly<Record<1 | 2 | 3, NpyVersion>> = Object.freeze({ 1: Object.freeze([1, 0] as const), 2: Object.freeze([2, 0] as const), 3: Object.freeze([3, 0] as const) });
+
+/** Descr strings seen so far, so equal ones share one string (few distinct, many headers). */
+const descrs = new Map<string, string>();
+function sharedDescr(descr: string): string {
+  const known = descrs.get(descr);
+  if (known !== undefined) return known;
+  if (descrs.size < 256) descrs.set(descr, descr);
+  return descr;
+}
+
 /**
  * Reads magic, version and header length from the first bytes (up to 12), checking the
  * header fits the limit and the input (`totalSize` bytes).
@@ -69,7 +81,7 @@ export function npyReadPrefix(bytes: Uint8Array, totalSize: number, options: Npy
   if (headerStart + headerLength > totalSize) {
     fail('TRUNCATED', `${format}: header of ${headerLength} bytes at ${headerStart} runs past the end (${totalSize} bytes)`);
   }
-  return { version: [major, 0] as NpyVersion, headerStart, headerLength };
+  return { version: NPY_VERSIONS[major as 1 | 2 | 3], headerStart, headerLength };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -105,7 +117,7 @@ export function npyParseHeader(headerBytes: Uint8Array, prefix: NpyPrefix, total
   }
   return {
     version: prefix.version,
-    descr: fields.descr,
+    descr: sharedDescr(fields.descr),
     dtype: fields.dtype,
     itemSize: fields.itemSize,
     bigEndian: fields.bigEndian,
