@@ -184,3 +184,26 @@ async function waitForOpenFile(pid: number, path: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+test('regression 13: 8 M stack items (8 MB pickles of None, empty dicts, empty tuples) are read in a 700 MB heap', async (t) => {
+  // Python's pickle.loads takes +61 MB (None, tuples: singletons) and +551 MB (dicts: 64 B each)
+  // on these; before the fix tensio ran out of a 1 GB heap on the dicts (three Maps and two
+  // arrays per empty dict) and took 750 MB on the tuples.
+  const dir = await tempDir(t);
+  const n = 8_000_000;
+  const variants = { none: 'N', dicts: '}', tuples: ')' };
+  const paths = await Promise.all(Object.entries(variants).map(async ([name, op]) => {
+    const path = join(dir, `${name}.pt`);
+    await writeFile(path, craftCheckpoint(pickleBytes(0x80, 2, op.repeat(n), '.')));
+    return path;
+  }));
+  const result = spawnSync(process.execPath, ['--max-old-space-size=700', '--import', 'tsx', child, ...paths], { cwd: root, encoding: 'utf8', timeout: 600_000 });
+  assert.equal(result.status, 0, `child ended with ${result.status ?? result.signal}: ${result.stderr.slice(-2000)}`);
+  const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.equal(lines.length, paths.length);
+  for (const line of lines) {
+    t.diagnostic(`${line.path}: ${line.outcome} in ${line.ms} ms, rss ${line.rssMB} MB`);
+    // Read (the pickle's value is its last item; the others are left on the stack, as Python leaves them).
+    assert.equal(line.outcome, 'ok', JSON.stringify(line));
+  }
+});

@@ -12,7 +12,7 @@ import { PICKLE_HIGHEST_PROTOCOL, PICKLE_OP as OP, pickleOpcodeName } from './op
 import { PickleCursor } from './cursor.js';
 import { PickleWorkBudget } from './budget.js';
 import { PickleKeyTable, PickleUnhashableError } from './key-table.js';
-import { PickleDict, PickleSet, PickleTuple, pickleTypeName, type PickleValue } from './values.js';
+import { EMPTY_PICKLE_TUPLE, PickleDict, PickleSet, PickleTuple, pickleTypeName, type PickleValue } from './values.js';
 
 /** What hooks get besides their arguments: the run's work budget and dict-key table. */
 export interface PickleRunContext {
@@ -237,7 +237,7 @@ function pickleMachine(bytes: Uint8Array, options: PickleRunOptions): (maxOpcode
         case OP.BINBYTES: push(input.bytes(input.u32()).slice()); break;
         case OP.SHORT_BINBYTES: push(input.bytes(input.u8()).slice()); break;
         case OP.BINBYTES8: case OP.BYTEARRAY8: push(input.bytes(input.u64()).slice()); break;
-        case OP.EMPTY_TUPLE: push(new PickleTuple([])); break;
+        case OP.EMPTY_TUPLE: push(EMPTY_PICKLE_TUPLE); break;
         case OP.TUPLE1: push(new PickleTuple([pop()])); break;
         case OP.TUPLE2: { const b = pop(); const a = pop(); push(new PickleTuple([a, b])); break; }
         case OP.TUPLE3: { const c = pop(); const b = pop(); const a = pop(); push(new PickleTuple([a, b, c])); break; }

@@ -28,52 +28,76 @@ export class PickleTuple {
   constructor(readonly items: readonly PickleValue[]) {}
 }
 
+/** The empty tuple, one for all as in Python (tuples are immutable): 8 M `EMPTY_TUPLE`s cost one object. */
+export const EMPTY_PICKLE_TUPLE = new PickleTuple(Object.freeze([]));
+
+/** The keys and values of a dict that has none (shared: most dicts in a hostile pickle are empty). */
+const NO_ITEMS: readonly PickleValue[] = Object.freeze([]);
+
+/** A dict's items and indexes, made on its first item. */
+interface DictItems {
+  readonly keys: PickleValue[];
+  readonly values: PickleValue[];
+  // Three indexes so the common keys (strings, ints) are looked up as they are, with no key text built.
+  byString?: Map<string, number>;
+  byNumber?: Map<number, number>;
+  byForm?: Map<string, number>;
+}
+
 /** A dict, OrderedDict or Counter: keys in insertion order, later SETITEMs replace. */
 export class PickleDict {
-  readonly keys: PickleValue[] = [];
-  readonly values: PickleValue[] = [];
-  // Three indexes so the common keys (strings, ints) are looked up as they are, with no key text built.
-  private readonly byString = new Map<string, number>();
-  private readonly byNumber = new Map<number, number>();
-  private readonly byForm = new Map<string, number>();
-  private readonly keyTable: PickleKeyTable;
+  // Everything but the kind is made on first use: a pickle of 8 M empty dicts (8 MB) must
+  // cost about what Python's 64-byte empty dicts cost, not arrays and Maps per dict.
+  #items: DictItems | undefined;
+  #keyTable: PickleKeyTable | undefined;
 
   /** `keyTable`: the run's shared table (see {@link PickleKeyTable}); a private one by default. */
   constructor(readonly kind: 'dict' | 'OrderedDict' | 'Counter' = 'dict', keyTable?: PickleKeyTable) {
-    this.keyTable = keyTable ?? new PickleKeyTable();
+    this.#keyTable = keyTable;
   }
 
   /** Sets `key`; throws {@link PickleUnhashableError} for unhashable keys (the machine turns it into INVALID_PICKLE). */
   set(key: PickleValue, value: PickleValue): void {
+    const items = (this.#items ??= { keys: [], values: [] });
     // `1`, `1.0` and `True` are one key in a Python dict, and so they are here (Map compares 0 and -0 equal too).
-    if (typeof key === 'string') this.setIn(this.byString, key, key, value);
-    else if (typeof key === 'number') this.setIn(this.byNumber, key, key, value);
-    else if (typeof key === 'boolean') this.setIn(this.byNumber, key ? 1 : 0, key, value);
-    else if (typeof key === 'bigint' && Number.isSafeInteger(Number(key)) && BigInt(Number(key)) === key) this.setIn(this.byNumber, Number(key), key, value);
-    else if (key instanceof PickleComplex && key.imag === 0) this.setIn(this.byNumber, key.real, key, value);
-    else this.setIn(this.byForm, this.keyTable.keyOf(key), key, value);
+    if (typeof key === 'string') setIn(items, items.byString ??= new Map(), key, key, value);
+    else if (typeof key === 'number') setIn(items, items.byNumber ??= new Map(), key, key, value);
+    else if (typeof key === 'boolean') setIn(items, items.byNumber ??= new Map(), key ? 1 : 0, key, value);
+    else if (typeof key === 'bigint' && Number.isSafeInteger(Number(key)) && BigInt(Number(key)) === key) setIn(items, items.byNumber ??= new Map(), Number(key), key, value);
+    else if (key instanceof PickleComplex && key.imag === 0) setIn(items, items.byNumber ??= new Map(), key.real, key, value);
+    else setIn(items, items.byForm ??= new Map(), (this.#keyTable ??= new PickleKeyTable()).keyOf(key), key, value);
   }
 
-  private setIn<K>(index: Map<K, number>, indexKey: K, key: PickleValue, value: PickleValue): void {
-    const at = index.get(indexKey);
-    if (at !== undefined) {
-      this.values[at] = value;
-      return;
-    }
-    index.set(indexKey, this.keys.length);
-    this.keys.push(key);
-    this.values.push(value);
+  /** Keys in insertion order. */
+  get keys(): readonly PickleValue[] {
+    return this.#items?.keys ?? NO_ITEMS;
+  }
+
+  /** Values, in the order of {@link PickleDict.keys}. */
+  get values(): readonly PickleValue[] {
+    return this.#items?.values ?? NO_ITEMS;
   }
 
   /** The value stored under a string key, if any. */
   get(key: string): PickleValue | undefined {
-    const at = this.byString.get(key);
-    return at === undefined ? undefined : this.values[at];
+    const at = this.#items?.byString?.get(key);
+    return at === undefined ? undefined : this.#items!.values[at];
   }
 
   get size(): number {
     return this.keys.length;
   }
+}
+
+function setIn<K>(items: DictItems, index: Map<K, number>, indexKey: K, key: PickleValue, value: PickleValue): void {
+  const at = index.get(indexKey);
+  if (at !== undefined) {
+    items.values[at] = value;
+    return;
+  }
+  index.set(indexKey, items.keys.length);
+  items.keys.push(key);
+  items.values.push(value);
 }
 
 /** A set or frozenset. */
