@@ -7,12 +7,15 @@
  *   flattened parameters are), written by `torch.save`; reference `torch.load(weights_only=True)`.
  * - safetensors: a header of N one-byte tensors (1.44 M fill the 100 MB header limit);
  *   reference: the Rust `safetensors.safe_open` listing its keys.
- * - npz: N one-element members; reference: Python `zipfile` opening every member and
- *   reading its `.npy` header (what tensio's open does).
+ * - npz: N one-element members (1,000,000: the `ZIP_MAX_ENTRIES` limit); reference for
+ *   the open: Python `zipfile` opening every member and reading its `.npy` header (what
+ *   tensio's open does); for verify: `zipfile.testzip()` (every member read, CRC checked).
  *
- * tensio runs in a child (bench/child.ts `open`), so its peak RSS is the open's own.
+ * tensio runs in a child (bench/child.ts `open` or `verify`), so its peak RSS is the
+ * operation's own. `TENSIO_BENCH_BOUNDS=npz` (a comma list of kinds) runs only those rows.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext } from './lib/context.js';
 import { measureChildRss } from './lib/rss.js';
@@ -47,7 +50,7 @@ import sys, time, resource
 kind, path = sys.argv[1], sys.argv[2]
 if kind == 'pytorch': import torch
 if kind == 'safetensors': from safetensors import safe_open
-if kind == 'npz':
+if kind.startswith('npz'):
     import zipfile
     from numpy.lib import format as fmt
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -56,6 +59,10 @@ if kind == 'pytorch':
     n = len(torch.load(path, weights_only=True))
 elif kind == 'safetensors':
     with safe_open(path, 'np') as f: n = len(list(f.keys()))
+elif kind == 'npz-verify':
+    with zipfile.ZipFile(path) as z:
+        bad = z.testzip(); n = len(z.infolist())
+    assert bad is None, bad
 else:
     n = 0
     with zipfile.ZipFile(path) as z:
@@ -69,6 +76,8 @@ print(seconds, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1
 
 interface Case {
   kind: 'pytorch' | 'safetensors' | 'npz';
+  /** What is measured: opening (headers only) or a full verify. */
+  op: 'open' | 'verify';
   n: number;
   what: string;
   reference: string;
@@ -87,24 +96,27 @@ export async function runBoundsBench(context: BenchContext): Promise<BenchRow[]>
   const { dir, log, python, quick } = context;
   if (!python) return [{ format: 'bounds', operation: 'all', unit: 'ms', note: `skipped: the inputs are written by the oracle python (${context.peersReason})` }];
   const cases: Case[] = [
-    { kind: 'pytorch', n: quick ? 2_000 : 20_000, what: 'views of one storage (torch.save)', reference: 'torch.load', file: '' },
-    { kind: 'pytorch', n: quick ? 20_000 : 200_000, what: 'views of one storage (torch.save)', reference: 'torch.load', file: '' },
-    { kind: 'safetensors', n: quick ? 20_000 : 1_440_000, what: 'tensors in one header', reference: 'Rust safe_open', file: '' },
-    { kind: 'npz', n: quick ? 5_000 : 200_000, what: 'one-element members', reference: 'zipfile + .npy headers', file: '' },
-  ];
+    { kind: 'pytorch', op: 'open', n: quick ? 2_000 : 20_000, what: 'views of one storage (torch.save)', reference: 'torch.load', file: '' },
+    { kind: 'pytorch', op: 'open', n: quick ? 20_000 : 200_000, what: 'views of one storage (torch.save)', reference: 'torch.load', file: '' },
+    { kind: 'safetensors', op: 'open', n: quick ? 20_000 : 1_440_000, what: 'tensors in one header', reference: 'Rust safe_open', file: '' },
+    { kind: 'npz', op: 'open', n: quick ? 5_000 : 200_000, what: 'one-element members', reference: 'zipfile + .npy headers', file: '' },
+    { kind: 'npz', op: 'open', n: quick ? 5_000 : 1_000_000, what: 'one-element members', reference: 'zipfile + .npy headers', file: '' },
+    { kind: 'npz', op: 'verify', n: quick ? 5_000 : 1_000_000, what: 'one-element members', reference: 'zipfile testzip()', file: '' },
+  ].filter((item) => !process.env.TENSIO_BENCH_BOUNDS || process.env.TENSIO_BENCH_BOUNDS.split(',').includes(item.kind)) as Case[];
   const rows: BenchRow[] = [];
   for (const item of cases) {
     item.file = join(dir, `bounds-${item.kind}-${item.n}.${item.kind === 'pytorch' ? 'pt' : item.kind}`);
-    const made = spawnSync(python, ['-c', MAKE, item.kind, String(item.n), item.file], { encoding: 'utf8' });
-    const label = `open ${item.n.toLocaleString('en-US')} ${item.what}`;
+    const label = `${item.op} ${item.n.toLocaleString('en-US')} ${item.what}`;
+    // The same input serves several rows (open, then verify): written once.
+    const made = existsSync(item.file) ? { status: 0, stderr: '' } : spawnSync(python, ['-c', MAKE, item.kind, String(item.n), item.file], { encoding: 'utf8' });
     if (made.status !== 0) {
       rows.push({ format: 'bounds', operation: label, unit: 'ms', note: `skipped: could not write the input: ${made.stderr.trim().split('\n').pop()}` });
       continue;
     }
-    const ref = spawnSync(python, ['-c', REFERENCE, item.kind, item.file], { encoding: 'utf8' });
+    const ref = spawnSync(python, ['-c', REFERENCE, item.op === 'verify' ? `${item.kind}-verify` : item.kind, item.file], { encoding: 'utf8', maxBuffer: 2 ** 26 });
     const [refSeconds, refMiB] = ref.status === 0 ? ref.stdout.trim().split(' ').map(Number) : [undefined, undefined];
     try {
-      const report = await measureChildRss('open', [item.file]);
+      const report = await measureChildRss(item.op, [item.file]);
       const ms = report.seconds * 1000;
       const mib = report.aboveBaselineBytes / MiB;
       const refMs = refSeconds === undefined ? undefined : refSeconds * 1000;
