@@ -60,6 +60,8 @@ export const FUZZ_TARGET_OPTIONS: Readonly<Record<string, FormatTargetOptions>> 
   zarr: { seedOptions: [{}, { version: 2, compressor: 'zlib' }, { version: 3, compressor: 'gzip', chunks: 16, shards: 2 }, { version: 3, compressor: 'zstd' }] },
   // 4 KiB placement keeps the seeds small; a compressed seed (tiny frames); two corpus files (CSR, attributes).
   zt: { seedOptions: [{ align: 4096 }, { compress: { frameBytes: 16 } }], seedFiles: ['conformance/ztensor/valid/csr-data-valid.zt', 'conformance/ztensor/valid/attributes-kitchen-sink.zt'] },
+  // libhdf5 (h5wasm) reads local files only; the second seed has chunks through shuffle, deflate and Fletcher-32.
+  hdf5: { via: 'path', seedOptions: [{}, { compression: 'gzip', shuffle: true, fletcher32: true, chunkRows: 2 }] },
 };
 
 /** The tensors every seed holds: three dtypes, two ranks. */

@@ -40,5 +40,5 @@ export const hdf5Format: TensorFormat = lazyFormat({
   cannotWrite: (spec) => (HDF5_WRITABLE_DTYPES.includes(spec.dtype) ? undefined : `HDF5 (as h5py reads it) has no ${spec.dtype} type; tensio writes ${HDF5_WRITABLE_DTYPES.join(', ')}`),
   openOptionNames: ['maxObjects', 'maxAttributeBytes'],
   writeOptionNames: ['compression', 'compressionLevel', 'shuffle', 'fletcher32', 'chunkRows', 'chunked', 'attributes'],
-  provides: { open: true },
+  provides: { open: true, write: true },
 }, async () => (await import('./implementation.js')).hdf5Implementation);

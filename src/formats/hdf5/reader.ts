@@ -42,6 +42,8 @@ export interface Hdf5Attribute {
 /** What a dataset needs to be read: its dataspace and element size. */
 interface DatasetPlan {
   readonly path: string;
+  /** The pipeline holds Fletcher-32: a failing pipeline most likely means a corrupt chunk. */
+  readonly checked: boolean;
   readonly space: readonly number[];
   readonly elementBytes: number;
   readonly chunks: readonly number[] | null;
@@ -178,7 +180,7 @@ function describeFile(module: H5Module, file: H5File, path: string, size: number
         ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
       },
     });
-    plans.set(name, { path: datasetPath, space, elementBytes: metadata.size, chunks });
+    plans.set(name, { path: datasetPath, checked: filters.some((filter) => filter.id === 3), space, elementBytes: metadata.size, chunks });
   };
 
   const rootAttributes = attributesOf('/');
@@ -199,7 +201,15 @@ function describeFile(module: H5Module, file: H5File, path: string, size: number
       const plan = plans.get(info.name)!;
       const read = (offset: number[] | null, count: number[] | null, bytes: number): Uint8Array => {
         if (closed) throw new TensioError('INVALID_STATE', `hdf5: ${path} is closed`, { format: 'hdf5' });
-        return readHyperslab(module, fileId, plan.path, offset, count, bytes);
+        try {
+          return readHyperslab(module, fileId, plan.path, offset, count, bytes);
+        } catch (error) {
+          // libhdf5 reports a failed Fletcher-32 check only as "filter returned failure".
+          if (plan.checked && error instanceof TensioError && /filter returned failure/.test(error.message)) {
+            throw new TensioError('CHECKSUM_MISMATCH', `${error.message}; the dataset's chunks carry Fletcher-32 checksums, so a chunk in this range is corrupt`, { format: 'hdf5', cause: error });
+          }
+          throw error;
+        }
       };
       return { kind: 'chunks', chunks: bandsOf(plan, read) };
     },
