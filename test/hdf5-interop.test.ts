@@ -98,7 +98,9 @@ for (const [label, options] of [
     await using reader = await hdf5Open(path);
     for (const [i, name] of names.entries()) assert.equal(sha((await reader.read(name)).data), sha(tensors[i]!.data), `tensio reads ${name}`);
     assert.deepEqual(reader.info('group/empty').shape, [0, 4]);
-    assert.deepEqual((reader.metadata.hdf5 as { attributes: Record<string, Record<string, { value: unknown }>> }).attributes['/group']!.units!.value, 'mm');
+    assert.equal(reader.metadata['/group@units'], 'mm');
+    assert.equal(reader.metadata.note, 'from tensio');
+    assert.deepEqual(reader.metadata['hdf5.groups'], ['/', '/group', ...[1, 11, 3, 5, 7, 9].map((i) => `/group/sub ${i}`)]); // libhdf5 lists by name
   });
 }
 
@@ -145,10 +147,9 @@ print(json.dumps({k: {'sha': hashlib.sha256(le(a).tobytes()).hexdigest(), 'shape
   assert.deepEqual(reader.info('grid/u2').extras?.filters, ['deflate(9)', 'fletcher32']);
   const rows = await reader.read('grid/u2', { slice: { start: 10, end: 20 } });
   assert.deepEqual(rows.shape, [10, 40, 3]);
-  const hdf5 = reader.metadata.hdf5 as { attributes: Record<string, Record<string, { dtype: string; value: unknown }>> };
-  assert.deepEqual(hdf5.attributes['/']!.title, { dtype: 'vlen string', shape: [], value: 'h5py file' });
-  assert.equal(hdf5.attributes['/']!.version!.value, 7);
-  assert.equal((reader.info('be_f8').extras?.attributes as Record<string, { value: unknown }>).units!.value, 'K');
+  assert.equal(reader.metadata.title, 'h5py file');
+  assert.equal(reader.metadata.version, 7);
+  assert.deepEqual((reader.info('be_f8').extras?.attributes as Record<string, unknown>).units, { dtype: 'vlen string', shape: [], value: 'K' });
   const unsupported = reader.metadata.unsupportedTensors as Array<{ name: string; code: string; reason: string }>;
   assert.deepEqual(unsupported.map((entry) => [entry.name, entry.code]), [['lzf', 'UNSUPPORTED_FILTER'], ['strings', 'UNSUPPORTED_DTYPE']]);
   assert.match(unsupported[0]!.reason, /lzf \(filter 32000\)/);

@@ -61,8 +61,10 @@ const EMPTY_SOURCE: ByteSource = bytesSource(new Uint8Array(0), 'libhdf5');
  * Opens a local HDF5 file (`.h5`, `.hdf5`, netCDF-4 `.nc`). Tensors are the datasets of
  * the whole tree with a numeric type (integers, floats incl. float16, h5py's bool,
  * enums as their base integer, arrays of these), big-endian ones converted; each
- * tensor's `extras` hold its HDF5 path, chunk shape, filters, max shape and attributes.
- * `metadata.hdf5` holds the groups, their attributes and the links not followed;
+ * tensor's `extras` hold its HDF5 path, chunk shape, filters, max shape and typed
+ * attributes. The metadata holds the root group's attributes by name, other groups'
+ * as `'/group@name'`, `'hdf5.groups'` (every group path) and `'hdf5.links'` (soft and
+ * external links, listed, not followed);
  * `metadata.unsupportedTensors` the datasets tensio cannot read, each with its code
  * (`UNSUPPORTED_DTYPE`, `UNSUPPORTED_FILTER`, `UNSUPPORTED_FEATURE`) and reason.
  *
@@ -193,7 +195,9 @@ function describeFile(module: H5Module, file: H5File, path: string, size: number
     path,
     size,
     metadata: {
-      hdf5: { groups, ...(links.length > 0 ? { links } : {}), ...(Object.keys(groupAttributes).length > 0 ? { attributes: groupAttributes } : {}) },
+      ...plainAttributes(groupAttributes),
+      'hdf5.groups': groups,
+      ...(links.length > 0 ? { 'hdf5.links': links.map((link) => `${link.path} -> ${link.file ? `${link.file}:` : ''}${link.target} (${link.kind})`) } : {}),
       ...(unsupported.length > 0 ? { [UNSUPPORTED_TENSORS_KEY]: unsupported } : {}),
     },
     tensors,
@@ -219,6 +223,22 @@ function describeFile(module: H5Module, file: H5File, path: string, size: number
       hdf5Call(`closing ${path}`, () => file.close());
     },
   });
+}
+
+/**
+ * Group attributes as plain metadata values (what any writer can hold): the root
+ * group's under their own names, another group's as `'/group/path@name'`. Values too
+ * large or unreadable are left out (their dataset-level twins in `extras` say why).
+ */
+function plainAttributes(groups: Record<string, Record<string, Hdf5Attribute>>): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const [group, attributes] of Object.entries(groups)) {
+    for (const [name, attribute] of Object.entries(attributes)) {
+      if (attribute.value === undefined || attribute.value === null) continue;
+      result[group === '/' ? name : `${group}@${name}`] = attribute.value;
+    }
+  }
+  return result;
 }
 
 function readAttribute(module: H5Module, file: H5File, objectPath: string, name: string, maxBytes: number): Hdf5Attribute {

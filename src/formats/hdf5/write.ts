@@ -176,11 +176,22 @@ function attributeMessages(path: string, attributes: Readonly<Record<string, unk
   });
 }
 
-/** The root attributes from a conversion's metadata (its format facts and the unsupported list left out). */
-function metadataAttributes(metadata: Metadata | undefined): Record<string, unknown> {
-  if (!metadata) return {};
-  const { [UNSUPPORTED_TENSORS_KEY]: _unsupported, hdf5: _hdf5, ...rest } = metadata;
-  return rest;
+/**
+ * Attributes from a conversion's metadata, by object path: `'/group@name'` keys (as the
+ * reader names group attributes) go to that group, other keys to the root; the
+ * reader's own facts (`hdf5.*`, the unsupported list) are left out.
+ */
+function metadataAttributes(metadata: Metadata | undefined, groups: ReadonlySet<string>): Map<string, Record<string, unknown>> {
+  const result = new Map<string, Record<string, unknown>>();
+  for (const [key, value] of Object.entries(metadata ?? {})) {
+    if (key === UNSUPPORTED_TENSORS_KEY || key.startsWith('hdf5.')) continue;
+    const at = key.lastIndexOf('@');
+    const group = key.startsWith('/') && at > 0 ? key.slice(0, at) : '/';
+    const target = groups.has(group) ? group : '/';
+    const name = target === '/' && group === '/' ? key : target === group ? key.slice(at + 1) : key;
+    result.set(target, { ...(result.get(target) ?? {}), [name]: value });
+  }
+  return result;
 }
 
 /**
@@ -214,9 +225,7 @@ export async function hdf5CreateWriter(target: WriteTarget, options: Pick<Writer
   const collect = (node: GroupNode) => { groupPaths.add(node.path); for (const child of node.groups.values()) collect(child); };
   collect(root);
   const datasetPaths = new Set(options.tensors.map((spec) => `/${pathParts(spec.name, 'tensor name').join('/')}`));
-  const attributes = new Map<string, Readonly<Record<string, unknown>>>();
-  const rootFromMetadata = metadataAttributes(options.metadata);
-  if (Object.keys(rootFromMetadata).length > 0) attributes.set('/', rootFromMetadata);
+  const attributes = new Map<string, Readonly<Record<string, unknown>>>(metadataAttributes(options.metadata, groupPaths));
   for (const [path, values] of Object.entries(options.attributes ?? {})) {
     const normalized = `/${pathParts(path, 'attribute path').join('/')}`;
     if (!groupPaths.has(normalized) && !datasetPaths.has(normalized)) {
