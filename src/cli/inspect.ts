@@ -300,7 +300,7 @@ Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage er
       format ??= getFormat(reader.format);
       try {
         cliRefuseIgnoredOptions(values, refused, format, path, 'inspect');
-        const globals = cliPickleGlobalsFromMetadata(reader.metadata) ?? await cliScanPickleGlobals(format, reader.format, resolved);
+        const globals = cliPickleGlobalsFromMetadata(reader.metadata) ?? await cliScanPickleGlobals(format, resolved, context.signal);
         const shown = cliTensorView(reader.tensors, {
           ...(typeof values.filter === 'string' ? { filter: values.filter } : {}),
           ...(typeof values.regex === 'string' ? { regex: values.regex } : {}),

@@ -1,11 +1,11 @@
 /**
  * Finding the pickle globals a file references, for `inspect`, without the CLI
  * knowing any format: the list may sit in the reader's metadata, on the refusal error,
- * or behind a scan function the format exports (an export named `<format>…Globals`
- * taking a path, e.g. `pytorchListGlobals(path)`), looked up at run time.
+ * or come from the format's declared scan (`TensorFormat.listPickleGlobals`).
  */
 import type { TensioError } from '../core/errors.js';
 import type { Metadata, TensorFormat } from '../model/types.js';
+import { BUILT_IN_FORMATS } from '../operations/registry.js';
 import type { CliContext } from './types.js';
 
 /** One global a pickle references; `allowed` when the format says whether its allow-list accepts it. */
@@ -66,40 +66,19 @@ export function cliPickleGlobalsFromMetadata(metadata: Readonly<Metadata>): CliP
 }
 
 /**
- * A function-valued property named `<prefix>…Globals` (e.g. `pytorchListGlobals` in the
- * pytorch module, or `listGlobals` on a format object), taking a path.
- */
-function findGlobalsFunction(holder: unknown, prefix = ''): ((path: string) => unknown) | undefined {
-  if (!holder || (typeof holder !== 'object' && typeof holder !== 'function')) return undefined;
-  const pattern = new RegExp(`^${prefix}\\w*globals$`, 'i');
-  for (const key of Object.keys(holder as object)) {
-    const value = (holder as Record<string, unknown>)[key];
-    if (pattern.test(key) && typeof value === 'function') return value as (path: string) => unknown;
-  }
-  return undefined;
-}
-
-/**
- * Runs the format's own globals scan on a path, when the format has one; undefined
- * otherwise or when the scan fails (a refusal or the open error already says why).
+ * The format's own scan of the globals its pickles reference (`listPickleGlobals`, a
+ * declared capability: formats without pickles have none); undefined when the format
+ * has no such scan, or when the scan fails (a refusal or the open error already says why).
  *
  * @example
  * ```ts
  * const globals = await cliScanPickleGlobals(getFormat('pytorch'), '/models/a.pt');
  * ```
  */
-export async function cliScanPickleGlobals(format: TensorFormat | undefined, formatName: string, path: string): Promise<CliPickleGlobal[] | undefined> {
-  let scan = findGlobalsFunction(format);
-  if (!scan && /^[a-z0-9_]+$/.test(formatName)) {
-    try {
-      scan = findGlobalsFunction(await import(`../formats/${formatName}/index.js`), formatName);
-    } catch {
-      scan = undefined; // no module of that name: the format keeps no pickles
-    }
-  }
-  if (!scan) return undefined;
+export async function cliScanPickleGlobals(format: TensorFormat | undefined, path: string, signal?: AbortSignal): Promise<CliPickleGlobal[] | undefined> {
+  if (!format?.listPickleGlobals) return undefined;
   try {
-    return normalizeGlobals(await scan(path));
+    return normalizeGlobals(await format.listPickleGlobals(path, signal ? { signal } : {}));
   } catch {
     return undefined;
   }
@@ -107,7 +86,7 @@ export async function cliScanPickleGlobals(format: TensorFormat | undefined, for
 
 /**
  * The globals a refused pickle references: from the error (its own `globals` field or
- * its cause's), else from the format's scan function, else undefined.
+ * its cause's), else from the format's `listPickleGlobals`, else undefined.
  *
  * @example
  * ```ts
@@ -123,5 +102,6 @@ export async function cliPickleGlobals(error: TensioError, format: TensorFormat 
       }
     }
   }
-  return cliScanPickleGlobals(format, format?.name ?? error.format, context.resolvePath(path));
+  const scanner = format ?? BUILT_IN_FORMATS.find((candidate) => candidate.name === error.format);
+  return cliScanPickleGlobals(scanner, context.resolvePath(path), context.signal);
 }

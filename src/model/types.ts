@@ -265,6 +265,12 @@ export interface FormatCapabilities {
   readonly folder: boolean;
 }
 
+/** A global a pickle references (`module.name`), and whether tensio's allow-list accepts it. */
+export interface PickleGlobalAllowance {
+  readonly global: string;
+  readonly allowed: boolean;
+}
+
 /** A format tensio can read and/or write, as the registry knows it. */
 export interface TensorFormat<O extends object = AnyFormatOptions, W extends object = AnyFormatOptions> {
   /** Short name used by `--to` and in `inspect` output. */
@@ -303,6 +309,13 @@ export interface TensorFormat<O extends object = AnyFormatOptions, W extends obj
   verify?(input: string | ByteSource, options?: VerifyOptions<O>): Promise<VerifyReport>;
   /** Why this format cannot hold a tensor of this spec, or undefined when it can. */
   cannotWrite?(spec: TensorSpec): string | undefined;
+  /**
+   * Present when the format's files hold pickles (PyTorch): every global the pickles
+   * reference, each with whether tensio's allow-list accepts it, found without running
+   * them. `tensio inspect` lists them (and says which made a file refused); a format
+   * without it holds no pickles.
+   */
+  listPickleGlobals?(input: string | ByteSource, options?: { signal?: AbortSignal }): Promise<readonly PickleGlobalAllowance[]>;
   /** What the format can hold and do; operations read this instead of trying and catching. */
   readonly capabilities: FormatCapabilities;
   /**

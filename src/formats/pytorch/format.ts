@@ -13,6 +13,7 @@ import { pytorchOpen } from './reader.js';
 import { pytorchShardLayout, resolvePytorchTarget, type PytorchOpenFormatOptions, type PytorchShardedOptions } from './sharded.js';
 import type { PytorchOpenOptions, PytorchWriteFormatOptions } from './types.js';
 import { pytorchCannotWrite, pytorchCreateWriter } from './write.js';
+import { pytorchListGlobals } from './globals.js';
 import { fileSource } from '../../storage/file-source.js';
 import { zipVerifyTensorFile } from '../shared/zip-verify.js';
 import { verifyByReading } from '../../model/verify-by-reading.js';
@@ -105,6 +106,7 @@ export const pytorchFormat: TensorFormat<PytorchOpenFormatOptions, PytorchWriteF
     return pytorchCreateWriter(target, options);
   },
   cannotWrite: pytorchCannotWrite,
+  listPickleGlobals: async (input, options) => (await pytorchListGlobals(input, options?.signal ? { signal: options.signal } : {})).globals,
   aliasing: true,
   openOptionNames: ['key', 'dropDuplicates', 'allowUnknownGlobals', 'maxPickleBytes', 'maxEntries', 'maxEntryBytes', 'maxMemoEntries', 'maxStackDepth', 'maxContainerLength', 'maxNestingDepth', 'maxLongBytes', 'followIndex', 'maxIndexBytes'],
   async verify(input, options = {}) {
