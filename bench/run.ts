@@ -20,7 +20,7 @@ import { findOraclePython, PythonPeers } from './lib/python.js';
 import { formatSummary, formatTable } from './lib/report.js';
 import type { BenchRow } from './lib/types.js';
 
-const GROUPS = ['safetensors', 'npy', 'npz', 'pytorch', 'npk', 'import', 'http', 'bounds', 'csv'] as const;
+const GROUPS = ['safetensors', 'npy', 'npz', 'pytorch', 'npk', 'import', 'http', 'bounds', 'csv', 'zt'] as const;
 type Group = (typeof GROUPS)[number];
 
 interface CliOptions {
@@ -81,6 +81,8 @@ async function runGroup(group: Group, context: BenchContext): Promise<BenchRow[]
       return (await import('./http.js')).runHttpBench(context);
     case 'csv':
       return (await import('./csv.js')).runCsvBench(context);
+    case 'zt':
+      return (await import('./zt.js')).runZtBench(context);
     case 'npk': {
       // bench/npk.ts belongs to the NumPack helper; it may not exist yet.
       const path = join(dirname(fileURLToPath(import.meta.url)), 'npk.ts');
