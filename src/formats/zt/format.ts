@@ -20,6 +20,8 @@ const startsWithMagic = (bytes: Uint8Array | undefined, at: number): boolean =>
  * ```
  */
 export function ztSniff(head: Uint8Array, probe?: SniffProbe): boolean {
+  // zTensor v1 files start with ZTEN0001 or ZTEN1000 (read only).
+  if (head.length >= 8 && (String.fromCharCode(...head.subarray(0, 8)) === 'ZTEN0001' || String.fromCharCode(...head.subarray(0, 8)) === 'ZTEN1000')) return true;
   if (!startsWithMagic(head, 0)) return false;
   const tail = probe?.tail;
   return tail === undefined || startsWithMagic(tail, tail.length - 8);

@@ -3,7 +3,7 @@
  * zTensor implementation, which needs the native XXH3 and zstd bindings.
  */
 import type { FormatImplementation } from '../../model/lazy-format.js';
-import { ztOpen } from './reader.js';
+import { ztOpenAnyVersion } from './reader.js';
 import { ztCreateWriter, type ZtWriteOptions } from './write.js';
 import { ztVerify } from './verify.js';
 
@@ -11,7 +11,7 @@ import { ztVerify } from './verify.js';
 export const ztImplementation: FormatImplementation = {
   open(input, options = {}) {
     const formatOptions = options.formatOptions ?? {};
-    return ztOpen(input, {
+    return ztOpenAnyVersion(input, {
       ...(typeof formatOptions.maxManifestBytes === 'number' ? { maxManifestBytes: formatOptions.maxManifestBytes } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.http ? { http: options.http } : {}),

@@ -12,9 +12,10 @@ export { CborFloat, CborMap, cborDecodeStrict, cborEncodeCanonical, type CborVal
 export { ztParseFrame, ztParseManifest, type ZtReadOptions } from './read.js';
 export { ztValidateManifest } from './validate.js';
 export { ztXxh3, ztHasher, type ZtDigestAlgorithm } from './digest.js';
-export { ztOpen, ztOpenSource, ztReadManifestFrom, ztShardFileName, type ZtReader, type ZtOpenOptions, type ZtCsr } from './reader.js';
+export { ztOpen, ztOpenAnyVersion, ztOpenSource, ztReadManifestFrom, ztShardFileName, type ZtReader, type ZtOpenOptions, type ZtCsr } from './reader.js';
 export { ztZstdEncode, ztZstdSeekTable } from './zstd-seekable.js';
 export { ztFormat, ztSniff } from './format.js';
 export { ztCreateWriter, ztAttributesFrom, type ZtWriteOptions } from './write.js';
 export { ztStorageOf, ztCannotWrite } from './dtypes.js';
 export { ztVerify, ztContentDigest } from './verify.js';
+export { ztV1Open, ztV1Lineage, type ZtV1Reader, type ZtV1Lineage } from './v1.js';

@@ -24,6 +24,7 @@ import {
 } from './types.js';
 import { ztCheckContent, ztCheckCsrData, ztElementCount, ztIndexArray, ztValidateManifest } from './validate.js';
 import { ztZstdChunks } from './zstd-seekable.js';
+import { ztV1Lineage, ztV1Open, type ZtV1Reader } from './v1.js';
 
 /** Options for {@link ztOpen}. */
 export interface ZtOpenOptions extends ZtReadOptions {
@@ -129,6 +130,30 @@ export function ztShardFileName(location: string, name: string): string {
   const base = location.slice(location.replace(/\\/g, '/').lastIndexOf('/') + 1).split('?')[0]!;
   const stem = base.toLowerCase().endsWith('.zt') ? base.slice(0, -3) : base;
   return `${stem}-${name}.zt`;
+}
+
+/**
+ * Opens a `.zt` of any version: v2 as a {@link ZtReader}, the v1 lineages (`ZTEN0001`,
+ * `ZTEN1000`) as a {@link ZtV1Reader}. What the registry's `open` calls.
+ *
+ * @example
+ * ```ts
+ * await using reader = await ztOpenAnyVersion('old-model.zt'); // reader.metadata['zt.v1'] === 'v1.2'
+ * ```
+ */
+export async function ztOpenAnyVersion(input: SourceInput, options: ZtOpenOptions = {}): Promise<ZtReader | ZtV1Reader> {
+  const { source, owned } = await openSourceInput(input, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  try {
+    const head = source.size >= 8 ? await source.read(0, 8) : new Uint8Array(0);
+    const tail = source.size >= 16 ? await source.read(source.size - 8, 8) : undefined;
+    const lineage = ztV1Lineage(head, tail);
+    if (lineage) return await ztV1Open(source, lineage, { ownsSource: owned, ...(options.maxManifestBytes !== undefined ? { maxManifestBytes: options.maxManifestBytes } : {}) });
+  } catch (error) {
+    if (owned) await source.close?.();
+    throw error;
+  }
+  if (owned) await source.close?.();
+  return ztOpen(input, options);
 }
 
 /** Opens a source as a {@link ZtReader}; see {@link ztOpen}. */

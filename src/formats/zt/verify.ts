@@ -8,7 +8,8 @@ import type { VerifyOptions, VerifyProblem, VerifyReport } from '../../model/typ
 import type { SourceInput } from '../../storage/source-input.js';
 import { cborEncodeCanonical } from './cbor.js';
 import { ztDigestAlgorithmOf, ztDigestOf, ztHasher, type ZtDigestAlgorithm } from './digest.js';
-import { ztOpen, type ZtOpenOptions, type ZtReader } from './reader.js';
+import { ztOpen, ztOpenAnyVersion, type ZtOpenOptions, type ZtReader } from './reader.js';
+import type { ZtV1Reader } from './v1.js';
 import { ZT_LAYOUT_CSR, ztReject, type ZtManifest } from './types.js';
 
 /**
@@ -51,6 +52,9 @@ export async function ztVerify(input: SourceInput, options: VerifyOptions & Pick
   const problems: VerifyProblem[] = [];
   let reader: ZtReader;
   try {
+    const any = await ztOpenAnyVersion(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}) });
+    if ('lineage' in any) return await verifyV1(any, path);
+    await any.close();
     reader = await ztOpen(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}), ...(options.openShard ? { openShard: options.openShard } : {}) });
   } catch (error) {
     if (!(error instanceof TensioError) || error.code === 'NOT_FOUND' && !/zt:/.test(error.message)) throw error;
@@ -119,4 +123,23 @@ async function verifyShard(reader: ZtReader, name: string, digest: string): Prom
   for (let at = 0; at < source.size; at += step) hasher.update(await source.read(at, Math.min(step, source.size - at)));
   const actual = hasher.digest();
   if (actual !== digest) ztReject('ShardIdentity', `shard ${JSON.stringify(name)} has digest ${actual}, the manifest says ${digest}`);
+}
+
+/** A v1 file: every stored component's digest, then every tensor (or part) read through. */
+async function verifyV1(reader: ZtV1Reader, path: string): Promise<VerifyReport> {
+  try {
+    const { verified, without, problems } = await reader.verifyDigests();
+    for (const info of reader.tensors) {
+      try {
+        if (info.parts) for (const part of info.parts) for await (const _ of reader.streamPart(info.name, part.name)) void _;
+        else for await (const _ of reader.stream(info.name)) void _;
+      } catch (error) {
+        if (!(error instanceof TensioError) || error.code === 'ABORTED') throw error;
+        problems.push({ code: error.code, message: error.message, tensor: info.name });
+      }
+    }
+    return { ok: problems.length === 0, format: 'zt', path, tensors: reader.tensors.length, checksumsVerified: verified, withoutChecksum: without, problems, checksumNote: `zTensor ${reader.lineage}: CRC-32C/SHA-256 digests over stored component bytes` };
+  } finally {
+    await reader.close();
+  }
 }

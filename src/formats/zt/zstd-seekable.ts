@@ -18,6 +18,7 @@ import { xxh64 } from '@node-rs/xxhash';
 import type { ByteSource } from '../../storage/byte-source.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
 import type { ChunkCodec } from '../../storage/chunk-codec.js';
+import { TensioError } from '../../core/errors.js';
 import { ZT_MAX_ZSTD_FRAME_BYTES, ztReject } from './types.js';
 
 const SKIPPABLE_MAGIC = 0x184d2a5e;
@@ -124,12 +125,12 @@ const zstdFrameCodec: ChunkCodec = {
  * checksum, and its blocks must not be able to produce more than `decodedLength` plus
  * one block. Returns the stored checksum.
  */
-function checkFrame(frame: Uint8Array, decodedLength: number): number {
+function checkFrame(frame: Uint8Array, decodedLength: number, requireChecksum = true): number {
   const bad = (message: string): never => ztReject('Encoding', `zstd frame: ${message}`);
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   if (frame.length < 6 || view.getUint32(0, true) !== ZSTD_MAGIC) bad('does not start with the zstd magic');
   const descriptor = frame[4]!;
-  if ((descriptor & 0x04) === 0) bad('has no content checksum (every frame of zt.zstd-seekable/1 needs one)');
+  if (requireChecksum && (descriptor & 0x04) === 0) bad('has no content checksum (every frame of zt.zstd-seekable/1 needs one)');
   if (descriptor & 0x08) bad('sets the reserved frame-header bit');
   const singleSegment = (descriptor >> 5) & 1;
   const dictBytes = [0, 1, 2, 4][descriptor & 3]!;
@@ -157,8 +158,26 @@ function checkFrame(frame: Uint8Array, decodedLength: number): number {
     at += type === 1 ? 1 : size;
     if (last) break;
   }
-  if (at + 4 !== frame.length) bad(`has ${frame.length - at} bytes after its last block, 4 (the checksum) expected`);
-  return view.getUint32(at, true);
+  const checksumBytes = descriptor & 0x04 ? 4 : 0;
+  if (at + checksumBytes !== frame.length) bad(`has ${frame.length - at} bytes after its last block, ${checksumBytes} expected`);
+  return checksumBytes ? view.getUint32(at, true) : -1;
+}
+
+/**
+ * Decodes one whole zstd frame (zTensor v1's whole-component zstd) to exactly
+ * `decodedLength` bytes, its possible output bounded from its block headers first.
+ */
+export async function ztZstdDecodeWhole(frame: Uint8Array, decodedLength: number, label: string): Promise<Uint8Array> {
+  try {
+    const expected = checkFrame(frame, decodedLength, false);
+    const out = await (await zstd()).decompress(frame);
+    if (out.byteLength !== decodedLength) ztReject('Encoding', `decoded to ${out.byteLength} bytes, ${decodedLength} expected`);
+    if (expected >= 0 && Number(xxh64(out, 0n) & 0xffffffffn) !== expected) ztReject('Encoding', 'the frame content checksum does not match');
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  } catch (error) {
+    if (error instanceof Error && 'rule' in error) throw new TensioError('INVALID_HEADER', `zt v1: ${label}: ${error.message}`, { format: 'zt', cause: error });
+    throw new TensioError('INVALID_HEADER', `zt v1: ${label}: cannot decode zstd: ${(error as Error).message}`, { format: 'zt', cause: error });
+  }
 }
 
 /**
