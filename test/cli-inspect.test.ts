@@ -58,10 +58,17 @@ test('inspect prints format, metadata, every tensor and a dtype breakdown', asyn
 test('inspect of a file that is not a tensor file exits 1 with a code', async (t) => {
   const dir = await tempDir(t);
   const { writeFile } = await import('node:fs/promises');
-  await writeFile(join(dir, 'notes.txt'), 'just some text, not tensors');
-  const run = await runCli(['inspect', 'notes.txt'], { cwd: dir });
+  await writeFile(join(dir, 'notes.md'), 'just some text, not tensors');
+  const run = await runCli(['inspect', 'notes.md'], { cwd: dir });
   assert.equal(run.code, 1);
   assert.equal(cliErrorCode(run.stderr), 'UNKNOWN_FORMAT');
+  // `.txt` is a tensor format (NumPack's from_txt): words in it are refused when opened,
+  // naming the line and column, not reported as an array.
+  await writeFile(join(dir, 'notes.txt'), 'just some text, not tensors');
+  const txt = await runCli(['inspect', 'notes.txt'], { cwd: dir });
+  assert.equal(txt.code, 1);
+  assert.equal(cliErrorCode(txt.stderr), 'INVALID_VALUE');
+  assert.match(txt.stderr, /line 1, column 1/);
 });
 
 test('inspect of a truncated safetensors file exits 1 with a code, not a crash', async (t) => {

@@ -14,7 +14,7 @@ import type { ByteSource } from '../../storage/byte-source.js';
 import { gunzipCodec } from '../../storage/inflate-codec.js';
 import { openSourceInput, type SourceInput } from '../../storage/source-input.js';
 import { csvGzipCodec, csvRunCodec } from './decode.js';
-import { CsvScanner, csvResolveDialect } from './read.js';
+import { CsvScanner, csvParseRun, csvResolveDialect } from './read.js';
 import type { CsvDType, CsvReadOptions, CsvScan } from './types.js';
 
 const fail = errorFactory('csv');
@@ -170,6 +170,12 @@ export async function csvOpenSource(source: ByteSource, options: CsvReadOptions 
     throw error;
   }
   const columns = select.length;
+  try {
+    await checkFirstRecord(source, scan, select, dtype, options.signal);
+  } catch (error) {
+    if (options.ownsSource) await source.close?.();
+    throw error;
+  }
   const byteLength = rows * columns * width;
   if (!Number.isSafeInteger(byteLength)) fail('SIZE_OVERFLOW', `csv: ${rows}×${columns} ${dtype} is too large`);
   const info: TensorInfo = {
@@ -205,6 +211,29 @@ export async function csvOpenSource(source: ByteSource, options: CsvReadOptions 
     locate: () => location,
     ...(options.ownsSource ? { close: async () => { await source.close?.(); } } : {}),
   });
+}
+
+/** Text read to check the first data record at open (a record longer than this is checked when read). */
+const FIRST_RECORD_CHECK_BYTES = 64 * 1024;
+
+/**
+ * Parses the first data record at open, so text that is not numbers (a note saved as
+ * `.txt`, a CSV with an unannounced header) is refused when opened, naming the line and
+ * column, instead of being reported as an array that fails only when read.
+ */
+async function checkFirstRecord(source: ByteSource, scan: CsvScan & { gzip: boolean }, select: Int32Array, dtype: CsvDType, abort: AbortSignal | undefined): Promise<void> {
+  const first = scan.chunks[0];
+  if (scan.gzip || !first || first.rows === 0) return;
+  const length = Math.min(first.length, FIRST_RECORD_CHECK_BYTES);
+  const text = await source.read(first.offset, length, abort ? { signal: abort } : undefined);
+  const out = new Uint8Array(select.length * (DTYPE_INFO[dtype].bits / 8));
+  try {
+    csvParseRun(scan.dialect, text, first.firstLine, 1, scan.columns, select, dtype, out);
+  } catch (error) {
+    // A window that cut the run may have cut the first record too: then it is checked when read.
+    if (length < first.length) return;
+    throw error;
+  }
 }
 
 /**
