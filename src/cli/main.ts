@@ -8,6 +8,7 @@ import { convertCommand } from './convert.js';
 import { diffCommand } from './diff.js';
 import { cliGeneralHelp, cliHelpCommand } from './help.js';
 import { inspectCommand } from './inspect.js';
+import { editCommand } from './edit.js';
 import { selftestCommand } from './selftest.js';
 import { CLI_EXIT, CliUsageError, cliContext, type CliCommand, type CliContext, type CliIO } from './types.js';
 import { cliVersion } from './version.js';
@@ -20,7 +21,7 @@ export type { CliIO } from './types.js';
 export { CLI_EXIT } from './types.js';
 
 /** The subcommands, in the order help lists them. */
-export const CLI_COMMANDS: readonly CliCommand[] = [inspectCommand, convertCommand, verifyCommand, diffCommand, idCommand, compressCommand, decompressCommand, mergeCommand, selftestCommand];
+export const CLI_COMMANDS: readonly CliCommand[] = [inspectCommand, convertCommand, editCommand, verifyCommand, diffCommand, idCommand, compressCommand, decompressCommand, mergeCommand, selftestCommand];
 
 /** One line: messages from deep inside may carry newlines. */
 function oneLine(text: string): string {

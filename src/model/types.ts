@@ -316,6 +316,12 @@ export interface TensorFormat<O extends object = AnyFormatOptions, W extends obj
    * without it holds no pickles.
    */
   listPickleGlobals?(input: string | ByteSource, options?: { signal?: AbortSignal }): Promise<readonly PickleGlobalAllowance[]>;
+  /**
+   * Changes a local file's metadata without touching its tensors: in place when the new
+   * header fits where the old one was, otherwise through a streamed rewrite published
+   * atomically (to `output` when given). Formats without it cannot be edited.
+   */
+  editMetadata?(path: string, edits: MetadataEdits, options?: { output?: string; signal?: AbortSignal }): Promise<MetadataEditResult>;
   /** What the format can hold and do; operations read this instead of trying and catching. */
   readonly capabilities: FormatCapabilities;
   /**
@@ -369,4 +375,26 @@ export interface VerifyReport {
   readonly warnings?: readonly VerifyProblem[];
   /** What the checksums cover, in words (e.g. `zip CRC-32s of 7 records: 2 holding the data of 3 tensors, 5 others`). */
   readonly checksumNote?: string;
+}
+
+/** Metadata changes for {@link TensorFormat.editMetadata}, applied in this order: types, sets, deletes. */
+export interface MetadataEdits {
+  /** Keys to set, each value as text (parsed as the key's type: its existing one, or the one `types` gives). */
+  readonly set?: ReadonlyArray<readonly [string, string]>;
+  /** Keys whose value type to set, for formats with typed metadata (GGUF: `uint32`, `string`, `array:int32`, …). */
+  readonly types?: ReadonlyArray<readonly [string, string]>;
+  /** Keys to remove. */
+  readonly delete?: readonly string[];
+}
+
+/** What {@link TensorFormat.editMetadata} did. */
+export interface MetadataEditResult {
+  /** `'in-place'`: only the header bytes were rewritten; `'rewrite'`: a new file was streamed and published. */
+  readonly mode: 'in-place' | 'rewrite';
+  /** The file written (the input itself, or the output asked for). */
+  readonly output: string;
+  /** Header bytes before and after (the data section starts after them). */
+  readonly headerBytes: { readonly before: number; readonly after: number };
+  /** Keys set, retyped or deleted. */
+  readonly changed: readonly string[];
 }

@@ -7,6 +7,7 @@ import { ggufOpen } from './reader.js';
 import type { GgufOpenOptions } from './types.js';
 import { ggufCannotWrite, ggufCreateWriter, type GgufWriteOptions } from './writer.js';
 import { BLOCK_DTYPES } from '../../core/block-dtypes.js';
+import { ggufEditMetadata } from './edit.js';
 
 /** `formatOptions` keys `open` understands (the limits of {@link GgufOpenOptions}). */
 const OPEN_OPTION_NAMES = ['maxStringBytes', 'maxArrayLength', 'maxArrayDepth', 'maxKeys', 'maxTensors', 'maxHeaderBytes', 'maxDims', 'maxNameBytes', 'maxAlignment', 'followSplits'] as const;
@@ -40,6 +41,7 @@ export const ggufFormat: TensorFormat = {
   },
   createWriter: (target, options) => ggufCreateWriter(target, { ...options, gguf: (options.formatOptions ?? {}) as GgufWriteOptions }),
   cannotWrite: ggufCannotWrite,
+  editMetadata: ggufEditMetadata,
   openOptionNames: OPEN_OPTION_NAMES,
   writeOptionNames: ['alignment', 'quantize', 'arch'],
 };

@@ -15,3 +15,4 @@ export { ggufDequantizeStream, ggufDequantizeTensor, type DequantizeStreamOption
 export { GGUF_QUANTIZABLE, ggufCanQuantize, ggufQuantize } from './quantize.js';
 export { isGgufTypedValue, ggufTypedValue, ggufHeaderBytes, type GgufTensorEntry } from './write.js';
 export { GGML_QNT_VERSION, ggufCannotWrite, ggufCreateWriter, ggufStoredDType, type GgufWriteOptions } from './writer.js';
+export { ggufEditMetadata, ggufParseTypeName } from './edit.js';

@@ -13,6 +13,7 @@ import { safetensorsStreamWriter } from './stream-writer.js';
 import { SAFETENSORS_DTYPES, SAFETENSORS_METADATA_KEY, safetensorsDtypeName } from './types.js';
 import { safetensorsVerify } from './verify.js';
 import { blockDTypeRefusal } from '../../core/block-dtypes.js';
+import { safetensorsEditMetadata } from './edit.js';
 import { errorFactory } from '../../core/errors.js';
 import { describeWriteTarget, isByteSink, type StoreKey, type WriteTarget } from '../../storage/write-target.js';
 
@@ -152,5 +153,6 @@ export const safetensorsFormat: TensorFormat<SafetensorsOpenFormatOptions, Safet
   createWriter: createSafetensorsWriter,
   verify: (path, options) => safetensorsVerify(path, options), // formatOptions.followIndex: false checks one shard alone
   cannotWrite: safetensorsCannotWrite,
+  editMetadata: safetensorsEditMetadata,
   openOptionNames: ['maxHeaderBytes', 'followIndex'],
 };

@@ -37,3 +37,4 @@ export type { SafetensorsShardedWriterOptions } from './sharded-writer.js';
 export { safetensorsFormat, safetensorsSniff, safetensorsMetadataFrom, safetensorsCannotWrite } from './format.js';
 export { parseStrictJson, JsonNumberLiteral } from './strict-json.js';
 export type { JsonValue, JsonObject } from './strict-json.js';
+export { safetensorsEditMetadata } from './edit.js';
