@@ -6,7 +6,7 @@ import { runCli } from './helpers/cli.js';
 const writable = () => BUILT_IN_FORMATS.filter((format) => format.open && format.createWriter).map((format) => format.name);
 
 test('selftest passes for every registered read/write format', async () => {
-  assert.deepEqual(writable().sort(), ['arrow', 'csv', 'gguf', 'hdf5', 'npk', 'npy', 'npz', 'pytorch', 'safetensors', 'txt', 'zarr', 'zt']);
+  assert.deepEqual(writable().sort(), ['arrow', 'csv', 'gguf', 'hdf5', 'npk', 'npy', 'npz', 'parquet', 'pytorch', 'safetensors', 'txt', 'zarr', 'zt']);
   const run = await runCli(['selftest']);
   assert.equal(run.code, 0, run.stdout + run.stderr);
   for (const name of writable()) assert.match(run.stdout, new RegExp(`^PASS  ${name}\\b`, 'm'));

@@ -84,7 +84,7 @@ const MISUSES: Misuse[] = [
 ];
 
 test('the lifecycle table covers every writable format (sanity)', () => {
-  assert.deepEqual(writable.map((format) => format.name).sort(), ['arrow', 'csv', 'gguf', 'hdf5', 'npk', 'npy', 'npz', 'pytorch', 'safetensors', 'txt', 'zarr', 'zt']);
+  assert.deepEqual(writable.map((format) => format.name).sort(), ['arrow', 'csv', 'gguf', 'hdf5', 'npk', 'npy', 'npz', 'parquet', 'pytorch', 'safetensors', 'txt', 'zarr', 'zt']);
 });
 
 for (const format of writable) {

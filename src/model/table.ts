@@ -80,6 +80,9 @@ export interface TableSchema {
  */
 export const TABLE_TENSOR_METADATA_KEY = 'tensio:tensor';
 
+/** Reader metadata keys holding the table's own key/value metadata: `table.metadata.<key>`. */
+export const TABLE_METADATA_PREFIX = 'table.metadata.';
+
 /** How a table reads as tensors. */
 export interface TableReadOptions {
   /**
@@ -114,7 +117,7 @@ export interface TableReadPlan {
   readonly rowEnd: number;
   /** Every column index some tensor needs (sorted): readers load only these. */
   readonly neededColumns: readonly number[];
-  /** Reader metadata: table facts (`table.columns`, `table.rows`, `table.metadata`) and skipped columns. */
+  /** Reader metadata: table facts (`table.rows`, `table.columns`, `table.columnTypes`, `table.metadata.<key>`) and skipped columns. */
   readonly metadata: Metadata;
 }
 
@@ -273,9 +276,11 @@ export function planTableTensors(schema: TableSchema, options: TableReadOptions 
   const neededColumns = [...new Set(tensors.flatMap((tensor) => tensor.columns))].sort((a, b) => a - b);
   const metadata: Metadata = {
     'table.rows': schema.rows,
-    'table.columns': schema.columns.map((column) => ({ name: column.name, type: column.typeName, ...(column.dtype ? { dtype: column.dtype } : {}), ...(column.cellShape.length ? { cellShape: [...column.cellShape] } : {}), ...(column.nullCount !== undefined ? { nullCount: column.nullCount } : {}) })),
+    // Flat strings and numbers only: every writer (GGUF, safetensors) can keep them.
+    'table.columns': schema.columns.map((column) => column.name),
+    'table.columnTypes': schema.columns.map((column) => column.typeName),
   };
-  if (schema.metadata && Object.keys(schema.metadata).length > 0) metadata['table.metadata'] = { ...schema.metadata };
+  for (const [key, value] of Object.entries(schema.metadata ?? {})) metadata[`${TABLE_METADATA_PREFIX}${key}`] = value;
   if (mode === 'stack') {
     const stacked = tensors.find((tensor) => tensor.kind === 'stack');
     if (stacked) metadata['table.stackedColumns'] = stacked.columns.map((index) => schema.columns[index]!.name);
@@ -418,3 +423,32 @@ function checkUnique(names: readonly string[]): void {
     seen.add(name);
   }
 }
+
+/**
+ * The key/value metadata a table writer stores: the table's own metadata a table reader
+ * kept (`table.metadata.<key>`), the writer's other metadata entries as text (JSON for
+ * non-strings), and `written` (the plan's {@link TABLE_TENSOR_METADATA_KEY}). Facts a
+ * reader adds about the file it read (`table.*`, `arrow.*`, `parquet.*`) are dropped.
+ *
+ * @example
+ * ```ts
+ * tableWriteMetadata({ note: 'hi', 'table.rows': 5 }); // Map { 'note' => 'hi' }
+ * ```
+ */
+export function tableWriteMetadata(metadata: Metadata | undefined, written: Readonly<Record<string, string>> = {}): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [key, value] of Object.entries(metadata ?? {})) {
+    const own = key.startsWith(TABLE_METADATA_PREFIX) ? key.slice(TABLE_METADATA_PREFIX.length) : undefined;
+    // The written-tensor record of the table read is stale here: the writer adds its own.
+    if (own !== undefined && own !== TABLE_TENSOR_METADATA_KEY) out.set(own, String(value));
+  }
+  for (const [key, value] of Object.entries(written)) out.set(key, value);
+  if (!metadata) return out;
+  for (const [key, value] of Object.entries(metadata)) {
+    // Facts a table reader adds about the file it read are not user metadata.
+    if (key.startsWith('table.') || key.startsWith('arrow.') || key.startsWith('parquet.') || key === 'unsupportedTensors' || key === TABLE_TENSOR_METADATA_KEY) continue;
+    out.set(key, typeof value === 'string' ? value : JSON.stringify(value));
+  }
+  return out;
+}
+

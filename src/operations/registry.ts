@@ -16,6 +16,7 @@ import { ztFormat } from '../formats/zt/format.js';
 import { zarrFormat } from '../formats/zarr/format.js';
 import { csvFormat, txtFormat } from '../formats/csv/format.js';
 import { arrowFormat } from '../formats/arrow/format.js';
+import { parquetFormat } from '../formats/parquet/format.js';
 
 /**
  * Every built-in format, in detection order. pytorch comes before npz: both claim zip
@@ -35,6 +36,7 @@ export const BUILT_IN_FORMATS: readonly TensorFormat[] = Object.freeze([
   csvFormat,
   txtFormat,
   arrowFormat,
+  parquetFormat,
 ]);
 
 /** Options naming the formats an operation chooses from (default {@link BUILT_IN_FORMATS}). */

@@ -15,8 +15,8 @@ import {
 import type { DType } from '../../core/dtype.js';
 import { errorFactory } from '../../core/errors.js';
 import { createTableWriter } from '../../model/table-writer.js';
-import { TABLE_TENSOR_METADATA_KEY, type TableColumnPlan, type TableWritePlan } from '../../model/table.js';
-import type { Metadata, TensorWriter, WriterOptions } from '../../model/types.js';
+import { tableWriteMetadata, type TableColumnPlan, type TableWritePlan } from '../../model/table.js';
+import type { TensorWriter, WriterOptions } from '../../model/types.js';
 import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import { loadLz4 } from './codecs.js';
 import type { ArrowWriteOptions } from './types.js';
@@ -48,22 +48,6 @@ function registerCodecs(): Promise<void> {
       decode: (data: Uint8Array) => zstd.decompress(data),
     });
   })());
-}
-
-/** Schema metadata from writer metadata: a table's own metadata kept by its reader, other entries as text. */
-export function tableSchemaMetadata(metadata: Metadata | undefined, written: Readonly<Record<string, string>> = {}): Map<string, string> {
-  const out = new Map<string, string>();
-  const own = metadata?.['table.metadata'];
-  // The written-tensor record of the table read is stale here: the writer adds its own.
-  if (own && typeof own === 'object') for (const [key, value] of Object.entries(own)) if (key !== TABLE_TENSOR_METADATA_KEY) out.set(key, String(value));
-  for (const [key, value] of Object.entries(written)) out.set(key, value);
-  if (!metadata) return out;
-  for (const [key, value] of Object.entries(metadata)) {
-    // Facts a table reader adds about the file it read are not user metadata.
-    if (key.startsWith('table.') || key.startsWith('arrow.') || key.startsWith('parquet.') || key === 'unsupportedTensors' || key === TABLE_TENSOR_METADATA_KEY) continue;
-    out.set(key, typeof value === 'string' ? value : JSON.stringify(value));
-  }
-  return out;
 }
 
 function typedOf(dtype: DType, bytes: Uint8Array): ArrayBufferView {
@@ -151,7 +135,7 @@ export async function arrowCreateWriter(target: WriteTarget, options: WriterOpti
       },
       async finish() {
         const columns = batches.map((list, index) => new Column(list as never, fields[index]!.type as never));
-        const schema = { version: Version.V5, endianness: Endianness.Little, fields, metadata: tableSchemaMetadata(options.metadata, writePlan?.metadata) };
+        const schema = { version: Version.V5, endianness: Endianness.Little, fields, metadata: tableWriteMetadata(options.metadata, writePlan?.metadata) };
         const table = new Table(schema as never, columns as never);
         const codec = compression === 'lz4' ? CompressionType.LZ4_FRAME : compression === 'zstd' ? CompressionType.ZSTD : undefined;
         const bytes = tableToIPC(table, { format: ipc, ...(codec !== undefined ? { codec } : {}) } as never);

@@ -1,0 +1,65 @@
+/**
+ * Parquet page codecs for hyparquet (read) and hyparquet-writer (write): snappy, gzip
+ * (concatenated members too), brotli, lz4 (hadoop and raw) and zstd. Reading, every
+ * decompressor first checks the page's declared uncompressed size against a bound, so
+ * a page claiming gigabytes is refused before anything is allocated.
+ */
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
+import type { Compressors } from 'hyparquet';
+import { decompressLz4, decompressLz4Raw, decompressSnappy, decompressZstd } from 'hyparquet-compressors';
+import { TensioError } from '../../core/errors.js';
+
+type Decompress = (input: Uint8Array, outputLength: number) => Uint8Array;
+
+let zstdWasm: { compress(data: Uint8Array, level: number): Uint8Array; decompress(data: Uint8Array): Uint8Array } | undefined;
+
+/** Loads the zstd WebAssembly codec (synchronous once loaded, as hyparquet needs). */
+export async function parquetLoadZstd(): Promise<void> {
+  if (zstdWasm) return;
+  const mod = await import('@bokuweb/zstd-wasm');
+  await mod.init();
+  zstdWasm = mod;
+}
+
+function exact(codec: string, out: Uint8Array, outputLength: number): Uint8Array {
+  if (out.byteLength !== outputLength) {
+    throw new TensioError('SIZE_MISMATCH', `parquet: a ${codec} page decompressed to ${out.byteLength} bytes, its header says ${outputLength}`, { format: 'parquet' });
+  }
+  return out;
+}
+
+/**
+ * Decompressors for reading, each refusing a page that declares more than `maxPageBytes`
+ * uncompressed bytes (`LIMIT_EXCEEDED`, before any allocation).
+ */
+export function parquetDecompressors(maxPageBytes: number): Compressors {
+  const guard = (codec: string, decompress: Decompress): Decompress => (input, outputLength) => {
+    if (!(Number.isSafeInteger(outputLength) && outputLength >= 0 && outputLength <= maxPageBytes)) {
+      throw new TensioError('LIMIT_EXCEEDED', `parquet: a ${codec} page declares ${outputLength} uncompressed bytes, more than its column chunk allows (${maxPageBytes})`, { format: 'parquet' });
+    }
+    return decompress(input, outputLength);
+  };
+  return {
+    SNAPPY: guard('snappy', (input, length) => decompressSnappy(input, length)),
+    GZIP: guard('gzip', (input, length) => exact('gzip', new Uint8Array(gunzipSync(input, { maxOutputLength: Math.max(1, length) })), length)),
+    BROTLI: guard('brotli', (input, length) => exact('brotli', new Uint8Array(brotliDecompressSync(input, { maxOutputLength: Math.max(1, length) })), length)),
+    LZ4: guard('lz4', (input, length) => decompressLz4(input, length)),
+    LZ4_RAW: guard('lz4_raw', (input, length) => decompressLz4Raw(input, length)),
+    ZSTD: guard('zstd', (input, length) => (zstdWasm ? exact('zstd', zstdWasm.decompress(input), length) : decompressZstd(input, new Uint8Array(length)))),
+  };
+}
+
+/** Compression names the writer takes, and hyparquet's codec names. */
+export const PARQUET_WRITE_CODECS = { none: 'UNCOMPRESSED', snappy: 'SNAPPY', gzip: 'GZIP', zstd: 'ZSTD', brotli: 'BROTLI' } as const;
+
+/** Compressors for writing (snappy is built into hyparquet-writer). */
+export function parquetCompressors(level?: number): Compressors {
+  return {
+    GZIP: (input) => new Uint8Array(gzipSync(input, level !== undefined ? { level } : {})),
+    BROTLI: (input) => new Uint8Array(brotliCompressSync(input)),
+    ZSTD: (input) => {
+      if (!zstdWasm) throw new TensioError('INVALID_STATE', 'parquet: zstd codec not loaded');
+      return zstdWasm.compress(input, level ?? 3);
+    },
+  } as Compressors;
+}

@@ -1,0 +1,240 @@
+/**
+ * Reading Parquet: the footer is checked by hand first (magic at both ends, footer
+ * length inside the file and under the limit, encrypted footers refused), then parsed
+ * by hyparquet; each row group is one batch of the table reader, decoded by hyparquet
+ * for the selected columns only when its rows are read.
+ */
+import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData } from 'hyparquet';
+import { DTYPE_INFO, type DType } from '../../core/dtype.js';
+import { float32ToFloat16Bits } from '../../core/float-convert.js';
+import { errorFactory, TensioError } from '../../core/errors.js';
+import { PARQUET_MAX_COLUMN_CHUNK_BYTES, PARQUET_MAX_FOOTER_BYTES } from '../../core/limits.js';
+import type { TableColumnBatch } from '../../model/table-cells.js';
+import { createTableReader, type TableBatch } from '../../model/table-reader.js';
+import type { OpenOptions, TensorReader } from '../../model/types.js';
+import type { ByteSource } from '../../storage/byte-source.js';
+import { openSourceInput } from '../../storage/source-input.js';
+import { parquetDecompressors, parquetLoadZstd } from './codecs.js';
+import { parquetTableColumns, parquetTopFields } from './schema.js';
+import type { ParquetOpenOptions } from './types.js';
+
+const fail = errorFactory('parquet');
+
+/** hyparquet's view of a byte source. */
+export function parquetAsyncBuffer(source: ByteSource, signal?: AbortSignal): AsyncBuffer {
+  return {
+    byteLength: source.size,
+    async slice(start: number, end?: number) {
+      const stop = Math.min(end ?? source.size, source.size);
+      const bytes = await source.read(start, Math.max(0, stop - start), signal ? { signal } : undefined);
+      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    },
+  };
+}
+
+/** Checks magic and footer length, then parses the footer. */
+export async function parquetReadMetadata(source: ByteSource, options: { maxFooterBytes?: number; signal?: AbortSignal } = {}): Promise<FileMetaData> {
+  const size = source.size;
+  if (size < 12) fail('TRUNCATED', `parquet: a file of ${size} bytes is too short for the magic and footer (12 bytes at least)`);
+  const readOptions = options.signal ? { signal: options.signal } : undefined;
+  const head = await source.read(0, 4, readOptions);
+  const tail = await source.read(size - 8, 8, readOptions);
+  const text = (bytes: Uint8Array) => String.fromCharCode(...bytes);
+  if (text(tail.subarray(4)) === 'PARE') fail('UNSUPPORTED_FEATURE', 'parquet: the footer is encrypted (PARE); tensio reads plaintext-footer files only');
+  if (text(head) !== 'PAR1' || text(tail.subarray(4)) !== 'PAR1') {
+    fail('BAD_MAGIC', `parquet: the file must start and end with PAR1 (found ${JSON.stringify(text(head))} … ${JSON.stringify(text(tail.subarray(4)))}); truncated or not Parquet`);
+  }
+  const footerLength = new DataView(tail.buffer, tail.byteOffset, 4).getUint32(0, true);
+  if (footerLength > size - 12) fail('INVALID_OFFSET', `parquet: footer length ${footerLength} is more than the ${size - 12} bytes between the magics`);
+  const limit = options.maxFooterBytes ?? PARQUET_MAX_FOOTER_BYTES;
+  if (footerLength > limit) fail('LIMIT_EXCEEDED', `parquet: footer of ${footerLength} bytes exceeds the limit ${limit} (option maxFooterBytes)`);
+  try {
+    return await parquetMetadataAsync(parquetAsyncBuffer(source, options.signal), { initialFetchSize: Math.min(size, footerLength + 8) } as never);
+  } catch (cause) {
+    if (cause instanceof TensioError) throw cause;
+    return fail('INVALID_HEADER', `parquet: cannot parse the footer: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/**
+ * Decodes rows `[rowStart, rowEnd)` of one column with hyparquet, page sizes bounded by
+ * `maxPageBytes`; any failure becomes a `TensioError` naming the column.
+ */
+export async function parquetDecodeColumn(file: AsyncBuffer, metadata: FileMetaData, column: string, rowStart: number, rowEnd: number, maxPageBytes: number, where: string,
+  onChunk: (chunk: { columnName: string; columnData: ArrayLike<unknown>; rowStart: number }) => void): Promise<void> {
+  if (metadata.row_groups.some((group) => group.columns.some((chunk) => chunk.meta_data?.codec === 'ZSTD'))) await parquetLoadZstd();
+  try {
+    await parquetRead({ file, metadata, columns: [column], rowStart, rowEnd, compressors: parquetDecompressors(maxPageBytes), utf8: false, onChunk: onChunk as never });
+  } catch (cause) {
+    if (cause instanceof TensioError) throw cause;
+    fail('INVALID_HEADER', `parquet: cannot decode column "${column}" in ${where}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** One decoded column of a row group as table cells. */
+function toCells(dtype: DType, values: ArrayLike<unknown>, rows: number): TableColumnBatch {
+  const item = DTYPE_INFO[dtype].bits / 8;
+  const out = new Uint8Array(rows * item);
+  let validity: Uint8Array | undefined;
+  const markNull = (row: number) => {
+    validity ??= new Uint8Array(Math.ceil(rows / 8)).fill(0xff);
+    validity[row >> 3]! &= ~(1 << (row & 7));
+  };
+  const view = new DataView(out.buffer);
+  if (values.length < rows) fail('TRUNCATED', `parquet: a column decoded to ${values.length} values, ${rows} expected`);
+  // Fast paths: typed arrays of the right element type are copied whole.
+  if (ArrayBuffer.isView(values) && !(values instanceof DataView)) {
+    const typed = values as unknown as { buffer: ArrayBuffer; byteOffset: number; BYTES_PER_ELEMENT: number };
+    const matches = (dtype === 'float32' && values instanceof Float32Array) || (dtype === 'float64' && values instanceof Float64Array)
+      || (dtype === 'int32' && values instanceof Int32Array) || (dtype === 'int64' && values instanceof BigInt64Array)
+      || (dtype === 'uint64' && values instanceof BigUint64Array) || (dtype === 'uint32' && values instanceof Uint32Array);
+    if (matches) {
+      out.set(new Uint8Array(typed.buffer, typed.byteOffset, rows * item));
+      return { values: out };
+    }
+  }
+  for (let row = 0; row < rows; row++) {
+    const value = values[row];
+    if (value === null || value === undefined) { markNull(row); continue; }
+    const at = row * item;
+    switch (dtype) {
+      case 'bool': out[at] = value ? 1 : 0; break;
+      case 'int8': view.setInt8(at, Number(value)); break;
+      case 'uint8': view.setUint8(at, Number(value)); break;
+      case 'int16': view.setInt16(at, Number(value), true); break;
+      case 'uint16': view.setUint16(at, Number(value), true); break;
+      case 'int32': view.setInt32(at, Number(value), true); break;
+      case 'uint32': view.setUint32(at, Number(value), true); break;
+      case 'int64': view.setBigInt64(at, BigInt(value as bigint | number), true); break;
+      case 'uint64': view.setBigUint64(at, BigInt.asUintN(64, BigInt(value as bigint | number)), true); break;
+      case 'float16': view.setUint16(at, float32ToFloat16Bits(Number(value)), true); break;
+      case 'float32': view.setFloat32(at, Number(value), true); break;
+      case 'float64': view.setFloat64(at, Number(value), true); break;
+      default: fail('UNSUPPORTED_DTYPE', `parquet: cannot read ${dtype} cells`);
+    }
+  }
+  return validity ? { values: out, validity } : { values: out };
+}
+
+/**
+ * Opens a Parquet file as a `TensorReader` (a table reader, see `model/table.ts`).
+ *
+ * @example
+ * ```ts
+ * await using reader = await parquetOpen('table.parquet', { formatOptions: { columns: 'separate', select: ['x', 'y'] } });
+ * ```
+ */
+export async function parquetOpen(input: string | ByteSource, options: OpenOptions = {}): Promise<TensorReader> {
+  const opened = await openSourceInput(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}) });
+  const { source } = opened;
+  const close = async () => { if (opened.owned) await source.close?.(); };
+  try {
+    return await parquetOpenSource(source, (options.formatOptions ?? {}) as ParquetOpenOptions, close, options.signal);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+async function parquetOpenSource(source: ByteSource, options: ParquetOpenOptions, close: () => Promise<void>, signal?: AbortSignal): Promise<TensorReader> {
+  const metadata = await parquetReadMetadata(source, { ...(options.maxFooterBytes !== undefined ? { maxFooterBytes: options.maxFooterBytes } : {}), ...(signal ? { signal } : {}) });
+  let fields;
+  try {
+    fields = parquetTopFields(metadata);
+  } catch (cause) {
+    fail('INVALID_HEADER', `parquet: bad schema: ${(cause as Error).message}`, { cause });
+  }
+  const columns = parquetTableColumns(metadata, fields!);
+  const maxChunk = options.maxColumnChunkBytes ?? PARQUET_MAX_COLUMN_CHUNK_BYTES;
+  const codecs = new Set<string>();
+  const file = parquetAsyncBuffer(source, signal);
+  let first = 0;
+  const totalRows = Number(metadata.num_rows);
+  const batches: TableBatch[] = metadata.row_groups.map((group, index) => {
+    const rows = Number(group.num_rows);
+    const start = first;
+    first += rows;
+    let offset = Number.MAX_SAFE_INTEGER;
+    let stored = 0;
+    for (const chunk of group.columns) {
+      const meta = chunk.meta_data;
+      if (!meta) continue;
+      codecs.add(meta.codec);
+      offset = Math.min(offset, Number(meta.dictionary_page_offset ?? meta.data_page_offset));
+      stored += Number(meta.total_compressed_size);
+    }
+    return {
+      rows,
+      offset: offset === Number.MAX_SAFE_INTEGER ? 0 : offset,
+      storedLength: stored,
+      label: `row group ${index}`,
+      async load(wanted) {
+        const names = wanted.map((column) => columns[column]!.name);
+        let bound = 0;
+        for (const column of wanted) {
+          const meta = group.columns[fields![column]!.leafIndex!]?.meta_data;
+          if (!meta) fail('INVALID_HEADER', `parquet: row group ${index} has no metadata for column "${columns[column]!.name}"`);
+          const stored = Number(meta!.total_compressed_size);
+          const decoded = Number(meta!.total_uncompressed_size);
+          if (stored > maxChunk || decoded > maxChunk) {
+            fail('LIMIT_EXCEEDED', `parquet: column "${columns[column]!.name}" in row group ${index} holds ${stored} bytes (${decoded} decoded), more than the limit ${maxChunk} (option maxColumnChunkBytes)`);
+          }
+          if (Number(meta!.data_page_offset) + stored > source.size) {
+            fail('INVALID_OFFSET', `parquet: column "${columns[column]!.name}" in row group ${index} runs past the end of the file (${Number(meta!.data_page_offset)} + ${stored} > ${source.size})`);
+          }
+          // Pages must fit in their chunk's decoded size; some writers understate it, so allow slack, never gigabytes.
+          bound = Math.max(bound, Math.min(maxChunk, 2 * Math.max(decoded, stored) + 2 ** 20));
+        }
+        if ([...codecs].includes('ZSTD')) await parquetLoadZstd();
+        const collected = new Map<string, { data: unknown[] | ArrayLike<unknown>; from: number }[]>();
+        // One column per parquetRead call: with several, hyparquet leaves the later columns'
+        // promises unawaited when an earlier one fails, and their rejections would go unhandled.
+        for (const name of names) {
+          await parquetDecodeColumn(file, metadata, name, start, start + rows, bound, `row group ${index}`, (chunk) => {
+            const list = collected.get(chunk.columnName) ?? [];
+            list.push({ data: chunk.columnData as ArrayLike<unknown>, from: chunk.rowStart });
+            collected.set(chunk.columnName, list);
+          });
+        }
+        const out: (TableColumnBatch | undefined)[] = [];
+        for (const column of wanted) {
+          const { name, dtype } = columns[column]!;
+          const pieces = collected.get(name) ?? [];
+          let values: ArrayLike<unknown>;
+          if (pieces.length === 1 && pieces[0]!.from === start && pieces[0]!.data.length === rows) values = pieces[0]!.data;
+          else {
+            const joined = new Array<unknown>(rows);
+            for (const piece of pieces) {
+              for (let i = 0; i < piece.data.length; i++) {
+                const row = piece.from + i - start;
+                if (row >= 0 && row < rows) joined[row] = piece.data[i];
+              }
+            }
+            values = joined;
+          }
+          out[column] = toCells(dtype!, values, rows);
+        }
+        return out;
+      },
+    };
+  });
+  // Some writers leave the footer's num_rows at 0 (parquet-testing's repeated_no_annotation); pyarrow trusts the row groups, so do we.
+  const footerRows = totalRows;
+  const keyValues = Object.fromEntries((metadata.key_value_metadata ?? []).map((entry) => [entry.key, entry.value ?? '']));
+  return createTableReader({
+    format: 'parquet',
+    ...(source.name !== undefined ? { path: source.name } : {}),
+    source,
+    schema: { columns, rows: first, metadata: keyValues },
+    batches,
+    metadata: {
+      'parquet.rowGroups': metadata.row_groups.length,
+      'parquet.compression': [...codecs].join(', ') || 'none',
+      ...(metadata.created_by ? { 'parquet.createdBy': metadata.created_by } : {}),
+      'parquet.version': metadata.version,
+      ...(footerRows !== first ? { 'parquet.footerRows': footerRows } : {}),
+    },
+    options,
+    close,
+  });
+}
