@@ -27,6 +27,7 @@
  * - `select` (column names) and `rows` (a row range) restrict what is read; readers load
  *   only the selected columns and the batches the rows touch.
  */
+import { blockDTypeRefusal } from '../core/block-dtypes.js';
 import { DTYPE_INFO, type DType } from '../core/dtype.js';
 import { TensioError } from '../core/errors.js';
 import { checkedSize, elementCount } from '../core/sizes.js';
@@ -358,6 +359,8 @@ export interface TableWritePlan {
  * ```
  */
 export function tableCannotWrite(spec: TensorSpec): string | undefined {
+  const blocks = blockDTypeRefusal(spec.dtype, 'a table column');
+  if (blocks) return blocks;
   if (!TABLE_DTYPES.includes(spec.dtype)) {
     return `table columns hold ${TABLE_DTYPES.join(', ')}; ${spec.dtype} has no column type (cast it with --dtype)`;
   }

@@ -3,6 +3,7 @@
  * `cannotWrite` live here; opening and writing load `implementation.ts`, and with it
  * h5wasm (about 4 MB of WebAssembly), only when an HDF5 file is used.
  */
+import { blockDTypeRefusal } from '../../core/block-dtypes.js';
 import type { DType } from '../../core/dtype.js';
 import { lazyFormat } from '../../model/lazy-format.js';
 import type { TensorFormat } from '../../model/types.js';
@@ -37,7 +38,7 @@ export const hdf5Format: TensorFormat = lazyFormat({
     folder: false,
   },
   sniff: hdf5Sniff,
-  cannotWrite: (spec) => (HDF5_WRITABLE_DTYPES.includes(spec.dtype) ? undefined : `HDF5 (as h5py reads it) has no ${spec.dtype} type; tensio writes ${HDF5_WRITABLE_DTYPES.join(', ')}`),
+  cannotWrite: (spec) => blockDTypeRefusal(spec.dtype, 'HDF5') ?? (HDF5_WRITABLE_DTYPES.includes(spec.dtype) ? undefined : `HDF5 (as h5py reads it) has no ${spec.dtype} type; tensio writes ${HDF5_WRITABLE_DTYPES.join(', ')}`),
   openOptionNames: ['maxObjects', 'maxAttributeBytes'],
   writeOptionNames: ['compression', 'compressionLevel', 'shuffle', 'fletcher32', 'chunkRows', 'chunked', 'attributes'],
   provides: { open: true, write: true },

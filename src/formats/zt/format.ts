@@ -2,6 +2,7 @@
  * The zTensor (`.zt`) entry of the format registry: cheap sniffing by the magic at both
  * ends; the implementation (CBOR, XXH3, zstd) loads on first use (`lazyFormat`).
  */
+import { BLOCK_DTYPES } from '../../core/block-dtypes.js';
 import { lazyFormat } from '../../model/lazy-format.js';
 import type { FormatCapabilities, SniffProbe } from '../../model/types.js';
 import { ZT_MAGIC } from './types.js';
@@ -31,7 +32,9 @@ export function ztSniff(head: Uint8Array, probe?: SniffProbe): boolean {
 export const ZT_CAPABILITIES: FormatCapabilities = {
   tensors: 'many',
   dtypes: ['float64', 'float32', 'float16', 'bfloat16', 'int64', 'int32', 'int16', 'int8', 'uint64', 'uint32', 'uint16', 'uint8', 'bool',
-    'float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz', 'float8_e8m0', 'float4_e2m1', 'complex64', 'complex128'],
+    'float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz', 'float8_e8m0', 'float4_e2m1', 'complex64', 'complex128',
+    // ggml blocks are kept as `gguf.<type>/1` layouts, byte for byte.
+    ...BLOCK_DTYPES],
   layouts: ['dense', 'sparse_csr', 'sparse_coo', 'other'],
   needsShapesFirst: false,
   canAppend: true,
