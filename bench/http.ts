@@ -24,8 +24,8 @@ import type { BenchRow } from './lib/types.js';
 const FORMAT = 'http';
 const MiB = 2 ** 20;
 
-/** Starts the file server child; resolves with its base URL and a stop function. */
-async function startServer(dir: string): Promise<{ base: string; child: ChildProcess; stop: () => void }> {
+/** Starts the file server child (also used by the zarr group); resolves with its base URL and a stop function. */
+export async function startServer(dir: string): Promise<{ base: string; child: ChildProcess; stop: () => void }> {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'lib', 'http-serve.ts');
   const child = spawn(process.execPath, ['--import', 'tsx', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<string>((resolve, reject) => {
@@ -36,7 +36,7 @@ async function startServer(dir: string): Promise<{ base: string; child: ChildPro
   return { base: `http://127.0.0.1:${port}`, child, stop: () => child.kill() };
 }
 
-async function getJson(url: string): Promise<{ requests: number; bytes: number }> {
+export async function getJson(url: string): Promise<{ requests: number; bytes: number }> {
   const response = await fetch(url);
   return (await response.json()) as { requests: number; bytes: number };
 }

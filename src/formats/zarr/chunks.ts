@@ -20,6 +20,12 @@ import { zarrGridShape } from './validate.js';
 /** Chunks of one band fetched at once. */
 const BAND_CONCURRENCY = 8;
 
+/** Bands whose stored chunks are fetched ahead while one band decodes (local stores only). */
+export const ZARR_READ_AHEAD_BANDS = 4;
+
+/** Read-ahead is skipped for bands of more chunks than this (memory: read-ahead × band). */
+const READ_AHEAD_MAX_CHUNKS = 64;
+
 /** Shard indexes kept per array (each is 16 bytes per inner chunk). */
 const SHARD_INDEX_CACHE = 256;
 
@@ -58,7 +64,18 @@ async function readOrMissing(store: Store, key: string, range: { offset: number;
 
 function unitFetcher(store: Store, meta: ZarrArrayMeta, stats: ZarrFetchStats): UnitFetcher {
   const sharding = meta.sharding;
-  if (!sharding) return (coords, signal) => readOrMissing(store, arrayKey(meta, zarrChunkKey(meta, coords)), undefined, stats, signal);
+  if (!sharding) {
+    // One request per chunk over HTTP: a whole-key read would first ask for the size. The
+    // suffix is a bound no sound chunk reaches (compressors add at most a few percent).
+    const unitBytes = meta.chunkShape.reduce((a, b) => a * b, itemSize(meta.dtype)!);
+    const bound = unitBytes * 2 + 65536;
+    return async (coords, signal) => {
+      const key = arrayKey(meta, zarrChunkKey(meta, coords));
+      const bytes = await readOrMissing(store, key, { suffix: bound }, stats, signal);
+      if (bytes && bytes.byteLength >= bound) throw new TensioError('LIMIT_EXCEEDED', `zarr: stored chunk ${store.locate(key)} is ${bytes.byteLength} bytes or more, beyond any encoding of a ${unitBytes}-byte chunk`, { format: 'zarr' });
+      return bytes;
+    };
+  }
   const perShard = meta.chunkShape.map((size, axis) => size / sharding.innerChunkShape[axis]!);
   const innerCount = perShard.reduce((a, b) => a * b, 1);
   const checksummed = sharding.indexCodecs.some((codec) => codec.name === 'crc32c');
@@ -124,13 +141,13 @@ export function zarrUnitChunkShape(meta: ZarrArrayMeta): readonly number[] {
  * createTensorReader({ ..., locate: () => ({ kind: 'chunks', chunks }) });
  * ```
  */
-export function zarrBandChunks(store: Store, meta: ZarrArrayMeta, stats: ZarrFetchStats): ByteChunk[] {
+export function zarrBandChunks(store: Store, meta: ZarrArrayMeta, stats: ZarrFetchStats, options: { readAhead?: number } = {}): ByteChunk[] {
   const size = itemSize(meta.dtype)!;
   const shape = meta.shape;
   const total = shape.reduce((a, b) => a * b, 1);
   if (total === 0) return [];
   const unit = zarrUnitChunkShape(meta);
-  const fetchUnit = unitFetcher(store, meta, stats);
+  const fetchUnit = readAheadFetcher(meta, unitFetcher(store, meta, stats), options.readAhead ?? 0);
   const decode = zarrChunkDecoder({ zarrFormat: meta.zarrFormat, dtype: meta.dtype, bigEndian: meta.bigEndian, order: meta.order, codecs: meta.sharding?.codecs ?? meta.codecs, chunkShape: unit });
   if (shape.length === 0) {
     const codec = bandCodec(meta, fetchUnit, decode, -1, size);
@@ -152,6 +169,50 @@ export function zarrBandChunks(store: Store, meta: ZarrArrayMeta, stats: ZarrFet
 
 function describe(meta: ZarrArrayMeta): string {
   return `array ${JSON.stringify(meta.path || '/')}`;
+}
+
+/** Every chunk coordinate of band `band` (axis 0 fixed, the others over the grid), C order. */
+function bandCoords(grid: readonly number[], band: number): number[][] {
+  let all: number[][] = [[band]];
+  for (let axis = 1; axis < grid.length; axis += 1) {
+    const next: number[][] = [];
+    for (const prefix of all) for (let c = 0; c < grid[axis]!; c += 1) next.push([...prefix, c]);
+    all = next;
+  }
+  return all;
+}
+
+/**
+ * Wraps a fetcher so that reading band b also starts fetching the stored chunks of the
+ * next `ahead` bands (sequential reads of local stores then overlap I/O and decoding).
+ * Off (0) for remote stores, where a slice must fetch only what it covers.
+ */
+function readAheadFetcher(meta: ZarrArrayMeta, fetchUnit: UnitFetcher, ahead: number): UnitFetcher {
+  const grid = zarrGridShape(meta.shape, zarrUnitChunkShape(meta));
+  const perBand = grid.slice(1).reduce((a, b) => a * b, 1);
+  if (ahead <= 0 || meta.shape.length === 0 || perBand > READ_AHEAD_MAX_CHUNKS) return fetchUnit;
+  const pending = new Map<string, Promise<Uint8Array | undefined>>();
+  let furthest = -1;
+  return (coords, signal) => {
+    const key = coords.join(',');
+    const early = pending.get(key);
+    pending.delete(key);
+    const band = coords[0]!;
+    for (let next = Math.max(band + 1, furthest + 1); next <= Math.min(band + ahead, grid[0]! - 1); next += 1) {
+      for (const other of bandCoords(grid, next)) {
+        const promise = fetchUnit(other, signal);
+        promise.catch(() => undefined); // reported when (if) the band is read
+        pending.set(other.join(','), promise);
+      }
+      furthest = next;
+    }
+    if (band < furthest - ahead) {
+      // A jump backwards (a new slice): drop what was fetched for elsewhere.
+      pending.clear();
+      furthest = band;
+    }
+    return early ?? fetchUnit(coords, signal);
+  };
 }
 
 /** The codec of one band: fetch, decode and place every chunk of the band. */

@@ -12,7 +12,7 @@ import type { ByteChunk } from '../../storage/chunked-bytes.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import { isHttpUrl, locationKind, openSourceInput, storeAtInput } from '../../storage/source-input.js';
 import type { Store } from '../../storage/store.js';
-import { zarrBandChunks, type ZarrFetchStats } from './chunks.js';
+import { zarrBandChunks, ZARR_READ_AHEAD_BANDS, type ZarrFetchStats } from './chunks.js';
 import { zarrReadHierarchy } from './hierarchy.js';
 import type { ZarrArrayMeta, ZarrHierarchy } from './types.js';
 import { zarrCheckGrid } from './validate.js';
@@ -101,6 +101,7 @@ export async function zarrOpen(input: string | ByteSource | Store, options: Open
       throw new TensioError('NOT_FOUND', `zarr: ${store.name} has no group ${JSON.stringify(group)}; groups: ${hierarchy.groups.map((g) => JSON.stringify(g.path || '/')).join(', ')}`, { format: 'zarr' });
     }
     const stats: ZarrFetchStats = { chunkReads: 0, bytesRead: 0 };
+    const remote = typeof input === 'string' && isHttpUrl(input);
     const tensors: TensorInfo[] = [];
     const locations = new Map<string, ByteChunk[]>();
     const rootName = store.name.replace(/[/\\]+$/, '').split(/[/\\]/).pop()?.replace(/\.zarr(\.zip)?$|\.zip$/i, '') || 'data';
@@ -108,7 +109,8 @@ export async function zarrOpen(input: string | ByteSource | Store, options: Open
       if (!inGroup(meta.path, group, recursive)) continue;
       zarrCheckGrid(meta.path, meta.shape, meta.sharding?.innerChunkShape ?? meta.chunkShape, itemSize(meta.dtype)!, formatOptions);
       const name = meta.path === '' ? rootName : group === '' ? meta.path : meta.path.slice(group.length + 1);
-      locations.set(name, zarrBandChunks(store, meta, stats));
+      // Local stores read ahead (sequential reads overlap I/O and decoding); remote ones fetch only what a read covers.
+      locations.set(name, zarrBandChunks(store, meta, stats, { readAhead: remote ? 0 : ZARR_READ_AHEAD_BANDS }));
       tensors.push({ name, dtype: meta.dtype, shape: meta.shape, byteLength: meta.shape.reduce((a, b) => a * b, itemSize(meta.dtype)!), formatDtype: meta.formatDtype, extras: extrasOf(meta) });
     }
     const unsupported: UnsupportedTensor[] = hierarchy.unreadable

@@ -11,10 +11,9 @@ import { itemSize } from '../../core/dtype.js';
 import { TensioError } from '../../core/errors.js';
 import { createPlannedWriter } from '../../model/planned-writer.js';
 import type { TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
-import { folderStore } from '../../storage/folder-store.js';
+import { checkStoreKey } from '../../storage/store.js';
 import { localFolder } from '../../storage/local-folder.js';
 import { localFolderTarget, type WriteTarget } from '../../storage/write-target.js';
-import type { Store } from '../../storage/store.js';
 import { removeStaleTemporaries, temporaryPathFor } from '../../storage/temporary-names.js';
 import { zarrCannotWrite } from './format.js';
 import { crc32c, zarrEncodeChunk, ZARR_COMPRESSORS, type ZarrCompressor } from './codecs.js';
@@ -133,8 +132,9 @@ export async function zarrCreateWriter(output: WriteTarget, options: WriterOptio
   if (existing && existing.kind !== 'folder') throw new TensioError('ALREADY_EXISTS', `${target} exists and is not a folder; remove it first`, { format: 'zarr', path: target });
   await removeStaleTemporaries(dirname(target));
   const building = temporaryPathFor(target);
-  const store = folderStore(building);
-  const put = (key: string, bytes: Uint8Array) => store.write(key, bytes, { durable: false });
+  // The whole store is built in a private temporary folder and published by one rename,
+  // so keys are written plainly (no per-key temporary file), several at once.
+  const put = keyWriter(building);
   // Every metadata document, for the consolidated copy (one read opens the store, over HTTP too).
   const documents: Record<string, unknown> = {};
 
@@ -152,8 +152,10 @@ export async function zarrCreateWriter(output: WriteTarget, options: WriterOptio
       documents[version === 2 ? `${spec.name}/.zarray` : spec.name] = doc;
       await put(version === 2 ? `${spec.name}/.zarray` : `${spec.name}/zarr.json`, encodeJson(doc));
       await writeArrayChunks(plan, chunks, version, compressor, level, put, signal);
+      await put.flush();
     },
     async publish() {
+      await put.flush();
       for (const group of [...groups].sort().reverse()) {
         const prefix = group === '' ? '' : `${group}/`;
         if (version === 2) {
@@ -175,12 +177,52 @@ export async function zarrCreateWriter(output: WriteTarget, options: WriterOptio
           }
         }
       }
+      await put.flush();
       await commit(building, target, existing !== undefined);
     },
     async discard() {
+      await put.flush().catch(() => undefined);
       await localFolder(dirname(building)).removeTree(basename(building));
     },
   });
+}
+
+/** Keys written into the building folder, at most this many at once. */
+const WRITES_IN_FLIGHT = 8;
+
+/** A key writer: `put` returns once the write is queued (waiting while 8 are in flight); `flush` waits for all and throws the first failure. */
+interface KeyWriter {
+  (key: string, bytes: Uint8Array): Promise<void>;
+  flush(): Promise<void>;
+}
+
+function keyWriter(root: string): KeyWriter {
+  const local = localFolder(root);
+  const folders = new Set<string>();
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  const writeOne = async (key: string, bytes: Uint8Array) => {
+    checkStoreKey(key);
+    const folder = key.includes('/') ? key.slice(0, key.lastIndexOf('/')) : '';
+    if (!folders.has(folder)) {
+      await local.makeFolder(folder);
+      folders.add(folder);
+    }
+    await local.writeInPlace(key, bytes);
+  };
+  const put = (async (key: string, bytes: Uint8Array) => {
+    if (failure !== undefined) throw failure;
+    while (inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(inFlight);
+    const promise: Promise<void> = writeOne(key, bytes).catch((error: unknown) => {
+      failure ??= error;
+    }).finally(() => inFlight.delete(promise));
+    inFlight.add(promise);
+  }) as KeyWriter;
+  put.flush = async () => {
+    await Promise.all(inFlight);
+    if (failure !== undefined) throw failure;
+  };
+  return put;
 }
 
 /** Renames the built folder into place; an existing store is moved aside first and removed after. */
@@ -407,4 +449,3 @@ async function encodeShard(inner: readonly Uint8Array[], present: readonly boole
   return out;
 }
 
-export type { Store };
