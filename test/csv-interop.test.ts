@@ -178,8 +178,10 @@ test('corpus: the Arrow CSV fuzzer files read or fail with a TensioError', { ski
       outcomes.push(`${name}: ${(error as { code: string }).code}`);
     }
   }
-  // None holds a numeric table: every one is refused with a code (ragged rows, bad numbers).
-  assert.ok(outcomes.every((line) => /: (INVALID_VALUE|INVALID_SHAPE|LIMIT_EXCEEDED)$/.test(line)), outcomes.join('\n'));
+  // Each is refused with a code (ragged rows, bad numbers), or reads as the little table
+  // it is (4523557272223744 is a blank line, '5000-02-10' taken as a header, a blank line).
+  assert.ok(outcomes.every((line) => /: (INVALID_VALUE|INVALID_SHAPE|LIMIT_EXCEEDED|read \[\d+, \d+\])$/.test(line)), outcomes.join('\n'));
+  assert.ok(outcomes.filter((line) => line.includes(': read')).length <= 1, outcomes.join('\n'));
 });
 
 test('NumPack compatibility: to_csv header line and from_csv of a headerless savetxt file', { skip: numpySkip }, async (t) => {

@@ -66,6 +66,19 @@ test('header, skipRows, comments, blank lines, CRLF, quoted fields, usecols', as
   await rejectsWith(readText('"x\ny",b\n1,2\n3,x\n', { header: true }), 'INVALID_VALUE', /line 4, column 2/);
 });
 
+test("header 'auto' (the default): a first row without numbers names the columns; header: false reads it as data", async () => {
+  const named = await readText('a,"b c"\n1,2\n');
+  assert.deepEqual(named.shape, [1, 2]);
+  assert.deepEqual(named.metadata.columns, ['a', 'b c']);
+  assert.deepEqual((await readText('1,2\n3,4\n')).shape, [2, 2]);
+  await rejectsWith(readText('a,b\n1,2\n', { header: false }), 'INVALID_VALUE', /line 1, column 1/);
+  // A first row mixing text and numbers is data with a bad field, not a header.
+  await rejectsWith(readText('id,2020\n1,2\n'), 'INVALID_VALUE', /line 1, column 1/);
+  // gzip text re-read from its start skips the header again.
+  const { gzipSync } = await import('node:zlib');
+  assert.deepEqual((await readText(gzipSync(encode('x y\n1 2\n3 4\n')))).values, [1, 2, 3, 4]);
+});
+
 test('missing values: NaN for floats, an error naming line and column for integers and bool', async () => {
   const floats = await readText('1,,nan\nNA,N/A,null\n-inf,Infinity,+1e3\n');
   assert.ok(floats.values.slice(0, 6).every((value, i) => (i === 0 ? value === 1 : Number.isNaN(value))));

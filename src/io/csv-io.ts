@@ -43,7 +43,7 @@ async function fromText(format: 'csv' | 'txt', input: SourceInput, npkPath: stri
   const readOptions: CsvReadOptions = {
     delimiter: options.delimiter ?? (format === 'csv' ? ',' : 'whitespace'),
     ...(options.skipRows !== undefined ? { skipRows: options.skipRows } : {}),
-    ...(options.header !== undefined ? { header: options.header } : {}),
+    header: options.header ?? false, // NumPack reads with header=None
     ...(options.comments !== undefined ? { comments: options.comments } : {}),
     ...(options.quote !== undefined ? { quote: options.quote } : {}),
     ...(options.usecols ? { usecols: options.usecols } : {}),

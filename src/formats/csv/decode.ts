@@ -50,7 +50,7 @@ export async function* csvDecodeBlocks(blocks: AsyncIterable<Uint8Array>, dialec
   const rowBytes = Math.max(1, columns * width);
   const pieceRows = Math.max(1, Math.floor(pieceBytes / rowBytes));
   const tokenizer = new CsvTokenizer(dialect, layout.firstLine);
-  let headerLeft = dialect.header;
+  let headerLeft = dialect.header === true;
   let carry = new Uint8Array(0);
   let row = 0;
   let piece = allocateUninitialized(Math.min(pieceRows, rows) * rowBytes);

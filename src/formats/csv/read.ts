@@ -80,7 +80,7 @@ export function csvResolveDialect(options: CsvReadOptions, head: Uint8Array, def
   const comment = comments === null || comments === '' ? -1 : oneByte('comments', comments);
   if (delimiter !== -1 && (delimiter === quote || delimiter === comment)) fail('INVALID_ARGUMENT', `csv: the delimiter ${JSON.stringify(delimiterText)} is also the quote or comment character`);
   const maxLineBytes = options.maxLineBytes ?? CSV_MAX_LINE_BYTES;
-  return { delimiter, quote, comment, skipRows, header: options.header ?? false, maxLineBytes };
+  return { delimiter, quote, comment, skipRows, header: options.header ?? 'auto', maxLineBytes };
 }
 
 /** Text of a field, quotes unescaped (for header names and messages). */
@@ -181,7 +181,7 @@ export class CsvScanner {
         pos = end;
         break;
       }
-      if (this.dialect.header && this.names === undefined) {
+      if (this.names === undefined && this.columns === -1 && (this.dialect.header === true || (this.dialect.header === 'auto' && looksLikeHeader(bytes, tokenizer)))) {
         this.names = [];
         for (let k = 0; k < tokenizer.count; k++) this.names.push(fieldText(bytes, tokenizer.starts[k]!, tokenizer.ends[k]!, this.dialect.quote));
         this.columns = tokenizer.count;
@@ -220,10 +220,10 @@ export class CsvScanner {
     this.chunkRows = 0;
   }
 
-  /** The scan's result, after the final block. */
+  /** The scan's result, after the final block (the dialect's `header` decided). */
   finish(): CsvScan {
     return {
-      dialect: this.dialect,
+      dialect: { ...this.dialect, header: this.names !== undefined },
       columns: Math.max(0, this.columns),
       rows: this.rows,
       ...(this.names ? { names: this.names } : {}),
@@ -231,6 +231,14 @@ export class CsvScanner {
       textBytes: this.textBytes,
     };
   }
+}
+
+/** `header: 'auto'`: a first record none of whose fields is a number or empty (`a,b,c`) names the columns. */
+function looksLikeHeader(bytes: Uint8Array, tokenizer: CsvTokenizer): boolean {
+  for (let k = 0; k < tokenizer.count; k++) {
+    if (csvParseFloat(bytes, tokenizer.starts[k]!, tokenizer.ends[k]!) !== PARSE_FAILED) return false;
+  }
+  return tokenizer.count > 0;
 }
 
 /** Writes parsed values into an array's buffer, by dtype. */

@@ -15,8 +15,12 @@ export interface CsvReadOptions {
   delimiter?: string;
   /** Physical lines skipped before anything else (`np.loadtxt` `skiprows`). Default 0. */
   skipRows?: number;
-  /** The first record after `skipRows` holds column names (kept in `metadata.columns`). Default false. */
-  header?: boolean;
+  /**
+   * The first record after `skipRows` holds column names (kept in `metadata.columns`).
+   * Default `'auto'`: it does when none of its fields is a number or empty (`a,b,c`);
+   * `false` reads it as data (NumPack's `header=None`, which `fromCsv` uses).
+   */
+  header?: boolean | 'auto';
   /** Comment character: from it to the end of the line is ignored; `null` for none. Default `'#'`. */
   comments?: string | null;
   /** Quote character for quoted fields (`"a,b"`, `""` inside for a quote). Default `'"'`; `null` for none. */
@@ -70,7 +74,8 @@ export interface CsvDialect {
   /** Comment byte, or -1 for none. */
   readonly comment: number;
   readonly skipRows: number;
-  readonly header: boolean;
+  /** After a scan, true or false; `'auto'` before it (decided by the first record). */
+  readonly header: boolean | 'auto';
   readonly maxLineBytes: number;
 }
 
