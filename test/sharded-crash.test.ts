@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTensor, safetensorsOpen, safetensorsVerify, safetensorsWriteSharded, type Tensor } from '../src/index.js';
+import { createTensor, openTensorFile, safetensorsOpen, safetensorsVerify, safetensorsWriteSharded, verifyTensorFile, type Tensor } from '../src/index.js';
 import { tempDir } from './helpers/temp.js';
 
 const TENSOR_COUNT = 6;
@@ -166,3 +166,43 @@ for (const scenario of SCENARIOS) {
     assert.equal(after.length, 4);
   });
 }
+
+test('two (six) concurrent writers of one sharded prefix: one publishes, the others get LOCKED; the result is the winner\'s, sound', async (t) => {
+  const dir = await tempDir(t);
+  const folder = join(dir, 'ckpt');
+  const child = fileURLToPath(new URL('./helpers/sharded-writer-child.ts', import.meta.url));
+  const start = Date.now() + 6000; // children load slowly (tsx): all try at the same instant
+  const writers = Array.from({ length: 6 }, (_, id) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, folder, String(id + 1), String(start)], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    proc.stdout!.setEncoding('utf8').on('data', (text: string) => { out += text; });
+    const first = new Promise<string>((resolve) => {
+      const check = () => (out.includes('\n') ? resolve(out.split('\n')[0]!) : undefined);
+      proc.stdout!.on('data', check);
+      proc.on('exit', () => resolve(out.split('\n')[0] ?? `exited: ${out}`));
+    });
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
+    return { id: id + 1, proc, first, exited, output: () => out };
+  });
+  // Every writer answers while all are still open; then all go on.
+  const firsts = await Promise.all(writers.map((w) => w.first));
+  for (const w of writers) w.proc.stdin!.end();
+  await Promise.all(writers.map((w) => w.exited));
+  t.diagnostic(writers.map((w) => `${w.id}: ${w.output().trim().replace(/\n/g, ', ')}`).join('; '));
+  assert.equal(firsts.filter((line) => line === 'created').length, 1, `exactly one writer holds the prefix: ${JSON.stringify(firsts)}`);
+  assert.equal(firsts.filter((line) => line === 'LOCKED').length, 5, JSON.stringify(firsts));
+  const winner = writers[firsts.indexOf('created')]!;
+  assert.match(winner.output(), /published/);
+  const index = join(folder, 'model.safetensors.index.json');
+  const report = await verifyTensorFile(index);
+  assert.equal(report.ok, true, JSON.stringify(report.problems));
+  const reader = await openTensorFile(index);
+  try {
+    for (const name of ['a', 'b', 'c']) assert.deepEqual([...new Float32Array((await reader.read(name)).data.slice().buffer)], new Array(64).fill(winner.id), name);
+  } finally {
+    await reader.close();
+  }
+  // Released on publish: the next writer goes ahead.
+  await safetensorsWriteSharded(folder, { a: createTensor('float32', [1], new Float32Array([7])) }, { maxShardBytes: 256 });
+  assert.deepEqual((await readdir(folder)).filter((name) => name.includes('lock')), []);
+});

@@ -2,6 +2,8 @@
  * An advisory writer lock for a store: `<store>/.lock`, holding the owner's pid, host and
  * a random nonce. NumPack has no lock, so two writers silently lose each other's
  * metadata; here the second writer gets `LOCKED`. Readers (`readOnly`) never take it.
+ * The same protocol locks one prefix of a sharded safetensors checkpoint against a
+ * second writer ({@link acquireWriterLock} with another file name).
  *
  * Why it cannot be won twice:
  * - The lock is never seen half-written: its content goes to a private temporary file
@@ -183,30 +185,42 @@ async function take(path: LockName, text: string, depth: number): Promise<boolea
   return false;
 }
 
+/** What a lock guards, for its messages. */
+export interface WriterLockSubject {
+  /** Format named in errors (`'npk'`, `'safetensors'`). */
+  readonly format: string;
+  /** `LOCKED` message head, e.g. `npk: data.npk is open for writing by another process`. */
+  readonly held: string;
+  /** What to do about it, appended after the holder. */
+  readonly advice: string;
+}
+
 /**
- * Takes the writer lock of the store at `dir`; throws `LOCKED` naming the holder, or
- * `IO_ERROR` (leaving no lock) when the lock cannot be written.
+ * Takes the writer lock file `key` in `folder` by the protocol described at the top of
+ * this file; throws `LOCKED` naming the holder, or `IO_ERROR` (leaving no lock) when the
+ * lock cannot be written. The NumPack store lock and the sharded checkpoint lock (one
+ * per prefix) are both this.
  *
  * @example
  * ```ts
- * const lock = await npkAcquireLock('data.npk');
+ * const lock = await acquireWriterLock(localFolder('ckpt'), '.model.safetensors.writer-lock', subject);
  * try { ... } finally { await lock.release(); }
  * ```
  */
-export async function npkAcquireLock(dir: string): Promise<NpkLock> {
-  const name: LockName = { folder: localFolder(dir), key: NPK_LOCK_FILE };
-  const path = join(dir, NPK_LOCK_FILE);
+export async function acquireWriterLock(folder: LocalFolder, key: string, subject: WriterLockSubject): Promise<NpkLock> {
+  const name: LockName = { folder, key };
+  const path = pathOfName(name);
   const nonce = randomBytes(12).toString('hex');
   const text = JSON.stringify({ pid: process.pid, host: hostname(), nonce, since: new Date().toISOString() });
   let taken: boolean;
   try {
     taken = await take(name, text, 0);
   } catch (error) {
-    throw new TensioError('IO_ERROR', `npk: cannot create lock ${path}: ${(error as Error).message}`, { format: 'npk', path, cause: error });
+    throw new TensioError('IO_ERROR', `${subject.format}: cannot create lock ${path}: ${(error as Error).message}`, { format: subject.format, path, cause: error });
   }
   if (!taken) {
     const holder = (await name.folder.readBytes(name.key).then((bytes) => new TextDecoder().decode(bytes), () => '?')).slice(0, 200);
-    throw new TensioError('LOCKED', `npk: ${dir} is open for writing by another process (${holder.trim()}); open it with { readOnly: true } or close the other writer`, { format: 'npk', path });
+    throw new TensioError('LOCKED', `${subject.held} (${holder.trim()}); ${subject.advice}`, { format: subject.format, path });
   }
   let released = false;
   return {
@@ -220,6 +234,24 @@ export async function npkAcquireLock(dir: string): Promise<NpkLock> {
       if (owner?.id === nonce) await name.folder.unlink(name.key, { quiet: true });
     },
   };
+}
+
+/**
+ * Takes the writer lock of the store at `dir`; throws `LOCKED` naming the holder, or
+ * `IO_ERROR` (leaving no lock) when the lock cannot be written.
+ *
+ * @example
+ * ```ts
+ * const lock = await npkAcquireLock('data.npk');
+ * try { ... } finally { await lock.release(); }
+ * ```
+ */
+export async function npkAcquireLock(dir: string): Promise<NpkLock> {
+  return acquireWriterLock(localFolder(dir), NPK_LOCK_FILE, {
+    format: 'npk',
+    held: `npk: ${dir} is open for writing by another process`,
+    advice: 'open it with { readOnly: true } or close the other writer',
+  });
 }
 
 /** True when `name` is one of the lock's own files (the lock, its claims, their temporaries). */

@@ -5,13 +5,17 @@
  * maps every tensor to its shard. One shard ⇒ plain `model.safetensors`, no index.
  * Publishing replaces an existing checkpoint as a set (see `src/formats/sharded/publish.ts`):
  * new shards under names the old index does not use, the index last, old shards removed.
+ * A writer holds the prefix's lock (`.<prefix>.safetensors.writer-lock` in a local folder)
+ * from creation to `close()`/`abort()`: a second writer of the same prefix gets `LOCKED`
+ * instead of publishing its set over the first one's.
  */
 import { basename, dirname } from 'node:path';
 import { errorFactory } from '../../core/errors.js';
 import { SAFETENSORS_MAX_HEADER_BYTES } from '../../core/limits.js';
 import { tensorByteLength } from '../../core/sizes.js';
 import type { TensorBytes, TensorSpec, TensorWriter } from '../../model/types.js';
-import { folderStore } from '../../storage/folder-store.js';
+import { folderStore, isFolderStore } from '../../storage/folder-store.js';
+import { acquireWriterLock, type NpkLock } from '../../npk/lock.js';
 import { keyFolder, type Store } from '../../storage/store.js';
 import { isStoreKey, type StoreKey } from '../../storage/write-target.js';
 import { checkShardSetTarget, chooseShardNames, publishShardSet } from '../sharded/publish.js';
@@ -114,6 +118,7 @@ export class SafetensorsShardedWriter implements TensorWriter {
     private readonly indexText: string | undefined,
     private readonly target: ShardSetTarget & { names: readonly string[] },
     private readonly overwrite: boolean,
+    private readonly lock: NpkLock | undefined,
   ) {
     for (const writer of writers) for (const name of writer.order) this.writerOf.set(name, writer);
     this.order = writers.flatMap((writer) => writer.order);
@@ -131,11 +136,14 @@ export class SafetensorsShardedWriter implements TensorWriter {
     }
     const shards = safetensorsSplitShards(options.tensors, options.maxShardBytes ?? SAFETENSORS_DEFAULT_MAX_SHARD_BYTES);
     if (shards.length === 0) shards.push([]);
-    // Names the checkpoint being replaced does not use, so its index keeps reading it until ours commits.
-    const names = await chooseShardNames(store, folderKey, prefix, '.safetensors', shards.length, options.maxHeaderBytes ?? SAFETENSORS_MAX_HEADER_BYTES);
-    await checkShardSetTarget(store, folderKey, prefix, '.safetensors', names, options.overwrite !== false);
+    // One writer per prefix at a time, from choosing names to publishing: two would pick the same names.
+    const lock = await lockShardSet(store, folderKey, prefix);
     const writers: SafetensorsStreamWriter[] = [];
+    let names: string[];
     try {
+      // Names the checkpoint being replaced does not use, so its index keeps reading it until ours commits.
+      names = await chooseShardNames(store, folderKey, prefix, '.safetensors', shards.length, options.maxHeaderBytes ?? SAFETENSORS_MAX_HEADER_BYTES);
+      await checkShardSetTarget(store, folderKey, prefix, '.safetensors', names, options.overwrite !== false);
       for (const [index, shard] of shards.entries()) {
         // Each shard through the store: written aside, published (renamed) only by publishShardSet.
         const sink = await store.sink(`${folderKey}${names[index]!}`, { noOverwrite: options.overwrite === false, ...(options.durable === false ? { durable: false } : {}) });
@@ -146,6 +154,7 @@ export class SafetensorsShardedWriter implements TensorWriter {
       }
     } catch (error) {
       await Promise.all(writers.map((writer) => writer.abort()));
+      await lock?.release();
       throw error;
     }
     let indexText: string | undefined;
@@ -161,7 +170,7 @@ export class SafetensorsShardedWriter implements TensorWriter {
       const userMetadata = Object.fromEntries(Object.entries(options.metadata ?? {}).filter(([key]) => !isSafetensorsCrc32Key(key)));
       indexText = safetensorsFormatIndex({ ...userMetadata, total_size: totalSize }, weightMap);
     }
-    return new SafetensorsShardedWriter(writers, indexText, { store, folderKey, prefix, names }, options.overwrite !== false);
+    return new SafetensorsShardedWriter(writers, indexText, { store, folderKey, prefix, names }, options.overwrite !== false, lock);
   }
 
   /** Writes one planned tensor (bytes or chunks) into its shard. */
@@ -194,15 +203,34 @@ export class SafetensorsShardedWriter implements TensorWriter {
       indexText: this.indexText,
       overwrite: this.overwrite,
       maxIndexBytes: SAFETENSORS_MAX_HEADER_BYTES,
-    });
+    }).finally(() => this.lock?.release());
     this.removedFiles = removed.map((name) => this.target.store.locate(`${this.target.folderKey}${name}`));
     this.done = true;
   }
 
   /** Throws away every shard not yet published. */
   async abort(): Promise<void> {
-    await Promise.all(this.writers.map((writer) => writer.abort()));
+    try {
+      await Promise.all(this.writers.map((writer) => writer.abort()));
+    } finally {
+      await this.lock?.release();
+    }
   }
+}
+
+/**
+ * Takes the writer lock of one prefix in a local folder (created if missing); other
+ * stores have no lock primitive yet, and their writers are not serialized.
+ */
+async function lockShardSet(store: Store, folderKey: string, prefix: string): Promise<NpkLock | undefined> {
+  if (!isFolderStore(store)) return undefined;
+  await store.makeFolder(folderKey.replace(/\/$/, ''));
+  const where = store.locate(`${folderKey}${prefix}.safetensors`);
+  return acquireWriterLock(store, `${folderKey}.${prefix}.safetensors.writer-lock`, {
+    format: 'safetensors',
+    held: `safetensors: ${where} (sharded) is being written by another process`,
+    advice: 'wait for it to finish, or write to another folder or prefix',
+  });
 }
 
 /**
