@@ -144,3 +144,15 @@ gguf.quants.quantize(x, gguf.GGMLQuantizationType.Q4_0).tofile(os.path.join(sys.
   assert.deepEqual((await reader.read('w')).data, new Uint8Array(readFileSync(join(dir, 'w.q4_0'))));
   assert.equal(reader.info('b').dtype, 'float32');
 });
+
+test('metadata GGUF has no type for (objects, null, arrays of objects or of mixed kinds) is kept as JSON text', async () => {
+  const { ggufTypedValue } = await import('../src/formats/gguf/write.js');
+  assert.deepEqual(ggufTypedValue('table.columns', [{ name: 'a', type: 'float' }]), { type: 'string', value: '[{"name":"a","type":"float"}]' });
+  assert.deepEqual(ggufTypedValue('config', { layers: 2, big: 2n ** 70n }), { type: 'string', value: '{"layers":2,"big":"1180591620717411303424"}' });
+  assert.deepEqual(ggufTypedValue('nothing', null), { type: 'string', value: 'null' });
+  assert.deepEqual(ggufTypedValue('mixed', [1, 'two']), { type: 'string', value: '[1,"two"]' });
+  // Values with a GGUF type keep it.
+  assert.equal(ggufTypedValue('tokens', ['a', 'b']).type, 'array');
+  assert.equal(ggufTypedValue('nested', [[1, 2], [3]]).type, 'array');
+  assert.deepEqual(ggufTypedValue('n', 7), { type: 'int32', value: 7 });
+});

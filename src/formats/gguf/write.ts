@@ -75,8 +75,30 @@ export function ggufTypedValue(key: string, value: unknown): GgufTypedValue {
     const found = TYPED_ARRAY_TYPES.find(([ctor]) => value instanceof ctor);
     if (found) return { type: 'array', value: { itemType: found[1], items: value as unknown as GgufArrayItems } };
   }
-  if (Array.isArray(value)) return { type: 'array', value: arrayOf(key, value) };
-  return fail('INVALID_METADATA', `gguf: the value of ${quoteInput(key)} is ${value === null ? 'null' : typeof value}, which GGUF cannot store`);
+  if (Array.isArray(value)) {
+    if (!hasGgufShape(value)) return asJsonText(value);
+    return { type: 'array', value: arrayOf(key, value) };
+  }
+  // Objects and null have no GGUF type. They come from other formats' metadata (a
+  // table's column list, a checkpoint's nested config): kept as JSON text, as safetensors
+  // keeps its non-string metadata, rather than refusing the whole conversion.
+  if (value === null || typeof value === 'object') return asJsonText(value);
+  return fail('INVALID_METADATA', `gguf: the value of ${quoteInput(key)} is ${typeof value}, which GGUF cannot store`);
+}
+
+/** True when every item (recursively) has a GGUF type and each array holds one kind. */
+function hasGgufShape(items: readonly unknown[]): boolean {
+  const kindOf = (item: unknown): string => (Array.isArray(item) || ArrayBuffer.isView(item) ? 'array' : item === null ? 'null' : typeof item);
+  const kinds = new Set(items.map(kindOf));
+  if (kinds.size > 1) return false;
+  const [kind] = kinds;
+  if (kind === undefined || kind === 'string' || kind === 'boolean' || kind === 'number' || kind === 'bigint') return true;
+  if (kind === 'array') return items.every((item) => ArrayBuffer.isView(item) || hasGgufShape(item as unknown[]));
+  return false;
+}
+
+function asJsonText(value: unknown): GgufTypedValue {
+  return { type: 'string', value: JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? item.toString() : item)) };
 }
 
 function arrayOf(key: string, items: readonly unknown[]): GgufArray {
