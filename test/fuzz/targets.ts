@@ -61,6 +61,9 @@ export const FUZZ_TARGET_OPTIONS: Readonly<Record<string, FormatTargetOptions>> 
   // 4 KiB placement keeps the seeds small; a compressed seed (tiny frames); two corpus files (CSR, attributes).
   zt: { seedOptions: [{ align: 4096 }, { compress: { frameBytes: 16 } }], seedFiles: ['conformance/ztensor/valid/csr-data-valid.zt', 'conformance/ztensor/valid/attributes-kitchen-sink.zt'] },
   // libhdf5 (h5wasm) reads local files only; the second seed has chunks through shuffle, deflate and Fletcher-32.
+  // Text: shortest numbers, a %g table with a header, gzip, and the Arrow CSV fuzzer files and typed table.
+  csv: { seedOptions: [{}, { fmt: '%.6g', header: true }, { gzip: true, fmt: '%.18e' }], seedFiles: ['corpora/csv/arrow-testing/aggregate_test_100.csv', 'corpora/csv/arrow-testing/fuzzing/clusterfuzz-testcase-minimized-arrow-csv-fuzz-5308706540814336'] },
+  txt: { seedOptions: [{}, { gzip: true }] },
   hdf5: { via: 'path', seedOptions: [{}, { compression: 'gzip', shuffle: true, fletcher32: true, chunkRows: 2 }] },
 };
 
