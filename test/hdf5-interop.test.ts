@@ -82,7 +82,7 @@ for (const [label, options] of [
       assert.equal(entry.dtype, H5PY_NAMES[DTYPES[i]!] ?? DTYPES[i], name);
       assert.deepEqual(entry.shape, tensors[i]!.shape, name);
       const chunked = options.chunked || options.compression === 'gzip';
-      assert.deepEqual(entry.chunks, chunked ? [Math.min(options.chunkRows!, tensors[i]!.shape[0]!), ...tensors[i]!.shape.slice(1)] : null, `${name} chunks`);
+      assert.deepEqual(entry.chunks, chunked ? [Math.min(options.chunkRows as number, tensors[i]!.shape[0]!), ...tensors[i]!.shape.slice(1)] : null, `${name} chunks`);
       assert.equal(entry.compression, options.compression === 'gzip' ? 'gzip' : null, `${name} compression`);
       assert.equal(entry.shuffle, options.shuffle === true, `${name} shuffle`);
       assert.equal(entry.fletcher32, options.fletcher32 === true, `${name} fletcher32`);

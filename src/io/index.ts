@@ -30,6 +30,8 @@ export { fromDataFrame, toDataFrame, openDataFrame, tensorToDataFrame } from './
 export type { DataFrameLike, FromDataFrameOptions, ToDataFrameOptions } from './dataframe-io.js';
 export { toDlpack, fromDlpack, kDLCPU, kDLCUDA, kDLInt, kDLUInt, kDLFloat, kDLBfloat, kDLComplex, kDLBool } from './dlpack.js';
 export type { DLPackTensor, DLPackDType } from './dlpack.js';
+export { fromHdf5, toHdf5 } from './hdf5-io.js';
+export type { FromHdf5Options, ToHdf5Options } from './hdf5-io.js';
 export type { FromZarrOptions, ToZarrOptions } from './zarr-io.js';
 export { fromTorchFile, toTorchFile, fromTorch, toTorch } from './torch-io.js';
 export type { FromTorchFileOptions, ToTorchFileOptions, FromTorchOptions, ToTorchOptions } from './torch-io.js';

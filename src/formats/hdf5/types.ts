@@ -57,11 +57,12 @@ export interface Hdf5WriteOptions {
   /** Fletcher-32 checksum per chunk (h5py's `fletcher32=True`). */
   fletcher32?: boolean;
   /**
-   * Rows of axis 0 per chunk. Default: chunked only when a filter is asked for, with
-   * NumPack's `estimate_chunk_rows` (about 1 MiB per chunk here); chunks always span
-   * every other axis whole.
+   * Rows of axis 0 per chunk: one number for every dataset, or one per dataset name
+   * (others take the default). Default: about 1 MiB per chunk. Datasets are chunked
+   * only when a filter is asked for, `chunked` is set or rows are given; chunks always
+   * span every other axis whole.
    */
-  chunkRows?: number;
+  chunkRows?: number | Readonly<Record<string, number>>;
   /** Store datasets chunked even without filters. Default false (contiguous). */
   chunked?: boolean;
   /** Attributes per object path (`'/'`, `'/group'`, `'/group/dataset'`): name → number, string, or array of numbers. */

@@ -217,8 +217,8 @@ export async function hdf5CreateWriter(target: WriteTarget, options: Pick<Writer
   }
   const level = options.compressionLevel ?? 4;
   if (!Number.isInteger(level) || level < 0 || level > 9) fail('INVALID_ARGUMENT', `hdf5: compressionLevel must be an integer 0-9, not ${String(options.compressionLevel)}`);
-  if (options.chunkRows !== undefined && (!Number.isSafeInteger(options.chunkRows) || options.chunkRows < 1)) {
-    fail('INVALID_ARGUMENT', `hdf5: chunkRows must be a positive integer, not ${String(options.chunkRows)}`);
+  for (const rows of typeof options.chunkRows === 'object' ? Object.values(options.chunkRows) : options.chunkRows === undefined ? [] : [options.chunkRows]) {
+    if (!Number.isSafeInteger(rows) || rows < 1) fail('INVALID_ARGUMENT', `hdf5: chunkRows must be positive integers, not ${String(rows)}`);
   }
   const root = groupTree(options.tensors);
   const groupPaths = new Set<string>();
@@ -262,7 +262,8 @@ async function writeDataset(sink: ByteSink, spec: TensorSpec, chunks: AsyncItera
   const elementBytes = itemSize(spec.dtype)!;
   const total = tensorByteLength(spec.dtype, spec.shape, 'hdf5')!;
   const filters = pipelineOf(options, elementBytes);
-  const chunked = spec.shape.length > 0 && total > 0 && (filters.length > 0 || options.chunked === true || options.chunkRows !== undefined);
+  const askedRows = typeof options.chunkRows === 'object' ? options.chunkRows[spec.name] : options.chunkRows;
+  const chunked = spec.shape.length > 0 && total > 0 && (filters.length > 0 || options.chunked === true || askedRows !== undefined);
   if (!chunked) {
     const address = sink.position;
     for await (const piece of chunks) {
@@ -273,7 +274,7 @@ async function writeDataset(sink: ByteSink, spec: TensorSpec, chunks: AsyncItera
   }
   const rows = spec.shape[0]!;
   const rowBytes = total / rows;
-  const chunkRows = Math.min(rows, options.chunkRows ?? Math.max(1, Math.floor(DEFAULT_CHUNK_BYTES / rowBytes)));
+  const chunkRows = Math.min(rows, askedRows ?? Math.max(1, Math.floor(DEFAULT_CHUNK_BYTES / rowBytes)));
   const chunkBytes = chunkRows * rowBytes;
   if (chunkBytes > MAX_CHUNK_BYTES) {
     fail('UNSUPPORTED_FEATURE', `hdf5: a chunk of ${chunkRows} row(s) of ${JSON.stringify(spec.name)} takes ${chunkBytes} bytes; HDF5 chunks hold under 4 GiB and tensio chunks along axis 0 only (write it contiguous: no compression, no chunkRows)`);
