@@ -151,3 +151,12 @@ export const PARQUET_MAX_FOOTER_BYTES = 256 * 2 ** 20;
 
 /** Parquet: uncompressed bytes one column chunk of one row group may decode to (`maxColumnChunkBytes`). */
 export const PARQUET_MAX_COLUMN_CHUNK_BYTES = 2 ** 31;
+
+/** Zarr: most chunks (stored keys) one array may declare; each costs a file or a request (`maxChunks`). */
+export const ZARR_MAX_CHUNKS = 2 ** 40;
+
+/** Zarr: largest decoded chunk (one buffer), 1 GiB (`maxChunkBytes`). */
+export const ZARR_MAX_CHUNK_BYTES = 2 ** 30;
+
+/** Zarr: largest metadata document read (`.zarray`, `zarr.json`, `.zmetadata`), 64 MiB (`maxMetadataBytes`). */
+export const ZARR_MAX_METADATA_BYTES = 64 * 2 ** 20;

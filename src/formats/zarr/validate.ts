@@ -3,16 +3,9 @@
  * bad value becomes a `TensioError` naming the array and the number.
  */
 import { TensioError } from '../../core/errors.js';
-import { MAX_DIMENSION, MAX_RANK } from '../../core/limits.js';
+import { MAX_DIMENSION, MAX_RANK, ZARR_MAX_CHUNK_BYTES, ZARR_MAX_CHUNKS } from '../../core/limits.js';
 
-/** Largest number of chunks (keys) one array may declare; each costs a request or a file (`maxChunks`). */
-export const ZARR_MAX_CHUNKS = 2 ** 40;
-
-/** Largest decoded chunk tensio decodes in one buffer, 1 GiB (`maxChunkBytes`). */
-export const ZARR_MAX_CHUNK_BYTES = 2 ** 30;
-
-/** Largest metadata document (`.zarray`, `zarr.json`, `.zmetadata`) read, 64 MiB (`maxMetadataBytes`). */
-export const ZARR_MAX_METADATA_BYTES = 64 * 2 ** 20;
+export { ZARR_MAX_CHUNKS, ZARR_MAX_CHUNK_BYTES, ZARR_MAX_METADATA_BYTES } from '../../core/limits.js';
 
 /** Fails with `INVALID_METADATA` naming the array. */
 export function zarrFail(path: string, message: string): never {
