@@ -16,6 +16,12 @@ export interface TensorSpec {
   readonly name: string;
   readonly dtype: DType;
   readonly shape: readonly number[];
+  /**
+   * A multi-part tensor (sparse, quantized, …) for a writer whose capabilities list its
+   * layout kind: `add` then receives the parts' bytes one after the other, in `parts` order.
+   */
+  readonly layout?: TensorLayout;
+  readonly parts?: readonly TensorPartInfo[];
 }
 
 /** One tensor as a file describes it. */

@@ -5,7 +5,7 @@
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import type { SourceInput } from '../storage/source-input.js';
 import { selectTensors } from '../model/select.js';
-import { UNSUPPORTED_TENSORS_KEY, type Metadata, type Progress, type TensorInfo, type TensorReader, type TensorSpec, type TensorWriter } from '../model/types.js';
+import { UNSUPPORTED_TENSORS_KEY, type Metadata, type Progress, type TensorFormat, type TensorInfo, type TensorReader, type TensorSpec, type TensorWriter } from '../model/types.js';
 import { densify } from '../model/densify.js';
 import { formatForOutputPath } from './detect.js';
 import { openTensorFile } from './open.js';
@@ -185,7 +185,7 @@ export async function convertReader<To extends string = string>(reader: TensorRe
     ...(options.rename ? { rename: options.rename } : {}),
     dropDuplicates: options.dropDuplicates === true || (options.keepDuplicates !== true && outputFormat.aliasing !== true),
   });
-  const selected = selection.tensors.map(({ info, outputName }) => ({ info: densePlanOf(info, options.densify === true, outputFormat.name), outputName }));
+  const selected = selection.tensors.map(({ info, outputName }) => ({ info: densePlanOf(info, options.densify === true, outputFormat), outputName }));
   const infos = selected.map((entry) => entry.info);
   const inputName = new Map(selected.map((entry) => [entry.outputName, entry.info.name]));
   const castTarget = options.dtype !== undefined ? dtypeCastPlan(options.dtype) : () => undefined;
@@ -193,6 +193,8 @@ export async function convertReader<To extends string = string>(reader: TensorRe
   const blocks = new Map<string, BlockConversion>();
   const plan: TensorSpec[] = selected.map(({ info, outputName: name }) => {
     const { dtype, shape, byteLength } = info;
+    // A multi-part tensor the output holds as parts: written part by part, never cast.
+    if (info.layout && info.parts) return { name, dtype, shape, layout: info.layout, parts: info.parts };
     const block = blockConversion(info, name, outputFormat, options.dequantize === true, reader.metadata);
     if (block) {
       blocks.set(name, block);
@@ -208,7 +210,7 @@ export async function convertReader<To extends string = string>(reader: TensorRe
     throw new TensioError('INVALID_ARGUMENT', `${outputFormat.name} holds exactly one tensor per file and the input has ${plan.length}${plan.length > 1 ? '; pick one with --tensors (tensors: [name]) or write a format that holds several' : ''}`, { format: outputFormat.name });
   }
   for (const [index, spec] of plan.entries()) {
-    const reason = outputFormat.capabilities.dtypes.includes(spec.dtype)
+    const reason = outputFormat.capabilities.dtypes.includes(spec.dtype) || spec.parts
       ? outputFormat.cannotWrite?.(spec)
       : `${outputFormat.name} has no ${spec.dtype} dtype (it holds ${outputFormat.capabilities.dtypes.join(', ')})`;
     if (reason) {
@@ -248,8 +250,9 @@ export async function convertReader<To extends string = string>(reader: TensorRe
     for (const name of writer.order) {
       throwIfAborted(options.signal);
       const sourceName = inputName.get(name) ?? name;
-      const source = reader.info(sourceName).layout
-        ? densifiedBytes(reader, sourceName, options.signal)
+      const sourceInfo = reader.info(sourceName);
+      const source = sourceInfo.layout
+        ? (plan.find((spec) => spec.name === name)?.parts ? partBytes(reader, sourceInfo, options.signal) : densifiedBytes(reader, sourceName, options.signal))
         : reader.stream(sourceName, {
           reuseBuffer: true,
           ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
@@ -293,8 +296,10 @@ async function* countProgress(stream: AsyncIterable<Uint8Array>, onBytes: (bytes
  * A multi-part tensor as the dense tensor `convert` writes (its dense dtype, shape and
  * byte length), or `UNSUPPORTED_FEATURE` when it is not sparse or `densify` is off.
  */
-function densePlanOf(info: TensorInfo, densifyAllowed: boolean, outputFormat: string): TensorInfo {
+function densePlanOf(info: TensorInfo, densifyAllowed: boolean, format: TensorFormat): TensorInfo {
   if (!info.layout) return info;
+  if (!densifyAllowed && format.capabilities.layouts.includes(info.layout.kind)) return info; // written as its parts
+  const outputFormat = format.name;
   const sparse = info.layout.kind === 'sparse_csr' || info.layout.kind === 'sparse_coo';
   if (!sparse || !densifyAllowed) {
     const parts = (info.parts ?? []).map((part) => part.name).join(', ');
@@ -302,6 +307,11 @@ function densePlanOf(info: TensorInfo, densifyAllowed: boolean, outputFormat: st
   }
   const { layout: _layout, parts: _parts, ...dense } = info;
   return { ...dense, byteLength: tensorByteLength(info.dtype, info.shape)! };
+}
+
+/** A multi-part tensor's parts, one after the other in `info.parts` order. */
+async function* partBytes(reader: TensorReader, info: TensorInfo, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  for (const part of info.parts ?? []) yield* reader.streamPart(info.name, part.name, signal ? { signal } : {});
 }
 
 async function* densifiedBytes(reader: TensorReader, name: string, signal?: AbortSignal): AsyncGenerator<Uint8Array> {

@@ -6,6 +6,7 @@
 import { BLOCK_DTYPE_INFO, type BlockDType } from '../../core/block-dtypes.js';
 import { DTYPE_INFO, type DType } from '../../core/dtype.js';
 import type { TensorSpec } from '../../model/types.js';
+import type { TensorLayout, TensorPartInfo } from '../../model/layouts.js';
 import { ztCheckName } from './read.js';
 
 /** How tensio's dtypes are stored: storage dtype, logical type, or a gguf block layout. */
@@ -49,7 +50,12 @@ export function ztStorageOf(dtype: DType): { dtype: string; type?: string; layou
  * ```
  */
 export function ztCannotWrite(spec: TensorSpec): string | undefined {
-  if (!ztStorageOf(spec.dtype)) return `zTensor has no ${spec.dtype} type`;
+  if (spec.parts) {
+    const layout = spec.layout ? ztLayoutName(spec.layout) : undefined;
+    if (!layout) return `zTensor writes sparse CSR/COO and its own layouts as parts, not ${spec.layout?.kind ?? 'a tensor without a layout'}`;
+    const part = spec.parts.find((candidate) => !ztPartStorage(candidate));
+    if (part) return `part ${part.name} is ${part.dtype}, which zTensor has no storage type for`;
+  } else if (!ztStorageOf(spec.dtype)) return `zTensor has no ${spec.dtype} type`;
   try {
     ztCheckName(spec.name.normalize('NFC'), 'tensor name');
   } catch (error) {
@@ -58,3 +64,28 @@ export function ztCannotWrite(spec: TensorSpec): string | undefined {
   return undefined;
 }
 
+
+/** The zTensor layout id of a multi-part layout, or undefined when zTensor cannot write it. */
+export function ztLayoutName(layout: TensorLayout): string | undefined {
+  if (layout.kind === 'sparse_csr') return 'zt.sparse_csr/1';
+  if (layout.kind === 'sparse_coo') return 'zt.sparse_coo/1';
+  if (layout.kind === 'other') return layout.name;
+  return undefined;
+}
+
+/**
+ * How one part is stored: its zTensor dtype name when the reader kept it (`formatDtype`),
+ * else from its tensio dtype; sparse indices of a signed type are stored unsigned (the
+ * same bytes for the non-negative values valid indices hold).
+ */
+export function ztPartStorage(part: TensorPartInfo): { dtype: string; type?: string } | undefined {
+  if (part.formatDtype !== undefined && part.formatDtype in ZT_STORAGE_DTYPE_WIDTHS) return { dtype: part.formatDtype };
+  const signedAsUnsigned: Partial<Record<DType, DType>> = { int32: 'uint32', int64: 'uint64' };
+  const dtype = (part.name === 'indices' || part.name === 'indptr' || part.name === 'coords') ? signedAsUnsigned[part.dtype] ?? part.dtype : part.dtype;
+  const storage = ztStorageOf(dtype);
+  if (!storage || storage.layout) return undefined;
+  if (part.dtype === 'uint8' && part.formatDtype !== undefined && part.formatDtype !== 'u8' && !(part.formatDtype in ZT_STORAGE_DTYPE_WIDTHS)) return { dtype: 'u8', type: part.formatDtype };
+  return storage;
+}
+
+const ZT_STORAGE_DTYPE_WIDTHS: Record<string, number> = { f64: 8, f32: 4, f16: 2, bf16: 2, i64: 8, i32: 4, i16: 2, i8: 1, u64: 8, u32: 4, u16: 2, u8: 1 };

@@ -9,6 +9,7 @@
  */
 import { TensioError, throwIfAborted } from '../../core/errors.js';
 import { tensorByteLength } from '../../core/sizes.js';
+import { allocateUninitialized } from '../../core/memory.js';
 import { createPlannedWriter } from '../../model/planned-writer.js';
 import type { Metadata, TensorSpec, TensorWriter } from '../../model/types.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
@@ -17,7 +18,7 @@ import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import { cborEncodeCanonical, CborFloat } from './cbor.js';
 import { ztHasher, ztXxh3, type ZtDigestAlgorithm } from './digest.js';
 import { ztCheckName } from './read.js';
-import { ztCannotWrite, ztStorageOf } from './dtypes.js';
+import { ztCannotWrite, ztLayoutName, ztPartStorage, ztStorageOf } from './dtypes.js';
 import { ZT_ALIGN_CANONICAL, ZT_ALIGN_FLOOR, ZT_ENCODING_ZSTD, ZT_FOOTER_BYTES, ZT_MAGIC, ZT_VERSION, ztCompareNames } from './types.js';
 import { ztZstdEncoder } from './zstd-seekable.js';
 
@@ -91,17 +92,16 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
     if (why) throw new TensioError('UNSUPPORTED_DTYPE', `zt: cannot hold ${JSON.stringify(spec.name)}: ${why}`, { format: 'zt' });
     const name = spec.name.normalize('NFC');
     if (byName.has(name)) throw new TensioError('DUPLICATE_NAME', `zt: ${JSON.stringify(spec.name)} and ${JSON.stringify(byName.get(name)!.spec.name)} are the same name in NFC [NameCollision]`, { format: 'zt' });
-    const object: PlannedObject = { spec, name, byteLength: tensorByteLength(spec.dtype, spec.shape, 'zt') ?? 0 };
+    const object: PlannedObject = { spec, name, byteLength: spec.parts ? spec.parts.reduce((sum, part) => sum + part.byteLength, 0) : tensorByteLength(spec.dtype, spec.shape, 'zt') ?? 0 };
     byName.set(name, object);
     planned.push(object);
   }
   planned.sort((a, b) => ztCompareNames(a.name, b.name));
-  const sameLength = new Map<number, number>();
-  for (const object of planned) sameLength.set(object.byteLength, (sameLength.get(object.byteLength) ?? 0) + 1);
 
   const sink: ByteSink = await openWriteSink(target, { noOverwrite: options.overwrite === false, format: 'zt' });
   const readBackPath = (sink as { temporaryPath?: string }).temporaryPath;
   const written: WrittenBlob[] = [];
+  const writtenLengths = new Set<number>();
   const objectsOut = new Map<string, unknown>();
 
   async function padTo(position: number): Promise<void> {
@@ -126,22 +126,81 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
     return undefined;
   }
 
+  /** One raw or compressed blob from a byte stream: where it went, its decoded length, its digest. */
+  async function writeBlob(chunks: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<{ blob: [number, number]; decodedLength?: number; digest?: string }> {
+    const hasher = digest === 'none' ? undefined : ztHasher(digest);
+    await padTo(alignUp(sink.position));
+    const offset = sink.position;
+    let decoded = 0;
+    const encoder = compress ? ztZstdEncoder(compress) : undefined;
+    for await (const chunk of chunks) {
+      throwIfAborted(signal);
+      hasher?.update(chunk);
+      decoded += chunk.length;
+      if (encoder) for (const frame of await encoder.add(chunk)) await sink.write(frame);
+      else await sink.write(chunk);
+    }
+    if (encoder) for (const frame of await encoder.finish()) await sink.write(frame);
+    const length = sink.position - offset;
+    const at = length === 0 ? alignUp(Math.max(sink.position, align)) : offset;
+    return { blob: [at, length], ...(encoder ? { decodedLength: decoded } : {}), ...(hasher ? { digest: hasher.digest() } : {}) };
+  }
+
+  /** A multi-part tensor: its parts arrive one after the other, each its own blob. */
+  async function writeParts(spec: TensorSpec, chunks: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
+    const object = byName.get(spec.name.normalize('NFC'))!;
+    const iterator = chunks[Symbol.asyncIterator]();
+    let pending: Uint8Array | undefined;
+    async function* take(bytes: number): AsyncGenerator<Uint8Array> {
+      let left = bytes;
+      while (left > 0) {
+        if (!pending || pending.length === 0) {
+          const next = await iterator.next();
+          if (next.done) return;
+          pending = next.value;
+        }
+        const piece = pending.subarray(0, Math.min(left, pending.length));
+        pending = pending.subarray(piece.length);
+        left -= piece.length;
+        yield piece;
+      }
+    }
+    const parts = new Map<string, unknown>();
+    for (const part of spec.parts!) {
+      const storage = ztPartStorage(part)!;
+      const written = await writeBlob(take(part.byteLength), signal);
+      parts.set(part.name.normalize('NFC'), {
+        dtype: storage.dtype,
+        ...(storage.type !== undefined ? { type: storage.type } : {}),
+        blob: written.blob,
+        ...(written.decodedLength !== undefined ? { encoding: ZT_ENCODING_ZSTD, decoded_length: written.decodedLength } : {}),
+        ...(written.digest ? { digest: written.digest } : {}),
+      });
+    }
+    // Drain: the planned writer counts the bytes (too many is its SIZE_MISMATCH).
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) void next;
+    const layout = spec.layout!;
+    const attributes = layout.kind === 'other' && layout.attributes ? toCborValue(layout.attributes, 0) : undefined;
+    objectsOut.set(object.name, { shape: spec.shape, layout: ztLayoutName(layout)!, ...(attributes !== undefined ? { attributes } : {}), parts });
+  }
+
   async function writeTensor(spec: TensorSpec, chunks: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
+    if (spec.parts) return writeParts(spec, chunks, signal);
     const object = byName.get(spec.name.normalize('NFC'))!;
     const storage = ztStorageOf(spec.dtype)!;
     const hasher = digest === 'none' ? undefined : ztHasher(digest);
     const xxh = digest === 'xxh3' ? hasher : ztHasher('xxh3');
     let blob: { offset: number; length: number };
     let decodedLength: number | undefined;
-    const mayRepeat = !compress && readBackPath !== undefined && (sameLength.get(object.byteLength) ?? 0) > 1 && object.byteLength <= dedupMax && object.byteLength > 0;
+    // Only a tensor the length of a blob already written can repeat one: held in memory until that is known.
+    const mayRepeat = !compress && readBackPath !== undefined && object.byteLength > 0 && object.byteLength <= dedupMax && writtenLengths.has(object.byteLength);
     if (mayRepeat) {
-      // Held until we know whether an earlier blob holds the same bytes.
-      const bytes = new Uint8Array(object.byteLength);
+      const bytes = allocateUninitialized(object.byteLength);
       let at = 0;
       for await (const chunk of chunks) { bytes.set(chunk, at); at += chunk.length; }
-      const hash = ztXxh3(bytes);
       hasher?.update(bytes);
       if (xxh !== hasher) xxh!.update(bytes);
+      const hash = BigInt(`0x${xxh!.digest().slice(5)}`);
       const duplicate = await findDuplicate(bytes, hash);
       if (duplicate) blob = { offset: duplicate.offset, length: duplicate.length };
       else {
@@ -149,6 +208,7 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
         blob = { offset: sink.position, length: bytes.length };
         await sink.write(bytes);
         written.push({ ...blob, xxh3: hash });
+        writtenLengths.add(blob.length);
       }
     } else {
       await padTo(alignUp(sink.position));
@@ -172,7 +232,10 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
         }
       }
       blob = { offset, length: sink.position - offset };
-      if (!compress && blob.length > 0) written.push({ ...blob, xxh3: BigInt(`0x${xxh!.digest().slice(5)}`) });
+      if (!compress && blob.length > 0) {
+        written.push({ ...blob, xxh3: BigInt(`0x${xxh!.digest().slice(5)}`) });
+        writtenLengths.add(blob.length);
+      }
     }
     // A zero-length blob needs an aligned offset too; it may sit anywhere (it overlaps nothing).
     if (blob.length === 0) blob = { offset: alignUp(Math.max(sink.position, align)), length: 0 };
@@ -212,6 +275,7 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
     format: 'zt',
     order: planned.map((object) => object.spec),
     writeTensor: (spec, chunks, signal) => writeTensor(spec, chunks, signal ?? options.signal),
+    byteLength: (spec) => (spec.parts ? spec.parts.reduce((sum, part) => sum + part.byteLength, 0) : tensorByteLength(spec.dtype, spec.shape, 'zt')),
     publish,
     discard: () => sink.abort(),
   });
