@@ -25,6 +25,8 @@ export type { FromNumpyOptions, ToNumpyOptions } from './numpy-io.js';
 export { fromTensor, toTensor, toTensioTensor } from './tensor-io.js';
 export { fromZarr, toZarr } from './zarr-io.js';
 export { fromCsv, toCsv, fromTxt, toTxt } from './csv-io.js';
+export { fromParquetFile, toParquetFile, fromFeatherFile, toFeatherFile, fromTable, toTable } from './table-io.js';
+export type { FromTableOptions, ToTableFileOptions, TableInput } from './table-io.js';
 export type { FromCsvOptions, ToCsvOptions } from './csv-io.js';
 export { fromDataFrame, toDataFrame, openDataFrame, tensorToDataFrame } from './dataframe-io.js';
 export type { DataFrameLike, FromDataFrameOptions, ToDataFrameOptions } from './dataframe-io.js';

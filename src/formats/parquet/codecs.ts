@@ -45,7 +45,17 @@ export function parquetDecompressors(maxPageBytes: number): Compressors {
     BROTLI: guard('brotli', (input, length) => exact('brotli', new Uint8Array(brotliDecompressSync(input, { maxOutputLength: Math.max(1, length) })), length)),
     LZ4: guard('lz4', (input, length) => decompressLz4(input, length)),
     LZ4_RAW: guard('lz4_raw', (input, length) => decompressLz4Raw(input, length)),
-    ZSTD: guard('zstd', (input, length) => (zstdWasm ? exact('zstd', zstdWasm.decompress(input), length) : decompressZstd(input, new Uint8Array(length)))),
+    ZSTD: guard('zstd', (input, length) => {
+      // zstd-wasm is the fast path; it refuses some small frames (error -10), which fzstd decodes.
+      if (zstdWasm && length >= 4096) {
+        try {
+          return exact('zstd', zstdWasm.decompress(input), length);
+        } catch (error) {
+          if (error instanceof TensioError) throw error;
+        }
+      }
+      return decompressZstd(input, new Uint8Array(length));
+    }),
   };
 }
 

@@ -1,0 +1,60 @@
+/**
+ * tensio/io table functions (NumPack's from_table/to_table, from/to_parquet_file,
+ * from/to_feather_file): stores filled from tables and tables written from stores, with
+ * NumPack's names and shapes, checked against pyarrow where the oracle is present.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { tableFromArrays } from 'apache-arrow';
+import { createTensor, typedView } from '../src/core/tensor.js';
+import { fromFeatherFile, fromParquetFile, fromTable, toFeatherFile, toParquetFile, toTable } from '../src/io/table-io.js';
+import { NumPack } from '../src/npk/numpack.js';
+import { oracleSkip, runPython } from './helpers/oracle.js';
+import { tempDir } from './helpers/temp.js';
+
+test('fromTable (apache-arrow Table) → store array "data" (rows, columns) with NumPy promotion; toTable back', async (t) => {
+  const dir = await tempDir(t);
+  const store = join(dir, 's.npk');
+  await fromTable(tableFromArrays({ a: Int32Array.from([1, 2, 3]), b: Float32Array.from([0.5, 1.5, 2.5]) }), store);
+  {
+    await using npk = await NumPack.open(store, { readOnly: true });
+    assert.deepEqual(npk.getMemberList(), ['data']);
+    const data = await npk.load('data');
+    assert.equal(data.dtype, 'float64');
+    assert.deepEqual(data.shape, [3, 2]);
+    assert.deepEqual([...(typedView(data) as Float64Array)], [1, 0.5, 2, 1.5, 3, 2.5]);
+  }
+  const table = await toTable(store);
+  assert.deepEqual(table.schema.fields.map((field) => field.name), ['col0', 'col1']);
+  assert.deepEqual([...table.getChild('col1')!.toArray()], [0.5, 1.5, 2.5]);
+});
+
+test('toParquetFile / toFeatherFile write what pyarrow reads; fromParquetFile / fromFeatherFile name the array after the file stem', { skip: oracleSkip('pyarrow') }, async (t) => {
+  const dir = await tempDir(t);
+  const store = join(dir, 's.npk');
+  {
+    await using npk = await NumPack.open(store);
+    await npk.save({ x: createTensor('float32', [4, 2], Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8])) });
+  }
+  await toParquetFile(store, join(dir, 'x.parquet'), { compression: 'zstd', rowGroupSize: 3 });
+  await toFeatherFile(store, join(dir, 'x.feather'), { columnNames: ['p', 'q'] });
+  const got = JSON.parse(runPython(String.raw`
+import sys, json, pyarrow.parquet as pq, pyarrow.feather as f
+p = pq.ParquetFile(sys.argv[1])
+t = f.read_table(sys.argv[2])
+print(json.dumps({'parquet': p.read().to_pydict(), 'groups': p.metadata.num_row_groups, 'codec': p.metadata.row_group(0).column(0).compression, 'feather': t.to_pydict()}))
+`, [join(dir, 'x.parquet'), join(dir, 'x.feather')]).stdout) as { parquet: Record<string, number[]>; groups: number; codec: string; feather: Record<string, number[]> };
+  assert.deepEqual(got.parquet, { col0: [1, 3, 5, 7], col1: [2, 4, 6, 8] });
+  assert.equal(got.groups, 2);
+  assert.equal(got.codec, 'ZSTD');
+  assert.deepEqual(got.feather, { p: [1, 3, 5, 7], q: [2, 4, 6, 8] });
+  const back = join(dir, 'back.npk');
+  await fromParquetFile(join(dir, 'x.parquet'), back);
+  await fromFeatherFile(join(dir, 'x.feather'), back);
+  await using npk = await NumPack.open(back, { readOnly: true });
+  assert.deepEqual(npk.getMemberList().sort(), ['x']);
+  const x = await npk.load('x');
+  assert.deepEqual(x.shape, [4, 2]);
+  assert.deepEqual([...(typedView(x) as Float32Array)], [1, 2, 3, 4, 5, 6, 7, 8]);
+});

@@ -1,0 +1,99 @@
+/**
+ * Hostile Arrow and Parquet inputs: each one field wrong, each a TensioError with its
+ * code, in bounded time and memory (truncated files, wrong magic, footer lengths past
+ * the file, oversized metadata, compressed buffers and pages declaring huge sizes,
+ * decompression bombs).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { isTensioError } from '../src/core/errors.js';
+import { createTensor } from '../src/core/tensor.js';
+import { arrowDecodeBuffer } from '../src/formats/arrow/codecs.js';
+import { arrowOpen } from '../src/formats/arrow/reader.js';
+import { arrowCreateWriter } from '../src/formats/arrow/writer.js';
+import { parquetDecompressors } from '../src/formats/parquet/codecs.js';
+import { parquetOpen } from '../src/formats/parquet/reader.js';
+import { parquetCreateWriter } from '../src/formats/parquet/writer.js';
+import { bytesSource } from '../src/storage/byte-source.js';
+import { memorySink } from '../src/storage/byte-sink.js';
+
+async function written(format: 'arrow' | 'parquet', options: Record<string, unknown> = {}): Promise<Uint8Array> {
+  const sink = memorySink();
+  const tensor = createTensor('float32', [300, 4], Float32Array.from({ length: 1200 }, (_, i) => i));
+  const create = format === 'arrow' ? arrowCreateWriter : parquetCreateWriter;
+  const writer = await create(sink, { tensors: [{ name: 'x', dtype: 'float32', shape: [300, 4] }], formatOptions: options });
+  await writer.add('x', tensor.data);
+  await writer.close();
+  return sink.bytes();
+}
+
+async function refused(open: () => Promise<unknown>, ...codes: string[]): Promise<void> {
+  await assert.rejects(open(), (error: unknown) => isTensioError(error, ...(codes as never[])) || assert.fail(`expected ${codes.join('/')}, got ${(error as Error).stack}`));
+}
+
+async function readAll(bytes: Uint8Array, format: 'arrow' | 'parquet'): Promise<void> {
+  const reader = format === 'arrow' ? await arrowOpen(bytesSource(bytes)) : await parquetOpen(bytesSource(bytes));
+  for (const info of reader.tensors) await reader.read(info.name);
+}
+
+const patch = (bytes: Uint8Array, at: number, values: number[]) => {
+  const copy = bytes.slice();
+  copy.set(values, at < 0 ? copy.byteLength + at : at);
+  return copy;
+};
+
+test('arrow: truncated, wrong magic, footer length past the file, oversized message metadata', async () => {
+  const file = await written('arrow');
+  await readAll(file, 'arrow'); // sanity: the untouched file reads
+  for (const cut of [10, file.byteLength >> 1, file.byteLength - 3]) {
+    await refused(() => readAll(file.subarray(0, cut), 'arrow'), 'TRUNCATED', 'BAD_MAGIC', 'INVALID_OFFSET', 'INVALID_HEADER');
+  }
+  await refused(() => readAll(patch(file, -6, [0x58, 0x58, 0x58, 0x58, 0x58, 0x58]), 'arrow'), 'BAD_MAGIC');
+  await refused(() => readAll(patch(file, -10, [0xff, 0xff, 0xff, 0x0f]), 'arrow'), 'INVALID_OFFSET', 'LIMIT_EXCEEDED');
+  const stream = await written('arrow', { ipc: 'stream' });
+  await readAll(stream, 'arrow');
+  // The first message claims 2 GiB of metadata: refused before reading it.
+  await refused(() => readAll(patch(stream, 4, [0xff, 0xff, 0xff, 0x7f]), 'arrow'), 'LIMIT_EXCEEDED');
+  await refused(() => readAll(patch(stream, 4, [0x00, 0x00, 0x00, 0x04]), 'arrow'), 'TRUNCATED', 'LIMIT_EXCEEDED');
+});
+
+test('arrow: a compressed buffer declaring more than its batch needs, or a frame declaring more than its prefix, is refused before decompressing', async () => {
+  const prefix = (length: bigint, frame: number[]) => {
+    const bytes = new Uint8Array(8 + frame.length);
+    new DataView(bytes.buffer).setBigInt64(0, length, true);
+    bytes.set(frame, 8);
+    return bytes;
+  };
+  await refused(() => arrowDecodeBuffer(prefix(2n ** 40n, [1, 2, 3]), 1, 4096, 'values'), 'LIMIT_EXCEEDED');
+  // zstd frame header (single segment, 4-byte content size) declaring 1 GiB, prefix 100 bytes
+  await refused(() => arrowDecodeBuffer(prefix(100n, [0x28, 0xb5, 0x2f, 0xfd, 0xa0, 0x00, 0x00, 0x00, 0x40]), 1, 4096, 'values'), 'LIMIT_EXCEEDED');
+  await refused(() => arrowDecodeBuffer(prefix(100n, [9, 9, 9, 9, 9]), 0, 4096, 'values'), 'INVALID_HEADER', 'SIZE_MISMATCH');
+  const lz4File = await written('arrow', { compression: 'lz4' });
+  await readAll(lz4File, 'arrow');
+});
+
+test('parquet: truncated, wrong magic, footer length past the file, encrypted footer', async () => {
+  const file = await written('parquet');
+  await readAll(file, 'parquet');
+  for (const cut of [6, file.byteLength >> 1, file.byteLength - 2]) await refused(() => readAll(file.subarray(0, cut), 'parquet'), 'TRUNCATED', 'BAD_MAGIC', 'INVALID_OFFSET', 'INVALID_HEADER');
+  await refused(() => readAll(patch(file, 0, [0x50, 0x41, 0x52, 0x32]), 'parquet'), 'BAD_MAGIC');
+  await refused(() => readAll(patch(file, -8, [0xff, 0xff, 0xff, 0x7f]), 'parquet'), 'INVALID_OFFSET');
+  await refused(() => readAll(patch(file, -4, [0x50, 0x41, 0x52, 0x45]), 'parquet'), 'UNSUPPORTED_FEATURE');
+  await refused(() => parquetOpen(bytesSource(file), { formatOptions: { maxFooterBytes: 16 } }), 'LIMIT_EXCEEDED');
+});
+
+test('parquet: a page declaring a huge uncompressed size is refused before allocation; a gzip bomb stops at the declared size', async () => {
+  const codecs = parquetDecompressors(1 << 20);
+  for (const codec of ['SNAPPY', 'GZIP', 'BROTLI', 'ZSTD', 'LZ4', 'LZ4_RAW'] as const) {
+    assert.throws(() => codecs[codec]!(new Uint8Array(16), 2 ** 31), (error: unknown) => isTensioError(error, 'LIMIT_EXCEEDED'), codec);
+  }
+  const bomb = gzipSync(new Uint8Array(64 * 2 ** 20)); // 64 MiB of zeros in ~64 KiB
+  const before = process.memoryUsage().rss;
+  assert.throws(() => codecs.GZIP!(bomb, 1000));
+  assert.ok(process.memoryUsage().rss - before < 48 * 2 ** 20, 'the bomb was not inflated whole');
+  // A column chunk over the limit is refused at read time, by option.
+  const file = await written('parquet', { compression: 'none' });
+  const reader = await parquetOpen(bytesSource(file), { formatOptions: { maxColumnChunkBytes: 100 } });
+  await refused(() => reader.read('x'), 'LIMIT_EXCEEDED');
+});
