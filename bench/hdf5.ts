@@ -1,0 +1,128 @@
+/**
+ * HDF5 benchmark: one float32 dataset (1 GiB by default) in chunks of 1 MiB (256 rows of
+ * 1024), written and read by tensio and by h5py (the oracle python, timed inside Python)
+ * uncompressed and with gzip level 1, beside the raw file system (one file written /
+ * read whole). tensio writes with its own writer and reads through libhdf5 (h5wasm).
+ */
+import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchContext } from './lib/context.js';
+import { logThroughputs, throughput } from './lib/context.js';
+import { freshTarget, rawReadFresh, rawWrite, chunkViews } from './lib/raw-fs.js';
+import { compareRow } from './lib/report.js';
+import { runRounds, type Contender } from './lib/timing.js';
+import type { BenchRow } from './lib/types.js';
+
+const FORMAT = 'hdf5';
+const MiB = 2 ** 20;
+const COLS = 1024;
+const CHUNK_ROWS = 256; // 256 × 1024 × 4 B = 1 MiB
+
+const PY = String.raw`
+import sys, time, json, numpy as np, h5py
+op, path, compression, rows = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+if op == 'write':
+    data = np.fromfile(sys.argv[5], dtype='<f4').reshape(rows, ${COLS})
+    start = time.perf_counter()
+    with h5py.File(path, 'w') as f:
+        f.create_dataset('x', data=data, chunks=(${CHUNK_ROWS}, ${COLS}), **({'compression': 'gzip', 'compression_opts': 1} if compression == 'gzip' else {}))
+    print(json.dumps({'seconds': time.perf_counter() - start}))
+else:
+    start = time.perf_counter()
+    with h5py.File(path, 'r') as f:
+        data = f['x'][()]
+    print(json.dumps({'seconds': time.perf_counter() - start, 'sum': float(data[::997, ::31].sum())}))
+`;
+
+function h5py(python: string, args: string[]): number {
+  const result = spawnSync(python, ['-c', PY, ...args], { encoding: 'utf8', timeout: 1_800_000, maxBuffer: 16 * MiB });
+  if (result.status !== 0) throw new Error(`h5py: ${result.stderr.trim().split('\n').pop()}`);
+  return (JSON.parse(result.stdout) as { seconds: number }).seconds;
+}
+
+/** Float32 values with ~12 significant bits (gzip reaches about 0.6 of the size, like real data). */
+function makeData(bytes: number): Uint8Array {
+  const values = new Float32Array(Math.max(1, Math.floor(bytes / (4 * COLS * CHUNK_ROWS))) * COLS * CHUNK_ROWS);
+  let state = 0x2545f491;
+  for (let i = 0; i < values.length; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    values[i] = Math.fround(((state >>> 20) - 2048) / 256);
+  }
+  return new Uint8Array(values.buffer);
+}
+
+/**
+ * Runs the HDF5 benchmark and returns its rows.
+ *
+ * @example
+ * ```ts
+ * const rows = await runHdf5Bench(context);
+ * ```
+ */
+export async function runHdf5Bench(context: BenchContext): Promise<BenchRow[]> {
+  const { dir, log } = context;
+  const { hdf5CreateWriter, hdf5Open } = await import('../src/formats/hdf5/index.js');
+  const rows: BenchRow[] = [];
+  const data = makeData(context.sizeMiB * MiB);
+  const shape = [data.byteLength / 4 / COLS, COLS];
+  const total = data.byteLength;
+  const rawPath = join(dir, 'hdf5-raw.f32');
+  await rawWrite(rawPath, chunkViews(data));
+  const python = context.python;
+  const reason = python ? (spawnSync(python, ['-c', 'import h5py'], { encoding: 'utf8' }).status === 0 ? undefined : 'h5py not installed in the oracle python') : 'oracle python not found';
+  log(`hdf5: float32 [${shape.join(', ')}] (${(total / MiB).toFixed(0)} MiB) in 1 MiB chunks; h5py: ${reason ?? 'oracle venv'}`);
+  const rounds = context.reps > 1 ? context.reps + 1 : 1;
+  // Load h5wasm before any timing (about 1 s, once per process).
+  {
+    const warm = join(dir, 'warm.h5');
+    const writer = await hdf5CreateWriter(warm, { tensors: [{ name: 'x', dtype: 'float32', shape: [1] }] });
+    await writer.add('x', new Uint8Array(4));
+    await writer.close();
+    await (await hdf5Open(warm)).close();
+  }
+
+  for (const compression of ['none', 'gzip'] as const) {
+    const mine = join(dir, `tensio-${compression}.h5`);
+    const theirs = join(dir, `h5py-${compression}.h5`);
+    const rawCopy = join(dir, 'hdf5-raw-copy.f32');
+    const write = async (path: string) => {
+      const start = process.hrtime.bigint();
+      const writer = await hdf5CreateWriter(path, { tensors: [{ name: 'x', dtype: 'float32', shape }], compression, compressionLevel: 1, chunkRows: CHUNK_ROWS });
+      await writer.add('x', chunkViews(data));
+      await writer.close();
+      return Number(process.hrtime.bigint() - start) / 1e9;
+    };
+    const writers: Contender[] = [
+      { name: 'raw fs write', before: () => freshTarget(rawCopy), run: () => rawWrite(rawCopy, chunkViews(data)) },
+      { name: 'tensio write', before: () => freshTarget(mine), run: () => write(mine) },
+      ...(reason ? [] : [{ name: 'h5py write', before: () => freshTarget(theirs), run: async () => h5py(python!, ['write', theirs, compression, String(shape[0]), rawPath]) }]),
+    ];
+    const written = await runRounds(writers, rounds);
+    logThroughputs(context, `hdf5 write ${compression}`, written, total);
+    const label = compression === 'gzip' ? 'gzip 1' : 'uncompressed';
+    rows.push(compareRow(FORMAT, `write chunked ${label} vs h5py`, throughput(written.get('tensio write'), total).median, throughput(written.get('h5py write'), total).median, 'h5py', compression === 'gzip' ? 0.5 : 0.8,
+      reason ?? `file ${(statSync(mine).size / MiB).toFixed(0)} MiB; raw fs write ${throughput(written.get('raw fs write'), total).median?.toFixed(2)} GB/s`));
+
+    const read = async (path: string) => {
+      const start = process.hrtime.bigint();
+      await using reader = await hdf5Open(path);
+      const tensor = await reader.read('x');
+      if (tensor.data.byteLength !== total) throw new Error('short read');
+      return Number(process.hrtime.bigint() - start) / 1e9;
+    };
+    const readers: Contender[] = [
+      { name: 'raw fs read', run: () => rawReadFresh(rawPath, [{ offset: 0, length: total }]) },
+      { name: 'tensio read', run: () => read(mine) },
+      ...(reason ? [] : [{ name: 'h5py read', run: async () => h5py(python!, ['read', mine, compression, String(shape[0])]) }]),
+    ];
+    const results = await runRounds(readers, rounds);
+    logThroughputs(context, `hdf5 read ${compression}`, results, total);
+    rows.push(compareRow(FORMAT, `read() chunked ${label} vs h5py f['x'][()] (same file)`, throughput(results.get('tensio read'), total).median, throughput(results.get('h5py read'), total).median, 'h5py', compression === 'gzip' ? 0.5 : 0.8,
+      reason ?? `raw fs read ${throughput(results.get('raw fs read'), total).median?.toFixed(2)} GB/s`));
+    freshTarget(theirs, rawCopy);
+  }
+  return rows;
+}
