@@ -142,7 +142,7 @@ export async function parquetVerify(input: string | ByteSource, options: VerifyO
             page++;
           }
         } catch (error) {
-          if (!(error instanceof TensioError)) throw error;
+          if (!(error instanceof TensioError) || error.code === 'ABORTED') throw error;
           problems.push({ code: error.code, message: error.message, tensor: name });
         }
       }
@@ -171,23 +171,30 @@ export async function parquetVerify(input: string | ByteSource, options: VerifyO
           if (decoded !== rows) problems.push({ code: 'SIZE_MISMATCH', message: `parquet: column "${name}" decodes to ${decoded} rows in row group ${groupIndex}, which holds ${rows}`, tensor: name });
           else if (field.element.repetition_type === 'REQUIRED' && nulls > 0) problems.push({ code: 'INVALID_LAYOUT', message: `parquet: REQUIRED column "${name}" has ${nulls} nulls in row group ${groupIndex}`, tensor: name });
         } catch (error) {
-          if (!(error instanceof TensioError)) throw error;
+          if (!(error instanceof TensioError) || error.code === 'ABORTED') throw error;
           problems.push({ code: error.code, message: error.message, tensor: name });
         }
       }
       first += rows;
     }
   } catch (error) {
-    if (!(error instanceof TensioError)) throw error;
+    if (!(error instanceof TensioError) || error.code === 'ABORTED') {
+      if (opened.owned) await source.close?.();
+      throw error;
+    }
     problems.push({ code: error.code, message: error.message });
     if (opened.owned) await source.close?.();
     return { ok: false, format: 'parquet', path, tensors: 0, checksumsVerified: 0, withoutChecksum: 0, problems };
   }
   // Then read every tensor through (decoding catches what CRCs do not cover).
-  const tally = await verifyTensors(() => parquetOpen(source, { formatOptions: { ...(options.formatOptions ?? {}), skipNonNumeric: true }, ...(signal ? { signal } : {}) }), {
-    ...(signal ? { signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  });
-  if (opened.owned) await source.close?.();
+  let tally: Awaited<ReturnType<typeof verifyTensors>>;
+  try {
+    tally = await verifyTensors(() => parquetOpen(source, { formatOptions: { ...(options.formatOptions ?? {}), skipNonNumeric: true }, ...(signal ? { signal } : {}) }), {
+      ...(signal ? { signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+  } finally {
+    if (opened.owned) await source.close?.();
+  }
   const all = [...problems, ...tally.problems];
   return {
     ok: all.length === 0,

@@ -3,7 +3,7 @@
  * decoded bytes) and content rules, CSR data rules, every shard's size and whole-file
  * digest; and the content digest (§6.4) that `tensio id` prints.
  */
-import { TensioError } from '../../core/errors.js';
+import { TensioError, throwIfAborted } from '../../core/errors.js';
 import type { VerifyOptions, VerifyProblem, VerifyReport } from '../../model/types.js';
 import type { SourceInput } from '../../storage/source-input.js';
 import { cborEncodeCanonical } from './cbor.js';
@@ -50,6 +50,7 @@ export function ztContentDigest(manifest: ZtManifest, algorithm: ZtDigestAlgorit
 export async function ztVerify(input: SourceInput, options: VerifyOptions & Pick<ZtOpenOptions, 'openShard'> = {}): Promise<VerifyReport> {
   const path = typeof input === 'string' ? input : input instanceof URL ? input.toString() : '<bytes>';
   const problems: VerifyProblem[] = [];
+  throwIfAborted(options.signal);
   let reader: ZtReader;
   try {
     const any = await ztOpenAnyVersion(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}) });
@@ -71,6 +72,7 @@ export async function ztVerify(input: SourceInput, options: VerifyOptions & Pick
       tensors++;
       let objectVerified = true;
       for (const [partName, part] of object.parts) {
+        throwIfAborted(options.signal);
         try {
           if (await reader.verifyPart(name, partName, options.signal ? { signal: options.signal } : {})) verified++;
           else objectVerified = false;
@@ -92,6 +94,7 @@ export async function ztVerify(input: SourceInput, options: VerifyOptions & Pick
       }
     }
     for (const [shardName, shard] of manifest?.shards ?? []) {
+      throwIfAborted(options.signal);
       try {
         await verifyShard(reader, shardName, shard.digest);
         verified++;
@@ -100,6 +103,8 @@ export async function ztVerify(input: SourceInput, options: VerifyOptions & Pick
         problems.push({ code: error.code, message: error.message });
       }
     }
+    // An abort from the last progress callback must not end in a report that says "sound".
+    throwIfAborted(options.signal);
   } finally {
     await reader.close();
   }
