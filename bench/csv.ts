@@ -17,8 +17,14 @@ import { runRounds, type Contender } from './lib/timing.js';
 import type { BenchRow } from './lib/types.js';
 import { csvCreateWriter, csvOpen } from '../src/formats/csv/index.js';
 import { atomicFileSink } from '../src/storage/atomic-file-sink.js';
+import { openDataFrame, type DataFrameLike } from '../src/io/dataframe-io.js';
 
 const FORMAT = 'csv';
+
+/** Seconds behind a GB/s figure, for notes (under load the GB/s column rounds to 0.00). */
+function secondsNote(bytes: number, ...figures: [string, number | undefined][]): string {
+  return figures.map(([name, gbps]) => `${name} ${gbps ? (bytes / 1e9 / gbps).toFixed(2) : '?'} s`).join(', ');
+}
 const COLUMNS = 32;
 const MiB = 2 ** 20;
 const run = promisify(execFile);
@@ -113,7 +119,7 @@ export async function runCsvBench(context: BenchContext): Promise<BenchRow[]> {
   result.push(compareRow(FORMAT, 'parse float32 (open + read) vs raw readSync of the text', tensioParse.median, throughput(parses.get('raw'), textBytes).median, 'raw fs', undefined, tensioParse.error));
   for (const [name, goal] of [['pandas.read_csv', 1.0], ['pandas.read_csv round_trip', undefined], ['np.loadtxt', 1.0]] as const) {
     const peer = throughput(parses.get(name), textBytes);
-    result.push(compareRow(FORMAT, `parse float32 vs ${name}${name === 'pandas.read_csv' ? ' (C engine; goal: faster)' : ''}`, tensioParse.median, peer.median, name, goal, peer.error ?? peerNote));
+    result.push(compareRow(FORMAT, `parse float32 vs ${name}${name === 'pandas.read_csv' ? ' (C engine; goal: faster)' : ''}`, tensioParse.median, peer.median, name, goal, peer.error ?? peerNote ?? secondsNote(textBytes, ['tensio', tensioParse.median], [name, peer.median])));
   }
   const streamed = throughput(parses.get('tensio stream'), textBytes);
   result.push(compareRow(FORMAT, 'parse as stream() (one run of rows at a time) vs read()', streamed.median, tensioParse.median, 'tensio read()', undefined, streamed.error));
@@ -158,8 +164,47 @@ export async function runCsvBench(context: BenchContext): Promise<BenchRow[]> {
   const asTable = (name: string) => throughput(writes.get(name), tableBytes);
   const tensioRows = asTable('tensio');
   const tensioE = asTable('tensio %.18e');
-  result.push(compareRow(FORMAT, 'write (table GB/s) shortest vs DataFrame.to_csv (repr floats)', tensioRows.median, asTable('DataFrame.to_csv').median, 'DataFrame.to_csv', 1.0, asTable('DataFrame.to_csv').error ?? peerNote));
-  result.push(compareRow(FORMAT, "write (table GB/s) fmt='%.18e' vs np.savetxt (same bytes)", tensioE.median, asTable('np.savetxt').median, 'np.savetxt', 1.0, asTable('np.savetxt').error ?? tensioE.error ?? peerNote));
+  result.push(compareRow(FORMAT, 'write (table GB/s) shortest vs DataFrame.to_csv (repr floats)', tensioRows.median, asTable('DataFrame.to_csv').median, 'DataFrame.to_csv', 1.0, asTable('DataFrame.to_csv').error ?? peerNote ?? secondsNote(tableBytes, ['tensio', tensioRows.median], ['to_csv', asTable('DataFrame.to_csv').median])));
+  result.push(compareRow(FORMAT, "write (table GB/s) fmt='%.18e' vs np.savetxt (same bytes)", tensioE.median, asTable('np.savetxt').median, 'np.savetxt', 1.0, asTable('np.savetxt').error ?? tensioE.error ?? peerNote ?? secondsNote(tableBytes, ['tensio', tensioE.median], ['np.savetxt', asTable('np.savetxt').median])));
   logThroughputs(context, `${FORMAT} write (table bytes)`, writes, tableBytes);
+
+  // --- DataFrame (arquero) → stacked tensor, the fromDataFrame path -----------------------
+  const aq = await import('arquero');
+  const columns: Record<string, Float32Array> = {};
+  for (let c = 0; c < COLUMNS; c++) {
+    const column = new Float32Array(rows);
+    for (let r = 0; r < rows; r++) column[r] = table[r * COLUMNS + c]!;
+    columns[`c${c}`] = column;
+  }
+  const frame = aq.table(columns) as unknown as DataFrameLike;
+  const frames = await runRounds([
+    {
+      name: 'tensio',
+      run: async () => {
+        const started = performance.now();
+        await using reader = openDataFrame(frame);
+        const tensor = await reader.read('data');
+        if (tensor.data.byteLength !== tableBytes) throw new Error('wrong size');
+        return (performance.now() - started) / 1000;
+      },
+    },
+    {
+      // The least any stacking can do: one interleaving loop over the typed arrays.
+      name: 'raw interleave',
+      run: async () => {
+        const started = performance.now();
+        const out = new Float32Array(rows * COLUMNS);
+        const list = Object.values(columns);
+        for (let c = 0; c < COLUMNS; c++) {
+          const column = list[c]!;
+          for (let r = 0, at = c; r < rows; r++, at += COLUMNS) out[at] = column[r]!;
+        }
+        return (performance.now() - started) / 1000;
+      },
+    },
+  ], rounds);
+  const stacked = throughput(frames.get('tensio'), tableBytes);
+  const interleave = throughput(frames.get('raw interleave'), tableBytes);
+  result.push(compareRow(FORMAT, 'DataFrame (arquero, 32 float32 columns) → stacked tensor vs a bare JS interleave loop (info)', stacked.median, interleave.median, 'raw interleave', undefined, stacked.error ?? secondsNote(tableBytes, ['tensio', stacked.median], ['raw', interleave.median])));
   return result;
 }
