@@ -24,7 +24,7 @@ export const ztImplementation: FormatImplementation = {
       tensors: options.tensors,
       ...(options.metadata ? { metadata: options.metadata } : {}),
       ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
-      ...pick(formatOptions, ['canonical', 'align', 'compress', 'digest', 'dedupMaxBytes']),
+      ...pick(formatOptions, ['canonical', 'align', 'compress', 'digest', 'dedupMaxBytes', 'append']),
     });
   },
 };

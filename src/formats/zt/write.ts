@@ -15,7 +15,8 @@ import type { Metadata, TensorSpec, TensorWriter } from '../../model/types.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
 import { fileSource } from '../../storage/file-source.js';
 import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
-import { cborEncodeCanonical, CborFloat } from './cbor.js';
+import { cborDecodeStrict, cborEncodeCanonical, CborFloat, CborMap } from './cbor.js';
+import { ztReadManifestFrom } from './reader.js';
 import { ztHasher, ztXxh3, type ZtDigestAlgorithm } from './digest.js';
 import { ztCheckName } from './read.js';
 import { ztCannotWrite, ztLayoutName, ztPartStorage, ztStorageOf } from './dtypes.js';
@@ -41,6 +42,14 @@ export interface ZtWriteOptions {
    * length (dedup, confirmed on the bytes); larger ones are written as they come. 256 MiB.
    */
   dedupMaxBytes?: number;
+  /**
+   * Append to the existing `.zt` at the target path as a new generation: its bytes are
+   * copied into the new file (published atomically, so a crash leaves the previous
+   * generation), the new blobs and a manifest naming old and new objects follow, and the
+   * old manifest stays behind as an unreferenced blob. Alignment defaults to the file's.
+   * Never canonical. A name already in the file is `DUPLICATE_NAME`.
+   */
+  append?: boolean;
   signal?: AbortSignal;
 }
 
@@ -72,12 +81,13 @@ const ZEROS = new Uint8Array(ZT_ALIGN_CANONICAL);
 export async function ztCreateWriter(target: WriteTarget, options: { tensors: readonly TensorSpec[]; metadata?: Metadata; overwrite?: boolean } & ZtWriteOptions): Promise<TensorWriter> {
   const compress = options.compress === true ? {} : options.compress || undefined;
   const digest = options.digest ?? 'xxh3';
-  const nonCanonicalBecause = [compress ? 'compress' : '', options.align !== undefined ? 'align' : '', digest !== 'xxh3' ? `digest ${digest}` : ''].filter(Boolean);
+  const previous = options.append ? await previousGeneration(target) : undefined;
+  const nonCanonicalBecause = [previous ? 'append' : '', compress ? 'compress' : '', options.align !== undefined ? 'align' : '', digest !== 'xxh3' ? `digest ${digest}` : ''].filter(Boolean);
   if (options.canonical === true && nonCanonicalBecause.length > 0) {
     throw new TensioError('INVALID_ARGUMENT', `zt: canonical form cannot have ${nonCanonicalBecause.join(', ')} (canonical parts are raw, at 64 KiB, with xxh3 digests)`, { format: 'zt' });
   }
   // Compressed files are never canonical; like the reference's save_file(compression=True) they pack at the 4 KiB floor.
-  const align = options.align ?? (compress ? ZT_ALIGN_FLOOR : ZT_ALIGN_CANONICAL);
+  const align = options.align ?? previous?.align ?? (compress ? ZT_ALIGN_FLOOR : ZT_ALIGN_CANONICAL);
   if (!Number.isInteger(align) || align < ZT_ALIGN_FLOOR || (align & (align - 1)) !== 0 || align > 2 ** 30) {
     throw new TensioError('INVALID_ARGUMENT', `zt: alignment ${align} must be a power of two from ${ZT_ALIGN_FLOOR} to 2^30`, { format: 'zt' });
   }
@@ -98,11 +108,17 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
   }
   planned.sort((a, b) => ztCompareNames(a.name, b.name));
 
-  const sink: ByteSink = await openWriteSink(target, { noOverwrite: options.overwrite === false, format: 'zt' });
+  const sink: ByteSink = await openWriteSink(target, { noOverwrite: options.overwrite === false && !previous, format: 'zt' });
   const readBackPath = (sink as { temporaryPath?: string }).temporaryPath;
   const written: WrittenBlob[] = [];
   const writtenLengths = new Set<number>();
-  const objectsOut = new Map<string, unknown>();
+  const objectsOut = new Map<string, unknown>(previous?.objects ?? []);
+  for (const object of planned) {
+    if (objectsOut.has(object.name)) {
+      await sink.abort();
+      throw new TensioError('DUPLICATE_NAME', `zt: the file already holds ${JSON.stringify(object.name)}; an appended generation cannot repeat a name [NameCollision]`, { format: 'zt' });
+    }
+  }
 
   async function padTo(position: number): Promise<void> {
     while (sink.position < position) await sink.write(ZEROS.subarray(0, Math.min(ZEROS.length, position - sink.position)));
@@ -255,7 +271,8 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
   }
 
   async function publish(): Promise<void> {
-    const manifest = cborEncodeCanonical({ objects: new Map(objectsOut), ...(attributes ? { attributes } : {}) });
+    const mergedAttributes = previous?.attributes || attributes ? new Map([...(previous?.attributes ?? []), ...(attributes ?? [])]) : undefined;
+    const manifest = cborEncodeCanonical({ objects: new Map(objectsOut), ...(previous?.shards ? { shards: previous.shards } : {}), ...(mergedAttributes ? { attributes: mergedAttributes } : {}) });
     await padTo(alignUp(Math.max(sink.position, align)));
     const manifestOffset = sink.position;
     await sink.write(manifest);
@@ -270,7 +287,21 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
     await sink.close();
   }
 
-  await sink.write(ZT_MAGIC);
+  if (previous) {
+    // The previous generation, byte for byte, into the new file (published atomically by the sink).
+    const source = await fileSource(previous.path);
+    try {
+      const step = 8 * 2 ** 20;
+      for (let at = 0; at < source.size; at += step) await sink.write(await source.read(at, Math.min(step, source.size - at)));
+    } catch (error) {
+      await sink.abort();
+      throw error;
+    } finally {
+      await source.close?.();
+    }
+  } else {
+    await sink.write(ZT_MAGIC);
+  }
   return createPlannedWriter({
     format: 'zt',
     order: planned.map((object) => object.spec),
@@ -310,4 +341,45 @@ function toCborValue(value: unknown, depth: number): unknown {
     return map;
   }
   return undefined;
+}
+
+/** What an appended generation keeps of the file before it. */
+interface PreviousGeneration {
+  readonly path: string;
+  readonly objects: Array<[string, unknown]>;
+  readonly shards?: Map<string, unknown>;
+  readonly attributes?: Map<string, unknown>;
+  /** The largest power of two (≥ 4096, ≤ 64 KiB) dividing every blob offset. */
+  readonly align: number;
+}
+
+async function previousGeneration(target: WriteTarget): Promise<PreviousGeneration> {
+  if (typeof target !== 'string') throw new TensioError('INVALID_ARGUMENT', 'zt: append needs the path of an existing .zt file', { format: 'zt' });
+  const source = await fileSource(target);
+  let footer;
+  let manifest;
+  let manifestBytes;
+  try {
+    ({ footer, manifest } = await ztReadManifestFrom(source));
+    if (footer.kind === 'data-shard' || !manifest) throw new TensioError('UNSUPPORTED_FEATURE', `zt: ${target} is a data shard (no manifest); append to its root`, { format: 'zt' });
+    manifestBytes = await source.read(Number(footer.offset), Number(footer.length));
+  } finally {
+    await source.close?.();
+  }
+  // Objects re-encoded from the manifest's own CBOR, so attributes and unknown fields survive exactly.
+  const root = cborDecodeStrict(manifestBytes) as CborMap;
+  const objectsValue = root.get('objects') as CborMap;
+  const objects = objectsValue.entries.map(([key, value]) => [key as string, value] as [string, unknown]);
+  const shardsValue = root.get('shards');
+  const attributesValue = root.get('attributes');
+  let align = ZT_ALIGN_CANONICAL;
+  const offsets = [footer.offset, ...[...manifest.objects.values()].flatMap((object) => [...object.parts.values()].filter((part) => part.blob.shard === undefined && part.blob.length > 0n).map((part) => part.blob.offset))];
+  while (align > ZT_ALIGN_FLOOR && offsets.some((offset) => offset % BigInt(align) !== 0n)) align /= 2;
+  return {
+    path: target,
+    objects,
+    ...(shardsValue instanceof CborMap ? { shards: new Map(shardsValue.entries.map(([k, v]) => [k as string, v])) } : {}),
+    ...(attributesValue instanceof CborMap ? { attributes: new Map(attributesValue.entries.map(([k, v]) => [k as string, v])) } : {}),
+    align,
+  };
 }
