@@ -17,7 +17,7 @@ export const HDF5_WRITABLE_DTYPES: readonly DType[] = Object.freeze([
 /**
  * HDF5 (`.h5`, `.hdf5`, `.he5`, netCDF-4 `.nc`): read through libhdf5 (h5wasm), local
  * files only; written by tensio's own streaming writer. Open options: `maxObjects`,
- * `maxAttributeBytes`. Write options: `compression` (`'gzip'`/`'none'`),
+ * `maxAttributeBytes`. Write options: `compress` (gzip 4 + shuffle), `compression` (`'gzip'`/`'none'`),
  * `compressionLevel`, `shuffle`, `fletcher32`, `chunkRows`, `chunked`, `attributes`.
  *
  * @example
@@ -40,6 +40,6 @@ export const hdf5Format: TensorFormat = lazyFormat({
   sniff: hdf5Sniff,
   cannotWrite: (spec) => blockDTypeRefusal(spec.dtype, 'HDF5') ?? (HDF5_WRITABLE_DTYPES.includes(spec.dtype) ? undefined : `HDF5 (as h5py reads it) has no ${spec.dtype} type; tensio writes ${HDF5_WRITABLE_DTYPES.join(', ')}`),
   openOptionNames: ['maxObjects', 'maxAttributeBytes'],
-  writeOptionNames: ['compression', 'compressionLevel', 'shuffle', 'fletcher32', 'chunkRows', 'chunked', 'attributes'],
+  writeOptionNames: ['compress', 'compression', 'compressionLevel', 'shuffle', 'fletcher32', 'chunkRows', 'chunked', 'attributes'],
   provides: { open: true, write: true },
 }, async () => (await import('./implementation.js')).hdf5Implementation);

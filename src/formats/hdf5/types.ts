@@ -50,6 +50,8 @@ export interface Hdf5OpenOptions {
 export interface Hdf5WriteOptions {
   /** `'gzip'` (deflate, as h5py's `compression='gzip'`) or `'none'` (default). */
   compression?: 'gzip' | 'none';
+  /** Shorthand for the CLI's `--compress`: gzip level 4 with shuffle, unless `compression`/`shuffle` say otherwise. */
+  compress?: boolean;
   /** gzip level 0-9 (default 4, h5py's default). */
   compressionLevel?: number;
   /** Byte-shuffle each chunk before compressing (h5py's `shuffle=True`). */

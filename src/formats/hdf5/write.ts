@@ -85,8 +85,9 @@ function groupTree(plan: readonly TensorSpec[]): GroupNode {
 /** The filters of a pipeline, in encoding order (h5py's: shuffle, deflate, Fletcher-32). */
 function pipelineOf(options: Hdf5WriteOptions, elementBytes: number): PipelineFilter[] {
   const filters: PipelineFilter[] = [];
-  if (options.shuffle) filters.push({ id: 2, values: [elementBytes] });
-  if (options.compression === 'gzip') filters.push({ id: 1, values: [options.compressionLevel ?? 4] });
+  const gzip = options.compression === 'gzip' || (options.compression === undefined && options.compress === true);
+  if (options.shuffle ?? (options.compress === true && gzip)) filters.push({ id: 2, values: [elementBytes] });
+  if (gzip) filters.push({ id: 1, values: [options.compressionLevel ?? 4] });
   if (options.fletcher32) filters.push({ id: 3, values: [] });
   return filters;
 }
