@@ -92,7 +92,7 @@ test('v3 float16 follows the generator pattern of its float32 sibling ([-1000.5,
 
 test('v3 zip stores equal the folder; consolidated metadata names nested arrays', { skip: sharedSkip(V3) }, async () => {
   const folder = await digests(sharedFile(V3)!);
-  for (const zip of ['data.zipped_from_within.zarr.zip', 'data.zipped_from_parent.zarr.zip']) {
+  for (const zip of ['data.zipped_from_within.zarr.zip', 'data.zipped_from_parent.zarr.zip', 'data.uncompressed.zarr.zip']) {
     const zipped = await digests(sharedFile(`corpora/zarr/fixtures/v3/${zip}`)!);
     assert.deepEqual([...zipped.entries()].sort(), [...folder.entries()].sort(), zip);
   }

@@ -14,6 +14,7 @@ import { zarrCreateWriter, zarrOpen, zarrChooseChunks } from '../src/formats/zar
 import type { ZarrWriteOptions } from '../src/formats/zarr/index.js';
 import { convert, openTensorFile } from '../src/operations/index.js';
 import { tempDir } from './helpers/temp.js';
+import { sharedFile, sharedSkip } from './helpers/shared-files.js';
 import { debianZarrRead, debianZarrSkip, sha256, zarritaCOrderBytes } from './helpers/zarr-oracle.js';
 
 interface Case { name: string; dtype: DType; shape: number[]; bytes: Uint8Array }
@@ -191,4 +192,16 @@ test('CLI: convert to .zarr with --zarr-version/--compressor/--chunks/--shards; 
   assert.match(wrong.stderr, /--compressor applies to Zarr output only/);
   const badVersion = await runCli(['convert', 'in.npz', 'o.zarr', '--zarr-version', '4'], { cwd: dir });
   assert.equal(badVersion.code, 2);
+});
+
+test('zarr → zarr keeps root and array attributes, not the reader\'s own description', { skip: sharedSkip('corpora/zarr/fixtures/v3/data.zarr') }, async (t) => {
+  const dir = await tempDir(t);
+  const source = join(sharedFile('corpora/zarr/fixtures/v3/data.zarr')!, 'consolidated');
+  for (const version of [2, 3] as const) {
+    const out = join(dir, `copy-v${version}.zarr`);
+    await convert(source, out, { writeOptions: { version } });
+    await using reader = await zarrOpen(out);
+    assert.deepEqual(reader.metadata.attributes, { answer: 42 });
+    assert.deepEqual(reader.tensors.map((info) => info.name), ['1d.chunked.i2', '2d.contiguous.i2', 'nested/1d.i2']);
+  }
 });

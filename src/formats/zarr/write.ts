@@ -72,6 +72,8 @@ function jsonSafe(value: unknown): unknown {
 interface ArrayPlan {
   spec: TensorSpec;
   size: number;
+  /** The array's own attributes (kept from a Zarr or HDF5 source). */
+  attributes?: Record<string, unknown>;
   chunks: number[];
   shards?: number[];
 }
@@ -117,7 +119,10 @@ export async function zarrCreateWriter(output: WriteTarget, options: WriterOptio
         throw new TensioError('INVALID_ARGUMENT', `zarr: shard shape ${JSON.stringify(shards)} is not a multiple of the chunk shape ${JSON.stringify(chunks)} (${spec.name})`, { format: 'zarr' });
       }
     }
-    plans.push({ spec, size, chunks, ...(shards ? { shards } : {}) });
+    // A source that carries per-array attributes (Zarr, HDF5) keeps them.
+    const sourceAttributes = options.sourceTensors?.find((info) => info.name === spec.name)?.extras?.attributes;
+    const attributes = sourceAttributes && typeof sourceAttributes === 'object' && !Array.isArray(sourceAttributes) ? jsonSafe(sourceAttributes) as Record<string, unknown> : undefined;
+    plans.push({ spec, size, chunks, ...(shards ? { shards } : {}), ...(attributes ? { attributes } : {}) });
   }
   const names = new Set(plans.map((plan) => plan.spec.name));
   for (const name of names) {
@@ -141,7 +146,10 @@ export async function zarrCreateWriter(output: WriteTarget, options: WriterOptio
   // Groups: the root and every folder of a nested name.
   const groups = new Set<string>(['']);
   for (const name of names) for (let at = name.indexOf('/'); at >= 0; at = name.indexOf('/', at + 1)) groups.add(name.slice(0, at));
-  const rootAttributes = options.metadata && Object.keys(options.metadata).length > 0 ? jsonSafe(options.metadata) : undefined;
+  // File metadata becomes the root group's attributes; from a Zarr source, its root attributes only
+  // (the reader's zarr_format/groups/consolidated entries describe the source, not the data).
+  const fileMetadata = options.sourceFormat === 'zarr' ? options.metadata?.attributes as Record<string, unknown> | undefined : options.metadata;
+  const rootAttributes = fileMetadata && typeof fileMetadata === 'object' && Object.keys(fileMetadata).length > 0 ? jsonSafe(fileMetadata) : undefined;
 
   return createPlannedWriter({
     format: 'zarr',
@@ -151,6 +159,10 @@ export async function zarrCreateWriter(output: WriteTarget, options: WriterOptio
       const doc = version === 2 ? v2ArrayDoc(plan, compressor, level) : v3ArrayDoc(plan, compressor, level);
       documents[version === 2 ? `${spec.name}/.zarray` : spec.name] = doc;
       await put(version === 2 ? `${spec.name}/.zarray` : `${spec.name}/zarr.json`, encodeJson(doc));
+      if (version === 2 && plan.attributes) {
+        documents[`${spec.name}/.zattrs`] = plan.attributes;
+        await put(`${spec.name}/.zattrs`, encodeJson(plan.attributes));
+      }
       await writeArrayChunks(plan, chunks, version, compressor, level, put, signal);
       await put.flush();
     },
@@ -287,7 +299,7 @@ function v3ArrayDoc(plan: ArrayPlan, compressor: ZarrCompressor, level: number |
     zarr_format: 3, node_type: 'array', shape: plan.spec.shape, data_type: zarrV3Dtype(plan.spec.dtype),
     chunk_grid: { name: 'regular', configuration: { chunk_shape: plan.shards ?? plan.chunks } },
     chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
-    fill_value: fillOf(plan), codecs, attributes: {}, storage_transformers: [],
+    fill_value: fillOf(plan), codecs, attributes: plan.attributes ?? {}, storage_transformers: [],
   };
 }
 
