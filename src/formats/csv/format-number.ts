@@ -291,6 +291,37 @@ function pythonExponent(text: string): string {
   return `${text.slice(0, at)}e${sign}${digits.length < 2 ? `0${digits}` : digits}`;
 }
 
+const bitsScratch = new Float64Array(1);
+const bitsWords = new Uint32Array(bitsScratch.buffer);
+const LOG10_5 = Math.log10(5);
+
+/** |value| = odd × 2^exponent2 exactly (value finite, not 0). */
+function oddBinary(value: number): { odd: number; exponent2: number } {
+  bitsScratch[0] = Math.abs(value);
+  const high = bitsWords[1]!;
+  const biased = (high >>> 20) & 0x7ff;
+  let odd = (high & 0xfffff) * 2 ** 32 + bitsWords[0]!;
+  let exponent2 = biased === 0 ? -1074 : biased - 1075;
+  if (biased !== 0) odd += 2 ** 52;
+  while (odd % 2 === 0) {
+    odd /= 2;
+    exponent2++;
+  }
+  return { odd, exponent2 };
+}
+
+/**
+ * Whether `%.{precision}e` can meet an exact tie: the exact decimal expansion must have
+ * exactly precision + 2 significant digits. Integers below 10^(precision+1) have fewer; a
+ * value odd × 2^-k has exactly as many as odd × 5^k, estimated here with a margin.
+ */
+function mayTieExponential(value: number, precision: number): boolean {
+  const { odd, exponent2 } = oddBinary(value);
+  if (exponent2 >= 0) return Math.abs(value) >= 10 ** (precision + 1);
+  const digits = Math.floor(Math.log10(odd) + -exponent2 * LOG10_5) + 1;
+  return Math.abs(digits - (precision + 2)) <= 1;
+}
+
 /**
  * `value.toExponential(precision)`, except that an exact tie (the binary value ends in
  * a 5 right after the last digit kept) rounds half to even as C's printf and Python do;
@@ -298,7 +329,7 @@ function pythonExponent(text: string): string {
  */
 function exponentialEven(value: number, precision: number): string {
   const text = value.toExponential(precision);
-  if (precision >= 99 || value === 0) return text;
+  if (precision >= 99 || value === 0 || !mayTieExponential(value, precision)) return text;
   const full = value.toExponential(100);
   const e = full.indexOf('e');
   const digits = full[0]! + full.slice(2, e);
@@ -310,7 +341,9 @@ function exponentialEven(value: number, precision: number): string {
 /** `value.toFixed(precision)` with exact ties rounded half to even (see {@link exponentialEven}). */
 function fixedEven(value: number, precision: number): string {
   const text = value.toFixed(precision);
-  if (precision >= 100) return text;
+  if (precision >= 100 || value === 0) return text;
+  // A tie needs the exact fraction to end right after the cut: -exponent2 fraction digits.
+  if (oddBinary(value).exponent2 !== -(precision + 1)) return text;
   const full = value.toFixed(100);
   const point = full.indexOf('.');
   const fraction = full.slice(point + 1);
