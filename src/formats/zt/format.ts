@@ -56,7 +56,7 @@ export const ztFormat = lazyFormat({
   capabilities: ZT_CAPABILITIES,
   sniff: ztSniff,
   openOptionNames: ['maxManifestBytes'],
-  writeOptionNames: ['canonical', 'align', 'compress', 'digest', 'dedupMaxBytes', 'append'],
+  writeOptionNames: ['canonical', 'align', 'compress', 'digest', 'dedupMaxBytes', 'append', 'maxShardBytes'],
   cannotWrite: ztCannotWrite,
   provides: { open: true, write: true, verify: true },
 }, async () => (await import('./implementation.js')).ztImplementation);

@@ -2,9 +2,11 @@
  * What `format.ts` loads on first use: open (and later write and verify) over the
  * zTensor implementation, which needs the native XXH3 and zstd bindings.
  */
+import { TensioError } from '../../core/errors.js';
 import type { FormatImplementation } from '../../model/lazy-format.js';
 import { ztOpenAnyVersion } from './reader.js';
 import { ztCreateWriter, type ZtWriteOptions } from './write.js';
+import { ztCreateShardedWriter } from './sharded-write.js';
 import { ztVerify } from './verify.js';
 
 /** The lazily loaded half of `ztFormat`. */
@@ -19,12 +21,22 @@ export const ztImplementation: FormatImplementation = {
   },
   verify: (input, options) => ztVerify(input, options),
   createWriter(target, options) {
-    const formatOptions = (options.formatOptions ?? {}) as ZtWriteOptions;
+    const formatOptions = (options.formatOptions ?? {}) as ZtWriteOptions & { maxShardBytes?: number };
+    if (formatOptions.maxShardBytes !== undefined) {
+      if (typeof target !== 'string') throw new TensioError('UNSUPPORTED_FEATURE', 'zt: sharded output needs a path (its shards are written beside it)', { format: 'zt' });
+      return ztCreateShardedWriter(target, {
+        tensors: options.tensors, maxShardBytes: formatOptions.maxShardBytes,
+        ...(options.metadata ? { metadata: options.metadata } : {}),
+        ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
+        ...(formatOptions.align !== undefined ? { align: formatOptions.align } : {}),
+        ...(formatOptions.digest !== undefined ? { digest: formatOptions.digest } : {}),
+      });
+    }
     return ztCreateWriter(target, {
       tensors: options.tensors,
       ...(options.metadata ? { metadata: options.metadata } : {}),
       ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
-      ...pick(formatOptions, ['canonical', 'align', 'compress', 'digest', 'dedupMaxBytes', 'append']),
+      ...pick(formatOptions, ['canonical', 'align', 'compress', 'digest', 'dedupMaxBytes', 'append', 'maxShardBytes']),
     });
   },
 };

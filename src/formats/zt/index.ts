@@ -19,3 +19,4 @@ export { ztCreateWriter, ztAttributesFrom, type ZtWriteOptions } from './write.j
 export { ztStorageOf, ztCannotWrite } from './dtypes.js';
 export { ztVerify, ztContentDigest } from './verify.js';
 export { ztV1Open, ztV1Lineage, type ZtV1Reader, type ZtV1Lineage } from './v1.js';
+export { ztCreateShardedWriter, type ZtShardedWriteOptions } from './sharded-write.js';
