@@ -19,6 +19,8 @@ export { getFileSize, isLargeFile, estimateChunkRows } from './file-utils.js';
 export { copyIntoStore, exportStore } from './store-transfer.js';
 export type { IntoStoreOptions, ExportStoreOptions } from './store-transfer.js';
 export { fromSafetensors, toSafetensors, fromSafetensorsFile, toSafetensorsFile, getSafetensorsMetadata, iterSafetensors } from './safetensors-io.js';
+export { fromGgufFile, toGgufFile } from './gguf-io.js';
+export type { FromGgufFileOptions, ToGgufFileOptions } from './gguf-io.js';
 export type { FromSafetensorsOptions, ToSafetensorsOptions, FromSafetensorsFileOptions, ToSafetensorsFileOptions, SafetensorsFileSummary, IterSafetensorsOptions } from './safetensors-io.js';
 export { fromNumpy, toNumpy } from './numpy-io.js';
 export type { FromNumpyOptions, ToNumpyOptions } from './numpy-io.js';
