@@ -64,6 +64,8 @@ export const FUZZ_TARGET_OPTIONS: Readonly<Record<string, FormatTargetOptions>> 
   // Text: shortest numbers, a %g table with a header, gzip, and the Arrow CSV fuzzer files and typed table.
   csv: { seedOptions: [{}, { fmt: '%.6g', header: true }, { gzip: true, fmt: '%.18e' }], seedFiles: ['corpora/csv/arrow-testing/aggregate_test_100.csv', 'corpora/csv/arrow-testing/fuzzing/clusterfuzz-testcase-minimized-arrow-csv-fuzz-5308706540814336'] },
   txt: { seedOptions: [{}, { gzip: true }] },
+  // GGUF holds no uint8 (the sample's mask): llama.cpp's own test file, every metadata type and 10 f32 tensors.
+  gguf: { seedFiles: ['corpora/gguf/hyllama/dummy.gguf'] },
   hdf5: { via: 'path', seedOptions: [{}, { compression: 'gzip', shuffle: true, fletcher32: true, chunkRows: 2 }] },
 };
 
@@ -77,8 +79,9 @@ export function fuzzSampleTensors(): Record<string, Tensor> {
 }
 
 async function writeTensors(format: TensorFormat, path: string, tensors: Record<string, Tensor>, formatOptions?: Record<string, unknown>): Promise<boolean> {
-  const specs = Object.entries(tensors).map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape }));
-  if (specs.some((spec) => format.cannotWrite?.(spec))) return false;
+  // The sample's tensors the format can hold (GGUF has no uint8); none at all: no seed.
+  const specs = Object.entries(tensors).map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })).filter((spec) => !format.cannotWrite?.(spec));
+  if (specs.length === 0) return false;
   const writer = await format.createWriter!(path, { tensors: specs, metadata: { note: 'fuzz' }, ...(formatOptions ? { formatOptions } : {}) });
   for (const name of writer.order) await writer.add(name, tensors[name]!.data);
   await writer.close();
