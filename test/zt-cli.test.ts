@@ -75,3 +75,17 @@ test('merge: mixed formats into one .zt; a clash is refused unless --prefix', as
   assert.equal(noClash.code, 0, noClash.stderr);
   assert.equal((await runCli(['merge', join(dir, 'a.safetensors')])).code, 2);
 });
+
+test('tensio/io: fromZtFile into a NumPack store and toZtFile back (canonical, and compressed)', async (t) => {
+  const { fromZtFile, toZtFile } = await import('../src/io/index.js');
+  const dir = await tempDir(t);
+  const tensors = { w: tensor('float32', [8, 4], (i) => i * 3, 4), ids: tensor('int64', [5], (i) => i, 8) };
+  await writeWithFormat('zt', join(dir, 'm.zt'), tensors);
+  await fromZtFile(join(dir, 'm.zt'), join(dir, 'm.npk'));
+  await toZtFile(join(dir, 'm.npk'), join(dir, 'back.zt'));
+  assert.deepEqual(readFileSync(join(dir, 'back.zt')), readFileSync(join(dir, 'm.zt')), 'canonical: the same tensors give the same bytes');
+  await toZtFile(join(dir, 'm.npk'), join(dir, 'small.zt'), { compress: { frameBytes: 64 } });
+  await using reader = await ztOpen(join(dir, 'small.zt'));
+  assert.deepEqual((await reader.read('w')).data, tensors.w.data);
+  assert.equal(reader.manifest!.objects.get('w')!.parts.get('data')!.encoding, 'zt.zstd-seekable/1');
+});

@@ -35,6 +35,8 @@ export type { DataFrameLike, FromDataFrameOptions, ToDataFrameOptions } from './
 export { toDlpack, fromDlpack, kDLCPU, kDLCUDA, kDLInt, kDLUInt, kDLFloat, kDLBfloat, kDLComplex, kDLBool } from './dlpack.js';
 export type { DLPackTensor, DLPackDType } from './dlpack.js';
 export { fromHdf5, toHdf5 } from './hdf5-io.js';
+export { fromZtFile, toZtFile } from './zt-io.js';
+export type { FromZtFileOptions, ToZtFileOptions } from './zt-io.js';
 export type { FromHdf5Options, ToHdf5Options } from './hdf5-io.js';
 export type { FromZarrOptions, ToZarrOptions } from './zarr-io.js';
 export { fromTorchFile, toTorchFile, fromTorch, toTorch } from './torch-io.js';
