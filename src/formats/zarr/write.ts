@@ -421,7 +421,9 @@ async function writeBand(plan: ArrayPlan, band: Uint8Array, rows: number, bandIn
     const coords = [bandIndex, ...rest];
     const key = `${spec.name}/${zarrChunkKey(keyMeta, coords)}`;
     if (!plan.shards) {
-      await put(key, await encode(extractChunk(band, rows, shape, chunks, coords, size, bandStartRow)));
+      // A chunk of whole rows that fills its band is the band itself (no copy; bands are never reused).
+      const wholeBand = rows === chunks[0] && chunks.every((side, axis) => axis === 0 || side === shape[axis]);
+      await put(key, await encode(wholeBand ? band : extractChunk(band, rows, shape, chunks, coords, size, bandStartRow)));
       continue;
     }
     // A shard: its inner chunks in C order, those wholly past the array's edge left out.
