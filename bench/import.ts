@@ -26,6 +26,9 @@ const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
  */
 export const ROOT_IMPORT_MS_BEFORE_SEAM_V2 = 67;
 
+/** The commit the "before" figures come from (main before Seam v2); built side by side with the tree. */
+export const BEFORE_SEAM_V2_COMMIT = 'cae66f0';
+
 /** Wall and CPU milliseconds one fresh process spends in `await import(specifier)`, or an error text. */
 function coldImportMs(specifier: string, cwd: string): { wall: number; cpu: number } | string {
   const code = `const c0 = process.cpuUsage(); const t0 = performance.now(); await import(${JSON.stringify(specifier)}); const c = process.cpuUsage(c0); process.stdout.write(JSON.stringify({ wall: performance.now() - t0, cpu: (c.user + c.system) / 1000 }));`;
@@ -38,14 +41,30 @@ function coldImportMs(specifier: string, cwd: string): { wall: number; cpu: numb
   }
 }
 
-/** Compiles `src/` to `<dir>/import-dist/dist` as an ES module package; returns the root entry's URL. */
-export function buildForImportBench(dir: string): string {
-  const out = join(dir, 'import-dist');
+/**
+ * Compiles `src/` of an older commit (`git archive` of src and the tsconfigs into the
+ * scratch folder) to `<dir>/import-before/dist`; returns its root entry's URL, or an
+ * error text when the commit is not in this clone.
+ */
+export function buildBeforeForImportBench(dir: string, commit = BEFORE_SEAM_V2_COMMIT): string | { error: string } {
+  const tree = join(dir, 'import-before-src');
+  mkdirSync(tree, { recursive: true });
+  const archive = spawnSync('git', ['-C', repoRoot, 'archive', '--format=tar', commit, 'src', 'tsconfig.json', 'tsconfig.build.json'], { maxBuffer: 1 << 28 });
+  if (archive.status !== 0) return { error: `git archive ${commit}: ${archive.stderr.toString().trim()}` };
+  const untar = spawnSync('tar', ['-x', '-C', tree], { input: archive.stdout });
+  if (untar.status !== 0) return { error: `tar: ${untar.stderr.toString().trim()}` };
+  symlinkSync(join(repoRoot, 'node_modules'), join(tree, 'node_modules'));
+  return buildForImportBench(dir, { tree, name: 'import-before' });
+}
+
+/** Compiles `src/` (of `tree`, default this repository) to `<dir>/<name>/dist` as an ES module package; returns the root entry's URL. */
+export function buildForImportBench(dir: string, from: { tree: string; name: string } = { tree: repoRoot, name: 'import-dist' }): string {
+  const out = join(dir, from.name);
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'package.json'), JSON.stringify({ name: 'tensio-import-bench', type: 'module' }));
   symlinkSync(join(repoRoot, 'node_modules'), join(out, 'node_modules'));
   const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', join(out, 'dist'), '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false'], { cwd: repoRoot, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [tsc, '-p', join(from.tree, 'tsconfig.build.json'), '--outDir', join(out, 'dist'), '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false'], { cwd: repoRoot, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`tsc failed: ${result.stdout}${result.stderr}`);
   return pathToFileURL(join(out, 'dist', 'index.js')).href;
 }
@@ -60,9 +79,11 @@ export function buildForImportBench(dir: string): string {
  */
 export async function runImportBench(options: BenchOptions): Promise<BenchRow[]> {
   const rootUrl = buildForImportBench(options.dir);
+  const beforeUrl = buildBeforeForImportBench(options.dir);
   const cwd = join(options.dir, 'import-dist');
   const rounds = Math.max(options.quick ? 3 : 15, options.reps);
-  const contenders: [string, string][] = [['tensio', rootUrl], ['apache-arrow', 'apache-arrow'], ['node:zlib', 'node:zlib']];
+  // Round-robin with the pre-Seam-v2 build, so both see the same machine load.
+  const contenders: [string, string][] = [['tensio', rootUrl], ...(typeof beforeUrl === 'string' ? [['tensio before', beforeUrl] as [string, string]] : []), ['apache-arrow', 'apache-arrow'], ['node:zlib', 'node:zlib']];
   const samples = new Map<string, number[]>(contenders.map(([name]) => [name, []]));
   const cpuSamples = new Map<string, number[]>(contenders.map(([name]) => [name, []]));
   const errors = new Map<string, string>();
@@ -84,7 +105,21 @@ export async function runImportBench(options: BenchOptions): Promise<BenchRow[]>
   const cpu = (name: string): number | undefined => (cpuSamples.get(name)!.length > 0 ? median(cpuSamples.get(name)!) : undefined);
   const tensio = figure('tensio');
   const before = ROOT_IMPORT_MS_BEFORE_SEAM_V2;
+  if (typeof beforeUrl !== 'string') options.log(`  cold import tensio before (${BEFORE_SEAM_V2_COMMIT}): not built: ${beforeUrl.error}`);
   const rows: BenchRow[] = [
+    {
+      format: 'import', operation: `cold import('tensio') vs before Seam v2 (${BEFORE_SEAM_V2_COMMIT}), side by side`, unit: 'ms',
+      ...(tensio !== undefined ? { tensio } : {}),
+      ...(figure('tensio before') !== undefined ? { baseline: figure('tensio before')!, baselineName: `tensio ${BEFORE_SEAM_V2_COMMIT}` } : {}),
+      ...(figure('tensio before') !== undefined && tensio !== undefined ? { goal: 'no slower than before (+10% noise)', met: tensio <= figure('tensio before')! * 1.1 } : {}),
+      ...(typeof beforeUrl !== 'string' ? { note: `before not built: ${beforeUrl.error}` } : {}),
+    },
+    {
+      format: 'import', operation: `cold import('tensio') CPU time vs before Seam v2 (${BEFORE_SEAM_V2_COMMIT}), side by side`, unit: 'ms',
+      ...(cpu('tensio') !== undefined ? { tensio: cpu('tensio')! } : {}),
+      ...(cpu('tensio before') !== undefined ? { baseline: cpu('tensio before')!, baselineName: `tensio ${BEFORE_SEAM_V2_COMMIT} CPU` } : {}),
+      ...(cpu('tensio before') !== undefined && cpu('tensio') !== undefined ? { goal: 'no more CPU than before (+10% noise)', met: cpu('tensio')! <= cpu('tensio before')! * 1.1 } : {}),
+    },
     {
       format: 'import', operation: "cold import('tensio') vs apache-arrow", unit: 'ms',
       ...(tensio !== undefined ? { tensio } : {}),

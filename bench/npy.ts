@@ -16,6 +16,7 @@ import { compareRow } from './lib/report.js';
 import { collectGarbage, gbPerSecond, runRounds, summarizeSeconds, type Contender } from './lib/timing.js';
 import { tensioReadAll, tensioStreamAll, tensioStreamWrite, type WriterFactory } from './lib/tensio-ops.js';
 import type { BenchRow } from './lib/types.js';
+import { npyCreateWriter } from '../src/formats/npy/index.js';
 
 const FORMAT = 'npy';
 const MiB = 2 ** 20;
@@ -52,7 +53,7 @@ export async function runNpyBench(context: BenchContext): Promise<BenchRow[]> {
   const peerOut = join(dir, 'peer-write.npy');
   const outputs = [rawOut, tensioOut, peerOut];
   // Like-for-like with raw fs and np.save (neither fsyncs): the public writer on a non-durable atomic sink.
-  const writerFactory: WriterFactory = async (path, specs) => tensio.npyCreateWriter(await tensio.atomicFileSink(path, { durable: false }), { tensors: specs });
+  const writerFactory: WriterFactory = async (path, specs) => npyCreateWriter(await tensio.atomicFileSink(path, { durable: false }), { tensors: specs });
   let writtenBytes: number | undefined;
   const peerWrite: Contender[] = peers ? [{ name: 'np.save', before: () => freshTarget(...outputs), run: () => peers.time('np.save', peerOut) }] : [];
   const writes = await runRounds([

@@ -18,6 +18,8 @@ import { freshTarget } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
 import { measureChildRss } from './lib/rss.js';
 import { gbPerSecond, runRounds, type Contender } from './lib/timing.js';
+import { npzWrite } from '../src/formats/npz/index.js';
+import { zipOpen } from '../src/zip/index.js';
 import { tensioReadAll, tensioStreamAll } from './lib/tensio-ops.js';
 import type { BenchRow } from './lib/types.js';
 
@@ -60,14 +62,14 @@ export async function runNpzBench(context: BenchContext): Promise<BenchRow[]> {
     log(`npz: writing a deflated float32 [${shape.join(', ')}] member (${(values.byteLength / MiB).toFixed(0)} MiB) with tensio's npz writer…`);
     return { values, shape };
   })();
-  await tensio.npzWrite(source, { x: { dtype: 'float32', shape: dataBytes.shape, data: new Uint8Array(dataBytes.values.buffer) } }, { compress: true });
+  await npzWrite(source, { x: { dtype: 'float32', shape: dataBytes.shape, data: new Uint8Array(dataBytes.values.buffer) } }, { compress: true });
   const decoded = dataBytes.values.byteLength;
   const fileBytes = statSync(source).size;
   log(`npz: ${source}: ${(fileBytes / MiB).toFixed(0)} MiB on disk for ${(decoded / MiB).toFixed(0)} MiB of data`);
 
   // The member's compressed bytes, for the raw zlib baseline (read once, untimed).
   const fileBytesAll = new Uint8Array(readFileSync(source));
-  const zip = await tensio.zipOpen(tensio.bytesSource(fileBytesAll), { format: 'npz' });
+  const zip = await zipOpen(tensio.bytesSource(fileBytesAll), { format: 'npz' });
   const entry = zip.entries[0]!;
   const compressedAt = await zip.dataOffset(entry);
   const compressed = fileBytesAll.slice(compressedAt, compressedAt + entry.compressedSize);

@@ -14,6 +14,7 @@ import { measureChildRss } from './lib/rss.js';
 import { runRounds, type Contender } from './lib/timing.js';
 import { registryWriterFactory, tensioReadAll, tensioStreamAll, tensioStreamWrite, type WriterFactory } from './lib/tensio-ops.js';
 import type { BenchRow } from './lib/types.js';
+import { pytorchCreateSinkWriter } from '../src/formats/pytorch/index.js';
 
 const FORMAT = 'pytorch';
 const MiB = 2 ** 20;
@@ -58,7 +59,7 @@ export async function runPytorchBench(context: BenchContext): Promise<BenchRow[]
   const peerOut = join(dir, 'peer-write.pt');
   const outputs = [rawOut, tensioOut, peerOut];
   // Like-for-like with raw fs and torch.save (neither fsyncs): the public sink writer on a non-durable atomic sink.
-  const writerFactory: WriterFactory = async (path, specs) => tensio.pytorchCreateSinkWriter(await tensio.atomicFileSink(path, { durable: false }), { tensors: specs });
+  const writerFactory: WriterFactory = async (path, specs) => pytorchCreateSinkWriter(await tensio.atomicFileSink(path, { durable: false }), { tensors: specs });
   const peerWrite: Contender[] = peers ? [{ name: 'torch.save', before: () => freshTarget(...outputs), run: () => peers.time('torch.save', peerOut) }] : [];
   const writes = await runRounds([
     { name: 'raw', before: () => freshTarget(...outputs), run: () => rawWrite(rawOut, plan.flatMap((entry) => entry.chunks)) },

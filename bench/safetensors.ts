@@ -14,6 +14,7 @@ import { measureChildRss } from './lib/rss.js';
 import { median, runRounds, timeIt, type Contender } from './lib/timing.js';
 import { registryWriterFactory, tensioListing, tensioReadAll, tensioStreamAll, tensioStreamWrite, type WriterFactory } from './lib/tensio-ops.js';
 import type { BenchRow } from './lib/types.js';
+import { safetensorsStreamWriter } from '../src/formats/safetensors/index.js';
 
 const FORMAT = 'safetensors';
 const MiB = 2 ** 20;
@@ -62,7 +63,7 @@ export async function runSafetensorsBench(context: BenchContext): Promise<BenchR
   const peerOut = join(dir, 'peer-write.safetensors');
   const outputs = [rawOut, tensioOut, peerOut];
   // The stream writer with durable: false is the like-for-like case; the registry writer always fsyncs (measured below).
-  const streamWriter = tensio.safetensorsStreamWriter as typeof tensio.safetensorsStreamWriter | undefined;
+  const streamWriter: typeof safetensorsStreamWriter | undefined = safetensorsStreamWriter;
   const nonDurable: WriterFactory | undefined = streamWriter ? (path, specs) => streamWriter(path, { tensors: specs, durable: false }) : undefined;
   let writeNote: string | undefined;
   const checkOutput = async (path: string): Promise<void> => {

@@ -3,6 +3,13 @@
  * tensors between the formats ML and data people use, with bounded memory, atomic
  * writes and no pickle ever executed.
  *
+ * The root entry is small on purpose: the operations over every format (open, convert,
+ * verify, diff), tensors, dtypes and float helpers, errors, sources/sinks/stores, and
+ * the types of the model seam. Each format's own API is behind its subpath
+ * (`tensio/safetensors`, `tensio/pytorch`, `tensio/npy`, `tensio/npz`, …), the
+ * NumPack-compatible API behind `tensio/io`, what a format author needs behind
+ * `tensio/model`, and the named limits behind `tensio/limits`.
+ *
  * @example
  * ```ts
  * import { openTensorFile, convert } from 'tensio';
@@ -14,45 +21,45 @@
  * @packageDocumentation
  */
 
-export * from './core/errors.js';
-export * from './core/dtype.js';
-export * from './core/block-dtypes.js';
-export * from './core/tensor.js';
-export * from './core/sizes.js';
-export * from './core/limits.js';
-export * from './core/float-convert.js';
-export * from './core/float-cast.js';
+// Operations over every format.
+export {
+  openTensorFile, convert, convertReader, verifyTensorFile, diffTensorFiles, diffTensorReaders, detectFormat, getFormat, BUILT_IN_FORMATS,
+  type OpenTensorFileOptions, type ConvertOptions, type ConvertResult, type VerifyTensorFileOptions, type FormatListOption,
+  type DiffOptions, type DiffReport, type DiffSide, type DiffTensorSummary, type DiffChangedSpec, type DiffChangedContent, type DiffLocation,
+  type BuiltInFormatName, type FormatOptionsByName, type OpenFormatOptions, type WriteFormatOptions,
+} from './operations/index.js';
+export type { DTypeCast } from './operations/dtype-cast.js';
 
-export * from './storage/byte-source.js';
-export * from './storage/file-source.js';
-export * from './storage/cached-source.js';
-export * from './storage/byte-sink.js';
-export * from './storage/atomic-file-sink.js';
-export * from './storage/write-target.js';
-export { stagedSink, type StagedSinkOptions } from './storage/staged-sink.js';
-export { removeStaleTemporaries } from './storage/temporary-names.js';
-export * from './storage/store.js';
-export * from './storage/folder-store.js';
-export * from './storage/source-input.js';
-export type { HttpOptions, HttpStats } from './storage/http-client.js';
+// Tensors, dtypes and float helpers.
+export { createTensor, typedView, isViewAligned, tensorsEqual, type Tensor, type NDArray, type TensorData } from './core/tensor.js';
+export { DTYPES, DTYPE_INFO, isDType, dtypeInfo, itemSize, type DType, type DTypeKind, type DTypeInfo, type TypedArray, type TypedArrayConstructor } from './core/dtype.js';
+export { BLOCK_DTYPES, BLOCK_DTYPE_INFO, isBlockDType, type BlockDType, type BlockDTypeInfo } from './core/block-dtypes.js';
+export { elementCount, tensorByteLength } from './core/sizes.js';
+export { float32ToFloat16Bits, float32ToBfloat16Bits, toFloat32Array, fromFloat32Array } from './core/float-convert.js';
+export { CASTABLE_FLOAT_DTYPES, isCastableFloat, castFloatElements } from './core/float-cast.js';
+
+// Errors.
+export { TensioError, isTensioError, type TensioErrorCode, type TensioErrorOptions } from './core/errors.js';
+
+// Sources, sinks, stores.
+export { bytesSource, readRange, toByteSource, type ByteSource, type ByteRange, type ByteInput, type ReadOptions } from './storage/byte-source.js';
+export { fileSource, type FileSource, type FileSourceOptions } from './storage/file-source.js';
+export { withCache, type CacheOptions, type CacheStats, type CachedSource } from './storage/cached-source.js';
+export { openSourceInput, isByteSource, isHttpUrl, type SourceInput, type SourceInputOptions, type OpenedSource } from './storage/source-input.js';
 export { httpSource, type HttpSource, type HttpSourceOptions } from './storage/http-source.js';
 export { httpStore, type HttpStore, type HttpStoreOptions } from './storage/http-store.js';
+export type { HttpOptions, HttpStats } from './storage/http-client.js';
+export { memorySink, type ByteSink, type MemorySink } from './storage/byte-sink.js';
+export { atomicFileSink, type AtomicFileSink, type AtomicFileSinkOptions } from './storage/atomic-file-sink.js';
+export { stagedSink, type StagedSinkOptions } from './storage/staged-sink.js';
+export { openWriteSink, type WriteTarget, type StoreKey, type StagingPolicy, type OpenWriteSinkOptions } from './storage/write-target.js';
+export { readStoreText, type Store, type StoreWriteOptions, type StoreListOptions } from './storage/store.js';
+export { folderStore, type FolderStore } from './storage/folder-store.js';
+export { collectBytes, type TensorBytes } from './storage/tensor-bytes.js';
 
-export * from './model/types.js';
-export * from './model/create-reader.js';
-export * from './model/nd-slice.js';
-export * from './model/layouts.js';
-export * from './model/densify.js';
-export * from './storage/tensor-bytes.js';
-export * from './operations/index.js';
-export * from './operations/dtype-cast.js';
-export * from './zip/index.js';
-export { zipVerifyTensorFile } from './formats/shared/zip-verify.js';
-export * from './formats/safetensors/index.js';
-export * from './formats/sharded/index.js';
-export * from './npk/index.js';
-export * from './formats/npy/index.js';
-export * from './formats/pytorch/index.js';
-export * from './formats/npz/index.js';
-export * from './model/verify-by-reading.js';
-export * from './core/memory.js';
+// The model seam: readers, writers, formats, layouts.
+export { UNSUPPORTED_TENSORS_KEY } from './model/types.js';
+export type * from './model/types.js';
+export type { TensorSlice, DimensionSlice } from './model/nd-slice.js';
+export { isMultiPart, type TensorPartInfo, type TensorLayout, type SparseCsrLayout, type SparseCooLayout, type QuantGroupLayout, type MxLayout, type OtherLayout } from './model/layouts.js';
+export { densify, type DensifyOptions } from './model/densify.js';

@@ -2,10 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import {
-  createTensor, createTensorReader, diffTensorFiles, diffTensorReaders, isTensioError, npzWrite, pytorchWrite, safetensorsWrite,
-  type Tensor, type TensorReader,
-} from '../src/index.js';
+import { createTensor, diffTensorFiles, diffTensorReaders, isTensioError, type Tensor, type TensorReader } from '../src/index.js';
+import { safetensorsWrite } from '../src/formats/safetensors/index.js';
+import { pytorchWrite } from '../src/formats/pytorch/index.js';
+import { npzWrite } from '../src/formats/npz/index.js';
+import { createTensorReader } from '../src/model/index.js';
 import { runCli } from './helpers/cli.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp.js';

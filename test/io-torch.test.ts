@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromTorch, fromTorchFile, toTorch, toTorchFile, NumPack } from '../src/io/index.js';
-import { createTensor, tensorsEqual, pytorchWrite, isTensioError } from '../src/index.js';
+import { createTensor, tensorsEqual, isTensioError } from '../src/index.js';
+import { pytorchWrite } from '../src/formats/pytorch/index.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp.js';
 

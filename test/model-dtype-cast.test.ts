@@ -3,10 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import {
-  castFloatElements, castStream, convert, createTensor, dtypeCastPlan, isTensioError, openTensorFile, parseDTypeCast,
-  safetensorsWrite, verifyTensorFile, type DType,
-} from '../src/index.js';
+import { castFloatElements, convert, createTensor, isTensioError, openTensorFile, verifyTensorFile, type DType } from '../src/index.js';
+import { safetensorsWrite } from '../src/formats/safetensors/index.js';
+import { castStream, dtypeCastPlan, parseDTypeCast } from '../src/operations/dtype-cast.js';
 import { cliErrorCode, runCli } from './helpers/cli.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp.js';

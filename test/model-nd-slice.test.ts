@@ -3,10 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  bytesSource, createTensorReader, isTensioError, openTensorFile, resolveTensorSlice, tensorSliceRuns,
-  type ByteSource, type TensorSlice,
-} from '../src/index.js';
+import { bytesSource, isTensioError, openTensorFile, type ByteSource, type TensorSlice } from '../src/index.js';
+import { createTensorReader, resolveTensorSlice, tensorSliceRuns } from '../src/model/index.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp.js';
 

@@ -9,9 +9,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  PickleDict, PickleTuple, isTensioError, openTensorFile, pickleRun, pytorchPickleHooks, pytorchStorageFromId,
-} from '../src/index.js';
+import { isTensioError, openTensorFile } from '../src/index.js';
+import { PickleDict, PickleTuple, pickleRun, pytorchPickleHooks, pytorchStorageFromId } from '../src/formats/pytorch/index.js';
 import { pickleRunAsync } from '../src/formats/pytorch/pickle/machine.js';
 import { binUnicode, craftCheckpoint, pickleBytes } from './helpers/pytorch-craft.js';
 import { sharedFile, sharedSkip } from './helpers/shared-files.js';

@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { deflateRawSync } from 'node:zlib';
 import { craftZip } from './helpers/zip-craft.js';
 import { binUnicode, craftCheckpoint, pickleBytes } from './helpers/pytorch-craft.js';
-import {
-  bytesSource, createTensor, isTensioError, memorySink, pytorchCreateSinkWriter, pytorchEncodeStateDict, pytorchOpen, TensioError,
-} from '../src/index.js';
+import { bytesSource, createTensor, isTensioError, memorySink, TensioError } from '../src/index.js';
+import { pytorchCreateSinkWriter, pytorchEncodeStateDict, pytorchOpen } from '../src/formats/pytorch/index.js';
 
 const FLOATS = new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6]).buffer);
 const STATE_DICT = pytorchEncodeStateDict([{ name: 'w', dtype: 'float32', shape: [2, 3] }]);

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { oracleSkip, runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp.js';
 import { binUnicode, craftCheckpoint, pickleBytes, shortBinUnicode } from './helpers/pytorch-craft.js';
-import { convert, isTensioError, openTensorFile, pickleScanGlobals, pytorchListGlobals, pytorchOpen, PYTORCH_LEGACY_MAGIC } from '../src/index.js';
+import { convert, isTensioError, openTensorFile } from '../src/index.js';
+import { pickleScanGlobals, pytorchListGlobals, pytorchOpen, PYTORCH_LEGACY_MAGIC } from '../src/formats/pytorch/index.js';
 
 const PROTO2 = pickleBytes(0x80, 2);
 const TUPLE1 = 0x85;

@@ -2,10 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { oracleSkip, runPython } from './helpers/oracle.js';
 import { binUnicode, pickleBytes } from './helpers/pytorch-craft.js';
-import {
-  PickleTensor, TensioError, isTensioError, pickleRun, pytorchCollect, pytorchEncodeStateDict, pytorchPickleHooks, pytorchPlainValue,
-  pytorchStorageFromId, type PickleHooks,
-} from '../src/index.js';
+import { TensioError, isTensioError } from '../src/index.js';
+import { PickleTensor, pickleRun, pytorchCollect, pytorchEncodeStateDict, pytorchPickleHooks, pytorchPlainValue, pytorchStorageFromId, type PickleHooks } from '../src/formats/pytorch/index.js';
 
 const hooks: PickleHooks = pytorchPickleHooks({ loadStorage: (id, offset) => pytorchStorageFromId(id, offset) });
 const run = (bytes: Uint8Array, limits = {}) => pickleRun(bytes, { hooks, format: 'pytorch', ...limits });

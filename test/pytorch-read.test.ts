@@ -8,7 +8,9 @@ import { oracleSkip, runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp.js';
 import { assertMatchesFixture, TORCH_FIXTURE_SCRIPT } from './helpers/pytorch-fixtures.js';
 import { debianTorchSkip, runDebianPython } from './helpers/debian-torch.js';
-import { bytesSource, convert, isTensioError, openTensorFile, pytorchOpen, zipCreateWriter, memorySink, zipOpen } from '../src/index.js';
+import { bytesSource, convert, isTensioError, openTensorFile, memorySink } from '../src/index.js';
+import { pytorchOpen } from '../src/formats/pytorch/index.js';
+import { zipCreateWriter, zipOpen } from '../src/zip/index.js';
 
 async function torchFixtures(t: Parameters<typeof tempDir>[0], run: (script: string, args: string[]) => string): Promise<{ dir: string; files: string[] }> {
   const dir = await tempDir(t);

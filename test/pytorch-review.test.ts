@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PickleDict, isTensioError, pickleRun, pickleScanGlobals, pytorchPickleHooks, pytorchStorageFromId } from '../src/index.js';
+import { isTensioError } from '../src/index.js';
+import { PickleDict, pickleRun, pickleScanGlobals, pytorchPickleHooks, pytorchStorageFromId } from '../src/formats/pytorch/index.js';
 import { pickleBytes } from './helpers/pytorch-craft.js';
 
 const hooks = pytorchPickleHooks({ loadStorage: (id, at) => pytorchStorageFromId(id, at) });

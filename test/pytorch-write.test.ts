@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { oracleSkip, runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp.js';
 import { debianTorchSkip, runDebianPython } from './helpers/debian-torch.js';
-import {
-  bytesSource, convert, createTensor, isTensioError, memorySink, pytorchCannotWrite, pytorchCreateSinkWriter, pytorchCreateWriter,
-  pytorchOpen, pytorchWrite, tensorByteLength, zipOpen, type DType, type Tensor,
-} from '../src/index.js';
+import { bytesSource, convert, createTensor, isTensioError, memorySink, tensorByteLength, type DType, type Tensor } from '../src/index.js';
+import { pytorchCannotWrite, pytorchCreateSinkWriter, pytorchCreateWriter, pytorchOpen, pytorchWrite } from '../src/formats/pytorch/index.js';
+import { zipOpen } from '../src/zip/index.js';
 
 const WRITABLE: DType[] = [
   'float32', 'float64', 'float16', 'bfloat16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'bool',

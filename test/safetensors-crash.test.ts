@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTensor, safetensorsOpen, safetensorsVerify, safetensorsWrite } from '../src/index.js';
+import { createTensor } from '../src/index.js';
+import { safetensorsOpen, safetensorsVerify, safetensorsWrite } from '../src/formats/safetensors/index.js';
 import { tempDir } from './helpers/temp.js';
 
 const TENSORS = 8;
@@ -79,7 +80,7 @@ test('safetensors crash safety: SIGKILL while streaming leaves the old file or t
   const target = join(folder, 'model.safetensors');
   await safetensorsWrite(target, { old: createTensor('float32', [3], new Float32Array([1, 2, 3])) }, { metadata: { generation: 'old' } });
   const script = join(folder, 'child.mts');
-  await writeFile(script, childScript(new URL('../src/index.ts', import.meta.url).href));
+  await writeFile(script, childScript(new URL('../src/formats/safetensors/index.ts', import.meta.url).href));
 
   // Kill points spread over the whole write, plus one run allowed to finish.
   const killPoints = [1, ...Array.from({ length: 4 }, () => 2 + Math.floor(Math.random() * (REPORTS + 1))), REPORTS + 2, Number.POSITIVE_INFINITY];

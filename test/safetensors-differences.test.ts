@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bytesSource, isTensioError, safetensorsOpen } from '../src/index.js';
+import { bytesSource, isTensioError } from '../src/index.js';
+import { safetensorsOpen } from '../src/formats/safetensors/index.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp.js';
 

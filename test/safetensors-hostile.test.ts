@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isTensioError, safetensorsOpen, safetensorsReadHeader, safetensorsSerialize, createTensor, type TensioErrorCode } from '../src/index.js';
+import { isTensioError, createTensor, type TensioErrorCode } from '../src/index.js';
+import { safetensorsOpen, safetensorsReadHeader, safetensorsSerialize } from '../src/formats/safetensors/index.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp.js';
 

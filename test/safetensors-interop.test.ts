@@ -7,10 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  SAFETENSORS_DTYPES, createTensor, dtypeInfo, safetensorsDtypeName, safetensorsOpen, safetensorsSerialize,
-  safetensorsStreamWriter, safetensorsWrite, type DType, type Tensor,
-} from '../src/index.js';
+import { createTensor, dtypeInfo, type DType, type Tensor } from '../src/index.js';
+import { SAFETENSORS_DTYPES, safetensorsDtypeName, safetensorsOpen, safetensorsSerialize, safetensorsStreamWriter, safetensorsWrite } from '../src/formats/safetensors/index.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp.js';
 import { PYTHON_DUMP_SAFETENSORS } from './helpers/safetensors-python.js';

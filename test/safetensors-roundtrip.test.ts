@@ -7,11 +7,8 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import {
-  SAFETENSORS_DTYPES, convert, createTensor, dtypeInfo, isTensioError, memorySink, openTensorFile, safetensorsCannotWrite,
-  safetensorsOpen, safetensorsSerialize, safetensorsSniff, safetensorsStreamWriter, safetensorsVerify, safetensorsWrite,
-  verifyTensorFile, bytesSource, type ByteSource, type DType, type Tensor,
-} from '../src/index.js';
+import { convert, createTensor, dtypeInfo, isTensioError, memorySink, openTensorFile, verifyTensorFile, bytesSource, type ByteSource, type DType, type Tensor } from '../src/index.js';
+import { SAFETENSORS_DTYPES, safetensorsCannotWrite, safetensorsOpen, safetensorsSerialize, safetensorsSniff, safetensorsStreamWriter, safetensorsVerify, safetensorsWrite } from '../src/formats/safetensors/index.js';
 import { tempDir } from './helpers/temp.js';
 
 /** Deterministic PRNG (mulberry32) so failures reproduce. */

@@ -7,10 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  convert, createTensor, detectFormat, isTensioError, openTensorFile, safetensorsOpen, safetensorsSerialize,
-  safetensorsShardedWriter, safetensorsSplitShards, safetensorsVerify, safetensorsWrite, safetensorsWriteSharded, type Tensor,
-} from '../src/index.js';
+import { convert, createTensor, detectFormat, isTensioError, openTensorFile, type Tensor } from '../src/index.js';
+import { safetensorsOpen, safetensorsSerialize, safetensorsShardedWriter, safetensorsSplitShards, safetensorsVerify, safetensorsWrite, safetensorsWriteSharded } from '../src/formats/safetensors/index.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp.js';
 import { PYTHON_DUMP_SAFETENSORS } from './helpers/safetensors-python.js';

@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createTensor, detectFormat, isTensioError, openTensorFile, safetensorsOpen, safetensorsVerify, safetensorsWrite, safetensorsWriteSharded, type Tensor } from '../src/index.js';
+import { createTensor, detectFormat, isTensioError, openTensorFile, type Tensor } from '../src/index.js';
+import { safetensorsOpen, safetensorsVerify, safetensorsWrite, safetensorsWriteSharded } from '../src/formats/safetensors/index.js';
 import { cliErrorCode, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 

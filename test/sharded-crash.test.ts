@@ -13,7 +13,8 @@ import { spawn } from 'node:child_process';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTensor, openTensorFile, safetensorsOpen, safetensorsVerify, safetensorsWriteSharded, verifyTensorFile, type Tensor } from '../src/index.js';
+import { createTensor, openTensorFile, verifyTensorFile, type Tensor } from '../src/index.js';
+import { safetensorsOpen, safetensorsVerify, safetensorsWriteSharded } from '../src/formats/safetensors/index.js';
 import { tempDir } from './helpers/temp.js';
 
 const TENSOR_COUNT = 6;
@@ -27,7 +28,8 @@ function generation(g: number): Record<string, Tensor> {
 }
 
 const CHILD = `
-import { createTensor, safetensorsWriteSharded } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)};
+import { createTensor } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)};
+import { safetensorsWriteSharded } from ${JSON.stringify(new URL('../src/formats/safetensors/index.ts', import.meta.url).href)};
 const [folder, maxShardBytes] = process.argv.slice(2);
 const tensors = {};
 for (let i = 0; i < ${TENSOR_COUNT}; i++) tensors['t' + i] = createTensor('uint8', [${TENSOR_BYTES}], new Uint8Array(${TENSOR_BYTES}).fill(2 * 50 + i));

@@ -5,7 +5,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTensor, safetensorsWrite } from '../src/index.js';
+import { createTensor } from '../src/index.js';
+import { safetensorsWrite } from '../src/formats/safetensors/index.js';
 import { TEMPORARY_NAME_PATTERN, removeStaleTemporaries, temporaryPathFor } from '../src/storage/temporary-names.js';
 import { tempDir } from './helpers/temp.js';
 

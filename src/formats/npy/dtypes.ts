@@ -53,7 +53,7 @@ export function npyDescrFor(dtype: DType): string | undefined {
 }
 
 /** Why numpy cannot hold this dtype, or undefined when it can. */
-export function npyCannotHold(dtype: DType): string | undefined {
+export function npyCannotWrite(dtype: DType): string | undefined {
   if (npyDescrFor(dtype) !== undefined) return undefined;
   const block = blockDTypeRefusal(dtype, 'NumPy');
   if (block) return block;

@@ -3,7 +3,7 @@
  */
 import type { TensorFormat } from '../../model/types.js';
 import type { DType } from '../../core/dtype.js';
-import { NPY_DESCR_BY_DTYPE, npyCannotHold } from './dtypes.js';
+import { NPY_DESCR_BY_DTYPE, npyCannotWrite } from './dtypes.js';
 import { npyHasMagic } from './read.js';
 import { npyOpen } from './reader.js';
 import type { NpyOpenFormatOptions, NpyWriteFormatOptions } from './types.js';
@@ -33,6 +33,6 @@ export const npyFormat: TensorFormat<NpyOpenFormatOptions, NpyWriteFormatOptions
   sniff: npyHasMagic,
   open: (input, options) => npyOpen(input, { ...options?.formatOptions, ...(options?.signal ? { signal: options.signal } : {}) }),
   createWriter: (path, options) => npyCreateWriter(path, { ...options, npy: options.formatOptions ?? {} }),
-  cannotWrite: (spec) => npyCannotHold(spec.dtype),
+  cannotWrite: (spec) => npyCannotWrite(spec.dtype),
   openOptionNames: ['voidDtype', 'maxHeaderBytes', 'maxRank', 'arrayName'],
 };

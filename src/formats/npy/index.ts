@@ -6,7 +6,7 @@ export type { NpyHeader, NpyOpenOptions, NpyReadOptions, NpyVersion, NpyWriteOpt
 export { NPY_MAGIC, NPY_PREFIX_BYTES, npyHasMagic, npyReadPrefix, npyParseHeader, npyReadHeaderFromBytes, type NpyPrefix } from './read.js';
 export { npyParseLiteral, npyIsLiteralDict, npyIsLiteralTuple, type NpyLiteral, type NpyLiteralDict, type NpyLiteralTuple } from './literal.js';
 export { npyValidateHeaderDict, type NpyHeaderFields } from './validate.js';
-export { NPY_DESCR_BY_DTYPE, npyDescrFor, npyCannotHold, npyDtypeFromDescr, type NpyDtype } from './dtypes.js';
+export { NPY_DESCR_BY_DTYPE, npyDescrFor, npyCannotWrite, npyDtypeFromDescr, type NpyDtype } from './dtypes.js';
 export { npyIsTensioLayout, npyToTensioLayout, npyByteSwap, npyFortranToC } from './layout.js';
 export { npyHeaderBytes, npyChunks, npyDataBytes, npyFileBytes, npySerialize, npyWrite, type NpyWriteInput } from './write.js';
 export { NPY_DEFAULT_ARRAY_NAME, npyReadHeader, npyTensorInfo, npyLocate, npyOpenSource, npyOpen } from './reader.js';

@@ -10,7 +10,7 @@ import type { TensorBytes, TensorSpec } from '../../model/types.js';
 import { chunksOf } from '../../storage/tensor-bytes.js';
 import { atomicFileSink } from '../../storage/atomic-file-sink.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
-import { npyCannotHold, npyDescrFor } from './dtypes.js';
+import { npyCannotWrite, npyDescrFor } from './dtypes.js';
 import { NPY_MAGIC } from './read.js';
 import type { NpyVersion, NpyWriteOptions } from './types.js';
 
@@ -38,7 +38,7 @@ function shapeRepr(shape: readonly number[]): string {
 export function npyHeaderBytes(spec: { dtype: DType; shape: readonly number[] }, options: NpyWriteOptions = {}): Uint8Array {
   const fail = errorFactory('npy');
   const descr = npyDescrFor(spec.dtype);
-  if (!descr) return fail('UNSUPPORTED_DTYPE', `npy: ${npyCannotHold(spec.dtype)}`);
+  if (!descr) return fail('UNSUPPORTED_DTYPE', `npy: ${npyCannotWrite(spec.dtype)}`);
   tensorByteLength(spec.dtype, spec.shape, 'npy'); // checks the shape
   let text = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeRepr(spec.shape)}, }`;
   if (spec.shape.length > 0) text += ' '.repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - String(spec.shape[0]).length));
@@ -95,7 +95,7 @@ export async function* npyChunks(spec: TensorSpec, data: TensorBytes, options: N
 
 /** Bytes of the data of an array of this spec; throws for dtypes numpy cannot hold. */
 export function npyDataBytes(spec: { dtype: DType; shape: readonly number[] }): number {
-  const reason = npyCannotHold(spec.dtype);
+  const reason = npyCannotWrite(spec.dtype);
   if (reason) errorFactory('npy')('UNSUPPORTED_DTYPE', `npy: ${reason}`);
   return tensorByteLength(spec.dtype, spec.shape, 'npy')!;
 }

@@ -3,7 +3,7 @@
  */
 import type { TensorFormat } from '../../model/types.js';
 import type { DType } from '../../core/dtype.js';
-import { NPY_DESCR_BY_DTYPE, npyCannotHold } from '../npy/dtypes.js';
+import { NPY_DESCR_BY_DTYPE, npyCannotWrite } from '../npy/dtypes.js';
 import { npzOpen } from './reader.js';
 import type { NpzOpenFormatOptions, NpzWriteFormatOptions } from './types.js';
 import { npzCreateWriter } from './write.js';
@@ -53,7 +53,7 @@ export const npzFormat: TensorFormat<NpzOpenFormatOptions, NpzWriteFormatOptions
     ...(options.formatOptions?.compress === true ? { compress: true } : {}),
   }),
   verify: (path, options) => zipVerifyTensorFile(path, 'npz', (file) => npzOpen(file), options, (info) => `${info.name}.npy`),
-  cannotWrite: (spec) => npyCannotHold(spec.dtype),
+  cannotWrite: (spec) => npyCannotWrite(spec.dtype),
   writeOptionNames: ['compress'],
   openOptionNames: ['voidDtype', 'maxHeaderBytes', 'maxRank', 'maxEntries', 'maxEntryBytes', 'checkCrc'],
 };

@@ -8,7 +8,7 @@ import { createPlannedWriter, plannedWriterCheckPlan } from '../../model/planned
 import type { TensorWriter, WriterOptions } from '../../model/types.js';
 import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import { zipCreateWriter } from '../../zip/write.js';
-import { npyCannotHold } from '../npy/dtypes.js';
+import { npyCannotWrite } from '../npy/dtypes.js';
 import { npyChunks, npyFileBytes, type NpyWriteInput } from '../npy/write.js';
 import type { NpzWriteOptions } from './types.js';
 import { npzMemberName } from './validate.js';
@@ -29,7 +29,7 @@ const fail = errorFactory('npz');
 export async function npzCreateWriter(target: WriteTarget, options: Pick<WriterOptions, 'tensors' | 'overwrite'> & NpzWriteOptions): Promise<TensorWriter> {
   plannedWriterCheckPlan('npz', options.tensors);
   for (const spec of options.tensors) {
-    const reason = npyCannotHold(spec.dtype);
+    const reason = npyCannotWrite(spec.dtype);
     if (reason) fail('UNSUPPORTED_DTYPE', `npz: cannot hold ${JSON.stringify(spec.name)}: ${reason}`);
     npzMemberName(spec.name);
     npyFileBytes(spec); // checks the shape

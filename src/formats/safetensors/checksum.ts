@@ -24,7 +24,7 @@ export function safetensorsCrc32Key(tensorName: string): string {
 }
 
 /** True for a metadata key that holds a tensio CRC32. */
-export function isSafetensorsCrc32Key(key: string): boolean {
+export function safetensorsIsCrc32Key(key: string): boolean {
   return key.startsWith(SAFETENSORS_CRC32_KEY_PREFIX);
 }
 
@@ -33,10 +33,10 @@ export function isSafetensorsCrc32Key(key: string): boolean {
  *
  * @example
  * ```ts
- * formatSafetensorsCrc32(0xcbf43926); // 'cbf43926'
+ * safetensorsFormatCrc32(0xcbf43926); // 'cbf43926'
  * ```
  */
-export function formatSafetensorsCrc32(value: number): string {
+export function safetensorsFormatCrc32(value: number): string {
   return (value >>> 0).toString(16).padStart(8, '0');
 }
 

@@ -19,11 +19,11 @@ export { safetensorsPlanLayout, safetensorsSerialize, safetensorsWrite } from '.
 export type { SafetensorsLayout, SafetensorsLayoutEntry, SafetensorsLayoutOptions, SafetensorsTensors, SafetensorsWriteOptions } from './write.js';
 export { SafetensorsStreamWriter, safetensorsStreamWriter } from './stream-writer.js';
 export type { SafetensorsStreamWriterOptions, PatchableByteSink } from './stream-writer.js';
-export { safetensorsCrc32Key, isSafetensorsCrc32Key, formatSafetensorsCrc32, safetensorsCrc32Update, SAFETENSORS_CRC32_PLACEHOLDER } from './checksum.js';
+export { safetensorsCrc32Key, safetensorsIsCrc32Key, safetensorsFormatCrc32, safetensorsCrc32Update, SAFETENSORS_CRC32_PLACEHOLDER } from './checksum.js';
 export { safetensorsVerify, safetensorsVerifyFile } from './verify.js';
-export { safetensorsParseIndex, parseSafetensorsShardName, safetensorsShardName, safetensorsFormatIndex } from './sharded-index.js';
+export { safetensorsParseIndex, safetensorsParseShardName, safetensorsShardName, safetensorsFormatIndex } from './sharded-index.js';
 export type { SafetensorsIndex } from './sharded-index.js';
-export { findSafetensorsIndex, findSafetensorsIndexInFolder, safetensorsReadIndexFile, openSafetensorsSharded, safetensorsVerifySharded, safetensorsShardLayout, resolveSafetensorsTarget } from './sharded.js';
+export { safetensorsFindIndex, safetensorsFindIndexInFolder, safetensorsReadIndexFile, safetensorsOpenSharded, safetensorsVerifySharded, safetensorsShardLayout, safetensorsResolveTarget } from './sharded.js';
 export type { SafetensorsTarget } from './sharded.js';
 export {
   SAFETENSORS_DEFAULT_MAX_SHARD_BYTES,
@@ -31,10 +31,8 @@ export {
   safetensorsShardedWriter,
   safetensorsWriteSharded,
   safetensorsSplitShards,
-  resolveSafetensorsShardTarget,
+  safetensorsResolveShardTarget,
 } from './sharded-writer.js';
 export type { SafetensorsShardedWriterOptions } from './sharded-writer.js';
 export { safetensorsFormat, safetensorsSniff, safetensorsMetadataFrom, safetensorsCannotWrite } from './format.js';
-export { parseStrictJson, JsonNumberLiteral } from './strict-json.js';
-export type { JsonValue, JsonObject } from './strict-json.js';
 export { safetensorsEditMetadata } from './edit.js';

@@ -8,10 +8,10 @@ import { createTensorReader } from '../../model/create-reader.js';
 import type { TensorInfo, TensorReader } from '../../model/types.js';
 import { toByteSource, type ByteInput, type ByteSource } from '../../storage/byte-source.js';
 import { openSourceInput } from '../../storage/source-input.js';
-import { isSafetensorsCrc32Key, safetensorsCrc32Key } from './checksum.js';
+import { safetensorsIsCrc32Key, safetensorsCrc32Key } from './checksum.js';
 import { safetensorsParseHeaderJson, safetensorsReadHeaderLength } from './read.js';
 import { openShardedCheckpoint } from '../sharded/reader.js';
-import { resolveSafetensorsTarget, safetensorsShardLayout } from './sharded.js';
+import { safetensorsResolveTarget, safetensorsShardLayout } from './sharded.js';
 import type { SafetensorsHeader, SafetensorsReadOptions } from './types.js';
 
 /** Options for {@link safetensorsOpen}. */
@@ -58,7 +58,7 @@ export function safetensorsTensorInfos(header: SafetensorsHeader, extras: Record
   // Only files written with checksums have crc32 keys: skip the per-tensor lookup (a fresh
   // key string each, costly over a million tensors) when there are none.
   const crcs = new Map<string, string>();
-  for (const [key, value] of Object.entries(header.metadata)) if (isSafetensorsCrc32Key(key)) crcs.set(key, value);
+  for (const [key, value] of Object.entries(header.metadata)) if (safetensorsIsCrc32Key(key)) crcs.set(key, value);
   return header.tensors.map((entry) => {
     const crc = crcs.size === 0 ? undefined : crcs.get(safetensorsCrc32Key(entry.name));
     return {
@@ -120,7 +120,7 @@ export async function safetensorsOpenSource(source: ByteSource, options: Safeten
  */
 export async function safetensorsOpen(input: string | ByteInput, options: SafetensorsOpenOptions = {}): Promise<TensorReader> {
   if (typeof input !== 'string') return safetensorsOpenSource(toByteSource(input), options);
-  const target = await resolveSafetensorsTarget(input, options);
+  const target = await safetensorsResolveTarget(input, options);
   if (target.kind === 'index') return openShardedCheckpoint(target.path, safetensorsShardLayout(options), options.signal);
   const { source } = await openSourceInput(target.path, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   return safetensorsOpenSource(source, { ...options, ownsSource: true });

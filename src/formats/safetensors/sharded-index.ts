@@ -27,10 +27,10 @@ export function safetensorsParseIndex(bytes: Uint8Array): SafetensorsIndex {
  *
  * @example
  * ```ts
- * parseSafetensorsShardName('model-00002-of-00003.safetensors')?.index; // 2
+ * safetensorsParseShardName('model-00002-of-00003.safetensors')?.index; // 2
  * ```
  */
-export function parseSafetensorsShardName(fileName: string): { prefix: string; index: number; count: number } | undefined {
+export function safetensorsParseShardName(fileName: string): { prefix: string; index: number; count: number } | undefined {
   const parsed = parseShardFileName(fileName, '.safetensors');
   return parsed ? { prefix: parsed.prefix, index: parsed.index, count: parsed.count } : undefined;
 }

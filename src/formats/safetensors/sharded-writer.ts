@@ -20,7 +20,7 @@ import { keyFolder, type Store } from '../../storage/store.js';
 import { isStoreKey, type StoreKey } from '../../storage/write-target.js';
 import { checkShardSetTarget, chooseShardNames, publishShardSet } from '../sharded/publish.js';
 import { shardIndexFileName } from '../sharded/names.js';
-import { isSafetensorsCrc32Key } from './checksum.js';
+import { safetensorsIsCrc32Key } from './checksum.js';
 import { safetensorsFormatIndex } from './sharded-index.js';
 import { safetensorsStreamWriter, type SafetensorsStreamWriter, type SafetensorsStreamWriterOptions } from './stream-writer.js';
 import type { SafetensorsTensors } from './write.js';
@@ -37,7 +37,7 @@ export interface SafetensorsShardedWriterOptions extends Omit<SafetensorsStreamW
 }
 
 /** Where a sharded write goes: a folder and a file-name prefix. */
-export function resolveSafetensorsShardTarget(target: string): { folder: string; prefix: string } {
+export function safetensorsResolveShardTarget(target: string): { folder: string; prefix: string } {
   const lower = target.toLowerCase();
   if (lower.endsWith('.safetensors.index.json')) return { folder: dirname(target), prefix: basename(target).slice(0, -'.safetensors.index.json'.length) };
   if (lower.endsWith('.safetensors')) return { folder: dirname(target), prefix: basename(target).slice(0, -'.safetensors'.length) };
@@ -58,14 +58,14 @@ interface ShardSetTarget {
  */
 function shardSetTarget(target: string | StoreKey): ShardSetTarget {
   if (!isStoreKey(target)) {
-    const { folder, prefix } = resolveSafetensorsShardTarget(target);
+    const { folder, prefix } = safetensorsResolveShardTarget(target);
     return { store: folderStore(folder), folderKey: '', prefix };
   }
   const { key } = target;
   const lower = key.toLowerCase();
   const named = lower.endsWith('.safetensors.index.json') || lower.endsWith('.safetensors');
   if (!named) return { store: target.store, folderKey: key === '' || key.endsWith('/') ? key : `${key}/`, prefix: 'model' };
-  const { prefix } = resolveSafetensorsShardTarget(key.slice(keyFolder(key).length));
+  const { prefix } = safetensorsResolveShardTarget(key.slice(keyFolder(key).length));
   return { store: target.store, folderKey: keyFolder(key), prefix };
 }
 
@@ -167,7 +167,7 @@ export class SafetensorsShardedWriter implements TensorWriter {
           totalSize += tensorByteLength(spec.dtype, spec.shape, 'safetensors') ?? 0;
         }
       });
-      const userMetadata = Object.fromEntries(Object.entries(options.metadata ?? {}).filter(([key]) => !isSafetensorsCrc32Key(key)));
+      const userMetadata = Object.fromEntries(Object.entries(options.metadata ?? {}).filter(([key]) => !safetensorsIsCrc32Key(key)));
       indexText = safetensorsFormatIndex({ ...userMetadata, total_size: totalSize }, weightMap);
     }
     return new SafetensorsShardedWriter(writers, indexText, { store, folderKey, prefix, names }, options.overwrite !== false, lock);

@@ -51,10 +51,10 @@ export function safetensorsShardLayout(options: SafetensorsReadOptions = {}): Sh
  *
  * @example
  * ```ts
- * await findSafetensorsIndex('ckpt/model-00001-of-00002.safetensors'); // 'ckpt/model.safetensors.index.json'
+ * await safetensorsFindIndex('ckpt/model-00001-of-00002.safetensors'); // 'ckpt/model.safetensors.index.json'
  * ```
  */
-export async function findSafetensorsIndex(shardPath: string, options: SafetensorsReadOptions = {}): Promise<string | undefined> {
+export async function safetensorsFindIndex(shardPath: string, options: SafetensorsReadOptions = {}): Promise<string | undefined> {
   return findIndexNamingShard(shardPath, safetensorsShardLayout(options));
 }
 
@@ -64,10 +64,10 @@ export async function findSafetensorsIndex(shardPath: string, options: Safetenso
  *
  * @example
  * ```ts
- * await findSafetensorsIndexInFolder('checkpoints/llama');
+ * await safetensorsFindIndexInFolder('checkpoints/llama');
  * ```
  */
-export async function findSafetensorsIndexInFolder(folder: string): Promise<string | undefined> {
+export async function safetensorsFindIndexInFolder(folder: string): Promise<string | undefined> {
   const found = await findCheckpointInFolder(folder, safetensorsShardLayout());
   return found?.kind === 'index' ? found.path : undefined;
 }
@@ -92,7 +92,7 @@ export type SafetensorsTarget = { kind: 'index'; path: string } | { kind: 'singl
  * file); a shard that an index names (that index, unless `followIndex` is false); any
  * other file alone.
  */
-export async function resolveSafetensorsTarget(path: string, options: SafetensorsReadOptions & { followIndex?: boolean } = {}): Promise<SafetensorsTarget> {
+export async function safetensorsResolveTarget(path: string, options: SafetensorsReadOptions & { followIndex?: boolean } = {}): Promise<SafetensorsTarget> {
   const layout = safetensorsShardLayout(options);
   const kind = await locationKind(path);
   if (kind === 'folder' || (kind === 'remote' && new URL(path).pathname.endsWith('/'))) {
@@ -116,11 +116,11 @@ export async function resolveSafetensorsTarget(path: string, options: Safetensor
  *
  * @example
  * ```ts
- * await using reader = await openSafetensorsSharded('checkpoints/llama');
+ * await using reader = await safetensorsOpenSharded('checkpoints/llama');
  * ```
  */
-export async function openSafetensorsSharded(indexOrFolder: string, options: SafetensorsReadOptions & { signal?: AbortSignal } = {}): Promise<TensorReader> {
-  const target = await resolveSafetensorsTarget(indexOrFolder, options);
+export async function safetensorsOpenSharded(indexOrFolder: string, options: SafetensorsReadOptions & { signal?: AbortSignal } = {}): Promise<TensorReader> {
+  const target = await safetensorsResolveTarget(indexOrFolder, options);
   if (target.kind !== 'index') return fail('NOT_FOUND', `safetensors: no *${INDEX_SUFFIX} for ${indexOrFolder}`, { path: indexOrFolder });
   return openShardedCheckpoint(target.path, safetensorsShardLayout(options), options.signal);
 }

@@ -10,7 +10,7 @@ import type { TensorBytes, TensorSpec, TensorWriter } from '../../model/types.js
 import { chunksOf } from '../../storage/tensor-bytes.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
 import { openWriteSink, type StagingPolicy, type WriteTarget } from '../../storage/write-target.js';
-import { formatSafetensorsCrc32, safetensorsCrc32Update } from './checksum.js';
+import { safetensorsFormatCrc32, safetensorsCrc32Update } from './checksum.js';
 import { safetensorsPlanLayout, type SafetensorsLayout, type SafetensorsLayoutEntry } from './write.js';
 
 const fail = errorFactory('safetensors');
@@ -156,7 +156,7 @@ export class SafetensorsStreamWriter implements TensorWriter {
         const writeAt = this.sink.writeAt?.bind(this.sink);
         if (!writeAt) fail('INVALID_STATE', 'safetensors: the sink lost its writeAt');
         for (const [name, offset] of this.layout.crc32Offsets) {
-          await writeAt!(offset, new TextEncoder().encode(formatSafetensorsCrc32(this.crcs.get(name)!)));
+          await writeAt!(offset, new TextEncoder().encode(safetensorsFormatCrc32(this.crcs.get(name)!)));
         }
       }
       await this.sink.close();
@@ -176,7 +176,7 @@ export class SafetensorsStreamWriter implements TensorWriter {
   /** The CRC32s computed so far (finalized tensors), as stored in the header. */
   checksums(): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const [name, value] of this.crcs) out[name] = formatSafetensorsCrc32(value);
+    for (const [name, value] of this.crcs) out[name] = safetensorsFormatCrc32(value);
     return out;
   }
 

@@ -6,11 +6,11 @@ import { isTensioError } from '../../core/errors.js';
 import type { TensorInfo, VerifyOptions, VerifyReport } from '../../model/types.js';
 import type { SafetensorsOpenFormatOptions } from './types.js';
 import { verifyTensors, type TensorCheck } from '../../model/verify-loop.js';
-import { safetensorsCrc32Update, formatSafetensorsCrc32 } from './checksum.js';
+import { safetensorsCrc32Update, safetensorsFormatCrc32 } from './checksum.js';
 import { toByteSource, type ByteInput } from '../../storage/byte-source.js';
 import { openSourceInput } from '../../storage/source-input.js';
 import { safetensorsOpenSource } from './reader.js';
-import { resolveSafetensorsTarget, safetensorsVerifySharded } from './sharded.js';
+import { safetensorsResolveTarget, safetensorsVerifySharded } from './sharded.js';
 
 /**
  * Verifies a safetensors file or sharded checkpoint (an index, a folder, or a shard
@@ -33,7 +33,7 @@ export async function safetensorsVerify(input: string | ByteInput, options: Veri
   const followIndex = options.followIndex ?? (options.formatOptions?.followIndex !== false);
   let target;
   try {
-    target = await resolveSafetensorsTarget(path, { ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}), followIndex });
+    target = await safetensorsResolveTarget(path, { ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}), followIndex });
   } catch (error) {
     if (!isTensioError(error) || error.code === 'ABORTED') throw error;
     return { ok: false, format: 'safetensors', path, tensors: 0, checksumsVerified: 0, withoutChecksum: 0, problems: [{ code: error.code, message: error.message }] };
@@ -78,8 +78,8 @@ function crc32Check(info: TensorInfo): TensorCheck {
       crc = safetensorsCrc32Update(crc, chunk);
     },
     finish() {
-      if (formatSafetensorsCrc32(crc) === recorded.toLowerCase()) return undefined;
-      return { code: 'CHECKSUM_MISMATCH', tensor: info.name, message: `safetensors: tensor ${JSON.stringify(info.name)} has CRC32 ${formatSafetensorsCrc32(crc)}, the header records ${recorded}` };
+      if (safetensorsFormatCrc32(crc) === recorded.toLowerCase()) return undefined;
+      return { code: 'CHECKSUM_MISMATCH', tensor: info.name, message: `safetensors: tensor ${JSON.stringify(info.name)} has CRC32 ${safetensorsFormatCrc32(crc)}, the header records ${recorded}` };
     },
   };
 }

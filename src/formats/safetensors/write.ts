@@ -11,7 +11,7 @@ import type { Tensor } from '../../core/tensor.js';
 import type { TensorSpec } from '../../model/types.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
 import { atomicFileSink } from '../../storage/atomic-file-sink.js';
-import { formatSafetensorsCrc32, isSafetensorsCrc32Key, safetensorsCrc32Key, safetensorsCrc32Update, SAFETENSORS_CRC32_PLACEHOLDER } from './checksum.js';
+import { safetensorsFormatCrc32, safetensorsIsCrc32Key, safetensorsCrc32Key, safetensorsCrc32Update, SAFETENSORS_CRC32_PLACEHOLDER } from './checksum.js';
 import { SAFETENSORS_METADATA_KEY, safetensorsDtypeName, safetensorsDtypeRank } from './types.js';
 
 const fail = errorFactory('safetensors');
@@ -114,7 +114,7 @@ export function safetensorsPlanLayout(specs: readonly TensorSpec[], options: Saf
         push(`${first ? '' : ','}${JSON.stringify(safetensorsCrc32Key(entry.name))}:"`);
         crcRelative.set(entry.name, length);
         const value = known?.get(entry.name);
-        push(`${value === undefined ? SAFETENSORS_CRC32_PLACEHOLDER : formatSafetensorsCrc32(value)}"`);
+        push(`${value === undefined ? SAFETENSORS_CRC32_PLACEHOLDER : safetensorsFormatCrc32(value)}"`);
         first = false;
       }
     }
@@ -154,7 +154,7 @@ function checkMetadata(metadata: Readonly<Record<string, string>> | undefined, d
   for (const [key, value] of Object.entries(metadata)) {
     if (typeof value !== 'string') fail('INVALID_METADATA', `safetensors: metadata value of ${JSON.stringify(key)} must be a string, got ${typeof value}`);
     if (LONE_SURROGATE.test(key) || LONE_SURROGATE.test(value)) fail('INVALID_METADATA', `safetensors: metadata entry ${JSON.stringify(key)} is not valid Unicode`);
-    if (dropCrcKeys && isSafetensorsCrc32Key(key)) continue; // stale CRCs from an input file; fresh ones are written
+    if (dropCrcKeys && safetensorsIsCrc32Key(key)) continue; // stale CRCs from an input file; fresh ones are written
     out.push([key, value]);
   }
   return out;

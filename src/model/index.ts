@@ -1,0 +1,16 @@
+/**
+ * `tensio/model`: what a format author needs to plug a format into the seam (and into
+ * the operations, through their `{ formats }` option): the shared reader body, the
+ * planned-writer lifecycle, lazily loaded formats, the generic verifiers, slices and
+ * multi-part layouts. The types themselves are also in the root entry.
+ */
+export * from './types.js';
+export { createTensorReader, resolveRowSlice, type TensorLocation, type TensorReaderParts } from './create-reader.js';
+export * from './planned-writer.js';
+export * from './lazy-format.js';
+export * from './nd-slice.js';
+export * from './layouts.js';
+export * from './densify.js';
+export * from './shared-storage.js';
+export { verifyByReading } from './verify-by-reading.js';
+export * from './verify-loop.js';
