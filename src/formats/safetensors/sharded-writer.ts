@@ -15,7 +15,7 @@ import { SAFETENSORS_MAX_HEADER_BYTES } from '../../core/limits.js';
 import { tensorByteLength } from '../../core/sizes.js';
 import type { TensorBytes, TensorSpec, TensorWriter } from '../../model/types.js';
 import { folderStore, isFolderStore } from '../../storage/folder-store.js';
-import { acquireWriterLock, type NpkLock } from '../../npk/lock.js';
+import { acquireWriterLock, type WriterLock } from '../../storage/writer-lock.js';
 import { keyFolder, type Store } from '../../storage/store.js';
 import { isStoreKey, type StoreKey } from '../../storage/write-target.js';
 import { checkShardSetTarget, chooseShardNames, publishShardSet } from '../sharded/publish.js';
@@ -118,7 +118,7 @@ export class SafetensorsShardedWriter implements TensorWriter {
     private readonly indexText: string | undefined,
     private readonly target: ShardSetTarget & { names: readonly string[] },
     private readonly overwrite: boolean,
-    private readonly lock: NpkLock | undefined,
+    private readonly lock: WriterLock | undefined,
   ) {
     for (const writer of writers) for (const name of writer.order) this.writerOf.set(name, writer);
     this.order = writers.flatMap((writer) => writer.order);
@@ -222,7 +222,7 @@ export class SafetensorsShardedWriter implements TensorWriter {
  * Takes the writer lock of one prefix in a local folder (created if missing); other
  * stores have no lock primitive yet, and their writers are not serialized.
  */
-async function lockShardSet(store: Store, folderKey: string, prefix: string): Promise<NpkLock | undefined> {
+async function lockShardSet(store: Store, folderKey: string, prefix: string): Promise<WriterLock | undefined> {
   if (!isFolderStore(store)) return undefined;
   await store.makeFolder(folderKey.replace(/\/$/, ''));
   const where = store.locate(`${folderKey}${prefix}.safetensors`);
