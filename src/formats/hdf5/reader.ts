@@ -13,6 +13,7 @@ import { UNSUPPORTED_TENSORS_KEY, type TensorInfo, type TensorReader, type Unsup
 import { bytesSource, type ByteSource } from '../../storage/byte-source.js';
 import type { ChunkCodec } from '../../storage/chunk-codec.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
+import { localCopyOf } from '../../storage/local-copy.js';
 import { localFileSize } from '../../storage/local-paths.js';
 import { hdf5Dtype } from './dtypes.js';
 import { hdf5Call, hdf5Error, hdf5Library, type H5File, type H5Module } from './library.js';
@@ -75,9 +76,7 @@ const EMPTY_SOURCE: ByteSource = bytesSource(new Uint8Array(0), 'libhdf5');
  * ```
  */
 export async function hdf5Open(input: string | ByteSource, options: Hdf5OpenOptions = {}): Promise<TensorReader> {
-  if (typeof input !== 'string') {
-    throw new TensioError('UNSUPPORTED_FEATURE', `hdf5: tensio reads HDF5 through libhdf5, which needs a local file; save ${input.name ?? 'the bytes'} to a .h5 file (or download the URL) and open that`, { format: 'hdf5' });
-  }
+  if (typeof input !== 'string') return openLocalCopy(input, options);
   const size = await localFileSize(input);
   if (size === undefined) throw new TensioError('NOT_FOUND', `hdf5: no file at ${input}`, { format: 'hdf5', path: input });
   throwIfAborted(options.signal);
@@ -89,6 +88,38 @@ export async function hdf5Open(input: string | ByteSource, options: Hdf5OpenOpti
     file.close();
     throw error;
   }
+}
+
+/**
+ * libhdf5 opens files by path: bytes in memory and URLs are copied to a temporary local
+ * file first (streamed; removed when the reader closes, or at once if opening fails).
+ */
+async function openLocalCopy(source: ByteSource, options: Hdf5OpenOptions): Promise<TensorReader> {
+  const copy = await localCopyOf(source, { suffix: '.h5', ...(options.signal ? { signal: options.signal } : {}) });
+  let reader: TensorReader;
+  try {
+    reader = await hdf5Open(copy.path, options);
+  } catch (error) {
+    await copy.remove();
+    throw error;
+  }
+  const shownPath = source.name;
+  return new Proxy(reader, {
+    get(target, property, receiver) {
+      if (property === 'close' || property === Symbol.asyncDispose) {
+        return async () => {
+          try {
+            await target.close();
+          } finally {
+            await copy.remove();
+          }
+        };
+      }
+      if (property === 'path' && shownPath !== undefined) return shownPath;
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 function joinPath(group: string, name: string): string {
