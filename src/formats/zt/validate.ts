@@ -5,7 +5,7 @@
  * pointers and indices, COO coordinates).
  */
 import {
-  ZT_ALIGN_FLOOR, ZT_FOOTER_BYTES, ZT_LAYOUT_COO, ZT_LAYOUT_CSR, ZT_LAYOUT_DENSE, ZT_LOGICAL_TYPES, ZT_MAX_RANK, ZT_MIN_FILE_BYTES,
+  ZT_ALIGN_FLOOR, ZT_FOOTER_BYTES, ZT_LAYOUT_COO, ZT_LAYOUT_MX, ZT_LAYOUT_QUANT_GROUP, ZT_LAYOUT_CSR, ZT_LAYOUT_DENSE, ZT_LOGICAL_TYPES, ZT_MAX_RANK, ZT_MIN_FILE_BYTES,
   ZT_STORAGE_DTYPES, ztDecodedSize, ztReject, type ZtManifest, type ZtObject, type ZtPart,
 } from './types.js';
 
@@ -130,6 +130,8 @@ export function ztValidateLayout(name: string, object: ZtObject): void {
     if (ztDecodedSize(data) !== expected) fail(`"data" holds ${ztDecodedSize(data)} bytes, ${expected} needed`);
     return;
   }
+  if (object.layout === ZT_LAYOUT_QUANT_GROUP) return validateQuantGroup(name, object, fail);
+  if (object.layout === ZT_LAYOUT_MX) return validateMx(name, object, fail);
   if (object.layout === ZT_LAYOUT_COO) {
     // The reference leaves COO structural; its rules are the spec's prose, enforced here.
     if (object.shape.length < 1) fail('needs rank 1 or more');
@@ -194,4 +196,73 @@ export function ztCheckCsrData(name: string, rows: number, columns: bigint, indp
     }
   }
   if (BigInt(indptr[rows] ?? 0) !== BigInt(indices.length)) fail(`indptr[${rows}] is ${indptr[rows]}, must be nnz = ${indices.length}`);
+}
+
+const WORD_WIDTHS: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8 };
+const UNSIGNED_TWIN: Record<string, string> = { i8: 'u8', i16: 'u16', i32: 'u32', i64: 'u64' };
+
+/** `zt.quant_group/1` metadata (the reference leaves it structural; the spec's prose rules, enforced). */
+function validateQuantGroup(name: string, object: ZtObject, fail: (message: string) => never): void {
+  const a = (object.attributes ?? {}) as Record<string, unknown>;
+  const bits = a.bits;
+  if (typeof bits !== 'number' || ![2, 3, 4, 5, 6, 8].includes(bits)) fail(`attribute bits must be 2, 3, 4, 5, 6 or 8, got ${JSON.stringify(bits)}`);
+  const groupSize = a.group_size;
+  if (typeof groupSize !== 'number' || !Number.isInteger(groupSize) || groupSize < 0) fail(`attribute group_size must be an unsigned integer, got ${JSON.stringify(groupSize)}`);
+  const axis = a.axis;
+  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < 0 || axis >= object.shape.length) fail(`attribute axis must be below the rank ${object.shape.length}, got ${JSON.stringify(axis)}`);
+  const packing = (a.packing ?? {}) as Record<string, unknown>;
+  const word = packing.word;
+  const data = object.parts.get('data');
+  const scales = object.parts.get('scales');
+  if (!data || !scales) return fail('needs the parts "data" and "scales"');
+  if (typeof word !== 'string' || !(word in WORD_WIDTHS) || (data.dtype !== word && UNSIGNED_TWIN[data.dtype] !== word)) fail(`packing.word must be u8/u16/u32/u64 and the data dtype (or its unsigned twin), got ${JSON.stringify(word)} over ${data.dtype}`);
+  if (packing.order !== 'lsb_first' && packing.order !== 'msb_first') fail(`packing.order must be lsb_first or msb_first, got ${JSON.stringify(packing.order)}`);
+  const width = WORD_WIDTHS[word as string]!;
+  const perWord = Math.floor((8 * width) / (bits as number));
+  if (packing.per_word !== undefined && packing.per_word !== perWord) fail(`packing.per_word must be 8·width/bits = ${perWord}, got ${JSON.stringify(packing.per_word)}`);
+  const scaleForm = a.scale_form;
+  if (scaleForm !== 'f32_factors' && scaleForm !== 'f16_factors' && scaleForm !== 'e8m0_exponent') fail(`scale_form must be f32_factors, f16_factors or e8m0_exponent, got ${JSON.stringify(scaleForm)}`);
+  const zero = (a.zero_point ?? {}) as Record<string, unknown>;
+  if (zero.form !== 'none' && zero.form !== 'implied' && zero.form !== 'tensor') fail(`zero_point.form must be none, implied or tensor, got ${JSON.stringify(zero.form)}`);
+  if ((zero.form === 'implied') !== (zero.value !== undefined)) fail('zero_point.value is required exactly when the form is implied');
+  if ((zero.form === 'tensor') !== (zero.packing !== undefined)) fail('zero_point.packing is required exactly when the form is tensor');
+  if (zero.form === 'tensor' && zero.packing !== 'same_as_data' && zero.packing !== 'plain') fail(`zero_point.packing must be same_as_data or plain, got ${JSON.stringify(zero.packing)}`);
+  const zeros = object.parts.get('zeros');
+  const expectedParts = zero.form === 'tensor' ? 3 : 2;
+  if (object.parts.size !== expectedParts || (zero.form === 'tensor') !== (zeros !== undefined)) fail(`needs parts data, scales${zero.form === 'tensor' ? ' and zeros' : ''} exactly`);
+  const product = ztElementCount(name, object.shape);
+  const along = object.shape[axis as number]!;
+  if (groupSize && along % BigInt(groupSize as number) !== 0n) fail(`shape[${axis}] = ${along} is not a multiple of group_size ${groupSize}`);
+  const groups = groupSize ? along / BigInt(groupSize as number) : along;
+  const lanes = along === 0n ? 0n : product / along;
+  const check = (part: ZtPart, expected: bigint, what: string): void => {
+    if (ztDecodedSize(part) !== expected) fail(`"${what}" holds ${ztDecodedSize(part)} bytes, ${expected} expected`);
+  };
+  if (product % BigInt(perWord) !== 0n) fail(`${product} values do not fill whole ${word} words of ${perWord}`);
+  check(data, (product / BigInt(perWord)) * BigInt(width), 'data');
+  const scaleWidth = BigInt(ZT_STORAGE_DTYPES[scales.dtype]!.width);
+  check(scales, groups * lanes * scaleWidth, 'scales');
+  if (zeros) check(zeros, zero.packing === 'plain' ? groups * lanes * BigInt(ZT_STORAGE_DTYPES[zeros.dtype]!.width) : ((groups * lanes) / BigInt(perWord)) * BigInt(width), 'zeros');
+}
+
+/** `zt.mx/1` metadata (the spec's prose rules). */
+function validateMx(name: string, object: ZtObject, fail: (message: string) => never): void {
+  const a = (object.attributes ?? {}) as Record<string, unknown>;
+  const blockSize = a.block_size;
+  if (typeof blockSize !== 'number' || !Number.isInteger(blockSize) || blockSize < 2) fail(`attribute block_size must be an integer ≥ 2, got ${JSON.stringify(blockSize)}`);
+  if (a.scale_form !== 'e8m0_exponent') fail(`scale_form must be "e8m0_exponent", got ${JSON.stringify(a.scale_form)}`);
+  const axis = a.axis === undefined ? object.shape.length - 1 : a.axis;
+  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < 0 || axis >= object.shape.length) fail(`axis must be below the rank ${object.shape.length}, got ${JSON.stringify(axis)}`);
+  const data = object.parts.get('data');
+  const scales = object.parts.get('scales');
+  if (object.parts.size !== 2 || !data || !scales) return fail('needs exactly the parts "data" and "scales"');
+  if (scales.dtype !== 'u8' || scales.type !== 'f8_e8m0') fail(`"scales" must be u8 with type f8_e8m0, got ${scales.type ?? scales.dtype}`);
+  if (!(data.type === 'f4_e2m1' || data.type === 'f8_e4m3fn' || data.type === 'f8_e5m2' || (data.type === undefined && data.dtype === 'i8'))) fail(`"data" must be f4_e2m1, f8_e4m3fn, f8_e5m2 or plain i8, got ${data.type ?? data.dtype}`);
+  const along = object.shape[axis as number]!;
+  if (along % BigInt(blockSize as number) !== 0n) fail(`shape[${axis}] = ${along} is not a multiple of block_size ${blockSize}`);
+  const product = ztElementCount(name, object.shape);
+  const expectedData = ztSizeOf(data, product)!;
+  if (ztDecodedSize(data) !== expectedData) fail(`"data" holds ${ztDecodedSize(data)} bytes, ${expectedData} expected`);
+  const blocks = product / BigInt(blockSize as number);
+  if (ztDecodedSize(scales) !== blocks) fail(`"scales" holds ${ztDecodedSize(scales)} bytes, one per block (${blocks}) expected`);
 }
