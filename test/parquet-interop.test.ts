@@ -79,16 +79,19 @@ test('tensio-written Parquet (snappy, gzip, zstd, brotli, none; row groups; stat
   }
 });
 
-test('tensio-written separate integer and boolean columns keep their types in pyarrow', { skip: oracleSkip('pyarrow') }, async (t) => {
+test('tensio-written separate integer and boolean columns keep their types in pyarrow (uint32 widens to int64)', { skip: oracleSkip('pyarrow') }, async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 's.parquet');
   const specs = [
     { name: 'i8', dtype: 'int8' as const, shape: [5] }, { name: 'u16', dtype: 'uint16' as const, shape: [5] },
+    { name: 'u32', dtype: 'uint32' as const, shape: [5] }, { name: 'u64', dtype: 'uint64' as const, shape: [5] },
     { name: 'i64', dtype: 'int64' as const, shape: [5] }, { name: 'flag', dtype: 'bool' as const, shape: [5] }, { name: 'f64', dtype: 'float64' as const, shape: [5] },
   ];
   const data = {
     i8: createTensor('int8', [5], Int8Array.from([-128, -1, 0, 1, 127])),
     u16: createTensor('uint16', [5], Uint16Array.from([0, 1, 2, 65534, 65535])),
+    u32: createTensor('uint32', [5], Uint32Array.from([0, 1, 2 ** 31, 2 ** 32 - 2, 2 ** 32 - 1])),
+    u64: createTensor('uint64', [5], BigUint64Array.from([0n, 1n, 2n ** 40n, 2n ** 63n, 2n ** 64n - 2n ** 12n])),
     i64: createTensor('int64', [5], BigInt64Array.from([-(2n ** 40n), -1n, 0n, 1n, 2n ** 40n])),
     flag: createTensor('bool', [5], [true, false, false, true, true]),
     f64: createTensor('float64', [5], Float64Array.from([Math.PI, -0, 1e300, -1e-300, 2])),
@@ -97,7 +100,7 @@ test('tensio-written separate integer and boolean columns keep their types in py
   for (const spec of specs) await writer.add(spec.name, data[spec.name as keyof typeof data].data);
   await writer.close();
   const got = JSON.parse(runPython(PYARROW_AND_DUCKDB, [path]).stdout) as { columns: Record<string, number[]>; types: Record<string, string> };
-  assert.deepEqual(got.types, { i8: 'int8', u16: 'uint16', i64: 'int64', flag: 'bool', f64: 'double' });
+  assert.deepEqual(got.types, { i8: 'int8', u16: 'uint16', u32: 'int64', u64: 'uint64', i64: 'int64', flag: 'bool', f64: 'double' });
   for (const spec of specs) assert.deepEqual(got.columns[spec.name], numbers(data[spec.name as keyof typeof data]), spec.name);
   const reader = await parquetOpen(path, { formatOptions: { columns: 'separate' } });
   try {
@@ -133,4 +136,23 @@ pq.write_table(t, sys.argv[1], row_group_size=300, compression='zstd')
   await assert.rejects(parquetOpen(path), /column "s" of type/);
   // convert to safetensors with a column selection
   await convert(path, join(dir, 'p.safetensors'), { readOptions: { select: ['b'] } });
+});
+
+test('a dictionary-encoded last column (its chunk starts at the dictionary page) reads and verifies', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'dict.parquet');
+  const rows = 150_000;
+  const values = Float32Array.from({ length: rows * 4 }, (_, i) => Math.round(Math.sin(i) * 100) / 8);
+  const writer = await parquetCreateWriter(path, { tensors: [{ name: 't', dtype: 'float32', shape: [rows, 4] }] });
+  await writer.add('t', new Uint8Array(values.buffer));
+  await writer.close();
+  const reader = await parquetOpen(path);
+  try {
+    const back = await reader.read('t');
+    assert.deepEqual(new Float32Array(back.data.slice().buffer), values);
+  } finally {
+    await reader.close();
+  }
+  const { parquetVerify } = await import('../src/formats/parquet/verify.js');
+  assert.equal((await parquetVerify(path)).ok, true);
 });

@@ -114,7 +114,7 @@ export function createTableReader(parts: TableReaderParts): TableReader {
         name: 'table',
         async *decode(_stored, options) {
           throwIfAborted(options.signal);
-          const data = await load(batch, plan.neededColumns, options.signal);
+          const data = await load(batch, tensor.columns, options.signal);
           yield tableBatchToBytes(schema, tensor, data, from, to);
         },
       };

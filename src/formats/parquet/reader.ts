@@ -179,8 +179,10 @@ async function parquetOpenSource(source: ByteSource, options: ParquetOpenOptions
           if (stored > maxChunk || decoded > maxChunk) {
             fail('LIMIT_EXCEEDED', `parquet: column "${columns[column]!.name}" in row group ${index} holds ${stored} bytes (${decoded} decoded), more than the limit ${maxChunk} (option maxColumnChunkBytes)`);
           }
-          if (Number(meta!.data_page_offset) + stored > source.size) {
-            fail('INVALID_OFFSET', `parquet: column "${columns[column]!.name}" in row group ${index} runs past the end of the file (${Number(meta!.data_page_offset)} + ${stored} > ${source.size})`);
+          // A chunk starts at its dictionary page when it has one (before the first data page).
+          const chunkStart = Math.min(Number(meta!.data_page_offset), Number(meta!.dictionary_page_offset ?? meta!.data_page_offset));
+          if (chunkStart + stored > source.size) {
+            fail('INVALID_OFFSET', `parquet: column "${columns[column]!.name}" in row group ${index} runs past the end of the file (${chunkStart} + ${stored} > ${source.size})`);
           }
           // Pages must fit in their chunk's decoded size; some writers understate it, so allow slack, never gigabytes.
           bound = Math.max(bound, Math.min(maxChunk, 2 * Math.max(decoded, stored) + 2 ** 20));

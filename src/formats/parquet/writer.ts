@@ -40,7 +40,8 @@ function schemaElement(column: TableColumnPlan): SchemaElement {
     case 'int16': return integer(16, true, 'INT32');
     case 'uint8': return integer(8, false, 'INT32');
     case 'uint16': return integer(16, false, 'INT32');
-    case 'uint32': return integer(32, false, 'INT32');
+    // hyparquet-writer 0.17 refuses UINT_32 values of 2^31 and above: uint32 is written as int64.
+    case 'uint32': return { ...base, type: 'INT64' };
     case 'uint64': return integer(64, false, 'INT64');
     case 'int32': return { ...base, type: 'INT32' };
     case 'int64': return { ...base, type: 'INT64' };
@@ -60,8 +61,10 @@ function columnData(dtype: DType, bytes: Uint8Array): ArrayLike<unknown> {
     case 'uint8': return Int32Array.from(aligned);
     case 'int16': return Int32Array.from(new Int16Array(buffer, byteOffset, byteLength / 2));
     case 'uint16': return Int32Array.from(new Uint16Array(buffer, byteOffset, byteLength / 2));
-    case 'int32': case 'uint32': return new Int32Array(buffer, byteOffset, byteLength / 4);
-    case 'int64': case 'uint64': return new BigInt64Array(buffer, byteOffset, byteLength / 8);
+    case 'int32': return new Int32Array(buffer, byteOffset, byteLength / 4);
+    case 'uint32': return BigInt64Array.from(new Uint32Array(buffer, byteOffset, byteLength / 4), (value) => BigInt(value));
+    case 'int64': return new BigInt64Array(buffer, byteOffset, byteLength / 8);
+    case 'uint64': return new BigUint64Array(buffer, byteOffset, byteLength / 8);
     case 'float32': return new Float32Array(buffer, byteOffset, byteLength / 4);
     case 'float64': return new Float64Array(buffer, byteOffset, byteLength / 8);
     default: return fail('UNSUPPORTED_DTYPE', `parquet: no column type for ${dtype}`);
@@ -131,7 +134,8 @@ export async function parquetCreateWriter(target: WriteTarget, options: WriterOp
       async writeBand(values, rows) {
         if (rows === 0) return;
         await parquet!.write({
-          columnData: plan!.columns.map((column, index) => ({ name: column.name, data: columnData(column.dtype, values[index]!) as never })),
+          // Floats PLAIN: hyparquet-writer's dictionary keys values by SameValueZero, so -0 would come back as 0.
+          columnData: plan!.columns.map((column, index) => ({ name: column.name, data: columnData(column.dtype, values[index]!) as never, ...(column.dtype === 'float32' || column.dtype === 'float64' ? { encoding: 'PLAIN' as const } : {}) })),
           rowGroupSize: rows,
           ...(formatOptions.pageSize !== undefined ? { pageSize: formatOptions.pageSize } : {}),
         });

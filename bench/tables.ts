@@ -1,0 +1,224 @@
+/**
+ * Parquet and Arrow/Feather benchmarks on one float32 table (1M × 32 by default, the
+ * issue's; a --size-mib below 128 scales the rows down), tensio against raw fs, pyarrow
+ * (one thread: `use_threads=False`) and hyparquet / hyparquet-writer on the same data
+ * in the same rounds. Figures are GB/s of the table's binary size (decimal). The Python
+ * peers time themselves (import and array creation outside the timing). Peak RSS of a
+ * Parquet → safetensors convert is measured in a child process.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parquetRead } from 'hyparquet';
+import { compressors as hyparquetCompressors } from 'hyparquet-compressors';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { logThroughputs, throughput, type BenchContext } from './lib/context.js';
+import { freshTarget, rawReadFresh, rawWrite } from './lib/raw-fs.js';
+import { compareRow } from './lib/report.js';
+import { measureChildRss } from './lib/rss.js';
+import { runRounds, type Contender } from './lib/timing.js';
+import type { BenchRow } from './lib/types.js';
+import { arrowCreateWriter, arrowOpen } from '../src/formats/arrow/index.js';
+import { parquetCreateWriter, parquetOpen } from '../src/formats/parquet/index.js';
+import { bytesSource } from '../src/storage/byte-source.js';
+import { atomicFileSink } from '../src/storage/atomic-file-sink.js';
+
+const COLUMNS = 32;
+const run = promisify(execFile);
+
+const PEER = {
+  'pq.read_table': `import sys, time, pyarrow.parquet as pq
+t = time.perf_counter(); tb = pq.read_table(sys.argv[1], use_threads=False); print(time.perf_counter() - t)`,
+  'pq.write_table': `import sys, time, numpy as np, pyarrow as pa, pyarrow.parquet as pq
+a = np.load(sys.argv[2]); tb = pa.table({f'col{i}': a[:, i] for i in range(a.shape[1])})
+t = time.perf_counter(); pq.write_table(tb, sys.argv[1], compression=sys.argv[3], row_group_size=100000); print(time.perf_counter() - t)`,
+  'feather.read_table': `import sys, time, pyarrow.feather as f
+t = time.perf_counter(); tb = f.read_table(sys.argv[1], use_threads=False, memory_map=False); print(time.perf_counter() - t)`,
+  'feather.write_feather': `import sys, time, numpy as np, pyarrow as pa, pyarrow.feather as f
+a = np.load(sys.argv[2]); tb = pa.table({f'col{i}': a[:, i] for i in range(a.shape[1])})
+t = time.perf_counter(); f.write_feather(tb, sys.argv[1], compression=sys.argv[3]); print(time.perf_counter() - t)`,
+} as const;
+
+async function peerSeconds(python: string, name: keyof typeof PEER, ...args: string[]): Promise<number> {
+  const { stdout } = await run(python, ['-c', PEER[name], ...args], { maxBuffer: 2 ** 20 });
+  return Number(stdout.trim());
+}
+
+function makeTable(rows: number): Float32Array {
+  const values = new Float32Array(rows * COLUMNS);
+  let seed = 7;
+  for (let i = 0; i < values.length; i++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    values[i] = Math.round((seed / 2 ** 32 - 0.5) * 2000) / 8; // compressible like real measurements
+  }
+  return values;
+}
+
+function writeNpy(path: string, rows: number, bytes: Uint8Array): void {
+  const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${COLUMNS}), }`;
+  const padded = header + ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+  const prefix = new Uint8Array(10 + padded.length);
+  prefix.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
+  new DataView(prefix.buffer).setUint16(8, padded.length, true);
+  prefix.set(new TextEncoder().encode(padded), 10);
+  writeFileSync(path, Buffer.concat([prefix, bytes]));
+}
+
+const seconds = async (work: () => Promise<unknown>) => {
+  const started = performance.now();
+  await work();
+  return (performance.now() - started) / 1000;
+};
+
+interface Setup { rows: number; bytes: Uint8Array; spec: { name: string; dtype: 'float32'; shape: number[] }; npy: string; rounds: number; python?: string; peerNote?: string }
+
+function setup(context: BenchContext, name: string): Setup {
+  const rows = Math.max(1000, Math.min(1_000_000, Math.round((context.sizeMiB / 128) * 1_000_000)));
+  const bytes = new Uint8Array(makeTable(rows).buffer);
+  const npy = join(context.dir, `${name}-table.npy`);
+  if (context.python) writeNpy(npy, rows, bytes);
+  context.log(`${name}: float32 [${rows}, ${COLUMNS}] = ${(bytes.byteLength / 2 ** 20).toFixed(0)} MiB`);
+  return { rows, bytes, spec: { name: 'table', dtype: 'float32', shape: [rows, COLUMNS] }, npy, rounds: context.reps > 1 ? context.reps + 1 : 1, ...(context.python ? { python: context.python } : { peerNote: context.peersReason ?? 'no oracle python' }) };
+}
+
+/**
+ * The Parquet group: read and write (snappy, zstd) against pyarrow and hyparquet, and the
+ * peak RSS of a Parquet → safetensors convert.
+ *
+ * @example
+ * ```ts
+ * const rows = await runParquetBench(context);
+ * ```
+ */
+export async function runParquetBench(context: BenchContext): Promise<BenchRow[]> {
+  const { dir } = context;
+  const s = setup(context, 'parquet');
+  const result: BenchRow[] = [];
+  const table = s.bytes.byteLength;
+  // hyparquet-writer's own input: one Float32Array per column.
+  const columns = Array.from({ length: COLUMNS }, (_, c) => Float32Array.from({ length: s.rows }, (_, r) => new Float32Array(s.bytes.buffer)[r * COLUMNS + c]!));
+  for (const codec of ['snappy', 'zstd'] as const) {
+    const paths = ['tensio', 'pyarrow', 'hyparquet', 'raw'].map((who) => join(dir, `${who}-${codec}.parquet`));
+    const write = await runRounds([
+      { name: 'tensio', before: () => freshTarget(...paths), run: () => seconds(async () => {
+        const writer = await parquetCreateWriter(await atomicFileSink(paths[0]!, { durable: false }), { tensors: [s.spec], formatOptions: { compression: codec } });
+        await writer.add('table', s.bytes);
+        await writer.close();
+      }) },
+      ...(s.python ? [{ name: 'pyarrow', before: () => freshTarget(...paths), run: () => peerSeconds(s.python!, 'pq.write_table', paths[1]!, s.npy, codec) }] : []),
+      ...(codec === 'snappy' ? [{ name: 'hyparquet-writer', before: () => freshTarget(...paths), run: () => seconds(async () => {
+        const buffer = parquetWriteBuffer({ columnData: columns.map((data, c) => ({ name: `col${c}`, data, type: 'FLOAT' as const })), rowGroupSize: 100_000 });
+        writeFileSync(paths[2]!, new Uint8Array(buffer));
+      }) }] : []),
+    ] as Contender[], s.rounds);
+    const tensioWrite = throughput(write.get('tensio'), table);
+    result.push(compareRow('parquet', `write ${codec} vs pyarrow pq.write_table`, tensioWrite.median, throughput(write.get('pyarrow'), table).median, 'pyarrow', 0.5, throughput(write.get('pyarrow'), table).error ?? s.peerNote));
+    if (codec === 'snappy') result.push(compareRow('parquet', 'write snappy vs hyparquet-writer (parquetWriteBuffer)', tensioWrite.median, throughput(write.get('hyparquet-writer'), table).median, 'hyparquet-writer', 5));
+    logThroughputs(context, `parquet write ${codec}`, write, table);
+
+    // The write rounds remove every output before each contender: write the read input apart.
+    const file = join(dir, `read-${codec}.parquet`);
+    {
+      const writer = await parquetCreateWriter(file, { tensors: [s.spec], formatOptions: { compression: codec } });
+      await writer.add('table', s.bytes);
+      await writer.close();
+    }
+    const size = statSync(file).size;
+    const read = await runRounds([
+      { name: 'raw', run: () => rawReadFresh(file, [{ offset: 0, length: size }]) },
+      { name: 'tensio', run: () => seconds(async () => {
+        const reader = await parquetOpen(file);
+        try {
+          const tensor = await reader.read(reader.tensors[0]!.name);
+          if (tensor.data.byteLength !== table) throw new Error(`read ${tensor.data.byteLength} bytes`);
+        } finally {
+          await reader.close();
+        }
+      }) },
+      ...(s.python ? [{ name: 'pyarrow', run: () => peerSeconds(s.python!, 'pq.read_table', file) }] : []),
+      { name: 'hyparquet', run: () => seconds(async () => {
+        const bytes = readFileSync(file);
+        const asyncBuffer = { byteLength: bytes.byteLength, slice: (start: number, end?: number) => bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + (end ?? bytes.byteLength)) };
+        let values = 0;
+        await parquetRead({ file: asyncBuffer, compressors: hyparquetCompressors, onChunk: (chunk) => { values += chunk.columnData.length; } });
+        if (values !== s.rows * COLUMNS) throw new Error(`hyparquet read ${values} values`);
+      }) },
+    ] as Contender[], s.rounds);
+    const tensioRead = throughput(read.get('tensio'), table);
+    result.push(compareRow('parquet', `read ${codec} (open + read (rows, 32)) vs pyarrow read_table(use_threads=False)`, tensioRead.median, throughput(read.get('pyarrow'), table).median, 'pyarrow', 0.5, throughput(read.get('pyarrow'), table).error ?? s.peerNote));
+    result.push(compareRow('parquet', `read ${codec} vs hyparquet parquetRead (all columns)`, tensioRead.median, throughput(read.get('hyparquet'), table).median, 'hyparquet', 5));
+    result.push(compareRow('parquet', `read ${codec} vs raw read of the file`, tensioRead.median, throughput(read.get('raw'), table).median, 'raw fs'));
+    logThroughputs(context, `parquet read ${codec}`, read, table);
+  }
+  try {
+    const report = await measureChildRss('convert', [join(dir, 'read-snappy.parquet'), join(dir, 'rss-out.safetensors')]);
+    result.push({ format: 'parquet', operation: `peak RSS above baseline, Parquet (snappy, ${(table / 2 ** 20).toFixed(0)} MiB) → safetensors convert`, unit: 'MiB', tensio: report.aboveBaselineBytes / 2 ** 20, goal: '< 200 MiB', met: report.aboveBaselineBytes < 200 * 2 ** 20, note: report.peakWasReset ? undefined : 'peak includes start-up (no VmHWM reset)' } as BenchRow);
+  } catch (error) {
+    result.push({ format: 'parquet', operation: 'peak RSS of Parquet → safetensors convert', unit: 'MiB', note: `failed: ${(error as Error).message}` });
+  }
+  return result;
+}
+
+/**
+ * The Arrow group: Feather v2 read (uncompressed: zero-copy from bytes in memory; zstd)
+ * and write against pyarrow.
+ *
+ * @example
+ * ```ts
+ * const rows = await runArrowBench(context);
+ * ```
+ */
+export async function runArrowBench(context: BenchContext): Promise<BenchRow[]> {
+  const { dir } = context;
+  const s = setup(context, 'arrow');
+  const table = s.bytes.byteLength;
+  const result: BenchRow[] = [];
+  for (const codec of ['uncompressed', 'zstd'] as const) {
+    const paths = ['tensio', 'pyarrow', 'raw'].map((who) => join(dir, `${who}-${codec}.feather`));
+    const write = await runRounds([
+      { name: 'raw', before: () => freshTarget(...paths), run: () => rawWrite(paths[2]!, [s.bytes]) },
+      { name: 'tensio', before: () => freshTarget(...paths), run: () => seconds(async () => {
+        const writer = await arrowCreateWriter(await atomicFileSink(paths[0]!, { durable: false }), { tensors: [s.spec], formatOptions: { compression: codec === 'zstd' ? 'zstd' : 'none' } });
+        await writer.add('table', s.bytes);
+        await writer.close();
+      }) },
+      ...(s.python ? [{ name: 'pyarrow', before: () => freshTarget(...paths), run: () => peerSeconds(s.python!, 'feather.write_feather', paths[1]!, s.npy, codec) }] : []),
+    ] as Contender[], s.rounds);
+    const tensioWrite = throughput(write.get('tensio'), table);
+    result.push(compareRow('arrow', `write Feather ${codec} vs pyarrow write_feather`, tensioWrite.median, throughput(write.get('pyarrow'), table).median, 'pyarrow', undefined, throughput(write.get('pyarrow'), table).error ?? s.peerNote));
+    result.push(compareRow('arrow', `write Feather ${codec} vs raw fs write of the table bytes`, tensioWrite.median, throughput(write.get('raw'), table).median, 'raw fs'));
+    logThroughputs(context, `arrow write ${codec}`, write, table);
+    // The write rounds remove every output before each contender: write the read input apart (pyarrow's when present).
+    const file = join(dir, `read-${codec}.feather`);
+    if (s.python) await peerSeconds(s.python, 'feather.write_feather', file, s.npy, codec);
+    else {
+      const writer = await arrowCreateWriter(file, { tensors: [s.spec], formatOptions: { compression: codec === 'zstd' ? 'zstd' : 'none' } });
+      await writer.add('table', s.bytes);
+      await writer.close();
+    }
+    const size = statSync(file).size;
+    const inMemory = readFileSync(file);
+    const read = await runRounds([
+      { name: 'raw', run: () => rawReadFresh(file, [{ offset: 0, length: size }]) },
+      { name: 'tensio', run: () => seconds(async () => {
+        const reader = await arrowOpen(file, { formatOptions: { columns: 'separate' } });
+        try {
+          for (const info of reader.tensors) await reader.read(info.name);
+        } finally {
+          await reader.close();
+        }
+      }) },
+      { name: 'tensio from bytes', run: () => seconds(async () => {
+        const reader = await arrowOpen(bytesSource(new Uint8Array(inMemory.buffer, inMemory.byteOffset, inMemory.byteLength)), { formatOptions: { columns: 'separate' } });
+        for (const info of reader.tensors) await reader.read(info.name);
+      }) },
+      ...(s.python ? [{ name: 'pyarrow', run: () => peerSeconds(s.python!, 'feather.read_table', file) }] : []),
+    ] as Contender[], s.rounds);
+    const tensioRead = throughput(read.get('tensio'), table);
+    result.push(compareRow('arrow', `read Feather ${codec} (pyarrow-written; 32 column tensors) vs pyarrow read_table(use_threads=False)`, tensioRead.median, throughput(read.get('pyarrow'), table).median, 'pyarrow', undefined, throughput(read.get('pyarrow'), table).error ?? s.peerNote));
+    result.push(compareRow('arrow', `read Feather ${codec} from bytes in memory${codec === 'uncompressed' ? ' (zero-copy views)' : ''} vs from the file`, throughput(read.get('tensio from bytes'), table).median, tensioRead.median, 'tensio from file'));
+    logThroughputs(context, `arrow read ${codec}`, read, table);
+  }
+  return result;
+}
