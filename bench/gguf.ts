@@ -1,0 +1,135 @@
+/**
+ * GGUF benchmark: dequantization throughput per type (float32 output GB/s) against
+ * gguf-py's NumPy `gguf.quants.dequantize` on the same blocks; quantization of Q8_0 and
+ * Q4_0 against `gguf.quants.quantize` (input GB/s); header-only open of the largest
+ * vocabulary file (ms) against `@huggingface/gguf` and gguf-py's `GGUFReader`. Best of
+ * `reps` runs on each side, in the same process run. Not measured here (yet): the full
+ * convert of a 1 GiB Q8_0 model to safetensors against raw read+write.
+ */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { BenchContext } from './lib/context.js';
+import { compareRow } from './lib/report.js';
+import type { BenchRow } from './lib/types.js';
+import { BLOCK_DTYPE_INFO, isBlockDType } from '../src/core/block-dtypes.js';
+import type { DType } from '../src/core/dtype.js';
+import { GGUF_DEQUANTIZABLE, ggufDequantize, ggufOpen, ggufQuantize } from '../src/formats/gguf/index.js';
+import { sharedFile } from '../test/helpers/shared-files.js';
+
+const FORMAT = 'gguf';
+const run = promisify(execFile);
+const MiB = 2 ** 20;
+
+const PEER = String.raw`
+import sys, json, time, numpy as np, gguf
+from gguf import GGMLQuantizationType as T
+mode, path, name, reps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+best = float('inf')
+if mode == 'dequantize':
+    t = T[name]; raw = np.fromfile(path, dtype=np.uint8)
+    size = gguf.GGML_QUANT_SIZES[t][1] if name not in ('F16', 'BF16') else 2
+    raw = raw.reshape(-1, 256 * size if size > 2 else 4096)
+    for _ in range(reps):
+        s = time.perf_counter(); gguf.quants.dequantize(raw, t); best = min(best, time.perf_counter() - s)
+elif mode == 'quantize':
+    x = np.fromfile(path, dtype=np.float32).reshape(-1, 4096)
+    for _ in range(reps):
+        s = time.perf_counter(); gguf.quants.quantize(x, T[name]); best = min(best, time.perf_counter() - s)
+else:
+    for _ in range(reps):
+        s = time.perf_counter(); r = gguf.GGUFReader(path); len(r.fields); best = min(best, time.perf_counter() - s)
+print(best)
+`;
+
+function bestOf(reps: number, fn: () => void): number {
+  let best = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const start = performance.now();
+    fn();
+    best = Math.min(best, (performance.now() - start) / 1000);
+  }
+  return best;
+}
+
+async function bestOfAsync(reps: number, fn: () => Promise<void>): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const start = performance.now();
+    await fn();
+    best = Math.min(best, (performance.now() - start) / 1000);
+  }
+  return best;
+}
+
+/** Random blocks with every float16 scale finite (bytes of random content, scales set to ~0.01). */
+function randomBlocks(dtype: DType, bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let seed = 7;
+  for (let i = 0; i < out.length; i++) { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; out[i] = seed >>> 24; }
+  if (dtype === 'float16') for (let i = 1; i < out.length; i += 2) out[i] &= 0x3b;
+  if (dtype === 'bfloat16') for (let i = 1; i < out.length; i += 2) out[i] &= 0x3f;
+  return out;
+}
+
+/**
+ * Runs the GGUF benchmark and returns its rows.
+ *
+ * @example
+ * ```ts
+ * const rows = await runGgufBench(context);
+ * ```
+ */
+export async function runGgufBench(context: BenchContext): Promise<BenchRow[]> {
+  const { dir, log, python } = context;
+  const reps = Math.max(3, context.reps);
+  const rows: BenchRow[] = [];
+  const peer = async (mode: string, path: string, name: string): Promise<number | undefined> => {
+    if (!python) return undefined;
+    try {
+      return Number((await run(python, ['-c', PEER, mode, path, name, String(reps)], { maxBuffer: 2 ** 20 })).stdout.trim());
+    } catch (error) {
+      log(`gguf-py ${mode} ${name} failed: ${(error as Error).message.split('\n')[0]}`);
+      return undefined;
+    }
+  };
+  // Output of each dequantization: up to 64 MiB of float32 (the machine is shared).
+  const outBytes = Math.min(64, Math.max(4, context.sizeMiB)) * MiB;
+  const out = new Float32Array(outBytes / 4);
+  for (const dtype of GGUF_DEQUANTIZABLE.filter((d) => d !== 'float32')) {
+    const block = isBlockDType(dtype) ? BLOCK_DTYPE_INFO[dtype] : { elementsPerBlock: 1, bytesPerBlock: 2, ggmlName: dtype === 'float16' ? 'F16' : 'BF16' };
+    const elements = Math.floor(out.length / (256 * 16)) * 256 * 16;
+    const input = randomBlocks(dtype, (elements / block.elementsPerBlock) * block.bytesPerBlock);
+    const path = join(dir, `${block.ggmlName}.blocks`);
+    writeFileSync(path, input);
+    const ours = bestOf(reps, () => { ggufDequantize(dtype, input, out); });
+    const theirs = await peer('dequantize', path, block.ggmlName);
+    const gb = (elements * 4) / 1e9;
+    rows.push(compareRow(FORMAT, `dequantize ${block.ggmlName} (${(elements * 4 / MiB).toFixed(0)} MiB out)`, gb / ours, theirs ? gb / theirs : undefined, 'gguf.quants.dequantize', 1));
+  }
+  const values = new Float32Array(Math.floor(outBytes / 4 / 4096) * 4096);
+  let seed = 3;
+  for (let i = 0; i < values.length; i++) { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; values[i] = (seed / 2 ** 32 - 0.5) * 4; }
+  const valuesPath = join(dir, 'values.f32');
+  writeFileSync(valuesPath, new Uint8Array(values.buffer));
+  for (const dtype of ['q8_0', 'q4_0'] as const) {
+    const target = new Uint8Array((values.length / 32) * BLOCK_DTYPE_INFO[dtype].bytesPerBlock);
+    const ours = bestOf(reps, () => { ggufQuantize(dtype, values, target); });
+    const theirs = await peer('quantize', valuesPath, BLOCK_DTYPE_INFO[dtype].ggmlName);
+    const gb = values.byteLength / 1e9;
+    rows.push(compareRow(FORMAT, `quantize ${BLOCK_DTYPE_INFO[dtype].ggmlName} (${(values.byteLength / MiB).toFixed(0)} MiB in)`, gb / ours, theirs ? gb / theirs : undefined, 'gguf.quants.quantize', 1));
+  }
+  const vocab = sharedFile('corpora/gguf/llama.cpp-vocab/ggml-vocab-deepseek-llm.gguf');
+  if (vocab) {
+    const ours = await bestOfAsync(reps, async () => { const reader = await ggufOpen(vocab); await reader.close(); });
+    const { gguf } = await import('@huggingface/gguf');
+    const hf = await bestOfAsync(reps, async () => { await gguf(vocab, { allowLocalFile: true }); });
+    const py = await peer('header', vocab, '-');
+    const ms = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
+    rows.push({ format: FORMAT, operation: 'open header: deepseek-llm vocab (4 MB header)', unit: 'ms', tensio: ms(ours)!, baseline: ms(hf)!, baselineName: '@huggingface/gguf gguf()', ratio: hf / ours, goal: 'faster', met: ours < hf });
+    if (py !== undefined) rows.push({ format: FORMAT, operation: 'open header: deepseek-llm vocab (4 MB header)', unit: 'ms', tensio: ms(ours)!, baseline: ms(py)!, baselineName: 'gguf-py GGUFReader', ratio: py / ours });
+  }
+  rows.push({ format: FORMAT, operation: 'convert 1 GiB Q8_0 → safetensors vs raw read+write', unit: 'GB/s', note: 'not measured yet' });
+  return rows;
+}
