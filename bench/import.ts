@@ -49,12 +49,16 @@ function coldImportMs(specifier: string, cwd: string): { wall: number; cpu: numb
 export function buildBeforeForImportBench(dir: string, commit = BEFORE_SEAM_V2_COMMIT): string | { error: string } {
   const tree = join(dir, 'import-before-src');
   mkdirSync(tree, { recursive: true });
-  const archive = spawnSync('git', ['-C', repoRoot, 'archive', '--format=tar', commit, 'src', 'tsconfig.json', 'tsconfig.build.json'], { maxBuffer: 1 << 28 });
+  const archive = spawnSync('git', ['-C', repoRoot, 'archive', '--format=tar', commit, 'src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'], { maxBuffer: 1 << 28 });
   if (archive.status !== 0) return { error: `git archive ${commit}: ${archive.stderr.toString().trim()}` };
   const untar = spawnSync('tar', ['-x', '-C', tree], { input: archive.stdout });
   if (untar.status !== 0) return { error: `tar: ${untar.stderr.toString().trim()}` };
   symlinkSync(join(repoRoot, 'node_modules'), join(tree, 'node_modules'));
-  return buildForImportBench(dir, { tree, name: 'import-before' });
+  try {
+    return buildForImportBench(dir, { tree, name: 'import-before' });
+  } catch (error) {
+    return { error: (error as Error).message.split('\n')[0]! };
+  }
 }
 
 /** Compiles `src/` (of `tree`, default this repository) to `<dir>/<name>/dist` as an ES module package; returns the root entry's URL. */

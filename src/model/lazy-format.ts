@@ -8,12 +8,12 @@
 import type { TensorFormat } from './types.js';
 
 /** What a lazily loaded implementation provides. */
-export type FormatImplementation = Pick<TensorFormat, 'open' | 'createWriter' | 'verify' | 'sniffFolder'>;
+export type FormatImplementation = Pick<TensorFormat, 'open' | 'createWriter' | 'verify' | 'sniffFolder' | 'listPickleGlobals'>;
 
 /** The cheap part of a lazy format, plus which operations its implementation has. */
-export type LazyFormatDescriptor = Omit<TensorFormat, 'open' | 'createWriter' | 'verify' | 'sniffFolder'> & {
+export type LazyFormatDescriptor = Omit<TensorFormat, 'open' | 'createWriter' | 'verify' | 'sniffFolder' | 'listPickleGlobals'> & {
   /** Which operations the implementation provides (so `format.open` etc. exist before it loads). */
-  readonly provides: { open?: boolean; write?: boolean; verify?: boolean; folders?: boolean };
+  readonly provides: { open?: boolean; write?: boolean; verify?: boolean; folders?: boolean; pickles?: boolean };
 };
 
 /**
@@ -42,5 +42,6 @@ export function lazyFormat(descriptor: LazyFormatDescriptor, load: () => Promise
     ...(provides.write ? { createWriter: async (path, options) => ((await implementation()).createWriter ?? missing('createWriter'))(path, options) } : {}),
     ...(provides.verify ? { verify: async (input, options) => ((await implementation()).verify ?? missing('verify'))(input, options) } : {}),
     ...(provides.folders ? { sniffFolder: async (path) => ((await implementation()).sniffFolder ?? missing('sniffFolder'))(path) } : {}),
+    ...(provides.pickles ? { listPickleGlobals: async (input, options) => ((await implementation()).listPickleGlobals ?? missing('listPickleGlobals'))(input, options) } : {}),
   };
 }

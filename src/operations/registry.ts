@@ -7,7 +7,8 @@ import { TensioError } from '../core/errors.js';
 import type { TensorFormat } from '../model/types.js';
 import { npyFormat } from '../formats/npy/format.js';
 import { npzFormat } from '../formats/npz/format.js';
-import { pytorchFormat } from '../formats/pytorch/format.js';
+import { pytorchDescriptor } from '../formats/pytorch/descriptor.js';
+import { lazyFormat } from '../model/lazy-format.js';
 import { safetensorsFormat } from '../formats/safetensors/format.js';
 import { npkFormat } from '../npk/format.js';
 import { ggufFormat } from '../formats/gguf/format.js';
@@ -27,7 +28,8 @@ export const BUILT_IN_FORMATS: readonly TensorFormat[] = Object.freeze([
   safetensorsFormat,
   npkFormat,
   npyFormat,
-  pytorchFormat,
+  // The pickle machine, zip reader and writer load on first use only (import('tensio') stays light).
+  lazyFormat({ ...pytorchDescriptor, provides: { open: true, write: true, verify: true, folders: true, pickles: true } }, async () => (await import('../formats/pytorch/format.js')).pytorchFormat),
   npzFormat,
   ggufFormat,
   hdf5Format,

@@ -3,6 +3,8 @@
  * and dtype globals (`torch.float8_e4m3fn`), mapped to tensio dtypes.
  */
 import type { DType } from '../../core/dtype.js';
+import { blockDTypeRefusal } from '../../core/block-dtypes.js';
+import type { TensorSpec } from '../../model/types.js';
 
 /** How one torch storage class or dtype maps to tensio. `opaque` keeps the bytes only. */
 export interface PytorchDTypeEntry {
@@ -105,3 +107,16 @@ export const PYTORCH_WRITE_DTYPES: Readonly<Partial<Record<DType, { storageClass
   uint32: { dtypeName: 'uint32', itemSize: 4 },
   uint64: { dtypeName: 'uint64', itemSize: 8 },
 };
+
+/**
+ * Why torch cannot hold a tensor of this spec, or undefined when it can.
+ *
+ * @example
+ * ```ts
+ * pytorchCannotWrite({ name: 'x', dtype: 'float4_e2m1', shape: [4] }); // 'torch has no …'
+ * ```
+ */
+export function pytorchCannotWrite(spec: TensorSpec): string | undefined {
+  if (!PYTORCH_WRITE_DTYPES[spec.dtype]) return blockDTypeRefusal(spec.dtype, 'torch') ?? `torch has no dtype tensio can write for ${spec.dtype}`;
+  return undefined;
+}

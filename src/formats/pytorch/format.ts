@@ -14,6 +14,7 @@ import { pytorchShardLayout, resolvePytorchTarget, type PytorchOpenFormatOptions
 import type { PytorchOpenOptions, PytorchWriteFormatOptions } from './types.js';
 import { pytorchCannotWrite, pytorchCreateWriter } from './write.js';
 import { pytorchListGlobals } from './globals.js';
+import { pytorchDescriptor } from './descriptor.js';
 import { fileSource } from '../../storage/file-source.js';
 import { zipVerifyTensorFile } from '../shared/zip-verify.js';
 import { verifyByReading } from '../../model/verify-by-reading.js';
@@ -64,28 +65,7 @@ function shardLayout(formatOptions: PytorchShardedOptions | undefined) {
  * ```
  */
 export const pytorchFormat: TensorFormat<PytorchOpenFormatOptions, PytorchWriteFormatOptions> = {
-  name: 'pytorch',
-  extensions: ['.pt', '.pth', '.bin', '.ckpt', '.bin.index.json'],
-  layoutExtensions: ['.bin.index.json'],
-  capabilities: {
-    tensors: 'many',
-    dtypes: Object.keys(PYTORCH_WRITE_DTYPES) as DType[],
-    layouts: ['dense'],
-    // data.pkl (every tensor's shape and storage) is the archive's first record.
-    needsShapesFirst: true,
-    canAppend: false,
-    // Zip checkpoints carry a CRC-32 per record (torch may write zeros); legacy files none.
-    checksums: 'always',
-    folder: false,
-  },
-  sniff(head) {
-    if (pytorchIsLegacy(head)) return true;
-    if (!(head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04)) return false;
-    // torch's first record is always <root>/data.pkl; when its name fits in the head, check it.
-    const nameLength = head.byteLength >= 28 ? head[26]! | (head[27]! << 8) : Infinity;
-    if (30 + nameLength > head.byteLength) return true;
-    return latin1Decode(head.subarray(30, 30 + nameLength)).endsWith('/data.pkl');
-  },
+  ...pytorchDescriptor,
   // A folder with a pytorch_model.bin.index.json, or one pytorch_model.bin (save_pretrained of a small model).
   sniffFolder: (path) => folderHasCheckpoint(path, shardLayout(undefined)),
   async open(input, options: OpenOptions<PytorchOpenFormatOptions> = {}) {
@@ -105,10 +85,7 @@ export const pytorchFormat: TensorFormat<PytorchOpenFormatOptions, PytorchWriteF
     }
     return pytorchCreateWriter(target, options);
   },
-  cannotWrite: pytorchCannotWrite,
   listPickleGlobals: async (input, options) => (await pytorchListGlobals(input, options?.signal ? { signal: options.signal } : {})).globals,
-  aliasing: true,
-  openOptionNames: ['key', 'dropDuplicates', 'allowUnknownGlobals', 'maxPickleBytes', 'maxEntries', 'maxEntryBytes', 'maxMemoEntries', 'maxStackDepth', 'maxContainerLength', 'maxNestingDepth', 'maxLongBytes', 'followIndex', 'maxIndexBytes'],
   async verify(input, options = {}) {
     if (typeof input !== 'string') return pytorchVerifyFile(input, options);
     const layout = shardLayout(options.formatOptions);

@@ -22,20 +22,7 @@ const fail: ReturnType<typeof errorFactory> = errorFactory(FORMAT);
 export const PYTORCH_LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 /** `torch.serialization.PROTOCOL_VERSION`. */
 export const PYTORCH_LEGACY_PROTOCOL_VERSION = 1001;
-/** The first bytes of every legacy checkpoint: PROTO 2, LONG1 of 10 bytes (the magic number). */
-export const PYTORCH_LEGACY_PREFIX = Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
-
-/**
- * True when bytes start like a legacy checkpoint.
- *
- * @example
- * ```ts
- * pytorchIsLegacy(head); // true for torch.save(..., _use_new_zipfile_serialization=False)
- * ```
- */
-export function pytorchIsLegacy(head: Uint8Array): boolean {
-  return head.byteLength >= PYTORCH_LEGACY_PREFIX.byteLength && PYTORCH_LEGACY_PREFIX.every((byte, i) => head[i] === byte);
-}
+export { PYTORCH_LEGACY_PREFIX, pytorchIsLegacy } from './sniff.js';
 
 /** Hooks for the small header pickles: plain data only, any global refused. */
 const PLAIN_HOOKS: PickleHooks = {

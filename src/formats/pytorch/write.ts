@@ -24,18 +24,8 @@ const fail: ReturnType<typeof errorFactory> = errorFactory(FORMAT);
 const BATCH = 1000;
 const ALIGNMENT = 64;
 
-/**
- * Why torch cannot hold a tensor of this spec, or undefined when it can.
- *
- * @example
- * ```ts
- * pytorchCannotWrite({ name: 'x', dtype: 'float4_e2m1', shape: [4] }); // 'torch has no …'
- * ```
- */
-export function pytorchCannotWrite(spec: TensorSpec): string | undefined {
-  if (!PYTORCH_WRITE_DTYPES[spec.dtype]) return blockDTypeRefusal(spec.dtype, 'torch') ?? `torch has no dtype tensio can write for ${spec.dtype}`;
-  return undefined;
-}
+export { pytorchCannotWrite } from './dtypes.js';
+import { pytorchCannotWrite } from './dtypes.js';
 
 /** Pickles one tensor as torch does: `_rebuild_tensor_v2/v3` over storage `data/<index>`. */
 function encodeTensor(pickle: PickleEncoder, spec: TensorSpec, index: number): void {
