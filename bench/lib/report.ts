@@ -6,7 +6,7 @@ import type { BenchRow } from './types.js';
 
 function formatValue(value: number | undefined, unit: string): string {
   if (value === undefined || !Number.isFinite(value)) return '—';
-  const digits = unit === 'MiB' ? 1 : unit === 'ms' ? 3 : 2;
+  const digits = unit === 'MiB' ? 1 : unit === 'ms' ? 3 : unit === 'requests' ? 0 : 2;
   return `${value.toFixed(digits)} ${unit}`;
 }
 

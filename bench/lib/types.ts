@@ -4,7 +4,7 @@
  */
 
 /** Unit of a row's figures: throughput (higher is better), or a time / memory (lower is better). */
-export type BenchUnit = 'GB/s' | 'ms' | 'MiB';
+export type BenchUnit = 'GB/s' | 'ms' | 'MiB' | 'requests';
 
 /**
  * One printed row: `operation | tensio | baseline | ratio | goal | met?`.
