@@ -6,7 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TensioError, isTensioError, openTensorFile } from '../src/index.js';
+import { TensioError, createTensor, getFormat, isTensioError, openTensorFile } from '../src/index.js';
+import { npySerialize } from '../src/formats/npy/index.js';
+import { npzWrite } from '../src/formats/npz/index.js';
+import { safetensorsSerialize, safetensorsWrite } from '../src/formats/safetensors/index.js';
+import { craftZip } from './helpers/zip-craft.js';
 import { boundMessage, quoteInput } from '../src/core/quote.js';
 import { ERROR_MAX_MESSAGE_CHARS } from '../src/core/limits.js';
 import { cliErrorCode, runCli } from './helpers/cli.js';
@@ -76,4 +80,65 @@ test('an .npy header whose descr is 500 KB: the error is bounded', async (t) => 
   prefix.writeUInt32LE(header.byteLength, 8);
   await writeFile(path, Buffer.concat([prefix, header, Buffer.alloc(4)]));
   await assert.rejects(openTensorFile(path), (err) => isTensioError(err) && err.message.length <= BOUND);
+});
+
+/**
+ * Names of 1,500 characters: a message quoting one raw stays under the TensioError
+ * constructor's 2,000-character cap, so only quoting at the source (`quoteInput`, 200
+ * characters) keeps it short. Each entry: what it is, and a thunk that must reject.
+ */
+test('hostile inputs and writer plans with 1,500-character names: every message quotes at most 200 characters of a name (bounded at its source)', async (t) => {
+  const dir = await tempDir(t);
+  const long = (c: string) => c.repeat(1500);
+  const SOURCE_BOUND = 800;
+  const bytesOf = (text: string) => new TextEncoder().encode(text);
+  const npyMember = npySerialize({ dtype: 'uint8', shape: [2], data: new Uint8Array(2) });
+  const file = async (name: string, bytes: Uint8Array) => {
+    const path = join(dir, name);
+    await writeFile(path, bytes);
+    return path;
+  };
+  const readAll = async (path: string) => {
+    const reader = await openTensorFile(path);
+    try {
+      for (const info of reader.tensors) await reader.read(info.name);
+    } finally {
+      await reader.close();
+    }
+  };
+  const cases: Array<[string, () => Promise<unknown>]> = [
+    ['safetensors: data offsets past the end', async () => readAll(await file('a.safetensors', safetensorsWithHeader(JSON.stringify({ [long('a')]: { dtype: 'U8', shape: [4], data_offsets: [0, 4] } }))))],
+    ['safetensors: shape disagrees with the offsets', async () => readAll(await file('b.safetensors', Buffer.concat([safetensorsWithHeader(JSON.stringify({ [long('b')]: { dtype: 'U8', shape: [2], data_offsets: [0, 1] } })), Buffer.alloc(1)])))],
+    ['safetensors: overlapping tensors', async () => readAll(await file('c.safetensors', Buffer.concat([safetensorsWithHeader(JSON.stringify({ [long('c')]: { dtype: 'U8', shape: [2], data_offsets: [0, 2] }, [long('d')]: { dtype: 'U8', shape: [2], data_offsets: [1, 3] } })), Buffer.alloc(3)])))],
+    ['zip/npz: a traversal member name', async () => readAll(await file('d.npz', craftZip([{ name: `../${long('e')}.npy`, data: npyMember }])))],
+    ['zip/npz: a duplicate member', async () => readAll(await file('e.npz', craftZip([{ name: `${long('f')}.npy`, data: npyMember }, { name: `${long('f')}.npy`, data: npyMember }])))],
+    ['npz: a member without the .npy magic', async () => readAll(await file('f.npz', craftZip([{ name: `${long('g')}.npy`, data: bytesOf('not an npy file at all') }])))],
+    ['npz: a member shorter than its header says', async () => readAll(await file('g.npz', craftZip([{ name: `${long('h')}.npy`, data: npyMember.subarray(0, npyMember.byteLength - 1) }])))],
+    ['reader: a tensor that is not there', async () => {
+      const reader = await openTensorFile(await file('h.safetensors', safetensorsSerialize({ w: createTensor('uint8', [1], new Uint8Array(1)) })));
+      try {
+        await reader.read(long('i'));
+      } finally {
+        await reader.close();
+      }
+    }],
+    ['safetensors writer: a metadata value that is not a string', () => safetensorsWrite(join(dir, 'i.safetensors'), new Map([[long('j'), createTensor('uint8', [1], new Uint8Array(1))]]), { metadata: { [long('k')]: 5 as unknown as string } })],
+    ['npz writer: a key with a path in it', () => npzWrite(join(dir, 'j.npz'), { [`../${long('l')}`]: { dtype: 'uint8', shape: [1], data: new Uint8Array(1) } })],
+    ['planned writer: a tensor out of order', async () => {
+      const writer = await getFormat('safetensors').createWriter!(join(dir, 'k.safetensors'), { tensors: [{ name: long('m'), dtype: 'uint8', shape: [1] }, { name: long('n'), dtype: 'uint8', shape: [1] }] });
+      try {
+        await writer.add(long('n'), new Uint8Array(1));
+      } finally {
+        await writer.abort();
+      }
+    }],
+  ];
+  for (const [what, run] of cases) {
+    await assert.rejects(run(), (err) => {
+      assert.ok(isTensioError(err), `${what}: ${String(err)}`);
+      t.diagnostic(`${what}: ${err.code}, ${err.message.length} chars`);
+      assert.ok(err.message.length <= SOURCE_BOUND, `${what}: a ${err.message.length}-character message: ${err.message.slice(0, 300)}…`);
+      return true;
+    }, what);
+  }
 });

@@ -14,8 +14,31 @@ import { ERROR_MAX_MESSAGE_CHARS, ERROR_MAX_QUOTED_CHARS } from './limits.js';
  * ```
  */
 export function quoteInput(text: string, maxChars: number = ERROR_MAX_QUOTED_CHARS): string {
+  // Messages about a value that should have been a string get whatever came (from plain JavaScript callers).
+  if (typeof text !== 'string') return quoteValue(text, maxChars);
   if (text.length <= maxChars) return JSON.stringify(text);
   return `${JSON.stringify(text.slice(0, maxChars))}…(${text.length} chars)`;
+}
+
+/**
+ * Any value from a file as JSON (strings quoted), cut like {@link quoteInput}: for
+ * shapes, key lists and parsed literals quoted in messages.
+ *
+ * @example
+ * ```ts
+ * quoteValue([1, 2]); // '[1,2]'
+ * quoteValue(null); // 'null'
+ * ```
+ */
+export function quoteValue(value: unknown, maxChars: number = ERROR_MAX_QUOTED_CHARS): string {
+  if (typeof value === 'string') return quoteInput(value, maxChars);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value); // bigints, cycles
+  }
+  return clipInput(text, maxChars);
 }
 
 /**

@@ -8,6 +8,7 @@ import type { HttpSourceOptions } from '../storage/http-source.js';
 import { isHttpUrl, localPathOf, type SourceInput } from '../storage/source-input.js';
 import { NumPack } from '../npk/numpack.js';
 import { copyIntoStore, exportStore, openInput, type IntoStoreOptions } from './store-transfer.js';
+import { quoteInput, quoteValue } from '../core/quote.js';
 
 /** Options of {@link fromNumpy}. */
 export interface FromNumpyOptions extends IntoStoreOptions {
@@ -25,7 +26,7 @@ function pathPart(input: string | URL): string {
 function numpyKind(path: string): 'npy' | 'npz' {
   const extension = extname(path).toLowerCase();
   if (extension === '.npy' || extension === '.npz') return extension.slice(1) as 'npy' | 'npz';
-  throw new TensioError('INVALID_ARGUMENT', `expected a .npy or .npz path, got ${JSON.stringify(extension || path)}`, { path });
+  throw new TensioError('INVALID_ARGUMENT', `expected a .npy or .npz path, got ${quoteInput(extension || path)}`, { path });
 }
 
 /**
@@ -75,7 +76,7 @@ export async function toNumpy(npkPath: string, numpyPath: string, options: ToNum
       names = npk.getMemberList();
     }
     if (names.length !== 1) {
-      throw new TensioError('INVALID_ARGUMENT', `a .npy file can only store one array; ${npkPath} selects ${names.length}: ${JSON.stringify(names)} (use .npz or arrayNames)`, { path: numpyPath });
+      throw new TensioError('INVALID_ARGUMENT', `a .npy file can only store one array; ${npkPath} selects ${names.length}: ${quoteValue(names)} (use .npz or arrayNames)`, { path: numpyPath });
     }
   }
   await exportStore(npkPath, numpyPath, {

@@ -11,6 +11,7 @@ import { estimateChunkRows } from './file-utils.js';
 import { DEFAULT_CHUNK_SIZE } from './constants.js';
 import type { SourceInput } from '../storage/source-input.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
+import { quoteValue } from '../core/quote.js';
 
 /** Options shared by the `from*File` functions. */
 export interface IntoStoreOptions {
@@ -97,7 +98,7 @@ export async function exportStore(npkPath: string, outPath: string, options: Exp
 export function requireNames(reader: TensorReader, names: readonly string[]): void {
   const missing = names.filter((name) => !reader.has(name));
   if (missing.length) {
-    throw new TensioError('NOT_FOUND', `not found in ${reader.path ?? 'the input'}: ${JSON.stringify(missing)}; it holds ${JSON.stringify(reader.tensors.map((t) => t.name))}`, reader.path ? { path: reader.path } : {});
+    throw new TensioError('NOT_FOUND', `not found in ${reader.path ?? 'the input'}: ${quoteValue(missing)}; it holds ${quoteValue(reader.tensors.map((t) => t.name))}`, reader.path ? { path: reader.path } : {});
   }
 }
 
@@ -108,5 +109,5 @@ export function requireNames(reader: TensorReader, names: readonly string[]): vo
 export function singleArrayName(names: readonly string[], requested: string | undefined, where: string): string {
   if (requested !== undefined) return requested;
   if (names.length === 1) return names[0]!;
-  throw new TensioError('INVALID_ARGUMENT', `${where} holds ${names.length} arrays ${JSON.stringify(names)}; pass { arrayName }`);
+  throw new TensioError('INVALID_ARGUMENT', `${where} holds ${names.length} arrays ${quoteValue(names)}; pass { arrayName }`);
 }

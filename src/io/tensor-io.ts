@@ -8,6 +8,7 @@ import { TensioError } from '../core/errors.js';
 import { createTensor, type Tensor } from '../core/tensor.js';
 import { NumPack } from '../npk/numpack.js';
 import { singleArrayName } from './store-transfer.js';
+import { quoteInput } from '../core/quote.js';
 
 /** An onnxruntime(-node/-web) tensor, as far as tensio needs it. */
 export interface OnnxTensorLike {
@@ -34,7 +35,7 @@ function bytesOf(view: ArrayBufferView): Uint8Array {
 
 function foreignDtype(name: string, from: string): DType {
   const dtype = FOREIGN_DTYPES[name] ?? name;
-  if (!isDType(dtype) || dtype === 'opaque') throw new TensioError('UNSUPPORTED_DTYPE', `${from} tensor of type ${JSON.stringify(name)} cannot be stored`);
+  if (!isDType(dtype) || dtype === 'opaque') throw new TensioError('UNSUPPORTED_DTYPE', `${from} tensor of type ${quoteInput(name)} cannot be stored`);
   return dtype;
 }
 

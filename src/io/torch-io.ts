@@ -13,6 +13,7 @@ import { copyIntoStore, exportStore, type IntoStoreOptions } from './store-trans
 import { toTensioTensor, type TensorLike } from './tensor-io.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
 import { describeSourceInput, type SourceInput } from '../storage/source-input.js';
+import { quoteInput, quoteValue } from '../core/quote.js';
 
 /** Options of {@link fromTorchFile}. */
 export interface FromTorchFileOptions extends IntoStoreOptions {
@@ -47,7 +48,7 @@ export async function fromTorchFile(ptPath: SourceInput, npkPath: string, option
     info.extras?.bare === true ? basename(name, extname(name)) : info.name,
   ]);
   if (plan.length === 0) {
-    throw new TensioError('NOT_FOUND', `${name}${options.key !== undefined ? ` under ${JSON.stringify(options.key)}` : ''} holds no tensors`, { path: name, format: 'pytorch' });
+    throw new TensioError('NOT_FOUND', `${name}${options.key !== undefined ? ` under ${quoteInput(options.key)}` : ''} holds no tensors`, { path: name, format: 'pytorch' });
   }
   await copyIntoStore(reader, npkPath, plan, options);
 }
@@ -128,7 +129,7 @@ export async function toTorch(npkPath: string, options: ToTorchOptions = {}): Pr
   const names = options.arrayNames ?? members;
   const missing = names.filter((name) => !members.includes(name));
   if (missing.length > 0) {
-    throw new TensioError('NOT_FOUND', `not found in ${npkPath}: ${JSON.stringify(missing)}; it holds ${JSON.stringify(members)}`, { path: npkPath, format: 'npk' });
+    throw new TensioError('NOT_FOUND', `not found in ${npkPath}: ${quoteValue(missing)}; it holds ${quoteValue(members)}`, { path: npkPath, format: 'npk' });
   }
   const out: Record<string, Tensor> = {};
   for (const name of names) out[name] = await npk.load(name);

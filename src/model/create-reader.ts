@@ -13,6 +13,7 @@ import { elementCount } from '../core/sizes.js';
 import { checkMultiPartInfo, tensorPart, type TensorLayout, type TensorPartInfo } from './layouts.js';
 import { readTensorSlice, resolveTensorSlice, sliceElementBytes, type SliceByteAccess, type TensorSlice } from './nd-slice.js';
 import type { Metadata, ReadPartOptions, ReadTensorOptions, StreamTensorOptions, TensorInfo, TensorReader } from './types.js';
+import { quoteInput } from '../core/quote.js';
 
 /**
  * Where a tensor's bytes are.
@@ -79,7 +80,7 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
   function info(name: string): TensorInfo {
     const found = byName.get(name);
     if (!found) {
-      throw new TensioError('NOT_FOUND', `${parts.format}: no tensor named ${JSON.stringify(name)}${parts.path ? ` in ${parts.path}` : ''}`, { format: parts.format, ...(parts.path ? { path: parts.path } : {}) });
+      throw new TensioError('NOT_FOUND', `${parts.format}: no tensor named ${quoteInput(name)}${parts.path ? ` in ${parts.path}` : ''}`, { format: parts.format, ...(parts.path ? { path: parts.path } : {}) });
     }
     return found;
   }

@@ -11,6 +11,7 @@ import { elementCount } from '../core/sizes.js';
 import type { Tensor } from '../core/tensor.js';
 import { checkSparseLayout } from './layouts.js';
 import type { TensorInfo, TensorReader } from './types.js';
+import { quoteInput } from '../core/quote.js';
 
 /** Options for {@link densify}. */
 export interface DensifyOptions {
@@ -66,7 +67,7 @@ interface Fill {
 }
 
 function invalid(fill: Fill, message: string): never {
-  throw new TensioError('INVALID_LAYOUT', `${fill.format}: ${fill.info.layout!.kind} tensor ${JSON.stringify(fill.info.name)}: ${message}`, { format: fill.format });
+  throw new TensioError('INVALID_LAYOUT', `${fill.format}: ${fill.info.layout!.kind} tensor ${quoteInput(fill.info.name)}: ${message}`, { format: fill.format });
 }
 
 /** Puts value `k` at dense cell `cell`, refusing a cell given twice. */
@@ -163,7 +164,7 @@ class PartWindow {
     const value = this.numbers[index - this.start]!;
     const number = typeof value === 'bigint' ? (value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= 0n ? Number(value) : -1) : value;
     if (number < 0) {
-      throw new TensioError('INVALID_LAYOUT', `tensor ${JSON.stringify(this.name)}: ${this.part}[${this.first + index}] is ${String(value)}, not a valid index`);
+      throw new TensioError('INVALID_LAYOUT', `tensor ${quoteInput(this.name)}: ${this.part}[${this.first + index}] is ${String(value)}, not a valid index`);
     }
     return number;
   }

@@ -15,6 +15,7 @@ import { TensioError } from '../core/errors.js';
 import { itemSize, type DType } from '../core/dtype.js';
 import { elementCount, tensorByteLength } from '../core/sizes.js';
 import type { TensorInfo } from './types.js';
+import { quoteInput } from '../core/quote.js';
 
 /** One array of a multi-part tensor. */
 export interface TensorPartInfo {
@@ -116,7 +117,7 @@ export function isMultiPart(info: TensorInfo): boolean {
 export function tensorPart(info: TensorInfo, part: string, format = 'tensio'): TensorPartInfo {
   const found = info.parts?.find((candidate) => candidate.name === part);
   if (!found) {
-    throw new TensioError('NOT_FOUND', `${format}: tensor ${JSON.stringify(info.name)} has no part ${JSON.stringify(part)}${info.parts ? ` (it has ${info.parts.map((p) => p.name).join(', ')})` : ' (it is dense)'}`, { format });
+    throw new TensioError('NOT_FOUND', `${format}: tensor ${quoteInput(info.name)} has no part ${quoteInput(part)}${info.parts ? ` (it has ${info.parts.map((p) => p.name).join(', ')})` : ' (it is dense)'}`, { format });
   }
   return found;
 }
@@ -134,7 +135,7 @@ export function tensorPart(info: TensorInfo, part: string, format = 'tensio'): T
  */
 export function checkSparseLayout(info: TensorInfo, format = 'tensio'): { nnz: number } {
   const fail = (message: string): never => {
-    throw new TensioError('INVALID_LAYOUT', `${format}: ${info.layout?.kind ?? 'dense'} tensor ${JSON.stringify(info.name)}: ${message}`, { format });
+    throw new TensioError('INVALID_LAYOUT', `${format}: ${info.layout?.kind ?? 'dense'} tensor ${quoteInput(info.name)}: ${message}`, { format });
   };
   const kind = info.layout?.kind;
   if (kind !== 'sparse_csr' && kind !== 'sparse_coo') return fail('is not a sparse tensor');
@@ -184,11 +185,11 @@ export function checkSparseLayout(info: TensorInfo, format = 'tensio'): { nnz: n
  */
 export function checkMultiPartInfo(info: TensorInfo, format = 'tensio'): void {
   if (!info.layout) {
-    if (info.parts) throw new TensioError('INVALID_LAYOUT', `${format}: tensor ${JSON.stringify(info.name)} lists parts but no layout`, { format });
+    if (info.parts) throw new TensioError('INVALID_LAYOUT', `${format}: tensor ${quoteInput(info.name)} lists parts but no layout`, { format });
     return;
   }
   const fail = (message: string): never => {
-    throw new TensioError('INVALID_LAYOUT', `${format}: ${info.layout!.kind === 'other' ? info.layout!.name : info.layout!.kind} tensor ${JSON.stringify(info.name)}: ${message}`, { format });
+    throw new TensioError('INVALID_LAYOUT', `${format}: ${info.layout!.kind === 'other' ? info.layout!.name : info.layout!.kind} tensor ${quoteInput(info.name)}: ${message}`, { format });
   };
   const partList = info.parts ?? [];
   if (partList.length === 0) fail('has no parts');

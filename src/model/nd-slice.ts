@@ -7,6 +7,7 @@
 import { itemSize, type DType } from '../core/dtype.js';
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { allocateUninitialized } from '../core/memory.js';
+import { quoteValue } from '../core/quote.js';
 
 /** One dimension of an N-d slice: `[start, end)` (Python-style, negatives from the end), `[start]` to the end, or `null` for all of it. */
 export type DimensionSlice = readonly [number, number] | readonly [number] | null;
@@ -49,7 +50,7 @@ export function resolveTensorSlice(slice: TensorSlice, shape: readonly number[],
       return;
     }
     if (!Array.isArray(entry) || entry.length < 1 || entry.length > 2 || !entry.every((value) => Number.isSafeInteger(value))) {
-      throw new TensioError('INVALID_SLICE', `${format}: slice of ${name}, dimension ${axis}: expected [start, end], [start] or null, got ${JSON.stringify(entry)}`, { format });
+      throw new TensioError('INVALID_SLICE', `${format}: slice of ${name}, dimension ${axis}: expected [start, end], [start] or null, got ${quoteValue(entry)}`, { format });
     }
     const clamp = (value: number) => Math.min(size, Math.max(0, value < 0 ? size + value : value));
     const start = clamp(entry[0]!);

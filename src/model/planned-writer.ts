@@ -17,6 +17,7 @@ import { TensioError, throwIfAborted } from '../core/errors.js';
 import { tensorByteLength } from '../core/sizes.js';
 import { chunksOf, type TensorBytes } from '../storage/tensor-bytes.js';
 import type { TensorSpec, TensorWriter } from './types.js';
+import { quoteInput } from '../core/quote.js';
 
 /** What a format supplies to {@link createPlannedWriter}. */
 export interface PlannedWriterParts {
@@ -59,7 +60,7 @@ type State = 'open' | 'busy' | 'failed' | 'closed' | 'aborted';
 export function plannedWriterCheckPlan(format: string, plan: readonly TensorSpec[]): void {
   const seen = new Set<string>();
   for (const spec of plan) {
-    if (seen.has(spec.name)) throw new TensioError('DUPLICATE_NAME', `${format}: the plan holds tensor ${JSON.stringify(spec.name)} twice`, { format });
+    if (seen.has(spec.name)) throw new TensioError('DUPLICATE_NAME', `${format}: the plan holds tensor ${quoteInput(spec.name)} twice`, { format });
     seen.add(spec.name);
   }
 }
@@ -103,14 +104,14 @@ export function createPlannedWriter(parts: PlannedWriterParts): TensorWriter {
     },
 
     async add(name: string, data: TensorBytes, options: { signal?: AbortSignal } = {}): Promise<void> {
-      refuseUnlessOpen(`add(${JSON.stringify(name)})`);
+      refuseUnlessOpen(`add(${quoteInput(name)})`);
       const index = position.get(name);
-      if (index === undefined) fail('NOT_FOUND', `tensor ${JSON.stringify(name)} is not in the plan`);
+      if (index === undefined) fail('NOT_FOUND', `tensor ${quoteInput(name)} is not in the plan`);
       if (index !== next) {
         const expected = parts.order[next];
         fail('OUT_OF_ORDER', index! < next
-          ? `tensor ${JSON.stringify(name)} was already added`
-          : `tensor ${JSON.stringify(name)} comes later; add ${JSON.stringify(expected!.name)} first (writer.order gives the order)`);
+          ? `tensor ${quoteInput(name)} was already added`
+          : `tensor ${quoteInput(name)} comes later; add ${quoteInput(expected!.name)} first (writer.order gives the order)`);
       }
       const spec = parts.order[index!]!;
       throwIfAborted(options.signal);
@@ -157,11 +158,11 @@ async function* countedChunks(data: TensorBytes, expected: number | undefined, n
   for await (const chunk of chunksOf(data, signal)) {
     total += chunk.byteLength;
     if (expected !== undefined && total > expected) {
-      throw new TensioError('SIZE_MISMATCH', `${format}: tensor ${JSON.stringify(name)} takes ${expected} bytes; more than ${total - chunk.byteLength} were given (${total} so far)`, { format });
+      throw new TensioError('SIZE_MISMATCH', `${format}: tensor ${quoteInput(name)} takes ${expected} bytes; more than ${total - chunk.byteLength} were given (${total} so far)`, { format });
     }
     yield chunk;
   }
   if (expected !== undefined && total !== expected) {
-    throw new TensioError('SIZE_MISMATCH', `${format}: tensor ${JSON.stringify(name)} takes ${expected} bytes; ${total} were given`, { format });
+    throw new TensioError('SIZE_MISMATCH', `${format}: tensor ${quoteInput(name)} takes ${expected} bytes; ${total} were given`, { format });
   }
 }

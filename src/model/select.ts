@@ -6,6 +6,7 @@
 import { TensioError, type TensioErrorCode } from '../core/errors.js';
 import { findTiedDuplicates } from './shared-storage.js';
 import { UNSUPPORTED_TENSORS_KEY, type Metadata, type TensorInfo, type TensorReader, type UnsupportedTensor } from './types.js';
+import { quoteInput } from '../core/quote.js';
 
 /** How to choose and name the tensors of a conversion. */
 export interface SelectTensorsOptions {
@@ -113,7 +114,7 @@ export function selectTensors(reader: TensorReader, options: SelectTensorsOption
         const regex = globToRegExp(pattern);
         const matches = names.filter((name) => regex.test(name));
         if (matches.length === 0) {
-          throw new TensioError('NOT_FOUND', `no tensor matches ${JSON.stringify(pattern)} in ${reader.path ?? 'the input'} (${names.length} tensors; see tensio inspect)`, { format: reader.format });
+          throw new TensioError('NOT_FOUND', `no tensor matches ${quoteInput(pattern)} in ${reader.path ?? 'the input'} (${names.length} tensors; see tensio inspect)`, { format: reader.format });
         }
         for (const name of matches) chosen.add(name);
         continue;
@@ -124,10 +125,10 @@ export function selectTensors(reader: TensorReader, options: SelectTensorsOption
       }
       const entry = unsupported.find((candidate) => candidate.name === pattern);
       if (entry) {
-        throw new TensioError(entry.code as TensioErrorCode, `${reader.format}: ${JSON.stringify(pattern)}${entry.formatDtype ? ` (${entry.formatDtype})` : ''} cannot be converted: ${entry.reason}`, { format: reader.format });
+        throw new TensioError(entry.code as TensioErrorCode, `${reader.format}: ${quoteInput(pattern)}${entry.formatDtype ? ` (${entry.formatDtype})` : ''} cannot be converted: ${entry.reason}`, { format: reader.format });
       }
       const close = suggestNames(pattern, names);
-      throw new TensioError('NOT_FOUND', `${reader.format}: no tensor named ${JSON.stringify(pattern)}${reader.path ? ` in ${reader.path}` : ''}${close.length > 0 ? `; did you mean ${close.map((name) => JSON.stringify(name)).join(', ')}?` : ''}`, { format: reader.format });
+      throw new TensioError('NOT_FOUND', `${reader.format}: no tensor named ${quoteInput(pattern)}${reader.path ? ` in ${reader.path}` : ''}${close.length > 0 ? `; did you mean ${close.map((name) => JSON.stringify(name)).join(', ')}?` : ''}`, { format: reader.format });
     }
   }
   const infos = reader.tensors.filter((info) => !chosen || chosen.has(info.name));
@@ -145,9 +146,9 @@ export function selectTensors(reader: TensorReader, options: SelectTensorsOption
     const outputName = rename(info.name);
     const earlier = sources.get(outputName);
     if (earlier !== undefined) {
-      throw new TensioError('DUPLICATE_NAME', `${JSON.stringify(earlier)} and ${JSON.stringify(info.name)} would both be written as ${JSON.stringify(outputName)}; change the renames`);
+      throw new TensioError('DUPLICATE_NAME', `${quoteInput(earlier)} and ${quoteInput(info.name)} would both be written as ${quoteInput(outputName)}; change the renames`);
     }
-    if (outputName.length === 0) throw new TensioError('INVALID_NAME', `${JSON.stringify(info.name)} would be renamed to an empty name`);
+    if (outputName.length === 0) throw new TensioError('INVALID_NAME', `${quoteInput(info.name)} would be renamed to an empty name`);
     sources.set(outputName, info.name);
     tensors.push({ info, outputName });
   }

@@ -9,6 +9,7 @@ import { npkWriteFileAtomic } from './files.js';
 import { npkWriteStaged } from './publish.js';
 import { npkDataFileName, npkManifestFileName, npkSegmentFileName, npkSegmentFolderName } from './names.js';
 import { npkDecodeManifest, npkEncodeManifest, npkIsManifestPath, npkRowsPerSegment, type NpkSegment } from './segments.js';
+import { quoteInput } from '../core/quote.js';
 
 const fail: ReturnType<typeof errorFactory> = errorFactory('npk');
 /** Writes at most this big go through synchronous pwrite: far cheaper than a thread-pool hop. */
@@ -58,14 +59,14 @@ export class NpkArrayData {
     const folder = localFolder(dir);
     const segmented = npkIsManifestPath(dataFile);
     if (segmented) {
-      const manifest = await folder.readBytes(dataFile).catch((cause) => fail('NOT_FOUND', `npk: segment manifest ${dataFile} of ${JSON.stringify(name)} is missing`, { cause }));
+      const manifest = await folder.readBytes(dataFile).catch((cause) => fail('NOT_FOUND', `npk: segment manifest ${dataFile} of ${quoteInput(name)} is missing`, { cause }));
       let startRow = 0;
       parts = npkDecodeManifest(manifest, rowBytes, name).map((segment) => {
         const part = { ...segment, startRow };
         startRow += segment.rows;
         return part;
       });
-      if (startRow < rows) fail('TRUNCATED', `npk: segments of ${JSON.stringify(name)} hold ${startRow} rows, the metadata says ${rows}`);
+      if (startRow < rows) fail('TRUNCATED', `npk: segments of ${quoteInput(name)} hold ${startRow} rows, the metadata says ${rows}`);
       // Rows past the catalogue's count (an interrupted append) are not part of the array:
       // keep exactly `rows`, so the next append writes right after them.
       parts = parts.filter((part) => part.startRow < rows)
@@ -75,9 +76,9 @@ export class NpkArrayData {
     }
     for (const part of parts) {
       const size = await folder.stat(part.file).then((info) => info?.size ?? -1, () => -1);
-      if (size < 0 && part.rows * rowBytes > 0) fail('NOT_FOUND', `npk: data file ${part.file} of ${JSON.stringify(name)} is missing`);
+      if (size < 0 && part.rows * rowBytes > 0) fail('NOT_FOUND', `npk: data file ${part.file} of ${quoteInput(name)} is missing`);
       if (size >= 0 && size < part.rows * rowBytes) {
-        fail('TRUNCATED', `npk: data file ${part.file} of ${JSON.stringify(name)} has ${size} bytes, ${part.rows} rows of ${rowBytes} bytes need ${part.rows * rowBytes}`);
+        fail('TRUNCATED', `npk: data file ${part.file} of ${quoteInput(name)} has ${size} bytes, ${part.rows} rows of ${rowBytes} bytes need ${part.rows * rowBytes}`);
       }
     }
     return new NpkArrayData(folder, name, rowBytes, rows, parts, segmented, options.writable);
@@ -131,7 +132,7 @@ export class NpkArrayData {
       const want = Math.min(target.byteLength - done, 2 ** 30);
       // Synchronous pread, as the file sources do: no thread-pool hop, C speed.
       const bytesRead = handle.readSync(target, done, want, position + done);
-      if (bytesRead === 0) fail('TRUNCATED', `npk: ${part.file} of ${JSON.stringify(this.#name)} ended at byte ${position + done}`);
+      if (bytesRead === 0) fail('TRUNCATED', `npk: ${part.file} of ${quoteInput(this.#name)} ended at byte ${position + done}`);
       done += bytesRead;
     }
   }
@@ -290,7 +291,7 @@ async function writeStream(store: LocalFolder, target: string, mode: 'file' | 'f
       throwIfAborted(options.signal);
       let at = 0;
       while (at < chunk.byteLength) {
-        if (index >= sizes.length) fail('SIZE_MISMATCH', `npk: array ${JSON.stringify(name)} received more than the ${options.totalBytes} bytes its shape needs`);
+        if (index >= sizes.length) fail('SIZE_MISMATCH', `npk: array ${quoteInput(name)} received more than the ${options.totalBytes} bytes its shape needs`);
         if (inFile === sizes[index]) {
           await finish(handle!, options.durable);
           handle = undefined;
@@ -306,7 +307,7 @@ async function writeStream(store: LocalFolder, target: string, mode: 'file' | 'f
         total += length;
       }
     }
-    if (total !== options.totalBytes) fail('SIZE_MISMATCH', `npk: array ${JSON.stringify(name)} needs ${options.totalBytes} bytes, got ${total}`);
+    if (total !== options.totalBytes) fail('SIZE_MISMATCH', `npk: array ${quoteInput(name)} needs ${options.totalBytes} bytes, got ${total}`);
     if (handle) await finish(handle, options.durable);
     handle = undefined;
   } catch (error) {

@@ -12,6 +12,7 @@ import { NpkBitmap } from './bitmap.js';
 import type { NpkArrayEntry } from './metadata.js';
 import { npkBitmapFileName } from './names.js';
 import type { NpkLogicalView } from './logical-io.js';
+import { quoteInput } from '../core/quote.js';
 
 /** Physical rows of a shape: its first dimension, or 1 for a 0-d array. */
 export function npkRowsOf(shape: readonly number[]): number {
@@ -46,7 +47,7 @@ export class NpkArrayState {
     tensorByteLength(entry.dtype, entry.shape, 'npk');
     const rowBytes = npkRowBytesOf(entry);
     if (rowBytes > maxRowBytes) {
-      throw new TensioError('LIMIT_EXCEEDED', `npk: rows of ${JSON.stringify(entry.name)} (shape [${entry.shape.join(', ')}], ${entry.dtype}) are ${rowBytes} bytes each, above maxRowBytes ${maxRowBytes}`, { format: 'npk' });
+      throw new TensioError('LIMIT_EXCEEDED', `npk: rows of ${quoteInput(entry.name)} (shape [${entry.shape.join(', ')}], ${entry.dtype}) are ${rowBytes} bytes each, above maxRowBytes ${maxRowBytes}`, { format: 'npk' });
     }
     await NpkArrayData.open(dir, entry.dataFile, entry.name, rowBytes, npkRowsOf(entry.shape), { writable: false }).then((data) => data.close());
     const bytes = await localFolder(dir).readBytes(npkBitmapFileName(entry.name)).catch((error: NodeJS.ErrnoException) => {

@@ -6,6 +6,7 @@
  */
 import { errorFactory } from '../core/errors.js';
 import { checkedSize } from '../core/sizes.js';
+import { quoteInput } from '../core/quote.js';
 
 const fail: ReturnType<typeof errorFactory> = errorFactory('npk');
 const HEADER_BYTES = 16;
@@ -197,7 +198,7 @@ export class NpkBitmap {
    */
   static decode(bytes: Uint8Array, physicalRows: number, name = '?'): NpkBitmap {
     if (bytes.byteLength < HEADER_BYTES) {
-      fail('TRUNCATED', `npk: deletion bitmap of ${JSON.stringify(name)} has ${bytes.byteLength} bytes, fewer than the 16-byte header`);
+      fail('TRUNCATED', `npk: deletion bitmap of ${quoteInput(name)} has ${bytes.byteLength} bytes, fewer than the 16-byte header`);
     }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const headerRows = view.getBigUint64(0, true);
@@ -210,7 +211,7 @@ export class NpkBitmap {
       rows = Math.min(physicalRows, bytes.byteLength * 8);
       body = bytes;
     } else {
-      fail('SIZE_MISMATCH', `npk: deletion bitmap of ${JSON.stringify(name)} has ${bytes.byteLength} bytes: neither 16 + 8 × ceil(${headerRows}/64) nor a multiple of 8`);
+      fail('SIZE_MISMATCH', `npk: deletion bitmap of ${quoteInput(name)} has ${bytes.byteLength} bytes: neither 16 + 8 × ceil(${headerRows}/64) nor a multiple of 8`);
     }
     const words = new Uint32Array(wordsFor(rows));
     new Uint8Array(words.buffer).set(body.subarray(0, words.byteLength));

@@ -5,6 +5,7 @@
  */
 import type { DType } from '../core/dtype.js';
 import { TensioError } from '../core/errors.js';
+import { quoteInput } from '../core/quote.js';
 
 /** tensio dtype per NumPack code, index = code. */
 const NPK_CODE_DTYPES: readonly DType[] = [
@@ -51,7 +52,7 @@ export function npkDtypeCode(dtype: DType): number {
 export function npkDtypeFromCode(code: number, arrayName = '?'): DType {
   const dtype = NPK_CODE_DTYPES[code];
   if (dtype === undefined) {
-    throw new TensioError('UNSUPPORTED_DTYPE', `npk: array ${JSON.stringify(arrayName)} has dtype code ${code}; known codes are 0..13`, { format: 'npk' });
+    throw new TensioError('UNSUPPORTED_DTYPE', `npk: array ${quoteInput(arrayName)} has dtype code ${code}; known codes are 0..13`, { format: 'npk' });
   }
   return dtype;
 }

@@ -23,6 +23,7 @@ import { npkVerifyStore } from './verify.js';
 import { isHttpUrl, storeAtInput } from '../storage/source-input.js';
 import { npkOpenStoreReader } from './store-reader.js';
 import { verifyByReading } from '../model/verify-by-reading.js';
+import { quoteInput } from '../core/quote.js';
 
 /**
  * True when `path` is a folder holding `metadata.npkm`.
@@ -143,8 +144,8 @@ export async function npkCreateWriter(output: WriteTarget, options: WriterOption
   for (const spec of options.tensors) {
     npkCheckName(spec.name);
     const reason = npkCannotWrite(spec);
-    if (reason) throw new TensioError('UNSUPPORTED_DTYPE', `npk: cannot hold ${JSON.stringify(spec.name)}: ${reason}`, { format: 'npk' });
-    if (plan.has(spec.name)) throw new TensioError('DUPLICATE_NAME', `npk: ${JSON.stringify(spec.name)} is planned twice`, { format: 'npk' });
+    if (reason) throw new TensioError('UNSUPPORTED_DTYPE', `npk: cannot hold ${quoteInput(spec.name)}: ${reason}`, { format: 'npk' });
+    if (plan.has(spec.name)) throw new TensioError('DUPLICATE_NAME', `npk: ${quoteInput(spec.name)} is planned twice`, { format: 'npk' });
     plan.set(spec.name, spec);
   }
   // The target's folder: the store is built beside the target and renamed into place there.

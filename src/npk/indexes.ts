@@ -3,6 +3,7 @@
  * resolved to logical row numbers. Negative numbers count from the end everywhere.
  */
 import { TensioError } from '../core/errors.js';
+import { quoteInput } from '../core/quote.js';
 
 /** A `[start, end)` row range; negatives count from the end, bounds clamp as Python slices. */
 export interface NpkRowSlice {
@@ -61,7 +62,7 @@ export function npkResolveIndexes(indexes: NpkRowIndexes, rows: number, mode: 's
     const row = index < 0 ? rows + index : index;
     if (row < 0 || row >= rows) {
       if (mode === 'lenient') continue;
-      throw new TensioError('INVALID_SLICE', `npk: row ${index} is out of range for ${JSON.stringify(name)} with ${rows} rows`, { format: 'npk' });
+      throw new TensioError('INVALID_SLICE', `npk: row ${index} is out of range for ${quoteInput(name)} with ${rows} rows`, { format: 'npk' });
     }
     if (seen) {
       if (seen.has(row)) continue;

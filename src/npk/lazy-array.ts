@@ -8,6 +8,7 @@ import { TensioError } from '../core/errors.js';
 import { MAX_TENSOR_BYTES } from '../core/limits.js';
 import type { Tensor } from '../core/tensor.js';
 import { npkResolveIndexes, type NpkRowIndexes } from './indexes.js';
+import { quoteInput } from '../core/quote.js';
 
 /** What a {@link LazyArray} reads through (provided by the store). */
 export interface LazyArrayBackend {
@@ -146,7 +147,7 @@ export class LazyArray {
 
   #needRows(): void {
     if (this.#backend.shape.length === 0) {
-      throw new TensioError('INVALID_SHAPE', `npk: ${JSON.stringify(this.name)} is 0-d and has no rows`, { format: 'npk' });
+      throw new TensioError('INVALID_SHAPE', `npk: ${quoteInput(this.name)} is 0-d and has no rows`, { format: 'npk' });
     }
   }
 }

@@ -13,6 +13,7 @@ import { errorFactory } from '../core/errors.js';
 import { MAX_RANK } from '../core/limits.js';
 import { checkedSize } from '../core/sizes.js';
 import { npkDtypeCode, npkDtypeFromCode } from './dtype-codes.js';
+import { quoteInput } from '../core/quote.js';
 
 const fail: ReturnType<typeof errorFactory> = errorFactory('npk');
 
@@ -101,7 +102,7 @@ export function npkDecodeMetadata(bytes: Uint8Array): NpkMetadata {
   for (let index = 0; index < count; index++) {
     const name = text(`name of array ${index}`);
     const ndim = u32(`ndim of ${name}`);
-    if (ndim > MAX_RANK) fail('INVALID_SHAPE', `npk: array ${JSON.stringify(name)} has ${ndim} dimensions, more than ${MAX_RANK}`, { offset: at - 4 });
+    if (ndim > MAX_RANK) fail('INVALID_SHAPE', `npk: array ${quoteInput(name)} has ${ndim} dimensions, more than ${MAX_RANK}`, { offset: at - 4 });
     const shape: number[] = [];
     for (let d = 0; d < ndim; d++) shape.push(u64(`dimension ${d} of ${name}`));
     const dataFile = text(`data_file of ${name}`);

@@ -3,6 +3,7 @@
  * paths verbatim (so `../x` escapes the store); tensio refuses such names.
  */
 import { TensioError } from '../core/errors.js';
+import { quoteInput, quoteValue } from '../core/quote.js';
 
 /** Longest array name in UTF-8 bytes: `deleted_<name>.npkb` and friends must stay under 255. */
 export const NPK_MAX_NAME_BYTES = 200;
@@ -19,10 +20,10 @@ export const NPK_MAX_NAME_BYTES = 200;
  */
 export function npkCheckName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new TensioError('INVALID_NAME', `npk: array names must be non-empty strings, got ${JSON.stringify(name)}`, { format: 'npk' });
+    throw new TensioError('INVALID_NAME', `npk: array names must be non-empty strings, got ${quoteValue(name)}`, { format: 'npk' });
   }
   if (/[/\\\0]/.test(name) || name.includes('..')) {
-    throw new TensioError('INVALID_NAME', `npk: array name ${JSON.stringify(name)} contains '/', '\\', '..' or NUL, which would leave the store's folder`, { format: 'npk' });
+    throw new TensioError('INVALID_NAME', `npk: array name ${quoteInput(name)} contains '/', '\\', '..' or NUL, which would leave the store's folder`, { format: 'npk' });
   }
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes > NPK_MAX_NAME_BYTES) {
@@ -34,7 +35,7 @@ export function npkCheckName(name: unknown): asserts name is string {
 export function npkCheckRelativePath(path: string, what: string): void {
   if (path.length === 0 || path.startsWith('/') || path.includes('\\') || path.includes('\0') || /^[a-zA-Z]:/.test(path)
     || path.split('/').some((part) => part === '..' || part === '')) {
-    throw new TensioError('INVALID_METADATA', `npk: ${what} ${JSON.stringify(path)} is not a plain path inside the store`, { format: 'npk' });
+    throw new TensioError('INVALID_METADATA', `npk: ${what} ${quoteInput(path)} is not a plain path inside the store`, { format: 'npk' });
   }
 }
 

@@ -17,6 +17,7 @@ import { LazyArray } from './lazy-array.js';
 import { npkGatherRows, npkLogicalChunks, npkReadLogicalRange, npkScatterRows } from './logical-io.js';
 import { npkCheckName } from './names.js';
 import { NumPackBase, checkCompatible, checkRecord, needRows, type NumPackIterateOptions, type NumPackOpenOptions } from './store-base.js';
+import { quoteInput } from '../core/quote.js';
 
 /**
  * A NumPack store. Open with {@link NumPack.open}; close with `close()` or `await using`.
@@ -65,7 +66,7 @@ export class NumPack extends NumPackBase {
       const state = this.state(name);
       const bytes = state.logicalRows * state.rowBytes;
       if (bytes > this.options.maxTensorBytes) {
-        throw new TensioError('LIMIT_EXCEEDED', `npk: ${JSON.stringify(name)} is ${bytes} bytes, above maxTensorBytes ${this.options.maxTensorBytes}; use loadLazy() or iterate()`, { format: 'npk' });
+        throw new TensioError('LIMIT_EXCEEDED', `npk: ${quoteInput(name)} is ${bytes} bytes, above maxTensorBytes ${this.options.maxTensorBytes}; use loadLazy() or iterate()`, { format: 'npk' });
       }
       const data = allocateUninitialized(bytes); // every byte is read into below
       await npkReadLogicalRange(await state.view(this.path, !this.readOnly), 0, state.logicalRows, data);
@@ -91,7 +92,7 @@ export class NumPack extends NumPackBase {
       const shape = state.logicalShape;
       const check = () => {
         if (!this.isOpen || state.generation !== generation || this.arrays.get(name) !== state) {
-          throw new TensioError('INVALID_STATE', `npk: lazy array ${JSON.stringify(name)} is stale (the store was closed or the array changed); call loadLazy() again`, { format: 'npk' });
+          throw new TensioError('INVALID_STATE', `npk: lazy array ${quoteInput(name)} is stale (the store was closed or the array changed); call loadLazy() again`, { format: 'npk' });
         }
       };
       return new LazyArray({
@@ -183,7 +184,7 @@ export class NumPack extends NumPackBase {
         checkCompatible(state, name, tensor, 'replace');
         const rows = npkResolveIndexes(indexes, state.logicalRows, 'strict', name);
         if (rows.length !== tensor.shape[0]) {
-          throw new TensioError('SIZE_MISMATCH', `npk: replace of ${JSON.stringify(name)} got ${tensor.shape[0]} rows for ${rows.length} indexes`, { format: 'npk' });
+          throw new TensioError('SIZE_MISMATCH', `npk: replace of ${quoteInput(name)} got ${tensor.shape[0]} rows for ${rows.length} indexes`, { format: 'npk' });
         }
         return { state, tensor, rows };
       });
@@ -276,7 +277,7 @@ export class NumPack extends NumPackBase {
     npkCheckName(target);
     return this.run(async () => {
       const state = this.state(source);
-      if (this.arrays.has(target)) throw new TensioError('ALREADY_EXISTS', `npk: an array named ${JSON.stringify(target)} already exists`, { format: 'npk' });
+      if (this.arrays.has(target)) throw new TensioError('ALREADY_EXISTS', `npk: an array named ${quoteInput(target)} already exists`, { format: 'npk' });
       const view = await state.view(this.path, true);
       const chunks = state.entry.shape.length === 0 ? npkLogicalChunks(view, 0, 1) : npkLogicalChunks(view, 0, state.logicalRows);
       await this.saveOne(target, { dtype: state.entry.dtype, shape: state.logicalShape }, chunks);
@@ -305,7 +306,7 @@ export class NumPack extends NumPackBase {
     return (async function* () {
       for (let row = 0; ; row += batchRows) {
         const batch = await store.run(async () => {
-          if (state.generation !== generation) throw new TensioError('INVALID_STATE', `npk: ${JSON.stringify(name)} changed during iterate()`, { format: 'npk' });
+          if (state.generation !== generation) throw new TensioError('INVALID_STATE', `npk: ${quoteInput(name)} changed during iterate()`, { format: 'npk' });
           if (row >= state.logicalRows) return undefined;
           const end = Math.min(state.logicalRows, row + batchRows);
           const data = new Uint8Array((end - row) * state.rowBytes);

@@ -6,6 +6,7 @@
 import { errorFactory } from '../core/errors.js';
 import { checkedSize } from '../core/sizes.js';
 import { npkCheckRelativePath } from './names.js';
+import { quoteInput, quoteValue } from '../core/quote.js';
 
 const fail: ReturnType<typeof errorFactory> = errorFactory('npk');
 
@@ -44,24 +45,24 @@ export function npkDecodeManifest(bytes: Uint8Array, rowBytes: number, name = '?
   try {
     parsed = JSON.parse(new TextDecoder().decode(bytes));
   } catch (cause) {
-    fail('INVALID_JSON', `npk: segment manifest of ${JSON.stringify(name)} is not JSON`, { cause });
+    fail('INVALID_JSON', `npk: segment manifest of ${quoteInput(name)} is not JSON`, { cause });
   }
   const manifest = parsed as { version?: unknown; segments?: unknown };
-  if (typeof manifest !== 'object' || manifest === null) fail('INVALID_METADATA', `npk: segment manifest of ${JSON.stringify(name)} is not an object`);
-  if (manifest.version !== 1) fail('UNSUPPORTED_VERSION', `npk: segment manifest of ${JSON.stringify(name)} has version ${JSON.stringify(manifest.version)}, expected 1`);
-  if (!Array.isArray(manifest.segments)) fail('INVALID_METADATA', `npk: segment manifest of ${JSON.stringify(name)} has no segments list`);
+  if (typeof manifest !== 'object' || manifest === null) fail('INVALID_METADATA', `npk: segment manifest of ${quoteInput(name)} is not an object`);
+  if (manifest.version !== 1) fail('UNSUPPORTED_VERSION', `npk: segment manifest of ${quoteInput(name)} has version ${quoteValue(manifest.version)}, expected 1`);
+  if (!Array.isArray(manifest.segments)) fail('INVALID_METADATA', `npk: segment manifest of ${quoteInput(name)} has no segments list`);
   const segments: NpkSegment[] = [];
   for (const [index, raw] of (manifest.segments as unknown[]).entries()) {
     const segment = raw as { file?: unknown; rows?: unknown; bytes?: unknown };
     if (typeof segment?.file !== 'string' || typeof segment.rows !== 'number' || typeof segment.bytes !== 'number') {
-      fail('INVALID_METADATA', `npk: segment ${index} of ${JSON.stringify(name)} needs file, rows and bytes`);
+      fail('INVALID_METADATA', `npk: segment ${index} of ${quoteInput(name)} needs file, rows and bytes`);
     }
-    npkCheckRelativePath(segment.file, `segment ${index} of ${JSON.stringify(name)}`);
+    npkCheckRelativePath(segment.file, `segment ${index} of ${quoteInput(name)}`);
     const rows = checkedSize(segment.rows, 'npk', `rows of segment ${index}`);
     const segmentBytes = checkedSize(segment.bytes, 'npk', `bytes of segment ${index}`);
     if (rows === 0) continue;
     if (segmentBytes < rows * rowBytes) {
-      fail('SIZE_MISMATCH', `npk: segment ${index} of ${JSON.stringify(name)} declares ${rows} rows of ${rowBytes} bytes but only ${segmentBytes} bytes`);
+      fail('SIZE_MISMATCH', `npk: segment ${index} of ${quoteInput(name)} declares ${rows} rows of ${rowBytes} bytes but only ${segmentBytes} bytes`);
     }
     segments.push({ file: segment.file, rows, bytes: segmentBytes });
   }

@@ -19,6 +19,7 @@ import { npkDecodeMetadata, npkEncodeMetadata, NPK_METADATA_FILE, type NpkArrayE
 import { npkBitmapFileName, npkCheckName, npkCheckRelativePath, npkSegmentFolderName } from './names.js';
 import { npkPendingPublish, npkPublish, npkPublishId, npkRecover, npkStagedName, npkWriteStaged, NPK_INTENT_FILE } from './publish.js';
 import { npkIsManifestPath, NPK_SEGMENT_TARGET_BYTES } from './segments.js';
+import { quoteInput, quoteValue } from '../core/quote.js';
 
 /** Options for {@link NumPack.open}. */
 export interface NumPackOpenOptions {
@@ -180,7 +181,7 @@ export abstract class NumPackBase {
     if (!bytes) return;
     for (const entry of npkDecodeMetadata(bytes).arrays) {
       npkCheckName(entry.name);
-      npkCheckRelativePath(entry.dataFile, `data_file of ${JSON.stringify(entry.name)}`);
+      npkCheckRelativePath(entry.dataFile, `data_file of ${quoteInput(entry.name)}`);
       this.arrays.set(entry.name, await NpkArrayState.load(this.path, entry, this.options.maxRowBytes));
     }
   }
@@ -364,9 +365,9 @@ export abstract class NumPackBase {
 
   protected state(name: string): NpkArrayState {
     const state = this.arrays.get(name);
-    if (!state) throw new TensioError('NOT_FOUND', `npk: no array named ${JSON.stringify(name)} in ${this.path}; it holds ${JSON.stringify([...this.arrays.keys()])}`, { format: 'npk', path: this.path });
+    if (!state) throw new TensioError('NOT_FOUND', `npk: no array named ${quoteInput(name)} in ${this.path}; it holds ${quoteValue([...this.arrays.keys()])}`, { format: 'npk', path: this.path });
     if (this.#pending?.arrays.has(name) && this.options.commitOnClose) {
-      throw new TensioError('INVALID_STATE', `npk: ${JSON.stringify(name)} is saved but not published before close()`, { format: 'npk', path: this.path });
+      throw new TensioError('INVALID_STATE', `npk: ${quoteInput(name)} is saved but not published before close()`, { format: 'npk', path: this.path });
     }
     return state;
   }
@@ -432,7 +433,7 @@ export abstract class NumPackBase {
     const old = this.arrays.get(name);
     if (!old) {
       const clash = [...this.arrays.keys()].find((other) => other.toLowerCase() === name.toLowerCase());
-      if (clash) throw new TensioError('DUPLICATE_NAME', `npk: ${JSON.stringify(name)} differs from the existing ${JSON.stringify(clash)} only in case; their files would collide on case-insensitive disks`, { format: 'npk' });
+      if (clash) throw new TensioError('DUPLICATE_NAME', `npk: ${quoteInput(name)} differs from the existing ${quoteInput(clash)} only in case; their files would collide on case-insensitive disks`, { format: 'npk' });
     }
     const totalBytes = tensorByteLength(spec.dtype, spec.shape, 'npk')!;
     // The new data is written beside the old (which stays readable until the publish).
@@ -585,13 +586,13 @@ export function checkRecord(arrays: unknown): [string, Tensor][] {
 export function checkTensorBytes(name: string, tensor: Tensor): void {
   const expected = tensorByteLength(tensor.dtype, tensor.shape, 'npk');
   if (!(tensor.data instanceof Uint8Array) || tensor.data.byteLength !== expected) {
-    throw new TensioError('SIZE_MISMATCH', `npk: ${JSON.stringify(name)} of dtype ${tensor.dtype} and shape [${tensor.shape.join(', ')}] needs ${expected} bytes, got ${tensor.data?.byteLength}`, { format: 'npk' });
+    throw new TensioError('SIZE_MISMATCH', `npk: ${quoteInput(name)} of dtype ${tensor.dtype} and shape [${tensor.shape.join(', ')}] needs ${expected} bytes, got ${tensor.data?.byteLength}`, { format: 'npk' });
   }
 }
 
 export function needRows(state: NpkArrayState): void {
   if (state.entry.shape.length === 0) {
-    throw new TensioError('INVALID_SHAPE', `npk: ${JSON.stringify(state.entry.name)} is 0-d and has no rows`, { format: 'npk' });
+    throw new TensioError('INVALID_SHAPE', `npk: ${quoteInput(state.entry.name)} is 0-d and has no rows`, { format: 'npk' });
   }
 }
 
@@ -599,11 +600,11 @@ export function checkCompatible(state: NpkArrayState, name: string, tensor: Tens
   needRows(state);
   checkTensorBytes(name, tensor);
   if (tensor.dtype !== state.entry.dtype) {
-    throw new TensioError('INVALID_ARGUMENT', `npk: ${what} of ${JSON.stringify(name)}: dtype ${tensor.dtype} differs from the stored ${state.entry.dtype}`, { format: 'npk' });
+    throw new TensioError('INVALID_ARGUMENT', `npk: ${what} of ${quoteInput(name)}: dtype ${tensor.dtype} differs from the stored ${state.entry.dtype}`, { format: 'npk' });
   }
   const stored = state.entry.shape;
   if (tensor.shape.length !== stored.length || tensor.shape.some((dim, i) => i > 0 && dim !== stored[i])) {
-    throw new TensioError('INVALID_SHAPE', `npk: ${what} of ${JSON.stringify(name)}: shape [${tensor.shape.join(', ')}] does not fit rows of [${stored.join(', ')}]`, { format: 'npk' });
+    throw new TensioError('INVALID_SHAPE', `npk: ${what} of ${quoteInput(name)}: shape [${tensor.shape.join(', ')}] does not fit rows of [${stored.join(', ')}]`, { format: 'npk' });
   }
 }
 

@@ -19,6 +19,7 @@ import { npkDtypeName } from './dtype-codes.js';
 import { NPK_METADATA_FILE, npkDecodeMetadata, type NpkArrayEntry } from './metadata.js';
 import { npkBitmapFileName } from './names.js';
 import { npkDecodeManifest, npkIsManifestPath } from './segments.js';
+import { quoteInput } from '../core/quote.js';
 
 /** Options for {@link npkOpenStoreReader}. */
 export interface NpkStoreReaderOptions {
@@ -60,7 +61,7 @@ export async function npkOpenStoreReader(store: Store, options: NpkStoreReaderOp
       tensorByteLength(entry.dtype, entry.shape, 'npk');
       const rowBytes = itemSize(entry.dtype)! * elementCount(entry.shape.slice(1), 'npk');
       if (rowBytes > maxRowBytes) {
-        throw new TensioError('LIMIT_EXCEEDED', `npk: rows of ${JSON.stringify(entry.name)} are ${rowBytes} bytes each, above maxRowBytes ${maxRowBytes}`, { format: 'npk' });
+        throw new TensioError('LIMIT_EXCEEDED', `npk: rows of ${quoteInput(entry.name)} are ${rowBytes} bytes each, above maxRowBytes ${maxRowBytes}`, { format: 'npk' });
       }
       const physicalRows = entry.shape.length === 0 ? 1 : entry.shape[0]!;
       const physicalBytes = physicalRows * rowBytes;
@@ -109,7 +110,7 @@ async function physicalSource(store: Store, entry: NpkArrayEntry, rowBytes: numb
   const parts = segments.map((segment) => ({ size: segment.rows * rowBytes, name: store.locate(segment.file), open: (options?: ReadOptions) => store.open(segment.file, options) }));
   const source = concatSource(parts, store.locate(entry.dataFile));
   if (source.size < physicalBytes) {
-    throw new TensioError('TRUNCATED', `npk: the segments of ${JSON.stringify(entry.name)} hold ${source.size} bytes, fewer than the ${physicalBytes} of its shape`, { format: 'npk' });
+    throw new TensioError('TRUNCATED', `npk: the segments of ${quoteInput(entry.name)} hold ${source.size} bytes, fewer than the ${physicalBytes} of its shape`, { format: 'npk' });
   }
   return source;
 }

@@ -17,6 +17,7 @@ import { npkDecodeMetadata, NPK_METADATA_FILE, type NpkArrayEntry } from './meta
 import { npkBitmapFileName, npkCheckName, npkCheckRelativePath, npkSegmentFolderName } from './names.js';
 import { npkIsStagedName, NPK_INTENT_FILE } from './publish.js';
 import { npkDecodeManifest, npkIsManifestPath } from './segments.js';
+import { quoteInput } from '../core/quote.js';
 
 const BITMAP_HEADER_BYTES = 16;
 
@@ -142,12 +143,12 @@ export async function npkVerifyStore(path: string, format: TensorFormat, options
     const problem = (code: TensioError['code'], message: string) => add(code, message, entry.name);
     try {
       npkCheckName(entry.name);
-      npkCheckRelativePath(entry.dataFile, `data_file of ${JSON.stringify(entry.name)}`);
+      npkCheckRelativePath(entry.dataFile, `data_file of ${quoteInput(entry.name)}`);
       const bytes = tensorByteLength(entry.dtype, entry.shape, 'npk')!;
-      if (entry.sizeBytes !== bytes) problem('SIZE_MISMATCH', `catalogue size_bytes of ${JSON.stringify(entry.name)} is ${entry.sizeBytes}; shape [${entry.shape.join(', ')}] of ${entry.dtype} is ${bytes} bytes`);
+      if (entry.sizeBytes !== bytes) problem('SIZE_MISMATCH', `catalogue size_bytes of ${quoteInput(entry.name)} is ${entry.sizeBytes}; shape [${entry.shape.join(', ')}] of ${entry.dtype} is ${bytes} bytes`);
       const rowBytes = npkRowBytesOf(entry);
       if (rowBytes > NPK_MAX_ROW_BYTES) {
-        problem('LIMIT_EXCEEDED', `rows of ${JSON.stringify(entry.name)} are ${rowBytes} bytes each, above ${NPK_MAX_ROW_BYTES}`);
+        problem('LIMIT_EXCEEDED', `rows of ${quoteInput(entry.name)} are ${rowBytes} bytes each, above ${NPK_MAX_ROW_BYTES}`);
         continue;
       }
       for (const file of await checkData(path, entry, problem)) expected.add(file);

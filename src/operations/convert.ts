@@ -20,6 +20,7 @@ import type { HttpSourceOptions } from '../storage/http-source.js';
 import { blockConversion, type BlockConversion } from './block-convert.js';
 import { describeWriteTarget, type StagingPolicy, type WriteTarget } from '../storage/write-target.js';
 import type { OpenFormatOptions, WriteFormatOptions } from './format-options.js';
+import { quoteInput } from '../core/quote.js';
 
 /**
  * Options for {@link convert}. With a literal `from`/`to`, `readOptions`/`writeOptions`
@@ -215,7 +216,7 @@ export async function convertReader<To extends string = string>(reader: TensorRe
       : `${outputFormat.name} has no ${spec.dtype} dtype (it holds ${outputFormat.capabilities.dtypes.join(', ')})`;
     if (reason) {
       const hint = typeof infos[index]!.extras?.hint === 'string' ? `; ${infos[index]!.extras!.hint as string}` : '';
-      throw new TensioError('UNSUPPORTED_DTYPE', `${outputFormat.name} cannot hold tensor ${JSON.stringify(spec.name)}: ${reason}${hint}`, { format: outputFormat.name });
+      throw new TensioError('UNSUPPORTED_DTYPE', `${outputFormat.name} cannot hold tensor ${quoteInput(spec.name)}: ${reason}${hint}`, { format: outputFormat.name });
     }
   }
   const total = infos.reduce((sum, info) => sum + info.byteLength, 0);
@@ -303,7 +304,7 @@ function densePlanOf(info: TensorInfo, densifyAllowed: boolean, format: TensorFo
   const sparse = info.layout.kind === 'sparse_csr' || info.layout.kind === 'sparse_coo';
   if (!sparse || !densifyAllowed) {
     const parts = (info.parts ?? []).map((part) => part.name).join(', ');
-    throw new TensioError('UNSUPPORTED_FEATURE', `${outputFormat} cannot hold ${JSON.stringify(info.name)}, a ${info.layout.kind === 'other' ? info.layout.name : info.layout.kind} tensor made of parts (${parts})${sparse ? ': convert with densify to write it dense' : ''}`, { format: outputFormat });
+    throw new TensioError('UNSUPPORTED_FEATURE', `${outputFormat} cannot hold ${quoteInput(info.name)}, a ${info.layout.kind === 'other' ? info.layout.name : info.layout.kind} tensor made of parts (${parts})${sparse ? ': convert with densify to write it dense' : ''}`, { format: outputFormat });
   }
   const { layout: _layout, parts: _parts, ...dense } = info;
   return { ...dense, byteLength: tensorByteLength(info.dtype, info.shape)! };

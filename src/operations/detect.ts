@@ -8,6 +8,7 @@ import type { HttpSourceOptions } from '../storage/http-source.js';
 import { isHttpUrl, locationKind, openSourceInput } from '../storage/source-input.js';
 import type { SniffProbe, TensorFormat } from '../model/types.js';
 import { BUILT_IN_FORMATS, type FormatListOption } from './registry.js';
+import { quoteInput } from '../core/quote.js';
 
 /**
  * Lower-case extension with its dot, treating `.safetensors.index.json` as one; `''`
@@ -42,7 +43,7 @@ export function formatForOutputPath(path: string, options: FormatListOption = {}
   const extension = fileExtension(path);
   const found = formats.find((format) => format.createWriter && format.extensions.includes(extension));
   if (!found) {
-    throw new TensioError('UNKNOWN_FORMAT', `cannot tell the output format from ${JSON.stringify(extension || path)}; pass --to (one of ${formats.filter((f) => f.createWriter).map((f) => f.name).join(', ')})`, { path });
+    throw new TensioError('UNKNOWN_FORMAT', `cannot tell the output format from ${quoteInput(extension || path)}; pass --to (one of ${formats.filter((f) => f.createWriter).map((f) => f.name).join(', ')})`, { path });
   }
   return found;
 }
@@ -135,7 +136,7 @@ function matchProbe(formats: readonly TensorFormat[], probe: SniffProbe, name: s
   const byExtension = extension ? (byMagic.length > 1 ? byMagic : formats).find((format) => format.extensions.includes(extension)) : undefined;
   if (byExtension) return byExtension;
   if (byMagic.length > 1) return byMagic[0]!;
-  throw new TensioError('UNKNOWN_FORMAT', `cannot tell the format of ${name || 'the input'}: its first and last bytes match no known format${extension ? ` and ${JSON.stringify(extension)} is not a known extension` : ''}; pass { format } (--from)`, name ? { path: name } : {});
+  throw new TensioError('UNKNOWN_FORMAT', `cannot tell the format of ${name || 'the input'}: its first and last bytes match no known format${extension ? ` and ${quoteInput(extension)} is not a known extension` : ''}; pass { format } (--from)`, name ? { path: name } : {});
 }
 
 /**

@@ -7,6 +7,7 @@ import { isDType, type DType } from '../core/dtype.js';
 import { TensioError } from '../core/errors.js';
 import { CASTABLE_FLOAT_DTYPES, castFloatElements, castItemBytes, isCastableFloat } from '../core/float-cast.js';
 import { DEFAULT_STREAM_CHUNK_BYTES } from '../core/limits.js';
+import { quoteInput, quoteValue } from '../core/quote.js';
 
 /**
  * A cast: one dtype (every castable float tensor becomes it), or a mapping from source
@@ -30,7 +31,7 @@ export type DTypeCast = DType | Readonly<Partial<Record<DType, DType>>>;
 export function dtypeCastPlan(cast: DTypeCast): (dtype: DType) => DType | undefined {
   const check = (dtype: unknown, role: string): DType => {
     if (typeof dtype !== 'string' || !isDType(dtype) || !isCastableFloat(dtype)) {
-      throw new TensioError('INVALID_ARGUMENT', `dtype cast: ${role} ${JSON.stringify(dtype)} is not a float dtype tensio casts (${CASTABLE_FLOAT_DTYPES.join(', ')})`);
+      throw new TensioError('INVALID_ARGUMENT', `dtype cast: ${role} ${quoteValue(dtype)} is not a float dtype tensio casts (${CASTABLE_FLOAT_DTYPES.join(', ')})`);
     }
     return dtype;
   };
@@ -66,7 +67,7 @@ export function parseDTypeCast(text: string): DTypeCast {
   for (const part of parts) {
     const [from, to, extra] = part.split(':').map((side) => side.trim());
     if (!from || !to || extra !== undefined) {
-      throw new TensioError('INVALID_ARGUMENT', `dtype cast: ${JSON.stringify(part)} is not FROM:TO (e.g. bfloat16:float32)`);
+      throw new TensioError('INVALID_ARGUMENT', `dtype cast: ${quoteInput(part)} is not FROM:TO (e.g. bfloat16:float32)`);
     }
     if (mapping[from as DType] !== undefined) throw new TensioError('INVALID_ARGUMENT', `dtype cast: ${from} is mapped twice`);
     mapping[from as DType] = to as DType;

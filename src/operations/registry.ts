@@ -18,6 +18,7 @@ import { zarrFormat } from '../formats/zarr/format.js';
 import { csvFormat, txtFormat } from '../formats/csv/format.js';
 import { arrowFormat } from '../formats/arrow/format.js';
 import { parquetFormat } from '../formats/parquet/format.js';
+import { quoteInput } from '../core/quote.js';
 
 /**
  * Every built-in format, in detection order. pytorch comes before npz: both claim zip
@@ -58,7 +59,7 @@ export interface FormatListOption {
 export function getFormat(name: string, formats: readonly TensorFormat[] = BUILT_IN_FORMATS): TensorFormat {
   const found = formats.find((format) => format.name === name.toLowerCase());
   if (!found) {
-    throw new TensioError('UNKNOWN_FORMAT', `unknown format ${JSON.stringify(name)}; known formats: ${formats.map((f) => f.name).join(', ')}`);
+    throw new TensioError('UNKNOWN_FORMAT', `unknown format ${quoteInput(name)}; known formats: ${formats.map((f) => f.name).join(', ')}`);
   }
   return found;
 }

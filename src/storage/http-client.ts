@@ -9,6 +9,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { HTTP_IDLE_TIMEOUT_MS, HTTP_MAX_CONCURRENCY, HTTP_MAX_REDIRECTS, HTTP_MAX_RETRIES, HTTP_NO_RANGE_MAX_BYTES } from '../core/limits.js';
+import { quoteInput } from '../core/quote.js';
 
 /** Options for HTTP(S) sources and stores. Every limit has a default in `core/limits.ts`. */
 export interface HttpOptions {
@@ -179,7 +180,7 @@ export class HttpClient {
       try {
         next = new URL(location, current);
       } catch (cause) {
-        throw new TensioError('HTTP_ERROR', `${safeUrl(current)} redirects to an invalid URL ${JSON.stringify(location)}`, { path: safeUrl(url), cause });
+        throw new TensioError('HTTP_ERROR', `${safeUrl(current)} redirects to an invalid URL ${quoteInput(location)}`, { path: safeUrl(url), cause });
       }
       if (next.protocol !== 'http:' && next.protocol !== 'https:') {
         throw new TensioError('HTTP_ERROR', `${safeUrl(current)} redirects to ${next.protocol} URL, which tensio does not follow`, { path: safeUrl(url) });

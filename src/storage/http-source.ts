@@ -18,6 +18,7 @@ import { allocateUninitialized } from '../core/memory.js';
 import { checkRange, type ByteSource, type ReadOptions } from './byte-source.js';
 import { withCache, type CacheOptions, type CacheStats } from './cached-source.js';
 import { HttpClient, RetryableError, safeUrl, statusError, translateNetworkError, type HttpOptions, type HttpStats } from './http-client.js';
+import { quoteInput, quoteValue } from '../core/quote.js';
 
 /** Options for {@link httpSource}. */
 export interface HttpSourceOptions extends HttpOptions {
@@ -185,7 +186,7 @@ export function parseHttpUrl(url: string | URL): URL {
   try {
     parsed = new URL(String(url));
   } catch (cause) {
-    throw new TensioError('INVALID_ARGUMENT', `${JSON.stringify(String(url))} is not a valid URL`, { cause });
+    throw new TensioError('INVALID_ARGUMENT', `${quoteInput(String(url))} is not a valid URL`, { cause });
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new TensioError('INVALID_ARGUMENT', `${safeUrl(parsed)} is not an http: or https: URL`);
@@ -204,7 +205,7 @@ export interface ContentRange {
 export function parseContentRange(value: string | undefined, url: URL): ContentRange | undefined {
   if (value === undefined) return undefined;
   const match = /^\s*bytes\s+(?:(\d+)-(\d+)|\*)\/(\d+|\*)\s*$/i.exec(value);
-  if (!match) throw new TensioError('HTTP_ERROR', `${safeUrl(url)} sent a malformed Content-Range ${JSON.stringify(value)}`, { path: safeUrl(url) });
+  if (!match) throw new TensioError('HTTP_ERROR', `${safeUrl(url)} sent a malformed Content-Range ${quoteInput(value)}`, { path: safeUrl(url) });
   const number = (text: string | undefined): number | undefined => {
     if (text === undefined || text === '*') return undefined;
     const n = Number(text);
@@ -226,7 +227,7 @@ export function parseContentRange(value: string | undefined, url: URL): ContentR
 /** Parses a Content-Length header; undefined when absent. */
 export function parseContentLength(value: string | undefined, url: URL): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value.trim())) throw new TensioError('HTTP_ERROR', `${safeUrl(url)} sent a malformed Content-Length ${JSON.stringify(value)}`, { path: safeUrl(url) });
+  if (!/^\d+$/.test(value.trim())) throw new TensioError('HTTP_ERROR', `${safeUrl(url)} sent a malformed Content-Length ${quoteInput(value)}`, { path: safeUrl(url) });
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw new TensioError('SIZE_OVERFLOW', `${safeUrl(url)} declares a body of ${value} bytes, beyond 2^53`, { path: safeUrl(url) });
   return n;
@@ -328,7 +329,7 @@ class RemoteFile {
       const range = parseContentRange(header(response, 'content-range'), answered);
       if (!range || range.total === undefined) {
         response.destroy();
-        throw new TensioError('RANGE_NOT_SUPPORTED', `${this.name} answered a range request without saying the file's size (Content-Range ${JSON.stringify(header(response, 'content-range') ?? null)}); tensio needs it for random access`, { path: this.name });
+        throw new TensioError('RANGE_NOT_SUPPORTED', `${this.name} answered a range request without saying the file's size (Content-Range ${quoteValue(header(response, 'content-range') ?? null)}); tensio needs it for random access`, { path: this.name });
       }
       const expectedEnd = Math.min(prefetchBytes, range.total) - 1;
       if (range.start !== 0 || range.end !== expectedEnd) {

@@ -9,6 +9,7 @@ import { readRange, type ByteRange, type ReadOptions } from './byte-source.js';
 import { HttpClient, RetryableError, safeUrl, statusError, type HttpOptions, type HttpStats } from './http-client.js';
 import { httpSource, parseContentLength, parseContentRange, parseHttpUrl, readBodyInto, type HttpSource, type HttpSourceOptions } from './http-source.js';
 import { checkStoreKey, type Store } from './store.js';
+import { quoteValue } from '../core/quote.js';
 
 /** Options for {@link httpStore}: the HTTP options every request of the store uses. */
 export interface HttpStoreOptions extends HttpOptions {
@@ -58,7 +59,7 @@ export function httpStore(baseUrl: string | URL, options: HttpStoreOptions = {})
     const isSuffix = 'suffix' in range;
     const asked = isSuffix ? range.suffix : range.length;
     if (!Number.isSafeInteger(asked) || asked < 0 || (!isSuffix && (!Number.isSafeInteger(range.offset) || range.offset < 0))) {
-      throw new TensioError('INVALID_ARGUMENT', `invalid range ${JSON.stringify(range)} for ${safeUrl(url)}`);
+      throw new TensioError('INVALID_ARGUMENT', `invalid range ${quoteValue(range)} for ${safeUrl(url)}`);
     }
     if (asked === 0) return new Uint8Array(0);
     const rangeHeader = isSuffix ? `bytes=-${range.suffix}` : `bytes=${range.offset}-${range.offset + range.length - 1}`;
@@ -72,7 +73,7 @@ export function httpStore(baseUrl: string | URL, options: HttpStoreOptions = {})
         const wantEnd = isSuffix ? (total === undefined ? undefined : total - 1) : Math.min(range.offset + range.length, total ?? Infinity) - 1;
         if (!got || got.start === undefined || got.start !== wantStart || got.end !== wantEnd) {
           response.destroy();
-          throw new TensioError('SIZE_MISMATCH', `${safeUrl(answered)} answered ${JSON.stringify(response.headers['content-range'] ?? null)} to Range ${rangeHeader}`, { path: safeUrl(url) });
+          throw new TensioError('SIZE_MISMATCH', `${safeUrl(answered)} answered ${quoteValue(response.headers['content-range'] ?? null)} to Range ${rangeHeader}`, { path: safeUrl(url) });
         }
         if (!isSuffix && wantEnd! - wantStart! + 1 < range.length) {
           response.destroy();

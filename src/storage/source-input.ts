@@ -14,6 +14,7 @@ import { folderStore } from './folder-store.js';
 import type { Store } from './store.js';
 import { httpSource, type HttpSourceOptions } from './http-source.js';
 import { httpStore } from './http-store.js';
+import { quoteInput } from '../core/quote.js';
 
 /** Anything a tensor file can be read from. */
 export type SourceInput = string | URL | Uint8Array | ByteSource;
@@ -194,7 +195,7 @@ export async function locationKind(location: string): Promise<LocationKind> {
  */
 export function siblingLocation(location: string, name: string): string {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\\')) {
-    throw new TensioError('INVALID_NAME', `${JSON.stringify(name)} is not a plain file name beside ${describeSourceInput(location)}`);
+    throw new TensioError('INVALID_NAME', `${quoteInput(name)} is not a plain file name beside ${describeSourceInput(location)}`);
   }
   if (isHttpUrl(location)) {
     // A sibling gets no query string: a signed URL's query belongs to its own file.

@@ -8,6 +8,7 @@
 import { TensioError } from '../core/errors.js';
 import type { ByteRange, ByteSource, ReadOptions } from './byte-source.js';
 import type { ByteSink } from './byte-sink.js';
+import { quoteInput } from '../core/quote.js';
 
 /** Options for {@link Store.write} and {@link Store.sink}. */
 export interface StoreWriteOptions {
@@ -97,7 +98,7 @@ export function checkStoreKey(key: string, options: { folder?: boolean } = {}): 
     body.includes('\\') ||
     body.includes('\0') ||
     body.split('/').some((segment) => segment === '' || segment === '.' || segment === '..');
-  if (bad) throw new TensioError('INVALID_NAME', `store key ${JSON.stringify(key)} is not a relative name made of /-separated parts (no "..", ".", "\\\\" or empty parts)`);
+  if (bad) throw new TensioError('INVALID_NAME', `store key ${quoteInput(key)} is not a relative name made of /-separated parts (no "..", ".", "\\\\" or empty parts)`);
 }
 
 /**

@@ -10,6 +10,7 @@ import {
 } from './constants.js';
 import { zipCheckName, zipDecodeName } from './names.js';
 import type { ZipEntry } from './types.js';
+import { quoteInput } from '../core/quote.js';
 
 /** Where the central directory is, from the (zip64) end records. */
 export interface ZipDirectoryLocation {
@@ -158,7 +159,7 @@ export function zipParseCentralDirectory(bytes: Uint8Array, location: ZipDirecto
     if (end > bytes.byteLength) fail('INVALID_ZIP', `${format}: central directory entry ${index} runs past the directory end (${end} > ${bytes.byteLength})`, { offset: where });
     const name = zipDecodeName(bytes.subarray(at + ZIP_CENTRAL_HEADER_BYTES, at + ZIP_CENTRAL_HEADER_BYTES + nameLength), flags, format);
     zipCheckName(name, format);
-    if (seen.has(name)) fail('DUPLICATE_NAME', `${format}: zip member ${JSON.stringify(name)} appears twice`, { offset: where });
+    if (seen.has(name)) fail('DUPLICATE_NAME', `${format}: zip member ${quoteInput(name)} appears twice`, { offset: where });
     seen.add(name);
 
     // zip64 extra: only the fields whose 32-bit slot is saturated, in this order.
@@ -171,14 +172,14 @@ export function zipParseCentralDirectory(bytes: Uint8Array, location: ZipDirecto
       if (wants[2]) localHeaderOffset = values.shift()!;
     }
     if (method === ZIP_METHOD_STORE && compressedSize !== uncompressedSize) {
-      fail('INVALID_ZIP', `${format}: stored member ${JSON.stringify(name)} has compressed size ${compressedSize} but uncompressed size ${uncompressedSize}`);
+      fail('INVALID_ZIP', `${format}: stored member ${quoteInput(name)} has compressed size ${compressedSize} but uncompressed size ${uncompressedSize}`);
     }
     if (method !== ZIP_METHOD_STORE && uncompressedSize > compressedSize * DEFLATE_MAX_RATIO + 1024) {
-      fail('INVALID_ZIP', `${format}: member ${JSON.stringify(name)} declares ${uncompressedSize} bytes from ${compressedSize} compressed bytes, beyond deflate's ${DEFLATE_MAX_RATIO}:1 limit`);
+      fail('INVALID_ZIP', `${format}: member ${quoteInput(name)} declares ${uncompressedSize} bytes from ${compressedSize} compressed bytes, beyond deflate's ${DEFLATE_MAX_RATIO}:1 limit`);
     }
     const dataEnd = localHeaderOffset + ZIP_LOCAL_HEADER_BYTES + nameLength + compressedSize;
     if (dataEnd > location.directoryOffset) {
-      fail('INVALID_ZIP', `${format}: member ${JSON.stringify(name)} (local header at ${localHeaderOffset}, ${compressedSize} bytes) runs into the central directory at ${location.directoryOffset}`, { offset: localHeaderOffset });
+      fail('INVALID_ZIP', `${format}: member ${quoteInput(name)} (local header at ${localHeaderOffset}, ${compressedSize} bytes) runs into the central directory at ${location.directoryOffset}`, { offset: localHeaderOffset });
     }
     entries.push({ name, method, compressedSize, uncompressedSize, crc32, localHeaderOffset, flags });
     at = end;
@@ -201,15 +202,15 @@ export function zipReadZip64Extra(extra: Uint8Array, wants: readonly boolean[], 
       // The disk number (4th) is a u32; sizes and offset are u64.
       for (let index = 0; index < 3; index++) {
         if (!wants[index]) continue;
-        if (field + 8 > at + 4 + length) fail('INVALID_ZIP', `${format}: zip64 extra of ${JSON.stringify(name)} is too short (${length} bytes)`);
-        values.push(u64(data, field, format, `zip64 value of ${JSON.stringify(name)}`));
+        if (field + 8 > at + 4 + length) fail('INVALID_ZIP', `${format}: zip64 extra of ${quoteInput(name)} is too short (${length} bytes)`);
+        values.push(u64(data, field, format, `zip64 value of ${quoteInput(name)}`));
         field += 8;
       }
       return values;
     }
     at += 4 + length;
   }
-  return fail('INVALID_ZIP', `${format}: member ${JSON.stringify(name)} needs a zip64 extra field but has none`);
+  return fail('INVALID_ZIP', `${format}: member ${quoteInput(name)} needs a zip64 extra field but has none`);
 }
 
 function checkNoOverlap(entries: readonly ZipEntry[], format: string): void {
@@ -221,7 +222,7 @@ function checkNoOverlap(entries: readonly ZipEntry[], format: string): void {
     const current = sorted[index]!;
     const previousEnd = previous.localHeaderOffset + ZIP_LOCAL_HEADER_BYTES + previous.compressedSize;
     if (previousEnd > current.localHeaderOffset) {
-      errorFactory(format)('OVERLAPPING_DATA', `${format}: zip members ${JSON.stringify(previous.name)} and ${JSON.stringify(current.name)} overlap (${previousEnd} > ${current.localHeaderOffset})`, { offset: current.localHeaderOffset });
+      errorFactory(format)('OVERLAPPING_DATA', `${format}: zip members ${quoteInput(previous.name)} and ${quoteInput(current.name)} overlap (${previousEnd} > ${current.localHeaderOffset})`, { offset: current.localHeaderOffset });
     }
   }
 }

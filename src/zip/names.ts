@@ -3,6 +3,7 @@
  * zipfile does) and the checks that keep hostile names out.
  */
 import { TensioError } from '../core/errors.js';
+import { quoteInput } from '../core/quote.js';
 
 // Upper half of code page 437, the zip default when the UTF-8 flag is clear.
 const CP437_HIGH =
@@ -57,5 +58,5 @@ export function zipNameProblem(name: string): string | undefined {
 /** Throws `INVALID_NAME` when {@link zipNameProblem} finds a problem. */
 export function zipCheckName(name: string, format: string): void {
   const problem = zipNameProblem(name);
-  if (problem) throw new TensioError('INVALID_NAME', `${format}: zip member name ${JSON.stringify(name)} ${problem}`, { format });
+  if (problem) throw new TensioError('INVALID_NAME', `${format}: zip member name ${quoteInput(name)} ${problem}`, { format });
 }

@@ -14,6 +14,7 @@ import {
 } from './constants.js';
 import { zipApplyZip64End, zipFindEnd, zipParseCentralDirectory, zipReadLocator } from './directory.js';
 import type { ZipArchive, ZipEntry, ZipEntryChunkOptions, ZipOpenOptions } from './types.js';
+import { quoteInput } from '../core/quote.js';
 
 /**
  * Opens a zip archive: finds the end record (scanning at most 65535 + 22 bytes back),
@@ -80,25 +81,25 @@ function createArchive(source: ByteSource, entries: readonly ZipEntry[], directo
     const header = await source.read(at, ZIP_LOCAL_HEADER_BYTES, options.signal ? { signal: options.signal } : undefined);
     const data = new DataView(header.buffer, header.byteOffset, header.byteLength);
     if (data.getUint32(0, true) !== ZIP_LOCAL_HEADER_SIGNATURE) {
-      fail('INVALID_ZIP', `${format}: no local header for ${JSON.stringify(entry.name)} at offset ${at}`, { offset: at });
+      fail('INVALID_ZIP', `${format}: no local header for ${quoteInput(entry.name)} at offset ${at}`, { offset: at });
     }
     const nameLength = data.getUint16(26, true);
     const extraLength = data.getUint16(28, true);
     const offset = at + ZIP_LOCAL_HEADER_BYTES + nameLength + extraLength;
     if (offset + entry.compressedSize > directoryOffset) {
-      fail('INVALID_ZIP', `${format}: data of ${JSON.stringify(entry.name)} (${entry.compressedSize} bytes at ${offset}) runs into the central directory at ${directoryOffset}`, { offset });
+      fail('INVALID_ZIP', `${format}: data of ${quoteInput(entry.name)} (${entry.compressedSize} bytes at ${offset}) runs into the central directory at ${directoryOffset}`, { offset });
     }
     offsets.set(entry, offset);
     return offset;
   }
 
   function checkReadable(entry: ZipEntry): void {
-    if (entry.flags & ZIP_FLAG_ENCRYPTED) fail('UNSUPPORTED_FEATURE', `${format}: zip member ${JSON.stringify(entry.name)} is encrypted`);
+    if (entry.flags & ZIP_FLAG_ENCRYPTED) fail('UNSUPPORTED_FEATURE', `${format}: zip member ${quoteInput(entry.name)} is encrypted`);
     if (entry.method !== ZIP_METHOD_STORE && entry.method !== ZIP_METHOD_DEFLATE) {
-      fail('UNSUPPORTED_FEATURE', `${format}: zip member ${JSON.stringify(entry.name)} uses compression method ${entry.method} (only 0 stored and 8 deflate are supported)`);
+      fail('UNSUPPORTED_FEATURE', `${format}: zip member ${quoteInput(entry.name)} uses compression method ${entry.method} (only 0 stored and 8 deflate are supported)`);
     }
     if (entry.uncompressedSize > maxEntryBytes) {
-      fail('LIMIT_EXCEEDED', `${format}: zip member ${JSON.stringify(entry.name)} expands to ${entry.uncompressedSize} bytes, more than the limit ${maxEntryBytes} (raise maxEntryBytes)`);
+      fail('LIMIT_EXCEEDED', `${format}: zip member ${quoteInput(entry.name)} expands to ${entry.uncompressedSize} bytes, more than the limit ${maxEntryBytes} (raise maxEntryBytes)`);
     }
   }
 
@@ -123,7 +124,7 @@ function createArchive(source: ByteSource, entries: readonly ZipEntry[], directo
       byteLength,
       ...(options.checkCrc !== false ? { check: { algorithm: 'crc32', expected: entry.crc32 } } : {}),
       format,
-      label: `zip member ${JSON.stringify(entry.name)}`,
+      label: `zip member ${quoteInput(entry.name)}`,
       corruptCode: 'INVALID_ZIP',
     };
   }
@@ -131,7 +132,7 @@ function createArchive(source: ByteSource, entries: readonly ZipEntry[], directo
   async function readEntry(entry: ZipEntry, options: { signal?: AbortSignal; checkCrc?: boolean } = {}): Promise<Uint8Array> {
     checkReadable(entry);
     if (entry.uncompressedSize > MAX_TENSOR_BYTES) {
-      fail('LIMIT_EXCEEDED', `${format}: zip member ${JSON.stringify(entry.name)} is ${entry.uncompressedSize} bytes, more than one buffer holds (${MAX_TENSOR_BYTES}); stream it`);
+      fail('LIMIT_EXCEEDED', `${format}: zip member ${quoteInput(entry.name)} is ${entry.uncompressedSize} bytes, more than one buffer holds (${MAX_TENSOR_BYTES}); stream it`);
     }
     const chunk = await entryChunk(entry, options);
     if (entry.method === ZIP_METHOD_STORE && !chunk.check) {

@@ -17,6 +17,7 @@ import {
 import { zipCheckName } from './names.js';
 import { zlibPipe } from './zlib-stream.js';
 import type { ZipAddOptions, ZipWriter, ZipWriterOptions } from './types.js';
+import { quoteInput } from '../core/quote.js';
 
 const FLAGS = ZIP_FLAG_DATA_DESCRIPTOR | ZIP_FLAG_UTF8;
 const VERSION_DEFAULT = 20;
@@ -67,12 +68,12 @@ export function zipCreateWriter(sink: ByteSink, options: ZipWriterOptions = {}):
   async function add(name: string, data: TensorBytes, addOptions: ZipAddOptions = {}): Promise<void> {
     checkState('add to');
     zipCheckName(name, format);
-    if (names.has(name)) fail('DUPLICATE_NAME', `${format}: zip member ${JSON.stringify(name)} was already written`);
+    if (names.has(name)) fail('DUPLICATE_NAME', `${format}: zip member ${quoteInput(name)} was already written`);
     const nameBytes = new TextEncoder().encode(name);
     if (nameBytes.byteLength > ZIP16_MAX) fail('INVALID_NAME', `${format}: zip member name is ${nameBytes.byteLength} bytes, more than ${ZIP16_MAX}`);
     const method = (addOptions.method ?? 'store') === 'deflate' ? ZIP_METHOD_DEFLATE : ZIP_METHOD_STORE;
     if (addOptions.method !== undefined && addOptions.method !== 'store' && addOptions.method !== 'deflate') {
-      fail('INVALID_ARGUMENT', `${format}: zip method must be 'store' or 'deflate', got ${JSON.stringify(addOptions.method)}`);
+      fail('INVALID_ARGUMENT', `${format}: zip method must be 'store' or 'deflate', got ${quoteInput(addOptions.method)}`);
     }
     const alignment = addOptions.alignment;
     if (alignment !== undefined && (!Number.isInteger(alignment) || alignment < 1 || alignment > MAX_ALIGNMENT || (alignment & (alignment - 1)) !== 0)) {
@@ -80,7 +81,7 @@ export function zipCreateWriter(sink: ByteSink, options: ZipWriterOptions = {}):
     }
     const declared = data instanceof Uint8Array ? data.byteLength : addOptions.size;
     if (declared !== undefined && (!Number.isSafeInteger(declared) || declared < 0)) {
-      fail('INVALID_ARGUMENT', `${format}: size of ${JSON.stringify(name)} must be a non-negative integer, got ${declared}`);
+      fail('INVALID_ARGUMENT', `${format}: size of ${quoteInput(name)} must be a non-negative integer, got ${declared}`);
     }
     // Deflate can grow incompressible data a little; leave room for that.
     const zip64 = declared === undefined || declared + Math.ceil(declared / 1024) + 1024 >= ZIP32_MAX;
@@ -122,10 +123,10 @@ export function zipCreateWriter(sink: ByteSink, options: ZipWriterOptions = {}):
         }
       }
       if (declared !== undefined && uncompressedSize !== declared) {
-        fail('SIZE_MISMATCH', `${format}: zip member ${JSON.stringify(name)} was declared as ${declared} bytes but received ${uncompressedSize}`);
+        fail('SIZE_MISMATCH', `${format}: zip member ${quoteInput(name)} was declared as ${declared} bytes but received ${uncompressedSize}`);
       }
       if (!zip64 && (compressedSize >= ZIP32_MAX || uncompressedSize >= ZIP32_MAX)) {
-        fail('SIZE_OVERFLOW', `${format}: zip member ${JSON.stringify(name)} grew to ${compressedSize} bytes, beyond a non-zip64 entry`);
+        fail('SIZE_OVERFLOW', `${format}: zip member ${quoteInput(name)} grew to ${compressedSize} bytes, beyond a non-zip64 entry`);
       }
       await put(dataDescriptor(crc, compressedSize, uncompressedSize, zip64));
       written.push({ name: nameBytes, method, crc, compressedSize, uncompressedSize, localHeaderOffset, zip64 });

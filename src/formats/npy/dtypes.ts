@@ -5,6 +5,7 @@ import { isDType, itemSize as dtypeItemSize, type DType } from '../../core/dtype
 import { TensioError, errorFactory } from '../../core/errors.js';
 import { npyIsLiteralTuple, type NpyLiteral } from './literal.js';
 import { blockDTypeRefusal } from '../../core/block-dtypes.js';
+import { quoteInput } from '../../core/quote.js';
 
 /** The descr numpy writes for each dtype it has (little-endian where byte order matters). */
 export const NPY_DESCR_BY_DTYPE: Readonly<Partial<Record<DType, string>>> = {
@@ -104,14 +105,14 @@ export function npyDtypeFromDescr(descr: NpyLiteral, format = 'npy', voidDtype?:
   if (Array.isArray(descr)) fail('UNSUPPORTED_DTYPE', `${format}: structured dtypes (${describe(descr)}) are not supported; save each field as its own array`);
   if (typeof descr !== 'string') return fail('INVALID_HEADER', `${format}: descr must be a string, got ${describe(descr)}`);
   const match = /^([<>|=]?)([a-zA-Z])(\d+)$/.exec(descr);
-  if (!match) return fail('UNSUPPORTED_DTYPE', `${format}: dtype ${JSON.stringify(descr)} is not supported (only bool, integer, float and complex numbers)`);
+  if (!match) return fail('UNSUPPORTED_DTYPE', `${format}: dtype ${quoteInput(descr)} is not supported (only bool, integer, float and complex numbers)`);
   const [, order, kind, size] = match as unknown as [string, string, string, string];
   const itemSize = Number(size);
   if (kind === 'V' && itemSize > 0 && itemSize <= 2 ** 16) {
     if (voidDtype === undefined) return { dtype: 'opaque', itemSize, bigEndian: false, swapUnit: 1 };
     const wanted = isDType(voidDtype) ? dtypeItemSize(voidDtype) : undefined;
     if (wanted !== itemSize) {
-      fail('INVALID_ARGUMENT', `${format}: cannot read ${JSON.stringify(descr)} (${itemSize}-byte void) as ${String(voidDtype)}${wanted === undefined ? ', which is not a whole-byte tensio dtype' : `, whose items are ${wanted} bytes`}`);
+      fail('INVALID_ARGUMENT', `${format}: cannot read ${quoteInput(descr)} (${itemSize}-byte void) as ${String(voidDtype)}${wanted === undefined ? ', which is not a whole-byte tensio dtype' : `, whose items are ${wanted} bytes`}`);
     }
     // ml_dtypes writes native (little-endian) bytes and numpy marks voids '|' or '<'.
     return { dtype: voidDtype, itemSize, bigEndian: false, swapUnit: 1 };
@@ -119,7 +120,7 @@ export function npyDtypeFromDescr(descr: NpyLiteral, format = 'npy', voidDtype?:
   const dtype = DTYPE_BY_CODE[`${kind}${size}`];
   if (!dtype) {
     const what = kind === 'S' || kind === 'a' ? 'byte strings' : kind === 'U' ? 'unicode strings' : kind === 'M' || kind === 'm' ? 'datetimes' : kind === 'f' || kind === 'c' ? 'this float width' : 'this kind';
-    return fail('UNSUPPORTED_DTYPE', `${format}: dtype ${JSON.stringify(descr)} is not supported (${what}); tensio reads bool, integer, float16/32/64 and complex64/128 arrays`);
+    return fail('UNSUPPORTED_DTYPE', `${format}: dtype ${quoteInput(descr)} is not supported (${what}); tensio reads bool, integer, float16/32/64 and complex64/128 arrays`);
   }
   const bigEndian = order === '>' && itemSize > 1;
   const swapUnit = bigEndian ? (kind === 'c' ? itemSize / 2 : itemSize) : 1;

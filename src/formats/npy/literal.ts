@@ -4,6 +4,7 @@
  * `ast.literal_eval` accepts for these types, plus Python 2's `3L` ints.
  */
 import { errorFactory } from '../../core/errors.js';
+import { quoteInput } from '../../core/quote.js';
 
 /** A parsed Python literal. Ints are bigint so nothing is rounded. */
 export type NpyLiteral = string | bigint | boolean | null | NpyLiteralTuple | NpyLiteral[] | NpyLiteralDict;
@@ -137,7 +138,7 @@ export function npyParseLiteral(text: string, format = 'npy'): NpyLiteral {
         return value;
       }
     }
-    return bad(`unexpected ${JSON.stringify(ch)}`);
+    return bad(`unexpected ${quoteInput(ch)}`);
   }
 
   const value = parseValue(0);

@@ -9,6 +9,7 @@ import { elementCount } from '../../core/sizes.js';
 import { NpyDtypeError, npyDtypeFromDescr } from './dtypes.js';
 import { npyIsLiteralDict, npyIsLiteralTuple, type NpyLiteral } from './literal.js';
 import type { NpyReadOptions } from './types.js';
+import { quoteInput, quoteValue } from '../../core/quote.js';
 
 /** The checked fields of a header dict. */
 export interface NpyHeaderFields {
@@ -39,13 +40,13 @@ export function npyValidateHeaderDict(value: NpyLiteral, options: NpyReadOptions
   const fields = new Map<string, NpyLiteral>();
   for (const [key, item] of value.entries) {
     if (typeof key !== 'string' || !EXPECTED_KEYS.includes(key)) {
-      return fail('INVALID_HEADER', `${format}: header has the unexpected key ${JSON.stringify(typeof key === 'bigint' ? key.toString() : key)} (expected exactly ${EXPECTED_KEYS.join(', ')})`);
+      return fail('INVALID_HEADER', `${format}: header has the unexpected key ${quoteValue(typeof key === 'bigint' ? key.toString() : key)} (expected exactly ${EXPECTED_KEYS.join(', ')})`);
     }
-    if (fields.has(key)) fail('DUPLICATE_KEY', `${format}: header repeats the key ${JSON.stringify(key)}`);
+    if (fields.has(key)) fail('DUPLICATE_KEY', `${format}: header repeats the key ${quoteInput(key)}`);
     fields.set(key, item);
   }
   for (const key of EXPECTED_KEYS) {
-    if (!fields.has(key)) fail('INVALID_HEADER', `${format}: header lacks the key ${JSON.stringify(key)}`);
+    if (!fields.has(key)) fail('INVALID_HEADER', `${format}: header lacks the key ${quoteInput(key)}`);
   }
   const fortranOrder = fields.get('fortran_order');
   if (typeof fortranOrder !== 'boolean') fail('INVALID_HEADER', `${format}: fortran_order must be True or False`);

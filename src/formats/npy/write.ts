@@ -13,6 +13,7 @@ import type { ByteSink } from '../../storage/byte-sink.js';
 import { npyCannotWrite, npyDescrFor } from './dtypes.js';
 import { NPY_MAGIC } from './read.js';
 import type { NpyVersion, NpyWriteOptions } from './types.js';
+import { quoteInput } from '../../core/quote.js';
 
 /** numpy's ARRAY_ALIGN: magic + length field + header is a multiple of this. */
 const NPY_ALIGN = 64;
@@ -89,7 +90,7 @@ export async function* npyChunks(spec: TensorSpec, data: TensorBytes, options: N
     yield chunk;
   }
   if (received !== expected) {
-    errorFactory('npy')('SIZE_MISMATCH', `npy: tensor ${JSON.stringify(spec.name)} (${spec.dtype} [${spec.shape.join(', ')}]) needs ${expected} bytes, got ${received > expected ? `more than ${expected}` : received}`);
+    errorFactory('npy')('SIZE_MISMATCH', `npy: tensor ${quoteInput(spec.name)} (${spec.dtype} [${spec.shape.join(', ')}]) needs ${expected} bytes, got ${received > expected ? `more than ${expected}` : received}`);
   }
 }
 

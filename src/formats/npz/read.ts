@@ -7,6 +7,7 @@ import { NPY_PREFIX_BYTES, npyParseHeader, npyReadPrefix } from '../npy/read.js'
 import { npyReadHeader } from '../npy/reader.js';
 import type { NpyHeader, NpyReadOptions } from '../npy/types.js';
 import type { ZipArchive, ZipEntry } from '../../zip/types.js';
+import { quoteInput } from '../../core/quote.js';
 
 /**
  * Parses the `.npy` header of a member. Deflated members are inflated only as far as
@@ -39,6 +40,6 @@ export async function npzReadMemberHeader(zip: ZipArchive, entry: ZipEntry, opti
     if (prefix && collected.byteLength >= needed) break; // stops the inflater
   }
   if (!prefix) prefix = npyReadPrefix(collected.subarray(0, NPY_PREFIX_BYTES), entry.uncompressedSize, readOptions);
-  if (collected.byteLength < needed) errorFactory('npz')('TRUNCATED', `npz: member ${JSON.stringify(entry.name)} ends inside its .npy header`);
+  if (collected.byteLength < needed) errorFactory('npz')('TRUNCATED', `npz: member ${quoteInput(entry.name)} ends inside its .npy header`);
   return npyParseHeader(collected.subarray(prefix.headerStart, needed), prefix, entry.uncompressedSize, readOptions);
 }

@@ -16,6 +16,7 @@ import type { NpyHeader } from '../npy/types.js';
 import { npzReadMemberHeader } from './read.js';
 import type { NpzOpenOptions } from './types.js';
 import { npzKeyOf } from './validate.js';
+import { quoteInput } from '../../core/quote.js';
 
 interface NpzMember {
   entry: ZipEntry;
@@ -28,7 +29,7 @@ interface NpzMember {
 function withMemberName(error: unknown, memberName: string): unknown {
   if (!(error instanceof TensioError) || error.message.includes(JSON.stringify(memberName))) return error;
   const message = error.message.replace(/^npz: /, '');
-  return new TensioError(error.code, `npz: member ${JSON.stringify(memberName)}: ${message}`, {
+  return new TensioError(error.code, `npz: member ${quoteInput(memberName)}: ${message}`, {
     format: error.format,
     ...(error.path !== undefined ? { path: error.path } : {}),
     ...(error.offset !== undefined ? { offset: error.offset } : {}),

@@ -3,6 +3,7 @@
  */
 import { errorFactory } from '../../core/errors.js';
 import { zipNameProblem } from '../../zip/names.js';
+import { quoteInput } from '../../core/quote.js';
 
 /** Suffix of array members. */
 export const NPZ_MEMBER_SUFFIX = '.npy';
@@ -32,6 +33,6 @@ export function npzKeyOf(memberName: string): string | undefined {
 export function npzMemberName(key: string): string {
   const name = `${key}${NPZ_MEMBER_SUFFIX}`;
   const problem = key.length === 0 ? 'is empty' : zipNameProblem(name);
-  if (problem) errorFactory('npz')('INVALID_NAME', `npz: array key ${JSON.stringify(key)} ${problem}`);
+  if (problem) errorFactory('npz')('INVALID_NAME', `npz: array key ${quoteInput(key)} ${problem}`);
   return name;
 }

@@ -12,6 +12,7 @@ import { npyCannotWrite } from '../npy/dtypes.js';
 import { npyChunks, npyFileBytes, type NpyWriteInput } from '../npy/write.js';
 import type { NpzWriteOptions } from './types.js';
 import { npzMemberName } from './validate.js';
+import { quoteInput } from '../../core/quote.js';
 
 const fail = errorFactory('npz');
 
@@ -30,7 +31,7 @@ export async function npzCreateWriter(target: WriteTarget, options: Pick<WriterO
   plannedWriterCheckPlan('npz', options.tensors);
   for (const spec of options.tensors) {
     const reason = npyCannotWrite(spec.dtype);
-    if (reason) fail('UNSUPPORTED_DTYPE', `npz: cannot hold ${JSON.stringify(spec.name)}: ${reason}`);
+    if (reason) fail('UNSUPPORTED_DTYPE', `npz: cannot hold ${quoteInput(spec.name)}: ${reason}`);
     npzMemberName(spec.name);
     npyFileBytes(spec); // checks the shape
   }

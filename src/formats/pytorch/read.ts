@@ -104,11 +104,11 @@ export async function pytorchReadZip(source: ByteSource, options: PytorchOpenOpt
   }
   const versionText = await readSmallRecord(archive, record('version') ?? record('.data/version'), signal);
   if (versionText !== undefined && !/^([1-9]|10)$/.test(versionText)) {
-    fail('UNSUPPORTED_VERSION', `pytorch: archive version ${JSON.stringify(versionText)} is not in 1..10`);
+    fail('UNSUPPORTED_VERSION', `pytorch: archive version ${quoteInput(versionText)} is not in 1..10`);
   }
   const byteOrderText = await readSmallRecord(archive, record('byteorder'), signal);
   if (byteOrderText !== undefined && byteOrderText !== 'little' && byteOrderText !== 'big') {
-    fail('INVALID_HEADER', `pytorch: byteorder record says ${JSON.stringify(byteOrderText)}, expected little or big`);
+    fail('INVALID_HEADER', `pytorch: byteorder record says ${quoteInput(byteOrderText)}, expected little or big`);
   }
   const byteOrder: PytorchByteOrder = byteOrderText === 'big' ? 'big' : 'little';
   const pickleEntry = record('data.pkl');

@@ -17,6 +17,7 @@ import { PickleEncoder } from './pickle/encode.js';
 import { pytorchContiguousStrides } from './rebuild.js';
 import type { PytorchWriteFormatOptions, PytorchWriteOptions } from './types.js';
 import { blockDTypeRefusal } from '../../core/block-dtypes.js';
+import { quoteInput } from '../../core/quote.js';
 
 const FORMAT = 'pytorch';
 const fail: ReturnType<typeof errorFactory> = errorFactory(FORMAT);
@@ -116,10 +117,10 @@ function wantsBareTensor(options: WriterOptions<PytorchWriteFormatOptions>): boo
 function checkPlan(specs: readonly TensorSpec[]): void {
   const names = new Set<string>();
   for (const spec of specs) {
-    if (names.has(spec.name)) fail('DUPLICATE_NAME', `pytorch: tensor ${JSON.stringify(spec.name)} is planned twice`);
+    if (names.has(spec.name)) fail('DUPLICATE_NAME', `pytorch: tensor ${quoteInput(spec.name)} is planned twice`);
     names.add(spec.name);
     const reason = pytorchCannotWrite(spec);
-    if (reason) fail('UNSUPPORTED_DTYPE', `pytorch: cannot write ${JSON.stringify(spec.name)}: ${reason}`);
+    if (reason) fail('UNSUPPORTED_DTYPE', `pytorch: cannot write ${quoteInput(spec.name)}: ${reason}`);
     elementCount(spec.shape, FORMAT);
   }
 }
@@ -142,7 +143,7 @@ export async function pytorchCreateSinkWriter(sink: ByteSink, options: WriterOpt
   const specs = options.tensors;
   checkPlan(specs);
   const root = options.archiveName ?? options.formatOptions?.archiveName ?? 'archive';
-  if (!/^[\w.-]+$/.test(root)) fail('INVALID_NAME', `pytorch: archive name ${JSON.stringify(root)} must be a plain folder name`);
+  if (!/^[\w.-]+$/.test(root)) fail('INVALID_NAME', `pytorch: archive name ${quoteInput(root)} must be a plain folder name`);
   const zip = zipCreateWriter(sink, { forceZip64: true, format: FORMAT });
   try {
     const pickle = wantsBareTensor(options) ? pytorchEncodeBareTensor(specs[0]!) : pytorchEncodeStateDict(specs);

@@ -24,6 +24,7 @@ import { safetensorsIsCrc32Key } from './checksum.js';
 import { safetensorsFormatIndex } from './sharded-index.js';
 import { safetensorsStreamWriter, type SafetensorsStreamWriter, type SafetensorsStreamWriterOptions } from './stream-writer.js';
 import type { SafetensorsTensors } from './write.js';
+import { quoteInput } from '../../core/quote.js';
 
 const fail = errorFactory('safetensors');
 
@@ -176,14 +177,14 @@ export class SafetensorsShardedWriter implements TensorWriter {
   /** Writes one planned tensor (bytes or chunks) into its shard. */
   async add(name: string, data: TensorBytes, options: { signal?: AbortSignal } = {}): Promise<void> {
     const writer = this.writerOf.get(name);
-    if (!writer) fail('NOT_FOUND', `safetensors: tensor ${JSON.stringify(name)} is not in the plan`);
+    if (!writer) fail('NOT_FOUND', `safetensors: tensor ${quoteInput(name)} is not in the plan`);
     await writer!.add(name, data, options);
   }
 
   /** The stream writer of the shard holding `name`, for block-by-block writing. */
   shardWriterFor(name: string): SafetensorsStreamWriter {
     const writer = this.writerOf.get(name);
-    if (!writer) return fail('NOT_FOUND', `safetensors: tensor ${JSON.stringify(name)} is not in the plan`);
+    if (!writer) return fail('NOT_FOUND', `safetensors: tensor ${quoteInput(name)} is not in the plan`);
     return writer;
   }
 

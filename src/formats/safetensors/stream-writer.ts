@@ -12,6 +12,7 @@ import type { ByteSink } from '../../storage/byte-sink.js';
 import { openWriteSink, type StagingPolicy, type WriteTarget } from '../../storage/write-target.js';
 import { safetensorsFormatCrc32, safetensorsCrc32Update } from './checksum.js';
 import { safetensorsPlanLayout, type SafetensorsLayout, type SafetensorsLayoutEntry } from './write.js';
+import { quoteInput } from '../../core/quote.js';
 
 const fail = errorFactory('safetensors');
 
@@ -115,7 +116,7 @@ export class SafetensorsStreamWriter implements TensorWriter {
     try {
       const entry = this.advanceTo(name);
       if (this.written + chunk.byteLength > entry.byteLength) {
-        fail('SIZE_MISMATCH', `safetensors: tensor ${JSON.stringify(name)} takes ${entry.byteLength} bytes; ${this.written + chunk.byteLength} were given`);
+        fail('SIZE_MISMATCH', `safetensors: tensor ${quoteInput(name)} takes ${entry.byteLength} bytes; ${this.written + chunk.byteLength} were given`);
       }
       if (chunk.byteLength === 0) return;
       await this.sink.write(chunk);
@@ -199,15 +200,15 @@ export class SafetensorsStreamWriter implements TensorWriter {
     const entry = entries[this.current];
     if (entry?.name === name) return entry;
     const position = this.order.indexOf(name);
-    if (position < 0) return fail('NOT_FOUND', `safetensors: tensor ${JSON.stringify(name)} is not in the plan`);
-    if (position < this.current) return fail('OUT_OF_ORDER', `safetensors: tensor ${JSON.stringify(name)} is already finalized`);
-    return fail('OUT_OF_ORDER', `safetensors: tensor ${JSON.stringify(name)} comes later; ${JSON.stringify(entry?.name)} has ${this.written} of ${entry?.byteLength} bytes`);
+    if (position < 0) return fail('NOT_FOUND', `safetensors: tensor ${quoteInput(name)} is not in the plan`);
+    if (position < this.current) return fail('OUT_OF_ORDER', `safetensors: tensor ${quoteInput(name)} is already finalized`);
+    return fail('OUT_OF_ORDER', `safetensors: tensor ${quoteInput(name)} comes later; ${quoteInput(entry?.name)} has ${this.written} of ${entry?.byteLength} bytes`);
   }
 
   private finishCurrent(): void {
     const entry = this.layout.entries[this.current]!;
     if (this.written !== entry.byteLength) {
-      fail('SIZE_MISMATCH', `safetensors: tensor ${JSON.stringify(entry.name)} got ${this.written} of its ${entry.byteLength} bytes`);
+      fail('SIZE_MISMATCH', `safetensors: tensor ${quoteInput(entry.name)} got ${this.written} of its ${entry.byteLength} bytes`);
     }
     this.crcs.set(entry.name, this.crc);
     this.current++;

@@ -11,6 +11,7 @@ import { toByteSource, type ByteInput } from '../../storage/byte-source.js';
 import { openSourceInput } from '../../storage/source-input.js';
 import { safetensorsOpenSource } from './reader.js';
 import { safetensorsResolveTarget, safetensorsVerifySharded } from './sharded.js';
+import { quoteInput, quoteValue } from '../../core/quote.js';
 
 /**
  * Verifies a safetensors file or sharded checkpoint (an index, a folder, or a shard
@@ -70,7 +71,7 @@ function crc32Check(info: TensorInfo): TensorCheck {
   const recorded = info.extras?.crc32;
   if (recorded === undefined) return 'skip';
   if (typeof recorded !== 'string' || !/^[0-9a-fA-F]{8}$/.test(recorded)) {
-    return { problem: { code: 'INVALID_METADATA', tensor: info.name, message: `safetensors: crc32 of ${JSON.stringify(info.name)} is ${JSON.stringify(recorded)}, not 8 hex digits` } };
+    return { problem: { code: 'INVALID_METADATA', tensor: info.name, message: `safetensors: crc32 of ${quoteInput(info.name)} is ${quoteValue(recorded)}, not 8 hex digits` } };
   }
   let crc = 0;
   return {
@@ -79,7 +80,7 @@ function crc32Check(info: TensorInfo): TensorCheck {
     },
     finish() {
       if (safetensorsFormatCrc32(crc) === recorded.toLowerCase()) return undefined;
-      return { code: 'CHECKSUM_MISMATCH', tensor: info.name, message: `safetensors: tensor ${JSON.stringify(info.name)} has CRC32 ${safetensorsFormatCrc32(crc)}, the header records ${recorded}` };
+      return { code: 'CHECKSUM_MISMATCH', tensor: info.name, message: `safetensors: tensor ${quoteInput(info.name)} has CRC32 ${safetensorsFormatCrc32(crc)}, the header records ${recorded}` };
     },
   };
 }

@@ -13,6 +13,7 @@ import type { ByteSink } from '../../storage/byte-sink.js';
 import { atomicFileSink } from '../../storage/atomic-file-sink.js';
 import { safetensorsFormatCrc32, safetensorsIsCrc32Key, safetensorsCrc32Key, safetensorsCrc32Update, SAFETENSORS_CRC32_PLACEHOLDER } from './checksum.js';
 import { SAFETENSORS_METADATA_KEY, safetensorsDtypeName, safetensorsDtypeRank } from './types.js';
+import { quoteInput } from '../../core/quote.js';
 
 const fail = errorFactory('safetensors');
 const LONE_SURROGATE = /[\ud800-\udfff]/u;
@@ -72,12 +73,12 @@ export function safetensorsPlanLayout(specs: readonly TensorSpec[], options: Saf
   const seen = new Set<string>();
   const planned = specs.map((spec) => {
     const { name, dtype, shape } = spec;
-    if (typeof name !== 'string' || name === '' || LONE_SURROGATE.test(name)) fail('INVALID_NAME', `safetensors: tensor name ${JSON.stringify(name)} is empty or not valid Unicode`);
+    if (typeof name !== 'string' || name === '' || LONE_SURROGATE.test(name)) fail('INVALID_NAME', `safetensors: tensor name ${quoteInput(name)} is empty or not valid Unicode`);
     if (name === SAFETENSORS_METADATA_KEY) fail('RESERVED_NAME', `safetensors: ${SAFETENSORS_METADATA_KEY} is reserved and cannot name a tensor`);
-    if (seen.has(name)) fail('DUPLICATE_NAME', `safetensors: tensor name ${JSON.stringify(name)} appears twice`);
+    if (seen.has(name)) fail('DUPLICATE_NAME', `safetensors: tensor name ${quoteInput(name)} appears twice`);
     seen.add(name);
     const formatDtype = safetensorsDtypeName(dtype);
-    if (!formatDtype) fail('UNSUPPORTED_DTYPE', `safetensors: tensor ${JSON.stringify(name)} has dtype ${dtype}, which safetensors cannot hold`);
+    if (!formatDtype) fail('UNSUPPORTED_DTYPE', `safetensors: tensor ${quoteInput(name)} has dtype ${dtype}, which safetensors cannot hold`);
     const byteLength = planByteLength(dtype, shape);
     // UTF-16 order equals UTF-8 byte order (Rust's String order) unless surrogates meet U+E000..U+FFFF.
     const key = ABOVE_SURROGATES.test(name) ? Buffer.from(name, 'utf8') : undefined;
@@ -152,8 +153,8 @@ function checkMetadata(metadata: Readonly<Record<string, string>> | undefined, d
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) fail('INVALID_METADATA', 'safetensors: metadata must be an object of strings');
   const out: [string, string][] = [];
   for (const [key, value] of Object.entries(metadata)) {
-    if (typeof value !== 'string') fail('INVALID_METADATA', `safetensors: metadata value of ${JSON.stringify(key)} must be a string, got ${typeof value}`);
-    if (LONE_SURROGATE.test(key) || LONE_SURROGATE.test(value)) fail('INVALID_METADATA', `safetensors: metadata entry ${JSON.stringify(key)} is not valid Unicode`);
+    if (typeof value !== 'string') fail('INVALID_METADATA', `safetensors: metadata value of ${quoteInput(key)} must be a string, got ${typeof value}`);
+    if (LONE_SURROGATE.test(key) || LONE_SURROGATE.test(value)) fail('INVALID_METADATA', `safetensors: metadata entry ${quoteInput(key)} is not valid Unicode`);
     if (dropCrcKeys && safetensorsIsCrc32Key(key)) continue; // stale CRCs from an input file; fresh ones are written
     out.push([key, value]);
   }
@@ -187,7 +188,7 @@ function prepare(tensors: SafetensorsTensors, options: SafetensorsWriteOptions):
   for (const entry of layout.entries) {
     const data = byName.get(entry.name)!.data;
     if (data.byteLength !== entry.byteLength) {
-      fail('SIZE_MISMATCH', `safetensors: tensor ${JSON.stringify(entry.name)} (${entry.dtype}, shape [${entry.shape.join(', ')}]) needs ${entry.byteLength} bytes, got ${data.byteLength}`);
+      fail('SIZE_MISMATCH', `safetensors: tensor ${quoteInput(entry.name)} (${entry.dtype}, shape [${entry.shape.join(', ')}]) needs ${entry.byteLength} bytes, got ${data.byteLength}`);
     }
   }
   return { layout, byName };

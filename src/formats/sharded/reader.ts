@@ -11,6 +11,7 @@ import { siblingLocation } from '../../storage/source-input.js';
 import type { ShardIndex } from './index-file.js';
 import { readShardIndexFile } from './locate.js';
 import type { ShardedLayout } from './types.js';
+import { quoteInput } from '../../core/quote.js';
 
 const fail = errorFactory('sharded');
 
@@ -75,21 +76,21 @@ export function compareShardsWithIndex(opened: OpenedShards, options: { strict: 
       if (found.length >= limit) return found;
       const earlier = shardOf.get(info.name);
       if (earlier !== undefined) {
-        found.push({ code: 'DUPLICATE_NAME', tensor: info.name, shard, message: `tensor ${JSON.stringify(info.name)} is stored in two shards (${earlier} and ${shard})` });
+        found.push({ code: 'DUPLICATE_NAME', tensor: info.name, shard, message: `tensor ${quoteInput(info.name)} is stored in two shards (${earlier} and ${shard})` });
         continue;
       }
       shardOf.set(info.name, shard);
       const mapped = Object.hasOwn(index.weightMap, info.name) ? index.weightMap[info.name] : undefined;
       if (mapped !== undefined && mapped !== shard) {
-        found.push({ code: 'DUPLICATE_NAME', tensor: info.name, shard, message: `tensor ${JSON.stringify(info.name)} is in ${shard} but the index maps it to ${mapped}` });
+        found.push({ code: 'DUPLICATE_NAME', tensor: info.name, shard, message: `tensor ${quoteInput(info.name)} is in ${shard} but the index maps it to ${mapped}` });
       } else if (mapped === undefined && options.strict) {
-        found.push({ code: 'INVALID_METADATA', tensor: info.name, shard, message: `shard ${shard} holds tensor ${JSON.stringify(info.name)}, which ${indexPath} does not list` });
+        found.push({ code: 'INVALID_METADATA', tensor: info.name, shard, message: `shard ${shard} holds tensor ${quoteInput(info.name)}, which ${indexPath} does not list` });
       }
     }
   }
   for (const [name, shard] of Object.entries(index.weightMap)) {
     if (found.length >= limit) return found;
-    if (!shardOf.has(name)) found.push({ code: 'NOT_FOUND', tensor: name, shard, message: `the index maps tensor ${JSON.stringify(name)} to ${shard}, which does not hold it` });
+    if (!shardOf.has(name)) found.push({ code: 'NOT_FOUND', tensor: name, shard, message: `the index maps tensor ${quoteInput(name)} to ${shard}, which does not hold it` });
   }
   return found;
 }
@@ -143,7 +144,7 @@ function combineShardReaders(opened: OpenedShards, format: string): TensorReader
   };
   const info = (name: string): TensorInfo => {
     const found = infos.get(name);
-    if (!found) return fail('NOT_FOUND', `${format}: no tensor named ${JSON.stringify(name)} in ${opened.indexPath}`, { path: opened.indexPath });
+    if (!found) return fail('NOT_FOUND', `${format}: no tensor named ${quoteInput(name)} in ${opened.indexPath}`, { path: opened.indexPath });
     return found;
   };
   const reader: TensorReader = {

@@ -5,6 +5,7 @@
  */
 import { latin1Decode } from '../../../core/bytes.js';
 import { TensioError } from '../../../core/errors.js';
+import { quoteInput } from '../../../core/quote.js';
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
@@ -110,7 +111,7 @@ export class PickleCursor {
 
   decimalLine(): number {
     const line = this.asciiLine();
-    if (!/^\d{1,15}$/.test(line)) this.fail('INVALID_PICKLE', `memo index ${JSON.stringify(line.slice(0, 40))} is not a number`);
+    if (!/^\d{1,15}$/.test(line)) this.fail('INVALID_PICKLE', `memo index ${quoteInput(line.slice(0, 40))} is not a number`);
     return Number(line);
   }
 
@@ -128,7 +129,7 @@ export class PickleCursor {
   }
 
   private parseInteger(text: string): number | bigint {
-    if (!/^[-+]?\d+$/.test(text) || text.length > this.maxLongBytes * 3) this.fail('INVALID_PICKLE', `integer operand ${JSON.stringify(text.slice(0, 40))} is invalid`);
+    if (!/^[-+]?\d+$/.test(text) || text.length > this.maxLongBytes * 3) this.fail('INVALID_PICKLE', `integer operand ${quoteInput(text.slice(0, 40))} is invalid`);
     return toNumberIfSafe(BigInt(text));
   }
 
@@ -136,7 +137,7 @@ export class PickleCursor {
     const line = this.asciiLine().trim();
     if (/^[-+]?inf(inity)?$/i.test(line)) return line.startsWith('-') ? -Infinity : Infinity;
     if (/^[-+]?nan$/i.test(line)) return Number.NaN;
-    if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(line)) this.fail('INVALID_PICKLE', `float operand ${JSON.stringify(line.slice(0, 40))} is invalid`);
+    if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(line)) this.fail('INVALID_PICKLE', `float operand ${quoteInput(line.slice(0, 40))} is invalid`);
     return Number(line);
   }
 
