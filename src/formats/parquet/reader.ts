@@ -137,6 +137,16 @@ export async function parquetOpen(input: string | ByteSource, options: OpenOptio
 }
 
 async function parquetOpenSource(source: ByteSource, options: ParquetOpenOptions, close: () => Promise<void>, signal?: AbortSignal): Promise<TensorReader> {
+  try {
+    return await parquetOpenChecked(source, options, close, signal);
+  } catch (cause) {
+    // hyparquet hands back whatever a damaged footer decodes to; anything that trips over it is a bad header.
+    if (cause instanceof TensioError) throw cause;
+    return fail('INVALID_HEADER', `parquet: the footer does not describe a readable file: ${(cause as Error).message}`, { cause });
+  }
+}
+
+async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOptions, close: () => Promise<void>, signal?: AbortSignal): Promise<TensorReader> {
   const metadata = await parquetReadMetadata(source, { ...(options.maxFooterBytes !== undefined ? { maxFooterBytes: options.maxFooterBytes } : {}), ...(signal ? { signal } : {}) });
   let fields;
   try {

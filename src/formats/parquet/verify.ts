@@ -177,8 +177,10 @@ export async function parquetVerify(input: string | ByteSource, options: VerifyO
       }
       first += rows;
     }
-  } catch (error) {
-    if (!(error instanceof TensioError) || error.code === 'ABORTED') {
+  } catch (caught) {
+    // hyparquet hands back whatever a damaged footer decodes to; anything that trips over it is a bad header.
+    const error = caught instanceof TensioError ? caught : new TensioError('INVALID_HEADER', `parquet: the footer does not describe a readable file: ${(caught as Error).message}`, { format: 'parquet', cause: caught });
+    if (error.code === 'ABORTED') {
       if (opened.owned) await source.close?.();
       throw error;
     }
