@@ -80,7 +80,10 @@ export function csvResolveDialect(options: CsvReadOptions, head: Uint8Array, def
   const comment = comments === null || comments === '' ? -1 : oneByte('comments', comments);
   if (delimiter !== -1 && (delimiter === quote || delimiter === comment)) fail('INVALID_ARGUMENT', `csv: the delimiter ${JSON.stringify(delimiterText)} is also the quote or comment character`);
   const maxLineBytes = options.maxLineBytes ?? CSV_MAX_LINE_BYTES;
-  return { delimiter, quote, comment, skipRows, header: options.header ?? 'auto', maxLineBytes };
+  // TXT (whitespace by default) is NumPack's from_txt / np.loadtxt: no header row unless
+  // asked, so words in a .txt are an error rather than column names of an empty array.
+  const header = options.header ?? (defaultDelimiter === 'whitespace' ? false : 'auto');
+  return { delimiter, quote, comment, skipRows, header, maxLineBytes };
 }
 
 /** Text of a field, quotes unescaped (for header names and messages). */

@@ -17,7 +17,8 @@ export interface CsvReadOptions {
   skipRows?: number;
   /**
    * The first record after `skipRows` holds column names (kept in `metadata.columns`).
-   * Default `'auto'`: it does when none of its fields is a number or empty (`a,b,c`);
+   * Default `'auto'` for CSV: it does when none of its fields is a number or empty (`a,b,c`);
+   * `false` for TXT (as `np.loadtxt`);
    * `false` reads it as data (NumPack's `header=None`, which `fromCsv` uses).
    */
   header?: boolean | 'auto';
