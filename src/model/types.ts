@@ -316,6 +316,13 @@ export interface TensorFormat<O extends object = AnyFormatOptions, W extends obj
   /** Why this format cannot hold a tensor of this spec, or undefined when it can. */
   cannotWrite?(spec: TensorSpec): string | undefined;
   /**
+   * True when reading this tensor checks a checksum the file carries (libhdf5 checks a
+   * dataset's Fletcher-32 on every chunk read, tensio's Zarr decoder a `crc32c`): the
+   * generic verify, which reads everything, then counts the tensor as verified when its
+   * read succeeds. A format with a `verify` of its own does not need it.
+   */
+  checkedOnRead?(info: TensorInfo): boolean;
+  /**
    * Present when the format's files hold pickles (PyTorch): every global the pickles
    * reference, each with whether tensio's allow-list accepts it, found without running
    * them. `tensio inspect` lists them (and says which made a file refused); a format

@@ -39,6 +39,8 @@ export const hdf5Format: TensorFormat = lazyFormat({
   },
   sniff: hdf5Sniff,
   cannotWrite: (spec) => blockDTypeRefusal(spec.dtype, 'HDF5') ?? (HDF5_WRITABLE_DTYPES.includes(spec.dtype) ? undefined : `HDF5 (as h5py reads it) has no ${spec.dtype} type; tensio writes ${HDF5_WRITABLE_DTYPES.join(', ')}`),
+  // libhdf5 checks Fletcher-32 on every chunk it reads (a mismatch fails the read).
+  checkedOnRead: (info) => Array.isArray(info.extras?.filters) && info.extras.filters.includes('fletcher32'),
   openOptionNames: ['maxObjects', 'maxAttributeBytes'],
   writeOptionNames: ['compress', 'compression', 'compressionLevel', 'shuffle', 'fletcher32', 'chunkRows', 'chunked', 'attributes'],
   provides: { open: true, write: true },

@@ -47,6 +47,8 @@ export const zarrFormat: TensorFormat = lazyFormat({
     checksums: 'optional',
     folder: true,
   },
+  // tensio's decoder checks a chunk's (or a shard index's) crc32c as it reads it.
+  checkedOnRead: (info) => ['codecs', 'indexCodecs'].some((key) => Array.isArray(info.extras?.[key]) && (info.extras[key] as unknown[]).includes('crc32c')),
   openOptionNames: ['group', 'recursive', 'maxChunks', 'maxChunkBytes', 'maxMetadataBytes'],
   writeOptionNames: ['version', 'compressor', 'level', 'chunks', 'shards'],
   provides: { open: true, write: true, folders: true },

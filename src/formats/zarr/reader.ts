@@ -145,6 +145,7 @@ function extrasOf(meta: ZarrArrayMeta): Record<string, unknown> {
     chunks: meta.sharding ? meta.sharding.innerChunkShape : meta.chunkShape,
     ...(meta.sharding ? { shards: meta.chunkShape } : {}),
     codecs: (meta.sharding ? meta.sharding.codecs : meta.codecs).map((codec) => codec.name),
+    ...(meta.sharding ? { indexCodecs: meta.sharding.indexCodecs.map((codec) => codec.name) } : {}),
     order: meta.order,
     bigEndian: meta.bigEndian,
     ...(Object.keys(meta.attributes).length > 0 ? { attributes: meta.attributes } : {}),
