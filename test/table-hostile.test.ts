@@ -97,3 +97,24 @@ test('parquet: a page declaring a huge uncompressed size is refused before alloc
   const reader = await parquetOpen(bytesSource(file), { formatOptions: { maxColumnChunkBytes: 100 } });
   await refused(() => reader.read('x'), 'LIMIT_EXCEEDED');
 });
+
+test('parquet: a page declaring more values than its row group holds is refused before decoding (fuzz hang: 1.2e11 values from a few RLE bytes)', async () => {
+  const { parquetCheckPageValues } = await import('../src/formats/parquet/page-headers.js');
+  const varint = (value: number): number[] => {
+    const out: number[] = [];
+    let rest = value;
+    while (rest >= 0x80) { out.push((rest & 0x7f) | 0x80); rest = Math.floor(rest / 128); }
+    out.push(rest);
+    return out;
+  };
+  const zigzag = (value: number): number[] => varint(value * 2);
+  // Thrift compact PageHeader { 1: type, 2: uncompressed size, 3: compressed size, 5: DataPageHeader { 1: num_values } } and 4 bytes of page.
+  const page = (values: number): Uint8Array => Uint8Array.from([
+    0x15, ...zigzag(0), 0x15, ...zigzag(4), 0x15, ...zigzag(4), 0x2c, 0x15, ...zigzag(values), 0x00, 0x00, 1, 2, 3, 4,
+  ]);
+  assert.doesNotThrow(() => parquetCheckPageValues(page(5120), 5120, 'column "a"'));
+  assert.throws(() => parquetCheckPageValues(page(2_000_000_000), 5120, 'column "a"'), (error: unknown) => isTensioError(error, 'INVALID_HEADER') && /2000000000 values/.test((error as Error).message));
+  // Two pages within the row group each, too many together.
+  const two = new Uint8Array([...page(4000), ...page(4000)]);
+  assert.throws(() => parquetCheckPageValues(two, 5120, 'column "a"'), (error: unknown) => isTensioError(error, 'INVALID_HEADER'));
+});

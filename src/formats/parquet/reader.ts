@@ -15,6 +15,7 @@ import type { OpenOptions, TensorReader } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import { openSourceInput } from '../../storage/source-input.js';
 import { parquetDecompressors, parquetLoadZstd } from './codecs.js';
+import { parquetCheckPageValues } from './page-headers.js';
 import { parquetTableColumns, parquetTopFields } from './schema.js';
 import type { ParquetOpenOptions } from './types.js';
 
@@ -196,6 +197,14 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
           }
           // Pages must fit in their chunk's decoded size; some writers understate it, so allow slack, never gigabytes.
           bound = Math.max(bound, Math.min(maxChunk, 2 * Math.max(decoded, stored) + 2 ** 20));
+          // Value counts are checked before decoding: the decoder would build every value a page declares.
+          const cell = columns[column]!.cellShape.reduce((product, extent) => product * extent, 1);
+          // (A dictionary_page_offset of 0, written by old parquet-mr, points at no page: such
+          // chunks are left to the decoder, as their pages start elsewhere.)
+          if (meta!.dictionary_page_offset === undefined || Number(meta!.dictionary_page_offset) >= 4) {
+            const chunkBytes = await source.read(chunkStart, stored, signal ? { signal } : undefined);
+            parquetCheckPageValues(chunkBytes, rows * Math.max(1, cell), `column "${columns[column]!.name}" in row group ${index}`);
+          }
         }
         if ([...codecs].includes('ZSTD')) await parquetLoadZstd();
         const collected = new Map<string, { data: unknown[] | ArrayLike<unknown>; from: number }[]>();

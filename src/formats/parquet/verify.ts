@@ -11,88 +11,10 @@ import type { VerifyOptions, VerifyProblem, VerifyReport } from '../../model/typ
 import type { ByteSource } from '../../storage/byte-source.js';
 import { openSourceInput } from '../../storage/source-input.js';
 import { parquetAsyncBuffer, parquetDecodeColumn, parquetOpen, parquetReadMetadata } from './reader.js';
+import { pageHeader, ThriftCursor } from './page-headers.js';
 import { parquetTopFields } from './schema.js';
 import { PARQUET_MAX_COLUMN_CHUNK_BYTES } from '../../core/limits.js';
 
-/** A Thrift compact-protocol cursor over bytes, reading only what page headers need. */
-class ThriftCursor {
-  at = 0;
-  constructor(private readonly bytes: Uint8Array) {}
-  byte(): number {
-    if (this.at >= this.bytes.byteLength) throw new TensioError('TRUNCATED', 'parquet: a page header runs past its column chunk', { format: 'parquet' });
-    return this.bytes[this.at++]!;
-  }
-  varint(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const byte = this.byte();
-      result += (byte & 0x7f) * 2 ** shift;
-      if ((byte & 0x80) === 0) return result;
-      shift += 7;
-      if (shift > 63) throw new TensioError('INVALID_HEADER', 'parquet: a varint in a page header is too long', { format: 'parquet' });
-    }
-  }
-  zigzag(): number {
-    const value = this.varint();
-    return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
-  }
-  skip(type: number, depth: number): void {
-    if (depth > 32) throw new TensioError('INVALID_HEADER', 'parquet: a page header nests deeper than 32', { format: 'parquet' });
-    switch (type) {
-      case 1: case 2: return;
-      case 3: this.byte(); return;
-      case 4: case 5: case 6: this.varint(); return;
-      case 7: this.advance(8); return;
-      case 8: this.advance(this.varint()); return;
-      case 9: case 10: {
-        const header = this.byte();
-        const size = (header >> 4) === 15 ? this.varint() : header >> 4;
-        for (let i = 0; i < size; i++) this.skip((header & 0x0f) === 1 || (header & 0x0f) === 2 ? 3 : header & 0x0f, depth + 1);
-        return;
-      }
-      case 11: {
-        const size = this.varint();
-        if (size === 0) return;
-        const types = this.byte();
-        for (let i = 0; i < size; i++) { this.skip(types >> 4, depth + 1); this.skip(types & 0x0f, depth + 1); }
-        return;
-      }
-      case 12: this.struct(() => false, depth + 1); return;
-      default: throw new TensioError('INVALID_HEADER', `parquet: unknown thrift type ${type} in a page header`, { format: 'parquet' });
-    }
-  }
-  advance(count: number): void {
-    if (this.at + count > this.bytes.byteLength) throw new TensioError('TRUNCATED', 'parquet: a page header runs past its column chunk', { format: 'parquet' });
-    this.at += count;
-  }
-  /** Reads a struct; `field(id, type)` consumes a field it wants and returns true, others are skipped. */
-  struct(field: (id: number, type: number) => boolean, depth = 0): void {
-    let last = 0;
-    for (;;) {
-      const header = this.byte();
-      const type = header & 0x0f;
-      if (type === 0) return;
-      const delta = header >> 4;
-      const id = delta === 0 ? this.zigzag() : last + delta;
-      last = id;
-      if (!field(id, type)) this.skip(type, depth);
-    }
-  }
-}
-
-/** The sizes and CRC of one page header. */
-function pageHeader(cursor: ThriftCursor): { compressed: number; crc?: number } {
-  let compressed = -1;
-  let crc: number | undefined;
-  cursor.struct((id, type) => {
-    if (id === 3 && type === 5) { compressed = cursor.zigzag(); return true; }
-    if (id === 4 && type === 5) { crc = cursor.zigzag() >>> 0; return true; }
-    return false;
-  });
-  if (compressed < 0) throw new TensioError('INVALID_HEADER', 'parquet: a page header has no compressed size', { format: 'parquet' });
-  return { compressed, ...(crc !== undefined ? { crc } : {}) };
-}
 
 /**
  * Verifies a Parquet file: page CRCs where present, then every tensor read through.
