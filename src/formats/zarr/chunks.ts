@@ -267,21 +267,29 @@ async function assembleBand(meta: ZarrArrayMeta, fetchUnit: UnitFetcher, decode:
  * array into the band buffer (rows of the band × the full extent of the other axes);
  * a missing chunk writes the fill value there instead.
  */
+/**
+ * Byte strides of a band buffer (`bandRows` rows of the array, whole along the other
+ * axes) and of one chunk (`unit`), C order, for copying between them either way.
+ */
+export function zarrBandAndChunkStrides(shape: readonly number[], unit: readonly number[], bandRows: number, size: number): { band: number[]; chunk: number[] } {
+  const band = new Array<number>(shape.length);
+  const chunk = new Array<number>(shape.length);
+  let b = size;
+  let c = size;
+  for (let axis = shape.length - 1; axis >= 0; axis -= 1) {
+    band[axis] = b;
+    chunk[axis] = c;
+    b *= axis === 0 ? bandRows : shape[axis]!;
+    c *= unit[axis]!;
+  }
+  return { band, chunk };
+}
+
 function place(out: Uint8Array, chunk: Uint8Array | undefined, coords: readonly number[], shape: readonly number[], unit: readonly number[], bandRows: number, size: number, fill: Uint8Array | undefined): void {
   if (!chunk && !fill) return; // the band starts zeroed
   const rank = shape.length;
   const extent = coords.map((c, axis) => (axis === 0 ? bandRows : Math.min(unit[axis]!, shape[axis]! - c * unit[axis]!)));
-  // Strides (bytes) of the band buffer and of the chunk.
-  const outStrides = new Array<number>(rank);
-  const inStrides = new Array<number>(rank);
-  let o = size;
-  let i = size;
-  for (let axis = rank - 1; axis >= 0; axis -= 1) {
-    outStrides[axis] = o;
-    inStrides[axis] = i;
-    o *= axis === 0 ? bandRows : shape[axis]!;
-    i *= unit[axis]!;
-  }
+  const { band: outStrides, chunk: inStrides } = zarrBandAndChunkStrides(shape, unit, bandRows, size);
   const start = coords.map((c, axis) => (axis === 0 ? 0 : c * unit[axis]!));
   const runBytes = extent[rank - 1]! * size;
   const index = new Array<number>(rank).fill(0);

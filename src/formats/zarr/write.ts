@@ -17,6 +17,7 @@ import { localFolderTarget, type WriteTarget } from '../../storage/write-target.
 import { removeStaleTemporaries, temporaryPathFor } from '../../storage/temporary-names.js';
 import { zarrCannotWrite } from './format.js';
 import { crc32c, zarrEncodeChunk, ZARR_COMPRESSORS, type ZarrCompressor } from './codecs.js';
+import { zarrBandAndChunkStrides } from './chunks.js';
 import { zarrChunkKey, zarrV2Dtype, zarrV3Dtype } from './read.js';
 import { zarrGridShape, zarrNodeNameProblem } from './validate.js';
 
@@ -368,16 +369,7 @@ function extractChunk(band: Uint8Array, bandRows: number, shape: readonly number
   const start = coords.map((c, axis) => c * unit[axis]! - (axis === 0 ? bandStartRow : 0));
   const extent = coords.map((c, axis) => Math.max(0, Math.min(unit[axis]!, (axis === 0 ? bandStartRow + bandRows : shape[axis]!) - c * unit[axis]!)));
   if (extent.some((side) => side === 0)) return out;
-  const bandStrides = new Array<number>(rank);
-  const chunkStrides = new Array<number>(rank);
-  let b = size;
-  let c = size;
-  for (let axis = rank - 1; axis >= 0; axis -= 1) {
-    bandStrides[axis] = b;
-    chunkStrides[axis] = c;
-    b *= axis === 0 ? bandRows : shape[axis]!;
-    c *= unit[axis]!;
-  }
+  const { band: bandStrides, chunk: chunkStrides } = zarrBandAndChunkStrides(shape, unit, bandRows, size);
   const runBytes = extent[rank - 1]! * size;
   const index = new Array<number>(rank).fill(0);
   for (;;) {
