@@ -1,0 +1,84 @@
+/**
+ * Opening a store: writers take the folder's lock and finish or clean up an interrupted
+ * publish; readers finish one left by a dead writer (or wait for a live one); then the
+ * catalogue is read and every array checked against its files.
+ */
+import { TensioError } from '../core/errors.js';
+import { NpkArrayState } from './array-state.js';
+import { npkAcquireLock, type NpkLock } from './lock.js';
+import { npkDecodeMetadata, NPK_METADATA_FILE } from './metadata.js';
+import { npkCheckName, npkCheckRelativePath } from './names.js';
+import { npkPendingPublish, npkRecover } from './publish.js';
+import type { NpkStoreCore } from './store-core.js';
+import type { NumPackOpenOptions } from './store-types.js';
+import { quoteInput } from '../core/quote.js';
+
+/** How long a reader waits for a writer to finish publishing before giving up with `LOCKED`. */
+const READER_WAIT_MS = 5000;
+
+/**
+ * Takes the lock (writers), finishes or cleans up an interrupted publish, applies
+ * dropIfExists and reads the catalogue into `store`.
+ */
+export async function npkOpenStore(store: NpkStoreCore, options: NumPackOpenOptions): Promise<void> {
+  if (store.readOnly) {
+    if (options.dropIfExists) throw new TensioError('INVALID_ARGUMENT', 'npk: dropIfExists cannot be used with readOnly', { format: 'npk' });
+    const info = await store.folder.stat('');
+    if (info?.kind !== 'folder') throw new TensioError('NOT_FOUND', `npk: ${store.path} is not a NumPack store folder`, { format: 'npk', path: store.path });
+    if (await npkPendingPublish(store.path)) await finishPublishForReader(store.path);
+    await readCatalogue(store);
+    return;
+  }
+  await store.folder.makeFolder();
+  store.lock = await npkAcquireLock(store.path);
+  try {
+    await npkRecover(store.path, store.options.durable);
+    if (options.dropIfExists) store.staging.markReset();
+    else await readCatalogue(store);
+  } catch (error) {
+    await store.lock?.release();
+    throw error;
+  }
+}
+
+async function readCatalogue(store: NpkStoreCore): Promise<void> {
+  const bytes = await store.folder.readBytes(NPK_METADATA_FILE).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (!bytes) return;
+  for (const entry of npkDecodeMetadata(bytes).arrays) {
+    npkCheckName(entry.name);
+    npkCheckRelativePath(entry.dataFile, `data_file of ${quoteInput(entry.name)}`);
+    store.arrays.set(entry.name, await NpkArrayState.load(store.path, entry, store.options.maxRowBytes));
+  }
+}
+
+/**
+ * A reader found the intent of an unfinished publish. If no live writer holds the store,
+ * the publish was interrupted by a crash: take the lock and finish it. Otherwise a writer
+ * is rolling it forward right now (a few renames): wait for it, up to a few seconds.
+ */
+async function finishPublishForReader(path: string): Promise<void> {
+  let lock: NpkLock | undefined;
+  try {
+    lock = await npkAcquireLock(path);
+  } catch (error) {
+    if (!(error instanceof TensioError) || error.code !== 'LOCKED') throw error;
+  }
+  if (lock) {
+    try {
+      await npkRecover(path, true);
+    } finally {
+      await lock.release();
+    }
+    return;
+  }
+  const deadline = Date.now() + READER_WAIT_MS;
+  while (await npkPendingPublish(path)) {
+    if (Date.now() > deadline) {
+      throw new TensioError('LOCKED', `npk: ${path} is being published by another process; try again when it has finished`, { format: 'npk', path });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Reads of logical rows: `load` (the whole array), `loadLazy`, `getRows` (any rows,
+ * nearby ones coalesced) and `iterate` (batches). Deleted rows are skipped.
+ */
+import { allocateUninitialized } from '../core/memory.js';
+import { TensioError } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import { npkResolveIndexes, type NpkRowIndexes } from './indexes.js';
+import { LazyArray } from './lazy-array.js';
+import { npkGatherRows, npkReadLogicalRange } from './logical-io.js';
+import { needRows } from './store-checks.js';
+import type { NpkStoreCore } from './store-core.js';
+import type { NumPackIterateOptions } from './store-types.js';
+import { quoteInput } from '../core/quote.js';
+
+/** The whole array, logical rows only; `LIMIT_EXCEEDED` above `maxTensorBytes`. */
+export function npkLoad(store: NpkStoreCore, name: string): Promise<Tensor> {
+  return store.run(async () => {
+    const state = store.state(name);
+    const bytes = state.logicalRows * state.rowBytes;
+    if (bytes > store.options.maxTensorBytes) {
+      throw new TensioError('LIMIT_EXCEEDED', `npk: ${quoteInput(name)} is ${bytes} bytes, above maxTensorBytes ${store.options.maxTensorBytes}; use loadLazy() or iterate()`, { format: 'npk' });
+    }
+    const data = allocateUninitialized(bytes); // every byte is read into below
+    await npkReadLogicalRange(await state.view(store.path, !store.readOnly), 0, state.logicalRows, data);
+    return { dtype: state.entry.dtype, shape: state.logicalShape, data };
+  });
+}
+
+/** A {@link LazyArray} over an array: valid until the array changes or the store closes. */
+export function npkLoadLazy(store: NpkStoreCore, name: string): Promise<LazyArray> {
+  return store.run(async () => {
+    const state = store.state(name);
+    const generation = state.generation;
+    const shape = state.logicalShape;
+    const check = () => {
+      if (!store.isOpen || state.generation !== generation || store.arrays.get(name) !== state) {
+        throw new TensioError('INVALID_STATE', `npk: lazy array ${quoteInput(name)} is stale (the store was closed or the array changed); call loadLazy() again`, { format: 'npk' });
+      }
+    };
+    return new LazyArray({
+      name, dtype: state.entry.dtype, shape, rowBytes: state.rowBytes, check,
+      readRange: (start, end) => store.run(async () => {
+        check();
+        const data = new Uint8Array((end - start) * state.rowBytes);
+        await npkReadLogicalRange(await state.view(store.path, !store.readOnly), start, end, data);
+        return data;
+      }),
+      gather: (rows) => store.run(async () => {
+        check();
+        const data = new Uint8Array(rows.length * state.rowBytes);
+        await npkGatherRows(await state.view(store.path, !store.readOnly), rows, data);
+        return data;
+      }),
+    });
+  });
+}
+
+/** Rows by logical index (an integer gives shape (1, …), as NumPack). */
+export function npkGetRows(store: NpkStoreCore, name: string, indexes: NpkRowIndexes): Promise<Tensor> {
+  return store.run(async () => {
+    const state = store.state(name);
+    needRows(state);
+    const rows = npkResolveIndexes(indexes, state.logicalRows, 'strict', name);
+    const data = new Uint8Array(rows.length * state.rowBytes);
+    await npkGatherRows(await state.view(store.path, !store.readOnly), rows, data);
+    return { dtype: state.entry.dtype, shape: [rows.length, ...state.entry.shape.slice(1)], data };
+  });
+}
+
+/**
+ * An array's logical rows in batches (NumPack's `stream_load`). Throws
+ * `INVALID_ARGUMENT` at once for a non-positive batch size, `NOT_FOUND` for a missing array.
+ */
+export function npkIterate(store: NpkStoreCore, name: string, options: NumPackIterateOptions = {}): AsyncIterable<Tensor> {
+  const batchRows = options.batchRows ?? 1;
+  if (!Number.isInteger(batchRows) || batchRows <= 0) {
+    throw new TensioError('INVALID_ARGUMENT', `npk: batchRows must be a positive integer, got ${batchRows}`, { format: 'npk' });
+  }
+  store.checkOpen();
+  const state = store.state(name);
+  needRows(state);
+  const generation = state.generation;
+  return (async function* () {
+    for (let row = 0; ; row += batchRows) {
+      const batch = await store.run(async () => {
+        if (state.generation !== generation) throw new TensioError('INVALID_STATE', `npk: ${quoteInput(name)} changed during iterate()`, { format: 'npk' });
+        if (row >= state.logicalRows) return undefined;
+        const end = Math.min(state.logicalRows, row + batchRows);
+        const data = new Uint8Array((end - row) * state.rowBytes);
+        await npkReadLogicalRange(await state.view(store.path, !store.readOnly), row, end, data, options.signal);
+        return { dtype: state.entry.dtype, shape: [end - row, ...state.entry.shape.slice(1)], data } satisfies Tensor;
+      });
+      if (!batch) return;
+      yield batch;
+    }
+  })();
+}
