@@ -40,12 +40,18 @@ for name in sys.argv[2:]:
     raw = rng.integers(0, 256, size=(4, 16 * size), dtype=np.uint8)
     if name in ('F16', 'BF16'): raw = raw.reshape(4, -1)
     raw.tofile(os.path.join(out, name + '.in'))
-    values = gguf.quants.dequantize(raw, t)
+    if name == 'Q8_K':
+        # gguf-py 0.19 has no Q8_K: ggml's dequantize_row_q8_K (y = d * qs, float32) in NumPy.
+        blocks = raw.reshape(-1, size)
+        d = blocks[:, :4].copy().view(np.float32)
+        values = (d * blocks[:, 4:4 + block].copy().view(np.int8).astype(np.float32)).reshape(4, -1)
+    else:
+        values = gguf.quants.dequantize(raw, t)
     assert values.dtype == np.float32, values.dtype
     values.tofile(os.path.join(out, name + '.out'))
 `;
 
-test('dequantize: every type tensio decodes equals gguf.quants.dequantize on the same random blocks, bit for bit', { skip: oracleSkip('gguf', 'numpy') }, async (t) => {
+test('dequantize: every type tensio decodes equals gguf.quants.dequantize on the same random blocks, bit for bit (Q8_K: ggml\'s formula in NumPy)', { skip: oracleSkip('gguf', 'numpy') }, async (t) => {
   const dir = await tempDir(t);
   const names = GGUF_DEQUANTIZABLE.map(ggmlName);
   runPython(DEQUANTIZE, [dir, ...names]);
@@ -63,11 +69,14 @@ test('dequantize: every type tensio decodes equals gguf.quants.dequantize on the
       assert.equal(firstDifference(values, expected.subarray(row * values.length, (row + 1) * values.length)), undefined, `${name} row ${row}`);
     }
   }
-  assert.deepEqual(names.sort(), ['BF16', 'F16', 'F32', 'IQ4_NL', 'IQ4_XS', 'MXFP4', 'NVFP4', 'Q2_K', 'Q3_K', 'Q4_0', 'Q4_1', 'Q4_K', 'Q5_0', 'Q5_1', 'Q5_K', 'Q6_K', 'Q8_0', 'TQ1_0', 'TQ2_0']);
+  assert.deepEqual(names.sort(), [
+    'BF16', 'F16', 'F32', 'IQ1_M', 'IQ1_S', 'IQ2_S', 'IQ2_XS', 'IQ2_XXS', 'IQ3_S', 'IQ3_XXS', 'IQ4_NL', 'IQ4_XS', 'MXFP4', 'NVFP4',
+    'Q2_K', 'Q3_K', 'Q4_0', 'Q4_1', 'Q4_K', 'Q5_0', 'Q5_1', 'Q5_K', 'Q6_K', 'Q8_0', 'Q8_K', 'TQ1_0', 'TQ2_0',
+  ]);
 });
 
 test('dequantize: a type without a decoder is refused naming it; partial blocks are refused', () => {
-  assert.throws(() => ggufDequantize('iq2_xxs', new Uint8Array(66)), (err: unknown) => isTensioError(err, 'UNSUPPORTED_DTYPE') && /iq2_xxs/.test(err.message));
+  assert.throws(() => ggufDequantize('q8_1', new Uint8Array(36)), (err: unknown) => isTensioError(err, 'UNSUPPORTED_DTYPE') && /q8_1/.test(err.message));
   assert.throws(() => ggufDequantize('q8_0', new Uint8Array(35)), (err: unknown) => isTensioError(err, 'SIZE_MISMATCH'));
 });
 

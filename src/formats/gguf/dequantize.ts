@@ -10,21 +10,10 @@
 import type { DType } from '../../core/dtype.js';
 import { DTYPE_INFO } from '../../core/dtype.js';
 import { errorFactory } from '../../core/errors.js';
-import { toFloat32Array } from '../../core/float-convert.js';
-import { createTensor } from '../../core/tensor.js';
+import { iq1_m, iq1_s, iq2_s, iq2_xs, iq2_xxs, iq3_s, iq3_xxs } from './dequantize-iq.js';
+import { halves } from './half-table.js';
 
 const fail = errorFactory('gguf');
-
-let halfTable: Float32Array | undefined;
-/** float16 bits → float32 value, all 65,536 of them. */
-function halves(): Float32Array {
-  if (!halfTable) {
-    const bits = new Uint16Array(65536);
-    for (let h = 0; h < 65536; h++) bits[h] = h;
-    halfTable = toFloat32Array(createTensor('float16', [65536], bits));
-  }
-  return halfTable;
-}
 
 /** Decodes `blocks` whole blocks from `src` at `s` into `out` at `o`. */
 type BlockDecoder = (src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number) => void;
@@ -249,6 +238,19 @@ function e8m0Half(e: number): number {
   return scratch[0]!;
 }
 
+/**
+ * Q8_K (ggml's intermediate type for K-quant dot products): a float32 `d`, 256 int8s and 16
+ * int16 block sums that only dot products use. gguf-py 0.19 has no Q8_K; this is ggml's
+ * `dequantize_row_q8_K` (`d * qs[j]`, one float32 rounding).
+ */
+function q8_k(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
+  for (let b = 0; b < blocks; b++, s += 292, o += 256) {
+    scratchBits[0] = (src[s]! | (src[s + 1]! << 8) | (src[s + 2]! << 16) | (src[s + 3]! << 24)) >>> 0;
+    const d = scratch[0]!;
+    for (let j = 0; j < 256; j++) out[o + j] = d * ((src[s + 4 + j]! << 24) >> 24);
+  }
+}
+
 function mxfp4(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
   for (let b = 0; b < blocks; b++, s += 17, o += 32) {
     const d = e8m0Half(src[s]!);
@@ -335,7 +337,8 @@ function f32(src: Uint8Array, s: number, out: Float32Array, o: number, count: nu
 /** Decoders by dtype; plain types count elements as blocks of one. */
 const DECODERS: Partial<Record<DType, BlockDecoder>> = {
   float32: f32, float16: f16, bfloat16: bf16,
-  q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, tq1_0, tq2_0, mxfp4, nvfp4, iq4_nl, iq4_xs,
+  q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, q8_k, tq1_0, tq2_0, mxfp4, nvfp4, iq4_nl, iq4_xs,
+  iq2_xxs, iq2_xs, iq2_s, iq3_xxs, iq3_s, iq1_s, iq1_m,
 };
 
 /** Block geometry of a dtype for dequantization (plain float types: one element of 2 or 4 bytes). */
@@ -345,7 +348,7 @@ function geometry(dtype: DType): { elements: number; bytes: number } {
   return { elements: 1, bytes: DTYPE_INFO[dtype].bits / 8 };
 }
 
-/** The dtypes {@link ggufDequantize} turns into float32 (every type gguf-py 0.19 dequantizes except the grid-based IQ1/IQ2/IQ3 types). */
+/** The dtypes {@link ggufDequantize} turns into float32: every type gguf-py 0.19 dequantizes, and Q8_K (which it does not define) as ggml dequantizes it. */
 export const GGUF_DEQUANTIZABLE: readonly DType[] = Object.keys(DECODERS) as DType[];
 
 /** True when {@link ggufDequantize} handles this dtype. */
