@@ -8,16 +8,17 @@
 import type { TensorFormat } from './types.js';
 
 /** What a lazily loaded implementation provides. */
-export type FormatImplementation = Pick<TensorFormat, 'open' | 'createWriter' | 'verify' | 'sniffFolder' | 'listPickleGlobals'>;
+export type FormatImplementation = Pick<TensorFormat, 'open' | 'createWriter' | 'verify' | 'sniffFolder' | 'listPickleGlobals' | 'editMetadata'>;
 
 /** The cheap part of a lazy format, plus which operations its implementation has. */
-export type LazyFormatDescriptor = Omit<TensorFormat, 'open' | 'createWriter' | 'verify' | 'sniffFolder' | 'listPickleGlobals'> & {
+export type LazyFormatDescriptor = Omit<TensorFormat, 'open' | 'createWriter' | 'verify' | 'sniffFolder' | 'listPickleGlobals' | 'editMetadata'> & {
   /** Which operations the implementation provides (so `format.open` etc. exist before it loads). */
-  readonly provides: { open?: boolean; write?: boolean; verify?: boolean; folders?: boolean; pickles?: boolean };
+  readonly provides: { open?: boolean; write?: boolean; verify?: boolean; folders?: boolean; pickles?: boolean; edit?: boolean };
 };
 
 /**
- * A {@link TensorFormat} whose `open`, `createWriter`, `verify` and `sniffFolder` import
+ * A {@link TensorFormat} whose `open`, `createWriter`, `verify`, `sniffFolder`,
+ * `listPickleGlobals` and `editMetadata` import
  * the implementation on first use (once; concurrent first uses share the import).
  *
  * @example
@@ -43,5 +44,6 @@ export function lazyFormat(descriptor: LazyFormatDescriptor, load: () => Promise
     ...(provides.verify ? { verify: async (input, options) => ((await implementation()).verify ?? missing('verify'))(input, options) } : {}),
     ...(provides.folders ? { sniffFolder: async (path) => ((await implementation()).sniffFolder ?? missing('sniffFolder'))(path) } : {}),
     ...(provides.pickles ? { listPickleGlobals: async (input, options) => ((await implementation()).listPickleGlobals ?? missing('listPickleGlobals'))(input, options) } : {}),
+    ...(provides.edit ? { editMetadata: async (path, edits, options) => ((await implementation()).editMetadata ?? missing('editMetadata'))(path, edits, options) } : {}),
   };
 }

@@ -13,12 +13,11 @@ import { localFolder } from '../storage/local-folder.js';
 import { localFolderTarget, type WriteTarget } from '../storage/write-target.js';
 import { removeStaleTemporaries, temporaryPathFor } from '../storage/temporary-names.js';
 import { npkCrashPoint } from './crash-points.js';
-import { npkSupportsDtype, NPK_DTYPES } from './dtype-codes.js';
+import { npkCannotWrite, npkDescriptor } from './descriptor.js';
 import type { LazyArray } from './lazy-array.js';
 import { NPK_METADATA_FILE } from './metadata.js';
 import { npkCheckName } from './names.js';
 import { NumPack } from './numpack.js';
-import { blockDTypeRefusal } from '../core/block-dtypes.js';
 import { npkVerifyStore } from './verify.js';
 import { isHttpUrl, storeAtInput } from '../storage/source-input.js';
 import { npkOpenStoreReader } from './store-reader.js';
@@ -204,26 +203,21 @@ export async function npkCreateWriter(output: WriteTarget, options: WriterOption
   });
 }
 
-/** Why a store cannot hold a tensor of this spec, or undefined. */
-export function npkCannotWrite(spec: TensorSpec): string | undefined {
-  return npkSupportsDtype(spec.dtype) ? undefined : blockDTypeRefusal(spec.dtype, 'NumPack') ?? `dtype ${spec.dtype} is not one of NumPack's ${NPK_DTYPES.join(', ')}`;
-}
+export { npkCannotWrite } from './descriptor.js';
 
 /**
- * The `npk` entry of the format registry.
+ * The `npk` implementation (open, write, verify, store detection) over its cheap
+ * descriptor (`descriptor.ts`). The registry's entry (`getFormat('npk')`) is the lazy
+ * one built from `npkDescriptor`, which imports this module on first use.
  *
  * @example
  * ```ts
- * getFormat('npk') === npkFormat; // true: it is in BUILT_IN_FORMATS (src/operations/registry.ts)
- * await convert('model.safetensors', 'model.npk');
+ * const writer = await npkFormat.createWriter!('data.npk', { tensors: [{ name: 'x', dtype: 'float32', shape: [4] }] });
  * ```
  */
 export const npkFormat: TensorFormat<Record<string, never>, NpkWriterOptions> = {
-  name: 'npk',
-  extensions: ['.npk'],
-  sniff: () => false,
+  ...npkDescriptor,
   sniffFolder: npkIsStore,
-  layoutExtensions: ['.npk'],
   async open(input: string | ByteSource, options?: OpenOptions) {
     if (typeof input !== 'string') throw new TensioError('UNSUPPORTED_FEATURE', 'npk: a NumPack store is a folder; open it by path', { format: 'npk' });
     // A store served over HTTP is read through the Store seam (read-only).
@@ -231,22 +225,10 @@ export const npkFormat: TensorFormat<Record<string, never>, NpkWriterOptions> = 
     return npkOpenReader(input);
   },
   createWriter: npkCreateWriter,
-  cannotWrite: npkCannotWrite,
   async verify(input, options) {
     if (typeof input !== 'string') throw new TensioError('UNSUPPORTED_FEATURE', 'npk: a NumPack store is a folder; verify it by path', { format: 'npk' });
     // A store over HTTP is checked by reading every array through (its files cannot be listed).
     if (isHttpUrl(input)) return verifyByReading(npkFormat, input, options);
     return npkVerifyStore(input, npkFormat, options);
   },
-  capabilities: {
-    tensors: 'many',
-    dtypes: NPK_DTYPES,
-    layouts: ['dense'],
-    // Each array's file is written on its own; the catalogue is written at close.
-    needsShapesFirst: false,
-    canAppend: true,
-    checksums: 'none',
-    folder: true,
-  },
 };
-

@@ -5,39 +5,43 @@
  */
 import { TensioError } from '../core/errors.js';
 import type { TensorFormat } from '../model/types.js';
-import { npyFormat } from '../formats/npy/format.js';
-import { npzFormat } from '../formats/npz/format.js';
-import { pytorchDescriptor } from '../formats/pytorch/descriptor.js';
 import { lazyFormat } from '../model/lazy-format.js';
-import { safetensorsFormat } from '../formats/safetensors/format.js';
-import { npkFormat } from '../npk/format.js';
-import { ggufFormat } from '../formats/gguf/format.js';
+import { safetensorsDescriptor } from '../formats/safetensors/descriptor.js';
+import { npkDescriptor } from '../npk/descriptor.js';
+import { npyDescriptor } from '../formats/npy/descriptor.js';
+import { pytorchDescriptor } from '../formats/pytorch/descriptor.js';
+import { npzDescriptor } from '../formats/npz/descriptor.js';
+import { ggufDescriptor } from '../formats/gguf/descriptor.js';
 import { hdf5Format } from '../formats/hdf5/format.js';
 import { ztFormat } from '../formats/zt/format.js';
 import { zarrFormat } from '../formats/zarr/format.js';
-import { csvFormat, txtFormat } from '../formats/csv/format.js';
+import { textDescriptor } from '../formats/csv/descriptor.js';
 import { arrowFormat } from '../formats/arrow/format.js';
 import { parquetFormat } from '../formats/parquet/format.js';
 import { quoteInput } from '../core/quote.js';
 
 /**
- * Every built-in format, in detection order. pytorch comes before npz: both claim zip
- * files, and when neither the first bytes nor the extension can decide, the first
- * match wins (npz accepts any zip).
+ * Every built-in format, in detection order. Each entry is lazy: the registry holds
+ * only what detection and planning need (name, extensions, capabilities, `sniff`,
+ * `cannotWrite`), and a format's implementation module (its parser, writer, zip or
+ * pickle machine, library) is imported the first time a file of that format is opened,
+ * written, verified or edited, so `import('tensio')` stays light.
+ *
+ * pytorch comes before npz: both claim zip files, and when neither the first bytes nor
+ * the extension can decide, the first match wins (npz accepts any zip).
  */
 export const BUILT_IN_FORMATS: readonly TensorFormat[] = Object.freeze([
-  safetensorsFormat,
-  npkFormat,
-  npyFormat,
-  // The pickle machine, zip reader and writer load on first use only (import('tensio') stays light).
+  lazyFormat({ ...safetensorsDescriptor, provides: { open: true, write: true, verify: true, folders: true, edit: true } }, async () => (await import('../formats/safetensors/format.js')).safetensorsFormat),
+  lazyFormat({ ...npkDescriptor, provides: { open: true, write: true, verify: true, folders: true } }, async () => (await import('../npk/format.js')).npkFormat),
+  lazyFormat({ ...npyDescriptor, provides: { open: true, write: true } }, async () => (await import('../formats/npy/format.js')).npyFormat),
   lazyFormat({ ...pytorchDescriptor, provides: { open: true, write: true, verify: true, folders: true, pickles: true } }, async () => (await import('../formats/pytorch/format.js')).pytorchFormat),
-  npzFormat,
-  ggufFormat,
+  lazyFormat({ ...npzDescriptor, provides: { open: true, write: true, verify: true } }, async () => (await import('../formats/npz/format.js')).npzFormat),
+  lazyFormat({ ...ggufDescriptor, provides: { open: true, write: true, edit: true } }, async () => (await import('../formats/gguf/format.js')).ggufFormat),
   hdf5Format,
   ztFormat,
   zarrFormat,
-  csvFormat,
-  txtFormat,
+  lazyFormat({ ...textDescriptor('csv'), provides: { open: true, write: true } }, async () => (await import('../formats/csv/format.js')).csvFormat),
+  lazyFormat({ ...textDescriptor('txt'), provides: { open: true, write: true } }, async () => (await import('../formats/csv/format.js')).txtFormat),
   arrowFormat,
   parquetFormat,
 ]);

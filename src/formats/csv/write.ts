@@ -4,7 +4,6 @@
  * Numbers are written in their shortest round-trip form unless `fmt` is given.
  */
 import { createGzip } from 'node:zlib';
-import { blockDTypeRefusal } from '../../core/block-dtypes.js';
 import { DTYPE_INFO, type DType } from '../../core/dtype.js';
 import { errorFactory, throwIfAborted } from '../../core/errors.js';
 import { createPlannedWriter } from '../../model/planned-writer.js';
@@ -14,31 +13,14 @@ import { chunksOf } from '../../storage/tensor-bytes.js';
 import { zlibPipe } from '../../zip/zlib-stream.js';
 import { csvCompileFormat, csvEmitShortest, CsvTextBuffer } from './format-number.js';
 import type { CsvWriteOptions } from './types.js';
+import { csvCannotWrite } from './descriptor.js';
 
 const fail = errorFactory('csv');
 
 /** Text gathered before it is handed on as one block. */
 const TEXT_BLOCK_BYTES = 2 ** 20;
 
-/** dtypes CSV/TXT can write: every real numeric type (float16/bfloat16 as their exact float32 values). */
-export const CSV_WRITABLE_DTYPES: readonly DType[] = ['float64', 'float32', 'float16', 'bfloat16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool'];
-
-/**
- * Why CSV/TXT cannot hold a tensor of this spec (undefined when it can): text tables
- * hold 1-D or 2-D arrays of real numbers.
- *
- * @example
- * ```ts
- * csvCannotWrite({ name: 'x', dtype: 'complex64', shape: [3] }); // 'csv holds real numbers; …'
- * ```
- */
-export function csvCannotWrite(spec: TensorSpec, format = 'csv'): string | undefined {
-  const blocks = blockDTypeRefusal(spec.dtype, format);
-  if (blocks) return blocks;
-  if (!CSV_WRITABLE_DTYPES.includes(spec.dtype)) return `${format} holds real numbers and booleans; ${spec.dtype} has no text form here (convert to .npy or .safetensors instead)`;
-  if (spec.shape.length < 1 || spec.shape.length > 2) return `${format} holds 1-D or 2-D arrays (as np.savetxt); ${spec.name} has shape [${spec.shape.join(', ')}] — reshape it, or write .npy`;
-  return undefined;
-}
+export { CSV_WRITABLE_DTYPES, csvCannotWrite } from './descriptor.js';
 
 /** Reads element i of a row's bytes as a number (or bigint for 64-bit integers). */
 type ElementReader = (view: DataView, byteOffset: number) => number | bigint;

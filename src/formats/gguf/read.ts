@@ -14,11 +14,11 @@ import {
 import { quoteInput } from '../../core/quote.js';
 import { GGUF_VALUE_TYPES, type GgufArray, type GgufArrayItems, type GgufHeader, type GgufReadOptions, type GgufTensorInfo, type GgufTypedValue, type GgufValueType } from './types.js';
 import { ggufTensorByteLength, ggufValidateTensors } from './validate.js';
+import { ggufHasMagic } from './sniff.js';
 
 const fail = errorFactory('gguf');
 
-/** `GGUF` as the first four bytes. */
-export const GGUF_MAGIC = new Uint8Array([0x47, 0x47, 0x55, 0x46]);
+export { GGUF_MAGIC, ggufHasMagic } from './sniff.js';
 
 /** The alignment a file without `general.alignment` uses. */
 export const GGUF_DEFAULT_ALIGNMENT = 32;
@@ -29,10 +29,6 @@ export class GgufNeedMore {
   constructor(readonly bytes: number) {}
 }
 
-/** True when the bytes start with `GGUF`. */
-export function ggufHasMagic(head: Uint8Array): boolean {
-  return head.byteLength >= 4 && head[0] === 0x47 && head[1] === 0x47 && head[2] === 0x55 && head[3] === 0x46;
-}
 
 /** Bytes of one item of a fixed-size value type; 0 for string and array. */
 export const GGUF_VALUE_SIZES: Readonly<Record<GgufValueType, number>> = {

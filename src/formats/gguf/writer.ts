@@ -20,6 +20,7 @@ import { ggufDequantize } from './dequantize.js';
 import type { GgufTypedValue } from './types.js';
 import { ggufHeaderBytes, ggufTypedValue, type GgufTensorEntry } from './write.js';
 import { ggufPad } from './validate.js';
+import { ggufCannotWrite } from './descriptor.js';
 
 const fail = errorFactory('gguf');
 
@@ -36,12 +37,7 @@ export interface GgufWriteOptions {
   arch?: string;
 }
 
-/** Why GGUF cannot hold a tensor of this spec, or undefined. */
-export function ggufCannotWrite(spec: TensorSpec): string | undefined {
-  if (!ggmlTypeOfDType(spec.dtype)) return `GGUF has no ${spec.dtype} type (it holds float32, float16, bfloat16, float64, int8/16/32/64 and ggml's block types)`;
-  if (spec.shape.length > 4) return `GGUF tensors have at most 4 dimensions (ggml's GGML_MAX_DIMS), ${spec.name} has ${spec.shape.length}`;
-  return undefined;
-}
+export { ggufCannotWrite } from './descriptor.js';
 
 const FLOATS = new Set<DType>(['float32', 'float16', 'bfloat16', 'float64']);
 

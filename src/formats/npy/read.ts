@@ -8,8 +8,9 @@ import { npyParseLiteral } from './literal.js';
 import type { NpyHeader, NpyReadOptions, NpyVersion } from './types.js';
 import { npyValidateHeaderDict } from './validate.js';
 
-/** `\x93NUMPY`. */
-export const NPY_MAGIC = new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
+import { NPY_MAGIC, npyHasMagic } from './sniff.js';
+
+export { NPY_MAGIC, npyHasMagic } from './sniff.js';
 
 /** Bytes to read first: enough for the prefix of every version. */
 export const NPY_PREFIX_BYTES = 12;
@@ -20,18 +21,6 @@ export interface NpyPrefix {
   /** Where the header text starts (10 for v1, 12 for v2/v3). */
   headerStart: number;
   headerLength: number;
-}
-
-/**
- * True when bytes start with the `.npy` magic.
- *
- * @example
- * ```ts
- * npyHasMagic(head); // true for any .npy file
- * ```
- */
-export function npyHasMagic(bytes: Uint8Array): boolean {
-  return bytes.byteLength >= NPY_MAGIC.byteLength && NPY_MAGIC.every((byte, index) => bytes[index] === byte);
 }
 
 /** One shared tuple per version: an npz of a million members keeps a million headers. */

@@ -1,45 +1,23 @@
 /**
- * The safetensors entry of the format registry: sniffing, open, writers, verify.
+ * The safetensors implementation: open, writers, verify, metadata edit, over the cheap
+ * descriptor (`descriptor.ts`: sniffing, capabilities, dtype check) that the registry
+ * lists lazily.
  */
-import { SAFETENSORS_MAX_HEADER_BYTES } from '../../core/limits.js';
 import { createPlannedWriter, plannedWriterCheckPlan } from '../../model/planned-writer.js';
-import type { Metadata, TensorFormat, TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
+import type { Metadata, TensorFormat, TensorWriter, WriterOptions } from '../../model/types.js';
 import type { SafetensorsOpenFormatOptions, SafetensorsWriteFormatOptions } from './types.js';
 import { safetensorsOpen } from './reader.js';
 import { folderHasCheckpoint } from '../sharded/locate.js';
 import { safetensorsShardLayout } from './sharded.js';
 import { safetensorsShardedWriter } from './sharded-writer.js';
 import { safetensorsStreamWriter } from './stream-writer.js';
-import { SAFETENSORS_DTYPES, SAFETENSORS_METADATA_KEY, safetensorsDtypeName } from './types.js';
+import { safetensorsDescriptor } from './descriptor.js';
 import { safetensorsVerify } from './verify.js';
-import { blockDTypeRefusal } from '../../core/block-dtypes.js';
 import { safetensorsEditMetadata } from './edit.js';
 import { errorFactory } from '../../core/errors.js';
 import { describeWriteTarget, isByteSink, type StoreKey, type WriteTarget } from '../../storage/write-target.js';
 
 const fail = errorFactory('safetensors');
-
-/**
- * True when the first bytes look like safetensors: a little-endian u64 header length
- * within the reader's limit, then (after optional JSON whitespace) `{`.
- *
- * @example
- * ```ts
- * safetensorsSniff(await source.read(0, 64)); // true for a safetensors file
- * ```
- */
-export function safetensorsSniff(head: Uint8Array): boolean {
-  if (head.byteLength < 9) return false;
-  const length = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
-  if (length < 2n || length > BigInt(SAFETENSORS_MAX_HEADER_BYTES)) return false;
-  const end = Math.min(head.byteLength, 8 + Number(length));
-  for (let at = 8; at < end; at++) {
-    const byte = head[at]!;
-    if (byte === 0x7b) return true;
-    if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return false;
-  }
-  return false;
-}
 
 /**
  * safetensors metadata holds strings only: other values (from formats that keep numbers,
@@ -101,44 +79,18 @@ async function createSafetensorsWriter(target: WriteTarget, options: WriterOptio
 }
 
 /**
- * Why safetensors cannot hold a tensor of this spec (`complex128`, `opaque`, the
- * reserved name `__metadata__`), or undefined when it can.
+ * The safetensors format with its operations loaded. `formatOptions`: open
+ * `{ maxHeaderBytes, followIndex }`, write `{ crc32: true, maxShardBytes }`. The
+ * registry's entry (`getFormat('safetensors')`) is the lazy one built from
+ * `safetensorsDescriptor`, which imports this module on first use.
  *
  * @example
  * ```ts
- * safetensorsCannotWrite({ name: 'z', dtype: 'complex128', shape: [2] }); // 'safetensors has no complex128 dtype'
- * ```
- */
-export function safetensorsCannotWrite(spec: TensorSpec): string | undefined {
-  if (spec.name === SAFETENSORS_METADATA_KEY) return `${SAFETENSORS_METADATA_KEY} is reserved and cannot name a tensor`;
-  if (!safetensorsDtypeName(spec.dtype)) return blockDTypeRefusal(spec.dtype, 'safetensors') ?? `safetensors has no ${spec.dtype} dtype`;
-  return undefined;
-}
-
-/**
- * The registry entry. `formatOptions`: open `{ maxHeaderBytes, followIndex }`,
- * write `{ crc32: true, maxShardBytes }`.
- *
- * @example
- * ```ts
- * getFormat('safetensors') === safetensorsFormat; // true: it is in BUILT_IN_FORMATS (src/operations/registry.ts)
+ * const writer = await safetensorsFormat.createWriter!('x.safetensors', { tensors: [{ name: 'w', dtype: 'float32', shape: [2] }] });
  * ```
  */
 export const safetensorsFormat: TensorFormat<SafetensorsOpenFormatOptions, SafetensorsWriteFormatOptions> = {
-  name: 'safetensors',
-  extensions: ['.safetensors', '.safetensors.index.json'],
-  layoutExtensions: ['.safetensors.index.json'],
-  capabilities: {
-    tensors: 'many',
-    dtypes: [...new Set(SAFETENSORS_DTYPES.map(([, dtype]) => dtype))],
-    layouts: ['dense'],
-    // Every offset is in the JSON header at the front of the file.
-    needsShapesFirst: true,
-    canAppend: false,
-    checksums: 'optional',
-    folder: false,
-  },
-  sniff: safetensorsSniff,
+  ...safetensorsDescriptor,
   // A folder with a *.safetensors.index.json, or one model.safetensors (save_pretrained of a small model).
   sniffFolder: (path) => folderHasCheckpoint(path, safetensorsShardLayout()),
   open(input, options = {}) {
@@ -152,7 +104,7 @@ export const safetensorsFormat: TensorFormat<SafetensorsOpenFormatOptions, Safet
   },
   createWriter: createSafetensorsWriter,
   verify: (path, options) => safetensorsVerify(path, options), // formatOptions.followIndex: false checks one shard alone
-  cannotWrite: safetensorsCannotWrite,
   editMetadata: safetensorsEditMetadata,
-  openOptionNames: ['maxHeaderBytes', 'followIndex'],
 };
+
+export { safetensorsSniff, safetensorsCannotWrite } from './descriptor.js';
