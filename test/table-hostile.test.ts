@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { isTensioError } from '../src/core/errors.js';
 import { createTensor } from '../src/core/tensor.js';
@@ -14,9 +15,11 @@ import { arrowOpen } from '../src/formats/arrow/reader.js';
 import { arrowCreateWriter } from '../src/formats/arrow/writer.js';
 import { parquetDecompressors } from '../src/formats/parquet/codecs.js';
 import { parquetOpen } from '../src/formats/parquet/reader.js';
+import { parquetVerify } from '../src/formats/parquet/verify.js';
 import { parquetCreateWriter } from '../src/formats/parquet/writer.js';
 import { bytesSource } from '../src/storage/byte-source.js';
 import { memorySink } from '../src/storage/byte-sink.js';
+import { sharedFile, sharedSkip } from './helpers/shared-files.js';
 
 async function written(format: 'arrow' | 'parquet', options: Record<string, unknown> = {}): Promise<Uint8Array> {
   const sink = memorySink();
@@ -99,7 +102,8 @@ test('parquet: a page declaring a huge uncompressed size is refused before alloc
 });
 
 test('parquet: a page declaring more values than its row group holds is refused before decoding (fuzz hang: 1.2e11 values from a few RLE bytes)', async () => {
-  const { parquetCheckPageValues } = await import('../src/formats/parquet/page-headers.js');
+  const { parquetCheckChunk } = await import('../src/formats/parquet/page-check.js');
+  const parquetCheckPageValues = (chunk: Uint8Array, maxValues: number, where: string) => parquetCheckChunk(chunk, { maxValues, where, maxDefinition: 0, maxRepetition: 0, boolean: false, decompress: (bytes) => bytes });
   const varint = (value: number): number[] => {
     const out: number[] = [];
     let rest = value;
@@ -117,4 +121,38 @@ test('parquet: a page declaring more values than its row group holds is refused 
   // Two pages within the row group each, too many together.
   const two = new Uint8Array([...page(4000), ...page(4000)]);
   assert.throws(() => parquetCheckPageValues(two, 5120, 'column "a"'), (error: unknown) => isTensioError(error, 'INVALID_HEADER'));
+});
+
+const CHECKSUM_FILE = 'corpora/parquet/apache-parquet-testing/data/datapage_v1-snappy-compressed-checksum.parquet';
+
+test('parquet: an RLE run of levels longer than its page is refused before hyparquet builds it (fuzz out-of-memory: 2^31 definition levels from 5 bytes)', { skip: sharedSkip(CHECKSUM_FILE) }, async () => {
+  // The fuzz input (run seed 1023899100, mutant 31,833): column "b" lost its REQUIRED
+  // repetition in the footer, so its plain int32 values are read as definition levels,
+  // whose first run header says 2^31 - 1; hyparquet wrote them all into one array.
+  const file = new Uint8Array(await readFile(sharedFile(CHECKSUM_FILE)!));
+  await readAll(file, 'parquet');
+  const mutant = patch(patch(file, 3038, [0xff, 0xff, 0xff, 0xff]), 3153, [0x0a]);
+  await assert.rejects(readAll(mutant, 'parquet'), (error: unknown) => isTensioError(error, 'INVALID_HEADER') && /RLE run of definition levels.*2147483647 times/.test((error as Error).message));
+  const report = await parquetVerify(bytesSource(mutant));
+  assert.equal(report.ok, false);
+
+  // The same shape by hand: one v1 page of 10 values whose definition levels are one run of 2^30.
+  const { parquetCheckChunk } = await import('../src/formats/parquet/page-check.js');
+  const varint = (value: number): number[] => {
+    const out: number[] = [];
+    let rest = value;
+    while (rest >= 0x80) { out.push((rest & 0x7f) | 0x80); rest = Math.floor(rest / 128); }
+    out.push(rest);
+    return out;
+  };
+  const levels = (run: number): number[] => { const stream = [...varint(run * 2), 1]; return [stream.length, 0, 0, 0, ...stream]; };
+  const page = (run: number, encoding = 0): Uint8Array => {
+    const body = [...levels(run), 0, 0, 0, 0];
+    return Uint8Array.from([0x15, ...varint(0), 0x15, ...varint(body.length * 2), 0x15, ...varint(body.length * 2), 0x2c, 0x15, ...varint(20), 0x15, ...varint(encoding * 2), 0x00, 0x00, ...body]);
+  };
+  const shape = { maxValues: 100, where: 'column "a"', maxDefinition: 1, maxRepetition: 0, boolean: false, decompress: (bytes: Uint8Array) => bytes };
+  assert.doesNotThrow(() => parquetCheckChunk(page(10), shape));
+  assert.throws(() => parquetCheckChunk(page(2 ** 30), shape), (error: unknown) => isTensioError(error, 'INVALID_HEADER') && /1073741824 times; its page has 10 values left/.test((error as Error).message));
+  // A required column has no levels: the same bytes are values, not looked into.
+  assert.doesNotThrow(() => parquetCheckChunk(page(2 ** 30), { ...shape, maxDefinition: 0 }));
 });

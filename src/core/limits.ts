@@ -152,6 +152,13 @@ export const PARQUET_MAX_FOOTER_BYTES = 256 * 2 ** 20;
 /** Parquet: uncompressed bytes one column chunk of one row group may decode to (`maxColumnChunkBytes`). */
 export const PARQUET_MAX_COLUMN_CHUNK_BYTES = 2 ** 31;
 
+/**
+ * Parquet: values the pages of one column chunk may declare together (`maxChunkValues`).
+ * The decoder builds JavaScript arrays of that many levels or dictionary indices (8 bytes
+ * and more each); pyarrow writes row groups of 1 Mi rows, Spark of 128 MB.
+ */
+export const PARQUET_MAX_CHUNK_VALUES = 2 ** 26;
+
 /** Zarr: most chunks (stored keys) one array may declare; each costs a file or a request (`maxChunks`). */
 export const ZARR_MAX_CHUNKS = 2 ** 40;
 

@@ -9,7 +9,7 @@ import { parquetSniff } from './sniff.js';
 import { tableCannotWrite } from '../../model/table.js';
 
 /** Option names `open` understands (`formatOptions`). */
-export const PARQUET_OPEN_OPTION_NAMES = ['columns', 'select', 'rows', 'skipNonNumeric', 'name', 'maxFooterBytes', 'maxColumnChunkBytes'] as const;
+export const PARQUET_OPEN_OPTION_NAMES = ['columns', 'select', 'rows', 'skipNonNumeric', 'name', 'maxFooterBytes', 'maxColumnChunkBytes', 'maxChunkValues'] as const;
 /** Option names `createWriter` understands (`formatOptions`). */
 export const PARQUET_WRITE_OPTION_NAMES = ['columns', 'columnNames', 'compression', 'compressionLevel', 'rowGroupSize', 'statistics', 'pageSize'] as const;
 

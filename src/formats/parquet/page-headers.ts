@@ -1,7 +1,7 @@
 /**
  * Parquet page headers, read with a minimal Thrift compact-protocol cursor: their sizes,
- * CRC-32s and value counts, for `verify` (CRCs) and for the reader (value counts checked
- * before any page is decoded).
+ * CRC-32s, value counts and encodings, for `verify` (CRCs) and for the checks made
+ * before any page is decoded (`page-check.ts`).
  */
 import { TensioError } from '../../core/errors.js';
 
@@ -72,52 +72,83 @@ export class ThriftCursor {
   }
 }
 
-/** The sizes and CRC of one page header. */
-export function pageHeader(cursor: ThriftCursor): { compressed: number; dictionary: boolean; crc?: number; values?: number } {
+/**
+ * One page header: the fields the checks need. Integers are read as hyparquet reads them
+ * (32-bit varints, zigzag), so a check sees the numbers the decoder will trust.
+ */
+export interface ParquetPageHeader {
+  /** PageType: 0 data page, 1 index page, 2 dictionary page, 3 data page v2 (-1: absent). */
+  readonly type: number;
+  readonly uncompressed: number;
+  readonly compressed: number;
+  readonly dictionary: boolean;
+  readonly crc?: number;
+  /** num_values of the data, dictionary or v2 header. */
+  readonly values?: number;
+  /** Encoding of the values (Parquet's enum: 0 PLAIN, 2 PLAIN_DICTIONARY, 3 RLE, 8 RLE_DICTIONARY, …). */
+  readonly encoding?: number;
+  /** Data page v2 only: null count, level byte lengths and whether the values are compressed. */
+  readonly v2?: { readonly nulls: number; readonly definitionBytes: number; readonly repetitionBytes: number; readonly compressed: boolean };
+}
+
+/** hyparquet's i32: a varint folded into 32 bits, then zigzag. */
+function i32(cursor: ThriftCursor): number {
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    const byte = cursor.byte();
+    result |= (byte & 0x7f) << shift;
+    if ((byte & 0x80) === 0) break;
+    shift += 7;
+  }
+  return (result >>> 1) ^ -(result & 1);
+}
+
+/** The sizes, CRC, value count and encodings of one page header (value count and encoding from the struct its type names). */
+export function pageHeader(cursor: ThriftCursor): ParquetPageHeader {
+  let type = -1;
+  let uncompressed = -1;
   let compressed = -1;
   let crc: number | undefined;
-  let values: number | undefined;
-  let dictionary = false;
-  // num_values is field 1 of data_page_header (field 5), dictionary_page_header (field 7)
-  // and data_page_header_v2 (field 8).
-  const pageValues = (): void => cursor.struct((id, type) => {
-    if (id === 1 && type === 5) { values = cursor.zigzag(); return true; }
-    return false;
-  }, 1);
-  cursor.struct((id, type) => {
-    if (id === 3 && type === 5) { compressed = cursor.zigzag(); return true; }
-    if (id === 4 && type === 5) { crc = cursor.zigzag() >>> 0; return true; }
-    if ((id === 5 || id === 7 || id === 8) && type === 12) { dictionary = id === 7; pageValues(); return true; }
+  // The three page structs, each { values, encoding }; the page type says which one hyparquet uses.
+  const structs = new Map<number, { values?: number; encoding?: number }>();
+  let v2: { nulls: number; definitionBytes: number; repetitionBytes: number; compressed: boolean } | undefined;
+  // data_page_header (5) and dictionary_page_header (7): 1 num_values, 2 encoding;
+  // data_page_header_v2 (8): 1 num_values, 2 num_nulls, 4 encoding, 5/6 level bytes, 7 is_compressed.
+  const pageStruct = (kind: number): void => {
+    const found: { values?: number; encoding?: number } = {};
+    const header = { nulls: 0, definitionBytes: 0, repetitionBytes: 0, compressed: true };
+    cursor.struct((id, fieldType) => {
+      if (fieldType === 5 && id === 1) { found.values = i32(cursor); return true; }
+      if (fieldType === 5 && id === (kind === 8 ? 4 : 2)) { found.encoding = i32(cursor); return true; }
+      if (kind !== 8) return false;
+      if (fieldType === 5 && id === 2) { header.nulls = i32(cursor); return true; }
+      if (fieldType === 5 && id === 5) { header.definitionBytes = i32(cursor); return true; }
+      if (fieldType === 5 && id === 6) { header.repetitionBytes = i32(cursor); return true; }
+      // Compact-protocol booleans carry their value in the field type (1 true, 2 false).
+      if (id === 7 && (fieldType === 1 || fieldType === 2)) { header.compressed = fieldType === 1; return true; }
+      return false;
+    }, 1);
+    structs.set(kind, found);
+    if (kind === 8) v2 = header;
+  };
+  cursor.struct((id, fieldType) => {
+    if (id === 1 && fieldType === 5) { type = i32(cursor); return true; }
+    if (id === 2 && fieldType === 5) { uncompressed = i32(cursor); return true; }
+    if (id === 3 && fieldType === 5) { compressed = i32(cursor); return true; }
+    if (id === 4 && fieldType === 5) { crc = i32(cursor) >>> 0; return true; }
+    if ((id === 5 || id === 7 || id === 8) && fieldType === 12) { pageStruct(id); return true; }
     return false;
   });
   if (compressed < 0) throw new TensioError('INVALID_HEADER', 'parquet: a page header has no compressed size', { format: 'parquet' });
-  return { compressed, dictionary, ...(crc !== undefined ? { crc } : {}), ...(values !== undefined ? { values } : {}) };
-}
-
-/**
- * Walks the page headers of one column chunk (its stored bytes) and refuses a data page
- * declaring more values than `maxValues`, the most the row group can hold, before any
- * page is decoded: a few bytes of run-length encoding can declare millions of values,
- * and the decoder would build them all.
- */
-export function parquetCheckPageValues(chunk: Uint8Array, maxValues: number, where: string): void {
-  const cursor = new ThriftCursor(chunk);
-  let total = 0;
-  while (cursor.at < chunk.byteLength) {
-    const header = pageHeader(cursor);
-    // A dictionary holds at most as many distinct values as the pages that use it.
-    if (header.dictionary && header.values !== undefined && header.values > maxValues) {
-      throw new TensioError('INVALID_HEADER', `parquet: the dictionary page of ${where} declares ${header.values} values; its row group holds at most ${maxValues}`, { format: 'parquet' });
-    }
-    if (header.compressed > chunk.byteLength - cursor.at) {
-      throw new TensioError('TRUNCATED', `parquet: a page of ${where} declares ${header.compressed} bytes, ${chunk.byteLength - cursor.at} are left in its column chunk`, { format: 'parquet' });
-    }
-    cursor.advance(header.compressed);
-    if (header.values === undefined || header.dictionary) continue;
-    if (header.values < 0) throw new TensioError('INVALID_HEADER', `parquet: a page of ${where} declares ${header.values} values`, { format: 'parquet' });
-    total += header.values;
-    if (total > maxValues) {
-      throw new TensioError('INVALID_HEADER', `parquet: the pages of ${where} declare ${total} values or more; its row group holds at most ${maxValues}`, { format: 'parquet' });
-    }
-  }
+  // Page type 0 reads field 5, 2 reads field 7, 3 reads field 8; a header without a type: whichever it has.
+  const kind = type === 0 ? 5 : type === 2 ? 7 : type === 3 ? 8 : [...structs.keys()].pop();
+  const chosen = kind !== undefined ? structs.get(kind) : undefined;
+  return {
+    type, uncompressed, compressed, dictionary: kind === 7,
+    ...(crc !== undefined ? { crc } : {}),
+    ...(chosen?.values !== undefined ? { values: chosen.values } : {}),
+    ...(chosen?.encoding !== undefined ? { encoding: chosen.encoding } : {}),
+    ...(kind === 8 && v2 ? { v2 } : {}),
+  };
 }

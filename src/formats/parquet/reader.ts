@@ -4,18 +4,18 @@
  * by hyparquet; each row group is one batch of the table reader, decoded by hyparquet
  * for the selected columns only when its rows are read.
  */
-import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData } from 'hyparquet';
+import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { DTYPE_INFO, type DType } from '../../core/dtype.js';
 import { float32ToFloat16Bits } from '../../core/float-convert.js';
 import { errorFactory, TensioError } from '../../core/errors.js';
-import { PARQUET_MAX_COLUMN_CHUNK_BYTES, PARQUET_MAX_FOOTER_BYTES } from '../../core/limits.js';
+import { PARQUET_MAX_CHUNK_VALUES, PARQUET_MAX_COLUMN_CHUNK_BYTES, PARQUET_MAX_FOOTER_BYTES } from '../../core/limits.js';
 import type { TableColumnBatch } from '../../model/table-cells.js';
 import { createTableReader, type TableBatch } from '../../model/table-reader.js';
 import type { OpenOptions, TensorReader } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import { openSourceInput } from '../../storage/source-input.js';
 import { parquetDecompressors, parquetLoadZstd } from './codecs.js';
-import { parquetCheckPageValues } from './page-headers.js';
+import { parquetCheckChunk } from './page-check.js';
 import { parquetTableColumns, parquetTopFields } from './schema.js';
 import type { ParquetOpenOptions } from './types.js';
 
@@ -57,15 +57,103 @@ export async function parquetReadMetadata(source: ByteSource, options: { maxFoot
   }
 }
 
+/** Bounds of one column decode. */
+export interface ParquetDecodeLimits {
+  /** Largest column chunk, stored or decoded (pages may decode to twice its declared decoded size, plus 1 MiB: some writers understate it). */
+  readonly maxChunkBytes: number;
+  /** Most values the pages of one chunk may declare (flat columns: also at most the row group's rows). */
+  readonly maxChunkValues: number;
+}
+
+/** The definition and repetition maxima of a leaf, as hyparquet computes them from its schema path. */
+function parquetLevels(metadata: FileMetaData, path: readonly string[]): { maxDefinition: number; maxRepetition: number; flat: boolean; boolean: boolean } {
+  let node = parquetSchema(metadata);
+  let maxDefinition = 0;
+  let maxRepetition = node.element.repetition_type === 'REPEATED' ? 1 : 0;
+  for (const part of path) {
+    const child = node.children.find((candidate) => candidate.element.name === part);
+    if (!child) fail('INVALID_HEADER', `parquet: column path ${path.join('.')} is not in the schema`);
+    node = child!;
+    if (node.element.repetition_type !== 'REQUIRED') maxDefinition++;
+    if (node.element.repetition_type === 'REPEATED') maxRepetition++;
+  }
+  const flat = path.length === 1 && node.element.repetition_type !== 'REPEATED' && node.children.length === 0;
+  return { maxDefinition, maxRepetition, flat, boolean: node.element.type === 'BOOLEAN' };
+}
+
 /**
- * Decodes rows `[rowStart, rowEnd)` of one column with hyparquet, page sizes bounded by
- * `maxPageBytes`; any failure becomes a `TensioError` naming the column.
+ * Decodes rows `[rowStart, rowEnd)` (one row group) of one top-level column with hyparquet.
+ * Every column chunk it spans is read once and checked first (`parquetCheckChunk`: value
+ * counts, level and index run lengths), then handed to hyparquet from memory, with the
+ * pages the check decompressed; any failure becomes a `TensioError` naming the column.
  */
-export async function parquetDecodeColumn(file: AsyncBuffer, metadata: FileMetaData, column: string, rowStart: number, rowEnd: number, maxPageBytes: number, where: string,
+export async function parquetDecodeColumn(file: AsyncBuffer, metadata: FileMetaData, column: string, rowStart: number, rowEnd: number, limits: ParquetDecodeLimits, where: string,
   onChunk: (chunk: { columnName: string; columnData: ArrayLike<unknown>; rowStart: number }) => void): Promise<void> {
   if (metadata.row_groups.some((group) => group.columns.some((chunk) => chunk.meta_data?.codec === 'ZSTD'))) await parquetLoadZstd();
+  let pageBound = 0;
+  let decompressors = parquetDecompressors(0);
+  // Chunks read for the check, by byte range, given to hyparquet instead of a second read;
+  // pages the check decompressed, by their place in those chunks, given back the same way.
+  const chunks = new Map<string, ArrayBuffer>();
+  const pages = new Map<ArrayBuffer, Map<number, Uint8Array>>();
   try {
-    await parquetRead({ file, metadata, columns: [column], rowStart, rowEnd, compressors: parquetDecompressors(maxPageBytes), utf8: false, onChunk: onChunk as never });
+    let first = 0;
+    for (const group of metadata.row_groups) {
+      const rows = Number(group.num_rows);
+      const overlaps = first < rowEnd && first + rows > rowStart;
+      first += rows;
+      if (!overlaps) continue;
+      for (const chunk of group.columns) {
+        const meta = chunk.meta_data;
+        if (!meta || meta.path_in_schema[0] !== column) continue;
+        // hyparquet's chunk start: the dictionary page when the offset is set (an offset of 0 is not).
+        const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
+        const length = Number(meta.total_compressed_size);
+        const what = `column "${meta.path_in_schema.join('.')}" in ${where}`;
+        if (!(Number.isSafeInteger(start) && start >= 0 && Number.isSafeInteger(length) && length >= 0)) fail('INVALID_OFFSET', `parquet: ${what} spans ${start} + ${length} bytes`);
+        const decoded = Number(meta.total_uncompressed_size);
+        if (length > limits.maxChunkBytes || decoded > limits.maxChunkBytes) {
+          fail('LIMIT_EXCEEDED', `parquet: ${what} holds ${length} bytes (${decoded} decoded), more than the limit ${limits.maxChunkBytes} (option maxColumnChunkBytes)`);
+        }
+        // Pages must fit in their chunk's decoded size; some writers understate it, so allow slack, never gigabytes.
+        const bound = Math.min(limits.maxChunkBytes, 2 * Math.max(decoded, length) + 2 ** 20);
+        if (bound > pageBound) decompressors = parquetDecompressors(pageBound = bound);
+        const buffer = await file.slice(start, start + length);
+        chunks.set(`${start}:${start + length}`, buffer);
+        const levels = parquetLevels(metadata, meta.path_in_schema);
+        const maxValues = levels.flat ? Math.min(rows, limits.maxChunkValues) : limits.maxChunkValues;
+        const codec = decompressors[meta.codec as keyof typeof decompressors];
+        const kept = new Map<number, Uint8Array>();
+        pages.set(buffer, kept);
+        const decompress = meta.codec === 'UNCOMPRESSED' ? (bytes: Uint8Array) => bytes : codec ? (bytes: Uint8Array, size: number) => {
+          const page = codec(bytes, size);
+          kept.set(bytes.byteOffset, page);
+          return page;
+        } : undefined;
+        try {
+          parquetCheckChunk(new Uint8Array(buffer), { ...levels, maxValues, decompress, where: what });
+        } catch (error) {
+          if (error instanceof TensioError && error.code === 'INVALID_HEADER' && /values or more/.test(error.message) && maxValues === limits.maxChunkValues) {
+            fail('LIMIT_EXCEEDED', `${error.message.replace(/; its row group holds.*/, '')}, more than the limit ${limits.maxChunkValues} (option maxChunkValues)`);
+          }
+          throw error;
+        }
+      }
+    }
+    const reading: AsyncBuffer = {
+      byteLength: file.byteLength,
+      slice: (start, end) => chunks.get(`${start}:${end}`) ?? file.slice(start, end),
+    };
+    // hyparquet hands each page's bytes as a view of the chunk it was given: a page the check decompressed is found by its offset.
+    const compressors = Object.fromEntries(Object.entries(decompressors).map(([name, decompress]) => [name, (input: Uint8Array, size: number) => {
+      const kept = pages.get(input.buffer as ArrayBuffer)?.get(input.byteOffset);
+      if (kept && kept.byteLength === size) {
+        pages.get(input.buffer as ArrayBuffer)!.delete(input.byteOffset);
+        return kept;
+      }
+      return decompress!(input, size);
+    }]));
+    await parquetRead({ file: reading, metadata, columns: [column], rowStart, rowEnd, compressors, utf8: false, onChunk: onChunk as never });
   } catch (cause) {
     if (cause instanceof TensioError) throw cause;
     fail('INVALID_HEADER', `parquet: cannot decode column "${column}" in ${where}: ${(cause as Error).message}`, { cause });
@@ -157,6 +245,7 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
   }
   const columns = parquetTableColumns(metadata, fields!);
   const maxChunk = options.maxColumnChunkBytes ?? PARQUET_MAX_COLUMN_CHUNK_BYTES;
+  const maxChunkValues = options.maxChunkValues ?? PARQUET_MAX_CHUNK_VALUES;
   const codecs = new Set<string>();
   const file = parquetAsyncBuffer(source, signal);
   let first = 0;
@@ -181,29 +270,14 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
       label: `row group ${index}`,
       async load(wanted) {
         const names = wanted.map((column) => columns[column]!.name);
-        let bound = 0;
         for (const column of wanted) {
           const meta = group.columns[fields![column]!.leafIndex!]?.meta_data;
           if (!meta) fail('INVALID_HEADER', `parquet: row group ${index} has no metadata for column "${columns[column]!.name}"`);
           const stored = Number(meta!.total_compressed_size);
-          const decoded = Number(meta!.total_uncompressed_size);
-          if (stored > maxChunk || decoded > maxChunk) {
-            fail('LIMIT_EXCEEDED', `parquet: column "${columns[column]!.name}" in row group ${index} holds ${stored} bytes (${decoded} decoded), more than the limit ${maxChunk} (option maxColumnChunkBytes)`);
-          }
-          // A chunk starts at its dictionary page when it has one (before the first data page).
-          const chunkStart = Math.min(Number(meta!.data_page_offset), Number(meta!.dictionary_page_offset ?? meta!.data_page_offset));
+          // A chunk starts at its dictionary page when it has one (an offset of 0, written by old parquet-mr, is none: hyparquet's rule).
+          const chunkStart = Number(meta!.dictionary_page_offset || meta!.data_page_offset);
           if (chunkStart + stored > source.size) {
             fail('INVALID_OFFSET', `parquet: column "${columns[column]!.name}" in row group ${index} runs past the end of the file (${chunkStart} + ${stored} > ${source.size})`);
-          }
-          // Pages must fit in their chunk's decoded size; some writers understate it, so allow slack, never gigabytes.
-          bound = Math.max(bound, Math.min(maxChunk, 2 * Math.max(decoded, stored) + 2 ** 20));
-          // Value counts are checked before decoding: the decoder would build every value a page declares.
-          const cell = columns[column]!.cellShape.reduce((product, extent) => product * extent, 1);
-          // (A dictionary_page_offset of 0, written by old parquet-mr, points at no page: such
-          // chunks are left to the decoder, as their pages start elsewhere.)
-          if (meta!.dictionary_page_offset === undefined || Number(meta!.dictionary_page_offset) >= 4) {
-            const chunkBytes = await source.read(chunkStart, stored, signal ? { signal } : undefined);
-            parquetCheckPageValues(chunkBytes, rows * Math.max(1, cell), `column "${columns[column]!.name}" in row group ${index}`);
           }
         }
         if ([...codecs].includes('ZSTD')) await parquetLoadZstd();
@@ -211,7 +285,7 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
         // One column per parquetRead call: with several, hyparquet leaves the later columns'
         // promises unawaited when an earlier one fails, and their rejections would go unhandled.
         for (const name of names) {
-          await parquetDecodeColumn(file, metadata, name, start, start + rows, bound, `row group ${index}`, (chunk) => {
+          await parquetDecodeColumn(file, metadata, name, start, start + rows, { maxChunkBytes: maxChunk, maxChunkValues }, `row group ${index}`, (chunk) => {
             const list = collected.get(chunk.columnName) ?? [];
             list.push({ data: chunk.columnData as ArrayLike<unknown>, from: chunk.rowStart });
             collected.set(chunk.columnName, list);

@@ -9,6 +9,8 @@ export interface ParquetOpenOptions extends TableReadOptions {
   maxFooterBytes?: number;
   /** Most bytes one column chunk of one row group may hold, stored or decoded (default `PARQUET_MAX_COLUMN_CHUNK_BYTES`). */
   maxColumnChunkBytes?: number;
+  /** Most values the pages of one column chunk may declare (default `PARQUET_MAX_CHUNK_VALUES`). */
+  maxChunkValues?: number;
 }
 
 /** Options of the Parquet writer (`formatOptions` of `createWriter`). */

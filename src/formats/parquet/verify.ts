@@ -13,7 +13,7 @@ import { openSourceInput } from '../../storage/source-input.js';
 import { parquetAsyncBuffer, parquetDecodeColumn, parquetOpen, parquetReadMetadata } from './reader.js';
 import { pageHeader, ThriftCursor } from './page-headers.js';
 import { parquetTopFields } from './schema.js';
-import { PARQUET_MAX_COLUMN_CHUNK_BYTES } from '../../core/limits.js';
+import { PARQUET_MAX_CHUNK_VALUES, PARQUET_MAX_COLUMN_CHUNK_BYTES } from '../../core/limits.js';
 
 
 /**
@@ -41,7 +41,7 @@ export async function parquetVerify(input: string | ByteSource, options: VerifyO
         const meta = chunk.meta_data;
         if (!meta) continue;
         const name = meta.path_in_schema.join('.');
-        const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
+        const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
         const length = Number(meta.total_compressed_size);
         if (length > PARQUET_MAX_COLUMN_CHUNK_BYTES || start < 4 || start + length > source.size) {
           problems.push({ code: 'INVALID_OFFSET', message: `parquet: column "${name}" of row group ${groupIndex} spans ${start}..${start + length}, outside the file or over the limit`, tensor: name });
@@ -81,7 +81,7 @@ export async function parquetVerify(input: string | ByteSource, options: VerifyO
         let decoded = 0;
         let nulls = 0;
         try {
-          await parquetDecodeColumn(file, metadata, name, first, first + rows, PARQUET_MAX_COLUMN_CHUNK_BYTES, `row group ${groupIndex}`, (chunk) => {
+          await parquetDecodeColumn(file, metadata, name, first, first + rows, { maxChunkBytes: PARQUET_MAX_COLUMN_CHUNK_BYTES, maxChunkValues: PARQUET_MAX_CHUNK_VALUES }, `row group ${groupIndex}`, (chunk) => {
             const from = Math.max(first, chunk.rowStart);
             const to = Math.min(first + rows, chunk.rowStart + chunk.columnData.length);
             for (let row = from; row < to; row++) {
