@@ -21,6 +21,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   io: ['core', 'storage', 'zip', 'model', 'formats', 'npk', 'operations'],
   cli: ['core', 'storage', 'zip', 'model', 'formats', 'npk', 'operations', 'io'],
   bin: ['cli'],
+  // The browser entry and its Node stand-ins: above the operations, beside the CLI (never imported by it).
+  browser: ['core', 'storage', 'zip', 'model', 'formats', 'npk', 'operations'],
   '(root)': ['core', 'storage', 'zip', 'model', 'formats', 'npk', 'operations'],
 };
 

@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+/**
+ * Builds the browser bundle (`npm run build:browser` → dist/web/): one ESM entry
+ * (`tensio.js`, from src/browser/index.ts), the web inspector (`inspector/`: page,
+ * styles, app and its Web Worker), code-split so each heavy format library is its own
+ * chunk, loaded only when its format is opened.
+ *
+ * The sources are tensio's own; Node built-ins and native addons are mapped to browser
+ * stand-ins in src/browser/ (see `STAND_INS`): `node:http(s)` becomes fetch,
+ * `node:zlib` fflate, `node:path` a POSIX path module, `@mongodb-js/zstd` fzstd, and
+ * what has no stand-in (files, sockets, lz4, xxhash, HDF5's Node build) throws
+ * `UNSUPPORTED_FEATURE` when called. The build fails if anything else from Node slips in.
+ *
+ * Prints the size of every output file and, with --metafile, writes esbuild's meta.
+ */
+import { build } from 'esbuild';
+import { mkdirSync, readdirSync, readFileSync, statSync, copyFileSync, writeFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SHIMS = join(ROOT, 'src', 'browser');
+
+/** Module name → the file that stands in for it in the browser. */
+const STAND_INS = {
+  'node:path': 'node/path.ts',
+  path: 'node/path.ts',
+  'node:zlib': 'node/zlib.ts',
+  'node:stream': 'node/stream.ts',
+  'node:crypto': 'node/crypto.ts',
+  'node:http': 'node/http.ts',
+  'node:https': 'node/http.ts',
+  '@mongodb-js/zstd': 'native/zstd.ts',
+  '@node-rs/crc32': 'native/crc32.ts',
+};
+
+/** Modules with no stand-in: every export throws UNSUPPORTED_FEATURE when called. */
+const UNAVAILABLE = /^(node:)?(fs|fs\/promises|os|url|module|child_process|worker_threads|net|tls|readline|util|events|buffer)$|^lz4-napi$|^@node-rs\/xxhash$|^h5wasm\/node$/;
+
+const standIns = {
+  name: 'tensio-browser-stand-ins',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) => {
+      if (args.path === 'buffer' && args.importer.endsWith(join('browser', 'node', 'globals.ts'))) return undefined;
+      if (Object.hasOwn(STAND_INS, args.path)) return { path: join(SHIMS, STAND_INS[args.path]) };
+      if (UNAVAILABLE.test(args.path)) return { path: args.path, namespace: 'unavailable' };
+      if (args.path.startsWith('node:')) return { errors: [{ text: `${args.path} has no browser stand-in (imported by ${relative(ROOT, args.importer)}); add one in scripts/build-browser.mjs` }] };
+      return undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'unavailable' }, (args) => {
+      const names = [...(importedNames().get(args.path.replace(/^node:/, '')) ?? [])];
+      const lines = [`import { unavailable, unavailableModule } from ${JSON.stringify(join(SHIMS, 'node', 'unavailable.ts'))};`];
+      for (const name of names) lines.push(`export const ${name} = unavailable(${JSON.stringify(args.path)}, ${JSON.stringify(name)});`);
+      lines.push(`export default unavailableModule(${JSON.stringify(args.path)});`);
+      return { contents: lines.join('\n'), resolveDir: SHIMS, loader: 'js' };
+    });
+  },
+};
+
+let namesCache;
+/**
+ * The names tensio's sources import from each module (`import { open, stat } from
+ * 'node:fs/promises'` → fs/promises: open, stat), so a stand-in module can export each.
+ */
+function importedNames() {
+  if (namesCache) return namesCache;
+  namesCache = new Map();
+  const files = walk(join(ROOT, 'src')).filter((file) => file.endsWith('.ts'));
+  const pattern = /import\s+(?:[\w$]+\s*,\s*)?\{([^}]*)\}\s*from\s*'([^']+)'/g;
+  for (const file of files) {
+    for (const match of readFileSync(file, 'utf8').matchAll(pattern)) {
+      const module = match[2].replace(/^node:/, '');
+      const set = namesCache.get(module) ?? new Set();
+      for (const part of match[1].split(',')) {
+        const name = part.trim().replace(/^type\s+.*/, '').split(/\s+as\s+/)[0].trim();
+        if (/^[A-Za-z_$][\w$]*$/.test(name) && name !== 'default') set.add(name);
+      }
+      namesCache.set(module, set);
+    }
+  }
+  return namesCache;
+}
+
+const args = new Set(process.argv.slice(2));
+const outdirArg = process.argv.slice(2).find((arg) => arg.startsWith('--outdir='));
+/** Where the bundle goes (default dist/web; tests build into a temporary folder). */
+const OUT = outdirArg ? resolve(outdirArg.slice('--outdir='.length)) : join(ROOT, 'dist', 'web');
+rmSync(OUT, { recursive: true, force: true });
+mkdirSync(join(OUT, 'inspector'), { recursive: true });
+
+const entryPoints = { tensio: join(ROOT, 'src', 'browser', 'index.ts') };
+const inspectorDir = join(ROOT, 'src', 'browser', 'inspector');
+let hasInspector = false;
+try {
+  hasInspector = statSync(join(inspectorDir, 'app.ts')).isFile();
+} catch {}
+if (hasInspector) {
+  entryPoints['inspector/app'] = join(inspectorDir, 'app.ts');
+  entryPoints['inspector/worker'] = join(inspectorDir, 'worker.ts');
+}
+
+const result = await build({
+  entryPoints,
+  outdir: OUT,
+  bundle: true,
+  format: 'esm',
+  splitting: true,
+  platform: 'browser',
+  target: ['chrome110', 'firefox115', 'safari16.4'],
+  chunkNames: 'chunks/[name]-[hash]',
+  minify: !args.has('--no-minify'),
+  sourcemap: args.has('--sourcemap'),
+  inject: [join(SHIMS, 'node', 'globals.ts')],
+  define: { global: 'globalThis' },
+  plugins: [standIns],
+  metafile: true,
+  logLevel: 'warning',
+  legalComments: 'linked',
+});
+
+if (hasInspector) {
+  for (const file of ['index.html', 'inspector.css']) copyFileSync(join(inspectorDir, file), join(OUT, 'inspector', file));
+}
+if (args.has('--metafile')) writeFileSync(join(OUT, 'meta.json'), JSON.stringify(result.metafile));
+
+function walk(folder) {
+  return readdirSync(folder).flatMap((name) => {
+    const path = join(folder, name);
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+}
+const files = walk(OUT).filter((file) => !file.endsWith('meta.json'));
+let total = 0;
+for (const file of files) total += statSync(file).size;
+console.log(`${relative(ROOT, OUT) || OUT}: ${files.length} files, ${(total / 1024).toFixed(1)} KiB`);
+
+/** An output and every chunk it imports statically: what a page loads before its first dynamic import. */
+function staticClosure(output) {
+  const seen = new Set();
+  const visit = (path) => {
+    if (seen.has(path)) return;
+    seen.add(path);
+    for (const item of result.metafile.outputs[path]?.imports ?? []) if (item.kind === 'import-statement') visit(item.path);
+  };
+  visit(output);
+  return [...seen];
+}
+const kib = (paths) => {
+  const bytes = paths.reduce((sum, path) => sum + statSync(resolve(path)).size, 0);
+  const gzipped = paths.reduce((sum, path) => sum + gzipSync(readFileSync(resolve(path))).byteLength, 0);
+  return `${(bytes / 1024).toFixed(1)} KiB (${(gzipped / 1024).toFixed(1)} KiB gzipped)`;
+};
+const entryOutput = Object.keys(result.metafile.outputs).find((path) => path.endsWith('/tensio.js') || path === 'tensio.js');
+if (entryOutput) console.log(`tensio.js and its static imports (all a page loads to open safetensors, npy, npz, gguf): ${kib(staticClosure(entryOutput))}`);
+const everything = Object.keys(result.metafile.outputs).filter((path) => path.endsWith('.js'));
+console.log(`all JavaScript: ${kib(everything)}`);

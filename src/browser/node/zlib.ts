@@ -1,0 +1,208 @@
+/**
+ * `node:zlib` for the browser bundle, on fflate (pure JavaScript deflate/inflate): the
+ * sync calls tensio makes (`inflateRawSync`, `gunzipSync`, `inflateSync`, `deflateSync`,
+ * `gzipSync`, with `maxOutputLength` honoured), the streaming transforms the zip and
+ * inflate codecs drive (`createInflateRaw`, `createGunzip`, `createDeflateRaw`,
+ * `createGzip`: `write(chunk, callback)`, `end()`, `destroy()`, `'data'`/`'end'`/`'error'`
+ * events and async iteration), and `crc32`. Brotli has no stand-in: it throws
+ * `UNSUPPORTED_FEATURE`.
+ */
+import { Deflate, Gunzip, Gzip, Inflate, Unzlib, Zlib, type FlateStreamHandler } from 'fflate';
+import { TensioError } from '../../core/errors.js';
+import { crc32 } from '../native/checksums.js';
+
+export { crc32 };
+
+/** The part of fflate's stream classes used here. */
+interface FlateStream {
+  ondata: FlateStreamHandler;
+  push(chunk: Uint8Array, final?: boolean): void;
+}
+
+/** Input fed to fflate per push in the sync calls: bounds the output one push can make (deflate ≤ 1032:1). */
+const SYNC_PIECE_BYTES = 16 * 1024;
+
+function runSync(make: () => FlateStream, input: Uint8Array, maxOutputLength = Number.MAX_SAFE_INTEGER): Uint8Array {
+  const stream = make();
+  const pieces: Uint8Array[] = [];
+  let total = 0;
+  stream.ondata = (data) => {
+    total += data.byteLength;
+    if (total > maxOutputLength) throw new RangeError(`Cannot create a Buffer larger than ${maxOutputLength} bytes`);
+    pieces.push(data);
+  };
+  if (input.byteLength === 0) stream.push(input, true);
+  for (let at = 0; at < input.byteLength; at += SYNC_PIECE_BYTES) {
+    stream.push(input.subarray(at, at + SYNC_PIECE_BYTES), at + SYNC_PIECE_BYTES >= input.byteLength);
+  }
+  if (pieces.length === 1) return pieces[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.byteLength;
+  }
+  return out;
+}
+
+interface SyncOptions {
+  maxOutputLength?: number;
+  level?: number;
+}
+
+const level = (options?: SyncOptions) => ({ level: Math.max(0, Math.min(9, options?.level ?? 6)) as 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 });
+
+/** Raw inflate (no header). */
+export const inflateRawSync = (input: Uint8Array, options?: SyncOptions): Uint8Array => runSync(() => new Inflate(), input, options?.maxOutputLength);
+/** gzip members (concatenated members read as one stream). */
+export const gunzipSync = (input: Uint8Array, options?: SyncOptions): Uint8Array => runSync(() => new Gunzip(), input, options?.maxOutputLength);
+/** zlib-wrapped inflate. */
+export const inflateSync = (input: Uint8Array, options?: SyncOptions): Uint8Array => runSync(() => new Unzlib(), input, options?.maxOutputLength);
+/** Raw deflate. */
+export const deflateRawSync = (input: Uint8Array, options?: SyncOptions): Uint8Array => runSync(() => new Deflate(level(options)), input);
+/** zlib-wrapped deflate. */
+export const deflateSync = (input: Uint8Array, options?: SyncOptions): Uint8Array => runSync(() => new Zlib(level(options)), input);
+/** gzip. */
+export const gzipSync = (input: Uint8Array, options?: SyncOptions): Uint8Array => runSync(() => new Gzip(level(options)), input);
+
+function noBrotli(): never {
+  throw new TensioError('UNSUPPORTED_FEATURE', 'brotli is not available in the browser build (no JavaScript brotli codec is bundled); convert the file with the tensio CLI first');
+}
+/** Not available in a browser. */
+export const brotliDecompressSync = noBrotli;
+/** Not available in a browser. */
+export const brotliCompressSync = noBrotli;
+
+type Listener = (value?: unknown) => void;
+
+/**
+ * A zlib transform in the shape Node's has, as far as tensio uses it. Output chunks are
+ * emitted as `'data'` during `write`, or queued for async iteration when nobody listens.
+ */
+export class BrowserZlibTransform {
+  private readonly listeners = new Map<string, Listener[]>();
+  private readonly queued: Uint8Array[] = [];
+  private wake: (() => void) | undefined;
+  private failure: unknown;
+  private ended = false;
+  private destroyed = false;
+
+  constructor(private readonly stream: FlateStream) {
+    stream.ondata = (data, final) => {
+      if (data.byteLength > 0) this.output(data);
+      if (final) this.finish();
+    };
+  }
+
+  on(event: string, listener: Listener): this {
+    const list = this.listeners.get(event) ?? [];
+    list.push(listener);
+    this.listeners.set(event, list);
+    return this;
+  }
+
+  once(event: string, listener: Listener): this {
+    const wrapped: Listener = (value) => {
+      this.off(event, wrapped);
+      listener(value);
+    };
+    return this.on(event, wrapped);
+  }
+
+  off(event: string, listener: Listener): this {
+    this.listeners.set(event, (this.listeners.get(event) ?? []).filter((l) => l !== listener));
+    return this;
+  }
+
+  private emit(event: string, value?: unknown): void {
+    for (const listener of [...(this.listeners.get(event) ?? [])]) listener(value);
+  }
+
+  private output(data: Uint8Array): void {
+    if ((this.listeners.get('data') ?? []).length > 0) this.emit('data', data);
+    else this.queued.push(data);
+    this.notify();
+  }
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    // Listeners added after end() still hear it: Node emits 'end' asynchronously too.
+    queueMicrotask(() => this.emit('end'));
+    this.notify();
+  }
+
+  private notify(): void {
+    const resume = this.wake;
+    this.wake = undefined;
+    resume?.();
+  }
+
+  private fail(error: unknown): void {
+    this.failure = error;
+    queueMicrotask(() => this.emit('error', error));
+    this.notify();
+  }
+
+  /** Feeds one chunk; `callback` runs once its output has been emitted. */
+  write(chunk: Uint8Array, callback?: (error?: unknown) => void): boolean {
+    if (this.destroyed) return false;
+    try {
+      this.stream.push(chunk, false);
+      queueMicrotask(() => callback?.());
+    } catch (error) {
+      this.fail(error);
+      queueMicrotask(() => callback?.(error));
+    }
+    return true;
+  }
+
+  /** No more input: flushes and emits `'end'`. */
+  end(): this {
+    if (this.destroyed || this.ended) return this;
+    try {
+      this.stream.push(new Uint8Array(0), true);
+      this.finish();
+    } catch (error) {
+      this.fail(error);
+    }
+    return this;
+  }
+
+  /** Stops; an `error` given is emitted. */
+  destroy(error?: unknown): this {
+    if (this.destroyed) return this;
+    this.destroyed = true;
+    if (error !== undefined) this.fail(error);
+    this.notify();
+    return this;
+  }
+
+  /** The output, chunk by chunk (for `for await`). */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      if (this.queued.length > 0) {
+        yield this.queued.shift()!;
+        continue;
+      }
+      if (this.failure !== undefined) throw this.failure;
+      if (this.ended || this.destroyed) return;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+}
+
+/** Raw inflate as a transform. */
+export const createInflateRaw = (): BrowserZlibTransform => new BrowserZlibTransform(new Inflate());
+/** gunzip as a transform. */
+export const createGunzip = (): BrowserZlibTransform => new BrowserZlibTransform(new Gunzip());
+/** Raw deflate as a transform. */
+export const createDeflateRaw = (options?: SyncOptions): BrowserZlibTransform => new BrowserZlibTransform(new Deflate(level(options)));
+/** gzip as a transform. */
+export const createGzip = (options?: SyncOptions): BrowserZlibTransform => new BrowserZlibTransform(new Gzip(level(options)));
+
+/** Type names tensio's modules import from `node:zlib`. */
+export type InflateRaw = BrowserZlibTransform;
+export type Gunzip_ = BrowserZlibTransform;

@@ -1,0 +1,110 @@
+/**
+ * The browser bundle in headless Chromium (issue 14): `dist/web/tensio.js` built from
+ * the same sources, served by tensio's static server on 127.0.0.1, reads a file of every
+ * format from a `File` (a Blob read by range) and from its URL (fetch with Range
+ * requests), and writes to memory. HDF5 is refused with UNSUPPORTED_FEATURE (its library
+ * build is Node's); the folder layouts (NumPack, Zarr, a sharded index) open by URL.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { tempDir } from './helpers/temp.js';
+import { buildBrowserBundle, chromiumSkip, FIXTURE_VALUES, launchChromium, writeFormatFixtures } from './helpers/browser.js';
+import { startStaticServer } from '../src/storage/static-server.js';
+
+const skip = chromiumSkip();
+
+/** Opens each input from a File and from its URL, reads `w`, and reports format, names and values or `CODE: message`. */
+const READ_EVERY_FORMAT = String.raw`async (names, folders) => {
+  const tensio = await import('/tensio.js');
+  const out = [];
+  const describe = async (input, open) => {
+    try {
+      const reader = await open();
+      const name = reader.tensors.some((info) => info.name === 'w') ? 'w' : reader.tensors[0].name;
+      const tensor = await reader.read(name);
+      const values = tensor.dtype === 'float64' ? Array.from(new Float64Array(tensor.data.slice().buffer)) : Array.from(tensio.toFloat32Array(tensor));
+      out.push({ input, format: reader.format, names: reader.tensors.map((info) => info.name).sort(), values });
+      await reader.close?.();
+    } catch (error) {
+      out.push({ input, error: (error.code ?? 'NO_CODE') + ': ' + error.message });
+    }
+  };
+  for (const name of names) {
+    const blob = await (await fetch('/files/' + name)).blob();
+    await describe('blob:' + name, () => tensio.openTensorFile(tensio.blobSource(new File([blob], name))));
+    await describe('url:' + name, () => tensio.openTensorFile(new URL('/files/' + name, location.href).href));
+  }
+  for (const folder of folders) await describe('url:' + folder, () => tensio.openTensorFile(new URL('/files/' + folder, location.href).href));
+  // A writer to memory: npz (from a File) converted to safetensors in a memory sink, read back from its bytes.
+  try {
+    const sink = tensio.memorySink();
+    const source = tensio.blobSource(new File([await (await fetch('/files/one.npz')).blob()], 'one.npz'));
+    await tensio.convert(source, sink, { to: 'safetensors' });
+    await describe('memory:safetensors', () => tensio.openTensorFile(sink.bytes(), { name: 'x.safetensors' }));
+  } catch (error) {
+    out.push({ input: 'memory:safetensors', error: (error.code ?? 'NO_CODE') + ': ' + error.message });
+  }
+  return out;
+}`;
+
+/** What the page reports for one input. */
+interface PageResult {
+  input: string;
+  format?: string;
+  names?: string[];
+  values?: number[];
+  error?: string;
+}
+
+test('the browser bundle reads every format from a Blob and from a URL in headless Chromium', { skip, timeout: 180_000 }, async (t) => {
+  const dir = await tempDir(t, 'tensio-browser-');
+  const bundle = join(dir, 'bundle');
+  const files = join(dir, 'files');
+  buildBrowserBundle(bundle);
+  const fixtures = await writeFormatFixtures(files);
+  const server = await startStaticServer([{ prefix: '/files/', path: files }, { prefix: '/', path: bundle }]);
+  t.after(() => server.close());
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(String(error)));
+  await page.goto(`${server.origin}/files/harness.html`);
+
+  // Plain JavaScript run in the page (a string: tsx's helpers do not exist there).
+  const results = (await page.evaluate(`(${READ_EVERY_FORMAT})(${JSON.stringify(fixtures.files)}, ${JSON.stringify(fixtures.folders)})`)) as PageResult[];
+
+  const byInput = new Map(results.map((result) => [result.input, result]));
+  const expectOk = (input: string, format: string): void => {
+    const result = byInput.get(input);
+    assert.ok(result, `no result for ${input}`);
+    assert.equal(result.error, undefined, `${input}: ${result.error}`);
+    assert.equal(result.format, format, input);
+    assert.deepEqual(result.values, FIXTURE_VALUES, `${input}: values`);
+  };
+  const formatOf: Record<string, string> = {
+    'one.safetensors': 'safetensors', 'one.npy': 'npy', 'one.npz': 'npz', 'deflated.npz': 'npz', 'one.pt': 'pytorch', 'one.gguf': 'gguf',
+    'one.csv': 'csv', 'one.txt': 'txt', 'one.arrow': 'arrow', 'one.feather': 'arrow', 'one.parquet': 'parquet',
+  };
+  for (const [name, format] of Object.entries(formatOf)) {
+    expectOk(`blob:${name}`, format);
+    expectOk(`url:${name}`, format);
+  }
+  // HDF5: h5wasm's Node build; zTensor: its manifest hash is XXH3 (@node-rs/xxhash, native).
+  for (const input of ['blob:one.h5', 'url:one.h5', 'blob:one.zt', 'url:one.zt']) {
+    assert.match(byInput.get(input)?.error ?? '', /^UNSUPPORTED_FEATURE: /, `${input} should be refused in a browser: ${JSON.stringify(byInput.get(input))}`);
+  }
+  expectOk('url:one.npk/', 'npk');
+  expectOk('url:one.zarr', 'zarr');
+  const sharded = byInput.get('url:sharded/model.safetensors.index.json');
+  assert.equal(sharded?.error, undefined, sharded?.error);
+  assert.deepEqual(sharded?.names, ['b', 'w']);
+  assert.deepEqual(sharded?.values, FIXTURE_VALUES);
+  expectOk('memory:safetensors', 'safetensors');
+  assert.deepEqual(pageErrors, []);
+  // Blobs are read by range, URLs by Range requests: no request for a fixture asked for the whole file without a range.
+  const unranged = server.stats.log.filter((entry) => entry.path.startsWith('/files/one.') && entry.range === undefined && entry.status === 200);
+  // The page's own fetch() of each file (to make the Blob) is the only whole-file request per fixture.
+  assert.ok(unranged.length <= fixtures.files.length, `whole-file requests: ${unranged.map((entry) => entry.path).join(', ')}`);
+});
