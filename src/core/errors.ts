@@ -56,7 +56,10 @@ export type TensioErrorCode =
   | 'TOO_MANY_REDIRECTS'
   | 'SOURCE_CHANGED'
   | 'RANGE_NOT_SUPPORTED'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  // object stores (S3)
+  | 'BAD_CREDENTIALS'
+  | 'BUCKET_NOT_FOUND';
 
 /** Options accepted by the {@link TensioError} constructor. */
 export interface TensioErrorOptions {

@@ -80,6 +80,24 @@ export const HTTP_IDLE_TIMEOUT_MS = 30_000;
  */
 export const HTTP_NO_RANGE_MAX_BYTES = 16 * 2 ** 20;
 
+/** S3: requests in flight at once per client (ranged reads and part uploads together) (`concurrency`). */
+export const S3_MAX_CONCURRENCY = 8;
+
+/** S3: retries of one request after a 5xx/throttling answer or a dropped connection, SDK retries included (`retries`). */
+export const S3_MAX_RETRIES = 3;
+
+/**
+ * S3 uploads: bytes per multipart part, 8 MiB (S3's minimum is 5 MiB; 10,000 parts of
+ * 8 MiB reach 78 GiB, so larger outputs need a larger `partBytes`).
+ */
+export const S3_PART_BYTES = 8 * 2 ** 20;
+
+/** S3 uploads: parts uploaded at once; memory held by an upload is about (this + 1) × part size (`queueSize`). */
+export const S3_UPLOAD_QUEUE = 4;
+
+/** S3: milliseconds a connection may stay silent before it counts as dropped (`timeoutMs`). */
+export const S3_IDLE_TIMEOUT_MS = 30_000;
+
 /** Error messages: longest message kept whole; longer ones are cut (`boundMessage` in core/quote.ts). Fixed. */
 export const ERROR_MAX_MESSAGE_CHARS = 2000;
 

@@ -1,0 +1,209 @@
+/**
+ * A {@link ByteSource} over an S3 object, read with ranged `GetObject` requests.
+ *
+ * Opening sends ONE request for the first 64 KiB: its `Content-Range` gives the size (no
+ * `HeadObject`), its body seeds the block cache, and its `ETag` pins the object. Every
+ * later read sends `If-Match` with that ETag and checks the answer's ETag and range, so an
+ * object replaced during a read fails with `SOURCE_CHANGED` instead of mixing bytes of
+ * two versions. A connection dropped in the middle of a body is resumed from the byte
+ * it stopped at, a bounded number of times. The block cache and sequential read-ahead
+ * are the ones the HTTP source uses.
+ */
+import { TensioError, throwIfAborted } from '../core/errors.js';
+import { checkRange, type ByteSource, type ReadOptions } from './byte-source.js';
+import { withCache, type CacheOptions, type CacheStats } from './cached-source.js';
+import { SequentialReadAhead } from './read-ahead.js';
+import { combineSignals, s3Connect, s3Send, translateS3Error, type S3Connection, type S3Options, type S3Stats } from './s3-client.js';
+import { formatS3Url, parseS3Url, type S3Location } from './s3-location.js';
+
+/** Options for {@link s3Source}. */
+export interface S3SourceOptions extends S3Options {
+  /** Bytes asked for by the opening request (default 64 KiB: most headers fit). */
+  prefetchBytes?: number;
+  /** Block cache in front of the ranged reads (defaults: 64 KiB blocks, 64 blocks, reads ≥ 1 MiB pass through). */
+  cache?: CacheOptions;
+  /** Large sequential reads fetch this many next ranges ahead (default 2; 0 turns it off). */
+  readAheadDepth?: number;
+  /** Refuse an object whose ETag changes while it is read (default true). */
+  pin?: boolean;
+  /** Share an existing connection (stores do). */
+  connection?: S3Connection;
+}
+
+/** An S3 object open for random access. Close it (or `await using`). */
+export interface S3Source extends ByteSource {
+  readonly name: string;
+  readonly location: S3Location;
+  /** The ETag the object is pinned to. */
+  readonly etag: string | undefined;
+  /** Requests and bytes of the connection (shared with its store). */
+  readonly stats: S3Stats;
+  readonly cacheStats: CacheStats;
+  readInto(target: Uint8Array, offset: number, options?: ReadOptions): Promise<void>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const DEFAULT_PREFETCH_BYTES = 64 * 1024;
+
+/**
+ * Opens `s3://bucket/key` for random access (one request).
+ *
+ * @example
+ * ```ts
+ * await using source = await s3Source('s3://models/llama/model.safetensors', { endpoint: 'http://127.0.0.1:9000' });
+ * console.log(source.size, source.etag);
+ * ```
+ */
+export async function s3Source(location: string | URL | S3Location, options: S3SourceOptions = {}): Promise<S3Source> {
+  const where = typeof location === 'string' || location instanceof URL ? parseS3Url(location) : location;
+  const connection = options.connection ?? (await s3Connect(options));
+  const name = formatS3Url(where);
+  const pin = options.pin !== false;
+  const prefetch = Math.max(1, options.prefetchBytes ?? DEFAULT_PREFETCH_BYTES);
+  const { size, etag, head } = await openObject(connection, where, prefetch, options.signal);
+
+  const object = {
+    size,
+    rangeSupported: true,
+    readInto: (target: Uint8Array, offset: number, signal: AbortSignal | undefined) => readObjectRange(connection, where, target, offset, pin ? etag : undefined, signal),
+  };
+  const readAhead = new SequentialReadAhead(object, options.readAheadDepth ?? 2);
+  const raw: ByteSource = {
+    size,
+    name,
+    read: async (offset, length, readOptions) => {
+      checkRange(size, offset, length, name);
+      const target = new Uint8Array(length);
+      await readAhead.readInto(target, offset, readOptions?.signal);
+      return target;
+    },
+    readInto: (target, offset, readOptions) => {
+      checkRange(size, offset, target.byteLength, name);
+      return readAhead.readInto(target, offset, readOptions?.signal);
+    },
+  };
+  const cached = withCache(raw, options.cache);
+  cached.prime(0, head);
+  let closed = false;
+  const source: S3Source = {
+    size,
+    name,
+    location: where,
+    cached: true,
+    etag,
+    stats: connection.stats,
+    cacheStats: cached.stats,
+    read: (offset, length, readOptions) => cached.read(offset, length, readOptions),
+    readInto: (target, offset, readOptions) => cached.readInto(target, offset, readOptions),
+    async close() {
+      if (closed) return;
+      closed = true;
+      readAhead.clear();
+      await cached.close?.();
+    },
+    async [Symbol.asyncDispose]() {
+      await source.close();
+    },
+  };
+  return source;
+}
+
+/** The first bytes, size and ETag of an object, from one ranged GET (a HEAD for an empty object). */
+async function openObject(connection: S3Connection, where: S3Location, prefetch: number, signal: AbortSignal | undefined): Promise<{ size: number; etag: string | undefined; head: Uint8Array }> {
+  const { sdk, client } = connection;
+  const context = { location: where, action: 'read' };
+  try {
+    const response = await s3Send(connection, context, (abortSignal) => client.send(new sdk.GetObjectCommand({ Bucket: where.bucket, Key: where.key, Range: `bytes=0-${prefetch - 1}` }), abortSignal ? { abortSignal } : {}), signal);
+    const size = totalOf(response.ContentRange, response.ContentLength, where);
+    const head = new Uint8Array(Math.min(prefetch, size));
+    const written = await readBody(response.Body, head, 0, connection, where, signal);
+    // A connection dropped during the first answer: the rest comes pinned to its ETag.
+    if (written < head.byteLength) await readObjectRange(connection, where, head.subarray(written), written, response.ETag, signal);
+    return { size, etag: response.ETag, head };
+  } catch (error) {
+    const status = ((error as TensioError).cause as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+    if (!(error instanceof TensioError && error.code === 'TRUNCATED' && status === 416)) throw error;
+    // 416 on bytes=0-…: the object is empty. Ask its ETag with a HEAD.
+    const response = await s3Send(connection, context, (abortSignal) => client.send(new sdk.HeadObjectCommand({ Bucket: where.bucket, Key: where.key }), abortSignal ? { abortSignal } : {}), signal);
+    return { size: response.ContentLength ?? 0, etag: response.ETag, head: new Uint8Array(0) };
+  }
+}
+
+/** The object's total size from `Content-Range: bytes a-b/TOTAL` (or the length of a whole-object answer). */
+function totalOf(contentRange: string | undefined, contentLength: number | undefined, where: S3Location): number {
+  if (contentRange !== undefined) {
+    const match = /^bytes \d+-\d+\/(\d+)$/.exec(contentRange.trim());
+    const total = match ? Number(match[1]) : NaN;
+    if (!Number.isSafeInteger(total)) throw new TensioError('HTTP_ERROR', `${formatS3Url(where)}: the store sent a Content-Range tensio cannot use (${contentRange.slice(0, 80)})`, { path: formatS3Url(where) });
+    return total;
+  }
+  if (contentLength !== undefined && Number.isSafeInteger(contentLength)) return contentLength;
+  throw new TensioError('HTTP_ERROR', `${formatS3Url(where)}: the store said neither the range nor the length of its answer`, { path: formatS3Url(where) });
+}
+
+/**
+ * Copies a GetObject body into `target` from `at`. Resolves with the bytes written; a
+ * connection dropped mid-body resolves early (the caller resumes) unless it was aborted.
+ */
+async function readBody(body: unknown, target: Uint8Array, at: number, connection: S3Connection, where: S3Location, signal: AbortSignal | undefined): Promise<number> {
+  let position = at;
+  if (!body) return 0;
+  const stream = body as AsyncIterable<Uint8Array> & { destroy?: () => void };
+  try {
+    for await (const piece of stream) {
+      connection.stats.bytesReceived += piece.byteLength;
+      const room = target.byteLength - position;
+      if (piece.byteLength > room) {
+        stream.destroy?.();
+        throw new TensioError('SIZE_MISMATCH', `${formatS3Url(where)} sent more bytes than the range asked for`, { path: formatS3Url(where) });
+      }
+      target.set(piece, position);
+      position += piece.byteLength;
+    }
+  } catch (cause) {
+    if (cause instanceof TensioError) throw cause;
+    throwIfAborted(signal);
+    throwIfAborted(connection.signal);
+    // A dropped connection: return what arrived; the caller asks for the rest.
+  }
+  return position - at;
+}
+
+/**
+ * Reads `target.byteLength` bytes at `offset`, pinned to `etag` (If-Match, and the
+ * answer's ETag compared). A body cut short is resumed where it stopped, at most
+ * `connection.retries` times.
+ */
+async function readObjectRange(connection: S3Connection, where: S3Location, target: Uint8Array, offset: number, etag: string | undefined, signal: AbortSignal | undefined): Promise<void> {
+  if (target.byteLength === 0) return;
+  const { sdk, client } = connection;
+  const context = { location: where, action: 'read' };
+  let done = 0;
+  let failures = 0;
+  while (done < target.byteLength) {
+    const from = offset + done;
+    const to = offset + target.byteLength - 1;
+    const response = await s3Send(connection, context, (abortSignal) => client.send(new sdk.GetObjectCommand({ Bucket: where.bucket, Key: where.key, Range: `bytes=${from}-${to}`, ...(etag ? { IfMatch: etag } : {}) }), abortSignal ? { abortSignal } : {}), signal);
+    if (etag !== undefined && response.ETag !== undefined && response.ETag !== etag) {
+      (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      throw translateS3Error(Object.assign(new Error('ETag changed'), { name: 'PreconditionFailed' }), context);
+    }
+    const expected = `bytes ${from}-${to}/`;
+    if (response.ContentRange !== undefined && !response.ContentRange.startsWith(expected)) {
+      (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      throw new TensioError('SIZE_MISMATCH', `${formatS3Url(where)} answered ${response.ContentRange} to a request for bytes ${from}-${to}`, { path: formatS3Url(where) });
+    }
+    const view = target.subarray(done);
+    const written = await readBody(response.Body, view, 0, connection, where, combineSignals(signal, undefined));
+    done += written;
+    if (done < target.byteLength) {
+      failures += 1;
+      if (failures > connection.retries) {
+        throw new TensioError('HTTP_ERROR', `${formatS3Url(where)}: the connection dropped ${failures} times while reading bytes ${offset}-${to} (got ${done} of ${target.byteLength}); giving up`, { path: formatS3Url(where) });
+      }
+      connection.stats.retries += 1;
+      await new Promise((resolveWait) => setTimeout(resolveWait, 100 * 2 ** (failures - 1)));
+    }
+  }
+}
