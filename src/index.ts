@@ -23,8 +23,8 @@
 
 // Operations over every format.
 export {
-  openTensorFile, convert, convertReader, verifyTensorFile, diffTensorFiles, diffTensorReaders, detectFormat, getFormat, BUILT_IN_FORMATS,
-  type OpenTensorFileOptions, type ConvertOptions, type ConvertResult, type VerifyTensorFileOptions, type FormatListOption,
+  openTensorFile, convert, convertReader, finishSplitConvert, verifyTensorFile, diffTensorFiles, diffTensorReaders, detectFormat, getFormat, BUILT_IN_FORMATS,
+  type OpenTensorFileOptions, type ConvertOptions, type ConvertResult, type FinishSplitConvertOptions, type FinishSplitConvertResult, type VerifyTensorFileOptions, type FormatListOption,
   type DiffOptions, type DiffReport, type DiffSide, type DiffTensorSummary, type DiffChangedSpec, type DiffChangedContent, type DiffLocation,
   type BuiltInFormatName, type FormatOptionsByName, type OpenFormatOptions, type WriteFormatOptions,
 } from './operations/index.js';

@@ -17,6 +17,7 @@ import { cliProgressBar, cliProgressMode } from './progress.js';
 import { cliParseMetadata, cliParseTensorList, cliRenameRules } from './select-options.js';
 import { CliUsageError, type CliCommand } from './types.js';
 import { CLI_HEADER_HELP, CLI_HEADER_OPTION, cliHttpOptions } from './http-options.js';
+import { CLI_SPLIT_EXAMPLES, CLI_SPLIT_HELP, cliFinishSplit, cliSplitPart } from './convert-split.js';
 
 /** Size of a file; undefined for a folder (a store) or nothing. */
 const fileSize = localFileSize;
@@ -29,6 +30,8 @@ export const convertCommand: CliCommand = {
   name: 'convert',
   summary: 'convert a tensor file to another format with bounded memory',
   help: `Usage: tensio convert IN OUT [OPTIONS]
+       tensio convert IN OUT --part I/N [OPTIONS]   (one part of a split conversion)
+       tensio convert --finish OUT                  (after every part: write the index)
 
 Converts IN to OUT, streaming tensor by tensor (one chunk in memory at a time where
 the formats allow it). The input format comes from IN's first bytes (then its
@@ -91,7 +94,7 @@ Options:
                       model.safetensors without an index. With --force over an
                       existing checkpoint, the new set is published first (index
                       last) and the old shards are removed after
-      --zarr-version 2|3
+\${CLI_SPLIT_HELP}      --zarr-version 2|3
                       Zarr output: format version (default 3, as zarr-python 3;
                       2 for zarr-python 2 and other v2 readers)
       --compressor NAME
@@ -140,7 +143,7 @@ Examples:
   tensio convert model-f32.safetensors model-f16.safetensors --dtype float16
   tensio convert big.pt model.safetensors.index.json --max-shard-size 5GB
   tensio convert model.safetensors model.zarr --zarr-version 2 --compressor zstd
-
+\${CLI_SPLIT_EXAMPLES}
 Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
 (ALREADY_EXISTS); 2 usage error; 130 interrupted (no OUT written).
 `,
@@ -159,6 +162,9 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
       arch: { type: 'string' },
       dequantize: { type: 'boolean' },
       'max-shard-size': { type: 'string' },
+      part: { type: 'string' },
+      finish: { type: 'boolean' },
+      'skip-checksums': { type: 'boolean' },
       'zarr-version': { type: 'string' },
       compressor: { type: 'string' },
       chunks: { type: 'string' },
@@ -174,11 +180,17 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
       quiet: { type: 'boolean', short: 'q' },
       json: { type: 'boolean' },
       ...CLI_HEADER_OPTION,
-    }, [2, 2]);
+    }, [1, 2]);
     if (help) {
       context.stdout(this.help);
       return 0;
     }
+    if (values.finish === true) {
+      if (positionals.length !== 1) throw new CliUsageError(`--finish takes OUT only (the index the parts wrote to), got ${positionals.length} arguments`, 'convert');
+      return cliFinishSplit(positionals[0]!, values, context);
+    }
+    if (positionals.length !== 2) throw new CliUsageError(`convert needs 2 arguments (IN OUT), got ${positionals.length}; to finish a split conversion: tensio convert --finish OUT`, 'convert');
+    if (values['skip-checksums'] === true) throw new CliUsageError('--skip-checksums applies to --finish only', 'convert');
     const [input, output] = positionals as [string, string];
     const inputPath = context.resolvePath(input);
     const outputPath = context.resolvePath(output);
@@ -209,6 +221,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
     const inputFormat = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(inputPath, { ...(http ? { http } : {}), ...(context.signal ? { signal: context.signal } : {}) });
     cliRefuseIgnoredOptions(values, CONVERT_FORMAT_OPTIONS, inputFormat, input, 'convert');
     const outputFormat = typeof values.to === 'string' ? getFormat(values.to) : formatForOutputPath(outputPath);
+    const part = typeof values.part === 'string' ? cliSplitPart(values.part, output, outputFormat, values['max-shard-size']) : undefined;
     if (values.compress === true && !outputFormat.writeOptionNames?.includes('compress')) {
       throw new CliUsageError(`--compress applies to ${BUILT_IN_FORMATS.filter((format) => format.writeOptionNames?.includes('compress')).map((format) => format.name).join(', ')} output only; ${output} is ${outputFormat.name}`, 'convert');
     }
@@ -254,6 +267,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
       ...(Object.keys(readOptions).length > 0 ? { readOptions } : {}),
       ...(context.signal ? { signal: context.signal } : {}),
       ...(http ? { http } : {}),
+      ...(part ? { part } : {}),
     };
     const started = context.now();
     let result;
@@ -276,7 +290,16 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
       context.stderr(`tensio: warning: left out ${result.skipped.length} entr${result.skipped.length === 1 ? 'y' : 'ies'} tensio cannot read: ${result.skipped.join(', ')} (see tensio inspect ${input})\n`);
     }
     if (values.json === true) {
-      context.stdout(cliJson({ input, ...result, output: written, files, removedFiles, seconds, outputSize: outputSize ?? null }));
+      context.stdout(cliJson({ input, ...result, output: part ? output : written, files, removedFiles, seconds, outputSize: outputSize ?? null, ...(part ? { part: part.index, parts: part.count } : {}) }));
+      return 0;
+    }
+    if (part) {
+      const shard = files.length > 1 ? files[0]! : undefined;
+      context.stdout(
+        `converted part ${part.index}/${part.count} of ${input} (${result.inputFormat}) -> ${shard ?? 'no shard (no tensors fell to this part)'}\n` +
+        `  ${cliFormatCount(result.tensors)} tensor${result.tensors === 1 ? '' : 's'}, ${cliFormatBytes(result.bytes)} of tensor data in ${cliFormatSeconds(seconds)} (${cliFormatThroughput(result.bytes, seconds)})\n` +
+        `  when every part is done: tensio convert --finish ${output}\n`,
+      );
       return 0;
     }
     const duplicates = Object.entries(result.duplicates);

@@ -185,3 +185,9 @@ export const ZARR_MAX_CHUNK_BYTES = 2 ** 30;
 
 /** Zarr: largest metadata document read (`.zarray`, `zarr.json`, `.zmetadata`), 64 MiB (`maxMetadataBytes`). */
 export const ZARR_MAX_METADATA_BYTES = 64 * 2 ** 20;
+
+/** Split conversions (`convert --part I/N`): most parts; part numbers keep huggingface_hub's 5-digit shard names (`maxParts`). */
+export const SPLIT_MAX_PARTS = 99_999;
+
+/** Split conversions: largest part manifest read; it lists its tensors' names as an index does, and gets the index's cap (`maxManifestBytes`). */
+export const SPLIT_MAX_MANIFEST_BYTES = 100_000_000;

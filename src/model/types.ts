@@ -338,6 +338,13 @@ export interface TensorFormat<O extends object = AnyFormatOptions, W extends obj
   /** What the format can hold and do; operations read this instead of trying and catching. */
   readonly capabilities: FormatCapabilities;
   /**
+   * Present when the format is written as sharded checkpoints (`<prefix>-00001-of-0000N<ext>`
+   * plus `<prefix><ext>.index.json`): its shard extension and default prefix. A split
+   * conversion (`convert(…, { part })`) writes one shard per part with the format's
+   * own single-file writer, so only such formats can be written in parts.
+   */
+  readonly shardedOutput?: { readonly extension: string; readonly defaultPrefix: string };
+  /**
    * True when the format can hold one tensor under several names (PyTorch: views of
    * one storage). `convert` keeps every tied name for such an output; for the others
    * it writes tied duplicates once (see `ConvertOptions.keepDuplicates`).

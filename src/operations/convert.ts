@@ -10,7 +10,7 @@ import { densify } from '../model/densify.js';
 import { formatForOutputPath } from './detect.js';
 import { openTensorFile } from './open.js';
 import { checkOutputPath } from './output-path.js';
-import { getFormat, type FormatListOption } from './registry.js';
+import { BUILT_IN_FORMATS, getFormat, type FormatListOption } from './registry.js';
 import { verifyTensorFile } from './verify.js';
 import { checkedSize, tensorByteLength } from '../core/sizes.js';
 import { castItemBytes } from '../core/float-cast.js';
@@ -89,6 +89,17 @@ export interface ConvertOptions<From extends string = string, To extends string 
    * `uint8` tensor (`[...shape[:-1], rowBytes]`) and `ggml_type:<name>` in the metadata.
    */
   dequantize?: boolean;
+  /**
+   * Convert only part `index` of `count` (1-based) of the plan, for a conversion split
+   * across processes or machines: the tensors are dealt into `count` parts balanced by
+   * bytes (largest first, to the lightest part; deterministic, see
+   * `src/operations/split/plan.ts`), and this part writes its own shard
+   * (`model-0000I-of-0000N.safetensors`) and a small manifest beside `output`, a sharded
+   * checkpoint (`out/model.safetensors.index.json`, a folder, or `{ store, key }`).
+   * Every part must be given the same input, options and `count`; once all are done,
+   * {@link finishSplitConvert} checks them and writes the index.
+   */
+  part?: { index: number; count: number };
   /** Bytes per streamed chunk, default 8 MiB. */
   chunkBytes?: number;
   signal?: AbortSignal;
@@ -179,7 +190,8 @@ export async function convertReader<To extends string = string>(reader: TensorRe
   if (!outputFormat.createWriter) {
     throw new TensioError('UNSUPPORTED_FEATURE', `tensio cannot write ${outputFormat.name} files yet`);
   }
-  if (typeof output === 'string') await checkOutputPath(output, outputFormat, { parentMustExist: false });
+  // A split part's output is a checkpoint folder (its index path, or the folder itself): checked by the part writer.
+  if (typeof output === 'string' && !options.part) await checkOutputPath(output, outputFormat, { parentMustExist: false });
   // Every selection error (NOT_FOUND with close names, DUPLICATE_NAME) comes before any output exists.
   const selection = selectTensors(reader, {
     ...(options.tensors ? { tensors: options.tensors } : {}),
@@ -237,7 +249,7 @@ export async function convertReader<To extends string = string>(reader: TensorRe
     if (block.dropMetadata) delete metadata[block.dropMetadata];
   }
   Object.assign(metadata, options.extraMetadata);
-  const writer: TensorWriter = await outputFormat.createWriter(output, {
+  const writerOptions = {
     tensors: plan,
     metadata,
     overwrite: options.overwrite ?? false,
@@ -245,7 +257,13 @@ export async function convertReader<To extends string = string>(reader: TensorRe
     sourceTensors: infos,
     ...(options.writeOptions ? { formatOptions: options.writeOptions } : {}),
     ...(options.staging ? { staging: options.staging } : {}),
-  });
+  };
+  // A part of a split conversion: a writer of this part's tensors only (loaded on use: node:crypto).
+  const writer: TensorWriter = options.part
+    ? await (await import('./split/part-writer.js')).createSplitPartWriter(output, outputFormat, { ...writerOptions, part: options.part, formats: options.formats ?? BUILT_IN_FORMATS })
+    : await outputFormat.createWriter(output, writerOptions);
+  const written = options.part ? new Set(writer.order) : undefined;
+  const writtenTotal = written ? infos.reduce((sum, info, at) => (written.has(plan[at]!.name) ? sum + info.byteLength : sum), 0) : total;
   let done = 0;
   try {
     for (const name of writer.order) {
@@ -261,7 +279,7 @@ export async function convertReader<To extends string = string>(reader: TensorRe
         });
       const stream = countProgress(source, (bytes) => {
         done += bytes;
-        options.onProgress?.({ done, total, item: name });
+        options.onProgress?.({ done, total: writtenTotal, item: name });
       });
       const cast = casts.get(name);
       const transform = blocks.get(name)?.transform;
@@ -276,8 +294,8 @@ export async function convertReader<To extends string = string>(reader: TensorRe
   return {
     inputFormat: reader.format,
     outputFormat: outputFormat.name,
-    tensors: plan.length,
-    bytes: total,
+    tensors: written ? written.size : plan.length,
+    bytes: writtenTotal,
     cast: casts.size,
     files: [...(writer.files ?? (outputName !== undefined ? [outputName] : []))],
     removedFiles: [...(writer.removedFiles ?? [])],

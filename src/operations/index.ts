@@ -7,6 +7,7 @@ export { BUILT_IN_FORMATS, getFormat, type FormatListOption } from './registry.j
 export { detectFormat, detectSourceFormat, fileExtension, formatForOutputPath, probeSource, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES } from './detect.js';
 export { openTensorFile, type OpenTensorFileOptions } from './open.js';
 export { convert, convertReader, type ConvertOptions, type ConvertResult } from './convert.js';
+export { finishSplitConvert, type FinishSplitConvertOptions, type FinishSplitConvertResult } from './convert-finish.js';
 export { verifyTensorFile, type VerifyTensorFileOptions } from './verify.js';
 export type { BuiltInFormatName, FormatOptionsByName, OpenFormatOptions, WriteFormatOptions } from './format-options.js';
 export { checkOutputPath } from './output-path.js';

@@ -14,6 +14,8 @@ export const pytorchDescriptor = {
   name: 'pytorch',
   extensions: ['.pt', '.pth', '.bin', '.ckpt', '.bin.index.json'],
   layoutExtensions: ['.bin.index.json'],
+  // Split conversions write one `pytorch_model-0000I-of-0000N.bin` per part (transformers' sharded .bin).
+  shardedOutput: { extension: '.bin', defaultPrefix: 'pytorch_model' },
   capabilities: {
     tensors: 'many' as const,
     dtypes: Object.keys(PYTORCH_WRITE_DTYPES) as DType[],

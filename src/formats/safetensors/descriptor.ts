@@ -53,6 +53,8 @@ export const safetensorsDescriptor = {
   name: 'safetensors',
   extensions: ['.safetensors', '.safetensors.index.json'],
   layoutExtensions: ['.safetensors.index.json'],
+  // Split conversions write one `model-0000I-of-0000N.safetensors` per part.
+  shardedOutput: { extension: '.safetensors', defaultPrefix: 'model' },
   capabilities: {
     tensors: 'many' as const,
     dtypes: [...new Set(SAFETENSORS_DTYPES.map(([, dtype]) => dtype))],
