@@ -131,6 +131,13 @@ export interface TensorReader {
   /** Total bytes of the file(s). */
   readonly size: number;
   readonly metadata: Readonly<Metadata>;
+  /**
+   * The format's own type of each metadata value, for formats whose metadata is typed
+   * (GGUF: `uint32`, `array:float32`, …). `convert` records it as JSON text under
+   * `<format>.value_types`, so that format's writer gives the values their types back
+   * after a trip through formats that lose them.
+   */
+  readonly metadataTypes?: Readonly<Record<string, string>>;
   /** Tensors in file order. */
   readonly tensors: readonly TensorInfo[];
   /** The info for one tensor; throws `NOT_FOUND`. */

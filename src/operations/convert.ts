@@ -249,6 +249,12 @@ export async function convertReader<To extends string = string>(reader: TensorRe
     if (block.dropMetadata) delete metadata[block.dropMetadata];
   }
   Object.assign(metadata, options.extraMetadata);
+  // Typed metadata (GGUF) keeps its types through formats that lose them: the types of the
+  // keys copied unchanged, as JSON text (any format that keeps metadata keeps a string).
+  if (!options.metadata && reader.metadataTypes) {
+    const kept = Object.entries(reader.metadataTypes).filter(([key]) => key in metadata && !(options.extraMetadata && key in options.extraMetadata));
+    if (kept.length > 0) metadata[`${reader.format}.value_types`] = JSON.stringify(Object.fromEntries(kept));
+  }
   const writerOptions = {
     tensors: plan,
     metadata,

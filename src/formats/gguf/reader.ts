@@ -11,6 +11,7 @@ import { readIntoFrom, toByteSource, type ByteInput, type ByteSource } from '../
 import { openSourceInput, siblingLocation } from '../../storage/source-input.js';
 import type { HttpSourceOptions } from '../../storage/http-source.js';
 import { dtypeOfGgmlType } from './ggml-types.js';
+import { ggufValueTypesOf } from './value-types.js';
 import { GgufNeedMore, ggufParseHeader } from './read.js';
 import type { GgufArray, GgufHeader, GgufOpenOptions, GgufReadOptions, GgufTypedValue } from './types.js';
 import { itemSize } from '../../core/dtype.js';
@@ -152,7 +153,7 @@ export async function ggufOpenSource(source: ByteSource, options: GgufOpenOption
     locate: (info) => locate(source, header, info),
     ...(options.ownsSource ? { close: async () => { await source.close?.(); } } : {}),
   });
-  return Object.assign(reader, { gguf: header, splits: [header] });
+  return Object.assign(reader, { gguf: header, splits: [header], metadataTypes: ggufValueTypesOf(header.metadata) });
 }
 
 /**
@@ -208,7 +209,7 @@ export async function ggufOpen(input: string | ByteInput, options: GgufOpenOptio
       locate: (info) => { const k = info.extras!.split as number; return locate(sources[k]!, headers[k]!, info); },
       close: async () => { for (const source of sources) await source.close?.(); },
     });
-    return Object.assign(reader, { gguf: headers[0]!, splits: headers });
+    return Object.assign(reader, { gguf: headers[0]!, splits: headers, metadataTypes: ggufValueTypesOf(headers[0]!.metadata) });
   } catch (error) {
     for (const source of sources) await source.close?.();
     throw error;

@@ -18,6 +18,7 @@ import { ggufCanQuantize, ggufQuantize } from './quantize.js';
 import { dequantizeGeometry } from './dequantize-stream.js';
 import { ggufDequantize } from './dequantize.js';
 import type { GgufTypedValue } from './types.js';
+import { GGUF_VALUE_TYPES_KEY, ggufRecordedTypes, ggufRetyped } from './value-types.js';
 import { ggufHeaderBytes, ggufTypedValue, type GgufTensorEntry } from './write.js';
 import { ggufPad } from './validate.js';
 import { ggufCannotWrite } from './descriptor.js';
@@ -52,11 +53,17 @@ export function ggufStoredDType(spec: TensorSpec, quantize: DType | undefined): 
 /** Metadata entries in file order: architecture first (as gguf-py writes it), alignment and quantization version added. */
 function metadataEntries(metadata: Metadata | undefined, options: GgufWriteOptions, alignment: number, hasBlocks: boolean): Array<[string, GgufTypedValue]> {
   const entries = new Map<string, GgufTypedValue>();
+  // Types recorded by `convert` from a GGUF input, restored here (see value-types.ts).
+  const recorded = ggufRecordedTypes(metadata);
+  const typed = (key: string, value: unknown): GgufTypedValue => {
+    const spec = recorded.get(key);
+    return (spec !== undefined ? ggufRetyped(value, spec) : undefined) ?? ggufTypedValue(key, value);
+  };
   const arch = options.arch ?? metadata?.['general.architecture'];
-  if (arch !== undefined) entries.set('general.architecture', ggufTypedValue('general.architecture', arch));
+  if (arch !== undefined) entries.set('general.architecture', typed('general.architecture', arch));
   for (const [key, value] of Object.entries(metadata ?? {})) {
-    if (key === 'general.architecture' || key === 'general.alignment' || key.startsWith(GGML_TYPE_METADATA_PREFIX)) continue;
-    entries.set(key, ggufTypedValue(key, value));
+    if (key === 'general.architecture' || key === 'general.alignment' || key === GGUF_VALUE_TYPES_KEY || key.startsWith(GGML_TYPE_METADATA_PREFIX)) continue;
+    entries.set(key, typed(key, value));
   }
   if (alignment !== GGUF_DEFAULT_ALIGNMENT) entries.set('general.alignment', { type: 'uint32', value: alignment });
   if (hasBlocks && !entries.has('general.quantization_version')) entries.set('general.quantization_version', { type: 'uint32', value: GGML_QNT_VERSION });
