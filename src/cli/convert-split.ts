@@ -39,14 +39,19 @@ export const CLI_SPLIT_HELP = `      --part I/N      convert only part I of N of
 
 /** Examples of split conversions under common job runners. */
 export const CLI_SPLIT_EXAMPLES = `
-Split across processes or machines (OUT's folder shared by all parts):
+Split across processes or machines (every part writes to OUT's folder):
   # xargs -P: 4 processes on one machine, then the index
-  seq 1 4 | xargs -P 4 -I{} tensio convert big.pt out/model.safetensors.index.json --part {}/4
+  seq 1 4 | xargs -P 4 -I{} \\
+      tensio convert big.pt out/model.safetensors.index.json --part {}/4
   tensio convert --finish out/model.safetensors.index.json
-  # Kubernetes indexed Job (completions: 16, completionMode: Indexed), then one finish Job
-  tensio convert /data/big.pt /out/model.safetensors.index.json --part $((JOB_COMPLETION_INDEX+1))/16
-  # Slurm array (sbatch --array=1-16), then: sbatch --dependency=afterok:JOBID finish.sh
-  tensio convert big.pt out/model.safetensors.index.json --part $SLURM_ARRAY_TASK_ID/16
+  # Kubernetes indexed Job (completions: 16, completionMode: Indexed); then a
+  # one-pod Job runs --finish
+  tensio convert /data/big.pt /out/model.safetensors.index.json \\
+      --part $((JOB_COMPLETION_INDEX + 1))/16
+  # Slurm array (sbatch --array=1-16), then a job with
+  # --dependency=afterok:JOBID running --finish
+  tensio convert big.pt out/model.safetensors.index.json \\
+      --part $SLURM_ARRAY_TASK_ID/16
 `;
 
 /**

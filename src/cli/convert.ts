@@ -94,7 +94,7 @@ Options:
                       model.safetensors without an index. With --force over an
                       existing checkpoint, the new set is published first (index
                       last) and the old shards are removed after
-\${CLI_SPLIT_HELP}      --zarr-version 2|3
+${CLI_SPLIT_HELP}      --zarr-version 2|3
                       Zarr output: format version (default 3, as zarr-python 3;
                       2 for zarr-python 2 and other v2 readers)
       --compressor NAME
@@ -143,7 +143,7 @@ Examples:
   tensio convert model-f32.safetensors model-f16.safetensors --dtype float16
   tensio convert big.pt model.safetensors.index.json --max-shard-size 5GB
   tensio convert model.safetensors model.zarr --zarr-version 2 --compressor zstd
-\${CLI_SPLIT_EXAMPLES}
+${CLI_SPLIT_EXAMPLES}
 Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
 (ALREADY_EXISTS); 2 usage error; 130 interrupted (no OUT written).
 `,
