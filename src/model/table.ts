@@ -27,17 +27,14 @@
  * - `select` (column names) and `rows` (a row range) restrict what is read; readers load
  *   only the selected columns and the batches the rows touch.
  */
-import { blockDTypeRefusal } from '../core/block-dtypes.js';
 import { DTYPE_INFO, type DType } from '../core/dtype.js';
 import { TensioError } from '../core/errors.js';
 import { checkedSize, elementCount } from '../core/sizes.js';
 import type { Metadata, TensorSpec, UnsupportedTensor } from './types.js';
 import { UNSUPPORTED_TENSORS_KEY } from './types.js';
+import { TABLE_DTYPES, tableCannotWrite } from './table-dtypes.js';
 
-/** Dtypes a table column can hold as numbers (what Arrow, Parquet and CSV share with NumPy). */
-export const TABLE_DTYPES: readonly DType[] = [
-  'bool', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float16', 'float32', 'float64',
-];
+export { TABLE_DTYPES, tableCannotWrite } from './table-dtypes.js';
 
 /**
  * One column as a table format describes it, before any data is read.
@@ -348,23 +345,6 @@ export interface TableWritePlan {
   readonly rows: number;
   /** Schema metadata the writer adds ({@link TABLE_TENSOR_METADATA_KEY} for a stacked table). */
   readonly metadata: Readonly<Record<string, string>>;
-}
-
-/**
- * Why a table format cannot hold a tensor of this spec, or undefined when it can.
- *
- * @example
- * ```ts
- * tableCannotWrite({ name: 'z', dtype: 'complex64', shape: [4] }); // 'table columns hold …'
- * ```
- */
-export function tableCannotWrite(spec: TensorSpec): string | undefined {
-  const blocks = blockDTypeRefusal(spec.dtype, 'a table column');
-  if (blocks) return blocks;
-  if (!TABLE_DTYPES.includes(spec.dtype)) {
-    return `table columns hold ${TABLE_DTYPES.join(', ')}; ${spec.dtype} has no column type (cast it with --dtype)`;
-  }
-  return undefined;
 }
 
 /**

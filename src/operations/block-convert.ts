@@ -11,7 +11,6 @@ import { BLOCK_DTYPE_INFO, isBlockDType } from '../core/block-dtypes.js';
 import type { DType } from '../core/dtype.js';
 import { errorFactory } from '../core/errors.js';
 import type { TensorFormat, TensorInfo, TensorSpec } from '../model/types.js';
-import { ggufCanDequantize, ggufDequantize } from '../formats/gguf/dequantize.js';
 import { GGML_TYPE_METADATA_PREFIX, dtypeOfGgmlType, ggmlTypeIdOfName } from '../formats/gguf/ggml-types.js';
 import { DTYPE_INFO } from '../core/dtype.js';
 import type { Metadata } from '../model/types.js';
@@ -30,18 +29,33 @@ export interface BlockConversion {
   readonly transform?: (chunks: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>;
 }
 
+/** ggml's block decoders (`formats/gguf/dequantize.ts`), loaded only when a conversion asks to dequantize. */
+export type Dequantizer = Pick<typeof import('../formats/gguf/dequantize.js'), 'ggufCanDequantize' | 'ggufDequantize'>;
+
+/**
+ * Loads the block decoders (their tables are large; `import('tensio')` does not load them).
+ *
+ * @example
+ * ```ts
+ * const dequantizer = options.dequantize ? await loadDequantizer() : undefined;
+ * ```
+ */
+export async function loadDequantizer(): Promise<Dequantizer> {
+  return import('../formats/gguf/dequantize.js');
+}
+
 /**
  * How a tensor of `info` is written to `format` under `name`: unchanged when the format
- * holds its dtype (or it is not block-quantized); as float32 values with `dequantize`;
- * else as its raw blocks (`uint8`) with the ggml type in the metadata.
+ * holds its dtype (or it is not block-quantized); as float32 values when a `dequantizer`
+ * is given; else as its raw blocks (`uint8`) with the ggml type in the metadata.
  */
-export function blockConversion(info: TensorInfo, name: string, format: TensorFormat, dequantize: boolean, metadata: Metadata): BlockConversion | undefined {
+export function blockConversion(info: TensorInfo, name: string, format: TensorFormat, dequantizer: Dequantizer | undefined, metadata: Metadata): BlockConversion | undefined {
   const dtype = info.dtype;
   if (dtype === 'uint8') return restoredBlocks(info, name, format, metadata);
   if (!isBlockDType(dtype)) return undefined;
-  if (dequantize) {
-    if (!ggufCanDequantize(dtype)) fail('UNSUPPORTED_DTYPE', `tensio cannot dequantize ${JSON.stringify(info.name)} (${BLOCK_DTYPE_INFO[dtype].ggmlName}); convert without dequantize to keep its blocks`);
-    return { spec: { name, dtype: 'float32', shape: info.shape }, transform: (chunks) => dequantizeChunks(chunks, dtype) };
+  if (dequantizer) {
+    if (!dequantizer.ggufCanDequantize(dtype)) fail('UNSUPPORTED_DTYPE', `tensio cannot dequantize ${JSON.stringify(info.name)} (${BLOCK_DTYPE_INFO[dtype].ggmlName}); convert without dequantize to keep its blocks`);
+    return { spec: { name, dtype: 'float32', shape: info.shape }, transform: (chunks) => dequantizeChunks(chunks, dtype, dequantizer) };
   }
   if (format.capabilities.dtypes.includes(dtype)) return undefined;
   const { elementsPerBlock, bytesPerBlock, ggmlName } = BLOCK_DTYPE_INFO[dtype];
@@ -53,7 +67,7 @@ export function blockConversion(info: TensorInfo, name: string, format: TensorFo
 }
 
 /** float32 bytes of a stream of whole or split blocks (a split block is carried to the next chunk). */
-async function* dequantizeChunks(chunks: AsyncIterable<Uint8Array>, dtype: DType): AsyncGenerator<Uint8Array> {
+async function* dequantizeChunks(chunks: AsyncIterable<Uint8Array>, dtype: DType, { ggufDequantize }: Dequantizer): AsyncGenerator<Uint8Array> {
   const blockBytes = BLOCK_DTYPE_INFO[dtype as keyof typeof BLOCK_DTYPE_INFO].bytesPerBlock;
   let pending = new Uint8Array(0);
   for await (const chunk of chunks) {

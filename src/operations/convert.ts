@@ -17,7 +17,7 @@ import { castItemBytes } from '../core/float-cast.js';
 import type { DType } from '../core/dtype.js';
 import { castStream, dtypeCastPlan, type DTypeCast } from './dtype-cast.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
-import { blockConversion, type BlockConversion } from './block-convert.js';
+import { blockConversion, loadDequantizer, type BlockConversion } from './block-convert.js';
 import { describeWriteTarget, type StagingPolicy, type WriteTarget } from '../storage/write-target.js';
 import type { OpenFormatOptions, WriteFormatOptions } from './format-options.js';
 import { quoteInput } from '../core/quote.js';
@@ -204,11 +204,12 @@ export async function convertReader<To extends string = string>(reader: TensorRe
   const castTarget = options.dtype !== undefined ? dtypeCastPlan(options.dtype) : () => undefined;
   const casts = new Map<string, { from: DType; to: DType }>();
   const blocks = new Map<string, BlockConversion>();
+  const dequantizer = options.dequantize === true ? await loadDequantizer() : undefined;
   const plan: TensorSpec[] = selected.map(({ info, outputName: name }) => {
     const { dtype, shape, byteLength } = info;
     // A multi-part tensor the output holds as parts: written part by part, never cast.
     if (info.layout && info.parts) return { name, dtype, shape, layout: info.layout, parts: info.parts };
-    const block = blockConversion(info, name, outputFormat, options.dequantize === true, reader.metadata);
+    const block = blockConversion(info, name, outputFormat, dequantizer, reader.metadata);
     if (block) {
       blocks.set(name, block);
       return block.spec;

@@ -5,8 +5,8 @@
  * idle timeout, an `AbortSignal`, and a cap on requests in flight. The range logic on
  * top lives in `http-source.ts`.
  */
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { HTTP_IDLE_TIMEOUT_MS, HTTP_MAX_CONCURRENCY, HTTP_MAX_REDIRECTS, HTTP_MAX_RETRIES, HTTP_NO_RANGE_MAX_BYTES } from '../core/limits.js';
 import { quoteInput } from '../core/quote.js';
@@ -87,6 +87,23 @@ export class RetryableError extends Error {
   }
 }
 
+/** Node's HTTP modules, which the first request loads. */
+interface Transports {
+  http: typeof import('node:http');
+  https: typeof import('node:https');
+}
+
+let transportsLoading: Promise<Transports> | undefined;
+
+/**
+ * `node:http` and `node:https` are imported on the first request, not with the module:
+ * the root entry exports the HTTP sources, and `import('tensio')` should not pay for
+ * Node's HTTP and TLS stacks when nothing remote is read.
+ */
+function loadTransports(): Promise<Transports> {
+  return (transportsLoading ??= Promise.all([import('node:http'), import('node:https')]).then(([http, https]) => ({ http: http.default, https: https.default })));
+}
+
 /** The shared machinery of one source or store: options resolved, agents, limiter, stats. */
 export class HttpClient {
   readonly stats: HttpStats = { requests: 0, bytesReceived: 0, retries: 0 };
@@ -99,7 +116,9 @@ export class HttpClient {
   readonly headers: Readonly<Record<string, string>>;
   readonly signal: AbortSignal | undefined;
   private readonly limiter: RequestLimiter;
-  private readonly agents: { http: http.Agent; https: https.Agent };
+  private readonly concurrency: number;
+  /** Keep-alive agents, made with the first request. */
+  private agents: { http: HttpAgent; https: HttpsAgent } | undefined;
 
   constructor(options: HttpOptions = {}) {
     this.maxRedirects = options.maxRedirects ?? HTTP_MAX_REDIRECTS;
@@ -113,7 +132,7 @@ export class HttpClient {
     const concurrency = options.concurrency ?? HTTP_MAX_CONCURRENCY;
     if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new TensioError('INVALID_ARGUMENT', `http: concurrency must be a positive integer, not ${concurrency}`);
     this.limiter = new RequestLimiter(concurrency);
-    this.agents = { http: new http.Agent({ keepAlive: true, maxSockets: concurrency }), https: new https.Agent({ keepAlive: true, maxSockets: concurrency }) };
+    this.concurrency = concurrency;
   }
 
   /** The signal of one call combined with the client's own. */
@@ -195,16 +214,19 @@ export class HttpClient {
     }
   }
 
-  private sendOnce(url: URL, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+  private async sendOnce(url: URL, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<IncomingMessage> {
     throwIfAborted(signal);
     this.stats.requests += 1;
+    const { http, https } = await loadTransports();
+    throwIfAborted(signal);
+    const agents = (this.agents ??= { http: new http.Agent({ keepAlive: true, maxSockets: this.concurrency }), https: new https.Agent({ keepAlive: true, maxSockets: this.concurrency }) });
     const isHttps = url.protocol === 'https:';
     const transport = isHttps ? https : http;
     return new Promise((resolve, reject) => {
       const request = transport.request(url, {
         method: 'GET',
         headers,
-        agent: isHttps ? this.agents.https : this.agents.http,
+        agent: isHttps ? agents.https : agents.http,
         ...(signal ? { signal } : {}),
       });
       request.setTimeout(this.timeoutMs, () => {
@@ -226,8 +248,8 @@ export class HttpClient {
 
   /** Closes idle keep-alive connections. */
   close(): void {
-    this.agents.http.destroy();
-    this.agents.https.destroy();
+    this.agents?.http.destroy();
+    this.agents?.https.destroy();
   }
 }
 

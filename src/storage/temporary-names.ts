@@ -6,12 +6,19 @@
  * temporary is never touched (its pid answers `process.kill(pid, 0)`), so concurrent
  * writers are safe. Only names of exactly this shape are considered.
  */
-import { randomBytes } from 'node:crypto';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** `.NAME.tensio-<pid>-<8 hex>.tmp`: group 1 is the target's name, group 2 the writer's pid. */
 export const TEMPORARY_NAME_PATTERN = /^\.(.+)\.tensio-(\d{1,10})-[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Four random bytes as 8 hex digits, from Web Crypto (a global in Node 20: no
+ * `node:crypto` import at load time for a name).
+ */
+function randomHex4(): string {
+  return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(4)), (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
 
 /**
  * A fresh temporary path beside `path` carrying this process's pid.
@@ -22,7 +29,7 @@ export const TEMPORARY_NAME_PATTERN = /^\.(.+)\.tensio-(\d{1,10})-[0-9a-f]{8}\.t
  * ```
  */
 export function temporaryPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tensio-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  return join(dirname(path), `.${basename(path)}.tensio-${process.pid}-${randomHex4()}.tmp`);
 }
 
 /**

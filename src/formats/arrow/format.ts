@@ -4,7 +4,7 @@
  * format's reader nor its writer's library (flechette) until an Arrow file is used.
  */
 import { lazyFormat } from '../../model/lazy-format.js';
-import { TABLE_DTYPES, tableCannotWrite } from '../../model/table.js';
+import { TABLE_DTYPES, tableCannotWrite } from '../../model/table-dtypes.js';
 import type { TensorFormat } from '../../model/types.js';
 import { arrowSniff } from './sniff.js';
 

@@ -8,7 +8,7 @@ import { npyParseLiteral } from './literal.js';
 import type { NpyHeader, NpyReadOptions, NpyVersion } from './types.js';
 import { npyValidateHeaderDict } from './validate.js';
 
-import { NPY_MAGIC, npyHasMagic } from './sniff.js';
+import { npyHasMagic } from './sniff.js';
 
 export { NPY_MAGIC, npyHasMagic } from './sniff.js';
 

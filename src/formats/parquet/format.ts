@@ -3,10 +3,10 @@
  * neither hyparquet nor hyparquet-writer until a Parquet file is used.
  */
 import { lazyFormat } from '../../model/lazy-format.js';
-import { TABLE_DTYPES } from '../../model/table.js';
+import { TABLE_DTYPES } from '../../model/table-dtypes.js';
 import type { TensorFormat } from '../../model/types.js';
 import { parquetSniff } from './sniff.js';
-import { tableCannotWrite } from '../../model/table.js';
+import { tableCannotWrite } from '../../model/table-dtypes.js';
 
 /** Option names `open` understands (`formatOptions`). */
 export const PARQUET_OPEN_OPTION_NAMES = ['columns', 'select', 'rows', 'skipNonNumeric', 'name', 'maxFooterBytes', 'maxColumnChunkBytes', 'maxChunkValues'] as const;

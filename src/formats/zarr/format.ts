@@ -6,7 +6,7 @@ import { blockDTypeRefusal } from '../../core/block-dtypes.js';
 import type { DType } from '../../core/dtype.js';
 import { lazyFormat } from '../../model/lazy-format.js';
 import type { TensorFormat, TensorSpec, SniffProbe } from '../../model/types.js';
-import { zarrV2Dtype, zarrV3Dtype } from './read.js';
+import { zarrV2Dtype, zarrV3Dtype } from './dtypes.js';
 
 /** Dtypes the Zarr writer holds (v2 lacks bfloat16; v3 has it). */
 export const ZARR_DTYPES: readonly DType[] = ['bool', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float16', 'bfloat16', 'float32', 'float64', 'complex64', 'complex128'];

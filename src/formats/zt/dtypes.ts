@@ -7,7 +7,7 @@ import { BLOCK_DTYPE_INFO, type BlockDType } from '../../core/block-dtypes.js';
 import { DTYPE_INFO, type DType } from '../../core/dtype.js';
 import type { TensorSpec } from '../../model/types.js';
 import type { TensorLayout, TensorPartInfo } from '../../model/layouts.js';
-import { ztCheckName } from './read.js';
+import { ztCheckName } from './names.js';
 
 /** How tensio's dtypes are stored: storage dtype, logical type, or a gguf block layout. */
 export function ztStorageOf(dtype: DType): { dtype: string; type?: string; layout?: string; attributes?: Record<string, number> } | undefined {

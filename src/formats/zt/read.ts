@@ -5,8 +5,9 @@
  * function is passed in so that this file stays free of native modules.
  */
 import { CborFloat, CborMap, cborDecodeStrict, cborToPlain, type CborValue } from './cbor.js';
+import { ztCheckDigestSyntax, ztCheckName, ztCheckShardName } from './names.js';
 import {
-  ZT_ALIGN_FLOOR, ZT_FOOTER_BYTES, ZT_MAGIC, ZT_MAX_MANIFEST_BYTES, ZT_MAX_NAME_BYTES, ZT_MAX_SHARD_NAME_BYTES, ZT_MIN_FILE_BYTES,
+  ZT_ALIGN_FLOOR, ZT_FOOTER_BYTES, ZT_MAGIC, ZT_MAX_MANIFEST_BYTES, ZT_MIN_FILE_BYTES,
   ZT_STORAGE_DTYPES, ZT_VERSION, ztCompareNames, ztReject,
   type ZtFooter, type ZtManifest, type ZtObject, type ZtPart, type ZtShard,
 } from './types.js';
@@ -92,32 +93,7 @@ export function ztManifestFromCbor(root: CborValue): ZtManifest {
   return { objects, shards, ...(attributes !== undefined ? { attributes } : {}) };
 }
 
-/** Name rules: non-empty, ≤ 1024 UTF-8 bytes, no U+0000. */
-export function ztCheckName(name: string, what: string): void {
-  if (name.length === 0) ztReject('Name', `${what} is empty`);
-  if (name.includes('\0')) ztReject('Name', `${what} ${JSON.stringify(name.slice(0, 64))} contains U+0000`);
-  const bytes = utf8Length(name);
-  if (bytes > ZT_MAX_NAME_BYTES) ztReject('Name', `${what} is ${bytes} bytes, more than ${ZT_MAX_NAME_BYTES}`);
-}
-
-/** Shard names: 1-64 bytes of `[A-Za-z0-9._-]`, not starting with `.`; a label, never a path. */
-export function ztCheckShardName(name: string): void {
-  const bad = (why: string): never => ztReject('ShardName', `shard name ${JSON.stringify(name.slice(0, 80))} ${why}`);
-  if (name.length === 0) bad('is empty');
-  if (utf8Length(name) > ZT_MAX_SHARD_NAME_BYTES) bad(`is longer than ${ZT_MAX_SHARD_NAME_BYTES} bytes`);
-  if (name.startsWith('.')) bad('starts with "."');
-  const wrong = /[^A-Za-z0-9._-]/.exec(name);
-  if (wrong) bad(`contains ${JSON.stringify(wrong[0])}; allowed: A-Z a-z 0-9 . _ -`);
-}
-
-/** Digest syntax: `<algo>:<hex>`, algo `[a-z0-9]+`, hex lowercase and non-empty. */
-export function ztCheckDigestSyntax(digest: string): void {
-  if (!/^[a-z0-9]+:[0-9a-f]+$/.test(digest)) ztReject('Schema', `digest ${JSON.stringify(digest.slice(0, 100))} must be "algo:lowercase-hex"`);
-}
-
-function utf8Length(text: string): number {
-  return new TextEncoder().encode(text).length;
-}
+export { ztCheckName, ztCheckShardName, ztCheckDigestSyntax } from './names.js';
 
 function asMap(value: CborValue, what: string): CborMap {
   if (!(value instanceof CborMap)) return ztReject('Schema', `${what} must be a map`);

@@ -18,7 +18,7 @@ import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import { cborDecodeStrict, cborEncodeCanonical, CborFloat, CborMap } from './cbor.js';
 import { ztReadManifestFrom } from './reader.js';
 import { ztHasher, ztXxh3, type ZtDigestAlgorithm } from './digest.js';
-import { ztCheckName } from './read.js';
+import { ztCheckName } from './names.js';
 import { ztCannotWrite, ztLayoutName, ztPartStorage, ztStorageOf } from './dtypes.js';
 import { ZT_ALIGN_CANONICAL, ZT_ALIGN_FLOOR, ZT_ENCODING_ZSTD, ZT_FOOTER_BYTES, ZT_MAGIC, ZT_VERSION, ztCompareNames } from './types.js';
 import { ztZstdEncoder } from './zstd-seekable.js';
