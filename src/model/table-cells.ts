@@ -186,3 +186,44 @@ export function tableColumnValues(column: TableColumnPlan, rows: Uint8Array, row
   for (let row = 0; row < rowCount; row++) out.set(rows.subarray(row * rowBytes + at, row * rowBytes + at + item), row * item);
   return out;
 }
+
+/**
+ * Every column of row-major cells at once (`rowCount` rows of `columns` items of `item`
+ * bytes): one pass over the rows in blocks that stay in cache, writing each column's
+ * run, instead of one strided pass over all rows per column. Bytes are moved as
+ * integers, so float NaN payloads are kept.
+ *
+ * @example
+ * ```ts
+ * const [x, y] = tableSplitColumns(rowsBytes, 1000, 2, 4); // two float32 columns
+ * ```
+ */
+export function tableSplitColumns(rows: Uint8Array, rowCount: number, columns: number, item: number): Uint8Array[] {
+  if (rows.byteLength !== rowCount * columns * item) {
+    throw new TensioError('SIZE_MISMATCH', `table: ${rowCount} rows of ${columns} columns of ${item} bytes need ${rowCount * columns * item} bytes, got ${rows.byteLength}`);
+  }
+  const out = Array.from({ length: columns }, () => new Uint8Array(rowCount * item));
+  // Items as 1, 2 or 4-byte lanes (8-byte items as two 4-byte lanes).
+  const lane = item >= 4 && rows.byteOffset % 4 === 0 ? 4 : item === 2 && rows.byteOffset % 2 === 0 ? 2 : 1;
+  const lanes = item / lane;
+  const View = lane === 4 ? Uint32Array : lane === 2 ? Uint16Array : Uint8Array;
+  const source = new View(rows.buffer as ArrayBuffer, rows.byteOffset, rows.byteLength / lane);
+  const targets = out.map((column) => new View(column.buffer));
+  const stride = columns * lanes;
+  const BLOCK = 512;
+  for (let first = 0; first < rowCount; first += BLOCK) {
+    const last = Math.min(rowCount, first + BLOCK);
+    for (let column = 0; column < columns; column++) {
+      const target = targets[column]!;
+      const offset = column * lanes;
+      if (lanes === 1) {
+        for (let row = first, at = first * stride + offset; row < last; row++, at += stride) target[row] = source[at]!;
+      } else {
+        for (let row = first, at = first * stride + offset; row < last; row++, at += stride) {
+          for (let k = 0; k < lanes; k++) target[row * lanes + k] = source[at + k]!;
+        }
+      }
+    }
+  }
+  return out;
+}

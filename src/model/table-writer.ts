@@ -12,7 +12,7 @@ import { allocateUninitialized } from '../core/memory.js';
 import { collectBytes } from '../storage/tensor-bytes.js';
 import { createPlannedWriter } from './planned-writer.js';
 import { planTableColumns, type TableColumnPlan, type TableWriteOptions, type TableWritePlan } from './table.js';
-import { tableColumnValues } from './table-cells.js';
+import { tableSplitColumns } from './table-cells.js';
 import type { TensorSpec, TensorWriter } from './types.js';
 
 /** What a table format gives {@link createTableWriter}. */
@@ -75,7 +75,7 @@ export function createTableWriter(parts: TableWriterParts): TensorWriter & { rea
     const flush = async (bytes: number) => {
       const rows = bytes / tensorRowBytes;
       const rowsBytes = band.subarray(0, bytes);
-      const values = plan.columns.map((column) => (column.columnOfTensor === undefined ? rowsBytes.slice() : tableColumnValues(column, rowsBytes, rows, columnsOfTensor)));
+      const values = plan.columns[0]?.columnOfTensor === undefined ? plan.columns.map(() => rowsBytes.slice()) : tableSplitColumns(rowsBytes, rows, columnsOfTensor, item);
       await parts.writeBand(values, rows, signal);
     };
     for await (const chunk of chunks) {

@@ -1,13 +1,19 @@
 /**
- * Parquet page codecs for hyparquet (read) and hyparquet-writer (write): snappy, gzip
+ * Parquet page codecs, for hyparquet (read) and the writer: snappy, gzip
  * (concatenated members too), brotli, lz4 (hadoop and raw) and zstd. Reading, every
  * decompressor first checks the page's declared uncompressed size against a bound, so
  * a page claiming gigabytes is refused before anything is allocated.
  */
-import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliCompress, brotliDecompressSync, gunzipSync, gzip } from 'node:zlib';
 import type { Compressors } from 'hyparquet';
 import { decompressLz4, decompressLz4Raw, decompressSnappy, decompressZstd } from 'hyparquet-compressors';
 import { TensioError } from '../../core/errors.js';
+import type { ParquetPageCodec } from './column-writer.js';
+import { snappyCompress } from './snappy-compress.js';
+
+const gzipAsync = promisify(gzip);
+const brotliAsync = promisify(brotliCompress);
 
 type Decompress = (input: Uint8Array, outputLength: number) => Uint8Array;
 
@@ -62,14 +68,21 @@ export function parquetDecompressors(maxPageBytes: number): Compressors {
 /** Compression names the writer takes, and hyparquet's codec names. */
 export const PARQUET_WRITE_CODECS = { none: 'UNCOMPRESSED', snappy: 'SNAPPY', gzip: 'GZIP', zstd: 'ZSTD', brotli: 'BROTLI' } as const;
 
-/** Compressors for writing (snappy is built into hyparquet-writer). */
-export function parquetCompressors(level?: number): Compressors {
-  return {
-    GZIP: (input) => new Uint8Array(gzipSync(input, level !== undefined ? { level } : {})),
-    BROTLI: (input) => new Uint8Array(brotliCompressSync(input)),
-    ZSTD: (input) => {
-      if (!zstdWasm) throw new TensioError('INVALID_STATE', 'parquet: zstd codec not loaded');
-      return zstdWasm.compress(input, level ?? 3);
-    },
-  } as Compressors;
+/**
+ * The page compressor of a codec for writing. gzip, brotli and zstd run off the main
+ * thread (zlib's and @mongodb-js/zstd's thread pool), so the pages of a row group are
+ * compressed in parallel; snappy is tensio's own (`snappy-compress.ts`, synchronous).
+ */
+export async function parquetPageCodec(name: ParquetPageCodec['name'], level?: number): Promise<ParquetPageCodec> {
+  switch (name) {
+    case 'UNCOMPRESSED': return { name };
+    case 'SNAPPY': return { name, compress: snappyCompress };
+    case 'GZIP': return { name, compress: async (page) => new Uint8Array(await gzipAsync(page, level !== undefined ? { level } : {})) };
+    case 'BROTLI': return { name, compress: async (page) => new Uint8Array(await brotliAsync(page)) };
+    case 'ZSTD': {
+      const zstd = await import('@mongodb-js/zstd');
+      return { name, compress: async (page) => { const out = await zstd.compress(Buffer.from(page.buffer, page.byteOffset, page.byteLength), level ?? 3); return new Uint8Array(out.buffer, out.byteOffset, out.byteLength); } };
+    }
+    default: throw new TensioError('INVALID_ARGUMENT', `parquet: no page compressor for ${String(name)}`, { format: 'parquet' });
+  }
 }

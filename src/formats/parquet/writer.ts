@@ -1,8 +1,9 @@
 /**
- * Writing Parquet with hyparquet-writer, one row group at a time: the bytes of each
- * encoded row group go to the sink before the next is encoded, so memory holds one row
- * group (for the stacked default; separate columns arrive as whole tensors, see
- * `model/table-writer.ts`). Columns are REQUIRED (tensors have no nulls) with the
+ * Writing Parquet one row group at a time: the column chunks of each row group are
+ * encoded by tensio (`column-writer.ts`: PLAIN pages, compressed, CRC-32s, statistics)
+ * and go to the sink before the next is encoded, so memory holds one row group (for the
+ * stacked default; separate columns arrive as whole tensors, see
+ * `model/table-writer.ts`); hyparquet-writer writes the footer. Columns are REQUIRED (tensors have no nulls) with the
  * integer width and signedness as converted types (INT_8 … UINT_64), which pyarrow maps back.
  */
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
@@ -13,7 +14,8 @@ import { createTableWriter } from '../../model/table-writer.js';
 import { tableCannotWrite, tableWriteMetadata, type TableColumnPlan, type TableWritePlan } from '../../model/table.js';
 import type { Metadata, TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
 import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
-import { PARQUET_WRITE_CODECS, parquetCompressors, parquetLoadZstd } from './codecs.js';
+import { PARQUET_WRITE_CODECS, parquetPageCodec } from './codecs.js';
+import { parquetEncodeColumn, type ParquetPageCodec } from './column-writer.js';
 import type { ParquetWriteOptions } from './types.js';
 
 const fail = errorFactory('parquet');
@@ -51,26 +53,6 @@ function schemaElement(column: TableColumnPlan): SchemaElement {
   }
 }
 
-/** A column's values as hyparquet-writer takes them (typed arrays over the same bytes where the physical type allows). */
-function columnData(dtype: DType, bytes: Uint8Array): ArrayLike<unknown> {
-  const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
-  const { buffer, byteOffset, byteLength } = aligned;
-  switch (dtype) {
-    case 'bool': return Array.from(aligned, (value) => value !== 0);
-    case 'int8': return Int32Array.from(new Int8Array(buffer, byteOffset, byteLength));
-    case 'uint8': return Int32Array.from(aligned);
-    case 'int16': return Int32Array.from(new Int16Array(buffer, byteOffset, byteLength / 2));
-    case 'uint16': return Int32Array.from(new Uint16Array(buffer, byteOffset, byteLength / 2));
-    case 'int32': return new Int32Array(buffer, byteOffset, byteLength / 4);
-    case 'uint32': return BigInt64Array.from(new Uint32Array(buffer, byteOffset, byteLength / 4), (value) => BigInt(value));
-    case 'int64': return new BigInt64Array(buffer, byteOffset, byteLength / 8);
-    case 'uint64': return new BigUint64Array(buffer, byteOffset, byteLength / 8);
-    case 'float32': return new Float32Array(buffer, byteOffset, byteLength / 4);
-    case 'float64': return new Float64Array(buffer, byteOffset, byteLength / 8);
-    default: return fail('UNSUPPORTED_DTYPE', `parquet: no column type for ${dtype}`);
-  }
-}
-
 /** A hyparquet Writer that hands each finished row group's bytes to an async sink. */
 function sinkWriter(write: (bytes: Uint8Array) => Promise<void>): ByteWriter & { drain(): Promise<void> } {
   const writer = new ByteWriter() as ByteWriter & { index: number; flush?: () => Promise<void>; drain(): Promise<void> };
@@ -103,9 +85,9 @@ export async function parquetCreateWriter(target: WriteTarget, options: WriterOp
     const reason = parquetCannotWrite(spec);
     if (reason) throw new TensioError('UNSUPPORTED_DTYPE', `parquet cannot hold tensor ${JSON.stringify(spec.name)}: ${reason}`, { format: 'parquet' });
   }
-  if (codec === 'ZSTD') await parquetLoadZstd();
   const sink = await openWriteSink(target, { noOverwrite: options.overwrite === false, format: 'parquet' });
   const writer = sinkWriter((bytes) => sink.write(bytes));
+  const pageOptions = { codec: await parquetPageCodec(codec as ParquetPageCodec['name'], formatOptions.compressionLevel), pageSize: formatOptions.pageSize ?? 2 ** 20, statistics: formatOptions.statistics ?? true };
   let parquet: ParquetWriter | undefined;
   let plan: TableWritePlan | undefined;
   try {
@@ -124,20 +106,31 @@ export async function parquetCreateWriter(target: WriteTarget, options: WriterOp
         parquet = new ParquetWriter({
           writer,
           schema: [{ name: 'root', num_children: columnPlan.columns.length }, ...columnPlan.columns.map(schemaElement)] as never,
-          codec: codec as never,
-          compressors: parquetCompressors(formatOptions.compressionLevel) as never,
-          statistics: formatOptions.statistics ?? true,
           ...(kvMetadata.length > 0 ? { kvMetadata } : {}),
-          createdBy: 'tensio (hyparquet-writer)',
+          createdBy: 'tensio',
         });
       },
       async writeBand(values, rows) {
         if (rows === 0) return;
-        await parquet!.write({
-          // Floats PLAIN: hyparquet-writer's dictionary keys values by SameValueZero, so -0 would come back as 0.
-          columnData: plan!.columns.map((column, index) => ({ name: column.name, data: columnData(column.dtype, values[index]!) as never, ...(column.dtype === 'float32' || column.dtype === 'float64' ? { encoding: 'PLAIN' as const } : {}) })),
-          rowGroupSize: rows,
-          ...(formatOptions.pageSize !== undefined ? { pageSize: formatOptions.pageSize } : {}),
+        // Every column of the row group is encoded at once (an asynchronous codec compresses them in parallel), then written in order.
+        await writer.drain();
+        const start = writer.offset;
+        const encoded = await Promise.all(plan!.columns.map((column, index) => parquetEncodeColumn(column.name, column.dtype, values[index]!, rows, 0, pageOptions)));
+        let offset = start;
+        for (const column of encoded) {
+          column.chunk.file_offset = BigInt(offset);
+          column.chunk.meta_data!.data_page_offset = BigInt(offset);
+          for (const part of column.parts) await sink.write(part);
+          offset += column.byteLength;
+        }
+        // hyparquet-writer writes the footer from its row group list; its byte writer counts what went around it.
+        writer.offset = offset;
+        parquet!.num_rows += BigInt(rows);
+        parquet!.row_groups.push({
+          columns: encoded.map((column) => column.chunk) as never,
+          num_rows: BigInt(rows),
+          total_byte_size: encoded.reduce((total, column) => total + column.chunk.meta_data!.total_uncompressed_size, 0n),
+          total_compressed_size: BigInt(offset - start),
         });
       },
       async finish() {
