@@ -61,6 +61,24 @@ export const PICKLE_MAX_METADATA_VALUES = 4_000_000;
  */
 export const NPK_MAX_ROW_BYTES = 2 ** 31;
 
+/**
+ * NumPack stores: largest journal (`.tensio-journal`, the log of appends and replaces
+ * since the catalogue was last rewritten) an opener reads, 256 MiB (`maxJournalBytes`).
+ * A writer folds its journal into `metadata.npkm` long before (at
+ * {@link NPK_JOURNAL_CHECKPOINT_BYTES}), so only a damaged or hostile one is this big.
+ */
+export const NPK_MAX_JOURNAL_BYTES = 256 * 2 ** 20;
+
+/** NumPack stores: a writer folds its journal into `metadata.npkm` once it grows past this, 8 MiB. */
+export const NPK_JOURNAL_CHECKPOINT_BYTES = 8 * 2 ** 20;
+
+/**
+ * NumPack stores: rows an append or replace writes into its journal record (so one
+ * fsync of the journal makes them durable and a replace all-or-nothing), 1 MiB; bigger
+ * appends are synced in place first, bigger replaces are written in place unjournaled.
+ */
+export const NPK_JOURNAL_INLINE_BYTES = 2 ** 20;
+
 /** HTTP: most redirects followed for one request; a loop or a chain longer than this is refused (`maxRedirects`). */
 export const HTTP_MAX_REDIRECTS = 5;
 

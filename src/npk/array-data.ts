@@ -165,6 +165,41 @@ export class NpkArrayData {
   }
 
   /**
+   * Where `byteLength` bytes of physical rows from `row` on lie: one piece per file they
+   * touch (a plain file is one; segments may split them).
+   */
+  locate(row: number, byteLength: number): { file: string; position: number; length: number }[] {
+    const pieces: { file: string; position: number; length: number }[] = [];
+    let done = 0;
+    let index = this.#partIndex(row);
+    while (done < byteLength) {
+      const part = this.#parts[index]!;
+      const position = done === 0 ? (row - part.startRow) * this.rowBytes : 0;
+      const length = Math.min(byteLength - done, part.rows * this.rowBytes - position);
+      pieces.push({ file: part.file, position, length });
+      done += length;
+      index++;
+    }
+    return pieces;
+  }
+
+  /**
+   * Writes bytes at positions of this array's files (as {@link locate} gave them), with
+   * synchronous positional writes: a journaled replace's rows, applied after its commit.
+   */
+  async applyWrites(writes: readonly { file: string; position: number; bytes: Uint8Array }[]): Promise<void> {
+    const byFile = new Map(this.#parts.map((part) => [part.file, part]));
+    for (const write of writes) {
+      const part = byFile.get(write.file);
+      if (!part) fail('IO_ERROR', `npk: ${write.file} is not a data file of ${quoteInput(this.#name)}`);
+      const handle = part.handle ?? await this.#handle(part);
+      let done = 0;
+      while (done < write.bytes.byteLength) done += handle.writeSync(write.bytes, done, write.bytes.byteLength - done, write.position + done);
+      this.#dirty.add(handle);
+    }
+  }
+
+  /**
    * Appends whole rows at the physical end: positional writes past the last row (a
    * plain file stays plain); a segmented array fills its last segment up to the target,
    * then adds segments and republishes the manifest atomically.

@@ -2,21 +2,24 @@
  * The state and lifecycle of one open NumPack store, shared by every operation file
  * (`store-open.ts`, `store-save.ts`, `store-append.ts`, …): the in-memory catalogue,
  * the writer lock, the queue that runs operations one at a time with rollback of a
- * failed change, the staged change and its publish, and closing.
+ * failed change, the staged change and its publish, the journal of appends and replaces
+ * (`store-journal.ts`) and its fold into the catalogue, and closing.
  */
 import { TensioError } from '../core/errors.js';
-import { MAX_TENSOR_BYTES, NPK_MAX_ROW_BYTES } from '../core/limits.js';
+import { MAX_TENSOR_BYTES, NPK_JOURNAL_CHECKPOINT_BYTES, NPK_MAX_JOURNAL_BYTES, NPK_MAX_ROW_BYTES } from '../core/limits.js';
 import { tensorByteLength } from '../core/sizes.js';
 import { localFolder, type LocalFolder } from '../storage/local-folder.js';
 import { NpkArrayState } from './array-state.js';
 import type { NpkBitmap } from './bitmap.js';
 import { npkCrashPoint } from './crash-points.js';
 import type { NpkLock } from './lock.js';
-import type { NpkArrayEntry } from './metadata.js';
+import type { NpkJournalWrite } from './journal.js';
+import { npkEncodeMetadata, type NpkArrayEntry } from './metadata.js';
 import { npkBitmapFileName } from './names.js';
 import { npkWriteStaged } from './publish.js';
 import { NPK_SEGMENT_TARGET_BYTES } from './segments.js';
 import { npkWrapFileError } from './store-checks.js';
+import { NpkJournal } from './store-journal.js';
 import { npkFilesOf, NpkStaging, type NpkStagingSnapshot } from './store-staging.js';
 import type { NpkStoreSettings, NumPackOpenOptions } from './store-types.js';
 import { quoteInput, quoteValue } from '../core/quote.js';
@@ -46,6 +49,10 @@ export class NpkStoreCore {
    * Rows written in place are durable either way; a crash can only leave a stale time.
    */
   catalogueTimesStale = false;
+  /** The `metadata.npkm` bytes on disk (the base a new journal records); set at open and by each publish. */
+  publishedCatalogue: Uint8Array | undefined;
+  /** The journal of changes committed since the last publish, if any. */
+  #journal: NpkJournal | undefined;
 
   constructor(path: string, readOnly: boolean, options: NumPackOpenOptions) {
     this.path = path;
@@ -56,6 +63,7 @@ export class NpkStoreCore {
       durable: options.durable ?? true,
       maxTensorBytes: options.maxTensorBytes ?? MAX_TENSOR_BYTES,
       maxRowBytes: options.maxRowBytes ?? NPK_MAX_ROW_BYTES,
+      maxJournalBytes: options.maxJournalBytes ?? NPK_MAX_JOURNAL_BYTES,
       commitOnClose: options.commitOnClose ?? false,
     };
     this.staging = new NpkStaging(path, this.options.durable);
@@ -147,8 +155,41 @@ export class NpkStoreCore {
   }
 
   async #publishPending(): Promise<void> {
-    await this.staging.publish([...this.arrays.values()]);
+    // Rows the journal made durable only through its records are synced before the
+    // catalogue that counts on them replaces the journal.
+    if (this.#journal && this.options.durable) await this.#journal.syncTouched();
+    this.publishedCatalogue = await this.staging.publish([...this.arrays.values()]);
     this.catalogueTimesStale = false;
+    const journal = this.#journal;
+    this.#journal = undefined;
+    await journal?.remove();
+  }
+
+  /**
+   * True when the next change may commit through the journal: a writer publishing each
+   * call (not `commitOnClose`), with nothing staged, over a catalogue on disk.
+   */
+  canJournal(): boolean {
+    return !this.readOnly && !this.options.commitOnClose && !this.staging.active && !this.staging.broken && this.publishedCatalogue !== undefined;
+  }
+
+  /**
+   * Commits the in-memory catalogue (and `writes`, redone at replay) as one journal
+   * record; `touched` names data files written in place whose rows the record counts on
+   * (synced before the fold). Only when {@link canJournal}. A failure after the record
+   * may have reached the disk leaves the store broken until reopened (which replays it).
+   */
+  async commitJournaled(writes: readonly NpkJournalWrite[], touched: readonly string[] = []): Promise<void> {
+    const catalogue = npkEncodeMetadata([...this.arrays.values()].map((state) => state.entry));
+    this.#journal ??= await NpkJournal.create(this.folder, this.publishedCatalogue!, this.options.durable);
+    try {
+      await this.#journal.append({ catalogue, writes }, touched, this.options.durable);
+    } catch (error) {
+      this.staging.markBroken(error);
+      throw error;
+    }
+    npkCrashPoint('journal record written (commit)');
+    if (this.#journal.size > NPK_JOURNAL_CHECKPOINT_BYTES) await this.#publishPending();
   }
 
   /** An array by name; `NOT_FOUND`, or `INVALID_STATE` while its data waits for `close()`. */
@@ -181,12 +222,13 @@ export class NpkStoreCore {
     await this.#queue;
     this.#closed = true;
     try {
-      if (!this.readOnly && !this.staging.broken && (this.staging.active || this.catalogueTimesStale)) await this.#publishPending();
+      if (!this.readOnly && !this.staging.broken && (this.staging.active || this.catalogueTimesStale || this.#journal)) await this.#publishPending();
     } catch (error) {
       if (this.staging.active) await this.staging.discard();
       throw npkWrapFileError(error, this.path);
     } finally {
       // Handles and the lock go even when that write fails; otherwise the store stays locked.
+      await this.#journal?.close(); // left for the next opener to replay when the fold failed
       for (const state of this.arrays.values()) await state.closeData();
       await this.lock?.release();
     }
@@ -199,6 +241,7 @@ export class NpkStoreCore {
     this.#closed = true;
     try {
       await this.staging.discard();
+      await this.#journal?.close(); // committed changes: the next opener folds them in
     } finally {
       for (const state of this.arrays.values()) await state.closeData();
       await this.lock?.release();

@@ -1,15 +1,18 @@
 /**
  * Opening a store: writers take the folder's lock and finish or clean up an interrupted
- * publish; readers finish one left by a dead writer (or wait for a live one); then the
- * catalogue is read and every array checked against its files.
+ * publish and replay a journal a dead writer left; readers do the same when no writer
+ * holds the store (or wait for a live writer's publish, and read a live writer's journal
+ * without replaying it); then the catalogue is read and every array checked against
+ * its files.
  */
 import { TensioError } from '../core/errors.js';
 import { NpkArrayState } from './array-state.js';
 import { npkAcquireLock, type NpkLock } from './lock.js';
-import { npkDecodeMetadata, NPK_METADATA_FILE } from './metadata.js';
+import { npkDecodeMetadata } from './metadata.js';
 import { npkCheckName, npkCheckRelativePath } from './names.js';
 import { npkPendingPublish, npkRecover } from './publish.js';
 import type { NpkStoreCore } from './store-core.js';
+import { npkHasJournal, npkJournaledCatalogue, npkReadCatalogueBytes, npkReplayJournal } from './store-journal.js';
 import type { NumPackOpenOptions } from './store-types.js';
 import { quoteInput } from '../core/quote.js';
 
@@ -26,32 +29,55 @@ export async function npkOpenStore(store: NpkStoreCore, options: NumPackOpenOpti
     const info = await store.folder.stat('');
     if (info?.kind !== 'folder') throw new TensioError('NOT_FOUND', `npk: ${store.path} is not a NumPack store folder`, { format: 'npk', path: store.path });
     if (await npkPendingPublish(store.path)) await finishPublishForReader(store.path);
-    await readCatalogue(store);
+    const liveJournal = (await npkHasJournal(store.folder)) && !(await replayJournalForReader(store));
+    await readCatalogue(store, liveJournal);
     return;
   }
   await store.folder.makeFolder();
   store.lock = await npkAcquireLock(store.path);
   try {
     await npkRecover(store.path, store.options.durable);
+    await npkReplayJournal(store.folder, store.options.durable, store.options.maxJournalBytes);
+    store.publishedCatalogue = await npkReadCatalogueBytes(store.folder);
     if (options.dropIfExists) store.staging.markReset();
-    else await readCatalogue(store);
+    else await readCatalogue(store, false);
   } catch (error) {
     await store.lock?.release();
     throw error;
   }
 }
 
-async function readCatalogue(store: NpkStoreCore): Promise<void> {
-  const bytes = await store.folder.readBytes(NPK_METADATA_FILE).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
+/** Reads the catalogue into `store`; with `liveJournal`, as of a live writer's journal. */
+async function readCatalogue(store: NpkStoreCore, liveJournal: boolean): Promise<void> {
+  let bytes = await npkReadCatalogueBytes(store.folder);
+  if (liveJournal) bytes = await npkJournaledCatalogue(store.folder, bytes, store.options.maxJournalBytes);
   if (!bytes) return;
   for (const entry of npkDecodeMetadata(bytes).arrays) {
     npkCheckName(entry.name);
     npkCheckRelativePath(entry.dataFile, `data_file of ${quoteInput(entry.name)}`);
     store.arrays.set(entry.name, await NpkArrayState.load(store.path, entry, store.options.maxRowBytes));
   }
+}
+
+/**
+ * A reader found a journal. If no live writer holds the store, its writer died: take the
+ * lock and replay it (returns true). Otherwise the writer is working (returns false): its
+ * journal is read in memory, never written.
+ */
+async function replayJournalForReader(store: NpkStoreCore): Promise<boolean> {
+  let lock: NpkLock;
+  try {
+    lock = await npkAcquireLock(store.path);
+  } catch {
+    return false; // held by a live writer (LOCKED), or a folder this process cannot write
+  }
+  try {
+    await npkRecover(store.path, true);
+    await npkReplayJournal(store.folder, true, store.options.maxJournalBytes);
+  } finally {
+    await lock.release();
+  }
+  return true;
 }
 
 /**

@@ -1,17 +1,36 @@
-/** `replace`: rows overwritten in place at the physical rows their logical indexes map to. */
+/**
+ * `replace`: rows overwritten in place at the physical rows their logical indexes map to.
+ *
+ * When the store can journal (`store-journal.ts`) and the rows are small
+ * ({@link NPK_JOURNAL_INLINE_BYTES}), the new rows and the catalogue (new modification
+ * times) are first committed as one journal record, then written in place: a crash
+ * leaves all of the call's rows or none (a replay redoes them), with one small write
+ * and, when durable, one fsync. Otherwise the rows are written in place and synced, and
+ * the times reach the catalogue at the next publish.
+ */
 import { TensioError } from '../core/errors.js';
+import { NPK_JOURNAL_INLINE_BYTES } from '../core/limits.js';
 import type { Tensor } from '../core/tensor.js';
+import type { NpkArrayState } from './array-state.js';
+import { npkCrashPoint } from './crash-points.js';
 import { npkResolveIndexes, type NpkRowIndexes } from './indexes.js';
-import { npkScatterRows } from './logical-io.js';
+import type { NpkJournalWrite } from './journal.js';
+import { npkScatterRows, npkToPhysical } from './logical-io.js';
 import { checkCompatible, checkRecord } from './store-checks.js';
 import type { NpkStoreCore } from './store-core.js';
 import { quoteInput } from '../core/quote.js';
+
+interface Plan {
+  state: NpkArrayState;
+  tensor: Tensor;
+  rows: number[];
+}
 
 /** Overwrites logical rows of arrays; every input is checked before any is written. */
 export async function npkReplace(store: NpkStoreCore, arrays: Readonly<Record<string, Tensor>>, indexes: NpkRowIndexes): Promise<void> {
   const entries = checkRecord(arrays);
   return store.run(async () => {
-    const plans = entries.map(([name, tensor]) => {
+    const plans: Plan[] = entries.map(([name, tensor]) => {
       const state = store.state(name);
       checkCompatible(state, name, tensor, 'replace');
       const rows = npkResolveIndexes(indexes, state.logicalRows, 'strict', name);
@@ -20,13 +39,53 @@ export async function npkReplace(store: NpkStoreCore, arrays: Readonly<Record<st
       }
       return { state, tensor, rows };
     });
-    for (const { state, tensor, rows } of plans) {
-      const view = await state.view(store.path, true);
-      await npkScatterRows(view, rows, tensor.data);
-      await view.data.sync(store.options.durable);
-      store.touch(state);
-    }
-    // Shapes are unchanged: only modification times moved, written at close().
-    store.catalogueTimesStale = true;
+    const bytes = plans.reduce((sum, plan) => sum + plan.tensor.data.byteLength, 0);
+    if (store.canJournal() && bytes <= NPK_JOURNAL_INLINE_BYTES) await replaceJournaled(store, plans);
+    else await replaceInPlace(store, plans);
   }, true);
+}
+
+/** Commit first (a journal record with the rows), then write in place. */
+async function replaceJournaled(store: NpkStoreCore, plans: readonly Plan[]): Promise<void> {
+  const perArray: NpkJournalWrite[][] = [];
+  for (const { state, tensor, rows } of plans) {
+    const data = await state.data(store.path, true);
+    const rowBytes = state.rowBytes;
+    const physical = npkToPhysical({ data, bitmap: state.bitmap, rowBytes }, rows);
+    const writes: NpkJournalWrite[] = [];
+    // Runs of consecutive physical rows become one write.
+    for (let first = 0; first < physical.length;) {
+      let last = first;
+      while (last + 1 < physical.length && physical[last + 1] === physical[last]! + 1) last++;
+      let at = first * rowBytes;
+      for (const piece of data.locate(physical[first]!, (last - first + 1) * rowBytes)) {
+        writes.push({ file: piece.file, position: piece.position, bytes: tensor.data.subarray(at, at + piece.length) });
+        at += piece.length;
+      }
+      first = last + 1;
+    }
+    perArray.push(writes);
+    store.touch(state);
+  }
+  await store.commitJournaled(perArray.flat());
+  try {
+    for (let i = 0; i < plans.length; i++) await (await plans[i]!.state.data(store.path, true)).applyWrites(perArray[i]!);
+  } catch (error) {
+    // Committed: the next opener redoes the rows; this session cannot vouch for them.
+    store.staging.markBroken(error);
+    throw error;
+  }
+  npkCrashPoint('replaced rows written in place');
+}
+
+/** Write in place and sync; the new modification times are written at the next publish. */
+async function replaceInPlace(store: NpkStoreCore, plans: readonly Plan[]): Promise<void> {
+  for (const { state, tensor, rows } of plans) {
+    const view = await state.view(store.path, true);
+    await npkScatterRows(view, rows, tensor.data);
+    await view.data.sync(store.options.durable);
+    store.touch(state);
+  }
+  // Shapes are unchanged: only modification times moved, written at close().
+  store.catalogueTimesStale = true;
 }

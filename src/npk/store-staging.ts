@@ -6,6 +6,7 @@
 import { localFolder, type LocalFolder } from '../storage/local-folder.js';
 import { TensioError } from '../core/errors.js';
 import type { NpkArrayState } from './array-state.js';
+import { NPK_JOURNAL_FILE } from './journal.js';
 import { npkIsLockFile } from './lock.js';
 import { npkEncodeMetadata, NPK_METADATA_FILE, type NpkArrayEntry } from './metadata.js';
 import { npkBitmapFileName, npkSegmentFolderName } from './names.js';
@@ -160,15 +161,23 @@ export class NpkStaging {
     pending.reset = snapshot.reset;
   }
 
-  /** Publishes the staged change with the catalogue of `states` (see `publish.ts`). */
-  async publish(states: readonly NpkArrayState[]): Promise<void> {
+  /**
+   * Marks the store broken: a change committed (a journal record written) but its
+   * in-memory state cannot be trusted; the next opener replays it.
+   */
+  markBroken(error: unknown): void {
+    this.#broken ??= error;
+  }
+
+  /** Publishes the staged change with the catalogue of `states` (see `publish.ts`); returns the catalogue published. */
+  async publish(states: readonly NpkArrayState[]): Promise<Uint8Array> {
     const pending = this.#pending ?? { id: npkPublishId(), replace: new Map<string, string>(), remove: new Set<string>(), reset: false, arrays: new Set<string>() };
     const remove = new Set(pending.remove);
     if (pending.reset) {
       const used = new Set(states.flatMap((state) => npkFilesOf(state.entry, state.bitmap !== undefined)));
       const staged = new Set(pending.replace.values());
       for (const name of await this.#folder.names()) {
-        if (name === NPK_METADATA_FILE || name === NPK_INTENT_FILE || npkIsLockFile(name) || used.has(name) || staged.has(name)) continue;
+        if (name === NPK_METADATA_FILE || name === NPK_INTENT_FILE || name === NPK_JOURNAL_FILE || npkIsLockFile(name) || used.has(name) || staged.has(name)) continue;
         remove.add(name);
       }
     }
@@ -193,6 +202,7 @@ export class NpkStaging {
       }
     }
     this.#pending = undefined;
+    return plan.catalogue;
   }
 
   /** Removes every staged file; the store stays as last published. */

@@ -3,7 +3,7 @@
  * `iterate`, `getMetadata`, `saveStream`).
  */
 import type { DType } from '../core/dtype.js';
-import type { MAX_TENSOR_BYTES, NPK_MAX_ROW_BYTES } from '../core/limits.js';
+import type { MAX_TENSOR_BYTES, NPK_MAX_JOURNAL_BYTES, NPK_MAX_ROW_BYTES } from '../core/limits.js';
 
 /** Options for {@link NumPack.open}. */
 export interface NumPackOpenOptions {
@@ -23,6 +23,8 @@ export interface NumPackOpenOptions {
   maxTensorBytes?: number;
   /** Largest row an array may declare; bigger ones are refused at open (default {@link NPK_MAX_ROW_BYTES}). */
   maxRowBytes?: number;
+  /** Largest journal (`.tensio-journal`) an opener reads; a bigger one is refused (default {@link NPK_MAX_JOURNAL_BYTES}). */
+  maxJournalBytes?: number;
   /**
    * Publish every change at `close()` only, as one atomic step (the converter's writer
    * uses this to replace a store as a whole). Arrays saved in the session cannot be read

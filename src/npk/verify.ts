@@ -6,13 +6,14 @@
  * Never writes: an interrupted publish is reported, not finished.
  */
 import { isTensioError, TensioError } from '../core/errors.js';
-import { NPK_MAX_ROW_BYTES } from '../core/limits.js';
+import { NPK_MAX_JOURNAL_BYTES, NPK_MAX_ROW_BYTES } from '../core/limits.js';
 import { tensorByteLength } from '../core/sizes.js';
 import type { TensorFormat, VerifyOptions, VerifyProblem, VerifyReport } from '../model/types.js';
 import { verifyByReading } from '../model/verify-by-reading.js';
 import { localFolder } from '../storage/local-folder.js';
 import { npkRowBytesOf, npkRowsOf } from './array-state.js';
 import { npkIsLockFile } from './lock.js';
+import { npkDecodeJournal, NPK_JOURNAL_FILE } from './journal.js';
 import { npkDecodeMetadata, NPK_METADATA_FILE, type NpkArrayEntry } from './metadata.js';
 import { npkBitmapFileName, npkCheckName, npkCheckRelativePath, npkSegmentFolderName } from './names.js';
 import { npkIsStagedName, NPK_INTENT_FILE } from './publish.js';
@@ -115,6 +116,22 @@ function checkBitmap(bytes: Uint8Array, entry: NpkArrayEntry, problem: (code: Te
   }
 }
 
+/** What a journal found by verify holds (verify never replays it). */
+async function describeJournal(path: string): Promise<string> {
+  const [journal, catalogue] = [await readStoreFile(path, NPK_JOURNAL_FILE), await readStoreFile(path, NPK_METADATA_FILE)];
+  let records = 0;
+  let applies = false;
+  try {
+    if (journal && journal.byteLength <= NPK_MAX_JOURNAL_BYTES) ({ applies, records: { length: records } } = npkDecodeJournal(journal, catalogue));
+  } catch (error) {
+    if (!isTensioError(error)) throw error;
+    return `${NPK_JOURNAL_FILE}: unreadable journal (${error.message.replace(/^npk: /, '')})`;
+  }
+  return applies && records > 0
+    ? `${NPK_JOURNAL_FILE}: ${records} committed append/replace change(s) not yet folded into ${NPK_METADATA_FILE} (a writer has the store open, or died); opening the store finishes them`
+    : `${NPK_JOURNAL_FILE}: stale journal (its changes are already in ${NPK_METADATA_FILE}); opening the store for writing removes it`;
+}
+
 /**
  * Verifies the NumPack store in folder `path`; problems are reported, not thrown.
  *
@@ -165,7 +182,8 @@ export async function npkVerifyStore(path: string, format: TensorFormat, options
   }
   for (const name of names) {
     if (expected.has(name) || npkIsLockFile(name)) continue;
-    if (name === NPK_INTENT_FILE) add('INVALID_STATE', `${name}: a publish was interrupted after its commit; opening the store (read or write) finishes it`);
+    if (name === NPK_JOURNAL_FILE) add('INVALID_STATE', await describeJournal(path));
+    else if (name === NPK_INTENT_FILE) add('INVALID_STATE', `${name}: a publish was interrupted after its commit; opening the store (read or write) finishes it`);
     else if (npkIsStagedName(name)) add('INVALID_STATE', `${name}: leftover of a publish interrupted before its commit (the store is the old one); opening the store for writing removes it`);
     else add('INVALID_METADATA', `${name}: stray file, not used by any array of the catalogue`);
   }

@@ -83,7 +83,21 @@ export const CRASH_SCENARIOS: Record<string, CrashScenario> = {
     setup: oldStore,
     act: (dir) => withStore(dir, (npk) => npk.append({ x: patternTensor('int32', [3, 2], 13), z: patternTensor('int32', [3, 2], 14) }), { segmentTargetBytes: 16, durable: false }),
   },
-  /** append to y, which has no deleted rows: the catalogue's rename alone is the commit. */
+  /**
+   * replace rows 0 and 2 of x (deleted rows: logical → physical), y (plain, 1-D) and z
+   * (segmented: the rows lie in two segment files) in one call, without fsync: one
+   * journal record commits all of them, then they are written in place.
+   */
+  'replace rows': {
+    setup: oldStore,
+    act: (dir) => withStore(dir, (npk) => npk.replace({ x: patternTensor('int32', [2, 2], 16), y: patternTensor('float32', [2], 17), z: patternTensor('int32', [2, 2], 18) }, [0, 2]), { durable: false }),
+  },
+  /** The same replace, durable (the journal's record fsynced, the data synced at the fold). */
+  'replace rows, durable': {
+    setup: oldStore,
+    act: (dir) => withStore(dir, (npk) => npk.replace({ x: patternTensor('int32', [2, 2], 19), y: patternTensor('float32', [2], 20), z: patternTensor('int32', [2, 2], 21) }, [0, -1])),
+  },
+  /** append to y, which has no deleted rows: a journal record is the commit, folded into the catalogue at close. */
   'append without deletions': {
     setup: oldStore,
     act: (dir) => withStore(dir, (npk) => npk.append({ y: patternTensor('float32', [2], 15) })),
