@@ -4,12 +4,15 @@
  * full load against np.load, random access of 10 000 rows against a memory-mapped
  * .npy, and lazy open against np.load(mmap_mode='r'). Run by `bench/run.ts` through
  * `runNpkBench`; timings are medians of several repetitions, files in the page cache
- * for both sides. tensio runs non-durable (no fsync) here because NumPack and np.save
- * do not fsync either; one extra row shows the default durable append.
+ * for both sides, one warm-up repetition first on both sides. tensio runs non-durable
+ * (no fsync) here because NumPack and np.save do not fsync either; extra rows show the
+ * default durable append and replace, and what the journal's fold at close() costs once
+ * per session (appends and replaces commit through the journal, src/npk/journal.ts).
+ * The machine's load average is printed with the rows (2 cores shared by many jobs).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NumPack } from '../src/npk/index.js';
 import type { BenchRow as HarnessRow } from './lib/types.js';
@@ -31,6 +34,7 @@ import json, sys, time
 import numpy as np
 path, reps, rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def med(f):
+    f()
     ts = []
     for _ in range(reps):
         t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
@@ -57,6 +61,7 @@ function median(values: number[]): number {
 }
 
 async function timeIt(reps: number, work: () => Promise<unknown>): Promise<number> {
+  await work(); // warm-up, as the NumPy side
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
     const start = process.hrtime.bigint();
@@ -119,14 +124,15 @@ export async function runNpkBench(options: { python?: string; quick?: boolean })
       await using npk = await NumPack.open(npkPath, { dropIfExists: true, durable: false });
       await npk.save({ a: tensor });
       const append = await timeIt(reps, () => npk.append({ a: extra }));
-      out.push(row('append 100 rows', append, peer?.append, 'np.load + concatenate + np.save', 100, bytes, peerNote));
+      const machineLoad = loadavg().map((value) => value.toFixed(1)).join(' ');
+      out.push(row('append 100 rows', append, peer?.append, 'np.load + concatenate + np.save', 100, bytes, [peerNote, `load average ${machineLoad}`].filter(Boolean).join('; ')));
       const replace = await timeIt(reps, () => npk.replace({ a: extra }, indexes));
       out.push(row('replace 100 rows', replace, peer?.replace, 'np.load + assign + np.save', 100, bytes));
       await npk.save({ a: tensor });
       const load = await timeIt(reps, () => npk.load('a'));
       out.push(row('full load', load, peer?.load, 'np.load', 1, bytes));
       const gather = await timeIt(reps, () => npk.getRows('a', random));
-      out.push(row('random access 10 000 rows', gather, peer?.random, 'np.load(mmap_mode=r)[idx]', undefined, bytes));
+      out.push(row('random access 10 000 rows', gather, peer?.random, 'np.load(mmap_mode=r)[idx]', 1, bytes));
     }
     const lazy = await timeIt(reps, async () => {
       await using npk = await NumPack.open(npkPath, { readOnly: true });
@@ -134,9 +140,23 @@ export async function runNpkBench(options: { python?: string; quick?: boolean })
     });
     out.push(row('lazy open (open + loadLazy)', lazy, peer?.lazy, 'np.load(mmap_mode=r)', undefined, bytes));
     {
-      await using npk = await NumPack.open(npkPath);
+      const npk = await NumPack.open(npkPath);
       const durable = await timeIt(reps, () => npk.append({ a: extra }));
-      out.push(row('append 100 rows, durable (fsync data + metadata)', durable, peer?.append, 'np.load + concatenate + np.save (no fsync)', undefined, bytes));
+      out.push(row('append 100 rows, durable (one fsync of the journal record)', durable, peer?.append, 'np.load + concatenate + np.save (no fsync)', undefined, bytes));
+      const durableReplace = await timeIt(reps, () => npk.replace({ a: extra }, indexes));
+      out.push(row('replace 100 rows, durable (one fsync of the journal record)', durableReplace, peer?.replace, 'np.load + assign + np.save (no fsync)', undefined, bytes));
+      const start = process.hrtime.bigint();
+      await npk.close();
+      const fold = Number(process.hrtime.bigint() - start) / 1e9;
+      out.push(row(`close(): durable journal fold, once per session (after ${2 * (reps + 1)} calls)`, fold, undefined, '', undefined, bytes));
+    }
+    {
+      const npk = await NumPack.open(npkPath, { durable: false });
+      for (let i = 0; i <= reps; i++) await npk.append({ a: extra });
+      const start = process.hrtime.bigint();
+      await npk.close();
+      const fold = Number(process.hrtime.bigint() - start) / 1e9;
+      out.push(row(`close(): journal fold without fsync, once per session (after ${reps + 1} appends)`, fold, undefined, '', undefined, bytes));
     }
     return out;
   } finally {

@@ -1,7 +1,8 @@
 /**
  * `NumPack`: a folder of raw arrays plus `metadata.npkm`, in NumPack's exact on-disk
  * format, with in-place append/replace, logical deletion and compaction. Better than
- * NumPack: a writer lock, metadata republished atomically after every change, unsafe
+ * NumPack: a writer lock, every change committed atomically when its call returns (a
+ * journal record for appends and replaces, a catalogue publish otherwise), unsafe
  * names refused, corrupt catalogues reported instead of read as empty. Each method's
  * work lives in the file of its operation (`store-*.ts`).
  */
