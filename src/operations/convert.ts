@@ -99,7 +99,7 @@ export interface ConvertOptions<From extends string = string, To extends string 
    * Every part must be given the same input, options and `count`; once all are done,
    * {@link finishSplitConvert} checks them and writes the index.
    */
-  part?: { index: number; count: number };
+  part?: { index: number; count: number; /** Most parts accepted (default `SPLIT_MAX_PARTS`, 99,999). */ maxParts?: number };
   /** Bytes per streamed chunk, default 8 MiB. */
   chunkBytes?: number;
   signal?: AbortSignal;
@@ -267,7 +267,7 @@ export async function convertReader<To extends string = string>(reader: TensorRe
   };
   // A part of a split conversion: a writer of this part's tensors only (loaded on use: node:crypto).
   const writer: TensorWriter = options.part
-    ? await (await import('./split/part-writer.js')).createSplitPartWriter(output, outputFormat, { ...writerOptions, part: options.part, formats: options.formats ?? BUILT_IN_FORMATS })
+    ? await (await import('./split/part-writer.js')).createSplitPartWriter(output, outputFormat, { ...writerOptions, part: options.part, formats: options.formats ?? BUILT_IN_FORMATS, ...(options.part.maxParts !== undefined ? { maxParts: options.part.maxParts } : {}) })
     : await outputFormat.createWriter(output, writerOptions);
   const written = options.part ? new Set(writer.order) : undefined;
   const writtenTotal = written ? infos.reduce((sum, info, at) => (written.has(plan[at]!.name) ? sum + info.byteLength : sum), 0) : total;
