@@ -58,3 +58,37 @@ print(json.dumps({'parquet': p.read().to_pydict(), 'groups': p.metadata.num_row_
   assert.deepEqual(x.shape, [4, 2]);
   assert.deepEqual([...(typedView(x) as Float32Array)], [1, 2, 3, 4, 5, 6, 7, 8]);
 });
+
+test('Arrow (file and stream) and Parquet writers stream: record batches and row groups reach the sink while rows still arrive', async () => {
+  const { memorySink } = await import('../src/storage/byte-sink.js');
+  const { arrowCreateWriter, arrowOpen } = await import('../src/formats/arrow/index.js');
+  const { parquetCreateWriter, parquetOpen } = await import('../src/formats/parquet/index.js');
+  const { bytesSource } = await import('../src/storage/byte-source.js');
+  const rows = 10_000;
+  const values = Float32Array.from({ length: rows * 3 }, (_, i) => i / 7);
+  const cases = [
+    { name: 'arrow file', create: arrowCreateWriter, open: arrowOpen, formatOptions: { ipc: 'file', batchRows: 1000, compression: 'lz4' } },
+    { name: 'arrow stream', create: arrowCreateWriter, open: arrowOpen, formatOptions: { ipc: 'stream', batchRows: 1000 } },
+    { name: 'parquet', create: parquetCreateWriter, open: parquetOpen, formatOptions: { rowGroupSize: 1000 } },
+  ] as const;
+  for (const { name, create, open, formatOptions } of cases) {
+    const sink = memorySink();
+    const writer = await create(sink, { tensors: [{ name: 't', dtype: 'float32', shape: [rows, 3] }], formatOptions });
+    const seen: number[] = [];
+    // Rows arrive 500 at a time; the sink's size is noted before each piece.
+    async function* pieces() {
+      const bytes = new Uint8Array(values.buffer);
+      for (let row = 0; row < rows; row += 500) {
+        seen.push(sink.position);
+        yield bytes.subarray(row * 12, (row + 500) * 12);
+      }
+    }
+    await writer.add('t', pieces());
+    await writer.close();
+    // Half-way through the input, at least 4 batches (of 1000 rows, 12 KB each) were written.
+    assert.ok(seen[10]! >= 4 * 12_000, `${name}: ${seen[10]} bytes written after 5000 rows`);
+    const reader = await open(bytesSource(sink.bytes()));
+    assert.deepEqual([...new Float32Array((await reader.read('t')).data.slice().buffer)], [...values], name);
+    await reader.close();
+  }
+});

@@ -5,8 +5,11 @@
  * become columns by `model/table.ts`' rules; N-D cells are fixed-size lists, tagged
  * `arrow.fixed_shape_tensor` when a cell has more than one dimension.
  *
- * Memory: the record batches are held until `close()` (flechette encodes a whole
- * table), so an Arrow write holds the table once more than its input.
+ * Streamed: each band of rows becomes one record batch, encoded by flechette as a
+ * one-batch stream and written at once (its schema prefix and end marker cut off, see
+ * `ipc-stream.ts`); the file format's footer is written at the end from the batches'
+ * places. Memory holds one record batch (for the stacked default; separate columns
+ * arrive as whole tensors, see `model/table-writer.ts`).
  */
 import {
   Batch, Column, CompressionType, Endianness, Table, Version, bool, field, fixedSizeList, float16, float32, float64, int16,
@@ -19,6 +22,7 @@ import { tableWriteMetadata, type TableColumnPlan, type TableWritePlan } from '.
 import type { TensorWriter, WriterOptions } from '../../model/types.js';
 import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import { loadLz4 } from './codecs.js';
+import { arrowFileFooter, arrowStreamParts, ARROW_END_OF_STREAM, ARROW_FILE_MAGIC, type ArrowBlock } from './ipc-stream.js';
 import type { ArrowWriteOptions } from './types.js';
 
 const fail = errorFactory('arrow');
@@ -111,10 +115,24 @@ export async function arrowCreateWriter(target: WriteTarget, options: WriterOpti
   if (ipc !== 'file' && ipc !== 'stream') fail('INVALID_ARGUMENT', `arrow: ipc must be 'file' or 'stream', got ${String(ipc)}`);
   if (compression !== 'none') await registerCodecs();
   const sink = await openWriteSink(target, { noOverwrite: options.overwrite === false, format: 'arrow' });
-  const batches: unknown[][] = [];
+  const codec = compression === 'lz4' ? CompressionType.LZ4_FRAME : compression === 'zstd' ? CompressionType.ZSTD : undefined;
   let fields: ReturnType<typeof columnField>[] = [];
   let columnPlans: readonly TableColumnPlan[] = [];
-  let writePlan: TableWritePlan | undefined;
+  let schema: unknown;
+  let schemaMessage: Uint8Array = new Uint8Array(0);
+  let position = 0;
+  const blocks: ArrowBlock[] = [];
+  const write = async (bytes: Uint8Array) => {
+    await sink.write(bytes);
+    position += bytes.byteLength;
+  };
+  /** A one-batch (or empty) table as IPC stream bytes. */
+  const encode = (columns: unknown[][]): Uint8Array => {
+    const table = new Table(schema as never, columns.map((list, index) => new Column(list as never, fields[index]!.type as never)) as never);
+    const bytes = tableToIPC(table, { format: 'stream', ...(codec !== undefined ? { codec } : {}) } as never);
+    if (!bytes) fail('INVALID_STATE', 'arrow: flechette produced no bytes');
+    return bytes!;
+  };
   try {
     return createTableWriter({
       format: 'arrow',
@@ -123,24 +141,31 @@ export async function arrowCreateWriter(target: WriteTarget, options: WriterOpti
       bandRows: formatOptions.batchRows ?? ARROW_DEFAULT_BATCH_ROWS,
       async begin(plan) {
         columnPlans = plan.columns;
-        writePlan = plan;
         fields = plan.columns.map(columnField);
-        plan.columns.forEach(() => batches.push([]));
+        schema = { version: Version.V5, endianness: Endianness.Little, fields, metadata: tableWriteMetadata(options.metadata, plan.metadata) };
+        // The schema message, from a table of no batches: the stream's first message, repeated before every batch flechette encodes.
+        schemaMessage = arrowStreamParts(encode(plan.columns.map(() => [])), 0).schema;
+        if (ipc === 'file') await write(ARROW_FILE_MAGIC);
+        await write(schemaMessage);
       },
       async writeBand(values, rows) {
-        values.forEach((bytes, index) => {
-          const column = columnPlans[index]!;
-          batches[index]!.push(columnBatch(column, fields[index]!.type as FlechetteType, bytes, rows));
-        });
+        const columns = values.map((bytes, index) => [columnBatch(columnPlans[index]!, fields[index]!.type as FlechetteType, bytes, rows)]);
+        const stream = encode(columns);
+        if (Buffer.compare(stream.subarray(0, schemaMessage.byteLength), schemaMessage) !== 0) fail('INVALID_STATE', 'arrow: flechette encoded a batch under a different schema message');
+        const { batch, metadataLength } = arrowStreamParts(stream, schemaMessage.byteLength);
+        blocks.push({ offset: position, metadataLength, bodyLength: batch.byteLength - metadataLength });
+        await write(batch);
       },
       async finish() {
-        const columns = batches.map((list, index) => new Column(list as never, fields[index]!.type as never));
-        const schema = { version: Version.V5, endianness: Endianness.Little, fields, metadata: tableWriteMetadata(options.metadata, writePlan?.metadata) };
-        const table = new Table(schema as never, columns as never);
-        const codec = compression === 'lz4' ? CompressionType.LZ4_FRAME : compression === 'zstd' ? CompressionType.ZSTD : undefined;
-        const bytes = tableToIPC(table, { format: ipc, ...(codec !== undefined ? { codec } : {}) } as never);
-        if (!bytes) fail('INVALID_STATE', 'arrow: flechette produced no bytes');
-        await sink.write(bytes!);
+        await write(ARROW_END_OF_STREAM);
+        if (ipc === 'file') {
+          const footer = arrowFileFooter(schemaMessage, blocks);
+          const length = new Uint8Array(4);
+          new DataView(length.buffer).setInt32(0, footer.byteLength, true);
+          await write(footer);
+          await write(length);
+          await write(ARROW_FILE_MAGIC.subarray(0, 6));
+        }
         await sink.close();
       },
       discard: () => sink.abort(),

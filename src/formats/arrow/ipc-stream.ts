@@ -1,0 +1,91 @@
+/**
+ * Pieces of Arrow IPC for writing record batches one at a time: flechette encodes a
+ * whole table, so the writer encodes each batch as a one-batch stream and keeps only its
+ * record-batch message (`arrowStreamParts`), and for the file format builds the footer
+ * itself (`arrowFileFooter`) from the places the batches were written at.
+ *
+ * Layout (Arrow columnar format, "IPC streaming format" and "IPC file format"): a message
+ * is `0xFFFFFFFF`, an int32 metadata length, the metadata flatbuffer (padded to 8), then
+ * its body; a stream ends with `0xFFFFFFFF 0x00000000`; a file is `ARROW1\0\0`, the
+ * stream, the footer flatbuffer, its int32 length and `ARROW1`.
+ */
+import { errorFactory } from '../../core/errors.js';
+import { FlatBuffer } from './flatbuffers.js';
+
+const fail = errorFactory('arrow');
+
+/** `ARROW1` and two bytes of padding (the file's first 8 bytes; its last 6 are the first 6 of these). */
+export const ARROW_FILE_MAGIC = Uint8Array.from([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31, 0, 0]);
+
+/** The end-of-stream marker: continuation, then a metadata length of 0. */
+export const ARROW_END_OF_STREAM = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+
+/** Where a record batch sits in the file, as the footer lists it. */
+export interface ArrowBlock {
+  /** Offset of the message (its continuation marker) from the start of the file. */
+  readonly offset: number;
+  /** Bytes of the 8-byte prefix and the padded metadata flatbuffer. */
+  readonly metadataLength: number;
+  readonly bodyLength: number;
+}
+
+/** Length of the metadata flatbuffer of the message at `at` (after its 8-byte prefix). */
+function metadataBytes(stream: Uint8Array, at: number): number {
+  const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
+  if (at + 8 > stream.byteLength || view.getInt32(at, true) !== -1) fail('INVALID_STATE', `arrow: the encoded stream has no message at ${at}`);
+  return view.getInt32(at + 4, true);
+}
+
+/**
+ * Splits a stream flechette encoded into its schema message and the record-batch message
+ * after it (none for a table of no batches). `schemaLength` is the schema message's
+ * length when already known (0: read from the stream).
+ */
+export function arrowStreamParts(stream: Uint8Array, schemaLength: number): { schema: Uint8Array; batch: Uint8Array; metadataLength: number } {
+  let schemaEnd = schemaLength;
+  if (schemaEnd === 0) {
+    // A schema message has no body: its metadata is all of it.
+    schemaEnd = 8 + metadataBytes(stream, 0);
+  }
+  const end = stream.byteLength - ARROW_END_OF_STREAM.byteLength;
+  if (end < schemaEnd || stream[end] !== 0xff || stream[end + 4] !== 0) fail('INVALID_STATE', 'arrow: the encoded stream does not end with its end-of-stream marker');
+  const batch = stream.subarray(schemaEnd, end);
+  return { schema: stream.subarray(0, schemaEnd), batch, metadataLength: batch.byteLength > 0 ? 8 + metadataBytes(stream, schemaEnd) : 0 };
+}
+
+/**
+ * The file footer (a `Footer` flatbuffer: version V5, the schema, no dictionaries, the
+ * record batches' blocks). The schema is the one of the stream's schema message: that
+ * message's flatbuffer is copied whole after the footer's own tables (its offsets are
+ * relative, so they stay valid) and the footer points at the `Schema` table inside it.
+ */
+export function arrowFileFooter(schemaMessage: Uint8Array, blocks: readonly ArrowBlock[]): Uint8Array {
+  const message = schemaMessage.subarray(8, 8 + metadataBytes(schemaMessage, 0));
+  const schemaAt = new FlatBuffer(message, 'schema message').root().table(2)?.at;
+  if (schemaAt === undefined) fail('INVALID_STATE', 'arrow: the schema message has no schema');
+  const vtable = 4;
+  const table = 16;
+  const dictionaries = table + 20;
+  const records = dictionaries + 8; // its elements (8-byte structs) start 8-aligned
+  const copy = records + 4 + 24 * blocks.length;
+  const out = new Uint8Array(copy + message.byteLength);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, table, true); // root table
+  // vtable: its size, the table's size, then each field's place in the table.
+  [12, 20, 4, 8, 12, 16].forEach((value, index) => view.setUint16(vtable + 2 * index, value, true));
+  view.setInt32(table, table - vtable, true);
+  view.setInt16(table + 4, 4, true); // version: V5
+  view.setUint32(table + 8, copy + schemaAt! - (table + 8), true);
+  view.setUint32(table + 12, dictionaries - (table + 12), true);
+  view.setUint32(table + 16, records - (table + 16), true);
+  view.setUint32(dictionaries, 0, true);
+  view.setUint32(records, blocks.length, true);
+  for (const [index, block] of blocks.entries()) {
+    const at = records + 4 + 24 * index;
+    view.setBigInt64(at, BigInt(block.offset), true);
+    view.setInt32(at + 8, block.metadataLength, true);
+    view.setBigInt64(at + 16, BigInt(block.bodyLength), true);
+  }
+  out.set(message, copy);
+  return out;
+}
