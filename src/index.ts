@@ -42,8 +42,9 @@ export { CASTABLE_FLOAT_DTYPES, isCastableFloat, castFloatElements } from './cor
 export { TensioError, isTensioError, type TensioErrorCode, type TensioErrorOptions } from './core/errors.js';
 
 // Sources, sinks, stores.
-export { bytesSource, readRange, toByteSource, type ByteSource, type ByteRange, type ByteInput, type ReadOptions } from './storage/byte-source.js';
+export { bytesSource, readRange, toByteSource, type ByteSource, type ByteRange, type ByteInput, type ReadOptions, type MappedBytes } from './storage/byte-source.js';
 export { fileSource, type FileSource, type FileSourceOptions } from './storage/file-source.js';
+export { memoryMapStatus, isMemoryMapped, memoryMapFaulted, type MemoryMapStatus } from './storage/memory-map.js';
 export { withCache, type CacheOptions, type CacheStats, type CachedSource } from './storage/cached-source.js';
 export { openSourceInput, isByteSource, isHttpUrl, type SourceInput, type SourceInputOptions, type OpenedSource } from './storage/source-input.js';
 export { httpSource, type HttpSource, type HttpSourceOptions } from './storage/http-source.js';

@@ -5,6 +5,7 @@
  * the result. One PASS/FAIL line per format; exit 0 only when everything passed.
  */
 import { makeTemporaryFolder, removeLocalTree } from '../storage/local-paths.js';
+import { memoryMapStatus } from '../storage/memory-map.js';
 import { join } from 'node:path';
 import { isTensioError, TensioError } from '../core/errors.js';
 import { createTensor, tensorsEqual, type Tensor } from '../core/tensor.js';
@@ -208,11 +209,12 @@ format that can both read and write, writes a small model of several dtypes
 (those the format can hold), reads it back whole and as a row slice and compares
 every byte, verifies it, converts it to every other such format and checks the
 result the same way. Prints one PASS or FAIL line per format, and the reason for
-every failure.
+every failure, then whether local files are read through memory mappings (the
+optional native addon) or ordinary reads, and why (TENSIO_NO_MMAP=1 turns mapping off).
 
 Options:
       --json      print one JSON object: {"ok", "formats": [{"format", "ok", "tensors",
-                  "dtypes", "convertedTo", "failures"}]}
+                  "dtypes", "convertedTo", "failures"}], "memoryMap": {"enabled", "reason"}}
       --keep      keep the temporary folder and print its path
   -h, --help      show this help
 
@@ -236,8 +238,9 @@ Exit codes: 0 every check passed; 1 something failed; 2 usage error; 130 interru
       if (values.keep !== true) await removeLocalTree(folder);
     }
     const ok = outcomes.length > 0 && outcomes.every((outcome) => outcome.ok);
+    const mapping = memoryMapStatus();
     if (values.json === true) {
-      context.stdout(cliJson({ ok, ...(values.keep === true ? { folder } : {}), formats: outcomes }));
+      context.stdout(cliJson({ ok, ...(values.keep === true ? { folder } : {}), formats: outcomes, memoryMap: { enabled: mapping.enabled, reason: mapping.reason } }));
       return ok ? 0 : 1;
     }
     const width = Math.max(0, ...outcomes.map((outcome) => outcome.format.length));
@@ -250,6 +253,7 @@ Exit codes: 0 every check passed; 1 something failed; 2 usage error; 130 interru
       for (const failure of outcome.failures) context.stdout(`      ${' '.repeat(width)}  ${failure}\n`);
     }
     if (outcomes.length === 0) context.stdout('FAIL  no format that can both read and write is registered\n');
+    context.stdout(`memory mapping: ${mapping.enabled ? 'on' : 'off'} (${mapping.reason})\n`);
     if (values.keep === true) context.stdout(`files kept in ${folder}\n`);
     const failed = outcomes.filter((outcome) => !outcome.ok).length;
     context.stdout(ok ? `selftest passed: ${outcomes.length} format${outcomes.length === 1 ? '' : 's'}\n` : `selftest FAILED: ${failed} of ${outcomes.length} formats\n`);

@@ -6,7 +6,7 @@ import { TensioError, throwIfAborted } from '../core/errors.js';
 import { DEFAULT_STREAM_CHUNK_BYTES, MAX_TENSOR_BYTES } from '../core/limits.js';
 import type { Tensor } from '../core/tensor.js';
 import { allocateUninitialized } from '../core/memory.js';
-import { readIntoFrom, type ByteSource } from '../storage/byte-source.js';
+import { readIntoFrom, type ByteSource, type MappedBytes } from '../storage/byte-source.js';
 import { chunkedByteLength, readChunkedBytes, streamChunkedBytes, type ByteChunk } from '../storage/chunked-bytes.js';
 import { itemSize, type DType } from '../core/dtype.js';
 import { elementCount } from '../core/sizes.js';
@@ -32,7 +32,17 @@ import { quoteInput } from '../core/quote.js';
 export type TensorLocation =
   | { kind: 'span'; source: ByteSource; offset: number }
   | { kind: 'chunks'; chunks: readonly ByteChunk[] }
-  | { kind: 'decode'; decode(signal?: AbortSignal): Promise<Uint8Array> };
+  | { kind: 'decode'; decode(signal?: AbortSignal, options?: DecodeOptions): Promise<Uint8Array> };
+
+/** What a `decode` location is asked for beyond the bytes. */
+export interface DecodeOptions {
+  /**
+   * The caller asked for bytes in fresh memory (`read(name, { copy: true })`): a decode
+   * that reads its bytes through another reader must pass it on, so that the result is
+   * not a view over a memory mapping.
+   */
+  readonly copy?: boolean;
+}
 
 /** What a format hands to {@link createTensorReader}. */
 export interface TensorReaderParts {
@@ -152,15 +162,28 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     return location;
   }
 
-  /** Bytes `[start, end)` of an array, wherever they are. */
-  async function readRange(location: TensorLocation, start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
-    if (location.kind === 'span') return readSpan(location.source, location.offset + start, end - start, signal);
+  /**
+   * Bytes `[start, end)` of an array, wherever they are. A span of a source that maps
+   * (a local file with the native addon) comes back as a view of a mapping unless the
+   * caller asked for a copy or the bytes are not aligned for the dtype's typed array.
+   */
+  async function readRange(location: TensorLocation, start: number, end: number, signal?: AbortSignal, mapping?: SpanMapping): Promise<Uint8Array> {
+    if (location.kind === 'span') {
+      const offset = location.offset + start;
+      if (mapping && !mapping.copy && location.source.map && offset % mapping.alignment === 0) {
+        throwIfAborted(signal);
+        const mapped = location.source.map(offset, end - start);
+        if (mapped) return mapped.bytes;
+      }
+      return readSpan(location.source, offset, end - start, signal);
+    }
     if (location.kind === 'chunks') return readChunkedBytes(location.chunks, start, end, signal);
-    const whole = await location.decode(signal);
+    const whole = await location.decode(signal, mapping?.copy ? { copy: true } : undefined);
     return start === 0 && end === whole.byteLength ? whole : whole.slice(start, end);
   }
 
   async function readArray(view: ArrayView, location: TensorLocation, options: ReadPartOptions): Promise<Tensor> {
+    const mapping: SpanMapping = { copy: options.copy === true, alignment: viewAlignment(view.dtype) };
     // A decode always builds the whole array, even for a slice.
     if ((!options.slice && !options.elements) || location.kind === 'decode') checkOneBuffer(view.name, view.byteLength);
     if (options.elements) {
@@ -173,9 +196,9 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
         throw new TensioError('INVALID_SLICE', `${parts.format}: element range ${start}..${end} is outside ${view.name} (${count} elements)`, { format: parts.format });
       }
       checkOneBuffer(view.name, (end - start) * size);
-      return { dtype: view.dtype, shape: [end - start], data: await readRange(location, start * size, end * size, options.signal) };
+      return { dtype: view.dtype, shape: [end - start], data: await readRange(location, start * size, end * size, options.signal, mapping) };
     }
-    if (!options.slice) return { dtype: view.dtype, shape: [...view.shape], data: await readRange(location, 0, view.byteLength, options.signal) };
+    if (!options.slice) return { dtype: view.dtype, shape: [...view.shape], data: await readRange(location, 0, view.byteLength, options.signal, mapping) };
     if (Array.isArray(options.slice)) return readSliced(view, location, options.slice as TensorSlice, options.signal);
     if (view.shape.length === 0) {
       throw new TensioError('INVALID_SLICE', `${parts.format}: cannot slice the 0-d tensor ${view.name}`, { format: parts.format });
@@ -188,7 +211,7 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     }
     const shape = [end - start, ...view.shape.slice(1)];
     checkOneBuffer(view.name, (end - start) * rowBytes);
-    return { dtype: view.dtype, shape, data: await readRange(location, start * rowBytes, end * rowBytes, options.signal) };
+    return { dtype: view.dtype, shape, data: await readRange(location, start * rowBytes, end * rowBytes, options.signal, mapping) };
   }
 
   /** An N-d slice (`src/model/nd-slice.ts`): exact runs from a span, bounded windows otherwise. */
@@ -221,6 +244,11 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
       return;
     }
     const total = view.byteLength;
+    if (location.source.map && !options.copy) {
+      // Views of mapping windows: no copy at all, and no buffer to reuse.
+      yield* streamMapped(location.source, location.offset, total, chunkBytes, options.signal);
+      return;
+    }
     const reused = options.reuseBuffer && total > 0 ? takeStreamBuffer(Math.min(chunkBytes, total)) : undefined;
     try {
       for (let at = 0; at < total; at += chunkBytes) {
@@ -257,6 +285,57 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     },
   };
   return reader;
+}
+
+/** How a span read may use a mapping: not when a copy was asked for, and only at an offset the dtype's typed array can view. */
+interface SpanMapping {
+  readonly copy: boolean;
+  readonly alignment: number;
+}
+
+/**
+ * The alignment a mapped view needs so that `typedView` works on it without a copy:
+ * the element size, up to 8 (complex types are viewed as pairs of floats). Raw-byte
+ * dtypes (bf16, f8, blocks) need none beyond their element size.
+ */
+function viewAlignment(dtype: DType): number {
+  const size = itemSize(dtype);
+  if (size === undefined) return 1;
+  return Math.min(size, 8);
+}
+
+/**
+ * The largest mapping a stream makes at a time. A window is unmapped when the chunks
+ * cut from it are collected, so a stream over a 20 GiB tensor never holds it all.
+ */
+const STREAM_MAP_WINDOW_BYTES = 2 ** 30;
+
+/**
+ * Streams `total` bytes at `offset` as views over mapping windows. Before each chunk
+ * after the first, and at the end, the window is checked for a truncation under the
+ * mapping (pages turned into zeros by the addon): a stream never ends as if nothing
+ * happened after the file was cut short under it (`SOURCE_CHANGED`). A window the
+ * system refuses to map is read into fresh memory instead.
+ */
+async function* streamMapped(source: ByteSource, offset: number, total: number, chunkBytes: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  for (let windowStart = 0; windowStart < total; windowStart += STREAM_MAP_WINDOW_BYTES) {
+    const windowLength = Math.min(STREAM_MAP_WINDOW_BYTES, total - windowStart);
+    throwIfAborted(signal);
+    const mapped = source.map!(offset + windowStart, windowLength);
+    const window = mapped?.bytes ?? await readSpan(source, offset + windowStart, windowLength, signal);
+    for (let at = 0; at < windowLength; at += chunkBytes) {
+      throwIfAborted(signal);
+      if (mapped) checkMappingIntact(mapped, source, offset + windowStart);
+      yield window.subarray(at, Math.min(windowLength, at + chunkBytes));
+    }
+    if (mapped) checkMappingIntact(mapped, source, offset + windowStart);
+  }
+}
+
+function checkMappingIntact(mapped: MappedBytes, source: ByteSource, offset: number): void {
+  if (mapped.faulted()) {
+    throw new TensioError('SOURCE_CHANGED', `${source.name ?? 'the file'} was shortened while ${mapped.bytes.byteLength} bytes at offset ${offset} were mapped; the bytes past its new end read as zeros (was it truncated or rewritten in place?)`, { offset, ...(source.name ? { path: source.name } : {}) });
+  }
 }
 
 /** What reading needs to know of a tensor or of one part of it. */

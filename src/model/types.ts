@@ -88,6 +88,13 @@ export interface ReadTensorOptions {
    * covers are read from a span.
    */
   slice?: { start: number; end?: number } | TensorSlice;
+  /**
+   * Always return bytes in fresh memory (default false). Without it, a tensor (or row
+   * slice) of a local file is a view over a memory mapping when the native addon is in
+   * use and its bytes are aligned for the dtype: zero-copy, copy-on-write, valid for as
+   * long as it is referenced (after `close()` too). See `memoryMapStatus()`.
+   */
+  copy?: boolean;
   signal?: AbortSignal;
 }
 
@@ -109,6 +116,12 @@ export interface StreamTensorOptions {
    * valid only until the next is requested). Default false. Conversion turns it on.
    */
   reuseBuffer?: boolean;
+  /**
+   * Read each chunk into memory instead of yielding views over a memory mapping of a
+   * local file (default false; mapped chunks are copy-on-write views that stay valid
+   * while referenced).
+   */
+  copy?: boolean;
   signal?: AbortSignal;
 }
 

@@ -34,8 +34,23 @@ export interface ByteSource {
    * without it are read with {@link ByteSource.read} and copied.
    */
   readInto?(target: Uint8Array, offset: number, options?: ReadOptions): Promise<void>;
+  /**
+   * A view of `length` bytes at `offset` backed by a memory mapping of the file
+   * (`src/storage/memory-map.ts`: valid while referenced, copy-on-write), or `undefined`
+   * when this range is not worth mapping or cannot be mapped: the caller then reads.
+   * Only local file sources have it, and only when the native addon is in use.
+   */
+  map?(offset: number, length: number): MappedBytes | undefined;
   /** Releases file handles or connections. Safe to call twice. */
   close?(): Promise<void>;
+}
+
+/** Bytes handed out by {@link ByteSource.map}: a view over a memory mapping. */
+export interface MappedBytes {
+  /** The bytes; valid for as long as referenced, writes stay in this process. */
+  readonly bytes: Uint8Array;
+  /** True once the file was shortened under the mapping and some of these bytes read as zeros. */
+  faulted(): boolean;
 }
 
 /** Throws `TRUNCATED` when a range falls outside a source of `size` bytes. */

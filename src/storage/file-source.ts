@@ -5,7 +5,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { readSync } from 'node:fs';
 import { TensioError, throwIfAborted } from '../core/errors.js';
-import { checkRange, type ByteSource, type ReadOptions } from './byte-source.js';
+import { checkRange, type ByteSource, type MappedBytes, type ReadOptions } from './byte-source.js';
+import { MAP_MIN_BYTES, mapFileRange, memoryMapAvailable, memoryMapFaulted } from './memory-map.js';
 
 /** A file-backed {@link ByteSource}; close it (or use `await using`) when done. */
 export interface FileSource extends ByteSource {
@@ -24,6 +25,14 @@ export interface FileSourceOptions {
    * during every read (servers handling many requests at once).
    */
   syncReads?: boolean;
+  /**
+   * Hand out tensors as views over a memory mapping of the file instead of copies
+   * (default true when the native addon is built and `TENSIO_NO_MMAP` is not set; see
+   * `memoryMapStatus()`). Pass `false` to always read into fresh memory.
+   */
+  map?: boolean;
+  /** Ranges shorter than this are read, not mapped (default {@link MAP_MIN_BYTES}, 64 KiB). */
+  mapMinBytes?: number;
 }
 
 /**
@@ -57,6 +66,8 @@ export async function fileSource(path: string, options: FileSourceOptions = {}):
   }
   const size = stats.size;
   let closed = false;
+  const mapMinBytes = Math.max(1, options.mapMinBytes ?? MAP_MIN_BYTES);
+  const canMap = (options.map ?? true) && memoryMapAvailable();
 
   async function readInto(target: Uint8Array, offset: number, options?: ReadOptions): Promise<void> {
     throwIfAborted(options?.signal);
@@ -86,6 +97,14 @@ export async function fileSource(path: string, options: FileSourceOptions = {}):
       return target;
     },
     readInto,
+    ...(canMap ? {
+      map(offset: number, length: number): MappedBytes | undefined {
+        if (closed || length < mapMinBytes) return undefined;
+        checkRange(size, offset, length, path);
+        const bytes = mapFileRange(handle.fd, offset, length, path);
+        return bytes ? { bytes, faulted: () => memoryMapFaulted(bytes) } : undefined;
+      },
+    } : {}),
     async close() {
       if (closed) return;
       closed = true;

@@ -214,8 +214,8 @@ export async function ztOpenSource(source: ByteSource, options: ZtOpenOptions & 
       const length = Number(ztDecodedSize(part));
       return {
         kind: 'decode',
-        async decode(signal) {
-          const bytes = await readLocation(inner, length, signal);
+        async decode(signal, options) {
+          const bytes = await readLocation(inner, length, signal, options?.copy === true);
           ztCheckContent(label, part, bytes, elementsOf(object));
           return bytes;
         },
@@ -224,9 +224,9 @@ export async function ztOpenSource(source: ByteSource, options: ZtOpenOptions & 
     return location;
   }
 
-  async function readLocation(location: TensorLocation, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+  async function readLocation(location: TensorLocation, length: number, signal?: AbortSignal, copy = false): Promise<Uint8Array> {
     const reader = createTensorReader({ format: 'zt', size: length, metadata: {}, tensors: [{ name: 'bytes', dtype: 'uint8', shape: [length], byteLength: length }], locate: () => location });
-    return (await reader.read('bytes', signal ? { signal } : {})).data;
+    return (await reader.read('bytes', { ...(signal ? { signal } : {}), copy })).data;
   }
 
   async function readDecoded(name: string, partName: string, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {

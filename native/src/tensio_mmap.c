@@ -1,0 +1,311 @@
+/*
+ * tensio_mmap: maps a byte range of an open file and hands it to JavaScript as an
+ * external ArrayBuffer. Plain C on node_api.h only (no node-addon-api, no V8 headers),
+ * so it builds against any Node >= 18 with the headers Debian's nodejs ships.
+ *
+ * Rules this file keeps (docs/architecture.md, "Memory-mapped reads"):
+ * - The mapping is MAP_PRIVATE with PROT_READ | PROT_WRITE: copy-on-write. JavaScript
+ *   may write into a tensor it was given (typed arrays cannot be made read-only); the
+ *   write lands in private pages of this process and never reaches the file.
+ * - The ArrayBuffer owns its mapping: the finalizer unmaps it when the buffer is
+ *   garbage collected. There is no explicit unmap (a view still held would then point
+ *   at unmapped memory and crash the process).
+ * - The file's size is checked with fstat() at every map: a range past the current end
+ *   is refused (code "ESTALE"), so a file shortened since it was opened is never mapped.
+ * - A file shortened *while* mapped makes the kernel raise SIGBUS on the pages past the
+ *   new end. A SIGBUS handler looks the address up in a table of live mappings; when it
+ *   is one of ours, it maps anonymous zero pages over the rest of that mapping (the
+ *   faulting access then reads zeros instead of killing the process) and marks the
+ *   mapping as faulted, which JavaScript can ask about (faulted(buffer)). Any other
+ *   SIGBUS goes to the handler that was installed before ours, or the default action.
+ * - Trap recorded in ../shared/reference/ecosystem.md section 10: when
+ *   napi_create_external_arraybuffer fails, Node has already called the finalizer, so
+ *   the failure path must not unmap or free again.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Live mappings the SIGBUS handler can recognise. When the table is full, map() refuses
+ * ("EFULL") and JavaScript reads the bytes instead: an unregistered mapping could crash. */
+#define SLOT_COUNT 65536
+
+/* One window at most: V8 on Node 20 refuses ArrayBuffers over 2^32 bytes. */
+#define MAX_WINDOW_BYTES ((uint64_t)1 << 32)
+
+typedef struct {
+  /* Seqlock: odd while a writer changes start/end, so the handler never trusts a torn pair. */
+  atomic_uint sequence;
+  atomic_uintptr_t start;
+  atomic_uintptr_t end;
+  atomic_int faulted;
+} slot_t;
+
+typedef struct {
+  void *base;
+  size_t total;
+  int slot;
+} mapping_t;
+
+static slot_t slots[SLOT_COUNT];
+static atomic_int slots_in_use_high = 0; /* scan bound for the handler */
+static int live_mappings = 0;            /* guarded by registry_lock */
+static int next_free_hint = 0;           /* guarded by registry_lock */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_ulong fault_count = 0;
+static struct sigaction previous_sigbus;
+static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
+static int handler_installed = 0;
+static size_t page_size = 4096;
+
+static void slot_write(int index, uintptr_t start, uintptr_t end) {
+  slot_t *slot = &slots[index];
+  atomic_fetch_add_explicit(&slot->sequence, 1, memory_order_acq_rel);
+  atomic_store_explicit(&slot->start, start, memory_order_relaxed);
+  atomic_store_explicit(&slot->end, end, memory_order_relaxed);
+  atomic_store_explicit(&slot->faulted, 0, memory_order_relaxed);
+  atomic_fetch_add_explicit(&slot->sequence, 1, memory_order_release);
+}
+
+/* The slot holding addr, or -1. Safe in a signal handler: atomics only, no locks. */
+static int slot_find(uintptr_t addr, uintptr_t *end_out) {
+  int high = atomic_load_explicit(&slots_in_use_high, memory_order_acquire);
+  for (int i = 0; i < high; i++) {
+    slot_t *slot = &slots[i];
+    unsigned before = atomic_load_explicit(&slot->sequence, memory_order_acquire);
+    if (before & 1u) continue;
+    uintptr_t start = atomic_load_explicit(&slot->start, memory_order_relaxed);
+    uintptr_t end = atomic_load_explicit(&slot->end, memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    unsigned after = atomic_load_explicit(&slot->sequence, memory_order_relaxed);
+    if (before != after || end == 0) continue;
+    if (addr >= start && addr < end) {
+      if (end_out) *end_out = end;
+      return i;
+    }
+  }
+  return -1;
+}
+
+static void on_sigbus(int signal_number, siginfo_t *info, void *context) {
+  int saved_errno = errno;
+  uintptr_t addr = (uintptr_t)info->si_addr;
+  uintptr_t end = 0;
+  int index = slot_find(addr, &end);
+  if (index >= 0) {
+    uintptr_t page = addr & ~(uintptr_t)(page_size - 1);
+    /* Zero pages over the rest of the mapping: one signal per truncation, not one per page. */
+    void *replaced = mmap((void *)page, end - page, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (replaced != MAP_FAILED) {
+      atomic_store_explicit(&slots[index].faulted, 1, memory_order_release);
+      atomic_fetch_add_explicit(&fault_count, 1, memory_order_relaxed);
+      errno = saved_errno;
+      return;
+    }
+  }
+  errno = saved_errno;
+  /* Not ours (or the repair failed): behave as if this handler did not exist. */
+  if ((previous_sigbus.sa_flags & SA_SIGINFO) && previous_sigbus.sa_sigaction) {
+    previous_sigbus.sa_sigaction(signal_number, info, context);
+    return;
+  }
+  if (previous_sigbus.sa_handler != SIG_DFL && previous_sigbus.sa_handler != SIG_IGN) {
+    previous_sigbus.sa_handler(signal_number);
+    return;
+  }
+  /* Default action: restore it; the faulting instruction runs again and the kernel kills. */
+  signal(SIGBUS, SIG_DFL);
+}
+
+static void install_handler(void) {
+  long size = sysconf(_SC_PAGESIZE);
+  if (size > 0) page_size = (size_t)size;
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = on_sigbus;
+  action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+  sigemptyset(&action.sa_mask);
+  handler_installed = sigaction(SIGBUS, &action, &previous_sigbus) == 0;
+}
+
+/* Registers [start, end) and returns its slot, or -1 when the table is full. */
+static int registry_add(uintptr_t start, uintptr_t end) {
+  pthread_mutex_lock(&registry_lock);
+  int found = -1;
+  for (int n = 0; n < SLOT_COUNT; n++) {
+    int i = (next_free_hint + n) % SLOT_COUNT;
+    if (atomic_load_explicit(&slots[i].end, memory_order_relaxed) == 0) {
+      found = i;
+      break;
+    }
+  }
+  if (found >= 0) {
+    slot_write(found, start, end);
+    next_free_hint = (found + 1) % SLOT_COUNT;
+    live_mappings++;
+    if (found + 1 > atomic_load_explicit(&slots_in_use_high, memory_order_relaxed)) {
+      atomic_store_explicit(&slots_in_use_high, found + 1, memory_order_release);
+    }
+  }
+  pthread_mutex_unlock(&registry_lock);
+  return found;
+}
+
+static void registry_remove(int index) {
+  pthread_mutex_lock(&registry_lock);
+  slot_write(index, 0, 0);
+  live_mappings--;
+  pthread_mutex_unlock(&registry_lock);
+}
+
+static void finalize_mapping(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  mapping_t *mapping = (mapping_t *)hint;
+  /* Unregister first: once unmapped, the address range may be reused by anyone. */
+  registry_remove(mapping->slot);
+  munmap(mapping->base, mapping->total);
+  free(mapping);
+}
+
+/* Throws an Error whose `code` JavaScript switches on (ESTALE, EFULL, EINVAL, errno names). */
+static napi_value throw_coded(napi_env env, const char *code, const char *message) {
+  napi_throw_error(env, code, message);
+  return NULL;
+}
+
+static int read_int64(napi_env env, napi_value value, int64_t *out) {
+  double number;
+  if (napi_get_value_double(env, value, &number) != napi_ok) return 0;
+  if (!(number >= 0 && number <= 9007199254740991.0) || number != (double)(int64_t)number) return 0;
+  *out = (int64_t)number;
+  return 1;
+}
+
+/* map(fd, offset, length) -> ArrayBuffer of `length` bytes at `offset` of the file. */
+static napi_value map_range(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
+    return throw_coded(env, "EINVAL", "map(fd, offset, length) takes three numbers");
+  }
+  int32_t fd;
+  int64_t offset, length;
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 || !read_int64(env, argv[1], &offset) ||
+      !read_int64(env, argv[2], &length)) {
+    return throw_coded(env, "EINVAL", "map: fd, offset and length must be non-negative safe integers");
+  }
+  if (length == 0 || (uint64_t)length > MAX_WINDOW_BYTES) {
+    return throw_coded(env, "EINVAL", "map: length must be between 1 byte and 4 GiB");
+  }
+  pthread_once(&handler_once, install_handler);
+  if (!handler_installed) return throw_coded(env, "ENOHANDLER", "map: could not install the SIGBUS handler");
+
+  struct stat stats;
+  if (fstat(fd, &stats) != 0) return throw_coded(env, "EBADF", strerror(errno));
+  if (!S_ISREG(stats.st_mode)) return throw_coded(env, "EINVAL", "map: not a regular file");
+  if ((uint64_t)stats.st_size < (uint64_t)offset + (uint64_t)length) {
+    return throw_coded(env, "ESTALE", "map: the range runs past the file's current end (was the file shortened?)");
+  }
+
+  int64_t aligned = offset - offset % (int64_t)page_size;
+  size_t delta = (size_t)(offset - aligned);
+  size_t total = delta + (size_t)length;
+  void *base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, (off_t)aligned);
+  if (base == MAP_FAILED) {
+    int error = errno;
+    return throw_coded(env, error == ENOMEM ? "ENOMEM" : "EMMAP", strerror(error));
+  }
+  /* The handler must know the whole page-rounded range: the last page's tail faults too. */
+  size_t rounded = (total + page_size - 1) & ~(page_size - 1);
+  int slot = registry_add((uintptr_t)base, (uintptr_t)base + rounded);
+  if (slot < 0) {
+    munmap(base, total);
+    return throw_coded(env, "EFULL", "map: too many live mappings");
+  }
+  mapping_t *mapping = (mapping_t *)malloc(sizeof *mapping);
+  if (!mapping) {
+    registry_remove(slot);
+    munmap(base, total);
+    return throw_coded(env, "ENOMEM", "map: out of memory");
+  }
+  mapping->base = base;
+  mapping->total = total;
+  mapping->slot = slot;
+
+  napi_value buffer;
+  napi_status status = napi_create_external_arraybuffer(env, (char *)base + delta, (size_t)length, finalize_mapping,
+                                                        mapping, &buffer);
+  if (status != napi_ok) {
+    /* Node already ran finalize_mapping (unmapped and freed): nothing more to release. */
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+    return throw_coded(env, "EEXTERNAL", "map: this runtime refuses external ArrayBuffers");
+  }
+  return buffer;
+}
+
+/* faulted(buffer) -> true when a truncation replaced part of this mapping with zeros. */
+static napi_value mapping_faulted(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_value result;
+  void *data = NULL;
+  size_t length = 0;
+  bool is_buffer = false;
+  int faulted = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1 &&
+      napi_is_arraybuffer(env, argv[0], &is_buffer) == napi_ok && is_buffer &&
+      napi_get_arraybuffer_info(env, argv[0], &data, &length) == napi_ok && data && length > 0) {
+    int index = slot_find((uintptr_t)data, NULL);
+    if (index >= 0) faulted = atomic_load_explicit(&slots[index].faulted, memory_order_acquire);
+  }
+  napi_get_boolean(env, faulted != 0, &result);
+  return result;
+}
+
+/* stats() -> { liveMappings, faults, pageSize, capacity }. */
+static napi_value mapping_stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result, value;
+  napi_create_object(env, &result);
+  pthread_mutex_lock(&registry_lock);
+  int live = live_mappings;
+  pthread_mutex_unlock(&registry_lock);
+  napi_create_int32(env, live, &value);
+  napi_set_named_property(env, result, "liveMappings", value);
+  napi_create_double(env, (double)atomic_load(&fault_count), &value);
+  napi_set_named_property(env, result, "faults", value);
+  napi_create_double(env, (double)page_size, &value);
+  napi_set_named_property(env, result, "pageSize", value);
+  napi_create_int32(env, SLOT_COUNT, &value);
+  napi_set_named_property(env, result, "capacity", value);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  long size = sysconf(_SC_PAGESIZE);
+  if (size > 0) page_size = (size_t)size;
+  napi_property_descriptor properties[] = {
+    {"map", NULL, map_range, NULL, NULL, NULL, napi_default, NULL},
+    {"faulted", NULL, mapping_faulted, NULL, NULL, NULL, napi_default, NULL},
+    {"stats", NULL, mapping_stats, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
+  return exports;
+}

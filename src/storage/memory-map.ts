@@ -1,0 +1,175 @@
+/**
+ * Memory-mapped file ranges through tensio's own small N-API addon (`native/`), loaded
+ * lazily on the first map and only in Node. When the addon was not built (no compiler
+ * at install time), cannot load, or `TENSIO_NO_MMAP=1` is set, {@link mapFileRange}
+ * answers `undefined` and callers read the bytes the ordinary way.
+ *
+ * The lifetime rule (one for every format): a mapped tensor is an ordinary
+ * `Uint8Array` over an `ArrayBuffer` that owns its mapping. It stays valid for as long
+ * as a reference to it (or to any view of its buffer) is held, also after the reader is
+ * closed; the mapping is released when the buffer is garbage collected. The mapping is
+ * copy-on-write: writing into the array changes this process's copy, never the file.
+ *
+ * A file shortened while mapped: the addon's SIGBUS handler turns the pages past the new
+ * end into zeros instead of letting the process die, and {@link memoryMapFaulted} says
+ * so; `stream()` over a mapping checks it between chunks and fails with
+ * `SOURCE_CHANGED`. A range past the file's end at map time is refused with
+ * `SOURCE_CHANGED` before anything is mapped.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TensioError } from '../core/errors.js';
+
+/** The environment variable that turns memory mapping off (`TENSIO_NO_MMAP=1`). */
+export const NO_MMAP_ENV = 'TENSIO_NO_MMAP';
+
+/**
+ * Tensors smaller than this are read, not mapped: a map and its unmap cost a few
+ * system calls and a page-table entry per page, more than copying a few pages does.
+ * A source's `mapMinBytes` option changes it.
+ */
+export const MAP_MIN_BYTES = 64 * 1024;
+
+/**
+ * The largest single mapping. V8 refuses ArrayBuffers over 2^32 bytes, so longer
+ * ranges (a stream over a tensor past 4 GiB) are mapped one window at a time.
+ */
+export const MAP_MAX_WINDOW_BYTES = 2 ** 32;
+
+interface MmapAddon {
+  map(fd: number, offset: number, length: number): ArrayBuffer;
+  faulted(buffer: ArrayBuffer): boolean;
+  stats(): { liveMappings: number; faults: number; pageSize: number; capacity: number };
+}
+
+/** Whether mapped reads are in use, and why (or why not). */
+export interface MemoryMapStatus {
+  /** True when local file reads hand out views over memory mappings. */
+  readonly enabled: boolean;
+  /** One sentence for people: what is in use and, when it is off, how to turn it on. */
+  readonly reason: string;
+  /** Where the addon was loaded from, when it was. */
+  readonly addonPath?: string;
+  /** Mappings alive now (not yet garbage collected). */
+  readonly liveMappings?: number;
+  /** Truncations under a live mapping that were caught and turned into zero pages. */
+  readonly faults?: number;
+}
+
+let loaded: { addon?: MmapAddon; path?: string; reason: string } | undefined;
+
+/** The addon's build output, relative to this module in `src/storage/` or `dist/storage/`. */
+function addonCandidates(): string[] {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = resolve(here, '..', '..');
+  return [join(root, 'native', 'build', 'Release', 'tensio_mmap.node')];
+}
+
+function loadAddon(): { addon?: MmapAddon; path?: string; reason: string } {
+  if (loaded) return loaded;
+  const flag = process.env[NO_MMAP_ENV];
+  if (flag !== undefined && flag !== '' && flag !== '0') {
+    loaded = { reason: `memory mapping is off because ${NO_MMAP_ENV}=${flag}; files are read with ordinary positional reads` };
+    return loaded;
+  }
+  if (process.platform === 'win32') {
+    loaded = { reason: 'memory mapping is not built on Windows; files are read with ordinary positional reads' };
+    return loaded;
+  }
+  const path = addonCandidates().find((candidate) => existsSync(candidate));
+  if (!path) {
+    loaded = { reason: 'the native addon was not built (no C compiler or Node headers at install time); files are read with ordinary positional reads. Run `npm run build:native` with a compiler installed to turn mapping on' };
+    return loaded;
+  }
+  try {
+    const addon = createRequire(import.meta.url)(path) as MmapAddon;
+    loaded = { addon, path, reason: `local files are memory-mapped through ${path}` };
+  } catch (error) {
+    loaded = { reason: `the native addon at ${path} could not be loaded (${(error as Error).message}); files are read with ordinary positional reads. Rebuild it with \`npm run build:native\`` };
+  }
+  return loaded;
+}
+
+/**
+ * Says whether tensio maps local files and why.
+ *
+ * @example
+ * ```ts
+ * const status = memoryMapStatus();
+ * if (!status.enabled) console.warn(status.reason);
+ * ```
+ */
+export function memoryMapStatus(): MemoryMapStatus {
+  const state = loadAddon();
+  if (!state.addon) return { enabled: false, reason: state.reason };
+  const stats = state.addon.stats();
+  return { enabled: true, reason: state.reason, addonPath: state.path!, liveMappings: stats.liveMappings, faults: stats.faults };
+}
+
+/** True when mapping is available in this process (the addon loaded and it is not turned off). */
+export function memoryMapAvailable(): boolean {
+  return loadAddon().addon !== undefined;
+}
+
+/** The buffers this module created, so {@link isMemoryMapped} needs no native call. */
+const mappedBuffers = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Maps `length` bytes at `offset` of the open file `fd` and returns them as a
+ * `Uint8Array` that owns the mapping (see the module's lifetime rule). Returns
+ * `undefined` when mapping is unavailable or the system refuses this one (address space,
+ * the map count limit, the addon's table of live mappings): the caller then reads.
+ * Throws `SOURCE_CHANGED` when the range runs past the file's current end.
+ *
+ * @example
+ * ```ts
+ * const view = mapFileRange(handle.fd, 4096, 1 << 20, 'model.safetensors') ?? await source.read(4096, 1 << 20);
+ * ```
+ */
+export function mapFileRange(fd: number, offset: number, length: number, name: string): Uint8Array | undefined {
+  const addon = loadAddon().addon;
+  if (!addon || length <= 0 || length > MAP_MAX_WINDOW_BYTES) return undefined;
+  let buffer: ArrayBuffer;
+  try {
+    buffer = addon.map(fd, offset, length);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ESTALE') {
+      throw new TensioError('SOURCE_CHANGED', `${name} is shorter than when it was opened: ${length} bytes at offset ${offset} are no longer there (was the file truncated or rewritten in place?)`, { path: name, offset });
+    }
+    return undefined;
+  }
+  mappedBuffers.add(buffer);
+  return new Uint8Array(buffer);
+}
+
+/**
+ * True when `view` is backed by a memory mapping that tensio made (its bytes come from
+ * the file's pages, shared with the page cache until written to).
+ *
+ * @example
+ * ```ts
+ * const tensor = await reader.read('weight');
+ * console.log(isMemoryMapped(tensor.data) ? 'zero-copy' : 'copied');
+ * ```
+ */
+export function isMemoryMapped(view: ArrayBufferView): boolean {
+  return mappedBuffers.has(view.buffer);
+}
+
+/**
+ * True when the file behind a mapped view was shortened under it and some of its pages
+ * now read as zeros (the process was kept alive instead of dying of SIGBUS). Always
+ * false for views that are not mapped.
+ *
+ * @example
+ * ```ts
+ * if (memoryMapFaulted(tensor.data)) throw new Error('the file changed while it was in use');
+ * ```
+ */
+export function memoryMapFaulted(view: ArrayBufferView): boolean {
+  const addon = loadAddon().addon;
+  if (!addon || !mappedBuffers.has(view.buffer)) return false;
+  return addon.faulted(view.buffer as ArrayBuffer);
+}

@@ -1,0 +1,109 @@
+/**
+ * Child process for the memory-mapping tests (test/mmap.test.ts), so that what may
+ * kill a process (SIGBUS), needs `--expose-gc` or another environment
+ * (`TENSIO_NO_MMAP=1`) stays out of the test runner. Prints one JSON line.
+ *
+ * - `hashes FILE...`: sha256 of every tensor of every file (read(), then stream()),
+ *   with whether the read was mapped.
+ * - `truncate-read FILE NAME`: reads NAME (mapped), truncates the file to half of the
+ *   tensor, then sums every byte of the tensor it already holds.
+ * - `truncate-stream FILE NAME`: streams NAME and truncates the file after the first chunk.
+ * - `truncate-before-read FILE NAME`: opens, truncates, then reads NAME.
+ * - `outlive FILE NAME`: reads NAME, closes the reader, collects garbage, sums the bytes;
+ *   then drops the tensor, collects again and reports the live mappings before and after.
+ */
+import { createHash } from 'node:crypto';
+import { truncateSync } from 'node:fs';
+import { openTensorFile, isMemoryMapped, memoryMapFaulted, memoryMapStatus } from '../../src/index.js';
+import { isTensioError } from '../../src/core/errors.js';
+
+const [mode, ...args] = process.argv.slice(2);
+
+function sum(bytes: Uint8Array): number {
+  let total = 0;
+  for (let i = 0; i < bytes.byteLength; i++) total += bytes[i]!;
+  return total;
+}
+
+function collect(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with --expose-gc');
+  gc();
+  gc();
+}
+
+async function errorOf(run: () => Promise<unknown>): Promise<string | undefined> {
+  try {
+    await run();
+    return undefined;
+  } catch (error) {
+    return isTensioError(error) ? error.code : `crash: ${String(error)}`;
+  }
+}
+
+const out: Record<string, unknown> = { mode, mapping: memoryMapStatus().enabled };
+if (mode === 'hashes') {
+  const files: Record<string, Record<string, { read: string; stream: string; mapped: boolean }>> = {};
+  for (const path of args) {
+    await using reader = await openTensorFile(path);
+    const tensors: Record<string, { read: string; stream: string; mapped: boolean }> = {};
+    for (const info of reader.tensors) {
+      const tensor = await reader.read(info.name);
+      const streamed = createHash('sha256');
+      for await (const chunk of reader.stream(info.name, { chunkBytes: 100_000, reuseBuffer: true })) streamed.update(chunk);
+      tensors[info.name] = { read: createHash('sha256').update(tensor.data).digest('hex'), stream: streamed.digest('hex'), mapped: isMemoryMapped(tensor.data) };
+    }
+    files[path] = tensors;
+  }
+  out.files = files;
+} else if (mode === 'truncate-read') {
+  const [path, name] = args as [string, string];
+  const reader = await openTensorFile(path);
+  const tensor = await reader.read(name);
+  out.mapped = isMemoryMapped(tensor.data);
+  out.before = sum(tensor.data.subarray(0, 4096));
+  const offset = (reader.info(name).extras?.dataOffset as number | undefined) ?? 0;
+  truncateSync(path, offset + Math.floor(tensor.data.byteLength / 2));
+  out.sum = sum(tensor.data);
+  out.faulted = memoryMapFaulted(tensor.data);
+  out.faults = memoryMapStatus().faults ?? 0;
+  await reader.close();
+} else if (mode === 'truncate-stream') {
+  const [path, name] = args as [string, string];
+  const reader = await openTensorFile(path);
+  let chunks = 0;
+  out.error = await errorOf(async () => {
+    for await (const chunk of reader.stream(name, { chunkBytes: 65536 })) {
+      if (chunks === 0) truncateSync(path, 4096);
+      chunks++;
+      sum(chunk);
+    }
+  });
+  out.chunks = chunks;
+  await reader.close();
+} else if (mode === 'truncate-before-read') {
+  const [path, name] = args as [string, string];
+  const reader = await openTensorFile(path);
+  truncateSync(path, 4096);
+  out.error = await errorOf(() => reader.read(name));
+  await reader.close();
+} else if (mode === 'outlive') {
+  const [path, name] = args as [string, string];
+  const reader = await openTensorFile(path);
+  let tensor: { data: Uint8Array } | undefined = await reader.read(name);
+  const expected = sum((await reader.read(name, { copy: true })).data);
+  out.mapped = isMemoryMapped(tensor.data);
+  await reader.close();
+  collect();
+  out.sumAfterClose = sum(tensor.data);
+  out.expected = expected;
+  out.liveWhileHeld = memoryMapStatus().liveMappings;
+  tensor = undefined;
+  // Finalizers of external buffers run after a full collection, sometimes on the next tick.
+  for (let round = 0; round < 5; round++) {
+    collect();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  out.liveAfterDrop = memoryMapStatus().liveMappings;
+}
+process.stdout.write(`${JSON.stringify(out)}\n`);
