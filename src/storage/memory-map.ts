@@ -69,6 +69,10 @@ function addonCandidates(): string[] {
 
 function loadAddon(): { addon?: MmapAddon; path?: string; reason: string } {
   if (loaded) return loaded;
+  if (typeof process === 'undefined' || !process.versions?.node) {
+    loaded = { reason: 'memory mapping needs Node.js; this runtime reads through ordinary reads' };
+    return loaded;
+  }
   const flag = process.env[NO_MMAP_ENV];
   if (flag !== undefined && flag !== '' && flag !== '0') {
     loaded = { reason: `memory mapping is off because ${NO_MMAP_ENV}=${flag}; files are read with ordinary positional reads` };
