@@ -136,7 +136,57 @@ def op_run(cmd):
                 touch_pages(t.contiguous().view(torch.uint8).numpy())
             return out
         return {"seconds": timed(load)}
+    if name.startswith("mmap."):
+        return {"seconds": timed(lambda: mmap_group_load(name, path, bool(cmd.get("sum"))))}
     raise ValueError(f"unknown op {name}")
+
+
+def sum_f64(u8):
+    """The fair "touch every byte" of the mmap bench: sum the bytes as float64 words (as bench/mmap.ts does)."""
+    import numpy as np
+    usable = len(u8) // 8 * 8
+    return float(np.add.reduce(u8[:usable].view(np.float64))) if usable else 0.0
+
+
+def torch_bytes(t):
+    import torch
+    return t.contiguous().view(-1).view(torch.uint8).numpy()
+
+
+def mmap_group_load(name, path, summed):
+    """The loaders of bench/mmap.ts (`mmap.<loader>`); with `summed` every array's bytes are summed too."""
+    import numpy as np
+    kind = name[len("mmap."):]
+    if kind == "st.numpy.load_file":
+        import ml_dtypes  # noqa: F401
+        import safetensors.numpy as stn
+        arrays = list(stn.load_file(path).values())
+        views = [a.reshape(-1).view(np.uint8) for a in arrays]
+    elif kind == "st.safe_open":
+        from safetensors import safe_open
+        try:
+            import torch  # noqa: F401
+            framework = "pt"
+        except ImportError:
+            framework = "np"
+        with safe_open(path, framework=framework) as handle:
+            arrays = [handle.get_tensor(key) for key in handle.keys()]
+        views = [torch_bytes(a) if framework == "pt" else a.reshape(-1).view(np.uint8) for a in arrays]
+    elif kind in ("torch.load", "torch.load_mmap"):
+        import torch
+        state = torch.load(path, map_location="cpu", mmap=(kind == "torch.load_mmap"))
+        arrays = list(state.values())
+        views = [torch_bytes(a) for a in arrays] if summed else []
+    elif kind in ("np.load", "np.load_mmap"):
+        array = np.load(path, mmap_mode="r" if kind == "np.load_mmap" else None)
+        arrays = [array]
+        views = [array.reshape(-1).view(np.uint8)] if summed else []
+    else:
+        raise ValueError(f"unknown op {name}")
+    if summed:
+        for view in views:
+            sum_f64(view)
+    return arrays
 
 
 OPS = {

@@ -1,0 +1,263 @@
+/**
+ * Memory-mapped reads (`npm run bench -- --only mmap`): `read()` of every tensor with and
+ * without the mapping (`copy: true` is the read path), and `stream()` both ways, against
+ * raw `fs` reads and the Python loaders on the same cached files, side by side in the
+ * same rounds:
+ *
+ * - safetensors (64 mixed f32/bf16/f16 tensors): `safetensors.numpy.load_file` (copies),
+ *   `safetensors.safe_open` (its mmap path, torch framework when torch is there);
+ * - `.npy` (one float32 array): `np.load`, `np.load(mmap_mode='r')`;
+ * - `.pt` (the same state dict saved by `torch.save`): `torch.load`, `torch.load(mmap=True)`.
+ *
+ * Every loader is run twice: as is (lazy mappings are nearly free: nothing is read), and
+ * "+ sum", where the data is also summed as float64 words (every byte read once, the
+ * same loop kind in JS and numpy's reduce), so that lazy mapping is not counted as free.
+ * The ratio columns are tensio / baseline.
+ */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatMissing, logThroughputs, throughput, type BenchContext } from './lib/context.js';
+import { makeFloat32Tensor, makeMixedTensors, npyFixtureHeader, safetensorsFixtureHeader, writeFixtureFile } from './lib/fixtures.js';
+import { RAW_CHUNK_BYTES } from './lib/raw-fs.js';
+import { compareRow } from './lib/report.js';
+import { collectGarbage, runRounds, timeIt, type Contender } from './lib/timing.js';
+import type { BenchRow } from './lib/types.js';
+
+const FORMAT = 'mmap';
+const MiB = 2 ** 20;
+
+/** Sums bytes as float64 words (the tail past a multiple of 8 is ignored; a misaligned start is skipped to the next word). */
+function sumFloat64(bytes: Uint8Array): number {
+  const skip = (8 - (bytes.byteOffset % 8)) % 8;
+  const words = Math.floor(Math.max(0, bytes.byteLength - skip) / 8);
+  const view = new Float64Array(bytes.buffer, bytes.byteOffset + skip, words);
+  let total = 0;
+  for (let i = 0; i < view.length; i++) total += view[i]!;
+  return total;
+}
+
+/** Keeps the sums alive so the loops cannot be optimised away. */
+let sink = 0;
+
+function readFully(fd: number, target: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < target.byteLength) {
+    const count = readSync(fd, target, done, Math.min(target.byteLength - done, 2 ** 30), position + done);
+    if (count === 0) throw new Error(`short read at ${position + done}`);
+    done += count;
+  }
+}
+
+/** Raw baseline: each span into its own fresh buffer (what a loader handing out owned tensors must do). */
+function rawFresh(path: string, spans: readonly { offset: number; length: number }[], summed: boolean): Promise<number> {
+  const kept: Uint8Array[] = [];
+  const seconds = timeIt(() => {
+    const fd = openSync(path, 'r');
+    try {
+      for (const span of spans) {
+        const target = Buffer.allocUnsafeSlow(span.length);
+        readFully(fd, target, span.offset);
+        if (summed) sink += sumFloat64(target);
+        kept.push(target);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  });
+  return seconds.finally(() => { kept.length = 0; });
+}
+
+/** Raw baseline: every span through one reused 8 MiB buffer (the fastest a read can be). */
+function rawReused(path: string, spans: readonly { offset: number; length: number }[], buffer: Uint8Array, summed: boolean): Promise<number> {
+  return timeIt(() => {
+    const fd = openSync(path, 'r');
+    try {
+      for (const span of spans) {
+        for (let at = 0; at < span.length; at += buffer.byteLength) {
+          const part = buffer.subarray(0, Math.min(buffer.byteLength, span.length - at));
+          readFully(fd, part, span.offset + at);
+          if (summed) sink += sumFloat64(part);
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
+
+async function tensioRead(context: BenchContext, path: string, expected: number, options: { copy: boolean; summed: boolean }): Promise<number> {
+  const kept: unknown[] = [];
+  let bytes = 0;
+  const seconds = await timeIt(async () => {
+    const reader = await context.tensio.openTensorFile(path);
+    try {
+      for (const info of reader.tensors) {
+        const tensor = await reader.read(info.name, { copy: options.copy });
+        if (options.summed) sink += sumFloat64(tensor.data);
+        bytes += tensor.data.byteLength;
+        kept.push(tensor);
+      }
+    } finally {
+      await reader.close();
+    }
+  });
+  kept.length = 0;
+  if (bytes !== expected) throw new Error(`read ${bytes} bytes, expected ${expected}`);
+  return seconds;
+}
+
+async function tensioStream(context: BenchContext, path: string, expected: number, options: { copy: boolean; summed: boolean }): Promise<number> {
+  let bytes = 0;
+  const seconds = await timeIt(async () => {
+    const reader = await context.tensio.openTensorFile(path);
+    try {
+      for (const info of reader.tensors) {
+        for await (const chunk of reader.stream(info.name, { reuseBuffer: true, copy: options.copy })) {
+          if (options.summed) sink += sumFloat64(chunk);
+          bytes += chunk.byteLength;
+        }
+      }
+    } finally {
+      await reader.close();
+    }
+  });
+  if (bytes !== expected) throw new Error(`streamed ${bytes} bytes, expected ${expected}`);
+  return seconds;
+}
+
+/** The spans of every tensor of a file as tensio lists them (absolute offsets), for the raw baselines. */
+async function tensorSpans(context: BenchContext, path: string): Promise<{ offset: number; length: number }[]> {
+  const reader = await context.tensio.openTensorFile(path);
+  try {
+    // The raw baseline reads as many bytes, tensor by tensor, laid end to end after the header.
+    const spans: { offset: number; length: number }[] = [];
+    const total = reader.tensors.reduce((sum, info) => sum + info.byteLength, 0);
+    let at = Math.max(0, statSync(path).size - total);
+    for (const info of reader.tensors) {
+      spans.push({ offset: at, length: info.byteLength });
+      at += info.byteLength;
+    }
+    return spans;
+  } finally {
+    await reader.close();
+  }
+}
+
+interface FileCase {
+  label: string;
+  path: string;
+  dataBytes: number;
+  spans: { offset: number; length: number }[];
+  peers: { name: string; op: string; lazy: boolean }[];
+  withStream: boolean;
+  goals: Record<string, number>;
+}
+
+/**
+ * Runs the mmap benchmark and returns its rows.
+ *
+ * @example
+ * ```ts
+ * const rows = await runMmapBench(context);
+ * ```
+ */
+export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
+  const missing = formatMissing(context.tensio, 'safetensors', ['open']);
+  if (missing) return [{ format: FORMAT, operation: 'all', unit: 'GB/s', note: `skipped: ${missing}` }];
+  const status = context.tensio.memoryMapStatus();
+  const { dir, log, peers } = context;
+  log(`mmap: ${status.enabled ? 'on' : 'OFF'} (${status.reason})`);
+  const rows: BenchRow[] = [];
+  if (!status.enabled) rows.push({ format: FORMAT, operation: 'status', unit: 'GB/s', note: `mapping is off, so "mapped" rows measure the read path: ${status.reason}` });
+  const totalBytes = context.sizeMiB * MiB;
+
+  // Inputs: a safetensors file, an .npy and (with torch) a .pt of the same state dict.
+  const tensors = makeMixedTensors(totalBytes, 64);
+  const { header, offsets } = safetensorsFixtureHeader(tensors);
+  const stPath = join(dir, 'mmap-source.safetensors');
+  writeFixtureFile(stPath, [header, ...tensors.map((tensor) => tensor.data)]);
+  const stBytes = tensors.reduce((sum, tensor) => sum + tensor.data.byteLength, 0);
+  const array = makeFloat32Tensor(totalBytes, 'array');
+  const npyHeader = npyFixtureHeader('<f4', array.shape);
+  const npyPath = join(dir, 'mmap-source.npy');
+  writeFixtureFile(npyPath, [npyHeader, array.data]);
+  const cases: FileCase[] = [
+    {
+      label: 'safetensors', path: stPath, dataBytes: stBytes, withStream: true,
+      spans: tensors.map((tensor, index) => ({ offset: offsets[index]!, length: tensor.data.byteLength })),
+      peers: [{ name: 'st.numpy.load_file', op: 'mmap.st.numpy.load_file', lazy: false }, { name: 'st.safe_open', op: 'mmap.st.safe_open', lazy: true }],
+      goals: {},
+    },
+    {
+      label: 'npy', path: npyPath, dataBytes: array.data.byteLength, withStream: false,
+      spans: [{ offset: npyHeader.byteLength, length: array.data.byteLength }],
+      peers: [{ name: 'np.load', op: 'mmap.np.load', lazy: false }, { name: "np.load(mmap_mode='r')", op: 'mmap.np.load_mmap', lazy: true }],
+      goals: { 'np.load': 1, "np.load(mmap_mode='r')": 1 },
+    },
+  ];
+  tensors.length = 0;
+  array.data = new Uint8Array(0);
+  if (peers && peers.versions.torch) {
+    const ptPath = join(dir, 'mmap-source.pt');
+    await peers.call('load_safetensors_source', { path: stPath });
+    await peers.call('make_pt', { path: ptPath });
+    await peers.call('drop');
+    const spans = await tensorSpans(context, ptPath);
+    cases.push({
+      label: 'pytorch', path: ptPath, dataBytes: spans.reduce((sum, span) => sum + span.length, 0), withStream: false, spans,
+      peers: [{ name: 'torch.load', op: 'mmap.torch.load', lazy: false }, { name: 'torch.load(mmap=True)', op: 'mmap.torch.load_mmap', lazy: true }],
+      goals: { 'torch.load': 1.5 },
+    });
+  } else {
+    rows.push({ format: FORMAT, operation: '.pt', unit: 'GB/s', note: `skipped: no torch in the oracle (${context.peersReason ?? 'torch missing'})` });
+  }
+
+  const rounds = context.reps > 1 ? context.reps + 1 : 1;
+  const reused = Buffer.allocUnsafeSlow(RAW_CHUNK_BYTES);
+  for (const file of cases) {
+    log(`mmap ${file.label}: ${(file.dataBytes / MiB).toFixed(0)} MiB of tensor data in ${file.spans.length} tensors, file ${file.path} (${statSync(file.path).size} bytes)`);
+    const contenders: Contender[] = [];
+    for (const summed of [false, true]) {
+      const tag = summed ? ' + sum' : '';
+      contenders.push(
+        { name: `raw fresh${tag}`, before: collectGarbage, run: () => rawFresh(file.path, file.spans, summed) },
+        { name: `raw reused${tag}`, before: collectGarbage, run: () => rawReused(file.path, file.spans, reused, summed) },
+        { name: `read mapped${tag}`, before: collectGarbage, run: () => tensioRead(context, file.path, file.dataBytes, { copy: false, summed }) },
+        { name: `read copy${tag}`, before: collectGarbage, run: () => tensioRead(context, file.path, file.dataBytes, { copy: true, summed }) },
+      );
+      if (file.withStream) {
+        contenders.push(
+          { name: `stream mapped${tag}`, before: collectGarbage, run: () => tensioStream(context, file.path, file.dataBytes, { copy: false, summed }) },
+          { name: `stream copy${tag}`, before: collectGarbage, run: () => tensioStream(context, file.path, file.dataBytes, { copy: true, summed }) },
+        );
+      }
+      if (peers) for (const peer of file.peers) contenders.push({ name: `${peer.name}${tag}`, before: collectGarbage, run: () => peers.time(peer.op, file.path, { sum: summed }) });
+    }
+    const results = await runRounds(contenders, rounds);
+    logThroughputs(context, `mmap ${file.label}`, results, file.dataBytes);
+    const figure = (name: string) => throughput(results.get(name), file.dataBytes);
+    const row = (tensioName: string, baselineName: string, goal?: number, note?: string) => {
+      const ours = figure(tensioName);
+      const theirs = figure(baselineName);
+      rows.push(compareRow(FORMAT, `${file.label}: ${tensioName} vs ${baselineName}`, ours.median, theirs.median, baselineName, goal, ours.error ?? theirs.error ?? note));
+    };
+    for (const tag of ['', ' + sum']) {
+      row(`read mapped${tag}`, `raw fresh${tag}`);
+      row(`read copy${tag}`, `raw fresh${tag}`);
+      row(`read mapped${tag}`, `raw reused${tag}`);
+      if (file.withStream) {
+        row(`stream mapped${tag}`, `raw reused${tag}`, tag ? 1 : undefined);
+        row(`stream copy${tag}`, `raw reused${tag}`);
+      }
+      for (const peer of file.peers) {
+        if (!peers) continue;
+        const goal = tag ? file.goals[peer.name] : undefined;
+        row(`read mapped${tag}`, `${peer.name}${tag}`, goal, peer.lazy && !tag ? 'both lazy: nothing is read, this compares bookkeeping' : undefined);
+        if (!peer.lazy) row(`read copy${tag}`, `${peer.name}${tag}`);
+      }
+    }
+    if (!peers) rows.push({ format: FORMAT, operation: `${file.label}: Python peers`, unit: 'GB/s', note: `skipped: ${context.peersReason ?? 'no oracle'}` });
+  }
+  if (sink === 42) log('');
+  return rows;
+}
