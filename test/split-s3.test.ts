@@ -65,3 +65,39 @@ test('split on S3: 4 concurrent parts through an S3 store, finish, read back fro
   }
   assert.deepEqual(await env.current!.openUploads(), []);
 });
+
+test('split on S3 from the CLI: 4 processes write to s3://, a fifth finishes', { skip: s3Skip }, async (t) => {
+  const { bucket, options } = env.current!;
+  const dir = await tempDir(t);
+  await writeInput(join(dir, 'in.safetensors'));
+  const { spawn } = await import('node:child_process');
+  const { existsSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const built = fileURLToPath(new URL('../dist/bin/tensio.js', import.meta.url));
+  const command = existsSync(built) ? [built] : ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../src/bin/tensio.ts', import.meta.url))];
+  const credentials = options.credentials as { accessKeyId: string; secretAccessKey: string };
+  const s3Env = { AWS_ENDPOINT_URL: options.endpoint!, AWS_REGION: options.region ?? 'us-east-1', AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey };
+  const run = (args: string[]) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [...command, ...args], { cwd: dir, env: { ...process.env, ...s3Env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  const out = `s3://${bucket}/split/cli/${INDEX}`;
+  const parts = await Promise.all([1, 2, 3, 4].map((index) => run(['convert', 'in.safetensors', out, '--part', `${index}/4`, '--json'])));
+  for (const part of parts) assert.equal(part.code, 0, part.stderr);
+  const finish = await run(['convert', '--finish', out, '--json']);
+  assert.equal(finish.code, 0, finish.stderr);
+  const finished = JSON.parse(finish.stdout) as { parts: number; tensors: number; checksumsVerified: number; index: string };
+  assert.deepEqual([finished.parts, finished.tensors, finished.checksumsVerified, finished.index], [4, 16, 4, out]);
+  const store = s3Store(`s3://${bucket}/split/cli/`);
+  assert.deepEqual((await store.list('', { recursive: false })).filter((key) => !key.startsWith('.')), [
+    'model-00001-of-00004.safetensors', 'model-00002-of-00004.safetensors', 'model-00003-of-00004.safetensors', 'model-00004-of-00004.safetensors', INDEX,
+  ]);
+  const again = await run(['convert', 'in.safetensors', out, '--part', '1/4']);
+  assert.equal(again.code, 1, 'a finished output on S3 is not overwritten without --force');
+  assert.match(again.stderr, /ALREADY_EXISTS/);
+});

@@ -17,6 +17,7 @@ import { cliProgressBar, cliProgressMode } from './progress.js';
 import { cliParseMetadata, cliParseTensorList, cliRenameRules } from './select-options.js';
 import { CliUsageError, type CliCommand } from './types.js';
 import { CLI_HEADER_HELP, CLI_HEADER_OPTION, cliHttpOptions } from './http-options.js';
+import { isS3Url } from '../storage/s3-location.js';
 import { CLI_SPLIT_EXAMPLES, CLI_SPLIT_HELP, cliFinishSplit, cliSplitPart } from './convert-split.js';
 
 /** Size of a file; undefined for a folder (a store) or nothing. */
@@ -232,8 +233,10 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
     }
     const quantize = typeof values.quantize === 'string' ? values.quantize.toLowerCase() : undefined;
     if (quantize !== undefined && !isDType(quantize)) throw new CliUsageError(`--quantize needs a type such as q8_0 or q4_0, got ${JSON.stringify(values.quantize)}`, 'convert');
-    await checkOutputPath(outputPath, outputFormat);
-    if (!force && (await pathExists(outputPath))) {
+    // A split part to s3:// has no local folder to check; its part writer refuses an existing index.
+    const remotePart = part !== undefined && isS3Url(outputPath);
+    if (!remotePart) await checkOutputPath(outputPath, outputFormat);
+    if (!remotePart && !force && (await pathExists(outputPath))) {
       throw new TensioError('ALREADY_EXISTS', `${output} already exists; pass --force to replace it`, { path: outputPath });
     }
 

@@ -2,7 +2,8 @@
  * Where a split conversion writes: a store, the checkpoint's folder inside it, the
  * file-name prefix and the shard extension, from a path or a `{ store, key }` naming
  * the index (`out/model.safetensors.index.json`), the one-file form
- * (`out/model.safetensors`) or a folder (`out/`: prefix `model`).
+ * (`out/model.safetensors`) or a folder (`out/`: prefix `model`); an `s3://` URL is a
+ * key of an S3 store (credentials and endpoint from the S3 defaults and environment).
  */
 import { basename, dirname } from 'node:path';
 import { TensioError } from '../../core/errors.js';
@@ -11,6 +12,8 @@ import { folderStore } from '../../storage/folder-store.js';
 import { keyFolder, type Store } from '../../storage/store.js';
 import { isStoreKey, type WriteTarget } from '../../storage/write-target.js';
 import { shardIndexFileName } from '../../formats/sharded/names.js';
+import { isS3Url } from '../../storage/s3-location.js';
+import { s3Store, s3StoreOf } from '../../storage/s3-store.js';
 
 /** A resolved split output. */
 export interface SplitTarget {
@@ -54,7 +57,10 @@ export function resolveSplitTarget(output: WriteTarget, format: TensorFormat, fo
   let store: Store;
   let folderKey: string;
   let prefix: string;
-  if (typeof output === 'string') {
+  if (typeof output === 'string' && isS3Url(output)) {
+    // s3://bucket/prefix/model.safetensors.index.json: the prefix is the folder (a URL ending in / is one too).
+    return resolveSplitTarget(output.endsWith('/') ? { store: s3Store(output), key: '' } : s3StoreOf(output), format, formats);
+  } else if (typeof output === 'string') {
     const named = split(basename(output));
     store = folderStore(named ? dirname(output) : output);
     folderKey = '';
