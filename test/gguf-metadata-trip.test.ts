@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { openTensorFile } from '../src/operations/index.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
+import { sharedFile, sharedSkip } from './helpers/shared-files.js';
 import { tempDir } from './helpers/temp.js';
 import { runCli } from './helpers/cli.js';
 
@@ -109,4 +110,26 @@ print(json.dumps({k: [gguf.GGUFValueType(f.types[0]).name, f.contents()] for k, 
 `, [join(dir, 'out.gguf')]).stdout) as Record<string, [string, unknown]>;
   assert.deepEqual(out['llama.context_length'], ['STRING', 'long']);
   assert.deepEqual(out['llama.block_count'], ['UINT32', 2]);
+});
+
+test('llama.cpp vocabulary files (30k–100k-string arrays, headers up to 4 MB) convert gguf → gguf with every key, type and value as GGUFReader reads the original', { skip: oracleSkip('gguf', 'numpy') || sharedSkip('corpora/gguf/llama.cpp-vocab/ggml-vocab-deepseek-llm.gguf') }, async (t) => {
+  const dir = await tempDir(t);
+  const names = ['ggml-vocab-deepseek-llm.gguf', 'ggml-vocab-bert-bge.gguf', 'ggml-vocab-phi-3.gguf'];
+  const pairs: string[] = [];
+  for (const name of names) {
+    const input = sharedFile(`corpora/gguf/llama.cpp-vocab/${name}`)!;
+    const output = join(dir, name);
+    const run = await runCli(['convert', input, output]);
+    assert.equal(run.code, 0, `${name}: ${run.stderr}`);
+    pairs.push(input, output);
+  }
+  const dumps = JSON.parse(runPython(DUMP, pairs).stdout) as Dump[];
+  for (const [index, name] of names.entries()) {
+    const [original, converted] = [dumps[2 * index]!, dumps[2 * index + 1]!];
+    assert.ok(original.fields.length > 10, name);
+    assert.deepEqual(converted.fields.map(([key]) => key), original.fields.map(([key]) => key), `${name}: keys in order`);
+    // One key at a time, so a difference names its key (token lists are long).
+    for (const [at, field] of original.fields.entries()) assert.ok(JSON.stringify(converted.fields[at]) === JSON.stringify(field), `${name}: ${field[0]} differs`);
+    assert.deepEqual(converted.tensors, original.tensors, name);
+  }
 });

@@ -4,6 +4,7 @@
  * (GGUF typed keys, safetensors `__metadata__`). It says whether the edit happened in
  * place (only the header bytes rewritten) or through a rewrite of the whole file.
  */
+import { recoverFilePatch } from '../storage/file-patch.js';
 import { isHttpUrl } from '../storage/source-input.js';
 import { BUILT_IN_FORMATS, detectFormat, getFormat } from '../operations/index.js';
 import { cliParseArgs } from './args.js';
@@ -30,8 +31,11 @@ export const editCommand: CliCommand = {
 Changes a file's metadata and keeps every tensor byte as it is. When the new header
 fits where the old one was (GGUF: within the alignment padding before the first
 tensor; safetensors: within the existing header, padded with spaces) only the header
-is rewritten, in place, with one write after checking the file did not change since it
-was read. Otherwise the whole file is rewritten (header, then the data streamed) to a
+is rewritten, in place, after checking the file did not change since it was read,
+crash-safe: the old and new header go to a journal FILE.tensio-edit first, and the
+file's first bytes are invalidated until the new header is whole, so a crash leaves
+the old file, the new file, or one no reader accepts that the next 'tensio edit FILE'
+(or --recover) finishes from the journal. Otherwise the whole file is rewritten (header, then the data streamed) to a
 temporary file that replaces FILE (or becomes OUT) atomically. The output says which.
 
 Formats: ${BUILT_IN_FORMATS.filter((format) => format.editMetadata).map((format) => format.name).join(', ')}.
@@ -52,6 +56,8 @@ Options:
                   remove KEY; repeatable
   -o, --output OUT
                   write the edited file to OUT and leave FILE as it is
+      --recover   only finish an interrupted in-place edit of FILE from its
+                  journal (every edit does this first anyway)
       --from FMT  skip format detection and edit as FMT
       --json      print {"mode": "in-place"|"rewrite", "output", "headerBytes":
                   {"before", "after"}, "changed"}
@@ -73,6 +79,7 @@ Exit codes: 0 edited; 1 unreadable file, bad value or missing key; 2 usage error
       output: { type: 'string', short: 'o' },
       from: { type: 'string' },
       json: { type: 'boolean' },
+      recover: { type: 'boolean' },
     }, [1, 1]);
     if (help) {
       context.stdout(this.help);
@@ -83,8 +90,15 @@ Exit codes: 0 edited; 1 unreadable file, bad value or missing key; 2 usage error
     const set = pairs(values.set, '--set');
     const types = pairs(values['set-type'], '--set-type');
     const deletes = Array.isArray(values.delete) ? (values.delete as string[]) : [];
-    if (set.length + types.length + deletes.length === 0) throw new CliUsageError('nothing to do: give --set, --set-type or --delete', 'edit');
+    if (set.length + types.length + deletes.length === 0 && values.recover !== true) throw new CliUsageError('nothing to do: give --set, --set-type, --delete or --recover', 'edit');
     const path = context.resolvePath(file);
+    // Before detection: an interrupted in-place edit leaves the file unreadable until finished.
+    const recovered = await recoverFilePatch(path);
+    if (set.length + types.length + deletes.length === 0) {
+      const said = { none: 'no interrupted edit to finish', dropped: 'an edit interrupted before it changed the file was dropped', finished: 'finished an interrupted in-place edit from its journal' }[recovered];
+      context.stdout(values.json === true ? cliJson({ recovered, output: file }) : `${file}: ${said}\n`);
+      return 0;
+    }
     const format = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(path);
     if (!format.editMetadata) {
       throw new TensioError('UNSUPPORTED_FEATURE', `tensio cannot edit ${format.name} metadata (it edits ${BUILT_IN_FORMATS.filter((f) => f.editMetadata).map((f) => f.name).join(', ')}); convert with --metadata to write a new file instead`);

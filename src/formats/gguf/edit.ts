@@ -10,7 +10,7 @@ import { DEFAULT_STREAM_CHUNK_BYTES } from '../../core/limits.js';
 import { quoteInput } from '../../core/quote.js';
 import type { MetadataEditResult, MetadataEdits } from '../../model/types.js';
 import { fileSource } from '../../storage/file-source.js';
-import { fileIdentity, patchFileStart } from '../../storage/file-patch.js';
+import { fileIdentity, patchFileStart, recoverFilePatch } from '../../storage/file-patch.js';
 import { openWriteSink } from '../../storage/write-target.js';
 import { ggufReadHeader } from './reader.js';
 import { GGUF_VALUE_TYPES, type GgufArray, type GgufTypedValue, type GgufValueType } from './types.js';
@@ -104,6 +104,8 @@ function textOf(value: GgufTypedValue): string {
  * ```
  */
 export async function ggufEditMetadata(path: string, edits: MetadataEdits, options: { output?: string; signal?: AbortSignal } = {}): Promise<MetadataEditResult> {
+  // An earlier in-place edit killed halfway is finished first (its journal is beside the file).
+  await recoverFilePatch(path);
   const identity = await fileIdentity(path);
   const source = await fileSource(path);
   try {
@@ -139,7 +141,7 @@ export async function ggufEditMetadata(path: string, edits: MetadataEdits, optio
     const result = (mode: 'in-place' | 'rewrite', output: string): MetadataEditResult => ({ mode, output, headerBytes: { before: header.dataStart, after: bytes.byteLength }, changed });
     if (options.output === undefined && bytes.byteLength === header.dataStart) {
       await source.close?.();
-      await patchFileStart(path, bytes, identity);
+      await patchFileStart(path, bytes, identity, { poison: 4 }); // the magic: readers refuse the file until the header is whole
       return result('in-place', path);
     }
     const output = options.output ?? path;

@@ -40,7 +40,8 @@ function minimumBytes(type: GgufValueType): number {
   return type === 'string' ? 8 : type === 'array' ? 12 : GGUF_VALUE_SIZES[type];
 }
 
-const utf8 = new TextDecoder('utf-8');
+// ignoreBOM: a value starting with U+FEFF keeps it (phi-3's vocabulary has a token that is just U+FEFF).
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Reads GGUF fields in order, checking every length against the file and the caps. */
 class Cursor {
@@ -233,7 +234,9 @@ export function ggufParseHeader(bytes: Uint8Array, fileSize: number, options: Gg
   const limits = limitsOf(options);
   if (bytes.byteLength < 8 && fileSize >= 8) throw new GgufNeedMore(Math.min(fileSize, 24));
   if (!ggufHasMagic(bytes)) {
-    fail('BAD_MAGIC', `gguf: the file does not start with "GGUF" (first bytes: ${quoteInput(Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' '))})`);
+    const interrupted = bytes[0] === 0xff && bytes[1] === 0xff && bytes[2] === 0xff && bytes[3] === 0xff
+      ? '; ff ff ff ff is how tensio edit marks a header it is rewriting in place: if an edit was interrupted, run tensio edit on the file again (its journal FILE.tensio-edit finishes it)' : '';
+    fail('BAD_MAGIC', `gguf: the file does not start with "GGUF" (first bytes: ${quoteInput(Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' '))})${interrupted}`);
   }
   if (fileSize < 8) fail('TRUNCATED', `gguf: the file is ${fileSize} bytes long, too short for a version`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -127,9 +127,11 @@ class Encoder {
     return at;
   }
 
-  u32(v: number): void { this.view.setUint32(this.room(4), v, true); }
-  u64(v: number | bigint): void { this.view.setBigUint64(this.room(8), BigInt(v), true); }
-  raw(bytes: Uint8Array): void { this.bytes.set(bytes, this.room(bytes.byteLength)); }
+  // room() first, then this.view/this.bytes: growing replaces them (`this.view.set…(this.room(4))`
+  // would read the old view before room() runs and write past its end).
+  u32(v: number): void { const at = this.room(4); this.view.setUint32(at, v, true); }
+  u64(v: number | bigint): void { const at = this.room(8); this.view.setBigUint64(at, BigInt(v), true); }
+  raw(bytes: Uint8Array): void { const at = this.room(bytes.byteLength); this.bytes.set(bytes, at); }
   string(text: string): void { const bytes = utf8.encode(text); this.u64(bytes.byteLength); this.raw(bytes); }
 
   scalar(type: GgufValueType, v: number | bigint | boolean, what: string): void {

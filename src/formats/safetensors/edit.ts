@@ -9,7 +9,7 @@ import { errorFactory, throwIfAborted } from '../../core/errors.js';
 import { DEFAULT_STREAM_CHUNK_BYTES } from '../../core/limits.js';
 import type { MetadataEditResult, MetadataEdits } from '../../model/types.js';
 import { fileSource } from '../../storage/file-source.js';
-import { fileIdentity, patchFileStart } from '../../storage/file-patch.js';
+import { fileIdentity, patchFileStart, recoverFilePatch } from '../../storage/file-patch.js';
 import { openWriteSink } from '../../storage/write-target.js';
 import { safetensorsParseHeaderJson, safetensorsReadHeaderLength } from './read.js';
 import { JsonNumberLiteral, isJsonObject, parseStrictJson, type JsonValue } from './strict-json.js';
@@ -37,6 +37,8 @@ function emit(value: JsonValue): string {
  */
 export async function safetensorsEditMetadata(path: string, edits: MetadataEdits, options: { output?: string; signal?: AbortSignal } = {}): Promise<MetadataEditResult> {
   if ((edits.types ?? []).length > 0) fail('INVALID_ARGUMENT', 'safetensors: __metadata__ holds strings only; --set-type does not apply');
+  // An earlier in-place edit killed halfway is finished first (its journal is beside the file).
+  await recoverFilePatch(path);
   const identity = await fileIdentity(path);
   const source = await fileSource(path);
   try {
@@ -64,7 +66,7 @@ export async function safetensorsEditMetadata(path: string, edits: MetadataEdits
       new DataView(patch.buffer).setBigUint64(0, BigInt(length), true);
       patch.set(json, 8);
       await source.close?.();
-      await patchFileStart(path, patch, identity);
+      await patchFileStart(path, patch, identity, { poison: 8 }); // the header length: readers refuse the file until the header is whole
       return result('in-place', path, dataStart);
     }
     const padded = Math.ceil(json.byteLength / 8) * 8;
