@@ -4,6 +4,7 @@
  */
 import { throwIfAborted } from '../core/errors.js';
 import { DEFAULT_STREAM_CHUNK_BYTES } from '../core/limits.js';
+import { allocateUninitialized } from '../core/memory.js';
 import type { NpkArrayData } from './array-data.js';
 import type { NpkBitmap } from './bitmap.js';
 
@@ -47,20 +48,37 @@ export function npkToPhysical(view: NpkLogicalView, logicalRows: readonly number
 }
 
 /**
+ * A buffer reused by the gathers of one store (they run one at a time), so that a
+ * random-access read does not allocate (and zero, and first-touch) a fresh window each
+ * call. Grows to the largest span read, at most {@link COALESCE_WINDOW_BYTES}.
+ */
+export class NpkScratch {
+  #buffer: Uint8Array | undefined;
+
+  /** A buffer of at least `bytes` (its content is whatever was read last). */
+  take(bytes: number): Uint8Array {
+    if (!this.#buffer || this.#buffer.byteLength < bytes) this.#buffer = allocateUninitialized(Math.max(bytes, 1));
+    return this.#buffer;
+  }
+}
+
+/**
  * Reads arbitrary logical rows (any order, repeats allowed) into `target`, row i of the
- * output being `logicalRows[i]`. Nearby rows are read with one call.
+ * output being `logicalRows[i]`. Rows are visited in physical order, and rows whose gaps
+ * are under {@link COALESCE_GAP_BYTES} are read with one call into `scratch` (reading a
+ * small gap costs less than another system call): 10,000 random rows of a 40 MB array
+ * take a handful of reads, not 10,000.
  *
  * @example
  * ```ts
  * await npkGatherRows(view, [5, 1, 900], out);
  * ```
  */
-export async function npkGatherRows(view: NpkLogicalView, logicalRows: readonly number[], target: Uint8Array, signal?: AbortSignal): Promise<void> {
+export async function npkGatherRows(view: NpkLogicalView, logicalRows: readonly number[], target: Uint8Array, signal?: AbortSignal, scratch: NpkScratch = new NpkScratch()): Promise<void> {
   const rowBytes = view.rowBytes;
   if (rowBytes === 0 || logicalRows.length === 0) return;
   const physical = npkToPhysical(view, logicalRows);
   const order = sortedOrder(physical);
-  let scratch: Uint8Array | undefined;
   for (let first = 0; first < order.length;) {
     throwIfAborted(signal);
     const spanStart = physical[order[first]!]!;
@@ -77,32 +95,50 @@ export async function npkGatherRows(view: NpkLogicalView, logicalRows: readonly 
       await view.data.readRows(spanStart, target.subarray(out, out + rowBytes), signal);
       for (let k = first + 1; k <= last; k++) target.copyWithin(order[k]! * rowBytes, out, out + rowBytes);
     } else {
-      scratch = scratch && scratch.byteLength >= spanRows * rowBytes ? scratch : new Uint8Array(Math.min(COALESCE_WINDOW_BYTES, Math.max(spanRows * rowBytes, 1)));
-      const span = scratch.subarray(0, spanRows * rowBytes);
+      const span = scratch.take(spanRows * rowBytes).subarray(0, spanRows * rowBytes);
       await view.data.readRows(spanStart, span, signal);
-      for (let k = first; k <= last; k++) {
-        const from = (physical[order[k]!]! - spanStart) * rowBytes;
-        target.set(span.subarray(from, from + rowBytes), order[k]! * rowBytes);
-      }
+      for (let k = first; k <= last; k++) copyRow(span, (physical[order[k]!]! - spanStart) * rowBytes, target, order[k]! * rowBytes, rowBytes);
     }
     first = last + 1;
   }
 }
 
-/** Positions of `physical` in ascending order; a native numeric sort of packed keys when they fit. */
-function sortedOrder(physical: readonly number[]): number[] {
+/** Copies one row; short rows byte by byte (a subarray object per row costs more than the copy). */
+function copyRow(from: Uint8Array, fromAt: number, to: Uint8Array, toAt: number, rowBytes: number): void {
+  if (rowBytes <= 64) {
+    for (let b = 0; b < rowBytes; b++) to[toAt + b] = from[fromAt + b]!;
+  } else to.set(from.subarray(fromAt, fromAt + rowBytes), toAt);
+}
+
+/**
+ * Positions of `physical` in ascending order of their values (stable). Already sorted
+ * input costs one pass; row numbers below 2^32 are radix-sorted (two 16-bit passes, no
+ * comparisons); anything else falls back to a comparison sort.
+ */
+function sortedOrder(physical: readonly number[]): Uint32Array {
   const count = physical.length;
-  const bits = Math.max(1, Math.ceil(Math.log2(count + 1)));
-  const maxRow = physical.reduce((max, row) => Math.max(max, row), 0);
-  if (maxRow * 2 ** bits + count < Number.MAX_SAFE_INTEGER) {
-    const keys = new Float64Array(count);
-    for (let i = 0; i < count; i++) keys[i] = physical[i]! * 2 ** bits + i;
-    keys.sort();
-    const order = new Array<number>(count);
-    for (let i = 0; i < count; i++) order[i] = keys[i]! % 2 ** bits;
-    return order;
+  const order = new Uint32Array(count);
+  let sorted = true;
+  let max = 0;
+  for (let i = 0; i < count; i++) {
+    order[i] = i;
+    const row = physical[i]!;
+    if (i > 0 && row < physical[i - 1]!) sorted = false;
+    if (row > max) max = row;
   }
-  return Array.from(physical.keys()).sort((a, b) => physical[a]! - physical[b]!);
+  if (sorted) return order;
+  if (count < 1024 || max >= 2 ** 32) return order.sort((a, b) => physical[a]! - physical[b]! || a - b);
+  const keys = Uint32Array.from(physical);
+  let source = order;
+  let destination = new Uint32Array(count);
+  for (const shift of [0, 16]) {
+    const starts = new Uint32Array(65537);
+    for (let i = 0; i < count; i++) starts[((keys[source[i]!]! >>> shift) & 0xffff) + 1]!++;
+    for (let bucket = 1; bucket <= 65536; bucket++) starts[bucket]! += starts[bucket - 1]!;
+    for (let i = 0; i < count; i++) destination[starts[(keys[source[i]!]! >>> shift) & 0xffff]!++] = source[i]!;
+    [source, destination] = [destination, source];
+  }
+  return source;
 }
 
 /**

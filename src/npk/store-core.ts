@@ -16,6 +16,7 @@ import type { NpkLock } from './lock.js';
 import type { NpkJournalWrite } from './journal.js';
 import { npkEncodeMetadata, type NpkArrayEntry } from './metadata.js';
 import { npkBitmapFileName } from './names.js';
+import { NpkScratch } from './logical-io.js';
 import { npkWriteStaged } from './publish.js';
 import { NPK_SEGMENT_TARGET_BYTES } from './segments.js';
 import { npkWrapFileError } from './store-checks.js';
@@ -51,6 +52,8 @@ export class NpkStoreCore {
   catalogueTimesStale = false;
   /** The `metadata.npkm` bytes on disk (the base a new journal records); set at open and by each publish. */
   publishedCatalogue: Uint8Array | undefined;
+  /** The window random-access reads coalesce into, reused (operations run one at a time). */
+  readonly gatherScratch = new NpkScratch();
   /** The journal of changes committed since the last publish, if any. */
   #journal: NpkJournal | undefined;
 

@@ -49,7 +49,7 @@ export function npkLoadLazy(store: NpkStoreCore, name: string): Promise<LazyArra
       gather: (rows) => store.run(async () => {
         check();
         const data = new Uint8Array(rows.length * state.rowBytes);
-        await npkGatherRows(await state.view(store.path, !store.readOnly), rows, data);
+        await npkGatherRows(await state.view(store.path, !store.readOnly), rows, data, undefined, store.gatherScratch);
         return data;
       }),
     });
@@ -63,7 +63,7 @@ export function npkGetRows(store: NpkStoreCore, name: string, indexes: NpkRowInd
     needRows(state);
     const rows = npkResolveIndexes(indexes, state.logicalRows, 'strict', name);
     const data = new Uint8Array(rows.length * state.rowBytes);
-    await npkGatherRows(await state.view(store.path, !store.readOnly), rows, data);
+    await npkGatherRows(await state.view(store.path, !store.readOnly), rows, data, undefined, store.gatherScratch);
     return { dtype: state.entry.dtype, shape: [rows.length, ...state.entry.shape.slice(1)], data };
   });
 }
