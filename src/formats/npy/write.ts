@@ -37,10 +37,25 @@ function shapeRepr(shape: readonly number[]): string {
  * ```
  */
 export function npyHeaderBytes(spec: { dtype: DType; shape: readonly number[] }, options: NpyWriteOptions = {}): Uint8Array {
-  const fail = errorFactory('npy');
   const descr = npyDescrFor(spec.dtype);
-  if (!descr) return fail('UNSUPPORTED_DTYPE', `npy: ${npyCannotWrite(spec.dtype)}`);
+  if (!descr) return errorFactory('npy')('UNSUPPORTED_DTYPE', `npy: ${npyCannotWrite(spec.dtype)}`);
   tensorByteLength(spec.dtype, spec.shape, 'npy'); // checks the shape
+  return npyHeaderBytesForDescr(descr, spec.shape, options);
+}
+
+/**
+ * The `.npy` prefix and header for any `descr` numpy knows (`'|S3'` for a bytes
+ * scalar, say), laid out as {@link npyHeaderBytes} lays it out. The caller vouches for
+ * the descr and the shape.
+ *
+ * @example
+ * ```ts
+ * npyHeaderBytesForDescr('|S3', []); // the header of np.array(b'csr')
+ * ```
+ */
+export function npyHeaderBytesForDescr(descr: string, shape: readonly number[], options: NpyWriteOptions = {}): Uint8Array {
+  const fail = errorFactory('npy');
+  const spec = { shape };
   let text = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeRepr(spec.shape)}, }`;
   if (spec.shape.length > 0) text += ' '.repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - String(spec.shape[0]).length));
   const versions: NpyVersion[] = options.version ? [options.version] : [[1, 0], [2, 0]];

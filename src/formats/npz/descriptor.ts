@@ -27,7 +27,8 @@ export const npzDescriptor = {
   capabilities: {
     tensors: 'many' as const,
     dtypes: Object.keys(NPY_DESCR_BY_DTYPE) as DType[],
-    layouts: ['dense' as const],
+    // A sparse tensor is written alone, as scipy.sparse.save_npz writes one matrix.
+    layouts: ['dense' as const, 'sparse_csr' as const, 'sparse_coo' as const],
     // Each member carries its own .npy header, written when that member starts.
     needsShapesFirst: false,
     canAppend: false,
@@ -35,7 +36,7 @@ export const npzDescriptor = {
     folder: false,
   },
   sniff: npzSniff,
-  cannotWrite: (spec) => npyCannotWrite(spec.dtype),
+  cannotWrite: (spec) => npyCannotWrite(spec.dtype) ?? spec.parts?.map((part) => npyCannotWrite(part.dtype)).find((reason) => reason !== undefined),
   writeOptionNames: ['compress'],
-  openOptionNames: ['voidDtype', 'maxHeaderBytes', 'maxRank', 'maxEntries', 'maxEntryBytes', 'checkCrc'],
+  openOptionNames: ['voidDtype', 'maxHeaderBytes', 'maxRank', 'maxEntries', 'maxEntryBytes', 'checkCrc', 'scipySparse'],
 } satisfies Omit<LazyFormatDescriptor, 'provides'>;

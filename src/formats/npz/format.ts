@@ -27,6 +27,7 @@ export const npzFormat: TensorFormat<NpzOpenFormatOptions, NpzWriteFormatOptions
   open: (input, options) => npzOpen(input, { ...options?.formatOptions, ...(options?.signal ? { signal: options.signal } : {}) }),
   createWriter: (path, options) => npzCreateWriter(path, {
     tensors: options.tensors,
+    ...(options.metadata ? { metadata: options.metadata } : {}),
     ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
     ...(options.formatOptions?.compress === true ? { compress: true } : {}),
   }),

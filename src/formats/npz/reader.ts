@@ -3,6 +3,7 @@
  */
 import { TensioError, throwIfAborted } from '../../core/errors.js';
 import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
+import type { TensorPartInfo } from '../../model/layouts.js';
 import { UNSUPPORTED_TENSORS_KEY, type TensorInfo, type TensorReader, type UnsupportedTensor } from '../../model/types.js';
 import { toByteSource, type ByteInput, type ByteSource } from '../../storage/byte-source.js';
 import { withCache } from '../../storage/cached-source.js';
@@ -17,6 +18,7 @@ import { npzReadMemberHeader } from './read.js';
 import type { NpzOpenOptions } from './types.js';
 import { npzKeyOf } from './validate.js';
 import { quoteInput } from '../../core/quote.js';
+import { SCIPY_FORMAT_KEY, SCIPY_FORMAT_MAX_BYTES, scipyFormatName, scipySparseView, type ScipySparseView } from './scipy-sparse.js';
 
 interface NpzMember {
   entry: ZipEntry;
@@ -55,6 +57,8 @@ export async function npzOpenSource(source: ByteSource, options: NpzOpenOptions 
   const otherMembers: string[] = [];
   const unsupported: UnsupportedTensor[] = [];
   const signal = options.signal ? { signal: options.signal } : {};
+  /** SciPy's `format` member (a bytes scalar), when the archive has one: a sparse matrix may follow. */
+  let scipyFormatEntry: ZipEntry | undefined;
   try {
     // Member headers are a few small reads each, back to back in the file: a block cache
     // turns a million of them into a few thousand reads (large reads pass through).
@@ -79,6 +83,7 @@ export async function npzOpenSource(source: ByteSource, options: NpzOpenOptions 
         // A member of a dtype tensio cannot hold (strings, objects, records) is listed,
         // not fatal: the other members stay readable. Anything else is damage.
         if (error instanceof NpyDtypeError) {
+          if (key === SCIPY_FORMAT_KEY) scipyFormatEntry = entry;
           unsupported.push({ name: key, formatDtype: error.descr, code: error.code, reason: error.message.replace(/^npz: /, '') });
           continue;
         }
@@ -92,7 +97,7 @@ export async function npzOpenSource(source: ByteSource, options: NpzOpenOptions 
     if (options.ownsSource) await source.close?.();
     throw error;
   }
-  const tensors: TensorInfo[] = [...members].map(([key, member]) => npyTensorInfo(key, member.header, {
+  let tensors: TensorInfo[] = [...members].map(([key, member]) => npyTensorInfo(key, member.header, {
     member: member.entry.name,
     compressed: member.entry.method !== 0,
     ...(member.dataOffset !== undefined ? { fileOffset: member.dataOffset } : {}),
@@ -120,6 +125,41 @@ export async function npzOpenSource(source: ByteSource, options: NpzOpenOptions 
     };
   }
 
+  // A SciPy save_npz file reads as its one sparse tensor (formatOptions.scipySparse: false lists the members).
+  let sparse: ScipySparseView | undefined;
+  let sparseNote: string | undefined;
+  if (scipyFormatEntry && options.scipySparse !== false) {
+    try {
+      const found = await readScipySparse(scipyFormatEntry);
+      if ('info' in found) sparse = found;
+      else sparseNote = found.skipped;
+    } catch (error) {
+      if (options.ownsSource) await source.close?.();
+      throw withMemberName(error, scipyFormatEntry.name);
+    }
+  }
+  async function readScipySparse(entry: ZipEntry): ReturnType<typeof scipySparseView> {
+    if (entry.uncompressedSize > SCIPY_FORMAT_MAX_BYTES) return { skipped: `member ${quoteInput(entry.name)} is ${entry.uncompressedSize} bytes, not SciPy's format name` };
+    const name = scipyFormatName(await zip.readEntry(entry, { ...signal, ...(options.checkCrc === false ? { checkCrc: false } : {}) }));
+    if (name === undefined) return { skipped: `member ${quoteInput(entry.name)} is not a bytes or text scalar` };
+    const infos = new Map(tensors.map((info) => [info.name, info]));
+    const readMember = async (key: string, abortSignal?: AbortSignal): Promise<Uint8Array> => {
+      const info = infos.get(key)!;
+      const location = await locate(info);
+      if (location.kind === 'decode') return location.decode(abortSignal);
+      const reader = createTensorReader({ format: 'npz', size: source.size, metadata: {}, tensors: [info], locate: () => location });
+      return (await reader.read(key, abortSignal ? { signal: abortSignal } : {})).data;
+    };
+    return scipySparseView(name, { members: infos, locate, read: readMember }, options.signal);
+  }
+  if (sparse) {
+    const consumed = sparse.consumed;
+    tensors = [sparse.info, ...tensors.filter((info) => !consumed.has(info.name))];
+    const remaining = unsupported.filter((entry) => entry.name !== SCIPY_FORMAT_KEY);
+    unsupported.length = 0;
+    unsupported.push(...remaining);
+  }
+
   return createTensorReader({
     format: 'npz',
     ...(source.name !== undefined ? { path: source.name } : {}),
@@ -127,9 +167,12 @@ export async function npzOpenSource(source: ByteSource, options: NpzOpenOptions 
     metadata: {
       ...(otherMembers.length > 0 ? { otherMembers } : {}),
       ...(unsupported.length > 0 ? { [UNSUPPORTED_TENSORS_KEY]: unsupported } : {}),
+      ...(sparse ? sparse.metadata : {}),
+      ...(sparseNote ? { scipySparse: `not read as sparse: ${sparseNote}` } : {}),
     },
     tensors,
     locate,
+    ...(sparse ? { locatePart: (_info: TensorInfo, part: TensorPartInfo) => sparse!.locatePart(part) } : {}),
     ...(options.ownsSource ? { close: async () => { await source.close?.(); } } : {}),
   });
 }

@@ -11,6 +11,11 @@ export interface NpzOpenOptions extends Omit<NpyReadOptions, 'format'> {
   maxEntryBytes?: number;
   /** Check CRC-32 of members that are decoded (deflated or converted). Default true. */
   checkCrc?: boolean;
+  /**
+   * Read a `scipy.sparse.save_npz` file as its one sparse tensor (`sparse`: CSR, or COO
+   * for COO and CSC). Default true; false lists its members as they are.
+   */
+  scipySparse?: boolean;
   signal?: AbortSignal;
 }
 

@@ -21,6 +21,7 @@ import { ztHasher, ztXxh3, type ZtDigestAlgorithm } from './digest.js';
 import { ztCheckName } from './names.js';
 import { ztCannotWrite, ztLayoutName, ztPartStorage, ztStorageOf } from './dtypes.js';
 import { ZT_ALIGN_CANONICAL, ZT_ALIGN_FLOOR, ZT_ENCODING_ZSTD, ZT_FOOTER_BYTES, ZT_MAGIC, ZT_VERSION, ztCompareNames } from './types.js';
+import { byteSplitter } from '../../storage/byte-splitter.js';
 import { ztZstdEncoder } from './zstd-seekable.js';
 
 /** Options of the zTensor writer (`formatOptions` of `convert`). */
@@ -165,26 +166,11 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
   /** A multi-part tensor: its parts arrive one after the other, each its own blob. */
   async function writeParts(spec: TensorSpec, chunks: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
     const object = byName.get(spec.name.normalize('NFC'))!;
-    const iterator = chunks[Symbol.asyncIterator]();
-    let pending: Uint8Array | undefined;
-    async function* take(bytes: number): AsyncGenerator<Uint8Array> {
-      let left = bytes;
-      while (left > 0) {
-        if (!pending || pending.length === 0) {
-          const next = await iterator.next();
-          if (next.done) return;
-          pending = next.value;
-        }
-        const piece = pending.subarray(0, Math.min(left, pending.length));
-        pending = pending.subarray(piece.length);
-        left -= piece.length;
-        yield piece;
-      }
-    }
+    const split = byteSplitter(chunks);
     const parts = new Map<string, unknown>();
     for (const part of spec.parts!) {
       const storage = ztPartStorage(part)!;
-      const written = await writeBlob(take(part.byteLength), signal);
+      const written = await writeBlob(split.take(part.byteLength), signal);
       parts.set(part.name.normalize('NFC'), {
         dtype: storage.dtype,
         ...(storage.type !== undefined ? { type: storage.type } : {}),
@@ -194,7 +180,7 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
       });
     }
     // Drain: the planned writer counts the bytes (too many is its SIZE_MISMATCH).
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) void next;
+    await split.drain();
     const layout = spec.layout!;
     const attributes = layout.kind === 'other' && layout.attributes ? toCborValue(layout.attributes, 0) : undefined;
     objectsOut.set(object.name, { shape: spec.shape, layout: ztLayoutName(layout)!, ...(attributes !== undefined ? { attributes } : {}), parts });
