@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { tempDir } from './helpers/temp.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const HEAVY = ['apache-arrow', 'flatbuffers'];
+const HEAVY = ['apache-arrow', 'flatbuffers', '@aws-sdk'];
 /** Node modules only reading, writing or fetching needs (the root must not load them at import). */
 const DEFERRED_BUILTINS = ['node:http', 'node:https', 'node:crypto', 'node:zlib', 'node:stream'];
 /** File names that hold a format's data path, in any format's folder (its cheap sniffing lives elsewhere). */

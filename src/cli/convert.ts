@@ -5,6 +5,7 @@
  */
 import { basename, dirname, join } from 'node:path';
 import { TensioError } from '../core/errors.js';
+import { isRemoteLocation } from '../storage/source-input.js';
 import { checkOutputPath, convert, detectFormat, formatForOutputPath, getFormat, type ConvertOptions } from '../operations/index.js';
 import { parseDTypeCast } from '../operations/dtype-cast.js';
 import { isDType } from '../core/dtype.js';
@@ -51,8 +52,9 @@ says so. Entries the input lists as unreadable (an npz member of strings) are
 left out with a warning.
 
 Arguments:
-  IN                  the file or folder to read, or an http(s):// URL
-  OUT                 the file or folder to write
+  IN                  the file or folder to read, an http(s):// URL or s3://bucket/key
+  OUT                 the file or folder to write, or s3://bucket/key (a streamed
+                      multipart upload, visible only once complete)
 
 Options:
       --to FORMAT     output format (default: from OUT's extension)
@@ -282,7 +284,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
     const seconds = (context.now() - started) / 1000;
     // Report what was actually written: a sharded output is several files (or one
     // model.safetensors when everything fits one shard), named as the user named OUT.
-    const shown = (file: string) => (dirname(file) === dirname(outputPath) ? join(dirname(output), basename(file)) : file);
+    const shown = (file: string) => (!isRemoteLocation(file) && dirname(file) === dirname(outputPath) ? join(dirname(output), basename(file)) : file);
     const files = result.files.map(shown);
     const written = files.length > 1 ? files[files.length - 1]! : (files[0] ?? output);
     const sizes = await Promise.all(result.files.map(fileSize));

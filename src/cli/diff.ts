@@ -72,7 +72,7 @@ Integer and other tensors are always compared exactly. Metadata is not compared.
 Both files stream side by side, one chunk of each in memory.
 
 Arguments:
-  A, B                the files or folders to compare
+  A, B                the files or folders to compare (paths, http(s):// or s3:// URLs)
 
 Options:
       --atol X        absolute tolerance for float tensors (default 0)

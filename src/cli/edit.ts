@@ -5,7 +5,7 @@
  * place (only the header bytes rewritten) or through a rewrite of the whole file.
  */
 import { recoverFilePatch } from '../storage/file-patch.js';
-import { isHttpUrl } from '../storage/source-input.js';
+import { isRemoteLocation } from '../storage/source-input.js';
 import { BUILT_IN_FORMATS, detectFormat, getFormat } from '../operations/index.js';
 import { cliParseArgs } from './args.js';
 import { cliFormatBytes, cliJson } from './output.js';
@@ -86,7 +86,7 @@ Exit codes: 0 edited; 1 unreadable file, bad value or missing key; 2 usage error
       return 0;
     }
     const file = positionals[0]!;
-    if (isHttpUrl(file)) throw new CliUsageError('edit changes local files only; download the file first', 'edit');
+    if (isRemoteLocation(file)) throw new CliUsageError('edit changes local files only; download the file first', 'edit');
     const set = pairs(values.set, '--set');
     const types = pairs(values['set-type'], '--set-type');
     const deletes = Array.isArray(values.delete) ? (values.delete as string[]) : [];

@@ -2,6 +2,7 @@
  * `tensio --help` and `tensio help COMMAND`: what tensio does, its commands, the
  * formats this build knows, and the exit codes.
  */
+import { CLI_S3_HELP } from './s3-options.js';
 import { BUILT_IN_FORMATS } from '../operations/index.js';
 import { cliFormatTable } from './output.js';
 import { CliUsageError, type CliCommand } from './types.js';
@@ -51,6 +52,7 @@ Global options:
   -h, --help      show help
   -V, --version   print the version
       --debug     print stack traces for errors (or set TENSIO_DEBUG=1)
+${CLI_S3_HELP}
 
 ${cliFormatsHelp()}
 ${CLI_EXIT_CODES_HELP}
@@ -59,6 +61,7 @@ Examples:
   tensio inspect model.safetensors --json | jq '.tensors | length'
   tensio convert pytorch_model.bin model.safetensors
   tensio verify model.safetensors && echo sound
+  tensio convert s3://models/llama/model.safetensors.index.json s3://models/llama-npz/model.npz
   tensio selftest
 
 Run 'tensio help COMMAND' for a command's arguments, options and examples.

@@ -13,7 +13,7 @@ import { cliFormatGlobals, cliPickleGlobals, cliPickleGlobalsFromMetadata, cliSc
 import { CliUsageError, type CliCommand, type CliContext } from './types.js';
 import { isDType } from '../core/dtype.js';
 import { CLI_HEADER_HELP, CLI_HEADER_OPTION, cliHttpOptions } from './http-options.js';
-import { isHttpUrl } from '../storage/source-input.js';
+import { isRemoteLocation } from '../storage/source-input.js';
 
 export type { CliDtypeTotals, CliInspectTotals } from './inspect-view.js';
 export { cliInspectTotals } from './inspect-view.js';
@@ -200,8 +200,8 @@ pickles reference are listed; a file referencing a global outside the allow-list
 refused (UNSAFE_PICKLE, exit 1) with the list of what it references.
 
 Arguments:
-  PATH            the file or folder to inspect, or an http(s):// URL (read with
-                  Range requests: only the headers travel)
+  PATH            the file or folder to inspect, an http(s):// URL or an
+                  s3://bucket/key (read with range requests: only the headers travel)
 
 Totals count shared storage once: of tensors that are views of one storage (tied
 weights such as GPT-2's wte and lm_head), the bytes and elements are counted once
@@ -279,7 +279,7 @@ Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage er
     let format: TensorFormat | undefined;
     try {
       // A remote file is detected while it is opened (one request for both); a local one first.
-      const remote = isHttpUrl(resolved);
+      const remote = isRemoteLocation(resolved);
       const refused = { key: 'key', 'shard-only': 'followIndex', 'allow-unknown-globals': 'allowUnknownGlobals', 'void-dtype': 'voidDtype' };
       const voidDtype = values['void-dtype'] as string | undefined;
       if (voidDtype !== undefined && !isDType(voidDtype)) throw new CliUsageError(`--void-dtype needs a tensio dtype such as bfloat16, got ${JSON.stringify(voidDtype)}`, 'inspect');

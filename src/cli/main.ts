@@ -16,6 +16,7 @@ import { verifyCommand } from './verify.js';
 import { idCommand } from './id.js';
 import { compressCommand, decompressCommand } from './compress.js';
 import { mergeCommand } from './merge.js';
+import { cliApplyS3Options } from './s3-options.js';
 
 export type { CliIO } from './types.js';
 export { CLI_EXIT } from './types.js';
@@ -97,7 +98,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   let wroteStdout = false;
   const context = cliContext({ ...io, stdout: (text) => { wroteStdout = true; io.stdout(text); } }, debug);
   try {
-    return await dispatch(args, context);
+    return await dispatch(cliApplyS3Options(args, io.env), context);
   } catch (error) {
     // A script that asked for --json still gets one JSON object on stdout when the
     // command failed before printing its own, usage errors included (the stderr line

@@ -46,7 +46,7 @@ shards' tensors; shard files of the same prefix that the index does not name are
 reported as warnings (they do not fail verify).
 
 Arguments:
-  PATH            the file or folder to verify, or an http(s):// URL
+  PATH            the file or folder to verify, an http(s):// URL or s3://bucket/key
 
 Options:
       --progress  print progress lines on stderr even when it is not a terminal

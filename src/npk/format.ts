@@ -19,7 +19,7 @@ import { NPK_METADATA_FILE } from './metadata.js';
 import { npkCheckName } from './names.js';
 import { NumPack } from './numpack.js';
 import { npkVerifyStore } from './verify.js';
-import { isHttpUrl, storeAtInput } from '../storage/source-input.js';
+import { isRemoteLocation, storeAtInput } from '../storage/source-input.js';
 import { npkOpenStoreReader } from './store-reader.js';
 import { verifyByReading } from '../model/verify-by-reading.js';
 import { quoteInput } from '../core/quote.js';
@@ -221,14 +221,14 @@ export const npkFormat: TensorFormat<Record<string, never>, NpkWriterOptions> = 
   async open(input: string | ByteSource, options?: OpenOptions) {
     if (typeof input !== 'string') throw new TensioError('UNSUPPORTED_FEATURE', 'npk: a NumPack store is a folder; open it by path', { format: 'npk' });
     // A store served over HTTP is read through the Store seam (read-only).
-    if (isHttpUrl(input)) return npkOpenStoreReader(storeAtInput(input, { ...(options?.http ? { http: options.http } : {}), ...(options?.signal ? { signal: options.signal } : {}) }), options?.signal ? { signal: options.signal } : {});
+    if (isRemoteLocation(input)) return npkOpenStoreReader(storeAtInput(input, { ...(options?.http ? { http: options.http } : {}), ...(options?.signal ? { signal: options.signal } : {}) }), options?.signal ? { signal: options.signal } : {});
     return npkOpenReader(input);
   },
   createWriter: npkCreateWriter,
   async verify(input, options) {
     if (typeof input !== 'string') throw new TensioError('UNSUPPORTED_FEATURE', 'npk: a NumPack store is a folder; verify it by path', { format: 'npk' });
     // A store over HTTP is checked by reading every array through (its files cannot be listed).
-    if (isHttpUrl(input)) return verifyByReading(npkFormat, input, options);
+    if (isRemoteLocation(input)) return verifyByReading(npkFormat, input, options);
     return npkVerifyStore(input, npkFormat, options);
   },
 };

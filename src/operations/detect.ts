@@ -5,7 +5,7 @@
 import { TensioError } from '../core/errors.js';
 import type { ByteSource } from '../storage/byte-source.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
-import { isHttpUrl, locationKind, openSourceInput } from '../storage/source-input.js';
+import { isRemoteLocation, locationKind, openSourceInput } from '../storage/source-input.js';
 import type { SniffProbe, TensorFormat } from '../model/types.js';
 import { BUILT_IN_FORMATS, type FormatListOption } from './registry.js';
 import { quoteInput } from '../core/quote.js';
@@ -99,7 +99,7 @@ export async function detectFormat(path: string, options: FormatListOption & { h
 export async function detectSourceFormat(source: ByteSource, options: FormatListOption & { signal?: AbortSignal } = {}): Promise<TensorFormat> {
   const formats = options.formats ?? BUILT_IN_FORMATS;
   // Over HTTP the tail is one more request; bytes in memory and local files give it free.
-  const tail = !isHttpUrl(source.name ?? '');
+  const tail = !isRemoteLocation(source.name ?? '');
   return matchProbe(formats, await probeSource(source, { tail, ...(options.signal ? { signal: options.signal } : {}) }), source.name ?? '');
 }
 
@@ -151,7 +151,7 @@ function matchProbe(formats: readonly TensorFormat[], probe: SniffProbe, name: s
  * ```
  */
 export function remoteLayoutFormat(url: string, formats: readonly TensorFormat[] = BUILT_IN_FORMATS, restrictTo?: TensorFormat): TensorFormat | undefined {
-  if (!isHttpUrl(url)) return undefined;
+  if (!isRemoteLocation(url)) return undefined;
   const pathname = decodeURIComponent(new URL(url).pathname);
   const extension = fileExtension(pathname.replace(/\/+$/, ''));
   const candidates = restrictTo ? [restrictTo] : formats;

@@ -3,7 +3,7 @@
  */
 import { TensioError } from '../core/errors.js';
 import type { ByteSource } from '../storage/byte-source.js';
-import { describeSourceInput, isByteSource, isHttpUrl, localPathOf, openSourceInput, type SourceInput } from '../storage/source-input.js';
+import { describeSourceInput, isByteSource, isRemoteLocation, localPathOf, openSourceInput, type SourceInput } from '../storage/source-input.js';
 import type { OpenOptions, TensorFormat, TensorReader } from '../model/types.js';
 import { detectFormat, detectSourceFormat, remoteLayoutFormat } from './detect.js';
 import { getFormat, type FormatListOption } from './registry.js';
@@ -40,7 +40,7 @@ export async function openTensorFile<F extends string = string>(input: SourceInp
   if (!(input instanceof Uint8Array) && !isByteSource(input) && typeof input !== 'string' && !(input instanceof URL)) {
     throw new TensioError('INVALID_ARGUMENT', `openTensorFile takes a path, a URL, a Uint8Array or a ByteSource, not ${input === null ? 'null' : typeof input}`);
   }
-  if (isHttpUrl(input)) {
+  if (isRemoteLocation(input)) {
     // A remote layout of several files (a sharded index, a NumPack store) is opened by its URL;
     // one remote file is opened once as a source and sniffed (one request for both).
     const layout = remoteLayoutFormat(String(input), options.formats, options.format ? getFormat(options.format, options.formats) : undefined);

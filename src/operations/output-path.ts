@@ -6,6 +6,8 @@
 import { localPathKind } from '../storage/local-paths.js';
 import { basename, dirname, join } from 'node:path';
 import { TensioError } from '../core/errors.js';
+import { isHttpUrl, redactUrl } from '../storage/source-input.js';
+import { isS3Url } from '../storage/s3-location.js';
 import type { TensorFormat } from '../model/types.js';
 
 /**
@@ -22,6 +24,9 @@ import type { TensorFormat } from '../model/types.js';
  * ```
  */
 export async function checkOutputPath(output: string, format: TensorFormat, options: { parentMustExist?: boolean } = {}): Promise<void> {
+  if (isHttpUrl(output)) throw new TensioError('UNSUPPORTED_FEATURE', `cannot write to ${redactUrl(output)}: HTTP servers are read-only to tensio; write to a local path or an s3:// location`, { path: redactUrl(output) });
+  // An object store has no folders to check: a prefix exists as soon as a key is written under it.
+  if (isS3Url(output)) return;
   if (options.parentMustExist !== false) await checkOutputFolder(output);
   const outputIsFolder = (await localPathKind(output)) === 'folder'; // usually nothing there yet
   if (outputIsFolder && !format.capabilities.folder) {

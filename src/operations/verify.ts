@@ -3,7 +3,7 @@
  */
 import { isTensioError } from '../core/errors.js';
 import type { ByteSource } from '../storage/byte-source.js';
-import { describeSourceInput, isHttpUrl, localPathOf, openSourceInput, type SourceInput } from '../storage/source-input.js';
+import { describeSourceInput, isRemoteLocation, localPathOf, openSourceInput, type SourceInput } from '../storage/source-input.js';
 import type { TensorFormat, VerifyOptions, VerifyReport } from '../model/types.js';
 import { verifyByReading } from '../model/verify-by-reading.js';
 import { detectFormat, detectSourceFormat, remoteLayoutFormat } from './detect.js';
@@ -34,7 +34,7 @@ export async function verifyTensorFile<F extends string = string>(input: SourceI
     const format = options.format ? getFormat(options.format, options.formats) : await detectFormat(path, options);
     return verifyWith(format, path, path, options);
   }
-  if (isHttpUrl(input)) {
+  if (isRemoteLocation(input)) {
     const layout = remoteLayoutFormat(String(input), options.formats, options.format ? getFormat(options.format, options.formats) : undefined);
     if (layout) return verifyWith(layout, String(input), describeSourceInput(input), options);
   }

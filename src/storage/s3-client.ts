@@ -39,7 +39,7 @@ export interface S3Options {
   retries?: number;
   /** Milliseconds a connection may stay silent (default {@link S3_IDLE_TIMEOUT_MS}). */
   timeoutMs?: number;
-  /** Cancels every request of this connection. */
+  /** Cancels every request made with these options (not shared with other users of the connection). */
   signal?: AbortSignal;
   /** Use this client instead of building one (its settings win; tensio never destroys it). */
   client?: S3Client;
@@ -72,7 +72,9 @@ let sdkModule: Promise<typeof import('@aws-sdk/client-s3')> | undefined;
 
 /** Loads the SDK once; a missing package is a clear error, not a module-not-found crash. */
 export function loadS3Sdk(): Promise<typeof import('@aws-sdk/client-s3')> {
-  sdkModule ??= import('@aws-sdk/client-s3').catch((cause: unknown) => {
+  // A name in a variable: bundlers (the browser build) leave the SDK out instead of inlining it.
+  const packageName = '@aws-sdk/client-s3';
+  sdkModule ??= (import(packageName) as Promise<typeof import('@aws-sdk/client-s3')>).catch((cause: unknown) => {
     sdkModule = undefined;
     throw new TensioError('UNSUPPORTED_FEATURE', `s3:// locations need the package @aws-sdk/client-s3, which could not be loaded: ${(cause as Error).message}`, { cause });
   });
@@ -120,7 +122,7 @@ function env(name: string): string | undefined {
  */
 export function s3Connect(options: S3Options = {}): Promise<S3Connection> {
   const resolved = resolveS3Options(options);
-  const cacheable = !resolved.client && !resolved.signal;
+  const cacheable = !resolved.client;
   const key = cacheable ? JSON.stringify([resolved.endpoint, resolved.region, resolved.profile, resolved.credentials, resolved.noSignRequest, resolved.forcePathStyle, resolved.concurrency, resolved.retries, resolved.timeoutMs]) : undefined;
   if (key !== undefined) {
     const existing = connections.get(key);
@@ -167,7 +169,8 @@ async function makeConnection(options: S3Options): Promise<S3Connection> {
     }
     client = new sdk.S3Client(config);
   }
-  return { client, limiter: new RequestLimiter(concurrency), stats: { requests: 0, bytesReceived: 0, bytesSent: 0, retries: 0 }, retries, signal: options.signal, sdk };
+  // The signal is per use, not per connection: connections are shared between callers.
+  return { client, limiter: new RequestLimiter(concurrency), stats: { requests: 0, bytesReceived: 0, bytesSent: 0, retries: 0 }, retries, signal: undefined, sdk };
 }
 
 /** The region from the profile or shared config; `us-east-1` when none is set (redirects fix a wrong guess). */

@@ -79,7 +79,8 @@ export async function s3Sink(location: string | URL | S3Location, options: S3Sin
     );
     if (exists) throw new TensioError('ALREADY_EXISTS', `${name} already exists (overwrite is off)`, { path: name });
   }
-  const { Upload } = await import('@aws-sdk/lib-storage').catch((cause: unknown) => {
+  const packageName = '@aws-sdk/lib-storage'; // in a variable: bundlers leave it out
+  const { Upload } = await (import(packageName) as Promise<typeof import('@aws-sdk/lib-storage')>).catch((cause: unknown) => {
     throw new TensioError('UNSUPPORTED_FEATURE', `writing to s3:// needs the package @aws-sdk/lib-storage, which could not be loaded: ${(cause as Error).message}`, { cause });
   });
 

@@ -66,7 +66,7 @@ export async function s3Source(location: string | URL | S3Location, options: S3S
   const object = {
     size,
     rangeSupported: true,
-    readInto: (target: Uint8Array, offset: number, signal: AbortSignal | undefined) => readObjectRange(connection, where, target, offset, pin ? etag : undefined, signal),
+    readInto: (target: Uint8Array, offset: number, signal: AbortSignal | undefined) => readObjectRange(connection, where, target, offset, pin ? etag : undefined, combineSignals(options.signal, signal)),
   };
   const readAhead = new SequentialReadAhead(object, options.readAheadDepth ?? 2);
   const raw: ByteSource = {
@@ -195,7 +195,7 @@ async function readObjectRange(connection: S3Connection, where: S3Location, targ
       throw new TensioError('SIZE_MISMATCH', `${formatS3Url(where)} answered ${response.ContentRange} to a request for bytes ${from}-${to}`, { path: formatS3Url(where) });
     }
     const view = target.subarray(done);
-    const written = await readBody(response.Body, view, 0, connection, where, combineSignals(signal, undefined));
+    const written = await readBody(response.Body, view, 0, connection, where, signal);
     done += written;
     if (done < target.byteLength) {
       failures += 1;

@@ -12,7 +12,7 @@
 import { TensioError } from '../core/errors.js';
 import type { ByteRange, ByteSource, ReadOptions } from './byte-source.js';
 import type { ByteSink } from './byte-sink.js';
-import { s3Connect, s3Send, type S3Connection, type S3Options, type S3Stats } from './s3-client.js';
+import { combineSignals, s3Connect, s3Send, type S3Connection, type S3Options, type S3Stats } from './s3-client.js';
 import { formatS3Url, parseS3Url, type S3Location } from './s3-location.js';
 import { s3Sink, type S3SinkOptions } from './s3-sink.js';
 import { s3Source, type S3SourceOptions } from './s3-source.js';
@@ -72,7 +72,7 @@ export function s3Store(root: string | URL | S3Location, options: S3StoreOptions
   };
   const send = async <T>(key: string, action: string, run: (c: S3Connection, abortSignal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> => {
     const c = await connect();
-    return s3Send(c, { location: key === '' ? { bucket, key: prefix } : locationOf(key), action }, (abortSignal) => run(c, abortSignal), signal);
+    return s3Send(c, { location: key === '' ? { bucket, key: prefix } : locationOf(key), action }, (abortSignal) => run(c, abortSignal), combineSignals(options.signal, signal));
   };
   const withSignal = (abortSignal: AbortSignal | undefined): { abortSignal?: AbortSignal } => (abortSignal ? { abortSignal } : {});
 
@@ -131,7 +131,8 @@ export function s3Store(root: string | URL | S3Location, options: S3StoreOptions
     },
     async open(key, readOptions): Promise<ByteSource> {
       const c = await connect();
-      return s3Source(locationOf(key), { ...(options.source ?? {}), connection: c, ...(readOptions?.signal ? { signal: readOptions.signal } : {}) });
+      const signal = combineSignals(options.signal, readOptions?.signal);
+      return s3Source(locationOf(key), { ...(options.source ?? {}), connection: c, ...(signal ? { signal } : {}) });
     },
     async write(key, bytes, writeOptions: StoreWriteOptions = {}) {
       if (writeOptions.noOverwrite && (await store.has(key, writeOptions))) {
@@ -142,7 +143,8 @@ export function s3Store(root: string | URL | S3Location, options: S3StoreOptions
     },
     async sink(key, writeOptions: StoreWriteOptions = {}): Promise<ByteSink> {
       const c = await connect();
-      return s3Sink(locationOf(key), { ...(options.upload ?? {}), connection: c, ...(writeOptions.noOverwrite ? { noOverwrite: true } : {}), ...(writeOptions.signal ? { signal: writeOptions.signal } : {}) });
+      const signal = combineSignals(options.signal, writeOptions.signal);
+      return s3Sink(locationOf(key), { ...(options.upload ?? {}), connection: c, ...(writeOptions.noOverwrite ? { noOverwrite: true } : {}), ...(signal ? { signal } : {}) });
     },
     async delete(key, deleteOptions) {
       await send(key, 'delete', (c, abortSignal) => c.client.send(new c.sdk.DeleteObjectCommand({ Bucket: bucket, Key: locationOf(key).key }), withSignal(abortSignal)), deleteOptions?.signal).catch((error: unknown) => {

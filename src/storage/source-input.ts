@@ -14,6 +14,9 @@ import { folderStore } from './folder-store.js';
 import type { Store } from './store.js';
 import { httpSource, type HttpSourceOptions } from './http-source.js';
 import { httpStore } from './http-store.js';
+import type { S3Options } from './s3-client.js';
+import { isS3Url } from './s3-location.js';
+import { s3Store, s3StoreOf } from './s3-store.js';
 import { quoteInput } from '../core/quote.js';
 
 /** Anything a tensor file can be read from. */
@@ -26,6 +29,8 @@ export interface SourceInputOptions {
   http?: HttpSourceOptions;
   /** A name for bytes in memory (used in messages and for detection by extension). */
   name?: string;
+  /** Options for `s3://` inputs (endpoint, credentials, …); default: {@link setS3Defaults} and the AWS chain. */
+  s3?: S3Options;
 }
 
 /** True for a {@link ByteSource}: an object with a numeric `size` and a `read` method. */
@@ -38,6 +43,19 @@ export function isByteSource(input: unknown): input is ByteSource {
 export function isHttpUrl(input: unknown): boolean {
   if (input instanceof URL) return input.protocol === 'http:' || input.protocol === 'https:';
   return typeof input === 'string' && /^https?:\/\//i.test(input);
+}
+
+/**
+ * True for a location read over the network: an `http(s)://` URL or an `s3://bucket/key`.
+ *
+ * @example
+ * ```ts
+ * isRemoteLocation('s3://models/model.safetensors'); // true
+ * isRemoteLocation('model.safetensors'); // false
+ * ```
+ */
+export function isRemoteLocation(input: unknown): boolean {
+  return isHttpUrl(input) || isS3Url(input);
 }
 
 /**
@@ -70,6 +88,7 @@ export function localPathOf(input: SourceInput): string | undefined {
 export function describeSourceInput(input: SourceInput, fallback = '<bytes>'): string {
   if (input instanceof Uint8Array) return fallback;
   if (input instanceof URL || isHttpUrl(input)) return redactUrl(String(input));
+  if (isS3Url(input)) return String(input);
   if (typeof input === 'string') return localPathOf(input) ?? input;
   return input.name ?? fallback;
 }
@@ -108,8 +127,12 @@ export async function openSourceInput(input: SourceInput, options: SourceInputOp
   if (input instanceof Uint8Array) return { source: bytesSource(input, options.name), owned: false };
   if (isByteSource(input)) return { source: input, owned: false };
   if (isHttpUrl(input)) return { source: await httpSource(String(input), httpOptionsOf(options)), owned: true };
+  if (isS3Url(input)) {
+    const { s3Source } = await import('./s3-source.js');
+    return { source: await s3Source(String(input), s3OptionsOf(options)), owned: true };
+  }
   const path = localPathOf(input as string | URL);
-  if (path === undefined) throw new TensioError('UNSUPPORTED_FEATURE', `cannot read ${describeSourceInput(input)}: only local paths, file: and http(s): URLs are supported`);
+  if (path === undefined) throw new TensioError('UNSUPPORTED_FEATURE', `cannot read ${describeSourceInput(input)}: only local paths, file:, http(s): and s3: URLs are supported`);
   return { source: await fileSource(path), owned: true };
 }
 
@@ -134,6 +157,7 @@ export function storeOfInput(input: string | URL, options: SourceInputOptions = 
     url.hash = '';
     return { store: httpStore(url, httpOptionsOf(options)), key };
   }
+  if (isS3Url(input)) return s3StoreOf(input, s3OptionsOf(options));
   const path = localPathOf(input);
   if (path === undefined) throw new TensioError('UNSUPPORTED_FEATURE', `cannot read ${describeSourceInput(input)}: only local paths, file: and http(s): URLs are supported`);
   const absolute = resolve(path);
@@ -155,9 +179,14 @@ export function storeAtInput(input: string | URL, options: SourceInputOptions = 
     if (!url.pathname.endsWith('/')) url.pathname += '/';
     return httpStore(url, httpOptionsOf(options));
   }
+  if (isS3Url(input)) return s3Store(String(input), s3OptionsOf(options));
   const path = localPathOf(input);
   if (path === undefined) throw new TensioError('UNSUPPORTED_FEATURE', `cannot read ${describeSourceInput(input)}: only local paths, file: and http(s): URLs are supported`);
   return folderStore(path);
+}
+
+function s3OptionsOf(options: SourceInputOptions): S3Options {
+  return { ...(options.s3 ?? {}), ...(options.signal ? { signal: options.signal } : {}) };
 }
 
 function httpOptionsOf(options: SourceInputOptions): HttpSourceOptions {
@@ -169,8 +198,8 @@ function httpOptionsOf(options: SourceInputOptions): HttpSourceOptions {
 export type LocationKind = 'file' | 'folder' | 'missing' | 'remote';
 
 /**
- * Whether a local path is a file, a folder or missing; `'remote'` for an `http(s)://` URL
- * (which cannot be asked without a request).
+ * Whether a local path is a file, a folder or missing; `'remote'` for an `http(s)://` or
+ * `s3://` URL (which cannot be asked without a request).
  *
  * @example
  * ```ts
@@ -178,7 +207,7 @@ export type LocationKind = 'file' | 'folder' | 'missing' | 'remote';
  * ```
  */
 export async function locationKind(location: string): Promise<LocationKind> {
-  if (isHttpUrl(location)) return 'remote';
+  if (isRemoteLocation(location)) return 'remote';
   const path = localPathOf(location) ?? location;
   return stat(path).then((s) => (s.isDirectory() ? 'folder' : 'file'), () => 'missing');
 }
@@ -201,6 +230,7 @@ export function siblingLocation(location: string, name: string): string {
     // A sibling gets no query string: a signed URL's query belongs to its own file.
     return new URL(encodeURIComponent(name), location).toString();
   }
+  if (isS3Url(location)) return `${location.slice(0, location.lastIndexOf('/') + 1)}${name}`;
   const path = localPathOf(location) ?? location;
   return join(dirname(path), name);
 }

@@ -7,7 +7,10 @@
 import { TensioError } from '../core/errors.js';
 import { atomicFileSink } from './atomic-file-sink.js';
 import type { ByteSink } from './byte-sink.js';
-import { isFolderStore } from './folder-store.js';
+import { folderStore, isFolderStore } from './folder-store.js';
+import { isS3Url } from './s3-location.js';
+import { s3Sink } from './s3-sink.js';
+import { s3Store } from './s3-store.js';
 import { stagedSink } from './staged-sink.js';
 import type { Store } from './store.js';
 
@@ -99,7 +102,10 @@ export interface OpenWriteSinkOptions {
 export async function openWriteSink(target: WriteTarget, options: OpenWriteSinkOptions = {}): Promise<ByteSink> {
   const durable = options.durable === false ? { durable: false } : {};
   let sink: ByteSink;
-  if (typeof target === 'string') {
+  if (typeof target === 'string' && isS3Url(target)) {
+    // A streamed multipart upload, visible only once complete (S3 settings: setS3Defaults and the AWS chain).
+    sink = await s3Sink(target, { ...(options.noOverwrite ? { noOverwrite: true } : {}) });
+  } else if (typeof target === 'string') {
     sink = await atomicFileSink(target, { noOverwrite: options.noOverwrite === true, ...durable });
   } else if (isStoreKey(target)) {
     if (!target.store.canWrite) {
@@ -127,6 +133,20 @@ export async function openWriteSink(target: WriteTarget, options: OpenWriteSinkO
 }
 
 /**
+ * The store a multi-file output is written into, for a folder location: an S3 prefix
+ * for `s3://bucket/prefix`, else a local folder.
+ *
+ * @example
+ * ```ts
+ * outputFolderStore('s3://models/llama'); // s3Store over s3://models/llama/
+ * outputFolderStore('out/llama');         // folderStore('out/llama')
+ * ```
+ */
+export function outputFolderStore(folder: string): Store {
+  return isS3Url(folder) ? s3Store(folder) : folderStore(folder);
+}
+
+/**
  * The local folder path of a target, for formats whose output is a folder written with
  * local renames (NumPack stores, Zarr folders): a path, or a key of a `folderStore`.
  * A bare sink or another store is refused with `UNSUPPORTED_FEATURE`, naming `format`.
@@ -137,8 +157,8 @@ export async function openWriteSink(target: WriteTarget, options: OpenWriteSinkO
  * ```
  */
 export function localFolderTarget(target: WriteTarget, format: string): string {
-  if (typeof target === 'string') return target;
+  if (typeof target === 'string' && !isS3Url(target)) return target;
   if (isStoreKey(target) && isFolderStore(target.store)) return target.store.locate(target.key);
-  const what = isStoreKey(target) ? `the store ${target.store.name}` : 'a byte sink';
+  const what = isStoreKey(target) ? `the store ${target.store.name}` : typeof target === 'string' ? target : 'a byte sink';
   throw new TensioError('UNSUPPORTED_FEATURE', `${format}: its output is a folder of files published with local renames, so it is written to a local folder (a path or a folderStore key), not to ${what}`, { format });
 }

@@ -8,7 +8,7 @@ import { tensorByteLength } from '../../core/sizes.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { TensorBytes, TensorSpec } from '../../model/types.js';
 import { chunksOf } from '../../storage/tensor-bytes.js';
-import { atomicFileSink } from '../../storage/atomic-file-sink.js';
+import { openWriteSink } from '../../storage/write-target.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
 import { npyCannotWrite, npyDescrFor } from './dtypes.js';
 import { NPY_MAGIC } from './read.js';
@@ -157,7 +157,7 @@ export interface NpyWriteInput {
  * ```
  */
 export async function npyWrite(target: string | ByteSink, tensor: NpyWriteInput, options: NpyWriteOptions & { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<void> {
-  const sink = typeof target === 'string' ? await atomicFileSink(target, { noOverwrite: options.overwrite === false }) : target;
+  const sink = typeof target === 'string' ? await openWriteSink(target, { noOverwrite: options.overwrite === false }) : target;
   try {
     for await (const chunk of npyChunks({ name: 'data', dtype: tensor.dtype, shape: tensor.shape }, tensor.data, options)) await sink.write(chunk);
     await sink.close();

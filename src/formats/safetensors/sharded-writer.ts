@@ -14,10 +14,10 @@ import { errorFactory } from '../../core/errors.js';
 import { SAFETENSORS_MAX_HEADER_BYTES } from '../../core/limits.js';
 import { tensorByteLength } from '../../core/sizes.js';
 import type { TensorBytes, TensorSpec, TensorWriter } from '../../model/types.js';
-import { folderStore, isFolderStore } from '../../storage/folder-store.js';
+import { isFolderStore } from '../../storage/folder-store.js';
 import { acquireWriterLock, type WriterLock } from '../../storage/writer-lock.js';
 import { keyFolder, type Store } from '../../storage/store.js';
-import { isStoreKey, type StoreKey } from '../../storage/write-target.js';
+import { isStoreKey, outputFolderStore, type StoreKey } from '../../storage/write-target.js';
 import { checkShardSetTarget, chooseShardNames, publishShardSet } from '../sharded/publish.js';
 import { shardIndexFileName } from '../sharded/names.js';
 import { safetensorsIsCrc32Key } from './checksum.js';
@@ -53,14 +53,14 @@ interface ShardSetTarget {
 }
 
 /**
- * A path becomes a {@link folderStore} over its folder (created by the first shard's
+ * A path becomes a local folder store (an S3 prefix for `s3://`) over its folder (created by the first shard's
  * write); a `{ store, key }` keeps its store, the key naming the index, the one-file
  * form or (no `.safetensors` ending) a folder key.
  */
 function shardSetTarget(target: string | StoreKey): ShardSetTarget {
   if (!isStoreKey(target)) {
     const { folder, prefix } = safetensorsResolveShardTarget(target);
-    return { store: folderStore(folder), folderKey: '', prefix };
+    return { store: outputFolderStore(folder), folderKey: '', prefix };
   }
   const { key } = target;
   const lower = key.toLowerCase();

@@ -10,7 +10,7 @@ import { DTYPE_INFO } from '../../core/dtype.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { TensorSpec } from '../../model/types.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
-import { atomicFileSink } from '../../storage/atomic-file-sink.js';
+import { openWriteSink } from '../../storage/write-target.js';
 import { safetensorsFormatCrc32, safetensorsIsCrc32Key, safetensorsCrc32Key, safetensorsCrc32Update, SAFETENSORS_CRC32_PLACEHOLDER } from './checksum.js';
 import { SAFETENSORS_METADATA_KEY, safetensorsDtypeName, safetensorsDtypeRank } from './types.js';
 import { quoteInput } from '../../core/quote.js';
@@ -222,7 +222,7 @@ export function safetensorsSerialize(tensors: SafetensorsTensors, options: Omit<
  */
 export async function safetensorsWrite(target: string | ByteSink, tensors: SafetensorsTensors, options: SafetensorsWriteOptions = {}): Promise<void> {
   const { layout, byName } = prepare(tensors, options);
-  const sink = typeof target === 'string' ? await atomicFileSink(target, { noOverwrite: options.overwrite === false }) : target;
+  const sink = typeof target === 'string' ? await openWriteSink(target, { noOverwrite: options.overwrite === false }) : target;
   try {
     await sink.write(layout.header);
     for (const entry of layout.entries) {

@@ -7,7 +7,7 @@
  */
 import { basename, dirname } from 'node:path';
 import { folderStore } from '../../storage/folder-store.js';
-import { isHttpUrl, siblingLocation } from '../../storage/source-input.js';
+import { isRemoteLocation, siblingLocation } from '../../storage/source-input.js';
 import { isTensioError, throwIfAborted } from '../../core/errors.js';
 import type { VerifyOptions, VerifyProblem, VerifyReport } from '../../model/types.js';
 import { isHiddenFileName, parseShardFileName } from './names.js';
@@ -30,7 +30,7 @@ export async function findStrayShards(indexPath: string, named: readonly string[
   if (!indexName.toLowerCase().endsWith(suffix)) return [];
   const prefix = indexName.slice(0, -suffix.length);
   const keep = new Set(named);
-  if (isHttpUrl(indexPath)) return []; // an HTTP server cannot list its folder
+  if (isRemoteLocation(indexPath)) return []; // remote folders are not listed (HTTP cannot; S3 could, one request more)
   const entries = (await folderStore(dirname(indexPath)).list('', { recursive: false }).catch(() => [] as string[])).map((key) => key.replace(/\/$/, ''));
   return entries.filter((name) => {
     if (isHiddenFileName(name) || keep.has(name)) return false;

@@ -10,7 +10,7 @@ import { createTensorReader } from '../../model/create-reader.js';
 import { UNSUPPORTED_TENSORS_KEY, type OpenOptions, type TensorInfo, type TensorReader, type UnsupportedTensor } from '../../model/types.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
 import type { ByteSource } from '../../storage/byte-source.js';
-import { isHttpUrl, locationKind, openSourceInput, storeAtInput } from '../../storage/source-input.js';
+import { isRemoteLocation, locationKind, openSourceInput, storeAtInput } from '../../storage/source-input.js';
 import type { Store } from '../../storage/store.js';
 import { zarrBandChunks, ZARR_READ_AHEAD_BANDS, type ZarrFetchStats } from './chunks.js';
 import { zarrReadHierarchy } from './hierarchy.js';
@@ -63,7 +63,7 @@ export async function zarrStoreOf(input: string | ByteSource | Store, options: O
     return { store: await zarrZipStore(input as ByteSource, options.signal ? { signal: options.signal } : {}), owned: false };
   }
   const sourceOptions = { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) };
-  if (/\.zip$/i.test(input.replace(/[?#].*$/, '')) && (isHttpUrl(input) || (await locationKind(input)) === 'file')) {
+  if (/\.zip$/i.test(input.replace(/[?#].*$/, '')) && (isRemoteLocation(input) || (await locationKind(input)) === 'file')) {
     const { source } = await openSourceInput(input, sourceOptions);
     try {
       return { store: await zarrZipStore(source, options.signal ? { signal: options.signal } : {}), owned: true };
@@ -72,7 +72,7 @@ export async function zarrStoreOf(input: string | ByteSource | Store, options: O
       throw error;
     }
   }
-  if (!isHttpUrl(input) && (await locationKind(input)) === 'missing') {
+  if (!isRemoteLocation(input) && (await locationKind(input)) === 'missing') {
     throw new TensioError('NOT_FOUND', `zarr: ${input} does not exist`, { format: 'zarr', path: input });
   }
   return { store: storeAtInput(input, sourceOptions), owned: true };
@@ -101,7 +101,7 @@ export async function zarrOpen(input: string | ByteSource | Store, options: Open
       throw new TensioError('NOT_FOUND', `zarr: ${store.name} has no group ${JSON.stringify(group)}; groups: ${hierarchy.groups.map((g) => JSON.stringify(g.path || '/')).join(', ')}`, { format: 'zarr' });
     }
     const stats: ZarrFetchStats = { chunkReads: 0, bytesRead: 0 };
-    const remote = typeof input === 'string' && isHttpUrl(input);
+    const remote = typeof input === 'string' && isRemoteLocation(input);
     const tensors: TensorInfo[] = [];
     const locations = new Map<string, ByteChunk[]>();
     const rootName = store.name.replace(/[/\\]+$/, '').split(/[/\\]/).pop()?.replace(/\.zarr(\.zip)?$|\.zip$/i, '') || 'data';

@@ -14,7 +14,7 @@ import { checkMultiPartInfo, type TensorLayout, type TensorPartInfo } from '../.
 import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
 import { UNSUPPORTED_TENSORS_KEY, type TensorInfo, type TensorReader, type UnsupportedTensor } from '../../model/types.js';
 import { readRange, type ByteSource } from '../../storage/byte-source.js';
-import { isHttpUrl, localPathOf, openSourceInput, siblingLocation, type SourceInput } from '../../storage/source-input.js';
+import { isRemoteLocation, localPathOf, openSourceInput, siblingLocation, type SourceInput } from '../../storage/source-input.js';
 import type { HttpSourceOptions } from '../../storage/http-source.js';
 import { ztDigestAlgorithmOf, ztHasher, ztXxh3 } from './digest.js';
 import { ztParseFrame, ztParseManifest, type ZtReadOptions } from './read.js';
@@ -107,7 +107,7 @@ export async function ztReadManifestFrom(source: ByteSource, options: ZtReadOpti
 export async function ztOpen(input: SourceInput, options: ZtOpenOptions = {}): Promise<ZtReader> {
   const { source, owned } = await openSourceInput(input, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   const location = typeof input === 'string' || input instanceof URL ? String(input) : undefined;
-  const openShard = options.openShard ?? (location !== undefined && (isHttpUrl(location) || localPathOf(location) !== undefined)
+  const openShard = options.openShard ?? (location !== undefined && (isRemoteLocation(location) || localPathOf(location) !== undefined)
     ? async (name: string) => (await openSourceInput(siblingLocation(location, ztShardFileName(location, name)), options.http ? { http: options.http } : {})).source
     : undefined);
   try {
