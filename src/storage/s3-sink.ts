@@ -11,7 +11,6 @@
  * The sink cannot patch bytes already sent (`canWriteAt` false): writers that must
  * patch are staged locally by `openWriteSink` (see `staged-sink.ts`).
  */
-import { PassThrough } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { TensioError } from '../core/errors.js';
 import { S3_PART_BYTES, S3_UPLOAD_QUEUE } from '../core/limits.js';
@@ -84,6 +83,8 @@ export async function s3Sink(location: string | URL | S3Location, options: S3Sin
     throw new TensioError('UNSUPPORTED_FEATURE', `writing to s3:// needs the package @aws-sdk/lib-storage, which could not be loaded: ${(cause as Error).message}`, { cause });
   });
 
+  // Loaded here, not at the top: importing storage must not load node:stream (import cost).
+  const { PassThrough } = await import('node:stream');
   const body = new PassThrough({ highWaterMark: FEED_BUFFER_BYTES });
   let failure: TensioError | undefined;
   let uploadId: string | undefined;
