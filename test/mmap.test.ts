@@ -59,7 +59,7 @@ function sampleTensors(dtypes: readonly DType[]): Record<string, Tensor> {
 }
 
 /** Formats whose bytes on disk are the tensor's bytes when tensio writes them: these must map. */
-const MAPPED_FORMATS = new Set(['safetensors', 'npy', 'npz', 'pytorch', 'zt', 'gguf']);
+const MAPPED_FORMATS = new Set(['safetensors', 'npy', 'npz', 'pytorch', 'zt', 'gguf', 'npk']);
 
 interface Written {
   format: string;
@@ -261,4 +261,25 @@ test('files over 4 GiB (sparse): tensors past 4 GiB map, and a stream over a 4.5
   }
   assert.equal(at, padBytes);
   assert.deepEqual(found, [1, 2, 3]);
+});
+
+test('NumPack: an array without deleted rows maps; one with deleted rows reads its logical rows', { skip: NO_ADDON }, async (t) => {
+  const dir = await tempDir(t, 'tensio-mmap-');
+  const path = join(dir, 'store.npk');
+  const { NumPack } = await import('../src/io/index.js');
+  const rows = 512;
+  const values = Float32Array.from({ length: rows * 64 }, (_, i) => i);
+  const store = await NumPack.open(path);
+  await store.save({ whole: createTensor('float32', [rows, 64], values), holes: createTensor('float32', [rows, 64], values) });
+  await store.drop('holes', Int32Array.from([0, 5, 100]));
+  await store.close();
+  await using reader = await openTensorFile(path);
+  const whole = await reader.read('whole');
+  assert.equal(isMemoryMapped(whole.data), true);
+  assert.equal(sha(whole.data), sha(new Uint8Array(values.buffer)));
+  const holes = await reader.read('holes');
+  assert.equal(isMemoryMapped(holes.data), false);
+  assert.deepEqual(holes.shape, [rows - 3, 64]);
+  const kept = (typedView(holes) as Float32Array);
+  assert.deepEqual([kept[0], kept[64 * 4], kept[64 * 5]], [64, 6 * 64, 7 * 64]);
 });

@@ -9,6 +9,8 @@ import { createTensorReader } from '../model/create-reader.js';
 import { createPlannedWriter } from '../model/planned-writer.js';
 import type { OpenOptions, TensorFormat, TensorInfo, TensorReader, TensorSpec, TensorWriter, WriterOptions } from '../model/types.js';
 import type { ByteSource } from '../storage/byte-source.js';
+import { fileSource, type FileSource } from '../storage/file-source.js';
+import { memoryMapAvailable } from '../storage/memory-map.js';
 import { localFolder } from '../storage/local-folder.js';
 import { localFolderTarget, type WriteTarget } from '../storage/write-target.js';
 import { removeStaleTemporaries, temporaryPathFor } from '../storage/temporary-names.js';
@@ -97,10 +99,30 @@ export async function npkOpenReader(path: string): Promise<TensorReader> {
       });
     }
     const size = Object.values(meta.arrays).reduce((sum, array) => sum + array.sizeBytes, 0);
+    // An array of one plain data file with no deleted rows is its file's first bytes, so
+    // with the mmap addon in use it is read as a span of that file (mapped views, §11);
+    // each such file is opened on the first read of its array and closed with the reader.
+    const direct = new Map<string, Promise<FileSource>>();
+    const directSource = (name: string): Promise<FileSource> | undefined => {
+      const array = meta.arrays[name]!;
+      if (!memoryMapAvailable() || array.deletedRows > 0 || array.shape.length === 0 || array.dataFile.endsWith('.npkseg')) return undefined;
+      let opened = direct.get(name);
+      if (!opened) {
+        opened = fileSource(resolve(store.path, array.dataFile));
+        direct.set(name, opened);
+      }
+      return opened;
+    };
     return createTensorReader({
       format: 'npk', path: store.path, size, metadata: {}, tensors,
-      locate: (info) => ({ kind: 'span', source: sources.get(info.name)!, offset: 0 }),
-      close: () => store.close(),
+      locate: async (info) => {
+        const file = directSource(info.name);
+        return { kind: 'span', source: file ? await file : sources.get(info.name)!, offset: 0 };
+      },
+      close: async () => {
+        await Promise.all([...direct.values()].map((opened) => opened.then((file) => file.close(), () => undefined)));
+        await store.close();
+      },
     });
   } catch (error) {
     await store.close();
