@@ -174,3 +174,17 @@ test('cli split: parts of different N refuse to finish; usage errors exit 2', as
   assert.equal(help.code, 0);
   for (const runner of [/JOB_COMPLETION_INDEX/, /SLURM_ARRAY_TASK_ID/, /xargs -P/, /--finish/]) assert.match(help.stdout, runner);
 });
+
+test('cli split: --finish-when-done, 3 processes at once: the last to end writes the index', async (t) => {
+  const dir = await tempDir(t);
+  await writeInput(join(dir, 'in.safetensors'));
+  const runs = await Promise.all([1, 2, 3].map((index) => tensio(['convert', 'in.safetensors', INDEX, '--part', `${index}/3`, '--finish-when-done', '--json'], dir)));
+  for (const run of runs) assert.equal(run.code, 0, run.stderr);
+  const finished = runs.map((run) => (JSON.parse(run.stdout) as { finished?: { parts: number; tensors: number } }).finished).filter((item) => item !== undefined);
+  assert.ok(finished.length >= 1, 'at least the last part finished');
+  for (const item of finished) assert.deepEqual([item.parts, item.tensors], [3, 24]);
+  await using reader = await openTensorFile(join(dir, INDEX));
+  assert.equal(reader.tensors.length, 24);
+  const usage = tensioSync(['convert', '--finish', INDEX, '--finish-when-done'], dir);
+  assert.equal(usage.code, 2);
+});

@@ -257,3 +257,27 @@ test('split: PyTorch .bin shards (pytorch_model.bin.index.json) in parts', async
   assert.ok(finished.shards.every((file) => /pytorch_model-0000\d-of-00003\.bin$/.test(file)));
   assert.equal(await assertSameTensors(out, input), 13);
 });
+
+test('split: finishWhenComplete makes the last part write the index; concurrent parts all end finished', async (t) => {
+  const dir = await tempDir(t);
+  const input = join(dir, 'in.safetensors');
+  await writeInput(input);
+  const out = join(dir, INDEX);
+  const first = await convert(input, out, { part: { index: 2, count: 3, finishWhenComplete: true } });
+  const second = await convert(input, out, { part: { index: 3, count: 3, finishWhenComplete: true } });
+  assert.equal(first.finished, undefined);
+  assert.equal(second.finished, undefined);
+  await assert.rejects(stat(out), 'no index while part 1 is missing');
+  const last = await convert(input, out, { part: { index: 1, count: 3, finishWhenComplete: true } });
+  assert.equal(last.finished?.parts, 3);
+  assert.equal(await assertSameTensors(out, input), 13);
+  // Four parts at once, over the finished output: whichever ends last finishes; maybe several.
+  const results = await Promise.all([1, 2, 3, 4].map((index) => convert(input, out, { overwrite: true, part: { index, count: 4, finishWhenComplete: true } })));
+  assert.ok(results.some((result) => result.finished?.parts === 4));
+  assert.equal(await assertSameTensors(out, input), 13);
+  assert.equal(JSON.parse(await readFile(out, 'utf8')).weight_map['model.layers.0.weight'].endsWith('-of-00004.safetensors'), true);
+  // A finish that refuses (another plan in part 1) throws from the last part, naming it; its own manifest stays.
+  await convert(input, join(dir, 'b', INDEX), { part: { index: 1, count: 2 }, dtype: 'float16' });
+  await expectCode(convert(input, join(dir, 'b', INDEX), { part: { index: 2, count: 2, finishWhenComplete: true } }), 'INVALID_STATE', /part 2\/2 was written, but finishing the conversion refused: .*part 2\/2 was converted with another plan/);
+  await stat(join(dir, 'b', MANIFESTS, 'part-00002-of-00002.json'));
+});

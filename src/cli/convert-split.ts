@@ -16,8 +16,8 @@ export const CLI_SPLIT_HELP = `      --part I/N      convert only part I of N of
                       split across processes or machines (no scheduler needed:
                       any job runner starts the parts). OUT is the index of a
                       sharded checkpoint (model.safetensors.index.json, or
-                      pytorch_model.bin.index.json), on a folder every part
-                      can write. Tensors are dealt into N parts balanced by
+                      pytorch_model.bin.index.json) in a folder every part
+                      can write, or at an s3:// prefix. Tensors are dealt into N parts balanced by
                       bytes (largest first, each to the lightest part; the
                       same for every run), and part I writes its own shard
                       model-0000I-of-0000N.safetensors and a manifest (size,
@@ -32,6 +32,11 @@ export const CLI_SPLIT_HELP = `      --part I/N      convert only part I of N of
                       older runs. A missing or changed part exits 1 naming it
                       (INCOMPLETE, NOT_FOUND, SIZE_MISMATCH, CHECKSUM_MISMATCH,
                       INVALID_STATE); run that part again, then --finish
+      --finish-when-done
+                      with --part: after this part, if every part has finished,
+                      run --finish too (the last part to end writes the index;
+                      parts ending at once may each finish, writing the same
+                      index). A refused finish exits 1; the part stays written
       --skip-checksums
                       with --finish: check sizes and headers, not SHA-256s (a
                       finish otherwise reads every shard once)
@@ -58,7 +63,7 @@ Split across processes or machines (every part writes to OUT's folder):
  * Checks `--part` against the rest of the command line and returns the part. Usage
  * errors: a malformed I/N, OUT not naming a sharded index, `--max-shard-size`.
  */
-export function cliSplitPart(text: string, output: string, outputFormat: TensorFormat, maxShardSize: unknown): SplitPart {
+export function cliSplitPart(text: string, output: string, outputFormat: TensorFormat, maxShardSize: unknown, finishWhenComplete = false): SplitPart & { finishWhenComplete?: boolean } {
   let part: SplitPart;
   try {
     part = parseSplitPart(text);
@@ -74,11 +79,12 @@ export function cliSplitPart(text: string, output: string, outputFormat: TensorF
     throw new CliUsageError(`--part writes one shard of a sharded checkpoint: OUT must name its index (e.g. ${layout.defaultPrefix}${layout.extension}.index.json), not ${output}`, 'convert');
   }
   if (maxShardSize !== undefined) throw new CliUsageError('--part writes one shard per part (pick N for the shard size); --max-shard-size does not apply', 'convert');
-  return part;
+  return finishWhenComplete ? { ...part, finishWhenComplete } : part;
 }
 
 /** `tensio convert --finish OUT`. */
 export async function cliFinishSplit(output: string, values: Record<string, unknown>, context: CliContext): Promise<number> {
+  if (values['finish-when-done'] === true) throw new CliUsageError('--finish-when-done applies to --part only (--finish finishes now)', 'convert');
   const ignored = Object.keys(values).filter((name) => !['finish', 'skip-checksums', 'to', 'json', 'progress', 'quiet', 'help'].includes(name) && values[name] !== undefined);
   if (ignored.length > 0) throw new CliUsageError(`--finish takes only OUT (and --to, --skip-checksums, --json, --progress, --quiet); the parts were converted with the other options: remove --${ignored[0]}`, 'convert');
   if (values['skip-checksums'] === true && values.finish !== true) throw new CliUsageError('--skip-checksums applies to --finish only', 'convert');

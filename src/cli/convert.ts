@@ -167,6 +167,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
       'max-shard-size': { type: 'string' },
       part: { type: 'string' },
       finish: { type: 'boolean' },
+      'finish-when-done': { type: 'boolean' },
       'skip-checksums': { type: 'boolean' },
       'zarr-version': { type: 'string' },
       compressor: { type: 'string' },
@@ -224,7 +225,8 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
     const inputFormat = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(inputPath, { ...(http ? { http } : {}), ...(context.signal ? { signal: context.signal } : {}) });
     cliRefuseIgnoredOptions(values, CONVERT_FORMAT_OPTIONS, inputFormat, input, 'convert');
     const outputFormat = typeof values.to === 'string' ? getFormat(values.to) : formatForOutputPath(outputPath);
-    const part = typeof values.part === 'string' ? cliSplitPart(values.part, output, outputFormat, values['max-shard-size']) : undefined;
+    const part = typeof values.part === 'string' ? cliSplitPart(values.part, output, outputFormat, values['max-shard-size'], values['finish-when-done'] === true) : undefined;
+    if (!part && values['finish-when-done'] === true) throw new CliUsageError('--finish-when-done applies to --part only', 'convert');
     if (values.compress === true && !outputFormat.writeOptionNames?.includes('compress')) {
       throw new CliUsageError(`--compress applies to ${BUILT_IN_FORMATS.filter((format) => format.writeOptionNames?.includes('compress')).map((format) => format.name).join(', ')} output only; ${output} is ${outputFormat.name}`, 'convert');
     }
@@ -303,7 +305,9 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
       context.stdout(
         `converted part ${part.index}/${part.count} of ${input} (${result.inputFormat}) -> ${shard ?? 'no shard (no tensors fell to this part)'}\n` +
         `  ${cliFormatCount(result.tensors)} tensor${result.tensors === 1 ? '' : 's'}, ${cliFormatBytes(result.bytes)} of tensor data in ${cliFormatSeconds(seconds)} (${cliFormatThroughput(result.bytes, seconds)})\n` +
-        `  when every part is done: tensio convert --finish ${output}\n`,
+        (result.finished
+          ? `  every part is done: finished ${output}, ${result.finished.parts} parts checked, index written\n`
+          : `  when every part is done: tensio convert --finish ${output}${values['finish-when-done'] === true ? ' (or the last part run with --finish-when-done does it)' : ''}\n`),
       );
       return 0;
     }

@@ -20,6 +20,7 @@ import type { HttpSourceOptions } from '../storage/http-source.js';
 import { blockConversion, loadDequantizer, type BlockConversion } from './block-convert.js';
 import { describeWriteTarget, type StagingPolicy, type WriteTarget } from '../storage/write-target.js';
 import type { OpenFormatOptions, WriteFormatOptions } from './format-options.js';
+import type { FinishSplitConvertResult } from './split/finish.js';
 import { quoteInput } from '../core/quote.js';
 
 /**
@@ -99,7 +100,18 @@ export interface ConvertOptions<From extends string = string, To extends string 
    * Every part must be given the same input, options and `count`; once all are done,
    * {@link finishSplitConvert} checks them and writes the index.
    */
-  part?: { index: number; count: number; /** Most parts accepted (default `SPLIT_MAX_PARTS`, 99,999). */ maxParts?: number };
+  part?: {
+    index: number;
+    count: number;
+    /** Most parts accepted (default `SPLIT_MAX_PARTS`, 99,999). */
+    maxParts?: number;
+    /**
+     * After this part, finish the whole conversion if every part has finished (the last
+     * part to end writes the index; `ConvertResult.finished` then says what the finish
+     * did). A finish that refuses throws its error; this part's shard and manifest stay.
+     */
+    finishWhenComplete?: boolean;
+  };
   /** Bytes per streamed chunk, default 8 MiB. */
   chunkBytes?: number;
   signal?: AbortSignal;
@@ -128,6 +140,8 @@ export interface ConvertResult {
   skipped: string[];
   /** Tied duplicates written once: removed name → kept name (also in the metadata). */
   duplicates: Record<string, string>;
+  /** With `part.finishWhenComplete`, when this part was the last: what the finish did. */
+  finished?: FinishSplitConvertResult;
 }
 
 /**
@@ -298,6 +312,7 @@ export async function convertReader<To extends string = string>(reader: TensorRe
     await writer.abort();
     throw error;
   }
+  const finished = options.part?.finishWhenComplete ? await finishIfLastPart(output, outputFormat.name, options) : undefined;
   return {
     inputFormat: reader.format,
     outputFormat: outputFormat.name,
@@ -308,7 +323,23 @@ export async function convertReader<To extends string = string>(reader: TensorRe
     removedFiles: [...(writer.removedFiles ?? [])],
     skipped: selection.skipped.map((entry) => entry.name),
     duplicates: selection.duplicates,
+    ...(finished ? { finished } : {}),
   };
+}
+
+/** `part.finishWhenComplete`: the finish, when every part is done; its refusal says this part was written. */
+async function finishIfLastPart(output: WriteTarget, to: string, options: ConvertOptions<string, string>): Promise<FinishSplitConvertResult | undefined> {
+  const { index, count } = options.part!;
+  try {
+    return await (await import('./split/finish.js')).finishSplitConvertIfComplete(output, count, {
+      to,
+      ...(options.formats ? { formats: options.formats } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (error) {
+    if (!(error instanceof TensioError) || error.code === 'ABORTED') throw error;
+    throw new TensioError(error.code, `part ${index}/${count} was written, but finishing the conversion refused: ${error.message}`, { ...(error.format ? { format: error.format } : {}), ...(error.path ? { path: error.path } : {}), cause: error });
+  }
 }
 
 async function* countProgress(stream: AsyncIterable<Uint8Array>, onBytes: (bytes: number) => void): AsyncGenerator<Uint8Array> {

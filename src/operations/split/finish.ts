@@ -274,3 +274,28 @@ async function removeStaleFiles(store: Store, folderKey: string, prefix: string,
   }
   return removed;
 }
+
+/**
+ * Finishes when every part 1…`count` has its manifest (so the last part to end can
+ * write the index without a separate `--finish` step); undefined when some part has
+ * not finished yet. Each part calls it after writing its own manifest, so the last
+ * one to write sees them all, on any store whose listing shows a completed write (a
+ * local folder, S3); parts ending together may both finish, writing the same index.
+ *
+ * @example
+ * ```ts
+ * const finished = await finishSplitConvertIfComplete('out/model.safetensors.index.json', 4); // undefined until the last part
+ * ```
+ */
+export async function finishSplitConvertIfComplete(output: WriteTarget, count: number, options: FinishSplitConvertOptions = {}): Promise<FinishSplitConvertResult | undefined> {
+  const formats = options.formats ?? BUILT_IN_FORMATS;
+  const target = resolveSplitTarget(output, splitOutputFormat(output, options), formats);
+  const folder = splitManifestFolder(target.folderKey, target.prefix, target.extension);
+  const done = new Set<number>();
+  for (const key of await target.store.list(folder, { recursive: false, ...(options.signal ? { signal: options.signal } : {}) })) {
+    const named = parseSplitManifestName(key.slice(folder.length));
+    if (named?.count === count) done.add(named.part);
+  }
+  for (let part = 1; part <= count; part++) if (!done.has(part)) return undefined;
+  return finishSplitConvert(output, options);
+}
