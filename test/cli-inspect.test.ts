@@ -117,3 +117,38 @@ test('inspect of a sharded checkpoint shows one model from the index or the firs
     assert.deepEqual(doc.tensors.map((entry) => entry.name).sort(), Object.keys(model).sort(), entry);
   }
 });
+
+test('inspect of a table: columns with Parquet footer min/max; --stats reads every value (Arrow: none in the file), --json "columns"; --stats of a non-table is a usage error', async (t) => {
+  const dir = await tempDir(t);
+  const values = Float32Array.from({ length: 600 }, (_, i) => (i % 3 === 1 ? -i : i / 2));
+  values[4] = NaN; // row 1, col1
+  const table = { t: createTensor('float32', [200, 3], values) };
+  await writeWithFormat('parquet', join(dir, 't.parquet'), table, { formatOptions: { rowGroupSize: 70 } });
+  await writeWithFormat('arrow', join(dir, 't.feather'), table, { formatOptions: { batchRows: 64 } });
+  const expected = [0, 1, 2].map((c) => {
+    const column = [...values].filter((_, i) => i % 3 === c && !Number.isNaN(values[i]!));
+    return { min: Math.min(...column), max: Math.max(...column) };
+  });
+
+  const parquet = await runCli(['inspect', 't.parquet', '--json'], { cwd: dir });
+  assert.equal(parquet.code, 0, parquet.stderr);
+  const fromFooter = (JSON.parse(parquet.stdout) as { columns: Record<string, unknown>[] }).columns;
+  assert.deepEqual(fromFooter.map((column) => [column.name, column.min, column.max, column.statistics]), expected.map((e, c) => [`col${c}`, e.min, e.max, 'file']));
+  const text = await runCli(['inspect', 't.parquet'], { cwd: dir });
+  assert.match(text.stdout, /columns \(3; min\/max from the file's statistics/);
+
+  const arrow = await runCli(['inspect', 't.feather', '--json'], { cwd: dir });
+  const noStats = (JSON.parse(arrow.stdout) as { columns: Record<string, unknown>[] }).columns;
+  assert.ok(noStats.every((column) => column.min === undefined && column.statistics === undefined), 'Arrow files record no min/max');
+  const read = await runCli(['inspect', 't.feather', '--json', '--stats'], { cwd: dir });
+  assert.equal(read.code, 0, read.stderr);
+  const readColumns = (JSON.parse(read.stdout) as { columns: Record<string, unknown>[] }).columns;
+  assert.deepEqual(readColumns.map((column) => [column.min, column.max, column.count, column.nanCount, column.statistics]), expected.map((e, c) => [e.min, e.max, 200, c === 1 ? 1 : 0, 'read']));
+  const readText = await runCli(['inspect', 't.feather', '--stats'], { cwd: dir });
+  assert.match(readText.stdout, /columns \(3; min\/max read from every value\)\n +NAME +TYPE +NULLS +MIN +MAX +NAN/);
+
+  await writeWithFormat('safetensors', join(dir, 'm.safetensors'), table);
+  const refused = await runCli(['inspect', 'm.safetensors', '--stats'], { cwd: dir });
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /--stats computes per-column statistics of tables/);
+});

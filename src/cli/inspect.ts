@@ -12,6 +12,7 @@ import { cliDtypeLabel, cliInspectTotals, cliPrefixTotals, cliShardOf, cliSplitU
 import { cliFormatGlobals, cliPickleGlobals, cliPickleGlobalsFromMetadata, cliScanPickleGlobals, type CliPickleGlobal } from './pickle-globals.js';
 import { CliUsageError, type CliCommand, type CliContext } from './types.js';
 import { isDType } from '../core/dtype.js';
+import { isTableReader, tableStreamStatistics } from '../model/table-stats.js';
 import { CLI_HEADER_HELP, CLI_HEADER_OPTION, cliHttpOptions } from './http-options.js';
 import { isRemoteLocation } from '../storage/source-input.js';
 
@@ -54,6 +55,56 @@ interface InspectView {
   /** True when --filter or --regex left some tensors out. */
   filtered: boolean;
   summary: boolean;
+  /** Table formats: their columns, with statistics from the file or read (--stats). */
+  columns?: InspectColumn[];
+}
+
+/** One table column as `inspect` shows it. */
+interface InspectColumn {
+  name: string;
+  type: string;
+  dtype?: string;
+  nullCount?: number;
+  min?: number | bigint;
+  max?: number | bigint;
+  /** Where min/max come from: the file's own statistics (Parquet footer) or reading every value (--stats). */
+  statistics?: 'file' | 'read';
+  /** With --stats: values read and NaNs among them (nulls of float columns read as NaN). */
+  count?: number;
+  nanCount?: number;
+}
+
+/** The columns of a table reader, with the statistics its file records or, with `read`, computed by streaming it. */
+async function inspectColumns(reader: TensorReader, read: boolean, signal?: AbortSignal): Promise<InspectColumn[] | undefined> {
+  if (!isTableReader(reader)) return undefined;
+  const columns: InspectColumn[] = reader.schema.columns.map((column) => ({
+    name: column.name, type: column.typeName, ...(column.dtype ? { dtype: column.dtype } : {}),
+    ...(column.nullCount !== undefined ? { nullCount: column.nullCount } : {}),
+    ...(column.min !== undefined && column.max !== undefined ? { min: column.min, max: column.max, statistics: 'file' as const } : {}),
+  }));
+  if (read) {
+    for (const stats of await tableStreamStatistics(reader, signal)) {
+      const column = columns.find((entry) => entry.name === stats.name);
+      if (!column) continue;
+      column.statistics = 'read';
+      column.count = stats.count;
+      column.nanCount = stats.nanCount;
+      if (stats.min !== undefined) { column.min = stats.min; column.max = stats.max!; } else { delete column.min; delete column.max; }
+    }
+  }
+  return columns;
+}
+
+function inspectColumnsText(columns: readonly InspectColumn[]): string {
+  const read = columns.some((column) => column.statistics === 'read');
+  const source = read ? 'min/max read from every value' : columns.some((column) => column.statistics === 'file') ? 'min/max from the file\'s statistics; --stats reads every value' : 'no statistics in the file; --stats reads every value';
+  const rows = columns.map((column) => [
+    column.name, column.type, column.nullCount === undefined ? '?' : cliFormatCount(column.nullCount),
+    column.min === undefined ? '' : String(column.min), column.max === undefined ? '' : String(column.max),
+    ...(read ? [column.nanCount === undefined ? '' : cliFormatCount(column.nanCount)] : []),
+  ]);
+  const header = ['NAME', 'TYPE', 'NULLS', 'MIN', 'MAX', ...(read ? ['NAN'] : [])];
+  return `\ncolumns (${columns.length}; ${source})\n${cliFormatTable([header, ...rows], { align: ['left', 'left', 'right', 'right', 'right', 'right'] })}`;
 }
 
 const SORT_WORDS: Record<CliInspectSort, string> = { file: 'file order', name: 'sorted by name', size: 'sorted by size, largest first' };
@@ -132,6 +183,8 @@ function inspectText(reader: TensorReader, path: string, globals: readonly CliPi
     }
   }
 
+  if (view.columns) text += inspectColumnsText(view.columns);
+
   const dtypeRows = Object.entries(totals.dtypes)
     .sort(([, a], [, b]) => b.bytes - a.bytes)
     .map(([dtype, entry]) => [dtype, cliFormatCount(entry.count), cliFormatCount(entry.parameters), cliFormatBytes(entry.bytes)]);
@@ -168,6 +221,7 @@ export function cliInspectJson(reader: TensorReader, path: string, globals?: rea
     ...(view?.summary ? { prefixes: cliPrefixTotals(tensors) } : {}),
     ...(unsupported.length > 0 ? { unsupported } : {}),
     ...(globals ? { pickleGlobals: globals } : {}),
+    ...(view?.columns ? { columns: view.columns.map((column) => ({ ...column, ...(typeof column.min === 'bigint' ? { min: String(column.min) } : {}), ...(typeof column.max === 'bigint' ? { max: String(column.max) } : {}) })) } : {}),
   };
 }
 
@@ -214,7 +268,9 @@ Options:
                   "order", "tensors": [{"name", "dtype", "shape", "byteLength",
                   "shard"?, "sharedWith"?, "byteOrder"?, "memoryOrder"?,
                   "formatDtype"? (opaque)}], "totals", "shards"?, "total_size"?,
-                  "unsupported"?, "prefixes"? (with --summary)}, plus
+                  "unsupported"?, "prefixes"? (with --summary), "columns"?
+                  (tables: [{"name", "type", "dtype"?, "nullCount"?, "min"?,
+                  "max"?, "statistics"?: "file"|"read", "count"?, "nanCount"?}])}, plus
                   "pickleGlobals": [{"name", "allowed"}] for pickle-based files;
                   for a refused pickle: {"format", "path", "error", "pickleGlobals"}
       --filter GLOB
@@ -225,6 +281,9 @@ Options:
       --full      show metadata arrays whole; by default an array longer than 16
                   items (64 with --json) shows its first items and its length,
                   in --json as {"truncated": true, "length", "type"?, "head"}
+      --stats     tables: read every value and show each column's min, max and
+                  NaN count (without it, min/max are shown where the file records
+                  them: Parquet footer statistics); --json: "columns"
       --sort KEY  order tensors by name or size (largest first); default: file
       --summary   no per-tensor list: totals by name prefix (layers and
                   optimizer state as one row each) and by dtype
@@ -250,6 +309,7 @@ Examples:
   tensio inspect weights.npz --json | jq '.totals.parameters'
   tensio inspect pytorch_model.bin --summary
   tensio inspect model.safetensors --filter 'transformer.h.0.*' --sort size
+  tensio inspect table.feather --stats
 
 Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage error.
 `,
@@ -265,6 +325,7 @@ Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage er
       sort: { type: 'string' },
       summary: { type: 'boolean' },
       full: { type: 'boolean' },
+      stats: { type: 'boolean' },
       'void-dtype': { type: 'string' },
       ...CLI_HEADER_OPTION,
     }, [1, 1]);
@@ -306,7 +367,9 @@ Exit codes: 0 shown; 1 unreadable or refused (tensio: CODE: message); 2 usage er
           ...(typeof values.regex === 'string' ? { regex: values.regex } : {}),
           ...(typeof values.sort === 'string' ? { sort: values.sort } : {}),
         });
-        const view = { ...shown, filtered: shown.tensors.length !== reader.tensors.length, summary: values.summary === true };
+        const columns = await inspectColumns(reader, values.stats === true, context.signal);
+        if (values.stats === true && !columns) throw new CliUsageError(`--stats computes per-column statistics of tables (Parquet, Arrow/Feather); ${path} is ${reader.format}`, 'inspect');
+        const view = { ...shown, filtered: shown.tensors.length !== reader.tensors.length, summary: values.summary === true, ...(columns ? { columns } : {}) };
         // Long metadata arrays (GGUF token lists of 100k strings) are cut unless --full asks for them whole.
         const shownReader = values.full === true ? reader : Object.create(reader, { metadata: { value: cliShortenArrays(reader.metadata, json ? 64 : 16) } }) as TensorReader;
         context.stdout(json ? cliJson(cliInspectJson(shownReader, path, globals, view)) : inspectText(shownReader, path, globals, view));

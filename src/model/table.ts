@@ -59,6 +59,9 @@ export interface TableColumn {
   readonly nullCount: number | undefined;
   /** Shape of one cell: `[]` for a scalar, `[3]` for a fixed-size list of 3, `[2, 3]` for a fixed-shape tensor. */
   readonly cellShape: readonly number[];
+  /** Smallest and largest value (NaN left out) when the file records them (Parquet footer statistics); booleans as 0/1. */
+  readonly min?: number | bigint;
+  readonly max?: number | bigint;
 }
 
 /** A table as a format describes it. */

@@ -99,6 +99,34 @@ export function parquetTableColumns(metadata: FileMetaData, fields: readonly Par
         nullCount = (nullCount ?? 0) + Number(count);
       }
     }
-    return { name, typeName, nullCount, cellShape: [], ...(dtype ? { dtype } : {}) };
+    const range = dtype ? parquetColumnRange(metadata, field.leafIndex, dtype) : undefined;
+    return { name, typeName, nullCount, cellShape: [], ...(dtype ? { dtype } : {}), ...(range ?? {}) };
   });
+}
+
+/**
+ * A numeric column's min and max over every row group's footer statistics, or undefined
+ * when a non-empty row group has none. `min_value`/`max_value` are used, or the
+ * deprecated `min`/`max` for signed types only (old writers ordered those as signed).
+ */
+export function parquetColumnRange(metadata: FileMetaData, leafIndex: number, dtype: DType): { min: number | bigint; max: number | bigint } | undefined {
+  const unsigned = dtype.startsWith('uint');
+  const plain = (value: unknown): number | bigint | undefined => {
+    if (typeof value === 'boolean') return value ? 1 : 0;
+    if (typeof value === 'bigint') return dtype === 'uint64' ? BigInt.asUintN(64, value) : value;
+    if (typeof value === 'number' && !Number.isNaN(value)) return dtype === 'uint32' && value < 0 ? value >>> 0 : value;
+    return undefined;
+  };
+  let min: number | bigint | undefined;
+  let max: number | bigint | undefined;
+  for (const group of metadata.row_groups) {
+    if (Number(group.num_rows) === 0) continue;
+    const stats = group.columns[leafIndex]?.meta_data?.statistics;
+    const low = plain(stats?.min_value ?? (unsigned ? undefined : stats?.min));
+    const high = plain(stats?.max_value ?? (unsigned ? undefined : stats?.max));
+    if (low === undefined || high === undefined) return undefined;
+    if (min === undefined || low < min) min = low;
+    if (max === undefined || high > max) max = high;
+  }
+  return min === undefined || max === undefined ? undefined : { min, max };
 }
