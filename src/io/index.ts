@@ -35,6 +35,8 @@ export type { DataFrameLike, FromDataFrameOptions, ToDataFrameOptions } from './
 export { toDlpack, fromDlpack, kDLCPU, kDLCUDA, kDLInt, kDLUInt, kDLFloat, kDLBfloat, kDLComplex, kDLBool } from './dlpack.js';
 export type { DLPackTensor, DLPackDType } from './dlpack.js';
 export { fromHdf5, toHdf5 } from './hdf5-io.js';
+export { fromS3, toS3 } from './s3-io.js';
+export type { FromS3Options, ToS3Options, S3TransferFormat } from './s3-io.js';
 export { fromZtFile, toZtFile } from './zt-io.js';
 export type { FromZtFileOptions, ToZtFileOptions } from './zt-io.js';
 export type { FromHdf5Options, ToHdf5Options } from './hdf5-io.js';

@@ -1,0 +1,96 @@
+/**
+ * NumPack's `from_s3` / `to_s3` as `fromS3` / `toS3` (tensio/io), against a real
+ * S3-compatible server (Swift with s3api, once for this file): every NumPack format and
+ * the other tensio formats out to S3 and back into a store, a `.npy` named after its S3
+ * key (NumPack named it after a temporary file), and files written by NumPy read from S3
+ * / files written to S3 read by NumPy (oracle).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { fromS3, toS3 } from '../src/io/s3-io.js';
+import { fromTensor, toTensor } from '../src/io/tensor-io.js';
+import { NumPack } from '../src/npk/numpack.js';
+import { createTensor } from '../src/core/tensor.js';
+import { isTensioError } from '../src/core/errors.js';
+import { s3Store } from '../src/storage/s3-store.js';
+import { tempDir } from './helpers/temp.js';
+import { oracleSkip, runPython } from './helpers/oracle.js';
+import { s3Skip, useSwiftS3 } from './helpers/s3-test-env.js';
+import { writeFile, readFile } from 'node:fs/promises';
+
+const env = useSwiftS3('tensio-io');
+const skip = s3Skip;
+
+function values(): Float64Array {
+  return new Float64Array(40 * 6).map((_, i) => (i % 13) * 0.25 - 1);
+}
+
+async function floatsOf(npkPath: string, arrayName: string): Promise<number[]> {
+  const tensor = await toTensor(npkPath, { arrayName });
+  const bytes = tensor.data;
+  if (tensor.dtype === 'float64') return [...new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8)];
+  if (tensor.dtype === 'float32') return [...new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)];
+  throw new Error(`unexpected dtype ${tensor.dtype}`);
+}
+
+test('toS3 then fromS3 for every NumPack format and the other tensio formats; arrays named after the key', { skip }, async (t) => {
+  const { bucket, openUploads } = env.current!;
+  const dir = await tempDir(t);
+  const source = join(dir, 'source.npk');
+  await fromTensor(createTensor('float64', [40, 6], values()), source, { arrayName: 'features' });
+  const expected = [...values()];
+  const cases: Array<{ key: string; format?: string; arrayAfter: string }> = [
+    { key: 'features.npy', arrayAfter: 'features' },
+    { key: 'all.npz', arrayAfter: 'features' },
+    { key: 'table.csv', arrayAfter: 'table' },
+    { key: 'table.txt', arrayAfter: 'table' },
+    { key: 'table.parquet', arrayAfter: 'table' },
+    { key: 'table.feather', arrayAfter: 'table' },
+    { key: 'data.h5', arrayAfter: 'features' },
+    { key: 'model.safetensors', arrayAfter: 'features' },
+    { key: 'model.pt', arrayAfter: 'features' },
+    { key: 'model.gguf', arrayAfter: 'features' },
+    { key: 'model.zt', arrayAfter: 'features' },
+    { key: 'no-extension', format: 'safetensors', arrayAfter: 'features' },
+  ];
+  for (const { key, format, arrayAfter } of cases) {
+    const s3Path = `s3://${bucket}/io/${key}`;
+    await toS3(source, s3Path, { arrayName: 'features', ...(format ? { format } : {}) });
+    const back = join(dir, `${key}.npk`);
+    await fromS3(s3Path, back, { dropIfExists: true, ...(format ? { format } : {}) });
+    await using npk = await NumPack.open(back, { readOnly: true });
+    assert.deepEqual(npk.getMemberList(), [arrayAfter], `${key}: the array's name after the round trip`);
+    assert.deepEqual(await floatsOf(back, arrayAfter), expected, `${key}: the values after the round trip`);
+  }
+  assert.deepEqual(await openUploads(), []);
+  // Refusals: a prefix instead of a key, a path that is not s3://, an unknown format.
+  await assert.rejects(toS3(source, `s3://${bucket}/io/`), (e) => isTensioError(e, 'INVALID_ARGUMENT'));
+  await assert.rejects(fromS3('/tmp/x.npy', source), (e) => isTensioError(e, 'INVALID_ARGUMENT'));
+  await assert.rejects(toS3(source, `s3://${bucket}/io/x.bin`, { format: 'nope' }), (e) => isTensioError(e, 'UNKNOWN_FORMAT'));
+  await assert.rejects(fromS3(`s3://${bucket}/io/none.npy`, join(dir, 'none.npk')), (e) => isTensioError(e, 'NOT_FOUND'));
+});
+
+test('fromS3 reads what NumPy wrote; toS3 writes what NumPy reads (through the bucket)', { skip: skip || oracleSkip('numpy') }, async (t) => {
+  const { bucket } = env.current!;
+  const dir = await tempDir(t);
+  runPython(`import numpy as np, sys
+np.save(sys.argv[1], np.arange(24, dtype=np.int32).reshape(4, 6))
+np.savez_compressed(sys.argv[2], a=np.linspace(0, 1, 7), b=np.eye(3, dtype=np.float32))`, [join(dir, 'ints.npy'), join(dir, 'pair.npz')]);
+  const store = s3Store(`s3://${bucket}/numpy/`);
+  await store.write('ints.npy', await readFile(join(dir, 'ints.npy')));
+  await store.write('pair.npz', await readFile(join(dir, 'pair.npz')));
+  const npkPath = join(dir, 'in.npk');
+  await fromS3(`s3://${bucket}/numpy/ints.npy`, npkPath);
+  await fromS3(`s3://${bucket}/numpy/pair.npz`, npkPath);
+  {
+    await using npk = await NumPack.open(npkPath, { readOnly: true });
+    assert.deepEqual(npk.getMemberList().sort(), ['a', 'b', 'ints']);
+  }
+  await toS3(npkPath, `s3://${bucket}/numpy/out.npz`, { compressed: false });
+  await writeFile(join(dir, 'out.npz'), await store.read('out.npz'));
+  const printed = runPython(`import numpy as np, sys
+z = np.load(sys.argv[1])
+print(sorted(z.files), z['ints'].tolist() == np.arange(24).reshape(4, 6).tolist(), z['ints'].dtype, np.allclose(z['a'], np.linspace(0, 1, 7)), z['b'].dtype)`, [join(dir, 'out.npz')]).stdout.trim();
+  assert.equal(printed, "['a', 'b', 'ints'] True int32 True float32");
+});
