@@ -14,6 +14,7 @@ import { safetensorsWrite } from '../src/formats/safetensors/index.js';
 import { assignSplitParts, parseSplitPart } from '../src/operations/split/plan.js';
 import { folderStore } from '../src/storage/folder-store.js';
 import type { DType } from '../src/core/dtype.js';
+import { oracleSkip, runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp.js';
 
 const INDEX = 'model.safetensors.index.json';
@@ -280,4 +281,30 @@ test('split: finishWhenComplete makes the last part write the index; concurrent 
   await convert(input, join(dir, 'b', INDEX), { part: { index: 1, count: 2 }, dtype: 'float16' });
   await expectCode(convert(input, join(dir, 'b', INDEX), { part: { index: 2, count: 2, finishWhenComplete: true } }), 'INVALID_STATE', /part 2\/2 was written, but finishing the conversion refused: .*part 2\/2 was converted with another plan/);
   await stat(join(dir, 'b', MANIFESTS, 'part-00002-of-00002.json'));
+});
+
+test('split: torch.load reads the PyTorch .bin shards of a split conversion through their index', { skip: oracleSkip('torch', 'safetensors') }, async (t) => {
+  const dir = await tempDir(t);
+  const input = join(dir, 'in.safetensors');
+  await writeInput(input);
+  const out = join(dir, 'pytorch_model.bin.index.json');
+  await runParts(input, out, 3);
+  await finishSplitConvert(out);
+  const script = `
+import json, os, sys, torch
+from safetensors.torch import load_file
+index_path, input_path = sys.argv[1], sys.argv[2]
+index = json.load(open(index_path))
+reference = load_file(input_path)
+seen = 0
+for shard in sorted(set(index['weight_map'].values())):
+    state = torch.load(os.path.join(os.path.dirname(index_path), shard), weights_only=True)
+    for name, tensor in state.items():
+        assert index['weight_map'][name] == shard, name
+        assert tensor.dtype == reference[name].dtype and tensor.shape == reference[name].shape, name
+        assert torch.equal(tensor.contiguous().view(torch.uint8), reference[name].contiguous().view(torch.uint8)), name
+        seen += 1
+print(seen, len(reference))
+`;
+  assert.equal(runPython(script, [out, input]).stdout.trim(), '13 13');
 });
