@@ -69,6 +69,14 @@ export async function runSplitBench(context: BenchContext): Promise<BenchRow[]> 
         await cli(['convert', '--finish', index(folders.parts), '--quiet']);
       }),
     },
+    {
+      name: `cli ${PARTS} processes + finish --skip-checksums`,
+      before: () => freshFolder(folders.parts),
+      run: () => timeIt(async () => {
+        await Promise.all(Array.from({ length: PARTS }, (_, at) => cli(['convert', input, index(folders.parts), '--part', `${at + 1}/${PARTS}`, '--quiet'])));
+        await cli(['convert', '--finish', index(folders.parts), '--quiet', '--skip-checksums']);
+      }),
+    },
     { name: 'library convert', before: () => freshFolder(folders.libSingle), run: () => timeIt(() => tensio.convert(input, index(folders.libSingle), { writeOptions: { maxShardBytes: Number(shardSize) } })) },
     {
       name: `library ${PARTS} parts + finish`,
@@ -83,6 +91,7 @@ export async function runSplitBench(context: BenchContext): Promise<BenchRow[]> 
   const figure = (name: string) => throughput(results.get(name), bytes).median;
   const rows: BenchRow[] = [
     compareRow('split', `CLI: ${PARTS} processes + --finish vs 1 process`, figure(`cli ${PARTS} processes + finish`), figure('cli 1 process'), '1 process', undefined, `last round: parts alone ${partsOnly.toFixed(2)} s`),
+    compareRow('split', `CLI: ${PARTS} processes + --finish --skip-checksums vs 1 process`, figure(`cli ${PARTS} processes + finish --skip-checksums`), figure('cli 1 process'), '1 process'),
     compareRow('split', `library: ${PARTS} parts + finish vs convert (overhead)`, figure(`library ${PARTS} parts + finish`), figure('library convert'), 'convert'),
     compareRow('split', `CLI: ${PARTS} processes + --finish vs raw fs copy`, figure(`cli ${PARTS} processes + finish`), figure('raw fs copy'), 'fs.copyFile'),
     compareRow('split', 'CLI: 1 process vs raw fs copy', figure('cli 1 process'), figure('raw fs copy'), 'fs.copyFile'),
