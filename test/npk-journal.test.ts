@@ -177,6 +177,16 @@ test('damaged and hostile journals: the last whole record, the old catalogue, or
       code: 'INVALID_METADATA',
     },
     {
+      name: 'a CRC-valid record overwriting the catalogue',
+      journal: ({ catalogue }) => concatBytes(npkEncodeJournalHeader(catalogue), npkEncodeJournalRecord({ catalogue, writes: [{ file: 'metadata.npkm', position: 0, bytes: Uint8Array.of(0) }] })),
+      code: 'INVALID_METADATA',
+    },
+    {
+      name: 'a CRC-valid record whose catalogue is not one',
+      journal: ({ catalogue }) => concatBytes(npkEncodeJournalHeader(catalogue), npkEncodeJournalRecord({ catalogue: Uint8Array.of(1, 2, 3), writes: [] })),
+      code: 'INVALID_METADATA',
+    },
+    {
       name: 'bigger than maxJournalBytes',
       journal: ({ catalogue, entry }) => concatBytes(npkEncodeJournalHeader(catalogue), npkEncodeJournalRecord(appendRecord(entry, 4, new Int32Array(2000)))),
       code: 'LIMIT_EXCEEDED',

@@ -21,7 +21,9 @@
  */
 import { crc32 } from 'node:zlib';
 import { TensioError } from '../core/errors.js';
+import { npkDecodeMetadata } from './metadata.js';
 import { npkCheckRelativePath } from './names.js';
+import { quoteInput } from '../core/quote.js';
 
 /** The journal's file name in the store. */
 export const NPK_JOURNAL_FILE = '.tensio-journal';
@@ -164,11 +166,27 @@ export function npkDecodeJournal(bytes: Uint8Array, base: Uint8Array | undefined
     if (view.getUint32(at + 4, true) !== crc32(payload)) break;
     const record = decodePayload(payload);
     if (!record) break;
-    for (const write of record.writes) npkCheckRelativePath(write.file, `a file written by ${NPK_JOURNAL_FILE}`);
+    for (const write of record.writes) npkCheckJournalTarget(write.file);
+    try {
+      npkDecodeMetadata(record.catalogue); // a forged catalogue is refused before anything is replayed
+    } catch (error) {
+      throw new TensioError('INVALID_METADATA', `npk: ${NPK_JOURNAL_FILE} holds a whole record whose catalogue is unreadable (${(error as Error).message.replace(/^npk: /, '')})`, { format: 'npk', cause: error });
+    }
     records.push(record);
     at += 8 + length;
   }
   return { applies: true, records, validBytes: at };
+}
+
+/**
+ * A record may only write array data: `data_<name>.npkd` or a segment
+ * `data_<name>_segments/seg_NNNNNN.npkd` (never the catalogue, a bitmap or the lock).
+ */
+function npkCheckJournalTarget(file: string): void {
+  npkCheckRelativePath(file, `a file written by ${NPK_JOURNAL_FILE}`);
+  if (!/^data_.*\.npkd$/s.test(file) || (file.includes('/') && !/^data_[^/]*_segments\/seg_\d+\.npkd$/s.test(file))) {
+    throw new TensioError('INVALID_METADATA', `npk: ${NPK_JOURNAL_FILE} writes to ${quoteInput(file)}, which is not an array data file`, { format: 'npk' });
+  }
 }
 
 /** `LIMIT_EXCEEDED` for a journal bigger than an opener reads. */
