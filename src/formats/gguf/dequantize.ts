@@ -322,13 +322,27 @@ function iq4_xs(src: Uint8Array, s: number, out: Float32Array, o: number, blocks
 
 function f16(src: Uint8Array, s: number, out: Float32Array, o: number, count: number): void {
   const H = halves();
+  // An aligned view reads each half in one load (little-endian hosts; ggml data is little-endian).
+  if ((src.byteOffset + s) % 2 === 0 && LITTLE_ENDIAN_HOST) {
+    const u16 = new Uint16Array(src.buffer, src.byteOffset + s, count);
+    for (let i = 0; i < count; i++) out[o + i] = H[u16[i]!]!;
+    return;
+  }
   for (let i = 0; i < count; i++, s += 2) out[o + i] = H[src[s]! | (src[s + 1]! << 8)]!;
 }
 
 function bf16(src: Uint8Array, s: number, out: Float32Array, o: number, count: number): void {
   const bits = new Uint32Array(out.buffer, out.byteOffset + o * 4, count);
+  if ((src.byteOffset + s) % 2 === 0 && LITTLE_ENDIAN_HOST) {
+    const u16 = new Uint16Array(src.buffer, src.byteOffset + s, count);
+    for (let i = 0; i < count; i++) bits[i] = u16[i]! << 16;
+    return;
+  }
   for (let i = 0; i < count; i++, s += 2) bits[i] = ((src[s]! | (src[s + 1]! << 8)) << 16) >>> 0;
 }
+
+/** True on little-endian hosts (typed-array views then read ggml's little-endian data as is). */
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function f32(src: Uint8Array, s: number, out: Float32Array, o: number, count: number): void {
   new Uint8Array(out.buffer, out.byteOffset + o * 4, count * 4).set(src.subarray(s, s + count * 4));

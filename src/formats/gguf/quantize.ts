@@ -21,12 +21,13 @@ function putHalf(out: Uint8Array, o: number, value: number): void {
   out[o + 1] = h >> 8;
 }
 
-/** gguf-py's `np_roundf`: round half away from zero, in float32 steps. */
+/**
+ * gguf-py's `np_roundf` (`floor(a) + floor(2 (a - floor(a)))` with the sign of `v`: half
+ * away from zero) as one floor: for a float32 `a`, `a + 0.5` is exact in a double, so
+ * `floor(a + 0.5)` is the same integer. NaN stays NaN (`& 255` makes it 0 as NumPy's cast does here).
+ */
 function roundf(v: number): number {
-  const a = Math.abs(v);
-  const floored = Math.floor(a);
-  const b = floored + Math.floor(2 * (a - floored));
-  return v < 0 ? -b : v > 0 ? b : 0 * b;
+  return v < 0 ? -Math.floor(0.5 - v) : Math.floor(v + 0.5);
 }
 
 /** 1/d as gguf-py's `np.where(d == 0, 0, 1 / d)` in float32. */

@@ -79,6 +79,33 @@ class Cursor {
     return text;
   }
 
+  /**
+   * `count` strings (a vocabulary: 30k–260k of them). The usual item is read inline with
+   * no message built; anything unusual (a length over the cap, bytes not yet read, the
+   * file's end) goes through {@link Cursor.string}, which says what and where.
+   */
+  stringItems(count: number, what: string, max: number): string[] {
+    const items = new Array<string>(count);
+    const { bytes, view, littleEndian } = this;
+    const limit = Math.min(bytes.byteLength, this.fileSize, this.maxHeaderBytes);
+    for (let i = 0; i < count; i++) {
+      const start = this.pos;
+      if (start + 8 <= limit) {
+        const a = view.getUint32(start, littleEndian);
+        const b = view.getUint32(start + 4, littleEndian);
+        const length = littleEndian ? a : b;
+        const end = start + 8 + length;
+        if ((littleEndian ? b : a) === 0 && length <= max && end <= limit) {
+          items[i] = decodeUtf8(bytes, start + 8, length);
+          this.pos = end;
+          continue;
+        }
+      }
+      items[i] = this.string(`item ${i} of ${what}`, max);
+    }
+    return items;
+  }
+
   /** A fixed-size scalar of this type. */
   scalar(type: GgufValueType, what: string): GgufTypedValue {
     const size = GGUF_VALUE_SIZES[type];
@@ -153,12 +180,42 @@ function swapInPlace(bytes: Uint8Array, size: number): void {
   }
 }
 
-/** UTF-8 text; short ASCII strings (most tokens) skip the TextDecoder call. */
-function decodeUtf8(bytes: Uint8Array, at: number, length: number): string {
-  if (length <= 32) {
-    let ascii = true;
-    for (let i = 0; i < length; i++) if (bytes[at + i]! >= 0x80) { ascii = false; break; }
-    if (ascii) return String.fromCharCode.apply(null, bytes.subarray(at, at + length) as unknown as number[]);
+/** Code units of a short string being decoded (a UTF-8 byte gives at most one unit). */
+const units = new Uint16Array(64);
+
+/**
+ * UTF-8 text. Short strings (most tokens) are decoded here, without a TextDecoder call;
+ * one with any ill-formed sequence goes to the TextDecoder, whose replacement characters
+ * are the reference. A leading U+FEFF is kept either way.
+ */
+export function decodeUtf8(bytes: Uint8Array, at: number, length: number): string {
+  if (length <= units.length) {
+    const end = at + length;
+    let n = 0;
+    let i = at;
+    while (i < end) {
+      const c = bytes[i]!;
+      if (c < 0x80) { units[n++] = c; i++; continue; }
+      const c1 = i + 1 < end ? bytes[i + 1]! : 0;
+      if ((c1 & 0xc0) !== 0x80) { n = -1; break; }
+      if (c >= 0xc2 && c < 0xe0) { units[n++] = ((c & 0x1f) << 6) | (c1 & 0x3f); i += 2; continue; }
+      const c2 = i + 2 < end ? bytes[i + 2]! : 0;
+      if ((c2 & 0xc0) !== 0x80) { n = -1; break; }
+      if (c >= 0xe0 && c < 0xf0) {
+        // Overlong forms (E0 80–9F) and surrogates (ED A0–BF) are ill-formed.
+        if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 >= 0xa0)) { n = -1; break; }
+        units[n++] = ((c & 0x0f) << 12) | ((c1 & 0x3f) << 6) | (c2 & 0x3f);
+        i += 3;
+        continue;
+      }
+      const c3 = i + 3 < end ? bytes[i + 3]! : 0;
+      if (c < 0xf0 || c > 0xf4 || (c3 & 0xc0) !== 0x80 || (c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 >= 0x90)) { n = -1; break; }
+      const cp = (((c & 0x07) << 18) | ((c1 & 0x3f) << 12) | ((c2 & 0x3f) << 6) | (c3 & 0x3f)) - 0x10000;
+      units[n++] = 0xd800 + (cp >> 10);
+      units[n++] = 0xdc00 + (cp & 0x3ff);
+      i += 4;
+    }
+    if (n >= 0) return String.fromCharCode.apply(null, units.subarray(0, n) as unknown as number[]);
   }
   return utf8.decode(bytes.subarray(at, at + length));
 }
@@ -199,9 +256,7 @@ function readArray(cursor: Cursor, limits: Limits, what: string, depth: number):
     fail('TRUNCATED', `gguf: ${what} at offset ${countAt} holds ${count} ${itemType} items (at least ${count * minimumBytes(itemType)} bytes), but only ${cursor.remaining()} bytes remain in the file`, { offset: countAt });
   }
   if (itemType === 'string') {
-    const items: string[] = new Array<string>(count);
-    for (let i = 0; i < count; i++) items[i] = cursor.string(`item ${i} of ${what}`, limits.maxStringBytes);
-    return { itemType, items };
+    return { itemType, items: cursor.stringItems(count, what, limits.maxStringBytes) };
   }
   if (itemType === 'array') {
     const items: GgufArray[] = new Array<GgufArray>(count);

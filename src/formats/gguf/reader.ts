@@ -21,6 +21,7 @@ const fail = errorFactory('gguf');
 /** First header read (bytes); later reads add 256 KiB, doubling up to 2 MiB a step. */
 const FIRST_READ_BYTES = 256 * 1024;
 const MAX_STEP_BYTES = 2 * 2 ** 20;
+const LOCAL_MAX_STEP_BYTES = 64 * 2 ** 20;
 
 /** A GGUF {@link TensorReader} with the typed header(s) it was built from. */
 export interface GgufReader extends TensorReader {
@@ -53,7 +54,10 @@ export async function ggufReadHeader(input: ByteInput, options: GgufReadOptions 
     } catch (error) {
       if (!(error instanceof GgufNeedMore)) throw error;
       throwIfAborted(options.signal);
-      step = Math.min(MAX_STEP_BYTES, Math.max(step * 2, 64 * 1024));
+      // Each miss re-parses from the start, so steps grow fast: 4× for a local file (reading
+      // past the header costs little there), 2× up to 2 MiB for a remote one (bytes fetched
+      // stay within the header + 2 MiB).
+      step = source.cached ? Math.min(MAX_STEP_BYTES, Math.max(step * 2, 64 * 1024)) : Math.min(LOCAL_MAX_STEP_BYTES, step * 4);
       const next = Math.min(source.size, Math.max(error.bytes, have + step));
       if (next <= have) fail('TRUNCATED', `gguf: the header needs ${error.bytes} bytes but the file holds ${source.size}`);
       const grown = new Uint8Array(next);
