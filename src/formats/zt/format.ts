@@ -58,5 +58,5 @@ export const ztFormat = lazyFormat({
   openOptionNames: ['maxManifestBytes'],
   writeOptionNames: ['canonical', 'align', 'compress', 'digest', 'dedupMaxBytes', 'append', 'maxShardBytes'],
   cannotWrite: ztCannotWrite,
-  provides: { open: true, write: true, verify: true },
+  provides: { open: true, write: true, verify: true, edit: true },
 }, async () => (await import('./implementation.js')).ztImplementation);

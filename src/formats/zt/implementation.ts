@@ -8,6 +8,7 @@ import { ztOpenAnyVersion } from './reader.js';
 import { ztCreateWriter, type ZtWriteOptions } from './write.js';
 import { ztCreateShardedWriter } from './sharded-write.js';
 import { ztVerify } from './verify.js';
+import { ztEditMetadata } from './edit.js';
 
 /** The lazily loaded half of `ztFormat`. */
 export const ztImplementation: FormatImplementation = {
@@ -20,6 +21,7 @@ export const ztImplementation: FormatImplementation = {
     });
   },
   verify: (input, options) => ztVerify(input, options),
+  editMetadata: ztEditMetadata,
   createWriter(target, options) {
     const formatOptions = (options.formatOptions ?? {}) as ZtWriteOptions & { maxShardBytes?: number };
     if (formatOptions.maxShardBytes !== undefined) {

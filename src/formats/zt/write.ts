@@ -82,7 +82,7 @@ const ZEROS = new Uint8Array(ZT_ALIGN_CANONICAL);
 export async function ztCreateWriter(target: WriteTarget, options: { tensors: readonly TensorSpec[]; metadata?: Metadata; overwrite?: boolean } & ZtWriteOptions): Promise<TensorWriter> {
   const compress = options.compress === true ? {} : options.compress || undefined;
   const digest = options.digest ?? 'xxh3';
-  const previous = options.append ? await previousGeneration(target) : undefined;
+  const previous = options.append ? await ztPreviousGeneration(target) : undefined;
   const nonCanonicalBecause = [previous ? 'append' : '', compress ? 'compress' : '', options.align !== undefined ? 'align' : '', digest !== 'xxh3' ? `digest ${digest}` : ''].filter(Boolean);
   if (options.canonical === true && nonCanonicalBecause.length > 0) {
     throw new TensioError('INVALID_ARGUMENT', `zt: canonical form cannot have ${nonCanonicalBecause.join(', ')} (canonical parts are raw, at 64 KiB, with xxh3 digests)`, { format: 'zt' });
@@ -262,14 +262,7 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
     await padTo(alignUp(Math.max(sink.position, align)));
     const manifestOffset = sink.position;
     await sink.write(manifest);
-    const footer = new Uint8Array(ZT_FOOTER_BYTES);
-    const view = new DataView(footer.buffer);
-    view.setBigUint64(0, BigInt(manifestOffset), true);
-    view.setBigUint64(8, BigInt(manifest.length), true);
-    view.setBigUint64(16, ztXxh3(manifest), true);
-    view.setUint32(24, ZT_VERSION, true);
-    footer.set(ZT_MAGIC, 32);
-    await sink.write(footer);
+    await sink.write(ztFooterBytes(manifestOffset, manifest));
     await sink.close();
   }
 
@@ -329,17 +322,44 @@ function toCborValue(value: unknown, depth: number): unknown {
   return undefined;
 }
 
+/**
+ * The 40-byte footer of a generation whose manifest starts at `manifestOffset`: offset,
+ * length and XXH3-64 of the manifest, the version, the magic.
+ *
+ * @example
+ * ```ts
+ * await sink.write(manifest);
+ * await sink.write(ztFooterBytes(manifestOffset, manifest));
+ * ```
+ */
+export function ztFooterBytes(manifestOffset: number, manifest: Uint8Array): Uint8Array {
+  const footer = new Uint8Array(ZT_FOOTER_BYTES);
+  const view = new DataView(footer.buffer);
+  view.setBigUint64(0, BigInt(manifestOffset), true);
+  view.setBigUint64(8, BigInt(manifest.length), true);
+  view.setBigUint64(16, ztXxh3(manifest), true);
+  view.setUint32(24, ZT_VERSION, true);
+  footer.set(ZT_MAGIC, 32);
+  return footer;
+}
+
 /** What an appended generation keeps of the file before it. */
-interface PreviousGeneration {
+export interface ZtPreviousGeneration {
   readonly path: string;
   readonly objects: Array<[string, unknown]>;
   readonly shards?: Map<string, unknown>;
   readonly attributes?: Map<string, unknown>;
   /** The largest power of two (≥ 4096, ≤ 64 KiB) dividing every blob offset. */
   readonly align: number;
+  /** Bytes of the current manifest. */
+  readonly manifestBytes: number;
 }
 
-async function previousGeneration(target: WriteTarget): Promise<PreviousGeneration> {
+/**
+ * The current generation of the `.zt` file at `target`: its objects, shards and
+ * attributes as their own CBOR (so anything unknown survives), and its alignment.
+ */
+export async function ztPreviousGeneration(target: WriteTarget): Promise<ZtPreviousGeneration> {
   if (typeof target !== 'string') throw new TensioError('INVALID_ARGUMENT', 'zt: append needs the path of an existing .zt file', { format: 'zt' });
   const source = await fileSource(target);
   let footer;
@@ -367,5 +387,6 @@ async function previousGeneration(target: WriteTarget): Promise<PreviousGenerati
     ...(shardsValue instanceof CborMap ? { shards: new Map(shardsValue.entries.map(([k, v]) => [k as string, v])) } : {}),
     ...(attributesValue instanceof CborMap ? { attributes: new Map(attributesValue.entries.map(([k, v]) => [k as string, v])) } : {}),
     align,
+    manifestBytes: manifestBytes.length,
   };
 }
