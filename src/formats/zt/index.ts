@@ -18,5 +18,6 @@ export { ztFormat, ztSniff } from './format.js';
 export { ztCreateWriter, ztAttributesFrom, type ZtWriteOptions } from './write.js';
 export { ztStorageOf, ztCannotWrite } from './dtypes.js';
 export { ztVerify, ztContentDigest } from './verify.js';
+export { ztEditMetadata, ZT_ATTRIBUTE_TYPES } from './edit.js';
 export { ztV1Open, ztV1Lineage, type ZtV1Reader, type ZtV1Lineage } from './v1.js';
 export { ztCreateShardedWriter, type ZtShardedWriteOptions } from './sharded-write.js';
