@@ -17,12 +17,13 @@ import { idCommand } from './id.js';
 import { compressCommand, decompressCommand } from './compress.js';
 import { mergeCommand } from './merge.js';
 import { cliApplyS3Options } from './s3-options.js';
+import { viewCommand } from './view.js';
 
 export type { CliIO } from './types.js';
 export { CLI_EXIT } from './types.js';
 
 /** The subcommands, in the order help lists them. */
-export const CLI_COMMANDS: readonly CliCommand[] = [inspectCommand, convertCommand, editCommand, verifyCommand, diffCommand, idCommand, compressCommand, decompressCommand, mergeCommand, selftestCommand];
+export const CLI_COMMANDS: readonly CliCommand[] = [inspectCommand, convertCommand, editCommand, verifyCommand, diffCommand, idCommand, compressCommand, decompressCommand, mergeCommand, viewCommand, selftestCommand];
 
 /** One line: messages from deep inside may carry newlines. */
 function oneLine(text: string): string {

@@ -64,7 +64,8 @@ function locate(mounts: readonly StaticMount[], pathname: string): string | unde
       continue;
     }
     if (!decoded.startsWith(mount.prefix)) continue;
-    const rest = decoded.slice(mount.prefix.length) || 'index.html';
+    // A folder's address (`/inspector/`) serves its index.html.
+    const rest = decoded.slice(mount.prefix.length).replace(/(^|\/)$/, '$1index.html');
     if (rest.split('/').some((part) => part === '..' || part === '.' || part === '')) return undefined;
     const root = resolve(mount.path);
     const full = resolve(join(root, rest));

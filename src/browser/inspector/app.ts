@@ -1,0 +1,501 @@
+/**
+ * The web inspector's page: opening (drop, file chooser, URL — Hugging Face `blob/` links
+ * become `resolve/`), the summary, metadata (long values folded), totals by dtype and by
+ * dotted name prefix, the tensor table (glob or regex filter, sortable), per-tensor
+ * statistics with a histogram, first values and a heat map, verify, and compare. All file
+ * work happens in `worker.ts`; this file only draws. Errors show as `CODE: message`.
+ */
+import type { FileSummary, InspectorInput, InspectorRequest, InspectorResponse, TensorRow } from './protocol.js';
+import type { TensorStatistics } from '../../operations/tensor-stats.js';
+import type { DiffReport } from '../../operations/diff.js';
+import type { VerifyReport } from '../../model/types.js';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+
+/** Values longer than this are folded in the metadata list. */
+const FOLD_CHARACTERS = 160;
+/** Rows drawn at most (filter to see others). */
+const MAX_ROWS = 2000;
+/** Histogram bins drawn. */
+const BINS = 32;
+
+let nextId = 1;
+const pending = new Map<number, { resolve: (response: InspectorResponse) => void; progress?: (done: number, total: number) => void }>();
+worker.addEventListener('message', (event: MessageEvent<InspectorResponse>) => {
+  const response = event.data;
+  const waiting = pending.get(response.id);
+  if (!waiting) return;
+  if (response.type === 'progress') {
+    waiting.progress?.(response.done, response.total);
+    return;
+  }
+  pending.delete(response.id);
+  waiting.resolve(response);
+});
+worker.addEventListener('error', (event) => showError(`INTERNAL: the worker failed: ${event.message}`));
+
+/** A request before it gets its id (`Omit` applied to each member of the union). */
+type Unsent = InspectorRequest extends infer R ? (R extends InspectorRequest ? Omit<R, 'id'> : never) : never;
+
+/** Sends a request; resolves with its final answer (an `error` answer included). */
+function ask(request: Unsent, progress?: (done: number, total: number) => void): { id: number; answer: Promise<InspectorResponse> } {
+  const id = nextId++;
+  const answer = new Promise<InspectorResponse>((resolve) => pending.set(id, { resolve, ...(progress ? { progress } : {}) }));
+  worker.postMessage({ ...request, id } as InspectorRequest);
+  return { id, answer };
+}
+
+function errorText(response: InspectorResponse): string | undefined {
+  return response.type === 'error' ? `${response.code}: ${response.message}` : undefined;
+}
+
+function showError(text: string | undefined): void {
+  const box = $('error');
+  box.textContent = text ?? '';
+  box.hidden = !text;
+}
+
+function setStatus(text: string): void {
+  $('status').textContent = text;
+}
+
+const integer = new Intl.NumberFormat('en-US');
+function bytesText(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2)} ${units[unit]}`;
+}
+function numberText(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (!Number.isFinite(value)) return value > 0 ? 'Inf' : '-Inf';
+  if (Number.isInteger(value) && Math.abs(value) < 1e15) return String(value);
+  return Math.abs(value) >= 1e-3 && Math.abs(value) < 1e6 ? value.toPrecision(7).replace(/\.?0+$/, '') : value.toExponential(4);
+}
+
+function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string> = {}, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+// ---- Opening ---------------------------------------------------------------------------
+
+/** A Hugging Face page link (`/blob/`) as the file link (`/resolve/`). */
+export function normalizeUrl(text: string): string {
+  const url = new URL(text.trim(), location.href);
+  if (/(^|\.)huggingface\.co$|(^|\.)hf\.co$/.test(url.hostname)) url.pathname = url.pathname.replace(/^(\/(?:datasets\/|spaces\/)?[^/]+\/[^/]+)\/blob\//, '$1/resolve/');
+  return url.href;
+}
+
+let current: FileSummary | undefined;
+
+async function openInput(input: InspectorInput): Promise<void> {
+  showError(undefined);
+  const label = input.kind === 'url' ? input.url : input.file.name;
+  setStatus(`Opening ${label}…`);
+  const started = performance.now();
+  const { answer } = ask({ type: 'open', slot: 'a', input });
+  const response = await answer;
+  if (response.type !== 'opened') {
+    setStatus('');
+    $('file-view').hidden = true;
+    showError(errorText(response) ?? 'INTERNAL: unexpected answer');
+    return;
+  }
+  current = response.summary;
+  setStatus(`Opened ${label} in ${Math.round(performance.now() - started)} ms (header only).`);
+  render(response.summary);
+}
+
+function setupOpening(): void {
+  const drop = $('drop');
+  const chooser = $<HTMLInputElement>('file');
+  drop.addEventListener('click', () => chooser.click());
+  drop.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      chooser.click();
+    }
+  });
+  chooser.addEventListener('change', () => {
+    const file = chooser.files?.[0];
+    if (file) void openInput({ kind: 'file', file });
+  });
+  drop.addEventListener('dragover', (event) => {
+    event.preventDefault();
+    drop.classList.add('over');
+  });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (event) => {
+    event.preventDefault();
+    drop.classList.remove('over');
+    const file = event.dataTransfer?.files[0];
+    if (file) void openInput({ kind: 'file', file });
+  });
+  $('url-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = $<HTMLInputElement>('url').value;
+    if (!text.trim()) return;
+    let url: string;
+    try {
+      url = normalizeUrl(text);
+    } catch {
+      showError(`INVALID_ARGUMENT: ${JSON.stringify(text)} is not a URL`);
+      return;
+    }
+    void openInput({ kind: 'url', url });
+  });
+  // ?url=… opens at once (tensio view PATH|URL links here).
+  const fromQuery = new URLSearchParams(location.search).get('url');
+  if (fromQuery) {
+    const url = normalizeUrl(fromQuery);
+    $<HTMLInputElement>('url').value = url;
+    void openInput({ kind: 'url', url });
+  }
+}
+
+// ---- The file view ---------------------------------------------------------------------
+
+function render(summary: FileSummary): void {
+  $('file-view').hidden = false;
+  $('detail').hidden = true;
+  $('verify-result').textContent = '';
+  $('diff-result').replaceChildren();
+  $('file-name').textContent = summary.name;
+  const parameters = summary.tensors.reduce((sum, row) => sum + row.parameters, 0);
+  const bytes = summary.tensors.reduce((sum, row) => sum + row.bytes, 0);
+  $('file-facts').textContent = `${summary.format} · ${integer.format(summary.tensors.length)} tensors · ${integer.format(parameters)} parameters · ${bytesText(bytes)} of tensor data${summary.size !== undefined ? ` · file ${bytesText(summary.size)}` : ''}`;
+  renderMetadata(summary);
+  renderDtypeTotals(summary.tensors);
+  renderPrefixTree(summary.tensors);
+  $<HTMLInputElement>('filter').value = '';
+  renderTable();
+}
+
+function renderMetadata(summary: FileSummary): void {
+  const list = $('metadata');
+  list.replaceChildren();
+  if (summary.metadata.length === 0) list.append(element('dt', {}, '(none)'), element('dd'));
+  for (const [key, text] of summary.metadata) {
+    const value = text.length > FOLD_CHARACTERS
+      ? element('details', {}, element('summary', {}, `${text.slice(0, FOLD_CHARACTERS)}… (${integer.format(text.length)} characters)`), text)
+      : text;
+    list.append(element('dt', {}, key), element('dd', {}, value));
+  }
+}
+
+function renderDtypeTotals(rows: readonly TensorRow[]): void {
+  const totals = new Map<string, { tensors: number; parameters: number; bytes: number }>();
+  for (const row of rows) {
+    const total = totals.get(row.dtype) ?? { tensors: 0, parameters: 0, bytes: 0 };
+    total.tensors += 1;
+    total.parameters += row.parameters;
+    total.bytes += row.bytes;
+    totals.set(row.dtype, total);
+  }
+  const body = $('dtype-totals').querySelector('tbody')!;
+  body.replaceChildren(...[...totals].sort((a, b) => b[1].bytes - a[1].bytes).map(([dtype, total]) => element('tr', {},
+    element('td', {}, dtype), element('td', { class: 'num' }, integer.format(total.tensors)),
+    element('td', { class: 'num' }, integer.format(total.parameters)), element('td', { class: 'num' }, bytesText(total.bytes)))));
+}
+
+interface PrefixNode {
+  readonly children: Map<string, PrefixNode>;
+  tensors: number;
+  parameters: number;
+  bytes: number;
+}
+
+/** Totals by dotted prefix; a level is drawn when opened, so thousands of layers stay cheap. */
+function renderPrefixTree(rows: readonly TensorRow[]): void {
+  const root: PrefixNode = { children: new Map(), tensors: 0, parameters: 0, bytes: 0 };
+  for (const row of rows) {
+    let node = root;
+    const parts = row.name.split('.');
+    for (const part of parts.slice(0, -1)) {
+      let child = node.children.get(part);
+      if (!child) node.children.set(part, (child = { children: new Map(), tensors: 0, parameters: 0, bytes: 0 }));
+      child.tensors += 1;
+      child.parameters += row.parameters;
+      child.bytes += row.bytes;
+      node = child;
+    }
+  }
+  const level = (node: PrefixNode, path: string): HTMLElement[] => [...node.children].map(([part, child]) => {
+    const prefix = path ? `${path}.${part}` : part;
+    const details = element('details', {}, element('summary', {}, `${prefix}. `, element('span', { class: 'facts' }, `${integer.format(child.tensors)} tensors · ${integer.format(child.parameters)} parameters · ${bytesText(child.bytes)}`)));
+    details.dataset.prefix = prefix;
+    details.addEventListener('toggle', () => {
+      if (details.open && details.childElementCount === 1) details.append(...level(child, prefix));
+    });
+    return details;
+  });
+  const tree = $('prefix-tree');
+  tree.replaceChildren(...level(root, ''));
+  if (root.children.size === 0) tree.textContent = 'No dotted names.';
+}
+
+// ---- The tensor table ------------------------------------------------------------------
+
+type SortKey = 'name' | 'dtype' | 'shape' | 'parameters' | 'bytes' | 'shard';
+let sortKey: SortKey | undefined;
+let sortDescending = false;
+
+/** A name filter: `/regex/flags`, a glob (`*`, `?`), or a substring. Throws on a bad regex. */
+export function nameMatcher(text: string): (name: string) => boolean {
+  const trimmed = text.trim();
+  if (trimmed === '') return () => true;
+  const regex = /^\/(.*)\/([a-z]*)$/.exec(trimmed);
+  if (regex) {
+    const pattern = new RegExp(regex[1]!, regex[2]);
+    return (name) => pattern.test(name);
+  }
+  if (/[*?]/.test(trimmed)) {
+    const pattern = new RegExp(`^${trimmed.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    return (name) => pattern.test(name);
+  }
+  return (name) => name.includes(trimmed);
+}
+
+const collator = new Intl.Collator('en', { numeric: true });
+function compareRows(a: TensorRow, b: TensorRow, key: SortKey): number {
+  switch (key) {
+    case 'parameters':
+    case 'bytes':
+      return a[key] - b[key];
+    case 'shape':
+      return a.shape.length - b.shape.length || a.parameters - b.parameters;
+    default:
+      return collator.compare(a[key] ?? '', b[key] ?? '');
+  }
+}
+
+function renderTable(): void {
+  if (!current) return;
+  const input = $<HTMLInputElement>('filter');
+  let matches: (name: string) => boolean;
+  try {
+    matches = nameMatcher(input.value);
+    input.removeAttribute('aria-invalid');
+  } catch (error) {
+    input.setAttribute('aria-invalid', 'true');
+    $('filter-count').textContent = `INVALID_ARGUMENT: ${(error as Error).message}`;
+    return;
+  }
+  let rows = current.tensors.filter((row) => matches(row.name));
+  if (sortKey) {
+    const key = sortKey;
+    rows = [...rows].sort((a, b) => (sortDescending ? -1 : 1) * compareRows(a, b, key));
+  }
+  const parameters = rows.reduce((sum, row) => sum + row.parameters, 0);
+  $('filter-count').textContent = `${integer.format(rows.length)} of ${integer.format(current.tensors.length)} tensors · ${integer.format(parameters)} parameters${rows.length > MAX_ROWS ? ` · showing the first ${MAX_ROWS}` : ''}`;
+  const body = $('tensor-table').querySelector('tbody')!;
+  body.replaceChildren(...rows.slice(0, MAX_ROWS).map((row) => {
+    const button = element('button', { type: 'button', 'aria-label': `Statistics of ${row.name}` }, 'Stats');
+    button.addEventListener('click', () => void showStatistics(row));
+    const tr = element('tr', {},
+      element('td', { class: 'name' }, row.name),
+      element('td', {}, row.formatDtype ? `${row.dtype} (${row.formatDtype})` : row.dtype),
+      element('td', {}, `[${row.shape.join(', ')}]`),
+      element('td', { class: 'num' }, integer.format(row.parameters)),
+      element('td', { class: 'num' }, bytesText(row.bytes)),
+      element('td', {}, row.shard ?? ''),
+      element('td', {}, button));
+    tr.dataset.name = row.name;
+    return tr;
+  }));
+}
+
+function setupTable(): void {
+  $('filter').addEventListener('input', () => renderTable());
+  for (const th of $('tensor-table').querySelectorAll<HTMLTableCellElement>('th[data-key]')) {
+    th.querySelector('button')!.addEventListener('click', () => {
+      const key = th.dataset.key as SortKey;
+      sortDescending = sortKey === key ? !sortDescending : key === 'parameters' || key === 'bytes';
+      sortKey = key;
+      for (const other of $('tensor-table').querySelectorAll('th[data-key]')) other.removeAttribute('aria-sort');
+      th.setAttribute('aria-sort', sortDescending ? 'descending' : 'ascending');
+      renderTable();
+    });
+  }
+}
+
+// ---- Statistics ------------------------------------------------------------------------
+
+let runningStats: number | undefined;
+
+async function showStatistics(row: TensorRow): Promise<void> {
+  if (runningStats !== undefined) worker.postMessage({ type: 'cancel', id: runningStats } satisfies InspectorRequest);
+  const detail = $('detail');
+  detail.hidden = false;
+  $('detail-title').textContent = `Statistics of ${row.name}`;
+  const body = $('detail-body');
+  body.replaceChildren(element('p', {}, `Reading ${bytesText(row.bytes)} in the worker…`));
+  const progress = $<HTMLProgressElement>('progress');
+  progress.value = 0;
+  progress.hidden = false;
+  const cancel = $<HTMLButtonElement>('cancel');
+  cancel.hidden = false;
+  const chunkBytes = Number(new URLSearchParams(location.search).get('chunkBytes')) || undefined;
+  const { id, answer } = ask({ type: 'stats', slot: 'a', name: row.name, bins: BINS, ...(chunkBytes ? { chunkBytes } : {}) }, (done, total) => {
+    progress.value = total > 0 ? done / total : 1;
+  });
+  runningStats = id;
+  cancel.onclick = () => worker.postMessage({ type: 'cancel', id } satisfies InspectorRequest);
+  cancel.focus();
+  const response = await answer;
+  if (runningStats === id) runningStats = undefined;
+  cancel.hidden = true;
+  progress.hidden = true;
+  if (response.type !== 'stats') {
+    const text = errorText(response) ?? 'INTERNAL: unexpected answer';
+    body.replaceChildren(element('p', { class: 'inline-error', role: 'alert' }, response.type === 'error' && response.code === 'ABORTED' ? `ABORTED: statistics of ${row.name} cancelled` : text));
+    return;
+  }
+  lastStatistics = response.stats;
+  renderStatistics(response.stats);
+}
+
+let lastStatistics: TensorStatistics | undefined;
+
+function renderStatistics(stats: TensorStatistics): void {
+  const facts: Array<[string, string]> = [
+    ['elements', integer.format(stats.count)], ['finite', integer.format(stats.finite)],
+    ['min', numberText(stats.min)], ['max', numberText(stats.max)], ['mean', numberText(stats.mean)], ['std', numberText(stats.std)],
+    ['zeros', integer.format(stats.zeros)], ['NaN', integer.format(stats.nan)], ['+Inf', integer.format(stats.positiveInfinity)], ['-Inf', integer.format(stats.negativeInfinity)],
+  ];
+  const grid = element('div', { class: 'stats-grid', id: 'stats-grid' }, ...facts.map(([label, value]) => {
+    const cell = element('div', {}, element('span', {}, label), element('span', {}, value));
+    cell.dataset.stat = label;
+    return cell;
+  }));
+  const charts = element('div', { class: 'charts' });
+  if (stats.histogram) charts.append(histogramChart(stats.histogram));
+  if (stats.heatmap) charts.append(heatmapCanvas(stats.heatmap, stats.name));
+  const first = element('p', { class: 'first-values' }, `First values: ${stats.first.map(numberText).join(', ')}${stats.count > stats.first.length ? ', …' : ''}`);
+  $('detail-body').replaceChildren(grid, charts, first);
+}
+
+function histogramChart(histogram: NonNullable<TensorStatistics['histogram']>): SVGSVGElement {
+  const svgNs = 'http://www.w3.org/2000/svg';
+  const width = 480;
+  const height = 160;
+  const bottom = 18;
+  const top = Math.max(1, ...histogram.counts);
+  const svg = document.createElementNS(svgNs, 'svg');
+  svg.setAttribute('class', 'histogram');
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  svg.setAttribute('width', String(width));
+  svg.setAttribute('height', String(height));
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `Histogram, ${histogram.counts.length} bins from ${numberText(histogram.edges[0]!)} to ${numberText(histogram.edges[histogram.edges.length - 1]!)}`);
+  const barWidth = width / histogram.counts.length;
+  histogram.counts.forEach((count, i) => {
+    const barHeight = ((height - bottom) * count) / top;
+    const rect = document.createElementNS(svgNs, 'rect');
+    rect.setAttribute('x', String(i * barWidth + 0.5));
+    rect.setAttribute('y', String(height - bottom - barHeight));
+    rect.setAttribute('width', String(Math.max(1, barWidth - 1)));
+    rect.setAttribute('height', String(barHeight));
+    rect.setAttribute('data-count', String(count));
+    const title = document.createElementNS(svgNs, 'title');
+    title.textContent = `[${numberText(histogram.edges[i]!)}, ${numberText(histogram.edges[i + 1]!)}${i === histogram.counts.length - 1 ? ']' : ')'}: ${integer.format(count)}`;
+    rect.append(title);
+    svg.append(rect);
+  });
+  for (const [x, anchor, value] of [[2, 'start', histogram.edges[0]!], [width - 2, 'end', histogram.edges[histogram.edges.length - 1]!]] as const) {
+    const label = document.createElementNS(svgNs, 'text');
+    label.setAttribute('x', String(x));
+    label.setAttribute('y', String(height - 4));
+    label.setAttribute('text-anchor', anchor);
+    label.textContent = numberText(value);
+    svg.append(label);
+  }
+  return svg;
+}
+
+function heatmapCanvas(heatmap: NonNullable<TensorStatistics['heatmap']>, name: string): HTMLCanvasElement {
+  const canvas = element('canvas', { class: 'heatmap', width: String(heatmap.cols), height: String(heatmap.rows), role: 'img', 'aria-label': `Heat map of ${name}: ${heatmap.rows} × ${heatmap.cols} cells from ${numberText(heatmap.min)} (blue) to ${numberText(heatmap.max)} (red)` });
+  const context = canvas.getContext('2d');
+  if (!context) return canvas;
+  const image = context.createImageData(heatmap.cols, heatmap.rows);
+  const span = heatmap.max - heatmap.min || 1;
+  heatmap.values.forEach((value, i) => {
+    const t = Number.isNaN(value) ? 0.5 : (value - heatmap.min) / span;
+    // Blue → white → red.
+    const [r, g, b] = t < 0.5 ? [255 * 2 * t, 255 * 2 * t, 255] : [255, 255 * 2 * (1 - t), 255 * 2 * (1 - t)];
+    image.data.set([r, g, b, Number.isNaN(value) ? 60 : 255], i * 4);
+  });
+  context.putImageData(image, 0, 0);
+  return canvas;
+}
+
+// ---- Verify and compare ----------------------------------------------------------------
+
+function setupVerifyAndCompare(): void {
+  $('verify').addEventListener('click', async () => {
+    const out = $('verify-result');
+    out.textContent = 'Verifying…';
+    const response = await ask({ type: 'verify', slot: 'a' }).answer;
+    if (response.type !== 'verified') {
+      out.textContent = errorText(response) ?? 'INTERNAL: unexpected answer';
+      out.className = 'inline-error';
+      return;
+    }
+    out.className = '';
+    out.textContent = verifyText(response.report);
+  });
+  $('compare-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const out = $('diff-result');
+    const file = $<HTMLInputElement>('compare-file').files?.[0];
+    const text = $<HTMLInputElement>('compare-url').value.trim();
+    if (!file && !text) return;
+    out.replaceChildren(element('p', {}, 'Comparing…'));
+    const input: InspectorInput = file ? { kind: 'file', file } : { kind: 'url', url: normalizeUrl(text) };
+    const opened = await ask({ type: 'open', slot: 'b', input }).answer;
+    if (opened.type !== 'opened') {
+      out.replaceChildren(element('p', { class: 'inline-error', role: 'alert' }, errorText(opened) ?? 'INTERNAL'));
+      return;
+    }
+    const response = await ask({ type: 'diff' }).answer;
+    if (response.type !== 'diffed') {
+      out.replaceChildren(element('p', { class: 'inline-error', role: 'alert' }, errorText(response) ?? 'INTERNAL'));
+      return;
+    }
+    out.replaceChildren(diffView(response.report, opened.summary));
+  });
+}
+
+function verifyText(report: VerifyReport): string {
+  const head = report.ok ? 'OK' : 'FAILED';
+  const problems = report.problems.map((problem) => `${problem.code}: ${problem.message}`).join('; ');
+  return `${head}: ${report.tensors} tensors, ${report.checksumsVerified} checksums verified, ${report.withoutChecksum} without checksum${report.checksumNote ? ` (${report.checksumNote})` : ''}${problems ? ` — ${problems}` : ''}`;
+}
+
+function diffView(report: DiffReport, other: FileSummary): HTMLElement {
+  const side = (title: string, summary: { path: string; format: string; tensors: number }, lines: string[]): HTMLElement =>
+    element('section', {}, element('h4', {}, title), element('p', {}, `${summary.path} · ${summary.format} · ${summary.tensors} tensors`), element('ul', {}, ...lines.map((line) => element('li', {}, line))));
+  const changed = [
+    ...report.changedSpec.map((c) => `${c.name}: ${c.a.dtype}[${c.a.shape.join(', ')}] → ${c.b.dtype}[${c.b.shape.join(', ')}]`),
+    ...report.changedContent.map((c) => `${c.name}: ${integer.format(c.elementsDiffering)} of ${integer.format(c.elements)} elements differ${c.maxAbsDiff !== undefined ? `, max |a − b| ${numberText(c.maxAbsDiff)}` : ''}`),
+  ];
+  return element('div', {},
+    element('p', { id: 'diff-verdict' }, report.identical ? 'Identical tensors (metadata not compared).' : `${report.same} equal, ${changed.length} changed, ${report.removed.length} only in A, ${report.added.length} only in B.`),
+    element('div', { class: 'side-by-side' },
+      side('A (this file)', report.a, report.removed.map((t) => `only here: ${t.name} ${t.dtype}[${t.shape.join(', ')}]`).concat(changed)),
+      side(`B (${other.name})`, report.b, report.added.map((t) => `only here: ${t.name} ${t.dtype}[${t.shape.join(', ')}]`).concat(changed))));
+}
+
+setupOpening();
+setupTable();
+setupVerifyAndCompare();
+// For tests and scripts: what is open now.
+(window as unknown as { tensioInspector: unknown }).tensioInspector = { current: () => current, statistics: () => lastStatistics };
