@@ -29,6 +29,7 @@ const STAND_INS = {
   'node:zlib': 'node/zlib.ts',
   'node:stream': 'node/stream.ts',
   'node:crypto': 'node/crypto.ts',
+  'node:util': 'node/util.ts',
   'node:http': 'node/http.ts',
   'node:https': 'node/http.ts',
   '@mongodb-js/zstd': 'native/zstd.ts',
@@ -36,7 +37,7 @@ const STAND_INS = {
 };
 
 /** Modules with no stand-in: every export throws UNSUPPORTED_FEATURE when called. */
-const UNAVAILABLE = /^(node:)?(fs|fs\/promises|os|url|module|child_process|worker_threads|net|tls|readline|util|events|buffer)$|^lz4-napi$|^@node-rs\/xxhash$|^h5wasm\/node$/;
+const UNAVAILABLE = /^(node:)?(fs|fs\/promises|os|url|module|child_process|worker_threads|net|tls|readline|events|buffer)$|^lz4-napi$|^@node-rs\/xxhash$|^h5wasm\/node$/;
 
 const standIns = {
   name: 'tensio-browser-stand-ins',

@@ -73,6 +73,37 @@ export const brotliDecompressSync = noBrotli;
 /** Not available in a browser. */
 export const brotliCompressSync = noBrotli;
 
+type ZlibCallback = (error: unknown, result?: Uint8Array) => void;
+
+/** Node's callback form: `(input, options?, callback)`, the work done synchronously here. */
+function callbackForm(run: (input: Uint8Array, options?: SyncOptions) => Uint8Array) {
+  return (input: Uint8Array, options: SyncOptions | ZlibCallback, callback?: ZlibCallback): void => {
+    const done = (typeof options === 'function' ? options : callback)!;
+    const settings = typeof options === 'function' ? undefined : options;
+    let result: Uint8Array;
+    try {
+      result = run(input, settings);
+    } catch (error) {
+      queueMicrotask(() => done(error));
+      return;
+    }
+    queueMicrotask(() => done(null, result));
+  };
+}
+
+/** gzip, callback form. */
+export const gzip = callbackForm(gzipSync);
+/** gunzip, callback form. */
+export const gunzip = callbackForm(gunzipSync);
+/** zlib deflate, callback form. */
+export const deflate = callbackForm(deflateSync);
+/** zlib inflate, callback form. */
+export const inflate = callbackForm(inflateSync);
+/** Not available in a browser (the callback receives the error). */
+export const brotliCompress = callbackForm(noBrotli);
+/** Not available in a browser (the callback receives the error). */
+export const brotliDecompress = callbackForm(noBrotli);
+
 type Listener = (value?: unknown) => void;
 
 /**
