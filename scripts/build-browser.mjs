@@ -37,7 +37,7 @@ const STAND_INS = {
 };
 
 /** Modules with no stand-in: every export throws UNSUPPORTED_FEATURE when called. */
-const UNAVAILABLE = /^(node:)?(fs|fs\/promises|os|url|module|child_process|worker_threads|net|tls|readline|events|buffer)$|^lz4-napi$|^@node-rs\/xxhash$|^h5wasm\/node$/;
+const UNAVAILABLE = /^(node:)?(fs|fs\/promises|os|url|module|child_process|worker_threads|net|tls|readline|events|buffer)$|^lz4-napi$|^@aws-sdk\/|^@node-rs\/xxhash$|^h5wasm\/node$/;
 
 const standIns = {
   name: 'tensio-browser-stand-ins',
@@ -50,6 +50,15 @@ const standIns = {
       return undefined;
     });
     b.onLoad({ filter: /.*/, namespace: 'unavailable' }, (args) => {
+      if (args.path.startsWith('@aws-sdk/')) {
+        // S3 from a page would need credentials in the page and CORS on the bucket: the
+        // SDK is not bundled; loading it (tensio does so lazily) fails with this error.
+        return {
+          contents: `import { TensioError } from ${JSON.stringify(join(ROOT, 'src', 'core', 'errors.ts'))};\nthrow new TensioError('UNSUPPORTED_FEATURE', ${JSON.stringify(`${args.path} is not bundled in the browser build: s3:// inputs and outputs need Node (use an https:// URL, e.g. a presigned one)`)});\n`,
+          resolveDir: SHIMS,
+          loader: 'js',
+        };
+      }
       const names = [...(importedNames().get(args.path.replace(/^node:/, '')) ?? [])];
       const lines = [`import { unavailable, unavailableModule } from ${JSON.stringify(join(SHIMS, 'node', 'unavailable.ts'))};`];
       for (const name of names) lines.push(`export const ${name} = unavailable(${JSON.stringify(args.path)}, ${JSON.stringify(name)});`);

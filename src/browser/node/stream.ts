@@ -3,6 +3,7 @@
  * which `zip/zlib-stream.ts` uses to push chunks through a zlib transform (here a
  * {@link BrowserZlibTransform}). Each chunk is written once the previous one was taken.
  */
+import { TensioError } from '../../core/errors.js';
 import type { BrowserZlibTransform } from './zlib.js';
 
 type Listener = (value?: unknown) => void;
@@ -42,6 +43,13 @@ export class Readable {
 
   destroy(): void {
     this.stopped = true;
+  }
+}
+
+/** Not available in a browser (tensio uses it to upload to S3 only). */
+export class PassThrough {
+  constructor() {
+    throw new TensioError('UNSUPPORTED_FEATURE', 'stream.PassThrough is not available in a browser (S3 uploads need Node)');
   }
 }
 
