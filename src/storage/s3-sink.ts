@@ -141,6 +141,17 @@ export async function s3Sink(location: string | URL | S3Location, options: S3Sin
     await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: where.bucket, Key: where.key, UploadId: uploadId })).catch(() => undefined);
   }
 
+  /** A part failed: the error reaches the writer only once the server holds no parts of the upload. */
+  async function failAfterCleanup(error: TensioError): Promise<never> {
+    if (state === 'open') {
+      state = 'aborted';
+      options.signal?.removeEventListener('abort', onAbort);
+      aborting = abortOnServer();
+    }
+    await aborting;
+    throw error;
+  }
+
   const sink: S3UploadSink = {
     location: where,
     get uploadId() {
@@ -152,7 +163,7 @@ export async function s3Sink(location: string | URL | S3Location, options: S3Sin
     canWriteAt: false,
     async write(chunk) {
       if (state !== 'open') throw new TensioError('INVALID_STATE', `write to a ${state} S3 upload of ${name}`);
-      if (failure) throw failure;
+      if (failure) return failAfterCleanup(failure);
       if (chunk.byteLength === 0) return;
       // A copy: the stream keeps chunks past this call, and the caller may reuse its buffer.
       const copy = Buffer.from(chunk);
@@ -169,7 +180,7 @@ export async function s3Sink(location: string | URL | S3Location, options: S3Sin
           body.on('close', done);
         });
       }
-      if (failure) throw failure;
+      if (failure) return failAfterCleanup(failure);
     },
     async close() {
       if (state === 'closed') return;
