@@ -216,3 +216,36 @@ test('damaged and hostile journals: the last whole record, the old catalogue, or
     assert.ok((await verifyTensorFile(path)).ok, `${item.name}: verifies clean after the writer's open`);
   }
 });
+
+test('mutated journals (300, seeded): every open ends in the store or a TensioError, and only array data is ever written', async (t) => {
+  const { mutantRandom, mutate } = await import('./fuzz/mutate.js');
+  const { path, catalogue, entry } = await storeWithCatalogue(t);
+  const valid = concatBytes(
+    npkEncodeJournalHeader(catalogue),
+    npkEncodeJournalRecord(appendRecord(entry, 4, Int32Array.of(1, 2))),
+    npkEncodeJournalRecord({ catalogue: npkEncodeMetadata([{ ...entry, shape: [5, 2], sizeBytes: 40 }]), writes: [{ file: entry.dataFile, position: 8, bytes: new Uint8Array(8).fill(9) }] }),
+  );
+  const pristine = new Map((await readdir(path)).filter((name) => name !== entry.dataFile).map((name) => [name, readFileSync(join(path, name))]));
+  const dataBefore = readFileSync(join(path, entry.dataFile));
+  const outcomes = new Map<string, number>();
+  for (let i = 0; i < 300; i++) {
+    writeFileSync(join(path, entry.dataFile), dataBefore);
+    writeFileSync(join(path, 'metadata.npkm'), pristine.get('metadata.npkm')!);
+    writeFileSync(join(path, NPK_JOURNAL_FILE), mutate(valid, mutantRandom(7, i), true));
+    let outcome = 'opened';
+    try {
+      const npk = await NumPack.open(path, { readOnly: i % 2 === 0 });
+      const loaded = await npk.load('a');
+      assert.ok(loaded.shape[0] === 4 || loaded.shape[0] === 5, `mutant ${i}: ${loaded.shape}`);
+      await npk.close();
+    } catch (error) {
+      assert.ok(isTensioError(error), `mutant ${i}: ${(error as Error).stack}`);
+      outcome = error.code;
+    }
+    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    const names = (await readdir(path)).filter((name) => name !== NPK_JOURNAL_FILE && name !== entry.dataFile && name !== 'metadata.npkm');
+    assert.deepEqual(names.sort(), [...pristine.keys()].filter((name) => name !== 'metadata.npkm').sort(), `mutant ${i}: no other file appears or goes`);
+  }
+  assert.ok((outcomes.get('opened') ?? 0) > 0, `some mutants still open: ${JSON.stringify([...outcomes])}`);
+  t.diagnostic(JSON.stringify(Object.fromEntries(outcomes)));
+});
