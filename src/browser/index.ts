@@ -25,3 +25,5 @@ export { TensioError, isTensioError } from '../core/errors.js';
 export { createTensor } from '../core/tensor.js';
 export { DTYPE_INFO, itemSize } from '../core/dtype.js';
 export { toFloat32Array } from '../core/float-convert.js';
+export { tensorStatistics, histogramEdges } from '../operations/tensor-stats.js';
+export { tensorValues, canDecodeValues } from '../operations/tensor-values.js';
