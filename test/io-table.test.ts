@@ -92,3 +92,41 @@ test('Arrow (file and stream) and Parquet writers stream: record batches and row
     await reader.close();
   }
 });
+
+test('convert of several tensors into one table: each tensor a column (Feather keeps N-D cells; Parquet takes 1-D ones and names the tensor to leave out); unequal rows refused', async (t) => {
+  const { convert } = await import('../src/operations/convert.js');
+  const { arrowOpen } = await import('../src/formats/arrow/index.js');
+  const { parquetOpen } = await import('../src/formats/parquet/index.js');
+  const { writeWithFormat } = await import('./helpers/cli.js');
+  const { isTensioError } = await import('../src/core/errors.js');
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'tensio-multi-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const tensors = {
+    a: createTensor('float32', [5], Float32Array.from([1.5, 2, 3, 4, 5])),
+    b: createTensor('int32', [5], Int32Array.from([-1, 2, -3, 4, -5])),
+    c: createTensor('float64', [5, 2], Float64Array.from({ length: 10 }, (_, i) => i / 4)),
+  };
+  const write = (path: string, chosen: Record<string, ReturnType<typeof createTensor>>) => writeWithFormat('safetensors', path, chosen);
+  const source = join(dir, 'm.safetensors');
+  await write(source, tensors);
+  await convert(source, join(dir, 'm.feather'));
+  {
+    await using reader = await arrowOpen(join(dir, 'm.feather'), { formatOptions: { columns: 'separate' } });
+    // Columns in the order the input holds its tensors (safetensors: by alignment, then name).
+    assert.deepEqual(reader.tensors.map((info) => [info.name, info.dtype, info.shape]).sort(), [['a', 'float32', [5]], ['b', 'int32', [5]], ['c', 'float64', [5, 2]]]);
+    for (const [name, tensor] of Object.entries(tensors)) assert.deepEqual((await reader.read(name)).data, tensor.data, name);
+  }
+  await assert.rejects(convert(source, join(dir, 'm.parquet')), (error: unknown) => isTensioError(error, 'UNSUPPORTED_FEATURE') && /leave tensor "c" out \(--tensors\)/.test((error as Error).message));
+  await convert(source, join(dir, 'm.parquet'), { tensors: ['a', 'b'] });
+  {
+    await using reader = await parquetOpen(join(dir, 'm.parquet'), { formatOptions: { columns: 'separate' } });
+    assert.deepEqual(reader.tensors.map((info) => [info.name, info.dtype, info.shape]).sort(), [['a', 'float32', [5]], ['b', 'int32', [5]]]);
+    for (const name of ['a', 'b'] as const) assert.deepEqual((await reader.read(name)).data, tensors[name].data, name);
+  }
+  const uneven = join(dir, 'uneven.safetensors');
+  await write(uneven, { a: tensors.a, d: createTensor('float32', [4], new Float32Array(4)) });
+  await assert.rejects(convert(uneven, join(dir, 'uneven.feather')), (error: unknown) => isTensioError(error));
+});

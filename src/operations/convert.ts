@@ -234,7 +234,11 @@ export async function convertReader<To extends string = string>(reader: TensorRe
     checkedSize(BigInt(byteLength / castItemBytes(dtype)) * BigInt(castItemBytes(to)), 'tensio', `byte length of ${name} as ${to}`);
     return { name, dtype: to, shape };
   });
-  if (outputFormat.capabilities.tensors === 'one' && plan.length !== 1) {
+  // Table formats (a `columns` write option) take several tensors as one table: each tensor a
+  // column (equal first dimensions; N-D cells as the format allows), unless the caller chose.
+  const columnsOption = (options.writeOptions as { columns?: unknown } | undefined)?.columns;
+  const severalAsColumns = plan.length > 1 && outputFormat.writeOptionNames?.includes('columns') === true && columnsOption === undefined;
+  if (outputFormat.capabilities.tensors === 'one' && plan.length !== 1 && !severalAsColumns && columnsOption !== 'separate') {
     throw new TensioError('INVALID_ARGUMENT', `${outputFormat.name} holds exactly one tensor per file and the input has ${plan.length}${plan.length > 1 ? '; pick one with --tensors (tensors: [name]) or write a format that holds several' : ''}`, { format: outputFormat.name });
   }
   for (const [index, spec] of plan.entries()) {
@@ -276,7 +280,7 @@ export async function convertReader<To extends string = string>(reader: TensorRe
     overwrite: options.overwrite ?? false,
     sourceFormat: reader.format,
     sourceTensors: infos,
-    ...(options.writeOptions ? { formatOptions: options.writeOptions } : {}),
+    ...(options.writeOptions || severalAsColumns ? { formatOptions: { ...options.writeOptions, ...(severalAsColumns ? { columns: 'separate' } : {}) } } : {}),
     ...(options.staging ? { staging: options.staging } : {}),
   };
   // A part of a split conversion: a writer of this part's tensors only (loaded on use: node:crypto).

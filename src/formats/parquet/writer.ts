@@ -100,7 +100,10 @@ export async function parquetCreateWriter(target: WriteTarget, options: WriterOp
         plan = columnPlan;
         const cells = columnPlan.columns.find((column) => column.cellShape.length > 0);
         if (cells) {
-          fail('UNSUPPORTED_FEATURE', `parquet: column "${cells.name}" would hold cells of shape [${cells.cellShape.join(', ')}]; tensio writes Parquet columns of scalars: reshape to 2-D (rows, columns), or write Arrow/Feather, which keeps N-D cells`);
+          const alone = columnPlan.columns.length > 1 || cells.columnOfTensor === undefined
+            ? `leave tensor "${cells.tensor}" out (--tensors), convert it alone (a 2-D tensor is one column per element of its rows)`
+            : 'reshape to 2-D (rows, columns)';
+          fail('UNSUPPORTED_FEATURE', `parquet: column "${cells.name}" would hold cells of shape [${cells.cellShape.join(', ')}]; tensio writes Parquet columns of scalars: ${alone}, or write Arrow/Feather, which keeps N-D cells`);
         }
         const kvMetadata = [...tableWriteMetadata(options.metadata as Metadata | undefined, columnPlan.metadata)].map(([key, value]) => ({ key, value }));
         parquet = new ParquetWriter({
