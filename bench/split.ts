@@ -7,7 +7,7 @@
  * exists, else the sources through tsx: then start-up dominates small sizes). The
  * library rows run the same work in this process (4 parts one after the other, then
  * the finish, against one `convert`), which is the overhead of the split itself:
- * the deal, the part manifests and the finish's checks (a SHA-256 of every shard).
+ * the deal, the part manifests and the finish's checks (an XXH3-64 of every shard).
  * On 2 shared cores the point is overhead, not speed-up. No peer splits a conversion.
  */
 import { spawn } from 'node:child_process';

@@ -191,8 +191,10 @@ test('split: hostile part manifests are refused with a code, naming the part', a
     ['two shards', text({ ...good, shards: [good.shards[0], good.shards[0]] }), 'INVALID_METADATA'],
     ['a fractional size', text({ ...good, shards: [{ ...good.shards[0], size: 1.5 }] }), 'INVALID_METADATA'],
     ['a huge size', text({ ...good, shards: [{ ...good.shards[0], size: 1e300 }] }), 'INVALID_METADATA'],
-    ['no checksum', text({ ...good, shards: [{ ...good.shards[0], sha256: 'abc' }] }), 'INVALID_METADATA'],
-    ['a wrong checksum', text({ ...good, shards: [{ ...good.shards[0], sha256: '0'.repeat(64) }] }), 'CHECKSUM_MISMATCH'],
+    ['no checksum', text({ ...good, shards: [{ ...good.shards[0], checksum: 'abc' }] }), 'INVALID_METADATA'],
+    ['an unknown checksum algorithm', text({ ...good, shards: [{ ...good.shards[0], checksum: `md5:${'0'.repeat(32)}` }] }), 'INVALID_METADATA'],
+    ['a wrong checksum', text({ ...good, shards: [{ ...good.shards[0], checksum: `xxh3:${'0'.repeat(16)}` }] }), 'CHECKSUM_MISMATCH'],
+    ['a wrong SHA-256', text({ ...good, shards: [{ ...good.shards[0], checksum: `sha256:${'0'.repeat(64)}` }] }), 'CHECKSUM_MISMATCH'],
     ['a tensor the shard lacks', text({ ...good, shards: [{ ...good.shards[0], tensors: [...good.shards[0].tensors.slice(1), 'ghost'] }] }), 'INVALID_METADATA'],
     ['a tensor of part 1', text({ ...good, shards: [{ ...good.shards[0], tensors: [...good.shards[0].tensors.slice(1), other.shards[0].tensors[0]] }] }), 'DUPLICATE_NAME'],
     ['a tensor too few', text({ ...good, shards: [{ ...good.shards[0], tensors: good.shards[0].tensors.slice(1) }] }), 'INVALID_METADATA'],
@@ -307,4 +309,19 @@ for shard in sorted(set(index['weight_map'].values())):
 print(seen, len(reference))
 `;
   assert.equal(runPython(script, [out, input]).stdout.trim(), '13 13');
+});
+
+test('split: parts record XXH3-64 checksums by default, SHA-256 when asked (sha256sum can check those)', async (t) => {
+  const dir = await tempDir(t);
+  const input = join(dir, 'in.safetensors');
+  await writeInput(input);
+  const out = join(dir, INDEX);
+  await convert(input, out, { part: { index: 1, count: 2 } });
+  await convert(input, out, { part: { index: 2, count: 2, checksum: 'sha256' } });
+  const manifest = async (part: number) => JSON.parse(await readFile(join(dir, MANIFESTS, `part-0000${part}-of-00002.json`), 'utf8')).shards[0].checksum as string;
+  assert.match(await manifest(1), /^xxh3:[0-9a-f]{16}$/);
+  const { createHash } = await import('node:crypto');
+  assert.equal(await manifest(2), `sha256:${createHash('sha256').update(await readFile(join(dir, 'model-00002-of-00002.safetensors'))).digest('hex')}`);
+  assert.equal((await finishSplitConvert(out)).checksumsVerified, 2);
+  await expectCode(convert(input, out, { overwrite: true, part: { index: 1, count: 2, checksum: 'md5' as 'sha256' } }), 'INVALID_ARGUMENT');
 });

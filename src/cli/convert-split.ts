@@ -21,12 +21,12 @@ export const CLI_SPLIT_HELP = `      --part I/N      convert only part I of N of
                       bytes (largest first, each to the lightest part; the
                       same for every run), and part I writes its own shard
                       model-0000I-of-0000N.safetensors and a manifest (size,
-                      SHA-256, tensors) in .model.safetensors.parts/. Give
+                      checksum, tensors) in .model.safetensors.parts/. Give
                       every part the same IN, options and N. Running a part
                       again replaces only its own shard. The index is not
                       written: OUT is not a checkpoint until --finish
       --finish        (with OUT only) check that every part finished: each
-                      shard exists with the size, tensors and SHA-256 its
+                      shard exists with the size, tensors and checksum its
                       manifest records, all parts of the same N and plan; then
                       write the index (the commit point) and remove shards of
                       older runs. A missing or changed part exits 1 naming it
@@ -38,7 +38,7 @@ export const CLI_SPLIT_HELP = `      --part I/N      convert only part I of N of
                       parts ending at once may each finish, writing the same
                       index). A refused finish exits 1; the part stays written
       --skip-checksums
-                      with --finish: check sizes and headers, not SHA-256s (a
+                      with --finish: check sizes and headers, not checksums (a
                       finish otherwise reads every shard once)
 `;
 
@@ -112,7 +112,7 @@ export async function cliFinishSplit(output: string, values: Record<string, unkn
   context.stdout(
     `finished ${output} (${result.outputFormat}): ${result.parts} part${result.parts === 1 ? '' : 's'} checked, index written\n` +
     `  ${cliFormatCount(result.tensors)} tensor${result.tensors === 1 ? '' : 's'}, ${cliFormatBytes(result.bytes)} of tensor data in ${result.shards.length} shard${result.shards.length === 1 ? '' : 's'}` +
-    `${result.checksumsVerified > 0 ? ` (${cliFormatCount(result.checksumsVerified)} SHA-256 matched)` : ' (sizes and headers checked, --skip-checksums)'} in ${cliFormatSeconds(seconds)}\n` +
+    `${result.checksumsVerified > 0 ? ` (${cliFormatCount(result.checksumsVerified)} checksum${result.checksumsVerified === 1 ? '' : 's'} matched)` : ' (sizes and headers checked, --skip-checksums)'} in ${cliFormatSeconds(seconds)}\n` +
     (result.removedFiles.length > 0 ? `  removed ${result.removedFiles.length} file${result.removedFiles.length === 1 ? '' : 's'} of an older run: ${result.removedFiles.slice(0, 5).map((file) => basename(file)).join(', ')}${result.removedFiles.length > 5 ? ', …' : ''}\n` : ''),
   );
   return 0;

@@ -105,6 +105,8 @@ export interface ConvertOptions<From extends string = string, To extends string 
     count: number;
     /** Most parts accepted (default `SPLIT_MAX_PARTS`, 99,999). */
     maxParts?: number;
+    /** The shard checksum its manifest records: `'xxh3'` (XXH3-64, default) or `'sha256'`. */
+    checksum?: 'xxh3' | 'sha256';
     /**
      * After this part, finish the whole conversion if every part has finished (the last
      * part to end writes the index; `ConvertResult.finished` then says what the finish

@@ -1,35 +1,39 @@
 /**
- * A {@link ByteSink} wrapper that computes the SHA-256 and size of what it publishes
+ * A {@link ByteSink} wrapper that computes a checksum and the size of what it publishes
  * while the bytes go through, so a writer's output can be recorded (a split
  * conversion's part manifest) without reading it back. A writer that patches bytes
- * already written (`writeAt`, safetensors CRC32s) makes the running hash wrong: the
+ * already written (`writeAt`, safetensors CRC32s) makes the running checksum wrong: the
  * wrapper then says so (`digest()` is undefined) and the caller hashes the published
  * file instead.
  */
-import { createHash } from 'node:crypto';
 import { TensioError } from '../core/errors.js';
 import type { ByteSink } from './byte-sink.js';
 
-/** A sink that hashes what it writes. */
+/** A running checksum: fed chunk by chunk, then its text (`xxh3:…`, `sha256:…`). */
+export interface RunningChecksum {
+  update(bytes: Uint8Array): void;
+  digest(): string;
+}
+
+/** A sink that checksums what it writes. */
 export interface HashingSink extends ByteSink {
-  /** After `close()`: the SHA-256 (hex) and size of the published bytes, or undefined when bytes were patched with `writeAt`. */
-  digest(): { sha256: string; size: number } | undefined;
+  /** After `close()`: the checksum and size of the published bytes, or undefined when bytes were patched with `writeAt`. */
+  digest(): { checksum: string; size: number } | undefined;
 }
 
 /**
- * Wraps `sink`; everything is forwarded, sequential writes are hashed on the way.
+ * Wraps `sink`; everything is forwarded, sequential writes are fed to `checksum` on the way.
  *
  * @example
  * ```ts
- * const sink = hashingSink(await store.sink('model-00001-of-00002.safetensors'));
+ * const sink = hashingSink(await store.sink('model-00001-of-00002.safetensors'), ztHasher('xxh3'));
  * await sink.write(bytes); await sink.close();
- * sink.digest(); // { sha256: '…', size: bytes.byteLength }
+ * sink.digest(); // { checksum: 'xxh3:…', size: bytes.byteLength }
  * ```
  */
-export function hashingSink(sink: ByteSink): HashingSink {
-  const hash = createHash('sha256');
+export function hashingSink(sink: ByteSink, checksum: RunningChecksum): HashingSink {
   let patched = false;
-  let result: { sha256: string; size: number } | undefined;
+  let result: { checksum: string; size: number } | undefined;
   let closed = false;
   const wrapper: HashingSink = {
     get position() {
@@ -40,11 +44,11 @@ export function hashingSink(sink: ByteSink): HashingSink {
     },
     async write(chunk) {
       await sink.write(chunk);
-      hash.update(chunk);
+      checksum.update(chunk);
     },
     async close() {
       await sink.close();
-      if (!closed && !patched) result = { sha256: hash.digest('hex'), size: sink.position };
+      if (!closed && !patched) result = { checksum: checksum.digest(), size: sink.position };
       closed = true;
     },
     abort: () => sink.abort(),

@@ -9,7 +9,7 @@
  *   `INVALID_METADATA`, `UNSUPPORTED_VERSION`);
  * - each shard exists (`NOT_FOUND`) with the recorded size (`SIZE_MISMATCH`), holds
  *   exactly the recorded tensors (`INVALID_METADATA`, from its header) and, unless
- *   `checksums: false`, the recorded SHA-256 (`CHECKSUM_MISMATCH`);
+ *   `checksums: false`, the recorded checksum (`CHECKSUM_MISMATCH`);
  * - no tensor is in two parts (`DUPLICATE_NAME`) and together they hold the whole
  *   plan (`INCOMPLETE`).
  *
@@ -17,7 +17,6 @@
  * does not name (an older run's shards) and the one-file form `<prefix><ext>` are
  * removed, as a sharded publish does. Finishing again rewrites the same index.
  */
-import { createHash } from 'node:crypto';
 import { TensioError, throwIfAborted } from '../../core/errors.js';
 import { SPLIT_MAX_MANIFEST_BYTES, SPLIT_MAX_PARTS } from '../../core/limits.js';
 import { quoteInput } from '../../core/quote.js';
@@ -30,12 +29,13 @@ import { isHiddenFileName, parseShardFileName } from '../../formats/sharded/name
 import { BUILT_IN_FORMATS, getFormat, type FormatListOption } from '../registry.js';
 import { parseSplitManifest, parseSplitManifestName, splitManifestFolder, splitManifestName, type SplitPartManifest } from './manifest.js';
 import { resolveSplitTarget, splitFormatNames, type SplitTarget } from './target.js';
+import { splitChecksumOf } from './checksum.js';
 
 /** Options for {@link finishSplitConvert}. */
 export interface FinishSplitConvertOptions extends FormatListOption {
   /** Output format, when the output's name does not say (a folder). */
   to?: string;
-  /** Re-read every shard and compare its SHA-256 with its manifest (default true); false checks sizes and headers only. */
+  /** Re-read every shard and compare its checksum (XXH3-64 or SHA-256) with its manifest (default true); false checks sizes and headers only. */
   checksums?: boolean;
   /** Largest manifest read (default {@link SPLIT_MAX_MANIFEST_BYTES}). */
   maxManifestBytes?: number;
@@ -59,7 +59,7 @@ export interface FinishSplitConvertResult {
   bytes: number;
   /** Bytes of shard files checked. */
   shardBytes: number;
-  /** Shards whose SHA-256 was recomputed and matched. */
+  /** Shards whose checksum was recomputed and matched. */
   checksumsVerified: number;
   /** Files removed after the index was written (shards of an older run, the one-file form). */
   removedFiles: string[];
@@ -123,17 +123,9 @@ async function checkShard(target: SplitTarget, format: TensorFormat, manifest: S
       onBytes(source.size);
       return;
     }
-    const hash = createHash('sha256');
-    const step = 8 * 2 ** 20;
-    for (let at = 0; at < source.size; at += step) {
-      throwIfAborted(signal);
-      const length = Math.min(step, source.size - at);
-      hash.update(await source.read(at, length, readOptions));
-      onBytes(length);
-    }
-    const actual = hash.digest('hex');
-    if (actual !== record.sha256) {
-      throw new TensioError('CHECKSUM_MISMATCH', `split: shard ${record.file} of ${label} has SHA-256 ${actual}, its manifest says ${record.sha256}; it was changed after the part finished: run part ${manifest.part}/${manifest.parts} again`, { path: where });
+    const actual = await splitChecksumOf(source, record.checksum, { ...(signal ? { signal } : {}), onBytes });
+    if (actual !== record.checksum) {
+      throw new TensioError('CHECKSUM_MISMATCH', `split: shard ${record.file} of ${label} has checksum ${actual}, its manifest says ${record.checksum}; it was changed after the part finished: run part ${manifest.part}/${manifest.parts} again`, { path: where });
     }
   } finally {
     await source.close?.();

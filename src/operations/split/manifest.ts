@@ -1,6 +1,6 @@
 /**
  * The manifest a part of a split conversion writes after its shards: which shards it
- * wrote (file name, size, SHA-256, the tensors each holds) and the plan it belongs to.
+ * wrote (file name, size, checksum, the tensors each holds) and the plan it belongs to.
  * `finishSplitConvert` trusts nothing in it: it is parsed strictly (duplicate keys,
  * sizes and names checked, names must be the ones the part's number implies) and
  * every shard is checked against it before an index is written.
@@ -12,6 +12,7 @@ import { TensioError } from '../../core/errors.js';
 import { quoteInput } from '../../core/quote.js';
 import { isJsonObject, JsonNumberLiteral, parseStrictJson, type JsonObject, type JsonValue } from '../../formats/safetensors/strict-json.js';
 import { shardFileName } from '../../formats/sharded/names.js';
+import { SPLIT_CHECKSUM_PATTERN } from './checksum.js';
 
 /** The manifest version this code writes and reads. */
 export const SPLIT_MANIFEST_VERSION = 1;
@@ -22,8 +23,8 @@ export interface SplitShardRecord {
   readonly file: string;
   /** Size in bytes. */
   readonly size: number;
-  /** SHA-256 of the whole file, lower-case hex. */
-  readonly sha256: string;
+  /** Checksum of the whole file: `xxh3:<16 hex>` or `sha256:<64 hex>` (see `checksum.ts`). */
+  readonly checksum: string;
   /** Output names of the tensors it holds, in plan order. */
   readonly tensors: readonly string[];
 }
@@ -113,7 +114,7 @@ export function formatSplitManifest(manifest: SplitPartManifest): string {
     plan_bytes: manifest.planBytes,
     tensor_bytes: manifest.tensorBytes,
     index_metadata: manifest.indexMetadata,
-    shards: manifest.shards.map((shard) => ({ file: shard.file, size: shard.size, sha256: shard.sha256, tensors: shard.tensors })),
+    shards: manifest.shards.map((shard) => ({ file: shard.file, size: shard.size, checksum: shard.checksum, tensors: shard.tensors })),
   }, null, 2)}\n`;
 }
 
@@ -201,8 +202,8 @@ function shardRecord(item: JsonObject, bad: (what: string) => never): SplitShard
   if (typeof file !== 'string') return bad('has a shard without a file name');
   const size = item.get('size');
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return bad(`has shard ${quoteInput(file)} with size ${quoteValueOf(size)}, not a whole number of bytes`);
-  const sha256 = item.get('sha256');
-  if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) return bad(`has shard ${quoteInput(file)} without a SHA-256 (64 lower-case hex digits)`);
+  const checksum = item.get('checksum');
+  if (typeof checksum !== 'string' || !SPLIT_CHECKSUM_PATTERN.test(checksum)) return bad(`has shard ${quoteInput(file)} without a checksum (xxh3:<16 hex digits> or sha256:<64>)`);
   const tensorsValue = item.get('tensors');
   if (!Array.isArray(tensorsValue)) return bad(`has shard ${quoteInput(file)} without a tensors list`);
   const tensors: string[] = [];
@@ -210,7 +211,7 @@ function shardRecord(item: JsonObject, bad: (what: string) => never): SplitShard
     if (typeof name !== 'string') return bad(`has shard ${quoteInput(file)} whose tensors list holds a ${name === null ? 'null' : typeof name}, not a name`);
     tensors.push(name);
   }
-  return { file, size, sha256, tensors };
+  return { file, size, checksum, tensors };
 }
 
 function quoteValueOf(value: JsonValue | undefined): string {

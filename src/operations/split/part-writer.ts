@@ -4,14 +4,13 @@
  * shard with the output format's own single-file writer, under the name huggingface_hub
  * gives shard I of N (`model-00002-of-00004.safetensors`). After the shard is published
  * (atomically, by its store) the part's manifest is written (atomically): its shard,
- * size, SHA-256 and tensors. The manifest is the part's "done" mark; a part that is
+ * size, checksum and tensors. The manifest is the part's "done" mark; a part that is
  * run again first removes its manifest, then replaces its own shard, then writes its
  * manifest again, so at no moment does a manifest describe a shard it did not check.
  *
  * Nothing here writes the index: the output is not a checkpoint until
  * `finishSplitConvert` has checked every part and written it.
  */
-import { createHash } from 'node:crypto';
 import { TensioError } from '../../core/errors.js';
 import { SPLIT_MAX_PARTS } from '../../core/limits.js';
 import { tensorByteLength } from '../../core/sizes.js';
@@ -22,6 +21,7 @@ import type { WriteTarget } from '../../storage/write-target.js';
 import { assignSplitParts, checkSplitPart, splitPlanId, type SplitPart } from './plan.js';
 import { formatSplitManifest, parseSplitManifestName, splitManifestFolder, splitManifestName, splitShardName, type SplitShardRecord } from './manifest.js';
 import { resolveSplitTarget } from './target.js';
+import { splitChecksum, splitChecksumOf, type SplitChecksumAlgorithm } from './checksum.js';
 import { crashPoint } from '../../storage/crash-point.js';
 
 /** The step label of the crash-test hook (`TENSIO_TEST_CRASH_AFTER=split-part:1`: killed after the shard, before the manifest). */
@@ -34,7 +34,7 @@ export interface SplitPartWriterOptions extends Omit<WriterOptions, 'tensors' | 
   /** Source infos in the same order (for the writer, and the size of tensors whose spec has none). */
   readonly sourceTensors: readonly TensorInfo[];
   readonly metadata: Metadata;
-  readonly part: SplitPart;
+  readonly part: SplitPart & { checksum?: SplitChecksumAlgorithm };
   /** Formats to name in refusals. */
   readonly formats: readonly TensorFormat[];
   /** Most parts accepted (default {@link SPLIT_MAX_PARTS}). */
@@ -71,14 +71,11 @@ function indexMetadataOf(format: TensorFormat, metadata: Metadata): Record<strin
   return out;
 }
 
-/** SHA-256 and size of a published key, read back through its store. */
-async function hashStoredKey(store: Store, key: string, signal?: AbortSignal): Promise<{ sha256: string; size: number }> {
+/** Checksum and size of a published key, read back through its store. */
+async function hashStoredKey(store: Store, key: string, algorithm: SplitChecksumAlgorithm, signal?: AbortSignal): Promise<{ checksum: string; size: number }> {
   const source = await store.open(key, signal ? { signal } : {});
   try {
-    const hash = createHash('sha256');
-    const step = 8 * 2 ** 20;
-    for (let at = 0; at < source.size; at += step) hash.update(await source.read(at, Math.min(step, source.size - at), signal ? { signal } : {}));
-    return { sha256: hash.digest('hex'), size: source.size };
+    return { checksum: await splitChecksumOf(source, `${algorithm}:`, signal ? { signal } : {}), size: source.size };
   } finally {
     await source.close?.();
   }
@@ -99,6 +96,8 @@ async function hashStoredKey(store: Store, key: string, signal?: AbortSignal): P
 export async function createSplitPartWriter(output: WriteTarget, format: TensorFormat, options: SplitPartWriterOptions): Promise<SplitPartWriter> {
   const { part, tensors: plan } = options;
   checkSplitPart(part, options.maxParts ?? SPLIT_MAX_PARTS);
+  const checksumAlgorithm = part.checksum ?? 'xxh3';
+  splitChecksum(checksumAlgorithm); // refuses an unknown algorithm before anything is written or removed
   const target = resolveSplitTarget(output, format, options.formats);
   const { store, folderKey, prefix, extension, indexKey } = target;
   if (!store.canWrite) throw new TensioError('UNSUPPORTED_FEATURE', `${store.name} is a read-only store; a split conversion cannot write there`, { format: format.name });
@@ -135,7 +134,7 @@ export async function createSplitPartWriter(output: WriteTarget, format: TensorF
   let sink: ReturnType<typeof hashingSink> | undefined;
   let inner: TensorWriter | undefined;
   if (mine.length > 0) {
-    sink = hashingSink(await store.sink(shardKey));
+    sink = hashingSink(await store.sink(shardKey), splitChecksum(checksumAlgorithm));
     try {
       inner = await format.createWriter!(sink, {
         tensors: mine,
@@ -170,8 +169,8 @@ export async function createSplitPartWriter(output: WriteTarget, format: TensorF
       if (inner && sink) {
         await inner.close();
         // A writer that patched bytes (CRC32s in a header) leaves no valid running hash: read the shard back.
-        const digest = sink.digest() ?? (await hashStoredKey(store, shardKey));
-        shards.push({ file: shardName, size: digest.size, sha256: digest.sha256, tensors: inner.order.length === mine.length ? mine.map((spec) => spec.name) : [...inner.order] });
+        const digest = sink.digest() ?? (await hashStoredKey(store, shardKey, checksumAlgorithm));
+        shards.push({ file: shardName, size: digest.size, checksum: digest.checksum, tensors: inner.order.length === mine.length ? mine.map((spec) => spec.name) : [...inner.order] });
         files.push(store.locate(shardKey));
         crashPoint(SPLIT_PART_OPERATION, 1); // tests: a part killed between its shard and its manifest
       }
