@@ -1,5 +1,5 @@
 /**
- * tensio benchmarks: `npm run bench [-- --quick] [--only safetensors,npy,npz,pytorch,npk,import,http,bounds,csv,zt,zarr,hdf5,parquet,arrow,gguf,split,mmap]
+ * tensio benchmarks: `npm run bench [-- --quick] [--only safetensors,npy,npz,pytorch,npk,import,http,bounds,csv,zt,zarr,hdf5,parquet,arrow,gguf,split,mmap,s3]
  * [--size-mib N] [--json out.json]`.
  *
  * Generates its inputs in a scratch folder under the system temp folder (removed at the
@@ -20,7 +20,7 @@ import { findOraclePython, PythonPeers } from './lib/python.js';
 import { formatSummary, formatTable } from './lib/report.js';
 import type { BenchRow } from './lib/types.js';
 
-const GROUPS = ['safetensors', 'npy', 'npz', 'pytorch', 'npk', 'import', 'http', 'bounds', 'csv', 'zt', 'zarr', 'hdf5', 'parquet', 'arrow', 'gguf', 'split', 'mmap'] as const;
+const GROUPS = ['safetensors', 'npy', 'npz', 'pytorch', 'npk', 'import', 'http', 'bounds', 'csv', 'zt', 'zarr', 'hdf5', 'parquet', 'arrow', 'gguf', 'split', 'mmap', 's3'] as const;
 type Group = (typeof GROUPS)[number];
 
 interface CliOptions {
@@ -56,7 +56,7 @@ function parseArgs(argv: readonly string[]): CliOptions {
       options.reps = reps;
     } else if (arg === '--json') options.json = value();
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--only safetensors,npy,npz,pytorch,npk,import,http,bounds,csv,zt,zarr,hdf5,parquet,arrow,gguf,split,mmap] [--size-mib N] [--reps N] [--json out.json]');
+      console.log('usage: npm run bench -- [--quick] [--only safetensors,npy,npz,pytorch,npk,import,http,bounds,csv,zt,zarr,hdf5,parquet,arrow,gguf,split,mmap,s3] [--size-mib N] [--reps N] [--json out.json]');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
   }
@@ -87,6 +87,8 @@ async function runGroup(group: Group, context: BenchContext): Promise<BenchRow[]
       return (await import('./split.js')).runSplitBench(context);
     case 'mmap':
       return (await import('./mmap.js')).runMmapBench(context);
+    case 's3':
+      return (await import('./s3.js')).runS3Bench(context);
     case 'zt':
       return (await import('./zt.js')).runZtBench(context);
     case 'zarr':
