@@ -37,6 +37,8 @@ file's first bytes are invalidated until the new header is whole, so a crash lea
 the old file, the new file, or one no reader accepts that the next 'tensio edit FILE'
 (or --recover) finishes from the journal. Otherwise the whole file is rewritten (header, then the data streamed) to a
 temporary file that replaces FILE (or becomes OUT) atomically. The output says which.
+zTensor (.zt) attributes are always edited by rewrite: the file's bytes, then a new
+generation (same blobs, new attributes), published atomically.
 
 Formats: ${BUILT_IN_FORMATS.filter((format) => format.editMetadata).map((format) => format.name).join(', ')}.
 
@@ -51,7 +53,8 @@ Options:
       --set-type KEY=TYPE
                   GGUF: the value type of KEY (uint8, int8, uint16, int16, uint32,
                   int32, uint64, int64, float32, float64, bool, string, or
-                  array:TYPE); with no --set, KEY's value is converted; repeatable
+                  array:TYPE); zt: string, int, float, bool or json; with no
+                  --set, KEY's value is converted; repeatable
       --delete KEY
                   remove KEY; repeatable
   -o, --output OUT
@@ -68,6 +71,7 @@ Examples:
   tensio edit model.gguf --set-type llama.context_length=uint64 --set llama.context_length=131072
   tensio edit model.gguf --delete general.url -o clean.gguf
   tensio edit model.safetensors --set format=pt
+  tensio edit model.zt --set-type epoch=int --set epoch=12 --delete draft
 
 Exit codes: 0 edited; 1 unreadable file, bad value or missing key; 2 usage error.
 `,
