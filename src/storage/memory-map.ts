@@ -112,7 +112,14 @@ export function memoryMapStatus(): MemoryMapStatus {
   return { enabled: true, reason: state.reason, addonPath: state.path!, liveMappings: stats.liveMappings, faults: stats.faults };
 }
 
-/** True when mapping is available in this process (the addon loaded and it is not turned off). */
+/**
+ * True when mapping is available in this process (the addon loaded and it is not turned off).
+ *
+ * @example
+ * ```ts
+ * const source = await fileSource(path, { map: memoryMapAvailable() && !needsSnapshot });
+ * ```
+ */
 export function memoryMapAvailable(): boolean {
   return loadAddon().addon !== undefined;
 }
