@@ -74,7 +74,7 @@ export async function tableStreamStatistics(reader: TableReaderLike, signal?: Ab
     for await (const chunk of reader.stream(tensor.spec.name, signal ? { signal } : undefined)) {
       throwIfAborted(signal);
       // Whole elements only, aligned for the typed view; a split element waits for the next chunk.
-      const joined = carry.byteLength > 0 ? Buffer.concat([carry, chunk]) : chunk;
+      const joined = carry.byteLength > 0 ? joinBytes(carry, chunk) : chunk;
       const whole = joined.byteLength - (joined.byteLength % item);
       const bytes = joined.byteOffset % 8 === 0 ? joined.subarray(0, whole) : joined.slice(0, whole);
       carry = joined.slice(whole);
@@ -90,4 +90,12 @@ export async function tableStreamStatistics(reader: TableReaderLike, signal?: Ab
     }
   }
   return out;
+}
+
+/** `carry` then `chunk` in one new array (Uint8Array, not Node's Buffer: the model stays browser-safe). */
+function joinBytes(carry: Uint8Array, chunk: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(carry.byteLength + chunk.byteLength);
+  joined.set(carry, 0);
+  joined.set(chunk, carry.byteLength);
+  return joined;
 }
