@@ -9,6 +9,8 @@ import type { FileSummary, InspectorInput, InspectorRequest, InspectorResponse, 
 import type { TensorStatistics } from '../../operations/tensor-stats.js';
 import type { DiffReport } from '../../operations/diff.js';
 import type { VerifyReport } from '../../model/types.js';
+import { heatmapCanvas, histogramChart } from './charts.js';
+import { bytesText, element, integer, numberText } from './page-text.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
@@ -58,31 +60,6 @@ function showError(text: string | undefined): void {
 
 function setStatus(text: string): void {
   $('status').textContent = text;
-}
-
-const integer = new Intl.NumberFormat('en-US');
-function bytesText(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2)} ${units[unit]}`;
-}
-function numberText(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
-  if (!Number.isFinite(value)) return value > 0 ? 'Inf' : '-Inf';
-  if (Number.isInteger(value) && Math.abs(value) < 1e15) return String(value);
-  return Math.abs(value) >= 1e-3 && Math.abs(value) < 1e6 ? value.toPrecision(7).replace(/\.?0+$/, '') : value.toExponential(4);
-}
-
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string> = {}, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
 }
 
 // ---- Opening ---------------------------------------------------------------------------
@@ -381,60 +358,6 @@ function renderStatistics(stats: TensorStatistics): void {
   if (stats.heatmap) charts.append(heatmapCanvas(stats.heatmap, stats.name));
   const first = element('p', { class: 'first-values' }, `First values: ${stats.first.map(numberText).join(', ')}${stats.count > stats.first.length ? ', …' : ''}`);
   $('detail-body').replaceChildren(grid, charts, first);
-}
-
-function histogramChart(histogram: NonNullable<TensorStatistics['histogram']>): SVGSVGElement {
-  const svgNs = 'http://www.w3.org/2000/svg';
-  const width = 480;
-  const height = 160;
-  const bottom = 18;
-  const top = Math.max(1, ...histogram.counts);
-  const svg = document.createElementNS(svgNs, 'svg');
-  svg.setAttribute('class', 'histogram');
-  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
-  svg.setAttribute('width', String(width));
-  svg.setAttribute('height', String(height));
-  svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', `Histogram, ${histogram.counts.length} bins from ${numberText(histogram.edges[0]!)} to ${numberText(histogram.edges[histogram.edges.length - 1]!)}`);
-  const barWidth = width / histogram.counts.length;
-  histogram.counts.forEach((count, i) => {
-    const barHeight = ((height - bottom) * count) / top;
-    const rect = document.createElementNS(svgNs, 'rect');
-    rect.setAttribute('x', String(i * barWidth + 0.5));
-    rect.setAttribute('y', String(height - bottom - barHeight));
-    rect.setAttribute('width', String(Math.max(1, barWidth - 1)));
-    rect.setAttribute('height', String(barHeight));
-    rect.setAttribute('data-count', String(count));
-    const title = document.createElementNS(svgNs, 'title');
-    title.textContent = `[${numberText(histogram.edges[i]!)}, ${numberText(histogram.edges[i + 1]!)}${i === histogram.counts.length - 1 ? ']' : ')'}: ${integer.format(count)}`;
-    rect.append(title);
-    svg.append(rect);
-  });
-  for (const [x, anchor, value] of [[2, 'start', histogram.edges[0]!], [width - 2, 'end', histogram.edges[histogram.edges.length - 1]!]] as const) {
-    const label = document.createElementNS(svgNs, 'text');
-    label.setAttribute('x', String(x));
-    label.setAttribute('y', String(height - 4));
-    label.setAttribute('text-anchor', anchor);
-    label.textContent = numberText(value);
-    svg.append(label);
-  }
-  return svg;
-}
-
-function heatmapCanvas(heatmap: NonNullable<TensorStatistics['heatmap']>, name: string): HTMLCanvasElement {
-  const canvas = element('canvas', { class: 'heatmap', width: String(heatmap.cols), height: String(heatmap.rows), role: 'img', 'aria-label': `Heat map of ${name}: ${heatmap.rows} × ${heatmap.cols} cells from ${numberText(heatmap.min)} (blue) to ${numberText(heatmap.max)} (red)` });
-  const context = canvas.getContext('2d');
-  if (!context) return canvas;
-  const image = context.createImageData(heatmap.cols, heatmap.rows);
-  const span = heatmap.max - heatmap.min || 1;
-  heatmap.values.forEach((value, i) => {
-    const t = Number.isNaN(value) ? 0.5 : (value - heatmap.min) / span;
-    // Blue → white → red.
-    const [r, g, b] = t < 0.5 ? [255 * 2 * t, 255 * 2 * t, 255] : [255, 255 * 2 * (1 - t), 255 * 2 * (1 - t)];
-    image.data.set([r, g, b, Number.isNaN(value) ? 60 : 255], i * 4);
-  });
-  context.putImageData(image, 0, 0);
-  return canvas;
 }
 
 // ---- Verify and compare ----------------------------------------------------------------
