@@ -6,7 +6,7 @@ import type { DType } from '../src/core/dtype.js';
 import { typedView } from '../src/core/tensor.js';
 import { bytesSource } from '../src/storage/byte-source.js';
 import { planTableColumns, planTableTensors, tablePromoteDTypes, type TableColumn, type TableSchema } from '../src/model/table.js';
-import { tableColumnValues, type TableColumnBatch } from '../src/model/table-cells.js';
+import { tableColumnValues, tableJoinColumns, tableSplitColumns, type TableColumnBatch } from '../src/model/table-cells.js';
 import { createTableReader, type TableBatch } from '../src/model/table-reader.js';
 import { UNSUPPORTED_TENSORS_KEY } from '../src/model/types.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
@@ -145,4 +145,24 @@ test('tableColumnValues gathers one column of a stacked tensor from its rows', (
   assert.deepEqual([...new Float32Array(tableColumnValues(plan.columns[1]!, rows, 3, 2).buffer)], [2, 4, 6]);
   const plan16 = planTableColumns([{ name: 'a', dtype: 'int16', shape: [2, 2] }]);
   assert.deepEqual([...new Int16Array(tableColumnValues(plan16.columns[0]!, new Uint8Array(new Int16Array([7, 8, 9, 10]).buffer), 2, 2).buffer)], [7, 9]);
+});
+
+test('tableJoinColumns is the inverse of tableSplitColumns for 1-, 2-, 4- and 8-byte items, aligned or not, NaN payloads kept', () => {
+  for (const item of [1, 2, 4, 8]) {
+    for (const shift of [0, 1]) {
+      const rows = 1037;
+      const columns = 5;
+      const backing = new Uint8Array(rows * columns * item + shift);
+      for (let i = 0; i < backing.length; i++) backing[i] = (i * 2654435761) >>> 24;
+      const bytes = backing.subarray(shift);
+      const split = tableSplitColumns(bytes, rows, columns, item);
+      for (const [c, column] of split.entries()) {
+        for (const row of [0, 511, 512, rows - 1]) {
+          assert.deepEqual(column.subarray(row * item, (row + 1) * item), bytes.subarray((row * columns + c) * item, (row * columns + c + 1) * item), `item ${item} column ${c} row ${row}`);
+        }
+      }
+      const unaligned = split.map((column) => { const copy = new Uint8Array(column.byteLength + shift); copy.set(column, shift); return copy.subarray(shift); });
+      assert.deepEqual(tableJoinColumns(unaligned, rows, item), bytes, `item ${item}, shift ${shift}`);
+    }
+  }
 });

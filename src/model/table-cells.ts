@@ -79,6 +79,12 @@ export function tableBatchToBytes(schema: TableSchema, plan: TableTensorPlan, ba
     convertColumn(column, data, from, to, dtype, out, 0, 1, cell);
     return out;
   }
+  // Null-free scalar columns already of the tensor's dtype: one blocked pass over the rows.
+  const plain = plan.columns.map((index) => batchOf(batch, index, schema.columns[index]!));
+  if (item > 1 && plan.columns.every((index, position) => schema.columns[index]!.dtype === dtype && cellElements(schema.columns[index]!) === 1 && !plain[position]!.validity)) {
+    plan.columns.forEach((index, position) => checkLength(schema.columns[index]!, plain[position]!, to));
+    return tableJoinColumns(plain.map((data) => data.values.subarray(from * item, to * item)), rows, item);
+  }
   const out = new Uint8Array(rows * stride * item);
   plan.columns.forEach((index, position) => {
     const column = schema.columns[index]!;
@@ -184,6 +190,42 @@ export function tableColumnValues(column: TableColumnPlan, rows: Uint8Array, row
     return out;
   }
   for (let row = 0; row < rowCount; row++) out.set(rows.subarray(row * rowBytes + at, row * rowBytes + at + item), row * item);
+  return out;
+}
+
+/**
+ * The inverse of {@link tableSplitColumns}: columns of `rowCount` items of `item` bytes
+ * each, interleaved into row-major rows in one pass over blocks of rows that stay in
+ * cache. Bytes move as integers (NaN payloads kept).
+ *
+ * @example
+ * ```ts
+ * const rows = tableJoinColumns([x, y], 1000, 4); // two float32 columns → [1000, 2]
+ * ```
+ */
+export function tableJoinColumns(columns: readonly Uint8Array[], rowCount: number, item: number): Uint8Array {
+  const out = new Uint8Array(rowCount * columns.length * item);
+  const lane = item >= 4 && columns.every((column) => column.byteOffset % 4 === 0) ? 4 : item === 2 && columns.every((column) => column.byteOffset % 2 === 0) ? 2 : 1;
+  const lanes = item / lane;
+  const View = lane === 4 ? Uint32Array : lane === 2 ? Uint16Array : Uint8Array;
+  const target = new View(out.buffer);
+  const sources = columns.map((column) => new View(column.buffer as ArrayBuffer, column.byteOffset, (rowCount * item) / lane));
+  const stride = columns.length * lanes;
+  const BLOCK = 512;
+  for (let first = 0; first < rowCount; first += BLOCK) {
+    const last = Math.min(rowCount, first + BLOCK);
+    for (let column = 0; column < columns.length; column++) {
+      const source = sources[column]!;
+      const offset = column * lanes;
+      if (lanes === 1) {
+        for (let row = first, at = first * stride + offset; row < last; row++, at += stride) target[at] = source[row]!;
+      } else {
+        for (let row = first, at = first * stride + offset; row < last; row++, at += stride) {
+          for (let k = 0; k < lanes; k++) target[at + k] = source[row * lanes + k]!;
+        }
+      }
+    }
+  }
   return out;
 }
 

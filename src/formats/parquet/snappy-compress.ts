@@ -19,7 +19,6 @@ function maxCompressedLength(length: number): number {
 
 const hash = (word: number): number => Math.imul(word, 0x1e35a7bd) >>> (32 - HASH_BITS);
 
-const load32 = (bytes: Uint8Array, at: number): number => bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24);
 
 /** Writes a literal of `input[from, to)` at `out[at]`; returns the new end. */
 function literal(out: Uint8Array, at: number, input: Uint8Array, from: number, to: number): number {
@@ -30,7 +29,8 @@ function literal(out: Uint8Array, at: number, input: Uint8Array, from: number, t
   else if (n < 0x10000) { out[at++] = 61 << 2; out[at++] = n & 0xff; out[at++] = n >>> 8; }
   else if (n < 0x1000000) { out[at++] = 62 << 2; out[at++] = n & 0xff; out[at++] = (n >>> 8) & 0xff; out[at++] = n >>> 16; }
   else { out[at++] = 63 << 2; out[at++] = n & 0xff; out[at++] = (n >>> 8) & 0xff; out[at++] = (n >>> 16) & 0xff; out[at++] = n >>> 24; }
-  if (length < 16) {
+  // A typed-array view per short literal costs more than the bytes: copy those in a loop.
+  if (length < 64) {
     for (let i = 0; i < length; i++) out[at + i] = input[from + i]!;
   } else out.set(input.subarray(from, to), at);
   return at + length;
@@ -48,7 +48,7 @@ function copy(out: Uint8Array, at: number, offset: number, length: number): numb
 }
 
 /** Compresses one block `input[start, end)` (at most 64 KiB) into `out[at]`; returns the new end. */
-function compressBlock(input: Uint8Array, start: number, end: number, out: Uint8Array, at: number): number {
+function compressBlock(input: Uint8Array, words: DataView, start: number, end: number, out: Uint8Array, at: number): number {
   let pending = start; // first byte not yet emitted
   if (end - start < 15) return literal(out, at, input, start, end);
   table.fill(-1);
@@ -56,11 +56,11 @@ function compressBlock(input: Uint8Array, start: number, end: number, out: Uint8
   let ip = start + 1;
   let skip = 32;
   while (ip < limit) {
-    const word = load32(input, ip);
+    const word = words.getInt32(ip, true);
     const slot = hash(word);
     const candidate = table[slot]!;
     table[slot] = ip;
-    if (candidate < start || load32(input, candidate) !== word) {
+    if (candidate < start || words.getInt32(candidate, true) !== word) {
       // Each 32 misses in a row add one byte to the step.
       ip += skip++ >> 5;
       continue;
@@ -69,11 +69,12 @@ function compressBlock(input: Uint8Array, start: number, end: number, out: Uint8
     if (pending < ip) at = literal(out, at, input, pending, ip);
     // Extend the match.
     let length = 4;
+    while (ip + length + 4 <= end && words.getInt32(candidate + length, true) === words.getInt32(ip + length, true)) length += 4;
     while (ip + length < end && input[candidate + length] === input[ip + length]) length++;
     at = copy(out, at, ip - candidate, length);
     ip += length;
     pending = ip;
-    if (ip < limit) table[hash(load32(input, ip - 1))] = ip - 1;
+    if (ip < limit) table[hash(words.getInt32(ip - 1, true))] = ip - 1;
   }
   if (pending < end) at = literal(out, at, input, pending, end);
   return at;
@@ -93,8 +94,9 @@ export function snappyCompress(input: Uint8Array): Uint8Array {
   let length = input.byteLength;
   while (length >= 0x80) { out[at++] = (length & 0x7f) | 0x80; length = Math.floor(length / 128); }
   out[at++] = length;
+  const words = new DataView(input.buffer, input.byteOffset, input.byteLength);
   for (let start = 0; start < input.byteLength; start += BLOCK) {
-    at = compressBlock(input, start, Math.min(input.byteLength, start + BLOCK), out, at);
+    at = compressBlock(input, words, start, Math.min(input.byteLength, start + BLOCK), out, at);
   }
   return out.subarray(0, at);
 }
