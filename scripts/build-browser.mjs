@@ -7,9 +7,11 @@
  *
  * The sources are tensio's own; Node built-ins and native addons are mapped to browser
  * stand-ins in src/browser/ (see `STAND_INS`): `node:http(s)` becomes fetch,
- * `node:zlib` fflate, `node:path` a POSIX path module, `@mongodb-js/zstd` fzstd, and
- * what has no stand-in (files, sockets, lz4, xxhash, HDF5's Node build) throws
- * `UNSUPPORTED_FEATURE` when called. The build fails if anything else from Node slips in.
+ * `node:zlib` fflate (and a JavaScript brotli decoder), `node:path` a POSIX path module,
+ * `node:crypto` a streaming SHA-256, `@mongodb-js/zstd` fzstd and zstd-wasm, `lz4-napi`
+ * an LZ4 frame decoder, `@node-rs/xxhash` XXH3/XXH64 in TypeScript, and what has no
+ * stand-in (files, sockets, HDF5's Node build) throws `UNSUPPORTED_FEATURE` when called.
+ * The build fails if anything else from Node slips in.
  *
  * Prints the size of every output file and, with --metafile, writes esbuild's meta.
  */
@@ -34,10 +36,11 @@ const STAND_INS = {
   'node:https': 'node/http.ts',
   '@mongodb-js/zstd': 'native/zstd.ts',
   '@node-rs/crc32': 'native/crc32.ts',
+  'lz4-napi': 'native/lz4.ts',
 };
 
 /** Modules with no stand-in: every export throws UNSUPPORTED_FEATURE when called. */
-const UNAVAILABLE = /^(node:)?(fs|fs\/promises|os|url|module|child_process|worker_threads|net|tls|readline|events|buffer)$|^lz4-napi$|^@aws-sdk\/|^@node-rs\/xxhash$|^h5wasm\/node$/;
+const UNAVAILABLE = /^(node:)?(fs|fs\/promises|os|url|module|child_process|worker_threads|net|tls|readline|events|buffer)$|^@aws-sdk\/|^@node-rs\/xxhash$|^h5wasm\/node$/;
 
 const standIns = {
   name: 'tensio-browser-stand-ins',
@@ -131,6 +134,12 @@ const result = await build({
 
 if (hasInspector) {
   for (const file of ['index.html', 'inspector.css']) copyFileSync(join(inspectorDir, file), join(OUT, 'inspector', file));
+}
+// zstd-wasm finds its WebAssembly at `new URL('./zstd.wasm', import.meta.url)`: put it
+// beside every output that holds that code (a chunk), so zstd compression works in a page.
+const zstdWasm = join(ROOT, 'node_modules', '@bokuweb', 'zstd-wasm', 'dist', 'web', 'zstd.wasm');
+for (const output of Object.keys(result.metafile.outputs).filter((path) => path.endsWith('.js'))) {
+  if (readFileSync(resolve(output), 'utf8').includes('zstd.wasm')) copyFileSync(zstdWasm, join(dirname(resolve(output)), 'zstd.wasm'));
 }
 if (args.has('--metafile')) writeFileSync(join(OUT, 'meta.json'), JSON.stringify(result.metafile));
 

@@ -1,9 +1,11 @@
 /**
- * `node:crypto` for the browser bundle: `randomBytes` on `crypto.getRandomValues`.
- * `createHash` (SHA-256 digests of zTensor files) has no synchronous stand-in in a page
- * and throws `UNSUPPORTED_FEATURE`.
+ * `node:crypto` for the browser bundle: `randomBytes` on `crypto.getRandomValues`, and
+ * `createHash('sha256')` on a streaming SHA-256 in TypeScript (`sha256.ts`; Web Crypto's
+ * `digest` is one-shot, so it would need the whole input in memory). Other algorithms
+ * throw `UNSUPPORTED_FEATURE`.
  */
 import { TensioError } from '../../core/errors.js';
+import { Sha256 } from './sha256.js';
 
 /** Random bytes with Node's `toString('hex')`. */
 export function randomBytes(length: number): Uint8Array & { toString(encoding?: string): string } {
@@ -13,9 +15,12 @@ export function randomBytes(length: number): Uint8Array & { toString(encoding?: 
   });
 }
 
-/** Not available in a browser (digests are synchronous in tensio's format code). */
-export function createHash(algorithm: string): never {
-  throw new TensioError('UNSUPPORTED_FEATURE', `${algorithm} digests are not available in the browser build; verify this file with the tensio CLI`);
+/** A streaming hash with Node's `update(bytes | text)` and `digest('hex')`; SHA-256 only. */
+export function createHash(algorithm: string): Sha256 {
+  if (algorithm.toLowerCase() !== 'sha256') {
+    throw new TensioError('UNSUPPORTED_FEATURE', `${algorithm} digests are not available in the browser build (it computes sha256); verify this file with the tensio CLI`);
+  }
+  return new Sha256();
 }
 
 export default { randomBytes, createHash };

@@ -4,9 +4,12 @@
  * `gzipSync`, with `maxOutputLength` honoured), the streaming transforms the zip and
  * inflate codecs drive (`createInflateRaw`, `createGunzip`, `createDeflateRaw`,
  * `createGzip`: `write(chunk, callback)`, `end()`, `destroy()`, `'data'`/`'end'`/`'error'`
- * events and async iteration), and `crc32`. Brotli has no stand-in: it throws
+ * events and async iteration), and `crc32`. Brotli decoding is hyparquet-compressors'
+ * JavaScript decoder (it needs the output size: `maxOutputLength`, which tensio's one
+ * brotli caller, Parquet, passes as the page's declared size); brotli encoding throws
  * `UNSUPPORTED_FEATURE`.
  */
+import { decompressBrotli } from 'hyparquet-compressors';
 import { Deflate, Gunzip, Gzip, Inflate, Unzlib, Zlib, type FlateStreamHandler } from 'fflate';
 import { TensioError } from '../../core/errors.js';
 import { crc32 } from '../native/checksums.js';
@@ -66,10 +69,24 @@ export const deflateSync = (input: Uint8Array, options?: SyncOptions): Uint8Arra
 export const gzipSync = (input: Uint8Array, options?: SyncOptions): Uint8Array => runSync(() => new Gzip(level(options)), input);
 
 function noBrotli(): never {
-  throw new TensioError('UNSUPPORTED_FEATURE', 'brotli is not available in the browser build (no JavaScript brotli codec is bundled); convert the file with the tensio CLI first');
+  throw new TensioError('UNSUPPORTED_FEATURE', 'brotli compression is not available in the browser build (only a brotli decoder is bundled); write the file with the tensio CLI, or choose another codec');
 }
-/** Not available in a browser. */
-export const brotliDecompressSync = noBrotli;
+/**
+ * Brotli decoding into exactly `maxOutputLength` bytes (the decoder writes into a buffer
+ * of that size and fails past it; a stream that decodes shorter leaves zeros at the end,
+ * which the caller's own checks — Parquet's page sizes and checksums — must catch).
+ */
+export function brotliDecompressSync(input: Uint8Array, options?: SyncOptions): Uint8Array {
+  const length = options?.maxOutputLength;
+  if (length === undefined || !Number.isSafeInteger(length)) {
+    throw new TensioError('UNSUPPORTED_FEATURE', 'brotli decoding in the browser build needs the decoded size (maxOutputLength)');
+  }
+  try {
+    return decompressBrotli(input, length);
+  } catch (cause) {
+    throw new TensioError('INVALID_HEADER', `brotli: cannot decode ${input.byteLength} bytes into ${length}: ${(cause as Error).message}`, { cause });
+  }
+}
 /** Not available in a browser. */
 export const brotliCompressSync = noBrotli;
 
@@ -102,7 +119,7 @@ export const inflate = callbackForm(inflateSync);
 /** Not available in a browser (the callback receives the error). */
 export const brotliCompress = callbackForm(noBrotli);
 /** Not available in a browser (the callback receives the error). */
-export const brotliDecompress = callbackForm(noBrotli);
+export const brotliDecompress = callbackForm(brotliDecompressSync);
 
 type Listener = (value?: unknown) => void;
 

@@ -22,6 +22,7 @@ import { tableWriteMetadata, type TableColumnPlan, type TableWritePlan } from '.
 import type { TensorWriter, WriterOptions } from '../../model/types.js';
 import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import { loadLz4 } from './codecs.js';
+import { loadZstdWasm } from '../../storage/zstd-wasm.js';
 import { arrowFileFooter, arrowStreamParts, ARROW_END_OF_STREAM, ARROW_FILE_MAGIC, type ArrowBlock } from './ipc-stream.js';
 import type { ArrowWriteOptions } from './types.js';
 
@@ -45,8 +46,7 @@ function registerCodecs(): Promise<void> {
       encode: (data: Uint8Array) => lz4.compressFrameSync(data),
       decode: (data: Uint8Array) => lz4.decompressFrameSync(data),
     });
-    const zstd = await import('@bokuweb/zstd-wasm');
-    await zstd.init();
+    const zstd = await loadZstdWasm();
     setCompressionCodec(CompressionType.ZSTD, {
       encode: (data: Uint8Array) => zstd.compress(data, 3),
       decode: (data: Uint8Array) => zstd.decompress(data),

@@ -9,6 +9,7 @@ import { brotliCompress, brotliDecompressSync, gunzipSync, gzip } from 'node:zli
 import type { Compressors } from 'hyparquet';
 import { decompressLz4, decompressLz4Raw, decompressSnappy, decompressZstd } from 'hyparquet-compressors';
 import { TensioError } from '../../core/errors.js';
+import { loadZstdWasm, type ZstdWasm } from '../../storage/zstd-wasm.js';
 import type { ParquetPageCodec } from './column-writer.js';
 import { snappyCompress } from './snappy-compress.js';
 
@@ -17,14 +18,11 @@ const brotliAsync = promisify(brotliCompress);
 
 type Decompress = (input: Uint8Array, outputLength: number) => Uint8Array;
 
-let zstdWasm: { compress(data: Uint8Array, level: number): Uint8Array; decompress(data: Uint8Array): Uint8Array } | undefined;
+let zstdWasm: ZstdWasm | undefined;
 
 /** Loads the zstd WebAssembly codec (synchronous once loaded, as hyparquet needs). */
 export async function parquetLoadZstd(): Promise<void> {
-  if (zstdWasm) return;
-  const mod = await import('@bokuweb/zstd-wasm');
-  await mod.init();
-  zstdWasm = mod;
+  zstdWasm ??= await loadZstdWasm();
 }
 
 function exact(codec: string, out: Uint8Array, outputLength: number): Uint8Array {
