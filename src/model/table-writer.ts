@@ -3,13 +3,15 @@
  * through the planned-writer lifecycle and leave as bands of rows of the columns
  * `planTableColumns` chose. A single stacked tensor (NumPack's default) streams: memory
  * holds one band (a Parquet row group, an Arrow record batch). Separate columns arrive
- * one whole tensor after another, so they are held until the last one arrived, then
- * cut into bands.
+ * one tensor after another but are written side by side, so `add()` keeps each tensor's
+ * stream unread and `close()` pulls one band of rows from every stream in turn: memory
+ * holds one band plus each stream's current chunk (the writer asks for chunks of about a
+ * band, `streamChunkBytes`), never a whole tensor.
  */
 import { DTYPE_INFO } from '../core/dtype.js';
 import { TensioError, throwIfAborted } from '../core/errors.js';
+import { DEFAULT_STREAM_CHUNK_BYTES } from '../core/limits.js';
 import { allocateUninitialized } from '../core/memory.js';
-import { collectBytes } from '../storage/tensor-bytes.js';
 import { createPlannedWriter } from './planned-writer.js';
 import { planTableColumns, type TableColumnPlan, type TableWriteOptions, type TableWritePlan } from './table.js';
 import { tableSplitColumns } from './table-cells.js';
@@ -33,6 +35,49 @@ export interface TableWriterParts {
   discard(): Promise<void>;
 }
 
+/** Smallest chunk a separate-columns writer asks its streams for (tiny bands would mean tiny reads). */
+const MIN_STREAM_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * One tensor's stream, read in bands: `take(n)` returns its next `n` bytes in a fresh
+ * buffer (chunks may be reused by their reader after the next pull, so nothing keeps a
+ * view of them).
+ */
+class BandPuller {
+  #rest: Uint8Array | undefined;
+  constructor(private readonly chunks: AsyncIterator<Uint8Array>, private readonly name: string) {}
+
+  async take(length: number): Promise<Uint8Array> {
+    const out = allocateUninitialized(length);
+    let filled = 0;
+    while (filled < length) {
+      if (!this.#rest || this.#rest.byteLength === 0) {
+        const next = await this.chunks.next();
+        if (next.done) throw new TensioError('SIZE_MISMATCH', `table: tensor ${JSON.stringify(this.name)} ended after ${filled} of the ${length} bytes of a band`);
+        this.#rest = next.value;
+        continue;
+      }
+      const part = Math.min(length - filled, this.#rest.byteLength);
+      out.set(this.#rest.subarray(0, part), filled);
+      this.#rest = this.#rest.subarray(part);
+      filled += part;
+    }
+    return out;
+  }
+
+  /** Reads the stream to its end (its byte count check runs there); bytes past the plan's rows are an error. */
+  async finish(): Promise<void> {
+    let extra = this.#rest?.byteLength ?? 0;
+    for (let next = await this.chunks.next(); !next.done && extra === 0; next = await this.chunks.next()) extra += next.value.byteLength;
+    if (extra > 0) throw new TensioError('SIZE_MISMATCH', `table: tensor ${JSON.stringify(this.name)} holds more bytes than its rows`);
+  }
+
+  /** Lets the stream release what it holds (the writer was aborted). */
+  async cancel(): Promise<void> {
+    await this.chunks.return?.().catch(() => undefined);
+  }
+}
+
 function rowBytesOf(column: TableColumnPlan): number {
   return column.cellShape.reduce((a, b) => a * b, 1) * (DTYPE_INFO[column.dtype].bits / 8);
 }
@@ -51,7 +96,8 @@ export function createTableWriter(parts: TableWriterParts): TensorWriter & { rea
     throw new TensioError('INVALID_ARGUMENT', `${parts.format}: rows per band must be a positive integer, got ${parts.bandRows}`);
   }
   const stacked = parts.tensors.length === 1 && (parts.options?.columns ?? 'stack') === 'stack';
-  const held = new Map<string, Uint8Array>();
+  /** Separate columns: each tensor's stream, read a band at a time in `publish`. */
+  const streams = new Map<string, BandPuller>();
   let begun = false;
   const begin = async () => {
     if (!begun) {
@@ -95,15 +141,18 @@ export function createTableWriter(parts: TableWriterParts): TensorWriter & { rea
     if (filled > 0) await flush(filled);
   }
 
-  async function writeHeld(signal?: AbortSignal): Promise<void> {
+  async function writeBands(signal?: AbortSignal): Promise<void> {
     await begin();
     const rowBytes = plan.columns.map(rowBytesOf);
     for (let start = 0; start < plan.rows; start += parts.bandRows) {
       throwIfAborted(signal);
-      const end = Math.min(plan.rows, start + parts.bandRows);
-      const values = plan.columns.map((column, index) => held.get(column.tensor)!.subarray(start * rowBytes[index]!, end * rowBytes[index]!));
-      await parts.writeBand(values, end - start, signal);
+      const rows = Math.min(plan.rows, start + parts.bandRows) - start;
+      const values: Uint8Array[] = [];
+      for (const [index, column] of plan.columns.entries()) values.push(await streams.get(column.tensor)!.take(rows * rowBytes[index]!));
+      await parts.writeBand(values, rows, signal);
     }
+    // Reading each stream to its end runs its byte count check (a tensor of 0 rows has no band).
+    for (const puller of streams.values()) await puller.finish();
   }
 
   const writer = createPlannedWriter({
@@ -111,15 +160,19 @@ export function createTableWriter(parts: TableWriterParts): TensorWriter & { rea
     order: parts.tensors,
     async writeTensor(spec, chunks, signal) {
       if (stacked) return writeStacked(spec, chunks, signal);
-      const length = parts.tensors.find((tensor) => tensor.name === spec.name) ? (DTYPE_INFO[spec.dtype].bits / 8) * spec.shape.reduce((a, b) => a * b, 1) : 0;
-      held.set(spec.name, await collectBytes(chunks, length, spec.name, signal));
+      streams.set(spec.name, new BandPuller(chunks[Symbol.asyncIterator](), spec.name));
     },
     async publish() {
-      if (!stacked) await writeHeld();
+      if (!stacked) await writeBands();
       else await begin();
       await parts.finish();
     },
-    discard: () => parts.discard(),
+    async discard() {
+      for (const puller of streams.values()) await puller.cancel();
+      await parts.discard();
+    },
   });
-  return Object.assign(writer, { plan });
+  const widest = Math.max(0, ...plan.columns.map(rowBytesOf));
+  const streamChunkBytes = stacked ? undefined : Math.min(DEFAULT_STREAM_CHUNK_BYTES, Math.max(MIN_STREAM_CHUNK_BYTES, parts.bandRows * widest));
+  return Object.assign(writer, { plan, ...(streamChunkBytes !== undefined ? { streamChunkBytes } : {}) });
 }

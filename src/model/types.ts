@@ -185,8 +185,19 @@ export interface TensorWriter {
   readonly format: string;
   /** Order in which `add()` must be called: the order of the data in the file. */
   readonly order: readonly string[];
-  /** Writes one planned tensor's bytes; the byte count is checked against the plan. */
+  /**
+   * Writes one planned tensor's bytes; the byte count is checked against the plan. A
+   * writer that interleaves several tensors row by row (a table of separate columns) may
+   * keep a stream and read it only in `close()`, a band of rows from each stream in turn:
+   * keep every stream's source open until `close()` settles.
+   */
   add(name: string, data: TensorBytes, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Chunk size the writer would like its streams read in, when it holds several open at
+   * once (a table of separate columns: about one band of rows each); callers that choose
+   * no chunk size of their own use it.
+   */
+  readonly streamChunkBytes?: number;
   /** Finishes the file and publishes it; throws if a planned tensor is missing. */
   close(): Promise<void>;
   /** Throws the partial file away. Safe to call after close. */

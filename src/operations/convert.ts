@@ -301,7 +301,7 @@ export async function convertReader<To extends string = string>(reader: TensorRe
         ? (plan.find((spec) => spec.name === name)?.parts ? partBytes(reader, sourceInfo, options.signal) : densifiedBytes(reader, sourceName, options.signal))
         : reader.stream(sourceName, {
           reuseBuffer: true,
-          ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
+          ...(options.chunkBytes ?? writer.streamChunkBytes ? { chunkBytes: options.chunkBytes ?? writer.streamChunkBytes } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
         });
       const stream = countProgress(source, (bytes) => {
