@@ -200,6 +200,18 @@ test('a mapped tensor outlives its reader and its mapping is released once colle
   assert.ok((result.liveAfterDrop as number) < (result.liveWhileHeld as number), `mapping not released after GC: ${JSON.stringify(result)}`);
 });
 
+test('mappings dropped without an explicit collection are released: live mappings stay bounded', { skip: NO_ADDON }, async (t) => {
+  // A mapping is charged about 1 MiB to V8's external memory, not its length (native/src/tensio_mmap.c,
+  // charge_for): 3000 reads of a 16 MiB tensor (48 GiB mapped in all) must still be collected as they go,
+  // far below the kernel's map count limit (65,530) and the addon's table (65,536).
+  const dir = await tempDir(t, 'tensio-mmap-');
+  const path = join(dir, 'a.safetensors');
+  await writeWithFormat('safetensors', path, { a: createTensor('uint8', [1 << 24], new Uint8Array(1 << 24).fill(5)) });
+  const result = runChild(['churn', path, 'a', '3000']);
+  assert.equal(result.mapped, 3000);
+  assert.ok((result.most as number) >= 1 && (result.most as number) < 2000, `most live mappings at once: ${String(result.most)}`);
+});
+
 test('a file shortened under a live mapping: zeros and a fault flag, not a crash; stream() fails with SOURCE_CHANGED', { skip: NO_ADDON }, async (t) => {
   const dir = await tempDir(t, 'tensio-mmap-');
   const make = async (name: string) => {

@@ -43,6 +43,10 @@
 /* One window at most: V8 on Node 20 refuses ArrayBuffers over 2^32 bytes. */
 #define MAX_WINDOW_BYTES ((uint64_t)1 << 32)
 
+/* What a mapping is charged to V8's external-memory counter (see charge_for). */
+#define CHARGE_FIXED_BYTES ((int64_t)1 << 20)
+#define CHARGE_PAGE_TABLE_DIVISOR 512
+
 typedef struct {
   /* Seqlock: odd while a writer changes start/end, so the handler never trusts a torn pair. */
   atomic_uint sequence;
@@ -55,6 +59,8 @@ typedef struct {
   void *base;
   size_t total;
   int slot;
+  /* Bytes taken off V8's external-memory counter at map time, given back at unmap. */
+  int64_t uncharged;
 } mapping_t;
 
 static slot_t slots[SLOT_COUNT];
@@ -169,10 +175,29 @@ static void registry_remove(int index) {
   pthread_mutex_unlock(&registry_lock);
 }
 
+/*
+ * V8 counts an external ArrayBuffer's whole length as external memory and starts a
+ * garbage collection (incremental marking) for every ~64 MiB of new external memory. A
+ * mapping of a cached file is not private memory: its pages belong to the page cache and
+ * are reclaimable. What it does cost is a kernel mapping (the map count is limited) and,
+ * once touched, page tables (8 bytes per 4 KiB page). So a mapping is charged 1 MiB plus
+ * its page tables: reading 1 GiB as 64 tensors costs about one collection instead of 16,
+ * and unreferenced mappings still cannot pile up (about 64 of them start a collection).
+ */
+static int64_t charge_for(int64_t length) {
+  int64_t fixed = length < CHARGE_FIXED_BYTES ? length : CHARGE_FIXED_BYTES;
+  int64_t charge = fixed + length / CHARGE_PAGE_TABLE_DIVISOR;
+  return charge < length ? charge : length;
+}
+
 static void finalize_mapping(napi_env env, void *data, void *hint) {
-  (void)env;
   (void)data;
   mapping_t *mapping = (mapping_t *)hint;
+  if (mapping->uncharged > 0) {
+    /* V8's sweeper subtracts the buffer's full length: add back what map() took off. */
+    int64_t ignored;
+    napi_adjust_external_memory(env, mapping->uncharged, &ignored);
+  }
   /* Unregister first: once unmapped, the address range may be reused by anyone. */
   registry_remove(mapping->slot);
   munmap(mapping->base, mapping->total);
@@ -243,6 +268,7 @@ static napi_value map_range(napi_env env, napi_callback_info info) {
   mapping->base = base;
   mapping->total = total;
   mapping->slot = slot;
+  mapping->uncharged = 0;
 
   napi_value buffer;
   napi_status status = napi_create_external_arraybuffer(env, (char *)base + delta, (size_t)length, finalize_mapping,
@@ -257,6 +283,9 @@ static napi_value map_range(napi_env env, napi_callback_info info) {
     }
     return throw_coded(env, "EEXTERNAL", "map: this runtime refuses external ArrayBuffers");
   }
+  int64_t uncharged = length - charge_for(length);
+  int64_t ignored;
+  if (uncharged > 0 && napi_adjust_external_memory(env, -uncharged, &ignored) == napi_ok) mapping->uncharged = uncharged;
   return buffer;
 }
 

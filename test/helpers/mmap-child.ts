@@ -11,6 +11,8 @@
  * - `truncate-before-read FILE NAME`: opens, truncates, then reads NAME.
  * - `outlive FILE NAME`: reads NAME, closes the reader, collects garbage, sums the bytes;
  *   then drops the tensor, collects again and reports the live mappings before and after.
+ * - `churn FILE NAME COUNT`: reads NAME (mapped) COUNT times, dropping each result, with
+ *   no explicit garbage collection; reports the most mappings alive at once.
  */
 import { createHash } from 'node:crypto';
 import { truncateSync } from 'node:fs';
@@ -105,5 +107,18 @@ if (mode === 'hashes') {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   out.liveAfterDrop = memoryMapStatus().liveMappings;
+} else if (mode === 'churn') {
+  const [path, name, count] = args as [string, string, string];
+  await using reader = await openTensorFile(path);
+  let most = 0;
+  let mapped = 0;
+  for (let round = 0; round < Number(count); round++) {
+    if (isMemoryMapped((await reader.read(name)).data)) mapped++;
+    // Finalizers (the unmaps) run from the event loop, as they would in an application.
+    if (round % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
+    most = Math.max(most, memoryMapStatus().liveMappings ?? 0);
+  }
+  out.mapped = mapped;
+  out.most = most;
 }
 process.stdout.write(`${JSON.stringify(out)}\n`);
