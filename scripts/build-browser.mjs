@@ -37,10 +37,11 @@ const STAND_INS = {
   '@mongodb-js/zstd': 'native/zstd.ts',
   '@node-rs/crc32': 'native/crc32.ts',
   'lz4-napi': 'native/lz4.ts',
+  '@node-rs/xxhash': 'native/xxhash.ts',
 };
 
 /** Modules with no stand-in: every export throws UNSUPPORTED_FEATURE when called. */
-const UNAVAILABLE = /^(node:)?(fs|fs\/promises|os|url|module|child_process|worker_threads|net|tls|readline|events|buffer)$|^@aws-sdk\/|^@node-rs\/xxhash$|^h5wasm\/node$/;
+const UNAVAILABLE = /^(node:)?(fs|fs\/promises|os|url|module|child_process|worker_threads|net|tls|readline|events|buffer)$|^@aws-sdk\/|^h5wasm\/node$/;
 
 const standIns = {
   name: 'tensio-browser-stand-ins',

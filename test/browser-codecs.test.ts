@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { readFile, writeFile } from 'node:fs/promises';
 import lz4 from 'lz4-napi';
 import { xxh32 as nativeXxh32, xxh64 as nativeXxh64 } from '@node-rs/xxhash';
-import { convert, createTensor, openTensorFile, toFloat32Array } from '../src/index.js';
+import { convert, createTensor, openTensorFile, toFloat32Array, verifyTensorFile } from '../src/index.js';
 import { safetensorsWrite } from '../src/formats/safetensors/index.js';
 import { isTensioError } from '../src/core/errors.js';
 import { Sha256 } from '../src/browser/node/sha256.js';
@@ -131,7 +131,8 @@ const PAGE = String.raw`async (names) => {
     }
   }
   // Compression in the page, to memory: returned as base64 for Node to read back.
-  for (const [label, to, writeOptions] of [['zstd.feather', 'arrow', { compression: 'zstd' }], ['zstd.parquet', 'parquet', { compression: 'zstd' }]]) {
+  const writes = [['zstd.feather', 'arrow', { compression: 'zstd' }], ['zstd.parquet', 'parquet', { compression: 'zstd' }], ['zstd.zt', 'zt', { compress: true, canonical: false }], ['sha256.zt', 'zt', { digest: 'sha256', canonical: false }]];
+  for (const [label, to, writeOptions] of writes) {
     try {
       const sink = tensio.memorySink();
       await tensio.convert(tensio.blobSource(await fileOf('compressible.safetensors')), sink, { to, writeOptions });
@@ -154,7 +155,7 @@ interface PageResult {
   base64?: string;
 }
 
-test('in headless Chromium: lz4 Arrow, brotli and zstd Parquet read from a File; zstd Arrow and Parquet written in the page read back in Node', { skip, timeout: 180_000 }, async (t) => {
+test('in headless Chromium: lz4 Arrow, brotli and zstd Parquet, zTensor with XXH3, SHA-256 and zstd frames read and verified from a File; zstd Arrow, Parquet and zTensor written in the page read back and verified in Node', { skip, timeout: 180_000 }, async (t) => {
   const dir = await tempDir(t, 'tensio-browser-codecs-');
   const bundle = join(dir, 'bundle');
   const files = join(dir, 'files');
@@ -168,10 +169,17 @@ test('in headless Chromium: lz4 Arrow, brotli and zstd Parquet read from a File;
     'lz4.feather': ['arrow', { compression: 'lz4' }],
     'brotli.parquet': ['parquet', { compression: 'brotli' }],
     'zstd.parquet': ['parquet', { compression: 'zstd' }],
+    // zTensor: zstd-seekable parts (XXH64 frame checksums) with SHA-256 digests; raw with XXH3.
+    'sha256-zstd.zt': ['zt', { compress: true, digest: 'sha256', canonical: false }],
+    'xxh3.zt': ['zt', {}],
   };
   for (const [name, [format, writeOptions]] of Object.entries(written)) {
     await convert(source, join(files, name), { to: format, writeOptions: writeOptions as never });
   }
+  // The fixtures hold what the page must decode (the write options took effect).
+  const zt = await readFile(join(files, 'sha256-zstd.zt'));
+  assert.ok(zt.includes('sha256:') && zt.includes(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])), 'sha256-zstd.zt has SHA-256 digests and zstd frames');
+  assert.ok((await readFile(join(files, 'xxh3.zt'))).includes('xxh3:'), 'xxh3.zt has XXH3 digests');
   const server = await startStaticServer([{ prefix: '/files/', path: files }, { prefix: '/', path: bundle }]);
   t.after(() => server.close());
   const browser = await launchChromium();
@@ -189,14 +197,18 @@ test('in headless Chromium: lz4 Arrow, brotli and zstd Parquet read from a File;
     assert.deepEqual(result.values, FIXTURE_VALUES, `${name} values`);
     assert.equal(result.verified, true, `${name} verify: ${JSON.stringify(result.problems)}`);
   }
-  for (const name of ['zstd.feather', 'zstd.parquet']) {
+  for (const name of ['zstd.feather', 'zstd.parquet', 'zstd.zt', 'sha256.zt']) {
     const result = results[`written:${name}`]!;
     assert.equal(result.error, undefined, `${name} written in the page: ${result.error}`);
     const path = join(dir, `from-page-${name}`);
     await writeFile(path, Buffer.from(result.base64!, 'base64'));
     const bytes = await readFile(path);
-    // Node reads it with the native zstd binding: the page really compressed (a zstd frame is in there).
-    assert.ok(bytes.includes(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])), `${name}: no zstd frame in what the page wrote (${bytes.byteLength} bytes: ${bytes.toString('hex').slice(0, 400)})`);
+    // Node reads it with the native zstd binding and xxhash: the page really compressed (a zstd frame is in there).
+    if (name.startsWith('zstd')) assert.ok(bytes.includes(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])), `${name}: no zstd frame in what the page wrote`);
+    if (name.endsWith('.zt')) {
+      const report = await verifyTensorFile(path);
+      assert.equal(report.ok, true, `${name} verified in Node: ${JSON.stringify(report.problems)}`);
+    }
     const reader = await openTensorFile(path);
     assert.deepEqual(Array.from(toFloat32Array(await reader.read('w'))), Array.from(cycle), `${name} read back in Node`);
     await reader.close?.();
