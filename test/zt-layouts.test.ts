@@ -1,7 +1,8 @@
 /**
  * `zt.quant_group/1` and `zt.mx/1` (left structural by the reference; their size rules
  * come from the spec's prose): well-formed objects written part by part open with their
- * parts readable, and each size or attribute fault is refused at open under LayoutRule.
+ * parts readable (typed as the seam's quant_group and mx layouts), and each size or
+ * attribute fault is refused at open under LayoutRule.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,7 +40,8 @@ const mx = (blockSize: number, scalesBytes = 4): TensorSpec => ({
 test('quant_group and mx objects open with readable parts; size and attribute faults are LayoutRule', async () => {
   {
     await using reader = await ztOpen(await file(quant(QUANT)));
-    assert.equal(reader.info('w').layout?.kind, 'other');
+    assert.equal(reader.info('w').layout?.kind, 'quant_group');
+    assert.equal(reader.info('w').dtype, 'float32');
     assert.equal((await reader.readPart('w', 'scales')).data.byteLength, 8);
     assert.equal(reader.manifest!.objects.get('w')!.parts.get('data')!.dtype, 'u32');
   }

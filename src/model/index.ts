@@ -11,6 +11,7 @@ export * from './lazy-format.js';
 export * from './nd-slice.js';
 export * from './layouts.js';
 export * from './densify.js';
+export * from './dequantize-layout.js';
 export * from './shared-storage.js';
 export { verifyByReading } from './verify-by-reading.js';
 export * from './verify-loop.js';

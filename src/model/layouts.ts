@@ -67,6 +67,8 @@ export interface QuantGroupLayout {
     | { readonly form: 'none' }
     | { readonly form: 'implied'; readonly value: number }
     | { readonly form: 'tensor'; readonly packing: 'same_as_data' | 'plain' };
+  /** The format's own attribute map as read, so that a writer of the same format restores it exactly. */
+  readonly attributes?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -78,6 +80,10 @@ export interface MxLayout {
   readonly kind: 'mx';
   readonly blockSize: number;
   readonly axis: number;
+  /** What the `data` part's elements are: fp4, fp8 or int8 (MXINT8: two's complement with 6 fraction bits, OCP MX §5.3). */
+  readonly elements: 'float4_e2m1' | 'float8_e4m3fn' | 'float8_e5m2' | 'int8';
+  /** The format's own attribute map as read, so that a writer of the same format restores it exactly. */
+  readonly attributes?: Readonly<Record<string, unknown>>;
 }
 
 /** A layout tensio does not interpret (a newer zTensor layout, say): parts stay readable. */

@@ -7,6 +7,7 @@ import type { SourceInput } from '../storage/source-input.js';
 import { selectTensors } from '../model/select.js';
 import { UNSUPPORTED_TENSORS_KEY, type Metadata, type Progress, type TensorFormat, type TensorInfo, type TensorReader, type TensorSpec, type TensorWriter } from '../model/types.js';
 import { densify } from '../model/densify.js';
+import { canDequantizeLayout, dequantizeLayout } from '../model/dequantize-layout.js';
 import { formatForOutputPath } from './detect.js';
 import { openTensorFile } from './open.js';
 import { checkOutputPath } from './output-path.js';
@@ -85,7 +86,8 @@ export interface ConvertOptions<From extends string = string, To extends string 
   verify?: boolean;
   /**
    * Write block-quantized tensors (GGUF's `q4_k`, `q8_0`, …) as float32 values, and
-   * GGUF's float16/bfloat16 tensors too, bit for bit as gguf-py's `dequantize`. Without
+   * GGUF's float16/bfloat16 tensors too, bit for bit as gguf-py's `dequantize`, and
+   * zTensor's group-quantized and MX tensors (`dequantizeLayout`). Without
    * it, an output format that cannot hold a block dtype gets its raw blocks as a
    * `uint8` tensor (`[...shape[:-1], rowBytes]`) and `ggml_type:<name>` in the metadata.
    */
@@ -214,7 +216,7 @@ export async function convertReader<To extends string = string>(reader: TensorRe
     ...(options.rename ? { rename: options.rename } : {}),
     dropDuplicates: options.dropDuplicates === true || (options.keepDuplicates !== true && outputFormat.aliasing !== true),
   });
-  const selected = selection.tensors.map(({ info, outputName }) => ({ info: densePlanOf(info, options.densify === true, outputFormat), outputName }));
+  const selected = selection.tensors.map(({ info, outputName }) => ({ info: densePlanOf(info, { densify: options.densify === true, dequantize: options.dequantize === true }, outputFormat), outputName }));
   const infos = selected.map((entry) => entry.info);
   const inputName = new Map(selected.map((entry) => [entry.outputName, entry.info.name]));
   const castTarget = options.dtype !== undefined ? dtypeCastPlan(options.dtype) : () => undefined;
@@ -357,18 +359,22 @@ async function* countProgress(stream: AsyncIterable<Uint8Array>, onBytes: (bytes
 
 /**
  * A multi-part tensor as the dense tensor `convert` writes (its dense dtype, shape and
- * byte length), or `UNSUPPORTED_FEATURE` when it is not sparse or `densify` is off.
+ * byte length): sparse tensors with `densify`, quant_group/mx tensors as float32 with
+ * `dequantize`; the tensor itself when the output holds its layout; else
+ * `UNSUPPORTED_FEATURE` saying which option would write it.
  */
-function densePlanOf(info: TensorInfo, densifyAllowed: boolean, format: TensorFormat): TensorInfo {
+function densePlanOf(info: TensorInfo, allowed: { densify: boolean; dequantize: boolean }, format: TensorFormat): TensorInfo {
   if (!info.layout) return info;
-  if (!densifyAllowed && format.capabilities.layouts.includes(info.layout.kind)) return info; // written as its parts
+  const { layout: _layout, parts: _parts, ...dense } = info;
+  if (allowed.dequantize && canDequantizeLayout(info)) return { ...dense, dtype: 'float32', byteLength: tensorByteLength('float32', info.shape)! };
+  if (!allowed.densify && format.capabilities.layouts.includes(info.layout.kind)) return info; // written as its parts
   const outputFormat = format.name;
   const sparse = info.layout.kind === 'sparse_csr' || info.layout.kind === 'sparse_coo';
-  if (!sparse || !densifyAllowed) {
+  if (!sparse || !allowed.densify) {
     const parts = (info.parts ?? []).map((part) => part.name).join(', ');
-    throw new TensioError('UNSUPPORTED_FEATURE', `${outputFormat} cannot hold ${quoteInput(info.name)}, a ${info.layout.kind === 'other' ? info.layout.name : info.layout.kind} tensor made of parts (${parts})${sparse ? ': convert with densify to write it dense' : ''}`, { format: outputFormat });
+    const hint = sparse ? ': convert with densify to write it dense' : canDequantizeLayout(info) ? ': convert with dequantize to write it as float32 values' : '';
+    throw new TensioError('UNSUPPORTED_FEATURE', `${outputFormat} cannot hold ${quoteInput(info.name)}, a ${info.layout.kind === 'other' ? info.layout.name : info.layout.kind} tensor made of parts (${parts})${hint}`, { format: outputFormat });
   }
-  const { layout: _layout, parts: _parts, ...dense } = info;
   return { ...dense, byteLength: tensorByteLength(info.dtype, info.shape)! };
 }
 
@@ -377,6 +383,8 @@ async function* partBytes(reader: TensorReader, info: TensorInfo, signal?: Abort
   for (const part of info.parts ?? []) yield* reader.streamPart(info.name, part.name, signal ? { signal } : {});
 }
 
+/** A multi-part tensor written dense: densified (sparse) or dequantized (quant_group, mx). */
 async function* densifiedBytes(reader: TensorReader, name: string, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-  yield (await densify(reader, name, signal ? { signal } : {})).data;
+  const options = signal ? { signal } : {};
+  yield (canDequantizeLayout(reader.info(name)) ? await dequantizeLayout(reader, name, options) : await densify(reader, name, options)).data;
 }

@@ -69,8 +69,34 @@ export function ztCannotWrite(spec: TensorSpec): string | undefined {
 export function ztLayoutName(layout: TensorLayout): string | undefined {
   if (layout.kind === 'sparse_csr') return 'zt.sparse_csr/1';
   if (layout.kind === 'sparse_coo') return 'zt.sparse_coo/1';
+  if (layout.kind === 'quant_group') return 'zt.quant_group/1';
+  if (layout.kind === 'mx') return 'zt.mx/1';
   if (layout.kind === 'other') return layout.name;
   return undefined;
+}
+
+const ZT_WORD_NAMES: Partial<Record<DType, string>> = { uint8: 'u8', uint16: 'u16', uint32: 'u32', uint64: 'u64' };
+
+/**
+ * The object attributes a layout is written with: the map read from a `.zt` file
+ * when the layout kept it (so a zt → zt copy keeps it byte for byte), else built from
+ * the typed quant_group/mx fields; undefined for sparse layouts.
+ */
+export function ztLayoutAttributes(layout: TensorLayout): Readonly<Record<string, unknown>> | undefined {
+  if (layout.kind === 'sparse_csr' || layout.kind === 'sparse_coo') return undefined;
+  if (layout.attributes) return layout.attributes;
+  if (layout.kind === 'mx') return { block_size: layout.blockSize, axis: layout.axis, scale_form: 'e8m0_exponent' };
+  if (layout.kind !== 'quant_group') return undefined;
+  const word = ZT_WORD_NAMES[layout.packing.word] ?? layout.packing.word;
+  const zero = layout.zeroPoint;
+  return {
+    bits: layout.bits,
+    group_size: layout.groupSize,
+    axis: layout.axis,
+    packing: { word, order: layout.packing.order, per_word: Math.floor((8 * (ZT_STORAGE_DTYPE_WIDTHS[word] ?? 0)) / layout.bits) },
+    scale_form: layout.scaleForm,
+    zero_point: zero.form === 'implied' ? { form: 'implied', value: zero.value } : zero.form === 'tensor' ? { form: 'tensor', packing: zero.packing } : { form: 'none' },
+  };
 }
 
 /**

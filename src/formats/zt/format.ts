@@ -35,7 +35,7 @@ export const ZT_CAPABILITIES: FormatCapabilities = {
     'float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz', 'float8_e8m0', 'float4_e2m1', 'complex64', 'complex128',
     // ggml blocks are kept as `gguf.<type>/1` layouts, byte for byte.
     ...BLOCK_DTYPES],
-  layouts: ['dense', 'sparse_csr', 'sparse_coo', 'other'],
+  layouts: ['dense', 'sparse_csr', 'sparse_coo', 'quant_group', 'mx', 'other'],
   needsShapesFirst: false,
   canAppend: true,
   checksums: 'optional',

@@ -10,7 +10,7 @@
 import { TensioError, throwIfAborted } from '../../core/errors.js';
 import type { DType } from '../../core/dtype.js';
 import { BLOCK_DTYPE_INFO, type BlockDType } from '../../core/block-dtypes.js';
-import { checkMultiPartInfo, type TensorLayout, type TensorPartInfo } from '../../model/layouts.js';
+import { checkMultiPartInfo, type MxLayout, type QuantGroupLayout, type TensorLayout, type TensorPartInfo } from '../../model/layouts.js';
 import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
 import { UNSUPPORTED_TENSORS_KEY, type TensorInfo, type TensorReader, type UnsupportedTensor } from '../../model/types.js';
 import { readRange, type ByteSource } from '../../storage/byte-source.js';
@@ -19,7 +19,7 @@ import type { HttpSourceOptions } from '../../storage/http-source.js';
 import { ztDigestAlgorithmOf, ztHasher, ztXxh3 } from './digest.js';
 import { ztParseFrame, ztParseManifest, type ZtReadOptions } from './read.js';
 import {
-  ZT_ENCODING_ZSTD, ZT_FOOTER_BYTES, ZT_LAYOUT_COO, ZT_LAYOUT_CSR, ZT_LAYOUT_DENSE, ZT_LOGICAL_TYPES, ZT_STORAGE_DTYPES,
+  ZT_ENCODING_ZSTD, ZT_FOOTER_BYTES, ZT_LAYOUT_COO, ZT_LAYOUT_CSR, ZT_LAYOUT_DENSE, ZT_LAYOUT_MX, ZT_LAYOUT_QUANT_GROUP, ZT_LOGICAL_TYPES, ZT_STORAGE_DTYPES,
   ztDecodedSize, ztReject, ztUnsupported, type ZtFooter, type ZtManifest, type ZtObject, type ZtPart,
 } from './types.js';
 import { ztCheckContent, ztCheckCsrData, ztElementCount, ztIndexArray, ztValidateManifest } from './validate.js';
@@ -357,6 +357,17 @@ export function ztTensorInfo(name: string, object: ZtObject): TensorInfo {
   const partInfos: TensorPartInfo[] = parts.map(({ partName, view }) => ({ name: partName, dtype: view.dtype, shape: view.shape, byteLength: view.byteLength, formatDtype: view.formatDtype }));
   const byteLength = partInfos.reduce((sum, part) => sum + part.byteLength, 0);
   const other: TensorInfo = { name, dtype: 'opaque', shape, byteLength, formatDtype: object.layout, extras, layout: { kind: 'other', name: object.layout, ...(object.attributes !== undefined ? { attributes: object.attributes as Record<string, unknown> } : {}) }, parts: partInfos };
+  const quantized = ztQuantizedLayout(object);
+  if (quantized) {
+    // zt.quant_group/1 and zt.mx/1 (validated at open): the seam's typed layouts, float32 once dequantized.
+    const typed: TensorInfo = { ...other, dtype: 'float32', layout: quantized };
+    try {
+      checkMultiPartInfo(typed, 'zt');
+      return typed;
+    } catch {
+      return other;
+    }
+  }
   let layout: TensorLayout | undefined;
   if (object.layout === ZT_LAYOUT_CSR) layout = { kind: 'sparse_csr' };
   else if (object.layout === ZT_LAYOUT_COO) {
@@ -378,4 +389,37 @@ export function ztTensorInfo(name: string, object: ZtObject): TensorInfo {
     }
   }
   return other;
+}
+
+const ZT_WORD_DTYPES: Record<string, DType> = { u8: 'uint8', u16: 'uint16', u32: 'uint32', u64: 'uint64' };
+
+/**
+ * The typed seam layout of a `zt.quant_group/1` or `zt.mx/1` object (its attributes
+ * were checked at open by the validator), keeping the attribute map as read.
+ */
+function ztQuantizedLayout(object: ZtObject): QuantGroupLayout | MxLayout | undefined {
+  const a = (object.attributes ?? {}) as Record<string, unknown>;
+  if (object.layout === ZT_LAYOUT_MX) {
+    const data = object.parts.get('data')!;
+    const elements = data.type === undefined ? 'int8' : ZT_LOGICAL_TYPES[data.type]?.dtype;
+    if (elements !== 'int8' && elements !== 'float4_e2m1' && elements !== 'float8_e4m3fn' && elements !== 'float8_e5m2') return undefined;
+    return { kind: 'mx', blockSize: a.block_size as number, axis: (a.axis ?? object.shape.length - 1) as number, elements, attributes: a };
+  }
+  if (object.layout !== ZT_LAYOUT_QUANT_GROUP) return undefined;
+  const packing = a.packing as { word: string; order: 'lsb_first' | 'msb_first' };
+  const zero = a.zero_point as Record<string, unknown>;
+  const zeroPoint = zero.form === 'implied' ? { form: 'implied' as const, value: Number(zero.value) }
+    : zero.form === 'tensor' ? { form: 'tensor' as const, packing: zero.packing as 'same_as_data' | 'plain' }
+      : { form: 'none' as const };
+  if (zeroPoint.form === 'implied' && !Number.isFinite(zeroPoint.value)) return undefined;
+  return {
+    kind: 'quant_group',
+    bits: a.bits as number,
+    groupSize: a.group_size as number,
+    axis: a.axis as number,
+    packing: { word: ZT_WORD_DTYPES[packing.word]!, order: packing.order },
+    scaleForm: a.scale_form as QuantGroupLayout['scaleForm'],
+    zeroPoint,
+    attributes: a,
+  };
 }

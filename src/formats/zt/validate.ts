@@ -225,6 +225,7 @@ function validateQuantGroup(name: string, object: ZtObject, fail: (message: stri
   const zero = (a.zero_point ?? {}) as Record<string, unknown>;
   if (zero.form !== 'none' && zero.form !== 'implied' && zero.form !== 'tensor') fail(`zero_point.form must be none, implied or tensor, got ${JSON.stringify(zero.form)}`);
   if ((zero.form === 'implied') !== (zero.value !== undefined)) fail('zero_point.value is required exactly when the form is implied');
+  if (zero.form === 'implied' && (typeof zero.value !== 'number' || !Number.isFinite(zero.value))) fail(`zero_point.value must be a finite number, got ${JSON.stringify(zero.value)}`);
   if ((zero.form === 'tensor') !== (zero.packing !== undefined)) fail('zero_point.packing is required exactly when the form is tensor');
   if (zero.form === 'tensor' && zero.packing !== 'same_as_data' && zero.packing !== 'plain') fail(`zero_point.packing must be same_as_data or plain, got ${JSON.stringify(zero.packing)}`);
   const zeros = object.parts.get('zeros');

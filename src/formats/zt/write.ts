@@ -19,7 +19,7 @@ import { cborDecodeStrict, cborEncodeCanonical, CborFloat, CborMap } from './cbo
 import { ztReadManifestFrom } from './reader.js';
 import { ztHasher, ztXxh3, type ZtDigestAlgorithm } from './digest.js';
 import { ztCheckName } from './names.js';
-import { ztCannotWrite, ztLayoutName, ztPartStorage, ztStorageOf } from './dtypes.js';
+import { ztCannotWrite, ztLayoutAttributes, ztLayoutName, ztPartStorage, ztStorageOf } from './dtypes.js';
 import { ZT_ALIGN_CANONICAL, ZT_ALIGN_FLOOR, ZT_ENCODING_ZSTD, ZT_FOOTER_BYTES, ZT_MAGIC, ZT_VERSION, ztCompareNames } from './types.js';
 import { byteSplitter } from '../../storage/byte-splitter.js';
 import { ztZstdEncoder } from './zstd-seekable.js';
@@ -182,7 +182,8 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
     // Drain: the planned writer counts the bytes (too many is its SIZE_MISMATCH).
     await split.drain();
     const layout = spec.layout!;
-    const attributes = layout.kind === 'other' && layout.attributes ? toCborValue(layout.attributes, 0) : undefined;
+    const layoutAttributes = ztLayoutAttributes(layout);
+    const attributes = layoutAttributes ? toCborValue(layoutAttributes, 0) : undefined;
     objectsOut.set(object.name, { shape: spec.shape, layout: ztLayoutName(layout)!, ...(attributes !== undefined ? { attributes } : {}), parts });
   }
 
