@@ -40,9 +40,9 @@ const capabilities: FormatCapabilities = {
 };
 
 /** The `formatOptions` keys reading takes (`CsvReadOptions`). */
-const OPEN_OPTIONS = ['delimiter', 'skipRows', 'header', 'comments', 'quote', 'dtype', 'usecols', 'maxRows', 'arrayName', 'maxLineBytes', 'maxGzipRatio', 'chunkTextBytes'];
+const OPEN_OPTIONS = ['delimiter', 'skipRows', 'header', 'comments', 'quote', 'dtype', 'usecols', 'maxRows', 'arrayName', 'maxLineBytes', 'maxGzipRatio', 'chunkTextBytes', 'columns'];
 /** The `formatOptions` keys writing takes (`CsvWriteOptions`). */
-const WRITE_OPTIONS = ['delimiter', 'fmt', 'header', 'comments', 'newline', 'gzip'];
+const WRITE_OPTIONS = ['delimiter', 'fmt', 'header', 'comments', 'newline', 'gzip', 'columns'];
 
 /**
  * Everything of the `csv` or `txt` entry but its operations (see `format.ts`).

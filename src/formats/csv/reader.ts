@@ -129,12 +129,39 @@ function selectColumns(usecols: CsvReadOptions['usecols'], fields: number, names
   });
 }
 
-/** Checks read options that do not depend on the text. */
-function checkReadOptions(options: CsvReadOptions): CsvDType {
-  const dtype = options.dtype ?? 'float64';
-  if (!CSV_DTYPES.includes(dtype)) fail('UNSUPPORTED_DTYPE', `csv: cannot read text as ${JSON.stringify(dtype)}; one of ${CSV_DTYPES.join(', ')}`);
+/** Checks read options that do not depend on the text; the dtype rule. */
+function checkReadOptions(options: CsvReadOptions): void {
+  const given = options.dtype ?? 'float64';
+  for (const dtype of typeof given === 'string' ? [given] : Object.values(given)) {
+    if (!CSV_DTYPES.includes(dtype)) fail('UNSUPPORTED_DTYPE', `csv: cannot read text as ${JSON.stringify(dtype)}; one of ${CSV_DTYPES.join(', ')}`);
+  }
+  if (options.columns !== undefined && options.columns !== 'stack' && options.columns !== 'separate') fail('INVALID_ARGUMENT', `csv: columns must be 'stack' or 'separate', got ${JSON.stringify(options.columns)}`);
+  if (typeof given !== 'string' && options.columns !== 'separate') {
+    fail('INVALID_ARGUMENT', 'csv: a dtype per column needs columns: \'separate\' (a stacked array has one dtype); or give one dtype');
+  }
   if (options.maxRows !== undefined && (!Number.isSafeInteger(options.maxRows) || options.maxRows < 0)) fail('INVALID_ARGUMENT', `csv: maxRows must be a whole number ≥ 0, got ${options.maxRows}`);
-  return dtype;
+}
+
+/** The dtype of each selected field: one for all, or by header name / field index (`'*'` for the rest). */
+function columnDTypes(given: CsvReadOptions['dtype'], select: Int32Array, names: readonly string[] | undefined): CsvDType[] {
+  if (given === undefined || typeof given === 'string') return Array.from(select, () => given ?? 'float64');
+  for (const key of Object.keys(given)) {
+    if (key !== '*' && !(names?.includes(key)) && !(/^\d+$/.test(key) && Array.from(select).includes(Number(key)))) {
+      fail('NOT_FOUND', `csv: dtype names column ${JSON.stringify(key)}, which is not ${names ? `a header name (${JSON.stringify(names)}) or ` : ''}the index of a read field`);
+    }
+  }
+  return Array.from(select, (field) => given[names?.[field] ?? ''] ?? given[String(field)] ?? given['*'] ?? 'float64');
+}
+
+/** Tensor names of separate columns: header names (repeats as pandas does: `a`, `a.1`), else `col<field>`. */
+function columnNames(select: Int32Array, names: readonly string[] | undefined): string[] {
+  const seen = new Map<string, number>();
+  return Array.from(select, (field) => {
+    const base = names?.[field] || `col${field}`;
+    const count = seen.get(base) ?? 0;
+    seen.set(base, count + 1);
+    return count === 0 ? base : `${base}.${count}`;
+  });
 }
 
 /**
@@ -151,51 +178,48 @@ function checkReadOptions(options: CsvReadOptions): CsvDType {
 export async function csvOpenSource(source: ByteSource, options: CsvReadOptions & { ownsSource?: boolean; format?: 'csv' | 'txt' } = {}): Promise<TensorReader> {
   const format = options.format ?? 'csv';
   let scan: Awaited<ReturnType<typeof csvScanSource>>;
-  let dtype: CsvDType;
+  let select: Int32Array;
+  let dtypes: CsvDType[];
+  const separate = options.columns === 'separate';
   try {
-    dtype = checkReadOptions(options);
+    checkReadOptions(options);
     scan = await csvScanSource(source, options, format === 'txt' ? 'whitespace' : undefined);
+    select = selectColumns(options.usecols, scan.columns, scan.names);
+    dtypes = columnDTypes(options.dtype, select, scan.names);
+    if (separate) {
+      for (const [k, field] of select.entries()) await checkFirstRecord(source, scan, Int32Array.of(field), dtypes[k]!, options.signal);
+    } else await checkFirstRecord(source, scan, select, dtypes[0] ?? 'float64', options.signal);
   } catch (error) {
     if (options.ownsSource) await source.close?.();
     throw error;
   }
-  const width = DTYPE_INFO[dtype].bits / 8;
   const { rows, dialect } = scan;
   const fields = scan.columns;
-  let select: Int32Array;
-  try {
-    select = selectColumns(options.usecols, fields, scan.names);
-  } catch (error) {
-    if (options.ownsSource) await source.close?.();
-    throw error;
-  }
-  const columns = select.length;
-  try {
-    await checkFirstRecord(source, scan, select, dtype, options.signal);
-  } catch (error) {
-    if (options.ownsSource) await source.close?.();
-    throw error;
-  }
-  const byteLength = rows * columns * width;
-  if (!Number.isSafeInteger(byteLength)) fail('SIZE_OVERFLOW', `csv: ${rows}×${columns} ${dtype} is too large`);
-  const info: TensorInfo = {
-    name: options.arrayName ?? CSV_DEFAULT_ARRAY_NAME,
-    dtype,
-    shape: [rows, columns],
-    byteLength,
-    extras: { runs: scan.chunks.length, gzip: scan.gzip },
+  /** One tensor: the fields `picked` as its columns, parsed as `dtype` when read. */
+  const tensorOf = (name: string, picked: Int32Array, dtype: CsvDType, shape: number[]): { info: TensorInfo; location: TensorLocation } => {
+    const width = DTYPE_INFO[dtype].bits / 8;
+    const columns = picked.length;
+    const byteLength = rows * columns * width;
+    if (!Number.isSafeInteger(byteLength)) fail('SIZE_OVERFLOW', `csv: ${rows}×${columns} ${dtype} is too large`);
+    const chunks: ByteChunk[] = scan.gzip
+      ? (byteLength === 0 ? [] : [{
+          source, offset: 0, storedLength: source.size, codec: csvGzipCodec(dialect, rows, fields, picked, dtype, scan.maxText),
+          decodedLength: byteLength, byteLength, format, label: `gzip text of ${rows} rows`, corruptCode: 'INVALID_VALUE',
+        }])
+      : scan.chunks.map((plan) => ({
+          source, offset: plan.offset, storedLength: plan.length, codec: csvRunCodec(dialect, plan, fields, picked, dtype),
+          decodedLength: plan.rows * columns * width, byteLength: plan.rows * columns * width, format,
+          label: `${plan.rows} rows from line ${plan.firstLine}`, corruptCode: 'INVALID_VALUE',
+        }));
+    return {
+      info: { name, dtype, shape, byteLength, extras: { runs: scan.chunks.length, gzip: scan.gzip } },
+      location: chunks.length > 0 ? { kind: 'chunks', chunks } : { kind: 'decode', decode: async () => new Uint8Array(0) },
+    };
   };
-  const chunks: ByteChunk[] = scan.gzip
-    ? (byteLength === 0 ? [] : [{
-        source, offset: 0, storedLength: source.size, codec: csvGzipCodec(dialect, rows, fields, select, dtype, scan.maxText),
-        decodedLength: byteLength, byteLength, format, label: `gzip text of ${rows} rows`, corruptCode: 'INVALID_VALUE',
-      }])
-    : scan.chunks.map((plan) => ({
-        source, offset: plan.offset, storedLength: plan.length, codec: csvRunCodec(dialect, plan, fields, select, dtype),
-        decodedLength: plan.rows * columns * width, byteLength: plan.rows * columns * width, format,
-        label: `${plan.rows} rows from line ${plan.firstLine}`, corruptCode: 'INVALID_VALUE',
-      }));
-  const location: TensorLocation = chunks.length > 0 ? { kind: 'chunks', chunks } : { kind: 'decode', decode: async () => new Uint8Array(0) };
+  const tensors = separate
+    ? columnNames(select, scan.names).map((name, k) => tensorOf(name, Int32Array.of(select[k]!), dtypes[k]!, [rows]))
+    : [tensorOf(options.arrayName ?? CSV_DEFAULT_ARRAY_NAME, select, dtypes[0] ?? 'float64', [rows, select.length])];
+  const locations = new Map(tensors.map((tensor) => [tensor.info.name, tensor.location]));
   const delimiterName = dialect.delimiter === -1 ? 'whitespace' : String.fromCharCode(dialect.delimiter);
   return createTensorReader({
     format,
@@ -207,8 +231,8 @@ export async function csvOpenSource(source: ByteSource, options: CsvReadOptions 
       ...(scan.gzip ? { gzip: true } : {}),
       textBytes: scan.textBytes,
     },
-    tensors: [info],
-    locate: () => location,
+    tensors: tensors.map((tensor) => tensor.info),
+    locate: (info) => locations.get(info.name)!,
     ...(options.ownsSource ? { close: async () => { await source.close?.(); } } : {}),
   });
 }

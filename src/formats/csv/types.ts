@@ -26,8 +26,18 @@ export interface CsvReadOptions {
   comments?: string | null;
   /** Quote character for quoted fields (`"a,b"`, `""` inside for a quote). Default `'"'`; `null` for none. */
   quote?: string | null;
-  /** Element type of the array. Default `'float64'` (as `np.loadtxt`). */
-  dtype?: CsvDType;
+  /**
+   * Element type of the array (default `'float64'`, as `np.loadtxt`), or one per column
+   * with `columns: 'separate'` (pandas' `dtype={...}`): keys are header names or field
+   * indices (`'0'`, `'2'`), `'*'` the type of the columns not listed (default float64).
+   */
+  dtype?: CsvDType | Readonly<Record<string, CsvDType>>;
+  /**
+   * `'stack'` (default): one 2-D array `(rows, columns)` (NumPack's `from_csv`).
+   * `'separate'`: each column its own 1-D tensor, named after its header name, else
+   * `col<field index>`. Each column's tensor parses only its own fields when read.
+   */
+  columns?: 'stack' | 'separate';
   /** Fields to keep as columns, in this order: indices (negative from the end) or header names (pandas `usecols`). Default all. */
   usecols?: readonly (number | string)[];
   /** Read at most this many data rows. */
@@ -64,6 +74,11 @@ export interface CsvWriteOptions {
   newline?: string;
   /** gzip the output (default: when the path ends in `.gz`). */
   gzip?: boolean;
+  /**
+   * `'stack'` (default): one 1-D or 2-D array. `'separate'`: each planned tensor (1-D) is
+   * one column, side by side, with a bare header row of their names unless `header: false`.
+   */
+  columns?: 'stack' | 'separate';
 }
 
 /** The resolved reading rules of one file. */

@@ -3,10 +3,12 @@
  * bytes arrive in chunks; text leaves in blocks of about 1 MiB), optionally gzipped.
  * Numbers are written in their shortest round-trip form unless `fmt` is given.
  */
-import { createGzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { createGzip, gzip } from 'node:zlib';
 import { DTYPE_INFO, type DType } from '../../core/dtype.js';
 import { errorFactory, throwIfAborted } from '../../core/errors.js';
 import { createPlannedWriter } from '../../model/planned-writer.js';
+import { createTableWriter } from '../../model/table-writer.js';
 import type { TensorBytes, TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
 import { describeWriteTarget, openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import { chunksOf } from '../../storage/tensor-bytes.js';
@@ -16,6 +18,7 @@ import type { CsvWriteOptions } from './types.js';
 import { csvCannotWrite } from './descriptor.js';
 
 const fail = errorFactory('csv');
+const gzipAsync = promisify(gzip);
 
 /** Text gathered before it is handed on as one block. */
 const TEXT_BLOCK_BYTES = 2 ** 20;
@@ -74,6 +77,108 @@ function headerLine(options: CsvWriteOptions & { names?: unknown }, columns: num
 }
 
 /**
+ * How the cells of a row are written into `out`: each value in its column's dtype's
+ * shortest form or by `fmt`, the delimiter between cells (none for a whole-row `fmt`),
+ * the line ending after the last.
+ */
+function cellWriter(out: CsvTextBuffer, dtypes: readonly DType[], compiled: ReturnType<typeof csvCompileFormat> | undefined, delimiter: string, newline: string) {
+  const separator = compiled?.rowFormat ? '' : delimiter;
+  const separatorByte = separator.length === 1 ? separator.charCodeAt(0) : -1;
+  const newlineByte = newline === '\n' ? 0x0a : -1;
+  const single = dtypes.map((dtype) => dtype !== 'float64');
+  const isFloat = dtypes.map((dtype) => DTYPE_INFO[dtype].kind === 'float');
+  return {
+    emit(value: number | bigint, column: number): void {
+      if (compiled) out.text(compiled.format(value, column));
+      else if (isFloat[column]) csvEmitShortest(out, value as number, single[column]!);
+      else out.text(String(value));
+    },
+    separate(): void {
+      if (separatorByte !== -1) {
+        out.ensure(1);
+        out.bytes[out.length++] = separatorByte;
+      } else if (separator !== '') out.text(separator);
+    },
+    endLine(): void {
+      if (newlineByte !== -1) {
+        out.ensure(1);
+        out.bytes[out.length++] = newlineByte;
+      } else out.text(newline);
+    },
+  };
+}
+
+/**
+ * The text of a band of rows of separate columns (each its own dtype): one line per row,
+ * the columns' values side by side.
+ */
+function csvBandText(dtypes: readonly DType[], values: readonly Uint8Array[], rows: number, compiled: ReturnType<typeof csvCompileFormat> | undefined, delimiter: string, newline: string): Uint8Array {
+  const out = new CsvTextBuffer();
+  const cells = cellWriter(out, dtypes, compiled, delimiter, newline);
+  const readers = dtypes.map(elementReader);
+  const widths = dtypes.map((dtype) => DTYPE_INFO[dtype].bits / 8);
+  const views = values.map((bytes) => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < dtypes.length; column++) {
+      if (column > 0) cells.separate();
+      cells.emit(readers[column]!(views[column]!, row * widths[column]!), column);
+    }
+    cells.endLine();
+  }
+  return out.take();
+}
+
+/** Rows of text per band when separate columns are written (one band in memory). */
+const CSV_BAND_ROWS = 16_384;
+
+/**
+ * The writer of separate columns: each planned tensor (1-D, or `[rows, 1]`) one column,
+ * side by side, a header row of the tensors' names unless `header: false` (bare, pandas'
+ * style, so `header: 'auto'` reads the names back), streamed a band of rows at a time
+ * through the table writer; gzip as one member per band (concatenated members are one
+ * gzip file to every reader).
+ */
+async function csvCreateColumnsWriter(target: WriteTarget, options: WriterOptions, csv: CsvWriteOptions, format: 'csv' | 'txt', gzipped: boolean): Promise<TensorWriter> {
+  for (const spec of options.tensors) {
+    const reason = csvCannotWrite(spec, format);
+    if (reason) fail('UNSUPPORTED_DTYPE', `${format}: ${reason}`);
+  }
+  const compiled = csv.fmt !== undefined ? csvCompileFormat(csv.fmt) : undefined;
+  if (compiled && compiled.perColumn > 1 && compiled.perColumn !== options.tensors.length) {
+    fail('INVALID_ARGUMENT', `${format}: fmt has ${compiled.perColumn} conversions for ${options.tensors.length} columns`);
+  }
+  const delimiter = csv.delimiter ?? ',';
+  const newline = csv.newline ?? '\n';
+  const sink = await openWriteSink(target, { noOverwrite: options.overwrite === false });
+  const write = async (text: Uint8Array) => sink.write(gzipped ? new Uint8Array(await gzipAsync(text, { level: 6 })) : text);
+  let dtypes: DType[] = [];
+  try {
+    return createTableWriter({
+      format,
+      tensors: options.tensors,
+      options: { columns: 'separate' },
+      bandRows: CSV_BAND_ROWS,
+      async begin(plan) {
+        const cells = plan.columns.find((column) => column.cellShape.length > 0 && column.cellShape.some((size) => size !== 1));
+        if (cells) fail('UNSUPPORTED_FEATURE', `${format}: tensor "${cells.tensor}" would be a column of cells of shape [${cells.cellShape.join(', ')}]; a ${format} column holds one number per row: leave it out (--tensors), or write it alone (a 2-D array is one row per line)`);
+        dtypes = plan.columns.map((column) => column.dtype);
+        const names = plan.columns.map((column) => column.name);
+        const header = headerLine({ ...csv, comments: csv.comments ?? '', header: csv.header === undefined || csv.header === true ? names : csv.header }, names.length, delimiter);
+        if (header !== undefined) await write(new TextEncoder().encode(header + newline));
+      },
+      async writeBand(values, rows) {
+        await write(csvBandText(dtypes, values, rows, compiled, delimiter, newline));
+      },
+      finish: () => sink.close(),
+      discard: () => sink.abort(),
+    });
+  } catch (error) {
+    await sink.abort();
+    throw error;
+  }
+}
+
+/**
  * The text of an array, streamed: yields blocks of encoded text as rows complete.
  * `spec` gives dtype and shape (1-D: one value per line; 2-D: one row per line).
  *
@@ -96,17 +201,8 @@ export async function* csvTextChunks(spec: TensorSpec, data: TensorBytes, option
   if (compiled && compiled.perColumn > 1 && compiled.perColumn !== columns) {
     fail('INVALID_ARGUMENT', `csv: fmt has ${compiled.perColumn} conversions for ${columns} columns`);
   }
-  const separator = compiled?.rowFormat ? '' : delimiter;
-  const separatorByte = separator.length === 1 ? separator.charCodeAt(0) : -1;
-  const newlineByte = newline === '\n' ? 0x0a : -1;
-  const single = spec.dtype !== 'float64';
-  const isFloat = DTYPE_INFO[spec.dtype].kind === 'float';
   const out = new CsvTextBuffer();
-  const emit = (value: number | bigint, column: number): void => {
-    if (compiled) out.text(compiled.format(value, column));
-    else if (isFloat) csvEmitShortest(out, value as number, single);
-    else out.text(String(value));
-  };
+  const { emit, separate, endLine } = cellWriter(out, Array.from({ length: columns }, () => spec.dtype), compiled, delimiter, newline);
   const header = headerLine(options, columns, delimiter);
   if (header !== undefined) out.utf8(header + newline);
   let carry = new Uint8Array(0);
@@ -126,16 +222,10 @@ export async function* csvTextChunks(spec: TensorSpec, data: TensorBytes, option
       emit(read(view, at), 0);
       for (let k = 1; k < columns; k++) {
         at += width;
-        if (separatorByte !== -1) {
-          out.ensure(1);
-          out.bytes[out.length++] = separatorByte;
-        } else if (separator !== '') out.text(separator);
+        separate();
         emit(read(view, at), k);
       }
-      if (newlineByte !== -1) {
-        out.ensure(1);
-        out.bytes[out.length++] = newlineByte;
-      } else out.text(newline);
+      endLine();
       if (out.length >= TEXT_BLOCK_BYTES) yield out.take();
     }
     written += whole;
@@ -161,8 +251,15 @@ export async function* csvTextChunks(spec: TensorSpec, data: TensorBytes, option
  */
 export async function csvCreateWriter(target: WriteTarget, options: WriterOptions & { csv?: CsvWriteOptions; format?: 'csv' | 'txt' }): Promise<TensorWriter> {
   const format = options.format ?? 'csv';
+  const mode = options.csv?.columns ?? 'stack';
+  if (mode !== 'stack' && mode !== 'separate') fail('INVALID_ARGUMENT', `${format}: columns must be 'stack' or 'separate', got ${JSON.stringify(mode)}`);
+  if (mode === 'separate') {
+    const csv: CsvWriteOptions = { ...(format === 'txt' ? { delimiter: ' ' } : {}), ...options.csv };
+    if (csv.fmt !== undefined) csvCompileFormat(csv.fmt);
+    return csvCreateColumnsWriter(target, options, csv, format, csv.gzip ?? (describeWriteTarget(target)?.toLowerCase().endsWith('.gz') ?? false));
+  }
   if (options.tensors.length !== 1) {
-    fail('INVALID_ARGUMENT', `${format}: a ${format} file holds exactly one array, the plan has ${options.tensors.length} (${options.tensors.slice(0, 5).map((t) => t.name).join(', ')}${options.tensors.length > 5 ? ', …' : ''}); pick one with --tensors, or write .npz`);
+    fail('INVALID_ARGUMENT', `${format}: a ${format} file holds exactly one array, the plan has ${options.tensors.length} (${options.tensors.slice(0, 5).map((t) => t.name).join(', ')}${options.tensors.length > 5 ? ', …' : ''}); pick one with --tensors, write each as a column (columns: 'separate'), or write .npz`);
   }
   const spec = options.tensors[0]!;
   const reason = csvCannotWrite(spec, format);
