@@ -72,29 +72,43 @@ function q5_1(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: 
   }
 }
 
+/** The same bytes as signed int8 (one load per quant, no sign-extension shifts). */
+const signed = (src: Uint8Array): Int8Array => new Int8Array(src.buffer, src.byteOffset, src.byteLength);
+
 function q8_0(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
   const H = halves();
+  const q = signed(src);
   for (let b = 0; b < blocks; b++, s += 34, o += 32) {
     const d = H[src[s]! | (src[s + 1]! << 8)]!;
-    for (let j = 0; j < 32; j++) out[o + j] = d * ((src[s + 2 + j]! << 24) >> 24);
+    const at = s + 2;
+    for (let j = 0; j < 32; j++) out[o + j] = d * q[at + j]!;
   }
 }
 
 function q2_k(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
   const H = halves();
+  // Per block: the 16 sub-block scales and mins, rounded to float32 as NumPy holds them.
+  const dl = new Float32Array(16);
+  const ml = new Float32Array(16);
   for (let b = 0; b < blocks; b++, s += 84, o += 256) {
     // scales[16] · qs[64] · d · dmin
     const d = H[src[s + 80]! | (src[s + 81]! << 8)]!;
     const dmin = H[src[s + 82]! | (src[s + 83]! << 8)]!;
+    for (let k = 0; k < 16; k++) {
+      const sc = src[s + k]!;
+      dl[k] = d * (sc & 15);
+      ml[k] = dmin * (sc >> 4);
+    }
+    // Value i = g·128 + shift·32 + j is bits 2·shift of byte g·32 + j; its scale is i >> 4.
     for (let g = 0; g < 2; g++) {
-      for (let shift = 0; shift < 4; shift++) {
-        for (let j = 0; j < 32; j++) {
-          const i = g * 128 + shift * 32 + j;
-          const sc = src[s + (i >> 4)]!;
-          const dl = fround(d * (sc & 15));
-          const ml = fround(dmin * (sc >> 4));
-          out[o + i] = fround(dl * ((src[s + 16 + g * 32 + j]! >> (2 * shift)) & 3)) - ml;
-        }
+      for (let j = 0; j < 32; j++) {
+        const q = src[s + 16 + g * 32 + j]!;
+        const k = g * 8 + (j >> 4);
+        const at = o + g * 128 + j;
+        out[at] = fround(dl[k]! * (q & 3)) - ml[k]!;
+        out[at + 32] = fround(dl[k + 2]! * ((q >> 2) & 3)) - ml[k + 2]!;
+        out[at + 64] = fround(dl[k + 4]! * ((q >> 4) & 3)) - ml[k + 4]!;
+        out[at + 96] = fround(dl[k + 6]! * (q >> 6)) - ml[k + 6]!;
       }
     }
   }
@@ -112,14 +126,17 @@ function q3_k(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: 
       const high = (src[sc + 8 + (k & 3)]! >> (2 * (k >> 2))) & 3;
       dl[k] = d * ((low | (high << 4)) - 32);
     }
+    // Value i = g·128 + shift·32 + j: bits 2·shift of qs[g·32 + j], bit i >> 5 of hmask[j].
     for (let g = 0; g < 2; g++) {
-      for (let shift = 0; shift < 4; shift++) {
-        for (let j = 0; j < 32; j++) {
-          const i = g * 128 + shift * 32 + j;
-          const low = (src[s + 32 + g * 32 + j]! >> (2 * shift)) & 3;
-          const high = ((src[s + (i & 31)]! >> (i >> 5)) & 1) ^ 1;
-          out[o + i] = dl[i >> 4]! * (low - (high << 2));
-        }
+      for (let j = 0; j < 32; j++) {
+        const q = src[s + 32 + g * 32 + j]!;
+        const h = ~src[s + j]! >> (4 * g); // inverted: a clear bit subtracts 4
+        const k = g * 8 + (j >> 4);
+        const at = o + g * 128 + j;
+        out[at] = dl[k]! * ((q & 3) - ((h & 1) << 2));
+        out[at + 32] = dl[k + 2]! * (((q >> 2) & 3) - ((h & 2) << 1));
+        out[at + 64] = dl[k + 4]! * (((q >> 4) & 3) - (h & 4));
+        out[at + 96] = dl[k + 6]! * ((q >> 6) - ((h & 8) >> 1));
       }
     }
   }
@@ -145,12 +162,17 @@ function q4_k(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: 
     const dmin = H[src[s + 2]! | (src[s + 3]! << 8)]!;
     scaleMins(src, s + 4, sc, mn);
     for (let g = 0; g < 4; g++) {
-      for (let half = 0; half < 2; half++) {
-        const k = 2 * g + half;
-        const ds = fround(d * sc[k]!);
-        const dm = fround(dmin * mn[k]!);
-        const base = o + k * 32;
-        for (let j = 0; j < 32; j++) out[base + j] = fround(ds * ((src[s + 16 + g * 32 + j]! >> (4 * half)) & 15)) - dm;
+      // Low nibbles of qs[g·32 …] are sub-block 2g, high nibbles 2g + 1.
+      const ds0 = fround(d * sc[2 * g]!);
+      const dm0 = fround(dmin * mn[2 * g]!);
+      const ds1 = fround(d * sc[2 * g + 1]!);
+      const dm1 = fround(dmin * mn[2 * g + 1]!);
+      const base = o + g * 64;
+      const at = s + 16 + g * 32;
+      for (let j = 0; j < 32; j++) {
+        const q = src[at + j]!;
+        out[base + j] = fround(ds0 * (q & 15)) - dm0;
+        out[base + 32 + j] = fround(ds1 * (q >> 4)) - dm1;
       }
     }
   }
@@ -166,16 +188,18 @@ function q5_k(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: 
     const dmin = H[src[s + 2]! | (src[s + 3]! << 8)]!;
     scaleMins(src, s + 4, sc, mn);
     for (let g = 0; g < 4; g++) {
-      for (let half = 0; half < 2; half++) {
-        const k = 2 * g + half;
-        const ds = fround(d * sc[k]!);
-        const dm = fround(dmin * mn[k]!);
-        const base = o + k * 32;
-        for (let j = 0; j < 32; j++) {
-          const low = (src[s + 48 + g * 32 + j]! >> (4 * half)) & 15;
-          const high = (src[s + 16 + j]! >> k) & 1;
-          out[base + j] = fround(ds * (low | (high << 4))) - dm;
-        }
+      // Sub-blocks 2g (low nibbles, qh bit 2g) and 2g + 1 (high nibbles, qh bit 2g + 1).
+      const ds0 = fround(d * sc[2 * g]!);
+      const dm0 = fround(dmin * mn[2 * g]!);
+      const ds1 = fround(d * sc[2 * g + 1]!);
+      const dm1 = fround(dmin * mn[2 * g + 1]!);
+      const base = o + g * 64;
+      const at = s + 48 + g * 32;
+      for (let j = 0; j < 32; j++) {
+        const q = src[at + j]!;
+        const h = src[s + 16 + j]! >> (2 * g);
+        out[base + j] = fround(ds0 * ((q & 15) | ((h & 1) << 4))) - dm0;
+        out[base + 32 + j] = fround(ds1 * ((q >> 4) | ((h & 2) << 3))) - dm1;
       }
     }
   }
@@ -188,29 +212,53 @@ function q6_k(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: 
     // ql[128] · qh[64] · scales[16] (int8) · d
     const d = H[src[s + 208]! | (src[s + 209]! << 8)]!;
     for (let k = 0; k < 16; k++) ds[k] = d * ((src[s + 192 + k]! << 24) >> 24);
+    // As ggml's dequantize_row_q6_K: per half, ql[l], ql[l + 32] and qh[l] give 4 values.
     for (let g = 0; g < 2; g++) {
-      for (let i = 0; i < 128; i++) {
-        const low = (src[s + g * 64 + (i & 63)]! >> (4 * (i >> 6))) & 15;
-        const high = (src[s + 128 + g * 32 + (i & 31)]! >> (2 * (i >> 5))) & 3;
-        const index = g * 128 + i;
-        out[o + index] = ds[index >> 4]! * ((low | (high << 4)) - 32);
+      const ql = s + g * 64;
+      const qh = s + 128 + g * 32;
+      for (let l = 0; l < 32; l++) {
+        const a = src[ql + l]!;
+        const c = src[ql + 32 + l]!;
+        const h = src[qh + l]!;
+        const k = g * 8 + (l >> 4);
+        const at = o + g * 128 + l;
+        out[at] = ds[k]! * (((a & 15) | ((h & 3) << 4)) - 32);
+        out[at + 32] = ds[k + 2]! * (((c & 15) | ((h & 12) << 2)) - 32);
+        out[at + 64] = ds[k + 4]! * (((a >> 4) | (h & 48)) - 32);
+        out[at + 96] = ds[k + 6]! * (((c >> 4) | ((h & 192) >> 2)) - 32);
       }
     }
   }
 }
 
-const POW3 = [1, 3, 9, 27, 81];
+/**
+ * TQ1_0's base-3 digits: `TRITS[byte · 8 + p]` is digit p (−1, 0 or 1) of a byte holding
+ * five trits as a fraction of 256 (multiply by 3^p mod 256, take the top bits times 3).
+ */
+const TRITS = (() => {
+  const table = new Int8Array(256 * 8);
+  for (let byte = 0; byte < 256; byte++) {
+    for (let p = 0, pow = 1; p < 5; p++, pow *= 3) table[byte * 8 + p] = ((((byte * pow) & 255) * 3) >> 8) - 1;
+  }
+  return table;
+})();
+
+/** `n` bytes from `at` give `digits` trits each: digit p of byte j goes to `o + p·n + j`. */
+function trits(src: Uint8Array, at: number, n: number, digits: number, d: number, out: Float32Array, o: number): void {
+  for (let j = 0; j < n; j++) {
+    const t = src[at + j]! << 3;
+    for (let p = 0; p < digits; p++) out[o + p * n + j] = d * TRITS[t + p]!;
+  }
+}
 
 function tq1_0(src: Uint8Array, s: number, out: Float32Array, o: number, blocks: number): void {
   const H = halves();
-  // A base-3 digit packed as a fraction of 256: multiply (mod 256), take the top bits times 3.
-  const trit = (byte: number, p: number) => ((((byte * POW3[p]!) & 255) * 3) >> 8) - 1;
   for (let b = 0; b < blocks; b++, s += 54, o += 256) {
     // qs[48] · qh[4] · d
     const d = H[src[s + 52]! | (src[s + 53]! << 8)]!;
-    for (let p = 0; p < 5; p++) for (let j = 0; j < 32; j++) out[o + p * 32 + j] = d * trit(src[s + j]!, p);
-    for (let p = 0; p < 5; p++) for (let j = 0; j < 16; j++) out[o + 160 + p * 16 + j] = d * trit(src[s + 32 + j]!, p);
-    for (let p = 0; p < 4; p++) for (let j = 0; j < 4; j++) out[o + 240 + p * 4 + j] = d * trit(src[s + 48 + j]!, p);
+    trits(src, s, 32, 5, d, out, o);
+    trits(src, s + 32, 16, 5, d, out, o + 160);
+    trits(src, s + 48, 4, 4, d, out, o + 240);
   }
 }
 
@@ -219,9 +267,15 @@ function tq2_0(src: Uint8Array, s: number, out: Float32Array, o: number, blocks:
   for (let b = 0; b < blocks; b++, s += 66, o += 256) {
     // qs[64] · d
     const d = H[src[s + 64]! | (src[s + 65]! << 8)]!;
+    // Value g·128 + shift·32 + j is bits 2·shift of qs[g·32 + j], minus 1.
     for (let g = 0; g < 2; g++) {
-      for (let shift = 0; shift < 4; shift++) {
-        for (let j = 0; j < 32; j++) out[o + g * 128 + shift * 32 + j] = d * (((src[s + g * 32 + j]! >> (2 * shift)) & 3) - 1);
+      for (let j = 0; j < 32; j++) {
+        const q = src[s + g * 32 + j]!;
+        const at = o + g * 128 + j;
+        out[at] = d * ((q & 3) - 1);
+        out[at + 32] = d * (((q >> 2) & 3) - 1);
+        out[at + 64] = d * (((q >> 4) & 3) - 1);
+        out[at + 96] = d * ((q >> 6) - 1);
       }
     }
   }
