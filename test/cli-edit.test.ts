@@ -105,3 +105,64 @@ with safe_open(sys.argv[1], 'numpy') as f:
   assert.equal(typed.code, 1);
   assert.equal(cliErrorCode(typed.stderr), 'INVALID_ARGUMENT');
 });
+
+/** The header length and the spaces at its end. */
+function safetensorsHeader(path: string): { length: number; spare: number } {
+  const bytes = readFileSync(path);
+  const length = Number(bytes.readBigUInt64LE(0));
+  let spare = 0;
+  while (bytes[8 + length - 1 - spare] === 0x20) spare++;
+  return { length, spare };
+}
+
+test('convert --header-reserve leaves room in a safetensors header: edits up to it go in place, a rewrite keeps it; safe_open reads every step', { skip: oracleSkip('safetensors', 'numpy') }, async (t) => {
+  const dir = await tempDir(t);
+  const source = join(dir, 'src.safetensors');
+  const path = join(dir, 'reserved.safetensors');
+  runPython(String.raw`
+import sys, numpy as np
+from safetensors.numpy import save_file
+save_file({'w': np.arange(6, dtype=np.float32).reshape(2, 3), 'b': np.ones(4, dtype=np.int16)}, sys.argv[1], metadata={'format': 'pt'})
+`, [source]);
+  const READ = String.raw`
+import sys, json
+from safetensors import safe_open
+with safe_open(sys.argv[1], 'numpy') as f:
+    print(json.dumps({'meta': f.metadata(), 'w': f.get_tensor('w').tolist(), 'b': f.get_tensor('b').tolist()}))
+`;
+  const read = (file: string) => JSON.parse(runPython(READ, [file]).stdout) as { meta: Record<string, string>; w: number[][]; b: number[] };
+  const converted = await runCli(['convert', source, path, '--header-reserve', '4KiB']);
+  assert.equal(converted.code, 0, converted.stderr);
+  const first = safetensorsHeader(path);
+  assert.ok(first.spare >= 4096 && first.spare < 4096 + 8, `4 KiB of spaces reserved (${first.spare})`);
+  assert.equal(first.length % 8, 0);
+  assert.deepEqual(read(path), { meta: { format: 'pt' }, w: [[0, 1, 2], [3, 4, 5]], b: [1, 1, 1, 1] });
+
+  // 3,000 more bytes of metadata: in place, same size, the data bytes untouched.
+  const size = readFileSync(path).byteLength;
+  const data = sha(path);
+  const note = 'n'.repeat(3000);
+  const inPlace = await runCli(['edit', path, '--set', `note=${note}`, '--json']);
+  assert.equal(inPlace.code, 0, inPlace.stderr);
+  assert.equal(JSON.parse(inPlace.stdout).mode, 'in-place');
+  assert.equal(readFileSync(path).byteLength, size);
+  assert.equal(safetensorsHeader(path).length, first.length);
+  assert.notEqual(sha(path), data);
+  assert.ok(readFileSync(path).subarray(8 + first.length).equals(readFileSync(source).subarray(8 + safetensorsHeader(source).length)), 'the data bytes are the source\'s');
+  assert.deepEqual(read(path).meta, { format: 'pt', note });
+
+  // 2,000 more do not fit: a rewrite, which keeps the spare spaces it had for the next edit.
+  const spareBefore = safetensorsHeader(path).spare;
+  const rewrite = await runCli(['edit', path, '--set', `more=${'m'.repeat(2000)}`, '--json']);
+  assert.equal(rewrite.code, 0, rewrite.stderr);
+  assert.equal(JSON.parse(rewrite.stdout).mode, 'rewrite');
+  assert.ok(safetensorsHeader(path).spare >= spareBefore, `spare kept (${safetensorsHeader(path).spare} >= ${spareBefore})`);
+  assert.deepEqual(read(path), { meta: { format: 'pt', note, more: 'm'.repeat(2000) }, w: [[0, 1, 2], [3, 4, 5]], b: [1, 1, 1, 1] });
+  const again = await runCli(['edit', path, '--set', 'small=1', '--json']);
+  assert.equal(JSON.parse(again.stdout).mode, 'in-place');
+
+  // The flag is refused for a format without a header to reserve.
+  const npz = await runCli(['convert', source, join(dir, 'x.npz'), '--header-reserve', '4096']);
+  assert.equal(npz.code, 2);
+  assert.match(npz.stderr, /--header-reserve applies to safetensors/);
+});

@@ -91,6 +91,10 @@ Options:
                       no such dtypes gets each tensor's raw blocks as uint8
                       [..., row bytes] and ggml_type:<name> in its metadata, which
                       a later conversion back to GGUF restores exactly
+      --header-reserve SIZE
+                      safetensors output: leave SIZE bytes of spaces in the header
+                      (4096, 64KiB) so that 'tensio edit OUT --set KEY=VALUE' later
+                      rewrites only the header, in place, instead of the whole file
       --max-shard-size SIZE
                       safetensors: write a sharded checkpoint (model-00001-of-0000N
                       .safetensors + OUT as the index) with shards of at most SIZE
@@ -167,6 +171,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
       arch: { type: 'string' },
       dequantize: { type: 'boolean' },
       'max-shard-size': { type: 'string' },
+      'header-reserve': { type: 'string' },
       part: { type: 'string' },
       finish: { type: 'boolean' },
       'finish-when-done': { type: 'boolean' },
@@ -251,6 +256,10 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
     if (values.compress === true) writeOptions.compress = true;
     if (quantize !== undefined) writeOptions.quantize = quantize;
     if (typeof values.arch === 'string') writeOptions.arch = values.arch;
+    if (typeof values['header-reserve'] === 'string') {
+      if (!outputFormat.writeOptionNames?.includes('headerReserve')) throw new CliUsageError(`--header-reserve applies to safetensors output only; ${output} is ${outputFormat.name}`, 'convert');
+      writeOptions.headerReserve = cliParseByteSize(values['header-reserve'], '--header-reserve', 'convert');
+    }
     if (typeof values['max-shard-size'] === 'string') writeOptions.maxShardBytes = cliParseByteSize(values['max-shard-size'], '--max-shard-size', 'convert');
     Object.assign(writeOptions, cliZarrWriteOptions(values, outputFormat.name));
     const readOptions: Record<string, unknown> = {};

@@ -68,4 +68,5 @@ export const safetensorsDescriptor = {
   sniff: safetensorsSniff,
   cannotWrite: safetensorsCannotWrite,
   openOptionNames: ['maxHeaderBytes', 'followIndex'],
+  writeOptionNames: ['crc32', 'maxShardBytes', 'headerReserve'],
 } satisfies Omit<LazyFormatDescriptor, 'provides'>;

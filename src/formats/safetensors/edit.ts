@@ -3,7 +3,9 @@
  * entries, keep every tensor and every other header entry in its order. In place when
  * the new JSON fits in the old header (the rest is padded with spaces, which every
  * reader trims, and the data does not move); otherwise the file is rewritten (header
- * padded to 8 bytes, data streamed unchanged) and published atomically.
+ * padded to 8 bytes, data streamed unchanged) and published atomically. A header
+ * written with room to spare (`headerReserve`, `convert --header-reserve`) keeps as
+ * many spaces after a rewrite, so the next edit fits in place again.
  */
 import { errorFactory, throwIfAborted } from '../../core/errors.js';
 import { DEFAULT_STREAM_CHUNK_BYTES } from '../../core/limits.js';
@@ -69,7 +71,10 @@ export async function safetensorsEditMetadata(path: string, edits: MetadataEdits
       await patchFileStart(path, patch, identity, { poison: 8 }); // the header length: readers refuse the file until the header is whole
       return result('in-place', path, dataStart);
     }
-    const padded = Math.ceil(json.byteLength / 8) * 8;
+    // The spaces the old header had to spare (a reserve from the writer) are kept.
+    let spare = 0;
+    while (spare < length && headerBytes[length - 1 - spare] === 0x20) spare++;
+    const padded = Math.ceil((json.byteLength + (spare >= 8 ? spare : 0)) / 8) * 8;
     const header = new Uint8Array(8 + padded).fill(0x20);
     new DataView(header.buffer).setBigUint64(0, BigInt(padded), true);
     header.set(json, 8);

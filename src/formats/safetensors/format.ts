@@ -47,6 +47,7 @@ async function createSafetensorsWriter(target: WriteTarget, options: WriterOptio
     tensors: options.tensors,
     ...(metadata ? { metadata } : {}),
     crc32: formatOptions.crc32 === true,
+    ...(formatOptions.headerReserve !== undefined ? { headerReserve: formatOptions.headerReserve } : {}),
     overwrite: options.overwrite ?? true,
     ...(options.staging ? { staging: options.staging } : {}),
   };
@@ -80,7 +81,7 @@ async function createSafetensorsWriter(target: WriteTarget, options: WriterOptio
 
 /**
  * The safetensors format with its operations loaded. `formatOptions`: open
- * `{ maxHeaderBytes, followIndex }`, write `{ crc32: true, maxShardBytes }`. The
+ * `{ maxHeaderBytes, followIndex }`, write `{ crc32: true, maxShardBytes, headerReserve }`. The
  * registry's entry (`getFormat('safetensors')`) is the lazy one built from
  * `safetensorsDescriptor`, which imports this module on first use.
  *

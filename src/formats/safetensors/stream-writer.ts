@@ -35,6 +35,8 @@ export interface SafetensorsStreamWriterOptions {
   durable?: boolean;
   /** Largest header written; default 100 MB, what readers accept. */
   maxHeaderBytes?: number;
+  /** Spaces reserved in the header for metadata edits in place (see `SafetensorsLayoutOptions.headerReserve`). */
+  headerReserve?: number;
   /**
    * With `crc32` and a target that cannot patch (`canWriteAt` false): `'local'` (default)
    * stages the file in a local temporary file, `'never'` refuses with `UNSUPPORTED_FEATURE`.
@@ -82,6 +84,7 @@ export class SafetensorsStreamWriter implements TensorWriter {
       ...(options.crc32 ? { crc32: true } : {}),
       ...(options.preserveOrder ? { preserveOrder: true } : {}),
       ...(options.maxHeaderBytes !== undefined ? { maxHeaderBytes: options.maxHeaderBytes } : {}),
+      ...(options.headerReserve !== undefined ? { headerReserve: options.headerReserve } : {}),
     });
     // crc32 patches the CRCs into the header after the data went by: the sink must writeAt or be staged.
     const sink: PatchableByteSink = await openWriteSink(target, {

@@ -129,4 +129,6 @@ export type SafetensorsWriteFormatOptions = {
   crc32?: boolean;
   /** Write a sharded checkpoint, shards of at most this many data bytes. */
   maxShardBytes?: number;
+  /** Spaces reserved in each header so `tensio edit` can grow `__metadata__` in place later. */
+  headerReserve?: number;
 };

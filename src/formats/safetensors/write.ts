@@ -56,6 +56,12 @@ export interface SafetensorsLayoutOptions {
   preserveOrder?: boolean;
   /** Largest header written (the reference reader refuses more than 100 MB). */
   maxHeaderBytes?: number;
+  /**
+   * Spaces reserved after the header's JSON (the header length then rounded up to 8), so
+   * that `tensio edit` can later grow `__metadata__` in place, without moving the data.
+   * The spec allows trailing spaces inside the header length; every reader trims them.
+   */
+  headerReserve?: number;
 }
 
 /**
@@ -125,7 +131,10 @@ export function safetensorsPlanLayout(specs: readonly TensorSpec[], options: Saf
   const hasMetadata = parts.length > 1;
   const tensorJson = entries.map((entry) => `${JSON.stringify(entry.name)}:{"dtype":"${entry.formatDtype}","shape":[${entry.shape.join(',')}],"data_offsets":[${entry.begin},${entry.end}]}`).join(',');
   push(`${hasMetadata && entries.length > 0 ? ',' : ''}${tensorJson}}`);
-  const headerLength = length + ((8 - (length % 8)) % 8);
+  const reserve = options.headerReserve ?? 0;
+  if (!Number.isSafeInteger(reserve) || reserve < 0) fail('INVALID_ARGUMENT', `safetensors: headerReserve must be a whole number of bytes >= 0, got ${String(reserve)}`);
+  const reserved = length + reserve;
+  const headerLength = reserved + ((8 - (reserved % 8)) % 8);
   const limit = options.maxHeaderBytes ?? SAFETENSORS_MAX_HEADER_BYTES;
   if (headerLength > limit) fail('HEADER_TOO_LARGE', `safetensors: the header would take ${headerLength} bytes, over the limit ${limit} readers accept`);
   const header = new Uint8Array(8 + headerLength).fill(0x20);
