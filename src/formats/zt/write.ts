@@ -9,11 +9,12 @@
  */
 import { TensioError, throwIfAborted } from '../../core/errors.js';
 import { tensorByteLength } from '../../core/sizes.js';
-import { allocateUninitialized } from '../../core/memory.js';
+import { bytesEqual } from '../../core/bytes.js';
 import { createPlannedWriter } from '../../model/planned-writer.js';
 import type { Metadata, TensorSpec, TensorWriter } from '../../model/types.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
 import { fileSource } from '../../storage/file-source.js';
+import type { ByteSource } from '../../storage/byte-source.js';
 import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import { cborDecodeStrict, cborEncodeCanonical, CborFloat, CborMap } from './cbor.js';
 import { ztReadManifestFrom } from './reader.js';
@@ -39,8 +40,11 @@ export interface ZtWriteOptions {
   /** Digest on every part: `'xxh3'` (default), `'sha256'` or `'none'`. */
   digest?: ZtDigestAlgorithm | 'none';
   /**
-   * Largest tensor held in memory to check whether it repeats an earlier blob of the same
-   * length (dedup, confirmed on the bytes); larger ones are written as they come. 256 MiB.
+   * Largest tensor checked for repeating an earlier blob of the same length (dedup). The
+   * check holds nothing in memory: a tensor's chunks are compared with the earlier blobs
+   * (read back from the temporary file) as they arrive, and written only once no blob
+   * still matches. Default: no limit (canonical form stores identical content once); 0
+   * turns dedup off.
    */
   dedupMaxBytes?: number;
   /**
@@ -57,7 +61,6 @@ export interface ZtWriteOptions {
 interface WrittenBlob {
   readonly offset: number;
   readonly length: number;
-  readonly xxh3: bigint;
 }
 
 interface PlannedObject {
@@ -68,6 +71,18 @@ interface PlannedObject {
 }
 
 const ZEROS = new Uint8Array(ZT_ALIGN_CANONICAL);
+/** Bytes read back at a time when the writer copies from its own temporary file. */
+const COPY_BYTES = 8 * 2 ** 20;
+/** Bytes compared first when a tensor is checked against an earlier blob (most differ there). */
+const FIRST_COMPARE_BYTES = 4096;
+
+/** Whether `chunk` equals the blob's bytes at `at` (within the blob), read back from the file. */
+async function sameAsStored(source: ByteSource, blob: WrittenBlob, at: number, chunk: Uint8Array): Promise<boolean> {
+  if (at + chunk.length > blob.length) return false;
+  const head = Math.min(FIRST_COMPARE_BYTES, chunk.length);
+  if (!bytesEqual(await source.read(blob.offset + at, head), chunk.subarray(0, head))) return false;
+  return head === chunk.length || bytesEqual(await source.read(blob.offset + at + head, chunk.length - head), chunk.subarray(head));
+}
 
 /**
  * A streaming zTensor writer over a plan; `add` in `writer.order` (bytewise name order).
@@ -92,7 +107,7 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
   if (!Number.isInteger(align) || align < ZT_ALIGN_FLOOR || (align & (align - 1)) !== 0 || align > 2 ** 30) {
     throw new TensioError('INVALID_ARGUMENT', `zt: alignment ${align} must be a power of two from ${ZT_ALIGN_FLOOR} to 2^30`, { format: 'zt' });
   }
-  const dedupMax = options.dedupMaxBytes ?? 256 * 2 ** 20;
+  const dedupMax = options.dedupMaxBytes ?? Number.POSITIVE_INFINITY;
   const attributes = options.metadata && Object.keys(options.metadata).length > 0 ? ztAttributesFrom(options.metadata) : undefined;
 
   // NFC names, bytewise order, no two tensors under one name after normalising.
@@ -111,8 +126,8 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
 
   const sink: ByteSink = await openWriteSink(target, { noOverwrite: options.overwrite === false && !previous, format: 'zt' });
   const readBackPath = (sink as { temporaryPath?: string }).temporaryPath;
-  const written: WrittenBlob[] = [];
-  const writtenLengths = new Set<number>();
+  /** Raw blobs written so far, by length: the candidates a later tensor may repeat. */
+  const writtenByLength = new Map<number, WrittenBlob[]>();
   const objectsOut = new Map<string, unknown>(previous?.objects ?? []);
   for (const object of planned) {
     if (objectsOut.has(object.name)) {
@@ -126,21 +141,43 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
   }
   const alignUp = (position: number): number => Math.ceil(position / align) * align;
 
-  /** An earlier blob with the same bytes, confirmed by reading it back from the temporary file. */
-  async function findDuplicate(bytes: Uint8Array, hash: bigint): Promise<WrittenBlob | undefined> {
-    if (readBackPath === undefined) return undefined;
-    const candidates = written.filter((blob) => blob.length === bytes.length && blob.xxh3 === hash);
-    if (candidates.length === 0) return undefined;
-    const source = await fileSource(readBackPath);
+  /**
+   * A raw tensor that may repeat an earlier blob of its length: each chunk is compared
+   * with the same range of every earlier blob still matching (read back from the
+   * temporary file; the first 4 KiB first, as most candidates differ there) and nothing
+   * is written while one matches. When none does, the equal prefix is copied from the
+   * last one standing and the tensor goes on as a new blob. Memory: one chunk.
+   */
+  async function writeDeduplicated(chunks: AsyncIterable<Uint8Array>, candidates: readonly WrittenBlob[], onChunk: (chunk: Uint8Array) => void, signal?: AbortSignal): Promise<{ offset: number; length: number; repeated: boolean }> {
+    const source = await fileSource(readBackPath!);
+    let live = candidates;
+    let seen = 0;
+    let offset: number | undefined;
+    const startNewBlob = async (prefixFrom: WrittenBlob, prefixBytes: number): Promise<void> => {
+      await padTo(alignUp(sink.position));
+      offset = sink.position;
+      for (let at = 0; at < prefixBytes; at += COPY_BYTES) await sink.write(await source.read(prefixFrom.offset + at, Math.min(COPY_BYTES, prefixBytes - at)));
+    };
     try {
-      for (const blob of candidates) {
-        const earlier = await source.read(blob.offset, blob.length);
-        if (earlier.every((byte, i) => byte === bytes[i])) return blob;
+      for await (const chunk of chunks) {
+        throwIfAborted(signal);
+        onChunk(chunk);
+        if (offset === undefined) {
+          const survivors: WrittenBlob[] = [];
+          for (const blob of live) if (await sameAsStored(source, blob, seen, chunk)) survivors.push(blob);
+          if (survivors.length === 0) await startNewBlob(live[0]!, seen);
+          else live = survivors;
+        }
+        if (offset !== undefined) await sink.write(chunk);
+        seen += chunk.length;
       }
+      // A stream shorter than the blobs is not a repeat (the planned writer then reports its size).
+      if (offset === undefined && seen !== live[0]!.length) await startNewBlob(live[0]!, seen);
     } finally {
       await source.close?.();
     }
-    return undefined;
+    if (offset === undefined) return { offset: live[0]!.offset, length: live[0]!.length, repeated: true };
+    return { offset, length: sink.position - offset, repeated: false };
   }
 
   /** One raw or compressed blob from a byte stream: where it went, its decoded length, its digest. */
@@ -195,24 +232,16 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
     const xxh = digest === 'xxh3' ? hasher : ztHasher('xxh3');
     let blob: { offset: number; length: number };
     let decodedLength: number | undefined;
-    // Only a tensor the length of a blob already written can repeat one: held in memory until that is known.
-    const mayRepeat = !compress && readBackPath !== undefined && object.byteLength > 0 && object.byteLength <= dedupMax && writtenLengths.has(object.byteLength);
-    if (mayRepeat) {
-      const bytes = allocateUninitialized(object.byteLength);
-      let at = 0;
-      for await (const chunk of chunks) { bytes.set(chunk, at); at += chunk.length; }
-      hasher?.update(bytes);
-      if (xxh !== hasher) xxh!.update(bytes);
-      const hash = BigInt(`0x${xxh!.digest().slice(5)}`);
-      const duplicate = await findDuplicate(bytes, hash);
-      if (duplicate) blob = { offset: duplicate.offset, length: duplicate.length };
-      else {
-        await padTo(alignUp(sink.position));
-        blob = { offset: sink.position, length: bytes.length };
-        await sink.write(bytes);
-        written.push({ ...blob, xxh3: hash });
-        writtenLengths.add(blob.length);
-      }
+    // Only a tensor the length of a raw blob already written can repeat one.
+    const candidates = !compress && readBackPath !== undefined && object.byteLength > 0 && object.byteLength <= dedupMax ? writtenByLength.get(object.byteLength) : undefined;
+    const hash = (chunk: Uint8Array): void => {
+      hasher?.update(chunk);
+      if (xxh !== hasher) xxh?.update(chunk);
+    };
+    if (candidates) {
+      const result = await writeDeduplicated(chunks, candidates, hash, signal);
+      blob = { offset: result.offset, length: result.length };
+      if (!result.repeated) candidates.push(blob);
     } else {
       await padTo(alignUp(sink.position));
       const offset = sink.position;
@@ -229,16 +258,13 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
         decodedLength = decoded;
       } else {
         for await (const chunk of chunks) {
-          hasher?.update(chunk);
-          if (xxh !== hasher) xxh!.update(chunk);
+          throwIfAborted(signal);
+          hash(chunk);
           await sink.write(chunk);
         }
       }
       blob = { offset, length: sink.position - offset };
-      if (!compress && blob.length > 0) {
-        written.push({ ...blob, xxh3: BigInt(`0x${xxh!.digest().slice(5)}`) });
-        writtenLengths.add(blob.length);
-      }
+      if (!compress && blob.length > 0) writtenByLength.set(blob.length, [blob]);
     }
     // A zero-length blob needs an aligned offset too; it may sit anywhere (it overlaps nothing).
     if (blob.length === 0) blob = { offset: alignUp(Math.max(sink.position, align)), length: 0 };
