@@ -102,7 +102,7 @@ export async function startHttpServer(): Promise<TestHttpServer> {
     let body = files.get(name);
     if (!body) return send(404, { 'Content-Length': 0 });
     if ((mode === 'changing' || mode === 'changing-noifmatch') && count > 1) {
-      body = body.slice();
+      body = new Uint8Array(body); // a copy (Buffer's slice() is a view: it would change the stored file)
       body[0] = body[0]! ^ 0xff;
     }
     const etag = etagOf(body);

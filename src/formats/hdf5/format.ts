@@ -15,8 +15,8 @@ export const HDF5_WRITABLE_DTYPES: readonly DType[] = Object.freeze([
 ] as DType[]);
 
 /**
- * HDF5 (`.h5`, `.hdf5`, `.he5`, netCDF-4 `.nc`): read through libhdf5 (h5wasm), which
- * opens paths (bytes and URLs go through a temporary local copy); written by tensio's own streaming writer. Open options: `maxObjects`,
+ * HDF5 (`.h5`, `.hdf5`, `.he5`, netCDF-4 `.nc`): read through libhdf5 (h5wasm), local paths
+ * directly, any other source (URL, S3, bytes) by range reads from a worker thread; written by tensio's own streaming writer. Open options: `maxObjects`,
  * `maxAttributeBytes`. Write options: `compress` (gzip 4 + shuffle), `compression` (`'gzip'`/`'none'`),
  * `compressionLevel`, `shuffle`, `fletcher32`, `chunkRows`, `chunked`, `attributes`.
  *
