@@ -35,7 +35,17 @@ worker.addEventListener('message', (event: MessageEvent<InspectorResponse>) => {
   pending.delete(response.id);
   waiting.resolve(response);
 });
-worker.addEventListener('error', (event) => showError(`INTERNAL: the worker failed: ${event.message}`));
+// A worker that fails outside a request (it cannot answer any more): every waiting
+// request ends with that error, so no button waits forever and the page says why.
+worker.addEventListener('error', (event) => {
+  const message = `the worker failed: ${event.message || 'unknown error'}; reload the page and open the file again`;
+  showError(`INTERNAL: ${message}`);
+  for (const [id, waiting] of pending) waiting.resolve({ type: 'error', id, code: 'INTERNAL', message });
+  pending.clear();
+});
+// Anything that goes wrong in this page's own code is shown too: never a blank or silent page.
+window.addEventListener('error', (event) => showError(`INTERNAL: ${event.message}`));
+window.addEventListener('unhandledrejection', (event) => showError(`INTERNAL: ${(event.reason as Error)?.message ?? String(event.reason)}`));
 
 /** A request before it gets its id (`Omit` applied to each member of the union). */
 type Unsent = InspectorRequest extends infer R ? (R extends InspectorRequest ? Omit<R, 'id'> : never) : never;
@@ -75,7 +85,7 @@ let current: FileSummary | undefined;
 
 async function openInput(input: InspectorInput): Promise<void> {
   showError(undefined);
-  const label = input.kind === 'url' ? input.url : input.file.name;
+  const label = input.kind === 'url' ? input.url : input.kind === 'file' ? input.file.name : `${input.files.length} files`;
   setStatus(`Opening ${label}…`);
   const started = performance.now();
   const { answer } = ask({ type: 'open', slot: 'a', input });
@@ -91,6 +101,13 @@ async function openInput(input: InspectorInput): Promise<void> {
   render(response.summary);
 }
 
+/** One chosen or dropped file, or several: a sharded checkpoint's index with its shards. */
+function openChosen(list: FileList): void {
+  const files = Array.from(list);
+  if (files.length === 1) void openInput({ kind: 'file', file: files[0]! });
+  else if (files.length > 1) void openInput({ kind: 'files', files });
+}
+
 function setupOpening(): void {
   const drop = $('drop');
   const chooser = $<HTMLInputElement>('file');
@@ -102,8 +119,7 @@ function setupOpening(): void {
     }
   });
   chooser.addEventListener('change', () => {
-    const file = chooser.files?.[0];
-    if (file) void openInput({ kind: 'file', file });
+    if (chooser.files) openChosen(chooser.files);
   });
   drop.addEventListener('dragover', (event) => {
     event.preventDefault();
@@ -113,8 +129,7 @@ function setupOpening(): void {
   drop.addEventListener('drop', (event) => {
     event.preventDefault();
     drop.classList.remove('over');
-    const file = event.dataTransfer?.files[0];
-    if (file) void openInput({ kind: 'file', file });
+    if (event.dataTransfer) openChosen(event.dataTransfer.files);
   });
   $('url-form').addEventListener('submit', (event) => {
     event.preventDefault();
@@ -274,8 +289,11 @@ function renderTable(): void {
   const parameters = rows.reduce((sum, row) => sum + row.parameters, 0);
   $('filter-count').textContent = `${integer.format(rows.length)} of ${integer.format(current.tensors.length)} tensors · ${integer.format(parameters)} parameters${rows.length > MAX_ROWS ? ` · showing the first ${MAX_ROWS}` : ''}`;
   const body = $('tensor-table').querySelector('tbody')!;
-  body.replaceChildren(...rows.slice(0, MAX_ROWS).map((row) => {
-    const button = element('button', { type: 'button', 'aria-label': `Statistics of ${row.name}` }, 'Stats');
+  const shown = rows.slice(0, MAX_ROWS);
+  const active = shown.some((row) => row.name === activeRow) ? activeRow : shown[0]?.name;
+  body.replaceChildren(...shown.map((row) => {
+    // The row is the keyboard stop (Enter or Space: statistics); its button is for the mouse.
+    const button = element('button', { type: 'button', tabindex: '-1', 'aria-label': `Statistics of ${row.name}` }, 'Stats');
     button.addEventListener('click', () => void showStatistics(row));
     const tr = element('tr', {},
       element('td', { class: 'name' }, row.name),
@@ -286,12 +304,46 @@ function renderTable(): void {
       element('td', {}, row.shard ?? ''),
       element('td', {}, button));
     tr.dataset.name = row.name;
+    tr.tabIndex = row.name === active ? 0 : -1;
+    tr.setAttribute('aria-label', `${row.name}, ${row.dtype} [${row.shape.join(', ')}]`);
+    rowOf.set(tr, row);
     return tr;
   }));
 }
 
+/** The row that holds the table's one tab stop (kept across filtering and sorting). */
+let activeRow: string | undefined;
+const rowOf = new WeakMap<HTMLTableRowElement, TensorRow>();
+
+/** Arrow keys, Home and End move between rows (one tab stop for the table); Enter or Space shows statistics. */
+function onRowKey(event: KeyboardEvent): void {
+  const tr = (event.target as HTMLElement).closest('tr');
+  const row = tr ? rowOf.get(tr) : undefined;
+  if (!tr || !row) return;
+  const rows = Array.from(tr.parentElement!.children) as HTMLTableRowElement[];
+  const at = rows.indexOf(tr);
+  const target = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: rows.length - 1, PageDown: at + 10, PageUp: at - 10 }[event.key];
+  if (target !== undefined) {
+    event.preventDefault();
+    const next = rows[Math.max(0, Math.min(rows.length - 1, target))]!;
+    tr.tabIndex = -1;
+    next.tabIndex = 0;
+    next.focus();
+    activeRow = rowOf.get(next)?.name;
+  } else if (event.key === 'Enter' || event.key === ' ') {
+    event.preventDefault();
+    activeRow = row.name;
+    void showStatistics(row);
+  }
+}
+
 function setupTable(): void {
   $('filter').addEventListener('input', () => renderTable());
+  $('tensor-table').querySelector('tbody')!.addEventListener('keydown', onRowKey);
+  $('tensor-table').querySelector('tbody')!.addEventListener('focusin', (event) => {
+    const tr = (event.target as HTMLElement).closest('tr');
+    if (tr && rowOf.has(tr)) activeRow = rowOf.get(tr)!.name;
+  });
   for (const th of $('tensor-table').querySelectorAll<HTMLTableCellElement>('th[data-key]')) {
     th.querySelector('button')!.addEventListener('click', () => {
       const key = th.dataset.key as SortKey;
@@ -328,16 +380,29 @@ async function showStatistics(row: TensorRow): Promise<void> {
   cancel.onclick = () => worker.postMessage({ type: 'cancel', id } satisfies InspectorRequest);
   cancel.focus();
   const response = await answer;
-  if (runningStats === id) runningStats = undefined;
+  if (runningStats !== id) return; // another tensor's run replaced this one
+  runningStats = undefined;
+  const hadFocus = document.activeElement === cancel;
   cancel.hidden = true;
   progress.hidden = true;
   if (response.type !== 'stats') {
     const text = errorText(response) ?? 'INTERNAL: unexpected answer';
     body.replaceChildren(element('p', { class: 'inline-error', role: 'alert' }, response.type === 'error' && response.code === 'ABORTED' ? `ABORTED: statistics of ${row.name} cancelled` : text));
-    return;
+  } else {
+    lastStatistics = response.stats;
+    renderStatistics(response.stats);
   }
-  lastStatistics = response.stats;
-  renderStatistics(response.stats);
+  // The Cancel button had the focus and is gone: keyboard users land on the results.
+  if (hadFocus) $('detail-title').focus();
+}
+
+/** Escape cancels what runs (statistics, compare). */
+function setupEscape(): void {
+  document.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return;
+    if (runningStats !== undefined) worker.postMessage({ type: 'cancel', id: runningStats } satisfies InspectorRequest);
+    if (runningCompare !== undefined) worker.postMessage({ type: 'cancel', id: runningCompare } satisfies InspectorRequest);
+  });
 }
 
 let lastStatistics: TensorStatistics | undefined;
@@ -381,21 +446,49 @@ function setupVerifyAndCompare(): void {
     const file = $<HTMLInputElement>('compare-file').files?.[0];
     const text = $<HTMLInputElement>('compare-url').value.trim();
     if (!file && !text) return;
+    if (runningCompare !== undefined) return;
+    let input: InspectorInput;
+    try {
+      input = file ? { kind: 'file', file } : { kind: 'url', url: normalizeUrl(text) };
+    } catch {
+      out.replaceChildren(element('p', { class: 'inline-error', role: 'alert' }, `INVALID_ARGUMENT: ${JSON.stringify(text)} is not a URL`));
+      return;
+    }
     out.replaceChildren(element('p', {}, 'Comparing…'));
-    const input: InspectorInput = file ? { kind: 'file', file } : { kind: 'url', url: normalizeUrl(text) };
-    const opened = await ask({ type: 'open', slot: 'b', input }).answer;
-    if (opened.type !== 'opened') {
-      out.replaceChildren(element('p', { class: 'inline-error', role: 'alert' }, errorText(opened) ?? 'INTERNAL'));
-      return;
-    }
-    const response = await ask({ type: 'diff' }).answer;
-    if (response.type !== 'diffed') {
-      out.replaceChildren(element('p', { class: 'inline-error', role: 'alert' }, errorText(response) ?? 'INTERNAL'));
-      return;
-    }
-    out.replaceChildren(diffView(response.report, opened.summary));
+    const run = $('compare-run');
+    const progress = $<HTMLProgressElement>('compare-progress');
+    const cancel = $<HTMLButtonElement>('compare-cancel');
+    progress.value = 0;
+    run.hidden = false;
+    cancel.onclick = () => {
+      if (runningCompare !== undefined) worker.postMessage({ type: 'cancel', id: runningCompare } satisfies InspectorRequest);
+    };
+    const finish = (view: HTMLElement): void => {
+      const hadFocus = document.activeElement === cancel;
+      runningCompare = undefined;
+      run.hidden = true;
+      out.replaceChildren(view);
+      if (hadFocus) $('compare-title').focus();
+    };
+    const failure = (response: InspectorResponse): HTMLElement => element('p', { class: 'inline-error', role: 'alert' },
+      response.type === 'error' && response.code === 'ABORTED' ? 'ABORTED: compare cancelled' : errorText(response) ?? 'INTERNAL: unexpected answer');
+    const openRequest = ask({ type: 'open', slot: 'b', input });
+    runningCompare = openRequest.id;
+    const opened = await openRequest.answer;
+    if (opened.type !== 'opened') return finish(failure(opened));
+    const chunkBytes = Number(new URLSearchParams(location.search).get('chunkBytes')) || undefined;
+    const diffRequest = ask({ type: 'diff', ...(chunkBytes ? { chunkBytes } : {}) }, (done, total) => {
+      progress.value = total > 0 ? done / total : 1;
+    });
+    runningCompare = diffRequest.id;
+    const response = await diffRequest.answer;
+    if (response.type !== 'diffed') return finish(failure(response));
+    finish(diffView(response.report, opened.summary));
   });
 }
+
+/** The open or diff request of the compare that runs, if one does. */
+let runningCompare: number | undefined;
 
 function verifyText(report: VerifyReport): string {
   const head = report.ok ? 'OK' : 'FAILED';
@@ -420,5 +513,6 @@ function diffView(report: DiffReport, other: FileSummary): HTMLElement {
 setupOpening();
 setupTable();
 setupVerifyAndCompare();
+setupEscape();
 // For tests and scripts: what is open now.
 (window as unknown as { tensioInspector: unknown }).tensioInspector = { current: () => current, statistics: () => lastStatistics };

@@ -8,8 +8,17 @@ import type { TensorStatistics } from '../../operations/tensor-stats.js';
 import type { DiffReport } from '../../operations/diff.js';
 import type { VerifyReport } from '../../model/types.js';
 
-/** A file to open: one the user chose or dropped, or a URL. */
-export type InspectorInput = { readonly kind: 'file'; readonly file: Blob & { readonly name: string } } | { readonly kind: 'url'; readonly url: string };
+/** A file the user chose or dropped. */
+export type NamedBlob = Blob & { readonly name: string };
+
+/**
+ * What to open: one file the user chose or dropped, several (a sharded checkpoint's
+ * `*.index.json` with its shards), or a URL.
+ */
+export type InspectorInput =
+  | { readonly kind: 'file'; readonly file: NamedBlob }
+  | { readonly kind: 'files'; readonly files: readonly NamedBlob[] }
+  | { readonly kind: 'url'; readonly url: string };
 
 /** Which open file a request is about. */
 export type Slot = 'a' | 'b';
@@ -43,7 +52,7 @@ export type InspectorRequest =
   | { readonly type: 'open'; readonly id: number; readonly slot: Slot; readonly input: InspectorInput }
   | { readonly type: 'stats'; readonly id: number; readonly slot: Slot; readonly name: string; readonly bins: number; readonly chunkBytes?: number }
   | { readonly type: 'verify'; readonly id: number; readonly slot: Slot }
-  | { readonly type: 'diff'; readonly id: number }
+  | { readonly type: 'diff'; readonly id: number; readonly chunkBytes?: number }
   | { readonly type: 'cancel'; readonly id: number };
 
 /** Worker → page. */

@@ -25,11 +25,29 @@ export interface OpenedShards {
 }
 
 /**
+ * Opens one shard of an index by its file name: a path or URL beside the index, or
+ * (in a web page) one of the `File`s the user chose.
+ */
+export type ShardOpener = (shard: string, signal?: AbortSignal) => Promise<TensorReader>;
+
+/**
  * Opens the index and every shard it names (`NOT_FOUND` for a missing shard; a shard's
  * own error names the shard). Nothing is cross-checked here.
  */
 export async function openShards(indexPath: string, layout: ShardedLayout, signal?: AbortSignal): Promise<OpenedShards> {
   const index = await readShardIndexFile(indexPath, layout.maxIndexBytes, layout.http);
+  return openIndexShards(indexPath, index, (shard) => {
+    const shardPath = siblingLocation(indexPath, shard); // a path, or a URL beside the index URL
+    return layout.openShard(shardPath, signal).catch((cause: unknown) => {
+      if (!(cause instanceof TensioError)) throw cause;
+      if (cause.code === 'NOT_FOUND' && cause.path === shardPath) fail('NOT_FOUND', `${layout.format}: shard ${shard} named by ${indexPath} does not exist`, { path: shardPath, cause });
+      throw new TensioError(cause.code, `${cause.message} (shard ${shardPath})`, { format: cause.format, path: shardPath, cause });
+    });
+  }, signal);
+}
+
+/** Every shard of a parsed index opened with `openShard`, in index order; all closed again if one fails. */
+async function openIndexShards(indexPath: string, index: ShardIndex, openShard: ShardOpener, signal?: AbortSignal): Promise<OpenedShards> {
   const readers = new Map<string, TensorReader>();
   const close = async () => {
     await Promise.all([...readers.values()].map((reader) => reader.close()));
@@ -37,13 +55,7 @@ export async function openShards(indexPath: string, layout: ShardedLayout, signa
   try {
     for (const shard of index.shards) {
       throwIfAborted(signal);
-      const shardPath = siblingLocation(indexPath, shard); // a path, or a URL beside the index URL
-      const reader = await layout.openShard(shardPath, signal).catch((cause: unknown) => {
-        if (!(cause instanceof TensioError)) throw cause;
-        if (cause.code === 'NOT_FOUND' && cause.path === shardPath) fail('NOT_FOUND', `${layout.format}: shard ${shard} named by ${indexPath} does not exist`, { path: shardPath, cause });
-        throw new TensioError(cause.code, `${cause.message} (shard ${shardPath})`, { format: cause.format, path: shardPath, cause });
-      });
-      readers.set(shard, reader);
+      readers.set(shard, await openShard(shard, signal));
     }
   } catch (error) {
     await close();
@@ -108,13 +120,32 @@ export function compareShardsWithIndex(opened: OpenedShards, options: { strict: 
  * ```
  */
 export async function openShardedCheckpoint(indexPath: string, layout: ShardedLayout, signal?: AbortSignal): Promise<TensorReader> {
-  const opened = await openShards(indexPath, layout, signal);
+  return checkedCombination(await openShards(indexPath, layout, signal), layout.format);
+}
+
+/**
+ * A sharded checkpoint as one reader from an index already parsed and a way to open
+ * each shard by name — the web inspector's "choose the index and its shards" path,
+ * where the files are `File`s, not names beside each other. The same checks as
+ * {@link openShardedCheckpoint}.
+ *
+ * @example
+ * ```ts
+ * const reader = await openShardedCheckpointWith('model.safetensors.index.json', parseShardIndex(bytes), 'safetensors', (shard) => openTensorFile(blobSource(files.get(shard)!)));
+ * ```
+ */
+export async function openShardedCheckpointWith(indexName: string, index: ShardIndex, format: string, openShard: ShardOpener, signal?: AbortSignal): Promise<TensorReader> {
+  return checkedCombination(await openIndexShards(indexName, index, openShard, signal), format);
+}
+
+/** The shards as one reader, after the index check (closes them all when it fails). */
+async function checkedCombination(opened: OpenedShards, format: string): Promise<TensorReader> {
   try {
     const mismatch = compareShardsWithIndex(opened, { strict: false, limit: 1 })[0];
     if (mismatch) {
-      fail(mismatch.code, `${layout.format}: ${mismatch.message} (${indexPath})`, { path: mismatch.shard ? siblingLocation(indexPath, mismatch.shard) : indexPath });
+      fail(mismatch.code, `${format}: ${mismatch.message} (${opened.indexPath})`, { path: mismatch.shard ? siblingLocation(opened.indexPath, mismatch.shard) : opened.indexPath });
     }
-    return combineShardReaders(opened, layout.format);
+    return combineShardReaders(opened, format);
   } catch (error) {
     await opened.close();
     throw error;
