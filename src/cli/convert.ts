@@ -20,6 +20,7 @@ import { CliUsageError, type CliCommand } from './types.js';
 import { CLI_HEADER_HELP, CLI_HEADER_OPTION, cliHttpOptions } from './http-options.js';
 import { isS3Url } from '../storage/s3-location.js';
 import { CLI_SPLIT_EXAMPLES, CLI_SPLIT_HELP, cliFinishSplit, cliSplitPart } from './convert-split.js';
+import { CLI_TABLE_HELP, CLI_TABLE_OPTIONS, cliTableOptions } from './table-options.js';
 
 /** Size of a file; undefined for a folder (a store) or nothing. */
 const fileSize = localFileSize;
@@ -133,7 +134,7 @@ ${CLI_SPLIT_HELP}      --zarr-version 2|3
       --void-dtype DTYPE
                       npy/npz input: read void arrays (<V2) as DTYPE; numpy
                       saves ml_dtypes' bfloat16 as <V2
-      --progress      print progress on stderr even when it is not a terminal
+${CLI_TABLE_HELP}      --progress      print progress on stderr even when it is not a terminal
                       (a line per second); default: a bar on a terminal, a line
                       every 10 s otherwise
   -q, --quiet         print no progress
@@ -152,6 +153,9 @@ Examples:
   tensio convert model-f32.safetensors model-f16.safetensors --dtype float16
   tensio convert big.pt model.safetensors.index.json --max-shard-size 5GB
   tensio convert model.safetensors model.zarr --zarr-version 2 --compressor zstd
+  tensio convert table.csv table.parquet --columns separate \
+      --column-dtype id=int64,*=float32 --compression zstd
+  tensio convert data.txt data.csv --delimiter whitespace --skip-rows 2 --fmt %.6g
 ${CLI_SPLIT_EXAMPLES}
 Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
 (ALREADY_EXISTS); 2 usage error; 130 interrupted (no OUT written).
@@ -191,6 +195,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
       quiet: { type: 'boolean', short: 'q' },
       json: { type: 'boolean' },
       ...CLI_HEADER_OPTION,
+      ...CLI_TABLE_OPTIONS,
     }, [1, 2]);
     if (help) {
       context.stdout(this.help);
@@ -232,6 +237,7 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
     const inputFormat = typeof values.from === 'string' ? getFormat(values.from) : await detectFormat(inputPath, { ...(http ? { http } : {}), ...(context.signal ? { signal: context.signal } : {}) });
     cliRefuseIgnoredOptions(values, CONVERT_FORMAT_OPTIONS, inputFormat, input, 'convert');
     const outputFormat = typeof values.to === 'string' ? getFormat(values.to) : formatForOutputPath(outputPath);
+    const table = cliTableOptions(values, inputFormat, outputFormat);
     const part = typeof values.part === 'string' ? cliSplitPart(values.part, output, outputFormat, values['max-shard-size'], values['finish-when-done'] === true) : undefined;
     if (!part && values['finish-when-done'] === true) throw new CliUsageError('--finish-when-done applies to --part only', 'convert');
     if (values.compress === true && !outputFormat.writeOptionNames?.includes('compress')) {
@@ -266,6 +272,8 @@ Exit codes: 0 converted; 1 bad input, unsupported pair or OUT exists
     if (typeof values.key === 'string') readOptions.key = values.key;
     if (values['allow-unknown-globals'] === true) readOptions.allowUnknownGlobals = true;
     if (voidDtype !== undefined) readOptions.voidDtype = voidDtype;
+    Object.assign(readOptions, table.readOptions);
+    Object.assign(writeOptions, table.writeOptions);
 
     const bar = cliProgressBar(context, 'convert', cliProgressMode(values));
     const options: ConvertOptions = {
