@@ -1,8 +1,9 @@
 /**
- * Memory-mapped reads (`npm run bench -- --only mmap`): `read()` of every tensor with and
- * without the mapping (`copy: true` is the read path), and `stream()` both ways, against
- * raw `fs` reads and the Python loaders on the same cached files, side by side in the
- * same rounds:
+ * Memory-mapped reads (`npm run bench -- --only mmap`; `--size-mib 64` for a quick run):
+ * `read()` of every tensor mapped (the default with the addon), with `copy: true`, and
+ * through a source opened with `map: false` (what `TENSIO_NO_MMAP=1` gives), and
+ * `stream()` mapped and copied (reused buffer), against raw `fs` reads and the Python
+ * loaders on the same cached files, side by side in the same rounds:
  *
  * - safetensors (64 mixed f32/bf16/f16 tensors): `safetensors.numpy.load_file` (copies),
  *   `safetensors.safe_open` (its mmap path, torch framework when torch is there);
@@ -10,9 +11,14 @@
  * - `.pt` (the same state dict saved by `torch.save`): `torch.load`, `torch.load(mmap=True)`.
  *
  * Every loader is run twice: as is (lazy mappings are nearly free: nothing is read), and
- * "+ sum", where the data is also summed as float64 words (every byte read once, the
- * same loop kind in JS and numpy's reduce), so that lazy mapping is not counted as free.
- * The ratio columns are tensio / baseline.
+ * "+ sum", where every tensor's bytes are also summed as float64 words, so that lazy
+ * mapping is not counted as free. What touches the bytes: on tensio's and the raw
+ * side, `sumFloat64Unrolled` (bench/lib/sum.ts: eight accumulators over a
+ * Float64Array, the fastest of the JS kernels); on the Python side `np.add.reduce` over a
+ * float64 view (SIMD, pairwise). A first table times those kernels alone on a hot
+ * in-memory buffer (with the one-accumulator loop and a WebAssembly SIMD kernel that
+ * must copy into its own memory), so the "+ sum" rows can be read knowing what the
+ * reduction itself costs each side. The ratio columns are tensio / baseline.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,21 +26,15 @@ import { formatMissing, logThroughputs, throughput, type BenchContext } from './
 import { makeFloat32Tensor, makeMixedTensors, npyFixtureHeader, safetensorsFixtureHeader, writeFixtureFile } from './lib/fixtures.js';
 import { RAW_CHUNK_BYTES } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
+import { sumFloat64Scalar, sumFloat64Unrolled, sumFloat64Wasm } from './lib/sum.js';
 import { collectGarbage, runRounds, timeIt, type Contender } from './lib/timing.js';
 import type { BenchRow } from './lib/types.js';
 
 const FORMAT = 'mmap';
 const MiB = 2 ** 20;
 
-/** Sums bytes as float64 words (the tail past a multiple of 8 is ignored; a misaligned start is skipped to the next word). */
-function sumFloat64(bytes: Uint8Array): number {
-  const skip = (8 - (bytes.byteOffset % 8)) % 8;
-  const words = Math.floor(Math.max(0, bytes.byteLength - skip) / 8);
-  const view = new Float64Array(bytes.buffer, bytes.byteOffset + skip, words);
-  let total = 0;
-  for (let i = 0; i < view.length; i++) total += view[i]!;
-  return total;
-}
+/** The reduction of the "+ sum" contenders (see bench/lib/sum.ts and the kernel table). */
+const sumFloat64 = sumFloat64Unrolled;
 
 /** Keeps the sums alive so the loops cannot be optimised away. */
 let sink = 0;
@@ -85,20 +85,25 @@ function rawReused(path: string, spans: readonly { offset: number; length: numbe
   });
 }
 
-async function tensioRead(context: BenchContext, path: string, expected: number, options: { copy: boolean; summed: boolean }): Promise<number> {
+/** How `read()` gets its bytes: `mapped` (default), `copy: true`, or a source opened with `map: false` (as with TENSIO_NO_MMAP=1). */
+type ReadMode = 'mapped' | 'copy' | 'unmapped';
+
+async function tensioRead(context: BenchContext, path: string, expected: number, options: { mode: ReadMode; summed: boolean }): Promise<number> {
   const kept: unknown[] = [];
   let bytes = 0;
   const seconds = await timeIt(async () => {
-    const reader = await context.tensio.openTensorFile(path);
+    const source = options.mode === 'unmapped' ? await context.tensio.fileSource(path, { map: false }) : undefined;
+    const reader = await context.tensio.openTensorFile(source ?? path);
     try {
       for (const info of reader.tensors) {
-        const tensor = await reader.read(info.name, { copy: options.copy });
+        const tensor = await reader.read(info.name, { copy: options.mode === 'copy' });
         if (options.summed) sink += sumFloat64(tensor.data);
         bytes += tensor.data.byteLength;
         kept.push(tensor);
       }
     } finally {
       await reader.close();
+      await source?.close();
     }
   });
   kept.length = 0;
@@ -149,7 +154,6 @@ interface FileCase {
   dataBytes: number;
   spans: { offset: number; length: number }[];
   peers: { name: string; op: string; lazy: boolean }[];
-  withStream: boolean;
   goals: Record<string, number>;
 }
 
@@ -170,6 +174,7 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   if (!status.enabled) rows.push({ format: FORMAT, operation: 'status', unit: 'GB/s', note: `mapping is off, so "mapped" rows measure the read path: ${status.reason}` });
   const totalBytes = context.sizeMiB * MiB;
+  rows.push(...await sumKernelRows(context, Math.min(totalBytes, 64 * MiB)));
 
   // Inputs: a safetensors file, an .npy and (with torch) a .pt of the same state dict.
   const tensors = makeMixedTensors(totalBytes, 64);
@@ -183,13 +188,13 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
   writeFixtureFile(npyPath, [npyHeader, array.data]);
   const cases: FileCase[] = [
     {
-      label: 'safetensors', path: stPath, dataBytes: stBytes, withStream: true,
+      label: 'safetensors', path: stPath, dataBytes: stBytes,
       spans: tensors.map((tensor, index) => ({ offset: offsets[index]!, length: tensor.data.byteLength })),
       peers: [{ name: 'st.numpy.load_file', op: 'mmap.st.numpy.load_file', lazy: false }, { name: 'st.safe_open', op: 'mmap.st.safe_open', lazy: true }],
-      goals: {},
+      goals: { stream: 1 },
     },
     {
-      label: 'npy', path: npyPath, dataBytes: array.data.byteLength, withStream: false,
+      label: 'npy', path: npyPath, dataBytes: array.data.byteLength,
       spans: [{ offset: npyHeader.byteLength, length: array.data.byteLength }],
       peers: [{ name: 'np.load', op: 'mmap.np.load', lazy: false }, { name: "np.load(mmap_mode='r')", op: 'mmap.np.load_mmap', lazy: true }],
       goals: { 'np.load': 1, "np.load(mmap_mode='r')": 1 },
@@ -204,7 +209,7 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
     await peers.call('drop');
     const spans = await tensorSpans(context, ptPath);
     cases.push({
-      label: 'pytorch', path: ptPath, dataBytes: spans.reduce((sum, span) => sum + span.length, 0), withStream: false, spans,
+      label: 'pytorch', path: ptPath, dataBytes: spans.reduce((sum, span) => sum + span.length, 0), spans,
       peers: [{ name: 'torch.load', op: 'mmap.torch.load', lazy: false }, { name: 'torch.load(mmap=True)', op: 'mmap.torch.load_mmap', lazy: true }],
       goals: { 'torch.load': 1.5 },
     });
@@ -222,15 +227,12 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
       contenders.push(
         { name: `raw fresh${tag}`, before: collectGarbage, run: () => rawFresh(file.path, file.spans, summed) },
         { name: `raw reused${tag}`, before: collectGarbage, run: () => rawReused(file.path, file.spans, reused, summed) },
-        { name: `read mapped${tag}`, before: collectGarbage, run: () => tensioRead(context, file.path, file.dataBytes, { copy: false, summed }) },
-        { name: `read copy${tag}`, before: collectGarbage, run: () => tensioRead(context, file.path, file.dataBytes, { copy: true, summed }) },
+        { name: `read mapped${tag}`, before: collectGarbage, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'mapped', summed }) },
+        { name: `read copy${tag}`, before: collectGarbage, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'copy', summed }) },
+        { name: `read unmapped${tag}`, before: collectGarbage, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'unmapped', summed }) },
+        { name: `stream mapped${tag}`, before: collectGarbage, run: () => tensioStream(context, file.path, file.dataBytes, { copy: false, summed }) },
+        { name: `stream copy${tag}`, before: collectGarbage, run: () => tensioStream(context, file.path, file.dataBytes, { copy: true, summed }) },
       );
-      if (file.withStream) {
-        contenders.push(
-          { name: `stream mapped${tag}`, before: collectGarbage, run: () => tensioStream(context, file.path, file.dataBytes, { copy: false, summed }) },
-          { name: `stream copy${tag}`, before: collectGarbage, run: () => tensioStream(context, file.path, file.dataBytes, { copy: true, summed }) },
-        );
-      }
       if (peers) for (const peer of file.peers) contenders.push({ name: `${peer.name}${tag}`, before: collectGarbage, run: () => peers.time(peer.op, file.path, { sum: summed }) });
     }
     const results = await runRounds(contenders, rounds);
@@ -244,11 +246,10 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
     for (const tag of ['', ' + sum']) {
       row(`read mapped${tag}`, `raw fresh${tag}`);
       row(`read copy${tag}`, `raw fresh${tag}`);
+      row(`read unmapped${tag}`, `raw fresh${tag}`);
       row(`read mapped${tag}`, `raw reused${tag}`);
-      if (file.withStream) {
-        row(`stream mapped${tag}`, `raw reused${tag}`, tag ? 1 : undefined);
-        row(`stream copy${tag}`, `raw reused${tag}`);
-      }
+      row(`stream mapped${tag}`, `raw reused${tag}`, tag ? file.goals.stream : undefined);
+      row(`stream copy${tag}`, `raw reused${tag}`);
       for (const peer of file.peers) {
         if (!peers) continue;
         const goal = tag ? file.goals[peer.name] : undefined;
@@ -259,5 +260,34 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
     if (!peers) rows.push({ format: FORMAT, operation: `${file.label}: Python peers`, unit: 'GB/s', note: `skipped: ${context.peersReason ?? 'no oracle'}` });
   }
   if (sink === 42) log('');
+  return rows;
+}
+
+/**
+ * The reductions alone, on one hot in-memory buffer of `bytes`: the three JS kernels of
+ * bench/lib/sum.ts against numpy's `add.reduce` (what the "+ sum" rows pay to touch the
+ * bytes on each side, without any reading).
+ */
+async function sumKernelRows(context: BenchContext, bytes: number): Promise<BenchRow[]> {
+  const buffer = Buffer.allocUnsafeSlow(bytes).fill(1);
+  const kernels: [string, (data: Uint8Array) => number][] = [
+    ['JS 8 accumulators', sumFloat64Unrolled],
+    ['JS 1 accumulator', sumFloat64Scalar],
+    ['WebAssembly SIMD (copy in + f64x2)', sumFloat64Wasm],
+  ];
+  const contenders: Contender[] = kernels.map(([name, kernel]) => ({ name, run: () => timeIt(() => { sink += kernel(buffer); }) }));
+  const { peers } = context;
+  if (peers) contenders.push({ name: 'np.add.reduce', run: () => peers.time('mmap.sum_kernel', '', { bytes }) });
+  const results = await runRounds(contenders, context.reps > 1 ? context.reps + 1 : 1);
+  logThroughputs(context, 'mmap sum kernels', results, bytes);
+  const figure = (name: string) => throughput(results.get(name), bytes);
+  const rows: BenchRow[] = [];
+  const baseline = peers ? 'np.add.reduce' : 'JS 1 accumulator';
+  for (const [name] of kernels) {
+    if (name === baseline) continue;
+    const ours = figure(name);
+    const theirs = figure(baseline);
+    rows.push(compareRow(FORMAT, `sum kernel (${(bytes / MiB).toFixed(0)} MiB in memory): ${name} vs ${baseline}`, ours.median, theirs.median, baseline, undefined, ours.error ?? theirs.error));
+  }
   return rows;
 }

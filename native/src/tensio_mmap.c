@@ -66,7 +66,10 @@ typedef struct {
 static slot_t slots[SLOT_COUNT];
 static atomic_int slots_in_use_high = 0; /* scan bound for the handler */
 static int live_mappings = 0;            /* guarded by registry_lock */
-static int next_free_hint = 0;           /* guarded by registry_lock */
+/* Lowest slot that may be free (guarded by registry_lock). New mappings take the lowest
+ * free slot, so the handler's scan bound stays near the most mappings ever alive at once
+ * instead of creeping up to SLOT_COUNT as slots are reused round-robin. */
+static int next_free_hint = 0;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong fault_count = 0;
 static struct sigaction previous_sigbus;
@@ -115,7 +118,7 @@ static void on_sigbus(int signal_number, siginfo_t *info, void *context) {
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     if (replaced != MAP_FAILED) {
       atomic_store_explicit(&slots[index].faulted, 1, memory_order_release);
-      atomic_fetch_add_explicit(&fault_count, 1, memory_order_relaxed);
+      atomic_fetch_add_explicit(&fault_count, 1, memory_order_release);
       errno = saved_errno;
       return;
     }
@@ -150,7 +153,8 @@ static int registry_add(uintptr_t start, uintptr_t end) {
   pthread_mutex_lock(&registry_lock);
   int found = -1;
   for (int n = 0; n < SLOT_COUNT; n++) {
-    int i = (next_free_hint + n) % SLOT_COUNT;
+    int i = next_free_hint + n;
+    if (i >= SLOT_COUNT) break;
     if (atomic_load_explicit(&slots[i].end, memory_order_relaxed) == 0) {
       found = i;
       break;
@@ -158,7 +162,7 @@ static int registry_add(uintptr_t start, uintptr_t end) {
   }
   if (found >= 0) {
     slot_write(found, start, end);
-    next_free_hint = (found + 1) % SLOT_COUNT;
+    next_free_hint = found + 1;
     live_mappings++;
     if (found + 1 > atomic_load_explicit(&slots_in_use_high, memory_order_relaxed)) {
       atomic_store_explicit(&slots_in_use_high, found + 1, memory_order_release);
@@ -172,6 +176,7 @@ static void registry_remove(int index) {
   pthread_mutex_lock(&registry_lock);
   slot_write(index, 0, 0);
   live_mappings--;
+  if (index < next_free_hint) next_free_hint = index;
   pthread_mutex_unlock(&registry_lock);
 }
 
@@ -298,7 +303,9 @@ static napi_value mapping_faulted(napi_env env, napi_callback_info info) {
   size_t length = 0;
   bool is_buffer = false;
   int faulted = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1 &&
+  /* No truncation was ever caught (the usual case): no scan. A stream asks before every chunk. */
+  if (atomic_load_explicit(&fault_count, memory_order_acquire) != 0 &&
+      napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1 &&
       napi_is_arraybuffer(env, argv[0], &is_buffer) == napi_ok && is_buffer &&
       napi_get_arraybuffer_info(env, argv[0], &data, &length) == napi_ok && data && length > 0) {
     int index = slot_find((uintptr_t)data, NULL);
