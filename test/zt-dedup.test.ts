@@ -4,12 +4,14 @@
  * file). Identical tensors share one blob whatever their chunking; tensors that differ
  * only late (last byte, a later chunk, after several candidates fell away) are stored
  * whole and read back exactly; the file is the same bytes as one written in one piece.
+ * And raw parts of a local file come back as views over a memory mapping.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ztCreateWriter, ztOpen } from '../src/formats/zt/index.js';
+import { isMemoryMapped, memoryMapStatus } from '../src/storage/memory-map.js';
 import { tempDir } from './helpers/temp.js';
 
 const SIZE = 3 * 2 ** 20 + 12_345;
@@ -55,4 +57,21 @@ test('dedup streams: repeats share a blob, late differences are stored whole, by
   // Four blobs of SIZE at 64 KiB placement: nothing else stored.
   const blob = Math.ceil(SIZE / 65_536) * 65_536;
   assert.ok(whole.length < 65_536 + 4 * blob + 65_536 + 4096, `file of ${whole.length} bytes holds 4 blobs`);
+});
+
+const mapStatus = memoryMapStatus();
+test('raw parts of a local .zt are memory-mapped views: read(), view() and stream()', { skip: mapStatus.enabled ? false : `skipped: ${mapStatus.reason}` }, async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'mapped.zt');
+  const writer = await ztCreateWriter(path, { tensors: [{ name: 'w', dtype: 'float32', shape: [SIZE / 4 | 0] }] });
+  const bytes = pattern(5).subarray(0, (SIZE / 4 | 0) * 4);
+  await writer.add('w', bytes);
+  await writer.close();
+  await using reader = await ztOpen(path);
+  const read = await reader.read('w');
+  const view = await reader.view('w', 'data');
+  assert.ok(isMemoryMapped(read.data), 'read() maps');
+  assert.ok(isMemoryMapped(view), 'view() maps');
+  assert.ok(Buffer.from(view).equals(bytes) && Buffer.from(read.data).equals(bytes));
+  for await (const chunk of reader.stream('w')) assert.ok(isMemoryMapped(chunk), 'stream() chunks are windows of a mapping');
 });

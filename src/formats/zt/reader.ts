@@ -264,7 +264,11 @@ export async function ztOpenSource(source: ByteSource, options: ZtOpenOptions & 
       const label = `${JSON.stringify(name)}/${JSON.stringify(partName)}`;
       if (part.encoding !== undefined) ztUnsupported(`${label} is stored under ${JSON.stringify(part.encoding)}: an encoded part has no zero-copy view (read it decoded)`);
       const partSource = await sourceOf(part, label);
-      // bytesSource.read returns a view of the caller's buffer: zero-copy for bytes in memory.
+      // A local file: a view over a memory mapping when the addon is in use (parts sit on 4 KiB
+      // boundaries, so the mapping needs no adjustment). Bytes in memory: bytesSource.read
+      // returns a view of the caller's buffer. Otherwise (HTTP, no addon) the bytes are read.
+      const mapped = partSource.map?.(Number(part.blob.offset), Number(part.blob.length));
+      if (mapped) return mapped.bytes;
       return partSource.read(Number(part.blob.offset), Number(part.blob.length), viewOptions.signal ? { signal: viewOptions.signal } : undefined);
     },
     readDecoded,
