@@ -2,9 +2,12 @@
  * `.zt` benchmark (group `zt`): the canonical writer against raw `fs` writes of the same
  * tensor bytes; reading every tensor against raw reads of the same spans and against
  * tensio's own safetensors read of the same tensors; zero-copy views over bytes in
- * memory; XXH3-64 throughput (`@node-rs/xxhash` streaming class); zstd-seekable compress
- * and decompress with the library chosen (`@mongodb-js/zstd`) against the alternative that
- * installs here (`@bokuweb/zstd-wasm`), same frames, same level.
+ * memory; XXH3-64 throughput (`@node-rs/xxhash` streaming class, against its one-shot
+ * function and tensio's TypeScript XXH3 for the browser); zstd-seekable compress and
+ * decompress with the library chosen (`@mongodb-js/zstd`) against the alternatives that
+ * install here (`@bokuweb/zstd-wasm`, same frames, same level; `fzstd`, decompress only).
+ * Raw parts of a local file are read as memory-mapped views (the native addon) by default;
+ * `copy: true` reads are shown beside them.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +29,27 @@ function distinctTensors(totalBytes: number): BenchTensor[] {
     new DataView(data.buffer, data.byteOffset, 8).setFloat64(0, index + 0.5, true);
     return { ...tensor, data };
   });
+}
+
+/** `read(name, { copy: true })` of every tensor: the path without the memory mapping. */
+async function readAllCopies(tensio: BenchContext['tensio'], path: string, expectedBytes: number): Promise<number> {
+  const kept: unknown[] = [];
+  let bytes = 0;
+  const seconds = await timeIt(async () => {
+    const reader = await tensio.openTensorFile(path, { format: 'zt' });
+    try {
+      for (const info of reader.tensors) {
+        const tensor = await reader.read(info.name, { copy: true });
+        bytes += tensor.data.byteLength;
+        kept.push(tensor);
+      }
+    } finally {
+      await reader.close();
+    }
+  });
+  kept.length = 0;
+  if (bytes !== expectedBytes) throw new Error(`zt copy read: ${bytes} bytes, expected ${expectedBytes}`);
+  return seconds;
 }
 
 /**
@@ -73,14 +97,20 @@ export async function runZtBench(context: BenchContext): Promise<BenchRow[]> {
   const reader = await zt.ztOpen(readPath);
   const spans = reader.tensors.map((info) => ({ offset: (info.extras!.parts as Record<string, { offset: number }>).data!.offset, length: info.byteLength }));
   await reader.close();
+  const mapping = tensio.memoryMapStatus();
+  log(`  zt read: ${mapping.reason}`);
   const reads = await runRounds([
     { name: 'raw-fresh', run: () => rawReadFresh(readPath, spans) },
     { name: 'tensio-zt', run: () => tensioReadAll(tensio, readPath, dataBytes, 'zt') },
+    { name: 'tensio-zt-copy', run: () => readAllCopies(tensio, readPath, dataBytes) },
     { name: 'tensio-safetensors', run: () => tensioReadAll(tensio, stPath, dataBytes, 'safetensors') },
   ], rounds);
   const ztRead = throughput(reads.get('tensio-zt'), dataBytes);
-  rows.push(compareRow(FORMAT, 'read every tensor vs raw readSync of the same spans', ztRead.median, throughput(reads.get('raw-fresh'), dataBytes).median, 'raw fresh', 0.9, ztRead.error));
-  rows.push(compareRow(FORMAT, 'read every tensor vs tensio safetensors read', ztRead.median, throughput(reads.get('tensio-safetensors'), dataBytes).median, 'tensio safetensors', 0.9, ztRead.error));
+  const how = mapping.enabled ? 'zero-copy (memory-mapped views)' : 'copies (no mmap addon)';
+  rows.push(compareRow(FORMAT, `read every raw part, ${how}, vs raw readSync of the same spans`, ztRead.median, throughput(reads.get('raw-fresh'), dataBytes).median, 'raw fresh', 0.9, ztRead.error));
+  rows.push(compareRow(FORMAT, `read every raw part, ${how}, vs tensio safetensors read`, ztRead.median, throughput(reads.get('tensio-safetensors'), dataBytes).median, 'tensio safetensors', 0.9, ztRead.error));
+  const copyRead = throughput(reads.get('tensio-zt-copy'), dataBytes);
+  rows.push(compareRow(FORMAT, 'read every raw part into fresh memory (copy: true) vs raw readSync (info)', copyRead.median, throughput(reads.get('raw-fresh'), dataBytes).median, 'raw fresh', undefined, copyRead.error));
   logThroughputs(context, 'zt read', reads, dataBytes);
 
   // --- zero-copy views over bytes in memory ---------------------------------------------
@@ -107,6 +137,19 @@ export async function runZtBench(context: BenchContext): Promise<BenchRow[]> {
   const xxh = gbPerSecond(hashBuffer.length, xxhSeconds.sort((a, b) => a - b)[Math.floor(xxhSeconds.length / 2)]!);
   log(`  zt XXH3-64 streaming over ${(hashBuffer.length / MiB).toFixed(0)} MiB in 8 MiB updates: ${xxh.toFixed(2)} GB/s`);
   rows.push({ format: FORMAT, operation: 'XXH3-64 (@node-rs/xxhash streaming, 8 MiB updates)', unit: 'GB/s', tensio: xxh, goal: '>= 5 GB/s', met: xxh >= 5 });
+  // The alternatives: @node-rs/xxhash's one-shot function, and tensio's TypeScript XXH3 (the browser build's).
+  const { xxh3 } = await import('@node-rs/xxhash');
+  const { Xxh3Hasher } = await import('../src/core/xxh3.js');
+  const tsBytes = Math.min(hashBuffer.length, 64 * MiB);
+  const oneShot = gbPerSecond(hashBuffer.length, await timeIt(async () => { xxh3.xxh64(hashBuffer); }));
+  const typescript = gbPerSecond(tsBytes, await timeIt(async () => {
+    const hasher = new Xxh3Hasher();
+    for (let at = 0; at < tsBytes; at += RAW_CHUNK_BYTES) hasher.update(hashBuffer.subarray(at, Math.min(at + RAW_CHUNK_BYTES, tsBytes)));
+    hasher.digest();
+  }));
+  log(`  XXH3-64 alternatives: @node-rs/xxhash one-shot ${oneShot.toFixed(2)} GB/s; tensio TypeScript (browser) ${typescript.toFixed(3)} GB/s over ${(tsBytes / MiB).toFixed(0)} MiB`);
+  rows.push(compareRow(FORMAT, 'XXH3-64 @node-rs/xxhash one-shot xxh3.xxh64 vs its streaming class (info)', oneShot, xxh, 'streaming class', undefined));
+  rows.push(compareRow(FORMAT, `XXH3-64 tensio TypeScript (src/core/xxh3.ts, the browser's; ${(tsBytes / MiB).toFixed(0)} MiB) vs @node-rs/xxhash streaming (info)`, typescript, xxh, '@node-rs/xxhash', undefined));
 
   // --- zstd-seekable ---------------------------------------------------------------------
   const zBytes = Math.min(64 * MiB, dataBytes);
@@ -132,10 +175,20 @@ export async function runZtBench(context: BenchContext): Promise<BenchRow[]> {
     wasmNote = `zstd-wasm failed: ${(error as Error).message}`;
   }
   void compress;
+  // fzstd (pure JS, decompress only): the other zstd decoder that installs here.
+  let fzstdDecompress: number | undefined;
+  let fzstdNote = '';
+  try {
+    const fzstd = await import('fzstd');
+    fzstdDecompress = gbPerSecond(zBytes, await timeIt(async () => { for (const frame of frames) fzstd.decompress(stored.subarray(frame.storedOffset, frame.storedOffset + frame.storedLength)); }));
+  } catch (error) {
+    fzstdNote = `fzstd failed: ${(error as Error).message}`;
+  }
   const ratio = stored.length / zBytes;
   rows.push(compareRow(FORMAT, `zstd-seekable compress, level 3, 1 MiB frames (ratio ${ratio.toFixed(3)}) vs @bokuweb/zstd-wasm`, gbPerSecond(zBytes, compressS), wasmCompress, 'zstd-wasm', undefined, wasmNote || undefined));
   rows.push(compareRow(FORMAT, 'zstd-seekable decompress per frame vs @bokuweb/zstd-wasm', gbPerSecond(zBytes, decompressS), wasmDecompress, 'zstd-wasm', undefined, wasmNote || undefined));
-  log(`  zt zstd over ${(zBytes / MiB).toFixed(0)} MiB: compress ${gbPerSecond(zBytes, compressS).toFixed(3)} GB/s, decompress ${gbPerSecond(zBytes, decompressS).toFixed(3)} GB/s; wasm ${wasmCompress?.toFixed(3)} / ${wasmDecompress?.toFixed(3)}`);
+  rows.push(compareRow(FORMAT, 'zstd-seekable decompress per frame vs fzstd (pure JS)', gbPerSecond(zBytes, decompressS), fzstdDecompress, 'fzstd', undefined, fzstdNote || undefined));
+  log(`  zt zstd over ${(zBytes / MiB).toFixed(0)} MiB: compress ${gbPerSecond(zBytes, compressS).toFixed(3)} GB/s, decompress ${gbPerSecond(zBytes, decompressS).toFixed(3)} GB/s; wasm ${wasmCompress?.toFixed(3)} / ${wasmDecompress?.toFixed(3)}; fzstd decompress ${fzstdDecompress?.toFixed(3)}`);
   void statSync;
   return rows;
 }
