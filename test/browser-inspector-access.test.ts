@@ -86,7 +86,7 @@ test('the inspector by keyboard, a sharded model from chosen or dropped files, c
     await page.keyboard.press('Tab');
     await page.keyboard.up('Shift');
     assert.equal(await focused(page), '#drop');
-    assert.notEqual(await page.$eval('#drop', (e) => getComputedStyle(e).outlineStyle), 'none', 'the focused drop zone shows a focus ring');
+    assert.notEqual(await page.evaluate(`getComputedStyle(document.querySelector('#drop')).outlineStyle`), 'none', 'the focused drop zone shows a focus ring');
     const [chooser] = await Promise.all([page.waitForFileChooser({ timeout: 30_000 }), page.keyboard.press('Enter')]);
     assert.equal(chooser.isMultiple(), true, 'the chooser takes several files');
     await chooser.accept(shardFiles);
