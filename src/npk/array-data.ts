@@ -10,6 +10,8 @@ import { npkWriteStaged } from './publish.js';
 import { npkDataFileName, npkManifestFileName, npkSegmentFileName, npkSegmentFolderName } from './names.js';
 import { npkDecodeManifest, npkEncodeManifest, npkIsManifestPath, npkRowsPerSegment, type NpkSegment } from './segments.js';
 import { quoteInput } from '../core/quote.js';
+import { MAP_MAX_WINDOW_BYTES, MAP_MIN_BYTES, mapFileRange, memoryMapAvailable } from '../storage/memory-map.js';
+import { NpkRowPatches } from './row-patches.js';
 
 const fail: ReturnType<typeof errorFactory> = errorFactory('npk');
 /** Writes at most this big go through synchronous pwrite: far cheaper than a thread-pool hop. */
@@ -17,10 +19,29 @@ const SYNC_READ_BYTES = 2 ** 20;
 
 interface Part extends NpkSegment { readonly startRow: number; handle?: LocalFile }
 
-/** How an array's data is laid out: one file, or segments. */
+/** How an array's data is opened. */
 export interface NpkArrayDataOptions {
   writable: boolean;
+  /** Rows committed but not yet in the files (laid over every read); owned by the array's state. */
+  patches?: NpkRowPatches;
+  /**
+   * Cut data files back to the catalogue's rows: an append interrupted before its commit
+   * leaves rows past the count, and NumPack's own append (O_APPEND) would write after
+   * them, so its new rows would not be the ones it counts. Writers only.
+   */
+  trimOrphans?: boolean;
 }
+
+/** A mapped view handed out by {@link NpkArrayData.mapRows}, tracked so in-place writes leave it as it was. */
+interface HandedOutView {
+  readonly buffer: WeakRef<ArrayBuffer>;
+  /** File offset of the view's first byte. */
+  readonly position: number;
+  readonly length: number;
+}
+
+/** Granularity of the copy-on-write touch: the smallest page size Linux uses. */
+const PAGE_BYTES = 4096;
 
 /**
  * Open data of one array. Handles are opened on first use and kept until `close()`.
@@ -42,8 +63,14 @@ export class NpkArrayData {
   /** Segments as the manifest lists them, undefined for a plain file. */
   readonly segmented: boolean;
   #dirty = new Set<LocalFile>();
+  readonly #patches: NpkRowPatches;
+  /** A private mapping of the whole plain file that gathers copy rows out of (never handed out). */
+  #window: Uint8Array | undefined;
+  /** Mapped views handed out by `mapRows` (loads), still referenced or not yet collected. */
+  #views: HandedOutView[] = [];
 
-  private constructor(folder: LocalFolder, name: string, rowBytes: number, rows: number, parts: Part[], segmented: boolean, writable: boolean) {
+  private constructor(folder: LocalFolder, name: string, rowBytes: number, rows: number, parts: Part[], segmented: boolean, writable: boolean, patches: NpkRowPatches) {
+    this.#patches = patches;
     this.#folder = folder;
     this.#name = name;
     this.rowBytes = rowBytes;
@@ -80,8 +107,16 @@ export class NpkArrayData {
       if (size >= 0 && size < part.rows * rowBytes) {
         fail('TRUNCATED', `npk: data file ${part.file} of ${quoteInput(name)} has ${size} bytes, ${part.rows} rows of ${rowBytes} bytes need ${part.rows * rowBytes}`);
       }
+      if (options.trimOrphans && size > part.rows * rowBytes && part === parts[parts.length - 1]) {
+        const handle = await folder.openFile(part.file, 'update');
+        try {
+          await handle.truncate(part.rows * rowBytes);
+        } finally {
+          await handle.close();
+        }
+      }
     }
-    return new NpkArrayData(folder, name, rowBytes, rows, parts, segmented, options.writable);
+    return new NpkArrayData(folder, name, rowBytes, rows, parts, segmented, options.writable, options.patches ?? new NpkRowPatches(rowBytes));
   }
 
   /** Physical rows. */
@@ -135,10 +170,79 @@ export class NpkArrayData {
       if (bytesRead === 0) fail('TRUNCATED', `npk: ${part.file} of ${quoteInput(this.#name)} ended at byte ${position + done}`);
       done += bytesRead;
     }
+    if (this.#patches.size > 0) this.#patches.apply(part.file, position, target);
+  }
+
+  /**
+   * A fresh private (copy-on-write) mapping of physical rows `[row, row + count)` with
+   * the pending rows laid over it, or undefined when the rows are not mapped: no addon,
+   * a segmented array, fewer than `MAP_MIN_BYTES` bytes (copying is cheaper) or more
+   * than one mapping holds. The view stays valid while referenced (tensio's lifetime
+   * rule); this store's later in-place writes leave it as it was (see `#keepViews`).
+   */
+  async mapRows(row: number, count: number): Promise<Uint8Array | undefined> {
+    const length = count * this.rowBytes;
+    if (this.segmented || length < MAP_MIN_BYTES || length > MAP_MAX_WINDOW_BYTES || !memoryMapAvailable()) return undefined;
+    const part = this.#parts[0]!;
+    const position = row * this.rowBytes;
+    const view = mapFileRange((await this.#handle(part)).fd, position, length, this.#folder.pathOf(part.file));
+    if (!view) return undefined;
+    if (this.#patches.size > 0) this.#patches.apply(part.file, position, view);
+    this.#views = this.#views.filter((kept) => kept.buffer.deref() !== undefined);
+    this.#views.push({ buffer: new WeakRef(view.buffer as ArrayBuffer), position, length });
+    return view;
+  }
+
+  /**
+   * Copies physical rows `physical[i]` to row i of `target` out of a mapping of the
+   * whole file, in one pass: no system call and no allocation per row. Returns false
+   * (nothing copied) when the array is not mapped (see {@link mapRows}); the caller then reads.
+   */
+  async gatherMapped(physical: readonly number[], target: Uint8Array): Promise<boolean> {
+    const rowBytes = this.rowBytes;
+    const length = this.#rows * rowBytes;
+    if (this.segmented || length < MAP_MIN_BYTES || length > MAP_MAX_WINDOW_BYTES || !memoryMapAvailable()) return false;
+    const part = this.#parts[0]!;
+    if (!this.#window || this.#window.byteLength < length) {
+      // Remapped when appends grew the file; the old mapping goes with the garbage.
+      this.#window = mapFileRange((await this.#handle(part)).fd, 0, length, this.#folder.pathOf(part.file));
+      if (!this.#window) return false;
+    }
+    copyRows(this.#window, physical, rowBytes, target);
+    if (this.#patches.size > 0) {
+      for (let i = 0; i < physical.length; i++) {
+        const bytes = this.#patches.row(part.file, physical[i]!);
+        if (bytes) target.set(bytes, i * rowBytes);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Before bytes at `[position, position + length)` of `file` change in place: every
+   * handed-out mapped view over them gets its own copy of those pages now (one write per
+   * page into the private mapping makes the kernel copy it), so a loaded array keeps
+   * the rows it was loaded with, as NumPack's eager `load` does.
+   */
+  #keepViews(file: string, position: number, length: number): void {
+    if (this.#views.length === 0 || this.segmented || file !== this.#parts[0]?.file) return;
+    this.#views = this.#views.filter((kept) => kept.buffer.deref() !== undefined);
+    for (const kept of this.#views) {
+      const buffer = kept.buffer.deref();
+      const from = Math.max(position, kept.position);
+      const to = Math.min(position + length, kept.position + kept.length);
+      if (!buffer || from >= to) continue;
+      const bytes = new Uint8Array(buffer);
+      for (let at = from; at < to; at = (Math.floor(at / PAGE_BYTES) + 1) * PAGE_BYTES) {
+        const index = at - kept.position;
+        bytes[index] = bytes[index]!; // the write faults in a private copy of the page
+      }
+    }
   }
 
   async #writeAt(part: Part, bytes: Uint8Array, position: number): Promise<void> {
     const handle = await this.#handle(part);
+    this.#keepViews(part.file, position, bytes.byteLength);
     let done = 0;
     while (done < bytes.byteLength) {
       const want = Math.min(bytes.byteLength - done, 2 ** 30);
@@ -193,6 +297,7 @@ export class NpkArrayData {
       const part = byFile.get(write.file);
       if (!part) fail('IO_ERROR', `npk: ${write.file} is not a data file of ${quoteInput(this.#name)}`);
       const handle = part.handle ?? await this.#handle(part);
+      this.#keepViews(write.file, write.position, write.bytes.byteLength);
       let done = 0;
       while (done < write.bytes.byteLength) done += handle.writeSync(write.bytes, done, write.bytes.byteLength - done, write.position + done);
       this.#dirty.add(handle);
@@ -229,7 +334,8 @@ export class NpkArrayData {
       const rows = Math.min(perSegment, count - written);
       let file = `${folder}/${npkSegmentFileName(index)}`;
       while (this.#parts.some((part) => part.file === file)) file = `${folder}/${npkSegmentFileName(++index)}`;
-      const part: Part = { file, rows: 0, bytes: 0, startRow: this.#rows + written };
+      // A new segment file starts empty, whatever an interrupted append left under its name.
+      const part: Part = { file, rows: 0, bytes: 0, startRow: this.#rows + written, handle: await this.#folder.openFile(file, 'create') };
       this.#parts.push(part);
       await this.#writeAt(part, bytes.subarray(written * this.rowBytes, (written + rows) * this.rowBytes), 0);
       this.#parts[this.#parts.length - 1] = { ...part, rows, bytes: rows * this.rowBytes };
@@ -247,13 +353,41 @@ export class NpkArrayData {
     this.#dirty.clear();
   }
 
-  /** Closes every handle. */
+  /** Closes every handle (mappings live on while referenced). */
   async close(): Promise<void> {
+    this.#window = undefined;
     for (const part of this.#parts) {
       await part.handle?.close().catch(() => undefined);
       delete part.handle;
     }
     this.#dirty.clear();
+  }
+}
+
+/**
+ * Copies `rowBytes` bytes from row `physical[i]` of `from` to row i of `to`: four bytes
+ * at a time when rows are whole 32-bit words (typed-array element copies, no subarray
+ * objects), else byte by byte for short rows and `set` for long ones.
+ */
+function copyRows(from: Uint8Array, physical: readonly number[], rowBytes: number, to: Uint8Array): void {
+  const count = physical.length;
+  if (rowBytes % 4 === 0 && from.byteOffset % 4 === 0 && to.byteOffset % 4 === 0 && rowBytes <= 1024) {
+    const words = rowBytes / 4;
+    const source = new Uint32Array(from.buffer, from.byteOffset, from.byteLength >>> 2);
+    const target = new Uint32Array(to.buffer, to.byteOffset, count * words);
+    for (let i = 0; i < count; i++) {
+      const s = physical[i]! * words;
+      const t = i * words;
+      for (let w = 0; w < words; w++) target[t + w] = source[s + w]!;
+    }
+  } else if (rowBytes <= 64) {
+    for (let i = 0; i < count; i++) {
+      const s = physical[i]! * rowBytes;
+      const t = i * rowBytes;
+      for (let b = 0; b < rowBytes; b++) to[t + b] = from[s + b]!;
+    }
+  } else {
+    for (let i = 0; i < count; i++) to.set(from.subarray(physical[i]! * rowBytes, (physical[i]! + 1) * rowBytes), i * rowBytes);
   }
 }
 

@@ -13,6 +13,7 @@ import type { NpkArrayEntry } from './metadata.js';
 import { npkBitmapFileName } from './names.js';
 import type { NpkLogicalView } from './logical-io.js';
 import { quoteInput } from '../core/quote.js';
+import { NpkRowPatches } from './row-patches.js';
 
 /** Physical rows of a shape: its first dimension, or 1 for a 0-d array. */
 export function npkRowsOf(shape: readonly number[]): number {
@@ -31,10 +32,17 @@ export class NpkArrayState {
   #data: NpkArrayData | undefined;
   /** Bumped on every change; lazy arrays compare it. */
   generation = 0;
+  /**
+   * Rows a journal record committed that are not yet in the data files (a journaled
+   * replace's, or a live writer's seen by a reader); every read lays them over the files.
+   * A new version of the array (`NpkStoreCore.setArray`) gets a new, empty set.
+   */
+  patches: NpkRowPatches;
 
   constructor(entry: NpkArrayEntry, bitmap?: NpkBitmap) {
     this.entry = entry;
     this.bitmap = bitmap;
+    this.patches = new NpkRowPatches(npkRowBytesOf(entry));
   }
 
   /**
@@ -42,14 +50,15 @@ export class NpkArrayState {
    * byte length is a safe integer, one row fits in a buffer (`maxRowBytes`), the data
    * files exist and hold the catalogue's rows, and the bitmap (when present) covers them.
    * A hostile catalogue is thus refused at open, never later as a failed allocation.
+   * With `trimOrphans` (a writer's open) data files are cut back to the catalogue's rows.
    */
-  static async load(dir: string, entry: NpkArrayEntry, maxRowBytes: number = NPK_MAX_ROW_BYTES): Promise<NpkArrayState> {
+  static async load(dir: string, entry: NpkArrayEntry, maxRowBytes: number = NPK_MAX_ROW_BYTES, trimOrphans = false): Promise<NpkArrayState> {
     tensorByteLength(entry.dtype, entry.shape, 'npk');
     const rowBytes = npkRowBytesOf(entry);
     if (rowBytes > maxRowBytes) {
       throw new TensioError('LIMIT_EXCEEDED', `npk: rows of ${quoteInput(entry.name)} (shape [${entry.shape.join(', ')}], ${entry.dtype}) are ${rowBytes} bytes each, above maxRowBytes ${maxRowBytes}`, { format: 'npk' });
     }
-    await NpkArrayData.open(dir, entry.dataFile, entry.name, rowBytes, npkRowsOf(entry.shape), { writable: false }).then((data) => data.close());
+    await NpkArrayData.open(dir, entry.dataFile, entry.name, rowBytes, npkRowsOf(entry.shape), { writable: false, trimOrphans }).then((data) => data.close());
     const bytes = await localFolder(dir).readBytes(npkBitmapFileName(entry.name)).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;
       throw error;
@@ -67,7 +76,7 @@ export class NpkArrayState {
 
   /** The array's data, opened on first use. */
   async data(dir: string, writable: boolean): Promise<NpkArrayData> {
-    this.#data ??= await NpkArrayData.open(dir, this.entry.dataFile, this.entry.name, this.rowBytes, this.physicalRows, { writable });
+    this.#data ??= await NpkArrayData.open(dir, this.entry.dataFile, this.entry.name, this.rowBytes, this.physicalRows, { writable, patches: this.patches });
     return this.#data;
   }
 

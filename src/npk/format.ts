@@ -99,13 +99,14 @@ export async function npkOpenReader(path: string): Promise<TensorReader> {
       });
     }
     const size = Object.values(meta.arrays).reduce((sum, array) => sum + array.sizeBytes, 0);
-    // An array of one plain data file with no deleted rows is its file's first bytes, so
+    // An array of one plain data file with no deleted rows (and no rows a live writer
+    // journaled but has not yet written) is its file's first bytes, so
     // with the mmap addon in use it is read as a span of that file (mapped views, §11);
     // each such file is opened on the first read of its array and closed with the reader.
     const direct = new Map<string, Promise<FileSource>>();
     const directSource = (name: string): Promise<FileSource> | undefined => {
       const array = meta.arrays[name]!;
-      if (!memoryMapAvailable() || array.deletedRows > 0 || array.shape.length === 0 || array.dataFile.endsWith('.npkseg')) return undefined;
+      if (!memoryMapAvailable() || array.deletedRows > 0 || store.hasPendingRows(name) || array.shape.length === 0 || array.dataFile.endsWith('.npkseg')) return undefined;
       let opened = direct.get(name);
       if (!opened) {
         opened = fileSource(resolve(store.path, array.dataFile));

@@ -82,7 +82,13 @@ export function npkEncodeJournalHeader(base: Uint8Array): Uint8Array {
  */
 export function npkEncodeJournalRecord(record: NpkJournalRecord): Uint8Array {
   const encoder = new TextEncoder();
-  const paths = record.writes.map((write) => encoder.encode(write.file));
+  // A replace writes many rows of the same file: each distinct path is encoded once.
+  const encoded = new Map<string, Uint8Array>();
+  const paths = record.writes.map((write) => {
+    let path = encoded.get(write.file);
+    if (!path) encoded.set(write.file, path = encoder.encode(write.file));
+    return path;
+  });
   let size = 8 + 4 + record.catalogue.byteLength + 4;
   record.writes.forEach((write, i) => { size += 4 + paths[i]!.byteLength + 16 + write.bytes.byteLength; });
   const out = new Uint8Array(size);
@@ -97,8 +103,11 @@ export function npkEncodeJournalRecord(record: NpkJournalRecord): Uint8Array {
     view.setUint32(at, paths[i]!.byteLength, true);
     out.set(paths[i]!, at + 4);
     at += 4 + paths[i]!.byteLength;
-    view.setBigUint64(at, BigInt(write.position), true);
-    view.setBigUint64(at + 8, BigInt(write.bytes.byteLength), true);
+    // Two 32-bit halves: no BigInt per write (positions are safe integers).
+    view.setUint32(at, write.position % 2 ** 32, true);
+    view.setUint32(at + 4, Math.floor(write.position / 2 ** 32), true);
+    view.setUint32(at + 8, write.bytes.byteLength % 2 ** 32, true);
+    view.setUint32(at + 12, Math.floor(write.bytes.byteLength / 2 ** 32), true);
     out.set(write.bytes, at + 16);
     at += 16 + write.bytes.byteLength;
   });

@@ -14,7 +14,7 @@ import { npkAppend } from './store-append.js';
 import { NumPackBase } from './store-base.js';
 import { npkClone, npkCompact } from './store-compact.js';
 import { npkDrop } from './store-drop.js';
-import { npkGetRows, npkIterate, npkLoad, npkLoadLazy } from './store-read.js';
+import { npkGetRows, npkIterate, npkLoad, npkLoadLazy, type NpkReadOptions } from './store-read.js';
 import { npkReplace } from './store-replace.js';
 import type { NumPackIterateOptions, NumPackOpenOptions } from './store-types.js';
 
@@ -40,15 +40,34 @@ export class NumPack extends NumPackBase {
   }
 
   /**
-   * The whole array, logical rows only.
+   * The whole array, logical rows only. With the mmap addon in use, an array with no
+   * deleted rows in one plain data file (64 KiB or more) comes back as a view of a
+   * private mapping of its file: nothing is read until touched, the view stays valid for
+   * as long as it is referenced (also after `close()`), writes into it never reach the
+   * file, and later `replace`s through this store do not show in it (as with NumPack's
+   * eager load). Rows another process rewrites in place may show; pass `copy: true`
+   * for a snapshot in fresh memory.
    *
    * @example
    * ```ts
    * const x = await npk.load('x');
+   * const snapshot = await npk.load('x', { copy: true });
    * ```
    */
-  load(name: string): Promise<Tensor> {
-    return npkLoad(this.core, name);
+  load(name: string, options: NpkReadOptions = {}): Promise<Tensor> {
+    return npkLoad(this.core, name, options);
+  }
+
+  /**
+   * True when rows of `name` are committed in the journal but not yet in its data
+   * file (a reader of a live writer's store, or this writer before its fold): the data
+   * file alone is then not the array.
+   *
+   * @internal
+   */
+  hasPendingRows(name: string): boolean {
+    this.core.checkOpen();
+    return (this.core.arrays.get(name)?.patches.size ?? 0) > 0;
   }
 
   /**

@@ -54,5 +54,5 @@ export async function npkAppend(store: NpkStoreCore, arrays: Readonly<Record<str
     }
     if (journaled) await store.commitJournaled(writes, touched);
     else await store.commit();
-  }, true);
+  }, 'journal');
 }

@@ -9,7 +9,7 @@ import { TensioError } from '../core/errors.js';
 import { MAX_TENSOR_BYTES, NPK_JOURNAL_CHECKPOINT_BYTES, NPK_MAX_JOURNAL_BYTES, NPK_MAX_ROW_BYTES } from '../core/limits.js';
 import { tensorByteLength } from '../core/sizes.js';
 import { localFolder, type LocalFolder } from '../storage/local-folder.js';
-import { NpkArrayState } from './array-state.js';
+import { NpkArrayState, npkRowBytesOf } from './array-state.js';
 import type { NpkBitmap } from './bitmap.js';
 import { npkCrashPoint } from './crash-points.js';
 import type { NpkLock } from './lock.js';
@@ -24,10 +24,11 @@ import { NpkJournal } from './store-journal.js';
 import { npkFilesOf, NpkStaging, type NpkStagingSnapshot } from './store-staging.js';
 import type { NpkStoreSettings, NumPackOpenOptions } from './store-types.js';
 import { quoteInput, quoteValue } from '../core/quote.js';
+import { NpkRowPatches } from './row-patches.js';
 
 /** The state a failed change is rolled back to. */
 interface Snapshot {
-  readonly arrays: [string, NpkArrayState, NpkArrayEntry, NpkBitmap | undefined][];
+  readonly arrays: [string, NpkArrayState, NpkArrayEntry, NpkBitmap | undefined, NpkRowPatches][];
   readonly staging: NpkStagingSnapshot;
 }
 
@@ -75,15 +76,18 @@ export class NpkStoreCore {
   /**
    * Runs store operations one at a time, so concurrent calls never interleave file
    * writes. A mutating operation that fails before its publish commits is rolled back:
-   * its staged files are removed and the in-memory catalogue restored.
+   * its staged files are removed and the in-memory catalogue restored. A mutating
+   * operation other than a journal record (`'journal'`: append, replace) first writes
+   * the rows journaled replaces left pending into the data files ({@link flushPatches}).
    */
-  run<T>(work: () => Promise<T>, mutating = false): Promise<T> {
+  run<T>(work: () => Promise<T>, mutating: boolean | 'journal' = false): Promise<T> {
     const next = this.#queue.then(async () => {
       if (this.#closed) throw new TensioError('INVALID_STATE', `npk: ${this.path} is closed`, { format: 'npk', path: this.path });
       if (mutating && this.readOnly) throw new TensioError('INVALID_STATE', `npk: ${this.path} was opened read-only`, { format: 'npk', path: this.path });
       this.staging.checkNotBroken();
       const snapshot = mutating ? this.#snapshot() : undefined;
       try {
+        if (mutating === true) await this.flushPatches();
         return await work();
       } catch (error) {
         if (snapshot) await this.#restore(snapshot);
@@ -97,7 +101,7 @@ export class NpkStoreCore {
   #snapshot(): Snapshot {
     return {
       // Entries and bitmaps are replaced, never changed in place, so references suffice.
-      arrays: [...this.arrays].map(([name, state]) => [name, state, state.entry, state.bitmap]),
+      arrays: [...this.arrays].map(([name, state]) => [name, state, state.entry, state.bitmap, state.patches]),
       staging: this.staging.snapshot(),
     };
   }
@@ -108,10 +112,11 @@ export class NpkStoreCore {
       state.generation++;
     }
     this.arrays.clear();
-    for (const [name, state, entry, bitmap] of snapshot.arrays) {
+    for (const [name, state, entry, bitmap, patches] of snapshot.arrays) {
       await state.closeData();
       state.entry = entry;
       state.bitmap = bitmap;
+      state.patches = patches;
       state.generation++;
       this.arrays.set(name, state);
     }
@@ -131,6 +136,7 @@ export class NpkStoreCore {
     }
     await old?.closeData();
     const state = old ?? new NpkArrayState(entry);
+    if (old) state.patches = new NpkRowPatches(npkRowBytesOf(entry)); // the old version's were flushed before this change
     state.entry = entry;
     state.bitmap = bitmap;
     state.generation++;
@@ -157,7 +163,25 @@ export class NpkStoreCore {
     await this.#publishPending();
   }
 
+  /**
+   * Writes the rows that journaled replaces left pending (`row-patches.ts`) into their
+   * data files, in place. Their journal records stay until the fold, so a crash in here
+   * is redone by the next opener's replay.
+   */
+  async flushPatches(): Promise<void> {
+    let wrote = false;
+    for (const state of this.arrays.values()) {
+      if (state.patches.size === 0) continue;
+      await (await state.data(this.path, true)).applyWrites([...state.patches.writes()]);
+      this.#journal?.noteTouched(state.patches.files());
+      state.patches.clear();
+      wrote = true;
+    }
+    if (wrote) npkCrashPoint('pending rows written in place');
+  }
+
   async #publishPending(): Promise<void> {
+    await this.flushPatches();
     // Rows the journal made durable only through its records are synced before the
     // catalogue that counts on them replaces the journal.
     if (this.#journal && this.options.durable) await this.#journal.syncTouched();
@@ -181,8 +205,9 @@ export class NpkStoreCore {
    * record; `touched` names data files written in place whose rows the record counts on
    * (synced before the fold). Only when {@link canJournal}. A failure after the record
    * may have reached the disk leaves the store broken until reopened (which replays it).
+   * `committed` runs right after the record is written, before a fold it may trigger.
    */
-  async commitJournaled(writes: readonly NpkJournalWrite[], touched: readonly string[] = []): Promise<void> {
+  async commitJournaled(writes: readonly NpkJournalWrite[], touched: readonly string[] = [], committed?: () => void): Promise<void> {
     const catalogue = npkEncodeMetadata([...this.arrays.values()].map((state) => state.entry));
     this.#journal ??= await NpkJournal.create(this.folder, this.publishedCatalogue!, this.options.durable);
     try {
@@ -191,6 +216,7 @@ export class NpkStoreCore {
       this.staging.markBroken(error);
       throw error;
     }
+    committed?.();
     npkCrashPoint('journal record written (commit)');
     if (this.#journal.size > NPK_JOURNAL_CHECKPOINT_BYTES) await this.#publishPending();
   }

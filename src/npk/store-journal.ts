@@ -6,7 +6,7 @@
  */
 import type { LocalFile, LocalFolder } from '../storage/local-folder.js';
 import { npkCrashPoint } from './crash-points.js';
-import { npkCheckJournalSize, npkDecodeJournal, npkEncodeJournalHeader, npkEncodeJournalRecord, NPK_JOURNAL_FILE, NPK_JOURNAL_HEADER_BYTES, type NpkJournalRecord } from './journal.js';
+import { npkCheckJournalSize, npkDecodeJournal, npkEncodeJournalHeader, npkEncodeJournalRecord, NPK_JOURNAL_FILE, NPK_JOURNAL_HEADER_BYTES, type NpkJournalRecord, type NpkJournalWrite } from './journal.js';
 import { NPK_METADATA_FILE } from './metadata.js';
 import { npkPublish, npkPublishId } from './publish.js';
 import { TensioError } from '../core/errors.js';
@@ -63,6 +63,11 @@ export class NpkJournal {
     for (const write of record.writes) this.#touched.add(write.file);
   }
 
+  /** Adds data files the records' rows were written to after the fact (pending rows flushed in place). */
+  noteTouched(files: Iterable<string>): void {
+    for (const file of files) this.#touched.add(file);
+  }
+
   /** fsyncs every data file the records touched (before the catalogue that counts on them is published). */
   async syncTouched(): Promise<void> {
     for (const file of this.#touched) {
@@ -117,13 +122,16 @@ export async function npkHasJournal(folder: LocalFolder): Promise<boolean> {
 /**
  * For a reader that cannot replay (a live writer holds the store): the catalogue as of
  * the journal's last whole record, or `catalogue` itself when there is no journal or
- * it is stale. The writer applies each record's writes right after writing it.
+ * it is stale, and the records' writes in order. The writer writes a replace's rows
+ * into the data files only when it folds the journal, so the reader lays them over
+ * its reads (`row-patches.ts`).
  */
-export async function npkJournaledCatalogue(folder: LocalFolder, catalogue: Uint8Array | undefined, maxBytes: number): Promise<Uint8Array | undefined> {
+export async function npkJournaledCatalogue(folder: LocalFolder, catalogue: Uint8Array | undefined, maxBytes: number): Promise<{ catalogue: Uint8Array | undefined; writes: NpkJournalWrite[] }> {
   const bytes = await readJournal(folder, maxBytes);
-  if (!bytes) return catalogue;
+  if (!bytes) return { catalogue, writes: [] };
   const { applies, records } = npkDecodeJournal(bytes, catalogue);
-  return applies && records.length > 0 ? records[records.length - 1]!.catalogue : catalogue;
+  if (!applies || records.length === 0) return { catalogue, writes: [] };
+  return { catalogue: records[records.length - 1]!.catalogue, writes: records.flatMap((record) => record.writes) };
 }
 
 /**

@@ -15,6 +15,9 @@ import type { NpkStoreCore } from './store-core.js';
 import { npkHasJournal, npkJournaledCatalogue, npkReadCatalogueBytes, npkReplayJournal } from './store-journal.js';
 import type { NumPackOpenOptions } from './store-types.js';
 import { quoteInput } from '../core/quote.js';
+import type { NpkJournalWrite } from './journal.js';
+import { npkSegmentFolderName } from './names.js';
+import { npkIsManifestPath } from './segments.js';
 
 /** How long a reader waits for a writer to finish publishing before giving up with `LOCKED`. */
 const READER_WAIT_MS = 5000;
@@ -40,23 +43,37 @@ export async function npkOpenStore(store: NpkStoreCore, options: NumPackOpenOpti
     await npkReplayJournal(store.folder, store.options.durable, store.options.maxJournalBytes);
     store.publishedCatalogue = await npkReadCatalogueBytes(store.folder);
     if (options.dropIfExists) store.staging.markReset();
-    else await readCatalogue(store, false);
+    else await readCatalogue(store, false, true);
   } catch (error) {
     await store.lock?.release();
     throw error;
   }
 }
 
-/** Reads the catalogue into `store`; with `liveJournal`, as of a live writer's journal. */
-async function readCatalogue(store: NpkStoreCore, liveJournal: boolean): Promise<void> {
+/**
+ * Reads the catalogue into `store`; with `liveJournal`, as of a live writer's journal
+ * (whose rows not yet in the data files become the arrays' patches). A writer
+ * (`trimOrphans`) cuts rows an interrupted append left past the catalogue's count.
+ */
+async function readCatalogue(store: NpkStoreCore, liveJournal: boolean, trimOrphans = false): Promise<void> {
   let bytes = await npkReadCatalogueBytes(store.folder);
-  if (liveJournal) bytes = await npkJournaledCatalogue(store.folder, bytes, store.options.maxJournalBytes);
+  let writes: NpkJournalWrite[] = [];
+  if (liveJournal) ({ catalogue: bytes, writes } = await npkJournaledCatalogue(store.folder, bytes, store.options.maxJournalBytes));
   if (!bytes) return;
   for (const entry of npkDecodeMetadata(bytes).arrays) {
     npkCheckName(entry.name);
     npkCheckRelativePath(entry.dataFile, `data_file of ${quoteInput(entry.name)}`);
-    store.arrays.set(entry.name, await NpkArrayState.load(store.path, entry, store.options.maxRowBytes));
+    store.arrays.set(entry.name, await NpkArrayState.load(store.path, entry, store.options.maxRowBytes, trimOrphans));
   }
+  for (const write of writes) {
+    const state = [...store.arrays.values()].find((candidate) => npkOwnsFile(candidate.entry, write.file));
+    state?.patches.add(write.file, write.position, write.bytes, false);
+  }
+}
+
+/** True when `file` is the data file of `entry` or one of its segments. */
+function npkOwnsFile(entry: { name: string; dataFile: string }, file: string): boolean {
+  return entry.dataFile === file || (npkIsManifestPath(entry.dataFile) && file.startsWith(`${npkSegmentFolderName(entry.name)}/`));
 }
 
 /**

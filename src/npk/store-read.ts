@@ -1,30 +1,66 @@
 /**
- * Reads of logical rows: `load` (the whole array), `loadLazy`, `getRows` (any rows,
- * nearby ones coalesced) and `iterate` (batches). Deleted rows are skipped.
+ * Reads of logical rows: `load` (the whole array), `loadLazy`, `getRows` (any rows) and
+ * `iterate` (batches). Deleted rows are skipped.
+ *
+ * With the mmap addon (`storage/memory-map.ts`), a whole array or a row range of an
+ * array with no deleted rows in one plain file is returned as a private mapping of its
+ * rows (tensio's lifetime rule: valid while referenced; copy-on-write; this store's own
+ * later replaces do not show in it), and random rows are copied out of a mapping of the
+ * file in one pass. Without it, or with `copy: true`, rows are read: ranges with one
+ * positional read per run of rows, scattered rows coalesced into a few reads of a
+ * reused buffer.
  */
 import { allocateUninitialized } from '../core/memory.js';
 import { TensioError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { npkResolveIndexes, type NpkRowIndexes } from './indexes.js';
 import { LazyArray } from './lazy-array.js';
-import { npkGatherRows, npkReadLogicalRange } from './logical-io.js';
+import { npkGatherRows, npkReadLogicalRange, npkToPhysical } from './logical-io.js';
+import type { NpkArrayState } from './array-state.js';
 import { needRows } from './store-checks.js';
 import type { NpkStoreCore } from './store-core.js';
 import type { NumPackIterateOptions } from './store-types.js';
 import { quoteInput } from '../core/quote.js';
 
+/** Options of a whole-array or row-range read. */
+export interface NpkReadOptions {
+  /** Read into fresh memory even where the rows could be a view of a mapping of the file. */
+  copy?: boolean;
+}
+
+/**
+ * Logical rows `[start, end)`: a mapped view when the array has no deleted rows and the
+ * data allows it (see `NpkArrayData.mapRows`), else a fresh buffer read into.
+ */
+async function readLogicalRows(store: NpkStoreCore, state: NpkArrayState, start: number, end: number, copy: boolean): Promise<Uint8Array> {
+  const view = await state.view(store.path, !store.readOnly);
+  if (!copy && !view.bitmap) {
+    const mapped = await view.data.mapRows(start, end - start);
+    if (mapped) return mapped;
+  }
+  const data = allocateUninitialized((end - start) * state.rowBytes); // every byte is read into below
+  await npkReadLogicalRange(view, start, end, data);
+  return data;
+}
+
 /** The whole array, logical rows only; `LIMIT_EXCEEDED` above `maxTensorBytes`. */
-export function npkLoad(store: NpkStoreCore, name: string): Promise<Tensor> {
+export function npkLoad(store: NpkStoreCore, name: string, options: NpkReadOptions = {}): Promise<Tensor> {
   return store.run(async () => {
     const state = store.state(name);
     const bytes = state.logicalRows * state.rowBytes;
     if (bytes > store.options.maxTensorBytes) {
       throw new TensioError('LIMIT_EXCEEDED', `npk: ${quoteInput(name)} is ${bytes} bytes, above maxTensorBytes ${store.options.maxTensorBytes}; use loadLazy() or iterate()`, { format: 'npk' });
     }
-    const data = allocateUninitialized(bytes); // every byte is read into below
-    await npkReadLogicalRange(await state.view(store.path, !store.readOnly), 0, state.logicalRows, data);
+    const data = await readLogicalRows(store, state, 0, state.logicalRows, options.copy ?? false);
     return { dtype: state.entry.dtype, shape: state.logicalShape, data };
   });
+}
+
+/** Rows by logical index into `target`: copied out of a mapping when possible, else coalesced reads into the store's reused buffer. */
+async function gatherInto(store: NpkStoreCore, state: NpkArrayState, rows: readonly number[], target: Uint8Array): Promise<void> {
+  const view = await state.view(store.path, !store.readOnly);
+  if (rows.length > 0 && state.rowBytes > 0 && await view.data.gatherMapped(npkToPhysical(view, rows), target)) return;
+  await npkGatherRows(view, rows, target, undefined, store.gatherScratch);
 }
 
 /** A {@link LazyArray} over an array: valid until the array changes or the store closes. */
@@ -42,14 +78,12 @@ export function npkLoadLazy(store: NpkStoreCore, name: string): Promise<LazyArra
       name, dtype: state.entry.dtype, shape, rowBytes: state.rowBytes, check,
       readRange: (start, end) => store.run(async () => {
         check();
-        const data = new Uint8Array((end - start) * state.rowBytes);
-        await npkReadLogicalRange(await state.view(store.path, !store.readOnly), start, end, data);
-        return data;
+        return readLogicalRows(store, state, start, end, false);
       }),
       gather: (rows) => store.run(async () => {
         check();
         const data = new Uint8Array(rows.length * state.rowBytes);
-        await npkGatherRows(await state.view(store.path, !store.readOnly), rows, data, undefined, store.gatherScratch);
+        await gatherInto(store, state, rows, data);
         return data;
       }),
     });
@@ -63,7 +97,7 @@ export function npkGetRows(store: NpkStoreCore, name: string, indexes: NpkRowInd
     needRows(state);
     const rows = npkResolveIndexes(indexes, state.logicalRows, 'strict', name);
     const data = new Uint8Array(rows.length * state.rowBytes);
-    await npkGatherRows(await state.view(store.path, !store.readOnly), rows, data, undefined, store.gatherScratch);
+    await gatherInto(store, state, rows, data);
     return { dtype: state.entry.dtype, shape: [rows.length, ...state.entry.shape.slice(1)], data };
   });
 }

@@ -1,18 +1,20 @@
 /**
- * `replace`: rows overwritten in place at the physical rows their logical indexes map to.
+ * `replace`: rows overwritten at the physical rows their logical indexes map to.
  *
  * When the store can journal (`store-journal.ts`) and the rows are small
  * ({@link NPK_JOURNAL_INLINE_BYTES}), the new rows and the catalogue (new modification
- * times) are first committed as one journal record, then written in place: a crash
- * leaves all of the call's rows or none (a replay redoes them), with one small write
- * and, when durable, one fsync. Otherwise the rows are written in place and synced, and
- * the times reach the catalogue at the next publish.
+ * times) are committed as one journal record, and that is all: one write and, when
+ * durable, one fsync, however scattered the rows. They reach the data files at the next
+ * fold (close, a structural change, or the journal's checkpoint size), all at once and
+ * one write per run of rows; until then reads lay them over the files
+ * (`row-patches.ts`). A crash leaves all of the call's rows or none (a replay redoes
+ * them). Otherwise the rows are written in place and synced, and the times reach the
+ * catalogue at the next publish.
  */
 import { TensioError } from '../core/errors.js';
 import { NPK_JOURNAL_INLINE_BYTES } from '../core/limits.js';
 import type { Tensor } from '../core/tensor.js';
 import type { NpkArrayState } from './array-state.js';
-import { npkCrashPoint } from './crash-points.js';
 import { npkResolveIndexes, type NpkRowIndexes } from './indexes.js';
 import type { NpkJournalWrite } from './journal.js';
 import { npkScatterRows, npkToPhysical } from './logical-io.js';
@@ -42,13 +44,15 @@ export async function npkReplace(store: NpkStoreCore, arrays: Readonly<Record<st
     const bytes = plans.reduce((sum, plan) => sum + plan.tensor.data.byteLength, 0);
     if (store.canJournal() && bytes <= NPK_JOURNAL_INLINE_BYTES) await replaceJournaled(store, plans);
     else await replaceInPlace(store, plans);
-  }, true);
+  }, 'journal');
 }
 
-/** Commit first (a journal record with the rows), then write in place. */
+/** Commits a journal record with the rows; they are written in place at the next fold. */
 async function replaceJournaled(store: NpkStoreCore, plans: readonly Plan[]): Promise<void> {
   const perArray: NpkJournalWrite[][] = [];
   for (const { state, tensor, rows } of plans) {
+    // One copy of the caller's rows: the record and the pending rows both refer to it.
+    const own = tensor.data.slice();
     const data = await state.data(store.path, true);
     const rowBytes = state.rowBytes;
     const physical = npkToPhysical({ data, bitmap: state.bitmap, rowBytes }, rows);
@@ -59,7 +63,7 @@ async function replaceJournaled(store: NpkStoreCore, plans: readonly Plan[]): Pr
       while (last + 1 < physical.length && physical[last + 1] === physical[last]! + 1) last++;
       let at = first * rowBytes;
       for (const piece of data.locate(physical[first]!, (last - first + 1) * rowBytes)) {
-        writes.push({ file: piece.file, position: piece.position, bytes: tensor.data.subarray(at, at + piece.length) });
+        writes.push({ file: piece.file, position: piece.position, bytes: own.subarray(at, at + piece.length) });
         at += piece.length;
       }
       first = last + 1;
@@ -67,19 +71,15 @@ async function replaceJournaled(store: NpkStoreCore, plans: readonly Plan[]): Pr
     perArray.push(writes);
     store.touch(state);
   }
-  await store.commitJournaled(perArray.flat());
-  try {
-    for (let i = 0; i < plans.length; i++) await (await plans[i]!.state.data(store.path, true)).applyWrites(perArray[i]!);
-  } catch (error) {
-    // Committed: the next opener redoes the rows; this session cannot vouch for them.
-    store.staging.markBroken(error);
-    throw error;
-  }
-  npkCrashPoint('replaced rows written in place');
+  // From the commit on, reads of these arrays see the new rows through their patches.
+  await store.commitJournaled(perArray.flat(), [], () => {
+    plans.forEach(({ state }, i) => { for (const write of perArray[i]!) state.patches.add(write.file, write.position, write.bytes, false); });
+  });
 }
 
 /** Write in place and sync; the new modification times are written at the next publish. */
 async function replaceInPlace(store: NpkStoreCore, plans: readonly Plan[]): Promise<void> {
+  await store.flushPatches(); // rows pending from journaled replaces go first: these may overwrite them
   for (const { state, tensor, rows } of plans) {
     const view = await state.view(store.path, true);
     await npkScatterRows(view, rows, tensor.data);

@@ -40,6 +40,10 @@ export interface LocalFile {
   write(bytes: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** Flushes the file's data to disk. */
   datasync(): Promise<void>;
+  /** Cuts (or extends with zeros) the file to `length` bytes. */
+  truncate(length: number): Promise<void>;
+  /** The operating system's descriptor, for memory mapping (`memory-map.ts`); valid until `close()`. */
+  readonly fd: number;
   close(): Promise<void>;
 }
 
@@ -93,6 +97,8 @@ function localFile(handle: FileHandle): LocalFile {
     writeSync: (bytes, offset, length, position) => writeSync(handle.fd, bytes, offset, length, position),
     write: async (bytes, offset, length, position) => (await handle.write(bytes, offset, length, position)).bytesWritten,
     datasync: () => handle.datasync(),
+    truncate: (length) => handle.truncate(length),
+    fd: handle.fd,
     close: () => handle.close(),
   };
 }
