@@ -1,8 +1,11 @@
 /**
  * NumPack store benchmark: in-place append and replace of 100 rows into a 1M × 10
  * float32 array against the NumPy way (np.load + modify + np.save of the whole .npy),
- * full load against np.load, random access of 10 000 rows against a memory-mapped
- * .npy, and lazy open against np.load(mmap_mode='r'). Run by `bench/run.ts` through
+ * full load against np.load (and, so that a lazy mapping is not counted as free, load
+ * plus a touch of every 4 KiB page on both sides, and tensio's read path with
+ * `copy: true`), random access of 10 000 rows against a memory-mapped .npy, and lazy
+ * open against np.load(mmap_mode='r'). `TENSIO_BENCH_NPK_ROWS=N` sets the row count
+ * (quick: 100 000). Run by `bench/run.ts` through
  * `runNpkBench`; timings are medians of several repetitions, files in the page cache
  * for both sides, one warm-up repetition first on both sides (and 51 repetitions for
  * tensio's sub-millisecond append and replace calls). tensio runs non-durable
@@ -16,6 +19,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NumPack } from '../src/npk/index.js';
+import { memoryMapStatus } from '../src/storage/memory-map.js';
 import type { BenchRow as HarnessRow } from './lib/types.js';
 
 /**
@@ -55,12 +59,16 @@ def replace():
     a = np.load(path); a[idx] = extra; np.save(path, a)
 out = {}
 out['load'] = med(lambda: np.load(path))
+def touch():
+    a = np.load(path); b = a.reshape(-1).view(np.uint8); return int(b[::4096].sum())
+out['load_touch'] = med(touch)
 r10k = rng.integers(0, rows, 10000)
 out['random'] = med(lambda: np.load(path, mmap_mode='r')[r10k].copy())
 out['lazy'] = med(lambda: np.load(path, mmap_mode='r'))
 out['replace'] = med(replace)
 out['append'] = med(append)
 out['replace_cpu'] = medcpu(replace)
+out['random_cpu'] = medcpu(lambda: np.load(path, mmap_mode='r')[r10k].copy())
 out['append_cpu'] = medcpu(append)
 print(json.dumps(out))`;
 
@@ -120,7 +128,7 @@ function row(name: string, tensioSeconds: number, peerSeconds: number | undefine
  * ```
  */
 export async function runNpkBench(options: { python?: string; quick?: boolean }): Promise<BenchRow[]> {
-  const rows = options.quick ? 100_000 : 1_000_000;
+  const rows = Number(process.env.TENSIO_BENCH_NPK_ROWS) || (options.quick ? 100_000 : 1_000_000);
   const reps = options.quick ? 3 : 7;
   const dir = await mkdtemp(join(tmpdir(), 'tensio-npk-bench-'));
   try {
@@ -170,9 +178,23 @@ export async function runNpkBench(options: { python?: string; quick?: boolean })
       out.push(row('replace 100 rows, CPU time (user + system)', replaceCpu, peer?.replace_cpu, 'the same, process_time', 100, bytes));
       await npk.save({ a: tensor });
       const load = await timeIt(reps, () => npk.load('a'));
-      out.push(row('full load', load, peer?.load, 'np.load', 1, bytes));
-      const gather = await timeIt(reps, () => npk.getRows('a', random));
-      out.push(row('random access 10 000 rows', gather, peer?.random, 'np.load(mmap_mode=r)[idx]', 1, bytes));
+      const mapping = memoryMapStatus();
+      out.push(row('full load', load, peer?.load, 'np.load', 1, bytes, mapping.enabled ? 'a view of a private mapping of the data file (nothing read until touched)' : `read into fresh memory: ${mapping.reason}`));
+      const touchPages = (data: Uint8Array) => {
+        let sum = 0;
+        for (let i = 0; i < data.byteLength; i += 4096) sum += data[i]!;
+        return sum;
+      };
+      const loadTouch = await timeIt(reps, async () => touchPages((await npk.load('a')).data));
+      out.push(row('full load + touch every 4 KiB page', loadTouch, peer?.load_touch, 'np.load + the same touch', undefined, bytes));
+      const loadCopy = await timeIt(reps, () => npk.load('a', { copy: true }));
+      out.push(row('full load, copy: true (read into fresh memory)', loadCopy, peer?.load, 'np.load', undefined, bytes));
+      // A millisecond call too: timed over as many repetitions as append and replace.
+      const randomReps = options.quick ? 15 : 51;
+      const gather = await timeIt(randomReps, () => npk.getRows('a', random));
+      out.push(row('random access 10 000 rows', gather, peer?.random, 'np.load(mmap_mode=r)[idx]', 1, bytes, mapping.enabled ? 'rows copied out of a mapping of the data file in one pass' : 'coalesced reads into a reused buffer'));
+      const gatherCpu = await cpuTimeIt(randomReps, () => npk.getRows('a', random));
+      out.push(row('random access 10 000 rows, CPU time (user + system)', gatherCpu, peer?.random_cpu, 'the same, process_time', 1, bytes));
     }
     const lazy = await timeIt(reps, async () => {
       await using npk = await NumPack.open(npkPath, { readOnly: true });

@@ -25,7 +25,7 @@ export interface NpkArrayDataOptions {
   /** Rows committed but not yet in the files (laid over every read); owned by the array's state. */
   patches?: NpkRowPatches;
   /**
-   * Cut data files back to the catalogue's rows: an append interrupted before its commit
+   * Cut a plain data file back to the catalogue's rows: an append interrupted before its commit
    * leaves rows past the count, and NumPack's own append (O_APPEND) would write after
    * them, so its new rows would not be the ones it counts. Writers only.
    */
@@ -107,7 +107,8 @@ export class NpkArrayData {
       if (size >= 0 && size < part.rows * rowBytes) {
         fail('TRUNCATED', `npk: data file ${part.file} of ${quoteInput(name)} has ${size} bytes, ${part.rows} rows of ${rowBytes} bytes need ${part.rows * rowBytes}`);
       }
-      if (options.trimOrphans && size > part.rows * rowBytes && part === parts[parts.length - 1]) {
+      // Plain files only: a segment's size is also in the manifest, which would then disagree.
+      if (options.trimOrphans && !segmented && size > part.rows * rowBytes) {
         const handle = await folder.openFile(part.file, 'update');
         try {
           await handle.truncate(part.rows * rowBytes);
@@ -335,7 +336,9 @@ export class NpkArrayData {
       let file = `${folder}/${npkSegmentFileName(index)}`;
       while (this.#parts.some((part) => part.file === file)) file = `${folder}/${npkSegmentFileName(++index)}`;
       // A new segment file starts empty, whatever an interrupted append left under its name.
-      const part: Part = { file, rows: 0, bytes: 0, startRow: this.#rows + written, handle: await this.#folder.openFile(file, 'create') };
+      const handle = await this.#folder.openFile(file, 'update'); // read and write ('create' is write-only)
+      await handle.truncate(0);
+      const part: Part = { file, rows: 0, bytes: 0, startRow: this.#rows + written, handle };
       this.#parts.push(part);
       await this.#writeAt(part, bytes.subarray(written * this.rowBytes, (written + rows) * this.rowBytes), 0);
       this.#parts[this.#parts.length - 1] = { ...part, rows, bytes: rows * this.rowBytes };
