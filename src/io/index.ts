@@ -47,3 +47,4 @@ export type { FromTensorOptions, ToTensorOptions, TensorLike, OnnxTensorLike, Tf
 export { tensorToTypedArray, typedArrayToTensor, tensorToArrow, arrowToTensor, ZeroCopyArray, wrapForZeroCopy } from './zero-copy.js';
 export type { ZeroCopyOptions, ZeroCopyResult } from './zero-copy.js';
 export { NumPack, LazyArray } from '../npk/index.js';
+export type { NumPackOpenOptions, NumPackIterateOptions, NumPackLoadOptions } from '../npk/index.js';

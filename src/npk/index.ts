@@ -10,7 +10,7 @@
  */
 export { NumPack } from './numpack.js';
 export { NumPackBase } from './store-base.js';
-export type { NumPackOpenOptions, NumPackIterateOptions, NumPackMetadata, NumPackArrayMetadata, NumPackArraySpec } from './store-types.js';
+export type { NumPackOpenOptions, NumPackIterateOptions, NumPackLoadOptions, NumPackMetadata, NumPackArrayMetadata, NumPackArraySpec } from './store-types.js';
 export { LazyArray } from './lazy-array.js';
 export type { LazyArrayBackend } from './lazy-array.js';
 export type { NpkRowIndexes, NpkRowSlice } from './indexes.js';

@@ -14,9 +14,9 @@ import { npkAppend } from './store-append.js';
 import { NumPackBase } from './store-base.js';
 import { npkClone, npkCompact } from './store-compact.js';
 import { npkDrop } from './store-drop.js';
-import { npkGetRows, npkIterate, npkLoad, npkLoadLazy, type NpkReadOptions } from './store-read.js';
+import { npkGetRows, npkIterate, npkLoad, npkLoadLazy } from './store-read.js';
 import { npkReplace } from './store-replace.js';
-import type { NumPackIterateOptions, NumPackOpenOptions } from './store-types.js';
+import type { NumPackIterateOptions, NumPackLoadOptions, NumPackOpenOptions } from './store-types.js';
 
 export class NumPack extends NumPackBase {
   private constructor(path: string, readOnly: boolean, options: NumPackOpenOptions) {
@@ -54,7 +54,7 @@ export class NumPack extends NumPackBase {
    * const snapshot = await npk.load('x', { copy: true });
    * ```
    */
-  load(name: string, options: NpkReadOptions = {}): Promise<Tensor> {
+  load(name: string, options: NumPackLoadOptions = {}): Promise<Tensor> {
     return npkLoad(this.core, name, options);
   }
 

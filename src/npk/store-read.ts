@@ -19,14 +19,8 @@ import { npkGatherRows, npkReadLogicalRange, npkToPhysical } from './logical-io.
 import type { NpkArrayState } from './array-state.js';
 import { needRows } from './store-checks.js';
 import type { NpkStoreCore } from './store-core.js';
-import type { NumPackIterateOptions } from './store-types.js';
+import type { NumPackIterateOptions, NumPackLoadOptions } from './store-types.js';
 import { quoteInput } from '../core/quote.js';
-
-/** Options of a whole-array or row-range read. */
-export interface NpkReadOptions {
-  /** Read into fresh memory even where the rows could be a view of a mapping of the file. */
-  copy?: boolean;
-}
 
 /**
  * Logical rows `[start, end)`: a mapped view when the array has no deleted rows and the
@@ -44,7 +38,7 @@ async function readLogicalRows(store: NpkStoreCore, state: NpkArrayState, start:
 }
 
 /** The whole array, logical rows only; `LIMIT_EXCEEDED` above `maxTensorBytes`. */
-export function npkLoad(store: NpkStoreCore, name: string, options: NpkReadOptions = {}): Promise<Tensor> {
+export function npkLoad(store: NpkStoreCore, name: string, options: NumPackLoadOptions = {}): Promise<Tensor> {
   return store.run(async () => {
     const state = store.state(name);
     const bytes = state.logicalRows * state.rowBytes;

@@ -38,6 +38,12 @@ export interface NumPackOpenOptions {
 /** The open options a store keeps, defaults filled in. */
 export type NpkStoreSettings = Required<Omit<NumPackOpenOptions, 'dropIfExists' | 'readOnly'>>;
 
+/** Options of `NumPack.load`. */
+export interface NumPackLoadOptions {
+  /** Read into fresh memory even where the array could be a view of a mapping of its file. */
+  copy?: boolean;
+}
+
 /** Options for {@link NumPack.iterate}. */
 export interface NumPackIterateOptions {
   /** Rows per batch (NumPack's `buffer_size`); default 1, as NumPack. */
