@@ -79,6 +79,33 @@ print(len(st))
   assert.equal(result.stdout.trim(), '4');
 });
 
+test('convert gguf → safetensors --dequantize --dtype float16|bfloat16 equals gguf.quants.dequantize then a round-to-nearest-even cast (NumPy, ml_dtypes)', { skip: oracleSkip('gguf', 'numpy', 'ml_dtypes') }, async (t) => {
+  const dir = await tempDir(t);
+  runPython(WRITE_QUANTIZED, [join(dir, 'in.gguf')]);
+  for (const dtype of ['float16', 'bfloat16']) {
+    const out = join(dir, `${dtype}.safetensors`);
+    const run = await runCli(['convert', join(dir, 'in.gguf'), out, '--dequantize', '--dtype', dtype]);
+    assert.equal(run.code, 0, run.stderr);
+    // safetensors' NumPy loader has no bfloat16: the header and bytes are read by hand.
+    const result = runPython(String.raw`
+import sys, json, struct, numpy as np, gguf, ml_dtypes
+raw = open(sys.argv[2], 'rb').read()
+n = struct.unpack('<Q', raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+want_dtype = {'float16': np.float16, 'bfloat16': ml_dtypes.bfloat16}[sys.argv[3]]
+for t in gguf.GGUFReader(sys.argv[1]).tensors:
+    want = gguf.quants.dequantize(t.data, t.tensor_type).astype(want_dtype)
+    entry = header[t.name]
+    assert entry['dtype'] == {'float16': 'F16', 'bfloat16': 'BF16'}[sys.argv[3]], entry
+    begin, end = entry['data_offsets']
+    got = np.frombuffer(raw[8 + n + begin:8 + n + end], dtype=np.uint16).reshape(entry['shape'])
+    assert np.array_equal(got, want.view(np.uint16)), t.name
+print(len([k for k in header if k != '__metadata__']))
+`, [join(dir, 'in.gguf'), out, dtype]);
+    assert.equal(result.stdout.trim(), '4', dtype);
+  }
+});
+
 test('convert safetensors → gguf --quantize q8_0 --arch --metadata: GGUFReader reads the types and values', { skip: oracleSkip('gguf', 'numpy', 'safetensors') }, async (t) => {
   const dir = await tempDir(t);
   runPython(String.raw`

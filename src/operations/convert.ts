@@ -87,8 +87,8 @@ export interface ConvertOptions<From extends string = string, To extends string 
   /**
    * Write block-quantized tensors (GGUF's `q4_k`, `q8_0`, …) as float32 values, and
    * GGUF's float16/bfloat16 tensors too, bit for bit as gguf-py's `dequantize`, and
-   * zTensor's group-quantized and MX tensors (`dequantizeLayout`). Without
-   * it, an output format that cannot hold a block dtype gets its raw blocks as a
+   * zTensor's group-quantized and MX tensors (`dequantizeLayout`); with `dtype`
+   * (`float16`, `bfloat16`) those float32 values are then cast. Without it, an output format that cannot hold a block dtype gets its raw blocks as a
    * `uint8` tensor (`[...shape[:-1], rowBytes]`) and `ggml_type:<name>` in the metadata.
    */
   dequantize?: boolean;
@@ -230,7 +230,11 @@ export async function convertReader<To extends string = string>(reader: TensorRe
     const block = blockConversion(info, name, outputFormat, dequantizer, reader.metadata);
     if (block) {
       blocks.set(name, block);
-      return block.spec;
+      // Dequantized blocks are float32 values: `dtype` casts them as any float32 tensor.
+      const to = block.spec.dtype === 'float32' ? castTarget('float32') : undefined;
+      if (to === undefined) return block.spec;
+      casts.set(name, { from: 'float32', to });
+      return { ...block.spec, dtype: to };
     }
     const to = castTarget(dtype);
     if (to === undefined) return { name, dtype, shape };
@@ -312,7 +316,8 @@ export async function convertReader<To extends string = string>(reader: TensorRe
       });
       const cast = casts.get(name);
       const transform = blocks.get(name)?.transform;
-      const bytes = cast ? castStream(stream, cast.from, cast.to, options.chunkBytes) : transform ? transform(stream) : stream;
+      const decoded = transform ? transform(stream) : stream;
+      const bytes = cast ? castStream(decoded, cast.from, cast.to, options.chunkBytes) : decoded;
       await writer.add(name, bytes, options.signal ? { signal: options.signal } : undefined);
     }
     await writer.close();
