@@ -88,7 +88,8 @@ Options:
       --dequantize    write GGUF block-quantized tensors (q4_k, q8_0, …) as float32
                       values, as gguf-py's dequantize, and zTensor zt.quant_group/1
                       and zt.mx/1 tensors as (q − zero)·scale and element·2^(e−127)
-                      float32 values. Without it a format that has
+                      float32 values (then cast with --dtype float16|bfloat16).
+                      Without it a format that has
                       no such dtypes gets each tensor's raw blocks as uint8
                       [..., row bytes] and ggml_type:<name> in its metadata, which
                       a later conversion back to GGUF restores exactly
