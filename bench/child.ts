@@ -3,6 +3,7 @@
  *
  *   node --expose-gc --import tsx bench/child.ts stream-write <format> <out> <totalMiB>
  *   node --expose-gc --import tsx bench/child.ts convert <input> <output> [<dtype to leave out>]
+ *   node --expose-gc --import tsx bench/child.ts convert-columns <input> <output>   (tables: each column its own tensor, both sides)
  *   node --expose-gc --import tsx bench/child.ts verify <input>
  *   node --expose-gc --import tsx bench/child.ts open <input>   (open and list, no tensor data)
  *
@@ -70,6 +71,7 @@ if (op === 'convert') await listKept(args[0]!, args[2]);
 const operations: Record<string, () => Promise<unknown>> = {
   'stream-write': () => streamWrite(args[0]!, args[1]!, Number(args[2])),
   convert: () => convertWithout(args[0]!, args[1]!, args[2]),
+  'convert-columns': () => tensio.convert(args[0]!, args[1]!, { overwrite: true, readOptions: { columns: 'separate' }, writeOptions: { columns: 'separate' } } as never),
   open: async () => {
     const reader = await tensio.openTensorFile(args[0]!);
     if (reader.tensors.length === 0 && args[1] !== 'empty-ok') throw new Error('no tensors');
@@ -82,7 +84,7 @@ const operations: Record<string, () => Promise<unknown>> = {
 };
 const operation = operations[op ?? ''];
 if (!operation) {
-  console.error(`usage: child.ts stream-write <format> <out> <totalMiB> | convert <input> <output> [<dtype to leave out>] | verify <input> | open <input>`);
+  console.error(`usage: child.ts stream-write <format> <out> <totalMiB> | convert <input> <output> [<dtype to leave out>] | convert-columns <input> <output> | verify <input> | open <input>`);
   process.exit(2);
 }
 collectGarbage();

@@ -1,5 +1,5 @@
 /**
- * tensio benchmarks: `npm run bench [-- --quick] [--only safetensors,npy,npz,pytorch,npk,import,http,bounds,csv,zt,zarr,hdf5,parquet,arrow,gguf,split,mmap,s3]
+ * tensio benchmarks: `npm run bench [-- --quick] [--only safetensors,npy,npz,pytorch,npk,import,http,bounds,csv,zt,zarr,hdf5,parquet,arrow,gguf,split,mmap,s3] (tables = parquet,arrow,csv)
  * [--size-mib N] [--json out.json]`.
  *
  * Generates its inputs in a scratch folder under the system temp folder (removed at the
@@ -21,6 +21,8 @@ import { formatSummary, formatTable } from './lib/report.js';
 import type { BenchRow } from './lib/types.js';
 
 const GROUPS = ['safetensors', 'npy', 'npz', 'pytorch', 'npk', 'import', 'http', 'bounds', 'csv', 'zt', 'zarr', 'hdf5', 'parquet', 'arrow', 'gguf', 'split', 'mmap', 's3'] as const;
+/** Names that stand for several groups (`--only tables`: every issue-11 figure). */
+const ALIASES: Readonly<Record<string, readonly Group[]>> = { tables: ['parquet', 'arrow', 'csv'] };
 type Group = (typeof GROUPS)[number];
 
 interface CliOptions {
@@ -42,10 +44,10 @@ function parseArgs(argv: readonly string[]): CliOptions {
     };
     if (arg === '--quick') options.quick = true;
     else if (arg === '--only') {
-      const names = value().split(',').map((name) => name.trim()).filter(Boolean);
+      const names = value().split(',').map((name) => name.trim()).filter(Boolean).flatMap((name) => ALIASES[name] ?? [name]);
       const unknown = names.filter((name) => !(GROUPS as readonly string[]).includes(name));
-      if (unknown.length > 0) throw new Error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${GROUPS.join(', ')}`);
-      options.only = names as Group[];
+      if (unknown.length > 0) throw new Error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${GROUPS.join(', ')}, ${Object.keys(ALIASES).join(', ')}`);
+      options.only = [...new Set(names)] as Group[];
     } else if (arg === '--size-mib') {
       const size = Number(value());
       if (!Number.isInteger(size) || size < 1) throw new Error('--size-mib needs a whole number >= 1');
@@ -56,7 +58,7 @@ function parseArgs(argv: readonly string[]): CliOptions {
       options.reps = reps;
     } else if (arg === '--json') options.json = value();
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--only safetensors,npy,npz,pytorch,npk,import,http,bounds,csv,zt,zarr,hdf5,parquet,arrow,gguf,split,mmap,s3] [--size-mib N] [--reps N] [--json out.json]');
+      console.log('usage: npm run bench -- [--quick] [--only safetensors,npy,npz,pytorch,npk,import,http,bounds,csv,zt,zarr,hdf5,parquet,arrow,gguf,split,mmap,s3 | tables (= parquet,arrow,csv)] [--size-mib N] [--reps N] [--json out.json]');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
   }

@@ -34,10 +34,11 @@ export interface RssReport {
  * console.log(report.aboveBaselineBytes / 2 ** 20, 'MiB');
  * ```
  */
-export function measureChildRss(op: string, args: readonly string[]): Promise<RssReport> {
+export function measureChildRss(op: string, args: readonly string[], options: { env?: Readonly<Record<string, string>> } = {}): Promise<RssReport> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', CHILD_SCRIPT, op, ...args], {
       cwd: dirname(BENCH_FOLDER),
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,9 +1,12 @@
 /**
- * Arrow IPC Tensor and SparseTensor messages (pyarrow `pa.ipc.write_tensor`,
- * `write_sparse_tensor`... as streams of such messages): each dense tensor reads as one
- * tensor (named `tensor`, or `tensor_<i>` when the stream holds several). Row-major
- * data is read in place; other strides are gathered into C order. Sparse tensors are
- * listed as unsupported entries with their layout.
+ * Arrow IPC Tensor and SparseTensor messages (pyarrow `pa.ipc.write_tensor`, as streams
+ * of such messages): each dense tensor reads as one tensor (named `tensor`, or
+ * `tensor_<i>` when the stream holds several). Row-major data is read in place; other
+ * strides are gathered into C order. Sparse tensors are listed as unsupported entries
+ * with their layout: pyarrow (25) has no writer for SparseTensor messages
+ * (`ipc.write_tensor` takes a dense `pa.Tensor` only and refuses a `SparseCOOTensor`;
+ * Arrow C++'s `ipc::WriteSparseTensor` is not exposed to Python), so there is no
+ * reference file a sparse reader could be checked against.
  */
 import { DTYPE_INFO } from '../../core/dtype.js';
 import { errorFactory } from '../../core/errors.js';
@@ -62,7 +65,7 @@ export function arrowTensorReader(source: ByteSource, messages: readonly Scanned
     const name = messages.length === 1 ? 'tensor' : `tensor_${index}`;
     if (message.headerType === ARROW_MESSAGE.SparseTensor) {
       const sparse = arrowParseSparseTensor(message.header);
-      unsupported.push({ name, formatDtype: sparse.typeName, code: 'UNSUPPORTED_FEATURE', reason: `a sparse ${sparse.index.kind} tensor of shape [${sparse.shape.join(', ')}] with ${sparse.nonZeroLength} non-zeros; tensio reads dense Arrow tensors only` });
+      unsupported.push({ name, formatDtype: sparse.typeName, code: 'UNSUPPORTED_FEATURE', reason: `a sparse ${sparse.index.kind} tensor of shape [${sparse.shape.join(', ')}] with ${sparse.nonZeroLength} non-zeros; tensio reads dense Arrow tensors only (write it dense: pyarrow's sparse_tensor.to_tensor(), then ipc.write_tensor)` });
       return;
     }
     const header: ArrowTensorHeader = arrowParseTensor(message.header);
