@@ -2,9 +2,10 @@
  * GGUF benchmark: dequantization throughput per type (float32 output GB/s) against
  * gguf-py's NumPy `gguf.quants.dequantize` on the same blocks; quantization of Q8_0 and
  * Q4_0 against `gguf.quants.quantize` (input GB/s); header-only open of the largest
- * vocabulary file (ms) against `@huggingface/gguf` and gguf-py's `GGUFReader`. Best of
- * `reps` runs on each side, in the same process run; and the full convert of a 1 GiB
- * Q8_0 model to safetensors against raw read+write of the same bytes.
+ * vocabulary file (ms) against `@huggingface/gguf` and gguf-py's `GGUFReader`; and the
+ * full convert of a 1 GiB Q8_0 model to safetensors against raw read+write of the same
+ * bytes. Codec rows: 3 interleaved rounds (1 with --quick) of best-of-`reps` on each
+ * side, the median round reported; open and convert rows: best of `reps`.
  */
 import { execFile } from 'node:child_process';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
@@ -44,6 +45,11 @@ else:
         s = time.perf_counter(); r = gguf.GGUFReader(path); len(r.fields); best = min(best, time.perf_counter() - s)
 print(best)
 `;
+
+/** The middle value (the upper one of an even count). */
+function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[values.length >> 1]!;
+}
 
 function bestOf(reps: number, fn: () => void): number {
   let best = Infinity;
@@ -136,6 +142,19 @@ async function convertRow(context: BenchContext): Promise<BenchRow> {
 export async function runGgufBench(context: BenchContext): Promise<BenchRow[]> {
   const { dir, log, python } = context;
   const reps = Math.max(3, context.reps);
+  // Rounds of (tensio best of reps, gguf-py best of reps), interleaved so that load on a
+  // shared machine hits both sides alike; each side's figure is the median of its rounds.
+  const rounds = context.quick ? 1 : 3;
+  const interleaved = async (ours: () => number, theirs: (() => Promise<number | undefined>) | undefined): Promise<[number, number | undefined]> => {
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      a.push(ours());
+      const t = await theirs?.();
+      if (t !== undefined) b.push(t);
+    }
+    return [median(a), b.length > 0 ? median(b) : undefined];
+  };
   const rows: BenchRow[] = [];
   const peer = async (mode: string, path: string, name: string): Promise<number | undefined> => {
     if (!python) return undefined;
@@ -155,9 +174,8 @@ export async function runGgufBench(context: BenchContext): Promise<BenchRow[]> {
     const input = randomBlocks(dtype, (elements / block.elementsPerBlock) * block.bytesPerBlock);
     const path = join(dir, `${block.ggmlName}.blocks`);
     writeFileSync(path, input);
-    const ours = bestOf(reps, () => { ggufDequantize(dtype, input, out); });
     // gguf-py 0.19 has no Q8_K: no peer figure for it.
-    const theirs = block.ggmlName === 'Q8_K' ? undefined : await peer('dequantize', path, block.ggmlName);
+    const [ours, theirs] = await interleaved(() => bestOf(reps, () => { ggufDequantize(dtype, input, out); }), block.ggmlName === 'Q8_K' ? undefined : () => peer('dequantize', path, block.ggmlName));
     const gb = (elements * 4) / 1e9;
     rows.push(compareRow(FORMAT, `dequantize ${block.ggmlName} (${(elements * 4 / MiB).toFixed(0)} MiB out)`, gb / ours, theirs ? gb / theirs : undefined, 'gguf.quants.dequantize', 1));
   }
@@ -168,8 +186,7 @@ export async function runGgufBench(context: BenchContext): Promise<BenchRow[]> {
   writeFileSync(valuesPath, new Uint8Array(values.buffer));
   for (const dtype of ['q8_0', 'q4_0'] as const) {
     const target = new Uint8Array((values.length / 32) * BLOCK_DTYPE_INFO[dtype].bytesPerBlock);
-    const ours = bestOf(reps, () => { ggufQuantize(dtype, values, target); });
-    const theirs = await peer('quantize', valuesPath, BLOCK_DTYPE_INFO[dtype].ggmlName);
+    const [ours, theirs] = await interleaved(() => bestOf(reps, () => { ggufQuantize(dtype, values, target); }), () => peer('quantize', valuesPath, BLOCK_DTYPE_INFO[dtype].ggmlName));
     const gb = values.byteLength / 1e9;
     rows.push(compareRow(FORMAT, `quantize ${BLOCK_DTYPE_INFO[dtype].ggmlName} (${(values.byteLength / MiB).toFixed(0)} MiB in)`, gb / ours, theirs ? gb / theirs : undefined, 'gguf.quants.quantize', 1));
   }

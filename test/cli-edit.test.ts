@@ -166,3 +166,21 @@ with safe_open(sys.argv[1], 'numpy') as f:
   assert.equal(npz.code, 2);
   assert.match(npz.stderr, /--header-reserve applies to safetensors/);
 });
+
+test('safetensorsPlanLayout headerReserve: that many spaces more (to a multiple of 8), the same JSON; a negative or fractional reserve is refused', async () => {
+  const { safetensorsPlanLayout } = await import('../src/formats/safetensors/write.js');
+  const { isTensioError } = await import('../src/core/errors.js');
+  const specs = [{ name: 'w', dtype: 'float32' as const, shape: [2, 3] }];
+  const plain = safetensorsPlanLayout(specs, { metadata: { format: 'pt' } });
+  const reserved = safetensorsPlanLayout(specs, { metadata: { format: 'pt' }, headerReserve: 1000 });
+  const text = (header: Uint8Array) => Buffer.from(header.subarray(8)).toString('utf8');
+  assert.equal(text(reserved.header).trimEnd(), text(plain.header).trimEnd());
+  assert.equal((reserved.dataStart - 8) % 8, 0);
+  const json = text(plain.header).trimEnd().length;
+  assert.ok(reserved.dataStart - 8 - json >= 1000 && reserved.dataStart - 8 - json < 1008);
+  assert.equal(reserved.fileSize - reserved.dataStart, plain.fileSize - plain.dataStart);
+  for (const bad of [-1, 1.5, Number.NaN]) {
+    assert.throws(() => safetensorsPlanLayout(specs, { headerReserve: bad }), (error: unknown) => isTensioError(error, 'INVALID_ARGUMENT'));
+  }
+  assert.throws(() => safetensorsPlanLayout(specs, { headerReserve: 200, maxHeaderBytes: 128 }), (error: unknown) => isTensioError(error, 'HEADER_TOO_LARGE'));
+});
