@@ -212,6 +212,26 @@ test('mappings dropped without an explicit collection are released: live mapping
   assert.ok((result.most as number) >= 1 && (result.most as number) < 2000, `most live mappings at once: ${String(result.most)}`);
 });
 
+test('mappings made in worker threads are released when the workers end, without a crash', { skip: NO_ADDON }, async (t) => {
+  // Each worker's finalizers run at its teardown and give back the external-memory charge to
+  // that worker's V8 (tensio_mmap.c, finalize_mapping): the process must outlive it.
+  const dir = await tempDir(t, 'tensio-mmap-');
+  const path = join(dir, 'a.bin');
+  writeFileSync(path, new Uint8Array(1 << 24).fill(3));
+  const worker = `const addon = require(${JSON.stringify(status.addonPath)}); const fd = require('node:fs').openSync(${JSON.stringify(path)}, 'r');
+    globalThis.kept = []; for (let i = 0; i < 20; i++) globalThis.kept.push(addon.map(fd, 0, 1 << 24));
+    for (let i = 0; i < 100; i++) addon.map(fd, 4096, (1 << 24) - 4096);
+    require('node:worker_threads').parentPort.postMessage(addon.stats().liveMappings);`;
+  const main = `const { Worker } = require('node:worker_threads'); const addon = require(${JSON.stringify(status.addonPath)});
+    (async () => { const seen = [];
+      for (let round = 0; round < 3; round++) { const w = new Worker(${JSON.stringify(worker)}, { eval: true }); seen.push(await new Promise((resolve) => w.on('message', resolve))); await w.terminate(); }
+      console.log(JSON.stringify({ seen, after: addon.stats().liveMappings })); })();`;
+  const result = JSON.parse(execFileSync(process.execPath, ['-e', main], { encoding: 'utf8' }).trim()) as { seen: number[]; after: number };
+  assert.equal(result.seen.length, 3);
+  assert.ok(result.seen.every((live) => live >= 20), `live mappings in the workers: ${result.seen.join(', ')}`);
+  assert.equal(result.after, 0);
+});
+
 test('a file shortened under a live mapping: zeros and a fault flag, not a crash; stream() fails with SOURCE_CHANGED', { skip: NO_ADDON }, async (t) => {
   const dir = await tempDir(t, 'tensio-mmap-');
   const make = async (name: string) => {
