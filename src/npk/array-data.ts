@@ -337,7 +337,10 @@ export class NpkArrayData {
       while (this.#parts.some((part) => part.file === file)) file = `${folder}/${npkSegmentFileName(++index)}`;
       // A new segment file starts empty, whatever an interrupted append left under its name.
       const handle = await this.#folder.openFile(file, 'update'); // read and write ('create' is write-only)
-      await handle.truncate(0);
+      await handle.truncate(0).catch(async (error) => {
+        await handle.close().catch(() => undefined);
+        throw error;
+      });
       const part: Part = { file, rows: 0, bytes: 0, startRow: this.#rows + written, handle };
       this.#parts.push(part);
       await this.#writeAt(part, bytes.subarray(written * this.rowBytes, (written + rows) * this.rowBytes), 0);
