@@ -7,6 +7,7 @@
  * codecs.
  */
 import { test } from 'node:test';
+import { isTensioError } from '../src/core/errors.js';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,6 +55,19 @@ test('v2 fixtures: strings and objects are listed as unsupported, not tensors', 
   await using reader = await zarrOpen(sharedFile(V2)!);
   const unsupported = (reader.metadata.unsupportedTensors as { name: string; formatDtype?: string }[]).map((entry) => entry.name).sort();
   assert.deepEqual(unsupported, ['1d.contiguous.S7', '1d.contiguous.U13.be', '1d.contiguous.U13.le', '1d.contiguous.U7', '1d.contiguous.json2.O', '2d.chunked.U7', '3d.chunked.O']);
+  // Read by name, a string array is an UNSUPPORTED_DTYPE error naming the array and what it holds, not NOT_FOUND.
+  await assert.rejects(reader.read('2d.chunked.U7'), (error) => isTensioError(error, 'UNSUPPORTED_DTYPE') && /2d\.chunked\.U7.*fixed-length unicode string/.test((error as Error).message));
+  await assert.rejects(reader.read('1d.contiguous.S7'), (error) => isTensioError(error, 'UNSUPPORTED_DTYPE') && /fixed-length bytes/.test((error as Error).message));
+});
+
+test('v3 fixtures: string arrays (vlen, compressed, empty, unicode) are listed as unsupported and refused by name with UNSUPPORTED_DTYPE', { skip: sharedSkip(V3) }, async () => {
+  await using reader = await zarrOpen(sharedFile(V3)!);
+  const strings = (reader.metadata.unsupportedTensors as { name: string; formatDtype?: string; code: string }[]).filter((entry) => entry.formatDtype === 'string');
+  assert.deepEqual(strings.map((entry) => entry.name).sort(), ['1d.chunked.string.vlen', '1d.contiguous.string.compressed', '1d.contiguous.string.vlen', '1d.string.empty', '1d.string.unicode', '2d.chunked.string.vlen']);
+  for (const entry of strings) {
+    assert.equal(entry.code, 'UNSUPPORTED_DTYPE');
+    await assert.rejects(reader.read(entry.name), (error) => isTensioError(error, 'UNSUPPORTED_DTYPE') && (error as Error).message.includes(entry.name) && /strings/.test((error as Error).message));
+  }
 });
 
 test('v2 zip stores (zipped from within and from the parent) equal the folder', { skip: sharedSkip(V2) }, async () => {

@@ -12,7 +12,7 @@ import { itemSize, type DType } from '../core/dtype.js';
 import { elementCount } from '../core/sizes.js';
 import { checkMultiPartInfo, tensorPart, type TensorLayout, type TensorPartInfo } from './layouts.js';
 import { readTensorSlice, resolveTensorSlice, sliceElementBytes, type SliceByteAccess, type TensorSlice } from './nd-slice.js';
-import type { Metadata, ReadPartOptions, ReadTensorOptions, StreamTensorOptions, TensorInfo, TensorReader } from './types.js';
+import { UNSUPPORTED_TENSORS_KEY, type Metadata, type ReadPartOptions, type ReadTensorOptions, type StreamTensorOptions, type TensorInfo, type TensorReader, type UnsupportedTensor } from './types.js';
 import { quoteInput } from '../core/quote.js';
 
 /**
@@ -90,6 +90,10 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
   function info(name: string): TensorInfo {
     const found = byName.get(name);
     if (!found) {
+      // A name the format listed as unsupported (a string array, a filter it lacks) says why, with the entry's own code.
+      const listed = parts.metadata[UNSUPPORTED_TENSORS_KEY];
+      const entry = Array.isArray(listed) ? (listed as UnsupportedTensor[]).find((candidate) => candidate.name === name) : undefined;
+      if (entry) throw new TensioError(entry.code, `${parts.format}: ${quoteInput(name)} is not readable as a tensor: ${entry.reason}`, { format: parts.format, ...(parts.path ? { path: parts.path } : {}) });
       throw new TensioError('NOT_FOUND', `${parts.format}: no tensor named ${quoteInput(name)}${parts.path ? ` in ${parts.path}` : ''}`, { format: parts.format, ...(parts.path ? { path: parts.path } : {}) });
     }
     return found;

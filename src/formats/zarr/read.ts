@@ -33,6 +33,12 @@ function asObject(value: unknown): Json {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : {};
 }
 
+/** What a non-numeric v2 dtype holds, for messages: `<U7` fixed-length unicode, `|S7` bytes, `|O` Python objects. */
+function v2TypeName(formatDtype: string): string {
+  const kind = formatDtype.replace(/^[<>|]/, '')[0];
+  return kind === 'U' ? 'fixed-length unicode string dtype' : kind === 'S' ? 'fixed-length bytes dtype' : kind === 'O' ? 'object dtype' : 'dtype';
+}
+
 /**
  * A v2 array from its `.zarray` (and `.zattrs`): the normalised metadata, or why tensio
  * cannot read it as a tensor (strings, objects, structured dtypes).
@@ -49,7 +55,7 @@ export function zarrParseV2Array(path: string, zarray: Json, attributes: Json): 
   if (typeof formatDtype !== 'string') return { path, reason: `structured dtype ${JSON.stringify(formatDtype)} is not a tensor dtype`, formatDtype: JSON.stringify(formatDtype) };
   const match = /^([<>|])([a-zA-Z]\d*)$/.exec(formatDtype);
   const dtype = match ? V2_KINDS[match[2]!] : undefined;
-  if (!match || !dtype) return { path, formatDtype, reason: `dtype ${formatDtype} is not a numeric dtype tensio reads` };
+  if (!match || !dtype) return { path, formatDtype, reason: `array /${path}: ${v2TypeName(formatDtype)} ${formatDtype} is not a numeric dtype; tensio reads numeric arrays only (read strings and objects with zarr-python)` };
   const order = zarray.order ?? 'C';
   if (order !== 'C' && order !== 'F') zarrFail(path, `order ${JSON.stringify(order)} is not "C" or "F"`);
   const separator = zarray.dimension_separator ?? '.';
@@ -103,7 +109,7 @@ export function zarrParseV3Array(path: string, doc: Json): ZarrArrayMeta | ZarrU
   if (grid.name !== 'regular') zarrFail(path, `chunk grid ${JSON.stringify(grid.name)} is not "regular"`);
   const chunkShape = asObject(grid.configuration).chunk_shape;
   zarrCheckShapes(path, doc.shape, chunkShape);
-  if (!dtype) return { path, formatDtype, reason: `data type ${formatDtype} is not a numeric type tensio reads` };
+  if (!dtype) return { path, formatDtype, reason: `array /${path}: data type ${formatDtype}${/^(string|fixed_length_utf32|fixed_length_bytes|variable_length_bytes|bytes)$/.test(formatDtype) ? ' (strings/bytes)' : ''} is not a numeric type; tensio reads numeric arrays only (read it with zarr-python)` };
   const keyEncoding = asObject(doc.chunk_key_encoding);
   const keyConfig = asObject(keyEncoding.configuration);
   let prefix: boolean;
