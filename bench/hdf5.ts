@@ -3,10 +3,14 @@
  * 1024), written and read by tensio and by h5py (the oracle python, timed inside Python)
  * uncompressed and with gzip level 1, beside the raw file system (one file written /
  * read whole). tensio writes with its own writer and reads through libhdf5 (h5wasm).
+ * Then a remote row slice of tensio's files over loopback HTTP (the `http` group's file
+ * server): requests and bytes, opening included, against the chunks the slice touches.
  */
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { httpSource } from '../src/storage/http-source.js';
+import { getJson, startServer } from './http.js';
 import type { BenchContext } from './lib/context.js';
 import { logThroughputs, throughput } from './lib/context.js';
 import { freshTarget, rawReadFresh, rawWrite, chunkViews } from './lib/raw-fs.js';
@@ -123,6 +127,37 @@ export async function runHdf5Bench(context: BenchContext): Promise<BenchRow[]> {
     rows.push(compareRow(FORMAT, `read() chunked ${label} vs h5py f['x'][()] (same file)`, throughput(results.get('tensio read'), total).median, throughput(results.get('h5py read'), total).median, 'h5py', compression === 'gzip' ? 0.5 : 0.8,
       reason ?? `raw fs read ${throughput(results.get('raw fs read'), total).median?.toFixed(2)} GB/s`));
     freshTarget(theirs, rawCopy);
+  }
+
+  // Remote slice: rows [1000, 1300) of tensio's files over loopback HTTP touch 2 chunks of 256 rows; libhdf5 reads in 1 MiB bands remotely.
+  const sliceRows = Math.min(300, shape[0]! - 1);
+  const sliceStart = Math.min(1000, shape[0]! - sliceRows - 1);
+  const touched = Math.floor((sliceStart + sliceRows - 1) / CHUNK_ROWS) - Math.floor(sliceStart / CHUNK_ROWS) + 1;
+  const server = await startServer(dir);
+  try {
+    for (const compression of ['none', 'gzip'] as const) {
+      const url = `${server.base}/tensio-${compression}.h5`;
+      await fetch(`${server.base}/__reset`);
+      const start = process.hrtime.bigint();
+      await using reader = await hdf5Open(await httpSource(url));
+      const opened = await getJson(`${server.base}/__stats`);
+      const slice = await reader.read('x', { slice: { start: sliceStart, end: sliceStart + sliceRows } });
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const cost = await getJson(`${server.base}/__stats`);
+      const fileBytes = statSync(join(dir, `tensio-${compression}.h5`)).size;
+      const chunkBytes = (fileBytes / (shape[0]! / CHUNK_ROWS)) * touched; // about: chunks are alike in size
+      rows.push({
+        format: FORMAT,
+        operation: `remote slice of ${sliceRows} rows (${touched} chunks), ${compression === 'gzip' ? 'gzip 1' : 'uncompressed'}: requests incl. open (bytes ${(cost.bytes / MiB).toFixed(2)} MiB of a ${(fileBytes / MiB).toFixed(0)} MiB file, ~${(chunkBytes / MiB).toFixed(2)} MiB in the touched chunks; open ${opened.requests} requests, ${(opened.bytes / 1024).toFixed(0)} KiB)`,
+        unit: 'requests',
+        tensio: cost.requests,
+        goal: `bytes ≤ touched chunks + 1 MiB`,
+        met: cost.bytes <= chunkBytes + MiB + 256 * 1024,
+        note: `${(seconds * 1000).toFixed(0)} ms incl. open (libhdf5 worker start); ${slice.data.byteLength} bytes returned`,
+      });
+    }
+  } finally {
+    server.stop();
   }
   return rows;
 }

@@ -9,6 +9,7 @@
 import { TensioError, throwIfAborted } from '../../core/errors.js';
 import { HDF5_MAX_ATTRIBUTE_BYTES, HDF5_MAX_OBJECTS } from '../../core/limits.js';
 import { itemSize } from '../../core/dtype.js';
+import { allocateUninitialized } from '../../core/memory.js';
 import { tensorByteLength } from '../../core/sizes.js';
 import { UNSUPPORTED_TENSORS_KEY, type TensorInfo, type UnsupportedTensor } from '../../model/types.js';
 import { hdf5Dtype } from './dtypes.js';
@@ -226,7 +227,10 @@ function readHyperslab(module: H5Module, fileId: bigint, path: string, offset: n
     const what = `reading ${path}${offset ? ` at [${offset.join(', ')}] count [${count!.join(', ')}]` : ''}`;
     const status = hdf5Call(what, () => module.get_dataset_data(fileId, path, count ? count.map(BigInt) : null, offset ? offset.map(BigInt) : null, count ? count.map(() => 1n) : null, BigInt(pointer)));
     if (status < 0) throw new TensioError('INVALID_HEADER', `hdf5: ${what}: libhdf5 returned status ${status}`, { format: 'hdf5' });
-    return module.HEAPU8.slice(pointer, pointer + bytes);
+    // Not zero-filled first (slice() would): every byte is overwritten by the copy.
+    const band = allocateUninitialized(bytes);
+    band.set(module.HEAPU8.subarray(pointer, pointer + bytes));
+    return band;
   } finally {
     module._free(pointer);
   }
