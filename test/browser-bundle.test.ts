@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tempDir } from './helpers/temp.js';
-import { buildBrowserBundle, chromiumSkip, FIXTURE_VALUES, launchChromium, writeFormatFixtures } from './helpers/browser.js';
+import { buildBrowserBundle, chromiumSkip, FIXTURE_VALUES, firefoxSkip, launchChromium, launchFirefox, writeFormatFixtures } from './helpers/browser.js';
 import { startStaticServer } from '../src/storage/static-server.js';
 
 const skip = chromiumSkip();
@@ -91,6 +91,17 @@ test('the browser bundle reads every format from a Blob and from a URL in headle
   // Plain JavaScript run in the page (a string: tsx's helpers do not exist there).
   const results = (await page.evaluate(`(${READ_EVERY_FORMAT})(${JSON.stringify(fixtures.files)}, ${JSON.stringify(fixtures.folders)})`)) as PageResult[];
 
+  checkEveryFormat(results);
+  assert.deepEqual(pageErrors, []);
+  // tensio reads URLs by Range requests only: the only whole-file requests are the page's
+  // own fetch() calls that made the Files (one per fixture, one more of one.npz for the
+  // conversion, one of one.safetensors for the size measurement).
+  const unranged = server.stats.log.filter((entry) => entry.path.startsWith('/files/') && entry.path.includes('.') && !entry.path.endsWith('.html') && entry.range === undefined);
+  assert.equal(unranged.length, fixtures.files.length + 2, `whole-file requests: ${unranged.map((entry) => entry.path).join(', ')}`);
+});
+
+/** What every browser must report for the fixtures (see READ_EVERY_FORMAT). */
+function checkEveryFormat(results: PageResult[]): void {
   const byInput = new Map(results.map((result) => [result.input, result]));
   const expectOk = (input: string, format: string): void => {
     const result = byInput.get(input);
@@ -110,7 +121,8 @@ test('the browser bundle reads every format from a Blob and from a URL in headle
   // zTensor: XXH3 digests through the TypeScript XXH3 standing in for @node-rs/xxhash.
   expectOk('blob:one.zt', 'zt');
   expectOk('url:one.zt', 'zt');
-  // HDF5: h5wasm's Node build.
+  // HDF5: on a page's main thread there is no synchronous read of a File for libhdf5 (in
+  // a Web Worker there is: test/browser-inspector-access.test.ts), and none of a URL.
   for (const input of ['blob:one.h5', 'url:one.h5']) {
     assert.match(byInput.get(input)?.error ?? '', /^UNSUPPORTED_FEATURE: /, `${input} should be refused in a browser: ${JSON.stringify(byInput.get(input))}`);
   }
@@ -121,10 +133,24 @@ test('the browser bundle reads every format from a Blob and from a URL in headle
   assert.deepEqual(sharded?.names, ['b', 'w']);
   assert.deepEqual(sharded?.values, FIXTURE_VALUES);
   expectOk('memory:safetensors', 'safetensors');
+}
+
+test('the browser bundle reads every format from a Blob and from a URL in headless Firefox ESR (WebDriver BiDi)', { skip: firefoxSkip(), timeout: 240_000 }, async (t) => {
+  const dir = await tempDir(t, 'tensio-browser-firefox-');
+  const bundle = join(dir, 'bundle');
+  const files = join(dir, 'files');
+  buildBrowserBundle(bundle);
+  const fixtures = await writeFormatFixtures(files);
+  const server = await startStaticServer([{ prefix: '/files/', path: files }, { prefix: '/', path: bundle }]);
+  t.after(() => server.close());
+  const browser = await launchFirefox();
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(String(error)));
+  await page.goto(`${server.origin}/files/harness.html`);
+  t.diagnostic(`browser: ${String(await page.evaluate('navigator.userAgent'))}`);
+  const results = (await page.evaluate(`(${READ_EVERY_FORMAT})(${JSON.stringify(fixtures.files)}, ${JSON.stringify(fixtures.folders)})`)) as PageResult[];
+  checkEveryFormat(results);
   assert.deepEqual(pageErrors, []);
-  // tensio reads URLs by Range requests only: the only whole-file requests are the page's
-  // own fetch() calls that made the Files (one per fixture, one more of one.npz for the
-  // conversion, one of one.safetensors for the size measurement).
-  const unranged = server.stats.log.filter((entry) => entry.path.startsWith('/files/') && entry.path.includes('.') && !entry.path.endsWith('.html') && entry.range === undefined);
-  assert.equal(unranged.length, fixtures.files.length + 2, `whole-file requests: ${unranged.map((entry) => entry.path).join(', ')}`);
 });

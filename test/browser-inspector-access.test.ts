@@ -4,7 +4,8 @@
  * files), on sort buttons and on table rows (arrow keys move between rows), a visible
  * focus ring, focus landing on the results, an accessible name on every control; a
  * sharded model opened by choosing, and by dropping, its index with its shards (and the
- * errors when shards or the index are missing); compare with progress and Cancel; and
+ * errors when shards or the index are missing); an HDF5 file read by libhdf5 in the
+ * inspector's worker; compare with progress and Cancel; and
  * errors shown as `CODE: message`, never a blank page. Screenshots go to
  * test-artifacts/browser/ (git-ignored).
  */
@@ -209,6 +210,21 @@ test('the inspector by keyboard, a sharded model from chosen or dropped files, c
     // Never blank: the opening controls stay, the error is visible, the page has text.
     assert.equal(await page.$eval('#open', (e) => (e as unknown as { hidden: boolean }).hidden), false);
     assert.ok(((await page.evaluate('document.body.innerText')) as string).length > 100);
+  });
+
+  await t.test('an HDF5 file chosen in the inspector opens in its worker (libhdf5 reads the File by range with FileReaderSync)', async () => {
+    await page.goto(`${server.origin}/inspector/`);
+    await page.focus('#drop');
+    const [chooser] = await Promise.all([page.waitForFileChooser({ timeout: 30_000 }), page.keyboard.press('Enter')]);
+    await chooser.accept([join(files, 'one.h5')]);
+    assert.equal(await settled(page), '');
+    assert.deepEqual(await tableNames(page), ['w']);
+    assert.match(await page.$eval('#file-facts', (e) => e.textContent ?? ''), /^hdf5 · 1 tensors/);
+    await page.click('#tensor-table tbody tr[data-name=w] button');
+    await page.waitForFunction(`window.tensioInspector.statistics()?.name === 'w'`, { timeout: 30_000 });
+    const stats = (await page.evaluate('window.tensioInspector.statistics()')) as { min: number; max: number; count: number };
+    assert.deepEqual([stats.min, stats.max, stats.count], [-12, 11, 12], 'the fixture w: 1, -2, 3.5, 0, 5 … 11, -12');
+    await shot(page, '16-hdf5-from-file');
   });
 
   await t.test('a URL that does not exist and a text that is not a URL show CODE: message', async () => {

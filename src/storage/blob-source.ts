@@ -24,7 +24,7 @@ export interface BlobLike {
  * ```
  */
 export function blobSource(blob: BlobLike, name: string | undefined = blob.name): ByteSource {
-  return {
+  const source: ByteSource = {
     size: blob.size,
     ...(name !== undefined && name !== '' ? { name } : {}),
     async read(offset, length, options) {
@@ -34,5 +34,33 @@ export function blobSource(blob: BlobLike, name: string | undefined = blob.name)
       throwIfAborted(options?.signal);
       return new Uint8Array(buffer);
     },
+  };
+  blobs.set(source, blob);
+  return source;
+}
+
+/** Sources made by {@link blobSource} → their Blob. */
+const blobs = new WeakMap<ByteSource, BlobLike>();
+
+/**
+ * A synchronous range reader of a {@link blobSource}'s Blob, where the platform has one:
+ * `FileReaderSync`, in a browser's Web Workers only. Synchronous libraries (libhdf5 in
+ * WebAssembly) read a `File` through it without holding it whole. Undefined elsewhere
+ * (a page's main thread, Node) and for other sources.
+ *
+ * @example
+ * ```ts
+ * const readSync = blobSyncReader(source);
+ * if (readSync) readSync(target, 0); // fills target with the first bytes
+ * ```
+ */
+export function blobSyncReader(source: ByteSource): ((target: Uint8Array, position: number) => void) | undefined {
+  const blob = blobs.get(source);
+  const Reader = (globalThis as { FileReaderSync?: new () => { readAsArrayBuffer(blob: unknown): ArrayBuffer } }).FileReaderSync;
+  if (!blob || !Reader) return undefined;
+  const reader = new Reader();
+  return (target, position) => {
+    checkRange(blob.size, position, target.byteLength, source.name);
+    target.set(new Uint8Array(reader.readAsArrayBuffer(blob.slice(position, position + target.byteLength))));
   };
 }

@@ -32,6 +32,20 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
+/** Firefox ESR (Debian's `firefox-esr`, or `TENSIO_FIREFOX`), when there is one. */
+export const firefoxPath = [process.env.TENSIO_FIREFOX, '/usr/bin/firefox-esr', '/usr/bin/firefox'].find((path) => path && existsSync(path));
+
+/** A skip reason when headless Firefox cannot run here, else false. */
+export function firefoxSkip(): string | false {
+  return firefoxPath ? false : 'skipped: no Firefox at /usr/bin/firefox-esr (apt-get install firefox-esr, or set TENSIO_FIREFOX)';
+}
+
+/** Starts headless Firefox, driven over WebDriver BiDi (no download: the Debian package). */
+export async function launchFirefox(): Promise<Browser> {
+  const { default: puppeteer } = await import('puppeteer-core');
+  return puppeteer.launch({ browser: 'firefox', executablePath: firefoxPath!, headless: true, protocol: 'webDriverBiDi', timeout: 120_000 });
+}
+
 /** Builds the browser bundle (and the inspector) into `outdir`. */
 export function buildBrowserBundle(outdir: string): void {
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-browser.mjs'), `--outdir=${outdir}`], { cwd: ROOT, stdio: 'pipe' });
