@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'puppeteer-core';
+import type { FileChooser, Page } from 'puppeteer-core';
 import { createTensor } from '../src/index.js';
 import { safetensorsWrite } from '../src/formats/safetensors/index.js';
 import { startStaticServer } from '../src/storage/static-server.js';
@@ -38,6 +38,17 @@ async function focused(page: Page): Promise<string> {
 
 async function tableNames(page: Page): Promise<string[]> {
   return (await page.evaluate(`Array.from(document.querySelectorAll('#tensor-table tbody tr'), (row) => row.dataset.name)`)) as string[];
+}
+
+/**
+ * Presses Enter on the focused drop zone and returns the file chooser it opens. A round
+ * trip to the page first, so Chromium intercepts choosers before the key arrives.
+ */
+async function chooseWithEnter(page: Page): Promise<FileChooser> {
+  const opened = page.waitForFileChooser({ timeout: 30_000 });
+  await page.evaluate('0');
+  await page.keyboard.press('Enter');
+  return opened;
 }
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -88,7 +99,7 @@ test('the inspector by keyboard, a sharded model from chosen or dropped files, c
     await page.keyboard.up('Shift');
     assert.equal(await focused(page), '#drop');
     assert.notEqual(await page.evaluate(`getComputedStyle(document.querySelector('#drop')).outlineStyle`), 'none', 'the focused drop zone shows a focus ring');
-    const [chooser] = await Promise.all([page.waitForFileChooser({ timeout: 30_000 }), page.keyboard.press('Enter')]);
+    const chooser = await chooseWithEnter(page);
     assert.equal(chooser.isMultiple(), true, 'the chooser takes several files');
     await chooser.accept(shardFiles);
     assert.equal(await settled(page), '');
@@ -215,7 +226,7 @@ test('the inspector by keyboard, a sharded model from chosen or dropped files, c
   await t.test('an HDF5 file chosen in the inspector opens in its worker (libhdf5 reads the File by range with FileReaderSync)', async () => {
     await page.goto(`${server.origin}/inspector/`);
     await page.focus('#drop');
-    const [chooser] = await Promise.all([page.waitForFileChooser({ timeout: 30_000 }), page.keyboard.press('Enter')]);
+    const chooser = await chooseWithEnter(page);
     await chooser.accept([join(files, 'one.h5')]);
     assert.equal(await settled(page), '');
     assert.deepEqual(await tableNames(page), ['w']);
