@@ -59,7 +59,8 @@ export type TensioErrorCode =
   | 'TIMEOUT'
   // object stores (S3)
   | 'BAD_CREDENTIALS'
-  | 'BUCKET_NOT_FOUND';
+  | 'BUCKET_NOT_FOUND'
+  | 'WRONG_REGION';
 
 /** Options accepted by the {@link TensioError} constructor. */
 export interface TensioErrorOptions {

@@ -39,6 +39,10 @@ export interface S3Options {
   retries?: number;
   /** Milliseconds a connection may stay silent (default {@link S3_IDLE_TIMEOUT_MS}). */
   timeoutMs?: number;
+  /** Uploads: bytes per part (default `S3_PART_BYTES`, 8 MiB; at least 5 MiB). */
+  partBytes?: number;
+  /** Uploads: parts in flight at once (default `S3_UPLOAD_QUEUE`, 4); memory ≈ (this + 1) × `partBytes`. */
+  queueSize?: number;
   /** Cancels every request made with these options (not shared with other users of the connection). */
   signal?: AbortSignal;
   /** Use this client instead of building one (its settings win; tensio never destroys it). */
@@ -66,6 +70,12 @@ export interface S3Connection {
   readonly signal: AbortSignal | undefined;
   /** The SDK module (commands), loaded once. */
   readonly sdk: typeof import('@aws-sdk/client-s3');
+  /**
+   * What the store was seen to support: `conditionalPut` turns false once a
+   * `PutObject` with `If-None-Match: *` was answered 501 (Swift), so later uploads
+   * skip that request and go straight to a conditional one-part multipart upload.
+   */
+  readonly supports: { conditionalPut: boolean };
 }
 
 let sdkModule: Promise<typeof import('@aws-sdk/client-s3')> | undefined;
@@ -170,7 +180,7 @@ async function makeConnection(options: S3Options): Promise<S3Connection> {
     client = new sdk.S3Client(config);
   }
   // The signal is per use, not per connection: connections are shared between callers.
-  return { client, limiter: new RequestLimiter(concurrency), stats: { requests: 0, bytesReceived: 0, bytesSent: 0, retries: 0 }, retries, signal: undefined, sdk };
+  return { client, limiter: new RequestLimiter(concurrency), stats: { requests: 0, bytesReceived: 0, bytesSent: 0, retries: 0 }, retries, signal: undefined, sdk, supports: { conditionalPut: true } };
 }
 
 /** The region from the profile or shared config; `us-east-1` when none is set (redirects fix a wrong guess). */
@@ -210,11 +220,21 @@ export function translateS3Error(cause: unknown, context: S3ErrorContext): Tensi
   const where = formatS3Url(context.location);
   const path = { path: where, cause };
   if (name === 'AbortError' || name === 'ABORTED') return new TensioError('ABORTED', `${context.action} of ${where} was aborted`, path);
+  const regionHint = name === 'AuthorizationHeaderMalformed' || name === 'PermanentRedirect' || name === 'IllegalLocationConstraintException' ? expectedRegion(error) : undefined;
+  if (regionHint !== undefined || (name === 'AuthorizationHeaderMalformed' && /region/i.test(error?.message ?? ''))) {
+    // Stores that do not redirect (Swift) refuse a signature made for another region and name theirs.
+    const which = regionHint ? `; the store expects ${regionHint}: pass --region ${regionHint} (or region: '${regionHint}', or set AWS_REGION)` : '; pass the bucket\'s region with --region (or region, or AWS_REGION)';
+    return new TensioError('WRONG_REGION', `${context.action} of ${where} was signed for the wrong region (${error?.message ?? name})${which}`, path);
+  }
   if (CREDENTIAL_ERRORS.has(name) || /could not load credentials/i.test(error?.message ?? '')) {
     return new TensioError('BAD_CREDENTIALS', `the S3 credentials were refused or not found for ${context.action} of ${where} (${name}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE or ~/.aws/credentials, or pass --no-sign-request for a public bucket`, path);
   }
   if (name === 'NoSuchBucket') return new TensioError('BUCKET_NOT_FOUND', `the bucket ${context.location.bucket} does not exist (${context.action} of ${where}); check the name, the endpoint and the region`, path);
   if (name === 'NoSuchKey' || (name === 'NotFound' && status === 404)) return new TensioError('NOT_FOUND', `${where} does not exist (${context.action})`, path);
+  if (status === 401) {
+    // Swift's own API (a public container read with --no-sign-request) answers 401 to anonymous reads of a private one.
+    return new TensioError('ACCESS_DENIED', `access denied for ${context.action} of ${where} (HTTP 401: the store wants credentials); drop --no-sign-request and give credentials, or make the bucket public`, path);
+  }
   if (name === 'AccessDenied' || name === 'AllAccessDisabled' || status === 403) {
     return new TensioError('ACCESS_DENIED', `access denied for ${context.action} of ${where} (${name}); the credentials in use have no right to it`, path);
   }
@@ -223,6 +243,15 @@ export function translateS3Error(cause: unknown, context: S3ErrorContext): Tensi
   if (name === 'TimeoutError' || name === 'RequestTimeout') return new TensioError('TIMEOUT', `${context.action} of ${where} timed out (${error?.message ?? name})`, path);
   if (status === 404) return new TensioError('NOT_FOUND', `${where} was not found (${name})`, path);
   return new TensioError('HTTP_ERROR', `${context.action} of ${where} failed: ${name}${status ? ` (HTTP ${status})` : ''}${error?.message && error.message !== name ? `: ${error.message}` : ''}`, path);
+}
+
+/** The region a store said it expects: S3's `<Region>` / `x-amz-bucket-region`, or Swift's "expecting 'r'" text. */
+function expectedRegion(error: { message?: string; Region?: unknown; $response?: { headers?: Record<string, string> } }): string | undefined {
+  const header = error.$response?.headers?.['x-amz-bucket-region'];
+  if (typeof header === 'string' && /^[a-z0-9-]{1,40}$/.test(header)) return header;
+  if (typeof error.Region === 'string' && /^[a-z0-9-]{1,40}$/.test(error.Region)) return error.Region;
+  const match = /expecting '([a-z0-9-]{1,40})'/i.exec(error.message ?? '');
+  return match?.[1];
 }
 
 /**

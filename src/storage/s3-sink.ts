@@ -15,18 +15,19 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { TensioError } from '../core/errors.js';
 import { S3_PART_BYTES, S3_UPLOAD_QUEUE } from '../core/limits.js';
 import type { ByteSink } from './byte-sink.js';
-import { s3Connect, s3Send, translateS3Error, type S3Connection, type S3Options } from './s3-client.js';
+import { resolveS3Options, s3Connect, s3Send, translateS3Error, type S3Connection, type S3Options } from './s3-client.js';
 import { formatS3Url, parseS3Url, type S3Location } from './s3-location.js';
 
 /** Options for {@link s3Sink}. */
 export interface S3SinkOptions extends S3Options {
-  /** Bytes per part (default 8 MiB, at least 5 MiB). */
-  partBytes?: number;
-  /** Parts uploaded at once (default 4). */
-  queueSize?: number;
   /**
-   * Refuse with `ALREADY_EXISTS` when the key exists. Checked with a HEAD when the sink
-   * opens: another writer may still publish the key before this one completes.
+   * Refuse with `ALREADY_EXISTS` when the key exists: a HEAD when the sink opens (so a
+   * large upload is not sent in vain), and a conditional write (`If-None-Match: *`) on
+   * the request that publishes (`PutObject` or `CompleteMultipartUpload`), so a writer
+   * that published the key meanwhile is not replaced. A store that refuses conditional
+   * `PutObject` (Swift: 501) gets a one-part multipart upload with a conditional
+   * complete instead. A store that ignored the condition altogether would leave the
+   * HEAD's race open.
    */
   noOverwrite?: boolean;
   /** `Content-Type` of the object. */
@@ -59,11 +60,12 @@ const FEED_BUFFER_BYTES = 2 ** 20;
 export async function s3Sink(location: string | URL | S3Location, options: S3SinkOptions = {}): Promise<S3UploadSink> {
   const where = typeof location === 'string' || location instanceof URL ? parseS3Url(location) : location;
   const name = formatS3Url(where);
-  const partBytes = options.partBytes ?? S3_PART_BYTES;
+  const settings = resolveS3Options(options);
+  const partBytes = settings.partBytes ?? S3_PART_BYTES;
   if (!Number.isSafeInteger(partBytes) || partBytes < MIN_PART_BYTES) {
     throw new TensioError('INVALID_ARGUMENT', `partBytes ${partBytes} is below S3's minimum part size of ${MIN_PART_BYTES} bytes`);
   }
-  const queueSize = Math.max(1, options.queueSize ?? S3_UPLOAD_QUEUE);
+  const queueSize = Math.max(1, settings.queueSize ?? S3_UPLOAD_QUEUE);
   if (where.key === '' || where.key.endsWith('/')) throw new TensioError('INVALID_ARGUMENT', `${name} names a prefix, not an object key; add a file name`);
   const connection = options.connection ?? (await s3Connect(options));
   const { sdk, client } = connection;
@@ -94,18 +96,52 @@ export async function s3Sink(location: string | URL | S3Location, options: S3Sin
     if (!body.destroyed) body.destroy(failure);
     return failure;
   };
-  // lib-storage sees this client: every request counted, and a failed part stops the feed at once
-  // (left alone, lib-storage keeps uploading the rest of the stream before it reports the failure).
+  const noOverwrite = options.noOverwrite === true;
+  /** The publishing request was refused because the key exists now: another writer won. */
+  const lostRace = (cause: unknown): TensioError | undefined => {
+    const status = (cause as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+    // 412: the condition failed (AWS PreconditionFailed, Swift InvalidRequest); 409: a concurrent conditional write (AWS).
+    if (status !== 412 && status !== 409) return undefined;
+    return new TensioError('ALREADY_EXISTS', `${name} was published by another writer while this upload ran (overwrite is off); nothing was replaced`, { path: name, cause });
+  };
+  const rawSend = (command: unknown, sendOptions?: unknown): Promise<{ UploadId?: string }> => (client.send as (c: unknown, o?: unknown) => Promise<{ UploadId?: string }>)(command, sendOptions);
+  /**
+   * `PutObject` with `If-None-Match: *`, on a store that refuses conditional puts: the
+   * same body as a one-part multipart upload whose complete carries the condition.
+   */
+  const conditionalPutAsMultipart = async (input: { Bucket?: string; Key?: string; Body?: unknown; ContentType?: string }, sendOptions?: unknown): Promise<{ UploadId?: string }> => {
+    const { Body, ...params } = input;
+    const created = await rawSend(new sdk.CreateMultipartUploadCommand({ Bucket: params.Bucket, Key: params.Key, ...(params.ContentType ? { ContentType: params.ContentType } : {}) }), sendOptions);
+    connection.stats.requests += 1;
+    uploadId = created.UploadId;
+    const part = await rawSend(new sdk.UploadPartCommand({ Bucket: params.Bucket, Key: params.Key, UploadId: uploadId, PartNumber: 1, Body: Body as Uint8Array }), sendOptions) as { ETag?: string };
+    connection.stats.requests += 2;
+    return rawSend(new sdk.CompleteMultipartUploadCommand({ Bucket: params.Bucket, Key: params.Key, UploadId: uploadId, IfNoneMatch: '*', MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }), sendOptions);
+  };
+  // lib-storage sees this client: every request counted, a failed part stops the feed at once
+  // (left alone, lib-storage keeps uploading the rest of the stream before it reports the failure),
+  // and with noOverwrite the publishing request is made conditional.
   const watchedClient = {
     config: client.config,
-    send: async (command: { constructor: { name: string }; input?: { UploadId?: string } }, sendOptions?: unknown) => {
+    send: async (command: { constructor: { name: string }; input?: { UploadId?: string; IfNoneMatch?: string } }, sendOptions?: unknown) => {
+      const kind = command.constructor.name;
+      const publishes = noOverwrite && (kind === 'PutObjectCommand' || kind === 'CompleteMultipartUploadCommand');
       connection.stats.requests += 1;
       try {
-        const result = await (client.send as (c: unknown, o?: unknown) => Promise<{ UploadId?: string }>)(command, sendOptions);
+        if (publishes && kind === 'PutObjectCommand' && !connection.supports.conditionalPut) return await conditionalPutAsMultipart(command.input as never, sendOptions);
+        if (publishes && command.input) command.input.IfNoneMatch = '*';
+        const result = await rawSend(command, sendOptions).catch((cause: unknown) => {
+          const status = (cause as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+          if (!(publishes && kind === 'PutObjectCommand' && status === 501)) throw cause;
+          // "Conditional object PUTs are not supported" (Swift): remember it, and publish through a conditional complete.
+          connection.supports.conditionalPut = false;
+          delete command.input!.IfNoneMatch;
+          return conditionalPutAsMultipart(command.input as never, sendOptions);
+        });
         if (result?.UploadId) uploadId = result.UploadId;
         return result;
       } catch (cause) {
-        if (command.constructor.name !== 'AbortMultipartUploadCommand') fail(cause);
+        if (kind !== 'AbortMultipartUploadCommand') fail((publishes && lostRace(cause)) || cause);
         throw cause;
       }
     },

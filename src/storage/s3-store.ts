@@ -22,7 +22,7 @@ import { checkStoreKey, type Store, type StoreListOptions, type StoreWriteOption
 export interface S3StoreOptions extends S3Options {
   /** Settings of sources opened with `open` (cache, read-ahead, pin). */
   source?: Omit<S3SourceOptions, keyof S3Options | 'connection'>;
-  /** Settings of uploads (`partBytes`, `queueSize`). */
+  /** Settings of uploads (`partBytes`, `queueSize`); the same top-level options do the same. */
   upload?: Pick<S3SinkOptions, 'partBytes' | 'queueSize'>;
 }
 
@@ -135,8 +135,17 @@ export function s3Store(root: string | URL | S3Location, options: S3StoreOptions
       return s3Source(locationOf(key), { ...(options.source ?? {}), connection: c, ...(signal ? { signal } : {}) });
     },
     async write(key, bytes, writeOptions: StoreWriteOptions = {}) {
-      if (writeOptions.noOverwrite && (await store.has(key, writeOptions))) {
-        throw new TensioError('ALREADY_EXISTS', `${store.locate(key)} already exists (overwrite is off)`, { path: store.locate(key) });
+      if (writeOptions.noOverwrite) {
+        // Through a sink: its HEAD and conditional publish (If-None-Match) keep an existing key.
+        const sink = await store.sink(key, writeOptions);
+        try {
+          await sink.write(bytes);
+        } catch (error) {
+          await sink.abort().catch(() => undefined);
+          throw error;
+        }
+        await sink.close();
+        return;
       }
       await send(key, 'write', (c, abortSignal) => c.client.send(new c.sdk.PutObjectCommand({ Bucket: bucket, Key: locationOf(key).key, Body: bytes, ContentLength: bytes.byteLength }), withSignal(abortSignal)), writeOptions.signal);
       connection!.stats.bytesSent += bytes.byteLength;
@@ -144,7 +153,8 @@ export function s3Store(root: string | URL | S3Location, options: S3StoreOptions
     async sink(key, writeOptions: StoreWriteOptions = {}): Promise<ByteSink> {
       const c = await connect();
       const signal = combineSignals(options.signal, writeOptions.signal);
-      return s3Sink(locationOf(key), { ...(options.upload ?? {}), connection: c, ...(writeOptions.noOverwrite ? { noOverwrite: true } : {}), ...(signal ? { signal } : {}) });
+      const { partBytes, queueSize } = { ...options, ...(options.upload ?? {}) };
+      return s3Sink(locationOf(key), { ...(partBytes !== undefined ? { partBytes } : {}), ...(queueSize !== undefined ? { queueSize } : {}), connection: c, ...(writeOptions.noOverwrite ? { noOverwrite: true } : {}), ...(signal ? { signal } : {}) });
     },
     async delete(key, deleteOptions) {
       await send(key, 'delete', (c, abortSignal) => c.client.send(new c.sdk.DeleteObjectCommand({ Bucket: bucket, Key: locationOf(key).key }), withSignal(abortSignal)), deleteOptions?.signal).catch((error: unknown) => {
