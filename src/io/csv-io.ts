@@ -9,6 +9,7 @@
  * with `header: true` writes `# col0,col1,…`. Beyond NumPack: gzip (`.csv.gz`), `dtype`,
  * `header` names, `usecols`, and `fmt: 'shortest'` for the shortest round-trip text.
  */
+import type { S3Options } from '../storage/s3-client.js';
 import { basename } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import type { CsvDType, CsvReadOptions } from '../formats/csv/types.js';
@@ -16,7 +17,7 @@ import { openTensorFile } from '../operations/index.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
 import { isHttpUrl, localPathOf, type SourceInput } from '../storage/source-input.js';
 import { NumPack } from '../npk/numpack.js';
-import { copyIntoStore, exportStore, singleArrayName, type IntoStoreOptions } from './store-transfer.js';
+import { copyIntoStore, exportStore, singleArrayName, type IntoStoreOptions, type S3CallOptions } from './store-transfer.js';
 
 /** Options of {@link fromCsv} and {@link fromTxt}. */
 export interface FromCsvOptions extends IntoStoreOptions, Pick<CsvReadOptions, 'header' | 'comments' | 'usecols' | 'maxRows' | 'quote'> {
@@ -30,6 +31,8 @@ export interface FromCsvOptions extends IntoStoreOptions, Pick<CsvReadOptions, '
   skipRows?: number;
   /** For an `http(s)://` input: request headers, retries, timeouts. */
   http?: HttpSourceOptions;
+  /** For `s3://` locations: endpoint, region, profile, credentials, anonymous, part size, concurrency. */
+  s3?: S3Options;
 }
 
 /** The file stem NumPack names the array after (`a.csv.gz` → `a`). */
@@ -50,7 +53,7 @@ async function fromText(format: 'csv' | 'txt', input: SourceInput, npkPath: stri
     ...(options.maxRows !== undefined ? { maxRows: options.maxRows } : {}),
     ...(options.dtype ? { dtype: options.dtype } : {}),
   };
-  await using reader = await openTensorFile(input, { format, formatOptions: readOptions as Record<string, unknown>, ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  await using reader = await openTensorFile(input, { format, formatOptions: readOptions as Record<string, unknown>, ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   const name = options.arrayName ?? stemOf(input) ?? reader.tensors[0]!.name;
   await copyIntoStore(reader, npkPath, [[reader.tensors[0]!.name, name]], options);
 }
@@ -81,7 +84,7 @@ export function fromTxt(txtPath: SourceInput, npkPath: string, options: FromCsvO
 }
 
 /** Options of {@link toCsv} and {@link toTxt}. */
-export interface ToCsvOptions {
+export interface ToCsvOptions extends S3CallOptions {
   /** The array to write (default: the store's only array; several → `INVALID_ARGUMENT`). */
   arrayName?: string;
   /** Field separator (default `','` for CSV, `' '` for TXT). */
@@ -104,6 +107,7 @@ async function toText(format: 'csv' | 'txt', npkPath: string, outPath: string, o
   const fmt = options.fmt ?? '%.18e';
   if (fmt === '') throw new TensioError('INVALID_ARGUMENT', `${format}: fmt is empty; pass a printf format or 'shortest'`);
   await exportStore(npkPath, outPath, {
+    ...(options.s3 ? { s3: options.s3 } : {}),
     to: format,
     arrayNames: [name],
     writeOptions: {

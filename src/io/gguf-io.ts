@@ -4,12 +4,13 @@
  * bit for bit as gguf-py; or kept as raw `uint8` blocks), `toGgufFile` writes a store's
  * arrays as GGUF (optionally quantized on the way).
  */
+import type { S3Options } from '../storage/s3-client.js';
 import type { DType } from '../core/dtype.js';
 import type { Metadata } from '../model/types.js';
 import { convertReader } from '../operations/convert.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
 import type { SourceInput } from '../storage/source-input.js';
-import { exportStore, openInput, requireNames } from './store-transfer.js';
+import { exportStore, openInput, requireNames, type S3CallOptions } from './store-transfer.js';
 
 /** Options of {@link fromGgufFile}. */
 export interface FromGgufFileOptions {
@@ -24,6 +25,8 @@ export interface FromGgufFileOptions {
   dropIfExists?: boolean;
   /** For an `http(s)://` input: request headers, retries, timeouts. */
   http?: HttpSourceOptions;
+  /** For `s3://` locations: endpoint, region, profile, credentials, anonymous, part size, concurrency. */
+  s3?: S3Options;
   signal?: AbortSignal;
 }
 
@@ -36,7 +39,7 @@ export interface FromGgufFileOptions {
  * ```
  */
 export async function fromGgufFile(ggufPath: SourceInput, npkPath: string, options: FromGgufFileOptions = {}): Promise<void> {
-  await using reader = await openInput(ggufPath, 'gguf', options.http);
+  await using reader = await openInput(ggufPath, 'gguf', options);
   if (options.keys) requireNames(reader, options.keys);
   await convertReader(reader, npkPath, {
     to: 'npk',
@@ -50,7 +53,7 @@ export async function fromGgufFile(ggufPath: SourceInput, npkPath: string, optio
 }
 
 /** Options of {@link toGgufFile}. */
-export interface ToGgufFileOptions {
+export interface ToGgufFileOptions extends S3CallOptions {
   /** Arrays to write (default: all). */
   arrayNames?: readonly string[];
   /** GGUF metadata (typed `{ type, value }` or plain values, typed as gguf-py types them). */
@@ -72,6 +75,7 @@ export interface ToGgufFileOptions {
  */
 export async function toGgufFile(npkPath: string, ggufPath: string, options: ToGgufFileOptions = {}): Promise<void> {
   await exportStore(npkPath, ggufPath, {
+    ...(options.s3 ? { s3: options.s3 } : {}),
     to: 'gguf',
     ...(options.arrayNames ? { arrayNames: options.arrayNames } : {}),
     ...(options.metadata ? { metadata: { ...options.metadata } } : {}),

@@ -11,10 +11,10 @@ import { TensioError } from '../core/errors.js';
 import { convertReader, openTensorFile } from '../operations/index.js';
 import { DEFAULT_CHUNK_SIZE } from './constants.js';
 import { estimateChunkRows } from './file-utils.js';
-import { copyIntoStore, requireNames, type IntoStoreOptions } from './store-transfer.js';
+import { copyIntoStore, requireNames, type IntoStoreOptions, type S3CallOptions } from './store-transfer.js';
 
 /** Options of {@link fromHdf5}. */
-export interface FromHdf5Options extends IntoStoreOptions {
+export interface FromHdf5Options extends IntoStoreOptions, S3CallOptions {
   /** Datasets to import (paths relative to `group`; default all). Unknown names → `NOT_FOUND` listing them. */
   datasetNames?: readonly string[];
   /** The group whose datasets are imported (default `'/'`). */
@@ -37,7 +37,7 @@ function groupPrefix(group: string | undefined): string {
  * ```
  */
 export async function fromHdf5(hdf5Path: string, npkPath: string, options: FromHdf5Options = {}): Promise<void> {
-  await using reader = await openTensorFile(hdf5Path, { format: 'hdf5' });
+  await using reader = await openTensorFile(hdf5Path, { format: 'hdf5', ...(options.s3 ? { s3: options.s3 } : {}) });
   const prefix = groupPrefix(options.group);
   const inGroup = reader.tensors
     .map((info) => info.name)
@@ -60,7 +60,7 @@ export async function fromHdf5(hdf5Path: string, npkPath: string, options: FromH
 }
 
 /** Options of {@link toHdf5}. */
-export interface ToHdf5Options {
+export interface ToHdf5Options extends S3CallOptions {
   /** Arrays to export (default all). */
   arrayNames?: readonly string[];
   /** Group to write the datasets into (default `'/'`). */
@@ -96,6 +96,7 @@ export async function toHdf5(npkPath: string, hdf5Path: string, options: ToHdf5O
     if (info.shape.length > 0 && info.shape[0]! > 0) chunkRows[`${prefix}${name}`] = estimateChunkRows(info.shape, info.dtype, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
   }
   await convertReader(reader, hdf5Path, {
+    ...(options.s3 ? { s3: options.s3 } : {}),
     to: 'hdf5',
     overwrite: true,
     metadata: {},

@@ -2,18 +2,21 @@
  * NumPy files ↔ NumPack store: `.npy` (one array, named after the file stem unless
  * `arrayName` says otherwise) and `.npz` (one array per member).
  */
+import type { S3Options } from '../storage/s3-client.js';
 import { basename, extname } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
 import { isHttpUrl, localPathOf, type SourceInput } from '../storage/source-input.js';
 import { NumPack } from '../npk/numpack.js';
-import { copyIntoStore, exportStore, openInput, type IntoStoreOptions } from './store-transfer.js';
+import { copyIntoStore, exportStore, openInput, type IntoStoreOptions, type S3CallOptions } from './store-transfer.js';
 import { quoteInput, quoteValue } from '../core/quote.js';
 
 /** Options of {@link fromNumpy}. */
 export interface FromNumpyOptions extends IntoStoreOptions {
   /** For an `http(s)://` input: request headers (tokens), retries, timeouts. */
   http?: HttpSourceOptions;
+  /** For `s3://` locations: endpoint, region, profile, credentials, anonymous, part size, concurrency. */
+  s3?: S3Options;
   /** Name of the array a `.npy` becomes (default: the file stem); ignored for `.npz`. */
   arrayName?: string;
 }
@@ -41,7 +44,7 @@ function numpyKind(path: string): 'npy' | 'npz' {
 export async function fromNumpy(numpyPath: SourceInput, npkPath: string, options: FromNumpyOptions = {}): Promise<void> {
   // A path or URL says .npy or .npz by its extension; bytes and sources are detected.
   const named = typeof numpyPath === 'string' || numpyPath instanceof URL ? pathPart(numpyPath) : undefined;
-  await using reader = await openInput(numpyPath, named !== undefined ? numpyKind(named) : undefined, options.http);
+  await using reader = await openInput(numpyPath, named !== undefined ? numpyKind(named) : undefined, options);
   if (reader.format !== 'npy' && reader.format !== 'npz') throw new TensioError('INVALID_ARGUMENT', `expected NumPy .npy or .npz data, got ${reader.format}`, { format: reader.format });
   const plan: [string, string][] = reader.format === 'npy'
     ? [[reader.tensors[0]!.name, options.arrayName ?? (named !== undefined ? basename(named, extname(named)) : reader.tensors[0]!.name)]]
@@ -50,7 +53,7 @@ export async function fromNumpy(numpyPath: SourceInput, npkPath: string, options
 }
 
 /** Options of {@link toNumpy}. */
-export interface ToNumpyOptions {
+export interface ToNumpyOptions extends S3CallOptions {
   /** Arrays to write (default all). A `.npy` takes exactly one. */
   arrayNames?: readonly string[];
   /** Deflate `.npz` members like `np.savez_compressed` (default true, as NumPack). */
@@ -80,6 +83,7 @@ export async function toNumpy(npkPath: string, numpyPath: string, options: ToNum
     }
   }
   await exportStore(npkPath, numpyPath, {
+    ...(options.s3 ? { s3: options.s3 } : {}),
     to: kind,
     ...(names ? { arrayNames: names } : {}),
     ...(kind === 'npz' ? { writeOptions: { compress: options.compressed ?? true } } : {}),

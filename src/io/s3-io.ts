@@ -8,8 +8,9 @@
  * through, and the output is streamed to a multipart upload that appears only when
  * complete. So NumPack's temporary-file bugs cannot happen here: a `.npy` array is named
  * after the S3 key's stem (NumPack named it after its temporary file), and `feather`
- * is not handed a `chunkSize` it refuses. S3 settings are those of every `s3://` path
- * (`setS3Defaults` from `tensio/s3`, else the AWS chain and `AWS_ENDPOINT_URL`).
+ * is not handed a `chunkSize` it refuses. S3 settings: the call's `s3` option (endpoint,
+ * region, profile, credentials, anonymous, part size, concurrency) over `setS3Defaults`
+ * from `tensio/s3`, over the AWS chain and `AWS_ENDPOINT_URL`.
  */
 import { extname } from 'node:path';
 import { TensioError } from '../core/errors.js';
@@ -92,7 +93,7 @@ export async function fromS3(s3Path: string, npkPath: string, options: FromS3Opt
       return fromHdf5(s3Path, npkPath, rest);
     default: {
       // Any other tensio format (named, or detected from the bytes): every tensor, by its name.
-      await using reader = await openInput(s3Path, format === 'detect' ? undefined : otherFormat(format));
+      await using reader = await openInput(s3Path, format === 'detect' ? undefined : otherFormat(format), rest);
       const names = options.datasetNames ?? reader.tensors.map((info) => info.name);
       requireNames(reader, names);
       await copyIntoStore(reader, npkPath, names.map((name) => [name, name]), rest);
@@ -141,7 +142,7 @@ export async function toS3(npkPath: string, s3Path: string, options: ToS3Options
     default: {
       if (NUMPACK_FORMATS.has(format)) throw new TensioError('INVALID_ARGUMENT', `toS3: unexpected format ${quoteInput(format)}`);
       const names = rest.arrayNames ?? (rest.arrayName !== undefined ? [rest.arrayName] : undefined);
-      await exportStore(npkPath, s3Path, { to: otherFormat(format), ...(names ? { arrayNames: names } : {}), ...(rest.signal ? { signal: rest.signal } : {}) });
+      await exportStore(npkPath, s3Path, { to: otherFormat(format), ...(names ? { arrayNames: names } : {}), ...(rest.signal ? { signal: rest.signal } : {}), ...(rest.s3 ? { s3: rest.s3 } : {}) });
     }
   }
 }

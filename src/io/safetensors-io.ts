@@ -2,13 +2,14 @@
  * safetensors ↔ NumPack store: records of tensors in memory, `.safetensors` files on
  * disk, plus header-only metadata and one-tensor-at-a-time iteration.
  */
+import type { S3Options } from '../storage/s3-client.js';
 import type { DType } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
 import type { Metadata } from '../model/types.js';
 import { NumPack } from '../npk/numpack.js';
-import { copyIntoStore, exportStore, openInput, requireNames, type IntoStoreOptions } from './store-transfer.js';
+import { copyIntoStore, exportStore, openInput, requireNames, type IntoStoreOptions, type S3CallOptions } from './store-transfer.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
-import type { SourceInput } from '../storage/source-input.js';
+import type { RemoteOptions, SourceInput } from '../storage/source-input.js';
 
 /** Options of {@link fromSafetensors}. */
 export interface FromSafetensorsOptions {
@@ -56,6 +57,8 @@ export interface FromSafetensorsFileOptions extends IntoStoreOptions {
   keys?: readonly string[];
   /** For an `http(s)://` input: request headers (tokens), retries, timeouts. */
   http?: HttpSourceOptions;
+  /** For `s3://` locations: endpoint, region, profile, credentials, anonymous, part size, concurrency. */
+  s3?: S3Options;
 }
 
 /**
@@ -67,14 +70,14 @@ export interface FromSafetensorsFileOptions extends IntoStoreOptions {
  * ```
  */
 export async function fromSafetensorsFile(safetensorsPath: SourceInput, npkPath: string, options: FromSafetensorsFileOptions = {}): Promise<void> {
-  await using reader = await openInput(safetensorsPath, 'safetensors', options.http);
+  await using reader = await openInput(safetensorsPath, 'safetensors', options);
   if (options.keys) requireNames(reader, options.keys);
   const names = options.keys ?? reader.tensors.map((info) => info.name);
   await copyIntoStore(reader, npkPath, names.map((name) => [name, name]), options);
 }
 
 /** Options of {@link toSafetensorsFile}. */
-export interface ToSafetensorsFileOptions {
+export interface ToSafetensorsFileOptions extends S3CallOptions {
   /** Arrays to write (default: all). */
   arrayNames?: readonly string[];
   /** `__metadata__` of the file (string values; others are JSON-encoded). */
@@ -92,6 +95,7 @@ export interface ToSafetensorsFileOptions {
  */
 export async function toSafetensorsFile(npkPath: string, safetensorsPath: string, options: ToSafetensorsFileOptions = {}): Promise<void> {
   await exportStore(npkPath, safetensorsPath, {
+    ...(options.s3 ? { s3: options.s3 } : {}),
     to: 'safetensors',
     ...(options.arrayNames ? { arrayNames: options.arrayNames } : {}),
     ...(options.metadata ? { metadata: { ...options.metadata } } : {}),
@@ -113,8 +117,8 @@ export interface SafetensorsFileSummary {
  * const { tensors, metadata } = await getSafetensorsMetadata('model.safetensors');
  * ```
  */
-export async function getSafetensorsMetadata(path: SourceInput, options: { http?: HttpSourceOptions } = {}): Promise<SafetensorsFileSummary> {
-  await using reader = await openInput(path, 'safetensors', options.http);
+export async function getSafetensorsMetadata(path: SourceInput, options: RemoteOptions = {}): Promise<SafetensorsFileSummary> {
+  await using reader = await openInput(path, 'safetensors', options);
   const tensors: SafetensorsFileSummary['tensors'] = {};
   for (const info of reader.tensors) tensors[info.name] = { dtype: info.dtype, shape: [...info.shape] };
   return { tensors, metadata: { ...reader.metadata } };
@@ -127,6 +131,8 @@ export interface IterSafetensorsOptions {
   signal?: AbortSignal;
   /** For an `http(s)://` input: request headers (tokens), retries, timeouts. */
   http?: HttpSourceOptions;
+  /** For an `s3://` input: endpoint, region, profile, credentials, anonymous. */
+  s3?: S3Options;
 }
 
 /**
@@ -138,7 +144,7 @@ export interface IterSafetensorsOptions {
  * ```
  */
 export async function* iterSafetensors(path: SourceInput, options: IterSafetensorsOptions = {}): AsyncGenerator<[string, Tensor]> {
-  await using reader = await openInput(path, 'safetensors', options.http);
+  await using reader = await openInput(path, 'safetensors', options);
   if (options.keys) requireNames(reader, options.keys);
   for (const name of options.keys ?? reader.tensors.map((info) => info.name)) {
     yield [name, await reader.read(name, options.signal ? { signal: options.signal } : {})];

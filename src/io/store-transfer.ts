@@ -3,14 +3,14 @@
  * into a store (open with `openTensorFile`, write with the npk format's writer) and a
  * store out to a file (`convertReader` into the target format's writer).
  */
+import type { S3Options } from '../storage/s3-client.js';
 import { TensioError } from '../core/errors.js';
 import { getFormat, openTensorFile } from '../operations/index.js';
 import { convertReader, type ConvertResult } from '../operations/index.js';
 import type { Metadata, TensorReader } from '../model/types.js';
 import { estimateChunkRows } from './file-utils.js';
 import { DEFAULT_CHUNK_SIZE } from './constants.js';
-import type { SourceInput } from '../storage/source-input.js';
-import type { HttpSourceOptions } from '../storage/http-source.js';
+import type { RemoteOptions, SourceInput } from '../storage/source-input.js';
 import { quoteValue } from '../core/quote.js';
 
 /** Options shared by the `from*File` functions. */
@@ -54,12 +54,18 @@ export async function copyIntoStore(reader: TensorReader, npkPath: string, plan:
 }
 
 /** Opens a tensor file as a reader (any registered format). */
-export function openInput(input: SourceInput, format?: string, http?: HttpSourceOptions): Promise<TensorReader> {
-  return openTensorFile(input, { ...(format ? { format } : {}), ...(http ? { http } : {}) });
+export function openInput(input: SourceInput, format?: string, remote?: RemoteOptions): Promise<TensorReader> {
+  return openTensorFile(input, { ...(format ? { format } : {}), ...(remote?.http ? { http: remote.http } : {}), ...(remote?.s3 ? { s3: remote.s3 } : {}) });
+}
+
+/** Per-call settings for an `s3://` path (endpoint, region, profile, credentials, anonymous, part size, concurrency). */
+export interface S3CallOptions {
+  /** For an `s3://` path: over `setS3Defaults` and the AWS chain. */
+  s3?: S3Options;
 }
 
 /** Options of {@link exportStore}. */
-export interface ExportStoreOptions {
+export interface ExportStoreOptions extends S3CallOptions {
   /** Arrays to write (default: all). */
   arrayNames?: readonly string[];
   /** Output format name (default from the extension). */
@@ -88,6 +94,7 @@ export async function exportStore(npkPath: string, outPath: string, options: Exp
       ...(options.metadata ? { metadata: options.metadata } : { metadata: {} }),
       ...(options.writeOptions ? { writeOptions: options.writeOptions } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.s3 ? { s3: options.s3 } : {}),
     });
   } finally {
     await reader.close();

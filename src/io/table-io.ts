@@ -5,6 +5,7 @@
  * writers (`model/table.ts` semantics: numeric columns stacked into one 2-D array with
  * NumPy's promotion, nullable integers as float64 NaN) and the npk writer.
  */
+import type { S3Options } from '../storage/s3-client.js';
 import { basename } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import { NumPack } from '../npk/numpack.js';
@@ -13,7 +14,7 @@ import { memorySink } from '../storage/byte-sink.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
 import { bytesSource } from '../storage/byte-source.js';
 import { isHttpUrl, localPathOf, type SourceInput } from '../storage/source-input.js';
-import { copyIntoStore, exportStore, singleArrayName, type IntoStoreOptions } from './store-transfer.js';
+import { copyIntoStore, exportStore, singleArrayName, type IntoStoreOptions, type S3CallOptions } from './store-transfer.js';
 
 /** Options of {@link fromParquetFile}, {@link fromFeatherFile} and {@link fromTable}. */
 export interface FromTableOptions extends IntoStoreOptions {
@@ -27,10 +28,12 @@ export interface FromTableOptions extends IntoStoreOptions {
   skipNonNumeric?: boolean;
   /** For an `http(s)://` input: request headers, retries, timeouts. */
   http?: HttpSourceOptions;
+  /** For `s3://` locations: endpoint, region, profile, credentials, anonymous, part size, concurrency. */
+  s3?: S3Options;
 }
 
 /** Options of {@link toParquetFile} and {@link toFeatherFile}. */
-export interface ToTableFileOptions {
+export interface ToTableFileOptions extends S3CallOptions {
   /** The array to write (default: the store's only array; several → `INVALID_ARGUMENT`). */
   arrayName?: string;
   /** Column names for a 2-D array (default `col0, col1, …`; a 1-D array is column `data`). */
@@ -56,7 +59,7 @@ async function fromTableFile(format: 'parquet' | 'arrow', input: SourceInput, np
       ...(options.separate ? { columns: 'separate' } : {}),
       ...(options.skipNonNumeric ? { skipNonNumeric: true } : {}),
     },
-    ...(options.http ? { http: options.http } : {}),
+    ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
   try {
@@ -101,6 +104,7 @@ async function toTableFile(format: 'parquet' | 'arrow', npkPath: string, outPath
     name = singleArrayName(npk.getMemberList(), undefined, npkPath);
   }
   await exportStore(npkPath, outPath, {
+    ...(options.s3 ? { s3: options.s3 } : {}),
     to: format,
     arrayNames: [name],
     writeOptions: {

@@ -4,12 +4,13 @@
  * arrays out to a `.pt` that `torch.load(weights_only=True)` accepts; and the memory
  * pair `fromTorch`/`toTorch` for tensors already in hand.
  */
+import type { S3Options } from '../storage/s3-client.js';
 import { basename, extname } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { openTensorFile } from '../operations/index.js';
 import { NumPack } from '../npk/numpack.js';
-import { copyIntoStore, exportStore, type IntoStoreOptions } from './store-transfer.js';
+import { copyIntoStore, exportStore, type IntoStoreOptions, type S3CallOptions } from './store-transfer.js';
 import { toTensioTensor, type TensorLike } from './tensor-io.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
 import { describeSourceInput, type SourceInput } from '../storage/source-input.js';
@@ -24,6 +25,8 @@ export interface FromTorchFileOptions extends IntoStoreOptions {
   key?: string;
   /** For an `http(s)://` input: request headers (tokens), retries, timeouts. */
   http?: HttpSourceOptions;
+  /** For `s3://` locations: endpoint, region, profile, credentials, anonymous, part size, concurrency. */
+  s3?: S3Options;
 }
 
 /**
@@ -40,7 +43,7 @@ export interface FromTorchFileOptions extends IntoStoreOptions {
  * ```
  */
 export async function fromTorchFile(ptPath: SourceInput, npkPath: string, options: FromTorchFileOptions = {}): Promise<void> {
-  await using reader = await openTensorFile(ptPath, { format: 'pytorch', ...(options.key !== undefined ? { formatOptions: { key: options.key } } : {}), ...(options.http ? { http: options.http } : {}) });
+  await using reader = await openTensorFile(ptPath, { format: 'pytorch', ...(options.key !== undefined ? { formatOptions: { key: options.key } } : {}), ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}) });
   // A bare tensor is named after the file stem (of a path or URL); bytes have none.
   const name = describeSourceInput(ptPath, 'tensor').replace(/[?#].*$/, '');
   const plan: [string, string][] = reader.tensors.map((info) => [
@@ -54,7 +57,7 @@ export async function fromTorchFile(ptPath: SourceInput, npkPath: string, option
 }
 
 /** Options of {@link toTorchFile}. */
-export interface ToTorchFileOptions {
+export interface ToTorchFileOptions extends S3CallOptions {
   /** Arrays to write (default: all); unknown names → `NOT_FOUND` listing them. */
   arrayNames?: readonly string[];
   signal?: AbortSignal;
@@ -72,6 +75,7 @@ export interface ToTorchFileOptions {
  */
 export async function toTorchFile(npkPath: string, ptPath: string, options: ToTorchFileOptions = {}): Promise<void> {
   await exportStore(npkPath, ptPath, {
+    ...(options.s3 ? { s3: options.s3 } : {}),
     to: 'pytorch',
     ...(options.arrayNames ? { arrayNames: options.arrayNames } : {}),
     ...(options.signal ? { signal: options.signal } : {}),

@@ -5,6 +5,7 @@
  * arrays of its sub-groups, named by their path with `/` replaced by `.` (NumPack names
  * cannot hold `/`). `toZarr` writes one array per store member into `group`.
  */
+import type { S3Options } from '../storage/s3-client.js';
 import { TensioError } from '../core/errors.js';
 import { convertReader } from '../operations/index.js';
 import { openTensorFile } from '../operations/index.js';
@@ -21,6 +22,8 @@ export interface FromZarrOptions extends IntoStoreOptions {
   recursive?: boolean;
   /** For an `http(s)://` store: request headers, retries, timeouts. */
   http?: HttpSourceOptions;
+  /** For `s3://` locations: endpoint, region, profile, credentials, anonymous, part size, concurrency. */
+  s3?: S3Options;
 }
 
 /**
@@ -36,7 +39,7 @@ export async function fromZarr(zarrPath: string, npkPath: string, options: FromZ
   await using reader = await openTensorFile(zarrPath, {
     format: 'zarr',
     formatOptions: { group: options.group ?? '/', recursive: options.recursive ?? false },
-    ...(options.http ? { http: options.http } : {}),
+    ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}),
   });
   if (options.arrayNames) requireNames(reader, options.arrayNames);
   const names = options.arrayNames ?? reader.tensors.map((info) => info.name);

@@ -3,10 +3,11 @@
  * v1, local or remote) into a store one tensor at a time; `toZtFile` writes a store's
  * arrays as a `.zt` (canonical by default; `compress` for zstd-seekable parts).
  */
+import type { S3Options } from '../storage/s3-client.js';
 import type { Metadata } from '../model/types.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
 import type { SourceInput } from '../storage/source-input.js';
-import { copyIntoStore, exportStore, openInput, requireNames, type IntoStoreOptions } from './store-transfer.js';
+import { copyIntoStore, exportStore, openInput, requireNames, type IntoStoreOptions, type S3CallOptions } from './store-transfer.js';
 
 /** Options of {@link fromZtFile}. */
 export interface FromZtFileOptions extends IntoStoreOptions {
@@ -14,6 +15,8 @@ export interface FromZtFileOptions extends IntoStoreOptions {
   keys?: readonly string[];
   /** For an `http(s)://` input: request headers, retries, timeouts. */
   http?: HttpSourceOptions;
+  /** For `s3://` locations: endpoint, region, profile, credentials, anonymous, part size, concurrency. */
+  s3?: S3Options;
 }
 
 /**
@@ -25,14 +28,14 @@ export interface FromZtFileOptions extends IntoStoreOptions {
  * ```
  */
 export async function fromZtFile(ztPath: SourceInput, npkPath: string, options: FromZtFileOptions = {}): Promise<void> {
-  await using reader = await openInput(ztPath, 'zt', options.http);
+  await using reader = await openInput(ztPath, 'zt', options);
   if (options.keys) requireNames(reader, options.keys);
   const names = options.keys ?? reader.tensors.map((info) => info.name);
   await copyIntoStore(reader, npkPath, names.map((name) => [name, name]), options);
 }
 
 /** Options of {@link toZtFile}. */
-export interface ToZtFileOptions {
+export interface ToZtFileOptions extends S3CallOptions {
   /** Arrays to write (default: all). */
   arrayNames?: readonly string[];
   /** File attributes. */
@@ -52,6 +55,7 @@ export interface ToZtFileOptions {
  */
 export async function toZtFile(npkPath: string, ztPath: string, options: ToZtFileOptions = {}): Promise<void> {
   await exportStore(npkPath, ztPath, {
+    ...(options.s3 ? { s3: options.s3 } : {}),
     to: 'zt',
     ...(options.arrayNames ? { arrayNames: options.arrayNames } : {}),
     ...(options.metadata ? { metadata: options.metadata } : {}),

@@ -6,6 +6,7 @@ import type { DType } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ByteSource } from '../storage/byte-source.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
+import type { S3Options } from '../storage/s3-client.js';
 import type { StagingPolicy, WriteTarget } from '../storage/write-target.js';
 import type { TensioErrorCode } from '../core/errors.js';
 import type { TensorSlice } from './nd-slice.js';
@@ -234,6 +235,8 @@ export interface WriterOptions<W extends object = AnyFormatOptions> {
   overwrite?: boolean;
   /** Format-specific options (e.g. safetensors `{ crc32: true }`). */
   formatOptions?: W;
+  /** For an `s3://` target: endpoint, region, profile, credentials, part size, concurrency (over `setS3Defaults`). */
+  s3?: S3Options;
   /**
    * A writer that must patch bytes already written (safetensors `crc32`) into a target
    * that cannot (`canWriteAt` false): `'local'` (default) stages through a local
@@ -254,6 +257,8 @@ export interface OpenOptions<O extends object = AnyFormatOptions> {
   signal?: AbortSignal;
   /** For `http(s)://` inputs: request headers (tokens), retries, timeouts, concurrency. */
   http?: HttpSourceOptions;
+  /** For `s3://` inputs: endpoint, region, profile, credentials, anonymous (over `setS3Defaults` and the AWS chain). */
+  s3?: S3Options;
   /** Format-specific options (limits, names). */
   formatOptions?: O;
 }
@@ -395,6 +400,8 @@ export interface VerifyOptions<O extends object = AnyFormatOptions> {
   signal?: AbortSignal;
   /** For `http(s)://` inputs: request headers (tokens), retries, timeouts, concurrency. */
   http?: HttpSourceOptions;
+  /** For `s3://` inputs: endpoint, region, profile, credentials, anonymous (over `setS3Defaults` and the AWS chain). */
+  s3?: S3Options;
   onProgress?: (progress: Progress) => void;
   /** Format-specific options. */
   formatOptions?: O;

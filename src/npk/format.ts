@@ -21,7 +21,7 @@ import { NPK_METADATA_FILE } from './metadata.js';
 import { npkCheckName } from './names.js';
 import { NumPack } from './numpack.js';
 import { npkVerifyStore } from './verify.js';
-import { isRemoteLocation, storeAtInput } from '../storage/source-input.js';
+import { isRemoteLocation, storeAtInput, sourceOptionsOf } from '../storage/source-input.js';
 import { npkOpenStoreReader } from './store-reader.js';
 import { verifyByReading } from '../model/verify-by-reading.js';
 import { quoteInput } from '../core/quote.js';
@@ -244,7 +244,7 @@ export const npkFormat: TensorFormat<Record<string, never>, NpkWriterOptions> = 
   async open(input: string | ByteSource, options?: OpenOptions) {
     if (typeof input !== 'string') throw new TensioError('UNSUPPORTED_FEATURE', 'npk: a NumPack store is a folder; open it by path', { format: 'npk' });
     // A store served over HTTP is read through the Store seam (read-only).
-    if (isRemoteLocation(input)) return npkOpenStoreReader(storeAtInput(input, { ...(options?.http ? { http: options.http } : {}), ...(options?.signal ? { signal: options.signal } : {}) }), options?.signal ? { signal: options.signal } : {});
+    if (isRemoteLocation(input)) return npkOpenStoreReader(storeAtInput(input, sourceOptionsOf(options)), options?.signal ? { signal: options.signal } : {});
     return npkOpenReader(input);
   },
   createWriter: npkCreateWriter,

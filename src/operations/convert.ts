@@ -2,6 +2,7 @@
  * `convert(input, output)`: any readable format to any writable one, through the
  * model seam only, one chunk (or, where a format forces it, one tensor) in memory.
  */
+import type { S3Options } from '../storage/s3-client.js';
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import type { SourceInput } from '../storage/source-input.js';
 import { selectTensors } from '../model/select.js';
@@ -19,7 +20,7 @@ import type { DType } from '../core/dtype.js';
 import { castStream, dtypeCastPlan, type DTypeCast } from './dtype-cast.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
 import { blockConversion, loadDequantizer, type BlockConversion } from './block-convert.js';
-import { describeWriteTarget, type StagingPolicy, type WriteTarget } from '../storage/write-target.js';
+import { bindS3Target, describeWriteTarget, type StagingPolicy, type WriteTarget } from '../storage/write-target.js';
 import type { OpenFormatOptions, WriteFormatOptions } from './format-options.js';
 import type { FinishSplitConvertResult } from './split/finish.js';
 import { quoteInput } from '../core/quote.js';
@@ -56,6 +57,8 @@ export interface ConvertOptions<From extends string = string, To extends string 
   readOptions?: OpenFormatOptions<From>;
   /** For an `http(s)://` input: request headers (tokens), retries, timeouts, concurrency. */
   http?: HttpSourceOptions;
+  /** For `s3://` locations: endpoint, region, profile, credentials, anonymous, part size, concurrency. */
+  s3?: S3Options;
   /** Options passed to the output format's writer (its `formatOptions`, e.g. `{ crc32: true }`). */
   writeOptions?: WriteFormatOptions<To>;
   /**
@@ -168,7 +171,7 @@ export async function convert<From extends string = string, To extends string = 
     ...(options.formats ? { formats: options.formats } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.readOptions ? { formatOptions: options.readOptions } : {}),
-    ...(options.http ? { http: options.http } : {}),
+    ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}),
   });
   try {
     const result = await convertReader(reader, output, options);
@@ -185,7 +188,7 @@ async function verifyInput(input: SourceInput, options: ConvertOptions<string, s
     ...(options.formats ? { formats: options.formats } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.readOptions ? { formatOptions: options.readOptions } : {}),
-    ...(options.http ? { http: options.http } : {}),
+    ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}),
   });
   if (!report.ok) {
     const first = report.problems[0]!;
@@ -291,10 +294,12 @@ export async function convertReader<To extends string = string>(reader: TensorRe
     ...(options.writeOptions || severalAsColumns ? { formatOptions: { ...options.writeOptions, ...(severalAsColumns ? { columns: 'separate' } : {}) } } : {}),
     ...(options.staging ? { staging: options.staging } : {}),
   };
+  // An s3:// output with this call's S3 settings (endpoint, credentials, part size, …).
+  const target = bindS3Target(output, options.s3);
   // A part of a split conversion: a writer of this part's tensors only (loaded on use: node:crypto).
   const writer: TensorWriter = options.part
-    ? await (await import('./split/part-writer.js')).createSplitPartWriter(output, outputFormat, { ...writerOptions, part: options.part, formats: options.formats ?? BUILT_IN_FORMATS, ...(options.part.maxParts !== undefined ? { maxParts: options.part.maxParts } : {}) })
-    : await outputFormat.createWriter(output, writerOptions);
+    ? await (await import('./split/part-writer.js')).createSplitPartWriter(target, outputFormat, { ...writerOptions, part: options.part, formats: options.formats ?? BUILT_IN_FORMATS, ...(options.part.maxParts !== undefined ? { maxParts: options.part.maxParts } : {}) })
+    : await outputFormat.createWriter(target, writerOptions);
   const written = options.part ? new Set(writer.order) : undefined;
   const writtenTotal = written ? infos.reduce((sum, info, at) => (written.has(plan[at]!.name) ? sum + info.byteLength : sum), 0) : total;
   let done = 0;
@@ -325,7 +330,7 @@ export async function convertReader<To extends string = string>(reader: TensorRe
     await writer.abort();
     throw error;
   }
-  const finished = options.part?.finishWhenComplete ? await finishIfLastPart(output, outputFormat.name, options) : undefined;
+  const finished = options.part?.finishWhenComplete ? await finishIfLastPart(target, outputFormat.name, options) : undefined;
   return {
     inputFormat: reader.format,
     outputFormat: outputFormat.name,

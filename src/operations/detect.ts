@@ -4,8 +4,7 @@
  */
 import { TensioError } from '../core/errors.js';
 import type { ByteSource } from '../storage/byte-source.js';
-import type { HttpSourceOptions } from '../storage/http-source.js';
-import { isRemoteLocation, locationKind, openSourceInput } from '../storage/source-input.js';
+import { isRemoteLocation, locationKind, openSourceInput, sourceOptionsOf, type RemoteOptions } from '../storage/source-input.js';
 import type { SniffProbe, TensorFormat } from '../model/types.js';
 import { BUILT_IN_FORMATS, type FormatListOption } from './registry.js';
 import { quoteInput } from '../core/quote.js';
@@ -56,14 +55,14 @@ export function formatForOutputPath(path: string, options: FormatListOption = {}
  * (await detectFormat('model.bin')).name; // 'pytorch' when it is a torch zip
  * ```
  */
-export async function detectFormat(path: string, options: FormatListOption & { http?: HttpSourceOptions; signal?: AbortSignal } = {}): Promise<TensorFormat> {
+export async function detectFormat(path: string, options: FormatListOption & RemoteOptions = {}): Promise<TensorFormat> {
   const formats = options.formats ?? BUILT_IN_FORMATS;
   const kind = await locationKind(path);
   if (kind === 'missing') throw new TensioError('NOT_FOUND', `${path} does not exist`, { path });
   if (kind === 'remote') {
     const layout = remoteLayoutFormat(path, formats);
     if (layout) return layout;
-    const { source } = await openSourceInput(path, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    const { source } = await openSourceInput(path, sourceOptionsOf(options));
     try {
       return await detectSourceFormat(source, options);
     } finally {

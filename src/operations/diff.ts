@@ -4,6 +4,7 @@
  * beyond `atol`/`rtol` for floats), with the largest difference and where it is.
  * Both tensors stream side by side chunk by chunk, so memory stays at two chunks.
  */
+import type { S3Options } from '../storage/s3-client.js';
 import type { DType } from '../core/dtype.js';
 import { throwIfAborted, TensioError } from '../core/errors.js';
 import { castFloatElements, isCastableFloat } from '../core/float-cast.js';
@@ -25,6 +26,8 @@ export interface DiffOptions {
   /** Options for opening A and B (e.g. `{ format }`). */
   openA?: OpenTensorFileOptions;
   openB?: OpenTensorFileOptions;
+  /** For `s3://` inputs (both; `openA`/`openB` may set their own): endpoint, region, profile, credentials, anonymous. */
+  s3?: S3Options;
   /** Bytes per streamed chunk of each file, default 8 MiB. */
   chunkBytes?: number;
   signal?: AbortSignal;
@@ -108,9 +111,9 @@ export interface DiffReport {
 export async function diffTensorFiles(a: SourceInput, b: SourceInput, options: DiffOptions = {}): Promise<DiffReport> {
   const atol = checkTolerance(options.atol, 'atol');
   const rtol = checkTolerance(options.rtol, 'rtol');
-  const readerA = await openTensorFile(a, { ...options.openA, ...(options.signal ? { signal: options.signal } : {}) });
+  const readerA = await openTensorFile(a, { ...(options.s3 ? { s3: options.s3 } : {}), ...options.openA, ...(options.signal ? { signal: options.signal } : {}) });
   try {
-    const readerB = await openTensorFile(b, { ...options.openB, ...(options.signal ? { signal: options.signal } : {}) });
+    const readerB = await openTensorFile(b, { ...(options.s3 ? { s3: options.s3 } : {}), ...options.openB, ...(options.signal ? { signal: options.signal } : {}) });
     try {
       return await diffTensorReaders(readerA, readerB, { ...options, atol, rtol });
     } finally {

@@ -4,10 +4,11 @@
  * holding the same name are refused (`DUPLICATE_NAME`) unless `prefix` names every
  * tensor after its input (`<stem>.<name>`).
  */
+import type { S3Options } from '../storage/s3-client.js';
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import type { Metadata, TensorReader, TensorSpec, TensorWriter } from '../model/types.js';
 import type { SourceInput } from '../storage/source-input.js';
-import { describeWriteTarget, type WriteTarget } from '../storage/write-target.js';
+import { bindS3Target, describeWriteTarget, type WriteTarget } from '../storage/write-target.js';
 import { formatForOutputPath } from './detect.js';
 import { openTensorFile } from './open.js';
 import { checkOutputPath } from './output-path.js';
@@ -24,6 +25,8 @@ export interface MergeOptions extends FormatListOption {
   /** Options for the output format's writer. */
   formatOptions?: Record<string, unknown>;
   signal?: AbortSignal;
+  /** For `s3://` inputs and output: endpoint, region, profile, credentials, anonymous, part size, concurrency. */
+  s3?: S3Options;
 }
 
 /** What {@link mergeTensorFiles} wrote. */
@@ -62,7 +65,7 @@ export async function mergeTensorFiles(inputs: readonly SourceInput[], output: W
     const plan: TensorSpec[] = [];
     const metadata: Metadata = {};
     for (const [index, input] of inputs.entries()) {
-      const reader = await openTensorFile(input, { ...(options.formats ? { formats: options.formats } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+      const reader = await openTensorFile(input, { ...(options.formats ? { formats: options.formats } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(options.s3 ? { s3: options.s3 } : {}) });
       readers.push(reader);
       const prefix = typeof options.prefix === 'function' ? options.prefix(index, input) : options.prefix ? stemOf(input, index) : undefined;
       for (const [key, value] of Object.entries(reader.metadata)) if (!(key in metadata) && key !== 'unsupportedTensors') metadata[key] = value;
@@ -77,7 +80,7 @@ export async function mergeTensorFiles(inputs: readonly SourceInput[], output: W
         plan.push({ name, dtype: info.dtype, shape: info.shape });
       }
     }
-    writer = await format.createWriter(output, { tensors: plan, metadata, overwrite: options.overwrite ?? false, ...(options.formatOptions ? { formatOptions: options.formatOptions } : {}) });
+    writer = await format.createWriter(bindS3Target(output, options.s3), { tensors: plan, metadata, overwrite: options.overwrite ?? false, ...(options.formatOptions ? { formatOptions: options.formatOptions } : {}) });
     let bytes = 0;
     for (const name of writer.order) {
       throwIfAborted(options.signal);

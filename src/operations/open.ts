@@ -3,7 +3,7 @@
  */
 import { TensioError } from '../core/errors.js';
 import type { ByteSource } from '../storage/byte-source.js';
-import { describeSourceInput, isByteSource, isRemoteLocation, localPathOf, openSourceInput, type SourceInput } from '../storage/source-input.js';
+import { describeSourceInput, isByteSource, isRemoteLocation, localPathOf, openSourceInput, type SourceInput, sourceOptionsOf } from '../storage/source-input.js';
 import type { OpenOptions, TensorFormat, TensorReader } from '../model/types.js';
 import { detectFormat, detectSourceFormat, remoteLayoutFormat } from './detect.js';
 import { getFormat, type FormatListOption } from './registry.js';
@@ -46,7 +46,7 @@ export async function openTensorFile<F extends string = string>(input: SourceInp
     const layout = remoteLayoutFormat(String(input), options.formats, options.format ? getFormat(options.format, options.formats) : undefined);
     if (layout) return openWith(layout, String(input), options);
   }
-  const { source, owned } = await openSourceInput(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}) });
+  const { source, owned } = await openSourceInput(input, sourceOptionsOf(options));
   try {
     const format = options.format ? getFormat(options.format, options.formats) : await detectSourceFormat(source, options);
     const reader = await openWith(format, source, options);

@@ -3,7 +3,7 @@
  */
 import { isTensioError } from '../core/errors.js';
 import type { ByteSource } from '../storage/byte-source.js';
-import { describeSourceInput, isRemoteLocation, localPathOf, openSourceInput, type SourceInput } from '../storage/source-input.js';
+import { describeSourceInput, isRemoteLocation, localPathOf, openSourceInput, type SourceInput, sourceOptionsOf } from '../storage/source-input.js';
 import type { TensorFormat, VerifyOptions, VerifyReport } from '../model/types.js';
 import { verifyByReading } from '../model/verify-by-reading.js';
 import { detectFormat, detectSourceFormat, remoteLayoutFormat } from './detect.js';
@@ -38,7 +38,7 @@ export async function verifyTensorFile<F extends string = string>(input: SourceI
     const layout = remoteLayoutFormat(String(input), options.formats, options.format ? getFormat(options.format, options.formats) : undefined);
     if (layout) return verifyWith(layout, String(input), describeSourceInput(input), options);
   }
-  const { source, owned } = await openSourceInput(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}) });
+  const { source, owned } = await openSourceInput(input, sourceOptionsOf(options));
   try {
     const format = options.format ? getFormat(options.format, options.formats) : await detectSourceFormat(source, options);
     return await verifyWith(format, source, describeSourceInput(input, source.name ?? '<bytes>'), options);

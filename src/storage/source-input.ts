@@ -33,6 +33,28 @@ export interface SourceInputOptions {
   s3?: S3Options;
 }
 
+/** How remote inputs are reached: the per-call settings every reader passes down. */
+export interface RemoteOptions {
+  /** For `http(s)://` inputs: request headers (tokens), retries, timeouts, concurrency. */
+  http?: HttpSourceOptions;
+  /** For `s3://` inputs and outputs: endpoint, region, profile, credentials, anonymous, part size, concurrency (over {@link setS3Defaults} and the AWS chain). */
+  s3?: S3Options;
+  signal?: AbortSignal;
+}
+
+/**
+ * The {@link SourceInputOptions} of a call's options: its `http`, `s3` and `signal`
+ * (each only when set), so every reader passes all of them down the same way.
+ *
+ * @example
+ * ```ts
+ * const { source } = await openSourceInput(path, sourceOptionsOf(options));
+ * ```
+ */
+export function sourceOptionsOf(options: RemoteOptions | undefined, signal: AbortSignal | undefined = options?.signal): SourceInputOptions {
+  return { ...(options?.http ? { http: options.http } : {}), ...(options?.s3 ? { s3: options.s3 } : {}), ...(signal ? { signal } : {}) };
+}
+
 /** True for a {@link ByteSource}: an object with a numeric `size` and a `read` method. */
 export function isByteSource(input: unknown): input is ByteSource {
   return typeof input === 'object' && input !== null && !(input instanceof Uint8Array) && !(input instanceof URL)

@@ -10,7 +10,8 @@ import type { ByteSink } from './byte-sink.js';
 import { folderStore, isFolderStore } from './folder-store.js';
 import { isS3Url } from './s3-location.js';
 import { s3Sink } from './s3-sink.js';
-import { s3Store } from './s3-store.js';
+import { s3Store, s3StoreOf } from './s3-store.js';
+import type { S3Options } from './s3-client.js';
 import { stagedSink } from './staged-sink.js';
 import type { Store } from './store.js';
 
@@ -130,6 +131,23 @@ export async function openWriteSink(target: WriteTarget, options: OpenWriteSinkO
     await sink.abort().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * An `s3://` output bound to a call's own S3 settings: the same key of an S3 store made
+ * with them (`s3://b/dir/out.npz` → `{ store: s3Store('s3://b/dir/', s3), key: 'out.npz' }`;
+ * a location ending in `/` is the store itself with key `''`). Every writer takes a
+ * `{ store, key }` as it takes a path, so the settings reach single files, sharded
+ * checkpoints and split parts alike. Any other target, or no settings, is returned as is.
+ *
+ * @example
+ * ```ts
+ * const target = bindS3Target('s3://models/out.npz', { endpoint: 'http://127.0.0.1:9000', partBytes: 16 * 2 ** 20 });
+ * ```
+ */
+export function bindS3Target(target: WriteTarget, s3: S3Options | undefined): WriteTarget {
+  if (!s3 || typeof target !== 'string' || !isS3Url(target)) return target;
+  return target.endsWith('/') ? { store: s3Store(target, s3), key: '' } : s3StoreOf(target, s3);
 }
 
 /**

@@ -14,7 +14,7 @@ import type { TableColumnBatch } from '../../model/table-cells.js';
 import { createTableReader, type TableBatch } from '../../model/table-reader.js';
 import type { OpenOptions, TensorReader } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
-import { openSourceInput } from '../../storage/source-input.js';
+import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { arrowDecodeBuffer } from './codecs.js';
 import { arrowColumnLayouts, arrowTableColumns, type ArrowColumnLayout } from './columns.js';
 import { featherV1Open } from './feather-v1.js';
@@ -188,7 +188,7 @@ async function loadColumn(source: ByteSource, batch: ScannedBatch, layout: Arrow
  * ```
  */
 export async function arrowOpen(input: string | ByteSource, options: OpenOptions = {}): Promise<TensorReader> {
-  const opened = await openSourceInput(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}) });
+  const opened = await openSourceInput(input, sourceOptionsOf(options));
   const { source } = opened;
   const closeSource = async () => { if (opened.owned) await source.close?.(); };
   try {

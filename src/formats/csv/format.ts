@@ -13,7 +13,7 @@ import type { CsvReadOptions, CsvWriteOptions } from './types.js';
 function textFormat(name: 'csv' | 'txt'): TensorFormat {
   return {
     ...textDescriptor(name),
-    open: (input, options) => csvOpen(input, { ...(options?.formatOptions as CsvReadOptions | undefined), format: name, ...(options?.signal ? { signal: options.signal } : {}) }),
+    open: (input, options) => csvOpen(input, { ...(options?.formatOptions as CsvReadOptions | undefined), format: name, ...(options?.signal ? { signal: options.signal } : {}), ...(options?.http ? { http: options.http } : {}), ...(options?.s3 ? { s3: options.s3 } : {}) }),
     createWriter: (path, options) => csvCreateWriter(path, { ...options, format: name, csv: (options.formatOptions ?? {}) as CsvWriteOptions }),
   };
 }

@@ -12,7 +12,7 @@ import { createTensorReader, type TensorLocation } from '../../model/create-read
 import type { TensorInfo, TensorReader } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import { gunzipCodec } from '../../storage/inflate-codec.js';
-import { openSourceInput, type SourceInput } from '../../storage/source-input.js';
+import { openSourceInput, sourceOptionsOf, type RemoteOptions, type SourceInput } from '../../storage/source-input.js';
 import { csvGzipCodec, csvRunCodec } from './decode.js';
 import { CsvScanner, csvParseRun, csvResolveDialect } from './read.js';
 import type { CsvDType, CsvReadOptions, CsvScan } from './types.js';
@@ -269,7 +269,8 @@ async function checkFirstRecord(source: ByteSource, scan: CsvScan & { gzip: bool
  * const { shape } = reader.info('data');
  * ```
  */
-export async function csvOpen(input: SourceInput, options: CsvReadOptions & { format?: 'csv' | 'txt' } = {}): Promise<TensorReader> {
-  const { source, owned } = await openSourceInput(input);
-  return csvOpenSource(source, { ...options, ownsSource: owned });
+export async function csvOpen(input: SourceInput, options: CsvReadOptions & Omit<RemoteOptions, 'signal'> & { format?: 'csv' | 'txt' } = {}): Promise<TensorReader> {
+  const { http: _http, s3: _s3, ...readOptions } = options;
+  const { source, owned } = await openSourceInput(input, sourceOptionsOf(options));
+  return csvOpenSource(source, { ...readOptions, ownsSource: owned });
 }

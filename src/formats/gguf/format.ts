@@ -25,7 +25,7 @@ export const ggufFormat: TensorFormat = {
     const formatOptions = (options.formatOptions ?? {}) as GgufOpenOptions;
     const picked: GgufOpenOptions = {};
     for (const key of GGUF_OPEN_OPTION_NAMES) if (formatOptions[key] !== undefined) (picked as Record<string, unknown>)[key] = formatOptions[key];
-    return ggufOpen(input, { ...picked, ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}) });
+    return ggufOpen(input, { ...picked, ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}) });
   },
   createWriter: (target, options) => ggufCreateWriter(target, { ...options, gguf: (options.formatOptions ?? {}) as GgufWriteOptions }),
   editMetadata: ggufEditMetadata,

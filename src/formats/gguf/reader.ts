@@ -8,8 +8,7 @@ import { errorFactory, throwIfAborted } from '../../core/errors.js';
 import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
 import type { Metadata, TensorInfo, TensorReader } from '../../model/types.js';
 import { readIntoFrom, toByteSource, type ByteInput, type ByteSource } from '../../storage/byte-source.js';
-import { openSourceInput, siblingLocation } from '../../storage/source-input.js';
-import type { HttpSourceOptions } from '../../storage/http-source.js';
+import { openSourceInput, siblingLocation, sourceOptionsOf, type RemoteOptions } from '../../storage/source-input.js';
 import { dtypeOfGgmlType } from './ggml-types.js';
 import { ggufValueTypesOf } from './value-types.js';
 import { GgufNeedMore, ggufParseHeader } from './read.js';
@@ -172,9 +171,9 @@ export async function ggufOpenSource(source: ByteSource, options: GgufOpenOption
  * reader.gguf.metadata.get('llama.context_length'); // { type: 'uint32', value: 4096 }
  * ```
  */
-export async function ggufOpen(input: string | ByteInput, options: GgufOpenOptions & { http?: HttpSourceOptions } = {}): Promise<GgufReader> {
+export async function ggufOpen(input: string | ByteInput, options: GgufOpenOptions & RemoteOptions = {}): Promise<GgufReader> {
   if (typeof input !== 'string') return ggufOpenSource(toByteSource(input), options);
-  const openOne = async (location: string): Promise<ByteSource> => (await openSourceInput(location, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) })).source;
+  const openOne = async (location: string): Promise<ByteSource> => (await openSourceInput(location, sourceOptionsOf(options))).source;
   const split = SPLIT_NAME.exec(input);
   if (!split || options.followSplits === false || Number(split[2]) === 1) return ggufOpenSource(await openOne(input), { ...options, ownsSource: true });
   const count = Number(split[2]);

@@ -13,7 +13,7 @@ import type { TableColumnBatch } from '../../model/table-cells.js';
 import { createTableReader, type TableBatch } from '../../model/table-reader.js';
 import type { OpenOptions, TensorReader } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
-import { openSourceInput } from '../../storage/source-input.js';
+import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { parquetDecompressors, parquetLoadZstd } from './codecs.js';
 import { parquetCheckChunk } from './page-check.js';
 import { parquetTableColumns, parquetTopFields } from './schema.js';
@@ -214,7 +214,7 @@ function toCells(dtype: DType, values: ArrayLike<unknown>, rows: number): TableC
  * ```
  */
 export async function parquetOpen(input: string | ByteSource, options: OpenOptions = {}): Promise<TensorReader> {
-  const opened = await openSourceInput(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}) });
+  const opened = await openSourceInput(input, sourceOptionsOf(options));
   const { source } = opened;
   const close = async () => { if (opened.owned) await source.close?.(); };
   try {

@@ -9,7 +9,7 @@ import { TensioError, throwIfAborted } from '../../core/errors.js';
 import { verifyTensors } from '../../model/verify-loop.js';
 import type { VerifyOptions, VerifyProblem, VerifyReport } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
-import { openSourceInput } from '../../storage/source-input.js';
+import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { parquetAsyncBuffer, parquetDecodeColumn, parquetOpen, parquetReadMetadata } from './reader.js';
 import { pageHeader, ThriftCursor } from './page-headers.js';
 import { parquetTopFields } from './schema.js';
@@ -27,7 +27,7 @@ import { PARQUET_MAX_CHUNK_VALUES, PARQUET_MAX_COLUMN_CHUNK_BYTES } from '../../
  */
 export async function parquetVerify(input: string | ByteSource, options: VerifyOptions = {}): Promise<VerifyReport> {
   const { signal } = options;
-  const opened = await openSourceInput(input, { ...(signal ? { signal } : {}), ...(options.http ? { http: options.http } : {}) });
+  const opened = await openSourceInput(input, sourceOptionsOf(options, signal));
   const { source } = opened;
   const path = typeof input === 'string' ? input : source.name ?? '<source>';
   const problems: VerifyProblem[] = [];

@@ -71,9 +71,9 @@ export const pytorchFormat: TensorFormat<PytorchOpenFormatOptions, PytorchWriteF
   async open(input, options: OpenOptions<PytorchOpenFormatOptions> = {}) {
     const formatOptions = options.formatOptions ?? {};
     const { followIndex, maxIndexBytes: _maxIndexBytes, ...openOptions } = formatOptions;
-    const signalOption = { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}) };
+    const signalOption = { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}) };
     if (typeof input !== 'string') return pytorchOpen(input, { ...openOptions, ...signalOption });
-    const layout = shardLayout({ ...options.formatOptions, ...(options.http ? { http: options.http } : {}) });
+    const layout = shardLayout({ ...options.formatOptions, ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}) });
     const target = await resolvePytorchTarget(input, layout, followIndex !== false);
     if (target.kind === 'index') return openShardedCheckpoint(target.path, layout, options.signal);
     return pytorchOpen(target.path, { ...openOptions, ...signalOption });

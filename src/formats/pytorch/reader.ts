@@ -9,7 +9,7 @@ import { checkedSize, elementCount } from '../../core/sizes.js';
 import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
 import type { TensorInfo, TensorReader } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
-import { openSourceInput } from '../../storage/source-input.js';
+import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { pytorchCollect } from './collect.js';
 import { pytorchByteSwap, pytorchGather, pytorchSpanElements } from './gather.js';
 import { pytorchIsLegacy, pytorchReadLegacy } from './legacy.js';
@@ -94,7 +94,7 @@ function viewSignature(tensor: PickleTensor): string {
  */
 export async function pytorchOpen(input: string | ByteSource, options: PytorchOpenOptions = {}): Promise<TensorReader> {
   // A path or URL is opened here (and closed with the reader); a source is the caller's.
-  const owned = typeof input === 'string' ? (await openSourceInput(input, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) })).source : undefined;
+  const owned = typeof input === 'string' ? (await openSourceInput(input, sourceOptionsOf(options))).source : undefined;
   const source = owned ?? (input as ByteSource);
   try {
     const parsed = await pytorchParse(source, options);

@@ -45,6 +45,7 @@ export function pytorchShardLayout(options: PytorchShardedOptions, verifyFile: (
     defaultPrefix: 'pytorch_model',
     maxIndexBytes: maxIndexBytes ?? SHARDED_INDEX_MAX_BYTES,
     ...(openOptions.http ? { http: openOptions.http } : {}),
+    ...(openOptions.s3 ? { s3: openOptions.s3 } : {}),
     openShard: (path, signal) => pytorchOpen(path, { ...openOptions, ...(signal ? { signal } : {}) }),
     verifyShard: verifyFile,
   };

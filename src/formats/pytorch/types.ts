@@ -1,6 +1,7 @@
 /**
  * Options and shared shapes of the PyTorch checkpoint format (`.pt`, `.pth`, `.bin`, `.ckpt`).
  */
+import type { S3Options } from '../../storage/s3-client.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
 import type { PickleWorkBudget } from './pickle/budget.js';
 import type { PickleLimits } from './pickle/machine.js';
@@ -15,6 +16,8 @@ export type PytorchDropDuplicates = boolean | ((removed: TensorInfo, kept: Tenso
 export interface PytorchOpenOptions extends PickleLimits {
   /** For `http(s)://` inputs (a remote checkpoint, index or shards): headers, retries, timeouts. */
   http?: HttpSourceOptions;
+  /** For `s3://` locations: endpoint, region, profile, credentials, anonymous, part size, concurrency. */
+  s3?: S3Options;
   /** Read only this sub-tree (e.g. `'state_dict'`, or a dotted path); names are relative to it. */
   key?: string;
   /**

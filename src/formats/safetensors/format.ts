@@ -100,7 +100,7 @@ export const safetensorsFormat: TensorFormat<SafetensorsOpenFormatOptions, Safet
       ...(typeof formatOptions.maxHeaderBytes === 'number' ? { maxHeaderBytes: formatOptions.maxHeaderBytes } : {}),
       ...(formatOptions.followIndex === false ? { followIndex: false } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.http ? { http: options.http } : {}),
+      ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}),
     });
   },
   createWriter: createSafetensorsWriter,

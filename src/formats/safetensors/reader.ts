@@ -7,7 +7,7 @@ import { throwIfAborted } from '../../core/errors.js';
 import { createTensorReader } from '../../model/create-reader.js';
 import type { TensorInfo, TensorReader } from '../../model/types.js';
 import { toByteSource, type ByteInput, type ByteSource } from '../../storage/byte-source.js';
-import { openSourceInput } from '../../storage/source-input.js';
+import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { safetensorsIsCrc32Key, safetensorsCrc32Key } from './checksum.js';
 import { safetensorsParseHeaderJson, safetensorsReadHeaderLength } from './read.js';
 import { openShardedCheckpoint } from '../sharded/reader.js';
@@ -122,6 +122,6 @@ export async function safetensorsOpen(input: string | ByteInput, options: Safete
   if (typeof input !== 'string') return safetensorsOpenSource(toByteSource(input), options);
   const target = await safetensorsResolveTarget(input, options);
   if (target.kind === 'index') return openShardedCheckpoint(target.path, safetensorsShardLayout(options), options.signal);
-  const { source } = await openSourceInput(target.path, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  const { source } = await openSourceInput(target.path, sourceOptionsOf(options));
   return safetensorsOpenSource(source, { ...options, ownsSource: true });
 }

@@ -6,7 +6,7 @@
 import { errorFactory } from '../../core/errors.js';
 import { SAFETENSORS_MAX_HEADER_BYTES } from '../../core/limits.js';
 import type { TensorReader, VerifyOptions, VerifyReport } from '../../model/types.js';
-import { locationKind, openSourceInput } from '../../storage/source-input.js';
+import { locationKind, openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { findCheckpointInFolder, findIndexNamingShard, readShardIndexFile } from '../sharded/locate.js';
 import { openShardedCheckpoint } from '../sharded/reader.js';
 import type { ShardedLayout } from '../sharded/types.js';
@@ -34,9 +34,9 @@ export function safetensorsShardLayout(options: SafetensorsReadOptions = {}): Sh
     extension: '.safetensors',
     defaultPrefix: 'model',
     maxIndexBytes: maxHeaderBytes,
-    ...(options.http ? { http: options.http } : {}),
+    ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}),
     openShard: async (path, signal) => {
-      const { source } = await openSourceInput(path, { ...(options.http ? { http: options.http } : {}), ...(signal ? { signal } : {}) });
+      const { source } = await openSourceInput(path, sourceOptionsOf(options, signal));
       return safetensorsOpenSource(source, { ...options, ownsSource: true, ...(signal ? { signal } : {}) });
     },
     verifyShard: (path, verifyOptions: VerifyOptions) => safetensorsVerifyFile(path, { ...verifyOptions, maxHeaderBytes }),
@@ -81,7 +81,7 @@ export async function safetensorsFindIndexInFolder(folder: string): Promise<stri
  * ```
  */
 export async function safetensorsReadIndexFile(path: string, options: SafetensorsReadOptions = {}): Promise<SafetensorsIndex> {
-  return readShardIndexFile(path, options.maxHeaderBytes ?? SAFETENSORS_MAX_HEADER_BYTES, options.http);
+  return readShardIndexFile(path, options.maxHeaderBytes ?? SAFETENSORS_MAX_HEADER_BYTES, options);
 }
 
 /** What a path given to a safetensors reader or verifier stands for. */

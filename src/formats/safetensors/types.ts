@@ -2,6 +2,7 @@
  * safetensors types and the dtype table (names as in the reference `Dtype` enum of
  * safetensors 0.8 `tensor.rs`, in its alignment order).
  */
+import type { S3Options } from '../../storage/s3-client.js';
 import type { DType } from '../../core/dtype.js';
 import type { HttpSourceOptions } from '../../storage/http-source.js';
 
@@ -107,6 +108,8 @@ export interface SafetensorsReadOptions {
   maxHeaderBytes?: number;
   /** For `http(s)://` inputs (a remote file, index or shards): headers, retries, timeouts. */
   http?: HttpSourceOptions;
+  /** For `s3://` locations: endpoint, region, profile, credentials, anonymous, part size, concurrency. */
+  s3?: S3Options;
 }
 
 /** Metadata key prefix tensio uses for per-tensor CRC32s: `crc32:<tensor name>` → 8 lower-case hex digits. */

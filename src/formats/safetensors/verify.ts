@@ -8,7 +8,7 @@ import type { SafetensorsOpenFormatOptions } from './types.js';
 import { verifyTensors, type TensorCheck } from '../../model/verify-loop.js';
 import { safetensorsCrc32Update, safetensorsFormatCrc32 } from './checksum.js';
 import { toByteSource, type ByteInput } from '../../storage/byte-source.js';
-import { openSourceInput } from '../../storage/source-input.js';
+import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { safetensorsOpenSource } from './reader.js';
 import { safetensorsResolveTarget, safetensorsVerifySharded } from './sharded.js';
 import { quoteInput, quoteValue } from '../../core/quote.js';
@@ -56,7 +56,7 @@ export async function safetensorsVerifyFile(input: string | ByteInput, options: 
   const path = typeof input === 'string' ? input : input instanceof Uint8Array ? '<bytes>' : (input.name ?? '<source>');
   const maxHeaderBytes = options.maxHeaderBytes ?? options.formatOptions?.maxHeaderBytes;
   const tally = await verifyTensors(
-    async () => safetensorsOpenSource(typeof input === 'string' ? (await openSourceInput(input, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) })).source : toByteSource(input), { ownsSource: typeof input === 'string', ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}), ...(options.signal ? { signal: options.signal } : {}) }),
+    async () => safetensorsOpenSource(typeof input === 'string' ? (await openSourceInput(input, sourceOptionsOf(options))).source : toByteSource(input), { ownsSource: typeof input === 'string', ...(maxHeaderBytes !== undefined ? { maxHeaderBytes } : {}), ...(options.signal ? { signal: options.signal } : {}) }),
     {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),

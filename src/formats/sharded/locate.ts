@@ -5,8 +5,7 @@
 import { basename, join } from 'node:path';
 import { errorFactory, TensioError } from '../../core/errors.js';
 import { folderStore } from '../../storage/folder-store.js';
-import type { HttpSourceOptions } from '../../storage/http-source.js';
-import { locationKind, openSourceInput, siblingLocation } from '../../storage/source-input.js';
+import { locationKind, openSourceInput, siblingLocation, sourceOptionsOf, type RemoteOptions } from '../../storage/source-input.js';
 import { parseShardIndex, type ShardIndex } from './index-file.js';
 import { isHiddenFileName, parseShardFileName, shardIndexFileName } from './names.js';
 import type { ShardedLayout } from './types.js';
@@ -22,9 +21,9 @@ const fail = errorFactory('sharded');
  * const index = await readShardIndexFile('ckpt/model.safetensors.index.json', 100_000_000);
  * ```
  */
-export async function readShardIndexFile(path: string, maxBytes: number, http?: HttpSourceOptions): Promise<ShardIndex> {
-  // A path or an http(s) URL: the index of a remote checkpoint is read the same way.
-  const { source } = await openSourceInput(path, http ? { http } : {});
+export async function readShardIndexFile(path: string, maxBytes: number, remote?: RemoteOptions): Promise<ShardIndex> {
+  // A path, an http(s) or s3 URL: the index of a remote checkpoint is read the same way.
+  const { source } = await openSourceInput(path, sourceOptionsOf(remote, undefined));
   try {
     if (source.size > maxBytes) fail('HEADER_TOO_LARGE', `sharded: index ${path} has ${source.size} bytes, over the limit ${maxBytes} (maxHeaderBytes)`, { path });
     try {

@@ -35,7 +35,7 @@ export type ShardOpener = (shard: string, signal?: AbortSignal) => Promise<Tenso
  * own error names the shard). Nothing is cross-checked here.
  */
 export async function openShards(indexPath: string, layout: ShardedLayout, signal?: AbortSignal): Promise<OpenedShards> {
-  const index = await readShardIndexFile(indexPath, layout.maxIndexBytes, layout.http);
+  const index = await readShardIndexFile(indexPath, layout.maxIndexBytes, layout);
   return openIndexShards(indexPath, index, (shard) => {
     const shardPath = siblingLocation(indexPath, shard); // a path, or a URL beside the index URL
     return layout.openShard(shardPath, signal).catch((cause: unknown) => {

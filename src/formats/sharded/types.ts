@@ -1,6 +1,7 @@
 /**
  * What the generic sharded-checkpoint code needs to know about one shard format.
  */
+import type { S3Options } from '../../storage/s3-client.js';
 import type { TensorReader, VerifyOptions, VerifyReport } from '../../model/types.js';
 import type { HttpSourceOptions } from '../../storage/http-source.js';
 
@@ -24,4 +25,6 @@ export interface ShardedLayout {
   readonly maxIndexBytes: number;
   /** How the index and shards are fetched when the checkpoint is at an `http(s)://` URL (headers, retries). */
   readonly http?: HttpSourceOptions;
+  /** For `s3://` locations: endpoint, region, profile, credentials, anonymous, part size, concurrency. */
+  readonly s3?: S3Options;
 }

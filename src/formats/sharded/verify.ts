@@ -7,7 +7,7 @@
  */
 import { basename, dirname } from 'node:path';
 import { folderStore } from '../../storage/folder-store.js';
-import { isRemoteLocation, siblingLocation } from '../../storage/source-input.js';
+import { isRemoteLocation, siblingLocation, sourceOptionsOf } from '../../storage/source-input.js';
 import { isTensioError, throwIfAborted } from '../../core/errors.js';
 import type { VerifyOptions, VerifyProblem, VerifyReport } from '../../model/types.js';
 import { isHiddenFileName, parseShardFileName } from './names.js';
@@ -72,7 +72,7 @@ export async function verifyShardedCheckpoint(indexPath: string, layout: Sharded
         throwIfAborted(options.signal);
         const shardBytes = reader.tensors.reduce((s, info) => s + info.byteLength, 0);
         const report = await layout.verifyShard(siblingLocation(indexPath, shard), {
-          ...(options.signal ? { signal: options.signal } : {}),
+          ...sourceOptionsOf(options),
           ...(options.formatOptions ? { formatOptions: options.formatOptions } : {}),
           onProgress: (progress) => options.onProgress?.({ done: before + progress.done, total, ...(progress.item !== undefined ? { item: progress.item } : {}) }),
         });

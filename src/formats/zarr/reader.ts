@@ -10,7 +10,7 @@ import { createTensorReader } from '../../model/create-reader.js';
 import { UNSUPPORTED_TENSORS_KEY, type OpenOptions, type TensorInfo, type TensorReader, type UnsupportedTensor } from '../../model/types.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
 import type { ByteSource } from '../../storage/byte-source.js';
-import { isRemoteLocation, locationKind, openSourceInput, storeAtInput } from '../../storage/source-input.js';
+import { isRemoteLocation, locationKind, openSourceInput, storeAtInput, sourceOptionsOf } from '../../storage/source-input.js';
 import type { Store } from '../../storage/store.js';
 import { zarrBandChunks, ZARR_READ_AHEAD_BANDS, type ZarrFetchStats } from './chunks.js';
 import { zarrReadHierarchy } from './hierarchy.js';
@@ -62,7 +62,7 @@ export async function zarrStoreOf(input: string | ByteSource | Store, options: O
     if ('list' in input && 'locate' in input) return { store: input, owned: false };
     return { store: await zarrZipStore(input as ByteSource, options.signal ? { signal: options.signal } : {}), owned: false };
   }
-  const sourceOptions = { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+  const sourceOptions = sourceOptionsOf(options);
   if (/\.zip$/i.test(input.replace(/[?#].*$/, '')) && (isRemoteLocation(input) || (await locationKind(input)) === 'file')) {
     const { source } = await openSourceInput(input, sourceOptions);
     try {

@@ -17,7 +17,7 @@ export const ztImplementation: FormatImplementation = {
     return ztOpenAnyVersion(input, {
       ...(typeof formatOptions.maxManifestBytes === 'number' ? { maxManifestBytes: formatOptions.maxManifestBytes } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.http ? { http: options.http } : {}),
+      ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}),
     });
   },
   verify: (input, options) => ztVerify(input, options),

@@ -7,6 +7,7 @@
  * parts under another encoding stay addressable and are refused on decode
  * (`UNSUPPORTED_FEATURE`, naming it).
  */
+import type { S3Options } from '../../storage/s3-client.js';
 import { TensioError, throwIfAborted } from '../../core/errors.js';
 import type { DType } from '../../core/dtype.js';
 import { BLOCK_DTYPE_INFO, type BlockDType } from '../../core/block-dtypes.js';
@@ -14,7 +15,7 @@ import { checkMultiPartInfo, type MxLayout, type QuantGroupLayout, type TensorLa
 import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
 import { UNSUPPORTED_TENSORS_KEY, type TensorInfo, type TensorReader, type UnsupportedTensor } from '../../model/types.js';
 import { readRange, type ByteSource } from '../../storage/byte-source.js';
-import { isRemoteLocation, localPathOf, openSourceInput, siblingLocation, type SourceInput } from '../../storage/source-input.js';
+import { isRemoteLocation, localPathOf, openSourceInput, siblingLocation, type SourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import type { HttpSourceOptions } from '../../storage/http-source.js';
 import { ztDigestAlgorithmOf, ztHasher, ztXxh3 } from './digest.js';
 import { ztParseFrame, ztParseManifest, type ZtReadOptions } from './read.js';
@@ -30,6 +31,8 @@ import { ztV1Lineage, ztV1Open, type ZtV1Reader } from './v1.js';
 export interface ZtOpenOptions extends ZtReadOptions {
   signal?: AbortSignal;
   http?: HttpSourceOptions;
+  /** For `s3://` locations: endpoint, region, profile, credentials, anonymous, part size, concurrency. */
+  s3?: S3Options;
   /**
    * Opens a shard the manifest names. Default: positional resolution beside the root
    * (`<stem>.zt` + name n → `<stem>-<n>.zt`) when the root was opened from a path or
@@ -105,10 +108,10 @@ export async function ztReadManifestFrom(source: ByteSource, options: ZtReadOpti
  * ```
  */
 export async function ztOpen(input: SourceInput, options: ZtOpenOptions = {}): Promise<ZtReader> {
-  const { source, owned } = await openSourceInput(input, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  const { source, owned } = await openSourceInput(input, sourceOptionsOf(options));
   const location = typeof input === 'string' || input instanceof URL ? String(input) : undefined;
   const openShard = options.openShard ?? (location !== undefined && (isRemoteLocation(location) || localPathOf(location) !== undefined)
-    ? async (name: string) => (await openSourceInput(siblingLocation(location, ztShardFileName(location, name)), options.http ? { http: options.http } : {})).source
+    ? async (name: string) => (await openSourceInput(siblingLocation(location, ztShardFileName(location, name)), sourceOptionsOf(options, undefined))).source
     : undefined);
   try {
     return await ztOpenSource(source, { ...options, ...(openShard ? { openShard } : {}), ownsSource: owned });
@@ -142,7 +145,7 @@ export function ztShardFileName(location: string, name: string): string {
  * ```
  */
 export async function ztOpenAnyVersion(input: SourceInput, options: ZtOpenOptions = {}): Promise<ZtReader | ZtV1Reader> {
-  const { source, owned } = await openSourceInput(input, { ...(options.http ? { http: options.http } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  const { source, owned } = await openSourceInput(input, sourceOptionsOf(options));
   try {
     const head = source.size >= 8 ? await source.read(0, 8) : new Uint8Array(0);
     const tail = source.size >= 16 ? await source.read(source.size - 8, 8) : undefined;

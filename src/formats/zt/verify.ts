@@ -53,10 +53,10 @@ export async function ztVerify(input: SourceInput, options: VerifyOptions & Pick
   throwIfAborted(options.signal);
   let reader: ZtReader;
   try {
-    const any = await ztOpenAnyVersion(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}) });
+    const any = await ztOpenAnyVersion(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}) });
     if ('lineage' in any) return await verifyV1(any, path);
     await any.close();
-    reader = await ztOpen(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}), ...(options.openShard ? { openShard: options.openShard } : {}) });
+    reader = await ztOpen(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}), ...(options.openShard ? { openShard: options.openShard } : {}) });
   } catch (error) {
     if (!(error instanceof TensioError) || error.code === 'NOT_FOUND' && !/zt:/.test(error.message)) throw error;
     return { ok: false, format: 'zt', path, tensors: 0, checksumsVerified: 0, withoutChecksum: 0, problems: [{ code: error.code, message: error.message }] };

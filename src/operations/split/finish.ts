@@ -17,13 +17,14 @@
  * does not name (an older run's shards) and the one-file form `<prefix><ext>` are
  * removed, as a sharded publish does. Finishing again rewrites the same index.
  */
+import type { S3Options } from '../../storage/s3-client.js';
 import { TensioError, throwIfAborted } from '../../core/errors.js';
 import { SPLIT_MAX_MANIFEST_BYTES, SPLIT_MAX_PARTS } from '../../core/limits.js';
 import { quoteInput } from '../../core/quote.js';
 import type { Progress, TensorFormat } from '../../model/types.js';
 import type { Store } from '../../storage/store.js';
 import type { WriteTarget } from '../../storage/write-target.js';
-import { describeWriteTarget } from '../../storage/write-target.js';
+import { bindS3Target, describeWriteTarget } from '../../storage/write-target.js';
 import { formatShardIndex } from '../../formats/sharded/index-file.js';
 import { isHiddenFileName, parseShardFileName } from '../../formats/sharded/names.js';
 import { BUILT_IN_FORMATS, getFormat, type FormatListOption } from '../registry.js';
@@ -42,6 +43,8 @@ export interface FinishSplitConvertOptions extends FormatListOption {
   /** Most parts accepted (default {@link SPLIT_MAX_PARTS}). */
   maxParts?: number;
   signal?: AbortSignal;
+  /** For an `s3://` output: endpoint, region, profile, credentials, part size, … (over `setS3Defaults`). */
+  s3?: S3Options;
   /** Bytes checked so far, of all shards. */
   onProgress?: (progress: Progress) => void;
 }
@@ -176,7 +179,8 @@ async function findManifests(target: SplitTarget, maxParts: number, signal?: Abo
  * console.log(result.index, result.shards.length); // out/model.safetensors.index.json 4
  * ```
  */
-export async function finishSplitConvert(output: WriteTarget, options: FinishSplitConvertOptions = {}): Promise<FinishSplitConvertResult> {
+export async function finishSplitConvert(given: WriteTarget, options: FinishSplitConvertOptions = {}): Promise<FinishSplitConvertResult> {
+  const output = bindS3Target(given, options.s3);
   const formats = options.formats ?? BUILT_IN_FORMATS;
   const format = splitOutputFormat(output, options);
   const target = resolveSplitTarget(output, format, formats);
@@ -279,7 +283,8 @@ async function removeStaleFiles(store: Store, folderKey: string, prefix: string,
  * const finished = await finishSplitConvertIfComplete('out/model.safetensors.index.json', 4); // undefined until the last part
  * ```
  */
-export async function finishSplitConvertIfComplete(output: WriteTarget, count: number, options: FinishSplitConvertOptions = {}): Promise<FinishSplitConvertResult | undefined> {
+export async function finishSplitConvertIfComplete(given: WriteTarget, count: number, options: FinishSplitConvertOptions = {}): Promise<FinishSplitConvertResult | undefined> {
+  const output = bindS3Target(given, options.s3);
   const formats = options.formats ?? BUILT_IN_FORMATS;
   const target = resolveSplitTarget(output, splitOutputFormat(output, options), formats);
   const folder = splitManifestFolder(target.folderKey, target.prefix, target.extension);
