@@ -5,7 +5,7 @@
  * imported the first time a file is opened, written or verified. `import('tensio')`
  * then never loads the library.
  */
-import { bindS3Target } from '../storage/write-target.js';
+import { bindWriteTarget } from './write-target-binder.js';
 import type { TensorFormat } from './types.js';
 
 /** What a lazily loaded implementation provides. */
@@ -41,7 +41,7 @@ export function lazyFormat(descriptor: LazyFormatDescriptor, load: () => Promise
   return {
     ...cheap,
     ...(provides.open ? { open: async (input, options) => ((await implementation()).open ?? missing('open'))(input, options) } : {}),
-    ...(provides.write ? { createWriter: async (path, options) => ((await implementation()).createWriter ?? missing('createWriter'))(bindS3Target(path, options.s3), options) } : {}),
+    ...(provides.write ? { createWriter: async (path, options) => ((await implementation()).createWriter ?? missing('createWriter'))(await bindWriteTarget(path, options.s3), options) } : {}),
     ...(provides.verify ? { verify: async (input, options) => ((await implementation()).verify ?? missing('verify'))(input, options) } : {}),
     ...(provides.folders ? { sniffFolder: async (path) => ((await implementation()).sniffFolder ?? missing('sniffFolder'))(path) } : {}),
     ...(provides.pickles ? { listPickleGlobals: async (input, options) => ((await implementation()).listPickleGlobals ?? missing('listPickleGlobals'))(input, options) } : {}),

@@ -6,6 +6,7 @@
 import { TensioError } from '../core/errors.js';
 import type { TensorFormat } from '../model/types.js';
 import { lazyFormat } from '../model/lazy-format.js';
+import { setWriteTargetBinder } from '../model/write-target-binder.js';
 import { safetensorsDescriptor } from '../formats/safetensors/descriptor.js';
 import { npkDescriptor } from '../npk/descriptor.js';
 import { npyDescriptor } from '../formats/npy/descriptor.js';
@@ -19,6 +20,10 @@ import { textDescriptor } from '../formats/csv/descriptor.js';
 import { arrowFormat } from '../formats/arrow/format.js';
 import { parquetFormat } from '../formats/parquet/format.js';
 import { quoteInput } from '../core/quote.js';
+
+// A writer given an s3:// path and `s3` settings writes to the same key of an S3 store made
+// with them (every writer takes { store, key } as it takes a path). Loaded on use only.
+setWriteTargetBinder(async (target, s3) => (typeof target === 'string' ? (await import('../storage/write-target.js')).bindS3Target(target, s3) : target));
 
 /**
  * Every built-in format, in detection order. Each entry is lazy: the registry holds
