@@ -7,6 +7,8 @@
  *   overlapping transfer and conversion);
  * - local → S3 convert (local safetensors → `s3://…/out.npz`, a streamed multipart
  *   upload) against lib-storage's `Upload` of the already converted file;
+ * - a 4-part split conversion S3 → S3 (4 CLI processes, then `--finish`) against the
+ *   same conversion in one process;
  * - header-only open of the S3 object: requests and bytes.
  *
  * Swift is a Python server on the same 2 cores: its CPU cost is in every figure, on
@@ -26,11 +28,13 @@ import { throughput, type BenchContext } from './lib/context.js';
 import { freshTarget } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
 import { runRounds, timeIt } from './lib/timing.js';
+import { cliProcessKind, runCliProcess } from './lib/cli-process.js';
 import type { BenchRow } from './lib/types.js';
 
 const FORMAT = 's3';
 const MiB = 2 ** 20;
 const BUCKET = 'tensio-bench';
+const PARTS = 4;
 
 /**
  * Runs the S3 benchmark and returns its rows.
@@ -82,11 +86,27 @@ export async function runS3Bench(context: BenchContext): Promise<BenchRow[]> {
         }),
       },
       { name: 'tensio convert s3://', before: () => freshTarget(tensioOut), run: () => timeIt(() => tensio.convert(`s3://${BUCKET}/in.safetensors`, tensioOut, { overwrite: true })) },
+      // The two halves of the baseline alone: tensio overlaps them when it takes less than their sum.
+      {
+        name: 'GetObject only',
+        before: () => freshTarget(downloaded),
+        run: () => timeIt(async () => {
+          const response = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'in.safetensors' }));
+          await pipeline(response.Body as Readable, createWriteStream(downloaded));
+        }),
+      },
+      { name: 'local convert only', before: () => freshTarget(plainOut), run: () => timeIt(() => tensio.convert(localIn, plainOut, { overwrite: true })) },
     ], rounds);
+    const seconds = (name: string): number | undefined => reads.get(name)?.summary?.median;
+    const [tensioSeconds, getSeconds, convertSeconds] = [seconds('tensio convert s3://'), seconds('GetObject only'), seconds('local convert only')];
+    const overlap = tensioSeconds !== undefined && getSeconds !== undefined && convertSeconds !== undefined
+      ? `overlap: tensio ${tensioSeconds.toFixed(2)} s against download ${getSeconds.toFixed(2)} s + local convert ${convertSeconds.toFixed(2)} s = ${(getSeconds + convertSeconds).toFixed(2)} s (${tensioSeconds < getSeconds + convertSeconds ? 'less than the sum: transfer and conversion overlapped' : 'NOT less than the sum: no overlap seen'}; at best max(${Math.max(getSeconds, convertSeconds).toFixed(2)} s))`
+      : 'overlap: not measured (a contender failed)';
+    log(`s3: ${overlap}`);
     const fromS3 = throughput(reads.get('tensio convert s3://'), dataBytes);
     const baselineRead = throughput(reads.get('GetObject + convert'), dataBytes);
     rows.push(compareRow(FORMAT, `S3 -> local .npz, ${context.sizeMiB} MiB safetensors`, fromS3.median, baselineRead.median, 'GetObject to a file, then local convert', 1.0,
-      `tensio reads ranged GETs (8 MiB chunks, 2 ahead) while it writes; the baseline downloads first. first/best tensio ${fromS3.first?.toFixed(3)}/${fromS3.best?.toFixed(3)}, baseline ${baselineRead.first?.toFixed(3)}/${baselineRead.best?.toFixed(3)} GB/s`));
+      `tensio reads ranged GETs (8 MiB chunks, 2 ahead) while it writes; the baseline downloads first. ${overlap}. first/best tensio ${fromS3.first?.toFixed(3)}/${fromS3.best?.toFixed(3)}, baseline ${baselineRead.first?.toFixed(3)}/${baselineRead.best?.toFixed(3)} GB/s`));
 
     // --- local → S3 convert vs Upload of the converted file ---------------------------------
     const converted = join(dir, 's3-converted.npz');
@@ -100,6 +120,27 @@ export async function runS3Bench(context: BenchContext): Promise<BenchRow[]> {
     const baselineWrite = throughput(writes.get('Upload of the converted file'), convertedBytes);
     rows.push(compareRow(FORMAT, `local -> S3 .npz, ${context.sizeMiB} MiB safetensors`, toS3.median, baselineWrite.median, 'lib-storage Upload of the converted file (8 MiB parts, 4 at once)', 0.8,
       'tensio converts and uploads in one pass (multipart, 8 MiB parts, 4 in flight); the baseline only uploads a file converted beforehand'));
+
+    // --- 4-part split S3 → S3 (4 CLI processes + --finish) vs 1 process ------------------------
+    // Both write 4 shards and an index under a fresh prefix each round (a part refuses an
+    // existing index); the CLI processes get the server through the AWS variables.
+    const cliEnv = { ...process.env, AWS_ENDPOINT_URL: server.endpoint, AWS_ACCESS_KEY_ID: SWIFT_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: SWIFT_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
+    const shardSize = String(Math.ceil(dataBytes / PARTS) + 4096);
+    let round = 0;
+    const splitIndex = (name: string): string => `s3://${BUCKET}/${name}-${round}/model.safetensors.index.json`;
+    const splits = await runRounds([
+      { name: 'cli 1 process', before: () => void (round += 1), run: () => timeIt(() => runCliProcess(['convert', `s3://${BUCKET}/in.safetensors`, splitIndex('single'), '--max-shard-size', shardSize, '--quiet'], { env: cliEnv })) },
+      {
+        name: `cli ${PARTS} processes + finish`,
+        before: () => void (round += 1),
+        run: () => timeIt(async () => {
+          await Promise.all(Array.from({ length: PARTS }, (_, at) => runCliProcess(['convert', `s3://${BUCKET}/in.safetensors`, splitIndex('parts'), '--part', `${at + 1}/${PARTS}`, '--quiet'], { env: cliEnv })));
+          await runCliProcess(['convert', '--finish', splitIndex('parts'), '--quiet'], { env: cliEnv });
+        }),
+      },
+    ], rounds);
+    rows.push(compareRow(FORMAT, `S3 -> S3 split: ${PARTS} processes + --finish vs 1 process, ${context.sizeMiB} MiB`, throughput(splits.get(`cli ${PARTS} processes + finish`), dataBytes).median, throughput(splits.get('cli 1 process'), dataBytes).median, '1 process (--max-shard-size of a quarter: 4 shards too)', undefined,
+      `CLI ${cliProcessKind()}; both pay Node start-up per process; on 2 shared cores the point is correctness and overhead, not speed-up`));
 
     // --- header-only open: requests and bytes -----------------------------------------------
     const connection = await s3Connect({});

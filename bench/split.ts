@@ -10,32 +10,18 @@
  * the deal, the part manifests and the finish's checks (an XXH3-64 of every shard).
  * On 2 shared cores the point is overhead, not speed-up. No peer splits a conversion.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cliProcessKind, runCliProcess } from './lib/cli-process.js';
 import { logThroughputs, throughput, type BenchContext } from './lib/context.js';
 import { makeMixedTensors, safetensorsFixtureHeader, writeFixtureFile } from './lib/fixtures.js';
 import { compareRow } from './lib/report.js';
 import { runRounds, timeIt } from './lib/timing.js';
 import type { BenchRow } from './lib/types.js';
 
-const built = fileURLToPath(new URL('../dist/bin/tensio.js', import.meta.url));
-const source = fileURLToPath(new URL('../src/bin/tensio.ts', import.meta.url));
 const PARTS = 4;
-
-/** Runs the CLI in a child process; rejects on a non-zero exit. */
-function cli(args: readonly string[]): Promise<void> {
-  const command = existsSync(built) ? [built] : ['--import', 'tsx', source];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...command, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tensio ${args.join(' ')} exited ${code}: ${stderr.trim()}`))));
-  });
-}
+const cli = (args: readonly string[]): Promise<void> => runCliProcess(args);
 
 /** A fresh empty output folder. */
 function freshFolder(path: string): void {
@@ -54,7 +40,7 @@ export async function runSplitBench(context: BenchContext): Promise<BenchRow[]> 
   const shardSize = String(Math.ceil(bytes / PARTS) + 4096);
   const folders = { single: join(dir, 'split-single'), parts: join(dir, 'split-parts'), libSingle: join(dir, 'split-lib-single'), libParts: join(dir, 'split-lib-parts') };
   const index = (folder: string) => join(folder, 'model.safetensors.index.json');
-  log(`split: ${tensors.length} tensors, ${(bytes / 2 ** 20).toFixed(0)} MiB, ${PARTS} parts; CLI ${existsSync(built) ? 'dist/bin/tensio.js (built)' : 'src through tsx (npm run build for the built CLI)'}`);
+  log(`split: ${tensors.length} tensors, ${(bytes / 2 ** 20).toFixed(0)} MiB, ${PARTS} parts; CLI ${cliProcessKind()}`);
   let partsOnly = 0;
   const results = await runRounds([
     { name: 'raw fs copy', before: () => rmSync(join(dir, 'split-copy.safetensors'), { force: true }), run: () => timeIt(() => copyFile(input, join(dir, 'split-copy.safetensors'))) },
