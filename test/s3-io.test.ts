@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { fromS3, toS3 } from '../src/io/s3-io.js';
 import { fromTensor, toTensor } from '../src/io/tensor-io.js';
 import { NumPack } from '../src/npk/numpack.js';
@@ -17,7 +17,9 @@ import { s3Store } from '../src/storage/s3-store.js';
 import { tempDir } from './helpers/temp.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
 import { s3Skip, useSwiftS3 } from './helpers/s3-test-env.js';
-import { writeFile, readFile } from 'node:fs/promises';
+import { readdir, writeFile, readFile } from 'node:fs/promises';
+import { convert } from '../src/operations/convert.js';
+import { openTensorFile } from '../src/operations/open.js';
 
 const env = useSwiftS3('tensio-io');
 const skip = s3Skip;
@@ -93,4 +95,32 @@ np.savez_compressed(sys.argv[2], a=np.linspace(0, 1, 7), b=np.eye(3, dtype=np.fl
 z = np.load(sys.argv[1])
 print(sorted(z.files), z['ints'].tolist() == np.arange(24).reshape(4, 6).tolist(), z['ints'].dtype, np.allclose(z['a'], np.linspace(0, 1, 7)), z['b'].dtype)`, [join(dir, 'out.npz')]).stdout.trim();
   assert.equal(printed, "['a', 'b', 'ints'] True int32 True float32");
+});
+
+test('NumPack stores and Zarr folders on S3 are read through the S3 store (writes are refused with the reason)', { skip }, async (t) => {
+  const { bucket } = env.current!;
+  const dir = await tempDir(t);
+  const tensor = createTensor('float64', [40, 6], values());
+  const npkPath = join(dir, 'store.npk');
+  await fromTensor(tensor, npkPath, { arrayName: 'features' });
+  const zarrPath = join(dir, 'store.zarr');
+  await convert(npkPath, zarrPath, { to: 'zarr' });
+  // Upload both folders file by file, as `aws s3 sync` would.
+  for (const [folder, prefix] of [[npkPath, 'folders/store.npk/'], [zarrPath, 'folders/store.zarr/']] as const) {
+    const store = s3Store(`s3://${bucket}/${prefix}`);
+    for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const path = join(entry.parentPath, entry.name);
+      await store.write(relative(folder, path).split(sep).join('/'), await readFile(path));
+    }
+  }
+  for (const [location, format] of [[`s3://${bucket}/folders/store.npk/`, 'npk'], [`s3://${bucket}/folders/store.zarr/`, 'zarr']] as const) {
+    await using reader = await openTensorFile(location, { format });
+    assert.equal(reader.tensors.length, 1, location);
+    const read = await reader.read(reader.tensors[0]!.name);
+    assert.deepEqual([...new Float64Array(read.data.slice().buffer)], [...values()], `${format}: the values read from S3`);
+  }
+  for (const [target, format] of [[`s3://${bucket}/folders/out.npk`, 'npk'], [`s3://${bucket}/folders/out.zarr`, 'zarr']] as const) {
+    await assert.rejects(convert(npkPath, target, { to: format }), (e) => isTensioError(e, 'UNSUPPORTED_FEATURE') && /local folder/.test((e as Error).message), `${format}: writing to S3 is refused with the reason`);
+  }
 });

@@ -178,5 +178,9 @@ export function localFolderTarget(target: WriteTarget, format: string): string {
   if (typeof target === 'string' && !isS3Url(target)) return target;
   if (isStoreKey(target) && isFolderStore(target.store)) return target.store.locate(target.key);
   const what = isStoreKey(target) ? `the store ${target.store.name}` : typeof target === 'string' ? target : 'a byte sink';
-  throw new TensioError('UNSUPPORTED_FEATURE', `${format}: its output is a folder of files published with local renames, so it is written to a local folder (a path or a folderStore key), not to ${what}`, { format });
+  // Why not S3 (or any object store): the folder is built beside its target and renamed into
+  // place, replaced or merged under a hard-link lock, and NumPack's journal is updated in place;
+  // an object store has no rename, link or in-place write, so a reader could see half a store.
+  const remote = isS3Url(what) || (isStoreKey(target) && !isFolderStore(target.store)) ? '; object stores have no rename, hard link or in-place write, which publishing it needs: write it to a local folder and upload that (reading it from s3:// works)' : '';
+  throw new TensioError('UNSUPPORTED_FEATURE', `${format}: its output is a folder of files published with local renames, so it is written to a local folder (a path or a folderStore key), not to ${what}${remote}`, { format });
 }
