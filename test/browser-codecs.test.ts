@@ -16,7 +16,7 @@ import lz4 from 'lz4-napi';
 import { xxh32 as nativeXxh32, xxh64 as nativeXxh64 } from '@node-rs/xxhash';
 import { convert, createTensor, openTensorFile, toFloat32Array, verifyTensorFile } from '../src/index.js';
 import { safetensorsWrite } from '../src/formats/safetensors/index.js';
-import { isTensioError } from '../src/core/errors.js';
+import { isTensioError, TensioError } from '../src/core/errors.js';
 import { Sha256 } from '../src/browser/node/sha256.js';
 import { xxh32, xxh64 } from '../src/browser/native/xxhash-classic.js';
 import { decompressFrameSync } from '../src/browser/native/lz4.js';
@@ -103,13 +103,48 @@ function u32(value: number): number[] {
   return [value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, value >>> 24];
 }
 
+test('the brotli stand-in is bounded: a stream decoding past the expected size is refused, a short or cut stream never comes back zero-padded', () => {
+  const bytes = sampleBytes(50_000, 7);
+  const compressed = new Uint8Array(brotliCompressSync(bytes));
+  // More than expected: refused with the numbers, before the decoder's buffer grows to hold it.
+  assert.throws(() => brotliDecompressSync(compressed, { maxOutputLength: 1000 }), (error) =>
+    isTensioError(error, 'LIMIT_EXCEEDED') && /1000 bytes expected/.test((error as Error).message) && new RegExp(`${compressed.byteLength} compressed bytes`).test((error as Error).message));
+  // Less than expected: only the bytes decoded come back (the caller compares the size), not zeros.
+  const short = brotliDecompressSync(compressed, { maxOutputLength: bytes.byteLength + 4096 });
+  assert.equal(short.byteLength, bytes.byteLength);
+  assert.deepEqual(short, bytes);
+  // Cut anywhere: a TensioError, or fewer bytes than the whole (never the full size padded with zeros).
+  let refused = 0;
+  for (let cut = 0; cut < compressed.byteLength; cut += Math.max(1, Math.floor(compressed.byteLength / 97))) {
+    try {
+      const out = brotliDecompressSync(compressed.subarray(0, cut), { maxOutputLength: bytes.byteLength });
+      assert.ok(out.byteLength < bytes.byteLength, `cut at ${cut}: ${out.byteLength} bytes`);
+    } catch (error) {
+      assert.ok(error instanceof TensioError, `cut at ${cut}: ${(error as Error).message}`);
+      refused++;
+    }
+  }
+  assert.ok(refused > 0, 'some cut streams are refused outright');
+  // Garbage of many seeds: always a TensioError or a short result, never a crash or a larger output.
+  for (let seed = 1; seed <= 200; seed++) {
+    const garbage = sampleBytes(64 + seed, seed * 7919);
+    try {
+      assert.ok(brotliDecompressSync(garbage, { maxOutputLength: 4096 }).byteLength <= 4096);
+    } catch (error) {
+      assert.ok(error instanceof TensioError, `seed ${seed}: ${(error as Error).message}`);
+    }
+  }
+});
+
 test('the brotli stand-in decodes zlib brotli streams to their size, refuses garbage with TensioError and a call without the size', () => {
   const bytes = sampleBytes(300_000);
   const compressed = new Uint8Array(brotliCompressSync(bytes));
   assert.deepEqual(brotliDecompressSync(compressed, { maxOutputLength: bytes.byteLength }), bytes);
-  // Garbage (a brotli stream's window bits and meta-block headers are checked as it decodes).
+  // Garbage (a brotli stream's window bits and meta-block headers are checked as it decodes;
+  // this one's first meta-block claims 41553 bytes, past the 1000 expected).
   const garbage = new Uint8Array(64).map((_, i) => i * 37);
-  assert.throws(() => brotliDecompressSync(garbage, { maxOutputLength: 1000 }), (error) => isTensioError(error, 'INVALID_HEADER'));
+  assert.throws(() => brotliDecompressSync(garbage, { maxOutputLength: 1000 }), (error) => isTensioError(error, 'LIMIT_EXCEEDED'));
+  assert.throws(() => brotliDecompressSync(garbage.map((b) => b ^ 0x5a), { maxOutputLength: 1000 }), (error) => isTensioError(error));
   assert.throws(() => brotliDecompressSync(compressed), (error) => isTensioError(error, 'UNSUPPORTED_FEATURE'));
 });
 

@@ -5,11 +5,13 @@
  * inflate codecs drive (`createInflateRaw`, `createGunzip`, `createDeflateRaw`,
  * `createGzip`: `write(chunk, callback)`, `end()`, `destroy()`, `'data'`/`'end'`/`'error'`
  * events and async iteration), and `crc32`. Brotli decoding is hyparquet-compressors'
- * JavaScript decoder (it needs the output size: `maxOutputLength`, which tensio's one
- * brotli caller, Parquet, passes as the page's declared size); brotli encoding throws
- * `UNSUPPORTED_FEATURE`.
+ * JavaScript decoder, bounded to `maxOutputLength` (which it needs; tensio's one brotli
+ * caller, Parquet, passes the page's declared size) and returning only the bytes really
+ * decoded; brotli encoding throws `UNSUPPORTED_FEATURE` (no small pure-JS encoder).
  */
 import { decompressBrotli } from 'hyparquet-compressors';
+// The decoder's output class, the same module instance its decoder uses (see brotliCall).
+import { BrotliOutput } from 'hyparquet-compressors/src/brotli.streams.js';
 import { Deflate, Gunzip, Gzip, Inflate, Unzlib, Zlib, type FlateStreamHandler } from 'fflate';
 import { TensioError } from '../../core/errors.js';
 import { crc32 } from '../native/checksums.js';
@@ -71,21 +73,73 @@ export const gzipSync = (input: Uint8Array, options?: SyncOptions): Uint8Array =
 function noBrotli(): never {
   throw new TensioError('UNSUPPORTED_FEATURE', 'brotli compression is not available in the browser build (only a brotli decoder is bundled); write the file with the tensio CLI, or choose another codec');
 }
+/** What the decoder's output object looks like (hyparquet-compressors' `BrotliOutput`). */
+interface BrotliOutputState {
+  buffer: Uint8Array;
+  pos: number;
+}
+
 /**
- * Brotli decoding into exactly `maxOutputLength` bytes (the decoder writes into a buffer
- * of that size and fails past it; a stream that decodes shorter leaves zeros at the end,
- * which the caller's own checks — Parquet's page sizes and checksums — must catch).
+ * The bound of the brotli call in progress, and the output object it made. The decoder
+ * grows its output buffer when a meta-block says it holds more than the buffer has room
+ * for (a hostile stream could so decode without limit), and pads a stream that ends short
+ * with the zeros of its preallocated buffer; neither is visible from `decompressBrotli`.
+ * Both are caught through the one place every output buffer passes: the `buffer`
+ * property of `BrotliOutput`, given an accessor below that refuses a buffer larger than
+ * the bound and remembers the object, so that its write position (`pos`, the bytes
+ * really decoded) can be read once the call returns.
+ */
+let brotliCall: { limit: number; inputBytes: number; output?: BrotliOutputState } | undefined;
+const brotliBuffers = new WeakMap<object, Uint8Array>();
+Object.defineProperty(BrotliOutput.prototype, 'buffer', {
+  configurable: true,
+  get(this: object): Uint8Array | undefined {
+    return brotliBuffers.get(this);
+  },
+  set(this: BrotliOutputState, value: Uint8Array) {
+    const call = brotliCall;
+    if (call) {
+      if (value.byteLength > call.limit) {
+        throw new TensioError('LIMIT_EXCEEDED', `brotli: ${call.inputBytes} compressed bytes decode to more than the ${call.limit} bytes expected (a meta-block asks for ${value.byteLength}); the stream is corrupt or hostile`);
+      }
+      call.output ??= this;
+    }
+    brotliBuffers.set(this, value);
+  },
+});
+
+/**
+ * Brotli decoding of at most `maxOutputLength` bytes, as Node's: the bytes decoded are
+ * returned (a stream that ends short gives fewer — callers compare with the size they
+ * expect, as Parquet does — never zero padding), and a stream that decodes to more is
+ * refused with `LIMIT_EXCEEDED` at the first meta-block that would pass the bound (so at
+ * most one meta-block, ≤ 16 MiB, is allocated beyond it). A stream cut short inside
+ * its data is refused by the decoder itself (`TRUNCATED`).
  */
 export function brotliDecompressSync(input: Uint8Array, options?: SyncOptions): Uint8Array {
   const length = options?.maxOutputLength;
   if (length === undefined || !Number.isSafeInteger(length)) {
     throw new TensioError('UNSUPPORTED_FEATURE', 'brotli decoding in the browser build needs the decoded size (maxOutputLength)');
   }
+  const call: { limit: number; inputBytes: number; output?: BrotliOutputState } = { limit: length, inputBytes: input.byteLength };
+  brotliCall = call;
+  let decoded: Uint8Array;
   try {
-    return decompressBrotli(input, length);
+    decoded = decompressBrotli(input, length);
   } catch (cause) {
-    throw new TensioError('INVALID_HEADER', `brotli: cannot decode ${input.byteLength} bytes into ${length}: ${(cause as Error).message}`, { cause });
+    if (cause instanceof TensioError) throw cause;
+    const message = (cause as Error).message;
+    if (/end of input/i.test(message)) throw new TensioError('TRUNCATED', `brotli: the ${input.byteLength}-byte stream ends before its last meta-block (${message})`, { cause });
+    if (/not large enough/.test(message)) throw new TensioError('LIMIT_EXCEEDED', `brotli: ${input.byteLength} compressed bytes decode to more than the ${length} bytes expected`, { cause });
+    throw new TensioError('INVALID_HEADER', `brotli: cannot decode ${input.byteLength} bytes into ${length}: ${message}`, { cause });
+  } finally {
+    brotliCall = undefined;
   }
+  const produced = call.output?.pos;
+  if (produced === undefined || produced > length) {
+    throw new TensioError('INVALID_HEADER', `brotli: the decoder's end state is unknown (${produced} of ${length} bytes); refusing the ${input.byteLength}-byte stream`);
+  }
+  return decoded.subarray(0, produced);
 }
 /** Not available in a browser. */
 export const brotliCompressSync = noBrotli;
