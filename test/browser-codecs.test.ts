@@ -19,7 +19,7 @@ import { safetensorsWrite } from '../src/formats/safetensors/index.js';
 import { isTensioError, TensioError } from '../src/core/errors.js';
 import { Sha256 } from '../src/browser/node/sha256.js';
 import { xxh32, xxh64 } from '../src/browser/native/xxhash-classic.js';
-import { decompressFrameSync } from '../src/browser/native/lz4.js';
+import { compressFrameSync, decompressFrameSync } from '../src/browser/native/lz4.js';
 import { brotliDecompressSync } from '../src/browser/node/zlib.js';
 import { startStaticServer } from '../src/storage/static-server.js';
 import { tempDir } from './helpers/temp.js';
@@ -103,6 +103,27 @@ function u32(value: number): number[] {
   return [value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, value >>> 24];
 }
 
+test('the TypeScript LZ4 frame compressor writes frames lz4-napi (liblz4) decodes equal: random, compressible and mixed inputs of every length class', () => {
+  let seed = 11;
+  const random = (length: number): Uint8Array => sampleBytes(length, seed++).map((b, i) => (b * 31 + i * 17 + seed) & 0xff);
+  const inputs: [string, Uint8Array][] = [];
+  for (const length of [...LENGTHS, 1 << 20]) {
+    inputs.push([`mixed ${length}`, sampleBytes(length, length + 5)]);
+    inputs.push([`random ${length}`, random(length)]);
+    inputs.push([`zeros ${length}`, new Uint8Array(length)]);
+    inputs.push([`cycle ${length}`, new Uint8Array(length).map((_, i) => (i % 7) * 3)]);
+  }
+  // More than one 4 MiB block, with matches near every block edge.
+  inputs.push(['two blocks', new Uint8Array(4 * 1024 * 1024 + 70_001).map((_, i) => (i % 1021) & 0xff)]);
+  for (const [label, bytes] of inputs) {
+    const frame = compressFrameSync(bytes);
+    assert.deepEqual(new Uint8Array(lz4.decompressFrameSync(Buffer.from(frame))), bytes, `${label}: lz4-napi`);
+    assert.deepEqual(decompressFrameSync(frame), bytes, `${label}: tensio's decoder`);
+    if (label.startsWith('zeros') && bytes.byteLength >= 1000) assert.ok(frame.byteLength < bytes.byteLength / 20, `${label}: ${frame.byteLength} bytes is not compressed`);
+    if (label.startsWith('random') && bytes.byteLength >= 1000) assert.ok(frame.byteLength <= bytes.byteLength + 32, `${label}: stored raw, ${frame.byteLength} bytes`);
+  }
+});
+
 test('the brotli stand-in is bounded: a stream decoding past the expected size is refused, a short or cut stream never comes back zero-padded', () => {
   const bytes = sampleBytes(50_000, 7);
   const compressed = new Uint8Array(brotliCompressSync(bytes));
@@ -166,7 +187,7 @@ const PAGE = String.raw`async (names) => {
     }
   }
   // Compression in the page, to memory: returned as base64 for Node to read back.
-  const writes = [['zstd.feather', 'arrow', { compression: 'zstd' }], ['zstd.parquet', 'parquet', { compression: 'zstd' }], ['zstd.zt', 'zt', { compress: true, canonical: false }], ['sha256.zt', 'zt', { digest: 'sha256', canonical: false }]];
+  const writes = [['zstd.feather', 'arrow', { compression: 'zstd' }], ['lz4.feather', 'arrow', { compression: 'lz4' }], ['zstd.parquet', 'parquet', { compression: 'zstd' }], ['zstd.zt', 'zt', { compress: true, canonical: false }], ['sha256.zt', 'zt', { digest: 'sha256', canonical: false }]];
   for (const [label, to, writeOptions] of writes) {
     try {
       const sink = tensio.memorySink();
@@ -190,7 +211,7 @@ interface PageResult {
   base64?: string;
 }
 
-test('in headless Chromium: lz4 Arrow, brotli and zstd Parquet, zTensor with XXH3, SHA-256 and zstd frames read and verified from a File; zstd Arrow, Parquet and zTensor written in the page read back and verified in Node', { skip, timeout: 180_000 }, async (t) => {
+test('in headless Chromium: lz4 Arrow, brotli and zstd Parquet, zTensor with XXH3, SHA-256 and zstd frames read and verified from a File; zstd and lz4 Arrow, zstd Parquet and zTensor written in the page read back and verified in Node', { skip, timeout: 180_000 }, async (t) => {
   const dir = await tempDir(t, 'tensio-browser-codecs-');
   const bundle = join(dir, 'bundle');
   const files = join(dir, 'files');
@@ -232,7 +253,7 @@ test('in headless Chromium: lz4 Arrow, brotli and zstd Parquet, zTensor with XXH
     assert.deepEqual(result.values, FIXTURE_VALUES, `${name} values`);
     assert.equal(result.verified, true, `${name} verify: ${JSON.stringify(result.problems)}`);
   }
-  for (const name of ['zstd.feather', 'zstd.parquet', 'zstd.zt', 'sha256.zt']) {
+  for (const name of ['zstd.feather', 'lz4.feather', 'zstd.parquet', 'zstd.zt', 'sha256.zt']) {
     const result = results[`written:${name}`]!;
     assert.equal(result.error, undefined, `${name} written in the page: ${result.error}`);
     const path = join(dir, `from-page-${name}`);
@@ -240,6 +261,8 @@ test('in headless Chromium: lz4 Arrow, brotli and zstd Parquet, zTensor with XXH
     const bytes = await readFile(path);
     // Node reads it with the native zstd binding and xxhash: the page really compressed (a zstd frame is in there).
     if (name.startsWith('zstd')) assert.ok(bytes.includes(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])), `${name}: no zstd frame in what the page wrote`);
+    // lz4: the page's TypeScript compressor wrote the frames, lz4-napi (liblz4) decodes them here.
+    if (name.startsWith('lz4')) assert.ok(bytes.includes(Buffer.from([0x04, 0x22, 0x4d, 0x18])), `${name}: no lz4 frame in what the page wrote`);
     if (name.endsWith('.zt')) {
       const report = await verifyTensorFile(path);
       assert.equal(report.ok, true, `${name} verified in Node: ${JSON.stringify(report.problems)}`);

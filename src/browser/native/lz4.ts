@@ -6,8 +6,9 @@
  * blocks) since everything decodes into one output; the header, block and content
  * checksums (XXH32) are checked when the frame carries them. Output is bounded: a block
  * may decode to at most the frame's block maximum size, and the whole to the frame's
- * declared content size when there is one. Compression has no stand-in and throws
- * `UNSUPPORTED_FEATURE` (write lz4 files with the CLI).
+ * declared content size when there is one. Compression is a small greedy LZ4 block
+ * compressor written from the same specifications (`compressFrameSync`): valid frames,
+ * a lower ratio than liblz4's, no high-compression mode.
  */
 import { TensioError } from '../../core/errors.js';
 import { xxh32 } from './xxhash-classic.js';
@@ -167,9 +168,110 @@ export function decompressFrameSync(input: Uint8Array): Uint8Array {
   return out.bytes.subarray(0, out.length);
 }
 
-/** Not available in the browser build. */
-export function compressFrameSync(): never {
-  throw new TensioError('UNSUPPORTED_FEATURE', 'lz4 compression is not available in the browser build; write lz4 files with the tensio CLI (or choose zstd)');
+/** Bytes per block the compressor writes (the frame's block maximum, code 7 = 4 MiB). */
+const COMPRESS_BLOCK_BYTES = 4 * 1024 * 1024;
+/** Matches of at least 4 bytes; the last 5 bytes of a block are literals and the last match starts 12 or more before its end (block format rules). */
+const MIN_MATCH = 4;
+const LAST_LITERALS = 5;
+const MATCH_START_LIMIT = 12;
+const MAX_OFFSET = 65535;
+const HASH_BITS = 16;
+
+const read32 = (bytes: Uint8Array, at: number): number => bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24);
+
+/** Writes a length's continuation bytes (255, 255, …, rest) after a token nibble of 15. */
+function writeLengthTail(out: Uint8Array, at: number, rest: number): number {
+  for (; rest >= 255; rest -= 255) out[at++] = 255;
+  out[at++] = rest;
+  return at;
+}
+
+/**
+ * Compresses `input` as one independent LZ4 block into `out` (which has room for the
+ * worst case, `input.length + input.length / 255 + 16`); returns the bytes written. A greedy
+ * matcher: a hash table of the last position of each 4-byte sequence, a match taken as
+ * soon as one is found and extended as far as the rules allow.
+ */
+function compressBlock(input: Uint8Array, out: Uint8Array, table: Int32Array): number {
+  table.fill(-1);
+  const end = input.byteLength;
+  const matchEnd = end - LAST_LITERALS;
+  let written = 0;
+  let anchor = 0;
+  const sequence = (literalEnd: number, offset: number, matchLength: number): void => {
+    const literals = literalEnd - anchor;
+    const tokenAt = written++;
+    let token = Math.min(literals, 15) << 4;
+    if (literals >= 15) written = writeLengthTail(out, written, literals - 15);
+    out.set(input.subarray(anchor, literalEnd), written);
+    written += literals;
+    if (matchLength > 0) {
+      out[written++] = offset & 0xff;
+      out[written++] = offset >> 8;
+      const extra = matchLength - MIN_MATCH;
+      token |= Math.min(extra, 15);
+      if (extra >= 15) written = writeLengthTail(out, written, extra - 15);
+    }
+    out[tokenAt] = token;
+  };
+  for (let at = 0; at + MATCH_START_LIMIT <= end;) {
+    const word = read32(input, at);
+    const slot = Math.imul(word, 2654435761) >>> (32 - HASH_BITS);
+    const candidate = table[slot]!;
+    table[slot] = at;
+    if (candidate < 0 || at - candidate > MAX_OFFSET || read32(input, candidate) !== word) {
+      at++;
+      continue;
+    }
+    let length = MIN_MATCH;
+    while (at + length < matchEnd && input[candidate + length] === input[at + length]) length++;
+    sequence(at, at - candidate, length);
+    at += length;
+    anchor = at;
+  }
+  sequence(end, 0, 0);
+  return written;
+}
+
+/**
+ * Compresses `input` into one LZ4 frame (as lz4-napi's `compressFrameSync`): independent
+ * 4 MiB blocks, each stored raw when compression does not shrink it, the content size in
+ * the header and an XXH32 content checksum at the end.
+ *
+ * @example
+ * ```ts
+ * const frame = compressFrameSync(bytes); // decompressFrameSync(frame) gives bytes back
+ * ```
+ */
+export function compressFrameSync(input: Uint8Array): Uint8Array {
+  const blockCount = Math.ceil(input.byteLength / COMPRESS_BLOCK_BYTES);
+  // Header 15 + per block (size word + worst case) + end mark 4 + checksum 4.
+  const out = new Uint8Array(15 + blockCount * 4 + input.byteLength + Math.ceil(input.byteLength / 255) + 16 * blockCount + 8);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, FRAME_MAGIC, true);
+  out[4] = 0x40 | 0x20 | 0x08 | 0x04; // version 1, independent blocks, content size, content checksum
+  out[5] = 7 << 4; // block maximum 4 MiB
+  view.setBigUint64(6, BigInt(input.byteLength), true);
+  out[14] = (xxh32(out.subarray(4, 14)) >>> 8) & 0xff;
+  let at = 15;
+  const table = new Int32Array(1 << HASH_BITS);
+  const scratch = new Uint8Array(Math.min(input.byteLength, COMPRESS_BLOCK_BYTES) + Math.ceil(Math.min(input.byteLength, COMPRESS_BLOCK_BYTES) / 255) + 16);
+  for (let start = 0; start < input.byteLength; start += COMPRESS_BLOCK_BYTES) {
+    const block = input.subarray(start, start + COMPRESS_BLOCK_BYTES);
+    const size = compressBlock(block, scratch, table);
+    if (size < block.byteLength) {
+      view.setUint32(at, size, true);
+      out.set(scratch.subarray(0, size), at + 4);
+      at += 4 + size;
+    } else {
+      view.setUint32(at, (block.byteLength | 0x80000000) >>> 0, true);
+      out.set(block, at + 4);
+      at += 4 + block.byteLength;
+    }
+  }
+  view.setUint32(at, 0, true);
+  view.setUint32(at + 4, xxh32(input), true);
+  return out.slice(0, at + 8);
 }
 
 export default { decompressFrameSync, compressFrameSync };
