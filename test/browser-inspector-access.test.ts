@@ -238,6 +238,18 @@ test('the inspector by keyboard, a sharded model from chosen or dropped files, c
     await shot(page, '16-hdf5-from-file');
   });
 
+  await t.test('an HDF5 file by URL opens in the inspector\'s worker (libhdf5 reads it by synchronous Range requests), statistics included', async () => {
+    await page.goto(`${server.origin}/inspector/?url=${encodeURIComponent(`${server.origin}/files/one.h5`)}`);
+    assert.equal(await settled(page), '');
+    assert.deepEqual(await tableNames(page), ['w']);
+    assert.match(await page.$eval('#file-facts', (e) => e.textContent ?? ''), /^hdf5 · 1 tensors/);
+    await page.click('#tensor-table tbody tr[data-name=w] button');
+    await page.waitForFunction(`window.tensioInspector.statistics()?.name === 'w'`, { timeout: 30_000 });
+    const stats = (await page.evaluate('window.tensioInspector.statistics()')) as { min: number; max: number; count: number };
+    assert.deepEqual([stats.min, stats.max, stats.count], [-12, 11, 12], 'the fixture w read by URL');
+    await shot(page, '17-hdf5-from-url');
+  });
+
   await t.test('a URL that does not exist and a text that is not a URL show CODE: message', async () => {
     await page.goto(`${server.origin}/inspector/?url=${encodeURIComponent(`${server.origin}/files/missing.safetensors`)}`);
     assert.match(await settled(page), /^NOT_FOUND: /);

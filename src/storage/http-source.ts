@@ -19,6 +19,7 @@ import { withCache, type CacheOptions, type CacheStats } from './cached-source.j
 import { SequentialReadAhead } from './read-ahead.js';
 import { HttpClient, RetryableError, safeUrl, statusError, translateNetworkError, type HttpOptions, type HttpStats } from './http-client.js';
 import { quoteInput, quoteValue } from '../core/quote.js';
+import { rememberRemoteFile } from './http-sync-reader.js';
 
 /** Options for {@link httpSource}. */
 export interface HttpSourceOptions extends HttpOptions {
@@ -116,6 +117,8 @@ export async function httpSource(url: string | URL, options: HttpSourceOptions =
         await source.close();
       },
     };
+    // For libhdf5 in a Web Worker, which reads the URL synchronously (http-sync-reader.ts).
+    rememberRemoteFile(source, { url: String(url), name: file.name, size: file.size, headers: client.headers, etag: file.etag, rangeSupported: file.rangeSupported });
     return source;
   } catch (error) {
     if (ownsClient) client.close();

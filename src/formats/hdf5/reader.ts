@@ -14,6 +14,7 @@ import type { ChunkCodec } from '../../storage/chunk-codec.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
 import { localFileSize } from '../../storage/local-paths.js';
 import { blobSyncReader } from '../../storage/blob-source.js';
+import { httpSyncReader } from '../../storage/http-sync-reader.js';
 import { hdf5DescribeFile, hdf5ReadPlanned, type Hdf5DatasetPlan, type Hdf5FileDescription } from './describe.js';
 import { hdf5Call, hdf5Library } from './library.js';
 import type { Hdf5OpenOptions } from './types.js';
@@ -48,12 +49,13 @@ const EMPTY_SOURCE: ByteSource = bytesSource(new Uint8Array(0), 'libhdf5');
  */
 export async function hdf5Open(input: string | ByteSource, options: Hdf5OpenOptions = {}): Promise<TensorReader> {
   if (typeof input !== 'string') {
-    // In a browser's Web Worker a File is read synchronously, so libhdf5 runs right here.
-    const readSync = blobSyncReader(input);
+    // In a browser's Web Worker a File (FileReaderSync) and a URL (sync XHR with a Range
+    // header) are read synchronously, so libhdf5 runs right here.
+    const readSync = blobSyncReader(input) ?? httpSyncReader(input);
     if (readSync) return (await import('./in-thread.js')).hdf5OpenInThread(input, readSync, options);
     if (typeof SharedArrayBuffer === 'undefined' || typeof (globalThis as { window?: unknown }).window !== 'undefined') {
       // A web page: no worker thread answering libhdf5's reads (that is Node's way), no synchronous read here.
-      throw new TensioError('UNSUPPORTED_FEATURE', `hdf5: ${input.name ?? 'this source'} cannot be read on a web page's main thread (libhdf5 reads synchronously); open a File from a Web Worker (the tensio inspector does), or use the tensio CLI`, { format: 'hdf5' });
+      throw new TensioError('UNSUPPORTED_FEATURE', `hdf5: ${input.name ?? 'this source'} cannot be read on a web page's main thread (libhdf5 reads synchronously); open the File or URL from a Web Worker (the tensio inspector does), or use the tensio CLI`, { format: 'hdf5' });
     }
     const { hdf5OpenInWorker } = await import('./remote.js');
     return hdf5OpenInWorker(input, options);
