@@ -11,6 +11,7 @@ import type { DiffReport } from '../../operations/diff.js';
 import type { VerifyReport } from '../../model/types.js';
 import { heatmapCanvas, histogramChart } from './charts.js';
 import { bytesText, element, integer, numberText } from './page-text.js';
+import { compareRows, nameMatcher, type SortKey } from './table-rows.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
@@ -236,38 +237,8 @@ function renderPrefixTree(rows: readonly TensorRow[]): void {
 
 // ---- The tensor table ------------------------------------------------------------------
 
-type SortKey = 'name' | 'dtype' | 'shape' | 'parameters' | 'bytes' | 'shard';
 let sortKey: SortKey | undefined;
 let sortDescending = false;
-
-/** A name filter: `/regex/flags`, a glob (`*`, `?`), or a substring. Throws on a bad regex. */
-export function nameMatcher(text: string): (name: string) => boolean {
-  const trimmed = text.trim();
-  if (trimmed === '') return () => true;
-  const regex = /^\/(.*)\/([a-z]*)$/.exec(trimmed);
-  if (regex) {
-    const pattern = new RegExp(regex[1]!, regex[2]);
-    return (name) => pattern.test(name);
-  }
-  if (/[*?]/.test(trimmed)) {
-    const pattern = new RegExp(`^${trimmed.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-    return (name) => pattern.test(name);
-  }
-  return (name) => name.includes(trimmed);
-}
-
-const collator = new Intl.Collator('en', { numeric: true });
-function compareRows(a: TensorRow, b: TensorRow, key: SortKey): number {
-  switch (key) {
-    case 'parameters':
-    case 'bytes':
-      return a[key] - b[key];
-    case 'shape':
-      return a.shape.length - b.shape.length || a.parameters - b.parameters;
-    default:
-      return collator.compare(a[key] ?? '', b[key] ?? '');
-  }
-}
 
 function renderTable(): void {
   if (!current) return;
