@@ -8,8 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { tempDir } from './helpers/temp.js';
-import { buildBrowserBundle, chromiumSkip, FIXTURE_VALUES, firefoxSkip, launchChromium, launchFirefox, writeFormatFixtures } from './helpers/browser.js';
+import { prepareBrowserFiles, chromiumSkip, FIXTURE_VALUES, firefoxSkip, launchChromium, launchFirefox } from './helpers/browser.js';
 import { startStaticServer } from '../src/storage/static-server.js';
 
 const skip = chromiumSkip();
@@ -58,11 +57,7 @@ interface PageResult {
 }
 
 test('the browser bundle reads every format from a Blob and from a URL in headless Chromium', { skip, timeout: 180_000 }, async (t) => {
-  const dir = await tempDir(t, 'tensio-browser-');
-  const bundle = join(dir, 'bundle');
-  const files = join(dir, 'files');
-  buildBrowserBundle(bundle);
-  const fixtures = await writeFormatFixtures(files);
+  const { bundle, files, fixtures } = await prepareBrowserFiles(t, 'tensio-browser-');
   const server = await startStaticServer([{ prefix: '/files/', path: files }, { prefix: '/', path: bundle }]);
   t.after(() => server.close());
   const browser = await launchChromium();
@@ -136,11 +131,7 @@ function checkEveryFormat(results: PageResult[]): void {
 }
 
 test('the browser bundle reads every format from a Blob and from a URL in headless Firefox ESR (WebDriver BiDi)', { skip: firefoxSkip(), timeout: 240_000 }, async (t) => {
-  const dir = await tempDir(t, 'tensio-browser-firefox-');
-  const bundle = join(dir, 'bundle');
-  const files = join(dir, 'files');
-  buildBrowserBundle(bundle);
-  const fixtures = await writeFormatFixtures(files);
+  const { bundle, files, fixtures } = await prepareBrowserFiles(t, 'tensio-browser-firefox-');
   const server = await startStaticServer([{ prefix: '/files/', path: files }, { prefix: '/', path: bundle }]);
   t.after(() => server.close());
   const browser = await launchFirefox();

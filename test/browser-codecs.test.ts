@@ -22,8 +22,7 @@ import { xxh32, xxh64 } from '../src/browser/native/xxhash-classic.js';
 import { compressFrameSync, decompressFrameSync } from '../src/browser/native/lz4.js';
 import { brotliDecompressSync } from '../src/browser/node/zlib.js';
 import { startStaticServer } from '../src/storage/static-server.js';
-import { tempDir } from './helpers/temp.js';
-import { buildBrowserBundle, chromiumSkip, FIXTURE_VALUES, launchChromium, writeFormatFixtures } from './helpers/browser.js';
+import { prepareBrowserFiles, chromiumSkip, FIXTURE_VALUES, launchChromium } from './helpers/browser.js';
 
 /** Deterministic test bytes: a mix of runs (compressible) and noise. */
 function sampleBytes(length: number, seed = 1): Uint8Array {
@@ -212,11 +211,7 @@ interface PageResult {
 }
 
 test('in headless Chromium: lz4 Arrow, brotli and zstd Parquet, zTensor with XXH3, SHA-256 and zstd frames read and verified from a File; zstd and lz4 Arrow, zstd Parquet and zTensor written in the page read back and verified in Node', { skip, timeout: 180_000 }, async (t) => {
-  const dir = await tempDir(t, 'tensio-browser-codecs-');
-  const bundle = join(dir, 'bundle');
-  const files = join(dir, 'files');
-  buildBrowserBundle(bundle);
-  await writeFormatFixtures(files);
+  const { dir, bundle, files } = await prepareBrowserFiles(t, 'tensio-browser-codecs-');
   const source = join(files, 'one.safetensors');
   // What the page compresses: 4096 float32 of a short cycle (small buffers are stored raw).
   const cycle = new Float32Array(4096).map((_, i) => (i % 7) - 3);

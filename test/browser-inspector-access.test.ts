@@ -18,8 +18,7 @@ import type { FileChooser, Page } from 'puppeteer-core';
 import { createTensor } from '../src/index.js';
 import { safetensorsWrite } from '../src/formats/safetensors/index.js';
 import { startStaticServer } from '../src/storage/static-server.js';
-import { tempDir } from './helpers/temp.js';
-import { buildBrowserBundle, chromiumSkip, launchChromium, writeFormatFixtures } from './helpers/browser.js';
+import { prepareBrowserFiles, chromiumSkip, launchChromium } from './helpers/browser.js';
 
 const ARTIFACTS = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'test-artifacts', 'browser');
 const skip = chromiumSkip();
@@ -63,11 +62,7 @@ async function settled(page: Page): Promise<string> {
 
 test('the inspector by keyboard, a sharded model from chosen or dropped files, compare with cancel, errors that never blank the page', { skip, timeout: 240_000 }, async (t) => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const dir = await tempDir(t, 'tensio-inspector-access-');
-  const bundle = join(dir, 'bundle');
-  const files = join(dir, 'files');
-  buildBrowserBundle(bundle);
-  await writeFormatFixtures(files);
+  const { bundle, files } = await prepareBrowserFiles(t, 'tensio-inspector-access-');
   // Two 16 MiB files that differ in one value: a compare long enough to cancel.
   const values = new Float32Array(4 * 2 ** 20).map((_, i) => Math.sin(i));
   await safetensorsWrite(join(files, 'big-a.safetensors'), { big: createTensor('float32', [2 ** 11, 2 ** 11], new Uint8Array(values.buffer)) });

@@ -16,9 +16,8 @@ import type { Page } from 'puppeteer-core';
 import { createTensor } from '../src/index.js';
 import { safetensorsWrite } from '../src/formats/safetensors/index.js';
 import { startStaticServer } from '../src/storage/static-server.js';
-import { tempDir } from './helpers/temp.js';
 import { oracleSkip } from './helpers/oracle.js';
-import { buildBrowserBundle, chromiumSkip, launchChromium, writeFormatFixtures } from './helpers/browser.js';
+import { prepareBrowserFiles, chromiumSkip, launchChromium } from './helpers/browser.js';
 import { writeStatsFixture } from './helpers/stats-oracle.js';
 
 const ARTIFACTS = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'test-artifacts', 'browser');
@@ -43,11 +42,7 @@ async function shot(page: Page, name: string): Promise<void> {
 
 test('the web inspector: tables, statistics vs NumPy, filter and sort, shards by URL, errors, cancel', { skip, timeout: 240_000 }, async (t) => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const dir = await tempDir(t, 'tensio-inspector-');
-  const bundle = join(dir, 'bundle');
-  const files = join(dir, 'files');
-  buildBrowserBundle(bundle);
-  await writeFormatFixtures(files);
+  const { bundle, files } = await prepareBrowserFiles(t, 'tensio-inspector-');
   const { expected } = writeStatsFixture(files, BINS);
   // A hostile safetensors file: its header length field says 2^40 bytes.
   const hostile = new Uint8Array(64);

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'puppeteer-core';
+import { tempDir } from './temp.js';
 import { convert, createTensor } from '../../src/index.js';
 import { safetensorsWrite } from '../../src/formats/safetensors/index.js';
 
@@ -79,4 +80,17 @@ export async function writeFormatFixtures(dir: string): Promise<{ files: string[
   await convert(join(dir, 'two.safetensors'), join(dir, 'sharded', 'model.safetensors.index.json'), { writeOptions: { maxShardBytes: 40 } as never });
   writeFileSync(join(dir, 'harness.html'), '<!doctype html><meta charset="utf-8"><title>tensio harness</title><body></body>\n');
   return { files, folders: ['one.npk/', 'one.zarr', 'sharded/model.safetensors.index.json'] };
+}
+
+/**
+ * A temporary folder (removed after the test) holding the built bundle in `bundle/` and
+ * one small file of every format in `files/`: the setup every browser test starts from.
+ */
+export async function prepareBrowserFiles(t: { after(fn: () => unknown): void }, prefix: string): Promise<{ dir: string; bundle: string; files: string; fixtures: { files: string[]; folders: string[] } }> {
+  const dir = await tempDir(t, prefix);
+  const bundle = join(dir, 'bundle');
+  const files = join(dir, 'files');
+  buildBrowserBundle(bundle);
+  const fixtures = await writeFormatFixtures(files);
+  return { dir, bundle, files, fixtures };
 }
