@@ -7,7 +7,7 @@
 import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompressSync, gunzipSync, gzip } from 'node:zlib';
 import type { Compressors } from 'hyparquet';
-import { decompressLz4, decompressLz4Raw, decompressSnappy, decompressZstd } from 'hyparquet-compressors';
+import { compressors as sharedDecompressors, decompressLz4, decompressLz4Raw, decompressSnappy, decompressZstd } from 'hyparquet-compressors';
 import { TensioError } from '../../core/errors.js';
 import { loadZstdWasm, type ZstdWasm } from '../../storage/zstd-wasm.js';
 import type { ParquetPageCodec } from './column-writer.js';
@@ -17,6 +17,9 @@ const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
 
 type Decompress = (input: Uint8Array, outputLength: number) => Uint8Array;
+
+/** Largest page the shared snappy decoder takes (its memory stays that large); a new instance costs ~0.1 ms. */
+const SHARED_SNAPPY_PAGE_BYTES = 16 * 2 ** 20;
 
 let zstdWasm: ZstdWasm | undefined;
 
@@ -44,7 +47,9 @@ export function parquetDecompressors(maxPageBytes: number): Compressors {
     return decompress(input, outputLength);
   };
   return {
-    SNAPPY: guard('snappy', (input, length) => decompressSnappy(input, length)),
+    // hysnappy's shared instance keeps its WebAssembly memory at the largest page it saw, so
+    // only pages up to SHARED_SNAPPY_PAGE_BYTES use it; larger ones get (and free) their own.
+    SNAPPY: guard('snappy', (input, length) => length <= SHARED_SNAPPY_PAGE_BYTES ? sharedDecompressors.SNAPPY!(input, length) : decompressSnappy(input, length)),
     GZIP: guard('gzip', (input, length) => exact('gzip', new Uint8Array(gunzipSync(input, { maxOutputLength: Math.max(1, length) })), length)),
     BROTLI: guard('brotli', (input, length) => exact('brotli', new Uint8Array(brotliDecompressSync(input, { maxOutputLength: Math.max(1, length) })), length)),
     LZ4: guard('lz4', (input, length) => decompressLz4(input, length)),
@@ -60,6 +65,60 @@ export function parquetDecompressors(maxPageBytes: number): Compressors {
       }
       return decompressZstd(input, new Uint8Array(length));
     }),
+  };
+}
+
+const ZSTD_MAGIC = 0xfd2fb528;
+const ZSTD_MAX_BLOCK_BYTES = 128 * 1024;
+
+/**
+ * Whether `frame` is exactly one zstd frame whose blocks cannot decode to more than
+ * `size` bytes plus one block (each block header bounds its output), so a decoder that
+ * takes no output limit (the native one) cannot be made to allocate more.
+ */
+export function zstdFrameFits(frame: Uint8Array, size: number): boolean {
+  if (frame.byteLength < 9) return false;
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  if (view.getUint32(0, true) !== ZSTD_MAGIC) return false;
+  const descriptor = frame[4]!;
+  const singleSegment = (descriptor >> 5) & 1;
+  const dictionaryBytes = [0, 1, 2, 4][descriptor & 3]!;
+  const contentBytes = [singleSegment, 2, 4, 8][descriptor >> 6]!;
+  let at = 5 + (singleSegment ? 0 : 1) + dictionaryBytes + contentBytes;
+  let bound = 0;
+  for (;;) {
+    if (at + 3 > frame.byteLength) return false;
+    const header = frame[at]! | (frame[at + 1]! << 8) | (frame[at + 2]! << 16);
+    at += 3;
+    const type = (header >> 1) & 3;
+    const blockSize = header >>> 3;
+    if (type === 3 || blockSize > ZSTD_MAX_BLOCK_BYTES) return false;
+    // A raw block stores its bytes, an RLE block one byte repeated blockSize times, a compressed block up to 128 KiB.
+    bound += type === 2 ? ZSTD_MAX_BLOCK_BYTES : blockSize;
+    if (bound > size + ZSTD_MAX_BLOCK_BYTES) return false;
+    at += type === 1 ? 1 : blockSize;
+    if (header & 1) break;
+  }
+  return at + ((descriptor & 0x04) ? 4 : 0) === frame.byteLength;
+}
+
+type ZstdNative = { decompress(data: Buffer): Promise<Buffer> };
+let zstdNative: Promise<ZstdNative> | undefined;
+
+/**
+ * The page decompressor of the fast read path (`plain-pages.ts`) for a codec, bounded
+ * like {@link parquetDecompressors}: zstd pages that are one frame whose block headers
+ * bound their output go to the native decoder (@mongodb-js/zstd, on libuv's threads, so
+ * the pages of a chunk decode in parallel), everything else to the synchronous ones.
+ * Undefined for UNCOMPRESSED and for codecs without a decoder.
+ */
+export async function parquetPageDecompressor(codec: string, maxPageBytes: number): Promise<((input: Uint8Array, size: number) => Uint8Array | Promise<Uint8Array>) | undefined> {
+  const sync = parquetDecompressors(maxPageBytes)[codec as keyof Compressors];
+  if (codec !== 'ZSTD' || !sync) return sync;
+  const native = await (zstdNative ??= import('@mongodb-js/zstd').then((module) => ((module as { default?: ZstdNative }).default ?? module) as ZstdNative));
+  return (input, size) => {
+    if (!(size <= maxPageBytes && zstdFrameFits(input, size))) return sync(input, size);
+    return native.decompress(Buffer.from(input.buffer, input.byteOffset, input.byteLength)).then((out) => exact('zstd', new Uint8Array(out.buffer, out.byteOffset, out.byteLength), size));
   };
 }
 

@@ -4,7 +4,7 @@
  * by hyparquet; each row group is one batch of the table reader, decoded by hyparquet
  * for the selected columns only when its rows are read.
  */
-import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
+import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type ColumnMetaData, type FileMetaData } from 'hyparquet';
 import { DTYPE_INFO, type DType } from '../../core/dtype.js';
 import { float32ToFloat16Bits } from '../../core/float-convert.js';
 import { errorFactory, TensioError } from '../../core/errors.js';
@@ -14,9 +14,10 @@ import { createTableReader, type TableBatch } from '../../model/table-reader.js'
 import type { OpenOptions, TensorReader } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
-import { parquetDecompressors, parquetLoadZstd } from './codecs.js';
+import { parquetDecompressors, parquetLoadZstd, parquetPageDecompressor } from './codecs.js';
 import { parquetCheckChunk } from './page-check.js';
-import { parquetTableColumns, parquetTopFields } from './schema.js';
+import { parquetDecodePlainChunk } from './plain-pages.js';
+import { parquetTableColumns, parquetTopFields, type ParquetTopField } from './schema.js';
 import type { ParquetOpenOptions } from './types.js';
 
 const fail = errorFactory('parquet');
@@ -160,6 +161,40 @@ export async function parquetDecodeColumn(file: AsyncBuffer, metadata: FileMetaD
   }
 }
 
+/** Bytes per value when a column's PLAIN values are its dtype's bytes as they are (fast path), else undefined. */
+function plainItemBytes(field: ParquetTopField, dtype: DType | undefined): number | undefined {
+  switch (field.element.type) {
+    case 'FLOAT': return dtype === 'float32' ? 4 : undefined;
+    case 'DOUBLE': return dtype === 'float64' ? 8 : undefined;
+    case 'INT32': return dtype === 'int32' || dtype === 'uint32' ? 4 : undefined;
+    case 'INT64': return dtype === 'int64' || dtype === 'uint64' ? 8 : undefined;
+    default: return undefined;
+  }
+}
+
+/**
+ * One column of one row group through the fast path (`plain-pages.ts`): its chunk read
+ * once and its PLAIN pages copied into the column's bytes. Undefined when the column or
+ * its chunk is not one that path takes (the caller decodes it with hyparquet, which
+ * checks it and reports what is wrong).
+ */
+async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+  const itemBytes = plainItemBytes(field, dtype);
+  if (!itemBytes || !chunkMeta || chunkMeta.dictionary_page_offset || chunkMeta.path_in_schema.length !== 1) return undefined;
+  const levels = parquetLevels(metadata, chunkMeta.path_in_schema);
+  if (!levels.flat || levels.maxRepetition > 0 || levels.maxDefinition > 1) return undefined;
+  const start = Number(chunkMeta.data_page_offset);
+  const length = Number(chunkMeta.total_compressed_size);
+  const decoded = Number(chunkMeta.total_uncompressed_size);
+  if (!(Number.isSafeInteger(start) && start >= 4 && Number.isSafeInteger(length) && length >= 0 && start + length <= source.size)) return undefined;
+  if (length > maxChunkBytes || decoded > maxChunkBytes || rows * itemBytes > maxChunkBytes) return undefined;
+  // The same page bound as the general path: some writers understate the chunk's decoded size.
+  const decompress = chunkMeta.codec === 'UNCOMPRESSED' ? undefined : await parquetPageDecompressor(chunkMeta.codec, Math.min(maxChunkBytes, 2 * Math.max(decoded, length) + 2 ** 20));
+  if (chunkMeta.codec !== 'UNCOMPRESSED' && !decompress) return undefined;
+  const chunk = await source.read(start, length, signal ? { signal } : undefined);
+  return parquetDecodePlainChunk(chunk, { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress });
+}
+
 /** One decoded column of a row group as table cells. */
 function toCells(dtype: DType, values: ArrayLike<unknown>, rows: number): TableColumnBatch {
   const item = DTYPE_INFO[dtype].bits / 8;
@@ -269,7 +304,6 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
       storedLength: stored,
       label: `row group ${index}`,
       async load(wanted) {
-        const names = wanted.map((column) => columns[column]!.name);
         for (const column of wanted) {
           const meta = group.columns[fields![column]!.leafIndex!]?.meta_data;
           if (!meta) fail('INVALID_HEADER', `parquet: row group ${index} has no metadata for column "${columns[column]!.name}"`);
@@ -280,19 +314,24 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
             fail('INVALID_OFFSET', `parquet: column "${columns[column]!.name}" in row group ${index} runs past the end of the file (${chunkStart} + ${stored} > ${source.size})`);
           }
         }
+        const out: (TableColumnBatch | undefined)[] = [];
+        // PLAIN columns without nulls first, straight into their bytes (their chunks at once: zstd pages decode in parallel).
+        const fast = await Promise.all(wanted.map((column) => parquetReadPlainColumn(source, metadata, fields![column]!, columns[column]!.dtype, rows, group.columns[fields![column]!.leafIndex!]?.meta_data, maxChunk, signal)));
+        wanted.forEach((column, position) => { if (fast[position]) out[column] = { values: fast[position]! }; });
+        const rest = wanted.filter((_, position) => !fast[position]);
+        if (rest.length === 0) return out;
         if ([...codecs].includes('ZSTD')) await parquetLoadZstd();
         const collected = new Map<string, { data: unknown[] | ArrayLike<unknown>; from: number }[]>();
         // One column per parquetRead call: with several, hyparquet leaves the later columns'
         // promises unawaited when an earlier one fails, and their rejections would go unhandled.
-        for (const name of names) {
+        for (const name of rest.map((column) => columns[column]!.name)) {
           await parquetDecodeColumn(file, metadata, name, start, start + rows, { maxChunkBytes: maxChunk, maxChunkValues }, `row group ${index}`, (chunk) => {
             const list = collected.get(chunk.columnName) ?? [];
             list.push({ data: chunk.columnData as ArrayLike<unknown>, from: chunk.rowStart });
             collected.set(chunk.columnName, list);
           });
         }
-        const out: (TableColumnBatch | undefined)[] = [];
-        for (const column of wanted) {
+        for (const column of rest) {
           const { name, dtype } = columns[column]!;
           const pieces = collected.get(name) ?? [];
           let values: ArrayLike<unknown>;
