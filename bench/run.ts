@@ -1,5 +1,5 @@
 /**
- * tensio benchmarks: `npm run bench [-- --quick] [--only safetensors,npy,npz,pytorch,npk,import,http,bounds,csv,zt,zarr,hdf5,parquet,arrow,gguf,split,mmap,s3] (tables = parquet,arrow,csv)
+ * tensio benchmarks: `npm run bench [-- --quick] [--only safetensors,npy,npz,pytorch,npk,import,http,bounds,csv,zt,zarr,hdf5,parquet,arrow,table-rss,gguf,split,mmap,s3] (tables = parquet,arrow,csv,table-rss)
  * [--size-mib N] [--json out.json]`.
  *
  * Generates its inputs in a scratch folder under the system temp folder (removed at the
@@ -20,9 +20,9 @@ import { findOraclePython, PythonPeers } from './lib/python.js';
 import { formatSummary, formatTable } from './lib/report.js';
 import type { BenchRow } from './lib/types.js';
 
-const GROUPS = ['safetensors', 'npy', 'npz', 'pytorch', 'npk', 'import', 'http', 'bounds', 'csv', 'zt', 'zarr', 'hdf5', 'parquet', 'arrow', 'gguf', 'split', 'mmap', 's3'] as const;
+const GROUPS = ['safetensors', 'npy', 'npz', 'pytorch', 'npk', 'import', 'http', 'bounds', 'csv', 'zt', 'zarr', 'hdf5', 'parquet', 'arrow', 'table-rss', 'gguf', 'split', 'mmap', 's3'] as const;
 /** Names that stand for several groups (`--only tables`: every issue-11 figure). */
-const ALIASES: Readonly<Record<string, readonly Group[]>> = { tables: ['parquet', 'arrow', 'csv'] };
+const ALIASES: Readonly<Record<string, readonly Group[]>> = { tables: ['parquet', 'arrow', 'csv', 'table-rss'] };
 type Group = (typeof GROUPS)[number];
 
 interface CliOptions {
@@ -58,7 +58,7 @@ function parseArgs(argv: readonly string[]): CliOptions {
       options.reps = reps;
     } else if (arg === '--json') options.json = value();
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--only safetensors,npy,npz,pytorch,npk,import,http,bounds,csv,zt,zarr,hdf5,parquet,arrow,gguf,split,mmap,s3 | tables (= parquet,arrow,csv)] [--size-mib N] [--reps N] [--json out.json]');
+      console.log('usage: npm run bench -- [--quick] [--only safetensors,npy,npz,pytorch,npk,import,http,bounds,csv,zt,zarr,hdf5,parquet,arrow,table-rss,gguf,split,mmap,s3 | tables (= parquet,arrow,csv,table-rss)] [--size-mib N] [--reps N] [--json out.json]');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
   }
@@ -101,6 +101,8 @@ async function runGroup(group: Group, context: BenchContext): Promise<BenchRow[]
       return (await import('./tables.js')).runParquetBench(context);
     case 'arrow':
       return (await import('./tables.js')).runArrowBench(context);
+    case 'table-rss':
+      return (await import('./table-rss.js')).runTableRssBench(context);
     case 'npk': {
       // bench/npk.ts belongs to the NumPack helper; it may not exist yet.
       const path = join(dirname(fileURLToPath(import.meta.url)), 'npk.ts');

@@ -4,7 +4,7 @@
  * (one thread: `use_threads=False`) and hyparquet / hyparquet-writer on the same data
  * in the same rounds. Figures are GB/s of the table's binary size (decimal). The Python
  * peers time themselves (import and array creation outside the timing). Peak RSS of a
- * Parquet → safetensors convert is measured in a child process.
+ * Parquet → safetensors convert is the `table-rss` group (table-rss.ts).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -16,14 +16,12 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { logThroughputs, throughput, type BenchContext } from './lib/context.js';
 import { freshTarget, rawReadFresh, rawWrite } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
-import { measureChildRss } from './lib/rss.js';
 import { runRounds, type Contender } from './lib/timing.js';
 import type { BenchRow } from './lib/types.js';
 import { arrowCreateWriter, arrowOpen } from '../src/formats/arrow/index.js';
 import { parquetCreateWriter, parquetOpen } from '../src/formats/parquet/index.js';
 import { bytesSource } from '../src/storage/byte-source.js';
 import { atomicFileSink } from '../src/storage/atomic-file-sink.js';
-import { NO_MMAP_ENV } from '../src/storage/memory-map.js';
 
 const COLUMNS = 32;
 const run = promisify(execFile);
@@ -84,8 +82,8 @@ function setup(context: BenchContext, name: string): Setup {
 }
 
 /**
- * The Parquet group: read and write (snappy, zstd) against pyarrow and hyparquet, and the
- * peak RSS of a Parquet → safetensors convert.
+ * The Parquet group: read and write (snappy, zstd) against pyarrow and hyparquet (the
+ * peak RSS of a Parquet → safetensors convert is the `table-rss` group, table-rss.ts).
  *
  * @example
  * ```ts
@@ -152,67 +150,7 @@ export async function runParquetBench(context: BenchContext): Promise<BenchRow[]
     result.push(compareRow('parquet', `read ${codec} vs raw read of the file`, tensioRead.median, throughput(read.get('raw'), table).median, 'raw fs'));
     logThroughputs(context, `parquet read ${codec}`, read, table);
   }
-  result.push(...await tableConvertRss(context, s));
   return result;
-}
-
-/** Size of the Parquet file of the peak-RSS rows: the issue's 2 GiB, `TENSIO_BENCH_TABLE_RSS_MIB`, or the run's size with --quick. */
-function rssTableMiB(context: BenchContext): number {
-  const given = Number(process.env.TENSIO_BENCH_TABLE_RSS_MIB);
-  if (Number.isFinite(given) && given > 0) return given;
-  return context.quick ? context.sizeMiB : 2048;
-}
-
-/**
- * Peak RSS (child process, above its baseline) of converting a large Parquet table: to
- * safetensors as the stacked (rows, 32) tensor (the issue's goal: < 200 MiB for 2 GiB),
- * to safetensors as 32 column tensors, and those 32 tensors back to Parquet (the
- * separate-columns writer pulls one row group from each tensor's stream).
- */
-async function tableConvertRss(context: BenchContext, s: Setup): Promise<BenchRow[]> {
-  const mib = rssTableMiB(context);
-  const rows = Math.floor((mib * 2 ** 20) / (COLUMNS * 4));
-  const parquet = join(context.dir, 'rss-table.parquet');
-  const stacked = join(context.dir, 'rss-stacked.safetensors');
-  const columns = join(context.dir, 'rss-columns.safetensors');
-  const back = join(context.dir, 'rss-columns.parquet');
-  context.log(`parquet: writing the ${mib} MiB table for the peak-RSS rows (${rows} rows × ${COLUMNS})`);
-  {
-    // The run's table repeated: the writer streams it (one row group in memory).
-    const writer = await parquetCreateWriter(await atomicFileSink(parquet, { durable: false }), { tensors: [{ name: 'table', dtype: 'float32', shape: [rows, COLUMNS] }], formatOptions: { compression: 'snappy' } });
-    const rowBytes = COLUMNS * 4;
-    await writer.add('table', (function* () {
-      for (let done = 0; done < rows;) {
-        const take = Math.min(s.rows, rows - done);
-        yield s.bytes.subarray(0, take * rowBytes);
-        done += take;
-      }
-    })());
-    await writer.close();
-  }
-  const size = `${(statSync(parquet).size / 2 ** 20).toFixed(0)} MiB snappy file, ${mib} MiB of values`;
-  const out: BenchRow[] = [];
-  const cases = [
-    { op: 'convert', input: parquet, output: stacked, what: `Parquet (${size}) → safetensors, one stacked tensor`, goal: true },
-    { op: 'convert-columns', input: parquet, output: columns, what: `Parquet (${size}) → safetensors, ${COLUMNS} column tensors`, goal: false },
-    // Read through memory maps (the default with the addon built) the input's mapped file pages count in RSS; without them only the heap does.
-    { op: 'convert', input: columns, output: back, what: `safetensors, ${COLUMNS} column tensors → Parquet (separate columns, streamed; input memory-mapped, its file pages counted)`, goal: false },
-    { op: 'convert', input: columns, output: back, what: `safetensors, ${COLUMNS} column tensors → Parquet (separate columns, streamed; TENSIO_NO_MMAP=1)`, goal: false, env: { [NO_MMAP_ENV]: '1' } },
-  ] as const;
-  for (const { op, input, output, what, goal, ...rest } of cases) {
-    try {
-      const report = await measureChildRss(op, [input, output], 'env' in rest ? { env: rest.env } : {});
-      out.push({
-        format: 'parquet', operation: `peak RSS above baseline, ${what}`, unit: 'MiB', tensio: report.aboveBaselineBytes / 2 ** 20,
-        ...(goal ? { goal: '< 200 MiB', met: report.aboveBaselineBytes < 200 * 2 ** 20 } : {}),
-        note: `${report.seconds.toFixed(1)} s${report.peakWasReset ? '' : '; peak includes start-up (no VmHWM reset)'}`,
-      } as BenchRow);
-    } catch (error) {
-      out.push({ format: 'parquet', operation: `peak RSS, ${what}`, unit: 'MiB', note: `failed: ${(error as Error).message}` });
-    }
-  }
-  await freshTarget(parquet, stacked, columns, back);
-  return out;
 }
 
 /**
