@@ -173,6 +173,12 @@ export const CSV_MAX_LINE_BYTES = 64 * 2 ** 20;
 export const CSV_CHUNK_TEXT_BYTES = 4 * 2 ** 20;
 
 /**
+ * CSV/TXT: memory for separate columns parsed together but not yet read, 64 MiB
+ * (`columnStashBytes`); past it they wait in a spill file on local disk.
+ */
+export const CSV_COLUMN_STASH_BYTES = 64 * 2 ** 20;
+
+/**
  * CSV/TXT: largest gzip expansion accepted, as decompressed bytes per compressed byte
  * plus 64 MiB (`maxGzipRatio`). Text tables compress 3-20×; deflate can reach 1032×,
  * which a bomb of blank lines uses.

@@ -12,7 +12,7 @@ import { gunzipCodec } from '../../storage/inflate-codec.js';
 import { csvParseRun } from './read.js';
 import { CsvTokenizer, NEED_MORE } from './tokenizer.js';
 import { csvFastFloatRecords, csvFastPathApplies } from './fast-path.js';
-import { csvConvertRecord, csvTypedView } from './read.js';
+import { csvConvertRecord, csvTypedView, type CsvColumnGroup, type CsvValues } from './read.js';
 import type { CsvChunkPlan, CsvDialect, CsvDType } from './types.js';
 
 const fail = errorFactory('csv');
@@ -44,20 +44,44 @@ async function* rawBlocks(stored: StoredRange, signal?: AbortSignal): AsyncGener
  * from the first block (the gzip case re-reads from the file start).
  */
 export async function* csvDecodeBlocks(blocks: AsyncIterable<Uint8Array>, dialect: CsvDialect, layout: CsvRowLayout, pieceBytes: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-  const { rows, fields, select, dtype } = layout;
-  const columns = select.length;
-  const width = DTYPE_INFO[dtype].bits / 8;
-  const rowBytes = Math.max(1, columns * width);
+  const { rows, fields, select, dtype, firstLine } = layout;
+  for await (const pieces of csvDecodeBlockGroups(blocks, dialect, { rows, fields, firstLine, groups: [{ select, dtype }] }, pieceBytes, signal)) yield pieces[0]!;
+}
+
+/** {@link CsvRowLayout} with several outputs filled in one pass (see `csvParseRunGroups`). */
+export interface CsvGroupLayout {
+  readonly rows: number;
+  readonly fields: number;
+  readonly groups: readonly CsvColumnGroup[];
+  readonly firstLine: number;
+}
+
+/**
+ * {@link csvDecodeBlocks} for several outputs at once: each yielded band holds the same
+ * rows of every group (`band[g]` is `groups[g]`'s values), about `pieceBytes` in all.
+ */
+export async function* csvDecodeBlockGroups(blocks: AsyncIterable<Uint8Array>, dialect: CsvDialect, layout: CsvGroupLayout, pieceBytes: number, signal?: AbortSignal): AsyncGenerator<Uint8Array[]> {
+  const { rows, fields, groups } = layout;
+  const groupRowBytes = groups.map(({ select, dtype }) => select.length * (DTYPE_INFO[dtype].bits / 8));
+  const rowBytes = Math.max(1, groupRowBytes.reduce((sum, bytes) => sum + bytes, 0));
   const pieceRows = Math.max(1, Math.floor(pieceBytes / rowBytes));
   const tokenizer = new CsvTokenizer(dialect, layout.firstLine);
   let headerLeft = dialect.header === true;
   let carry = new Uint8Array(0);
   let row = 0;
-  let piece = allocateUninitialized(Math.min(pieceRows, rows) * rowBytes);
-  let values = csvTypedView(dtype, piece);
-  let pieceRow = 0;
+  let bandRows = 0;
+  let band: Uint8Array[] = [];
+  let values: CsvValues[] = [];
+  const newBand = (): void => {
+    bandRows = Math.min(pieceRows, rows - row);
+    band = groupRowBytes.map((bytes) => allocateUninitialized(bandRows * bytes));
+    values = groups.map(({ dtype }, g) => csvTypedView(dtype, band[g]!));
+  };
+  newBand();
+  let bandRow = 0;
   const iterator = blocks[Symbol.asyncIterator]();
-  const fast = csvFastPathApplies(dialect.delimiter, fields, select, dtype);
+  const only = groups.length === 1 ? groups[0]! : undefined;
+  const fast = only !== undefined && csvFastPathApplies(dialect.delimiter, fields, only.select, only.dtype);
   const cursor = { pos: 0 };
   let final = false;
   while (row < rows) {
@@ -72,23 +96,20 @@ export async function* csvDecodeBlocks(blocks: AsyncIterable<Uint8Array>, dialec
       bytes.set(block, carry.byteLength);
     }
     let pos = 0;
-    const state = { tokenizer, text: bytes, select, dtype };
+    const states = groups.map(({ select, dtype }) => ({ tokenizer, text: bytes, select, dtype }));
     while (row < rows) {
       if (fast && !headerLeft && tokenizer.skipLeft === 0) {
         cursor.pos = pos;
-        const parsed = csvFastFloatRecords(bytes, cursor, bytes.byteLength, dialect.delimiter, fields, dtype === 'float32', values as Float32Array | Float64Array, pieceRow * columns, Math.min(rows - row, piece.byteLength / rowBytes - pieceRow));
+        const parsed = csvFastFloatRecords(bytes, cursor, bytes.byteLength, dialect.delimiter, fields, only.dtype === 'float32', values[0] as Float32Array | Float64Array, bandRow * fields, Math.min(rows - row, bandRows - bandRow));
         if (parsed > 0) {
           tokenizer.line += parsed;
           pos = cursor.pos;
-          pieceRow += parsed;
+          bandRow += parsed;
           row += parsed;
-          if (pieceRow * rowBytes === piece.byteLength) {
-            yield piece;
-            pieceRow = 0;
-            if (row < rows) {
-              piece = allocateUninitialized(Math.min(pieceRows, rows - row) * rowBytes);
-              values = csvTypedView(dtype, piece);
-            }
+          if (bandRow === bandRows) {
+            yield band;
+            bandRow = 0;
+            if (row < rows) newBand();
           }
           continue;
         }
@@ -107,16 +128,13 @@ export async function* csvDecodeBlocks(blocks: AsyncIterable<Uint8Array>, dialec
       if (tokenizer.count !== fields) {
         fail('INVALID_SHAPE', `csv: line ${tokenizer.recordLine} has ${tokenizer.count} fields, expected ${fields}; ragged rows cannot form an array`);
       }
-      csvConvertRecord(state, values, pieceRow * columns);
-      pieceRow++;
+      for (let g = 0; g < groups.length; g++) csvConvertRecord(states[g]!, values[g]!, bandRow * groups[g]!.select.length);
+      bandRow++;
       row++;
-      if (pieceRow * rowBytes === piece.byteLength) {
-        yield piece;
-        pieceRow = 0;
-        if (row < rows) {
-          piece = allocateUninitialized(Math.min(pieceRows, rows - row) * rowBytes);
-          values = csvTypedView(dtype, piece);
-        }
+      if (bandRow === bandRows) {
+        yield band;
+        bandRow = 0;
+        if (row < rows) newBand();
       }
     }
     carry = bytes.slice(pos);

@@ -40,7 +40,7 @@ const capabilities: FormatCapabilities = {
 };
 
 /** The `formatOptions` keys reading takes (`CsvReadOptions`). */
-const OPEN_OPTIONS = ['delimiter', 'skipRows', 'header', 'comments', 'quote', 'dtype', 'usecols', 'maxRows', 'arrayName', 'maxLineBytes', 'maxGzipRatio', 'chunkTextBytes', 'columns'];
+const OPEN_OPTIONS = ['delimiter', 'skipRows', 'header', 'comments', 'quote', 'dtype', 'usecols', 'maxRows', 'arrayName', 'maxLineBytes', 'maxGzipRatio', 'chunkTextBytes', 'columns', 'columnStashBytes'];
 /** The `formatOptions` keys writing takes (`CsvWriteOptions`). */
 const WRITE_OPTIONS = ['delimiter', 'fmt', 'header', 'comments', 'newline', 'gzip', 'columns'];
 

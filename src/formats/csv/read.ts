@@ -257,6 +257,17 @@ const INT_RANGE: Record<string, [number, number]> = {
 };
 
 /**
+ * Fields parsed into one output: the fields `select` lists, in its order, as `dtype`,
+ * `rows × select.length` values row-major. A stacked array is one group; separate
+ * columns are one group per dtype (split into columns afterwards), so a run of text is
+ * tokenized once whatever the number of columns.
+ */
+export interface CsvColumnGroup {
+  readonly select: Int32Array;
+  readonly dtype: CsvDType;
+}
+
+/**
  * Converts a run of whole records (`text`, which starts at physical line `firstLine`,
  * `fields` fields per record) into `rows × select.length` values of `dtype` (the
  * fields `select` lists, in its order), written to `out` (little-endian, C order).
@@ -272,21 +283,36 @@ const INT_RANGE: Record<string, [number, number]> = {
  * ```
  */
 export function csvParseRun(dialect: CsvDialect, text: Uint8Array, firstLine: number, rows: number, fields: number, select: Int32Array, dtype: CsvDType, out: Uint8Array): number {
+  return csvParseRunGroups(dialect, text, firstLine, rows, fields, [{ select, dtype }], [out]);
+}
+
+/**
+ * {@link csvParseRun} for several outputs at once: one pass over the text fills
+ * `outs[g]` with `rows × groups[g].select.length` values of `groups[g].dtype`.
+ *
+ * @example
+ * ```ts
+ * csvParseRunGroups(dialect, text, 1, 2, 3, [{ select: Int32Array.of(0, 2), dtype: 'float64' }, { select: Int32Array.of(1), dtype: 'int32' }], [a, b]);
+ * ```
+ */
+export function csvParseRunGroups(dialect: CsvDialect, text: Uint8Array, firstLine: number, rows: number, fields: number, groups: readonly CsvColumnGroup[], outs: readonly Uint8Array[]): number {
   const tokenizer = new CsvTokenizer(dialect, firstLine, 0);
-  const columns = select.length;
-  const state = { tokenizer, text, select, dtype };
-  const width = DTYPE_INFO[dtype].bits / 8;
-  if (out.byteLength !== rows * columns * width) fail('SIZE_MISMATCH', `csv: output of ${out.byteLength} bytes for ${rows}×${columns} ${dtype}`);
+  const states = groups.map(({ select, dtype }) => ({ tokenizer, text, select, dtype }));
+  const values = groups.map(({ select, dtype }, g) => {
+    const width = DTYPE_INFO[dtype].bits / 8;
+    if (outs[g]!.byteLength !== rows * select.length * width) fail('SIZE_MISMATCH', `csv: output of ${outs[g]!.byteLength} bytes for ${rows}×${select.length} ${dtype}`);
+    return csvTypedView(dtype, outs[g]!);
+  });
   let row = 0;
   let pos = 0;
   const end = text.byteLength;
-  const values = csvTypedView(dtype, out);
-  const fast = csvFastPathApplies(dialect.delimiter, fields, select, dtype);
+  const only = groups.length === 1 ? groups[0]! : undefined;
+  const fast = only !== undefined && csvFastPathApplies(dialect.delimiter, fields, only.select, only.dtype);
   const cursor = { pos: 0 };
   while (row < rows) {
     if (fast) {
       cursor.pos = pos;
-      const parsed = csvFastFloatRecords(text, cursor, end, dialect.delimiter, fields, dtype === 'float32', values as Float32Array | Float64Array, row * columns, rows - row);
+      const parsed = csvFastFloatRecords(text, cursor, end, dialect.delimiter, fields, only.dtype === 'float32', values[0] as Float32Array | Float64Array, row * fields, rows - row);
       row += parsed;
       tokenizer.line += parsed;
       pos = cursor.pos;
@@ -297,7 +323,7 @@ export function csvParseRun(dialect: CsvDialect, text: Uint8Array, firstLine: nu
     if (tokenizer.count !== fields) {
       fail('INVALID_SHAPE', `csv: line ${tokenizer.recordLine} has ${tokenizer.count} fields, expected ${fields}; ragged rows cannot form an array`);
     }
-    csvConvertRecord(state, values, row * columns);
+    for (let g = 0; g < groups.length; g++) csvConvertRecord(states[g]!, values[g]!, row * groups[g]!.select.length);
     row++;
     pos = next;
   }

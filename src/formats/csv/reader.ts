@@ -6,7 +6,7 @@
  */
 import { DTYPE_INFO } from '../../core/dtype.js';
 import { errorFactory, throwIfAborted } from '../../core/errors.js';
-import { CSV_MAX_GZIP_RATIO } from '../../core/limits.js';
+import { CSV_COLUMN_STASH_BYTES, CSV_MAX_GZIP_RATIO } from '../../core/limits.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
 import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
 import type { TensorInfo, TensorReader } from '../../model/types.js';
@@ -14,7 +14,8 @@ import type { ByteSource } from '../../storage/byte-source.js';
 import { gunzipCodec } from '../../storage/inflate-codec.js';
 import { openSourceInput, sourceOptionsOf, type RemoteOptions, type SourceInput } from '../../storage/source-input.js';
 import { csvGzipCodec, csvRunCodec } from './decode.js';
-import { CsvScanner, csvParseRun, csvResolveDialect } from './read.js';
+import { CsvScanner, csvParseRunGroups, csvResolveDialect, type CsvColumnGroup } from './read.js';
+import { CsvSharedColumns } from './shared-columns.js';
 import type { CsvDType, CsvReadOptions, CsvScan } from './types.js';
 
 const fail = errorFactory('csv');
@@ -186,28 +187,33 @@ export async function csvOpenSource(source: ByteSource, options: CsvReadOptions 
     scan = await csvScanSource(source, options, format === 'txt' ? 'whitespace' : undefined);
     select = selectColumns(options.usecols, scan.columns, scan.names);
     dtypes = columnDTypes(options.dtype, select, scan.names);
-    if (separate) {
-      for (const [k, field] of select.entries()) await checkFirstRecord(source, scan, Int32Array.of(field), dtypes[k]!, options.signal);
-    } else await checkFirstRecord(source, scan, select, dtypes[0] ?? 'float64', options.signal);
+    await checkFirstRecord(source, scan, separate ? Array.from(select, (field, k) => ({ select: Int32Array.of(field), dtype: dtypes[k]! })) : [{ select, dtype: dtypes[0] ?? 'float64' }], options.signal);
   } catch (error) {
     if (options.ownsSource) await source.close?.();
     throw error;
   }
   const { rows, dialect } = scan;
   const fields = scan.columns;
-  /** One tensor: the fields `picked` as its columns, parsed as `dtype` when read. */
-  const tensorOf = (name: string, picked: Int32Array, dtype: CsvDType, shape: number[]): { info: TensorInfo; location: TensorLocation } => {
+  // Separate columns share one parse of each run (shared-columns.ts); one column needs no sharing.
+  const shared = separate && select.length > 1
+    ? new CsvSharedColumns(dialect, fields, Array.from(select, (field, k) => ({ field, dtype: dtypes[k]! })), options.columnStashBytes ?? CSV_COLUMN_STASH_BYTES)
+    : undefined;
+  /** One tensor: the fields `picked` as its columns (column `k` of the shared ones), parsed as `dtype` when read. */
+  const tensorOf = (name: string, picked: Int32Array, dtype: CsvDType, shape: number[], k?: number): { info: TensorInfo; location: TensorLocation } => {
     const width = DTYPE_INFO[dtype].bits / 8;
     const columns = picked.length;
     const byteLength = rows * columns * width;
     if (!Number.isSafeInteger(byteLength)) fail('SIZE_OVERFLOW', `csv: ${rows}×${columns} ${dtype} is too large`);
+    const sharing = shared !== undefined && k !== undefined;
     const chunks: ByteChunk[] = scan.gzip
       ? (byteLength === 0 ? [] : [{
-          source, offset: 0, storedLength: source.size, codec: csvGzipCodec(dialect, rows, fields, picked, dtype, scan.maxText),
+          source, offset: 0, storedLength: source.size,
+          codec: sharing ? shared.gzipCodec(rows, scan.maxText, k) : csvGzipCodec(dialect, rows, fields, picked, dtype, scan.maxText),
           decodedLength: byteLength, byteLength, format, label: `gzip text of ${rows} rows`, corruptCode: 'INVALID_VALUE',
         }])
-      : scan.chunks.map((plan) => ({
-          source, offset: plan.offset, storedLength: plan.length, codec: csvRunCodec(dialect, plan, fields, picked, dtype),
+      : scan.chunks.map((plan, run) => ({
+          source, offset: plan.offset, storedLength: plan.length,
+          codec: sharing ? shared.runCodec(plan, run, k) : csvRunCodec(dialect, plan, fields, picked, dtype),
           decodedLength: plan.rows * columns * width, byteLength: plan.rows * columns * width, format,
           label: `${plan.rows} rows from line ${plan.firstLine}`, corruptCode: 'INVALID_VALUE',
         }));
@@ -217,7 +223,7 @@ export async function csvOpenSource(source: ByteSource, options: CsvReadOptions 
     };
   };
   const tensors = separate
-    ? columnNames(select, scan.names).map((name, k) => tensorOf(name, Int32Array.of(select[k]!), dtypes[k]!, [rows]))
+    ? columnNames(select, scan.names).map((name, k) => tensorOf(name, Int32Array.of(select[k]!), dtypes[k]!, [rows], k))
     : [tensorOf(options.arrayName ?? CSV_DEFAULT_ARRAY_NAME, select, dtypes[0] ?? 'float64', [rows, select.length])];
   const locations = new Map(tensors.map((tensor) => [tensor.info.name, tensor.location]));
   const delimiterName = dialect.delimiter === -1 ? 'whitespace' : String.fromCharCode(dialect.delimiter);
@@ -233,7 +239,12 @@ export async function csvOpenSource(source: ByteSource, options: CsvReadOptions 
     },
     tensors: tensors.map((tensor) => tensor.info),
     locate: (info) => locations.get(info.name)!,
-    ...(options.ownsSource ? { close: async () => { await source.close?.(); } } : {}),
+    ...(options.ownsSource || shared ? {
+      close: async () => {
+        await shared?.close();
+        if (options.ownsSource) await source.close?.();
+      },
+    } : {}),
   });
 }
 
@@ -245,14 +256,14 @@ const FIRST_RECORD_CHECK_BYTES = 64 * 1024;
  * `.txt`, a CSV with an unannounced header) is refused when opened, naming the line and
  * column, instead of being reported as an array that fails only when read.
  */
-async function checkFirstRecord(source: ByteSource, scan: CsvScan & { gzip: boolean }, select: Int32Array, dtype: CsvDType, abort: AbortSignal | undefined): Promise<void> {
+async function checkFirstRecord(source: ByteSource, scan: CsvScan & { gzip: boolean }, groups: readonly CsvColumnGroup[], abort: AbortSignal | undefined): Promise<void> {
   const first = scan.chunks[0];
   if (scan.gzip || !first || first.rows === 0) return;
   const length = Math.min(first.length, FIRST_RECORD_CHECK_BYTES);
   const text = await source.read(first.offset, length, abort ? { signal: abort } : undefined);
-  const out = new Uint8Array(select.length * (DTYPE_INFO[dtype].bits / 8));
+  const outs = groups.map(({ select, dtype }) => new Uint8Array(select.length * (DTYPE_INFO[dtype].bits / 8)));
   try {
-    csvParseRun(scan.dialect, text, first.firstLine, 1, scan.columns, select, dtype, out);
+    csvParseRunGroups(scan.dialect, text, first.firstLine, 1, scan.columns, groups, outs);
   } catch (error) {
     // A window that cut the run may have cut the first record too: then it is checked when read.
     if (length < first.length) return;

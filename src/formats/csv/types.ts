@@ -35,7 +35,10 @@ export interface CsvReadOptions {
   /**
    * `'stack'` (default): one 2-D array `(rows, columns)` (NumPack's `from_csv`).
    * `'separate'`: each column its own 1-D tensor, named after its header name, else
-   * `col<field index>`. Each column's tensor parses only its own fields when read.
+   * `col<field index>`. The text is parsed once for all of them: the first column read
+   * parses each run of rows for every column, and the others' values wait (in memory up
+   * to `columnStashBytes`, then in a spill file) until read. To read a few columns of a
+   * wide file, name them in `usecols`.
    */
   columns?: 'stack' | 'separate';
   /** Fields to keep as columns, in this order: indices (negative from the end) or header names (pandas `usecols`). Default all. */
@@ -50,6 +53,8 @@ export interface CsvReadOptions {
   maxGzipRatio?: number;
   /** Text per chunk of rows (decoded one at a time). Default `CSV_CHUNK_TEXT_BYTES`. */
   chunkTextBytes?: number;
+  /** `columns: 'separate'`: memory for parsed columns waiting to be read before they spill to disk (`CSV_COLUMN_STASH_BYTES`). */
+  columnStashBytes?: number;
   signal?: AbortSignal;
 }
 
