@@ -223,6 +223,48 @@ static int read_int64(napi_env env, napi_value value, int64_t *out) {
   return 1;
 }
 
+/*
+ * Registers the mapping [base, base + total) with the SIGBUS handler and wraps its bytes
+ * [delta, delta + length) as an external ArrayBuffer that unmaps the whole range once,
+ * when collected. On any failure the range is unmapped here (or by Node's finalizer) and
+ * a coded error is thrown. `total` is page-rounded.
+ */
+static napi_value hand_out(napi_env env, void *base, size_t total, size_t delta, size_t length) {
+  int slot = registry_add((uintptr_t)base, (uintptr_t)base + total);
+  if (slot < 0) {
+    munmap(base, total);
+    return throw_coded(env, "EFULL", "map: too many live mappings");
+  }
+  mapping_t *mapping = (mapping_t *)malloc(sizeof *mapping);
+  if (!mapping) {
+    registry_remove(slot);
+    munmap(base, total);
+    return throw_coded(env, "ENOMEM", "map: out of memory");
+  }
+  mapping->base = base;
+  mapping->total = total;
+  mapping->slot = slot;
+  mapping->uncharged = 0;
+
+  napi_value buffer;
+  napi_status status = napi_create_external_arraybuffer(env, (char *)base + delta, length, finalize_mapping,
+                                                        mapping, &buffer);
+  if (status != napi_ok) {
+    /* Node already ran finalize_mapping (unmapped and freed): nothing more to release. */
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+    return throw_coded(env, "EEXTERNAL", "map: this runtime refuses external ArrayBuffers");
+  }
+  int64_t uncharged = (int64_t)length - charge_for((int64_t)length);
+  int64_t ignored;
+  if (uncharged > 0 && napi_adjust_external_memory(env, -uncharged, &ignored) == napi_ok) mapping->uncharged = uncharged;
+  return buffer;
+}
+
 /* map(fd, offset, length) -> ArrayBuffer of `length` bytes at `offset` of the file. */
 static napi_value map_range(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -259,39 +301,106 @@ static napi_value map_range(napi_env env, napi_callback_info info) {
   }
   /* The handler must know the whole page-rounded range: the last page's tail faults too. */
   size_t rounded = (total + page_size - 1) & ~(page_size - 1);
-  int slot = registry_add((uintptr_t)base, (uintptr_t)base + rounded);
-  if (slot < 0) {
-    munmap(base, total);
-    return throw_coded(env, "EFULL", "map: too many live mappings");
-  }
-  mapping_t *mapping = (mapping_t *)malloc(sizeof *mapping);
-  if (!mapping) {
-    registry_remove(slot);
-    munmap(base, total);
-    return throw_coded(env, "ENOMEM", "map: out of memory");
-  }
-  mapping->base = base;
-  mapping->total = total;
-  mapping->slot = slot;
-  mapping->uncharged = 0;
+  return hand_out(env, base, rounded, delta, (size_t)length);
+}
 
-  napi_value buffer;
-  napi_status status = napi_create_external_arraybuffer(env, (char *)base + delta, (size_t)length, finalize_mapping,
-                                                        mapping, &buffer);
-  if (status != napi_ok) {
-    /* Node already ran finalize_mapping (unmapped and freed): nothing more to release. */
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-    }
-    return throw_coded(env, "EEXTERNAL", "map: this runtime refuses external ArrayBuffers");
+/* Most pieces one joined mapping takes (each is one mmap call and one kernel mapping). */
+#define MAX_JOINED_PIECES 4096
+
+/*
+ * mapJoined([fd0, offset0, length0, fd1, offset1, length1, ...]) -> one ArrayBuffer
+ * holding the pieces end to end: NumPack's segment files as one array. One address range
+ * is reserved (PROT_NONE) and each piece is mapped into it with MAP_FIXED, private and
+ * copy-on-write like map(). A piece can only sit right after the previous one when that
+ * boundary falls on a page in memory and on a page in the file: every piece after the
+ * first must start at a page-aligned file offset, and every piece before the last must
+ * end on a page boundary of the joined range. Otherwise "EALIGN" (the caller reads).
+ * On any failure the whole range is unmapped before the error is thrown.
+ */
+static napi_value map_joined(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  bool is_array = false;
+  uint32_t count = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[0], &count) != napi_ok || count == 0 || count % 3 != 0 ||
+      count / 3 > MAX_JOINED_PIECES) {
+    return throw_coded(env, "EINVAL", "mapJoined takes one array of (fd, offset, length) triples, 1 to 4096 of them");
   }
-  int64_t uncharged = length - charge_for(length);
-  int64_t ignored;
-  if (uncharged > 0 && napi_adjust_external_memory(env, -uncharged, &ignored) == napi_ok) mapping->uncharged = uncharged;
-  return buffer;
+  size_t pieces = count / 3;
+  int32_t *fds = (int32_t *)malloc(pieces * sizeof *fds);
+  int64_t *numbers = (int64_t *)malloc(pieces * 2 * sizeof *numbers); /* offset, length per piece */
+  if (!fds || !numbers) {
+    free(fds);
+    free(numbers);
+    return throw_coded(env, "ENOMEM", "mapJoined: out of memory");
+  }
+  const char *code = NULL;
+  const char *message = NULL;
+  uint64_t total = 0;
+  for (size_t i = 0; i < pieces && !code; i++) {
+    napi_value value;
+    int64_t *offset = &numbers[2 * i], *length = &numbers[2 * i + 1];
+    if (napi_get_element(env, argv[0], (uint32_t)(3 * i), &value) != napi_ok || napi_get_value_int32(env, value, &fds[i]) != napi_ok ||
+        fds[i] < 0 || napi_get_element(env, argv[0], (uint32_t)(3 * i + 1), &value) != napi_ok || !read_int64(env, value, offset) ||
+        napi_get_element(env, argv[0], (uint32_t)(3 * i + 2), &value) != napi_ok || !read_int64(env, value, length) || *length == 0) {
+      code = "EINVAL", message = "mapJoined: fds, offsets and lengths must be non-negative safe integers, lengths at least 1";
+      break;
+    }
+    /* Where this piece starts in the joined range: the first one keeps its offset within its page. */
+    uint64_t at = i == 0 ? (uint64_t)*offset % page_size : total;
+    if (i > 0 && ((uint64_t)*offset % page_size != 0 || at % page_size != 0)) {
+      code = "EALIGN", message = "mapJoined: a piece boundary is not on a page boundary in memory and in its file";
+      break;
+    }
+    total = at + (uint64_t)*length;
+    if (total > MAX_WINDOW_BYTES) code = "EINVAL", message = "mapJoined: the joined length must be at most 4 GiB";
+    struct stat stats;
+    if (!code && fstat(fds[i], &stats) != 0) code = "EBADF", message = strerror(errno);
+    else if (!code && !S_ISREG(stats.st_mode)) code = "EINVAL", message = "mapJoined: not a regular file";
+    else if (!code && (uint64_t)stats.st_size < (uint64_t)*offset + (uint64_t)*length) {
+      code = "ESTALE", message = "mapJoined: a range runs past its file's current end (was the file shortened?)";
+    }
+  }
+  if (code) {
+    free(fds);
+    free(numbers);
+    return throw_coded(env, code, message);
+  }
+  pthread_once(&handler_once, install_handler);
+  if (!handler_installed) {
+    free(fds);
+    free(numbers);
+    return throw_coded(env, "ENOHANDLER", "mapJoined: could not install the SIGBUS handler");
+  }
+  size_t delta = (size_t)((uint64_t)numbers[0] % page_size);
+  size_t rounded = ((size_t)total + page_size - 1) & ~(page_size - 1);
+  /* Reserve the whole range first, so the pieces land side by side and nothing else lands between. */
+  char *base = (char *)mmap(NULL, rounded, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED) {
+    int error = errno;
+    free(fds);
+    free(numbers);
+    return throw_coded(env, error == ENOMEM ? "ENOMEM" : "EMMAP", strerror(error));
+  }
+  size_t at = 0;
+  for (size_t i = 0; i < pieces; i++) {
+    size_t lead = i == 0 ? delta : 0;
+    size_t span = lead + (size_t)numbers[2 * i + 1];
+    void *placed = mmap(base + at, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fds[i], (off_t)(numbers[2 * i] - (int64_t)lead));
+    if (placed == MAP_FAILED) {
+      int error = errno;
+      munmap(base, rounded);
+      free(fds);
+      free(numbers);
+      return throw_coded(env, error == ENOMEM ? "ENOMEM" : "EMMAP", strerror(error));
+    }
+    at += span;
+  }
+  free(fds);
+  free(numbers);
+  return hand_out(env, base, rounded, delta, (size_t)total - delta);
 }
 
 /* faulted(buffer) -> true when a truncation replaced part of this mapping with zeros. */
@@ -339,6 +448,7 @@ NAPI_MODULE_INIT() {
   if (size > 0) page_size = (size_t)size;
   napi_property_descriptor properties[] = {
     {"map", NULL, map_range, NULL, NULL, NULL, napi_default, NULL},
+    {"mapJoined", NULL, map_joined, NULL, NULL, NULL, napi_default, NULL},
     {"faulted", NULL, mapping_faulted, NULL, NULL, NULL, napi_default, NULL},
     {"stats", NULL, mapping_stats, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -8,9 +8,9 @@ import { npkCrashPoint } from './crash-points.js';
 import { npkWriteFileAtomic } from './files.js';
 import { npkWriteStaged } from './publish.js';
 import { npkDataFileName, npkManifestFileName, npkSegmentFileName, npkSegmentFolderName } from './names.js';
-import { npkDecodeManifest, npkEncodeManifest, npkIsManifestPath, npkRowsPerSegment, type NpkSegment } from './segments.js';
+import { npkDecodeManifest, npkEncodeManifest, npkIsManifestPath, npkSegmentRows, type NpkSegment } from './segments.js';
 import { quoteInput } from '../core/quote.js';
-import { MAP_MAX_WINDOW_BYTES, MAP_MIN_BYTES, mapFileRange, memoryMapAvailable } from '../storage/memory-map.js';
+import { MAP_MAX_WINDOW_BYTES, MAP_MIN_BYTES, mapFileRange, mapFileRanges, memoryMapAvailable } from '../storage/memory-map.js';
 import { NpkRowPatches } from './row-patches.js';
 
 const fail: ReturnType<typeof errorFactory> = errorFactory('npk');
@@ -32,13 +32,21 @@ export interface NpkArrayDataOptions {
   trimOrphans?: boolean;
 }
 
+/** Where bytes of physical rows lie: `length` bytes at `position` of `file` (relative to the store). */
+interface FilePiece { readonly file: string; readonly position: number; readonly length: number }
+
 /** A mapped view handed out by {@link NpkArrayData.mapRows}, tracked so in-place writes leave it as it was. */
 interface HandedOutView {
   readonly buffer: WeakRef<ArrayBuffer>;
-  /** File offset of the view's first byte. */
-  readonly position: number;
-  readonly length: number;
+  /** The file ranges the view's bytes come from, end to end (several for segments). */
+  readonly pieces: readonly FilePiece[];
 }
+
+/**
+ * Most segments a gather maps (one mapping each): far above the 4 of a 1 GiB array at
+ * NumPack's 256 MiB target, far below the addon's table of 65,536 live mappings.
+ */
+const MAX_GATHER_SEGMENTS = 1024;
 
 /** Granularity of the copy-on-write touch: the smallest page size Linux uses. */
 const PAGE_BYTES = 4096;
@@ -64,8 +72,8 @@ export class NpkArrayData {
   readonly segmented: boolean;
   #dirty = new Set<LocalFile>();
   readonly #patches: NpkRowPatches;
-  /** A private mapping of the whole plain file that gathers copy rows out of (never handed out). */
-  #window: Uint8Array | undefined;
+  /** Private mappings of whole data files (the plain file or each segment) that gathers copy rows out of (never handed out). */
+  #windows = new Map<string, Uint8Array>();
   /** Mapped views handed out by `mapRows` (loads), still referenced or not yet collected. */
   #views: HandedOutView[] = [];
 
@@ -177,46 +185,104 @@ export class NpkArrayData {
   /**
    * A fresh private (copy-on-write) mapping of physical rows `[row, row + count)` with
    * the pending rows laid over it, or undefined when the rows are not mapped: no addon,
-   * a segmented array, fewer than `MAP_MIN_BYTES` bytes (copying is cheaper) or more
-   * than one mapping holds. The view stays valid while referenced (tensio's lifetime
-   * rule); this store's later in-place writes leave it as it was (see `#keepViews`).
+   * fewer than `MAP_MIN_BYTES` bytes (copying is cheaper), more than one mapping holds,
+   * or rows that span segments whose boundaries are not on pages (a segment that is not
+   * a whole number of pages long cannot sit right before the next one in memory; the
+   * segments tensio writes are, see `npkSegmentRows`). Rows in several segments are one
+   * mapping with each segment's range placed side by side (`mapFileRanges`). The view
+   * stays valid while referenced (tensio's lifetime rule); this store's later in-place
+   * writes leave it as it was (see `#keepViews`).
    */
   async mapRows(row: number, count: number): Promise<Uint8Array | undefined> {
     const length = count * this.rowBytes;
-    if (this.segmented || length < MAP_MIN_BYTES || length > MAP_MAX_WINDOW_BYTES || !memoryMapAvailable()) return undefined;
-    const part = this.#parts[0]!;
-    const position = row * this.rowBytes;
-    const view = mapFileRange((await this.#handle(part)).fd, position, length, this.#folder.pathOf(part.file));
+    if (length < MAP_MIN_BYTES || length > MAP_MAX_WINDOW_BYTES || !memoryMapAvailable()) return undefined;
+    const pieces = this.locate(row, length);
+    const byFile = new Map(this.#parts.map((part) => [part.file, part]));
+    const located = [];
+    for (const piece of pieces) located.push({ fd: (await this.#handle(byFile.get(piece.file)!)).fd, offset: piece.position, length: piece.length });
+    const view = located.length === 1
+      ? mapFileRange(located[0]!.fd, located[0]!.offset, length, this.#folder.pathOf(pieces[0]!.file))
+      : mapFileRanges(located, `${this.#folder.pathOf(pieces[0]!.file)} and ${pieces.length - 1} more segments`);
     if (!view) return undefined;
-    if (this.#patches.size > 0) this.#patches.apply(part.file, position, view);
+    if (this.#patches.size > 0) {
+      let at = 0;
+      for (const piece of pieces) {
+        this.#patches.apply(piece.file, piece.position, view.subarray(at, at + piece.length));
+        at += piece.length;
+      }
+    }
     this.#views = this.#views.filter((kept) => kept.buffer.deref() !== undefined);
-    this.#views.push({ buffer: new WeakRef(view.buffer as ArrayBuffer), position, length });
+    this.#views.push({ buffer: new WeakRef(view.buffer as ArrayBuffer), pieces });
     return view;
   }
 
   /**
-   * Copies physical rows `physical[i]` to row i of `target` out of a mapping of the
-   * whole file, in one pass: no system call and no allocation per row. Returns false
-   * (nothing copied) when the array is not mapped (see {@link mapRows}); the caller then reads.
+   * A private mapping of each data file's rows (kept, remapped when appends grew the
+   * file), or undefined when any cannot be mapped.
+   */
+  async #fileWindows(): Promise<Uint8Array[] | undefined> {
+    const windows: Uint8Array[] = [];
+    for (const part of this.#parts) {
+      const length = part.rows * this.rowBytes;
+      let window = this.#windows.get(part.file);
+      if (!window || window.byteLength < length) {
+        // The old mapping (if any) goes with the garbage.
+        window = length > MAP_MAX_WINDOW_BYTES ? undefined : mapFileRange((await this.#handle(part)).fd, 0, length, this.#folder.pathOf(part.file));
+        if (!window) return undefined;
+        this.#windows.set(part.file, window);
+      }
+      windows.push(window);
+    }
+    return windows;
+  }
+
+  /**
+   * Copies physical rows `physical[i]` to row i of `target` out of mappings of the data
+   * files (one per segment, kept by the open array), in one pass per file: no system
+   * call and no allocation per row. Returns false (nothing copied) when the array is not
+   * mapped (no addon, under `MAP_MIN_BYTES`, a file over one mapping, more than
+   * `MAX_GATHER_SEGMENTS` segments); the caller then reads.
    */
   async gatherMapped(physical: readonly number[], target: Uint8Array): Promise<boolean> {
     const rowBytes = this.rowBytes;
-    const length = this.#rows * rowBytes;
-    if (this.segmented || length < MAP_MIN_BYTES || length > MAP_MAX_WINDOW_BYTES || !memoryMapAvailable()) return false;
-    const part = this.#parts[0]!;
-    if (!this.#window || this.#window.byteLength < length) {
-      // Remapped when appends grew the file; the old mapping goes with the garbage.
-      this.#window = mapFileRange((await this.#handle(part)).fd, 0, length, this.#folder.pathOf(part.file));
-      if (!this.#window) return false;
+    const parts = this.#parts;
+    if (this.#rows * rowBytes < MAP_MIN_BYTES || parts.length > MAX_GATHER_SEGMENTS || !memoryMapAvailable()) return false;
+    const windows = await this.#fileWindows();
+    if (!windows) return false;
+    if (parts.length === 1) {
+      copyRows(windows[0]!, physical, rowBytes, target);
+      if (this.#patches.size > 0) this.#layPatches(physical, () => 0, target);
+      return true;
     }
-    copyRows(this.#window, physical, rowBytes, target);
-    if (this.#patches.size > 0) {
-      for (let i = 0; i < physical.length; i++) {
-        const bytes = this.#patches.row(part.file, physical[i]!);
-        if (bytes) target.set(bytes, i * rowBytes);
-      }
+    // Rows grouped by segment (a counting sort), each group copied out of its segment's mapping.
+    const count = physical.length;
+    const partOf = new Uint32Array(count);
+    const starts = new Uint32Array(parts.length + 1);
+    for (let i = 0; i < count; i++) starts[(partOf[i] = this.#partIndex(physical[i]!)) + 1]!++;
+    for (let p = 0; p < parts.length; p++) starts[p + 1]! += starts[p]!;
+    const local = new Float64Array(count);
+    const slots = new Uint32Array(count);
+    const next = starts.slice(0, parts.length);
+    for (let i = 0; i < count; i++) {
+      const p = partOf[i]!;
+      const at = next[p]!++;
+      local[at] = physical[i]! - parts[p]!.startRow;
+      slots[at] = i;
     }
+    for (let p = 0; p < parts.length; p++) {
+      if (starts[p + 1]! > starts[p]!) copyRows(windows[p]!, local.subarray(starts[p]!, starts[p + 1]!), rowBytes, target, slots.subarray(starts[p]!, starts[p + 1]!));
+    }
+    if (this.#patches.size > 0) this.#layPatches(physical, (i) => partOf[i]!, target);
     return true;
+  }
+
+  /** Lays pending rows over gathered rows: row i of `target` is physical row `physical[i]`, in part `partOf(i)`. */
+  #layPatches(physical: readonly number[], partOf: (i: number) => number, target: Uint8Array): void {
+    for (let i = 0; i < physical.length; i++) {
+      const part = this.#parts[partOf(i)]!;
+      const bytes = this.#patches.row(part.file, physical[i]! - part.startRow);
+      if (bytes) target.set(bytes, i * this.rowBytes);
+    }
   }
 
   /**
@@ -226,17 +292,24 @@ export class NpkArrayData {
    * the rows it was loaded with, as NumPack's eager `load` does.
    */
   #keepViews(file: string, position: number, length: number): void {
-    if (this.#views.length === 0 || this.segmented || file !== this.#parts[0]?.file) return;
+    if (this.#views.length === 0) return;
     this.#views = this.#views.filter((kept) => kept.buffer.deref() !== undefined);
     for (const kept of this.#views) {
       const buffer = kept.buffer.deref();
-      const from = Math.max(position, kept.position);
-      const to = Math.min(position + length, kept.position + kept.length);
-      if (!buffer || from >= to) continue;
+      if (!buffer) continue;
       const bytes = new Uint8Array(buffer);
-      for (let at = from; at < to; at = (Math.floor(at / PAGE_BYTES) + 1) * PAGE_BYTES) {
-        const index = at - kept.position;
-        bytes[index] = bytes[index]!; // the write faults in a private copy of the page
+      let start = 0; // where the piece starts in the view
+      for (const piece of kept.pieces) {
+        const from = Math.max(position, piece.position);
+        const to = Math.min(position + length, piece.position + piece.length);
+        // File offsets step page by page: a mapping keeps a file page on a memory page.
+        if (piece.file === file) {
+          for (let at = from; at < to; at = (Math.floor(at / PAGE_BYTES) + 1) * PAGE_BYTES) {
+            const index = start + at - piece.position;
+            bytes[index] = bytes[index]!; // the write faults in a private copy of the page
+          }
+        }
+        start += piece.length;
       }
     }
   }
@@ -273,8 +346,8 @@ export class NpkArrayData {
    * Where `byteLength` bytes of physical rows from `row` on lie: one piece per file they
    * touch (a plain file is one; segments may split them).
    */
-  locate(row: number, byteLength: number): { file: string; position: number; length: number }[] {
-    const pieces: { file: string; position: number; length: number }[] = [];
+  locate(row: number, byteLength: number): FilePiece[] {
+    const pieces: FilePiece[] = [];
     let done = 0;
     let index = this.#partIndex(row);
     while (done < byteLength) {
@@ -319,7 +392,7 @@ export class NpkArrayData {
       this.#rows += count;
       return;
     }
-    const perSegment = npkRowsPerSegment(segmentTargetBytes, this.rowBytes);
+    const perSegment = npkSegmentRows(segmentTargetBytes, this.rowBytes);
     let written = 0;
     const last = this.#parts[this.#parts.length - 1];
     if (last && last.rows < perSegment) {
@@ -361,7 +434,7 @@ export class NpkArrayData {
 
   /** Closes every handle (mappings live on while referenced). */
   async close(): Promise<void> {
-    this.#window = undefined;
+    this.#windows.clear();
     for (const part of this.#parts) {
       await part.handle?.close().catch(() => undefined);
       delete part.handle;
@@ -371,29 +444,30 @@ export class NpkArrayData {
 }
 
 /**
- * Copies `rowBytes` bytes from row `physical[i]` of `from` to row i of `to`: four bytes
- * at a time when rows are whole 32-bit words (typed-array element copies, no subarray
- * objects), else byte by byte for short rows and `set` for long ones.
+ * Copies `rowBytes` bytes from row `rows[i]` of `from` to row `slots[i]` of `to` (row i
+ * without `slots`): four bytes at a time when rows are whole 32-bit words (typed-array
+ * element copies, no subarray objects), else byte by byte for short rows and `set` for
+ * long ones.
  */
-function copyRows(from: Uint8Array, physical: readonly number[], rowBytes: number, to: Uint8Array): void {
-  const count = physical.length;
+function copyRows(from: Uint8Array, rows: ArrayLike<number>, rowBytes: number, to: Uint8Array, slots?: ArrayLike<number>): void {
+  const count = rows.length;
   if (rowBytes % 4 === 0 && from.byteOffset % 4 === 0 && to.byteOffset % 4 === 0 && rowBytes <= 1024) {
     const words = rowBytes / 4;
     const source = new Uint32Array(from.buffer, from.byteOffset, from.byteLength >>> 2);
-    const target = new Uint32Array(to.buffer, to.byteOffset, count * words);
+    const target = new Uint32Array(to.buffer, to.byteOffset, to.byteLength >>> 2);
     for (let i = 0; i < count; i++) {
-      const s = physical[i]! * words;
-      const t = i * words;
+      const s = rows[i]! * words;
+      const t = (slots ? slots[i]! : i) * words;
       for (let w = 0; w < words; w++) target[t + w] = source[s + w]!;
     }
   } else if (rowBytes <= 64) {
     for (let i = 0; i < count; i++) {
-      const s = physical[i]! * rowBytes;
-      const t = i * rowBytes;
+      const s = rows[i]! * rowBytes;
+      const t = (slots ? slots[i]! : i) * rowBytes;
       for (let b = 0; b < rowBytes; b++) to[t + b] = from[s + b]!;
     }
   } else {
-    for (let i = 0; i < count; i++) to.set(from.subarray(physical[i]! * rowBytes, (physical[i]! + 1) * rowBytes), i * rowBytes);
+    for (let i = 0; i < count; i++) to.set(from.subarray(rows[i]! * rowBytes, (rows[i]! + 1) * rowBytes), (slots ? slots[i]! : i) * rowBytes);
   }
 }
 
@@ -433,7 +507,7 @@ export async function npkWriteArrayFiles(dir: string, name: string, chunks: Asyn
     npkCrashPoint(`data of ${name} staged`);
     return finalName;
   }
-  const perSegment = npkRowsPerSegment(options.segmentTargetBytes, rowBytes);
+  const perSegment = npkSegmentRows(options.segmentTargetBytes, rowBytes);
   const sizes: number[] = [];
   for (let left = totalBytes; left > 0; left -= perSegment * rowBytes) sizes.push(Math.min(left, perSegment * rowBytes));
   const folder = npkSegmentFolderName(name);

@@ -32,6 +32,36 @@ export function npkRowsPerSegment(targetBytes: number, rowBytes: number): number
 }
 
 /**
+ * The page size the segments tensio writes are cut to (4 KiB: Linux on x86-64 and most
+ * arm64 systems). Larger pages only cost the side-by-side mapping, never correctness.
+ */
+export const NPK_SEGMENT_PAGE_BYTES = 4096;
+
+/**
+ * Rows per segment for the segments tensio writes: NumPack's count
+ * ({@link npkRowsPerSegment}) rounded down to a whole number of pages, so that each
+ * full segment ends on a page and a load maps all segments side by side as one array
+ * (`NpkArrayData.mapRows`). The manifest lists every segment's rows, so NumPack reads
+ * any split; the rounding drops at most `4096 / gcd(rowBytes, 4096) - 1` rows per
+ * segment (102 of 6.7 million for 40-byte rows). When not even one page-multiple
+ * fits in the target (rows of an odd size and a small target), NumPack's count is kept.
+ *
+ * @example
+ * ```ts
+ * npkSegmentRows(268_435_456, 40); // 6_710_784 (NumPack: 6_710_886): 65,535 pages
+ * ```
+ */
+export function npkSegmentRows(targetBytes: number, rowBytes: number): number {
+  const rows = npkRowsPerSegment(targetBytes, rowBytes);
+  if (rowBytes <= 0) return rows;
+  let a = rowBytes;
+  let b = NPK_SEGMENT_PAGE_BYTES;
+  while (b !== 0) [a, b] = [b, a % b];
+  const unit = NPK_SEGMENT_PAGE_BYTES / a; // rows in the smallest page-multiple
+  return rows >= unit ? rows - (rows % unit) : rows;
+}
+
+/**
  * Parses a `.npkseg` manifest; segments with 0 rows are skipped as NumPack does.
  * Throws `INVALID_JSON`, `UNSUPPORTED_VERSION` or `INVALID_METADATA`.
  *

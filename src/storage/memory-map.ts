@@ -40,6 +40,8 @@ export const MAP_MAX_WINDOW_BYTES = 2 ** 32;
 
 interface MmapAddon {
   map(fd: number, offset: number, length: number): ArrayBuffer;
+  /** Absent in an addon built before it existed (the caller then reads). */
+  mapJoined?(triples: number[]): ArrayBuffer;
   faulted(buffer: ArrayBuffer): boolean;
   stats(): { liveMappings: number; faults: number; pageSize: number; capacity: number };
 }
@@ -153,6 +155,64 @@ export function mapFileRange(fd: number, offset: number, length: number, name: s
   }
   mappedBuffers.add(buffer);
   return new Uint8Array(buffer);
+}
+
+/** One piece of a joined mapping: `length` bytes at `offset` of the open file `fd`. */
+export interface MapPiece {
+  readonly fd: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * Maps several file ranges end to end as one `Uint8Array` (NumPack's segment files as
+ * one array), owning one mapping with the same lifetime and copy-on-write rule as
+ * {@link mapFileRange}. This is only possible when every boundary between pieces falls
+ * on a page both in memory and in the file: every piece after the first starts at a
+ * page-aligned offset and every piece before the last ends on a page boundary of the
+ * joined range (see {@link joinedMappable}). Returns `undefined` when mapping is
+ * unavailable, the layout is not mappable or the system refuses; throws
+ * `SOURCE_CHANGED` when a range runs past its file's current end.
+ *
+ * @example
+ * ```ts
+ * const all = mapFileRanges([{ fd: a.fd, offset: 0, length: 1 << 20 }, { fd: b.fd, offset: 0, length: 4000 }], 'x');
+ * ```
+ */
+export function mapFileRanges(pieces: readonly MapPiece[], name: string): Uint8Array | undefined {
+  const addon = loadAddon().addon;
+  const total = pieces.reduce((sum, piece) => sum + piece.length, 0);
+  if (!addon?.mapJoined || pieces.length === 0 || total > MAP_MAX_WINDOW_BYTES || !joinedMappable(pieces, addon.stats().pageSize)) return undefined;
+  let buffer: ArrayBuffer;
+  try {
+    buffer = addon.mapJoined(pieces.flatMap((piece) => [piece.fd, piece.offset, piece.length]));
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ESTALE') {
+      throw new TensioError('SOURCE_CHANGED', `${name}: a file is shorter than when it was opened, ${total} bytes in ${pieces.length} pieces can no longer be mapped (was a file truncated or rewritten in place?)`, { path: name });
+    }
+    return undefined;
+  }
+  mappedBuffers.add(buffer);
+  return new Uint8Array(buffer);
+}
+
+/**
+ * True when `pieces` can be mapped side by side with pages of `pageSize` bytes (the
+ * rule of {@link mapFileRanges}).
+ *
+ * @example
+ * ```ts
+ * joinedMappable([{ fd: 3, offset: 0, length: 8192 }, { fd: 4, offset: 0, length: 10 }], 4096); // true
+ * ```
+ */
+export function joinedMappable(pieces: readonly MapPiece[], pageSize: number): boolean {
+  let end = pieces.length > 0 ? pieces[0]!.offset % pageSize : 0;
+  for (const [index, piece] of pieces.entries()) {
+    if (piece.length <= 0) return false;
+    if (index > 0 && (piece.offset % pageSize !== 0 || end % pageSize !== 0)) return false;
+    end += piece.length;
+  }
+  return true;
 }
 
 /**
