@@ -1,11 +1,13 @@
 /**
- * NumPack store benchmark: in-place append and replace of 100 rows into a 1M × 10
- * float32 array against the NumPy way (np.load + modify + np.save of the whole .npy),
+ * NumPack store benchmark: in-place append and replace of 100 rows into an N × 10
+ * float32 array (N from `--size-mib`: 1 GiB by default, 26.8 M rows; `--quick` 32 MiB) against the NumPy way (np.load + modify + np.save of the whole .npy),
  * full load against np.load (and, so that a lazy mapping is not counted as free, load
  * plus a touch of every 4 KiB page on both sides, and tensio's read path with
  * `copy: true`), random access of 10 000 rows against a memory-mapped .npy, and lazy
  * open against np.load(mmap_mode='r'). `TENSIO_BENCH_NPK_ROWS=N` sets the row count
- * (quick: 100 000). Run by `bench/run.ts` through
+ * instead. Arrays above the segment target (NumPack's 256 MiB, or
+ * `TENSIO_BENCH_NPK_SEGMENT_BYTES`; a quarter of the array under `--quick`, so the
+ * small run has segments too) are stored as segments, as at 1 GiB. Run by `bench/run.ts` through
  * `runNpkBench`; timings are medians of several repetitions, files in the page cache
  * for both sides, one warm-up repetition first on both sides (and 51 repetitions for
  * tensio's sub-millisecond append and replace calls). tensio runs non-durable
@@ -18,7 +20,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NumPack } from '../src/npk/index.js';
+import { NPK_SEGMENT_TARGET_BYTES, NumPack } from '../src/npk/index.js';
+import { npkSegmentRows } from '../src/npk/segments.js';
 import { memoryMapStatus } from '../src/storage/memory-map.js';
 import type { BenchRow as HarnessRow } from './lib/types.js';
 
@@ -119,16 +122,19 @@ function row(name: string, tensioSeconds: number, peerSeconds: number | undefine
 }
 
 /**
- * Runs the NumPack benchmark. `quick` uses 100 000 rows and fewer repetitions;
- * without `python` (the oracle interpreter with numpy) the NumPy columns stay empty.
+ * Runs the NumPack benchmark on `sizeMiB` MiB (else 1 GiB, or 32 MiB when `quick`,
+ * which also takes fewer repetitions); without `python` (the oracle interpreter with
+ * numpy) the NumPy columns stay empty.
  *
  * @example
  * ```ts
  * const rows = await runNpkBench({ python: '/path/to/python', quick: true });
  * ```
  */
-export async function runNpkBench(options: { python?: string; quick?: boolean }): Promise<BenchRow[]> {
-  const rows = Number(process.env.TENSIO_BENCH_NPK_ROWS) || (options.quick ? 100_000 : 1_000_000);
+export async function runNpkBench(options: { python?: string; quick?: boolean; sizeMiB?: number }): Promise<BenchRow[]> {
+  const sizeMiB = options.sizeMiB ?? (options.quick ? 32 : 1024);
+  const rows = Number(process.env.TENSIO_BENCH_NPK_ROWS) || Math.floor((sizeMiB * 2 ** 20) / 40);
+  const segmentTargetBytes = Number(process.env.TENSIO_BENCH_NPK_SEGMENT_BYTES) || (options.quick ? Math.ceil((rows * 40) / 4) : NPK_SEGMENT_TARGET_BYTES);
   const reps = options.quick ? 3 : 7;
   const dir = await mkdtemp(join(tmpdir(), 'tensio-npk-bench-'));
   try {
@@ -160,10 +166,10 @@ export async function runNpkBench(options: { python?: string; quick?: boolean })
       // and timing that would time this VM's disk, not the store. NumPy's side rewrites
       // fresh pages every time, so it never waits so.
       {
-        await using durableSave = await NumPack.open(npkPath, { dropIfExists: true });
+        await using durableSave = await NumPack.open(npkPath, { dropIfExists: true, segmentTargetBytes });
         await durableSave.save({ a: tensor });
       }
-      await using npk = await NumPack.open(npkPath, { durable: false });
+      await using npk = await NumPack.open(npkPath, { durable: false, segmentTargetBytes });
       // Sub-millisecond calls are timed over more repetitions (steady state: the first
       // few run before V8 has compiled them); NumPy's side is C code from the start.
       const callReps = options.quick ? 15 : 51;
@@ -179,7 +185,8 @@ export async function runNpkBench(options: { python?: string; quick?: boolean })
       await npk.save({ a: tensor });
       const load = await timeIt(reps, () => npk.load('a'));
       const mapping = memoryMapStatus();
-      out.push(row('full load', load, peer?.load, 'np.load', 1, bytes, mapping.enabled ? 'a view of a private mapping of the data file (nothing read until touched)' : `read into fresh memory: ${mapping.reason}`));
+      const segments = npk.getMetadata().arrays.a!.dataFile.endsWith('.npkseg') ? `${Math.ceil(rows / npkSegmentRows(segmentTargetBytes, 40))} segments` : 'one data file';
+      out.push(row('full load', load, peer?.load, 'np.load', 1, bytes, `${segments}; ${mapping.enabled ? 'a view of one private mapping of the data (segments side by side; nothing read until touched)' : `read into fresh memory: ${mapping.reason}`}`));
       const touchPages = (data: Uint8Array) => {
         let sum = 0;
         for (let i = 0; i < data.byteLength; i += 4096) sum += data[i]!;
@@ -192,7 +199,7 @@ export async function runNpkBench(options: { python?: string; quick?: boolean })
       // A millisecond call too: timed over as many repetitions as append and replace.
       const randomReps = options.quick ? 15 : 51;
       const gather = await timeIt(randomReps, () => npk.getRows('a', random));
-      out.push(row('random access 10 000 rows', gather, peer?.random, 'np.load(mmap_mode=r)[idx]', 1, bytes, mapping.enabled ? 'rows copied out of a mapping of the data file in one pass' : 'coalesced reads into a reused buffer'));
+      out.push(row('random access 10 000 rows', gather, peer?.random, 'np.load(mmap_mode=r)[idx]', 1, bytes, mapping.enabled ? 'rows copied out of one mapping per data file (segment) in one pass' : 'coalesced reads into a reused buffer'));
       const gatherCpu = await cpuTimeIt(randomReps, () => npk.getRows('a', random));
       out.push(row('random access 10 000 rows, CPU time (user + system)', gatherCpu, peer?.random_cpu, 'the same, process_time', 1, bytes));
     }
@@ -202,7 +209,7 @@ export async function runNpkBench(options: { python?: string; quick?: boolean })
     });
     out.push(row('lazy open (open + loadLazy)', lazy, peer?.lazy, 'np.load(mmap_mode=r)', undefined, bytes));
     {
-      const npk = await NumPack.open(npkPath);
+      const npk = await NumPack.open(npkPath, { segmentTargetBytes });
       const callReps = options.quick ? 15 : 51;
       const durable = await timeIt(callReps, () => npk.append({ a: extra }));
       out.push(row('append 100 rows, durable (one fsync of the journal record)', durable, peer?.append, 'np.load + concatenate + np.save (no fsync)', undefined, bytes));
@@ -214,7 +221,7 @@ export async function runNpkBench(options: { python?: string; quick?: boolean })
       out.push(row(`close(): durable journal fold, once per session (after ${2 * (callReps + 1)} calls)`, fold, undefined, '', undefined, bytes));
     }
     {
-      const npk = await NumPack.open(npkPath, { durable: false });
+      const npk = await NumPack.open(npkPath, { durable: false, segmentTargetBytes });
       for (let i = 0; i <= reps; i++) await npk.append({ a: extra });
       const start = process.hrtime.bigint();
       await npk.close();

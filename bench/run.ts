@@ -107,9 +107,9 @@ async function runGroup(group: Group, context: BenchContext): Promise<BenchRow[]
       // bench/npk.ts belongs to the NumPack helper; it may not exist yet.
       const path = join(dirname(fileURLToPath(import.meta.url)), 'npk.ts');
       if (!existsSync(path)) return [{ format: 'npk', operation: 'all', unit: 'GB/s', note: 'skipped: npk not available (bench/npk.ts is missing)' }];
-      const module = (await import('./npk.js' as string)) as { runNpkBench?: (options: { python?: string; quick?: boolean }) => Promise<BenchRow[]> };
+      const module = (await import('./npk.js' as string)) as { runNpkBench?: (options: { python?: string; quick?: boolean; sizeMiB?: number }) => Promise<BenchRow[]> };
       if (typeof module.runNpkBench !== 'function') return [{ format: 'npk', operation: 'all', unit: 'GB/s', note: 'skipped: npk not available (bench/npk.ts exports no runNpkBench)' }];
-      return module.runNpkBench({ ...(context.python ? { python: context.python } : {}), quick: context.quick });
+      return module.runNpkBench({ ...(context.python ? { python: context.python } : {}), quick: context.quick, sizeMiB: context.sizeMiB });
     }
   }
 }
