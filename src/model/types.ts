@@ -335,6 +335,13 @@ export interface TensorFormat<O extends object = AnyFormatOptions, W extends obj
    * instead of being opened as one byte source. Used for `http(s)://` inputs.
    */
   readonly layoutExtensions?: readonly string[];
+  /**
+   * True for formats indexed by a footer (zTensor): a remote file known to be in this
+   * format before its first byte is read (its URL ends in one of `extensions`, or the
+   * caller named the format) is opened with a suffix read of its last bytes instead of
+   * its first ones, and is not sniffed.
+   */
+  readonly openFromEnd?: boolean;
   /** Opens a file, folder or source for reading. */
   open?(input: string | ByteSource, options?: OpenOptions<O>): Promise<TensorReader>;
   /**

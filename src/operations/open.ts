@@ -3,9 +3,9 @@
  */
 import { TensioError } from '../core/errors.js';
 import type { ByteSource } from '../storage/byte-source.js';
-import { describeSourceInput, isByteSource, isRemoteLocation, localPathOf, openSourceInput, type SourceInput, sourceOptionsOf } from '../storage/source-input.js';
+import { describeSourceInput, isByteSource, isRemoteLocation, localPathOf, openingFromEnd, openSourceInput, type SourceInput, sourceOptionsOf } from '../storage/source-input.js';
 import type { OpenOptions, TensorFormat, TensorReader } from '../model/types.js';
-import { detectFormat, detectSourceFormat, remoteLayoutFormat } from './detect.js';
+import { detectFormat, detectSourceFormat, footerIndexedFormat, remoteLayoutFormat } from './detect.js';
 import { getFormat, type FormatListOption } from './registry.js';
 import type { OpenFormatOptions } from './format-options.js';
 
@@ -40,15 +40,20 @@ export async function openTensorFile<F extends string = string>(input: SourceInp
   if (!(input instanceof Uint8Array) && !isByteSource(input) && typeof input !== 'string' && !(input instanceof URL)) {
     throw new TensioError('INVALID_ARGUMENT', `openTensorFile takes a path, a URL, a Uint8Array or a ByteSource, not ${input === null ? 'null' : typeof input}`);
   }
+  const named = options.format ? getFormat(options.format, options.formats) : undefined;
+  let fromEnd: TensorFormat | undefined;
   if (isRemoteLocation(input)) {
     // A remote layout of several files (a sharded index, a NumPack store) is opened by its URL;
-    // one remote file is opened once as a source and sniffed (one request for both).
-    const layout = remoteLayoutFormat(String(input), options.formats, options.format ? getFormat(options.format, options.formats) : undefined);
+    // one remote file is opened once as a source and sniffed (one request for both), or, for a
+    // format indexed by a footer known from the URL or the caller, opened with a suffix read.
+    const layout = remoteLayoutFormat(String(input), options.formats, named);
     if (layout) return openWith(layout, String(input), options);
+    fromEnd = footerIndexedFormat(String(input), options.formats, named);
   }
-  const { source, owned } = await openSourceInput(input, sourceOptionsOf(options));
+  const sourceOptions = sourceOptionsOf(options);
+  const { source, owned } = await openSourceInput(input, fromEnd ? openingFromEnd(sourceOptions) : sourceOptions);
   try {
-    const format = options.format ? getFormat(options.format, options.formats) : await detectSourceFormat(source, options);
+    const format = named ?? fromEnd ?? await detectSourceFormat(source, options);
     const reader = await openWith(format, source, options);
     return owned ? closingSourceWith(reader, source) : reader;
   } catch (error) {

@@ -24,6 +24,13 @@ export interface ByteSource {
    */
   readonly cached?: boolean;
   /**
+   * True when reading `[offset, offset + length)` costs no I/O: the bytes are already in
+   * memory (a remote source's opening answer). Remote sources have it; sources without
+   * it are cheap to read anywhere (local files, bytes in memory). A parser may put off a
+   * check of bytes that are not held until a read brings them anyway.
+   */
+  holds?(offset: number, length: number): boolean;
+  /**
    * Reads `length` bytes at `offset`. Resolves to exactly `length` bytes or rejects with
    * `TRUNCATED`. The result may be a view into a shared buffer: copy before keeping it
    * past the next read if the source says it reuses memory (none of tensio's do).

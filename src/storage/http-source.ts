@@ -7,6 +7,14 @@
  * range asked for and the same validators, or the read fails (`SIZE_MISMATCH`,
  * `SOURCE_CHANGED`) instead of mixing bytes of two files.
  *
+ * With `openFrom: 'end'` (formats whose index is a footer, such as zTensor, when the
+ * format is known before the first byte) the opening request is a suffix range
+ * (`Range: bytes=-65536`) instead: the size comes from its `Content-Range`, and the last
+ * 64 KiB are held so that the footer, and often the whole index, cost no more requests.
+ * A server that does not serve the suffix (416 for a non-empty file, 400/501, or a 200
+ * with a body over `noRangeMaxBytes`) gets today's opening request next: one request
+ * more, nothing else changes.
+ *
  * A server that ignores Range (answers 200 with the whole body) is never read whole
  * into memory: a file up to `noRangeMaxBytes` (16 MiB) is held whole, a larger one is
  * served from the front of the body only, the connection closed as soon as the bytes
@@ -36,6 +44,11 @@ export interface HttpSourceOptions extends HttpOptions {
    * per chunk ahead.
    */
   readAheadDepth?: number;
+  /**
+   * Where the opening request reads: `'start'` (default) the first `prefetchBytes`, or
+   * `'end'` the last `prefetchBytes` (a suffix range), for formats indexed by a footer.
+   */
+  openFrom?: 'start' | 'end';
 }
 
 /** A remote file: a {@link ByteSource} with counters. Close it (or `await using`). */
@@ -52,6 +65,12 @@ export interface HttpSource extends ByteSource {
   readonly stats: HttpStats;
   /** Cache counters. */
   readonly cacheStats: CacheStats;
+  /**
+   * True when the bytes `[offset, offset + length)` are already in memory (the opening
+   * request's answer), so reading them sends no request. A reader may put off a check
+   * of bytes that are not held (zTensor's start magic after a suffix open).
+   */
+  holds(offset: number, length: number): boolean;
   readInto(target: Uint8Array, offset: number, options?: ReadOptions): Promise<void>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -75,7 +94,7 @@ export async function httpSource(url: string | URL, options: HttpSourceOptions =
   const ownsClient = !options.client;
   const client = options.client ?? new HttpClient(options);
   try {
-    const file = await RemoteFile.open(client, parsed, options.prefetchBytes ?? DEFAULT_PREFETCH_BYTES, options.signal);
+    const file = await RemoteFile.open(client, parsed, options.prefetchBytes ?? DEFAULT_PREFETCH_BYTES, options.openFrom ?? 'start', options.signal);
     const readAhead = new SequentialReadAhead(file, options.readAheadDepth ?? 1);
     const raw: ByteSource = {
       size: file.size,
@@ -92,7 +111,10 @@ export async function httpSource(url: string | URL, options: HttpSourceOptions =
       },
     };
     const cached = withCache(raw, options.cache);
-    if (file.rangeSupported) cached.prime(0, file.head);
+    if (file.rangeSupported) {
+      cached.prime(0, file.head);
+      cached.prime(file.tailStart, file.tail);
+    }
     let closed = false;
     const source: HttpSource = {
       size: file.size,
@@ -104,6 +126,7 @@ export async function httpSource(url: string | URL, options: HttpSourceOptions =
       lastModified: file.lastModified,
       stats: client.stats,
       cacheStats: cached.stats,
+      holds: (offset, length) => file.holds(offset, length),
       read: (offset, length, readOptions) => (file.rangeSupported ? cached.read(offset, length, readOptions) : raw.read(offset, length, readOptions)),
       readInto: (target, offset, readOptions) => (file.rangeSupported ? cached.readInto(target, offset, readOptions) : raw.readInto!(target, offset, readOptions)),
       async close() {
@@ -245,6 +268,9 @@ class RemoteFile {
   rangeSupported = true;
   size = 0;
   head: Uint8Array = new Uint8Array(0);
+  /** The last bytes of the file, from a suffix opening (`openFrom: 'end'`), and where they start. */
+  tail: Uint8Array = new Uint8Array(0);
+  tailStart = 0;
   etag: string | undefined;
   lastModified: string | undefined;
   /** Where requests go after the first one answered (redirects resolved once). */
@@ -258,25 +284,99 @@ class RemoteFile {
     return safeUrl(this.url);
   }
 
-  static async open(client: HttpClient, url: URL, prefetchBytes: number, signal: AbortSignal | undefined): Promise<RemoteFile> {
+  static async open(client: HttpClient, url: URL, prefetchBytes: number, openFrom: 'start' | 'end', signal: AbortSignal | undefined): Promise<RemoteFile> {
     const file = new RemoteFile(client, url);
     const combined = client.combinedSignal(signal);
-    await client.withRetries(`opening ${file.name}`, combined, () => file.openOnce(Math.max(1, prefetchBytes), combined));
+    const bytes = Math.max(1, prefetchBytes);
+    if (openFrom === 'end' && await client.withRetries(`opening ${file.name}`, combined, () => file.openFromEndOnce(bytes, combined))) return file;
+    await client.withRetries(`opening ${file.name}`, combined, () => file.openOnce(bytes, combined));
     return file;
+  }
+
+  /** True when `[offset, offset + length)` lies in the bytes the opening request brought. */
+  holds(offset: number, length: number): boolean {
+    if (offset + length <= this.head.byteLength) return true;
+    return this.tail.byteLength > 0 && offset >= this.tailStart && offset + length <= this.size;
+  }
+
+  /**
+   * The suffix opening: `Range: bytes=-N`. Resolves false when the server did not serve
+   * the suffix and did not send a whole body that may be held (416 for a non-empty file,
+   * 400/501, a 200 over `noRangeMaxBytes`): the caller then opens from the start.
+   */
+  private async openFromEndOnce(suffixBytes: number, signal: AbortSignal | undefined): Promise<boolean> {
+    const { response, url: answered } = await this.client.get(this.url, { Range: `bytes=-${suffixBytes}`, 'Accept-Encoding': 'identity' }, signal);
+    const status = response.statusCode ?? 0;
+    this.target = answered;
+    if (status === 206) {
+      const range = this.sizedRange(response, answered);
+      const expectedStart = Math.max(0, range.total - suffixBytes);
+      if (range.start !== expectedStart || range.end !== range.total - 1) {
+        response.destroy();
+        throw new TensioError('SIZE_MISMATCH', `${this.name} answered bytes ${range.start}-${range.end} to a request for its last ${suffixBytes} bytes (bytes ${expectedStart}-${range.total - 1} of ${range.total})`, { path: this.name });
+      }
+      this.checkContentLength(response, range.total - expectedStart, answered);
+      this.pinTo(response);
+      this.size = range.total;
+      this.tailStart = expectedStart;
+      this.tail = new Uint8Array(range.total - expectedStart);
+      await this.readExactly(response, this.tail, answered, signal);
+      if (expectedStart === 0) this.head = this.tail; // the whole file came back
+      return true;
+    }
+    if (status === 200) {
+      const declared = parseContentLength(header(response, 'content-length'), answered);
+      if (declared !== undefined && declared > this.client.noRangeMaxBytes) {
+        response.destroy(); // a large whole body: ask from the start, which tells whether ranges work at all
+        return false;
+      }
+      this.pinTo(response);
+      await this.readWholeBody(response, answered, suffixBytes, signal);
+      return true;
+    }
+    response.destroy();
+    if (status === 416) {
+      const range = parseContentRange(header(response, 'content-range'), answered);
+      if (range?.total === 0) {
+        this.size = 0;
+        this.pinTo(response);
+        return true;
+      }
+      return false; // refused the suffix of a non-empty file (a server that serves no suffix ranges)
+    }
+    if (status === 400 || status === 501) return false;
+    throw statusError(status, answered);
+  }
+
+  /** The Content-Range of a 206 answer, which must say the file's size. */
+  private sizedRange(response: IncomingMessage, answered: URL): ContentRange & { total: number } {
+    const range = parseContentRange(header(response, 'content-range'), answered);
+    if (!range || range.total === undefined) {
+      response.destroy();
+      throw new TensioError('RANGE_NOT_SUPPORTED', `${this.name} answered a range request without saying the file's size (Content-Range ${quoteValue(header(response, 'content-range') ?? null)}); tensio needs it for random access`, { path: this.name });
+    }
+    return range as ContentRange & { total: number };
+  }
+
+  /** Reads a whole body of `target.byteLength` bytes (a short one is retried). */
+  private async readExactly(response: IncomingMessage, target: Uint8Array, answered: URL, signal: AbortSignal | undefined): Promise<void> {
+    const got = await readBodyInto(response, target, { strict: true, url: answered, signal, stats: this.client.stats });
+    if (got !== target.byteLength) throw new RetryableError(`${this.name}: connection closed after ${got} of ${target.byteLength} bytes`);
+  }
+
+  /** Pins the file to an answer's validators. */
+  private pinTo(response: IncomingMessage): void {
+    this.etag = header(response, 'etag');
+    this.lastModified = header(response, 'last-modified');
   }
 
   private async openOnce(prefetchBytes: number, signal: AbortSignal | undefined): Promise<void> {
     const { response, url: answered } = await this.client.get(this.url, { Range: `bytes=0-${prefetchBytes - 1}`, 'Accept-Encoding': 'identity' }, signal);
     const status = response.statusCode ?? 0;
     this.target = answered;
-    this.etag = header(response, 'etag');
-    this.lastModified = header(response, 'last-modified');
+    this.pinTo(response);
     if (status === 206) {
-      const range = parseContentRange(header(response, 'content-range'), answered);
-      if (!range || range.total === undefined) {
-        response.destroy();
-        throw new TensioError('RANGE_NOT_SUPPORTED', `${this.name} answered a range request without saying the file's size (Content-Range ${quoteValue(header(response, 'content-range') ?? null)}); tensio needs it for random access`, { path: this.name });
-      }
+      const range = this.sizedRange(response, answered);
       const expectedEnd = Math.min(prefetchBytes, range.total) - 1;
       if (range.start !== 0 || range.end !== expectedEnd) {
         response.destroy();
@@ -285,8 +385,7 @@ class RemoteFile {
       this.checkContentLength(response, expectedEnd + 1, answered);
       this.size = range.total;
       this.head = new Uint8Array(expectedEnd + 1);
-      const got = await readBodyInto(response, this.head, { strict: true, url: answered, signal, stats: this.client.stats });
-      if (got !== this.head.byteLength) throw new RetryableError(`${this.name}: connection closed after ${got} of ${this.head.byteLength} bytes`);
+      await this.readExactly(response, this.head, answered, signal);
       return;
     }
     if (status === 416) {
@@ -299,36 +398,44 @@ class RemoteFile {
       throw new TensioError('SIZE_MISMATCH', `${this.name} refused the range bytes=0-${prefetchBytes - 1} (HTTP 416) although the file is not empty (${range?.total ?? 'unknown'} bytes)`, { path: this.name });
     }
     if (status === 200) {
-      // No range support: read from the front only, never the whole of a large body.
-      this.rangeSupported = false;
-      const declared = parseContentLength(header(response, 'content-length'), answered);
-      const limit = this.client.noRangeMaxBytes;
-      if (declared !== undefined && declared <= limit) {
-        this.head = new Uint8Array(declared);
-        const got = await readBodyInto(response, this.head, { strict: true, url: answered, signal, stats: this.client.stats });
-        if (got !== declared) throw new RetryableError(`${this.name}: connection closed after ${got} of ${declared} bytes`);
-        this.size = declared;
-        return;
-      }
-      if (declared !== undefined) {
-        this.size = declared;
-        this.head = new Uint8Array(Math.min(prefetchBytes, declared));
-        const got = await readBodyInto(response, this.head, { strict: false, url: answered, signal, stats: this.client.stats });
-        if (got !== this.head.byteLength) throw new RetryableError(`${this.name}: connection closed after ${got} of ${this.head.byteLength} bytes`);
-        return;
-      }
-      // Neither ranges nor a length: the size is known only by reading to the end, which is allowed up to the limit.
-      const buffer = new Uint8Array(limit + 1);
-      const got = await readBodyInto(response, buffer, { strict: false, url: answered, signal, stats: this.client.stats });
-      if (got > limit) {
-        throw new TensioError('RANGE_NOT_SUPPORTED', `${this.name} ignores Range requests and does not say its size, and it is larger than ${limit} bytes; download it first (e.g. curl -o) or raise noRangeMaxBytes`, { path: this.name });
-      }
-      this.head = buffer.slice(0, got);
-      this.size = got;
+      await this.readWholeBody(response, answered, prefetchBytes, signal);
       return;
     }
     response.destroy();
     throw statusError(status, answered);
+  }
+
+  /**
+   * A 200 answer to a range request: no range support. The body is held whole up to
+   * `noRangeMaxBytes`; of a larger one only the first `prefetchBytes` are read and the
+   * connection is closed.
+   */
+  private async readWholeBody(response: IncomingMessage, answered: URL, prefetchBytes: number, signal: AbortSignal | undefined): Promise<void> {
+    // No range support: read from the front only, never the whole of a large body.
+    this.rangeSupported = false;
+    const declared = parseContentLength(header(response, 'content-length'), answered);
+    const limit = this.client.noRangeMaxBytes;
+    if (declared !== undefined && declared <= limit) {
+      this.head = new Uint8Array(declared);
+      await this.readExactly(response, this.head, answered, signal);
+      this.size = declared;
+      return;
+    }
+    if (declared !== undefined) {
+      this.size = declared;
+      this.head = new Uint8Array(Math.min(prefetchBytes, declared));
+      const got = await readBodyInto(response, this.head, { strict: false, url: answered, signal, stats: this.client.stats });
+      if (got !== this.head.byteLength) throw new RetryableError(`${this.name}: connection closed after ${got} of ${this.head.byteLength} bytes`);
+      return;
+    }
+    // Neither ranges nor a length: the size is known only by reading to the end, which is allowed up to the limit.
+    const buffer = new Uint8Array(limit + 1);
+    const got = await readBodyInto(response, buffer, { strict: false, url: answered, signal, stats: this.client.stats });
+    if (got > limit) {
+      throw new TensioError('RANGE_NOT_SUPPORTED', `${this.name} ignores Range requests and does not say its size, and it is larger than ${limit} bytes; download it first (e.g. curl -o) or raise noRangeMaxBytes`, { path: this.name });
+    }
+    this.head = buffer.slice(0, got);
+    this.size = got;
   }
 
   private checkContentLength(response: IncomingMessage, expected: number, url: URL): void {
@@ -360,6 +467,13 @@ class RemoteFile {
     const combined = this.client.combinedSignal(signal);
     throwIfAborted(combined);
     if (!this.rangeSupported) return this.readFromFront(target, offset, combined);
+    if (this.tail.byteLength > 0 && offset + length > this.tailStart) {
+      // The end of the range was brought by the suffix opening: copy it, ask only for the rest.
+      const from = Math.max(offset, this.tailStart);
+      target.set(this.tail.subarray(from - this.tailStart, offset + length - this.tailStart), from - offset);
+      if (from === offset) return;
+      return this.readInto(target.subarray(0, from - offset), offset, signal);
+    }
     const progress = { written: 0 };
     const end = offset + length - 1;
     await this.client.withRetries(`reading bytes ${offset}-${end} of ${this.name}`, combined, async () => {

@@ -55,6 +55,19 @@ export function sourceOptionsOf(options: RemoteOptions | undefined, signal: Abor
   return { ...(options?.http ? { http: options.http } : {}), ...(options?.s3 ? { s3: options.s3 } : {}), ...(signal ? { signal } : {}) };
 }
 
+/**
+ * Source options that open an `http(s)://` input with a suffix read (`openFrom: 'end'`)
+ * unless the caller chose otherwise.
+ *
+ * @example
+ * ```ts
+ * await openSourceInput(url, openingFromEnd(sourceOptionsOf(options)));
+ * ```
+ */
+export function openingFromEnd(options: SourceInputOptions): SourceInputOptions {
+  return { ...options, http: { openFrom: 'end', ...(options.http ?? {}) } };
+}
+
 /** True for a {@link ByteSource}: an object with a numeric `size` and a `read` method. */
 export function isByteSource(input: unknown): input is ByteSource {
   return typeof input === 'object' && input !== null && !(input instanceof Uint8Array) && !(input instanceof URL)

@@ -19,6 +19,8 @@
  * - `/huge/F`: declares a total size of 99999999999999999999 bytes
  * - `/private/F`: 401 unless `Authorization: Bearer secret`
  * - `/gzip/F`: claims `Content-Encoding: gzip` although the client asked for identity
+ * - `/nosuffix/F`: honours Range but not suffix ranges (`bytes=-N`), which it ignores: 200 and the whole body
+ * - `/nosuffix416/F`: honours Range but refuses suffix ranges with 416
  */
 import http from 'node:http';
 import { createHash } from 'node:crypto';
@@ -127,7 +129,8 @@ export async function startHttpServer(): Promise<TestHttpServer> {
     let partial = false;
     if (rangeHeader) {
       const match = /^bytes=(\d*)-(\d*)$/.exec(rangeHeader);
-      if (match) {
+      if (match && match[1] === '' && mode === 'nosuffix416') return send(416, { ...common, 'Content-Range': `bytes */${size}`, 'Content-Length': 0 });
+      if (match && !(match[1] === '' && mode === 'nosuffix')) {
         partial = true;
         if (match[1] === '') {
           start = Math.max(0, size - Number(match[2]));

@@ -55,6 +55,7 @@ export const ztFormat = lazyFormat({
   extensions: ['.zt'],
   capabilities: ZT_CAPABILITIES,
   sniff: ztSniff,
+  openFromEnd: true, // the manifest is found from the footer: a remote .zt opens with a suffix read
   openOptionNames: ['maxManifestBytes'],
   writeOptionNames: ['canonical', 'align', 'compress', 'digest', 'dedupMaxBytes', 'append', 'maxShardBytes'],
   cannotWrite: ztCannotWrite,

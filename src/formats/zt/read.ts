@@ -26,16 +26,18 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /**
  * Checks the frame from the first 8 bytes, the last 40 and the size (steps 1-8), and
- * says where the manifest is, or that the file is a data shard.
+ * says where the manifest is, or that the file is a data shard. `head` undefined: the
+ * start magic (step 2) is checked later with {@link ztCheckStartMagic} — a remote file
+ * opened from its end does not have its first bytes yet.
  *
  * @example
  * ```ts
  * const footer = ztParseFrame(head8, last40, size); // { kind: 'manifest', offset, length, hash }
  * ```
  */
-export function ztParseFrame(head: Uint8Array, footer: Uint8Array, size: number, options: ZtReadOptions = {}): ZtFooter {
+export function ztParseFrame(head: Uint8Array | undefined, footer: Uint8Array, size: number, options: ZtReadOptions = {}): ZtFooter {
   if (size < ZT_MIN_FILE_BYTES) ztReject('FileTooSmall', `file is ${size} bytes, a .zt file has at least ${ZT_MIN_FILE_BYTES}`);
-  if (!sameBytes(head.subarray(0, 8), ZT_MAGIC)) ztReject('HeaderMagic', 'the file does not start with the zTensor v2 magic 89 5A 54 32 0D 0A 1A 0A');
+  if (head !== undefined) ztCheckStartMagic(head);
   if (footer.length !== ZT_FOOTER_BYTES) throw new RangeError(`footer must be ${ZT_FOOTER_BYTES} bytes`);
   if (!sameBytes(footer.subarray(32, 40), ZT_MAGIC)) ztReject('FooterMagic', 'the file does not end with the zTensor v2 magic (a truncated file, or a crashed append)');
   const view = new DataView(footer.buffer, footer.byteOffset, footer.byteLength);
@@ -58,6 +60,18 @@ export function ztParseFrame(head: Uint8Array, footer: Uint8Array, size: number,
     ztReject('ManifestBounds', `manifest [${offset}, +${length}] runs past the data region (${size - ZT_FOOTER_BYTES} bytes before the footer)`);
   }
   return { kind: 'manifest', offset, length, hash, reserved };
+}
+
+/**
+ * Step 2: the file starts with the zTensor v2 magic (`HeaderMagic` otherwise).
+ *
+ * @example
+ * ```ts
+ * ztCheckStartMagic(await source.read(0, 8));
+ * ```
+ */
+export function ztCheckStartMagic(head: Uint8Array): void {
+  if (!sameBytes(head.subarray(0, 8), ZT_MAGIC)) ztReject('HeaderMagic', 'the file does not start with the zTensor v2 magic 89 5A 54 32 0D 0A 1A 0A');
 }
 
 /**

@@ -15,17 +15,18 @@ import { checkMultiPartInfo, type MxLayout, type QuantGroupLayout, type TensorLa
 import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
 import { UNSUPPORTED_TENSORS_KEY, type TensorInfo, type TensorReader, type UnsupportedTensor } from '../../model/types.js';
 import { readRange, type ByteSource } from '../../storage/byte-source.js';
-import { isRemoteLocation, localPathOf, openSourceInput, siblingLocation, type SourceInput, sourceOptionsOf } from '../../storage/source-input.js';
+import { isHttpUrl, isRemoteLocation, localPathOf, openingFromEnd, openSourceInput, siblingLocation, type SourceInput, sourceOptionsOf } from '../../storage/source-input.js';
+import { withLazyHeadCheck } from '../../storage/lazy-head-check.js';
 import type { HttpSourceOptions } from '../../storage/http-source.js';
 import { ztDigestAlgorithmOf, ztHasher, ztXxh3 } from './digest.js';
-import { ztParseFrame, ztParseManifest, type ZtReadOptions } from './read.js';
+import { ztCheckStartMagic, ztParseFrame, ztParseManifest, type ZtReadOptions } from './read.js';
 import {
-  ZT_ENCODING_ZSTD, ZT_FOOTER_BYTES, ZT_LAYOUT_COO, ZT_LAYOUT_CSR, ZT_LAYOUT_DENSE, ZT_LAYOUT_MX, ZT_LAYOUT_QUANT_GROUP, ZT_LOGICAL_TYPES, ZT_STORAGE_DTYPES,
+  ZT_ENCODING_ZSTD, ZT_FOOTER_BYTES, ZT_MAGIC, ZT_LAYOUT_COO, ZT_LAYOUT_CSR, ZT_LAYOUT_DENSE, ZT_LAYOUT_MX, ZT_LAYOUT_QUANT_GROUP, ZT_LOGICAL_TYPES, ZT_STORAGE_DTYPES,
   ztDecodedSize, ztReject, ztUnsupported, type ZtFooter, type ZtManifest, type ZtObject, type ZtPart,
 } from './types.js';
 import { ztCheckContent, ztCheckCsrData, ztElementCount, ztIndexArray, ztValidateManifest } from './validate.js';
 import { ztZstdChunks } from './zstd-seekable.js';
-import { ztV1Lineage, ztV1Open, type ZtV1Reader } from './v1.js';
+import { ztV1Lineage, ztV1Open, type ZtV1Lineage, type ZtV1Reader } from './v1.js';
 
 /** Options for {@link ztOpen}. */
 export interface ZtOpenOptions extends ZtReadOptions {
@@ -49,6 +50,11 @@ export interface ZtReader extends TensorReader {
   readonly footer: ZtFooter;
   /** True for a data shard: a container with no manifest. */
   readonly dataShard: boolean;
+  /**
+   * Checks the start magic (`HeaderMagic`) if open did not: a URL is opened from its end,
+   * and its first bytes are checked by the first read near them, or here (`verify`).
+   */
+  checkStart(options?: { signal?: AbortSignal }): Promise<void>;
   /**
    * The stored bytes of a raw part without a copy where the source holds them in memory
    * (bytes given to `ztOpen`); an encoded part is refused (`UNSUPPORTED_FEATURE`): it is
@@ -76,30 +82,45 @@ export interface ZtCsr {
 }
 
 /**
+ * A first payload read starting within this many bytes of the file's start is extended
+ * to offset 0 when the start magic is still unchecked (a remote file opened from its
+ * end): one request either way, 64 KiB at most more on the wire. Canonical files put
+ * their first blob at 64 KiB, so their first tensor read checks it.
+ */
+const ZT_START_CHECK_REACH = 64 * 1024;
+
+/**
  * Reads and validates the frame and manifest of a source (footer suffix, then the
- * manifest blob) and returns them; nothing else is read.
+ * manifest blob) and returns them; nothing else is read. The start magic is checked
+ * here when its bytes are cheap (a local file, bytes, a source that holds them);
+ * otherwise (a URL opened from its end) `startChecked` is false and the caller checks
+ * it later ({@link ztCheckStartMagic}).
  *
  * @example
  * ```ts
  * const { footer, manifest } = await ztReadManifestFrom(source);
  * ```
  */
-export async function ztReadManifestFrom(source: ByteSource, options: ZtReadOptions & { signal?: AbortSignal } = {}): Promise<{ footer: ZtFooter; manifest: ZtManifest | undefined }> {
+export async function ztReadManifestFrom(source: ByteSource, options: ZtReadOptions & { signal?: AbortSignal } = {}): Promise<{ footer: ZtFooter; manifest: ZtManifest | undefined; startChecked: boolean }> {
   const readOptions = options.signal ? { signal: options.signal } : undefined;
   const size = source.size;
   const footerBytes = size >= ZT_FOOTER_BYTES ? await readRange(source, { suffix: ZT_FOOTER_BYTES }, readOptions) : new Uint8Array(ZT_FOOTER_BYTES);
-  const head = size >= 8 ? await source.read(0, 8, readOptions) : new Uint8Array(8);
+  const startChecked = size < 8 || source.holds === undefined || source.holds(0, 8);
+  const head = size < 8 ? new Uint8Array(8) : startChecked ? await source.read(0, 8, readOptions) : undefined;
   const footer = ztParseFrame(head, footerBytes, size, options);
-  if (footer.kind === 'data-shard') return { footer, manifest: undefined };
+  if (footer.kind === 'data-shard') return { footer, manifest: undefined, startChecked };
   throwIfAborted(options.signal);
   const manifestBytes = await source.read(Number(footer.offset), Number(footer.length), readOptions);
   const manifest = ztParseManifest(manifestBytes, footer.hash, ztXxh3);
   ztValidateManifest(manifest, BigInt(size - ZT_FOOTER_BYTES), [footer.offset, footer.length]);
-  return { footer, manifest };
+  return { footer, manifest, startChecked };
 }
 
 /**
- * Opens a `.zt` file, URL, bytes in memory or source as a {@link ZtReader}.
+ * Opens a `.zt` v2 file, URL, bytes in memory or source as a {@link ZtReader}. A URL is
+ * opened from its end: one suffix request brings the footer (and the manifest when it
+ * fits in the last 64 KiB), at most one more the rest of the manifest; the start magic is
+ * checked by the first read near the start, or by `verify`.
  *
  * @example
  * ```ts
@@ -108,17 +129,38 @@ export async function ztReadManifestFrom(source: ByteSource, options: ZtReadOpti
  * ```
  */
 export async function ztOpen(input: SourceInput, options: ZtOpenOptions = {}): Promise<ZtReader> {
-  const { source, owned } = await openSourceInput(input, sourceOptionsOf(options));
+  return openAs(input, options, false) as Promise<ZtReader>;
+}
+
+/** Opens an input once and reads it as v2, or (`anyVersion`) as the v1 lineage its ends name. */
+async function openAs(input: SourceInput, options: ZtOpenOptions, anyVersion: boolean): Promise<ZtReader | ZtV1Reader> {
+  const sourceOptions = sourceOptionsOf(options);
+  const { source, owned } = await openSourceInput(input, isHttpUrl(input) ? openingFromEnd(sourceOptions) : sourceOptions);
   const location = typeof input === 'string' || input instanceof URL ? String(input) : undefined;
   const openShard = options.openShard ?? (location !== undefined && (isRemoteLocation(location) || localPathOf(location) !== undefined)
     ? async (name: string) => (await openSourceInput(siblingLocation(location, ztShardFileName(location, name)), sourceOptionsOf(options, undefined))).source
     : undefined);
   try {
+    const lineage = anyVersion ? await ztV1LineageOf(source, options.signal) : undefined;
+    if (lineage) return await ztV1Open(source, lineage, { ownsSource: owned, ...(options.maxManifestBytes !== undefined ? { maxManifestBytes: options.maxManifestBytes } : {}) });
     return await ztOpenSource(source, { ...options, ...(openShard ? { openShard } : {}), ownsSource: owned });
   } catch (error) {
     if (owned) await source.close?.();
     throw error;
   }
+}
+
+/**
+ * The v1 lineage of a source, from its last and first 8 bytes. A file ending with the v2
+ * magic is v2 whatever its start, so a remote file opened from its end is not asked for
+ * its first bytes here.
+ */
+async function ztV1LineageOf(source: ByteSource, signal: AbortSignal | undefined): Promise<ZtV1Lineage | undefined> {
+  const readOptions = signal ? { signal } : undefined;
+  const tail = source.size >= 16 ? await source.read(source.size - 8, 8, readOptions) : undefined;
+  if (tail && ZT_MAGIC.every((byte, i) => tail[i] === byte)) return undefined;
+  const head = source.size >= 8 ? await source.read(0, 8, readOptions) : new Uint8Array(0);
+  return ztV1Lineage(head, tail);
 }
 
 /**
@@ -144,28 +186,19 @@ export function ztShardFileName(location: string, name: string): string {
  * await using reader = await ztOpenAnyVersion('old-model.zt'); // reader.metadata['zt.v1'] === 'v1.2'
  * ```
  */
-export async function ztOpenAnyVersion(input: SourceInput, options: ZtOpenOptions = {}): Promise<ZtReader | ZtV1Reader> {
-  const { source, owned } = await openSourceInput(input, sourceOptionsOf(options));
-  try {
-    const head = source.size >= 8 ? await source.read(0, 8) : new Uint8Array(0);
-    const tail = source.size >= 16 ? await source.read(source.size - 8, 8) : undefined;
-    const lineage = ztV1Lineage(head, tail);
-    if (lineage) return await ztV1Open(source, lineage, { ownsSource: owned, ...(options.maxManifestBytes !== undefined ? { maxManifestBytes: options.maxManifestBytes } : {}) });
-  } catch (error) {
-    if (owned) await source.close?.();
-    throw error;
-  }
-  if (owned) await source.close?.();
-  return ztOpen(input, options);
+export function ztOpenAnyVersion(input: SourceInput, options: ZtOpenOptions = {}): Promise<ZtReader | ZtV1Reader> {
+  return openAs(input, options, true);
 }
 
 /** Opens a source as a {@link ZtReader}; see {@link ztOpen}. */
 export async function ztOpenSource(source: ByteSource, options: ZtOpenOptions & { ownsSource?: boolean } = {}): Promise<ZtReader> {
-  const { footer, manifest } = await ztReadManifestFrom(source, options);
+  const { footer, manifest, startChecked } = await ztReadManifestFrom(source, options);
+  // Parts of the root file are read through `root`: it checks the start magic on the way when open did not.
+  const root = startChecked ? undefined : withLazyHeadCheck(source, { bytes: 8, reach: ZT_START_CHECK_REACH, check: ztCheckStartMagic });
   const shardSources = new Map<string, Promise<ByteSource>>();
   const sourceOf = (part: ZtPart, label: string): Promise<ByteSource> => {
     const shard = part.blob.shard;
-    if (shard === undefined) return Promise.resolve(source);
+    if (shard === undefined) return Promise.resolve(root ?? source);
     let opened = shardSources.get(shard);
     if (!opened) {
       if (!options.openShard) throw new TensioError('NOT_FOUND', `zt: ${label} lives in shard ${JSON.stringify(shard)}, and no shard can be opened beside this input (open the root by path or URL, or pass openShard)`, { format: 'zt' });
@@ -262,6 +295,7 @@ export async function ztOpenSource(source: ByteSource, options: ZtOpenOptions & 
     },
     footer,
     dataShard: footer.kind === 'data-shard',
+    checkStart: async (checkOptions: { signal?: AbortSignal } = {}) => root?.ensureChecked(checkOptions.signal ? { signal: checkOptions.signal } : undefined),
     async view(name: string, partName: string, viewOptions: { signal?: AbortSignal } = {}) {
       const part = partOf(name, partName);
       const label = `${JSON.stringify(name)}/${JSON.stringify(partName)}`;

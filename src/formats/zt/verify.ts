@@ -8,7 +8,7 @@ import type { VerifyOptions, VerifyProblem, VerifyReport } from '../../model/typ
 import type { SourceInput } from '../../storage/source-input.js';
 import { cborEncodeCanonical } from './cbor.js';
 import { ztDigestAlgorithmOf, ztDigestOf, ztHasher, type ZtDigestAlgorithm } from './digest.js';
-import { ztOpen, ztOpenAnyVersion, type ZtOpenOptions, type ZtReader } from './reader.js';
+import { ztOpenAnyVersion, type ZtOpenOptions, type ZtReader } from './reader.js';
 import type { ZtV1Reader } from './v1.js';
 import { ZT_LAYOUT_CSR, ztReject, type ZtManifest } from './types.js';
 
@@ -53,10 +53,9 @@ export async function ztVerify(input: SourceInput, options: VerifyOptions & Pick
   throwIfAborted(options.signal);
   let reader: ZtReader;
   try {
-    const any = await ztOpenAnyVersion(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}) });
+    const any = await ztOpenAnyVersion(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}), ...(options.openShard ? { openShard: options.openShard } : {}) });
     if ('lineage' in any) return await verifyV1(any, path);
-    await any.close();
-    reader = await ztOpen(input, { ...(options.signal ? { signal: options.signal } : {}), ...(options.http ? { http: options.http } : {}), ...(options.s3 ? { s3: options.s3 } : {}), ...(options.openShard ? { openShard: options.openShard } : {}) });
+    reader = any;
   } catch (error) {
     if (!(error instanceof TensioError) || error.code === 'NOT_FOUND' && !/zt:/.test(error.message)) throw error;
     return { ok: false, format: 'zt', path, tensors: 0, checksumsVerified: 0, withoutChecksum: 0, problems: [{ code: error.code, message: error.message }] };
@@ -65,6 +64,12 @@ export async function ztVerify(input: SourceInput, options: VerifyOptions & Pick
   let without = 0;
   let tensors = 0;
   try {
+    try {
+      await reader.checkStart(options.signal ? { signal: options.signal } : {}); // a URL opened from its end: its start magic
+    } catch (error) {
+      if (!(error instanceof TensioError) || error.code === 'ABORTED') throw error;
+      problems.push({ code: error.code, message: error.message });
+    }
     const manifest = reader.manifest;
     const total = [...(manifest?.objects.values() ?? [])].reduce((sum, object) => sum + [...object.parts.values()].reduce((s, p) => s + Number(p.blob.length), 0), 0);
     let done = 0;
