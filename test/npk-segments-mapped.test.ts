@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { NumPack } from '../src/npk/index.js';
 import { npkEncodeMetadata } from '../src/npk/metadata.js';
 import { npkDecodeManifest, npkRowsPerSegment } from '../src/npk/segments.js';
-import { isMemoryMapped, joinedMappable, mapFileRanges, memoryMapAvailable, memoryMapStatus } from '../src/storage/memory-map.js';
+import { isMemoryMapped, joinedMappable, mapFileRanges, memoryMapAvailable, memoryMapJoinAvailable, memoryMapStatus } from '../src/storage/memory-map.js';
 import { tempDir } from './helpers/temp.js';
 import { patternTensor, takeRows } from './helpers/npk-fixtures.js';
 import type { Tensor } from '../src/core/tensor.js';
@@ -30,6 +30,8 @@ import type { Tensor } from '../src/core/tensor.js';
 const CHILD = fileURLToPath(new URL('./helpers/npk-segments-child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NO_ADDON = memoryMapAvailable() ? false : `skipped: ${memoryMapStatus().reason}`;
+/** Joined mappings need the addon's mapJoined (an addon built before it reads instead). */
+const NO_JOIN = NO_ADDON || (memoryMapJoinAvailable() ? false : 'skipped: the built addon has no mapJoined (built before it existed); run `npm run build:native`');
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 /** 64 KiB: 1,536 rows of 40 bytes per segment (NumPack's count, 1,638, rounded down to whole pages). */
 const TARGET = 65_536;
@@ -47,7 +49,7 @@ function scrambled(count: number, rows: number): number[] {
   return Array.from({ length: count }, (_, i) => (i * 7919 + (i % 3) * 104_729) % rows);
 }
 
-test('segments tensio writes are whole pages: a load is one mapping of all segments, equal to a copy; gathers map each segment once', { skip: NO_ADDON }, async (t) => {
+test('segments tensio writes are whole pages: a load is one mapping of all segments, equal to a copy; gathers map each segment once', { skip: NO_JOIN }, async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 's.npk');
   const tensor = patternTensor('float32', [30_000, 10], 1); // 1.2 MB: 20 segments
@@ -78,7 +80,7 @@ test('segments tensio writes are whole pages: a load is one mapping of all segme
   assert.ok(same((await lazy.getRows(rows)).data, gathered.data));
 });
 
-test('segmented: pending rows laid over loads and gathers; a view loaded before keeps its rows through the fold; writes into it stay private', { skip: NO_ADDON }, async (t) => {
+test('segmented: pending rows laid over loads and gathers; a view loaded before keeps its rows through the fold; writes into it stay private', { skip: NO_JOIN }, async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'p.npk');
   const tensor = patternTensor('int32', [20_000, 10], 2);
@@ -108,7 +110,7 @@ test('segmented: pending rows laid over loads and gathers; a view loaded before 
   assert.ok(same((await reopened.load('a')).data, updated));
 });
 
-test('segmented: appends fill the last segment, then add whole-page segments; loads and gathers see the new rows', { skip: NO_ADDON }, async (t) => {
+test('segmented: appends fill the last segment, then add whole-page segments; loads and gathers see the new rows', { skip: NO_JOIN }, async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'a.npk');
   const tensor = patternTensor('float32', [4_000, 10], 4); // 2 full segments and 928 rows
@@ -153,7 +155,7 @@ test('segments NumPack sized (not whole pages): loads read, gathers map each seg
   assert.ok(same(slice.data, tensor.data.subarray(5000 * 12, 12_000 * 12)));
 });
 
-test('mapFileRanges: pieces end to end as one view; misaligned boundaries refused; a file shorter than its piece is SOURCE_CHANGED', { skip: NO_ADDON }, async (t) => {
+test('mapFileRanges: pieces end to end as one view; misaligned boundaries refused; a file shorter than its piece is SOURCE_CHANGED', { skip: NO_JOIN }, async (t) => {
   assert.equal(joinedMappable([{ fd: 3, offset: 100, length: 3996 }, { fd: 4, offset: 0, length: 10 }], 4096), true);
   assert.equal(joinedMappable([{ fd: 3, offset: 0, length: 4095 }, { fd: 4, offset: 0, length: 10 }], 4096), false, 'the first piece ends mid-page');
   assert.equal(joinedMappable([{ fd: 3, offset: 0, length: 4096 }, { fd: 4, offset: 12, length: 10 }], 4096), false, 'a later piece starts mid-page in its file');
@@ -174,7 +176,7 @@ test('mapFileRanges: pieces end to end as one view; misaligned boundaries refuse
   assert.throws(() => mapFileRanges([{ fd: fds[1]!, offset: 0, length: 8192 }, { fd: fds[2]!, offset: 0, length: 200 }], 'short'), (error: { code?: string }) => error.code === 'SOURCE_CHANGED');
 });
 
-test('a segment shortened under a live segmented view: zeros from the cut on and a fault flag, not a crash', { skip: NO_ADDON }, async (t) => {
+test('a segment shortened under a live segmented view: zeros from the cut on and a fault flag, not a crash', { skip: NO_JOIN }, async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 't.npk');
   const tensor = patternTensor('float32', [6_000, 10], 8);
@@ -191,7 +193,7 @@ test('a segment shortened under a live segmented view: zeros from the cut on and
   assert.equal(result.zerosAfterCut, true, 'every byte from the page past the cut to the end reads as zero');
 });
 
-test('a sparse segmented array over 4 GiB: rows past 4 GiB gathered out of per-segment mappings, a slice across segments mapped', { skip: NO_ADDON }, async (t) => {
+test('a sparse segmented array over 4 GiB: rows past 4 GiB gathered out of per-segment mappings, a slice across segments mapped', { skip: NO_JOIN }, async (t) => {
   const dir = await tempDir(t);
   const rowBytes = 4096;
   const perSegment = 65_536; // 256 MiB segments

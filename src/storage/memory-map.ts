@@ -126,6 +126,20 @@ export function memoryMapAvailable(): boolean {
   return loadAddon().addon !== undefined;
 }
 
+/**
+ * True when the loaded addon can also map several file ranges side by side
+ * ({@link mapFileRanges}); an addon built before that call existed cannot (rebuild it
+ * with `npm run build:native`), and segmented NumPack loads are then read.
+ *
+ * @example
+ * ```ts
+ * if (!memoryMapJoinAvailable()) console.warn('segmented arrays load by reads');
+ * ```
+ */
+export function memoryMapJoinAvailable(): boolean {
+  return loadAddon().addon?.mapJoined !== undefined;
+}
+
 /** The buffers this module created, so {@link isMemoryMapped} needs no native call. */
 const mappedBuffers = new WeakSet<ArrayBufferLike>();
 

@@ -8,12 +8,12 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { NumPack } from '../../src/npk/index.js';
-import { isMemoryMapped, memoryMapAvailable } from '../../src/storage/memory-map.js';
+import { isMemoryMapped, memoryMapAvailable, memoryMapJoinAvailable } from '../../src/storage/memory-map.js';
 import { patternTensor } from './npk-fixtures.js';
 
 const dir = process.argv[2]!;
 const hash = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
-const out: Record<string, string | boolean> = { mmap: memoryMapAvailable() };
+const out: Record<string, string | boolean> = { mmap: memoryMapAvailable(), join: memoryMapJoinAvailable() };
 const rows = Array.from({ length: 3000 }, (_, i) => (i * 7919) % 20_000);
 for (const segmentTargetBytes of [undefined, 65_536]) {
   const path = join(dir, `s${segmentTargetBytes ?? 'plain'}.npk`);
