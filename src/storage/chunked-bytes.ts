@@ -105,9 +105,7 @@ export async function* streamChunkedBytes(chunks: readonly ByteChunk[], options:
   const total = chunkedByteLength(chunks);
   const start = options.start ?? 0;
   const end = options.end ?? total;
-  if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= total)) {
-    throw new TensioError('INVALID_SLICE', `byte range ${start}..${end} is outside the chunked data (${total} bytes)`);
-  }
+  checkByteRange(total, start, end);
   const pieceBytes = Math.max(1, options.pieceBytes ?? 8 * 2 ** 20);
   if (start === end && total > 0) return;
   let base = 0;
@@ -144,6 +142,18 @@ export async function readChunkedBytes(chunks: readonly ByteChunk[], start: numb
     }
     return out;
   }
+  if (chunks.every(isPlainRaw)) {
+    // Raw chunks with nothing to check (HDF5 chunk runs): each straight into its place in the result.
+    checkByteRange(chunkedByteLength(chunks), start, end);
+    let base = 0;
+    for (const chunk of chunks) {
+      const lo = Math.max(start, base);
+      const hi = Math.min(end, base + chunk.byteLength);
+      if (lo < hi) await readIntoFrom(chunk.source, out.subarray(lo - start, hi - start), chunk.offset + lo - base, signal ? { signal } : undefined);
+      base += chunk.byteLength;
+    }
+    return out;
+  }
   let at = 0;
   for await (const piece of streamChunkedBytes(chunks, { start, end, ...(signal ? { signal } : {}) })) {
     out.set(piece, at);
@@ -151,6 +161,17 @@ export async function readChunkedBytes(chunks: readonly ByteChunk[], start: numb
   }
   if (at !== out.byteLength) throw new TensioError('TRUNCATED', `chunked data ended after ${at} of ${out.byteLength} bytes`);
   return out;
+}
+
+function checkByteRange(total: number, start: number, end: number): void {
+  if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= total)) {
+    throw new TensioError('INVALID_SLICE', `byte range ${start}..${end} is outside the chunked data (${total} bytes)`);
+  }
+}
+
+/** A chunk whose stored bytes are its tensor bytes from the first on, with no checksum to take. */
+function isPlainRaw(chunk: ByteChunk): boolean {
+  return chunk.codec === rawCodec && (chunk.skip ?? 0) === 0 && chunk.storedLength === chunk.decodedLength && chunk.check === undefined;
 }
 
 /** Decoded bytes `[from, to)` of one chunk; `toEnd` decodes past `to` to the end and checks. */

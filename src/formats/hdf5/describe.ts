@@ -12,10 +12,10 @@ import { itemSize } from '../../core/dtype.js';
 import { allocateUninitialized } from '../../core/memory.js';
 import { tensorByteLength } from '../../core/sizes.js';
 import { UNSUPPORTED_TENSORS_KEY, type TensorInfo, type UnsupportedTensor } from '../../model/types.js';
-import { hdf5Dtype } from './dtypes.js';
+import { H5T_CLASS, hdf5Dtype } from './dtypes.js';
 import { hdf5Call, hdf5Error, type H5File, type H5Module } from './library.js';
 import { hdf5FilterNames, hdf5UnreadableFilter } from './validate.js';
-import type { Hdf5DatasetMetadata, Hdf5OpenOptions } from './types.js';
+import type { Hdf5DatasetMetadata, Hdf5OpenOptions, Hdf5TypeMetadata } from './types.js';
 
 /** A link tensio does not follow (soft links would name a dataset twice; external links open other files). */
 export interface Hdf5Link {
@@ -45,6 +45,18 @@ export interface Hdf5DatasetPlan {
   readonly space: readonly number[];
   readonly elementBytes: number;
   readonly chunks: readonly number[] | null;
+  /**
+   * The file holds the dataset's bytes exactly as tensio returns them (no filter,
+   * little-endian or single-byte elements): they may be read straight from the file
+   * (`data-location.ts`) instead of through libhdf5.
+   */
+  readonly rawBytes: boolean;
+}
+
+/** True when every number in `type` is stored little-endian (or is one byte): libhdf5 then converts nothing. */
+function storedLittleEndian(type: Hdf5TypeMetadata): boolean {
+  if (type.type === H5T_CLASS.array) return type.array_type !== undefined && storedLittleEndian(type.array_type);
+  return type.size === 1 || type.littleEndian === true;
 }
 
 /** Deepest group nesting walked (a hard link to an ancestor group makes a cycle). */
@@ -158,7 +170,7 @@ export function hdf5DescribeFile(module: H5Module, file: H5File, path: string, o
         ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
       },
     });
-    plans[name] = { path: datasetPath, checked: filters.some((filter) => filter.id === 3), space, elementBytes: metadata.size, chunks };
+    plans[name] = { path: datasetPath, checked: filters.some((filter) => filter.id === 3), space, elementBytes: metadata.size, chunks, rawBytes: filters.length === 0 && storedLittleEndian(metadata) };
   };
 
   const rootAttributes = attributesOf('/');

@@ -21,6 +21,8 @@ export interface H5Module {
   get_dataset_data(fileId: bigint, path: string, count: bigint[] | null, offset: bigint[] | null, strides: bigint[] | null, pointer: bigint): number;
   get_attribute_names(fileId: bigint, path: string): string[];
   get_attribute_metadata(fileId: bigint, path: string, name: string): Hdf5DatasetMetadata;
+  /** An HDF5 object reference (`hobj_ref_t`): the object header's address relative to the base address, its 8 bytes little-endian. */
+  create_object_reference(fileId: bigint, path: string): ArrayLike<number>;
   _malloc(bytes: number): number;
   _free(pointer: number): void;
   readonly HEAPU8: Uint8Array;

@@ -7,15 +7,17 @@
  */
 import { TensioError, throwIfAborted } from '../../core/errors.js';
 import { DEFAULT_STREAM_CHUNK_BYTES } from '../../core/limits.js';
-import { createTensorReader } from '../../model/create-reader.js';
+import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
 import type { TensorReader } from '../../model/types.js';
 import { bytesSource, type ByteSource } from '../../storage/byte-source.js';
 import type { ChunkCodec } from '../../storage/chunk-codec.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
+import { fileSource, type FileSource } from '../../storage/file-source.js';
 import { localFileSize } from '../../storage/local-paths.js';
 import { blobSyncReader } from '../../storage/blob-source.js';
 import { httpSyncReader } from '../../storage/http-sync-reader.js';
 import { hdf5DescribeFile, hdf5ReadPlanned, type Hdf5DatasetPlan, type Hdf5FileDescription } from './describe.js';
+import { hdf5DirectLocation } from './direct-read.js';
 import { hdf5Call, hdf5Library } from './library.js';
 import type { Hdf5OpenOptions } from './types.js';
 
@@ -66,15 +68,32 @@ export async function hdf5Open(input: string | ByteSource, options: Hdf5OpenOpti
   const library = await hdf5Library();
   const file = hdf5Call(`opening ${input}`, () => library.openFile(input));
   let description: Hdf5FileDescription;
+  let source: FileSource;
   try {
     description = hdf5DescribeFile(library.module, file, input, options);
+    source = await fileSource(input);
   } catch (error) {
     file.close();
     throw error;
   }
+  // Unfiltered little-endian datasets are read from the file directly (one positioned
+  // read or mapping per run of chunks); libhdf5 finds the object, the rest is ours.
+  const direct = async (plan: Hdf5DatasetPlan) => {
+    if (!plan.rawBytes) return undefined;
+    const reference = hdf5Call(`locating ${plan.path}`, () => library.module.create_object_reference(file.file_id, plan.path));
+    let address = 0;
+    for (let i = Math.min(reference.length, 8) - 1; i >= 0; i--) address = address * 256 + (reference[i]! & 0xff);
+    if (reference.length !== 8 || address >= source.size) return undefined;
+    const location = await hdf5DirectLocation(source, plan, address);
+    return 'declined' in location ? undefined : location;
+  };
   return hdf5ReaderOf(input, size, description, (plan) => (offset, count, bytes) => hdf5ReadPlanned(library.module, file.file_id, plan, offset, count, bytes), async () => {
-    hdf5Call(`closing ${input}`, () => file.close());
-  });
+    try {
+      hdf5Call(`closing ${input}`, () => file.close());
+    } finally {
+      await source.close();
+    }
+  }, BAND_BYTES, direct);
 }
 
 /**
@@ -82,16 +101,25 @@ export async function hdf5Open(input: string | ByteSource, options: Hdf5OpenOpti
  * about `bandBytes` (a row slice reads the bands it touches) read by
  * `readerFor(plan)`; `close` runs once, and a read after it is `INVALID_STATE`.
  */
-export function hdf5ReaderOf(path: string, size: number, description: Hdf5FileDescription, readerFor: (plan: Hdf5DatasetPlan) => BandRead, close: () => Promise<void>, bandBytes = BAND_BYTES): TensorReader {
+export function hdf5ReaderOf(path: string, size: number, description: Hdf5FileDescription, readerFor: (plan: Hdf5DatasetPlan) => BandRead, close: () => Promise<void>, bandBytes = BAND_BYTES, direct?: (plan: Hdf5DatasetPlan) => Promise<TensorLocation | undefined>): TensorReader {
   let closed = false;
+  const directOf = new Map<string, Promise<TensorLocation | undefined>>();
   return createTensorReader({
     format: 'hdf5',
     path,
     size,
     metadata: description.metadata,
     tensors: description.tensors,
-    locate: (info) => {
+    locate: async (info) => {
       const plan = description.plans[info.name]!;
+      if (closed) throw new TensioError('INVALID_STATE', `hdf5: ${path} is closed`, { format: 'hdf5' });
+      if (direct && plan.rawBytes) {
+        // Located once per dataset (a few small reads of its header and chunk index).
+        let found = directOf.get(info.name);
+        if (!found) directOf.set(info.name, found = direct(plan));
+        const location = await found;
+        if (location) return location;
+      }
       const read = readerFor(plan);
       const guarded: BandRead = (offset, count, bytes) => {
         if (closed) throw new TensioError('INVALID_STATE', `hdf5: ${path} is closed`, { format: 'hdf5' });

@@ -1,0 +1,62 @@
+/**
+ * Reading an unfiltered HDF5 dataset straight from its file: the model seam's `span`
+ * (contiguous data, or chunks stored one after another) or a list of raw chunks, so the
+ * bytes go from the file into the result with positioned reads (or a memory mapping)
+ * and never through libhdf5's WebAssembly heap. Only datasets whose chunks span every
+ * axis but the first are laid out this way (each chunk is then one run of the C-order
+ * result); the others stay with libhdf5's hyperslab reads.
+ */
+import type { TensorLocation } from '../../model/create-reader.js';
+import type { ByteSource } from '../../storage/byte-source.js';
+import { rawCodec } from '../../storage/chunk-codec.js';
+import type { ByteChunk } from '../../storage/chunked-bytes.js';
+import type { Hdf5DatasetPlan } from './describe.js';
+import { hdf5LocateData, type Hdf5DataLocation, type Hdf5Declined } from './data-location.js';
+import { hdf5SuperblockOffset } from './read.js';
+
+/** Bytes searched for the superblock signature (user blocks of up to 32 KiB). */
+const SUPERBLOCK_SEARCH_BYTES = 64 * 1024;
+
+/**
+ * Where `plan`'s bytes are in `source` as a model location, or why libhdf5 must read
+ * them (filters, big-endian, unwritten chunks, chunks that cut the trailing axes, an
+ * index type `data-location.ts` does not parse).
+ *
+ * @example
+ * ```ts
+ * const location = await hdf5DirectLocation(source, plan, objectAddress); // { kind: 'span', … } for a contiguous dataset
+ * ```
+ */
+export async function hdf5DirectLocation(source: ByteSource, plan: Hdf5DatasetPlan, objectAddress: number): Promise<TensorLocation | Hdf5Declined> {
+  if (!plan.rawBytes) return { declined: 'filtered or big-endian' };
+  const head = await source.read(0, Math.min(source.size, SUPERBLOCK_SEARCH_BYTES));
+  const superblock = hdf5SuperblockOffset(head);
+  if (superblock === undefined) return { declined: `no superblock in the first ${SUPERBLOCK_SEARCH_BYTES} bytes` };
+  const where = await hdf5LocateData((offset, length) => source.read(offset, length), source.size, superblock, {
+    objectAddress, space: plan.space, elementBytes: plan.elementBytes, chunks: plan.chunks,
+  });
+  return 'declined' in where ? where : locationOf(source, plan, where);
+}
+
+function locationOf(source: ByteSource, plan: Hdf5DatasetPlan, where: Hdf5DataLocation): TensorLocation | Hdf5Declined {
+  if (where.kind === 'contiguous') return { kind: 'span', source, offset: where.offset };
+  const { space, elementBytes } = plan;
+  const { chunkShape, chunkBytes, chunks } = where;
+  if (space.length === 0 || chunkShape.some((dim, k) => k > 0 && dim !== space[k])) return { declined: `chunks [${chunkShape.join(', ')}] cut the trailing axes of [${space.join(', ')}]` };
+  const rowBytes = space.slice(1).reduce((a, b) => a * b, elementBytes);
+  const rows = space[0]!;
+  // Runs of chunks stored one after the other become one read each.
+  const runs: { offset: number; length: number }[] = [];
+  for (let i = 0; i < chunks.length; i++) {
+    const length = Math.min(chunkShape[0]!, rows - i * chunkShape[0]!) * rowBytes;
+    const last = runs[runs.length - 1];
+    if (last && last.offset + last.length === chunks[i]!.offset && last.length % chunkBytes === 0) last.length += length;
+    else runs.push({ offset: chunks[i]!.offset, length });
+  }
+  if (runs.length === 1) return { kind: 'span', source, offset: runs[0]!.offset };
+  const pieces: ByteChunk[] = runs.map((run) => ({
+    source, offset: run.offset, storedLength: run.length, codec: rawCodec, decodedLength: run.length, byteLength: run.length,
+    format: 'hdf5', label: `dataset ${plan.path} chunk bytes at ${run.offset}`,
+  }));
+  return { kind: 'chunks', chunks: pieces };
+}
