@@ -137,7 +137,12 @@ export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetP
       }
       return shape.decompress ? shape.decompress(body, header.uncompressed) : body;
     }));
-    const out = new Uint8Array(shape.rows * shape.itemBytes);
+    // One page (tensio's writer and pyarrow at row groups of up to 1 MiB per column): its
+    // freshly decompressed values are the column's bytes, no copy (when aligned for their type).
+    const only = pages.length === 1 && shape.decompress && decoded[0] !== pages[0]!.body ? decoded[0] : undefined;
+    const out = only && pages[0]!.header.type === PAGE_DATA && shape.maxDefinition === 0 && only.byteOffset % shape.itemBytes === 0
+      ? only.subarray(0, shape.rows * shape.itemBytes)
+      : new Uint8Array(shape.rows * shape.itemBytes);
     let at = 0;
     for (const [index, { header, body }] of pages.entries()) {
       const page = decoded[index];
@@ -150,7 +155,7 @@ export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetP
         values = page.byteLength >= count * shape.itemBytes ? page.subarray(0, count * shape.itemBytes) : undefined;
       } else values = valuesOfV1(page, count, shape);
       if (!values) return undefined;
-      out.set(values, at);
+      if (values.buffer !== out.buffer || values.byteOffset !== out.byteOffset + at) out.set(values, at);
       at += values.byteLength;
     }
     return out;
