@@ -130,3 +130,16 @@ test('convert of several tensors into one table: each tensor a column (Feather k
   await write(uneven, { a: tensors.a, d: createTensor('float32', [4], new Float32Array(4)) });
   await assert.rejects(convert(uneven, join(dir, 'uneven.feather')), (error: unknown) => isTensioError(error));
 });
+
+test("tensio/io keeps NumPack's table names in camelCase (issue 11's list), the kept aliases being the same functions", async () => {
+  const io = await import('../src/io/index.js') as Record<string, unknown>;
+  const names = ['fromTable', 'toTable', 'fromParquetTable', 'toParquetTable', 'fromParquetFile', 'toParquetFile', 'fromParquet', 'toParquet',
+    'fromFeatherFile', 'toFeatherFile', 'fromFeather', 'toFeather', 'fromCsv', 'toCsv', 'fromTxt', 'toTxt', 'fromDataFrame', 'toDataFrame', 'toDlpack', 'fromDlpack'];
+  assert.deepEqual(names.filter((name) => typeof io[name] !== 'function'), []);
+  assert.equal(io.fromParquetTable, fromTable);
+  assert.equal(io.toParquetTable, toTable);
+  assert.equal(io.fromParquet, fromParquetFile);
+  assert.equal(io.toParquet, toParquetFile);
+  assert.equal(io.fromFeather, fromFeatherFile);
+  assert.equal(io.toFeather, toFeatherFile);
+});

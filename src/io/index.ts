@@ -27,7 +27,7 @@ export type { FromNumpyOptions, ToNumpyOptions } from './numpy-io.js';
 export { fromTensor, toTensor, toTensioTensor } from './tensor-io.js';
 export { fromZarr, toZarr } from './zarr-io.js';
 export { fromCsv, toCsv, fromTxt, toTxt } from './csv-io.js';
-export { fromParquetFile, toParquetFile, fromFeatherFile, toFeatherFile, fromTable, toTable } from './table-io.js';
+export { fromParquetFile, toParquetFile, fromFeatherFile, toFeatherFile, fromTable, toTable, fromParquetTable, toParquetTable, fromParquet, toParquet, fromFeather, toFeather } from './table-io.js';
 export type { FromTableOptions, ToTableFileOptions, TableInput } from './table-io.js';
 export type { FromCsvOptions, ToCsvOptions } from './csv-io.js';
 export { fromDataFrame, toDataFrame, openDataFrame, tensorToDataFrame } from './dataframe-io.js';

@@ -199,3 +199,65 @@ export async function toTable(npkPath: string, options: Omit<ToTableFileOptions,
     await reader.close();
   }
 }
+
+/**
+ * NumPack's `from_parquet_table`: the same as {@link fromTable} (an in-memory Arrow table
+ * into a store as one 2-D array `'data'`).
+ *
+ * @example
+ * ```ts
+ * await fromParquetTable(table, 'store.npk');
+ * ```
+ */
+export const fromParquetTable: typeof fromTable = fromTable;
+
+/**
+ * NumPack's `to_parquet_table`: the same as {@link toTable} (one array of a store as an
+ * apache-arrow `Table`).
+ *
+ * @example
+ * ```ts
+ * const table = await toParquetTable('store.npk', { arrayName: 'x' });
+ * ```
+ */
+export const toParquetTable: typeof toTable = toTable;
+
+/**
+ * NumPack's `from_parquet`, kept beside its newer name {@link fromParquetFile}.
+ *
+ * @example
+ * ```ts
+ * await fromParquet('table.parquet', 'store.npk');
+ * ```
+ */
+export const fromParquet: typeof fromParquetFile = fromParquetFile;
+
+/**
+ * NumPack's `to_parquet`, kept beside its newer name {@link toParquetFile}.
+ *
+ * @example
+ * ```ts
+ * await toParquet('store.npk', 'x.parquet', { arrayName: 'x' });
+ * ```
+ */
+export const toParquet: typeof toParquetFile = toParquetFile;
+
+/**
+ * NumPack's `from_feather`, kept beside its newer name {@link fromFeatherFile}.
+ *
+ * @example
+ * ```ts
+ * await fromFeather('table.feather', 'store.npk');
+ * ```
+ */
+export const fromFeather: typeof fromFeatherFile = fromFeatherFile;
+
+/**
+ * NumPack's `to_feather`, kept beside its newer name {@link toFeatherFile}.
+ *
+ * @example
+ * ```ts
+ * await toFeather('store.npk', 'x.feather', { arrayName: 'x' });
+ * ```
+ */
+export const toFeather: typeof toFeatherFile = toFeatherFile;
