@@ -78,3 +78,28 @@ test('separate columns: a stream shorter or longer than its tensor is SIZE_MISMA
   await writer.abort();
   assert.equal(released, true, 'abort() ended y');
 });
+
+test('convert into a writer that holds its streams together reads them into buffers (copy: true), not as views of memory maps that would stay resident; other writers keep mapped views', async () => {
+  const { getFormat } = await import('../src/operations/registry.js');
+  const { convertReader } = await import('../src/operations/convert.js');
+  const { openTensorFile } = await import('../src/operations/open.js');
+  const file = memorySink();
+  const writer = await getFormat('safetensors').createWriter!(file, { tensors: NAMES.map((tensor) => ({ name: tensor, dtype: 'float64' as const, shape: [ROWS] })) });
+  for (const [index, tensor] of NAMES.entries()) await writer.add(tensor, new Uint8Array(columnValues(index).buffer));
+  await writer.close();
+  for (const [to, copied] of [['parquet', true], ['arrow', true], ['npz', false]] as const) {
+    const reader = await openTensorFile(bytesSource(file.bytes()), { format: 'safetensors' });
+    const asked: (boolean | undefined)[] = [];
+    const stream = reader.stream.bind(reader);
+    const watched = Object.assign(Object.create(reader) as typeof reader, {
+      stream: (name: string, options?: Parameters<typeof reader.stream>[1]) => {
+        asked.push(options?.copy);
+        return stream(name, options);
+      },
+    });
+    const sink = memorySink();
+    await convertReader(watched, sink, { to, ...(to === 'npz' ? {} : { writeOptions: { columns: 'separate' } }) } as never);
+    await reader.close();
+    assert.deepEqual(asked, NAMES.map(() => (copied ? true : undefined)), to);
+  }
+});

@@ -196,7 +196,10 @@ export interface TensorWriter {
   /**
    * Chunk size the writer would like its streams read in, when it holds several open at
    * once (a table of separate columns: about one band of rows each); callers that choose
-   * no chunk size of their own use it.
+   * no chunk size of their own use it. Its presence says the streams are held open
+   * together, so `convert` and `merge` read them into buffers (`copy: true`) rather than
+   * as views of memory maps: the mapped pages of every input would stay resident (in
+   * RSS) until the last band, the whole input for a 2 GiB file.
    */
   readonly streamChunkBytes?: number;
   /** Finishes the file and publishes it; throws if a planned tensor is missing. */

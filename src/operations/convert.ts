@@ -313,6 +313,8 @@ export async function convertReader<To extends string = string>(reader: TensorRe
         : reader.stream(sourceName, {
           reuseBuffer: true,
           ...(options.chunkBytes ?? writer.streamChunkBytes ? { chunkBytes: options.chunkBytes ?? writer.streamChunkBytes } : {}),
+          // Streams held open together: mapped views would keep every input's pages resident to the end.
+          ...(writer.streamChunkBytes ? { copy: true } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
         });
       const stream = countProgress(source, (bytes) => {

@@ -85,7 +85,7 @@ export async function mergeTensorFiles(inputs: readonly SourceInput[], output: W
     for (const name of writer.order) {
       throwIfAborted(options.signal);
       const { reader, name: original } = sources.get(name)!;
-      await writer.add(name, reader.stream(original, { reuseBuffer: true, ...(writer.streamChunkBytes ? { chunkBytes: writer.streamChunkBytes } : {}), ...(options.signal ? { signal: options.signal } : {}) }), options.signal ? { signal: options.signal } : {});
+      await writer.add(name, reader.stream(original, { reuseBuffer: true, ...(writer.streamChunkBytes ? { chunkBytes: writer.streamChunkBytes, copy: true } : {}), ...(options.signal ? { signal: options.signal } : {}) }), options.signal ? { signal: options.signal } : {});
       bytes += reader.info(original).byteLength;
     }
     await writer.close();
