@@ -403,6 +403,165 @@ static napi_value map_joined(napi_env env, napi_callback_info info) {
   return hand_out(env, base, rounded, delta, (size_t)total - delta);
 }
 
+/*
+ * Mapping a file range INTO a WebAssembly.Memory (zero-copy tensors for wasm code).
+ *
+ * WebAssembly can only address its own memory, so a tensor for wasm code is normally
+ * copied in. mapInto() instead maps the file's pages with MAP_FIXED | MAP_PRIVATE over
+ * page-aligned pages the memory already has (committed, inside memory.buffer): wasm then
+ * reads the page cache in place, and writes stay copy-on-write private. unmapInto() puts
+ * anonymous zero pages back (a fresh wasm page's contents), so the memory stays usable.
+ *
+ * Why this is safe where it is used (JavaScript only calls it on Linux x64 with V8's
+ * default flags): V8 reserves every 32-bit wasm memory's whole address range plus guard
+ * regions up front when its trap handler is on, and grows a memory by changing page
+ * protections inside that reservation, so the pages never move while the memory lives.
+ * The handle keeps a strong reference to the Memory (it cannot be collected, and its
+ * reservation freed, while a mapping is in it), and pages are put back only after the
+ * memory's current buffer is checked to start at the same address as at map time.
+ */
+typedef struct {
+  uintptr_t start;  /* first mapped page inside the memory */
+  size_t total;     /* page-rounded bytes mapped */
+  uintptr_t memory_base;
+  int slot;
+  int released;
+  napi_ref memory;  /* strong: keeps the Memory and its reservation alive */
+} into_t;
+
+/* The backing store address and length of memory.buffer, or 0 when it cannot be read. */
+static int memory_buffer_info(napi_env env, napi_value memory, void **data, size_t *length) {
+  napi_value buffer;
+  bool is_buffer = false;
+  if (napi_get_named_property(env, memory, "buffer", &buffer) != napi_ok) return 0;
+  if (napi_is_arraybuffer(env, buffer, &is_buffer) != napi_ok || !is_buffer) return 0;
+  return napi_get_arraybuffer_info(env, buffer, data, length) == napi_ok && *data != NULL;
+}
+
+/* Anonymous zero pages back over the mapping, when the memory provably still owns them. */
+static void into_release(napi_env env, into_t *into) {
+  if (into->released) return;
+  into->released = 1;
+  napi_value memory;
+  void *data = NULL;
+  size_t length = 0;
+  if (napi_get_reference_value(env, into->memory, &memory) == napi_ok && memory != NULL &&
+      memory_buffer_info(env, memory, &data, &length) && (uintptr_t)data == into->memory_base) {
+    /* Restoring the pages also drops the SIGBUS exposure, so it comes before unregistering. */
+    mmap((void *)into->start, into->total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  }
+  registry_remove(into->slot);
+  napi_delete_reference(env, into->memory);
+  into->memory = NULL;
+}
+
+static void finalize_into(napi_env env, void *data, void *hint) {
+  (void)hint;
+  into_t *into = (into_t *)data;
+  into_release(env, into);
+  free(into);
+}
+
+/* mapInto(memory, byteOffset, fd, fileOffset, length) -> handle; offsets page-aligned. */
+static napi_value map_into(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) {
+    return throw_coded(env, "EINVAL", "mapInto(memory, byteOffset, fd, fileOffset, length) takes five arguments");
+  }
+  int32_t fd;
+  int64_t byte_offset, file_offset, length;
+  if (!read_int64(env, argv[1], &byte_offset) || napi_get_value_int32(env, argv[2], &fd) != napi_ok || fd < 0 ||
+      !read_int64(env, argv[3], &file_offset) || !read_int64(env, argv[4], &length) || length == 0) {
+    return throw_coded(env, "EINVAL", "mapInto: byteOffset, fd, fileOffset and length must be non-negative safe integers, length > 0");
+  }
+  if (byte_offset % (int64_t)page_size != 0 || file_offset % (int64_t)page_size != 0) {
+    return throw_coded(env, "EINVAL", "mapInto: byteOffset and fileOffset must be multiples of the page size");
+  }
+  void *data = NULL;
+  size_t memory_length = 0;
+  if (!memory_buffer_info(env, argv[0], &data, &memory_length)) {
+    return throw_coded(env, "EINVAL", "mapInto: the first argument must be a WebAssembly.Memory (not shared)");
+  }
+  uint64_t rounded = ((uint64_t)length + page_size - 1) & ~(uint64_t)(page_size - 1);
+  uintptr_t start = (uintptr_t)data + (uintptr_t)byte_offset;
+  if ((uintptr_t)data % page_size != 0 || (uint64_t)byte_offset + rounded > (uint64_t)memory_length) {
+    return throw_coded(env, "EINVAL", "mapInto: the pages must lie inside the memory's current buffer");
+  }
+  pthread_once(&handler_once, install_handler);
+  if (!handler_installed) return throw_coded(env, "ENOHANDLER", "mapInto: could not install the SIGBUS handler");
+  struct stat stats;
+  if (fstat(fd, &stats) != 0) return throw_coded(env, "EBADF", strerror(errno));
+  if (!S_ISREG(stats.st_mode)) return throw_coded(env, "EINVAL", "mapInto: not a regular file");
+  if ((uint64_t)stats.st_size < (uint64_t)file_offset + (uint64_t)length) {
+    return throw_coded(env, "ESTALE", "mapInto: the range runs past the file's current end (was the file shortened?)");
+  }
+  into_t *into = (into_t *)calloc(1, sizeof *into);
+  if (!into) return throw_coded(env, "ENOMEM", "mapInto: out of memory");
+  /* Registered before mapping: from the first instant, a truncation becomes zero pages. */
+  into->slot = registry_add(start, start + (uintptr_t)rounded);
+  if (into->slot < 0) {
+    free(into);
+    return throw_coded(env, "EFULL", "mapInto: too many live mappings");
+  }
+  void *mapped = mmap((void *)start, (size_t)rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, (off_t)file_offset);
+  if (mapped == MAP_FAILED) {
+    int error = errno;
+    /* A failed MAP_FIXED may have unmapped the old pages: put zero pages back either way. */
+    mmap((void *)start, (size_t)rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    registry_remove(into->slot);
+    free(into);
+    return throw_coded(env, error == ENOMEM ? "ENOMEM" : "EMMAP", strerror(error));
+  }
+  into->start = start;
+  into->total = (size_t)rounded;
+  into->memory_base = (uintptr_t)data;
+  napi_value handle;
+  if (napi_create_reference(env, argv[0], 1, &into->memory) != napi_ok ||
+      napi_create_external(env, into, finalize_into, NULL, &handle) != napi_ok) {
+    if (into->memory) {
+      into_release(env, into);
+    } else {
+      mmap((void *)start, (size_t)rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+      registry_remove(into->slot);
+    }
+    free(into);
+    return throw_coded(env, "EEXTERNAL", "mapInto: could not create the handle");
+  }
+  return handle;
+}
+
+static into_t *into_of(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *data = NULL;
+  napi_valuetype type;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) return NULL;
+  if (napi_typeof(env, argv[0], &type) != napi_ok || type != napi_external) return NULL;
+  if (napi_get_value_external(env, argv[0], &data) != napi_ok) return NULL;
+  return (into_t *)data;
+}
+
+/* unmapInto(handle) -> true when this call released it (false when it already was). */
+static napi_value unmap_into(napi_env env, napi_callback_info info) {
+  into_t *into = into_of(env, info);
+  if (!into) return throw_coded(env, "EINVAL", "unmapInto: expects a handle from mapInto");
+  int was_live = !into->released;
+  into_release(env, into);
+  napi_value result;
+  napi_get_boolean(env, was_live, &result);
+  return result;
+}
+
+/* intoFaulted(handle) -> true when a truncation replaced part of that mapping with zeros. */
+static napi_value into_faulted(napi_env env, napi_callback_info info) {
+  into_t *into = into_of(env, info);
+  int faulted = into && !into->released && atomic_load_explicit(&slots[into->slot].faulted, memory_order_acquire);
+  napi_value result;
+  napi_get_boolean(env, faulted != 0, &result);
+  return result;
+}
+
 /* faulted(buffer) -> true when a truncation replaced part of this mapping with zeros. */
 static napi_value mapping_faulted(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -451,6 +610,9 @@ NAPI_MODULE_INIT() {
     {"mapJoined", NULL, map_joined, NULL, NULL, NULL, napi_default, NULL},
     {"faulted", NULL, mapping_faulted, NULL, NULL, NULL, napi_default, NULL},
     {"stats", NULL, mapping_stats, NULL, NULL, NULL, napi_default, NULL},
+    {"mapInto", NULL, map_into, NULL, NULL, NULL, napi_default, NULL},
+    {"unmapInto", NULL, unmap_into, NULL, NULL, NULL, napi_default, NULL},
+    {"intoFaulted", NULL, into_faulted, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

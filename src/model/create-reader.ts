@@ -14,6 +14,7 @@ import { checkMultiPartInfo, tensorPart, type TensorLayout, type TensorPartInfo 
 import { readTensorSlice, resolveTensorSlice, sliceElementBytes, type SliceByteAccess, type TensorSlice } from './nd-slice.js';
 import { UNSUPPORTED_TENSORS_KEY, type Metadata, type ReadPartOptions, type ReadTensorOptions, type StreamTensorOptions, type TensorInfo, type TensorReader, type UnsupportedTensor } from './types.js';
 import { quoteInput } from '../core/quote.js';
+import { placeInWasmMemory, type ReadIntoWasmMemoryOptions, type WasmMemoryLike, type WasmTensor } from './wasm-memory.js';
 
 /**
  * Where a tensor's bytes are.
@@ -149,6 +150,17 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     return readArray(view, location, options);
   }
 
+  async function readIntoWasmMemory(name: string, memory: WasmMemoryLike, options: ReadIntoWasmMemoryOptions = {}): Promise<WasmTensor> {
+    checkOpen();
+    throwIfAborted(options.signal);
+    const tensorInfo = info(name);
+    checkDense(tensorInfo);
+    checkOneBuffer(name, tensorInfo.byteLength);
+    const location = await locateChecked(tensorInfo, tensorInfo, () => parts.locate(tensorInfo));
+    const readOptions = options.signal ? { signal: options.signal } : {};
+    return placeInWasmMemory(tensorInfo, location, memory, async () => (await readArray(tensorInfo, location, readOptions)).data, options);
+  }
+
   async function* streamPart(name: string, part: string, options: StreamTensorOptions = {}): AsyncGenerator<Uint8Array> {
     const { view, location } = await locatePart(name, part);
     yield* streamArray(view, location, options);
@@ -278,6 +290,7 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     read,
     stream,
     readPart,
+    readIntoWasmMemory,
     streamPart,
     async close() {
       if (closed) return;

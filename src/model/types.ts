@@ -169,12 +169,20 @@ export interface TensorReader {
   readPart(name: string, part: string, options?: ReadPartOptions): Promise<Tensor>;
   /** Streams one part of a multi-part tensor in chunks. */
   streamPart(name: string, part: string, options?: StreamTensorOptions): AsyncIterable<Uint8Array>;
+  /**
+   * Places one dense tensor in a WebAssembly memory (grown for it): mapped in place when
+   * the tensor is contiguous bytes of a local file and the native addon maps here, else
+   * copied in (`src/model/wasm-memory.ts`). Readers without it are served by
+   * `readIntoWasmMemory` of `tensio/io`, which copies.
+   */
+  readIntoWasmMemory?(name: string, memory: WasmMemoryLike, options?: ReadIntoWasmMemoryOptions): Promise<WasmTensor>;
   /** Releases files; safe to call twice. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 export type { TensorBytes } from '../storage/tensor-bytes.js';
+import type { ReadIntoWasmMemoryOptions, WasmMemoryLike, WasmTensor } from './wasm-memory.js';
 import type { TensorBytes } from '../storage/tensor-bytes.js';
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The read side of storage: anything that can hand out byte ranges.
  */
+import type { WasmMemoryLike, WasmMemoryMapping } from './memory-map.js';
 import { TensioError, throwIfAborted } from '../core/errors.js';
 
 /** Options for one {@link ByteSource.read}. */
@@ -48,6 +49,13 @@ export interface ByteSource {
    * Only local file sources have it, and only when the native addon is in use.
    */
   map?(offset: number, length: number): MappedBytes | undefined;
+  /**
+   * Maps `length` bytes at `offset` (a multiple of 64 KiB) over the pages of a
+   * WebAssembly memory starting at `byteOffset` (inside `memory.buffer`, a multiple of
+   * 64 KiB), or `undefined` when this source or process cannot (`src/storage/memory-map.ts`,
+   * `mapFileIntoWasmMemory`): the caller then copies. Only local file sources have it.
+   */
+  mapIntoWasm?(memory: WasmMemoryLike, byteOffset: number, offset: number, length: number): WasmMemoryMapping | undefined;
   /** Releases file handles or connections. Safe to call twice. */
   close?(): Promise<void>;
 }

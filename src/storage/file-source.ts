@@ -6,7 +6,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { readSync } from 'node:fs';
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { checkRange, type ByteSource, type MappedBytes, type ReadOptions } from './byte-source.js';
-import { MAP_MIN_BYTES, mapFileRange, memoryMapAvailable, memoryMapFaulted } from './memory-map.js';
+import { MAP_MIN_BYTES, mapFileIntoWasmMemory, mapFileRange, memoryMapAvailable, memoryMapFaulted } from './memory-map.js';
 
 /** A file-backed {@link ByteSource}; close it (or use `await using`) when done. */
 export interface FileSource extends ByteSource {
@@ -103,6 +103,11 @@ export async function fileSource(path: string, options: FileSourceOptions = {}):
         checkRange(size, offset, length, path);
         const bytes = mapFileRange(handle.fd, offset, length, path);
         return bytes ? { bytes, faulted: () => memoryMapFaulted(bytes) } : undefined;
+      },
+      mapIntoWasm(memory, byteOffset, offset, length) {
+        if (closed || length < mapMinBytes) return undefined;
+        checkRange(size, offset, length, path);
+        return mapFileIntoWasmMemory(memory, byteOffset, handle.fd, offset, length, path);
       },
     } : {}),
     async close() {

@@ -44,6 +44,28 @@ interface MmapAddon {
   mapJoined?(triples: number[]): ArrayBuffer;
   faulted(buffer: ArrayBuffer): boolean;
   stats(): { liveMappings: number; faults: number; pageSize: number; capacity: number };
+  mapInto(memory: WasmMemoryLike, byteOffset: number, fd: number, fileOffset: number, length: number): object;
+  unmapInto(handle: object): boolean;
+  intoFaulted(handle: object): boolean;
+}
+
+/**
+ * The part of a `WebAssembly.Memory` tensio uses (the project's TypeScript settings carry
+ * no WebAssembly types; a real `WebAssembly.Memory` is one).
+ */
+export interface WasmMemoryLike {
+  /** The memory's bytes; replaced (the old one detached) by every `grow`. */
+  readonly buffer: ArrayBuffer;
+  /** Adds `pages` 64 KiB pages and returns the old page count; throws a RangeError past the maximum. */
+  grow(pages: number): number;
+}
+
+/** A file range mapped into a WebAssembly memory by {@link mapFileIntoWasmMemory}. */
+export interface WasmMemoryMapping {
+  /** Puts zero pages back over the range (what fresh wasm pages hold); true on the first call only. */
+  release(): boolean;
+  /** True once the file was shortened under the mapping and some of its bytes read as zeros. */
+  faulted(): boolean;
 }
 
 /** Whether mapped reads are in use, and why (or why not). */
@@ -257,4 +279,54 @@ export function memoryMapFaulted(view: ArrayBufferView): boolean {
   const addon = loadAddon().addon;
   if (!addon || !mappedBuffers.has(view.buffer)) return false;
   return addon.faulted(view.buffer as ArrayBuffer);
+}
+
+/**
+ * Why file ranges cannot be mapped into a WebAssembly memory in this process, or
+ * `undefined` when they can. Mapping into wasm memory relies on V8 never moving a
+ * memory's pages, which holds when its wasm trap handler reserves every memory's whole
+ * address range up front: Node's default on Linux x64. Elsewhere, or when V8 flags about
+ * WebAssembly were given, tensio copies instead.
+ */
+export function wasmMappingUnavailableReason(): string | undefined {
+  const state = loadAddon();
+  if (!state.addon) return state.reason;
+  if (process.platform !== 'linux' || process.arch !== 'x64') return `mapping into WebAssembly memory is only done on Linux x64 (this is ${process.platform} ${process.arch}); tensors are copied in`;
+  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
+  if (/wasm|liftoff|turbofan/i.test(flags)) return 'V8 flags about WebAssembly were given (execArgv or NODE_OPTIONS), so the memory layout mapping relies on is not assured; tensors are copied in';
+  return undefined;
+}
+
+/**
+ * Maps `length` bytes at `fileOffset` of the open file `fd` over the pages of `memory`
+ * starting at `byteOffset` (both multiples of the page size, the pages inside
+ * `memory.buffer`). WebAssembly code then reads the file's cached pages in place; its
+ * writes stay private (copy-on-write). Returns `undefined` when mapping into wasm memory
+ * is unavailable ({@link wasmMappingUnavailableReason}) or refused by the system: the
+ * caller copies instead. Throws `SOURCE_CHANGED` when the range runs past the file's end.
+ *
+ * @example
+ * ```ts
+ * const at = memory.grow(pages) * 65536;
+ * const mapping = mapFileIntoWasmMemory(memory, at, handle.fd, 0, length, 'model.npy');
+ * ```
+ */
+export function mapFileIntoWasmMemory(memory: WasmMemoryLike, byteOffset: number, fd: number, fileOffset: number, length: number, name: string): WasmMemoryMapping | undefined {
+  if (wasmMappingUnavailableReason() !== undefined || length <= 0) return undefined;
+  const addon = loadAddon().addon!;
+  let handle: object;
+  try {
+    handle = addon.mapInto(memory, byteOffset, fd, fileOffset, length);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ESTALE') {
+      throw new TensioError('SOURCE_CHANGED', `${name} is shorter than when it was opened: ${length} bytes at offset ${fileOffset} are no longer there (was the file truncated or rewritten in place?)`, { path: name, offset: fileOffset });
+    }
+    return undefined;
+  }
+  return { release: () => addon.unmapInto(handle), faulted: () => addon.intoFaulted(handle) };
+}
+
+/** The system's page size as the addon sees it (4096 when the addon is not loaded). */
+export function memoryMapPageSize(): number {
+  return loadAddon().addon?.stats().pageSize ?? 4096;
 }

@@ -1,0 +1,211 @@
+/**
+ * Tensors placed in a WebAssembly memory (`readIntoWasmMemory`, tensio/io): the bytes
+ * equal `read()`'s for every format that writes, mapped in place where the file holds the
+ * tensor's bytes (and copied otherwise, or with `copy: true`, or without the addon);
+ * wasm code reads them; writes never reach the file; mappings survive `grow`; release()
+ * and a dropped result give zero pages back; a file shortened under the mapping reads
+ * zeros instead of killing the process. Mapping tests skip with the reason when the
+ * addon or the platform does not map into wasm memory.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BUILT_IN_FORMATS, createTensor, isMemoryMapped, openTensorFile, type Tensor } from '../src/index.js';
+import { readIntoWasmMemory, wasmMappingUnavailableReason, type WasmMemoryLike } from '../src/io/index.js';
+import { isTensioError } from '../src/core/errors.js';
+import { tempDir } from './helpers/temp.js';
+import { writeWithFormat } from './helpers/cli.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CHILD = join(ROOT, 'test', 'helpers', 'wasm-map-child.ts');
+const unavailable = wasmMappingUnavailableReason();
+const NO_MAPPING = unavailable === undefined ? false : `skipped: ${unavailable}`;
+
+/** The WebAssembly constructors used here (the project's TypeScript settings carry no WebAssembly types). */
+const wasmApi = (globalThis as unknown as {
+  WebAssembly: {
+    Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemoryLike;
+    Instance: new (module: object, imports: object) => { exports: { load: (pointer: number) => number } };
+    Module: new (bytes: Uint8Array) => object;
+  };
+}).WebAssembly;
+
+const newMemory = (maximum = 65536) => new wasmApi.Memory({ initial: 1, maximum });
+
+/** `load(pointer) -> i32`: one byte of an imported memory `e.m`, read by wasm code. */
+function byteLoader(memory: WasmMemoryLike): (pointer: number) => number {
+  const bytes = new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x01, 0x06, 0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f, // type (i32) -> i32
+    0x02, 0x08, 0x01, 0x01, 0x65, 0x01, 0x6d, 0x02, 0x00, 0x01, // import e.m memory, min 1
+    0x03, 0x02, 0x01, 0x00, // one function
+    0x07, 0x08, 0x01, 0x04, 0x6c, 0x6f, 0x61, 0x64, 0x00, 0x00, // export "load"
+    0x0a, 0x09, 0x01, 0x07, 0x00, 0x20, 0x00, 0x2d, 0x00, 0x00, 0x0b, // local.get 0; i32.load8_u; end
+  ]);
+  return new wasmApi.Instance(new wasmApi.Module(bytes), { e: { m: memory } }).exports.load;
+}
+
+function runChild(args: string[], options: { env?: Record<string, string>; gc?: boolean } = {}): Record<string, unknown> {
+  const output = execFileSync(process.execPath, [...(options.gc ? ['--expose-gc'] : []), '--import', 'tsx', CHILD, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, ...options.env },
+  });
+  return JSON.parse(output.trim().split('\n').pop()!) as Record<string, unknown>;
+}
+
+const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+function pattern(length: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  let state = seed;
+  for (let i = 0; i < length; i++) {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    bytes[i] = state >>> 24;
+  }
+  return bytes;
+}
+
+/** A float32 [256, 256] and an int16 [300, 257] tensor (both over 64 KiB), an odd-sized one and a small one. */
+function sampleTensors(): Record<string, Tensor> {
+  return {
+    big: createTensor('float32', [256, 256], pattern(256 * 256 * 4, 1)),
+    odd: createTensor('int16', [300, 257], pattern(300 * 257 * 2, 2)),
+    small: createTensor('uint8', [100], pattern(100, 3)),
+  };
+}
+
+/** Formats whose written bytes are the tensors' bytes: their tensors over 64 KiB must map. */
+const MAPPED_FORMATS = new Set(['safetensors', 'npy', 'npz', 'pytorch', 'zt', 'gguf', 'npk']);
+
+test('readIntoWasmMemory places the same bytes as read() for every format that writes; mapped where the bytes are on disk', async (t) => {
+  const dir = await tempDir(t, 'tensio-wasm-');
+  let checked = 0;
+  for (const format of BUILT_IN_FORMATS) {
+    if (!format.createWriter) continue;
+    const all = sampleTensors();
+    const groups = format.capabilities.tensors === 'one' ? Object.entries(all).map(([name, tensor]) => ({ [name]: tensor })) : [all];
+    for (const [index, tensors] of groups.entries()) {
+      const path = join(dir, `sample-${format.name}-${index}${format.extensions[0] ?? `.${format.name}`}`);
+      try {
+        await writeWithFormat(format.name, path, tensors);
+      } catch {
+        continue; // a format that cannot hold these dtypes is covered by its own tests
+      }
+      await using reader = await openTensorFile(path);
+      const memory = newMemory();
+      const load = byteLoader(memory);
+      for (const info of reader.tensors) {
+        const expected = (await reader.read(info.name, { copy: true })).data;
+        const placed = await readIntoWasmMemory(reader, info.name, memory);
+        const label = `${format.name} ${info.name}`;
+        assert.equal(placed.byteLength, expected.byteLength, label);
+        assert.deepEqual(placed.shape, [...info.shape], label);
+        assert.equal(sha(new Uint8Array(memory.buffer, placed.pointer, placed.byteLength)), sha(expected), label);
+        // wasm code sees the same bytes at the pointer (first, middle and last).
+        for (const at of [0, expected.byteLength >> 1, expected.byteLength - 1]) assert.equal(load(placed.pointer + at), expected[at], `${label} byte ${at}`);
+        const mappedRead = isMemoryMapped((await reader.read(info.name)).data);
+        if (unavailable === undefined && (mappedRead || (MAPPED_FORMATS.has(format.name) && expected.byteLength >= 65536))) {
+          assert.equal(placed.mapped, true, `${label} should be mapped into wasm memory`);
+        }
+        if (expected.byteLength < 65536) assert.equal(placed.mapped, false, `${label} is small: copied`);
+        const copied = await readIntoWasmMemory(reader, info.name, memory, { copy: true });
+        assert.equal(copied.mapped, false, label);
+        assert.equal(sha(new Uint8Array(memory.buffer, copied.pointer, copied.byteLength)), sha(expected), `${label} copy`);
+        placed.release();
+        copied.release();
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked >= 10, `only ${checked} tensors checked`);
+});
+
+test('a mapped tensor in wasm memory: writes stay private, grow keeps it, release gives zero pages back', { skip: NO_MAPPING }, async (t) => {
+  const dir = await tempDir(t, 'tensio-wasm-');
+  const path = join(dir, 'a.npy');
+  const data = pattern(1 << 20, 7);
+  await writeWithFormat('npy', path, { a: createTensor('uint8', [1 << 20], data) });
+  const fileBefore = sha(readFileSync(path));
+  await using reader = await openTensorFile(path);
+  const memory = newMemory();
+  const name = reader.tensors[0]!.name;
+  const placed = await readIntoWasmMemory(reader, name, memory);
+  assert.equal(placed.mapped, true);
+  assert.equal(placed.region.byteOffset % 65536, 0);
+  assert.ok(placed.pointer >= placed.region.byteOffset && placed.pointer + placed.byteLength <= placed.region.byteOffset + placed.region.byteLength);
+  new Uint8Array(memory.buffer, placed.pointer, 4096).fill(0xee);
+  assert.equal(sha(readFileSync(path)), fileBefore, 'the write reached the file');
+  assert.deepEqual((await reader.read(name, { copy: true })).data, data);
+  memory.grow(16);
+  const view = new Uint8Array(memory.buffer, placed.pointer, placed.byteLength);
+  assert.equal(view[0], 0xee);
+  assert.deepEqual(view.subarray(4096), data.subarray(4096));
+  assert.equal(placed.faulted(), false);
+  placed.release();
+  placed.release();
+  assert.ok(new Uint8Array(memory.buffer, placed.region.byteOffset, placed.region.byteLength).every((byte) => byte === 0), 'released pages read as zeros');
+  // The region is ordinary memory again: writable.
+  new Uint8Array(memory.buffer, placed.region.byteOffset, 16).fill(1);
+});
+
+test('a memory that cannot grow enough: LIMIT_EXCEEDED with the numbers, nothing mapped', async (t) => {
+  const dir = await tempDir(t, 'tensio-wasm-');
+  const path = join(dir, 'a.safetensors');
+  await writeWithFormat('safetensors', path, { a: createTensor('uint8', [1 << 20], pattern(1 << 20, 9)) });
+  await using reader = await openTensorFile(path);
+  const memory = newMemory(4);
+  await assert.rejects(readIntoWasmMemory(reader, 'a', memory), (error) => isTensioError(error) && error.code === 'LIMIT_EXCEEDED' && /1048576 bytes/.test(error.message) && /17 pages/.test(error.message) && /its 1 /.test(error.message));
+  assert.equal(memory.buffer.byteLength, 65536);
+});
+
+test('readers without their own readIntoWasmMemory are copied in by the tensio/io function', async (t) => {
+  const dir = await tempDir(t, 'tensio-wasm-');
+  const path = join(dir, 'a.safetensors');
+  const data = pattern(200_000, 11);
+  await writeWithFormat('safetensors', path, { a: createTensor('uint8', [200_000], data) });
+  await using reader = await openTensorFile(path);
+  const { readIntoWasmMemory: _own, ...plain } = reader;
+  const memory = newMemory();
+  const placed = await readIntoWasmMemory(plain as typeof reader, 'a', memory);
+  assert.equal(placed.mapped, false);
+  assert.deepEqual(new Uint8Array(memory.buffer, placed.pointer, placed.byteLength), data);
+});
+
+test('without the addon (TENSIO_NO_MMAP=1) the same bytes are copied in', { skip: NO_MAPPING }, async (t) => {
+  const dir = await tempDir(t, 'tensio-wasm-');
+  const path = join(dir, 'a.pt');
+  await writeWithFormat('pytorch', path, { a: createTensor('float32', [512, 256], pattern(512 * 1024, 13)) });
+  const mapped = runChild(['hash', path, 'a']);
+  const copied = runChild(['hash', path, 'a'], { env: { TENSIO_NO_MMAP: '1' } });
+  assert.equal(mapped.mapped, true);
+  assert.equal(copied.mapped, false);
+  assert.equal(copied.sha, mapped.sha);
+});
+
+test('a file shortened under a wasm mapping reads zeros past its end and says so, without killing the process', { skip: NO_MAPPING }, async (t) => {
+  const dir = await tempDir(t, 'tensio-wasm-');
+  const path = join(dir, 'a.safetensors');
+  await writeWithFormat('safetensors', path, { a: createTensor('uint8', [1 << 20], new Uint8Array(1 << 20).fill(1)) });
+  const result = runChild(['truncate', path, 'a']);
+  assert.equal(result.mapped, true);
+  assert.equal(result.before, 4096);
+  assert.ok((result.sum as number) >= (1 << 19) && (result.sum as number) < (1 << 19) + 4096, `sum ${String(result.sum)}`);
+  assert.equal(result.faulted, true);
+});
+
+test('a placed tensor dropped without release() is unmapped when collected: zero pages back, no live mapping left', { skip: NO_MAPPING }, async (t) => {
+  const dir = await tempDir(t, 'tensio-wasm-');
+  const path = join(dir, 'a.safetensors');
+  await writeWithFormat('safetensors', path, { a: createTensor('uint8', [1 << 20], new Uint8Array(1 << 20).fill(1)) });
+  const result = runChild(['dropped', path, 'a'], { gc: true });
+  assert.equal(result.mapped, true);
+  assert.equal(result.liveWhileHeld, 1);
+  assert.equal(result.sumWhileHeld, 1 << 20);
+  assert.equal(result.liveAfterDrop, 0);
+  assert.equal(result.regionSumAfterDrop, 0);
+});
