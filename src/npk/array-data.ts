@@ -249,40 +249,17 @@ export class NpkArrayData {
     if (this.#rows * rowBytes < MAP_MIN_BYTES || parts.length > MAX_GATHER_SEGMENTS || !memoryMapAvailable()) return false;
     const windows = await this.#fileWindows();
     if (!windows) return false;
-    if (parts.length === 1) {
-      copyRows(windows[0]!, physical, rowBytes, target);
-      if (this.#patches.size > 0) this.#layPatches(physical, () => 0, target);
-      return true;
+    // Writers give every segment but the last the same rows: the segment of a row is then a division.
+    const uniform = parts.every((part, index) => index === parts.length - 1 || part.rows === parts[0]!.rows) ? parts[0]!.rows : 0;
+    copyRows(windows, parts.map((part) => part.startRow), uniform, physical, rowBytes, target);
+    if (this.#patches.size > 0) {
+      for (let i = 0; i < physical.length; i++) {
+        const part = this.#parts[this.#partIndex(physical[i]!)]!;
+        const bytes = this.#patches.row(part.file, physical[i]! - part.startRow);
+        if (bytes) target.set(bytes, i * rowBytes);
+      }
     }
-    // Rows grouped by segment (a counting sort), each group copied out of its segment's mapping.
-    const count = physical.length;
-    const partOf = new Uint32Array(count);
-    const starts = new Uint32Array(parts.length + 1);
-    for (let i = 0; i < count; i++) starts[(partOf[i] = this.#partIndex(physical[i]!)) + 1]!++;
-    for (let p = 0; p < parts.length; p++) starts[p + 1]! += starts[p]!;
-    const local = new Float64Array(count);
-    const slots = new Uint32Array(count);
-    const next = starts.slice(0, parts.length);
-    for (let i = 0; i < count; i++) {
-      const p = partOf[i]!;
-      const at = next[p]!++;
-      local[at] = physical[i]! - parts[p]!.startRow;
-      slots[at] = i;
-    }
-    for (let p = 0; p < parts.length; p++) {
-      if (starts[p + 1]! > starts[p]!) copyRows(windows[p]!, local.subarray(starts[p]!, starts[p + 1]!), rowBytes, target, slots.subarray(starts[p]!, starts[p + 1]!));
-    }
-    if (this.#patches.size > 0) this.#layPatches(physical, (i) => partOf[i]!, target);
     return true;
-  }
-
-  /** Lays pending rows over gathered rows: row i of `target` is physical row `physical[i]`, in part `partOf(i)`. */
-  #layPatches(physical: readonly number[], partOf: (i: number) => number, target: Uint8Array): void {
-    for (let i = 0; i < physical.length; i++) {
-      const part = this.#parts[partOf(i)]!;
-      const bytes = this.#patches.row(part.file, physical[i]! - part.startRow);
-      if (bytes) target.set(bytes, i * this.rowBytes);
-    }
   }
 
   /**
@@ -444,30 +421,52 @@ export class NpkArrayData {
 }
 
 /**
- * Copies `rowBytes` bytes from row `rows[i]` of `from` to row `slots[i]` of `to` (row i
- * without `slots`): four bytes at a time when rows are whole 32-bit words (typed-array
- * element copies, no subarray objects), else byte by byte for short rows and `set` for
- * long ones.
+ * Copies `rowBytes` bytes of physical row `rows[i]` to row i of `to`, in one pass in the
+ * order asked. `from[p]` holds the rows of part p (the plain file, or a segment) from
+ * physical row `starts[p]` on; when every part but the last holds `uniform` rows, a
+ * row's part is a division, else a binary search over `starts`. Four bytes at a time
+ * when rows are whole 32-bit words (typed-array element copies, no subarray objects),
+ * else byte by byte for short rows and `set` for long ones.
  */
-function copyRows(from: Uint8Array, rows: ArrayLike<number>, rowBytes: number, to: Uint8Array, slots?: ArrayLike<number>): void {
+function copyRows(from: readonly Uint8Array[], starts: readonly number[], uniform: number, rows: readonly number[], rowBytes: number, to: Uint8Array): void {
   const count = rows.length;
-  if (rowBytes % 4 === 0 && from.byteOffset % 4 === 0 && to.byteOffset % 4 === 0 && rowBytes <= 1024) {
+  const last = from.length - 1;
+  const partOf = (row: number): number => {
+    if (last === 0) return 0;
+    if (uniform > 0) return Math.min(Math.floor(row / uniform), last);
+    let low = 0;
+    let high = last;
+    while (low < high) {
+      const mid = (low + high + 1) >>> 1;
+      if (starts[mid]! <= row) low = mid; else high = mid - 1;
+    }
+    return low;
+  };
+  if (rowBytes % 4 === 0 && to.byteOffset % 4 === 0 && rowBytes <= 1024 && from.every((part) => part.byteOffset % 4 === 0)) {
     const words = rowBytes / 4;
-    const source = new Uint32Array(from.buffer, from.byteOffset, from.byteLength >>> 2);
-    const target = new Uint32Array(to.buffer, to.byteOffset, to.byteLength >>> 2);
+    const sources = from.map((part) => new Uint32Array(part.buffer, part.byteOffset, part.byteLength >>> 2));
+    const target = new Uint32Array(to.buffer, to.byteOffset, count * words);
     for (let i = 0; i < count; i++) {
-      const s = rows[i]! * words;
-      const t = (slots ? slots[i]! : i) * words;
+      const p = partOf(rows[i]!);
+      const source = sources[p]!;
+      const s = (rows[i]! - starts[p]!) * words;
+      const t = i * words;
       for (let w = 0; w < words; w++) target[t + w] = source[s + w]!;
     }
   } else if (rowBytes <= 64) {
     for (let i = 0; i < count; i++) {
-      const s = rows[i]! * rowBytes;
-      const t = (slots ? slots[i]! : i) * rowBytes;
-      for (let b = 0; b < rowBytes; b++) to[t + b] = from[s + b]!;
+      const p = partOf(rows[i]!);
+      const source = from[p]!;
+      const s = (rows[i]! - starts[p]!) * rowBytes;
+      const t = i * rowBytes;
+      for (let b = 0; b < rowBytes; b++) to[t + b] = source[s + b]!;
     }
   } else {
-    for (let i = 0; i < count; i++) to.set(from.subarray(rows[i]! * rowBytes, (rows[i]! + 1) * rowBytes), (slots ? slots[i]! : i) * rowBytes);
+    for (let i = 0; i < count; i++) {
+      const p = partOf(rows[i]!);
+      const s = (rows[i]! - starts[p]!) * rowBytes;
+      to.set(from[p]!.subarray(s, s + rowBytes), i * rowBytes);
+    }
   }
 }
 
