@@ -158,3 +158,22 @@ test('a whole raw chunk (a stored zip member) reads straight into the result, it
   assert.ok(Buffer.from(await readChunkedBytes([chunk], 0, data.byteLength)).equals(Buffer.from(data)));
   await rejectsWithCode(readChunkedBytes([{ ...chunk, check: { algorithm: 'crc32', expected: (crc32(data) + 1) >>> 0 } }], 0, data.byteLength), 'CHECKSUM_MISMATCH');
 });
+
+test('chunks whose codec decodes into a buffer are placed straight into the result when whole, decoded piece by piece when sliced; a failure names the chunk', async () => {
+  const data = [pattern(1000, 1), pattern(3000, 2), pattern(500, 3)];
+  const calls = { into: 0, stream: 0 };
+  const codecOf = (bytes: Uint8Array, fail = false): ChunkCodec => ({
+    name: 'test-into',
+    async *decode() { calls.stream++; yield bytes.slice(0, 700); yield bytes.slice(700); },
+    async decodeInto(_stored, out) { calls.into++; if (fail) throw new Error('broken batch'); out.set(bytes); },
+  });
+  const chunks: ByteChunk[] = data.map((bytes, index) => ({ source: undefined as never, offset: 0, storedLength: 0, codec: codecOf(bytes), decodedLength: bytes.byteLength, byteLength: bytes.byteLength, format: 'test', label: `batch ${index}` }));
+  const all = Buffer.concat(data);
+  assert.deepEqual(Buffer.from(await readChunkedBytes(chunks, 0, all.byteLength)), all);
+  assert.deepEqual(calls, { into: 3, stream: 0 });
+  // A slice from inside the first chunk to inside the last: the middle one whole, the ends streamed.
+  assert.deepEqual(Buffer.from(await readChunkedBytes(chunks, 600, 4200)), all.subarray(600, 4200));
+  assert.deepEqual(calls, { into: 4, stream: 2 });
+  const broken = [chunks[0]!, { ...chunks[1]!, codec: codecOf(data[1]!, true) }];
+  await assert.rejects(readChunkedBytes(broken, 0, 4000), (error: unknown) => isTensioError(error, 'INVALID_HEADER') && /batch 1.*broken batch/.test((error as Error).message));
+});

@@ -47,7 +47,8 @@ function cellElements(column: TableColumn): number {
 }
 
 /**
- * Rows `[from, to)` of a batch as the bytes of one tensor the table reads as
+ * Rows `[from, to)` of a batch as the bytes of one tensor the table reads as (written
+ * into `into` when given: exactly their byte length; else a new buffer or a view)
  * (`plan` from `planTableTensors`): columns interleaved for a stacked tensor, converted
  * to the tensor's dtype, nulls as NaN. A column that needs no conversion and has no
  * nulls is returned as a view of its batch bytes (no copy).
@@ -60,7 +61,7 @@ function cellElements(column: TableColumn): number {
  * const bytes = tableBatchToBytes(schema, plan.tensors[0], batchColumns, 0, batchRows);
  * ```
  */
-export function tableBatchToBytes(schema: TableSchema, plan: TableTensorPlan, batch: readonly (TableColumnBatch | undefined)[], from: number, to: number): Uint8Array {
+export function tableBatchToBytes(schema: TableSchema, plan: TableTensorPlan, batch: readonly (TableColumnBatch | undefined)[], from: number, to: number, into?: Uint8Array): Uint8Array {
   const rows = to - from;
   const dtype = plan.spec.dtype;
   const item = DTYPE_INFO[dtype].bits / 8;
@@ -73,9 +74,12 @@ export function tableBatchToBytes(schema: TableSchema, plan: TableTensorPlan, ba
     if (column.dtype === dtype && !hasNulls(data, from, to)) {
       const rowBytes = cell * item;
       checkLength(column, data, to * cell);
-      return data.values.subarray(from * rowBytes, to * rowBytes);
+      const view = data.values.subarray(from * rowBytes, to * rowBytes);
+      if (!into) return view;
+      into.set(view);
+      return into;
     }
-    const out = new Uint8Array(rows * cell * item);
+    const out = into ?? new Uint8Array(rows * cell * item);
     convertColumn(column, data, from, to, dtype, out, 0, 1, cell);
     return out;
   }
@@ -83,9 +87,9 @@ export function tableBatchToBytes(schema: TableSchema, plan: TableTensorPlan, ba
   const plain = plan.columns.map((index) => batchOf(batch, index, schema.columns[index]!));
   if (item > 1 && plan.columns.every((index, position) => schema.columns[index]!.dtype === dtype && cellElements(schema.columns[index]!) === 1 && !plain[position]!.validity)) {
     plan.columns.forEach((index, position) => checkLength(schema.columns[index]!, plain[position]!, to));
-    return tableJoinColumns(plain.map((data) => data.values.subarray(from * item, to * item)), rows, item);
+    return tableJoinColumns(plain.map((data) => data.values.subarray(from * item, to * item)), rows, item, into);
   }
-  const out = new Uint8Array(rows * stride * item);
+  const out = into ?? new Uint8Array(rows * stride * item);
   plan.columns.forEach((index, position) => {
     const column = schema.columns[index]!;
     convertColumn(column, batchOf(batch, index, column), from, to, dtype, out, position, stride, 1);
@@ -203,12 +207,12 @@ export function tableColumnValues(column: TableColumnPlan, rows: Uint8Array, row
  * const rows = tableJoinColumns([x, y], 1000, 4); // two float32 columns → [1000, 2]
  * ```
  */
-export function tableJoinColumns(columns: readonly Uint8Array[], rowCount: number, item: number): Uint8Array {
-  const out = new Uint8Array(rowCount * columns.length * item);
-  const lane = item >= 4 && columns.every((column) => column.byteOffset % 4 === 0) ? 4 : item === 2 && columns.every((column) => column.byteOffset % 2 === 0) ? 2 : 1;
+export function tableJoinColumns(columns: readonly Uint8Array[], rowCount: number, item: number, into?: Uint8Array): Uint8Array {
+  const out = into ?? new Uint8Array(rowCount * columns.length * item);
+  const lane = item >= 4 && [out, ...columns].every((column) => column.byteOffset % 4 === 0) ? 4 : item === 2 && [out, ...columns].every((column) => column.byteOffset % 2 === 0) ? 2 : 1;
   const lanes = item / lane;
   const View = lane === 4 ? Uint32Array : lane === 2 ? Uint16Array : Uint8Array;
-  const target = new View(out.buffer);
+  const target = new View(out.buffer as ArrayBuffer, out.byteOffset, out.byteLength / lane);
   const sources = columns.map((column) => new View(column.buffer as ArrayBuffer, column.byteOffset, (rowCount * item) / lane));
   const stride = columns.length * lanes;
   const BLOCK = 512;

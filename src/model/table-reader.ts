@@ -117,6 +117,13 @@ export function createTableReader(parts: TableReaderParts): TableReader {
           const data = await load(batch, tensor.columns, options.signal);
           yield tableBatchToBytes(schema, tensor, data, from, to);
         },
+        // A whole read places each batch's rows straight into the tensor's buffer.
+        async decodeInto(_stored, out, signal) {
+          throwIfAborted(signal);
+          const data = await load(batch, tensor.columns, signal);
+          if (out.byteLength !== length) throw new TensioError('SIZE_MISMATCH', `${format}: ${batch.label} holds ${length} bytes of tensor "${tensor.spec.name}", ${out.byteLength} asked`, { format });
+          tableBatchToBytes(schema, tensor, data, from, to, out);
+        },
       };
       chunks.push({ source: parts.source, offset: batch.offset, storedLength: batch.storedLength, codec, decodedLength: length, byteLength: length, format, label: batch.label });
     }

@@ -46,6 +46,13 @@ export interface ChunkCodec {
    * stored chunk; must throw rather than produce more than `maxOutputBytes`.
    */
   decodeWhole?(stored: Uint8Array, maxOutputBytes: number): Uint8Array;
+  /**
+   * Decodes the whole chunk into `out` (exactly its `decodedLength` bytes), for a reader
+   * that places each chunk in one result buffer (`readChunkedBytes`): saves a copy of
+   * the decoded bytes when a codec builds them anyway (table batches). Must fill all of
+   * `out` or throw.
+   */
+  decodeInto?(stored: StoredRange, out: Uint8Array, signal?: AbortSignal): Promise<void>;
 }
 
 /**

@@ -142,14 +142,15 @@ export async function readChunkedBytes(chunks: readonly ByteChunk[], start: numb
     }
     return out;
   }
-  if (chunks.every(isPlainRaw)) {
-    // Raw chunks with nothing to check (HDF5 chunk runs): each straight into its place in the result.
+  if (chunks.every((chunk) => isPlainRaw(chunk) || decodesInto(chunk))) {
+    // Raw chunks with nothing to check (HDF5 chunk runs), and chunks whose codec decodes
+    // into a buffer (table batches): each straight into its place in the result.
     checkByteRange(chunkedByteLength(chunks), start, end);
     let base = 0;
     for (const chunk of chunks) {
       const lo = Math.max(start, base);
       const hi = Math.min(end, base + chunk.byteLength);
-      if (lo < hi) await readIntoFrom(chunk.source, out.subarray(lo - start, hi - start), chunk.offset + lo - base, signal ? { signal } : undefined);
+      if (lo < hi) await readChunkInto(chunk, out.subarray(lo - start, hi - start), lo - base, signal);
       base += chunk.byteLength;
     }
     return out;
@@ -166,6 +167,34 @@ export async function readChunkedBytes(chunks: readonly ByteChunk[], start: numb
 function checkByteRange(total: number, start: number, end: number): void {
   if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= total)) {
     throw new TensioError('INVALID_SLICE', `byte range ${start}..${end} is outside the chunked data (${total} bytes)`);
+  }
+}
+
+/** A chunk whose codec decodes into a buffer, all of whose decoded bytes are tensor bytes, with no checksum to take. */
+function decodesInto(chunk: ByteChunk): boolean {
+  return chunk.codec.decodeInto !== undefined && (chunk.skip ?? 0) === 0 && chunk.byteLength === chunk.decodedLength && chunk.check === undefined;
+}
+
+/** Tensor bytes `[from, from + out.byteLength)` of a chunk that {@link isPlainRaw} or {@link decodesInto} accepts, into `out`. */
+async function readChunkInto(chunk: ByteChunk, out: Uint8Array, from: number, signal?: AbortSignal): Promise<void> {
+  if (isPlainRaw(chunk)) {
+    await readIntoFrom(chunk.source, out, chunk.offset + from, signal ? { signal } : undefined);
+    return;
+  }
+  if (from === 0 && out.byteLength === chunk.decodedLength) {
+    throwIfAborted(signal);
+    try {
+      await chunk.codec.decodeInto!({ source: chunk.source, offset: chunk.offset, length: chunk.storedLength }, out, signal);
+    } catch (cause) {
+      throw asChunkError(cause, chunk);
+    }
+    return;
+  }
+  // Part of the chunk (a slice's first or last): decoded piece by piece.
+  let at = 0;
+  for await (const piece of decodeChunk(chunk, from, from + out.byteLength, false, 8 * 2 ** 20, signal)) {
+    out.set(piece, at);
+    at += piece.byteLength;
   }
 }
 
