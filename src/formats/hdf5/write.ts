@@ -281,6 +281,21 @@ async function writeDataset(sink: ByteSink, spec: TensorSpec, chunks: AsyncItera
     fail('UNSUPPORTED_FEATURE', `hdf5: a chunk of ${chunkRows} row(s) of ${JSON.stringify(spec.name)} takes ${chunkBytes} bytes; HDF5 chunks hold under 4 GiB and tensio chunks along axis 0 only (write it contiguous: no compression, no chunkRows)`);
   }
   const records: ChunkRecord[] = [];
+  if (filters.length === 0) {
+    // Unfiltered chunks are the tensor's bytes back to back: the pieces go to the sink
+    // as they come (no copy into a chunk buffer); the last chunk is padded whole, as libhdf5 does.
+    const address = sink.position;
+    let written = 0;
+    for await (const piece of chunks) {
+      throwIfAborted(signal);
+      await sink.write(piece);
+      written += piece.byteLength;
+    }
+    const count = Math.ceil(written / chunkBytes);
+    if (count * chunkBytes > written) await sink.write(new Uint8Array(count * chunkBytes - written));
+    for (let i = 0; i < count; i++) records.push({ address: address + i * chunkBytes, storedBytes: chunkBytes });
+    return { kind: 'chunked', chunkRows, chunkBytes, records };
+  }
   const buffer = new Uint8Array(chunkBytes);
   let filled = 0;
   const emit = async () => {
