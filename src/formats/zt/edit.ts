@@ -75,7 +75,7 @@ function valueFromText(key: string, type: AttributeType, text: string): unknown 
       } catch {
         return fail('INVALID_ARGUMENT', `${quoteInput(key)} holds a map or list; ${quoteInput(text)} is not JSON (give JSON, or --set-type ${key}=string)`);
       }
-      return ztAttributesFrom({ [key]: parsed as never }).get(key) ?? null;
+      return ztAttributesFrom({ [key]: parsed as never })?.get(key) ?? null;
     }
   }
 }

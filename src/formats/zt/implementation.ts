@@ -38,6 +38,8 @@ export const ztImplementation: FormatImplementation = {
       tensors: options.tensors,
       ...(options.metadata ? { metadata: options.metadata } : {}),
       ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
+      ...(options.sourceFormat !== undefined ? { sourceFormat: options.sourceFormat } : {}),
+      ...(options.sourceTensors ? { sourceTensors: options.sourceTensors } : {}),
       ...pick(formatOptions, ['canonical', 'align', 'compress', 'digest', 'dedupMaxBytes', 'append', 'maxShardBytes']),
     });
   },

@@ -97,14 +97,18 @@ export function ztManifestFromCbor(root: CborValue): ZtManifest {
   let objects: Map<string, ZtObject> | undefined;
   let shards = new Map<string, ZtShard>();
   let attributes: unknown;
+  let attributesCbor: CborValue | undefined;
   for (const [key, value] of root.entries) {
     if (typeof key !== 'string') continue; // non-text root keys are ignored
-    if (key === 'attributes') attributes = attributesOf(value, 'file attributes');
+    if (key === 'attributes') {
+      attributes = attributesOf(value, 'file attributes');
+      attributesCbor = value;
+    }
     else if (key === 'shards') shards = parseShards(value);
     else if (key === 'objects') objects = parseObjects(value);
   }
   if (!objects) return ztReject('Schema', 'the manifest has no "objects" map');
-  return { objects, shards, ...(attributes !== undefined ? { attributes } : {}) };
+  return { objects, shards, ...(attributes !== undefined ? { attributes, attributesCbor } : {}) };
 }
 
 export { ztCheckName, ztCheckShardName, ztCheckDigestSyntax } from './names.js';

@@ -26,6 +26,8 @@ import {
 } from './types.js';
 import { ztCheckContent, ztCheckCsrData, ztElementCount, ztIndexArray, ztValidateManifest } from './validate.js';
 import { ztZstdChunks } from './zstd-seekable.js';
+import { ztFloatMarks, ztFloatMarksOf } from './float-marks.js';
+import type { CborValue } from './cbor.js';
 import { ztV1Lineage, ztV1Open, type ZtV1Lineage, type ZtV1Reader } from './v1.js';
 
 /** Options for {@link ztOpen}. */
@@ -287,8 +289,11 @@ export async function ztOpenSource(source: ByteSource, options: ZtOpenOptions & 
     },
   });
 
+  const metadataTypes = ztFloatMarksOf(manifest?.attributesCbor as CborValue | undefined);
   return Object.assign(reader, {
     manifest,
+    // Whole-number float attributes (1.0), which plain metadata cannot tell from integers.
+    ...(metadataTypes ? { metadataTypes } : {}),
     openShardSource: (shard: string) => {
       if (!manifest?.shards.has(shard)) throw new TensioError('NOT_FOUND', `zt: no shard ${JSON.stringify(shard)} in the manifest`, { format: 'zt' });
       return sourceOf({ dtype: 'u8', blob: { offset: 0n, length: 0n, shard } }, `shard ${JSON.stringify(shard)}`);
@@ -364,9 +369,11 @@ function safeNumber(value: bigint, what: string): number {
 export function ztTensorInfo(name: string, object: ZtObject): TensorInfo {
   const shape = object.shape.map((dim) => safeNumber(dim, `dimension of ${JSON.stringify(name)}`));
   const parts = [...object.parts].map(([partName, part]) => ({ partName, part, view: partView(part) }));
+  const attributeFloats = object.attributesCbor === undefined ? undefined : ztFloatMarks(object.attributesCbor as CborValue);
   const extras = {
     layout: object.layout,
     ...(object.attributes !== undefined ? { attributes: object.attributes } : {}),
+    ...(attributeFloats !== undefined ? { attributeFloats } : {}),
     parts: Object.fromEntries(parts.map(({ partName, part }) => [partName, {
       dtype: part.dtype,
       ...(part.type !== undefined ? { type: part.type } : {}),

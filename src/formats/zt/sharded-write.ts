@@ -61,7 +61,7 @@ export async function ztCreateShardedWriter(root: string, options: ZtShardedWrit
     if (why) throw new TensioError('UNSUPPORTED_DTYPE', `zt: cannot hold ${JSON.stringify(spec.name)}: ${why}`, { format: 'zt' });
     return { spec, name: spec.name.normalize('NFC'), byteLength: tensorByteLength(spec.dtype, spec.shape, 'zt') ?? 0 };
   }).sort((a, b) => ztCompareNames(a.name, b.name));
-  const attributes = options.metadata && Object.keys(options.metadata).length > 0 ? ztAttributesFrom(options.metadata) : undefined;
+  const attributes = options.metadata ? ztAttributesFrom(options.metadata) : undefined;
   const objects = new Map<string, unknown>();
   const shards = new Map<string, { size: number; digest: string }>();
   const published: ByteSink[] = [];

@@ -161,6 +161,8 @@ export interface ZtManifest {
   readonly objects: ReadonlyMap<string, ZtObject>;
   readonly shards: ReadonlyMap<string, ZtShard>;
   readonly attributes?: unknown;
+  /** The file attributes as decoded CBOR (floats kept as floats), for their float marks. */
+  readonly attributesCbor?: unknown;
 }
 
 /** What the footer at EOF says. */

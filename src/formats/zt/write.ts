@@ -11,13 +11,14 @@ import { TensioError, throwIfAborted } from '../../core/errors.js';
 import { tensorByteLength } from '../../core/sizes.js';
 import { bytesEqual } from '../../core/bytes.js';
 import { createPlannedWriter } from '../../model/planned-writer.js';
-import type { Metadata, TensorSpec, TensorWriter } from '../../model/types.js';
+import type { Metadata, TensorInfo, TensorSpec, TensorWriter } from '../../model/types.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
 import { fileSource } from '../../storage/file-source.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import { cborDecodeStrict, cborEncodeCanonical, CborFloat, CborMap } from './cbor.js';
 import { ztReadManifestFrom } from './reader.js';
+import { ZT_VALUE_TYPES_KEY, ztRecordedFloatMarks, ztWithFloatMarks } from './float-marks.js';
 import { ztHasher, ztXxh3, type ZtDigestAlgorithm } from './digest.js';
 import { ztCheckName } from './names.js';
 import { ztCannotWrite, ztLayoutAttributes, ztLayoutName, ztPartStorage, ztStorageOf } from './dtypes.js';
@@ -58,6 +59,14 @@ export interface ZtWriteOptions {
   signal?: AbortSignal;
 }
 
+/** What a conversion tells the writer about its input (see the model's writer options). */
+export interface ZtSourceOptions {
+  /** The input's format: from `'zt'`, object attributes and their float marks are carried over. */
+  sourceFormat?: string;
+  /** The input's tensors (their `extras.attributes` and `extras.attributeFloats`). */
+  sourceTensors?: readonly TensorInfo[];
+}
+
 interface WrittenBlob {
   readonly offset: number;
   readonly length: number;
@@ -94,7 +103,7 @@ async function sameAsStored(source: ByteSource, blob: WrittenBlob, at: number, c
  * await writer.close();
  * ```
  */
-export async function ztCreateWriter(target: WriteTarget, options: { tensors: readonly TensorSpec[]; metadata?: Metadata; overwrite?: boolean } & ZtWriteOptions): Promise<TensorWriter> {
+export async function ztCreateWriter(target: WriteTarget, options: { tensors: readonly TensorSpec[]; metadata?: Metadata; overwrite?: boolean } & ZtSourceOptions & ZtWriteOptions): Promise<TensorWriter> {
   const compress = options.compress === true ? {} : options.compress || undefined;
   const digest = options.digest ?? 'xxh3';
   const previous = options.append ? await ztPreviousGeneration(target) : undefined;
@@ -108,7 +117,11 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
     throw new TensioError('INVALID_ARGUMENT', `zt: alignment ${align} must be a power of two from ${ZT_ALIGN_FLOOR} to 2^30`, { format: 'zt' });
   }
   const dedupMax = options.dedupMaxBytes ?? Number.POSITIVE_INFINITY;
-  const attributes = options.metadata && Object.keys(options.metadata).length > 0 ? ztAttributesFrom(options.metadata) : undefined;
+  const attributes = options.metadata ? ztAttributesFrom(options.metadata) : undefined;
+  // A .zt input's object attributes, with their whole-number floats marked (`float-marks.ts`).
+  const sourceExtras = new Map(options.sourceFormat === 'zt' ? (options.sourceTensors ?? []).map((info) => [info.name, info.extras ?? {}]) : []);
+  const objectAttributes = (name: string, attributes: Readonly<Record<string, unknown>> | undefined): unknown =>
+    attributes === undefined ? undefined : ztWithFloatMarks(toCborValue(attributes, 0), sourceExtras.get(name)?.attributeFloats);
 
   // NFC names, bytewise order, no two tensors under one name after normalising.
   const planned: PlannedObject[] = [];
@@ -220,7 +233,8 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
     await split.drain();
     const layout = spec.layout!;
     const layoutAttributes = ztLayoutAttributes(layout);
-    const attributes = layoutAttributes ? toCborValue(layoutAttributes, 0) : undefined;
+    // Sparse layouts have no typed attributes in the model: a .zt input's own are carried over.
+    const attributes = objectAttributes(spec.name, layoutAttributes ?? sourceExtras.get(spec.name)?.attributes as Record<string, unknown> | undefined);
     objectsOut.set(object.name, { shape: spec.shape, layout: ztLayoutName(layout)!, ...(attributes !== undefined ? { attributes } : {}), parts });
   }
 
@@ -275,10 +289,11 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
       ...(decodedLength !== undefined ? { encoding: ZT_ENCODING_ZSTD, decoded_length: decodedLength } : {}),
       ...(hasher ? { digest: hasher.digest() } : {}),
     };
+    const attributes = storage.attributes ?? objectAttributes(spec.name, sourceExtras.get(spec.name)?.attributes as Record<string, unknown> | undefined);
     objectsOut.set(object.name, {
       shape: spec.shape,
       layout: storage.layout ?? 'dense',
-      ...(storage.attributes ? { attributes: storage.attributes } : {}),
+      ...(attributes !== undefined ? { attributes } : {}),
       parts: { data: part },
     });
   }
@@ -319,23 +334,28 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
 }
 
 /**
- * File metadata as manifest attributes: keys must be valid names; values that CBOR
- * cannot carry (functions, symbols) are dropped; non-integral numbers stay floats.
+ * File metadata as manifest attributes (undefined when none): keys must be valid names;
+ * values that CBOR cannot carry (functions, symbols) are dropped; non-integral numbers
+ * stay floats, and so do whole numbers that the float marks under `zt.value_types` name
+ * (a `.zt` input's `1.0`). The marks key itself is not written.
  */
-export function ztAttributesFrom(metadata: Metadata): Map<string, unknown> {
+export function ztAttributesFrom(metadata: Metadata): Map<string, unknown> | undefined {
+  const marks = ztRecordedFloatMarks(metadata);
   const out = new Map<string, unknown>();
   for (const [key, value] of Object.entries(metadata)) {
+    if (key === ZT_VALUE_TYPES_KEY) continue;
     ztCheckName(key, 'attribute key');
     const converted = toCborValue(value, 0);
-    if (converted !== undefined) out.set(key, converted);
+    if (converted !== undefined) out.set(key, ztWithFloatMarks(converted, marks[key]));
   }
-  return out;
+  return out.size > 0 ? out : undefined;
 }
 
 function toCborValue(value: unknown, depth: number): unknown {
   if (depth > 30) return undefined;
   if (value === null || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'bigint' || value instanceof Uint8Array) return value;
-  if (typeof value === 'number') return Number.isInteger(value) ? value : new CborFloat(value);
+  // Integers as CBOR integers; a whole number past 2^53 came from a float (the decoder gives bigints for big integers).
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : new CborFloat(value);
   if (Array.isArray(value)) return value.map((item) => toCborValue(item, depth + 1) ?? null);
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice();
   if (typeof value === 'object') {
