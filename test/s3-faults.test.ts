@@ -93,11 +93,33 @@ test('a body cut short is resumed from the byte it stopped at; a slow answer wit
   proxy.delayMs = 300;
   assert.deepEqual(await source.read(4 * MiB - 10, 10), data.subarray(4 * MiB - 10, 4 * MiB));
   await source.close();
+  // A streamed run (a tensor read chunk by chunk, one GET) cut mid-body: asked for again
+  // from the byte it stopped at, pinned to the same ETag.
+  proxy.delayMs = 0;
+  const streamed = await s3Source(`s3://${bucket}/faults/read.bin`, { ...options, retries: 2 });
+  const requestsBefore = streamed.stats.requests;
+  const retriesBefore = streamed.stats.retries;
+  proxy.dropDownloadAfter(2 * MiB, 1);
+  const streamedDrops = proxy.drops;
+  const whole = new Uint8Array(data.byteLength - 100);
+  for (let at = 0; at < whole.byteLength; at += MiB) await streamed.readInto(whole.subarray(at, at + MiB), 100 + at, { sequentialUntil: data.byteLength });
+  assert.deepEqual(whole, data.subarray(100));
+  assert.equal(proxy.drops - streamedDrops, 1, 'the run was cut once');
+  assert.equal(streamed.stats.retries - retriesBefore, 1, 'and resumed once');
+  assert.equal(streamed.stats.requests - requestsBefore, 2, 'one GET for the run, one to resume it (not one per chunk)');
+  await streamed.close();
   // Cut on every attempt: a clean error after the bounded retries.
   proxy.delayMs = 0;
   const again = await s3Source(`s3://${bucket}/faults/read.bin`, { ...options, readAheadDepth: 0, retries: 2 });
   proxy.dropDownloadAfter(MiB, 1000);
   await assert.rejects(again.readInto(new Uint8Array(3 * MiB), 0), (e) => isTensioError(e, 'HTTP_ERROR', 'TIMEOUT'));
+  proxy.dropDownloadAfter(Infinity, 0);
+  const runCut = await s3Source(`s3://${bucket}/faults/read.bin`, { ...options, retries: 2 });
+  proxy.dropDownloadAfter(100, 1000); // every answer cut before its body: no progress at all
+  await assert.rejects((async () => {
+    for (let at = 0; at < 4 * MiB; at += MiB) await runCut.readInto(new Uint8Array(MiB), at, { sequentialUntil: 4 * MiB });
+  })(), (e) => isTensioError(e, 'HTTP_ERROR', 'TIMEOUT'));
+  await runCut.close();
 });
 
 test('noSignRequest sends no Authorization header; credentials sign with SigV4', async (t) => {

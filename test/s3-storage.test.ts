@@ -13,6 +13,9 @@ import { s3Sink } from '../src/storage/s3-sink.js';
 import { parseS3Url } from '../src/storage/s3-location.js';
 import { s3Connect } from '../src/storage/s3-client.js';
 import { s3Skip, useSwiftS3 } from './helpers/s3-test-env.js';
+import { createTensor } from '../src/core/tensor.js';
+import { safetensorsSerialize } from '../src/formats/safetensors/write.js';
+import { openTensorFile } from '../src/operations/open.js';
 import { SWIFT_OTHER_CREDENTIALS } from './helpers/swift-s3.js';
 
 const env = useSwiftS3('tensio-storage');
@@ -84,6 +87,36 @@ test('s3 source: one request to open, exact ranged reads, read-ahead, ETag pinni
   const empty = await s3Source(`s3://${bucket}/source/empty.bin`);
   assert.equal(empty.size, 0);
   assert.deepEqual(await empty.read(0, 0), new Uint8Array(0));
+});
+
+test('s3 source: a tensor streamed chunk by chunk is ONE GetObject (with a small chunk size too); a replaced object fails mid-stream', { skip }, async () => {
+  const { bucket, client } = env.current!;
+  const tensors = { a: createTensor('uint8', [5 * MiB + 3], pattern(5 * MiB + 3, 3)), b: createTensor('uint8', [3 * MiB], pattern(3 * MiB, 5)), tiny: createTensor('uint8', [10], pattern(10, 9)) };
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'source/model.safetensors', Body: safetensorsSerialize(tensors) }));
+  for (const chunkBytes of [MiB, 64 * 1024]) {
+    const reader = await openTensorFile(`s3://${bucket}/source/model.safetensors`);
+    const { stats } = await s3Connect({});
+    for (const name of ['a', 'b', 'tiny'] as const) {
+      const before = stats.requests;
+      const pieces: Uint8Array[] = [];
+      for await (const piece of reader.stream(name, { chunkBytes })) pieces.push(piece.slice());
+      assert.deepEqual(Buffer.concat(pieces), Buffer.from(tensors[name].data), `${name} at ${chunkBytes}-byte chunks`);
+      // a (6 or 81 chunks) and b one GET each; tiny one block of the cache.
+      assert.equal(stats.requests - before, 1, `requests for ${name} in ${chunkBytes}-byte chunks`);
+    }
+    await reader.close();
+  }
+  // Replaced while a tensor streams: SOURCE_CHANGED, never bytes of two versions.
+  const reader = await openTensorFile(`s3://${bucket}/source/model.safetensors`, { s3: { ...env.current!.options } });
+  const stream = reader.stream('a', { chunkBytes: MiB })[Symbol.asyncIterator]();
+  await stream.next();
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'source/model.safetensors', Body: safetensorsSerialize({ a: createTensor('uint8', [5 * MiB + 3], pattern(5 * MiB + 3, 11)) }) }));
+  // The first request may already hold the old tensor's bytes: the next tensor is read after the change.
+  await assert.rejects((async () => {
+    for (;;) if ((await stream.next()).done) break;
+    for await (const _ of reader.stream('b', { chunkBytes: MiB })) { /* drain */ }
+  })(), (e) => isTensioError(e, 'SOURCE_CHANGED'));
+  await reader.close();
 });
 
 test('s3 sink: a streamed multipart upload, invisible until close, with the parts S3 expects', { skip }, async () => {

@@ -113,6 +113,13 @@ export const S3_PART_BYTES = 8 * 2 ** 20;
 /** S3 uploads: parts uploaded at once; memory held by an upload is about (this + 1) × part size (`queueSize`). */
 export const S3_UPLOAD_QUEUE = 4;
 
+/**
+ * S3 reads: bytes one streamed `GetObject` (a tensor streamed chunk by chunk) may hold
+ * ahead of its reader, 16 MiB (two default stream chunks); at most two such reads are
+ * open per source (`streamBufferBytes`).
+ */
+export const S3_STREAM_BUFFER_BYTES = 16 * 2 ** 20;
+
 /** S3: milliseconds a connection may stay silent before it counts as dropped (`timeoutMs`). */
 export const S3_IDLE_TIMEOUT_MS = 30_000;
 

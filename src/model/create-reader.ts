@@ -271,7 +271,8 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
         throwIfAborted(options.signal);
         const length = Math.min(chunkBytes, total - at);
         const chunk = reused ? reused.subarray(0, length) : allocateUninitialized(length);
-        await readIntoFrom(location.source, chunk, location.offset + at, options.signal ? { signal: options.signal } : undefined);
+        // The hint lets a remote source fetch the rest of the tensor with one streamed request.
+        await readIntoFrom(location.source, chunk, location.offset + at, { sequentialUntil: location.offset + total, ...(options.signal ? { signal: options.signal } : {}) });
         yield chunk;
       }
     } finally {

@@ -7,6 +7,12 @@ import { TensioError, throwIfAborted } from '../core/errors.js';
 /** Options for one {@link ByteSource.read}. */
 export interface ReadOptions {
   signal?: AbortSignal;
+  /**
+   * A hint: the caller goes on reading sequentially from this read's offset up to this
+   * offset (exclusive), e.g. the end of a tensor it streams chunk by chunk. A remote
+   * source may then fetch the whole run with one streamed request; others ignore it.
+   */
+  sequentialUntil?: number;
 }
 
 /**

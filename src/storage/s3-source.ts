@@ -7,12 +7,17 @@
  * object replaced during a read fails with `SOURCE_CHANGED` instead of mixing bytes of
  * two versions. A connection dropped in the middle of a body is resumed from the byte
  * it stopped at, a bounded number of times. The block cache and sequential read-ahead
- * are the ones the HTTP source uses.
+ * are the ones the HTTP source uses. A tensor streamed chunk by chunk (its reads say
+ * `sequentialUntil`: the end of the tensor) is one streamed `GetObject` for the whole
+ * tensor, pumped ahead of the reader into a bounded queue (`streamed-runs.ts`), so the
+ * transfer overlaps the writer's work without a request per chunk.
  */
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { checkRange, type ByteSource, type ReadOptions } from './byte-source.js';
 import { withCache, type CacheOptions, type CacheStats } from './cached-source.js';
+import { S3_STREAM_BUFFER_BYTES } from '../core/limits.js';
 import { SequentialReadAhead } from './read-ahead.js';
+import { StreamedRuns, type OpenRunBody } from './streamed-runs.js';
 import { combineSignals, s3Connect, s3Send, translateS3Error, type S3Connection, type S3Options, type S3Stats } from './s3-client.js';
 import { formatS3Url, parseS3Url, type S3Location } from './s3-location.js';
 
@@ -24,6 +29,14 @@ export interface S3SourceOptions extends S3Options {
   cache?: CacheOptions;
   /** Large sequential reads fetch this many next ranges ahead (default 2; 0 turns it off). */
   readAheadDepth?: number;
+  /**
+   * A tensor streamed chunk by chunk (reads that say `sequentialUntil`) is fetched with
+   * ONE `GetObject` for the rest of it, consumed as the chunks are asked for (default
+   * true; false: one ranged GET per chunk with read-ahead).
+   */
+  streamRuns?: boolean;
+  /** Most bytes such a streamed GET holds ahead of its reader (default {@link S3_STREAM_BUFFER_BYTES}). */
+  streamBufferBytes?: number;
   /** Refuse an object whose ETag changes while it is read (default true). */
   pin?: boolean;
   /** Share an existing connection (stores do). */
@@ -45,6 +58,8 @@ export interface S3Source extends ByteSource {
 }
 
 const DEFAULT_PREFETCH_BYTES = 64 * 1024;
+/** Sequential runs shorter than this are read through the block cache (the cache's pass-through size). */
+const RUN_MIN_BYTES = 1024 * 1024;
 
 /**
  * Opens `s3://bucket/key` for random access (one request).
@@ -69,6 +84,13 @@ export async function s3Source(location: string | URL | S3Location, options: S3S
     readInto: (target: Uint8Array, offset: number, signal: AbortSignal | undefined) => readObjectRange(connection, where, target, offset, pin ? etag : undefined, combineSignals(options.signal, signal)),
   };
   const readAhead = new SequentialReadAhead(object, options.readAheadDepth ?? 2);
+  const runs = new StreamedRuns(openRunBody(connection, where, pin ? etag : undefined, options.signal), {
+    bufferBytes: Math.max(1, options.streamBufferBytes ?? S3_STREAM_BUFFER_BYTES),
+    retries: connection.retries,
+    name,
+    onRetry: () => void (connection.stats.retries += 1),
+  });
+  const streaming = options.streamRuns !== false;
   const raw: ByteSource = {
     size,
     name,
@@ -78,12 +100,25 @@ export async function s3Source(location: string | URL | S3Location, options: S3S
       await readAhead.readInto(target, offset, readOptions?.signal);
       return target;
     },
-    readInto: (target, offset, readOptions) => {
+    readInto: async (target, offset, readOptions) => {
       checkRange(size, offset, target.byteLength, name);
+      const until = readOptions?.sequentialUntil;
+      if (until !== undefined && (await runs.readInto(target, offset, until, readOptions?.signal))) return;
       return readAhead.readInto(target, offset, readOptions?.signal);
     },
   };
   const cached = withCache(raw, options.cache);
+  /**
+   * A tensor streamed chunk by chunk (`sequentialUntil`: its end) of at least a block
+   * cache pass-through's size is one GET for the rest of it, whatever the chunk size;
+   * a run already open serves its reader to the end (also its short last chunk).
+   * Other reads go through the block cache as before.
+   */
+  const inRun = (offset: number, readOptions: ReadOptions | undefined): boolean => {
+    const until = readOptions?.sequentialUntil;
+    if (!streaming || until === undefined || !Number.isSafeInteger(until) || until > size) return false;
+    return runs.standsAt(offset) || until - offset >= RUN_MIN_BYTES;
+  };
   cached.prime(0, head);
   let closed = false;
   const source: S3Source = {
@@ -95,11 +130,12 @@ export async function s3Source(location: string | URL | S3Location, options: S3S
     stats: connection.stats,
     cacheStats: cached.stats,
     read: (offset, length, readOptions) => cached.read(offset, length, readOptions),
-    readInto: (target, offset, readOptions) => cached.readInto(target, offset, readOptions),
+    readInto: (target, offset, readOptions) => (inRun(offset, readOptions) ? raw.readInto!(target, offset, readOptions) : cached.readInto(target, offset, readOptions)),
     async close() {
       if (closed) return;
       closed = true;
       readAhead.clear();
+      runs.close();
       await cached.close?.();
     },
     async [Symbol.asyncDispose]() {
@@ -177,23 +213,12 @@ async function readBody(body: unknown, target: Uint8Array, at: number, connectio
  */
 async function readObjectRange(connection: S3Connection, where: S3Location, target: Uint8Array, offset: number, etag: string | undefined, signal: AbortSignal | undefined): Promise<void> {
   if (target.byteLength === 0) return;
-  const { sdk, client } = connection;
-  const context = { location: where, action: 'read' };
   let done = 0;
   let failures = 0;
   while (done < target.byteLength) {
     const from = offset + done;
     const to = offset + target.byteLength - 1;
-    const response = await s3Send(connection, context, (abortSignal) => client.send(new sdk.GetObjectCommand({ Bucket: where.bucket, Key: where.key, Range: `bytes=${from}-${to}`, ...(etag ? { IfMatch: etag } : {}) }), abortSignal ? { abortSignal } : {}), signal);
-    if (etag !== undefined && response.ETag !== undefined && response.ETag !== etag) {
-      (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
-      throw translateS3Error(Object.assign(new Error('ETag changed'), { name: 'PreconditionFailed' }), context);
-    }
-    const expected = `bytes ${from}-${to}/`;
-    if (response.ContentRange !== undefined && !response.ContentRange.startsWith(expected)) {
-      (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
-      throw new TensioError('SIZE_MISMATCH', `${formatS3Url(where)} answered ${response.ContentRange} to a request for bytes ${from}-${to}`, { path: formatS3Url(where) });
-    }
+    const response = await getCheckedRange(connection, where, from, to, etag, signal);
     const view = target.subarray(done);
     const written = await readBody(response.Body, view, 0, connection, where, signal);
     done += written;
@@ -206,4 +231,44 @@ async function readObjectRange(connection: S3Connection, where: S3Location, targ
       await new Promise((resolveWait) => setTimeout(resolveWait, 100 * 2 ** (failures - 1)));
     }
   }
+}
+
+/**
+ * One ranged `GetObject` of bytes `from..to` (inclusive), pinned to `etag`: `If-Match`
+ * sent, and the answer's ETag and `Content-Range` compared (`SOURCE_CHANGED`,
+ * `SIZE_MISMATCH`). The body is left to the caller.
+ */
+async function getCheckedRange(connection: S3Connection, where: S3Location, from: number, to: number, etag: string | undefined, signal: AbortSignal | undefined): Promise<{ Body?: unknown }> {
+  const { sdk, client } = connection;
+  const context = { location: where, action: 'read' };
+  const response = await s3Send(connection, context, (abortSignal) => client.send(new sdk.GetObjectCommand({ Bucket: where.bucket, Key: where.key, Range: `bytes=${from}-${to}`, ...(etag ? { IfMatch: etag } : {}) }), abortSignal ? { abortSignal } : {}), signal);
+  if (etag !== undefined && response.ETag !== undefined && response.ETag !== etag) {
+    (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+    throw translateS3Error(Object.assign(new Error('ETag changed'), { name: 'PreconditionFailed' }), context);
+  }
+  const expected = `bytes ${from}-${to}/`;
+  if (response.ContentRange !== undefined && !response.ContentRange.startsWith(expected)) {
+    (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+    throw new TensioError('SIZE_MISMATCH', `${formatS3Url(where)} answered ${response.ContentRange} to a request for bytes ${from}-${to}`, { path: formatS3Url(where) });
+  }
+  return response;
+}
+
+/** The body of a run `from..end-1` for {@link StreamedRuns}: one checked ranged GET, its bytes counted. */
+function openRunBody(connection: S3Connection, where: S3Location, etag: string | undefined, sourceSignal: AbortSignal | undefined): OpenRunBody {
+  return async (from, end, signal) => {
+    const response = await getCheckedRange(connection, where, from, end - 1, etag, combineSignals(sourceSignal, signal));
+    const body = response.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+    const stats = connection.stats;
+    return {
+      async *[Symbol.asyncIterator]() {
+        if (!body) return; // no body: the run sees a dropped connection and asks again
+        for await (const piece of body) {
+          stats.bytesReceived += piece.byteLength;
+          yield piece;
+        }
+      },
+      destroy: () => body?.destroy?.(),
+    };
+  };
 }

@@ -52,7 +52,7 @@ export function useSwiftS3(bucket = 'tensio-test'): { current: S3TestEnv | undef
         return (listed.Uploads ?? []).map((upload) => ({ key: upload.Key ?? '', uploadId: upload.UploadId ?? '' }));
       },
     };
-  }, { timeout: 120_000 });
+  }, { timeout: 200_000 }); // Swift's start-up limit (150 s) plus the bucket
   after(async () => {
     setS3Defaults({});
     client?.destroy();

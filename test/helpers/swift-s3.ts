@@ -22,6 +22,12 @@ import { fileURLToPath } from 'node:url';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SYSTEM_PYTHON = '/usr/bin/python3';
 const SERVERS = ['account', 'container', 'object', 'proxy'] as const;
+/**
+ * How long the four servers may take to answer: about 5 s on a quiet machine, 35-45 s
+ * measured at load average 15-20 on 2 cores (each imports eventlet and swift); the
+ * limit leaves room for worse before a test fails with the servers' logs.
+ */
+const SWIFT_STARTUP_MS = 150_000;
 
 /** Access key and secret of the test account (tempauth `test:tester`). */
 export const SWIFT_CREDENTIALS = { accessKeyId: 'test:tester', secretAccessKey: 'testing' } as const;
@@ -57,15 +63,20 @@ export function swiftSkip(): string | false {
   return (skipReason = false);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+/**
+ * `count` distinct free loopback ports. The listeners stay open until all are chosen:
+ * closing each before asking for the next can hand out the same port twice (seen here:
+ * the proxy and the container server given one port, and start-up hung until its limit).
+ */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolveServer, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolvePort(port));
-    });
-  });
+    server.listen(0, '127.0.0.1', () => resolveServer(server));
+  })));
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise<void>((resolveClose) => server.close(() => resolveClose()))));
+  return ports;
 }
 
 /** Waits until every server answers HTTP at all (the proxy's healthcheck with 200). */
@@ -92,7 +103,7 @@ async function waitForServers(ports: readonly number[], children: ChildProcess[]
 }
 
 /**
- * Starts Swift with S3 (about 3-7 s on a loaded machine). Call {@link swiftSkip} first.
+ * Starts Swift with S3 (about 5 s on a quiet machine, 35-45 s at load 15-20). Call {@link swiftSkip} first.
  *
  * @example
  * ```ts
@@ -102,7 +113,7 @@ async function waitForServers(ports: readonly number[], children: ChildProcess[]
  */
 export async function startSwiftS3(options: { startupTimeoutMs?: number } = {}): Promise<SwiftS3Server> {
   const folder = await mkdtemp(join(tmpdir(), 'tensio-swift-'));
-  const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const ports = await freePorts(4);
   const [proxyPort, accountPort, containerPort, objectPort] = ports as [number, number, number, number];
   const config = spawnSync(SYSTEM_PYTHON, [join(HERE, 'swift-s3-config.py'), folder, String(proxyPort), String(accountPort), String(containerPort), String(objectPort)], { encoding: 'utf8' });
   if (config.status !== 0) {
@@ -141,7 +152,7 @@ export async function startSwiftS3(options: { startupTimeoutMs?: number } = {}):
     },
   };
   try {
-    await waitForServers(ports, children, options.startupTimeoutMs ?? 60_000);
+    await waitForServers(ports, children, options.startupTimeoutMs ?? SWIFT_STARTUP_MS);
   } catch (error) {
     const logs = await server.logs();
     await server.stop();
