@@ -43,6 +43,8 @@ export interface S3Options {
   partBytes?: number;
   /** Uploads: parts in flight at once (default `S3_UPLOAD_QUEUE`, 4); memory ≈ (this + 1) × `partBytes`. */
   queueSize?: number;
+  /** Reads: bytes a streamed `GetObject` (a tensor read chunk by chunk) may hold ahead of its reader (default `S3_STREAM_BUFFER_BYTES`, 16 MiB). */
+  streamBufferBytes?: number;
   /** Cancels every request made with these options (not shared with other users of the connection). */
   signal?: AbortSignal;
   /** Use this client instead of building one (its settings win; tensio never destroys it). */

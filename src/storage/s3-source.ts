@@ -35,8 +35,6 @@ export interface S3SourceOptions extends S3Options {
    * true; false: one ranged GET per chunk with read-ahead).
    */
   streamRuns?: boolean;
-  /** Most bytes such a streamed GET holds ahead of its reader (default {@link S3_STREAM_BUFFER_BYTES}). */
-  streamBufferBytes?: number;
   /** Refuse an object whose ETag changes while it is read (default true). */
   pin?: boolean;
   /** Share an existing connection (stores do). */
