@@ -18,7 +18,7 @@ import { withCache, type CacheOptions, type CacheStats } from './cached-source.j
 import { S3_STREAM_BUFFER_BYTES } from '../core/limits.js';
 import { SequentialReadAhead } from './read-ahead.js';
 import { StreamedRuns, type OpenRunBody } from './streamed-runs.js';
-import { combineSignals, s3Connect, s3Send, translateS3Error, type S3Connection, type S3Options, type S3Stats } from './s3-client.js';
+import { combineSignals, resolveS3Options, s3Connect, s3Send, translateS3Error, type S3Connection, type S3Options, type S3Stats } from './s3-client.js';
 import { formatS3Url, parseS3Url, type S3Location } from './s3-location.js';
 
 /** Options for {@link s3Source}. */
@@ -83,7 +83,7 @@ export async function s3Source(location: string | URL | S3Location, options: S3S
   };
   const readAhead = new SequentialReadAhead(object, options.readAheadDepth ?? 2);
   const runs = new StreamedRuns(openRunBody(connection, where, pin ? etag : undefined, options.signal), {
-    bufferBytes: Math.max(1, options.streamBufferBytes ?? S3_STREAM_BUFFER_BYTES),
+    bufferBytes: Math.max(1, resolveS3Options(options).streamBufferBytes ?? S3_STREAM_BUFFER_BYTES),
     retries: connection.retries,
     name,
     onRetry: () => void (connection.stats.retries += 1),
