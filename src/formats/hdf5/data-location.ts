@@ -303,7 +303,8 @@ function gridOf(space: readonly number[], chunkShape: readonly number[]): number
 }
 
 /** Walks a version-1 B-tree of chunks; returns every chunk's grid index and address. */
-async function readBtree1(read: Hdf5RangeRead, sb: Superblock, root: number, chunkShape: readonly number[], chunkBytes: number, total: number): Promise<Hdf5StoredChunk[]> {
+async function readBtree1(read: Hdf5RangeRead, sb: Superblock, root: number, chunkShape: readonly number[], chunkBytes: number, gridShape: readonly number[]): Promise<Hdf5StoredChunk[]> {
+  const total = gridShape.reduce((a, b) => a * b, 1);
   const rank = chunkShape.length;
   const chunks: Hdf5StoredChunk[] = [];
   const keyBytes = 8 + 8 * (rank + 1);
@@ -331,7 +332,7 @@ async function readBtree1(read: Hdf5RangeRead, sb: Superblock, root: number, chu
         continue;
       }
       if (size !== chunkBytes || mask !== 0) decline(`a chunk of ${size} bytes (filter mask ${mask}) where ${chunkBytes} unfiltered bytes belong`);
-      const grid = offsets.slice(0, rank).map((offset, k) => (offset % chunkShape[k]! === 0 ? offset / chunkShape[k]! : decline('a chunk offset off the chunk grid')));
+      const grid = offsets.slice(0, rank).map((offset, k) => (offset % chunkShape[k]! === 0 && offset / chunkShape[k]! < gridShape[k]! ? offset / chunkShape[k]! : decline('a chunk offset off the chunk grid')));
       chunks.push({ grid, offset: sb.base + child });
     }
     // Children in key order: pushed reversed so the stack visits them left to right (order is restored by sorting anyway).
@@ -454,7 +455,7 @@ async function locate(read: Hdf5RangeRead, fileSize: number, superblockOffset: n
     const addresses = await readFixedArray(read, sb, layout.address, grid);
     addresses.forEach((address, i) => chunks.push({ grid: gridIndex(i), offset: address === undefined ? decline(`chunk ${i} was never written (libhdf5 fills it)`) : sb.base + address }));
   } else {
-    chunks.push(...(await readBtree1(read, sb, layout.address, chunkShape, chunkBytes, total)));
+    chunks.push(...(await readBtree1(read, sb, layout.address, chunkShape, chunkBytes, grid)));
     if (chunks.length !== total) decline(`${chunks.length} of ${total} chunks are stored (libhdf5 fills the rest)`);
     const linear = (index: readonly number[]) => index.reduce((sum, value, k) => sum * grid[k]! + value, 0);
     chunks.sort((a, b) => linear(a.grid) - linear(b.grid));

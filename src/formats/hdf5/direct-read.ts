@@ -2,17 +2,21 @@
  * Reading an unfiltered HDF5 dataset straight from its file: the model seam's `span`
  * (contiguous data, or chunks stored one after another) or a list of raw chunks, so the
  * bytes go from the file into the result with positioned reads (or a memory mapping)
- * and never through libhdf5's WebAssembly heap. Only datasets whose chunks span every
- * axis but the first are laid out this way (each chunk is then one run of the C-order
- * result); the others stay with libhdf5's hyperslab reads.
+ * and never through libhdf5's WebAssembly heap. When chunks span every axis but the
+ * first, each chunk is one run of the C-order result; when they cut the trailing axes,
+ * each row of chunks is assembled into a band (`chunk-bands.ts`).
  */
 import type { TensorLocation } from '../../model/create-reader.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import { rawCodec } from '../../storage/chunk-codec.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
+import { hdf5ChunkBands } from './chunk-bands.js';
 import type { Hdf5DatasetPlan } from './describe.js';
 import { hdf5LocateData, type Hdf5DataLocation, type Hdf5Declined } from './data-location.js';
 import { hdf5SuperblockOffset } from './read.js';
+
+/** Largest band assembled from a row of chunks that cut the trailing axes (larger rows go to libhdf5's bounded hyperslabs). */
+const MAX_BAND_BYTES = 32 * 2 ** 20;
 
 /** Bytes searched for the superblock signature (user blocks of up to 32 KiB). */
 const SUPERBLOCK_SEARCH_BYTES = 64 * 1024;
@@ -42,7 +46,11 @@ function locationOf(source: ByteSource, plan: Hdf5DatasetPlan, where: Hdf5DataLo
   if (where.kind === 'contiguous') return { kind: 'span', source, offset: where.offset };
   const { space, elementBytes } = plan;
   const { chunkShape, chunkBytes, chunks } = where;
-  if (space.length === 0 || chunkShape.some((dim, k) => k > 0 && dim !== space[k])) return { declined: `chunks [${chunkShape.join(', ')}] cut the trailing axes of [${space.join(', ')}]` };
+  if (space.length === 0) return { declined: 'a chunked scalar' };
+  if (chunkShape.some((dim, k) => k > 0 && dim !== space[k])) {
+    const bands = hdf5ChunkBands(source, { path: plan.path, space, elementBytes, chunkShape, chunkBytes, chunks }, MAX_BAND_BYTES);
+    return bands ? { kind: 'chunks', chunks: bands } : { declined: `a row of chunks [${chunkShape.join(', ')}] of [${space.join(', ')}] takes more than ${MAX_BAND_BYTES} bytes` };
+  }
   const rowBytes = space.slice(1).reduce((a, b) => a * b, elementBytes);
   const rows = space[0]!;
   // Runs of chunks stored one after the other become one read each.

@@ -1,0 +1,96 @@
+/**
+ * Unfiltered HDF5 chunks that cut the trailing axes (h5py's `chunks=True` picks such
+ * shapes): a chunk is then not one run of the C-order result, so the dataset is read as
+ * bands, one row of chunks each (the chunks sharing a grid index along axis 0), every
+ * chunk read with one positioned read and its block copied into place in the band. No
+ * libhdf5, one copy more than a span; a band is bounded (larger ones are declined).
+ */
+import { throwIfAborted } from '../../core/errors.js';
+import { allocateUninitialized } from '../../core/memory.js';
+import { bytesSource, readIntoFrom, type ByteSource } from '../../storage/byte-source.js';
+import type { ChunkCodec } from '../../storage/chunk-codec.js';
+import type { ByteChunk } from '../../storage/chunked-bytes.js';
+import type { Hdf5StoredChunk } from './data-location.js';
+
+const NO_BYTES: ByteSource = bytesSource(new Uint8Array(0), 'hdf5 chunks');
+
+/** What the bands are cut from: the dataspace, element size and the stored chunk grid (C order). */
+export interface Hdf5ChunkGrid {
+  readonly path: string;
+  readonly space: readonly number[];
+  readonly elementBytes: number;
+  readonly chunkShape: readonly number[];
+  readonly chunkBytes: number;
+  readonly chunks: readonly Hdf5StoredChunk[];
+}
+
+/**
+ * One band per row of chunks, or `undefined` when a band would take more than
+ * `maxBandBytes` (libhdf5's hyperslab bands are bounded instead).
+ *
+ * @example
+ * ```ts
+ * const bands = hdf5ChunkBands(source, grid, 32 * 2 ** 20); // ByteChunks for a `chunks` location
+ * ```
+ */
+export function hdf5ChunkBands(source: ByteSource, grid: Hdf5ChunkGrid, maxBandBytes: number): ByteChunk[] | undefined {
+  const { space, elementBytes, chunkShape, chunks } = grid;
+  const rowBytes = space.slice(1).reduce((a, b) => a * b, elementBytes);
+  const perBand = chunks.length / Math.ceil(space[0]! / chunkShape[0]!);
+  if (chunkShape[0]! * rowBytes > maxBandBytes) return undefined;
+  const bands: ByteChunk[] = [];
+  for (let start = 0, band = 0; start < space[0]!; start += chunkShape[0]!, band++) {
+    const rows = Math.min(chunkShape[0]!, space[0]! - start);
+    const members = chunks.slice(band * perBand, (band + 1) * perBand);
+    const bytes = rows * rowBytes;
+    const codec: ChunkCodec = {
+      name: 'hdf5 chunk row',
+      // eslint-disable-next-line require-yield
+      async *decode(_stored, options) {
+        throwIfAborted(options.signal);
+        yield await assembleBand(source, grid, members, rows, bytes, options.signal);
+      },
+    };
+    bands.push({ source: NO_BYTES, offset: 0, storedLength: 0, codec, decodedLength: bytes, byteLength: bytes, format: 'hdf5', label: `dataset ${grid.path} rows ${start}..${start + rows}`, corruptCode: 'INVALID_HEADER' });
+  }
+  return bands;
+}
+
+/** Reads the chunks of one band and copies each chunk's block (clipped to the dataspace) into it. */
+async function assembleBand(source: ByteSource, grid: Hdf5ChunkGrid, members: readonly Hdf5StoredChunk[], rows: number, bytes: number, signal?: AbortSignal): Promise<Uint8Array> {
+  const { space, elementBytes, chunkShape, chunkBytes } = grid;
+  const rank = space.length;
+  const band = allocateUninitialized(bytes);
+  const chunk = allocateUninitialized(chunkBytes);
+  // Strides in bytes of the band (its axis 0 has `rows` rows) and of a stored chunk.
+  const bandStride = new Array<number>(rank);
+  const chunkStride = new Array<number>(rank);
+  bandStride[rank - 1] = elementBytes;
+  chunkStride[rank - 1] = elementBytes;
+  for (let k = rank - 2; k >= 0; k--) {
+    bandStride[k] = bandStride[k + 1]! * space[k + 1]!;
+    chunkStride[k] = chunkStride[k + 1]! * chunkShape[k + 1]!;
+  }
+  for (const member of members) {
+    throwIfAborted(signal);
+    await readIntoFrom(source, chunk, member.offset, signal ? { signal } : undefined);
+    const origin = member.grid.map((g, k) => (k === 0 ? 0 : g * chunkShape[k]!));
+    const extent = origin.map((o, k) => Math.min(chunkShape[k]!, (k === 0 ? rows : space[k]!) - o));
+    const runBytes = extent[rank - 1]! * elementBytes;
+    // Every index of the block but the last axis: one contiguous run each.
+    const index = new Array<number>(rank - 1).fill(0);
+    for (;;) {
+      let from = 0;
+      let to = origin[rank - 1]! * elementBytes;
+      for (let k = 0; k < rank - 1; k++) {
+        from += index[k]! * chunkStride[k]!;
+        to += (origin[k]! + index[k]!) * bandStride[k]!;
+      }
+      band.set(chunk.subarray(from, from + runBytes), to);
+      let k = rank - 2;
+      while (k >= 0 && ++index[k]! >= extent[k]!) index[k--] = 0;
+      if (k < 0) break;
+    }
+  }
+  return band;
+}
