@@ -19,6 +19,12 @@
  * in-memory buffer (with the one-accumulator loop and a WebAssembly SIMD kernel that
  * must copy into its own memory), so the "+ sum" rows can be read knowing what the
  * reduction itself costs each side. The ratio columns are tensio / baseline.
+ *
+ * One more tensio contender, "into wasm": `readIntoWasmMemory` (tensio/io) of every
+ * tensor into a WebAssembly memory (the file's pages mapped into it, no copy), and "into
+ * wasm + wasm sum" sums them there in place with a WebAssembly SIMD kernel
+ * (`wasmSumInPlace`). It stands beside the plain-JS "+ sum" rows, never instead of them:
+ * both figures are printed against the same peers, labelled.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +32,8 @@ import { formatMissing, logThroughputs, throughput, type BenchContext } from './
 import { makeFloat32Tensor, makeMixedTensors, npyFixtureHeader, safetensorsFixtureHeader, writeFixtureFile } from './lib/fixtures.js';
 import { RAW_CHUNK_BYTES } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
-import { sumFloat64Scalar, sumFloat64Unrolled, sumFloat64Wasm } from './lib/sum.js';
+import { sumFloat64Scalar, sumFloat64Unrolled, sumFloat64Wasm, wasmSumInPlace } from './lib/sum.js';
+import { readIntoWasmMemory, type WasmMemoryLike, type WasmTensor } from '../src/io/wasm-io.js';
 import { collectGarbage, runRounds, timeIt, type Contender } from './lib/timing.js';
 import type { BenchRow } from './lib/types.js';
 
@@ -120,6 +127,41 @@ async function tensioRead(context: BenchContext, path: string, expected: number,
   });
   kept.length = 0;
   if (bytes !== expected) throw new Error(`read ${bytes} bytes, expected ${expected}`);
+  return seconds;
+}
+
+/** A fresh WebAssembly memory (the project's TypeScript settings carry no WebAssembly types). */
+function newWasmMemory(): WasmMemoryLike {
+  const api = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemoryLike } }).WebAssembly;
+  return new api.Memory({ initial: 1, maximum: 65536 });
+}
+
+/**
+ * `readIntoWasmMemory` of every tensor into one fresh WebAssembly memory (the file's
+ * pages mapped in place with the addon, copied in without it), summed in place with the
+ * WebAssembly SIMD kernel when `summed`. The tensors are released after the timing, as
+ * the other contenders' tensors are dropped after theirs.
+ */
+async function tensioIntoWasm(context: BenchContext, path: string, expected: number, summed: boolean): Promise<number> {
+  const placed: WasmTensor[] = [];
+  let bytes = 0;
+  const seconds = await timeIt(async () => {
+    const memory = newWasmMemory();
+    const sum = summed ? wasmSumInPlace(memory) : undefined;
+    const reader = await context.tensio.openTensorFile(path);
+    try {
+      for (const info of reader.tensors) {
+        const tensor = await readIntoWasmMemory(reader, info.name, memory);
+        if (sum) sink += sum(tensor.pointer, tensor.byteLength);
+        bytes += tensor.byteLength;
+        placed.push(tensor);
+      }
+    } finally {
+      await reader.close();
+    }
+  });
+  for (const tensor of placed) tensor.release();
+  if (bytes !== expected) throw new Error(`placed ${bytes} bytes, expected ${expected}`);
   return seconds;
 }
 
@@ -244,6 +286,7 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
         { name: `read unmapped${tag}`, before: settle, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'unmapped', summed }) },
         { name: `stream mapped${tag}`, before: settle, run: () => tensioStream(context, file.path, file.dataBytes, { copy: false, summed }) },
         { name: `stream copy${tag}`, before: settle, run: () => tensioStream(context, file.path, file.dataBytes, { copy: true, summed }) },
+        { name: `into wasm${summed ? ' + wasm sum' : ''}`, before: settle, run: () => tensioIntoWasm(context, file.path, file.dataBytes, summed) },
       );
       if (peers) for (const peer of file.peers) contenders.push({ name: `${peer.name}${tag}`, before: settle, run: () => peers.time(peer.op, file.path, { sum: summed }) });
     }
@@ -267,8 +310,11 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
         const goal = tag ? file.goals[peer.name] : undefined;
         row(`read mapped${tag}`, `${peer.name}${tag}`, goal, peer.lazy && !tag ? 'both lazy: nothing is read, this compares bookkeeping' : undefined);
         if (!peer.lazy) row(`read copy${tag}`, `${peer.name}${tag}`);
+        // The same goal, with a WebAssembly SIMD sum over the tensors mapped into wasm memory (numpy sums with SIMD too).
+        row(tag ? 'into wasm + wasm sum' : 'into wasm', `${peer.name}${tag}`, goal, tag ? 'tensio side: readIntoWasmMemory + WebAssembly SIMD sum (f64x2 x 8) in place' : 'into wasm: pages mapped, nothing read yet');
       }
     }
+    row('into wasm + wasm sum', 'read mapped + sum', undefined, 'the same mapped bytes summed by WebAssembly SIMD vs the plain JS loop');
     if (!peers) rows.push({ format: FORMAT, operation: `${file.label}: Python peers`, unit: 'GB/s', note: `skipped: ${context.peersReason ?? 'no oracle'}` });
   }
   if (sink === 42) log('');
@@ -282,10 +328,16 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
  */
 async function sumKernelRows(context: BenchContext, bytes: number): Promise<BenchRow[]> {
   const buffer = Buffer.allocUnsafeSlow(bytes).fill(1);
+  // The in-place kernel's bytes live in its WebAssembly memory (where readIntoWasmMemory puts tensors).
+  const memory = newWasmMemory();
+  const at = memory.grow(Math.ceil(bytes / 65536)) * 65536;
+  new Uint8Array(memory.buffer, at, bytes).fill(1);
+  const inPlace = wasmSumInPlace(memory);
   const kernels: [string, (data: Uint8Array) => number][] = [
     ['JS 8 accumulators', sumFloat64Unrolled],
     ['JS 1 accumulator', sumFloat64Scalar],
     ['WebAssembly SIMD (copy in + f64x2)', sumFloat64Wasm],
+    ['WebAssembly SIMD in place (f64x2 x 8)', () => inPlace(at, bytes)],
   ];
   const contenders: Contender[] = kernels.map(([name, kernel]) => ({ name, run: () => timeIt(() => { sink += kernel(buffer); }) }));
   const { peers } = context;
