@@ -114,6 +114,10 @@ export function createTableWriter(parts: TableWriterParts): TensorWriter & { rea
     const tensorRowBytes = plan.columns[0]?.columnOfTensor !== undefined ? columnsOfTensor * item : (plan.columns[0] ? rowBytesOf(plan.columns[0]) : 0);
     if (tensorRowBytes === 0) {
       for await (const chunk of chunks) void chunk;
+      // No bytes per row (a (rows, 0) tensor): the bands still carry the row count.
+      for (let start = 0; start < plan.rows; start += parts.bandRows) {
+        await parts.writeBand(plan.columns.map(() => new Uint8Array(0)), Math.min(parts.bandRows, plan.rows - start), signal);
+      }
       return;
     }
     const band = allocateUninitialized(parts.bandRows * tensorRowBytes);

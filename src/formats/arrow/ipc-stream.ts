@@ -89,3 +89,105 @@ export function arrowFileFooter(schemaMessage: Uint8Array, blocks: readonly Arro
   out.set(message, copy);
   return out;
 }
+
+/** Bytes of `text` as a flatbuffer string: length, UTF-8, NUL, padded to 4. */
+function flatString(text: string): Uint8Array {
+  const utf8 = new TextEncoder().encode(text);
+  const out = new Uint8Array(4 + ((utf8.byteLength + 1 + 3) & ~3));
+  new DataView(out.buffer).setUint32(0, utf8.byteLength, true);
+  out.set(utf8, 4);
+  return out;
+}
+
+/** A message of no body: prefix, metadata flatbuffer (padded to 8). */
+function messageOf(flatbuffer: Uint8Array): Uint8Array {
+  const padded = (flatbuffer.byteLength + 7) & ~7;
+  const out = new Uint8Array(8 + padded);
+  const view = new DataView(out.buffer);
+  view.setInt32(0, -1, true);
+  view.setInt32(4, padded, true);
+  out.set(flatbuffer, 8);
+  return out;
+}
+
+/**
+ * The schema message of a table of no columns, with its key-value metadata. Built here
+ * because flechette leaves an empty `fields` vector out, and Arrow C++ (pyarrow) then
+ * refuses the file ("Unexpected null field Schema.fields").
+ */
+export function arrowEmptySchemaMessage(metadata: ReadonlyMap<string, string>): Uint8Array {
+  const strings = [...metadata].map(([key, value]) => [flatString(key), flatString(value)] as const);
+  // Layout, front to back: root, Message vtable + table, Schema vtable + table, fields (empty),
+  // metadata vector, KeyValue vtable, KeyValue tables, strings.
+  const messageVtable = 4;
+  const messageTable = messageVtable + 12;
+  const schemaVtable = messageTable + 12;
+  const schemaTable = schemaVtable + 12;
+  const fields = schemaTable + 12;
+  const vector = fields + 4;
+  const keyValueVtable = vector + 4 + 4 * strings.length;
+  const keyValues = keyValueVtable + 8;
+  let stringsAt = keyValues + 12 * strings.length;
+  const size = stringsAt + strings.reduce((sum, [key, value]) => sum + key.byteLength + value.byteLength, 0);
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  const vtable = (at: number, tableBytes: number, slots: number[]) => [4 + 2 * slots.length, tableBytes, ...slots].forEach((value, index) => view.setUint16(at + 2 * index, value, true));
+  const offset = (at: number, target: number) => view.setUint32(at, target - at, true);
+  view.setUint32(0, messageTable, true);
+  // Message: version V5 (slot 0), header_type Schema = 1 (slot 1), header (slot 2); bodyLength 0 is the default.
+  vtable(messageVtable, 12, [4, 6, 8, 0]);
+  view.setInt32(messageTable, messageTable - messageVtable, true);
+  view.setInt16(messageTable + 4, 4, true);
+  out[messageTable + 6] = 1;
+  offset(messageTable + 8, schemaTable);
+  // Schema: endianness Little (the default, slot 0), fields (slot 1), custom_metadata (slot 2).
+  vtable(schemaVtable, 12, [0, 4, 8]);
+  view.setInt32(schemaTable, schemaTable - schemaVtable, true);
+  offset(schemaTable + 4, fields);
+  offset(schemaTable + 8, vector);
+  view.setUint32(fields, 0, true);
+  view.setUint32(vector, strings.length, true);
+  vtable(keyValueVtable, 12, [4, 8]);
+  for (const [index, [key, value]] of strings.entries()) {
+    const table = keyValues + 12 * index;
+    offset(vector + 4 + 4 * index, table);
+    view.setInt32(table, table - keyValueVtable, true);
+    offset(table + 4, stringsAt);
+    out.set(key, stringsAt);
+    stringsAt += key.byteLength;
+    offset(table + 8, stringsAt);
+    out.set(value, stringsAt);
+    stringsAt += value.byteLength;
+  }
+  return messageOf(out);
+}
+
+/** The record-batch message of `rows` rows and no columns (empty `nodes` and `buffers`, which Arrow C++ requires present). */
+export function arrowEmptyBatchMessage(rows: number): Uint8Array {
+  const messageVtable = 4;
+  const messageTable = messageVtable + 12;
+  const batchVtable = messageTable + 12;
+  const batchTable = batchVtable + 12; // 8-aligned: its int64 length at +8
+  const nodes = batchTable + 24;
+  const buffers = nodes + 8; // vectors of 16-byte structs: elements 8-aligned after the length
+  const out = new Uint8Array(buffers + 8);
+  const view = new DataView(out.buffer);
+  const vtable = (at: number, tableBytes: number, slots: number[]) => [4 + 2 * slots.length, tableBytes, ...slots].forEach((value, index) => view.setUint16(at + 2 * index, value, true));
+  const offset = (at: number, target: number) => view.setUint32(at, target - at, true);
+  view.setUint32(0, messageTable, true);
+  // Message: version V5, header_type RecordBatch = 3, header; bodyLength 0.
+  vtable(messageVtable, 12, [4, 6, 8, 0]);
+  view.setInt32(messageTable, messageTable - messageVtable, true);
+  view.setInt16(messageTable + 4, 4, true);
+  out[messageTable + 6] = 3;
+  offset(messageTable + 8, batchTable);
+  // RecordBatch: length (slot 0, int64), nodes (slot 1), buffers (slot 2).
+  vtable(batchVtable, 24, [8, 4, 16]);
+  view.setInt32(batchTable, batchTable - batchVtable, true);
+  offset(batchTable + 4, nodes + 4);
+  view.setBigInt64(batchTable + 8, BigInt(rows), true);
+  offset(batchTable + 16, buffers + 4);
+  view.setUint32(nodes + 4, 0, true);
+  view.setUint32(buffers + 4, 0, true);
+  return messageOf(out);
+}

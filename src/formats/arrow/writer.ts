@@ -23,7 +23,7 @@ import type { TensorWriter, WriterOptions } from '../../model/types.js';
 import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import { loadLz4 } from './codecs.js';
 import { loadZstdWasm } from '../../storage/zstd-wasm.js';
-import { arrowFileFooter, arrowStreamParts, ARROW_END_OF_STREAM, ARROW_FILE_MAGIC, type ArrowBlock } from './ipc-stream.js';
+import { arrowEmptyBatchMessage, arrowEmptySchemaMessage, arrowFileFooter, arrowStreamParts, ARROW_END_OF_STREAM, ARROW_FILE_MAGIC, type ArrowBlock } from './ipc-stream.js';
 import type { ArrowWriteOptions } from './types.js';
 
 const fail = errorFactory('arrow');
@@ -142,13 +142,21 @@ export async function arrowCreateWriter(target: WriteTarget, options: WriterOpti
       async begin(plan) {
         columnPlans = plan.columns;
         fields = plan.columns.map(columnField);
-        schema = { version: Version.V5, endianness: Endianness.Little, fields, metadata: tableWriteMetadata(options.metadata, plan.metadata) };
+        const metadata = tableWriteMetadata(options.metadata, plan.metadata);
+        schema = { version: Version.V5, endianness: Endianness.Little, fields, metadata };
         // The schema message, from a table of no batches: the stream's first message, repeated before every batch flechette encodes.
-        schemaMessage = arrowStreamParts(encode(plan.columns.map(() => [])), 0).schema;
+        schemaMessage = plan.columns.length === 0 ? arrowEmptySchemaMessage(metadata) : arrowStreamParts(encode(plan.columns.map(() => [])), 0).schema;
         if (ipc === 'file') await write(ARROW_FILE_MAGIC);
         await write(schemaMessage);
       },
       async writeBand(values, rows) {
+        if (columnPlans.length === 0) {
+          // No columns, some rows: flechette would leave out the batch's empty vectors.
+          const batch = arrowEmptyBatchMessage(rows);
+          blocks.push({ offset: position, metadataLength: batch.byteLength, bodyLength: 0 });
+          await write(batch);
+          return;
+        }
         const columns = values.map((bytes, index) => [columnBatch(columnPlans[index]!, fields[index]!.type as FlechetteType, bytes, rows)]);
         const stream = encode(columns);
         if (Buffer.compare(stream.subarray(0, schemaMessage.byteLength), schemaMessage) !== 0) fail('INVALID_STATE', 'arrow: flechette encoded a batch under a different schema message');
