@@ -1,8 +1,9 @@
 /**
  * Whole-number float attributes (`1.0`, `0.0`) survive a `.zt` → `.zt` copy as CBOR
  * floats: a file written by Python (cbor2 canonical CBOR, xxhash), with file attributes
- * and attributes on a dense and on a CSR object, is converted by tensio and keeps its
- * content id (`tensio id`) and the exact CBOR of every attribute map; Python's cbor2
+ * and attributes on a dense and on a CSR object, is converted by tensio (convert,
+ * compress, decompress, merge, sharded output) and keeps its content id (`tensio id`)
+ * and the exact CBOR of every attribute map; Python's cbor2
  * still decodes the floats as floats. Through a format without float marks the marks
  * ride along as `zt.value_types` and are not written as an attribute.
  */
@@ -11,6 +12,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { convert } from '../src/operations/convert.js';
+import { mergeTensorFiles } from '../src/operations/merge.js';
 import { openTensorFile } from '../src/operations/open.js';
 import { ztContentDigest, ztOpen, ztCreateWriter } from '../src/formats/zt/index.js';
 import { CborMap, cborDecodeStrict, cborEncodeCanonical } from '../src/formats/zt/cbor.js';
@@ -39,6 +41,7 @@ objects = {
                   'indices': dict(dtype='u64', **blob(struct.pack('<2Q', 2, 0))),
                   'values': dict(dtype='f32', **blob(struct.pack('<2f', 5, 6)))}},
 }
+if len(sys.argv) > 2: del objects['m']  # dense only (merge takes no multi-part tensors)
 attributes = {'scale': 1.0, 'lr': [1.0, 2, 0.5], 'cfg': {'eps': 0.0, 'n': 3, 'big': 1e20, 'neg': -0.0}, 'name': 'x', 'ratio': 0.25}
 manifest = cbor2.dumps({'objects': objects, 'attributes': attributes}, canonical=True)
 out += b'\\0' * (-len(out) % 4096)
@@ -95,6 +98,16 @@ test('a Python-written .zt with 1.0 / 0.0 attributes copied zt → zt keeps its 
     assert.deepEqual(attributeBytes(join(dir, output)), before, command);
     assert.equal(await idOf(join(dir, output)), await idOf(input), command);
   }
+
+  // merge (with --prefix: the objects renamed) keeps them as well.
+  runPython(PYTHON_WRITER, [join(dir, 'dense.zt'), 'dense']);
+  await mergeTensorFiles([join(dir, 'dense.zt'), join(dir, 'dense.zt')], join(dir, 'merged.zt'), { prefix: (i) => `copy${i}` });
+  const dense = attributeBytes(join(dir, 'dense.zt'));
+  assert.deepEqual(attributeBytes(join(dir, 'merged.zt')), { file: dense.file, 'copy0.w': dense.w, 'copy1.w': dense.w });
+  // and so does a sharded copy (the root holds the manifest).
+  await convert(join(dir, 'dense.zt'), join(dir, 'sharded.zt'), { writeOptions: { maxShardBytes: 4096 } });
+  assert.deepEqual(attributeBytes(join(dir, 'sharded.zt')), dense);
+  assert.equal(await idOf(join(dir, 'sharded.zt')), await idOf(join(dir, 'dense.zt')));
 
   // Python reads the floats back as floats.
   const { stdout } = runPython(`

@@ -6,7 +6,7 @@
  */
 import type { S3Options } from '../storage/s3-client.js';
 import { TensioError, throwIfAborted } from '../core/errors.js';
-import type { Metadata, TensorReader, TensorSpec, TensorWriter } from '../model/types.js';
+import type { Metadata, TensorInfo, TensorReader, TensorSpec, TensorWriter } from '../model/types.js';
 import type { SourceInput } from '../storage/source-input.js';
 import { bindS3Target, describeWriteTarget, type WriteTarget } from '../storage/write-target.js';
 import { formatForOutputPath } from './detect.js';
@@ -64,11 +64,19 @@ export async function mergeTensorFiles(inputs: readonly SourceInput[], output: W
     const sources = new Map<string, { reader: TensorReader; name: string }>();
     const plan: TensorSpec[] = [];
     const metadata: Metadata = {};
+    // Typed metadata keeps its types as in convert: per input format, the type of each key taken from it.
+    const valueTypes = new Map<string, Record<string, string>>();
+    const sourceTensors: TensorInfo[] = [];
     for (const [index, input] of inputs.entries()) {
       const reader = await openTensorFile(input, { ...(options.formats ? { formats: options.formats } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(options.s3 ? { s3: options.s3 } : {}) });
       readers.push(reader);
       const prefix = typeof options.prefix === 'function' ? options.prefix(index, input) : options.prefix ? stemOf(input, index) : undefined;
-      for (const [key, value] of Object.entries(reader.metadata)) if (!(key in metadata) && key !== 'unsupportedTensors') metadata[key] = value;
+      for (const [key, value] of Object.entries(reader.metadata)) {
+        if (key in metadata || key === 'unsupportedTensors') continue;
+        metadata[key] = value;
+        const type = reader.metadataTypes?.[key];
+        if (type !== undefined) valueTypes.set(reader.format, { ...valueTypes.get(reader.format), [key]: type });
+      }
       for (const info of reader.tensors) {
         if (info.layout) throw new TensioError('UNSUPPORTED_FEATURE', `merge: ${info.name} in input ${index + 1} is a ${info.layout.kind} tensor made of parts; convert it with densify first`);
         const name = prefix === undefined ? info.name : `${prefix}.${info.name}`;
@@ -78,9 +86,14 @@ export async function mergeTensorFiles(inputs: readonly SourceInput[], output: W
         if (why) throw new TensioError('UNSUPPORTED_DTYPE', `merge: ${format.name} cannot hold ${JSON.stringify(name)}: ${why}`);
         sources.set(name, { reader, name: info.name });
         plan.push({ name, dtype: info.dtype, shape: info.shape });
+        sourceTensors.push({ ...info, name });
       }
     }
-    writer = await format.createWriter(bindS3Target(output, options.s3), { tensors: plan, metadata, overwrite: options.overwrite ?? false, ...(options.formatOptions ? { formatOptions: options.formatOptions } : {}) });
+    for (const [inputFormat, types] of valueTypes) if (!(`${inputFormat}.value_types` in metadata)) metadata[`${inputFormat}.value_types`] = JSON.stringify(types);
+    // One input format: the writer may keep what only that format has (zTensor object attributes).
+    const inputFormats = new Set(readers.map((reader) => reader.format));
+    const source = inputFormats.size === 1 ? { sourceFormat: readers[0]!.format, sourceTensors } : {};
+    writer = await format.createWriter(bindS3Target(output, options.s3), { tensors: plan, metadata, overwrite: options.overwrite ?? false, ...source, ...(options.formatOptions ? { formatOptions: options.formatOptions } : {}) });
     let bytes = 0;
     for (const name of writer.order) {
       throwIfAborted(options.signal);

@@ -24,6 +24,7 @@ export const ztImplementation: FormatImplementation = {
   editMetadata: ztEditMetadata,
   createWriter(target, options) {
     const formatOptions = (options.formatOptions ?? {}) as ZtWriteOptions & { maxShardBytes?: number };
+    const source = { ...(options.sourceFormat !== undefined ? { sourceFormat: options.sourceFormat } : {}), ...(options.sourceTensors ? { sourceTensors: options.sourceTensors } : {}) };
     if (formatOptions.maxShardBytes !== undefined) {
       if (typeof target !== 'string') throw new TensioError('UNSUPPORTED_FEATURE', 'zt: sharded output needs a path (its shards are written beside it)', { format: 'zt' });
       return ztCreateShardedWriter(target, {
@@ -32,14 +33,14 @@ export const ztImplementation: FormatImplementation = {
         ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
         ...(formatOptions.align !== undefined ? { align: formatOptions.align } : {}),
         ...(formatOptions.digest !== undefined ? { digest: formatOptions.digest } : {}),
+        ...source,
       });
     }
     return ztCreateWriter(target, {
       tensors: options.tensors,
       ...(options.metadata ? { metadata: options.metadata } : {}),
       ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
-      ...(options.sourceFormat !== undefined ? { sourceFormat: options.sourceFormat } : {}),
-      ...(options.sourceTensors ? { sourceTensors: options.sourceTensors } : {}),
+      ...source,
       ...pick(formatOptions, ['canonical', 'align', 'compress', 'digest', 'dedupMaxBytes', 'append', 'maxShardBytes']),
     });
   },

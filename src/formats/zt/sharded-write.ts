@@ -9,7 +9,7 @@
 import { TensioError, throwIfAborted } from '../../core/errors.js';
 import { tensorByteLength } from '../../core/sizes.js';
 import { createPlannedWriter } from '../../model/planned-writer.js';
-import type { Metadata, TensorSpec, TensorWriter } from '../../model/types.js';
+import type { Metadata, TensorInfo, TensorSpec, TensorWriter } from '../../model/types.js';
 import { atomicFileSink } from '../../storage/atomic-file-sink.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
 import { siblingLocation } from '../../storage/source-input.js';
@@ -18,7 +18,7 @@ import { ztHasher, ztXxh3, type ZtDigestAlgorithm } from './digest.js';
 import { ztCannotWrite, ztStorageOf } from './dtypes.js';
 import { ztShardFileName } from './reader.js';
 import { ZT_ALIGN_FLOOR, ZT_FOOTER_BYTES, ZT_MAGIC, ZT_VERSION, ztCompareNames } from './types.js';
-import { ztAttributesFrom } from './write.js';
+import { ztAttributesFrom, ztObjectAttributes } from './write.js';
 
 /** Options of {@link ztCreateShardedWriter}. */
 export interface ZtShardedWriteOptions {
@@ -31,6 +31,9 @@ export interface ZtShardedWriteOptions {
   align?: number;
   /** Digest on every part (default xxh3). */
   digest?: ZtDigestAlgorithm | 'none';
+  /** A conversion's input: from `.zt`, object attributes are carried over (see `ztObjectAttributes`). */
+  sourceFormat?: string;
+  sourceTensors?: readonly TensorInfo[];
 }
 
 function footer(offset: number, length: number, hash: bigint): Uint8Array {
@@ -62,6 +65,7 @@ export async function ztCreateShardedWriter(root: string, options: ZtShardedWrit
     return { spec, name: spec.name.normalize('NFC'), byteLength: tensorByteLength(spec.dtype, spec.shape, 'zt') ?? 0 };
   }).sort((a, b) => ztCompareNames(a.name, b.name));
   const attributes = options.metadata ? ztAttributesFrom(options.metadata) : undefined;
+  const objectAttributes = ztObjectAttributes(options);
   const objects = new Map<string, unknown>();
   const shards = new Map<string, { size: number; digest: string }>();
   const published: ByteSink[] = [];
@@ -106,10 +110,11 @@ export async function ztCreateShardedWriter(root: string, options: ZtShardedWrit
     shard.blobs++;
     const storage = ztStorageOf(spec.dtype)!;
     const length = shard.sink.position - offset;
+    const objectAttributesOut = storage.attributes ?? objectAttributes(spec.name, undefined);
     objects.set(object.name, {
       shape: spec.shape,
       layout: storage.layout ?? 'dense',
-      ...(storage.attributes ? { attributes: storage.attributes } : {}),
+      ...(objectAttributesOut !== undefined ? { attributes: objectAttributesOut } : {}),
       parts: { data: { dtype: storage.dtype, ...(storage.type !== undefined ? { type: storage.type } : {}), blob: [length === 0 ? padded(Math.max(offset, align)) : offset, length], shard: shard.name, ...(hasher ? { digest: hasher.digest() } : {}) } },
     });
   }

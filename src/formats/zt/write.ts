@@ -118,10 +118,7 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
   }
   const dedupMax = options.dedupMaxBytes ?? Number.POSITIVE_INFINITY;
   const attributes = options.metadata ? ztAttributesFrom(options.metadata) : undefined;
-  // A .zt input's object attributes, with their whole-number floats marked (`float-marks.ts`).
-  const sourceExtras = new Map(options.sourceFormat === 'zt' ? (options.sourceTensors ?? []).map((info) => [info.name, info.extras ?? {}]) : []);
-  const objectAttributes = (name: string, attributes: Readonly<Record<string, unknown>> | undefined): unknown =>
-    attributes === undefined ? undefined : ztWithFloatMarks(toCborValue(attributes, 0), sourceExtras.get(name)?.attributeFloats);
+  const objectAttributes = ztObjectAttributes(options);
 
   // NFC names, bytewise order, no two tensors under one name after normalising.
   const planned: PlannedObject[] = [];
@@ -234,7 +231,7 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
     const layout = spec.layout!;
     const layoutAttributes = ztLayoutAttributes(layout);
     // Sparse layouts have no typed attributes in the model: a .zt input's own are carried over.
-    const attributes = objectAttributes(spec.name, layoutAttributes ?? sourceExtras.get(spec.name)?.attributes as Record<string, unknown> | undefined);
+    const attributes = objectAttributes(spec.name, layoutAttributes);
     objectsOut.set(object.name, { shape: spec.shape, layout: ztLayoutName(layout)!, ...(attributes !== undefined ? { attributes } : {}), parts });
   }
 
@@ -289,7 +286,7 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
       ...(decodedLength !== undefined ? { encoding: ZT_ENCODING_ZSTD, decoded_length: decodedLength } : {}),
       ...(hasher ? { digest: hasher.digest() } : {}),
     };
-    const attributes = storage.attributes ?? objectAttributes(spec.name, sourceExtras.get(spec.name)?.attributes as Record<string, unknown> | undefined);
+    const attributes = storage.attributes ?? objectAttributes(spec.name, undefined);
     objectsOut.set(object.name, {
       shape: spec.shape,
       layout: storage.layout ?? 'dense',
@@ -331,6 +328,21 @@ export async function ztCreateWriter(target: WriteTarget, options: { tensors: re
     publish,
     discard: () => sink.abort(),
   });
+}
+
+/**
+ * The attributes an object is written with, as the CBOR encoder takes them: the given
+ * ones (a layout's), else — from a `.zt` input — the input object's own (dense and
+ * sparse objects have no attributes in the model); either with the input object's
+ * whole-number floats made floats again (`float-marks.ts`). Undefined: none.
+ */
+export function ztObjectAttributes(options: ZtSourceOptions): (name: string, given: Readonly<Record<string, unknown>> | undefined) => unknown {
+  const sourceExtras = new Map(options.sourceFormat === 'zt' ? (options.sourceTensors ?? []).map((info) => [info.name, info.extras ?? {}]) : []);
+  return (name, given) => {
+    const extras = sourceExtras.get(name);
+    const attributes = given ?? extras?.attributes as Readonly<Record<string, unknown>> | undefined;
+    return attributes === undefined ? undefined : ztWithFloatMarks(toCborValue(attributes, 0), extras?.attributeFloats);
+  };
 }
 
 /**
