@@ -90,6 +90,23 @@ function getFloat8Table(dtype: DType): Float32Array {
   return table;
 }
 
+/**
+ * The value of IEEE half-precision bits (subnormals, infinities and NaN included).
+ *
+ * @example
+ * ```ts
+ * float16BitsToNumber(0x3c00); // 1
+ * ```
+ */
+export function float16BitsToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 31) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
 /** Encodes one float32 as float16 bits: round-to-nearest-even, overflow to ±inf, NaN to 0x7e00. */
 export function float32ToFloat16Bits(value: number): number {
   scratchF32[0] = value;

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { createGzip, gzip } from 'node:zlib';
 import { DTYPE_INFO, type DType } from '../../core/dtype.js';
 import { errorFactory, throwIfAborted } from '../../core/errors.js';
+import { float16BitsToNumber } from '../../core/float-convert.js';
 import { createPlannedWriter } from '../../model/planned-writer.js';
 import { createTableWriter } from '../../model/table-writer.js';
 import type { TensorBytes, TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
@@ -28,20 +29,12 @@ export { CSV_WRITABLE_DTYPES, csvCannotWrite } from './descriptor.js';
 /** Reads element i of a row's bytes as a number (or bigint for 64-bit integers). */
 type ElementReader = (view: DataView, byteOffset: number) => number | bigint;
 
-const float16Value = (bits: number): number => {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-};
 
 function elementReader(dtype: DType): ElementReader {
   switch (dtype) {
     case 'float64': return (v, o) => v.getFloat64(o, true);
     case 'float32': return (v, o) => v.getFloat32(o, true);
-    case 'float16': return (v, o) => float16Value(v.getUint16(o, true));
+    case 'float16': return (v, o) => float16BitsToNumber(v.getUint16(o, true));
     case 'bfloat16': {
       const scratch = new DataView(new ArrayBuffer(4));
       return (v, o) => {

@@ -8,6 +8,7 @@
  * so recursion is too).
  */
 import { ZT_MAX_CBOR_DEPTH, ztReject } from './types.js';
+import { float16BitsToNumber } from '../../core/float-convert.js';
 
 /** A CBOR float (kept apart from integers: a shape dimension must be an unsigned integer). */
 export class CborFloat {
@@ -155,7 +156,7 @@ export function cborDecodeStrict(bytes: Uint8Array): CborValue {
       need(2, 'a half float');
       const bits = view.getUint16(at);
       at += 2;
-      const value = halfToNumber(bits);
+      const value = float16BitsToNumber(bits);
       if (Number.isNaN(value) && bits !== 0x7e00) ztReject('CborDeterminism', `manifest CBOR: NaN at offset ${start} must be f9 7e00`);
       return new CborFloat(value);
     }
@@ -270,20 +271,10 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-/** IEEE half-precision bits as a number. */
-function halfToNumber(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}
-
 /** True when a (non-NaN) number is exactly representable as a half float. */
 function fitsHalf(value: number): boolean {
   if (Number.isNaN(value)) return false;
-  return halfToNumber(numberToHalf(value)) === value && (value !== 0 || Object.is(halfToNumber(numberToHalf(value)), value));
+  return float16BitsToNumber(numberToHalf(value)) === value && (value !== 0 || Object.is(float16BitsToNumber(numberToHalf(value)), value));
 }
 
 /** The half-float bits of a number, truncating (callers check the round trip). */

@@ -14,11 +14,11 @@ import { atomicFileSink } from '../../storage/atomic-file-sink.js';
 import type { ByteSink } from '../../storage/byte-sink.js';
 import { siblingLocation } from '../../storage/source-input.js';
 import { cborEncodeCanonical } from './cbor.js';
-import { ztHasher, ztXxh3, type ZtDigestAlgorithm } from './digest.js';
+import { ztHasher, type ZtDigestAlgorithm } from './digest.js';
 import { ztCannotWrite, ztStorageOf } from './dtypes.js';
 import { ztShardFileName } from './reader.js';
-import { ZT_ALIGN_FLOOR, ZT_FOOTER_BYTES, ZT_MAGIC, ZT_VERSION, ztCompareNames } from './types.js';
-import { ztAttributesFrom, ztObjectAttributes } from './write.js';
+import { ZT_ALIGN_FLOOR, ZT_FOOTER_BYTES, ZT_MAGIC, ztCompareNames } from './types.js';
+import { ztAttributesFrom, ztFooterBytes, ztFooterFields, ztObjectAttributes } from './write.js';
 
 /** Options of {@link ztCreateShardedWriter}. */
 export interface ZtShardedWriteOptions {
@@ -34,17 +34,6 @@ export interface ZtShardedWriteOptions {
   /** A conversion's input: from `.zt`, object attributes are carried over (see `ztObjectAttributes`). */
   sourceFormat?: string;
   sourceTensors?: readonly TensorInfo[];
-}
-
-function footer(offset: number, length: number, hash: bigint): Uint8Array {
-  const out = new Uint8Array(ZT_FOOTER_BYTES);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(offset), true);
-  view.setBigUint64(8, BigInt(length), true);
-  view.setBigUint64(16, hash, true);
-  view.setUint32(24, ZT_VERSION, true);
-  out.set(ZT_MAGIC, 32);
-  return out;
 }
 
 /**
@@ -78,7 +67,7 @@ export async function ztCreateShardedWriter(root: string, options: ZtShardedWrit
   }
   async function finishShard(): Promise<void> {
     if (!current) return;
-    await put(footer(0, 0, 0n));
+    await put(ztFooterFields(0, 0, 0n)); // a data shard: no manifest
     await current.sink.close();
     published.push(current.sink);
     shards.set(current.name, { size: current.sink.position, digest: current.hasher.digest() });
@@ -127,7 +116,7 @@ export async function ztCreateShardedWriter(root: string, options: ZtShardedWrit
       await sink.write(ZT_MAGIC);
       await sink.write(new Uint8Array(ZT_ALIGN_FLOOR - ZT_MAGIC.length));
       await sink.write(manifest);
-      await sink.write(footer(ZT_ALIGN_FLOOR, manifest.length, ztXxh3(manifest)));
+      await sink.write(ztFooterBytes(ZT_ALIGN_FLOOR, manifest));
       await sink.close();
     } catch (error) {
       await sink.abort();

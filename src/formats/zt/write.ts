@@ -392,11 +392,23 @@ function toCborValue(value: unknown, depth: number): unknown {
  * ```
  */
 export function ztFooterBytes(manifestOffset: number, manifest: Uint8Array): Uint8Array {
+  return ztFooterFields(manifestOffset, manifest.length, ztXxh3(manifest));
+}
+
+/**
+ * The 40-byte footer from its fields (all zero for a data shard, which has no manifest).
+ *
+ * @example
+ * ```ts
+ * ztFooterFields(0, 0, 0n); // a data shard's footer
+ * ```
+ */
+export function ztFooterFields(manifestOffset: number, manifestLength: number, hash: bigint): Uint8Array {
   const footer = new Uint8Array(ZT_FOOTER_BYTES);
   const view = new DataView(footer.buffer);
   view.setBigUint64(0, BigInt(manifestOffset), true);
-  view.setBigUint64(8, BigInt(manifest.length), true);
-  view.setBigUint64(16, ztXxh3(manifest), true);
+  view.setBigUint64(8, BigInt(manifestLength), true);
+  view.setBigUint64(16, hash, true);
   view.setUint32(24, ZT_VERSION, true);
   footer.set(ZT_MAGIC, 32);
   return footer;
