@@ -154,9 +154,10 @@ export async function runNpkBench(options: { python?: string; quick?: boolean; s
       const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, 10), }`;
       const padded = header + ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
       await writeFile(npyPath, Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]), Buffer.from(Uint16Array.of(padded.length).buffer), Buffer.from(padded, 'latin1'), Buffer.from(tensor.data)]));
-      const result = spawnSync(options.python, ['-c', PEER_SCRIPT, npyPath, String(reps), String(rows)], { encoding: 'utf8', timeout: 600_000 });
+      // At 1 GiB NumPy's side rewrites the file about 40 times: minutes on a loaded machine.
+      const result = spawnSync(options.python, ['-c', PEER_SCRIPT, npyPath, String(reps), String(rows)], { encoding: 'utf8', timeout: 1_800_000 });
       if (result.status === 0) peer = JSON.parse(result.stdout) as Record<string, number>;
-      else peerNote = `numpy peer failed: ${result.stderr.trim().split('\n').pop()}`;
+      else peerNote = `numpy peer failed: ${result.error ? `${result.error.message} (timeout 30 min)` : result.stderr.trim().split('\n').pop()}`;
     } else peerNote = 'no oracle python: NumPy columns empty';
 
     const out: BenchRow[] = [];
