@@ -3,7 +3,8 @@
  * but no columns are written as Arrow (file and stream) and Parquet, read back by tensio
  * with their shape, and read by pyarrow with the same numbers of rows and columns; empty
  * tables pyarrow writes read in tensio as float64 `(rows, columns)`. CSV keeps the
- * column count of a 0-row table only through a header row.
+ * column count of a 0-row table only through a header row. Last, which Arrow columns
+ * read zero-copy (a view of the file's memory map) and which are copies.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import type { DType } from '../src/core/dtype.js';
 import { csvOpen } from '../src/formats/csv/index.js';
 import { getFormat } from '../src/operations/registry.js';
+import { isMemoryMapped, memoryMapAvailable } from '../src/storage/memory-map.js';
 import { openTensorFile } from '../src/operations/open.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp.js';
@@ -85,4 +87,19 @@ test('CSV: a 0-row table keeps its columns through a header row; without one the
   await bareWriter.close();
   await using bare = await csvOpen(join(dir, 'bare.csv'));
   assert.deepEqual(bare.tensors.map((info) => info.shape), [[0, 0]]);
+});
+
+test('Arrow zero-copy: an uncompressed, null-free numeric column of one record batch in a local file reads as a view of a memory map; a compressed one, or one spread over several batches, is a copy', { skip: memoryMapAvailable() ? false : 'skipped: the mmap addon is not built or is off' }, async (t) => {
+  const dir = await tempDir(t);
+  const { arrowOpen } = await import('../src/formats/arrow/index.js');
+  for (const [rows, batchRows, compression, mapped] of [[100_000, 100_000, 'none', true], [100_000, 100_000, 'zstd', false], [100_000, 25_000, 'none', false]] as const) {
+    const path = join(dir, `z-${batchRows}-${compression}.feather`);
+    const writer = await getFormat('arrow').createWriter!(path, { tensors: [{ name: 'x', dtype: 'float32', shape: [rows] }, { name: 'y', dtype: 'int64', shape: [rows] }], formatOptions: { columns: 'separate', compression, batchRows } });
+    await writer.add('x', new Uint8Array(Float32Array.from({ length: rows }, (_, i) => i / 2).buffer));
+    await writer.add('y', new Uint8Array(BigInt64Array.from({ length: rows }, (_, i) => BigInt(i) * 3n).buffer));
+    await writer.close();
+    await using reader = await arrowOpen(path, { formatOptions: { columns: 'separate' } } as never);
+    for (const name of ['x', 'y']) assert.equal(isMemoryMapped((await reader.read(name)).data), mapped, `${name}: batches of ${batchRows}, ${compression}`);
+    assert.equal(new Float32Array((await reader.read('x')).data.slice().buffer)[rows - 1], (rows - 1) / 2);
+  }
 });
