@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTensioError } from '../src/core/errors.js';
 import { hdf5Open } from '../src/formats/hdf5/index.js';
+import { hdf5PluginFolder } from '../src/formats/hdf5/plugins.js';
 import { unsupportedTensorsOf } from '../src/model/select.js';
 import { sharedFile, sharedSkip } from './helpers/shared-files.js';
 
@@ -20,8 +21,12 @@ interface ExpectedFile { datasets: Record<string, ExpectedDataset>; error: strin
 
 const CORPUS = 'corpora/hdf5/EXPECTED.h5py.json';
 
-/** Filter names in EXPECTED.h5py.json that tensio's libhdf5 decodes. */
-const TENSIO_FILTERS = new Set(['gzip', 'shuffle', 'fletcher32', 'szip', 'scaleoffset', 'nbit']);
+/** Whether h5wasm-plugins (LZF, LZ4, bitshuffle for libhdf5) is installed; without it those datasets must be refused. */
+const PLUGINS = hdf5PluginFolder() !== undefined;
+const pluginSkip = PLUGINS ? false : 'skipped: the h5wasm-plugins package is not installed (LZF, LZ4 and bitshuffle datasets are refused instead; see the next tests)';
+
+/** Filter names in EXPECTED.h5py.json that tensio's libhdf5 decodes (h5py names LZF, its built-in plugin, 'lzf'). */
+const TENSIO_FILTERS = new Set(['gzip', 'shuffle', 'fletcher32', 'szip', 'scaleoffset', 'nbit', ...(PLUGINS ? ['lzf'] : [])]);
 
 /** numpy dtype strings of numeric data (h5py's `object` for vlen sequences is not). */
 const NUMERIC = /^(\('?)?[<>|=]?(bool|u?int\d+|float\d+|[iuf]\d|b1)/;
@@ -51,7 +56,7 @@ test('every numeric dataset of the HDF5 corpus reads to the bytes h5py reads; th
       for (const [name, dataset] of Object.entries(expected.datasets)) {
         const lacking = (dataset.filters ?? []).filter((filter) => !TENSIO_FILTERS.has(filter));
         if (dataset.sha256_le && NUMERIC.test(dataset.dtype) && lacking.length > 0) {
-          // h5py has LZF built in; tensio's libhdf5 does not: refused, never garbage.
+          // h5py has LZF built in; without the plugins tensio's libhdf5 does not: refused, never garbage.
           const entry = unsupported.get(name);
           assert.equal(entry?.code, 'UNSUPPORTED_FILTER', `${file}: ${name} uses ${lacking.join(', ')}`);
           refusedCodes.set(`UNSUPPORTED_FILTER (${lacking.join(', ')}, h5py reads it)`, (refusedCodes.get(`UNSUPPORTED_FILTER (${lacking.join(', ')}, h5py reads it)`) ?? 0) + 1);
@@ -81,7 +86,40 @@ test('every numeric dataset of the HDF5 corpus reads to the bytes h5py reads; th
   console.log(`hdf5 corpus: ${equal} datasets equal to h5py's, ${refused} refused (${[...refusedCodes].map(([code, n]) => `${code} ${n}`).join(', ')})`);
 });
 
-test('a dataset compressed with a filter tensio lacks is refused with UNSUPPORTED_FILTER naming the filter, never read', { skip: sharedSkip('corpora/hdf5/jhdf/lz4_datasets.hdf5') }, async () => {
+/**
+ * jhdf's lz4_datasets.hdf5 and bitshuffle_datasets.hdf5 hold `numpy.arange(20)` as int8,
+ * int16, float32 and float64 under every block size (their generator scripts,
+ * jhdf/src/test/resources/scripts/{lz4,bitshuffle}_datasets.py); h5py without
+ * hdf5plugin cannot read them, so EXPECTED.h5py.json has no sha256 for them.
+ */
+const ARANGE_20: Record<string, (values: number[]) => Uint8Array> = {
+  int8: (v) => new Uint8Array(new Int8Array(v).buffer),
+  int16: (v) => new Uint8Array(new Int16Array(v).buffer),
+  float32: (v) => new Uint8Array(new Float32Array(v).buffer),
+  float64: (v) => new Uint8Array(new Float64Array(v).buffer),
+};
+
+test('every LZ4 and bitshuffle dataset of the corpus (jhdf) reads to numpy.arange(20) in its dtype', { skip: pluginSkip || sharedSkip('corpora/hdf5/jhdf/lz4_datasets.hdf5') }, async () => {
+  const expected = expectedFiles();
+  let checked = 0;
+  for (const file of ['jhdf/lz4_datasets.hdf5', 'jhdf/bitshuffle_datasets.hdf5']) {
+    await using reader = await hdf5Open(sharedFile(`corpora/hdf5/${file}`)!);
+    assert.deepEqual(unsupportedTensorsOf(reader.metadata), [], `${file}: nothing refused`);
+    for (const [name, dataset] of Object.entries(expected[file]!.datasets)) {
+      const tensor = await reader.read(name);
+      assert.equal(tensor.dtype, dataset.dtype, `${file}: ${name} dtype`);
+      assert.deepEqual(tensor.shape, [20], `${file}: ${name} shape`);
+      const want = ARANGE_20[dataset.dtype]!(Array.from({ length: 20 }, (_, i) => i));
+      assert.deepEqual(new Uint8Array(tensor.data), want, `${file}: ${name} (${dataset.filters?.join(', ')})`);
+      const info = reader.tensors.find((entry) => entry.name === name)!;
+      assert.ok((info.extras?.filters as string[]).some((filter) => filter === 'lz4' || filter === 'bitshuffle'), `${file}: ${name} lists its filter`);
+      checked++;
+    }
+  }
+  assert.equal(checked, 60);
+});
+
+test('without h5wasm-plugins, LZ4 datasets are refused with UNSUPPORTED_FILTER naming the filter, never read', { skip: PLUGINS ? 'skipped: h5wasm-plugins is installed (the refusal of a filter tensio lacks is tested with a zfp dataset in hdf5-hostile)' : sharedSkip('corpora/hdf5/jhdf/lz4_datasets.hdf5') }, async () => {
   await using reader = await hdf5Open(sharedFile('corpora/hdf5/jhdf/lz4_datasets.hdf5')!);
   const entries = unsupportedTensorsOf(reader.metadata);
   assert.ok(entries.length > 0);

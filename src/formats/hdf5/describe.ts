@@ -51,6 +51,11 @@ export interface Hdf5DatasetPlan {
    * (`data-location.ts`) instead of through libhdf5.
    */
   readonly rawBytes: boolean;
+  /**
+   * A filter of the pipeline is a plugin (LZF, LZ4, bitshuffle: `plugins.ts`): read it in
+   * a worker thread of its own, since a plugin may abort libhdf5 on a corrupt chunk.
+   */
+  readonly plugin?: boolean;
 }
 
 /** True when every number in `type` is stored little-endian (or is one byte): libhdf5 then converts nothing. */
@@ -76,14 +81,15 @@ export interface Hdf5FileDescription {
 
 /**
  * Walks the whole group tree of an open file and describes it (see `hdf5Open` for what
- * becomes a tensor, an unsupported entry or metadata).
+ * becomes a tensor, an unsupported entry or metadata). `pluginFilters` are the plugin
+ * filter ids the library decodes besides its built-in ones (`H5Library.pluginFilters`).
  *
  * @example
  * ```ts
- * const { tensors, plans, metadata } = hdf5DescribeFile(module, file, 'data.h5', {});
+ * const { tensors, plans, metadata } = hdf5DescribeFile(module, file, 'data.h5', {}, library.pluginFilters);
  * ```
  */
-export function hdf5DescribeFile(module: H5Module, file: H5File, path: string, options: Pick<Hdf5OpenOptions, 'maxObjects' | 'maxAttributeBytes' | 'signal'>): Hdf5FileDescription {
+export function hdf5DescribeFile(module: H5Module, file: H5File, path: string, options: Pick<Hdf5OpenOptions, 'maxObjects' | 'maxAttributeBytes' | 'signal'>, pluginFilters: ReadonlySet<number> = new Set()): Hdf5FileDescription {
   const fileId = file.file_id;
   const maxObjects = options.maxObjects ?? HDF5_MAX_OBJECTS;
   const maxAttributeBytes = options.maxAttributeBytes ?? HDF5_MAX_ATTRIBUTE_BYTES;
@@ -147,8 +153,8 @@ export function hdf5DescribeFile(module: H5Module, file: H5File, path: string, o
     if ('refusal' in mapping) return void refuse('UNSUPPORTED_DTYPE', mapping.formatDtype, `dataset /${name}: ${mapping.refusal}`);
     if (metadata.shape === null) return void refuse('UNSUPPORTED_FEATURE', mapping.formatDtype, `dataset /${name} has a null dataspace (h5py.Empty: no shape, no elements)`);
     const filters = hdf5Call(`reading the filters of ${datasetPath}`, () => module.get_dataset_filters(fileId, datasetPath));
-    const unreadable = hdf5UnreadableFilter(filters);
-    if (unreadable) return void refuse('UNSUPPORTED_FILTER', mapping.formatDtype, `dataset /${name} is compressed with ${unreadable}, which tensio's libhdf5 does not decode`);
+    const unreadable = hdf5UnreadableFilter(filters, pluginFilters);
+    if (unreadable) return void refuse('UNSUPPORTED_FILTER', mapping.formatDtype, `dataset /${name} is compressed with ${unreadable}, which tensio's libhdf5 does not decode${pluginFilters.size === 0 ? ' here (no filter plugins: the h5wasm-plugins package is missing, or this is a browser)' : ''}`);
     const space = metadata.shape.map(Number);
     const shape = [...space, ...mapping.elementShape];
     const elementBytes = (itemSize(mapping.dtype) ?? 0) * mapping.elementShape.reduce((a, b) => a * b, 1);
@@ -170,7 +176,11 @@ export function hdf5DescribeFile(module: H5Module, file: H5File, path: string, o
         ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
       },
     });
-    plans[name] = { path: datasetPath, checked: filters.some((filter) => filter.id === 3), space, elementBytes: metadata.size, chunks, rawBytes: filters.length === 0 && storedLittleEndian(metadata) };
+    plans[name] = {
+      path: datasetPath, checked: filters.some((filter) => filter.id === 3), space, elementBytes: metadata.size, chunks,
+      rawBytes: filters.length === 0 && storedLittleEndian(metadata),
+      ...(filters.some((filter) => pluginFilters.has(filter.id)) ? { plugin: true } : {}),
+    };
   };
 
   const rootAttributes = attributesOf('/');

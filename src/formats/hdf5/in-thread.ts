@@ -47,7 +47,7 @@ export async function hdf5OpenInThread(source: ByteSource, readSync: SyncRangeRe
   const file = call(`opening ${name}`, () => library.openFile(path));
   let description: Hdf5FileDescription;
   try {
-    description = call(`describing ${name}`, () => hdf5DescribeFile(library.module, file, name, options));
+    description = call(`describing ${name}`, () => hdf5DescribeFile(library.module, file, name, options, library.pluginFilters));
   } catch (error) {
     file.close();
     throw error;

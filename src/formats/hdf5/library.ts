@@ -7,10 +7,11 @@
  */
 import { TensioError, type TensioErrorCode } from '../../core/errors.js';
 import type { EmscriptenFs } from './device-file.js';
+import { installHdf5PluginsInMemory, installHdf5PluginsOnDisk, type H5PluginHost } from './plugins.js';
 import type { Hdf5DatasetMetadata, Hdf5Filter } from './types.js';
 
 /** The h5wasm functions tensio calls (a narrow view of its Emscripten module). */
-export interface H5Module {
+export interface H5Module extends H5PluginHost {
   activate_throwing_error_handler(): number;
   get_names(fileId: bigint, path: string, recursive: boolean): string[];
   get_type(fileId: bigint, path: string): number;
@@ -39,6 +40,8 @@ export interface H5File {
 export interface H5Library {
   readonly module: H5Module;
   openFile(path: string): H5File;
+  /** Ids of the plugin filters (LZF, LZ4, bitshuffle) this library decodes besides its built-in ones. */
+  readonly pluginFilters: ReadonlySet<number>;
 }
 
 /** The library built with an in-memory file system, where tensio mounts range-read files. */
@@ -49,7 +52,8 @@ export interface H5MemoryLibrary extends H5Library {
 let loading: Promise<H5Library> | undefined;
 
 /**
- * Loads h5wasm once per process (about 200 ms) and switches libhdf5 to throwing errors.
+ * Loads h5wasm once per process (about 200 ms), switches libhdf5 to throwing errors and
+ * puts h5wasm-plugins' folder on its plugin path (a plugin is loaded on first use).
  *
  * @example
  * ```ts
@@ -64,7 +68,7 @@ export function hdf5Library(): Promise<H5Library> {
     };
     const module = await h5wasm.ready;
     module.activate_throwing_error_handler();
-    return { module, openFile: (path: string) => new h5wasm.File(path, 'r') };
+    return { module, pluginFilters: installHdf5PluginsOnDisk(module), openFile: (path: string) => new h5wasm.File(path, 'r') };
   })().catch((error: unknown) => {
     loading = undefined;
     throw new TensioError('UNSUPPORTED_FEATURE', `hdf5: cannot load h5wasm (${(error as Error).message}); it is a dependency of tensio: reinstall the package`, { format: 'hdf5', cause: error });
@@ -77,14 +81,17 @@ let loadingInMemory: Promise<H5MemoryLibrary> | undefined;
 /**
  * Loads h5wasm's other build once per thread: the same libhdf5 over Emscripten's
  * in-memory file system instead of the real one (about 70 ms), for files mounted with
- * `mountRangeFile` (any source, read by range). Used by the worker of `remote.ts`.
+ * `mountRangeFile` (any source, read by range). Used by the worker of `remote.ts`, which
+ * passes `readPluginLibrary` (a local file read) so the plugin filters are copied in; a
+ * browser's worker has none and decodes only the built-in filters. The first call of the
+ * thread decides.
  *
  * @example
  * ```ts
- * const { module, fs, openFile } = await hdf5LibraryInMemory();
+ * const { module, fs, openFile } = await hdf5LibraryInMemory((path) => readFileSync(path));
  * ```
  */
-export function hdf5LibraryInMemory(): Promise<H5MemoryLibrary> {
+export function hdf5LibraryInMemory(readPluginLibrary?: (path: string) => Uint8Array): Promise<H5MemoryLibrary> {
   loadingInMemory ??= (async () => {
     const h5wasm = (await import('h5wasm')) as unknown as {
       ready: Promise<H5Module & { FS: EmscriptenFs }>;
@@ -92,7 +99,8 @@ export function hdf5LibraryInMemory(): Promise<H5MemoryLibrary> {
     };
     const module = await h5wasm.ready;
     module.activate_throwing_error_handler();
-    return { module, fs: module.FS, openFile: (path: string) => new h5wasm.File(path, 'r') };
+    const pluginFilters = readPluginLibrary ? installHdf5PluginsInMemory(module, readPluginLibrary) : new Set<number>();
+    return { module, fs: module.FS, pluginFilters, openFile: (path: string) => new h5wasm.File(path, 'r') };
   })().catch((error: unknown) => {
     loadingInMemory = undefined;
     throw new TensioError('UNSUPPORTED_FEATURE', `hdf5: cannot load h5wasm (${(error as Error).message}); it is a dependency of tensio: reinstall the package`, { format: 'hdf5', cause: error });

@@ -19,6 +19,7 @@ import { httpSyncReader } from '../../storage/http-sync-reader.js';
 import { hdf5DescribeFile, hdf5ReadPlanned, type Hdf5DatasetPlan, type Hdf5FileDescription } from './describe.js';
 import { hdf5DirectLocation } from './direct-read.js';
 import { hdf5Call, hdf5Library } from './library.js';
+import { hdf5PluginReads } from './plugin-reads.js';
 import type { Hdf5OpenOptions } from './types.js';
 
 export type { Hdf5Attribute, Hdf5Link } from './describe.js';
@@ -70,7 +71,7 @@ export async function hdf5Open(input: string | ByteSource, options: Hdf5OpenOpti
   let description: Hdf5FileDescription;
   let source: FileSource;
   try {
-    description = hdf5DescribeFile(library.module, file, input, options);
+    description = hdf5DescribeFile(library.module, file, input, options, library.pluginFilters);
     source = await fileSource(input);
   } catch (error) {
     file.close();
@@ -87,11 +88,18 @@ export async function hdf5Open(input: string | ByteSource, options: Hdf5OpenOpti
     const location = await hdf5DirectLocation(source, plan, address);
     return 'declined' in location ? undefined : location;
   };
-  return hdf5ReaderOf(input, size, description, (plan) => (offset, count, bytes) => hdf5ReadPlanned(library.module, file.file_id, plan, offset, count, bytes), async () => {
+  // Datasets behind a plugin filter are decoded by a libhdf5 of their own (see plugin-reads.ts).
+  const plugins = hdf5PluginReads(input, source);
+  const readerFor = (plan: Hdf5DatasetPlan): BandRead => (plan.plugin ? plugins.readerFor(plan) : (offset, count, bytes) => hdf5ReadPlanned(library.module, file.file_id, plan, offset, count, bytes));
+  return hdf5ReaderOf(input, size, description, readerFor, async () => {
     try {
       hdf5Call(`closing ${input}`, () => file.close());
     } finally {
-      await source.close();
+      try {
+        await plugins.close();
+      } finally {
+        await source.close();
+      }
     }
   }, BAND_BYTES, direct);
 }

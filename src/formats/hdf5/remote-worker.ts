@@ -3,6 +3,7 @@
  * file whose reads are range requests answered by the owning thread (see
  * `remote-protocol.ts`), and answers `describe`, `read` and `close` calls.
  */
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { isTensioError } from '../../core/errors.js';
 import { hdf5DescribeFile, hdf5ReadPlanned } from './describe.js';
@@ -36,7 +37,8 @@ const errorOf = (error: unknown) => ({
 });
 
 let file: H5File | undefined;
-const library = await hdf5LibraryInMemory();
+// The plugin filters' libraries are copied into the in-memory file system from the package's folder.
+const library = await hdf5LibraryInMemory((path) => readFileSync(path));
 let opening: Promise<H5File> | undefined;
 const openFile = (): Promise<H5File> => {
   opening ??= Promise.resolve().then(() => {
@@ -58,7 +60,7 @@ port.on('message', (message: Hdf5WorkerCall) => {
       }
       const open = await openFile();
       if (message.call === 'describe') {
-        post({ kind: 'answer', id: message.id, value: hdf5DescribeFile(library.module, open, name, message.options) });
+        post({ kind: 'answer', id: message.id, value: hdf5DescribeFile(library.module, open, name, message.options, library.pluginFilters) });
       } else {
         const bytes = hdf5ReadPlanned(library.module, open.file_id, message.plan, message.offset, message.count, message.bytes);
         post({ kind: 'answer', id: message.id, value: bytes }, [bytes.buffer as ArrayBuffer]);

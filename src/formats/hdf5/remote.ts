@@ -35,18 +35,25 @@ function startWorker(workerData: Hdf5WorkerData): Worker {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+/** A started libhdf5 worker over one source: its calls, and `stop` (closes the file, ends the thread). */
+export interface Hdf5WorkerSession {
+  call<T>(message: DistributiveOmit<Hdf5WorkerCall, 'id'>): Promise<T>;
+  stop(): Promise<void>;
+}
+
 /**
- * Opens `source` with libhdf5 in a worker thread (see the file comment). The reader's
- * `close` ends the worker; until then the worker does not keep the process alive
- * between calls.
+ * Starts a libhdf5 worker thread over `source` (its file is opened on the first call).
+ * It does not keep the process alive between calls; after the thread fails or exits,
+ * every call fails with `IO_ERROR`.
  *
  * @example
  * ```ts
- * await using reader = await hdf5OpenInWorker(await httpSource('https://host/data.h5'));
- * const band = await reader.read('x', { slice: [0, 10] });
+ * const session = startHdf5Worker(source, {});
+ * const band = await session.call<Uint8Array>({ call: 'read', plan, offset: null, count: null, bytes });
+ * await session.stop();
  * ```
  */
-export async function hdf5OpenInWorker(source: ByteSource, options: Hdf5OpenOptions = {}): Promise<TensorReader> {
+export function startHdf5Worker(source: ByteSource, options: Pick<Hdf5OpenOptions, 'signal'> = {}): Hdf5WorkerSession {
   const name = source.name ?? '<bytes>';
   const control = new Int32Array(new SharedArrayBuffer(8));
   const window = new Uint8Array(new SharedArrayBuffer(Math.min(WINDOW_BYTES, Math.max(1, source.size))));
@@ -112,6 +119,23 @@ export async function hdf5OpenInWorker(source: ByteSource, options: Hdf5OpenOpti
     }
   };
 
+  return { call, stop };
+}
+
+/**
+ * Opens `source` with libhdf5 in a worker thread (see the file comment). The reader's
+ * `close` ends the worker; until then the worker does not keep the process alive
+ * between calls.
+ *
+ * @example
+ * ```ts
+ * await using reader = await hdf5OpenInWorker(await httpSource('https://host/data.h5'));
+ * const band = await reader.read('x', { slice: [0, 10] });
+ * ```
+ */
+export async function hdf5OpenInWorker(source: ByteSource, options: Hdf5OpenOptions = {}): Promise<TensorReader> {
+  const name = source.name ?? '<bytes>';
+  const { call, stop } = startHdf5Worker(source, options);
   let description: Hdf5FileDescription;
   try {
     description = await call<Hdf5FileDescription>({
@@ -119,7 +143,7 @@ export async function hdf5OpenInWorker(source: ByteSource, options: Hdf5OpenOpti
       options: { ...(options.maxObjects !== undefined ? { maxObjects: options.maxObjects } : {}), ...(options.maxAttributeBytes !== undefined ? { maxAttributeBytes: options.maxAttributeBytes } : {}) },
     });
   } catch (error) {
-    await worker.terminate();
+    await stop().catch(() => undefined);
     throw error;
   }
   return hdf5ReaderOf(name, source.size, description, (plan) => (offset, count, bytes) => call<Uint8Array>({ call: 'read', plan, offset, count, bytes }), stop, REMOTE_BAND_BYTES);

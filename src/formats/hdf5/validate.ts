@@ -21,16 +21,18 @@ const KNOWN_PLUGIN_NAMES: Readonly<Record<number, string>> = Object.freeze({
 
 /**
  * The name of the first filter of `filters` tensio cannot decode, or `undefined` when
- * all can.
+ * all can: the built-in ones ({@link HDF5_READABLE_FILTERS}) and the plugin filters in
+ * `plugins` (those the loaded library installed, see `plugins.ts`).
  *
  * @example
  * ```ts
  * hdf5UnreadableFilter([{ id: 32004, name: '', cd_values: [] }]); // 'lz4 (filter 32004)'
+ * hdf5UnreadableFilter([{ id: 32004, name: '', cd_values: [] }], new Set([32004])); // undefined
  * ```
  */
-export function hdf5UnreadableFilter(filters: readonly Hdf5Filter[]): string | undefined {
+export function hdf5UnreadableFilter(filters: readonly Hdf5Filter[], plugins: ReadonlySet<number> = new Set()): string | undefined {
   for (const filter of filters) {
-    if (HDF5_READABLE_FILTERS[filter.id] !== undefined) continue;
+    if (HDF5_READABLE_FILTERS[filter.id] !== undefined || plugins.has(filter.id)) continue;
     const name = KNOWN_PLUGIN_NAMES[filter.id] ?? (filter.name && filter.name.trim() ? filter.name.trim() : 'unregistered filter');
     return `${name} (filter ${filter.id})`;
   }
