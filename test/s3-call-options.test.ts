@@ -16,7 +16,8 @@ import { verifyTensorFile } from '../src/operations/verify.js';
 import { diffTensorFiles } from '../src/operations/diff.js';
 import { mergeTensorFiles } from '../src/operations/merge.js';
 import { finishSplitConvert } from '../src/operations/split/finish.js';
-import { getFormat } from '../src/operations/registry.js';
+import { BUILT_IN_FORMATS, getFormat } from '../src/operations/registry.js';
+import { contentId } from '../src/operations/content-id.js';
 import { fromS3, toS3 } from '../src/io/s3-io.js';
 import { fromNumpy, toNumpy } from '../src/io/numpy-io.js';
 import { getSafetensorsMetadata } from '../src/io/safetensors-io.js';
@@ -162,4 +163,34 @@ test('tensio/io: fromS3/toS3, fromNumpy/toNumpy and getSafetensorsMetadata take 
   const summary = await getSafetensorsMetadata(`s3://${bucket}/calls/io/model.safetensors`, { s3 });
   assert.deepEqual(Object.keys(summary.tensors), ['features']);
   await assert.rejects(getSafetensorsMetadata(`s3://${bucket}/calls/io/model.safetensors`), refusedWithout);
+});
+
+test('a format\'s own open given an s3:// string, and contentId (tensio id), take the call\'s s3 settings: every single-file format', { skip }, async (t) => {
+  const { bucket } = env.current!;
+  noDefaults();
+  const dir = await tempDir(t);
+  const local = join(dir, 'one.safetensors');
+  const values = new Float32Array(16 * 8).map((_, i) => (i % 13) * 0.5);
+  await writeWithFormat('safetensors', local, { weight: createTensor('float32', [16, 8], values) });
+  const s3 = callOptions();
+  const localId = await contentId(local);
+  const opened: string[] = [];
+  for (const format of BUILT_IN_FORMATS) {
+    const extension = format.extensions[0];
+    if (!format.open || !format.createWriter || !extension || format.capabilities.folder || format.name === 'zarr') continue;
+    const target = `s3://${bucket}/calls/own-open/one${extension}`;
+    await convert(local, target, { to: format.name, s3 });
+    await assert.rejects(format.open(target, {}), refusedWithout, `${format.name}.open without settings`);
+    {
+      await using reader = await format.open(target, { s3 });
+      assert.equal(reader.tensors.length, 1, `${format.name}.open(s3://…, { s3 })`);
+      assert.equal((await reader.read(reader.tensors[0]!.name)).data.byteLength > 0, true);
+    }
+    opened.push(format.name);
+  }
+  for (const name of ['safetensors', 'pytorch', 'npy', 'npz', 'gguf', 'hdf5', 'zt', 'csv', 'arrow', 'parquet']) assert.ok(opened.includes(name), `${name} was opened (${opened.join(', ')})`);
+  const remote = `s3://${bucket}/calls/own-open/one.safetensors`;
+  await assert.rejects(contentId(remote), refusedWithout, 'contentId without settings');
+  assert.equal(await contentId(remote, { s3 }), localId, 'contentId of the S3 copy equals the local file\'s');
+  assert.equal(await contentId(`s3://${bucket}/calls/own-open/one.zt`, { s3 }), localId, 'and of a .zt copy on S3 (its manifest digest)');
 });

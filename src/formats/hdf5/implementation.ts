@@ -14,5 +14,5 @@ export const hdf5Implementation: FormatImplementation = {
     ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
     ...(options.formatOptions as Hdf5WriteOptions | undefined),
   }),
-  open: (input, options) => hdf5Open(input, { ...(options?.formatOptions as Hdf5OpenOptions | undefined), ...(options?.signal ? { signal: options.signal } : {}) }),
+  open: (input, options) => hdf5Open(input, { ...(options?.formatOptions as Hdf5OpenOptions | undefined), ...(options?.signal ? { signal: options.signal } : {}), ...(options?.http ? { http: options.http } : {}), ...(options?.s3 ? { s3: options.s3 } : {}) }),
 };

@@ -2,6 +2,7 @@
  * The `.npy` implementation (open, write) over its cheap descriptor (`descriptor.ts`),
  * which the registry lists lazily.
  */
+import { sourceOptionsOf } from '../../storage/source-input.js';
 import type { TensorFormat } from '../../model/types.js';
 import { npyDescriptor } from './descriptor.js';
 import { npyOpen } from './reader.js';
@@ -21,6 +22,6 @@ import { npyCreateWriter } from './writer.js';
  */
 export const npyFormat: TensorFormat<NpyOpenFormatOptions, NpyWriteFormatOptions> = {
   ...npyDescriptor,
-  open: (input, options) => npyOpen(input, { ...options?.formatOptions, ...(options?.signal ? { signal: options.signal } : {}) }),
+  open: (input, options) => npyOpen(input, { ...options?.formatOptions, ...sourceOptionsOf(options) }),
   createWriter: (path, options) => npyCreateWriter(path, { ...options, npy: options.formatOptions ?? {} }),
 };

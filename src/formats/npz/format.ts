@@ -2,6 +2,7 @@
  * The `.npz` implementation (open, write, verify) over its cheap descriptor
  * (`descriptor.ts`), which the registry lists lazily.
  */
+import { sourceOptionsOf } from '../../storage/source-input.js';
 import type { TensorFormat } from '../../model/types.js';
 import { npzDescriptor } from './descriptor.js';
 import { npzOpen } from './reader.js';
@@ -24,7 +25,7 @@ export { npzSniff } from './descriptor.js';
  */
 export const npzFormat: TensorFormat<NpzOpenFormatOptions, NpzWriteFormatOptions> = {
   ...npzDescriptor,
-  open: (input, options) => npzOpen(input, { ...options?.formatOptions, ...(options?.signal ? { signal: options.signal } : {}) }),
+  open: (input, options) => npzOpen(input, { ...options?.formatOptions, ...sourceOptionsOf(options) }),
   createWriter: (path, options) => npzCreateWriter(path, {
     tensors: options.tensors,
     ...(options.metadata ? { metadata: options.metadata } : {}),

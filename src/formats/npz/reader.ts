@@ -1,6 +1,7 @@
 /**
  * Opening a `.npz` as a {@link TensorReader}: one tensor per `<key>.npy` member.
  */
+import { openSourceInput, sourceOptionsOf, type RemoteOptions } from '../../storage/source-input.js';
 import { TensioError, throwIfAborted } from '../../core/errors.js';
 import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
 import type { TensorPartInfo } from '../../model/layouts.js';
@@ -187,7 +188,9 @@ export async function npzOpenSource(source: ByteSource, options: NpzOpenOptions 
  * const x = await reader.read('x');
  * ```
  */
-export async function npzOpen(input: string | ByteInput, options: NpzOpenOptions = {}): Promise<TensorReader> {
+export async function npzOpen(input: string | ByteInput, options: NpzOpenOptions & RemoteOptions = {}): Promise<TensorReader> {
   if (typeof input !== 'string') return npzOpenSource(toByteSource(input), options);
-  return npzOpenSource(await fileSource(input), { ...options, ownsSource: true });
+  // A path, or an http(s):// or s3:// URL with the call's own settings.
+  const { source } = await openSourceInput(input, sourceOptionsOf(options));
+  return npzOpenSource(source, { ...options, ownsSource: true });
 }
