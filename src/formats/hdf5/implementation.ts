@@ -2,6 +2,8 @@
  * What the lazy HDF5 registry entry loads on first use (see `format.ts`).
  */
 import type { FormatImplementation } from '../../model/lazy-format.js';
+import type { TensorReader } from '../../model/types.js';
+import { isRemoteLocation, openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { hdf5Open } from './reader.js';
 import type { Hdf5OpenOptions, Hdf5WriteOptions } from './types.js';
 import { hdf5CreateWriter } from './write.js';
@@ -14,5 +16,24 @@ export const hdf5Implementation: FormatImplementation = {
     ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
     ...(options.formatOptions as Hdf5WriteOptions | undefined),
   }),
-  open: (input, options) => hdf5Open(input, { ...(options?.formatOptions as Hdf5OpenOptions | undefined), ...(options?.signal ? { signal: options.signal } : {}), ...(options?.http ? { http: options.http } : {}), ...(options?.s3 ? { s3: options.s3 } : {}) }),
+  open: async (input, options) => {
+    const openOptions: Hdf5OpenOptions = { ...(options?.formatOptions as Hdf5OpenOptions | undefined), ...(options?.signal ? { signal: options.signal } : {}) };
+    if (typeof input !== 'string' || !isRemoteLocation(input)) return hdf5Open(input as string, openOptions);
+    // An http(s):// or s3:// string: opened with the call's settings and read as a source,
+    // which the reader's close() then closes.
+    const { source } = await openSourceInput(input, sourceOptionsOf(options));
+    let reader: TensorReader;
+    try {
+      reader = await hdf5Open(source, openOptions);
+    } catch (error) {
+      await source.close?.();
+      throw error;
+    }
+    const closeReader = reader.close.bind(reader);
+    reader.close = async () => {
+      await closeReader();
+      await source.close?.();
+    };
+    return reader;
+  },
 };

@@ -21,7 +21,6 @@ import { hdf5DirectLocation } from './direct-read.js';
 import { hdf5Call, hdf5Library } from './library.js';
 import { hdf5PluginReads } from './plugin-reads.js';
 import type { Hdf5OpenOptions } from './types.js';
-import type { RemoteOptions } from '../../storage/source-input.js';
 
 export type { Hdf5Attribute, Hdf5Link } from './describe.js';
 
@@ -51,26 +50,7 @@ const EMPTY_SOURCE: ByteSource = bytesSource(new Uint8Array(0), 'libhdf5');
  * const x = await reader.read('group/x');
  * ```
  */
-export async function hdf5Open(input: string | ByteSource, options: Hdf5OpenOptions & RemoteOptions = {}): Promise<TensorReader> {
-  if (typeof input === 'string' && /^(s3|https?):\/\//i.test(input)) {
-    // A URL given as a string: opened with the call's http/s3 settings, then read as a source
-    // (loaded here only: the browser bundle never takes this path).
-    const { openSourceInput, sourceOptionsOf } = await import('../../storage/source-input.js');
-    const { source } = await openSourceInput(input, sourceOptionsOf(options));
-    let reader: TensorReader;
-    try {
-      reader = await hdf5Open(source, options);
-    } catch (error) {
-      await source.close?.();
-      throw error;
-    }
-    const closeReader = reader.close.bind(reader);
-    reader.close = async () => {
-      await closeReader();
-      await source.close?.();
-    };
-    return reader;
-  }
+export async function hdf5Open(input: string | ByteSource, options: Hdf5OpenOptions = {}): Promise<TensorReader> {
   if (typeof input !== 'string') {
     // In a browser's Web Worker a File (FileReaderSync) and a URL (sync XHR with a Range
     // header) are read synchronously, so libhdf5 runs right here.

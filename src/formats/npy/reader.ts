@@ -2,7 +2,6 @@
  * The async shell over a {@link ByteSource}: reads the prefix, then exactly the header,
  * and builds a {@link TensorReader} holding the file's one array.
  */
-import { openSourceInput, sourceOptionsOf, type RemoteOptions } from '../../storage/source-input.js';
 import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
 import type { TensorInfo, TensorReader } from '../../model/types.js';
 import { readIntoFrom, toByteSource, type ByteInput, type ByteSource } from '../../storage/byte-source.js';
@@ -109,9 +108,7 @@ export async function npyOpenSource(source: ByteSource, options: NpyOpenOptions 
  * const tensor = await reader.read('data');
  * ```
  */
-export async function npyOpen(input: string | ByteInput, options: NpyOpenOptions & RemoteOptions = {}): Promise<TensorReader> {
+export async function npyOpen(input: string | ByteInput, options: NpyOpenOptions = {}): Promise<TensorReader> {
   if (typeof input !== 'string') return npyOpenSource(toByteSource(input), options);
-  // A path, or an http(s):// or s3:// URL with the call's own settings.
-  const { source } = await openSourceInput(input, sourceOptionsOf(options));
-  return npyOpenSource(source, { ...options, ownsSource: true });
+  return npyOpenSource(await fileSource(input), { ...options, ownsSource: true });
 }
