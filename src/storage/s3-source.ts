@@ -100,8 +100,11 @@ export async function s3Source(location: string | URL | S3Location, options: S3S
     },
     readInto: async (target, offset, readOptions) => {
       checkRange(size, offset, target.byteLength, name);
-      const until = readOptions?.sequentialUntil;
-      if (until !== undefined && (await runs.readInto(target, offset, until, readOptions?.signal))) return;
+      // A run goes on to the object's end: the next tensor in file order continues it (no
+      // new request, and the pump fetches it while the writer works on this one); a reader
+      // that jumps elsewhere starts another run, and the old one is closed with at most
+      // its queue fetched in vain.
+      if (readOptions?.sequentialUntil !== undefined && (await runs.readInto(target, offset, size, readOptions.signal))) return;
       return readAhead.readInto(target, offset, readOptions?.signal);
     },
   };
