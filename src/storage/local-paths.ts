@@ -81,3 +81,17 @@ export async function removeLocalTree(path: string): Promise<void> {
 export function readLocalTextSync(location: string | URL): string {
   return readFileSync(location, 'utf8');
 }
+
+/**
+ * A small local file's bytes read synchronously (a `file:` URL or a path), e.g. a
+ * WebAssembly plugin library copied into an in-memory file system; throws what
+ * `readFileSync` throws.
+ *
+ * @example
+ * ```ts
+ * const bytes = readLocalBytesSync('/path/to/libH5Zlz4.so');
+ * ```
+ */
+export function readLocalBytesSync(location: string | URL): Uint8Array {
+  return readFileSync(location);
+}

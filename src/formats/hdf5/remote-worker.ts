@@ -3,11 +3,11 @@
  * file whose reads are range requests answered by the owning thread (see
  * `remote-protocol.ts`), and answers `describe`, `read` and `close` calls.
  */
-import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { isTensioError } from '../../core/errors.js';
 import { hdf5DescribeFile, hdf5ReadPlanned } from './describe.js';
 import { mountRangeFile } from './device-file.js';
+import { readLocalBytesSync } from '../../storage/local-paths.js';
 import { hdf5Call, hdf5LibraryInMemory, type H5File } from './library.js';
 import { STATE, STATUS, type Hdf5WorkerCall, type Hdf5WorkerData, type Hdf5WorkerMessage } from './remote-protocol.js';
 
@@ -38,7 +38,7 @@ const errorOf = (error: unknown) => ({
 
 let file: H5File | undefined;
 // The plugin filters' libraries are copied into the in-memory file system from the package's folder.
-const library = await hdf5LibraryInMemory((path) => readFileSync(path));
+const library = await hdf5LibraryInMemory(readLocalBytesSync);
 let opening: Promise<H5File> | undefined;
 const openFile = (): Promise<H5File> => {
   opening ??= Promise.resolve().then(() => {
