@@ -113,6 +113,35 @@ test('zstd-seekable: compressed parts read back, a row slice decodes only its fr
   await assert.rejects(brokenReader.read('w'), (error: unknown) => error instanceof TensioError);
 });
 
+test('zstd-seekable: stream() of a compressed tensor holds one frame at a time (each source read one frame, each piece at most one frame)', async (t) => {
+  const dir = await tempDir(t);
+  const rows = 256;
+  const rowBytes = 4096;
+  const frameBytes = 16 * rowBytes;
+  const data = new Uint8Array(rows * rowBytes);
+  for (let i = 0; i < data.length; i++) data[i] = (i % 253) ^ (i >> 13);
+  await writeZt(join(dir, 'z.zt'), [{ name: 'w', dtype: 'float32' as DType, shape: [rows, 1024], data }], { compress: { frameBytes } });
+  const bytes = new Uint8Array(readFileSync(join(dir, 'z.zt')));
+  const reads: number[] = [];
+  const base = bytesSource(bytes);
+  const counting: ByteSource = { size: base.size, read: (offset, length, options) => { reads.push(length); return base.read(offset, length, options); } };
+  await using reader = await ztOpen(counting);
+  const part = reader.manifest!.objects.get('w')!.parts.get('data')!;
+  const frames = data.length / frameBytes;
+  reads.length = 0;
+  const pieces: Uint8Array[] = [];
+  for await (const piece of reader.stream('w')) {
+    assert.ok(piece.byteLength <= frameBytes, `a piece of ${piece.byteLength} bytes is more than one frame (${frameBytes})`);
+    pieces.push(piece.slice());
+  }
+  assert.deepEqual(new Uint8Array(Buffer.concat(pieces)), data);
+  // The seek table may be read once; every other read is one compressed frame, never the whole part.
+  const frameReads = reads.filter((length) => length > 64);
+  assert.ok(frameReads.length >= frames, `${frames} frames need ${frames} reads, got ${frameReads.length}`);
+  const largest = Math.max(...frameReads);
+  assert.ok(largest < Number(part.blob.length) / 4, `the largest read (${largest} bytes) must be about one frame of the ${part.blob.length}-byte compressed part`);
+});
+
 test('convert safetensors → .zt → safetensors through the registry; verify and open detect .zt by its magic', async (t) => {
   const dir = await tempDir(t);
   const st = join(dir, 'm.safetensors');
