@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { densify } from '../src/model/densify.js';
-import { convert, openTensorFile } from '../src/operations/index.js';
+import { convert, mergeTensorFiles, openTensorFile } from '../src/operations/index.js';
+import { safetensorsWrite } from '../src/formats/safetensors/index.js';
 import { ztOpen, ztVerify } from '../src/formats/zt/index.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
 import { sharedFile, sharedSkip } from './helpers/shared-files.js';
@@ -38,6 +39,22 @@ test('a CSR object converts .zt → .zt as parts (digests on every part), and de
   await convert(join(dir, 'copy.zt'), join(dir, 'm.safetensors'), { densify: true });
   await using dense = await openTensorFile(join(dir, 'm.safetensors'));
   assert.deepEqual((await dense.read('m')).data, (await densify(original, 'm')).data);
+});
+
+test('merge: a sparse .zt object goes into a .zt output as its parts beside dense tensors; an output without sparse layouts refuses it by name', { skip: sharedSkip('conformance/ztensor/valid/csr-data-valid.zt') }, async (t) => {
+  const dir = await tempDir(t);
+  const input = sharedFile('conformance/ztensor/valid/csr-data-valid.zt')!;
+  await safetensorsWrite(join(dir, 'dense.safetensors'), { d: { dtype: 'float32', shape: [2], data: new Uint8Array(new Float32Array([1.5, -2]).buffer) } });
+  await mergeTensorFiles([input, join(dir, 'dense.safetensors')], join(dir, 'merged.zt'));
+  await using merged = await ztOpen(join(dir, 'merged.zt'));
+  const object = merged.manifest!.objects.get('m')!;
+  assert.equal(object.layout, 'zt.sparse_csr/1');
+  assert.deepEqual([...object.parts.keys()], ['indices', 'indptr', 'values']);
+  await using original = await ztOpen(new Uint8Array(readFileSync(input)));
+  assert.deepEqual((await densify(merged, 'm')).data, (await densify(original, 'm')).data);
+  assert.deepEqual([...new Float32Array((await merged.read('d')).data.slice().buffer)], [1.5, -2]);
+  assert.equal((await ztVerify(join(dir, 'merged.zt'))).ok, true);
+  await assert.rejects(mergeTensorFiles([input, join(dir, 'dense.safetensors')], join(dir, 'merged.safetensors')), (error: Error & { code?: string }) => error.code === 'UNSUPPORTED_FEATURE' && /m in input 1 is a sparse_csr tensor made of parts.*densify/.test(error.message));
 });
 
 test('SciPy agrees: CSR and COO matrices it builds read back in tensio, and it rebuilds what tensio writes', { skip: oracleSkip('scipy', 'cbor2', 'xxhash') }, async (t) => {

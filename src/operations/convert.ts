@@ -390,8 +390,8 @@ function densePlanOf(info: TensorInfo, allowed: { densify: boolean; dequantize: 
   return { ...dense, byteLength: tensorByteLength(info.dtype, info.shape)! };
 }
 
-/** A multi-part tensor's parts, one after the other in `info.parts` order. */
-async function* partBytes(reader: TensorReader, info: TensorInfo, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+/** A multi-part tensor's parts, one after the other in `info.parts` order (how writers take them). */
+export async function* partBytes(reader: TensorReader, info: TensorInfo, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   for (const part of info.parts ?? []) yield* reader.streamPart(info.name, part.name, signal ? { signal } : {});
 }
 

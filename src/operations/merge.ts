@@ -2,7 +2,8 @@
  * `mergeTensorFiles(inputs, output)`: the tensors of several files (any readable formats)
  * in one output file (any writable format), streamed one tensor at a time. Two inputs
  * holding the same name are refused (`DUPLICATE_NAME`) unless `prefix` names every
- * tensor after its input (`<stem>.<name>`).
+ * tensor after its input (`<stem>.<name>`). Multi-part tensors (sparse, quantized) go in
+ * as their parts when the output format holds their layout, as in `convert`.
  */
 import type { S3Options } from '../storage/s3-client.js';
 import { TensioError, throwIfAborted } from '../core/errors.js';
@@ -12,6 +13,7 @@ import { bindS3Target, describeWriteTarget, type WriteTarget } from '../storage/
 import { formatForOutputPath } from './detect.js';
 import { openTensorFile } from './open.js';
 import { checkOutputPath } from './output-path.js';
+import { partBytes } from './convert.js';
 import { getFormat, type FormatListOption } from './registry.js';
 
 /** Options for {@link mergeTensorFiles}. */
@@ -78,14 +80,17 @@ export async function mergeTensorFiles(inputs: readonly SourceInput[], output: W
         if (type !== undefined) valueTypes.set(reader.format, { ...valueTypes.get(reader.format), [key]: type });
       }
       for (const info of reader.tensors) {
-        if (info.layout) throw new TensioError('UNSUPPORTED_FEATURE', `merge: ${info.name} in input ${index + 1} is a ${info.layout.kind} tensor made of parts; convert it with densify first`);
+        // A multi-part tensor (sparse, quantized) goes in as its parts when the output holds its layout.
+        if (info.layout && !(info.parts && format.capabilities.layouts.includes(info.layout.kind))) {
+          throw new TensioError('UNSUPPORTED_FEATURE', `merge: ${info.name} in input ${index + 1} is a ${info.layout.kind === 'other' ? info.layout.name : info.layout.kind} tensor made of parts, which ${format.name} cannot hold; convert it with densify (sparse) or dequantize first`);
+        }
         const name = prefix === undefined ? info.name : `${prefix}.${info.name}`;
         const clash = sources.get(name);
         if (clash) throw new TensioError('DUPLICATE_NAME', `merge: tensor ${JSON.stringify(name)} is in input ${[...inputs].findIndex((_, i) => readers[i] === clash.reader) + 1} and input ${index + 1}; pass --prefix to name tensors after their file`);
         const why = format.cannotWrite?.({ name, dtype: info.dtype, shape: info.shape });
         if (why) throw new TensioError('UNSUPPORTED_DTYPE', `merge: ${format.name} cannot hold ${JSON.stringify(name)}: ${why}`);
         sources.set(name, { reader, name: info.name });
-        plan.push({ name, dtype: info.dtype, shape: info.shape });
+        plan.push(info.layout && info.parts ? { name, dtype: info.dtype, shape: info.shape, layout: info.layout, parts: info.parts } : { name, dtype: info.dtype, shape: info.shape });
         sourceTensors.push({ ...info, name });
       }
     }
@@ -98,6 +103,12 @@ export async function mergeTensorFiles(inputs: readonly SourceInput[], output: W
     for (const name of writer.order) {
       throwIfAborted(options.signal);
       const { reader, name: original } = sources.get(name)!;
+      const info = reader.info(original);
+      if (info.layout && info.parts) {
+        await writer.add(name, partBytes(reader, info, options.signal), options.signal ? { signal: options.signal } : {});
+        bytes += info.byteLength;
+        continue;
+      }
       await writer.add(name, reader.stream(original, { reuseBuffer: true, ...(writer.streamChunkBytes ? { chunkBytes: writer.streamChunkBytes, copy: true } : {}), ...(options.signal ? { signal: options.signal } : {}) }), options.signal ? { signal: options.signal } : {});
       bytes += reader.info(original).byteLength;
     }
