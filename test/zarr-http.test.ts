@@ -6,20 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { zarrCreateWriter, zarrOpen, type ZarrReader } from '../src/formats/zarr/index.js';
 import { openTensorFile } from '../src/operations/index.js';
-import { startHttpServer, type TestHttpServer } from './helpers/http-server.js';
+import { putFolder, startHttpServer } from './helpers/http-server.js';
 import { sharedFile, sharedSkip } from './helpers/shared-files.js';
 import { tempDir } from './helpers/temp.js';
-
-async function putFolder(server: TestHttpServer, dir: string, prefix: string): Promise<void> {
-  for (const entry of await readdir(dir, { recursive: true })) {
-    const path = join(dir, entry as string);
-    if ((await stat(path)).isFile()) server.put(`${prefix}/${relative(dir, path).split('\\').join('/')}`, await readFile(path));
-  }
-}
 
 const ROWS = 64;
 const COLS = 32;
@@ -107,4 +100,21 @@ test('remote corpus: the consolidated v2 fixture group equals the local read; an
   assert.equal(band.data.byteLength, 100 * 512 * 3);
   // One band of 100 rows: 6 chunk columns (512 / 100) × 3 channel chunks.
   assert.equal(server.counters.requests, 18);
+});
+
+test('remote zip store: a .zarr.zip over HTTP reads every array equal to the local zip, by range requests (never the whole archive at once)', { skip: sharedSkip('corpora/zarr/fixtures/v3/data.zipped_from_within.zarr.zip') }, async (t) => {
+  const server = await startHttpServer();
+  t.after(() => server.close());
+  const local = sharedFile('corpora/zarr/fixtures/v3/data.zipped_from_within.zarr.zip')!;
+  const { readFile } = await import('node:fs/promises');
+  const archive = await readFile(local);
+  server.put('data.zarr.zip', archive);
+  server.resetCounters();
+  await using remote = await zarrOpen(`${server.origin}/range/data.zarr.zip`);
+  await using here = await zarrOpen(local);
+  assert.deepEqual(remote.tensors.map((info) => info.name), here.tensors.map((info) => info.name));
+  assert.ok(remote.tensors.length >= 35, `${remote.tensors.length} arrays`);
+  for (const info of here.tensors) assert.deepEqual((await remote.read(info.name)).data, (await here.read(info.name)).data, info.name);
+  assert.ok(server.log.every((request) => request.range !== undefined), 'every request is a range request');
+  assert.ok(server.log.every((request) => request.bytes < archive.byteLength), 'no request fetched the whole archive');
 });

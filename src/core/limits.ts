@@ -214,6 +214,13 @@ export const ZARR_MAX_CHUNKS = 2 ** 40;
 /** Zarr: largest decoded chunk (one buffer), 1 GiB (`maxChunkBytes`). */
 export const ZARR_MAX_CHUNK_BYTES = 2 ** 30;
 
+/**
+ * Zarr: largest band (rows of the array, or a narrower box when one row is larger) that a
+ * stream or a full read decodes into one buffer, 256 MiB (`maxBandBytes`). Wider chunk
+ * rows are read in narrower bands, each decoding its chunks again.
+ */
+export const ZARR_MAX_BAND_BYTES = 256 * 2 ** 20;
+
 /** Zarr: largest metadata document read (`.zarray`, `zarr.json`, `.zmetadata`), 64 MiB (`maxMetadataBytes`). */
 export const ZARR_MAX_METADATA_BYTES = 64 * 2 ** 20;
 

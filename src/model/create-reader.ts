@@ -32,8 +32,16 @@ import { placeInWasmMemory, type ReadIntoWasmMemoryOptions, type WasmMemoryLike,
  */
 export type TensorLocation =
   | { kind: 'span'; source: ByteSource; offset: number }
-  | { kind: 'chunks'; chunks: readonly ByteChunk[] }
+  | { kind: 'chunks'; chunks: readonly ByteChunk[]; readRegion?: RegionReader }
   | { kind: 'decode'; decode(signal?: AbortSignal, options?: DecodeOptions): Promise<Uint8Array> };
+
+/**
+ * Reads the elements of an N-d box (`starts[axis] ≤ i < ends[axis]`, within the shape)
+ * into `out` (exactly the box's C-order bytes; every byte written). A `chunks` location
+ * whose chunks are an N-d grid (Zarr) gives one, so that N-d slices and row slices fetch
+ * and decode only the chunks the box touches instead of whole row bands.
+ */
+export type RegionReader = (region: { readonly starts: readonly number[]; readonly ends: readonly number[] }, out: Uint8Array, signal?: AbortSignal) => Promise<void>;
 
 /** What a `decode` location is asked for beyond the bytes. */
 export interface DecodeOptions {
@@ -227,6 +235,11 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     }
     const shape = [end - start, ...view.shape.slice(1)];
     checkOneBuffer(view.name, (end - start) * rowBytes);
+    if (location.kind === 'chunks' && location.readRegion) {
+      const data = allocateUninitialized((end - start) * rowBytes);
+      await location.readRegion({ starts: [start, ...view.shape.slice(1).map(() => 0)], ends: [end, ...view.shape.slice(1)] }, data, options.signal);
+      return { dtype: view.dtype, shape, data };
+    }
     return { dtype: view.dtype, shape, data: await readRange(location, start * rowBytes, end * rowBytes, options.signal, mapping) };
   }
 
@@ -234,6 +247,11 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
   async function readSliced(view: ArrayView, location: TensorLocation, slice: TensorSlice, signal?: AbortSignal): Promise<Tensor> {
     const resolved = resolveTensorSlice(slice, view.shape, view.name, parts.format);
     checkOneBuffer(view.name, resolved.shape.reduce((product, size) => product * size, sliceElementBytes(view, parts.format)));
+    if (location.kind === 'chunks' && location.readRegion) {
+      const data = allocateUninitialized(resolved.shape.reduce((product, size) => product * size, sliceElementBytes(view, parts.format)));
+      await location.readRegion(resolved, data, signal);
+      return { dtype: view.dtype, shape: [...resolved.shape], data };
+    }
     let access: SliceByteAccess;
     if (location.kind === 'span') {
       access = { kind: 'exact', readInto: (target, at, abort) => readIntoFrom(location.source, target, location.offset + at, abort ? { signal: abort } : undefined) };

@@ -23,6 +23,8 @@
  * - `/nosuffix416/F`: honours Range but refuses suffix ranges with 416
  */
 import http from 'node:http';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
@@ -221,4 +223,12 @@ export async function startHttpServer(): Promise<TestHttpServer> {
       await Promise.all([new Promise((resolve) => server.close(resolve)), new Promise((resolve) => (v6.listening ? v6.close(resolve) : resolve(undefined)))]);
     },
   };
+}
+
+/** Serves every file under the local folder `dir` as `prefix/<relative path>` (a Zarr store, a NumPack folder). */
+export async function putFolder(server: TestHttpServer, dir: string, prefix: string): Promise<void> {
+  for (const entry of await readdir(dir, { recursive: true })) {
+    const path = join(dir, entry as string);
+    if ((await stat(path)).isFile()) server.put(`${prefix}/${relative(dir, path).split('\\').join('/')}`, await readFile(path));
+  }
 }

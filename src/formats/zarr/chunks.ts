@@ -1,24 +1,32 @@
 /**
- * A Zarr array as the seam's chunked location: one {@link ByteChunk} per band of chunk
- * rows along axis 0. A band's codec fetches every chunk of that band (for a sharded
- * array: the shard index once, then only the byte ranges of the inner chunks), decodes
- * them and places their elements into the band's C-order bytes, cropping ragged edge
- * chunks and filling missing ones with the fill value. A row slice therefore fetches
- * only the bands it covers, and memory is one band.
+ * A Zarr array as the seam's chunked location: a list of {@link ByteChunk}s, one per
+ * band of rows along axis 0 (normally one row of chunks), each read as a box of the
+ * array (`region.ts`: fetch the chunks it touches, decode, place, crop ragged edges,
+ * fill missing chunks), plus a reader of any N-d box for slices. Fetching is here: one
+ * request per chunk, or for a sharded array the shard index once and then only the byte
+ * ranges of the inner chunks. A row slice fetches only the bands it covers, an N-d slice
+ * only the chunks it touches, and memory is one band.
  */
 import { itemSize } from '../../core/dtype.js';
-import { TensioError, throwIfAborted } from '../../core/errors.js';
+import { TensioError } from '../../core/errors.js';
+import { ZARR_MAX_BAND_BYTES } from '../../core/limits.js';
+import { allocateUninitialized } from '../../core/memory.js';
+import type { RegionReader } from '../../model/create-reader.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
 import type { ChunkCodec } from '../../storage/chunk-codec.js';
 import type { Store } from '../../storage/store.js';
 import { crc32c, zarrChunkDecoder, type ZarrChunkDecoder } from './codecs.js';
 import { zarrChunkKey } from './read.js';
+import { zarrReadRegion, zarrUnitChunkShape, type ZarrRegion, type ZarrUnitFetcher } from './region.js';
 import type { ZarrArrayMeta } from './types.js';
 import { zarrGridShape } from './validate.js';
 
-/** Chunks of one band fetched at once. */
-const BAND_CONCURRENCY = 8;
+/**
+ * Most bands in one array's list: an array of many small chunk rows gets several chunk
+ * rows per band instead (the list is built at open, one object per band).
+ */
+export const ZARR_MAX_BANDS = 2 ** 18;
 
 /** Bands whose stored chunks are fetched ahead while one band decodes (local stores only). */
 export const ZARR_READ_AHEAD_BANDS = 4;
@@ -47,9 +55,6 @@ function arrayKey(meta: ZarrArrayMeta, key: string): string {
   return meta.path === '' ? key : `${meta.path}/${key}`;
 }
 
-/** Fetches the stored bytes of a unit chunk (inner chunk when sharded) or undefined when missing. */
-type UnitFetcher = (coords: readonly number[], signal?: AbortSignal) => Promise<Uint8Array | undefined>;
-
 async function readOrMissing(store: Store, key: string, range: { offset: number; length: number } | { suffix: number } | undefined, stats: ZarrFetchStats, signal?: AbortSignal): Promise<Uint8Array | undefined> {
   try {
     const bytes = await store.read(key, range, signal ? { signal } : undefined);
@@ -62,7 +67,7 @@ async function readOrMissing(store: Store, key: string, range: { offset: number;
   }
 }
 
-function unitFetcher(store: Store, meta: ZarrArrayMeta, stats: ZarrFetchStats): UnitFetcher {
+function unitFetcher(store: Store, meta: ZarrArrayMeta, stats: ZarrFetchStats): ZarrUnitFetcher {
   const sharding = meta.sharding;
   if (!sharding) {
     // One request per chunk over HTTP: a whole-key read would first ask for the size. The
@@ -127,44 +132,96 @@ function unitFetcher(store: Store, meta: ZarrArrayMeta, stats: ZarrFetchStats): 
   };
 }
 
-/** The unit chunk shape: the inner chunk when sharded, else the stored chunk. */
-export function zarrUnitChunkShape(meta: ZarrArrayMeta): readonly number[] {
-  return meta.sharding?.innerChunkShape ?? meta.chunkShape;
+/** What {@link zarrBandChunks} gives the reader: the band list and the N-d box reader. */
+export interface ZarrChunkedLocation {
+  readonly chunks: ByteChunk[];
+  readonly readRegion: RegionReader;
+}
+
+/** Options of {@link zarrBandChunks}. */
+export interface ZarrBandOptions {
+  /** Bands fetched ahead while one decodes (local stores; 0 = off). */
+  readAhead?: number;
+  /** Largest band (default `ZARR_MAX_BAND_BYTES`); chunk rows larger than this are cut into bands of fewer rows. */
+  maxBandBytes?: number;
 }
 
 /**
- * The array's bytes as a list of band chunks (see the file comment).
+ * The array's bytes as a list of band chunks (see the file comment), and a reader of
+ * any N-d box for slices. A band is one row of chunks (axis 0) over the full extent of
+ * the other axes. When that is more than `maxBandBytes`, a band takes fewer rows (each
+ * such band decodes the chunks of its chunk row again: memory stays bounded at the cost
+ * of repeated decoding); when the chunk rows are tiny and many, a band takes several, so
+ * the list stays short (≤ {@link ZARR_MAX_BANDS} entries).
  *
  * @example
  * ```ts
- * const chunks = zarrBandChunks(store, meta, stats);
- * createTensorReader({ ..., locate: () => ({ kind: 'chunks', chunks }) });
+ * const { chunks, readRegion } = zarrBandChunks(store, meta, stats);
+ * createTensorReader({ ..., locate: () => ({ kind: 'chunks', chunks, readRegion }) });
  * ```
  */
-export function zarrBandChunks(store: Store, meta: ZarrArrayMeta, stats: ZarrFetchStats, options: { readAhead?: number } = {}): ByteChunk[] {
+export function zarrBandChunks(store: Store, meta: ZarrArrayMeta, stats: ZarrFetchStats, options: ZarrBandOptions = {}): ZarrChunkedLocation {
   const size = itemSize(meta.dtype)!;
   const shape = meta.shape;
   const total = shape.reduce((a, b) => a * b, 1);
-  if (total === 0) return [];
   const unit = zarrUnitChunkShape(meta);
-  const fetchUnit = readAheadFetcher(meta, unitFetcher(store, meta, stats), options.readAhead ?? 0);
+  const plainFetch = unitFetcher(store, meta, stats);
   const decode = zarrChunkDecoder({ zarrFormat: meta.zarrFormat, dtype: meta.dtype, bigEndian: meta.bigEndian, order: meta.order, codecs: meta.sharding?.codecs ?? meta.codecs, chunkShape: unit });
+  // Slices fetch only what they cover: no read-ahead of whole bands for them.
+  const readRegion: RegionReader = (region, out, signal) => zarrReadRegion(meta, plainFetch, decode, region, out, signal);
+  if (total === 0) return { chunks: [], readRegion };
+  const fetchUnit = readAheadFetcher(meta, plainFetch, options.readAhead ?? 0);
   if (shape.length === 0) {
-    const codec = bandCodec(meta, fetchUnit, decode, -1, size);
-    return [{ source: EMPTY_SOURCE, offset: 0, storedLength: 0, codec, decodedLength: size, byteLength: size, format: 'zarr', label: `chunk of ${describe(meta)}` }];
+    const codec = bandCodec(meta, fetchUnit, decode, { starts: [], ends: [] }, size);
+    return { chunks: [{ source: EMPTY_SOURCE, offset: 0, storedLength: 0, codec, decodedLength: size, byteLength: size, format: 'zarr', label: `chunk of ${describe(meta)}` }], readRegion };
   }
-  const rowBytes = (total / shape[0]!) * size;
-  const bands = Math.ceil(shape[0]! / unit[0]!);
+  const rank = shape.length;
+  const maxBandBytes = options.maxBandBytes ?? ZARR_MAX_BAND_BYTES;
+  // The split axis k: the first whose single index (the axes after it whole) fits in a
+  // band. Normally 0: bands are rows. Bands fix one index of every axis before k.
+  let k = 0;
+  let slab = (total / shape[0]!) * size;
+  while (slab > maxBandBytes && k < rank - 1) {
+    k += 1;
+    slab /= shape[k]!;
+  }
+  const length = shape[k]!;
+  const u = unit[k]!;
+  const prefixCount = shape.slice(0, k).reduce((a, b) => a * b, 1);
+  // Along axis k: one chunk row per band, fewer indices when that is too large, several
+  // chunk rows when there would be too many bands.
+  let step = u * slab > maxBandBytes ? Math.max(1, Math.floor(maxBandBytes / slab)) : u;
+  const perPrefix = Math.floor(ZARR_MAX_BANDS / prefixCount);
+  if (step === u && perPrefix >= 1 && Math.ceil(length / u) > perPrefix) {
+    step = Math.min(Math.ceil(Math.ceil(length / u) / perPrefix) * u, Math.max(u, Math.floor(maxBandBytes / slab / u) * u));
+  }
+  const bandCount = prefixCount * (step >= u ? Math.ceil(length / step) : Math.ceil(length / u) * Math.ceil(u / step));
+  if (bandCount > ZARR_MAX_BANDS) {
+    throw new TensioError('LIMIT_EXCEEDED', `zarr: ${describe(meta)} (${total * size} bytes) needs ${bandCount} bands of at most ${maxBandBytes} bytes, more than ${ZARR_MAX_BANDS}; raise maxBandBytes, or read it by slices`, { format: 'zarr' });
+  }
   const chunks: ByteChunk[] = [];
-  for (let band = 0; band < bands; band += 1) {
-    const rows = Math.min(unit[0]!, shape[0]! - band * unit[0]!);
-    const byteLength = rows * rowBytes;
-    chunks.push({
-      source: EMPTY_SOURCE, offset: 0, storedLength: 0, codec: bandCodec(meta, fetchUnit, decode, band, byteLength),
-      decodedLength: byteLength, byteLength, format: 'zarr', label: `chunk row ${band} of ${describe(meta)}`, corruptCode: 'INVALID_HEADER',
-    });
+  const prefix = new Array<number>(k).fill(0);
+  for (let p = 0; p < prefixCount; p += 1) {
+    // A band narrower than a chunk row never straddles two, so it decodes one chunk row only.
+    for (let start = 0; start < length;) {
+      const chunkRowEnd = Math.min(length, (Math.floor(start / u) + 1) * u);
+      const end = step >= u ? Math.min(length, start + step) : Math.min(chunkRowEnd, start + step);
+      const byteLength = (end - start) * slab;
+      const region = { starts: [...prefix, start, ...shape.slice(k + 1).map(() => 0)], ends: [...prefix.map((i) => i + 1), end, ...shape.slice(k + 1)] };
+      const where = k === 0 ? `rows ${start}..${end}` : `index [${[...prefix, `${start}:${end}`].join(', ')}]`;
+      chunks.push({
+        source: EMPTY_SOURCE, offset: 0, storedLength: 0, codec: bandCodec(meta, fetchUnit, decode, region, byteLength),
+        decodedLength: byteLength, byteLength, format: 'zarr', label: `${where} of ${describe(meta)}`, corruptCode: 'INVALID_HEADER',
+      });
+      start = end;
+    }
+    for (let axis = k - 1; axis >= 0; axis -= 1) {
+      prefix[axis]! += 1;
+      if (prefix[axis]! < shape[axis]!) break;
+      prefix[axis] = 0;
+    }
   }
-  return chunks;
+  return { chunks, readRegion };
 }
 
 function describe(meta: ZarrArrayMeta): string {
@@ -187,7 +244,7 @@ function bandCoords(grid: readonly number[], band: number): number[][] {
  * next `ahead` bands (sequential reads of local stores then overlap I/O and decoding).
  * Off (0) for remote stores, where a slice must fetch only what it covers.
  */
-function readAheadFetcher(meta: ZarrArrayMeta, fetchUnit: UnitFetcher, ahead: number): UnitFetcher {
+function readAheadFetcher(meta: ZarrArrayMeta, fetchUnit: ZarrUnitFetcher, ahead: number): ZarrUnitFetcher {
   const grid = zarrGridShape(meta.shape, zarrUnitChunkShape(meta));
   const perBand = grid.slice(1).reduce((a, b) => a * b, 1);
   if (ahead <= 0 || meta.shape.length === 0 || perBand > READ_AHEAD_MAX_CHUNKS) return fetchUnit;
@@ -215,58 +272,21 @@ function readAheadFetcher(meta: ZarrArrayMeta, fetchUnit: UnitFetcher, ahead: nu
   };
 }
 
-/** The codec of one band: fetch, decode and place every chunk of the band. */
-function bandCodec(meta: ZarrArrayMeta, fetchUnit: UnitFetcher, decode: ZarrChunkDecoder, band: number, byteLength: number): ChunkCodec {
+/** The codec of one band: the band's box read from its chunks, into a new buffer or straight into the caller's. */
+function bandCodec(meta: ZarrArrayMeta, fetchUnit: ZarrUnitFetcher, decode: ZarrChunkDecoder, region: ZarrRegion, byteLength: number): ChunkCodec {
   return {
     name: meta.sharding ? 'zarr-shard-band' : 'zarr-band',
     async *decode(_stored, options) {
-      yield await assembleBand(meta, fetchUnit, decode, band, byteLength, options.signal);
+      const out = allocateUninitialized(byteLength);
+      await zarrReadRegion(meta, fetchUnit, decode, region, out, options.signal);
+      yield out;
+    },
+    async decodeInto(_stored, out, signal) {
+      await zarrReadRegion(meta, fetchUnit, decode, region, out, signal);
     },
   };
 }
 
-async function assembleBand(meta: ZarrArrayMeta, fetchUnit: UnitFetcher, decode: ZarrChunkDecoder, band: number, byteLength: number, signal?: AbortSignal): Promise<Uint8Array> {
-  const size = itemSize(meta.dtype)!;
-  const out = new Uint8Array(byteLength);
-  const fillIsZero = meta.fillValue.every((byte) => byte === 0);
-  if (band < 0) {
-    // A 0-d array: one chunk, one element.
-    const stored = await fetchUnit([], signal);
-    out.set(stored ? (await decode(stored)).subarray(0, size) : meta.fillValue);
-    return out;
-  }
-  const shape = meta.shape;
-  const unit = zarrUnitChunkShape(meta);
-  const grid = zarrGridShape(shape, unit);
-  const rank = shape.length;
-  const bandRows = Math.min(unit[0]!, shape[0]! - band * unit[0]!);
-  // Every chunk coordinate of this band: axis 0 fixed, the others over the grid.
-  const others: number[][] = [[]];
-  for (let axis = 1; axis < rank; axis += 1) {
-    const next: number[][] = [];
-    for (const prefix of others) for (let c = 0; c < grid[axis]!; c += 1) next.push([...prefix, c]);
-    others.splice(0, others.length, ...next);
-  }
-  let cursor = 0;
-  const worker = async () => {
-    while (cursor < others.length) {
-      throwIfAborted(signal);
-      const rest = others[cursor++]!;
-      const coords = [band, ...rest];
-      const stored = await fetchUnit(coords, signal);
-      const decoded = stored ? await decode(stored) : undefined;
-      place(out, decoded, coords, shape, unit, bandRows, size, fillIsZero ? undefined : meta.fillValue);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(BAND_CONCURRENCY, others.length) }, worker));
-  return out;
-}
-
-/**
- * Copies the part of a decoded chunk (full chunk shape, C order) that lies inside the
- * array into the band buffer (rows of the band × the full extent of the other axes);
- * a missing chunk writes the fill value there instead.
- */
 /**
  * Byte strides of a band buffer (`bandRows` rows of the array, whole along the other
  * axes) and of one chunk (`unit`), C order, for copying between them either way.
@@ -283,32 +303,4 @@ export function zarrBandAndChunkStrides(shape: readonly number[], unit: readonly
     c *= unit[axis]!;
   }
   return { band, chunk };
-}
-
-function place(out: Uint8Array, chunk: Uint8Array | undefined, coords: readonly number[], shape: readonly number[], unit: readonly number[], bandRows: number, size: number, fill: Uint8Array | undefined): void {
-  if (!chunk && !fill) return; // the band starts zeroed
-  const rank = shape.length;
-  const extent = coords.map((c, axis) => (axis === 0 ? bandRows : Math.min(unit[axis]!, shape[axis]! - c * unit[axis]!)));
-  const { band: outStrides, chunk: inStrides } = zarrBandAndChunkStrides(shape, unit, bandRows, size);
-  const start = coords.map((c, axis) => (axis === 0 ? 0 : c * unit[axis]!));
-  const runBytes = extent[rank - 1]! * size;
-  const index = new Array<number>(rank).fill(0);
-  for (;;) {
-    let outAt = 0;
-    let inAt = 0;
-    for (let axis = 0; axis < rank; axis += 1) {
-      outAt += (start[axis]! + index[axis]!) * outStrides[axis]!;
-      inAt += index[axis]! * inStrides[axis]!;
-    }
-    if (chunk) out.set(chunk.subarray(inAt, inAt + runBytes), outAt);
-    else for (let at = 0; at < runBytes; at += size) out.set(fill!, outAt + at);
-    let axis = rank - 2;
-    while (axis >= 0) {
-      index[axis]! += 1;
-      if (index[axis]! < extent[axis]!) break;
-      index[axis] = 0;
-      axis -= 1;
-    }
-    if (axis < 0) return;
-  }
 }

@@ -49,7 +49,7 @@ export const zarrFormat: TensorFormat = lazyFormat({
   },
   // tensio's decoder checks a chunk's (or a shard index's) crc32c as it reads it.
   checkedOnRead: (info) => ['codecs', 'indexCodecs'].some((key) => Array.isArray(info.extras?.[key]) && (info.extras[key] as unknown[]).includes('crc32c')),
-  openOptionNames: ['group', 'recursive', 'maxChunks', 'maxChunkBytes', 'maxMetadataBytes'],
+  openOptionNames: ['group', 'recursive', 'maxChunks', 'maxChunkBytes', 'maxMetadataBytes', 'maxBandBytes'],
   writeOptionNames: ['version', 'compressor', 'level', 'chunks', 'shards'],
   provides: { open: true, write: true, folders: true },
 }, async () => (await import('./implementation.js')).zarrImplementation);

@@ -12,4 +12,4 @@ export { zarrReadHierarchy } from './hierarchy.js';
 export { zarrCreateWriter, zarrChooseChunks, ZARR_WRITE_OPTION_NAMES, ZARR_DEFAULT_CHUNK_BYTES } from './write.js';
 export { zarrFormat, zarrSniff, zarrCannotWrite, ZARR_DTYPES } from './format.js';
 export { zarrZipStore } from './zip-store.js';
-export { ZARR_MAX_CHUNKS, ZARR_MAX_CHUNK_BYTES, ZARR_MAX_METADATA_BYTES } from './validate.js';
+export { ZARR_MAX_BAND_BYTES, ZARR_MAX_CHUNKS, ZARR_MAX_CHUNK_BYTES, ZARR_MAX_METADATA_BYTES } from './validate.js';

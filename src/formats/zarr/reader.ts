@@ -8,11 +8,10 @@ import { itemSize } from '../../core/dtype.js';
 import { TensioError } from '../../core/errors.js';
 import { createTensorReader } from '../../model/create-reader.js';
 import { UNSUPPORTED_TENSORS_KEY, type OpenOptions, type TensorInfo, type TensorReader, type UnsupportedTensor } from '../../model/types.js';
-import type { ByteChunk } from '../../storage/chunked-bytes.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import { isRemoteLocation, locationKind, openSourceInput, storeAtInput, sourceOptionsOf } from '../../storage/source-input.js';
 import type { Store } from '../../storage/store.js';
-import { zarrBandChunks, ZARR_READ_AHEAD_BANDS, type ZarrFetchStats } from './chunks.js';
+import { zarrBandChunks, ZARR_READ_AHEAD_BANDS, type ZarrChunkedLocation, type ZarrFetchStats } from './chunks.js';
 import { zarrReadHierarchy } from './hierarchy.js';
 import type { ZarrArrayMeta, ZarrHierarchy } from './types.js';
 import { zarrCheckGrid } from './validate.js';
@@ -30,10 +29,12 @@ export interface ZarrOpenOptions {
   maxChunkBytes?: number;
   /** Largest metadata document (default `ZARR_MAX_METADATA_BYTES`). */
   maxMetadataBytes?: number;
+  /** Largest band a stream or a full read decodes at once (default `ZARR_MAX_BAND_BYTES`); wider chunk rows are read in narrower bands. */
+  maxBandBytes?: number;
 }
 
 /** The `formatOptions` keys {@link zarrOpen} understands. */
-export const ZARR_OPEN_OPTION_NAMES = ['group', 'recursive', 'maxChunks', 'maxChunkBytes', 'maxMetadataBytes'] as const;
+export const ZARR_OPEN_OPTION_NAMES = ['group', 'recursive', 'maxChunks', 'maxChunkBytes', 'maxMetadataBytes', 'maxBandBytes'] as const;
 
 /** A reader with the request counts of its chunk fetches. */
 export interface ZarrReader extends TensorReader {
@@ -103,19 +104,21 @@ export async function zarrOpen(input: string | ByteSource | Store, options: Open
     const stats: ZarrFetchStats = { chunkReads: 0, bytesRead: 0 };
     const remote = typeof input === 'string' && isRemoteLocation(input);
     const tensors: TensorInfo[] = [];
-    const locations = new Map<string, ByteChunk[]>();
+    const locations = new Map<string, ZarrChunkedLocation>();
     const rootName = store.name.replace(/[/\\]+$/, '').split(/[/\\]/).pop()?.replace(/\.zarr(\.zip)?$|\.zip$/i, '') || 'data';
+    // Arrays are named by their path below the group; a root array by the store's name.
+    const nameOf = (path: string) => (path === '' ? rootName : group === '' ? path : path.slice(group.length + 1));
     for (const meta of hierarchy.arrays) {
       if (!inGroup(meta.path, group, recursive)) continue;
       zarrCheckGrid(meta.path, meta.shape, meta.sharding?.innerChunkShape ?? meta.chunkShape, itemSize(meta.dtype)!, formatOptions);
-      const name = meta.path === '' ? rootName : group === '' ? meta.path : meta.path.slice(group.length + 1);
+      const name = nameOf(meta.path);
       // Local stores read ahead (sequential reads overlap I/O and decoding); remote ones fetch only what a read covers.
-      locations.set(name, zarrBandChunks(store, meta, stats, { readAhead: remote ? 0 : ZARR_READ_AHEAD_BANDS }));
+      locations.set(name, zarrBandChunks(store, meta, stats, { readAhead: remote ? 0 : ZARR_READ_AHEAD_BANDS, ...(formatOptions.maxBandBytes !== undefined ? { maxBandBytes: formatOptions.maxBandBytes } : {}) }));
       tensors.push({ name, dtype: meta.dtype, shape: meta.shape, byteLength: meta.shape.reduce((a, b) => a * b, itemSize(meta.dtype)!), formatDtype: meta.formatDtype, extras: extrasOf(meta) });
     }
     const unsupported: UnsupportedTensor[] = hierarchy.unreadable
       .filter((node) => inGroup(node.path, group, recursive))
-      .map((node) => ({ name: node.path, ...(node.formatDtype ? { formatDtype: node.formatDtype } : {}), code: 'UNSUPPORTED_DTYPE', reason: node.reason }));
+      .map((node) => ({ name: nameOf(node.path), ...(node.formatDtype ? { formatDtype: node.formatDtype } : {}), code: node.code ?? 'UNSUPPORTED_DTYPE', reason: node.reason }));
     const reader = createTensorReader({
       format: 'zarr', path: store.name, size: tensors.reduce((sum, info) => sum + info.byteLength, 0),
       metadata: {
@@ -126,7 +129,7 @@ export async function zarrOpen(input: string | ByteSource | Store, options: Open
         ...(unsupported.length > 0 ? { [UNSUPPORTED_TENSORS_KEY]: unsupported } : {}),
       },
       tensors,
-      locate: (info) => ({ kind: 'chunks', chunks: locations.get(info.name)! }),
+      locate: (info) => ({ kind: 'chunks', ...locations.get(info.name)! }),
       close: async () => {
         if (owned) await store.close?.();
       },

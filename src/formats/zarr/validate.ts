@@ -5,7 +5,7 @@
 import { TensioError } from '../../core/errors.js';
 import { MAX_DIMENSION, MAX_RANK, ZARR_MAX_CHUNK_BYTES, ZARR_MAX_CHUNKS } from '../../core/limits.js';
 
-export { ZARR_MAX_CHUNKS, ZARR_MAX_CHUNK_BYTES, ZARR_MAX_METADATA_BYTES } from '../../core/limits.js';
+export { ZARR_MAX_BAND_BYTES, ZARR_MAX_CHUNKS, ZARR_MAX_CHUNK_BYTES, ZARR_MAX_METADATA_BYTES } from '../../core/limits.js';
 
 /** Fails with `INVALID_METADATA` naming the array. */
 export function zarrFail(path: string, message: string): never {

@@ -1,0 +1,130 @@
+/**
+ * Reading an N-d box of a Zarr array from the chunks it touches: the one place where
+ * decoded chunks are copied into tensio's C-order layout. A row band (streams, full
+ * reads) is the box of some rows × everything else; an N-d slice is any box. Only the
+ * chunks that intersect the box are fetched (for a sharded array: only their byte
+ * ranges), missing chunks give the fill value, ragged edge chunks are cropped.
+ */
+import { itemSize } from '../../core/dtype.js';
+import { throwIfAborted } from '../../core/errors.js';
+import type { ZarrChunkDecoder } from './codecs.js';
+import type { ZarrArrayMeta } from './types.js';
+
+/** Fetches the stored bytes of a unit chunk (inner chunk when sharded), or undefined when it is missing. */
+export type ZarrUnitFetcher = (coords: readonly number[], signal?: AbortSignal) => Promise<Uint8Array | undefined>;
+
+/** A box of an array: `starts[axis] ≤ index < ends[axis]`, inside the shape. */
+export interface ZarrRegion {
+  readonly starts: readonly number[];
+  readonly ends: readonly number[];
+}
+
+/** Chunks of one box fetched and decoded at once. */
+const REGION_CONCURRENCY = 8;
+
+/** The unit chunk shape: the inner chunk when sharded, else the stored chunk. */
+export function zarrUnitChunkShape(meta: ZarrArrayMeta): readonly number[] {
+  return meta.sharding?.innerChunkShape ?? meta.chunkShape;
+}
+
+/** C-order byte strides of a shape. */
+function stridesOf(shape: readonly number[], size: number): number[] {
+  const strides = new Array<number>(shape.length);
+  let stride = size;
+  for (let axis = shape.length - 1; axis >= 0; axis -= 1) {
+    strides[axis] = stride;
+    stride *= shape[axis]!;
+  }
+  return strides;
+}
+
+/** Writes `fill` (one element) over `out[at, at + length)`. */
+function fillRun(out: Uint8Array, at: number, length: number, fill: Uint8Array, zero: boolean): void {
+  if (zero) {
+    out.fill(0, at, at + length);
+    return;
+  }
+  if (length === 0) return;
+  out.set(fill, at);
+  // Doubling copies: log2(elements) calls instead of one per element.
+  for (let done = fill.byteLength; done < length; done *= 2) out.copyWithin(at + done, at, at + Math.min(done, length - done));
+}
+
+/**
+ * Reads the box `region` of an array into `out` (its C-order bytes, every byte
+ * written), fetching and decoding only the unit chunks that intersect it, up to eight
+ * at a time.
+ *
+ * @example
+ * ```ts
+ * const out = new Uint8Array(10 * 20 * 4);
+ * await zarrReadRegion(meta, fetchUnit, decode, { starts: [100, 40], ends: [110, 60] }, out);
+ * ```
+ */
+export async function zarrReadRegion(meta: ZarrArrayMeta, fetchUnit: ZarrUnitFetcher, decode: ZarrChunkDecoder, region: ZarrRegion, out: Uint8Array, signal?: AbortSignal): Promise<void> {
+  const size = itemSize(meta.dtype)!;
+  const rank = meta.shape.length;
+  const zero = meta.fillValue.every((byte) => byte === 0);
+  if (rank === 0) {
+    throwIfAborted(signal);
+    const stored = await fetchUnit([], signal);
+    out.set(stored ? (await decode(stored)).subarray(0, size) : meta.fillValue);
+    return;
+  }
+  const { starts, ends } = region;
+  const extent = starts.map((start, axis) => ends[axis]! - start);
+  if (extent.some((length) => length <= 0)) return;
+  const unit = zarrUnitChunkShape(meta);
+  const outStrides = stridesOf(extent, size);
+  const chunkStrides = stridesOf(unit, size);
+  // Chunk coordinates the box touches, per axis: first and count.
+  const first = starts.map((start, axis) => Math.floor(start / unit[axis]!));
+  const counts = ends.map((end, axis) => Math.ceil(end / unit[axis]!) - first[axis]!);
+  const total = counts.reduce((a, b) => a * b, 1);
+
+  const copy = (chunk: Uint8Array | undefined, coords: readonly number[]) => {
+    // The part of this chunk inside the box: per axis [lo, hi) in array coordinates.
+    const lo = coords.map((c, axis) => Math.max(starts[axis]!, c * unit[axis]!));
+    const length = coords.map((c, axis) => Math.min(ends[axis]!, (c + 1) * unit[axis]!) - lo[axis]!);
+    // Trailing axes that the part covers whole, in the chunk and in the box, fold into one run.
+    let inner = rank - 1;
+    while (inner > 0 && length[inner] === unit[inner] && length[inner] === extent[inner]) inner -= 1;
+    const runBytes = length[inner]! * chunkStrides[inner]!;
+    const index = new Array<number>(inner).fill(0);
+    for (;;) {
+      let outAt = (lo[inner]! - starts[inner]!) * outStrides[inner]!;
+      let inAt = (lo[inner]! - coords[inner]! * unit[inner]!) * chunkStrides[inner]!;
+      for (let axis = 0; axis < inner; axis += 1) {
+        outAt += (lo[axis]! - starts[axis]! + index[axis]!) * outStrides[axis]!;
+        inAt += (lo[axis]! - coords[axis]! * unit[axis]! + index[axis]!) * chunkStrides[axis]!;
+      }
+      if (chunk) out.set(chunk.subarray(inAt, inAt + runBytes), outAt);
+      else fillRun(out, outAt, runBytes, meta.fillValue, zero);
+      let axis = inner - 1;
+      while (axis >= 0) {
+        index[axis]! += 1;
+        if (index[axis]! < length[axis]!) break;
+        index[axis] = 0;
+        axis -= 1;
+      }
+      if (axis < 0) return;
+    }
+  };
+
+  let cursor = 0;
+  const worker = async () => {
+    while (cursor < total) {
+      throwIfAborted(signal);
+      // Chunk number `cursor` of the box, C order over the touched chunk coordinates.
+      let rest = cursor++;
+      const coords = new Array<number>(rank);
+      for (let axis = rank - 1; axis >= 0; axis -= 1) {
+        coords[axis] = first[axis]! + (rest % counts[axis]!);
+        rest = Math.floor(rest / counts[axis]!);
+      }
+      const stored = await fetchUnit(coords, signal);
+      copy(stored ? await decode(stored) : undefined, coords);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(REGION_CONCURRENCY, total) }, worker));
+}
