@@ -44,11 +44,16 @@ const CASES: [string, Files, string, 'open' | 'read', Record<string, unknown>?][
   ['metadata larger than the limit', { '.zarray': zarray({ attributes_padding: 'x'.repeat(5000) }) }, 'LIMIT_EXCEEDED', 'open', { maxMetadataBytes: 1000 }],
   ['zarr_format 3 in a .zarray', { '.zarray': zarray({ zarr_format: 3 }) }, 'INVALID_METADATA', 'open'],
   ['v3 node_type unknown', { 'zarr.json': v3({ node_type: 'table' }) }, 'INVALID_METADATA', 'open'],
-  ['v3 irregular chunk grid', { 'zarr.json': v3({ chunk_grid: { name: 'rectilinear', configuration: {} } }) }, 'INVALID_METADATA', 'open'],
-  ['v3 unknown chunk key encoding', { 'zarr.json': v3({ chunk_key_encoding: { name: 'hashed' } }) }, 'INVALID_METADATA', 'open'],
-  ['v3 storage transformer', { 'zarr.json': v3({ storage_transformers: [{ name: 'x' }] }) }, 'UNSUPPORTED_FEATURE', 'open'],
+  ['v3 chunk grid without a name', { 'zarr.json': v3({ chunk_grid: { configuration: {} } }) }, 'INVALID_METADATA', 'open'],
+  ['v3 rectilinear chunk grid (valid, not read by tensio)', { 'zarr.json': v3({ chunk_grid: { name: 'rectilinear', configuration: {} } }) }, 'UNSUPPORTED_FEATURE', 'read'],
+  ['v3 unknown chunk key encoding', { 'zarr.json': v3({ chunk_key_encoding: { name: 'hashed' } }) }, 'UNSUPPORTED_FEATURE', 'read'],
+  ['v3 extension field that must be understood', { 'zarr.json': v3({ my_extension: { must_understand: true } }) }, 'UNSUPPORTED_FEATURE', 'read'],
+  // 2^32 chunk rows: opening groups them into at most 2^18 bands (it used to build 2^32 band objects); reading it whole is one buffer too many.
+  ['a 1-D array of 2^32 one-byte chunks, read whole', { '.zarray': zarray({ shape: [2 ** 32], chunks: [1], dtype: '|i1' }) }, 'LIMIT_EXCEEDED', 'read'],
+  ['a 1-D array of 2^32 one-byte chunks with bands of 1 KiB (2^22 bands)', { '.zarray': zarray({ shape: [2 ** 32], chunks: [1], dtype: '|i1' }) }, 'LIMIT_EXCEEDED', 'open', { maxBandBytes: 2 ** 10 }],
+  ['v3 storage transformer', { 'zarr.json': v3({ storage_transformers: [{ name: 'x' }] }) }, 'UNSUPPORTED_FEATURE', 'read'],
   ['v3 shard not a multiple of its chunks', { 'zarr.json': v3({ codecs: [{ name: 'sharding_indexed', configuration: { chunk_shape: [3], codecs: [{ name: 'bytes' }] } }] }) }, 'INVALID_METADATA', 'open'],
-  ['v3 nested sharding', { 'zarr.json': v3({ codecs: [{ name: 'sharding_indexed', configuration: { chunk_shape: [2], codecs: [{ name: 'sharding_indexed', configuration: { chunk_shape: [1] } }] } }] }) }, 'UNSUPPORTED_FEATURE', 'open'],
+  ['v3 nested sharding', { 'zarr.json': v3({ codecs: [{ name: 'sharding_indexed', configuration: { chunk_shape: [2], codecs: [{ name: 'sharding_indexed', configuration: { chunk_shape: [1] } }] } }] }) }, 'UNSUPPORTED_FEATURE', 'read'],
   ['unknown codec', { '.zarray': zarray({ compressor: { id: 'brotli' } }), '0': raw8 }, 'UNSUPPORTED_FEATURE', 'read'],
   ['raw chunk shorter than the chunk', { '.zarray': zarray(), '0': raw8.subarray(0, 6) }, 'SIZE_MISMATCH', 'read'],
   ['raw chunk longer than the chunk', { '.zarray': zarray(), '0': new Uint8Array(9) }, 'LIMIT_EXCEEDED', 'read'],
@@ -109,6 +114,8 @@ for (const [what, files, code, when, formatOptions] of CASES) {
       await using reader = await zarrOpen(store, formatOptions ? { formatOptions } : {});
       assert.equal(when, 'read', `${what}: opened although the store is broken at open`);
       for (const info of reader.tensors) await reader.read(info.name);
+      // An array tensio cannot read is listed, not fatal to the store: reading it by name fails with its code.
+      for (const entry of (reader.metadata.unsupportedTensors ?? []) as { name: string }[]) await reader.read(entry.name);
     } catch (error) {
       failure = error;
     }
@@ -124,6 +131,24 @@ test('hostile zarr: a string array is listed as unsupported, the rest still read
   await using reader = await zarrOpen(store);
   assert.deepEqual(reader.tensors.map((info) => info.name), ['ok']);
   assert.deepEqual((reader.metadata.unsupportedTensors as { name: string; formatDtype: string }[]).map((u) => [u.name, u.formatDtype]), [['text', '<U5']]);
+});
+
+test('hostile zarr: an array tensio cannot read (rectilinear grid, storage transformer) is listed with UNSUPPORTED_FEATURE; the store opens and the rest reads', async (t) => {
+  const dir = await tempDir(t);
+  const store = join(dir, 'mixed-v3.zarr');
+  await put(store, {
+    'zarr.json': JSON.stringify({ zarr_format: 3, node_type: 'group', attributes: {} }),
+    'g/zarr.json': JSON.stringify({ zarr_format: 3, node_type: 'group', attributes: {} }),
+    'g/ok/zarr.json': v3(), 'g/ok/c/0': raw8,
+    'g/ragged/zarr.json': v3({ chunk_grid: { name: 'rectilinear', configuration: { kind: 'inline', chunk_shapes: [[1, 3]] } } }),
+    'g/moved/zarr.json': v3({ storage_transformers: [{ name: 'offset' }] }),
+  });
+  await using reader = await zarrOpen(store, { formatOptions: { group: 'g' } });
+  assert.deepEqual(reader.tensors.map((info) => info.name), ['ok']);
+  assert.deepEqual([...new Int16Array((await reader.read('ok')).data.slice().buffer)], [1, 2, 3, 4]);
+  const listed = reader.metadata.unsupportedTensors as { name: string; code: string }[];
+  assert.deepEqual(listed.map((entry) => [entry.name, entry.code]).sort(), [['moved', 'UNSUPPORTED_FEATURE'], ['ragged', 'UNSUPPORTED_FEATURE']]);
+  await assert.rejects(reader.read('ragged'), (error) => isTensioError(error, 'UNSUPPORTED_FEATURE') && /rectilinear/.test((error as Error).message));
 });
 
 test('hostile zarr: missing chunks read as the fill value (NaN), not an error', async (t) => {

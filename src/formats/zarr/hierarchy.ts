@@ -47,7 +47,16 @@ export async function zarrReadHierarchy(store: Store, options: ReadOptions & { m
   const groups: ZarrGroupMeta[] = [];
   const arrays: ZarrArrayMeta[] = [];
   const unreadable: ZarrUnreadable[] = [];
-  const add = (found: ZarrArrayMeta | ZarrUnreadable) => {
+  const add = (path: string, parse: () => ZarrArrayMeta | ZarrUnreadable) => {
+    let found: ZarrArrayMeta | ZarrUnreadable;
+    try {
+      found = parse();
+    } catch (error) {
+      // Valid metadata asking for what tensio does not read (a rectilinear grid, a storage
+      // transformer): that array is listed as unsupported, the rest of the store still opens.
+      if (!(error instanceof TensioError) || error.code !== 'UNSUPPORTED_FEATURE') throw error;
+      found = { path, reason: error.message, code: 'UNSUPPORTED_FEATURE' };
+    }
     if ('reason' in found) unreadable.push(found);
     else arrays.push(found);
   };
@@ -62,7 +71,7 @@ export async function zarrReadHierarchy(store: Store, options: ReadOptions & { m
   if (root) {
     if (root.zarr_format !== 3) throw new TensioError('INVALID_METADATA', `zarr: ${store.locate('zarr.json')} has zarr_format ${JSON.stringify(root.zarr_format)}, expected 3`, { format: 'zarr' });
     if (root.node_type === 'array') {
-      add(zarrParseV3Array('', root));
+      add('', () => zarrParseV3Array('', root));
       return finish(3, false);
     }
     if (root.node_type !== 'group') throw new TensioError('INVALID_METADATA', `zarr: ${store.locate('zarr.json')} has node_type ${JSON.stringify(root.node_type)}, expected "group" or "array"`, { format: 'zarr' });
@@ -92,14 +101,15 @@ export async function zarrReadHierarchy(store: Store, options: ReadOptions & { m
         groups.push({ zarrFormat: 2, path, attributes: asObject(metadata[path === '' ? '.zattrs' : `${path}/.zattrs`]) });
       } else if (key === '.zarray' || key.endsWith('/.zarray')) {
         const path = parentOf(key, '.zarray');
-        add(zarrParseV2Array(path, asObject(doc), asObject(metadata[path === '' ? '.zattrs' : `${path}/.zattrs`])));
+        add(path, () => zarrParseV2Array(path, asObject(doc), asObject(metadata[path === '' ? '.zattrs' : `${path}/.zattrs`])));
       }
     }
     return finish(2, true);
   }
   const rootArray = await readJson(store, '.zarray', readOptions, maxBytes);
   if (rootArray) {
-    add(zarrParseV2Array('', rootArray, (await readJson(store, '.zattrs', readOptions, maxBytes)) ?? {}));
+    const attributes = (await readJson(store, '.zattrs', readOptions, maxBytes)) ?? {};
+    add('', () => zarrParseV2Array('', rootArray, attributes));
     return finish(2, false);
   }
   const rootGroup = await readJson(store, '.zgroup', readOptions, maxBytes);
@@ -111,7 +121,9 @@ export async function zarrReadHierarchy(store: Store, options: ReadOptions & { m
   for (const key of await store.list('', readOptions)) {
     if (key.endsWith('/.zarray')) {
       const path = parentOf(key, '.zarray');
-      add(zarrParseV2Array(path, (await readJson(store, key, readOptions, maxBytes))!, (await readJson(store, `${path}/.zattrs`, readOptions, maxBytes)) ?? {}));
+      const zarray = (await readJson(store, key, readOptions, maxBytes))!;
+      const attributes = (await readJson(store, `${path}/.zattrs`, readOptions, maxBytes)) ?? {};
+      add(path, () => zarrParseV2Array(path, zarray, attributes));
     } else if (key.endsWith('/.zgroup')) {
       const path = parentOf(key, '.zgroup');
       groups.push({ zarrFormat: 2, path, attributes: (await readJson(store, `${path}/.zattrs`, readOptions, maxBytes)) ?? {} });
@@ -120,8 +132,8 @@ export async function zarrReadHierarchy(store: Store, options: ReadOptions & { m
   return finish(2, false);
 }
 
-function addV3(path: string, doc: Json, groups: ZarrGroupMeta[], add: (found: ZarrArrayMeta | ZarrUnreadable) => void): void {
-  if (doc.node_type === 'array') add(zarrParseV3Array(path, doc));
+function addV3(path: string, doc: Json, groups: ZarrGroupMeta[], add: (path: string, parse: () => ZarrArrayMeta | ZarrUnreadable) => void): void {
+  if (doc.node_type === 'array') add(path, () => zarrParseV3Array(path, doc));
   else if (doc.node_type === 'group') groups.push({ zarrFormat: 3, path, attributes: asObject(doc.attributes) });
   else throw new TensioError('INVALID_METADATA', `zarr: node ${JSON.stringify(path)} has node_type ${JSON.stringify(doc.node_type)}`, { format: 'zarr' });
 }

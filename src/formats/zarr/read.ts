@@ -20,7 +20,10 @@ export function zarrParseJson(bytes: Uint8Array, key: string): Json {
   let value: unknown;
   try {
     // zarr-python writes NaN/Infinity bare in v2 fill values; JSON.parse refuses them, so quote them first.
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes).replace(/(:\s*)(-?Infinity|NaN)(\s*[,}\]])/g, '$1"$2"$3');
+    // Integer fill values past 2^53 (int64/uint64 extremes) would lose digits as numbers: quoted too, read as BigInt.
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+      .replace(/(:\s*)(-?Infinity|NaN)(\s*[,}\]])/g, '$1"$2"$3')
+      .replace(/("fill_value"\s*:\s*)(-?\d{16,})(\s*[,}\]])/g, '$1"$2"$3');
     value = JSON.parse(text);
   } catch (cause) {
     throw new TensioError('INVALID_JSON', `zarr: ${key} is not valid JSON: ${(cause as Error).message}`, { format: 'zarr', cause });
@@ -93,6 +96,25 @@ function v3Codecs(path: string, value: unknown): ZarrCodecSpec[] {
   });
 }
 
+/** Fails with `UNSUPPORTED_FEATURE`: valid metadata that asks for something tensio does not read. */
+function unsupported(path: string, what: string): never {
+  throw new TensioError('UNSUPPORTED_FEATURE', `zarr: array ${JSON.stringify(path || '/')} uses ${what}`, { format: 'zarr' });
+}
+
+/** The fields of a v3 array document the specification defines. */
+const V3_ARRAY_FIELDS = new Set(['zarr_format', 'node_type', 'shape', 'data_type', 'chunk_grid', 'chunk_key_encoding', 'fill_value', 'codecs', 'attributes', 'storage_transformers', 'dimension_names', 'consolidated_metadata']);
+
+/**
+ * Extension fields (v3): an object field tensio does not know must be understood unless
+ * it says `"must_understand": false`, so reading on could misread the data.
+ */
+function checkExtensionFields(path: string, doc: Json): void {
+  for (const [key, value] of Object.entries(doc)) {
+    if (V3_ARRAY_FIELDS.has(key) || value === null || typeof value !== 'object' || Array.isArray(value)) continue;
+    if ((value as Json).must_understand !== false) unsupported(path, `the extension field ${JSON.stringify(key)}, which must be understood`);
+  }
+}
+
 /**
  * A v3 array from its `zarr.json`.
  *
@@ -102,15 +124,20 @@ function v3Codecs(path: string, value: unknown): ZarrCodecSpec[] {
  * ```
  */
 export function zarrParseV3Array(path: string, doc: Json): ZarrArrayMeta | ZarrUnreadable {
-  const dataType = doc.data_type;
+  // A data type may be named by an object (`{ "name": "float32", "configuration": {} }`).
+  const named = asObject(doc.data_type);
+  const dataType = typeof named.name === 'string' && Object.keys(asObject(named.configuration)).length === 0 ? named.name : doc.data_type;
   const dtype = typeof dataType === 'string' ? V3_TYPES[dataType] : undefined;
   const formatDtype = typeof dataType === 'string' ? dataType : JSON.stringify(dataType);
+  checkExtensionFields(path, doc);
   const grid = asObject(doc.chunk_grid);
-  if (grid.name !== 'regular') zarrFail(path, `chunk grid ${JSON.stringify(grid.name)} is not "regular"`);
+  if (typeof grid.name !== 'string') zarrFail(path, `chunk_grid ${JSON.stringify(doc.chunk_grid)} has no name`);
+  if (grid.name !== 'regular') unsupported(path, `chunk grid ${JSON.stringify(grid.name)} (tensio reads "regular" grids)`);
   const chunkShape = asObject(grid.configuration).chunk_shape;
   zarrCheckShapes(path, doc.shape, chunkShape);
   if (!dtype) return { path, formatDtype, reason: `array /${path}: data type ${formatDtype}${/^(string|fixed_length_utf32|fixed_length_bytes|variable_length_bytes|bytes)$/.test(formatDtype) ? ' (strings/bytes)' : ''} is not a numeric type; tensio reads numeric arrays only (read it with zarr-python)` };
-  const keyEncoding = asObject(doc.chunk_key_encoding);
+  // The encoding may be given by name alone (`"chunk_key_encoding": "v2"`).
+  const keyEncoding = typeof doc.chunk_key_encoding === 'string' ? { name: doc.chunk_key_encoding } as Json : asObject(doc.chunk_key_encoding);
   const keyConfig = asObject(keyEncoding.configuration);
   let prefix: boolean;
   let separator: unknown;
@@ -120,7 +147,7 @@ export function zarrParseV3Array(path: string, doc: Json): ZarrArrayMeta | ZarrU
   } else if (keyEncoding.name === 'v2') {
     prefix = false;
     separator = keyConfig.separator ?? '.';
-  } else zarrFail(path, `chunk key encoding ${JSON.stringify(keyEncoding.name)} is not "default" or "v2"`);
+  } else unsupported(path, `chunk key encoding ${JSON.stringify(keyEncoding.name)} (tensio reads "default" and "v2")`);
   if (separator !== '.' && separator !== '/') zarrFail(path, `chunk key separator ${JSON.stringify(separator)} is not "." or "/"`);
   if (Array.isArray(doc.storage_transformers) && doc.storage_transformers.length > 0) {
     throw new TensioError('UNSUPPORTED_FEATURE', `zarr: array ${JSON.stringify(path || '/')} uses storage transformers, which tensio does not support`, { format: 'zarr' });
@@ -187,7 +214,14 @@ export function fillBytes(path: string, dtype: DType, value: unknown): Uint8Arra
     out[0] = value ? 1 : 0;
     return out;
   }
+  if (typeof value === 'string' && /^-?\d+$/.test(value) && kind !== 'float') {
+    // A quoted big integer (see zarrParseJson), kept exact.
+    const bits = BigInt.asUintN(size * 8, BigInt(value));
+    for (let i = 0; i < size; i += 1) out[i] = Number((bits >> BigInt(8 * i)) & 0xffn);
+    return out;
+  }
   const number = typeof value === 'number' ? value
+    : typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value)
     : value === 'NaN' ? Number.NaN : value === 'Infinity' ? Infinity : value === '-Infinity' ? -Infinity : undefined;
   if (number === undefined) zarrFail(path, `fill value ${JSON.stringify(value)} is not a number for dtype ${dtype}`);
   if (kind === 'float') {

@@ -59,11 +59,13 @@ export interface ZarrGroupMeta {
   readonly attributes: Readonly<Record<string, unknown>>;
 }
 
-/** A node the walk found that tensio cannot read as a tensor (strings, objects). */
+/** A node the walk found that tensio cannot read as a tensor (strings, objects; a rectilinear grid, a storage transformer). */
 export interface ZarrUnreadable {
   readonly path: string;
   readonly formatDtype?: string;
   readonly reason: string;
+  /** The code a read of it fails with: `UNSUPPORTED_DTYPE` (the default: not numbers) or `UNSUPPORTED_FEATURE` (numbers stored in a way tensio does not read). */
+  readonly code?: 'UNSUPPORTED_DTYPE' | 'UNSUPPORTED_FEATURE';
 }
 
 /** The hierarchy of a store. */
