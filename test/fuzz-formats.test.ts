@@ -69,6 +69,14 @@ async function readEverything(format: TensorFormat, path: string): Promise<void>
   }
 }
 
+/** Every file under a folder, sorted (seeded mutants pick the same member on every run). */
+async function filesUnder(folder: string): Promise<string[]> {
+  const paths = (await readdir(folder, { recursive: true })).map((name) => join(folder, name)).sort();
+  const files: string[] = [];
+  for (const path of paths) if ((await stat(path)).isFile()) files.push(path);
+  return files;
+}
+
 const fileFormats = BUILT_IN_FORMATS.filter((format) => format.open && format.createWriter);
 
 test('at least one file format is registered for fuzzing', () => {
@@ -84,10 +92,8 @@ for (const format of fileFormats) {
       return;
     }
     const written = await stat(original);
-    // A folder format (a NumPack store) is fuzzed one member file at a time.
-    const members = written.isDirectory()
-      ? (await readdir(original, { withFileTypes: true })).filter((entry) => entry.isFile()).map((entry) => join(original, entry.name))
-      : [original];
+    // A folder format (a NumPack store, a Zarr store) is fuzzed one member file at a time, sub-folders too (Zarr chunks and shards).
+    const members = written.isDirectory() ? await filesUnder(original) : [original];
     assert.ok(members.length > 0);
     const pristine = await Promise.all(members.map(async (path) => new Uint8Array(await readFile(path))));
     const random = seededRandom(0x5eed ^ format.name.length);
