@@ -160,7 +160,7 @@ test('convert any format to Zarr and back through the seam; an existing store is
   assert.deepEqual(readdirSync(dir).filter((name) => name.includes('tensio-')), []);
 });
 
-test('writer refusals: v2 bfloat16, zip output, unknown compressor, shards on v2, array and group with one name', async (t) => {
+test('writer refusals: v2 bfloat16, zip output, unknown compressor, shards on v2, array and group with one name, a chunk row over one buffer', async (t) => {
   const dir = await tempDir(t);
   const x = { name: 'x', dtype: 'bfloat16' as const, shape: [2] };
   await assert.rejects(zarrCreateWriter(join(dir, 'a.zarr'), { tensors: [x], formatOptions: { version: 2 } }), { code: 'UNSUPPORTED_DTYPE' });
@@ -169,6 +169,9 @@ test('writer refusals: v2 bfloat16, zip output, unknown compressor, shards on v2
   await assert.rejects(zarrCreateWriter(join(dir, 'a.zarr'), { tensors: [x], formatOptions: { version: 2, shards: 2 } }), { code: 'INVALID_ARGUMENT' });
   await assert.rejects(zarrCreateWriter(join(dir, 'a.zarr'), { tensors: [{ ...x, name: 'a' }, { ...x, name: 'a/b' }] }), { code: 'INVALID_NAME' });
   await assert.rejects(zarrCreateWriter(join(dir, 'a.zarr'), { tensors: [{ ...x, name: '../evil' }] }), { code: 'INVALID_NAME' });
+  // A row of chunks wider than one buffer is refused before anything is written (it used to fail allocating mid-write).
+  await assert.rejects(zarrCreateWriter(join(dir, 'wide.zarr'), { tensors: [{ name: 'w', dtype: 'float32', shape: [100_000, 1_000_000] }], formatOptions: { chunks: [1000, 1000] } }), { code: 'LIMIT_EXCEEDED' });
+  assert.ok(!existsSync(join(dir, 'wide.zarr')));
 });
 
 test('CLI: convert to .zarr with --zarr-version/--compressor/--chunks/--shards; Zarr flags on other outputs are usage errors', async (t) => {

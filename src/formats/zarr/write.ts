@@ -9,6 +9,7 @@
 import { basename, dirname, resolve } from 'node:path';
 import { itemSize } from '../../core/dtype.js';
 import { TensioError } from '../../core/errors.js';
+import { MAX_TENSOR_BYTES } from '../../core/limits.js';
 import { createPlannedWriter } from '../../model/planned-writer.js';
 import type { TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
 import { checkStoreKey } from '../../storage/store.js';
@@ -119,6 +120,12 @@ export async function zarrCreateWriter(output: WriteTarget, options: WriterOptio
       if (shards.length !== chunks.length || shards.some((side, axis) => !Number.isSafeInteger(side) || side < 1 || side % chunks[axis]! !== 0)) {
         throw new TensioError('INVALID_ARGUMENT', `zarr: shard shape ${JSON.stringify(shards)} is not a multiple of the chunk shape ${JSON.stringify(chunks)} (${spec.name})`, { format: 'zarr' });
       }
+    }
+    // The writer holds one row of chunks (or shards) of the whole width while it cuts them: one buffer.
+    const outerRows = Math.min((shards ?? chunks)[0] ?? 1, spec.shape[0] ?? 1);
+    const heldBytes = outerRows * spec.shape.slice(1).reduce((a, b) => a * b, size);
+    if (heldBytes > MAX_TENSOR_BYTES) {
+      throw new TensioError('LIMIT_EXCEEDED', `zarr: ${JSON.stringify(spec.name)}: one row of ${shards ? 'shards' : 'chunks'} (${outerRows} rows of the whole width) is ${heldBytes} bytes, more than one buffer holds (${MAX_TENSOR_BYTES}); choose fewer rows per chunk (chunks option, --chunks)`, { format: 'zarr' });
     }
     // A source that carries per-array attributes (Zarr, HDF5) keeps them.
     const sourceAttributes = options.sourceTensors?.find((info) => info.name === spec.name)?.extras?.attributes;
