@@ -3,7 +3,8 @@
  * 1024), written and read by tensio and by Debian's zarr-python 2.13 (`/usr/bin/python3`,
  * timed inside Python) with no compressor and with gzip level 1, beside the raw file
  * system (one file written / read whole). Then a remote row slice over loopback HTTP:
- * requests and bytes against the stored chunks it touches, plain and sharded (v3).
+ * requests and bytes against the stored chunks it touches, plain and sharded (v3), and an
+ * N-d slice of a store in 256 × 256 chunks.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -133,6 +134,14 @@ export async function runZarrBench(context: BenchContext): Promise<BenchRow[]> {
     await writer.add('x', chunkViews(data));
     await writer.close();
   }
+  // An N-d box: 2-D chunks of 256 × 256 (the first 2048 rows are enough to count requests).
+  const boxShape = [Math.min(2048, shape[0]!), COLS];
+  const boxChunk = 256;
+  {
+    const writer = await zarrCreateWriter(join(remoteRoot, 'tiles.zarr'), { tensors: [{ name: 'x', dtype: 'float32', shape: boxShape }], formatOptions: { version: 3, compressor: 'gzip', level: 1, chunks: [boxChunk, boxChunk] } });
+    await writer.add('x', data.subarray(0, boxShape[0]! * COLS * 4));
+    await writer.close();
+  }
   const server = await startServer(remoteRoot);
   try {
     for (const variant of ['plain', 'sharded'] as const) {
@@ -156,6 +165,31 @@ export async function runZarrBench(context: BenchContext): Promise<BenchRow[]> {
         tensio: cost.requests,
         goal: `${expectedRequests} requests`,
         met: cost.requests === expectedRequests && (variant === 'sharded' || cost.bytes <= chunkBytes * 1.01),
+        note: `${(seconds * 1000).toFixed(0)} ms; ${slice.data.byteLength} bytes returned`,
+      });
+    }
+    // Rows [1000, 1300) × columns [300, 600) touch 3 × 2 tiles; the band of those rows would be 3 × 4.
+    {
+      const top = Math.max(0, Math.min(1000, boxShape[0]! - 300));
+      const box: [number, number][] = [[top, Math.min(top + 300, boxShape[0]!)], [300, 600]];
+      await using reader = await zarrOpen(`${server.base}/tiles.zarr`);
+      await fetch(`${server.base}/__reset`);
+      const start = process.hrtime.bigint();
+      const slice = await reader.read('x', { slice: box });
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const cost = await getJson(`${server.base}/__stats`);
+      const tiles: [number, number][] = [];
+      for (let r = Math.floor(box[0]![0] / boxChunk); r <= Math.floor((box[0]![1] - 1) / boxChunk); r += 1) {
+        for (let c = Math.floor(box[1]![0] / boxChunk); c <= Math.floor((box[1]![1] - 1) / boxChunk); c += 1) tiles.push([r, c]);
+      }
+      const tileBytes = tiles.reduce((sum, [r, c]) => sum + statSync(join(remoteRoot, 'tiles.zarr', 'x', 'c', String(r), String(c))).size, 0);
+      rows.push({
+        format: FORMAT,
+        operation: `remote N-d slice [${box.map(([a, b]) => `${a}:${b}`).join(', ')}] (${tiles.length} of ${boxChunk}×${boxChunk} chunks): requests (bytes ${(cost.bytes / MiB).toFixed(2)} MiB vs ${(tileBytes / MiB).toFixed(2)} MiB in the touched chunks)`,
+        unit: 'requests',
+        tensio: cost.requests,
+        goal: `${tiles.length} requests`,
+        met: cost.requests === tiles.length && cost.bytes <= tileBytes * 1.01,
         note: `${(seconds * 1000).toFixed(0)} ms; ${slice.data.byteLength} bytes returned`,
       });
     }
