@@ -40,7 +40,7 @@ test('inspect a Zarr store (zarr-python\'s v3 fixtures): every array by path wit
   const table = await runCli(['inspect', path]);
   assert.equal(table.code, 0, table.stderr);
   const sharded = table.stdout.split('\n').find((line) => line.includes('2d.chunked.compressed.sharded.i2'));
-  assert.ok(sharded && /chunks 1.*shards 2/.test(sharded) && /bytes\+gzip/.test(sharded), `table row: ${sharded}`);
+  assert.ok(sharded && /chunks \[1, 1\], shards \[2, 2\], bytes\+gzip/.test(sharded), `table row: ${sharded}`);
   assert.match(table.stdout, /unsupported \(\d+; listed, not readable/);
 });
 
@@ -67,7 +67,7 @@ test('inspect an HDF5 file tensio wrote: datasets by group path, chunks, filters
   const table = await runCli(['inspect', path]);
   assert.equal(table.code, 0, table.stderr);
   const row = table.stdout.split('\n').find((line) => line.includes('grp/sub/w'));
-  assert.ok(row && /chunks 8/.test(row) && /shuffle\+deflate/.test(row), `table row: ${row}`);
+  assert.ok(row && /chunks \[8, 6\], shuffle\+deflate/.test(row), `table row: ${row}`);
 });
 
 test('convert through the CLI: .safetensors → .h5 (gzip) → .zarr (v2, zstd) → .safetensors → .zarr (v3, sharded) → .h5, every tensor equal at every step', async (t) => {
