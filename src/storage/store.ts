@@ -56,6 +56,15 @@ export interface Store {
    * range past the end.
    */
   read(key: string, range?: ByteRange, options?: ReadOptions): Promise<Uint8Array>;
+  /**
+   * Reads a whole key straight into `target` when the key holds exactly
+   * `target.byteLength` bytes, and returns the key's size; when the size differs, reads
+   * nothing and returns it (the caller then reads the key its usual way, and reports
+   * it). Throws `NOT_FOUND` for a missing key. Optional: a local folder has it (a chunk
+   * lands in its place in a result with no buffer of its own); other stores are read
+   * with {@link Store.read} and a copy.
+   */
+  readWholeInto?(key: string, target: Uint8Array, options?: ReadOptions): Promise<number>;
   /** A random-access source over one key; close it when done. Throws `NOT_FOUND`. */
   open(key: string, options?: ReadOptions): Promise<ByteSource>;
   /** Writes a whole key atomically: readers see the old bytes or the new, never a mix. */

@@ -10,12 +10,26 @@
  * numcodecs.js (the wasm builds of c-blosc, lz4 and zstd that zarrita uses), zstd
  * decoding through @mongodb-js/zstd (native); they are imported on first use only.
  */
-import { gunzipSync, gzipSync, inflateSync, deflateSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflate, gunzip, gzip, inflate } from 'node:zlib';
 import type { DType } from '../../core/dtype.js';
 import { itemSize } from '../../core/dtype.js';
 import { TensioError } from '../../core/errors.js';
 import { byteSwapInPlace } from '../../core/bytes.js';
 import type { ZarrCodecSpec } from './types.js';
+
+const gunzipAsync = promisify(gunzip);
+const inflateAsync = promisify(inflate);
+const gzipAsync = promisify(gzip);
+const deflateAsync = promisify(deflate);
+
+/** Largest zlib output piece: bigger chunks are produced in pieces of this and joined (one copy). */
+const ZLIB_PIECE_MAX = 16 * 2 ** 20;
+
+/** zlib's output piece size for compressing `length` bytes: above deflate's bound, so the output of a chunk up to 16 MiB is one buffer. */
+function deflateChunkSize(length: number): number {
+  return Math.min(ZLIB_PIECE_MAX, Math.max(64, length + (length >>> 8) + 1024));
+}
 
 /** A decoder of one stored chunk into little-endian C-order bytes of the full chunk shape. */
 export type ZarrChunkDecoder = (stored: Uint8Array) => Promise<Uint8Array>;
@@ -109,7 +123,11 @@ async function decodeBytesStage(codec: ZarrCodecSpec, input: Uint8Array, expecte
     case 'zlib': {
       let out: Uint8Array;
       try {
-        out = (name === 'gzip' ? gunzipSync : inflateSync)(input, { maxOutputLength: Math.max(1, expected + 1) });
+        // On the thread pool (read-ahead keeps several chunks decoding at once). The cap is
+        // one byte past the expected size, so a longer stream shows as a bomb; one output
+        // piece holds it all (up to 16 MiB), so nothing is joined.
+        const limits = { maxOutputLength: Math.max(1, expected + 1), chunkSize: Math.min(ZLIB_PIECE_MAX, Math.max(64, expected + 1)) };
+        out = await (name === 'gzip' ? gunzipAsync : inflateAsync)(input, limits);
       } catch (cause) {
         const code = (cause as { code?: string }).code;
         if (code === 'ERR_BUFFER_TOO_LARGE') throw new TensioError('LIMIT_EXCEEDED', `zarr: ${name} chunk decodes past the ${expected} bytes it holds (codec bomb?)`, { format: 'zarr', cause });
@@ -334,8 +352,8 @@ export function zarrChunkDecoder(meta: { zarrFormat: 2 | 3; dtype: DType; bigEnd
       bytes = await decodeBytesStage(bytesStages[i]!, bytes, expected + (bytesStages[i]!.name === 'crc32c' ? 0 : 0), storedElementSize);
     }
     checkLength('chunk', bytes.byteLength, expected);
-    if (bytes === stored) bytes = stored.slice(); // never swap or transpose the caller's buffer in place
     if (meta.bigEndian && size > 1) {
+      if (bytes === stored) bytes = stored.slice(); // never swap the caller's buffer in place
       const width = meta.dtype === 'complex64' || meta.dtype === 'complex128' ? size / 2 : size;
       byteSwapInPlace(bytes, width);
     }
@@ -373,8 +391,10 @@ export async function zarrEncodeChunk(compressor: ZarrCompressor, bytes: Uint8Ar
     // numcodecs' zstd (ZSTD_compress) records the content size in the frame header, which
     // numcodecs 0.11's decoder requires; @mongodb-js/zstd's compress leaves it out.
     case 'zstd': return (await loadZstdEncoder()).fromConfig({ id: 'zstd', level: level ?? 3 }).encode(bytes);
-    case 'gzip': return gzipSync(bytes, { level: level ?? 1 });
-    case 'zlib': return deflateSync(bytes, { level: level ?? 1 });
+    // On the thread pool: the writer keeps several chunks compressing at once. One output
+    // buffer holds any deflate stream of the input (its bound is about 1.001 × input).
+    case 'gzip': return gzipAsync(bytes, { level: level ?? 1, chunkSize: deflateChunkSize(bytes.byteLength) });
+    case 'zlib': return deflateAsync(bytes, { level: level ?? 1, chunkSize: deflateChunkSize(bytes.byteLength) });
     case 'lz4': return (await loadLz4()).fromConfig({ id: 'lz4', acceleration: 1 }).encode(bytes);
     default: throw new TensioError('INVALID_ARGUMENT', `zarr: unknown compressor ${JSON.stringify(compressor)}; use one of ${ZARR_COMPRESSORS.join(', ')}`, { format: 'zarr' });
   }

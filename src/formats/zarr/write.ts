@@ -8,6 +8,7 @@
  */
 import { basename, dirname, resolve } from 'node:path';
 import { itemSize } from '../../core/dtype.js';
+import { allocateUninitialized } from '../../core/memory.js';
 import { TensioError } from '../../core/errors.js';
 import { MAX_TENSOR_BYTES } from '../../core/limits.js';
 import { createPlannedWriter } from '../../model/planned-writer.js';
@@ -207,12 +208,15 @@ export async function zarrCreateWriter(output: WriteTarget, options: WriterOptio
   });
 }
 
-/** Keys written into the building folder, at most this many at once. */
+/** Keys encoded and written into the building folder, at most this many at once. */
 const WRITES_IN_FLIGHT = 8;
 
-/** A key writer: `put` returns once the write is queued (waiting while 8 are in flight); `flush` waits for all and throws the first failure. */
+/** A key's bytes, or how to make them (run within the key's slot, so compressing runs several at once). */
+type KeyBytes = Uint8Array | (() => Promise<Uint8Array>);
+
+/** A key writer: `put` returns once the key is queued (waiting while 8 are in flight); `flush` waits for all and throws the first failure. */
 interface KeyWriter {
-  (key: string, bytes: Uint8Array): Promise<void>;
+  (key: string, bytes: KeyBytes): Promise<void>;
   flush(): Promise<void>;
 }
 
@@ -221,16 +225,19 @@ function keyWriter(root: string): KeyWriter {
   const folders = new Set<string>();
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
-  const writeOne = async (key: string, bytes: Uint8Array) => {
+  const writeOne = async (key: string, bytes: KeyBytes) => {
     checkStoreKey(key);
+    const data = typeof bytes === 'function' ? await bytes() : bytes;
     const folder = key.includes('/') ? key.slice(0, key.lastIndexOf('/')) : '';
     if (!folders.has(folder)) {
       await local.makeFolder(folder);
       folders.add(folder);
     }
-    await local.writeInPlace(key, bytes);
+    // Blocking: a chunk file's open, write and close cost more as thread-pool hops than
+    // as system calls (nothing here is fsynced: the folder is published by one rename).
+    await local.writeInPlace(key, data, { blocking: true });
   };
-  const put = (async (key: string, bytes: Uint8Array) => {
+  const put = (async (key: string, bytes: KeyBytes) => {
     if (failure !== undefined) throw failure;
     while (inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(inFlight);
     const promise: Promise<void> = writeOne(key, bytes).catch((error: unknown) => {
@@ -315,7 +322,7 @@ function v3ArrayDoc(plan: ArrayPlan, compressor: ZarrCompressor, level: number |
  * Cuts one tensor's streamed bytes into bands (chunk rows, or shard rows) and writes
  * every chunk (or shard) of each band as it completes.
  */
-async function writeArrayChunks(plan: ArrayPlan, chunks: AsyncIterable<Uint8Array>, version: 2 | 3, compressor: ZarrCompressor, level: number | undefined, put: (key: string, bytes: Uint8Array) => Promise<void>, signal?: AbortSignal): Promise<void> {
+async function writeArrayChunks(plan: ArrayPlan, chunks: AsyncIterable<Uint8Array>, version: 2 | 3, compressor: ZarrCompressor, level: number | undefined, put: KeyWriter, signal?: AbortSignal): Promise<void> {
   const { spec, size } = plan;
   const shape = spec.shape;
   const keyMeta = version === 2 ? { chunkKeyPrefix: false, chunkKeySeparator: '.' as const } : { chunkKeyPrefix: true, chunkKeySeparator: '/' as const };
@@ -336,26 +343,40 @@ async function writeArrayChunks(plan: ArrayPlan, chunks: AsyncIterable<Uint8Arra
   }
   const rowBytes = (total / shape[0]!) * size;
   const bandRows = outer[0]!;
-  let band = new Uint8Array(Math.min(bandRows, shape[0]!) * rowBytes);
-  let filled = 0;
   let bandIndex = 0;
-  const flush = async () => {
-    const rows = filled / rowBytes;
-    await writeBand(plan, band.subarray(0, filled), rows, bandIndex, keyMeta, encode, put, signal);
-    bandIndex += 1;
-    filled = 0;
-    const remaining = shape[0]! - bandIndex * bandRows;
-    if (remaining > 0) band = new Uint8Array(Math.min(bandRows, remaining) * rowBytes);
-  };
+  // A band gathered from pieces that do not hold it whole (a fresh buffer per band: the
+  // keys queued from it are written after it is handed on).
+  let band: Uint8Array | undefined;
+  let filled = 0;
   for await (const piece of chunks) {
     let at = 0;
+    let viewsQueued = false;
     while (at < piece.byteLength) {
-      const take = Math.min(piece.byteLength - at, band.byteLength - filled);
+      const bandBytes = Math.min(bandRows, shape[0]! - bandIndex * bandRows) * rowBytes;
+      if (bandBytes <= 0) throw new TensioError('SIZE_MISMATCH', `zarr: ${spec.name} received more than its ${total * size} bytes`, { format: 'zarr' });
+      if (filled === 0 && piece.byteLength - at >= bandBytes) {
+        // The whole band is inside the piece: its chunks are cut from the piece itself.
+        await writeBand(plan, piece.subarray(at, at + bandBytes), bandBytes / rowBytes, bandIndex, keyMeta, encode, put, signal);
+        viewsQueued = true;
+        bandIndex += 1;
+        at += bandBytes;
+        continue;
+      }
+      band ??= allocateUninitialized(bandBytes);
+      const take = Math.min(piece.byteLength - at, bandBytes - filled);
       band.set(piece.subarray(at, at + take), filled);
       filled += take;
       at += take;
-      if (filled === band.byteLength) await flush();
+      if (filled === bandBytes) {
+        await writeBand(plan, band, bandBytes / rowBytes, bandIndex, keyMeta, encode, put, signal);
+        band = undefined;
+        filled = 0;
+        bandIndex += 1;
+      }
     }
+    // A stream may reuse its buffer once the next piece is asked for (convert's streams
+    // do): every key cut from this piece is written first.
+    if (viewsQueued) await put.flush();
   }
 }
 
@@ -409,7 +430,11 @@ function gridCoords(grid: readonly number[]): number[][] {
   return all;
 }
 
-async function writeBand(plan: ArrayPlan, band: Uint8Array, rows: number, bandIndex: number, keyMeta: { chunkKeyPrefix: boolean; chunkKeySeparator: '/' | '.' }, encode: (bytes: Uint8Array) => Promise<Uint8Array>, put: (key: string, bytes: Uint8Array) => Promise<void>, signal?: AbortSignal): Promise<void> {
+/**
+ * Queues every chunk (or shard) of one band, each encoded in its writer slot. The band
+ * (and any chunk that is a view of it) must stay unchanged until the keys are written.
+ */
+async function writeBand(plan: ArrayPlan, band: Uint8Array, rows: number, bandIndex: number, keyMeta: { chunkKeyPrefix: boolean; chunkKeySeparator: '/' | '.' }, encode: (bytes: Uint8Array) => Promise<Uint8Array>, put: KeyWriter, signal?: AbortSignal): Promise<void> {
   const { spec, size, chunks } = plan;
   const shape = spec.shape;
   const outer = plan.shards ?? chunks;
@@ -420,9 +445,10 @@ async function writeBand(plan: ArrayPlan, band: Uint8Array, rows: number, bandIn
     const coords = [bandIndex, ...rest];
     const key = `${spec.name}/${zarrChunkKey(keyMeta, coords)}`;
     if (!plan.shards) {
-      // A chunk of whole rows that fills its band is the band itself (no copy; bands are never reused).
+      // A chunk of whole rows that fills its band is the band itself (no copy).
       const wholeBand = rows === chunks[0] && chunks.every((side, axis) => axis === 0 || side === shape[axis]);
-      await put(key, await encode(wholeBand ? band : extractChunk(band, rows, shape, chunks, coords, size, bandStartRow)));
+      const chunk = wholeBand ? band : extractChunk(band, rows, shape, chunks, coords, size, bandStartRow);
+      await put(key, () => encode(chunk));
       continue;
     }
     // A shard: its inner chunks in C order, those wholly past the array's edge left out.
@@ -435,7 +461,7 @@ async function writeBand(plan: ArrayPlan, band: Uint8Array, rows: number, bandIn
       present.push(inside);
       inner.push(inside ? extractChunk(band, rows, shape, chunks, global, size, bandStartRow) : new Uint8Array(0));
     }
-    await put(key, await encodeShard(inner, present, encode));
+    await put(key, () => encodeShard(inner, present, encode));
   }
 }
 
