@@ -53,6 +53,13 @@ export interface ChunkCodec {
    * `out` or throw.
    */
   decodeInto?(stored: StoredRange, out: Uint8Array, signal?: AbortSignal): Promise<void>;
+  /**
+   * How many chunks of this codec `readChunkedBytes` may decode at once with
+   * `decodeInto` (default 1: one after the other). For codecs whose work runs off the
+   * main thread (zlib on libuv's pool), so that a whole read keeps every core busy; the
+   * codec bounds its own memory per call.
+   */
+  readonly concurrency?: number;
 }
 
 /**

@@ -146,13 +146,17 @@ export async function readChunkedBytes(chunks: readonly ByteChunk[], start: numb
     // Raw chunks with nothing to check (HDF5 chunk runs), and chunks whose codec decodes
     // into a buffer (table batches): each straight into its place in the result.
     checkByteRange(chunkedByteLength(chunks), start, end);
+    const jobs: (() => Promise<void>)[] = [];
     let base = 0;
     for (const chunk of chunks) {
       const lo = Math.max(start, base);
       const hi = Math.min(end, base + chunk.byteLength);
-      if (lo < hi) await readChunkInto(chunk, out.subarray(lo - start, hi - start), lo - base, signal);
+      const from = base;
+      if (lo < hi) jobs.push(() => readChunkInto(chunk, out.subarray(lo - start, hi - start), lo - from, signal));
       base += chunk.byteLength;
     }
+    // Overlapping decodes only when every codec allows them (HDF5's zlib chunks).
+    await runBounded(jobs, chunks.reduce((width, chunk) => Math.min(width, chunk.codec.concurrency ?? 1), Number.POSITIVE_INFINITY));
     return out;
   }
   let at = 0;
@@ -162,6 +166,30 @@ export async function readChunkedBytes(chunks: readonly ByteChunk[], start: numb
   }
   if (at !== out.byteLength) throw new TensioError('TRUNCATED', `chunked data ended after ${at} of ${out.byteLength} bytes`);
   return out;
+}
+
+/**
+ * Runs `jobs` with at most `width` at a time, in order of start; the first failure stops
+ * new starts and is thrown once the running ones have settled.
+ */
+async function runBounded(jobs: readonly (() => Promise<void>)[], width: number): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < jobs.length) {
+      const job = jobs[next++]!;
+      try {
+        await job();
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const workers = Array.from({ length: Math.max(1, Math.min(width, jobs.length)) }, worker);
+  const results = await Promise.allSettled(workers);
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure) throw (failure as PromiseRejectedResult).reason;
 }
 
 function checkByteRange(total: number, start: number, end: number): void {

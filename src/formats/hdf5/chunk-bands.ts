@@ -12,14 +12,12 @@ import type { ChunkCodec } from '../../storage/chunk-codec.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
 import type { Hdf5StoredChunk } from './data-location.js';
 
-const NO_BYTES: ByteSource = bytesSource(new Uint8Array(0), 'hdf5 chunks');
+/** The `source` of a band chunk: a band's codec reads its chunks itself, so the chunk list names no stored bytes. */
+export const HDF5_BANDS_SOURCE: ByteSource = bytesSource(new Uint8Array(0), 'hdf5 chunks');
 
 /** What the bands are cut from: the dataspace, element size and the stored chunk grid (C order). */
-export interface Hdf5ChunkGrid {
+export interface Hdf5ChunkGrid extends Hdf5GridShape {
   readonly path: string;
-  readonly space: readonly number[];
-  readonly elementBytes: number;
-  readonly chunkShape: readonly number[];
   readonly chunkBytes: number;
   readonly chunks: readonly Hdf5StoredChunk[];
 }
@@ -51,17 +49,43 @@ export function hdf5ChunkBands(source: ByteSource, grid: Hdf5ChunkGrid, maxBandB
         yield await assembleBand(source, grid, members, rows, bytes, options.signal);
       },
     };
-    bands.push({ source: NO_BYTES, offset: 0, storedLength: 0, codec, decodedLength: bytes, byteLength: bytes, format: 'hdf5', label: `dataset ${grid.path} rows ${start}..${start + rows}`, corruptCode: 'INVALID_HEADER' });
+    bands.push({ source: HDF5_BANDS_SOURCE, offset: 0, storedLength: 0, codec, decodedLength: bytes, byteLength: bytes, format: 'hdf5', label: `dataset ${grid.path} rows ${start}..${start + rows}`, corruptCode: 'INVALID_HEADER' });
   }
   return bands;
 }
 
 /** Reads the chunks of one band and copies each chunk's block (clipped to the dataspace) into it. */
 async function assembleBand(source: ByteSource, grid: Hdf5ChunkGrid, members: readonly Hdf5StoredChunk[], rows: number, bytes: number, signal?: AbortSignal): Promise<Uint8Array> {
-  const { space, elementBytes, chunkShape, chunkBytes } = grid;
-  const rank = space.length;
   const band = allocateUninitialized(bytes);
-  const chunk = allocateUninitialized(chunkBytes);
+  const chunk = allocateUninitialized(grid.chunkBytes);
+  for (const member of members) {
+    throwIfAborted(signal);
+    await readIntoFrom(source, chunk, member.offset, signal ? { signal } : undefined);
+    hdf5PlaceChunk(band, rows, grid, member.grid, chunk);
+  }
+  return band;
+}
+
+/** The shape of a chunk grid: what placing a chunk in a band needs. */
+export interface Hdf5GridShape {
+  readonly space: readonly number[];
+  readonly elementBytes: number;
+  readonly chunkShape: readonly number[];
+}
+
+/**
+ * Copies the block of a decoded chunk (C order, the full chunk shape: edge chunks are
+ * stored whole) that lies inside the dataspace into `band`, the C-order bytes of the
+ * `rows` rows of its row of chunks. `at` is the chunk's grid index.
+ *
+ * @example
+ * ```ts
+ * hdf5PlaceChunk(band, 64, { space: [100, 100], elementBytes: 4, chunkShape: [64, 64] }, [0, 1], chunk); // columns 64..99
+ * ```
+ */
+export function hdf5PlaceChunk(band: Uint8Array, rows: number, grid: Hdf5GridShape, at: readonly number[], chunk: Uint8Array): void {
+  const { space, elementBytes, chunkShape } = grid;
+  const rank = space.length;
   // Strides in bytes of the band (its axis 0 has `rows` rows) and of a stored chunk.
   const bandStride = new Array<number>(rank);
   const chunkStride = new Array<number>(rank);
@@ -71,26 +95,21 @@ async function assembleBand(source: ByteSource, grid: Hdf5ChunkGrid, members: re
     bandStride[k] = bandStride[k + 1]! * space[k + 1]!;
     chunkStride[k] = chunkStride[k + 1]! * chunkShape[k + 1]!;
   }
-  for (const member of members) {
-    throwIfAborted(signal);
-    await readIntoFrom(source, chunk, member.offset, signal ? { signal } : undefined);
-    const origin = member.grid.map((g, k) => (k === 0 ? 0 : g * chunkShape[k]!));
-    const extent = origin.map((o, k) => Math.min(chunkShape[k]!, (k === 0 ? rows : space[k]!) - o));
-    const runBytes = extent[rank - 1]! * elementBytes;
-    // Every index of the block but the last axis: one contiguous run each.
-    const index = new Array<number>(rank - 1).fill(0);
-    for (;;) {
-      let from = 0;
-      let to = origin[rank - 1]! * elementBytes;
-      for (let k = 0; k < rank - 1; k++) {
-        from += index[k]! * chunkStride[k]!;
-        to += (origin[k]! + index[k]!) * bandStride[k]!;
-      }
-      band.set(chunk.subarray(from, from + runBytes), to);
-      let k = rank - 2;
-      while (k >= 0 && ++index[k]! >= extent[k]!) index[k--] = 0;
-      if (k < 0) break;
+  const origin = at.map((g, k) => (k === 0 ? 0 : g * chunkShape[k]!));
+  const extent = origin.map((o, k) => Math.min(chunkShape[k]!, (k === 0 ? rows : space[k]!) - o));
+  const runBytes = extent[rank - 1]! * elementBytes;
+  // Every index of the block but the last axis: one contiguous run each.
+  const index = new Array<number>(rank - 1).fill(0);
+  for (;;) {
+    let from = 0;
+    let to = origin[rank - 1]! * elementBytes;
+    for (let k = 0; k < rank - 1; k++) {
+      from += index[k]! * chunkStride[k]!;
+      to += (origin[k]! + index[k]!) * bandStride[k]!;
     }
+    band.set(chunk.subarray(from, from + runBytes), to);
+    let k = rank - 2;
+    while (k >= 0 && ++index[k]! >= extent[k]!) index[k--] = 0;
+    if (k < 0) break;
   }
-  return band;
 }

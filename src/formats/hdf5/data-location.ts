@@ -4,41 +4,53 @@
  * header (versions 1 and 2, continuation blocks included), its data layout message
  * (versions 1-4) and the chunk index for the index types libhdf5 writes by default
  * (version-1 B-tree: h5py's default; fixed array: tensio's writer and libver 'latest';
- * single chunk; implicit). With these, an unfiltered little-endian dataset is read with
+ * single chunk; implicit), with the filter pipeline and fill value messages of a chunked
+ * dataset (`dataset-messages.ts`). With these, a little-endian dataset is read with
  * positioned reads straight into the result instead of through libhdf5's WebAssembly
- * heap (two copies and a slower read loop).
+ * heap (two copies and a slower read loop), its chunks decoded by tensio when filtered
+ * (`filtered-chunks.ts`).
  *
  * It never decides anything it is not sure of: a structure it does not know (extensible
- * arrays, version-2 B-trees, compact or virtual layouts, external files), a chunk that
- * was never written (libhdf5 fills it), a checksum or size that does not add up — each
- * gives a reason to decline, and the caller reads through libhdf5 as before. Pure over
- * an async range reader; no Node import.
+ * arrays, version-2 B-trees, compact or virtual layouts, external files), chunks never
+ * written where libhdf5 would leave them unset, a pipeline other than libhdf5's, a
+ * checksum or size that does not add up — each gives a reason to decline, and the
+ * caller reads through libhdf5 as before. Pure over an async range reader; no Node import.
  */
 import { hdf5Lookup3 } from './checksums.js';
+import { hdf5DecodePipeline, hdf5FillElement, type Hdf5PipelineFilter } from './dataset-messages.js';
+import { Cursor, Declined, decline } from './location-cursor.js';
 import { HDF5_SIGNATURE } from './read.js';
 
 /** Reads `length` bytes at absolute file offset `offset` (the caller keeps it inside the file). */
 export type Hdf5RangeRead = (offset: number, length: number) => Promise<Uint8Array>;
 
-/** One stored chunk of an unfiltered dataset. */
+/** One stored chunk of a dataset. */
 export interface Hdf5StoredChunk {
   /** The chunk's index along each axis of the chunk grid (its element offset / chunk size). */
   readonly grid: readonly number[];
   /** Absolute file offset of its bytes. */
   readonly offset: number;
+  /** Bytes stored: the chunk's size when unfiltered, what the filters made of it otherwise. */
+  readonly storedBytes: number;
+  /** Bit i set: filter i of the pipeline was skipped for this chunk (an optional filter that failed when it was written). */
+  readonly filterMask: number;
 }
 
-/** Where an unfiltered dataset's bytes are. */
+/** Where a dataset's bytes are. */
 export type Hdf5DataLocation =
   | { readonly kind: 'contiguous'; /** Absolute file offset of the C-order bytes. */ readonly offset: number }
   | {
     readonly kind: 'chunked';
     /** Chunk shape in elements, one per axis of the dataspace. */
     readonly chunkShape: readonly number[];
-    /** Bytes of one stored chunk (every unfiltered chunk is stored whole, edge chunks padded). */
+    /** Bytes of one chunk once decoded (every chunk is stored whole, edge chunks padded). */
     readonly chunkBytes: number;
-    /** Every chunk of the grid, in C order of the grid. */
+    /** The stored chunks, in C order of the grid (every chunk of the grid unless `fill` is set). */
     readonly chunks: readonly Hdf5StoredChunk[];
+    /** The filters, in the order they were applied when writing (empty when unfiltered). */
+    readonly pipeline: readonly Hdf5PipelineFilter[];
+    /** One element's bytes that chunks never written read as; present only when some are missing. */
+    readonly fill?: Uint8Array;
   };
 
 /** Why the bytes are left to libhdf5. */
@@ -54,55 +66,14 @@ export interface Hdf5LocateRequest {
   readonly elementBytes: number;
   /** libhdf5's chunk shape, `null` when not chunked. */
   readonly chunks: readonly number[] | null;
+  /** libhdf5's filter ids in pipeline order (default none): the file's pipeline must say the same. */
+  readonly filters?: readonly number[];
 }
 
 /** Most object header blocks and B-tree nodes visited for one dataset (a cycle in a corrupt file ends here). */
 const MAX_BLOCKS = 1_000_000;
 /** Bytes read at once while the size of a structure is still unknown. */
 const PROBE_BYTES = 4096;
-
-class Declined extends Error {}
-
-function decline(reason: string): never {
-  throw new Declined(reason);
-}
-
-/** Little-endian reader over one structure's bytes; running past the end declines. */
-class Cursor {
-  at = 0;
-  constructor(readonly bytes: Uint8Array, private readonly offsetBytes: number, private readonly lengthBytes: number) {}
-
-  private need(count: number): void {
-    if (this.at + count > this.bytes.byteLength) decline('a structure runs past the bytes read for it');
-  }
-
-  u8(): number { this.need(1); return this.bytes[this.at++]!; }
-  u16(): number { this.need(2); const v = this.bytes[this.at]! | (this.bytes[this.at + 1]! << 8); this.at += 2; return v; }
-  u32(): number { this.need(4); const v = (this.bytes[this.at]! | (this.bytes[this.at + 1]! << 8) | (this.bytes[this.at + 2]! << 16)) + this.bytes[this.at + 3]! * 2 ** 24; this.at += 4; return v; }
-  /** An unsigned integer of `size` bytes; `undefined` when all bits are set (the undefined address). */
-  uint(size: number): number | undefined {
-    this.need(size);
-    let value = 0;
-    let allOnes = true;
-    for (let i = size - 1; i >= 0; i--) {
-      const byte = this.bytes[this.at + i]!;
-      if (byte !== 0xff) allOnes = false;
-      value = value * 256 + byte;
-    }
-    this.at += size;
-    if (allOnes) return undefined;
-    if (!Number.isSafeInteger(value)) decline(`a ${size}-byte number is beyond 2^53`);
-    return value;
-  }
-  address(): number | undefined { return this.uint(this.offsetBytes); }
-  length(): number { return this.uint(this.lengthBytes) ?? decline('an undefined length'); }
-  skip(count: number): void { this.need(count); this.at += count; }
-  signature(text: string): void {
-    this.need(text.length);
-    for (let i = 0; i < text.length; i++) if (this.bytes[this.at + i] !== text.charCodeAt(i)) decline(`no ${text} signature where one belongs`);
-    this.at += text.length;
-  }
-}
 
 /** The superblock facts this file needs. */
 interface Superblock {
@@ -137,19 +108,28 @@ async function readRelative(read: Hdf5RangeRead, sb: Superblock, address: number
 /** The messages of an object header this file looks at. */
 interface HeaderMessages {
   layout?: Uint8Array;
-  /** A message that makes libhdf5 read the bytes otherwise (filter pipeline with filters, external files). */
+  pipeline?: Uint8Array;
+  fill?: Uint8Array;
+  oldFill?: Uint8Array;
+  /** A message that makes libhdf5 read the bytes otherwise (external files). */
   otherwise?: string;
 }
 
+const MESSAGE_OLD_FILL = 0x0004;
+const MESSAGE_FILL = 0x0005;
 const MESSAGE_LAYOUT = 0x0008;
 const MESSAGE_FILTERS = 0x000b;
 const MESSAGE_EXTERNAL_FILES = 0x0007;
 const MESSAGE_CONTINUATION = 0x0010;
+/** Message flag: the body refers to a message shared by several objects. */
+const MESSAGE_SHARED = 0x02;
 
 function noteMessage(found: HeaderMessages, type: number, body: Uint8Array): void {
   if (type === MESSAGE_LAYOUT) found.layout = body;
   else if (type === MESSAGE_EXTERNAL_FILES) found.otherwise = 'its data is in external files';
-  else if (type === MESSAGE_FILTERS && body.byteLength > 1 && body[1]! > 0) found.otherwise = 'it has a filter pipeline';
+  else if (type === MESSAGE_FILTERS) found.pipeline = body;
+  else if (type === MESSAGE_FILL) found.fill = body;
+  else if (type === MESSAGE_OLD_FILL) found.oldFill = body;
 }
 
 /** How the messages of one object header version are framed. */
@@ -221,13 +201,17 @@ async function readObjectHeader(read: Hdf5RangeRead, sb: Superblock, address: nu
     while (cursor.at + framing.headerBytes <= messages.byteLength) {
       const type = framing.typeBytes === 2 ? cursor.u16() : cursor.u8();
       const size = cursor.u16();
-      cursor.skip(framing.headerBytes - framing.typeBytes - 2); // flags, reserved or creation order
+      const flags = cursor.u8();
+      cursor.skip(framing.headerBytes - framing.typeBytes - 3); // reserved or creation order
       const body = messages.subarray(cursor.at, cursor.at + size);
       if (body.byteLength !== size) decline('an object header message runs past its block');
       cursor.skip(size);
       if (type === MESSAGE_CONTINUATION) {
         const c = new Cursor(body, sb.offsetBytes, sb.lengthBytes);
         pending.push({ address: c.address() ?? decline('an undefined continuation address'), length: c.length() });
+      } else if (flags & MESSAGE_SHARED) {
+        // The body is a reference to a message stored elsewhere (shared object header messages).
+        if (type === MESSAGE_LAYOUT || type === MESSAGE_FILTERS || type === MESSAGE_FILL || type === MESSAGE_OLD_FILL) found.otherwise = `a shared message of type ${type}`;
       } else {
         noteMessage(found, type, body);
       }
@@ -239,8 +223,14 @@ async function readObjectHeader(read: Hdf5RangeRead, sb: Superblock, address: nu
 /** A decoded layout message: what the chunk index needs. */
 type Layout =
   | { kind: 'contiguous'; address: number | undefined }
-  | { kind: 'chunked'; dims: number[]; index: 'btree1' | 'single' | 'implicit' | 'farray'; address: number | undefined; pageBits: number; filtered: boolean }
+  | { kind: 'chunked'; dims: number[]; index: 'btree1' | 'single' | 'implicit' | 'farray'; address: number | undefined; pageBits: number; single?: ChunkEntry }
   | { kind: 'other'; what: string };
+
+/** A chunk index entry's stored size and filter mask. */
+interface ChunkEntry {
+  readonly size: number;
+  readonly mask: number;
+}
 
 function decodeLayout(body: Uint8Array, sb: Superblock): Layout {
   const c = new Cursor(body, sb.offsetBytes, sb.lengthBytes);
@@ -253,7 +243,7 @@ function decodeLayout(body: Uint8Array, sb: Superblock): Layout {
     const address = c.address();
     const dims = Array.from({ length: ndims }, () => c.u32());
     if (layoutClass === 1) return { kind: 'contiguous', address };
-    if (layoutClass === 2) return { kind: 'chunked', dims, index: 'btree1', address, pageBits: 0, filtered: false };
+    if (layoutClass === 2) return { kind: 'chunked', dims, index: 'btree1', address, pageBits: 0 };
     return { kind: 'other', what: `layout class ${layoutClass}` };
   }
   if (version !== 3 && version !== 4) return { kind: 'other', what: `layout message version ${version}` };
@@ -268,7 +258,7 @@ function decodeLayout(body: Uint8Array, sb: Superblock): Layout {
     const ndims = c.u8();
     const address = c.address();
     const dims = Array.from({ length: ndims }, () => c.u32());
-    return { kind: 'chunked', dims, index: 'btree1', address, pageBits: 0, filtered: false };
+    return { kind: 'chunked', dims, index: 'btree1', address, pageBits: 0 };
   }
   const flags = c.u8();
   const ndims = c.u8();
@@ -277,15 +267,12 @@ function decodeLayout(body: Uint8Array, sb: Superblock): Layout {
   const dims = Array.from({ length: ndims }, () => c.uint(width) ?? decline('an undefined chunk dimension'));
   const indexType = c.u8();
   let pageBits = 0;
-  let filtered = false;
+  let single: ChunkEntry | undefined;
   let index: 'single' | 'implicit' | 'farray';
   if (indexType === 1) {
     index = 'single';
-    if (flags & 0x02) {
-      filtered = true;
-      c.length();
-      c.u32();
-    }
+    // A filtered single chunk keeps its stored size and mask in the layout message.
+    if (flags & 0x02) single = { size: c.length(), mask: c.u32() };
   } else if (indexType === 2) {
     index = 'implicit';
   } else if (indexType === 3) {
@@ -294,7 +281,7 @@ function decodeLayout(body: Uint8Array, sb: Superblock): Layout {
   } else {
     return { kind: 'other', what: indexType === 4 ? 'extensible array chunk index' : indexType === 5 ? 'version-2 B-tree chunk index' : `chunk index type ${indexType}` };
   }
-  return { kind: 'chunked', dims, index, address: c.address(), pageBits, filtered };
+  return { kind: 'chunked', dims, index, address: c.address(), pageBits, ...(single ? { single } : {}) };
 }
 
 /** Chunk grid size along each axis. */
@@ -302,8 +289,24 @@ function gridOf(space: readonly number[], chunkShape: readonly number[]): number
   return space.map((dim, k) => Math.ceil(dim / chunkShape[k]!));
 }
 
-/** Walks a version-1 B-tree of chunks; returns every chunk's grid index and address. */
-async function readBtree1(read: Hdf5RangeRead, sb: Superblock, root: number, chunkShape: readonly number[], chunkBytes: number, gridShape: readonly number[]): Promise<Hdf5StoredChunk[]> {
+/** What a chunk index entry must satisfy: unfiltered chunks are stored whole with an empty mask. */
+interface EntryRule {
+  readonly chunkBytes: number;
+  /** Filters in the pipeline (0: unfiltered). */
+  readonly filters: number;
+}
+
+function checkEntry(entry: ChunkEntry, rule: EntryRule, what: string): void {
+  if (rule.filters === 0) {
+    if (entry.size !== rule.chunkBytes || entry.mask !== 0) decline(`${what} of ${entry.size} bytes (filter mask ${entry.mask}) where ${rule.chunkBytes} unfiltered bytes belong`);
+  } else if (entry.size <= 0 || entry.mask >= 2 ** rule.filters || entry.size > rule.chunkBytes + (rule.chunkBytes >> 3) + 4096) {
+    // Deflate makes at most a few bytes more than it was given: a larger stored size is not a chunk of this dataset (nor memory to spend on it).
+    decline(`${what} of ${entry.size} bytes with filter mask ${entry.mask} (${rule.filters} filters, ${rule.chunkBytes}-byte chunks)`);
+  }
+}
+
+/** Walks a version-1 B-tree of chunks; returns every stored chunk's grid index, address, size and mask. */
+async function readBtree1(read: Hdf5RangeRead, sb: Superblock, root: number, chunkShape: readonly number[], rule: EntryRule, gridShape: readonly number[]): Promise<Hdf5StoredChunk[]> {
   const total = gridShape.reduce((a, b) => a * b, 1);
   const rank = chunkShape.length;
   const chunks: Hdf5StoredChunk[] = [];
@@ -331,9 +334,9 @@ async function readBtree1(read: Hdf5RangeRead, sb: Superblock, root: number, chu
         children.push(child);
         continue;
       }
-      if (size !== chunkBytes || mask !== 0) decline(`a chunk of ${size} bytes (filter mask ${mask}) where ${chunkBytes} unfiltered bytes belong`);
+      checkEntry({ size, mask }, rule, 'a chunk');
       const grid = offsets.slice(0, rank).map((offset, k) => (offset % chunkShape[k]! === 0 && offset / chunkShape[k]! < gridShape[k]! ? offset / chunkShape[k]! : decline('a chunk offset off the chunk grid')));
-      chunks.push({ grid, offset: sb.base + child });
+      chunks.push({ grid, offset: sb.base + child, storedBytes: size, filterMask: mask });
     }
     // Children in key order: pushed reversed so the stack visits them left to right (order is restored by sorting anyway).
     for (let i = children.length - 1; i >= 0; i--) pending.push(children[i]!);
@@ -341,27 +344,43 @@ async function readBtree1(read: Hdf5RangeRead, sb: Superblock, root: number, chu
   return chunks;
 }
 
-/** Reads a fixed-array chunk index (header, data block and its pages) of an unfiltered dataset. */
-async function readFixedArray(read: Hdf5RangeRead, sb: Superblock, headerAddress: number, grid: readonly number[]): Promise<(number | undefined)[]> {
+/** A fixed-array entry: the chunk's address (`undefined`: never written), stored size and mask. */
+interface FixedArrayEntry extends ChunkEntry {
+  readonly address: number | undefined;
+}
+
+/** Reads a fixed-array chunk index (header, data block and its pages). */
+async function readFixedArray(read: Hdf5RangeRead, sb: Superblock, headerAddress: number, grid: readonly number[], rule: EntryRule): Promise<FixedArrayEntry[]> {
   const headerLength = 4 + 4 + sb.lengthBytes + sb.offsetBytes + 4;
   const header = await readRelative(read, sb, headerAddress, headerLength);
   if (hdf5Lookup3(header.subarray(0, headerLength - 4)) !== new Cursor(header.subarray(headerLength - 4), 8, 8).u32()) decline('a fixed-array header checksum does not match');
   const h = new Cursor(header, sb.offsetBytes, sb.lengthBytes);
   h.signature('FAHD');
   h.skip(1);
-  if (h.u8() !== 0) decline('a fixed array of filtered chunks');
+  const filtered = h.u8() === 1;
+  if (filtered !== rule.filters > 0) decline(`a fixed array of ${filtered ? 'filtered' : 'unfiltered'} chunks for a dataset with ${rule.filters} filters`);
   const entryBytes = h.u8();
   const pageBits = h.u8();
   const count = h.length();
   const blockAddress = h.address() ?? decline('an undefined fixed-array data block');
   const expected = grid.reduce((a, b) => a * b, 1);
-  if (entryBytes !== sb.offsetBytes || count !== expected) decline(`a fixed array of ${count} entries of ${entryBytes} bytes where ${expected} addresses belong`);
+  // A filtered entry: address, the stored size in as many bytes as the rest leaves, the mask.
+  const sizeBytes = filtered ? entryBytes - sb.offsetBytes - 4 : 0;
+  if ((filtered ? sizeBytes < 1 || sizeBytes > 8 : entryBytes !== sb.offsetBytes) || count !== expected) decline(`a fixed array of ${count} entries of ${entryBytes} bytes where ${expected} chunks belong`);
   const prefixLength = 4 + 2 + sb.offsetBytes;
   const pageEntries = 2 ** pageBits;
-  const addresses: (number | undefined)[] = [];
+  const entries: FixedArrayEntry[] = [];
   const entriesOf = (bytes: Uint8Array, n: number) => {
     const c = new Cursor(bytes, sb.offsetBytes, sb.lengthBytes);
-    for (let i = 0; i < n; i++) addresses.push(c.address());
+    for (let i = 0; i < n; i++) {
+      const address = c.address();
+      const entry = filtered ? { address, size: c.uint(sizeBytes) ?? decline('an undefined chunk size'), mask: c.u32() } : { address, size: rule.chunkBytes, mask: 0 };
+      if (address !== undefined) checkEntry(entry, rule, `chunk ${entries.length}`);
+      entries.push(entry);
+    }
+  };
+  const missing = (n: number) => {
+    for (let i = 0; i < n; i++) entries.push({ address: undefined, size: 0, mask: 0 });
   };
   const checked = (bytes: Uint8Array, what: string) => {
     if (hdf5Lookup3(bytes.subarray(0, bytes.byteLength - 4)) !== new Cursor(bytes.subarray(bytes.byteLength - 4), 8, 8).u32()) decline(`a fixed-array ${what} checksum does not match`);
@@ -371,7 +390,7 @@ async function readFixedArray(read: Hdf5RangeRead, sb: Superblock, headerAddress
     const block = checked(await readRelative(read, sb, blockAddress, prefixLength + count * entryBytes + 4), 'data block');
     new Cursor(block, sb.offsetBytes, sb.lengthBytes).signature('FADB');
     entriesOf(block.subarray(prefixLength), count);
-    return addresses;
+    return entries;
   }
   const pages = Math.ceil(count / pageEntries);
   const bitmapBytes = Math.ceil(pages / 8);
@@ -383,20 +402,18 @@ async function readFixedArray(read: Hdf5RangeRead, sb: Superblock, headerAddress
     const n = Math.min(pageEntries, count - page * pageEntries);
     const length = n * entryBytes + 4;
     // libhdf5 sets bits from the most significant bit of each byte.
-    if ((bitmap[page >> 3]! & (0x80 >> (page & 7))) === 0) {
-      for (let i = 0; i < n; i++) addresses.push(undefined);
-    } else {
-      entriesOf(checked(await readRelative(read, sb, at, length), 'page'), n);
-    }
+    if ((bitmap[page >> 3]! & (0x80 >> (page & 7))) === 0) missing(n);
+    else entriesOf(checked(await readRelative(read, sb, at, length), 'page'), n);
     at += length;
   }
-  return addresses;
+  return entries;
 }
 
 /**
- * Finds where an unfiltered dataset's bytes are, or why they are left to libhdf5.
+ * Finds where a dataset's bytes are, or why they are left to libhdf5.
  * `superblockOffset` is where the signature is (0 or past a user block); `fileSize`
- * bounds every address.
+ * bounds every address. A chunked dataset's filters must be the ones libhdf5 reported
+ * (`request.filters`); whether tensio can decode them is the caller's business.
  *
  * @example
  * ```ts
@@ -421,20 +438,25 @@ async function locate(read: Hdf5RangeRead, fileSize: number, superblockOffset: n
   if (!messages.layout) decline('no data layout message');
   const layout = decodeLayout(messages.layout, sb);
   if (layout.kind === 'other') decline(layout.what);
+  const pipeline = messages.pipeline ? hdf5DecodePipeline(messages.pipeline) : [];
+  const expectedFilters = request.filters ?? [];
+  if (pipeline.length !== expectedFilters.length || pipeline.some((filter, i) => filter.id !== expectedFilters[i])) {
+    decline(`the file's filter pipeline [${pipeline.map((f) => f.id).join(', ')}] is not libhdf5's [${expectedFilters.join(', ')}]`);
+  }
   const totalBytes = space.reduce((a, b) => a * b, elementBytes);
   if (layout.kind === 'contiguous') {
     if (request.chunks) decline('libhdf5 says chunked, the file says contiguous');
+    if (pipeline.length > 0) decline('a contiguous dataset with filters');
     if (layout.address === undefined) decline('no storage allocated (every element is the fill value)');
     if (sb.base + layout.address + totalBytes > fileSize) decline('the data lies past the end of the file');
     return { kind: 'contiguous', offset: sb.base + layout.address };
   }
-  if (layout.filtered) decline('filtered chunks');
   const chunkShape = layout.dims.slice(0, -1);
   if (layout.dims[layout.dims.length - 1] !== elementBytes || !request.chunks || chunkShape.length !== space.length || chunkShape.some((dim, k) => dim !== request.chunks![k] || dim <= 0)) {
     decline(`chunk dimensions [${layout.dims.join(', ')}] do not match libhdf5's`);
   }
-  if (layout.address === undefined) decline('no chunk allocated (every element is the fill value)');
   const chunkBytes = chunkShape.reduce((a, b) => a * b, elementBytes);
+  const rule: EntryRule = { chunkBytes, filters: pipeline.length };
   const grid = gridOf(space, chunkShape);
   const total = grid.reduce((a, b) => a * b, 1);
   const chunks: Hdf5StoredChunk[] = [];
@@ -446,23 +468,31 @@ async function locate(read: Hdf5RangeRead, fileSize: number, superblockOffset: n
     }
     return index;
   };
-  if (layout.index === 'single') {
+  if (layout.address === undefined) {
+    // No chunk index at all: nothing was ever written (every element is the fill value).
+  } else if (layout.index === 'single') {
     if (total !== 1) decline('a single-chunk index over several chunks');
-    chunks.push({ grid: gridIndex(0), offset: sb.base + layout.address });
+    const entry = layout.single ?? { size: chunkBytes, mask: 0 };
+    checkEntry(entry, rule, 'the single chunk');
+    chunks.push({ grid: gridIndex(0), offset: sb.base + layout.address, storedBytes: entry.size, filterMask: entry.mask });
   } else if (layout.index === 'implicit') {
-    for (let i = 0; i < total; i++) chunks.push({ grid: gridIndex(i), offset: sb.base + layout.address + i * chunkBytes });
+    if (pipeline.length > 0) decline('an implicit chunk index with filters');
+    for (let i = 0; i < total; i++) chunks.push({ grid: gridIndex(i), offset: sb.base + layout.address + i * chunkBytes, storedBytes: chunkBytes, filterMask: 0 });
   } else if (layout.index === 'farray') {
-    const addresses = await readFixedArray(read, sb, layout.address, grid);
-    addresses.forEach((address, i) => chunks.push({ grid: gridIndex(i), offset: address === undefined ? decline(`chunk ${i} was never written (libhdf5 fills it)`) : sb.base + address }));
+    const entries = await readFixedArray(read, sb, layout.address, grid, rule);
+    entries.forEach((entry, i) => {
+      if (entry.address !== undefined) chunks.push({ grid: gridIndex(i), offset: sb.base + entry.address, storedBytes: entry.size, filterMask: entry.mask });
+    });
   } else {
-    chunks.push(...(await readBtree1(read, sb, layout.address, chunkShape, chunkBytes, grid)));
-    if (chunks.length !== total) decline(`${chunks.length} of ${total} chunks are stored (libhdf5 fills the rest)`);
+    chunks.push(...(await readBtree1(read, sb, layout.address, chunkShape, rule, grid)));
     const linear = (index: readonly number[]) => index.reduce((sum, value, k) => sum * grid[k]! + value, 0);
     chunks.sort((a, b) => linear(a.grid) - linear(b.grid));
     chunks.forEach((chunk, i) => {
-      if (linear(chunk.grid) !== i) decline('a chunk B-tree with a repeated or out-of-range chunk');
+      if (i > 0 && linear(chunk.grid) === linear(chunks[i - 1]!.grid)) decline('a chunk B-tree with a repeated chunk');
     });
   }
-  for (const chunk of chunks) if (chunk.offset + chunkBytes > fileSize) decline('a chunk lies past the end of the file');
-  return { kind: 'chunked', chunkShape, chunkBytes, chunks };
+  for (const chunk of chunks) if (chunk.offset + chunk.storedBytes > fileSize) decline('a chunk lies past the end of the file');
+  // Chunks never written read as the fill value, when libhdf5 would fill them.
+  const fill = chunks.length < total ? hdf5FillElement(messages.fill, messages.oldFill, elementBytes) : undefined;
+  return { kind: 'chunked', chunkShape, chunkBytes, chunks, pipeline, ...(fill ? { fill } : {}) };
 }

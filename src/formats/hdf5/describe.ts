@@ -14,7 +14,7 @@ import { tensorByteLength } from '../../core/sizes.js';
 import { UNSUPPORTED_TENSORS_KEY, type TensorInfo, type UnsupportedTensor } from '../../model/types.js';
 import { H5T_CLASS, hdf5Dtype } from './dtypes.js';
 import { hdf5Call, hdf5Error, type H5File, type H5Module } from './library.js';
-import { hdf5FilterNames, hdf5UnreadableFilter } from './validate.js';
+import { HDF5_DIRECT_FILTERS, hdf5FilterNames, hdf5UnreadableFilter } from './validate.js';
 import type { Hdf5DatasetMetadata, Hdf5OpenOptions, Hdf5TypeMetadata } from './types.js';
 
 /** A link tensio does not follow (soft links would name a dataset twice; external links open other files). */
@@ -51,6 +51,12 @@ export interface Hdf5DatasetPlan {
    * (`data-location.ts`) instead of through libhdf5.
    */
   readonly rawBytes: boolean;
+  /**
+   * The pipeline's filter ids, in order, when every filter is one tensio undoes itself
+   * (deflate, shuffle, Fletcher-32) and the numbers are stored little-endian: the chunks
+   * may then be decoded straight from the file (`filtered-chunks.ts`) instead of by libhdf5.
+   */
+  readonly directFilters?: readonly number[];
   /**
    * A filter of the pipeline is a plugin (LZF, LZ4, bitshuffle: `plugins.ts`): read it in
    * a worker thread of its own, since a plugin may abort libhdf5 on a corrupt chunk.
@@ -179,6 +185,7 @@ export function hdf5DescribeFile(module: H5Module, file: H5File, path: string, o
     plans[name] = {
       path: datasetPath, checked: filters.some((filter) => filter.id === 3), space, elementBytes: metadata.size, chunks,
       rawBytes: filters.length === 0 && storedLittleEndian(metadata),
+      ...(filters.length > 0 && filters.every((filter) => HDF5_DIRECT_FILTERS.has(filter.id)) && storedLittleEndian(metadata) ? { directFilters: filters.map((filter) => filter.id) } : {}),
       ...(filters.some((filter) => pluginFilters.has(filter.id)) ? { plugin: true } : {}),
     };
   };

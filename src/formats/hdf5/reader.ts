@@ -17,7 +17,7 @@ import { localFileSize } from '../../storage/local-paths.js';
 import { blobSyncReader } from '../../storage/blob-source.js';
 import { httpSyncReader } from '../../storage/http-sync-reader.js';
 import { hdf5DescribeFile, hdf5ReadPlanned, type Hdf5DatasetPlan, type Hdf5FileDescription } from './describe.js';
-import { hdf5DirectLocation } from './direct-read.js';
+import { hdf5DirectCandidate, hdf5DirectLocation } from './direct-read.js';
 import { hdf5Call, hdf5Library } from './library.js';
 import { hdf5PluginReads } from './plugin-reads.js';
 import type { Hdf5OpenOptions } from './types.js';
@@ -77,10 +77,11 @@ export async function hdf5Open(input: string | ByteSource, options: Hdf5OpenOpti
     file.close();
     throw error;
   }
-  // Unfiltered little-endian datasets are read from the file directly (one positioned
-  // read or mapping per run of chunks); libhdf5 finds the object, the rest is ours.
+  // Little-endian datasets, unfiltered or with deflate/shuffle/Fletcher-32, are read from
+  // the file directly (positioned reads or a mapping; zlib for the chunks); libhdf5 finds
+  // the object, the rest is ours.
   const direct = async (plan: Hdf5DatasetPlan) => {
-    if (!plan.rawBytes) return undefined;
+    if (!hdf5DirectCandidate(plan)) return undefined;
     const reference = hdf5Call(`locating ${plan.path}`, () => library.module.create_object_reference(file.file_id, plan.path));
     let address = 0;
     for (let i = Math.min(reference.length, 8) - 1; i >= 0; i--) address = address * 256 + (reference[i]! & 0xff);
@@ -101,7 +102,15 @@ export async function hdf5Open(input: string | ByteSource, options: Hdf5OpenOpti
         await source.close();
       }
     }
-  }, BAND_BYTES, direct);
+  }, BAND_BYTES, directReadAllowed(options) ? direct : undefined);
+}
+
+/** Set to `1` to read every dataset's bytes through libhdf5 (as `directRead: false` does): for comparisons. */
+export const HDF5_LIBHDF5_ONLY_ENV = 'TENSIO_HDF5_LIBHDF5_ONLY';
+
+function directReadAllowed(options: Hdf5OpenOptions): boolean {
+  if (options.directRead !== undefined) return options.directRead;
+  return typeof process === 'undefined' || process.env?.[HDF5_LIBHDF5_ONLY_ENV] !== '1';
 }
 
 /**
@@ -121,7 +130,7 @@ export function hdf5ReaderOf(path: string, size: number, description: Hdf5FileDe
     locate: async (info) => {
       const plan = description.plans[info.name]!;
       if (closed) throw new TensioError('INVALID_STATE', `hdf5: ${path} is closed`, { format: 'hdf5' });
-      if (direct && plan.rawBytes) {
+      if (direct && hdf5DirectCandidate(plan)) {
         // Located once per dataset (a few small reads of its header and chunk index).
         let found = directOf.get(info.name);
         if (!found) directOf.set(info.name, found = direct(plan));

@@ -43,6 +43,13 @@ export interface Hdf5OpenOptions {
   maxObjects?: number;
   /** Largest attribute value kept in metadata (default HDF5_MAX_ATTRIBUTE_BYTES); larger ones keep only dtype and shape. */
   maxAttributeBytes?: number;
+  /**
+   * Read the bytes of little-endian datasets, unfiltered or with deflate, shuffle and
+   * Fletcher-32, straight from a local file with tensio's own chunk index parser and
+   * zlib (default true); `false` reads every dataset through libhdf5 (also the
+   * `TENSIO_HDF5_LIBHDF5_ONLY=1` environment variable), for comparison.
+   */
+  directRead?: boolean;
   signal?: AbortSignal;
 }
 

@@ -14,6 +14,9 @@ export const HDF5_READABLE_FILTERS: Readonly<Record<number, string>> = Object.fr
   1: 'deflate', 2: 'shuffle', 3: 'fletcher32', 4: 'szip', 5: 'nbit', 6: 'scaleoffset',
 });
 
+/** Filters tensio undoes itself on the direct path (`chunk-filters.ts`): deflate, shuffle, Fletcher-32. */
+export const HDF5_DIRECT_FILTERS: ReadonlySet<number> = new Set([1, 2, 3]);
+
 /** Names of registered third-party filters (https://github.com/HDFGroup/hdf5_plugins), for messages. */
 const KNOWN_PLUGIN_NAMES: Readonly<Record<number, string>> = Object.freeze({
   305: 'lzo', 307: 'bzip2', 32000: 'lzf', 32001: 'blosc', 32004: 'lz4', 32008: 'bitshuffle', 32013: 'zfp', 32015: 'zstd', 32026: 'blosc2',

@@ -8,6 +8,7 @@
  */
 import { deflateSync } from 'node:zlib';
 import { errorFactory, throwIfAborted } from '../../core/errors.js';
+import { shuffleBytes } from '../../core/byte-shuffle.js';
 import { itemSize, type DType } from '../../core/dtype.js';
 import { tensorByteLength } from '../../core/sizes.js';
 import { createPlannedWriter, plannedWriterCheckPlan } from '../../model/planned-writer.js';
@@ -92,24 +93,11 @@ function pipelineOf(options: Hdf5WriteOptions, elementBytes: number): PipelineFi
   return filters;
 }
 
-/** Byte shuffle (filter 2): byte j of every element together, the remainder as is. */
-function shuffle(bytes: Uint8Array, elementBytes: number): Uint8Array {
-  if (elementBytes <= 1) return bytes;
-  const count = Math.floor(bytes.byteLength / elementBytes);
-  const out = new Uint8Array(bytes.byteLength);
-  for (let j = 0; j < elementBytes; j++) {
-    const base = j * count;
-    for (let i = 0, from = j; i < count; i++, from += elementBytes) out[base + i] = bytes[from]!;
-  }
-  out.set(bytes.subarray(count * elementBytes), count * elementBytes);
-  return out;
-}
-
 /** Runs one chunk through the pipeline (a copy whenever a filter applies). */
 function encodeChunk(chunk: Uint8Array, filters: readonly PipelineFilter[]): Uint8Array {
   let bytes = chunk;
   for (const filter of filters) {
-    if (filter.id === 2) bytes = shuffle(bytes, filter.values[0]!);
+    if (filter.id === 2) bytes = shuffleBytes(bytes, filter.values[0]!);
     else if (filter.id === 1) bytes = deflateSync(bytes, { level: filter.values[0]! });
     else if (filter.id === 3) {
       const out = new Uint8Array(bytes.byteLength + 4);
