@@ -152,6 +152,7 @@ async function makeConnection(options: S3Options): Promise<S3Connection> {
   const sdk = await loadS3Sdk();
   const retries = options.retries ?? S3_MAX_RETRIES;
   const concurrency = options.concurrency ?? S3_MAX_CONCURRENCY;
+  const idleTimeout = options.timeoutMs ?? S3_IDLE_TIMEOUT_MS;
   let client = options.client;
   if (!client) {
     const endpoint = options.endpoint ?? env('AWS_ENDPOINT_URL_S3') ?? env('AWS_ENDPOINT_URL');
@@ -160,7 +161,11 @@ async function makeConnection(options: S3Options): Promise<S3Connection> {
       // The bucket may live in another region than the one guessed: follow S3's redirect.
       followRegionRedirects: true,
       maxAttempts: retries + 1,
-      requestHandler: { connectionTimeout: options.timeoutMs ?? S3_IDLE_TIMEOUT_MS, requestTimeout: options.timeoutMs ?? S3_IDLE_TIMEOUT_MS, httpsAgent: { maxSockets: concurrency * 2 }, httpAgent: { maxSockets: concurrency * 2 } },
+      // `socketTimeout` is the idle limit (no byte either way for that long: a dropped
+      // connection, which the SDK retries as a TimeoutError). Not `requestTimeout`: since
+      // @smithy/node-http-handler 4 it only logs a warning unless `throwOnRequestTimeout`,
+      // and it bounds a whole request (a slow but moving 8 MiB part would fail).
+      requestHandler: { connectionTimeout: idleTimeout, socketTimeout: idleTimeout, httpsAgent: { maxSockets: concurrency * 2 }, httpAgent: { maxSockets: concurrency * 2 } },
     };
     if (options.profile) config.profile = options.profile;
     if (endpoint) {
