@@ -118,6 +118,58 @@ test('s3 source: a tensor streamed chunk by chunk is ONE GetObject (with a small
   await reader.close();
 });
 
+test('s3 source opened from its end: one suffix GET gives the size and the last bytes; a read across its start asks only for the rest', { skip }, async () => {
+  const { bucket, client } = env.current!;
+  const data = pattern(3 * MiB + 29, 23);
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'suffix/obj.bin', Body: data }));
+  const { stats } = await s3Connect({});
+  const before = stats.requests;
+  const source = await s3Source(`s3://${bucket}/suffix/obj.bin`, { openFrom: 'end' });
+  assert.equal(stats.requests - before, 1, 'one request to open');
+  assert.equal(source.size, data.byteLength);
+  const tailStart = data.byteLength - 65536;
+  assert.equal(source.holds(tailStart, 65536), true);
+  assert.equal(source.holds(tailStart - 1, 2), false);
+  assert.equal(source.holds(0, 8), false, 'the start was not fetched');
+  assert.deepEqual(await source.read(data.byteLength - 100, 100), data.subarray(data.byteLength - 100));
+  assert.deepEqual(await source.read(tailStart + 5, 1000), data.subarray(tailStart + 5, tailStart + 1005));
+  assert.equal(stats.requests - before, 1, 'bytes of the tail are served without a request');
+  const across = new Uint8Array(200_000);
+  await source.readInto(across, tailStart - 100_000);
+  assert.deepEqual(across, data.subarray(tailStart - 100_000, tailStart + 100_000));
+  assert.equal(stats.requests - before, 2, 'a read across the tail\'s start: one request for the bytes before it');
+  await source.close();
+  // Shorter than the suffix: the whole object, which is the head too. Empty: a HEAD after the 416.
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'suffix/small.bin', Body: data.subarray(0, 1000) }));
+  const small = await s3Source(`s3://${bucket}/suffix/small.bin`, { openFrom: 'end' });
+  assert.equal(small.size, 1000);
+  assert.equal(small.holds(0, 1000), true);
+  assert.deepEqual(await small.read(0, 1000), data.subarray(0, 1000));
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'suffix/empty.bin', Body: new Uint8Array(0) }));
+  const empty = await s3Source(`s3://${bucket}/suffix/empty.bin`, { openFrom: 'end' });
+  assert.equal(empty.size, 0);
+  assert.match(empty.etag ?? '', /^"[0-9a-f]{32}"$/);
+});
+
+test('remote header-only open: safetensors in 1 request of at most 64 KiB; a .zt from its end in 1 suffix request, its tensors read whole after', { skip }, async () => {
+  const { bucket, client } = env.current!;
+  const tensors: Record<string, ReturnType<typeof createTensor>> = {};
+  for (let i = 0; i < 6; i++) tensors[`layers.${i}.weight`] = createTensor('uint8', [MiB / 2], pattern(MiB / 2, 3 + i));
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'header/model.safetensors', Body: safetensorsSerialize(tensors) }));
+  const { convert } = await import('../src/operations/convert.js');
+  await convert(`s3://${bucket}/header/model.safetensors`, `s3://${bucket}/header/model.zt`);
+  const { stats } = await s3Connect({});
+  for (const key of ['model.safetensors', 'model.zt']) {
+    const [requests, bytes] = [stats.requests, stats.bytesReceived];
+    await using reader = await openTensorFile(`s3://${bucket}/header/${key}`);
+    assert.equal(reader.tensors.length, 6, key);
+    assert.equal(stats.requests - requests, 1, `${key}: one request lists the tensors`);
+    assert.ok(stats.bytesReceived - bytes <= 65536, `${key}: at most 64 KiB received (${stats.bytesReceived - bytes})`);
+    // The reads after the header-only open are whole and checked (the .zt's start magic included).
+    for (const [name, tensor] of Object.entries(tensors)) assert.deepEqual(Buffer.from((await reader.read(name)).data), Buffer.from(tensor.data), `${key}: ${name}`);
+  }
+});
+
 test('s3 sink: a streamed multipart upload, invisible until close, with the parts S3 expects', { skip }, async () => {
   const { bucket, client, openUploads } = env.current!;
   const data = pattern(12 * MiB + 5, 13);

@@ -4,7 +4,7 @@
  */
 import { TensioError } from '../core/errors.js';
 import type { ByteSource } from '../storage/byte-source.js';
-import { isHttpUrl, isRemoteLocation, locationKind, openSourceInput, sourceOptionsOf, type RemoteOptions } from '../storage/source-input.js';
+import { isRemoteLocation, locationKind, openSourceInput, sourceOptionsOf, type RemoteOptions } from '../storage/source-input.js';
 import type { SniffProbe, TensorFormat } from '../model/types.js';
 import { BUILT_IN_FORMATS, type FormatListOption } from './registry.js';
 import { quoteInput } from '../core/quote.js';
@@ -161,18 +161,19 @@ export function remoteLayoutFormat(url: string, formats: readonly TensorFormat[]
 }
 
 /**
- * The format of an `http(s)://` URL that is opened from its end (`openFromEnd`, a format
- * indexed by a footer), known without reading a byte: `restrictTo` (the format the
+ * The format of an `http(s)://` or `s3://` URL that is opened from its end (`openFromEnd`,
+ * a format indexed by a footer), known without reading a byte: `restrictTo` (the format the
  * caller named) when it is such a format, else the one the URL's extension names.
  * Undefined for other URLs and formats, which are opened from the start and sniffed.
  *
  * @example
  * ```ts
  * footerIndexedFormat('https://h/model.zt')?.name; // 'zt'
+ * footerIndexedFormat('s3://models/model.zt')?.name; // 'zt'
  * ```
  */
 export function footerIndexedFormat(url: string, formats: readonly TensorFormat[] = BUILT_IN_FORMATS, restrictTo?: TensorFormat): TensorFormat | undefined {
-  if (!isHttpUrl(url)) return undefined;
+  if (!isRemoteLocation(url)) return undefined;
   if (restrictTo) return restrictTo.openFromEnd ? restrictTo : undefined;
   const extension = fileExtension(decodeURIComponent(new URL(url).pathname));
   return formats.find((format) => format.openFromEnd && format.extensions.includes(extension));

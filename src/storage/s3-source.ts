@@ -1,8 +1,10 @@
 /**
  * A {@link ByteSource} over an S3 object, read with ranged `GetObject` requests.
  *
- * Opening sends ONE request for the first 64 KiB: its `Content-Range` gives the size (no
- * `HeadObject`), its body seeds the block cache, and its `ETag` pins the object. Every
+ * Opening sends ONE request for the first 64 KiB (or, with `openFrom: 'end'`, the last
+ * 64 KiB: a suffix range, for formats indexed by a footer): its `Content-Range` gives the
+ * size (no `HeadObject`), its bytes are served without another request, and its `ETag`
+ * pins the object. Every
  * later read sends `If-Match` with that ETag and checks the answer's ETag and range, so an
  * object replaced during a read fails with `SOURCE_CHANGED` instead of mixing bytes of
  * two versions. A connection dropped in the middle of a body is resumed from the byte
@@ -25,6 +27,12 @@ import { formatS3Url, parseS3Url, type S3Location } from './s3-location.js';
 export interface S3SourceOptions extends S3Options {
   /** Bytes asked for by the opening request (default 64 KiB: most headers fit). */
   prefetchBytes?: number;
+  /**
+   * Where the opening request reads: `'start'` (default; headers) or `'end'`, a suffix
+   * range `bytes=-prefetchBytes` for formats indexed by a footer (zTensor), so the
+   * footer and what precedes it come with the request that learns the size.
+   */
+  openFrom?: 'start' | 'end';
   /** Block cache in front of the ranged reads (defaults: 64 KiB blocks, 64 blocks, reads ≥ 1 MiB pass through). */
   cache?: CacheOptions;
   /** Large sequential reads fetch this many next ranges ahead (default 2; 0 turns it off). */
@@ -47,6 +55,8 @@ export interface S3Source extends ByteSource {
   readonly location: S3Location;
   /** The ETag the object is pinned to. */
   readonly etag: string | undefined;
+  /** True when `[offset, offset + length)` came with the opening request (reading it sends nothing). */
+  holds(offset: number, length: number): boolean;
   /** Requests and bytes of the connection (shared with its store). */
   readonly stats: S3Stats;
   readonly cacheStats: CacheStats;
@@ -74,13 +84,26 @@ export async function s3Source(location: string | URL | S3Location, options: S3S
   const name = formatS3Url(where);
   const pin = options.pin !== false;
   const prefetch = Math.max(1, options.prefetchBytes ?? DEFAULT_PREFETCH_BYTES);
-  const { size, etag, head } = await openObject(connection, where, prefetch, options.signal);
+  const { size, etag, head, tail, tailStart } = await (options.openFrom === 'end' ? openObjectEnd : openObject)(connection, where, prefetch, options.signal);
+  const holds = (offset: number, length: number): boolean => offset + length <= head.byteLength || (tail.byteLength > 0 && offset >= tailStart && offset + length <= size);
+  /**
+   * Bytes the opening request brought, served as they are: the block cache keeps whole
+   * blocks only, so a read just past the suffix's (unaligned) start would otherwise fetch
+   * its block's first part again.
+   */
+  const held = (offset: number, length: number): Uint8Array => (offset + length <= head.byteLength ? head.subarray(offset, offset + length) : tail.subarray(offset - tailStart, offset - tailStart + length));
 
-  const object = {
-    size,
-    rangeSupported: true,
-    readInto: (target: Uint8Array, offset: number, signal: AbortSignal | undefined) => readObjectRange(connection, where, target, offset, pin ? etag : undefined, combineSignals(options.signal, signal)),
+  /** Ranged reads; the part of a range the suffix opening brought is copied, not asked for again. */
+  const readRange = async (target: Uint8Array, offset: number, signal: AbortSignal | undefined): Promise<void> => {
+    let wanted = target;
+    if (tail.byteLength > 0 && offset + target.byteLength > tailStart) {
+      const from = Math.max(offset, tailStart);
+      target.set(tail.subarray(from - tailStart, offset + target.byteLength - tailStart), from - offset);
+      wanted = target.subarray(0, from - offset);
+    }
+    return readObjectRange(connection, where, wanted, offset, pin ? etag : undefined, combineSignals(options.signal, signal));
   };
+  const object = { size, rangeSupported: true, readInto: readRange };
   const readAhead = new SequentialReadAhead(object, options.readAheadDepth ?? 2);
   const runs = new StreamedRuns(openRunBody(connection, where, pin ? etag : undefined, options.signal), {
     bufferBytes: Math.max(1, resolveS3Options(options).streamBufferBytes ?? S3_STREAM_BUFFER_BYTES),
@@ -121,6 +144,7 @@ export async function s3Source(location: string | URL | S3Location, options: S3S
     return runs.standsAt(offset) || until - offset >= RUN_MIN_BYTES;
   };
   cached.prime(0, head);
+  cached.prime(tailStart, tail);
   let closed = false;
   const source: S3Source = {
     size,
@@ -128,10 +152,18 @@ export async function s3Source(location: string | URL | S3Location, options: S3S
     location: where,
     cached: true,
     etag,
+    holds,
     stats: connection.stats,
     cacheStats: cached.stats,
-    read: (offset, length, readOptions) => cached.read(offset, length, readOptions),
-    readInto: (target, offset, readOptions) => (inRun(offset, readOptions) ? raw.readInto!(target, offset, readOptions) : cached.readInto(target, offset, readOptions)),
+    read: async (offset, length, readOptions) => {
+      checkRange(size, offset, length, name);
+      return holds(offset, length) ? held(offset, length) : cached.read(offset, length, readOptions);
+    },
+    readInto: async (target, offset, readOptions) => {
+      checkRange(size, offset, target.byteLength, name);
+      if (holds(offset, target.byteLength)) return target.set(held(offset, target.byteLength));
+      return inRun(offset, readOptions) ? raw.readInto!(target, offset, readOptions) : cached.readInto(target, offset, readOptions);
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -146,8 +178,17 @@ export async function s3Source(location: string | URL | S3Location, options: S3S
   return source;
 }
 
+/** What the opening request brought: the size, the ETag, and the first (`head`) or last (`tail`, from `tailStart`) bytes. */
+interface OpenedObject {
+  size: number;
+  etag: string | undefined;
+  head: Uint8Array;
+  tail: Uint8Array;
+  tailStart: number;
+}
+
 /** The first bytes, size and ETag of an object, from one ranged GET (a HEAD for an empty object). */
-async function openObject(connection: S3Connection, where: S3Location, prefetch: number, signal: AbortSignal | undefined): Promise<{ size: number; etag: string | undefined; head: Uint8Array }> {
+async function openObject(connection: S3Connection, where: S3Location, prefetch: number, signal: AbortSignal | undefined): Promise<OpenedObject> {
   const { sdk, client } = connection;
   const context = { location: where, action: 'read' };
   try {
@@ -157,14 +198,44 @@ async function openObject(connection: S3Connection, where: S3Location, prefetch:
     const written = await readBody(response.Body, head, 0, connection, where, signal);
     // A connection dropped during the first answer: the rest comes pinned to its ETag.
     if (written < head.byteLength) await readObjectRange(connection, where, head.subarray(written), written, response.ETag, signal);
-    return { size, etag: response.ETag, head };
+    return { size, etag: response.ETag, head, tail: new Uint8Array(0), tailStart: size };
   } catch (error) {
-    const status = ((error as TensioError).cause as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-    if (!(error instanceof TensioError && error.code === 'TRUNCATED' && status === 416)) throw error;
-    // 416 on bytes=0-…: the object is empty. Ask its ETag with a HEAD.
-    const response = await s3Send(connection, context, (abortSignal) => client.send(new sdk.HeadObjectCommand({ Bucket: where.bucket, Key: where.key }), abortSignal ? { abortSignal } : {}), signal);
-    return { size: response.ContentLength ?? 0, etag: response.ETag, head: new Uint8Array(0) };
+    return emptyObjectOr(error, connection, where, signal);
   }
+}
+
+/**
+ * The last bytes, size and ETag of an object, from one suffix GET (`bytes=-N`): the
+ * answer's `Content-Range` says where they start and the size. An object shorter than
+ * N comes whole (from byte 0, so it is the head too).
+ */
+async function openObjectEnd(connection: S3Connection, where: S3Location, prefetch: number, signal: AbortSignal | undefined): Promise<OpenedObject> {
+  const { sdk, client } = connection;
+  try {
+    const response = await s3Send(connection, { location: where, action: 'read' }, (abortSignal) => client.send(new sdk.GetObjectCommand({ Bucket: where.bucket, Key: where.key, Range: `bytes=-${prefetch}` }), abortSignal ? { abortSignal } : {}), signal);
+    const size = totalOf(response.ContentRange, response.ContentLength, where);
+    const tailStart = Math.max(0, size - prefetch);
+    const range = response.ContentRange === undefined ? undefined : /^bytes (\d+)-(\d+)\//.exec(response.ContentRange.trim());
+    if (range && (Number(range[1]) !== tailStart || Number(range[2]) !== size - 1)) {
+      (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      throw new TensioError('SIZE_MISMATCH', `${formatS3Url(where)} answered ${response.ContentRange} to a request for its last ${prefetch} bytes`, { path: formatS3Url(where) });
+    }
+    const tail = new Uint8Array(size - tailStart);
+    const written = await readBody(response.Body, tail, 0, connection, where, signal);
+    if (written < tail.byteLength) await readObjectRange(connection, where, tail.subarray(written), tailStart + written, response.ETag, signal);
+    return { size, etag: response.ETag, head: tailStart === 0 ? tail : new Uint8Array(0), tail, tailStart };
+  } catch (error) {
+    return emptyObjectOr(error, connection, where, signal);
+  }
+}
+
+/** 416 to the opening range: the object is empty, and a HEAD gives its ETag. Any other error is thrown. */
+async function emptyObjectOr(error: unknown, connection: S3Connection, where: S3Location, signal: AbortSignal | undefined): Promise<OpenedObject> {
+  const status = ((error as TensioError).cause as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  if (!(error instanceof TensioError && error.code === 'TRUNCATED' && status === 416)) throw error;
+  const { sdk, client } = connection;
+  const response = await s3Send(connection, { location: where, action: 'read' }, (abortSignal) => client.send(new sdk.HeadObjectCommand({ Bucket: where.bucket, Key: where.key }), abortSignal ? { abortSignal } : {}), signal);
+  return { size: response.ContentLength ?? 0, etag: response.ETag, head: new Uint8Array(0), tail: new Uint8Array(0), tailStart: 0 };
 }
 
 /** The object's total size from `Content-Range: bytes a-b/TOTAL` (or the length of a whole-object answer). */

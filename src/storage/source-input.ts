@@ -29,8 +29,11 @@ export interface SourceInputOptions {
   http?: HttpSourceOptions;
   /** A name for bytes in memory (used in messages and for detection by extension). */
   name?: string;
-  /** Options for `s3://` inputs (endpoint, credentials, …); default: {@link setS3Defaults} and the AWS chain. */
-  s3?: S3Options;
+  /**
+   * Options for `s3://` inputs (endpoint, credentials, …; default: {@link setS3Defaults}
+   * and the AWS chain), and where the opening request reads (`openFrom`, as for http).
+   */
+  s3?: S3Options & { openFrom?: 'start' | 'end' };
 }
 
 /** How remote inputs are reached: the per-call settings every reader passes down. */
@@ -56,8 +59,8 @@ export function sourceOptionsOf(options: RemoteOptions | undefined, signal: Abor
 }
 
 /**
- * Source options that open an `http(s)://` input with a suffix read (`openFrom: 'end'`)
- * unless the caller chose otherwise.
+ * Source options that open an `http(s)://` or `s3://` input with a suffix read
+ * (`openFrom: 'end'`) unless the caller chose otherwise.
  *
  * @example
  * ```ts
@@ -65,7 +68,7 @@ export function sourceOptionsOf(options: RemoteOptions | undefined, signal: Abor
  * ```
  */
 export function openingFromEnd(options: SourceInputOptions): SourceInputOptions {
-  return { ...options, http: { openFrom: 'end', ...(options.http ?? {}) } };
+  return { ...options, http: { openFrom: 'end', ...(options.http ?? {}) }, s3: { openFrom: 'end', ...(options.s3 ?? {}) } };
 }
 
 /** True for a {@link ByteSource}: an object with a numeric `size` and a `read` method. */
@@ -220,7 +223,7 @@ export function storeAtInput(input: string | URL, options: SourceInputOptions = 
   return folderStore(path);
 }
 
-function s3OptionsOf(options: SourceInputOptions): S3Options {
+function s3OptionsOf(options: SourceInputOptions): NonNullable<SourceInputOptions['s3']> {
   return { ...(options.s3 ?? {}), ...(options.signal ? { signal: options.signal } : {}) };
 }
 

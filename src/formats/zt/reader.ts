@@ -15,7 +15,7 @@ import { checkMultiPartInfo, type MxLayout, type QuantGroupLayout, type TensorLa
 import { createTensorReader, type TensorLocation } from '../../model/create-reader.js';
 import { UNSUPPORTED_TENSORS_KEY, type TensorInfo, type TensorReader, type UnsupportedTensor } from '../../model/types.js';
 import { readRange, type ByteSource } from '../../storage/byte-source.js';
-import { isHttpUrl, isRemoteLocation, localPathOf, openingFromEnd, openSourceInput, siblingLocation, type SourceInput, sourceOptionsOf } from '../../storage/source-input.js';
+import { isRemoteLocation, localPathOf, openingFromEnd, openSourceInput, siblingLocation, type SourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { withLazyHeadCheck } from '../../storage/lazy-head-check.js';
 import type { HttpSourceOptions } from '../../storage/http-source.js';
 import { ztDigestAlgorithmOf, ztHasher, ztXxh3 } from './digest.js';
@@ -119,7 +119,7 @@ export async function ztReadManifestFrom(source: ByteSource, options: ZtReadOpti
 }
 
 /**
- * Opens a `.zt` v2 file, URL, bytes in memory or source as a {@link ZtReader}. A URL is
+ * Opens a `.zt` v2 file, URL, bytes in memory or source as a {@link ZtReader}. A URL (`http(s)://` or `s3://`) is
  * opened from its end: one suffix request brings the footer (and the manifest when it
  * fits in the last 64 KiB), at most one more the rest of the manifest; the start magic is
  * checked by the first read near the start, or by `verify`.
@@ -137,7 +137,7 @@ export async function ztOpen(input: SourceInput, options: ZtOpenOptions = {}): P
 /** Opens an input once and reads it as v2, or (`anyVersion`) as the v1 lineage its ends name. */
 async function openAs(input: SourceInput, options: ZtOpenOptions, anyVersion: boolean): Promise<ZtReader | ZtV1Reader> {
   const sourceOptions = sourceOptionsOf(options);
-  const { source, owned } = await openSourceInput(input, isHttpUrl(input) ? openingFromEnd(sourceOptions) : sourceOptions);
+  const { source, owned } = await openSourceInput(input, isRemoteLocation(input) ? openingFromEnd(sourceOptions) : sourceOptions);
   const location = typeof input === 'string' || input instanceof URL ? String(input) : undefined;
   const openShard = options.openShard ?? (location !== undefined && (isRemoteLocation(location) || localPathOf(location) !== undefined)
     ? async (name: string) => (await openSourceInput(siblingLocation(location, ztShardFileName(location, name)), sourceOptionsOf(options, undefined))).source
