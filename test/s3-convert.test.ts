@@ -123,3 +123,29 @@ test('every single-file format is written to S3 and read back from S3; folder fo
   for (const name of ['safetensors', 'pytorch', 'npy', 'npz', 'gguf', 'hdf5', 'zt', 'csv', 'arrow', 'parquet']) assert.ok(checked.includes(name), `${name} was checked (${checked.join(', ')})`);
   assert.deepEqual(await openUploads(), []);
 });
+
+test('writes to S3 stream with nothing staged on disk, for every single-file format but HDF5 (its writer patches the superblock): staging "never" shows it', { skip }, async (t) => {
+  const { bucket, openUploads } = env.current!;
+  const dir = await tempDir(t);
+  const tensor = createTensor('float32', [64, 32], new Float32Array(64 * 32).map((_, i) => i * 0.5));
+  const local = join(dir, 'one.safetensors');
+  await writeWithFormat('safetensors', local, { weight: tensor });
+  const PATCHING = new Set(['hdf5']);
+  const streamed: string[] = [];
+  for (const format of BUILT_IN_FORMATS) {
+    const extension = format.extensions[0];
+    if (!extension || format.capabilities.folder || format.name === 'zarr') continue;
+    const target = `s3://${bucket}/unstaged/one${extension}`;
+    if (PATCHING.has(format.name)) {
+      await assert.rejects(convert(local, target, { to: format.name, staging: 'never' }), (e) => isTensioError(e, 'UNSUPPORTED_FEATURE') && /patch/.test((e as Error).message), `${format.name}: refused without staging, saying why`);
+      continue;
+    }
+    await convert(local, target, { to: format.name, staging: 'never' });
+    streamed.push(format.name);
+  }
+  for (const name of ['safetensors', 'pytorch', 'npy', 'npz', 'gguf', 'zt', 'csv', 'arrow', 'parquet']) assert.ok(streamed.includes(name), `${name} streamed (${streamed.join(', ')})`);
+  // safetensors' crc32 option patches its header: the same refusal, and staged by default.
+  await assert.rejects(convert(local, `s3://${bucket}/unstaged/crc.safetensors`, { staging: 'never', writeOptions: { crc32: true } }), (e) => isTensioError(e, 'UNSUPPORTED_FEATURE'));
+  await convert(local, `s3://${bucket}/unstaged/crc.safetensors`, { writeOptions: { crc32: true } });
+  assert.deepEqual(await openUploads(), []);
+});

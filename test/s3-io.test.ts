@@ -2,8 +2,10 @@
  * NumPack's `from_s3` / `to_s3` as `fromS3` / `toS3` (tensio/io), against a real
  * S3-compatible server (Swift with s3api, once for this file): every NumPack format and
  * the other tensio formats out to S3 and back into a store, a `.npy` named after its S3
- * key (NumPack named it after a temporary file), and files written by NumPy read from S3
- * / files written to S3 read by NumPy (oracle).
+ * key (NumPack named it after a temporary file), each format also by its name (NumPack's
+ * and tensio's) on keys whose extension says nothing, layouts of several objects (a
+ * NumPack store, a Zarr group, a sharded checkpoint) read from a prefix, and files
+ * written by NumPy read from S3 / files written to S3 read by NumPy (oracle).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +22,7 @@ import { s3Skip, useSwiftS3 } from './helpers/s3-test-env.js';
 import { readdir, writeFile, readFile } from 'node:fs/promises';
 import { convert } from '../src/operations/convert.js';
 import { openTensorFile } from '../src/operations/open.js';
+import { safetensorsSerialize } from '../src/formats/safetensors/write.js';
 
 const env = useSwiftS3('tensio-io');
 const skip = s3Skip;
@@ -71,6 +74,89 @@ test('toS3 then fromS3 for every NumPack format and the other tensio formats; ar
   await assert.rejects(fromS3('/tmp/x.npy', source), (e) => isTensioError(e, 'INVALID_ARGUMENT'));
   await assert.rejects(toS3(source, `s3://${bucket}/io/x.bin`, { format: 'nope' }), (e) => isTensioError(e, 'UNKNOWN_FORMAT'));
   await assert.rejects(fromS3(`s3://${bucket}/io/none.npy`, join(dir, 'none.npk')), (e) => isTensioError(e, 'NOT_FOUND'));
+});
+
+test('fromS3/toS3 with each format named: NumPack\'s names and tensio\'s, on keys whose extension says nothing', { skip }, async (t) => {
+  const { bucket, openUploads } = env.current!;
+  const dir = await tempDir(t);
+  const source = join(dir, 'source.npk');
+  await fromTensor(createTensor('float64', [40, 6], values()), source, { arrayName: 'features' });
+  const expected = [...values()];
+  // Tables are named after the key's stem (NumPack), NumPy files too; tensor formats keep the tensor's name.
+  const TABLES = new Set(['csv', 'txt', 'parquet', 'feather', 'arrow']);
+  const cases: Array<{ key: string; format: string; arrayAfter?: string }> = [
+    { key: 'auto.parquet', format: 'auto', arrayAfter: 'auto' },
+    { key: 'one.npy', format: 'numpy', arrayAfter: 'one' },
+    { key: 'all.npz', format: 'numpy', arrayAfter: 'features' },
+    // NumPack's names (csv, txt, parquet and hdf5 are tensio's names too), then tensio's other formats.
+    ...['csv', 'txt', 'parquet', 'feather', 'hdf5'].map((format) => ({ key: `numpack-${format}`, format })),
+    ...['safetensors', 'pytorch', 'npy', 'npz', 'gguf', 'zt', 'arrow'].map((format) => ({ key: `tensio-${format}`, format })),
+  ];
+  for (const { key, format, arrayAfter } of cases) {
+    const s3Path = `s3://${bucket}/named/${key}`;
+    await toS3(source, s3Path, { arrayName: 'features', format });
+    const back = join(dir, `${key}.npk`);
+    await fromS3(s3Path, back, { format });
+    const stem = key.replace(/\.[a-z]+$/, '');
+    const name = arrayAfter ?? (TABLES.has(format) || format === 'npy' ? stem : 'features');
+    await using npk = await NumPack.open(back, { readOnly: true });
+    assert.deepEqual(npk.getMemberList(), [name], `${format} (${key}): the array's name after the round trip`);
+    assert.deepEqual(await floatsOf(back, name), expected, `${format} (${key}): the values after the round trip`);
+  }
+  // NumPack's `numpy` on a key that says neither .npy nor .npz: the bytes decide when reading;
+  // writing cannot choose between the two and says so.
+  const npyBytes = await s3Store(`s3://${bucket}/named/`).read('one.npy');
+  await s3Store(`s3://${bucket}/named/`).write('bare-npy', npyBytes);
+  await fromS3(`s3://${bucket}/named/bare-npy`, join(dir, 'bare.npk'), { format: 'numpy' });
+  {
+    await using npk = await NumPack.open(join(dir, 'bare.npk'), { readOnly: true });
+    assert.deepEqual(npk.getMemberList(), ['bare-npy'], 'named after the key');
+  }
+  await assert.rejects(toS3(source, `s3://${bucket}/named/bare-out`, { format: 'numpy' }), (e) => isTensioError(e, 'INVALID_ARGUMENT') && /\.npy or \.npz/.test((e as Error).message));
+  await assert.rejects(fromS3(`s3://${bucket}/named/numpack-csv`, join(dir, 'wrong.npk'), { format: 'numpy' }), (e) => isTensioError(e), 'a CSV named numpy is refused');
+  // Folder formats: written to S3 is refused with the reason; read from a prefix they are.
+  for (const format of ['npk', 'zarr']) {
+    await assert.rejects(toS3(source, `s3://${bucket}/named/out.${format}`, { format, arrayName: 'features' }), (e) => isTensioError(e, 'UNSUPPORTED_FEATURE') && /local folder/.test((e as Error).message), `${format}: toS3 says why not`);
+  }
+  assert.deepEqual(await openUploads(), []);
+});
+
+test('fromS3 reads layouts of several objects from a prefix: a NumPack store, a Zarr group, a sharded checkpoint', { skip }, async (t) => {
+  const { bucket } = env.current!;
+  const dir = await tempDir(t);
+  const npkPath = join(dir, 'store.npk');
+  await fromTensor(createTensor('float64', [40, 6], values()), npkPath, { arrayName: 'features' });
+  const zarrPath = join(dir, 'store.zarr');
+  await convert(npkPath, zarrPath, { to: 'zarr' });
+  for (const [folder, prefix] of [[npkPath, 'layouts/store.npk/'], [zarrPath, 'layouts/store.zarr/']] as const) {
+    const store = s3Store(`s3://${bucket}/${prefix}`);
+    for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const path = join(entry.parentPath, entry.name);
+      await store.write(relative(folder, path).split(sep).join('/'), await readFile(path));
+    }
+  }
+  // Two tensors of 1,920 bytes in shards of at most 2,500: two shards and the index.
+  const pair = { features: createTensor('float64', [40, 6], values()), again: createTensor('float64', [40, 6], values()) };
+  const pairPath = join(dir, 'pair.safetensors');
+  await writeFile(pairPath, safetensorsSerialize(pair));
+  await convert(pairPath, `s3://${bucket}/layouts/ckpt/model.safetensors.index.json`, { writeOptions: { maxShardBytes: 2500 } });
+  assert.equal((await s3Store(`s3://${bucket}/layouts/ckpt/`).list()).length, 3, 'two shards and the index');
+  const cases: Array<{ location: string; format?: string; arrays: string[] }> = [
+    { location: `s3://${bucket}/layouts/store.npk/`, arrays: ['features'] },
+    { location: `s3://${bucket}/layouts/store.npk/`, format: 'npk', arrays: ['features'] },
+    { location: `s3://${bucket}/layouts/store.zarr/`, arrays: ['features'] },
+    { location: `s3://${bucket}/layouts/store.zarr/`, format: 'zarr', arrays: ['features'] },
+    { location: `s3://${bucket}/layouts/ckpt/model.safetensors.index.json`, arrays: ['again', 'features'] },
+  ];
+  for (const [at, { location, format, arrays }] of cases.entries()) {
+    const back = join(dir, `from-${at}.npk`);
+    await fromS3(location, back, format ? { format } : {});
+    await using npk = await NumPack.open(back, { readOnly: true });
+    assert.deepEqual(npk.getMemberList().sort(), arrays, `${location} (${format ?? 'auto'}): the arrays`);
+    for (const name of arrays) assert.deepEqual(await floatsOf(back, name), [...values()], `${location} (${format ?? 'auto'}): ${name}'s values`);
+  }
+  await assert.rejects(fromS3(`s3://${bucket}/`, join(dir, 'root.npk')), (e) => isTensioError(e, 'INVALID_ARGUMENT'), 'a bucket alone is no input');
 });
 
 test('fromS3 reads what NumPy wrote; toS3 writes what NumPy reads (through the bucket)', { skip: skip || oracleSkip('numpy') }, async (t) => {

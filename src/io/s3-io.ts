@@ -1,7 +1,10 @@
 /**
  * NumPack's `from_s3` / `to_s3`: a file on S3 into a NumPack store, and arrays of a store
  * out to a file on S3, in NumPack's formats (`auto`, `numpy`, `csv`, `txt`, `parquet`,
- * `feather`, `hdf5`) and every other format tensio reads or writes.
+ * `feather`, `hdf5`) and every other format tensio reads or writes. `fromS3` also reads
+ * layouts of several objects from a prefix (a NumPack store, a Zarr group, a sharded
+ * checkpoint's index); `toS3` writes single files only (NumPack stores and Zarr groups
+ * are published with local renames: `UNSUPPORTED_FEATURE` says so).
  *
  * Unlike NumPack (s3fs and a temporary file), nothing is downloaded first: the input is
  * read with ranged requests through the same `fromX` functions a local file goes
@@ -12,11 +15,12 @@
  * region, profile, credentials, anonymous, part size, concurrency) over `setS3Defaults`
  * from `tensio/s3`, over the AWS chain and `AWS_ENDPOINT_URL`.
  */
-import { extname } from 'node:path';
+import { basename, extname } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import { quoteInput } from '../core/quote.js';
 import { formatForOutputPath, getFormat } from '../operations/index.js';
 import { isS3Url, parseS3Url } from '../storage/s3-location.js';
+import { openSourceInput, sourceOptionsOf } from '../storage/source-input.js';
 import { fromCsv, fromTxt, toCsv, toTxt, type FromCsvOptions, type ToCsvOptions } from './csv-io.js';
 import { fromHdf5, toHdf5, type FromHdf5Options, type ToHdf5Options } from './hdf5-io.js';
 import { fromNumpy, toNumpy, type FromNumpyOptions, type ToNumpyOptions } from './numpy-io.js';
@@ -28,7 +32,11 @@ export type S3TransferFormat = 'auto' | 'numpy' | 'csv' | 'txt' | 'parquet' | 'f
 
 /** Options of {@link fromS3}: the format, and the options of the `fromX` function it picks. */
 export type FromS3Options = IntoStoreOptions & Partial<FromNumpyOptions & FromCsvOptions & FromTableOptions & FromHdf5Options> & {
-  /** The input's format (default `'auto'`: from the key's extension, as NumPack; unknown extensions are detected from the bytes). */
+  /**
+   * The input's format (default `'auto'`: from the key's extension, as NumPack; unknown
+   * extensions, and prefixes such as `s3://b/store.npk/`, are detected). `numpy` (or
+   * `npy`/`npz`) on a key without `.npy`/`.npz` goes by the bytes.
+   */
   format?: S3TransferFormat;
 };
 
@@ -50,10 +58,32 @@ function keyExtension(s3Path: string): string {
   return extname(lower);
 }
 
-function checkS3Path(s3Path: string, what: string): void {
+/**
+ * Refuses what is not `s3://bucket/key`. `fromS3` also takes a prefix (`key/`): a layout
+ * of several objects (a NumPack store, a Zarr group, a checkpoint folder) is read through
+ * the S3 store; `toS3` writes one object, so it needs a key.
+ */
+function checkS3Path(s3Path: string, what: 'fromS3' | 'toS3'): void {
   if (!isS3Url(s3Path)) throw new TensioError('INVALID_ARGUMENT', `${what} takes an s3://bucket/key location, got ${quoteInput(s3Path)}`);
   const { key } = parseS3Url(s3Path);
-  if (key === '' || key.endsWith('/')) throw new TensioError('INVALID_ARGUMENT', `${s3Path} names a prefix, not an object key`);
+  if (key === '' || (what === 'toS3' && key.endsWith('/'))) throw new TensioError('INVALID_ARGUMENT', `${s3Path} names a prefix, not an object key${what === 'toS3' ? '; toS3 writes one file: add its name' : ''}`);
+}
+
+/**
+ * NumPack's `numpy` format: `.npy` or `.npz` as the key's extension says, else as the
+ * bytes say (NumPack loads its temporary file with NumPy, which looks at the bytes). A
+ * `.npy` array is named after the key's stem either way.
+ */
+async function fromNumpyObject(s3Path: string, npkPath: string, options: Omit<FromS3Options, 'format'>): Promise<void> {
+  const extension = keyExtension(s3Path);
+  if (extension === '.npy' || extension === '.npz') return fromNumpy(s3Path, npkPath, options);
+  const { key } = parseS3Url(s3Path);
+  const { source, owned } = await openSourceInput(s3Path, sourceOptionsOf(options));
+  try {
+    await fromNumpy(source, npkPath, { ...options, arrayName: options.arrayName ?? basename(key, extname(key)) });
+  } finally {
+    if (owned) await source.close?.();
+  }
 }
 
 const NUMPACK_FORMATS = new Set(['auto', 'numpy', 'csv', 'txt', 'parquet', 'feather', 'hdf5']);
@@ -72,6 +102,7 @@ function otherFormat(format: string): string {
  * await fromS3('s3://data/features.npy', 'data.npk');                   // array 'features'
  * await fromS3('s3://data/table.parquet', 'data.npk', { columns: ['a', 'b'] });
  * await fromS3('s3://models/llama/model.safetensors', 'llama.npk', { dropIfExists: true });
+ * await fromS3('s3://data/features.zarr/', 'data.npk');                 // a Zarr group under a prefix
  * ```
  */
 export async function fromS3(s3Path: string, npkPath: string, options: FromS3Options = {}): Promise<void> {
@@ -80,7 +111,9 @@ export async function fromS3(s3Path: string, npkPath: string, options: FromS3Opt
   const format = requested === 'auto' ? NUMPACK_BY_EXTENSION[keyExtension(s3Path)] ?? 'detect' : requested;
   switch (format) {
     case 'numpy':
-      return fromNumpy(s3Path, npkPath, rest);
+    case 'npy': // tensio's names for the same files: named after the key as NumPack's `numpy`
+    case 'npz':
+      return fromNumpyObject(s3Path, npkPath, rest);
     case 'csv':
       return fromCsv(s3Path, npkPath, rest);
     case 'txt':
@@ -88,6 +121,7 @@ export async function fromS3(s3Path: string, npkPath: string, options: FromS3Opt
     case 'parquet':
       return fromParquetFile(s3Path, npkPath, rest);
     case 'feather':
+    case 'arrow': // tensio's name for Feather (Arrow IPC): a table, as NumPack's `feather`
       return fromFeatherFile(s3Path, npkPath, rest);
     case 'hdf5':
       return fromHdf5(s3Path, npkPath, rest);
@@ -136,6 +170,7 @@ export async function toS3(npkPath: string, s3Path: string, options: ToS3Options
     case 'parquet':
       return toParquetFile(npkPath, s3Path, rest);
     case 'feather':
+    case 'arrow':
       return toFeatherFile(npkPath, s3Path, rest);
     case 'hdf5':
       return toHdf5(npkPath, s3Path, { ...rest, ...single });
