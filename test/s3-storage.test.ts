@@ -134,9 +134,9 @@ test('s3 source opened from its end: one suffix GET gives the size and the last 
   assert.deepEqual(await source.read(data.byteLength - 100, 100), data.subarray(data.byteLength - 100));
   assert.deepEqual(await source.read(tailStart + 5, 1000), data.subarray(tailStart + 5, tailStart + 1005));
   assert.equal(stats.requests - before, 1, 'bytes of the tail are served without a request');
-  const across = new Uint8Array(200_000);
+  const across = new Uint8Array(150_000);
   await source.readInto(across, tailStart - 100_000);
-  assert.deepEqual(across, data.subarray(tailStart - 100_000, tailStart + 100_000));
+  assert.deepEqual(across, data.subarray(tailStart - 100_000, tailStart + 50_000));
   assert.equal(stats.requests - before, 2, 'a read across the tail\'s start: one request for the bytes before it');
   await source.close();
   // Shorter than the suffix: the whole object, which is the head too. Empty: a HEAD after the 416.
