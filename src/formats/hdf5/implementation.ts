@@ -14,6 +14,7 @@ export const hdf5Implementation: FormatImplementation = {
     tensors: options.tensors,
     ...(options.metadata ? { metadata: options.metadata } : {}),
     ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
+    ...(options.staging ? { staging: options.staging } : {}),
     ...(options.formatOptions as Hdf5WriteOptions | undefined),
   }),
   open: async (input, options) => {

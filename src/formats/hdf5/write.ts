@@ -195,7 +195,7 @@ function metadataAttributes(metadata: Metadata | undefined, groups: ReadonlySet<
  * await writer.close();
  * ```
  */
-export async function hdf5CreateWriter(target: WriteTarget, options: Pick<WriterOptions, 'tensors' | 'overwrite' | 'metadata'> & Hdf5WriteOptions): Promise<TensorWriter> {
+export async function hdf5CreateWriter(target: WriteTarget, options: Pick<WriterOptions, 'tensors' | 'overwrite' | 'metadata' | 'staging'> & Hdf5WriteOptions): Promise<TensorWriter> {
   plannedWriterCheckPlan('hdf5', options.tensors);
   for (const spec of options.tensors) {
     if (!HDF5_WRITABLE_DTYPES.includes(spec.dtype)) fail('UNSUPPORTED_DTYPE', `hdf5: cannot hold ${JSON.stringify(spec.name)}: HDF5 (as h5py reads it) has no ${spec.dtype} type`);
@@ -224,7 +224,7 @@ export async function hdf5CreateWriter(target: WriteTarget, options: Pick<Writer
   }
   for (const [path, values] of attributes) attributeMessages(path, values); // every attribute encodes before the file exists
 
-  const sink = await openWriteSink(target, { noOverwrite: options.overwrite === false, needsWriteAt: true, format: 'hdf5', why: 'the superblock at offset 0 points at metadata written after the data' });
+  const sink = await openWriteSink(target, { noOverwrite: options.overwrite === false, needsWriteAt: true, ...(options.staging ? { staging: options.staging } : {}), format: 'hdf5', why: 'the superblock at offset 0 points at metadata written after the data' });
   try {
     await sink.write(new Uint8Array(SUPERBLOCK_BYTES)); // patched at publish
   } catch (error) {
