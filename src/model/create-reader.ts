@@ -222,6 +222,12 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
       checkOneBuffer(view.name, (end - start) * size);
       return { dtype: view.dtype, shape: [end - start], data: await readRange(location, start * size, end * size, options.signal, mapping) };
     }
+    if (!options.slice && location.kind === 'chunks' && location.readRegion && view.shape.length > 0) {
+      // A grid format reads the whole array as one box: its chunks concurrently, straight into the result.
+      const data = allocateUninitialized(view.byteLength);
+      await location.readRegion({ starts: view.shape.map(() => 0), ends: view.shape }, data, options.signal);
+      return { dtype: view.dtype, shape: [...view.shape], data };
+    }
     if (!options.slice) return { dtype: view.dtype, shape: [...view.shape], data: await readRange(location, 0, view.byteLength, options.signal, mapping) };
     if (Array.isArray(options.slice)) return readSliced(view, location, options.slice as TensorSlice, options.signal);
     if (view.shape.length === 0) {

@@ -18,7 +18,7 @@ import type { ChunkCodec } from '../../storage/chunk-codec.js';
 import type { Store } from '../../storage/store.js';
 import { crc32c, zarrChunkDecoder, type ZarrChunkDecoder } from './codecs.js';
 import { zarrChunkKey } from './read.js';
-import { zarrReadRegion, zarrUnitChunkShape, type ZarrRegion, type ZarrUnitFetcher } from './region.js';
+import { zarrReadRegion, zarrUnitChunkShape, type ZarrRegion, type ZarrUnitFetcher, type ZarrUnitReaderInto } from './region.js';
 import type { ZarrArrayMeta } from './types.js';
 import { zarrGridShape } from './validate.js';
 
@@ -132,6 +132,35 @@ function unitFetcher(store: Store, meta: ZarrArrayMeta, stats: ZarrFetchStats): 
   };
 }
 
+/**
+ * For an array whose stored chunks are its bytes as they are (no codecs, tensio's byte
+ * order, C order) in a store that reads a key into a buffer (`Store.readWholeInto`: a
+ * local folder): a reader of one chunk straight into its place, which saves a buffer and
+ * a copy per chunk. Other stores and arrays fetch and decode.
+ */
+function rawReaderInto(store: Store, meta: ZarrArrayMeta, stats: ZarrFetchStats): ZarrUnitReaderInto | undefined {
+  const size = itemSize(meta.dtype)!;
+  const raw = !meta.sharding && meta.codecs.every((codec) => codec.name === 'bytes') && !(meta.bigEndian && size > 1) && (meta.order === 'C' || meta.shape.length <= 1);
+  const readWholeInto = store.readWholeInto?.bind(store);
+  if (!raw || !readWholeInto) return undefined;
+  return async (coords, target, signal) => {
+    const key = arrayKey(meta, zarrChunkKey(meta, coords));
+    let stored: number;
+    try {
+      stored = await readWholeInto(key, target, signal ? { signal } : undefined);
+    } catch (error) {
+      if (error instanceof TensioError && error.code === 'NOT_FOUND') return false;
+      throw error;
+    }
+    // The same codes as the decoder's length check: longer is a bomb, shorter is truncation.
+    if (stored > target.byteLength) throw new TensioError('LIMIT_EXCEEDED', `zarr: chunk ${store.locate(key)} holds ${stored} bytes, more than the ${target.byteLength} the chunk holds`, { format: 'zarr' });
+    if (stored < target.byteLength) throw new TensioError('SIZE_MISMATCH', `zarr: chunk ${store.locate(key)} holds ${stored} bytes, the chunk holds ${target.byteLength}`, { format: 'zarr' });
+    stats.chunkReads += 1;
+    stats.bytesRead += stored;
+    return true;
+  };
+}
+
 /** What {@link zarrBandChunks} gives the reader: the band list and the N-d box reader. */
 export interface ZarrChunkedLocation {
   readonly chunks: ByteChunk[];
@@ -168,11 +197,12 @@ export function zarrBandChunks(store: Store, meta: ZarrArrayMeta, stats: ZarrFet
   const plainFetch = unitFetcher(store, meta, stats);
   const decode = zarrChunkDecoder({ zarrFormat: meta.zarrFormat, dtype: meta.dtype, bigEndian: meta.bigEndian, order: meta.order, codecs: meta.sharding?.codecs ?? meta.codecs, chunkShape: unit });
   // Slices fetch only what they cover: no read-ahead of whole bands for them.
-  const readRegion: RegionReader = (region, out, signal) => zarrReadRegion(meta, plainFetch, decode, region, out, signal);
+  const readInto = rawReaderInto(store, meta, stats);
+  const readRegion: RegionReader = (region, out, signal) => zarrReadRegion(meta, plainFetch, decode, region, out, signal, readInto);
   if (total === 0) return { chunks: [], readRegion };
   const fetchUnit = readAheadFetcher(meta, plainFetch, options.readAhead ?? 0);
   if (shape.length === 0) {
-    const codec = bandCodec(meta, fetchUnit, decode, { starts: [], ends: [] }, size);
+    const codec = bandCodec(meta, fetchUnit, decode, { starts: [], ends: [] }, size, readInto);
     return { chunks: [{ source: EMPTY_SOURCE, offset: 0, storedLength: 0, codec, decodedLength: size, byteLength: size, format: 'zarr', label: `chunk of ${describe(meta)}` }], readRegion };
   }
   const rank = shape.length;
@@ -210,7 +240,7 @@ export function zarrBandChunks(store: Store, meta: ZarrArrayMeta, stats: ZarrFet
       const region = { starts: [...prefix, start, ...shape.slice(k + 1).map(() => 0)], ends: [...prefix.map((i) => i + 1), end, ...shape.slice(k + 1)] };
       const where = k === 0 ? `rows ${start}..${end}` : `index [${[...prefix, `${start}:${end}`].join(', ')}]`;
       chunks.push({
-        source: EMPTY_SOURCE, offset: 0, storedLength: 0, codec: bandCodec(meta, fetchUnit, decode, region, byteLength),
+        source: EMPTY_SOURCE, offset: 0, storedLength: 0, codec: bandCodec(meta, fetchUnit, decode, region, byteLength, readInto),
         decodedLength: byteLength, byteLength, format: 'zarr', label: `${where} of ${describe(meta)}`, corruptCode: 'INVALID_HEADER',
       });
       start = end;
@@ -273,16 +303,16 @@ function readAheadFetcher(meta: ZarrArrayMeta, fetchUnit: ZarrUnitFetcher, ahead
 }
 
 /** The codec of one band: the band's box read from its chunks, into a new buffer or straight into the caller's. */
-function bandCodec(meta: ZarrArrayMeta, fetchUnit: ZarrUnitFetcher, decode: ZarrChunkDecoder, region: ZarrRegion, byteLength: number): ChunkCodec {
+function bandCodec(meta: ZarrArrayMeta, fetchUnit: ZarrUnitFetcher, decode: ZarrChunkDecoder, region: ZarrRegion, byteLength: number, readInto: ZarrUnitReaderInto | undefined): ChunkCodec {
   return {
     name: meta.sharding ? 'zarr-shard-band' : 'zarr-band',
     async *decode(_stored, options) {
       const out = allocateUninitialized(byteLength);
-      await zarrReadRegion(meta, fetchUnit, decode, region, out, options.signal);
+      await zarrReadRegion(meta, fetchUnit, decode, region, out, options.signal, readInto);
       yield out;
     },
     async decodeInto(_stored, out, signal) {
-      await zarrReadRegion(meta, fetchUnit, decode, region, out, signal);
+      await zarrReadRegion(meta, fetchUnit, decode, region, out, signal, readInto);
     },
   };
 }

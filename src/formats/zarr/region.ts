@@ -13,6 +13,12 @@ import type { ZarrArrayMeta } from './types.js';
 /** Fetches the stored bytes of a unit chunk (inner chunk when sharded), or undefined when it is missing. */
 export type ZarrUnitFetcher = (coords: readonly number[], signal?: AbortSignal) => Promise<Uint8Array | undefined>;
 
+/**
+ * Reads a stored chunk that needs no decoding (no codecs, tensio's byte order, C order)
+ * straight into `target` (exactly its bytes); false when the chunk is missing.
+ */
+export type ZarrUnitReaderInto = (coords: readonly number[], target: Uint8Array, signal?: AbortSignal) => Promise<boolean>;
+
 /** A box of an array: `starts[axis] ≤ index < ends[axis]`, inside the shape. */
 export interface ZarrRegion {
   readonly starts: readonly number[];
@@ -53,7 +59,8 @@ function fillRun(out: Uint8Array, at: number, length: number, fill: Uint8Array, 
 /**
  * Reads the box `region` of an array into `out` (its C-order bytes, every byte
  * written), fetching and decoding only the unit chunks that intersect it, up to eight
- * at a time.
+ * at a time. With `readInto` (raw chunks of a local store), a chunk that lies whole in
+ * the box as one run of its bytes is read straight into its place.
  *
  * @example
  * ```ts
@@ -61,7 +68,7 @@ function fillRun(out: Uint8Array, at: number, length: number, fill: Uint8Array, 
  * await zarrReadRegion(meta, fetchUnit, decode, { starts: [100, 40], ends: [110, 60] }, out);
  * ```
  */
-export async function zarrReadRegion(meta: ZarrArrayMeta, fetchUnit: ZarrUnitFetcher, decode: ZarrChunkDecoder, region: ZarrRegion, out: Uint8Array, signal?: AbortSignal): Promise<void> {
+export async function zarrReadRegion(meta: ZarrArrayMeta, fetchUnit: ZarrUnitFetcher, decode: ZarrChunkDecoder, region: ZarrRegion, out: Uint8Array, signal?: AbortSignal, readInto?: ZarrUnitReaderInto): Promise<void> {
   const size = itemSize(meta.dtype)!;
   const rank = meta.shape.length;
   const zero = meta.fillValue.every((byte) => byte === 0);
@@ -111,6 +118,17 @@ export async function zarrReadRegion(meta: ZarrArrayMeta, fetchUnit: ZarrUnitFet
     }
   };
 
+  // Where a chunk lying whole in the box, as one run of the box's bytes, starts in `out`
+  // (it spans the box on every axis after the first), else undefined.
+  const chunkBytes = unit.reduce((a, b) => a * b, size);
+  const wholeRunAt = (coords: readonly number[]): number | undefined => {
+    for (let axis = 0; axis < rank; axis += 1) {
+      const lo = coords[axis]! * unit[axis]!;
+      if (lo < starts[axis]! || lo + unit[axis]! > ends[axis]! || (axis > 0 && unit[axis] !== extent[axis])) return undefined;
+    }
+    return (coords[0]! * unit[0]! - starts[0]!) * outStrides[0]!;
+  };
+
   let cursor = 0;
   const worker = async () => {
     while (cursor < total) {
@@ -121,6 +139,11 @@ export async function zarrReadRegion(meta: ZarrArrayMeta, fetchUnit: ZarrUnitFet
       for (let axis = rank - 1; axis >= 0; axis -= 1) {
         coords[axis] = first[axis]! + (rest % counts[axis]!);
         rest = Math.floor(rest / counts[axis]!);
+      }
+      const at = readInto ? wholeRunAt(coords) : undefined;
+      if (at !== undefined) {
+        if (!(await readInto!(coords, out.subarray(at, at + chunkBytes), signal))) copy(undefined, coords);
+        continue;
       }
       const stored = await fetchUnit(coords, signal);
       copy(stored ? await decode(stored) : undefined, coords);
