@@ -32,6 +32,17 @@ function pattern(length: number, seed: number): Uint8Array {
   return bytes;
 }
 
+/** Writes 16 MiB to `sink` and closes it; resolves with what was thrown (undefined: it succeeded). */
+async function failureOfUpload(sink: { write(chunk: Uint8Array): Promise<void>; close(): Promise<void> }, seed: number): Promise<unknown> {
+  try {
+    for (let i = 0; i < 16; i++) await sink.write(pattern(MiB, i + seed));
+    await sink.close();
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
 async function throughProxy(): Promise<{ proxy: FaultProxy; options: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } } }> {
   proxy ??= await startFaultProxy(env.current!.server.endpoint);
   proxy.delayMs = 0;
@@ -63,15 +74,7 @@ test('a connection dropped on every attempt fails cleanly: TensioError, upload a
   const dropsBefore = proxy.drops;
   const sink = await s3Sink(`s3://${bucket}/faults/failed.bin`, { ...options, partBytes: 5 * MiB, queueSize: 2, retries: 1 });
   const started = Date.now();
-  const failure = await (async () => {
-    try {
-      for (let i = 0; i < 16; i++) await sink.write(pattern(MiB, i + 1));
-      await sink.close();
-      return undefined;
-    } catch (error) {
-      return error;
-    }
-  })();
+  const failure = await failureOfUpload(sink, 1);
   assert.ok(isTensioError(failure), `a TensioError, got ${String(failure)}`);
   assert.ok(Date.now() - started < 60_000, 'failed within bounds');
   assert.ok(proxy.drops - dropsBefore >= 2, `every attempt was cut (${proxy.drops - dropsBefore})`);
@@ -189,15 +192,7 @@ test('upload parts never answered within the idle timeout: TIMEOUT, the upload a
   proxy.delayAnswers(HELD_MS, 1000, PART_UPLOADS); // the abort (DELETE) and the list pass
   const before = proxy.delays;
   const sink = await s3Sink(`s3://${bucket}/faults/never-part.bin`, { ...options, partBytes: 5 * MiB, queueSize, retries, timeoutMs: TIMEOUT_MS });
-  const failure = await (async () => {
-    try {
-      for (let i = 0; i < 16; i++) await sink.write(pattern(MiB, i + 7));
-      await sink.close();
-      return undefined;
-    } catch (error) {
-      return error;
-    }
-  })();
+  const failure = await failureOfUpload(sink, 7);
   assert.ok(isTensioError(failure, 'TIMEOUT'), `TIMEOUT, got ${String(failure)}`);
   assert.match((failure as Error).message, /faults\/never-part\.bin/);
   const attempts = proxy.delays - before;

@@ -31,6 +31,32 @@ function values(): Float64Array {
   return new Float64Array(40 * 6).map((_, i) => (i % 13) * 0.25 - 1);
 }
 
+/** A NumPack store at `path` holding {@link values} as the float64 [40, 6] array 'features'. */
+async function featuresStore(path: string): Promise<string> {
+  await fromTensor(createTensor('float64', [40, 6], values()), path, { arrayName: 'features' });
+  return path;
+}
+
+/**
+ * A NumPack store (array 'features') and the same as a Zarr group, made in `dir` and
+ * uploaded file by file under `prefix` as `store.npk/` and `store.zarr/` (as `aws s3
+ * sync` would). Returns the local store's path.
+ */
+async function uploadStoreAndZarr(dir: string, prefix: string): Promise<string> {
+  const npkPath = await featuresStore(join(dir, 'store.npk'));
+  const zarrPath = join(dir, 'store.zarr');
+  await convert(npkPath, zarrPath, { to: 'zarr' });
+  for (const [folder, name] of [[npkPath, 'store.npk/'], [zarrPath, 'store.zarr/']] as const) {
+    const store = s3Store(`${prefix}${name}`);
+    for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const path = join(entry.parentPath, entry.name);
+      await store.write(relative(folder, path).split(sep).join('/'), await readFile(path));
+    }
+  }
+  return npkPath;
+}
+
 async function floatsOf(npkPath: string, arrayName: string): Promise<number[]> {
   const tensor = await toTensor(npkPath, { arrayName });
   const bytes = tensor.data;
@@ -42,8 +68,7 @@ async function floatsOf(npkPath: string, arrayName: string): Promise<number[]> {
 test('toS3 then fromS3 for every NumPack format and the other tensio formats; arrays named after the key', { skip }, async (t) => {
   const { bucket, openUploads } = env.current!;
   const dir = await tempDir(t);
-  const source = join(dir, 'source.npk');
-  await fromTensor(createTensor('float64', [40, 6], values()), source, { arrayName: 'features' });
+  const source = await featuresStore(join(dir, 'source.npk'));
   const expected = [...values()];
   const cases: Array<{ key: string; format?: string; arrayAfter: string }> = [
     { key: 'features.npy', arrayAfter: 'features' },
@@ -79,8 +104,7 @@ test('toS3 then fromS3 for every NumPack format and the other tensio formats; ar
 test('fromS3/toS3 with each format named: NumPack\'s names and tensio\'s, on keys whose extension says nothing', { skip }, async (t) => {
   const { bucket, openUploads } = env.current!;
   const dir = await tempDir(t);
-  const source = join(dir, 'source.npk');
-  await fromTensor(createTensor('float64', [40, 6], values()), source, { arrayName: 'features' });
+  const source = await featuresStore(join(dir, 'source.npk'));
   const expected = [...values()];
   // Tables are named after the key's stem (NumPack), NumPy files too; tensor formats keep the tensor's name.
   const TABLES = new Set(['csv', 'txt', 'parquet', 'feather', 'arrow']);
@@ -124,18 +148,7 @@ test('fromS3/toS3 with each format named: NumPack\'s names and tensio\'s, on key
 test('fromS3 reads layouts of several objects from a prefix: a NumPack store, a Zarr group, a sharded checkpoint', { skip }, async (t) => {
   const { bucket } = env.current!;
   const dir = await tempDir(t);
-  const npkPath = join(dir, 'store.npk');
-  await fromTensor(createTensor('float64', [40, 6], values()), npkPath, { arrayName: 'features' });
-  const zarrPath = join(dir, 'store.zarr');
-  await convert(npkPath, zarrPath, { to: 'zarr' });
-  for (const [folder, prefix] of [[npkPath, 'layouts/store.npk/'], [zarrPath, 'layouts/store.zarr/']] as const) {
-    const store = s3Store(`s3://${bucket}/${prefix}`);
-    for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile()) continue;
-      const path = join(entry.parentPath, entry.name);
-      await store.write(relative(folder, path).split(sep).join('/'), await readFile(path));
-    }
-  }
+  await uploadStoreAndZarr(dir, `s3://${bucket}/layouts/`);
   // Two tensors of 1,920 bytes in shards of at most 2,500: two shards and the index.
   const pair = { features: createTensor('float64', [40, 6], values()), again: createTensor('float64', [40, 6], values()) };
   const pairPath = join(dir, 'pair.safetensors');
@@ -186,20 +199,7 @@ print(sorted(z.files), z['ints'].tolist() == np.arange(24).reshape(4, 6).tolist(
 test('NumPack stores and Zarr folders on S3 are read through the S3 store (writes are refused with the reason)', { skip }, async (t) => {
   const { bucket } = env.current!;
   const dir = await tempDir(t);
-  const tensor = createTensor('float64', [40, 6], values());
-  const npkPath = join(dir, 'store.npk');
-  await fromTensor(tensor, npkPath, { arrayName: 'features' });
-  const zarrPath = join(dir, 'store.zarr');
-  await convert(npkPath, zarrPath, { to: 'zarr' });
-  // Upload both folders file by file, as `aws s3 sync` would.
-  for (const [folder, prefix] of [[npkPath, 'folders/store.npk/'], [zarrPath, 'folders/store.zarr/']] as const) {
-    const store = s3Store(`s3://${bucket}/${prefix}`);
-    for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile()) continue;
-      const path = join(entry.parentPath, entry.name);
-      await store.write(relative(folder, path).split(sep).join('/'), await readFile(path));
-    }
-  }
+  const npkPath = await uploadStoreAndZarr(dir, `s3://${bucket}/folders/`);
   for (const [location, format] of [[`s3://${bucket}/folders/store.npk/`, 'npk'], [`s3://${bucket}/folders/store.zarr/`, 'zarr']] as const) {
     await using reader = await openTensorFile(location, { format });
     assert.equal(reader.tensors.length, 1, location);
