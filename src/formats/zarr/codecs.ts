@@ -16,6 +16,7 @@ import type { DType } from '../../core/dtype.js';
 import { itemSize } from '../../core/dtype.js';
 import { TensioError } from '../../core/errors.js';
 import { byteSwapInPlace } from '../../core/bytes.js';
+import { unshuffleBytesInto } from '../../core/byte-shuffle.js';
 import type { ZarrCodecSpec } from './types.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -198,16 +199,11 @@ export async function crc32c(data: Uint8Array): Promise<number> {
   return fn(data) >>> 0;
 }
 
-/** numcodecs' Shuffle undone: byte j of element i was stored at `j * count + i`. */
+/** numcodecs' Shuffle undone (the byte shuffle HDF5's filter uses too): byte j of element i was stored at `j * count + i`. */
 function unshuffle(input: Uint8Array, size: number): Uint8Array {
   if (size === 1) return input;
-  const count = Math.floor(input.byteLength / size);
   const out = new Uint8Array(input.byteLength);
-  for (let j = 0; j < size; j += 1) {
-    const base = j * count;
-    for (let i = 0; i < count; i += 1) out[i * size + j] = input[base + i]!;
-  }
-  out.set(input.subarray(count * size), count * size);
+  unshuffleBytesInto(input, out, size);
   return out;
 }
 
