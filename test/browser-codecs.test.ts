@@ -22,6 +22,8 @@ import { xxh32, xxh64 } from '../src/browser/native/xxhash-classic.js';
 import { compressFrameSync, decompressFrameSync } from '../src/browser/native/lz4.js';
 import { brotliDecompressSync } from '../src/browser/node/zlib.js';
 import { startStaticServer } from '../src/storage/static-server.js';
+import { bytesSource } from '../src/storage/byte-source.js';
+import { parquetReadMetadata } from '../src/formats/parquet/reader.js';
 import { prepareBrowserFiles, chromiumSkip, FIXTURE_VALUES, launchChromium } from './helpers/browser.js';
 
 /** Deterministic test bytes: a mix of runs (compressible) and noise. */
@@ -186,7 +188,7 @@ const PAGE = String.raw`async (names) => {
     }
   }
   // Compression in the page, to memory: returned as base64 for Node to read back.
-  const writes = [['zstd.feather', 'arrow', { compression: 'zstd' }], ['lz4.feather', 'arrow', { compression: 'lz4' }], ['zstd.parquet', 'parquet', { compression: 'zstd' }], ['zstd.zt', 'zt', { compress: true, canonical: false }], ['sha256.zt', 'zt', { digest: 'sha256', canonical: false }]];
+  const writes = [['zstd.feather', 'arrow', { compression: 'zstd' }], ['lz4.feather', 'arrow', { compression: 'lz4' }], ['zstd.parquet', 'parquet', { compression: 'zstd' }], ['snappy.parquet', 'parquet', { compression: 'snappy' }], ['zstd.zt', 'zt', { compress: true, canonical: false }], ['sha256.zt', 'zt', { digest: 'sha256', canonical: false }]];
   for (const [label, to, writeOptions] of writes) {
     try {
       const sink = tensio.memorySink();
@@ -210,7 +212,7 @@ interface PageResult {
   base64?: string;
 }
 
-test('in headless Chromium: lz4 Arrow, brotli and zstd Parquet, zTensor with XXH3, SHA-256 and zstd frames read and verified from a File; zstd and lz4 Arrow, zstd Parquet and zTensor written in the page read back and verified in Node', { skip, timeout: 180_000 }, async (t) => {
+test('in headless Chromium: lz4 Arrow, brotli and zstd Parquet, zTensor with XXH3, SHA-256 and zstd frames read and verified from a File; zstd and lz4 Arrow, zstd and snappy Parquet and zTensor written in the page read back and verified in Node', { skip, timeout: 180_000 }, async (t) => {
   const { dir, bundle, files } = await prepareBrowserFiles(t, 'tensio-browser-codecs-');
   const source = join(files, 'one.safetensors');
   // What the page compresses: 4096 float32 of a short cycle (small buffers are stored raw).
@@ -248,7 +250,7 @@ test('in headless Chromium: lz4 Arrow, brotli and zstd Parquet, zTensor with XXH
     assert.deepEqual(result.values, FIXTURE_VALUES, `${name} values`);
     assert.equal(result.verified, true, `${name} verify: ${JSON.stringify(result.problems)}`);
   }
-  for (const name of ['zstd.feather', 'lz4.feather', 'zstd.parquet', 'zstd.zt', 'sha256.zt']) {
+  for (const name of ['zstd.feather', 'lz4.feather', 'zstd.parquet', 'snappy.parquet', 'zstd.zt', 'sha256.zt']) {
     const result = results[`written:${name}`]!;
     assert.equal(result.error, undefined, `${name} written in the page: ${result.error}`);
     const path = join(dir, `from-page-${name}`);
@@ -258,6 +260,12 @@ test('in headless Chromium: lz4 Arrow, brotli and zstd Parquet, zTensor with XXH
     if (name.startsWith('zstd')) assert.ok(bytes.includes(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])), `${name}: no zstd frame in what the page wrote`);
     // lz4: the page's TypeScript compressor wrote the frames, lz4-napi (liblz4) decodes them here.
     if (name.startsWith('lz4')) assert.ok(bytes.includes(Buffer.from([0x04, 0x22, 0x4d, 0x18])), `${name}: no lz4 frame in what the page wrote`);
+    // snappy: hysnappy's WebAssembly compressor ran in the page (the bundle has no other).
+    if (name === 'snappy.parquet') {
+      const metadata = await parquetReadMetadata(bytesSource(bytes));
+      assert.equal(metadata.row_groups[0]!.columns[0]!.meta_data!.codec, 'SNAPPY');
+      assert.ok(bytes.byteLength < cycle.byteLength, `${name}: ${bytes.byteLength} bytes for ${cycle.byteLength} of values`);
+    }
     if (name.endsWith('.zt')) {
       const report = await verifyTensorFile(path);
       assert.equal(report.ok, true, `${name} verified in Node: ${JSON.stringify(report.problems)}`);

@@ -1,13 +1,15 @@
 /**
- * tensio's Snappy compressor (Parquet pages): every input round-trips through
- * hyparquet's decompressor and the Python `snappy`-compatible decoder pyarrow uses (the
- * interop tests read whole files); here, the edges of the format: empty and tiny inputs,
- * 64 KiB block boundaries, long matches split into copies, incompressible bytes.
+ * The Snappy compressor of Parquet pages (hysnappy's WebAssembly, one shared instance):
+ * every input round-trips through hyparquet's decompressor and the decoder pyarrow uses
+ * (the interop tests read whole files); here, the edges of the format: empty and tiny
+ * inputs, 64 KiB boundaries (copies reach at most 65535 bytes back), long matches split
+ * into copies, incompressible bytes, one instance reused across calls of any size
+ * (its hash table keeps positions from the previous page) and pages too large to share it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { snappyUncompress } from 'hyparquet';
-import { snappyCompress } from '../src/formats/parquet/snappy-compress.js';
+import { parquetSnappyCompress as snappyCompress } from '../src/formats/parquet/codecs.js';
 
 function roundTrip(input: Uint8Array): Uint8Array {
   const compressed = snappyCompress(input);
@@ -31,4 +33,12 @@ test('snappy: inputs of every shape round-trip through hyparquet\'s decompressor
   // Random bytes stay within Snappy's bound (literals only).
   const noise = Uint8Array.from({ length: 100_000 }, () => random() * 256);
   assert.ok(roundTrip(noise).byteLength <= 32 + noise.byteLength + noise.byteLength / 6);
+});
+
+test('snappy: pages above the shared instance\'s 16 MiB get their own instance, and the shared one still works after', () => {
+  const large = new Uint8Array(17 * 2 ** 20);
+  for (let i = 0; i < large.length; i++) large[i] = (i * 7) >> 12;
+  const compressed = roundTrip(large);
+  assert.ok(compressed.byteLength < large.byteLength / 10, `17 MiB of runs compressed to ${compressed.byteLength} bytes`);
+  roundTrip(Uint8Array.from({ length: 70_000 }, (_, i) => (i % 251) ^ (i >> 9)));
 });

@@ -8,10 +8,11 @@ import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompressSync, gunzipSync, gzip } from 'node:zlib';
 import type { Compressors } from 'hyparquet';
 import { compressors as sharedDecompressors, decompressLz4, decompressLz4Raw, decompressSnappy, decompressZstd } from 'hyparquet-compressors';
+import { snappyCompressor } from 'hysnappy';
 import { TensioError } from '../../core/errors.js';
+import { zstdCompressAtLevel } from '../../storage/zstd-native.js';
 import { loadZstdWasm, type ZstdWasm } from '../../storage/zstd-wasm.js';
 import type { ParquetPageCodec } from './column-writer.js';
-import { snappyCompress } from './snappy-compress.js';
 
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
@@ -126,19 +127,56 @@ export async function parquetPageDecompressor(codec: string, maxPageBytes: numbe
 export const PARQUET_WRITE_CODECS = { none: 'UNCOMPRESSED', snappy: 'SNAPPY', gzip: 'GZIP', zstd: 'ZSTD', brotli: 'BROTLI' } as const;
 
 /**
+ * The zstd level tensio writes Parquet pages with when none is given: pyarrow's (Arrow
+ * C++'s `ZSTD` codec default, `pa.Codec.default_compression_level('zstd')`), so a file
+ * costs what pyarrow's costs and is about as large. `compressionLevel` overrides it.
+ */
+export const PARQUET_DEFAULT_ZSTD_LEVEL = 1;
+
+/** Largest page the shared snappy compressor takes: its WebAssembly memory grows to about twice the largest page and never shrinks. */
+const SHARED_SNAPPY_COMPRESS_BYTES = 16 * 2 ** 20;
+let sharedSnappyCompress: ((input: Uint8Array) => Uint8Array) | undefined;
+
+/**
+ * Snappy-compresses one page (raw Snappy, no framing) with hysnappy's WebAssembly
+ * compressor: one instance reused for pages up to 16 MiB (a new one costs a compile of
+ * its module), a throwaway instance for larger pages so the shared memory stays small.
+ * Each call copies the page into the instance's memory and the result out of it (the
+ * only way in and out of hysnappy's API).
+ *
+ * @example
+ * ```ts
+ * const body = parquetSnappyCompress(new Uint8Array(4096));
+ * ```
+ */
+export function parquetSnappyCompress(page: Uint8Array): Uint8Array {
+  const compress = page.byteLength <= SHARED_SNAPPY_COMPRESS_BYTES ? (sharedSnappyCompress ??= snappyCompressor()) : snappyCompressor();
+  try {
+    return compress(page);
+  } catch (cause) {
+    // hysnappy fails only when its WebAssembly memory cannot grow to the page (about 2.2 × the page, under 4 GiB).
+    throw new TensioError('LIMIT_EXCEEDED', `parquet: snappy cannot compress a page of ${page.byteLength} bytes (${(cause as Error).message}); use a smaller pageSize`, { format: 'parquet', cause });
+  }
+}
+
+/**
  * The page compressor of a codec for writing. gzip, brotli and zstd run off the main
  * thread (zlib's and @mongodb-js/zstd's thread pool), so the pages of a row group are
- * compressed in parallel; snappy is tensio's own (`snappy-compress.ts`, synchronous).
+ * compressed in parallel (zstd through `storage/zstd-native.ts`, the binding that takes
+ * the level: the package's wrapper ignored `compressionLevel`); snappy is hysnappy's WebAssembly compressor (synchronous,
+ * {@link parquetSnappyCompress}). zstd's level defaults to {@link PARQUET_DEFAULT_ZSTD_LEVEL}.
  */
 export async function parquetPageCodec(name: ParquetPageCodec['name'], level?: number): Promise<ParquetPageCodec> {
   switch (name) {
     case 'UNCOMPRESSED': return { name };
-    case 'SNAPPY': return { name, compress: snappyCompress };
+    case 'SNAPPY': return { name, compress: parquetSnappyCompress };
     case 'GZIP': return { name, compress: async (page) => new Uint8Array(await gzipAsync(page, level !== undefined ? { level } : {})) };
     case 'BROTLI': return { name, compress: async (page) => new Uint8Array(await brotliAsync(page)) };
     case 'ZSTD': {
-      const zstd = await import('@mongodb-js/zstd');
-      return { name, compress: async (page) => { const out = await zstd.compress(Buffer.from(page.buffer, page.byteOffset, page.byteLength), level ?? 3); return new Uint8Array(out.buffer, out.byteOffset, out.byteLength); } };
+      const zstdLevel = level ?? PARQUET_DEFAULT_ZSTD_LEVEL;
+      // A bad level fails here, before the first page.
+      await zstdCompressAtLevel(new Uint8Array(0), zstdLevel);
+      return { name, compress: (page) => zstdCompressAtLevel(page, zstdLevel) };
     }
     default: throw new TensioError('INVALID_ARGUMENT', `parquet: no page compressor for ${String(name)}`, { format: 'parquet' });
   }

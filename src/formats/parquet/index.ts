@@ -8,5 +8,6 @@ export { parquetFormat, PARQUET_OPEN_OPTION_NAMES, PARQUET_WRITE_OPTION_NAMES } 
 export { parquetOpen, parquetReadMetadata } from './reader.js';
 export { parquetCreateWriter, parquetCannotWrite, PARQUET_DEFAULT_ROW_GROUP_SIZE } from './writer.js';
 export { parquetVerify } from './verify.js';
+export { PARQUET_DEFAULT_ZSTD_LEVEL } from './codecs.js';
 export { parquetSniff } from './sniff.js';
 export type { ParquetOpenOptions, ParquetWriteOptions } from './types.js';

@@ -17,12 +17,12 @@ export interface ParquetOpenOptions extends TableReadOptions {
 export interface ParquetWriteOptions extends TableWriteOptions {
   /** Page compression: `'snappy'` (default, as pyarrow), `'gzip'`, `'zstd'`, `'brotli'` or `'none'`. */
   compression?: 'snappy' | 'gzip' | 'zstd' | 'brotli' | 'none';
-  /** Compression level for gzip and zstd. */
+  /** Compression level for gzip and zstd (zstd default: 1, pyarrow's, `PARQUET_DEFAULT_ZSTD_LEVEL`; gzip: zlib's 6). */
   compressionLevel?: number;
   /** Rows per row group (default 100,000, NumPack's `row_group_size`); memory holds one row group. */
   rowGroupSize?: number;
   /** Write min/max/null-count statistics (default true). */
   statistics?: boolean;
-  /** Target uncompressed page size in bytes (default 1 MiB). */
+  /** Target uncompressed page size in bytes (default 1 MiB, at most 2^30). */
   pageSize?: number;
 }
