@@ -166,3 +166,18 @@ test('tableJoinColumns is the inverse of tableSplitColumns for 1-, 2-, 4- and 8-
     }
   }
 });
+
+test('tableSplitColumns into given buffers: the columns are views of them, a shorter band after a longer one, too-small buffers refused', () => {
+  const columns = 3;
+  const buffers = Array.from({ length: columns }, () => new Uint8Array(100 * 4));
+  for (const rows of [100, 37]) {
+    const bytes = new Uint8Array(Float32Array.from({ length: rows * columns }, (_, i) => i + rows).buffer);
+    const split = tableSplitColumns(bytes, rows, columns, 4, buffers);
+    for (const [c, column] of split.entries()) {
+      assert.equal(column.buffer, buffers[c]!.buffer, `rows ${rows}: column ${c} written into its buffer`);
+      assert.deepEqual([...new Float32Array(column.buffer, column.byteOffset, rows)], Array.from({ length: rows }, (_, r) => r * columns + c + rows), `rows ${rows}: column ${c}`);
+    }
+  }
+  assert.throws(() => tableSplitColumns(new Uint8Array(101 * columns * 4), 101, columns, 4, buffers), (error) => isTensioError(error, 'INVALID_ARGUMENT'));
+  assert.throws(() => tableSplitColumns(new Uint8Array(8), 1, 2, 4, buffers), (error) => isTensioError(error, 'INVALID_ARGUMENT'));
+});

@@ -239,22 +239,31 @@ export function tableJoinColumns(columns: readonly Uint8Array[], rowCount: numbe
  * run, instead of one strided pass over all rows per column. Bytes are moved as
  * integers, so float NaN payloads are kept.
  *
+ * @param into Buffers to write the columns into (one per column, each at least
+ *   `rowCount × item` bytes; the result is views of them), so a writer that splits band
+ *   after band allocates its columns once. Default: new buffers.
+ *
  * @example
  * ```ts
  * const [x, y] = tableSplitColumns(rowsBytes, 1000, 2, 4); // two float32 columns
  * ```
  */
-export function tableSplitColumns(rows: Uint8Array, rowCount: number, columns: number, item: number): Uint8Array[] {
+export function tableSplitColumns(rows: Uint8Array, rowCount: number, columns: number, item: number, into?: readonly Uint8Array[]): Uint8Array[] {
   if (rows.byteLength !== rowCount * columns * item) {
     throw new TensioError('SIZE_MISMATCH', `table: ${rowCount} rows of ${columns} columns of ${item} bytes need ${rowCount * columns * item} bytes, got ${rows.byteLength}`);
   }
-  const out = Array.from({ length: columns }, () => new Uint8Array(rowCount * item));
-  // Items as 1, 2 or 4-byte lanes (8-byte items as two 4-byte lanes).
-  const lane = item >= 4 && rows.byteOffset % 4 === 0 ? 4 : item === 2 && rows.byteOffset % 2 === 0 ? 2 : 1;
+  const columnBytes = rowCount * item;
+  if (into && (into.length !== columns || into.some((buffer) => buffer.byteLength < columnBytes))) {
+    throw new TensioError('INVALID_ARGUMENT', `table: ${into.length} column buffers given for ${columns} columns of ${columnBytes} bytes`);
+  }
+  const out = into ? into.map((buffer) => buffer.subarray(0, columnBytes)) : Array.from({ length: columns }, () => new Uint8Array(columnBytes));
+  // Items as 1, 2 or 4-byte lanes (8-byte items as two 4-byte lanes), when every buffer is aligned to them.
+  const aligned = (size: number) => rows.byteOffset % size === 0 && out.every((column) => column.byteOffset % size === 0);
+  const lane = item >= 4 && aligned(4) ? 4 : item === 2 && aligned(2) ? 2 : 1;
   const lanes = item / lane;
   const View = lane === 4 ? Uint32Array : lane === 2 ? Uint16Array : Uint8Array;
   const source = new View(rows.buffer as ArrayBuffer, rows.byteOffset, rows.byteLength / lane);
-  const targets = out.map((column) => new View(column.buffer));
+  const targets = out.map((column) => new View(column.buffer as ArrayBuffer, column.byteOffset, column.byteLength / lane));
   const stride = columns * lanes;
   const BLOCK = 512;
   for (let first = 0; first < rowCount; first += BLOCK) {

@@ -29,6 +29,13 @@ export interface TableWriterParts {
   begin?(plan: TableWritePlan): Promise<void>;
   /** Writes one band: `values[i]` holds `rows × prod(cellShape)` elements of `plan.columns[i]`, tensio layout. */
   writeBand(values: readonly Uint8Array[], rows: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * True when `writeBand` keeps no reference to `values` once its promise resolves (it
+   * has encoded and written them): the stacked writer then splits every band into the
+   * same column buffers instead of allocating new ones (a row group's worth per band,
+   * which the garbage collector otherwise has to take back).
+   */
+  releasesBandValues?: boolean;
   /** Finishes and publishes the file. */
   finish(): Promise<void>;
   /** Throws the partial output away. */
@@ -121,28 +128,37 @@ export function createTableWriter(parts: TableWriterParts): TensorWriter & { rea
       return;
     }
     const band = allocateUninitialized(parts.bandRows * tensorRowBytes);
+    const split = plan.columns[0]?.columnOfTensor !== undefined;
+    // Column buffers reused band after band when the format lets go of them (`releasesBandValues`).
+    const columnBuffers = split && parts.releasesBandValues ? plan.columns.map(() => allocateUninitialized(parts.bandRows * item)) : undefined;
     let filled = 0;
-    const flush = async (bytes: number) => {
-      const rows = bytes / tensorRowBytes;
-      const rowsBytes = band.subarray(0, bytes);
-      const values = plan.columns[0]?.columnOfTensor === undefined ? plan.columns.map(() => rowsBytes.slice()) : tableSplitColumns(rowsBytes, rows, columnsOfTensor, item);
+    /** Writes one band; `rowsBytes` is split (or copied) before the first await, so it may be a view of the caller's chunk. */
+    const flush = async (rowsBytes: Uint8Array) => {
+      const rows = rowsBytes.byteLength / tensorRowBytes;
+      const values = split ? tableSplitColumns(rowsBytes, rows, columnsOfTensor, item, columnBuffers) : plan.columns.map(() => rowsBytes.slice());
       await parts.writeBand(values, rows, signal);
     };
     for await (const chunk of chunks) {
       throwIfAborted(signal);
       let at = 0;
       while (at < chunk.byteLength) {
+        // Whole bands inside the chunk (aligned for the split's lanes) are split straight from it, without gathering them first.
+        if (filled === 0 && chunk.byteLength - at >= band.byteLength && (chunk.byteOffset + at) % Math.min(item, 4) === 0) {
+          await flush(chunk.subarray(at, at + band.byteLength));
+          at += band.byteLength;
+          continue;
+        }
         const take = Math.min(band.byteLength - filled, chunk.byteLength - at);
         band.set(chunk.subarray(at, at + take), filled);
         filled += take;
         at += take;
         if (filled === band.byteLength) {
-          await flush(filled);
+          await flush(band);
           filled = 0;
         }
       }
     }
-    if (filled > 0) await flush(filled);
+    if (filled > 0) await flush(band.subarray(0, filled));
   }
 
   async function writeBands(signal?: AbortSignal): Promise<void> {

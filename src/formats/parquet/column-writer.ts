@@ -53,23 +53,46 @@ export function parquetPlainValues(dtype: DType, bytes: Uint8Array): Uint8Array 
   }
 }
 
+/**
+ * Min, max and NaN count of float values. The float and integer loops are separate
+ * functions so each sees few array types (one loop over every typed array was
+ * megamorphic: its element loads went through the generic path).
+ */
+function floatRange(values: Float32Array | Float64Array): { min: number; max: number; nans: number; count: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  let nans = 0;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    if (value < min) min = value;
+    if (value > max) max = value;
+    if (value !== value) nans++;
+  }
+  return { min, max, nans, count: values.length };
+}
+
+/** Min and max of integer values of up to 32 bits (see {@link floatRange}). */
+function integerRange(values: Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array): { min: number; max: number; nans: number; count: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    if (value < min) min = value;
+    if (value > max) max = value;
+  }
+  return { min, max, nans: 0, count: values.length };
+}
+
+/** A column chunk's statistics as hyparquet-writer's footer takes them. */
 export interface ParquetColumnStatistics { min_value?: number | bigint | boolean; max_value?: number | bigint | boolean; null_count: bigint; nan_count?: bigint }
 
 /** Min and max of a column (NaN skipped, zeros as -0 / +0 per the Parquet spec), as hyparquet-writer's footer takes them. */
 export function parquetColumnStatistics(dtype: DType, bytes: Uint8Array): ParquetColumnStatistics {
   const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
   const { buffer, byteOffset, byteLength } = aligned;
-  const numeric = (values: ArrayLike<number>, float: boolean): ParquetColumnStatistics => {
-    let min = Infinity;
-    let max = -Infinity;
-    let nans = 0;
-    for (let i = 0; i < values.length; i++) {
-      const value = values[i]!;
-      if (value < min) min = value;
-      if (value > max) max = value;
-      if (value !== value) nans++;
-    }
-    if (nans === values.length) return { null_count: 0n, ...(float ? { nan_count: BigInt(nans) } : {}) };
+  const numeric = (range: { min: number; max: number; nans: number; count: number }, float: boolean): ParquetColumnStatistics => {
+    const { min, max, nans, count } = range;
+    if (nans === count) return { null_count: 0n, ...(float ? { nan_count: BigInt(nans) } : {}) };
     return { min_value: min === 0 ? -0 : min, max_value: max === 0 ? 0 : max, null_count: 0n, ...(float ? { nan_count: BigInt(nans) } : {}) };
   };
   const big = (values: BigInt64Array | BigUint64Array): ParquetColumnStatistics => {
@@ -91,19 +114,19 @@ export function parquetColumnStatistics(dtype: DType, bytes: Uint8Array): Parque
       for (let i = 0; i < byteLength; i++) { if (aligned[i]) any = true; else all = false; }
       return { min_value: all, max_value: any, null_count: 0n };
     }
-    case 'int8': return numeric(new Int8Array(buffer, byteOffset, byteLength), false);
-    case 'uint8': return numeric(aligned, false);
-    case 'int16': return numeric(new Int16Array(buffer, byteOffset, byteLength / 2), false);
-    case 'uint16': return numeric(new Uint16Array(buffer, byteOffset, byteLength / 2), false);
-    case 'int32': return numeric(new Int32Array(buffer, byteOffset, byteLength / 4), false);
+    case 'int8': return numeric(integerRange(new Int8Array(buffer, byteOffset, byteLength)), false);
+    case 'uint8': return numeric(integerRange(aligned), false);
+    case 'int16': return numeric(integerRange(new Int16Array(buffer, byteOffset, byteLength / 2)), false);
+    case 'uint16': return numeric(integerRange(new Uint16Array(buffer, byteOffset, byteLength / 2)), false);
+    case 'int32': return numeric(integerRange(new Int32Array(buffer, byteOffset, byteLength / 4)), false);
     case 'uint32': {
-      const stats = numeric(new Uint32Array(buffer, byteOffset, byteLength / 4), false);
+      const stats = numeric(integerRange(new Uint32Array(buffer, byteOffset, byteLength / 4)), false);
       return stats.min_value === undefined ? stats : { ...stats, min_value: BigInt(stats.min_value as number), max_value: BigInt(stats.max_value as number) };
     }
     case 'int64': return big(new BigInt64Array(buffer, byteOffset, byteLength / 8));
     case 'uint64': return big(new BigUint64Array(buffer, byteOffset, byteLength / 8));
-    case 'float32': return numeric(new Float32Array(buffer, byteOffset, byteLength / 4), true);
-    case 'float64': return numeric(new Float64Array(buffer, byteOffset, byteLength / 8), true);
+    case 'float32': return numeric(floatRange(new Float32Array(buffer, byteOffset, byteLength / 4)), true);
+    case 'float64': return numeric(floatRange(new Float64Array(buffer, byteOffset, byteLength / 8)), true);
     default: throw new TensioError('UNSUPPORTED_DTYPE', `parquet: no column type for ${dtype}`, { format: 'parquet' });
   }
 }
@@ -165,7 +188,10 @@ export async function parquetEncodeColumn(name: string, dtype: DType, bytes: Uin
     pages.push({ rows: count, body: plain.subarray(from, to) });
     if (rows === 0) break;
   }
-  const compressed = await Promise.all(pages.map((page) => (options.codec.compress ? options.codec.compress(page.body) : page.body)));
+  const compressing = Promise.all(pages.map((page) => (options.codec.compress ? options.codec.compress(page.body) : page.body)));
+  // Statistics while an asynchronous codec compresses on other threads.
+  const statistics = options.statistics ? parquetColumnStatistics(dtype, bytes) : undefined;
+  const compressed = await compressing;
   const parts: Uint8Array[] = [];
   let byteLength = 0;
   let uncompressedTotal = 0;
@@ -190,7 +216,7 @@ export async function parquetEncodeColumn(name: string, dtype: DType, bytes: Uin
         total_uncompressed_size: BigInt(uncompressedTotal),
         total_compressed_size: BigInt(byteLength),
         data_page_offset: BigInt(fileOffset),
-        ...(options.statistics ? { statistics: parquetColumnStatistics(dtype, bytes) as never } : {}),
+        ...(statistics ? { statistics: statistics as never } : {}),
         encoding_stats: [{ page_type: 'DATA_PAGE', encoding: 'PLAIN', count: pages.length }],
       },
     } as ColumnChunk,

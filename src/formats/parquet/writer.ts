@@ -10,6 +10,7 @@ import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet';
 import type { DType } from '../../core/dtype.js';
 import { errorFactory, TensioError } from '../../core/errors.js';
+import { allocateUninitialized } from '../../core/memory.js';
 import { createTableWriter } from '../../model/table-writer.js';
 import { tableCannotWrite, tableWriteMetadata, type TableColumnPlan, type TableWritePlan } from '../../model/table.js';
 import type { Metadata, TensorSpec, TensorWriter, WriterOptions } from '../../model/types.js';
@@ -22,6 +23,11 @@ const fail = errorFactory('parquet');
 
 /** NumPack's `row_group_size` default. */
 export const PARQUET_DEFAULT_ROW_GROUP_SIZE = 100_000;
+
+/** Default target page size (uncompressed bytes), as pyarrow's. */
+const PARQUET_DEFAULT_PAGE_BYTES = 2 ** 20;
+/** Largest `pageSize`: page sizes are Thrift i32s, and a compressed page may grow (snappy: by 1/6 at most). */
+const PARQUET_MAX_PAGE_BYTES = 2 ** 30;
 
 /** Why Parquet (as tensio writes it) cannot hold a tensor of this spec. */
 export function parquetCannotWrite(spec: TensorSpec): string | undefined {
@@ -81,13 +87,19 @@ export async function parquetCreateWriter(target: WriteTarget, options: WriterOp
   const codec = PARQUET_WRITE_CODECS[compression as keyof typeof PARQUET_WRITE_CODECS];
   if (!codec) fail('INVALID_ARGUMENT', `parquet: compression must be one of ${Object.keys(PARQUET_WRITE_CODECS).join(', ')}, got ${String(compression)}`);
   const rowGroupSize = formatOptions.rowGroupSize ?? PARQUET_DEFAULT_ROW_GROUP_SIZE;
+  const pageSize = formatOptions.pageSize ?? PARQUET_DEFAULT_PAGE_BYTES;
+  if (!(Number.isSafeInteger(pageSize) && pageSize >= 1 && pageSize <= PARQUET_MAX_PAGE_BYTES)) {
+    fail('INVALID_ARGUMENT', `parquet: pageSize must be a whole number of bytes from 1 to ${PARQUET_MAX_PAGE_BYTES}, got ${String(pageSize)}`);
+  }
   for (const spec of options.tensors) {
     const reason = parquetCannotWrite(spec);
     if (reason) throw new TensioError('UNSUPPORTED_DTYPE', `parquet cannot hold tensor ${JSON.stringify(spec.name)}: ${reason}`, { format: 'parquet' });
   }
   const sink = await openWriteSink(target, { noOverwrite: options.overwrite === false, format: 'parquet' });
   const writer = sinkWriter((bytes) => sink.write(bytes));
-  const pageOptions = { codec: await parquetPageCodec(codec as ParquetPageCodec['name'], formatOptions.compressionLevel), pageSize: formatOptions.pageSize ?? 2 ** 20, statistics: formatOptions.statistics ?? true };
+  const pageOptions = { codec: await parquetPageCodec(codec as ParquetPageCodec['name'], formatOptions.compressionLevel), pageSize, statistics: formatOptions.statistics ?? true };
+  /** A row group's pages joined for one sink write (hundreds of small writes cost more than the copy), reused group after group. */
+  let groupBytes: Uint8Array = new Uint8Array(0);
   let parquet: ParquetWriter | undefined;
   let plan: TableWritePlan | undefined;
   try {
@@ -96,6 +108,8 @@ export async function parquetCreateWriter(target: WriteTarget, options: WriterOp
       tensors: options.tensors,
       options: formatOptions,
       bandRows: rowGroupSize,
+      // writeBand has encoded and written its values when it resolves.
+      releasesBandValues: true,
       async begin(columnPlan) {
         plan = columnPlan;
         const cells = columnPlan.columns.find((column) => column.cellShape.length > 0);
@@ -119,13 +133,18 @@ export async function parquetCreateWriter(target: WriteTarget, options: WriterOp
         await writer.drain();
         const start = writer.offset;
         const encoded = await Promise.all(plan!.columns.map((column, index) => parquetEncodeColumn(column.name, column.dtype, values[index]!, rows, 0, pageOptions)));
+        const total = encoded.reduce((sum, column) => sum + column.byteLength, 0);
+        if (groupBytes.byteLength < total) groupBytes = allocateUninitialized(total);
         let offset = start;
         for (const column of encoded) {
           column.chunk.file_offset = BigInt(offset);
           column.chunk.meta_data!.data_page_offset = BigInt(offset);
-          for (const part of column.parts) await sink.write(part);
-          offset += column.byteLength;
+          for (const part of column.parts) {
+            groupBytes.set(part, offset - start);
+            offset += part.byteLength;
+          }
         }
+        await sink.write(groupBytes.subarray(0, total));
         // hyparquet-writer writes the footer from its row group list; its byte writer counts what went around it.
         writer.offset = offset;
         parquet!.num_rows += BigInt(rows);
