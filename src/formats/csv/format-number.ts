@@ -8,6 +8,7 @@
  * `toExponential`/`toFixed` alone would round it up).
  */
 import { errorFactory } from '../../core/errors.js';
+import { csvEmitExponential } from './format-exponential.js';
 
 const fail = errorFactory('csv');
 
@@ -425,10 +426,32 @@ function formatOne(value: number | bigint, c: Conversion): string {
   return pad(formatMagnitude(Math.abs(value), c), negative, c, true);
 }
 
+/** Whether a conversion is plain `%.{p}e` / `%.{p}E` (no flags, no width), which {@link csvEmitExponential} writes without strings. */
+function plainExponential(c: Conversion): boolean {
+  return (c.conversion === 'e' || c.conversion === 'E') && c.flags === '' && c.width === 0 && (c.precision ?? 6) <= 18;
+}
+
+/** A compiled `fmt` (see {@link csvCompileFormat}). */
+export interface CsvCompiledFormat {
+  /** The text of one value of a column, with the text around its conversion. */
+  format(value: number | bigint, column: number): string;
+  /** Conversions in the format: 1 (every column) or one per column. */
+  readonly perColumn: number;
+  /** True when a whole-row format string gave several conversions (its text replaces the delimiter). */
+  readonly rowFormat: boolean;
+}
+
+/** A compiled `fmt` as the writer uses it: `emit` appends a value's text to the output buffer. */
+export interface CsvFormatEmitter extends CsvCompiledFormat {
+  /** The text of `format`, appended to `out` (plain `%.{p}e` conversions without building strings). */
+  emit(out: CsvTextBuffer, value: number | bigint, column: number): void;
+}
+
 /**
- * A compiled `fmt`: `format(value, column)` gives the text of one value. One conversion
- * applies to every column; several (`'%d,%.3f'` or an array) give one per column, and
- * then the text around them replaces the delimiter (as `np.savetxt` does with a row format).
+ * A compiled `fmt`: `format(value, column)` gives the text of one value, `emit` appends
+ * it to a text buffer. One conversion applies to every column; several (`'%d,%.3f'` or
+ * an array) give one per column, and then the text around them replaces the delimiter
+ * (as `np.savetxt` does with a row format).
  *
  * @example
  * ```ts
@@ -436,20 +459,45 @@ function formatOne(value: number | bigint, c: Conversion): string {
  * fmt.format(1, 0); // '1.000000000000000000e+00'
  * ```
  */
-export function csvCompileFormat(fmt: string | readonly string[]): { format(value: number | bigint, column: number): string; readonly perColumn: number; readonly rowFormat: boolean } {
+export function csvCompileFormat(fmt: string | readonly string[]): CsvCompiledFormat {
+  return csvFormatEmitter(fmt);
+}
+
+/**
+ * {@link csvCompileFormat} with `emit`, for the writer.
+ *
+ * @example
+ * ```ts
+ * const out = new CsvTextBuffer();
+ * csvFormatEmitter('%.18e').emit(out, 1, 0); // out holds '1.000000000000000000e+00'
+ * ```
+ */
+export function csvFormatEmitter(fmt: string | readonly string[]): CsvFormatEmitter {
   const conversions = typeof fmt === 'string' ? parseFormat(fmt) : fmt.map((one) => {
     const parsed = parseFormat(one);
     if (parsed.length !== 1) fail('INVALID_ARGUMENT', `csv: each per-column fmt holds one conversion, got ${JSON.stringify(one)}`);
     return parsed[0]!;
   });
   const single = conversions.length === 1 ? conversions[0]! : undefined;
+  const fast = conversions.map(plainExponential);
+  const conversionOf = (column: number): Conversion => {
+    const c = single ?? conversions[column];
+    if (!c) return fail('INVALID_ARGUMENT', `csv: fmt has ${conversions.length} conversions, the row has more columns`);
+    return c;
+  };
   return {
     perColumn: conversions.length,
     rowFormat: typeof fmt === 'string' && conversions.length > 1,
     format(value, column) {
-      const c = single ?? conversions[column];
-      if (!c) return fail('INVALID_ARGUMENT', `csv: fmt has ${conversions.length} conversions, the row has more columns`);
+      const c = conversionOf(column);
       return c.prefix + formatOne(value, c) + c.suffix;
+    },
+    emit(out, value, column) {
+      const c = conversionOf(column);
+      if (c.prefix !== '') out.text(c.prefix);
+      // The exact string path takes what the fast one leaves (ties, non-finite values, bigints).
+      if (!(typeof value === 'number' && fast[single ? 0 : column] && csvEmitExponential(out, value, c.precision ?? 6, c.conversion === 'E'))) out.text(formatOne(value, c));
+      if (c.suffix !== '') out.text(c.suffix);
     },
   };
 }

@@ -14,7 +14,7 @@ import type { TensorBytes, TensorSpec, TensorWriter, WriterOptions } from '../..
 import { describeWriteTarget, openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import { chunksOf } from '../../storage/tensor-bytes.js';
 import { zlibPipe } from '../../zip/zlib-stream.js';
-import { csvCompileFormat, csvEmitShortest, CsvTextBuffer } from './format-number.js';
+import { csvCompileFormat, csvEmitShortest, csvFormatEmitter, CsvTextBuffer, type CsvFormatEmitter } from './format-number.js';
 import type { CsvWriteOptions } from './types.js';
 import { csvCannotWrite } from './descriptor.js';
 
@@ -74,7 +74,7 @@ function headerLine(options: CsvWriteOptions & { names?: unknown }, columns: num
  * shortest form or by `fmt`, the delimiter between cells (none for a whole-row `fmt`),
  * the line ending after the last.
  */
-function cellWriter(out: CsvTextBuffer, dtypes: readonly DType[], compiled: ReturnType<typeof csvCompileFormat> | undefined, delimiter: string, newline: string) {
+function cellWriter(out: CsvTextBuffer, dtypes: readonly DType[], compiled: CsvFormatEmitter | undefined, delimiter: string, newline: string) {
   const separator = compiled?.rowFormat ? '' : delimiter;
   const separatorByte = separator.length === 1 ? separator.charCodeAt(0) : -1;
   const newlineByte = newline === '\n' ? 0x0a : -1;
@@ -82,7 +82,7 @@ function cellWriter(out: CsvTextBuffer, dtypes: readonly DType[], compiled: Retu
   const isFloat = dtypes.map((dtype) => DTYPE_INFO[dtype].kind === 'float');
   return {
     emit(value: number | bigint, column: number): void {
-      if (compiled) out.text(compiled.format(value, column));
+      if (compiled) compiled.emit(out, value, column);
       else if (isFloat[column]) csvEmitShortest(out, value as number, single[column]!);
       else out.text(String(value));
     },
@@ -105,7 +105,7 @@ function cellWriter(out: CsvTextBuffer, dtypes: readonly DType[], compiled: Retu
  * The text of a band of rows of separate columns (each its own dtype): one line per row,
  * the columns' values side by side.
  */
-function csvBandText(dtypes: readonly DType[], values: readonly Uint8Array[], rows: number, compiled: ReturnType<typeof csvCompileFormat> | undefined, delimiter: string, newline: string): Uint8Array {
+function csvBandText(dtypes: readonly DType[], values: readonly Uint8Array[], rows: number, compiled: CsvFormatEmitter | undefined, delimiter: string, newline: string): Uint8Array {
   const out = new CsvTextBuffer();
   const cells = cellWriter(out, dtypes, compiled, delimiter, newline);
   const readers = dtypes.map(elementReader);
@@ -136,7 +136,7 @@ async function csvCreateColumnsWriter(target: WriteTarget, options: WriterOption
     const reason = csvCannotWrite(spec, format);
     if (reason) fail('UNSUPPORTED_DTYPE', `${format}: ${reason}`);
   }
-  const compiled = csv.fmt !== undefined ? csvCompileFormat(csv.fmt) : undefined;
+  const compiled = csv.fmt !== undefined ? csvFormatEmitter(csv.fmt) : undefined;
   if (compiled && compiled.perColumn > 1 && compiled.perColumn !== options.tensors.length) {
     fail('INVALID_ARGUMENT', `${format}: fmt has ${compiled.perColumn} conversions for ${options.tensors.length} columns`);
   }
@@ -190,7 +190,7 @@ export async function* csvTextChunks(spec: TensorSpec, data: TensorBytes, option
   const width = DTYPE_INFO[spec.dtype].bits / 8;
   const rowBytes = columns * width;
   const read = elementReader(spec.dtype);
-  const compiled = options.fmt !== undefined ? csvCompileFormat(options.fmt) : undefined;
+  const compiled = options.fmt !== undefined ? csvFormatEmitter(options.fmt) : undefined;
   if (compiled && compiled.perColumn > 1 && compiled.perColumn !== columns) {
     fail('INVALID_ARGUMENT', `csv: fmt has ${compiled.perColumn} conversions for ${columns} columns`);
   }
