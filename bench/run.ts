@@ -21,8 +21,8 @@ import { formatSummary, formatTable } from './lib/report.js';
 import type { BenchRow } from './lib/types.js';
 
 const GROUPS = ['safetensors', 'npy', 'npz', 'pytorch', 'npk', 'import', 'http', 'bounds', 'csv', 'zt', 'zarr', 'hdf5', 'parquet', 'arrow', 'table-rss', 'gguf', 'split', 'mmap', 's3'] as const;
-/** Names that stand for several groups (`--only tables`: every issue-11 figure). */
-const ALIASES: Readonly<Record<string, readonly Group[]>> = { tables: ['parquet', 'arrow', 'csv', 'table-rss'] };
+/** Names that stand for several groups (`--only tables`: every issue-11 figure; `--only pqw`: the Parquet and CSV write/read groups session 22 worked on). */
+const ALIASES: Readonly<Record<string, readonly Group[]>> = { tables: ['parquet', 'arrow', 'csv', 'table-rss'], pqw: ['parquet', 'csv'] };
 type Group = (typeof GROUPS)[number];
 
 interface CliOptions {
@@ -58,7 +58,7 @@ function parseArgs(argv: readonly string[]): CliOptions {
       options.reps = reps;
     } else if (arg === '--json') options.json = value();
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--only safetensors,npy,npz,pytorch,npk,import,http,bounds,csv,zt,zarr,hdf5,parquet,arrow,table-rss,gguf,split,mmap,s3 | tables (= parquet,arrow,csv,table-rss)] [--size-mib N] [--reps N] [--json out.json]');
+      console.log('usage: npm run bench -- [--quick] [--only safetensors,npy,npz,pytorch,npk,import,http,bounds,csv,zt,zarr,hdf5,parquet,arrow,table-rss,gguf,split,mmap,s3 | tables (= parquet,arrow,csv,table-rss) | pqw (= parquet,csv)] [--size-mib N] [--reps N] [--json out.json]');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
   }

@@ -20,11 +20,18 @@ import { runRounds, type Contender } from './lib/timing.js';
 import type { BenchRow } from './lib/types.js';
 import { arrowCreateWriter, arrowOpen } from '../src/formats/arrow/index.js';
 import { parquetCreateWriter, parquetOpen } from '../src/formats/parquet/index.js';
+import { PARQUET_DEFAULT_ZSTD_LEVEL } from '../src/formats/parquet/codecs.js';
 import { bytesSource } from '../src/storage/byte-source.js';
 import { atomicFileSink } from '../src/storage/atomic-file-sink.js';
 
 const COLUMNS = 32;
 const run = promisify(execFile);
+/**
+ * The zstd level both writers use: tensio's default, which is pyarrow's default
+ * (`pa.Codec.default_compression_level('zstd')` = 1), passed to both explicitly so the
+ * row compares like with like.
+ */
+const ZSTD_LEVEL = PARQUET_DEFAULT_ZSTD_LEVEL;
 
 const PEER = {
   // Each peer call is a fresh process: one untimed call first pays pyarrow's first-use costs
@@ -34,8 +41,9 @@ pq.read_table(sys.argv[1], use_threads=False)
 t = time.perf_counter(); tb = pq.read_table(sys.argv[1], use_threads=False); print(time.perf_counter() - t)`,
   'pq.write_table': `import sys, time, numpy as np, pyarrow as pa, pyarrow.parquet as pq
 a = np.load(sys.argv[2]); tb = pa.table({f'col{i}': a[:, i] for i in range(a.shape[1])})
-pq.write_table(tb, sys.argv[1], compression=sys.argv[3], row_group_size=100000)
-t = time.perf_counter(); pq.write_table(tb, sys.argv[1], compression=sys.argv[3], row_group_size=100000); print(time.perf_counter() - t)`,
+level = int(sys.argv[4]) if sys.argv[4] != '-' else None
+pq.write_table(tb, sys.argv[1], compression=sys.argv[3], compression_level=level, row_group_size=100000)
+t = time.perf_counter(); pq.write_table(tb, sys.argv[1], compression=sys.argv[3], compression_level=level, row_group_size=100000); print(time.perf_counter() - t)`,
   'feather.read_table': `import sys, time, pyarrow.feather as f
 t = time.perf_counter(); tb = f.read_table(sys.argv[1], use_threads=False, memory_map=False); print(time.perf_counter() - t)`,
   'feather.write_feather': `import sys, time, numpy as np, pyarrow as pa, pyarrow.feather as f
@@ -103,20 +111,22 @@ export async function runParquetBench(context: BenchContext): Promise<BenchRow[]
   const columns = Array.from({ length: COLUMNS }, (_, c) => Float32Array.from({ length: s.rows }, (_, r) => new Float32Array(s.bytes.buffer)[r * COLUMNS + c]!));
   for (const codec of ['snappy', 'zstd'] as const) {
     const paths = ['tensio', 'pyarrow', 'hyparquet', 'raw'].map((who) => join(dir, `${who}-${codec}.parquet`));
+    const level = codec === 'zstd' ? ZSTD_LEVEL : undefined;
     const write = await runRounds([
       { name: 'tensio', before: () => freshTarget(...paths), run: () => seconds(async () => {
-        const writer = await parquetCreateWriter(await atomicFileSink(paths[0]!, { durable: false }), { tensors: [s.spec], formatOptions: { compression: codec } });
+        const writer = await parquetCreateWriter(await atomicFileSink(paths[0]!, { durable: false }), { tensors: [s.spec], formatOptions: { compression: codec, ...(level !== undefined ? { compressionLevel: level } : {}) } });
         await writer.add('table', s.bytes);
         await writer.close();
       }) },
-      ...(s.python ? [{ name: 'pyarrow', before: () => freshTarget(...paths), run: () => peerSeconds(s.python!, 'pq.write_table', paths[1]!, s.npy, codec) }] : []),
+      ...(s.python ? [{ name: 'pyarrow', before: () => freshTarget(...paths), run: () => peerSeconds(s.python!, 'pq.write_table', paths[1]!, s.npy, codec, level !== undefined ? String(level) : '-') }] : []),
       ...(codec === 'snappy' ? [{ name: 'hyparquet-writer', before: () => freshTarget(...paths), run: () => seconds(async () => {
         const buffer = parquetWriteBuffer({ columnData: columns.map((data, c) => ({ name: `col${c}`, data, type: 'FLOAT' as const })), rowGroupSize: 100_000 });
         writeFileSync(paths[2]!, new Uint8Array(buffer));
       }) }] : []),
     ] as Contender[], s.rounds);
     const tensioWrite = throughput(write.get('tensio'), table);
-    result.push(compareRow('parquet', `write ${codec} vs pyarrow pq.write_table`, tensioWrite.median, throughput(write.get('pyarrow'), table).median, 'pyarrow', 0.5, throughput(write.get('pyarrow'), table).error ?? s.peerNote));
+    const levelNote = level !== undefined ? ` (zstd level ${level} both)` : '';
+    result.push(compareRow('parquet', `write ${codec}${levelNote} vs pyarrow pq.write_table`, tensioWrite.median, throughput(write.get('pyarrow'), table).median, 'pyarrow', 0.5, throughput(write.get('pyarrow'), table).error ?? s.peerNote));
     if (codec === 'snappy') result.push(compareRow('parquet', 'write snappy vs hyparquet-writer (parquetWriteBuffer)', tensioWrite.median, throughput(write.get('hyparquet-writer'), table).median, 'hyparquet-writer', 5));
     logThroughputs(context, `parquet write ${codec}`, write, table);
 
