@@ -7,8 +7,16 @@
  */
 import { TensioError } from '../core/errors.js';
 
-type ZstdBinding = typeof import('@mongodb-js/zstd/bindings');
+/** The binding's surface (the package ships types for its index only). */
+interface ZstdBinding {
+  compress(data: Buffer, level?: number | null): Promise<Buffer>;
+}
 let binding: Promise<ZstdBinding> | undefined;
+
+function importBinding(): Promise<unknown> {
+  // @ts-ignore -- no declaration for the binding's module: ZstdBinding above types it
+  return import('@mongodb-js/zstd/bindings');
+}
 
 /** The smallest and largest levels zstd takes (negative levels are its fast modes). */
 const ZSTD_MIN_LEVEL = -7;
@@ -26,7 +34,7 @@ export async function zstdCompressAtLevel(data: Uint8Array, level: number): Prom
   if (!(Number.isInteger(level) && level >= ZSTD_MIN_LEVEL && level <= ZSTD_MAX_LEVEL)) {
     throw new TensioError('INVALID_ARGUMENT', `zstd: level must be a whole number from ${ZSTD_MIN_LEVEL} to ${ZSTD_MAX_LEVEL}, got ${String(level)}`);
   }
-  const native = await (binding ??= import('@mongodb-js/zstd/bindings').then((module) => ((module as { default?: ZstdBinding }).default ?? module) as ZstdBinding));
+  const native = await (binding ??= importBinding().then((module) => ((module as { default?: ZstdBinding }).default ?? module) as ZstdBinding));
   const out = await native.compress(Buffer.from(data.buffer, data.byteOffset, data.byteLength), level);
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
