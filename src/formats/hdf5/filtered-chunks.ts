@@ -9,7 +9,7 @@
  * Speed: zlib inflates on libuv's thread pool, so chunks are decoded several at a time
  * (at most {@link HDF5_CHUNKS_IN_FLIGHT} in the process): the chunks of a band together,
  * the bands of a whole read together (`ChunkCodec.concurrency`), and a stream decodes the
- * next band while the current one is consumed. A chunk that spans every axis but the
+ * next bands while the current one is consumed. A chunk that spans every axis but the
  * first is one run of the result and is decoded straight into it; other chunks are
  * decoded into a scratch chunk and their block (clipped at the dataspace's edges: edge
  * chunks are stored whole) copied into place.
@@ -107,14 +107,17 @@ export function hdf5FilteredBands(source: ByteSource, grid: Hdf5FilteredGrid, ma
 
 const FILTER_NAMES: Readonly<Record<number, string>> = { 1: 'deflate', 2: 'shuffle', 3: 'fletcher32' };
 
-/** Decodes the bands of one grid: scratch chunks reused, the fill chunk built once, one band read ahead for streams. */
+/** Bands a stream decodes ahead hold at most this many bytes (at least one band). */
+const READ_AHEAD_BYTES = 16 * 2 ** 20;
+
+/** Decodes the bands of one grid: scratch chunks reused, the fill chunk built once, bands read ahead for streams. */
 class GridDecoder {
   private readonly scratch: Uint8Array[] = [];
   private fillChunk: Uint8Array | undefined;
   private readonly fullWidth: boolean;
-  /** The band a stream asked for last, and the next one decoding meanwhile. */
+  /** The band a stream asked for last, and the next ones decoding meanwhile. */
   private lastStreamed = -1;
-  private ahead: { index: number; bytes: Promise<Uint8Array> } | undefined;
+  private readonly ahead = new Map<number, Promise<Uint8Array>>();
 
   constructor(private readonly source: ByteSource, private readonly grid: Hdf5FilteredGrid, private readonly gridShape: readonly number[]) {
     // A chunk spanning every axis but the first is rows of the result, one run.
@@ -122,20 +125,24 @@ class GridDecoder {
   }
 
   /**
-   * A band for `decode` (streams and slices): when bands are asked for in order, the
-   * next one is decoded while this one is consumed (one band ahead, dropped if not taken).
+   * A band for `decode` (streams and slices): when bands are asked for in order, the next
+   * ones (up to {@link READ_AHEAD_BYTES}, at most three) are decoded while this one is
+   * consumed, so a stream of one-chunk bands keeps several chunks inflating; a band asked
+   * for out of order drops them.
    */
   async bandForStream(bands: readonly Band[], index: number, signal?: AbortSignal): Promise<Uint8Array> {
     const sequential = index === this.lastStreamed + 1;
     this.lastStreamed = index;
-    const ahead = this.ahead;
-    this.ahead = undefined;
-    const current = ahead?.index === index ? ahead.bytes : this.fresh(bands[index]!, signal);
-    const following = bands[index + 1];
-    if (sequential && following) {
-      const bytes = this.fresh(following);
-      bytes.catch(() => undefined); // a failed read-ahead is reported when (if) its band is asked for
-      this.ahead = { index: following.index, bytes };
+    const current = this.ahead.get(index) ?? this.fresh(bands[index]!, signal);
+    for (const key of [...this.ahead.keys()]) if (!sequential || key <= index) this.ahead.delete(key);
+    if (sequential) {
+      const depth = Math.max(1, Math.min(HDF5_CHUNKS_IN_FLIGHT - 1, Math.floor(READ_AHEAD_BYTES / Math.max(1, bands[index]!.bytes))));
+      for (let next = index + 1; next <= index + depth && next < bands.length; next++) {
+        if (this.ahead.has(next)) continue;
+        const bytes = this.fresh(bands[next]!);
+        bytes.catch(() => undefined); // a failed read-ahead is reported when (if) its band is asked for
+        this.ahead.set(next, bytes);
+      }
     }
     return current;
   }
