@@ -4,7 +4,9 @@
  * (delta, fixedscaleoffset, bitround, shuffle), big-endian and Fortran-order arrays,
  * NaN fill values with chunks never written, nested groups and a `/` dimension separator;
  * tensio reads every array equal to what zarr-python reads back (sha256 of its
- * little-endian C-order bytes), whole and by N-d slices.
+ * little-endian C-order bytes), whole and by N-d slices. And v3 layouts zarr-python may
+ * write but tensio's writer does not (a shard index at the start, the v2 chunk key
+ * encoding, a "." separator), made from a tensio store by moving bytes and keys.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -75,4 +77,76 @@ test('every array Debian zarr-python 2.13 writes (15 Blosc cname × shuffle per 
   // F order, by an N-d slice: element [i, j, k] is i*143 + j*13 + k.
   const fortran = new Int16Array((await reader.read('layout/fortran_i2', { slice: [[5, 7], [9, 10], [11, 13]] })).data.slice().buffer);
   assert.deepEqual([...fortran], [5 * 143 + 9 * 13 + 11, 5 * 143 + 9 * 13 + 12, 6 * 143 + 9 * 13 + 11, 6 * 143 + 9 * 13 + 12]);
+});
+
+/** The parts of a v3 array document the layout test edits. */
+interface ArrayDocument { codecs: { configuration?: Record<string, unknown> }[]; chunk_key_encoding: unknown }
+
+test('v3 layouts tensio reads but does not write: a shard index at the start of each shard, the v2 chunk key encoding, a "." separator', async (t) => {
+  const { zarrCreateWriter } = await import('../src/formats/zarr/index.js');
+  const { crc32c } = await import('@node-rs/crc32');
+  const { cp, readFile, readdir, rename, writeFile } = await import('node:fs/promises');
+  const dir = await tempDir(t);
+  const shape = [20, 12];
+  const values = new Uint8Array(new Float32Array(20 * 12).map((_, i) => i * 1.5 - 40).buffer);
+  const write = async (path: string, formatOptions: Record<string, unknown>) => {
+    const writer = await zarrCreateWriter(path, { tensors: [{ name: 'x', dtype: 'float32', shape }], formatOptions });
+    await writer.add('x', values);
+    await writer.close();
+  };
+  /** Edits the array's zarr.json and its copy in the root's consolidated metadata. */
+  const editMeta = async (path: string, edit: (meta: ArrayDocument) => void) => {
+    const own = JSON.parse(await readFile(join(path, 'x', 'zarr.json'), 'utf8')) as ArrayDocument;
+    edit(own);
+    await writeFile(join(path, 'x', 'zarr.json'), JSON.stringify(own));
+    const root = JSON.parse(await readFile(join(path, 'zarr.json'), 'utf8'));
+    if (root.consolidated_metadata) root.consolidated_metadata.metadata.x = own;
+    await writeFile(join(path, 'zarr.json'), JSON.stringify(root));
+  };
+
+  // Shards of 8 × 12 in inner chunks of 4 × 6: 4 inner chunks, an index of 4 × 16 bytes + crc32c.
+  const atStart = join(dir, 'start.zarr');
+  await write(atStart, { compressor: 'gzip', chunks: [4, 6], shards: [8, 12] });
+  const indexBytes = 4 * 16;
+  for (const row of await readdir(join(atStart, 'x', 'c'))) {
+    const path = join(atStart, 'x', 'c', row, '0');
+    const shard = new Uint8Array(await readFile(path));
+    const data = shard.subarray(0, shard.byteLength - indexBytes - 4);
+    const index = new DataView(shard.slice(data.byteLength, data.byteLength + indexBytes).buffer);
+    for (let i = 0; i < 4; i += 1) {
+      const offset = index.getBigUint64(i * 16, true);
+      if (offset !== 0xffffffffffffffffn) index.setBigUint64(i * 16, offset + BigInt(indexBytes + 4), true);
+    }
+    const moved = new Uint8Array(shard.byteLength);
+    moved.set(new Uint8Array(index.buffer));
+    new DataView(moved.buffer).setUint32(indexBytes, crc32c(Buffer.from(index.buffer)) >>> 0, true);
+    moved.set(data, indexBytes + 4);
+    await writeFile(path, moved);
+  }
+  await editMeta(atStart, (meta) => {
+    meta.codecs[0]!.configuration!.index_location = 'start';
+  });
+
+  // The v2 key encoding ("0.1") and the default one with a "." separator ("c.0.1").
+  const v2Keys = join(dir, 'v2keys.zarr');
+  const dotKeys = join(dir, 'dotkeys.zarr');
+  await write(v2Keys, { compressor: 'zstd', chunks: [8, 5] });
+  await cp(v2Keys, dotKeys, { recursive: true });
+  for (const [path, encoding, keyOf] of [[v2Keys, { name: 'v2', configuration: { separator: '.' } }, (r: string, c: string) => `${r}.${c}`], [dotKeys, { name: 'default', configuration: { separator: '.' } }, (r: string, c: string) => `c.${r}.${c}`]] as const) {
+    for (const row of await readdir(join(path, 'x', 'c'))) {
+      for (const column of await readdir(join(path, 'x', 'c', row))) await rename(join(path, 'x', 'c', row, column), join(path, 'x', keyOf(row, column)));
+    }
+    await editMeta(path, (meta) => {
+      meta.chunk_key_encoding = encoding;
+    });
+  }
+
+  for (const path of [atStart, v2Keys, dotKeys]) {
+    await using reader = await zarrOpen(path);
+    assert.equal(sha256((await reader.read('x')).data), sha256(values), path);
+    const box = await reader.read('x', { slice: [[5, 13], [3, 9]] });
+    const expected = new Float32Array(8 * 6).map((_, i) => (5 + Math.floor(i / 6)) * 12 + 3 + (i % 6)).map((k) => k * 1.5 - 40);
+    assert.deepEqual([...new Float32Array(box.data.slice().buffer)], [...expected], path);
+    assert.ok(reader.fetchStats.chunkReads > 0);
+  }
 });
