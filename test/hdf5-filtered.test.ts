@@ -19,10 +19,10 @@ import { isTensioError, type TensioErrorCode } from '../src/core/errors.js';
 import { shuffleBytes, unshuffleBytesInto } from '../src/core/byte-shuffle.js';
 import { hdf5Fletcher32 } from '../src/formats/hdf5/checksums.js';
 import { hdf5DecodePipeline, hdf5FillElement, type Hdf5PipelineFilter } from '../src/formats/hdf5/dataset-messages.js';
-import { hdf5FilteredBands } from '../src/formats/hdf5/filtered-chunks.js';
+import { HDF5_CHUNKS_IN_FLIGHT, hdf5FilteredBands } from '../src/formats/hdf5/filtered-chunks.js';
 import type { Hdf5StoredChunk } from '../src/formats/hdf5/data-location.js';
 import { hdf5CreateWriter, hdf5Open } from '../src/formats/hdf5/index.js';
-import { bytesSource } from '../src/storage/byte-source.js';
+import { bytesSource, type ByteSource } from '../src/storage/byte-source.js';
 import { readChunkedBytes, streamChunkedBytes } from '../src/storage/chunked-bytes.js';
 import { directLocations } from './helpers/hdf5-direct.js';
 import { tempDir } from './helpers/temp.js';
@@ -86,7 +86,25 @@ interface GridCase {
 }
 
 /** A file of encoded chunks and the `ByteChunk` bands over it, with the array they hold. */
-function buildGrid(c: GridCase, data?: Uint8Array) {
+/** A source over `bytes` whose reads answer on a later timer tick and count how many were pending at once. */
+function countingSource(bytes: Uint8Array): ByteSource & { maxPending: number; pending: number } {
+  const inner = bytesSource(bytes);
+  const source = {
+    size: bytes.byteLength,
+    maxPending: 0,
+    pending: 0,
+    async read(offset: number, length: number) {
+      source.pending++;
+      source.maxPending = Math.max(source.maxPending, source.pending);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      source.pending--;
+      return inner.read(offset, length);
+    },
+  };
+  return source;
+}
+
+function buildGrid(c: GridCase, data?: Uint8Array, wrap: (file: Uint8Array) => ByteSource = (file) => bytesSource(file)) {
   const { space, chunkShape, elementBytes, pipeline } = c;
   const total = space.reduce((a, b) => a * b, elementBytes);
   const array = data ?? Uint8Array.from({ length: total }, (_, i) => (i * 7 + (i >> 9)) & 0xff);
@@ -130,7 +148,7 @@ function buildGrid(c: GridCase, data?: Uint8Array) {
     file.set(part, at);
     at += part.byteLength;
   }
-  const bands = hdf5FilteredBands(bytesSource(file), { path: '/x', space, elementBytes, chunkShape, chunkBytes, chunks, pipeline, ...(c.missing ? { fill: c.fill ?? new Uint8Array(elementBytes) } : {}) }, 32 * MiB);
+  const bands = hdf5FilteredBands(wrap(file), { path: '/x', space, elementBytes, chunkShape, chunkBytes, chunks, pipeline, ...(c.missing ? { fill: c.fill ?? new Uint8Array(elementBytes) } : {}) }, 32 * MiB);
   assert.ok(bands, 'bands within bounds');
   return { bands, expected, total };
 }
@@ -211,12 +229,16 @@ test('filtered chunk grids read equal to their array: h5py\'s orders, a masked f
   }
 });
 
-test('many chunks decode concurrently and land in order (1 MiB float32 chunks, 24 of them)', async () => {
+test('many chunks decode concurrently and land in order (1 MiB float32 chunks, 24 of them): a whole read has HDF5_CHUNKS_IN_FLIGHT chunks pending at once, a stream several', async () => {
   const space = [24 * 256, 1024];
   const data = new Uint8Array(new Float32Array(space[0]! * space[1]!).map((_, i) => Math.fround(Math.sin(i) * 100)).buffer);
-  const { bands, expected, total } = buildGrid({ space, chunkShape: [256, 1024], elementBytes: 4, pipeline: [shuffle(4), DEFLATE] }, data);
+  let source: ReturnType<typeof countingSource> | undefined;
+  const { bands, expected, total } = buildGrid({ space, chunkShape: [256, 1024], elementBytes: 4, pipeline: [shuffle(4), DEFLATE] }, data, (file) => (source = countingSource(file)));
   assert.deepEqual(await readChunkedBytes(bands, 0, total), expected);
+  assert.equal(source!.maxPending, HDF5_CHUNKS_IN_FLIGHT, 'chunks read (then inflated) at once by a whole read');
+  source!.maxPending = 0;
   assert.deepEqual(await streamed(bands, MiB), expected);
+  assert.ok(source!.maxPending >= 2, `a stream decodes bands ahead (${source!.maxPending} reads pending at once)`);
 });
 
 test('hostile chunks: each fails with its code (bomb, short, corrupt, truncated, Fletcher-32), whole and streamed', async () => {
