@@ -1,9 +1,10 @@
 /**
- * The Zarr read and write fast paths give the same bytes as the general ones:
- * uncompressed chunks of whole rows read straight into the result (`Store.readWholeInto`),
- * missing chunks and ragged last bands around them, slices and streams; gzip chunks
- * decoded ahead on the thread pool; a writer fed one reused buffer (as convert's
- * streams are) cutting chunks from it without a copy.
+ * The Zarr read and write fast paths, and that they give the same bytes as the general
+ * ones: uncompressed chunks that are a whole band (or an aligned slice) read straight
+ * into the result through `Store.readWholeInto`, missing chunks and ragged last bands
+ * around them, slices and streams; gzip chunks decoded ahead on the thread pool; a
+ * writer fed one reused buffer (as convert's streams are) cutting chunks from it
+ * without a copy.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import type { DType } from '../src/core/dtype.js';
 import { TensioError } from '../src/core/errors.js';
 import { folderStore } from '../src/storage/folder-store.js';
+import type { Store } from '../src/storage/store.js';
 import { zarrCreateWriter, zarrOpen } from '../src/formats/zarr/index.js';
 import type { ZarrWriteOptions } from '../src/formats/zarr/index.js';
 import { tempDir } from './helpers/temp.js';
@@ -64,6 +66,56 @@ test('uncompressed chunks of whole rows read straight into the result: whole, sl
     const streamed: number[] = [];
     for await (const piece of reader.stream('x', { chunkBytes: 40 })) streamed.push(...piece);
     assert.deepEqual(Uint8Array.from(streamed), data, `v${version} stream`);
+  }
+});
+
+test('full bands and aligned slices of an uncompressed store take Store.readWholeInto (no other read); ragged bands, gzip stores and stores without it read the usual way, equal', async (t) => {
+  const dir = await tempDir(t);
+  const data = counting(60);
+  const calls = { whole: 0, read: 0 };
+  const counted = (path: string, withWhole = true): Store => {
+    const inner = folderStore(path);
+    const { readWholeInto: _dropped, ...rest } = inner;
+    return {
+      ...rest,
+      read: (key, range, options) => {
+        if (/^x\/\d/.test(key)) calls.read += 1; // chunk keys only, not metadata
+        return inner.read(key, range, options);
+      },
+      ...(withWhole ? { readWholeInto: (key: string, target: Uint8Array, options?: { signal?: AbortSignal }) => { calls.whole += 1; return inner.readWholeInto!(key, target, options); } } : {}),
+    };
+  };
+  const plain = join(dir, 'plain.zarr');
+  await writeStore(plain, 'float32', [10, 6], data, { version: 2, compressor: 'none', chunks: [4, 6] });
+  {
+    await using reader = await zarrOpen(counted(plain));
+    assert.deepEqual(new Uint8Array((await reader.read('x')).data), data);
+    assert.deepEqual(calls, { whole: 2, read: 1 }, 'two full bands in place, the ragged third read and cropped');
+    assert.deepEqual(new Uint8Array((await reader.read('x', { slice: { start: 4, end: 8 } })).data), data.subarray(4 * 24, 8 * 24));
+    assert.deepEqual(calls, { whole: 3, read: 1 }, 'a slice of exactly one chunk in place');
+    const streamed: number[] = [];
+    for await (const piece of reader.stream('x')) streamed.push(...piece);
+    assert.deepEqual(Uint8Array.from(streamed), data);
+    assert.deepEqual(calls, { whole: 5, read: 2 }, 'a stream reads each chunk once (bands read in place are not also read ahead)');
+  }
+  calls.whole = 0;
+  calls.read = 0;
+  {
+    await using reader = await zarrOpen(counted(plain, false));
+    assert.deepEqual(new Uint8Array((await reader.read('x')).data), data);
+    assert.deepEqual(calls, { whole: 0, read: 3 }, 'without readWholeInto: every chunk read');
+  }
+  const gzip = join(dir, 'gzip.zarr');
+  await writeStore(gzip, 'float32', [10, 6], data, { version: 2, compressor: 'gzip', chunks: [4, 6] });
+  calls.read = 0;
+  {
+    await using reader = await zarrOpen(counted(gzip));
+    assert.deepEqual(new Uint8Array((await reader.read('x')).data), data);
+    assert.deepEqual(calls, { whole: 0, read: 3 }, 'compressed chunks are decoded, never read in place');
+    const streamed: number[] = [];
+    for await (const piece of reader.stream('x')) streamed.push(...piece);
+    assert.deepEqual(Uint8Array.from(streamed), data);
+    assert.deepEqual(calls, { whole: 0, read: 6 }, 'a stream fetches and decodes each chunk once, ahead of its band');
   }
 });
 

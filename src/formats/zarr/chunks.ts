@@ -16,9 +16,9 @@ import type { ByteSource } from '../../storage/byte-source.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
 import type { ChunkCodec } from '../../storage/chunk-codec.js';
 import type { Store } from '../../storage/store.js';
-import { crc32c, zarrChunkDecoder, type ZarrChunkDecoder } from './codecs.js';
+import { crc32c, zarrChunkDecoder } from './codecs.js';
 import { zarrChunkKey } from './read.js';
-import { zarrReadRegion, zarrUnitChunkShape, type ZarrRegion, type ZarrUnitFetcher, type ZarrUnitReaderInto } from './region.js';
+import { zarrReadRegion, zarrUnitChunkShape, type ZarrRegion, type ZarrUnitLoader, type ZarrUnitReaderInto } from './region.js';
 import type { ZarrArrayMeta } from './types.js';
 import { zarrGridShape } from './validate.js';
 
@@ -28,11 +28,14 @@ import { zarrGridShape } from './validate.js';
  */
 export const ZARR_MAX_BANDS = 2 ** 18;
 
-/** Bands whose stored chunks are fetched ahead while one band decodes (local stores only). */
+/** Bands whose chunks are fetched and decoded ahead while one band is placed (local stores only). */
 export const ZARR_READ_AHEAD_BANDS = 4;
 
-/** Read-ahead is skipped for bands of more chunks than this (memory: read-ahead × band). */
+/** Read-ahead is skipped for bands of more chunks than this. */
 const READ_AHEAD_MAX_CHUNKS = 64;
+
+/** Decoded bytes read ahead at most (fewer bands ahead when bands are large), 64 MiB. */
+const READ_AHEAD_MAX_BYTES = 64 * 2 ** 20;
 
 /** Shard indexes kept per array (each is 16 bytes per inner chunk). */
 const SHARD_INDEX_CACHE = 256;
@@ -66,6 +69,9 @@ async function readOrMissing(store: Store, key: string, range: { offset: number;
     throw error;
   }
 }
+
+/** Fetches the stored bytes of a unit chunk (inner chunk when sharded), or undefined when it is missing. */
+type ZarrUnitFetcher = (coords: readonly number[], signal?: AbortSignal) => Promise<Uint8Array | undefined>;
 
 function unitFetcher(store: Store, meta: ZarrArrayMeta, stats: ZarrFetchStats): ZarrUnitFetcher {
   const sharding = meta.sharding;
@@ -194,15 +200,20 @@ export function zarrBandChunks(store: Store, meta: ZarrArrayMeta, stats: ZarrFet
   const shape = meta.shape;
   const total = shape.reduce((a, b) => a * b, 1);
   const unit = zarrUnitChunkShape(meta);
-  const plainFetch = unitFetcher(store, meta, stats);
+  const fetchUnit = unitFetcher(store, meta, stats);
   const decode = zarrChunkDecoder({ zarrFormat: meta.zarrFormat, dtype: meta.dtype, bigEndian: meta.bigEndian, order: meta.order, codecs: meta.sharding?.codecs ?? meta.codecs, chunkShape: unit });
+  const plainLoad: ZarrUnitLoader = async (coords, signal) => {
+    const stored = await fetchUnit(coords, signal);
+    return stored && decode(stored);
+  };
   // Slices fetch only what they cover: no read-ahead of whole bands for them.
   const readInto = rawReaderInto(store, meta, stats);
-  const readRegion: RegionReader = (region, out, signal) => zarrReadRegion(meta, plainFetch, decode, region, out, signal, readInto);
+  const readRegion: RegionReader = (region, out, signal) => zarrReadRegion(meta, plainLoad, region, out, signal, readInto);
   if (total === 0) return { chunks: [], readRegion };
-  const fetchUnit = readAheadFetcher(meta, plainFetch, options.readAhead ?? 0);
+  // Bands load ahead (raw chunks read in place never call the loader, so are not read twice).
+  const loadUnit = readAheadLoader(meta, plainLoad, options.readAhead ?? 0);
   if (shape.length === 0) {
-    const codec = bandCodec(meta, fetchUnit, decode, { starts: [], ends: [] }, size, readInto);
+    const codec = bandCodec(meta, loadUnit, { starts: [], ends: [] }, size, readInto);
     return { chunks: [{ source: EMPTY_SOURCE, offset: 0, storedLength: 0, codec, decodedLength: size, byteLength: size, format: 'zarr', label: `chunk of ${describe(meta)}` }], readRegion };
   }
   const rank = shape.length;
@@ -240,7 +251,7 @@ export function zarrBandChunks(store: Store, meta: ZarrArrayMeta, stats: ZarrFet
       const region = { starts: [...prefix, start, ...shape.slice(k + 1).map(() => 0)], ends: [...prefix.map((i) => i + 1), end, ...shape.slice(k + 1)] };
       const where = k === 0 ? `rows ${start}..${end}` : `index [${[...prefix, `${start}:${end}`].join(', ')}]`;
       chunks.push({
-        source: EMPTY_SOURCE, offset: 0, storedLength: 0, codec: bandCodec(meta, fetchUnit, decode, region, byteLength, readInto),
+        source: EMPTY_SOURCE, offset: 0, storedLength: 0, codec: bandCodec(meta, loadUnit, region, byteLength, readInto),
         decodedLength: byteLength, byteLength, format: 'zarr', label: `${where} of ${describe(meta)}`, corruptCode: 'INVALID_HEADER',
       });
       start = end;
@@ -270,14 +281,20 @@ function bandCoords(grid: readonly number[], band: number): number[][] {
 }
 
 /**
- * Wraps a fetcher so that reading band b also starts fetching the stored chunks of the
- * next `ahead` bands (sequential reads of local stores then overlap I/O and decoding).
- * Off (0) for remote stores, where a slice must fetch only what it covers.
+ * Wraps a loader so that loading band b also starts fetching and decoding the chunks of
+ * the next `ahead` bands: sequential reads (streams) of local stores then overlap I/O
+ * and decoding, and decoders that run on the thread pool (gzip, zlib) keep every core
+ * busy. Off (0) for remote stores, where a slice must fetch only what it covers. Fewer
+ * bands are read ahead when bands are large (at most {@link READ_AHEAD_MAX_BYTES}
+ * decoded).
  */
-function readAheadFetcher(meta: ZarrArrayMeta, fetchUnit: ZarrUnitFetcher, ahead: number): ZarrUnitFetcher {
-  const grid = zarrGridShape(meta.shape, zarrUnitChunkShape(meta));
+function readAheadLoader(meta: ZarrArrayMeta, loadUnit: ZarrUnitLoader, wanted: number): ZarrUnitLoader {
+  const unit = zarrUnitChunkShape(meta);
+  const grid = zarrGridShape(meta.shape, unit);
   const perBand = grid.slice(1).reduce((a, b) => a * b, 1);
-  if (ahead <= 0 || meta.shape.length === 0 || perBand > READ_AHEAD_MAX_CHUNKS) return fetchUnit;
+  const bandBytes = perBand * unit.reduce((a, b) => a * b, itemSize(meta.dtype)!);
+  const ahead = Math.min(wanted, Math.floor(READ_AHEAD_MAX_BYTES / Math.max(1, bandBytes)));
+  if (ahead <= 0 || meta.shape.length === 0 || perBand > READ_AHEAD_MAX_CHUNKS) return loadUnit;
   const pending = new Map<string, Promise<Uint8Array | undefined>>();
   let furthest = -1;
   return (coords, signal) => {
@@ -287,32 +304,32 @@ function readAheadFetcher(meta: ZarrArrayMeta, fetchUnit: ZarrUnitFetcher, ahead
     const band = coords[0]!;
     for (let next = Math.max(band + 1, furthest + 1); next <= Math.min(band + ahead, grid[0]! - 1); next += 1) {
       for (const other of bandCoords(grid, next)) {
-        const promise = fetchUnit(other, signal);
+        const promise = loadUnit(other, signal);
         promise.catch(() => undefined); // reported when (if) the band is read
         pending.set(other.join(','), promise);
       }
       furthest = next;
     }
     if (band < furthest - ahead) {
-      // A jump backwards (a new slice): drop what was fetched for elsewhere.
+      // A jump backwards (a new slice): drop what was loaded for elsewhere.
       pending.clear();
       furthest = band;
     }
-    return early ?? fetchUnit(coords, signal);
+    return early ?? loadUnit(coords, signal);
   };
 }
 
 /** The codec of one band: the band's box read from its chunks, into a new buffer or straight into the caller's. */
-function bandCodec(meta: ZarrArrayMeta, fetchUnit: ZarrUnitFetcher, decode: ZarrChunkDecoder, region: ZarrRegion, byteLength: number, readInto: ZarrUnitReaderInto | undefined): ChunkCodec {
+function bandCodec(meta: ZarrArrayMeta, loadUnit: ZarrUnitLoader, region: ZarrRegion, byteLength: number, readInto: ZarrUnitReaderInto | undefined): ChunkCodec {
   return {
     name: meta.sharding ? 'zarr-shard-band' : 'zarr-band',
     async *decode(_stored, options) {
       const out = allocateUninitialized(byteLength);
-      await zarrReadRegion(meta, fetchUnit, decode, region, out, options.signal, readInto);
+      await zarrReadRegion(meta, loadUnit, region, out, options.signal, readInto);
       yield out;
     },
     async decodeInto(_stored, out, signal) {
-      await zarrReadRegion(meta, fetchUnit, decode, region, out, signal, readInto);
+      await zarrReadRegion(meta, loadUnit, region, out, signal, readInto);
     },
   };
 }

@@ -7,11 +7,14 @@
  */
 import { itemSize } from '../../core/dtype.js';
 import { throwIfAborted } from '../../core/errors.js';
-import type { ZarrChunkDecoder } from './codecs.js';
 import type { ZarrArrayMeta } from './types.js';
 
-/** Fetches the stored bytes of a unit chunk (inner chunk when sharded), or undefined when it is missing. */
-export type ZarrUnitFetcher = (coords: readonly number[], signal?: AbortSignal) => Promise<Uint8Array | undefined>;
+/**
+ * The decoded bytes of a unit chunk (inner chunk when sharded; its full shape in
+ * tensio's layout), or undefined when it is missing: fetch and decode in one, so that a
+ * read-ahead can decode ahead too.
+ */
+export type ZarrUnitLoader = (coords: readonly number[], signal?: AbortSignal) => Promise<Uint8Array | undefined>;
 
 /**
  * Reads a stored chunk that needs no decoding (no codecs, tensio's byte order, C order)
@@ -65,17 +68,17 @@ function fillRun(out: Uint8Array, at: number, length: number, fill: Uint8Array, 
  * @example
  * ```ts
  * const out = new Uint8Array(10 * 20 * 4);
- * await zarrReadRegion(meta, fetchUnit, decode, { starts: [100, 40], ends: [110, 60] }, out);
+ * await zarrReadRegion(meta, loadUnit, { starts: [100, 40], ends: [110, 60] }, out);
  * ```
  */
-export async function zarrReadRegion(meta: ZarrArrayMeta, fetchUnit: ZarrUnitFetcher, decode: ZarrChunkDecoder, region: ZarrRegion, out: Uint8Array, signal?: AbortSignal, readInto?: ZarrUnitReaderInto): Promise<void> {
+export async function zarrReadRegion(meta: ZarrArrayMeta, loadUnit: ZarrUnitLoader, region: ZarrRegion, out: Uint8Array, signal?: AbortSignal, readInto?: ZarrUnitReaderInto): Promise<void> {
   const size = itemSize(meta.dtype)!;
   const rank = meta.shape.length;
   const zero = meta.fillValue.every((byte) => byte === 0);
   if (rank === 0) {
     throwIfAborted(signal);
-    const stored = await fetchUnit([], signal);
-    out.set(stored ? (await decode(stored)).subarray(0, size) : meta.fillValue);
+    const decoded = await loadUnit([], signal);
+    out.set(decoded ? decoded.subarray(0, size) : meta.fillValue);
     return;
   }
   const { starts, ends } = region;
@@ -145,8 +148,7 @@ export async function zarrReadRegion(meta: ZarrArrayMeta, fetchUnit: ZarrUnitFet
         if (!(await readInto!(coords, out.subarray(at, at + chunkBytes), signal))) copy(undefined, coords);
         continue;
       }
-      const stored = await fetchUnit(coords, signal);
-      copy(stored ? await decode(stored) : undefined, coords);
+      copy(await loadUnit(coords, signal), coords);
     }
   };
   await Promise.all(Array.from({ length: Math.min(REGION_CONCURRENCY, total) }, worker));
