@@ -7,10 +7,11 @@
  * the string then still needs Python's exponent and tie rounding. Here the value
  * `m × 2^q` is multiplied by a power of ten held to 106 bits (a double-double), which
  * gives the leading digits exactly and the rest with an error below 2^-38 of a unit of
- * the last digit kept; only when the dropped part lies within 2^-32 of one half (an
- * exact tie, which C rounds to even, or a value that close to one) is the answer left
- * to the exact string path (`csvEmitExponential` returns false). Every other value
- * rounds the same way the exact expansion would.
+ * the last digit kept. When the dropped part lies within 2^-32 of one half, an integer
+ * test on `m` and `q` tells an exact tie (rounded half to even, as C does; common in
+ * float32 data, whose exact expansions are short) from a value merely that close, which
+ * is left to the exact string path (`csvEmitExponential` returns false). Every other
+ * value rounds the same way the exact expansion would.
  */
 import type { CsvTextBuffer } from './format-number.js';
 
@@ -19,7 +20,7 @@ const POW10_MIN = -310;
 const POW10_MAX = 340;
 /** 2^27 + 1: Dekker's constant that splits a double into two halves whose products are exact. */
 const SPLITTER = 134217729;
-/** The fraction's distance from one half under which the exact path decides (the error bound is below 2^-38). */
+/** The fraction's distance from one half under which ties are tested exactly (the error bound is below 2^-38). */
 const TIE_BAND = 2 ** -32;
 
 interface PowerTable {
@@ -90,6 +91,23 @@ const words = new Uint32Array(bits.buffer);
 const result = { high: 0, low: 0, exponent: 0 };
 
 /**
+ * Whether `m × 2^q × 10^s` lies exactly halfway between two integers, i.e. twice it is
+ * an odd integer: with m = odd × 2^z, that is z + q + s + 1 = 0 and, for s < 0, 5^-s
+ * dividing the odd part (impossible past 5^22, above any 53-bit odd part).
+ */
+function exactTie(m: number, q: number, s: number): boolean {
+  let odd = m;
+  let zeros = 0;
+  while (odd % 2 === 0) {
+    odd /= 2;
+    zeros++;
+  }
+  if (zeros + q + s + 1 !== 0) return false;
+  if (s >= 0) return true;
+  return -s <= 22 && odd % 5 ** -s === 0;
+}
+
+/**
  * The first `n1 + n2` significant digits of `magnitude` (finite, > 0) rounded half to
  * even at the last, into `result`; false when the dropped part is too close to one half
  * to decide here. n1 is 1..9, n2 is 0..10.
@@ -149,8 +167,11 @@ function digitsOf(magnitude: number, n1: number, n2: number): boolean {
     if (b < 0) { b += scaleLow; a--; } else if (b >= scaleLow) { b -= scaleLow; a++; }
     if (a < firstLow) { exponent--; continue; }
     if (a >= firstHigh) { exponent++; continue; }
-    if (Math.abs(fraction - 0.5) <= TIE_BAND) return false;
-    if (fraction > 0.5) b++;
+    if (Math.abs(fraction - 0.5) <= TIE_BAND) {
+      // An exact tie rounds half to even (C's printf); a value merely this close is left to the exact path.
+      if (!exactTie(m, q, n1 + n2 - 1 - exponent)) return false;
+      if ((n2 > 0 ? b : a) % 2 === 1) b++;
+    } else if (fraction > 0.5) b++;
     if (b >= scaleLow) { b -= scaleLow; a++; }
     if (a >= firstHigh) { a = firstLow; exponent++; }
     result.high = a;
@@ -176,7 +197,8 @@ function writeDigits(bytes: Uint8Array, end: number, value: number, count: numbe
  * Appends `%.{precision}e` of `value` (finite; `upper` for `%E`) to `out` exactly as C's
  * printf writes it (`-1.234500000000000000e+03`, exponent of at least two digits), or
  * returns false without writing when the value needs the exact path: a precision
- * above 18, a non-finite value, or a dropped part within 2^-32 of one half.
+ * above 18, a non-finite value, or a dropped part within 2^-32 of one half that is not
+ * an exact tie.
  *
  * @example
  * ```ts
