@@ -67,7 +67,8 @@ test('the direct path gives h5py\'s bytes for every corpus dataset it takes, and
   console.log(`hdf5 direct: ${direct} datasets equal to h5py's (${filtered} of them filtered: gzip, shuffle, Fletcher-32), ${noDigest} without a digest (${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ')}); declined: ${[...declined].map(([k, n]) => `${k}: ${n}`).join('; ')}`);
   assert.ok(direct >= 1500, `${direct} datasets read directly`);
   assert.ok(filtered >= FILTERED_TAKEN, `${filtered} filtered datasets read directly`);
-  assert.ok((declined.get('big-endian or a filter libhdf5 decodes') ?? 0) > 0, 'other filters and big-endian data are left to libhdf5');
+  // Reasons are counted with their digits as N ('libhdf5' too).
+  assert.ok((declined.get('big-endian or a filter libhdfN decodes') ?? 0) > 0, 'other filters and big-endian data are left to libhdf5');
 });
 
 test('tensio\'s own files are read directly (contiguous and chunked as one span, gzip as decoded bands); every read equals what was written', async (t) => {
