@@ -142,6 +142,25 @@ test('zstd-seekable: stream() of a compressed tensor holds one frame at a time (
   assert.ok(largest < Number(part.blob.length) / 4, `the largest read (${largest} bytes) must be about one frame of the ${part.blob.length}-byte compressed part`);
 });
 
+test('zstd-seekable: the compression level is applied (level 19 smaller than level 1), both read back equal', async (t) => {
+  const dir = await tempDir(t);
+  const data = new Uint8Array(1 << 20);
+  let state = 7;
+  for (let i = 0; i < data.length; i++) { state = (state * 1103515245 + 12345) >>> 0; data[i] = (state >>> 24) & 0x0f | ((i >> 9) & 0x30); }
+  const tensors = [{ name: 'w', dtype: 'uint8' as DType, shape: [data.length], data }];
+  await writeZt(join(dir, 'fast.zt'), tensors, { compress: { level: 1 } });
+  await writeZt(join(dir, 'small.zt'), tensors, { compress: { level: 19 } });
+  const sizes = [];
+  for (const name of ['fast.zt', 'small.zt']) {
+    await using reader = await ztOpen(join(dir, name));
+    const part = reader.manifest!.objects.get('w')!.parts.get('data')!;
+    assert.equal(part.encoding, 'zt.zstd-seekable/1');
+    sizes.push(Number(part.blob.length));
+    assert.deepEqual((await reader.read('w')).data, data);
+  }
+  assert.ok(sizes[1]! < sizes[0]!, `level 19 (${sizes[1]} bytes) must be smaller than level 1 (${sizes[0]} bytes)`);
+});
+
 test('convert safetensors → .zt → safetensors through the registry; verify and open detect .zt by its magic', async (t) => {
   const dir = await tempDir(t);
   const st = join(dir, 'm.safetensors');

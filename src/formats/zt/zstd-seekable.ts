@@ -15,6 +15,7 @@
  * seek-table size (plus one block) is refused before it is decompressed.
  */
 import { xxh64 } from '@node-rs/xxhash';
+import { zstdCompressAtLevel } from '../../storage/zstd-native.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
 import type { ChunkCodec } from '../../storage/chunk-codec.js';
@@ -214,7 +215,8 @@ export function ztZstdEncoder(options: { level?: number; frameBytes?: number } =
   const pending = new Uint8Array(frameBytes);
   let filled = 0;
   const compressFrame = async (content: Uint8Array): Promise<Uint8Array> => {
-    const plain = await (await zstd()).compress(content, level);
+    // The package's compress(data, level) drops the level (1.2.2); the binding takes it.
+    const plain = await zstdCompressAtLevel(content, level);
     // Set the checksum flag and append XXH64's low 32 bits: the frame format's content checksum.
     const frame = new Uint8Array(plain.length + 4);
     frame.set(plain);
