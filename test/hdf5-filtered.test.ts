@@ -22,6 +22,8 @@ import { hdf5DecodePipeline, hdf5FillElement, type Hdf5PipelineFilter } from '..
 import { HDF5_CHUNKS_IN_FLIGHT, hdf5FilteredBands } from '../src/formats/hdf5/filtered-chunks.js';
 import type { Hdf5StoredChunk } from '../src/formats/hdf5/data-location.js';
 import { hdf5CreateWriter, hdf5Open } from '../src/formats/hdf5/index.js';
+import { HDF5_LIBHDF5_ONLY_ENV } from '../src/formats/hdf5/reader.js';
+import { isMemoryMapped, memoryMapAvailable, memoryMapStatus } from '../src/storage/memory-map.js';
 import { bytesSource, type ByteSource } from '../src/storage/byte-source.js';
 import { readChunkedBytes, streamChunkedBytes } from '../src/storage/chunked-bytes.js';
 import { directLocations } from './helpers/hdf5-direct.js';
@@ -295,4 +297,31 @@ test('tensio\'s gzip files: the direct path decodes them (its codec, not libhdf5
   await using reader = await hdf5Open(path);
   await assert.rejects(reader.read('g/x'), (error) => isTensioError(error, 'CHECKSUM_MISMATCH'));
   assert.deepEqual((await reader.read('g/x', { slice: { start: 0, end: 128 } })).data, data.subarray(0, 128 * 96), 'chunks before it read');
+});
+
+test('TENSIO_HDF5_LIBHDF5_ONLY=1 sends every dataset through libhdf5: an unfiltered dataset is then not a mapped view, and reads the same bytes', async (t) => {
+  if (!memoryMapAvailable()) {
+    t.skip(`skipped: the mmap addon is not loaded (${memoryMapStatus().reason}), so the direct path cannot be told apart by its mapped view`);
+    return;
+  }
+  const dir = await tempDir(t);
+  const path = join(dir, 'plain.h5');
+  const data = new Uint8Array(new Float32Array(4096 * 16).map((_, i) => i * 0.5).buffer);
+  const writer = await hdf5CreateWriter(path, { tensors: [{ name: 'x', dtype: 'float32', shape: [4096, 16] }] });
+  await writer.add('x', data);
+  await writer.close();
+  const saved = process.env[HDF5_LIBHDF5_ONLY_ENV];
+  try {
+    for (const value of [undefined, '1']) {
+      if (value === undefined) delete process.env[HDF5_LIBHDF5_ONLY_ENV];
+      else process.env[HDF5_LIBHDF5_ONLY_ENV] = value;
+      await using reader = await hdf5Open(path);
+      const read = (await reader.read('x')).data;
+      assert.deepEqual(read, data, `${HDF5_LIBHDF5_ONLY_ENV}=${value ?? '(unset)'}`);
+      assert.equal(isMemoryMapped(read), value === undefined, `${HDF5_LIBHDF5_ONLY_ENV}=${value ?? '(unset)'}: mapped view only on the direct path`);
+    }
+  } finally {
+    if (saved === undefined) delete process.env[HDF5_LIBHDF5_ONLY_ENV];
+    else process.env[HDF5_LIBHDF5_ONLY_ENV] = saved;
+  }
 });
