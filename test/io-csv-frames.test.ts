@@ -42,9 +42,13 @@ test('fromCsv/fromTxt: named after the file stem, NumPack delimiters, skipRows, 
   const p = await load(store, 'points');
   assert.equal(p.dtype, 'int32');
   assert.deepEqual(Array.from(new Int32Array(p.data.slice().buffer)), [1, 2, 3, 4, 5, 6]);
+  // Another extension is dropped as NumPack's Path.stem drops it (x.data → x).
+  await writeFile(join(dir, 'readings.data'), '7,8\n');
+  await fromCsv(join(dir, 'readings.data'), store);
+  assert.deepEqual(floats(await load(store, 'readings')), [7, 8]);
   // Merged into one store, as NumPack's drop_if_exists=False.
   await using npk = await NumPack.open(store, { readOnly: true });
-  assert.deepEqual([...npk.getMemberList()].sort(), ['measurements', 'points', 'renamed']);
+  assert.deepEqual([...npk.getMemberList()].sort(), ['measurements', 'points', 'readings', 'renamed']);
 });
 
 test("toCsv/toTxt: %.18e by default (NumPack's), header '# col0,…', 'shortest', one array or arrayName", async (t) => {

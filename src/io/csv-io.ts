@@ -10,13 +10,13 @@
  * `header` names, `usecols`, and `fmt: 'shortest'` for the shortest round-trip text.
  */
 import type { S3Options } from '../storage/s3-client.js';
-import { basename } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import type { CsvDType, CsvReadOptions } from '../formats/csv/types.js';
 import { openTensorFile } from '../operations/index.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
-import { isHttpUrl, localPathOf, type SourceInput } from '../storage/source-input.js';
+import type { SourceInput } from '../storage/source-input.js';
 import { NumPack } from '../npk/numpack.js';
+import { fileStemOf } from './file-stem.js';
 import { copyIntoStore, exportStore, singleArrayName, type IntoStoreOptions, type S3CallOptions } from './store-transfer.js';
 
 /** Options of {@link fromCsv} and {@link fromTxt}. */
@@ -35,11 +35,9 @@ export interface FromCsvOptions extends IntoStoreOptions, Pick<CsvReadOptions, '
   s3?: S3Options;
 }
 
-/** The file stem NumPack names the array after (`a.csv.gz` → `a`). */
+/** The file stem NumPack names the array after (`a.csv.gz` → `a`, `x.data` → `x`). */
 function stemOf(input: SourceInput): string | undefined {
-  if (typeof input !== 'string' && !(input instanceof URL)) return undefined;
-  const path = isHttpUrl(input) ? decodeURIComponent(new URL(String(input)).pathname) : (localPathOf(input) ?? String(input));
-  return basename(path).replace(/\.(csv|tsv|txt)(\.gz)?$/i, '').replace(/\.gz$/i, '');
+  return fileStemOf(input, /\.(csv|tsv|txt)(\.gz)?$|\.gz$/i);
 }
 
 async function fromText(format: 'csv' | 'txt', input: SourceInput, npkPath: string, options: FromCsvOptions): Promise<void> {

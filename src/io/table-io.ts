@@ -6,14 +6,14 @@
  * NumPy's promotion, nullable integers as float64 NaN) and the npk writer.
  */
 import type { S3Options } from '../storage/s3-client.js';
-import { basename } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import { NumPack } from '../npk/numpack.js';
 import { convertReader, openTensorFile } from '../operations/index.js';
 import { memorySink } from '../storage/byte-sink.js';
 import type { HttpSourceOptions } from '../storage/http-source.js';
 import { bytesSource } from '../storage/byte-source.js';
-import { isHttpUrl, localPathOf, type SourceInput } from '../storage/source-input.js';
+import type { SourceInput } from '../storage/source-input.js';
+import { fileStemOf } from './file-stem.js';
 import { copyIntoStore, exportStore, singleArrayName, type IntoStoreOptions, type S3CallOptions } from './store-transfer.js';
 
 /** Options of {@link fromParquetFile}, {@link fromFeatherFile} and {@link fromTable}. */
@@ -45,10 +45,9 @@ export interface ToTableFileOptions extends S3CallOptions {
   signal?: AbortSignal;
 }
 
+/** The file stem NumPack names the array after (`a.csv.gz` → `a`, `x.data` → `x`). */
 function stemOf(input: SourceInput): string | undefined {
-  if (typeof input !== 'string' && !(input instanceof URL)) return undefined;
-  const path = isHttpUrl(input) ? decodeURIComponent(new URL(String(input)).pathname) : (localPathOf(input) ?? String(input));
-  return basename(path).replace(/\.(parquet|pq|feather|arrow|arrows|ipc)$/i, '');
+  return fileStemOf(input, /\.(parquet|pq|feather|arrow|arrows|ipc)$/i);
 }
 
 async function fromTableFile(format: 'parquet' | 'arrow', input: SourceInput, npkPath: string, options: FromTableOptions, defaultName: string | undefined): Promise<void> {
