@@ -4,7 +4,9 @@
  * tensor's bytes (and copied otherwise, or with `copy: true`, or without the addon);
  * wasm code reads them; writes never reach the file; mappings survive `grow`; release()
  * and a dropped result give zero pages back; a file shortened under the mapping reads
- * zeros instead of killing the process. Mapping tests skip with the reason when the
+ * zeros instead of killing the process; mapped tensors of 8 MiB or more sit where their
+ * address agrees with their file offset modulo 2 MiB (huge page-cache folios map whole),
+ * unless `alignHugePages: false`. Mapping tests skip with the reason when the
  * addon or the platform does not map into wasm memory.
  */
 import { test } from 'node:test';
@@ -16,6 +18,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUILT_IN_FORMATS, createTensor, isMemoryMapped, openTensorFile, type Tensor } from '../src/index.js';
 import { readIntoWasmMemory, wasmMappingUnavailableReason, type WasmMemoryLike } from '../src/io/index.js';
+import { wasmMemoryBaseModulo } from '../src/storage/memory-map.js';
+import { WASM_HUGE_ALIGN_MIN_BYTES, WASM_HUGE_PAGE_BYTES } from '../src/model/wasm-memory.js';
 import { isTensioError } from '../src/core/errors.js';
 import { tempDir } from './helpers/temp.js';
 import { writeWithFormat } from './helpers/cli.js';
@@ -151,6 +155,56 @@ test('a mapped tensor in wasm memory: writes stay private, grow keeps it, releas
   assert.ok(new Uint8Array(memory.buffer, placed.region.byteOffset, placed.region.byteLength).every((byte) => byte === 0), 'released pages read as zeros');
   // The region is ordinary memory again: writable.
   new Uint8Array(memory.buffer, placed.region.byteOffset, 16).fill(1);
+});
+
+/** Each tensor's absolute data offset in a safetensors file (8-byte length, JSON header, data). */
+function safetensorsOffsets(path: string): Record<string, number> {
+  const file = readFileSync(path);
+  const headerLength = Number(file.readBigUInt64LE(0));
+  const header = JSON.parse(file.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { data_offsets?: [number, number] }>;
+  const offsets: Record<string, number> = {};
+  for (const [name, entry] of Object.entries(header)) if (entry.data_offsets) offsets[name] = 8 + headerLength + entry.data_offsets[0];
+  return offsets;
+}
+
+test('mapped tensors of 8 MiB or more agree with their file offset modulo 2 MiB (huge folios map whole); alignHugePages: false packs them', { skip: NO_MAPPING }, async (t) => {
+  const dir = await tempDir(t, 'tensio-wasm-');
+  const path = join(dir, 'a.safetensors');
+  const MiB = 1 << 20;
+  const tensors = {
+    a: createTensor('uint8', [9 * MiB + 12345], pattern(9 * MiB + 12345, 21)), // odd length, so what follows is not 2 MiB-aligned in the file
+    b: createTensor('float32', [3 * MiB / 4], pattern(3 * MiB, 22)), // under the threshold: packed
+    c: createTensor('uint8', [WASM_HUGE_ALIGN_MIN_BYTES], pattern(WASM_HUGE_ALIGN_MIN_BYTES, 23)), // exactly the threshold: aligned
+  };
+  await writeWithFormat('safetensors', path, tensors);
+  const offsets = safetensorsOffsets(path);
+  await using reader = await openTensorFile(path);
+  const memory = newMemory();
+  const base = wasmMemoryBaseModulo(memory, WASM_HUGE_PAGE_BYTES);
+  assert.notEqual(base, undefined, 'the addon tells the memory\'s address');
+  const placedAligned = [];
+  for (const [name, tensor] of Object.entries(tensors)) {
+    const placed = await readIntoWasmMemory(reader, name, memory);
+    assert.equal(placed.mapped, true, name);
+    const misalignment = (((base! + placed.pointer - offsets[name]!) % WASM_HUGE_PAGE_BYTES) + WASM_HUGE_PAGE_BYTES) % WASM_HUGE_PAGE_BYTES;
+    const large = tensor.data.byteLength >= WASM_HUGE_ALIGN_MIN_BYTES;
+    if (large) assert.equal(misalignment, 0, `${name}: address and file offset disagree by ${misalignment} modulo 2 MiB`);
+    // A packed tensor starts within the first 64 KiB page of its region; an aligned one within its first 2 MiB.
+    assert.ok(placed.pointer - placed.region.byteOffset < (large ? WASM_HUGE_PAGE_BYTES : 65536), `${name} starts ${placed.pointer - placed.region.byteOffset} bytes into its region`);
+    assert.ok(placed.pointer + placed.byteLength <= placed.region.byteOffset + placed.region.byteLength, name);
+    assert.equal(sha(new Uint8Array(memory.buffer, placed.pointer, placed.byteLength)), sha(tensor.data), name);
+    placedAligned.push(placed);
+  }
+  for (const name of Object.keys(tensors)) {
+    const packed = await readIntoWasmMemory(reader, name, memory, { alignHugePages: false });
+    assert.ok(packed.pointer - packed.region.byteOffset < 65536, `${name} packed: ${packed.pointer - packed.region.byteOffset} bytes in`);
+    assert.equal(sha(new Uint8Array(memory.buffer, packed.pointer, packed.byteLength)), sha(tensors[name as keyof typeof tensors].data), `${name} packed`);
+    packed.release();
+  }
+  for (const placed of placedAligned) {
+    placed.release();
+    assert.ok(new Uint8Array(memory.buffer, placed.region.byteOffset, placed.region.byteLength).every((byte) => byte === 0), `${placed.name}: released region reads as zeros`);
+  }
 });
 
 test('a memory that cannot grow enough: LIMIT_EXCEEDED with the numbers, nothing mapped', async (t) => {

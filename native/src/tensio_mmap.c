@@ -595,6 +595,32 @@ static napi_value into_faulted(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * baseModulo(memory, modulus) -> the address of memory.buffer's first byte modulo
+ * `modulus` (a power of two, at most 1 GiB). JavaScript needs it to place a tensor so
+ * that its address and its file offset agree modulo the huge-page size: only then can
+ * the kernel map a file's large page-cache folios (2 MiB on ext4 with large folios,
+ * tmpfs, XFS) with one page-table entry each instead of 512; mapInto's MAP_FIXED takes
+ * the address as given, where mmap(NULL) would have picked an agreeing one itself.
+ */
+static napi_value base_modulo(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int64_t modulus;
+  void *data = NULL;
+  size_t length = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || !read_int64(env, argv[1], &modulus) ||
+      modulus <= 0 || modulus > ((int64_t)1 << 30) || (modulus & (modulus - 1)) != 0) {
+    return throw_coded(env, "EINVAL", "baseModulo(memory, modulus) takes a memory and a power of two up to 1 GiB");
+  }
+  if (!memory_buffer_info(env, argv[0], &data, &length)) {
+    return throw_coded(env, "EINVAL", "baseModulo: the first argument must be a WebAssembly.Memory (not shared)");
+  }
+  napi_value result;
+  napi_create_double(env, (double)((uintptr_t)data & (uintptr_t)(modulus - 1)), &result);
+  return result;
+}
+
 /* faulted(buffer) -> true when a truncation replaced part of this mapping with zeros. */
 static napi_value mapping_faulted(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -649,6 +675,7 @@ NAPI_MODULE_INIT() {
     {"mapInto", NULL, map_into, NULL, NULL, NULL, napi_default, NULL},
     {"unmapInto", NULL, unmap_into, NULL, NULL, NULL, napi_default, NULL},
     {"intoFaulted", NULL, into_faulted, NULL, NULL, NULL, napi_default, NULL},
+    {"baseModulo", NULL, base_modulo, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

@@ -62,6 +62,13 @@ export interface ByteSource {
    * `mapFileIntoWasmMemory`): the caller then copies. Only local file sources have it.
    */
   mapIntoWasm?(memory: WasmMemoryLike, byteOffset: number, offset: number, length: number): WasmMemoryMapping | undefined;
+  /**
+   * The address of `memory`'s first byte modulo `modulus` (a power of two), or
+   * `undefined` when unknown; sources with {@link mapIntoWasm} may have it, so a mapped
+   * tensor can be placed where its address agrees with its file offset modulo the
+   * huge-page size (`src/model/wasm-memory.ts`).
+   */
+  wasmBaseModulo?(memory: WasmMemoryLike, modulus: number): number | undefined;
   /** Releases file handles or connections. Safe to call twice. */
   close?(): Promise<void>;
 }

@@ -6,7 +6,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { readSync } from 'node:fs';
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { checkRange, type ByteSource, type MappedBytes, type ReadOptions } from './byte-source.js';
-import { MAP_MIN_BYTES, mapFileIntoWasmMemory, mapFileRange, memoryMapAvailable, memoryMapFaulted } from './memory-map.js';
+import { MAP_MIN_BYTES, mapFileIntoWasmMemory, mapFileRange, memoryMapAvailable, memoryMapFaulted, wasmMemoryBaseModulo } from './memory-map.js';
 
 /** A file-backed {@link ByteSource}; close it (or use `await using`) when done. */
 export interface FileSource extends ByteSource {
@@ -109,6 +109,7 @@ export async function fileSource(path: string, options: FileSourceOptions = {}):
         checkRange(size, offset, length, path);
         return mapFileIntoWasmMemory(memory, byteOffset, handle.fd, offset, length, path);
       },
+      wasmBaseModulo: wasmMemoryBaseModulo,
     } : {}),
     async close() {
       if (closed) return;

@@ -47,6 +47,8 @@ interface MmapAddon {
   mapInto(memory: WasmMemoryLike, byteOffset: number, fd: number, fileOffset: number, length: number): object;
   unmapInto(handle: object): boolean;
   intoFaulted(handle: object): boolean;
+  /** Absent in an addon built before it existed (tensors are then placed without huge-page alignment). */
+  baseModulo?(memory: WasmMemoryLike, modulus: number): number;
 }
 
 /**
@@ -324,6 +326,29 @@ export function mapFileIntoWasmMemory(memory: WasmMemoryLike, byteOffset: number
     return undefined;
   }
   return { release: () => addon.unmapInto(handle), faulted: () => addon.intoFaulted(handle) };
+}
+
+/**
+ * The address of `memory`'s first byte modulo `modulus` (a power of two), or `undefined`
+ * when mapping into wasm memory is unavailable or the addon predates this call. Placing a
+ * mapped tensor so that its address agrees with its file offset modulo the huge-page
+ * size lets the kernel map the file's 2 MiB page-cache folios whole, one fault per 2 MiB
+ * instead of one per 64 KiB (`src/model/wasm-memory.ts`; bench/README.md has the figures).
+ *
+ * @example
+ * ```ts
+ * const base = wasmMemoryBaseModulo(memory, 2 * 1024 * 1024) ?? 0;
+ * ```
+ */
+export function wasmMemoryBaseModulo(memory: WasmMemoryLike, modulus: number): number | undefined {
+  if (wasmMappingUnavailableReason() !== undefined) return undefined;
+  const addon = loadAddon().addon!;
+  if (!addon.baseModulo) return undefined;
+  try {
+    return addon.baseModulo(memory, modulus);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The system's page size as the addon sees it (4096 when the addon is not loaded). */
