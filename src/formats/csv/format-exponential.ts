@@ -13,7 +13,7 @@
  * is left to the exact string path (`csvEmitExponential` returns false). Every other
  * value rounds the same way the exact expansion would.
  */
-import type { CsvTextBuffer } from './format-number.js';
+import type { CsvTextBuffer } from './text-buffer.js';
 
 /** Smallest and largest power of ten the digit loop needs (values from 5e-324 to 1.8e308, 1 to 9 leading digits). */
 const POW10_MIN = -310;

@@ -7,7 +7,8 @@ export type { CsvDType, CsvReadOptions, CsvWriteOptions, CsvDialect, CsvScan, Cs
 export { csvParseFloat, csvParseInteger, csvParseBool, PARSE_FAILED, PARSE_MISSING } from './numbers.js';
 export { CsvTokenizer } from './tokenizer.js';
 export { csvDetectDelimiter, csvResolveDialect, CsvScanner, csvParseRun } from './read.js';
-export { csvShortestFloat64, csvShortestFloat32, csvCompileFormat, type CsvCompiledFormat } from './format-number.js';
+export { csvShortestFloat64, csvShortestFloat32 } from './format-shortest.js';
+export { csvCompileFormat, type CsvCompiledFormat } from './format-printf.js';
 export { CSV_DEFAULT_ARRAY_NAME, csvIsGzip, csvScanSource, csvOpenSource, csvOpen } from './reader.js';
 export { CSV_WRITABLE_DTYPES, csvCannotWrite, csvTextChunks, csvCreateWriter } from './write.js';
 export { csvFormat, txtFormat } from './format.js';

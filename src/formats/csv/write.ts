@@ -14,7 +14,9 @@ import type { TensorBytes, TensorSpec, TensorWriter, WriterOptions } from '../..
 import { describeWriteTarget, openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import { chunksOf } from '../../storage/tensor-bytes.js';
 import { zlibPipe } from '../../zip/zlib-stream.js';
-import { csvCompileFormat, csvEmitShortest, csvFormatEmitter, CsvTextBuffer, type CsvFormatEmitter } from './format-number.js';
+import { csvCompileFormat, csvFormatEmitter, type CsvFormatEmitter } from './format-printf.js';
+import { csvEmitShortest } from './format-shortest.js';
+import { CsvTextBuffer } from './text-buffer.js';
 import type { CsvWriteOptions } from './types.js';
 import { csvCannotWrite } from './descriptor.js';
 
