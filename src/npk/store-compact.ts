@@ -4,7 +4,7 @@
  */
 import { TensioError } from '../core/errors.js';
 import { tensorByteLength } from '../core/sizes.js';
-import { npkWriteArrayFiles } from './array-data.js';
+import { npkWriteArrayFiles } from './array-write.js';
 import { npkLogicalChunks } from './logical-io.js';
 import { npkCheckName } from './names.js';
 import type { NpkStoreCore } from './store-core.js';

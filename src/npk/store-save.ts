@@ -6,7 +6,7 @@ import { TensioError } from '../core/errors.js';
 import { tensorByteLength } from '../core/sizes.js';
 import type { Tensor } from '../core/tensor.js';
 import { chunksOf, type TensorBytes } from '../storage/tensor-bytes.js';
-import { npkWriteArrayFiles } from './array-data.js';
+import { npkWriteArrayFiles } from './array-write.js';
 import { npkRowBytesOf } from './array-state.js';
 import { npkDtypeCode } from './dtype-codes.js';
 import { npkCheckName } from './names.js';
