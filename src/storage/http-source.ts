@@ -25,9 +25,10 @@ import { TensioError, throwIfAborted } from '../core/errors.js';
 import { checkRange, type ByteSource, type ReadOptions } from './byte-source.js';
 import { withCache, type CacheOptions, type CacheStats } from './cached-source.js';
 import { SequentialReadAhead } from './read-ahead.js';
-import { HttpClient, RetryableError, safeUrl, statusError, translateNetworkError, type HttpOptions, type HttpStats } from './http-client.js';
-import { quoteInput, quoteValue } from '../core/quote.js';
+import { HttpClient, RetryableError, safeUrl, statusError, type HttpOptions, type HttpStats } from './http-client.js';
+import { quoteValue } from '../core/quote.js';
 import { rememberRemoteFile } from './http-sync-reader.js';
+import { parseContentLength, parseContentRange, parseHttpUrl, readBodyInto, responseHeader, type ContentRange } from './http-response.js';
 
 /** Options for {@link httpSource}. */
 export interface HttpSourceOptions extends HttpOptions {
@@ -149,120 +150,6 @@ export async function httpSource(url: string | URL, options: HttpSourceOptions =
   }
 }
 
-/** Parses a URL, accepting only `http:` and `https:`. */
-export function parseHttpUrl(url: string | URL): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(String(url));
-  } catch (cause) {
-    throw new TensioError('INVALID_ARGUMENT', `${quoteInput(String(url))} is not a valid URL`, { cause });
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new TensioError('INVALID_ARGUMENT', `${safeUrl(parsed)} is not an http: or https: URL`);
-  }
-  return parsed;
-}
-
-/** A parsed Content-Range: `bytes START-END/TOTAL` (TOTAL may be a star), or a star range with TOTAL for 416 answers. */
-export interface ContentRange {
-  start?: number;
-  end?: number;
-  total?: number;
-}
-
-/** Parses a Content-Range header; throws `HTTP_ERROR` when malformed, `SIZE_OVERFLOW` for numbers past 2^53. */
-export function parseContentRange(value: string | undefined, url: URL): ContentRange | undefined {
-  if (value === undefined) return undefined;
-  const match = /^\s*bytes\s+(?:(\d+)-(\d+)|\*)\/(\d+|\*)\s*$/i.exec(value);
-  if (!match) throw new TensioError('HTTP_ERROR', `${safeUrl(url)} sent a malformed Content-Range ${quoteInput(value)}`, { path: safeUrl(url) });
-  const number = (text: string | undefined): number | undefined => {
-    if (text === undefined || text === '*') return undefined;
-    const n = Number(text);
-    if (!Number.isSafeInteger(n)) {
-      throw new TensioError('SIZE_OVERFLOW', `${safeUrl(url)} declares a size of ${text} bytes in Content-Range, beyond 2^53`, { path: safeUrl(url) });
-    }
-    return n;
-  };
-  const range: ContentRange = {};
-  const start = number(match[1]);
-  const end = number(match[2]);
-  const total = number(match[3]);
-  if (start !== undefined) range.start = start;
-  if (end !== undefined) range.end = end;
-  if (total !== undefined) range.total = total;
-  return range;
-}
-
-/** Parses a Content-Length header; undefined when absent. */
-export function parseContentLength(value: string | undefined, url: URL): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value.trim())) throw new TensioError('HTTP_ERROR', `${safeUrl(url)} sent a malformed Content-Length ${quoteInput(value)}`, { path: safeUrl(url) });
-  const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new TensioError('SIZE_OVERFLOW', `${safeUrl(url)} declares a body of ${value} bytes, beyond 2^53`, { path: safeUrl(url) });
-  return n;
-}
-
-/**
- * Copies a response body into `target[at…]` after skipping its first `skip` bytes.
- * `strict`: the body must end exactly when `target` is full (more is `SIZE_MISMATCH`);
- * otherwise the connection is closed as soon as `target` is full. Resolves with the
- * bytes written; a dropped connection rejects with {@link RetryableError}, keeping
- * what arrived in `progress.written`.
- */
-export async function readBodyInto(
-  response: IncomingMessage,
-  target: Uint8Array,
-  options: { at?: number; skip?: number; strict: boolean; url: URL; signal: AbortSignal | undefined; stats: HttpStats; progress?: { written: number } },
-): Promise<number> {
-  const encoding = response.headers['content-encoding'];
-  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
-    // Ranges count bytes of the file, not of a compressed body: such an answer cannot be used.
-    response.destroy();
-    throw new TensioError('HTTP_ERROR', `${safeUrl(options.url)} sent a ${encoding}-encoded body although tensio asked for none (Accept-Encoding: identity)`, { path: safeUrl(options.url) });
-  }
-  let at = options.at ?? 0;
-  let skip = options.skip ?? 0;
-  const progress = options.progress ?? { written: 0 };
-  try {
-    for await (const piece of response as AsyncIterable<Buffer>) {
-      options.stats.bytesReceived += piece.byteLength;
-      let chunk: Uint8Array = piece;
-      if (skip > 0) {
-        if (chunk.byteLength <= skip) {
-          skip -= chunk.byteLength;
-          continue;
-        }
-        chunk = chunk.subarray(skip);
-        skip = 0;
-      }
-      const room = target.byteLength - at;
-      if (chunk.byteLength > room) {
-        if (options.strict) {
-          response.destroy();
-          throw new TensioError('SIZE_MISMATCH', `${safeUrl(options.url)} sent more bytes than the ${target.byteLength - (options.at ?? 0)} it announced`, { path: safeUrl(options.url) });
-        }
-        target.set(chunk.subarray(0, room), at);
-        at += room;
-        progress.written += room;
-        response.destroy(); // got what was needed: close the connection, read nothing more
-        return at - (options.at ?? 0);
-      }
-      target.set(chunk, at);
-      at += chunk.byteLength;
-      progress.written += chunk.byteLength;
-      if (!options.strict && at === target.byteLength) {
-        response.destroy();
-        return at - (options.at ?? 0);
-      }
-    }
-  } catch (cause) {
-    if (cause instanceof TensioError) throw cause;
-    throwIfAborted(options.signal);
-    throw translateNetworkError(cause, options.url, options.signal);
-  }
-  return at - (options.at ?? 0);
-}
-
 /** The state of one remote file: its size, validators and the range logic. */
 class RemoteFile {
   rangeSupported = true;
@@ -325,7 +212,7 @@ class RemoteFile {
       return true;
     }
     if (status === 200) {
-      const declared = parseContentLength(header(response, 'content-length'), answered);
+      const declared = parseContentLength(responseHeader(response, 'content-length'), answered);
       if (declared !== undefined && declared > this.client.noRangeMaxBytes) {
         response.destroy(); // a large whole body: ask from the start, which tells whether ranges work at all
         return false;
@@ -336,7 +223,7 @@ class RemoteFile {
     }
     response.destroy();
     if (status === 416) {
-      const range = parseContentRange(header(response, 'content-range'), answered);
+      const range = parseContentRange(responseHeader(response, 'content-range'), answered);
       if (range?.total === 0) {
         this.size = 0;
         this.pinTo(response);
@@ -350,10 +237,10 @@ class RemoteFile {
 
   /** The Content-Range of a 206 answer, which must say the file's size. */
   private sizedRange(response: IncomingMessage, answered: URL): ContentRange & { total: number } {
-    const range = parseContentRange(header(response, 'content-range'), answered);
+    const range = parseContentRange(responseHeader(response, 'content-range'), answered);
     if (!range || range.total === undefined) {
       response.destroy();
-      throw new TensioError('RANGE_NOT_SUPPORTED', `${this.name} answered a range request without saying the file's size (Content-Range ${quoteValue(header(response, 'content-range') ?? null)}); tensio needs it for random access`, { path: this.name });
+      throw new TensioError('RANGE_NOT_SUPPORTED', `${this.name} answered a range request without saying the file's size (Content-Range ${quoteValue(responseHeader(response, 'content-range') ?? null)}); tensio needs it for random access`, { path: this.name });
     }
     return range as ContentRange & { total: number };
   }
@@ -366,8 +253,8 @@ class RemoteFile {
 
   /** Pins the file to an answer's validators. */
   private pinTo(response: IncomingMessage): void {
-    this.etag = header(response, 'etag');
-    this.lastModified = header(response, 'last-modified');
+    this.etag = responseHeader(response, 'etag');
+    this.lastModified = responseHeader(response, 'last-modified');
   }
 
   private async openOnce(prefetchBytes: number, signal: AbortSignal | undefined): Promise<void> {
@@ -389,7 +276,7 @@ class RemoteFile {
       return;
     }
     if (status === 416) {
-      const range = parseContentRange(header(response, 'content-range'), answered);
+      const range = parseContentRange(responseHeader(response, 'content-range'), answered);
       response.destroy();
       if (range?.total === 0) {
         this.size = 0;
@@ -413,7 +300,7 @@ class RemoteFile {
   private async readWholeBody(response: IncomingMessage, answered: URL, prefetchBytes: number, signal: AbortSignal | undefined): Promise<void> {
     // No range support: read from the front only, never the whole of a large body.
     this.rangeSupported = false;
-    const declared = parseContentLength(header(response, 'content-length'), answered);
+    const declared = parseContentLength(responseHeader(response, 'content-length'), answered);
     const limit = this.client.noRangeMaxBytes;
     if (declared !== undefined && declared <= limit) {
       this.head = new Uint8Array(declared);
@@ -439,7 +326,7 @@ class RemoteFile {
   }
 
   private checkContentLength(response: IncomingMessage, expected: number, url: URL): void {
-    const declared = parseContentLength(header(response, 'content-length'), url);
+    const declared = parseContentLength(responseHeader(response, 'content-length'), url);
     if (declared !== undefined && declared !== expected) {
       response.destroy();
       throw new TensioError('SIZE_MISMATCH', `${this.name} announced ${declared} body bytes for a range of ${expected}`, { path: this.name });
@@ -449,8 +336,8 @@ class RemoteFile {
   /** Fails with `SOURCE_CHANGED` when an answer's validators or size differ from the pinned ones. */
   private checkPinned(response: IncomingMessage, total: number | undefined): void {
     if (!this.client.pin) return;
-    const etag = header(response, 'etag');
-    const lastModified = header(response, 'last-modified');
+    const etag = responseHeader(response, 'etag');
+    const lastModified = responseHeader(response, 'last-modified');
     const changed =
       (total !== undefined && total !== this.size) ||
       (this.etag !== undefined && etag !== undefined && etag !== this.etag) ||
@@ -488,7 +375,7 @@ class RemoteFile {
       }
       if (status === 200) {
         // The server stopped honouring Range: take the bytes from the front, if near enough.
-        this.checkPinned(response, parseContentLength(header(response, 'content-length'), answered));
+        this.checkPinned(response, parseContentLength(responseHeader(response, 'content-length'), answered));
         if (end + 1 > this.client.noRangeMaxBytes) {
           response.destroy();
           throw this.noRangeError(offset, length);
@@ -502,7 +389,7 @@ class RemoteFile {
         if (status === 416) throw new TensioError('SOURCE_CHANGED', `${this.name} refused bytes ${from}-${end} (HTTP 416): it is shorter than the ${this.size} bytes it had`, { path: this.name });
         throw statusError(status, answered);
       }
-      const range = parseContentRange(header(response, 'content-range'), answered);
+      const range = parseContentRange(responseHeader(response, 'content-range'), answered);
       this.checkPinned(response, range?.total);
       if (!range || range.start !== from || range.end !== end) {
         response.destroy();
@@ -531,7 +418,7 @@ class RemoteFile {
         response.destroy();
         throw statusError(status, answered);
       }
-      this.checkPinned(response, parseContentLength(header(response, 'content-length'), answered));
+      this.checkPinned(response, parseContentLength(responseHeader(response, 'content-length'), answered));
       await readBodyInto(response, target, { skip: offset, strict: false, url: answered, signal, stats: this.client.stats, progress });
       if (progress.written < target.byteLength) throw new RetryableError(`${this.name}: connection closed after ${progress.written} of ${target.byteLength} bytes`);
     });
@@ -544,9 +431,4 @@ class RemoteFile {
       { path: this.name, offset },
     );
   }
-}
-
-function header(response: IncomingMessage, name: string): string | undefined {
-  const value = response.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }

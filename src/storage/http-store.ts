@@ -7,7 +7,8 @@
 import { TensioError } from '../core/errors.js';
 import { readRange, type ByteRange, type ReadOptions } from './byte-source.js';
 import { HttpClient, RetryableError, safeUrl, statusError, type HttpOptions, type HttpStats } from './http-client.js';
-import { httpSource, parseContentLength, parseContentRange, parseHttpUrl, readBodyInto, type HttpSource, type HttpSourceOptions } from './http-source.js';
+import { httpSource, type HttpSource, type HttpSourceOptions } from './http-source.js';
+import { parseContentLength, parseContentRange, parseHttpUrl, readBodyInto } from './http-response.js';
 import { checkStoreKey, type Store } from './store.js';
 import { quoteValue } from '../core/quote.js';
 
