@@ -1,15 +1,57 @@
 /**
  * Buffer allocation for reads. Fresh memory is the real cost of loading on this class
  * of machine (first touch runs at about a third of the page-cache read speed), so
- * buffers that a read overwrites entirely are allocated without zero-filling.
+ * buffers that a read overwrites entirely are allocated without zero-filling, and large
+ * ones come from a registered large-buffer allocator when one is available: in Node,
+ * `src/storage/memory-map.ts` registers the native addon's huge-page buffers (2 MiB
+ * pages: one fault where 4 KiB pages take 512). Core imports nothing from storage; the
+ * registration is how the addon reaches it, and the browser bundle never registers one.
  */
 
 /**
- * A buffer the caller will overwrite entirely, so it need not be zeroed first: in Node,
- * `Buffer.allocUnsafeSlow` skips the zero-fill and lets the allocator hand back memory
- * it already has (zeroed memory must be fresh pages, touched twice). Elsewhere, a plain
- * `Uint8Array`. The result is a plain `Uint8Array` view either way. Never hand the
- * result out before every byte was written: it may hold stale data.
+ * Buffers of at least this many bytes come from the registered large-buffer allocator
+ * (NumPy advises huge pages from the same size on): below it, a 2 MiB-rounded mapping
+ * would waste more than the faults it saves.
+ */
+export const LARGE_BUFFER_MIN_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Makes a zero-filled `ArrayBuffer` of exactly `length` bytes, or answers `undefined`
+ * (refused, unavailable) so the caller falls back to an ordinary allocation.
+ */
+export type LargeBufferAllocator = (length: number) => ArrayBuffer | undefined;
+
+let largeAllocator: LargeBufferAllocator | undefined;
+
+/**
+ * Installs (or with `undefined` removes) the allocator {@link allocateUninitialized} and
+ * {@link allocateZeroed} use for buffers of {@link LARGE_BUFFER_MIN_BYTES} and more.
+ * Called by `src/storage/memory-map.ts` when it is imported in Node.
+ *
+ * @example
+ * ```ts
+ * registerLargeBufferAllocator((length) => addon.allocate(length));
+ * ```
+ */
+export function registerLargeBufferAllocator(allocator: LargeBufferAllocator | undefined): void {
+  largeAllocator = allocator;
+}
+
+/** A large buffer from the registered allocator, or `undefined`. */
+function allocateLarge(length: number): Uint8Array<ArrayBuffer> | undefined {
+  if (!largeAllocator || length < LARGE_BUFFER_MIN_BYTES) return undefined;
+  const buffer = largeAllocator(length);
+  return buffer ? new Uint8Array(buffer) : undefined;
+}
+
+/**
+ * A buffer the caller will overwrite entirely, so it need not be zeroed first: from
+ * 4 MiB on, a huge-page buffer when the native addon registered one (zeroed by the kernel
+ * at fault time, which costs less than 4 KiB faults of unzeroed memory); otherwise in
+ * Node `Buffer.allocUnsafeSlow`, which skips the zero-fill and lets the allocator hand
+ * back memory it already has. Elsewhere, a plain `Uint8Array`. The result is a
+ * `Uint8Array` over a whole `ArrayBuffer` of its own or a slice of one; never hand it
+ * out before every byte was written: it may hold stale data.
  *
  * @example
  * ```ts
@@ -17,9 +59,25 @@
  * await source.readInto(target, offset);
  * ```
  */
-export function allocateUninitialized(length: number): Uint8Array {
-  const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): Uint8Array } }).Buffer;
+export function allocateUninitialized(length: number): Uint8Array<ArrayBuffer> {
+  const large = allocateLarge(length);
+  if (large) return large;
+  const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): Uint8Array<ArrayBuffer> } }).Buffer;
   if (!NodeBuffer || length === 0) return new Uint8Array(length);
   const buffer = NodeBuffer.allocUnsafeSlow(length);
   return new Uint8Array(buffer.buffer, buffer.byteOffset, length);
+}
+
+/**
+ * A zero-filled buffer (a result some of whose bytes are never written: missing chunks
+ * of a fill value zero, padding): from 4 MiB on a huge-page buffer when one is
+ * registered (anonymous memory is zero already), otherwise `new Uint8Array(length)`.
+ *
+ * @example
+ * ```ts
+ * const out = allocateZeroed(shapeBytes); // chunks absent from the store stay 0
+ * ```
+ */
+export function allocateZeroed(length: number): Uint8Array<ArrayBuffer> {
+  return allocateLarge(length) ?? new Uint8Array(length);
 }

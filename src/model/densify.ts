@@ -12,6 +12,7 @@ import type { Tensor } from '../core/tensor.js';
 import { checkSparseLayout } from './layouts.js';
 import type { TensorInfo, TensorReader } from './types.js';
 import { quoteInput } from '../core/quote.js';
+import { allocateZeroed } from '../core/memory.js';
 
 /** Options for {@link densify}. */
 export interface DensifyOptions {
@@ -47,7 +48,7 @@ export async function densify(reader: TensorReader, name: string, options: Densi
   }
   const fill: Fill = {
     info, format, valueBytes,
-    out: new Uint8Array(denseBytes),
+    out: allocateZeroed(denseBytes),
     seen: new Uint8Array(Math.ceil(cells / 8)),
     values: new PartWindow(reader, name, 'values', 0, nnz, options),
   };

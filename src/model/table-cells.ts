@@ -9,6 +9,7 @@ import { TensioError } from '../core/errors.js';
 import { float32ToFloat16Bits, toFloat32Array } from '../core/float-convert.js';
 import { elementCount } from '../core/sizes.js';
 import type { TableColumn, TableColumnPlan, TableSchema, TableTensorPlan } from './table.js';
+import { allocateZeroed } from '../core/memory.js';
 
 /**
  * The values of one column for a batch of rows, as a format decoded them.
@@ -184,7 +185,7 @@ export function tableColumnValues(column: TableColumnPlan, rows: Uint8Array, row
   if (rows.byteLength !== rowCount * columnsOfTensor * item) {
     throw new TensioError('SIZE_MISMATCH', `table: ${rowCount} rows of ${columnsOfTensor} ${column.dtype} columns need ${rowCount * columnsOfTensor * item} bytes, got ${rows.byteLength}`);
   }
-  const out = new Uint8Array(rowCount * item);
+  const out = allocateZeroed(rowCount * item);
   const at = column.columnOfTensor * item;
   const rowBytes = columnsOfTensor * item;
   if (item === 4 && rows.byteOffset % 4 === 0) {

@@ -25,6 +25,7 @@ import { isRemoteLocation, storeAtInput, sourceOptionsOf } from '../storage/sour
 import { npkOpenStoreReader } from './store-reader.js';
 import { verifyByReading } from '../model/verify-by-reading.js';
 import { quoteInput } from '../core/quote.js';
+import { allocateUninitialized } from '../core/memory.js';
 
 /**
  * True when `path` is a folder holding `metadata.npkm`.
@@ -63,7 +64,7 @@ function lazySource(lazy: LazyArray): ByteSource {
     name: lazy.name,
     readInto,
     async read(offset, length) {
-      const out = new Uint8Array(length);
+      const out = allocateUninitialized(length);
       await readInto(out, offset);
       return out;
     },

@@ -10,7 +10,7 @@
  * positional read per run of rows, scattered rows coalesced into a few reads of a
  * reused buffer.
  */
-import { allocateUninitialized } from '../core/memory.js';
+import { allocateUninitialized, allocateZeroed } from '../core/memory.js';
 import { TensioError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { npkResolveIndexes, type NpkRowIndexes } from './indexes.js';
@@ -76,7 +76,7 @@ export function npkLoadLazy(store: NpkStoreCore, name: string): Promise<LazyArra
       }),
       gather: (rows) => store.run(async () => {
         check();
-        const data = new Uint8Array(rows.length * state.rowBytes);
+        const data = allocateZeroed(rows.length * state.rowBytes);
         await gatherInto(store, state, rows, data);
         return data;
       }),
@@ -90,7 +90,7 @@ export function npkGetRows(store: NpkStoreCore, name: string, indexes: NpkRowInd
     const state = store.state(name);
     needRows(state);
     const rows = npkResolveIndexes(indexes, state.logicalRows, 'strict', name);
-    const data = new Uint8Array(rows.length * state.rowBytes);
+    const data = allocateZeroed(rows.length * state.rowBytes);
     await gatherInto(store, state, rows, data);
     return { dtype: state.entry.dtype, shape: [rows.length, ...state.entry.shape.slice(1)], data };
   });

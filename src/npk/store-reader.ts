@@ -20,6 +20,7 @@ import { NPK_METADATA_FILE, npkDecodeMetadata, type NpkArrayEntry } from './meta
 import { npkBitmapFileName } from './names.js';
 import { npkDecodeManifest, npkIsManifestPath } from './segments.js';
 import { quoteInput } from '../core/quote.js';
+import { allocateUninitialized } from '../core/memory.js';
 
 /** Options for {@link npkOpenStoreReader}. */
 export interface NpkStoreReaderOptions {
@@ -135,7 +136,7 @@ function activeRowsSource(physical: ByteSource, rowBytes: number, bitmap: NpkBit
     size,
     ...(physical.name !== undefined ? { name: physical.name } : {}),
     async read(offset, length, options) {
-      const target = new Uint8Array(length);
+      const target = allocateUninitialized(length);
       await readInto(target, offset, options);
       return target;
     },

@@ -8,6 +8,7 @@
 import type { ByteSource, ReadOptions } from './byte-source.js';
 import { checkRange } from './byte-source.js';
 import { throwIfAborted } from '../core/errors.js';
+import { allocateZeroed } from '../core/memory.js';
 
 /** Options for {@link withCache}. */
 export interface CacheOptions {
@@ -128,7 +129,7 @@ export function withCache(inner: ByteSource, options: CacheOptions = {}): Cached
         const start = offset - first * blockBytes;
         return data.subarray(start, start + length);
       }
-      const out = new Uint8Array(length);
+      const out = allocateZeroed(length);
       for (let index = first; index <= last; index++) {
         const data = await pending[index - first]!;
         throwIfAborted(readOptions?.signal);

@@ -5,6 +5,7 @@
  */
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { checkRange, readIntoFrom, type ByteSource, type ReadOptions } from './byte-source.js';
+import { allocateUninitialized } from '../core/memory.js';
 
 /** One part: its size as the layout declares it, and how to open it. */
 export interface ConcatPart {
@@ -75,7 +76,7 @@ export function concatSource(parts: readonly ConcatPart[], name?: string): ByteS
     size,
     ...(name !== undefined ? { name } : {}),
     async read(offset, length, options) {
-      const target = new Uint8Array(length);
+      const target = allocateUninitialized(length);
       await readInto(target, offset, options);
       return target;
     },

@@ -7,6 +7,7 @@ import { readSync } from 'node:fs';
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { checkRange, type ByteSource, type MappedBytes, type ReadOptions } from './byte-source.js';
 import { MAP_MIN_BYTES, mapFileIntoWasmMemory, mapFileRange, memoryMapAvailable, memoryMapFaulted, wasmMemoryBaseModulo } from './memory-map.js';
+import { allocateUninitialized } from '../core/memory.js';
 
 /** A file-backed {@link ByteSource}; close it (or use `await using`) when done. */
 export interface FileSource extends ByteSource {
@@ -92,7 +93,7 @@ export async function fileSource(path: string, options: FileSourceOptions = {}):
     name: path,
     async read(offset, length, options) {
       checkRange(size, offset, length, path);
-      const target = new Uint8Array(length);
+      const target = allocateUninitialized(length);
       await readInto(target, offset, options);
       return target;
     },

@@ -3,6 +3,7 @@
  * helpers that iterate or gather them. Byte plumbing: no format and no model types here.
  */
 import { TensioError, throwIfAborted } from '../core/errors.js';
+import { allocateZeroed } from '../core/memory.js';
 
 /** Tensor bytes for a writer: all at once, or as a stream of chunks. */
 export type TensorBytes = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
@@ -40,7 +41,7 @@ export async function collectBytes(data: TensorBytes, expected: number, what: st
     }
     return data;
   }
-  const out = new Uint8Array(expected);
+  const out = allocateZeroed(expected);
   let at = 0;
   for await (const chunk of chunksOf(data, signal)) {
     if (at + chunk.byteLength > expected) {

@@ -18,6 +18,7 @@ import type { ByteSource } from '../../storage/byte-source.js';
 import type { FlatTable } from './flatbuffers.js';
 import { arrowParseSparseTensor, arrowParseTensor } from './read.js';
 import { ARROW_MESSAGE, type ArrowTensorHeader } from './types.js';
+import { allocateZeroed } from '../../core/memory.js';
 
 const fail = errorFactory('arrow');
 
@@ -42,7 +43,7 @@ function cStrides(shape: readonly number[], item: number): number[] {
 /** Gathers a strided tensor into C order (elements one by one; tensor messages are small in practice). */
 function gather(raw: Uint8Array, shape: readonly number[], strides: readonly number[], item: number): Uint8Array {
   const count = elementCount(shape, 'arrow');
-  const out = new Uint8Array(count * item);
+  const out = allocateZeroed(count * item);
   const index = new Array<number>(shape.length).fill(0);
   for (let e = 0; e < count; e++) {
     let at = 0;

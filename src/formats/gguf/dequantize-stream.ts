@@ -8,6 +8,7 @@ import { DTYPE_INFO } from '../../core/dtype.js';
 import { errorFactory } from '../../core/errors.js';
 import type { TensorReader } from '../../model/types.js';
 import { ggufCanDequantize, ggufDequantize } from './dequantize.js';
+import { allocateZeroed } from '../../core/memory.js';
 
 const fail = errorFactory('gguf');
 
@@ -77,7 +78,8 @@ export async function* ggufDequantizeStream(reader: TensorReader, name: string, 
 export async function ggufDequantizeTensor(reader: TensorReader, name: string, options: { signal?: AbortSignal } = {}): Promise<Float32Array> {
   const info = reader.info(name);
   const { bytes: blockBytes, elements } = dequantizeGeometry(info.dtype);
-  const out = new Float32Array((info.byteLength / blockBytes) * elements);
+  const count = (info.byteLength / blockBytes) * elements;
+  const out = new Float32Array(allocateZeroed(count * 4).buffer, 0, count);
   let at = 0;
   for await (const values of ggufDequantizeStream(reader, name, { reuseBuffer: true, ...options })) { out.set(values, at); at += values.length; }
   return out;

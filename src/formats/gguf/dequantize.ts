@@ -12,6 +12,7 @@ import { DTYPE_INFO } from '../../core/dtype.js';
 import { errorFactory } from '../../core/errors.js';
 import { iq1_m, iq1_s, iq2_s, iq2_xs, iq2_xxs, iq3_s, iq3_xxs } from './dequantize-iq.js';
 import { halves } from './half-table.js';
+import { allocateZeroed } from '../../core/memory.js';
 
 const fail = errorFactory('gguf');
 
@@ -444,7 +445,7 @@ export function ggufDequantize(dtype: DType, bytes: Uint8Array, out?: Float32Arr
   if (bytes.byteLength % blockBytes !== 0) fail('SIZE_MISMATCH', `gguf: ${bytes.byteLength} bytes are not a whole number of ${dtype} blocks of ${blockBytes} bytes`);
   const blocks = bytes.byteLength / blockBytes;
   const count = blocks * elements;
-  const target = out ? out.subarray(0, count) : new Float32Array(count);
+  const target = out ? out.subarray(0, count) : new Float32Array(allocateZeroed(count * 4).buffer, 0, count);
   if (target.length < count) fail('INVALID_ARGUMENT', `gguf: the output holds ${out!.length} values, ${count} are needed`);
   decode!(bytes, 0, target, 0, blocks);
   return target;

@@ -14,6 +14,7 @@ import { ggufValueTypesOf } from './value-types.js';
 import { GgufNeedMore, ggufParseHeader } from './read.js';
 import type { GgufArray, GgufHeader, GgufOpenOptions, GgufReadOptions, GgufTypedValue } from './types.js';
 import { itemSize } from '../../core/dtype.js';
+import { allocateUninitialized } from '../../core/memory.js';
 
 const fail = errorFactory('gguf');
 
@@ -119,7 +120,7 @@ function locate(source: ByteSource, header: GgufHeader, info: TensorInfo): Tenso
   return {
     kind: 'decode',
     async decode(signal) {
-      const raw = new Uint8Array(info.byteLength);
+      const raw = allocateUninitialized(info.byteLength);
       await readIntoFrom(source, raw, offset, signal ? { signal } : undefined);
       for (let i = 0; i < raw.byteLength; i += size) {
         for (let a = i, b = i + size - 1; a < b; a++, b--) {

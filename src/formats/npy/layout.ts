@@ -4,6 +4,7 @@
  */
 import { byteSwapInPlace } from '../../core/bytes.js';
 import type { NpyHeader } from './types.js';
+import { allocateZeroed } from '../../core/memory.js';
 
 /**
  * True when the data can be used as it lies in the file (little-endian, C order, or an
@@ -44,7 +45,7 @@ export function npyByteSwap(data: Uint8Array, unit: number): void {
  * ```
  */
 export function npyFortranToC(data: Uint8Array, shape: readonly number[], itemSize: number): Uint8Array {
-  const out = new Uint8Array(data.byteLength);
+  const out = allocateZeroed(data.byteLength);
   const rank = shape.length;
   if (data.byteLength === 0 || rank < 2) {
     out.set(data);

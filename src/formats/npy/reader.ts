@@ -10,6 +10,7 @@ import { npyVoidAdvice } from './dtypes.js';
 import { npyIsTensioLayout, npyToTensioLayout } from './layout.js';
 import { NPY_PREFIX_BYTES, npyParseHeader, npyReadPrefix } from './read.js';
 import type { NpyHeader, NpyOpenOptions, NpyReadOptions } from './types.js';
+import { allocateUninitialized } from '../../core/memory.js';
 
 /** Default name of the one tensor a `.npy` file holds (NumPack's name for a lone array). */
 export const NPY_DEFAULT_ARRAY_NAME = 'data';
@@ -61,7 +62,7 @@ export function npyLocate(source: ByteSource, header: NpyHeader, absoluteDataOff
   return {
     kind: 'decode',
     async decode(signal) {
-      const raw = new Uint8Array(header.byteLength);
+      const raw = allocateUninitialized(header.byteLength);
       await readIntoFrom(source, raw, absoluteDataOffset, signal ? { signal } : undefined);
       return npyToTensioLayout(raw, header);
     },

@@ -19,6 +19,7 @@ import { checkSparseLayout, type TensorLayout, type TensorPartInfo } from '../..
 import type { Metadata, TensorInfo, TensorSpec } from '../../model/types.js';
 import { npyIsLiteralDict, npyIsLiteralTuple, npyParseLiteral } from '../npy/literal.js';
 import { npyReadPrefix } from '../npy/read.js';
+import { allocateZeroed } from '../../core/memory.js';
 
 /** The name of the one tensor a SciPy sparse `.npz` reads as (SciPy stores no name). */
 export const SCIPY_SPARSE_TENSOR_NAME = 'sparse';
@@ -232,7 +233,7 @@ function cscColumns(indptrBytes: Uint8Array, dtype: DType, nnz: number, columns:
   const offset = integers(indptrBytes, dtype);
   if (offset(0) !== 0) fail(`indptr starts at ${offset(0)}, not 0`);
   if (offset(columns) !== nnz) fail(`indptr ends at ${offset(columns)}, there are ${nnz} values`);
-  const out = new Uint8Array(nnz * size);
+  const out = allocateZeroed(nnz * size);
   const view = new DataView(out.buffer);
   for (let column = 0; column < columns; column++) {
     const start = offset(column);

@@ -12,6 +12,7 @@
  * decides what a damaged file means, it only skips work on a sound one.
  */
 import { pageHeader, ThriftCursor, type ParquetPageHeader } from './page-headers.js';
+import { allocateZeroed } from '../../core/memory.js';
 
 const PAGE_DATA = 0;
 const PAGE_DATA_V2 = 3;
@@ -142,7 +143,7 @@ export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetP
     const only = pages.length === 1 && shape.decompress && decoded[0] !== pages[0]!.body ? decoded[0] : undefined;
     const out = only && pages[0]!.header.type === PAGE_DATA && shape.maxDefinition === 0 && only.byteOffset % shape.itemBytes === 0
       ? only.subarray(0, shape.rows * shape.itemBytes)
-      : new Uint8Array(shape.rows * shape.itemBytes);
+      : allocateZeroed(shape.rows * shape.itemBytes);
     let at = 0;
     for (const [index, { header, body }] of pages.entries()) {
       const page = decoded[index];

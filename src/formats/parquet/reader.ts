@@ -19,6 +19,7 @@ import { parquetCheckChunk } from './page-check.js';
 import { parquetDecodePlainChunk } from './plain-pages.js';
 import { parquetTableColumns, parquetTopFields, type ParquetTopField } from './schema.js';
 import type { ParquetOpenOptions } from './types.js';
+import { allocateZeroed } from '../../core/memory.js';
 
 const fail = errorFactory('parquet');
 
@@ -198,7 +199,7 @@ async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData
 /** One decoded column of a row group as table cells. */
 function toCells(dtype: DType, values: ArrayLike<unknown>, rows: number): TableColumnBatch {
   const item = DTYPE_INFO[dtype].bits / 8;
-  const out = new Uint8Array(rows * item);
+  const out = allocateZeroed(rows * item);
   let validity: Uint8Array | undefined;
   const markNull = (row: number) => {
     validity ??= new Uint8Array(Math.ceil(rows / 8)).fill(0xff);

@@ -1,3 +1,4 @@
+import { allocateZeroed } from '../../core/memory.js';
 /**
  * Strided views made contiguous: a transposed or sliced tensor's elements are gathered
  * from the span of storage it covers, one contiguous run at a time, and big-endian
@@ -48,7 +49,7 @@ export function pytorchGather(span: Uint8Array, shape: readonly number[], stride
       steps.push(stride[i]!);
     }
   }
-  const out = new Uint8Array(count * itemSize);
+  const out = allocateZeroed(count * itemSize);
   if (count === 0) return out;
   // Fold trailing dimensions that are contiguous into one run of `run` elements.
   let run = 1;
