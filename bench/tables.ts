@@ -23,6 +23,7 @@ import { parquetCreateWriter, parquetOpen } from '../src/formats/parquet/index.j
 import { PARQUET_DEFAULT_ZSTD_LEVEL } from '../src/formats/parquet/codecs.js';
 import { bytesSource } from '../src/storage/byte-source.js';
 import { atomicFileSink } from '../src/storage/atomic-file-sink.js';
+import { loadZstdWasm } from '../src/storage/zstd-wasm.js';
 
 const COLUMNS = 32;
 const run = promisify(execFile);
@@ -39,6 +40,10 @@ const PEER = {
   'pq.read_table': `import sys, time, pyarrow.parquet as pq
 pq.read_table(sys.argv[1], use_threads=False)
 t = time.perf_counter(); tb = pq.read_table(sys.argv[1], use_threads=False); print(time.perf_counter() - t)`,
+  // The like-for-like peer of tensio's stacked read: the same columnar read, then one (rows, 32) array.
+  'pq.read_table+column_stack': `import sys, time, numpy as np, pyarrow.parquet as pq
+pq.read_table(sys.argv[1], use_threads=False)
+t = time.perf_counter(); tb = pq.read_table(sys.argv[1], use_threads=False); a = np.column_stack([c.to_numpy() for c in tb.columns]); print(time.perf_counter() - t)`,
   'pq.write_table': `import sys, time, numpy as np, pyarrow as pa, pyarrow.parquet as pq
 a = np.load(sys.argv[2]); tb = pa.table({f'col{i}': a[:, i] for i in range(a.shape[1])})
 level = int(sys.argv[4]) if sys.argv[4] != '-' else None
@@ -109,6 +114,7 @@ export async function runParquetBench(context: BenchContext): Promise<BenchRow[]
   const table = s.bytes.byteLength;
   // hyparquet-writer's own input: one Float32Array per column.
   const columns = Array.from({ length: COLUMNS }, (_, c) => Float32Array.from({ length: s.rows }, (_, r) => new Float32Array(s.bytes.buffer)[r * COLUMNS + c]!));
+  const zstdWasm = await loadZstdWasm();
   for (const codec of ['snappy', 'zstd'] as const) {
     const paths = ['tensio', 'pyarrow', 'hyparquet', 'raw'].map((who) => join(dir, `${who}-${codec}.parquet`));
     const level = codec === 'zstd' ? ZSTD_LEVEL : undefined;
@@ -119,15 +125,17 @@ export async function runParquetBench(context: BenchContext): Promise<BenchRow[]
         await writer.close();
       }) },
       ...(s.python ? [{ name: 'pyarrow', before: () => freshTarget(...paths), run: () => peerSeconds(s.python!, 'pq.write_table', paths[1]!, s.npy, codec, level !== undefined ? String(level) : '-') }] : []),
-      ...(codec === 'snappy' ? [{ name: 'hyparquet-writer', before: () => freshTarget(...paths), run: () => seconds(async () => {
-        const buffer = parquetWriteBuffer({ columnData: columns.map((data, c) => ({ name: `col${c}`, data, type: 'FLOAT' as const })), rowGroupSize: 100_000 });
+      // hyparquet-writer has snappy built in and takes other codecs as synchronous compressors:
+      // zstd is the WebAssembly zstd tensio's browser build uses, at the same level.
+      { name: 'hyparquet-writer', before: () => freshTarget(...paths), run: () => seconds(async () => {
+        const buffer = parquetWriteBuffer({ columnData: columns.map((data, c) => ({ name: `col${c}`, data, type: 'FLOAT' as const })), rowGroupSize: 100_000, ...(codec === 'zstd' ? { codec: 'ZSTD' as const, compressors: { ZSTD: (page: Uint8Array) => zstdWasm.compress(page, level) } } : {}) });
         writeFileSync(paths[2]!, new Uint8Array(buffer));
-      }) }] : []),
+      }) },
     ] as Contender[], s.rounds);
     const tensioWrite = throughput(write.get('tensio'), table);
     const levelNote = level !== undefined ? ` (zstd level ${level} both)` : '';
     result.push(compareRow('parquet', `write ${codec}${levelNote} vs pyarrow pq.write_table`, tensioWrite.median, throughput(write.get('pyarrow'), table).median, 'pyarrow', 0.5, throughput(write.get('pyarrow'), table).error ?? s.peerNote));
-    if (codec === 'snappy') result.push(compareRow('parquet', 'write snappy vs hyparquet-writer (parquetWriteBuffer)', tensioWrite.median, throughput(write.get('hyparquet-writer'), table).median, 'hyparquet-writer', 5));
+    result.push(compareRow('parquet', `write ${codec}${levelNote} vs hyparquet-writer (parquetWriteBuffer${codec === 'zstd' ? ', zstd-wasm compressor' : ''})`, tensioWrite.median, throughput(write.get('hyparquet-writer'), table).median, 'hyparquet-writer', 5));
     logThroughputs(context, `parquet write ${codec}`, write, table);
 
     // The write rounds remove every output before each contender: write the read input apart.
@@ -149,7 +157,20 @@ export async function runParquetBench(context: BenchContext): Promise<BenchRow[]
           await reader.close();
         }
       }) },
+      // Like for like: tensio's separate columns (32 tensors) are what read_table and hyparquet
+      // return (columns); the stacked (rows, 32) tensor against read_table + np.column_stack.
+      { name: 'tensio-separate', run: () => seconds(async () => {
+        const reader = await parquetOpen(file, { formatOptions: { columns: 'separate' } });
+        try {
+          let bytes = 0;
+          for (const tensor of reader.tensors) bytes += (await reader.read(tensor.name)).data.byteLength;
+          if (bytes !== table) throw new Error(`read ${bytes} bytes`);
+        } finally {
+          await reader.close();
+        }
+      }) },
       ...(s.python ? [{ name: 'pyarrow', run: () => peerSeconds(s.python!, 'pq.read_table', file) }] : []),
+      ...(s.python ? [{ name: 'pyarrow-stacked', run: () => peerSeconds(s.python!, 'pq.read_table+column_stack', file) }] : []),
       { name: 'hyparquet', run: () => seconds(async () => {
         const bytes = readFileSync(file);
         const asyncBuffer = { byteLength: bytes.byteLength, slice: (start: number, end?: number) => bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + (end ?? bytes.byteLength)) };
@@ -159,8 +180,14 @@ export async function runParquetBench(context: BenchContext): Promise<BenchRow[]
       }) },
     ] as Contender[], s.rounds);
     const tensioRead = throughput(read.get('tensio'), table);
-    result.push(compareRow('parquet', `read ${codec} (open + read (rows, 32)) vs pyarrow read_table(use_threads=False)`, tensioRead.median, throughput(read.get('pyarrow'), table).median, 'pyarrow', 0.5, throughput(read.get('pyarrow'), table).error ?? s.peerNote));
+    const separateRead = throughput(read.get('tensio-separate'), table);
+    const pyarrowNote = throughput(read.get('pyarrow'), table).error ?? s.peerNote;
+    // The first two rows are the history's (stacked tensio against columnar peers: not like for like).
+    result.push(compareRow('parquet', `read ${codec} (open + read (rows, 32)) vs pyarrow read_table(use_threads=False)`, tensioRead.median, throughput(read.get('pyarrow'), table).median, 'pyarrow', 0.5, pyarrowNote));
     result.push(compareRow('parquet', `read ${codec} vs hyparquet parquetRead (all columns)`, tensioRead.median, throughput(read.get('hyparquet'), table).median, 'hyparquet', 5));
+    result.push(compareRow('parquet', `read ${codec} columns 'separate' (32 tensors) vs pyarrow read_table (both columnar)`, separateRead.median, throughput(read.get('pyarrow'), table).median, 'pyarrow', 0.5, pyarrowNote));
+    result.push(compareRow('parquet', `read ${codec} (rows, 32) vs pyarrow read_table + np.column_stack (both stacked)`, tensioRead.median, throughput(read.get('pyarrow-stacked'), table).median, 'pyarrow', 0.5, throughput(read.get('pyarrow-stacked'), table).error ?? s.peerNote));
+    result.push(compareRow('parquet', `read ${codec} columns 'separate' vs hyparquet parquetRead (both columnar)`, separateRead.median, throughput(read.get('hyparquet'), table).median, 'hyparquet', 5));
     result.push(compareRow('parquet', `read ${codec} vs raw read of the file`, tensioRead.median, throughput(read.get('raw'), table).median, 'raw fs'));
     logThroughputs(context, `parquet read ${codec}`, read, table);
   }
