@@ -5,11 +5,19 @@
  * inputs, 64 KiB boundaries (copies reach at most 65535 bytes back), long matches split
  * into copies, incompressible bytes, one instance reused across calls of any size
  * (its hash table keeps positions from the previous page) and pages too large to share it.
+ * Reading: the native decoder (`snappy-native.ts`, when the optional `snappy` package
+ * loads) and the hysnappy fallback (`TENSIO_PARQUET_SNAPPY=wasm`) read the same bytes,
+ * and a page whose snappy preamble disagrees with its header never reaches the native one.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { snappyUncompress } from 'hyparquet';
-import { parquetSnappyCompress as snappyCompress } from '../src/formats/parquet/codecs.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parquetPageDecompressor, parquetSnappyCompress as snappyCompress } from '../src/formats/parquet/codecs.js';
+import { parquetCreateWriter, parquetOpen } from '../src/formats/parquet/index.js';
+import { parquetSnappyNative, snappyDeclaredLength } from '../src/formats/parquet/snappy-native.js';
 
 function roundTrip(input: Uint8Array): Uint8Array {
   const compressed = snappyCompress(input);
@@ -41,4 +49,89 @@ test('snappy: pages above the shared instance\'s 16 MiB get their own instance, 
   const compressed = roundTrip(large);
   assert.ok(compressed.byteLength < large.byteLength / 10, `17 MiB of runs compressed to ${compressed.byteLength} bytes`);
   roundTrip(Uint8Array.from({ length: 70_000 }, (_, i) => (i % 251) ^ (i >> 9)));
+});
+
+/** Runs `body` with TENSIO_PARQUET_SNAPPY set to `value` (or unset), restoring it after. */
+async function withSnappyEnv<T>(value: string | undefined, body: () => Promise<T>): Promise<T> {
+  const before = process.env.TENSIO_PARQUET_SNAPPY;
+  if (value === undefined) delete process.env.TENSIO_PARQUET_SNAPPY;
+  else process.env.TENSIO_PARQUET_SNAPPY = value;
+  try {
+    return await body();
+  } finally {
+    if (before === undefined) delete process.env.TENSIO_PARQUET_SNAPPY;
+    else process.env.TENSIO_PARQUET_SNAPPY = before;
+  }
+}
+
+test('snappy: the preamble length is read as Snappy\'s varint, malformed ones are -1', () => {
+  assert.equal(snappyDeclaredLength(Uint8Array.of(0)), 0);
+  assert.equal(snappyDeclaredLength(Uint8Array.of(0x7f)), 127);
+  assert.equal(snappyDeclaredLength(Uint8Array.of(0x80, 0x80, 0x40)), 2 ** 20);
+  assert.equal(snappyDeclaredLength(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x0f)), 0xffffffff);
+  assert.equal(snappyDeclaredLength(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x1f)), -1);
+  assert.equal(snappyDeclaredLength(Uint8Array.of(0x80, 0x80)), -1);
+  assert.equal(snappyDeclaredLength(new Uint8Array(0)), -1);
+  for (const size of [0, 1, 300, 70_000, 2 ** 20]) assert.equal(snappyDeclaredLength(snappyCompress(new Uint8Array(size))), size);
+});
+
+test('snappy: the native decoder loads here (the optional package is installed), and TENSIO_PARQUET_SNAPPY=wasm turns it off', async () => {
+  assert.ok(await withSnappyEnv(undefined, parquetSnappyNative), 'the snappy package should load on this platform');
+  assert.equal(await withSnappyEnv('wasm', parquetSnappyNative), undefined);
+  const page = Uint8Array.from({ length: 300_000 }, (_, i) => (i % 97) ^ (i >> 10));
+  const compressed = snappyCompress(page);
+  const native = await withSnappyEnv(undefined, () => parquetPageDecompressor('SNAPPY', 2 ** 30));
+  const wasm = await withSnappyEnv('wasm', () => parquetPageDecompressor('SNAPPY', 2 ** 30));
+  const fromNative = native!(compressed, page.byteLength);
+  const fromWasm = wasm!(compressed, page.byteLength);
+  assert.ok(fromNative instanceof Promise, 'native pages decode asynchronously (libuv threads)');
+  assert.ok(!(fromWasm instanceof Promise), 'the fallback decodes synchronously');
+  assert.deepEqual(Buffer.from(await fromNative), Buffer.from(page));
+  assert.deepEqual(Buffer.from(fromWasm), Buffer.from(page));
+});
+
+test('snappy: a page whose preamble disagrees with its header goes to the bounded decoder, which refuses it', async () => {
+  const page = new Uint8Array(4096).fill(5);
+  const compressed = snappyCompress(page);
+  const decompress = await withSnappyEnv(undefined, () => parquetPageDecompressor('SNAPPY', 2 ** 20));
+  // The header claims fewer bytes than the block holds: never the native decoder (it would allocate the preamble's length).
+  assert.throws(() => decompress!(compressed, 1000), { code: 'SIZE_MISMATCH', message: /declares 4096 bytes in its block, its header says 1000/ });
+  assert.throws(() => decompress!(Uint8Array.of(0x80, 0x80), 1000), { code: 'SIZE_MISMATCH', message: /no valid length/ });
+  // A header above the column's page bound is refused before any decoding.
+  assert.throws(() => decompress!(compressed, 2 ** 21), { code: 'LIMIT_EXCEEDED' });
+});
+
+test('snappy: files written by the native compressor and by hysnappy read to the same bytes on either decoder, stacked and as separate columns', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tensio-snappy-'));
+  try {
+    const rows = 70_000;
+    const values = Float32Array.from({ length: rows * 6 }, (_, i) => Math.round(Math.sin(i) * 1000) / 8);
+    const written: Buffer[] = [];
+    for (const [writerCodec, env] of [['native', undefined], ['wasm', 'wasm']] as const) {
+      const file = join(dir, `${writerCodec}.parquet`);
+      await withSnappyEnv(env, async () => {
+        const writer = await parquetCreateWriter(file, { tensors: [{ name: 'table', dtype: 'float32', shape: [rows, 6] }], formatOptions: { compression: 'snappy', rowGroupSize: 30_000, pageSize: 50_000 } });
+        await writer.add('table', new Uint8Array(values.buffer));
+        await writer.close();
+      });
+      written.push(readFileSync(file));
+      const readAll = async (columns: 'stack' | 'separate') => {
+        await using reader = await parquetOpen(file, { formatOptions: { columns } });
+        const out: Buffer[] = [];
+        for (const tensor of reader.tensors) out.push(Buffer.from((await reader.read(tensor.name)).data));
+        return out;
+      };
+      for (const columns of ['stack', 'separate'] as const) {
+        const native = await withSnappyEnv(undefined, () => readAll(columns));
+        const wasm = await withSnappyEnv('wasm', () => readAll(columns));
+        assert.equal(native.length, columns === 'stack' ? 1 : 6);
+        assert.deepEqual(native, wasm, columns);
+      }
+      assert.deepEqual((await withSnappyEnv(undefined, () => readAll('stack')))[0], Buffer.from(values.buffer), writerCodec);
+    }
+    // Two encoders: both files valid, their bytes differ (so the loop above read two different files).
+    assert.notDeepEqual(written[0], written[1]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

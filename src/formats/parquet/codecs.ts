@@ -13,6 +13,7 @@ import { TensioError } from '../../core/errors.js';
 import { zstdCompressAtLevel } from '../../storage/zstd-native.js';
 import { loadZstdWasm, type ZstdWasm } from '../../storage/zstd-wasm.js';
 import type { ParquetPageCodec } from './column-writer.js';
+import { parquetSnappyNative, snappyDeclaredLength } from './snappy-native.js';
 
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
@@ -50,7 +51,12 @@ export function parquetDecompressors(maxPageBytes: number): Compressors {
   return {
     // hysnappy's shared instance keeps its WebAssembly memory at the largest page it saw, so
     // only pages up to SHARED_SNAPPY_PAGE_BYTES use it; larger ones get (and free) their own.
-    SNAPPY: guard('snappy', (input, length) => length <= SHARED_SNAPPY_PAGE_BYTES ? sharedDecompressors.SNAPPY!(input, length) : decompressSnappy(input, length)),
+    SNAPPY: guard('snappy', (input, length) => {
+      // hysnappy returns `length` bytes whatever the block holds: a block declaring another length is a damaged page.
+      const declared = snappyDeclaredLength(input);
+      if (declared !== length) throw new TensioError('SIZE_MISMATCH', `parquet: a snappy page declares ${declared < 0 ? 'no valid length' : `${declared} bytes`} in its block, its header says ${length}`, { format: 'parquet' });
+      return length <= SHARED_SNAPPY_PAGE_BYTES ? sharedDecompressors.SNAPPY!(input, length) : decompressSnappy(input, length);
+    }),
     GZIP: guard('gzip', (input, length) => exact('gzip', new Uint8Array(gunzipSync(input, { maxOutputLength: Math.max(1, length) })), length)),
     BROTLI: guard('brotli', (input, length) => exact('brotli', new Uint8Array(brotliDecompressSync(input, { maxOutputLength: Math.max(1, length) })), length)),
     LZ4: guard('lz4', (input, length) => decompressLz4(input, length)),
@@ -110,11 +116,22 @@ let zstdNative: Promise<ZstdNative> | undefined;
  * The page decompressor of the fast read path (`plain-pages.ts`) for a codec, bounded
  * like {@link parquetDecompressors}: zstd pages that are one frame whose block headers
  * bound their output go to the native decoder (@mongodb-js/zstd, on libuv's threads, so
- * the pages of a chunk decode in parallel), everything else to the synchronous ones.
+ * the pages of a chunk decode in parallel), snappy pages whose preamble is the header's
+ * size to the native snappy when it loads (`snappy-native.ts`, also on libuv's threads),
+ * everything else to the synchronous ones.
  * Undefined for UNCOMPRESSED and for codecs without a decoder.
  */
 export async function parquetPageDecompressor(codec: string, maxPageBytes: number): Promise<((input: Uint8Array, size: number) => Uint8Array | Promise<Uint8Array>) | undefined> {
   const sync = parquetDecompressors(maxPageBytes)[codec as keyof Compressors];
+  if (codec === 'SNAPPY' && sync) {
+    const snappy = await parquetSnappyNative();
+    if (!snappy) return sync;
+    return (input, size) => {
+      // The native decoder allocates what the block's preamble says: only pages whose preamble is the (bounded) header size go to it.
+      if (!(size <= maxPageBytes && size > 0 && snappyDeclaredLength(input) === size)) return sync(input, size);
+      return snappy.uncompress(input).then((out) => exact('snappy', out as Uint8Array, size));
+    };
+  }
   if (codec !== 'ZSTD' || !sync) return sync;
   const native = await (zstdNative ??= import('@mongodb-js/zstd').then((module) => ((module as { default?: ZstdNative }).default ?? module) as ZstdNative));
   return (input, size) => {
@@ -163,13 +180,23 @@ export function parquetSnappyCompress(page: Uint8Array): Uint8Array {
  * The page compressor of a codec for writing. gzip, brotli and zstd run off the main
  * thread (zlib's and @mongodb-js/zstd's thread pool), so the pages of a row group are
  * compressed in parallel (zstd through `storage/zstd-native.ts`, the binding that takes
- * the level: the package's wrapper ignored `compressionLevel`); snappy is hysnappy's WebAssembly compressor (synchronous,
- * {@link parquetSnappyCompress}). zstd's level defaults to {@link PARQUET_DEFAULT_ZSTD_LEVEL}.
+ * the level: the package's wrapper ignored `compressionLevel`); snappy is the native
+ * `snappy` package's, also on libuv's threads, when it loads (`snappy-native.ts`), else
+ * hysnappy's WebAssembly compressor (synchronous, {@link parquetSnappyCompress}). zstd's level defaults to {@link PARQUET_DEFAULT_ZSTD_LEVEL}.
  */
 export async function parquetPageCodec(name: ParquetPageCodec['name'], level?: number): Promise<ParquetPageCodec> {
   switch (name) {
     case 'UNCOMPRESSED': return { name };
-    case 'SNAPPY': return { name, compress: parquetSnappyCompress };
+    case 'SNAPPY': {
+      const native = await parquetSnappyNative();
+      if (!native) return { name, compress: parquetSnappyCompress };
+      return {
+        name,
+        compress: (page) => native.compress(page).catch((cause: unknown) => {
+          throw new TensioError('LIMIT_EXCEEDED', `parquet: snappy cannot compress a page of ${page.byteLength} bytes (${(cause as Error).message}); use a smaller pageSize`, { format: 'parquet', cause });
+        }),
+      };
+    }
     case 'GZIP': return { name, compress: async (page) => new Uint8Array(await gzipAsync(page, level !== undefined ? { level } : {})) };
     case 'BROTLI': return { name, compress: async (page) => new Uint8Array(await brotliAsync(page)) };
     case 'ZSTD': {
