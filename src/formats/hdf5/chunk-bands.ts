@@ -11,6 +11,7 @@ import { bytesSource, readIntoFrom, type ByteSource } from '../../storage/byte-s
 import type { ChunkCodec } from '../../storage/chunk-codec.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
 import type { Hdf5StoredChunk } from './data-location.js';
+import { copyBox } from '../shared/box-copy.js';
 
 /** The `source` of a band chunk: a band's codec reads its chunks itself, so the chunk list names no stored bytes. */
 export const HDF5_BANDS_SOURCE: ByteSource = bytesSource(new Uint8Array(0), 'hdf5 chunks');
@@ -85,31 +86,8 @@ export interface Hdf5GridShape {
  */
 export function hdf5PlaceChunk(band: Uint8Array, rows: number, grid: Hdf5GridShape, at: readonly number[], chunk: Uint8Array): void {
   const { space, elementBytes, chunkShape } = grid;
-  const rank = space.length;
-  // Strides in bytes of the band (its axis 0 has `rows` rows) and of a stored chunk.
-  const bandStride = new Array<number>(rank);
-  const chunkStride = new Array<number>(rank);
-  bandStride[rank - 1] = elementBytes;
-  chunkStride[rank - 1] = elementBytes;
-  for (let k = rank - 2; k >= 0; k--) {
-    bandStride[k] = bandStride[k + 1]! * space[k + 1]!;
-    chunkStride[k] = chunkStride[k + 1]! * chunkShape[k + 1]!;
-  }
   const origin = at.map((g, k) => (k === 0 ? 0 : g * chunkShape[k]!));
   const extent = origin.map((o, k) => Math.min(chunkShape[k]!, (k === 0 ? rows : space[k]!) - o));
-  const runBytes = extent[rank - 1]! * elementBytes;
-  // Every index of the block but the last axis: one contiguous run each.
-  const index = new Array<number>(rank - 1).fill(0);
-  for (;;) {
-    let from = 0;
-    let to = origin[rank - 1]! * elementBytes;
-    for (let k = 0; k < rank - 1; k++) {
-      from += index[k]! * chunkStride[k]!;
-      to += (origin[k]! + index[k]!) * bandStride[k]!;
-    }
-    band.set(chunk.subarray(from, from + runBytes), to);
-    let k = rank - 2;
-    while (k >= 0 && ++index[k]! >= extent[k]!) index[k--] = 0;
-    if (k < 0) break;
-  }
+  const bandShape = space.map((side, k) => (k === 0 ? rows : side));
+  copyBox({ bytes: band, shape: bandShape, start: origin }, { bytes: chunk, shape: chunkShape, start: chunkShape.map(() => 0) }, extent, elementBytes);
 }

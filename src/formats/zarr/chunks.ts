@@ -333,21 +333,3 @@ function bandCodec(meta: ZarrArrayMeta, loadUnit: ZarrUnitLoader, region: ZarrRe
     },
   };
 }
-
-/**
- * Byte strides of a band buffer (`bandRows` rows of the array, whole along the other
- * axes) and of one chunk (`unit`), C order, for copying between them either way.
- */
-export function zarrBandAndChunkStrides(shape: readonly number[], unit: readonly number[], bandRows: number, size: number): { band: number[]; chunk: number[] } {
-  const band = new Array<number>(shape.length);
-  const chunk = new Array<number>(shape.length);
-  let b = size;
-  let c = size;
-  for (let axis = shape.length - 1; axis >= 0; axis -= 1) {
-    band[axis] = b;
-    chunk[axis] = c;
-    b *= axis === 0 ? bandRows : shape[axis]!;
-    c *= unit[axis]!;
-  }
-  return { band, chunk };
-}

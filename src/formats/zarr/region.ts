@@ -8,6 +8,7 @@
 import { itemSize } from '../../core/dtype.js';
 import { throwIfAborted } from '../../core/errors.js';
 import type { ZarrArrayMeta } from './types.js';
+import { copyBox } from '../shared/box-copy.js';
 
 /**
  * The decoded bytes of a unit chunk (inner chunk when sharded; its full shape in
@@ -36,29 +37,6 @@ export function zarrUnitChunkShape(meta: ZarrArrayMeta): readonly number[] {
   return meta.sharding?.innerChunkShape ?? meta.chunkShape;
 }
 
-/** C-order byte strides of a shape. */
-function stridesOf(shape: readonly number[], size: number): number[] {
-  const strides = new Array<number>(shape.length);
-  let stride = size;
-  for (let axis = shape.length - 1; axis >= 0; axis -= 1) {
-    strides[axis] = stride;
-    stride *= shape[axis]!;
-  }
-  return strides;
-}
-
-/** Writes `fill` (one element) over `out[at, at + length)`. */
-function fillRun(out: Uint8Array, at: number, length: number, fill: Uint8Array, zero: boolean): void {
-  if (zero) {
-    out.fill(0, at, at + length);
-    return;
-  }
-  if (length === 0) return;
-  out.set(fill, at);
-  // Doubling copies: log2(elements) calls instead of one per element.
-  for (let done = fill.byteLength; done < length; done *= 2) out.copyWithin(at + done, at, at + Math.min(done, length - done));
-}
-
 /**
  * Reads the box `region` of an array into `out` (its C-order bytes, every byte
  * written), fetching and decoding only the unit chunks that intersect it, up to eight
@@ -74,7 +52,6 @@ function fillRun(out: Uint8Array, at: number, length: number, fill: Uint8Array, 
 export async function zarrReadRegion(meta: ZarrArrayMeta, loadUnit: ZarrUnitLoader, region: ZarrRegion, out: Uint8Array, signal?: AbortSignal, readInto?: ZarrUnitReaderInto): Promise<void> {
   const size = itemSize(meta.dtype)!;
   const rank = meta.shape.length;
-  const zero = meta.fillValue.every((byte) => byte === 0);
   if (rank === 0) {
     throwIfAborted(signal);
     const decoded = await loadUnit([], signal);
@@ -85,8 +62,8 @@ export async function zarrReadRegion(meta: ZarrArrayMeta, loadUnit: ZarrUnitLoad
   const extent = starts.map((start, axis) => ends[axis]! - start);
   if (extent.some((length) => length <= 0)) return;
   const unit = zarrUnitChunkShape(meta);
-  const outStrides = stridesOf(extent, size);
-  const chunkStrides = stridesOf(unit, size);
+  // Bytes of one index of the box's first axis.
+  const rowBytes = extent.reduce((a, b, axis) => (axis === 0 ? a : a * b), size);
   // Chunk coordinates the box touches, per axis: first and count.
   const first = starts.map((start, axis) => Math.floor(start / unit[axis]!));
   const counts = ends.map((end, axis) => Math.ceil(end / unit[axis]!) - first[axis]!);
@@ -96,29 +73,13 @@ export async function zarrReadRegion(meta: ZarrArrayMeta, loadUnit: ZarrUnitLoad
     // The part of this chunk inside the box: per axis [lo, hi) in array coordinates.
     const lo = coords.map((c, axis) => Math.max(starts[axis]!, c * unit[axis]!));
     const length = coords.map((c, axis) => Math.min(ends[axis]!, (c + 1) * unit[axis]!) - lo[axis]!);
-    // Trailing axes that the part covers whole, in the chunk and in the box, fold into one run.
-    let inner = rank - 1;
-    while (inner > 0 && length[inner] === unit[inner] && length[inner] === extent[inner]) inner -= 1;
-    const runBytes = length[inner]! * chunkStrides[inner]!;
-    const index = new Array<number>(inner).fill(0);
-    for (;;) {
-      let outAt = (lo[inner]! - starts[inner]!) * outStrides[inner]!;
-      let inAt = (lo[inner]! - coords[inner]! * unit[inner]!) * chunkStrides[inner]!;
-      for (let axis = 0; axis < inner; axis += 1) {
-        outAt += (lo[axis]! - starts[axis]! + index[axis]!) * outStrides[axis]!;
-        inAt += (lo[axis]! - coords[axis]! * unit[axis]! + index[axis]!) * chunkStrides[axis]!;
-      }
-      if (chunk) out.set(chunk.subarray(inAt, inAt + runBytes), outAt);
-      else fillRun(out, outAt, runBytes, meta.fillValue, zero);
-      let axis = inner - 1;
-      while (axis >= 0) {
-        index[axis]! += 1;
-        if (index[axis]! < length[axis]!) break;
-        index[axis] = 0;
-        axis -= 1;
-      }
-      if (axis < 0) return;
-    }
+    copyBox(
+      { bytes: out, shape: extent, start: lo.map((l, axis) => l - starts[axis]!) },
+      { bytes: chunk, shape: unit, start: lo.map((l, axis) => l - coords[axis]! * unit[axis]!) },
+      length,
+      size,
+      meta.fillValue,
+    );
   };
 
   // Where a chunk lying whole in the box, as one run of the box's bytes, starts in `out`
@@ -129,7 +90,7 @@ export async function zarrReadRegion(meta: ZarrArrayMeta, loadUnit: ZarrUnitLoad
       const lo = coords[axis]! * unit[axis]!;
       if (lo < starts[axis]! || lo + unit[axis]! > ends[axis]! || (axis > 0 && unit[axis] !== extent[axis])) return undefined;
     }
-    return (coords[0]! * unit[0]! - starts[0]!) * outStrides[0]!;
+    return (coords[0]! * unit[0]! - starts[0]!) * rowBytes;
   };
 
   let cursor = 0;

@@ -19,7 +19,7 @@ import { localFolderTarget, type WriteTarget } from '../../storage/write-target.
 import { removeStaleTemporaries, temporaryPathFor } from '../../storage/temporary-names.js';
 import { zarrCannotWrite } from './format.js';
 import { crc32c, zarrEncodeChunk, ZARR_COMPRESSORS, type ZarrCompressor } from './codecs.js';
-import { zarrBandAndChunkStrides } from './chunks.js';
+import { copyBox } from '../shared/box-copy.js';
 import { zarrChunkKey, zarrV2Dtype, zarrV3Dtype } from './read.js';
 import { zarrGridShape, zarrNodeNameProblem } from './validate.js';
 
@@ -392,31 +392,12 @@ function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
 
 /** Copies the region of chunk `coords` (chunk shape `unit`) out of a band, padding past the array's edge with zeros. */
 function extractChunk(band: Uint8Array, bandRows: number, shape: readonly number[], unit: readonly number[], coords: readonly number[], size: number, bandStartRow: number): Uint8Array {
-  const rank = shape.length;
   const out = new Uint8Array(unit.reduce((a, b) => a * b, size));
   const start = coords.map((c, axis) => c * unit[axis]! - (axis === 0 ? bandStartRow : 0));
   const extent = coords.map((c, axis) => Math.max(0, Math.min(unit[axis]!, (axis === 0 ? bandStartRow + bandRows : shape[axis]!) - c * unit[axis]!)));
-  if (extent.some((side) => side === 0)) return out;
-  const { band: bandStrides, chunk: chunkStrides } = zarrBandAndChunkStrides(shape, unit, bandRows, size);
-  const runBytes = extent[rank - 1]! * size;
-  const index = new Array<number>(rank).fill(0);
-  for (;;) {
-    let from = 0;
-    let to = 0;
-    for (let axis = 0; axis < rank; axis += 1) {
-      from += (start[axis]! + index[axis]!) * bandStrides[axis]!;
-      to += index[axis]! * chunkStrides[axis]!;
-    }
-    out.set(band.subarray(from, from + runBytes), to);
-    let axis = rank - 2;
-    while (axis >= 0) {
-      index[axis]! += 1;
-      if (index[axis]! < extent[axis]!) break;
-      index[axis] = 0;
-      axis -= 1;
-    }
-    if (axis < 0) return out;
-  }
+  const bandShape = shape.map((side, axis) => (axis === 0 ? bandRows : side));
+  copyBox({ bytes: out, shape: unit, start: unit.map(() => 0) }, { bytes: band, shape: bandShape, start }, extent, size);
+  return out;
 }
 
 /** Every coordinate of a grid (C order). */
