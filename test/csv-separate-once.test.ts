@@ -13,23 +13,10 @@ import { csvOpenSource } from '../src/formats/csv/index.js';
 import { CsvColumnStash } from '../src/formats/csv/column-stash.js';
 import { convertReader } from '../src/operations/convert.js';
 import { openTensorFile } from '../src/operations/open.js';
-import { bytesSource, type ByteSource } from '../src/storage/byte-source.js';
+import { bytesSource } from '../src/storage/byte-source.js';
 import { memorySink } from '../src/storage/byte-sink.js';
+import { recordingSource } from './helpers/recording-source.js';
 import { tempDir } from './helpers/temp.js';
-
-/** A source that counts the bytes asked of it. */
-function counting(bytes: Uint8Array): ByteSource & { asked: number } {
-  const inner = bytesSource(bytes);
-  const source = {
-    size: inner.size,
-    asked: 0,
-    read(offset: number, length: number, options?: { signal?: AbortSignal }) {
-      source.asked += length;
-      return inner.read(offset, length, options);
-    },
-  };
-  return source;
-}
 
 const COLUMNS = 6;
 const ROWS = 3000;
@@ -68,7 +55,7 @@ async function eachColumnAlone(text: Uint8Array): Promise<Map<string, Uint8Array
 test('separate columns over plain text: every run read once from the source, values equal to each column parsed alone', async () => {
   const text = makeText();
   const expected = await eachColumnAlone(text);
-  const source = counting(text);
+  const source = recordingSource(text);
   await using reader = await csvOpenSource(source, { columns: 'separate', dtype: DTYPES, chunkTextBytes: 8192 });
   assert.deepEqual(reader.tensors.map((info) => [info.name, info.dtype]), [['a', 'int32'], ['b', 'float64'], ['c', 'float64'], ['d', 'bool'], ['e', 'float32'], ['f', 'float64']]);
   assert.ok((reader.tensors[0]!.extras as { runs: number }).runs > 5, 'the text spans several runs');
@@ -92,7 +79,7 @@ test('a spill file holds the columns waiting past the stash budget; reading them
   });
   const text = makeText();
   const expected = await eachColumnAlone(text);
-  const source = counting(text);
+  const source = recordingSource(text);
   const reader = await csvOpenSource(source, { columns: 'separate', dtype: DTYPES, chunkTextBytes: 8192, columnStashBytes: 4096 });
   const atOpen = source.asked;
   for (const name of NAMES) assert.deepEqual((await reader.read(name)).data, expected.get(name), name);
@@ -107,7 +94,7 @@ test('gzip text: one gunzip pass for every column, equal values; a second read o
   const text = makeText();
   const gz = gzipSync(text);
   const expected = await eachColumnAlone(text);
-  const source = counting(gz);
+  const source = recordingSource(gz);
   await using reader = await csvOpenSource(source, { columns: 'separate', dtype: DTYPES });
   const atOpen = source.asked;
   for (const name of NAMES) assert.deepEqual((await reader.read(name)).data, expected.get(name), name);
@@ -146,7 +133,7 @@ test('a bad field fails only its own column, naming line and column; the others 
 
 test('separate CSV → Arrow (a table writer pulls one band per column in turn): one pass over the text, the file equal to the stacked read', async () => {
   const text = makeText();
-  const source = counting(text);
+  const source = recordingSource(text);
   const reader = await csvOpenSource(source, { columns: 'separate', chunkTextBytes: 8192 });
   const atOpen = source.asked;
   const sink = memorySink();

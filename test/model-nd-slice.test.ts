@@ -3,9 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bytesSource, isTensioError, openTensorFile, type ByteSource, type TensorSlice } from '../src/index.js';
+import { isTensioError, openTensorFile, type TensorSlice } from '../src/index.js';
 import { createTensorReader, resolveTensorSlice, tensorSliceRuns } from '../src/model/index.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
+import { recordingSource } from './helpers/recording-source.js';
 import { tempDir } from './helpers/temp.js';
 
 test('tensorSliceRuns: C-order runs, whole inner dimensions folded, touching runs joined', () => {
@@ -22,28 +23,10 @@ test('tensorSliceRuns: C-order runs, whole inner dimensions folded, touching run
   }
 });
 
-/** A source that records how many bytes were read. */
-function countingSource(bytes: Uint8Array): ByteSource & { readBytes: number } {
-  const inner = bytesSource(bytes);
-  const counting = {
-    size: inner.size,
-    readBytes: 0,
-    async read(offset: number, length: number) {
-      counting.readBytes += length;
-      return inner.read(offset, length);
-    },
-    async readInto(target: Uint8Array, offset: number) {
-      counting.readBytes += target.byteLength;
-      await inner.readInto!(target, offset);
-    },
-  };
-  return counting;
-}
-
 test('a span reads exactly the bytes of the slice', async () => {
   const shape = [8, 16, 32];
   const data = new Float32Array(8 * 16 * 32).map((_, i) => i);
-  const source = countingSource(new Uint8Array(data.buffer));
+  const source = recordingSource(new Uint8Array(data.buffer), { readInto: true });
   const reader = createTensorReader({
     format: 'memory', size: source.size, metadata: {},
     tensors: [{ name: 'x', dtype: 'float32', shape, byteLength: data.byteLength }],
@@ -51,7 +34,7 @@ test('a span reads exactly the bytes of the slice', async () => {
   });
   const slice = await reader.read('x', { slice: [[1, 3], null, [5, 9]] });
   assert.deepEqual(slice.shape, [2, 16, 4]);
-  assert.equal(source.readBytes, 2 * 16 * 4 * 4);
+  assert.equal(source.asked, 2 * 16 * 4 * 4);
   const values = new Float32Array(slice.data.buffer, slice.data.byteOffset, 2 * 16 * 4);
   assert.equal(values[0], 1 * 512 + 0 * 32 + 5);
   assert.equal(values[values.length - 1], 2 * 512 + 15 * 32 + 8);

@@ -9,26 +9,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parquetOpen, parquetReadMetadata } from '../src/formats/parquet/reader.js';
 import { parquetCreateWriter } from '../src/formats/parquet/writer.js';
-import { bytesSource, type ByteSource } from '../src/storage/byte-source.js';
+import { bytesSource } from '../src/storage/byte-source.js';
 import { memorySink } from '../src/storage/byte-sink.js';
+import { recordingSource } from './helpers/recording-source.js';
 
 const ROWS = 5000;
 const COLUMNS = 8;
 const GROUP_ROWS = 1000;
-
-/** A source over bytes that records every range read. */
-function recordingSource(bytes: Uint8Array): ByteSource & { ranges: [number, number][] } {
-  const inner = bytesSource(bytes);
-  const ranges: [number, number][] = [];
-  return {
-    size: inner.size,
-    ranges,
-    async read(offset, length, options) {
-      ranges.push([offset, offset + length]);
-      return inner.read(offset, length, options);
-    },
-  };
-}
 
 async function tableFile(): Promise<{ bytes: Uint8Array; values: Float32Array }> {
   const values = Float32Array.from({ length: ROWS * COLUMNS }, (_, i) => (i % 1009) * 0.5 - (i % 7));

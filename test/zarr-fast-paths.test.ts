@@ -14,6 +14,7 @@ import type { DType } from '../src/core/dtype.js';
 import { TensioError } from '../src/core/errors.js';
 import { folderStore } from '../src/storage/folder-store.js';
 import type { Store } from '../src/storage/store.js';
+import type { TensorReader } from '../src/model/types.js';
 import { zarrCreateWriter, zarrOpen } from '../src/formats/zarr/index.js';
 import type { ZarrWriteOptions } from '../src/formats/zarr/index.js';
 import { tempDir } from './helpers/temp.js';
@@ -40,6 +41,29 @@ async function writeStore(path: string, dtype: DType, shape: number[], data: Uin
   await writer.close();
 }
 
+/**
+ * The fixture of these tests: a float32 array `x` of `shape` holding 0, 1, 2, … written
+ * to `<dir>/<name>` with `options`; its path and its bytes.
+ */
+async function countingStore(dir: string, name: string, shape: number[], options: ZarrWriteOptions): Promise<{ path: string; data: Uint8Array }> {
+  const path = join(dir, name);
+  const data = counting(shape.reduce((a, b) => a * b, 1));
+  await writeStore(path, 'float32', shape, data, options);
+  return { path, data };
+}
+
+/** The bytes of `x` read whole, or of its rows `[start, end)`. */
+async function readX(reader: TensorReader, slice?: { start: number; end: number }): Promise<Uint8Array> {
+  return new Uint8Array((await reader.read('x', slice ? { slice } : undefined)).data);
+}
+
+/** The bytes of `x` streamed, pieces joined. */
+async function streamX(reader: TensorReader, options?: { chunkBytes: number }): Promise<Uint8Array> {
+  const pieces: number[] = [];
+  for await (const piece of reader.stream('x', options)) pieces.push(...piece);
+  return Uint8Array.from(pieces);
+}
+
 /** Sets the v2 fill value of array `x` in `.zarray` and in the consolidated `.zmetadata`. */
 function setV2FillValue(store: string, fill: number): void {
   const zarray = JSON.parse(readFileSync(join(store, 'x', '.zarray'), 'utf8')) as Record<string, unknown>;
@@ -52,26 +76,20 @@ function setV2FillValue(store: string, fill: number): void {
 
 test('uncompressed chunks of whole rows read straight into the result: whole, slices, streams, ragged last band, one fetch per chunk', async (t) => {
   const dir = await tempDir(t);
-  const shape = [10, 6];
-  const data = counting(60);
   for (const version of [2, 3] as const) {
-    const path = join(dir, `v${version}.zarr`);
-    await writeStore(path, 'float32', shape, data, { version, compressor: 'none', chunks: [4, 6] });
+    const { path, data } = await countingStore(dir, `v${version}.zarr`, [10, 6], { version, compressor: 'none', chunks: [4, 6] });
     await using reader = await zarrOpen(path);
-    assert.deepEqual(new Uint8Array((await reader.read('x')).data), data, `v${version} whole`);
+    assert.deepEqual(await readX(reader), data, `v${version} whole`);
     assert.equal(reader.fetchStats.chunkReads, 3, `v${version}: 3 chunks, one read each`);
     assert.equal(reader.fetchStats.bytesRead, 3 * 4 * 6 * 4, `v${version}: every chunk stored whole (the last padded)`);
     // Rows 3..9: a partial first band, a full one, a partial ragged last one.
-    assert.deepEqual(new Uint8Array((await reader.read('x', { slice: { start: 3, end: 9 } })).data), data.subarray(3 * 24, 9 * 24), `v${version} slice`);
-    const streamed: number[] = [];
-    for await (const piece of reader.stream('x', { chunkBytes: 40 })) streamed.push(...piece);
-    assert.deepEqual(Uint8Array.from(streamed), data, `v${version} stream`);
+    assert.deepEqual(await readX(reader, { start: 3, end: 9 }), data.subarray(3 * 24, 9 * 24), `v${version} slice`);
+    assert.deepEqual(await streamX(reader, { chunkBytes: 40 }), data, `v${version} stream`);
   }
 });
 
 test('full bands and aligned slices of an uncompressed store take Store.readWholeInto (no other read); ragged bands, gzip stores and stores without it read the usual way, equal', async (t) => {
   const dir = await tempDir(t);
-  const data = counting(60);
   const calls = { whole: 0, read: 0 };
   const counted = (path: string, withWhole = true): Store => {
     const inner = folderStore(path);
@@ -85,72 +103,57 @@ test('full bands and aligned slices of an uncompressed store take Store.readWhol
       ...(withWhole ? { readWholeInto: (key: string, target: Uint8Array, options?: { signal?: AbortSignal }) => { calls.whole += 1; return inner.readWholeInto!(key, target, options); } } : {}),
     };
   };
-  const plain = join(dir, 'plain.zarr');
-  await writeStore(plain, 'float32', [10, 6], data, { version: 2, compressor: 'none', chunks: [4, 6] });
+  const { path: plain, data } = await countingStore(dir, 'plain.zarr', [10, 6], { version: 2, compressor: 'none', chunks: [4, 6] });
   {
     await using reader = await zarrOpen(counted(plain));
-    assert.deepEqual(new Uint8Array((await reader.read('x')).data), data);
+    assert.deepEqual(await readX(reader), data);
     assert.deepEqual(calls, { whole: 2, read: 1 }, 'two full bands in place, the ragged third read and cropped');
-    assert.deepEqual(new Uint8Array((await reader.read('x', { slice: { start: 4, end: 8 } })).data), data.subarray(4 * 24, 8 * 24));
+    assert.deepEqual(await readX(reader, { start: 4, end: 8 }), data.subarray(4 * 24, 8 * 24));
     assert.deepEqual(calls, { whole: 3, read: 1 }, 'a slice of exactly one chunk in place');
-    const streamed: number[] = [];
-    for await (const piece of reader.stream('x')) streamed.push(...piece);
-    assert.deepEqual(Uint8Array.from(streamed), data);
+    assert.deepEqual(await streamX(reader), data);
     assert.deepEqual(calls, { whole: 5, read: 2 }, 'a stream reads each chunk once (bands read in place are not also read ahead)');
   }
   calls.whole = 0;
   calls.read = 0;
   {
     await using reader = await zarrOpen(counted(plain, false));
-    assert.deepEqual(new Uint8Array((await reader.read('x')).data), data);
+    assert.deepEqual(await readX(reader), data);
     assert.deepEqual(calls, { whole: 0, read: 3 }, 'without readWholeInto: every chunk read');
   }
-  const gzip = join(dir, 'gzip.zarr');
-  await writeStore(gzip, 'float32', [10, 6], data, { version: 2, compressor: 'gzip', chunks: [4, 6] });
+  const { path: gzip } = await countingStore(dir, 'gzip.zarr', [10, 6], { version: 2, compressor: 'gzip', chunks: [4, 6] });
   calls.read = 0;
   {
     await using reader = await zarrOpen(counted(gzip));
-    assert.deepEqual(new Uint8Array((await reader.read('x')).data), data);
+    assert.deepEqual(await readX(reader), data);
     assert.deepEqual(calls, { whole: 0, read: 3 }, 'compressed chunks are decoded, never read in place');
-    const streamed: number[] = [];
-    for await (const piece of reader.stream('x')) streamed.push(...piece);
-    assert.deepEqual(Uint8Array.from(streamed), data);
+    assert.deepEqual(await streamX(reader), data);
     assert.deepEqual(calls, { whole: 0, read: 6 }, 'a stream fetches and decodes each chunk once, ahead of its band');
   }
 });
 
 test('missing uncompressed chunks read as the fill value (zero and non-zero) beside chunks read in place', async (t) => {
-  const dir = await tempDir(t);
-  const shape = [12, 3];
-  const data = counting(36);
-  const path = join(dir, 'holes.zarr');
-  await writeStore(path, 'float32', shape, data, { version: 2, compressor: 'none', chunks: [4, 3] });
+  const { path, data } = await countingStore(await tempDir(t), 'holes.zarr', [12, 3], { version: 2, compressor: 'none', chunks: [4, 3] });
   rmSync(join(path, 'x', '1.0'));
   const expected = new Float32Array(data.buffer.slice(0));
   // Fill 0: a band read into uninitialised memory must still come out zero.
   {
     await using reader = await zarrOpen(path);
-    const got = new Float32Array(new Uint8Array((await reader.read('x')).data).buffer);
+    const got = new Float32Array((await readX(reader)).buffer);
     expected.fill(0, 12, 24);
     assert.deepEqual(got, expected);
   }
   setV2FillValue(path, 1.5);
   {
     await using reader = await zarrOpen(path);
-    const got = new Float32Array(new Uint8Array((await reader.read('x')).data).buffer);
+    const got = new Float32Array((await readX(reader)).buffer);
     expected.fill(1.5, 12, 24);
     assert.deepEqual(got, expected);
-    const pieces: number[] = [];
-    for await (const piece of reader.stream('x')) pieces.push(...piece);
-    const streamed = new Float32Array(Uint8Array.from(pieces).buffer);
-    assert.deepEqual(streamed, expected);
+    assert.deepEqual(new Float32Array((await streamX(reader)).buffer), expected);
   }
 });
 
 test('an uncompressed chunk of the wrong size is still refused by the general path (short: SIZE_MISMATCH, long: LIMIT_EXCEEDED)', async (t) => {
-  const dir = await tempDir(t);
-  const path = join(dir, 'bad.zarr');
-  await writeStore(path, 'float32', [8, 2], counting(16), { version: 2, compressor: 'none', chunks: [4, 2] });
+  const { path } = await countingStore(await tempDir(t), 'bad.zarr', [8, 2], { version: 2, compressor: 'none', chunks: [4, 2] });
   const chunk = join(path, 'x', '1.0');
   const good = readFileSync(chunk);
   writeFileSync(chunk, good.subarray(0, good.byteLength - 4));
@@ -188,19 +191,15 @@ test('a writer fed views of one reused buffer stores every chunk as given (piece
       const path = join(dir, `${compressor}-${piece}.zarr`);
       await writeStore(path, 'float32', shape, reusedBuffer(data, piece), { version: 2, compressor, chunks: [4, 8] });
       await using reader = await zarrOpen(path);
-      assert.deepEqual(new Uint8Array((await reader.read('x')).data), data, `${compressor}, pieces of ${piece} bytes`);
+      assert.deepEqual(await readX(reader), data, `${compressor}, pieces of ${piece} bytes`);
     }
   }
 });
 
 test('gzip chunks several per band, decoded ahead on the thread pool, read back equal (whole, slice, after a jump backwards)', async (t) => {
-  const dir = await tempDir(t);
-  const shape = [40, 10];
-  const data = counting(400);
-  const path = join(dir, 'gzip.zarr');
-  await writeStore(path, 'float32', shape, data, { version: 3, compressor: 'gzip', chunks: [3, 4] });
+  const { path, data } = await countingStore(await tempDir(t), 'gzip.zarr', [40, 10], { version: 3, compressor: 'gzip', chunks: [3, 4] });
   await using reader = await zarrOpen(path);
-  assert.deepEqual(new Uint8Array((await reader.read('x')).data), data);
-  assert.deepEqual(new Uint8Array((await reader.read('x', { slice: { start: 20, end: 31 } })).data), data.subarray(20 * 40, 31 * 40));
-  assert.deepEqual(new Uint8Array((await reader.read('x', { slice: { start: 1, end: 5 } })).data), data.subarray(40, 5 * 40));
+  assert.deepEqual(await readX(reader), data);
+  assert.deepEqual(await readX(reader, { start: 20, end: 31 }), data.subarray(20 * 40, 31 * 40));
+  assert.deepEqual(await readX(reader, { start: 1, end: 5 }), data.subarray(40, 5 * 40));
 });
