@@ -97,18 +97,24 @@ export function createTableReader(parts: TableReaderParts): TableReader {
     return { ...tensor.spec, byteLength, extras: { ...parts.extras, columns: sourceColumns } };
   });
 
-  const chunksOf = (index: number): ByteChunk[] => {
-    const tensor = plan.tensors[index]!;
-    const rowBytes = infos[index]!.byteLength / Math.max(1, tensor.spec.shape[0]!) || 0;
-    const itemRowBytes = tensor.spec.shape.slice(1).reduce((a, b) => a * b, 1) * (DTYPE_INFO[tensor.spec.dtype].bits / 8);
-    const chunks: ByteChunk[] = [];
+  /** The batches holding rows of the plan's row range, each with that range's rows `[from, to)` in it. */
+  function* batchesInRows(): Generator<{ batch: TableBatch; from: number; to: number }> {
     let first = 0;
     for (const batch of batches) {
       const batchStart = first;
       first += batch.rows;
       const from = Math.max(plan.rowStart, batchStart) - batchStart;
       const to = Math.min(plan.rowEnd, batchStart + batch.rows) - batchStart;
-      if (to <= from) continue;
+      if (to > from) yield { batch, from, to };
+    }
+  }
+
+  const chunksOf = (index: number): ByteChunk[] => {
+    const tensor = plan.tensors[index]!;
+    const rowBytes = infos[index]!.byteLength / Math.max(1, tensor.spec.shape[0]!) || 0;
+    const itemRowBytes = tensor.spec.shape.slice(1).reduce((a, b) => a * b, 1) * (DTYPE_INFO[tensor.spec.dtype].bits / 8);
+    const chunks: ByteChunk[] = [];
+    for (const { batch, from, to } of batchesInRows()) {
       const length = (to - from) * (rowBytes || itemRowBytes);
       const codec: ChunkCodec = {
         name: 'table',
@@ -138,13 +144,7 @@ export function createTableReader(parts: TableReaderParts): TableReader {
     if (schema.columns[column]!.dtype !== tensor.spec.dtype) return undefined;
     const rowBytes = tensor.spec.shape.slice(1).reduce((a, b) => a * b, 1) * (DTYPE_INFO[tensor.spec.dtype].bits / 8);
     const chunks: ByteChunk[] = [];
-    let first = 0;
-    for (const batch of batches) {
-      const batchStart = first;
-      first += batch.rows;
-      const from = Math.max(plan.rowStart, batchStart) - batchStart;
-      const to = Math.min(plan.rowEnd, batchStart + batch.rows) - batchStart;
-      if (to <= from) continue;
+    for (const { batch, from, to } of batchesInRows()) {
       const at = batch.span?.(column);
       if (at === undefined) return undefined;
       const length = (to - from) * rowBytes;

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { atomicFileSink } from '../storage/atomic-file-sink.js';
+import { sinkWriteAll } from '../storage/byte-sink.js';
 import type { LocalFolder } from '../storage/local-folder.js';
 
 /**
@@ -27,12 +28,5 @@ export async function npkWriteFileAtomic(folder: LocalFolder, key: string, bytes
     }
     return;
   }
-  const sink = await atomicFileSink(folder.pathOf(key), { durable });
-  try {
-    await sink.write(bytes);
-    await sink.close();
-  } catch (error) {
-    await sink.abort();
-    throw error;
-  }
+  await sinkWriteAll(await atomicFileSink(folder.pathOf(key), { durable }), bytes);
 }

@@ -33,6 +33,25 @@ export interface ByteSink {
   abort(): Promise<void>;
 }
 
+/**
+ * Writes `bytes` as the whole content of `sink` and publishes it; on any failure the
+ * sink is aborted (the destination keeps what it had) and the error rethrown.
+ *
+ * @example
+ * ```ts
+ * await sinkWriteAll(await atomicFileSink(path, { durable: true }), bytes);
+ * ```
+ */
+export async function sinkWriteAll(sink: ByteSink, bytes: Uint8Array): Promise<void> {
+  try {
+    await sink.write(bytes);
+    await sink.close();
+  } catch (error) {
+    await sink.abort();
+    throw error;
+  }
+}
+
 /** A {@link ByteSink} that collects bytes in memory; `bytes()` gives them after close. */
 export interface MemorySink extends ByteSink {
   bytes(): Uint8Array;

@@ -8,7 +8,7 @@ import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { atomicFileSink } from './atomic-file-sink.js';
-import type { ByteSink } from './byte-sink.js';
+import { sinkWriteAll, type ByteSink } from './byte-sink.js';
 import { readRange, type ByteRange, type ReadOptions } from './byte-source.js';
 import { fileSource, type FileSource } from './file-source.js';
 import { localFolder, type LocalFolder } from './local-folder.js';
@@ -110,14 +110,7 @@ export function folderStore(root: string): FolderStore {
       return readFileWholeInto(pathOf(key), target);
     },
     async write(key, bytes, options = {}) {
-      const sink = await store.sink(key, options);
-      try {
-        await sink.write(bytes);
-        await sink.close();
-      } catch (error) {
-        await sink.abort();
-        throw error;
-      }
+      await sinkWriteAll(await store.sink(key, options), bytes);
     },
     async sink(key, options: StoreWriteOptions = {}): Promise<ByteSink> {
       throwIfAborted(options.signal);
