@@ -59,7 +59,7 @@ export function copyBox(to: BoxSide, from: BoxSide<Uint8Array | undefined>, exte
   const rank = extent.length;
   if (extent.some((side) => side <= 0)) return;
   const source = from.bytes;
-  const zero = !fill || fill.every((byte) => byte === 0);
+  const zero = !source && (!fill || fill.every((byte) => byte === 0));
   const toStrides = stridesOf(to.shape, elementBytes);
   const fromStrides = stridesOf(from.shape, elementBytes);
   // The run: the innermost axis plus every trailing axis the box spans whole in both arrays
@@ -67,22 +67,26 @@ export function copyBox(to: BoxSide, from: BoxSide<Uint8Array | undefined>, exte
   let inner = rank - 1;
   while (inner > 0 && extent[inner] === to.shape[inner] && extent[inner] === from.shape[inner]) inner -= 1;
   const runBytes = rank === 0 ? elementBytes : extent[inner]! * toStrides[inner]!;
-  // Every index of the box on the axes before `inner`: one run each.
+  // Every index of the box on the axes before `inner`: one run each. The run's offsets
+  // move with the index (one add per step) instead of being summed again per run.
   const index = new Array<number>(Math.max(inner, 0)).fill(0);
+  let toAt = 0;
+  let fromAt = 0;
+  for (let axis = 0; axis < rank; axis += 1) {
+    toAt += to.start[axis]! * toStrides[axis]!;
+    fromAt += from.start[axis]! * fromStrides[axis]!;
+  }
   for (;;) {
-    let toAt = 0;
-    let fromAt = 0;
-    for (let axis = 0; axis < rank; axis += 1) {
-      const offset = axis < inner ? index[axis]! : 0;
-      toAt += (to.start[axis]! + offset) * toStrides[axis]!;
-      fromAt += (from.start[axis]! + offset) * fromStrides[axis]!;
-    }
     if (source) to.bytes.set(source.subarray(fromAt, fromAt + runBytes), toAt);
     else fillRun(to.bytes, toAt, runBytes, zero ? undefined : fill);
     let axis = inner - 1;
     while (axis >= 0) {
       index[axis]! += 1;
+      toAt += toStrides[axis]!;
+      fromAt += fromStrides[axis]!;
       if (index[axis]! < extent[axis]!) break;
+      toAt -= extent[axis]! * toStrides[axis]!;
+      fromAt -= extent[axis]! * fromStrides[axis]!;
       index[axis] = 0;
       axis -= 1;
     }
