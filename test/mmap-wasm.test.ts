@@ -6,7 +6,8 @@
  * and a dropped result give zero pages back; a file shortened under the mapping reads
  * zeros instead of killing the process; mapped tensors of 4 MiB or more sit where their
  * address agrees with their file offset modulo 2 MiB (huge page-cache folios map whole),
- * unless `alignHugePages: false`. Mapping tests skip with the reason when the
+ * unless `alignHugePages: false`; `readAllIntoWasmMemory` places several with one grow,
+ * the same bytes. Mapping tests skip with the reason when the
  * addon or the platform does not map into wasm memory.
  */
 import { test } from 'node:test';
@@ -17,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUILT_IN_FORMATS, createTensor, isMemoryMapped, openTensorFile, type Tensor } from '../src/index.js';
-import { readIntoWasmMemory, wasmMappingUnavailableReason, type WasmMemoryLike } from '../src/io/index.js';
+import { readAllIntoWasmMemory, readIntoWasmMemory, wasmMappingUnavailableReason, type WasmMemoryLike } from '../src/io/index.js';
 import { wasmMemoryBaseModulo } from '../src/storage/memory-map.js';
 import { WASM_HUGE_ALIGN_MIN_BYTES, WASM_HUGE_PAGE_BYTES } from '../src/model/wasm-memory.js';
 import { isTensioError } from '../src/core/errors.js';
@@ -209,6 +210,64 @@ test('mapped tensors of 4 MiB or more agree with their file offset modulo 2 MiB 
     placed.release();
     assert.ok(new Uint8Array(memory.buffer, placed.region.byteOffset, placed.region.byteLength).every((byte) => byte === 0), `${placed.name}: released region reads as zeros`);
   }
+});
+
+/** A real memory behind a wrapper that counts grows (the addon reads `buffer` through it). */
+function countingMemory(memory: WasmMemoryLike): { memory: WasmMemoryLike; grows: () => number } {
+  let grows = 0;
+  return {
+    memory: { get buffer() { return memory.buffer; }, grow(pages: number) { grows++; return memory.grow(pages); } },
+    grows: () => grows,
+  };
+}
+
+test('readAllIntoWasmMemory grows once for all tensors and places the same bytes as readIntoWasmMemory, mapped and copied alike', async (t) => {
+  const dir = await tempDir(t, 'tensio-wasm-');
+  for (const format of ['safetensors', 'pytorch', 'npz']) {
+    const path = join(dir, `all.${format}`);
+    const tensors = { ...sampleTensors(), large: createTensor('uint8', [5 * (1 << 20) + 3], pattern(5 * (1 << 20) + 3, 31)) };
+    await writeWithFormat(format, path, tensors);
+    await using reader = await openTensorFile(path);
+    const names = reader.tensors.map((info) => info.name);
+    const counted = countingMemory(newMemory());
+    const all = await readAllIntoWasmMemory(reader, names, counted.memory);
+    assert.equal(counted.grows(), 1, `${format}: one grow`);
+    assert.deepEqual(all.map((tensor) => tensor.name), names);
+    const one = countingMemory(newMemory());
+    for (const [index, name] of names.entries()) {
+      const expected = (await reader.read(name, { copy: true })).data;
+      const placed = all[index]!;
+      assert.equal(sha(new Uint8Array(counted.memory.buffer, placed.pointer, placed.byteLength)), sha(expected), `${format} ${name}`);
+      const single = await readIntoWasmMemory(reader, name, one.memory);
+      assert.equal(single.mapped, placed.mapped, `${format} ${name}: mapped the same way`);
+      if (expected.byteLength < 65536) assert.equal(placed.mapped, false, `${format} ${name} is small: copied`);
+      // Regions follow each other without overlap.
+      if (index > 0) assert.ok(placed.region.byteOffset >= all[index - 1]!.region.byteOffset + all[index - 1]!.region.byteLength, `${format} ${name}: regions overlap`);
+      assert.ok(placed.pointer >= placed.region.byteOffset && placed.pointer + placed.byteLength <= placed.region.byteOffset + placed.region.byteLength, `${format} ${name}: inside its region`);
+    }
+    assert.equal(one.grows(), names.length);
+    if (unavailable === undefined) assert.ok(all.some((tensor) => tensor.mapped), `${format}: something mapped`);
+    for (const tensor of all) tensor.release();
+    assert.ok(all.every((tensor) => new Uint8Array(counted.memory.buffer, tensor.region.byteOffset, tensor.region.byteLength).every((byte) => byte === 0)), `${format}: released regions read as zeros`);
+    // Readers without the method: copied in, still one grow.
+    const { readAllIntoWasmMemory: _own, ...plain } = reader;
+    const copied = countingMemory(newMemory());
+    const viaCopy = await readAllIntoWasmMemory(plain as typeof reader, names, copied.memory);
+    assert.equal(copied.grows(), 1);
+    assert.ok(viaCopy.every((tensor) => !tensor.mapped));
+    for (const tensor of viaCopy) assert.equal(sha(new Uint8Array(copied.memory.buffer, tensor.pointer, tensor.byteLength)), sha((await reader.read(tensor.name, { copy: true })).data), `${format} ${tensor.name} copied`);
+  }
+});
+
+test('readAllIntoWasmMemory: a memory too small for the batch fails with LIMIT_EXCEEDED naming the count and bytes, grows nothing', async (t) => {
+  const dir = await tempDir(t, 'tensio-wasm-');
+  const path = join(dir, 'a.safetensors');
+  await writeWithFormat('safetensors', path, { a: createTensor('uint8', [1 << 20], pattern(1 << 20, 9)), b: createTensor('uint8', [1 << 20], pattern(1 << 20, 10)) });
+  await using reader = await openTensorFile(path);
+  const memory = newMemory(20);
+  await assert.rejects(readAllIntoWasmMemory(reader, ['a', 'b'], memory), (error) => isTensioError(error) && error.code === 'LIMIT_EXCEEDED' && /2 tensors \(2097152 bytes\)/.test(error.message) && /its 1 /.test(error.message));
+  assert.equal(memory.buffer.byteLength, 65536);
+  await assert.rejects(readAllIntoWasmMemory(reader, ['a', 'missing'], newMemory()), (error) => isTensioError(error));
 });
 
 test('a memory that cannot grow enough: LIMIT_EXCEEDED with the numbers, nothing mapped', async (t) => {

@@ -46,7 +46,7 @@ export type { FromTorchFileOptions, ToTorchFileOptions, FromTorchOptions, ToTorc
 export type { FromTensorOptions, ToTensorOptions, TensorLike, OnnxTensorLike, TfjsTensorLike } from './tensor-io.js';
 export { tensorToTypedArray, typedArrayToTensor, tensorToArrow, arrowToTensor, ZeroCopyArray, wrapForZeroCopy } from './zero-copy.js';
 export type { ZeroCopyOptions, ZeroCopyResult } from './zero-copy.js';
-export { readIntoWasmMemory, wasmMappingUnavailableReason } from './wasm-io.js';
+export { readAllIntoWasmMemory, readIntoWasmMemory, wasmMappingUnavailableReason } from './wasm-io.js';
 export type { ReadIntoWasmMemoryOptions, WasmMemoryLike, WasmTensor } from './wasm-io.js';
 export { NumPack, LazyArray } from '../npk/index.js';
 export type { NumPackOpenOptions, NumPackIterateOptions, NumPackLoadOptions } from '../npk/index.js';

@@ -1,9 +1,10 @@
 /**
  * Tensors for WebAssembly code: `readIntoWasmMemory` places a tensor in a
- * `WebAssembly.Memory`, mapped in place where it can be (see `src/model/wasm-memory.ts`).
+ * `WebAssembly.Memory`, mapped in place where it can be (see `src/model/wasm-memory.ts`);
+ * `readAllIntoWasmMemory` places several with one grow.
  */
 import type { TensorReader } from '../model/types.js';
-import { placeInWasmMemory, type ReadIntoWasmMemoryOptions, type WasmMemoryLike, type WasmTensor } from '../model/wasm-memory.js';
+import { placeAllInWasmMemory, placeInWasmMemory, type ReadIntoWasmMemoryOptions, type WasmMemoryLike, type WasmTensor } from '../model/wasm-memory.js';
 
 export type { ReadIntoWasmMemoryOptions, WasmMemoryLike, WasmTensor } from '../model/wasm-memory.js';
 export { wasmMappingUnavailableReason } from '../storage/memory-map.js';
@@ -30,4 +31,25 @@ export async function readIntoWasmMemory(reader: TensorReader, name: string, mem
   const info = reader.info(name);
   const readOptions = options.signal ? { signal: options.signal } : {};
   return placeInWasmMemory(info, undefined, memory, async () => (await reader.read(name, readOptions)).data, options);
+}
+
+/**
+ * Places tensors `names` of `reader` in `memory` like {@link readIntoWasmMemory}, in
+ * order, growing the memory ONCE for all of them. Prefer it for whole models: V8 counts a
+ * grown memory's whole length as new external memory at every grow and starts garbage
+ * collections over it (64 tensors of 4 MiB placed one by one: about 35 mark-compacts).
+ * If placing one fails, the ones already placed are released and the error is thrown
+ * (the memory keeps its new size: memories never shrink).
+ *
+ * @example
+ * ```ts
+ * const tensors = await readAllIntoWasmMemory(reader, reader.tensors.map((t) => t.name), memory);
+ * for (const tensor of tensors) instance.exports.run(tensor.pointer, tensor.byteLength);
+ * ```
+ */
+export async function readAllIntoWasmMemory(reader: TensorReader, names: readonly string[], memory: WasmMemoryLike, options: ReadIntoWasmMemoryOptions = {}): Promise<WasmTensor[]> {
+  if (reader.readAllIntoWasmMemory) return reader.readAllIntoWasmMemory(names, memory, options);
+  const readOptions = options.signal ? { signal: options.signal } : {};
+  const items = names.map((name) => ({ info: reader.info(name), location: undefined, readBytes: async () => (await reader.read(name, readOptions)).data }));
+  return placeAllInWasmMemory(items, memory, options);
 }

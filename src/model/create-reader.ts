@@ -14,7 +14,7 @@ import { checkMultiPartInfo, tensorPart, type TensorLayout, type TensorPartInfo 
 import { readTensorSlice, resolveTensorSlice, sliceElementBytes, type SliceByteAccess, type TensorSlice } from './nd-slice.js';
 import { UNSUPPORTED_TENSORS_KEY, type Metadata, type ReadPartOptions, type ReadTensorOptions, type StreamTensorOptions, type TensorInfo, type TensorReader, type UnsupportedTensor } from './types.js';
 import { quoteInput } from '../core/quote.js';
-import { placeInWasmMemory, type ReadIntoWasmMemoryOptions, type WasmMemoryLike, type WasmTensor } from './wasm-memory.js';
+import { placeAllInWasmMemory, placeInWasmMemory, type ReadIntoWasmMemoryOptions, type WasmMemoryLike, type WasmTensor } from './wasm-memory.js';
 
 /**
  * Where a tensor's bytes are.
@@ -169,6 +169,21 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     return placeInWasmMemory(tensorInfo, location, memory, async () => (await readArray(tensorInfo, location, readOptions)).data, options);
   }
 
+  async function readAllIntoWasmMemory(names: readonly string[], memory: WasmMemoryLike, options: ReadIntoWasmMemoryOptions = {}): Promise<WasmTensor[]> {
+    checkOpen();
+    throwIfAborted(options.signal);
+    const readOptions = options.signal ? { signal: options.signal } : {};
+    const items = [];
+    for (const name of names) {
+      const tensorInfo = info(name);
+      checkDense(tensorInfo);
+      checkOneBuffer(name, tensorInfo.byteLength);
+      const location = await locateChecked(tensorInfo, tensorInfo, () => parts.locate(tensorInfo));
+      items.push({ info: tensorInfo, location, readBytes: async () => (await readArray(tensorInfo, location, readOptions)).data });
+    }
+    return placeAllInWasmMemory(items, memory, options);
+  }
+
   async function* streamPart(name: string, part: string, options: StreamTensorOptions = {}): AsyncGenerator<Uint8Array> {
     const { view, location } = await locatePart(name, part);
     yield* streamArray(view, location, options);
@@ -316,6 +331,7 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     stream,
     readPart,
     readIntoWasmMemory,
+    readAllIntoWasmMemory,
     streamPart,
     async close() {
       if (closed) return;

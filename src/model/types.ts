@@ -176,6 +176,12 @@ export interface TensorReader {
    * `readIntoWasmMemory` of `tensio/io`, which copies.
    */
   readIntoWasmMemory?(name: string, memory: WasmMemoryLike, options?: ReadIntoWasmMemoryOptions): Promise<WasmTensor>;
+  /**
+   * Places several dense tensors like {@link readIntoWasmMemory}, growing the memory once
+   * for all of them (V8 starts garbage collections over every grow). Readers without it
+   * are served by `readAllIntoWasmMemory` of `tensio/io`, which copies.
+   */
+  readAllIntoWasmMemory?(names: readonly string[], memory: WasmMemoryLike, options?: ReadIntoWasmMemoryOptions): Promise<WasmTensor[]>;
   /** Releases files; safe to call twice. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
