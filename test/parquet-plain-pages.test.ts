@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { parquetMetadata } from 'hyparquet';
 import { typedView } from '../src/core/tensor.js';
 import { parquetPageDecompressor } from '../src/formats/parquet/codecs.js';
-import { parquetAllLevelsOne, parquetDecodePlainChunk } from '../src/formats/parquet/plain-pages.js';
+import { parquetAllLevelsOne, parquetDecodePlainChunk, parquetGatherDictionary } from '../src/formats/parquet/plain-pages.js';
 import { parquetOpen } from '../src/formats/parquet/reader.js';
 import { parquetCreateWriter } from '../src/formats/parquet/writer.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
@@ -89,7 +89,12 @@ table = pa.Table.from_arrays(list(cols.values()), schema=pa.schema(fields))
 for version in ('1.0', '2.0'):
     for codec in ('none', 'snappy', 'zstd', 'gzip'):
         pq.write_table(table, f'{sys.argv[1]}/plain-{version}-{codec}.parquet', compression=codec, use_dictionary=False, data_page_version=version, data_page_size=4096, row_group_size=1300)
-pq.write_table(table, f'{sys.argv[1]}/dict.parquet', use_dictionary=True, row_group_size=1300)
+pq.write_table(table, f'{sys.argv[1]}/plain-dict.parquet', use_dictionary=True, row_group_size=1300)
+# A dictionary that outgrows its limit: dictionary pages first, then PLAIN ones in the same chunk (pyarrow's default behaviour on large float columns).
+pq.write_table(table, f'{sys.argv[1]}/plain-dict-fallback.parquet', use_dictionary=True, row_group_size=1300, data_page_size=4096, dictionary_pagesize_limit=2048)
+# Few distinct values: the indices are long RLE runs and short bit-packed groups, v2 pages, zstd.
+runs = pa.Table.from_arrays([pa.array((np.arange(n) // 37 % 5).astype(t)) for t in ('float32', 'float64', 'int32', 'int64', 'uint32')] + [cols['nulls']], names=['f32', 'f64', 'i32', 'i64', 'u32', 'nulls'])
+pq.write_table(runs, f'{sys.argv[1]}/plain-dict-runs.parquet', use_dictionary=True, data_page_version='2.0', compression='zstd', row_group_size=1300)
 `;
   runPython(script, [dir]);
   const EXPECT = String.raw`
@@ -97,12 +102,15 @@ import sys, json, math, pyarrow.parquet as pq
 t = pq.read_table(sys.argv[1])
 print(json.dumps({n: ['nan' if v is None else str(v) for v in t.column(n).to_pylist()] for n in t.column_names}))
 `;
-  for (const name of ['1.0-none', '1.0-snappy', '1.0-zstd', '1.0-gzip', '2.0-none', '2.0-snappy', '2.0-zstd', '2.0-gzip']) {
+  for (const name of ['1.0-none', '1.0-snappy', '1.0-zstd', '1.0-gzip', '2.0-none', '2.0-snappy', '2.0-zstd', '2.0-gzip', 'dict', 'dict-fallback', 'dict-runs']) {
     const path = join(dir, `plain-${name}.parquet`);
-    // Every chunk but the one with nulls goes the fast way.
-    for (const chunk of chunksOf(new Uint8Array(readFileSync(path)))) {
+    // Every chunk but the one with nulls goes the fast way, dictionary-encoded ones too.
+    const chunks = chunksOf(new Uint8Array(readFileSync(path)));
+    if (name.startsWith('dict')) assert.ok(chunks.some((chunk) => chunk.dictionary && chunk.name !== 'nulls'), `${name} has dictionary chunks`);
+    for (const chunk of chunks) {
       const itemBytes = chunk.name === 'f64' || chunk.name === 'i64' || chunk.name === 'nulls' ? 8 : 4;
-      const decoded = await parquetDecodePlainChunk(chunk.bytes, { rows: chunk.rows, itemBytes, maxDefinition: chunk.name === 'f64' || chunk.name === 'nulls' ? 1 : 0, decompress: await parquetPageDecompressor(chunk.codec, 2 ** 20) });
+      const optional = name === 'dict-runs' ? 1 : chunk.name === 'f64' || chunk.name === 'nulls' ? 1 : 0;
+      const decoded = await parquetDecodePlainChunk(chunk.bytes, { rows: chunk.rows, itemBytes, maxDefinition: optional, decompress: chunk.codec === 'UNCOMPRESSED' ? undefined : await parquetPageDecompressor(chunk.codec, 2 ** 20) });
       assert.equal(decoded === undefined, chunk.name === 'nulls', `${name} ${chunk.name}: fast path ${decoded ? 'taken' : 'not taken'}`);
     }
     const expected = JSON.parse(runPython(EXPECT, [path]).stdout) as Record<string, string[]>;
@@ -118,15 +126,37 @@ print(json.dumps({n: ['nan' if v is None else str(v) for v in t.column(n).to_pyl
       await reader.close();
     }
   }
-  const dictionary = chunksOf(new Uint8Array(readFileSync(join(dir, 'dict.parquet'))));
-  assert.ok(dictionary.some((chunk) => chunk.dictionary));
-  for (const chunk of dictionary.filter((entry) => entry.dictionary)) {
-    assert.equal(await parquetDecodePlainChunk(chunk.bytes, { rows: chunk.rows, itemBytes: 8, maxDefinition: 1, decompress: await parquetPageDecompressor(chunk.codec, 2 ** 20) }), undefined, `dictionary chunk of ${chunk.name}`);
+  // An index past the dictionary, or a cut index stream, is left to the general path.
+  const [dictionaryChunk] = chunksOf(new Uint8Array(readFileSync(join(dir, 'plain-dict-runs.parquet')))).filter((chunk) => chunk.name === 'i32');
+  const decompress = await parquetPageDecompressor(dictionaryChunk!.codec, 2 ** 20);
+  assert.ok(await parquetDecodePlainChunk(dictionaryChunk!.bytes, { rows: dictionaryChunk!.rows, itemBytes: 4, maxDefinition: 1, decompress }));
+  assert.equal(await parquetDecodePlainChunk(dictionaryChunk!.bytes, { rows: dictionaryChunk!.rows + 1, itemBytes: 4, maxDefinition: 1, decompress }), undefined, 'pages short of the row group');
+});
+
+test('parquetGatherDictionary: RLE runs and bit-packed groups of every width copy the indexed entries; an index past the dictionary or a cut stream is refused', () => {
+  for (const width of [0, 1, 3, 7, 8, 13, 17, 24, 31, 32]) {
+    const entries = width === 0 ? 1 : Math.min(2 ** width, 1000);
+    const dictionary = Uint32Array.from({ length: entries }, (_, i) => (i * 2654435761) >>> 0);
+    const count = 100;
+    const indices = Array.from({ length: count }, (_, i) => (i * 7919) % entries);
+    // Stream: a run of 20 copies of index entries-1, then 80 values bit-packed (10 groups).
+    const body: number[] = [width, 20 << 1];
+    for (let b = 0; b < ((width + 7) >> 3); b++) body.push(Math.floor((entries - 1) / 2 ** (8 * b)) & 0xff);
+    body.push((10 << 1) | 1);
+    const bits: number[] = [];
+    for (const index of indices.slice(20)) for (let b = 0; b < width; b++) bits.push(Math.floor(index / 2 ** b) % 2);
+    for (let i = 0; i < bits.length; i += 8) body.push(bits.slice(i, i + 8).reduce((sum, bit, k) => sum + bit * 2 ** k, 0));
+    const section = Uint8Array.from(body);
+    const want = [...Array(20).fill(entries - 1), ...indices.slice(20)].map((index) => dictionary[index]!);
+    const out = new Uint32Array(count + 2);
+    assert.ok(parquetGatherDictionary(section, count, dictionary, entries, out, 2, 1), `width ${width}`);
+    assert.deepEqual([...out.subarray(2)], want, `width ${width}`);
+    if (width > 0) assert.equal(parquetGatherDictionary(section, count, dictionary, entries - 1, new Uint32Array(count), 0, 1), false, `width ${width}: index past the dictionary`);
+    assert.equal(parquetGatherDictionary(section.subarray(0, section.byteLength - 1), count, dictionary, entries, new Uint32Array(count), 0, 1), false, `width ${width}: cut stream`);
   }
-  const reader = await parquetOpen(join(dir, 'dict.parquet'), { formatOptions: { columns: 'separate' } });
-  try {
-    assert.equal((await reader.read('f32')).shape[0], 3001);
-  } finally {
-    await reader.close();
-  }
+  // Two words per value (8-byte types).
+  const wide = Uint32Array.from([1, 2, 3, 4]);
+  const out = new Uint32Array(6);
+  assert.ok(parquetGatherDictionary(Uint8Array.from([1, 3 << 1, 1]), 3, wide, 2, out, 0, 2));
+  assert.deepEqual([...out], [3, 4, 3, 4, 3, 4]);
 });

@@ -15,8 +15,16 @@ import { pageHeader, ThriftCursor, type ParquetPageHeader } from './page-headers
 import { allocateZeroed } from '../../core/memory.js';
 
 const PAGE_DATA = 0;
+const PAGE_DICTIONARY = 2;
 const PAGE_DATA_V2 = 3;
 const ENCODING_PLAIN = 0;
+/** PLAIN_DICTIONARY (deprecated spelling, Parquet 1.0 writers) and RLE_DICTIONARY: indices into the dictionary page. */
+const ENCODING_PLAIN_DICTIONARY = 2;
+const ENCODING_RLE_DICTIONARY = 8;
+
+function isDictionaryEncoding(encoding: number): boolean {
+  return encoding === ENCODING_PLAIN_DICTIONARY || encoding === ENCODING_RLE_DICTIONARY;
+}
 
 /** Decompresses one page body to exactly `size` bytes (sync or async). */
 export type ParquetPageDecompress = (bytes: Uint8Array, size: number) => Uint8Array | Promise<Uint8Array>;
@@ -38,10 +46,21 @@ interface PlainPage {
   readonly body: Uint8Array;
 }
 
-/** The data pages of a chunk when every one is a PLAIN v1/v2 data page and their values add up to `rows`. */
-function plainPages(chunk: Uint8Array, shape: ParquetPlainChunk): PlainPage[] | undefined {
+/** A chunk's pages for this path: an optional PLAIN dictionary page, then data pages. */
+interface PlainPages {
+  readonly dictionary: PlainPage | undefined;
+  readonly pages: PlainPage[];
+}
+
+/**
+ * The pages of a chunk when every data page is a v1/v2 data page in PLAIN, or in a
+ * dictionary encoding after a PLAIN dictionary page (what pyarrow and DuckDB write by
+ * default: a dictionary until it grows too large, then PLAIN), and their values add up to `rows`.
+ */
+function plainPages(chunk: Uint8Array, shape: ParquetPlainChunk): PlainPages | undefined {
   const cursor = new ThriftCursor(chunk);
   const pages: PlainPage[] = [];
+  let dictionary: PlainPage | undefined;
   let values = 0;
   // A trailing byte or two after the last page is what parquetCheckChunk tolerates too.
   while (cursor.at < chunk.byteLength - 1) {
@@ -49,15 +68,23 @@ function plainPages(chunk: Uint8Array, shape: ParquetPlainChunk): PlainPage[] | 
     if (header.compressed > chunk.byteLength - cursor.at) return undefined;
     const body = chunk.subarray(cursor.at, cursor.at + header.compressed);
     cursor.advance(header.compressed);
-    if ((header.type !== PAGE_DATA && header.type !== PAGE_DATA_V2) || header.encoding !== ENCODING_PLAIN) return undefined;
+    if (header.type === PAGE_DICTIONARY && !dictionary && pages.length === 0) {
+      const entries = header.values ?? -1;
+      if ((header.encoding !== ENCODING_PLAIN && header.encoding !== ENCODING_PLAIN_DICTIONARY) || entries < 0 || header.uncompressed < entries * shape.itemBytes) return undefined;
+      dictionary = { header, body };
+      continue;
+    }
+    if (header.type !== PAGE_DATA && header.type !== PAGE_DATA_V2) return undefined;
+    const indexed = isDictionaryEncoding(header.encoding ?? -1);
+    if (!(header.encoding === ENCODING_PLAIN || (indexed && dictionary))) return undefined;
     const count = header.values ?? -1;
-    if (count < 0 || header.uncompressed < count * shape.itemBytes) return undefined;
+    if (count < 0 || (!indexed && header.uncompressed < count * shape.itemBytes)) return undefined;
     if (header.type === PAGE_DATA_V2 && (!header.v2 || header.v2.nulls !== 0 || header.v2.repetitionBytes !== 0)) return undefined;
     values += count;
     if (values > shape.rows) return undefined;
     pages.push({ header, body });
   }
-  return values === shape.rows ? pages : undefined;
+  return values === shape.rows ? { dictionary, pages } : undefined;
 }
 
 /**
@@ -104,16 +131,90 @@ function u32(bytes: Uint8Array, at: number): number {
   return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
 }
 
-/** The values of one decoded v1 page (after its definition levels), or undefined. */
+/** The values section of one decoded v1 page (what follows its definition levels), or undefined. */
 function valuesOfV1(page: Uint8Array, count: number, shape: ParquetPlainChunk): Uint8Array | undefined {
-  let at = 0;
-  if (shape.maxDefinition === 1) {
-    const length = u32(page, 0);
-    if (length < 0 || 4 + length > page.byteLength || !parquetAllLevelsOne(page.subarray(4, 4 + length), count)) return undefined;
-    at = 4 + length;
+  if (shape.maxDefinition !== 1) return page;
+  const length = u32(page, 0);
+  if (length < 0 || 4 + length > page.byteLength || !parquetAllLevelsOne(page.subarray(4, 4 + length), count)) return undefined;
+  return page.subarray(4 + length);
+}
+
+/**
+ * Writes `count` values of a dictionary-encoded values section (one bit-width byte, then
+ * an RLE / bit-packed hybrid stream of indices) into `out` at `outAt` by copying the
+ * indexed dictionary entries (as 32-bit words, so float bit patterns are kept exactly).
+ * False for anything unexpected (a width over 32, an index past the dictionary, a stream
+ * that ends early): the general path then decodes the chunk and reports it.
+ */
+export function parquetGatherDictionary(section: Uint8Array, count: number, dictionary: Uint32Array, entries: number, out: Uint32Array, outAt: number, words: number): boolean {
+  if (section.byteLength < 1) return count === 0;
+  const width = section[0]!;
+  if (width > 32) return false;
+  const byteWidth = (width + 7) >> 3;
+  const modulus = 2 ** width;
+  let at = 1;
+  let seen = 0;
+  let target = outAt * words;
+  const put = (index: number): boolean => {
+    if (index >= entries) return false;
+    const from = index * words;
+    out[target++] = dictionary[from]!;
+    if (words === 2) out[target++] = dictionary[from + 1]!;
+    return true;
+  };
+  while (seen < count) {
+    let header = 0;
+    let shift = 0;
+    for (;;) {
+      if (at >= section.byteLength || shift > 28) return false;
+      const byte = section[at++]!;
+      header += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) break;
+      shift += 7;
+    }
+    if (header % 2 === 1) {
+      // Bit-packed: groups of 8 values, least significant bit first; those past `count` are padding.
+      const groups = Math.floor(header / 2);
+      const bytes = groups * width;
+      if (at + bytes > section.byteLength) return false;
+      const take = Math.min(groups * 8, count - seen);
+      const end = at + bytes;
+      let bit = at * 8;
+      if (width <= 24) {
+        // Integer path: a value of up to 24 bits lies within the 4 bytes from its first one.
+        const mask = modulus - 1;
+        for (let i = 0; i < take; i++, bit += width) {
+          const first = bit >>> 3;
+          const window = section[first]! | (first + 1 < end ? section[first + 1]! << 8 : 0) | (first + 2 < end ? section[first + 2]! << 16 : 0) | (first + 3 < end ? section[first + 3]! << 24 : 0);
+          const index = (window >>> (bit & 7)) & mask;
+          if (index >= entries) return false;
+          const from = index * words;
+          out[target++] = dictionary[from]!;
+          if (words === 2) out[target++] = dictionary[from + 1]!;
+        }
+      } else {
+        for (let i = 0; i < take; i++, bit += width) {
+          const first = bit >>> 3;
+          const window = (section[first] ?? 0) + (section[first + 1] ?? 0) * 2 ** 8 + (section[first + 2] ?? 0) * 2 ** 16
+            + (section[first + 3] ?? 0) * 2 ** 24 + (section[first + 4] ?? 0) * 2 ** 32;
+          if (!put(Math.floor(window / 2 ** (bit & 7)) % modulus)) return false;
+        }
+      }
+      at += bytes;
+      seen += take;
+    } else {
+      const run = Math.floor(header / 2);
+      if (run === 0 || at + byteWidth > section.byteLength) return false;
+      let index = 0;
+      for (let i = 0; i < byteWidth; i++) index += section[at + i]! * 2 ** (8 * i);
+      at += byteWidth;
+      if (index >= entries) return false;
+      const take = Math.min(run, count - seen);
+      for (let i = 0; i < take; i++) put(index);
+      seen += take;
+    }
   }
-  const end = at + count * shape.itemBytes;
-  return end <= page.byteLength ? page.subarray(at, end) : undefined;
+  return true;
 }
 
 /**
@@ -125,8 +226,19 @@ function valuesOfV1(page: Uint8Array, count: number, shape: ParquetPlainChunk): 
 export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetPlainChunk): Promise<Uint8Array | undefined> {
   if (shape.maxDefinition > 1 || !(shape.itemBytes === 4 || shape.itemBytes === 8)) return undefined;
   try {
-    const pages = plainPages(chunk, shape);
-    if (!pages) return undefined;
+    const found = plainPages(chunk, shape);
+    if (!found) return undefined;
+    const { pages } = found;
+    // The dictionary's values, as 32-bit words in a buffer of their own (aligned for the view).
+    let dictionary: Uint32Array | undefined;
+    let entries = 0;
+    if (found.dictionary) {
+      const { header, body } = found.dictionary;
+      entries = header.values!;
+      const plain = shape.decompress ? await shape.decompress(body, header.uncompressed) : body;
+      if (plain.byteLength < entries * shape.itemBytes) return undefined;
+      dictionary = new Uint32Array(plain.slice(0, entries * shape.itemBytes).buffer);
+    }
     // Each page's stored values, decompressed (v2: the levels are stored uncompressed before them).
     const decoded = await Promise.all(pages.map(({ header, body }) => {
       if (header.type === PAGE_DATA_V2) {
@@ -140,21 +252,30 @@ export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetP
     }));
     // One page (tensio's writer and pyarrow at row groups of up to 1 MiB per column): its
     // freshly decompressed values are the column's bytes, no copy (when aligned for their type).
-    const only = pages.length === 1 && shape.decompress && decoded[0] !== pages[0]!.body ? decoded[0] : undefined;
+    const only = pages.length === 1 && !dictionary && shape.decompress && decoded[0] !== pages[0]!.body ? decoded[0] : undefined;
     const out = only && pages[0]!.header.type === PAGE_DATA && shape.maxDefinition === 0 && only.byteOffset % shape.itemBytes === 0
       ? only.subarray(0, shape.rows * shape.itemBytes)
       : allocateZeroed(shape.rows * shape.itemBytes);
+    const words = shape.itemBytes / 4;
+    const outWords = dictionary ? new Uint32Array(out.buffer, out.byteOffset, out.byteLength / 4) : undefined;
     let at = 0;
     for (const [index, { header, body }] of pages.entries()) {
       const page = decoded[index];
       const count = header.values!;
       if (!page) return undefined;
-      let values: Uint8Array | undefined;
+      let section: Uint8Array | undefined;
       if (header.type === PAGE_DATA_V2) {
         const levels = header.v2!.definitionBytes;
         if (shape.maxDefinition === 1 && !parquetAllLevelsOne(body.subarray(0, levels), count)) return undefined;
-        values = page.byteLength >= count * shape.itemBytes ? page.subarray(0, count * shape.itemBytes) : undefined;
-      } else values = valuesOfV1(page, count, shape);
+        section = page;
+      } else section = valuesOfV1(page, count, shape);
+      if (!section) return undefined;
+      if (isDictionaryEncoding(header.encoding ?? -1)) {
+        if (!dictionary || !outWords || !parquetGatherDictionary(section, count, dictionary, entries, outWords, at / shape.itemBytes, words)) return undefined;
+        at += count * shape.itemBytes;
+        continue;
+      }
+      const values = section.byteLength >= count * shape.itemBytes ? section.subarray(0, count * shape.itemBytes) : undefined;
       if (!values) return undefined;
       if (values.buffer !== out.buffer || values.byteOffset !== out.byteOffset + at) out.set(values, at);
       at += values.byteLength;

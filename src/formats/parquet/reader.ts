@@ -175,16 +175,19 @@ function plainItemBytes(field: ParquetTopField, dtype: DType | undefined): numbe
 
 /**
  * One column of one row group through the fast path (`plain-pages.ts`): its chunk read
- * once and its PLAIN pages copied into the column's bytes. Undefined when the column or
+ * once and its PLAIN pages copied (dictionary-encoded pages gathered) into the column's bytes. Undefined when the column or
  * its chunk is not one that path takes (the caller decodes it with hyparquet, which
  * checks it and reports what is wrong).
  */
 async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, signal?: AbortSignal): Promise<Uint8Array | undefined> {
   const itemBytes = plainItemBytes(field, dtype);
-  if (!itemBytes || !chunkMeta || chunkMeta.dictionary_page_offset || chunkMeta.path_in_schema.length !== 1) return undefined;
+  if (!itemBytes || !chunkMeta || chunkMeta.path_in_schema.length !== 1) return undefined;
   const levels = parquetLevels(metadata, chunkMeta.path_in_schema);
   if (!levels.flat || levels.maxRepetition > 0 || levels.maxDefinition > 1) return undefined;
-  const start = Number(chunkMeta.data_page_offset);
+  // A chunk with a dictionary starts at its dictionary page, which comes before the data pages.
+  const dictionaryAt = chunkMeta.dictionary_page_offset === undefined ? 0 : Number(chunkMeta.dictionary_page_offset);
+  const dataAt = Number(chunkMeta.data_page_offset);
+  const start = dictionaryAt > 0 && dictionaryAt < dataAt ? dictionaryAt : dataAt;
   const length = Number(chunkMeta.total_compressed_size);
   const decoded = Number(chunkMeta.total_uncompressed_size);
   if (!(Number.isSafeInteger(start) && start >= 4 && Number.isSafeInteger(length) && length >= 0 && start + length <= source.size)) return undefined;
