@@ -87,23 +87,39 @@ function plainPages(chunk: Uint8Array, shape: ParquetPlainChunk): PlainPages | u
   return values === shape.rows ? { dictionary, pages } : undefined;
 }
 
+/** A read position in an RLE / bit-packed hybrid stream. */
+interface HybridCursor {
+  at: number;
+}
+
+/**
+ * The ULEB128 header of the hybrid run at `cursor.at` (low bit: 1 bit-packed, 0 RLE; the
+ * rest: the group or repeat count), moving the cursor past it; -1 when the bytes end
+ * first or the header is longer than five bytes.
+ */
+function hybridRunHeader(stream: Uint8Array, cursor: HybridCursor): number {
+  let header = 0;
+  let shift = 0;
+  for (;;) {
+    if (cursor.at >= stream.byteLength || shift > 28) return -1;
+    const byte = stream[cursor.at++]!;
+    header += (byte & 0x7f) * 2 ** shift;
+    if ((byte & 0x80) === 0) return header;
+    shift += 7;
+  }
+}
+
 /**
  * Whether an RLE / bit-packed hybrid stream of width-1 levels holds `count` ones (every
  * value defined). Runs past `count` or a stream that ends early: no.
  */
 export function parquetAllLevelsOne(stream: Uint8Array, count: number): boolean {
   let seen = 0;
-  let at = 0;
+  const cursor: HybridCursor = { at: 0 };
   while (seen < count) {
-    let header = 0;
-    let shift = 0;
-    for (;;) {
-      if (at >= stream.byteLength || shift > 28) return false;
-      const byte = stream[at++]!;
-      header |= (byte & 0x7f) << shift;
-      if ((byte & 0x80) === 0) break;
-      shift += 7;
-    }
+    const header = hybridRunHeader(stream, cursor);
+    if (header < 0) return false;
+    let at = cursor.at;
     if (header & 1) {
       // Bit-packed: groups of 8 one-bit values; those past `count` are padding.
       const run = (header >>> 1) * 8;
@@ -121,6 +137,7 @@ export function parquetAllLevelsOne(stream: Uint8Array, count: number): boolean 
       at += 1;
       seen += run;
     }
+    cursor.at = at;
   }
   return true;
 }
@@ -152,7 +169,7 @@ export function parquetGatherDictionary(section: Uint8Array, count: number, dict
   if (width > 32) return false;
   const byteWidth = (width + 7) >> 3;
   const modulus = 2 ** width;
-  let at = 1;
+  const cursor: HybridCursor = { at: 1 };
   let seen = 0;
   let target = outAt * words;
   const put = (index: number): boolean => {
@@ -163,15 +180,9 @@ export function parquetGatherDictionary(section: Uint8Array, count: number, dict
     return true;
   };
   while (seen < count) {
-    let header = 0;
-    let shift = 0;
-    for (;;) {
-      if (at >= section.byteLength || shift > 28) return false;
-      const byte = section[at++]!;
-      header += (byte & 0x7f) * 2 ** shift;
-      if ((byte & 0x80) === 0) break;
-      shift += 7;
-    }
+    const header = hybridRunHeader(section, cursor);
+    if (header < 0) return false;
+    let at = cursor.at;
     if (header % 2 === 1) {
       // Bit-packed: groups of 8 values, least significant bit first; those past `count` are padding.
       const groups = Math.floor(header / 2);
@@ -213,6 +224,7 @@ export function parquetGatherDictionary(section: Uint8Array, count: number, dict
       for (let i = 0; i < take; i++) put(index);
       seen += take;
     }
+    cursor.at = at;
   }
   return true;
 }
