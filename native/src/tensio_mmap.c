@@ -249,6 +249,22 @@ static napi_value throw_coded(napi_env env, const char *code, const char *messag
   return NULL;
 }
 
+/*
+ * The failure path of napi_create_external_arraybuffer (a runtime that does not allow
+ * external buffers, for one): Node has already run the finalizer, so the caller releases
+ * nothing. An exception the call left pending is cleared, so the coded "EEXTERNAL" error
+ * is the one JavaScript sees.
+ */
+static napi_value refuse_external(napi_env env, const char *message) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+  }
+  return throw_coded(env, "EEXTERNAL", message);
+}
+
 static int read_int64(napi_env env, napi_value value, int64_t *out) {
   double number;
   if (napi_get_value_double(env, value, &number) != napi_ok) return 0;
@@ -286,13 +302,7 @@ static napi_value hand_out(napi_env env, void *base, size_t total, size_t delta,
                                                         mapping, &buffer);
   if (status != napi_ok) {
     /* Node already ran finalize_mapping (unmapped and freed): nothing more to release. */
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-    }
-    return throw_coded(env, "EEXTERNAL", "map: this runtime refuses external ArrayBuffers");
+    return refuse_external(env, "map: this runtime refuses external ArrayBuffers");
   }
   int64_t uncharged = (int64_t)length - charge_for((int64_t)length);
   int64_t ignored;
@@ -413,13 +423,7 @@ static napi_value allocate_anonymous(napi_env env, napi_callback_info info) {
   napi_value buffer;
   if (napi_create_external_arraybuffer(env, base, (size_t)length, finalize_anonymous, block, &buffer) != napi_ok) {
     /* Node already ran finalize_anonymous (unmapped and freed, nothing was charged yet). */
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-    }
-    return throw_coded(env, "EEXTERNAL", "allocate: this runtime refuses external ArrayBuffers");
+    return refuse_external(env, "allocate: this runtime refuses external ArrayBuffers");
   }
   int64_t padding = (int64_t)(total - (size_t)length);
   int64_t ignored;
