@@ -11,7 +11,7 @@ import { arrowSniff } from './sniff.js';
 /** Option names `open` understands (`formatOptions`). */
 export const ARROW_OPEN_OPTION_NAMES = ['columns', 'select', 'rows', 'skipNonNumeric', 'name', 'maxMetadataBytes'] as const;
 /** Option names `createWriter` understands (`formatOptions`). */
-export const ARROW_WRITE_OPTION_NAMES = ['columns', 'columnNames', 'ipc', 'compression', 'batchRows'] as const;
+export const ARROW_WRITE_OPTION_NAMES = ['columns', 'columnNames', 'ipc', 'compression', 'compressionLevel', 'batchRows'] as const;
 
 /**
  * Arrow IPC / Feather. Tables read as tensors by `model/table.ts`' rules (open options

@@ -1,8 +1,8 @@
 /**
- * Pieces of Arrow IPC for writing record batches one at a time: flechette encodes a
- * whole table, so the writer encodes each batch as a one-batch stream and keeps only its
- * record-batch message (`arrowStreamParts`), and for the file format builds the footer
- * itself (`arrowFileFooter`) from the places the batches were written at.
+ * Pieces of Arrow IPC for writing a table one record batch at a time: the schema
+ * message is cut from flechette's encoding of a table of no batches (`arrowStreamParts`),
+ * the record batches are laid out by `batch-body.ts`, and for the file format the footer
+ * is built here (`arrowFileFooter`) from the places the batches were written at.
  *
  * Layout (Arrow columnar format, "IPC streaming format" and "IPC file format"): a message
  * is `0xFFFFFFFF`, an int32 metadata length, the metadata flatbuffer (padded to 8), then
@@ -10,6 +10,7 @@
  * stream, the footer flatbuffer, its int32 length and `ARROW1`.
  */
 import { errorFactory } from '../../core/errors.js';
+import { arrowMessageOf, arrowRecordBatchMessage } from './batch-message.js';
 import { FlatBuffer } from './flatbuffers.js';
 
 const fail = errorFactory('arrow');
@@ -99,17 +100,6 @@ function flatString(text: string): Uint8Array {
   return out;
 }
 
-/** A message of no body: prefix, metadata flatbuffer (padded to 8). */
-function messageOf(flatbuffer: Uint8Array): Uint8Array {
-  const padded = (flatbuffer.byteLength + 7) & ~7;
-  const out = new Uint8Array(8 + padded);
-  const view = new DataView(out.buffer);
-  view.setInt32(0, -1, true);
-  view.setInt32(4, padded, true);
-  out.set(flatbuffer, 8);
-  return out;
-}
-
 /**
  * The schema message of a table of no columns, with its key-value metadata. Built here
  * because flechette leaves an empty `fields` vector out, and Arrow C++ (pyarrow) then
@@ -159,35 +149,10 @@ export function arrowEmptySchemaMessage(metadata: ReadonlyMap<string, string>): 
     out.set(value, stringsAt);
     stringsAt += value.byteLength;
   }
-  return messageOf(out);
+  return arrowMessageOf(out);
 }
 
 /** The record-batch message of `rows` rows and no columns (empty `nodes` and `buffers`, which Arrow C++ requires present). */
 export function arrowEmptyBatchMessage(rows: number): Uint8Array {
-  const messageVtable = 4;
-  const messageTable = messageVtable + 12;
-  const batchVtable = messageTable + 12;
-  const batchTable = batchVtable + 12; // 8-aligned: its int64 length at +8
-  const nodes = batchTable + 24;
-  const buffers = nodes + 8; // vectors of 16-byte structs: elements 8-aligned after the length
-  const out = new Uint8Array(buffers + 8);
-  const view = new DataView(out.buffer);
-  const vtable = (at: number, tableBytes: number, slots: number[]) => [4 + 2 * slots.length, tableBytes, ...slots].forEach((value, index) => view.setUint16(at + 2 * index, value, true));
-  const offset = (at: number, target: number) => view.setUint32(at, target - at, true);
-  view.setUint32(0, messageTable, true);
-  // Message: version V5, header_type RecordBatch = 3, header; bodyLength 0.
-  vtable(messageVtable, 12, [4, 6, 8, 0]);
-  view.setInt32(messageTable, messageTable - messageVtable, true);
-  view.setInt16(messageTable + 4, 4, true);
-  out[messageTable + 6] = 3;
-  offset(messageTable + 8, batchTable);
-  // RecordBatch: length (slot 0, int64), nodes (slot 1), buffers (slot 2).
-  vtable(batchVtable, 24, [8, 4, 16]);
-  view.setInt32(batchTable, batchTable - batchVtable, true);
-  offset(batchTable + 4, nodes + 4);
-  view.setBigInt64(batchTable + 8, BigInt(rows), true);
-  offset(batchTable + 16, buffers + 4);
-  view.setUint32(nodes + 4, 0, true);
-  view.setUint32(buffers + 4, 0, true);
-  return messageOf(out);
+  return arrowRecordBatchMessage(rows, [], [], 0);
 }

@@ -217,8 +217,10 @@ async function arrowOpenSource(source: ByteSource, options: ArrowOpenOptions, cl
     storedLength: batch.bodyLength,
     label: `record batch ${batch.index}`,
     load: async (wanted, abort) => {
+      // Every wanted column at once: compressed buffers then decompress side by side on libuv's threads.
+      const loaded = await Promise.all(wanted.map((index) => loadColumn(source, batch, perBatch[b]![index]!, schema.bigEndian, abort)));
       const out: (TableColumnBatch | undefined)[] = [];
-      for (const index of wanted) out[index] = await loadColumn(source, batch, perBatch[b]![index]!, schema.bigEndian, abort);
+      wanted.forEach((index, k) => { out[index] = loaded[k]; });
       return out;
     },
     span: (index) => {

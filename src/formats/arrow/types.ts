@@ -106,6 +106,8 @@ export interface ArrowWriteOptions extends TableWriteOptions {
   ipc?: 'file' | 'stream';
   /** Body compression: `'lz4'`, `'zstd'` or `'none'` (default). */
   compression?: 'lz4' | 'zstd' | 'none';
+  /** zstd level, -7 to 22 (default 1, Arrow C++'s and pyarrow's); zstd only. */
+  compressionLevel?: number;
   /** Rows per record batch (default 65536). */
   batchRows?: number;
 }

@@ -1,28 +1,27 @@
 /**
- * Writing Arrow IPC (file = Feather v2, or stream) with flechette, whose compressed
- * writer stores the uncompressed length in each buffer's prefix as the format says
- * (apache-arrow's writes the compressed length there, which pyarrow rejects). Tensors
- * become columns by `model/table.ts`' rules; N-D cells are fixed-size lists, tagged
+ * Writing Arrow IPC (file = Feather v2, or stream). Tensors become columns by
+ * `model/table.ts`' rules; N-D cells are fixed-size lists, tagged
  * `arrow.fixed_shape_tensor` when a cell has more than one dimension.
  *
- * Streamed: each band of rows becomes one record batch, encoded by flechette as a
- * one-batch stream and written at once (its schema prefix and end marker cut off, see
- * `ipc-stream.ts`); the file format's footer is written at the end from the batches'
- * places. Memory holds one record batch (for the stacked default; separate columns
- * arrive as whole tensors, see `model/table-writer.ts`).
+ * flechette encodes the schema message only (a table of no batches). Each band of rows
+ * becomes one record batch laid out here (`batch-body.ts`, `batch-message.ts`): its
+ * message, then its buffers written straight from the column buffers, each prefixed
+ * with its uncompressed length when compressed, as the format says (apache-arrow's own
+ * compressed writer stores the compressed length there, which pyarrow rejects). The file
+ * format's footer is written at the end from the batches' places. Memory holds one record
+ * batch (for the stacked default, in column buffers reused band after band; separate
+ * columns arrive as whole tensors, see `model/table-writer.ts`).
  */
-import {
-  Batch, Column, CompressionType, Endianness, Table, Version, bool, field, fixedSizeList, float16, float32, float64, int16,
-  int32, int64, int8, setCompressionCodec, tableToIPC, uint16, uint32, uint64, uint8,
-} from '@uwdata/flechette';
+import { Column, Endianness, Table, Version, bool, field, fixedSizeList, float16, float32, float64, int16, int32, int64, int8, tableToIPC, uint16, uint32, uint64, uint8 } from '@uwdata/flechette';
 import type { DType } from '../../core/dtype.js';
 import { errorFactory } from '../../core/errors.js';
 import { createTableWriter } from '../../model/table-writer.js';
-import { tableWriteMetadata, type TableColumnPlan, type TableWritePlan } from '../../model/table.js';
+import { tableWriteMetadata, type TableColumnPlan } from '../../model/table.js';
 import type { TensorWriter, WriterOptions } from '../../model/types.js';
 import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
-import { loadLz4 } from './codecs.js';
-import { loadZstdWasm } from '../../storage/zstd-wasm.js';
+import { zstdCompressAtLevel } from '../../storage/zstd-native.js';
+import { arrowEncodeBatch, type ArrowBufferCompressor } from './batch-body.js';
+import { ARROW_CODEC, loadLz4 } from './codecs.js';
 import { arrowEmptyBatchMessage, arrowEmptySchemaMessage, arrowFileFooter, arrowStreamParts, ARROW_END_OF_STREAM, ARROW_FILE_MAGIC, type ArrowBlock } from './ipc-stream.js';
 import type { ArrowWriteOptions } from './types.js';
 
@@ -31,50 +30,13 @@ const fail = errorFactory('arrow');
 /** Rows per record batch by default (pyarrow writes one batch per 64 Ki rows chunk of a table too). */
 export const ARROW_DEFAULT_BATCH_ROWS = 65_536;
 
+/** zstd level when none is given: Arrow C++'s default (`pa.Codec.default_compression_level('zstd')` is 1). */
+export const ARROW_DEFAULT_ZSTD_LEVEL = 1;
+
 type FlechetteType = ReturnType<typeof float32>;
 const FLECHETTE_TYPES: Partial<Record<DType, () => FlechetteType>> = {
   bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float16, float32, float64,
 } as unknown as Partial<Record<DType, () => FlechetteType>>;
-
-let codecsReady: Promise<void> | undefined;
-
-/** Registers flechette's lz4 and zstd codecs (sync encode/decode, as flechette needs). */
-function registerCodecs(): Promise<void> {
-  return (codecsReady ??= (async () => {
-    const lz4 = await loadLz4();
-    setCompressionCodec(CompressionType.LZ4_FRAME, {
-      encode: (data: Uint8Array) => lz4.compressFrameSync(data),
-      decode: (data: Uint8Array) => lz4.decompressFrameSync(data),
-    });
-    const zstd = await loadZstdWasm();
-    setCompressionCodec(CompressionType.ZSTD, {
-      encode: (data: Uint8Array) => zstd.compress(data, 3),
-      decode: (data: Uint8Array) => zstd.decompress(data),
-    });
-  })());
-}
-
-function typedOf(dtype: DType, bytes: Uint8Array): ArrayBufferView {
-  const copy = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
-  switch (dtype) {
-    case 'int8': return new Int8Array(copy.buffer, copy.byteOffset, copy.byteLength);
-    case 'int16': return new Int16Array(copy.buffer, copy.byteOffset, copy.byteLength / 2);
-    case 'uint16': case 'float16': return new Uint16Array(copy.buffer, copy.byteOffset, copy.byteLength / 2);
-    case 'int32': return new Int32Array(copy.buffer, copy.byteOffset, copy.byteLength / 4);
-    case 'uint32': return new Uint32Array(copy.buffer, copy.byteOffset, copy.byteLength / 4);
-    case 'int64': return new BigInt64Array(copy.buffer, copy.byteOffset, copy.byteLength / 8);
-    case 'uint64': return new BigUint64Array(copy.buffer, copy.byteOffset, copy.byteLength / 8);
-    case 'float32': return new Float32Array(copy.buffer, copy.byteOffset, copy.byteLength / 4);
-    case 'float64': return new Float64Array(copy.buffer, copy.byteOffset, copy.byteLength / 8);
-    default: return copy;
-  }
-}
-
-function packBits(bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(Math.ceil(bytes.byteLength / 8));
-  for (let i = 0; i < bytes.byteLength; i++) if (bytes[i]) out[i >> 3]! |= 1 << (i & 7);
-  return out;
-}
 
 /** The flechette field of one column. */
 function columnField(column: TableColumnPlan) {
@@ -87,16 +49,13 @@ function columnField(column: TableColumnPlan) {
   return field(column.name, fixedSizeList(field('item', leaf, false), size), false, metadata);
 }
 
-/** One flechette batch of a column from `rows × cell` values. */
-function columnBatch(column: TableColumnPlan, type: FlechetteType, values: Uint8Array, rows: number): unknown {
-  const size = column.cellShape.reduce((a, b) => a * b, 1);
-  const leafType = column.cellShape.length === 0 ? type : (type as unknown as { children: { type: FlechetteType }[] }).children[0]!.type;
-  const leaf = new Batch({
-    length: rows * size, nullCount: 0, type: leafType, validity: new Uint8Array(0),
-    values: column.dtype === 'bool' ? packBits(values) : typedOf(column.dtype, values),
-  } as never);
-  if (column.cellShape.length === 0) return leaf;
-  return new Batch({ length: rows, nullCount: 0, type, validity: new Uint8Array(0), children: [leaf] } as never);
+/** The codec number and buffer compressor of `compression`, loaded on first use. */
+async function bufferCompression(compression: 'lz4' | 'zstd', level: number): Promise<{ codec: number; compress: ArrowBufferCompressor }> {
+  if (compression === 'lz4') {
+    const lz4 = await loadLz4();
+    return { codec: ARROW_CODEC.lz4, compress: (bytes) => lz4.compressFrameSync(bytes as Buffer) };
+  }
+  return { codec: ARROW_CODEC.zstd, compress: (bytes) => zstdCompressAtLevel(bytes, level) };
 }
 
 /**
@@ -111,14 +70,15 @@ export async function arrowCreateWriter(target: WriteTarget, options: WriterOpti
   const formatOptions = (options.formatOptions ?? {}) as ArrowWriteOptions;
   const compression = formatOptions.compression ?? 'none';
   if (!['none', 'lz4', 'zstd'].includes(compression)) fail('INVALID_ARGUMENT', `arrow: compression must be 'lz4', 'zstd' or 'none', got ${String(compression)}`);
+  const level = formatOptions.compressionLevel ?? ARROW_DEFAULT_ZSTD_LEVEL;
+  if (formatOptions.compressionLevel !== undefined && compression !== 'zstd') {
+    fail('INVALID_ARGUMENT', `arrow: compressionLevel applies to zstd only, got it with compression '${compression}'`);
+  }
   const ipc = formatOptions.ipc ?? (typeof target === 'string' && /\.arrows$/i.test(target) ? 'stream' : 'file');
   if (ipc !== 'file' && ipc !== 'stream') fail('INVALID_ARGUMENT', `arrow: ipc must be 'file' or 'stream', got ${String(ipc)}`);
-  if (compression !== 'none') await registerCodecs();
+  const bodyCompression = compression === 'none' ? undefined : await bufferCompression(compression, level);
   const sink = await openWriteSink(target, { noOverwrite: options.overwrite === false, format: 'arrow' });
-  const codec = compression === 'lz4' ? CompressionType.LZ4_FRAME : compression === 'zstd' ? CompressionType.ZSTD : undefined;
-  let fields: ReturnType<typeof columnField>[] = [];
   let columnPlans: readonly TableColumnPlan[] = [];
-  let schema: unknown;
   let schemaMessage: Uint8Array = new Uint8Array(0);
   let position = 0;
   const blocks: ArrowBlock[] = [];
@@ -126,43 +86,42 @@ export async function arrowCreateWriter(target: WriteTarget, options: WriterOpti
     await sink.write(bytes);
     position += bytes.byteLength;
   };
-  /** A one-batch (or empty) table as IPC stream bytes. */
-  const encode = (columns: unknown[][]): Uint8Array => {
-    const table = new Table(schema as never, columns.map((list, index) => new Column(list as never, fields[index]!.type as never)) as never);
-    const bytes = tableToIPC(table, { format: 'stream', ...(codec !== undefined ? { codec } : {}) } as never);
-    if (!bytes) fail('INVALID_STATE', 'arrow: flechette produced no bytes');
-    return bytes!;
-  };
   try {
     return createTableWriter({
       format: 'arrow',
       tensors: options.tensors,
       options: formatOptions,
       bandRows: formatOptions.batchRows ?? ARROW_DEFAULT_BATCH_ROWS,
+      // writeBand has written every buffer (or its compressed copy) when it resolves.
+      releasesBandValues: true,
       async begin(plan) {
         columnPlans = plan.columns;
-        fields = plan.columns.map(columnField);
         const metadata = tableWriteMetadata(options.metadata, plan.metadata);
-        schema = { version: Version.V5, endianness: Endianness.Little, fields, metadata };
-        // The schema message, from a table of no batches: the stream's first message, repeated before every batch flechette encodes.
-        schemaMessage = plan.columns.length === 0 ? arrowEmptySchemaMessage(metadata) : arrowStreamParts(encode(plan.columns.map(() => [])), 0).schema;
+        if (plan.columns.length === 0) schemaMessage = arrowEmptySchemaMessage(metadata);
+        else {
+          // The schema message, from flechette's encoding of a table of no batches (its first message).
+          const fields = plan.columns.map(columnField);
+          const schema = { version: Version.V5, endianness: Endianness.Little, fields, metadata };
+          const table = new Table(schema as never, fields.map((column) => new Column([] as never, column.type as never)) as never);
+          const stream = tableToIPC(table, { format: 'stream' } as never);
+          if (!stream) fail('INVALID_STATE', 'arrow: flechette produced no schema message');
+          schemaMessage = arrowStreamParts(stream!, 0).schema;
+        }
         if (ipc === 'file') await write(ARROW_FILE_MAGIC);
         await write(schemaMessage);
       },
       async writeBand(values, rows) {
         if (columnPlans.length === 0) {
-          // No columns, some rows: flechette would leave out the batch's empty vectors.
+          // No columns, some rows: a batch of empty node and buffer lists.
           const batch = arrowEmptyBatchMessage(rows);
           blocks.push({ offset: position, metadataLength: batch.byteLength, bodyLength: 0 });
           await write(batch);
           return;
         }
-        const columns = values.map((bytes, index) => [columnBatch(columnPlans[index]!, fields[index]!.type as FlechetteType, bytes, rows)]);
-        const stream = encode(columns);
-        if (Buffer.compare(stream.subarray(0, schemaMessage.byteLength), schemaMessage) !== 0) fail('INVALID_STATE', 'arrow: flechette encoded a batch under a different schema message');
-        const { batch, metadataLength } = arrowStreamParts(stream, schemaMessage.byteLength);
-        blocks.push({ offset: position, metadataLength, bodyLength: batch.byteLength - metadataLength });
-        await write(batch);
+        const { message, parts, bodyLength } = await arrowEncodeBatch(columnPlans, values, rows, bodyCompression);
+        blocks.push({ offset: position, metadataLength: message.byteLength, bodyLength });
+        await write(message);
+        for (const part of parts) await write(part);
       },
       async finish() {
         await write(ARROW_END_OF_STREAM);
