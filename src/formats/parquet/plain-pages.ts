@@ -168,17 +168,9 @@ export function parquetGatherDictionary(section: Uint8Array, count: number, dict
   const width = section[0]!;
   if (width > 32) return false;
   const byteWidth = (width + 7) >> 3;
-  const modulus = 2 ** width;
   const cursor: HybridCursor = { at: 1 };
   let seen = 0;
   let target = outAt * words;
-  const put = (index: number): boolean => {
-    if (index >= entries) return false;
-    const from = index * words;
-    out[target++] = dictionary[from]!;
-    if (words === 2) out[target++] = dictionary[from + 1]!;
-    return true;
-  };
   while (seen < count) {
     const header = hybridRunHeader(section, cursor);
     if (header < 0) return false;
@@ -189,26 +181,20 @@ export function parquetGatherDictionary(section: Uint8Array, count: number, dict
       const bytes = groups * width;
       if (at + bytes > section.byteLength) return false;
       const take = Math.min(groups * 8, count - seen);
-      const end = at + bytes;
-      let bit = at * 8;
       if (width <= 24) {
-        // Integer path: a value of up to 24 bits lies within the 4 bytes from its first one.
-        const mask = modulus - 1;
-        for (let i = 0; i < take; i++, bit += width) {
-          const first = bit >>> 3;
-          const window = section[first]! | (first + 1 < end ? section[first + 1]! << 8 : 0) | (first + 2 < end ? section[first + 2]! << 16 : 0) | (first + 3 < end ? section[first + 3]! << 24 : 0);
-          const index = (window >>> (bit & 7)) & mask;
-          if (index >= entries) return false;
-          const from = index * words;
-          out[target++] = dictionary[from]!;
-          if (words === 2) out[target++] = dictionary[from + 1]!;
-        }
+        target = gatherPacked(section, at, take, width, dictionary, entries, out, target, words);
+        if (target < 0) return false;
       } else {
+        let bit = at * 8;
+        const modulus = 2 ** width;
         for (let i = 0; i < take; i++, bit += width) {
           const first = bit >>> 3;
           const window = (section[first] ?? 0) + (section[first + 1] ?? 0) * 2 ** 8 + (section[first + 2] ?? 0) * 2 ** 16
             + (section[first + 3] ?? 0) * 2 ** 24 + (section[first + 4] ?? 0) * 2 ** 32;
-          if (!put(Math.floor(window / 2 ** (bit & 7)) % modulus)) return false;
+          const index = Math.floor(window / 2 ** (bit & 7)) % modulus;
+          if (index >= entries) return false;
+          out[target++] = dictionary[index * words]!;
+          if (words === 2) out[target++] = dictionary[index * words + 1]!;
         }
       }
       at += bytes;
@@ -221,12 +207,55 @@ export function parquetGatherDictionary(section: Uint8Array, count: number, dict
       at += byteWidth;
       if (index >= entries) return false;
       const take = Math.min(run, count - seen);
-      for (let i = 0; i < take; i++) put(index);
+      if (words === 1) {
+        out.fill(dictionary[index]!, target, target + take);
+        target += take;
+      } else {
+        const low = dictionary[2 * index]!;
+        const high = dictionary[2 * index + 1]!;
+        for (let i = 0; i < take; i++) { out[target++] = low; out[target++] = high; }
+      }
       seen += take;
     }
     cursor.at = at;
   }
   return true;
+}
+
+/**
+ * The bit-packed indices of up to 24 bits each from `section[at]` on (`take` values; the
+ * caller checked that the run's bytes are there), their dictionary entries written to
+ * `out` from word `target`. A value of up to 24 bits lies within the 4 bytes from its
+ * first one; those 4 bytes are read without a bounds test up to the run's last 3 bytes.
+ * The next word to write, or -1 at an index past the dictionary.
+ */
+function gatherPacked(section: Uint8Array, at: number, take: number, width: number, dictionary: Uint32Array, entries: number, out: Uint32Array, target: number, words: number): number {
+  const mask = (1 << width) - 1;
+  const end = at + Math.ceil((take * width) / 8);
+  // Values whose 4-byte window ends inside the run's bytes: no bounds test.
+  const safe = Math.max(0, Math.min(take, Math.floor(((end - 4) * 8 - at * 8) / Math.max(1, width)) + 1));
+  let to = target;
+  let bit = at * 8;
+  let i = 0;
+  if (words === 1 && entries > mask) {
+    // Every index the width can hold is inside the dictionary.
+    for (; i < safe; i++, bit += width) {
+      const first = bit >>> 3;
+      const window = section[first]! | (section[first + 1]! << 8) | (section[first + 2]! << 16) | (section[first + 3]! << 24);
+      out[to++] = dictionary[(window >>> (bit & 7)) & mask]!;
+    }
+  }
+  for (; i < take; i++, bit += width) {
+    const first = bit >>> 3;
+    const window = i < safe
+      ? section[first]! | (section[first + 1]! << 8) | (section[first + 2]! << 16) | (section[first + 3]! << 24)
+      : section[first]! | (first + 1 < end ? section[first + 1]! << 8 : 0) | (first + 2 < end ? section[first + 2]! << 16 : 0) | (first + 3 < end ? section[first + 3]! << 24 : 0);
+    const index = (window >>> (bit & 7)) & mask;
+    if (index >= entries) return -1;
+    if (words === 1) out[to++] = dictionary[index]!;
+    else { out[to++] = dictionary[2 * index]!; out[to++] = dictionary[2 * index + 1]!; }
+  }
+  return to;
 }
 
 /**
@@ -264,7 +293,8 @@ export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetP
     }));
     // One page (tensio's writer and pyarrow at row groups of up to 1 MiB per column): its
     // freshly decompressed values are the column's bytes, no copy (when aligned for their type).
-    const only = pages.length === 1 && !dictionary && shape.decompress && decoded[0] !== pages[0]!.body ? decoded[0] : undefined;
+    // Never a view of the chunk itself: the caller may reuse the chunk's buffer once this returns.
+    const only = pages.length === 1 && !dictionary && shape.decompress && decoded[0] && decoded[0].buffer !== chunk.buffer ? decoded[0] : undefined;
     const out = only && pages[0]!.header.type === PAGE_DATA && shape.maxDefinition === 0 && only.byteOffset % shape.itemBytes === 0
       ? only.subarray(0, shape.rows * shape.itemBytes)
       : allocateZeroed(shape.rows * shape.itemBytes);

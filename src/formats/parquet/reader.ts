@@ -17,6 +17,7 @@ import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js'
 import { parquetDecompressors, parquetLoadZstd, parquetPageDecompressor } from './codecs.js';
 import { parquetCheckChunk } from './page-check.js';
 import { parquetDecodePlainChunk } from './plain-pages.js';
+import { ParquetScratchPool } from './scratch-pool.js';
 import { parquetTableColumns, parquetTopFields, type ParquetTopField } from './schema.js';
 import type { ParquetOpenOptions } from './types.js';
 import { allocateZeroed } from '../../core/memory.js';
@@ -179,7 +180,7 @@ function plainItemBytes(field: ParquetTopField, dtype: DType | undefined): numbe
  * its chunk is not one that path takes (the caller decodes it with hyparquet, which
  * checks it and reports what is wrong).
  */
-async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ParquetScratchPool | undefined, signal?: AbortSignal): Promise<Uint8Array | undefined> {
   const itemBytes = plainItemBytes(field, dtype);
   if (!itemBytes || !chunkMeta || chunkMeta.path_in_schema.length !== 1) return undefined;
   const levels = parquetLevels(metadata, chunkMeta.path_in_schema);
@@ -195,8 +196,16 @@ async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData
   // The same page bound as the general path: some writers understate the chunk's decoded size.
   const decompress = chunkMeta.codec === 'UNCOMPRESSED' ? undefined : await parquetPageDecompressor(chunkMeta.codec, Math.min(maxChunkBytes, 2 * Math.max(decoded, length) + 2 ** 20));
   if (chunkMeta.codec !== 'UNCOMPRESSED' && !decompress) return undefined;
-  const chunk = await source.read(start, length, signal ? { signal } : undefined);
-  return parquetDecodePlainChunk(chunk, { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress });
+  const readOptions = signal ? { signal } : undefined;
+  if (!source.readInto || !pool) return parquetDecodePlainChunk(await source.read(start, length, readOptions), { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress });
+  // The stored bytes are dropped once decoded (the result never views them): a pooled buffer, reused row group after row group.
+  const chunk = pool.take(length);
+  try {
+    await source.readInto(chunk, start, readOptions);
+    return await parquetDecodePlainChunk(chunk, { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress });
+  } finally {
+    pool.give(chunk);
+  }
 }
 
 /** One decoded column of a row group as table cells. */
@@ -287,6 +296,8 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
   const maxChunkValues = options.maxChunkValues ?? PARQUET_MAX_CHUNK_VALUES;
   const codecs = new Set<string>();
   const file = parquetAsyncBuffer(source, signal);
+  // Stored chunk bytes of the fast path, reused from row group to row group.
+  const pool = new ParquetScratchPool();
   let first = 0;
   const totalRows = Number(metadata.num_rows);
   const batches: TableBatch[] = metadata.row_groups.map((group, index) => {
@@ -320,7 +331,7 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
         }
         const out: (TableColumnBatch | undefined)[] = [];
         // PLAIN columns without nulls first, straight into their bytes (their chunks at once: zstd pages decode in parallel).
-        const fast = await Promise.all(wanted.map((column) => parquetReadPlainColumn(source, metadata, fields![column]!, columns[column]!.dtype, rows, group.columns[fields![column]!.leafIndex!]?.meta_data, maxChunk, signal)));
+        const fast = await Promise.all(wanted.map((column) => parquetReadPlainColumn(source, metadata, fields![column]!, columns[column]!.dtype, rows, group.columns[fields![column]!.leafIndex!]?.meta_data, maxChunk, pool, signal)));
         wanted.forEach((column, position) => { if (fast[position]) out[column] = { values: fast[position]! }; });
         const rest = wanted.filter((_, position) => !fast[position]);
         if (rest.length === 0) return out;
