@@ -98,6 +98,71 @@ function setup(context: BenchContext, name: string): Setup {
   return { rows, bytes, spec: { name: 'table', dtype: 'float32', shape: [rows, COLUMNS] }, npy, rounds: context.reps > 1 ? context.reps + 1 : 1, ...(context.python ? { python: context.python } : { peerNote: context.peersReason ?? 'no oracle python' }) };
 }
 
+/** Writes a Parquet file with pyarrow's defaults from the bench table's .npy (or random float32 of its shape). */
+const PYARROW_DEFAULT_FILE = `import sys, numpy as np, pyarrow as pa, pyarrow.parquet as pq
+a = np.load(sys.argv[1])
+if sys.argv[3] == 'random': a = np.random.default_rng(1).random(a.shape, dtype=np.float32)
+pq.write_table(pa.table({f'col{i}': a[:, i] for i in range(a.shape[1])}), sys.argv[2])`;
+
+/** Read rounds of one file: raw fs, tensio stacked and separate, pyarrow columnar and stacked, hyparquet. */
+async function readRounds(file: string, s: Setup, table: number): ReturnType<typeof runRounds> {
+  const size = statSync(file).size;
+  return runRounds([
+    { name: 'raw', run: () => rawReadFresh(file, [{ offset: 0, length: size }]) },
+    { name: 'tensio', run: () => seconds(async () => {
+      const reader = await parquetOpen(file);
+      try {
+        const tensor = await reader.read(reader.tensors[0]!.name);
+        if (tensor.data.byteLength !== table) throw new Error(`read ${tensor.data.byteLength} bytes`);
+      } finally {
+        await reader.close();
+      }
+    }) },
+    // Like for like: tensio's separate columns (32 tensors) are what read_table and hyparquet
+    // return (columns); the stacked (rows, 32) tensor against read_table + np.column_stack.
+    { name: 'tensio-separate', run: () => seconds(async () => {
+      const reader = await parquetOpen(file, { formatOptions: { columns: 'separate' } });
+      try {
+        let bytes = 0;
+        for (const tensor of reader.tensors) bytes += (await reader.read(tensor.name)).data.byteLength;
+        if (bytes !== table) throw new Error(`read ${bytes} bytes`);
+      } finally {
+        await reader.close();
+      }
+    }) },
+    ...(s.python ? [{ name: 'pyarrow', run: () => peerSeconds(s.python!, 'pq.read_table', file) }] : []),
+    ...(s.python ? [{ name: 'pyarrow-stacked', run: () => peerSeconds(s.python!, 'pq.read_table+column_stack', file) }] : []),
+    { name: 'hyparquet', run: () => seconds(async () => {
+      const bytes = readFileSync(file);
+      const asyncBuffer = { byteLength: bytes.byteLength, slice: (start: number, end?: number) => bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + (end ?? bytes.byteLength)) };
+      let values = 0;
+      await parquetRead({ file: asyncBuffer, compressors: hyparquetCompressors, onChunk: (chunk) => { values += chunk.columnData.length; } });
+      if (values !== s.rows * COLUMNS) throw new Error(`hyparquet read ${values} values`);
+    }) },
+  ] as Contender[], s.rounds);
+}
+
+/**
+ * The rows of one file's read rounds. Each row says whether it compares like for like:
+ * "stacked" is tensio's one (rows, 32) tensor, "columnar" 32 column tensors (tensio's
+ * `columns: 'separate'`), pyarrow's `read_table` and hyparquet's columns.
+ */
+function readRows(context: BenchContext, what: string, read: Awaited<ReturnType<typeof runRounds>>, table: number, s: Setup): BenchRow[] {
+  const tensioRead = throughput(read.get('tensio'), table);
+  const separateRead = throughput(read.get('tensio-separate'), table);
+  const pyarrowNote = throughput(read.get('pyarrow'), table).error ?? s.peerNote;
+  logThroughputs(context, `parquet ${what}`, read, table);
+  return [
+    // The first two are the history's rows (tensio stacked against columnar peers: not like for like).
+    compareRow('parquet', `${what} stacked (rows, 32) vs pyarrow read_table(use_threads=False) (columnar: not like for like)`, tensioRead.median, throughput(read.get('pyarrow'), table).median, 'pyarrow', 0.5, pyarrowNote),
+    compareRow('parquet', `${what} stacked (rows, 32) vs hyparquet parquetRead (columnar: not like for like)`, tensioRead.median, throughput(read.get('hyparquet'), table).median, 'hyparquet', 5),
+    compareRow('parquet', `${what} columnar ('separate', 32 tensors) vs pyarrow read_table (both columnar)`, separateRead.median, throughput(read.get('pyarrow'), table).median, 'pyarrow', 0.5, pyarrowNote),
+    compareRow('parquet', `${what} stacked (rows, 32) vs pyarrow read_table + np.column_stack (both stacked)`, tensioRead.median, throughput(read.get('pyarrow-stacked'), table).median, 'pyarrow', 0.5, throughput(read.get('pyarrow-stacked'), table).error ?? s.peerNote),
+    compareRow('parquet', `${what} columnar ('separate') vs hyparquet parquetRead (both columnar)`, separateRead.median, throughput(read.get('hyparquet'), table).median, 'hyparquet', 5),
+    compareRow('parquet', `${what} stacked vs raw read of the file`, tensioRead.median, throughput(read.get('raw'), table).median, 'raw fs'),
+  ];
+}
+
 /**
  * The Parquet group: read and write (snappy, zstd) against pyarrow and hyparquet (the
  * peak RSS of a Parquet → safetensors convert is the `table-rss` group, table-rss.ts).
@@ -145,51 +210,19 @@ export async function runParquetBench(context: BenchContext): Promise<BenchRow[]
       await writer.add('table', s.bytes);
       await writer.close();
     }
-    const size = statSync(file).size;
-    const read = await runRounds([
-      { name: 'raw', run: () => rawReadFresh(file, [{ offset: 0, length: size }]) },
-      { name: 'tensio', run: () => seconds(async () => {
-        const reader = await parquetOpen(file);
-        try {
-          const tensor = await reader.read(reader.tensors[0]!.name);
-          if (tensor.data.byteLength !== table) throw new Error(`read ${tensor.data.byteLength} bytes`);
-        } finally {
-          await reader.close();
-        }
-      }) },
-      // Like for like: tensio's separate columns (32 tensors) are what read_table and hyparquet
-      // return (columns); the stacked (rows, 32) tensor against read_table + np.column_stack.
-      { name: 'tensio-separate', run: () => seconds(async () => {
-        const reader = await parquetOpen(file, { formatOptions: { columns: 'separate' } });
-        try {
-          let bytes = 0;
-          for (const tensor of reader.tensors) bytes += (await reader.read(tensor.name)).data.byteLength;
-          if (bytes !== table) throw new Error(`read ${bytes} bytes`);
-        } finally {
-          await reader.close();
-        }
-      }) },
-      ...(s.python ? [{ name: 'pyarrow', run: () => peerSeconds(s.python!, 'pq.read_table', file) }] : []),
-      ...(s.python ? [{ name: 'pyarrow-stacked', run: () => peerSeconds(s.python!, 'pq.read_table+column_stack', file) }] : []),
-      { name: 'hyparquet', run: () => seconds(async () => {
-        const bytes = readFileSync(file);
-        const asyncBuffer = { byteLength: bytes.byteLength, slice: (start: number, end?: number) => bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + (end ?? bytes.byteLength)) };
-        let values = 0;
-        await parquetRead({ file: asyncBuffer, compressors: hyparquetCompressors, onChunk: (chunk) => { values += chunk.columnData.length; } });
-        if (values !== s.rows * COLUMNS) throw new Error(`hyparquet read ${values} values`);
-      }) },
-    ] as Contender[], s.rounds);
-    const tensioRead = throughput(read.get('tensio'), table);
-    const separateRead = throughput(read.get('tensio-separate'), table);
-    const pyarrowNote = throughput(read.get('pyarrow'), table).error ?? s.peerNote;
-    // The first two rows are the history's (stacked tensio against columnar peers: not like for like).
-    result.push(compareRow('parquet', `read ${codec} (open + read (rows, 32)) vs pyarrow read_table(use_threads=False)`, tensioRead.median, throughput(read.get('pyarrow'), table).median, 'pyarrow', 0.5, pyarrowNote));
-    result.push(compareRow('parquet', `read ${codec} vs hyparquet parquetRead (all columns)`, tensioRead.median, throughput(read.get('hyparquet'), table).median, 'hyparquet', 5));
-    result.push(compareRow('parquet', `read ${codec} columns 'separate' (32 tensors) vs pyarrow read_table (both columnar)`, separateRead.median, throughput(read.get('pyarrow'), table).median, 'pyarrow', 0.5, pyarrowNote));
-    result.push(compareRow('parquet', `read ${codec} (rows, 32) vs pyarrow read_table + np.column_stack (both stacked)`, tensioRead.median, throughput(read.get('pyarrow-stacked'), table).median, 'pyarrow', 0.5, throughput(read.get('pyarrow-stacked'), table).error ?? s.peerNote));
-    result.push(compareRow('parquet', `read ${codec} columns 'separate' vs hyparquet parquetRead (both columnar)`, separateRead.median, throughput(read.get('hyparquet'), table).median, 'hyparquet', 5));
-    result.push(compareRow('parquet', `read ${codec} vs raw read of the file`, tensioRead.median, throughput(read.get('raw'), table).median, 'raw fs'));
-    logThroughputs(context, `parquet read ${codec}`, read, table);
+    result.push(...readRows(context, `read ${codec}`, await readRounds(file, s, table), table, s));
+  }
+  // Files as pyarrow writes them by default (snappy, a dictionary page and RLE_DICTIONARY
+  // pages, falling back to PLAIN pages when the dictionary outgrows 1 MiB): the bench table
+  // (few distinct values: dictionary all through) and random float32 (dictionary, then PLAIN).
+  if (s.python) {
+    for (const [label, random] of [['bench table', false], ['random float32', true]] as const) {
+      const file = join(dir, `pyarrow-default-${random ? 'random' : 'table'}.parquet`);
+      await run(s.python, ['-c', PYARROW_DEFAULT_FILE, s.npy, file, random ? 'random' : 'table'], { maxBuffer: 2 ** 20 });
+      result.push(...readRows(context, `read pyarrow-default (dictionary, snappy, ${label})`, await readRounds(file, s, table), table, s));
+    }
+  } else {
+    context.log(`parquet: pyarrow-default file rows skipped (${s.peerNote})`);
   }
   return result;
 }

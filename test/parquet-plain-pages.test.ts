@@ -1,9 +1,9 @@
 /**
- * The fast read path for PLAIN numeric columns without nulls (`plain-pages.ts`): which
- * chunks it takes (PLAIN v1 and v2 pages, required and optional-without-nulls columns,
- * every codec) and which it leaves to hyparquet (dictionary pages, nulls, page counts
- * that do not add up), checked on chunks pyarrow writes; and the files read equal to
- * pyarrow through it.
+ * The fast read path for flat numeric columns (`plain-pages.ts`): which chunks it takes
+ * (PLAIN and dictionary-encoded v1 and v2 pages, required and optional columns, with
+ * nulls too, every codec) and which it leaves to hyparquet (page counts that do not add
+ * up, damaged levels or pages), checked on chunks pyarrow writes; and the files read
+ * equal to pyarrow through it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { parquetMetadata } from 'hyparquet';
 import { typedView } from '../src/core/tensor.js';
 import { parquetPageDecompressor } from '../src/formats/parquet/codecs.js';
-import { parquetAllLevelsOne, parquetDecodePlainChunk, parquetGatherDictionary } from '../src/formats/parquet/plain-pages.js';
+import { parquetAllLevelsOne, parquetDecodePlainChunk, parquetDefinitionLevels, parquetGatherDictionary } from '../src/formats/parquet/plain-pages.js';
+import { pageHeader, ThriftCursor } from '../src/formats/parquet/page-headers.js';
 import { parquetOpen } from '../src/formats/parquet/reader.js';
 import { parquetCreateWriter } from '../src/formats/parquet/writer.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
@@ -36,11 +37,16 @@ test('definition levels: all-ones streams (RLE runs, bit-packed groups with padd
 /** The stored bytes of every column chunk of a file, with its metadata. */
 function chunksOf(bytes: Uint8Array) {
   const metadata = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-  return metadata.row_groups.flatMap((group) => group.columns.map((chunk) => {
-    const meta = chunk.meta_data!;
-    const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
-    return { name: meta.path_in_schema[0]!, rows: Number(group.num_rows), codec: meta.codec, dictionary: Boolean(meta.dictionary_page_offset), bytes: bytes.subarray(start, start + Number(meta.total_compressed_size)) };
-  }));
+  let firstRow = 0;
+  return metadata.row_groups.flatMap((group) => {
+    const from = firstRow;
+    firstRow += Number(group.num_rows);
+    return group.columns.map((chunk) => {
+      const meta = chunk.meta_data!;
+      const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
+      return { name: meta.path_in_schema[0]!, rows: Number(group.num_rows), firstRow: from, codec: meta.codec, dictionary: Boolean(meta.dictionary_page_offset), bytes: bytes.subarray(start, start + Number(meta.total_compressed_size)) };
+    });
+  });
 }
 
 test('tensio-written chunks decode through the fast path; damaged ones are left to the general path', async (t) => {
@@ -55,7 +61,8 @@ test('tensio-written chunks decode through the fast path; damaged ones are left 
   const decompress = await parquetPageDecompressor('SNAPPY', 2 ** 20);
   const decoded = await parquetDecodePlainChunk(first!.bytes, { rows, itemBytes: 4, maxDefinition: 0, decompress });
   assert.ok(decoded, 'a PLAIN required chunk of several pages is taken');
-  assert.deepEqual(new Float32Array(decoded.buffer, decoded.byteOffset, rows), Float32Array.from({ length: rows }, (_, r) => values[r * 2]!));
+  assert.equal(decoded.validity, undefined);
+  assert.deepEqual(new Float32Array(decoded.values.buffer, decoded.values.byteOffset, rows), Float32Array.from({ length: rows }, (_, r) => values[r * 2]!));
   assert.equal(await parquetDecodePlainChunk(first!.bytes, { rows: rows + 1, itemBytes: 4, maxDefinition: 0, decompress }), undefined, 'pages short of the row group');
   assert.equal(await parquetDecodePlainChunk(first!.bytes, { rows: rows - 1, itemBytes: 4, maxDefinition: 0, decompress }), undefined, 'pages past the row group');
   assert.equal(await parquetDecodePlainChunk(first!.bytes.subarray(0, 900), { rows, itemBytes: 4, maxDefinition: 0, decompress }), undefined, 'cut chunk');
@@ -70,7 +77,7 @@ test('tensio-written chunks decode through the fast path; damaged ones are left 
   }, (error: unknown) => (error as { name?: string }).name === 'TensioError');
 });
 
-test('pyarrow-written PLAIN pages (v1 and v2, required and optional, none/snappy/zstd/gzip, several pages and row groups) read equal; dictionary and null chunks go the general way', { skip: oracleSkip('pyarrow', 'numpy') }, async (t) => {
+test('pyarrow-written PLAIN pages (v1 and v2, required and optional, none/snappy/zstd/gzip, several pages and row groups) read equal; dictionary and null chunks take the fast path too', { skip: oracleSkip('pyarrow', 'numpy') }, async (t) => {
   const dir = await tempDir(t);
   const script = String.raw`
 import sys, numpy as np, pyarrow as pa, pyarrow.parquet as pq
@@ -104,14 +111,19 @@ print(json.dumps({n: ['nan' if v is None else str(v) for v in t.column(n).to_pyl
 `;
   for (const name of ['1.0-none', '1.0-snappy', '1.0-zstd', '1.0-gzip', '2.0-none', '2.0-snappy', '2.0-zstd', '2.0-gzip', 'dict', 'dict-fallback', 'dict-runs']) {
     const path = join(dir, `plain-${name}.parquet`);
-    // Every chunk but the one with nulls goes the fast way, dictionary-encoded ones too.
+    // Every chunk goes the fast way: dictionary-encoded ones and the one with nulls too.
     const chunks = chunksOf(new Uint8Array(readFileSync(path)));
     if (name.startsWith('dict')) assert.ok(chunks.some((chunk) => chunk.dictionary && chunk.name !== 'nulls'), `${name} has dictionary chunks`);
     for (const chunk of chunks) {
       const itemBytes = chunk.name === 'f64' || chunk.name === 'i64' || chunk.name === 'nulls' ? 8 : 4;
       const optional = name === 'dict-runs' ? 1 : chunk.name === 'f64' || chunk.name === 'nulls' ? 1 : 0;
       const decoded = await parquetDecodePlainChunk(chunk.bytes, { rows: chunk.rows, itemBytes, maxDefinition: optional, decompress: chunk.codec === 'UNCOMPRESSED' ? undefined : await parquetPageDecompressor(chunk.codec, 2 ** 20) });
-      assert.equal(decoded === undefined, chunk.name === 'nulls', `${name} ${chunk.name}: fast path ${decoded ? 'taken' : 'not taken'}`);
+      assert.ok(decoded, `${name} ${chunk.name}: fast path taken`);
+      // The nulls column (every 7th row null) keeps its nulls as cleared validity bits and zero bytes.
+      const nullRows = Array.from({ length: chunk.rows }, (_, r) => r).filter((r) => chunk.name === 'nulls' && (chunk.firstRow + r) % 7 === 0);
+      const cleared = Array.from({ length: chunk.rows }, (_, r) => r).filter((r) => decoded.validity && (decoded.validity[r >> 3]! & (1 << (r & 7))) === 0);
+      assert.deepEqual(cleared, nullRows, `${name} ${chunk.name}: null rows`);
+      for (const r of nullRows) assert.equal(new Float64Array(decoded.values.buffer, decoded.values.byteOffset, chunk.rows)[r], 0, `${name}: null row ${r} is zero bytes`);
     }
     const expected = JSON.parse(runPython(EXPECT, [path]).stdout) as Record<string, string[]>;
     const reader = await parquetOpen(path, { formatOptions: { columns: 'separate' } });
@@ -160,3 +172,105 @@ test('parquetGatherDictionary: RLE runs and bit-packed groups of every width cop
   assert.ok(parquetGatherDictionary(Uint8Array.from([1, 3 << 1, 1]), 3, wide, 2, out, 0, 2));
   assert.deepEqual([...out], [3, 4, 3, 4, 3, 4]);
 });
+
+test('parquetDefinitionLevels: RLE runs and bit-packed groups of width-1 levels into one byte per row; levels above 1, runs past the page and cut streams are refused', () => {
+  const defined = new Uint8Array(16);
+  // A run of 3 ones, a run of 2 zeros, then one bit-packed group: 0b00101101 (5 values used).
+  assert.equal(parquetDefinitionLevels(Uint8Array.from([3 << 1, 1, 2 << 1, 0, (1 << 1) | 1, 0b00101101]), 10, defined), 6);
+  assert.deepEqual([...defined.subarray(0, 10)], [1, 1, 1, 0, 0, 1, 0, 1, 1, 0]);
+  assert.equal(parquetDefinitionLevels(Uint8Array.from([10 << 1, 0]), 10, defined), 0, 'all null');
+  assert.equal(parquetDefinitionLevels(Uint8Array.from([10 << 1, 2]), 10, defined), -1, 'a level above 1');
+  assert.equal(parquetDefinitionLevels(Uint8Array.from([11 << 1, 1]), 10, defined), -1, 'a run past the page');
+  assert.equal(parquetDefinitionLevels(Uint8Array.from([(2 << 1) | 1, 0xff]), 10, defined), -1, 'cut bit-packed group');
+  assert.equal(parquetDefinitionLevels(Uint8Array.from([5 << 1, 1]), 10, defined), -1, 'ends early');
+  assert.equal(parquetDefinitionLevels(Uint8Array.from([20 << 1, 1]), 20, defined), -1, 'more rows than the buffer holds');
+});
+
+test('OPTIONAL float columns with nulls take the fast path (PLAIN, dictionary, dictionary then PLAIN; v1 and v2; all-null pages) and read equal to pyarrow, nulls as NaN; a damaged chunk is refused with its code', { skip: oracleSkip('pyarrow', 'numpy') }, async (t) => {
+  const dir = await tempDir(t);
+  const script = String.raw`
+import sys, numpy as np, pyarrow as pa, pyarrow.parquet as pq
+n = 5000
+rng = np.random.default_rng(11)
+mask = rng.random(n) < 0.3
+mask[1000:2200] = True   # whole pages of nulls
+mask[3000:3400] = False  # and pages of none
+f32 = pa.array(rng.standard_normal(n).astype('float32'), mask=mask)
+f64 = pa.array(np.round(rng.standard_normal(n), 1), mask=np.roll(mask, 17))
+table = pa.table({'a': f32, 'b': f64})
+d = sys.argv[1]
+for version in ('1.0', '2.0'):
+    pq.write_table(table, f'{d}/plain-{version}.parquet', use_dictionary=False, data_page_version=version, data_page_size=2048, row_group_size=2500, compression='snappy')
+    pq.write_table(table, f'{d}/dict-{version}.parquet', data_page_version=version, data_page_size=2048, row_group_size=2500, compression='zstd')
+    pq.write_table(table, f'{d}/fallback-{version}.parquet', data_page_version=version, data_page_size=2048, dictionary_pagesize_limit=1024, row_group_size=2500, compression='none')
+`;
+  runPython(script, [dir]);
+  const EXPECT = String.raw`
+import sys, json, numpy as np, pyarrow.parquet as pq
+t = pq.read_table(sys.argv[1])
+a = np.column_stack([c.to_numpy(zero_copy_only=False).astype('float64') for c in t.columns])
+print(json.dumps(['nan' if v != v else repr(float(v)) for v in a.ravel()]))
+`;
+  for (const name of ['plain-1.0', 'plain-2.0', 'dict-1.0', 'dict-2.0', 'fallback-1.0', 'fallback-2.0']) {
+    const path = join(dir, `${name}.parquet`);
+    for (const chunk of chunksOf(new Uint8Array(readFileSync(path)))) {
+      const itemBytes = chunk.name === 'a' ? 4 : 8;
+      const decompress = chunk.codec === 'UNCOMPRESSED' ? undefined : await parquetPageDecompressor(chunk.codec, 2 ** 20);
+      const decoded = await parquetDecodePlainChunk(chunk.bytes, { rows: chunk.rows, itemBytes, maxDefinition: 1, decompress });
+      assert.ok(decoded?.validity, `${name} ${chunk.name} row ${chunk.firstRow}: fast path taken, with nulls`);
+      // A chunk cut short, or with its pages' rows not adding up, is not taken.
+      assert.equal(await parquetDecodePlainChunk(chunk.bytes.subarray(0, chunk.bytes.byteLength >> 1), { rows: chunk.rows, itemBytes, maxDefinition: 1, decompress }), undefined, `${name}: cut chunk`);
+      assert.equal(await parquetDecodePlainChunk(chunk.bytes, { rows: chunk.rows + 1, itemBytes, maxDefinition: 1, decompress }), undefined, `${name}: rows`);
+    }
+    const want = JSON.parse(runPython(EXPECT, [path]).stdout) as string[];
+    for (const dtype of ['float64', 'float32'] as const) {
+      // Stacked (rows, 2) as float64 (promoted) — and column by column in their own dtypes.
+      if (dtype === 'float32') {
+        const reader = await parquetOpen(path, { formatOptions: { columns: 'separate' } });
+        try {
+          for (const [position, column] of ['a', 'b'].entries()) {
+            const got = [...(typedView(await reader.read(column)) as Float32Array | Float64Array)].map((v) => (Number.isNaN(v) ? 'nan' : String(v)));
+            const expected = want.filter((_, i) => i % 2 === position).map((text) => (text === 'nan' ? 'nan' : String(column === 'a' ? Math.fround(Number(text)) : Number(text))));
+            assert.deepEqual(got, expected, `${name} ${column} separate`);
+          }
+        } finally {
+          await reader.close();
+        }
+        continue;
+      }
+      const reader = await parquetOpen(path);
+      try {
+        const tensor = await reader.read(reader.tensors[0]!.name);
+        assert.equal(tensor.dtype, 'float64');
+        assert.deepEqual([...(typedView(tensor) as Float64Array)].map((v) => (Number.isNaN(v) ? 'nan' : String(v))), want.map((text) => (text === 'nan' ? 'nan' : String(Number(text)))), `${name} stacked`);
+      } finally {
+        await reader.close();
+      }
+    }
+  }
+  // A damaged definition-level stream: not taken by the fast path, refused by the general one with its code.
+  const path = join(dir, 'fallback-1.0.parquet');
+  const bytes = new Uint8Array(readFileSync(path));
+  const [chunk] = chunksOf(bytes).filter((candidate) => candidate.name === 'a');
+  const damaged = bytes.slice();
+  // The first data page's levels: its header follows the dictionary page; find the 4-byte length of its levels and make it run past the page.
+  const at = chunk!.bytes.byteOffset + dataPageBodyOffset(chunk!.bytes);
+  new DataView(damaged.buffer).setUint32(at, 0x7fffff00, true);
+  const [broken] = chunksOf(damaged).filter((candidate) => candidate.name === 'a');
+  assert.equal(await parquetDecodePlainChunk(broken!.bytes, { rows: broken!.rows, itemBytes: 4, maxDefinition: 1, decompress: undefined }), undefined, 'damaged levels are left to the general path');
+  const { bytesSource } = await import('../src/storage/byte-source.js');
+  await assert.rejects(async () => {
+    const reader = await parquetOpen(bytesSource(damaged), { formatOptions: { columns: 'separate' } });
+    await reader.read('a');
+  }, (error: unknown) => (error as { name?: string }).name === 'TensioError' && (error as { code?: string }).code === 'INVALID_HEADER' && /column "a" in row group 0/.test((error as Error).message));
+});
+
+/** Where the body of a chunk's first data page starts (after its dictionary page, if any). */
+function dataPageBodyOffset(chunk: Uint8Array): number {
+  const cursor = new ThriftCursor(chunk);
+  for (;;) {
+    const header = pageHeader(cursor);
+    if (header.type !== 2) return cursor.at;
+    cursor.advance(header.compressed);
+  }
+}

@@ -1,13 +1,14 @@
 /**
  * The fast read path for the common numeric column: a flat column chunk of PLAIN data
- * pages (v1 or v2) without nulls, whose physical values are the bytes of the tensor
+ * pages (v1 or v2), or dictionary-encoded ones after a PLAIN dictionary page, REQUIRED or
+ * OPTIONAL (nulls: zero bytes and a cleared validity bit), whose physical values are the bytes of the tensor
  * dtype (FLOAT → float32, DOUBLE → float64, INT32 → int32/uint32, INT64 → int64/uint64).
  * PLAIN of such a type is the little-endian values themselves, so each page is
  * decompressed and its values copied once into the column's output; hyparquet's
  * generic decoder built arrays value by value and the table layer copied them again.
  *
- * Anything else (dictionary or other encodings, nulls, nested columns, page counts that
- * do not add up, undecodable pages) returns `undefined`: the caller then decodes the
+ * Anything else (other encodings, nested columns, page counts that do not add up,
+ * undecodable pages or definition levels) returns `undefined`: the caller then decodes the
  * chunk the general way, which checks it and gives the errors. So this path never
  * decides what a damaged file means, it only skips work on a sound one.
  */
@@ -35,7 +36,7 @@ export interface ParquetPlainChunk {
   readonly rows: number;
   /** Bytes of one value (4 or 8). */
   readonly itemBytes: number;
-  /** 0 for a REQUIRED column, 1 for an OPTIONAL one (its definition levels must all be 1). */
+  /** 0 for a REQUIRED column, 1 for an OPTIONAL one (definition level 0: a null row). */
   readonly maxDefinition: number;
   /** The chunk's codec; undefined for UNCOMPRESSED. */
   readonly decompress: ParquetPageDecompress | undefined;
@@ -78,8 +79,9 @@ function plainPages(chunk: Uint8Array, shape: ParquetPlainChunk): PlainPages | u
     const indexed = isDictionaryEncoding(header.encoding ?? -1);
     if (!(header.encoding === ENCODING_PLAIN || (indexed && dictionary))) return undefined;
     const count = header.values ?? -1;
-    if (count < 0 || (!indexed && header.uncompressed < count * shape.itemBytes)) return undefined;
-    if (header.type === PAGE_DATA_V2 && (!header.v2 || header.v2.nulls !== 0 || header.v2.repetitionBytes !== 0)) return undefined;
+    // An OPTIONAL column's page holds values for its defined rows only: fewer bytes when some are null.
+    if (count < 0 || (!indexed && shape.maxDefinition === 0 && header.uncompressed < count * shape.itemBytes)) return undefined;
+    if (header.type === PAGE_DATA_V2 && (!header.v2 || header.v2.repetitionBytes !== 0 || (header.v2.nulls !== 0 && shape.maxDefinition === 0))) return undefined;
     values += count;
     if (values > shape.rows) return undefined;
     pages.push({ header, body });
@@ -148,12 +150,76 @@ function u32(bytes: Uint8Array, at: number): number {
   return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
 }
 
-/** The values section of one decoded v1 page (what follows its definition levels), or undefined. */
-function valuesOfV1(page: Uint8Array, count: number, shape: ParquetPlainChunk): Uint8Array | undefined {
-  if (shape.maxDefinition !== 1) return page;
+/**
+ * The definition levels and the values section of one decoded v1 page (levels: a 4-byte
+ * length, then the stream; none for a REQUIRED column), or undefined when they do not fit.
+ */
+function splitV1(page: Uint8Array, shape: ParquetPlainChunk): { levels: Uint8Array | undefined; section: Uint8Array } | undefined {
+  if (shape.maxDefinition !== 1) return { levels: undefined, section: page };
   const length = u32(page, 0);
-  if (length < 0 || 4 + length > page.byteLength || !parquetAllLevelsOne(page.subarray(4, 4 + length), count)) return undefined;
-  return page.subarray(4 + length);
+  if (length < 0 || 4 + length > page.byteLength) return undefined;
+  return { levels: page.subarray(4, 4 + length), section: page.subarray(4 + length) };
+}
+
+/**
+ * Decodes an RLE / bit-packed hybrid stream of `count` width-1 definition levels into
+ * `defined` (one byte per row, 1 defined, 0 null) and answers how many are 1; -1 for a
+ * stream this path does not take (a level above 1, a run past `count`, bytes that end
+ * first), which the general path then decodes and reports.
+ */
+export function parquetDefinitionLevels(stream: Uint8Array, count: number, defined: Uint8Array): number {
+  if (defined.byteLength < count) return -1;
+  let seen = 0;
+  let ones = 0;
+  const cursor: HybridCursor = { at: 0 };
+  while (seen < count) {
+    const header = hybridRunHeader(stream, cursor);
+    if (header < 0) return -1;
+    let at = cursor.at;
+    if (header % 2 === 1) {
+      // Bit-packed, one bit per level: the group bytes are the bits themselves; those past `count` are padding.
+      const groups = Math.floor(header / 2);
+      if (at + groups > stream.byteLength) return -1;
+      const take = Math.min(groups * 8, count - seen);
+      for (let i = 0; i < take; i++) {
+        const bit = (stream[at + (i >> 3)]! >> (i & 7)) & 1;
+        defined[seen + i] = bit;
+        ones += bit;
+      }
+      at += groups;
+      seen += take;
+    } else {
+      const run = Math.floor(header / 2);
+      if (run === 0 || run > count - seen || at >= stream.byteLength || stream[at]! > 1) return -1;
+      const level = stream[at]!;
+      at += 1;
+      defined.fill(level, seen, seen + run);
+      if (level === 1) ones += run;
+      seen += run;
+    }
+    cursor.at = at;
+  }
+  return ones;
+}
+
+/**
+ * Spreads the `present` values packed at the start of rows `[first, first + count)` of
+ * `out` (32-bit words, `words` per value) to the rows `defined` marks, from the last row
+ * back so nothing is overwritten before it moves; null rows get zero words and their
+ * validity bit (row `first + r`) cleared, as the general path leaves them.
+ */
+function spreadNulls(out: Uint32Array, first: number, count: number, present: number, words: number, defined: Uint8Array, validity: Uint8Array): void {
+  let from = (first + present) * words;
+  for (let row = count - 1; row >= 0; row--) {
+    let to = (first + row + 1) * words;
+    if (defined[row] === 1) {
+      for (let k = 0; k < words; k++) out[--to] = out[--from]!;
+    } else {
+      for (let k = 0; k < words; k++) out[--to] = 0;
+      const bit = first + row;
+      validity[bit >> 3]! &= ~(1 << (bit & 7));
+    }
+  }
 }
 
 /**
@@ -258,13 +324,23 @@ function gatherPacked(section: Uint8Array, at: number, take: number, width: numb
   return to;
 }
 
+/** A column chunk decoded by the fast path: its values and, when some rows are null, their validity. */
+export interface ParquetPlainColumn {
+  /** `rows × itemBytes` bytes; a null row's bytes are zero. */
+  readonly values: Uint8Array;
+  /** One bit per row, least significant bit first, set = defined; absent when no row is null. */
+  readonly validity?: Uint8Array;
+}
+
 /**
  * Decodes a column chunk (its stored bytes, from its first page) straight into a new
  * buffer of `rows × itemBytes` bytes, or returns undefined when the chunk is not one
  * this path takes (see the module comment). The pages of an asynchronous codec are
- * decompressed all at once (zstd runs them on libuv's threads).
+ * decompressed all at once (zstd runs them on libuv's threads). An OPTIONAL column's
+ * null rows (definition level 0) are zero bytes with their validity bit clear, what the
+ * general path gives them (the table layer then writes NaN for a float column).
  */
-export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetPlainChunk): Promise<Uint8Array | undefined> {
+export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetPlainChunk): Promise<ParquetPlainColumn | undefined> {
   if (shape.maxDefinition > 1 || !(shape.itemBytes === 4 || shape.itemBytes === 8)) return undefined;
   try {
     const found = plainPages(chunk, shape);
@@ -299,30 +375,48 @@ export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetP
       ? only.subarray(0, shape.rows * shape.itemBytes)
       : allocateZeroed(shape.rows * shape.itemBytes);
     const words = shape.itemBytes / 4;
-    const outWords = dictionary ? new Uint32Array(out.buffer, out.byteOffset, out.byteLength / 4) : undefined;
+    const outWords = dictionary || shape.maxDefinition === 1 ? new Uint32Array(out.buffer, out.byteOffset, out.byteLength / 4) : undefined;
+    // Levels of the page being placed (OPTIONAL columns with nulls), and the chunk's validity once a null is seen.
+    let defined: Uint8Array | undefined;
+    let validity: Uint8Array | undefined;
     let at = 0;
     for (const [index, { header, body }] of pages.entries()) {
       const page = decoded[index];
       const count = header.values!;
       if (!page) return undefined;
-      let section: Uint8Array | undefined;
+      let levels: Uint8Array | undefined;
+      let section: Uint8Array;
       if (header.type === PAGE_DATA_V2) {
-        const levels = header.v2!.definitionBytes;
-        if (shape.maxDefinition === 1 && !parquetAllLevelsOne(body.subarray(0, levels), count)) return undefined;
+        levels = shape.maxDefinition === 1 ? body.subarray(0, header.v2!.definitionBytes) : undefined;
         section = page;
-      } else section = valuesOfV1(page, count, shape);
-      if (!section) return undefined;
-      if (isDictionaryEncoding(header.encoding ?? -1)) {
-        if (!dictionary || !outWords || !parquetGatherDictionary(section, count, dictionary, entries, outWords, at / shape.itemBytes, words)) return undefined;
-        at += count * shape.itemBytes;
-        continue;
+      } else {
+        const split = splitV1(page, shape);
+        if (!split) return undefined;
+        ({ levels, section } = split);
       }
-      const values = section.byteLength >= count * shape.itemBytes ? section.subarray(0, count * shape.itemBytes) : undefined;
-      if (!values) return undefined;
-      if (values.buffer !== out.buffer || values.byteOffset !== out.byteOffset + at) out.set(values, at);
-      at += values.byteLength;
+      // Rows with a value: all of them unless the levels say some are null.
+      let present = count;
+      if (levels && !parquetAllLevelsOne(levels, count)) {
+        if (!defined || defined.byteLength < count) defined = new Uint8Array(count);
+        present = parquetDefinitionLevels(levels, count, defined);
+        if (present < 0) return undefined;
+      }
+      if (header.type === PAGE_DATA_V2 && header.v2!.nulls !== count - present) return undefined;
+      const first = at / shape.itemBytes;
+      if (isDictionaryEncoding(header.encoding ?? -1)) {
+        if (!dictionary || !outWords || !parquetGatherDictionary(section, present, dictionary, entries, outWords, first, words)) return undefined;
+      } else {
+        const values = section.byteLength >= present * shape.itemBytes ? section.subarray(0, present * shape.itemBytes) : undefined;
+        if (!values) return undefined;
+        if (values.buffer !== out.buffer || values.byteOffset !== out.byteOffset + at) out.set(values, at);
+      }
+      if (present < count) {
+        validity ??= new Uint8Array(Math.ceil(shape.rows / 8)).fill(0xff);
+        spreadNulls(outWords!, first, count, present, words, defined!, validity);
+      }
+      at += count * shape.itemBytes;
     }
-    return out;
+    return validity ? { values: out, validity } : { values: out };
   } catch {
     // The general path decodes the chunk again and reports what is wrong with it.
     return undefined;

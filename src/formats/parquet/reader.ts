@@ -16,7 +16,7 @@ import type { ByteSource } from '../../storage/byte-source.js';
 import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { parquetDecompressors, parquetLoadZstd, parquetPageDecompressor } from './codecs.js';
 import { parquetCheckChunk } from './page-check.js';
-import { parquetDecodePlainChunk } from './plain-pages.js';
+import { parquetDecodePlainChunk, type ParquetPlainColumn } from './plain-pages.js';
 import { ParquetScratchPool } from './scratch-pool.js';
 import { parquetTableColumns, parquetTopFields, type ParquetTopField } from './schema.js';
 import type { ParquetOpenOptions } from './types.js';
@@ -180,7 +180,7 @@ function plainItemBytes(field: ParquetTopField, dtype: DType | undefined): numbe
  * its chunk is not one that path takes (the caller decodes it with hyparquet, which
  * checks it and reports what is wrong).
  */
-async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ParquetScratchPool | undefined, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ParquetScratchPool | undefined, signal?: AbortSignal): Promise<ParquetPlainColumn | undefined> {
   const itemBytes = plainItemBytes(field, dtype);
   if (!itemBytes || !chunkMeta || chunkMeta.path_in_schema.length !== 1) return undefined;
   const levels = parquetLevels(metadata, chunkMeta.path_in_schema);
@@ -332,7 +332,7 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
         const out: (TableColumnBatch | undefined)[] = [];
         // PLAIN columns without nulls first, straight into their bytes (their chunks at once: zstd pages decode in parallel).
         const fast = await Promise.all(wanted.map((column) => parquetReadPlainColumn(source, metadata, fields![column]!, columns[column]!.dtype, rows, group.columns[fields![column]!.leafIndex!]?.meta_data, maxChunk, pool, signal)));
-        wanted.forEach((column, position) => { if (fast[position]) out[column] = { values: fast[position]! }; });
+        wanted.forEach((column, position) => { if (fast[position]) out[column] = fast[position]; });
         const rest = wanted.filter((_, position) => !fast[position]);
         if (rest.length === 0) return out;
         if ([...codecs].includes('ZSTD')) await parquetLoadZstd();
