@@ -103,3 +103,33 @@ test('convert into a writer that holds its streams together reads them into buff
     assert.deepEqual(asked, NAMES.map(() => (copied ? true : undefined)), to);
   }
 });
+
+test('separate columns from streams that reuse one buffer for every chunk: bands taken as views of a chunk or assembled across chunks read back equal', async () => {
+  for (const chunkRows of [2500, 300, 1000]) {
+    const cases = [
+      { name: 'parquet', create: parquetCreateWriter, open: parquetOpen, formatOptions: { columns: 'separate', rowGroupSize: BAND_ROWS } },
+      { name: 'arrow', create: arrowCreateWriter, open: arrowOpen, formatOptions: { columns: 'separate', batchRows: BAND_ROWS } },
+    ] as const;
+    for (const { name, create, open, formatOptions } of cases) {
+      const sink = memorySink();
+      const writer = await create(sink, { tensors: NAMES.map((tensor) => ({ name: tensor, dtype: 'float64' as const, shape: [ROWS] })), formatOptions });
+      async function* stream(index: number) {
+        const values = columnValues(index);
+        const reused = new Float64Array(chunkRows);
+        for (let row = 0; row < ROWS; row += chunkRows) {
+          const rows = Math.min(chunkRows, ROWS - row);
+          reused.set(values.subarray(row, row + rows));
+          yield new Uint8Array(reused.buffer, 0, rows * 8);
+          reused.fill(-1); // the producer reuses its buffer once the chunk was pulled past
+        }
+      }
+      for (const [index, tensor] of NAMES.entries()) await writer.add(tensor, stream(index));
+      await writer.close();
+      const reader = await open(bytesSource(sink.bytes()), { formatOptions: { columns: 'separate' } });
+      for (const [index, tensor] of NAMES.entries()) {
+        assert.deepEqual(new Float64Array((await reader.read(tensor)).data.slice().buffer), columnValues(index), `${name}, chunks of ${chunkRows} rows: ${tensor}`);
+      }
+      await reader.close();
+    }
+  }
+});

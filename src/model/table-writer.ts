@@ -48,20 +48,28 @@ const MIN_STREAM_CHUNK_BYTES = 64 * 1024;
 /**
  * One tensor's stream, read in bands: `take(n)` returns its next `n` bytes in a fresh
  * buffer (chunks may be reused by their reader after the next pull, so nothing keeps a
- * view of them).
+ * view of them). `take(n, scratch)` is for a caller done with the band before it takes
+ * from this stream again: the band is then a view of the current chunk when the chunk
+ * holds all of it, or is assembled in `scratch`, with no allocation either way.
  */
 class BandPuller {
   #rest: Uint8Array | undefined;
   constructor(private readonly chunks: AsyncIterator<Uint8Array>, private readonly name: string) {}
 
-  async take(length: number): Promise<Uint8Array> {
-    const out = allocateUninitialized(length);
+  async take(length: number, scratch?: Uint8Array): Promise<Uint8Array> {
+    if (scratch && this.#rest && this.#rest.byteLength >= length) {
+      const band = this.#rest.subarray(0, length);
+      this.#rest = this.#rest.subarray(length);
+      return band;
+    }
+    const out = scratch ? scratch.subarray(0, length) : allocateUninitialized(length);
     let filled = 0;
     while (filled < length) {
       if (!this.#rest || this.#rest.byteLength === 0) {
         const next = await this.chunks.next();
         if (next.done) throw new TensioError('SIZE_MISMATCH', `table: tensor ${JSON.stringify(this.name)} ended after ${filled} of the ${length} bytes of a band`);
         this.#rest = next.value;
+        if (scratch && filled === 0 && this.#rest.byteLength >= length) return this.take(length, scratch);
         continue;
       }
       const part = Math.min(length - filled, this.#rest.byteLength);
@@ -164,11 +172,15 @@ export function createTableWriter(parts: TableWriterParts): TensorWriter & { rea
   async function writeBands(signal?: AbortSignal): Promise<void> {
     await begin();
     const rowBytes = plan.columns.map(rowBytesOf);
+    // A format done with a band's values when writeBand resolves gets views or reused buffers (`BandPuller.take`),
+    // when no stream is taken from twice in one band (a view would not outlive the second take).
+    const oneColumnPerStream = new Set(plan.columns.map((column) => column.tensor)).size === plan.columns.length;
+    const scratch = parts.releasesBandValues && oneColumnPerStream ? rowBytes.map((bytes) => allocateUninitialized(Math.min(plan.rows, parts.bandRows) * bytes)) : undefined;
     for (let start = 0; start < plan.rows; start += parts.bandRows) {
       throwIfAborted(signal);
       const rows = Math.min(plan.rows, start + parts.bandRows) - start;
       const values: Uint8Array[] = [];
-      for (const [index, column] of plan.columns.entries()) values.push(await streams.get(column.tensor)!.take(rows * rowBytes[index]!));
+      for (const [index, column] of plan.columns.entries()) values.push(await streams.get(column.tensor)!.take(rows * rowBytes[index]!, scratch?.[index]));
       await parts.writeBand(values, rows, signal);
     }
     // Reading each stream to its end runs its byte count check (a tensor of 0 rows has no band).
