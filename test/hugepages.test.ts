@@ -20,6 +20,7 @@ import { isHugePageBuffer, memoryMapStatus, openTensorFile, type Tensor } from '
 import { LARGE_BUFFER_MIN_BYTES, allocateUninitialized, allocateZeroed } from '../src/core/memory.js';
 import { tempDir } from './helpers/temp.js';
 import { writeWithFormat } from './helpers/cli.js';
+import { patternBytes } from './helpers/patterns.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHILD = join(ROOT, 'test', 'helpers', 'hugepages-child.ts');
@@ -37,17 +38,6 @@ function runChild(args: string[], options: { env?: Record<string, string>; gc?: 
 }
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
-/** Deterministic bytes of `length`. */
-function patternBytes(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let state = seed * 2654435761 >>> 0;
-  for (let i = 0; i < length; i++) {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    bytes[i] = state >>> 24;
-  }
-  return bytes;
-}
 
 /** A float32 tensor of 1100 × 1024 (4.3 MiB: over the huge-page threshold) and a small one. */
 function sampleTensors(): Record<string, Tensor> {

@@ -24,6 +24,7 @@ import { WASM_HUGE_ALIGN_MIN_BYTES, WASM_HUGE_PAGE_BYTES } from '../src/model/wa
 import { isTensioError } from '../src/core/errors.js';
 import { tempDir } from './helpers/temp.js';
 import { writeWithFormat } from './helpers/cli.js';
+import { patternBytes } from './helpers/patterns.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHILD = join(ROOT, 'test', 'helpers', 'wasm-map-child.ts');
@@ -65,22 +66,12 @@ function runChild(args: string[], options: { env?: Record<string, string>; gc?: 
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-function pattern(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let state = seed;
-  for (let i = 0; i < length; i++) {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    bytes[i] = state >>> 24;
-  }
-  return bytes;
-}
-
 /** A float32 [256, 256] and an int16 [300, 257] tensor (both over 64 KiB), an odd-sized one and a small one. */
 function sampleTensors(): Record<string, Tensor> {
   return {
-    big: createTensor('float32', [256, 256], pattern(256 * 256 * 4, 1)),
-    odd: createTensor('int16', [300, 257], pattern(300 * 257 * 2, 2)),
-    small: createTensor('uint8', [100], pattern(100, 3)),
+    big: createTensor('float32', [256, 256], patternBytes(256 * 256 * 4, 1)),
+    odd: createTensor('int16', [300, 257], patternBytes(300 * 257 * 2, 2)),
+    small: createTensor('uint8', [100], patternBytes(100, 3)),
   };
 }
 
@@ -133,7 +124,7 @@ test('readIntoWasmMemory places the same bytes as read() for every format that w
 test('a mapped tensor in wasm memory: writes stay private, grow keeps it, release gives zero pages back', { skip: NO_MAPPING }, async (t) => {
   const dir = await tempDir(t, 'tensio-wasm-');
   const path = join(dir, 'a.npy');
-  const data = pattern(1 << 20, 7);
+  const data = patternBytes(1 << 20, 7);
   await writeWithFormat('npy', path, { a: createTensor('uint8', [1 << 20], data) });
   const fileBefore = sha(readFileSync(path));
   await using reader = await openTensorFile(path);
@@ -173,9 +164,9 @@ test('mapped tensors of 4 MiB or more agree with their file offset modulo 2 MiB 
   const path = join(dir, 'a.safetensors');
   const MiB = 1 << 20;
   const tensors = {
-    a: createTensor('uint8', [9 * MiB + 12345], pattern(9 * MiB + 12345, 21)), // odd length, so what follows is not 2 MiB-aligned in the file
-    b: createTensor('float32', [3 * MiB / 4], pattern(3 * MiB, 22)), // under the threshold: packed
-    c: createTensor('uint8', [WASM_HUGE_ALIGN_MIN_BYTES], pattern(WASM_HUGE_ALIGN_MIN_BYTES, 23)), // exactly the threshold: aligned
+    a: createTensor('uint8', [9 * MiB + 12345], patternBytes(9 * MiB + 12345, 21)), // odd length, so what follows is not 2 MiB-aligned in the file
+    b: createTensor('float32', [3 * MiB / 4], patternBytes(3 * MiB, 22)), // under the threshold: packed
+    c: createTensor('uint8', [WASM_HUGE_ALIGN_MIN_BYTES], patternBytes(WASM_HUGE_ALIGN_MIN_BYTES, 23)), // exactly the threshold: aligned
   };
   await writeWithFormat('safetensors', path, tensors);
   const offsets = safetensorsOffsets(path);
@@ -225,7 +216,7 @@ test('readAllIntoWasmMemory grows once for all tensors and places the same bytes
   const dir = await tempDir(t, 'tensio-wasm-');
   for (const format of ['safetensors', 'pytorch', 'npz']) {
     const path = join(dir, `all.${format}`);
-    const tensors = { ...sampleTensors(), large: createTensor('uint8', [5 * (1 << 20) + 3], pattern(5 * (1 << 20) + 3, 31)) };
+    const tensors = { ...sampleTensors(), large: createTensor('uint8', [5 * (1 << 20) + 3], patternBytes(5 * (1 << 20) + 3, 31)) };
     await writeWithFormat(format, path, tensors);
     await using reader = await openTensorFile(path);
     const names = reader.tensors.map((info) => info.name);
@@ -262,7 +253,7 @@ test('readAllIntoWasmMemory grows once for all tensors and places the same bytes
 test('readAllIntoWasmMemory: a memory too small for the batch fails with LIMIT_EXCEEDED naming the count and bytes, grows nothing', async (t) => {
   const dir = await tempDir(t, 'tensio-wasm-');
   const path = join(dir, 'a.safetensors');
-  await writeWithFormat('safetensors', path, { a: createTensor('uint8', [1 << 20], pattern(1 << 20, 9)), b: createTensor('uint8', [1 << 20], pattern(1 << 20, 10)) });
+  await writeWithFormat('safetensors', path, { a: createTensor('uint8', [1 << 20], patternBytes(1 << 20, 9)), b: createTensor('uint8', [1 << 20], patternBytes(1 << 20, 10)) });
   await using reader = await openTensorFile(path);
   const memory = newMemory(20);
   await assert.rejects(readAllIntoWasmMemory(reader, ['a', 'b'], memory), (error) => isTensioError(error) && error.code === 'LIMIT_EXCEEDED' && /2 tensors \(2097152 bytes\)/.test(error.message) && /its 1 /.test(error.message));
@@ -273,7 +264,7 @@ test('readAllIntoWasmMemory: a memory too small for the batch fails with LIMIT_E
 test('a memory that cannot grow enough: LIMIT_EXCEEDED with the numbers, nothing mapped', async (t) => {
   const dir = await tempDir(t, 'tensio-wasm-');
   const path = join(dir, 'a.safetensors');
-  await writeWithFormat('safetensors', path, { a: createTensor('uint8', [1 << 20], pattern(1 << 20, 9)) });
+  await writeWithFormat('safetensors', path, { a: createTensor('uint8', [1 << 20], patternBytes(1 << 20, 9)) });
   await using reader = await openTensorFile(path);
   const memory = newMemory(4);
   await assert.rejects(readIntoWasmMemory(reader, 'a', memory), (error) => isTensioError(error) && error.code === 'LIMIT_EXCEEDED' && /1048576 bytes/.test(error.message) && /17 pages/.test(error.message) && /its 1 /.test(error.message));
@@ -283,7 +274,7 @@ test('a memory that cannot grow enough: LIMIT_EXCEEDED with the numbers, nothing
 test('readers without their own readIntoWasmMemory are copied in by the tensio/io function', async (t) => {
   const dir = await tempDir(t, 'tensio-wasm-');
   const path = join(dir, 'a.safetensors');
-  const data = pattern(200_000, 11);
+  const data = patternBytes(200_000, 11);
   await writeWithFormat('safetensors', path, { a: createTensor('uint8', [200_000], data) });
   await using reader = await openTensorFile(path);
   const { readIntoWasmMemory: _own, ...plain } = reader;
@@ -296,7 +287,7 @@ test('readers without their own readIntoWasmMemory are copied in by the tensio/i
 test('without the addon (TENSIO_NO_MMAP=1) the same bytes are copied in', { skip: NO_MAPPING }, async (t) => {
   const dir = await tempDir(t, 'tensio-wasm-');
   const path = join(dir, 'a.pt');
-  await writeWithFormat('pytorch', path, { a: createTensor('float32', [512, 256], pattern(512 * 1024, 13)) });
+  await writeWithFormat('pytorch', path, { a: createTensor('float32', [512, 256], patternBytes(512 * 1024, 13)) });
   const mapped = runChild(['hash', path, 'a']);
   const copied = runChild(['hash', path, 'a'], { env: { TENSIO_NO_MMAP: '1' } });
   assert.equal(mapped.mapped, true);

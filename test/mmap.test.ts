@@ -19,6 +19,7 @@ import { itemSize } from '../src/core/dtype.js';
 import { tensorToTypedArray } from '../src/io/index.js';
 import { tempDir } from './helpers/temp.js';
 import { writeWithFormat } from './helpers/cli.js';
+import { patternBytes, patternTensor } from './helpers/patterns.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHILD = join(ROOT, 'test', 'helpers', 'mmap-child.ts');
@@ -37,23 +38,11 @@ function runChild(args: string[], options: { env?: Record<string, string>; gc?: 
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-/** Deterministic bytes of `length` (a valid bit pattern for every dtype tested: bool gets 0/1). */
-function patternBytes(length: number, dtype: DType, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let state = seed * 2654435761 >>> 0;
-  for (let i = 0; i < length; i++) {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    bytes[i] = dtype === 'bool' ? state >>> 31 : state >>> 24;
-  }
-  return bytes;
-}
-
 /** Every element dtype a format's writer holds, as [256, 256] tensors (64 KiB and up, so mapping applies). */
 function sampleTensors(dtypes: readonly DType[]): Record<string, Tensor> {
   const tensors: Record<string, Tensor> = {};
   dtypes.forEach((dtype, index) => {
-    const size = itemSize(dtype)!;
-    tensors[`t_${dtype}`] = { dtype, shape: [256, 256], data: patternBytes(256 * 256 * size, dtype, index + 1) };
+    tensors[`t_${dtype}`] = patternTensor(dtype, [256, 256], index + 1);
   });
   return tensors;
 }
@@ -192,7 +181,7 @@ test('small tensors and misaligned data are copies; aligned data is viewed in pl
 test('a mapped tensor outlives its reader and its mapping is released once collected', { skip: NO_ADDON }, async (t) => {
   const dir = await tempDir(t, 'tensio-mmap-');
   const path = join(dir, 'a.safetensors');
-  await writeWithFormat('safetensors', path, { a: createTensor('uint8', [1 << 20], patternBytes(1 << 20, 'uint8', 7)) });
+  await writeWithFormat('safetensors', path, { a: createTensor('uint8', [1 << 20], patternBytes(1 << 20, 7)) });
   const result = runChild(['outlive', path, 'a'], { gc: true });
   assert.equal(result.mapped, true);
   assert.equal(result.sumAfterClose, result.expected);
@@ -266,7 +255,7 @@ test('files over 4 GiB (sparse): tensors past 4 GiB map, and a stream over a 4.5
   const headerBytes = new Uint8Array(dataStart);
   new DataView(headerBytes.buffer).setBigUint64(0, BigInt(header.length), true);
   headerBytes.set(new TextEncoder().encode(header), 8);
-  const tail = patternBytes(tailBytes, 'uint8', 3);
+  const tail = patternBytes(tailBytes, 3);
   // Marks inside the pad: at 1 GiB - 1 (the last byte of the first stream window), 1 GiB, and just past 4 GiB.
   const marks = [2 ** 30 - 1, 2 ** 30, 2 ** 32 + 5];
   const fd = openSync(path, 'w');

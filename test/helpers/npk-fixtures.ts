@@ -1,22 +1,13 @@
 /** Tensors and row arithmetic for the NumPack tests (a tiny np.delete / concatenate in bytes). */
-import { itemSize, type DType } from '../../src/core/dtype.js';
+import type { DType } from '../../src/core/dtype.js';
 import type { Tensor } from '../../src/core/tensor.js';
 
 /** NumPack's test matrix: its 14 dtypes and 5 shapes (conftest.py). */
 export const NPK_MATRIX_DTYPES: DType[] = ['bool', 'uint8', 'uint16', 'uint32', 'uint64', 'int8', 'int16', 'int32', 'int64', 'float16', 'float32', 'float64', 'complex64', 'complex128'];
 export const NPK_MATRIX_SHAPES: number[][] = [[100], [50, 40], [30, 20, 10], [20, 15, 10, 5], [10, 8, 6, 4, 2]];
 
-/** A deterministic tensor with varied bytes (bool: 0/1); `seed` changes the content. */
-export function patternTensor(dtype: DType, shape: readonly number[], seed = 1): Tensor {
-  const count = shape.reduce((a, b) => a * b, 1);
-  const data = new Uint8Array(count * itemSize(dtype)!);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < data.length; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    data[i] = dtype === 'bool' ? x & 1 : x & 0xff;
-  }
-  return { dtype, shape: [...shape], data };
-}
+/** Kept here too for the NumPack tests that import it with the row helpers. */
+export { patternTensor } from './patterns.js';
 
 /** Bytes of one row. */
 export function rowBytesOf(tensor: Tensor): number {
