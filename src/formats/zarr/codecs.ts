@@ -35,11 +35,6 @@ function deflateChunkSize(length: number): number {
 /** A decoder of one stored chunk into little-endian C-order bytes of the full chunk shape. */
 export type ZarrChunkDecoder = (stored: Uint8Array) => Promise<Uint8Array>;
 
-interface Stage {
-  /** Elements of the stage are `size` bytes each. */
-  readonly size: number;
-}
-
 const V2_NAMES: Record<string, DType> = { i1: 'int8', u1: 'uint8', i2: 'int16', u2: 'uint16', i4: 'int32', u4: 'uint32', i8: 'int64', u8: 'uint64', f2: 'float16', f4: 'float32', f8: 'float64', b1: 'bool' };
 
 /** The tensio dtype a codec's `dtype`/`astype` names (`'<i2'` or `'int16'`); big-endian filter dtypes are refused. */
