@@ -46,7 +46,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatMissing, logThroughputs, throughput, type BenchContext } from './lib/context.js';
 import { makeFloat32Tensor, makeMixedTensors, npyFixtureHeader, safetensorsFixtureHeader, writeFixtureFile } from './lib/fixtures.js';
-import { RAW_CHUNK_BYTES } from './lib/raw-fs.js';
+import { rawReusedBuffer } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
 import { sumFloat64Scalar, sumFloat64Unrolled, sumFloat64Wasm, wasmSumInPlace } from './lib/sum.js';
 import { readAllIntoWasmMemory, type WasmMemoryLike, type WasmTensor } from '../src/io/wasm-io.js';
@@ -288,7 +288,7 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
   }
 
   const rounds = context.reps > 1 ? context.reps + 1 : 1;
-  const reused = Buffer.allocUnsafeSlow(RAW_CHUNK_BYTES);
+  const reused = rawReusedBuffer();
   for (const file of cases) {
     log(`mmap ${file.label}: ${(file.dataBytes / MiB).toFixed(0)} MiB of tensor data in ${file.spans.length} tensors, file ${file.path} (${statSync(file.path).size} bytes)`);
     const contenders: Contender[] = [];

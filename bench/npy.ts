@@ -11,7 +11,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatMissing, logThroughputs, throughput, type BenchContext } from './lib/context.js';
 import { makeFloat32Tensor, npyFixtureHeader, writeFixtureFile } from './lib/fixtures.js';
-import { chunkViews, freshTarget, rawReadFresh, rawReadReused, rawWrite, RAW_CHUNK_BYTES } from './lib/raw-fs.js';
+import { chunkViews, freshTarget, rawReadFresh, rawReadReused, rawReusedBuffer, rawWrite, RAW_CHUNK_BYTES } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
 import { collectGarbage, gbPerSecond, runRounds, summarizeSeconds, type Contender } from './lib/timing.js';
 import { tensioReadAll, tensioStreamAll, tensioStreamWrite, type WriterFactory } from './lib/tensio-ops.js';
@@ -78,11 +78,11 @@ export async function runNpyBench(context: BenchContext): Promise<BenchRow[]> {
   logThroughputs(context, `${FORMAT} write`, writes, fileBytes);
 
   // --- read ----------------------------------------------------------------------------
-  const reused = Buffer.allocUnsafeSlow(RAW_CHUNK_BYTES);
+  const reused = rawReusedBuffer();
   const peerRead: Contender[] = peers ? [{ name: 'np.load', run: () => peers.time('np.load', source) }] : [];
   const reads = await runRounds([
     { name: 'raw-fresh', run: () => rawReadFresh(source, [{ offset: header.byteLength, length: dataBytes }]) },
-    { name: 'raw-reused', run: () => rawReadReused(source, header.byteLength, dataBytes, reused) },
+    { name: 'raw-reused', run: () => rawReadReused(source, [{ offset: header.byteLength, length: dataBytes }], reused) },
     { name: 'tensio-read', run: () => tensioReadAll(tensio, source, dataBytes) },
     { name: 'tensio-stream', run: () => tensioStreamAll(tensio, source, dataBytes) },
     ...peerRead,

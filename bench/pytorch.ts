@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatMissing, logThroughputs, throughput, type BenchContext } from './lib/context.js';
 import { makeMixedTensors, safetensorsFixtureHeader, writeFixtureFile } from './lib/fixtures.js';
-import { chunkViews, freshTarget, rawReadFresh, rawReadReused, rawWrite, RAW_CHUNK_BYTES } from './lib/raw-fs.js';
+import { chunkViews, freshTarget, rawReadFresh, rawReadReused, rawReusedBuffer, rawWrite, RAW_CHUNK_BYTES } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
 import { measureChildRss } from './lib/rss.js';
 import { runRounds, type Contender } from './lib/timing.js';
@@ -78,7 +78,7 @@ export async function runPytorchBench(context: BenchContext): Promise<BenchRow[]
     list.push({ offset: previous ? previous.offset + previous.length : 0, length: tensor.data.byteLength });
     return list;
   }, []);
-  const reused = Buffer.allocUnsafeSlow(RAW_CHUNK_BYTES);
+  const reused = rawReusedBuffer();
   const peerRead: Contender[] = peers
     ? [
         { name: 'torch.load', run: () => peers.time('torch.load', source) },
@@ -87,7 +87,7 @@ export async function runPytorchBench(context: BenchContext): Promise<BenchRow[]
     : [];
   const reads = await runRounds([
     { name: 'raw-fresh', run: () => rawReadFresh(source, spans) },
-    { name: 'raw-reused', run: () => rawReadReused(source, 0, dataBytes, reused) },
+    { name: 'raw-reused', run: () => rawReadReused(source, spans, reused) },
     { name: 'tensio-read', run: () => tensioReadAll(tensio, source, dataBytes) },
     { name: 'tensio-stream', run: () => tensioStreamAll(tensio, source, dataBytes) },
     ...peerRead,

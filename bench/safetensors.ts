@@ -7,7 +7,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatMissing, logThroughputs, throughput, type BenchContext } from './lib/context.js';
-import { chunkViews, freshTarget, rawReadFresh, rawReadReused, rawWrite, RAW_CHUNK_BYTES } from './lib/raw-fs.js';
+import { chunkViews, freshTarget, rawReadFresh, rawReadReused, rawReusedBuffer, rawWrite, RAW_CHUNK_BYTES } from './lib/raw-fs.js';
 import { makeMixedTensors, safetensorsFixtureHeader, writeFixtureFile } from './lib/fixtures.js';
 import { compareRow } from './lib/report.js';
 import { measureChildRss } from './lib/rss.js';
@@ -112,9 +112,9 @@ export async function runSafetensorsBench(context: BenchContext): Promise<BenchR
 
   // --- read (all from the same cached fixture file) ------------------------------------
   const spans = tensors.map((tensor, index) => ({ offset: offsets[index]!, length: tensor.data.byteLength }));
-  const reused = Buffer.allocUnsafeSlow(RAW_CHUNK_BYTES);
+  const reused = rawReusedBuffer();
   const reads = await runRounds([
-    { name: 'raw-reused', run: () => rawReadReused(source, header.byteLength, dataBytes, reused) },
+    { name: 'raw-reused', run: () => rawReadReused(source, [{ offset: header.byteLength, length: dataBytes }], reused) },
     { name: 'raw-fresh', run: () => rawReadFresh(source, spans) },
     { name: 'tensio-read', run: () => tensioReadAll(tensio, source, dataBytes) },
     { name: 'tensio-stream', run: () => tensioStreamAll(tensio, source, dataBytes) },

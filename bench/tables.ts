@@ -14,7 +14,7 @@ import { parquetRead } from 'hyparquet';
 import { compressors as hyparquetCompressors } from 'hyparquet-compressors';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { logThroughputs, throughput, type BenchContext } from './lib/context.js';
-import { freshTarget, rawReadFresh, rawWrite } from './lib/raw-fs.js';
+import { freshTarget, rawReadReused, rawReusedBuffer, rawWrite } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
 import { runRounds, type Contender } from './lib/timing.js';
 import type { BenchRow } from './lib/types.js';
@@ -88,7 +88,7 @@ const seconds = async (work: () => Promise<unknown>) => {
   return (performance.now() - started) / 1000;
 };
 
-interface Setup { rows: number; bytes: Uint8Array; spec: { name: string; dtype: 'float32'; shape: number[] }; npy: string; rounds: number; python?: string; peerNote?: string }
+interface Setup { rows: number; bytes: Uint8Array; spec: { name: string; dtype: 'float32'; shape: number[] }; npy: string; rounds: number; reused: Uint8Array; python?: string; peerNote?: string }
 
 function setup(context: BenchContext, name: string): Setup {
   const rows = Math.max(1000, Math.min(1_000_000, Math.round((context.sizeMiB / 128) * 1_000_000)));
@@ -96,7 +96,7 @@ function setup(context: BenchContext, name: string): Setup {
   const npy = join(context.dir, `${name}-table.npy`);
   if (context.python) writeNpy(npy, rows, bytes);
   context.log(`${name}: float32 [${rows}, ${COLUMNS}] = ${(bytes.byteLength / 2 ** 20).toFixed(0)} MiB`);
-  return { rows, bytes, spec: { name: 'table', dtype: 'float32', shape: [rows, COLUMNS] }, npy, rounds: context.reps > 1 ? context.reps + 1 : 1, ...(context.python ? { python: context.python } : { peerNote: context.peersReason ?? 'no oracle python' }) };
+  return { rows, bytes, spec: { name: 'table', dtype: 'float32', shape: [rows, COLUMNS] }, npy, rounds: context.reps > 1 ? context.reps + 1 : 1, reused: rawReusedBuffer(), ...(context.python ? { python: context.python } : { peerNote: context.peersReason ?? 'no oracle python' }) };
 }
 
 /** Writes a Parquet file with pyarrow's defaults from the bench table's .npy (or random float32 of its shape). */
@@ -109,7 +109,7 @@ pq.write_table(pa.table({f'col{i}': a[:, i] for i in range(a.shape[1])}), sys.ar
 async function readRounds(file: string, s: Setup, table: number): ReturnType<typeof runRounds> {
   const size = statSync(file).size;
   return runRounds([
-    { name: 'raw', run: () => rawReadFresh(file, [{ offset: 0, length: size }]) },
+    { name: 'raw', run: () => rawReadReused(file, [{ offset: 0, length: size }], s.reused) },
     { name: 'tensio', run: () => seconds(async () => {
       const reader = await parquetOpen(file);
       try {
@@ -160,7 +160,7 @@ function readRows(context: BenchContext, what: string, read: Awaited<ReturnType<
     compareRow('parquet', `${what} columnar ('separate', 32 tensors) vs pyarrow read_table (both columnar)`, separateRead.median, throughput(read.get('pyarrow'), table).median, 'pyarrow', 0.5, pyarrowNote),
     compareRow('parquet', `${what} stacked (rows, 32) vs pyarrow read_table + np.column_stack (both stacked)`, tensioRead.median, throughput(read.get('pyarrow-stacked'), table).median, 'pyarrow', 0.5, throughput(read.get('pyarrow-stacked'), table).error ?? s.peerNote),
     compareRow('parquet', `${what} columnar ('separate') vs hyparquet parquetRead (both columnar)`, separateRead.median, throughput(read.get('hyparquet'), table).median, 'hyparquet', 5),
-    compareRow('parquet', `${what} stacked vs raw read of the file`, tensioRead.median, throughput(read.get('raw'), table).median, 'raw fs'),
+    compareRow('parquet', `${what} stacked vs raw read of the file into a reused 8 MiB buffer`, tensioRead.median, throughput(read.get('raw'), table).median, 'raw fs'),
   ];
 }
 
@@ -294,7 +294,7 @@ export async function runArrowBench(context: BenchContext): Promise<BenchRow[]> 
     const oneBatch = codec === 'uncompressed' ? await writeOneBatchFeather(join(dir, 'one-batch.feather'), s) : undefined;
     let views = 0;
     const read = await runRounds([
-      { name: 'raw', run: () => rawReadFresh(file, [{ offset: 0, length: size }]) },
+      { name: 'raw', run: () => rawReadReused(file, [{ offset: 0, length: size }], s.reused) },
       { name: 'tensio', run: () => seconds(async () => {
         const reader = await arrowOpen(file, { formatOptions: { columns: 'separate' } });
         try {
