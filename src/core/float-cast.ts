@@ -17,6 +17,7 @@
  */
 import type { DType } from './dtype.js';
 import { TensioError } from './errors.js';
+import { float32BitsToFloat16Bits } from './float-convert.js';
 
 /** Float dtypes {@link castFloatElements} reads and writes. */
 export const CASTABLE_FLOAT_DTYPES: readonly DType[] = [
@@ -51,30 +52,6 @@ const FLOAT8_RULES: Partial<Record<DType, Float8Rules>> = {
   float8_e4m3fnuz: { mantissaBits: 3, bias: 8, maxCode: 0x7f, overflow: 'nan', fnuz: true },
   float8_e5m2fnuz: { mantissaBits: 2, bias: 16, maxCode: 0x7f, overflow: 'nan', fnuz: true },
 };
-
-/** float32 bits → float16 bits as torch (F16C): ties to even, NaN keeps sign and top payload, quieted. */
-function float32BitsToHalf(x: number): number {
-  const sign = (x >>> 16) & 0x8000;
-  const exponent = (x >>> 23) & 0xff;
-  const mantissa = x & 0x7fffff;
-  if (exponent === 0xff) return mantissa ? sign | 0x7e00 | (mantissa >>> 13) : sign | 0x7c00;
-  const e = exponent - 112;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    const m = mantissa | 0x800000;
-    const shift = 14 - e;
-    let half = m >>> shift;
-    const rest = m & ((1 << shift) - 1);
-    const midpoint = 1 << (shift - 1);
-    if (rest > midpoint || (rest === midpoint && (half & 1))) half += 1;
-    return sign | half;
-  }
-  let half = (e << 10) | (mantissa >>> 13);
-  const rest = mantissa & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (half & 1))) half += 1;
-  return sign | half;
-}
 
 /** float32 bits → bfloat16 bits as torch: ties to even, every NaN becomes 0xffff. */
 function float32BitsToBfloat16(x: number): number {
@@ -264,7 +241,8 @@ function encodeFromFloat32Bits(bits: Uint32Array, to: DType, count: number, targ
     }
     case 'float16': {
       const out = new Uint16Array(count);
-      for (let i = 0; i < count; i++) out[i] = float32BitsToHalf(bits[i]!);
+      // As torch (F16C): ties to even, a NaN keeps its sign and top payload bits, quieted.
+      for (let i = 0; i < count; i++) out[i] = float32BitsToFloat16Bits(bits[i]!, true);
       target.set(new Uint8Array(out.buffer));
       return;
     }

@@ -113,12 +113,20 @@ export function float32ToFloat16Bits(value: number): number {
   return float32BitsToFloat16Bits(scratchU32[0]!);
 }
 
-/** The same from float32 bits (an unsigned 32-bit integer), for loops over a `Uint32Array` view. */
-function float32BitsToFloat16Bits(x: number): number {
+/**
+ * The same from float32 bits (an unsigned 32-bit integer), for loops over a `Uint32Array`
+ * view. The one float32 → float16 rounding in tensio; `float-cast.ts` (torch's casts)
+ * passes `keepNaNPayload`: a NaN then keeps its sign and top payload bits, quieted, as
+ * F16C does, instead of becoming the canonical 0x7e00.
+ */
+export function float32BitsToFloat16Bits(x: number, keepNaNPayload = false): number {
   const sign = (x >>> 16) & 0x8000;
   const exponent = (x >>> 23) & 0xff;
   const mantissa = x & 0x7fffff;
-  if (exponent === 0xff) return mantissa ? 0x7e00 : sign | 0x7c00;
+  if (exponent === 0xff) {
+    if (!mantissa) return sign | 0x7c00;
+    return keepNaNPayload ? sign | 0x7e00 | (mantissa >>> 13) : 0x7e00;
+  }
   const e = exponent - 112;
   if (e >= 0x1f) return sign | 0x7c00;
   if (e <= 0) {
