@@ -42,11 +42,11 @@
  * 4 MiB or more so (src/model/wasm-memory.ts); a misaligned mapping faults every 64 KiB
  * (fault-around) instead of every 2 MiB.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatMissing, logThroughputs, throughput, type BenchContext } from './lib/context.js';
 import { makeFloat32Tensor, makeMixedTensors, npyFixtureHeader, safetensorsFixtureHeader, writeFixtureFile } from './lib/fixtures.js';
-import { rawReusedBuffer } from './lib/raw-fs.js';
+import { rawReadFresh, rawReadReused, rawReusedBuffer } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
 import { sumFloat64Scalar, sumFloat64Unrolled, sumFloat64Wasm, wasmSumInPlace } from './lib/sum.js';
 import { readAllIntoWasmMemory, type WasmMemoryLike, type WasmTensor } from '../src/io/wasm-io.js';
@@ -74,50 +74,9 @@ const sumFloat64 = sumFloat64Unrolled;
 /** Keeps the sums alive so the loops cannot be optimised away. */
 let sink = 0;
 
-function readFully(fd: number, target: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < target.byteLength) {
-    const count = readSync(fd, target, done, Math.min(target.byteLength - done, 2 ** 30), position + done);
-    if (count === 0) throw new Error(`short read at ${position + done}`);
-    done += count;
-  }
-}
-
-/** Raw baseline: each span into its own fresh buffer (what a loader handing out owned tensors must do). */
-function rawFresh(path: string, spans: readonly { offset: number; length: number }[], summed: boolean): Promise<number> {
-  const kept: Uint8Array[] = [];
-  const seconds = timeIt(() => {
-    const fd = openSync(path, 'r');
-    try {
-      for (const span of spans) {
-        const target = Buffer.allocUnsafeSlow(span.length);
-        readFully(fd, target, span.offset);
-        if (summed) sink += sumFloat64(target);
-        kept.push(target);
-      }
-    } finally {
-      closeSync(fd);
-    }
-  });
-  return seconds.finally(() => { kept.length = 0; });
-}
-
-/** Raw baseline: every span through one reused 8 MiB buffer (the fastest a read can be). */
-function rawReused(path: string, spans: readonly { offset: number; length: number }[], buffer: Uint8Array, summed: boolean): Promise<number> {
-  return timeIt(() => {
-    const fd = openSync(path, 'r');
-    try {
-      for (const span of spans) {
-        for (let at = 0; at < span.length; at += buffer.byteLength) {
-          const part = buffer.subarray(0, Math.min(buffer.byteLength, span.length - at));
-          readFully(fd, part, span.offset + at);
-          if (summed) sink += sumFloat64(part);
-        }
-      }
-    } finally {
-      closeSync(fd);
-    }
-  });
+/** What the "+ sum" raw contenders do with every piece they read (timed with the read). */
+function summing(summed: boolean): ((bytes: Uint8Array) => void) | undefined {
+  return summed ? (bytes) => { sink += sumFloat64(bytes); } : undefined;
 }
 
 /** How `read()` gets its bytes: `mapped` (default), `copy: true`, or a source opened with `map: false` (as with TENSIO_NO_MMAP=1). */
@@ -295,8 +254,8 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
     for (const summed of [false, true]) {
       const tag = summed ? ' + sum' : '';
       contenders.push(
-        { name: `raw fresh${tag}`, before: settle, run: () => rawFresh(file.path, file.spans, summed) },
-        { name: `raw reused${tag}`, before: settle, run: () => rawReused(file.path, file.spans, reused, summed) },
+        { name: `raw fresh${tag}`, before: settle, run: () => rawReadFresh(file.path, file.spans, summing(summed)) },
+        { name: `raw reused${tag}`, before: settle, run: () => rawReadReused(file.path, file.spans, reused, summing(summed)) },
         { name: `read mapped${tag}`, before: settle, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'mapped', summed }) },
         { name: `read copy${tag}`, before: settle, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'copy', summed }) },
         { name: `read unmapped${tag}`, before: settle, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'unmapped', summed }) },

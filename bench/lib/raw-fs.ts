@@ -87,21 +87,24 @@ export function rawReusedBuffer(bytes = RAW_CHUNK_BYTES): Uint8Array {
 
 /**
  * Reads every span of a file through one reused buffer (from {@link rawReusedBuffer}),
- * a buffer's worth at a time. Returns seconds.
+ * a buffer's worth at a time; `each`, when given, runs on every piece read, inside the
+ * timing (the mmap group's "+ sum" contenders). Returns seconds.
  *
  * @example
  * ```ts
  * const seconds = await rawReadReused(path, [{ offset: 128, length: size - 128 }], rawReusedBuffer());
  * ```
  */
-export async function rawReadReused(path: string, spans: readonly { offset: number; length: number }[], buffer: Uint8Array): Promise<number> {
+export async function rawReadReused(path: string, spans: readonly { offset: number; length: number }[], buffer: Uint8Array, each?: (bytes: Uint8Array) => void): Promise<number> {
   return timeIt(() => {
     const fd = openSync(path, 'r');
     try {
       for (const span of spans) {
         for (let offset = 0; offset < span.length; offset += buffer.byteLength) {
           const part = Math.min(buffer.byteLength, span.length - offset);
-          readFully(fd, part === buffer.byteLength ? buffer : buffer.subarray(0, part), span.offset + offset);
+          const target = part === buffer.byteLength ? buffer : buffer.subarray(0, part);
+          readFully(fd, target, span.offset + offset);
+          each?.(target);
         }
       }
     } finally {
@@ -112,14 +115,15 @@ export async function rawReadReused(path: string, spans: readonly { offset: numb
 
 /**
  * Reads each span into its own fresh buffer (one allocation per tensor, as a loader that
- * hands out owned tensors must). Returns seconds; the buffers are dropped afterwards.
+ * hands out owned tensors must); `each`, when given, runs on every buffer read, inside
+ * the timing. Returns seconds; the buffers are dropped afterwards.
  *
  * @example
  * ```ts
  * const seconds = await rawReadFresh(path, [{ offset: 128, length: 1 << 24 }]);
  * ```
  */
-export async function rawReadFresh(path: string, spans: readonly { offset: number; length: number }[]): Promise<number> {
+export async function rawReadFresh(path: string, spans: readonly { offset: number; length: number }[], each?: (bytes: Uint8Array) => void): Promise<number> {
   const kept: Uint8Array[] = [];
   const seconds = await timeIt(() => {
     const fd = openSync(path, 'r');
@@ -127,6 +131,7 @@ export async function rawReadFresh(path: string, spans: readonly { offset: numbe
       for (const span of spans) {
         const target = Buffer.allocUnsafeSlow(span.length);
         readFully(fd, target, span.offset);
+        each?.(target);
         kept.push(target);
       }
     } finally {
