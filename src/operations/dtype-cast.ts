@@ -8,6 +8,7 @@ import { TensioError } from '../core/errors.js';
 import { CASTABLE_FLOAT_DTYPES, castFloatElements, castItemBytes, isCastableFloat } from '../core/float-cast.js';
 import { DEFAULT_STREAM_CHUNK_BYTES } from '../core/limits.js';
 import { quoteInput, quoteValue } from '../core/quote.js';
+import { wholeItemRuns } from '../storage/tensor-bytes.js';
 
 /**
  * A cast: one dtype (every castable float tensor becomes it), or a mapping from source
@@ -92,34 +93,15 @@ export async function* castStream(chunks: AsyncIterable<Uint8Array>, from: DType
   const toBytes = castItemBytes(to);
   const elementsPerOutput = Math.max(1, Math.floor(chunkBytes / toBytes));
   const output = new Uint8Array(elementsPerOutput * toBytes);
-  // An element split across two input chunks waits here for its other bytes.
-  const carry = new Uint8Array(fromBytes);
-  let carried = 0;
-  for await (const chunk of chunks) {
-    let at = 0;
-    if (carried > 0) {
-      const take = Math.min(fromBytes - carried, chunk.byteLength);
-      carry.set(chunk.subarray(0, take), carried);
-      carried += take;
-      at = take;
-      if (carried < fromBytes) continue;
-      castFloatElements(carry, from, output, to, 1);
-      carried = 0;
-      yield output.subarray(0, toBytes);
-    }
-    const whole = Math.floor((chunk.byteLength - at) / fromBytes);
+  const runs = wholeItemRuns(chunks, fromBytes, (carried) => {
+    throw new TensioError('SIZE_MISMATCH', `cast ${from} → ${to}: the stream ended inside an element (${carried} of ${fromBytes} bytes)`);
+  });
+  for await (const run of runs) {
+    const whole = run.byteLength / fromBytes;
     for (let done = 0; done < whole; done += elementsPerOutput) {
       const count = Math.min(elementsPerOutput, whole - done);
-      castFloatElements(chunk.subarray(at + done * fromBytes), from, output, to, count);
+      castFloatElements(run.subarray(done * fromBytes), from, output, to, count);
       yield output.subarray(0, count * toBytes);
     }
-    const rest = chunk.byteLength - at - whole * fromBytes;
-    if (rest > 0) {
-      carry.set(chunk.subarray(chunk.byteLength - rest));
-      carried = rest;
-    }
-  }
-  if (carried > 0) {
-    throw new TensioError('SIZE_MISMATCH', `cast ${from} → ${to}: the stream ended inside an element (${carried} of ${fromBytes} bytes)`);
   }
 }

@@ -11,6 +11,7 @@ import { TensioError } from '../core/errors.js';
 import { toFloat32Array } from '../core/float-convert.js';
 import { quoteInput } from '../core/quote.js';
 import type { TensorReader } from '../model/types.js';
+import { wholeItemRuns } from '../storage/tensor-bytes.js';
 import { ggufCanDequantize } from '../formats/gguf/dequantize.js';
 import { ggufDequantizeStream } from '../formats/gguf/dequantize-stream.js';
 
@@ -70,27 +71,9 @@ export async function* tensorValues(reader: TensorReader, name: string, options:
     return;
   }
   const itemBytes = DTYPE_INFO[info.dtype].bits / 8;
-  const carry = new Uint8Array(itemBytes);
-  let carried = 0;
-  for await (const chunk of reader.stream(name, { chunkBytes, ...signalOption })) {
-    let start = 0;
-    if (carried > 0) {
-      const take = Math.min(itemBytes - carried, chunk.byteLength);
-      carry.set(chunk.subarray(0, take), carried);
-      carried += take;
-      start = take;
-      if (carried < itemBytes) continue;
-      yield decodeElements(info.dtype, carry.slice(), 1);
-      carried = 0;
-    }
-    const count = Math.floor((chunk.byteLength - start) / itemBytes);
-    // A copy: aligned for the typed view, and the reader may reuse its chunk buffer.
-    if (count > 0) yield decodeElements(info.dtype, chunk.slice(start, start + count * itemBytes), count);
-    const rest = chunk.byteLength - start - count * itemBytes;
-    if (rest > 0) {
-      carry.set(chunk.subarray(chunk.byteLength - rest), 0);
-      carried = rest;
-    }
-  }
-  if (carried !== 0) throw new TensioError('TRUNCATED', `tensor ${quoteInput(name)} ends inside an element (${carried} of ${itemBytes} bytes)`);
+  const runs = wholeItemRuns(reader.stream(name, { chunkBytes, ...signalOption }), itemBytes, (carried) => {
+    throw new TensioError('TRUNCATED', `tensor ${quoteInput(name)} ends inside an element (${carried} of ${itemBytes} bytes)`);
+  });
+  // A copy of each run: aligned for the typed view, and the runs are reused buffers.
+  for await (const run of runs) yield decodeElements(info.dtype, run.slice(), run.byteLength / itemBytes);
 }

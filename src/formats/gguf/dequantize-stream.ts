@@ -9,6 +9,7 @@ import { errorFactory } from '../../core/errors.js';
 import type { TensorReader } from '../../model/types.js';
 import { ggufCanDequantize, ggufDequantize } from './dequantize.js';
 import { allocateZeroed } from '../../core/memory.js';
+import { wholeItemRuns } from '../../storage/tensor-bytes.js';
 
 const fail = errorFactory('gguf');
 
@@ -42,29 +43,13 @@ export async function* ggufDequantizeStream(reader: TensorReader, name: string, 
   const { bytes: blockBytes, elements } = dequantizeGeometry(info.dtype);
   const chunkBytes = Math.max(blockBytes, Math.floor((options.chunkBytes ?? 8 * 2 ** 20) / blockBytes) * blockBytes);
   let out = new Float32Array((chunkBytes / blockBytes) * elements);
-  const carry = new Uint8Array(blockBytes);
-  let carried = 0;
-  for await (const chunk of reader.stream(name, { chunkBytes, reuseBuffer: true, ...(options.signal ? { signal: options.signal } : {}) })) {
-    let start = 0;
-    const pieces: Float32Array[] = [];
-    if (carried > 0) {
-      const take = Math.min(blockBytes - carried, chunk.byteLength);
-      carry.set(chunk.subarray(0, take), carried);
-      carried += take;
-      start = take;
-      if (carried === blockBytes) { pieces.push(ggufDequantize(info.dtype, carry).slice()); carried = 0; }
-    }
-    const whole = Math.floor((chunk.byteLength - start) / blockBytes) * blockBytes;
-    for (const piece of pieces) yield piece;
-    if (whole > 0) {
-      const needed = (whole / blockBytes) * elements;
-      if (out.length < needed || !options.reuseBuffer) out = new Float32Array(Math.max(needed, options.reuseBuffer ? out.length : 0));
-      yield ggufDequantize(info.dtype, chunk.subarray(start, start + whole), out);
-    }
-    const rest = chunk.byteLength - start - whole;
-    if (rest > 0) { carry.set(chunk.subarray(start + whole), 0); carried = rest; }
+  const chunks = reader.stream(name, { chunkBytes, reuseBuffer: true, ...(options.signal ? { signal: options.signal } : {}) });
+  const runs = wholeItemRuns(chunks, blockBytes, () => fail('TRUNCATED', `gguf: tensor ${JSON.stringify(name)} ends inside a ${info.dtype} block`));
+  for await (const run of runs) {
+    const needed = (run.byteLength / blockBytes) * elements;
+    if (out.length < needed || !options.reuseBuffer) out = new Float32Array(Math.max(needed, options.reuseBuffer ? out.length : 0));
+    yield ggufDequantize(info.dtype, run, out);
   }
-  if (carried !== 0) fail('TRUNCATED', `gguf: tensor ${JSON.stringify(name)} ends inside a ${info.dtype} block`);
 }
 
 /**
