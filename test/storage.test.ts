@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { bytesSource, toByteSource } from '../src/storage/byte-source.js';
 import { fileSource } from '../src/storage/file-source.js';
 import { withCache } from '../src/storage/cached-source.js';
-import { memorySink } from '../src/storage/byte-sink.js';
+import { memorySink, sinkWriteMany } from '../src/storage/byte-sink.js';
 import { atomicFileSink } from '../src/storage/atomic-file-sink.js';
 import { isTensioError } from '../src/core/errors.js';
 import { tempDir } from './helpers/temp.js';
@@ -141,4 +141,29 @@ test('withCache: one caller aborting does not fail another caller waiting for th
   release();
   await assert.rejects(first, (e) => isTensioError(e, 'ABORTED'));
   assert.deepEqual([...(await second)], [...pattern.subarray(8, 16)]);
+});
+
+test('atomicFileSink.writeMany: one gathered write of many pieces (more than one writev takes, empty ones too) lands in order; position advances; refused after close', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'gathered.bin');
+  const sink = await atomicFileSink(path, { durable: false });
+  assert.ok(sink.writeMany, 'the file sink gathers writes');
+  // 1500 pieces of 0..6 bytes: more pieces than one writev call takes (1024), some empty.
+  const pieces = Array.from({ length: 1500 }, (_, i) => Uint8Array.from({ length: i % 7 }, (_, k) => (i * 7 + k) & 0xff));
+  await sink.write(Uint8Array.from([1, 2, 3]));
+  await sinkWriteMany(sink, pieces);
+  const expected = Buffer.concat([Uint8Array.from([1, 2, 3]), ...pieces]);
+  assert.equal(sink.position, expected.byteLength);
+  await sinkWriteMany(sink, [Uint8Array.from([9])]);
+  await sink.close();
+  assert.ok((await readFile(path)).equals(Buffer.concat([expected, Uint8Array.from([9])])));
+  await assert.rejects(sink.writeMany!([Uint8Array.from([1])]), (error: unknown) => isTensioError(error) && error.code === 'INVALID_STATE');
+});
+
+test('sinkWriteMany falls back to one write per chunk for a sink without writeMany', async () => {
+  const sink = memorySink();
+  assert.equal(sink.writeMany, undefined);
+  await sinkWriteMany(sink, [Uint8Array.from([1, 2]), new Uint8Array(0), Uint8Array.from([3])]);
+  await sink.close();
+  assert.deepEqual([...sink.bytes()], [1, 2, 3]);
 });

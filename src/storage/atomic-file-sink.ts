@@ -49,6 +49,10 @@ export async function pathExists(path: string): Promise<boolean> {
   }
 }
 
+/** Most pieces and bytes one gathered write takes (IOV_MAX on Linux; below its 0x7ffff000-byte cap per call). */
+const WRITEV_MAX_PIECES = 1024;
+const WRITEV_MAX_BYTES = 2 ** 30;
+
 /**
  * Opens an atomic sink that will publish to `path` on `close()`.
  *
@@ -96,6 +100,45 @@ export async function atomicFileSink(path: string, options: AtomicFileSinkOption
         throw new TensioError('IO_ERROR', `writing ${path} failed at byte ${position + done}: ${(cause as Error).message}`, { path, cause });
       }
       position += chunk.byteLength;
+    },
+    async writeMany(chunks) {
+      if (state !== 'open') throw new TensioError('INVALID_STATE', `write to a ${state} sink for ${path}`, { path });
+      let pending = chunks.filter((chunk) => chunk.byteLength > 0);
+      const total = pending.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+      let done = 0;
+      try {
+        while (pending.length > 0) {
+          // A bounded gather per call (Linux takes at most IOV_MAX = 1024 pieces and about 2 GiB per write).
+          const group: Uint8Array[] = [];
+          let groupBytes = 0;
+          for (const chunk of pending) {
+            if (group.length === WRITEV_MAX_PIECES || (group.length > 0 && groupBytes + chunk.byteLength > WRITEV_MAX_BYTES)) break;
+            group.push(chunk);
+            groupBytes += chunk.byteLength;
+          }
+          if (groupBytes > WRITEV_MAX_BYTES) {
+            // One piece larger than a gathered write takes: the ordinary write loop cuts it.
+            await sink.write(group[0]!);
+            pending = pending.slice(1);
+            done += group[0]!.byteLength;
+            continue;
+          }
+          const { bytesWritten } = await handle.writev(group, position);
+          position += bytesWritten;
+          done += bytesWritten;
+          // A short write: drop what was written, keep the rest of a piece cut in the middle.
+          let skip = bytesWritten;
+          while (skip > 0 && pending.length > 0 && pending[0]!.byteLength <= skip) {
+            skip -= pending[0]!.byteLength;
+            pending = pending.slice(1);
+          }
+          if (skip > 0) pending = [pending[0]!.subarray(skip), ...pending.slice(1)];
+        }
+      } catch (cause) {
+        if (cause instanceof TensioError) throw cause;
+        throw new TensioError('IO_ERROR', `writing ${path} failed at byte ${position}: ${(cause as Error).message}`, { path, cause });
+      }
+      if (done !== total) throw new TensioError('IO_ERROR', `writing ${path}: ${done} of ${total} bytes written`, { path });
     },
     async writeAt(at, bytes) {
       if (state !== 'open') throw new TensioError('INVALID_STATE', `write to a ${state} sink for ${path}`, { path });

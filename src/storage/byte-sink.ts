@@ -27,6 +27,13 @@ export interface ByteSink {
    * change `chunk` before then.
    */
   write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Appends `chunks` in order with one gathered write (`writev`), when the sink can: a
+   * record batch's many buffers then cost one system call, not one each. Same contract
+   * as {@link ByteSink.write} for every chunk. Call it through {@link sinkWriteMany},
+   * which falls back to one `write` per chunk.
+   */
+  writeMany?(chunks: readonly Uint8Array[]): Promise<void>;
   /** Flushes, makes durable and publishes. */
   close(): Promise<void>;
   /** Discards everything written; the destination keeps what it had. Safe after close. */
@@ -50,6 +57,20 @@ export async function sinkWriteAll(sink: ByteSink, bytes: Uint8Array): Promise<v
     await sink.abort();
     throw error;
   }
+}
+
+/**
+ * Appends `chunks` to `sink` in order: one gathered write when the sink has
+ * {@link ByteSink.writeMany}, else one `write` per chunk.
+ *
+ * @example
+ * ```ts
+ * await sinkWriteMany(sink, [message, ...bodyParts]);
+ * ```
+ */
+export async function sinkWriteMany(sink: ByteSink, chunks: readonly Uint8Array[]): Promise<void> {
+  if (sink.writeMany) return sink.writeMany(chunks);
+  for (const chunk of chunks) await sink.write(chunk);
 }
 
 /** A {@link ByteSink} that collects bytes in memory; `bytes()` gives them after close. */

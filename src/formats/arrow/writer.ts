@@ -18,6 +18,7 @@ import { errorFactory } from '../../core/errors.js';
 import { createTableWriter } from '../../model/table-writer.js';
 import { tableWriteMetadata, type TableColumnPlan } from '../../model/table.js';
 import type { TensorWriter, WriterOptions } from '../../model/types.js';
+import { sinkWriteMany } from '../../storage/byte-sink.js';
 import { openWriteSink, type WriteTarget } from '../../storage/write-target.js';
 import { zstdCompressAtLevel } from '../../storage/zstd-native.js';
 import { arrowEncodeBatch, type ArrowBufferCompressor } from './batch-body.js';
@@ -120,8 +121,8 @@ export async function arrowCreateWriter(target: WriteTarget, options: WriterOpti
         }
         const { message, parts, bodyLength } = await arrowEncodeBatch(columnPlans, values, rows, bodyCompression);
         blocks.push({ offset: position, metadataLength: message.byteLength, bodyLength });
-        await write(message);
-        for (const part of parts) await write(part);
+        await sinkWriteMany(sink, [message, ...parts]);
+        position += message.byteLength + bodyLength;
       },
       async finish() {
         await write(ARROW_END_OF_STREAM);
