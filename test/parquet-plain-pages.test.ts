@@ -62,6 +62,13 @@ test('tensio-written chunks decode through the fast path; damaged ones are left 
   const decoded = await parquetDecodePlainChunk(first!.bytes, { rows, itemBytes: 4, maxDefinition: 0, decompress });
   assert.ok(decoded, 'a PLAIN required chunk of several pages is taken');
   assert.equal(decoded.validity, undefined);
+  // Given the caller's buffer (a one-column read's tensor bytes), the values are decoded into it.
+  const into = new Uint8Array(rows * 4);
+  const direct = await parquetDecodePlainChunk(first!.bytes, { rows, itemBytes: 4, maxDefinition: 0, decompress, into });
+  assert.equal(direct?.values, into, 'decoded into the given buffer');
+  assert.deepEqual(new Float32Array(into.buffer), Float32Array.from({ length: rows }, (_, r) => values[r * 2]!));
+  const misaligned = new Uint8Array(rows * 4 + 1).subarray(1);
+  assert.notEqual((await parquetDecodePlainChunk(first!.bytes, { rows, itemBytes: 4, maxDefinition: 0, decompress, into: misaligned }))?.values, misaligned, 'a misaligned buffer is not used');
   assert.deepEqual(new Float32Array(decoded.values.buffer, decoded.values.byteOffset, rows), Float32Array.from({ length: rows }, (_, r) => values[r * 2]!));
   assert.equal(await parquetDecodePlainChunk(first!.bytes, { rows: rows + 1, itemBytes: 4, maxDefinition: 0, decompress }), undefined, 'pages short of the row group');
   assert.equal(await parquetDecodePlainChunk(first!.bytes, { rows: rows - 1, itemBytes: 4, maxDefinition: 0, decompress }), undefined, 'pages past the row group');

@@ -77,7 +77,8 @@ export function tableBatchToBytes(schema: TableSchema, plan: TableTensorPlan, ba
       checkLength(column, data, to * cell);
       const view = data.values.subarray(from * rowBytes, to * rowBytes);
       if (!into) return view;
-      into.set(view);
+      // The batch may have been decoded straight into `into` (TableLoadInto).
+      if (view.buffer !== into.buffer || view.byteOffset !== into.byteOffset) into.set(view);
       return into;
     }
     const out = into ?? new Uint8Array(rows * cell * item);

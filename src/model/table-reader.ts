@@ -29,7 +29,7 @@ export interface TableBatch {
    * Decodes these columns (indexes into the schema) of the batch; the result is indexed
    * like the schema's columns (others may be undefined). Errors should be `TensioError`s.
    */
-  load(columns: readonly number[], signal?: AbortSignal): Promise<readonly (TableColumnBatch | undefined)[]>;
+  load(columns: readonly number[], signal?: AbortSignal, into?: TableLoadInto): Promise<readonly (TableColumnBatch | undefined)[]>;
   /**
    * Where a column's values already sit in the source in tensio's layout (its dtype,
    * little-endian, uncompressed, no nulls in this batch): the absolute offset of row 0.
@@ -37,6 +37,17 @@ export interface TableBatch {
    * in memory) instead of being decoded.
    */
   span?(column: number): number | undefined;
+}
+
+/**
+ * The caller's buffer for one column's values in a batch (every row of the batch, in the
+ * column's own dtype, scalar cells): a format may decode the column straight into it and
+ * hand back `bytes` itself as the column's values, saving a buffer and a copy. Whatever
+ * it hands back, the caller then writes all of `bytes`.
+ */
+export interface TableLoadInto {
+  readonly column: number;
+  readonly bytes: Uint8Array;
 }
 
 /** What a table format hands to {@link createTableReader}. */
@@ -126,7 +137,11 @@ export function createTableReader(parts: TableReaderParts): TableReader {
         // A whole read places each batch's rows straight into the tensor's buffer.
         async decodeInto(_stored, out, signal) {
           throwIfAborted(signal);
-          const data = await load(batch, tensor.columns, signal);
+          // A whole batch of one scalar column in its own dtype: the format may decode straight
+          // into the tensor's bytes (not cached: those bytes are the caller's).
+          const column = tensor.kind === 'column' ? schema.columns[tensor.columns[0]!]! : undefined;
+          const direct = column && from === 0 && to === batch.rows && column.dtype === tensor.spec.dtype && tensor.spec.shape.length === 1;
+          const data = direct ? await batch.load(tensor.columns, signal, { column: tensor.columns[0]!, bytes: out }) : await load(batch, tensor.columns, signal);
           if (out.byteLength !== length) throw new TensioError('SIZE_MISMATCH', `${format}: ${batch.label} holds ${length} bytes of tensor "${tensor.spec.name}", ${out.byteLength} asked`, { format });
           tableBatchToBytes(schema, tensor, data, from, to, out);
         },

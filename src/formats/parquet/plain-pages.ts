@@ -40,6 +40,12 @@ export interface ParquetPlainChunk {
   readonly maxDefinition: number;
   /** The chunk's codec; undefined for UNCOMPRESSED. */
   readonly decompress: ParquetPageDecompress | undefined;
+  /**
+   * Where to put the values (`rows × itemBytes` bytes, 4-byte aligned: the tensor's own
+   * bytes of a one-column read), instead of a new buffer; ignored when it does not fit.
+   * It may be written even when the chunk then turns out not to be one this path takes.
+   */
+  readonly into?: Uint8Array;
 }
 
 interface PlainPage {
@@ -371,9 +377,10 @@ export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetP
     // freshly decompressed values are the column's bytes, no copy (when aligned for their type).
     // Never a view of the chunk itself: the caller may reuse the chunk's buffer once this returns.
     const only = pages.length === 1 && !dictionary && shape.decompress && decoded[0] && decoded[0].buffer !== chunk.buffer ? decoded[0] : undefined;
-    const out = only && pages[0]!.header.type === PAGE_DATA && shape.maxDefinition === 0 && only.byteOffset % shape.itemBytes === 0
+    const into = shape.into && shape.into.byteLength === shape.rows * shape.itemBytes && shape.into.byteOffset % 4 === 0 ? shape.into : undefined;
+    const out = into ?? (only && pages[0]!.header.type === PAGE_DATA && shape.maxDefinition === 0 && only.byteOffset % shape.itemBytes === 0
       ? only.subarray(0, shape.rows * shape.itemBytes)
-      : allocateZeroed(shape.rows * shape.itemBytes);
+      : allocateZeroed(shape.rows * shape.itemBytes));
     const words = shape.itemBytes / 4;
     const outWords = dictionary || shape.maxDefinition === 1 ? new Uint32Array(out.buffer, out.byteOffset, out.byteLength / 4) : undefined;
     // Levels of the page being placed (OPTIONAL columns with nulls), and the chunk's validity once a null is seen.

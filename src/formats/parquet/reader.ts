@@ -180,7 +180,7 @@ function plainItemBytes(field: ParquetTopField, dtype: DType | undefined): numbe
  * its chunk is not one that path takes (the caller decodes it with hyparquet, which
  * checks it and reports what is wrong).
  */
-async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ParquetScratchPool | undefined, signal?: AbortSignal): Promise<ParquetPlainColumn | undefined> {
+async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ParquetScratchPool | undefined, into: Uint8Array | undefined, signal?: AbortSignal): Promise<ParquetPlainColumn | undefined> {
   const itemBytes = plainItemBytes(field, dtype);
   if (!itemBytes || !chunkMeta || chunkMeta.path_in_schema.length !== 1) return undefined;
   const levels = parquetLevels(metadata, chunkMeta.path_in_schema);
@@ -197,12 +197,12 @@ async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData
   const decompress = chunkMeta.codec === 'UNCOMPRESSED' ? undefined : await parquetPageDecompressor(chunkMeta.codec, Math.min(maxChunkBytes, 2 * Math.max(decoded, length) + 2 ** 20));
   if (chunkMeta.codec !== 'UNCOMPRESSED' && !decompress) return undefined;
   const readOptions = signal ? { signal } : undefined;
-  if (!source.readInto || !pool) return parquetDecodePlainChunk(await source.read(start, length, readOptions), { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress });
+  if (!source.readInto || !pool) return parquetDecodePlainChunk(await source.read(start, length, readOptions), { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress, ...(into ? { into } : {}) });
   // The stored bytes are dropped once decoded (the result never views them): a pooled buffer, reused row group after row group.
   const chunk = pool.take(length);
   try {
     await source.readInto(chunk, start, readOptions);
-    return await parquetDecodePlainChunk(chunk, { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress });
+    return await parquetDecodePlainChunk(chunk, { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress, ...(into ? { into } : {}) });
   } finally {
     pool.give(chunk);
   }
@@ -318,7 +318,7 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
       offset: offset === Number.MAX_SAFE_INTEGER ? 0 : offset,
       storedLength: stored,
       label: `row group ${index}`,
-      async load(wanted) {
+      async load(wanted, _signal, into) {
         for (const column of wanted) {
           const meta = group.columns[fields![column]!.leafIndex!]?.meta_data;
           if (!meta) fail('INVALID_HEADER', `parquet: row group ${index} has no metadata for column "${columns[column]!.name}"`);
@@ -331,7 +331,7 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
         }
         const out: (TableColumnBatch | undefined)[] = [];
         // PLAIN columns without nulls first, straight into their bytes (their chunks at once: zstd pages decode in parallel).
-        const fast = await Promise.all(wanted.map((column) => parquetReadPlainColumn(source, metadata, fields![column]!, columns[column]!.dtype, rows, group.columns[fields![column]!.leafIndex!]?.meta_data, maxChunk, pool, signal)));
+        const fast = await Promise.all(wanted.map((column) => parquetReadPlainColumn(source, metadata, fields![column]!, columns[column]!.dtype, rows, group.columns[fields![column]!.leafIndex!]?.meta_data, maxChunk, pool, into?.column === column ? into.bytes : undefined, signal)));
         wanted.forEach((column, position) => { if (fast[position]) out[column] = fast[position]; });
         const rest = wanted.filter((_, position) => !fast[position]);
         if (rest.length === 0) return out;
