@@ -37,6 +37,7 @@ const STAND_INS = {
   'node:https': 'node/http.ts',
   '@mongodb-js/zstd': 'native/zstd.ts',
   '@mongodb-js/zstd/bindings': 'native/zstd.ts',
+  '@mongodb-js/zstd/bindings.js': 'native/zstd.ts',
   '@node-rs/crc32': 'native/crc32.ts',
   'lz4-napi': 'native/lz4.ts',
   '@node-rs/xxhash': 'native/xxhash.ts',

@@ -14,8 +14,10 @@ interface ZstdBinding {
 let binding: Promise<ZstdBinding> | undefined;
 
 function importBinding(): Promise<unknown> {
+  // The file name in full: the package has no exports map, so Node's ESM resolver (the built
+  // package) finds no extensionless subpath, though tsx and bundlers do.
   // @ts-ignore -- no declaration for the binding's module: ZstdBinding above types it
-  return import('@mongodb-js/zstd/bindings');
+  return import('@mongodb-js/zstd/bindings.js');
 }
 
 /** The smallest and largest levels zstd takes (negative levels are its fast modes). */
