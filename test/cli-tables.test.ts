@@ -52,6 +52,8 @@ test('convert CSV with --comments none and --header-row no reads every line as d
   for (const [args, flag] of [
     [['convert', 'g.csv', 'g.parquet', '--fmt', '%.3f'], 'fmt'],
     [['convert', 'g.csv', 'g.npy', '--compression', 'zstd'], 'compression'],
+    [['convert', 'g.csv', 'g.npy', '--compression-level', '3'], 'compression-level'],
+    [['convert', 'g.csv', 'g.feather', '--compression', 'zstd', '--compression-level', 'high'], 'compression-level'],
     [['convert', 'g.csv', 'g.npy', '--columns', 'sideways'], 'columns'],
     [['convert', 'g.csv', 'g.csv2.csv', '--delimiter', ';;'], 'delimiter'],
     [['convert', 'g.csv', 'g.npy', '--out-delimiter', ';'], 'out-delimiter'],
@@ -63,4 +65,27 @@ test('convert CSV with --comments none and --header-row no reads every line as d
   const help = await runCli(['convert', '--help']);
   for (const flag of Object.keys((await import('../src/cli/table-options.js')).CLI_TABLE_OPTIONS)) assert.match(help.stdout, new RegExp(`--${flag}\\b`), flag);
   assert.equal(cliErrorCode(noComments.stderr), 'INVALID_VALUE');
+});
+
+test('convert → Feather with --compression zstd --compression-level: level 19 writes a smaller file than the default level 1, both read back equal; a level with lz4 is refused', async (t) => {
+  const dir = await tempDir(t);
+  const lines = ['a,b'];
+  for (let row = 0; row < 20_000; row++) lines.push(`${Math.floor(row / 9) % 500},${(row % 13) * 0.5}`);
+  await writeFile(join(dir, 't.csv'), `${lines.join('\n')}\n`);
+  const sizes: number[] = [];
+  for (const level of [[], ['--compression-level', '19']]) {
+    const out = `t${level.length}.feather`;
+    const run = await runCli(['convert', 't.csv', out, '--compression', 'zstd', ...level], { cwd: dir });
+    assert.equal(run.code, 0, run.stderr);
+    sizes.push((await readFile(join(dir, out))).byteLength);
+    const reader = await openTensorFile(join(dir, out));
+    const tensor = await reader.read(reader.tensors[0]!.name);
+    assert.deepEqual(tensor.shape, [20_000, 2]);
+    assert.equal(new Float64Array(tensor.data.slice().buffer)[2 * 9], 1, 'row 9 column a');
+    await reader.close();
+  }
+  assert.ok(sizes[1]! < sizes[0]!, `level 19: ${sizes[1]} bytes, default: ${sizes[0]} bytes`);
+  const lz4 = await runCli(['convert', 't.csv', 'l.feather', '--compression', 'lz4', '--compression-level', '5'], { cwd: dir });
+  assert.notEqual(lz4.code, 0);
+  assert.match(lz4.stderr, /zstd only/);
 });

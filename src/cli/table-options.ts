@@ -22,6 +22,7 @@ export const CLI_TABLE_OPTIONS = {
   columns: { type: 'string' },
   fmt: { type: 'string' },
   compression: { type: 'string' },
+  'compression-level': { type: 'string' },
   'row-group-size': { type: 'string' },
 } as const;
 
@@ -56,6 +57,9 @@ export const CLI_TABLE_HELP = `Tables (csv/txt, arrow/feather, parquet):
       --compression NAME
                       parquet output: snappy (default), zstd, gzip, brotli, none;
                       arrow/feather output: lz4, zstd, none (default)
+      --compression-level N
+                      parquet output: the gzip (1-9) or zstd level; arrow/feather
+                      output: the zstd level (-7 to 22; default 1, as pyarrow)
       --row-group-size N
                       parquet output: rows per row group (default 100000)
 `;
@@ -85,6 +89,11 @@ const delimiterOf = (text: string, reading: boolean): string | undefined => {
 
 const wholeNumber = (flag: string) => (text: string): number => {
   if (!/^\d+$/.test(text)) throw new CliUsageError(`--${flag} takes a whole number, got ${JSON.stringify(text)}`, 'convert');
+  return Number(text);
+};
+
+const integer = (flag: string) => (text: string): number => {
+  if (!/^-?\d+$/.test(text)) throw new CliUsageError(`--${flag} takes a whole number (negative for zstd's fast levels), got ${JSON.stringify(text)}`, 'convert');
   return Number(text);
 };
 
@@ -124,6 +133,7 @@ const FLAGS: Readonly<Record<keyof typeof CLI_TABLE_OPTIONS, TableFlag>> = {
   columns: { option: 'columns', input: columnsOf, output: columnsOf },
   fmt: { option: 'fmt', output: (text) => text },
   compression: { option: 'compression', output: (text) => text },
+  'compression-level': { option: 'compressionLevel', output: integer('compression-level') },
   'row-group-size': { option: 'rowGroupSize', output: wholeNumber('row-group-size') },
 };
 
