@@ -17,9 +17,10 @@ import { httpSource } from '../src/storage/http-source.js';
 import { getJson, startServer } from './http.js';
 import type { BenchContext } from './lib/context.js';
 import { logThroughputs, throughput } from './lib/context.js';
+import { makeCompressibleFloat32 } from './lib/fixtures.js';
 import { freshTarget, rawReadReused, rawReusedBuffer, rawWrite, chunkViews } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
-import { runRounds, type Contender } from './lib/timing.js';
+import { runRounds, timeIt, type Contender } from './lib/timing.js';
 import type { BenchRow } from './lib/types.js';
 
 const FORMAT = 'hdf5';
@@ -64,19 +65,6 @@ function h5py(python: string, args: string[]): number {
   return (JSON.parse(result.stdout) as { seconds: number }).seconds;
 }
 
-/** Float32 values with ~12 significant bits (gzip reaches about 0.6 of the size, like real data). */
-function makeData(bytes: number): Uint8Array {
-  const values = new Float32Array(Math.max(1, Math.floor(bytes / (4 * COLS * CHUNK_ROWS))) * COLS * CHUNK_ROWS);
-  let state = 0x2545f491;
-  for (let i = 0; i < values.length; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    values[i] = Math.fround(((state >>> 20) - 2048) / 256);
-  }
-  return new Uint8Array(values.buffer);
-}
-
 /**
  * Runs the HDF5 benchmark and returns its rows.
  *
@@ -89,7 +77,7 @@ export async function runHdf5Bench(context: BenchContext): Promise<BenchRow[]> {
   const { dir, log } = context;
   const { hdf5CreateWriter, hdf5Open } = await import('../src/formats/hdf5/index.js');
   const rows: BenchRow[] = [];
-  const data = makeData(context.sizeMiB * MiB);
+  const data = makeCompressibleFloat32(context.sizeMiB * MiB, COLS * CHUNK_ROWS);
   const shape = [data.byteLength / 4 / COLS, COLS];
   const total = data.byteLength;
   const rawPath = join(dir, 'hdf5-raw.f32');
@@ -112,13 +100,11 @@ export async function runHdf5Bench(context: BenchContext): Promise<BenchRow[]> {
     const mine = join(dir, `tensio-${compression}.h5`);
     const theirs = join(dir, `h5py-${compression}.h5`);
     const rawCopy = join(dir, 'hdf5-raw-copy.f32');
-    const write = async (path: string) => {
-      const start = process.hrtime.bigint();
+    const write = (path: string) => timeIt(async () => {
       const writer = await hdf5CreateWriter(path, { tensors: [{ name: 'x', dtype: 'float32', shape }], compression, compressionLevel: 1, chunkRows: CHUNK_ROWS });
       await writer.add('x', chunkViews(data));
       await writer.close();
-      return Number(process.hrtime.bigint() - start) / 1e9;
-    };
+    });
     const writers: Contender[] = [
       { name: 'raw fs write', before: () => freshTarget(rawCopy), run: () => rawWrite(rawCopy, chunkViews(data)) },
       { name: 'tensio write', before: () => freshTarget(mine), run: () => write(mine) },

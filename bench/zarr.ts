@@ -11,9 +11,10 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext } from './lib/context.js';
 import { logThroughputs, throughput } from './lib/context.js';
+import { makeCompressibleFloat32 } from './lib/fixtures.js';
 import { freshTarget, rawReadReused, rawReusedBuffer, rawWrite, chunkViews } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
-import { runRounds, type Contender } from './lib/timing.js';
+import { runRounds, timeIt, type Contender } from './lib/timing.js';
 import type { BenchRow } from './lib/types.js';
 import { getJson, startServer } from './http.js';
 
@@ -49,19 +50,6 @@ function debianZarrReason(): string | undefined {
   return result.status === 0 ? undefined : 'Debian python3-zarr not installed';
 }
 
-/** Float32 values with ~12 significant bits (gzip reaches about 0.6 of the size, like real data). */
-function makeData(bytes: number): Uint8Array {
-  const values = new Float32Array(Math.max(1, Math.floor(bytes / (4 * COLS * CHUNK_ROWS))) * COLS * CHUNK_ROWS);
-  let state = 0x2545f491;
-  for (let i = 0; i < values.length; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    values[i] = Math.fround(((state >>> 20) - 2048) / 256);
-  }
-  return new Uint8Array(values.buffer);
-}
-
 /**
  * Runs the Zarr benchmark and returns its rows.
  *
@@ -74,7 +62,7 @@ export async function runZarrBench(context: BenchContext): Promise<BenchRow[]> {
   const { dir, log } = context;
   const { zarrCreateWriter, zarrOpen } = await import('../src/formats/zarr/index.js');
   const rows: BenchRow[] = [];
-  const data = makeData(context.sizeMiB * MiB);
+  const data = makeCompressibleFloat32(context.sizeMiB * MiB, COLS * CHUNK_ROWS);
   const shape = [data.byteLength / 4 / COLS, COLS];
   const total = data.byteLength;
   const rawPath = join(dir, 'zarr-raw.f32');
@@ -88,13 +76,11 @@ export async function runZarrBench(context: BenchContext): Promise<BenchRow[]> {
     const mine = join(dir, `tensio-${compressor}.zarr`);
     const theirs = join(dir, `python-${compressor}.zarr`);
     const rawCopy = join(dir, 'zarr-raw-copy.f32');
-    const write = async (path: string) => {
-      const start = process.hrtime.bigint();
+    const write = (path: string) => timeIt(async () => {
       const writer = await zarrCreateWriter(path, { tensors: [{ name: 'x', dtype: 'float32', shape }], formatOptions: { version: 2, compressor, level: 1, chunks: [CHUNK_ROWS, COLS] } });
       await writer.add('x', chunkViews(data));
       await writer.close();
-      return Number(process.hrtime.bigint() - start) / 1e9;
-    };
+    });
     const writers: Contender[] = [
       { name: 'raw fs write', before: () => freshTarget(rawCopy), run: () => rawWrite(rawCopy, chunkViews(data)) },
       { name: 'tensio write', before: () => freshTarget(mine), run: () => write(mine) },
