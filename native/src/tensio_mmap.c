@@ -715,6 +715,224 @@ static napi_value base_modulo(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * Fault-ahead: populate(buffer[, cancelFlag]) -> Promise resolving to "populate",
+ * "willneed" or "none" (what was done), rejecting with code "EFAULT" when part of the
+ * range no longer has a file page behind it (the file was shortened).
+ *
+ * A consumer that will touch every byte of a mapping pays one page fault per folio on
+ * its own thread: a fault per 64 KiB for a file cached in small folios (what small
+ * writes leave), per 2 MiB for large ones, and in a VM each fault is an expensive trap.
+ * This sets up the page tables instead on a libuv worker thread with MADV_POPULATE_READ
+ * (Linux >= 5.14), window by window from the start, which costs the worker a fraction of
+ * what the faults cost, and on a machine with a spare core overlaps the consumer's work.
+ * It never breaks copy-on-write (pages are mapped read-only until written) and never
+ * raises SIGBUS: past a truncated file's end the kernel answers EFAULT, and the
+ * consumer's own touch then meets the SIGBUS handler as before. Older kernels answer
+ * EINVAL: the rest is advised MADV_WILLNEED (page-cache read-ahead only).
+ *
+ * Jobs run in the order they were asked for, one at a time, on ONE worker: a queue
+ * drained by a single async work per environment, so a read-ahead of many tensors does
+ * not occupy every thread of libuv's pool (and every core) at once, and needs no turn
+ * of the event loop between tensors (a consumer awaiting already-settled promises never
+ * gives one). Each job holds a strong reference to its buffer until it is settled, so
+ * the mapping cannot be unmapped under the worker.
+ */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+/* Bytes per madvise call: small enough that a cancel flag takes effect promptly. */
+#define POPULATE_WINDOW_BYTES ((size_t)4 << 20)
+
+typedef struct populate_s {
+  struct populate_s *next;
+  napi_deferred deferred;
+  napi_ref buffer;
+  napi_ref flag;      /* keeps the cancel flag's array alive while the worker reads it */
+  char *start;
+  size_t length;
+  atomic_int *cancel; /* first element of the cancel flag, or NULL */
+  const char *method; /* "populate", "willneed" or "none", set by the worker */
+  int error;          /* errno of a failed window, 0 when none */
+} populate_t;
+
+typedef struct {
+  napi_async_work work;
+  populate_t *done; /* jobs finished by this drain, settled by its complete callback */
+  populate_t *done_tail;
+} drain_t;
+
+static atomic_int populate_method = 0; /* 0 unknown, 1 MADV_POPULATE_READ works, 2 it does not (EINVAL) */
+static pthread_mutex_t populate_lock = PTHREAD_MUTEX_INITIALIZER;
+static populate_t *queue_head = NULL, *queue_tail = NULL; /* guarded by populate_lock */
+static napi_env drain_env = NULL; /* the environment whose drain is running, guarded by populate_lock */
+
+static void populate_one(populate_t *job) {
+  uintptr_t first = (uintptr_t)job->start & ~(uintptr_t)(page_size - 1);
+  uintptr_t end = (uintptr_t)job->start + job->length;
+  job->method = "none";
+  for (uintptr_t at = first; at < end;) {
+    if (job->cancel && atomic_load_explicit(job->cancel, memory_order_relaxed)) return;
+    size_t span = end - at < POPULATE_WINDOW_BYTES ? end - at : POPULATE_WINDOW_BYTES;
+    if (atomic_load_explicit(&populate_method, memory_order_relaxed) != 2) {
+      if (madvise((void *)at, span, MADV_POPULATE_READ) == 0) {
+        atomic_store_explicit(&populate_method, 1, memory_order_relaxed);
+        job->method = "populate";
+        at += span;
+        continue;
+      }
+      if (errno == EINTR || errno == EAGAIN) continue;
+      if (errno != EINVAL) {
+        job->error = errno;
+        return;
+      }
+      atomic_store_explicit(&populate_method, 2, memory_order_relaxed); /* this kernel predates it */
+    }
+#ifdef MADV_WILLNEED
+    madvise((void *)at, end - at, MADV_WILLNEED);
+    job->method = "willneed";
+#endif
+    return;
+  }
+}
+
+/* Worker: takes jobs in order until the queue is empty, then lets the next call start a drain. */
+static void drain_execute(napi_env env, void *data) {
+  (void)env;
+  drain_t *drain = (drain_t *)data;
+  for (;;) {
+    pthread_mutex_lock(&populate_lock);
+    populate_t *job = queue_head;
+    if (job) {
+      queue_head = job->next;
+      if (!queue_head) queue_tail = NULL;
+    } else {
+      drain_env = NULL;
+    }
+    pthread_mutex_unlock(&populate_lock);
+    if (!job) return;
+    job->next = NULL;
+    populate_one(job);
+    if (drain->done_tail) drain->done_tail->next = job;
+    else drain->done = job;
+    drain->done_tail = job;
+  }
+}
+
+/* Worker for one job of an environment whose queue another environment's drain holds. */
+static void drain_single(napi_env env, void *data) {
+  (void)env;
+  populate_one(((drain_t *)data)->done);
+}
+
+static void populate_settle(napi_env env, populate_t *job) {
+  napi_value value;
+  if (job->error == 0) {
+    napi_create_string_utf8(env, job->method ? job->method : "none", NAPI_AUTO_LENGTH, &value);
+    napi_resolve_deferred(env, job->deferred, value);
+  } else {
+    const char *code = job->error == EFAULT ? "EFAULT" : job->error == ENOMEM ? "ENOMEM" : "EPOPULATE";
+    napi_value code_value, message;
+    napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value);
+    napi_create_string_utf8(env, strerror(job->error), NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, code_value, message, &value);
+    napi_reject_deferred(env, job->deferred, value);
+  }
+  napi_delete_reference(env, job->buffer);
+  if (job->flag) napi_delete_reference(env, job->flag);
+  free(job);
+}
+
+static void drain_complete(napi_env env, napi_status status, void *data) {
+  (void)status;
+  drain_t *drain = (drain_t *)data;
+  for (populate_t *job = drain->done; job;) {
+    populate_t *next = job->next;
+    populate_settle(env, job);
+    job = next;
+  }
+  napi_delete_async_work(env, drain->work);
+  free(drain);
+}
+
+/* populate(buffer[, cancelFlag]) -> Promise; see above. `cancelFlag` is an Int32Array whose
+ * first element, once set to non-zero, stops the jobs given it at their next window. */
+static napi_value populate_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void *data = NULL;
+  size_t length = 0;
+  bool is_buffer = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_is_arraybuffer(env, argv[0], &is_buffer) != napi_ok || !is_buffer ||
+      napi_get_arraybuffer_info(env, argv[0], &data, &length) != napi_ok) {
+    return throw_coded(env, "EINVAL", "populate(buffer[, cancelFlag]) takes an ArrayBuffer from map()");
+  }
+  atomic_int *cancel = NULL;
+  if (argc >= 2) {
+    bool is_typed = false;
+    napi_typedarray_type type;
+    size_t count = 0;
+    void *flag = NULL;
+    if (napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed ||
+        napi_get_typedarray_info(env, argv[1], &type, &count, &flag, NULL, NULL) != napi_ok || type != napi_int32_array || count < 1) {
+      return throw_coded(env, "EINVAL", "populate: cancelFlag must be an Int32Array");
+    }
+    cancel = (atomic_int *)flag;
+  }
+  /* Only our own live mappings: populating arbitrary memory is never what a caller means. */
+  if (data == NULL || length == 0 || slot_find((uintptr_t)data, NULL) < 0) {
+    return throw_coded(env, "EINVAL", "populate: the buffer is not a live mapping made by map()");
+  }
+  populate_t *job = (populate_t *)calloc(1, sizeof *job);
+  if (!job) return throw_coded(env, "ENOMEM", "populate: out of memory");
+  job->start = (char *)data;
+  job->length = length;
+  job->cancel = cancel;
+  napi_value promise;
+  if (napi_create_reference(env, argv[0], 1, &job->buffer) != napi_ok ||
+      (cancel && napi_create_reference(env, argv[1], 1, &job->flag) != napi_ok) ||
+      napi_create_promise(env, &job->deferred, &promise) != napi_ok) {
+    if (job->buffer) napi_delete_reference(env, job->buffer);
+    if (job->flag) napi_delete_reference(env, job->flag);
+    free(job);
+    return throw_coded(env, "ENOMEM", "populate: could not hold the buffer");
+  }
+  drain_t *drain = NULL;
+  pthread_mutex_lock(&populate_lock);
+  int joined = drain_env == env;
+  int start_drain = drain_env == NULL;
+  if (joined || start_drain) {
+    if (queue_tail) queue_tail->next = job;
+    else queue_head = job;
+    queue_tail = job;
+    if (start_drain) drain_env = env;
+  }
+  pthread_mutex_unlock(&populate_lock);
+  if (joined) return promise;
+  /* A new drain for this environment, or (another environment's drain is running) one of its own. */
+  drain = (drain_t *)calloc(1, sizeof *drain);
+  napi_value name;
+  napi_create_string_utf8(env, "tensio.populate", NAPI_AUTO_LENGTH, &name);
+  if (drain && napi_create_async_work(env, NULL, name, start_drain ? drain_execute : drain_single, drain_complete, drain, &drain->work) == napi_ok) {
+    if (!start_drain) drain->done = drain->done_tail = job; /* drain_single populates it */
+    if (napi_queue_async_work(env, drain->work) == napi_ok) return promise;
+    napi_delete_async_work(env, drain->work);
+  }
+  free(drain);
+  /* Could not start a worker: the job is settled as "none" (nothing done) instead. */
+  if (start_drain) {
+    pthread_mutex_lock(&populate_lock);
+    /* Unqueue everything this env queued (only this job can be there: the drain never ran). */
+    queue_head = queue_tail = NULL;
+    drain_env = NULL;
+    pthread_mutex_unlock(&populate_lock);
+  }
+  populate_settle(env, job);
+  return promise;
+}
+
 /* faulted(buffer) -> true when a truncation replaced part of this mapping with zeros. */
 static napi_value mapping_faulted(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -771,6 +989,7 @@ NAPI_MODULE_INIT() {
     {"intoFaulted", NULL, into_faulted, NULL, NULL, NULL, napi_default, NULL},
     {"baseModulo", NULL, base_modulo, NULL, NULL, NULL, napi_default, NULL},
     {"allocate", NULL, allocate_anonymous, NULL, NULL, NULL, napi_default, NULL},
+    {"populate", NULL, populate_buffer, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

@@ -212,9 +212,13 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
       if (mapping && !mapping.copy && location.source.map && offset % mapping.alignment === 0) {
         throwIfAborted(signal);
         const mapped = location.source.map(offset, end - start);
-        if (mapped) return mapped.bytes;
+        if (mapped) {
+          // Fire and forget: a truncation shows as faulted() of the view, as for any mapping.
+          if (mapping.populate) mapped.populate?.()?.catch(() => undefined);
+          return mapped.bytes;
+        }
       }
-      return readSpan(location.source, offset, end - start, signal);
+      return readSpan(location.source, offset, end - start, signal, mapping?.offThread === true);
     }
     if (location.kind === 'chunks') return readChunkedBytes(location.chunks, start, end, signal);
     const whole = await location.decode(signal, mapping?.copy ? { copy: true } : undefined);
@@ -222,7 +226,7 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
   }
 
   async function readArray(view: ArrayView, location: TensorLocation, options: ReadPartOptions): Promise<Tensor> {
-    const mapping: SpanMapping = { copy: options.copy === true, alignment: viewAlignment(view.dtype) };
+    const mapping: SpanMapping = { copy: options.copy === true, alignment: viewAlignment(view.dtype), populate: options.populate === true, offThread: options.offThread === true };
     // A decode always builds the whole array, even for a slice.
     if ((!options.slice && !options.elements) || location.kind === 'decode') checkOneBuffer(view.name, view.byteLength);
     if (options.elements) {
@@ -349,6 +353,10 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
 interface SpanMapping {
   readonly copy: boolean;
   readonly alignment: number;
+  /** Populate a mapped view's page tables ahead of the caller (`ReadTensorOptions.populate`). */
+  readonly populate?: boolean;
+  /** Read copies on a worker thread (`ReadTensorOptions.offThread`). */
+  readonly offThread?: boolean;
 }
 
 /**
@@ -408,10 +416,11 @@ function layoutName(layout: TensorLayout): string {
   return layout.kind === 'other' ? layout.name : layout.kind;
 }
 
-async function readSpan(source: ByteSource, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+async function readSpan(source: ByteSource, offset: number, length: number, signal?: AbortSignal, offThread = false): Promise<Uint8Array> {
   // A fresh buffer per tensor: callers own what read() returns.
   const target = allocateUninitialized(length);
-  await readIntoFrom(source, target, offset, signal ? { signal } : undefined);
+  const options = signal || offThread ? { ...(signal ? { signal } : {}), ...(offThread ? { offThread } : {}) } : undefined;
+  await readIntoFrom(source, target, offset, options);
   return target;
 }
 

@@ -96,6 +96,22 @@ export interface ReadTensorOptions {
    * long as it is referenced (after `close()` too). See `memoryMapStatus()`.
    */
   copy?: boolean;
+  /**
+   * The caller will touch every byte (default false). When the result is a view over a
+   * memory mapping, its page tables are then set up on a libuv worker thread
+   * (`MADV_POPULATE_READ`, from the first byte on), so the caller's first touches do not
+   * each stop for a page fault; the read itself still returns at once. No effect on
+   * bytes read into memory, or when the addon cannot populate
+   * (`memoryMapPopulateAvailable()`). `readEach` asks for it.
+   */
+  populate?: boolean;
+  /**
+   * Do the read's file I/O on a libuv worker thread even where the source reads
+   * synchronously by default (local files), so the event loop and the caller's other
+   * work go on meanwhile (default false; `readEach` asks for it for the tensors it reads
+   * ahead). Synchronous reads are faster when nothing else is waiting.
+   */
+  offThread?: boolean;
   signal?: AbortSignal;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The read side of storage: anything that can hand out byte ranges.
  */
-import type { WasmMemoryLike, WasmMemoryMapping } from './memory-map.js';
+import type { PopulateMethod, WasmMemoryLike, WasmMemoryMapping } from './memory-map.js';
 import { TensioError, throwIfAborted } from '../core/errors.js';
 
 /** Options for one {@link ByteSource.read}. */
@@ -13,6 +13,12 @@ export interface ReadOptions {
    * source may then fetch the whole run with one streamed request; others ignore it.
    */
   sequentialUntil?: number;
+  /**
+   * A hint: do this read's I/O off the JavaScript thread even when the source reads
+   * synchronously by default (a local file's `syncReads`), because the caller works on
+   * other data meanwhile (read-ahead). Sources without such a choice ignore it.
+   */
+  offThread?: boolean;
 }
 
 /**
@@ -79,6 +85,12 @@ export interface MappedBytes {
   readonly bytes: Uint8Array;
   /** True once the file was shortened under the mapping and some of these bytes read as zeros. */
   faulted(): boolean;
+  /**
+   * Sets up the mapping's page tables on a worker thread ahead of a consumer that will
+   * touch every byte (`populateMappedView` in `src/storage/memory-map.ts`); `undefined`
+   * when the addon cannot. Rejects with `SOURCE_CHANGED` when the file was shortened.
+   */
+  populate?(): Promise<PopulateMethod> | undefined;
 }
 
 /** Throws `TRUNCATED` when a range falls outside a source of `size` bytes. */

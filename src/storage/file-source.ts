@@ -6,7 +6,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { readSync } from 'node:fs';
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { checkRange, type ByteSource, type MappedBytes, type ReadOptions } from './byte-source.js';
-import { MAP_MIN_BYTES, mapFileIntoWasmMemory, mapFileRange, memoryMapAvailable, memoryMapFaulted, wasmMemoryBaseModulo } from './memory-map.js';
+import { MAP_MIN_BYTES, mapFileIntoWasmMemory, mapFileRange, memoryMapAvailable, memoryMapFaulted, populateMappedView, wasmMemoryBaseModulo } from './memory-map.js';
 import { allocateUninitialized } from '../core/memory.js';
 
 /** A file-backed {@link ByteSource}; close it (or use `await using`) when done. */
@@ -23,7 +23,8 @@ export interface FileSourceOptions {
    * Large synchronous reads run at the speed of C's `read()`, measurably faster here
    * than the thread-pool path; each call blocks the event loop for one chunk (8 MiB by
    * default, about 2 ms from the page cache). Pass `false` to keep the event loop free
-   * during every read (servers handling many requests at once).
+   * during every read (servers handling many requests at once). A read asked for with
+   * `offThread` (read-ahead) goes to the thread pool either way.
    */
   syncReads?: boolean;
   /**
@@ -77,7 +78,7 @@ export async function fileSource(path: string, options: FileSourceOptions = {}):
     while (done < target.byteLength) {
       // One positional read per 1 GiB at most: Node caps a single read at 2 GiB.
       const want = Math.min(target.byteLength - done, 2 ** 30);
-      const bytesRead = syncReads
+      const bytesRead = syncReads && !options?.offThread
         ? readSync(handle.fd, target, done, want, offset + done)
         : (await handle.read(target, done, want, offset + done)).bytesRead;
       if (bytesRead === 0) {
@@ -103,7 +104,7 @@ export async function fileSource(path: string, options: FileSourceOptions = {}):
         if (closed || length < mapMinBytes) return undefined;
         checkRange(size, offset, length, path);
         const bytes = mapFileRange(handle.fd, offset, length, path);
-        return bytes ? { bytes, faulted: () => memoryMapFaulted(bytes) } : undefined;
+        return bytes ? { bytes, faulted: () => memoryMapFaulted(bytes), populate: () => populateMappedView(bytes, path) } : undefined;
       },
       mapIntoWasm(memory, byteOffset, offset, length) {
         if (closed || length < mapMinBytes) return undefined;

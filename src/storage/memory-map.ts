@@ -59,7 +59,17 @@ interface MmapAddon {
   baseModulo?(memory: WasmMemoryLike, modulus: number): number;
   /** A zeroed, 2 MiB-aligned, huge-page-advised anonymous buffer; absent in an addon built before it existed. */
   allocate?(length: number): ArrayBuffer;
+  /** Page tables of a mapping set up on a libuv worker (MADV_POPULATE_READ); absent in an addon built before it existed. */
+  populate?(buffer: ArrayBuffer, cancel?: Int32Array): Promise<PopulateMethod>;
 }
+
+/**
+ * What {@link populateMappedView} did: `'populate'` (the page tables were set up with
+ * `MADV_POPULATE_READ`, Linux 5.14 and later), `'willneed'` (an older kernel: the pages
+ * were only advised `MADV_WILLNEED`, the consumer still faults them in) or `'none'`
+ * (cancelled before the first window, or nothing could be done).
+ */
+export type PopulateMethod = 'populate' | 'willneed' | 'none';
 
 /**
  * The part of a `WebAssembly.Memory` tensio uses (the project's TypeScript settings carry
@@ -321,6 +331,58 @@ export function joinedMappable(pieces: readonly MapPiece[], pageSize: number): b
     end += piece.length;
   }
   return true;
+}
+
+/**
+ * True when the loaded addon can set up a mapping's page tables on a worker thread
+ * ({@link populateMappedView}); an addon built before that call existed cannot (rebuild
+ * it with `npm run build:native`), and `populate` options then do nothing.
+ *
+ * @example
+ * ```ts
+ * if (!memoryMapPopulateAvailable()) console.warn('mapped tensors fault in on first touch');
+ * ```
+ */
+export function memoryMapPopulateAvailable(): boolean {
+  return loadAddon().addon?.populate !== undefined;
+}
+
+/**
+ * Sets up the page tables of the whole mapping behind `view` (a view {@link mapFileRange}
+ * or {@link mapFileRanges} returned) on a libuv worker thread, from its first byte on in
+ * 4 MiB windows, for a consumer about to touch every byte: each fault it would have
+ * taken on its own thread (one per 64 KiB of a file cached in small folios, one per
+ * 2 MiB otherwise) is then done ahead of it, on another core when there is one. Jobs run
+ * one at a time in the order they were asked for. Copy-on-write is kept (pages are
+ * mapped read-only until written), and the mapping stays alive until the job settles.
+ *
+ * Returns `undefined` when `view` is not a mapping tensio made or the addon cannot
+ * populate; otherwise a promise of what was done ({@link PopulateMethod}), rejected with
+ * `SOURCE_CHANGED` when the file was shortened under the mapping (the consumer's own
+ * touch of the missing pages then reads zeros and {@link memoryMapFaulted} says so, as for
+ * any mapping). Setting `cancel[0]` to a non-zero value stops the job at its next window.
+ *
+ * @example
+ * ```ts
+ * const view = mapFileRange(fd, 0, length, 'model.pt')!;
+ * void populateMappedView(view, 'model.pt')?.catch(() => undefined); // then sum `view` right away
+ * ```
+ */
+export function populateMappedView(view: ArrayBufferView, name: string, cancel?: Int32Array): Promise<PopulateMethod> | undefined {
+  const addon = loadAddon().addon;
+  if (!addon?.populate || !mappedBuffers.has(view.buffer)) return undefined;
+  let job: Promise<PopulateMethod>;
+  try {
+    job = cancel ? addon.populate(view.buffer as ArrayBuffer, cancel) : addon.populate(view.buffer as ArrayBuffer);
+  } catch {
+    return undefined;
+  }
+  return job.catch((error: { code?: string; message?: string }) => {
+    if (error.code === 'EFAULT') {
+      throw new TensioError('SOURCE_CHANGED', `${name} was shortened while ${view.byteLength} mapped bytes were being populated: part of them no longer has file data behind it (was the file truncated or rewritten in place?)`, { path: name });
+    }
+    throw new TensioError('IO_ERROR', `${name}: populating ${view.byteLength} mapped bytes failed (${error.code ?? 'error'}: ${error.message ?? ''})`, { path: name });
+  });
 }
 
 /**

@@ -13,10 +13,15 @@
  *   then drops the tensor, collects again and reports the live mappings before and after.
  * - `churn FILE NAME COUNT`: reads NAME (mapped) COUNT times, dropping each result, with
  *   no explicit garbage collection; reports the most mappings alive at once.
+ * - `each-hashes FILE...`: sha256 of every tensor of every file through `readEach`
+ *   (mapped and populated ahead where the addon maps, then `copy: true`).
+ * - `truncate-each FILE`: `readEach` over every tensor (populated ahead); after the first
+ *   is handed out the file is cut to half of it; every tensor given is summed. Reports
+ *   the error code the loop ended with and what populating a mapping of the cut range says.
  */
 import { createHash } from 'node:crypto';
 import { truncateSync } from 'node:fs';
-import { openTensorFile, isMemoryMapped, memoryMapFaulted, memoryMapStatus } from '../../src/index.js';
+import { openTensorFile, isMemoryMapped, memoryMapFaulted, memoryMapStatus, populateMappedView, readEach } from '../../src/index.js';
 import { isTensioError } from '../../src/core/errors.js';
 
 const [mode, ...args] = process.argv.slice(2);
@@ -120,5 +125,36 @@ if (mode === 'hashes') {
   }
   out.mapped = mapped;
   out.most = most;
+} else if (mode === 'each-hashes') {
+  const files: Record<string, Record<string, { mapped: string; copied: string; wasMapped: boolean }>> = {};
+  for (const path of args) {
+    await using reader = await openTensorFile(path);
+    const tensors: Record<string, { mapped: string; copied: string; wasMapped: boolean }> = {};
+    for await (const { name, tensor } of readEach(reader, { aheadBytes: 200_000 })) {
+      tensors[name] = { mapped: createHash('sha256').update(tensor.data).digest('hex'), copied: '', wasMapped: isMemoryMapped(tensor.data) };
+    }
+    for await (const { name, tensor } of readEach(reader, { copy: true, aheadBytes: 200_000 })) tensors[name]!.copied = createHash('sha256').update(tensor.data).digest('hex');
+    files[path] = tensors;
+  }
+  out.files = files;
+} else if (mode === 'truncate-each') {
+  const [path] = args as [string];
+  const reader = await openTensorFile(path);
+  const given: string[] = [];
+  out.error = await errorOf(async () => {
+    for await (const { name, tensor } of readEach(reader, { aheadBytes: 64 * 2 ** 20 })) {
+      if (given.length === 0) {
+        out.mapped = isMemoryMapped(tensor.data);
+        const offset = (reader.info(name).extras?.dataOffset as number | undefined) ?? 0;
+        truncateSync(path, offset + Math.floor(tensor.data.byteLength / 2));
+        // Populating the cut mapping again: the kernel answers EFAULT, tensio SOURCE_CHANGED.
+        out.populate = await errorOf(async () => populateMappedView(tensor.data, path));
+      }
+      given.push(name);
+      sum(tensor.data);
+    }
+  });
+  out.given = given;
+  await reader.close();
 }
 process.stdout.write(`${JSON.stringify(out)}\n`);
