@@ -26,6 +26,14 @@
  * (`wasmSumInPlace`). It stands beside the plain-JS "+ sum" rows, never instead of them:
  * both figures are printed against the same peers, labelled.
  *
+ * Two more "+ sum" contenders use tensio's read-ahead (`readEach`, src/model/read-each.ts),
+ * a public feature for consumers that touch every byte: "readEach mapped + sum" maps each
+ * tensor and has a libuv worker populate its page tables (MADV_POPULATE_READ) ahead of
+ * the JS sum; "readEach copy + sum" copies each tensor into fresh huge-page buffers with
+ * positional reads on libuv's threads ahead of the sum. Both read every byte and sum
+ * every byte as the other rows do, with at most 64 MiB read ahead; unlike the Python side
+ * they use a second thread (the machine's other core) for the loading. The old rows stay.
+ *
  * The two sides of a "+ sum" do the same work on the same bytes: every tensor (per
  * tensor, never the file as one range) is viewed as float64 words from its first
  * 8-aligned byte, whatever its dtype, and summed with float64 accumulation. Only the
@@ -33,8 +41,9 @@
  * the JS loop's 8 scalar accumulators, the wasm kernel's 8 f64x2 vectors (16 lanes). No
  * side sums float32 values (where numpy would use float32 pairwise accumulation). Both
  * timers span open, load, sum (and tensio's `close()`); neither includes the unmaps
- * (Python drops its arrays after the timer, tensio's finalizers run in `settle()`). No
- * side asks for MAP_POPULATE or madvise: the pages come in by first-touch faults. Those
+ * (Python drops its arrays after the timer, tensio's finalizers run in `settle()`). Apart
+ * from "readEach mapped", no side asks for MAP_POPULATE or madvise: the pages come in by
+ * first-touch faults. Those
  * cost the same on both sides as long as each mapping's address agrees with its file
  * offset modulo 2 MiB (so the kernel maps the 2 MiB page-cache folios that a freshly
  * written file has on Linux 6.18/ext4 with one entry each): `mmap(NULL)` picks such an
@@ -98,6 +107,33 @@ async function tensioRead(context: BenchContext, path: string, expected: number,
     } finally {
       await reader.close();
       await source?.close();
+    }
+  });
+  kept.length = 0;
+  if (bytes !== expected) throw new Error(`read ${bytes} bytes, expected ${expected}`);
+  return seconds;
+}
+
+/**
+ * `readEach` (the library's read-ahead, src/model/read-each.ts) over every tensor, each
+ * summed as it is handed out and kept, as `read()` contenders keep theirs. `copy: false`:
+ * mapped views whose page tables a libuv worker populates ahead of the sum
+ * (MADV_POPULATE_READ); `copy: true`: copies into fresh (huge-page) buffers, read ahead on
+ * libuv's threads. Both within the default 64 MiB read-ahead bound.
+ */
+async function tensioReadEach(context: BenchContext, path: string, expected: number, copy: boolean): Promise<number> {
+  const kept: unknown[] = [];
+  let bytes = 0;
+  const seconds = await timeIt(async () => {
+    const reader = await context.tensio.openTensorFile(path);
+    try {
+      for await (const { tensor } of context.tensio.readEach(reader, { copy })) {
+        sink += sumFloat64(tensor.data);
+        bytes += tensor.data.byteLength;
+        kept.push(tensor);
+      }
+    } finally {
+      await reader.close();
     }
   });
   kept.length = 0;
@@ -263,6 +299,12 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
         { name: `stream copy${tag}`, before: settle, run: () => tensioStream(context, file.path, file.dataBytes, { copy: true, summed }) },
         { name: `into wasm${summed ? ' + wasm sum' : ''}`, before: settle, run: () => tensioIntoWasm(context, file.path, file.dataBytes, summed) },
       );
+      if (summed) {
+        contenders.push(
+          { name: 'readEach mapped + sum', before: settle, run: () => tensioReadEach(context, file.path, file.dataBytes, false) },
+          { name: 'readEach copy + sum', before: settle, run: () => tensioReadEach(context, file.path, file.dataBytes, true) },
+        );
+      }
       if (peers) for (const peer of file.peers) contenders.push({ name: `${peer.name}${tag}`, before: settle, run: () => peers.time(peer.op, file.path, { sum: summed }) });
     }
     const results = await runRounds(contenders, rounds);
@@ -290,6 +332,14 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
       }
     }
     row('into wasm + wasm sum', 'read mapped + sum', undefined, 'the same mapped bytes summed by WebAssembly SIMD vs the plain JS loop');
+    // The library's read-ahead (a second thread populates or copies ahead of the sum): same bytes, same JS sum.
+    const aheadNote = { mapped: 'tensio side: readEach, mappings populated ahead on a libuv worker (2 threads), JS sum', copy: 'tensio side: readEach copy, pread into huge-page buffers ahead on libuv threads (2+ threads), JS sum' };
+    for (const [kind, note] of Object.entries(aheadNote)) {
+      const name = `readEach ${kind} + sum`;
+      row(name, 'read mapped + sum', undefined, note);
+      row(name, 'raw fresh + sum', undefined, note);
+      for (const peer of file.peers) if (peers) row(name, `${peer.name} + sum`, file.goals[peer.name], note);
+    }
     if (!peers) rows.push({ format: FORMAT, operation: `${file.label}: Python peers`, unit: 'GB/s', note: `skipped: ${context.peersReason ?? 'no oracle'}` });
   }
   if (sink === 42) log('');

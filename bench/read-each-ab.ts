@@ -1,0 +1,136 @@
+/**
+ * Read-ahead and fault-ahead, A/B in one process (`node --expose-gc --import tsx
+ * bench/read-each-ab.ts [--size-mib 256] [--rounds 5] [--tensors 64]`): every round runs
+ * each contender once, in rotating order, over two cached safetensors files of the same
+ * tensors: one written in one piece (its page cache in large folios on ext4 with large
+ * folios: a fault maps 2 MiB) and one written in 64 KiB pieces (small folios, as
+ * `torch.save` leaves a `.pt`: a fault maps 64 KiB). Every contender reads every tensor
+ * and sums every byte as float64 words (bench/lib/sum.ts, the "+ sum" of bench/mmap.ts),
+ * keeping the tensors until the end. Printed: medians of wall time, process CPU time
+ * (every thread), the JavaScript thread's own CPU time (`/proc/self/task/<pid>/schedstat`)
+ * and minor page faults. Contenders:
+ * - `read mapped`: `read()` (mapped views), the sum faults the pages in;
+ * - `read populate`: `read({ populate: true })`: a libuv worker populates each mapping;
+ * - `readEach mapped`: `readEach` (mapped, populated ahead, 64 MiB bound);
+ * - `readEach copy`: `readEach({ copy: true })` (pread into huge-page buffers ahead);
+ * - `read copy`: `read({ copy: true })` (synchronous reads, the old copy path);
+ * - `populate only`: map every tensor and await its population, no sum (the worker's cost:
+ *   CPU minus the JS thread's; faults taken by populating).
+ * Not part of `npm run bench`: a focused measurement for bench/README.md.
+ */
+import { mkdtempSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { memoryMapPopulateAvailable, memoryMapStatus, openTensorFile, populateMappedView, readEach, type Tensor } from '../src/index.js';
+import { makeMixedTensors, safetensorsFixtureHeader } from './lib/fixtures.js';
+import { sumFloat64Unrolled } from './lib/sum.js';
+
+const MiB = 2 ** 20;
+const argv = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const at = argv.indexOf(name);
+  return at >= 0 ? Number(argv[at + 1]) : fallback;
+};
+const sizeMiB = option('--size-mib', 256);
+const rounds = option('--rounds', 5);
+const tensorCount = option('--tensors', 64);
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with node --expose-gc');
+const status = memoryMapStatus();
+if (!status.enabled || !memoryMapPopulateAvailable()) throw new Error(`mapping or populate is off: ${status.reason}`);
+
+const dir = mkdtempSync(join(tmpdir(), 'tensio-read-each-ab-'));
+const tensors = makeMixedTensors(sizeMiB * MiB, tensorCount);
+const { header } = safetensorsFixtureHeader(tensors);
+/** Writes the file in pieces of `pieceBytes` (0: each part in one write). */
+function writeFile(path: string, pieceBytes: number): void {
+  const fd = openSync(path, 'w');
+  for (const part of [header, ...tensors.map((tensor) => tensor.data)]) {
+    const step = pieceBytes || part.byteLength;
+    for (let at = 0; at < part.byteLength; at += step) writeSync(fd, part, at, Math.min(step, part.byteLength - at));
+  }
+  closeSync(fd);
+}
+const files = { 'large folios': join(dir, 'whole.safetensors'), 'small folios': join(dir, 'pieces.safetensors') };
+writeFile(files['large folios'], 0);
+writeFile(files['small folios'], 64 * 1024);
+const totalBytes = tensors.reduce((sum, tensor) => sum + tensor.data.byteLength, 0);
+tensors.length = 0;
+
+let sink = 0;
+const mainThreadNs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'latin1').split(' ')[0]);
+
+type Run = (path: string, keep: unknown[]) => Promise<void>;
+const contenders: Record<string, Run> = {
+  'read mapped': async (path, keep) => readAll(path, keep, {}),
+  'read populate': async (path, keep) => readAll(path, keep, { populate: true }),
+  'readEach mapped': async (path, keep) => {
+    await using reader = await openTensorFile(path);
+    for await (const { tensor } of readEach(reader)) summed(tensor, keep);
+  },
+  'readEach copy': async (path, keep) => {
+    await using reader = await openTensorFile(path);
+    for await (const { tensor } of readEach(reader, { copy: true })) summed(tensor, keep);
+  },
+  'read copy': async (path, keep) => readAll(path, keep, { copy: true }),
+  'populate only': async (path, keep) => {
+    await using reader = await openTensorFile(path);
+    const jobs = [];
+    for (const info of reader.tensors) {
+      const tensor = await reader.read(info.name);
+      keep.push(tensor);
+      jobs.push(populateMappedView(tensor.data, path));
+    }
+    await Promise.all(jobs);
+  },
+};
+
+function summed(tensor: Tensor, keep: unknown[]): void {
+  sink += sumFloat64Unrolled(tensor.data);
+  keep.push(tensor);
+}
+
+async function readAll(path: string, keep: unknown[], options: { populate?: boolean; copy?: boolean }): Promise<void> {
+  await using reader = await openTensorFile(path);
+  for (const info of reader.tensors) summed(await reader.read(info.name, options), keep);
+}
+
+interface Sample { wall: number; cpu: number; main: number; faults: number }
+const samples = new Map<string, Sample[]>();
+const names = Object.keys(contenders);
+for (let round = 0; round <= rounds; round++) {
+  for (const [label, path] of Object.entries(files)) {
+    for (let index = 0; index < names.length; index++) {
+      const name = names[(index + round) % names.length]!;
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      const keep: unknown[] = [];
+      const faults = process.resourceUsage().minorPageFault;
+      const main = mainThreadNs();
+      const cpu = process.cpuUsage();
+      const wall = performance.now();
+      await contenders[name]!(path, keep);
+      const sample = {
+        wall: performance.now() - wall,
+        cpu: (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1000,
+        main: (mainThreadNs() - main) / 1e6,
+        faults: process.resourceUsage().minorPageFault - faults,
+      };
+      keep.length = 0;
+      if (round === 0) continue; // the first round warms the page cache and the code
+      const key = `${label}: ${name}`;
+      samples.set(key, [...(samples.get(key) ?? []), sample]);
+    }
+  }
+}
+rmSync(dir, { recursive: true, force: true });
+
+const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1]!;
+console.log(`${sizeMiB} MiB in ${tensorCount} tensors, ${rounds} rounds (+1 warm-up), medians; GB/s = bytes / wall`);
+console.log('case'.padEnd(34), 'wall ms', ' GB/s', ' CPU ms', '  JS thread ms', 'faults');
+for (const [key, list] of samples) {
+  const wall = median(list.map((sample) => sample.wall));
+  console.log(key.padEnd(34), wall.toFixed(1).padStart(7), (totalBytes / wall / 1e6).toFixed(2).padStart(5), median(list.map((sample) => sample.cpu)).toFixed(1).padStart(7), median(list.map((sample) => sample.main)).toFixed(1).padStart(14), String(median(list.map((sample) => sample.faults))).padStart(6));
+}
+if (sink === 42) console.log('');
