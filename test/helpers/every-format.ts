@@ -1,7 +1,7 @@
 /**
  * Every registered format that can write, each given a file of [256, 256] tensors of every
  * element dtype it holds (64 KiB and up, so mapping applies): the inputs of the mapped-read
- * equality tests (test/mmap.test.ts, test/read-each.test.ts).
+ * equality tests (test/read-each.test.ts).
  */
 import { join } from 'node:path';
 import { BUILT_IN_FORMATS, DTYPES, type DType, type Tensor } from '../../src/index.js';
@@ -9,14 +9,10 @@ import { isBlockDType } from '../../src/core/block-dtypes.js';
 import { itemSize } from '../../src/core/dtype.js';
 import { writeWithFormat } from './cli.js';
 
-/** Deterministic bytes of `length` (a valid bit pattern for every dtype tested: bool gets 0/1). */
-export function patternBytes(length: number, dtype: DType, seed: number): Uint8Array {
+/** Bytes that differ per position and per seed (bool gets 0/1, its only valid values). */
+function seededBytes(length: number, dtype: DType, seed: number): Uint8Array {
   const bytes = new Uint8Array(length);
-  let state = seed * 2654435761 >>> 0;
-  for (let i = 0; i < length; i++) {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    bytes[i] = dtype === 'bool' ? state >>> 31 : state >>> 24;
-  }
+  for (let i = 0; i < length; i++) bytes[i] = ((i * 131 + seed * 7919 + (i >>> 8)) & 0xff) & (dtype === 'bool' ? 1 : 0xff);
   return bytes;
 }
 
@@ -25,7 +21,7 @@ export function sampleTensors(dtypes: readonly DType[]): Record<string, Tensor> 
   const tensors: Record<string, Tensor> = {};
   dtypes.forEach((dtype, index) => {
     const size = itemSize(dtype)!;
-    tensors[`t_${dtype}`] = { dtype, shape: [256, 256], data: patternBytes(256 * 256 * size, dtype, index + 1) };
+    tensors[`t_${dtype}`] = { dtype, shape: [256, 256], data: seededBytes(256 * 256 * size, dtype, index + 1) };
   });
   return tensors;
 }
