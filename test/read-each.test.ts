@@ -101,8 +101,9 @@ function gatedReader(sizes: readonly number[]) {
 const turn = () => new Promise((done) => setImmediate(done));
 
 test('readEach reads ahead of the caller, never holding more than aheadBytes (or one larger tensor) not yet handed out', async () => {
-  const sizes = [300, 300, 300, 900, 100, 100, 2000, 50];
-  for (const aheadBytes of [0, 250, 700, 1000, 10_000]) {
+  // Units of 1 KiB: the large ones go off the JavaScript thread, the small ones are read synchronously.
+  const sizes = [300, 300, 300, 900, 100, 100, 2000, 50].map((size) => size * 1024);
+  for (const aheadBytes of [0, 250, 700, 1000, 10_000].map((size) => size * 1024)) {
     const { reader, started, release, optionsSeen } = gatedReader(sizes);
     const iterator = readEach(reader, { aheadBytes });
     const handed: string[] = [];
@@ -131,10 +132,11 @@ test('readEach reads ahead of the caller, never holding more than aheadBytes (or
     }
     assert.deepEqual(handed, sizes.map((_, index) => `t${index}`), `aheadBytes ${aheadBytes}: order`);
     if (aheadBytes === 0) assert.equal(mostCount, 1, 'aheadBytes 0 reads one tensor at a time');
-    if (aheadBytes >= 700) assert.ok(mostCount >= 2, `aheadBytes ${aheadBytes}: never read ahead (${mostCount})`);
+    if (aheadBytes >= 700 * 1024) assert.ok(mostCount >= 2, `aheadBytes ${aheadBytes}: never read ahead (${mostCount})`);
     assert.ok(mostPending > 0);
-    // Every read asked for population of mappings and for I/O off the JavaScript thread.
-    assert.ok(optionsSeen.every((options) => options.populate === true && options.offThread === true));
+    // Every read asked for population of mappings; those of 1 MiB and more for I/O off the JavaScript thread.
+    assert.ok(optionsSeen.every((options) => options.populate === true));
+    assert.deepEqual(started.filter((_, index) => optionsSeen[index]!.offThread === true), ['t6'], 'only the 2000 KiB tensor goes off the JavaScript thread');
   }
   const { reader } = gatedReader([10]);
   await assert.rejects(async () => { for await (const item of readEach(reader, { aheadBytes: -1 })) void item; }, (error) => isTensioError(error) && error.code === 'INVALID_ARGUMENT');

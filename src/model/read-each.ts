@@ -9,8 +9,8 @@
  *   (`ReadTensorOptions.populate`), so the caller's first touch of each page does not
  *   stop for a fault. The addon runs those jobs one at a time, in tensor order;
  * - bytes read into memory (`copy: true`, remote sources, no addon): the reads are
- *   started ahead with `offThread`, so a local file's copies run on libuv's threads
- *   while the caller works.
+ *   started ahead with `offThread` (tensors of 1 MiB and more), so a local file's
+ *   copies run on libuv's threads while the caller works.
  *
  * Memory bound: the tensors whose read has started but that were not yet handed to the
  * caller hold at most `aheadBytes` bytes, or one tensor when a single tensor is larger
@@ -25,6 +25,13 @@ import type { TensorReader } from './types.js';
 
 /** Default of {@link ReadEachOptions.aheadBytes}: 64 MiB. */
 export const READ_EACH_AHEAD_BYTES = 64 * 2 ** 20;
+
+/**
+ * Tensors of at least this many bytes are read off the JavaScript thread when they are
+ * copies (`ReadTensorOptions.offThread`); smaller ones cost less than the trip through
+ * libuv's thread pool and are read synchronously.
+ */
+export const READ_EACH_OFF_THREAD_MIN_BYTES = 1024 * 1024;
 
 /** Options for {@link readEach}. */
 export interface ReadEachOptions {
@@ -83,12 +90,13 @@ export async function* readEach(reader: TensorReader, options: ReadEachOptions =
   }
   // Unknown names fail here, before anything is read.
   const sizes = names.map((name) => reader.info(name).byteLength);
-  const readOptions = {
+  const baseOptions = {
     ...(options.copy ? { copy: true } : {}),
     populate: options.populate ?? true,
-    offThread: true,
     ...(options.signal ? { signal: options.signal } : {}),
   };
+  // Small reads stay synchronous: a trip through the thread pool costs more than they do.
+  const offThreadOptions = { ...baseOptions, offThread: true };
   const pending: Pending[] = [];
   let pendingBytes = 0;
   let next = 0;
@@ -99,7 +107,7 @@ export async function* readEach(reader: TensorReader, options: ReadEachOptions =
       const bytes = sizes[next]!;
       if (pending.length > 0 && pendingBytes + bytes > aheadBytes) return;
       const name = names[next++]!;
-      const tensor = reader.read(name, readOptions);
+      const tensor = reader.read(name, bytes >= READ_EACH_OFF_THREAD_MIN_BYTES ? offThreadOptions : baseOptions);
       tensor.catch(() => undefined); // awaited in order below, or dropped when the loop is left
       pending.push({ name, bytes, tensor });
       pendingBytes += bytes;
