@@ -199,6 +199,56 @@ export function tableColumnValues(column: TableColumnPlan, rows: Uint8Array, row
   return out;
 }
 
+/** Rows per block of a rows ↔ columns move: a block of rows stays in cache while every column passes over it. */
+const MOVE_BLOCK_ROWS = 512;
+
+type LaneView = Uint32Array | Uint16Array | Uint8Array;
+
+/**
+ * The blocked transpose behind {@link tableSplitColumns} (`'split'`: rows → columns) and
+ * {@link tableJoinColumns} (`'join'`: columns → rows): `rows` holds `rowCount` rows of
+ * `columns.length × lanes` lanes, column `c` holds `rowCount × lanes` lanes. One-lane
+ * items move eight columns per pass over a block: eight independent streams keep the
+ * loop's loads and stores in flight, 40% less CPU than one column per pass (32 float32
+ * columns × 64 Ki rows: 18 → 10 ms, interleaved).
+ */
+function moveBetweenRowsAndColumns(rows: LaneView, columns: readonly LaneView[], rowCount: number, lanes: number, direction: 'split' | 'join'): void {
+  const stride = columns.length * lanes;
+  const split = direction === 'split';
+  for (let first = 0; first < rowCount; first += MOVE_BLOCK_ROWS) {
+    const last = Math.min(rowCount, first + MOVE_BLOCK_ROWS);
+    let column = 0;
+    if (lanes === 1) {
+      for (; column + 8 <= columns.length; column += 8) {
+        const [c0, c1, c2, c3, c4, c5, c6, c7] = columns.slice(column, column + 8) as [LaneView, LaneView, LaneView, LaneView, LaneView, LaneView, LaneView, LaneView];
+        if (split) {
+          for (let row = first, at = first * stride + column; row < last; row++, at += stride) {
+            c0[row] = rows[at]!; c1[row] = rows[at + 1]!; c2[row] = rows[at + 2]!; c3[row] = rows[at + 3]!;
+            c4[row] = rows[at + 4]!; c5[row] = rows[at + 5]!; c6[row] = rows[at + 6]!; c7[row] = rows[at + 7]!;
+          }
+        } else {
+          for (let row = first, at = first * stride + column; row < last; row++, at += stride) {
+            rows[at] = c0[row]!; rows[at + 1] = c1[row]!; rows[at + 2] = c2[row]!; rows[at + 3] = c3[row]!;
+            rows[at + 4] = c4[row]!; rows[at + 5] = c5[row]!; rows[at + 6] = c6[row]!; rows[at + 7] = c7[row]!;
+          }
+        }
+      }
+    }
+    for (; column < columns.length; column++) {
+      const cells = columns[column]!;
+      if (split) {
+        for (let row = first, at = first * stride + column * lanes; row < last; row++, at += stride) {
+          for (let k = 0; k < lanes; k++) cells[row * lanes + k] = rows[at + k]!;
+        }
+      } else {
+        for (let row = first, at = first * stride + column * lanes; row < last; row++, at += stride) {
+          for (let k = 0; k < lanes; k++) rows[at + k] = cells[row * lanes + k]!;
+        }
+      }
+    }
+  }
+}
+
 /**
  * The inverse of {@link tableSplitColumns}: columns of `rowCount` items of `item` bytes
  * each, interleaved into row-major rows in one pass over blocks of rows that stay in
@@ -216,22 +266,7 @@ export function tableJoinColumns(columns: readonly Uint8Array[], rowCount: numbe
   const View = lane === 4 ? Uint32Array : lane === 2 ? Uint16Array : Uint8Array;
   const target = new View(out.buffer as ArrayBuffer, out.byteOffset, out.byteLength / lane);
   const sources = columns.map((column) => new View(column.buffer as ArrayBuffer, column.byteOffset, (rowCount * item) / lane));
-  const stride = columns.length * lanes;
-  const BLOCK = 512;
-  for (let first = 0; first < rowCount; first += BLOCK) {
-    const last = Math.min(rowCount, first + BLOCK);
-    for (let column = 0; column < columns.length; column++) {
-      const source = sources[column]!;
-      const offset = column * lanes;
-      if (lanes === 1) {
-        for (let row = first, at = first * stride + offset; row < last; row++, at += stride) target[at] = source[row]!;
-      } else {
-        for (let row = first, at = first * stride + offset; row < last; row++, at += stride) {
-          for (let k = 0; k < lanes; k++) target[at + k] = source[row * lanes + k]!;
-        }
-      }
-    }
-  }
+  moveBetweenRowsAndColumns(target, sources, rowCount, lanes, 'join');
   return out;
 }
 
@@ -266,21 +301,6 @@ export function tableSplitColumns(rows: Uint8Array, rowCount: number, columns: n
   const View = lane === 4 ? Uint32Array : lane === 2 ? Uint16Array : Uint8Array;
   const source = new View(rows.buffer as ArrayBuffer, rows.byteOffset, rows.byteLength / lane);
   const targets = out.map((column) => new View(column.buffer as ArrayBuffer, column.byteOffset, column.byteLength / lane));
-  const stride = columns * lanes;
-  const BLOCK = 512;
-  for (let first = 0; first < rowCount; first += BLOCK) {
-    const last = Math.min(rowCount, first + BLOCK);
-    for (let column = 0; column < columns; column++) {
-      const target = targets[column]!;
-      const offset = column * lanes;
-      if (lanes === 1) {
-        for (let row = first, at = first * stride + offset; row < last; row++, at += stride) target[row] = source[at]!;
-      } else {
-        for (let row = first, at = first * stride + offset; row < last; row++, at += stride) {
-          for (let k = 0; k < lanes; k++) target[row * lanes + k] = source[at + k]!;
-        }
-      }
-    }
-  }
+  moveBetweenRowsAndColumns(source, targets, rowCount, lanes, 'split');
   return out;
 }
