@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTensor, isMemoryMapped, memoryMapPopulateAvailable, memoryMapStatus, openTensorFile, populateMappedView, readEach, type ReadTensorOptions, type Tensor, type TensorInfo, type TensorReader } from '../src/index.js';
@@ -169,4 +170,28 @@ test('a file shortened under a populating read-ahead: SOURCE_CHANGED from the lo
   assert.equal(result.error, 'SOURCE_CHANGED');
   // The first tensor was handed out and summed (its cut half read as zeros); the loop stopped at the next step.
   assert.deepEqual(result.given, ['a']);
+});
+
+test('populate jobs queued in worker threads that end mid-way neither crash the process nor stall later jobs', { skip: NO_POPULATE }, async (t) => {
+  const dir = await tempDir(t, 'tensio-each-');
+  const path = join(dir, 'w.bin');
+  writeFileSync(path, new Uint8Array(1 << 24).fill(5));
+  // Each worker queues 20 populate jobs of 16 MiB and is terminated at once, while its queue drains.
+  const worker = `const addon = require(${JSON.stringify(status.addonPath)}); const fd = require('node:fs').openSync(${JSON.stringify(path)}, 'r');
+    for (let i = 0; i < 20; i++) addon.populate(addon.map(fd, 0, 1 << 24)).catch(() => {});
+    require('node:worker_threads').parentPort.postMessage('queued');`;
+  const main = `const { Worker } = require('node:worker_threads'); const addon = require(${JSON.stringify(status.addonPath)});
+    const fd = require('node:fs').openSync(${JSON.stringify(path)}, 'r');
+    (async () => { const methods = [];
+      for (let round = 0; round < 3; round++) {
+        const w = new Worker(${JSON.stringify(worker)}, { eval: true });
+        await new Promise((resolve) => w.on('message', resolve));
+        const own = addon.populate(addon.map(fd, 0, 1 << 24)); // while the worker's queue drains
+        await w.terminate();
+        methods.push(await own, await addon.populate(addon.map(fd, 4096, 1 << 20)));
+      }
+      console.log(JSON.stringify({ methods })); })();`;
+  const result = JSON.parse(execFileSync(process.execPath, ['-e', main], { encoding: 'utf8' }).trim()) as { methods: string[] };
+  assert.equal(result.methods.length, 6);
+  assert.ok(result.methods.every((method) => method === 'populate' || method === 'willneed'), result.methods.join(', '));
 });

@@ -761,6 +761,7 @@ typedef struct {
   napi_async_work work;
   populate_t *done; /* jobs finished by this drain, settled by its complete callback */
   populate_t *done_tail;
+  int queue;        /* 1: drains the queue (drain_execute); 0: one job of its own (drain_single) */
 } drain_t;
 
 static atomic_int populate_method = 0; /* 0 unknown, 1 MADV_POPULATE_READ works, 2 it does not (EINVAL) */
@@ -845,8 +846,19 @@ static void populate_settle(napi_env env, populate_t *job) {
 }
 
 static void drain_complete(napi_env env, napi_status status, void *data) {
-  (void)status;
   drain_t *drain = (drain_t *)data;
+  if (status == napi_cancelled && drain->queue) {
+    /* The worker never ran (the environment is shutting down): settle its queue as "none"
+     * and let the next call start a drain, instead of leaving jobs nobody will take. */
+    pthread_mutex_lock(&populate_lock);
+    if (drain_env == env) {
+      if (drain->done_tail) drain->done_tail->next = queue_head;
+      else drain->done = queue_head;
+      queue_head = queue_tail = NULL;
+      drain_env = NULL;
+    }
+    pthread_mutex_unlock(&populate_lock);
+  }
   for (populate_t *job = drain->done; job;) {
     populate_t *next = job->next;
     populate_settle(env, job);
@@ -915,6 +927,7 @@ static napi_value populate_buffer(napi_env env, napi_callback_info info) {
   drain = (drain_t *)calloc(1, sizeof *drain);
   napi_value name;
   napi_create_string_utf8(env, "tensio.populate", NAPI_AUTO_LENGTH, &name);
+  if (drain) drain->queue = start_drain;
   if (drain && napi_create_async_work(env, NULL, name, start_drain ? drain_execute : drain_single, drain_complete, drain, &drain->work) == napi_ok) {
     if (!start_drain) drain->done = drain->done_tail = job; /* drain_single populates it */
     if (napi_queue_async_work(env, drain->work) == napi_ok) return promise;
