@@ -7,13 +7,14 @@
  */
 import { DTYPE_INFO } from '../../core/dtype.js';
 import { byteSwapInPlace } from '../../core/bytes.js';
+import { allocateUninitialized } from '../../core/memory.js';
 import { errorFactory, throwIfAborted, TensioError } from '../../core/errors.js';
 import { ARROW_MAX_METADATA_BYTES } from '../../core/limits.js';
 import { elementCount } from '../../core/sizes.js';
 import type { TableColumnBatch } from '../../model/table-cells.js';
 import { createTableReader, type TableBatch } from '../../model/table-reader.js';
 import type { OpenOptions, TensorReader } from '../../model/types.js';
-import type { ByteSource } from '../../storage/byte-source.js';
+import { readIntoFrom, type ByteSource } from '../../storage/byte-source.js';
 import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { arrowDecodeBuffer } from './codecs.js';
 import { arrowColumnLayouts, arrowTableColumns, type ArrowColumnLayout } from './columns.js';
@@ -138,8 +139,38 @@ async function scanStream(source: ByteSource, maxMetadata: number, signal?: Abor
 
 const CODEC_NAMES = ['lz4', 'zstd'];
 
+/** Reads `length` bytes at `offset` of a record batch's body. */
+type BodyReader = (offset: number, length: number) => Promise<Uint8Array>;
+
+/**
+ * How the columns `layouts` of `batch` read their buffers: with one read of the body
+ * range that holds them all when they are several and sit close together (a stacked
+ * read takes every column: one read of a whole batch instead of one per buffer, into a
+ * buffer large enough for huge pages), else one read per buffer. A buffer outside the
+ * body is left to `loadColumn`, which names it.
+ */
+async function batchBodyReader(source: ByteSource, batch: ScannedBatch, layouts: readonly ArrowColumnLayout[], signal?: AbortSignal): Promise<BodyReader> {
+  const readOptions = signal ? { signal } : undefined;
+  const perBuffer: BodyReader = (offset, length) => source.read(batch.bodyOffset + offset, length, readOptions);
+  if (layouts.length < 2 || layouts.some((layout) => !layout.numeric)) return perBuffer;
+  const refs = layouts.flatMap((layout) => {
+    const numeric = layout.numeric!;
+    const values = batch.header.buffers[numeric.leafBuffer + 1]!;
+    return batch.header.nodes[layout.node]!.nullCount === 0 ? [values] : [values, batch.header.buffers[layout.buffer]!];
+  }).filter((ref) => ref.length > 0);
+  if (refs.length === 0 || refs.some((ref) => ref.offset + ref.length > batch.bodyLength)) return perBuffer;
+  const start = Math.min(...refs.map((ref) => ref.offset));
+  const end = Math.max(...refs.map((ref) => ref.offset + ref.length));
+  const needed = refs.reduce((sum, ref) => sum + ref.length, 0);
+  // Far apart (a few columns of a wide batch): reading the gaps would cost more than the calls saved.
+  if (end - start > 2 * needed + 64 * refs.length) return perBuffer;
+  const span = allocateUninitialized(end - start);
+  await readIntoFrom(source, span, batch.bodyOffset + start, readOptions);
+  return async (offset, length) => span.subarray(offset - start, offset - start + length);
+}
+
 /** Decodes one numeric column of one batch. */
-async function loadColumn(source: ByteSource, batch: ScannedBatch, layout: ArrowColumnLayout, bigEndian: boolean, signal?: AbortSignal): Promise<TableColumnBatch> {
+async function loadColumn(readBody: BodyReader, batch: ScannedBatch, layout: ArrowColumnLayout, bigEndian: boolean): Promise<TableColumnBatch> {
   const { header } = batch;
   const numeric = layout.numeric!;
   const name = layout.field.name;
@@ -158,7 +189,7 @@ async function loadColumn(source: ByteSource, batch: ScannedBatch, layout: Arrow
     if (ref.offset + ref.length > batch.bodyLength) {
       fail('INVALID_OFFSET', `arrow: ${what} of column "${name}" in record batch ${batch.index} spans ${ref.offset}..${ref.offset + ref.length}, past the ${batch.bodyLength}-byte body`);
     }
-    const raw = ref.length === 0 ? new Uint8Array(0) : await source.read(batch.bodyOffset + ref.offset, ref.length, signal ? { signal } : undefined);
+    const raw = ref.length === 0 ? new Uint8Array(0) : await readBody(ref.offset, ref.length);
     return arrowDecodeBuffer(raw, header.codec, maxBytes + 64, `${what} of column "${name}" in record batch ${batch.index}`);
   };
   let data = await readBuffer(numeric.leafBuffer + 1, need, 'values');
@@ -217,8 +248,10 @@ async function arrowOpenSource(source: ByteSource, options: ArrowOpenOptions, cl
     storedLength: batch.bodyLength,
     label: `record batch ${batch.index}`,
     load: async (wanted, abort) => {
+      const layouts = wanted.map((index) => perBatch[b]![index]!);
+      const readBody = await batchBodyReader(source, batch, layouts, abort);
       // Every wanted column at once: compressed buffers then decompress side by side on libuv's threads.
-      const loaded = await Promise.all(wanted.map((index) => loadColumn(source, batch, perBatch[b]![index]!, schema.bigEndian, abort)));
+      const loaded = await Promise.all(layouts.map((layout) => loadColumn(readBody, batch, layout, schema.bigEndian)));
       const out: (TableColumnBatch | undefined)[] = [];
       wanted.forEach((index, k) => { out[index] = loaded[k]; });
       return out;
