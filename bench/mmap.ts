@@ -238,6 +238,11 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
   log(`mmap: ${status.enabled ? 'on' : 'OFF'} (${status.reason})`);
   const rows: BenchRow[] = [];
   if (!status.enabled) rows.push({ format: FORMAT, operation: 'status', unit: 'GB/s', note: `mapping is off, so "mapped" rows measure the read path: ${status.reason}` });
+  // An addon built before populate() existed loads fine but cannot populate: "readEach mapped" then only maps.
+  if (status.enabled && !context.tensio.memoryMapPopulateAvailable()) {
+    log('mmap: populate OFF (the addon predates it: run `npm run build:native`)');
+    rows.push({ format: FORMAT, operation: 'status', unit: 'GB/s', note: 'the native addon predates populate(): "readEach mapped" rows map without populating; rebuild with npm run build:native' });
+  }
   const totalBytes = context.sizeMiB * MiB;
   rows.push(...await sumKernelRows(context, Math.min(totalBytes, 64 * MiB)));
 
