@@ -180,3 +180,28 @@ test('tableSplitColumns into given buffers: the columns are views of them, a sho
   assert.throws(() => tableSplitColumns(new Uint8Array(101 * columns * 4), 101, columns, 4, buffers), (error) => isTensioError(error, 'INVALID_ARGUMENT'));
   assert.throws(() => tableSplitColumns(new Uint8Array(8), 1, 2, 4, buffers), (error) => isTensioError(error, 'INVALID_ARGUMENT'));
 });
+
+test('a whole stacked read gives each batch its loaded columns back (release) once placed; one-column reads get their tensor bytes (TableLoadInto)', async () => {
+  const columns = ['a', 'b'].map((name) => ({ name, dtype: 'float32' as const, typeName: 'float', nullCount: 0, cellShape: [] }));
+  const released: number[] = [];
+  const intos: number[] = [];
+  const batches: TableBatch[] = [0, 1].map((index) => ({
+    rows: 2, offset: 0, storedLength: 0, label: `batch ${index}`,
+    async load(wanted, _signal, into) {
+      if (into) intos.push(index);
+      return [0, 1].map((column) => (wanted.includes(column) ? { values: new Uint8Array(Float32Array.from([index * 10 + column, index * 10 + column + 0.5]).buffer) } : undefined));
+    },
+    release(data) {
+      released.push(index);
+      // Whatever the format does with the buffers now, the tensor already holds the values.
+      for (const column of data) column?.values.fill(0xff);
+    },
+  }));
+  const stacked = createTableReader({ format: 'test', source, schema: { columns, rows: 4 }, batches });
+  assert.deepEqual([...(typedView(await stacked.read('data')) as Float32Array)], [0, 1, 0.5, 1.5, 10, 11, 10.5, 11.5]);
+  assert.deepEqual(released, [0, 1]);
+  const separate = createTableReader({ format: 'test', source, schema: { columns, rows: 4 }, batches, options: { columns: 'separate' } });
+  assert.deepEqual([...(typedView(await separate.read('b')) as Float32Array)], [1, 1.5, 11, 11.5]);
+  assert.deepEqual(intos, [0, 1], 'a one-column read offers its bytes');
+  assert.deepEqual(released, [0, 1], 'a column read releases nothing');
+});

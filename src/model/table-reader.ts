@@ -31,6 +31,12 @@ export interface TableBatch {
    */
   load(columns: readonly number[], signal?: AbortSignal, into?: TableLoadInto): Promise<readonly (TableColumnBatch | undefined)[]>;
   /**
+   * Takes back a result of {@link load} whose values the caller has copied out and will
+   * not touch again (a whole read's stacked tensor, placed row by row): the format may
+   * reuse its buffers for the next batch instead of faulting in fresh memory.
+   */
+  release?(data: readonly (TableColumnBatch | undefined)[]): void;
+  /**
    * Where a column's values already sit in the source in tensio's layout (its dtype,
    * little-endian, uncompressed, no nulls in this batch): the absolute offset of row 0.
    * Tensors of such columns are read straight from the source (zero-copy for bytes
@@ -141,9 +147,16 @@ export function createTableReader(parts: TableReaderParts): TableReader {
           // into the tensor's bytes (not cached: those bytes are the caller's).
           const column = tensor.kind === 'column' ? schema.columns[tensor.columns[0]!]! : undefined;
           const direct = column && from === 0 && to === batch.rows && column.dtype === tensor.spec.dtype && tensor.spec.shape.length === 1;
-          const data = direct ? await batch.load(tensor.columns, signal, { column: tensor.columns[0]!, bytes: out }) : await load(batch, tensor.columns, signal);
-          if (out.byteLength !== length) throw new TensioError('SIZE_MISMATCH', `${format}: ${batch.label} holds ${length} bytes of tensor "${tensor.spec.name}", ${out.byteLength} asked`, { format });
-          tableBatchToBytes(schema, tensor, data, from, to, out);
+          // A stacked tensor's columns are copied out at once: loaded apart from the cache and given back after.
+          const transient = !direct && tensor.kind === 'stack' && batch.release !== undefined;
+          const data = direct ? await batch.load(tensor.columns, signal, { column: tensor.columns[0]!, bytes: out })
+            : transient ? await batch.load(tensor.columns, signal) : await load(batch, tensor.columns, signal);
+          try {
+            if (out.byteLength !== length) throw new TensioError('SIZE_MISMATCH', `${format}: ${batch.label} holds ${length} bytes of tensor "${tensor.spec.name}", ${out.byteLength} asked`, { format });
+            tableBatchToBytes(schema, tensor, data, from, to, out);
+          } finally {
+            if (transient) batch.release!(data);
+          }
         },
       };
       chunks.push({ source: parts.source, offset: batch.offset, storedLength: batch.storedLength, codec, decodedLength: length, byteLength: length, format, label: batch.label });

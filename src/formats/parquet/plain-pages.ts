@@ -46,6 +46,8 @@ export interface ParquetPlainChunk {
    * It may be written even when the chunk then turns out not to be one this path takes.
    */
   readonly into?: Uint8Array;
+  /** Where a new values buffer comes from (stale bytes: every one is written); default `allocateZeroed`. */
+  readonly allocate?: (length: number) => Uint8Array;
 }
 
 interface PlainPage {
@@ -380,7 +382,7 @@ export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetP
     const into = shape.into && shape.into.byteLength === shape.rows * shape.itemBytes && shape.into.byteOffset % 4 === 0 ? shape.into : undefined;
     const out = into ?? (only && pages[0]!.header.type === PAGE_DATA && shape.maxDefinition === 0 && only.byteOffset % shape.itemBytes === 0
       ? only.subarray(0, shape.rows * shape.itemBytes)
-      : allocateZeroed(shape.rows * shape.itemBytes));
+      : (shape.allocate ?? allocateZeroed)(shape.rows * shape.itemBytes));
     const words = shape.itemBytes / 4;
     const outWords = dictionary || shape.maxDefinition === 1 ? new Uint32Array(out.buffer, out.byteOffset, out.byteLength / 4) : undefined;
     // Levels of the page being placed (OPTIONAL columns with nulls), and the chunk's validity once a null is seen.

@@ -200,9 +200,14 @@ async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData
   if (!source.readInto || !pool) return parquetDecodePlainChunk(await source.read(start, length, readOptions), { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress, ...(into ? { into } : {}) });
   // The stored bytes are dropped once decoded (the result never views them): a pooled buffer, reused row group after row group.
   const chunk = pool.take(length);
+  let taken: Uint8Array | undefined;
+  // Column buffers from the pool too: given back by `release` once a stacked read has placed them.
+  const allocate = (size: number) => (taken = pool.take(size));
   try {
     await source.readInto(chunk, start, readOptions);
-    return await parquetDecodePlainChunk(chunk, { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress, ...(into ? { into } : {}) });
+    const column = await parquetDecodePlainChunk(chunk, { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress, allocate, ...(into ? { into } : {}) });
+    if (taken && column?.values !== taken) pool.give(taken);
+    return column;
   } finally {
     pool.give(chunk);
   }
@@ -318,6 +323,10 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
       offset: offset === Number.MAX_SAFE_INTEGER ? 0 : offset,
       storedLength: stored,
       label: `row group ${index}`,
+      release(data) {
+        // Only what the pool handed out goes back to it (it ignores other buffers).
+        for (const column of data) if (column) pool.give(column.values);
+      },
       async load(wanted, _signal, into) {
         for (const column of wanted) {
           const meta = group.columns[fields![column]!.leafIndex!]?.meta_data;

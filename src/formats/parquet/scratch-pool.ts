@@ -46,8 +46,8 @@ export class ParquetScratchPool {
   }
 
   /** Returns a buffer from {@link take}; nothing may use it afterwards. */
-  give(bytes: Uint8Array<ArrayBuffer>): void {
-    const whole = this.wholes.get(bytes.buffer);
+  give(bytes: Uint8Array): void {
+    const whole = this.wholes.get(bytes.buffer as ArrayBuffer);
     if (!whole || whole.byteOffset !== bytes.byteOffset || whole.byteLength > this.maxBytes || this.free.length >= this.keep || this.free.includes(whole)) return;
     this.free.push(whole);
   }
