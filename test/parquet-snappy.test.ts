@@ -5,9 +5,10 @@
  * inputs, 64 KiB boundaries (copies reach at most 65535 bytes back), long matches split
  * into copies, incompressible bytes, one instance reused across calls of any size
  * (its hash table keeps positions from the previous page) and pages too large to share it.
- * Reading: the native decoder (`snappy-native.ts`, when the optional `snappy` package
- * loads) and the hysnappy fallback (`TENSIO_PARQUET_SNAPPY=wasm`) read the same bytes,
- * and a page whose snappy preamble disagrees with its header never reaches the native one.
+ * Reading: the native decoder (`snappy-native.ts`: tensio's addon, when it is loaded; its
+ * own edges are in snappy-addon.test.ts) and the hysnappy fallback
+ * (`TENSIO_PARQUET_SNAPPY=wasm`) read the same bytes, and a page whose snappy preamble
+ * disagrees with its header never reaches the native one.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parquetPageDecompressor, parquetSnappyCompress as snappyCompress } from '../src/formats/parquet/codecs.js';
 import { parquetCreateWriter, parquetOpen } from '../src/formats/parquet/index.js';
-import { parquetSnappyNative, snappyDeclaredLength } from '../src/formats/parquet/snappy-native.js';
+import { parquetSnappyDecoder, parquetSnappyNative, snappyDeclaredLength } from '../src/formats/parquet/snappy-native.js';
+import { addonSnappyDecoder } from '../src/storage/memory-map.js';
 
 function roundTrip(input: Uint8Array): Uint8Array {
   const compressed = snappyCompress(input);
@@ -75,16 +77,19 @@ test('snappy: the preamble length is read as Snappy\'s varint, malformed ones ar
   for (const size of [0, 1, 300, 70_000, 2 ** 20]) assert.equal(snappyDeclaredLength(snappyCompress(new Uint8Array(size))), size);
 });
 
-test('snappy: the native decoder loads here (the optional package is installed), and TENSIO_PARQUET_SNAPPY=wasm turns it off', async () => {
+test('snappy: the native codecs load here (the optional package for writes, the addon for reads), and TENSIO_PARQUET_SNAPPY=wasm turns them off', async () => {
   assert.ok(await withSnappyEnv(undefined, parquetSnappyNative), 'the snappy package should load on this platform');
   assert.equal(await withSnappyEnv('wasm', parquetSnappyNative), undefined);
+  assert.equal(await withSnappyEnv('wasm', async () => parquetSnappyDecoder()), undefined);
+  const addon = addonSnappyDecoder() !== undefined;
   const page = Uint8Array.from({ length: 300_000 }, (_, i) => (i % 97) ^ (i >> 10));
   const compressed = snappyCompress(page);
   const native = await withSnappyEnv(undefined, () => parquetPageDecompressor('SNAPPY', 2 ** 30));
   const wasm = await withSnappyEnv('wasm', () => parquetPageDecompressor('SNAPPY', 2 ** 30));
   const fromNative = native!(compressed, page.byteLength);
   const fromWasm = wasm!(compressed, page.byteLength);
-  assert.ok(fromNative instanceof Promise, 'native pages decode asynchronously (libuv threads)');
+  // Without the addon (TENSIO_NO_MMAP=1, no compiler) reads fall back to hysnappy, synchronously.
+  assert.equal(fromNative instanceof Promise, addon, addon ? 'native pages decode asynchronously (libuv threads)' : 'no addon: pages decode on hysnappy');
   assert.ok(!(fromWasm instanceof Promise), 'the fallback decodes synchronously');
   assert.deepEqual(Buffer.from(await fromNative), Buffer.from(page));
   assert.deepEqual(Buffer.from(fromWasm), Buffer.from(page));

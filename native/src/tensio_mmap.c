@@ -38,6 +38,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tensio_snappy.h"
+
 /* Live mappings the SIGBUS handler can recognise. When the table is full, map() refuses
  * ("EFULL") and JavaScript reads the bytes instead: an unregistered mapping could crash. */
 #define SLOT_COUNT 65536
@@ -1003,6 +1005,7 @@ NAPI_MODULE_INIT() {
     {"baseModulo", NULL, base_modulo, NULL, NULL, NULL, napi_default, NULL},
     {"allocate", NULL, allocate_anonymous, NULL, NULL, NULL, napi_default, NULL},
     {"populate", NULL, populate_buffer, NULL, NULL, NULL, napi_default, NULL},
+    {"snappyUncompressInto", NULL, tensio_snappy_uncompress_into, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

@@ -61,6 +61,8 @@ interface MmapAddon {
   allocate?(length: number): ArrayBuffer;
   /** Page tables of a mapping set up on a libuv worker (MADV_POPULATE_READ); absent in an addon built before it existed. */
   populate?(buffer: ArrayBuffer, cancel?: Int32Array): Promise<PopulateMethod>;
+  /** Raw snappy decoded into `output` on a libuv worker (`native/src/tensio_snappy.c`); absent in an addon built before it existed. */
+  snappyUncompressInto?(input: Uint8Array, output: Uint8Array): Promise<void>;
 }
 
 /**
@@ -486,4 +488,23 @@ export function wasmMemoryBaseModulo(memory: WasmMemoryLike, modulus: number): n
 /** The system's page size as the addon sees it (4096 when the addon is not loaded). */
 export function memoryMapPageSize(): number {
   return loadAddon().addon?.stats().pageSize ?? 4096;
+}
+
+/**
+ * The addon's raw snappy decoder: decodes `input` into all of `output` on a libuv
+ * worker thread (no allocation; `output`'s length must be the block's declared length),
+ * rejecting with code `ECORRUPT` and the reason for a damaged block. Undefined when the
+ * addon is not loaded (`TENSIO_NO_MMAP=1`, no compiler) or was built before it had one.
+ * Neither buffer may be changed until the promise settles.
+ *
+ * @example
+ * ```ts
+ * const decode = addonSnappyDecoder();
+ * if (decode) await decode(block, new Uint8Array(size));
+ * ```
+ */
+export function addonSnappyDecoder(): ((input: Uint8Array, output: Uint8Array) => Promise<void>) | undefined {
+  const addon = loadAddon().addon;
+  const decode = addon?.snappyUncompressInto;
+  return decode ? (input, output) => decode.call(addon, input, output) : undefined;
 }

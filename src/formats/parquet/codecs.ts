@@ -10,10 +10,11 @@ import type { Compressors } from 'hyparquet';
 import { compressors as sharedDecompressors, decompressLz4, decompressLz4Raw, decompressSnappy, decompressZstd } from 'hyparquet-compressors';
 import { snappyCompressor } from 'hysnappy';
 import { TensioError } from '../../core/errors.js';
+import { allocateUninitialized } from '../../core/memory.js';
 import { zstdCompressAtLevel } from '../../storage/zstd-native.js';
 import { loadZstdWasm, type ZstdWasm } from '../../storage/zstd-wasm.js';
 import type { ParquetPageCodec } from './column-writer.js';
-import { parquetSnappyNative, snappyDeclaredLength } from './snappy-native.js';
+import { parquetSnappyDecoder, parquetSnappyNative, snappyDeclaredLength } from './snappy-native.js';
 
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
@@ -117,19 +118,23 @@ let zstdNative: Promise<ZstdNative> | undefined;
  * like {@link parquetDecompressors}: zstd pages that are one frame whose block headers
  * bound their output go to the native decoder (@mongodb-js/zstd, on libuv's threads, so
  * the pages of a chunk decode in parallel), snappy pages whose preamble is the header's
- * size to the native snappy when it loads (`snappy-native.ts`, also on libuv's threads),
+ * size to tensio's addon (`snappy-native.ts`: straight into the page's buffer, also on
+ * libuv's threads, into a buffer from `allocate`, which a reader may take from its pool),
  * everything else to the synchronous ones.
  * Undefined for UNCOMPRESSED and for codecs without a decoder.
  */
-export async function parquetPageDecompressor(codec: string, maxPageBytes: number): Promise<((input: Uint8Array, size: number) => Uint8Array | Promise<Uint8Array>) | undefined> {
+export async function parquetPageDecompressor(codec: string, maxPageBytes: number, allocate: (size: number) => Uint8Array = allocateUninitialized): Promise<((input: Uint8Array, size: number) => Uint8Array | Promise<Uint8Array>) | undefined> {
   const sync = parquetDecompressors(maxPageBytes)[codec as keyof Compressors];
   if (codec === 'SNAPPY' && sync) {
-    const snappy = await parquetSnappyNative();
-    if (!snappy) return sync;
+    const decode = parquetSnappyDecoder();
+    if (!decode) return sync;
     return (input, size) => {
-      // The native decoder allocates what the block's preamble says: only pages whose preamble is the (bounded) header size go to it.
+      // Pages whose preamble is not the (bounded) header size go to the synchronous path, which names the mismatch.
       if (!(size <= maxPageBytes && size > 0 && snappyDeclaredLength(input) === size)) return sync(input, size);
-      return snappy.uncompress(input).then((out) => exact('snappy', out as Uint8Array, size));
+      const out = allocate(size);
+      return decode(input, out).then(() => out, (cause: unknown) => {
+        throw new TensioError('INVALID_HEADER', `parquet: a snappy page of ${input.byteLength} bytes does not decode to its ${size} bytes: ${(cause as Error).message}`, { format: 'parquet', cause });
+      });
     };
   }
   if (codec !== 'ZSTD' || !sync) return sync;

@@ -194,7 +194,10 @@ async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData
   if (!(Number.isSafeInteger(start) && start >= 4 && Number.isSafeInteger(length) && length >= 0 && start + length <= source.size)) return undefined;
   if (length > maxChunkBytes || decoded > maxChunkBytes || rows * itemBytes > maxChunkBytes) return undefined;
   // The same page bound as the general path: some writers understate the chunk's decoded size.
-  const decompress = chunkMeta.codec === 'UNCOMPRESSED' ? undefined : await parquetPageDecompressor(chunkMeta.codec, Math.min(maxChunkBytes, 2 * Math.max(decoded, length) + 2 ** 20));
+  // Pages decoded into the pool's buffers (snappy): each is given back below unless it became the column's values.
+  const pages: Uint8Array[] = [];
+  const pageBuffer = pool && source.readInto ? (size: number) => { const page = pool.take(size); pages.push(page); return page; } : undefined;
+  const decompress = chunkMeta.codec === 'UNCOMPRESSED' ? undefined : await parquetPageDecompressor(chunkMeta.codec, Math.min(maxChunkBytes, 2 * Math.max(decoded, length) + 2 ** 20), pageBuffer);
   if (chunkMeta.codec !== 'UNCOMPRESSED' && !decompress) return undefined;
   const readOptions = signal ? { signal } : undefined;
   if (!source.readInto || !pool) return parquetDecodePlainChunk(await source.read(start, length, readOptions), { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress, ...(into ? { into } : {}) });
@@ -203,14 +206,16 @@ async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData
   let taken: Uint8Array | undefined;
   // Column buffers from the pool too: given back by `release` once a stacked read has placed them.
   const allocate = (size: number) => (taken = pool.take(size));
-  try {
-    await source.readInto(chunk, start, readOptions);
-    const column = await parquetDecodePlainChunk(chunk, { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress, allocate, ...(into ? { into } : {}) });
-    if (taken && column?.values !== taken) pool.give(taken);
-    return column;
-  } finally {
-    pool.give(chunk);
-  }
+  await source.readInto(chunk, start, readOptions);
+  // A throw leaves every buffer to the garbage collector: a page may still be decoding on a
+  // worker thread (Promise.all rejects at the first failure), reading the chunk and writing its page.
+  const column = await parquetDecodePlainChunk(chunk, { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress, allocate, ...(into ? { into } : {}) });
+  // Returned (a column or undefined): every decode has settled.
+  if (taken && column?.values !== taken) pool.give(taken);
+  // A decoded page that became the column's values goes back with `release`; the others are done with.
+  for (const page of pages) if (page.buffer !== column?.values.buffer) pool.give(page);
+  pool.give(chunk);
+  return column;
 }
 
 /** One decoded column of a row group as table cells. */

@@ -1,19 +1,25 @@
 /**
- * The native snappy codec of Parquet pages: the `snappy` package (napi-rs, its binary
- * a platform package from the npm registry, an optional dependency), loaded on first
- * use. Its CPU cost per page is about hysnappy's WebAssembly (measured within 10% either
- * way on 1 MiB float32 pages, both directions), but its `uncompress` and `compress` run
- * on libuv's threads, so the pages of a row group decode (and its columns' pages
- * compress) in parallel as zstd's do (32 pages: 106 → 59 ms wall on 2 cores). Its
- * compressed bytes differ from hysnappy's (another encoder; both are valid raw snappy
- * and decode to the same page). Where the package or its binary is missing (another platform, the
- * browser bundle, an install without optional dependencies), or with
- * `TENSIO_PARQUET_SNAPPY=wasm`, pages decode on hysnappy as before.
+ * The native snappy codecs of Parquet pages, both on libuv's threads so the pages of a
+ * row group decode (and its columns' pages compress) side by side, as zstd's do:
+ * - reading: tensio's own addon (`native/src/tensio_snappy.c`, `addonSnappyDecoder`)
+ *   decodes each page straight into the page's buffer, allocating nothing. The `snappy`
+ *   package (napi-rs) did this before, at about half hysnappy's CPU, but it allocates
+ *   every result on its worker threads with its own allocator, and a 2 GiB Parquet →
+ *   safetensors convert kept 170-230 MiB more resident than with hysnappy (peak RSS
+ *   276 against 114 MiB above baseline; the issue's goal is < 200);
+ * - writing: the `snappy` package's `compress` (its binary a platform package from the
+ *   npm registry, an optional dependency), loaded on first use. Its compressed bytes
+ *   differ from hysnappy's (another encoder; both are valid raw snappy).
+ * Where one is missing (no addon: `TENSIO_NO_MMAP=1` or no compiler at install; no
+ * package: another platform, the browser bundle, an install without optional
+ * dependencies), or with `TENSIO_PARQUET_SNAPPY=wasm`, pages go through hysnappy's
+ * WebAssembly as before.
  *
- * The package decodes into a buffer of the length the page's own snappy preamble
- * declares, with no limit of ours, so a page is handed to it only when that preamble
- * equals the page header's uncompressed size (already bounded by the caller).
+ * Both native paths size their output from the block's own preamble, so a page is handed
+ * to them only when that preamble equals the page header's uncompressed size (already
+ * bounded by the caller).
  */
+import { addonSnappyDecoder } from '../../storage/memory-map.js';
 
 /** The part of the `snappy` package tensio uses. */
 interface SnappyNative {
@@ -50,6 +56,20 @@ export async function parquetSnappyNative(): Promise<SnappyNative | undefined> {
     () => undefined,
   );
   return loaded;
+}
+
+/**
+ * The decoder of snappy pages for reading (tensio's addon, see the module comment), or
+ * undefined when the addon does not have one here or `TENSIO_PARQUET_SNAPPY=wasm` is set.
+ *
+ * @example
+ * ```ts
+ * const decode = parquetSnappyDecoder();
+ * if (decode) await decode(block, page); // page: exactly the block's declared length
+ * ```
+ */
+export function parquetSnappyDecoder(): ((input: Uint8Array, output: Uint8Array) => Promise<void>) | undefined {
+  return forcedWasm() ? undefined : addonSnappyDecoder();
 }
 
 /**

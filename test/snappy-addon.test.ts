@@ -1,0 +1,111 @@
+/**
+ * tensio's snappy decoder in the native addon (`native/src/tensio_snappy.c`), which
+ * decodes Parquet pages into a buffer the caller gives, on a libuv worker: equal to the
+ * reference decoders on blocks from two encoders (napi-rs snappy, hysnappy), each element
+ * form built by hand (literal lengths in the tag and in 1-4 following bytes, copies with
+ * 1-, 2- and 4-byte offsets, overlapping copies that repeat a pattern), and a table of
+ * damaged blocks, each refused with ECORRUPT and its reason, never a write outside the
+ * output. Through Parquet, a damaged page is a TensioError naming the page.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { snappyUncompress } from 'hyparquet';
+import { addonSnappyDecoder } from '../src/storage/memory-map.js';
+import { parquetPageDecompressor, parquetSnappyCompress } from '../src/formats/parquet/codecs.js';
+import { isTensioError } from '../src/core/errors.js';
+
+const decode = addonSnappyDecoder();
+const skip = decode ? false : 'skipped: the native addon is not loaded or predates snappyUncompressInto (run `npm run build:native`)';
+
+/** A block: the varint preamble of `length`, then `elements`. */
+function block(length: number, ...elements: number[][]): Uint8Array {
+  const preamble: number[] = [];
+  for (let value = length; ; value = Math.floor(value / 128)) {
+    if (value < 128) { preamble.push(value); break; }
+    preamble.push((value % 128) | 0x80);
+  }
+  return Uint8Array.from([...preamble, ...elements.flat()]);
+}
+const literal = (bytes: number[]): number[] => [(bytes.length - 1) << 2, ...bytes];
+
+async function decoded(input: Uint8Array, size: number): Promise<Uint8Array> {
+  // Guard bytes around the output: a write past either end would show.
+  const backing = new Uint8Array(size + 64).fill(0xee);
+  const out = backing.subarray(32, 32 + size);
+  try {
+    await decode!(input, out);
+  } finally {
+    assert.ok(backing.subarray(0, 32).every((byte) => byte === 0xee) && backing.subarray(32 + size).every((byte) => byte === 0xee), 'nothing written outside the output');
+  }
+  return out;
+}
+
+test('addon snappy: blocks from hysnappy and napi-rs snappy decode equal to hyparquet\'s decoder, for sizes across every literal-length form', { skip }, async () => {
+  const snappy = await import('snappy').then((module) => (module as { default?: { compressSync(input: Uint8Array): Uint8Array } }).default ?? (module as unknown as { compressSync(input: Uint8Array): Uint8Array })).catch(() => undefined);
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
+  for (const size of [0, 1, 59, 60, 61, 255, 256, 257, 65535, 65536, 65537, 300_000, 1 << 20]) {
+    for (const kind of ['random', 'runs', 'text']) {
+      const raw = Uint8Array.from({ length: size }, (_, i) => (kind === 'random' ? random() : kind === 'runs' ? ((i / 37) | 0) & 3 : 'the quick brown fox '.charCodeAt(i % 20)));
+      const blocks = [parquetSnappyCompress(raw), ...(snappy ? [new Uint8Array(snappy.compressSync(raw))] : [])];
+      for (const compressed of blocks) {
+        const reference = new Uint8Array(size);
+        snappyUncompress(compressed, reference);
+        assert.ok(Buffer.from(await decoded(compressed, size)).equals(Buffer.from(reference)), `${size} ${kind} bytes`);
+      }
+    }
+  }
+});
+
+test('addon snappy: every element form built by hand', { skip }, async () => {
+  const bytes = (n: number) => Array.from({ length: n }, (_, i) => (i * 13 + 1) & 0xff);
+  // Literals: length in the tag (1..60), then in 1, 2, 3 and 4 following bytes (tags 60..63).
+  assert.deepEqual([...await decoded(block(3, literal([1, 2, 3])), 3)], [1, 2, 3]);
+  for (const [extra, length] of [[1, 61], [1, 256], [2, 257], [2, 65536], [3, 70000], [4, 70001]] as const) {
+    const value = length - 1;
+    const lengthBytes = Array.from({ length: extra }, (_, k) => (value >>> (8 * k)) & 0xff);
+    const data = bytes(length);
+    const out = await decoded(block(length, [(59 + extra) << 2, ...lengthBytes, ...data]), length);
+    assert.deepEqual([...out], data, `literal of ${length} with ${extra} length bytes`);
+  }
+  // Copy, 1-byte offset: 4..11 bytes, offset's high bits in the tag. Overlapping (offset 1) repeats one byte.
+  assert.deepEqual([...await decoded(block(9, literal([7]), [0b01 | ((8 - 4) << 2), 1]), 9)], [7, 7, 7, 7, 7, 7, 7, 7, 7]);
+  const head = bytes(300);
+  const far = await decoded(block(311, [(59 + 2) << 2, 299 & 0xff, 299 >> 8, ...head], [0b01 | ((11 - 4) << 2) | (1 << 5), 300 - 256]), 311);
+  assert.deepEqual([...far.subarray(300)], head.slice(0, 11), 'copy of 11 from 300 back (offset 300 = 1 << 8 | 44)');
+  // Copy, 2-byte offset, overlapping a 3-byte pattern for 64 bytes.
+  const pattern = await decoded(block(67, literal([1, 2, 3]), [((64 - 1) << 2) | 2, 3, 0]), 67);
+  assert.deepEqual([...pattern], Array.from({ length: 67 }, (_, i) => [1, 2, 3][i % 3]));
+  // Copy, 4-byte offset.
+  const four = await decoded(block(8, literal([9, 8, 7, 6]), [((4 - 1) << 2) | 3, 4, 0, 0, 0]), 8);
+  assert.deepEqual([...four], [9, 8, 7, 6, 9, 8, 7, 6]);
+});
+
+test('addon snappy: damaged blocks are refused with ECORRUPT and the reason, nothing written outside the output', { skip }, async () => {
+  const cases: [string, Uint8Array, number, RegExp][] = [
+    ['preamble says more than the output', block(10, literal([1, 2, 3])), 3, /preamble differs/],
+    ['preamble cut', Uint8Array.of(0x80, 0x80), 3, /preamble is cut/],
+    ['preamble over 5 bytes', Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x80, 0x01), 3, /preamble is cut or longer/],
+    ['literal past the input', block(4, [(4 - 1) << 2, 1, 2]), 4, /past the end of the input/],
+    ['literal past the output', block(2, literal([1, 2, 3])), 2, /past the declared length/],
+    ['literal length bytes cut', block(100, [61 << 2, 5]), 100, /literal's length is cut/],
+    ['copy with offset 0', block(8, literal([1, 2, 3, 4]), [0b000_000_01, 0]), 8, /before the start/],
+    ['copy reaching before the output', block(8, literal([1, 2]), [((4 - 1) << 2) | 2, 5, 0]), 8, /before the start/],
+    ['copy past the output', block(6, literal([1, 2]), [((8 - 1) << 2) | 2, 1, 0]), 6, /copy runs past/],
+    ['copy offset cut', block(6, literal([1, 2]), [((4 - 1) << 2) | 3, 1, 0]), 6, /offset is cut/],
+    ['elements end early', block(6, literal([1, 2])), 6, /end before the declared length/],
+  ];
+  for (const [what, input, size, reason] of cases) {
+    await assert.rejects(decoded(input, size), (error: Error & { code?: string }) => error.code === 'ECORRUPT' && reason.test(error.message), what);
+  }
+});
+
+test('addon snappy: through Parquet a damaged page is a TensioError naming the page, not a crash', { skip }, async () => {
+  const page = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 7) & 0xff);
+  const compressed = parquetSnappyCompress(page);
+  const decompress = await parquetPageDecompressor('SNAPPY', 2 ** 20);
+  // Keep the preamble (so the page reaches the addon) and cut the elements short.
+  const damaged = compressed.slice(0, compressed.byteLength - 10);
+  await assert.rejects(Promise.resolve(decompress!(damaged, page.byteLength)), (error: unknown) => isTensioError(error) && error.code === 'INVALID_HEADER' && /snappy page/.test(error.message));
+  assert.deepEqual(Buffer.from(await decompress!(compressed, page.byteLength)), Buffer.from(page));
+});
