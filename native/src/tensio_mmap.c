@@ -1006,6 +1006,8 @@ NAPI_MODULE_INIT() {
     {"allocate", NULL, allocate_anonymous, NULL, NULL, NULL, napi_default, NULL},
     {"populate", NULL, populate_buffer, NULL, NULL, NULL, napi_default, NULL},
     {"snappyUncompressInto", NULL, tensio_snappy_uncompress_into, NULL, NULL, NULL, napi_default, NULL},
+    {"snappyCompressInto", NULL, tensio_snappy_compress_into, NULL, NULL, NULL, napi_default, NULL},
+    {"snappyCompressBound", NULL, tensio_snappy_compress_bound, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

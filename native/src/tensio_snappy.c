@@ -1,6 +1,10 @@
 /*
- * Raw snappy decompression into a buffer the caller owns, on a libuv worker thread:
- * snappyUncompressInto(input, output) -> Promise<undefined>.
+ * Raw snappy on libuv worker threads, for Parquet pages:
+ * - snappyUncompressInto(input, output) -> Promise<undefined>: decodes into a buffer the
+ *   caller owns;
+ * - snappyCompressInto(input, output) -> Promise<number>: one raw snappy block (see
+ *   snappy_encode) written into `output`, at least snappyCompressBound(input length)
+ *   bytes; resolves to the block's length.
  *
  * Why tensio has its own: the `snappy` npm package (napi-rs) allocates every result on
  * its worker threads with its own allocator and frees it on the JavaScript thread when
@@ -33,6 +37,10 @@
 #include <string.h>
 
 #include "tensio_snappy.h"
+
+/* The encoder's hash table: 2^14 positions within one 64 KiB fragment (16-bit). */
+#define HASH_BITS 14
+#define FRAGMENT_BYTES 65536
 
 /* Why decoding stopped, for the rejection (NULL: it succeeded). */
 static const char *snappy_decode(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len) {
@@ -186,6 +194,228 @@ napi_value tensio_snappy_uncompress_into(napi_env env, napi_callback_info info) 
     napi_value error, code, message;
     napi_create_string_utf8(env, "ENOMEM", NAPI_AUTO_LENGTH, &code);
     napi_create_string_utf8(env, "snappyUncompressInto: cannot queue the decode", NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, code, message, &error);
+    napi_reject_deferred(env, job->deferred, error);
+    napi_delete_async_work(env, job->work);
+    napi_delete_reference(env, job->input_ref);
+    napi_delete_reference(env, job->output_ref);
+    free(job);
+  }
+  return promise;
+}
+
+/* ---- compression ---- */
+
+/* The most bytes snappy_encode writes for `length` input bytes (snappy's own bound). */
+static size_t snappy_bound(size_t length) { return 32 + length + length / 6; }
+
+static uint32_t load32(const uint8_t *at) {
+  uint32_t value;
+  memcpy(&value, at, 4);
+  return value;
+}
+
+static uint8_t *emit_literal(uint8_t *op, const uint8_t *from, size_t length) {
+  size_t n = length - 1;
+  if (n < 60) {
+    *op++ = (uint8_t)(n << 2);
+  } else if (n < 256) {
+    *op++ = 60 << 2;
+    *op++ = (uint8_t)n;
+  } else if (n < 65536) {
+    *op++ = 61 << 2;
+    *op++ = (uint8_t)n;
+    *op++ = (uint8_t)(n >> 8);
+  } else if (n < (1u << 24)) {
+    *op++ = 62 << 2;
+    *op++ = (uint8_t)n;
+    *op++ = (uint8_t)(n >> 8);
+    *op++ = (uint8_t)(n >> 16);
+  } else {
+    *op++ = 63 << 2;
+    *op++ = (uint8_t)n;
+    *op++ = (uint8_t)(n >> 8);
+    *op++ = (uint8_t)(n >> 16);
+    *op++ = (uint8_t)(n >> 24);
+  }
+  memcpy(op, from, length);
+  return op + length;
+}
+
+/* A copy of `length` (>= 4) bytes from `offset` (1..65535) back: 2-byte-offset elements
+ * of at most 64 bytes, the last one a 1-byte-offset element when it fits (4-11 bytes,
+ * offset below 2048). Splitting at 64 keeps every remainder at least 1; a remainder below
+ * 4 is made 4 or more by taking 60 instead of 64 from the element before it. */
+static uint8_t *emit_copy(uint8_t *op, size_t offset, size_t length) {
+  while (length >= 68) {
+    *op++ = (uint8_t)(((64 - 1) << 2) | 2);
+    *op++ = (uint8_t)offset;
+    *op++ = (uint8_t)(offset >> 8);
+    length -= 64;
+  }
+  if (length > 64) {
+    *op++ = (uint8_t)(((60 - 1) << 2) | 2);
+    *op++ = (uint8_t)offset;
+    *op++ = (uint8_t)(offset >> 8);
+    length -= 60;
+  }
+  if (length <= 11 && offset < 2048) {
+    *op++ = (uint8_t)(1 | ((length - 4) << 2) | ((offset >> 8) << 5));
+    *op++ = (uint8_t)offset;
+  } else {
+    *op++ = (uint8_t)(((length - 1) << 2) | 2);
+    *op++ = (uint8_t)offset;
+    *op++ = (uint8_t)(offset >> 8);
+  }
+  return op;
+}
+
+/*
+ * One raw snappy block of `in` (the preamble, then elements), written to `out` (at least
+ * snappy_bound(in_len) bytes); returns the bytes written. The input is cut into 64 KiB
+ * fragments so that every copy's offset fits 16 bits; in each, a hash of the next four
+ * bytes finds the last position with the same hash, and when its four bytes are equal
+ * the match is extended as far as it goes and emitted as a copy, the bytes before it as
+ * a literal. Positions that keep missing are skipped faster and faster (incompressible
+ * data costs little), back to every position after the next match.
+ */
+static size_t snappy_encode(const uint8_t *in, size_t in_len, uint8_t *out) {
+  uint8_t *op = out;
+  uint64_t preamble = in_len;
+  do {
+    uint8_t byte = (uint8_t)(preamble & 0x7f);
+    preamble >>= 7;
+    *op++ = preamble ? (uint8_t)(byte | 0x80) : byte;
+  } while (preamble);
+  uint16_t table[1 << HASH_BITS];
+  for (size_t start = 0; start < in_len; start += FRAGMENT_BYTES) {
+    const uint8_t *base = in + start;
+    size_t length = in_len - start < FRAGMENT_BYTES ? in_len - start : FRAGMENT_BYTES;
+    size_t emitted = 0;
+    if (length >= 16) {
+      memset(table, 0, sizeof table);
+      size_t limit = length - 4; /* the last position whose four bytes can be hashed */
+      size_t ip = 1;
+      uint32_t misses = 32;
+      while (ip <= limit) {
+        uint32_t bytes = load32(base + ip);
+        uint32_t hash = (bytes * 0x1e35a7bdu) >> (32 - HASH_BITS);
+        size_t candidate = table[hash];
+        table[hash] = (uint16_t)ip;
+        if (candidate < ip && load32(base + candidate) == bytes) {
+          if (ip > emitted) op = emit_literal(op, base + emitted, ip - emitted);
+          size_t matched = 4;
+          while (ip + matched < length && base[candidate + matched] == base[ip + matched]) matched++;
+          op = emit_copy(op, ip - candidate, matched);
+          ip += matched;
+          emitted = ip;
+          misses = 32;
+          if (ip - 1 <= limit) table[(load32(base + ip - 1) * 0x1e35a7bdu) >> (32 - HASH_BITS)] = (uint16_t)(ip - 1);
+        } else {
+          /* Each miss adds 1/32 of the step to the step: long runs of misses speed up geometrically. */
+          uint32_t step = misses >> 5;
+          misses += step;
+          ip += step;
+        }
+      }
+    }
+    if (emitted < length) op = emit_literal(op, base + emitted, length - emitted);
+  }
+  return (size_t)(op - out);
+}
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref input_ref;
+  napi_ref output_ref;
+  const uint8_t *input;
+  size_t input_length;
+  uint8_t *output;
+  size_t output_length;
+  size_t written;
+} compress_job_t;
+
+static void compress_execute(napi_env env, void *data) {
+  (void)env;
+  compress_job_t *job = (compress_job_t *)data;
+  job->written = snappy_encode(job->input, job->input_length, job->output);
+}
+
+static void compress_complete(napi_env env, napi_status status, void *data) {
+  compress_job_t *job = (compress_job_t *)data;
+  napi_value result;
+  if (status == napi_ok && napi_create_double(env, (double)job->written, &result) == napi_ok) {
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    napi_value code, message;
+    napi_create_string_utf8(env, "ECANCELED", NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, "snappyCompressInto: the work was cancelled", NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, code, message, &result);
+    napi_reject_deferred(env, job->deferred, result);
+  }
+  napi_delete_reference(env, job->input_ref);
+  napi_delete_reference(env, job->output_ref);
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+napi_value tensio_snappy_compress_bound(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  double length = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_double(env, argv[0], &length) != napi_ok || !(length >= 0 && length <= 4294967295.0)) {
+    napi_throw_range_error(env, "ERANGE", "snappyCompressBound(length) takes a length from 0 to 4 GiB - 1");
+    return NULL;
+  }
+  napi_create_double(env, (double)snappy_bound((size_t)length), &result);
+  return result;
+}
+
+napi_value tensio_snappy_compress_into(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
+    napi_throw_type_error(env, NULL, "snappyCompressInto(input, output) takes two Uint8Arrays");
+    return NULL;
+  }
+  uint8_t *input, *output;
+  size_t input_length, output_length;
+  if (!bytes_of(env, argv[0], "snappyCompressInto: input must be a Uint8Array", &input, &input_length)) return NULL;
+  if (!bytes_of(env, argv[1], "snappyCompressInto: output must be a Uint8Array", &output, &output_length)) return NULL;
+  if (input_length > 0xffffffffu) {
+    napi_throw_range_error(env, "ERANGE", "snappyCompressInto: a snappy block holds at most 4 GiB - 1 bytes");
+    return NULL;
+  }
+  if (output_length < snappy_bound(input_length)) {
+    napi_throw_range_error(env, "ERANGE", "snappyCompressInto: output is shorter than snappyCompressBound(input length)");
+    return NULL;
+  }
+  compress_job_t *job = (compress_job_t *)calloc(1, sizeof *job);
+  if (!job) {
+    napi_throw_error(env, "ENOMEM", "snappyCompressInto: out of memory");
+    return NULL;
+  }
+  job->input = input;
+  job->input_length = input_length;
+  job->output = output;
+  job->output_length = output_length;
+  napi_value promise, name;
+  if (napi_create_reference(env, argv[0], 1, &job->input_ref) != napi_ok ||
+      napi_create_reference(env, argv[1], 1, &job->output_ref) != napi_ok ||
+      napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "tensio:snappy", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, compress_execute, compress_complete, job, &job->work) != napi_ok) {
+    if (job->input_ref) napi_delete_reference(env, job->input_ref);
+    if (job->output_ref) napi_delete_reference(env, job->output_ref);
+    free(job);
+    napi_throw_error(env, "ENOMEM", "snappyCompressInto: cannot queue the work");
+    return NULL;
+  }
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_value error, code, message;
+    napi_create_string_utf8(env, "ENOMEM", NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, "snappyCompressInto: cannot queue the work", NAPI_AUTO_LENGTH, &message);
     napi_create_error(env, code, message, &error);
     napi_reject_deferred(env, job->deferred, error);
     napi_delete_async_work(env, job->work);

@@ -63,6 +63,10 @@ interface MmapAddon {
   populate?(buffer: ArrayBuffer, cancel?: Int32Array): Promise<PopulateMethod>;
   /** Raw snappy decoded into `output` on a libuv worker (`native/src/tensio_snappy.c`); absent in an addon built before it existed. */
   snappyUncompressInto?(input: Uint8Array, output: Uint8Array): Promise<void>;
+  /** One raw snappy block of `input` written into `output` on a libuv worker, resolving to its length; absent in an addon built before it existed. */
+  snappyCompressInto?(input: Uint8Array, output: Uint8Array): Promise<number>;
+  /** The most bytes `snappyCompressInto` writes for `length` input bytes. */
+  snappyCompressBound?(length: number): number;
 }
 
 /**
@@ -507,4 +511,26 @@ export function addonSnappyDecoder(): ((input: Uint8Array, output: Uint8Array) =
   const addon = loadAddon().addon;
   const decode = addon?.snappyUncompressInto;
   return decode ? (input, output) => decode.call(addon, input, output) : undefined;
+}
+
+/**
+ * The addon's raw snappy compressor: one block of `input`, made on a libuv worker into
+ * a buffer from `allocate` (`snappyCompressBound` bytes; the result is a view of it).
+ * Undefined when the addon is not loaded or predates it. `input` may not be changed
+ * until the promise settles.
+ *
+ * @example
+ * ```ts
+ * const compress = addonSnappyCompressor();
+ * if (compress) page = await compress(values, (size) => new Uint8Array(size));
+ * ```
+ */
+export function addonSnappyCompressor(): ((input: Uint8Array, allocate: (size: number) => Uint8Array) => Promise<Uint8Array>) | undefined {
+  const addon = loadAddon().addon;
+  if (!addon?.snappyCompressInto || !addon.snappyCompressBound) return undefined;
+  return async (input, allocate) => {
+    const output = allocate(addon.snappyCompressBound!(input.byteLength));
+    const length = await addon.snappyCompressInto!(input, output);
+    return output.subarray(0, length);
+  };
 }

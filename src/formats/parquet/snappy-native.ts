@@ -1,25 +1,25 @@
 /**
- * The native snappy codecs of Parquet pages, both on libuv's threads so the pages of a
- * row group decode (and its columns' pages compress) side by side, as zstd's do:
- * - reading: tensio's own addon (`native/src/tensio_snappy.c`, `addonSnappyDecoder`)
- *   decodes each page straight into the page's buffer, allocating nothing. The `snappy`
- *   package (napi-rs) did this before, at about half hysnappy's CPU, but it allocates
- *   every result on its worker threads with its own allocator, and a 2 GiB Parquet →
- *   safetensors convert kept 170-230 MiB more resident than with hysnappy (peak RSS
- *   276 against 114 MiB above baseline; the issue's goal is < 200);
- * - writing: the `snappy` package's `compress` (its binary a platform package from the
- *   npm registry, an optional dependency), loaded on first use. Its compressed bytes
- *   differ from hysnappy's (another encoder; both are valid raw snappy).
- * Where one is missing (no addon: `TENSIO_NO_MMAP=1` or no compiler at install; no
- * package: another platform, the browser bundle, an install without optional
- * dependencies), or with `TENSIO_PARQUET_SNAPPY=wasm`, pages go through hysnappy's
- * WebAssembly as before.
+ * The native snappy codecs of Parquet pages: tensio's own addon
+ * (`native/src/tensio_snappy.c`), on libuv's threads, so the pages of a row group decode
+ * (and its columns' pages compress) side by side, as zstd's do. Reading decodes each page
+ * straight into the page's buffer, allocating nothing; writing returns each compressed
+ * page in memory V8 owns.
  *
- * Both native paths size their output from the block's own preamble, so a page is handed
- * to them only when that preamble equals the page header's uncompressed size (already
- * bounded by the caller).
+ * The `snappy` package (napi-rs) did both before, at about half hysnappy's CPU, but it
+ * allocates every result on its worker threads with its own allocator (mimalloc), and
+ * that memory stayed resident: a 2 GiB Parquet → safetensors convert kept 276 MiB above
+ * baseline (121 with the addon, 114 with hysnappy; the issue's goal is < 200), the
+ * reverse convert 240 MiB. It is still used when the addon is absent but the package
+ * loads, for compression only (`parquetSnappyNative`), where no goal bounds memory.
+ * Without either (`TENSIO_NO_MMAP=1` or no compiler at install, and no package: another
+ * platform, the browser bundle), or with `TENSIO_PARQUET_SNAPPY=wasm`, pages go through
+ * hysnappy's WebAssembly as before.
+ *
+ * The decoder is handed a page only when the block's own preamble equals the page
+ * header's uncompressed size (already bounded by the caller).
  */
-import { addonSnappyDecoder } from '../../storage/memory-map.js';
+import { allocateUninitialized } from '../../core/memory.js';
+import { addonSnappyCompressor, addonSnappyDecoder } from '../../storage/memory-map.js';
 
 /** The part of the `snappy` package tensio uses. */
 interface SnappyNative {
@@ -70,6 +70,21 @@ export async function parquetSnappyNative(): Promise<SnappyNative | undefined> {
  */
 export function parquetSnappyDecoder(): ((input: Uint8Array, output: Uint8Array) => Promise<void>) | undefined {
   return forcedWasm() ? undefined : addonSnappyDecoder();
+}
+
+/**
+ * The compressor of snappy pages for writing (tensio's addon), or undefined when the
+ * addon does not have one here or `TENSIO_PARQUET_SNAPPY=wasm` is set.
+ *
+ * @example
+ * ```ts
+ * const compress = parquetSnappyCompressor();
+ * if (compress) body = await compress(page);
+ * ```
+ */
+export function parquetSnappyCompressor(): ((input: Uint8Array) => Promise<Uint8Array>) | undefined {
+  const compress = forcedWasm() ? undefined : addonSnappyCompressor();
+  return compress ? (input) => compress(input, allocateUninitialized) : undefined;
 }
 
 /**
