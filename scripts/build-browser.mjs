@@ -9,8 +9,8 @@
  * stand-ins in src/browser/ (see `STAND_INS`): `node:http(s)` becomes fetch,
  * `node:zlib` fflate (and a JavaScript brotli decoder), `node:path` a POSIX path module,
  * `node:crypto` a streaming SHA-256, `@mongodb-js/zstd` fzstd and zstd-wasm, `lz4-napi`
- * an LZ4 frame decoder, `@node-rs/xxhash` XXH3/XXH64 in TypeScript, `snappy` nothing
- * (Parquet's snappy pages stay on hysnappy's WebAssembly), and what has no
+ * an LZ4 frame decoder, `@node-rs/xxhash` XXH3/XXH64 in TypeScript (Parquet's snappy
+ * pages use hysnappy's WebAssembly: tensio's native addon is absent), and what has no
  * stand-in (files, sockets, HDF5's Node build) throws `UNSUPPORTED_FEATURE` when called.
  * The build fails if anything else from Node slips in.
  *
@@ -41,7 +41,6 @@ const STAND_INS = {
   '@node-rs/crc32': 'native/crc32.ts',
   'lz4-napi': 'native/lz4.ts',
   '@node-rs/xxhash': 'native/xxhash.ts',
-  snappy: 'native/snappy.ts',
 };
 
 /** Modules with no stand-in: every export throws UNSUPPORTED_FEATURE when called. */

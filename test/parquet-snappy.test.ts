@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parquetPageDecompressor, parquetSnappyCompress as snappyCompress } from '../src/formats/parquet/codecs.js';
 import { parquetCreateWriter, parquetOpen } from '../src/formats/parquet/index.js';
-import { parquetSnappyDecoder, parquetSnappyNative, snappyDeclaredLength } from '../src/formats/parquet/snappy-native.js';
+import { parquetSnappyCompressor, parquetSnappyDecoder, snappyDeclaredLength } from '../src/formats/parquet/snappy-native.js';
 import { addonSnappyDecoder } from '../src/storage/memory-map.js';
 
 function roundTrip(input: Uint8Array): Uint8Array {
@@ -77,10 +77,10 @@ test('snappy: the preamble length is read as Snappy\'s varint, malformed ones ar
   for (const size of [0, 1, 300, 70_000, 2 ** 20]) assert.equal(snappyDeclaredLength(snappyCompress(new Uint8Array(size))), size);
 });
 
-test('snappy: the native codecs load here (the optional package for writes, the addon for reads), and TENSIO_PARQUET_SNAPPY=wasm turns them off', async () => {
-  assert.ok(await withSnappyEnv(undefined, parquetSnappyNative), 'the snappy package should load on this platform');
-  assert.equal(await withSnappyEnv('wasm', parquetSnappyNative), undefined);
+test('snappy: the addon\'s codec is used when it is loaded, and TENSIO_PARQUET_SNAPPY=wasm turns it off', async () => {
   assert.equal(await withSnappyEnv('wasm', async () => parquetSnappyDecoder()), undefined);
+  assert.equal(await withSnappyEnv('wasm', async () => parquetSnappyCompressor()), undefined);
+  assert.equal(parquetSnappyCompressor() !== undefined, addonSnappyDecoder() !== undefined, 'both directions come from the addon');
   const addon = addonSnappyDecoder() !== undefined;
   const page = Uint8Array.from({ length: 300_000 }, (_, i) => (i % 97) ^ (i >> 10));
   const compressed = snappyCompress(page);

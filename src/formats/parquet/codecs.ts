@@ -14,7 +14,7 @@ import { allocateUninitialized } from '../../core/memory.js';
 import { zstdCompressAtLevel } from '../../storage/zstd-native.js';
 import { loadZstdWasm, type ZstdWasm } from '../../storage/zstd-wasm.js';
 import type { ParquetPageCodec } from './column-writer.js';
-import { parquetSnappyCompressor, parquetSnappyDecoder, parquetSnappyNative, snappyDeclaredLength } from './snappy-native.js';
+import { parquetSnappyCompressor, parquetSnappyDecoder, snappyDeclaredLength } from './snappy-native.js';
 
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
@@ -185,10 +185,9 @@ export function parquetSnappyCompress(page: Uint8Array): Uint8Array {
  * The page compressor of a codec for writing. gzip, brotli and zstd run off the main
  * thread (zlib's and @mongodb-js/zstd's thread pool), so the pages of a row group are
  * compressed in parallel (zstd through `storage/zstd-native.ts`, the binding that takes
- * the level: the package's wrapper ignored `compressionLevel`); snappy is tensio's addon's,
- * also on libuv's threads, else the native `snappy` package's when it loads
- * (`snappy-native.ts`), else hysnappy's WebAssembly compressor (synchronous,
- * {@link parquetSnappyCompress}). zstd's level defaults to {@link PARQUET_DEFAULT_ZSTD_LEVEL}.
+ * the level: the package's wrapper ignored `compressionLevel`); snappy is tensio's addon's
+ * (`snappy-native.ts`), also on libuv's threads, else hysnappy's WebAssembly compressor
+ * (synchronous, {@link parquetSnappyCompress}). zstd's level defaults to {@link PARQUET_DEFAULT_ZSTD_LEVEL}.
  */
 export async function parquetPageCodec(name: ParquetPageCodec['name'], level?: number): Promise<ParquetPageCodec> {
   switch (name) {
@@ -203,14 +202,7 @@ export async function parquetPageCodec(name: ParquetPageCodec['name'], level?: n
           }),
         };
       }
-      const native = await parquetSnappyNative();
-      if (!native) return { name, compress: parquetSnappyCompress };
-      return {
-        name,
-        compress: (page) => native.compress(page).catch((cause: unknown) => {
-          throw new TensioError('LIMIT_EXCEEDED', `parquet: snappy cannot compress a page of ${page.byteLength} bytes (${(cause as Error).message}); use a smaller pageSize`, { format: 'parquet', cause });
-        }),
-      };
+      return { name, compress: parquetSnappyCompress };
     }
     case 'GZIP': return { name, compress: async (page) => new Uint8Array(await gzipAsync(page, level !== undefined ? { level } : {})) };
     case 'BROTLI': return { name, compress: async (page) => new Uint8Array(await brotliAsync(page)) };

@@ -1,61 +1,28 @@
 /**
- * The native snappy codecs of Parquet pages: tensio's own addon
+ * The native snappy codec of Parquet pages: tensio's own addon
  * (`native/src/tensio_snappy.c`), on libuv's threads, so the pages of a row group decode
  * (and its columns' pages compress) side by side, as zstd's do. Reading decodes each page
- * straight into the page's buffer, allocating nothing; writing returns each compressed
- * page in memory V8 owns.
+ * straight into the page's buffer, allocating nothing; writing compresses into a buffer
+ * JavaScript allocates.
  *
  * The `snappy` package (napi-rs) did both before, at about half hysnappy's CPU, but it
  * allocates every result on its worker threads with its own allocator (mimalloc), and
  * that memory stayed resident: a 2 GiB Parquet → safetensors convert kept 276 MiB above
- * baseline (121 with the addon, 114 with hysnappy; the issue's goal is < 200), the
- * reverse convert 240 MiB. It is still used when the addon is absent but the package
- * loads, for compression only (`parquetSnappyNative`), where no goal bounds memory.
- * Without either (`TENSIO_NO_MMAP=1` or no compiler at install, and no package: another
- * platform, the browser bundle), or with `TENSIO_PARQUET_SNAPPY=wasm`, pages go through
- * hysnappy's WebAssembly as before.
+ * baseline (119 with the addon, 114 with hysnappy; the issue's goal is < 200), the
+ * reverse convert 240 MiB (96 with the addon). tensio no longer depends on it.
  *
- * The decoder is handed a page only when the block's own preamble equals the page
+ * Without the addon (`TENSIO_NO_MMAP=1`, no compiler at install, the browser bundle), or
+ * with `TENSIO_PARQUET_SNAPPY=wasm`, pages go through hysnappy's WebAssembly, one at a
+ * time. The decoder is handed a page only when the block's own preamble equals the page
  * header's uncompressed size (already bounded by the caller).
  */
 import { allocateUninitialized } from '../../core/memory.js';
 import { addonSnappyCompressor, addonSnappyDecoder } from '../../storage/memory-map.js';
 
-/** The part of the `snappy` package tensio uses. */
-interface SnappyNative {
-  uncompress(input: Uint8Array, options?: { asBuffer?: boolean }): Promise<Uint8Array | string>;
-  compress(input: Uint8Array): Promise<Uint8Array>;
-}
-
-let loaded: Promise<SnappyNative | undefined> | undefined;
-
 /** Whether `TENSIO_PARQUET_SNAPPY=wasm` asks for hysnappy (read at each call, so a test can switch). */
 function forcedWasm(): boolean {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   return env?.TENSIO_PARQUET_SNAPPY === 'wasm';
-}
-
-/**
- * The native snappy module, or undefined when it does not load here or
- * `TENSIO_PARQUET_SNAPPY=wasm` is set.
- *
- * @example
- * ```ts
- * const native = await parquetSnappyNative();
- * if (native) console.log('snappy pages decode on libuv threads');
- * ```
- */
-export async function parquetSnappyNative(): Promise<SnappyNative | undefined> {
-  if (forcedWasm()) return undefined;
-  loaded ??= import('snappy').then(
-    (module) => {
-      const api = ((module as { default?: unknown }).default ?? module) as Partial<SnappyNative>;
-      // The browser bundle's stand-in exports nothing: no function, no native decoder.
-      return typeof api.uncompress === 'function' && typeof api.compress === 'function' ? api as SnappyNative : undefined;
-    },
-    () => undefined,
-  );
-  return loaded;
 }
 
 /**
