@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { parquetPageDecompressor, parquetSnappyCompress as snappyCompress } from '../src/formats/parquet/codecs.js';
 import { parquetCreateWriter, parquetOpen } from '../src/formats/parquet/index.js';
 import { parquetSnappyCompressor, parquetSnappyDecoder, snappyDeclaredLength } from '../src/formats/parquet/snappy-native.js';
-import { addonSnappyDecoder } from '../src/storage/memory-map.js';
+import { addonSnappyDecoder } from '../src/storage/native-snappy.js';
 
 function roundTrip(input: Uint8Array): Uint8Array {
   const compressed = snappyCompress(input);

@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { snappyUncompress } from 'hyparquet';
-import { addonSnappyCompressor, addonSnappyDecoder } from '../src/storage/memory-map.js';
+import { addonSnappyCompressor, addonSnappyDecoder } from '../src/storage/native-snappy.js';
 import { parquetPageDecompressor, parquetSnappyCompress } from '../src/formats/parquet/codecs.js';
 import { isTensioError } from '../src/core/errors.js';
 

@@ -17,16 +17,18 @@ const CHUNK_ROWS = 250;
 const BAND_ROWS = 1000;
 const NAMES = ['a', 'b', 'c'] as const;
 
+/** The two table writers with separate columns, a band of BAND_ROWS rows each. */
+const SEPARATE_WRITERS = [
+  { name: 'parquet', create: parquetCreateWriter, open: parquetOpen, formatOptions: { columns: 'separate', rowGroupSize: BAND_ROWS } },
+  { name: 'arrow', create: arrowCreateWriter, open: arrowOpen, formatOptions: { columns: 'separate', batchRows: BAND_ROWS } },
+] as const;
+
 function columnValues(index: number): Float64Array {
   return Float64Array.from({ length: ROWS }, (_, row) => row * 3 + index + 0.25);
 }
 
 test('separate columns: close() pulls a band from each stream in turn; nothing runs more than a band ahead; the table reads back equal', async () => {
-  const cases = [
-    { name: 'parquet', create: parquetCreateWriter, open: parquetOpen, formatOptions: { columns: 'separate', rowGroupSize: BAND_ROWS } },
-    { name: 'arrow', create: arrowCreateWriter, open: arrowOpen, formatOptions: { columns: 'separate', batchRows: BAND_ROWS } },
-  ] as const;
-  for (const { name, create, open, formatOptions } of cases) {
+  for (const { name, create, open, formatOptions } of SEPARATE_WRITERS) {
     const sink = memorySink();
     const writer = await create(sink, { tensors: NAMES.map((tensor) => ({ name: tensor, dtype: 'float64' as const, shape: [ROWS] })), formatOptions });
     const pulled = NAMES.map(() => 0);
@@ -106,11 +108,7 @@ test('convert into a writer that holds its streams together reads them into buff
 
 test('separate columns from streams that reuse one buffer for every chunk: bands taken as views of a chunk or assembled across chunks read back equal', async () => {
   for (const chunkRows of [2500, 300, 1000]) {
-    const cases = [
-      { name: 'parquet', create: parquetCreateWriter, open: parquetOpen, formatOptions: { columns: 'separate', rowGroupSize: BAND_ROWS } },
-      { name: 'arrow', create: arrowCreateWriter, open: arrowOpen, formatOptions: { columns: 'separate', batchRows: BAND_ROWS } },
-    ] as const;
-    for (const { name, create, open, formatOptions } of cases) {
+    for (const { name, create, open, formatOptions } of SEPARATE_WRITERS) {
       const sink = memorySink();
       const writer = await create(sink, { tensors: NAMES.map((tensor) => ({ name: tensor, dtype: 'float64' as const, shape: [ROWS] })), formatOptions });
       async function* stream(index: number) {

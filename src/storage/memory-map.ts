@@ -46,7 +46,7 @@ export const MAP_MIN_BYTES = 64 * 1024;
  */
 export const MAP_MAX_WINDOW_BYTES = 2 ** 32;
 
-interface MmapAddon {
+export interface MmapAddon {
   map(fd: number, offset: number, length: number): ArrayBuffer;
   /** Absent in an addon built before it existed (the caller then reads). */
   mapJoined?(triples: number[]): ArrayBuffer;
@@ -495,42 +495,14 @@ export function memoryMapPageSize(): number {
 }
 
 /**
- * The addon's raw snappy decoder: decodes `input` into all of `output` on a libuv
- * worker thread (no allocation; `output`'s length must be the block's declared length),
- * rejecting with code `ECORRUPT` and the reason for a damaged block. Undefined when the
- * addon is not loaded (`TENSIO_NO_MMAP=1`, no compiler) or was built before it had one.
- * Neither buffer may be changed until the promise settles.
+ * The loaded addon, for the other modules that call into it (`native-snappy.ts`), or
+ * undefined when it is not loaded (`TENSIO_NO_MMAP=1`, no build, the browser).
  *
  * @example
  * ```ts
- * const decode = addonSnappyDecoder();
- * if (decode) await decode(block, new Uint8Array(size));
+ * const snappyInto = loadedAddon()?.snappyUncompressInto;
  * ```
  */
-export function addonSnappyDecoder(): ((input: Uint8Array, output: Uint8Array) => Promise<void>) | undefined {
-  const addon = loadAddon().addon;
-  const decode = addon?.snappyUncompressInto;
-  return decode ? (input, output) => decode.call(addon, input, output) : undefined;
-}
-
-/**
- * The addon's raw snappy compressor: one block of `input`, made on a libuv worker into
- * a buffer from `allocate` (`snappyCompressBound` bytes; the result is a view of it).
- * Undefined when the addon is not loaded or predates it. `input` may not be changed
- * until the promise settles.
- *
- * @example
- * ```ts
- * const compress = addonSnappyCompressor();
- * if (compress) page = await compress(values, (size) => new Uint8Array(size));
- * ```
- */
-export function addonSnappyCompressor(): ((input: Uint8Array, allocate: (size: number) => Uint8Array) => Promise<Uint8Array>) | undefined {
-  const addon = loadAddon().addon;
-  if (!addon?.snappyCompressInto || !addon.snappyCompressBound) return undefined;
-  return async (input, allocate) => {
-    const output = allocate(addon.snappyCompressBound!(input.byteLength));
-    const length = await addon.snappyCompressInto!(input, output);
-    return output.subarray(0, length);
-  };
+export function loadedAddon(): MmapAddon | undefined {
+  return loadAddon().addon;
 }

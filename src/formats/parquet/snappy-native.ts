@@ -17,7 +17,7 @@
  * header's uncompressed size (already bounded by the caller).
  */
 import { allocateUninitialized } from '../../core/memory.js';
-import { addonSnappyCompressor, addonSnappyDecoder } from '../../storage/memory-map.js';
+import { addonSnappyCompressor, addonSnappyDecoder } from '../../storage/native-snappy.js';
 
 /** Whether `TENSIO_PARQUET_SNAPPY=wasm` asks for hysnappy (read at each call, so a test can switch). */
 function forcedWasm(): boolean {
