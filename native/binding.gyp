@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "tensio_mmap",
-      "sources": ["src/tensio_mmap.c", "src/tensio_snappy.c"],
+      "sources": ["src/tensio_mmap.c", "src/tensio_snappy.c", "src/tensio_buffer_job.c"],
       "cflags": ["-O2", "-std=c11", "-Wall", "-Wextra"],
       "defines": ["NAPI_VERSION=8"]
     }

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensio_buffer_job.h"
 #include "tensio_snappy.h"
 
 /* The encoder's hash table: 2^14 positions within one 64 KiB fragment (16-bit). */
@@ -106,54 +107,10 @@ static const char *snappy_decode(const uint8_t *in, size_t in_len, uint8_t *out,
   return NULL;
 }
 
-typedef struct {
-  napi_async_work work;
-  napi_deferred deferred;
-  napi_ref input_ref;
-  napi_ref output_ref;
-  const uint8_t *input;
-  size_t input_length;
-  uint8_t *output;
-  size_t output_length;
-  const char *failure;
-} uncompress_job_t;
-
-static void uncompress_execute(napi_env env, void *data) {
-  (void)env;
-  uncompress_job_t *job = (uncompress_job_t *)data;
-  job->failure = snappy_decode(job->input, job->input_length, job->output, job->output_length);
-}
-
-static void uncompress_complete(napi_env env, napi_status status, void *data) {
-  uncompress_job_t *job = (uncompress_job_t *)data;
-  napi_value result;
-  if (status != napi_ok) job->failure = "the decode was cancelled";
-  if (job->failure == NULL) {
-    napi_get_undefined(env, &result);
-    napi_resolve_deferred(env, job->deferred, result);
-  } else {
-    napi_value code, message;
-    napi_create_string_utf8(env, "ECORRUPT", NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, job->failure, NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, code, message, &result);
-    napi_reject_deferred(env, job->deferred, result);
-  }
-  napi_delete_reference(env, job->input_ref);
-  napi_delete_reference(env, job->output_ref);
-  napi_delete_async_work(env, job->work);
-  free(job);
-}
-
-/* The bytes of a Uint8Array argument, or 0 with a TypeError thrown. */
-static int bytes_of(napi_env env, napi_value value, const char *what, uint8_t **data, size_t *length) {
-  bool is_typed = false;
-  napi_typedarray_type type;
-  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, value, &type, length, (void **)data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, what);
-    return 0;
-  }
-  return 1;
+/* The decoder as a buffer job: the output is exactly the declared length, so all of it is written. */
+static const char *uncompress_work(const uint8_t *input, size_t input_length, uint8_t *output, size_t output_length, size_t *written) {
+  *written = output_length;
+  return snappy_decode(input, input_length, output, output_length);
 }
 
 napi_value tensio_snappy_uncompress_into(napi_env env, napi_callback_info info) {
@@ -163,45 +120,7 @@ napi_value tensio_snappy_uncompress_into(napi_env env, napi_callback_info info) 
     napi_throw_type_error(env, NULL, "snappyUncompressInto(input, output) takes two Uint8Arrays");
     return NULL;
   }
-  uint8_t *input, *output;
-  size_t input_length, output_length;
-  if (!bytes_of(env, argv[0], "snappyUncompressInto: input must be a Uint8Array", &input, &input_length)) return NULL;
-  if (!bytes_of(env, argv[1], "snappyUncompressInto: output must be a Uint8Array", &output, &output_length)) return NULL;
-  uncompress_job_t *job = (uncompress_job_t *)calloc(1, sizeof *job);
-  if (!job) {
-    napi_throw_error(env, "ENOMEM", "snappyUncompressInto: out of memory");
-    return NULL;
-  }
-  job->input = input;
-  job->input_length = input_length;
-  job->output = output;
-  job->output_length = output_length;
-  napi_value promise, name;
-  /* The references keep both buffers alive (and in place) until the worker is done. */
-  if (napi_create_reference(env, argv[0], 1, &job->input_ref) != napi_ok ||
-      napi_create_reference(env, argv[1], 1, &job->output_ref) != napi_ok ||
-      napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "tensio:snappy", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, uncompress_execute, uncompress_complete, job, &job->work) != napi_ok) {
-    if (job->input_ref) napi_delete_reference(env, job->input_ref);
-    if (job->output_ref) napi_delete_reference(env, job->output_ref);
-    free(job);
-    napi_throw_error(env, "ENOMEM", "snappyUncompressInto: cannot queue the decode");
-    return NULL;
-  }
-  if (napi_queue_async_work(env, job->work) != napi_ok) {
-    /* The deferred stays pending forever if we only threw: settle it, then report. */
-    napi_value error, code, message;
-    napi_create_string_utf8(env, "ENOMEM", NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, "snappyUncompressInto: cannot queue the decode", NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, code, message, &error);
-    napi_reject_deferred(env, job->deferred, error);
-    napi_delete_async_work(env, job->work);
-    napi_delete_reference(env, job->input_ref);
-    napi_delete_reference(env, job->output_ref);
-    free(job);
-  }
-  return promise;
+  return tensio_queue_buffer_job(env, argv[0], argv[1], uncompress_work, TENSIO_RESOLVE_UNDEFINED, "snappyUncompressInto");
 }
 
 /* ---- compression ---- */
@@ -324,40 +243,11 @@ static size_t snappy_encode(const uint8_t *in, size_t in_len, uint8_t *out) {
   return (size_t)(op - out);
 }
 
-typedef struct {
-  napi_async_work work;
-  napi_deferred deferred;
-  napi_ref input_ref;
-  napi_ref output_ref;
-  const uint8_t *input;
-  size_t input_length;
-  uint8_t *output;
-  size_t output_length;
-  size_t written;
-} compress_job_t;
-
-static void compress_execute(napi_env env, void *data) {
-  (void)env;
-  compress_job_t *job = (compress_job_t *)data;
-  job->written = snappy_encode(job->input, job->input_length, job->output);
-}
-
-static void compress_complete(napi_env env, napi_status status, void *data) {
-  compress_job_t *job = (compress_job_t *)data;
-  napi_value result;
-  if (status == napi_ok && napi_create_double(env, (double)job->written, &result) == napi_ok) {
-    napi_resolve_deferred(env, job->deferred, result);
-  } else {
-    napi_value code, message;
-    napi_create_string_utf8(env, "ECANCELED", NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, "snappyCompressInto: the work was cancelled", NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, code, message, &result);
-    napi_reject_deferred(env, job->deferred, result);
-  }
-  napi_delete_reference(env, job->input_ref);
-  napi_delete_reference(env, job->output_ref);
-  napi_delete_async_work(env, job->work);
-  free(job);
+/* The encoder as a buffer job (the caller checked the output against snappy_bound). */
+static const char *compress_work(const uint8_t *input, size_t input_length, uint8_t *output, size_t output_length, size_t *written) {
+  (void)output_length;
+  *written = snappy_encode(input, input_length, output);
+  return NULL;
 }
 
 napi_value tensio_snappy_compress_bound(napi_env env, napi_callback_info info) {
@@ -381,8 +271,8 @@ napi_value tensio_snappy_compress_into(napi_env env, napi_callback_info info) {
   }
   uint8_t *input, *output;
   size_t input_length, output_length;
-  if (!bytes_of(env, argv[0], "snappyCompressInto: input must be a Uint8Array", &input, &input_length)) return NULL;
-  if (!bytes_of(env, argv[1], "snappyCompressInto: output must be a Uint8Array", &output, &output_length)) return NULL;
+  if (!tensio_uint8_bytes(env, argv[0], "snappyCompressInto: input must be a Uint8Array", &input, &input_length)) return NULL;
+  if (!tensio_uint8_bytes(env, argv[1], "snappyCompressInto: output must be a Uint8Array", &output, &output_length)) return NULL;
   if (input_length > 0xffffffffu) {
     napi_throw_range_error(env, "ERANGE", "snappyCompressInto: a snappy block holds at most 4 GiB - 1 bytes");
     return NULL;
@@ -391,37 +281,5 @@ napi_value tensio_snappy_compress_into(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, "ERANGE", "snappyCompressInto: output is shorter than snappyCompressBound(input length)");
     return NULL;
   }
-  compress_job_t *job = (compress_job_t *)calloc(1, sizeof *job);
-  if (!job) {
-    napi_throw_error(env, "ENOMEM", "snappyCompressInto: out of memory");
-    return NULL;
-  }
-  job->input = input;
-  job->input_length = input_length;
-  job->output = output;
-  job->output_length = output_length;
-  napi_value promise, name;
-  if (napi_create_reference(env, argv[0], 1, &job->input_ref) != napi_ok ||
-      napi_create_reference(env, argv[1], 1, &job->output_ref) != napi_ok ||
-      napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "tensio:snappy", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, compress_execute, compress_complete, job, &job->work) != napi_ok) {
-    if (job->input_ref) napi_delete_reference(env, job->input_ref);
-    if (job->output_ref) napi_delete_reference(env, job->output_ref);
-    free(job);
-    napi_throw_error(env, "ENOMEM", "snappyCompressInto: cannot queue the work");
-    return NULL;
-  }
-  if (napi_queue_async_work(env, job->work) != napi_ok) {
-    napi_value error, code, message;
-    napi_create_string_utf8(env, "ENOMEM", NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, "snappyCompressInto: cannot queue the work", NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, code, message, &error);
-    napi_reject_deferred(env, job->deferred, error);
-    napi_delete_async_work(env, job->work);
-    napi_delete_reference(env, job->input_ref);
-    napi_delete_reference(env, job->output_ref);
-    free(job);
-  }
-  return promise;
+  return tensio_queue_buffer_job(env, argv[0], argv[1], compress_work, TENSIO_RESOLVE_WRITTEN, "snappyCompressInto");
 }
