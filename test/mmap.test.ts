@@ -13,13 +13,12 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, statSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BUILT_IN_FORMATS, DTYPES, createTensor, isMemoryMapped, memoryMapStatus, openTensorFile, typedView, type DType, type Tensor } from '../src/index.js';
-import { isBlockDType } from '../src/core/block-dtypes.js';
-import { itemSize } from '../src/core/dtype.js';
+import { createTensor, isMemoryMapped, memoryMapStatus, openTensorFile, typedView } from '../src/index.js';
 import { tensorToTypedArray } from '../src/io/index.js';
 import { tempDir } from './helpers/temp.js';
 import { writeWithFormat } from './helpers/cli.js';
-import { patternBytes, patternTensor } from './helpers/patterns.js';
+import { MAPPED_FORMATS, writeEveryFormat } from './helpers/every-format.js';
+import { patternBytes } from './helpers/patterns.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHILD = join(ROOT, 'test', 'helpers', 'mmap-child.ts');
@@ -37,45 +36,6 @@ function runChild(args: string[], options: { env?: Record<string, string>; gc?: 
 }
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
-/** Every element dtype a format's writer holds, as [256, 256] tensors (64 KiB and up, so mapping applies). */
-function sampleTensors(dtypes: readonly DType[]): Record<string, Tensor> {
-  const tensors: Record<string, Tensor> = {};
-  dtypes.forEach((dtype, index) => {
-    tensors[`t_${dtype}`] = patternTensor(dtype, [256, 256], index + 1);
-  });
-  return tensors;
-}
-
-/** Formats whose bytes on disk are the tensor's bytes when tensio writes them: these must map. */
-const MAPPED_FORMATS = new Set(['safetensors', 'npy', 'npz', 'pytorch', 'zt', 'gguf', 'npk']);
-
-interface Written {
-  format: string;
-  path: string;
-  tensors: Record<string, Tensor>;
-}
-
-async function writeEveryFormat(dir: string): Promise<{ written: Written[]; notes: string[] }> {
-  const written: Written[] = [];
-  const notes: string[] = [];
-  for (const format of BUILT_IN_FORMATS) {
-    if (!format.createWriter) continue;
-    const dtypes = DTYPES.filter((dtype) => !isBlockDType(dtype) && itemSize(dtype) !== undefined && !format.cannotWrite?.({ name: 'x', dtype, shape: [256, 256] }));
-    const all = sampleTensors(dtypes);
-    const groups = format.capabilities.tensors === 'one' ? Object.entries(all).map(([name, tensor]) => ({ [name]: tensor })) : [all];
-    for (const [index, tensors] of groups.entries()) {
-      const path = join(dir, `sample-${index}${format.extensions[0] ?? `.${format.name}`}`);
-      try {
-        await writeWithFormat(format.name, path, tensors);
-        written.push({ format: format.name, path, tensors });
-      } catch (error) {
-        notes.push(`${format.name}: ${(error as Error).message}`);
-      }
-    }
-  }
-  return { written, notes };
-}
 
 test('mapping status names the path in use and why', () => {
   assert.equal(typeof status.enabled, 'boolean');

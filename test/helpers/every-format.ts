@@ -1,27 +1,20 @@
 /**
  * Every registered format that can write, each given a file of [256, 256] tensors of every
  * element dtype it holds (64 KiB and up, so mapping applies): the inputs of the mapped-read
- * equality tests (test/read-each.test.ts).
+ * equality tests (test/mmap.test.ts, test/read-each.test.ts).
  */
 import { join } from 'node:path';
 import { BUILT_IN_FORMATS, DTYPES, type DType, type Tensor } from '../../src/index.js';
 import { isBlockDType } from '../../src/core/block-dtypes.js';
 import { itemSize } from '../../src/core/dtype.js';
 import { writeWithFormat } from './cli.js';
-
-/** Bytes that differ per position and per seed (bool gets 0/1, its only valid values). */
-function seededBytes(length: number, dtype: DType, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = ((i * 131 + seed * 7919 + (i >>> 8)) & 0xff) & (dtype === 'bool' ? 1 : 0xff);
-  return bytes;
-}
+import { patternTensor } from './patterns.js';
 
 /** Every element dtype a format's writer holds, as [256, 256] tensors (64 KiB and up, so mapping applies). */
 export function sampleTensors(dtypes: readonly DType[]): Record<string, Tensor> {
   const tensors: Record<string, Tensor> = {};
   dtypes.forEach((dtype, index) => {
-    const size = itemSize(dtype)!;
-    tensors[`t_${dtype}`] = { dtype, shape: [256, 256], data: seededBytes(256 * 256 * size, dtype, index + 1) };
+    tensors[`t_${dtype}`] = patternTensor(dtype, [256, 256], index + 1);
   });
   return tensors;
 }
@@ -29,12 +22,14 @@ export function sampleTensors(dtypes: readonly DType[]): Record<string, Tensor> 
 /** Formats whose bytes on disk are the tensor's bytes when tensio writes them: these must map. */
 export const MAPPED_FORMATS = new Set(['safetensors', 'npy', 'npz', 'pytorch', 'zt', 'gguf', 'npk']);
 
+/** One file `writeEveryFormat` wrote: its format, path and the tensors in it. */
 export interface Written {
   format: string;
   path: string;
   tensors: Record<string, Tensor>;
 }
 
+/** Writes one sample file per writable format into `dir` (several for one-tensor formats); `notes` says which writes failed and why. */
 export async function writeEveryFormat(dir: string): Promise<{ written: Written[]; notes: string[] }> {
   const written: Written[] = [];
   const notes: string[] = [];
