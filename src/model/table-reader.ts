@@ -68,6 +68,14 @@ export interface TableReaderParts {
   /** Extras for every tensor info (e.g. the codec). */
   extras?: Readonly<Record<string, unknown>>;
   options?: TableReadOptions;
+  /**
+   * How many batches a whole read of one column tensor (`columns: 'separate'`) may decode
+   * at once, each straight into its rows of the tensor (`TableLoadInto`); default 1. For
+   * formats whose decoding runs on libuv's threads (Parquet's snappy and zstd pages), so
+   * that a column read alone keeps both cores busy; memory grows by one batch's stored
+   * bytes of the column per extra decode.
+   */
+  columnLoadConcurrency?: number;
   close?(): Promise<void>;
 }
 
@@ -135,6 +143,7 @@ export function createTableReader(parts: TableReaderParts): TableReader {
       const length = (to - from) * (rowBytes || itemRowBytes);
       const codec: ChunkCodec = {
         name: 'table',
+        ...(tensor.kind === 'column' && (parts.columnLoadConcurrency ?? 1) > 1 ? { concurrency: parts.columnLoadConcurrency } : {}),
         async *decode(_stored, options) {
           throwIfAborted(options.signal);
           const data = await load(batch, tensor.columns, options.signal);
