@@ -2,7 +2,7 @@
  * The lifecycle every "decode/encode input into a buffer JavaScript owns" call shares,
  * written once: check two Uint8Arrays, hold them with references, run the work on a libuv
  * worker, settle the promise on the JavaScript thread, release everything. The codecs
- * (tensio_snappy.c) only supply the work function.
+ * (tensio_snappy.c, tensio_zstd.c) only supply the work function.
  */
 #include <stdio.h>
 #include <stdlib.h>

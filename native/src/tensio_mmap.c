@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "tensio_snappy.h"
+#include "tensio_zstd.h"
 
 /* Live mappings the SIGBUS handler can recognise. When the table is full, map() refuses
  * ("EFULL") and JavaScript reads the bytes instead: an unregistered mapping could crash. */
@@ -1008,6 +1009,8 @@ NAPI_MODULE_INIT() {
     {"snappyUncompressInto", NULL, tensio_snappy_uncompress_into, NULL, NULL, NULL, napi_default, NULL},
     {"snappyCompressInto", NULL, tensio_snappy_compress_into, NULL, NULL, NULL, napi_default, NULL},
     {"snappyCompressBound", NULL, tensio_snappy_compress_bound, NULL, NULL, NULL, napi_default, NULL},
+    {"zstdDecompressInto", NULL, tensio_zstd_decompress_into, NULL, NULL, NULL, napi_default, NULL},
+    {"zstdLibraryVersion", NULL, tensio_zstd_library_version, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

@@ -67,6 +67,10 @@ export interface MmapAddon {
   snappyCompressInto?(input: Uint8Array, output: Uint8Array): Promise<number>;
   /** The most bytes `snappyCompressInto` writes for `length` input bytes. */
   snappyCompressBound?(length: number): number;
+  /** zstd frames decoded into `output` by the system's libzstd on a libuv worker, resolving to the bytes written (`native/src/tensio_zstd.c`); absent in an addon built before it existed. */
+  zstdDecompressInto?(input: Uint8Array, output: Uint8Array): Promise<number>;
+  /** The version of the libzstd the addon loaded, or null when it found none. */
+  zstdLibraryVersion?(): string | null;
 }
 
 /**
@@ -495,7 +499,8 @@ export function memoryMapPageSize(): number {
 }
 
 /**
- * The loaded addon, for the other modules that call into it (`native-snappy.ts`), or
+ * The loaded addon, for the other modules that call into it (`native-snappy.ts`,
+ * `native-zstd.ts`), or
  * undefined when it is not loaded (`TENSIO_NO_MMAP=1`, no build, the browser).
  *
  * @example

@@ -11,6 +11,7 @@ import { compressors as sharedDecompressors, decompressLz4, decompressLz4Raw, de
 import { snappyCompressor } from 'hysnappy';
 import { TensioError } from '../../core/errors.js';
 import { allocateUninitialized } from '../../core/memory.js';
+import { addonZstdDecoder } from '../../storage/native-zstd.js';
 import { zstdCompressAtLevel } from '../../storage/zstd-native.js';
 import { loadZstdWasm, type ZstdWasm } from '../../storage/zstd-wasm.js';
 import type { ParquetPageCodec } from './column-writer.js';
@@ -115,9 +116,11 @@ let zstdNative: Promise<ZstdNative> | undefined;
 
 /**
  * The page decompressor of the fast read path (`plain-pages.ts`) for a codec, bounded
- * like {@link parquetDecompressors}: zstd pages that are one frame whose block headers
- * bound their output go to the native decoder (@mongodb-js/zstd, on libuv's threads, so
- * the pages of a chunk decode in parallel), snappy pages whose preamble is the header's
+ * like {@link parquetDecompressors}: zstd pages go to the system's libzstd through
+ * tensio's addon (`storage/native-zstd.ts`: straight into a buffer from `allocate`, on
+ * libuv's threads, so the pages of a chunk decode in parallel), else, when they are one
+ * frame whose block headers bound their output, to @mongodb-js/zstd (also on libuv's
+ * threads, into fresh buffers), snappy pages whose preamble is the header's
  * size to tensio's addon (`snappy-native.ts`: straight into the page's buffer, also on
  * libuv's threads, into a buffer from `allocate`, which a reader may take from its pool),
  * everything else to the synchronous ones.
@@ -138,6 +141,18 @@ export async function parquetPageDecompressor(codec: string, maxPageBytes: numbe
     };
   }
   if (codec !== 'ZSTD' || !sync) return sync;
+  const decodeInto = addonZstdDecoder();
+  if (decodeInto) {
+    return (input, size) => {
+      // Over the bound: the synchronous path refuses it (LIMIT_EXCEEDED) before allocating.
+      if (!(size <= maxPageBytes && size > 0)) return sync(input, size);
+      const out = allocate(size);
+      // libzstd never writes past `out`: a frame declaring more fails ("Destination buffer is too small").
+      return decodeInto(input, out).then((written) => exact('zstd', out.subarray(0, written), size), (cause: unknown) => {
+        throw new TensioError('INVALID_HEADER', `parquet: a zstd page of ${input.byteLength} bytes does not decode to its ${size} bytes: ${(cause as Error).message}`, { format: 'parquet', cause });
+      });
+    };
+  }
   const native = await (zstdNative ??= import('@mongodb-js/zstd').then((module) => ((module as { default?: ZstdNative }).default ?? module) as ZstdNative));
   return (input, size) => {
     if (!(size <= maxPageBytes && zstdFrameFits(input, size))) return sync(input, size);
