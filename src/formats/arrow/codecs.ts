@@ -3,9 +3,14 @@
  * int64 little-endian uncompressed length (−1: the bytes follow uncompressed) then one
  * LZ4 frame or zstd frame. Decoding is bounded by the size the batch implies for the
  * buffer: a longer declared length, or a frame header declaring more, is refused before
- * anything is decompressed (decompression bombs).
+ * anything is decompressed (decompression bombs). zstd frames decode through the
+ * system's libzstd in tensio's addon when it has one (`storage/native-zstd.ts`: into a
+ * buffer of the declared length, on libuv's threads, never past it), else
+ * @mongodb-js/zstd; LZ4 frames through lz4-napi.
  */
 import { errorFactory } from '../../core/errors.js';
+import { allocateUninitialized } from '../../core/memory.js';
+import { addonZstdDecoder } from '../../storage/native-zstd.js';
 
 const fail = errorFactory('arrow');
 
@@ -75,7 +80,14 @@ export async function arrowDecodeBuffer(raw: Uint8Array, codec: number | undefin
   }
   let out: Uint8Array;
   try {
-    out = codec === ARROW_CODEC.lz4 ? (await loadLz4()).decompressFrameSync(frame) : await (await loadZstd()).decompress(frame);
+    const decodeInto = codec === ARROW_CODEC.zstd && expected > 0 ? addonZstdDecoder() : undefined;
+    if (decodeInto) {
+      // libzstd writes into the buffer the column keeps, never past its end (a longer frame fails).
+      const into = allocateUninitialized(expected);
+      out = into.subarray(0, await decodeInto(frame, into));
+    } else {
+      out = codec === ARROW_CODEC.lz4 ? (await loadLz4()).decompressFrameSync(frame) : await (await loadZstd()).decompress(frame);
+    }
   } catch (cause) {
     fail('INVALID_HEADER', `arrow: cannot decompress ${what} (${codec === ARROW_CODEC.lz4 ? 'lz4' : 'zstd'}): ${(cause as Error).message}`, { cause });
   }
