@@ -8,6 +8,9 @@
  * machine's load, so these rows mean the same on a busy machine.
  *
  *   TENSIO_BENCH_TABLE_RSS_MIB=2048 npm run bench -- --only table-rss
+ *
+ * `TENSIO_BENCH_TABLE_RSS_CODEC=zstd` makes (and caches) the input with zstd pages instead
+ * of snappy, for the zstd decoders' memory (the addon's libzstd or @mongodb-js/zstd).
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -33,6 +36,11 @@ export function rssTableMiB(context: Pick<BenchContext, 'quick' | 'sizeMiB'>): n
   return context.quick ? context.sizeMiB : 2048;
 }
 
+/** The input's page codec: snappy (the issue's), or `TENSIO_BENCH_TABLE_RSS_CODEC=zstd`. */
+function rssTableCodec(): 'snappy' | 'zstd' {
+  return process.env.TENSIO_BENCH_TABLE_RSS_CODEC === 'zstd' ? 'zstd' : 'snappy';
+}
+
 /** Where the generated input is kept between runs. */
 function cacheFolder(): string {
   return process.env.TENSIO_BENCH_CACHE ?? join(homedir(), '.cache', 'tensio', 'bench');
@@ -50,19 +58,19 @@ function makeBlock(rows: number): Uint8Array {
 }
 
 /**
- * The cached snappy Parquet file of `mib` MiB of float32 values (made when missing: the
+ * The cached Parquet file (snappy or zstd pages) of `mib` MiB of float32 values (made when missing: the
  * atomic sink publishes it complete or not at all, so a file present is whole).
  */
-async function cachedParquet(mib: number, log: (line: string) => void): Promise<{ path: string; rows: number; made: boolean }> {
+async function cachedParquet(mib: number, codec: 'snappy' | 'zstd', log: (line: string) => void): Promise<{ path: string; rows: number; made: boolean }> {
   const rows = Math.floor((mib * 2 ** 20) / (COLUMNS * 4));
   const folder = cacheFolder();
   mkdirSync(folder, { recursive: true });
-  const path = join(folder, `rss-table-${rows}x${COLUMNS}-f32-snappy.parquet`);
+  const path = join(folder, `rss-table-${rows}x${COLUMNS}-f32-${codec}.parquet`);
   if (existsSync(path)) return { path, rows, made: false };
   log(`table-rss: writing the ${mib} MiB table once (${rows} rows × ${COLUMNS}) to ${path}`);
   const block = makeBlock(Math.min(BLOCK_ROWS, rows));
   const rowBytes = COLUMNS * 4;
-  const writer = await parquetCreateWriter(await atomicFileSink(path, { durable: false }), { tensors: [{ name: 'table', dtype: 'float32', shape: [rows, COLUMNS] }], formatOptions: { compression: 'snappy' } });
+  const writer = await parquetCreateWriter(await atomicFileSink(path, { durable: false }), { tensors: [{ name: 'table', dtype: 'float32', shape: [rows, COLUMNS] }], formatOptions: { compression: codec } });
   await writer.add('table', (function* () {
     for (let done = 0; done < rows;) {
       const take = Math.min(BLOCK_ROWS, rows - done);
@@ -84,11 +92,12 @@ async function cachedParquet(mib: number, log: (line: string) => void): Promise<
  */
 export async function runTableRssBench(context: BenchContext): Promise<BenchRow[]> {
   const mib = rssTableMiB(context);
-  const { path: parquet, made } = await cachedParquet(mib, context.log);
+  const codec = rssTableCodec();
+  const { path: parquet, made } = await cachedParquet(mib, codec, context.log);
   const stacked = join(context.dir, 'rss-stacked.safetensors');
   const columns = join(context.dir, 'rss-columns.safetensors');
   const back = join(context.dir, 'rss-columns.parquet');
-  const size = `${(statSync(parquet).size / 2 ** 20).toFixed(0)} MiB snappy file, ${mib} MiB of values${made ? '' : ', cached input'}`;
+  const size = `${(statSync(parquet).size / 2 ** 20).toFixed(0)} MiB ${codec} file, ${mib} MiB of values${made ? '' : ', cached input'}`;
   const noMmap = { [NO_MMAP_ENV]: '1' };
   const cases = [
     { op: 'convert', input: parquet, output: stacked, what: `Parquet (${size}) → safetensors, one stacked tensor`, goal: true },
