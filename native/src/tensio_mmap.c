@@ -283,7 +283,6 @@ static int read_int64(napi_env env, napi_value value, int64_t *out) {
  * a coded error is thrown. `total` is page-rounded.
  */
 static napi_value hand_out(napi_env env, void *base, size_t total, size_t delta, size_t length) {
-  pay_owed(env);
   int slot = registry_add((uintptr_t)base, (uintptr_t)base + total);
   if (slot < 0) {
     munmap(base, total);
@@ -300,16 +299,33 @@ static napi_value hand_out(napi_env env, void *base, size_t total, size_t delta,
   mapping->slot = slot;
   mapping->uncharged = 0;
 
+  /*
+   * Uncharged BEFORE the buffer exists: creating it adds its whole length to V8's
+   * external-memory counter and checks the limit right there, so taking the difference
+   * off afterwards came too late: every map of 1 GiB started an "external memory
+   * pressure" scavenge at once and a mark-compact finished a few milliseconds later
+   * (4-7 ms of a 1 GiB map + close; measured with --trace-gc). The counter may dip
+   * below zero for that instant; V8 only checks the limit on increases. A failed
+   * creation runs finalize_mapping, which books the uncharged bytes as owed as usual.
+   */
+  int64_t uncharged = (int64_t)length - charge_for((int64_t)length);
+  /* What collected mappings still owe is paid in the same adjustment (net of this uncharge):
+   * paid on its own, a 1 GiB debt crossed the limit just as an uncharged map would. */
+  env_state_t *state = env_state(env);
+  int64_t owed = state ? state->owed : 0;
+  int64_t ignored;
+  if ((uncharged > 0 || owed != 0) && napi_adjust_external_memory(env, owed - (uncharged > 0 ? uncharged : 0), &ignored) == napi_ok) {
+    if (state) state->owed = 0;
+    if (uncharged > 0) mapping->uncharged = uncharged;
+  }
+
   napi_value buffer;
   napi_status status = napi_create_external_arraybuffer(env, (char *)base + delta, length, finalize_mapping,
                                                         mapping, &buffer);
   if (status != napi_ok) {
-    /* Node already ran finalize_mapping (unmapped and freed): nothing more to release. */
+    /* Node already ran finalize_mapping (unmapped, freed, the uncharge booked as owed): nothing more to release. */
     return refuse_external(env, "map: this runtime refuses external ArrayBuffers");
   }
-  int64_t uncharged = (int64_t)length - charge_for((int64_t)length);
-  int64_t ignored;
-  if (uncharged > 0 && napi_adjust_external_memory(env, -uncharged, &ignored) == napi_ok) mapping->uncharged = uncharged;
   return buffer;
 }
 
@@ -557,6 +573,7 @@ typedef struct {
   int slot;
   int released;
   napi_ref memory;  /* strong: keeps the Memory and its reservation alive */
+  atomic_int cancel; /* set at release: a populate job over these pages stops at its next window */
 } into_t;
 
 /* The backing store address and length of memory.buffer, or 0 when it cannot be read. */
@@ -572,6 +589,7 @@ static int memory_buffer_info(napi_env env, napi_value memory, void **data, size
 static void into_release(napi_env env, into_t *into) {
   if (into->released) return;
   into->released = 1;
+  atomic_store_explicit(&into->cancel, 1, memory_order_relaxed);
   napi_value memory;
   void *data = NULL;
   size_t length = 0;
@@ -719,7 +737,7 @@ static napi_value base_modulo(napi_env env, napi_callback_info info) {
 }
 
 /*
- * Fault-ahead: populate(buffer[, cancelFlag]) -> Promise resolving to "populate",
+ * Fault-ahead: populate(target[, cancelFlag]) -> Promise resolving to "populate",
  * "willneed" or "none" (what was done), rejecting with code "EFAULT" when part of the
  * range no longer has a file page behind it (the file was shortened).
  *
@@ -727,12 +745,25 @@ static napi_value base_modulo(napi_env env, napi_callback_info info) {
  * its own thread: a fault per 64 KiB for a file cached in small folios (what small
  * writes leave), per 2 MiB for large ones, and in a VM each fault is an expensive trap.
  * This sets up the page tables instead on a libuv worker thread with MADV_POPULATE_READ
- * (Linux >= 5.14), window by window from the start, which costs the worker a fraction of
- * what the faults cost, and on a machine with a spare core overlaps the consumer's work.
- * It never breaks copy-on-write (pages are mapped read-only until written) and never
- * raises SIGBUS: past a truncated file's end the kernel answers EFAULT, and the
- * consumer's own touch then meets the SIGBUS handler as before. Older kernels answer
- * EINVAL: the rest is advised MADV_WILLNEED (page-cache read-ahead only).
+ * (Linux >= 5.14), which costs the worker a fraction of what the faults cost (1 GiB of
+ * a small-folio file: 10-16 ms against ~90 ms of faults), then reads a byte of every
+ * page (touch_window: the first access still costs the consumer otherwise), and on a
+ * machine with a spare core overlaps the consumer's work. It never breaks copy-on-write
+ * (pages are mapped read-only until written). Past a truncated file's end the kernel
+ * answers EFAULT (nothing is touched there), and the consumer's own touch then meets the
+ * SIGBUS handler as before. Older kernels answer EINVAL: the rest is advised
+ * MADV_WILLNEED (page-cache read-ahead only).
+ *
+ * Why backwards: the worker starts when the consumer starts (the read returns at once),
+ * at the same first byte, and populating + touching a page costs the worker about what
+ * faulting and first-touching it costs the consumer, so a worker going forwards never
+ * gets ahead: the consumer catches up with it at once and both take the same pages.
+ * Windows are therefore done from the last one back to the first: the consumer takes
+ * the front, the worker the back, and they meet where their speeds put them, each page
+ * paid for once, by one of them (1 GiB .npy, WebAssembly SIMD sum: 130-143 ms of the
+ * consumer's CPU alone, 69-74 ms with the worker). A consumer that does not touch every
+ * byte should not ask for it. For cold files it costs nothing either: mapping faults read
+ * around the faulting page (not sequential read-ahead) whichever way they go.
  *
  * Jobs run in the order they were asked for, one at a time, on ONE worker: a queue
  * drained by a single async work per environment, so a read-ahead of many tensors does
@@ -756,6 +787,7 @@ typedef struct populate_s {
   char *start;
   size_t length;
   atomic_int *cancel; /* first element of the cancel flag, or NULL */
+  atomic_int *released; /* an into handle's own flag (set by its release), or NULL */
   const char *method; /* "populate", "willneed" or "none", set by the worker */
   int error;          /* errno of a failed window, 0 when none */
 } populate_t;
@@ -772,19 +804,43 @@ static pthread_mutex_t populate_lock = PTHREAD_MUTEX_INITIALIZER;
 static populate_t *queue_head = NULL, *queue_tail = NULL; /* guarded by populate_lock */
 static napi_env drain_env = NULL; /* the environment whose drain is running, guarded by populate_lock */
 
+/*
+ * Reads one byte of every page of a window the kernel has just populated. Why: in this VM
+ * (Firecracker, Linux 6.18) a mapping's FIRST access to each 4 KiB page costs the
+ * accessing thread ~0.25 us even when MADV_POPULATE_READ has already mapped it (1 GiB
+ * of a small-folio file: a WebAssembly SIMD sum took 100-110 ms of its thread's CPU
+ * after populate and 31-35 ms after populate + this touch; the same sum over pages
+ * already touched, 35-40 ms), so populate alone left most of the cost on the consumer.
+ * The touch moves it to this worker. Safe: the window was just populated (every page has
+ * a file page), and a truncation racing with the touch meets the SIGBUS handler, which
+ * covers every mapping populate accepts (map, mapJoined and mapInto all register).
+ */
+static volatile unsigned touch_sink;
+static void touch_window(volatile const char *at, size_t span) {
+  unsigned sum = 0;
+  for (size_t offset = 0; offset < span; offset += page_size) sum += (unsigned char)at[offset];
+  touch_sink += sum;
+}
+
 static void populate_one(populate_t *job) {
   uintptr_t first = (uintptr_t)job->start & ~(uintptr_t)(page_size - 1);
   uintptr_t end = (uintptr_t)job->start + job->length;
   job->method = "none";
-  for (uintptr_t at = first; at < end;) {
-    if (job->cancel && atomic_load_explicit(job->cancel, memory_order_relaxed)) return;
+  if (end <= first) return;
+  /* Windows from the LAST one back to the first (see "Why backwards" above). */
+  size_t windows = (end - first + POPULATE_WINDOW_BYTES - 1) / POPULATE_WINDOW_BYTES;
+  for (size_t index = windows; index-- > 0;) {
+    uintptr_t at = first + index * POPULATE_WINDOW_BYTES;
     size_t span = end - at < POPULATE_WINDOW_BYTES ? end - at : POPULATE_WINDOW_BYTES;
-    if (atomic_load_explicit(&populate_method, memory_order_relaxed) != 2) {
+    for (;;) {
+      if (job->cancel && atomic_load_explicit(job->cancel, memory_order_relaxed)) return;
+      if (job->released && atomic_load_explicit(job->released, memory_order_relaxed)) return;
+      if (atomic_load_explicit(&populate_method, memory_order_relaxed) == 2) break;
       if (madvise((void *)at, span, MADV_POPULATE_READ) == 0) {
         atomic_store_explicit(&populate_method, 1, memory_order_relaxed);
         job->method = "populate";
-        at += span;
-        continue;
+        touch_window((volatile const char *)at, span);
+        break;
       }
       if (errno == EINTR || errno == EAGAIN) continue;
       if (errno != EINVAL) {
@@ -793,11 +849,14 @@ static void populate_one(populate_t *job) {
       }
       atomic_store_explicit(&populate_method, 2, memory_order_relaxed); /* this kernel predates it */
     }
+    if (atomic_load_explicit(&populate_method, memory_order_relaxed) == 2) {
 #ifdef MADV_WILLNEED
-    madvise((void *)at, end - at, MADV_WILLNEED);
-    job->method = "willneed";
+      /* The windows not yet populated, all at once: read-ahead advice only. */
+      madvise((void *)first, at + span - first, MADV_WILLNEED);
+      job->method = "willneed";
 #endif
-    return;
+      return;
+    }
   }
 }
 
@@ -871,7 +930,9 @@ static void drain_complete(napi_env env, napi_status status, void *data) {
   free(drain);
 }
 
-/* populate(buffer[, cancelFlag]) -> Promise; see above. `cancelFlag` is an Int32Array whose
+/* populate(target[, cancelFlag]) -> Promise; see above. `target` is an ArrayBuffer from map()
+ * or mapJoined(), or a handle from mapInto() (its pages inside the wasm memory; releasing
+ * the handle stops the job at its next window). `cancelFlag` is an Int32Array whose
  * first element, once set to non-zero, stops the jobs given it at their next window. */
 static napi_value populate_buffer(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -879,10 +940,23 @@ static napi_value populate_buffer(napi_env env, napi_callback_info info) {
   void *data = NULL;
   size_t length = 0;
   bool is_buffer = false;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_is_arraybuffer(env, argv[0], &is_buffer) != napi_ok || !is_buffer ||
-      napi_get_arraybuffer_info(env, argv[0], &data, &length) != napi_ok) {
-    return throw_coded(env, "EINVAL", "populate(buffer[, cancelFlag]) takes an ArrayBuffer from map()");
+  napi_valuetype type = napi_undefined;
+  into_t *into = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok) {
+    return throw_coded(env, "EINVAL", "populate(target[, cancelFlag]) takes an ArrayBuffer from map() or a handle from mapInto()");
+  }
+  if (type == napi_external) {
+    void *pointer = NULL;
+    if (napi_get_value_external(env, argv[0], &pointer) != napi_ok || pointer == NULL) {
+      return throw_coded(env, "EINVAL", "populate: not a handle from mapInto()");
+    }
+    into = (into_t *)pointer;
+    if (into->released) return throw_coded(env, "EINVAL", "populate: the mapInto() handle was already released");
+    data = (void *)into->start;
+    length = into->total;
+  } else if (napi_is_arraybuffer(env, argv[0], &is_buffer) != napi_ok || !is_buffer ||
+             napi_get_arraybuffer_info(env, argv[0], &data, &length) != napi_ok) {
+    return throw_coded(env, "EINVAL", "populate(target[, cancelFlag]) takes an ArrayBuffer from map() or a handle from mapInto()");
   }
   atomic_int *cancel = NULL;
   if (argc >= 2) {
@@ -905,6 +979,7 @@ static napi_value populate_buffer(napi_env env, napi_callback_info info) {
   job->start = (char *)data;
   job->length = length;
   job->cancel = cancel;
+  job->released = into ? &into->cancel : NULL; /* the reference below keeps `into` alive until settled */
   napi_value promise;
   if (napi_create_reference(env, argv[0], 1, &job->buffer) != napi_ok ||
       (cancel && napi_create_reference(env, argv[1], 1, &job->flag) != napi_ok) ||
@@ -947,6 +1022,33 @@ static napi_value populate_buffer(napi_env env, napi_callback_info info) {
   }
   populate_settle(env, job);
   return promise;
+}
+
+/*
+ * populateProbe() -> "populate" when this kernel has MADV_POPULATE_READ (Linux >= 5.14),
+ * "willneed" when it answers EINVAL (populate() then only advises MADV_WILLNEED), "none"
+ * when even the probe could not run. Tried once on one anonymous page, synchronously
+ * (a few microseconds), and remembered, so memoryMapStatus() can say what populate does
+ * before any job ran.
+ */
+static napi_value populate_probe(napi_env env, napi_callback_info info) {
+  (void)info;
+  int method = atomic_load_explicit(&populate_method, memory_order_relaxed);
+  if (method == 0) {
+    void *page = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page != MAP_FAILED) {
+      int result;
+      do result = madvise(page, page_size, MADV_POPULATE_READ);
+      while (result != 0 && (errno == EINTR || errno == EAGAIN));
+      if (result == 0) method = 1;
+      else if (errno == EINVAL) method = 2;
+      munmap(page, page_size);
+      if (method != 0) atomic_store_explicit(&populate_method, method, memory_order_relaxed);
+    }
+  }
+  napi_value result;
+  napi_create_string_utf8(env, method == 1 ? "populate" : method == 2 ? "willneed" : "none", NAPI_AUTO_LENGTH, &result);
+  return result;
 }
 
 /* faulted(buffer) -> true when a truncation replaced part of this mapping with zeros. */
@@ -1006,6 +1108,7 @@ NAPI_MODULE_INIT() {
     {"baseModulo", NULL, base_modulo, NULL, NULL, NULL, napi_default, NULL},
     {"allocate", NULL, allocate_anonymous, NULL, NULL, NULL, napi_default, NULL},
     {"populate", NULL, populate_buffer, NULL, NULL, NULL, napi_default, NULL},
+    {"populateProbe", NULL, populate_probe, NULL, NULL, NULL, napi_default, NULL},
     {"snappyUncompressInto", NULL, tensio_snappy_uncompress_into, NULL, NULL, NULL, napi_default, NULL},
     {"snappyCompressInto", NULL, tensio_snappy_compress_into, NULL, NULL, NULL, napi_default, NULL},
     {"snappyCompressBound", NULL, tensio_snappy_compress_bound, NULL, NULL, NULL, napi_default, NULL},

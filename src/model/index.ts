@@ -14,5 +14,5 @@ export * from './densify.js';
 export * from './dequantize-layout.js';
 export * from './shared-storage.js';
 export { verifyByReading } from './verify-by-reading.js';
-export { readEach, READ_EACH_AHEAD_BYTES, READ_EACH_OFF_THREAD_MIN_BYTES, type ReadEachOptions, type ReadEachItem } from './read-each.js';
+export { readEach, READ_EACH_AHEAD_BYTES, READ_EACH_MAX_COPIES, READ_EACH_OFF_THREAD_MIN_BYTES, type ReadEachOptions, type ReadEachItem } from './read-each.js';
 export * from './verify-loop.js';

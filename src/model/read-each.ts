@@ -17,9 +17,14 @@
  * (so a large tensor is still read); the tensor the caller holds is not counted, nor are
  * the ones it keeps. For copies this is memory; for mappings it is address space and
  * page tables (about 0.2% of the bytes), the page-cache pages being the file's.
+ *
+ * Thread bound: at most {@link READ_EACH_MAX_COPIES} copies run on libuv's thread pool at
+ * once (its 4 threads are shared with every other file and zlib job of the process; on a
+ * 2-core machine two copies already keep both cores busy), and population runs on one
+ * worker thread (the addon's queue).
  */
 import { TensioError, throwIfAborted } from '../core/errors.js';
-import { isMemoryMapped, memoryMapFaulted } from '../storage/memory-map.js';
+import { isMemoryMapped, memoryMapAvailable, memoryMapFaulted, memoryMapPopulateError } from '../storage/memory-map.js';
 import type { Tensor } from '../core/tensor.js';
 import type { TensorReader } from './types.js';
 
@@ -32,6 +37,13 @@ export const READ_EACH_AHEAD_BYTES = 64 * 2 ** 20;
  * libuv's thread pool and are read synchronously.
  */
 export const READ_EACH_OFF_THREAD_MIN_BYTES = 1024 * 1024;
+
+/**
+ * Most copies {@link readEach} has in flight on libuv's thread pool at once (when it
+ * copies: `copy: true`, or no mapping in this process); further read-ahead waits for one
+ * of them to finish.
+ */
+export const READ_EACH_MAX_COPIES = 2;
 
 /** Options for {@link readEach}. */
 export interface ReadEachOptions {
@@ -100,15 +112,27 @@ export async function* readEach(reader: TensorReader, options: ReadEachOptions =
   const pending: Pending[] = [];
   let pendingBytes = 0;
   let next = 0;
+  // Copies on the thread pool not yet finished (counted only where reads are copies: mapped reads return at once).
+  const copies = options.copy === true || !memoryMapAvailable();
+  let copiesInFlight = 0;
 
-  /** Starts reads while they fit the bound; one is always allowed when none is in flight. */
+  /** Starts reads while they fit the bounds; one is always allowed when none is in flight. */
   const fill = (): void => {
     while (next < names.length) {
       const bytes = sizes[next]!;
       if (pending.length > 0 && pendingBytes + bytes > aheadBytes) return;
+      const offThread = bytes >= READ_EACH_OFF_THREAD_MIN_BYTES;
+      if (pending.length > 0 && copies && offThread && copiesInFlight >= READ_EACH_MAX_COPIES) return;
       const name = names[next++]!;
-      const tensor = reader.read(name, bytes >= READ_EACH_OFF_THREAD_MIN_BYTES ? offThreadOptions : baseOptions);
-      tensor.catch(() => undefined); // awaited in order below, or dropped when the loop is left
+      const tensor = reader.read(name, offThread ? offThreadOptions : baseOptions);
+      if (copies && offThread) {
+        copiesInFlight++;
+        // Settles before the loop awaits it; a finished copy lets the next step start another.
+        const settled = () => { copiesInFlight--; };
+        tensor.then(settled, settled);
+      } else {
+        tensor.catch(() => undefined); // awaited in order below, or dropped when the loop is left
+      }
       pending.push({ name, bytes, tensor });
       pendingBytes += bytes;
       if (aheadBytes === 0) return;
@@ -117,9 +141,13 @@ export async function* readEach(reader: TensorReader, options: ReadEachOptions =
 
   let given: ReadEachItem | undefined;
   const checkGiven = (): void => {
-    if (given && isMemoryMapped(given.tensor.data) && memoryMapFaulted(given.tensor.data)) {
+    if (!given || !isMemoryMapped(given.tensor.data)) return;
+    if (memoryMapFaulted(given.tensor.data)) {
       throw new TensioError('SOURCE_CHANGED', `${reader.path ?? 'the file'} was shortened while tensor ${given.name} (${given.tensor.data.byteLength} bytes) was mapped: some of its bytes read as zeros`, { ...(reader.path ? { path: reader.path } : {}) });
     }
+    // A populate job that failed (the file shortened before the caller touched the missing pages) is not lost either.
+    const failed = memoryMapPopulateError(given.tensor.data);
+    if (failed) throw failed;
   };
 
   while (next < names.length || pending.length > 0) {

@@ -8,7 +8,7 @@
 import { TensioError } from '../core/errors.js';
 import type { DType } from '../core/dtype.js';
 import type { ByteSource } from '../storage/byte-source.js';
-import type { WasmMemoryLike, WasmMemoryMapping } from '../storage/memory-map.js';
+import type { PopulateMethod, WasmMemoryLike, WasmMemoryMapping } from '../storage/memory-map.js';
 import type { TensorLocation } from './create-reader.js';
 import type { TensorInfo } from './types.js';
 
@@ -50,6 +50,17 @@ export interface ReadIntoWasmMemoryOptions {
    * when the memory's 4 GiB address space is short.
    */
   readonly alignHugePages?: boolean;
+  /**
+   * Fault-ahead (default false): the caller will touch every byte, so the page tables of
+   * each mapped tensor are set up on the addon's populate worker (one libuv thread,
+   * `MADV_POPULATE_READ` in 4 MiB windows, tensors in placement order) while the caller
+   * already works on the first one: its touches then find the pages mapped instead of
+   * each stopping for a fault. A hint: it never throws, `release()` and the reader's
+   * `close()` stop it at its next window, and a failure (the file shortened:
+   * `SOURCE_CHANGED`) is what {@link WasmTensor.populated} rejects with. No effect on
+   * tensors copied in, or where populate is unavailable (`memoryMapStatus().populate`).
+   */
+  readonly populate?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -80,6 +91,14 @@ export interface WasmTensor {
   release(): void;
   /** True when the file was shortened under the mapping and some of the bytes now read as zeros. */
   faulted(): boolean;
+  /**
+   * How the `populate` option's fault-ahead of this tensor ended: `'populate'` (page
+   * tables set up), `'willneed'` (an older kernel: advised only), `'none'` (not asked for,
+   * not mapped, stopped before its first window, or unavailable). Rejects with the
+   * job's error (`SOURCE_CHANGED` when the file was shortened under it); the job itself
+   * never throws, so not asking is safe.
+   */
+  populated(): Promise<PopulateMethod>;
 }
 
 /** Pages of 64 KiB for `bytes` (at least one, as every placement gets its own pages). */
@@ -145,6 +164,10 @@ export async function placeAllInWasmMemory(items: readonly WasmPlacement[], memo
   if (items.length === 0) return [];
   const describe = (info: TensorInfo, pointer: number, region: { byteOffset: number; byteLength: number }, mapping: WasmMemoryMapping | undefined): WasmTensor => {
     let released = false;
+    // Settled outcome of the fault-ahead job; the job's own promise always has a handler (a hint never crashes).
+    let outcome: Promise<{ method: PopulateMethod } | { error: unknown }> = Promise.resolve({ method: 'none' });
+    const job = options.populate && mapping ? mapping.populate?.() : undefined;
+    if (job) outcome = job.then((method) => ({ method }), (error: unknown) => ({ error }));
     return {
       name: info.name,
       dtype: info.dtype,
@@ -160,6 +183,11 @@ export async function placeAllInWasmMemory(items: readonly WasmPlacement[], memo
         else new Uint8Array(memory.buffer, region.byteOffset, region.byteLength).fill(0);
       },
       faulted: () => !released && mapping !== undefined && mapping.faulted(),
+      populated: async () => {
+        const settled = await outcome;
+        if ('error' in settled) throw settled.error;
+        return settled.method;
+      },
     };
   };
   // The layout, relative to the memory's current end (where the grow puts the new pages).

@@ -68,6 +68,9 @@ export async function fileSource(path: string, options: FileSourceOptions = {}):
   }
   const size = stats.size;
   let closed = false;
+  // Set at close(): populate jobs over this file's mappings stop at their next 4 MiB window
+  // (fault-ahead is a hint; a closed reader's consumer, if any, takes its own faults).
+  const populateCancel = new Int32Array(1);
   const mapMinBytes = Math.max(1, options.mapMinBytes ?? MAP_MIN_BYTES);
   const canMap = (options.map ?? true) && memoryMapAvailable();
 
@@ -104,18 +107,20 @@ export async function fileSource(path: string, options: FileSourceOptions = {}):
         if (closed || length < mapMinBytes) return undefined;
         checkRange(size, offset, length, path);
         const bytes = mapFileRange(handle.fd, offset, length, path);
-        return bytes ? { bytes, faulted: () => memoryMapFaulted(bytes), populate: () => populateMappedView(bytes, path) } : undefined;
+        return bytes ? { bytes, faulted: () => memoryMapFaulted(bytes), populate: () => populateMappedView(bytes, path, populateCancel) } : undefined;
       },
       mapIntoWasm(memory, byteOffset, offset, length) {
         if (closed || length < mapMinBytes) return undefined;
         checkRange(size, offset, length, path);
-        return mapFileIntoWasmMemory(memory, byteOffset, handle.fd, offset, length, path);
+        const mapping = mapFileIntoWasmMemory(memory, byteOffset, handle.fd, offset, length, path);
+        return mapping && { ...mapping, populate: () => mapping.populate?.(populateCancel) };
       },
       wasmBaseModulo: wasmMemoryBaseModulo,
     } : {}),
     async close() {
       if (closed) return;
       closed = true;
+      populateCancel[0] = 1;
       await handle.close();
     },
     async [Symbol.asyncDispose]() {

@@ -59,8 +59,13 @@ export interface MmapAddon {
   baseModulo?(memory: WasmMemoryLike, modulus: number): number;
   /** A zeroed, 2 MiB-aligned, huge-page-advised anonymous buffer; absent in an addon built before it existed. */
   allocate?(length: number): ArrayBuffer;
-  /** Page tables of a mapping set up on a libuv worker (MADV_POPULATE_READ); absent in an addon built before it existed. */
-  populate?(buffer: ArrayBuffer, cancel?: Int32Array): Promise<PopulateMethod>;
+  /**
+   * Page tables of a mapping (a buffer from `map`/`mapJoined`, or a handle from `mapInto`)
+   * set up on a libuv worker (MADV_POPULATE_READ); absent in an addon built before it existed.
+   */
+  populate?(target: ArrayBuffer | object, cancel?: Int32Array): Promise<PopulateMethod>;
+  /** What populate does on this kernel, tried once on one page; absent in an addon built before it existed. */
+  populateProbe?(): PopulateMethod;
   /** Raw snappy decoded into `output` on a libuv worker (`native/src/tensio_snappy.c`); absent in an addon built before it existed. */
   snappyUncompressInto?(input: Uint8Array, output: Uint8Array): Promise<void>;
   /** One raw snappy block of `input` written into `output` on a libuv worker, resolving to its length; absent in an addon built before it existed. */
@@ -94,11 +99,25 @@ export interface WasmMemoryLike {
 
 /** A file range mapped into a WebAssembly memory by {@link mapFileIntoWasmMemory}. */
 export interface WasmMemoryMapping {
-  /** Puts zero pages back over the range (what fresh wasm pages hold); true on the first call only. */
+  /** Puts zero pages back over the range (what fresh wasm pages hold); true on the first call only. Stops a populate job over it. */
   release(): boolean;
   /** True once the file was shortened under the mapping and some of its bytes read as zeros. */
   faulted(): boolean;
+  /**
+   * Sets up the mapping's page tables on the addon's populate worker, as
+   * {@link populateMappedView} does for a mapped view; `undefined` when the addon cannot.
+   * Rejects with `SOURCE_CHANGED` when the file was shortened. `release()` stops it.
+   */
+  populate?(cancel?: Int32Array): Promise<PopulateMethod> | undefined;
 }
+
+/**
+ * Whether fault-ahead (`populate` options, {@link populateMappedView}) sets up page tables
+ * here: `'populate'` (`MADV_POPULATE_READ`, Linux 5.14 and later), `'willneed'` (an
+ * older kernel: the pages are only advised, the consumer still takes the faults) or
+ * `'unavailable'` (no addon, or an addon built before populate existed: the options do nothing).
+ */
+export type PopulateSupport = 'populate' | 'willneed' | 'unavailable';
 
 /** Whether mapped reads are in use, and why (or why not). */
 export interface MemoryMapStatus {
@@ -116,6 +135,10 @@ export interface MemoryMapStatus {
   readonly hugePageBuffers: boolean;
   /** One sentence: why huge-page buffers are, or are not, in use. */
   readonly hugePageReason: string;
+  /** What fault-ahead (`populate` options) does in this process; see {@link PopulateSupport}. */
+  readonly populate: PopulateSupport;
+  /** One sentence: what `populate` options do here, and why. */
+  readonly populateReason: string;
 }
 
 let loaded: { addon?: MmapAddon; path?: string; reason: string } | undefined;
@@ -167,10 +190,27 @@ function loadAddon(): { addon?: MmapAddon; path?: string; reason: string } {
  */
 export function memoryMapStatus(): MemoryMapStatus {
   const state = loadAddon();
-  const huge = { hugePageBuffers: hugePageAllocate() !== undefined, hugePageReason: hugePageReason() };
+  const huge = { hugePageBuffers: hugePageAllocate() !== undefined, hugePageReason: hugePageReason(), ...populateStatus() };
   if (!state.addon) return { enabled: false, reason: state.reason, ...huge };
   const stats = state.addon.stats();
   return { enabled: true, reason: state.reason, addonPath: state.path!, liveMappings: stats.liveMappings, faults: stats.faults, ...huge };
+}
+
+/** What populate does here, for {@link memoryMapStatus}. */
+function populateStatus(): { populate: PopulateSupport; populateReason: string } {
+  const addon = loadAddon().addon;
+  if (!addon) return { populate: 'unavailable', populateReason: 'fault-ahead (populate options) needs the native addon, which is not in use; mapped pages are faulted in by their first touch' };
+  if (!addon.populate) return { populate: 'unavailable', populateReason: 'the native addon was built before it could populate mappings; populate options do nothing. Rebuild it with `npm run build:native`' };
+  let method: PopulateMethod = 'populate';
+  try {
+    // An addon with populate() but no probe: populate() itself finds out per job.
+    method = addon.populateProbe ? addon.populateProbe() : 'populate';
+  } catch {
+    method = 'none';
+  }
+  if (method === 'populate') return { populate: 'populate', populateReason: 'populate options set up page tables on a libuv worker thread ahead of the consumer (MADV_POPULATE_READ)' };
+  if (method === 'willneed') return { populate: 'willneed', populateReason: 'this kernel lacks MADV_POPULATE_READ (Linux < 5.14): populate options only advise MADV_WILLNEED (page-cache read-ahead); the consumer still takes the page faults' };
+  return { populate: 'unavailable', populateReason: 'populate could not be tried on this system (the probe mapping failed); populate options may do nothing' };
 }
 
 /** The addon's allocate(), when huge-page buffers are on in this process. */
@@ -379,19 +419,49 @@ export function memoryMapPopulateAvailable(): boolean {
  * ```
  */
 export function populateMappedView(view: ArrayBufferView, name: string, cancel?: Int32Array): Promise<PopulateMethod> | undefined {
+  if (!mappedBuffers.has(view.buffer)) return undefined;
+  const job = populateJob(view.buffer as ArrayBuffer, view.byteLength, name, cancel);
+  // The failure is also kept with the buffer, so a caller that dropped the promise can still ask.
+  job?.catch((error: TensioError) => populateFailures.set(view.buffer, error));
+  return job;
+}
+
+/** Populate failures of mapped buffers, for {@link memoryMapPopulateError}. */
+const populateFailures = new WeakMap<ArrayBufferLike, TensioError>();
+
+/**
+ * Why populating the mapping behind `view` failed ({@link populateMappedView}, or a read
+ * with `populate: true`), or `undefined` when it did not fail (or was not asked for).
+ * `SOURCE_CHANGED` means the file was shortened under the mapping. A populate job that
+ * fails never throws on its own: it is a hint, and its failure waits here to be asked for
+ * (`readEach` asks before every step).
+ *
+ * @example
+ * ```ts
+ * const tensor = await reader.read('weight', { populate: true });
+ * const error = memoryMapPopulateError(tensor.data);
+ * if (error) throw error;
+ * ```
+ */
+export function memoryMapPopulateError(view: ArrayBufferView): TensioError | undefined {
+  return populateFailures.get(view.buffer);
+}
+
+/** One populate job on the addon's worker, its error turned into a TensioError; `undefined` when the addon cannot. */
+function populateJob(target: ArrayBuffer | object, byteLength: number, name: string, cancel?: Int32Array): Promise<PopulateMethod> | undefined {
   const addon = loadAddon().addon;
-  if (!addon?.populate || !mappedBuffers.has(view.buffer)) return undefined;
+  if (!addon?.populate) return undefined;
   let job: Promise<PopulateMethod>;
   try {
-    job = cancel ? addon.populate(view.buffer as ArrayBuffer, cancel) : addon.populate(view.buffer as ArrayBuffer);
+    job = cancel ? addon.populate(target, cancel) : addon.populate(target);
   } catch {
     return undefined;
   }
   return job.catch((error: { code?: string; message?: string }) => {
     if (error.code === 'EFAULT') {
-      throw new TensioError('SOURCE_CHANGED', `${name} was shortened while ${view.byteLength} mapped bytes were being populated: part of them no longer has file data behind it (was the file truncated or rewritten in place?)`, { path: name });
+      throw new TensioError('SOURCE_CHANGED', `${name} was shortened while ${byteLength} mapped bytes were being populated: part of them no longer has file data behind it (was the file truncated or rewritten in place?)`, { path: name });
     }
-    throw new TensioError('IO_ERROR', `${name}: populating ${view.byteLength} mapped bytes failed (${error.code ?? 'error'}: ${error.message ?? ''})`, { path: name });
+    throw new TensioError('IO_ERROR', `${name}: populating ${byteLength} mapped bytes failed (${error.code ?? 'error'}: ${error.message ?? ''})`, { path: name });
   });
 }
 
@@ -467,7 +537,11 @@ export function mapFileIntoWasmMemory(memory: WasmMemoryLike, byteOffset: number
     }
     return undefined;
   }
-  return { release: () => addon.unmapInto(handle), faulted: () => addon.intoFaulted(handle) };
+  return {
+    release: () => addon.unmapInto(handle),
+    faulted: () => addon.intoFaulted(handle),
+    populate: (cancel?: Int32Array) => populateJob(handle, length, name, cancel),
+  };
 }
 
 /**

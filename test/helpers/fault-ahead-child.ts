@@ -1,0 +1,88 @@
+/**
+ * Child process for test/fault-ahead.test.ts: what may kill a process (SIGBUS), needs
+ * or another environment (`TENSIO_NO_MMAP=1`) stays out of the
+ * runner. Prints one JSON line (last line of stdout).
+ *
+ * - `place FILE`: every tensor into a fresh WebAssembly memory with `populate: true`;
+ *   sha256 of each there, whether it was mapped, and how its fault-ahead ended.
+ * - `truncate-wasm FILE NAME`: places NAME with `populate: true`, cuts the file to half of
+ *   the tensor at once, then sums the tensor in the memory. Reports how populated() ended
+ *   and whether the mapping says it faulted. Then, deterministically: maps the first half
+ *   again, cuts the file further and asks that mapping to populate.
+ * - `truncate-view FILE NAME`: reads NAME mapped, cuts the file to half of it, asks
+ *   `populateMappedView` (awaited) and then `memoryMapPopulateError`.
+ */
+import { createHash } from 'node:crypto';
+import { openSync, truncateSync } from 'node:fs';
+import { memoryMapPopulateError, memoryMapStatus, openTensorFile, populateMappedView } from '../../src/index.js';
+import { readAllIntoWasmMemory, type WasmMemoryLike } from '../../src/io/index.js';
+import { mapFileIntoWasmMemory } from '../../src/storage/memory-map.js';
+import { isTensioError } from '../../src/core/errors.js';
+
+const [mode, path, arg] = process.argv.slice(2) as [string, string, string];
+
+function newMemory(): WasmMemoryLike {
+  const api = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemoryLike } }).WebAssembly;
+  return new api.Memory({ initial: 1, maximum: 65536 });
+}
+
+function sum(bytes: Uint8Array): number {
+  let total = 0;
+  for (let i = 0; i < bytes.byteLength; i++) total += bytes[i]!;
+  return total;
+}
+
+/** The error code a promise ends with, `undefined` when it resolves. */
+async function codeOf(promise: Promise<unknown> | undefined): Promise<string | undefined> {
+  try {
+    await promise;
+    return undefined;
+  } catch (error) {
+    return isTensioError(error) ? error.code : `not a TensioError: ${String(error)}`;
+  }
+}
+
+const out: Record<string, unknown> = { mode, mapping: memoryMapStatus().enabled, populate: memoryMapStatus().populate };
+if (mode === 'place') {
+  const memory = newMemory();
+  await using reader = await openTensorFile(path);
+  const placed = await readAllIntoWasmMemory(reader, reader.tensors.map((info) => info.name), memory, { populate: true });
+  const tensors: Record<string, unknown> = {};
+  for (const tensor of placed) {
+    tensors[tensor.name] = {
+      sha: createHash('sha256').update(new Uint8Array(memory.buffer, tensor.pointer, tensor.byteLength)).digest('hex'),
+      mapped: tensor.mapped,
+      populated: await tensor.populated(),
+    };
+  }
+  out.tensors = tensors;
+} else if (mode === 'truncate-wasm') {
+  const memory = newMemory();
+  const reader = await openTensorFile(path);
+  const [placed] = await readAllIntoWasmMemory(reader, [arg], memory, { populate: true });
+  const offset = (reader.info(arg).extras?.dataOffset as number | undefined) ?? 0;
+  truncateSync(path, offset + Math.floor(placed!.byteLength / 2));
+  out.mapped = placed!.mapped;
+  out.sum = sum(new Uint8Array(memory.buffer, placed!.pointer, placed!.byteLength));
+  out.populated = await codeOf(placed!.populated());
+  out.faulted = placed!.faulted();
+  placed!.release();
+  await reader.close();
+  // Deterministic: a mapping whose file is cut before its populate job runs.
+  const fd = openSync(path, 'r');
+  const at = memory.grow(64) * 65536;
+  const mapping = mapFileIntoWasmMemory(memory, at, fd, 0, 2 * 65536, path);
+  truncateSync(path, 1000);
+  out.cutFirst = await codeOf(mapping?.populate?.());
+  mapping?.release();
+} else if (mode === 'truncate-view') {
+  const reader = await openTensorFile(path);
+  const tensor = await reader.read(arg);
+  const offset = (reader.info(arg).extras?.dataOffset as number | undefined) ?? 0;
+  truncateSync(path, offset + Math.floor(tensor.data.byteLength / 2));
+  out.populate = await codeOf(populateMappedView(tensor.data, path));
+  const kept = memoryMapPopulateError(tensor.data);
+  out.kept = kept && isTensioError(kept) ? kept.code : String(kept);
+  await reader.close();
+}
+process.stdout.write(`${JSON.stringify(out)}\n`);
