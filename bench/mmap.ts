@@ -34,6 +34,13 @@
  * every byte as the other rows do, with at most 64 MiB read ahead; unlike the Python side
  * they use a second thread (the machine's other core) for the loading. The old rows stay.
  *
+ * Two fault-ahead contenders (session 25) stand beside those: "read populate + sum"
+ * (`read({ populate: true })`) and "into wasm populate + wasm sum"
+ * (`readAllIntoWasmMemory({ populate: true })`): a libuv worker populates each mapping
+ * (MADV_POPULATE_READ) and touches every page, from the mapping's end back, while the
+ * consumer sums from its start, so a single 1 GiB `.npy` is split between two threads.
+ * Same bytes, same sums, same timers as the rows without it, which stay.
+ *
  * The two sides of a "+ sum" do the same work on the same bytes: every tensor (per
  * tensor, never the file as one range) is viewed as float64 words from its first
  * 8-aligned byte, whatever its dtype, and summed with float64 accumulation. Only the
@@ -59,6 +66,7 @@ import { rawReadFresh, rawReadReused, rawReusedBuffer } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
 import { sumFloat64Scalar, sumFloat64Unrolled, sumFloat64Wasm, wasmSumInPlace } from './lib/sum.js';
 import { readAllIntoWasmMemory, type WasmMemoryLike, type WasmTensor } from '../src/io/wasm-io.js';
+import { loadedAddon } from '../src/storage/memory-map.js';
 import { collectGarbage, runRounds, timeIt, type Contender } from './lib/timing.js';
 import type { BenchRow } from './lib/types.js';
 
@@ -91,7 +99,7 @@ function summing(summed: boolean): ((bytes: Uint8Array) => void) | undefined {
 /** How `read()` gets its bytes: `mapped` (default), `copy: true`, or a source opened with `map: false` (as with TENSIO_NO_MMAP=1). */
 type ReadMode = 'mapped' | 'copy' | 'unmapped';
 
-async function tensioRead(context: BenchContext, path: string, expected: number, options: { mode: ReadMode; summed: boolean }): Promise<number> {
+async function tensioRead(context: BenchContext, path: string, expected: number, options: { mode: ReadMode; summed: boolean; populate?: boolean }): Promise<number> {
   const kept: unknown[] = [];
   let bytes = 0;
   const seconds = await timeIt(async () => {
@@ -99,7 +107,7 @@ async function tensioRead(context: BenchContext, path: string, expected: number,
     const reader = await context.tensio.openTensorFile(source ?? path);
     try {
       for (const info of reader.tensors) {
-        const tensor = await reader.read(info.name, { copy: options.mode === 'copy' });
+        const tensor = await reader.read(info.name, { copy: options.mode === 'copy', ...(options.populate ? { populate: true } : {}) });
         if (options.summed) sink += sumFloat64(tensor.data);
         bytes += tensor.data.byteLength;
         kept.push(tensor);
@@ -153,7 +161,7 @@ function newWasmMemory(): WasmMemoryLike {
  * WebAssembly SIMD kernel when `summed`. The tensors are released after the timing, as
  * the other contenders' tensors are dropped after theirs.
  */
-async function tensioIntoWasm(context: BenchContext, path: string, expected: number, summed: boolean): Promise<number> {
+async function tensioIntoWasm(context: BenchContext, path: string, expected: number, summed: boolean, populate = false): Promise<number> {
   const placed: WasmTensor[] = [];
   let bytes = 0;
   const seconds = await timeIt(async () => {
@@ -162,7 +170,7 @@ async function tensioIntoWasm(context: BenchContext, path: string, expected: num
     const reader = await context.tensio.openTensorFile(path);
     try {
       // One grow for the whole file: V8 starts collections over every grow (src/model/wasm-memory.ts).
-      placed.push(...await readAllIntoWasmMemory(reader, reader.tensors.map((info) => info.name), memory));
+      placed.push(...await readAllIntoWasmMemory(reader, reader.tensors.map((info) => info.name), memory, populate ? { populate: true } : {}));
       for (const tensor of placed) {
         if (sum) sink += sum(tensor.pointer, tensor.byteLength);
         bytes += tensor.byteLength;
@@ -242,7 +250,12 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
   if (status.enabled && !context.tensio.memoryMapPopulateAvailable()) {
     log('mmap: populate OFF (the addon predates it: run `npm run build:native`)');
     rows.push({ format: FORMAT, operation: 'status', unit: 'GB/s', note: 'the native addon predates populate(): "readEach mapped" rows map without populating; rebuild with npm run build:native' });
+  } else if (status.enabled && !(loadedAddon()?.populateProbe)) {
+    // An addon of session 24: it populates front to back without touching, and cannot populate wasm mappings.
+    log('mmap: the addon predates fault-ahead from the end and into wasm memory: run `npm run build:native`');
+    rows.push({ format: FORMAT, operation: 'status', unit: 'GB/s', note: 'the native addon predates session 25\'s populate (from the end back, pages touched, wasm mappings): "populate" rows measure the old one or none; rebuild with npm run build:native' });
   }
+  log(`mmap: fault-ahead ${status.populate ?? 'unknown'} (${status.populateReason ?? 'status predates it'})`);
   const totalBytes = context.sizeMiB * MiB;
   rows.push(...await sumKernelRows(context, Math.min(totalBytes, 64 * MiB)));
 
@@ -308,6 +321,9 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
         contenders.push(
           { name: 'readEach mapped + sum', before: settle, run: () => tensioReadEach(context, file.path, file.dataBytes, false) },
           { name: 'readEach copy + sum', before: settle, run: () => tensioReadEach(context, file.path, file.dataBytes, true) },
+          // Fault-ahead of each mapping while it is summed (session 25): the same reads and sums as the rows without it.
+          { name: 'read populate + sum', before: settle, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'mapped', summed, populate: true }) },
+          { name: 'into wasm populate + wasm sum', before: settle, run: () => tensioIntoWasm(context, file.path, file.dataBytes, summed, true) },
         );
       }
       if (peers) for (const peer of file.peers) contenders.push({ name: `${peer.name}${tag}`, before: settle, run: () => peers.time(peer.op, file.path, { sum: summed }) });
@@ -343,6 +359,15 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
       const name = `readEach ${kind} + sum`;
       row(name, 'read mapped + sum', undefined, note);
       row(name, 'raw fresh + sum', undefined, note);
+      for (const peer of file.peers) if (peers) row(name, `${peer.name} + sum`, file.goals[peer.name], note);
+    }
+    // Fault-ahead (a libuv worker populates and touches each mapping from its end back while the consumer sums from its start).
+    const faultAheadNote = {
+      'read populate + sum': 'tensio side: read({ populate: true }), a libuv worker populates each mapping from its end back (2 threads), JS sum',
+      'into wasm populate + wasm sum': 'tensio side: readAllIntoWasmMemory({ populate: true }), a libuv worker populates from the end back (2 threads), WebAssembly SIMD sum in place',
+    };
+    for (const [name, note] of Object.entries(faultAheadNote)) {
+      row(name, name.startsWith('read') ? 'read mapped + sum' : 'into wasm + wasm sum', undefined, note);
       for (const peer of file.peers) if (peers) row(name, `${peer.name} + sum`, file.goals[peer.name], note);
     }
     if (!peers) rows.push({ format: FORMAT, operation: `${file.label}: Python peers`, unit: 'GB/s', note: `skipped: ${context.peersReason ?? 'no oracle'}` });
