@@ -1,6 +1,6 @@
 /**
  * Read-ahead and fault-ahead, A/B in one process (`node --expose-gc --import tsx
- * bench/read-each-ab.ts [--size-mib 256] [--rounds 5] [--tensors 64]`): every round runs
+ * bench/read-each-ab.ts [--size-mib 256] [--rounds 5] [--tensors 64] [--npy]`): every round runs
  * each contender once, in rotating order, over two cached safetensors files of the same
  * tensors: one written in one piece (its page cache in large folios on ext4 with large
  * folios: a fault maps 2 MiB) and one written in 64 KiB pieces (small folios, as
@@ -15,15 +15,20 @@
  * - `readEach copy`: `readEach({ copy: true })` (pread into huge-page buffers ahead);
  * - `read copy`: `read({ copy: true })` (synchronous reads, the old copy path);
  * - `populate only`: map every tensor and await its population, no sum (the worker's cost:
- *   CPU minus the JS thread's; faults taken by populating).
+ *   CPU minus the JS thread's; faults taken by populating);
+ * - `wasm` / `wasm populate`: `readAllIntoWasmMemory` (without / with `populate`) and a
+ *   WebAssembly SIMD sum in place (bench/lib/sum.ts).
+ * `--npy`: the two files are one-tensor `.npy` files instead (issue 15's `.npy` row: one
+ * big tensor, so read-ahead has no next tensor and only fault-ahead within it can help).
  * Not part of `npm run bench`: a focused measurement for bench/README.md.
  */
 import { mkdtempSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryMapPopulateAvailable, memoryMapStatus, openTensorFile, populateMappedView, readEach, type Tensor } from '../src/index.js';
-import { makeMixedTensors, safetensorsFixtureHeader } from './lib/fixtures.js';
-import { sumFloat64Unrolled } from './lib/sum.js';
+import { readAllIntoWasmMemory, type WasmMemoryLike } from '../src/io/wasm-io.js';
+import { makeFloat32Tensor, makeMixedTensors, npyFixtureHeader, safetensorsFixtureHeader } from './lib/fixtures.js';
+import { sumFloat64Unrolled, wasmSumInPlace } from './lib/sum.js';
 
 const MiB = 2 ** 20;
 const argv = process.argv.slice(2);
@@ -33,15 +38,16 @@ const option = (name: string, fallback: number) => {
 };
 const sizeMiB = option('--size-mib', 256);
 const rounds = option('--rounds', 5);
-const tensorCount = option('--tensors', 64);
+const npy = argv.includes('--npy');
+const tensorCount = npy ? 1 : option('--tensors', 64);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
 const status = memoryMapStatus();
 if (!status.enabled || !memoryMapPopulateAvailable()) throw new Error(`mapping or populate is off: ${status.reason}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'tensio-read-each-ab-'));
-const tensors = makeMixedTensors(sizeMiB * MiB, tensorCount);
-const { header } = safetensorsFixtureHeader(tensors);
+const tensors = npy ? [makeFloat32Tensor(sizeMiB * MiB, 'array')] : makeMixedTensors(sizeMiB * MiB, tensorCount);
+const header = npy ? npyFixtureHeader('<f4', tensors[0]!.shape) : safetensorsFixtureHeader(tensors).header;
 /** Writes the file in pieces of `pieceBytes` (0: each part in one write). */
 function writeFile(path: string, pieceBytes: number): void {
   const fd = openSync(path, 'w');
@@ -51,7 +57,8 @@ function writeFile(path: string, pieceBytes: number): void {
   }
   closeSync(fd);
 }
-const files = { 'large folios': join(dir, 'whole.safetensors'), 'small folios': join(dir, 'pieces.safetensors') };
+const extension = npy ? 'npy' : 'safetensors';
+const files = { 'large folios': join(dir, `whole.${extension}`), 'small folios': join(dir, `pieces.${extension}`) };
 writeFile(files['large folios'], 0);
 writeFile(files['small folios'], 64 * 1024);
 const totalBytes = tensors.reduce((sum, tensor) => sum + tensor.data.byteLength, 0);
@@ -73,6 +80,8 @@ const contenders: Record<string, Run> = {
     for await (const { tensor } of readEach(reader, { copy: true })) summed(tensor, keep);
   },
   'read copy': async (path, keep) => readAll(path, keep, { copy: true }),
+  'wasm': async (path, keep) => intoWasm(path, keep, false),
+  'wasm populate': async (path, keep) => intoWasm(path, keep, true),
   'populate only': async (path, keep) => {
     await using reader = await openTensorFile(path);
     const jobs = [];
@@ -84,6 +93,16 @@ const contenders: Record<string, Run> = {
     await Promise.all(jobs);
   },
 };
+
+async function intoWasm(path: string, keep: unknown[], populate: boolean): Promise<void> {
+  const api = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemoryLike } }).WebAssembly;
+  const memory = new api.Memory({ initial: 1, maximum: 65536 });
+  const sum = wasmSumInPlace(memory);
+  await using reader = await openTensorFile(path);
+  const placed = await readAllIntoWasmMemory(reader, reader.tensors.map((info) => info.name), memory, { populate });
+  for (const tensor of placed) sink += sum(tensor.pointer, tensor.byteLength);
+  keep.push({ release: () => { for (const tensor of placed) tensor.release(); } });
+}
 
 function summed(tensor: Tensor, keep: unknown[]): void {
   sink += sumFloat64Unrolled(tensor.data);
@@ -117,6 +136,7 @@ for (let round = 0; round <= rounds; round++) {
         main: (mainThreadNs() - main) / 1e6,
         faults: process.resourceUsage().minorPageFault - faults,
       };
+      for (const kept of keep) (kept as { release?: () => void }).release?.();
       keep.length = 0;
       if (round === 0) continue; // the first round warms the page cache and the code
       const key = `${label}: ${name}`;
