@@ -3,12 +3,12 @@ import { test } from 'node:test';
 import { join } from 'node:path';
 import { typedView } from '../src/core/tensor.js';
 import { parquetOpen } from '../src/formats/parquet/reader.js';
-import { ParquetScratchPool } from '../src/formats/parquet/scratch-pool.js';
+import { ScratchPool } from '../src/storage/scratch-pool.js';
 import { parquetCreateWriter } from '../src/formats/parquet/writer.js';
 import { tempDir } from './helpers/temp.js';
 
-test('ParquetScratchPool: a given-back buffer is reused for a chunk that fits, never handed to two takers at once', () => {
-  const pool = new ParquetScratchPool(2, 1 << 20);
+test('ScratchPool: a given-back buffer is reused for a chunk that fits, never handed to two takers at once', () => {
+  const pool = new ScratchPool(2, 1 << 20);
   const first = pool.take(1000);
   assert.equal(first.byteLength, 1000);
   const second = pool.take(1000);

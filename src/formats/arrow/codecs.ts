@@ -62,9 +62,11 @@ export function frameContentSize(frame: Uint8Array): number | undefined {
 
 /**
  * Decodes one body buffer. `maxBytes` is the most the buffer may hold (from the batch's
- * row count and the column type, plus padding).
+ * row count and the column type, plus padding). `allocate` gives the buffer a zstd frame
+ * decodes into through the addon (exactly the declared length; a reader's pool, or the
+ * tensor's own bytes); the other decoders return buffers of their own.
  */
-export async function arrowDecodeBuffer(raw: Uint8Array, codec: number | undefined, maxBytes: number, what: string): Promise<Uint8Array> {
+export async function arrowDecodeBuffer(raw: Uint8Array, codec: number | undefined, maxBytes: number, what: string, allocate: (size: number) => Uint8Array = allocateUninitialized): Promise<Uint8Array> {
   if (codec === undefined || raw.byteLength === 0) return raw;
   if (raw.byteLength < 8) fail('INVALID_HEADER', `arrow: compressed ${what} is ${raw.byteLength} bytes, shorter than its 8-byte length prefix`);
   const declared = new DataView(raw.buffer, raw.byteOffset, 8).getBigInt64(0, true);
@@ -83,7 +85,7 @@ export async function arrowDecodeBuffer(raw: Uint8Array, codec: number | undefin
     const decodeInto = codec === ARROW_CODEC.zstd && expected > 0 ? addonZstdDecoder() : undefined;
     if (decodeInto) {
       // libzstd writes into the buffer the column keeps, never past its end (a longer frame fails).
-      const into = allocateUninitialized(expected);
+      const into = allocate(expected);
       out = into.subarray(0, await decodeInto(frame, into));
     } else {
       out = codec === ARROW_CODEC.lz4 ? (await loadLz4()).decompressFrameSync(frame) : await (await loadZstd()).decompress(frame);

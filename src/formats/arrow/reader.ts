@@ -15,6 +15,7 @@ import type { TableColumnBatch } from '../../model/table-cells.js';
 import { createTableReader, type TableBatch } from '../../model/table-reader.js';
 import type { OpenOptions, TensorReader } from '../../model/types.js';
 import { readIntoFrom, type ByteSource } from '../../storage/byte-source.js';
+import { ScratchPool } from '../../storage/scratch-pool.js';
 import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { arrowDecodeBuffer } from './codecs.js';
 import { arrowColumnLayouts, arrowTableColumns, type ArrowColumnLayout } from './columns.js';
@@ -142,16 +143,23 @@ const CODEC_NAMES = ['lz4', 'zstd'];
 /** Reads `length` bytes at `offset` of a record batch's body. */
 type BodyReader = (offset: number, length: number) => Promise<Uint8Array>;
 
+/** A batch body reader, and the pooled buffer it read the body range into (when it did). */
+interface BatchBody {
+  readonly read: BodyReader;
+  readonly pooled?: Uint8Array;
+}
+
 /**
  * How the columns `layouts` of `batch` read their buffers: with one read of the body
  * range that holds them all when they are several and sit close together (a stacked
  * read takes every column: one read of a whole batch instead of one per buffer, into a
  * buffer large enough for huge pages), else one read per buffer. A buffer outside the
- * body is left to `loadColumn`, which names it.
+ * body is left to `loadColumn`, which names it. The range of a compressed batch is read
+ * into a buffer from `pool` (it is only decompressed from, then given back).
  */
-async function batchBodyReader(source: ByteSource, batch: ScannedBatch, layouts: readonly ArrowColumnLayout[], signal?: AbortSignal): Promise<BodyReader> {
+async function batchBodyReader(source: ByteSource, batch: ScannedBatch, layouts: readonly ArrowColumnLayout[], pool: ScratchPool, signal?: AbortSignal): Promise<BatchBody> {
   const readOptions = signal ? { signal } : undefined;
-  const perBuffer: BodyReader = (offset, length) => source.read(batch.bodyOffset + offset, length, readOptions);
+  const perBuffer = { read: (offset: number, length: number) => source.read(batch.bodyOffset + offset, length, readOptions) };
   if (layouts.length < 2 || layouts.some((layout) => !layout.numeric)) return perBuffer;
   const refs = layouts.flatMap((layout) => {
     const numeric = layout.numeric!;
@@ -164,13 +172,18 @@ async function batchBodyReader(source: ByteSource, batch: ScannedBatch, layouts:
   const needed = refs.reduce((sum, ref) => sum + ref.length, 0);
   // Far apart (a few columns of a wide batch): reading the gaps would cost more than the calls saved.
   if (end - start > 2 * needed + 64 * refs.length) return perBuffer;
-  const span = allocateUninitialized(end - start);
+  const compressed = batch.header.codec !== undefined;
+  const span = compressed ? pool.take(end - start) : allocateUninitialized(end - start);
   await readIntoFrom(source, span, batch.bodyOffset + start, readOptions);
-  return async (offset, length) => span.subarray(offset - start, offset - start + length);
+  return { read: async (offset, length) => span.subarray(offset - start, offset - start + length), ...(compressed ? { pooled: span } : {}) };
 }
 
-/** Decodes one numeric column of one batch. */
-async function loadColumn(readBody: BodyReader, batch: ScannedBatch, layout: ArrowColumnLayout, bigEndian: boolean): Promise<TableColumnBatch> {
+/**
+ * Decodes one numeric column of one batch. Compressed values decode into a buffer from
+ * `allocate` (zstd through the addon): `into` itself when it is the values' exact size
+ * (a one-column read: no copy), else one from the reader's pool.
+ */
+async function loadColumn(readBody: BodyReader, batch: ScannedBatch, layout: ArrowColumnLayout, bigEndian: boolean, pool: ScratchPool, into?: Uint8Array): Promise<TableColumnBatch> {
   const { header } = batch;
   const numeric = layout.numeric!;
   const name = layout.field.name;
@@ -184,15 +197,17 @@ async function loadColumn(readBody: BodyReader, batch: ScannedBatch, layout: Arr
   const isBool = numeric.dtype === 'bool';
   const item = DTYPE_INFO[numeric.dtype].bits / 8;
   const need = isBool ? Math.ceil(elements / 8) : elements * item;
-  const readBuffer = async (index: number, maxBytes: number, what: string): Promise<Uint8Array> => {
+  const readBuffer = async (index: number, maxBytes: number, what: string, allocate?: (size: number) => Uint8Array): Promise<Uint8Array> => {
     const ref = header.buffers[index]!;
     if (ref.offset + ref.length > batch.bodyLength) {
       fail('INVALID_OFFSET', `arrow: ${what} of column "${name}" in record batch ${batch.index} spans ${ref.offset}..${ref.offset + ref.length}, past the ${batch.bodyLength}-byte body`);
     }
     const raw = ref.length === 0 ? new Uint8Array(0) : await readBody(ref.offset, ref.length);
-    return arrowDecodeBuffer(raw, header.codec, maxBytes + 64, `${what} of column "${name}" in record batch ${batch.index}`);
+    return arrowDecodeBuffer(raw, header.codec, maxBytes + 64, `${what} of column "${name}" in record batch ${batch.index}`, allocate);
   };
-  let data = await readBuffer(numeric.leafBuffer + 1, need, 'values');
+  const direct = into && top.nullCount === 0 && !isBool && !(bigEndian && item > 1);
+  const valuesBuffer = (size: number) => (direct && size === into.byteLength ? into : pool.take(size));
+  let data = await readBuffer(numeric.leafBuffer + 1, need, 'values', valuesBuffer);
   if (data.byteLength < need) fail('TRUNCATED', `arrow: column "${name}" has ${data.byteLength} bytes of values in record batch ${batch.index}, ${need} needed`);
   data = data.subarray(0, need);
   if (isBool) {
@@ -242,20 +257,30 @@ async function arrowOpenSource(source: ByteSource, options: ArrowOpenOptions, cl
   const layouts = perBatch[0] ?? arrowColumnLayouts(schema.fields, scanned.version, { nodes: countNodes(schema), buffers: [], variadicBufferCounts: [] }, true);
   const columns = arrowTableColumns(layouts, scanned.batches.map((batch) => batch.header), perBatch);
   const codecs = [...new Set(scanned.batches.map((batch) => batch.header.codec).filter((codec) => codec !== undefined))];
+  // Decompressed values of a stacked read, reused batch after batch (given back by `release` once placed).
+  const pool = new ScratchPool();
   const batches: TableBatch[] = scanned.batches.map((batch, b) => ({
     rows: batch.header.length,
     offset: batch.bodyOffset,
     storedLength: batch.bodyLength,
     label: `record batch ${batch.index}`,
-    load: async (wanted, abort) => {
+    load: async (wanted, abort, into) => {
       const layouts = wanted.map((index) => perBatch[b]![index]!);
-      const readBody = await batchBodyReader(source, batch, layouts, abort);
+      const body = await batchBodyReader(source, batch, layouts, pool, abort);
       // Every wanted column at once: compressed buffers then decompress side by side on libuv's threads.
-      const loaded = await Promise.all(layouts.map((layout) => loadColumn(readBody, batch, layout, schema.bigEndian)));
+      // All settled before anything returns or throws: no worker may still be writing a buffer (the caller's `into`) after.
+      const settled = await Promise.allSettled(layouts.map((layout, k) => loadColumn(body.read, batch, layout, schema.bigEndian, pool, into?.column === wanted[k] ? into.bytes : undefined)));
+      const failed = settled.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      const loaded = settled.map((result) => (result as PromiseFulfilledResult<TableColumnBatch>).value);
+      // The stored bytes go back unless a column views them (a buffer stored uncompressed, length -1).
+      if (body.pooled && loaded.every((column) => column.values.buffer !== body.pooled!.buffer && column.validity?.buffer !== body.pooled!.buffer)) pool.give(body.pooled);
       const out: (TableColumnBatch | undefined)[] = [];
       wanted.forEach((index, k) => { out[index] = loaded[k]; });
       return out;
     },
+    // The pool ignores buffers it did not hand out (uncompressed views, the caller's `into`).
+    release: (data) => { for (const column of data) if (column) pool.give(column.values); },
     span: (index) => {
       const layout = perBatch[b]![index]!;
       const numeric = layout.numeric;
@@ -283,6 +308,8 @@ async function arrowOpenSource(source: ByteSource, options: ArrowOpenOptions, cl
       ...(scanned.dictionaries > 0 ? { 'arrow.dictionaryBatches': scanned.dictionaries } : {}),
     },
     options,
+    // A column read alone: two compressed batches decoding at once keep both of libuv's busy threads fed.
+    ...(codecs.length > 0 ? { columnLoadConcurrency: 2 } : {}),
     close,
   });
 }

@@ -13,11 +13,11 @@ import type { TableColumnBatch } from '../../model/table-cells.js';
 import { createTableReader, type TableBatch } from '../../model/table-reader.js';
 import type { OpenOptions, TensorReader } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
+import { ScratchPool } from '../../storage/scratch-pool.js';
 import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { parquetDecompressors, parquetLoadZstd, parquetPageDecompressor } from './codecs.js';
 import { parquetCheckChunk } from './page-check.js';
 import { parquetDecodePlainChunk, type ParquetPlainColumn } from './plain-pages.js';
-import { ParquetScratchPool } from './scratch-pool.js';
 import { parquetTableColumns, parquetTopFields, type ParquetTopField } from './schema.js';
 import type { ParquetOpenOptions } from './types.js';
 import { allocateUninitialized, allocateZeroed } from '../../core/memory.js';
@@ -189,7 +189,7 @@ function plainItemBytes(field: ParquetTopField, dtype: DType | undefined): numbe
  * its chunk is not one that path takes (the caller decodes it with hyparquet, which
  * checks it and reports what is wrong).
  */
-async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ParquetScratchPool | undefined, into: Uint8Array | undefined, signal?: AbortSignal): Promise<ParquetPlainColumn | undefined> {
+async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, into: Uint8Array | undefined, signal?: AbortSignal): Promise<ParquetPlainColumn | undefined> {
   const itemBytes = plainItemBytes(field, dtype);
   if (!itemBytes || !chunkMeta || chunkMeta.path_in_schema.length !== 1) return undefined;
   const levels = parquetLevels(metadata, chunkMeta.path_in_schema);
@@ -333,7 +333,7 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
   const codecs = new Set<string>();
   const file = parquetAsyncBuffer(source, signal);
   // Stored chunk bytes of the fast path, reused from row group to row group.
-  const pool = new ParquetScratchPool();
+  const pool = new ScratchPool();
   let first = 0;
   const totalRows = Number(metadata.num_rows);
   const batches: TableBatch[] = metadata.row_groups.map((group, index) => {

@@ -1,20 +1,21 @@
 /**
- * Reusable byte buffers for bytes a Parquet reader holds only while it decodes them
- * (the stored bytes of a column chunk, read, decompressed, then dropped). A fresh buffer
+ * Reusable byte buffers for bytes a table reader holds only while it decodes them
+ * (Parquet: the stored bytes of a column chunk, read, decompressed, then dropped, and
+ * the columns of a stacked read; Arrow: the decompressed buffers of a stacked read). A fresh buffer
  * costs its first touch, page fault by page fault, which on the machines measured here
  * is about three times the cost of reading the same bytes from the page cache; a reader
  * that reuses the buffers of the last row group pays it once.
  */
-import { allocateUninitialized } from '../../core/memory.js';
+import { allocateUninitialized } from '../core/memory.js';
 
-/** A pool of scratch buffers; {@link ParquetScratchPool.take} one, give it back when done. */
-export class ParquetScratchPool {
+/** A pool of scratch buffers; {@link ScratchPool.take} one, give it back when done. */
+export class ScratchPool {
   private readonly free: Uint8Array<ArrayBuffer>[] = [];
   /** The whole buffer behind each view handed out (its ArrayBuffer may be shared with others). */
   private readonly wholes = new WeakMap<ArrayBuffer, Uint8Array<ArrayBuffer>>();
 
   /**
-   * @param keep Most idle buffers kept (one row group's chunks read at once: the column count).
+   * @param keep Most idle buffers kept (one batch's buffers in use at once: about the column count).
    * @param maxBytes Largest buffer kept; larger ones are left to the garbage collector.
    */
   constructor(private readonly keep = 64, private readonly maxBytes = 64 * 2 ** 20) {}
