@@ -283,6 +283,7 @@ static int read_int64(napi_env env, napi_value value, int64_t *out) {
  * a coded error is thrown. `total` is page-rounded.
  */
 static napi_value hand_out(napi_env env, void *base, size_t total, size_t delta, size_t length) {
+  pay_owed(env);
   int slot = registry_add((uintptr_t)base, (uintptr_t)base + total);
   if (slot < 0) {
     munmap(base, total);
@@ -300,32 +301,24 @@ static napi_value hand_out(napi_env env, void *base, size_t total, size_t delta,
   mapping->uncharged = 0;
 
   /*
-   * Uncharged BEFORE the buffer exists: creating it adds its whole length to V8's
-   * external-memory counter and checks the limit right there, so taking the difference
-   * off afterwards came too late: every map of 1 GiB started an "external memory
-   * pressure" scavenge at once and a mark-compact finished a few milliseconds later
-   * (4-7 ms of a 1 GiB map + close; measured with --trace-gc). The counter may dip
-   * below zero for that instant; V8 only checks the limit on increases. A failed
-   * creation runs finalize_mapping, which books the uncharged bytes as owed as usual.
+   * Session 25 (--trace-incremental-marking, 1 GiB maps): V8 11 starts incremental
+   * marking ("external memory pressure") at the creation of every buffer over 64 MiB in
+   * every variant tried: uncharged after it (as here) or before it, the debt paid apart or
+   * in the same adjustment, or in each finalizer. Its limit appears to follow the
+   * counter's low-water mark (lowest amount + 64 MiB), so an uncharge made first lowers
+   * the limit with the counter. The marking and its finalizing mark-compact (1-4 ms, in a
+   * task) are the cost of a large mapping; nothing here changes them.
    */
-  int64_t uncharged = (int64_t)length - charge_for((int64_t)length);
-  /* What collected mappings still owe is paid in the same adjustment (net of this uncharge):
-   * paid on its own, a 1 GiB debt crossed the limit just as an uncharged map would. */
-  env_state_t *state = env_state(env);
-  int64_t owed = state ? state->owed : 0;
-  int64_t ignored;
-  if ((uncharged > 0 || owed != 0) && napi_adjust_external_memory(env, owed - (uncharged > 0 ? uncharged : 0), &ignored) == napi_ok) {
-    if (state) state->owed = 0;
-    if (uncharged > 0) mapping->uncharged = uncharged;
-  }
-
   napi_value buffer;
   napi_status status = napi_create_external_arraybuffer(env, (char *)base + delta, length, finalize_mapping,
                                                         mapping, &buffer);
   if (status != napi_ok) {
-    /* Node already ran finalize_mapping (unmapped, freed, the uncharge booked as owed): nothing more to release. */
+    /* Node already ran finalize_mapping (unmapped and freed): nothing more to release. */
     return refuse_external(env, "map: this runtime refuses external ArrayBuffers");
   }
+  int64_t uncharged = (int64_t)length - charge_for((int64_t)length);
+  int64_t ignored;
+  if (uncharged > 0 && napi_adjust_external_memory(env, -uncharged, &ignored) == napi_ok) mapping->uncharged = uncharged;
   return buffer;
 }
 
