@@ -64,6 +64,8 @@ const CASES: [string, Files, string, 'open' | 'read', Record<string, unknown>?][
   ['lz4 size header declaring 1 GiB', { '.zarray': zarray({ compressor: { id: 'lz4' } }), '0': new Uint8Array([0, 0, 0, 0x40, 1, 2, 3]) }, 'LIMIT_EXCEEDED', 'read'],
   ['zstd frame declaring 1 MiB', { '.zarray': zarray({ compressor: { id: 'zstd' } }), '0': zstdHeader(2 ** 20) }, 'LIMIT_EXCEEDED', 'read'],
   ['zstd chunk without a zstd magic', { '.zarray': zarray({ compressor: { id: 'zstd' } }), '0': raw8 }, 'INVALID_HEADER', 'read'],
+  // No content size in its header: only decoding shows it is 100 000 bytes (the addon's libzstd stops at the chunk's 8).
+  ['zstd frame without a content size that decodes past its chunk', { '.zarray': zarray({ compressor: { id: 'zstd' } }), '0': new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58, 0x03, 0x35, 0x0c, 0x09]) }, 'LIMIT_EXCEEDED', 'read'],
   ['delta filter on a big-endian array', { '.zarray': zarray({ dtype: '>i2', filters: [{ id: 'delta', dtype: '>i2' }] }), '0': raw8 }, 'UNSUPPORTED_FEATURE', 'read'],
   ['fixedscaleoffset with scale 0', { '.zarray': zarray({ dtype: '<f4', filters: [{ id: 'fixedscaleoffset', dtype: '<f4', astype: '<i2', scale: 0, offset: 0 }] }), '0': raw8 }, 'INVALID_METADATA', 'read'],
   ['v3 transpose order that is not a permutation', { 'zarr.json': v3({ shape: [2, 2], chunk_grid: { name: 'regular', configuration: { chunk_shape: [2, 2] } }, codecs: [{ name: 'transpose', configuration: { order: [0, 0] } }, { name: 'bytes' }] }), 'c/0/0': raw8 }, 'INVALID_METADATA', 'read'],

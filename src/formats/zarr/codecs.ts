@@ -8,7 +8,9 @@
  * blosc, lz4 and zstd frames declare their decoded size in their headers, which is
  * checked before anything is decoded. Blosc, lz4 and zstd encoding go through
  * numcodecs.js (the wasm builds of c-blosc, lz4 and zstd that zarrita uses), zstd
- * decoding through @mongodb-js/zstd (native); they are imported on first use only.
+ * decoding through the system's libzstd in tensio's addon (`storage/native-zstd.ts`: into
+ * a buffer of the chunk's size, never past it), else @mongodb-js/zstd (native); they are
+ * imported on first use only.
  */
 import { promisify } from 'node:util';
 import { deflate, gunzip, gzip, inflate } from 'node:zlib';
@@ -17,6 +19,8 @@ import { itemSize } from '../../core/dtype.js';
 import { TensioError } from '../../core/errors.js';
 import { byteSwapInPlace } from '../../core/bytes.js';
 import { unshuffleBytesInto } from '../../core/byte-shuffle.js';
+import { allocateUninitialized } from '../../core/memory.js';
+import { addonZstdDecoder } from '../../storage/native-zstd.js';
 import type { ZarrCodecSpec } from './types.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -135,6 +139,19 @@ async function decodeBytesStage(codec: ZarrCodecSpec, input: Uint8Array, expecte
     case 'zstd': {
       const declared = zstdFrameContentSize(input);
       if (declared !== undefined) checkLength('zstd frame header', declared, expected);
+      // The addon's libzstd decodes into a buffer of the chunk's size and stops at its end, so
+      // a frame that does not declare its size cannot decode past the chunk (a bomb) either.
+      const decodeInto = expected > 0 ? addonZstdDecoder() : undefined;
+      if (decodeInto) {
+        const into = allocateUninitialized(expected);
+        const written = await decodeInto(input, into).catch((cause: unknown) => {
+          const message = (cause as Error).message;
+          if (/Destination buffer is too small/.test(message)) throw new TensioError('LIMIT_EXCEEDED', `zarr: zstd chunk decodes past the ${expected} bytes it holds (codec bomb?)`, { format: 'zarr', cause });
+          throw new TensioError('INVALID_HEADER', `zarr: cannot decode zstd chunk: ${message}`, { format: 'zarr', cause });
+        });
+        checkLength('zstd', written, expected);
+        return into;
+      }
       const out = await (await loadZstd()).decompress(input).catch((cause: unknown) => {
         throw new TensioError('INVALID_HEADER', `zarr: cannot decode zstd chunk: ${(cause as Error).message}`, { format: 'zarr', cause });
       });
