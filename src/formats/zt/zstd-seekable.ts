@@ -12,9 +12,12 @@
  * low 32 bits of XXH64 itself (zstd's frame format, RFC 8878 §3.1.1), and the reader
  * checks that checksum on every frame it decodes. Neither can cap a decode's output, so
  * each frame's block headers are scanned first and a frame that could decode past its
- * seek-table size (plus one block) is refused before it is decompressed.
+ * seek-table size (plus one block) is refused before it is decompressed. A whole read
+ * decodes each frame straight into its place in the tensor through the addon's libzstd
+ * when there is one (`storage/native-zstd.ts`), which checks the checksum itself.
  */
 import { xxh64 } from '@node-rs/xxhash';
+import { addonZstdDecoder } from '../../storage/native-zstd.js';
 import { zstdCompressAtLevel } from '../../storage/zstd-native.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
@@ -112,14 +115,33 @@ const zstdFrameCodec: ChunkCodec = {
   name: 'zstd',
   async *decode(stored, options) {
     const frame = await stored.source.read(stored.offset, stored.length, options.signal ? { signal: options.signal } : undefined);
-    const expected = checkFrame(frame, options.decodedLength);
-    const out = await (await zstd()).decompress(frame);
-    if (out.byteLength !== options.decodedLength) ztReject('Encoding', `zstd frame decoded to ${out.byteLength} bytes, the seek table says ${options.decodedLength}`);
-    const actual = Number(xxh64(out, 0n) & 0xffffffffn);
-    if (actual !== expected) ztReject('Encoding', `zstd frame content checksum is 0x${actual.toString(16)}, the frame says 0x${expected.toString(16)}`);
-    yield new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    yield await decodeFrame(frame, options.decodedLength);
   },
+  // A whole read: each frame straight into its place in the tensor, two at a time (libuv's threads).
+  async decodeInto(stored, out, signal) {
+    const frame = await stored.source.read(stored.offset, stored.length, signal ? { signal } : undefined);
+    const decode = addonZstdDecoder();
+    if (!decode) {
+      out.set(await decodeFrame(frame, out.byteLength));
+      return;
+    }
+    checkFrame(frame, out.byteLength);
+    // libzstd checks the content checksum (checkFrame required one) while it decodes, and never writes past `out`.
+    const written = await decode(frame, out).catch((cause: unknown) => ztReject('Encoding', `zstd frame: ${(cause as Error).message}`));
+    if (written !== out.byteLength) ztReject('Encoding', `zstd frame decoded to ${written} bytes, the seek table says ${out.byteLength}`);
+  },
+  concurrency: 2,
 };
+
+/** One frame decoded by @mongodb-js/zstd and checked: its seek-table size and its content checksum. */
+async function decodeFrame(frame: Uint8Array, decodedLength: number): Promise<Uint8Array> {
+  const expected = checkFrame(frame, decodedLength);
+  const out = await (await zstd()).decompress(frame);
+  if (out.byteLength !== decodedLength) ztReject('Encoding', `zstd frame decoded to ${out.byteLength} bytes, the seek table says ${decodedLength}`);
+  const actual = Number(xxh64(out, 0n) & 0xffffffffn);
+  if (actual !== expected) ztReject('Encoding', `zstd frame content checksum is 0x${actual.toString(16)}, the frame says 0x${expected.toString(16)}`);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
 
 /**
  * Walks a frame's header and block headers: it must be one zstd frame with a content
