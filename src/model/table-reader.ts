@@ -37,6 +37,16 @@ export interface TableBatch {
    */
   release?(data: readonly (TableColumnBatch | undefined)[]): void;
   /**
+   * Decodes these columns band by band for a whole stacked read: `place` is called with
+   * consecutive bands of rows covering the batch (`first`, the band's first row in the
+   * batch, and `rows`), `data` indexed like {@link load}'s and holding the band's rows only,
+   * valid during the call only (the format reuses its buffers for the next band). The
+   * decoded columns then never exist whole: a row group of a million rows decoded into
+   * whole columns is fresh memory written once and read once by the join. A format may
+   * also call `place` once with the whole batch.
+   */
+  loadBands?(columns: readonly number[], place: (data: readonly (TableColumnBatch | undefined)[], first: number, rows: number) => void, signal?: AbortSignal): Promise<void>;
+  /**
    * Where a column's values already sit in the source in tensio's layout (its dtype,
    * little-endian, uncompressed, no nulls in this batch): the absolute offset of row 0.
    * Tensors of such columns are read straight from the source (zero-copy for bytes
@@ -156,6 +166,17 @@ export function createTableReader(parts: TableReaderParts): TableReader {
           // into the tensor's bytes (not cached: those bytes are the caller's).
           const column = tensor.kind === 'column' ? schema.columns[tensor.columns[0]!]! : undefined;
           const direct = column && from === 0 && to === batch.rows && column.dtype === tensor.spec.dtype && tensor.spec.shape.length === 1;
+          if (!direct && tensor.kind === 'stack' && batch.loadBands) {
+            if (out.byteLength !== length) throw new TensioError('SIZE_MISMATCH', `${format}: ${batch.label} holds ${length} bytes of tensor "${tensor.spec.name}", ${out.byteLength} asked`, { format });
+            // Each band's rows of [from, to) placed as they come (bands of the batch: `first` is batch-relative).
+            const rowBytes = length / (to - from);
+            await batch.loadBands(tensor.columns, (data, first, rows) => {
+              const lo = Math.max(from, first);
+              const hi = Math.min(to, first + rows);
+              if (lo < hi) tableBatchToBytes(schema, tensor, data, lo - first, hi - first, out.subarray((lo - from) * rowBytes, (hi - from) * rowBytes));
+            }, signal);
+            return;
+          }
           // A stacked tensor's columns are copied out at once: loaded apart from the cache and given back after.
           const transient = !direct && tensor.kind === 'stack' && batch.release !== undefined;
           const data = direct ? await batch.load(tensor.columns, signal, { column: tensor.columns[0]!, bytes: out })

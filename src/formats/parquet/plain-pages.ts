@@ -244,50 +244,98 @@ function spreadNulls(out: Uint32Array, first: number, count: number, present: nu
  */
 export function parquetGatherDictionary(section: Uint8Array, count: number, dictionary: Uint32Array, entries: number, out: Uint32Array, outAt: number, words: number): boolean {
   if (section.byteLength < 1) return count === 0;
-  const width = section[0]!;
-  if (width > 32) return false;
-  const byteWidth = (width + 7) >> 3;
-  const cursor: HybridCursor = { at: 1 };
-  const view = new DataView(section.buffer, section.byteOffset, section.byteLength);
-  let seen = 0;
-  let target = outAt * words;
-  while (seen < count) {
+  return new DictionaryIndexStream(section, dictionary, entries, words).gather(count, out, outAt * words);
+}
+
+/**
+ * A dictionary-encoded values section read a piece at a time: {@link gather} writes the
+ * entries of the next indices and keeps its place inside the current run, so a page can
+ * be placed in bands of rows (a stacked read places every column's band before the next).
+ */
+class DictionaryIndexStream {
+  private readonly width: number;
+  private readonly view: DataView;
+  /** Where the next run header is. */
+  private at = 1;
+  /** Indices left in the current run. */
+  private left = 0;
+  private packed = false;
+  /** Bit-packed run: its first byte and the bit (from there) of its next index. */
+  private runAt = 0;
+  private bit = 0;
+  /** RLE run: its dictionary index. */
+  private index = 0;
+
+  constructor(private readonly section: Uint8Array, private readonly dictionary: Uint32Array, private readonly entries: number, private readonly words: number) {
+    this.width = section.byteLength > 0 ? section[0]! : 0;
+    this.view = new DataView(section.buffer, section.byteOffset, section.byteLength);
+  }
+
+  /** Writes the entries of the next `count` indices into `out` from word `target`; false at anything unexpected. */
+  gather(count: number, out: Uint32Array, target: number): boolean {
+    const { width, words, dictionary, entries, section } = this;
+    if (width > 32 || (count > 0 && section.byteLength < 1)) return false;
+    let to = target;
+    while (count > 0) {
+      if (this.left === 0 && !this.nextRun()) return false;
+      const take = Math.min(this.left, count);
+      if (this.packed) {
+        // Values whose 4-byte window lies inside the section with one load each, the last few (and widths over 25 bits) value by value.
+        const windowed = width > PACKED_WINDOW_MAX_WIDTH ? 0 : windowedValues(section, this.runAt, this.bit, take, width);
+        if (windowed > 0) {
+          to = words === 1 ? gatherPacked1(this.view, this.runAt, this.bit, windowed, width, dictionary, entries, out, to)
+            : gatherPacked2(this.view, this.runAt, this.bit, windowed, width, dictionary, entries, out, to);
+        }
+        if (to >= 0 && windowed < take) to = gatherPackedEach(section, this.runAt, this.bit + windowed * width, take - windowed, width, dictionary, entries, out, to, words);
+        if (to < 0) return false;
+        this.bit += take * width;
+      } else if (words === 1) {
+        out.fill(dictionary[this.index]!, to, to + take);
+        to += take;
+      } else {
+        const low = dictionary[2 * this.index]!;
+        const high = dictionary[2 * this.index + 1]!;
+        for (let i = 0; i < take; i++) { out[to++] = low; out[to++] = high; }
+      }
+      this.left -= take;
+      count -= take;
+    }
+    return true;
+  }
+
+  /** Reads the next run header (and an RLE run's index); false when the stream ends or is malformed. */
+  private nextRun(): boolean {
+    const { section, width } = this;
+    const cursor: HybridCursor = { at: this.at };
     const header = hybridRunHeader(section, cursor);
     if (header < 0) return false;
     let at = cursor.at;
     if (header % 2 === 1) {
-      // Bit-packed: groups of 8 values, least significant bit first; those past `count` are padding.
+      // Bit-packed: groups of 8 values, least significant bit first; those past the page's count are padding, never asked for.
       const groups = Math.floor(header / 2);
       const bytes = groups * width;
-      if (at + bytes > section.byteLength) return false;
-      const take = Math.min(groups * 8, count - seen);
-      target = width <= PACKED_WINDOW_MAX_WIDTH && take * width < 2 ** 31
-        ? (words === 1 ? gatherPacked1(section, view, at, take, width, dictionary, entries, out, target) : gatherPacked2(section, view, at, take, width, dictionary, entries, out, target))
-        : gatherPackedWide(section, at, take, width, dictionary, entries, out, target, words);
-      if (target < 0) return false;
+      // Bit positions inside a run stay below 2^31 (shifts and masks on 32-bit integers).
+      if (at + bytes > section.byteLength || bytes * 8 >= 2 ** 31) return false;
+      this.packed = true;
+      this.runAt = at;
+      this.bit = 0;
+      this.left = groups * 8;
       at += bytes;
-      seen += take;
     } else {
       const run = Math.floor(header / 2);
+      const byteWidth = (width + 7) >> 3;
       if (run === 0 || at + byteWidth > section.byteLength) return false;
       let index = 0;
       for (let i = 0; i < byteWidth; i++) index += section[at + i]! * 2 ** (8 * i);
       at += byteWidth;
-      if (index >= entries) return false;
-      const take = Math.min(run, count - seen);
-      if (words === 1) {
-        out.fill(dictionary[index]!, target, target + take);
-        target += take;
-      } else {
-        const low = dictionary[2 * index]!;
-        const high = dictionary[2 * index + 1]!;
-        for (let i = 0; i < take; i++) { out[target++] = low; out[target++] = high; }
-      }
-      seen += take;
+      if (index >= this.entries) return false;
+      this.packed = false;
+      this.index = index;
+      this.left = run;
     }
-    cursor.at = at;
+    this.at = at;
+    return true;
   }
-  return true;
 }
 
 /**
@@ -297,14 +345,14 @@ export function parquetGatherDictionary(section: Uint8Array, count: number, dict
 const PACKED_WINDOW_MAX_WIDTH = 25;
 
 /**
- * How many of `take` packed values of `width` bits from byte `at` have their 4-byte
- * window (from the value's first byte) inside `section`: those are read with one load
- * each, without a bounds test; the rest (the last few of the page) byte by byte.
+ * How many of `take` packed values of `width` bits, from bit `bit` of byte `at` on, have
+ * their 4-byte window (from the value's first byte) inside `section`: those are read with
+ * one load each, without a bounds test; the rest (the last few of the page) byte by byte.
  */
-function windowedValues(section: Uint8Array, at: number, take: number, width: number): number {
-  const room = section.byteLength - 4 - at + 1;
-  if (room <= 0) return 0;
-  return width === 0 ? take : Math.min(take, Math.ceil((room * 8) / width));
+function windowedValues(section: Uint8Array, at: number, bit: number, take: number, width: number): number {
+  const room = (section.byteLength - 4 - at) * 8 + 7 - bit;
+  if (room < 0) return 0;
+  return width === 0 ? take : Math.min(take, Math.floor(room / width) + 1);
 }
 
 /** The `width`-bit value at bit `bit` from `section[at]`, read byte by byte, bytes past the section as zero. */
@@ -316,25 +364,19 @@ function packedValueAt(section: Uint8Array, at: number, bit: number, width: numb
 }
 
 /**
- * The bit-packed indices of up to 25 bits each from `section[at]` on (`take` values; the
- * caller checked that the run's bytes are there), their 4-byte dictionary entries written
- * to `out` from `target`: one unaligned little-endian load, a shift and a mask per value
- * (about 2-3 ns against 5-8 for four byte loads, 1M values of 11 bits, warm buffers).
- * The next word to write, or -1 at an index past the dictionary.
+ * The bit-packed indices of up to 25 bits each from bit `bit` of byte `at` on (`take`
+ * values whose 4-byte windows lie inside the section, {@link windowedValues}), their
+ * 4-byte dictionary entries written to `out` from `target`: one unaligned little-endian
+ * load, a shift and a mask per value (about 2 ns against 5-8 for four byte loads, 1M
+ * values of 11 bits, warm buffers). The next word to write, or -1 at an index past the
+ * dictionary. Nothing else in it: a loop that optimizes before a colder one runs would
+ * deoptimize there on every call.
  */
-function gatherPacked1(section: Uint8Array, view: DataView, at: number, take: number, width: number, dictionary: Uint32Array, entries: number, out: Uint32Array, target: number): number {
+function gatherPacked1(view: DataView, at: number, bit: number, take: number, width: number, dictionary: Uint32Array, entries: number, out: Uint32Array, target: number): number {
   const mask = (1 << width) - 1;
-  const safe = windowedValues(section, at, take, width);
   let to = target;
-  let bit = 0;
-  let i = 0;
-  for (; i < safe; i++, bit += width) {
+  for (let i = 0; i < take; i++, bit += width) {
     const index = (view.getUint32(at + (bit >>> 3), true) >>> (bit & 7)) & mask;
-    if (index >= entries) return -1;
-    out[to++] = dictionary[index]!;
-  }
-  for (; i < take; i++, bit += width) {
-    const index = packedValueAt(section, at, bit, width);
     if (index >= entries) return -1;
     out[to++] = dictionary[index]!;
   }
@@ -342,20 +384,11 @@ function gatherPacked1(section: Uint8Array, view: DataView, at: number, take: nu
 }
 
 /** {@link gatherPacked1} for 8-byte entries (two words each). */
-function gatherPacked2(section: Uint8Array, view: DataView, at: number, take: number, width: number, dictionary: Uint32Array, entries: number, out: Uint32Array, target: number): number {
+function gatherPacked2(view: DataView, at: number, bit: number, take: number, width: number, dictionary: Uint32Array, entries: number, out: Uint32Array, target: number): number {
   const mask = (1 << width) - 1;
-  const safe = windowedValues(section, at, take, width);
   let to = target;
-  let bit = 0;
-  let i = 0;
-  for (; i < safe; i++, bit += width) {
+  for (let i = 0; i < take; i++, bit += width) {
     const index = (view.getUint32(at + (bit >>> 3), true) >>> (bit & 7)) & mask;
-    if (index >= entries) return -1;
-    out[to++] = dictionary[2 * index]!;
-    out[to++] = dictionary[2 * index + 1]!;
-  }
-  for (; i < take; i++, bit += width) {
-    const index = packedValueAt(section, at, bit, width);
     if (index >= entries) return -1;
     out[to++] = dictionary[2 * index]!;
     out[to++] = dictionary[2 * index + 1]!;
@@ -363,10 +396,10 @@ function gatherPacked2(section: Uint8Array, view: DataView, at: number, take: nu
   return to;
 }
 
-/** Bit-packed indices wider than 25 bits (dictionaries of over 33 million entries), value by value. */
-function gatherPackedWide(section: Uint8Array, at: number, take: number, width: number, dictionary: Uint32Array, entries: number, out: Uint32Array, target: number, words: number): number {
+/** Bit-packed indices value by value: a page's last few (their window would pass its end) and widths over 25 bits. */
+function gatherPackedEach(section: Uint8Array, at: number, bit: number, take: number, width: number, dictionary: Uint32Array, entries: number, out: Uint32Array, target: number, words: number): number {
   let to = target;
-  for (let i = 0, bit = 0; i < take; i++, bit += width) {
+  for (let i = 0; i < take; i++, bit += width) {
     const index = packedValueAt(section, at, bit, width);
     if (index >= entries) return -1;
     out[to++] = dictionary[index * words]!;
@@ -414,6 +447,196 @@ function decodePage({ header, body }: PlainPage, shape: ParquetPlainChunk, targe
   return shape.decompress ? shape.decompress(body, header.uncompressed, target) : body;
 }
 
+/** Where a placed band's null rows are marked: `bits` (one per row of `rows`, set = defined) is made on the first null. */
+export interface ParquetValidityTarget {
+  readonly rows: number;
+  bits?: Uint8Array;
+}
+
+/** A data page ready to place: its values section and where placing is in it. */
+interface ReadyPage {
+  readonly count: number;
+  /** One byte per row (1 defined, 0 null) when some rows are null. */
+  readonly defined: Uint8Array | undefined;
+  readonly section: Uint8Array;
+  /** The indices of a dictionary-encoded page. */
+  readonly stream: DictionaryIndexStream | undefined;
+  /** Values (defined rows) placed so far. */
+  valueAt: number;
+}
+
+type PendingPage = Uint8Array | Promise<Uint8Array> | undefined;
+
+/**
+ * A chunk's data pages placed in order, any number of rows at a time: the whole column at
+ * once ({@link parquetDecodePlainChunk}) or a band of rows of every column in turn
+ * ({@link parquetPlainChunkBands}). Each page is awaited when placing reaches it.
+ */
+class PagePlacer {
+  private next = 0;
+  private current: ReadyPage | undefined;
+  private rowInPage = 0;
+
+  constructor(private readonly shape: ParquetPlainChunk, private readonly pages: readonly PlainPage[], private readonly decoded: readonly PendingPage[], private readonly dictionary: Uint32Array | undefined, private readonly entries: number) {}
+
+  /**
+   * Places the next `count` rows into `out` from row `outRow` (a null row: zero bytes and
+   * its bit cleared in `validity`, counted from `outRow` = 0); false when a page turns out
+   * not to be one this path takes.
+   */
+  async place(count: number, out: Uint8Array, outRow: number, validity: ParquetValidityTarget): Promise<boolean> {
+    const { itemBytes } = this.shape;
+    const words = itemBytes / 4;
+    let outWords: Uint32Array | undefined;
+    let done = 0;
+    while (done < count) {
+      if (!this.current || this.rowInPage === this.current.count) {
+        this.current = this.next < this.pages.length ? await this.ready(this.next++) : undefined;
+        if (!this.current) return false;
+        this.rowInPage = 0;
+        continue;
+      }
+      const page = this.current;
+      const take = Math.min(count - done, page.count - this.rowInPage);
+      let present = take;
+      if (page.defined) {
+        present = 0;
+        for (let row = this.rowInPage, end = row + take; row < end; row++) present += page.defined[row]!;
+      }
+      const first = outRow + done;
+      if (page.stream || present < take) outWords ??= new Uint32Array(out.buffer, out.byteOffset, out.byteLength >> 2);
+      if (page.stream) {
+        if (!page.stream.gather(present, outWords!, first * words)) return false;
+      } else {
+        const from = page.valueAt * itemBytes;
+        const values = page.section.subarray(from, from + present * itemBytes);
+        // A page decoded straight into its rows (pageTarget) is in place already.
+        if (values.buffer !== out.buffer || values.byteOffset !== out.byteOffset + first * itemBytes) out.set(values, first * itemBytes);
+      }
+      page.valueAt += present;
+      if (present < take) {
+        validity.bits ??= new Uint8Array(Math.ceil(validity.rows / 8)).fill(0xff);
+        spreadNulls(outWords!, first, take, present, words, page.defined!.subarray(this.rowInPage), validity.bits);
+      }
+      this.rowInPage += take;
+      done += take;
+    }
+    return true;
+  }
+
+  /**
+   * The next `count` rows as a view of their page, when they are PLAIN values of one page
+   * without nulls (aligned for their type), moving past them; else undefined, nothing moved.
+   */
+  async view(count: number): Promise<Uint8Array | undefined> {
+    const { itemBytes } = this.shape;
+    if (!this.current || this.rowInPage === this.current.count) {
+      if (this.next >= this.pages.length) return undefined;
+      this.current = await this.ready(this.next++);
+      this.rowInPage = 0;
+      if (!this.current) return undefined;
+    }
+    const page = this.current;
+    if (page.stream || page.defined || page.count - this.rowInPage < count) return undefined;
+    const from = page.valueAt * itemBytes;
+    const values = page.section.subarray(from, from + count * itemBytes);
+    if (values.byteOffset % itemBytes !== 0) return undefined;
+    page.valueAt += count;
+    this.rowInPage += count;
+    return values;
+  }
+
+  /** Data page `index` decoded and split into levels and values, or undefined when it does not fit. */
+  private async ready(index: number): Promise<ReadyPage | undefined> {
+    const { shape } = this;
+    const { header, body } = this.pages[index]!;
+    const page = await this.decoded[index];
+    if (!page) return undefined;
+    const count = header.values!;
+    let levels: Uint8Array | undefined;
+    let section: Uint8Array;
+    if (header.type === PAGE_DATA_V2) {
+      levels = shape.maxDefinition === 1 ? body.subarray(0, header.v2!.definitionBytes) : undefined;
+      section = page;
+    } else {
+      const split = splitV1(page, shape);
+      if (!split) return undefined;
+      ({ levels, section } = split);
+    }
+    // Rows with a value: all of them unless the levels say some are null.
+    let present = count;
+    let defined: Uint8Array | undefined;
+    if (levels && !parquetAllLevelsOne(levels, count)) {
+      defined = new Uint8Array(count);
+      present = parquetDefinitionLevels(levels, count, defined);
+      if (present < 0) return undefined;
+    }
+    if (header.type === PAGE_DATA_V2 && header.v2!.nulls !== count - present) return undefined;
+    let stream: DictionaryIndexStream | undefined;
+    if (isDictionaryEncoding(header.encoding ?? -1)) {
+      if (!this.dictionary) return undefined;
+      stream = new DictionaryIndexStream(section, this.dictionary, this.entries, shape.itemBytes / 4);
+    } else if (section.byteLength < present * shape.itemBytes) {
+      return undefined;
+    }
+    return { count, defined, section, stream, valueAt: 0 };
+  }
+}
+
+/** Pages of a chunk with their decodes started (see {@link startDecodes}). */
+interface StartedChunk {
+  readonly found: PlainPages;
+  readonly dictionaryPage: PendingPage;
+  readonly decoded: PendingPage[];
+  /** Every decode started, to settle before the buffers they write are reused. */
+  readonly pending: PendingPage[];
+}
+
+/** Starts decompressing the dictionary and every data page (data pages into `targetOf(page, firstRow)` when it gives one). */
+function startDecodes(found: PlainPages, shape: ParquetPlainChunk, targetOf: (page: PlainPage, firstRow: number) => Uint8Array | undefined): StartedChunk {
+  const pending: PendingPage[] = [];
+  const start = (decode: () => PendingPage) => {
+    let result: PendingPage;
+    try {
+      result = decode();
+    } catch {
+      // A page a synchronous decoder refuses: this path does not take the chunk (placing stops there).
+      return undefined;
+    }
+    // Handled now, awaited (and its failure seen) when placed, or only settled when placing stops earlier.
+    if (result instanceof Promise) result.catch(() => undefined);
+    pending.push(result);
+    return result;
+  };
+  const dictionaryPage = found.dictionary ? start(() => shape.decompress ? shape.decompress(found.dictionary!.body, found.dictionary!.header.uncompressed) : found.dictionary!.body) : undefined;
+  let firstRow = 0;
+  const decoded = found.pages.map((page) => {
+    const target = targetOf(page, firstRow);
+    firstRow += page.header.values!;
+    return start(() => decodePage(page, shape, target));
+  });
+  return { found, dictionaryPage, decoded, pending };
+}
+
+/** The chunk's dictionary as 32-bit words in a buffer of its own (aligned for the view), or undefined when it is too short. */
+async function dictionaryOf(started: StartedChunk, shape: ParquetPlainChunk): Promise<{ dictionary: Uint32Array | undefined; entries: number } | undefined> {
+  if (!started.found.dictionary) return { dictionary: undefined, entries: 0 };
+  const entries = started.found.dictionary.header.values!;
+  const plain = await started.dictionaryPage;
+  if (!plain || plain.byteLength < entries * shape.itemBytes) return undefined;
+  return { dictionary: new Uint32Array(plain.slice(0, entries * shape.itemBytes).buffer), entries };
+}
+
+/** {@link plainPages}, undefined for anything it throws on. */
+function plainPagesOrNothing(chunk: Uint8Array, shape: ParquetPlainChunk): PlainPages | undefined {
+  if (shape.maxDefinition > 1 || !(shape.itemBytes === 4 || shape.itemBytes === 8)) return undefined;
+  try {
+    return plainPages(chunk, shape);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Decodes a column chunk (its stored bytes, from its first page) straight into a new
  * buffer of `rows × itemBytes` bytes (or `shape.into`), or returns undefined when the
@@ -428,14 +651,7 @@ function decodePage({ header, body }: PlainPage, shape: ParquetPlainChunk, targe
  * general path gives them (the table layer then writes NaN for a float column).
  */
 export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetPlainChunk): Promise<ParquetPlainColumn | undefined> {
-  if (shape.maxDefinition > 1 || !(shape.itemBytes === 4 || shape.itemBytes === 8)) return undefined;
-  const found = (() => {
-    try {
-      return plainPages(chunk, shape);
-    } catch {
-      return undefined;
-    }
-  })();
+  const found = plainPagesOrNothing(chunk, shape);
   if (!found) return undefined;
   const { pages } = found;
   const bytes = shape.rows * shape.itemBytes;
@@ -443,100 +659,76 @@ export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetP
   // One page that decodes to the column's values (tensio's writer and pyarrow at row groups of up to
   // 1 MiB per column), no buffer given: whatever buffer it decodes into is the column's bytes.
   const alone = !into && pages.length === 1 && !found.dictionary && pages[0]!.header.type === PAGE_DATA && decodesToValues(pages[0]!, shape);
-  const out = into ?? (alone ? undefined : (shape.allocate ?? allocateZeroed)(bytes));
-  const pending: (Uint8Array | Promise<Uint8Array> | undefined)[] = [];
-  const start = (decode: () => Uint8Array | Promise<Uint8Array> | undefined) => {
-    let result: Uint8Array | Promise<Uint8Array> | undefined;
-    try {
-      result = decode();
-    } catch {
-      // A page a synchronous decoder refuses: this path does not take the chunk (placePages stops there).
-      return undefined;
-    }
-    // Handled now, awaited (and its failure seen) when placed, or only settled when placing stops earlier.
-    if (result instanceof Promise) result.catch(() => undefined);
-    pending.push(result);
-    return result;
-  };
+  const given = into ?? (alone ? undefined : (shape.allocate ?? allocateZeroed)(bytes));
+  const started = startDecodes(found, shape, (page, firstRow) => pageTarget(page, shape, given, firstRow));
   try {
-    const dictionaryPage = found.dictionary ? start(() => shape.decompress ? shape.decompress(found.dictionary!.body, found.dictionary!.header.uncompressed) : found.dictionary!.body) : undefined;
-    let firstRow = 0;
-    const decoded = pages.map((page) => {
-      const target = pageTarget(page, shape, out, firstRow);
-      firstRow += page.header.values!;
-      return start(() => decodePage(page, shape, target));
-    });
-    return await placePages(chunk, shape, found, dictionaryPage, decoded, out, bytes);
+    const dictionary = await dictionaryOf(started, shape);
+    if (!dictionary) return undefined;
+    let out = given;
+    if (!out) {
+      // The lone page (see `alone`): never a view of the chunk itself, which the caller may reuse once this returns.
+      const only = await started.decoded[0];
+      if (!only || only.buffer === chunk.buffer || only.byteOffset % shape.itemBytes !== 0 || only.byteLength < bytes) return undefined;
+      out = only.subarray(0, bytes);
+    }
+    const validity: ParquetValidityTarget = { rows: shape.rows };
+    const placer = new PagePlacer(shape, pages, started.decoded, dictionary.dictionary, dictionary.entries);
+    if (!(await placer.place(shape.rows, out, 0, validity))) return undefined;
+    return validity.bits ? { values: out, validity: validity.bits } : { values: out };
   } catch {
     // The general path decodes the chunk again and reports what is wrong with it.
     return undefined;
   } finally {
     // A failure stops the placing early: the other pages may still be decoding into buffers the caller reuses.
-    await Promise.allSettled(pending);
+    await Promise.allSettled(started.pending);
   }
 }
 
-/** Places the decoded pages in order into `out` (or the lone page's own buffer); see {@link parquetDecodePlainChunk}. */
-async function placePages(chunk: Uint8Array, shape: ParquetPlainChunk, found: PlainPages, dictionaryPage: Uint8Array | Promise<Uint8Array> | undefined, decoded: (Uint8Array | Promise<Uint8Array> | undefined)[], given: Uint8Array | undefined, bytes: number): Promise<ParquetPlainColumn | undefined> {
-  const { pages } = found;
-  // The dictionary's values, as 32-bit words in a buffer of their own (aligned for the view).
-  let dictionary: Uint32Array | undefined;
-  let entries = 0;
-  if (found.dictionary) {
-    entries = found.dictionary.header.values!;
-    const plain = await dictionaryPage!;
-    if (plain.byteLength < entries * shape.itemBytes) return undefined;
-    dictionary = new Uint32Array(plain.slice(0, entries * shape.itemBytes).buffer);
+/** A column chunk placed a band of rows at a time ({@link parquetPlainChunkBands}). */
+export interface ParquetPlainBands {
+  /**
+   * The chunk's next `count` rows: a view of their decoded page when they are PLAIN values
+   * of one page without nulls (no copy), else placed into `out` from row 0 (`count ×
+   * itemBytes` bytes at least, 4-byte aligned; null rows as zero bytes with their bit
+   * cleared in `validity`) and `out` returned; undefined when the chunk turns out not to be
+   * one this path takes (the caller then decodes it the general way). Never throws.
+   */
+  place(count: number, out: Uint8Array, validity: ParquetValidityTarget): Promise<Uint8Array | undefined>;
+  /** Resolves once every page decode has settled: call it before reusing any buffer the pages were decoded into, or the chunk. */
+  settle(): Promise<void>;
+}
+
+/**
+ * A column chunk for the fast path (see {@link parquetDecodePlainChunk}) placed band by
+ * band: every page starts decompressing at once, then each {@link ParquetPlainBands.place}
+ * gathers or copies the next rows, so a stacked read places a band of rows of every
+ * column into a small buffer it reuses, instead of decoding each whole column into fresh
+ * memory first. Undefined when the chunk is not one this path takes.
+ */
+export async function parquetPlainChunkBands(chunk: Uint8Array, shape: ParquetPlainChunk): Promise<ParquetPlainBands | undefined> {
+  const found = plainPagesOrNothing(chunk, shape);
+  if (!found) return undefined;
+  const started = startDecodes(found, shape, () => undefined);
+  const settle = async () => { await Promise.allSettled(started.pending); };
+  let dictionary: Awaited<ReturnType<typeof dictionaryOf>>;
+  try {
+    dictionary = await dictionaryOf(started, shape);
+  } catch {
+    dictionary = undefined;
   }
-  let out = given;
-  if (!out) {
-    // The lone page (see `alone`): never a view of the chunk itself, which the caller may reuse once this returns.
-    const only = await decoded[0];
-    if (!only || only.buffer === chunk.buffer || only.byteOffset % shape.itemBytes !== 0 || only.byteLength < bytes) return undefined;
-    out = only.subarray(0, bytes);
+  if (!dictionary) {
+    await settle();
+    return undefined;
   }
-  const words = shape.itemBytes / 4;
-  const outWords = dictionary || shape.maxDefinition === 1 ? new Uint32Array(out.buffer, out.byteOffset, out.byteLength / 4) : undefined;
-  // Levels of the page being placed (OPTIONAL columns with nulls), and the chunk's validity once a null is seen.
-  let defined: Uint8Array | undefined;
-  let validity: Uint8Array | undefined;
-  let at = 0;
-  for (const [index, { header, body }] of pages.entries()) {
-    const page = await decoded[index];
-    const count = header.values!;
-    if (!page) return undefined;
-    let levels: Uint8Array | undefined;
-    let section: Uint8Array;
-    if (header.type === PAGE_DATA_V2) {
-      levels = shape.maxDefinition === 1 ? body.subarray(0, header.v2!.definitionBytes) : undefined;
-      section = page;
-    } else {
-      const split = splitV1(page, shape);
-      if (!split) return undefined;
-      ({ levels, section } = split);
-    }
-    // Rows with a value: all of them unless the levels say some are null.
-    let present = count;
-    if (levels && !parquetAllLevelsOne(levels, count)) {
-      if (!defined || defined.byteLength < count) defined = new Uint8Array(count);
-      present = parquetDefinitionLevels(levels, count, defined);
-      if (present < 0) return undefined;
-    }
-    if (header.type === PAGE_DATA_V2 && header.v2!.nulls !== count - present) return undefined;
-    const first = at / shape.itemBytes;
-    if (isDictionaryEncoding(header.encoding ?? -1)) {
-      if (!dictionary || !outWords || !parquetGatherDictionary(section, present, dictionary, entries, outWords, first, words)) return undefined;
-    } else {
-      const values = section.byteLength >= present * shape.itemBytes ? section.subarray(0, present * shape.itemBytes) : undefined;
-      if (!values) return undefined;
-      // A page decoded straight into its rows (pageTarget) is in place already.
-      if (values.buffer !== out.buffer || values.byteOffset !== out.byteOffset + at) out.set(values, at);
-    }
-    if (present < count) {
-      validity ??= new Uint8Array(Math.ceil(shape.rows / 8)).fill(0xff);
-      spreadNulls(outWords!, first, count, present, words, defined!, validity);
-    }
-    at += count * shape.itemBytes;
-  }
-  return validity ? { values: out, validity } : { values: out };
+  const placer = new PagePlacer(shape, found.pages, started.decoded, dictionary.dictionary, dictionary.entries);
+  return {
+    async place(count, out, validity) {
+      try {
+        return (await placer.view(count)) ?? ((await placer.place(count, out, 0, validity)) ? out : undefined);
+      } catch {
+        return undefined;
+      }
+    },
+    settle,
+  };
 }
