@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { xxh64 } from '@node-rs/xxhash';
-import { addonZstdDecoder, nativeZstdVersion } from '../src/storage/native-zstd.js';
+import { addonZstdDecoder, nativeZstdVersion, zstdDecoderStatus } from '../src/storage/native-zstd.js';
 import { zstdCompressAtLevel } from '../src/storage/zstd-native.js';
 import { parquetPageDecompressor } from '../src/formats/parquet/codecs.js';
 import { parquetCreateWriter, parquetOpen } from '../src/formats/parquet/index.js';
@@ -78,6 +78,9 @@ test('addon zstd: the version of the libzstd in use is reported, and TENSIO_ZSTD
   assert.match(nativeZstdVersion()!, /^1\.\d+\.\d+$/);
   assert.equal(await withZstdEnv('package', async () => addonZstdDecoder()), undefined);
   assert.equal(await withZstdEnv('package', async () => nativeZstdVersion()), undefined);
+  // What `tensio selftest` prints.
+  assert.deepEqual(zstdDecoderStatus(), { native: true, description: `libzstd ${nativeZstdVersion()} through tensio's addon` });
+  assert.deepEqual(await withZstdEnv('package', async () => zstdDecoderStatus()), { native: false, description: '@mongodb-js/zstd (TENSIO_ZSTD=package)' });
 });
 
 test('addon zstd: frames of @mongodb-js/zstd (levels -1..19) and hand-made raw and RLE blocks decode to their bytes', { skip }, async () => {
@@ -204,7 +207,8 @@ test('zstd Parquet and Arrow files read to the same bytes through the addon, wit
   }
   const child = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'helpers', 'zstd-read-child.ts'), parquet, arrow], {
     cwd: ROOT, encoding: 'utf8', env: { ...process.env, TENSIO_NO_MMAP: '1' },
-  }).trim().split('\n').pop()!) as { hashes: Record<string, string>; zstd: string };
+  }).trim().split('\n').pop()!) as { hashes: Record<string, string>; zstd: string; status: { native: boolean; description: string } };
   assert.equal(child.zstd, 'package', 'without the addon, zstd goes through @mongodb-js/zstd');
+  assert.deepEqual(child.status, { native: false, description: '@mongodb-js/zstd (the native addon is not loaded)' });
   assert.deepEqual(Object.values(child.hashes), [expected, expected]);
 });

@@ -6,6 +6,7 @@
  */
 import { makeTemporaryFolder, removeLocalTree } from '../storage/local-paths.js';
 import { memoryMapStatus } from '../storage/memory-map.js';
+import { zstdDecoderStatus } from '../storage/native-zstd.js';
 import { join } from 'node:path';
 import { isTensioError, TensioError } from '../core/errors.js';
 import { createTensor, tensorsEqual, type Tensor } from '../core/tensor.js';
@@ -240,7 +241,7 @@ Exit codes: 0 every check passed; 1 something failed; 2 usage error; 130 interru
     const ok = outcomes.length > 0 && outcomes.every((outcome) => outcome.ok);
     const mapping = memoryMapStatus();
     if (values.json === true) {
-      context.stdout(cliJson({ ok, ...(values.keep === true ? { folder } : {}), formats: outcomes, memoryMap: { enabled: mapping.enabled, reason: mapping.reason, hugePageBuffers: mapping.hugePageBuffers, hugePageReason: mapping.hugePageReason, populate: mapping.populate, populateReason: mapping.populateReason } }));
+      context.stdout(cliJson({ ok, ...(values.keep === true ? { folder } : {}), formats: outcomes, memoryMap: { enabled: mapping.enabled, reason: mapping.reason, hugePageBuffers: mapping.hugePageBuffers, hugePageReason: mapping.hugePageReason, populate: mapping.populate, populateReason: mapping.populateReason }, zstd: zstdDecoderStatus() }));
       return ok ? 0 : 1;
     }
     const width = Math.max(0, ...outcomes.map((outcome) => outcome.format.length));
@@ -256,6 +257,7 @@ Exit codes: 0 every check passed; 1 something failed; 2 usage error; 130 interru
     context.stdout(`memory mapping: ${mapping.enabled ? 'on' : 'off'} (${mapping.reason})\n`);
     context.stdout(`huge-page buffers: ${mapping.hugePageBuffers ? 'on' : 'off'} (${mapping.hugePageReason})\n`);
     context.stdout(`fault-ahead (populate): ${mapping.populate === 'unavailable' ? 'off' : mapping.populate === 'populate' ? 'on' : 'advice only'} (${mapping.populateReason})\n`);
+    context.stdout(`zstd decoding: ${zstdDecoderStatus().description}\n`);
     if (values.keep === true) context.stdout(`files kept in ${folder}\n`);
     const failed = outcomes.filter((outcome) => !outcome.ok).length;
     context.stdout(ok ? `selftest passed: ${outcomes.length} format${outcomes.length === 1 ? '' : 's'}\n` : `selftest FAILED: ${failed} of ${outcomes.length} formats\n`);

@@ -51,3 +51,29 @@ export function nativeZstdVersion(): string | undefined {
   if (forcedPackage()) return undefined;
   return loadedAddon()?.zstdLibraryVersion?.() ?? undefined;
 }
+
+/** Which zstd decoder reads use, and why (`tensio selftest`). */
+export interface ZstdDecoderStatus {
+  /** True when frames decode through the addon's libzstd. */
+  readonly native: boolean;
+  /** `'libzstd 1.5.4 through tensio's addon'`, or `'@mongodb-js/zstd'` and the reason. */
+  readonly description: string;
+}
+
+/**
+ * Which zstd decoder Parquet, Arrow, Zarr and zTensor reads use here, and why.
+ *
+ * @example
+ * ```ts
+ * console.log(`zstd decoding: ${zstdDecoderStatus().description}`);
+ * ```
+ */
+export function zstdDecoderStatus(): ZstdDecoderStatus {
+  const fallback = (reason: string): ZstdDecoderStatus => ({ native: false, description: `@mongodb-js/zstd (${reason})` });
+  if (forcedPackage()) return fallback('TENSIO_ZSTD=package');
+  const addon = loadedAddon();
+  if (!addon) return fallback('the native addon is not loaded');
+  if (!addon.zstdDecompressInto || !addon.zstdLibraryVersion) return fallback('the native addon predates its zstd decoder: run `npm run build:native`');
+  const version = addon.zstdLibraryVersion();
+  return version ? { native: true, description: `libzstd ${version} through tensio's addon` } : fallback('no libzstd.so.1 of version 1.4 or later on this system');
+}

@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto';
 import { arrowOpen } from '../../src/formats/arrow/index.js';
 import { parquetOpen } from '../../src/formats/parquet/index.js';
-import { nativeZstdVersion } from '../../src/storage/native-zstd.js';
+import { nativeZstdVersion, zstdDecoderStatus } from '../../src/storage/native-zstd.js';
 
 const hashes: Record<string, string> = {};
 for (const path of process.argv.slice(2)) {
   await using reader = path.endsWith('.parquet') ? await parquetOpen(path) : await arrowOpen(path);
   for (const tensor of reader.tensors) hashes[`${path}:${tensor.name}`] = createHash('sha256').update((await reader.read(tensor.name)).data).digest('hex');
 }
-console.log(JSON.stringify({ hashes, zstd: nativeZstdVersion() ?? 'package' }));
+console.log(JSON.stringify({ hashes, zstd: nativeZstdVersion() ?? 'package', status: zstdDecoderStatus() }));
