@@ -131,7 +131,7 @@ export interface MemoryMapStatus {
   readonly liveMappings?: number;
   /** Truncations under a live mapping that were caught and turned into zero pages. */
   readonly faults?: number;
-  /** True when read results of 4 MiB and more are allocated as huge-page buffers by the addon. */
+  /** True when read results of `LARGE_BUFFER_MIN_BYTES` (3.5 MiB) and more are allocated as huge-page buffers by the addon. */
   readonly hugePageBuffers: boolean;
   /** One sentence: why huge-page buffers are, or are not, in use. */
   readonly hugePageReason: string;
@@ -237,7 +237,7 @@ const hugePageBuffers = new WeakSet<ArrayBufferLike>();
  * The large-buffer allocator registered with `core/memory.ts` when this module is
  * imported. The addon is loaded (lazily, once) at the first large allocation, not at
  * import, so importing tensio stays free of native work; `TENSIO_NO_HUGEPAGES` is read
- * at every large allocation (one lookup per 4 MiB or more is nothing). Any refusal
+ * at every large allocation (one lookup per 3.5 MiB or more is nothing). Any refusal
  * (address space, an old addon) answers `undefined` and the caller allocates ordinarily.
  */
 function largeBufferAllocator(length: number): ArrayBuffer | undefined {
