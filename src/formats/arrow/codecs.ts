@@ -5,12 +5,15 @@
  * buffer: a longer declared length, or a frame header declaring more, is refused before
  * anything is decompressed (decompression bombs). zstd frames decode through the
  * system's libzstd in tensio's addon when it has one (`storage/native-zstd.ts`: into a
- * buffer of the declared length, on libuv's threads, never past it), else
- * @mongodb-js/zstd; LZ4 frames through lz4-napi.
+ * buffer of the declared length, on libuv's threads, never past it), else through
+ * @mongodb-js/zstd when the frame's headers bound what it decodes to, and otherwise
+ * through a decoder that stops at the declared length (`storage/zstd-frame.ts`); LZ4
+ * frames through lz4-napi.
  */
-import { errorFactory } from '../../core/errors.js';
+import { errorFactory, TensioError } from '../../core/errors.js';
 import { allocateUninitialized } from '../../core/memory.js';
 import { addonZstdDecoder } from '../../storage/native-zstd.js';
+import { zstdDecodeExactly, zstdFrameFits } from '../../storage/zstd-frame.js';
 
 const fail = errorFactory('arrow');
 
@@ -87,10 +90,15 @@ export async function arrowDecodeBuffer(raw: Uint8Array, codec: number | undefin
       // libzstd writes into the buffer the column keeps, never past its end (a longer frame fails).
       const into = allocate(expected);
       out = into.subarray(0, await decodeInto(frame, into));
+    } else if (codec === ARROW_CODEC.zstd && !zstdFrameFits(frame, expected)) {
+      // @mongodb-js/zstd takes no output limit: a frame its headers do not bound (no content
+      // size, blocks that could decode past the prefix, a second frame) decodes where it stops at the limit.
+      out = zstdDecodeExactly(frame, expected, `arrow: compressed ${what}`);
     } else {
       out = codec === ARROW_CODEC.lz4 ? (await loadLz4()).decompressFrameSync(frame) : await (await loadZstd()).decompress(frame);
     }
   } catch (cause) {
+    if (cause instanceof TensioError) throw cause;
     fail('INVALID_HEADER', `arrow: cannot decompress ${what} (${codec === ARROW_CODEC.lz4 ? 'lz4' : 'zstd'}): ${(cause as Error).message}`, { cause });
   }
   if (out!.byteLength !== expected) fail('SIZE_MISMATCH', `arrow: ${what} decompressed to ${out!.byteLength} bytes, its prefix says ${expected}`);

@@ -14,6 +14,7 @@ import { allocateUninitialized } from '../../core/memory.js';
 import { addonZstdDecoder } from '../../storage/native-zstd.js';
 import { zstdCompressAtLevel } from '../../storage/zstd-native.js';
 import { loadZstdWasm, type ZstdWasm } from '../../storage/zstd-wasm.js';
+import { zstdFrameFits } from '../../storage/zstd-frame.js';
 import type { ParquetPageCodec } from './column-writer.js';
 import { parquetSnappyCompressor, parquetSnappyDecoder, snappyDeclaredLength } from './snappy-native.js';
 
@@ -75,40 +76,6 @@ export function parquetDecompressors(maxPageBytes: number): Compressors {
       return decompressZstd(input, new Uint8Array(length));
     }),
   };
-}
-
-const ZSTD_MAGIC = 0xfd2fb528;
-const ZSTD_MAX_BLOCK_BYTES = 128 * 1024;
-
-/**
- * Whether `frame` is exactly one zstd frame whose blocks cannot decode to more than
- * `size` bytes plus one block (each block header bounds its output), so a decoder that
- * takes no output limit (the native one) cannot be made to allocate more.
- */
-export function zstdFrameFits(frame: Uint8Array, size: number): boolean {
-  if (frame.byteLength < 9) return false;
-  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  if (view.getUint32(0, true) !== ZSTD_MAGIC) return false;
-  const descriptor = frame[4]!;
-  const singleSegment = (descriptor >> 5) & 1;
-  const dictionaryBytes = [0, 1, 2, 4][descriptor & 3]!;
-  const contentBytes = [singleSegment, 2, 4, 8][descriptor >> 6]!;
-  let at = 5 + (singleSegment ? 0 : 1) + dictionaryBytes + contentBytes;
-  let bound = 0;
-  for (;;) {
-    if (at + 3 > frame.byteLength) return false;
-    const header = frame[at]! | (frame[at + 1]! << 8) | (frame[at + 2]! << 16);
-    at += 3;
-    const type = (header >> 1) & 3;
-    const blockSize = header >>> 3;
-    if (type === 3 || blockSize > ZSTD_MAX_BLOCK_BYTES) return false;
-    // A raw block stores its bytes, an RLE block one byte repeated blockSize times, a compressed block up to 128 KiB.
-    bound += type === 2 ? ZSTD_MAX_BLOCK_BYTES : blockSize;
-    if (bound > size + ZSTD_MAX_BLOCK_BYTES) return false;
-    at += type === 1 ? 1 : blockSize;
-    if (header & 1) break;
-  }
-  return at + ((descriptor & 0x04) ? 4 : 0) === frame.byteLength;
 }
 
 type ZstdNative = { decompress(data: Buffer): Promise<Buffer> };

@@ -1,0 +1,90 @@
+/**
+ * zstd frames on the paths without tensio's addon (`src/storage/zstd-frame.ts`): what a
+ * frame's headers bound, and the decoder that stops at the expected length, reached
+ * through Arrow's buffer decoding with `TENSIO_ZSTD=package` — a frame without a content
+ * size whose blocks claim gigabytes is refused without decoding them all, a frame asking
+ * for a huge window is refused before anything is allocated, and well-formed frames
+ * without a content size still decode to their bytes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { arrowDecodeBuffer } from '../src/formats/arrow/codecs.js';
+import { isTensioError } from '../src/core/errors.js';
+import { zstdDecodeExactly, zstdFrameFits, zstdFrameLayout } from '../src/storage/zstd-frame.js';
+
+const MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
+const RAW = 0;
+const RLE = 1;
+
+/** A block header: last flag, type, size (RFC 8878 §3.1.1.2). */
+function block(type: number, size: number, last: boolean, body: number[]): number[] {
+  const header = (size << 3) | (type << 1) | (last ? 1 : 0);
+  return [header & 0xff, (header >> 8) & 0xff, (header >> 16) & 0xff, ...body];
+}
+
+/** A frame without a content size: descriptor 0 (no checksum, no dictionary), then a window descriptor byte. */
+function unsizedFrame(windowDescriptor: number, blocks: number[][]): Uint8Array {
+  return Uint8Array.from([...MAGIC, 0x00, windowDescriptor, ...blocks.flat()]);
+}
+
+/** Arrow's compressed buffer: the int64 uncompressed length, then the frame. */
+function arrowBuffer(length: number, frame: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(8 + frame.byteLength);
+  new DataView(bytes.buffer).setBigInt64(0, BigInt(length), true);
+  bytes.set(frame, 8);
+  return bytes;
+}
+
+async function withPackageZstd<T>(body: () => Promise<T>): Promise<T> {
+  const before = process.env.TENSIO_ZSTD;
+  process.env.TENSIO_ZSTD = 'package';
+  try {
+    return await body();
+  } finally {
+    if (before === undefined) delete process.env.TENSIO_ZSTD;
+    else process.env.TENSIO_ZSTD = before;
+  }
+}
+
+const WINDOW_128K = 7 << 3; // 2^(10 + 7)
+
+test('zstd frame layout: the window and output bound from the headers, undefined for anything but one whole frame', () => {
+  const two = unsizedFrame(WINDOW_128K, [block(RLE, 1000, false, [7]), block(RAW, 3, true, [1, 2, 3])]);
+  assert.deepEqual(zstdFrameLayout(two), { windowBytes: 131072, outputBound: 1003 });
+  assert.equal(zstdFrameFits(two, 1003), true);
+  assert.equal(zstdFrameLayout(Uint8Array.from([...two, 0])), undefined, 'a byte after the frame');
+  assert.equal(zstdFrameLayout(two.subarray(0, two.byteLength - 1)), undefined, 'a cut block');
+  assert.equal(zstdFrameLayout(Uint8Array.from([...MAGIC, 0x00, WINDOW_128K, ...block(3, 1, true, [0])])), undefined, 'reserved block type');
+  // A window descriptor of exponent 31, mantissa 7: 2^41 + 7/8 of it.
+  assert.equal(zstdFrameLayout(unsizedFrame(0xff, [block(RAW, 1, true, [9])]))!.windowBytes, 2 ** 41 + 7 * 2 ** 38);
+});
+
+test('zstd decoded exactly: a frame without a content size decodes to its bytes; more or fewer than expected is refused', () => {
+  const frame = unsizedFrame(WINDOW_128K, [block(RLE, 5000, false, [42]), block(RAW, 4, true, [1, 2, 3, 4])]);
+  const out = zstdDecodeExactly(frame, 5004, 'test');
+  assert.equal(out.byteLength, 5004);
+  assert.ok(out.subarray(0, 5000).every((byte) => byte === 42));
+  assert.deepEqual([...out.subarray(5000)], [1, 2, 3, 4]);
+  assert.throws(() => zstdDecodeExactly(frame, 5003, 'test'), (error: unknown) => isTensioError(error) && error.code === 'LIMIT_EXCEEDED');
+  assert.throws(() => zstdDecodeExactly(frame, 6000, 'test'), (error: unknown) => isTensioError(error) && error.code === 'SIZE_MISMATCH' && /5004 bytes, 6000 expected/.test(error.message));
+});
+
+test('arrow without the addon: an unsized zstd bomb (RLE blocks claiming 1 GiB for a 4 KiB buffer) and a 2 TiB window are refused; a bounded unsized frame decodes', async () => {
+  await withPackageZstd(async () => {
+    // 8192 RLE blocks of 128 KiB: 1 GiB from 32 KiB of input, the prefix says 4096 bytes.
+    const bombBlocks = Array.from({ length: 8192 }, (_, index) => block(RLE, 131072, index === 8191, [0x55]));
+    const bomb = unsizedFrame(WINDOW_128K, bombBlocks);
+    const before = process.memoryUsage().rss;
+    await assert.rejects(arrowDecodeBuffer(arrowBuffer(4096, bomb), 1, 8192, 'values'), (error: unknown) => isTensioError(error) && error.code === 'LIMIT_EXCEEDED' && /more than its 4096 bytes/.test(error.message));
+    assert.ok(process.memoryUsage().rss - before < 256 * 2 ** 20, 'the bomb was not decoded whole');
+    // A 2 TiB window: refused before anything is allocated, by the package (its own window limit) or here.
+    const hugeWindow = unsizedFrame(0xff, [block(RAW, 4, true, [1, 2, 3, 4])]);
+    await assert.rejects(arrowDecodeBuffer(arrowBuffer(4, hugeWindow), 1, 8192, 'values'), (error: unknown) => isTensioError(error) && /memory|window/.test(error.message));
+    assert.throws(() => zstdDecodeExactly(hugeWindow, 4, 'test'), (error: unknown) => isTensioError(error) && error.code === 'LIMIT_EXCEEDED' && /2 ?\d+-byte window/.test(error.message));
+    // A well-formed unsized frame the headers bound still goes through the package and decodes.
+    const fine = unsizedFrame(WINDOW_128K, [block(RLE, 3000, true, [9])]);
+    const out = await arrowDecodeBuffer(arrowBuffer(3000, fine), 1, 8192, 'values');
+    assert.equal(out.byteLength, 3000);
+    assert.ok(out.every((byte) => byte === 9));
+  });
+});
