@@ -51,6 +51,9 @@ const WINDOW_128K = 7 << 3; // 2^(10 + 7)
 test('zstd frame layout: the window and output bound from the headers, undefined for anything but one whole frame', () => {
   const two = unsizedFrame(WINDOW_128K, [block(RLE, 1000, false, [7]), block(RAW, 3, true, [1, 2, 3])]);
   assert.deepEqual(zstdFrameLayout(two), { windowBytes: 131072, outputBound: 1003 });
+  // Single segment, 2-byte content size (value + 256): the window is the content size.
+  const sized = Uint8Array.from([...MAGIC, 0x60, 0xe8, 0x02, ...block(RLE, 1000, true, [1])]);
+  assert.deepEqual(zstdFrameLayout(sized), { windowBytes: 1000, outputBound: 1000, contentSize: 1000 });
   assert.equal(zstdFrameFits(two, 1003), true);
   assert.equal(zstdFrameLayout(Uint8Array.from([...two, 0])), undefined, 'a byte after the frame');
   assert.equal(zstdFrameLayout(two.subarray(0, two.byteLength - 1)), undefined, 'a cut block');

@@ -20,6 +20,8 @@ export interface ZstdFrameLayout {
   readonly windowBytes: number;
   /** The most its blocks can decode to: raw and RLE blocks their size, compressed blocks 128 KiB each. */
   readonly outputBound: number;
+  /** The content size its header declares, when it declares one. */
+  readonly contentSize?: number;
 }
 
 /**
@@ -35,19 +37,21 @@ export function zstdFrameLayout(frame: Uint8Array, stopAbove = Number.POSITIVE_I
   const singleSegment = (descriptor >> 5) & 1;
   const dictionaryBytes = [0, 1, 2, 4][descriptor & 3]!;
   const contentBytes = [singleSegment, 2, 4, 8][descriptor >> 6]!;
+  let at = 5 + (singleSegment ? 0 : 1) + dictionaryBytes;
+  let contentSize: number | undefined;
+  if (contentBytes === 1) contentSize = frame[at]!;
+  else if (contentBytes === 2) contentSize = view.getUint16(at, true) + 256;
+  else if (contentBytes === 4) contentSize = view.getUint32(at, true);
+  else if (contentBytes === 8) contentSize = Number(view.getBigUint64(at, true));
   let windowBytes: number;
   if (singleSegment) {
-    const at = 5 + dictionaryBytes;
-    if (contentBytes === 1) windowBytes = frame[at]!;
-    else if (contentBytes === 2) windowBytes = view.getUint16(at, true) + 256;
-    else if (contentBytes === 4) windowBytes = view.getUint32(at, true);
-    else windowBytes = Number(view.getBigUint64(at, true));
+    windowBytes = contentSize!;
   } else {
-    const exponent = frame[5]! >> 3;
-    const base = 2 ** (10 + exponent);
+    const base = 2 ** (10 + (frame[5]! >> 3));
     windowBytes = base + (base / 8) * (frame[5]! & 7);
   }
-  let at = 5 + (singleSegment ? 0 : 1) + dictionaryBytes + contentBytes;
+  at += contentBytes;
+  const sized = contentSize === undefined ? {} : { contentSize };
   let outputBound = 0;
   for (;;) {
     if (at + 3 > frame.byteLength) return undefined;
@@ -57,11 +61,11 @@ export function zstdFrameLayout(frame: Uint8Array, stopAbove = Number.POSITIVE_I
     const blockSize = header >>> 3;
     if (type === 3 || blockSize > ZSTD_MAX_BLOCK_BYTES) return undefined;
     outputBound += type === 2 ? ZSTD_MAX_BLOCK_BYTES : blockSize;
-    if (outputBound > stopAbove) return { windowBytes, outputBound };
+    if (outputBound > stopAbove) return { windowBytes, outputBound, ...sized };
     at += type === 1 ? 1 : blockSize;
     if (header & 1) break;
   }
-  return at + ((descriptor & 0x04) ? 4 : 0) === frame.byteLength ? { windowBytes, outputBound } : undefined;
+  return at + ((descriptor & 0x04) ? 4 : 0) === frame.byteLength ? { windowBytes, outputBound, ...sized } : undefined;
 }
 
 /**

@@ -14,7 +14,7 @@ import { allocateUninitialized } from '../../core/memory.js';
 import { addonZstdDecoder } from '../../storage/native-zstd.js';
 import { zstdCompressAtLevel } from '../../storage/zstd-native.js';
 import { loadZstdWasm, type ZstdWasm } from '../../storage/zstd-wasm.js';
-import { zstdFrameFits } from '../../storage/zstd-frame.js';
+import { zstdFrameFits, zstdFrameLayout } from '../../storage/zstd-frame.js';
 import type { ParquetPageCodec } from './column-writer.js';
 import { parquetSnappyCompressor, parquetSnappyDecoder, snappyDeclaredLength } from './snappy-native.js';
 
@@ -66,7 +66,8 @@ export function parquetDecompressors(maxPageBytes: number): Compressors {
     LZ4_RAW: guard('lz4_raw', (input, length) => decompressLz4Raw(input, length)),
     ZSTD: guard('zstd', (input, length) => {
       // zstd-wasm is the fast path; it refuses some small frames (error -10), which fzstd decodes.
-      if (zstdWasm && length >= 4096) {
+      // It allocates what the frame declares (its wasm memory never shrinks): only frames declaring the page's size.
+      if (zstdWasm && length >= 4096 && zstdFrameLayout(input)?.contentSize === length) {
         try {
           return exact('zstd', zstdWasm.decompress(input), length);
         } catch (error) {
