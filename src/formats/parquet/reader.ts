@@ -214,10 +214,10 @@ async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData
   const decoded = Number(chunkMeta.total_uncompressed_size);
   if (!(Number.isSafeInteger(start) && start >= 4 && Number.isSafeInteger(length) && length >= 0 && start + length <= source.size)) return undefined;
   if (length > maxChunkBytes || decoded > maxChunkBytes || rows * itemBytes > maxChunkBytes) return undefined;
-  // Pages decoded into the pool's buffers (snappy): each is given back by `finish` unless it became the column's values.
+  // Pages decoded into the pool's buffers (snappy, and zstd through libzstd): each is given back by `finish` unless it became the column's values.
   const pages: Uint8Array[] = [];
   // Where the page being started belongs in the column's bytes, when it decodes to exactly its
-  // values (ParquetPageDecompress's `into`): a decoder that takes a buffer (snappy) decodes there.
+  // values (ParquetPageDecompress's `into`): a decoder that takes a buffer (snappy, zstd through libzstd) decodes there.
   let target: Uint8Array | undefined;
   const pooled = pool && source.readInto ? pool : undefined;
   const pageBuffer = (size: number) => {
