@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { isTensioError } from '../src/core/errors.js';
 import { createTensor } from '../src/core/tensor.js';
-import { arrowDecodeBuffer } from '../src/formats/arrow/codecs.js';
+import { arrowDecodeBuffer, lz4FramesBound } from '../src/formats/arrow/codecs.js';
 import { arrowOpen } from '../src/formats/arrow/reader.js';
 import { arrowCreateWriter } from '../src/formats/arrow/writer.js';
 import { parquetDecompressors } from '../src/formats/parquet/codecs.js';
@@ -74,6 +74,14 @@ test('arrow: a compressed buffer declaring more than its batch needs, or a frame
   await refused(() => arrowDecodeBuffer(prefix(100n, [9, 9, 9, 9, 9]), 0, 4096, 'values'), 'INVALID_HEADER', 'SIZE_MISMATCH');
   const lz4File = await written('arrow', { compression: 'lz4' });
   await readAll(lz4File, 'arrow');
+  // An LZ4 frame without a content size: 100 compressed blocks of a 64 KiB block maximum can
+  // decode to 6.4 MiB; its prefix says 4096. Refused from the block headers, nothing decoded.
+  const blocks: number[] = [];
+  for (let i = 0; i < 100; i++) blocks.push(4, 0, 0, 0, 0x1f, 0x41, 0x01, 0x00);
+  const lz4Bomb = [0x04, 0x22, 0x4d, 0x18, 0x40, 0x40, 0xc0, ...blocks, 0, 0, 0, 0];
+  await refused(() => arrowDecodeBuffer(prefix(4096n, lz4Bomb), 0, 8192, 'values'), 'LIMIT_EXCEEDED');
+  assert.deepEqual(lz4FramesBound(Uint8Array.from(lz4Bomb)), { bound: 100 * 65536, blockMax: 65536 });
+  assert.equal(lz4FramesBound(Uint8Array.from(lz4Bomb.slice(0, -1))), undefined, 'a frame cut before its end mark');
 });
 
 test('parquet: truncated, wrong magic, footer length past the file, encrypted footer', async () => {

@@ -63,6 +63,50 @@ export function frameContentSize(frame: Uint8Array): number | undefined {
   return undefined;
 }
 
+/** The block maximum sizes an LZ4 frame descriptor's BD byte names (codes 4-7). */
+const LZ4_BLOCK_MAX_BYTES = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
+
+/**
+ * What the LZ4 frames of `input` can decode to at most, read from their block headers
+ * alone (a compressed block decodes to at most its frame's block maximum, a stored block
+ * to its size), and the largest block maximum among them; undefined when the headers do
+ * not walk cleanly to the end of the input (the decoder then says what is wrong). lz4-napi
+ * takes no output limit, so this is what bounds it: a frame without a content size could
+ * otherwise expand about 255 times.
+ */
+export function lz4FramesBound(input: Uint8Array): { bound: number; blockMax: number } | undefined {
+  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  let at = 0;
+  let bound = 0;
+  let largest = 0;
+  while (at < input.byteLength) {
+    if (at + 4 > input.byteLength) return undefined;
+    const magic = view.getUint32(at, true);
+    if ((magic & 0xfffffff0) === 0x184d2a50) {
+      if (at + 8 > input.byteLength) return undefined;
+      at += 8 + view.getUint32(at + 4, true);
+      continue;
+    }
+    if (magic !== 0x184d2204 || at + 7 > input.byteLength) return undefined;
+    const flags = input[at + 4]!;
+    const blockMax = LZ4_BLOCK_MAX_BYTES[(input[at + 5]! >> 4) & 7]!;
+    if (blockMax === 0) return undefined;
+    largest = Math.max(largest, blockMax);
+    at += 7 + ((flags & 0x08) ? 8 : 0) + ((flags & 0x01) ? 4 : 0);
+    for (;;) {
+      if (at + 4 > input.byteLength) return undefined;
+      const header = view.getUint32(at, true);
+      at += 4;
+      if (header === 0) break;
+      const size = header & 0x7fffffff;
+      bound += header & 0x80000000 ? size : blockMax;
+      at += size + ((flags & 0x10) ? 4 : 0);
+    }
+    at += (flags & 0x04) ? 4 : 0;
+  }
+  return at === input.byteLength ? { bound, blockMax: largest } : undefined;
+}
+
 /**
  * Decodes one body buffer. `maxBytes` is the most the buffer may hold (from the batch's
  * row count and the column type, plus padding). `allocate` gives the buffer a zstd frame
@@ -82,6 +126,13 @@ export async function arrowDecodeBuffer(raw: Uint8Array, codec: number | undefin
   const content = frameContentSize(frame);
   if (content !== undefined && content !== expected) {
     fail(content > expected ? 'LIMIT_EXCEEDED' : 'SIZE_MISMATCH', `arrow: compressed ${what}: its frame declares ${content} bytes, its prefix ${expected}`);
+  }
+  if (codec === ARROW_CODEC.lz4) {
+    const frames = lz4FramesBound(frame);
+    // Every block but a frame's last is full in a frame an encoder writes, so more than one block maximum over the prefix is no such frame.
+    if (frames && frames.bound > expected + frames.blockMax) {
+      fail('LIMIT_EXCEEDED', `arrow: compressed ${what}: its LZ4 blocks can decode to ${frames.bound} bytes, more than the ${expected} of its prefix`);
+    }
   }
   let out: Uint8Array;
   try {
