@@ -20,6 +20,7 @@ import { parquetPageDecompressor, parquetSnappyCompress as snappyCompress } from
 import { parquetCreateWriter, parquetOpen } from '../src/formats/parquet/index.js';
 import { parquetSnappyCompressor, parquetSnappyDecoder, snappyDeclaredLength } from '../src/formats/parquet/snappy-native.js';
 import { addonSnappyDecoder } from '../src/storage/native-snappy.js';
+import { withEnv } from './helpers/env.js';
 
 function roundTrip(input: Uint8Array): Uint8Array {
   const compressed = snappyCompress(input);
@@ -53,19 +54,6 @@ test('snappy: pages above the shared instance\'s 16 MiB get their own instance, 
   roundTrip(Uint8Array.from({ length: 70_000 }, (_, i) => (i % 251) ^ (i >> 9)));
 });
 
-/** Runs `body` with TENSIO_PARQUET_SNAPPY set to `value` (or unset), restoring it after. */
-async function withSnappyEnv<T>(value: string | undefined, body: () => Promise<T>): Promise<T> {
-  const before = process.env.TENSIO_PARQUET_SNAPPY;
-  if (value === undefined) delete process.env.TENSIO_PARQUET_SNAPPY;
-  else process.env.TENSIO_PARQUET_SNAPPY = value;
-  try {
-    return await body();
-  } finally {
-    if (before === undefined) delete process.env.TENSIO_PARQUET_SNAPPY;
-    else process.env.TENSIO_PARQUET_SNAPPY = before;
-  }
-}
-
 test('snappy: the preamble length is read as Snappy\'s varint, malformed ones are -1', () => {
   assert.equal(snappyDeclaredLength(Uint8Array.of(0)), 0);
   assert.equal(snappyDeclaredLength(Uint8Array.of(0x7f)), 127);
@@ -78,14 +66,14 @@ test('snappy: the preamble length is read as Snappy\'s varint, malformed ones ar
 });
 
 test('snappy: the addon\'s codec is used when it is loaded, and TENSIO_PARQUET_SNAPPY=wasm turns it off', async () => {
-  assert.equal(await withSnappyEnv('wasm', async () => parquetSnappyDecoder()), undefined);
-  assert.equal(await withSnappyEnv('wasm', async () => parquetSnappyCompressor()), undefined);
+  assert.equal(await withEnv('TENSIO_PARQUET_SNAPPY', 'wasm', async () => parquetSnappyDecoder()), undefined);
+  assert.equal(await withEnv('TENSIO_PARQUET_SNAPPY', 'wasm', async () => parquetSnappyCompressor()), undefined);
   assert.equal(parquetSnappyCompressor() !== undefined, addonSnappyDecoder() !== undefined, 'both directions come from the addon');
   const addon = addonSnappyDecoder() !== undefined;
   const page = Uint8Array.from({ length: 300_000 }, (_, i) => (i % 97) ^ (i >> 10));
   const compressed = snappyCompress(page);
-  const native = await withSnappyEnv(undefined, () => parquetPageDecompressor('SNAPPY', 2 ** 30));
-  const wasm = await withSnappyEnv('wasm', () => parquetPageDecompressor('SNAPPY', 2 ** 30));
+  const native = await withEnv('TENSIO_PARQUET_SNAPPY', undefined, () => parquetPageDecompressor('SNAPPY', 2 ** 30));
+  const wasm = await withEnv('TENSIO_PARQUET_SNAPPY', 'wasm', () => parquetPageDecompressor('SNAPPY', 2 ** 30));
   const fromNative = native!(compressed, page.byteLength);
   const fromWasm = wasm!(compressed, page.byteLength);
   // Without the addon (TENSIO_NO_MMAP=1, no compiler) reads fall back to hysnappy, synchronously.
@@ -98,7 +86,7 @@ test('snappy: the addon\'s codec is used when it is loaded, and TENSIO_PARQUET_S
 test('snappy: a page whose preamble disagrees with its header goes to the bounded decoder, which refuses it', async () => {
   const page = new Uint8Array(4096).fill(5);
   const compressed = snappyCompress(page);
-  const decompress = await withSnappyEnv(undefined, () => parquetPageDecompressor('SNAPPY', 2 ** 20));
+  const decompress = await withEnv('TENSIO_PARQUET_SNAPPY', undefined, () => parquetPageDecompressor('SNAPPY', 2 ** 20));
   // The header claims fewer bytes than the block holds: never the native decoder (it would allocate the preamble's length).
   assert.throws(() => decompress!(compressed, 1000), { code: 'SIZE_MISMATCH', message: /declares 4096 bytes in its block, its header says 1000/ });
   assert.throws(() => decompress!(Uint8Array.of(0x80, 0x80), 1000), { code: 'SIZE_MISMATCH', message: /no valid length/ });
@@ -114,7 +102,7 @@ test('snappy: files written by the native compressor and by hysnappy read to the
     const written: Buffer[] = [];
     for (const [writerCodec, env] of [['native', undefined], ['wasm', 'wasm']] as const) {
       const file = join(dir, `${writerCodec}.parquet`);
-      await withSnappyEnv(env, async () => {
+      await withEnv('TENSIO_PARQUET_SNAPPY', env, async () => {
         const writer = await parquetCreateWriter(file, { tensors: [{ name: 'table', dtype: 'float32', shape: [rows, 6] }], formatOptions: { compression: 'snappy', rowGroupSize: 30_000, pageSize: 50_000 } });
         await writer.add('table', new Uint8Array(values.buffer));
         await writer.close();
@@ -127,12 +115,12 @@ test('snappy: files written by the native compressor and by hysnappy read to the
         return out;
       };
       for (const columns of ['stack', 'separate'] as const) {
-        const native = await withSnappyEnv(undefined, () => readAll(columns));
-        const wasm = await withSnappyEnv('wasm', () => readAll(columns));
+        const native = await withEnv('TENSIO_PARQUET_SNAPPY', undefined, () => readAll(columns));
+        const wasm = await withEnv('TENSIO_PARQUET_SNAPPY', 'wasm', () => readAll(columns));
         assert.equal(native.length, columns === 'stack' ? 1 : 6);
         assert.deepEqual(native, wasm, columns);
       }
-      assert.deepEqual((await withSnappyEnv(undefined, () => readAll('stack')))[0], Buffer.from(values.buffer), writerCodec);
+      assert.deepEqual((await withEnv('TENSIO_PARQUET_SNAPPY', undefined, () => readAll('stack')))[0], Buffer.from(values.buffer), writerCodec);
     }
     // Two encoders: both files valid, their bytes differ (so the loop above read two different files).
     assert.notDeepEqual(written[0], written[1]);

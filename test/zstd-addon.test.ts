@@ -24,23 +24,11 @@ import { arrowCreateWriter, arrowOpen } from '../src/formats/arrow/index.js';
 import { arrowDecodeBuffer } from '../src/formats/arrow/codecs.js';
 import { isTensioError } from '../src/core/errors.js';
 import { tempDir } from './helpers/temp.js';
+import { withEnv } from './helpers/env.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const decode = addonZstdDecoder();
 const skip = decode ? false : 'skipped: the native addon is not loaded, predates zstdDecompressInto, or found no libzstd (run `npm run build:native`)';
-
-/** Runs `body` with TENSIO_ZSTD set to `value` (or unset), restoring it after. */
-async function withZstdEnv<T>(value: string | undefined, body: () => Promise<T>): Promise<T> {
-  const before = process.env.TENSIO_ZSTD;
-  if (value === undefined) delete process.env.TENSIO_ZSTD;
-  else process.env.TENSIO_ZSTD = value;
-  try {
-    return await body();
-  } finally {
-    if (before === undefined) delete process.env.TENSIO_ZSTD;
-    else process.env.TENSIO_ZSTD = before;
-  }
-}
 
 const MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 /** A block header: 3 bytes, little-endian (size << 3 | type << 1 | last). */
@@ -76,11 +64,11 @@ async function refusedWith(input: Uint8Array, size: number, reason: RegExp): Pro
 
 test('addon zstd: the version of the libzstd in use is reported, and TENSIO_ZSTD=package turns the addon off', { skip }, async () => {
   assert.match(nativeZstdVersion()!, /^1\.\d+\.\d+$/);
-  assert.equal(await withZstdEnv('package', async () => addonZstdDecoder()), undefined);
-  assert.equal(await withZstdEnv('package', async () => nativeZstdVersion()), undefined);
+  assert.equal(await withEnv('TENSIO_ZSTD', 'package', async () => addonZstdDecoder()), undefined);
+  assert.equal(await withEnv('TENSIO_ZSTD', 'package', async () => nativeZstdVersion()), undefined);
   // What `tensio selftest` prints.
   assert.deepEqual(zstdDecoderStatus(), { native: true, description: `libzstd ${nativeZstdVersion()} through tensio's addon` });
-  assert.deepEqual(await withZstdEnv('package', async () => zstdDecoderStatus()), { native: false, description: '@mongodb-js/zstd (TENSIO_ZSTD=package)' });
+  assert.deepEqual(await withEnv('TENSIO_ZSTD', 'package', async () => zstdDecoderStatus()), { native: false, description: '@mongodb-js/zstd (TENSIO_ZSTD=package)' });
 });
 
 test('addon zstd: frames of @mongodb-js/zstd (levels -1..19) and hand-made raw and RLE blocks decode to their bytes', { skip }, async () => {
@@ -202,8 +190,8 @@ test('zstd Parquet and Arrow files read to the same bytes through the addon, wit
   for (let r = 0; r < rows; r++) for (let c = 0; c < 5; c++) columnMajor[c * rows + r] = values[r * 5 + c]!;
   const expectedSeparate = createHash('sha256').update(new Uint8Array(columnMajor.buffer)).digest('hex');
   for (const env of [undefined, 'package']) {
-    assert.deepEqual(await withZstdEnv(env, () => readAll('stack')), [expected, expected], `stacked, TENSIO_ZSTD=${env ?? ''}`);
-    assert.deepEqual(await withZstdEnv(env, () => readAll('separate')), [expectedSeparate, expectedSeparate], `separate, TENSIO_ZSTD=${env ?? ''}`);
+    assert.deepEqual(await withEnv('TENSIO_ZSTD', env, () => readAll('stack')), [expected, expected], `stacked, TENSIO_ZSTD=${env ?? ''}`);
+    assert.deepEqual(await withEnv('TENSIO_ZSTD', env, () => readAll('separate')), [expectedSeparate, expectedSeparate], `separate, TENSIO_ZSTD=${env ?? ''}`);
   }
   const child = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'helpers', 'zstd-read-child.ts'), parquet, arrow], {
     cwd: ROOT, encoding: 'utf8', env: { ...process.env, TENSIO_NO_MMAP: '1' },

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { arrowDecodeBuffer } from '../src/formats/arrow/codecs.js';
 import { isTensioError } from '../src/core/errors.js';
 import { zstdDecodeExactly, zstdFrameFits, zstdFrameLayout } from '../src/storage/zstd-frame.js';
+import { withEnv } from './helpers/env.js';
 
 const MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 const RAW = 0;
@@ -33,17 +34,6 @@ function arrowBuffer(length: number, frame: Uint8Array): Uint8Array {
   new DataView(bytes.buffer).setBigInt64(0, BigInt(length), true);
   bytes.set(frame, 8);
   return bytes;
-}
-
-async function withPackageZstd<T>(body: () => Promise<T>): Promise<T> {
-  const before = process.env.TENSIO_ZSTD;
-  process.env.TENSIO_ZSTD = 'package';
-  try {
-    return await body();
-  } finally {
-    if (before === undefined) delete process.env.TENSIO_ZSTD;
-    else process.env.TENSIO_ZSTD = before;
-  }
 }
 
 const WINDOW_128K = 7 << 3; // 2^(10 + 7)
@@ -73,7 +63,7 @@ test('zstd decoded exactly: a frame without a content size decodes to its bytes;
 });
 
 test('arrow without the addon: an unsized zstd bomb (RLE blocks claiming 1 GiB for a 4 KiB buffer) and a 2 TiB window are refused; a bounded unsized frame decodes', async () => {
-  await withPackageZstd(async () => {
+  await withEnv('TENSIO_ZSTD', 'package', async () => {
     // 8192 RLE blocks of 128 KiB: 1 GiB from 32 KiB of input, the prefix says 4096 bytes.
     const bombBlocks = Array.from({ length: 8192 }, (_, index) => block(RLE, 131072, index === 8191, [0x55]));
     const bomb = unsizedFrame(WINDOW_128K, bombBlocks);

@@ -15,22 +15,12 @@
 import { createHash } from 'node:crypto';
 import { openSync, truncateSync } from 'node:fs';
 import { memoryMapPopulateError, memoryMapStatus, openTensorFile, populateMappedView } from '../../src/index.js';
-import { readAllIntoWasmMemory, type WasmMemoryLike } from '../../src/io/index.js';
+import { readAllIntoWasmMemory } from '../../src/io/index.js';
 import { mapFileIntoWasmMemory } from '../../src/storage/memory-map.js';
 import { isTensioError } from '../../src/core/errors.js';
+import { byteSum, newWasmMemory } from './child-memory.js';
 
 const [mode, path, arg] = process.argv.slice(2) as [string, string, string];
-
-function newMemory(): WasmMemoryLike {
-  const api = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemoryLike } }).WebAssembly;
-  return new api.Memory({ initial: 1, maximum: 65536 });
-}
-
-function sum(bytes: Uint8Array): number {
-  let total = 0;
-  for (let i = 0; i < bytes.byteLength; i++) total += bytes[i]!;
-  return total;
-}
 
 /** The error code a promise ends with, `undefined` when it resolves. */
 async function codeOf(promise: Promise<unknown> | undefined): Promise<string | undefined> {
@@ -44,7 +34,7 @@ async function codeOf(promise: Promise<unknown> | undefined): Promise<string | u
 
 const out: Record<string, unknown> = { mode, mapping: memoryMapStatus().enabled, populate: memoryMapStatus().populate };
 if (mode === 'place') {
-  const memory = newMemory();
+  const memory = newWasmMemory();
   await using reader = await openTensorFile(path);
   const placed = await readAllIntoWasmMemory(reader, reader.tensors.map((info) => info.name), memory, { populate: true });
   const tensors: Record<string, unknown> = {};
@@ -57,13 +47,13 @@ if (mode === 'place') {
   }
   out.tensors = tensors;
 } else if (mode === 'truncate-wasm') {
-  const memory = newMemory();
+  const memory = newWasmMemory();
   const reader = await openTensorFile(path);
   const [placed] = await readAllIntoWasmMemory(reader, [arg], memory, { populate: true });
   const offset = (reader.info(arg).extras?.dataOffset as number | undefined) ?? 0;
   truncateSync(path, offset + Math.floor(placed!.byteLength / 2));
   out.mapped = placed!.mapped;
-  out.sum = sum(new Uint8Array(memory.buffer, placed!.pointer, placed!.byteLength));
+  out.sum = byteSum(new Uint8Array(memory.buffer, placed!.pointer, placed!.byteLength));
   out.populated = await codeOf(placed!.populated());
   out.faulted = placed!.faulted();
   placed!.release();

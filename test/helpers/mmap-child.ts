@@ -23,14 +23,9 @@ import { createHash } from 'node:crypto';
 import { truncateSync } from 'node:fs';
 import { openTensorFile, isMemoryMapped, memoryMapFaulted, memoryMapStatus, populateMappedView, readEach } from '../../src/index.js';
 import { isTensioError } from '../../src/core/errors.js';
+import { byteSum } from './child-memory.js';
 
 const [mode, ...args] = process.argv.slice(2);
-
-function sum(bytes: Uint8Array): number {
-  let total = 0;
-  for (let i = 0; i < bytes.byteLength; i++) total += bytes[i]!;
-  return total;
-}
 
 function collect(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -68,10 +63,10 @@ if (mode === 'hashes') {
   const reader = await openTensorFile(path);
   const tensor = await reader.read(name);
   out.mapped = isMemoryMapped(tensor.data);
-  out.before = sum(tensor.data.subarray(0, 4096));
+  out.before = byteSum(tensor.data.subarray(0, 4096));
   const offset = (reader.info(name).extras?.dataOffset as number | undefined) ?? 0;
   truncateSync(path, offset + Math.floor(tensor.data.byteLength / 2));
-  out.sum = sum(tensor.data);
+  out.sum = byteSum(tensor.data);
   out.faulted = memoryMapFaulted(tensor.data);
   out.faults = memoryMapStatus().faults ?? 0;
   await reader.close();
@@ -83,7 +78,7 @@ if (mode === 'hashes') {
     for await (const chunk of reader.stream(name, { chunkBytes: 65536 })) {
       if (chunks === 0) truncateSync(path, 4096);
       chunks++;
-      sum(chunk);
+      byteSum(chunk);
     }
   });
   out.chunks = chunks;
@@ -98,11 +93,11 @@ if (mode === 'hashes') {
   const [path, name] = args as [string, string];
   const reader = await openTensorFile(path);
   let tensor: { data: Uint8Array } | undefined = await reader.read(name);
-  const expected = sum((await reader.read(name, { copy: true })).data);
+  const expected = byteSum((await reader.read(name, { copy: true })).data);
   out.mapped = isMemoryMapped(tensor.data);
   await reader.close();
   collect();
-  out.sumAfterClose = sum(tensor.data);
+  out.sumAfterClose = byteSum(tensor.data);
   out.expected = expected;
   out.liveWhileHeld = memoryMapStatus().liveMappings;
   tensor = undefined;
@@ -151,7 +146,7 @@ if (mode === 'hashes') {
         out.populate = await errorOf(async () => populateMappedView(tensor.data, path));
       }
       given.push(name);
-      sum(tensor.data);
+      byteSum(tensor.data);
     }
   });
   out.given = given;

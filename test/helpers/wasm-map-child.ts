@@ -11,20 +11,10 @@
 import { createHash } from 'node:crypto';
 import { truncateSync } from 'node:fs';
 import { memoryMapStatus, openTensorFile } from '../../src/index.js';
-import { readIntoWasmMemory, type WasmMemoryLike } from '../../src/io/index.js';
+import { readIntoWasmMemory } from '../../src/io/index.js';
+import { byteSum, newWasmMemory } from './child-memory.js';
 
 const [mode, path, name] = process.argv.slice(2) as [string, string, string];
-
-function newMemory(): WasmMemoryLike {
-  const api = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemoryLike } }).WebAssembly;
-  return new api.Memory({ initial: 1, maximum: 65536 });
-}
-
-function sum(bytes: Uint8Array): number {
-  let total = 0;
-  for (let i = 0; i < bytes.byteLength; i++) total += bytes[i]!;
-  return total;
-}
 
 async function collect(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -36,7 +26,7 @@ async function collect(): Promise<void> {
 }
 
 const out: Record<string, unknown> = { mode, mapping: memoryMapStatus().enabled };
-const memory = newMemory();
+const memory = newWasmMemory();
 const reader = await openTensorFile(path);
 if (mode === 'hash') {
   const placed = await readIntoWasmMemory(reader, name, memory);
@@ -45,10 +35,10 @@ if (mode === 'hash') {
 } else if (mode === 'truncate') {
   const placed = await readIntoWasmMemory(reader, name, memory);
   out.mapped = placed.mapped;
-  out.before = sum(new Uint8Array(memory.buffer, placed.pointer, 4096));
+  out.before = byteSum(new Uint8Array(memory.buffer, placed.pointer, 4096));
   const offset = (reader.info(name).extras?.dataOffset as number | undefined) ?? 0;
   truncateSync(path, offset + Math.floor(placed.byteLength / 2));
-  out.sum = sum(new Uint8Array(memory.buffer, placed.pointer, placed.byteLength));
+  out.sum = byteSum(new Uint8Array(memory.buffer, placed.pointer, placed.byteLength));
   out.faulted = placed.faulted();
   placed.release();
 } else if (mode === 'dropped') {
@@ -58,11 +48,11 @@ if (mode === 'hash') {
   const region = placed.region;
   out.mapped = placed.mapped;
   out.liveWhileHeld = (memoryMapStatus().liveMappings ?? 0) - baseline;
-  out.sumWhileHeld = sum(new Uint8Array(memory.buffer, placed.pointer, placed.byteLength));
+  out.sumWhileHeld = byteSum(new Uint8Array(memory.buffer, placed.pointer, placed.byteLength));
   placed = undefined as unknown as typeof placed;
   await collect();
   out.liveAfterDrop = (memoryMapStatus().liveMappings ?? 0) - baseline;
-  out.regionSumAfterDrop = sum(new Uint8Array(memory.buffer, region.byteOffset, region.byteLength));
+  out.regionSumAfterDrop = byteSum(new Uint8Array(memory.buffer, region.byteOffset, region.byteLength));
 }
 await reader.close();
 process.stdout.write(`${JSON.stringify(out)}\n`);

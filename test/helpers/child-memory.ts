@@ -1,0 +1,15 @@
+/** Small pieces the mapping child processes share (mmap-child, wasm-map-child, fault-ahead-child). */
+import type { WasmMemoryLike } from '../../src/io/index.js';
+
+/** A fresh WebAssembly memory of one page that may grow to 4 GiB. */
+export function newWasmMemory(): WasmMemoryLike {
+  const api = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemoryLike } }).WebAssembly;
+  return new api.Memory({ initial: 1, maximum: 65536 });
+}
+
+/** The sum of every byte: touches each page of `bytes`. */
+export function byteSum(bytes: Uint8Array): number {
+  let total = 0;
+  for (let i = 0; i < bytes.byteLength; i++) total += bytes[i]!;
+  return total;
+}
