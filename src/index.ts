@@ -44,7 +44,8 @@ export { TensioError, isTensioError, type TensioErrorCode, type TensioErrorOptio
 // Sources, sinks, stores.
 export { bytesSource, readRange, toByteSource, type ByteSource, type ByteRange, type ByteInput, type ReadOptions, type MappedBytes } from './storage/byte-source.js';
 export { fileSource, type FileSource, type FileSourceOptions } from './storage/file-source.js';
-export { memoryMapStatus, isMemoryMapped, memoryMapFaulted, isHugePageBuffer, memoryMapPopulateAvailable, memoryMapPopulateError, populateMappedView, type MemoryMapStatus, type PopulateMethod, type PopulateSupport } from './storage/memory-map.js';
+export { memoryMapStatus, isMemoryMapped, memoryMapFaulted, memoryMapPopulateAvailable, memoryMapPopulateError, populateMappedView, type MemoryMapStatus, type PopulateMethod, type PopulateSupport } from './storage/memory-map.js';
+export { isHugePageBuffer } from './storage/huge-pages.js';
 export { withCache, type CacheOptions, type CacheStats, type CachedSource } from './storage/cached-source.js';
 export { openSourceInput, isByteSource, isHttpUrl, type SourceInput, type SourceInputOptions, type OpenedSource } from './storage/source-input.js';
 export { httpSource, type HttpSource, type HttpSourceOptions } from './storage/http-source.js';

@@ -3,7 +3,7 @@
  * of machine (first touch runs at about a third of the page-cache read speed), so
  * buffers that a read overwrites entirely are allocated without zero-filling, and large
  * ones come from a registered large-buffer allocator when one is available: in Node,
- * `src/storage/memory-map.ts` registers the native addon's huge-page buffers (2 MiB
+ * `src/storage/huge-pages.ts` registers the native addon's huge-page buffers (2 MiB
  * pages: one fault where 4 KiB pages take 512). Core imports nothing from storage; the
  * registration is how the addon reaches it, and the browser bundle never registers one.
  */
@@ -30,7 +30,7 @@ let largeAllocator: LargeBufferAllocator | undefined;
 /**
  * Installs (or with `undefined` removes) the allocator {@link allocateUninitialized} and
  * {@link allocateZeroed} use for buffers of {@link LARGE_BUFFER_MIN_BYTES} and more.
- * Called by `src/storage/memory-map.ts` when it is imported in Node.
+ * Called by `src/storage/huge-pages.ts` when it is imported in Node (`memory-map.ts` imports it).
  *
  * @example
  * ```ts

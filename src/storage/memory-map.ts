@@ -21,17 +21,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TensioError } from '../core/errors.js';
-import { LARGE_BUFFER_MIN_BYTES, registerLargeBufferAllocator } from '../core/memory.js';
+import { hugePageStatus } from './huge-pages.js';
 
 /** The environment variable that turns memory mapping off (`TENSIO_NO_MMAP=1`). */
 export const NO_MMAP_ENV = 'TENSIO_NO_MMAP';
-
-/**
- * The environment variable that turns huge-page result buffers off (`TENSIO_NO_HUGEPAGES=1`):
- * large read results then come from `Buffer.allocUnsafeSlow` like small ones.
- * `TENSIO_NO_MMAP=1` turns them off too (the addon is not loaded at all).
- */
-export const NO_HUGEPAGES_ENV = 'TENSIO_NO_HUGEPAGES';
 
 /**
  * Tensors smaller than this are read, not mapped: a map and its unmap cost a few
@@ -190,7 +183,7 @@ function loadAddon(): { addon?: MmapAddon; path?: string; reason: string } {
  */
 export function memoryMapStatus(): MemoryMapStatus {
   const state = loadAddon();
-  const huge = { hugePageBuffers: hugePageAllocate() !== undefined, hugePageReason: hugePageReason(), ...populateStatus() };
+  const huge = { ...hugePageStatus(), ...populateStatus() };
   if (!state.addon) return { enabled: false, reason: state.reason, ...huge };
   const stats = state.addon.stats();
   return { enabled: true, reason: state.reason, addonPath: state.path!, liveMappings: stats.liveMappings, faults: stats.faults, ...huge };
@@ -211,61 +204,6 @@ function populateStatus(): { populate: PopulateSupport; populateReason: string }
   if (method === 'populate') return { populate: 'populate', populateReason: 'populate options set up page tables on a libuv worker thread ahead of the consumer (MADV_POPULATE_READ)' };
   if (method === 'willneed') return { populate: 'willneed', populateReason: 'this kernel lacks MADV_POPULATE_READ (Linux < 5.14): populate options only advise MADV_WILLNEED (page-cache read-ahead); the consumer still takes the page faults' };
   return { populate: 'unavailable', populateReason: 'populate could not be tried on this system (the probe mapping failed); populate options may do nothing' };
-}
-
-/** The addon's allocate(), when huge-page buffers are on in this process. */
-function hugePageAllocate(): ((length: number) => ArrayBuffer) | undefined {
-  const flag = typeof process === 'undefined' ? undefined : process.env?.[NO_HUGEPAGES_ENV];
-  if (flag !== undefined && flag !== '' && flag !== '0') return undefined;
-  const addon = loadAddon().addon;
-  return addon?.allocate ? addon.allocate.bind(addon) : undefined;
-}
-
-function hugePageReason(): string {
-  const flag = typeof process === 'undefined' ? undefined : process.env?.[NO_HUGEPAGES_ENV];
-  if (flag !== undefined && flag !== '' && flag !== '0') return `huge-page buffers are off because ${NO_HUGEPAGES_ENV}=${flag}; read results are ordinary buffers`;
-  const state = loadAddon();
-  if (!state.addon) return 'huge-page buffers need the native addon, which is not in use; read results are ordinary buffers';
-  if (!state.addon.allocate) return 'the native addon was built before it could allocate huge-page buffers; rebuild it with `npm run build:native`';
-  return `read results of ${LARGE_BUFFER_MIN_BYTES >> 20} MiB and more are anonymous 2 MiB-aligned buffers advised MADV_HUGEPAGE (the kernel decides whether it backs them with huge pages)`;
-}
-
-/** Buffers {@link largeBufferAllocator} made, so {@link isHugePageBuffer} needs no native call. */
-const hugePageBuffers = new WeakSet<ArrayBufferLike>();
-
-/**
- * The large-buffer allocator registered with `core/memory.ts` when this module is
- * imported. The addon is loaded (lazily, once) at the first large allocation, not at
- * import, so importing tensio stays free of native work; `TENSIO_NO_HUGEPAGES` is read
- * at every large allocation (one lookup per 3.5 MiB or more is nothing). Any refusal
- * (address space, an old addon) answers `undefined` and the caller allocates ordinarily.
- */
-function largeBufferAllocator(length: number): ArrayBuffer | undefined {
-  const allocate = hugePageAllocate();
-  if (!allocate) return undefined;
-  try {
-    const buffer = allocate(length);
-    hugePageBuffers.add(buffer);
-    return buffer;
-  } catch {
-    return undefined;
-  }
-}
-
-if (typeof process !== 'undefined' && process.versions?.node) registerLargeBufferAllocator(largeBufferAllocator);
-
-/**
- * True when `view` lies in a huge-page buffer the addon allocated for a read result
- * (an ordinary, writable, private buffer; only its page size differs).
- *
- * @example
- * ```ts
- * const tensor = await reader.read('weight', { copy: true });
- * console.log(isHugePageBuffer(tensor.data));
- * ```
- */
-export function isHugePageBuffer(view: ArrayBufferView): boolean {
-  return hugePageBuffers.has(view.buffer);
 }
 
 /**
@@ -574,7 +512,7 @@ export function memoryMapPageSize(): number {
 
 /**
  * The loaded addon, for the other modules that call into it (`native-snappy.ts`,
- * `native-zstd.ts`), or
+ * `native-zstd.ts`, `huge-pages.ts`), or
  * undefined when it is not loaded (`TENSIO_NO_MMAP=1`, no build, the browser).
  *
  * @example
