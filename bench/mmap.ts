@@ -62,7 +62,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatMissing, logThroughputs, throughput, type BenchContext } from './lib/context.js';
 import { makeFloat32Tensor, makeMixedTensors, npyFixtureHeader, safetensorsFixtureHeader, writeFixtureFile } from './lib/fixtures.js';
-import { rawReadFresh, rawReadReused, rawReusedBuffer } from './lib/raw-fs.js';
+import { rawReadFresh, rawReadReused, rawReadReusedWithHeader, rawReusedBuffer } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
 import { sumFloat64Scalar, sumFloat64Unrolled, sumFloat64Wasm, wasmSumInPlace } from './lib/sum.js';
 import { readAllIntoWasmMemory, type WasmMemoryLike, type WasmTensor } from '../src/io/wasm-io.js';
@@ -184,13 +184,21 @@ async function tensioIntoWasm(context: BenchContext, path: string, expected: num
   return seconds;
 }
 
-async function tensioStream(context: BenchContext, path: string, expected: number, options: { copy: boolean; summed: boolean }): Promise<number> {
+/**
+ * `stream()` of every tensor with a reused buffer. `copy` undefined: what a caller gets
+ * without the option (session 26: reads into two reused buffers, the next chunk read on
+ * libuv's thread pool while this one is summed); `true`: the same, asked for; `false`:
+ * views of the mapping (the old default). `readAhead: false`: one buffer, each chunk read
+ * when asked for (the copy path before session 26).
+ */
+async function tensioStream(context: BenchContext, path: string, expected: number, options: { copy?: boolean; readAhead?: boolean; summed: boolean }): Promise<number> {
   let bytes = 0;
+  const streamOptions = { reuseBuffer: true, ...(options.copy !== undefined ? { copy: options.copy } : {}), ...(options.readAhead === false ? { readAhead: false } : {}) };
   const seconds = await timeIt(async () => {
     const reader = await context.tensio.openTensorFile(path);
     try {
       for (const info of reader.tensors) {
-        for await (const chunk of reader.stream(info.name, { reuseBuffer: true, copy: options.copy })) {
+        for await (const chunk of reader.stream(info.name, streamOptions)) {
           if (options.summed) sink += sumFloat64(chunk);
           bytes += chunk.byteLength;
         }
@@ -315,8 +323,13 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
         { name: `read unmapped${tag}`, before: settle, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'unmapped', summed }) },
         { name: `stream mapped${tag}`, before: settle, run: () => tensioStream(context, file.path, file.dataBytes, { copy: false, summed }) },
         { name: `stream copy${tag}`, before: settle, run: () => tensioStream(context, file.path, file.dataBytes, { copy: true, summed }) },
+        // Session 26: the default (no copy option: reads with read-ahead), and the one-buffer copy path that was "stream copy" before.
+        { name: `stream default${tag}`, before: settle, run: () => tensioStream(context, file.path, file.dataBytes, { summed }) },
+        { name: `stream copy one buffer${tag}`, before: settle, run: () => tensioStream(context, file.path, file.dataBytes, { copy: true, readAhead: false, summed }) },
         { name: `into wasm${summed ? ' + wasm sum' : ''}`, before: settle, run: () => tensioIntoWasm(context, file.path, file.dataBytes, summed) },
       );
+      // The raw side with the work a reader does before the bytes: open the file and parse the safetensors header inside the timer.
+      if (file.label === 'safetensors') contenders.push({ name: `raw reused + header${tag}`, before: settle, run: () => rawReadReusedWithHeader(file.path, reused, summing(summed)) });
       if (summed) {
         contenders.push(
           { name: 'readEach mapped + sum', before: settle, run: () => tensioReadEach(context, file.path, file.dataBytes, false) },
@@ -341,8 +354,12 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
       row(`read copy${tag}`, `raw fresh${tag}`);
       row(`read unmapped${tag}`, `raw fresh${tag}`);
       row(`read mapped${tag}`, `raw reused${tag}`);
-      row(`stream mapped${tag}`, `raw reused${tag}`, tag ? file.goals.stream : undefined);
-      row(`stream copy${tag}`, `raw reused${tag}`);
+      row(`stream mapped${tag}`, `raw reused${tag}`, undefined, 'stream(name, { reuseBuffer: true, copy: false }): views of the mapping (the default before session 26)');
+      row(`stream copy${tag}`, `raw reused${tag}`, undefined, 'copy: true: two reused buffers, the next chunk read on the thread pool');
+      // The default a caller gets (issue 15's goal): reads into reused buffers, read ahead on the pool.
+      row(`stream default${tag}`, `raw reused${tag}`, tag ? file.goals.stream : undefined, 'stream(name, { reuseBuffer: true }): reads into two reused buffers, the next chunk read on the thread pool (2 threads)');
+      row(`stream copy one buffer${tag}`, `raw reused${tag}`, undefined, 'copy: true, readAhead: false: one buffer, read when asked for (one thread)');
+      if (file.label === 'safetensors') row(`stream default${tag}`, `raw reused + header${tag}`, tag ? file.goals.stream : undefined, 'raw side also opens the file and parses the header inside its timer, as the reader does');
       for (const peer of file.peers) {
         if (!peers) continue;
         const goal = tag ? file.goals[peer.name] : undefined;

@@ -114,6 +114,43 @@ export async function rawReadReused(path: string, spans: readonly { offset: numb
 }
 
 /**
+ * {@link rawReadReused} of a safetensors file's tensors with the spans taken from the
+ * file's own header inside the timing (open, the 8-byte length, `JSON.parse` of the
+ * header, `data_offsets`): the work a reader does before the bytes, so a "stream" row can
+ * be read against a raw side that did it too. Returns seconds.
+ *
+ * @example
+ * ```ts
+ * const seconds = await rawReadReusedWithHeader('model.safetensors', rawReusedBuffer());
+ * ```
+ */
+export async function rawReadReusedWithHeader(path: string, buffer: Uint8Array, each?: (bytes: Uint8Array) => void): Promise<number> {
+  return timeIt(() => {
+    const fd = openSync(path, 'r');
+    try {
+      const prefix = Buffer.alloc(8);
+      readFully(fd, prefix, 0);
+      const length = Number(prefix.readBigUInt64LE(0));
+      const json = Buffer.allocUnsafe(length);
+      readFully(fd, json, 8);
+      const header = JSON.parse(json.toString('utf8')) as Record<string, { data_offsets?: [number, number] }>;
+      for (const [name, entry] of Object.entries(header)) {
+        if (name === '__metadata__' || !entry.data_offsets) continue;
+        const [begin, end] = entry.data_offsets;
+        for (let offset = begin; offset < end; offset += buffer.byteLength) {
+          const part = Math.min(buffer.byteLength, end - offset);
+          const target = part === buffer.byteLength ? buffer : buffer.subarray(0, part);
+          readFully(fd, target, 8 + length + offset);
+          each?.(target);
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
+
+/**
  * Reads each span into its own fresh buffer (one allocation per tensor, as a loader that
  * hands out owned tensors must); `each`, when given, runs on every buffer read, inside
  * the timing. Returns seconds; the buffers are dropped afterwards.

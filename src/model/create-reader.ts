@@ -119,6 +119,11 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     if (closed) throw new TensioError('INVALID_STATE', `${parts.format}: reader is closed`, { format: parts.format });
   }
 
+  /** A stream asked for its next chunk after close(): its file handle is gone. */
+  function checkStillOpen(): void {
+    if (closed) throw new TensioError('INVALID_STATE', `${parts.format}: the reader was closed during a stream`, { format: parts.format });
+  }
+
   /** A multi-part tensor has no bytes of its own: its parts are read one by one. */
   function checkDense(tensorInfo: TensorInfo): void {
     if (tensorInfo.layout) {
@@ -303,15 +308,21 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
       return;
     }
     const total = view.byteLength;
-    if (location.source.map && !options.copy) {
+    // The rule of StreamTensorOptions.copy: a reused buffer is filled by reads unless views were asked for.
+    if (location.source.map && (options.copy === false || (options.copy === undefined && !options.reuseBuffer))) {
       // Views of mapping windows: no copy at all, and no buffer to reuse.
       yield* streamMapped(location.source, location.offset, total, chunkBytes, options.signal);
+      return;
+    }
+    if (options.reuseBuffer && options.readAhead !== false && location.source.readsOffThread && location.source.readInto && total > 0) {
+      yield* streamReadAhead(location.source, location.offset, total, chunkBytes, () => closed, options.signal);
       return;
     }
     const reused = options.reuseBuffer && total > 0 ? takeStreamBuffer(Math.min(chunkBytes, total)) : undefined;
     try {
       for (let at = 0; at < total; at += chunkBytes) {
         throwIfAborted(options.signal);
+        checkStillOpen();
         const length = Math.min(chunkBytes, total - at);
         const chunk = reused ? reused.subarray(0, length) : allocateUninitialized(length);
         // The hint lets a remote source fetch the rest of the tensor with one streamed request.
@@ -377,6 +388,13 @@ function viewAlignment(dtype: DType): number {
 const STREAM_MAP_WINDOW_BYTES = 2 ** 30;
 
 /**
+ * A read-ahead stream's first chunk is read in two halves at once (this thread and the
+ * pool) when each half is at least this long: below it, the trip through the pool costs
+ * more than the half it would take off this thread.
+ */
+const STREAM_SPLIT_MIN_BYTES = 1024 * 1024;
+
+/**
  * Streams `total` bytes at `offset` as views over mapping windows. Before each chunk
  * after the first, and at the end, the window is checked for a truncation under the
  * mapping (pages turned into zeros by the addon): a stream never ends as if nothing
@@ -395,6 +413,67 @@ async function* streamMapped(source: ByteSource, offset: number, total: number, 
       yield window.subarray(at, Math.min(windowLength, at + chunkBytes));
     }
     if (mapped) checkMappingIntact(mapped, source, offset + windowStart);
+  }
+}
+
+/**
+ * Streams `total` bytes at `offset` of a local file through two reused buffers: while the
+ * consumer works on one chunk, the next is read into the other on libuv's thread pool
+ * (`ReadOptions.offThread`), so a consumer that touches every byte (a sum, a hash, a
+ * write) and the copy out of the page cache run on two cores. The first chunk is read
+ * in two halves at once, one on the JavaScript thread and one on the pool, since nothing
+ * runs beside it yet (a tensor of one chunk gains from that alone).
+ *
+ * Bounds: two buffers of `chunkBytes` (from the stream buffer pool) and one read in
+ * flight. Leaving the loop early (break, return(), an error) waits for that read before
+ * the buffers go back to the pool, so no later stream is handed a buffer still being
+ * written; its error, if any, is dropped with it (nobody asked for its bytes). A read
+ * error of a chunk the consumer asks for is thrown to it. `close()` of the reader during
+ * the stream fails the next chunk with `INVALID_STATE` (the read in flight finishes
+ * first: Node closes a file handle only after its pending reads).
+ */
+async function* streamReadAhead(source: ByteSource, offset: number, total: number, chunkBytes: number, isClosed: () => boolean, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  const size = Math.min(chunkBytes, total);
+  const buffers = [takeStreamBuffer(size), ...(total > chunkBytes ? [takeStreamBuffer(size)] : [])];
+  const readOptions = { offThread: true, ...(signal ? { signal } : {}) };
+  const syncOptions = signal ? { signal } : undefined;
+  // The read a buffer may still be written by; awaited before the buffers go back to the pool.
+  let inFlight: Promise<void> | undefined;
+  /** Starts a read of `length` bytes at `at` into `target` on the pool. */
+  const startRead = (target: Uint8Array, at: number): Promise<void> => {
+    const read = source.readInto!(target, offset + at, readOptions);
+    // Awaited when the consumer asks for the chunk, or in `finally` when it leaves first.
+    read.catch(() => undefined);
+    inFlight = read;
+    return read;
+  };
+  try {
+    throwIfAborted(signal);
+    // The first chunk: its back half on the pool while this thread reads its front half.
+    const first = buffers[0]!.subarray(0, size);
+    const half = size >= 2 * STREAM_SPLIT_MIN_BYTES ? (size >> 1) - ((size >> 1) % 4096) : size;
+    let current = { chunk: first, read: half < size ? startRead(first.subarray(half), half) : Promise.resolve() };
+    await source.readInto!(first.subarray(0, half), offset, syncOptions);
+    for (let at = 0, index = 0; ; index ^= 1) {
+      await current.read;
+      inFlight = undefined;
+      throwIfAborted(signal);
+      const nextAt = at + chunkBytes;
+      let next: typeof current | undefined;
+      if (nextAt < total) {
+        const chunk = buffers[index ^ 1]!.subarray(0, Math.min(chunkBytes, total - nextAt));
+        next = { chunk, read: startRead(chunk, nextAt) };
+      }
+      yield current.chunk;
+      if (!next) return;
+      if (isClosed()) throw new TensioError('INVALID_STATE', `${source.name ?? 'the file'}: the reader was closed during a stream`);
+      current = next;
+      at = nextAt;
+    }
+  } finally {
+    // The buffer a read is still writing goes back to the pool only once that read is done.
+    if (inFlight) await inFlight.catch(() => undefined);
+    for (const buffer of buffers) giveBackStreamBuffer(buffer);
   }
 }
 

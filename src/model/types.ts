@@ -129,16 +129,29 @@ export interface StreamTensorOptions {
   /** Bytes per chunk, default 8 MiB. */
   chunkBytes?: number;
   /**
-   * Yield views of one reused buffer instead of a fresh buffer per chunk (each chunk is
-   * valid only until the next is requested). Default false. Conversion turns it on.
+   * Yield views of reused buffers (one, or two with `readAhead`) instead of a fresh
+   * buffer per chunk (each chunk is valid only until the next is requested). Default
+   * false. Conversion turns it on.
    */
   reuseBuffer?: boolean;
   /**
-   * Read each chunk into memory instead of yielding views over a memory mapping of a
-   * local file (default false; mapped chunks are copy-on-write views that stay valid
-   * while referenced).
+   * Read each chunk into memory (`true`) or yield views over a memory mapping of a local
+   * file (`false`; copy-on-write views that stay valid while referenced). The default
+   * depends on `reuseBuffer`: with it, chunks are read into the reused buffers (a
+   * consumer of a reused buffer touches each chunk and moves on, and on the machines
+   * measured copying out of the page cache costs that consumer less than faulting
+   * mapped pages in: bench/README.md, "stream() + sum"); without it, mapped views (no
+   * copy; nothing is paid for bytes the consumer never touches). Sources that cannot map
+   * (remote, no native addon, `TENSIO_NO_MMAP=1`) always read.
    */
   copy?: boolean;
+  /**
+   * With `reuseBuffer` and chunks read into memory from a local file: read the next
+   * chunk on libuv's thread pool while the consumer works on the current one, into a
+   * second reused buffer (default true; the stream then holds two buffers of
+   * `chunkBytes`). `false` reads each chunk only when it is asked for, into one buffer.
+   */
+  readAhead?: boolean;
   signal?: AbortSignal;
 }
 

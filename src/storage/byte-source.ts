@@ -45,7 +45,8 @@ export interface ByteSource {
   holds?(offset: number, length: number): boolean;
   /**
    * Reads `length` bytes at `offset`. Resolves to exactly `length` bytes or rejects with
-   * `TRUNCATED`. The result may be a view into a shared buffer: copy before keeping it
+   * `TRUNCATED` (past the end), or `SOURCE_CHANGED` (the file or object changed since it
+   * was opened). The result may be a view into a shared buffer: copy before keeping it
    * past the next read if the source says it reuses memory (none of tensio's do).
    */
   read(offset: number, length: number, options?: ReadOptions): Promise<Uint8Array>;
@@ -54,6 +55,13 @@ export interface ByteSource {
    * without it are read with {@link ByteSource.read} and copied.
    */
   readInto?(target: Uint8Array, offset: number, options?: ReadOptions): Promise<void>;
+  /**
+   * True when a read asked for with {@link ReadOptions.offThread} runs on another thread
+   * while the JavaScript thread goes on (a local file: libuv's thread pool), so a stream
+   * may read its next chunk while the caller works on the current one. Sources without
+   * it are read one chunk at a time.
+   */
+  readonly readsOffThread?: boolean;
   /**
    * A view of `length` bytes at `offset` backed by a memory mapping of the file
    * (`src/storage/memory-map.ts`: valid while referenced, copy-on-write), or `undefined`

@@ -85,7 +85,8 @@ export async function fileSource(path: string, options: FileSourceOptions = {}):
         ? readSync(handle.fd, target, done, want, offset + done)
         : (await handle.read(target, done, want, offset + done)).bytesRead;
       if (bytesRead === 0) {
-        throw new TensioError('TRUNCATED', `${path} ended at ${offset + done} while ${target.byteLength - done} more bytes were expected (was it changed while reading?)`, { path, offset: offset + done });
+        // The range was inside the file when it was opened (checkRange): it was shortened since.
+        throw new TensioError('SOURCE_CHANGED', `${path} ended at ${offset + done} while ${target.byteLength - done} more bytes were expected: it was ${size} bytes when opened (was it truncated or rewritten in place?)`, { path, offset: offset + done });
       }
       done += bytesRead;
       throwIfAborted(options?.signal);
@@ -102,6 +103,7 @@ export async function fileSource(path: string, options: FileSourceOptions = {}):
       return target;
     },
     readInto,
+    readsOffThread: true,
     ...(canMap ? {
       map(offset: number, length: number): MappedBytes | undefined {
         if (closed || length < mapMinBytes) return undefined;

@@ -1,0 +1,212 @@
+/**
+ * `stream()` + sum against raw reads into a reused buffer + the same sum, A/B in one
+ * process (`node --expose-gc --import tsx bench/stream-sum-ab.ts [--size-mib 256]
+ * [--rounds 5] [--tensors 64] [--only a,b]`): issue 15's safetensors row of bench/mmap.ts,
+ * taken apart. Every round runs each contender once, in rotating order, over two cached
+ * safetensors files of the same tensors: one written in one piece (page cache in large
+ * folios: a mapping fault maps 2 MiB) and one written in 64 KiB pieces (small folios:
+ * a fault maps 64 KiB). Every contender sums every byte of every tensor as float64
+ * words with the same kernel (bench/lib/sum.ts `sumFloat64Unrolled`), 8 MiB at a time.
+ * Printed: medians of wall time, process CPU (every thread), the JavaScript thread's own
+ * CPU (`/proc/self/task/<pid>/schedstat`) and minor page faults. Contenders:
+ * - `raw reused`: bench/mmap.ts's baseline: `readSync` into one reused 8 MiB buffer, the
+ *   spans known before the timer (no open of the format, no header);
+ * - `raw reused + header`: the same, plus opening the file and parsing the safetensors
+ *   header inside the timer (what a reader has to do to know the spans);
+ * - `open + close`: `openTensorFile` and `close()` alone (what `stream` pays beyond the bytes);
+ * - `stream default`: `stream(name, { reuseBuffer: true })`, what a caller gets (session
+ *   26: reads into two reused buffers, the next chunk on libuv's thread pool);
+ * - `stream copy`: the same asked for with `copy: true`;
+ * - `stream copy one buffer`: `copy: true, readAhead: false` (the copy path before session 26);
+ * - `stream mapped`: `copy: false`, views of the mapping (the default before session 26);
+ * - `stream mapped populate`: the same, each tensor's mapping populated from its end back
+ *   on the addon's worker (`populateMappedView` on its first chunk) while it is summed;
+ * - `read mapped`: `read()` of every tensor (a mapped view) summed whole.
+ * `--no-sum` reads one byte per chunk instead of summing (what each path costs alone).
+ * Not part of `npm run bench`: a focused measurement for bench/README.md.
+ */
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { memoryMapStatus, openTensorFile, populateMappedView, type StreamTensorOptions } from '../src/index.js';
+import { makeMixedTensors, safetensorsFixtureHeader } from './lib/fixtures.js';
+import { sumFloat64Unrolled } from './lib/sum.js';
+
+const MiB = 2 ** 20;
+const CHUNK = 8 * MiB;
+const argv = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const at = argv.indexOf(name);
+  return at >= 0 ? Number(argv[at + 1]) : fallback;
+};
+const sizeMiB = option('--size-mib', 256);
+const rounds = option('--rounds', 5);
+const tensorCount = option('--tensors', 64);
+const onlyAt = argv.indexOf('--only');
+const only = onlyAt >= 0 ? new Set(argv[onlyAt + 1]!.split(',')) : undefined;
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with node --expose-gc');
+console.log(`mmap: ${memoryMapStatus().reason}`);
+
+const dir = mkdtempSync(join(tmpdir(), 'tensio-stream-sum-ab-'));
+const tensors = makeMixedTensors(sizeMiB * MiB, tensorCount);
+const { header, offsets } = safetensorsFixtureHeader(tensors);
+const spans = tensors.map((tensor, index) => ({ offset: offsets[index]!, length: tensor.data.byteLength }));
+/** Writes the file in pieces of `pieceBytes` (0: each part in one write). */
+function writeFile(path: string, pieceBytes: number): void {
+  const fd = openSync(path, 'w');
+  for (const part of [header, ...tensors.map((tensor) => tensor.data)]) {
+    const step = pieceBytes || part.byteLength;
+    for (let at = 0; at < part.byteLength; at += step) writeSync(fd, part, at, Math.min(step, part.byteLength - at));
+  }
+  closeSync(fd);
+}
+const files = { 'large folios': join(dir, 'whole.safetensors'), 'small folios': join(dir, 'pieces.safetensors') };
+writeFile(files['large folios'], 0);
+writeFile(files['small folios'], 64 * 1024);
+const totalBytes = tensors.reduce((sum, tensor) => sum + tensor.data.byteLength, 0);
+tensors.length = 0;
+
+let sink = 0;
+const noSum = argv.includes("--no-sum");
+const sumFloat64 = (bytes: Uint8Array) => (noSum ? bytes[0]! : sumFloat64Unrolled(bytes));
+const mainThreadNs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'latin1').split(' ')[0]);
+const reused = Buffer.allocUnsafeSlow(CHUNK).fill(0);
+
+function readFully(fd: number, target: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < target.byteLength) {
+    const got = readSync(fd, target, done, target.byteLength - done, position + done);
+    if (got === 0) throw new Error('short file');
+    done += got;
+  }
+}
+
+function rawReused(path: string, list: readonly { offset: number; length: number }[], fd = openSync(path, 'r')): number {
+  let bytes = 0;
+  try {
+    for (const span of list) {
+      for (let at = 0; at < span.length; at += CHUNK) {
+        const part = Math.min(CHUNK, span.length - at);
+        const target = part === CHUNK ? reused : reused.subarray(0, part);
+        readFully(fd, target, span.offset + at);
+        sink += sumFloat64(target);
+        bytes += part;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return bytes;
+}
+
+/** The spans from the file's own header (8-byte length, JSON), as a minimal reader must. */
+function headerSpans(fd: number): { offset: number; length: number }[] {
+  const prefix = Buffer.alloc(8);
+  readFully(fd, prefix, 0);
+  const length = Number(prefix.readBigUInt64LE(0));
+  const json = Buffer.allocUnsafe(length);
+  readFully(fd, json, 8);
+  const parsed = JSON.parse(json.toString('utf8')) as Record<string, { data_offsets?: [number, number] }>;
+  const list = [];
+  for (const [name, entry] of Object.entries(parsed)) {
+    if (name === '__metadata__' || !entry.data_offsets) continue;
+    list.push({ offset: 8 + length + entry.data_offsets[0], length: entry.data_offsets[1] - entry.data_offsets[0] });
+  }
+  return list;
+}
+
+async function streamAll(path: string, options: StreamTensorOptions, populate = false): Promise<number> {
+  let bytes = 0;
+  const reader = await openTensorFile(path);
+  try {
+    for (const info of reader.tensors) {
+      let first = populate;
+      for await (const chunk of reader.stream(info.name, { reuseBuffer: true, ...options })) {
+        // Fault-ahead of the whole tensor's mapping (the chunk is a view of it), from its end back.
+        if (first) void populateMappedView(chunk, path)?.catch(() => undefined);
+        first = false;
+        sink += sumFloat64(chunk);
+        bytes += chunk.byteLength;
+      }
+    }
+  } finally {
+    await reader.close();
+  }
+  return bytes;
+}
+
+type Run = (path: string) => Promise<number>;
+const allContenders: Record<string, Run> = {
+  'raw reused': async (path) => rawReused(path, spans),
+  'raw reused + header': async (path) => {
+    const fd = openSync(path, 'r');
+    return rawReused(path, headerSpans(fd), fd);
+  },
+  'open + close': async (path) => {
+    const reader = await openTensorFile(path);
+    await reader.close();
+    return totalBytes;
+  },
+  'stream default': (path) => streamAll(path, {}),
+  'stream mapped': (path) => streamAll(path, { copy: false }),
+  'stream mapped populate': (path) => streamAll(path, { copy: false }, true),
+  'stream copy': (path) => streamAll(path, { copy: true }),
+  'stream copy one buffer': (path) => streamAll(path, { copy: true, readAhead: false }),
+  'read mapped': async (path) => {
+    let bytes = 0;
+    const reader = await openTensorFile(path);
+    try {
+      for (const info of reader.tensors) {
+        const tensor = await reader.read(info.name);
+        sink += sumFloat64(tensor.data);
+        bytes += tensor.data.byteLength;
+      }
+    } finally {
+      await reader.close();
+    }
+    return bytes;
+  },
+};
+const contenders = Object.fromEntries(Object.entries(allContenders).filter(([name]) => !only || only.has(name)));
+
+interface Sample { wall: number; cpu: number; main: number; faults: number }
+const samples = new Map<string, Sample[]>();
+const names = Object.keys(contenders);
+for (let round = 0; round <= rounds; round++) {
+  for (const [label, path] of Object.entries(files)) {
+    for (let index = 0; index < names.length; index++) {
+      const name = names[(index + round) % names.length]!;
+      // Untimed: a full collection, then two turns of the loop (the unmaps run as finalizers from it).
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      const faults = process.resourceUsage().minorPageFault;
+      const main = mainThreadNs();
+      const cpu = process.cpuUsage();
+      const wall = performance.now();
+      const bytes = await contenders[name]!(path);
+      const used = process.cpuUsage(cpu);
+      const sample = {
+        wall: performance.now() - wall,
+        cpu: (used.user + used.system) / 1000,
+        main: (mainThreadNs() - main) / 1e6,
+        faults: process.resourceUsage().minorPageFault - faults,
+      };
+      if (bytes !== totalBytes) throw new Error(`${name}: ${bytes} bytes, expected ${totalBytes}`);
+      if (round === 0) continue; // the first round warms the page cache and the code
+      const key = `${label}: ${name}`;
+      samples.set(key, [...(samples.get(key) ?? []), sample]);
+    }
+  }
+}
+rmSync(dir, { recursive: true, force: true });
+
+const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1]!;
+console.log(`${sizeMiB} MiB in ${tensorCount} tensors, ${rounds} rounds (+1 warm-up), medians; GB/s = bytes / wall; load ${readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ')}`);
+console.log('case'.padEnd(40), 'wall ms', ' GB/s', ' CPU ms', '  JS thread ms', 'faults');
+for (const [key, list] of [...samples].sort(([a], [b]) => a.localeCompare(b))) {
+  const wall = median(list.map((sample) => sample.wall));
+  console.log(key.padEnd(40), wall.toFixed(1).padStart(7), (totalBytes / wall / 1e6).toFixed(2).padStart(5), median(list.map((sample) => sample.cpu)).toFixed(1).padStart(7), median(list.map((sample) => sample.main)).toFixed(1).padStart(14), String(median(list.map((sample) => sample.faults))).padStart(6));
+}
+if (sink === 42) console.log('');
