@@ -313,8 +313,9 @@ export async function convertReader<To extends string = string>(reader: TensorRe
         : reader.stream(sourceName, {
           reuseBuffer: true,
           ...(options.chunkBytes ?? writer.streamChunkBytes ? { chunkBytes: options.chunkBytes ?? writer.streamChunkBytes } : {}),
-          // Streams held open together: mapped views would keep every input's pages resident to the end.
-          ...(writer.streamChunkBytes ? { copy: true } : {}),
+          // Streams held open together: mapped views would keep every input's pages resident to the end,
+          // and a read-ahead buffer per stream would double what they hold (one band of each is pulled in turn).
+          ...(writer.streamChunkBytes ? { copy: true, readAhead: false } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
         });
       const stream = countProgress(source, (bytes) => {

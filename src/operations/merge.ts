@@ -109,7 +109,8 @@ export async function mergeTensorFiles(inputs: readonly SourceInput[], output: W
         bytes += info.byteLength;
         continue;
       }
-      await writer.add(name, reader.stream(original, { reuseBuffer: true, ...(writer.streamChunkBytes ? { chunkBytes: writer.streamChunkBytes, copy: true } : {}), ...(options.signal ? { signal: options.signal } : {}) }), options.signal ? { signal: options.signal } : {});
+      // A writer with streamChunkBytes holds its streams open together: one buffer each, as convert does.
+      await writer.add(name, reader.stream(original, { reuseBuffer: true, ...(writer.streamChunkBytes ? { chunkBytes: writer.streamChunkBytes, copy: true, readAhead: false } : {}), ...(options.signal ? { signal: options.signal } : {}) }), options.signal ? { signal: options.signal } : {});
       bytes += reader.info(original).byteLength;
     }
     await writer.close();
