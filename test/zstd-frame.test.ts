@@ -1,7 +1,9 @@
 /**
- * zstd frames on the paths without tensio's addon (`src/storage/zstd-frame.ts`): what a
- * frame's headers bound, and the decoder that stops at the expected length, reached
- * through Arrow's buffer decoding with `TENSIO_ZSTD=package` — a frame without a content
+ * zstd frames on the paths without tensio's addon (`src/storage/zstd-frame.ts`): the one
+ * header reader (every Frame_Content_Size form, dictionary ids, skippable and concatenated
+ * frames, damaged headers), what a frame's headers bound, and the decoder that stops at
+ * the expected length, reached through Arrow's buffers with `TENSIO_ZSTD=package`, and
+ * zt's whole-component frames — a frame without a content
  * size whose blocks claim gigabytes is refused without decoding them all, a frame asking
  * for a huge window is refused before anything is allocated, and well-formed frames
  * without a content size still decode to their bytes.
@@ -10,7 +12,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { arrowDecodeBuffer } from '../src/formats/arrow/codecs.js';
 import { isTensioError } from '../src/core/errors.js';
-import { zstdDecodeExactly, zstdFrameFits, zstdFrameLayout } from '../src/storage/zstd-frame.js';
+import { isZstdFrameProblem, zstdDecodeExactly, zstdFrameBlocks, zstdFrameFits, zstdFrameHeader, zstdFrameLayout, type ZstdFrameHeader } from '../src/storage/zstd-frame.js';
+import { ztZstdDecodeWhole } from '../src/formats/zt/zstd-seekable.js';
 import { withEnv } from './helpers/env.js';
 
 const MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
@@ -80,4 +83,60 @@ test('arrow without the addon: an unsized zstd bomb (RLE blocks claiming 1 GiB f
     assert.equal(out.byteLength, 3000);
     assert.ok(out.every((byte) => byte === 9));
   });
+});
+
+/** 8192 RLE blocks of 128 KiB without a content size: 1 GiB from 32 KiB of input. */
+function gigabyteBomb(): Uint8Array {
+  return unsizedFrame(WINDOW_128K, Array.from({ length: 8192 }, (_, index) => block(RLE, 131072, index === 8191, [0x55])));
+}
+
+test('zstd frame header: every Frame_Content_Size form, dictionary ids, and the faults each caller turns into its own error', () => {
+  const header = (bytes: number[]): ZstdFrameHeader => {
+    const result = zstdFrameHeader(Uint8Array.from([...MAGIC, ...bytes, ...block(RAW, 0, true, [])]));
+    assert.ok(!isZstdFrameProblem(result), JSON.stringify(result));
+    return result;
+  };
+  // Single segment, flag 0: a 1-byte size, which is also the window.
+  assert.deepEqual(header([0x20, 200]), { start: 0, blocksStart: 6, windowBytes: 200, contentSize: 200, dictionaryId: 0, checksum: false });
+  // Flag 1: 2 bytes plus 256 (0xffff + 256 = 65791), after a window descriptor and a 1-byte dictionary id.
+  assert.deepEqual(header([0x41, WINDOW_128K, 9, 0xff, 0xff]), { start: 0, blocksStart: 9, windowBytes: 131072, contentSize: 65791, dictionaryId: 9, checksum: false });
+  // Flag 2: 4 bytes, a 2-byte dictionary id, the checksum flag.
+  assert.deepEqual(header([0x86, WINDOW_128K, 0x34, 0x12, 0x78, 0x56, 0x34, 0x12]), { start: 0, blocksStart: 12, windowBytes: 131072, contentSize: 0x12345678, dictionaryId: 0x1234, checksum: true });
+  // Flag 3: 8 bytes (2^40 here), a 4-byte dictionary id.
+  assert.deepEqual(header([0xc3, WINDOW_128K, 1, 0, 0, 0x80, 0, 0, 0, 0, 0, 1, 0, 0]), { start: 0, blocksStart: 18, windowBytes: 131072, contentSize: 2 ** 40, dictionaryId: 0x80000001, checksum: false });
+  // No content size: the window descriptor alone (exponent 3, mantissa 1: 8 KiB + 1 KiB).
+  assert.equal(header([0x00, (3 << 3) | 1]).contentSize, undefined);
+  assert.equal(header([0x00, (3 << 3) | 1]).windowBytes, 9216);
+  const fault = (bytes: number[]) => {
+    const result = zstdFrameHeader(Uint8Array.from(bytes));
+    return isZstdFrameProblem(result) ? result.problem : 'none';
+  };
+  assert.equal(fault([1, 2, 3, 4, 5, 6]), 'magic');
+  assert.equal(fault([...MAGIC]), 'magic');
+  assert.equal(fault([...MAGIC, 0x08, WINDOW_128K, ...block(RAW, 0, true, [])]), 'reserved-bit');
+  assert.equal(fault([...MAGIC, 0x80, WINDOW_128K, 1, 2]), 'header-cut');
+  // The checksum must be there when the descriptor says so; nothing may follow it.
+  const checked = Uint8Array.from([...MAGIC, 0x04, WINDOW_128K, ...block(RAW, 2, true, [1, 2]), 0xaa, 0xbb, 0xcc, 0xdd]);
+  const head = zstdFrameHeader(checked) as ZstdFrameHeader;
+  assert.deepEqual(zstdFrameBlocks(checked, head), { outputBound: 2, end: checked.byteLength, storedChecksum: 0xddccbbaa });
+  const cut = zstdFrameBlocks(checked.subarray(0, checked.byteLength - 1), head);
+  assert.ok(isZstdFrameProblem(cut) && cut.problem === 'block-cut');
+});
+
+test('zstd frame layout: skippable frames are stepped over and concatenated frames add up; content size only when every frame declares one', () => {
+  const sized = [...MAGIC, 0x20, 10, ...block(RLE, 10, true, [1])];
+  const unsized = [...MAGIC, 0x00, WINDOW_128K, ...block(RAW, 3, true, [1, 2, 3])];
+  const skippable = [0x5a, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 9, 9, 9, 9];
+  assert.deepEqual(zstdFrameLayout(Uint8Array.from([...skippable, ...sized, ...sized])), { windowBytes: 10, outputBound: 20, contentSize: 20 });
+  assert.deepEqual(zstdFrameLayout(Uint8Array.from([...sized, ...skippable, ...unsized])), { windowBytes: 131072, outputBound: 13 });
+  assert.deepEqual(zstdFrameLayout(Uint8Array.from(skippable)), { windowBytes: 0, outputBound: 0, contentSize: 0 });
+  assert.equal(zstdFrameLayout(Uint8Array.from(skippable.slice(0, 10))), undefined, 'a skippable frame cut short');
+  // Both frames decode, one after the other, to exactly their 13 bytes.
+  assert.deepEqual([...zstdDecodeExactly(Uint8Array.from([...sized, ...skippable, ...unsized]), 13, 'test')], [...new Array<number>(10).fill(1), 1, 2, 3]);
+});
+
+test('zt whole-component zstd (always the package): a frame whose blocks could decode past its length is refused before it is decoded', async () => {
+  await assert.rejects(ztZstdDecodeWhole(gigabyteBomb(), 4096, 'w'), (error: unknown) => isTensioError(error) && error.code === 'INVALID_HEADER' && /blocks can decode past the 4096 bytes/.test(error.message));
+  const out = await ztZstdDecodeWhole(unsizedFrame(WINDOW_128K, [block(RLE, 3000, true, [5])]), 3000, 'w');
+  assert.ok(out.byteLength === 3000 && out.every((byte) => byte === 5));
 });

@@ -13,7 +13,7 @@
 import { errorFactory, TensioError } from '../../core/errors.js';
 import { allocateUninitialized } from '../../core/memory.js';
 import { addonZstdDecoder } from '../../storage/native-zstd.js';
-import { zstdDecodeExactly, zstdFrameFits } from '../../storage/zstd-frame.js';
+import { ZSTD_MAGIC, zstdDeclaredSize, zstdDecodeExactly, zstdFrameFits } from '../../storage/zstd-frame.js';
 
 const fail = errorFactory('arrow');
 
@@ -36,25 +36,12 @@ export function loadZstd(): Promise<ZstdModule> {
   return (zstdModule ??= import('@mongodb-js/zstd').then((mod) => ((mod as { default?: ZstdModule }).default ?? mod) as unknown as ZstdModule));
 }
 
-/** The content size a zstd or LZ4 frame header declares, when it declares one. */
+/** The content size a zstd frame (`storage/zstd-frame.ts`) or LZ4 frame header declares, when it declares one. */
 export function frameContentSize(frame: Uint8Array): number | undefined {
   if (frame.byteLength < 6) return undefined;
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   const magic = view.getUint32(0, true);
-  if (magic === 0xfd2fb528) {
-    const descriptor = frame[4]!;
-    const fcsFlag = descriptor >> 6;
-    const singleSegment = (descriptor >> 5) & 1;
-    const dictBytes = [0, 1, 2, 4][descriptor & 3]!;
-    const fcsBytes = fcsFlag === 0 ? singleSegment : [0, 2, 4, 8][fcsFlag]!;
-    if (fcsBytes === 0) return undefined;
-    const at = 5 + (singleSegment ? 0 : 1) + dictBytes;
-    if (frame.byteLength < at + fcsBytes) return undefined;
-    if (fcsBytes === 1) return frame[at]!;
-    if (fcsBytes === 2) return view.getUint16(at, true) + 256;
-    if (fcsBytes === 4) return view.getUint32(at, true);
-    return Number(view.getBigUint64(at, true));
-  }
+  if (magic === ZSTD_MAGIC) return zstdDeclaredSize(frame);
   if (magic === 0x184d2204) {
     const flags = frame[4]!;
     if ((flags & 0x08) === 0 || frame.byteLength < 14) return undefined;
@@ -142,9 +129,9 @@ export async function arrowDecodeBuffer(raw: Uint8Array, codec: number | undefin
       const into = allocate(expected);
       out = into.subarray(0, await decodeInto(frame, into));
     } else if (codec === ARROW_CODEC.zstd && !zstdFrameFits(frame, expected)) {
-      // @mongodb-js/zstd takes no output limit: a frame its headers do not bound (no content
-      // size, blocks that could decode past the prefix, a second frame) decodes where it stops at the limit.
-      out = zstdDecodeExactly(frame, expected, `arrow: compressed ${what}`);
+      // @mongodb-js/zstd takes no output limit: frames their headers do not bound (no content
+      // size, blocks that could decode past the prefix) decode where they stop at the limit.
+      out = zstdDecodeExactly(frame, expected, `arrow: compressed ${what}`, 'arrow');
     } else {
       out = codec === ARROW_CODEC.lz4 ? (await loadLz4()).decompressFrameSync(frame) : await (await loadZstd()).decompress(frame);
     }

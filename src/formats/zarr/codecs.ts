@@ -21,6 +21,7 @@ import { byteSwapInPlace } from '../../core/bytes.js';
 import { unshuffleBytesInto } from '../../core/byte-shuffle.js';
 import { allocateUninitialized } from '../../core/memory.js';
 import { addonZstdDecoder } from '../../storage/native-zstd.js';
+import { isZstdFrameProblem, zstdDeclaredSize, zstdFrameHeader } from '../../storage/zstd-frame.js';
 import type { ZarrCodecSpec } from './types.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -95,24 +96,17 @@ const loadLz4 = () => (lz4Module ??= import('numcodecs/lz4').then((m) => m.defau
 const loadZstdEncoder = () => (zstdEncoderModule ??= import('numcodecs/zstd').then((m) => m.default as never));
 const loadZstd = () => (zstdModule ??= import('@mongodb-js/zstd').then((m) => (m as unknown as { default?: unknown }).default as never ?? (m as never)));
 
-/** The decoded size a zstd frame header declares, or undefined when the frame does not say. */
+/**
+ * The decoded size a zstd chunk's frames declare (`storage/zstd-frame.ts`), or undefined
+ * when they do not say; a chunk that does not open with a zstd frame header is refused.
+ */
 export function zstdFrameContentSize(frame: Uint8Array): number | undefined {
-  if (frame.byteLength < 6 || frame[0] !== 0x28 || frame[1] !== 0xb5 || frame[2] !== 0x2f || frame[3] !== 0xfd) {
-    throw new TensioError('INVALID_HEADER', 'zarr: zstd chunk does not start with a zstd frame magic', { format: 'zarr' });
+  const header = zstdFrameHeader(frame);
+  if (isZstdFrameProblem(header)) {
+    if (header.problem === 'magic') throw new TensioError('INVALID_HEADER', 'zarr: zstd chunk does not start with a zstd frame magic', { format: 'zarr' });
+    throw new TensioError(header.problem === 'header-cut' ? 'TRUNCATED' : 'INVALID_HEADER', `zarr: zstd frame ${header.message}`, { format: 'zarr' });
   }
-  const descriptor = frame[4]!;
-  const fcsFlag = descriptor >> 6;
-  const single = (descriptor >> 5) & 1;
-  const dictFlag = descriptor & 3;
-  let at = 5 + (single ? 0 : 1) + [0, 1, 2, 4][dictFlag]!;
-  const fcsBytes = fcsFlag === 0 ? (single ? 1 : 0) : [1, 2, 4, 8][fcsFlag]!;
-  if (fcsBytes === 0) return undefined;
-  if (frame.byteLength < at + fcsBytes) throw new TensioError('TRUNCATED', 'zarr: zstd frame header is cut short', { format: 'zarr' });
-  let value = 0;
-  for (let i = fcsBytes - 1; i >= 0; i -= 1) value = value * 256 + frame[at + i]!;
-  if (fcsBytes === 2) value += 256;
-  at += fcsBytes;
-  return value;
+  return zstdDeclaredSize(frame);
 }
 
 /** Decodes one bytes→bytes stage producing exactly `expected` bytes. */

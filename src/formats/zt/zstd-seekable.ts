@@ -19,6 +19,7 @@
 import { xxh64 } from '@node-rs/xxhash';
 import { addonZstdDecoder } from '../../storage/native-zstd.js';
 import { zstdCompressAtLevel } from '../../storage/zstd-native.js';
+import { isZstdFrameProblem, ZSTD_MAX_BLOCK_BYTES, zstdFrameBlocks, zstdFrameHeader } from '../../storage/zstd-frame.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
 import type { ChunkCodec } from '../../storage/chunk-codec.js';
@@ -27,8 +28,6 @@ import { ZT_MAX_ZSTD_FRAME_BYTES, ztReject } from './types.js';
 
 const SKIPPABLE_MAGIC = 0x184d2a5e;
 const SEEKABLE_MAGIC = 0x8f92eab1;
-const ZSTD_MAGIC = 0xfd2fb528;
-const MAX_BLOCK_BYTES = 128 * 1024;
 /** Frames written by tensio: 1 MiB of decoded bytes each, as the reference writer. */
 export const ZT_ZSTD_DEFAULT_FRAME_BYTES = 2 ** 20;
 /** Level the reference writer uses. */
@@ -144,46 +143,21 @@ async function decodeFrame(frame: Uint8Array, decodedLength: number): Promise<Ui
 }
 
 /**
- * Walks a frame's header and block headers: it must be one zstd frame with a content
- * checksum, and its blocks must not be able to produce more than `decodedLength` plus
- * one block. Returns the stored checksum.
+ * Walks a frame's header and block headers (`storage/zstd-frame.ts`): it must be one zstd
+ * frame with a content checksum, and its blocks must not be able to produce more than
+ * `decodedLength` plus one block. Returns the stored checksum (-1 when there is none).
  */
 function checkFrame(frame: Uint8Array, decodedLength: number, requireChecksum = true): number {
   const bad = (message: string): never => ztReject('Encoding', `zstd frame: ${message}`);
-  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  if (frame.length < 6 || view.getUint32(0, true) !== ZSTD_MAGIC) bad('does not start with the zstd magic');
-  const descriptor = frame[4]!;
-  if (requireChecksum && (descriptor & 0x04) === 0) bad('has no content checksum (every frame of zt.zstd-seekable/1 needs one)');
-  if (descriptor & 0x08) bad('sets the reserved frame-header bit');
-  const singleSegment = (descriptor >> 5) & 1;
-  const dictBytes = [0, 1, 2, 4][descriptor & 3]!;
-  const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][descriptor >> 6]!;
-  let at = 5 + (singleSegment ? 0 : 1) + dictBytes;
-  if (at + fcsBytes > frame.length) bad('header runs past the frame');
-  if (fcsBytes > 0) {
-    let size = fcsBytes === 1 ? frame[at]! : fcsBytes === 2 ? view.getUint16(at, true) + 256 : fcsBytes === 4 ? view.getUint32(at, true) : Number(view.getBigUint64(at, true));
-    if (fcsBytes === 8 && view.getBigUint64(at, true) > BigInt(Number.MAX_SAFE_INTEGER)) size = Infinity;
-    if (size !== decodedLength) bad(`declares ${size} content bytes, the seek table says ${decodedLength}`);
-  }
-  at += fcsBytes;
-  let bound = 0;
-  for (;;) {
-    if (at + 3 > frame.length) bad('a block header runs past the frame');
-    const header = frame[at]! | (frame[at + 1]! << 8) | (frame[at + 2]! << 16);
-    at += 3;
-    const last = header & 1;
-    const type = (header >> 1) & 3;
-    const size = header >>> 3;
-    if (type === 3) bad('uses the reserved block type');
-    if (size > MAX_BLOCK_BYTES) bad(`has a block of ${size} bytes (at most ${MAX_BLOCK_BYTES})`);
-    bound += type === 2 ? MAX_BLOCK_BYTES : size;
-    if (bound > decodedLength + MAX_BLOCK_BYTES) bad(`blocks can decode past the ${decodedLength} bytes the seek table gives it`);
-    at += type === 1 ? 1 : size;
-    if (last) break;
-  }
-  const checksumBytes = descriptor & 0x04 ? 4 : 0;
-  if (at + checksumBytes !== frame.length) bad(`has ${frame.length - at} bytes after its last block, ${checksumBytes} expected`);
-  return checksumBytes ? view.getUint32(at, true) : -1;
+  const header = zstdFrameHeader(frame);
+  if (isZstdFrameProblem(header)) return bad(header.message);
+  if (requireChecksum && !header.checksum) bad('has no content checksum (every frame of zt.zstd-seekable/1 needs one)');
+  if (header.contentSize !== undefined && header.contentSize !== decodedLength) bad(`declares ${header.contentSize} content bytes, the seek table says ${decodedLength}`);
+  const blocks = zstdFrameBlocks(frame, header, decodedLength + ZSTD_MAX_BLOCK_BYTES);
+  if (isZstdFrameProblem(blocks)) return bad(blocks.message);
+  if (blocks.end === undefined) bad(`blocks can decode past the ${decodedLength} bytes the seek table gives it`);
+  if (blocks.end !== frame.length) bad(`has ${frame.length - blocks.end!} bytes after its end, 0 expected`);
+  return blocks.storedChecksum ?? -1;
 }
 
 /**
