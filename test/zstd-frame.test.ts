@@ -2,8 +2,8 @@
  * zstd frames on the paths without tensio's addon (`src/storage/zstd-frame.ts`): the one
  * header reader (every Frame_Content_Size form, dictionary ids, skippable and concatenated
  * frames, damaged headers), what a frame's headers bound, and the decoder that stops at
- * the expected length, reached through Arrow's buffers with `TENSIO_ZSTD=package`, and
- * zt's whole-component frames — a frame without a content
+ * the expected length, reached through Arrow's buffers and Zarr's chunks with
+ * `TENSIO_ZSTD=package`, and zt's whole-component frames — a frame without a content
  * size whose blocks claim gigabytes is refused without decoding them all, a frame asking
  * for a huge window is refused before anything is allocated, and well-formed frames
  * without a content size still decode to their bytes.
@@ -12,9 +12,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { arrowDecodeBuffer } from '../src/formats/arrow/codecs.js';
 import { isTensioError } from '../src/core/errors.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { isZstdFrameProblem, zstdDecodeExactly, zstdFrameBlocks, zstdFrameFits, zstdFrameHeader, zstdFrameLayout, type ZstdFrameHeader } from '../src/storage/zstd-frame.js';
+import { zarrOpen } from '../src/formats/zarr/index.js';
 import { ztZstdDecodeWhole } from '../src/formats/zt/zstd-seekable.js';
 import { withEnv } from './helpers/env.js';
+import { tempDir } from './helpers/temp.js';
 
 const MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 const RAW = 0;
@@ -133,6 +137,29 @@ test('zstd frame layout: skippable frames are stepped over and concatenated fram
   assert.equal(zstdFrameLayout(Uint8Array.from(skippable.slice(0, 10))), undefined, 'a skippable frame cut short');
   // Both frames decode, one after the other, to exactly their 13 bytes.
   assert.deepEqual([...zstdDecodeExactly(Uint8Array.from([...sized, ...skippable, ...unsized]), 13, 'test')], [...new Array<number>(10).fill(1), 1, 2, 3]);
+});
+
+test('zarr without the addon: an unsized zstd chunk whose RLE blocks claim 1 GiB stops at the chunk with LIMIT_EXCEEDED; a bounded one decodes', async (t) => {
+  const dir = await tempDir(t);
+  const write = async (name: string, chunk: Uint8Array) => {
+    const store = join(dir, name);
+    await mkdir(store, { recursive: true });
+    await writeFile(join(store, '.zarray'), JSON.stringify({ zarr_format: 2, shape: [4096], chunks: [4096], dtype: '|u1', compressor: { id: 'zstd', level: 3 }, filters: null, fill_value: 0, order: 'C' }));
+    await writeFile(join(store, '0'), chunk);
+    return store;
+  };
+  const bombStore = await write('bomb.zarr', gigabyteBomb());
+  const fineStore = await write('fine.zarr', unsizedFrame(WINDOW_128K, [block(RLE, 4000, false, [3]), block(RAW, 96, true, new Array<number>(96).fill(4))]));
+  await withEnv('TENSIO_ZSTD', 'package', async () => {
+    const before = process.memoryUsage().rss;
+    await using bomb = await zarrOpen(bombStore);
+    await assert.rejects(bomb.read(bomb.tensors[0]!.name), (error: unknown) => isTensioError(error) && error.code === 'LIMIT_EXCEEDED' && /more than its 4096 bytes/.test(error.message));
+    assert.ok(process.memoryUsage().rss - before < 256 * 2 ** 20, 'the bomb was not decoded whole');
+    await using fine = await zarrOpen(fineStore);
+    const tensor = await fine.read(fine.tensors[0]!.name);
+    assert.equal(tensor.data.byteLength, 4096);
+    assert.ok(tensor.data.subarray(0, 4000).every((byte) => byte === 3) && tensor.data.subarray(4000).every((byte) => byte === 4));
+  });
 });
 
 test('zt whole-component zstd (always the package): a frame whose blocks could decode past its length is refused before it is decoded', async () => {

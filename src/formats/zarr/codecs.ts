@@ -9,8 +9,9 @@
  * checked before anything is decoded. Blosc, lz4 and zstd encoding go through
  * numcodecs.js (the wasm builds of c-blosc, lz4 and zstd that zarrita uses), zstd
  * decoding through the system's libzstd in tensio's addon (`storage/native-zstd.ts`: into
- * a buffer of the chunk's size, never past it), else @mongodb-js/zstd (native); they are
- * imported on first use only.
+ * a buffer of the chunk's size, never past it), else @mongodb-js/zstd (native) when the
+ * frames' block headers bound them near the chunk's size, and otherwise a decoder that
+ * stops at the chunk's end (`storage/zstd-frame.ts`); they are imported on first use only.
  */
 import { promisify } from 'node:util';
 import { deflate, gunzip, gzip, inflate } from 'node:zlib';
@@ -21,7 +22,7 @@ import { byteSwapInPlace } from '../../core/bytes.js';
 import { unshuffleBytesInto } from '../../core/byte-shuffle.js';
 import { allocateUninitialized } from '../../core/memory.js';
 import { addonZstdDecoder } from '../../storage/native-zstd.js';
-import { isZstdFrameProblem, zstdDeclaredSize, zstdFrameHeader } from '../../storage/zstd-frame.js';
+import { isZstdFrameProblem, zstdDeclaredSize, zstdDecodeExactly, zstdFrameFits, zstdFrameHeader } from '../../storage/zstd-frame.js';
 import type { ZarrCodecSpec } from './types.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -146,6 +147,10 @@ async function decodeBytesStage(codec: ZarrCodecSpec, input: Uint8Array, expecte
         checkLength('zstd', written, expected);
         return into;
       }
+      // @mongodb-js/zstd takes no output limit: frames whose headers do not bound them near the
+      // chunk's size (no content size and blocks that could decode past it) go to the decoder
+      // that stops at the chunk's end.
+      if (!zstdFrameFits(input, expected)) return zstdDecodeExactly(input, expected, 'zarr: zstd chunk', 'zarr');
       const out = await (await loadZstd()).decompress(input).catch((cause: unknown) => {
         throw new TensioError('INVALID_HEADER', `zarr: cannot decode zstd chunk: ${(cause as Error).message}`, { format: 'zarr', cause });
       });
