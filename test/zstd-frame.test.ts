@@ -2,8 +2,8 @@
  * zstd frames on the paths without tensio's addon (`src/storage/zstd-frame.ts`): the one
  * header reader (every Frame_Content_Size form, dictionary ids, skippable and concatenated
  * frames, damaged headers), what a frame's headers bound, and the decoder that stops at
- * the expected length, reached through Arrow's buffers and Zarr's chunks with
- * `TENSIO_ZSTD=package`, and zt's whole-component frames — a frame without a content
+ * the expected length, reached through Arrow's buffers, Zarr's chunks and Parquet's pages
+ * with `TENSIO_ZSTD=package`, and zt's whole-component frames — a frame without a content
  * size whose blocks claim gigabytes is refused without decoding them all, a frame asking
  * for a huge window is refused before anything is allocated, and well-formed frames
  * without a content size still decode to their bytes.
@@ -16,6 +16,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isZstdFrameProblem, zstdDecodeExactly, zstdFrameBlocks, zstdFrameFits, zstdFrameHeader, zstdFrameLayout, type ZstdFrameHeader } from '../src/storage/zstd-frame.js';
 import { zarrOpen } from '../src/formats/zarr/index.js';
+import { parquetDecompressors, parquetPageDecompressor } from '../src/formats/parquet/codecs.js';
 import { ztZstdDecodeWhole } from '../src/formats/zt/zstd-seekable.js';
 import { withEnv } from './helpers/env.js';
 import { tempDir } from './helpers/temp.js';
@@ -159,6 +160,19 @@ test('zarr without the addon: an unsized zstd chunk whose RLE blocks claim 1 GiB
     const tensor = await fine.read(fine.tensors[0]!.name);
     assert.equal(tensor.data.byteLength, 4096);
     assert.ok(tensor.data.subarray(0, 4000).every((byte) => byte === 3) && tensor.data.subarray(4000).every((byte) => byte === 4));
+  });
+});
+
+test('parquet without the addon: zstd pages that decode to more or fewer bytes than their header says are refused on both paths, not clamped or zero-filled', async () => {
+  const short = unsizedFrame(WINDOW_128K, [block(RLE, 1000, true, [7])]);
+  const sync = parquetDecompressors(2 ** 20).ZSTD!;
+  assert.throws(() => sync(gigabyteBomb(), 4096), (error: unknown) => isTensioError(error) && error.code === 'LIMIT_EXCEEDED' && /more than its 4096 bytes/.test(error.message));
+  assert.throws(() => sync(short, 4096), (error: unknown) => isTensioError(error) && error.code === 'SIZE_MISMATCH' && /1000 bytes, 4096 expected/.test(error.message));
+  await withEnv('TENSIO_ZSTD', 'package', async () => {
+    const page = (await parquetPageDecompressor('ZSTD', 2 ** 20))!;
+    await assert.rejects(async () => page(gigabyteBomb(), 4096), (error: unknown) => isTensioError(error) && error.code === 'LIMIT_EXCEEDED');
+    await assert.rejects(async () => page(short, 4096), (error: unknown) => isTensioError(error) && error.code === 'SIZE_MISMATCH');
+    assert.ok((await page(short, 1000)).every((byte) => byte === 7));
   });
 });
 

@@ -7,14 +7,14 @@
 import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompressSync, gunzipSync, gzip } from 'node:zlib';
 import type { Compressors } from 'hyparquet';
-import { compressors as sharedDecompressors, decompressLz4, decompressLz4Raw, decompressSnappy, decompressZstd } from 'hyparquet-compressors';
+import { compressors as sharedDecompressors, decompressLz4, decompressLz4Raw, decompressSnappy } from 'hyparquet-compressors';
 import { snappyCompressor } from 'hysnappy';
 import { TensioError } from '../../core/errors.js';
 import { allocateUninitialized } from '../../core/memory.js';
 import { addonZstdDecoder } from '../../storage/native-zstd.js';
 import { zstdCompressAtLevel } from '../../storage/zstd-native.js';
 import { loadZstdWasm, type ZstdWasm } from '../../storage/zstd-wasm.js';
-import { zstdFrameFits, zstdFrameLayout } from '../../storage/zstd-frame.js';
+import { zstdDecodeExactly, zstdFrameFits, zstdFrameLayout } from '../../storage/zstd-frame.js';
 import type { ParquetPageCodec } from './column-writer.js';
 import { parquetSnappyCompressor, parquetSnappyDecoder, snappyDeclaredLength } from './snappy-native.js';
 
@@ -74,7 +74,9 @@ export function parquetDecompressors(maxPageBytes: number): Compressors {
           if (error instanceof TensioError) throw error;
         }
       }
-      return decompressZstd(input, new Uint8Array(length));
+      // fzstd into a buffer of the page's size stays in it, but says nothing of a frame that decodes
+      // to more or fewer bytes (it clamps or leaves zeros); this stops at the page's end and counts.
+      return zstdDecodeExactly(input, length, 'parquet: a zstd page', 'parquet');
     }),
   };
 }
