@@ -82,6 +82,35 @@ test('addon snappy: every element form built by hand', { skip }, async () => {
   assert.deepEqual([...four], [9, 8, 7, 6, 9, 8, 7, 6]);
 });
 
+test('addon snappy: short literals and copies (the 16- and 8-byte moves) decode equal to hyparquet\'s decoder, up to the output\'s last byte', { skip }, async () => {
+  // Blocks of random elements: literals of 1-20 bytes, copies of 1-64 bytes from 1-40 back
+  // (offsets under 8 repeat a pattern byte by byte, 8 and more move 8 bytes at a time, some
+  // overlapping), ending anywhere: the last elements have no room for a whole move.
+  let seed = 5;
+  const random = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  for (let trial = 0; trial < 300; trial++) {
+    const elements: number[][] = [];
+    let size = 0;
+    const count = 1 + random(40);
+    for (let e = 0; e < count; e++) {
+      if (size === 0 || random(3) === 0) {
+        const length = 1 + random(20);
+        elements.push(literal(Array.from({ length }, () => random(256))));
+        size += length;
+      } else {
+        const offset = 1 + random(Math.min(40, size));
+        const length = 1 + random(64);
+        elements.push([((length - 1) << 2) | 2, offset & 0xff, offset >> 8]);
+        size += length;
+      }
+    }
+    const input = block(size, ...elements);
+    const reference = new Uint8Array(size);
+    snappyUncompress(input, reference);
+    assert.ok(Buffer.from(await decoded(input, size)).equals(Buffer.from(reference)), `trial ${trial}: ${count} elements, ${size} bytes`);
+  }
+});
+
 test('addon snappy: damaged blocks are refused with ECORRUPT and the reason, nothing written outside the output', { skip }, async () => {
   const cases: [string, Uint8Array, number, RegExp][] = [
     ['preamble says more than the output', block(10, literal([1, 2, 3])), 3, /preamble differs/],
