@@ -6,7 +6,7 @@ import type { DType } from '../src/core/dtype.js';
 import { typedView } from '../src/core/tensor.js';
 import { bytesSource } from '../src/storage/byte-source.js';
 import { planTableColumns, planTableTensors, tablePromoteDTypes, type TableColumn, type TableSchema } from '../src/model/table.js';
-import { tableColumnValues, tableJoinColumns, tableSplitColumns, type TableColumnBatch } from '../src/model/table-cells.js';
+import { tableBatchToBytes, tableColumnValues, tableJoinColumns, tableSplitColumns, type TableColumnBatch } from '../src/model/table-cells.js';
 import { createTableReader, type TableBatch } from '../src/model/table-reader.js';
 import { UNSUPPORTED_TENSORS_KEY } from '../src/model/types.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
@@ -204,4 +204,44 @@ test('a whole stacked read gives each batch its loaded columns back (release) on
   assert.deepEqual([...(typedView(await separate.read('b')) as Float32Array)], [1, 1.5, 11, 11.5]);
   assert.deepEqual(intos, [0, 1], 'a one-column read offers its bytes');
   assert.deepEqual(released, [0, 1], 'a column read releases nothing');
+});
+
+test('tableBatchToBytes with columns the format placed in the rows itself: the others joined or converted into their places, placed nulls as NaN, an integer null refused', () => {
+  const rows = 37;
+  const bytesOf = (dtype: 'float32' | 'float64' | 'int32', values: number[]) => new Uint8Array((dtype === 'float32' ? Float32Array : dtype === 'float64' ? Float64Array : Int32Array).from(values).buffer);
+  for (const [dtype, count, placedAt] of [['float32', 40, [3, 30]], ['float64', 5, [0, 4]], ['float32', 3, [1]], ['int32', 20, [19]]] as const) {
+    const columns: TableColumn[] = Array.from({ length: count }, (_, c) => ({ name: `c${c}`, dtype, typeName: dtype, nullCount: 0, cellShape: [] }));
+    const schema: TableSchema = { rows, columns };
+    const plan = planTableTensors(schema).tensors[0]!;
+    assert.equal(plan.kind, 'stack');
+    const value = (row: number, c: number) => row * 100 + c + 0.5 * (dtype !== 'int32' ? 1 : 0);
+    const full = columns.map((_, c) => bytesOf(dtype, Array.from({ length: rows }, (_, row) => value(row, c))));
+    const expected = tableJoinColumns(full, rows, dtype === 'float64' ? 8 : 4);
+    // The placed columns' values written into the rows, as the format would; a null row is zero bytes there.
+    const out = new Uint8Array(expected.byteLength).fill(0x7f);
+    const view = typedView({ dtype, shape: [rows * count], data: out }) as Float32Array | Float64Array | Int32Array;
+    const wanted = typedView({ dtype, shape: [rows * count], data: expected.slice() }) as Float32Array | Float64Array | Int32Array;
+    const validity = new Uint8Array(Math.ceil(rows / 8)).fill(0xff);
+    validity[0]! &= ~(1 << 2); // row 2 null in every placed column
+    for (const c of placedAt) {
+      for (let row = 0; row < rows; row++) view[row * count + c] = row === 2 ? 0 : value(row, c);
+      wanted[2 * count + c] = Number.NaN;
+    }
+    const batch: TableColumnBatch[] = columns.map((_, c) => (placedAt as readonly number[]).includes(c) ? { values: new Uint8Array(0), placed: true, validity } : { values: full[c]! });
+    if (dtype === 'int32') {
+      assert.throws(() => tableBatchToBytes(schema, plan, batch, 0, rows, out), (error: unknown) => isTensioError(error) && error.code === 'INVALID_LAYOUT' && /"c19" has a null in row 2/.test(error.message));
+      continue;
+    }
+    assert.equal(tableBatchToBytes(schema, plan, batch, 0, rows, out), out);
+    assert.deepEqual(view, wanted, `${dtype} × ${count}, placed ${placedAt.join(', ')}`);
+    // Without the rows to write into, placed columns cannot be read.
+    assert.throws(() => tableBatchToBytes(schema, plan, batch, 0, rows), (error: unknown) => isTensioError(error) && error.code === 'INVALID_STATE');
+  }
+  // An unplaced column with nulls beside a placed one: converted into its place, its null NaN too.
+  const columns: TableColumn[] = [0, 1].map((c) => ({ name: `n${c}`, dtype: 'float32', typeName: 'float', nullCount: 1, cellShape: [] }));
+  const schema: TableSchema = { rows: 4, columns };
+  const plan = planTableTensors(schema).tensors[0]!;
+  const out = new Uint8Array(new Float32Array([0, 10, 0, 11, 0, 12, 0, 0]).buffer);
+  tableBatchToBytes(schema, plan, [{ values: new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer), validity: Uint8Array.of(0b0111) }, { values: new Uint8Array(0), placed: true, validity: Uint8Array.of(0b0111) }], 0, 4, out);
+  assert.deepEqual([...new Float32Array(out.buffer)], [1, 10, 2, 11, 3, 12, Number.NaN, Number.NaN]);
 });

@@ -324,6 +324,43 @@ for version in ('1.0', '2.0'):
         await bands!.settle();
         assert.deepEqual(values, whole!.values, `${version} ${chunk.name}: values in bands of ${sizes.join(', ')}`);
         assert.deepEqual(validity, whole!.validity ?? new Uint8Array(Math.ceil(chunk.rows / 8)).fill(0xff), `${version} ${chunk.name}: validity in bands of ${sizes.join(', ')}`);
+
+        // The same bands placed into rows of a stacked tensor (this column one word past a row's
+        // start, other columns' words around it left alone): a dictionary gather writes each
+        // value in its row, a PLAIN view is handed back as a view, nulls are zero words.
+        const words = itemBytes / 4;
+        const rowWords = words + 3;
+        const intoRows = await parquetPlainChunkBands(chunk.bytes, shape);
+        const rowValues = new Uint8Array(chunk.rows * itemBytes);
+        const rowValidity = new Uint8Array(Math.ceil(chunk.rows / 8)).fill(0xff);
+        let inRows = 0;
+        at = 0;
+        for (let band = 0; at < chunk.rows; band++) {
+          const count = Math.min(sizes[band % sizes.length]!, chunk.rows - at);
+          const target = { rows: count } as { rows: number; bits?: Uint8Array };
+          const rowsOut = new Uint32Array(count * rowWords).fill(0xabcdef01);
+          const rowBytes = new Uint8Array(rowsOut.buffer);
+          const placed = await intoRows!.placeInRows(count, rowBytes, { rowWords, columnWord: 1 }, target);
+          assert.ok(placed, `${version} ${chunk.name}: band into rows at row ${at}`);
+          const got = new Uint32Array(rowValues.buffer, at * itemBytes, count * words);
+          if (placed === rowBytes) {
+            inRows++;
+            for (let row = 0; row < count; row++) {
+              for (let w = 0; w < words; w++) got[row * words + w] = rowsOut[row * rowWords + 1 + w]!;
+              assert.equal(rowsOut[row * rowWords], 0xabcdef01, `${version} ${chunk.name}: the word before row ${at + row}'s value is untouched`);
+              for (let w = 1 + words; w < rowWords; w++) assert.equal(rowsOut[row * rowWords + w], 0xabcdef01, `${version} ${chunk.name}: the words after row ${at + row}'s value are untouched`);
+            }
+          } else {
+            assert.ok(rowsOut.every((word) => word === 0xabcdef01), `${version} ${chunk.name}: a view leaves the rows alone`);
+            new Uint8Array(rowValues.buffer, at * itemBytes, count * itemBytes).set(placed!.subarray(0, count * itemBytes));
+          }
+          for (let row = 0; row < count; row++) if (target.bits && !((target.bits[row >> 3]! >> (row & 7)) & 1)) rowValidity[(at + row) >> 3]! &= ~(1 << ((at + row) & 7));
+          at += count;
+        }
+        await intoRows!.settle();
+        assert.ok(inRows > 0, `${version} ${chunk.name}: some bands were written into rows`);
+        assert.deepEqual(rowValues, whole!.values, `${version} ${chunk.name}: values placed into rows in bands of ${sizes.join(', ')}`);
+        assert.deepEqual(rowValidity, validity, `${version} ${chunk.name}: validity placed into rows in bands of ${sizes.join(', ')}`);
       }
       // The last page's snappy block damaged (its first element made a copy from 4 GiB back): placing stops before the chunk's end, and every decode settles.
       const damaged = chunk.bytes.slice();

@@ -44,8 +44,15 @@ export interface TableBatch {
    * decoded columns then never exist whole: a row group of a million rows decoded into
    * whole columns is fresh memory written once and read once by the join. A format may
    * also call `place` once with the whole batch.
+   *
+   * `rows`, when given, is the stacked tensor's bytes for the whole batch (row-major, each
+   * row the columns' values in the order of `columns`, all of one dtype of 4 or 8 bytes,
+   * 4-byte aligned): the format may write a band of a column straight into its rows there
+   * (null rows as zero bytes) and pass that column as {@link TableColumnBatch.placed}
+   * instead of packed values, so the band needs no join for it (a dictionary gather writes
+   * each value in its row).
    */
-  loadBands?(columns: readonly number[], place: (data: readonly (TableColumnBatch | undefined)[], first: number, rows: number) => void, signal?: AbortSignal): Promise<void>;
+  loadBands?(columns: readonly number[], place: (data: readonly (TableColumnBatch | undefined)[], first: number, rows: number) => void, signal?: AbortSignal, rows?: Uint8Array): Promise<void>;
   /**
    * Where a column's values already sit in the source in tensio's layout (its dtype,
    * little-endian, uncompressed, no nulls in this batch): the absolute offset of row 0.
@@ -170,11 +177,15 @@ export function createTableReader(parts: TableReaderParts): TableReader {
             if (out.byteLength !== length) throw new TensioError('SIZE_MISMATCH', `${format}: ${batch.label} holds ${length} bytes of tensor "${tensor.spec.name}", ${out.byteLength} asked`, { format });
             // Each band's rows of [from, to) placed as they come (bands of the batch: `first` is batch-relative).
             const rowBytes = length / (to - from);
+            // The whole batch, every column scalar and of the tensor's dtype: the format may write columns into their rows itself.
+            const item = DTYPE_INFO[tensor.spec.dtype].bits / 8;
+            const inRows = from === 0 && to === batch.rows && (item === 4 || item === 8) && out.byteOffset % 4 === 0
+              && tensor.columns.every((index) => schema.columns[index]!.dtype === tensor.spec.dtype && schema.columns[index]!.cellShape.length === 0);
             await batch.loadBands(tensor.columns, (data, first, rows) => {
               const lo = Math.max(from, first);
               const hi = Math.min(to, first + rows);
               if (lo < hi) tableBatchToBytes(schema, tensor, data, lo - first, hi - first, out.subarray((lo - from) * rowBytes, (hi - from) * rowBytes));
-            }, signal);
+            }, signal, inRows ? out : undefined);
             return;
           }
           // A stacked tensor's columns are copied out at once: loaded apart from the cache and given back after.

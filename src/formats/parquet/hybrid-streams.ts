@@ -105,9 +105,9 @@ export function parquetDefinitionLevels(stream: Uint8Array, count: number, defin
  * Spreads the `present` values packed at the start of rows `[first, first + count)` of
  * `out` (32-bit words, `words` per value) to the rows `defined` marks, from the last row
  * back so nothing is overwritten before it moves; null rows get zero words and their
- * validity bit (row `first + r`) cleared, as the general path leaves them.
+ * validity bit (row `bitFirst + r`; default `first + r`) cleared, as the general path leaves them.
  */
-export function spreadNulls(out: Uint32Array, first: number, count: number, present: number, words: number, defined: Uint8Array, validity: Uint8Array): void {
+export function spreadNulls(out: Uint32Array, first: number, count: number, present: number, words: number, defined: Uint8Array, validity: Uint8Array, bitFirst = first): void {
   let from = (first + present) * words;
   for (let row = count - 1; row >= 0; row--) {
     let to = (first + row + 1) * words;
@@ -115,7 +115,7 @@ export function spreadNulls(out: Uint32Array, first: number, count: number, pres
       for (let k = 0; k < words; k++) out[--to] = out[--from]!;
     } else {
       for (let k = 0; k < words; k++) out[--to] = 0;
-      const bit = first + row;
+      const bit = bitFirst + row;
       validity[bit >> 3]! &= ~(1 << (bit & 7));
     }
   }
@@ -157,8 +157,13 @@ export class DictionaryIndexStream {
     this.view = new DataView(section.buffer, section.byteOffset, section.byteLength);
   }
 
-  /** Writes the entries of the next `count` indices into `out` from word `target`; false at anything unexpected. */
-  gather(count: number, out: Uint32Array, target: number): boolean {
+  /**
+   * Writes the entries of the next `count` indices into `out` from word `target`, each
+   * value `step` words after the one before (default: the entry's words, packed; a stacked
+   * read gives its row's words, writing the column straight into the tensor's rows); false
+   * at anything unexpected.
+   */
+  gather(count: number, out: Uint32Array, target: number, step = this.words): boolean {
     const { width, words, dictionary, entries, section } = this;
     if (width > 32 || (count > 0 && section.byteLength < 1)) return false;
     let to = target;
@@ -169,19 +174,22 @@ export class DictionaryIndexStream {
         // Values whose 4-byte window lies inside the section with one load each, the last few (and widths over 25 bits) value by value.
         const windowed = width > PACKED_WINDOW_MAX_WIDTH ? 0 : windowedValues(section, this.runAt, this.bit, take, width);
         if (windowed > 0) {
-          to = words === 1 ? gatherPacked1(this.view, this.runAt, this.bit, windowed, width, dictionary, entries, out, to)
-            : gatherPacked2(this.view, this.runAt, this.bit, windowed, width, dictionary, entries, out, to);
+          to = words === 1 ? gatherPacked1(this.view, this.runAt, this.bit, windowed, width, dictionary, entries, out, to, step)
+            : gatherPacked2(this.view, this.runAt, this.bit, windowed, width, dictionary, entries, out, to, step);
         }
-        if (to >= 0 && windowed < take) to = gatherPackedEach(section, this.runAt, this.bit + windowed * width, take - windowed, width, dictionary, entries, out, to, words);
+        if (to >= 0 && windowed < take) to = gatherPackedEach(section, this.runAt, this.bit + windowed * width, take - windowed, width, dictionary, entries, out, to, words, step);
         if (to < 0) return false;
         this.bit += take * width;
-      } else if (words === 1) {
+      } else if (words === 1 && step === 1) {
         out.fill(dictionary[this.index]!, to, to + take);
         to += take;
+      } else if (words === 1) {
+        const value = dictionary[this.index]!;
+        for (let i = 0; i < take; i++, to += step) out[to] = value;
       } else {
         const low = dictionary[2 * this.index]!;
         const high = dictionary[2 * this.index + 1]!;
-        for (let i = 0; i < take; i++) { out[to++] = low; out[to++] = high; }
+        for (let i = 0; i < take; i++, to += step) { out[to] = low; out[to + 1] = high; }
       }
       this.left -= take;
       count -= take;
@@ -254,42 +262,42 @@ function packedValueAt(section: Uint8Array, at: number, bit: number, width: numb
  * values whose 4-byte windows lie inside the section, {@link windowedValues}), their
  * 4-byte dictionary entries written to `out` from `target`: one unaligned little-endian
  * load, a shift and a mask per value (about 2 ns against 5-8 for four byte loads, 1M
- * values of 11 bits, warm buffers). The next word to write, or -1 at an index past the
- * dictionary. Nothing else in it: a loop that optimizes before a colder one runs would
- * deoptimize there on every call.
+ * values of 11 bits, warm buffers), each value `step` words after the one before. The
+ * next word to write, or -1 at an index past the dictionary. Nothing else in it: a loop
+ * that optimizes before a colder one runs would deoptimize there on every call.
  */
-function gatherPacked1(view: DataView, at: number, bit: number, take: number, width: number, dictionary: Uint32Array, entries: number, out: Uint32Array, target: number): number {
+function gatherPacked1(view: DataView, at: number, bit: number, take: number, width: number, dictionary: Uint32Array, entries: number, out: Uint32Array, target: number, step: number): number {
   const mask = (1 << width) - 1;
   let to = target;
-  for (let i = 0; i < take; i++, bit += width) {
+  for (let i = 0; i < take; i++, bit += width, to += step) {
     const index = (view.getUint32(at + (bit >>> 3), true) >>> (bit & 7)) & mask;
     if (index >= entries) return -1;
-    out[to++] = dictionary[index]!;
+    out[to] = dictionary[index]!;
   }
   return to;
 }
 
 /** {@link gatherPacked1} for 8-byte entries (two words each). */
-function gatherPacked2(view: DataView, at: number, bit: number, take: number, width: number, dictionary: Uint32Array, entries: number, out: Uint32Array, target: number): number {
+function gatherPacked2(view: DataView, at: number, bit: number, take: number, width: number, dictionary: Uint32Array, entries: number, out: Uint32Array, target: number, step: number): number {
   const mask = (1 << width) - 1;
   let to = target;
-  for (let i = 0; i < take; i++, bit += width) {
+  for (let i = 0; i < take; i++, bit += width, to += step) {
     const index = (view.getUint32(at + (bit >>> 3), true) >>> (bit & 7)) & mask;
     if (index >= entries) return -1;
-    out[to++] = dictionary[2 * index]!;
-    out[to++] = dictionary[2 * index + 1]!;
+    out[to] = dictionary[2 * index]!;
+    out[to + 1] = dictionary[2 * index + 1]!;
   }
   return to;
 }
 
 /** Bit-packed indices value by value: a page's last few (their window would pass its end) and widths over 25 bits. */
-function gatherPackedEach(section: Uint8Array, at: number, bit: number, take: number, width: number, dictionary: Uint32Array, entries: number, out: Uint32Array, target: number, words: number): number {
+function gatherPackedEach(section: Uint8Array, at: number, bit: number, take: number, width: number, dictionary: Uint32Array, entries: number, out: Uint32Array, target: number, words: number, step: number): number {
   let to = target;
-  for (let i = 0; i < take; i++, bit += width) {
+  for (let i = 0; i < take; i++, bit += width, to += step) {
     const index = packedValueAt(section, at, bit, width);
     if (index >= entries) return -1;
-    out[to++] = dictionary[index * words]!;
-    if (words === 2) out[to++] = dictionary[index * words + 1]!;
+    out[to] = dictionary[index * words]!;
+    if (words === 2) out[to + 1] = dictionary[index * words + 1]!;
   }
   return to;
 }

@@ -165,6 +165,16 @@ export interface ParquetValidityTarget {
   bits?: Uint8Array;
 }
 
+/**
+ * A column placed straight into row-major rows (a stacked tensor's), not packed: row r's
+ * value starts at 32-bit word `r × rowWords + columnWord` of the output. Null rows get
+ * zero words and their validity bit cleared, as packed.
+ */
+export interface ParquetRowsLayout {
+  readonly rowWords: number;
+  readonly columnWord: number;
+}
+
 /** A data page ready to place: its values section and where placing is in it. */
 interface ReadyPage {
   readonly count: number;
@@ -188,15 +198,17 @@ class PagePlacer {
   private next = 0;
   private current: ReadyPage | undefined;
   private rowInPage = 0;
+  /** Pieces placed into rows (see `layout`) that are not a null-free dictionary gather go through here first. */
+  private scratch: Uint32Array | undefined;
 
   constructor(private readonly shape: ParquetPlainChunk, private readonly pages: readonly PlainPage[], private readonly decoded: readonly PendingPage[], private readonly dictionary: Uint32Array | undefined, private readonly entries: number) {}
 
   /**
    * Places the next `count` rows into `out` from row `outRow` (a null row: zero bytes and
-   * its bit cleared in `validity`, counted from `outRow` = 0); false when a page turns out
-   * not to be one this path takes.
+   * its bit cleared in `validity`, counted from `outRow` = 0), packed or, with `layout`,
+   * into rows; false when a page turns out not to be one this path takes.
    */
-  async place(count: number, out: Uint8Array, outRow: number, validity: ParquetValidityTarget): Promise<boolean> {
+  async place(count: number, out: Uint8Array, outRow: number, validity: ParquetValidityTarget, layout?: ParquetRowsLayout): Promise<boolean> {
     const { itemBytes } = this.shape;
     const words = itemBytes / 4;
     let outWords: Uint32Array | undefined;
@@ -216,6 +228,14 @@ class PagePlacer {
         for (let row = this.rowInPage, end = row + take; row < end; row++) present += page.defined[row]!;
       }
       const first = outRow + done;
+      if (layout) {
+        outWords ??= new Uint32Array(out.buffer, out.byteOffset, out.byteLength >> 2);
+        if (!this.placeInRows(page, take, present, outWords, first, layout, validity)) return false;
+        page.valueAt += present;
+        this.rowInPage += take;
+        done += take;
+        continue;
+      }
       if (page.stream || present < take) outWords ??= new Uint32Array(out.buffer, out.byteOffset, out.byteLength >> 2);
       if (page.stream) {
         if (!page.stream.gather(present, outWords!, first * words)) return false;
@@ -232,6 +252,37 @@ class PagePlacer {
       }
       this.rowInPage += take;
       done += take;
+    }
+    return true;
+  }
+
+  /**
+   * One piece of a page (`take` rows, `present` of them with a value) into rows of
+   * `out` from row `first` (see {@link ParquetRowsLayout}): a null-free dictionary gather
+   * writes each value in its row at once; anything else is placed packed into a scratch
+   * buffer first (nulls spread there) and then copied to its rows.
+   */
+  private placeInRows(page: ReadyPage, take: number, present: number, out: Uint32Array, first: number, layout: ParquetRowsLayout, validity: ParquetValidityTarget): boolean {
+    const words = this.shape.itemBytes / 4;
+    const { rowWords, columnWord } = layout;
+    if (page.stream && present === take) return page.stream.gather(take, out, first * rowWords + columnWord, rowWords);
+    if (!this.scratch || this.scratch.length < take * words) this.scratch = new Uint32Array(take * words);
+    const scratch = this.scratch;
+    if (page.stream) {
+      if (!page.stream.gather(present, scratch, 0)) return false;
+    } else {
+      const from = page.valueAt * this.shape.itemBytes;
+      new Uint8Array(scratch.buffer, 0, present * this.shape.itemBytes).set(page.section.subarray(from, from + present * this.shape.itemBytes));
+    }
+    if (present < take) {
+      validity.bits ??= new Uint8Array(Math.ceil(validity.rows / 8)).fill(0xff);
+      spreadNulls(scratch, 0, take, present, words, page.defined!.subarray(this.rowInPage), validity.bits, first);
+    }
+    let to = first * rowWords + columnWord;
+    if (words === 1) {
+      for (let i = 0; i < take; i++, to += rowWords) out[to] = scratch[i]!;
+    } else {
+      for (let i = 0; i < take; i++, to += rowWords) { out[to] = scratch[2 * i]!; out[to + 1] = scratch[2 * i + 1]!; }
     }
     return true;
   }
@@ -406,6 +457,13 @@ export interface ParquetPlainBands {
    * one this path takes (the caller then decodes it the general way). Never throws.
    */
   place(count: number, out: Uint8Array, validity: ParquetValidityTarget): Promise<Uint8Array | undefined>;
+  /**
+   * The chunk's next `count` rows as a view of their decoded page when they are PLAIN
+   * values of one page without nulls (no copy, `out` untouched), else written into rows
+   * of `out` (from its start, see {@link ParquetRowsLayout}) and `out` returned; undefined
+   * when the chunk turns out not to be one this path takes. Never throws.
+   */
+  placeInRows(count: number, out: Uint8Array, layout: ParquetRowsLayout, validity: ParquetValidityTarget): Promise<Uint8Array | undefined>;
   /** Resolves once every page decode has settled: call it before reusing any buffer the pages were decoded into, or the chunk. */
   settle(): Promise<void>;
 }
@@ -437,6 +495,13 @@ export async function parquetPlainChunkBands(chunk: Uint8Array, shape: ParquetPl
     async place(count, out, validity) {
       try {
         return (await placer.view(count)) ?? ((await placer.place(count, out, 0, validity)) ? out : undefined);
+      } catch {
+        return undefined;
+      }
+    },
+    async placeInRows(count, out, layout, validity) {
+      try {
+        return (await placer.view(count)) ?? ((await placer.place(count, out, 0, validity, layout)) ? out : undefined);
       } catch {
         return undefined;
       }

@@ -303,6 +303,9 @@ const PARQUET_BANDED_MIN_BYTES = 16 * 2 ** 20;
  */
 const PARQUET_BAND_BYTES = 4 * 2 ** 20;
 
+/** The values of a column placed straight into the tensor's rows (`TableColumnBatch.placed`). */
+const NO_VALUES = new Uint8Array(0);
+
 /** One decoded column of a row group as table cells. */
 function toCells(dtype: DType, values: ArrayLike<unknown>, rows: number): TableColumnBatch {
   const item = DTYPE_INFO[dtype].bits / 8;
@@ -430,7 +433,7 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
         // Only what the pool handed out goes back to it (it ignores other buffers).
         for (const column of data) if (column) pool.give(column.values);
       },
-      async loadBands(wanted, place, signal) {
+      async loadBands(wanted, place, signal, tensorRows) {
         checkChunks(wanted);
         // The whole row group the ordinary way, placed at once.
         const whole = async () => {
@@ -456,19 +459,26 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
           placed = wanted.every((_, position) => placers[position] !== undefined);
           const rowBytes = setups.reduce((sum, setup) => sum + (setup?.shape.itemBytes ?? 0), 0);
           const bandRows = Math.min(rows, bandRowsFor(rowBytes));
-          if (placed) for (const setup of setups) buffers.push(pool.take(bandRows * setup!.shape.itemBytes));
+          // Columns written straight into the tensor's rows when the caller gives them (see TableBatch.loadBands):
+          // no band buffers, and a dictionary page's gather puts each value in its row (no join).
+          const inRows = tensorRows && tensorRows.byteLength === rows * rowBytes ? tensorRows : undefined;
+          const columnWords: number[] = [];
+          setups.reduce((word, setup) => { columnWords.push(word); return word + (setup?.shape.itemBytes ?? 0) / 4; }, 0);
+          if (placed && !inRows) for (const setup of setups) buffers.push(pool.take(bandRows * setup!.shape.itemBytes));
           for (let first = 0; placed && first < rows; first += bandRows) {
             const count = Math.min(bandRows, rows - first);
             const data: (TableColumnBatch | undefined)[] = [];
+            const band = inRows?.subarray(first * rowBytes, (first + count) * rowBytes);
             for (const [position, column] of wanted.entries()) {
               const validity: ParquetValidityTarget = { rows: count };
-              const bytes = await placers[position]!.place(count, buffers[position]!, validity);
+              const bytes = band ? await placers[position]!.placeInRows(count, band, { rowWords: rowBytes / 4, columnWord: columnWords[position]! }, validity)
+                : await placers[position]!.place(count, buffers[position]!, validity);
               if (!bytes) {
                 placed = false;
                 break;
               }
-              const values = bytes.subarray(0, count * setups[position]!.shape.itemBytes);
-              data[column] = validity.bits ? { values, validity: validity.bits } : { values };
+              const extra = validity.bits ? { validity: validity.bits } : {};
+              data[column] = bytes === band ? { values: NO_VALUES, placed: true, ...extra } : { values: bytes.subarray(0, count * setups[position]!.shape.itemBytes), ...extra };
             }
             if (placed) place(data, first, count);
           }
