@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parquetRead } from 'hyparquet';
 import { compressors as hyparquetCompressors } from 'hyparquet-compressors';
@@ -105,7 +106,15 @@ a = np.load(sys.argv[1])
 if sys.argv[3] == 'random': a = np.random.default_rng(1).random(a.shape, dtype=np.float32)
 pq.write_table(pa.table({f'col{i}': a[:, i] for i in range(a.shape[1])}), sys.argv[2])`;
 
-/** Read rounds of one file: raw fs, tensio stacked and separate, pyarrow columnar and stacked, hyparquet. */
+const READ_CHILD = fileURLToPath(new URL('./parquet-read-child.ts', import.meta.url));
+
+/** Seconds of tensio's read of `file` timed in a fresh node process (one untimed read first, as the pyarrow peers do). */
+async function ownProcessSeconds(file: string, mode: 'stacked' | 'separate'): Promise<number> {
+  const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', READ_CHILD, file, mode], { maxBuffer: 2 ** 20 });
+  return Number(stdout.trim());
+}
+
+/** Read rounds of one file: raw fs, tensio stacked and separate, tensio stacked in its own process, pyarrow columnar and stacked, hyparquet. */
 async function readRounds(file: string, s: Setup, table: number): ReturnType<typeof runRounds> {
   const size = statSync(file).size;
   return runRounds([
@@ -131,6 +140,8 @@ async function readRounds(file: string, s: Setup, table: number): ReturnType<typ
         await reader.close();
       }
     }) },
+    // The stacked read again in a process of its own, timed as the pyarrow peer is (see bench/parquet-read-child.ts).
+    { name: 'tensio-own-process', run: () => ownProcessSeconds(file, 'stacked') },
     ...(s.python ? [{ name: 'pyarrow', run: () => peerSeconds(s.python!, 'pq.read_table', file) }] : []),
     ...(s.python ? [{ name: 'pyarrow-stacked', run: () => peerSeconds(s.python!, 'pq.read_table+column_stack', file) }] : []),
     { name: 'hyparquet', run: () => seconds(async () => {
@@ -151,6 +162,7 @@ async function readRounds(file: string, s: Setup, table: number): ReturnType<typ
 function readRows(context: BenchContext, what: string, read: Awaited<ReturnType<typeof runRounds>>, table: number, s: Setup): BenchRow[] {
   const tensioRead = throughput(read.get('tensio'), table);
   const separateRead = throughput(read.get('tensio-separate'), table);
+  const ownProcess = throughput(read.get('tensio-own-process'), table);
   const pyarrowNote = throughput(read.get('pyarrow'), table).error ?? s.peerNote;
   logThroughputs(context, `parquet ${what}`, read, table);
   return [
@@ -161,6 +173,9 @@ function readRows(context: BenchContext, what: string, read: Awaited<ReturnType<
     compareRow('parquet', `${what} stacked (rows, 32) vs pyarrow read_table + np.column_stack (both stacked)`, tensioRead.median, throughput(read.get('pyarrow-stacked'), table).median, 'pyarrow', 0.5, throughput(read.get('pyarrow-stacked'), table).error ?? s.peerNote),
     compareRow('parquet', `${what} columnar ('separate') vs hyparquet parquetRead (both columnar)`, separateRead.median, throughput(read.get('hyparquet'), table).median, 'hyparquet', 5),
     compareRow('parquet', `${what} stacked vs raw read of the file into a reused 8 MiB buffer`, tensioRead.median, throughput(read.get('raw'), table).median, 'raw fs'),
+    // The stacked read timed in a process of its own, as the pyarrow peer is (one untimed read first): no Python child's leftovers before it.
+    compareRow('parquet', `${what} stacked, own process (timed like the pyarrow peer) vs pyarrow read_table(use_threads=False)`, ownProcess.median, throughput(read.get('pyarrow'), table).median, 'pyarrow', 0.5, ownProcess.error ?? pyarrowNote),
+    compareRow('parquet', `${what} stacked, own process vs hyparquet parquetRead`, ownProcess.median, throughput(read.get('hyparquet'), table).median, 'hyparquet', 5, ownProcess.error),
   ];
 }
 
