@@ -109,6 +109,7 @@ for (const withAddon of [true, false]) {
     assert.equal(result.other, sha(patternBytes(3 * 2 ** 20 + 4, 9)));
     assert.equal(result.aborted, 'ABORTED');
     assert.deepEqual([result.closed, result.closedChunks], ['INVALID_STATE', 1]);
+    assert.deepEqual([result.closedOneBuffer, result.closedOneBufferChunks], ['INVALID_STATE', 1]);
     // Cut after the first chunk: the third chunk's read (started after the cut) meets the new end.
     assert.equal(result.cut, 'SOURCE_CHANGED');
     assert.ok((result.cutChunks as number) >= 1 && (result.cutChunks as number) <= 2, `chunks before the error: ${String(result.cutChunks)}`);
