@@ -5,13 +5,12 @@
  * to the data start, so nothing else moves); otherwise the file is rewritten, header
  * then the data section streamed unchanged, and published atomically.
  */
-import { errorFactory, throwIfAborted } from '../../core/errors.js';
-import { DEFAULT_STREAM_CHUNK_BYTES } from '../../core/limits.js';
+import { errorFactory } from '../../core/errors.js';
 import { quoteInput } from '../../core/quote.js';
 import type { MetadataEditResult, MetadataEdits } from '../../model/types.js';
 import { fileSource } from '../../storage/file-source.js';
 import { fileIdentity, patchFileStart, recoverFilePatch } from '../../storage/file-patch.js';
-import { openWriteSink } from '../../storage/write-target.js';
+import { rewriteFileStart } from '../../storage/file-rewrite.js';
 import { ggufReadHeader } from './reader.js';
 import { GGUF_VALUE_TYPES, type GgufArray, type GgufTypedValue, type GgufValueType } from './types.js';
 import { ggufHeaderBytes } from './write.js';
@@ -145,20 +144,7 @@ export async function ggufEditMetadata(path: string, edits: MetadataEdits, optio
       return result('in-place', path);
     }
     const output = options.output ?? path;
-    const sink = await openWriteSink(output);
-    try {
-      await sink.write(bytes);
-      for (let at = header.dataStart; at < source.size; at += DEFAULT_STREAM_CHUNK_BYTES) {
-        throwIfAborted(options.signal);
-        await sink.write((await source.read(at, Math.min(DEFAULT_STREAM_CHUNK_BYTES, source.size - at))).slice());
-      }
-      const now = await fileIdentity(path);
-      if (now.size !== identity.size || now.mtimeMs !== identity.mtimeMs) fail('SOURCE_CHANGED', `gguf: ${path} changed while it was being edited; nothing was written`);
-      await sink.close();
-    } catch (error) {
-      await sink.abort();
-      throw error;
-    }
+    await rewriteFileStart(path, source, identity, bytes, header.dataStart, output, { format: 'gguf', signal: options.signal });
     return result('rewrite', output);
   } finally {
     await source.close?.();

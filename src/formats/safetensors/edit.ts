@@ -7,12 +7,11 @@
  * written with room to spare (`headerReserve`, `convert --header-reserve`) keeps as
  * many spaces after a rewrite, so the next edit fits in place again.
  */
-import { errorFactory, throwIfAborted } from '../../core/errors.js';
-import { DEFAULT_STREAM_CHUNK_BYTES } from '../../core/limits.js';
+import { errorFactory } from '../../core/errors.js';
 import type { MetadataEditResult, MetadataEdits } from '../../model/types.js';
 import { fileSource } from '../../storage/file-source.js';
 import { fileIdentity, patchFileStart, recoverFilePatch } from '../../storage/file-patch.js';
-import { openWriteSink } from '../../storage/write-target.js';
+import { rewriteFileStart } from '../../storage/file-rewrite.js';
 import { safetensorsParseHeaderJson, safetensorsReadHeaderLength } from './read.js';
 import { JsonNumberLiteral, isJsonObject, parseStrictJson, type JsonValue } from './strict-json.js';
 import { SAFETENSORS_METADATA_KEY } from './types.js';
@@ -79,20 +78,7 @@ export async function safetensorsEditMetadata(path: string, edits: MetadataEdits
     new DataView(header.buffer).setBigUint64(0, BigInt(padded), true);
     header.set(json, 8);
     const output = options.output ?? path;
-    const sink = await openWriteSink(output);
-    try {
-      await sink.write(header);
-      for (let at = dataStart; at < source.size; at += DEFAULT_STREAM_CHUNK_BYTES) {
-        throwIfAborted(options.signal);
-        await sink.write((await source.read(at, Math.min(DEFAULT_STREAM_CHUNK_BYTES, source.size - at))).slice());
-      }
-      const now = await fileIdentity(path);
-      if (now.size !== identity.size || now.mtimeMs !== identity.mtimeMs) fail('SOURCE_CHANGED', `safetensors: ${path} changed while it was being edited; nothing was written`);
-      await sink.close();
-    } catch (error) {
-      await sink.abort();
-      throw error;
-    }
+    await rewriteFileStart(path, source, identity, header, dataStart, output, { format: 'safetensors', signal: options.signal });
     return result('rewrite', output, header.byteLength);
   } finally {
     await source.close?.();
