@@ -274,18 +274,14 @@ function pickleMachine(bytes: Uint8Array, options: PickleRunOptions): (maxOpcode
           push(hooks.global(module as string, name as string, opOffset));
           break;
         }
-        case OP.REDUCE: {
+        // REDUCE calls a callable, NEWOBJ a class's __new__: both pop a tuple of arguments, then what takes them.
+        case OP.REDUCE:
+        case OP.NEWOBJ: {
+          const opcode = op === OP.REDUCE ? 'REDUCE' : 'NEWOBJ';
           const args = pop();
           const callable = pop();
-          if (!(args instanceof PickleTuple)) fail('INVALID_PICKLE', `REDUCE arguments must be a tuple, got ${pickleTypeName(args)}`);
-          push(hooks.call(callable, args as PickleTuple, 'REDUCE', opOffset, context));
-          break;
-        }
-        case OP.NEWOBJ: {
-          const args = pop();
-          const cls = pop();
-          if (!(args instanceof PickleTuple)) fail('INVALID_PICKLE', `NEWOBJ arguments must be a tuple, got ${pickleTypeName(args)}`);
-          push(hooks.call(cls, args as PickleTuple, 'NEWOBJ', opOffset, context));
+          if (!(args instanceof PickleTuple)) fail('INVALID_PICKLE', `${opcode} arguments must be a tuple, got ${pickleTypeName(args)}`);
+          push(hooks.call(callable, args as PickleTuple, opcode, opOffset, context));
           break;
         }
         case OP.NEWOBJ_EX: {
