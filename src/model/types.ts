@@ -140,7 +140,7 @@ export interface StreamTensorOptions {
    * depends on `reuseBuffer`: with it, chunks are read into the reused buffers (a
    * consumer of a reused buffer touches each chunk and moves on, and on the machines
    * measured copying out of the page cache costs that consumer less than faulting
-   * mapped pages in: bench/README.md, "stream() + sum"); without it, mapped views (no
+   * mapped pages in: bench/README.md, session 26); without it, mapped views (no
    * copy; nothing is paid for bytes the consumer never touches). Sources that cannot map
    * (remote, no native addon, `TENSIO_NO_MMAP=1`) always read.
    */
