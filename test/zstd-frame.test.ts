@@ -181,3 +181,20 @@ test('zt whole-component zstd (always the package): a frame whose blocks could d
   const out = await ztZstdDecodeWhole(unsizedFrame(WINDOW_128K, [block(RLE, 3000, true, [5])]), 3000, 'w');
   assert.ok(out.byteLength === 3000 && out.every((byte) => byte === 5));
 });
+
+test('zstd frames declaring more than the expected size, or a window past 128 MiB, are not handed to the package (fzstd, its browser stand-in, allocates what a header asks for)', async () => {
+  // 4-byte content size 2^31 - 1, a 128 KiB window, one RLE block of 10 bytes.
+  const declaresTwoGiB = Uint8Array.from([...MAGIC, 0x80, WINDOW_128K, 0xff, 0xff, 0xff, 0x7f, ...block(RLE, 10, true, [1])]);
+  // Window exponent 17, mantissa 7: 2^27 + 7/8 of it (240 MiB), one RLE block of 10 bytes.
+  const hugeWindow = unsizedFrame((17 << 3) | 7, [block(RLE, 10, true, [1])]);
+  assert.equal(zstdFrameFits(declaresTwoGiB, 4096), false);
+  assert.equal(zstdFrameFits(hugeWindow, 10), false);
+  assert.equal(zstdFrameFits(unsizedFrame(WINDOW_128K, [block(RLE, 10, true, [1])]), 10), true);
+  assert.throws(() => zstdDecodeExactly(declaresTwoGiB, 10, 'test'), (error: unknown) => isTensioError(error) && error.code === 'LIMIT_EXCEEDED' && /declares 2147483647 bytes, 10 expected/.test(error.message));
+  assert.throws(() => zstdDecodeExactly(hugeWindow, 10, 'test'), (error: unknown) => isTensioError(error) && error.code === 'LIMIT_EXCEEDED' && /251658240-byte window/.test(error.message));
+  await withEnv('TENSIO_ZSTD', 'package', async () => {
+    const page = (await parquetPageDecompressor('ZSTD', 2 ** 20))!;
+    await assert.rejects(async () => page(declaresTwoGiB, 10), (error: unknown) => isTensioError(error) && error.code === 'LIMIT_EXCEEDED');
+  });
+  await assert.rejects(ztZstdDecodeWhole(hugeWindow, 10, 'w'), (error: unknown) => isTensioError(error) && error.code === 'INVALID_HEADER' && /251658240-byte window/.test(error.message));
+});

@@ -17,7 +17,7 @@ const SKIPPABLE_MAGIC_BASE = 0x184d2a50;
 /** The most one zstd block decodes to: Block_Maximum_Size is the window, at most 128 KiB (§3.1.1.2.4). */
 export const ZSTD_MAX_BLOCK_BYTES = 128 * 1024;
 /** The largest window a frame may ask a decoder to keep when it is not single-segment: zstd's own default limit for decoders (ZSTD_WINDOWLOG_LIMIT_DEFAULT = 27). */
-const ZSTD_MAX_WINDOW_BYTES = 2 ** 27;
+export const ZSTD_MAX_WINDOW_BYTES = 2 ** 27;
 
 /** What one zstd frame's header says (§3.1.1.1). */
 export interface ZstdFrameHeader {
@@ -198,9 +198,25 @@ export function zstdDeclaredSize(input: Uint8Array): number | undefined {
 }
 
 /**
+ * Whether a decoder may be asked to keep a window of `windowBytes` to produce `size`
+ * bytes: up to the size itself, or zstd's own default decoder limit (128 MiB), past which
+ * libzstd refuses a frame too ("Frame requires too much memory").
+ *
+ * @example
+ * ```ts
+ * if (!zstdWindowAllowed(header.windowBytes, expected)) refuse();
+ * ```
+ */
+export function zstdWindowAllowed(windowBytes: number, size: number): boolean {
+  return windowBytes <= Math.max(size, ZSTD_MAX_WINDOW_BYTES);
+}
+
+/**
  * Whether `input` is whole zstd frames whose blocks cannot decode to more than `size`
- * bytes plus one block (each block header bounds its output), so a decoder that takes no
- * output limit (@mongodb-js/zstd) cannot be made to allocate more.
+ * bytes plus one block (each block header bounds its output), which declare no more than
+ * that either and ask for no window past {@link zstdWindowAllowed}: a decoder that takes
+ * no output limit and allocates what a header declares (@mongodb-js/zstd; fzstd, its
+ * stand-in in the browser bundle) cannot be made to allocate more.
  *
  * @example
  * ```ts
@@ -210,16 +226,17 @@ export function zstdDeclaredSize(input: Uint8Array): number | undefined {
 export function zstdFrameFits(input: Uint8Array, size: number): boolean {
   const limit = size + ZSTD_MAX_BLOCK_BYTES;
   const layout = zstdFrameLayout(input, limit);
-  return layout !== undefined && layout.outputBound <= limit;
+  return layout !== undefined && layout.outputBound <= limit && (layout.contentSize ?? 0) <= limit && zstdWindowAllowed(layout.windowBytes, size);
 }
 
 /**
  * Decodes zstd frames that must hold exactly `size` bytes, in memory bounded by `size`
  * and the frames' window (at most 128 MiB, zstd's default decoder limit), whatever their
  * blocks claim: fzstd's streaming decoder, stopped with `LIMIT_EXCEEDED` at the first
- * byte past `size`. For frames {@link zstdFrameFits} does not vouch for (no content size
- * and blocks that flush early, or a hostile frame); slow (pure JavaScript), so only those.
- * Damaged frames are `INVALID_HEADER`; `format` goes on every error.
+ * byte past `size`; frames declaring another size are refused first. For frames
+ * {@link zstdFrameFits} does not vouch for (no content size and blocks that flush early,
+ * or a hostile frame) and Parquet's synchronous page path. Damaged frames are
+ * `INVALID_HEADER`; `format` goes on every error.
  *
  * @example
  * ```ts
@@ -230,8 +247,11 @@ export function zstdDecodeExactly(frame: Uint8Array, size: number, what: string,
   const options = format === undefined ? undefined : { format };
   const layout = zstdFrameLayout(frame);
   if (!layout) throw new TensioError('INVALID_HEADER', `${what}: not well-formed zstd frames (${frame.byteLength} bytes)`, options);
-  if (layout.windowBytes > Math.max(size, ZSTD_MAX_WINDOW_BYTES)) {
+  if (!zstdWindowAllowed(layout.windowBytes, size)) {
     throw new TensioError('LIMIT_EXCEEDED', `${what}: the zstd frame asks for a ${layout.windowBytes}-byte window, more than its ${size} bytes need (limit ${ZSTD_MAX_WINDOW_BYTES})`, options);
+  }
+  if (layout.contentSize !== undefined && layout.contentSize !== size) {
+    throw new TensioError(layout.contentSize > size ? 'LIMIT_EXCEEDED' : 'SIZE_MISMATCH', `${what}: the zstd frame declares ${layout.contentSize} bytes, ${size} expected`, options);
   }
   const out = new Uint8Array(size);
   let written = 0;

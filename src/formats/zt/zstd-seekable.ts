@@ -19,7 +19,7 @@
 import { xxh64 } from '@node-rs/xxhash';
 import { addonZstdDecoder } from '../../storage/native-zstd.js';
 import { zstdCompressAtLevel } from '../../storage/zstd-native.js';
-import { isZstdFrameProblem, ZSTD_MAX_BLOCK_BYTES, zstdFrameBlocks, zstdFrameHeader } from '../../storage/zstd-frame.js';
+import { isZstdFrameProblem, ZSTD_MAX_BLOCK_BYTES, ZSTD_MAX_WINDOW_BYTES, zstdFrameBlocks, zstdFrameHeader, zstdWindowAllowed } from '../../storage/zstd-frame.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import type { ByteChunk } from '../../storage/chunked-bytes.js';
 import type { ChunkCodec } from '../../storage/chunk-codec.js';
@@ -144,8 +144,9 @@ async function decodeFrame(frame: Uint8Array, decodedLength: number): Promise<Ui
 
 /**
  * Walks a frame's header and block headers (`storage/zstd-frame.ts`): it must be one zstd
- * frame with a content checksum, and its blocks must not be able to produce more than
- * `decodedLength` plus one block. Returns the stored checksum (-1 when there is none).
+ * frame with a content checksum, ask for no window past zstd's default decoder limit, and
+ * its blocks must not be able to produce more than `decodedLength` plus one block.
+ * Returns the stored checksum (-1 when there is none).
  */
 function checkFrame(frame: Uint8Array, decodedLength: number, requireChecksum = true): number {
   const bad = (message: string): never => ztReject('Encoding', `zstd frame: ${message}`);
@@ -153,6 +154,8 @@ function checkFrame(frame: Uint8Array, decodedLength: number, requireChecksum = 
   if (isZstdFrameProblem(header)) return bad(header.message);
   if (requireChecksum && !header.checksum) bad('has no content checksum (every frame of zt.zstd-seekable/1 needs one)');
   if (header.contentSize !== undefined && header.contentSize !== decodedLength) bad(`declares ${header.contentSize} content bytes, the seek table says ${decodedLength}`);
+  // The package (fzstd in the browser bundle) allocates the window a header asks for.
+  if (!zstdWindowAllowed(header.windowBytes, decodedLength)) bad(`asks for a ${header.windowBytes}-byte window to decode ${decodedLength} bytes (at most ${Math.max(decodedLength, ZSTD_MAX_WINDOW_BYTES)})`);
   const blocks = zstdFrameBlocks(frame, header, decodedLength + ZSTD_MAX_BLOCK_BYTES);
   if (isZstdFrameProblem(blocks)) return bad(blocks.message);
   if (blocks.end === undefined) bad(`blocks can decode past the ${decodedLength} bytes the seek table gives it`);
