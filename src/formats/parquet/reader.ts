@@ -201,7 +201,7 @@ interface PlainChunkSetup {
  * column or its chunk is not one that path takes (the caller decodes it with hyparquet,
  * which checks it and reports what is wrong).
  */
-async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, signal?: AbortSignal): Promise<PlainChunkSetup | undefined> {
+async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, signal?: AbortSignal, arena?: ScratchArena): Promise<PlainChunkSetup | undefined> {
   const itemBytes = plainItemBytes(field, dtype);
   if (!itemBytes || !chunkMeta || chunkMeta.path_in_schema.length !== 1) return undefined;
   const levels = parquetLevels(metadata, chunkMeta.path_in_schema);
@@ -223,6 +223,8 @@ async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData
   const pageBuffer = (size: number) => {
     if (target && target.byteLength === size) return target;
     if (!pooled) return allocateUninitialized(size);
+    const piece = arena?.take(size);
+    if (piece) return piece;
     const page = pooled.take(size);
     pages.push(page);
     return page;
@@ -243,14 +245,15 @@ async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData
   const shape = { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress };
   if (!pooled) return { chunk: await source.read(start, length, readOptions), shape, finish() {} };
   // The stored bytes are dropped once decoded (the result never views them): a pooled buffer, reused row group after row group.
-  const chunk = pooled.take(length);
+  const inArena = arena?.take(length);
+  const chunk = inArena ?? pooled.take(length);
   await source.readInto!(chunk, start, readOptions);
   return {
     chunk,
     shape,
     finish(keep) {
       for (const page of pages) if (page.buffer !== keep?.buffer) pooled.give(page);
-      pooled.give(chunk);
+      if (!inArena) pooled.give(chunk);
     },
   };
 }
@@ -273,6 +276,34 @@ async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData
   // A decoded page that became the column's values goes back with `release`; the others are done with.
   setup.finish(column?.values);
   return column;
+}
+
+/**
+ * Consecutive pieces of one buffer (8-byte aligned), for a banded row group's stored
+ * chunks and decoded pages: never given back one by one, the whole buffer is dropped
+ * once every decode has settled. Why: those buffers came from the heap, reused from the
+ * last reader's; after the process started any child (fork write-protects every page it
+ * has), writing them faulted each 4 KiB page again: a million-row pyarrow file's 88 MB
+ * took ~23,000 faults and 250-550 ms of kernel time. One allocation of their total size
+ * is a fresh huge-page buffer (`allocateUninitialized` from 3.5 MiB): ~45 faults.
+ */
+interface ScratchArena {
+  /** `length` bytes not handed out before, or undefined when the buffer is used up. */
+  take(length: number): Uint8Array | undefined;
+}
+
+/** A {@link ScratchArena} over a new buffer of `length` bytes. */
+function scratchArena(length: number): ScratchArena {
+  const bytes = allocateUninitialized(length);
+  let at = 0;
+  return {
+    take(size) {
+      const start = Math.ceil(at / 8) * 8;
+      if (start + size > bytes.byteLength) return undefined;
+      at = start + size;
+      return bytes.subarray(start, at);
+    },
+  };
 }
 
 /** Rows a stacked read places per band ({@link PARQUET_BAND_BYTES} of the band's columns, at least 1,024). */
@@ -446,14 +477,21 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
         };
         const wantedRowBytes = wanted.reduce((sum, column) => sum + DTYPE_INFO[columns[column]!.dtype ?? 'uint8'].bits / 8, 0);
         if (rows * wantedRowBytes < PARQUET_BANDED_MIN_BYTES) return whole();
-        // Each column's chunk read and its pages started as soon as it is read (they decode side by side on libuv's threads).
+        // Each column's chunk read and its pages started as soon as it is read (they decode side by side on libuv's threads),
+        // all into one fresh buffer (ScratchArena) when its size is known and bounded.
+        // Its size from the footer, taken only when it is plausible: the stored bytes within the file, the
+        // decoded ones within twice the values plus 1 MiB (levels, headers); else the pool, chunk by chunk.
+        const metas = wanted.map((column) => group.columns[fields![column]!.leafIndex!]?.meta_data);
+        const stored = metas.reduce((sum, meta) => sum + Number(meta?.total_compressed_size ?? 0) + 8, 0);
+        const decoded = metas.reduce((sum, meta) => sum + Number(meta?.total_uncompressed_size ?? 0) + 8, 0);
+        const arena = source.readInto && Number.isSafeInteger(stored + decoded) && stored <= source.size + 8 * wanted.length && decoded <= 2 * rows * wantedRowBytes + 2 ** 20 ? scratchArena(stored + decoded) : undefined;
         const setups: (Awaited<ReturnType<typeof parquetPlainChunkSetup>>)[] = [];
         const placers: (ParquetPlainBands | undefined)[] = [];
         const buffers: Uint8Array[] = [];
         let placed = true;
         try {
           await Promise.all(wanted.map(async (column, position) => {
-            const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields![column]!, columns[column]!.dtype, rows, group.columns[fields![column]!.leafIndex!]?.meta_data, maxChunk, pool, signal);
+            const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields![column]!, columns[column]!.dtype, rows, metas[position], maxChunk, pool, signal, arena);
             placers[position] = setup && await parquetPlainChunkBands(setup.chunk, setup.shape);
           }));
           placed = wanted.every((_, position) => placers[position] !== undefined);
