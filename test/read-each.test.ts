@@ -166,7 +166,10 @@ test('a file shortened under a populating read-ahead: SOURCE_CHANGED from the lo
   });
   const result = runChild(['truncate-each', path]);
   assert.equal(result.mapped, true);
-  assert.equal(result.populate, 'SOURCE_CHANGED');
+  // Which of the two notices the cut first is a race: the explicit populate (EFAULT), or the
+  // fault-ahead job still touching 'a' when it was cut (its SIGBUS flags the mapping, and the
+  // zeros put there populate without error). The loop must fail the same way after either.
+  assert.ok(result.populate === 'SOURCE_CHANGED' || (result.populate === undefined && result.faultedAfterPopulate === true), `populate: ${String(result.populate)}, faulted: ${String(result.faultedAfterPopulate)}`);
   assert.equal(result.error, 'SOURCE_CHANGED');
   // The first tensor was handed out and summed (its cut half read as zeros); the loop stopped at the next step.
   assert.deepEqual(result.given, ['a']);

@@ -142,8 +142,11 @@ if (mode === 'hashes') {
         out.mapped = isMemoryMapped(tensor.data);
         const offset = (reader.info(name).extras?.dataOffset as number | undefined) ?? 0;
         truncateSync(path, offset + Math.floor(tensor.data.byteLength / 2));
-        // Populating the cut mapping again: the kernel answers EFAULT, tensio SOURCE_CHANGED.
+        // Populating the cut mapping again: the kernel answers EFAULT, tensio SOURCE_CHANGED. Unless
+        // readEach's own fault-ahead touched the cut pages first: its SIGBUS put zeros there and
+        // flagged the mapping, and populating zeros succeeds. Either way the cut is on record.
         out.populate = await errorOf(async () => populateMappedView(tensor.data, path));
+        out.faultedAfterPopulate = memoryMapFaulted(tensor.data);
       }
       given.push(name);
       byteSum(tensor.data);
