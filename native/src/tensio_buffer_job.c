@@ -2,7 +2,8 @@
  * The lifecycle every "decode/encode input into a buffer JavaScript owns" call shares,
  * written once: check two Uint8Arrays, hold them with references, run the work on a libuv
  * worker, settle the promise on the JavaScript thread, release everything. The codecs
- * (tensio_snappy.c, tensio_zstd.c) only supply the work function.
+ * (tensio_snappy.c, tensio_zstd.c) only supply the work function; a job over more
+ * buffers (tensio_gather.c) gives them all to hold and a context its work reads.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,11 @@ typedef struct {
   const char *name;
   const char *failure;
   size_t written;
+  /* A job over several buffers (tensio_queue_held_job): their references, and its work on `context`. */
+  napi_ref *held;
+  size_t held_count;
+  tensio_held_work held_run;
+  void *context;
 } buffer_job_t;
 
 int tensio_uint8_bytes(napi_env env, napi_value value, const char *what, uint8_t **data, size_t *length) {
@@ -40,6 +46,10 @@ int tensio_uint8_bytes(napi_env env, napi_value value, const char *what, uint8_t
 static void execute(napi_env env, void *data) {
   (void)env;
   buffer_job_t *job = (buffer_job_t *)data;
+  if (job->held_run) {
+    job->failure = job->held_run(job->context);
+    return;
+  }
   job->failure = job->run(job->input, job->input_length, job->output, job->output_length, &job->written);
 }
 
@@ -61,6 +71,11 @@ static void reject(napi_env env, buffer_job_t *job, const char *code_text, const
 static void release(napi_env env, buffer_job_t *job) {
   if (job->input_ref) napi_delete_reference(env, job->input_ref);
   if (job->output_ref) napi_delete_reference(env, job->output_ref);
+  for (size_t k = 0; k < job->held_count; k++) {
+    if (job->held[k]) napi_delete_reference(env, job->held[k]);
+  }
+  free(job->held);
+  free(job->context);
   if (job->work) napi_delete_async_work(env, job->work);
   free(job);
 }
@@ -109,6 +124,37 @@ napi_value tensio_queue_buffer_job(napi_env env, napi_value input_value, napi_va
   }
   if (napi_queue_async_work(env, job->work) != napi_ok) {
     /* The promise is returned, so settle it rather than leave it pending forever. */
+    reject(env, job, "ENOMEM", "cannot queue the work");
+    release(env, job);
+  }
+  return promise;
+}
+
+napi_value tensio_queue_held_job(napi_env env, napi_value *held, size_t count, tensio_held_work run, void *context, const char *name) {
+  char what[128];
+  buffer_job_t *job = (buffer_job_t *)calloc(1, sizeof *job);
+  napi_ref *refs = count > 0 ? (napi_ref *)calloc(count, sizeof *refs) : NULL;
+  if (!job || (count > 0 && !refs)) {
+    free(job);
+    free(refs);
+    free(context);
+    napi_throw_error(env, "ENOMEM", "out of memory queueing a native job");
+    return NULL;
+  }
+  *job = (buffer_job_t){.held = refs, .held_count = count, .held_run = run, .context = context, .resolve = TENSIO_RESOLVE_UNDEFINED, .name = name};
+  napi_value promise, resource_name;
+  int referenced = 1;
+  for (size_t k = 0; k < count && referenced; k++) referenced = napi_create_reference(env, held[k], 1, &refs[k]) == napi_ok;
+  if (!referenced ||
+      napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_create_async_work(env, NULL, resource_name, execute, complete, job, &job->work) != napi_ok) {
+    release(env, job);
+    snprintf(what, sizeof what, "%s: cannot queue the work", name);
+    napi_throw_error(env, "ENOMEM", what);
+    return NULL;
+  }
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
     reject(env, job, "ENOMEM", "cannot queue the work");
     release(env, job);
   }

@@ -30,4 +30,21 @@ int tensio_uint8_bytes(napi_env env, napi_value value, const char *what, uint8_t
  */
 napi_value tensio_queue_buffer_job(napi_env env, napi_value input_value, napi_value output_value, tensio_buffer_work work, tensio_resolve_kind resolve, const char *name);
 
+/*
+ * The work of a job over several buffers (tensio_queue_held_job): reads and writes
+ * only through `context`, which the queueing call filled and checked, and returns NULL
+ * or the reason the input is damaged (rejected with code "ECORRUPT"). It must not touch
+ * JavaScript. The returned text may live in `context` (it is read before `context` is freed).
+ */
+typedef const char *(*tensio_held_work)(void *context);
+
+/*
+ * Queues `work(context)` on libuv's thread pool and returns its promise (resolving to
+ * undefined), holding a reference to each of the `count` values in `held` until the job
+ * completes, so the buffers `context` points into stay alive and in place. `context` is
+ * malloc'd by the caller and freed with the job (also when this fails: NULL returned,
+ * an error thrown).
+ */
+napi_value tensio_queue_held_job(napi_env env, napi_value *held, size_t count, tensio_held_work work, void *context, const char *name);
+
 #endif

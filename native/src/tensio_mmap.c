@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "tensio_snappy.h"
+#include "tensio_gather.h"
 #include "tensio_zstd.h"
 
 /* Live mappings the SIGBUS handler can recognise. When the table is full, map() refuses
@@ -1107,6 +1108,7 @@ NAPI_MODULE_INIT() {
     {"snappyCompressBound", NULL, tensio_snappy_compress_bound, NULL, NULL, NULL, napi_default, NULL},
     {"zstdDecompressInto", NULL, tensio_zstd_decompress_into, NULL, NULL, NULL, napi_default, NULL},
     {"zstdLibraryVersion", NULL, tensio_zstd_library_version, NULL, NULL, NULL, napi_default, NULL},
+    {"parquetGatherBand", NULL, tensio_parquet_gather_band, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

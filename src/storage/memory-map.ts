@@ -69,6 +69,12 @@ export interface MmapAddon {
   zstdDecompressInto?(input: Uint8Array, output: Uint8Array): Promise<number>;
   /** The version of the libzstd the addon loaded, or null when it found none. */
   zstdLibraryVersion?(): string | null;
+  /**
+   * Parquet dictionary indices gathered into `out` on a libuv worker, a band of pieces per
+   * call (`native/src/tensio_gather.c`: `params` holds 11 numbers per piece); absent in an
+   * addon built before it existed.
+   */
+  parquetGatherBand?(sections: Uint8Array[], dictionaries: Uint8Array[], params: Float64Array, out: Uint8Array): Promise<void>;
 }
 
 /**
@@ -511,7 +517,7 @@ export function memoryMapPageSize(): number {
 }
 
 /**
- * The loaded addon, for the other modules that call into it (`native-snappy.ts`,
+ * The loaded addon, for the other modules that call into it (`native-snappy.ts`, `native-gather.ts`,
  * `native-zstd.ts`, `huge-pages.ts`), or
  * undefined when it is not loaded (`TENSIO_NO_MMAP=1`, no build, the browser).
  *

@@ -134,6 +134,20 @@ export function parquetGatherDictionary(section: Uint8Array, count: number, dict
 }
 
 /**
+ * A place in a dictionary-encoded values section ({@link DictionaryIndexStream.place}):
+ * the byte of the next run header, the indices left in the current run, and that run
+ * (bit-packed: its first byte and the bit of its next index; RLE: its index).
+ */
+export interface DictionaryStreamPlace {
+  readonly at: number;
+  readonly left: number;
+  readonly packed: boolean;
+  readonly runAt: number;
+  readonly bit: number;
+  readonly index: number;
+}
+
+/**
  * A dictionary-encoded values section read a piece at a time: {@link gather} writes the
  * entries of the next indices and keeps its place inside the current run, so a page can
  * be placed in bands of rows (a stacked read places every column's band before the next).
@@ -152,9 +166,40 @@ export class DictionaryIndexStream {
   /** RLE run: its dictionary index. */
   private index = 0;
 
-  constructor(private readonly section: Uint8Array, private readonly dictionary: Uint32Array, private readonly entries: number, private readonly words: number) {
+  /** The dictionary's bytes, made on first use ({@link dictionaryBytes}). */
+  private bytes: Uint8Array | undefined;
+
+  constructor(readonly section: Uint8Array, readonly dictionary: Uint32Array, readonly entries: number, readonly words: number) {
     this.width = section.byteLength > 0 ? section[0]! : 0;
     this.view = new DataView(section.buffer, section.byteOffset, section.byteLength);
+  }
+
+  /** The dictionary as bytes (a view of it), for the native gather. */
+  get dictionaryBytes(): Uint8Array {
+    return (this.bytes ??= new Uint8Array(this.dictionary.buffer, this.dictionary.byteOffset, this.dictionary.byteLength));
+  }
+
+  /** Where the stream is now: what a gather that continues it starts from (the native one, `gather-native.ts`). */
+  place(): DictionaryStreamPlace {
+    return { at: this.at, left: this.left, packed: this.packed, runAt: this.runAt, bit: this.bit, index: this.index };
+  }
+
+  /**
+   * Moves past the next `count` indices without writing them, reading only the run
+   * headers (an RLE run's index is checked against the dictionary as {@link gather}
+   * checks it; bit-packed indices are checked by whoever gathers them later from
+   * {@link place}); false where {@link gather} would stop at a header.
+   */
+  skip(count: number): boolean {
+    if (this.width > 32 || (count > 0 && this.section.byteLength < 1)) return false;
+    while (count > 0) {
+      if (this.left === 0 && !this.nextRun()) return false;
+      const take = Math.min(this.left, count);
+      if (this.packed) this.bit += take * this.width;
+      this.left -= take;
+      count -= take;
+    }
+    return true;
   }
 
   /**

@@ -15,6 +15,7 @@
 import { pageHeader, ThriftCursor, type ParquetPageHeader } from './page-headers.js';
 import { allocateZeroed } from '../../core/memory.js';
 import { DictionaryIndexStream, parquetAllLevelsOne, parquetDefinitionLevels, spreadNulls } from './hybrid-streams.js';
+import { parquetNativeGather, type ParquetGatherJob } from './gather-native.js';
 
 const PAGE_DATA = 0;
 const PAGE_DICTIONARY = 2;
@@ -206,9 +207,11 @@ class PagePlacer {
   /**
    * Places the next `count` rows into `out` from row `outRow` (a null row: zero bytes and
    * its bit cleared in `validity`, counted from `outRow` = 0), packed or, with `layout`,
-   * into rows; false when a page turns out not to be one this path takes.
+   * into rows; false when a page turns out not to be one this path takes. With `gather`,
+   * the pieces of dictionary pages without nulls are added to it instead of gathered
+   * here: they are written when the caller runs it on `out`.
    */
-  async place(count: number, out: Uint8Array, outRow: number, validity: ParquetValidityTarget, layout?: ParquetRowsLayout): Promise<boolean> {
+  async place(count: number, out: Uint8Array, outRow: number, validity: ParquetValidityTarget, layout?: ParquetRowsLayout, gather?: ParquetGatherJob): Promise<boolean> {
     const { itemBytes } = this.shape;
     const words = itemBytes / 4;
     let outWords: Uint32Array | undefined;
@@ -230,14 +233,16 @@ class PagePlacer {
       const first = outRow + done;
       if (layout) {
         outWords ??= new Uint32Array(out.buffer, out.byteOffset, out.byteLength >> 2);
-        if (!this.placeInRows(page, take, present, outWords, first, layout, validity)) return false;
+        if (!this.placeInRows(page, take, present, outWords, first, layout, validity, gather)) return false;
         page.valueAt += present;
         this.rowInPage += take;
         done += take;
         continue;
       }
       if (page.stream || present < take) outWords ??= new Uint32Array(out.buffer, out.byteOffset, out.byteLength >> 2);
-      if (page.stream) {
+      if (page.stream && gather && present === take) {
+        if (!gather.add(page.stream, present, first * words, words)) return false;
+      } else if (page.stream) {
         if (!page.stream.gather(present, outWords!, first * words)) return false;
       } else {
         const from = page.valueAt * itemBytes;
@@ -259,13 +264,15 @@ class PagePlacer {
   /**
    * One piece of a page (`take` rows, `present` of them with a value) into rows of
    * `out` from row `first` (see {@link ParquetRowsLayout}): a null-free dictionary gather
-   * writes each value in its row at once; anything else is placed packed into a scratch
-   * buffer first (nulls spread there) and then copied to its rows.
+   * writes each value in its row at once (added to `gather` when given); anything else is
+   * placed packed into a scratch buffer first (nulls spread there) and then copied to its rows.
    */
-  private placeInRows(page: ReadyPage, take: number, present: number, out: Uint32Array, first: number, layout: ParquetRowsLayout, validity: ParquetValidityTarget): boolean {
+  private placeInRows(page: ReadyPage, take: number, present: number, out: Uint32Array, first: number, layout: ParquetRowsLayout, validity: ParquetValidityTarget, gather?: ParquetGatherJob): boolean {
     const words = this.shape.itemBytes / 4;
     const { rowWords, columnWord } = layout;
-    if (page.stream && present === take) return page.stream.gather(take, out, first * rowWords + columnWord, rowWords);
+    if (page.stream && present === take) {
+      return gather ? gather.add(page.stream, take, first * rowWords + columnWord, rowWords) : page.stream.gather(take, out, first * rowWords + columnWord, rowWords);
+    }
     if (!this.scratch || this.scratch.length < take * words) this.scratch = new Uint32Array(take * words);
     const scratch = this.scratch;
     if (page.stream) {
@@ -436,7 +443,10 @@ export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetP
     }
     const validity: ParquetValidityTarget = { rows: shape.rows };
     const placer = new PagePlacer(shape, pages, started.decoded, dictionary.dictionary, dictionary.entries);
-    if (!(await placer.place(shape.rows, out, 0, validity))) return undefined;
+    // Dictionary pages without nulls gathered on a libuv worker, all of the column's in one job.
+    const gather = dictionary.dictionary ? parquetNativeGather()?.() : undefined;
+    if (!(await placer.place(shape.rows, out, 0, validity, undefined, gather))) return undefined;
+    if (gather) await gather.run(out);
     return validity.bits ? { values: out, validity: validity.bits } : { values: out };
   } catch {
     // The general path decodes the chunk again and reports what is wrong with it.
@@ -461,9 +471,11 @@ export interface ParquetPlainBands {
    * The chunk's next `count` rows as a view of their decoded page when they are PLAIN
    * values of one page without nulls (no copy, `out` untouched), else written into rows
    * of `out` (from its start, see {@link ParquetRowsLayout}) and `out` returned; undefined
-   * when the chunk turns out not to be one this path takes. Never throws.
+   * when the chunk turns out not to be one this path takes. Never throws. With `gather`
+   * ({@link parquetNativeGather}), the rows of dictionary pages without nulls are added
+   * to it instead: written only when the caller runs it on `out`.
    */
-  placeInRows(count: number, out: Uint8Array, layout: ParquetRowsLayout, validity: ParquetValidityTarget): Promise<Uint8Array | undefined>;
+  placeInRows(count: number, out: Uint8Array, layout: ParquetRowsLayout, validity: ParquetValidityTarget, gather?: ParquetGatherJob): Promise<Uint8Array | undefined>;
   /** Resolves once every page decode has settled: call it before reusing any buffer the pages were decoded into, or the chunk. */
   settle(): Promise<void>;
 }
@@ -499,9 +511,9 @@ export async function parquetPlainChunkBands(chunk: Uint8Array, shape: ParquetPl
         return undefined;
       }
     },
-    async placeInRows(count, out, layout, validity) {
+    async placeInRows(count, out, layout, validity, gather) {
       try {
-        return (await placer.view(count)) ?? ((await placer.place(count, out, 0, validity, layout)) ? out : undefined);
+        return (await placer.view(count)) ?? ((await placer.place(count, out, 0, validity, layout, gather)) ? out : undefined);
       } catch {
         return undefined;
       }

@@ -17,6 +17,7 @@ import { ScratchPool } from '../../storage/scratch-pool.js';
 import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { parquetDecompressors, parquetLoadZstd, parquetPageDecompressor } from './codecs.js';
 import { parquetCheckChunk } from './page-check.js';
+import { parquetNativeGather } from './gather-native.js';
 import { parquetDecodePlainChunk, parquetPlainChunkBands, type ParquetPlainBands, type ParquetPlainChunk, type ParquetPlainColumn, type ParquetValidityTarget } from './plain-pages.js';
 import { parquetTableColumns, parquetTopFields, type ParquetTopField } from './schema.js';
 import type { ParquetOpenOptions } from './types.js';
@@ -334,6 +335,13 @@ const PARQUET_BANDED_MIN_BYTES = 16 * 2 ** 20;
  */
 const PARQUET_BAND_BYTES = 4 * 2 ** 20;
 
+/**
+ * Bands of a stacked read whose native dictionary gather may run while the JavaScript
+ * thread prepares the next one: enough to keep a libuv worker busy behind it, few enough
+ * that their rows (4 MiB each) stay in cache until `place` joins the other columns.
+ */
+const PARQUET_GATHER_BANDS_IN_FLIGHT = 3;
+
 /** The values of a column placed straight into the tensor's rows (`TableColumnBatch.placed`). */
 const NO_VALUES = new Uint8Array(0);
 
@@ -488,6 +496,8 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
         const setups: (Awaited<ReturnType<typeof parquetPlainChunkSetup>>)[] = [];
         const placers: (ParquetPlainBands | undefined)[] = [];
         const buffers: Uint8Array[] = [];
+        /** Bands whose native gather may still be running, oldest first. */
+        const inFlight: { gathered: Promise<boolean>; data: (TableColumnBatch | undefined)[]; first: number; count: number }[] = [];
         let placed = true;
         try {
           await Promise.all(wanted.map(async (column, position) => {
@@ -503,13 +513,23 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
           const columnWords: number[] = [];
           setups.reduce((word, setup) => { columnWords.push(word); return word + (setup?.shape.itemBytes ?? 0) / 4; }, 0);
           if (placed && !inRows) for (const setup of setups) buffers.push(pool.take(bandRows * setup!.shape.itemBytes));
+          // Into the tensor's rows, the band's dictionary pieces are gathered by one native job (gather-native.ts) while
+          // this thread prepares the next bands; a band is handed to `place` (which joins its other columns into the
+          // same rows) only once its job is done, so no two threads write one band at once.
+          const nativeGather = inRows ? parquetNativeGather() : undefined;
+          const handOver = async () => {
+            const oldest = inFlight.shift()!;
+            if (!(await oldest.gathered)) placed = false;
+            if (placed) place(oldest.data, oldest.first, oldest.count);
+          };
           for (let first = 0; placed && first < rows; first += bandRows) {
             const count = Math.min(bandRows, rows - first);
             const data: (TableColumnBatch | undefined)[] = [];
             const band = inRows?.subarray(first * rowBytes, (first + count) * rowBytes);
+            const gather = nativeGather?.();
             for (const [position, column] of wanted.entries()) {
               const validity: ParquetValidityTarget = { rows: count };
-              const bytes = band ? await placers[position]!.placeInRows(count, band, { rowWords: rowBytes / 4, columnWord: columnWords[position]! }, validity)
+              const bytes = band ? await placers[position]!.placeInRows(count, band, { rowWords: rowBytes / 4, columnWord: columnWords[position]! }, validity, gather)
                 : await placers[position]!.place(count, buffers[position]!, validity);
               if (!bytes) {
                 placed = false;
@@ -518,10 +538,20 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
               const extra = validity.bits ? { validity: validity.bits } : {};
               data[column] = bytes === band ? { values: NO_VALUES, placed: true, ...extra } : { values: bytes.subarray(0, count * setups[position]!.shape.itemBytes), ...extra };
             }
-            if (placed) place(data, first, count);
+            if (!placed) break;
+            if (!gather && inFlight.length === 0) {
+              place(data, first, count);
+              continue;
+            }
+            const gathered = gather && gather.pieces > 0 ? gather.run(band!).then(() => true, () => false) : Promise.resolve(true);
+            inFlight.push({ gathered, data, first, count });
+            while (placed && inFlight.length > PARQUET_GATHER_BANDS_IN_FLIGHT) await handOver();
           }
+          while (placed && inFlight.length > 0) await handOver();
         } finally {
-          // Every decode settled before any buffer goes back to the pool.
+          // No native gather still writing the tensor (the general path may write it next), and every decode
+          // settled before any buffer goes back to the pool.
+          await Promise.all(inFlight.map((band) => band.gathered));
           await Promise.all(placers.map((placer) => placer?.settle()));
           for (const setup of setups) setup?.finish();
           for (const buffer of buffers) pool.give(buffer);

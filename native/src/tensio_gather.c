@@ -1,0 +1,272 @@
+/*
+ * Parquet's dictionary gather on a libuv worker, for stacked reads:
+ * parquetGatherBand(sections, dictionaries, params, out) -> Promise<undefined>.
+ *
+ * Each piece i is `count` values of one RLE_DICTIONARY page's values section
+ * (sections[i]: one bit-width byte, then an RLE / bit-packed hybrid stream of indices),
+ * continued from the place JavaScript's DictionaryIndexStream (hybrid-streams.ts) left
+ * it, whose dictionary entries (dictionaries[i]: `entries` values of 4 or 8 bytes) are
+ * copied into `out` as 32-bit words: the first value at word `first`, each next one
+ * `stride` words on (a stacked tensor's row). params holds PARAMS doubles per piece (see
+ * the P_ names). One call takes a band of rows of every dictionary column, so a worker
+ * writes the band's rows alone (they stay in its cache, and two workers never write the
+ * same cache lines) while the JavaScript thread prepares the next band.
+ *
+ * The rules are hybrid-streams.ts's, checked the same way: a width over 32, a run header
+ * cut or longer than five bytes, a bit-packed run past the section (or of 2^31 bits and
+ * more), an RLE run of 0 values or whose value is cut, and an index at or past `entries`
+ * each reject with code "ECORRUPT" and the reason (the reader then decodes the chunk the
+ * general way, which reports it). What would write outside `out` or read outside a
+ * dictionary is refused before the job is queued (RangeError "ERANGE"): every value's
+ * words lie in out[first .. first + (count - 1) * stride + words) words. Reads of the
+ * section stay inside it (the last values of a section are read byte by byte).
+ */
+#include <node_api.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensio_buffer_job.h"
+#include "tensio_gather.h"
+
+/* The params of one piece, in this order. */
+enum {
+  P_ENTRIES, /* dictionary entries */
+  P_WORDS,   /* 32-bit words per value: 1 or 2 */
+  P_COUNT,   /* values to write */
+  P_FIRST,   /* word of `out` the first value goes to */
+  P_STRIDE,  /* words from one value to the next (>= words) */
+  P_AT,      /* byte of the section where the next run header is */
+  P_LEFT,    /* indices left in the current run */
+  P_PACKED,  /* 1: the current run is bit-packed, 0: RLE */
+  P_RUN_AT,  /* bit-packed run: its first byte */
+  P_BIT,     /* bit-packed run: the bit (from run_at) of its next index */
+  P_INDEX,   /* RLE run: its dictionary index */
+  PARAMS
+};
+
+typedef struct {
+  const uint8_t *section;
+  size_t section_length;
+  const uint8_t *dictionary;
+  uint64_t entries, words, count, first, stride, at, left, run_at, bit, index;
+  int packed;
+} gather_piece_t;
+
+typedef struct {
+  uint8_t *out;
+  size_t pieces;
+  char failure[192];
+  gather_piece_t piece[];
+} gather_job_t;
+
+/* Copies dictionary entry `index` (`words` 32-bit words) to word `to` of `out`. */
+static inline void put(uint8_t *out, uint64_t to, const uint8_t *dictionary, uint64_t index, uint64_t words) {
+  if (words == 1) memcpy(out + 4 * to, dictionary + 4 * index, 4);
+  else memcpy(out + 4 * to, dictionary + 8 * index, 8);
+}
+
+/* Little-endian u64 of the 8 bytes at `at` (the caller checked they are inside). */
+static inline uint64_t load64le(const uint8_t *at) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t value;
+  memcpy(&value, at, 8);
+  return value;
+#else
+  uint64_t value = 0;
+  for (int k = 0; k < 8; k++) value |= (uint64_t)at[k] << (8 * k);
+  return value;
+#endif
+}
+
+/* One piece (see the file comment); NULL when it was written, else why not (possibly in `failure`). */
+static const char *gather_piece(const gather_piece_t *p, uint8_t *out, char *failure, size_t failure_size) {
+  if (p->count == 0) return NULL;
+  if (p->section_length < 1) return "the dictionary indices' section is empty";
+  const uint8_t *s = p->section;
+  const size_t len = p->section_length;
+  const unsigned width = s[0];
+  if (width > 32) {
+    snprintf(failure, failure_size, "the dictionary indices' bit width is %u, over 32", width);
+    return failure;
+  }
+  const uint64_t entries = p->entries, words = p->words, stride = p->stride;
+  uint64_t at = p->at, left = p->left, run_at = p->run_at, bit = p->bit, index = p->index;
+  int packed = p->packed;
+  /* The place JavaScript left the stream in, held to the rules a run read here is held to. */
+  if (at > len) return "the next run header is past the section";
+  if (left > 0 && packed && (run_at > len || (bit + left * width + 7) / 8 > len - run_at)) return "the current bit-packed run is past the section";
+  if (left > 0 && !packed && index >= entries) return "the current RLE run's index is past the dictionary";
+  const uint64_t mask = ((uint64_t)1 << width) - 1;
+  uint64_t to = p->first;
+  uint64_t count = p->count;
+  while (count > 0) {
+    if (left == 0) {
+      uint64_t header = 0;
+      for (int shift = 0;; shift += 7) {
+        if (at >= len || shift > 28) return "a run header of the dictionary indices is cut or longer than 5 bytes";
+        uint8_t byte = s[at++];
+        header |= (uint64_t)(byte & 0x7f) << shift;
+        if ((byte & 0x80) == 0) break;
+      }
+      if (header & 1) {
+        /* Bit-packed: groups of 8 values, least significant bit first (padding past the page's count is never asked for). */
+        uint64_t groups = header >> 1;
+        uint64_t bytes = groups * width;
+        if (bytes > len - at || bytes * 8 >= ((uint64_t)1 << 31)) return "a bit-packed run of dictionary indices runs past the section";
+        packed = 1;
+        run_at = at;
+        bit = 0;
+        left = groups * 8;
+        at += bytes;
+      } else {
+        uint64_t run = header >> 1;
+        size_t byte_width = (width + 7) >> 3;
+        if (run == 0 || byte_width > len - at) return "an RLE run of dictionary indices is empty or its value is cut";
+        index = 0;
+        for (size_t k = 0; k < byte_width; k++) index |= (uint64_t)s[at + k] << (8 * k);
+        at += byte_width;
+        if (index >= entries) {
+          snprintf(failure, failure_size, "dictionary index %llu is past the dictionary's %llu entries", (unsigned long long)index, (unsigned long long)entries);
+          return failure;
+        }
+        packed = 0;
+        left = run;
+      }
+      continue;
+    }
+    uint64_t take = left < count ? left : count;
+    if (packed) {
+      for (uint64_t i = 0; i < take; i++, bit += width, to += stride) {
+        size_t byte = run_at + (size_t)(bit >> 3);
+        uint64_t window;
+        if (len - byte >= 8) {
+          window = load64le(s + byte);
+        } else {
+          /* The section's last bytes: only those inside it (the value's own bits are). */
+          window = 0;
+          for (size_t k = 0; k < len - byte; k++) window |= (uint64_t)s[byte + k] << (8 * k);
+        }
+        uint64_t value = (window >> (bit & 7)) & mask;
+        if (value >= entries) {
+          snprintf(failure, failure_size, "dictionary index %llu is past the dictionary's %llu entries", (unsigned long long)value, (unsigned long long)entries);
+          return failure;
+        }
+        put(out, to, p->dictionary, value, words);
+      }
+    } else {
+      for (uint64_t i = 0; i < take; i++, to += stride) put(out, to, p->dictionary, index, words);
+    }
+    left -= take;
+    count -= take;
+  }
+  return NULL;
+}
+
+static const char *gather_work(void *context) {
+  gather_job_t *job = (gather_job_t *)context;
+  for (size_t i = 0; i < job->pieces; i++) {
+    const char *failure = gather_piece(&job->piece[i], job->out, job->failure, sizeof job->failure);
+    if (failure) return failure;
+  }
+  return NULL;
+}
+
+/* Whether `value` is a whole number from 0 to `max`. */
+static int whole(double value, double max) { return value >= 0 && value <= max && value == floor(value); }
+
+/* Throws RangeError ERANGE naming piece `i` and what is wrong with it; returns NULL. */
+static napi_value refuse(napi_env env, size_t i, const char *what) {
+  char text[192];
+  snprintf(text, sizeof text, "parquetGatherBand: piece %zu: %s", i, what);
+  napi_throw_range_error(env, "ERANGE", text);
+  return NULL;
+}
+
+napi_value tensio_parquet_gather_band(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  bool is_array = false;
+  uint32_t pieces = 0, dictionaries = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
+      napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &pieces) != napi_ok ||
+      napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &dictionaries) != napi_ok || dictionaries != pieces) {
+    napi_throw_type_error(env, NULL, "parquetGatherBand(sections, dictionaries, params, out) takes two arrays of Uint8Arrays of one length, a Float64Array and a Uint8Array");
+    return NULL;
+  }
+  bool is_typed = false;
+  napi_typedarray_type type;
+  size_t param_count = 0;
+  double *params = NULL;
+  if (napi_is_typedarray(env, argv[2], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[2], &type, &param_count, (void **)&params, NULL, NULL) != napi_ok || type != napi_float64_array || param_count != (size_t)pieces * PARAMS) {
+    napi_throw_type_error(env, NULL, "parquetGatherBand: params must be a Float64Array of 11 numbers per piece");
+    return NULL;
+  }
+  uint8_t *out;
+  size_t out_length;
+  if (!tensio_uint8_bytes(env, argv[3], "parquetGatherBand: out must be a Uint8Array", &out, &out_length)) return NULL;
+  const uint64_t out_words = out_length / 4;
+  gather_job_t *job = (gather_job_t *)calloc(1, sizeof *job + (size_t)pieces * sizeof(gather_piece_t));
+  napi_value *held = (napi_value *)calloc(2 * (size_t)pieces + 1, sizeof *held);
+  if (!job || !held) {
+    free(job);
+    free(held);
+    napi_throw_error(env, "ENOMEM", "parquetGatherBand: out of memory");
+    return NULL;
+  }
+  job->out = out;
+  job->pieces = pieces;
+  const double most = 9007199254740991.0; /* 2^53 - 1 */
+  for (uint32_t i = 0; i < pieces; i++) {
+    gather_piece_t *p = &job->piece[i];
+    uint8_t *section, *dictionary;
+    size_t dictionary_length;
+    if (napi_get_element(env, argv[0], i, &held[2 * i]) != napi_ok || napi_get_element(env, argv[1], i, &held[2 * i + 1]) != napi_ok ||
+        !tensio_uint8_bytes(env, held[2 * i], "parquetGatherBand: every section must be a Uint8Array", &section, &p->section_length) ||
+        !tensio_uint8_bytes(env, held[2 * i + 1], "parquetGatherBand: every dictionary must be a Uint8Array", &dictionary, &dictionary_length)) {
+      free(job);
+      free(held);
+      return NULL;
+    }
+    p->section = section;
+    p->dictionary = dictionary;
+    const double *q = params + (size_t)i * PARAMS;
+    int numbers = 1;
+    for (int k = 0; k < PARAMS; k++) numbers = numbers && whole(q[k], most);
+    if (!numbers) {
+      free(job);
+      free(held);
+      return refuse(env, i, "a parameter is not a whole number from 0 to 2^53 - 1");
+    }
+    p->entries = (uint64_t)q[P_ENTRIES];
+    p->words = (uint64_t)q[P_WORDS];
+    p->count = (uint64_t)q[P_COUNT];
+    p->first = (uint64_t)q[P_FIRST];
+    p->stride = (uint64_t)q[P_STRIDE];
+    p->at = (uint64_t)q[P_AT];
+    p->left = (uint64_t)q[P_LEFT];
+    p->packed = q[P_PACKED] != 0;
+    p->run_at = (uint64_t)q[P_RUN_AT];
+    p->bit = (uint64_t)q[P_BIT];
+    p->index = (uint64_t)q[P_INDEX];
+    const char *wrong = NULL;
+    if (p->words != 1 && p->words != 2) wrong = "values must be 1 or 2 words";
+    else if (p->stride < p->words) wrong = "the stride is shorter than a value";
+    else if (p->entries > dictionary_length / (4 * p->words)) wrong = "the dictionary holds fewer bytes than its entries";
+    /* Every value's words inside `out`: first + (count - 1) * stride + words <= out_words, without overflow. */
+    else if (p->count > 0 && (p->first > out_words || p->words > out_words - p->first || (p->count - 1) > (out_words - p->first - p->words) / p->stride)) wrong = "its values would be written past the end of out";
+    if (wrong) {
+      free(job);
+      free(held);
+      return refuse(env, i, wrong);
+    }
+  }
+  held[2 * (size_t)pieces] = argv[3];
+  napi_value promise = tensio_queue_held_job(env, held, 2 * (size_t)pieces + 1, gather_work, job, "parquetGatherBand");
+  free(held);
+  return promise;
+}

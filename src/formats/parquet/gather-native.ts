@@ -1,0 +1,78 @@
+/**
+ * The dictionary gather of Parquet reads on libuv's threads: pieces of RLE_DICTIONARY
+ * pages collected on the JavaScript thread (each a {@link DictionaryIndexStream} moved past
+ * its indices by reading only run headers) and gathered by tensio's addon
+ * (`native/src/tensio_gather.c`) in one job, while the JavaScript thread goes on to the
+ * next band or column. The addon checks every index and run as `hybrid-streams.ts` does
+ * and rejects a damaged stream; the caller then decodes the chunk the general way, which
+ * reports it, as it does when the JavaScript gather stops.
+ *
+ * Without the addon (`TENSIO_NO_MMAP=1`, no compiler at install, the browser bundle), or
+ * with `TENSIO_PARQUET_GATHER=js`, there is no native gather and the pages are gathered
+ * on the JavaScript thread ({@link DictionaryIndexStream.gather}), the oracle of the tests.
+ */
+import type { DictionaryIndexStream } from './hybrid-streams.js';
+import { addonParquetGatherBand } from '../../storage/native-gather.js';
+
+/** Whether `TENSIO_PARQUET_GATHER=js` asks for the JavaScript gather (read at each call, so a test can switch). */
+function forcedJs(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.TENSIO_PARQUET_GATHER === 'js';
+}
+
+/** Dictionary pieces collected for one native job ({@link parquetNativeGather}). */
+export interface ParquetGatherJob {
+  /**
+   * Takes the next `count` indices of `stream` (moving it past them): their entries go to
+   * 32-bit word `first` of the job's output, each next one `stride` words on. False when
+   * the stream's run headers stop first (the stream is then not to be used again).
+   */
+  add(stream: DictionaryIndexStream, count: number, first: number, stride: number): boolean;
+  /** Pieces added so far. */
+  readonly pieces: number;
+  /**
+   * Gathers every piece into `out` (the buffer their words count from) on a libuv
+   * worker; rejects for a damaged stream or a piece outside `out`. None of the pieces'
+   * buffers nor `out` may be changed or reused until it settles.
+   */
+  run(out: Uint8Array): Promise<void>;
+}
+
+/**
+ * A maker of native gather jobs, or undefined when the addon has none here or
+ * `TENSIO_PARQUET_GATHER=js` is set.
+ *
+ * @example
+ * ```ts
+ * const job = parquetNativeGather()?.();
+ * if (job && job.add(stream, rows, column, rowWords)) await job.run(tensorRows);
+ * ```
+ */
+export function parquetNativeGather(): (() => ParquetGatherJob) | undefined {
+  const gather = forcedJs() ? undefined : addonParquetGatherBand();
+  if (!gather) return undefined;
+  return () => {
+    const sections: Uint8Array[] = [];
+    const dictionaries: Uint8Array[] = [];
+    const params: number[] = [];
+    return {
+      add(stream, count, first, stride) {
+        const { at, left, packed, runAt, bit, index } = stream.place();
+        if (!stream.skip(count)) return false;
+        sections.push(stream.section);
+        dictionaries.push(stream.dictionaryBytes);
+        params.push(stream.entries, stream.words, count, first, stride, at, left, packed ? 1 : 0, runAt, bit, index);
+        return true;
+      },
+      get pieces() {
+        return sections.length;
+      },
+      async run(out) {
+        if (sections.length === 0) return;
+        const numbers = new Float64Array(params.length);
+        numbers.set(params);
+        await gather(sections, dictionaries, numbers, out);
+      },
+    };
+  };
+}

@@ -1,0 +1,265 @@
+/**
+ * The native dictionary gather (`native/src/tensio_gather.c` through
+ * `formats/parquet/gather-native.ts`) against the JavaScript one (`hybrid-streams.ts`),
+ * its oracle: random index streams of RLE runs and bit-packed groups, every bit width 0-20
+ * and 24, 32, entries of 4 and 8 bytes, odd strides and column offsets, each stream gathered
+ * in pieces that continue one another, equal word for word (every word no piece writes
+ * stays as it was); an index past the dictionary and a cut stream refused where the
+ * JavaScript gather refuses them; pieces that would write outside the output refused
+ * before anything runs. Through the reader: pyarrow's dictionary files read equal with the
+ * native gather and with `TENSIO_PARQUET_GATHER=js` (stacked in bands and column by
+ * column), and a page with an index past its dictionary gives the same result both ways
+ * (the general decoder's, which reads it as a null).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DictionaryIndexStream } from '../src/formats/parquet/hybrid-streams.js';
+import { parquetNativeGather } from '../src/formats/parquet/gather-native.js';
+import { addonParquetGatherBand } from '../src/storage/native-gather.js';
+import { parquetOpen } from '../src/formats/parquet/reader.js';
+import { pageHeader, ThriftCursor } from '../src/formats/parquet/page-headers.js';
+import { withEnv } from './helpers/env.js';
+import { oracleSkip, runPython } from './helpers/oracle.js';
+import { tempDir } from './helpers/temp.js';
+
+const skip = parquetNativeGather() ? false : 'skipped: the native addon is not loaded or predates parquetGatherBand (run `npm run build:native`)';
+const SENTINEL = 0xdeadbeef;
+
+/** A seeded generator of integers below `n`. */
+function generator(seed: number): (n: number) => number {
+  let state = seed >>> 0;
+  return (n) => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return Math.floor((state / 2 ** 32) * n);
+  };
+}
+
+function varint(value: number, into: number[]): void {
+  for (; value >= 128; value = Math.floor(value / 128)) into.push((value % 128) | 0x80);
+  into.push(value);
+}
+
+/** A values section of `count` indices below `entries`: RLE runs and bit-packed runs (the last padded with zeros), as writers make them. */
+function section(count: number, width: number, entries: number, random: (n: number) => number): { bytes: Uint8Array; indices: number[] } {
+  const bytes: number[] = [width];
+  const indices: number[] = [];
+  while (indices.length < count) {
+    if (random(10) < 4) {
+      const run = Math.min(1 + random(60), count - indices.length);
+      const index = random(entries);
+      varint(run << 1, bytes);
+      for (let b = 0; b < (width + 7) >> 3; b++) bytes.push(Math.floor(index / 2 ** (8 * b)) & 0xff);
+      for (let i = 0; i < run; i++) indices.push(index);
+    } else {
+      const groups = 1 + random(12);
+      varint(groups * 2 + 1, bytes);
+      const values = Array.from({ length: groups * 8 }, (_, i) => (indices.length + i < count ? random(entries) : 0));
+      let bitAt = 0;
+      const packed = new Uint8Array(groups * width);
+      for (const value of values) {
+        for (let b = 0; b < width; b++, bitAt++) if (Math.floor(value / 2 ** b) % 2) packed[bitAt >> 3]! |= 1 << (bitAt & 7);
+      }
+      bytes.push(...packed);
+      indices.push(...values.slice(0, count - indices.length));
+    }
+  }
+  return { bytes: Uint8Array.from(bytes), indices };
+}
+
+interface Piece { count: number; first: number }
+
+/** Pieces of `count` values laid in consecutive rows of `stride` words from row `row0`, at `column`. */
+function pieces(count: number, stride: number, column: number, row0: number, random: (n: number) => number): Piece[] {
+  const out: Piece[] = [];
+  for (let done = 0; done < count;) {
+    const take = out.length === 3 ? count - done : Math.min(count - done, random(count + 1));
+    out.push({ count: take, first: (row0 + done) * stride + column });
+    done += take;
+  }
+  return out;
+}
+
+/** The JavaScript gather of the pieces in turn: false where it stops. */
+function gatherJs(bytes: Uint8Array, dictionary: Uint32Array, entries: number, words: number, list: Piece[], stride: number, out: Uint32Array): boolean {
+  const stream = new DictionaryIndexStream(bytes, dictionary, entries, words);
+  return list.every((piece) => stream.gather(piece.count, out, piece.first, stride));
+}
+
+/** The native gather of the pieces as one job: 'refused' where it stops (at a header, or rejected with ECORRUPT). */
+async function gatherNative(bytes: Uint8Array, dictionary: Uint32Array, entries: number, words: number, list: Piece[], stride: number, out: Uint32Array): Promise<'ok' | 'refused'> {
+  const stream = new DictionaryIndexStream(bytes, dictionary, entries, words);
+  const job = parquetNativeGather()!();
+  if (!list.every((piece) => job.add(stream, piece.count, piece.first, stride))) return 'refused';
+  try {
+    await job.run(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+    return 'ok';
+  } catch (error) {
+    assert.equal((error as { code?: string }).code, 'ECORRUPT', String(error));
+    return 'refused';
+  }
+}
+
+test('native gather: random RLE / bit-packed streams of every width, 4- and 8-byte entries, odd strides and offsets, in continuing pieces, equal to the JavaScript gather; other words untouched', { skip }, async () => {
+  const random = generator(11);
+  const widths = [...Array.from({ length: 21 }, (_, w) => w), 24, 32];
+  for (const width of widths) {
+    for (const words of [1, 2]) {
+      const entries = width === 0 ? 1 : Math.min(2 ** width, 70_000);
+      const dictionary = Uint32Array.from({ length: entries * words }, (_, i) => (Math.imul(i + 1, 2654435761) >>> 0));
+      const count = 1 + random(3000);
+      const { bytes, indices } = section(count, width, entries, random);
+      const stride = words + random(6) | 1;
+      const column = random(stride - words + 1);
+      const row0 = random(5);
+      const list = pieces(count, stride, column, row0, random);
+      const size = (row0 + count + 3) * stride;
+      const js = new Uint32Array(size).fill(SENTINEL);
+      const native = new Uint32Array(size).fill(SENTINEL);
+      const what = `width ${width}, ${words} words, stride ${stride}, column ${column}, ${list.length} pieces`;
+      assert.ok(gatherJs(bytes, dictionary, entries, words, list, stride, js), what);
+      assert.equal(await gatherNative(bytes, dictionary, entries, words, list, stride, native), 'ok', what);
+      assert.deepEqual(native, js, what);
+      // The values themselves, and nothing else written.
+      const expected = new Uint32Array(size).fill(SENTINEL);
+      indices.forEach((index, i) => { for (let w = 0; w < words; w++) expected[(row0 + i) * stride + column + w] = dictionary[index * words + w]!; });
+      assert.deepEqual(native, expected, `${what}: against the indices`);
+    }
+  }
+});
+
+test('native gather: an index past the dictionary and a cut stream are refused where the JavaScript gather refuses them', { skip }, async () => {
+  const random = generator(23);
+  let refusedIndex = 0;
+  let refusedCut = 0;
+  for (const width of [1, 2, 3, 5, 8, 11, 16, 20]) {
+    for (const words of [1, 2]) {
+      const entries = Math.min(2 ** width, 5000);
+      const dictionary = Uint32Array.from({ length: entries * words }, (_, i) => i);
+      const count = 200 + random(800);
+      const { bytes, indices } = section(count, width, entries, random);
+      const list = pieces(count, 3, 0, 0, random);
+      // The largest index used now lies past a dictionary one entry shorter than it.
+      const fewer = Math.max(...indices);
+      const js = gatherJs(bytes, dictionary, fewer, words, list, 3, new Uint32Array(3 * count + 3));
+      const native = await gatherNative(bytes, dictionary, fewer, words, list, 3, new Uint32Array(3 * count + 3));
+      assert.equal(native, js ? 'ok' : 'refused', `width ${width}: index ${fewer} past ${fewer} entries`);
+      if (!js) refusedIndex++;
+      for (const cut of [1, 1 + random(bytes.byteLength - 1)]) {
+        const short = bytes.subarray(0, bytes.byteLength - cut);
+        const jsCut = gatherJs(short, dictionary, entries, words, list, 3, new Uint32Array(3 * count + 3));
+        const nativeCut = await gatherNative(short, dictionary, entries, words, list, 3, new Uint32Array(3 * count + 3));
+        assert.equal(nativeCut, jsCut ? 'ok' : 'refused', `width ${width}: ${cut} bytes cut`);
+        if (!jsCut) refusedCut++;
+      }
+    }
+  }
+  assert.ok(refusedIndex >= 14 && refusedCut >= 28, `refusals seen: ${refusedIndex} indices, ${refusedCut} cuts`);
+  // A bit-packed index past the dictionary is found by the native job itself (the run headers are sound): its reason names it.
+  const gather = addonParquetGatherBand()!;
+  const out = new Uint8Array(64).fill(0xee);
+  await assert.rejects(gather([Uint8Array.of(2, 3, 0b11100100, 0b00000000)], [new Uint8Array(12)], Float64Array.of(3, 1, 8, 0, 1, 1, 0, 0, 0, 0, 0), out), (error: Error & { code?: string }) => error.code === 'ECORRUPT' && /dictionary index 3 is past the dictionary's 3 entries/.test(error.message));
+  await assert.rejects(gather([Uint8Array.of(33, 2, 0, 0, 0, 0, 0)], [new Uint8Array(4)], Float64Array.of(1, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0), out), (error: Error & { code?: string }) => error.code === 'ECORRUPT' && /bit width is 33, over 32/.test(error.message));
+});
+
+test('native gather: pieces that would write outside the output or read past a dictionary are refused before the job runs, nothing written', { skip }, async () => {
+  const gather = addonParquetGatherBand()!;
+  const section = Uint8Array.of(1, 8 << 1, 0);
+  const dictionary = new Uint8Array(16).fill(7);
+  const out = new Uint8Array(40).fill(0xee);
+  const refused = (params: number[], why: RegExp, dictionaryBytes = dictionary) => assert.throws(() => gather([section], [dictionaryBytes], Float64Array.from(params), out), (error: Error & { code?: string }) => error.code === 'ERANGE' && why.test(error.message));
+  // entries, words, count, first, stride, at, left, packed, runAt, bit, index
+  refused([2, 1, 8, 3, 1, 1, 0, 0, 0, 0, 0], /past the end of out/); // words 3..10 of 10: the last one is word 10
+  refused([2, 2, 4, 0, 3, 1, 0, 0, 0, 0, 0], /past the end of out/); // 2 words at 9 and 10
+  refused([2, 1, 2, 0, 2 ** 52, 1, 0, 0, 0, 0, 0], /past the end of out/);
+  refused([5, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0], /fewer bytes than its entries/);
+  refused([2, 2, 1, 0, 1, 1, 0, 0, 0, 0, 0], /shorter than a value/);
+  refused([2, 3, 1, 0, 3, 1, 0, 0, 0, 0, 0], /1 or 2 words/);
+  refused([2, 1, 1.5, 0, 1, 1, 0, 0, 0, 0, 0], /whole number/);
+  refused([2, 1, -1, 0, 1, 1, 0, 0, 0, 0, 0], /whole number/);
+  assert.ok(out.every((byte) => byte === 0xee), 'nothing written');
+  // The last word exactly: accepted and written, the words before untouched.
+  await gather([section], [dictionary], Float64Array.of(2, 1, 8, 2, 1, 1, 0, 0, 0, 0, 0), out);
+  assert.ok(out.subarray(0, 8).every((byte) => byte === 0xee) && out.subarray(8).every((byte) => byte === 7));
+});
+
+/** pyarrow-default dictionary files: of 1.1M rows (a row group placed in bands, then a small one), and a small one whose index to damage. */
+const WRITE_FILES = String.raw`
+import sys, numpy as np, pyarrow as pa, pyarrow.parquet as pq
+d = sys.argv[1]
+rng = np.random.default_rng(3)
+n = 1_100_000
+cols = {f'c{i}': (rng.integers(0, [3, 300, 16000, 70000, 5][i], n) / 4).astype(np.float32) for i in range(5)}
+pq.write_table(pa.table(cols), f'{d}/big.parquet', compression='snappy')
+f64 = {f'd{i}': (rng.integers(0, 900, n // 2) / 3).astype(np.float64) for i in range(4)}
+pq.write_table(pa.table(f64), f'{d}/big-f64.parquet', compression='snappy')
+small = (rng.integers(0, 3, 1000) / 2).astype(np.float32)
+schema = pa.schema([pa.field('s', pa.float32(), nullable=False)])
+pq.write_table(pa.table({'s': small}, schema=schema), f'{d}/small.parquet', compression='none', data_page_version='1.0')
+`;
+
+test('native gather through the reader: pyarrow dictionary files read equal with it and with TENSIO_PARQUET_GATHER=js, stacked and column by column; a damaged index gives the same result both ways (the general decoder\'s)', { skip: skip || oracleSkip('pyarrow') }, async (t) => {
+  const dir = await tempDir(t);
+  runPython(WRITE_FILES, [dir]);
+  const readAll = async (path: string) => {
+    const results: Uint8Array[] = [];
+    await using stacked = await parquetOpen(path);
+    results.push((await stacked.read(stacked.tensors[0]!.name)).data);
+    await using separate = await parquetOpen(path, { formatOptions: { columns: 'separate' } });
+    for (const info of separate.tensors) results.push((await separate.read(info.name)).data);
+    return results;
+  };
+  // Which gather ran: the JavaScript one counted.
+  const jsGather = DictionaryIndexStream.prototype.gather;
+  let jsCalls = 0;
+  DictionaryIndexStream.prototype.gather = function (this: DictionaryIndexStream, ...args: Parameters<typeof jsGather>) {
+    jsCalls++;
+    return jsGather.apply(this, args);
+  };
+  t.after(() => { DictionaryIndexStream.prototype.gather = jsGather; });
+  for (const name of ['big', 'big-f64']) {
+    const path = join(dir, `${name}.parquet`);
+    jsCalls = 0;
+    const native = await readAll(path);
+    assert.equal(jsCalls, 0, `${name}: every page gathered natively`);
+    const js = await withEnv('TENSIO_PARQUET_GATHER', 'js', () => readAll(path));
+    assert.ok(jsCalls > 0, `${name}: TENSIO_PARQUET_GATHER=js gathers in JavaScript`);
+    assert.equal(native.length, js.length);
+    native.forEach((bytes, i) => assert.ok(Buffer.from(bytes).equals(Buffer.from(js[i]!)), `${name}: tensor ${i}`));
+  }
+  // Damage the small file: its first run of indices (width 2, values 0-2) made to hold 3, one past its 3 entries.
+  const bytes = new Uint8Array(readFileSync(join(dir, 'small.parquet')));
+  const cursor = new ThriftCursor(bytes.subarray(4));
+  const dictionary = pageHeader(cursor);
+  assert.equal(dictionary.type, 2, 'the dictionary page first');
+  cursor.advance(dictionary.compressed);
+  pageHeader(cursor);
+  let at = 4 + cursor.at;
+  assert.equal(bytes[at++], 2, 'indices of 2 bits');
+  let header = 0;
+  for (let shift = 0; ; shift += 7) {
+    const byte = bytes[at++]!;
+    header += (byte & 0x7f) * 2 ** shift;
+    if (byte < 128) break;
+  }
+  bytes.fill(header % 2 === 1 ? 0xff : 3, at, at + (header % 2 === 1 ? 8 : 1));
+  const damaged = join(dir, 'damaged.parquet');
+  writeFileSync(damaged, bytes);
+  const outcome = async () => {
+    try {
+      await using reader = await parquetOpen(damaged, { formatOptions: { columns: 'separate' } });
+      return { data: [...(await reader.read(reader.tensors[0]!.name)).data] };
+    } catch (error) {
+      return { code: (error as { code?: string }).code, message: (error as Error).message };
+    }
+  };
+  const native = await outcome();
+  assert.deepEqual(await withEnv('TENSIO_PARQUET_GATHER', 'js', outcome), native);
+  // Both fell back to the general decoder (it reads an index past the dictionary as a null, NaN), not a gather of stray bytes.
+  await using sound = await parquetOpen(join(dir, 'small.parquet'), { formatOptions: { columns: 'separate' } });
+  const want = new Float32Array((await sound.read(sound.tensors[0]!.name)).data.slice().buffer);
+  const got = 'data' in native ? new Float32Array(Uint8Array.from(native.data!).buffer) : undefined;
+  assert.ok(got && got.length === want.length, `read: ${JSON.stringify(native).slice(0, 120)}`);
+  assert.ok(Number.isNaN(got[0]) && got.every((value, i) => Number.isNaN(value) || value === want[i]), 'the damaged indices as NaN, the others as before');
+});
