@@ -13,7 +13,7 @@ import type { TableColumnBatch } from '../../model/table-cells.js';
 import { createTableReader, type TableBatch } from '../../model/table-reader.js';
 import type { OpenOptions, TensorReader } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
-import { ScratchPool } from '../../storage/scratch-pool.js';
+import { ScratchPool, scratchArena, type ScratchArena } from '../../storage/scratch-pool.js';
 import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { parquetDecompressors, parquetLoadZstd, parquetPageDecompressor } from './codecs.js';
 import { parquetCheckChunk } from './page-check.js';
@@ -277,34 +277,6 @@ async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData
   // A decoded page that became the column's values goes back with `release`; the others are done with.
   setup.finish(column?.values);
   return column;
-}
-
-/**
- * Consecutive pieces of one buffer (8-byte aligned), for a banded row group's stored
- * chunks and decoded pages: never given back one by one, the whole buffer is dropped
- * once every decode has settled. Why: those buffers came from the heap, reused from the
- * last reader's; after the process started any child (fork write-protects every page it
- * has), writing them faulted each 4 KiB page again: a million-row pyarrow file's 88 MB
- * took ~23,000 faults and 250-550 ms of kernel time. One allocation of their total size
- * is a fresh huge-page buffer (`allocateUninitialized` from 3.5 MiB): ~45 faults.
- */
-interface ScratchArena {
-  /** `length` bytes not handed out before, or undefined when the buffer is used up. */
-  take(length: number): Uint8Array | undefined;
-}
-
-/** A {@link ScratchArena} over a new buffer of `length` bytes. */
-function scratchArena(length: number): ScratchArena {
-  const bytes = allocateUninitialized(length);
-  let at = 0;
-  return {
-    take(size) {
-      const start = Math.ceil(at / 8) * 8;
-      if (start + size > bytes.byteLength) return undefined;
-      at = start + size;
-      return bytes.subarray(start, at);
-    },
-  };
 }
 
 /** Rows a stacked read places per band ({@link PARQUET_BAND_BYTES} of the band's columns, at least 1,024). */
