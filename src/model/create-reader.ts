@@ -6,7 +6,7 @@ import { TensioError, throwIfAborted } from '../core/errors.js';
 import { DEFAULT_STREAM_CHUNK_BYTES, MAX_TENSOR_BYTES } from '../core/limits.js';
 import type { Tensor } from '../core/tensor.js';
 import { allocateUninitialized } from '../core/memory.js';
-import { readIntoFrom, type ByteSource, type MappedBytes } from '../storage/byte-source.js';
+import { readIntoFrom, type ByteSource } from '../storage/byte-source.js';
 import { chunkedByteLength, readChunkedBytes, streamChunkedBytes, type ByteChunk } from '../storage/chunked-bytes.js';
 import { itemSize, type DType } from '../core/dtype.js';
 import { elementCount } from '../core/sizes.js';
@@ -14,6 +14,7 @@ import { checkMultiPartInfo, tensorPart, type TensorLayout, type TensorPartInfo 
 import { readTensorSlice, resolveTensorSlice, sliceElementBytes, type SliceByteAccess, type TensorSlice } from './nd-slice.js';
 import { UNSUPPORTED_TENSORS_KEY, type Metadata, type ReadPartOptions, type ReadTensorOptions, type StreamTensorOptions, type TensorInfo, type TensorReader, type UnsupportedTensor } from './types.js';
 import { quoteInput } from '../core/quote.js';
+import { giveBackStreamBuffer, readSpan, streamMapped, streamReadAhead, takeStreamBuffer } from './stream-span.js';
 import { placeAllInWasmMemory, placeInWasmMemory, type ReadIntoWasmMemoryOptions, type WasmMemoryLike, type WasmTensor } from './wasm-memory.js';
 
 /**
@@ -381,108 +382,6 @@ function viewAlignment(dtype: DType): number {
   return Math.min(size, 8);
 }
 
-/**
- * The largest mapping a stream makes at a time. A window is unmapped when the chunks
- * cut from it are collected, so a stream over a 20 GiB tensor never holds it all.
- */
-const STREAM_MAP_WINDOW_BYTES = 2 ** 30;
-
-/**
- * A read-ahead stream's first chunk is read in two halves at once (this thread and the
- * pool) when each half is at least this long: below it, the trip through the pool costs
- * more than the half it would take off this thread.
- */
-const STREAM_SPLIT_MIN_BYTES = 1024 * 1024;
-
-/**
- * Streams `total` bytes at `offset` as views over mapping windows. Before each chunk
- * after the first, and at the end, the window is checked for a truncation under the
- * mapping (pages turned into zeros by the addon): a stream never ends as if nothing
- * happened after the file was cut short under it (`SOURCE_CHANGED`). A window the
- * system refuses to map is read into fresh memory instead.
- */
-async function* streamMapped(source: ByteSource, offset: number, total: number, chunkBytes: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-  for (let windowStart = 0; windowStart < total; windowStart += STREAM_MAP_WINDOW_BYTES) {
-    const windowLength = Math.min(STREAM_MAP_WINDOW_BYTES, total - windowStart);
-    throwIfAborted(signal);
-    const mapped = source.map!(offset + windowStart, windowLength);
-    const window = mapped?.bytes ?? await readSpan(source, offset + windowStart, windowLength, signal);
-    for (let at = 0; at < windowLength; at += chunkBytes) {
-      throwIfAborted(signal);
-      if (mapped) checkMappingIntact(mapped, source, offset + windowStart);
-      yield window.subarray(at, Math.min(windowLength, at + chunkBytes));
-    }
-    if (mapped) checkMappingIntact(mapped, source, offset + windowStart);
-  }
-}
-
-/**
- * Streams `total` bytes at `offset` of a local file through two reused buffers: while the
- * consumer works on one chunk, the next is read into the other on libuv's thread pool
- * (`ReadOptions.offThread`), so a consumer that touches every byte (a sum, a hash, a
- * write) and the copy out of the page cache run on two cores. The first chunk is read
- * in two halves at once, one on the JavaScript thread and one on the pool, since nothing
- * runs beside it yet (a tensor of one chunk gains from that alone).
- *
- * Bounds: two buffers of `chunkBytes` (from the stream buffer pool) and one read in
- * flight. Leaving the loop early (break, return(), an error) waits for that read before
- * the buffers go back to the pool, so no later stream is handed a buffer still being
- * written; its error, if any, is dropped with it (nobody asked for its bytes). A read
- * error of a chunk the consumer asks for is thrown to it. `close()` of the reader during
- * the stream fails the next chunk with `INVALID_STATE` (the read in flight finishes
- * first: Node closes a file handle only after its pending reads).
- */
-async function* streamReadAhead(source: ByteSource, offset: number, total: number, chunkBytes: number, isClosed: () => boolean, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-  const size = Math.min(chunkBytes, total);
-  const buffers = [takeStreamBuffer(size), ...(total > chunkBytes ? [takeStreamBuffer(size)] : [])];
-  const readOptions = { offThread: true, ...(signal ? { signal } : {}) };
-  const syncOptions = signal ? { signal } : undefined;
-  // The read a buffer may still be written by; awaited before the buffers go back to the pool.
-  let inFlight: Promise<void> | undefined;
-  /** Starts a read of `length` bytes at `at` into `target` on the pool. */
-  const startRead = (target: Uint8Array, at: number): Promise<void> => {
-    const read = source.readInto!(target, offset + at, readOptions);
-    // Awaited when the consumer asks for the chunk, or in `finally` when it leaves first.
-    read.catch(() => undefined);
-    inFlight = read;
-    return read;
-  };
-  try {
-    throwIfAborted(signal);
-    // The first chunk: its back half on the pool while this thread reads its front half.
-    const first = buffers[0]!.subarray(0, size);
-    const half = size >= 2 * STREAM_SPLIT_MIN_BYTES ? (size >> 1) - ((size >> 1) % 4096) : size;
-    let current = { chunk: first, read: half < size ? startRead(first.subarray(half), half) : Promise.resolve() };
-    await source.readInto!(first.subarray(0, half), offset, syncOptions);
-    for (let at = 0, index = 0; ; index ^= 1) {
-      await current.read;
-      inFlight = undefined;
-      throwIfAborted(signal);
-      const nextAt = at + chunkBytes;
-      let next: typeof current | undefined;
-      if (nextAt < total) {
-        const chunk = buffers[index ^ 1]!.subarray(0, Math.min(chunkBytes, total - nextAt));
-        next = { chunk, read: startRead(chunk, nextAt) };
-      }
-      yield current.chunk;
-      if (!next) return;
-      if (isClosed()) throw new TensioError('INVALID_STATE', `${source.name ?? 'the file'}: the reader was closed during a stream`);
-      current = next;
-      at = nextAt;
-    }
-  } finally {
-    // The buffer a read is still writing goes back to the pool only once that read is done.
-    if (inFlight) await inFlight.catch(() => undefined);
-    for (const buffer of buffers) giveBackStreamBuffer(buffer);
-  }
-}
-
-function checkMappingIntact(mapped: MappedBytes, source: ByteSource, offset: number): void {
-  if (mapped.faulted()) {
-    throw new TensioError('SOURCE_CHANGED', `${source.name ?? 'the file'} was shortened while ${mapped.bytes.byteLength} bytes at offset ${offset} were mapped; the bytes past its new end read as zeros (was it truncated or rewritten in place?)`, { offset, ...(source.name ? { path: source.name } : {}) });
-  }
-}
-
 /** What reading needs to know of a tensor or of one part of it. */
 interface ArrayView {
   readonly name: string;
@@ -493,35 +392,4 @@ interface ArrayView {
 
 function layoutName(layout: TensorLayout): string {
   return layout.kind === 'other' ? layout.name : layout.kind;
-}
-
-async function readSpan(source: ByteSource, offset: number, length: number, signal?: AbortSignal, offThread = false): Promise<Uint8Array> {
-  // A fresh buffer per tensor: callers own what read() returns.
-  const target = allocateUninitialized(length);
-  const options = signal || offThread ? { ...(signal ? { signal } : {}), ...(offThread ? { offThread } : {}) } : undefined;
-  await readIntoFrom(source, target, offset, options);
-  return target;
-}
-
-
-/**
- * Reused stream buffers outlive one `stream()` call: a conversion streams tensor after
- * tensor, and a fresh 8 MiB buffer per tensor would pay first-touch page faults each
- * time (about half the speed of reading from the page cache on this class of machine).
- * A stream takes a buffer for its whole life and gives it back when it ends, so
- * concurrent streams never share one.
- */
-const streamBufferPool: Uint8Array[] = [];
-const STREAM_BUFFER_POOL_SIZE = 4;
-/** Larger buffers (a caller's huge `chunkBytes`) are not kept: memory stays bounded. */
-const STREAM_BUFFER_POOL_MAX_BYTES = 64 * 2 ** 20;
-
-function takeStreamBuffer(length: number): Uint8Array {
-  const index = streamBufferPool.findIndex((buffer) => buffer.byteLength >= length);
-  if (index >= 0) return streamBufferPool.splice(index, 1)[0]!;
-  return allocateUninitialized(length);
-}
-
-function giveBackStreamBuffer(buffer: Uint8Array): void {
-  if (streamBufferPool.length < STREAM_BUFFER_POOL_SIZE && buffer.byteLength <= STREAM_BUFFER_POOL_MAX_BYTES) streamBufferPool.push(buffer);
 }
