@@ -96,6 +96,33 @@ static void complete(napi_env env, napi_status status, void *data) {
   release(env, job);
 }
 
+/*
+ * The common tail of both queueing functions: with the job's references taken
+ * (`referenced`), create its promise and async work and queue it. On failure before
+ * queueing, the job is released and an ENOMEM error thrown (NULL returned): a deferred
+ * created here would stay pending, but nothing returns it, so dropping it is safe. When
+ * queueing itself fails, the promise is returned, so it is settled (rejected) rather
+ * than left pending forever.
+ */
+static napi_value queue_job(napi_env env, buffer_job_t *job, int referenced, const char *name) {
+  napi_value promise, resource_name;
+  if (!referenced ||
+      napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_create_async_work(env, NULL, resource_name, execute, complete, job, &job->work) != napi_ok) {
+    char what[128];
+    release(env, job);
+    snprintf(what, sizeof what, "%s: cannot queue the work", name);
+    napi_throw_error(env, "ENOMEM", what);
+    return NULL;
+  }
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    reject(env, job, "ENOMEM", "cannot queue the work");
+    release(env, job);
+  }
+  return promise;
+}
+
 napi_value tensio_queue_buffer_job(napi_env env, napi_value input_value, napi_value output_value, tensio_buffer_work run, tensio_resolve_kind resolve, const char *name) {
   char what[128];
   uint8_t *input, *output;
@@ -110,28 +137,12 @@ napi_value tensio_queue_buffer_job(napi_env env, napi_value input_value, napi_va
     return NULL;
   }
   *job = (buffer_job_t){.input = input, .input_length = input_length, .output = output, .output_length = output_length, .run = run, .resolve = resolve, .name = name};
-  napi_value promise, resource_name;
-  if (napi_create_reference(env, input_value, 1, &job->input_ref) != napi_ok ||
-      napi_create_reference(env, output_value, 1, &job->output_ref) != napi_ok ||
-      napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
-      napi_create_async_work(env, NULL, resource_name, execute, complete, job, &job->work) != napi_ok) {
-    /* A deferred created here would stay pending: nothing returns it, so dropping it is safe. */
-    release(env, job);
-    snprintf(what, sizeof what, "%s: cannot queue the work", name);
-    napi_throw_error(env, "ENOMEM", what);
-    return NULL;
-  }
-  if (napi_queue_async_work(env, job->work) != napi_ok) {
-    /* The promise is returned, so settle it rather than leave it pending forever. */
-    reject(env, job, "ENOMEM", "cannot queue the work");
-    release(env, job);
-  }
-  return promise;
+  int referenced = napi_create_reference(env, input_value, 1, &job->input_ref) == napi_ok &&
+                   napi_create_reference(env, output_value, 1, &job->output_ref) == napi_ok;
+  return queue_job(env, job, referenced, name);
 }
 
 napi_value tensio_queue_held_job(napi_env env, napi_value *held, size_t count, tensio_held_work run, void *context, const char *name) {
-  char what[128];
   buffer_job_t *job = (buffer_job_t *)calloc(1, sizeof *job);
   napi_ref *refs = count > 0 ? (napi_ref *)calloc(count, sizeof *refs) : NULL;
   if (!job || (count > 0 && !refs)) {
@@ -142,21 +153,7 @@ napi_value tensio_queue_held_job(napi_env env, napi_value *held, size_t count, t
     return NULL;
   }
   *job = (buffer_job_t){.held = refs, .held_count = count, .held_run = run, .context = context, .resolve = TENSIO_RESOLVE_UNDEFINED, .name = name};
-  napi_value promise, resource_name;
   int referenced = 1;
   for (size_t k = 0; k < count && referenced; k++) referenced = napi_create_reference(env, held[k], 1, &refs[k]) == napi_ok;
-  if (!referenced ||
-      napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
-      napi_create_async_work(env, NULL, resource_name, execute, complete, job, &job->work) != napi_ok) {
-    release(env, job);
-    snprintf(what, sizeof what, "%s: cannot queue the work", name);
-    napi_throw_error(env, "ENOMEM", what);
-    return NULL;
-  }
-  if (napi_queue_async_work(env, job->work) != napi_ok) {
-    reject(env, job, "ENOMEM", "cannot queue the work");
-    release(env, job);
-  }
-  return promise;
+  return queue_job(env, job, referenced, name);
 }
