@@ -25,11 +25,12 @@
  * `--no-sum` reads one byte per chunk instead of summing (what each path costs alone).
  * Not part of `npm run bench`: a focused measurement for bench/README.md.
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryMapStatus, openTensorFile, populateMappedView, type StreamTensorOptions } from '../src/index.js';
 import { makeMixedTensors, safetensorsFixtureHeader } from './lib/fixtures.js';
+import { readFully, safetensorsHeaderSpans } from './lib/raw-fs.js';
 import { sumFloat64Unrolled } from './lib/sum.js';
 
 const MiB = 2 ** 20;
@@ -73,15 +74,6 @@ const sumFloat64 = (bytes: Uint8Array) => (noSum ? bytes[0]! : sumFloat64Unrolle
 const mainThreadNs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'latin1').split(' ')[0]);
 const reused = Buffer.allocUnsafeSlow(CHUNK).fill(0);
 
-function readFully(fd: number, target: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < target.byteLength) {
-    const got = readSync(fd, target, done, target.byteLength - done, position + done);
-    if (got === 0) throw new Error('short file');
-    done += got;
-  }
-}
-
 function rawReused(path: string, list: readonly { offset: number; length: number }[], fd = openSync(path, 'r')): number {
   let bytes = 0;
   try {
@@ -98,22 +90,6 @@ function rawReused(path: string, list: readonly { offset: number; length: number
     closeSync(fd);
   }
   return bytes;
-}
-
-/** The spans from the file's own header (8-byte length, JSON), as a minimal reader must. */
-function headerSpans(fd: number): { offset: number; length: number }[] {
-  const prefix = Buffer.alloc(8);
-  readFully(fd, prefix, 0);
-  const length = Number(prefix.readBigUInt64LE(0));
-  const json = Buffer.allocUnsafe(length);
-  readFully(fd, json, 8);
-  const parsed = JSON.parse(json.toString('utf8')) as Record<string, { data_offsets?: [number, number] }>;
-  const list = [];
-  for (const [name, entry] of Object.entries(parsed)) {
-    if (name === '__metadata__' || !entry.data_offsets) continue;
-    list.push({ offset: 8 + length + entry.data_offsets[0], length: entry.data_offsets[1] - entry.data_offsets[0] });
-  }
-  return list;
 }
 
 async function streamAll(path: string, options: StreamTensorOptions, populate = false): Promise<number> {
@@ -141,7 +117,7 @@ const allContenders: Record<string, Run> = {
   'raw reused': async (path) => rawReused(path, spans),
   'raw reused + header': async (path) => {
     const fd = openSync(path, 'r');
-    return rawReused(path, headerSpans(fd), fd);
+    return rawReused(path, safetensorsHeaderSpans(fd), fd);
   },
   'open + close': async (path) => {
     const reader = await openTensorFile(path);

@@ -58,7 +58,8 @@ export async function rawWrite(path: string, pieces: readonly Uint8Array[], opti
   });
 }
 
-function readFully(fd: number, target: Uint8Array, position: number): void {
+/** Reads exactly `target.byteLength` bytes at `position` (several `readSync` calls when the kernel returns fewer). */
+export function readFully(fd: number, target: Uint8Array, position: number): void {
   let done = 0;
   while (done < target.byteLength) {
     const got = readSync(fd, target, done, Math.min(target.byteLength - done, MAX_CALL_BYTES), position + done);
@@ -128,19 +129,11 @@ export async function rawReadReusedWithHeader(path: string, buffer: Uint8Array, 
   return timeIt(() => {
     const fd = openSync(path, 'r');
     try {
-      const prefix = Buffer.alloc(8);
-      readFully(fd, prefix, 0);
-      const length = Number(prefix.readBigUInt64LE(0));
-      const json = Buffer.allocUnsafe(length);
-      readFully(fd, json, 8);
-      const header = JSON.parse(json.toString('utf8')) as Record<string, { data_offsets?: [number, number] }>;
-      for (const [name, entry] of Object.entries(header)) {
-        if (name === '__metadata__' || !entry.data_offsets) continue;
-        const [begin, end] = entry.data_offsets;
-        for (let offset = begin; offset < end; offset += buffer.byteLength) {
-          const part = Math.min(buffer.byteLength, end - offset);
+      for (const span of safetensorsHeaderSpans(fd)) {
+        for (let at = 0; at < span.length; at += buffer.byteLength) {
+          const part = Math.min(buffer.byteLength, span.length - at);
           const target = part === buffer.byteLength ? buffer : buffer.subarray(0, part);
-          readFully(fd, target, 8 + length + offset);
+          readFully(fd, target, span.offset + at);
           each?.(target);
         }
       }
@@ -148,6 +141,31 @@ export async function rawReadReusedWithHeader(path: string, buffer: Uint8Array, 
       closeSync(fd);
     }
   });
+}
+
+/**
+ * The tensors' spans (absolute offsets) from a safetensors file's own header: the 8-byte
+ * length, `JSON.parse` of the header, `data_offsets` after it — the work a minimal reader
+ * does before the bytes.
+ *
+ * @example
+ * ```ts
+ * const spans = safetensorsHeaderSpans(openSync('model.safetensors', 'r'));
+ * ```
+ */
+export function safetensorsHeaderSpans(fd: number): { offset: number; length: number }[] {
+  const prefix = Buffer.alloc(8);
+  readFully(fd, prefix, 0);
+  const length = Number(prefix.readBigUInt64LE(0));
+  const json = Buffer.allocUnsafe(length);
+  readFully(fd, json, 8);
+  const header = JSON.parse(json.toString('utf8')) as Record<string, { data_offsets?: [number, number] }>;
+  const spans: { offset: number; length: number }[] = [];
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__' || !entry.data_offsets) continue;
+    spans.push({ offset: 8 + length + entry.data_offsets[0], length: entry.data_offsets[1] - entry.data_offsets[0] });
+  }
+  return spans;
 }
 
 /**
