@@ -17,7 +17,9 @@
  * RLE booleans; a required column of PLAIN pages costs a walk over its page headers.
  */
 import { TensioError } from '../../core/errors.js';
-import { pageHeader, ThriftCursor, type ParquetPageHeader } from './page-headers.js';
+import {
+  ENCODING_RLE, PAGE_DATA, PAGE_DATA_V2, PAGE_DICTIONARY, isDictionaryEncoding, pageHeader, ThriftCursor, type ParquetPageHeader,
+} from './page-headers.js';
 
 /** What the checks need to know about a column chunk. */
 export interface ParquetChunkShape {
@@ -34,12 +36,6 @@ export interface ParquetChunkShape {
   readonly where: string;
 }
 
-const PAGE_DATA = 0;
-const PAGE_DICTIONARY = 2;
-const PAGE_DATA_V2 = 3;
-const ENCODING_PLAIN_DICTIONARY = 2;
-const ENCODING_RLE = 3;
-const ENCODING_RLE_DICTIONARY = 8;
 
 const invalid = (message: string): never => { throw new TensioError('INVALID_HEADER', `parquet: ${message}`, { format: 'parquet' }); };
 
@@ -112,12 +108,10 @@ function prefix(bytes: Uint8Array, at: number): number | undefined {
   return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
 }
 
-const isDictionary = (encoding: number | undefined): boolean => encoding === ENCODING_PLAIN_DICTIONARY || encoding === ENCODING_RLE_DICTIONARY;
-
 /** The values part of a page (after its levels): RLE booleans and dictionary indices, as hyparquet reads them. */
 function checkValues(page: Uint8Array, at: number, header: ParquetPageHeader, values: number, shape: ParquetChunkShape, lengthPrefixedIndices: boolean): void {
   const encoding = header.encoding;
-  if (!(isDictionary(encoding) || encoding === ENCODING_RLE)) return;
+  if (!(isDictionaryEncoding(encoding) || encoding === ENCODING_RLE)) return;
   if (shape.boolean) {
     if (prefix(page, at) === undefined) return;
     walkHybrid(page, at + 4, 1, values, -1, 'boolean values', shape.where);
@@ -134,7 +128,7 @@ function checkValues(page: Uint8Array, at: number, header: ParquetPageHeader, va
 function checkDataPage(body: Uint8Array, header: ParquetPageHeader, shape: ParquetChunkShape): void {
   const values = header.values ?? 0;
   const needsLevels = shape.maxDefinition > 0 || shape.maxRepetition > 0;
-  if (!needsLevels && !isDictionary(header.encoding) && header.encoding !== ENCODING_RLE) return;
+  if (!needsLevels && !isDictionaryEncoding(header.encoding) && header.encoding !== ENCODING_RLE) return;
   if (!shape.decompress) return;
   const page = shape.decompress(body, header.uncompressed);
   let at = 0;
@@ -164,7 +158,7 @@ function checkDataPageV2(body: Uint8Array, header: ParquetPageHeader, shape: Par
   }
   if (shape.maxRepetition > 0) walkHybrid(body, 0, levelWidth(shape.maxRepetition), values, -1, 'repetition levels', shape.where);
   if (shape.maxDefinition > 0) walkHybrid(body, v2.repetitionBytes, levelWidth(shape.maxDefinition), values, -1, 'definition levels', shape.where);
-  if (!(isDictionary(header.encoding) || header.encoding === ENCODING_RLE)) return;
+  if (!(isDictionaryEncoding(header.encoding) || header.encoding === ENCODING_RLE)) return;
   const levels = v2.repetitionBytes + v2.definitionBytes;
   const size = header.uncompressed - levels;
   let page = body.subarray(levels);

@@ -1,7 +1,8 @@
 /**
  * Parquet page headers, read with a minimal Thrift compact-protocol cursor: their sizes,
- * CRC-32s, value counts and encodings, for `verify` (CRCs) and for the checks made
- * before any page is decoded (`page-check.ts`).
+ * CRC-32s, value counts and encodings, for `verify` (CRCs), for the checks made
+ * before any page is decoded (`page-check.ts`) and for the fast page path
+ * (`plain-pages.ts`); also the page-type and encoding numbers those files compare with.
  */
 import { TensioError } from '../../core/errors.js';
 
@@ -70,6 +71,22 @@ export class ThriftCursor {
       if (!field(id, type)) this.skip(type, depth);
     }
   }
+}
+
+/** Parquet's PageType values that the readers act on (1, the index page, is only skipped). */
+export const PAGE_DATA = 0;
+export const PAGE_DICTIONARY = 2;
+export const PAGE_DATA_V2 = 3;
+/** Parquet's Encoding values that the readers act on. */
+export const ENCODING_PLAIN = 0;
+/** PLAIN_DICTIONARY (deprecated spelling, Parquet 1.0 writers) and RLE_DICTIONARY: indices into the dictionary page. */
+export const ENCODING_PLAIN_DICTIONARY = 2;
+export const ENCODING_RLE = 3;
+export const ENCODING_RLE_DICTIONARY = 8;
+
+/** Whether a page's values are indices into the dictionary page (either spelling). */
+export function isDictionaryEncoding(encoding: number | undefined): boolean {
+  return encoding === ENCODING_PLAIN_DICTIONARY || encoding === ENCODING_RLE_DICTIONARY;
 }
 
 /**
@@ -142,7 +159,7 @@ export function pageHeader(cursor: ThriftCursor): ParquetPageHeader {
   });
   if (compressed < 0) throw new TensioError('INVALID_HEADER', 'parquet: a page header has no compressed size', { format: 'parquet' });
   // Page type 0 reads field 5, 2 reads field 7, 3 reads field 8; a header without a type: whichever it has.
-  const kind = type === 0 ? 5 : type === 2 ? 7 : type === 3 ? 8 : [...structs.keys()].pop();
+  const kind = type === PAGE_DATA ? 5 : type === PAGE_DICTIONARY ? 7 : type === PAGE_DATA_V2 ? 8 : [...structs.keys()].pop();
   const chosen = kind !== undefined ? structs.get(kind) : undefined;
   return {
     type, uncompressed, compressed, dictionary: kind === 7,

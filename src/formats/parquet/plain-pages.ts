@@ -12,22 +12,12 @@
  * chunk the general way, which checks it and gives the errors. So this path never
  * decides what a damaged file means, it only skips work on a sound one.
  */
-import { pageHeader, ThriftCursor, type ParquetPageHeader } from './page-headers.js';
+import {
+  ENCODING_PLAIN, ENCODING_PLAIN_DICTIONARY, PAGE_DATA, PAGE_DATA_V2, PAGE_DICTIONARY, isDictionaryEncoding, pageHeader, ThriftCursor, type ParquetPageHeader,
+} from './page-headers.js';
 import { allocateZeroed } from '../../core/memory.js';
 import { DictionaryIndexStream, parquetAllLevelsOne, parquetDefinitionLevels, spreadNulls } from './hybrid-streams.js';
 import type { ParquetGatherJob } from './gather-native.js';
-
-const PAGE_DATA = 0;
-const PAGE_DICTIONARY = 2;
-const PAGE_DATA_V2 = 3;
-const ENCODING_PLAIN = 0;
-/** PLAIN_DICTIONARY (deprecated spelling, Parquet 1.0 writers) and RLE_DICTIONARY: indices into the dictionary page. */
-const ENCODING_PLAIN_DICTIONARY = 2;
-const ENCODING_RLE_DICTIONARY = 8;
-
-function isDictionaryEncoding(encoding: number): boolean {
-  return encoding === ENCODING_PLAIN_DICTIONARY || encoding === ENCODING_RLE_DICTIONARY;
-}
 
 /**
  * Decompresses one page body to exactly `size` bytes (sync or async). `into`, when
