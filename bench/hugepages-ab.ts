@@ -2,8 +2,8 @@
  * Huge-page result buffers, A/B in one process (`node --expose-gc --import tsx
  * bench/hugepages-ab.ts [--size-mib 128] [--rounds 5]`): each round runs every case once
  * with ordinary buffers (`TENSIO_NO_HUGEPAGES=1`, read at every allocation) and once with
- * the addon's huge-page buffers, in alternating order, and prints the median CPU time
- * (user + system) and wall time of each. Cases: a cached file read into a fresh buffer
+ * the addon's huge-page buffers, in alternating order (`lib/ab-rounds.ts`), and prints the
+ * median CPU time (user + system), wall time and minor page faults of each. Cases: a cached file read into a fresh buffer
  * (`Buffer.allocUnsafeSlow` against the read allocator), a Zarr v2 uncompressed `read()`
  * of 1 MiB chunks, and an HDF5 chunked uncompressed `read({ copy: true })`. Not part of
  * `npm run bench`: a focused measurement for bench/README.md.
@@ -15,18 +15,15 @@ import { allocateUninitialized } from '../src/core/memory.js';
 import { isHugePageBuffer, memoryMapStatus } from '../src/index.js';
 import { zarrCreateWriter, zarrOpen } from '../src/formats/zarr/index.js';
 import { hdf5CreateWriter, hdf5Open } from '../src/formats/hdf5/index.js';
+import { abMedians, abRounds, AbArgs, loadLine, requireGc, type AbSample } from './lib/ab-rounds.js';
 
 const MiB = 2 ** 20;
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? Number(argv[at + 1]) : fallback;
-};
-const sizeMiB = option('--size-mib', 128);
-const rounds = option('--rounds', 5);
+const args = new AbArgs();
+const sizeMiB = args.number('--size-mib', 128);
+const rounds = args.number('--rounds', 5);
+args.rest();
 const total = sizeMiB * MiB;
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
+requireGc();
 const status = memoryMapStatus();
 if (!status.hugePageBuffers) throw new Error(`huge-page buffers are off: ${status.hugePageReason}`);
 
@@ -91,32 +88,30 @@ function thpCounters(): { alloc: number; fallback: number } {
   }
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-console.log(`hugepages A/B: ${sizeMiB} MiB, ${rounds} rounds (+1 untimed), load ${(await import('node:os')).loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+console.log(`hugepages A/B: ${sizeMiB} MiB, ${rounds} rounds (+1 untimed), ${loadLine()}`);
+const ORDINARY = 'ordinary';
+const HUGE = 'huge pages';
 for (const { name, run } of cases) {
   const thp0 = thpCounters();
-  const samples = { ordinary: { cpu: [] as number[], wall: [] as number[] }, huge: { cpu: [] as number[], wall: [] as number[] } };
-  for (let round = 0; round <= rounds; round++) {
-    const order = round % 2 === 0 ? [false, true] : [true, false];
-    for (const huge of order) {
-      if (huge) delete process.env.TENSIO_NO_HUGEPAGES;
+  const samples = await abRounds({
+    names: [ORDINARY, HUGE],
+    rounds,
+    // Read at every allocation: switched untimed before each run.
+    before: (variant) => {
+      if (variant === HUGE) delete process.env.TENSIO_NO_HUGEPAGES;
       else process.env.TENSIO_NO_HUGEPAGES = '1';
-      gc();
-      const cpu0 = process.cpuUsage();
-      const wall0 = process.hrtime.bigint();
-      const result = await run(huge);
-      const cpu = process.cpuUsage(cpu0);
-      const wall = Number(process.hrtime.bigint() - wall0) / 1e6;
+    },
+    run: (variant) => run(variant === HUGE),
+    after: (variant, _group, result) => {
+      const huge = variant === HUGE;
       if (result.byteLength !== total || isHugePageBuffer(result) !== huge) throw new Error(`${name}: ${result.byteLength} bytes, huge ${isHugePageBuffer(result)} (expected ${huge})`);
-      if (round === 0) continue;
-      const bucket = huge ? samples.huge : samples.ordinary;
-      bucket.cpu.push((cpu.user + cpu.system) / 1000);
-      bucket.wall.push(wall);
-    }
-  }
-  const line = (label: string, s: { cpu: number[]; wall: number[] }) => `${label} cpu ${median(s.cpu).toFixed(0)} ms, wall ${median(s.wall).toFixed(0)} ms (${(total / median(s.wall) / 1e6).toFixed(2)} GB/s)`;
+    },
+  });
+  const ordinary = abMedians(samples.get(ORDINARY)!);
+  const huge = abMedians(samples.get(HUGE)!);
+  const line = (label: string, m: AbSample) => `${label} cpu ${m.cpu.toFixed(0)} ms, wall ${m.wall.toFixed(0)} ms (${(total / m.wall / 1e6).toFixed(2)} GB/s), faults ${m.faults.toFixed(0)}`;
   const thp1 = thpCounters();
-  console.log(`${name}: ${line('ordinary', samples.ordinary)} | ${line('huge pages', samples.huge)} | cpu ${(median(samples.ordinary.cpu) / median(samples.huge.cpu)).toFixed(2)}x; huge-page faults ${thp1.alloc - thp0.alloc}, fallbacks to 4 KiB ${thp1.fallback - thp0.fallback} (${(total / 2 ** 21) * (rounds + 1)} wanted)`);
+  console.log(`${name}: ${line(ORDINARY, ordinary)} | ${line(HUGE, huge)} | cpu ${(ordinary.cpu / huge.cpu).toFixed(2)}x; huge-page faults ${thp1.alloc - thp0.alloc}, fallbacks to 4 KiB ${thp1.fallback - thp0.fallback} (${(total / 2 ** 21) * (rounds + 1)} wanted)`);
 }
 delete process.env.TENSIO_NO_HUGEPAGES;
 rmSync(dir, { recursive: true, force: true });

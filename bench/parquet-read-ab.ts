@@ -4,42 +4,29 @@
  * checkouts (`--a`, `--b`: a repository root each; the same root twice measures noise),
  * each read stacked (one `(rows, columns)` tensor) and columnar (`columns: 'separate'`,
  * every column tensor in turn), every round running each contender once in rotating
- * order. Printed: medians of wall time, process CPU time (every thread: libuv's snappy
- * and zstd decodes count) and the JavaScript thread's own CPU (`/proc/self/task/<pid>/schedstat`).
+ * order after one untimed warm-up round (`lib/ab-rounds.ts`). Printed: medians of wall
+ * time, process CPU time (every thread: libuv's snappy and zstd decodes count) and the
+ * JavaScript thread's own CPU (`/proc/self/task/<pid>/schedstat`). `--modes stacked`
+ * or `--modes columnar` takes one of the two.
  * Not part of `npm run bench`: a focused measurement for bench/README.md.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { abMedians, abRounds, AbArgs } from './lib/ab-rounds.js';
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const at = argv.indexOf(name);
-  if (at < 0) return fallback;
-  const value = argv[at + 1]!;
-  argv.splice(at, 2);
-  return value;
-};
-const rounds = Number(option('--rounds', '5'));
-const roots = { A: resolve(option('--a', '.')), B: resolve(option('--b', '.')) };
-const modes = option('--modes', 'stacked,columnar').split(',');
-const files = argv;
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
+const args = new AbArgs();
+const rounds = args.number('--rounds', 5);
+const roots = { A: resolve(args.string('--a', '.')), B: resolve(args.string('--b', '.')) };
+const modes = args.string('--modes', 'stacked,columnar').split(',');
+const files = args.rest();
+for (const mode of modes) if (mode !== 'stacked' && mode !== 'columnar') throw new Error(`--modes: "${mode}" is neither stacked nor columnar`);
+if (files.length === 0) throw new Error('name one or more .parquet files');
 
 type Open = (path: string, options?: object) => Promise<{ tensors: { name: string }[]; read(name: string): Promise<{ data: Uint8Array }>; close(): Promise<void> }>;
 const opens: Record<string, Open> = {};
 for (const [label, root] of Object.entries(roots)) opens[label] = ((await import(`${root}/src/formats/parquet/index.ts`)) as { parquetOpen: Open }).parquetOpen;
 
-/** CPU nanoseconds of this (JavaScript) thread so far. */
-function threadCpu(): number {
-  return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
-}
-
-async function once(open: Open, file: string, mode: string): Promise<{ wall: number; cpu: number; js: number }> {
-  gc!();
-  const cpu0 = process.cpuUsage();
-  const js0 = threadCpu();
-  const t0 = performance.now();
+/** Opens the file, reads every tensor, closes; the bytes read. */
+async function readAll(open: Open, file: string, mode: string): Promise<number> {
   const reader = await open(file, mode === 'columnar' ? { formatOptions: { columns: 'separate' } } : {});
   let bytes = 0;
   try {
@@ -47,26 +34,23 @@ async function once(open: Open, file: string, mode: string): Promise<{ wall: num
   } finally {
     await reader.close();
   }
-  const wall = performance.now() - t0;
-  const used = process.cpuUsage(cpu0);
-  if (bytes === 0) throw new Error('read nothing');
-  return { wall, cpu: (used.user + used.system) / 1000, js: (threadCpu() - js0) / 1e6 };
+  return bytes;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 for (const file of files) {
   for (const mode of modes) {
-    const results: Record<string, { wall: number; cpu: number; js: number }[]> = { A: [], B: [] };
     const labels = Object.keys(opens);
-    // One warm-up each, then rounds in rotating order.
-    for (const label of labels) await once(opens[label]!, file, mode);
-    for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? labels : [...labels].reverse();
-      for (const label of order) results[label]!.push(await once(opens[label]!, file, mode));
-    }
+    const samples = await abRounds({
+      names: labels,
+      rounds,
+      run: (label) => readAll(opens[label]!, file, mode),
+      after: (label, _group, bytes) => {
+        if (bytes === 0) throw new Error(`${label}: read nothing`);
+      },
+    });
     const line = labels.map((label) => {
-      const r = results[label]!;
-      return `${label} wall ${median(r.map((x) => x.wall)).toFixed(0)} cpu ${median(r.map((x) => x.cpu)).toFixed(0)} js ${median(r.map((x) => x.js)).toFixed(0)}`;
+      const m = abMedians(samples.get(label)!);
+      return `${label} wall ${m.wall.toFixed(0)} cpu ${m.cpu.toFixed(0)} js ${m.js.toFixed(0)}`;
     }).join(' | ');
     console.log(`${file.split('/').pop()} ${mode}: ${line} ms (medians of ${rounds})`);
   }

@@ -22,50 +22,35 @@
  * big tensor, so read-ahead has no next tensor and only fault-ahead within it can help).
  * Not part of `npm run bench`: a focused measurement for bench/README.md.
  */
-import { mkdtempSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryMapPopulateAvailable, memoryMapStatus, openTensorFile, populateMappedView, readEach, type Tensor } from '../src/index.js';
 import { readAllIntoWasmMemory, type WasmMemoryLike } from '../src/io/wasm-io.js';
-import { makeFloat32Tensor, makeMixedTensors, npyFixtureHeader, safetensorsFixtureHeader } from './lib/fixtures.js';
+import { abRounds, abTable, AbArgs, loadLine, requireGc } from './lib/ab-rounds.js';
+import { makeFloat32Tensor, makeMixedTensors, npyFixtureHeader, safetensorsFixtureHeader, writeFolioPair } from './lib/fixtures.js';
 import { sumFloat64Unrolled, wasmSumInPlace } from './lib/sum.js';
 
 const MiB = 2 ** 20;
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? Number(argv[at + 1]) : fallback;
-};
-const sizeMiB = option('--size-mib', 256);
-const rounds = option('--rounds', 5);
-const npy = argv.includes('--npy');
-const tensorCount = npy ? 1 : option('--tensors', 64);
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
+const args = new AbArgs();
+const sizeMiB = args.number('--size-mib', 256);
+const rounds = args.number('--rounds', 5);
+const npy = args.flag('--npy');
+const tensorsAsked = args.number('--tensors', 64);
+args.rest();
+const tensorCount = npy ? 1 : tensorsAsked;
+requireGc();
 const status = memoryMapStatus();
 if (!status.enabled || !memoryMapPopulateAvailable()) throw new Error(`mapping or populate is off: ${status.reason}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'tensio-read-each-ab-'));
 const tensors = npy ? [makeFloat32Tensor(sizeMiB * MiB, 'array')] : makeMixedTensors(sizeMiB * MiB, tensorCount);
 const header = npy ? npyFixtureHeader('<f4', tensors[0]!.shape) : safetensorsFixtureHeader(tensors).header;
-/** Writes the file in pieces of `pieceBytes` (0: each part in one write). */
-function writeFile(path: string, pieceBytes: number): void {
-  const fd = openSync(path, 'w');
-  for (const part of [header, ...tensors.map((tensor) => tensor.data)]) {
-    const step = pieceBytes || part.byteLength;
-    for (let at = 0; at < part.byteLength; at += step) writeSync(fd, part, at, Math.min(step, part.byteLength - at));
-  }
-  closeSync(fd);
-}
-const extension = npy ? 'npy' : 'safetensors';
-const files = { 'large folios': join(dir, `whole.${extension}`), 'small folios': join(dir, `pieces.${extension}`) };
-writeFile(files['large folios'], 0);
-writeFile(files['small folios'], 64 * 1024);
+const files = writeFolioPair(dir, npy ? 'npy' : 'safetensors', [header, ...tensors.map((tensor) => tensor.data)]);
 const totalBytes = tensors.reduce((sum, tensor) => sum + tensor.data.byteLength, 0);
 tensors.length = 0;
 
 let sink = 0;
-const mainThreadNs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'latin1').split(' ')[0]);
 
 type Run = (path: string, keep: unknown[]) => Promise<void>;
 const contenders: Record<string, Run> = {
@@ -114,43 +99,23 @@ async function readAll(path: string, keep: unknown[], options: { populate?: bool
   for (const info of reader.tensors) summed(await reader.read(info.name, options), keep);
 }
 
-interface Sample { wall: number; cpu: number; main: number; faults: number }
-const samples = new Map<string, Sample[]>();
-const names = Object.keys(contenders);
-for (let round = 0; round <= rounds; round++) {
-  for (const [label, path] of Object.entries(files)) {
-    for (let index = 0; index < names.length; index++) {
-      const name = names[(index + round) % names.length]!;
-      gc();
-      await new Promise((resolve) => setImmediate(resolve));
-      await new Promise((resolve) => setImmediate(resolve));
-      const keep: unknown[] = [];
-      const faults = process.resourceUsage().minorPageFault;
-      const main = mainThreadNs();
-      const cpu = process.cpuUsage();
-      const wall = performance.now();
-      await contenders[name]!(path, keep);
-      const sample = {
-        wall: performance.now() - wall,
-        cpu: (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1000,
-        main: (mainThreadNs() - main) / 1e6,
-        faults: process.resourceUsage().minorPageFault - faults,
-      };
-      for (const kept of keep) (kept as { release?: () => void }).release?.();
-      keep.length = 0;
-      if (round === 0) continue; // the first round warms the page cache and the code
-      const key = `${label}: ${name}`;
-      samples.set(key, [...(samples.get(key) ?? []), sample]);
-    }
-  }
-}
+const samples = await abRounds({
+  names: Object.keys(contenders),
+  rounds,
+  groups: Object.keys(files),
+  run: async (name, label) => {
+    const keep: unknown[] = [];
+    await contenders[name]!(files[label as keyof typeof files], keep);
+    return keep;
+  },
+  // Every contender keeps what it read until its timing ends; released untimed.
+  after: (_name, _label, keep) => {
+    for (const kept of keep) (kept as { release?: () => void }).release?.();
+    keep.length = 0;
+  },
+});
 rmSync(dir, { recursive: true, force: true });
 
-const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1]!;
-console.log(`${sizeMiB} MiB in ${tensorCount} tensors, ${rounds} rounds (+1 warm-up), medians; GB/s = bytes / wall`);
-console.log('case'.padEnd(34), 'wall ms', ' GB/s', ' CPU ms', '  JS thread ms', 'faults');
-for (const [key, list] of samples) {
-  const wall = median(list.map((sample) => sample.wall));
-  console.log(key.padEnd(34), wall.toFixed(1).padStart(7), (totalBytes / wall / 1e6).toFixed(2).padStart(5), median(list.map((sample) => sample.cpu)).toFixed(1).padStart(7), median(list.map((sample) => sample.main)).toFixed(1).padStart(14), String(median(list.map((sample) => sample.faults))).padStart(6));
-}
+console.log(`${sizeMiB} MiB in ${tensorCount} tensors, ${rounds} rounds (+1 warm-up), medians; GB/s = bytes / wall; ${loadLine()}`);
+for (const line of abTable(samples, totalBytes)) console.log(line);
 if (sink === 42) console.log('');

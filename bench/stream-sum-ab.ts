@@ -25,53 +25,37 @@
  * `--no-sum` reads one byte per chunk instead of summing (what each path costs alone).
  * Not part of `npm run bench`: a focused measurement for bench/README.md.
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryMapStatus, openTensorFile, populateMappedView, type StreamTensorOptions } from '../src/index.js';
-import { makeMixedTensors, safetensorsFixtureHeader } from './lib/fixtures.js';
+import { abRounds, abTable, AbArgs, loadLine, requireGc } from './lib/ab-rounds.js';
+import { makeMixedTensors, safetensorsFixtureHeader, writeFolioPair } from './lib/fixtures.js';
 import { readFully, safetensorsHeaderSpans } from './lib/raw-fs.js';
 import { sumFloat64Unrolled } from './lib/sum.js';
 
 const MiB = 2 ** 20;
 const CHUNK = 8 * MiB;
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? Number(argv[at + 1]) : fallback;
-};
-const sizeMiB = option('--size-mib', 256);
-const rounds = option('--rounds', 5);
-const tensorCount = option('--tensors', 64);
-const onlyAt = argv.indexOf('--only');
-const only = onlyAt >= 0 ? new Set(argv[onlyAt + 1]!.split(',')) : undefined;
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
+const args = new AbArgs();
+const sizeMiB = args.number('--size-mib', 256);
+const rounds = args.number('--rounds', 5);
+const tensorCount = args.number('--tensors', 64);
+const only = args.list('--only');
+const noSum = args.flag('--no-sum');
+args.rest();
+requireGc();
 console.log(`mmap: ${memoryMapStatus().reason}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'tensio-stream-sum-ab-'));
 const tensors = makeMixedTensors(sizeMiB * MiB, tensorCount);
 const { header, offsets } = safetensorsFixtureHeader(tensors);
 const spans = tensors.map((tensor, index) => ({ offset: offsets[index]!, length: tensor.data.byteLength }));
-/** Writes the file in pieces of `pieceBytes` (0: each part in one write). */
-function writeFile(path: string, pieceBytes: number): void {
-  const fd = openSync(path, 'w');
-  for (const part of [header, ...tensors.map((tensor) => tensor.data)]) {
-    const step = pieceBytes || part.byteLength;
-    for (let at = 0; at < part.byteLength; at += step) writeSync(fd, part, at, Math.min(step, part.byteLength - at));
-  }
-  closeSync(fd);
-}
-const files = { 'large folios': join(dir, 'whole.safetensors'), 'small folios': join(dir, 'pieces.safetensors') };
-writeFile(files['large folios'], 0);
-writeFile(files['small folios'], 64 * 1024);
+const files = writeFolioPair(dir, 'safetensors', [header, ...tensors.map((tensor) => tensor.data)]);
 const totalBytes = tensors.reduce((sum, tensor) => sum + tensor.data.byteLength, 0);
 tensors.length = 0;
 
 let sink = 0;
-const noSum = argv.includes("--no-sum");
 const sumFloat64 = (bytes: Uint8Array) => (noSum ? bytes[0]! : sumFloat64Unrolled(bytes));
-const mainThreadNs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'latin1').split(' ')[0]);
 const reused = Buffer.allocUnsafeSlow(CHUNK).fill(0);
 
 function rawReused(path: string, list: readonly { offset: number; length: number }[], fd = openSync(path, 'r')): number {
@@ -144,45 +128,20 @@ const allContenders: Record<string, Run> = {
     return bytes;
   },
 };
+for (const name of only ?? []) if (!(name in allContenders)) throw new Error(`--only: no contender "${name}" (${Object.keys(allContenders).join(', ')})`);
 const contenders = Object.fromEntries(Object.entries(allContenders).filter(([name]) => !only || only.has(name)));
 
-interface Sample { wall: number; cpu: number; main: number; faults: number }
-const samples = new Map<string, Sample[]>();
-const names = Object.keys(contenders);
-for (let round = 0; round <= rounds; round++) {
-  for (const [label, path] of Object.entries(files)) {
-    for (let index = 0; index < names.length; index++) {
-      const name = names[(index + round) % names.length]!;
-      // Untimed: a full collection, then two turns of the loop (the unmaps run as finalizers from it).
-      gc();
-      await new Promise((resolve) => setImmediate(resolve));
-      await new Promise((resolve) => setImmediate(resolve));
-      const faults = process.resourceUsage().minorPageFault;
-      const main = mainThreadNs();
-      const cpu = process.cpuUsage();
-      const wall = performance.now();
-      const bytes = await contenders[name]!(path);
-      const used = process.cpuUsage(cpu);
-      const sample = {
-        wall: performance.now() - wall,
-        cpu: (used.user + used.system) / 1000,
-        main: (mainThreadNs() - main) / 1e6,
-        faults: process.resourceUsage().minorPageFault - faults,
-      };
-      if (bytes !== totalBytes) throw new Error(`${name}: ${bytes} bytes, expected ${totalBytes}`);
-      if (round === 0) continue; // the first round warms the page cache and the code
-      const key = `${label}: ${name}`;
-      samples.set(key, [...(samples.get(key) ?? []), sample]);
-    }
-  }
-}
+const samples = await abRounds({
+  names: Object.keys(contenders),
+  rounds,
+  groups: Object.keys(files),
+  run: (name, label) => contenders[name]!(files[label as keyof typeof files]),
+  after: (name, _label, bytes) => {
+    if (bytes !== totalBytes) throw new Error(`${name}: ${bytes} bytes, expected ${totalBytes}`);
+  },
+});
 rmSync(dir, { recursive: true, force: true });
 
-const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1]!;
-console.log(`${sizeMiB} MiB in ${tensorCount} tensors, ${rounds} rounds (+1 warm-up), medians; GB/s = bytes / wall; load ${readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ')}`);
-console.log('case'.padEnd(40), 'wall ms', ' GB/s', ' CPU ms', '  JS thread ms', 'faults');
-for (const [key, list] of [...samples].sort(([a], [b]) => a.localeCompare(b))) {
-  const wall = median(list.map((sample) => sample.wall));
-  console.log(key.padEnd(40), wall.toFixed(1).padStart(7), (totalBytes / wall / 1e6).toFixed(2).padStart(5), median(list.map((sample) => sample.cpu)).toFixed(1).padStart(7), median(list.map((sample) => sample.main)).toFixed(1).padStart(14), String(median(list.map((sample) => sample.faults))).padStart(6));
-}
+console.log(`${sizeMiB} MiB in ${tensorCount} tensors, ${rounds} rounds (+1 warm-up), medians; GB/s = bytes / wall; ${loadLine()}`);
+for (const line of abTable(samples, totalBytes)) console.log(line);
 if (sink === 42) console.log('');

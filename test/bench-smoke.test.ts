@@ -41,3 +41,51 @@ test('the mmap bench\'s sum kernels (JS 1 and 8 accumulators, WebAssembly SIMD) 
   const misaligned = new Uint8Array(new Float64Array([1, 2, 3, 4]).buffer, 3, 29);
   assert.deepEqual([sumFloat64Scalar(misaligned), sumFloat64Unrolled(misaligned), sumFloat64Wasm(misaligned)], [9, 9, 9]);
 });
+
+test('the A/B tools\' command line takes its options, leaves the files, and refuses what it does not know', async () => {
+  const { AbArgs } = await import('../bench/lib/ab-rounds.js');
+  const args = new AbArgs(['a.parquet', '--rounds', '9', '--no-sum', '--only', 'x,y', 'b.parquet', '--a', '/tmp/a']);
+  assert.equal(args.number('--rounds', 5), 9);
+  assert.equal(args.number('--size-mib', 256), 256);
+  assert.equal(args.flag('--no-sum'), true);
+  assert.equal(args.flag('--npy'), false);
+  assert.deepEqual(args.list('--only'), new Set(['x', 'y']));
+  assert.equal(args.list('--groups'), undefined);
+  assert.equal(args.string('--a', '.'), '/tmp/a');
+  assert.deepEqual(args.rest(), ['a.parquet', 'b.parquet']);
+  assert.throws(() => new AbArgs(['--round', '9']).rest(), /unknown option --round/);
+  assert.throws(() => new AbArgs(['--rounds', 'nine']).number('--rounds', 5), /--rounds takes a positive number, not "nine"/);
+  assert.throws(() => new AbArgs(['--rounds', '0']).number('--rounds', 5), /positive number/);
+  assert.throws(() => new AbArgs(['--rounds']).number('--rounds', 5), /--rounds needs a value/);
+});
+
+test('abRounds runs every contender once a round in rotating order, the first round untimed, and collects before each run', async () => {
+  const { abRounds, abMedians } = await import('../bench/lib/ab-rounds.js');
+  const global = globalThis as { gc?: () => void };
+  const saved = global.gc;
+  const events: string[] = [];
+  global.gc = () => events.push('gc');
+  try {
+    const samples = await abRounds({
+      names: ['a', 'b', 'c'],
+      rounds: 2,
+      groups: ['x', 'y'],
+      before: (name, group) => events.push(`before ${group} ${name}`),
+      run: async (name, group) => { events.push(`run ${group} ${name}`); return `${group}${name}`; },
+      after: (name, group, result) => events.push(`after ${result}`),
+    });
+    const runs = events.filter((event) => event.startsWith('run ')).map((event) => event.slice(4).replace(' ', ''));
+    // Round r starts at contender r (mod 3), for each group in turn; round 0 is the warm-up.
+    assert.deepEqual(runs, ['xa', 'xb', 'xc', 'ya', 'yb', 'yc', 'xb', 'xc', 'xa', 'yb', 'yc', 'ya', 'xc', 'xa', 'xb', 'yc', 'ya', 'yb']);
+    assert.deepEqual(events.slice(0, 4), ['before x a', 'gc', 'run x a', 'after xa']);
+    assert.equal(events.filter((event) => event === 'gc').length, 18);
+    assert.deepEqual([...samples.keys()], ['x: a', 'x: b', 'x: c', 'y: a', 'y: b', 'y: c']);
+    for (const list of samples.values()) {
+      assert.equal(list.length, 2);
+      const medians = abMedians(list);
+      for (const value of [medians.wall, medians.cpu, medians.js, medians.faults]) assert.ok(Number.isFinite(value) && value >= 0);
+    }
+  } finally {
+    global.gc = saved;
+  }
+});

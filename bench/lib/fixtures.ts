@@ -6,6 +6,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** One generated tensor. */
 export interface BenchTensor {
@@ -144,20 +145,40 @@ export function npyFixtureHeader(descr: string, shape: readonly number[]): Uint8
 
 /**
  * Writes header and data pieces to `path` (plain `fs`, no fsync): fixture files only.
+ * `writeBytes`: at most that many bytes a write (how the page cache comes to hold the file).
  *
  * @example
  * ```ts
  * writeFixtureFile(path, [header, ...tensors.map((t) => t.data)]);
  * ```
  */
-export function writeFixtureFile(path: string, pieces: readonly Uint8Array[]): void {
+export function writeFixtureFile(path: string, pieces: readonly Uint8Array[], options: { writeBytes?: number } = {}): void {
   const fd = openSync(path, 'w');
   try {
     for (const piece of pieces) {
+      const step = options.writeBytes ?? piece.byteLength;
       let done = 0;
-      while (done < piece.byteLength) done += writeSync(fd, piece, done, piece.byteLength - done);
+      while (done < piece.byteLength) done += writeSync(fd, piece, done, Math.min(step, piece.byteLength - done));
     }
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The same pieces written twice in `dir`: `whole.<extension>` in one write a piece (its
+ * page cache in large folios on ext4: a mapping fault maps 2 MiB) and `pieces.<extension>`
+ * in 64 KiB writes (small folios, as `torch.save` leaves a `.pt`: a fault maps 64 KiB).
+ * Keyed by that label, for the A/B tools' rounds.
+ *
+ * @example
+ * ```ts
+ * const files = writeFolioPair(dir, 'safetensors', [header, ...tensors.map((t) => t.data)]);
+ * ```
+ */
+export function writeFolioPair(dir: string, extension: string, pieces: readonly Uint8Array[]): { 'large folios': string; 'small folios': string } {
+  const files = { 'large folios': join(dir, `whole.${extension}`), 'small folios': join(dir, `pieces.${extension}`) };
+  writeFixtureFile(files['large folios'], pieces);
+  writeFixtureFile(files['small folios'], pieces, { writeBytes: 64 * 1024 });
+  return files;
 }
