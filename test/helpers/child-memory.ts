@@ -1,4 +1,5 @@
-/** Small pieces the mapping child processes share (mmap-child, wasm-map-child, fault-ahead-child). */
+/** Small pieces the mapping child processes share (mmap-child, wasm-map-child, fault-ahead-child, stream-read-ahead-child). */
+import { isTensioError } from '../../src/core/errors.js';
 import type { WasmMemoryLike } from '../../src/io/index.js';
 
 /** A fresh WebAssembly memory of one page that may grow to 4 GiB. */
@@ -12,4 +13,18 @@ export function byteSum(bytes: Uint8Array): number {
   let total = 0;
   for (let i = 0; i < bytes.byteLength; i++) total += bytes[i]!;
   return total;
+}
+
+/**
+ * The TensioError code `run` ends with, `undefined` when it resolves; anything else that
+ * is thrown comes back as "not a TensioError: …", so the parent's assertion shows it.
+ * A function, not a promise, so that a synchronous throw is caught too.
+ */
+export async function errorCodeOf(run: () => Promise<unknown> | undefined): Promise<string | undefined> {
+  try {
+    await run();
+    return undefined;
+  } catch (error) {
+    return isTensioError(error) ? error.code : `not a TensioError: ${String(error)}`;
+  }
 }

@@ -18,19 +18,9 @@ import { memoryMapPopulateError, memoryMapStatus, openTensorFile, populateMapped
 import { readAllIntoWasmMemory } from '../../src/io/index.js';
 import { mapFileIntoWasmMemory } from '../../src/storage/memory-map.js';
 import { isTensioError } from '../../src/core/errors.js';
-import { byteSum, newWasmMemory } from './child-memory.js';
+import { byteSum, errorCodeOf, newWasmMemory } from './child-memory.js';
 
 const [mode, path, arg] = process.argv.slice(2) as [string, string, string];
-
-/** The error code a promise ends with, `undefined` when it resolves. */
-async function codeOf(promise: Promise<unknown> | undefined): Promise<string | undefined> {
-  try {
-    await promise;
-    return undefined;
-  } catch (error) {
-    return isTensioError(error) ? error.code : `not a TensioError: ${String(error)}`;
-  }
-}
 
 const out: Record<string, unknown> = { mode, mapping: memoryMapStatus().enabled, populate: memoryMapStatus().populate };
 if (mode === 'place') {
@@ -54,7 +44,7 @@ if (mode === 'place') {
   truncateSync(path, offset + Math.floor(placed!.byteLength / 2));
   out.mapped = placed!.mapped;
   out.sum = byteSum(new Uint8Array(memory.buffer, placed!.pointer, placed!.byteLength));
-  out.populated = await codeOf(placed!.populated());
+  out.populated = await errorCodeOf(() => placed!.populated());
   out.faulted = placed!.faulted();
   placed!.release();
   await reader.close();
@@ -63,14 +53,14 @@ if (mode === 'place') {
   const at = memory.grow(64) * 65536;
   const mapping = mapFileIntoWasmMemory(memory, at, fd, 0, 2 * 65536, path);
   truncateSync(path, 1000);
-  out.cutFirst = await codeOf(mapping?.populate?.());
+  out.cutFirst = await errorCodeOf(() => mapping?.populate?.());
   mapping?.release();
 } else if (mode === 'truncate-view') {
   const reader = await openTensorFile(path);
   const tensor = await reader.read(arg);
   const offset = (reader.info(arg).extras?.dataOffset as number | undefined) ?? 0;
   truncateSync(path, offset + Math.floor(tensor.data.byteLength / 2));
-  out.populate = await codeOf(populateMappedView(tensor.data, path));
+  out.populate = await errorCodeOf(() => populateMappedView(tensor.data, path));
   const kept = memoryMapPopulateError(tensor.data);
   out.kept = kept && isTensioError(kept) ? kept.code : String(kept);
   await reader.close();

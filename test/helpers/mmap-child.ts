@@ -22,8 +22,7 @@
 import { createHash } from 'node:crypto';
 import { truncateSync } from 'node:fs';
 import { openTensorFile, isMemoryMapped, memoryMapFaulted, memoryMapStatus, populateMappedView, readEach } from '../../src/index.js';
-import { isTensioError } from '../../src/core/errors.js';
-import { byteSum } from './child-memory.js';
+import { byteSum, errorCodeOf } from './child-memory.js';
 
 const [mode, ...args] = process.argv.slice(2);
 
@@ -32,15 +31,6 @@ function collect(): void {
   if (!gc) throw new Error('run with --expose-gc');
   gc();
   gc();
-}
-
-async function errorOf(run: () => Promise<unknown>): Promise<string | undefined> {
-  try {
-    await run();
-    return undefined;
-  } catch (error) {
-    return isTensioError(error) ? error.code : `crash: ${String(error)}`;
-  }
 }
 
 const out: Record<string, unknown> = { mode, mapping: memoryMapStatus().enabled };
@@ -74,7 +64,7 @@ if (mode === 'hashes') {
   const [path, name] = args as [string, string];
   const reader = await openTensorFile(path);
   let chunks = 0;
-  out.error = await errorOf(async () => {
+  out.error = await errorCodeOf(async () => {
     for await (const chunk of reader.stream(name, { chunkBytes: 65536 })) {
       if (chunks === 0) truncateSync(path, 4096);
       chunks++;
@@ -87,7 +77,7 @@ if (mode === 'hashes') {
   const [path, name] = args as [string, string];
   const reader = await openTensorFile(path);
   truncateSync(path, 4096);
-  out.error = await errorOf(() => reader.read(name));
+  out.error = await errorCodeOf(() => reader.read(name));
   await reader.close();
 } else if (mode === 'outlive') {
   const [path, name] = args as [string, string];
@@ -136,7 +126,7 @@ if (mode === 'hashes') {
   const [path] = args as [string];
   const reader = await openTensorFile(path);
   const given: string[] = [];
-  out.error = await errorOf(async () => {
+  out.error = await errorCodeOf(async () => {
     for await (const { name, tensor } of readEach(reader, { aheadBytes: 64 * 2 ** 20 })) {
       if (given.length === 0) {
         out.mapped = isMemoryMapped(tensor.data);
@@ -145,7 +135,7 @@ if (mode === 'hashes') {
         // Populating the cut mapping again: the kernel answers EFAULT, tensio SOURCE_CHANGED. Unless
         // readEach's own fault-ahead touched the cut pages first: its SIGBUS put zeros there and
         // flagged the mapping, and populating zeros succeeds. Either way the cut is on record.
-        out.populate = await errorOf(async () => populateMappedView(tensor.data, path));
+        out.populate = await errorCodeOf(async () => populateMappedView(tensor.data, path));
         out.faultedAfterPopulate = memoryMapFaulted(tensor.data);
       }
       given.push(name);

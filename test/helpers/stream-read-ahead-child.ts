@@ -12,20 +12,12 @@
 import { createHash } from 'node:crypto';
 import { truncateSync } from 'node:fs';
 import { isMemoryMapped, memoryMapStatus, openTensorFile, type StreamTensorOptions } from '../../src/index.js';
-import { isTensioError } from '../../src/core/errors.js';
+import { errorCodeOf } from './child-memory.js';
 
 const [big, cut] = process.argv.slice(2) as [string, string];
 const CHUNK = 3 * 2 ** 20; // the first chunk splits (two halves of 1.5 MiB); then 3 MiB and 1 MiB + 12 bytes
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-async function codeOf(run: () => Promise<unknown>): Promise<string | undefined> {
-  try {
-    await run();
-    return undefined;
-  } catch (error) {
-    return isTensioError(error) ? error.code : `crash: ${String(error)}`;
-  }
-}
 
 const out: Record<string, unknown> = { mapping: memoryMapStatus().enabled };
 {
@@ -64,7 +56,7 @@ const out: Record<string, unknown> = { mapping: memoryMapStatus().enabled };
 
   // An abort while the consumer holds the first chunk ends the stream with ABORTED at the next.
   const controller = new AbortController();
-  out.aborted = await codeOf(async () => {
+  out.aborted = await errorCodeOf(async () => {
     for await (const chunk of reader.stream('big', { chunkBytes: CHUNK, reuseBuffer: true, signal: controller.signal })) {
       void chunk;
       controller.abort();
@@ -75,7 +67,7 @@ for (const [key, options] of [['closed', {}], ['closedOneBuffer', { readAhead: f
   // close() while the next chunk is being read ahead (or, with one buffer, before it is read): the next step fails, nothing hangs.
   const reader = await openTensorFile(big);
   const chunks: number[] = [];
-  out[key] = await codeOf(async () => {
+  out[key] = await errorCodeOf(async () => {
     for await (const chunk of reader.stream('big', { chunkBytes: CHUNK, reuseBuffer: true, ...options })) {
       chunks.push(chunk.byteLength);
       if (chunks.length === 1) await reader.close();
@@ -87,7 +79,7 @@ for (const [key, options] of [['closed', {}], ['closedOneBuffer', { readAhead: f
   // The file cut short after the first chunk: the third chunk's read meets the new end.
   const reader = await openTensorFile(cut);
   let chunks = 0;
-  out.cut = await codeOf(async () => {
+  out.cut = await errorCodeOf(async () => {
     for await (const chunk of reader.stream('big', { chunkBytes: CHUNK, reuseBuffer: true })) {
       if (chunks === 0) truncateSync(cut, 4096);
       chunks++;
