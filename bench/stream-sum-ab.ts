@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { memoryMapStatus, openTensorFile, populateMappedView, type StreamTensorOptions } from '../src/index.js';
 import { abRounds, abTable, AbArgs, loadLine, requireGc } from './lib/ab-rounds.js';
 import { makeMixedTensors, safetensorsFixtureHeader, writeFolioPair } from './lib/fixtures.js';
-import { readFully, safetensorsHeaderSpans } from './lib/raw-fs.js';
+import { rawReusedBuffer, readSpansReused, safetensorsHeaderSpans } from './lib/raw-fs.js';
 import { sumFloat64Unrolled } from './lib/sum.js';
 
 const MiB = 2 ** 20;
@@ -56,24 +56,14 @@ tensors.length = 0;
 
 let sink = 0;
 const sumFloat64 = (bytes: Uint8Array) => (noSum ? bytes[0]! : sumFloat64Unrolled(bytes));
-const reused = Buffer.allocUnsafeSlow(CHUNK).fill(0);
+const reused = rawReusedBuffer(CHUNK);
 
 function rawReused(path: string, list: readonly { offset: number; length: number }[], fd = openSync(path, 'r')): number {
-  let bytes = 0;
   try {
-    for (const span of list) {
-      for (let at = 0; at < span.length; at += CHUNK) {
-        const part = Math.min(CHUNK, span.length - at);
-        const target = part === CHUNK ? reused : reused.subarray(0, part);
-        readFully(fd, target, span.offset + at);
-        sink += sumFloat64(target);
-        bytes += part;
-      }
-    }
+    return readSpansReused(fd, list, reused, (target) => { sink += sumFloat64(target); });
   } finally {
     closeSync(fd);
   }
-  return bytes;
 }
 
 async function streamAll(path: string, options: StreamTensorOptions, populate = false): Promise<number> {

@@ -100,18 +100,35 @@ export async function rawReadReused(path: string, spans: readonly { offset: numb
   return timeIt(() => {
     const fd = openSync(path, 'r');
     try {
-      for (const span of spans) {
-        for (let offset = 0; offset < span.length; offset += buffer.byteLength) {
-          const part = Math.min(buffer.byteLength, span.length - offset);
-          const target = part === buffer.byteLength ? buffer : buffer.subarray(0, part);
-          readFully(fd, target, span.offset + offset);
-          each?.(target);
-        }
-      }
+      readSpansReused(fd, spans, buffer, each);
     } finally {
       closeSync(fd);
     }
   });
+}
+
+/**
+ * The loop of the reused-buffer contenders, untimed: every span of `fd` read through
+ * `buffer`, a buffer's worth at a time (the last piece of a span a view of its start),
+ * `each` on every piece. Returns the bytes read.
+ *
+ * @example
+ * ```ts
+ * const bytes = readSpansReused(fd, spans, rawReusedBuffer(), (piece) => { total += sum(piece); });
+ * ```
+ */
+export function readSpansReused(fd: number, spans: readonly { offset: number; length: number }[], buffer: Uint8Array, each?: (bytes: Uint8Array) => void): number {
+  let bytes = 0;
+  for (const span of spans) {
+    for (let at = 0; at < span.length; at += buffer.byteLength) {
+      const part = Math.min(buffer.byteLength, span.length - at);
+      const target = part === buffer.byteLength ? buffer : buffer.subarray(0, part);
+      readFully(fd, target, span.offset + at);
+      each?.(target);
+      bytes += part;
+    }
+  }
+  return bytes;
 }
 
 /**
@@ -129,14 +146,7 @@ export async function rawReadReusedWithHeader(path: string, buffer: Uint8Array, 
   return timeIt(() => {
     const fd = openSync(path, 'r');
     try {
-      for (const span of safetensorsHeaderSpans(fd)) {
-        for (let at = 0; at < span.length; at += buffer.byteLength) {
-          const part = Math.min(buffer.byteLength, span.length - at);
-          const target = part === buffer.byteLength ? buffer : buffer.subarray(0, part);
-          readFully(fd, target, span.offset + at);
-          each?.(target);
-        }
-      }
+      readSpansReused(fd, safetensorsHeaderSpans(fd), buffer, each);
     } finally {
       closeSync(fd);
     }
