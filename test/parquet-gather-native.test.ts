@@ -5,17 +5,18 @@
  * and 24, 32, entries of 4 and 8 bytes, odd strides and column offsets, each stream gathered
  * in pieces that continue one another, equal word for word (every word no piece writes
  * stays as it was); an index past the dictionary and a cut stream refused where the
- * JavaScript gather refuses them; pieces that would write outside the output refused
- * before anything runs. Through the reader: pyarrow's dictionary files read equal with the
- * native gather and with `TENSIO_PARQUET_GATHER=js` (stacked in bands, and column by
- * column, which gathers in JavaScript), and a page with an index past its dictionary gives the same result both ways
- * (the general decoder's, which reads it as a null).
+ * JavaScript gather refuses them, with the same reason at the same value; pieces that
+ * would write outside the output refused before anything runs. Through the reader:
+ * pyarrow's dictionary files read equal with the native gather and with
+ * `TENSIO_PARQUET_GATHER=js` (stacked in bands, and column by column, which gathers in
+ * JavaScript), and a page with an index past its dictionary refused with the same
+ * TensioError both ways (the general decoder, hyparquet, would read it as a null: NaN).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DictionaryIndexStream } from '../src/formats/parquet/hybrid-streams.js';
+import { DictionaryIndexStream, type DictionaryStreamDamage } from '../src/formats/parquet/hybrid-streams.js';
 import { parquetNativeGather } from '../src/formats/parquet/gather-native.js';
 import { addonParquetGatherBand } from '../src/storage/native-gather.js';
 import { parquetOpen } from '../src/formats/parquet/reader.js';
@@ -81,23 +82,31 @@ function pieces(count: number, stride: number, column: number, row0: number, ran
   return out;
 }
 
-/** The JavaScript gather of the pieces in turn: false where it stops. */
-function gatherJs(bytes: Uint8Array, dictionary: Uint32Array, entries: number, words: number, list: Piece[], stride: number, out: Uint32Array): boolean {
+/** How a gather of pieces ended: written, stopped at damage (what, at which value of the stream), or stopped at a run it does not take. */
+type Outcome = 'ok' | DictionaryStreamDamage | 'not taken';
+
+/** The JavaScript gather of the pieces in turn. */
+function gatherJs(bytes: Uint8Array, dictionary: Uint32Array, entries: number, words: number, list: Piece[], stride: number, out: Uint32Array): Outcome {
   const stream = new DictionaryIndexStream(bytes, dictionary, entries, words);
-  return list.every((piece) => stream.gather(piece.count, out, piece.first, stride));
+  return list.every((piece) => stream.gather(piece.count, out, piece.first, stride)) ? 'ok' : stream.damage ?? 'not taken';
 }
 
-/** The native gather of the pieces as one job: 'refused' where it stops (at a header, or rejected with ECORRUPT). */
-async function gatherNative(bytes: Uint8Array, dictionary: Uint32Array, entries: number, words: number, list: Piece[], stride: number, out: Uint32Array): Promise<'ok' | 'refused'> {
+/** The native gather of the pieces as one job (damage: at a header, by the JavaScript side; at an index, by the job's rejection). */
+async function gatherNative(bytes: Uint8Array, dictionary: Uint32Array, entries: number, words: number, list: Piece[], stride: number, out: Uint32Array): Promise<Outcome> {
   const stream = new DictionaryIndexStream(bytes, dictionary, entries, words);
   const job = parquetNativeGather()!();
-  if (!list.every((piece) => job.add(stream, piece.count, piece.first, stride))) return 'refused';
+  for (const piece of list) {
+    const start = stream.position;
+    const refuse = (value: number, reason: string) => Object.assign(new Error(reason), { damage: { reason, value: start + value } });
+    if (!job.add(stream, piece.count, piece.first, stride, refuse)) return stream.damage ?? 'not taken';
+  }
   try {
     await job.run(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
     return 'ok';
   } catch (error) {
-    assert.equal((error as { code?: string }).code, 'ECORRUPT', String(error));
-    return 'refused';
+    const { damage } = error as { damage?: DictionaryStreamDamage };
+    assert.ok(damage, String(error));
+    return damage;
   }
 }
 
@@ -118,7 +127,7 @@ test('native gather: random RLE / bit-packed streams of every width, 4- and 8-by
       const js = new Uint32Array(size).fill(SENTINEL);
       const native = new Uint32Array(size).fill(SENTINEL);
       const what = `width ${width}, ${words} words, stride ${stride}, column ${column}, ${list.length} pieces`;
-      assert.ok(gatherJs(bytes, dictionary, entries, words, list, stride, js), what);
+      assert.equal(gatherJs(bytes, dictionary, entries, words, list, stride, js), 'ok', what);
       assert.equal(await gatherNative(bytes, dictionary, entries, words, list, stride, native), 'ok', what);
       assert.deepEqual(native, js, what);
       // The values themselves, and nothing else written.
@@ -129,7 +138,7 @@ test('native gather: random RLE / bit-packed streams of every width, 4- and 8-by
   }
 });
 
-test('native gather: an index past the dictionary and a cut stream are refused where the JavaScript gather refuses them', { skip }, async () => {
+test('native gather: an index past the dictionary and a cut stream are refused where the JavaScript gather refuses them, for the same reason at the same value', { skip }, async () => {
   const random = generator(23);
   let refusedIndex = 0;
   let refusedCut = 0;
@@ -144,14 +153,19 @@ test('native gather: an index past the dictionary and a cut stream are refused w
       const fewer = Math.max(...indices);
       const js = gatherJs(bytes, dictionary, fewer, words, list, 3, new Uint32Array(3 * count + 3));
       const native = await gatherNative(bytes, dictionary, fewer, words, list, 3, new Uint32Array(3 * count + 3));
-      assert.equal(native, js ? 'ok' : 'refused', `width ${width}: index ${fewer} past ${fewer} entries`);
-      if (!js) refusedIndex++;
+      assert.deepEqual(native, js, `width ${width}: index ${fewer} past ${fewer} entries`);
+      if (js !== 'ok') {
+        refusedIndex++;
+        // The first index at or past `fewer`, named with its value.
+        const at = indices.findIndex((index) => index >= fewer);
+        assert.deepEqual(js, { reason: `dictionary index ${indices[at]} is past the dictionary's ${fewer} entries`, value: at });
+      }
       for (const cut of [1, 1 + random(bytes.byteLength - 1)]) {
         const short = bytes.subarray(0, bytes.byteLength - cut);
         const jsCut = gatherJs(short, dictionary, entries, words, list, 3, new Uint32Array(3 * count + 3));
         const nativeCut = await gatherNative(short, dictionary, entries, words, list, 3, new Uint32Array(3 * count + 3));
-        assert.equal(nativeCut, jsCut ? 'ok' : 'refused', `width ${width}: ${cut} bytes cut`);
-        if (!jsCut) refusedCut++;
+        assert.deepEqual(nativeCut, jsCut, `width ${width}: ${cut} bytes cut`);
+        if (jsCut !== 'ok') refusedCut++;
       }
     }
   }
@@ -159,8 +173,8 @@ test('native gather: an index past the dictionary and a cut stream are refused w
   // A bit-packed index past the dictionary is found by the native job itself (the run headers are sound): its reason names it.
   const gather = addonParquetGatherBand()!;
   const out = new Uint8Array(64).fill(0xee);
-  await assert.rejects(gather([Uint8Array.of(2, 3, 0b11100100, 0b00000000)], [new Uint8Array(12)], Float64Array.of(3, 1, 8, 0, 1, 1, 0, 0, 0, 0, 0), out), (error: Error & { code?: string }) => error.code === 'ECORRUPT' && /dictionary index 3 is past the dictionary's 3 entries/.test(error.message));
-  await assert.rejects(gather([Uint8Array.of(33, 2, 0, 0, 0, 0, 0)], [new Uint8Array(4)], Float64Array.of(1, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0), out), (error: Error & { code?: string }) => error.code === 'ECORRUPT' && /bit width is 33, over 32/.test(error.message));
+  await assert.rejects(gather([Uint8Array.of(2, 3, 0b11100100, 0b00000000)], [new Uint8Array(12)], Float64Array.of(3, 1, 8, 0, 1, 1, 0, 0, 0, 0, 0), out), (error: Error & { code?: string }) => error.code === 'ECORRUPT' && error.message === "piece 0, value 3: dictionary index 3 is past the dictionary's 3 entries");
+  await assert.rejects(gather([new Uint8Array(8), Uint8Array.of(33, 2, 0, 0, 0, 0, 0)], [new Uint8Array(4), new Uint8Array(4)], Float64Array.of(1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0), out), (error: Error & { code?: string }) => error.code === 'ECORRUPT' && error.message === 'piece 1, value 0: the dictionary indices\' bit width is 33, over 32');
 });
 
 test('native gather: pieces that would write outside the output or read past a dictionary are refused before the job runs, nothing written', { skip }, async () => {
@@ -199,7 +213,7 @@ schema = pa.schema([pa.field(f's{i}', pa.float32(), nullable=False) for i in ran
 pq.write_table(pa.table({f's{i}': small[:, i] for i in range(4)}, schema=schema), f'{d}/small.parquet', compression='none', data_page_version='1.0')
 `;
 
-test('native gather through the reader: pyarrow dictionary files read equal with it and with TENSIO_PARQUET_GATHER=js, stacked and column by column; a damaged index gives the same result both ways (the general decoder\'s)', { skip: skip || oracleSkip('pyarrow') }, async (t) => {
+test('native gather through the reader: pyarrow dictionary files read equal with it and with TENSIO_PARQUET_GATHER=js, stacked and column by column; a damaged index is refused with the same TensioError both ways', { skip: skip || oracleSkip('pyarrow') }, async (t) => {
   const dir = await tempDir(t);
   runPython(WRITE_FILES, [dir]);
   const readStacked = async (path: string) => {
@@ -254,24 +268,22 @@ test('native gather through the reader: pyarrow dictionary files read equal with
   bytes.fill(header % 2 === 1 ? 0xff : 3, at, at + (header % 2 === 1 ? 8 : 1));
   const damaged = join(dir, 'damaged.parquet');
   writeFileSync(damaged, bytes);
-  // Stacked: the row group (16 MiB of columns) is placed in bands, its dictionary pages gathered natively.
-  const outcome = async (): Promise<{ data?: Uint8Array; code?: string; message?: string }> => {
+  // Stacked: the row group (16 MiB of columns) is placed in bands, its dictionary pages gathered natively;
+  // column by column, in JavaScript. Each way refused, not read as NaN (hyparquet's null) nor as stray bytes.
+  const outcome = (formatOptions: Record<string, unknown>) => async (): Promise<{ code?: string; message?: string }> => {
     try {
-      await using reader = await parquetOpen(damaged);
-      return { data: (await reader.read(reader.tensors[0]!.name)).data };
+      await using reader = await parquetOpen(damaged, { formatOptions });
+      for (const info of reader.tensors) await reader.read(info.name);
+      return {};
     } catch (error) {
       return { code: (error as { code?: string }).code, message: (error as Error).message };
     }
   };
-  const native = await outcome();
-  const js = await withEnv('TENSIO_PARQUET_GATHER', 'js', outcome);
-  assert.equal(native.code, js.code);
-  assert.equal(native.message, js.message);
-  // Both fell back to the general decoder (it reads an index past the dictionary as a null, NaN), not a gather of stray bytes.
-  assert.ok(native.data && js.data && Buffer.from(native.data).equals(Buffer.from(js.data)), `read: ${native.message}`);
-  await using sound = await parquetOpen(join(dir, 'small.parquet'));
-  const want = new Float32Array((await sound.read(sound.tensors[0]!.name)).data.slice().buffer);
-  const got = new Float32Array(native.data.slice().buffer);
-  assert.equal(got.length, want.length);
-  assert.ok(Number.isNaN(got[0]) && got.every((value, i) => Number.isNaN(value) || value === want[i]), 'the damaged indices as NaN, the others as before');
+  for (const formatOptions of [{}, { columns: 'separate' }]) {
+    const native = await outcome(formatOptions)();
+    const js = await withEnv('TENSIO_PARQUET_GATHER', 'js', outcome(formatOptions));
+    assert.deepEqual(native, js, `${JSON.stringify(formatOptions)}: the same refusal both ways`);
+    assert.equal(native.code, 'INVALID_HEADER', native.message);
+    assert.match(native.message!, /^parquet: column "s0" in row group 0, data page 0 \(rows 0-\d+\): dictionary index 3 is past the dictionary's 3 entries, at row 0 \(value 0 of the page\)$/);
+  }
 });

@@ -2,7 +2,7 @@
  * Hostile Arrow and Parquet inputs: each one field wrong, each a TensioError with its
  * code, in bounded time and memory (truncated files, wrong magic, footer lengths past
  * the file, oversized metadata, compressed buffers and pages declaring huge sizes,
- * decompression bombs).
+ * decompression bombs, damaged dictionary index streams).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +13,9 @@ import { createTensor } from '../src/core/tensor.js';
 import { arrowDecodeBuffer, lz4FramesBound } from '../src/formats/arrow/codecs.js';
 import { arrowOpen } from '../src/formats/arrow/reader.js';
 import { arrowCreateWriter } from '../src/formats/arrow/writer.js';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { parquetDecompressors } from '../src/formats/parquet/codecs.js';
+import { pageHeader, ThriftCursor } from '../src/formats/parquet/page-headers.js';
 import { parquetOpen } from '../src/formats/parquet/reader.js';
 import { parquetVerify } from '../src/formats/parquet/verify.js';
 import { parquetCreateWriter } from '../src/formats/parquet/writer.js';
@@ -163,4 +165,68 @@ test('parquet: an RLE run of levels longer than its page is refused before hypar
   assert.throws(() => parquetCheckChunk(page(2 ** 30), shape), (error: unknown) => isTensioError(error, 'INVALID_HEADER') && /1073741824 times; its page has 10 values left/.test((error as Error).message));
   // A required column has no levels: the same bytes are values, not looked into.
   assert.doesNotThrow(() => parquetCheckChunk(page(2 ** 30), { ...shape, maxDefinition: 0 }));
+});
+
+/**
+ * A dictionary-encoded file (hyparquet-writer, uncompressed, one data page v2 per column):
+ * "a" FLOAT of 5 distinct values (index width 3), "b" DOUBLE; and where "a"'s indices
+ * start (the bit-width byte of its data page's values).
+ */
+const dictionaryValue = (row: number): number => ((row * 7) % 5) / 2;
+
+function dictionaryFile(): { bytes: Uint8Array; section: number; end: number } {
+  const rows = 300;
+  const bytes = new Uint8Array(parquetWriteBuffer({ columnData: [
+    { name: 'a', data: Float32Array.from({ length: rows }, (_, i) => dictionaryValue(i)), type: 'FLOAT', nullable: false, encoding: 'RLE_DICTIONARY' },
+    { name: 'b', data: Float64Array.from({ length: rows }, (_, i) => i), type: 'DOUBLE', nullable: false },
+  ], codec: 'UNCOMPRESSED' } as never));
+  // The first column chunk starts after the magic.
+  const cursor = new ThriftCursor(bytes.subarray(4));
+  const dictionary = pageHeader(cursor);
+  assert.equal(dictionary.type, 2, 'a dictionary page first');
+  assert.equal(dictionary.values, 5);
+  cursor.advance(dictionary.compressed);
+  const data = pageHeader(cursor);
+  assert.equal(data.type, 3, 'a data page v2');
+  const section = 4 + cursor.at + data.v2!.repetitionBytes + data.v2!.definitionBytes;
+  assert.equal(bytes[section], 3, 'indices of 3 bits');
+  return { bytes, section, end: 4 + cursor.at + data.compressed };
+}
+
+test('parquet: a damaged dictionary index stream is refused with the column, page, row and numbers, by the fast path (a read) and the general one (verify decodes with hyparquet, which would read an index past the dictionary as NaN)', async () => {
+  const { bytes, section, end } = dictionaryFile();
+  const readAll = async (file: Uint8Array) => {
+    await using reader = await parquetOpen(bytesSource(file), { formatOptions: { columns: 'separate' } });
+    return new Float32Array((await reader.read('a')).data.slice().buffer);
+  };
+  /** The general path's refusal: verify's problem for column "a". */
+  const verified = async (file: Uint8Array) => (await parquetVerify(bytesSource(file))).problems.filter((problem) => problem.tensor === 'a');
+  assert.deepEqual([...await readAll(bytes)], Array.from({ length: 300 }, (_, row) => dictionaryValue(row)), 'the sound file reads');
+  assert.deepEqual(await verified(bytes), [], 'the sound file verifies');
+  // Each mutant rewrites a's indices from the bit-width byte on (the rest of the section stays: trailing bytes).
+  const mutants: { name: string; stream: number[]; fast: RegExp; general: RegExp }[] = [
+    // One RLE run of all 300 rows (header 600) whose index is 5: the dictionary has 5 entries.
+    { name: 'RLE index past the dictionary', stream: [3, 0xd8, 0x04, 5], fast: /data page 0 \(rows 0-299\): dictionary index 5 is past the dictionary's 5 entries, at row 0 /, general: /data page 0 \(rows 0-299\): dictionary index 5 is past the dictionary's 5 entries, at value 0 / },
+    // An RLE run of 10 zeros, then a bit-packed group of 8 whose third index is 7.
+    { name: 'bit-packed index past the dictionary', stream: [3, 20, 0, 0x03, 0b11000000, 0b00000001, 0b00000000], fast: /dictionary index 7 is past the dictionary's 5 entries, at row 12 \(value 12 of the page\)/, general: /dictionary index 7 is past the dictionary's 5 entries, at value 12 of the page/ },
+    { name: 'an empty RLE run', stream: [3, 0x00, 0x00, 0xd8, 0x04, 1], fast: /an RLE run of dictionary indices holds 0 values, at row 0 /, general: /an RLE run of dictionary indices holds 0 values, at value 0 / },
+    { name: 'a width over 32', stream: [33], fast: /bit width is 33, over 32/, general: /bit width is 33, over 32/ },
+  ];
+  for (const mutant of mutants) {
+    const file = bytes.slice();
+    file.set(mutant.stream, section);
+    const named = (message: string, why: RegExp) => message.startsWith('parquet: column "a" in row group 0, ') && why.test(message);
+    await assert.rejects(readAll(file), (error: unknown) => (isTensioError(error, 'INVALID_HEADER') && named((error as Error).message, mutant.fast)) || assert.fail(`${mutant.name}: ${(error as Error).stack}`));
+    const problems = await verified(file);
+    assert.ok(problems.some((problem) => problem.code === 'INVALID_HEADER' && named(problem.message, mutant.general)), `${mutant.name}: ${JSON.stringify(problems)}`);
+  }
+  // A run header cut at the section's end: RLE runs of 1 zero up to it (2 bytes each), then continuation bytes.
+  const cut = bytes.slice();
+  let at = section + 1;
+  for (; at + 2 < end; at += 2) cut.set([2, 0], at);
+  cut.fill(0x80, at, end);
+  const runs = (at - section - 1) / 2;
+  assert.ok(runs < 300, 'the runs end before the rows do');
+  await assert.rejects(readAll(cut), (error: unknown) => isTensioError(error, 'INVALID_HEADER') && new RegExp(`run header of the dictionary indices is cut or longer than 5 bytes, at row ${runs} `).test((error as Error).message));
+  assert.ok((await verified(cut)).some((problem) => problem.code === 'INVALID_HEADER'));
 });

@@ -15,8 +15,9 @@
  * The rules are hybrid-streams.ts's, checked the same way: a width over 32, a run header
  * cut or longer than five bytes, a bit-packed run past the section (or of 2^31 bits and
  * more), an RLE run of 0 values or whose value is cut, and an index at or past `entries`
- * each reject with code "ECORRUPT" and the reason (the reader then decodes the chunk the
- * general way, which reports it). What would write outside `out` or read outside a
+ * each reject with code "ECORRUPT" and the message "piece P, value V: reason" (V counted
+ * from the piece's first value; the reader turns it into its refusal naming the column,
+ * page and row: gather-native.ts). What would write outside `out` or read outside a
  * dictionary is refused before the job is queued (RangeError "ERANGE"): every value's
  * words lie in out[first .. first + (count - 1) * stride + words) words. Reads of the
  * section stay inside it (the last values of a section are read byte by byte).
@@ -59,7 +60,7 @@ typedef struct {
 typedef struct {
   uint8_t *out;
   size_t pieces;
-  char failure[192];
+  char failure[256];
   gather_piece_t piece[];
 } gather_job_t;
 
@@ -82,8 +83,12 @@ static inline uint64_t load64le(const uint8_t *at) {
 #endif
 }
 
-/* One piece (see the file comment); NULL when it was written, else why not (possibly in `failure`). */
-static const char *gather_piece(const gather_piece_t *p, uint8_t *out, char *failure, size_t failure_size) {
+/*
+ * One piece (see the file comment); NULL when it was written, else why not (possibly in
+ * `failure`), with `*value` the piece's value (from its first) that could not be read.
+ */
+static const char *gather_piece(const gather_piece_t *p, uint8_t *out, char *failure, size_t failure_size, uint64_t *value_at) {
+  *value_at = 0;
   if (p->count == 0) return NULL;
   if (p->section_length < 1) return "the dictionary indices' section is empty";
   const uint8_t *s = p->section;
@@ -103,11 +108,13 @@ static const char *gather_piece(const gather_piece_t *p, uint8_t *out, char *fai
   const uint64_t mask = ((uint64_t)1 << width) - 1;
   uint64_t to = p->first;
   uint64_t count = p->count;
+/* Stops at the run header needed for the piece's next value. */
+#define STOP_AT_HEADER(reason) do { *value_at = p->count - count; return (reason); } while (0)
   while (count > 0) {
     if (left == 0) {
       uint64_t header = 0;
       for (int shift = 0;; shift += 7) {
-        if (at >= len || shift > 28) return "a run header of the dictionary indices is cut or longer than 5 bytes";
+        if (at >= len || shift > 28) STOP_AT_HEADER("a run header of the dictionary indices is cut or longer than 5 bytes");
         uint8_t byte = s[at++];
         header |= (uint64_t)(byte & 0x7f) << shift;
         if ((byte & 0x80) == 0) break;
@@ -116,7 +123,7 @@ static const char *gather_piece(const gather_piece_t *p, uint8_t *out, char *fai
         /* Bit-packed: groups of 8 values, least significant bit first (padding past the page's count is never asked for). */
         uint64_t groups = header >> 1;
         uint64_t bytes = groups * width;
-        if (bytes > len - at || bytes * 8 >= ((uint64_t)1 << 31)) return "a bit-packed run of dictionary indices runs past the section";
+        if (bytes > len - at || bytes * 8 >= ((uint64_t)1 << 31)) STOP_AT_HEADER("a bit-packed run of dictionary indices runs past the section");
         packed = 1;
         run_at = at;
         bit = 0;
@@ -125,13 +132,14 @@ static const char *gather_piece(const gather_piece_t *p, uint8_t *out, char *fai
       } else {
         uint64_t run = header >> 1;
         size_t byte_width = (width + 7) >> 3;
-        if (run == 0 || byte_width > len - at) return "an RLE run of dictionary indices is empty or its value is cut";
+        if (run == 0) STOP_AT_HEADER("an RLE run of dictionary indices holds 0 values");
+        if (byte_width > len - at) STOP_AT_HEADER("the value of an RLE run of dictionary indices is cut");
         index = 0;
         for (size_t k = 0; k < byte_width; k++) index |= (uint64_t)s[at + k] << (8 * k);
         at += byte_width;
         if (index >= entries) {
           snprintf(failure, failure_size, "dictionary index %llu is past the dictionary's %llu entries", (unsigned long long)index, (unsigned long long)entries);
-          return failure;
+          STOP_AT_HEADER(failure);
         }
         packed = 0;
         left = run;
@@ -152,6 +160,7 @@ static const char *gather_piece(const gather_piece_t *p, uint8_t *out, char *fai
         }
         uint64_t value = (window >> (bit & 7)) & mask;
         if (value >= entries) {
+          *value_at = p->count - count + i;
           snprintf(failure, failure_size, "dictionary index %llu is past the dictionary's %llu entries", (unsigned long long)value, (unsigned long long)entries);
           return failure;
         }
@@ -163,14 +172,21 @@ static const char *gather_piece(const gather_piece_t *p, uint8_t *out, char *fai
     left -= take;
     count -= take;
   }
+#undef STOP_AT_HEADER
   return NULL;
 }
 
 static const char *gather_work(void *context) {
   gather_job_t *job = (gather_job_t *)context;
+  char reason[160];
   for (size_t i = 0; i < job->pieces; i++) {
-    const char *failure = gather_piece(&job->piece[i], job->out, job->failure, sizeof job->failure);
-    if (failure) return failure;
+    uint64_t value = 0;
+    const char *failure = gather_piece(&job->piece[i], job->out, reason, sizeof reason, &value);
+    if (failure) {
+      /* "piece P, value V: reason", which gather-native.ts reads back (the reason may be `reason` itself: a copy apart). */
+      snprintf(job->failure, sizeof job->failure, "piece %zu, value %llu: %s", i, (unsigned long long)value, failure);
+      return job->failure;
+    }
   }
   return NULL;
 }

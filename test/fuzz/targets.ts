@@ -66,9 +66,10 @@ export const FUZZ_TARGET_OPTIONS: Readonly<Record<string, FormatTargetOptions>> 
   txt: { seedOptions: [{}, { gzip: true }] },
   // GGUF holds no uint8 (the sample's mask): llama.cpp's own test file, every metadata type and 10 f32 tensors.
   gguf: { seedFiles: ['corpora/gguf/hyllama/dummy.gguf'] },
-  // Tables (one stacked tensor per seed): uncompressed, lz4 and a zstd stream; Parquet codecs, one-row row groups, a corpus file with page CRCs.
+  // Tables (one stacked tensor per seed): uncompressed, lz4 and a zstd stream; Parquet codecs, one-row row groups, a corpus file with page CRCs,
+  // and two with dictionary pages (tensio writes none): 4,096 int32 through bit-packed indices, int64 in several row groups.
   arrow: { seedOptions: [{}, { compression: 'lz4', batchRows: 1 }, { compression: 'zstd', ipc: 'stream' }] },
-  parquet: { seedOptions: [{}, { compression: 'zstd', rowGroupSize: 1 }, { compression: 'gzip' }], seedFiles: ['corpora/parquet/apache-parquet-testing/data/datapage_v1-snappy-compressed-checksum.parquet'] },
+  parquet: { seedOptions: [{}, { compression: 'zstd', rowGroupSize: 1 }, { compression: 'gzip' }], seedFiles: ['corpora/parquet/apache-parquet-testing/data/datapage_v1-snappy-compressed-checksum.parquet', 'corpora/parquet/hyparquet/test/files/bloom_filter.parquet', 'corpora/parquet/hyparquet/test/files/rowgroups.parquet'] },
   hdf5: { via: 'path', seedOptions: [{}, { compression: 'gzip', shuffle: true, fletcher32: true, chunkRows: 2 }] },
 };
 

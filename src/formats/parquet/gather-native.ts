@@ -4,8 +4,9 @@
  * its indices by reading only run headers) and gathered by tensio's addon
  * (`native/src/tensio_gather.c`) in one job, while the JavaScript thread goes on to the
  * next band or column. The addon checks every index and run as `hybrid-streams.ts` does
- * and rejects a damaged stream; the caller then decodes the chunk the general way, which
- * reports it, as it does when the JavaScript gather stops.
+ * and rejects a damaged stream naming the piece and the value; the job then rejects with
+ * the refusal the piece's `refuse` makes of it (`plain-pages.ts`: column, page, row), as
+ * the JavaScript gather's damage is refused.
  *
  * Without the addon (`TENSIO_NO_MMAP=1`, no compiler at install, the browser bundle), or
  * with `TENSIO_PARQUET_GATHER=js`, there is no native gather and the pages are gathered
@@ -25,15 +26,18 @@ export interface ParquetGatherJob {
   /**
    * Takes the next `count` indices of `stream` (moving it past them): their entries go to
    * 32-bit word `first` of the job's output, each next one `stride` words on. False when
-   * the stream's run headers stop first (the stream is then not to be used again).
+   * the stream's run headers stop first (its `damage` then says why, when it is damage;
+   * the stream is not to be used again). `refuse` makes the error {@link run} rejects
+   * with when the gather finds the piece damaged at its value `value` (from the piece's first).
    */
-  add(stream: DictionaryIndexStream, count: number, first: number, stride: number): boolean;
+  add(stream: DictionaryIndexStream, count: number, first: number, stride: number, refuse?: (value: number, reason: string) => Error): boolean;
   /** Pieces added so far. */
   readonly pieces: number;
   /**
    * Gathers every piece into `out` (the buffer their words count from) on a libuv
-   * worker; rejects for a damaged stream or a piece outside `out`. None of the pieces'
-   * buffers nor `out` may be changed or reused until it settles.
+   * worker; rejects for a damaged stream (with its piece's refusal, when it was given
+   * one) or a piece outside `out`. None of the pieces' buffers nor `out` may be changed or
+   * reused until it settles.
    */
   run(out: Uint8Array): Promise<void>;
 }
@@ -55,13 +59,25 @@ export function parquetNativeGather(): (() => ParquetGatherJob) | undefined {
     const sections: Uint8Array[] = [];
     const dictionaries: Uint8Array[] = [];
     const params: number[] = [];
+    const refusals: (((value: number, reason: string) => Error) | undefined)[] = [];
     return {
-      add(stream, count, first, stride) {
-        const { at, left, packed, runAt, bit, index } = stream.place();
-        if (!stream.skip(count)) return false;
+      add(stream, count, first, stride, refuse) {
+        const place = stream.place();
+        const { at, left, packed, runAt, bit, index } = place;
+        const position = stream.position;
+        if (!stream.skip(count)) {
+          // Damage at a run header: an index of a bit-packed run before it may be damaged first (skip reads headers only),
+          // so the piece is gathered up to there in JavaScript to name the first, as the JavaScript gather does.
+          if (stream.damage) {
+            const probe = stream.resumed(place, position);
+            if (!probe.gather(count, new Uint32Array(count * stream.words), 0) && probe.damage) stream.damage = probe.damage;
+          }
+          return false;
+        }
         sections.push(stream.section);
         dictionaries.push(stream.dictionaryBytes);
         params.push(stream.entries, stream.words, count, first, stride, at, left, packed ? 1 : 0, runAt, bit, index);
+        refusals.push(refuse);
         return true;
       },
       get pieces() {
@@ -71,7 +87,14 @@ export function parquetNativeGather(): (() => ParquetGatherJob) | undefined {
         if (sections.length === 0) return;
         const numbers = new Float64Array(params.length);
         numbers.set(params);
-        await gather(sections, dictionaries, numbers, out);
+        try {
+          await gather(sections, dictionaries, numbers, out);
+        } catch (error) {
+          // The addon's damage: "piece P, value V: reason" (tensio_gather.c).
+          const found = (error as { code?: string }).code === 'ECORRUPT' ? /^piece (\d+), value (\d+): (.*)$/s.exec((error as Error).message) : null;
+          const refuse = found ? refusals[Number(found[1])] : undefined;
+          throw refuse ? refuse(Number(found![2]), found![3]!) : error;
+        }
       },
     };
   };

@@ -2,8 +2,13 @@
  * Parquet's RLE / bit-packed hybrid streams as the fast read path (`plain-pages.ts`) meets
  * them: definition levels of width 1 (all ones, or one byte per row), and the dictionary
  * indices of RLE_DICTIONARY pages gathered straight into a column's words, a piece at a
- * time so a page can be placed in bands. Anything these do not take returns -1 / false,
- * and the caller falls back to the general decoder.
+ * time so a page can be placed in bands. Levels these do not take return -1 / false, and
+ * the caller falls back to the general decoder. A damaged dictionary index stream is
+ * not handed on: the gather stops with {@link DictionaryIndexStream.damage} set (what is
+ * wrong and at which value), and the caller refuses the file with it. hyparquet would
+ * read an index past the dictionary as a null (NaN) and a width over 32 with a wrapped
+ * mask; pyarrow 25 refuses each of these ("Unexpected end of stream", "Invalid or
+ * corrupted bit_width 33").
  */
 /** A read position in an RLE / bit-packed hybrid stream. */
 interface HybridCursor {
@@ -125,12 +130,27 @@ export function spreadNulls(out: Uint32Array, first: number, count: number, pres
  * Writes `count` values of a dictionary-encoded values section (one bit-width byte, then
  * an RLE / bit-packed hybrid stream of indices) into `out` at `outAt` by copying the
  * indexed dictionary entries (as 32-bit words, so float bit patterns are kept exactly).
- * False for anything unexpected (a width over 32, an index past the dictionary, a stream
- * that ends early): the general path then decodes the chunk and reports it.
+ * False for a damaged stream (a width over 32, an index past the dictionary, a stream
+ * that ends early: see {@link DictionaryIndexStream.gather}).
  */
 export function parquetGatherDictionary(section: Uint8Array, count: number, dictionary: Uint32Array, entries: number, out: Uint32Array, outAt: number, words: number): boolean {
   if (section.byteLength < 1) return count === 0;
   return new DictionaryIndexStream(section, dictionary, entries, words).gather(count, out, outAt * words);
+}
+
+/**
+ * What is wrong with a dictionary index stream ({@link DictionaryIndexStream.damage}):
+ * the reason, in words, and the value (counted from the section's first index) that
+ * could not be read.
+ */
+export interface DictionaryStreamDamage {
+  readonly reason: string;
+  readonly value: number;
+}
+
+/** The reason given for an index past the dictionary (the native gather words it the same way). */
+export function dictionaryIndexPast(index: number, entries: number): string {
+  return `dictionary index ${index} is past the dictionary's ${entries} entries`;
 }
 
 /**
@@ -165,6 +185,16 @@ export class DictionaryIndexStream {
   private bit = 0;
   /** RLE run: its dictionary index. */
   private index = 0;
+  /** Indices gathered or skipped so far (the damage's place). */
+  private taken = 0;
+  /**
+   * Set when {@link gather} or {@link skip} stopped at damage (a width over 32, a run
+   * header cut or longer than five bytes, a bit-packed run past the section, an RLE run
+   * of no values or whose value is cut, an index past the dictionary): the stream is
+   * not one any decoder should read. Undefined when they stopped at a run this path does
+   * not take (a bit-packed run of 2^31 bits or more), which the general decoder then reads.
+   */
+  damage: DictionaryStreamDamage | undefined;
 
   /** The dictionary's bytes, made on first use ({@link dictionaryBytes}). */
   private bytes: Uint8Array | undefined;
@@ -185,18 +215,49 @@ export class DictionaryIndexStream {
   }
 
   /**
+   * A copy of this stream put back at `place`, `position` values in (what {@link place}
+   * and {@link position} answered then): to find the first damage of values a
+   * {@link skip} went past, whose bit-packed indices it did not read.
+   */
+  resumed(place: DictionaryStreamPlace, position: number): DictionaryIndexStream {
+    const copy = new DictionaryIndexStream(this.section, this.dictionary, this.entries, this.words);
+    ({ at: copy.at, left: copy.left, packed: copy.packed, runAt: copy.runAt, bit: copy.bit, index: copy.index } = place);
+    copy.taken = position;
+    return copy;
+  }
+
+  /** Indices gathered or skipped so far: the value (from the section's first) the next one is. */
+  get position(): number {
+    return this.taken;
+  }
+
+  /** Records damage `reason` at value `value` (default: the next one) and answers false. */
+  private damaged(reason: string, value = this.taken): false {
+    this.damage = { reason, value };
+    return false;
+  }
+
+  /** The damage of a width over 32 or an empty section with values asked of it; false when there is none. */
+  private unreadable(count: number): boolean {
+    if (this.width > 32) return !this.damaged(`the dictionary indices' bit width is ${this.width}, over 32`);
+    if (count > 0 && this.section.byteLength < 1) return !this.damaged("the dictionary indices' section is empty");
+    return false;
+  }
+
+  /**
    * Moves past the next `count` indices without writing them, reading only the run
    * headers (an RLE run's index is checked against the dictionary as {@link gather}
    * checks it; bit-packed indices are checked by whoever gathers them later from
    * {@link place}); false where {@link gather} would stop at a header.
    */
   skip(count: number): boolean {
-    if (this.width > 32 || (count > 0 && this.section.byteLength < 1)) return false;
+    if (this.unreadable(count)) return false;
     while (count > 0) {
       if (this.left === 0 && !this.nextRun()) return false;
       const take = Math.min(this.left, count);
       if (this.packed) this.bit += take * this.width;
       this.left -= take;
+      this.taken += take;
       count -= take;
     }
     return true;
@@ -206,11 +267,11 @@ export class DictionaryIndexStream {
    * Writes the entries of the next `count` indices into `out` from word `target`, each
    * value `step` words after the one before (default: the entry's words, packed; a stacked
    * read gives its row's words, writing the column straight into the tensor's rows); false
-   * at anything unexpected.
+   * at damage ({@link damage} says what and where) or a run this path does not take.
    */
   gather(count: number, out: Uint32Array, target: number, step = this.words): boolean {
     const { width, words, dictionary, entries, section } = this;
-    if (width > 32 || (count > 0 && section.byteLength < 1)) return false;
+    if (this.unreadable(count)) return false;
     let to = target;
     while (count > 0) {
       if (this.left === 0 && !this.nextRun()) return false;
@@ -221,9 +282,12 @@ export class DictionaryIndexStream {
         if (windowed > 0) {
           to = words === 1 ? gatherPacked1(this.view, this.runAt, this.bit, windowed, width, dictionary, entries, out, to, step)
             : gatherPacked2(this.view, this.runAt, this.bit, windowed, width, dictionary, entries, out, to, step);
+          if (to < 0) return this.indexPast(take);
         }
-        if (to >= 0 && windowed < take) to = gatherPackedEach(section, this.runAt, this.bit + windowed * width, take - windowed, width, dictionary, entries, out, to, words, step);
-        if (to < 0) return false;
+        if (windowed < take) {
+          to = gatherPackedEach(section, this.runAt, this.bit + windowed * width, take - windowed, width, dictionary, entries, out, to, words, step);
+          if (to < 0) return this.indexPast(take);
+        }
         this.bit += take * width;
       } else if (words === 1 && step === 1) {
         out.fill(dictionary[this.index]!, to, to + take);
@@ -237,24 +301,43 @@ export class DictionaryIndexStream {
         for (let i = 0; i < take; i++, to += step) { out[to] = low; out[to + 1] = high; }
       }
       this.left -= take;
+      this.taken += take;
       count -= take;
     }
     return true;
   }
 
-  /** Reads the next run header (and an RLE run's index); false when the stream ends or is malformed. */
+  /**
+   * The damage of the first index past the dictionary among the next `take` of the
+   * current bit-packed run (found again here: the gather loops answer only -1, as a
+   * loop that returned its counter ran 15-30% slower).
+   */
+  private indexPast(take: number): false {
+    for (let i = 0; i < take; i++) {
+      const index = packedValueAt(this.section, this.runAt, this.bit + i * this.width, this.width);
+      if (index >= this.entries) return this.damaged(dictionaryIndexPast(index, this.entries), this.taken + i);
+    }
+    return this.damaged('a bit-packed run of dictionary indices could not be gathered');
+  }
+
+  /**
+   * Reads the next run header (and an RLE run's index); false when the stream ends or is
+   * damaged ({@link damage} set), or at a run this path does not take.
+   */
   private nextRun(): boolean {
     const { section, width } = this;
     const cursor: HybridCursor = { at: this.at };
     const header = hybridRunHeader(section, cursor);
-    if (header < 0) return false;
+    if (header < 0) return this.damaged('a run header of the dictionary indices is cut or longer than 5 bytes');
     let at = cursor.at;
     if (header % 2 === 1) {
-      // Bit-packed: groups of 8 values, least significant bit first; those past the page's count are padding, never asked for.
+      // Bit-packed: groups of 8 values, least significant bit first; those past the page's count are padding, never asked for
+      // (but inside the section: pyarrow and hyparquet refuse a run whose padding is cut too).
       const groups = Math.floor(header / 2);
       const bytes = groups * width;
-      // Bit positions inside a run stay below 2^31 (shifts and masks on 32-bit integers).
-      if (at + bytes > section.byteLength || bytes * 8 >= 2 ** 31) return false;
+      if (at + bytes > section.byteLength) return this.damaged(`a bit-packed run of ${groups * 8} dictionary indices (${bytes} bytes) runs past the section's ${section.byteLength - at} bytes left`);
+      // Bit positions inside a run stay below 2^31 (shifts and masks on 32-bit integers): a run as long is left to the general decoder.
+      if (bytes * 8 >= 2 ** 31) return false;
       this.packed = true;
       this.runAt = at;
       this.bit = 0;
@@ -263,11 +346,13 @@ export class DictionaryIndexStream {
     } else {
       const run = Math.floor(header / 2);
       const byteWidth = (width + 7) >> 3;
-      if (run === 0 || at + byteWidth > section.byteLength) return false;
+      // An RLE run of no values is no run (pyarrow refuses it; hyparquet skips it).
+      if (run === 0) return this.damaged('an RLE run of dictionary indices holds 0 values');
+      if (at + byteWidth > section.byteLength) return this.damaged(`the value of an RLE run of dictionary indices is cut (${byteWidth} bytes, ${section.byteLength - at} left)`);
       let index = 0;
       for (let i = 0; i < byteWidth; i++) index += section[at + i]! * 2 ** (8 * i);
       at += byteWidth;
-      if (index >= this.entries) return false;
+      if (index >= this.entries) return this.damaged(dictionaryIndexPast(index, this.entries));
       this.packed = false;
       this.index = index;
       this.left = run;
@@ -335,7 +420,7 @@ function gatherPacked2(view: DataView, at: number, bit: number, take: number, wi
   return to;
 }
 
-/** Bit-packed indices value by value: a page's last few (their window would pass its end) and widths over 25 bits. */
+/** Bit-packed indices value by value: a page's last few (their window would pass its end) and widths over 25 bits; -1 at an index past the dictionary. */
 function gatherPackedEach(section: Uint8Array, at: number, bit: number, take: number, width: number, dictionary: Uint32Array, entries: number, out: Uint32Array, target: number, words: number, step: number): number {
   let to = target;
   for (let i = 0; i < take; i++, bit += width, to += step) {

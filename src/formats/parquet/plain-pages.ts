@@ -9,12 +9,17 @@
  *
  * Anything else (other encodings, nested columns, page counts that do not add up,
  * undecodable pages or definition levels) returns `undefined`: the caller then decodes the
- * chunk the general way, which checks it and gives the errors. So this path never
- * decides what a damaged file means, it only skips work on a sound one.
+ * chunk the general way, which checks it and gives the errors. One damage is refused
+ * here instead: a dictionary index stream the gather cannot read (an index past the
+ * dictionary, a width over 32, a cut or overlong run header, a run past its page, an
+ * empty RLE run), a `TensioError` INVALID_HEADER naming the column, page, row and what
+ * is wrong ({@link parquetPlainRefusal}), because the general decoder (hyparquet) would
+ * read some of these as nulls (NaN) where pyarrow refuses them.
  */
 import {
   ENCODING_PLAIN, ENCODING_PLAIN_DICTIONARY, PAGE_DATA, PAGE_DATA_V2, PAGE_DICTIONARY, isDictionaryEncoding, pageHeader, ThriftCursor, type ParquetPageHeader,
 } from './page-headers.js';
+import { TensioError } from '../../core/errors.js';
 import { allocateZeroed } from '../../core/memory.js';
 import { DictionaryIndexStream, parquetAllLevelsOne, parquetDefinitionLevels, spreadNulls } from './hybrid-streams.js';
 import type { ParquetGatherJob } from './gather-native.js';
@@ -45,6 +50,19 @@ export interface ParquetPlainChunk {
   readonly into?: Uint8Array;
   /** Where a new values buffer comes from (stale bytes: every one is written); default `allocateZeroed`. */
   readonly allocate?: (length: number) => Uint8Array;
+  /** The chunk in messages: `column "x" in row group 3`. */
+  readonly where?: string;
+}
+
+/** The refusals of this path (see the module comment): errors its callers pass on rather than decoding the chunk again. */
+const refusals = new WeakSet<object>();
+
+/**
+ * Whether `error` is this path's refusal of a damaged dictionary index stream (a
+ * `TensioError` to pass on), not a page it merely does not take.
+ */
+export function parquetPlainRefusal(error: unknown): error is TensioError {
+  return error instanceof TensioError && refusals.has(error);
 }
 
 interface PlainPage {
@@ -168,6 +186,9 @@ export interface ParquetRowsLayout {
 
 /** A data page ready to place: its values section and where placing is in it. */
 interface ReadyPage {
+  /** Its place among the chunk's data pages, and its first row in the row group (for messages). */
+  readonly index: number;
+  readonly firstRow: number;
   readonly count: number;
   /** One byte per row (1 defined, 0 null) when some rows are null. */
   readonly defined: Uint8Array | undefined;
@@ -191,6 +212,8 @@ class PagePlacer {
   private rowInPage = 0;
   /** Pieces placed into rows (see `layout`) that are not a null-free dictionary gather go through here first. */
   private scratch: Uint32Array | undefined;
+  /** Rows of the pages made ready so far. */
+  private rowsBefore = 0;
 
   constructor(private readonly shape: ParquetPlainChunk, private readonly pages: readonly PlainPage[], private readonly decoded: readonly PendingPage[], private readonly dictionary: Uint32Array | undefined, private readonly entries: number) {}
 
@@ -231,7 +254,7 @@ class PagePlacer {
       }
       if (page.stream || present < take) outWords ??= new Uint32Array(out.buffer, out.byteOffset, out.byteLength >> 2);
       if (page.stream) {
-        if (!page.stream.gather(present, outWords!, first * words)) return false;
+        if (!page.stream.gather(present, outWords!, first * words)) return this.stopped(page);
       } else {
         const from = page.valueAt * itemBytes;
         const values = page.section.subarray(from, from + present * itemBytes);
@@ -259,12 +282,15 @@ class PagePlacer {
     const words = this.shape.itemBytes / 4;
     const { rowWords, columnWord } = layout;
     if (page.stream && present === take) {
-      return gather ? gather.add(page.stream, take, first * rowWords + columnWord, rowWords) : page.stream.gather(take, out, first * rowWords + columnWord, rowWords);
+      const start = page.stream.position;
+      const gathered = gather ? gather.add(page.stream, take, first * rowWords + columnWord, rowWords, (value, reason) => this.refusal(page, start + value, reason))
+        : page.stream.gather(take, out, first * rowWords + columnWord, rowWords);
+      return gathered || this.stopped(page);
     }
     if (!this.scratch || this.scratch.length < take * words) this.scratch = new Uint32Array(take * words);
     const scratch = this.scratch;
     if (page.stream) {
-      if (!page.stream.gather(present, scratch, 0)) return false;
+      if (!page.stream.gather(present, scratch, 0)) return this.stopped(page);
     } else {
       const from = page.valueAt * this.shape.itemBytes;
       new Uint8Array(scratch.buffer, 0, present * this.shape.itemBytes).set(page.section.subarray(from, from + present * this.shape.itemBytes));
@@ -280,6 +306,26 @@ class PagePlacer {
       for (let i = 0; i < take; i++, to += rowWords) { out[to] = scratch[2 * i]!; out[to + 1] = scratch[2 * i + 1]!; }
     }
     return true;
+  }
+
+  /** Where a page's gather stopped: a refusal thrown for damage, else false (the chunk goes to the general decoder). */
+  private stopped(page: ReadyPage): false {
+    const damage = page.stream?.damage;
+    if (damage) throw this.refusal(page, damage.value, damage.reason);
+    return false;
+  }
+
+  /** The refusal of `page`'s dictionary index stream, damaged (`reason`) at its value `value`. */
+  private refusal(page: ReadyPage, value: number, reason: string): TensioError {
+    // The value's row: among the page's defined rows when some are null.
+    let row = value;
+    if (page.defined) {
+      for (let seen = -1, r = 0; r < page.count; r++) if (page.defined[r] === 1 && ++seen === value) { row = r; break; }
+    }
+    const where = this.shape.where ? `${this.shape.where}, ` : '';
+    const error = new TensioError('INVALID_HEADER', `parquet: ${where}data page ${page.index} (rows ${page.firstRow}-${page.firstRow + page.count - 1}): ${reason}, at row ${page.firstRow + row} (value ${value} of the page)`, { format: 'parquet' });
+    refusals.add(error);
+    return error;
   }
 
   /**
@@ -311,6 +357,8 @@ class PagePlacer {
     const page = await this.decoded[index];
     if (!page) return undefined;
     const count = header.values!;
+    const firstRow = this.rowsBefore;
+    this.rowsBefore += count;
     let levels: Uint8Array | undefined;
     let section: Uint8Array;
     if (header.type === PAGE_DATA_V2) {
@@ -337,7 +385,7 @@ class PagePlacer {
     } else if (section.byteLength < present * shape.itemBytes) {
       return undefined;
     }
-    return { count, defined, section, stream, valueAt: 0 };
+    return { index, firstRow, count, defined, section, stream, valueAt: 0 };
   }
 }
 
@@ -406,7 +454,9 @@ function plainPagesOrNothing(chunk: Uint8Array, shape: ParquetPlainChunk): Plain
  * the next. Nothing is returned (or thrown) before every decode has settled: no worker
  * thread writes a buffer after this returns. An OPTIONAL column's
  * null rows (definition level 0) are zero bytes with their validity bit clear, what the
- * general path gives them (the table layer then writes NaN for a float column).
+ * general path gives them (the table layer then writes NaN for a float column). A damaged
+ * dictionary index stream throws its refusal ({@link parquetPlainRefusal}), after every
+ * decode has settled.
  */
 export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetPlainChunk): Promise<ParquetPlainColumn | undefined> {
   const found = plainPagesOrNothing(chunk, shape);
@@ -434,7 +484,8 @@ export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetP
     // Gathered here, not by the native gather: a column's chunk as one job at its end cost more CPU (pyarrow's random float32, interleaved: 331 → 390 ms).
     if (!(await placer.place(shape.rows, out, 0, validity))) return undefined;
     return validity.bits ? { values: out, validity: validity.bits } : { values: out };
-  } catch {
+  } catch (error) {
+    if (parquetPlainRefusal(error)) throw error;
     // The general path decodes the chunk again and reports what is wrong with it.
     return undefined;
   } finally {
@@ -450,14 +501,16 @@ export interface ParquetPlainBands {
    * of one page without nulls (no copy), else placed into `out` from row 0 (`count ×
    * itemBytes` bytes at least, 4-byte aligned; null rows as zero bytes with their bit
    * cleared in `validity`) and `out` returned; undefined when the chunk turns out not to be
-   * one this path takes (the caller then decodes it the general way). Never throws.
+   * one this path takes (the caller then decodes it the general way). Throws only the
+   * refusal of a damaged dictionary index stream ({@link parquetPlainRefusal}).
    */
   place(count: number, out: Uint8Array, validity: ParquetValidityTarget): Promise<Uint8Array | undefined>;
   /**
    * The chunk's next `count` rows as a view of their decoded page when they are PLAIN
    * values of one page without nulls (no copy, `out` untouched), else written into rows
    * of `out` (from its start, see {@link ParquetRowsLayout}) and `out` returned; undefined
-   * when the chunk turns out not to be one this path takes. Never throws. With `gather`
+   * when the chunk turns out not to be one this path takes. Throws only a refusal, as
+   * {@link place} does. With `gather`
    * (`gather-native.ts`), the rows of dictionary pages without nulls are added
    * to it instead: written only when the caller runs it on `out`.
    */
@@ -493,14 +546,16 @@ export async function parquetPlainChunkBands(chunk: Uint8Array, shape: ParquetPl
     async place(count, out, validity) {
       try {
         return (await placer.view(count)) ?? ((await placer.place(count, out, 0, validity)) ? out : undefined);
-      } catch {
+      } catch (error) {
+        if (parquetPlainRefusal(error)) throw error;
         return undefined;
       }
     },
     async placeInRows(count, out, layout, validity, gather) {
       try {
         return (await placer.view(count)) ?? ((await placer.place(count, out, 0, validity, layout, gather)) ? out : undefined);
-      } catch {
+      } catch (error) {
+        if (parquetPlainRefusal(error)) throw error;
         return undefined;
       }
     },

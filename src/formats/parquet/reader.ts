@@ -18,7 +18,7 @@ import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js'
 import { parquetDecompressors, parquetLoadZstd, parquetPageDecompressor } from './codecs.js';
 import { parquetCheckChunk } from './page-check.js';
 import { parquetNativeGather } from './gather-native.js';
-import { parquetDecodePlainChunk, parquetPlainChunkBands, type ParquetPlainBands, type ParquetPlainChunk, type ParquetPlainColumn, type ParquetValidityTarget } from './plain-pages.js';
+import { parquetDecodePlainChunk, parquetPlainChunkBands, parquetPlainRefusal, type ParquetPlainBands, type ParquetPlainChunk, type ParquetPlainColumn, type ParquetValidityTarget } from './plain-pages.js';
 import { parquetTableColumns, parquetTopFields, type ParquetTopField } from './schema.js';
 import type { ParquetOpenOptions } from './types.js';
 import { allocateUninitialized, allocateZeroed } from '../../core/memory.js';
@@ -202,7 +202,7 @@ interface PlainChunkSetup {
  * column or its chunk is not one that path takes (the caller decodes it with hyparquet,
  * which checks it and reports what is wrong).
  */
-async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, signal?: AbortSignal, arena?: ScratchArena): Promise<PlainChunkSetup | undefined> {
+async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, where: string, signal?: AbortSignal, arena?: ScratchArena): Promise<PlainChunkSetup | undefined> {
   const itemBytes = plainItemBytes(field, dtype);
   if (!itemBytes || !chunkMeta || chunkMeta.path_in_schema.length !== 1) return undefined;
   const levels = parquetLevels(metadata, chunkMeta.path_in_schema);
@@ -243,7 +243,7 @@ async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData
     }
   });
   const readOptions = signal ? { signal } : undefined;
-  const shape = { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress };
+  const shape = { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress, where };
   if (!pooled) return { chunk: await source.read(start, length, readOptions), shape, finish() {} };
   // The stored bytes are dropped once decoded (the result never views them): a pooled buffer, reused row group after row group.
   const inArena = arena?.take(length);
@@ -265,13 +265,21 @@ async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData
  * (`into`, or a pooled buffer given back by `release`). Undefined when the column is not
  * one that path takes (see {@link parquetPlainChunkSetup}).
  */
-async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, into: Uint8Array | undefined, signal?: AbortSignal): Promise<ParquetPlainColumn | undefined> {
-  const setup = await parquetPlainChunkSetup(source, metadata, field, dtype, rows, chunkMeta, maxChunkBytes, pool, signal);
+async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, into: Uint8Array | undefined, where: string, signal?: AbortSignal): Promise<ParquetPlainColumn | undefined> {
+  const setup = await parquetPlainChunkSetup(source, metadata, field, dtype, rows, chunkMeta, maxChunkBytes, pool, where, signal);
   if (!setup) return undefined;
   let taken: Uint8Array | undefined;
   // Column buffers from the pool too (when reading into pooled buffers): given back by `release` once a stacked read has placed them.
   const allocate = pool && source.readInto ? (size: number) => (taken = pool.take(size)) : undefined;
-  const column = await parquetDecodePlainChunk(setup.chunk, { ...setup.shape, ...(allocate ? { allocate } : {}), ...(into ? { into } : {}) });
+  let column: ParquetPlainColumn | undefined;
+  try {
+    column = await parquetDecodePlainChunk(setup.chunk, { ...setup.shape, ...(allocate ? { allocate } : {}), ...(into ? { into } : {}) });
+  } catch (error) {
+    // A damaged dictionary index stream (every decode has settled): refused, its buffers given back.
+    if (taken) pool!.give(taken);
+    setup.finish();
+    throw error;
+  }
   // Returned (a column or undefined; it never throws): every decode has settled, nothing writes these buffers any more.
   if (taken && column?.values !== taken) pool!.give(taken);
   // A decoded page that became the column's values goes back with `release`; the others are done with.
@@ -473,7 +481,7 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
         let placed = true;
         try {
           await Promise.all(wanted.map(async (column, position) => {
-            const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields![column]!, columns[column]!.dtype, rows, metas[position], maxChunk, pool, signal, arena);
+            const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields![column]!, columns[column]!.dtype, rows, metas[position], maxChunk, pool, `column "${columns[column]!.name}" in row group ${index}`, signal, arena);
             placers[position] = setup && await parquetPlainChunkBands(setup.chunk, setup.shape);
           }));
           placed = wanted.every((_, position) => placers[position] !== undefined);
@@ -501,8 +509,18 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
             const gather = nativeGather?.();
             for (const [position, column] of wanted.entries()) {
               const validity: ParquetValidityTarget = { rows: count };
-              const bytes = band ? await placers[position]!.placeInRows(count, band, { rowWords: rowBytes / 4, columnWord: columnWords[position]! }, validity, gather)
-                : await placers[position]!.place(count, buffers[position]!, validity);
+              let bytes: Uint8Array | undefined;
+              try {
+                bytes = band ? await placers[position]!.placeInRows(count, band, { rowWords: rowBytes / 4, columnWord: columnWords[position]! }, validity, gather)
+                  : await placers[position]!.place(count, buffers[position]!, validity);
+              } catch (error) {
+                // A refusal here comes after the pieces the native jobs still hold: damage they find comes first, as the JavaScript gather meets it.
+                if (gather && parquetPlainRefusal(error)) {
+                  for (const earlier of inFlight) await earlier.gathered;
+                  if (gather.pieces > 0) await gather.run(band!).catch((found: unknown) => { if (parquetPlainRefusal(found)) throw found; });
+                }
+                throw error;
+              }
               if (!bytes) {
                 placed = false;
                 break;
@@ -515,7 +533,12 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
               place(data, first, count);
               continue;
             }
-            const gathered = gather && gather.pieces > 0 ? gather.run(band!).then(() => true, () => false) : Promise.resolve(true);
+            // A damaged index the native gather found is refused (plain-pages.ts made its error); anything else goes the general way.
+            const gathered = gather && gather.pieces > 0 ? gather.run(band!).then(() => true, (error: unknown) => {
+              if (parquetPlainRefusal(error)) throw error;
+              return false;
+            }) : Promise.resolve(true);
+            gathered.catch(() => undefined);
             inFlight.push({ gathered, data, first, count });
             while (placed && inFlight.length > PARQUET_GATHER_BANDS_IN_FLIGHT) await handOver();
           }
@@ -523,7 +546,7 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
         } finally {
           // No native gather still writing the tensor (the general path may write it next), and every decode
           // settled before any buffer goes back to the pool.
-          await Promise.all(inFlight.map((band) => band.gathered));
+          await Promise.allSettled(inFlight.map((band) => band.gathered));
           await Promise.all(placers.map((placer) => placer?.settle()));
           for (const setup of setups) setup?.finish();
           for (const buffer of buffers) pool.give(buffer);
@@ -535,7 +558,12 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
         checkChunks(wanted);
         const out: (TableColumnBatch | undefined)[] = [];
         // PLAIN columns without nulls first, straight into their bytes (their chunks at once: zstd pages decode in parallel).
-        const fast = await Promise.all(wanted.map((column) => parquetReadPlainColumn(source, metadata, fields![column]!, columns[column]!.dtype, rows, group.columns[fields![column]!.leafIndex!]?.meta_data, maxChunk, pool, into?.column === column ? into.bytes : undefined, signal)));
+        // Every column settled before a refusal (a damaged dictionary index) is passed on: no decode still writes a pooled buffer.
+        const settled = await Promise.allSettled(wanted.map((column) => parquetReadPlainColumn(source, metadata, fields![column]!, columns[column]!.dtype, rows, group.columns[fields![column]!.leafIndex!]?.meta_data, maxChunk, pool, into?.column === column ? into.bytes : undefined, `column "${columns[column]!.name}" in row group ${index}`, signal)));
+        const fast = settled.map((outcome) => {
+          if (outcome.status === 'rejected') throw outcome.reason;
+          return outcome.value;
+        });
         wanted.forEach((column, position) => { if (fast[position]) out[column] = fast[position]; });
         const rest = wanted.filter((_, position) => !fast[position]);
         if (rest.length === 0) return out;
