@@ -8,8 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { prepareBrowserFiles, chromiumSkip, FIXTURE_VALUES, firefoxSkip, launchChromium, launchFirefox } from './helpers/browser.js';
-import { startStaticServer } from '../src/storage/static-server.js';
+import { prepareBrowserFiles, chromiumSkip, FIXTURE_VALUES, firefoxSkip, launchFirefox, openBundlePage } from './helpers/browser.js';
 
 const skip = chromiumSkip();
 
@@ -58,13 +57,7 @@ interface PageResult {
 
 test('the browser bundle reads every format from a Blob and from a URL in headless Chromium', { skip, timeout: 180_000 }, async (t) => {
   const { bundle, files, fixtures } = await prepareBrowserFiles(t, 'tensio-browser-');
-  const server = await startStaticServer([{ prefix: '/files/', path: files }, { prefix: '/', path: bundle }]);
-  t.after(() => server.close());
-  const browser = await launchChromium();
-  t.after(() => browser.close());
-  const page = await browser.newPage();
-  const pageErrors: string[] = [];
-  page.on('pageerror', (error) => pageErrors.push(String(error)));
+  const { server, browser, page, pageErrors } = await openBundlePage(t, { bundle, files });
   // What a fresh page downloads to open a safetensors file: the JavaScript the server sent.
   const sizePage = await browser.newPage();
   await sizePage.goto(`${server.origin}/files/harness.html`);
@@ -132,13 +125,7 @@ function checkEveryFormat(results: PageResult[]): void {
 
 test('the browser bundle reads every format from a Blob and from a URL in headless Firefox ESR (WebDriver BiDi)', { skip: firefoxSkip(), timeout: 240_000 }, async (t) => {
   const { bundle, files, fixtures } = await prepareBrowserFiles(t, 'tensio-browser-firefox-');
-  const server = await startStaticServer([{ prefix: '/files/', path: files }, { prefix: '/', path: bundle }]);
-  t.after(() => server.close());
-  const browser = await launchFirefox();
-  t.after(() => browser.close());
-  const page = await browser.newPage();
-  const pageErrors: string[] = [];
-  page.on('pageerror', (error) => pageErrors.push(String(error)));
+  const { server, page, pageErrors } = await openBundlePage(t, { bundle, files }, launchFirefox);
   await page.goto(`${server.origin}/files/harness.html`);
   t.diagnostic(`browser: ${String(await page.evaluate('navigator.userAgent'))}`);
   const results = (await page.evaluate(`(${READ_EVERY_FORMAT})(${JSON.stringify(fixtures.files)}, ${JSON.stringify(fixtures.folders)})`)) as PageResult[];

@@ -21,10 +21,9 @@ import { Sha256 } from '../src/browser/node/sha256.js';
 import { xxh32, xxh64 } from '../src/browser/native/xxhash-classic.js';
 import { compressFrameSync, decompressFrameSync } from '../src/browser/native/lz4.js';
 import { brotliDecompressSync } from '../src/browser/node/zlib.js';
-import { startStaticServer } from '../src/storage/static-server.js';
 import { bytesSource } from '../src/storage/byte-source.js';
 import { parquetReadMetadata } from '../src/formats/parquet/reader.js';
-import { prepareBrowserFiles, chromiumSkip, FIXTURE_VALUES, launchChromium } from './helpers/browser.js';
+import { prepareBrowserFiles, chromiumSkip, FIXTURE_VALUES, openBundlePage } from './helpers/browser.js';
 
 /** Deterministic test bytes: a mix of runs (compressible) and noise. */
 function sampleBytes(length: number, seed = 1): Uint8Array {
@@ -233,13 +232,7 @@ test('in headless Chromium: lz4 Arrow, brotli and zstd Parquet, zTensor with XXH
   const zt = await readFile(join(files, 'sha256-zstd.zt'));
   assert.ok(zt.includes('sha256:') && zt.includes(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])), 'sha256-zstd.zt has SHA-256 digests and zstd frames');
   assert.ok((await readFile(join(files, 'xxh3.zt'))).includes('xxh3:'), 'xxh3.zt has XXH3 digests');
-  const server = await startStaticServer([{ prefix: '/files/', path: files }, { prefix: '/', path: bundle }]);
-  t.after(() => server.close());
-  const browser = await launchChromium();
-  t.after(() => browser.close());
-  const page = await browser.newPage();
-  const pageErrors: string[] = [];
-  page.on('pageerror', (error) => pageErrors.push(String(error)));
+  const { server, page, pageErrors } = await openBundlePage(t, { bundle, files });
   await page.goto(`${server.origin}/files/harness.html`);
   const results = (await page.evaluate(`(${PAGE})(${JSON.stringify(Object.keys(written))})`)) as Record<string, PageResult>;
 

@@ -17,8 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { FileChooser, Page } from 'puppeteer-core';
 import { createTensor } from '../src/index.js';
 import { safetensorsWrite } from '../src/formats/safetensors/index.js';
-import { startStaticServer } from '../src/storage/static-server.js';
-import { prepareBrowserFiles, chromiumSkip, launchChromium } from './helpers/browser.js';
+import { prepareBrowserFiles, chromiumSkip, openBundlePage } from './helpers/browser.js';
 
 const ARTIFACTS = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'test-artifacts', 'browser');
 const skip = chromiumSkip();
@@ -70,14 +69,8 @@ test('the inspector by keyboard, a sharded model from chosen or dropped files, c
   await safetensorsWrite(join(files, 'big-b.safetensors'), { big: createTensor('float32', [2 ** 11, 2 ** 11], new Uint8Array(values.buffer)) });
   writeFileSync(join(files, 'noise.bin'), new Uint8Array(4096).map((_, i) => (i * 7919) & 0xff));
 
-  const server = await startStaticServer([{ prefix: '/files/', path: files }, { prefix: '/', path: bundle }]);
-  t.after(() => server.close());
-  const browser = await launchChromium();
-  t.after(() => browser.close());
-  const page = await browser.newPage();
+  const { server, page, pageErrors } = await openBundlePage(t, { bundle, files });
   await page.setViewport({ width: 1280, height: 900 });
-  const pageErrors: string[] = [];
-  page.on('pageerror', (error) => pageErrors.push(String(error)));
   const shardFiles = ['model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'].map((name) => join(files, 'sharded', name));
 
   await t.test('tab order from the top; Enter on the drop zone opens a chooser that takes an index with its shards', async () => {

@@ -15,9 +15,8 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'puppeteer-core';
 import { createTensor } from '../src/index.js';
 import { safetensorsWrite } from '../src/formats/safetensors/index.js';
-import { startStaticServer } from '../src/storage/static-server.js';
 import { oracleSkip } from './helpers/oracle.js';
-import { prepareBrowserFiles, chromiumSkip, launchChromium } from './helpers/browser.js';
+import { prepareBrowserFiles, chromiumSkip, openBundlePage } from './helpers/browser.js';
 import { writeStatsFixture } from './helpers/stats-oracle.js';
 
 const ARTIFACTS = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'test-artifacts', 'browser');
@@ -52,15 +51,9 @@ test('the web inspector: tables, statistics vs NumPy, filter and sort, shards by
   const big = new Float32Array(6 * 2 ** 20).map((_, i) => Math.sin(i));
   await safetensorsWrite(join(files, 'big.safetensors'), { big: createTensor('float32', [3 * 2 ** 10, 2 * 2 ** 10], new Uint8Array(big.buffer)) });
 
-  const server = await startStaticServer([{ prefix: '/files/', path: files }, { prefix: '/', path: bundle }]);
-  t.after(() => server.close());
-  const browser = await launchChromium();
-  t.after(() => browser.close());
-  const page = await browser.newPage();
+  const { server, page, pageErrors } = await openBundlePage(t, { bundle, files });
   await page.setViewport({ width: 1280, height: 900 });
-  const pageErrors: string[] = [];
   const outsideRequests: string[] = [];
-  page.on('pageerror', (error) => pageErrors.push(String(error)));
   page.on('request', (request) => {
     if (!request.url().startsWith(server.origin) && !request.url().startsWith('data:')) outsideRequests.push(request.url());
   });

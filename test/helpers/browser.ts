@@ -8,10 +8,11 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { tempDir } from './temp.js';
 import { convert, createTensor } from '../../src/index.js';
 import { safetensorsWrite } from '../../src/formats/safetensors/index.js';
+import { startStaticServer, type StaticServer } from '../../src/storage/static-server.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -93,4 +94,24 @@ export async function prepareBrowserFiles(t: { after(fn: () => unknown): void },
   buildBrowserBundle(bundle);
   const fixtures = await writeFormatFixtures(files);
   return { dir, bundle, files, fixtures };
+}
+
+/**
+ * Serves `files` at `/files/` and the bundle at `/`, starts a browser (Chromium unless
+ * `launch` says otherwise) and opens a page that records its uncaught errors in
+ * `pageErrors`; the server and the browser close after the test.
+ */
+export async function openBundlePage(
+  t: { after(fn: () => unknown): void },
+  paths: { bundle: string; files: string },
+  launch: () => Promise<Browser> = launchChromium,
+): Promise<{ server: StaticServer; browser: Browser; page: Page; pageErrors: string[] }> {
+  const server = await startStaticServer([{ prefix: '/files/', path: paths.files }, { prefix: '/', path: paths.bundle }]);
+  t.after(() => server.close());
+  const browser = await launch();
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(String(error)));
+  return { server, browser, page, pageErrors };
 }
