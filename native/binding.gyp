@@ -2,8 +2,10 @@
   "targets": [
     {
       "target_name": "tensio_mmap",
-      "sources": ["src/tensio_mmap.c", "src/tensio_snappy.c", "src/tensio_buffer_job.c", "src/tensio_zstd.c", "src/tensio_gather.c"],
-      "cflags": ["-O2", "-std=c11", "-Wall", "-Wextra"],
+      "sources": ["src/tensio_mmap.c", "src/tensio_snappy.c", "src/tensio_buffer_job.c", "src/tensio_zstd.c", "src/tensio_gather.c", "src/tensio_mmap_v8.cc"],
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "cflags_c": ["-std=c11"],
+      "cflags_cc": ["-std=gnu++17"],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [["OS=='linux'", {"libraries": ["-ldl", "-lpthread"]}]]
     }

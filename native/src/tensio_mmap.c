@@ -9,7 +9,9 @@
  *   write lands in private pages of this process and never reaches the file.
  * - The ArrayBuffer owns its mapping: the finalizer unmaps it when the buffer is
  *   garbage collected. There is no explicit unmap (a view still held would then point
- *   at unmapped memory and crash the process).
+ *   at unmapped memory and crash the process). Where it can (hand_out_unaccounted), the
+ *   buffer is one V8 does not count as external memory (tensio_mmap_v8.cc), finalized as
+ *   an object, never detachable or transferable; otherwise a Node-API external buffer.
  * - The file's size is checked with fstat() at every map: a range past the current end
  *   is refused (code "ESTALE"), so a file shortened since it was opened is never mapped.
  * - A file shortened *while* mapped makes the kernel raise SIGBUS on the pages past the
@@ -42,6 +44,10 @@
 #include "tensio_gather.h"
 #include "tensio_zstd.h"
 
+/* tensio_mmap_v8.cc */
+int tensio_v8_node_major(void);
+napi_value tensio_v8_unaccounted_arraybuffer(napi_env env, void *data, size_t length);
+
 /* Live mappings the SIGBUS handler can recognise. When the table is full, map() refuses
  * ("EFULL") and JavaScript reads the bytes instead: an unregistered mapping could crash. */
 #define SLOT_COUNT 65536
@@ -67,6 +73,8 @@ typedef struct {
   int slot;
   /* Bytes taken off V8's external-memory counter at map time, given back at unmap. */
   int64_t uncharged;
+  /* Bytes added to the counter for a buffer V8 does not count itself (unaccounted), taken off at unmap. */
+  int64_t charged;
 } mapping_t;
 
 static slot_t slots[SLOT_COUNT];
@@ -211,6 +219,8 @@ static int64_t charge_for(int64_t length) {
  */
 typedef struct {
   int64_t owed;
+  /* JavaScript's markAsUntransferable, given by setUntransferableMarker(); unaccounted buffers need it. */
+  napi_ref marker;
 } env_state_t;
 
 static env_state_t *env_state(napi_env env) {
@@ -227,9 +237,10 @@ static void pay_owed(napi_env env) {
 }
 
 static void finalize_env_state(napi_env env, void *data, void *hint) {
-  (void)env;
   (void)hint;
-  free(data);
+  env_state_t *state = (env_state_t *)data;
+  if (state->marker) napi_delete_reference(env, state->marker);
+  free(state);
 }
 
 static void finalize_mapping(napi_env env, void *data, void *hint) {
@@ -245,6 +256,71 @@ static void finalize_mapping(napi_env env, void *data, void *hint) {
   registry_remove(mapping->slot);
   munmap(mapping->base, mapping->total);
   free(mapping);
+}
+
+/*
+ * Release of a mapping handed out as an unaccounted buffer (tensio_mmap_v8.cc): a
+ * Node-API finalizer on the ArrayBuffer object, which is the only holder of its backing
+ * store (the buffer cannot be detached). Gives back the charge map() made.
+ */
+static void finalize_unaccounted(napi_env env, void *data, void *hint) {
+  (void)hint;
+  mapping_t *mapping = (mapping_t *)data;
+  int64_t ignored;
+  if (mapping->charged > 0) napi_adjust_external_memory(env, -mapping->charged, &ignored);
+  registry_remove(mapping->slot);
+  munmap(mapping->base, mapping->total);
+  free(mapping);
+}
+
+/* 1 when this process's Node is the major tensio_mmap_v8.cc was compiled against (its V8 API is then safe to call). */
+static int unaccounted_usable(napi_env env) {
+  static int same_major = -1;
+  if (same_major < 0) {
+    const napi_node_version *version = NULL;
+    same_major = napi_get_node_version(env, &version) == napi_ok && version && (int)version->major == tensio_v8_node_major();
+  }
+  /* TENSIO_MMAP_ACCOUNTED=1 asks for the Node-API buffers V8 counts (an A/B switch, read at every map). */
+  const char *accounted = getenv("TENSIO_MMAP_ACCOUNTED");
+  return same_major && (!accounted || !*accounted || strcmp(accounted, "0") == 0);
+}
+
+/*
+ * The mapping as an ArrayBuffer V8 does not count as external memory (see
+ * tensio_mmap_v8.cc), charged charge_for(length) instead and released by a finalizer on
+ * the object; NULL (nothing created, nothing released) when that is not possible here.
+ */
+static napi_value hand_out_unaccounted(napi_env env, mapping_t *mapping, size_t delta, size_t length) {
+  env_state_t *state = env_state(env);
+  napi_value marker = NULL;
+  if (!state || !state->marker || napi_get_reference_value(env, state->marker, &marker) != napi_ok || !marker ||
+      !unaccounted_usable(env)) {
+    return NULL;
+  }
+  napi_value buffer = tensio_v8_unaccounted_arraybuffer(env, (char *)mapping->base + delta, length);
+  if (!buffer) return NULL;
+  /*
+   * Marked before the finalizer is attached: on any failure up to there the object is left
+   * unreferenced (its empty deleter frees nothing) and the caller wraps the mapping the
+   * Node-API way. Untransferable: postMessage and structuredClone copy it instead of
+   * moving its store to another thread (Node marks its own external buffers the same way).
+   */
+  napi_value global, ignored_result;
+  if (napi_get_global(env, &global) != napi_ok ||
+      napi_call_function(env, global, marker, 1, &buffer, &ignored_result) != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value ignored_error;
+      napi_get_and_clear_last_exception(env, &ignored_error);
+    }
+    return NULL;
+  }
+  if (napi_add_finalizer(env, buffer, mapping, finalize_unaccounted, NULL, NULL) != napi_ok) return NULL;
+  int64_t charge = charge_for((int64_t)length);
+  int64_t ignored;
+  if (napi_adjust_external_memory(env, charge, &ignored) == napi_ok) mapping->charged = charge;
+  return buffer;
 }
 
 /* Throws an Error whose `code` JavaScript switches on (ESTALE, EFULL, EINVAL, errno names). */
@@ -300,15 +376,22 @@ static napi_value hand_out(napi_env env, void *base, size_t total, size_t delta,
   mapping->total = total;
   mapping->slot = slot;
   mapping->uncharged = 0;
+  mapping->charged = 0;
+
+  napi_value unaccounted = hand_out_unaccounted(env, mapping, delta, length);
+  if (unaccounted) return unaccounted;
 
   /*
+   * The Node-API buffer, when the unaccounted one cannot be made (another Node major than
+   * the one compiled against, no untransferable marker, TENSIO_MMAP_ACCOUNTED=1).
    * Session 25 (--trace-incremental-marking, 1 GiB maps): V8 11 starts incremental
    * marking ("external memory pressure") at the creation of every buffer over 64 MiB in
    * every variant tried: uncharged after it (as here) or before it, the debt paid apart or
    * in the same adjustment, or in each finalizer. Its limit appears to follow the
    * counter's low-water mark (lowest amount + 64 MiB), so an uncharge made first lowers
    * the limit with the counter. The marking and its finalizing mark-compact (1-4 ms, in a
-   * task) are the cost of a large mapping; nothing here changes them.
+   * task) are the cost of a large mapping this way; nothing here changes them (session 27:
+   * the unaccounted buffer above does).
    */
   napi_value buffer;
   napi_status status = napi_create_external_arraybuffer(env, (char *)base + delta, length, finalize_mapping,
@@ -1066,6 +1149,29 @@ static napi_value mapping_faulted(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * setUntransferableMarker(fn): the function map() calls on every buffer it makes outside
+ * V8's external-memory count (node:worker_threads' markAsUntransferable). Until it is
+ * given, or when it is not a function, map() makes Node-API external buffers only.
+ */
+static napi_value set_untransferable_marker(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_valuetype type = napi_undefined;
+  env_state_t *state = env_state(env);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_typeof(env, argv[0], &type) != napi_ok || type != napi_function) {
+    return throw_coded(env, "EINVAL", "setUntransferableMarker takes a function");
+  }
+  if (!state) return throw_coded(env, "ENOMEM", "setUntransferableMarker: no per-environment state");
+  if (state->marker) napi_delete_reference(env, state->marker);
+  state->marker = NULL;
+  if (napi_create_reference(env, argv[0], 1, &state->marker) != napi_ok) state->marker = NULL;
+  napi_value result;
+  napi_get_boolean(env, state->marker != NULL && unaccounted_usable(env), &result);
+  return result;
+}
+
 /* stats() -> { liveMappings, faults, pageSize, capacity }. */
 static napi_value mapping_stats(napi_env env, napi_callback_info info) {
   (void)info;
@@ -1096,6 +1202,7 @@ NAPI_MODULE_INIT() {
     {"mapJoined", NULL, map_joined, NULL, NULL, NULL, napi_default, NULL},
     {"faulted", NULL, mapping_faulted, NULL, NULL, NULL, napi_default, NULL},
     {"stats", NULL, mapping_stats, NULL, NULL, NULL, napi_default, NULL},
+    {"setUntransferableMarker", NULL, set_untransferable_marker, NULL, NULL, NULL, napi_default, NULL},
     {"mapInto", NULL, map_into, NULL, NULL, NULL, napi_default, NULL},
     {"unmapInto", NULL, unmap_into, NULL, NULL, NULL, napi_default, NULL},
     {"intoFaulted", NULL, into_faulted, NULL, NULL, NULL, napi_default, NULL},

@@ -9,6 +9,16 @@
  * as a reference to it (or to any view of its buffer) is held, also after the reader is
  * closed; the mapping is released when the buffer is garbage collected. The mapping is
  * copy-on-write: writing into the array changes this process's copy, never the file.
+ * The buffer belongs to this thread: a transfer list (`postMessage`, `structuredClone`)
+ * copies it instead of moving it, as Node does with every external buffer, and it cannot
+ * be detached (`ArrayBuffer.prototype.transfer` throws where it exists).
+ *
+ * V8 counts an ordinary external buffer's whole length as external memory, and any
+ * increase over 64 MiB starts a collection: every mapped tensor over 64 MiB did. With an
+ * addon built for the running Node's major, a mapping is handed out as a buffer V8 leaves
+ * out of that count (`native/src/tensio_mmap_v8.cc`) and charged what it costs instead
+ * (1 MiB plus its page tables), so reading a large tensor starts no collection;
+ * `memoryMapStatus().mappingAccounting` says which is in use.
  *
  * A file shortened while mapped: the addon's SIGBUS handler turns the pages past the new
  * end into zeros instead of letting the process die, and {@link memoryMapFaulted} says
@@ -17,6 +27,7 @@
  * `SOURCE_CHANGED` before anything is mapped.
  */
 import { createRequire } from 'node:module';
+import { markAsUntransferable } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +56,13 @@ export interface MmapAddon {
   mapJoined?(triples: number[]): ArrayBuffer;
   faulted(buffer: ArrayBuffer): boolean;
   stats(): { liveMappings: number; faults: number; pageSize: number; capacity: number };
+  /**
+   * The function `map`/`mapJoined` call on every buffer they make outside V8's
+   * external-memory count (`markAsUntransferable`); without it they make only Node-API
+   * external buffers. Answers whether such buffers will be made (the addon was built for
+   * this Node major). Absent in an addon built before it existed.
+   */
+  setUntransferableMarker?(marker: (buffer: ArrayBuffer) => void): boolean;
   mapInto(memory: WasmMemoryLike, byteOffset: number, fd: number, fileOffset: number, length: number): object;
   unmapInto(handle: object): boolean;
   intoFaulted(handle: object): boolean;
@@ -138,9 +156,16 @@ export interface MemoryMapStatus {
   readonly populate: PopulateSupport;
   /** One sentence: what `populate` options do here, and why. */
   readonly populateReason: string;
+  /**
+   * How mapped buffers weigh in V8's external-memory count, which starts collections:
+   * `'charged'` (left out of V8's own count, charged 1 MiB plus page tables each) or
+   * `'counted'` (Node-API external buffers, counted at their whole length: an addon built
+   * for another Node major or before this existed, or `TENSIO_MMAP_ACCOUNTED=1`).
+   */
+  readonly mappingAccounting?: 'charged' | 'counted';
 }
 
-let loaded: { addon?: MmapAddon; path?: string; reason: string } | undefined;
+let loaded: { addon?: MmapAddon; path?: string; reason: string; uncounted?: boolean } | undefined;
 
 /** The addon's build output, relative to this module in `src/storage/` or `dist/storage/`. */
 function addonCandidates(): string[] {
@@ -149,7 +174,7 @@ function addonCandidates(): string[] {
   return [join(root, 'native', 'build', 'Release', 'tensio_mmap.node')];
 }
 
-function loadAddon(): { addon?: MmapAddon; path?: string; reason: string } {
+function loadAddon(): { addon?: MmapAddon; path?: string; reason: string; uncounted?: boolean } {
   if (loaded) return loaded;
   if (typeof process === 'undefined' || !process.versions?.node) {
     loaded = { reason: 'memory mapping needs Node.js; this runtime reads through ordinary reads' };
@@ -171,7 +196,9 @@ function loadAddon(): { addon?: MmapAddon; path?: string; reason: string } {
   }
   try {
     const addon = createRequire(import.meta.url)(path) as MmapAddon;
-    loaded = { addon, path, reason: `local files are memory-mapped through ${path}` };
+    // Buffers left out of V8's count must never move to another thread: their mapping goes with this object.
+    const uncounted = addon.setUntransferableMarker?.(markAsUntransferable) === true;
+    loaded = { addon, path, reason: `local files are memory-mapped through ${path}`, uncounted };
   } catch (error) {
     loaded = { reason: `the native addon at ${path} could not be loaded (${(error as Error).message}); files are read with ordinary positional reads. Rebuild it with \`npm run build:native\`` };
   }
@@ -192,7 +219,9 @@ export function memoryMapStatus(): MemoryMapStatus {
   const huge = { ...hugePageStatus(), ...populateStatus() };
   if (!state.addon) return { enabled: false, reason: state.reason, ...huge };
   const stats = state.addon.stats();
-  return { enabled: true, reason: state.reason, addonPath: state.path!, liveMappings: stats.liveMappings, faults: stats.faults, ...huge };
+  const accountedFlag = process.env.TENSIO_MMAP_ACCOUNTED;
+  const charged = state.uncounted === true && (accountedFlag === undefined || accountedFlag === '' || accountedFlag === '0');
+  return { enabled: true, reason: state.reason, addonPath: state.path!, liveMappings: stats.liveMappings, faults: stats.faults, mappingAccounting: charged ? 'charged' : 'counted', ...huge };
 }
 
 /** What populate does here, for {@link memoryMapStatus}. */

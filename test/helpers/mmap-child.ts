@@ -18,9 +18,14 @@
  * - `truncate-each FILE`: `readEach` over every tensor (populated ahead); after the first
  *   is handed out the file is cut to half of it; every tensor given is summed. Reports
  *   the error code the loop ended with and what populating a mapping of the cut range says.
+ * - `collections FILE COUNT`: reads the file's first tensor (mapped) COUNT times, keeping
+ *   every result, giving V8 100 ms after each; reports the mark-compacts that ended
+ *   meanwhile (PerformanceObserver 'gc' entries) and what `process.memoryUsage().external`
+ *   (V8's ArrayBuffer backing-store bytes) grew by. Every line also reports `accounting` (`memoryMapStatus().mappingAccounting`).
  */
 import { createHash } from 'node:crypto';
 import { truncateSync } from 'node:fs';
+import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { openTensorFile, isMemoryMapped, memoryMapFaulted, memoryMapStatus, populateMappedView, readEach } from '../../src/index.js';
 import { byteSum, errorCodeOf } from './child-memory.js';
 
@@ -33,7 +38,7 @@ function collect(): void {
   gc();
 }
 
-const out: Record<string, unknown> = { mode, mapping: memoryMapStatus().enabled };
+const out: Record<string, unknown> = { mode, mapping: memoryMapStatus().enabled, accounting: memoryMapStatus().mappingAccounting };
 if (mode === 'hashes') {
   const files: Record<string, Record<string, { read: string; stream: string; mapped: boolean }>> = {};
   for (const path of args) {
@@ -110,6 +115,28 @@ if (mode === 'hashes') {
   }
   out.mapped = mapped;
   out.most = most;
+} else if (mode === 'collections') {
+  const [path, count] = args as [string, string];
+  collect();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  let majors = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) majors++;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const externalBefore = process.memoryUsage().external;
+  const kept: Uint8Array[] = [];
+  await using reader = await openTensorFile(path);
+  for (let round = 0; round < Number(count); round++) {
+    kept.push((await reader.read(reader.tensors[0]!.name)).data);
+    // Long enough for incremental marking started by the map to finish (25-75 ms measured).
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  out.external = process.memoryUsage().external - externalBefore;
+  out.mapped = kept.filter((view) => isMemoryMapped(view)).length;
+  out.bytes = kept.reduce((sum, view) => sum + view.byteLength, 0);
+  observer.disconnect();
+  out.majorCollections = majors;
 } else if (mode === 'each-hashes') {
   const files: Record<string, Record<string, { mapped: string; copied: string; wasMapped: boolean }>> = {};
   for (const path of args) {
