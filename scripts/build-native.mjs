@@ -46,13 +46,26 @@ if (!nodeDir) finish(false, 'no local Node headers (include/node/node_api.h) wer
 const nodeGyp = findNodeGyp();
 if (!nodeGyp) finish(false, 'node-gyp was not found next to npm, so the memory-mapping addon was not built; files will be read with ordinary reads');
 
-rmSync(output, { force: true });
-const result = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--directory=${nativeDir}`, `--nodedir=${nodeDir}`], {
-  encoding: 'utf8',
-  timeout: 300_000,
-  // Offline by construction: --nodedir points at local headers, so node-gyp has nothing to fetch.
-  env: { ...process.env, npm_config_nodedir: nodeDir },
-});
+/** One node-gyp rebuild; `withV8` false leaves out native/src/tensio_mmap_v8.cc (the only C++). */
+function build(withV8) {
+  rmSync(output, { force: true });
+  return spawnSync(process.execPath, [nodeGyp, 'rebuild', `--directory=${nativeDir}`, `--nodedir=${nodeDir}`], {
+    encoding: 'utf8',
+    timeout: 300_000,
+    // Offline by construction: --nodedir points at local headers, so node-gyp has nothing to fetch.
+    env: { ...process.env, npm_config_nodedir: nodeDir, TENSIO_NATIVE_V8: withV8 ? '1' : '0' },
+  });
+}
+
+let result = build(true);
 if (result.status === 0 && existsSync(output)) finish(true, `memory-mapping addon built (${output})`);
+// Without a C++ compiler (or V8 headers) the C parts still build: mapped buffers are then Node-API ones, counted by V8.
+const first = result;
+result = build(false);
+if (result.status === 0 && existsSync(output)) {
+  // The compiler's own lines, not node-gyp's closing ones.
+  const why = `${first.stdout ?? ''}${first.stderr ?? ''}`.trim().split('\n').filter((line) => !line.startsWith('gyp ')).slice(-3).join('\n');
+  finish(true, `memory-mapping addon built without its C++ part, so V8 counts mapped buffers at their length (${output}); the C++ build said:\n${why}`);
+}
 const log = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-8).join('\n');
 finish(false, `the memory-mapping addon did not build (a C compiler, make and python3 are needed); files will be read with ordinary reads.\n${log}`);

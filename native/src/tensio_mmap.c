@@ -44,9 +44,19 @@
 #include "tensio_gather.h"
 #include "tensio_zstd.h"
 
-/* tensio_mmap_v8.cc */
+/* tensio_mmap_v8.cc; left out (TENSIO_NO_V8_BUFFERS) when no C++ compiler built it: map() then makes Node-API buffers only. */
+#ifdef TENSIO_NO_V8_BUFFERS
+static int tensio_v8_node_major(void) { return -1; }
+static napi_value tensio_v8_unaccounted_arraybuffer(napi_env env, void *data, size_t length) {
+  (void)env;
+  (void)data;
+  (void)length;
+  return NULL;
+}
+#else
 int tensio_v8_node_major(void);
 napi_value tensio_v8_unaccounted_arraybuffer(napi_env env, void *data, size_t length);
+#endif
 
 /* Live mappings the SIGBUS handler can recognise. When the table is full, map() refuses
  * ("EFULL") and JavaScript reads the bytes instead: an unregistered mapping could crash. */
