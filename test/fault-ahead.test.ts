@@ -17,6 +17,7 @@ import { readAllIntoWasmMemory, wasmMappingUnavailableReason, type WasmMemoryLik
 import { tempDir } from './helpers/temp.js';
 import { writeWithFormat } from './helpers/cli.js';
 import { patternBytes } from './helpers/patterns.js';
+import { runJsonChild } from './helpers/json-child.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHILD = join(ROOT, 'test', 'helpers', 'fault-ahead-child.ts');
@@ -27,12 +28,7 @@ const MiB = 2 ** 20;
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-function runChild(args: string[], options: { env?: Record<string, string> } = {}): { json: Record<string, unknown>; output: string } {
-  const output = execFileSync(process.execPath, ['--import', 'tsx', CHILD, ...args], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...options.env }, maxBuffer: 64 * MiB,
-  });
-  return { json: JSON.parse(output.trim().split('\n').filter((line) => line.startsWith('{')).pop()!) as Record<string, unknown>, output };
-}
+const runChild = (args: string[], options: { env?: Record<string, string> } = {}) => runJsonChild(CHILD, args, options);
 
 const newMemory = () => new (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum: number }) => WasmMemoryLike } }).WebAssembly.Memory({ initial: 1, maximum: 65536 });
 
@@ -69,7 +65,7 @@ test('readAllIntoWasmMemory with populate gives the bytes of read(), mapped and 
   const { paths, expected } = await sampleFiles(dir);
   for (const path of paths) {
     for (const env of [{}, { TENSIO_NO_MMAP: '1' }] as Record<string, string>[]) {
-      const { json } = runChild(['place', path], { env });
+      const json = runChild(['place', path], { env });
       const tensors = json.tensors as Record<string, { sha: string; mapped: boolean; populated: string }>;
       for (const [name, hash] of Object.entries(expected[path]!)) {
         assert.equal(tensors[name]!.sha, hash, `${path} ${name} ${JSON.stringify(env)}`);
@@ -125,7 +121,7 @@ test('a file shortened under fault-ahead: SOURCE_CHANGED (or the faulted mapping
   const wasmPath = join(dir, 'cut.npy');
   const bytes = new Uint8Array(32 * MiB).fill(1);
   await writeWithFormat('npy', wasmPath, { data: createTensor('uint8', [bytes.byteLength], bytes) });
-  const { json } = runChild(['truncate-wasm', wasmPath, 'data']);
+  const json = runChild(['truncate-wasm', wasmPath, 'data']);
   assert.equal(json.mapped, true);
   // Racing with the worker: either it met the cut (SOURCE_CHANGED) or it was done and the sum's touch met zero pages.
   assert.ok(json.populated === 'SOURCE_CHANGED' || (json.populated === undefined && json.faulted === true), JSON.stringify(json));
@@ -135,7 +131,7 @@ test('a file shortened under fault-ahead: SOURCE_CHANGED (or the faulted mapping
 
   const viewPath = join(dir, 'cut.safetensors');
   await writeWithFormat('safetensors', viewPath, { a: createTensor('uint8', [4 * MiB], new Uint8Array(4 * MiB).fill(2)) });
-  const view = runChild(['truncate-view', viewPath, 'a']).json;
+  const view = runChild(['truncate-view', viewPath, 'a']);
   assert.deepEqual([view.populate, view.kept], ['SOURCE_CHANGED', 'SOURCE_CHANGED']);
 });
 

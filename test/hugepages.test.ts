@@ -11,7 +11,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { MessageChannel } from 'node:worker_threads';
 import { dirname, join, resolve } from 'node:path';
@@ -21,21 +20,14 @@ import { LARGE_BUFFER_MIN_BYTES, allocateUninitialized, allocateZeroed } from '.
 import { tempDir } from './helpers/temp.js';
 import { writeWithFormat } from './helpers/cli.js';
 import { patternBytes } from './helpers/patterns.js';
+import { runJsonChild } from './helpers/json-child.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHILD = join(ROOT, 'test', 'helpers', 'hugepages-child.ts');
 const status = memoryMapStatus();
 const NO_HUGE = status.hugePageBuffers ? false : `skipped: ${status.hugePageReason}`;
 
-function runChild(args: string[], options: { env?: Record<string, string>; gc?: boolean } = {}): Record<string, unknown> {
-  const output = execFileSync(process.execPath, [...(options.gc ? ['--expose-gc'] : []), '--import', 'tsx', CHILD, ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, ...options.env },
-    maxBuffer: 16 * 2 ** 20,
-  });
-  return JSON.parse(output.trim().split('\n').pop()!) as Record<string, unknown>;
-}
+const runChild = (args: string[], options: { env?: Record<string, string>; gc?: boolean } = {}) => runJsonChild(CHILD, args, options);
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 

@@ -12,7 +12,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -25,6 +24,7 @@ import { isTensioError } from '../src/core/errors.js';
 import { tempDir } from './helpers/temp.js';
 import { writeWithFormat } from './helpers/cli.js';
 import { patternBytes } from './helpers/patterns.js';
+import { runJsonChild } from './helpers/json-child.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHILD = join(ROOT, 'test', 'helpers', 'wasm-map-child.ts');
@@ -55,14 +55,7 @@ function byteLoader(memory: WasmMemoryLike): (pointer: number) => number {
   return new wasmApi.Instance(new wasmApi.Module(bytes), { e: { m: memory } }).exports.load;
 }
 
-function runChild(args: string[], options: { env?: Record<string, string>; gc?: boolean } = {}): Record<string, unknown> {
-  const output = execFileSync(process.execPath, [...(options.gc ? ['--expose-gc'] : []), '--import', 'tsx', CHILD, ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, ...options.env },
-  });
-  return JSON.parse(output.trim().split('\n').pop()!) as Record<string, unknown>;
-}
+const runChild = (args: string[], options: { env?: Record<string, string>; gc?: boolean } = {}) => runJsonChild(CHILD, args, options);
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 

@@ -19,21 +19,14 @@ import { tempDir } from './helpers/temp.js';
 import { writeWithFormat } from './helpers/cli.js';
 import { MAPPED_FORMATS, writeEveryFormat } from './helpers/every-format.js';
 import { patternBytes } from './helpers/patterns.js';
+import { runJsonChild } from './helpers/json-child.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHILD = join(ROOT, 'test', 'helpers', 'mmap-child.ts');
 const status = memoryMapStatus();
 const NO_ADDON = status.enabled ? false : `skipped: ${status.reason}`;
 
-function runChild(args: string[], options: { env?: Record<string, string>; gc?: boolean } = {}): Record<string, unknown> {
-  const output = execFileSync(process.execPath, [...(options.gc ? ['--expose-gc'] : []), '--import', 'tsx', CHILD, ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, ...options.env },
-    maxBuffer: 64 * 2 ** 20,
-  });
-  return JSON.parse(output.trim().split('\n').pop()!) as Record<string, unknown>;
-}
+const runChild = (args: string[], options: { env?: Record<string, string>; gc?: boolean } = {}) => runJsonChild(CHILD, args, options);
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 

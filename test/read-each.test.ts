@@ -16,6 +16,7 @@ import { isTensioError } from '../src/core/errors.js';
 import { tempDir } from './helpers/temp.js';
 import { writeWithFormat } from './helpers/cli.js';
 import { MAPPED_FORMATS, writeEveryFormat } from './helpers/every-format.js';
+import { runJsonChild } from './helpers/json-child.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHILD = join(ROOT, 'test', 'helpers', 'mmap-child.ts');
@@ -24,10 +25,7 @@ const NO_POPULATE = status.enabled && memoryMapPopulateAvailable() ? false : `sk
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-function runChild(args: string[], env: Record<string, string> = {}): Record<string, unknown> {
-  const output = execFileSync(process.execPath, ['--import', 'tsx', CHILD, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 * 2 ** 20 });
-  return JSON.parse(output.trim().split('\n').pop()!) as Record<string, unknown>;
-}
+const runChild = (args: string[], env: Record<string, string> = {}) => runJsonChild(CHILD, args, { env });
 
 test('readEach gives every tensor of every format with the bytes of read(), mapped, copied, populated, and without the addon', async (t) => {
   const dir = await tempDir(t, 'tensio-each-');

@@ -9,7 +9,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -20,6 +19,7 @@ import { tempDir } from './helpers/temp.js';
 import { writeWithFormat } from './helpers/cli.js';
 import { writeEveryFormat } from './helpers/every-format.js';
 import { patternBytes } from './helpers/patterns.js';
+import { runJsonChild } from './helpers/json-child.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHILD = join(ROOT, 'test', 'helpers', 'stream-read-ahead-child.ts');
@@ -91,12 +91,7 @@ for (const withAddon of [true, false]) {
       other: createTensor('uint8', [3 * 2 ** 20 + 4], patternBytes(3 * 2 ** 20 + 4, 9)),
     });
     await writeWithFormat('safetensors', cut, { big: createTensor('uint8', [bigBytes], patternBytes(bigBytes, 5)) });
-    const output = execFileSync(process.execPath, ['--import', 'tsx', CHILD, big, cut], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, TENSIO_NO_MMAP: withAddon ? '' : '1' },
-    });
-    const result = JSON.parse(output.trim().split('\n').pop()!) as Record<string, unknown>;
+    const result = runJsonChild(CHILD, [big, cut], { env: { TENSIO_NO_MMAP: withAddon ? '' : '1' } });
     assert.equal(result.mapping, withAddon);
     const expected = sha(patternBytes(bigBytes, 5));
     assert.equal(result.read, expected);

@@ -11,7 +11,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +24,7 @@ import { arrowDecodeBuffer } from '../src/formats/arrow/codecs.js';
 import { isTensioError } from '../src/core/errors.js';
 import { tempDir } from './helpers/temp.js';
 import { withEnv } from './helpers/env.js';
+import { runJsonChild } from './helpers/json-child.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const decode = addonZstdDecoder();
@@ -193,9 +193,7 @@ test('zstd Parquet and Arrow files read to the same bytes through the addon, wit
     assert.deepEqual(await withEnv('TENSIO_ZSTD', env, () => readAll('stack')), [expected, expected], `stacked, TENSIO_ZSTD=${env ?? ''}`);
     assert.deepEqual(await withEnv('TENSIO_ZSTD', env, () => readAll('separate')), [expectedSeparate, expectedSeparate], `separate, TENSIO_ZSTD=${env ?? ''}`);
   }
-  const child = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'helpers', 'zstd-read-child.ts'), parquet, arrow], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, TENSIO_NO_MMAP: '1' },
-  }).trim().split('\n').pop()!) as { hashes: Record<string, string>; zstd: string; status: { native: boolean; description: string } };
+  const child = runJsonChild(join(ROOT, 'test', 'helpers', 'zstd-read-child.ts'), [parquet, arrow], { env: { TENSIO_NO_MMAP: '1' } }) as { hashes: Record<string, string>; zstd: string; status: { native: boolean; description: string } };
   assert.equal(child.zstd, 'package', 'without the addon, zstd goes through @mongodb-js/zstd');
   assert.deepEqual(child.status, { native: false, description: '@mongodb-js/zstd (the native addon is not loaded)' });
   assert.deepEqual(Object.values(child.hashes), [expected, expected]);
