@@ -6,14 +6,12 @@
  * GB/s of text (decimal). The Python peers time themselves (import and file creation
  * outside the timing), one process per repetition.
  */
-import { execFile } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { logThroughputs, throughput, type BenchContext } from './lib/context.js';
 import { freshTarget, rawReadReused, rawReusedBuffer, rawWrite } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
-import { runRounds, type Contender } from './lib/timing.js';
+import { selfTimedSeconds, runRounds, type Contender } from './lib/timing.js';
 import type { BenchRow } from './lib/types.js';
 import { csvCreateWriter, csvOpen } from '../src/formats/csv/index.js';
 import { atomicFileSink } from '../src/storage/atomic-file-sink.js';
@@ -27,7 +25,6 @@ function secondsNote(bytes: number, ...figures: [string, number | undefined][]):
 }
 const COLUMNS = 32;
 const MiB = 2 ** 20;
-const run = promisify(execFile);
 
 /** Python one-liners that time one operation on argv[1] (and argv[2]) and print the seconds. */
 const PEER_SCRIPTS: Record<string, string> = {
@@ -43,10 +40,7 @@ a = np.load(sys.argv[2]); t = time.perf_counter(); np.savetxt(sys.argv[1], a, de
 df = pd.DataFrame(np.load(sys.argv[2])); t = time.perf_counter(); df.to_csv(sys.argv[1], header=False, index=False); print(time.perf_counter() - t)`,
 };
 
-async function peerSeconds(python: string, name: string, ...args: string[]): Promise<number> {
-  const { stdout } = await run(python, ['-c', PEER_SCRIPTS[name]!, ...args], { maxBuffer: 2 ** 20 });
-  return Number(stdout.trim());
-}
+const peerSeconds = (python: string, name: string, ...args: string[]) => selfTimedSeconds(python, ['-c', PEER_SCRIPTS[name]!, ...args]);
 
 /** A deterministic float32 table like sensor data: values around ±100 with 7-9 significant digits. */
 function makeTable(rows: number): Float32Array {

@@ -7,14 +7,13 @@
  * bytes. Codec rows: 3 interleaved rounds (1 with --quick) of best-of-`reps` on each
  * side, the median round reported; open and convert rows: best of `reps`.
  */
-import { execFile } from 'node:child_process';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { BenchContext } from './lib/context.js';
 import { compareRow } from './lib/report.js';
 import type { BenchRow } from './lib/types.js';
+import { selfTimedSeconds } from './lib/timing.js';
 import { BLOCK_DTYPE_INFO, isBlockDType } from '../src/core/block-dtypes.js';
 import type { DType } from '../src/core/dtype.js';
 import { GGUF_DEQUANTIZABLE, ggufCreateWriter, ggufDequantize, ggufOpen, ggufQuantize } from '../src/formats/gguf/index.js';
@@ -22,7 +21,6 @@ import { convert } from '../src/operations/index.js';
 import { sharedFile } from '../test/helpers/shared-files.js';
 
 const FORMAT = 'gguf';
-const run = promisify(execFile);
 const MiB = 2 ** 20;
 
 const PEER = String.raw`
@@ -159,7 +157,7 @@ export async function runGgufBench(context: BenchContext): Promise<BenchRow[]> {
   const peer = async (mode: string, path: string, name: string): Promise<number | undefined> => {
     if (!python) return undefined;
     try {
-      return Number((await run(python, ['-c', PEER, mode, path, name, String(reps)], { maxBuffer: 2 ** 20 })).stdout.trim());
+      return await selfTimedSeconds(python, ['-c', PEER, mode, path, name, String(reps)]);
     } catch (error) {
       log(`gguf-py ${mode} ${name} failed: ${(error as Error).message.split('\n')[0]}`);
       return undefined;

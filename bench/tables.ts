@@ -17,7 +17,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { logThroughputs, throughput, type BenchContext } from './lib/context.js';
 import { freshTarget, rawReadReused, rawReusedBuffer, rawWrite } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
-import { runRounds, type Contender } from './lib/timing.js';
+import { selfTimedSeconds, runRounds, type Contender } from './lib/timing.js';
 import type { BenchRow } from './lib/types.js';
 import { arrowCreateWriter, arrowOpen } from '../src/formats/arrow/index.js';
 import { parquetCreateWriter, parquetOpen } from '../src/formats/parquet/index.js';
@@ -58,10 +58,7 @@ a = np.load(sys.argv[2]); tb = pa.table({f'col{i}': a[:, i] for i in range(a.sha
 t = time.perf_counter(); f.write_feather(tb, sys.argv[1], compression=sys.argv[3]); print(time.perf_counter() - t)`,
 } as const;
 
-async function peerSeconds(python: string, name: keyof typeof PEER, ...args: string[]): Promise<number> {
-  const { stdout } = await run(python, ['-c', PEER[name], ...args], { maxBuffer: 2 ** 20 });
-  return Number(stdout.trim());
-}
+const peerSeconds = (python: string, name: keyof typeof PEER, ...args: string[]) => selfTimedSeconds(python, ['-c', PEER[name], ...args]);
 
 function makeTable(rows: number): Float32Array {
   const values = new Float32Array(rows * COLUMNS);
@@ -109,9 +106,8 @@ pq.write_table(pa.table({f'col{i}': a[:, i] for i in range(a.shape[1])}), sys.ar
 const READ_CHILD = fileURLToPath(new URL('./parquet-read-child.ts', import.meta.url));
 
 /** Seconds of tensio's read of `file` timed in a fresh node process (one untimed read first, as the pyarrow peers do). */
-async function ownProcessSeconds(file: string, mode: 'stacked' | 'separate'): Promise<number> {
-  const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', READ_CHILD, file, mode], { maxBuffer: 2 ** 20 });
-  return Number(stdout.trim());
+function ownProcessSeconds(file: string, mode: 'stacked' | 'separate'): Promise<number> {
+  return selfTimedSeconds(process.execPath, ['--expose-gc', '--import', 'tsx', READ_CHILD, file, mode]);
 }
 
 /** Read rounds of one file: raw fs, tensio stacked and separate, tensio stacked in its own process, pyarrow columnar and stacked, hyparquet. */

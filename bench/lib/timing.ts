@@ -4,6 +4,10 @@
  * with the first repetition reported apart (it pays for fresh memory on this VM; see
  * perf-anchors.md §1).
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 /** Seconds and bytes of one contender's samples, summarised. */
 export interface TimingSummary {
@@ -117,4 +121,23 @@ export async function runRounds(contenders: readonly Contender[], rounds: number
 /** GB/s (decimal) for `bytes` moved in `seconds`. */
 export function gbPerSecond(bytes: number, seconds: number): number {
   return bytes / seconds / 1e9;
+}
+
+/**
+ * Runs a command that times its own work and prints the seconds as its last line of
+ * output (the Python peers' `-c` one-liners, a node child that reads in its own
+ * process); returns them. Anything else there (nothing, a warning, `nan`) throws with
+ * what was printed, so a broken peer fails its contender instead of giving a row of NaN.
+ *
+ * @example
+ * ```ts
+ * const seconds = await selfTimedSeconds(python, ['-c', script, path]);
+ * ```
+ */
+export async function selfTimedSeconds(command: string, args: readonly string[]): Promise<number> {
+  const { stdout } = await execFileAsync(command, args, { maxBuffer: 2 ** 20 });
+  const last = stdout.trim().split('\n').pop() ?? '';
+  const seconds = Number(last);
+  if (last === '' || !Number.isFinite(seconds) || seconds < 0) throw new Error(`${command} ${args[0] ?? ''} printed no time in seconds: ${JSON.stringify(stdout.slice(-200))}`);
+  return seconds;
 }
