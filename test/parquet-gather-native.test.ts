@@ -10,7 +10,8 @@
  * pyarrow's dictionary files read equal with the native gather and with
  * `TENSIO_PARQUET_GATHER=js` (stacked in bands, and column by column, which gathers in
  * JavaScript), and a page with an index past its dictionary refused with the same
- * TensioError both ways (the general decoder, hyparquet, would read it as a null: NaN).
+ * TensioError both ways (the general decoder, hyparquet, would read it as a null: NaN),
+ * also when a later column's damage is met first on the JavaScript thread.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -286,4 +287,24 @@ test('native gather through the reader: pyarrow dictionary files read equal with
     assert.equal(native.code, 'INVALID_HEADER', native.message);
     assert.match(native.message!, /^parquet: column "s0" in row group 0, data page 0 \(rows 0-\d+\): dictionary index 3 is past the dictionary's 3 entries, at row 0 \(value 0 of the page\)$/);
   }
+  // Damage s1 as well, at its first run header (an RLE run of index 3, which the JavaScript thread's skip finds while s0's
+  // bit-packed index waits in the band's native job): the first damage in reading order, s0's, is still the one named.
+  const walk = new ThriftCursor(bytes.subarray(4));
+  let dictionaries = 0;
+  for (;;) {
+    const page = pageHeader(walk);
+    if (page.type === 2 && ++dictionaries === 2) {
+      walk.advance(page.compressed);
+      break;
+    }
+    walk.advance(page.compressed);
+  }
+  pageHeader(walk);
+  assert.equal(bytes[4 + walk.at], 2, 's1: indices of 2 bits');
+  bytes.set([0x02, 0x03], 4 + walk.at + 1);
+  writeFileSync(damaged, bytes);
+  const native = await outcome({})();
+  const js = await withEnv('TENSIO_PARQUET_GATHER', 'js', outcome({}));
+  assert.deepEqual(native, js, 'two damaged columns: the same refusal both ways');
+  assert.match(native.message!, /^parquet: column "s0" in row group 0, /);
 });
