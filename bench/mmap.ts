@@ -13,8 +13,8 @@
  * Every loader is run twice: as is (lazy mappings are nearly free: nothing is read), and
  * "+ sum", where every tensor's bytes are also summed as float64 words, so that lazy
  * mapping is not counted as free. What touches the bytes: on tensio's and the raw
- * side, `sumFloat64Unrolled` (bench/lib/sum.ts: eight accumulators over a
- * Float64Array, the fastest of the JS kernels); on the Python side `np.add.reduce` over a
+ * side, `sumFloat64Unrolled` (bench/lib/sum.ts: four accumulators over a
+ * Float64Array, the fastest of the JS kernels; eight until session 27); on the Python side `np.add.reduce` over a
  * float64 view (SIMD, pairwise). A first table times those kernels alone on a hot
  * in-memory buffer (with the one-accumulator loop and a WebAssembly SIMD kernel that
  * must copy into its own memory), so the "+ sum" rows can be read knowing what the
@@ -45,7 +45,7 @@
  * tensor, never the file as one range) is viewed as float64 words from its first
  * 8-aligned byte, whatever its dtype, and summed with float64 accumulation. Only the
  * kernel differs: numpy's pairwise `add.reduce` (SIMD, 8 accumulators per block of 128),
- * the JS loop's 8 scalar accumulators, the wasm kernel's 8 f64x2 vectors (16 lanes). No
+ * the JS loop's 4 scalar accumulators, the wasm kernel's 8 f64x2 vectors (16 lanes). No
  * side sums float32 values (where numpy would use float32 pairwise accumulation). Both
  * timers span open, load, sum (and tensio's `close()`); neither includes the unmaps
  * (Python drops its arrays after the timer, tensio's finalizers run in `settle()`). Apart
@@ -64,7 +64,7 @@ import { formatMissing, logThroughputs, throughput, type BenchContext } from './
 import { makeFloat32Tensor, makeMixedTensors, npyFixtureHeader, safetensorsFixtureHeader, writeFixtureFile } from './lib/fixtures.js';
 import { rawReadFresh, rawReadReused, rawReadReusedWithHeader, rawReusedBuffer } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
-import { sumFloat64Scalar, sumFloat64Unrolled, sumFloat64Wasm, wasmSumInPlace } from './lib/sum.js';
+import { sumFloat64Scalar, sumFloat64Unrolled, sumFloat64Unrolled8, sumFloat64Wasm, wasmSumInPlace } from './lib/sum.js';
 import { readAllIntoWasmMemory, type WasmMemoryLike, type WasmTensor } from '../src/io/wasm-io.js';
 import { loadedAddon } from '../src/storage/memory-map.js';
 import { collectGarbage, runRounds, timeIt, type Contender } from './lib/timing.js';
@@ -264,6 +264,11 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
     rows.push({ format: FORMAT, operation: 'status', unit: 'GB/s', note: 'the native addon predates session 25\'s populate (from the end back, pages touched, wasm mappings): "populate" rows measure the old one or none; rebuild with npm run build:native' });
   }
   log(`mmap: fault-ahead ${status.populate ?? 'unknown'} (${status.populateReason ?? 'status predates it'})`);
+  // Session 27: mapped buffers left out of V8's external-memory count ('charged'); an addon built before counts them ('counted').
+  log(`mmap: mapped buffers ${status.mappingAccounting ?? 'counted (status predates the field)'} in V8's external memory`);
+  if (status.enabled && status.mappingAccounting !== 'charged') {
+    rows.push({ format: FORMAT, operation: 'status', unit: 'GB/s', note: `mapped buffers are counted by V8 at their length (${status.mappingAccounting ?? 'unknown'}): every mapping over 64 MiB starts a collection; rebuild the addon with npm run build:native (session 27), or TENSIO_MMAP_ACCOUNTED is set` });
+  }
   const totalBytes = context.sizeMiB * MiB;
   rows.push(...await sumKernelRows(context, Math.min(totalBytes, 64 * MiB)));
 
@@ -406,7 +411,8 @@ async function sumKernelRows(context: BenchContext, bytes: number): Promise<Benc
   new Uint8Array(memory.buffer, at, bytes).fill(1);
   const inPlace = wasmSumInPlace(memory);
   const kernels: [string, (data: Uint8Array) => number][] = [
-    ['JS 8 accumulators', sumFloat64Unrolled],
+    ['JS 4 accumulators (the "+ sum" kernel)', sumFloat64Unrolled],
+    ['JS 8 accumulators (the "+ sum" kernel before session 27)', sumFloat64Unrolled8],
     ['JS 1 accumulator', sumFloat64Scalar],
     ['WebAssembly SIMD (copy in + f64x2)', sumFloat64Wasm],
     ['WebAssembly SIMD in place (f64x2 x 8)', () => inPlace(at, bytes)],
