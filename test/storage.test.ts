@@ -167,3 +167,28 @@ test('sinkWriteMany falls back to one write per chunk for a sink without writeMa
   await sink.close();
   assert.deepEqual([...sink.bytes()], [1, 2, 3]);
 });
+
+test('writeFullyAt resumes short writes at the right positions and refuses a write that makes no progress', async () => {
+  const { writeFullyAt } = await import('../src/storage/write-fully.js');
+  const file = new Uint8Array(20);
+  const calls: [number, number][] = [];
+  // A handle that takes at most 3 bytes a call, then none once `stall` is set.
+  let stall = false;
+  const handle = {
+    async write(bytes: Uint8Array, offset: number, length: number, position: number) {
+      const take = stall ? 0 : Math.min(3, length);
+      calls.push([position, take]);
+      file.set(bytes.subarray(offset, offset + take), position);
+      return { bytesWritten: take, buffer: bytes };
+    },
+  } as unknown as import('node:fs/promises').FileHandle;
+  const bytes = Uint8Array.from({ length: 8 }, (_, i) => i + 1);
+  await writeFullyAt(handle, bytes, 5, () => new Error('unexpected'));
+  assert.deepEqual([...file.subarray(5, 13)], [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(calls, [[5, 3], [8, 3], [11, 2]]);
+  stall = true;
+  await assert.rejects(
+    writeFullyAt(handle, bytes, 2, (byte, cause) => new Error(`failed at ${byte}: ${(cause as Error).message}`)),
+    /^Error: failed at 2: no byte written of the 8 left$/,
+  );
+});

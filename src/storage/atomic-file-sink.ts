@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import type { ByteSink } from './byte-sink.js';
 import { removeStaleTemporaries, temporaryPathFor } from './temporary-names.js';
+import { writeFullyAt } from './write-fully.js';
 
 /** Options for {@link atomicFileSink}. */
 export interface AtomicFileSinkOptions {
@@ -90,15 +91,7 @@ export async function atomicFileSink(path: string, options: AtomicFileSinkOption
     canWriteAt: true,
     async write(chunk) {
       if (state !== 'open') throw new TensioError('INVALID_STATE', `write to a ${state} sink for ${path}`, { path });
-      let done = 0;
-      try {
-        while (done < chunk.byteLength) {
-          const { bytesWritten } = await handle.write(chunk, done, Math.min(chunk.byteLength - done, 2 ** 30), position + done);
-          done += bytesWritten;
-        }
-      } catch (cause) {
-        throw new TensioError('IO_ERROR', `writing ${path} failed at byte ${position + done}: ${(cause as Error).message}`, { path, cause });
-      }
+      await writeFullyAt(handle, chunk, position, (byte, cause) => new TensioError('IO_ERROR', `writing ${path} failed at byte ${byte}: ${(cause as Error).message}`, { path, cause }));
       position += chunk.byteLength;
     },
     async writeMany(chunks) {
@@ -145,15 +138,7 @@ export async function atomicFileSink(path: string, options: AtomicFileSinkOption
       if (!Number.isSafeInteger(at) || at < 0 || at + bytes.byteLength > position) {
         throw new TensioError('INVALID_ARGUMENT', `writeAt(${at}, ${bytes.byteLength} bytes) outside the ${position} bytes written to ${path}`, { path });
       }
-      let done = 0;
-      try {
-        while (done < bytes.byteLength) {
-          const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done, at + done);
-          done += bytesWritten;
-        }
-      } catch (cause) {
-        throw new TensioError('IO_ERROR', `patching ${path} at byte ${at + done} failed: ${(cause as Error).message}`, { path, cause });
-      }
+      await writeFullyAt(handle, bytes, at, (byte, cause) => new TensioError('IO_ERROR', `patching ${path} at byte ${byte} failed: ${(cause as Error).message}`, { path, cause }));
     },
     async close() {
       if (state === 'closed') return;

@@ -21,6 +21,7 @@ import { open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import { crashPoint } from './crash-point.js';
+import { writeFullyAt } from './write-fully.js';
 
 /** What the file looked like when it was read. */
 export interface FileIdentity {
@@ -86,13 +87,8 @@ async function syncFolder(path: string): Promise<void> {
   try { await handle.sync(); } catch { /* some file systems cannot fsync a folder */ } finally { await handle.close(); }
 }
 
-async function writeAt(handle: Awaited<ReturnType<typeof open>>, path: string, bytes: Uint8Array, at: number): Promise<void> {
-  let done = 0;
-  while (done < bytes.byteLength) {
-    const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done, at + done);
-    if (bytesWritten <= 0) throw new TensioError('IO_ERROR', `short write to ${path}: ${done} of ${bytes.byteLength} bytes`, { path });
-    done += bytesWritten;
-  }
+function writeAt(handle: Awaited<ReturnType<typeof open>>, path: string, bytes: Uint8Array, at: number): Promise<void> {
+  return writeFullyAt(handle, bytes, at, (byte, cause) => new TensioError('IO_ERROR', `patching ${path} failed at byte ${byte} (${bytes.byteLength} bytes from ${at}): ${(cause as Error).message}`, { path, cause }));
 }
 
 /** Steps 2-4: poison, body, head, each fsynced. */

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { TensioError } from '../core/errors.js';
 import { allocateUninitialized } from '../core/memory.js';
 import { temporaryPathFor } from './temporary-names.js';
+import { writeFullyAt } from './write-fully.js';
 
 /** Where one spilled piece lies in the spill file. */
 export interface SpilledPiece {
@@ -66,15 +67,7 @@ export async function openSpillFile(folder = tmpdir()): Promise<SpillFile> {
       if (closed) throw new TensioError('INVALID_ARGUMENT', 'spill file is closed');
       const offset = size;
       size += bytes.byteLength;
-      let done = 0;
-      try {
-        while (done < bytes.byteLength) {
-          const { bytesWritten } = await handle.write(bytes, done, Math.min(bytes.byteLength - done, 2 ** 30), offset + done);
-          done += bytesWritten;
-        }
-      } catch (cause) {
-        failed('writing', cause);
-      }
+      await writeFullyAt(handle, bytes, offset, (_byte, cause) => failed('writing', cause));
       return { offset, length: bytes.byteLength };
     },
     async read(piece) {

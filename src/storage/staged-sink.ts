@@ -14,6 +14,7 @@ import { TensioError } from '../core/errors.js';
 import { DEFAULT_STREAM_CHUNK_BYTES } from '../core/limits.js';
 import type { ByteSink } from './byte-sink.js';
 import { temporaryPathFor } from './temporary-names.js';
+import { writeFullyAt } from './write-fully.js';
 
 /** Options for {@link stagedSink}. */
 export interface StagedSinkOptions {
@@ -48,15 +49,7 @@ export async function stagedSink(destination: ByteSink, options: StagedSinkOptio
   let state: 'open' | 'closed' | 'aborted' = 'open';
 
   async function writeFully(bytes: Uint8Array, at: number): Promise<void> {
-    let done = 0;
-    try {
-      while (done < bytes.byteLength) {
-        const { bytesWritten } = await handle.write(bytes, done, Math.min(bytes.byteLength - done, 2 ** 30), at + done);
-        done += bytesWritten;
-      }
-    } catch (cause) {
-      throw new TensioError('IO_ERROR', `writing the staging file ${path} failed at byte ${at + done}: ${(cause as Error).message}`, { path, cause });
-    }
+    await writeFullyAt(handle, bytes, at, (byte, cause) => new TensioError('IO_ERROR', `writing the staging file ${path} failed at byte ${byte}: ${(cause as Error).message}`, { path, cause }));
   }
 
   async function removeTemporary(): Promise<void> {
