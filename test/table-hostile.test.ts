@@ -111,16 +111,18 @@ test('parquet: a page declaring a huge uncompressed size is refused before alloc
   await refused(() => reader.read('x'), 'LIMIT_EXCEEDED');
 });
 
+/** An unsigned LEB128 varint (Thrift compact integers, RLE/bit-packed run headers), for hand-built Parquet pages. */
+function varint(value: number): number[] {
+  const out: number[] = [];
+  let rest = value;
+  while (rest >= 0x80) { out.push((rest & 0x7f) | 0x80); rest = Math.floor(rest / 128); }
+  out.push(rest);
+  return out;
+}
+
 test('parquet: a page declaring more values than its row group holds is refused before decoding (fuzz hang: 1.2e11 values from a few RLE bytes)', async () => {
   const { parquetCheckChunk } = await import('../src/formats/parquet/page-check.js');
   const parquetCheckPageValues = (chunk: Uint8Array, maxValues: number, where: string) => parquetCheckChunk(chunk, { maxValues, where, maxDefinition: 0, maxRepetition: 0, boolean: false, decompress: (bytes) => bytes });
-  const varint = (value: number): number[] => {
-    const out: number[] = [];
-    let rest = value;
-    while (rest >= 0x80) { out.push((rest & 0x7f) | 0x80); rest = Math.floor(rest / 128); }
-    out.push(rest);
-    return out;
-  };
   const zigzag = (value: number): number[] => varint(value * 2);
   // Thrift compact PageHeader { 1: type, 2: uncompressed size, 3: compressed size, 5: DataPageHeader { 1: num_values } } and 4 bytes of page.
   const page = (values: number): Uint8Array => Uint8Array.from([
@@ -148,13 +150,6 @@ test('parquet: an RLE run of levels longer than its page is refused before hypar
 
   // The same shape by hand: one v1 page of 10 values whose definition levels are one run of 2^30.
   const { parquetCheckChunk } = await import('../src/formats/parquet/page-check.js');
-  const varint = (value: number): number[] => {
-    const out: number[] = [];
-    let rest = value;
-    while (rest >= 0x80) { out.push((rest & 0x7f) | 0x80); rest = Math.floor(rest / 128); }
-    out.push(rest);
-    return out;
-  };
   const levels = (run: number): number[] => { const stream = [...varint(run * 2), 1]; return [stream.length, 0, 0, 0, ...stream]; };
   const page = (run: number, encoding = 0): Uint8Array => {
     const body = [...levels(run), 0, 0, 0, 0];
