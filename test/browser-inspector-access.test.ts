@@ -59,6 +59,17 @@ async function settled(page: Page): Promise<string> {
   return page.$eval('#error', (e) => ((e as unknown as { hidden: boolean }).hidden ? '' : e.textContent ?? ''));
 }
 
+/** The page shows one.h5 opened (no error, its one tensor `w`), and `w`'s statistics are the fixture's. */
+async function expectHdf5Fixture(page: Page, message: string): Promise<void> {
+  assert.equal(await settled(page), '');
+  assert.deepEqual(await tableNames(page), ['w']);
+  assert.match(await page.$eval('#file-facts', (e) => e.textContent ?? ''), /^hdf5 · 1 tensors/);
+  await page.click('#tensor-table tbody tr[data-name=w] button');
+  await page.waitForFunction(`window.tensioInspector.statistics()?.name === 'w'`, { timeout: 30_000 });
+  const stats = (await page.evaluate('window.tensioInspector.statistics()')) as { min: number; max: number; count: number };
+  assert.deepEqual([stats.min, stats.max, stats.count], [-12, 11, 12], message);
+}
+
 test('the inspector by keyboard, a sharded model from chosen or dropped files, compare with cancel, errors that never blank the page', { skip, timeout: 240_000 }, async (t) => {
   mkdirSync(ARTIFACTS, { recursive: true });
   const { bundle, files } = await prepareBrowserFiles(t, 'tensio-inspector-access-');
@@ -216,25 +227,13 @@ test('the inspector by keyboard, a sharded model from chosen or dropped files, c
     await page.focus('#drop');
     const chooser = await chooseWithEnter(page);
     await chooser.accept([join(files, 'one.h5')]);
-    assert.equal(await settled(page), '');
-    assert.deepEqual(await tableNames(page), ['w']);
-    assert.match(await page.$eval('#file-facts', (e) => e.textContent ?? ''), /^hdf5 · 1 tensors/);
-    await page.click('#tensor-table tbody tr[data-name=w] button');
-    await page.waitForFunction(`window.tensioInspector.statistics()?.name === 'w'`, { timeout: 30_000 });
-    const stats = (await page.evaluate('window.tensioInspector.statistics()')) as { min: number; max: number; count: number };
-    assert.deepEqual([stats.min, stats.max, stats.count], [-12, 11, 12], 'the fixture w: 1, -2, 3.5, 0, 5 … 11, -12');
+    await expectHdf5Fixture(page, 'the fixture w: 1, -2, 3.5, 0, 5 … 11, -12');
     await shot(page, '16-hdf5-from-file');
   });
 
   await t.test('an HDF5 file by URL opens in the inspector\'s worker (libhdf5 reads it by synchronous Range requests), statistics included', async () => {
     await page.goto(`${server.origin}/inspector/?url=${encodeURIComponent(`${server.origin}/files/one.h5`)}`);
-    assert.equal(await settled(page), '');
-    assert.deepEqual(await tableNames(page), ['w']);
-    assert.match(await page.$eval('#file-facts', (e) => e.textContent ?? ''), /^hdf5 · 1 tensors/);
-    await page.click('#tensor-table tbody tr[data-name=w] button');
-    await page.waitForFunction(`window.tensioInspector.statistics()?.name === 'w'`, { timeout: 30_000 });
-    const stats = (await page.evaluate('window.tensioInspector.statistics()')) as { min: number; max: number; count: number };
-    assert.deepEqual([stats.min, stats.max, stats.count], [-12, 11, 12], 'the fixture w read by URL');
+    await expectHdf5Fixture(page, 'the fixture w read by URL');
     await shot(page, '17-hdf5-from-url');
   });
 
