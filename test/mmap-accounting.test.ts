@@ -19,6 +19,7 @@ import { tempDir } from './helpers/temp.js';
 import { writeWithFormat } from './helpers/cli.js';
 import { writeEveryFormat } from './helpers/every-format.js';
 import { patternBytes } from './helpers/patterns.js';
+import { runJsonChild } from './helpers/json-child.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHILD = join(ROOT, 'test', 'helpers', 'mmap-child.ts');
@@ -27,15 +28,7 @@ const NO_ADDON = status.enabled ? false : `skipped: ${status.reason}`;
 const NOT_CHARGED = !status.enabled ? `skipped: ${status.reason}` : status.mappingAccounting !== 'charged' ? `skipped: mapped buffers are ${String(status.mappingAccounting)} here (addon built for another Node major or before session 27)` : false;
 const COUNTED = { TENSIO_MMAP_ACCOUNTED: '1' };
 
-function runChild(args: string[], options: { env?: Record<string, string>; gc?: boolean } = {}): Record<string, unknown> {
-  const output = execFileSync(process.execPath, [...(options.gc ? ['--expose-gc'] : []), '--import', 'tsx', CHILD, ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, ...options.env },
-    maxBuffer: 64 * 2 ** 20,
-  });
-  return JSON.parse(output.trim().split('\n').pop()!) as Record<string, unknown>;
-}
+const runChild = (args: string[], options: { env?: Record<string, string>; gc?: boolean } = {}) => runJsonChild(CHILD, args, options);
 
 /** A `.npy` of `bytes` zero bytes of uint8 data, sparse (made with ftruncate: nothing written). */
 function sparseNpy(path: string, bytes: number): void {
