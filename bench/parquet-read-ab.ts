@@ -7,7 +7,8 @@
  * order after one untimed warm-up round (`lib/ab-rounds.ts`). Printed: medians of wall
  * time, process CPU time (every thread: libuv's snappy and zstd decodes count) and the
  * JavaScript thread's own CPU (`/proc/self/task/<pid>/schedstat`). `--modes stacked`
- * or `--modes columnar` takes one of the two.
+ * or `--modes columnar` takes one of the two; `--modes stream` reads the stacked tensor
+ * with `stream()` instead (each piece dropped: what `convert` does).
  * Not part of `npm run bench`: a focused measurement for bench/README.md.
  */
 import { resolve } from 'node:path';
@@ -18,19 +19,22 @@ const rounds = args.number('--rounds', 5);
 const roots = { A: resolve(args.string('--a', '.')), B: resolve(args.string('--b', '.')) };
 const modes = args.string('--modes', 'stacked,columnar').split(',');
 const files = args.rest();
-for (const mode of modes) if (mode !== 'stacked' && mode !== 'columnar') throw new Error(`--modes: "${mode}" is neither stacked nor columnar`);
+for (const mode of modes) if (mode !== 'stacked' && mode !== 'columnar' && mode !== 'stream') throw new Error(`--modes: "${mode}" is not stacked, columnar or stream`);
 if (files.length === 0) throw new Error('name one or more .parquet files');
 
-type Open = (path: string, options?: object) => Promise<{ tensors: { name: string }[]; read(name: string): Promise<{ data: Uint8Array }>; close(): Promise<void> }>;
+type Open = (path: string, options?: object) => Promise<{ tensors: { name: string }[]; read(name: string): Promise<{ data: Uint8Array }>; stream(name: string): AsyncIterable<Uint8Array>; close(): Promise<void> }>;
 const opens: Record<string, Open> = {};
 for (const [label, root] of Object.entries(roots)) opens[label] = ((await import(`${root}/src/formats/parquet/index.ts`)) as { parquetOpen: Open }).parquetOpen;
 
-/** Opens the file, reads every tensor, closes; the bytes read. */
+/** Opens the file, reads (or streams) every tensor, closes; the bytes read. */
 async function readAll(open: Open, file: string, mode: string): Promise<number> {
   const reader = await open(file, mode === 'columnar' ? { formatOptions: { columns: 'separate' } } : {});
   let bytes = 0;
   try {
-    for (const tensor of reader.tensors) bytes += (await reader.read(tensor.name)).data.byteLength;
+    for (const tensor of reader.tensors) {
+      if (mode === 'stream') for await (const piece of reader.stream(tensor.name)) bytes += piece.byteLength;
+      else bytes += (await reader.read(tensor.name)).data.byteLength;
+    }
   } finally {
     await reader.close();
   }

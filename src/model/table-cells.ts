@@ -32,7 +32,7 @@ export interface TableColumnBatch {
   readonly validityBitOffset?: number;
   /**
    * The format wrote this column's values straight into the stacked tensor's rows it was
-   * given (`TableBatch.loadBands`), null rows as zero bytes: `values` is empty and
+   * given (`TableBatch.bands`' `rowsFor`), null rows as zero bytes: `values` is empty and
    * {@link tableBatchToBytes} only turns the null rows into NaN.
    */
   readonly placed?: boolean;

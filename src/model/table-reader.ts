@@ -8,11 +8,12 @@
  */
 import { DTYPE_INFO } from '../core/dtype.js';
 import { TensioError, throwIfAborted } from '../core/errors.js';
+import { allocateUninitialized } from '../core/memory.js';
 import type { ByteSource } from '../storage/byte-source.js';
 import type { ByteChunk } from '../storage/chunked-bytes.js';
 import { rawCodec, type ChunkCodec } from '../storage/chunk-codec.js';
 import { createTensorReader, type TensorLocation } from './create-reader.js';
-import { planTableTensors, type TableReadOptions, type TableReadPlan, type TableSchema } from './table.js';
+import { planTableTensors, type TableReadOptions, type TableReadPlan, type TableSchema, type TableTensorPlan } from './table.js';
 import { tableBatchToBytes, type TableColumnBatch } from './table-cells.js';
 import type { Metadata, TensorInfo, TensorReader } from './types.js';
 
@@ -37,22 +38,27 @@ export interface TableBatch {
    */
   release?(data: readonly (TableColumnBatch | undefined)[]): void;
   /**
-   * Decodes these columns band by band for a whole stacked read: `place` is called with
-   * consecutive bands of rows covering the batch (`first`, the band's first row in the
-   * batch, and `rows`), `data` indexed like {@link load}'s and holding the band's rows only,
-   * valid during the call only (the format reuses its buffers for the next band). The
-   * decoded columns then never exist whole: a row group of a million rows decoded into
-   * whole columns is fresh memory written once and read once by the join. A format may
-   * also call `place` once with the whole batch.
+   * Decodes these columns band by band, for a stacked tensor: consecutive bands of the
+   * batch's rows `[from, to)` (default all), in order, covering them. The decoded columns
+   * then never exist whole: a row group of a million rows decoded into whole columns is
+   * fresh memory written once and read once by the join. Each band's data is valid until
+   * the iterator is resumed (the format reuses its buffers); stopping the iteration early
+   * releases what the format holds. A format may also yield the rest in one band (the
+   * whole batch decoded: a column or page its banded path does not take).
    *
-   * `rows`, when given, is the stacked tensor's bytes for the whole batch (row-major, each
-   * row the columns' values in the order of `columns`, all of one dtype of 4 or 8 bytes,
-   * 4-byte aligned): the format may write a band of a column straight into its rows there
-   * (null rows as zero bytes) and pass that column as {@link TableColumnBatch.placed}
-   * instead of packed values, so the band needs no join for it (a dictionary gather writes
-   * each value in its row).
+   * `streaming` asks for bounded memory (a `stream()`: a page or two per column held, read
+   * as the bands go) rather than the fastest whole read (every column's stored bytes read
+   * and decoded at once).
+   *
+   * `rowsFor(first, rows)`, when given, is where the stacked tensor's bytes of a band go
+   * (row-major, each row the columns' values in the order of `columns`, all of one dtype
+   * of 4 or 8 bytes, 4-byte aligned, `rows` × the row's bytes): the format may write a
+   * column straight into its rows there (null rows as zero bytes) and pass it as
+   * {@link TableColumnBatch.placed} instead of packed values, so the band needs no join for
+   * it (a dictionary gather writes each value in its row). The band then names that
+   * buffer (`target`); nothing writes it once the band is yielded.
    */
-  loadBands?(columns: readonly number[], place: (data: readonly (TableColumnBatch | undefined)[], first: number, rows: number) => void, signal?: AbortSignal, rows?: Uint8Array): Promise<void>;
+  bands?(columns: readonly number[], options?: TableBandOptions): AsyncIterable<TableBand>;
   /**
    * Where a column's values already sit in the source in tensio's layout (its dtype,
    * little-endian, uncompressed, no nulls in this batch): the absolute offset of row 0.
@@ -60,6 +66,31 @@ export interface TableBatch {
    * in memory) instead of being decoded.
    */
   span?(column: number): number | undefined;
+}
+
+/** What {@link TableBatch.bands} is asked. */
+export interface TableBandOptions {
+  /** The batch's rows wanted, `[from, to)`; default all. */
+  readonly from?: number;
+  readonly to?: number;
+  /** Bounded memory rather than speed (see {@link TableBatch.bands}). */
+  readonly streaming?: boolean;
+  /** Where a band's stacked rows go (see {@link TableBatch.bands}). */
+  readonly rowsFor?: (first: number, rows: number) => Uint8Array;
+  readonly signal?: AbortSignal;
+}
+
+/** One band of rows of a batch ({@link TableBatch.bands}). */
+export interface TableBand {
+  /** Indexed like {@link TableBatch.load}'s result; row 0 of each column is the batch's row `dataFirst`. */
+  readonly data: readonly (TableColumnBatch | undefined)[];
+  /** The band's first row in the batch. */
+  readonly first: number;
+  readonly rows: number;
+  /** The batch row of the data's row 0: `first`, or 0 when the data is the whole batch. */
+  readonly dataFirst: number;
+  /** The buffer `rowsFor` gave for this band, when the format wrote columns into it. */
+  readonly target?: Uint8Array;
 }
 
 /**
@@ -151,6 +182,19 @@ export function createTableReader(parts: TableReaderParts): TableReader {
     }
   }
 
+  /**
+   * The options of a stacked tensor's `bands`: `rowsFor` only when every column is scalar and
+   * of the tensor's dtype, of 4 or 8 bytes, and the rows are 4-byte aligned (`out`, when the
+   * rows are one buffer), what a format needs to write columns straight into them.
+   */
+  const bandOptions = (tensor: TableTensorPlan, rowsFor: (first: number, rows: number) => Uint8Array, options: { from: number; to: number; streaming?: boolean; signal?: AbortSignal | undefined }, out?: Uint8Array): TableBandOptions => {
+    const item = DTYPE_INFO[tensor.spec.dtype].bits / 8;
+    const inRows = (item === 4 || item === 8) && (out === undefined || out.byteOffset % 4 === 0)
+      && tensor.columns.every((index) => schema.columns[index]!.dtype === tensor.spec.dtype && schema.columns[index]!.cellShape.length === 0);
+    const { signal, ...rest } = options;
+    return { ...rest, ...(signal ? { signal } : {}), ...(inRows ? { rowsFor } : {}) };
+  };
+
   const chunksOf = (index: number): ByteChunk[] => {
     const tensor = plan.tensors[index]!;
     const rowBytes = infos[index]!.byteLength / Math.max(1, tensor.spec.shape[0]!) || 0;
@@ -163,6 +207,23 @@ export function createTableReader(parts: TableReaderParts): TableReader {
         ...(tensor.kind === 'column' && (parts.columnLoadConcurrency ?? 1) > 1 ? { concurrency: parts.columnLoadConcurrency } : {}),
         async *decode(_stored, options) {
           throwIfAborted(options.signal);
+          if (tensor.kind === 'stack' && batch.bands) {
+            // Band by band, each a fresh buffer: memory is a band and what the format holds per column, not the batch.
+            const rowBytes = length / (to - from);
+            for await (const band of batch.bands(tensor.columns, bandOptions(tensor, (_first, rows) => allocateUninitialized(rows * rowBytes), { from, to, streaming: true, signal: options.signal }))) {
+              if (band.target) {
+                yield tableBatchToBytes(schema, tensor, band.data, band.first - band.dataFirst, band.first + band.rows - band.dataFirst, band.target);
+                continue;
+              }
+              // Rows the format did not place (the whole batch, decoded the general way): in pieces of at most pieceBytes.
+              const step = Math.max(1, Math.floor(options.pieceBytes / rowBytes));
+              for (let lo = band.first, end = band.first + band.rows; lo < end; lo += step) {
+                const hi = Math.min(end, lo + step);
+                yield tableBatchToBytes(schema, tensor, band.data, lo - band.dataFirst, hi - band.dataFirst, allocateUninitialized((hi - lo) * rowBytes));
+              }
+            }
+            return;
+          }
           const data = await load(batch, tensor.columns, options.signal);
           yield tableBatchToBytes(schema, tensor, data, from, to);
         },
@@ -173,19 +234,14 @@ export function createTableReader(parts: TableReaderParts): TableReader {
           // into the tensor's bytes (not cached: those bytes are the caller's).
           const column = tensor.kind === 'column' ? schema.columns[tensor.columns[0]!]! : undefined;
           const direct = column && from === 0 && to === batch.rows && column.dtype === tensor.spec.dtype && tensor.spec.shape.length === 1;
-          if (!direct && tensor.kind === 'stack' && batch.loadBands) {
+          if (!direct && tensor.kind === 'stack' && batch.bands) {
             if (out.byteLength !== length) throw new TensioError('SIZE_MISMATCH', `${format}: ${batch.label} holds ${length} bytes of tensor "${tensor.spec.name}", ${out.byteLength} asked`, { format });
-            // Each band's rows of [from, to) placed as they come (bands of the batch: `first` is batch-relative).
+            // Each band's rows placed as they come (`first` is batch-relative; the tensor's bytes start at row `from`).
             const rowBytes = length / (to - from);
-            // The whole batch, every column scalar and of the tensor's dtype: the format may write columns into their rows itself.
-            const item = DTYPE_INFO[tensor.spec.dtype].bits / 8;
-            const inRows = from === 0 && to === batch.rows && (item === 4 || item === 8) && out.byteOffset % 4 === 0
-              && tensor.columns.every((index) => schema.columns[index]!.dtype === tensor.spec.dtype && schema.columns[index]!.cellShape.length === 0);
-            await batch.loadBands(tensor.columns, (data, first, rows) => {
-              const lo = Math.max(from, first);
-              const hi = Math.min(to, first + rows);
-              if (lo < hi) tableBatchToBytes(schema, tensor, data, lo - first, hi - first, out.subarray((lo - from) * rowBytes, (hi - from) * rowBytes));
-            }, signal, inRows ? out : undefined);
+            const rowsOf = (first: number, rows: number) => out.subarray((first - from) * rowBytes, (first - from + rows) * rowBytes);
+            for await (const band of batch.bands(tensor.columns, bandOptions(tensor, rowsOf, { from, to, signal }, out))) {
+              tableBatchToBytes(schema, tensor, band.data, band.first - band.dataFirst, band.first + band.rows - band.dataFirst, rowsOf(band.first, band.rows));
+            }
             return;
           }
           // A stacked tensor's columns are copied out at once: loaded apart from the cache and given back after.

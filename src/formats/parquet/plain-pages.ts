@@ -23,6 +23,7 @@ import { TensioError } from '../../core/errors.js';
 import { allocateZeroed } from '../../core/memory.js';
 import { DictionaryIndexStream, parquetAllLevelsOne, parquetDefinitionLevels, spreadNulls } from './hybrid-streams.js';
 import type { ParquetGatherJob } from './gather-native.js';
+import type { ParquetBandScratch, ParquetPageReader, ParquetStoredPage } from './page-stream.js';
 
 /**
  * Decompresses one page body to exactly `size` bytes (sync or async). `into`, when
@@ -98,18 +99,27 @@ function plainPages(chunk: Uint8Array, shape: ParquetPlainChunk): PlainPages | u
       dictionary = { header, body };
       continue;
     }
-    if (header.type !== PAGE_DATA && header.type !== PAGE_DATA_V2) return undefined;
-    const indexed = isDictionaryEncoding(header.encoding ?? -1);
-    if (!(header.encoding === ENCODING_PLAIN || (indexed && dictionary))) return undefined;
-    const count = header.values ?? -1;
-    // An OPTIONAL column's page holds values for its defined rows only: fewer bytes when some are null.
-    if (count < 0 || (!indexed && shape.maxDefinition === 0 && header.uncompressed < count * shape.itemBytes)) return undefined;
-    if (header.type === PAGE_DATA_V2 && (!header.v2 || header.v2.repetitionBytes !== 0 || (header.v2.nulls !== 0 && shape.maxDefinition === 0))) return undefined;
-    values += count;
+    if (!dataPageTaken({ header, body }, shape, dictionary !== undefined)) return undefined;
+    values += header.values!;
     if (values > shape.rows) return undefined;
     pages.push({ header, body });
   }
   return values === shape.rows ? { dictionary, pages } : undefined;
+}
+
+/**
+ * Whether a page is a data page this path takes: v1 or v2, PLAIN or (after a dictionary
+ * page, `indexed`) dictionary-encoded, a value count, PLAIN values that fit their page,
+ * no repetition levels, no nulls in a REQUIRED column.
+ */
+function dataPageTaken({ header }: PlainPage, shape: ParquetPlainChunk, indexed: boolean): boolean {
+  if (header.type !== PAGE_DATA && header.type !== PAGE_DATA_V2) return false;
+  const dictionaryEncoded = isDictionaryEncoding(header.encoding ?? -1);
+  if (!(header.encoding === ENCODING_PLAIN || (dictionaryEncoded && indexed))) return false;
+  const count = header.values ?? -1;
+  // An OPTIONAL column's page holds values for its defined rows only: fewer bytes when some are null.
+  if (count < 0 || (!dictionaryEncoded && shape.maxDefinition === 0 && header.uncompressed < count * shape.itemBytes)) return false;
+  return !(header.type === PAGE_DATA_V2 && (!header.v2 || header.v2.repetitionBytes !== 0 || (header.v2.nulls !== 0 && shape.maxDefinition === 0)));
 }
 
 /** Little-endian u32 at `at`, or -1 when the bytes end first. */
@@ -197,9 +207,43 @@ interface ReadyPage {
   readonly stream: DictionaryIndexStream | undefined;
   /** Values (defined rows) placed so far. */
   valueAt: number;
+  /** Placing has left the page (see {@link StartedPage.done}). */
+  readonly done: (() => void) | undefined;
 }
 
 type PendingPage = Uint8Array | Promise<Uint8Array> | undefined;
+
+/** A data page with its decode started. */
+interface StartedPage {
+  readonly page: PlainPage;
+  readonly decoded: PendingPage;
+  /** Placing has left the page (`decoded`: what it decoded to): its buffers may be reused once the bands placed from it are done. */
+  done?(decoded: Uint8Array | undefined): void;
+}
+
+/**
+ * A chunk's data pages in order, each with its decode started (all at once for a chunk in
+ * memory, a page ahead for a streamed one). `next(pass)`: a page of at most `pass` rows
+ * may be passed over undecoded (answered `{ skipped: rows }`); undefined at the end, or at
+ * a page this path does not take.
+ */
+interface PageSupply {
+  next(pass: number): Promise<StartedPage | { skipped: number } | undefined>;
+  /** Placing is near the end of the current page: start reading and decoding the next (a streamed chunk; none holds pages ahead until then). */
+  soon?(): void;
+}
+
+/** The pages of a chunk in memory whose decodes {@link startDecodes} started. */
+function startedSupply(started: StartedChunk): PageSupply {
+  let next = 0;
+  return {
+    async next() {
+      if (next >= started.found.pages.length) return undefined;
+      const at = next++;
+      return { page: started.found.pages[at]!, decoded: started.decoded[at] };
+    },
+  };
+}
 
 /**
  * A chunk's data pages placed in order, any number of rows at a time: the whole column at
@@ -207,15 +251,71 @@ type PendingPage = Uint8Array | Promise<Uint8Array> | undefined;
  * ({@link parquetPlainChunkBands}). Each page is awaited when placing reaches it.
  */
 class PagePlacer {
-  private next = 0;
   private current: ReadyPage | undefined;
   private rowInPage = 0;
   /** Pieces placed into rows (see `layout`) that are not a null-free dictionary gather go through here first. */
   private scratch: Uint32Array | undefined;
-  /** Rows of the pages made ready so far. */
+  /** Rows of the pages made ready (or passed over) so far, and their number. */
   private rowsBefore = 0;
+  private pagesReady = 0;
 
-  constructor(private readonly shape: ParquetPlainChunk, private readonly pages: readonly PlainPage[], private readonly decoded: readonly PendingPage[], private readonly dictionary: Uint32Array | undefined, private readonly entries: number) {}
+  constructor(private readonly shape: ParquetPlainChunk, private readonly supply: PageSupply, private readonly dictionary: Uint32Array | undefined, private readonly entries: number) {}
+
+  /** Tells the supply when the rows left in the current page are at most two calls' worth (`count`): the next page is wanted soon. */
+  private lookAhead(count: number): void {
+    if (this.current && this.current.count - this.rowInPage <= 2 * count) this.supply.soon?.();
+  }
+
+  /** The next data page made ready, or undefined when there is none or it is not one this path takes. */
+  private async nextPage(): Promise<ReadyPage | undefined> {
+    this.leave();
+    const started = await this.supply.next(0);
+    return started && 'page' in started ? this.ready(started) : undefined;
+  }
+
+  /** Says the current page is left (its buffers reusable once what was placed from it is done). */
+  private leave(): void {
+    this.current?.done?.();
+    this.current = undefined;
+  }
+
+  /**
+   * Moves past the next `count` rows without placing them (a row range that starts inside
+   * the chunk): whole pages the supply can pass over are never decoded; false when a page
+   * turns out not to be one this path takes.
+   */
+  async skip(count: number): Promise<boolean> {
+    while (count > 0) {
+      if (!this.current || this.rowInPage === this.current.count) {
+        this.leave();
+        const next = await this.supply.next(count);
+        this.rowInPage = 0;
+        this.current = undefined;
+        if (!next) return false;
+        if ('skipped' in next) {
+          count -= next.skipped;
+          this.rowsBefore += next.skipped;
+          this.pagesReady++;
+          continue;
+        }
+        this.current = await this.ready(next);
+        if (!this.current) return false;
+        continue;
+      }
+      const page = this.current;
+      const take = Math.min(count, page.count - this.rowInPage);
+      let present = take;
+      if (page.defined) {
+        present = 0;
+        for (let row = this.rowInPage, end = row + take; row < end; row++) present += page.defined[row]!;
+      }
+      if (page.stream && !page.stream.skip(present)) return false;
+      page.valueAt += present;
+      this.rowInPage += take;
+      count -= take;
+    }
+    return true;
+  }
 
   /**
    * Places the next `count` rows into `out` from row `outRow` (a null row: zero bytes and
@@ -231,11 +331,12 @@ class PagePlacer {
     let done = 0;
     while (done < count) {
       if (!this.current || this.rowInPage === this.current.count) {
-        this.current = this.next < this.pages.length ? await this.ready(this.next++) : undefined;
+        this.current = await this.nextPage();
         if (!this.current) return false;
         this.rowInPage = 0;
         continue;
       }
+      this.lookAhead(count);
       const page = this.current;
       const take = Math.min(count - done, page.count - this.rowInPage);
       let present = take;
@@ -335,11 +436,11 @@ class PagePlacer {
   async view(count: number): Promise<Uint8Array | undefined> {
     const { itemBytes } = this.shape;
     if (!this.current || this.rowInPage === this.current.count) {
-      if (this.next >= this.pages.length) return undefined;
-      this.current = await this.ready(this.next++);
+      this.current = await this.nextPage();
       this.rowInPage = 0;
       if (!this.current) return undefined;
     }
+    this.lookAhead(count);
     const page = this.current;
     if (page.stream || page.defined || page.count - this.rowInPage < count) return undefined;
     const from = page.valueAt * itemBytes;
@@ -350,13 +451,14 @@ class PagePlacer {
     return values;
   }
 
-  /** Data page `index` decoded and split into levels and values, or undefined when it does not fit. */
-  private async ready(index: number): Promise<ReadyPage | undefined> {
+  /** A data page decoded and split into levels and values, or undefined when it does not fit. */
+  private async ready(started: StartedPage): Promise<ReadyPage | undefined> {
     const { shape } = this;
-    const { header, body } = this.pages[index]!;
-    const page = await this.decoded[index];
+    const { header, body } = started.page;
+    const page = await started.decoded;
     if (!page) return undefined;
     const count = header.values!;
+    const index = this.pagesReady++;
     const firstRow = this.rowsBefore;
     this.rowsBefore += count;
     let levels: Uint8Array | undefined;
@@ -385,7 +487,7 @@ class PagePlacer {
     } else if (section.byteLength < present * shape.itemBytes) {
       return undefined;
     }
-    return { index, firstRow, count, defined, section, stream, valueAt: 0 };
+    return { index, firstRow, count, defined, section, stream, valueAt: 0, done: started.done && (() => started.done!(page)) };
   }
 }
 
@@ -480,7 +582,7 @@ export async function parquetDecodePlainChunk(chunk: Uint8Array, shape: ParquetP
       out = only.subarray(0, bytes);
     }
     const validity: ParquetValidityTarget = { rows: shape.rows };
-    const placer = new PagePlacer(shape, pages, started.decoded, dictionary.dictionary, dictionary.entries);
+    const placer = new PagePlacer(shape, startedSupply(started), dictionary.dictionary, dictionary.entries);
     // Gathered here, not by the native gather: a column's chunk as one job at its end cost more CPU (pyarrow's random float32, interleaved: 331 → 390 ms).
     if (!(await placer.place(shape.rows, out, 0, validity))) return undefined;
     return validity.bits ? { values: out, validity: validity.bits } : { values: out };
@@ -515,18 +617,22 @@ export interface ParquetPlainBands {
    * to it instead: written only when the caller runs it on `out`.
    */
   placeInRows(count: number, out: Uint8Array, layout: ParquetRowsLayout, validity: ParquetValidityTarget, gather?: ParquetGatherJob): Promise<Uint8Array | undefined>;
+  /**
+   * Moves past the chunk's next `count` rows without placing them (a row range starting
+   * inside the row group): pages wholly inside them are passed over, never read or
+   * decoded when the chunk is read as placing goes. False when the chunk turns out not to
+   * be one this path takes.
+   */
+  skip(count: number): Promise<boolean>;
   /** Resolves once every page decode has settled: call it before reusing any buffer the pages were decoded into, or the chunk. */
   settle(): Promise<void>;
 }
 
 /**
- * A column chunk for the fast path (see {@link parquetDecodePlainChunk}) placed band by
- * band: every page starts decompressing at once, then each {@link ParquetPlainBands.place}
- * gathers or copies the next rows, so a stacked read places a band of rows of every
- * column into a small buffer it reuses, instead of decoding each whole column into fresh
- * memory first. Undefined when the chunk is not one this path takes.
+ * {@link parquetPlainChunkBands} of a chunk in memory (a whole read): its pages found and
+ * checked at once ({@link plainPages}), every decode started at once, placed in order.
  */
-export async function parquetPlainChunkBands(chunk: Uint8Array, shape: ParquetPlainChunk): Promise<ParquetPlainBands | undefined> {
+async function chunkInMemoryBands(chunk: Uint8Array, shape: ParquetPlainChunk): Promise<ParquetPlainBands | undefined> {
   const found = plainPagesOrNothing(chunk, shape);
   if (!found) return undefined;
   const started = startDecodes(found, shape, () => undefined);
@@ -541,24 +647,241 @@ export async function parquetPlainChunkBands(chunk: Uint8Array, shape: ParquetPl
     await settle();
     return undefined;
   }
-  const placer = new PagePlacer(shape, found.pages, started.decoded, dictionary.dictionary, dictionary.entries);
+  const placer = new PagePlacer(shape, startedSupply(started), dictionary.dictionary, dictionary.entries);
+  const guarded = async <T>(run: () => Promise<T | undefined>): Promise<T | undefined> => {
+    try {
+      return await run();
+    } catch (error) {
+      if (parquetPlainRefusal(error)) throw error;
+      return undefined;
+    }
+  };
+  return bandsOf(placer, guarded, settle);
+}
+
+/** The {@link ParquetPlainBands} of a placer; `guarded` turns what placing throws into undefined (or rethrows a refusal, or a read's failure). */
+function bandsOf(placer: PagePlacer, guarded: <T>(run: () => Promise<T | undefined>) => Promise<T | undefined>, settle: () => Promise<void>): ParquetPlainBands {
   return {
-    async place(count, out, validity) {
-      try {
-        return (await placer.view(count)) ?? ((await placer.place(count, out, 0, validity)) ? out : undefined);
-      } catch (error) {
-        if (parquetPlainRefusal(error)) throw error;
-        return undefined;
-      }
-    },
-    async placeInRows(count, out, layout, validity, gather) {
-      try {
-        return (await placer.view(count)) ?? ((await placer.place(count, out, 0, validity, layout, gather)) ? out : undefined);
-      } catch (error) {
-        if (parquetPlainRefusal(error)) throw error;
-        return undefined;
-      }
-    },
+    place: (count, out, validity) => guarded(async () => (await placer.view(count)) ?? ((await placer.place(count, out, 0, validity)) ? out : undefined)),
+    placeInRows: (count, out, layout, validity, gather) => guarded(async () => (await placer.view(count)) ?? ((await placer.place(count, out, 0, validity, layout, gather)) ? out : undefined)),
+    skip: async (count) => (await guarded(async () => (await placer.skip(count)) || undefined)) === true,
     settle,
   };
+}
+
+/** How {@link parquetPlainChunkBands} reads a chunk's pages. */
+export interface ParquetBandsReading {
+  /**
+   * Data pages of a {@link ParquetPageReader} whose decodes run ahead of placing: `Infinity`
+   * reads and starts every page at once; a finite number (a streamed read: 1) reads and
+   * decodes that many pages ahead only once placing nears the end of the current page (its
+   * last two bands), so a column holds one decoded page most of the time and two around a
+   * page's end, not two all along. A chunk in memory (a whole read) starts every page at once.
+   */
+  readonly ahead: number;
+  /**
+   * Start reading and decoding the first data pages now (default true). False when the
+   * caller skips rows first ({@link ParquetPlainBands.skip}): pages it passes over are then
+   * never read.
+   */
+  readonly prime?: boolean;
+  /** Where a streamed read's decoded pages go back to as placing leaves them (see {@link ParquetBandScratch}). */
+  readonly scratch?: ParquetBandScratch;
+}
+
+/**
+ * A chunk's pages read as placing needs them ({@link ParquetPageReader}), each checked as
+ * {@link plainPages} checks a whole chunk's, its decode started `ahead` pages before it is placed.
+ */
+class ReadPageSupply implements PageSupply {
+  private readonly queue: StartedPage[] = [];
+  private values = 0;
+  private ended = false;
+  private filling: Promise<void> = Promise.resolve();
+  /** Decodes started and not yet settled (settled ones are dropped: the pages they made are the placer's to hold). */
+  private readonly pending = new Set<Promise<Uint8Array>>();
+  /** What a read of the chunk threw (damaged sizes, an abort, an I/O error): the caller rethrows it rather than fall back. */
+  failure: unknown;
+
+  /** A read started by {@link soon} is running. */
+  private priming = false;
+
+  /**
+   * @param lazy Pages are read ahead only when placing nears the end of the last ({@link soon}), not as soon as one is taken:
+   *   a streamed read then holds the next page for the last band or two of the current one, not all along.
+   */
+  constructor(private readonly reader: ParquetPageReader, private readonly shape: ParquetPlainChunk, private readonly indexed: boolean, private readonly ahead: number, private readonly scratch?: ParquetBandScratch, private readonly lazy = false) {}
+
+  /** A page read already (the chunk's first), taken before the reader's next. */
+  private held: ParquetStoredPage | undefined;
+
+  hold(page: ParquetStoredPage): void {
+    this.held = page;
+  }
+
+  /** Starts reading and decoding pages ahead of placing (see {@link ParquetBandsReading.ahead}). */
+  prime(): void {
+    this.filling = this.filling.then(() => this.topUp()).catch((error: unknown) => { this.failure ??= error; });
+  }
+
+  async next(pass: number): Promise<StartedPage | { skipped: number } | undefined> {
+    if (this.queue.length === 0) {
+      await this.filling;
+      if (this.failure) throw this.failure;
+      if (this.queue.length === 0) {
+        let read: StartedPage | { skipped: number } | undefined;
+        try {
+          read = await this.read(pass);
+        } catch (error) {
+          this.failure ??= error;
+          throw error;
+        }
+        if (!read || 'skipped' in read) return read;
+        this.queue.push(read);
+      }
+    }
+    const page = this.queue.shift()!;
+    if (!this.lazy) this.prime();
+    return page;
+  }
+
+  soon(): void {
+    if (this.lazy && !this.ended && this.queue.length === 0 && !this.priming) {
+      this.priming = true;
+      this.prime();
+      this.filling = this.filling.then(() => { this.priming = false; });
+    }
+  }
+
+  /** Resolves once no read is running and every decode has settled. */
+  async settle(): Promise<void> {
+    await this.filling;
+    await Promise.allSettled([...this.pending]);
+  }
+
+  private async topUp(): Promise<void> {
+    while (!this.ended && this.queue.length < this.ahead) {
+      const read = await this.read(0);
+      if (read && 'page' in read) this.queue.push(read);
+    }
+  }
+
+  /** The next data page started, or passed over (at most `pass` rows), or undefined at the end or at a page not taken. */
+  private async read(pass: number): Promise<StartedPage | { skipped: number } | undefined> {
+    if (this.ended) return undefined;
+    const { shape } = this;
+    const held = this.held;
+    this.held = undefined;
+    const stored = held ?? await this.reader.next((header) => pass > 0 && (header.type === PAGE_DATA || header.type === PAGE_DATA_V2)
+      && header.values !== undefined && header.values >= 0 && header.values <= pass && this.values + header.values <= shape.rows);
+    if (!stored) {
+      this.ended = true;
+      return undefined;
+    }
+    const { header } = stored;
+    if (!stored.body) {
+      this.values += header.values!;
+      return { skipped: header.values! };
+    }
+    const body = stored.body;
+    const page = { header, body };
+    if (!dataPageTaken(page, shape, this.indexed) || (this.values += header.values!) > shape.rows) {
+      this.ended = true;
+      return undefined;
+    }
+    let decoded: PendingPage;
+    try {
+      decoded = decodePage(page, shape, undefined);
+    } catch {
+      // A page a synchronous decoder refuses: this path does not take the chunk.
+      this.ended = true;
+      return undefined;
+    }
+    // A compressed page's stored bytes are done with once decoded (a v2 page's levels are read from them when placed):
+    // its window goes back then, not when placing leaves the page.
+    const bodyDone = (made: Uint8Array | undefined) => {
+      if (made && made.buffer !== body.buffer && (header.type === PAGE_DATA || shape.maxDefinition === 0)) stored.release(true);
+    };
+    if (decoded instanceof Promise) {
+      const running = decoded;
+      this.pending.add(running);
+      running.then((made) => { this.pending.delete(running); bodyDone(made); }, () => this.pending.delete(running));
+    } else {
+      bodyDone(decoded);
+    }
+    const { scratch } = this;
+    return {
+      page, decoded,
+      done(made) {
+        stored.release();
+        // A page stored uncompressed decodes to a view of its window: that goes back with the window.
+        if (made && made.buffer !== body.buffer) scratch?.retire(made);
+      },
+    };
+  }
+}
+
+/**
+ * A column chunk for the fast path (see {@link parquetDecodePlainChunk}) placed band by
+ * band: each {@link ParquetPlainBands.place} gathers or copies the next rows, so a stacked
+ * read places a band of rows of every column into a small buffer it reuses (or straight
+ * into the tensor's rows), instead of decoding each whole column into fresh memory first.
+ *
+ * `chunk` is the chunk's stored bytes (in memory), or a {@link ParquetPageReader} over
+ * them that reads as placing goes (a streamed read: with `reading.ahead` 1 it holds the
+ * page being placed, the next one decoding, and the reader's window). Undefined when the
+ * chunk is not one this path takes (known from its first page; a later page this path does
+ * not take makes `place` answer undefined there). The reader's own failures (a page
+ * running past the chunk, an abort, an I/O error) are thrown, from here or from `place`.
+ */
+export async function parquetPlainChunkBands(chunk: Uint8Array | ParquetPageReader, shape: ParquetPlainChunk, reading: ParquetBandsReading = { ahead: Number.POSITIVE_INFINITY }): Promise<ParquetPlainBands | undefined> {
+  if (chunk instanceof Uint8Array) return chunkInMemoryBands(chunk, shape);
+  if (shape.maxDefinition > 1 || !(shape.itemBytes === 4 || shape.itemBytes === 8)) return undefined;
+  const reader = chunk;
+  // The first page: the dictionary when the chunk has one (placing needs it whole first), else the first data page.
+  const first = await reader.next();
+  const indexed = first?.header.type === PAGE_DICTIONARY;
+  let dictionaryPage: Promise<Uint8Array | undefined> | undefined;
+  if (first && indexed) {
+    const { header, body } = first;
+    const entries = header.values ?? -1;
+    if ((header.encoding !== ENCODING_PLAIN && header.encoding !== ENCODING_PLAIN_DICTIONARY) || entries < 0 || header.uncompressed < entries * shape.itemBytes) return undefined;
+    dictionaryPage = (async () => {
+      try {
+        return await (shape.decompress ? shape.decompress(body!, header.uncompressed) : body);
+      } catch {
+        return undefined;
+      }
+    })();
+  }
+  const supply = new ReadPageSupply(reader, shape, indexed, Math.max(0, reading.ahead), reading.scratch, Number.isFinite(reading.ahead));
+  // Not a dictionary: the first data page, read already, is the supply's first.
+  if (first && !indexed) supply.hold(first);
+  // The data pages start decoding while the dictionary does (a whole read: every page at once).
+  if (reading.prime !== false) supply.prime();
+  let dictionary: { dictionary: Uint32Array | undefined; entries: number } = { dictionary: undefined, entries: 0 };
+  if (first && dictionaryPage) {
+    const entries = first.header.values!;
+    const plain = await dictionaryPage;
+    if (!plain || plain.byteLength < entries * shape.itemBytes) {
+      await supply.settle();
+      return undefined;
+    }
+    dictionary = { dictionary: new Uint32Array(plain.slice(0, entries * shape.itemBytes).buffer), entries };
+    // Copied out: the page and its window are done with.
+    first.release(true);
+    if (plain.buffer !== first.body!.buffer) reading.scratch?.retire(plain);
+  }
+  const placer = new PagePlacer(shape, supply, dictionary.dictionary, dictionary.entries);
+  /** Undefined for a chunk this path does not take; a refusal, and the supply's own failure, thrown. */
+  const guarded = async <T>(run: () => Promise<T | undefined>): Promise<T | undefined> => {
+    try {
+      return await run();
+    } catch (error) {
+      if (parquetPlainRefusal(error)) throw error;
+      if (supply.failure) throw supply.failure;
+      return undefined;
+    }
+  };
+  return bandsOf(placer, guarded, () => supply.settle());
 }

@@ -10,7 +10,7 @@ import { float32ToFloat16Bits } from '../../core/float-convert.js';
 import { errorFactory, TensioError } from '../../core/errors.js';
 import { PARQUET_MAX_CHUNK_VALUES, PARQUET_MAX_COLUMN_CHUNK_BYTES, PARQUET_MAX_FOOTER_BYTES } from '../../core/limits.js';
 import type { TableColumnBatch } from '../../model/table-cells.js';
-import { createTableReader, type TableBatch } from '../../model/table-reader.js';
+import { createTableReader, type TableBand, type TableBatch } from '../../model/table-reader.js';
 import type { OpenOptions, TensorReader } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import { ScratchPool, scratchArena, type ScratchArena } from '../../storage/scratch-pool.js';
@@ -18,12 +18,16 @@ import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js'
 import { parquetDecompressors, parquetLoadZstd, parquetPageDecompressor } from './codecs.js';
 import { parquetCheckChunk } from './page-check.js';
 import { parquetNativeGather } from './gather-native.js';
+import { ParquetBandScratch, ParquetPageReader, type ParquetChunkBytes } from './page-stream.js';
 import { parquetDecodePlainChunk, parquetPlainChunkBands, parquetPlainRefusal, type ParquetPlainBands, type ParquetPlainChunk, type ParquetPlainColumn, type ParquetValidityTarget } from './plain-pages.js';
 import { parquetTableColumns, parquetTopFields, type ParquetTopField } from './schema.js';
 import type { ParquetOpenOptions } from './types.js';
 import { allocateUninitialized, allocateZeroed } from '../../core/memory.js';
 
 const fail = errorFactory('parquet');
+
+/** A column chunk's stored range, read page by page by a streamed read. */
+type ParquetChunkRange = Exclude<ParquetChunkBytes, Uint8Array>;
 
 /**
  * Row groups a whole read of one column tensor decodes at once (`columnLoadConcurrency`):
@@ -213,8 +217,9 @@ function plainItemBytes(field: ParquetTopField, dtype: DType | undefined): numbe
 }
 
 /** A column chunk set up for the fast path: its stored bytes, its codec and the decoded pages' buffers. */
-interface PlainChunkSetup {
-  readonly chunk: Uint8Array;
+interface PlainChunkSetup<Chunk = Uint8Array> {
+  /** The stored bytes, read; or where they are, for a streamed read that reads them page by page. */
+  readonly chunk: Chunk;
   readonly shape: ParquetPlainChunk;
   /**
    * Gives the pooled buffers back (the stored bytes, and every page buffer but `keep`'s):
@@ -230,7 +235,10 @@ interface PlainChunkSetup {
  * column or its chunk is not one that path takes (the caller decodes it with hyparquet,
  * which checks it and reports what is wrong).
  */
-async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, where: string, signal?: AbortSignal, arena?: ScratchArena): Promise<PlainChunkSetup | undefined> {
+async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, where: string, signal?: AbortSignal, arena?: ScratchArena): Promise<PlainChunkSetup | undefined>;
+async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: undefined, where: string, signal: AbortSignal | undefined, arena: undefined, streamed: ParquetBandScratch): Promise<PlainChunkSetup<ParquetChunkRange> | undefined>;
+/** With `streamed`, the chunk is not read (a streamed read reads it page by page) and its pages decode into the scratch's buffers. */
+async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, where: string, signal?: AbortSignal, arena?: ScratchArena, streamed?: ParquetBandScratch): Promise<PlainChunkSetup<Uint8Array | ParquetChunkRange> | undefined> {
   const itemBytes = plainItemBytes(field, dtype);
   if (!itemBytes || !chunkMeta || chunkMeta.path_in_schema.length !== 1) return undefined;
   const levels = parquetLevels(metadata, chunkMeta.path_in_schema);
@@ -251,6 +259,7 @@ async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData
   const pooled = pool && source.readInto ? pool : undefined;
   const pageBuffer = (size: number) => {
     if (target && target.byteLength === size) return target;
+    if (streamed) return streamed.take(size);
     if (!pooled) return allocateUninitialized(size);
     const piece = arena?.take(size);
     if (piece) return piece;
@@ -272,6 +281,7 @@ async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData
   });
   const readOptions = signal ? { signal } : undefined;
   const shape = { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress, where };
+  if (streamed) return { chunk: { source, offset: start, length }, shape, finish() {} };
   if (!pooled) return { chunk: await source.read(start, length, readOptions), shape, finish() {} };
   // The stored bytes are dropped once decoded (the result never views them): a pooled buffer, reused row group after row group.
   const inArena = arena?.take(length);
@@ -319,6 +329,21 @@ async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData
 function bandRowsFor(rowBytes: number): number {
   return Math.max(1024, Math.floor(PARQUET_BAND_BYTES / Math.max(1, rowBytes)));
 }
+
+/** Awaits every promise (none left running, so no buffer is reused under a read) and throws the first failure. */
+async function settledAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return results.map((result) => (result as PromiseFulfilledResult<T>).value);
+}
+
+/**
+ * Stored bytes a streamed read reads past the page it needs (`ParquetPageReader`): the
+ * next page's header, and a small page whole; a ~1 MiB page (pyarrow's and tensio's
+ * default) is then one read, its first 64 KiB copied from the last window.
+ */
+const PARQUET_STREAM_READ_AHEAD = 64 * 2 ** 10;
 
 /**
  * Smallest row group (decoded bytes of the wanted columns) a stacked read places in
@@ -443,6 +468,8 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
   const file = parquetAsyncBuffer(source, signal);
   // Stored chunk bytes of the fast path, reused from row group to row group.
   const pool = new ScratchPool();
+  // A streamed stacked read's windows and decoded pages (a few per column: 32 columns of ~1 MiB pages hold ~100).
+  const streamPool = new ScratchPool(256, 16 * 2 ** 20);
   let first = 0;
   const totalRows = Number(metadata.num_rows);
   const batches: TableBatch[] = metadata.row_groups.map((group, index) => {
@@ -480,61 +507,83 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
         // Only what the pool handed out goes back to it (it ignores other buffers).
         for (const column of data) if (column) pool.give(column.values);
       },
-      async loadBands(wanted, place, signal, tensorRows) {
+      async *bands(wanted, options = {}) {
+        const { signal, rowsFor, streaming = false } = options;
+        const from = options.from ?? 0;
+        const to = options.to ?? rows;
+        if (!(Number.isSafeInteger(from) && Number.isSafeInteger(to) && from >= 0 && to <= rows)) fail('INVALID_SLICE', `parquet: rows ${from}..${to} of ${batch.label}, which holds ${rows}`);
         checkChunks(wanted);
-        // The whole row group the ordinary way, placed at once.
-        const whole = async () => {
+        if (from >= to) return;
+        /** The rest from `first` on from the whole row group, decoded the ordinary way. */
+        async function* whole(first: number) {
           const data = await batch.load(wanted, signal);
           try {
-            place(data, 0, rows);
+            yield { data, first, rows: to - first, dataFirst: 0 };
           } finally {
             batch.release!(data);
           }
-        };
+        }
         const wantedRowBytes = wanted.reduce((sum, column) => sum + DTYPE_INFO[columns[column]!.dtype ?? 'uint8'].bits / 8, 0);
-        if (rows * wantedRowBytes < PARQUET_BANDED_MIN_BYTES) return whole();
-        // Each column's chunk read and its pages started as soon as it is read (they decode side by side on libuv's threads),
-        // all into one fresh buffer (ScratchArena) when its size is known and bounded.
-        // Its size from the footer, taken only when it is plausible: the stored bytes within the file, the
-        // decoded ones within twice the values plus 1 MiB (levels, headers); else the pool, chunk by chunk.
+        if (rows * wantedRowBytes < PARQUET_BANDED_MIN_BYTES) {
+          yield* whole(from);
+          return;
+        }
         const metas = wanted.map((column) => group.columns[fields![column]!.leafIndex!]?.meta_data);
+        // A whole read: each column's chunk read and its pages started as soon as it is read (they decode side by side on
+        // libuv's threads), all into one fresh buffer (ScratchArena) when its size is known and bounded. Its size from the
+        // footer, taken only when it is plausible: the stored bytes within the file, the decoded ones within twice the
+        // values plus 1 MiB (levels, headers); else the pool, chunk by chunk. A streamed read reads each chunk page by page.
         const stored = metas.reduce((sum, meta) => sum + Number(meta?.total_compressed_size ?? 0) + 8, 0);
         const decoded = metas.reduce((sum, meta) => sum + Number(meta?.total_uncompressed_size ?? 0) + 8, 0);
-        const arena = source.readInto && Number.isSafeInteger(stored + decoded) && stored <= source.size + 8 * wanted.length && decoded <= 2 * rows * wantedRowBytes + 2 ** 20 ? scratchArena(stored + decoded) : undefined;
-        const setups: (Awaited<ReturnType<typeof parquetPlainChunkSetup>>)[] = [];
+        const arena = !streaming && source.readInto && Number.isSafeInteger(stored + decoded) && stored <= source.size + 8 * wanted.length && decoded <= 2 * rows * wantedRowBytes + 2 ** 20 ? scratchArena(stored + decoded) : undefined;
+        const setups: (PlainChunkSetup<Uint8Array | ParquetChunkRange> | undefined)[] = [];
         const placers: (ParquetPlainBands | undefined)[] = [];
         const buffers: Uint8Array[] = [];
         /** Bands whose native gather may still be running, oldest first. */
-        const inFlight: { gathered: Promise<boolean>; data: (TableColumnBatch | undefined)[]; first: number; count: number }[] = [];
+        const inFlight: { gathered: Promise<boolean>; band: TableBand }[] = [];
         let placed = true;
+        /** Rows before this one were yielded; a fallback goes on from here. */
+        let yielded = from;
+        // A streamed read's windows and pages, reused band after band (epochs: the band's first row; -1 while skipping).
+        const scratch = streaming ? new ParquetBandScratch(streamPool) : undefined;
+        if (scratch) scratch.epoch = -1;
+        /** The caller has taken `band`: what only it and earlier bands used may be reused. */
+        const taken = (band: TableBand) => {
+          yielded = band.first + band.rows;
+          scratch?.release(band.first);
+        };
         try {
-          await Promise.all(wanted.map(async (column, position) => {
-            const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields![column]!, columns[column]!.dtype, rows, metas[position], maxChunk, pool, `column "${columns[column]!.name}" in row group ${index}`, signal, arena);
-            placers[position] = setup && await parquetPlainChunkBands(setup.chunk, setup.shape);
+          await settledAll(wanted.map(async (column, position) => {
+            const where = `column "${columns[column]!.name}" in row group ${index}`;
+            if (streaming) {
+              const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields![column]!, columns[column]!.dtype, rows, metas[position], maxChunk, undefined, where, signal, undefined, scratch!);
+              const reader = setup && new ParquetPageReader(setup.chunk, { readAhead: PARQUET_STREAM_READ_AHEAD, where, scratch: scratch!, ...(signal ? { signal } : {}) });
+              placers[position] = reader && await parquetPlainChunkBands(reader, setup.shape, { ahead: 1, prime: from === 0, scratch: scratch! });
+            } else {
+              const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields![column]!, columns[column]!.dtype, rows, metas[position], maxChunk, pool, where, signal, arena);
+              placers[position] = setup && await parquetPlainChunkBands(setup.chunk, setup.shape);
+            }
           }));
           placed = wanted.every((_, position) => placers[position] !== undefined);
+          if (placed && from > 0) placed = (await settledAll(placers.map((placer) => placer!.skip(from)))).every(Boolean);
           const rowBytes = setups.reduce((sum, setup) => sum + (setup?.shape.itemBytes ?? 0), 0);
-          const bandRows = Math.min(rows, bandRowsFor(rowBytes));
-          // Columns written straight into the tensor's rows when the caller gives them (see TableBatch.loadBands):
-          // no band buffers, and a dictionary page's gather puts each value in its row (no join).
-          const inRows = tensorRows && tensorRows.byteLength === rows * rowBytes ? tensorRows : undefined;
+          const bandRows = bandRowsFor(rowBytes);
           const columnWords: number[] = [];
           setups.reduce((word, setup) => { columnWords.push(word); return word + (setup?.shape.itemBytes ?? 0) / 4; }, 0);
-          if (placed && !inRows) for (const setup of setups) buffers.push(pool.take(bandRows * setup!.shape.itemBytes));
+          // Columns written straight into the tensor's rows when the caller gives them (see TableBatch.bands):
+          // no band buffers, and a dictionary page's gather puts each value in its row (no join).
+          if (placed && !rowsFor) for (const setup of setups) buffers.push(pool.take(Math.min(bandRows, to - from) * setup!.shape.itemBytes));
           // Into the tensor's rows, the band's dictionary pieces are gathered by one native job (gather-native.ts) while
-          // this thread prepares the next bands; a band is handed to `place` (which joins its other columns into the
+          // this thread prepares the next bands; a band is yielded (and the caller joins its other columns into the
           // same rows) only once its job is done, so no two threads write one band at once.
-          const nativeGather = inRows ? parquetNativeGather() : undefined;
-          const handOver = async () => {
-            const oldest = inFlight.shift()!;
-            if (!(await oldest.gathered)) placed = false;
-            if (placed) place(oldest.data, oldest.first, oldest.count);
-          };
-          for (let first = 0; placed && first < rows; first += bandRows) {
-            const count = Math.min(bandRows, rows - first);
+          const nativeGather = rowsFor ? parquetNativeGather() : undefined;
+          for (let first = from; placed && first < to; first += bandRows) {
+            const count = Math.min(bandRows, to - first);
+            if (scratch) scratch.epoch = first;
             const data: (TableColumnBatch | undefined)[] = [];
-            const band = inRows?.subarray(first * rowBytes, (first + count) * rowBytes);
-            const gather = nativeGather?.();
+            const target = rowsFor?.(first, count);
+            const band = target && target.byteLength === count * rowBytes && target.byteOffset % 4 === 0 ? target : undefined;
+            const gather = band ? nativeGather?.() : undefined;
             for (const [position, column] of wanted.entries()) {
               const validity: ParquetValidityTarget = { rows: count };
               let bytes: Uint8Array | undefined;
@@ -557,8 +606,10 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
               data[column] = bytes === band ? { values: NO_VALUES, placed: true, ...extra } : { values: bytes.subarray(0, count * setups[position]!.shape.itemBytes), ...extra };
             }
             if (!placed) break;
+            const ready: TableBand = { data, first, rows: count, dataFirst: first, ...(band ? { target: band } : {}) };
             if (!gather && inFlight.length === 0) {
-              place(data, first, count);
+              yield ready;
+              taken(ready);
               continue;
             }
             // A damaged index the native gather found is refused (plain-pages.ts made its error); anything else goes the general way.
@@ -567,20 +618,28 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
               return false;
             }) : Promise.resolve(true);
             gathered.catch(() => undefined);
-            inFlight.push({ gathered, data, first, count });
-            while (placed && inFlight.length > PARQUET_GATHER_BANDS_IN_FLIGHT) await handOver();
+            inFlight.push({ gathered, band: ready });
+            while (placed && inFlight.length > (first + count < to ? PARQUET_GATHER_BANDS_IN_FLIGHT : 0)) {
+              const oldest = inFlight.shift()!;
+              if (!(await oldest.gathered)) placed = false;
+              else {
+                yield oldest.band;
+                taken(oldest.band);
+              }
+            }
           }
-          while (placed && inFlight.length > 0) await handOver();
         } finally {
-          // No native gather still writing the tensor (the general path may write it next), and every decode
-          // settled before any buffer goes back to the pool.
+          // No native gather still writing the tensor (the general path may write it next), and every read and decode
+          // settled before any buffer goes back to the pool (also when the caller stops early).
           await Promise.allSettled(inFlight.map((band) => band.gathered));
           await Promise.all(placers.map((placer) => placer?.settle()));
           for (const setup of setups) setup?.finish();
           for (const buffer of buffers) pool.give(buffer);
+          scratch?.finish();
         }
-        // A column this path does not take, or a page that turned out damaged: the whole row group the general way (it reports what is wrong).
-        if (!placed) await whole();
+        // A column this path does not take, or a page that turned out damaged: the rest of the row group the general way
+        // (it reports what is wrong), holding the whole group's columns.
+        if (!placed) yield* whole(yielded);
       },
       async load(wanted, _signal, into) {
         checkChunks(wanted);
