@@ -105,14 +105,18 @@ interface Window {
   placed: boolean;
 }
 
-/** Where a column chunk's stored bytes are: in a source (read in windows), or already in memory. */
-export type ParquetChunkBytes = { readonly source: ByteSource; readonly offset: number; readonly length: number } | Uint8Array;
+/** Where a column chunk's stored bytes are in a source. */
+export interface ParquetChunkRange {
+  readonly source: ByteSource;
+  readonly offset: number;
+  readonly length: number;
+}
 
 /** How a {@link ParquetPageReader} reads. */
 export interface ParquetPageReaderOptions {
   /**
    * Bytes read past the end of the page asked for, at most (the next page's header, and
-   * its body when it fits): fewer reads, each bounded. A chunk in memory ignores it.
+   * its body when it fits): fewer reads, each bounded.
    */
   readonly readAhead: number;
   /** "column "x" in row group 3", for messages. */
@@ -134,13 +138,8 @@ export class ParquetPageReader {
   private at = 0;
   private readonly length: number;
 
-  constructor(private readonly chunk: ParquetChunkBytes, private readonly options: ParquetPageReaderOptions) {
-    if (chunk instanceof Uint8Array) {
-      this.window = { bytes: chunk, at: 0, uses: 0, passed: false, placed: false };
-      this.length = chunk.byteLength;
-    } else {
-      this.length = chunk.length;
-    }
+  constructor(private readonly chunk: ParquetChunkRange, private readonly options: ParquetPageReaderOptions) {
+    this.length = chunk.length;
   }
 
   /** Stored bytes of the chunk not yet passed. */
@@ -203,7 +202,7 @@ export class ParquetPageReader {
     const last = this.window;
     const held = last.at + last.bytes.byteLength;
     if (from >= last.at && from + count <= held) return last.bytes.subarray(from - last.at, from + count - last.at);
-    const chunk = this.chunk as Exclude<ParquetChunkBytes, Uint8Array>;
+    const { chunk } = this;
     throwIfAborted(this.options.signal);
     const end = Math.min(this.length, from + count + Math.max(ahead, HEADER_GUESS_BYTES));
     const { scratch } = this.options;
