@@ -128,8 +128,9 @@ export interface ParquetPageReaderOptions {
 
 /**
  * The pages of one column chunk in order (see the module comment). Stored bytes are
- * fresh buffers of about a page plus `readAhead`; a page's body is a view of one, so it
- * stays valid as long as the caller holds it.
+ * windows of about a page plus `readAhead` (fresh, or the scratch's); a page's body is a
+ * view of one, valid until the page is released (with a scratch: the window may then be
+ * reused) or, without a scratch, as long as the caller holds it.
  */
 export class ParquetPageReader {
   /** The stored bytes held, from chunk byte `window.at`. */
@@ -140,11 +141,6 @@ export class ParquetPageReader {
 
   constructor(private readonly chunk: ParquetChunkRange, private readonly options: ParquetPageReaderOptions) {
     this.length = chunk.length;
-  }
-
-  /** Stored bytes of the chunk not yet passed. */
-  get left(): number {
-    return this.length - this.at;
   }
 
   /**
