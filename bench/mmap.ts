@@ -66,7 +66,7 @@ import { rawReadFresh, rawReadReused, rawReadReusedWithHeader, rawReusedBuffer }
 import { compareRow } from './lib/report.js';
 import { sumFloat64Scalar, sumFloat64Unrolled, sumFloat64Unrolled8, sumFloat64Wasm, wasmSumInPlace } from './lib/sum.js';
 import { readAllIntoWasmMemory, type WasmMemoryLike, type WasmTensor } from '../src/io/wasm-io.js';
-import { loadedAddon } from '../src/storage/memory-map.js';
+import { loadedAddon, UNCOUNTED_MMAP_ENV } from '../src/storage/memory-map.js';
 import { collectGarbage, runRounds, timeIt, type Contender } from './lib/timing.js';
 import type { BenchRow } from './lib/types.js';
 
@@ -80,9 +80,26 @@ const MiB = 2 ** 20;
  * (a file handle's close) would pay for them.
  */
 async function settle(): Promise<void> {
+  delete process.env[UNCOUNTED_MMAP_ENV];
   collectGarbage();
   await new Promise((resolve) => setImmediate(resolve));
   await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** settle(), then the addon makes uncounted buffers until the next settle() (read at every map). */
+async function settleUncounted(): Promise<void> {
+  await settle();
+  process.env[UNCOUNTED_MMAP_ENV] = '1';
+}
+
+/** Whether `TENSIO_MMAP_UNCOUNTED=1` gives uncounted (charged) buffers with this addon. */
+function uncountedAvailable(context: BenchContext): boolean {
+  process.env[UNCOUNTED_MMAP_ENV] = '1';
+  try {
+    return context.tensio.memoryMapStatus().mappingAccounting === 'charged';
+  } finally {
+    delete process.env[UNCOUNTED_MMAP_ENV];
+  }
 }
 
 /** The reduction of the "+ sum" contenders (see bench/lib/sum.ts and the kernel table). */
@@ -264,10 +281,11 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
     rows.push({ format: FORMAT, operation: 'status', unit: 'GB/s', note: 'the native addon predates session 25\'s populate (from the end back, pages touched, wasm mappings): "populate" rows measure the old one or none; rebuild with npm run build:native' });
   }
   log(`mmap: fault-ahead ${status.populate ?? 'unknown'} (${status.populateReason ?? 'status predates it'})`);
-  // Session 27: mapped buffers left out of V8's external-memory count ('charged'); an addon built before counts them ('counted').
-  log(`mmap: mapped buffers ${status.mappingAccounting ?? 'counted (status predates the field)'} in V8's external memory`);
-  if (status.enabled && status.mappingAccounting !== 'charged') {
-    rows.push({ format: FORMAT, operation: 'status', unit: 'GB/s', note: `mapped buffers are counted by V8 at their length (${status.mappingAccounting ?? 'unknown'}): every mapping over 64 MiB starts a collection; rebuild the addon with npm run build:native (session 27), or TENSIO_MMAP_ACCOUNTED is set` });
+  // Session 27: TENSIO_MMAP_UNCOUNTED=1 leaves mapped buffers out of V8's external-memory count ('charged'); the default counts them.
+  const uncounted = uncountedAvailable(context);
+  log(`mmap: mapped buffers ${status.mappingAccounting ?? 'counted'} in V8's external memory by default; uncounted (${UNCOUNTED_MMAP_ENV}=1) ${uncounted ? 'available' : 'not available'}`);
+  if (status.enabled && !uncounted) {
+    rows.push({ format: FORMAT, operation: 'status', unit: 'GB/s', note: `${UNCOUNTED_MMAP_ENV}=1 does not give uncounted buffers with this addon (built before session 27, for another Node major, or without its C++ part): the "read mapped uncounted" rows measure the counted kind; rebuild with npm run build:native` });
   }
   const totalBytes = context.sizeMiB * MiB;
   rows.push(...await sumKernelRows(context, Math.min(totalBytes, 64 * MiB)));
@@ -341,6 +359,8 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
           { name: 'readEach copy + sum', before: settle, run: () => tensioReadEach(context, file.path, file.dataBytes, true) },
           // Fault-ahead of each mapping while it is summed (session 25): the same reads and sums as the rows without it.
           { name: 'read populate + sum', before: settle, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'mapped', summed, populate: true }) },
+          // Session 27: the same reads and sums with buffers V8 does not count (TENSIO_MMAP_UNCOUNTED=1, opt-in).
+          { name: 'read mapped uncounted + sum', before: settleUncounted, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'mapped', summed }) },
           { name: 'into wasm populate + wasm sum', before: settle, run: () => tensioIntoWasm(context, file.path, file.dataBytes, summed, true) },
         );
       }
@@ -384,6 +404,9 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
       for (const peer of file.peers) if (peers) row(name, `${peer.name} + sum`, file.goals[peer.name], note);
     }
     // Fault-ahead (a libuv worker populates and touches each mapping from its end back while the consumer sums from its start).
+    const uncountedNote = 'tensio side: read() mapped with TENSIO_MMAP_UNCOUNTED=1 (buffers V8 does not count: no collection per large mapping), JS sum';
+    row('read mapped uncounted + sum', 'read mapped + sum', undefined, uncountedNote);
+    for (const peer of file.peers) if (peers) row('read mapped uncounted + sum', `${peer.name} + sum`, file.goals[peer.name], uncountedNote);
     const faultAheadNote = {
       'read populate + sum': 'tensio side: read({ populate: true }), a libuv worker populates each mapping from its end back (2 threads), JS sum',
       'into wasm populate + wasm sum': 'tensio side: readAllIntoWasmMemory({ populate: true }), a libuv worker populates from the end back (2 threads), WebAssembly SIMD sum in place',

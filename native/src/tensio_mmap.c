@@ -9,9 +9,10 @@
  *   write lands in private pages of this process and never reaches the file.
  * - The ArrayBuffer owns its mapping: the finalizer unmaps it when the buffer is
  *   garbage collected. There is no explicit unmap (a view still held would then point
- *   at unmapped memory and crash the process). Where it can (hand_out_unaccounted), the
- *   buffer is one V8 does not count as external memory (tensio_mmap_v8.cc), finalized as
- *   an object, never detachable or transferable; otherwise a Node-API external buffer.
+ *   at unmapped memory and crash the process). With TENSIO_MMAP_UNCOUNTED=1
+ *   (hand_out_unaccounted) the buffer is one V8 does not count as external memory
+ *   (tensio_mmap_v8.cc), finalized as an object, never detachable or transferable;
+ *   otherwise (the default) a Node-API external buffer.
  * - The file's size is checked with fstat() at every map: a range past the current end
  *   is refused (code "ESTALE"), so a file shortened since it was opened is never mapped.
  * - A file shortened *while* mapped makes the kernel raise SIGBUS on the pages past the
@@ -284,15 +285,26 @@ static void finalize_unaccounted(napi_env env, void *data, void *hint) {
 }
 
 /* 1 when this process's Node is the major tensio_mmap_v8.cc was compiled against (its V8 API is then safe to call). */
-static int unaccounted_usable(napi_env env) {
+static int same_node_major(napi_env env) {
   static int same_major = -1;
   if (same_major < 0) {
     const napi_node_version *version = NULL;
     same_major = napi_get_node_version(env, &version) == napi_ok && version && (int)version->major == tensio_v8_node_major();
   }
-  /* TENSIO_MMAP_ACCOUNTED=1 asks for the Node-API buffers V8 counts (an A/B switch, read at every map). */
-  const char *accounted = getenv("TENSIO_MMAP_ACCOUNTED");
-  return same_major && (!accounted || !*accounted || strcmp(accounted, "0") == 0);
+  return same_major;
+}
+
+/* 1 when unaccounted buffers may be made now: the same Node major and TENSIO_MMAP_UNCOUNTED set. */
+static int unaccounted_usable(napi_env env) {
+  int same_major = same_node_major(env);
+  /*
+   * Opt-in (TENSIO_MMAP_UNCOUNTED=1, read at every map): such a buffer cannot be detached,
+   * and Node 20's web streams detach the buffers of byte-stream chunks with a checked
+   * Detach() that aborts the process on a detach key (without the key they would move the
+   * store to a buffer whose mapping this finalizer then unmaps). Off: Node-API buffers.
+   */
+  const char *uncounted = getenv("TENSIO_MMAP_UNCOUNTED");
+  return same_major && uncounted && *uncounted && strcmp(uncounted, "0") != 0;
 }
 
 /*
@@ -392,8 +404,8 @@ static napi_value hand_out(napi_env env, void *base, size_t total, size_t delta,
   if (unaccounted) return unaccounted;
 
   /*
-   * The Node-API buffer, when the unaccounted one cannot be made (another Node major than
-   * the one compiled against, no untransferable marker, TENSIO_MMAP_ACCOUNTED=1).
+   * The Node-API buffer (the default), when the unaccounted one is not asked for
+   * (TENSIO_MMAP_UNCOUNTED) or cannot be made (another Node major, no marker).
    * Session 25 (--trace-incremental-marking, 1 GiB maps): V8 11 starts incremental
    * marking ("external memory pressure") at the creation of every buffer over 64 MiB in
    * every variant tried: uncharged after it (as here) or before it, the debt paid apart or
@@ -1162,7 +1174,8 @@ static napi_value mapping_faulted(napi_env env, napi_callback_info info) {
 /*
  * setUntransferableMarker(fn): the function map() calls on every buffer it makes outside
  * V8's external-memory count (node:worker_threads' markAsUntransferable). Until it is
- * given, or when it is not a function, map() makes Node-API external buffers only.
+ * given, map() makes Node-API external buffers only. Answers whether this addon can make
+ * the others (same Node major); TENSIO_MMAP_UNCOUNTED decides at each map whether it does.
  */
 static napi_value set_untransferable_marker(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -1178,7 +1191,7 @@ static napi_value set_untransferable_marker(napi_env env, napi_callback_info inf
   state->marker = NULL;
   if (napi_create_reference(env, argv[0], 1, &state->marker) != napi_ok) state->marker = NULL;
   napi_value result;
-  napi_get_boolean(env, state->marker != NULL && unaccounted_usable(env), &result);
+  napi_get_boolean(env, state->marker != NULL && same_node_major(env), &result);
   return result;
 }
 

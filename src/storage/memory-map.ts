@@ -9,16 +9,17 @@
  * as a reference to it (or to any view of its buffer) is held, also after the reader is
  * closed; the mapping is released when the buffer is garbage collected. The mapping is
  * copy-on-write: writing into the array changes this process's copy, never the file.
- * The buffer belongs to this thread: a transfer list (`postMessage`, `structuredClone`)
- * copies it instead of moving it, as Node does with every external buffer, and it cannot
- * be detached (`ArrayBuffer.prototype.transfer` throws where it exists).
+ * A transfer list (`postMessage`, `structuredClone`) copies the buffer instead of moving
+ * it, as Node does with every external buffer.
  *
- * V8 counts an ordinary external buffer's whole length as external memory, and any
- * increase over 64 MiB starts a collection: every mapped tensor over 64 MiB did. With an
- * addon built for the running Node's major, a mapping is handed out as a buffer V8 leaves
- * out of that count (`native/src/tensio_mmap_v8.cc`) and charged what it costs instead
- * (1 MiB plus its page tables), so reading a large tensor starts no collection;
- * `memoryMapStatus().mappingAccounting` says which is in use.
+ * V8 counts an external buffer's whole length as external memory, and any increase over
+ * 64 MiB starts a collection: every mapped tensor over 64 MiB does. `TENSIO_MMAP_UNCOUNTED=1`
+ * (with an addon built for the running Node's major) hands mappings out as buffers V8
+ * leaves out of that count (`native/src/tensio_mmap_v8.cc`), charged what they cost
+ * instead (1 MiB plus page tables), so reading a large tensor starts no collection; such a
+ * buffer cannot be detached, and Node 20's web byte streams, which detach the buffer of
+ * every chunk, abort the process on it: opt-in only, for consumers that keep tensors away
+ * from byte streams. `memoryMapStatus().mappingAccounting` says which is in use.
  *
  * A file shortened while mapped: the addon's SIGBUS handler turns the pages past the new
  * end into zeros instead of letting the process die, and {@link memoryMapFaulted} says
@@ -36,6 +37,13 @@ import { hugePageStatus } from './huge-pages.js';
 
 /** The environment variable that turns memory mapping off (`TENSIO_NO_MMAP=1`). */
 export const NO_MMAP_ENV = 'TENSIO_NO_MMAP';
+
+/**
+ * The environment variable that asks for mapped buffers V8 leaves out of its
+ * external-memory count (`TENSIO_MMAP_UNCOUNTED=1`, read at every map; see the module's
+ * notes: such buffers cannot go into web byte streams).
+ */
+export const UNCOUNTED_MMAP_ENV = 'TENSIO_MMAP_UNCOUNTED';
 
 /**
  * Tensors smaller than this are read, not mapped: a map and its unmap cost a few
@@ -59,8 +67,9 @@ export interface MmapAddon {
   /**
    * The function `map`/`mapJoined` call on every buffer they make outside V8's
    * external-memory count (`markAsUntransferable`); without it they make only Node-API
-   * external buffers. Answers whether such buffers will be made (the addon was built for
-   * this Node major). Absent in an addon built before it existed.
+   * external buffers. Answers whether such buffers can be made (the addon was built for
+   * this Node major); `TENSIO_MMAP_UNCOUNTED` decides at every map whether they are.
+   * Absent in an addon built before it existed.
    */
   setUntransferableMarker?(marker: (buffer: ArrayBuffer) => void): boolean;
   mapInto(memory: WasmMemoryLike, byteOffset: number, fd: number, fileOffset: number, length: number): object;
@@ -158,9 +167,9 @@ export interface MemoryMapStatus {
   readonly populateReason: string;
   /**
    * How mapped buffers weigh in V8's external-memory count, which starts collections:
-   * `'charged'` (left out of V8's own count, charged 1 MiB plus page tables each) or
-   * `'counted'` (Node-API external buffers, counted at their whole length: an addon built
-   * for another Node major or before this existed, or `TENSIO_MMAP_ACCOUNTED=1`).
+   * `'counted'` (the default: Node-API external buffers, counted at their whole length)
+   * or `'charged'` (`TENSIO_MMAP_UNCOUNTED=1` with an addon built for this Node major:
+   * left out of V8's own count, charged 1 MiB plus page tables each, never detachable).
    */
   readonly mappingAccounting?: 'charged' | 'counted';
 }
@@ -219,8 +228,8 @@ export function memoryMapStatus(): MemoryMapStatus {
   const huge = { ...hugePageStatus(), ...populateStatus() };
   if (!state.addon) return { enabled: false, reason: state.reason, ...huge };
   const stats = state.addon.stats();
-  const accountedFlag = process.env.TENSIO_MMAP_ACCOUNTED;
-  const charged = state.uncounted === true && (accountedFlag === undefined || accountedFlag === '' || accountedFlag === '0');
+  const uncountedFlag = process.env[UNCOUNTED_MMAP_ENV];
+  const charged = state.uncounted === true && uncountedFlag !== undefined && uncountedFlag !== '' && uncountedFlag !== '0';
   return { enabled: true, reason: state.reason, addonPath: state.path!, liveMappings: stats.liveMappings, faults: stats.faults, mappingAccounting: charged ? 'charged' : 'counted', ...huge };
 }
 

@@ -18,6 +18,9 @@
  * - `truncate-each FILE`: `readEach` over every tensor (populated ahead); after the first
  *   is handed out the file is cut to half of it; every tensor given is summed. Reports
  *   the error code the loop ended with and what populating a mapping of the cut range says.
+ * - `transfer FILE NAME`: reads NAME (mapped), puts its buffer through `structuredClone`
+ *   and `postMessage` transfer lists and `ArrayBuffer.prototype.transfer` where it
+ *   exists; reports whether the copies and the original still hold the bytes.
  * - `collections FILE COUNT`: reads the file's first tensor (mapped) COUNT times, keeping
  *   every result, giving V8 100 ms after each; reports the mark-compacts that ended
  *   meanwhile (PerformanceObserver 'gc' entries) and what `process.memoryUsage().external`
@@ -26,6 +29,7 @@
 import { createHash } from 'node:crypto';
 import { truncateSync } from 'node:fs';
 import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { MessageChannel } from 'node:worker_threads';
 import { openTensorFile, isMemoryMapped, memoryMapFaulted, memoryMapStatus, populateMappedView, readEach } from '../../src/index.js';
 import { byteSum, errorCodeOf } from './child-memory.js';
 
@@ -137,6 +141,30 @@ if (mode === 'hashes') {
   out.bytes = kept.reduce((sum, view) => sum + view.byteLength, 0);
   observer.disconnect();
   out.majorCollections = majors;
+} else if (mode === 'transfer') {
+  const [path, name] = args as [string, string];
+  await using reader = await openTensorFile(path);
+  const tensor = await reader.read(name);
+  const copy = (await reader.read(name, { copy: true })).data;
+  const buffer = tensor.data.buffer as ArrayBuffer;
+  const same = (bytes: Uint8Array) => bytes.byteLength === copy.byteLength && bytes.every((byte, index) => byte === copy[index]);
+  const cloned = structuredClone(buffer, { transfer: [buffer] });
+  const { port1, port2 } = new MessageChannel();
+  const received = new Promise<ArrayBuffer>((resolve) => port2.once('message', resolve));
+  port1.postMessage(buffer, [buffer]);
+  const posted = await received;
+  port1.close();
+  const transfer = (buffer as ArrayBuffer & { transfer?: () => ArrayBuffer }).transfer;
+  let detachRefused = true;
+  if (typeof transfer === 'function') {
+    try {
+      transfer.call(buffer);
+      detachRefused = false;
+    } catch {
+      detachRefused = true;
+    }
+  }
+  out.transfer = { mapped: isMemoryMapped(tensor.data) && detachRefused, cloneEqual: same(new Uint8Array(cloned)), postEqual: same(new Uint8Array(posted)), lengthAfter: buffer.byteLength, sameAsCopy: same(tensor.data) };
 } else if (mode === 'each-hashes') {
   const files: Record<string, Record<string, { mapped: string; copied: string; wasMapped: boolean }>> = {};
   for (const path of args) {
