@@ -19,7 +19,8 @@ import { parquetDecompressors, parquetLoadZstd, parquetPageDecompressor } from '
 import { parquetCheckChunk } from './page-check.js';
 import { parquetNativeGather } from './gather-native.js';
 import { ParquetBandScratch, ParquetPageReader, type ParquetChunkRange } from './page-stream.js';
-import { parquetDecodePlainChunk, parquetPlainChunkBands, parquetPlainRefusal, type ParquetPlainBands, type ParquetPlainChunk, type ParquetPlainColumn, type ParquetValidityTarget } from './plain-pages.js';
+import { parquetDecodePlainChunk, parquetPlainChunkBands, type ParquetPlainBands, type ParquetPlainChunk, type ParquetPlainColumn } from './plain-pages.js';
+import { parquetPlainRefusal, type ParquetValidityTarget } from './page-placer.js';
 import { parquetTableColumns, parquetTopFields, type ParquetTopField } from './schema.js';
 import type { ParquetOpenOptions } from './types.js';
 import { allocateUninitialized, allocateZeroed } from '../../core/memory.js';
