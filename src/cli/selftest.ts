@@ -241,7 +241,7 @@ Exit codes: 0 every check passed; 1 something failed; 2 usage error; 130 interru
     const ok = outcomes.length > 0 && outcomes.every((outcome) => outcome.ok);
     const mapping = memoryMapStatus();
     if (values.json === true) {
-      context.stdout(cliJson({ ok, ...(values.keep === true ? { folder } : {}), formats: outcomes, memoryMap: { enabled: mapping.enabled, reason: mapping.reason, hugePageBuffers: mapping.hugePageBuffers, hugePageReason: mapping.hugePageReason, populate: mapping.populate, populateReason: mapping.populateReason }, zstd: zstdDecoderStatus() }));
+      context.stdout(cliJson({ ok, ...(values.keep === true ? { folder } : {}), formats: outcomes, memoryMap: { enabled: mapping.enabled, reason: mapping.reason, hugePageBuffers: mapping.hugePageBuffers, hugePageReason: mapping.hugePageReason, populate: mapping.populate, populateReason: mapping.populateReason, ...(mapping.mappingAccounting ? { mappingAccounting: mapping.mappingAccounting } : {}) }, zstd: zstdDecoderStatus() }));
       return ok ? 0 : 1;
     }
     const width = Math.max(0, ...outcomes.map((outcome) => outcome.format.length));
@@ -255,6 +255,10 @@ Exit codes: 0 every check passed; 1 something failed; 2 usage error; 130 interru
     }
     if (outcomes.length === 0) context.stdout('FAIL  no format that can both read and write is registered\n');
     context.stdout(`memory mapping: ${mapping.enabled ? 'on' : 'off'} (${mapping.reason})\n`);
+    if (mapping.mappingAccounting) {
+      // Which V8 accounting a mapped buffer gets (TENSIO_MMAP_UNCOUNTED=1 opts in to 'charged'): it decides when mapped reads start collections.
+      context.stdout(`mapped buffers: ${mapping.mappingAccounting === 'charged' ? 'charged 1 MiB each, left out of V8\'s external count (TENSIO_MMAP_UNCOUNTED=1)' : 'counted at their length in V8\'s external memory (the default; TENSIO_MMAP_UNCOUNTED=1 leaves them out)'}\n`);
+    }
     context.stdout(`huge-page buffers: ${mapping.hugePageBuffers ? 'on' : 'off'} (${mapping.hugePageReason})\n`);
     context.stdout(`fault-ahead (populate): ${mapping.populate === 'unavailable' ? 'off' : mapping.populate === 'populate' ? 'on' : 'advice only'} (${mapping.populateReason})\n`);
     context.stdout(`zstd decoding: ${zstdDecoderStatus().description}\n`);
