@@ -26,6 +26,7 @@ import { HDF5_LIBHDF5_ONLY_ENV } from '../src/formats/hdf5/reader.js';
 import { isMemoryMapped, memoryMapAvailable, memoryMapStatus } from '../src/storage/memory-map.js';
 import { bytesSource, type ByteSource } from '../src/storage/byte-source.js';
 import { readChunkedBytes, streamChunkedBytes } from '../src/storage/chunked-bytes.js';
+import { countingSource } from './helpers/counting-source.js';
 import { directLocations } from './helpers/hdf5-direct.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -88,24 +89,6 @@ interface GridCase {
 }
 
 /** A file of encoded chunks and the `ByteChunk` bands over it, with the array they hold. */
-/** A source over `bytes` whose reads answer on a later timer tick and count how many were pending at once. */
-function countingSource(bytes: Uint8Array): ByteSource & { maxPending: number; pending: number } {
-  const inner = bytesSource(bytes);
-  const source = {
-    size: bytes.byteLength,
-    maxPending: 0,
-    pending: 0,
-    async read(offset: number, length: number) {
-      source.pending++;
-      source.maxPending = Math.max(source.maxPending, source.pending);
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      source.pending--;
-      return inner.read(offset, length);
-    },
-  };
-  return source;
-}
-
 function buildGrid(c: GridCase, data?: Uint8Array, wrap: (file: Uint8Array) => ByteSource = (file) => bytesSource(file)) {
   const { space, chunkShape, elementBytes, pipeline } = c;
   const total = space.reduce((a, b) => a * b, elementBytes);
@@ -237,10 +220,10 @@ test('many chunks decode concurrently and land in order (1 MiB float32 chunks, 2
   let source: ReturnType<typeof countingSource> | undefined;
   const { bands, expected, total } = buildGrid({ space, chunkShape: [256, 1024], elementBytes: 4, pipeline: [shuffle(4), DEFLATE] }, data, (file) => (source = countingSource(file)));
   assert.deepEqual(await readChunkedBytes(bands, 0, total), expected);
-  assert.equal(source!.maxPending, HDF5_CHUNKS_IN_FLIGHT, 'chunks read (then inflated) at once by a whole read');
-  source!.maxPending = 0;
+  assert.equal(source!.maxRunning, HDF5_CHUNKS_IN_FLIGHT, 'chunks read (then inflated) at once by a whole read');
+  source!.maxRunning = 0;
   assert.deepEqual(await streamed(bands, MiB), expected);
-  assert.ok(source!.maxPending >= 2, `a stream decodes bands ahead (${source!.maxPending} reads pending at once)`);
+  assert.ok(source!.maxRunning >= 2, `a stream decodes bands ahead (${source!.maxRunning} reads pending at once)`);
 });
 
 test('hostile chunks: each fails with its code (bomb, short, corrupt, truncated, Fletcher-32), whole and streamed', async () => {

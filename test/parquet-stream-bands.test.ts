@@ -16,6 +16,7 @@ import { parquetOpen, parquetReadMetadata } from '../src/formats/parquet/reader.
 import { openTensorFile } from '../src/operations/open.js';
 import { bytesSource, type ByteSource } from '../src/storage/byte-source.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
+import { countingSource } from './helpers/counting-source.js';
 import { recordingSource } from './helpers/recording-source.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -264,42 +265,11 @@ test('Parquet hostile sizes in a big row group: a page running past its column c
   await refusedBoth(patchVarint(bytes, { at: found[0]! + 1, length: encoded.length }, end - start - 5000), ['TRUNCATED', 'INVALID_HEADER'], 'a chunk cut short');
 });
 
-/** A source whose reads take 2 ms, counting those under way. */
-function slowSource(bytes: Uint8Array): ByteSource & { running: number; reads: number } {
-  const inner = bytesSource(bytes);
-  const source = {
-    size: inner.size,
-    running: 0,
-    reads: 0,
-    async read(offset: number, length: number, options?: { signal?: AbortSignal }) {
-      source.running++;
-      source.reads++;
-      try {
-        await new Promise((resolve) => setTimeout(resolve, 2));
-        return await inner.read(offset, length, options);
-      } finally {
-        source.running--;
-      }
-    },
-    async readInto(target: Uint8Array, offset: number, options?: { signal?: AbortSignal }) {
-      source.running++;
-      source.reads++;
-      try {
-        await new Promise((resolve) => setTimeout(resolve, 2));
-        await inner.readInto!(target, offset, options);
-      } finally {
-        source.running--;
-      }
-    },
-  };
-  return source;
-}
-
 test('Parquet stream() of a big row group stopped early (break) or aborted leaves no read running, and the reader reads right after', { skip }, async () => {
   const dir = await files();
   const values = await expected(dir);
   for (const file of ['snappy-dict', 'none-plain'] as const) {
-    const source = slowSource(new Uint8Array(readFileSync(join(dir, `${file}.parquet`))));
+    const source = countingSource(new Uint8Array(readFileSync(join(dir, `${file}.parquet`))), { delayMs: 2, readInto: true });
     await using reader = await parquetOpen(source);
     const name = reader.tensors[0]!.name;
     for (const stop of [1, 2, 3, 5]) {
