@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { join } from 'node:path';
 import { typedView } from '../src/core/tensor.js';
-import { parquetOpen } from '../src/formats/parquet/reader.js';
+import { parquetOpen, PARQUET_WHOLE_READ_POOL } from '../src/formats/parquet/reader.js';
 import { ScratchPool } from '../src/storage/scratch-pool.js';
 import { parquetCreateWriter } from '../src/formats/parquet/writer.js';
 import { tempDir } from './helpers/temp.js';
@@ -55,5 +55,70 @@ test('stacked reads of multi-page chunks reuse the pool from row group to row gr
     }
   } finally {
     await reader.close();
+  }
+});
+
+test('ScratchPool with retention: idle bytes bounded, dropped by trim() and after a period without use', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const pool = new ScratchPool(8, 1 << 20, { maxIdleBytes: 2000, idleMs: 1000 });
+  const a = pool.take(1000);
+  const b = pool.take(1000);
+  pool.give(a);
+  pool.give(b);
+  // Each whole buffer is 1,062 bytes (rounded up by a sixteenth): the second would pass 2,000 idle bytes.
+  assert.equal(pool.idle, a.buffer.byteLength);
+  assert.equal(pool.take(1000).buffer, a.buffer);
+  assert.equal(pool.idle, 0);
+  pool.trim();
+  const c = pool.take(1000);
+  pool.give(c);
+  assert.equal(pool.idle, c.buffer.byteLength);
+  pool.trim();
+  assert.equal(pool.idle, 0);
+  assert.notEqual(pool.take(1000).buffer, c.buffer, 'trimmed buffers are not handed out again');
+  // Used within every period: kept; then a whole period without a take or give: dropped.
+  const d = pool.take(500);
+  pool.give(d);
+  t.mock.timers.tick(1000);
+  assert.equal(pool.idle, d.buffer.byteLength, 'used in the last period: kept');
+  pool.give(pool.take(500));
+  t.mock.timers.tick(1000);
+  assert.equal(pool.idle, d.buffer.byteLength, 'used again: kept');
+  t.mock.timers.tick(1000);
+  assert.equal(pool.idle, 0, 'a period without use: dropped');
+  // A pool without retention never drops what it holds.
+  const plain = new ScratchPool(2, 1 << 20);
+  const e = plain.take(100);
+  plain.give(e);
+  t.mock.timers.tick(10_000);
+  assert.equal(plain.idle, e.buffer.byteLength);
+});
+
+test('whole reads share one scratch pool across readers: buffers of one read serve the next, the values stay right', async (t) => {
+  const dir = await tempDir(t);
+  const rows = 40_000;
+  const values = Float32Array.from({ length: rows * 4 }, (_, i) => Math.sin(i) * 1000);
+  const path = join(dir, 'shared.parquet');
+  // Row groups of 20,000 rows × 16 bytes: whole-group loads (under the banded size) through the pool.
+  const writer = await parquetCreateWriter(path, { tensors: [{ name: 't', dtype: 'float32', shape: [rows, 4] }], formatOptions: { compression: 'zstd', rowGroupSize: 20_000 } });
+  await writer.add('t', new Uint8Array(values.buffer));
+  await writer.close();
+  PARQUET_WHOLE_READ_POOL.trim();
+  for (let pass = 0; pass < 3; pass++) {
+    const reader = await parquetOpen(path);
+    try {
+      assert.deepEqual(typedView(await reader.read('t')) as Float32Array, values, `pass ${pass}`);
+    } finally {
+      await reader.close();
+    }
+    // The chunk and page buffers went back to the shared pool, within its bound.
+    assert.ok(PARQUET_WHOLE_READ_POOL.idle > 0 && PARQUET_WHOLE_READ_POOL.idle <= 64 * 2 ** 20, `idle ${PARQUET_WHOLE_READ_POOL.idle} after pass ${pass}`);
+  }
+  const separate = await parquetOpen(path, { formatOptions: { columns: 'separate' } });
+  try {
+    const column = typedView(await separate.read(separate.tensors[2]!.name)) as Float32Array;
+    assert.deepEqual(column, Float32Array.from({ length: rows }, (_, r) => values[r * 4 + 2]!));
+  } finally {
+    await separate.close();
   }
 });

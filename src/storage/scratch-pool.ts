@@ -4,22 +4,76 @@
  * the columns of a stacked read; Arrow: the decompressed buffers of a stacked read). A fresh buffer
  * costs its first touch, page fault by page fault, which on the machines measured here
  * is about three times the cost of reading the same bytes from the page cache; a reader
- * that reuses the buffers of the last row group pays it once. A {@link ScratchArena} is
- * the other answer, for bytes that are all wanted at once: one fresh buffer, cut in pieces.
+ * that reuses the buffers of the last row group pays it once, and one kept across readers
+ * ({@link ScratchRetention}) pays it once for reads that follow each other. A
+ * {@link ScratchArena} is the other answer, for bytes that are all wanted at once: one
+ * fresh buffer, cut in pieces.
  */
 import { allocateUninitialized } from '../core/memory.js';
+
+/**
+ * How long a pool shared by many readers (one per process) keeps its idle buffers, and how
+ * many bytes of them: what it holds when no read is running.
+ */
+export interface ScratchRetention {
+  /** Most bytes of idle buffers kept; a buffer given back past it is left to the garbage collector. */
+  readonly maxIdleBytes: number;
+  /** The idle buffers are dropped once the pool has gone unused (no take, no give) for about this long (between one and two periods). */
+  readonly idleMs: number;
+}
 
 /** A pool of scratch buffers; {@link ScratchPool.take} one, give it back when done. */
 export class ScratchPool {
   private readonly free: Uint8Array<ArrayBuffer>[] = [];
   /** The whole buffer behind each view handed out (its ArrayBuffer may be shared with others). */
   private readonly wholes = new WeakMap<ArrayBuffer, Uint8Array<ArrayBuffer>>();
+  /** Bytes of the idle buffers. */
+  private idleBytes = 0;
+  /** Taken or given since the idle timer last looked (see {@link ScratchRetention.idleMs}). */
+  private used = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param keep Most idle buffers kept (one batch's buffers in use at once: about the column count).
    * @param maxBytes Largest buffer kept; larger ones are left to the garbage collector.
+   * @param retention For a pool that outlives its readers: a bound on the idle bytes, and
+   *   when to drop them. Without it the pool lives and dies with its reader.
    */
-  constructor(private readonly keep = 64, private readonly maxBytes = 64 * 2 ** 20) {}
+  constructor(private readonly keep = 64, private readonly maxBytes = 64 * 2 ** 20, private readonly retention?: ScratchRetention) {}
+
+  /** Bytes of the buffers idle in the pool now. */
+  get idle(): number {
+    return this.idleBytes;
+  }
+
+  /** Drops every idle buffer (the garbage collector frees them); buffers handed out stay the takers'. */
+  trim(): void {
+    this.free.length = 0;
+    this.idleBytes = 0;
+  }
+
+  /** Notes a use, and makes sure the idle timer runs while buffers are idle. */
+  private touch(): void {
+    if (!this.retention) return;
+    this.used = true;
+    if (this.timer !== undefined || this.free.length === 0) return;
+    const look = () => {
+      this.timer = undefined;
+      if (!this.used) {
+        this.trim();
+        return;
+      }
+      this.used = false;
+      if (this.free.length > 0) this.arm(look);
+    };
+    this.arm(look);
+  }
+
+  private arm(look: () => void): void {
+    this.timer = setTimeout(look, this.retention!.idleMs);
+    // It never keeps the process alive (Node; a browser's timers have no unref).
+    (this.timer as { unref?: () => void }).unref?.();
+  }
 
   /**
    * A buffer of exactly `length` bytes whose contents are stale (the caller overwrites
@@ -41,9 +95,12 @@ export class ScratchPool {
       // Round up a little so a later chunk a few bytes larger still fits.
       const buffer = allocateUninitialized(length + (length >> 4));
       this.wholes.set(buffer.buffer, buffer);
+      this.touch();
       return buffer.subarray(0, length);
     }
     const buffer = this.free.splice(best, 1)[0]!;
+    this.idleBytes -= buffer.byteLength;
+    this.touch();
     return buffer.subarray(0, length);
   }
 
@@ -51,7 +108,10 @@ export class ScratchPool {
   give(bytes: Uint8Array): void {
     const whole = this.wholes.get(bytes.buffer as ArrayBuffer);
     if (!whole || whole.byteOffset !== bytes.byteOffset || whole.byteLength > this.maxBytes || this.free.length >= this.keep || this.free.includes(whole)) return;
+    if (this.retention && this.idleBytes + whole.byteLength > this.retention.maxIdleBytes) return;
     this.free.push(whole);
+    this.idleBytes += whole.byteLength;
+    this.touch();
   }
 }
 
