@@ -2,7 +2,7 @@
  * Streamed reads of a stacked tensor over pyarrow-written files with big row groups and
  * small pages (`TableBatch.bands` with `streaming`, `ParquetPageReader`): the pieces
  * equal `read()` and pyarrow's values (dictionary and PLAIN pages, a dictionary that
- * overflows into PLAIN mid-chunk, nulls, v1 and v2 pages, none/snappy/zstd), row ranges
+ * overflows into PLAIN mid-chunk, nulls, v1 and v2 pages, none (PLAIN and dictionary)/snappy/zstd), row ranges
  * crossing pages and row groups, column subsets; a big row group streams as several
  * bounded pieces from bounded reads; hostile page and chunk sizes are `TensioError`s in
  * the streamed path as in the whole read; stopping early or aborting leaves no read running.
@@ -24,7 +24,7 @@ const ROWS = 900_000;
 /** Row group 0 (720,000 rows × 6 float32 = 17.3 MB) is over the 16 MiB a stacked read places in bands; group 1 is read whole. */
 const GROUP_ROWS = 720_000;
 const COLUMNS = 6;
-const FILES = ['none-plain', 'snappy-dict', 'zstd-dict', 'snappy-v2'] as const;
+const FILES = ['none-plain', 'none-dict', 'snappy-dict', 'zstd-dict', 'snappy-v2'] as const;
 
 const skip = oracleSkip('pyarrow', 'numpy');
 
@@ -52,6 +52,8 @@ table = pa.table(cols)
 np.save(f'{d}/expected.npy', np.column_stack([table.column(k).to_numpy(zero_copy_only=False).astype('float32') for k in cols]))
 common = dict(row_group_size=group, data_page_size=32 * 1024)
 pq.write_table(table, f'{d}/none-plain.parquet', compression='none', use_dictionary=False, **common)
+# Uncompressed dictionary pages: the dictionary is a view of the stored bytes (copied when not 4-byte aligned, and in a stream).
+pq.write_table(table, f'{d}/none-dict.parquet', compression='none', **common)
 pq.write_table(table, f'{d}/snappy-dict.parquet', compression='snappy', **common)
 pq.write_table(table, f'{d}/zstd-dict.parquet', compression='zstd', **common)
 pq.write_table(table, f'{d}/snappy-v2.parquet', compression='snappy', data_page_version='2.0', **common)
