@@ -15,6 +15,7 @@ import { readTensorSlice, resolveTensorSlice, sliceElementBytes, type SliceByteA
 import { UNSUPPORTED_TENSORS_KEY, type Metadata, type ReadPartOptions, type ReadTensorOptions, type StreamTensorOptions, type TensorInfo, type TensorReader, type UnsupportedTensor } from './types.js';
 import { quoteInput } from '../core/quote.js';
 import { giveBackStreamBuffer, readSpan, streamMapped, streamReadAhead, takeStreamBuffer } from './stream-span.js';
+import { NextSpanReadAhead, nextSpanLookup, type SpanPlace } from './next-span-read-ahead.js';
 import { placeAllInWasmMemory, placeInWasmMemory, type ReadIntoWasmMemoryOptions, type WasmMemoryLike, type WasmTensor } from './wasm-memory.js';
 
 /**
@@ -96,6 +97,37 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     byName.set(info.name, info);
   }
   let closed = false;
+  // Read-ahead across tensors for this reader's read-ahead streams; the tensor table is located on first use.
+  let nextSpan: ((source: ByteSource, end: number) => SpanPlace | undefined) | undefined;
+  const acrossTensors = new NextSpanReadAhead((source, end) => (nextSpan ??= nextSpanLookup(spanPlaces()))(source, end));
+
+  /**
+   * Where every dense tensor's span is, per source, from locations the format gives at
+   * once. A format that locates by reading (a zip member's local header) gives promises:
+   * the first one ends the listing with nothing listed, since locating every tensor ahead
+   * would cost reads of its own (its streams then read ahead within each tensor only).
+   */
+  function spanPlaces(): Map<ByteSource, SpanPlace[]> {
+    const places = new Map<ByteSource, SpanPlace[]>();
+    for (const tensorInfo of parts.tensors) {
+      if (tensorInfo.layout) continue;
+      let location: TensorLocation | Promise<TensorLocation>;
+      try {
+        location = parts.locate(tensorInfo);
+      } catch {
+        continue; // Reported when that tensor is asked for.
+      }
+      if (location instanceof Promise) {
+        location.catch(() => undefined);
+        return new Map();
+      }
+      if (location.kind !== 'span') continue;
+      const list = places.get(location.source) ?? [];
+      list.push({ offset: location.offset, byteLength: tensorInfo.byteLength });
+      places.set(location.source, list);
+    }
+    return places;
+  }
 
   function info(name: string): TensorInfo {
     const found = byName.get(name);
@@ -316,7 +348,7 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
       return;
     }
     if (options.reuseBuffer && options.readAhead !== false && location.source.readsOffThread && location.source.readInto && total > 0) {
-      yield* streamReadAhead(location.source, location.offset, total, chunkBytes, () => closed, options.signal);
+      yield* streamReadAhead(location.source, location.offset, total, chunkBytes, () => closed, options.signal, acrossTensors);
       return;
     }
     const reused = options.reuseBuffer && total > 0 ? takeStreamBuffer(Math.min(chunkBytes, total)) : undefined;
@@ -352,6 +384,8 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     async close() {
       if (closed) return;
       closed = true;
+      // A speculative read of the next tensor settles before the file handle goes.
+      await acrossTensors.close();
       await parts.close?.();
     },
     async [Symbol.asyncDispose]() {

@@ -7,6 +7,7 @@
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { allocateUninitialized } from '../core/memory.js';
 import { readIntoFrom, type ByteSource, type MappedBytes } from '../storage/byte-source.js';
+import type { NextSpanReadAhead } from './next-span-read-ahead.js';
 
 /** A fresh buffer of `length` bytes at `offset`, read off the JavaScript thread when asked. */
 export async function readSpan(source: ByteSource, offset: number, length: number, signal?: AbortSignal, offThread = false): Promise<Uint8Array> {
@@ -67,14 +68,20 @@ export async function* streamMapped(source: ByteSource, offset: number, total: n
  * error of a chunk the consumer asks for is thrown to it. `close()` of the reader during
  * the stream fails the next chunk with `INVALID_STATE` (the read in flight finishes
  * first: Node closes a file handle only after its pending reads).
+ *
+ * Across tensors (`acrossTensors`, the reader's {@link NextSpanReadAhead}): handing out
+ * its last chunk, the stream starts the read of the next tensor's first chunk, and a
+ * stream whose first chunk was read so takes that read over instead of reading (no
+ * half-split then: its bytes are in or on their way).
  */
-export async function* streamReadAhead(source: ByteSource, offset: number, total: number, chunkBytes: number, isClosed: () => boolean, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+export async function* streamReadAhead(source: ByteSource, offset: number, total: number, chunkBytes: number, isClosed: () => boolean, signal?: AbortSignal, acrossTensors?: NextSpanReadAhead): AsyncGenerator<Uint8Array> {
   const size = Math.min(chunkBytes, total);
-  const buffers = [takeStreamBuffer(size), ...(total > chunkBytes ? [takeStreamBuffer(size)] : [])];
+  const taken = acrossTensors?.take(source, offset, size);
+  const buffers = [taken?.buffer ?? takeStreamBuffer(size), ...(total > chunkBytes ? [takeStreamBuffer(size)] : [])];
   const readOptions = { offThread: true, ...(signal ? { signal } : {}) };
   const syncOptions = signal ? { signal } : undefined;
   // The read a buffer may still be written by; awaited before the buffers go back to the pool.
-  let inFlight: Promise<void> | undefined;
+  let inFlight: Promise<void> | undefined = taken?.read;
   /** Starts a read of `length` bytes at `at` into `target` on the pool. */
   const startRead = (target: Uint8Array, at: number): Promise<void> => {
     const read = source.readInto!(target, offset + at, readOptions);
@@ -85,11 +92,14 @@ export async function* streamReadAhead(source: ByteSource, offset: number, total
   };
   try {
     throwIfAborted(signal);
-    // The first chunk: its back half on the pool while this thread reads its front half.
     const first = buffers[0]!.subarray(0, size);
-    const half = size >= 2 * STREAM_SPLIT_MIN_BYTES ? (size >> 1) - ((size >> 1) % 4096) : size;
-    let current = { chunk: first, read: half < size ? startRead(first.subarray(half), half) : Promise.resolve() };
-    await source.readInto!(first.subarray(0, half), offset, syncOptions);
+    let current = { chunk: first, read: taken?.read ?? Promise.resolve() };
+    if (!taken) {
+      // The first chunk: its back half on the pool while this thread reads its front half.
+      const half = size >= 2 * STREAM_SPLIT_MIN_BYTES ? (size >> 1) - ((size >> 1) % 4096) : size;
+      if (half < size) current = { chunk: first, read: startRead(first.subarray(half), half) };
+      await source.readInto!(first.subarray(0, half), offset, syncOptions);
+    }
     for (let at = 0, index = 0; ; index ^= 1) {
       await current.read;
       inFlight = undefined;
@@ -100,6 +110,8 @@ export async function* streamReadAhead(source: ByteSource, offset: number, total
         const chunk = buffers[index ^ 1]!.subarray(0, Math.min(chunkBytes, total - nextAt));
         next = { chunk, read: startRead(chunk, nextAt) };
       }
+      // The last chunk: the next tensor's first chunk is read while the consumer works on this one.
+      if (!next) acrossTensors?.startAfter(source, offset + total, chunkBytes);
       yield current.chunk;
       if (!next) return;
       if (isClosed()) throw new TensioError('INVALID_STATE', `${source.name ?? 'the file'}: the reader was closed during a stream`);
