@@ -10,10 +10,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { bytesSource, openTensorFile, TensioError, type ByteSource, type TensorReader } from '../src/index.js';
+import { join } from 'node:path';
+import { bytesSource, convert, openTensorFile, TensioError, type ByteSource, type TensorReader } from '../src/index.js';
 import { safetensorsSerialize } from '../src/formats/safetensors/index.js';
 import type { DType } from '../src/core/dtype.js';
 import { patternTensor } from './helpers/patterns.js';
+import { tempDir } from './helpers/temp.js';
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const CHUNK = 64 * 1024;
@@ -97,6 +99,26 @@ test('streaming tensor after tensor: the next tensor\'s first chunk is being rea
   for (const name of nonEmpty.slice(1)) assert.equal(log.filter((read) => read.offset === offsetOf(reader, name)).length, 1, name);
   // The empty tensor streams nothing and does not break the chain (d sits between c and e).
   assert.equal(await streamHash(reader, 'd'), expected.get('d'));
+});
+
+test('convert streams tensor after tensor with each next first chunk read ahead, and writes the same tensors', async (t) => {
+  const dir = await tempDir(t, 'tensio-stream-across-');
+  const file = sampleFile();
+  const probe = await openTensorFile(bytesSource(file), { format: 'safetensors' });
+  const { source, log } = loggingSource(file);
+  const output = join(dir, 'out.safetensors');
+  await convert(source, output, { from: 'safetensors' });
+  const order = fileOrder(probe);
+  // The first tensor is read when asked for; every later one's first read was the read ahead, taken over.
+  for (const name of order.slice(1)) {
+    const reads = log.filter((read) => read.offset === offsetOf(probe, name));
+    assert.deepEqual(reads.map((read) => read.offThread), [true], `${name}: one read of its first chunk, started ahead`);
+  }
+  await using written = await openTensorFile(output);
+  assert.deepEqual(written.tensors.map((info) => info.name).sort(), probe.tensors.map((info) => info.name).sort());
+  for (const info of probe.tensors) {
+    assert.equal(sha((await written.read(info.name, { copy: true })).data), sha((await probe.read(info.name, { copy: true })).data), info.name);
+  }
 });
 
 test('out-of-order streams, streams left early and streams of other chunk sizes give the bytes of read()', async () => {

@@ -149,7 +149,10 @@ export interface StreamTensorOptions {
    * With `reuseBuffer` and chunks read into memory from a local file: read the next
    * chunk on libuv's thread pool while the consumer works on the current one, into a
    * second reused buffer (default true; the stream then holds two buffers of
-   * `chunkBytes`). `false` reads each chunk only when it is asked for, into one buffer.
+   * `chunkBytes`), and, as it hands out its last chunk, the first chunk of the tensor
+   * that follows in the file (one such read per reader, into a pooled buffer; the next
+   * stream that starts there takes it over, any other drops it). `false` reads each
+   * chunk only when it is asked for, into one buffer.
    */
   readAhead?: boolean;
   signal?: AbortSignal;
