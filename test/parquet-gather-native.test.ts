@@ -178,6 +178,41 @@ test('native gather: an index past the dictionary and a cut stream are refused w
   await assert.rejects(gather([new Uint8Array(8), Uint8Array.of(33, 2, 0, 0, 0, 0, 0)], [new Uint8Array(4), new Uint8Array(4)], Float64Array.of(1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0), out), (error: Error & { code?: string }) => error.code === 'ECORRUPT' && error.message === 'piece 1, value 0: the dictionary indices\' bit width is 33, over 32');
 });
 
+test('native gather: PLAIN pieces (addValues) at any byte offset, 4- and 8-byte values, odd strides, beside a dictionary piece in one job, written to their rows and nothing else', { skip }, async () => {
+  const random = generator(29);
+  for (const words of [1, 2]) {
+    for (const shift of [0, 1, 2, 3, 5]) {
+      const count = 1 + random(2000);
+      const stride = 2 * words + random(5);
+      const row0 = random(4);
+      // The values at byte `shift` of their buffer (a v1 page's values after its levels need not be aligned).
+      const buffer = new Uint8Array(shift + count * words * 4);
+      for (let i = shift; i < buffer.length; i++) buffer[i] = random(256);
+      const values = buffer.subarray(shift);
+      // A dictionary piece of the same rows in the next column, from a stream of width 3.
+      const entries = 8;
+      const dictionary = Uint32Array.from({ length: entries * words }, (_, i) => (Math.imul(i + 7, 2654435761) >>> 0));
+      const { bytes, indices } = section(count, 3, entries, random);
+      const size = (row0 + count + 2) * stride + words;
+      const out = new Uint32Array(size).fill(SENTINEL);
+      const job = parquetNativeGather()!();
+      job.addValues(values, words, row0 * stride, stride);
+      assert.ok(job.add(new DictionaryIndexStream(bytes, dictionary, entries, words), count, row0 * stride + words, stride));
+      assert.equal(job.pieces, 2);
+      await job.run(new Uint8Array(out.buffer));
+      const expected = new Uint32Array(size).fill(SENTINEL);
+      const view = new DataView(values.buffer, values.byteOffset, values.byteLength);
+      for (let i = 0; i < count; i++) {
+        for (let w = 0; w < words; w++) {
+          expected[(row0 + i) * stride + w] = view.getUint32((i * words + w) * 4, true);
+          expected[(row0 + i) * stride + words + w] = dictionary[indices[i]! * words + w]!;
+        }
+      }
+      assert.deepEqual(out, expected, `${words} words, values at byte ${shift}, stride ${stride}`);
+    }
+  }
+});
+
 test('native gather: pieces that would write outside the output or read past a dictionary are refused before the job runs, nothing written', { skip }, async () => {
   const gather = addonParquetGatherBand()!;
   const section = Uint8Array.of(1, 8 << 1, 0);
@@ -193,6 +228,9 @@ test('native gather: pieces that would write outside the output or read past a d
   refused([2, 3, 1, 0, 3, 1, 0, 0, 0, 0, 0], /1 or 2 words/);
   refused([2, 1, 1.5, 0, 1, 1, 0, 0, 0, 0, 0], /whole number/);
   refused([2, 1, -1, 0, 1, 1, 0, 0, 0, 0, 0], /whole number/);
+  // A PLAIN piece (packed 2): its values [index, index + count) inside its `entries`.
+  refused([2, 1, 3, 0, 1, 0, 0, 2, 0, 0, 0], /PLAIN values run past their page/);
+  refused([4, 1, 2, 0, 1, 0, 0, 2, 0, 0, 3], /PLAIN values run past their page/);
   assert.ok(out.every((byte) => byte === 0xee), 'nothing written');
   // The last word exactly: accepted and written, the words before untouched.
   await gather([section], [dictionary], Float64Array.of(2, 1, 8, 2, 1, 1, 0, 0, 0, 0, 0), out);
@@ -208,7 +246,11 @@ n = 1_100_000
 cols = {f'c{i}': (rng.integers(0, [3, 300, 16000, 70000, 5][i], n) / 4).astype(np.float32) for i in range(5)}
 pq.write_table(pa.table(cols), f'{d}/big.parquet', compression='snappy')
 f64 = {f'd{i}': (rng.integers(0, 900, n // 2) / 3).astype(np.float64) for i in range(4)}
+f64['d4'] = rng.random(n // 2)  # a dictionary past 1 MiB: PLAIN pages after it (8-byte PLAIN pieces)
 pq.write_table(pa.table(f64), f'{d}/big-f64.parquet', compression='snappy')
+# pyarrow's fallback from dictionary to PLAIN mid-chunk (random values), beside dictionaries all through: PLAIN pieces in the native job.
+fallback = {f'r{i}': (rng.random(n, dtype=np.float32) if i % 2 == 0 else (rng.integers(0, 50, n) / 2).astype(np.float32)) for i in range(5)}
+pq.write_table(pa.table(fallback), f'{d}/big-fallback.parquet', compression='snappy')
 small = (rng.integers(0, 3, (2 ** 20, 4)) / 2).astype(np.float32)
 schema = pa.schema([pa.field(f's{i}', pa.float32(), nullable=False) for i in range(4)])
 pq.write_table(pa.table({f's{i}': small[:, i] for i in range(4)}, schema=schema), f'{d}/small.parquet', compression='none', data_page_version='1.0')
@@ -235,7 +277,7 @@ test('native gather through the reader: pyarrow dictionary files read equal with
     return jsGather.apply(this, args);
   };
   t.after(() => { DictionaryIndexStream.prototype.gather = jsGather; });
-  for (const name of ['big', 'big-f64']) {
+  for (const name of ['big', 'big-f64', 'big-fallback']) {
     const path = join(dir, `${name}.parquet`);
     jsCalls = 0;
     // The big row group alone, stacked: every page gathered natively (a small row group is placed whole, in JavaScript).

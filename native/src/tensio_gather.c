@@ -10,7 +10,10 @@
  * `stride` words on (a stacked tensor's row). params holds PARAMS doubles per piece (see
  * the P_ names). One call takes a band of rows of every dictionary column, so a worker
  * writes the band's rows alone (they stay in its cache, and two workers never write the
- * same cache lines) while the JavaScript thread prepares the next band.
+ * same cache lines) while the JavaScript thread prepares the next band. A piece may also
+ * be PLAIN values copied in order (PLAIN_PIECE: the pages after pyarrow's dictionary
+ * falls back to PLAIN), so the band's rows are all written here, not row by row on the
+ * JavaScript thread.
  *
  * The rules are hybrid-streams.ts's, checked the same way: a width over 32, a run header
  * cut or longer than five bytes, a bit-packed run past the section (or of 2^31 bits and
@@ -42,12 +45,20 @@ enum {
   P_STRIDE,  /* words from one value to the next (>= words) */
   P_AT,      /* byte of the section where the next run header is */
   P_LEFT,    /* indices left in the current run */
-  P_PACKED,  /* 1: the current run is bit-packed, 0: RLE */
+  P_PACKED,  /* 1: the current run is bit-packed, 0: RLE; 2: a PLAIN piece (see PLAIN_PIECE) */
   P_RUN_AT,  /* bit-packed run: its first byte */
   P_BIT,     /* bit-packed run: the bit (from run_at) of its next index */
   P_INDEX,   /* RLE run: its dictionary index */
   PARAMS
 };
+
+/*
+ * P_PACKED of a piece of PLAIN values (a page without dictionary): its `dictionary` is the
+ * page's values (`entries` of them), copied in order from value P_INDEX on; the other
+ * stream params are unused. Such a piece cannot be damaged: its range was checked when
+ * the job was made.
+ */
+#define PLAIN_PIECE 2
 
 typedef struct {
   const uint8_t *section;
@@ -90,6 +101,15 @@ static inline uint64_t load64le(const uint8_t *at) {
 static const char *gather_piece(const gather_piece_t *p, uint8_t *out, char *failure, size_t failure_size, uint64_t *value_at) {
   *value_at = 0;
   if (p->count == 0) return NULL;
+  if (p->packed == PLAIN_PIECE) {
+    uint64_t to = p->first;
+    if (p->words == 1) {
+      for (uint64_t i = 0; i < p->count; i++, to += p->stride) memcpy(out + 4 * to, p->dictionary + 4 * (p->index + i), 4);
+    } else {
+      for (uint64_t i = 0; i < p->count; i++, to += p->stride) memcpy(out + 4 * to, p->dictionary + 8 * (p->index + i), 8);
+    }
+    return NULL;
+  }
   if (p->section_length < 1) return "the dictionary indices' section is empty";
   const uint8_t *s = p->section;
   const size_t len = p->section_length;
@@ -265,7 +285,7 @@ napi_value tensio_parquet_gather_band(napi_env env, napi_callback_info info) {
     p->stride = (uint64_t)q[P_STRIDE];
     p->at = (uint64_t)q[P_AT];
     p->left = (uint64_t)q[P_LEFT];
-    p->packed = q[P_PACKED] != 0;
+    p->packed = q[P_PACKED] == PLAIN_PIECE ? PLAIN_PIECE : q[P_PACKED] != 0;
     p->run_at = (uint64_t)q[P_RUN_AT];
     p->bit = (uint64_t)q[P_BIT];
     p->index = (uint64_t)q[P_INDEX];
@@ -273,6 +293,7 @@ napi_value tensio_parquet_gather_band(napi_env env, napi_callback_info info) {
     if (p->words != 1 && p->words != 2) wrong = "values must be 1 or 2 words";
     else if (p->stride < p->words) wrong = "the stride is shorter than a value";
     else if (p->entries > dictionary_length / (4 * p->words)) wrong = "the dictionary holds fewer bytes than its entries";
+    else if (p->packed == PLAIN_PIECE && (p->index > p->entries || p->count > p->entries - p->index)) wrong = "its PLAIN values run past their page";
     /* Every value's words inside `out`: first + (count - 1) * stride + words <= out_words, without overflow. */
     else if (p->count > 0 && (p->first > out_words || p->words > out_words - p->first || (p->count - 1) > (out_words - p->first - p->words) / p->stride)) wrong = "its values would be written past the end of out";
     if (wrong) {

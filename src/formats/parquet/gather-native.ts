@@ -21,7 +21,10 @@ function forcedJs(): boolean {
   return env?.TENSIO_PARQUET_GATHER === 'js';
 }
 
-/** Dictionary pieces collected for one native job ({@link parquetNativeGather}). */
+/** `tensio_gather.c`'s run kind of a piece of PLAIN values (`PLAIN_PIECE`). */
+const PLAIN_PIECE = 2;
+
+/** Dictionary pieces (and PLAIN ones) collected for one native job ({@link parquetNativeGather}). */
 export interface ParquetGatherJob {
   /**
    * Takes the next `count` indices of `stream` (moving it past them): their entries go to
@@ -31,6 +34,14 @@ export interface ParquetGatherJob {
    * with when the gather finds the piece damaged at its value `value` (from the piece's first).
    */
   add(stream: DictionaryIndexStream, count: number, first: number, stride: number, refuse?: (value: number, reason: string) => Error): boolean;
+  /**
+   * Takes `values` (PLAIN values of `words` 32-bit words each, any alignment) to copy in
+   * order: the first to word `first` of the job's output, each next one `stride` words on.
+   * Why: a stacked read of a page without dictionary (pyarrow's fallback to PLAIN) was
+   * written row by row on the JavaScript thread, which also took the tensor's first-touch
+   * faults; in the job it is done on the worker with the band's dictionary pieces.
+   */
+  addValues(values: Uint8Array, words: number, first: number, stride: number): void;
   /** Pieces added so far. */
   readonly pieces: number;
   /**
@@ -79,6 +90,14 @@ export function parquetNativeGather(): (() => ParquetGatherJob) | undefined {
         params.push(stream.entries, stream.words, count, first, stride, at, left, packed ? 1 : 0, runAt, bit, index);
         refusals.push(refuse);
         return true;
+      },
+      addValues(values, words, first, stride) {
+        const count = Math.floor(values.byteLength / (4 * words));
+        sections.push(values);
+        dictionaries.push(values);
+        // tensio_gather.c's PLAIN piece: packed = 2, the values as its dictionary, copied from value 0.
+        params.push(count, words, count, first, stride, 0, 0, PLAIN_PIECE, 0, 0, 0);
+        refusals.push(undefined);
       },
       get pieces() {
         return sections.length;

@@ -227,7 +227,8 @@ export class PagePlacer {
   /**
    * One piece of a page (`take` rows, `present` of them with a value) into rows of
    * `out` from row `first` (see {@link ParquetRowsLayout}): a null-free dictionary gather
-   * writes each value in its row at once (added to `gather` when given); anything else is
+   * writes each value in its row at once (added to `gather` when given), and so do null-free
+   * PLAIN values when `gather` is given (its native job copies them); anything else is
    * placed packed into a scratch buffer first (nulls spread there) and then copied to its rows.
    */
   private placeInRows(page: ReadyPage, take: number, present: number, out: Uint32Array, first: number, layout: ParquetRowsLayout, validity: ParquetValidityTarget, gather?: ParquetGatherJob): boolean {
@@ -238,6 +239,12 @@ export class PagePlacer {
       const gathered = gather ? gather.add(page.stream, take, first * rowWords + columnWord, rowWords, (value, reason) => this.refusal(page, start + value, reason))
         : page.stream.gather(take, out, first * rowWords + columnWord, rowWords);
       return gathered || this.stopped(page);
+    }
+    if (!page.stream && present === take && gather) {
+      // PLAIN values without nulls: copied to their rows by the band's native job (its worker writes the rows, not this thread).
+      const from = page.valueAt * this.shape.itemBytes;
+      gather.addValues(page.section.subarray(from, from + take * this.shape.itemBytes), words, first * rowWords + columnWord, rowWords);
+      return true;
     }
     if (!this.scratch || this.scratch.length < take * words) this.scratch = new Uint32Array(take * words);
     const scratch = this.scratch;
