@@ -39,7 +39,9 @@
  * (`readAllIntoWasmMemory({ populate: true })`): a libuv worker populates each mapping
  * (MADV_POPULATE_READ) and touches every page, from the mapping's end back, while the
  * consumer sums from its start, so a single 1 GiB `.npy` is split between two threads.
- * Same bytes, same sums, same timers as the rows without it, which stay.
+ * Same bytes, same sums, same timers as the rows without it, which stay. Since session 28
+ * `read()` populates by default (bounded by the worker's backlog), so "read mapped" is
+ * that default and "read lazy + sum" (`read({ populate: false })`) is the old default.
  *
  * The two sides of a "+ sum" do the same work on the same bytes: every tensor (per
  * tensor, never the file as one range) is viewed as float64 words from its first
@@ -124,7 +126,7 @@ async function tensioRead(context: BenchContext, path: string, expected: number,
     const reader = await context.tensio.openTensorFile(source ?? path);
     try {
       for (const info of reader.tensors) {
-        const tensor = await reader.read(info.name, { copy: options.mode === 'copy', ...(options.populate ? { populate: true } : {}) });
+        const tensor = await reader.read(info.name, { copy: options.mode === 'copy', ...(options.populate !== undefined ? { populate: options.populate } : {}) });
         if (options.summed) sink += sumFloat64(tensor.data);
         bytes += tensor.data.byteLength;
         kept.push(tensor);
@@ -359,6 +361,8 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
           { name: 'readEach copy + sum', before: settle, run: () => tensioReadEach(context, file.path, file.dataBytes, true) },
           // Fault-ahead of each mapping while it is summed (session 25): the same reads and sums as the rows without it.
           { name: 'read populate + sum', before: settle, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'mapped', summed, populate: true }) },
+          // Session 28: read() populates by default, so "read mapped" is that default; this is the lazy view (the default before).
+          { name: 'read lazy + sum', before: settle, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'mapped', summed, populate: false }) },
           // Session 27: the same reads and sums with buffers V8 does not count (TENSIO_MMAP_UNCOUNTED=1, opt-in).
           { name: 'read mapped uncounted + sum', before: settleUncounted, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'mapped', summed }) },
           { name: 'into wasm populate + wasm sum', before: settle, run: () => tensioIntoWasm(context, file.path, file.dataBytes, summed, true) },
@@ -409,6 +413,7 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
     for (const peer of file.peers) if (peers) row('read mapped uncounted + sum', `${peer.name} + sum`, file.goals[peer.name], uncountedNote);
     const faultAheadNote = {
       'read populate + sum': 'tensio side: read({ populate: true }), a libuv worker populates each mapping from its end back (2 threads), JS sum',
+      'read lazy + sum': 'tensio side: read({ populate: false }), the sum faults every page in on the JS thread (read()\'s default before session 28), JS sum',
       'into wasm populate + wasm sum': 'tensio side: readAllIntoWasmMemory({ populate: true }), a libuv worker populates from the end back (2 threads), WebAssembly SIMD sum in place',
     };
     for (const [name, note] of Object.entries(faultAheadNote)) {

@@ -9,7 +9,8 @@
  * keeping the tensors until the end. Printed: medians of wall time, process CPU time
  * (every thread), the JavaScript thread's own CPU time (`/proc/self/task/<pid>/schedstat`)
  * and minor page faults. Contenders:
- * - `read mapped`: `read()` (mapped views), the sum faults the pages in;
+ * - `read mapped`: `read()` (mapped views, the default: populated since session 28 while the worker keeps up);
+ * - `read lazy`: `read({ populate: false })`, the sum faults the pages in (the default before);
  * - `read populate`: `read({ populate: true })`: a libuv worker populates each mapping;
  * - `readEach mapped`: `readEach` (mapped, populated ahead, 64 MiB bound);
  * - `readEach copy`: `readEach({ copy: true })` (pread into huge-page buffers ahead);
@@ -18,6 +19,7 @@
  *   CPU minus the JS thread's; faults taken by populating);
  * - `wasm` / `wasm populate`: `readAllIntoWasmMemory` (without / with `populate`) and a
  *   WebAssembly SIMD sum in place (bench/lib/sum.ts).
+ * `--only a,b`: those contenders alone.
  * `--npy`: the two files are one-tensor `.npy` files instead (issue 15's `.npy` row: one
  * big tensor, so read-ahead has no next tensor and only fault-ahead within it can help).
  * Not part of `npm run bench`: a focused measurement for bench/README.md.
@@ -37,6 +39,7 @@ const sizeMiB = args.number('--size-mib', 256);
 const rounds = args.number('--rounds', 5);
 const npy = args.flag('--npy');
 const tensorsAsked = args.number('--tensors', 64);
+const only = args.list('--only');
 args.rest();
 const tensorCount = npy ? 1 : tensorsAsked;
 requireGc();
@@ -55,6 +58,7 @@ let sink = 0;
 type Run = (path: string, keep: unknown[]) => Promise<void>;
 const contenders: Record<string, Run> = {
   'read mapped': async (path, keep) => readAll(path, keep, {}),
+  'read lazy': async (path, keep) => readAll(path, keep, { populate: false }),
   'read populate': async (path, keep) => readAll(path, keep, { populate: true }),
   'readEach mapped': async (path, keep) => {
     await using reader = await openTensorFile(path);
@@ -100,7 +104,7 @@ async function readAll(path: string, keep: unknown[], options: { populate?: bool
 }
 
 const samples = await abRounds({
-  names: Object.keys(contenders),
+  names: Object.keys(contenders).filter((name) => !only || only.has(name)),
   rounds,
   groups: Object.keys(files),
   run: async (name, label) => {

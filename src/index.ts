@@ -44,7 +44,7 @@ export { TensioError, isTensioError, type TensioErrorCode, type TensioErrorOptio
 // Sources, sinks, stores.
 export { bytesSource, readRange, toByteSource, type ByteSource, type ByteRange, type ByteInput, type ReadOptions, type MappedBytes } from './storage/byte-source.js';
 export { fileSource, type FileSource, type FileSourceOptions } from './storage/file-source.js';
-export { memoryMapStatus, isMemoryMapped, memoryMapFaulted, memoryMapPopulateAvailable, memoryMapPopulateError, populateMappedView, type MemoryMapStatus, type PopulateMethod, type PopulateSupport } from './storage/memory-map.js';
+export { memoryMapStatus, isMemoryMapped, memoryMapFaulted, memoryMapPopulateAvailable, memoryMapPopulateError, memoryMapPopulatePending, populateMappedView, type MemoryMapStatus, type PopulateMethod, type PopulateSupport } from './storage/memory-map.js';
 export { isHugePageBuffer } from './storage/huge-pages.js';
 export { withCache, type CacheOptions, type CacheStats, type CachedSource } from './storage/cached-source.js';
 export { openSourceInput, isByteSource, isHttpUrl, type SourceInput, type SourceInputOptions, type OpenedSource } from './storage/source-input.js';
@@ -66,3 +66,4 @@ export type { TensorSlice, DimensionSlice } from './model/nd-slice.js';
 export { isMultiPart, type TensorPartInfo, type TensorLayout, type SparseCsrLayout, type SparseCooLayout, type QuantGroupLayout, type MxLayout, type OtherLayout } from './model/layouts.js';
 export { densify, type DensifyOptions } from './model/densify.js';
 export { readEach, READ_EACH_AHEAD_BYTES, READ_EACH_MAX_COPIES, READ_EACH_OFF_THREAD_MIN_BYTES, type ReadEachOptions, type ReadEachItem } from './model/read-each.js';
+export { READ_POPULATE_BACKLOG_BYTES } from './model/create-reader.js';

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTensor, memoryMapStatus, openTensorFile, readEach, READ_EACH_MAX_COPIES, type ReadTensorOptions, type Tensor, type TensorInfo, type TensorReader } from '../src/index.js';
+import { createTensor, fileSource, isMemoryMapped, memoryMapFaulted, memoryMapPopulateError, memoryMapPopulatePending, memoryMapStatus, openTensorFile, type ByteSource, readEach, READ_EACH_MAX_COPIES, type ReadTensorOptions, type Tensor, type TensorInfo, type TensorReader } from '../src/index.js';
 import { readAllIntoWasmMemory, wasmMappingUnavailableReason, type WasmMemoryLike } from '../src/io/index.js';
 import { tempDir } from './helpers/temp.js';
 import { writeWithFormat } from './helpers/cli.js';
@@ -114,6 +114,82 @@ test('fault-ahead stops on release() and on close() without hanging; the bytes s
     await reader.close();
     assert.equal(sha(tensor.data), expected);
   }
+});
+
+/** Whether read() populates mapped views by default here (an addon that reports its populate backlog). */
+const defaultPopulates = memoryMapPopulatePending() !== undefined;
+
+/** A file source whose mapped views count the populate jobs asked of them (and their lengths). */
+async function countingSource(path: string): Promise<{ source: ByteSource; jobs: number[] }> {
+  const inner = await fileSource(path);
+  const jobs: number[] = [];
+  const source: ByteSource = {
+    size: inner.size,
+    name: inner.name,
+    read: (offset, length, options) => inner.read(offset, length, options),
+    close: () => inner.close(),
+    ...(inner.map ? {
+      map(offset: number, length: number) {
+        const mapped = inner.map!(offset, length);
+        return mapped && { ...mapped, populate: () => { jobs.push(mapped.bytes.byteLength); return mapped.populate?.(); } };
+      },
+    } : {}),
+  };
+  return { source, jobs };
+}
+
+test('read() populates a mapped view by default; populate: false, copies and the addon-absent path start no job; the bytes are the same', async (t) => {
+  const dir = await tempDir(t, 'tensio-fa-');
+  const { paths, expected } = await sampleFiles(dir);
+  for (const path of paths) {
+    const { source, jobs } = await countingSource(path);
+    try {
+      await using reader = await openTensorFile(source, { format: path.endsWith('.npy') ? 'npy' : 'safetensors' });
+      const mappedLengths: number[] = [];
+      for (const info of reader.tensors) {
+        const tensor = await reader.read(info.name);
+        assert.equal(sha(tensor.data), expected[path]![info.name], `${path} ${info.name} default`);
+        if (isMemoryMapped(tensor.data)) mappedLengths.push(tensor.data.byteLength);
+      }
+      // Every mapped view (and only those) got one populate job of its whole length; an addon that cannot tell its backlog keeps read() lazy.
+      assert.deepEqual(jobs, defaultPopulates ? mappedLengths : [], `${path}: one job per mapped view`);
+      if (status.enabled) assert.ok(mappedLengths.length > 0, `${path}: its 9 MiB tensor maps`);
+      jobs.length = 0;
+      for (const info of reader.tensors) {
+        assert.equal(sha((await reader.read(info.name, { populate: false })).data), expected[path]![info.name], `${path} ${info.name} lazy`);
+        assert.equal(sha((await reader.read(info.name, { copy: true })).data), expected[path]![info.name], `${path} ${info.name} copy`);
+      }
+      assert.deepEqual(jobs, [], `${path}: populate: false and copy: true start no job`);
+      // A row slice maps and populates only its own rows.
+      const big = reader.tensors.find((info) => info.byteLength === 9 * MiB)!;
+      const slice = await reader.read(big.name, { slice: { start: 0, end: big.shape[0]! / 9 } });
+      if (isMemoryMapped(slice.data)) assert.deepEqual(jobs, defaultPopulates ? [MiB] : [], `${path}: the slice's 1 MiB alone`);
+    } finally {
+      await source.close?.();
+    }
+    // Without the addon the same bytes come back, read, and nothing is populated.
+    const json = runChild(['read-default', path], { env: { TENSIO_NO_MMAP: '1' } });
+    const tensors = json.tensors as Record<string, { sha: string; mapped: boolean; populateError: string | null }>;
+    for (const [name, hash] of Object.entries(expected[path]!)) assert.deepEqual(tensors[name], { sha: hash, mapped: false, populateError: null }, `${path} ${name} TENSIO_NO_MMAP=1`);
+  }
+});
+
+test('read() closed while its default populate job runs: no hang, no error, every byte still as in the file', async (t) => {
+  const dir = await tempDir(t, 'tensio-fa-');
+  const path = join(dir, 'big.npy');
+  const bytes = patternBytes(64 * MiB, 9);
+  await writeWithFormat('npy', path, { data: createTensor('uint8', [bytes.byteLength], bytes) });
+  const reader = await openTensorFile(path);
+  const tensor = await reader.read('data');
+  // Closed at once: the job (queued or at its first window) stops at its next 4 MiB window.
+  await reader.close();
+  assert.equal(sha(tensor.data), sha(bytes));
+  assert.equal(memoryMapPopulateError(tensor.data), undefined);
+  assert.equal(memoryMapFaulted(tensor.data), false);
+  // The job settled and released its hold: a child process that exits on its own proves no job is left hanging.
+  const json = runChild(['read-default-close', path]);
+  assert.equal(json.sha, sha(bytes));
+  if (status.enabled) assert.equal(json.mapped, true);
 });
 
 test('a file shortened under fault-ahead: SOURCE_CHANGED (or the faulted mapping), never a crash; the error is kept for the caller', { skip: NO_WASM_POPULATE }, async (t) => {

@@ -889,6 +889,7 @@ typedef struct populate_s {
   atomic_int *released; /* an into handle's own flag (set by its release), or NULL */
   const char *method; /* "populate", "willneed" or "none", set by the worker */
   int error;          /* errno of a failed window, 0 when none */
+  size_t pending;     /* bytes still counted in populate_pending (0 once the worker is done with it) */
 } populate_t;
 
 typedef struct {
@@ -899,6 +900,21 @@ typedef struct {
 } drain_t;
 
 static atomic_int populate_method = 0; /* 0 unknown, 1 MADV_POPULATE_READ works, 2 it does not (EINVAL) */
+
+/*
+ * Bytes of populate jobs asked for and not yet done by a worker (queued or running), for
+ * populatePending(): JavaScript reads it synchronously, so a default fault-ahead can be
+ * skipped while the worker is behind (a caller reading and dropping tensors faster than
+ * they can be populated), even in a loop that never gives the event loop a turn (a job's
+ * promise only settles on one). Decremented when the worker finishes a job, or when a job
+ * is settled without having run.
+ */
+static atomic_size_t populate_pending = 0;
+
+static void pending_done(populate_t *job) {
+  if (job->pending) atomic_fetch_sub_explicit(&populate_pending, job->pending, memory_order_relaxed);
+  job->pending = 0;
+}
 static pthread_mutex_t populate_lock = PTHREAD_MUTEX_INITIALIZER;
 static populate_t *queue_head = NULL, *queue_tail = NULL; /* guarded by populate_lock */
 static napi_env drain_env = NULL; /* the environment whose drain is running, guarded by populate_lock */
@@ -976,6 +992,7 @@ static void drain_execute(napi_env env, void *data) {
     if (!job) return;
     job->next = NULL;
     populate_one(job);
+    pending_done(job);
     if (drain->done_tail) drain->done_tail->next = job;
     else drain->done = job;
     drain->done_tail = job;
@@ -986,10 +1003,12 @@ static void drain_execute(napi_env env, void *data) {
 static void drain_single(napi_env env, void *data) {
   (void)env;
   populate_one(((drain_t *)data)->done);
+  pending_done(((drain_t *)data)->done);
 }
 
 static void populate_settle(napi_env env, populate_t *job) {
   napi_value value;
+  pending_done(job); /* a job settled without having run (no worker, or cancelled at teardown) */
   if (job->error == 0) {
     napi_create_string_utf8(env, job->method ? job->method : "none", NAPI_AUTO_LENGTH, &value);
     napi_resolve_deferred(env, job->deferred, value);
@@ -1088,6 +1107,8 @@ static napi_value populate_buffer(napi_env env, napi_callback_info info) {
     free(job);
     return throw_coded(env, "ENOMEM", "populate: could not hold the buffer");
   }
+  job->pending = length;
+  atomic_fetch_add_explicit(&populate_pending, length, memory_order_relaxed);
   drain_t *drain = NULL;
   pthread_mutex_lock(&populate_lock);
   int joined = drain_env == env;
@@ -1195,6 +1216,14 @@ static napi_value set_untransferable_marker(napi_env env, napi_callback_info inf
   return result;
 }
 
+/* populatePending() -> bytes of populate jobs not yet done by a worker (see populate_pending). */
+static napi_value populate_pending_bytes(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_create_double(env, (double)atomic_load_explicit(&populate_pending, memory_order_relaxed), &result);
+  return result;
+}
+
 /* stats() -> { liveMappings, faults, pageSize, capacity }. */
 static napi_value mapping_stats(napi_env env, napi_callback_info info) {
   (void)info;
@@ -1233,6 +1262,7 @@ NAPI_MODULE_INIT() {
     {"allocate", NULL, allocate_anonymous, NULL, NULL, NULL, napi_default, NULL},
     {"populate", NULL, populate_buffer, NULL, NULL, NULL, napi_default, NULL},
     {"populateProbe", NULL, populate_probe, NULL, NULL, NULL, napi_default, NULL},
+    {"populatePending", NULL, populate_pending_bytes, NULL, NULL, NULL, napi_default, NULL},
     {"snappyUncompressInto", NULL, tensio_snappy_uncompress_into, NULL, NULL, NULL, napi_default, NULL},
     {"snappyCompressInto", NULL, tensio_snappy_compress_into, NULL, NULL, NULL, napi_default, NULL},
     {"snappyCompressBound", NULL, tensio_snappy_compress_bound, NULL, NULL, NULL, napi_default, NULL},

@@ -97,12 +97,37 @@ export interface ReadTensorOptions {
    */
   copy?: boolean;
   /**
-   * The caller will touch every byte (default false). When the result is a view over a
-   * memory mapping, its page tables are then set up on a libuv worker thread
-   * (`MADV_POPULATE_READ`, from the first byte on), so the caller's first touches do not
-   * each stop for a page fault; the read itself still returns at once. No effect on
-   * bytes read into memory, or when the addon cannot populate
-   * (`memoryMapPopulateAvailable()`). `readEach` asks for it.
+   * Fault-ahead of a view over a memory mapping: its page tables are set up on the
+   * addon's populate worker (one libuv thread, `MADV_POPULATE_READ`, from the mapping's
+   * end back towards the front the caller starts at), so the caller's first touches do
+   * not each stop for a page fault; the read itself still returns at once, nothing is
+   * awaited. `true` asks for it, `false` leaves the view lazy (each page faults in when
+   * first touched, and pages never touched are never read from disk).
+   *
+   * Default `true`: a caller of `read()` of a whole tensor is taken to use the whole
+   * tensor (one that wants part of it asks for a `slice`, which maps and populates only
+   * that part), and first-touch faults are most of what a mapped read + sum costs the
+   * caller. Measured on this 2-core VM (session 28, bench/README.md): a 256 MiB `.npy`
+   * cached in small folios, read + summed, took the JavaScript thread 80 ms with the
+   * worker against 166 ms without; 64 MiB in 256 tensors of 256 KiB, 44 against 64 ms,
+   * and still 103 against 131 ms in 1,024 tensors of 64 KiB (the smallest that is
+   * mapped), so there is no size below which the default switches off. In the quiet
+   * 1 GiB mmap bench group of session 27, populated reads + sum ran at 1.03x
+   * `np.load(mmap_mode='r')` + sum and 1.52x `torch.load` + sum, lazy ones at 0.92x and
+   * 1.34x (the goals are 1x and 1.5x). What it costs: the worker's CPU
+   * (about what the faults would have cost the caller: the total CPU stays within ~10%),
+   * which needs a second core to pay off; and when the caller touches only a little of a
+   * huge tensor, that CPU is spent for nothing and a file not in the page cache is read
+   * from disk in full: pass `false` then (lazy: pages never touched are never read).
+   * The default job is skipped (the view is lazy) while the worker still has more than
+   * `READ_POPULATE_BACKLOG_BYTES` (64 MiB) of earlier jobs to do, so a caller reading
+   * tensors faster than they can be populated queues no unbounded backlog; an addon built
+   * before it could report that backlog (`memoryMapPopulatePending()`) leaves the default
+   * lazy. A job holds its mapping until it settles (on a turn of the event loop), runs
+   * after the jobs asked for before it (one queue, one worker per process), stops at its
+   * next 4 MiB window when the reader is closed, and never fails the read: a file shortened under it shows as
+   * `memoryMapPopulateError(view)` / `memoryMapFaulted(view)`. No effect on bytes read
+   * into memory, or when the addon cannot populate (`memoryMapPopulateAvailable()`).
    */
   populate?: boolean;
   /**

@@ -86,6 +86,8 @@ export interface MmapAddon {
   populate?(target: ArrayBuffer | object, cancel?: Int32Array): Promise<PopulateMethod>;
   /** What populate does on this kernel, tried once on one page; absent in an addon built before it existed. */
   populateProbe?(): PopulateMethod;
+  /** Bytes of populate jobs not yet done by the worker (queued or running); absent in an addon built before it existed. */
+  populatePending?(): number;
   /** Raw snappy decoded into `output` on a libuv worker (`native/src/tensio_snappy.c`); absent in an addon built before it existed. */
   snappyUncompressInto?(input: Uint8Array, output: Uint8Array): Promise<void>;
   /** One raw snappy block of `input` written into `output` on a libuv worker, resolving to its length; absent in an addon built before it existed. */
@@ -406,6 +408,23 @@ export function populateMappedView(view: ArrayBufferView, name: string, cancel?:
   // The failure is also kept with the buffer, so a caller that dropped the promise can still ask.
   job?.catch((error: TensioError) => populateFailures.set(view.buffer, error));
   return job;
+}
+
+/**
+ * Bytes of populate jobs the addon's worker has not finished yet (queued or running; the
+ * worker decrements it as it goes, so it is current without a turn of the event loop), or
+ * `undefined` when the addon is not loaded or was built before it could say (rebuild it
+ * with `npm run build:native`). `read()`'s default fault-ahead is skipped while it is over
+ * `READ_POPULATE_BACKLOG_BYTES`.
+ *
+ * @example
+ * ```ts
+ * if ((memoryMapPopulatePending() ?? 0) > 0) console.log('the populate worker is busy');
+ * ```
+ */
+export function memoryMapPopulatePending(): number | undefined {
+  const addon = loadAddon().addon;
+  return addon?.populate && addon.populatePending ? addon.populatePending() : undefined;
 }
 
 /** Populate failures of mapped buffers, for {@link memoryMapPopulateError}. */
