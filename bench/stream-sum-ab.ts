@@ -23,12 +23,19 @@
  *   on the addon's worker (`populateMappedView` on its first chunk) while it is summed;
  * - `read mapped`: `read()` of every tensor (a mapped view) summed whole.
  * `--no-sum` reads one byte per chunk instead of summing (what each path costs alone).
+ * `--b <checkout>` adds each `stream …` and `read mapped` contender again as `B: …`, run
+ * with that checkout's `src/index.ts` (e.g. a worktree of main before a change), so a
+ * change is measured against its base in the same process and rounds (`--only` names
+ * the contenders without `B: `).
  * Not part of `npm run bench`: a focused measurement for bench/README.md.
  */
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { memoryMapStatus, openTensorFile, populateMappedView, type StreamTensorOptions } from '../src/index.js';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as tensio from '../src/index.js';
+import { memoryMapStatus, populateMappedView, type StreamTensorOptions } from '../src/index.js';
 import { abRounds, abTable, AbArgs, loadLine, requireGc } from './lib/ab-rounds.js';
 import { makeMixedTensors, safetensorsFixtureHeader, writeFolioPair } from './lib/fixtures.js';
 import { rawReusedBuffer, readSpansReused, safetensorsHeaderSpans } from './lib/raw-fs.js';
@@ -42,7 +49,10 @@ const rounds = args.number('--rounds', 5);
 const tensorCount = args.number('--tensors', 64);
 const only = args.list('--only');
 const noSum = args.flag('--no-sum');
+const bCheckout = args.string('--b', '');
 args.rest();
+type Library = Pick<typeof tensio, 'openTensorFile'>;
+const bLibrary: Library | undefined = bCheckout ? await import(pathToFileURL(resolve(bCheckout, 'src', 'index.ts')).href) as Library : undefined;
 requireGc();
 console.log(`mmap: ${memoryMapStatus().reason}`);
 
@@ -66,9 +76,9 @@ function rawReused(path: string, list: readonly { offset: number; length: number
   }
 }
 
-async function streamAll(path: string, options: StreamTensorOptions, populate = false): Promise<number> {
+async function streamAll(path: string, options: StreamTensorOptions, populate = false, library: Library = tensio): Promise<number> {
   let bytes = 0;
-  const reader = await openTensorFile(path);
+  const reader = await library.openTensorFile(path);
   try {
     for (const info of reader.tensors) {
       let first = populate;
@@ -87,25 +97,16 @@ async function streamAll(path: string, options: StreamTensorOptions, populate = 
 }
 
 type Run = (path: string) => Promise<number>;
-const allContenders: Record<string, Run> = {
-  'raw reused': async (path) => rawReused(path, spans),
-  'raw reused + header': async (path) => {
-    const fd = openSync(path, 'r');
-    return rawReused(path, safetensorsHeaderSpans(fd), fd);
-  },
-  'open + close': async (path) => {
-    const reader = await openTensorFile(path);
-    await reader.close();
-    return totalBytes;
-  },
-  'stream default': (path) => streamAll(path, {}),
-  'stream mapped': (path) => streamAll(path, { copy: false }),
-  'stream mapped populate': (path) => streamAll(path, { copy: false }, true),
-  'stream copy': (path) => streamAll(path, { copy: true }),
-  'stream copy one buffer': (path) => streamAll(path, { copy: true, readAhead: false }),
+/** The contenders that run tensio's code (again as `B: …` with `--b`). */
+const libraryContenders = (library: Library): Record<string, Run> => ({
+  'stream default': (path) => streamAll(path, {}, false, library),
+  'stream mapped': (path) => streamAll(path, { copy: false }, false, library),
+  'stream mapped populate': (path) => streamAll(path, { copy: false }, true, library),
+  'stream copy': (path) => streamAll(path, { copy: true }, false, library),
+  'stream copy one buffer': (path) => streamAll(path, { copy: true, readAhead: false }, false, library),
   'read mapped': async (path) => {
     let bytes = 0;
-    const reader = await openTensorFile(path);
+    const reader = await library.openTensorFile(path);
     try {
       for (const info of reader.tensors) {
         const tensor = await reader.read(info.name);
@@ -117,9 +118,25 @@ const allContenders: Record<string, Run> = {
     }
     return bytes;
   },
+});
+const allContenders: Record<string, Run> = {
+  'raw reused': async (path) => rawReused(path, spans),
+  'raw reused + header': async (path) => {
+    const fd = openSync(path, 'r');
+    return rawReused(path, safetensorsHeaderSpans(fd), fd);
+  },
+  'open + close': async (path) => {
+    const reader = await tensio.openTensorFile(path);
+    await reader.close();
+    return totalBytes;
+  },
+  ...libraryContenders(tensio),
 };
 for (const name of only ?? []) if (!(name in allContenders)) throw new Error(`--only: no contender "${name}" (${Object.keys(allContenders).join(', ')})`);
-const contenders = Object.fromEntries(Object.entries(allContenders).filter(([name]) => !only || only.has(name)));
+const chosen = Object.entries(allContenders).filter(([name]) => !only || only.has(name));
+const bChosen = bLibrary ? Object.entries(libraryContenders(bLibrary)).filter(([name]) => !only || only.has(name)).map(([name, run]): [string, Run] => [`B: ${name}`, run]) : [];
+const contenders = Object.fromEntries([...chosen, ...bChosen]);
+if (bCheckout) console.log(`B: ${resolve(bCheckout)}`);
 
 const samples = await abRounds({
   names: Object.keys(contenders),
