@@ -1269,6 +1269,8 @@ NAPI_MODULE_INIT() {
     {"zstdDecompressInto", NULL, tensio_zstd_decompress_into, NULL, NULL, NULL, napi_default, NULL},
     {"zstdLibraryVersion", NULL, tensio_zstd_library_version, NULL, NULL, NULL, napi_default, NULL},
     {"parquetGatherBand", NULL, tensio_parquet_gather_band, NULL, NULL, NULL, napi_default, NULL},
+    /* The same function, under a name that says it takes PLAIN pieces (tensio_gather.c PLAIN_PIECE): an addon built before them would read such a piece as a bit-packed run. */
+    {"parquetGatherBandPlain", NULL, tensio_parquet_gather_band, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

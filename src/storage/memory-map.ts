@@ -104,6 +104,8 @@ export interface MmapAddon {
    * addon built before it existed.
    */
   parquetGatherBand?(sections: Uint8Array[], dictionaries: Uint8Array[], params: Float64Array, out: Uint8Array): Promise<void>;
+  /** parquetGatherBand, present only in an addon whose gather takes PLAIN pieces. */
+  parquetGatherBandPlain?(sections: Uint8Array[], dictionaries: Uint8Array[], params: Float64Array, out: Uint8Array): Promise<void>;
 }
 
 /**

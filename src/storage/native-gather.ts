@@ -22,7 +22,28 @@ import { loadedAddon } from './memory-map.js';
  * ```
  */
 export function addonParquetGatherBand(): ((sections: Uint8Array[], dictionaries: Uint8Array[], params: Float64Array, out: Uint8Array) => Promise<void>) | undefined {
+  return bandGather('parquetGatherBand');
+}
+
+/**
+ * {@link addonParquetGatherBand} when the addon also takes PLAIN pieces (packed 2: the
+ * piece's dictionary is its values, copied in order from the RLE index on); undefined when
+ * the addon is not loaded or was built before them (it would read such a piece as a
+ * bit-packed run of indices, so it must not be given one).
+ *
+ * @example
+ * ```ts
+ * const gather = addonParquetGatherBandPlain();
+ * if (gather) await gather([values], [values], Float64Array.of(count, 1, count, 0, stride, 0, 0, 2, 0, 0, 0), out);
+ * ```
+ */
+export function addonParquetGatherBandPlain(): ((sections: Uint8Array[], dictionaries: Uint8Array[], params: Float64Array, out: Uint8Array) => Promise<void>) | undefined {
+  return bandGather('parquetGatherBandPlain');
+}
+
+/** The addon's band gather under `name`, bound to the addon. */
+function bandGather(name: 'parquetGatherBand' | 'parquetGatherBandPlain'): ((sections: Uint8Array[], dictionaries: Uint8Array[], params: Float64Array, out: Uint8Array) => Promise<void>) | undefined {
   const addon = loadedAddon();
-  const gather = addon?.parquetGatherBand;
+  const gather = addon?.[name];
   return gather ? (sections, dictionaries, params, out) => gather.call(addon, sections, dictionaries, params, out) : undefined;
 }

@@ -13,7 +13,7 @@
  * on the JavaScript thread ({@link DictionaryIndexStream.gather}), the oracle of the tests.
  */
 import type { DictionaryIndexStream } from './hybrid-streams.js';
-import { addonParquetGatherBand } from '../../storage/native-gather.js';
+import { addonParquetGatherBand, addonParquetGatherBandPlain } from '../../storage/native-gather.js';
 
 /** Whether `TENSIO_PARQUET_GATHER=js` asks for the JavaScript gather (read at each call, so a test can switch). */
 function forcedJs(): boolean {
@@ -41,7 +41,7 @@ export interface ParquetGatherJob {
    * written row by row on the JavaScript thread, which also took the tensor's first-touch
    * faults; in the job it is done on the worker with the band's dictionary pieces.
    */
-  addValues(values: Uint8Array, words: number, first: number, stride: number): void;
+  addValues?(values: Uint8Array, words: number, first: number, stride: number): void;
   /** Pieces added so far. */
   readonly pieces: number;
   /**
@@ -64,14 +64,16 @@ export interface ParquetGatherJob {
  * ```
  */
 export function parquetNativeGather(): (() => ParquetGatherJob) | undefined {
-  const gather = forcedJs() ? undefined : addonParquetGatherBand();
+  // An addon built before PLAIN pieces gathers dictionary pieces only: the job then has no addValues.
+  const plain = forcedJs() ? undefined : addonParquetGatherBandPlain();
+  const gather = plain ?? (forcedJs() ? undefined : addonParquetGatherBand());
   if (!gather) return undefined;
   return () => {
     const sections: Uint8Array[] = [];
     const dictionaries: Uint8Array[] = [];
     const params: number[] = [];
     const refusals: (((value: number, reason: string) => Error) | undefined)[] = [];
-    return {
+    const job: ParquetGatherJob = {
       add(stream, count, first, stride, refuse) {
         const place = stream.place();
         const { at, left, packed, runAt, bit, index } = place;
@@ -91,14 +93,6 @@ export function parquetNativeGather(): (() => ParquetGatherJob) | undefined {
         refusals.push(refuse);
         return true;
       },
-      addValues(values, words, first, stride) {
-        const count = Math.floor(values.byteLength / (4 * words));
-        sections.push(values);
-        dictionaries.push(values);
-        // tensio_gather.c's PLAIN piece: packed = 2, the values as its dictionary, copied from value 0.
-        params.push(count, words, count, first, stride, 0, 0, PLAIN_PIECE, 0, 0, 0);
-        refusals.push(undefined);
-      },
       get pieces() {
         return sections.length;
       },
@@ -116,5 +110,16 @@ export function parquetNativeGather(): (() => ParquetGatherJob) | undefined {
         }
       },
     };
+    if (plain) {
+      job.addValues = (values, words, first, stride) => {
+        const count = Math.floor(values.byteLength / (4 * words));
+        sections.push(values);
+        dictionaries.push(values);
+        // tensio_gather.c's PLAIN piece: packed = 2, the values as its dictionary, copied from value 0.
+        params.push(count, words, count, first, stride, 0, 0, PLAIN_PIECE, 0, 0, 0);
+        refusals.push(undefined);
+      };
+    }
+    return job;
   };
 }

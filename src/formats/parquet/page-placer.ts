@@ -240,7 +240,7 @@ export class PagePlacer {
         : page.stream.gather(take, out, first * rowWords + columnWord, rowWords);
       return gathered || this.stopped(page);
     }
-    if (!page.stream && present === take && gather) {
+    if (!page.stream && present === take && gather?.addValues) {
       // PLAIN values without nulls: copied to their rows by the band's native job (its worker writes the rows, not this thread).
       const from = page.valueAt * this.shape.itemBytes;
       gather.addValues(page.section.subarray(from, from + take * this.shape.itemBytes), words, first * rowWords + columnWord, rowWords);
