@@ -16,6 +16,8 @@ import { safetensorsSerialize } from '../src/formats/safetensors/index.js';
 import type { DType } from '../src/core/dtype.js';
 import { patternTensor } from './helpers/patterns.js';
 import { tempDir } from './helpers/temp.js';
+import { createTensorReader, type TensorLocation } from '../src/model/index.js';
+import { rawCodec } from '../src/storage/chunk-codec.js';
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const CHUNK = 64 * 1024;
@@ -260,4 +262,34 @@ test('an error of a read ahead surfaces only in a stream that asks for those byt
     process.off('unhandledRejection', onUnhandled);
   }
   assert.deepEqual(unhandled, []);
+});
+
+test('a format whose locations cost (a promise, a chunk list) is not located ahead: its streams read ahead within each tensor only', async () => {
+  const size = 3 * CHUNK;
+  const bytes = patternTensor('uint8', [size], 4).data;
+  for (const costly of ['promise', 'chunks'] as const) {
+    const { source, log } = loggingSource(bytes);
+    const located: string[] = [];
+    const spans: Record<string, number> = { a: 0, b: CHUNK, c: 2 * CHUNK };
+    const reader = createTensorReader({
+      format: 'test',
+      size,
+      metadata: {},
+      tensors: ['a', 'b', 'c'].map((name) => ({ name, dtype: 'uint8', shape: [CHUNK], byteLength: CHUNK })),
+      locate(info): TensorLocation | Promise<TensorLocation> {
+        located.push(info.name);
+        const span: TensorLocation = { kind: 'span', source, offset: spans[info.name]! };
+        if (info.name !== 'a') return span;
+        if (costly === 'promise') return Promise.resolve(span);
+        return { kind: 'chunks', chunks: [{ source, offset: 0, storedLength: CHUNK, codec: rawCodec, decodedLength: CHUNK, byteLength: CHUNK, format: 'test', label: 'a' }] };
+      },
+    });
+    for (const name of ['b', 'c']) {
+      assert.equal(await streamHash(reader, name), sha(bytes.subarray(spans[name]!, spans[name]! + CHUNK)), `${costly}: ${name}`);
+    }
+    // b's stream ended: the listing located a (the costly one) and stopped; c was then read only when streamed.
+    assert.deepEqual(located, ['b', 'a', 'c'], costly);
+    assert.deepEqual(log.filter((read) => read.offset === 2 * CHUNK).map((read) => read.offThread), [false], `${costly}: c read when asked for`);
+    await reader.close();
+  }
 });

@@ -112,9 +112,10 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
 
   /**
    * Where every dense tensor's span is, per source, from locations the format gives at
-   * once. A format that locates by reading (a zip member's local header) gives promises:
-   * the first one ends the listing with nothing listed, since locating every tensor ahead
-   * would cost reads of its own (its streams then read ahead within each tensor only).
+   * once. A format that locates by reading (a zip member's local header: a promise) or
+   * builds chunk lists (tables, compressed members) would pay for locating every tensor
+   * ahead, so the first such location ends the listing with nothing listed (its streams
+   * then read ahead within each tensor only); a `decode` location is cheap and skipped.
    */
   function spanPlaces(): Map<ByteSource, SpanPlace[]> {
     const places = new Map<ByteSource, SpanPlace[]>();
@@ -130,6 +131,7 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
         location.catch(() => undefined);
         return new Map();
       }
+      if (location.kind === 'chunks') return new Map();
       if (location.kind !== 'span') continue;
       const list = places.get(location.source) ?? [];
       list.push({ offset: location.offset, byteLength: tensorInfo.byteLength });
