@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createTensorReader } from '../src/model/create-reader.js';
 import type { SniffProbe, TensorFormat } from '../src/model/types.js';
 import { BUILT_IN_FORMATS, detectFormat, detectSourceFormat, openTensorFile } from '../src/operations/index.js';
-import { bytesSource } from '../src/storage/byte-source.js';
+import { bytesSource, type ByteSource } from '../src/storage/byte-source.js';
 import { tempDir } from './helpers/temp.js';
 
 const TAIL_MAGIC = new TextEncoder().encode('TAILFMT1');
@@ -90,4 +90,36 @@ test('no match in head or tail and no known extension is UNKNOWN_FORMAT', async 
   const path = join(dir, 'mystery.dat');
   await writeFile(path, new Uint8Array(3000).fill(0x11));
   await assert.rejects(detectFormat(path, { formats }), (error: unknown) => (error as { code?: string }).code === 'UNKNOWN_FORMAT');
+});
+
+test('a local file whose format opensLocalFileAsSource is opened once: the format gets the open file detection sniffed, closed with the reader (or when open fails)', async (t) => {
+  const dir = await tempDir(t, 'tensio-detect-');
+  const path = join(dir, 'x.bin');
+  await writeFile(path, new Uint8Array([...TAIL_MAGIC, 1, 2, 3]));
+  const handed: ByteSource[] = [];
+  let failOpen = false;
+  const sniff = (head: Uint8Array) => head.byteLength >= 8 && TAIL_MAGIC.every((byte, index) => head[index] === byte);
+  const once: TensorFormat = {
+    ...fakeFormat('once', sniff),
+    opensLocalFileAsSource: true,
+    async open(input) {
+      if (typeof input === 'string') throw new Error('expected the open source, got the path');
+      handed.push(input);
+      if (failOpen) throw new Error('bad file');
+      return createTensorReader({ format: 'once', size: input.size, metadata: {}, tensors: [], locate: () => { throw new Error('no tensors'); } });
+    },
+  };
+  const reader = await openTensorFile(path, { formats: [once] });
+  assert.equal(handed.length, 1);
+  assert.equal(reader.path, path);
+  assert.equal((await handed[0]!.read(0, 3)).byteLength, 3, 'the handed file is open while the reader is');
+  await reader.close();
+  await assert.rejects(handed[0]!.read(0, 3), 'closing the reader closed the handed file');
+  failOpen = true;
+  await assert.rejects(openTensorFile(path, { formats: [once] }), /bad file/);
+  await assert.rejects(handed[1]!.read(0, 3), 'a failed open closed the handed file');
+  // A format without the flag is opened by path, as before.
+  const byPath = await openTensorFile(path, { formats: [fakeFormat('path', sniff)] });
+  assert.equal(byPath.metadata.seen, 'path');
+  await byPath.close();
 });

@@ -416,6 +416,13 @@ export interface TensorFormat<O extends object = AnyFormatOptions, W extends obj
    * its first ones, and is not sniffed.
    */
   readonly openFromEnd?: boolean;
+  /**
+   * True when `open(path)` of a local regular file in this format is exactly `open` of
+   * that file's source (no index file, sibling or folder is looked for): `openTensorFile`
+   * then hands the file detection opened over to `open` instead of closing it and having
+   * the format open it again (one open, stat and close fewer per file).
+   */
+  readonly opensLocalFileAsSource?: boolean;
   /** Opens a file, folder or source for reading. */
   open?(input: string | ByteSource, options?: OpenOptions<O>): Promise<TensorReader>;
   /**

@@ -87,6 +87,32 @@ export async function detectFormat(path: string, options: FormatListOption & Rem
 }
 
 /**
+ * {@link detectFormat} of a local path, also handing back the file it opened to sniff
+ * (a regular file whose format `opensLocalFileAsSource`), so that the caller opens the
+ * format over it instead of opening the file again; the caller then owns `source` and
+ * closes it. Anything else (a folder, a URL, another format) comes back with no source,
+ * nothing left open.
+ *
+ * @example
+ * ```ts
+ * const { format, source } = await detectLocalFile('x.npy'); // source: the open file
+ * ```
+ */
+export async function detectLocalFile(path: string, options: FormatListOption & RemoteOptions = {}): Promise<{ format: TensorFormat; source?: ByteSource }> {
+  const kind = await locationKind(path);
+  if (kind !== 'file') return { format: await detectFormat(path, options) };
+  const formats = options.formats ?? BUILT_IN_FORMATS;
+  const { source } = await openSourceInput(path);
+  let format: TensorFormat | undefined;
+  try {
+    format = matchProbe(formats, await probeSource(source, { tail: true }), path);
+  } finally {
+    if (!format?.opensLocalFileAsSource) await source.close?.();
+  }
+  return format.opensLocalFileAsSource ? { format, source } : { format };
+}
+
+/**
  * Recognises the format of bytes behind a source: magic bytes first, then the
  * extension of the source's name (a path or URL) when several formats or none match.
  *

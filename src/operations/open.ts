@@ -5,7 +5,7 @@ import { TensioError } from '../core/errors.js';
 import type { ByteSource } from '../storage/byte-source.js';
 import { describeSourceInput, isByteSource, isRemoteLocation, localPathOf, openingFromEnd, openSourceInput, type SourceInput, sourceOptionsOf } from '../storage/source-input.js';
 import type { OpenOptions, TensorFormat, TensorReader } from '../model/types.js';
-import { detectFormat, detectSourceFormat, footerIndexedFormat, remoteLayoutFormat } from './detect.js';
+import { detectLocalFile, detectSourceFormat, footerIndexedFormat, remoteLayoutFormat } from './detect.js';
 import { getFormat, type FormatListOption } from './registry.js';
 import type { OpenFormatOptions } from './format-options.js';
 
@@ -34,8 +34,16 @@ export interface OpenTensorFileOptions<F extends string = string> extends Omit<O
 export async function openTensorFile<F extends string = string>(input: SourceInput, options: OpenTensorFileOptions<F> = {}): Promise<TensorReader> {
   const path = typeof input === 'string' || input instanceof URL ? localPathOf(input) : undefined;
   if (path !== undefined) {
-    const format = options.format ? getFormat(options.format, options.formats) : await detectFormat(path, options);
-    return openWith(format, path, options);
+    if (options.format) return openWith(getFormat(options.format, options.formats), path, options);
+    // The file detection opened is handed over when the format opens a local file as its source (one open, not two).
+    const { format, source } = await detectLocalFile(path, options);
+    if (!source) return openWith(format, path, options);
+    try {
+      return closingSourceWith(await openWith(format, source, options), source);
+    } catch (error) {
+      await source.close?.();
+      throw error;
+    }
   }
   if (!(input instanceof Uint8Array) && !isByteSource(input) && typeof input !== 'string' && !(input instanceof URL)) {
     throw new TensioError('INVALID_ARGUMENT', `openTensorFile takes a path, a URL, a Uint8Array or a ByteSource, not ${input === null ? 'null' : typeof input}`);

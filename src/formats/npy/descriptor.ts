@@ -22,6 +22,8 @@ export const npyDescriptor = {
     folder: false,
   },
   sniff: npyHasMagic,
+  // open(path) is npyOpenSource over the file's source: detection's open file is handed over.
+  opensLocalFileAsSource: true,
   cannotWrite: (spec) => npyCannotWrite(spec.dtype),
   openOptionNames: ['voidDtype', 'maxHeaderBytes', 'maxRank', 'arrayName'],
 } satisfies Omit<LazyFormatDescriptor, 'provides'>;
