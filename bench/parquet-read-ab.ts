@@ -8,7 +8,8 @@
  * time, process CPU time (every thread: libuv's snappy and zstd decodes count) and the
  * JavaScript thread's own CPU (`/proc/self/task/<pid>/schedstat`). `--modes stacked`
  * or `--modes columnar` takes one of the two; `--modes stream` reads the stacked tensor
- * with `stream()` instead (each piece dropped: what `convert` does).
+ * with `stream()` instead (each piece dropped: what `convert` does). `--format arrow`
+ * reads Arrow IPC / Feather files with the Arrow reader instead (the same modes).
  * Not part of `npm run bench`: a focused measurement for bench/README.md.
  */
 import { resolve } from 'node:path';
@@ -18,13 +19,15 @@ const args = new AbArgs();
 const rounds = args.number('--rounds', 5);
 const roots = { A: resolve(args.string('--a', '.')), B: resolve(args.string('--b', '.')) };
 const modes = args.string('--modes', 'stacked,columnar').split(',');
+const format = args.string('--format', 'parquet');
 const files = args.rest();
+if (format !== 'parquet' && format !== 'arrow') throw new Error(`--format: "${format}" is not parquet or arrow`);
 for (const mode of modes) if (mode !== 'stacked' && mode !== 'columnar' && mode !== 'stream') throw new Error(`--modes: "${mode}" is not stacked, columnar or stream`);
-if (files.length === 0) throw new Error('name one or more .parquet files');
+if (files.length === 0) throw new Error(`name one or more ${format === 'arrow' ? '.feather / .arrow' : '.parquet'} files`);
 
 type Open = (path: string, options?: object) => Promise<{ tensors: { name: string }[]; read(name: string): Promise<{ data: Uint8Array }>; stream(name: string): AsyncIterable<Uint8Array>; close(): Promise<void> }>;
 const opens: Record<string, Open> = {};
-for (const [label, root] of Object.entries(roots)) opens[label] = ((await import(`${root}/src/formats/parquet/index.ts`)) as { parquetOpen: Open }).parquetOpen;
+for (const [label, root] of Object.entries(roots)) opens[label] = ((await import(`${root}/src/formats/${format}/index.ts`)) as Record<string, Open>)[`${format}Open`]!;
 
 /** Opens the file, reads (or streams) every tensor, closes; the bytes read. */
 async function readAll(open: Open, file: string, mode: string): Promise<number> {

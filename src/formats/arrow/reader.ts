@@ -15,7 +15,7 @@ import type { TableColumnBatch } from '../../model/table-cells.js';
 import { createTableReader, type TableBatch } from '../../model/table-reader.js';
 import type { OpenOptions, TensorReader } from '../../model/types.js';
 import { readIntoFrom, type ByteSource } from '../../storage/byte-source.js';
-import { ScratchPool } from '../../storage/scratch-pool.js';
+import { TABLE_READ_SCRATCH, type ScratchPool } from '../../storage/scratch-pool.js';
 import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { arrowDecodeBuffer } from './codecs.js';
 import { arrowColumnLayouts, arrowTableColumns, type ArrowColumnLayout } from './columns.js';
@@ -257,8 +257,8 @@ async function arrowOpenSource(source: ByteSource, options: ArrowOpenOptions, cl
   const layouts = perBatch[0] ?? arrowColumnLayouts(schema.fields, scanned.version, { nodes: countNodes(schema), buffers: [], variadicBufferCounts: [] }, true);
   const columns = arrowTableColumns(layouts, scanned.batches.map((batch) => batch.header), perBatch);
   const codecs = [...new Set(scanned.batches.map((batch) => batch.header.codec).filter((codec) => codec !== undefined))];
-  // Decompressed values of a stacked read, reused batch after batch (given back by `release` once placed).
-  const pool = new ScratchPool();
+  // Decompressed values of a stacked read, reused batch after batch and read after read (given back by `release` once placed).
+  const pool = TABLE_READ_SCRATCH;
   const batches: TableBatch[] = scanned.batches.map((batch, b) => ({
     rows: batch.header.length,
     offset: batch.bodyOffset,

@@ -13,7 +13,7 @@ import type { TableColumnBatch } from '../../model/table-cells.js';
 import { createTableReader, type TableBand, type TableBatch } from '../../model/table-reader.js';
 import type { OpenOptions, TensorReader } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
-import { ScratchPool, scratchArena, type ScratchArena } from '../../storage/scratch-pool.js';
+import { ScratchPool, scratchArena, TABLE_READ_SCRATCH, type ScratchArena } from '../../storage/scratch-pool.js';
 import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
 import { parquetDecompressors, parquetLoadZstd, parquetPageDecompressor } from './codecs.js';
 import { parquetCheckChunk } from './page-check.js';
@@ -37,17 +37,6 @@ const fail = errorFactory('parquet');
  */
 const PARQUET_COLUMN_LOAD_CONCURRENCY = 2;
 
-/**
- * The scratch of whole reads (stored chunks, decoded pages, a stacked read's columns and
- * band buffers), one for the process: reads that follow each other (a script reading
- * files in turn, `tensio convert` of many) reuse the last one's buffers instead of
- * faulting in fresh ones. A reader's own pool was new memory at every open: tensio's
- * 1M × 32 float32 zstd file (row groups of 100,000 rows), stacked, took ~5,000 minor
- * faults a read for its first row group's 64 buffers (~21 MB) and V8 counted them as new
- * external memory; shared, ~400 faults and 390 → 240 ms CPU (load ~4, not quotable).
- * Kept when idle: at most 64 MiB, dropped after 1-2 s without a read.
- */
-export const PARQUET_WHOLE_READ_POOL = new ScratchPool(64, 64 * 2 ** 20, { maxIdleBytes: 64 * 2 ** 20, idleMs: 1000 });
 
 /** hyparquet's view of a byte source. */
 export function parquetAsyncBuffer(source: ByteSource, signal?: AbortSignal): AsyncBuffer {
@@ -478,7 +467,7 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
   const codecs = new Set<string>();
   const file = parquetAsyncBuffer(source, signal);
   // Stored chunk bytes of the fast path, reused from row group to row group and from read to read.
-  const pool = PARQUET_WHOLE_READ_POOL;
+  const pool = TABLE_READ_SCRATCH;
   // A streamed stacked read's windows and decoded pages (a few per column: 32 columns of ~1 MiB pages hold ~100).
   const streamPool = new ScratchPool(256, 16 * 2 ** 20);
   let first = 0;

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { join } from 'node:path';
 import { typedView } from '../src/core/tensor.js';
-import { parquetOpen, PARQUET_WHOLE_READ_POOL } from '../src/formats/parquet/reader.js';
-import { ScratchPool } from '../src/storage/scratch-pool.js';
+import { parquetOpen } from '../src/formats/parquet/reader.js';
+import { ScratchPool, TABLE_READ_SCRATCH } from '../src/storage/scratch-pool.js';
 import { parquetCreateWriter } from '../src/formats/parquet/writer.js';
+import { arrowCreateWriter, arrowOpen } from '../src/formats/arrow/index.js';
 import { tempDir } from './helpers/temp.js';
 
 test('ScratchPool: a given-back buffer is reused for a chunk that fits, never handed to two takers at once', () => {
@@ -103,7 +104,7 @@ test('whole reads share one scratch pool across readers: buffers of one read ser
   const writer = await parquetCreateWriter(path, { tensors: [{ name: 't', dtype: 'float32', shape: [rows, 4] }], formatOptions: { compression: 'zstd', rowGroupSize: 20_000 } });
   await writer.add('t', new Uint8Array(values.buffer));
   await writer.close();
-  PARQUET_WHOLE_READ_POOL.trim();
+  TABLE_READ_SCRATCH.trim();
   for (let pass = 0; pass < 3; pass++) {
     const reader = await parquetOpen(path);
     try {
@@ -112,7 +113,7 @@ test('whole reads share one scratch pool across readers: buffers of one read ser
       await reader.close();
     }
     // The chunk and page buffers went back to the shared pool, within its bound.
-    assert.ok(PARQUET_WHOLE_READ_POOL.idle > 0 && PARQUET_WHOLE_READ_POOL.idle <= 64 * 2 ** 20, `idle ${PARQUET_WHOLE_READ_POOL.idle} after pass ${pass}`);
+    assert.ok(TABLE_READ_SCRATCH.idle > 0 && TABLE_READ_SCRATCH.idle <= 64 * 2 ** 20, `idle ${TABLE_READ_SCRATCH.idle} after pass ${pass}`);
   }
   const separate = await parquetOpen(path, { formatOptions: { columns: 'separate' } });
   try {
@@ -120,5 +121,26 @@ test('whole reads share one scratch pool across readers: buffers of one read ser
     assert.deepEqual(column, Float32Array.from({ length: rows }, (_, r) => values[r * 4 + 2]!));
   } finally {
     await separate.close();
+  }
+});
+
+test('Arrow reads share the same scratch pool: a zstd Feather file read stacked in turn gives its decompressed buffers back, the values stay right', async (t) => {
+  const dir = await tempDir(t);
+  const rows = 40_000;
+  const values = Float32Array.from({ length: rows * 4 }, (_, i) => Math.cos(i) * 1000);
+  const path = join(dir, 'shared.feather');
+  // Several record batches, compressed: each batch's columns are decompressed into pooled buffers, then joined into rows.
+  const writer = await arrowCreateWriter(path, { tensors: [{ name: 't', dtype: 'float32', shape: [rows, 4] }], formatOptions: { compression: 'zstd', batchRows: 10_000 } });
+  await writer.add('t', new Uint8Array(values.buffer));
+  await writer.close();
+  TABLE_READ_SCRATCH.trim();
+  for (let pass = 0; pass < 3; pass++) {
+    const reader = await arrowOpen(path);
+    try {
+      assert.deepEqual(typedView(await reader.read('t')) as Float32Array, values, `pass ${pass}`);
+    } finally {
+      await reader.close();
+    }
+    assert.ok(TABLE_READ_SCRATCH.idle > 0 && TABLE_READ_SCRATCH.idle <= 64 * 2 ** 20, `idle ${TABLE_READ_SCRATCH.idle} after pass ${pass}`);
   }
 });
