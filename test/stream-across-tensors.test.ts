@@ -293,3 +293,37 @@ test('a format whose locations cost (a promise, a chunk list) is not located ahe
     await reader.close();
   }
 });
+
+test('a long first chunk read ahead is read in two halves at once; the stream waits for both, and an error of either reaches it', async () => {
+  const MiB = 2 ** 20;
+  const file = safetensorsSerialize({ x: patternTensor('uint8', [3 * MiB], 1), y: patternTensor('uint8', [3 * MiB + 5], 2) });
+  const probe = await openTensorFile(bytesSource(file), { format: 'safetensors' });
+  const [first, second] = fileOrder(probe) as [string, string];
+  const at = offsetOf(probe, second);
+  const length = probe.info(second).byteLength;
+  const expected = sha((await probe.read(second, { copy: true })).data);
+  // Split as a stream's own first chunk is: in the middle, rounded down to a page.
+  const half = Math.floor(length / 2) - (Math.floor(length / 2) % 4096);
+  for (const fails of [false, true]) {
+    const { source, log, held, release } = loggingSource(file, new Set([at + half]), new Set(fails ? [at] : []));
+    await using reader = await openTensorFile(source, { format: 'safetensors' });
+    // The default chunk (8 MiB): each tensor is one chunk.
+    for await (const chunk of reader.stream(first, { reuseBuffer: true })) assert.equal(chunk.byteLength, 3 * MiB);
+    assert.deepEqual(log.filter((read) => read.offset >= at).map((read) => [read.offset - at, read.length, read.offThread]), [[0, half, true], [half, length - half, true]]);
+    assert.equal(held.length, 1);
+    const chunks = reader.stream(second, { reuseBuffer: true })[Symbol.asyncIterator]();
+    let settled = false;
+    const next = chunks.next().finally(() => { settled = true; });
+    next.catch(() => undefined);
+    await ticks();
+    assert.equal(settled, false, 'the first chunk was handed out (or failed) before its second half was read');
+    release();
+    if (fails) {
+      await assert.rejects(next, (error: TensioError) => error.code === 'IO_ERROR');
+    } else {
+      assert.equal(sha((await next).value as Uint8Array), expected);
+      assert.equal((await chunks.next()).done, true);
+      assert.equal(log.filter((read) => read.offset >= at).length, 2, 'the stream read nothing more of its tensor');
+    }
+  }
+});

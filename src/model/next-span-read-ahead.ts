@@ -6,10 +6,11 @@
  * conversion, a checksum pass) waited for every tensor's first read. This file keeps at
  * most one speculative read per reader: when a stream hands out its last chunk, the
  * first chunk of the tensor that follows in file order is read on libuv's pool into a
- * pooled buffer, and the next stream that starts exactly there takes it over.
+ * pooled buffer (in two halves at once when long), and the next stream that starts
+ * exactly there takes it over.
  */
 import type { ByteSource } from '../storage/byte-source.js';
-import { giveBackStreamBuffer, takeStreamBuffer } from './stream-span.js';
+import { firstChunkSplit, giveBackStreamBuffer, takeStreamBuffer } from './stream-span.js';
 
 /** Where a tensor's bytes start in a source, and how many there are. */
 export interface SpanPlace {
@@ -94,7 +95,7 @@ export class NextSpanReadAhead {
     }
     if (this.owned && !this.owned.done) return;
     const buffer = takeStreamBuffer(length);
-    const read = source.readInto(buffer.subarray(0, length), next.offset, { offThread: true });
+    const read = readHalves(source, buffer.subarray(0, length), next.offset);
     const speculation: Speculation = {
       source, offset: next.offset, length, buffer, read,
       settled: read.then(() => undefined, () => undefined).finally(() => { speculation.done = true; }),
@@ -117,6 +118,22 @@ export class NextSpanReadAhead {
   private drop(speculation: Speculation): void {
     void speculation.settled.then(() => giveBackStreamBuffer(speculation.buffer));
   }
+}
+
+/**
+ * Reads `target` at `offset` on the pool, in two halves at once when it is long enough
+ * (as a stream's own first chunk is, `firstChunkSplit`): a stream may ask for these bytes
+ * soon after the read started (the tensor before was short), and then it waits for the
+ * longer half only. Settles once both halves have (a buffer is never left being written),
+ * rejecting with the first error.
+ */
+function readHalves(source: ByteSource, target: Uint8Array, offset: number): Promise<void> {
+  const half = firstChunkSplit(target.byteLength);
+  if (half >= target.byteLength) return source.readInto!(target, offset, { offThread: true });
+  const halves = [source.readInto!(target.subarray(0, half), offset, { offThread: true }), source.readInto!(target.subarray(half), offset + half, { offThread: true })];
+  return Promise.allSettled(halves).then((results) => {
+    for (const result of results) if (result.status === 'rejected') throw result.reason;
+  });
 }
 
 /**

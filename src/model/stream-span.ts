@@ -31,6 +31,11 @@ const STREAM_MAP_WINDOW_BYTES = 2 ** 30;
  */
 const STREAM_SPLIT_MIN_BYTES = 1024 * 1024;
 
+/** Where a first chunk of `size` bytes is split in two reads at once (page-aligned), or `size` when it is too short to gain. */
+export function firstChunkSplit(size: number): number {
+  return size >= 2 * STREAM_SPLIT_MIN_BYTES ? (size >> 1) - ((size >> 1) % 4096) : size;
+}
+
 /**
  * Streams `total` bytes at `offset` as views over mapping windows. Before each chunk
  * after the first, and at the end, the window is checked for a truncation under the
@@ -96,7 +101,7 @@ export async function* streamReadAhead(source: ByteSource, offset: number, total
     let current = { chunk: first, read: taken?.read ?? Promise.resolve() };
     if (!taken) {
       // The first chunk: its back half on the pool while this thread reads its front half.
-      const half = size >= 2 * STREAM_SPLIT_MIN_BYTES ? (size >> 1) - ((size >> 1) % 4096) : size;
+      const half = firstChunkSplit(size);
       if (half < size) current = { chunk: first, read: startRead(first.subarray(half), half) };
       await source.readInto!(first.subarray(0, half), offset, syncOptions);
     }
