@@ -59,6 +59,14 @@
  * address for numpy, torch and tensio's `map()`; `readIntoWasmMemory` places tensors of
  * 4 MiB or more so (src/model/wasm-memory.ts); a misaligned mapping faults every 64 KiB
  * (fault-around) instead of every 2 MiB.
+ *
+ * Before every contender, settle() also warms the free memory (dataBytes + 64 MiB,
+ * untimed; bench/lib/warm-memory.ts): on this VM memory freed two seconds earlier is
+ * handed back to the host and costs a host fault per 4 KiB page when touched again, so
+ * in a fixed order the first allocating contender after a mapped one ("read copy" after
+ * "read mapped") paid them every round and the next ("read unmapped") never did: the same
+ * code path at 0.60 and 5.78 GB/s (issue 15, session 28). `TENSIO_BENCH_NO_WARM=1` turns
+ * it off.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,6 +78,7 @@ import { sumFloat64Scalar, sumFloat64Unrolled, sumFloat64Unrolled8, sumFloat64Wa
 import { readAllIntoWasmMemory, type WasmMemoryLike, type WasmTensor } from '../src/io/wasm-io.js';
 import { loadedAddon, UNCOUNTED_MMAP_ENV } from '../src/storage/memory-map.js';
 import { collectGarbage, runRounds, timeIt, type Contender } from './lib/timing.js';
+import { warmFreeMemory } from './lib/warm-memory.js';
 import type { BenchRow } from './lib/types.js';
 
 const FORMAT = 'mmap';
@@ -86,7 +95,24 @@ async function settle(): Promise<void> {
   collectGarbage();
   await new Promise((resolve) => setImmediate(resolve));
   await new Promise((resolve) => setImmediate(resolve));
+  if (warmBytes > 0) {
+    // Same free-memory state before every contender (bench/lib/warm-memory.ts says why: issue 15's 0.60 vs 5.78 GB/s).
+    warmUps.push(warmFreeMemory(warmBytes).milliseconds);
+    collectGarbage();
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
+
+/**
+ * The environment variable that turns the warm-up before each contender off
+ * (`TENSIO_BENCH_NO_WARM=1`): the figures then depend on the contender order (issue 15).
+ */
+const NO_WARM_ENV = 'TENSIO_BENCH_NO_WARM';
+
+/** Bytes settle() warms before each contender of the file being measured (0: none), and how long each warm-up took. */
+let warmBytes = 0;
+const warmUps: number[] = [];
 
 /** settle(), then the addon makes uncounted buffers until the next settle() (read at every map). */
 async function settleUncounted(): Promise<void> {
@@ -370,7 +396,16 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
       }
       if (peers) for (const peer of file.peers) contenders.push({ name: `${peer.name}${tag}`, before: settle, run: () => peers.time(peer.op, file.path, { sum: summed }) });
     }
+    // Room for the largest contender's allocations (a copy of every tensor, a peer's arrays) plus slack.
+    const noWarm = process.env[NO_WARM_ENV];
+    warmBytes = noWarm !== undefined && noWarm !== '' && noWarm !== '0' ? 0 : file.dataBytes + 64 * MiB;
+    warmUps.length = 0;
     const results = await runRounds(contenders, rounds);
+    warmBytes = 0;
+    if (warmUps.length > 0) {
+      const sorted = [...warmUps].sort((a, b) => a - b);
+      log(`mmap ${file.label}: free memory warmed (${((file.dataBytes + 64 * MiB) / MiB).toFixed(0)} MiB, untimed) before each of ${sorted.length} runs: median ${sorted[sorted.length >> 1]!.toFixed(0)} ms, max ${sorted[sorted.length - 1]!.toFixed(0)} ms (slow ones paid the host's faults the contender would have)`);
+    } else log(`mmap ${file.label}: no warm-up before the contenders (${NO_WARM_ENV} set): figures depend on the contender order`);
     logThroughputs(context, `mmap ${file.label}`, results, file.dataBytes);
     const figure = (name: string) => throughput(results.get(name), file.dataBytes);
     const row = (tensioName: string, baselineName: string, goal?: number, note?: string) => {
