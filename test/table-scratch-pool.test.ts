@@ -6,6 +6,7 @@ import { parquetOpen } from '../src/formats/parquet/reader.js';
 import { ScratchPool, TABLE_READ_SCRATCH } from '../src/storage/scratch-pool.js';
 import { parquetCreateWriter } from '../src/formats/parquet/writer.js';
 import { arrowCreateWriter, arrowOpen } from '../src/formats/arrow/index.js';
+import type { TensorReader } from '../src/model/types.js';
 import { tempDir } from './helpers/temp.js';
 
 test('ScratchPool: a given-back buffer is reused for a chunk that fits, never handed to two takers at once', () => {
@@ -95,6 +96,24 @@ test('ScratchPool with retention: idle bytes bounded, dropped by trim() and afte
   assert.equal(plain.idle, e.buffer.byteLength);
 });
 
+/**
+ * Reads tensor `t` three times, each by a reader of its own, from an emptied shared pool:
+ * every read equals `values`, and after each the buffers it took are back in the shared
+ * pool (idle, within its bound): a per-reader pool would leave it empty.
+ */
+async function readsInTurnShareScratch(open: () => Promise<TensorReader>, values: Float32Array): Promise<void> {
+  TABLE_READ_SCRATCH.trim();
+  for (let pass = 0; pass < 3; pass++) {
+    const reader = await open();
+    try {
+      assert.deepEqual(typedView(await reader.read('t')) as Float32Array, values, `pass ${pass}`);
+    } finally {
+      await reader.close();
+    }
+    assert.ok(TABLE_READ_SCRATCH.idle > 0 && TABLE_READ_SCRATCH.idle <= 64 * 2 ** 20, `idle ${TABLE_READ_SCRATCH.idle} after pass ${pass}`);
+  }
+}
+
 test('whole reads share one scratch pool across readers: buffers of one read serve the next, the values stay right', async (t) => {
   const dir = await tempDir(t);
   const rows = 40_000;
@@ -104,17 +123,7 @@ test('whole reads share one scratch pool across readers: buffers of one read ser
   const writer = await parquetCreateWriter(path, { tensors: [{ name: 't', dtype: 'float32', shape: [rows, 4] }], formatOptions: { compression: 'zstd', rowGroupSize: 20_000 } });
   await writer.add('t', new Uint8Array(values.buffer));
   await writer.close();
-  TABLE_READ_SCRATCH.trim();
-  for (let pass = 0; pass < 3; pass++) {
-    const reader = await parquetOpen(path);
-    try {
-      assert.deepEqual(typedView(await reader.read('t')) as Float32Array, values, `pass ${pass}`);
-    } finally {
-      await reader.close();
-    }
-    // The chunk and page buffers went back to the shared pool, within its bound.
-    assert.ok(TABLE_READ_SCRATCH.idle > 0 && TABLE_READ_SCRATCH.idle <= 64 * 2 ** 20, `idle ${TABLE_READ_SCRATCH.idle} after pass ${pass}`);
-  }
+  await readsInTurnShareScratch(() => parquetOpen(path), values);
   const separate = await parquetOpen(path, { formatOptions: { columns: 'separate' } });
   try {
     const column = typedView(await separate.read(separate.tensors[2]!.name)) as Float32Array;
@@ -133,14 +142,5 @@ test('Arrow reads share the same scratch pool: a zstd Feather file read stacked 
   const writer = await arrowCreateWriter(path, { tensors: [{ name: 't', dtype: 'float32', shape: [rows, 4] }], formatOptions: { compression: 'zstd', batchRows: 10_000 } });
   await writer.add('t', new Uint8Array(values.buffer));
   await writer.close();
-  TABLE_READ_SCRATCH.trim();
-  for (let pass = 0; pass < 3; pass++) {
-    const reader = await arrowOpen(path);
-    try {
-      assert.deepEqual(typedView(await reader.read('t')) as Float32Array, values, `pass ${pass}`);
-    } finally {
-      await reader.close();
-    }
-    assert.ok(TABLE_READ_SCRATCH.idle > 0 && TABLE_READ_SCRATCH.idle <= 64 * 2 ** 20, `idle ${TABLE_READ_SCRATCH.idle} after pass ${pass}`);
-  }
+  await readsInTurnShareScratch(() => arrowOpen(path), values);
 });
