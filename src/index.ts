@@ -66,4 +66,4 @@ export type { TensorSlice, DimensionSlice } from './model/nd-slice.js';
 export { isMultiPart, type TensorPartInfo, type TensorLayout, type SparseCsrLayout, type SparseCooLayout, type QuantGroupLayout, type MxLayout, type OtherLayout } from './model/layouts.js';
 export { densify, type DensifyOptions } from './model/densify.js';
 export { readEach, READ_EACH_AHEAD_BYTES, READ_EACH_MAX_COPIES, READ_EACH_OFF_THREAD_MIN_BYTES, type ReadEachOptions, type ReadEachItem } from './model/read-each.js';
-export { READ_POPULATE_BACKLOG_BYTES } from './model/create-reader.js';
+export { READ_POPULATE_BACKLOG_BYTES } from './model/read-populate.js';

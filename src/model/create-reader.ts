@@ -16,16 +16,8 @@ import { UNSUPPORTED_TENSORS_KEY, type Metadata, type ReadPartOptions, type Read
 import { quoteInput } from '../core/quote.js';
 import { giveBackStreamBuffer, readSpan, streamMapped, streamReadAhead, takeStreamBuffer } from './stream-span.js';
 import { NextSpanReadAhead, nextSpanLookup, type SpanPlace } from './next-span-read-ahead.js';
-import { memoryMapPopulatePending } from '../storage/memory-map.js';
+import { defaultReadPopulate } from './read-populate.js';
 import { placeAllInWasmMemory, placeInWasmMemory, type ReadIntoWasmMemoryOptions, type WasmMemoryLike, type WasmTensor } from './wasm-memory.js';
-
-/**
- * `read()`'s default fault-ahead (`ReadTensorOptions.populate` unset) is skipped while the
- * addon's populate worker has more than this many bytes of jobs still to do (64 MiB, the
- * bound `readEach` reads ahead by): the worker is behind the caller, and a job queued
- * behind them would start after the caller has touched the pages anyway.
- */
-export const READ_POPULATE_BACKLOG_BYTES = 64 * 2 ** 20;
 
 /**
  * Where a tensor's bytes are.
@@ -263,7 +255,7 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
         const mapped = location.source.map(offset, end - start);
         if (mapped) {
           // Fire and forget: a truncation shows as faulted() of the view (and memoryMapPopulateError), as for any mapping.
-          if (mapping.populate ?? defaultPopulate()) mapped.populate?.()?.catch(() => undefined);
+          if (mapping.populate ?? defaultReadPopulate()) mapped.populate?.()?.catch(() => undefined);
           return mapped.bytes;
         }
       }
@@ -410,25 +402,12 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
 interface SpanMapping {
   readonly copy: boolean;
   readonly alignment: number;
-  /** Populate a mapped view's page tables ahead of the caller (`ReadTensorOptions.populate`; undefined: {@link defaultPopulate}). */
+  /** Populate a mapped view's page tables ahead of the caller (`ReadTensorOptions.populate`; undefined: `defaultReadPopulate` in read-populate.ts). */
   readonly populate?: boolean;
   /** Read copies on a worker thread (`ReadTensorOptions.offThread`). */
   readonly offThread?: boolean;
 }
 
-/**
- * Whether a mapped view read without a `populate` option gets a populate job
- * (`ReadTensorOptions.populate` says why it is the default): yes while the addon's
- * worker has at most {@link READ_POPULATE_BACKLOG_BYTES} of jobs still to do. A caller
- * that reads (and drops) tensors faster than they can be populated would otherwise queue
- * jobs without bound, each holding its mapping alive until it settles (found by the
- * churn test: 3,000 reads of a 16 MiB tensor kept all 3,000 mapped). No when the addon
- * cannot tell its backlog (built before `populatePending` existed): lazy, as before.
- */
-function defaultPopulate(): boolean {
-  const pending = memoryMapPopulatePending();
-  return pending !== undefined && pending <= READ_POPULATE_BACKLOG_BYTES;
-}
 
 /**
  * The alignment a mapped view needs so that `typedView` works on it without a copy:

@@ -5,7 +5,8 @@
  * multi-part layouts. The types themselves are also in the root entry.
  */
 export * from './types.js';
-export { createTensorReader, resolveRowSlice, READ_POPULATE_BACKLOG_BYTES, type TensorLocation, type TensorReaderParts, type DecodeOptions } from './create-reader.js';
+export { READ_POPULATE_BACKLOG_BYTES } from './read-populate.js';
+export { createTensorReader, resolveRowSlice, type TensorLocation, type TensorReaderParts, type DecodeOptions } from './create-reader.js';
 export * from './planned-writer.js';
 export * from './lazy-format.js';
 export * from './nd-slice.js';
