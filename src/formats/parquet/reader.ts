@@ -347,7 +347,7 @@ const PARQUET_STREAM_READ_AHEAD = 64 * 2 ** 10;
 
 /**
  * Smallest row group (decoded bytes of the wanted columns) a stacked read places in
- * bands. Below it the whole decoded columns come from the whole-read pool, warm from the
+ * bands. Below it the whole decoded columns come from the shared table scratch (`TABLE_READ_SCRATCH`), warm from the
  * last row group (tensio's default 100,000 rows × 32 float32 columns is 12.8 MB), and
  * placing them whole cost less CPU than bands (interleaved, 1M × 32 float32 in row groups
  * of 100,000, load 5-8: snappy 493 against 553 ms, zstd 866 against 922); a row group of
