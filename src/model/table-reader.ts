@@ -169,6 +169,8 @@ export function createTableReader(parts: TableReaderParts): TableReader {
     const sourceColumns = tensor.columns.map((index) => schema.columns[index]!.name);
     return { ...tensor.spec, byteLength, extras: { ...parts.extras, columns: sourceColumns } };
   });
+  // locate() is asked per read: a map keeps a wide table's column-by-column reads linear, not quadratic.
+  const indexOfInfo = new Map(infos.map((info, index) => [info, index]));
 
   /** The batches holding rows of the plan's row range, each with that range's rows `[from, to)` in it. */
   function* batchesInRows(): Generator<{ batch: TableBatch; from: number; to: number }> {
@@ -279,7 +281,7 @@ export function createTableReader(parts: TableReaderParts): TableReader {
   };
 
   const locate = (info: TensorInfo): TensorLocation => {
-    const index = infos.indexOf(info);
+    const index = indexOfInfo.get(info)!;
     const raw = rawChunksOf(index);
     if (raw && raw.length === 1) return { kind: 'span', source: parts.source, offset: raw[0]!.offset };
     return { kind: 'chunks', chunks: raw && raw.length > 0 ? raw : chunksOf(index) };
