@@ -4,26 +4,25 @@
  * by hyparquet; each row group is one batch of the table reader, decoded by hyparquet
  * for the selected columns only when its rows are read.
  */
-import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type ColumnMetaData, type FileMetaData } from 'hyparquet';
+import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type ColumnMetaData, type FileMetaData } from 'hyparquet';
 import { DTYPE_INFO, type DType } from '../../core/dtype.js';
 import { float32ToFloat16Bits } from '../../core/float-convert.js';
 import { errorFactory, TensioError } from '../../core/errors.js';
 import { PARQUET_MAX_CHUNK_VALUES, PARQUET_MAX_COLUMN_CHUNK_BYTES, PARQUET_MAX_FOOTER_BYTES } from '../../core/limits.js';
 import type { TableColumnBatch } from '../../model/table-cells.js';
-import { createTableReader, type TableBand, type TableBatch } from '../../model/table-reader.js';
+import { createTableReader, type TableBatch } from '../../model/table-reader.js';
 import type { OpenOptions, TensorReader } from '../../model/types.js';
 import type { ByteSource } from '../../storage/byte-source.js';
-import { ScratchPool, scratchArena, TABLE_READ_SCRATCH, type ScratchArena } from '../../storage/scratch-pool.js';
+import { ScratchPool, TABLE_READ_SCRATCH } from '../../storage/scratch-pool.js';
 import { openSourceInput, sourceOptionsOf } from '../../storage/source-input.js';
-import { parquetDecompressors, parquetLoadZstd, parquetPageDecompressor } from './codecs.js';
+import { parquetLevels, parquetPlainChunkSetup } from './chunk-setup.js';
+import { parquetDecompressors, parquetLoadZstd } from './codecs.js';
 import { parquetCheckChunk } from './page-check.js';
-import { parquetNativeGather } from './gather-native.js';
-import { ParquetBandScratch, ParquetPageReader, type ParquetChunkRange } from './page-stream.js';
-import { parquetDecodePlainChunk, parquetPlainChunkBands, type ParquetPlainBands, type ParquetPlainChunk, type ParquetPlainColumn } from './plain-pages.js';
-import { parquetPlainRefusal, type ParquetValidityTarget } from './page-placer.js';
+import { parquetDecodePlainChunk, type ParquetPlainColumn } from './plain-pages.js';
+import { parquetRowGroupBands, type ParquetBandedRowGroup } from './row-group-bands.js';
 import { parquetTableColumns, parquetTopFields, type ParquetTopField } from './schema.js';
 import type { ParquetOpenOptions } from './types.js';
-import { allocateUninitialized, allocateZeroed } from '../../core/memory.js';
+import { allocateZeroed } from '../../core/memory.js';
 
 const fail = errorFactory('parquet');
 
@@ -82,49 +81,6 @@ export interface ParquetDecodeLimits {
   readonly maxChunkValues: number;
 }
 
-/** The levels of a leaf ({@link parquetLevels}). */
-interface ParquetLeafLevels {
-  readonly maxDefinition: number;
-  readonly maxRepetition: number;
-  readonly flat: boolean;
-  readonly boolean: boolean;
-}
-
-/**
- * {@link parquetLevels} already found, per footer and leaf path: hyparquet's `parquetSchema`
- * builds the whole schema tree at each call, and every column chunk read asked for it (a
- * columnar read of 32 columns × 10 row groups built it 320 times: 3.0 of the 10.9 MB of
- * JavaScript heap the read allocated, which made its young generation grow and start
- * major collections; see bench/README.md).
- */
-const leafLevels = new WeakMap<FileMetaData, Map<string, ParquetLeafLevels>>();
-
-/** The definition and repetition maxima of a leaf, as hyparquet computes them from its schema path (computed once per footer and path). */
-function parquetLevels(metadata: FileMetaData, path: readonly string[]): ParquetLeafLevels {
-  let known = leafLevels.get(metadata);
-  if (!known) leafLevels.set(metadata, known = new Map());
-  // The path's parts joined by a character no Thrift string of the footer can make ambiguous here: a length prefix each.
-  const key = path.map((part) => `${part.length}:${part}`).join('');
-  let levels = known.get(key);
-  if (!levels) known.set(key, levels = schemaLevels(metadata, path));
-  return levels;
-}
-
-/** {@link parquetLevels}, walked from the schema tree. */
-function schemaLevels(metadata: FileMetaData, path: readonly string[]): ParquetLeafLevels {
-  let node = parquetSchema(metadata);
-  let maxDefinition = 0;
-  let maxRepetition = node.element.repetition_type === 'REPEATED' ? 1 : 0;
-  for (const part of path) {
-    const child = node.children.find((candidate) => candidate.element.name === part);
-    if (!child) fail('INVALID_HEADER', `parquet: column path ${path.join('.')} is not in the schema`);
-    node = child!;
-    if (node.element.repetition_type !== 'REQUIRED') maxDefinition++;
-    if (node.element.repetition_type === 'REPEATED') maxRepetition++;
-  }
-  const flat = path.length === 1 && node.element.repetition_type !== 'REPEATED' && node.children.length === 0;
-  return { maxDefinition, maxRepetition, flat, boolean: node.element.type === 'BOOLEAN' };
-}
 
 /**
  * Decodes rows `[rowStart, rowEnd)` (one row group) of one top-level column with hyparquet.
@@ -205,97 +161,6 @@ export async function parquetDecodeColumn(file: AsyncBuffer, metadata: FileMetaD
   }
 }
 
-/** Bytes per value when a column's PLAIN values are its dtype's bytes as they are (fast path), else undefined. */
-function plainItemBytes(field: ParquetTopField, dtype: DType | undefined): number | undefined {
-  switch (field.element.type) {
-    case 'FLOAT': return dtype === 'float32' ? 4 : undefined;
-    case 'DOUBLE': return dtype === 'float64' ? 8 : undefined;
-    case 'INT32': return dtype === 'int32' || dtype === 'uint32' ? 4 : undefined;
-    case 'INT64': return dtype === 'int64' || dtype === 'uint64' ? 8 : undefined;
-    default: return undefined;
-  }
-}
-
-/** A column chunk set up for the fast path: its stored bytes, its codec and the decoded pages' buffers. */
-interface PlainChunkSetup<Chunk = Uint8Array> {
-  /** The stored bytes, read; or where they are, for a streamed read that reads them page by page. */
-  readonly chunk: Chunk;
-  readonly shape: ParquetPlainChunk;
-  /**
-   * Gives the pooled buffers back (the stored bytes, and every page buffer but `keep`'s):
-   * only once every decode has settled.
-   */
-  finish(keep?: Uint8Array): void;
-}
-
-/**
- * One column of one row group set up for the fast path (`plain-pages.ts`): its chunk read
- * once (into a pooled buffer when the source reads into buffers), its pages to be decoded
- * into pooled buffers, or into the column's bytes where they belong. Undefined when the
- * column or its chunk is not one that path takes (the caller decodes it with hyparquet,
- * which checks it and reports what is wrong).
- */
-async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, where: string, signal?: AbortSignal, arena?: ScratchArena): Promise<PlainChunkSetup | undefined>;
-async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: undefined, where: string, signal: AbortSignal | undefined, arena: undefined, streamed: ParquetBandScratch): Promise<PlainChunkSetup<ParquetChunkRange> | undefined>;
-/** With `streamed`, the chunk is not read (a streamed read reads it page by page) and its pages decode into the scratch's buffers. */
-async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, where: string, signal?: AbortSignal, arena?: ScratchArena, streamed?: ParquetBandScratch): Promise<PlainChunkSetup<Uint8Array | ParquetChunkRange> | undefined> {
-  const itemBytes = plainItemBytes(field, dtype);
-  if (!itemBytes || !chunkMeta || chunkMeta.path_in_schema.length !== 1) return undefined;
-  const levels = parquetLevels(metadata, chunkMeta.path_in_schema);
-  if (!levels.flat || levels.maxRepetition > 0 || levels.maxDefinition > 1) return undefined;
-  // A chunk with a dictionary starts at its dictionary page, which comes before the data pages.
-  const dictionaryAt = chunkMeta.dictionary_page_offset === undefined ? 0 : Number(chunkMeta.dictionary_page_offset);
-  const dataAt = Number(chunkMeta.data_page_offset);
-  const start = dictionaryAt > 0 && dictionaryAt < dataAt ? dictionaryAt : dataAt;
-  const length = Number(chunkMeta.total_compressed_size);
-  const decoded = Number(chunkMeta.total_uncompressed_size);
-  if (!(Number.isSafeInteger(start) && start >= 4 && Number.isSafeInteger(length) && length >= 0 && start + length <= source.size)) return undefined;
-  if (length > maxChunkBytes || decoded > maxChunkBytes || rows * itemBytes > maxChunkBytes) return undefined;
-  // Pages decoded into the pool's buffers (snappy, and zstd through libzstd): each is given back by `finish` unless it became the column's values.
-  const pages: Uint8Array[] = [];
-  // Where the page being started belongs in the column's bytes, when it decodes to exactly its
-  // values (ParquetPageDecompress's `into`): a decoder that takes a buffer (snappy, zstd through libzstd) decodes there.
-  let target: Uint8Array | undefined;
-  const pooled = pool && source.readInto ? pool : undefined;
-  const pageBuffer = (size: number) => {
-    if (target && target.byteLength === size) return target;
-    if (streamed) return streamed.take(size);
-    if (!pooled) return allocateUninitialized(size);
-    const piece = arena?.take(size);
-    if (piece) return piece;
-    const page = pooled.take(size);
-    pages.push(page);
-    return page;
-  };
-  // The same page bound as the general path: some writers understate the chunk's decoded size.
-  const codec = chunkMeta.codec === 'UNCOMPRESSED' ? undefined : await parquetPageDecompressor(chunkMeta.codec, Math.min(maxChunkBytes, 2 * Math.max(decoded, length) + 2 ** 20), pageBuffer);
-  if (chunkMeta.codec !== 'UNCOMPRESSED' && !codec) return undefined;
-  // The codec takes its buffer synchronously, inside the call: `target` is set for that call only.
-  const decompress = codec && ((bytes: Uint8Array, size: number, into?: Uint8Array) => {
-    target = into;
-    try {
-      return codec(bytes, size);
-    } finally {
-      target = undefined;
-    }
-  });
-  const readOptions = signal ? { signal } : undefined;
-  const shape = { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress, where };
-  if (streamed) return { chunk: { source, offset: start, length }, shape, finish() {} };
-  if (!pooled) return { chunk: await source.read(start, length, readOptions), shape, finish() {} };
-  // The stored bytes are dropped once decoded (the result never views them): a pooled buffer, reused row group after row group.
-  const inArena = arena?.take(length);
-  const chunk = inArena ?? pooled.take(length);
-  await source.readInto!(chunk, start, readOptions);
-  return {
-    chunk,
-    shape,
-    finish(keep) {
-      for (const page of pages) if (page.buffer !== keep?.buffer) pooled.give(page);
-      if (!inArena) pooled.give(chunk);
-    },
-  };
-}
 
 /**
  * One column of one row group through the fast path: its PLAIN pages copied (or
@@ -325,58 +190,6 @@ async function parquetReadPlainColumn(source: ByteSource, metadata: FileMetaData
   return column;
 }
 
-/** Rows a stacked read places per band ({@link PARQUET_BAND_BYTES} of the band's columns, at least 1,024). */
-function bandRowsFor(rowBytes: number): number {
-  return Math.max(1024, Math.floor(PARQUET_BAND_BYTES / Math.max(1, rowBytes)));
-}
-
-/** Awaits every promise (none left running, so no buffer is reused under a read) and throws the first failure. */
-async function settledAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
-  const results = await Promise.allSettled(promises);
-  const failed = results.find((result) => result.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-  return results.map((result) => (result as PromiseFulfilledResult<T>).value);
-}
-
-/**
- * Stored bytes a streamed read reads past the page it needs (`ParquetPageReader`): the
- * next page's header, and a small page whole; a ~1 MiB page (pyarrow's and tensio's
- * default) is then one read, its first 64 KiB copied from the last window.
- */
-const PARQUET_STREAM_READ_AHEAD = 64 * 2 ** 10;
-
-/**
- * Smallest row group (decoded bytes of the wanted columns) a stacked read places in
- * bands. Below it the whole decoded columns come from the shared table scratch (`TABLE_READ_SCRATCH`), warm from the
- * last row group (tensio's default 100,000 rows × 32 float32 columns is 12.8 MB), and
- * placing them whole cost less CPU than bands (interleaved, 1M × 32 float32 in row groups
- * of 100,000, load 5-8: snappy 493 against 553 ms, zstd 866 against 922); a row group of
- * pyarrow's default million rows placed in bands: 652 → 412 ms CPU (dictionary pages),
- * 977 → 685 (dictionary then PLAIN).
- */
-const PARQUET_BANDED_MIN_BYTES = 16 * 2 ** 20;
-
-/**
- * Bytes of the decoded columns a stacked read places at a time: the band buffers are
- * reused band after band, where whole decoded columns were fresh memory for a row group
- * of a million rows (pyarrow's default), written once and read once by the join. Not
- * smaller: each band gathers every column from its own dictionary in turn, and a band of
- * a few thousand values per column finds a large dictionary (pyarrow's 1 MiB) out of the
- * caches every time. Interleaved, 1M × 32 float32, random values (dictionary then PLAIN),
- * CPU against whole columns, load ~6: 1 MiB bands 760 → 793 ms, 4 MiB 807 → 648, 8 MiB
- * 655 → 498; the bench table (16,000 distinct values) 406 → 349, 426 → 327, 429 → 317.
- */
-const PARQUET_BAND_BYTES = 4 * 2 ** 20;
-
-/**
- * Bands of a stacked read whose native dictionary gather may run while the JavaScript
- * thread prepares the next one: enough to keep a libuv worker busy behind it, few enough
- * that their rows (4 MiB each) stay in cache until `place` joins the other columns.
- */
-const PARQUET_GATHER_BANDS_IN_FLIGHT = 3;
-
-/** The values of a column placed straight into the tensor's rows (`TableColumnBatch.placed`). */
-const NO_VALUES = new Uint8Array(0);
 
 /** One decoded column of a row group as table cells. */
 function toCells(dtype: DType, values: ArrayLike<unknown>, rows: number): TableColumnBatch {
@@ -507,154 +320,7 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
         // Only what the pool handed out goes back to it (it ignores other buffers).
         for (const column of data) if (column) pool.give(column.values);
       },
-      /**
-       * The row group in bands of ~4 MiB of the wanted columns (`TableBatch.bands`), each column through
-       * `plain-pages.ts`: read whole and every page started at once for a whole read (the row group's stored
-       * and decoded pages held, in one `ScratchArena`), read page by page for a stream (`streaming`: per column
-       * the page being placed, the next one near its end, a 64 KiB read-ahead window; ~150 MiB above baseline
-       * for pyarrow's 1M × 32 float32 groups, where the whole row group was ~530). What falls back to the whole
-       * row group decoded the general way (hyparquet; memory: the wanted columns' stored chunks and decoded
-       * columns at once, as before bands): a row group under 16 MiB of the wanted columns (bounded by that), and
-       * a column the fast path does not take — a type other than FLOAT/DOUBLE/INT32/INT64 read as its own
-       * dtype, nested or repeated, definition levels over 1, an encoding other than PLAIN or a dictionary, a
-       * page that fails to decode or whose counts do not add up. A stream that meets such a page mid-group goes
-       * on from the first row it has not yielded. Sizes that cannot be right (a page past its chunk) are thrown,
-       * not fallen back on.
-       */
-      async *bands(wanted, options = {}) {
-        const { signal, rowsFor, streaming = false } = options;
-        const from = options.from ?? 0;
-        const to = options.to ?? rows;
-        if (!(Number.isSafeInteger(from) && Number.isSafeInteger(to) && from >= 0 && to <= rows)) fail('INVALID_SLICE', `parquet: rows ${from}..${to} of ${batch.label}, which holds ${rows}`);
-        checkChunks(wanted);
-        if (from >= to) return;
-        /** The rest from `first` on from the whole row group, decoded the ordinary way. */
-        async function* whole(first: number) {
-          const data = await batch.load(wanted, signal);
-          try {
-            yield { data, first, rows: to - first, dataFirst: 0 };
-          } finally {
-            batch.release!(data);
-          }
-        }
-        const wantedRowBytes = wanted.reduce((sum, column) => sum + DTYPE_INFO[columns[column]!.dtype ?? 'uint8'].bits / 8, 0);
-        if (rows * wantedRowBytes < PARQUET_BANDED_MIN_BYTES) {
-          yield* whole(from);
-          return;
-        }
-        const metas = wanted.map((column) => group.columns[fields![column]!.leafIndex!]?.meta_data);
-        // A whole read: each column's chunk read and its pages started as soon as it is read (they decode side by side on
-        // libuv's threads), all into one fresh buffer (ScratchArena) when its size is known and bounded. Its size from the
-        // footer, taken only when it is plausible: the stored bytes within the file, the decoded ones within twice the
-        // values plus 1 MiB (levels, headers); else the pool, chunk by chunk. A streamed read reads each chunk page by page.
-        const stored = metas.reduce((sum, meta) => sum + Number(meta?.total_compressed_size ?? 0) + 8, 0);
-        const decoded = metas.reduce((sum, meta) => sum + Number(meta?.total_uncompressed_size ?? 0) + 8, 0);
-        const arena = !streaming && source.readInto && Number.isSafeInteger(stored + decoded) && stored <= source.size + 8 * wanted.length && decoded <= 2 * rows * wantedRowBytes + 2 ** 20 ? scratchArena(stored + decoded) : undefined;
-        const setups: (PlainChunkSetup<Uint8Array | ParquetChunkRange> | undefined)[] = [];
-        const placers: (ParquetPlainBands | undefined)[] = [];
-        const buffers: Uint8Array[] = [];
-        /** Bands whose native gather may still be running, oldest first. */
-        const inFlight: { gathered: Promise<boolean>; band: TableBand }[] = [];
-        let placed = true;
-        /** Rows before this one were yielded; a fallback goes on from here. */
-        let yielded = from;
-        // A streamed read's windows and pages, reused band after band (epochs: the band's first row; -1 while skipping).
-        const scratch = streaming ? new ParquetBandScratch(streamPool) : undefined;
-        if (scratch) scratch.epoch = -1;
-        /** The caller has taken `band`: what only it and earlier bands used may be reused. */
-        const taken = (band: TableBand) => {
-          yielded = band.first + band.rows;
-          scratch?.release(band.first);
-        };
-        try {
-          await settledAll(wanted.map(async (column, position) => {
-            const where = `column "${columns[column]!.name}" in row group ${index}`;
-            if (streaming) {
-              const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields![column]!, columns[column]!.dtype, rows, metas[position], maxChunk, undefined, where, signal, undefined, scratch!);
-              const reader = setup && new ParquetPageReader(setup.chunk, { readAhead: PARQUET_STREAM_READ_AHEAD, where, scratch: scratch!, ...(signal ? { signal } : {}) });
-              placers[position] = reader && await parquetPlainChunkBands(reader, setup.shape, { ahead: 1, prime: from === 0, scratch: scratch! });
-            } else {
-              const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields![column]!, columns[column]!.dtype, rows, metas[position], maxChunk, pool, where, signal, arena);
-              placers[position] = setup && await parquetPlainChunkBands(setup.chunk, setup.shape);
-            }
-          }));
-          placed = wanted.every((_, position) => placers[position] !== undefined);
-          if (placed && from > 0) placed = (await settledAll(placers.map((placer) => placer!.skip(from)))).every(Boolean);
-          const rowBytes = setups.reduce((sum, setup) => sum + (setup?.shape.itemBytes ?? 0), 0);
-          const bandRows = bandRowsFor(rowBytes);
-          const columnWords: number[] = [];
-          setups.reduce((word, setup) => { columnWords.push(word); return word + (setup?.shape.itemBytes ?? 0) / 4; }, 0);
-          // Columns written straight into the tensor's rows when the caller gives them (see TableBatch.bands):
-          // no band buffers, and a dictionary page's gather puts each value in its row (no join).
-          if (placed && !rowsFor) for (const setup of setups) buffers.push(pool.take(Math.min(bandRows, to - from) * setup!.shape.itemBytes));
-          // Into the tensor's rows, the band's dictionary pieces are gathered by one native job (gather-native.ts) while
-          // this thread prepares the next bands; a band is yielded (and the caller joins its other columns into the
-          // same rows) only once its job is done, so no two threads write one band at once.
-          const nativeGather = rowsFor ? parquetNativeGather() : undefined;
-          for (let first = from; placed && first < to; first += bandRows) {
-            const count = Math.min(bandRows, to - first);
-            if (scratch) scratch.epoch = first;
-            const data: (TableColumnBatch | undefined)[] = [];
-            const target = rowsFor?.(first, count);
-            const band = target && target.byteLength === count * rowBytes && target.byteOffset % 4 === 0 ? target : undefined;
-            const gather = band ? nativeGather?.() : undefined;
-            for (const [position, column] of wanted.entries()) {
-              const validity: ParquetValidityTarget = { rows: count };
-              let bytes: Uint8Array | undefined;
-              try {
-                bytes = band ? await placers[position]!.placeInRows(count, band, { rowWords: rowBytes / 4, columnWord: columnWords[position]! }, validity, gather)
-                  : await placers[position]!.place(count, buffers[position]!, validity);
-              } catch (error) {
-                // A refusal here comes after the pieces the native jobs still hold: damage they find comes first, as the JavaScript gather meets it.
-                if (gather && parquetPlainRefusal(error)) {
-                  for (const earlier of inFlight) await earlier.gathered;
-                  if (gather.pieces > 0) await gather.run(band!).catch((found: unknown) => { if (parquetPlainRefusal(found)) throw found; });
-                }
-                throw error;
-              }
-              if (!bytes) {
-                placed = false;
-                break;
-              }
-              const extra = validity.bits ? { validity: validity.bits } : {};
-              data[column] = bytes === band ? { values: NO_VALUES, placed: true, ...extra } : { values: bytes.subarray(0, count * setups[position]!.shape.itemBytes), ...extra };
-            }
-            if (!placed) break;
-            const ready: TableBand = { data, first, rows: count, dataFirst: first, ...(band ? { target: band } : {}) };
-            if (!gather && inFlight.length === 0) {
-              yield ready;
-              taken(ready);
-              continue;
-            }
-            // A damaged index the native gather found is refused (plain-pages.ts made its error); anything else goes the general way.
-            const gathered = gather && gather.pieces > 0 ? gather.run(band!).then(() => true, (error: unknown) => {
-              if (parquetPlainRefusal(error)) throw error;
-              return false;
-            }) : Promise.resolve(true);
-            gathered.catch(() => undefined);
-            inFlight.push({ gathered, band: ready });
-            while (placed && inFlight.length > (first + count < to ? PARQUET_GATHER_BANDS_IN_FLIGHT : 0)) {
-              const oldest = inFlight.shift()!;
-              if (!(await oldest.gathered)) placed = false;
-              else {
-                yield oldest.band;
-                taken(oldest.band);
-              }
-            }
-          }
-        } finally {
-          // No native gather still writing the tensor (the general path may write it next), and every read and decode
-          // settled before any buffer goes back to the pool (also when the caller stops early).
-          await Promise.allSettled(inFlight.map((band) => band.gathered));
-          await Promise.all(placers.map((placer) => placer?.settle()));
-          for (const setup of setups) setup?.finish();
-          for (const buffer of buffers) pool.give(buffer);
-          scratch?.finish();
-        }
-        // A column this path does not take, or a page that turned out damaged: the rest of the row group the general way
-        // (it reports what is wrong), holding the whole group's columns.
-        if (!placed) yield* whole(yielded);
-      },
+      bands: (wanted, options) => parquetRowGroupBands(bandedRowGroup, wanted, options),
       async load(wanted, _signal, into) {
         checkChunks(wanted);
         const out: (TableColumnBatch | undefined)[] = [];
@@ -698,6 +364,11 @@ async function parquetOpenChecked(source: ByteSource, options: ParquetOpenOption
         }
         return out;
       },
+    };
+    const bandedRowGroup: ParquetBandedRowGroup = {
+      source, metadata, group, index, rows, label: batch.label, columns, fields: fields!, maxChunk, pool, streamPool, checkChunks,
+      load: (wanted, signal) => batch.load(wanted, signal),
+      release: (data) => batch.release!(data),
     };
     return batch;
   });

@@ -1,0 +1,264 @@
+/**
+ * A stacked read's band walk over one Parquet row group (`TableBatch.bands`): every wanted
+ * column's chunk set up for the fast path (`chunk-setup.ts`), placed a band of rows at a
+ * time (`plain-pages.ts`), into band buffers or straight into the stacked tensor's rows
+ * (dictionary pieces gathered on the addon's workers, `gather-native.ts`); what the fast
+ * path does not take falls back to the row group decoded whole (`reader.ts`'s `load`).
+ */
+import type { FileMetaData, RowGroup } from 'hyparquet';
+import { DTYPE_INFO } from '../../core/dtype.js';
+import { errorFactory } from '../../core/errors.js';
+import type { TableColumn } from '../../model/table.js';
+import type { TableColumnBatch } from '../../model/table-cells.js';
+import type { TableBand, TableBandOptions } from '../../model/table-reader.js';
+import type { ByteSource } from '../../storage/byte-source.js';
+import { scratchArena, type ScratchPool } from '../../storage/scratch-pool.js';
+import { parquetPlainChunkSetup, type PlainChunkSetup } from './chunk-setup.js';
+import { parquetNativeGather } from './gather-native.js';
+import { parquetPlainRefusal, type ParquetValidityTarget } from './page-placer.js';
+import { ParquetBandScratch, ParquetPageReader, type ParquetChunkRange } from './page-stream.js';
+import { parquetPlainChunkBands, type ParquetPlainBands } from './plain-pages.js';
+import type { ParquetTopField } from './schema.js';
+
+const fail = errorFactory('parquet');
+
+/** One row group as the band walk sees it: the reader's file, footer and pools, and the batch's whole-group fallback. */
+export interface ParquetBandedRowGroup {
+  readonly source: ByteSource;
+  readonly metadata: FileMetaData;
+  readonly group: RowGroup;
+  /** The row group's index in the footer (for messages). */
+  readonly index: number;
+  readonly rows: number;
+  /** "row group 3", for messages. */
+  readonly label: string;
+  readonly columns: readonly TableColumn[];
+  readonly fields: readonly ParquetTopField[];
+  /** Largest column chunk, stored or decoded (option maxColumnChunkBytes). */
+  readonly maxChunk: number;
+  /** Stored chunks, band buffers (a whole read's), reused across reads (`TABLE_READ_SCRATCH`). */
+  readonly pool: ScratchPool;
+  /** A streamed read's windows and decoded pages. */
+  readonly streamPool: ScratchPool;
+  /** Refuses a wanted column without metadata or whose chunk runs past the end of the file. */
+  checkChunks(wanted: readonly number[]): void;
+  /** The row group's wanted columns decoded whole (`TableBatch.load`): the fallback. */
+  load(wanted: readonly number[], signal?: AbortSignal): Promise<readonly (TableColumnBatch | undefined)[]>;
+  /** Gives back what {@link load} took from the pool. */
+  release(data: readonly (TableColumnBatch | undefined)[]): void;
+}
+
+/** What one band walk holds while it runs (every buffer settled and given back when it ends). */
+interface BandWalk {
+  /** Per wanted column (by position): its chunk set up, undefined when the fast path does not take it. */
+  readonly setups: (PlainChunkSetup<Uint8Array | ParquetChunkRange> | undefined)[];
+  /** Per wanted column: its pages placed band by band. */
+  readonly placers: (ParquetPlainBands | undefined)[];
+  /** Per wanted column: a band's packed values, when the caller gives no rows to write into. */
+  readonly buffers: Uint8Array[];
+  /** Bands whose native gather may still be running, oldest first. */
+  readonly inFlight: { gathered: Promise<boolean>; band: TableBand }[];
+  /** Every column placed so far; false once one is not taken (the rest goes the general way). */
+  placed: boolean;
+  /** Rows before this one were yielded; a fallback goes on from here. */
+  yielded: number;
+  /** A streamed read's windows and pages. */
+  readonly scratch: ParquetBandScratch | undefined;
+}
+
+/** Rows a stacked read places per band ({@link PARQUET_BAND_BYTES} of the band's columns, at least 1,024). */
+function bandRowsFor(rowBytes: number): number {
+  return Math.max(1024, Math.floor(PARQUET_BAND_BYTES / Math.max(1, rowBytes)));
+}
+
+/** Awaits every promise (none left running, so no buffer is reused under a read) and throws the first failure. */
+async function settledAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return results.map((result) => (result as PromiseFulfilledResult<T>).value);
+}
+
+/**
+ * Stored bytes a streamed read reads past the page it needs (`ParquetPageReader`): the
+ * next page's header, and a small page whole; a ~1 MiB page (pyarrow's and tensio's
+ * default) is then one read, its first 64 KiB copied from the last window.
+ */
+const PARQUET_STREAM_READ_AHEAD = 64 * 2 ** 10;
+
+/**
+ * Smallest row group (decoded bytes of the wanted columns) a stacked read places in
+ * bands. Below it the whole decoded columns come from the shared table scratch (`TABLE_READ_SCRATCH`), warm from the
+ * last row group (tensio's default 100,000 rows × 32 float32 columns is 12.8 MB), and
+ * placing them whole cost less CPU than bands (interleaved, 1M × 32 float32 in row groups
+ * of 100,000, load 5-8: snappy 493 against 553 ms, zstd 866 against 922); a row group of
+ * pyarrow's default million rows placed in bands: 652 → 412 ms CPU (dictionary pages),
+ * 977 → 685 (dictionary then PLAIN).
+ */
+const PARQUET_BANDED_MIN_BYTES = 16 * 2 ** 20;
+
+/**
+ * Bytes of the decoded columns a stacked read places at a time: the band buffers are
+ * reused band after band, where whole decoded columns were fresh memory for a row group
+ * of a million rows (pyarrow's default), written once and read once by the join. Not
+ * smaller: each band gathers every column from its own dictionary in turn, and a band of
+ * a few thousand values per column finds a large dictionary (pyarrow's 1 MiB) out of the
+ * caches every time. Interleaved, 1M × 32 float32, random values (dictionary then PLAIN),
+ * CPU against whole columns, load ~6: 1 MiB bands 760 → 793 ms, 4 MiB 807 → 648, 8 MiB
+ * 655 → 498; the bench table (16,000 distinct values) 406 → 349, 426 → 327, 429 → 317.
+ */
+const PARQUET_BAND_BYTES = 4 * 2 ** 20;
+
+/**
+ * Bands of a stacked read whose native dictionary gather may run while the JavaScript
+ * thread prepares the next one: enough to keep a libuv worker busy behind it, few enough
+ * that their rows (4 MiB each) stay in cache until `place` joins the other columns.
+ */
+const PARQUET_GATHER_BANDS_IN_FLIGHT = 3;
+
+/** The values of a column placed straight into the tensor's rows (`TableColumnBatch.placed`). */
+const NO_VALUES = new Uint8Array(0);
+
+/**
+ * The row group in bands of ~4 MiB of the wanted columns (`TableBatch.bands`), each column through
+ * `plain-pages.ts`: read whole and every page started at once for a whole read (the row group's stored
+ * and decoded pages held, in one `ScratchArena`), read page by page for a stream (`streaming`: per column
+ * the page being placed, the next one near its end, a 64 KiB read-ahead window; ~150 MiB above baseline
+ * for pyarrow's 1M × 32 float32 groups, where the whole row group was ~530). What falls back to the whole
+ * row group decoded the general way (hyparquet; memory: the wanted columns' stored chunks and decoded
+ * columns at once, as before bands): a row group under 16 MiB of the wanted columns (bounded by that), and
+ * a column the fast path does not take — a type other than FLOAT/DOUBLE/INT32/INT64 read as its own
+ * dtype, nested or repeated, definition levels over 1, an encoding other than PLAIN or a dictionary, a
+ * page that fails to decode or whose counts do not add up. A stream that meets such a page mid-group goes
+ * on from the first row it has not yielded. Sizes that cannot be right (a page past its chunk) are thrown,
+ * not fallen back on.
+ */
+export async function* parquetRowGroupBands(rowGroup: ParquetBandedRowGroup, wanted: readonly number[], options: TableBandOptions = {}): AsyncGenerator<TableBand> {
+  const { source, metadata, group, index, rows, columns, fields, maxChunk, pool, streamPool } = rowGroup;
+  const { signal, rowsFor, streaming = false } = options;
+  const from = options.from ?? 0;
+  const to = options.to ?? rows;
+  if (!(Number.isSafeInteger(from) && Number.isSafeInteger(to) && from >= 0 && to <= rows)) fail('INVALID_SLICE', `parquet: rows ${from}..${to} of ${rowGroup.label}, which holds ${rows}`);
+  rowGroup.checkChunks(wanted);
+  if (from >= to) return;
+  /** The rest from `first` on from the whole row group, decoded the ordinary way. */
+  async function* whole(first: number) {
+    const data = await rowGroup.load(wanted, signal);
+    try {
+      yield { data, first, rows: to - first, dataFirst: 0 };
+    } finally {
+      rowGroup.release(data);
+    }
+  }
+  const wantedRowBytes = wanted.reduce((sum, column) => sum + DTYPE_INFO[columns[column]!.dtype ?? 'uint8'].bits / 8, 0);
+  if (rows * wantedRowBytes < PARQUET_BANDED_MIN_BYTES) {
+    yield* whole(from);
+    return;
+  }
+  const metas = wanted.map((column) => group.columns[fields[column]!.leafIndex!]?.meta_data);
+  // A whole read: each column's chunk read and its pages started as soon as it is read (they decode side by side on
+  // libuv's threads), all into one fresh buffer (ScratchArena) when its size is known and bounded. Its size from the
+  // footer, taken only when it is plausible: the stored bytes within the file, the decoded ones within twice the
+  // values plus 1 MiB (levels, headers); else the pool, chunk by chunk. A streamed read reads each chunk page by page.
+  const stored = metas.reduce((sum, meta) => sum + Number(meta?.total_compressed_size ?? 0) + 8, 0);
+  const decoded = metas.reduce((sum, meta) => sum + Number(meta?.total_uncompressed_size ?? 0) + 8, 0);
+  const arena = !streaming && source.readInto && Number.isSafeInteger(stored + decoded) && stored <= source.size + 8 * wanted.length && decoded <= 2 * rows * wantedRowBytes + 2 ** 20 ? scratchArena(stored + decoded) : undefined;
+  // A streamed read's windows and pages, reused band after band (epochs: the band's first row; -1 while skipping).
+  const scratch = streaming ? new ParquetBandScratch(streamPool) : undefined;
+  if (scratch) scratch.epoch = -1;
+  const walk: BandWalk = { setups: [], placers: [], buffers: [], inFlight: [], placed: true, yielded: from, scratch };
+  const { setups, placers, buffers, inFlight } = walk;
+  /** The caller has taken `band`: what only it and earlier bands used may be reused. */
+  const taken = (band: TableBand) => {
+    walk.yielded = band.first + band.rows;
+    scratch?.release(band.first);
+  };
+  try {
+    await settledAll(wanted.map(async (column, position) => {
+      const where = `column "${columns[column]!.name}" in row group ${index}`;
+      if (streaming) {
+        const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields[column]!, columns[column]!.dtype, rows, metas[position], maxChunk, undefined, where, signal, undefined, scratch!);
+        const reader = setup && new ParquetPageReader(setup.chunk, { readAhead: PARQUET_STREAM_READ_AHEAD, where, scratch: scratch!, ...(signal ? { signal } : {}) });
+        placers[position] = reader && await parquetPlainChunkBands(reader, setup.shape, { ahead: 1, prime: from === 0, scratch: scratch! });
+      } else {
+        const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields[column]!, columns[column]!.dtype, rows, metas[position], maxChunk, pool, where, signal, arena);
+        placers[position] = setup && await parquetPlainChunkBands(setup.chunk, setup.shape);
+      }
+    }));
+    walk.placed = wanted.every((_, position) => placers[position] !== undefined);
+    if (walk.placed && from > 0) walk.placed = (await settledAll(placers.map((placer) => placer!.skip(from)))).every(Boolean);
+    const rowBytes = setups.reduce((sum, setup) => sum + (setup?.shape.itemBytes ?? 0), 0);
+    const bandRows = bandRowsFor(rowBytes);
+    const columnWords: number[] = [];
+    setups.reduce((word, setup) => { columnWords.push(word); return word + (setup?.shape.itemBytes ?? 0) / 4; }, 0);
+    // Columns written straight into the tensor's rows when the caller gives them (see TableBatch.bands):
+    // no band buffers, and a dictionary page's gather puts each value in its row (no join).
+    if (walk.placed && !rowsFor) for (const setup of setups) buffers.push(pool.take(Math.min(bandRows, to - from) * setup!.shape.itemBytes));
+    // Into the tensor's rows, the band's dictionary pieces are gathered by one native job (gather-native.ts) while
+    // this thread prepares the next bands; a band is yielded (and the caller joins its other columns into the
+    // same rows) only once its job is done, so no two threads write one band at once.
+    const nativeGather = rowsFor ? parquetNativeGather() : undefined;
+    for (let first = from; walk.placed && first < to; first += bandRows) {
+      const count = Math.min(bandRows, to - first);
+      if (scratch) scratch.epoch = first;
+      const data: (TableColumnBatch | undefined)[] = [];
+      const target = rowsFor?.(first, count);
+      const band = target && target.byteLength === count * rowBytes && target.byteOffset % 4 === 0 ? target : undefined;
+      const gather = band ? nativeGather?.() : undefined;
+      for (const [position, column] of wanted.entries()) {
+        const validity: ParquetValidityTarget = { rows: count };
+        let bytes: Uint8Array | undefined;
+        try {
+          bytes = band ? await placers[position]!.placeInRows(count, band, { rowWords: rowBytes / 4, columnWord: columnWords[position]! }, validity, gather)
+            : await placers[position]!.place(count, buffers[position]!, validity);
+        } catch (error) {
+          // A refusal here comes after the pieces the native jobs still hold: damage they find comes first, as the JavaScript gather meets it.
+          if (gather && parquetPlainRefusal(error)) {
+            for (const earlier of inFlight) await earlier.gathered;
+            if (gather.pieces > 0) await gather.run(band!).catch((found: unknown) => { if (parquetPlainRefusal(found)) throw found; });
+          }
+          throw error;
+        }
+        if (!bytes) {
+          walk.placed = false;
+          break;
+        }
+        const extra = validity.bits ? { validity: validity.bits } : {};
+        data[column] = bytes === band ? { values: NO_VALUES, placed: true, ...extra } : { values: bytes.subarray(0, count * setups[position]!.shape.itemBytes), ...extra };
+      }
+      if (!walk.placed) break;
+      const ready: TableBand = { data, first, rows: count, dataFirst: first, ...(band ? { target: band } : {}) };
+      if (!gather && inFlight.length === 0) {
+        yield ready;
+        taken(ready);
+        continue;
+      }
+      // A damaged index the native gather found is refused (plain-pages.ts made its error); anything else goes the general way.
+      const gathered = gather && gather.pieces > 0 ? gather.run(band!).then(() => true, (error: unknown) => {
+        if (parquetPlainRefusal(error)) throw error;
+        return false;
+      }) : Promise.resolve(true);
+      gathered.catch(() => undefined);
+      inFlight.push({ gathered, band: ready });
+      while (walk.placed && inFlight.length > (first + count < to ? PARQUET_GATHER_BANDS_IN_FLIGHT : 0)) {
+        const oldest = inFlight.shift()!;
+        if (!(await oldest.gathered)) walk.placed = false;
+        else {
+          yield oldest.band;
+          taken(oldest.band);
+        }
+      }
+    }
+  } finally {
+    // No native gather still writing the tensor (the general path may write it next), and every read and decode
+    // settled before any buffer goes back to the pool (also when the caller stops early).
+    await Promise.allSettled(inFlight.map((band) => band.gathered));
+    await Promise.all(placers.map((placer) => placer?.settle()));
+    for (const setup of setups) setup?.finish();
+    for (const buffer of buffers) pool.give(buffer);
+    scratch?.finish();
+  }
+  // A column this path does not take, or a page that turned out damaged: the rest of the row group the general way
+  // (it reports what is wrong), holding the whole group's columns.
+  if (!walk.placed) yield* whole(walk.yielded);
+}
