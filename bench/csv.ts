@@ -3,16 +3,21 @@
  * 128 scales the rows down) written as text and parsed back, tensio against raw fs of
  * the same bytes and against pandas (`read_csv`, C engine; `DataFrame.to_csv`) and
  * NumPy (`np.loadtxt`, `np.savetxt`) on the same file, in the same rounds. Figures are
- * GB/s of text (decimal). The Python peers time themselves (import and file creation
- * outside the timing), one process per repetition.
+ * GB/s of text (decimal). The Python peers run in the long-lived worker
+ * (bench/lib/table_peers.py), timed inside Python around the library call (import and
+ * the writers' sources outside the timing): no process starts between tensio's
+ * repetitions (a fork write-protects this process's memory; until session 29 each peer
+ * repetition was a fresh process). The free memory is warmed before every contender
+ * (bench/lib/warm-memory.ts; `TENSIO_BENCH_NO_WARM=1` turns it off).
  */
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { logThroughputs, throughput, type BenchContext } from './lib/context.js';
 import { freshTarget, rawReadReused, rawReusedBuffer, rawWrite } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
-import { selfTimedSeconds, runRounds, type Contender } from './lib/timing.js';
+import { runRounds, type Contender } from './lib/timing.js';
 import type { BenchRow } from './lib/types.js';
+import { FreeMemoryWarmer } from './lib/warm-memory.js';
 import { csvCreateWriter, csvOpen } from '../src/formats/csv/index.js';
 import { atomicFileSink } from '../src/storage/atomic-file-sink.js';
 import { openDataFrame, type DataFrameLike } from '../src/io/dataframe-io.js';
@@ -25,22 +30,6 @@ function secondsNote(bytes: number, ...figures: [string, number | undefined][]):
 }
 const COLUMNS = 32;
 const MiB = 2 ** 20;
-
-/** Python one-liners that time one operation on argv[1] (and argv[2]) and print the seconds. */
-const PEER_SCRIPTS: Record<string, string> = {
-  'pandas.read_csv': `import sys, time, numpy as np, pandas as pd
-t = time.perf_counter(); df = pd.read_csv(sys.argv[1], header=None, dtype=np.float32, engine='c'); a = df.to_numpy(); print(time.perf_counter() - t)`,
-  'pandas.read_csv round_trip': `import sys, time, numpy as np, pandas as pd
-t = time.perf_counter(); df = pd.read_csv(sys.argv[1], header=None, dtype=np.float32, engine='c', float_precision='round_trip'); a = df.to_numpy(); print(time.perf_counter() - t)`,
-  'np.loadtxt': `import sys, time, numpy as np
-t = time.perf_counter(); a = np.loadtxt(sys.argv[1], delimiter=',', dtype=np.float32); print(time.perf_counter() - t)`,
-  'np.savetxt': `import sys, time, numpy as np
-a = np.load(sys.argv[2]); t = time.perf_counter(); np.savetxt(sys.argv[1], a, delimiter=','); print(time.perf_counter() - t)`,
-  'DataFrame.to_csv': `import sys, time, numpy as np, pandas as pd
-df = pd.DataFrame(np.load(sys.argv[2])); t = time.perf_counter(); df.to_csv(sys.argv[1], header=False, index=False); print(time.perf_counter() - t)`,
-};
-
-const peerSeconds = (python: string, name: string, ...args: string[]) => selfTimedSeconds(python, ['-c', PEER_SCRIPTS[name]!, ...args]);
 
 /** A deterministic float32 table like sensor data: values around ±100 with 7-9 significant digits. */
 function makeTable(rows: number): Float32Array {
@@ -75,17 +64,39 @@ export async function runCsvBench(context: BenchContext): Promise<BenchRow[]> {
   const textBytes = statSync(source).size;
   const npySource = join(dir, 'table.npy');
   log(`csv: float32 [${rows}, ${COLUMNS}], ${(textBytes / MiB).toFixed(0)} MiB of text (shortest round-trip floats), file ${source}`);
-  const python = context.python;
-  const peerNote = python ? undefined : context.peersReason ?? 'no oracle python';
+  let worker = context.peers;
+  let peerNote = worker ? undefined : context.peersReason ?? 'no oracle python';
+  if (worker) {
+    // The writers (np.savetxt, DataFrame.to_csv) write from the same array, loaded into the worker outside their timing.
+    const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${COLUMNS}), }`;
+    const padded = header + ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+    const prefix = new Uint8Array(10 + padded.length);
+    prefix.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
+    new DataView(prefix.buffer).setUint16(8, padded.length, true);
+    prefix.set(new TextEncoder().encode(padded), 10);
+    writeFileSync(npySource, Buffer.concat([prefix, bytes]));
+    const answer = await worker.send({ op: 'tables.load_source', path: npySource });
+    if (!answer.ok) {
+      peerNote = `python worker: ${answer.error}`;
+      worker = undefined;
+    }
+  }
+  const peers = worker;
   const rounds = context.reps > 1 ? context.reps + 1 : 1;
   const reused = rawReusedBuffer();
   const result: BenchRow[] = [];
+  // Room for the largest contender's allocations (pandas' tokenizer holds about the text, then the frame and the array) plus slack.
+  const warmer = new FreeMemoryWarmer(textBytes + 2 * bytes.byteLength + 64 * MiB);
+  const warmed = (contenders: readonly Contender[]): Contender[] => contenders.map((contender) => ({ ...contender, before: async () => {
+    await contender.before?.();
+    await warmer.warm();
+  } }));
 
   // --- parse -------------------------------------------------------------------------
-  const peerParse: Contender[] = python
-    ? ['pandas.read_csv', 'pandas.read_csv round_trip', 'np.loadtxt'].map((name) => ({ name, run: () => peerSeconds(python, name, source) }))
+  const peerParse: Contender[] = peers
+    ? ['pandas.read_csv', 'pandas.read_csv round_trip', 'np.loadtxt'].map((name) => ({ name, run: () => peers.time(name, source) }))
     : [];
-  const parses = await runRounds([
+  const parses = await runRounds(warmed([
     { name: 'raw', run: () => rawReadReused(source, [{ offset: 0, length: textBytes }], reused) },
     {
       name: 'tensio',
@@ -109,7 +120,8 @@ export async function runCsvBench(context: BenchContext): Promise<BenchRow[]> {
       },
     },
     ...peerParse,
-  ], rounds);
+  ]), rounds);
+  log(warmer.describe(`${FORMAT} parse`));
   const tensioParse = throughput(parses.get('tensio'), textBytes);
   result.push(compareRow(FORMAT, 'parse float32 (open + read) vs raw readSync of the text into a reused 8 MiB buffer', tensioParse.median, throughput(parses.get('raw'), textBytes).median, 'raw fs', undefined, tensioParse.error));
   for (const [name, goal] of [['pandas.read_csv', 1.0], ['pandas.read_csv round_trip', undefined], ['np.loadtxt', 1.0]] as const) {
@@ -121,16 +133,6 @@ export async function runCsvBench(context: BenchContext): Promise<BenchRow[]> {
   logThroughputs(context, `${FORMAT} parse`, parses, textBytes);
 
   // --- write -------------------------------------------------------------------------
-  if (python) {
-    // The peers write from the same array, loaded from .npy outside their timing.
-    const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${COLUMNS}), }`;
-    const padded = header + ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
-    const prefix = new Uint8Array(10 + padded.length);
-    prefix.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-    new DataView(prefix.buffer).setUint16(8, padded.length, true);
-    prefix.set(new TextEncoder().encode(padded), 10);
-    writeFileSync(npySource, Buffer.concat([prefix, bytes]));
-  }
   const text = Uint8Array.from(await import('node:fs').then((fs) => fs.readFileSync(source)));
   const outputs = ['raw.csv', 'tensio.csv', 'tensio-e.csv', 'np.csv', 'pd.csv'].map((name) => join(dir, name));
   const writeWith = (path: string, csv: Record<string, unknown>) => async () => {
@@ -140,18 +142,19 @@ export async function runCsvBench(context: BenchContext): Promise<BenchRow[]> {
     await out.close();
     return (performance.now() - started) / 1000;
   };
-  const peerWrite: Contender[] = python
+  const peerWrite: Contender[] = peers
     ? [
-        { name: 'np.savetxt', before: () => freshTarget(...outputs), run: () => peerSeconds(python, 'np.savetxt', outputs[3]!, npySource) },
-        { name: 'DataFrame.to_csv', before: () => freshTarget(...outputs), run: () => peerSeconds(python, 'DataFrame.to_csv', outputs[4]!, npySource) },
+        { name: 'np.savetxt', before: () => freshTarget(...outputs), run: () => peers.time('np.savetxt', outputs[3]!) },
+        { name: 'DataFrame.to_csv', before: () => freshTarget(...outputs), run: () => peers.time('DataFrame.to_csv', outputs[4]!) },
       ]
     : [];
-  const writes = await runRounds([
+  const writes = await runRounds(warmed([
     { name: 'raw', before: () => freshTarget(...outputs), run: () => rawWrite(outputs[0]!, [text]) },
     { name: 'tensio', before: () => freshTarget(...outputs), run: writeWith(outputs[1]!, {}) },
     { name: 'tensio %.18e', before: () => freshTarget(...outputs), run: writeWith(outputs[2]!, { fmt: '%.18e' }) },
     ...peerWrite,
-  ], rounds);
+  ]), rounds);
+  log(warmer.describe(`${FORMAT} write`));
   const tensioWrite = throughput(writes.get('tensio'), textBytes);
   result.push(compareRow(FORMAT, 'write float32 shortest vs raw fs.writeSync of the same text', tensioWrite.median, throughput(writes.get('raw'), textBytes).median, 'raw fs', undefined, tensioWrite.error));
   // Against the peers in rows per second, expressed as GB/s of the table's binary size.
@@ -162,6 +165,8 @@ export async function runCsvBench(context: BenchContext): Promise<BenchRow[]> {
   result.push(compareRow(FORMAT, 'write (table GB/s) shortest vs DataFrame.to_csv (repr floats)', tensioRows.median, asTable('DataFrame.to_csv').median, 'DataFrame.to_csv', 1.0, asTable('DataFrame.to_csv').error ?? peerNote ?? secondsNote(tableBytes, ['tensio', tensioRows.median], ['to_csv', asTable('DataFrame.to_csv').median])));
   result.push(compareRow(FORMAT, "write (table GB/s) fmt='%.18e' vs np.savetxt (same bytes)", tensioE.median, asTable('np.savetxt').median, 'np.savetxt', 1.0, asTable('np.savetxt').error ?? tensioE.error ?? peerNote ?? secondsNote(tableBytes, ['tensio', tensioE.median], ['np.savetxt', asTable('np.savetxt').median])));
   logThroughputs(context, `${FORMAT} write (table bytes)`, writes, tableBytes);
+  // The worker's copies of the table are not needed any more.
+  if (peers) await peers.call('tables.drop');
 
   // --- DataFrame (arquero) → stacked tensor, the fromDataFrame path -----------------------
   const aq = await import('arquero');
@@ -172,7 +177,7 @@ export async function runCsvBench(context: BenchContext): Promise<BenchRow[]> {
     columns[`c${c}`] = column;
   }
   const frame = aq.table(columns) as unknown as DataFrameLike;
-  const frames = await runRounds([
+  const frames = await runRounds(warmed([
     {
       name: 'tensio',
       run: async () => {
@@ -197,7 +202,8 @@ export async function runCsvBench(context: BenchContext): Promise<BenchRow[]> {
         return (performance.now() - started) / 1000;
       },
     },
-  ], rounds);
+  ]), rounds);
+  log(warmer.describe(`${FORMAT} DataFrame`));
   const stacked = throughput(frames.get('tensio'), tableBytes);
   const interleave = throughput(frames.get('raw interleave'), tableBytes);
   result.push(compareRow(FORMAT, 'DataFrame (arquero, 32 float32 columns) → stacked tensor vs a bare JS interleave loop (info)', stacked.median, interleave.median, 'raw interleave', undefined, stacked.error ?? secondsNote(tableBytes, ['tensio', stacked.median], ['raw', interleave.median])));

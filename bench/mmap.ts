@@ -78,7 +78,7 @@ import { sumFloat64Scalar, sumFloat64Unrolled, sumFloat64Unrolled8, sumFloat64Wa
 import { readAllIntoWasmMemory, type WasmMemoryLike, type WasmTensor } from '../src/io/wasm-io.js';
 import { loadedAddon, UNCOUNTED_MMAP_ENV } from '../src/storage/memory-map.js';
 import { collectGarbage, runRounds, timeIt, type Contender } from './lib/timing.js';
-import { warmFreeMemory } from './lib/warm-memory.js';
+import { NO_WARM_ENV, warmFreeMemory, warmUpDisabled } from './lib/warm-memory.js';
 import type { BenchRow } from './lib/types.js';
 
 const FORMAT = 'mmap';
@@ -103,12 +103,6 @@ async function settle(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
-
-/**
- * The environment variable that turns the warm-up before each contender off
- * (`TENSIO_BENCH_NO_WARM=1`): the figures then depend on the contender order (issue 15).
- */
-const NO_WARM_ENV = 'TENSIO_BENCH_NO_WARM';
 
 /** Bytes settle() warms before each contender of the file being measured (0: none), and how long each warm-up took. */
 let warmBytes = 0;
@@ -397,8 +391,7 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
       if (peers) for (const peer of file.peers) contenders.push({ name: `${peer.name}${tag}`, before: settle, run: () => peers.time(peer.op, file.path, { sum: summed }) });
     }
     // Room for the largest contender's allocations (a copy of every tensor, a peer's arrays) plus slack.
-    const noWarm = process.env[NO_WARM_ENV];
-    warmBytes = noWarm !== undefined && noWarm !== '' && noWarm !== '0' ? 0 : file.dataBytes + 64 * MiB;
+    warmBytes = warmUpDisabled() ? 0 : file.dataBytes + 64 * MiB;
     warmUps.length = 0;
     const results = await runRounds(contenders, rounds);
     warmBytes = 0;

@@ -89,3 +89,69 @@ test('abRounds runs every contender once a round in rotating order, the first ro
     global.gc = saved;
   }
 });
+
+test('FreeMemoryWarmer warms the bytes it is given before each run, none with TENSIO_BENCH_NO_WARM=1, and its log line says which', async () => {
+  const { FreeMemoryWarmer, NO_WARM_ENV } = await import('../bench/lib/warm-memory.js');
+  const saved = process.env[NO_WARM_ENV];
+  try {
+    process.env[NO_WARM_ENV] = '1';
+    const off = new FreeMemoryWarmer(4 * 2 ** 20);
+    assert.equal(off.bytes, 0);
+    await off.warm();
+    assert.match(off.describe('group'), /^group: no warm-up before the contenders \(TENSIO_BENCH_NO_WARM set\)/);
+    process.env[NO_WARM_ENV] = '0';
+    const on = new FreeMemoryWarmer(4 * 2 ** 20);
+    assert.equal(on.bytes, 4 * 2 ** 20);
+    await on.warm();
+    await on.warm();
+    assert.match(on.describe('group'), /^group: free memory warmed \(4 MiB, untimed\) before each of 2 runs: median \d+ ms, max \d+ ms/);
+    assert.equal(on.describe('group'), 'group: no warm-up ran', 'the count restarts after each log line');
+  } finally {
+    if (saved === undefined) delete process.env[NO_WARM_ENV];
+    else process.env[NO_WARM_ENV] = saved;
+  }
+});
+
+test('the table groups\' Python peers answer in the long-lived worker: every timed op gives seconds, the writers write from the loaded table', async (t) => {
+  const { findOraclePython, PythonPeers } = await import('../bench/lib/python.js');
+  const { python, reason } = findOraclePython();
+  if (!python) {
+    t.skip(reason);
+    return;
+  }
+  const { mkdtempSync, rmSync, statSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'tensio-table-peers-'));
+  const peers = await PythonPeers.start(python);
+  try {
+    // A (4, 32) float32 .npy: 10-byte prefix, header padded to 64 bytes, 512 bytes of data.
+    const header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 32), }";
+    const padded = header + ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+    const prefix = Buffer.alloc(10);
+    prefix.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+    prefix.writeUInt16LE(padded.length, 8);
+    const npy = join(dir, 'table.npy');
+    writeFileSync(npy, Buffer.concat([prefix, Buffer.from(padded), Buffer.from(new Float32Array(128).map((_, i) => i / 4).buffer)]));
+    const loaded = await peers.call('tables.load_source', { path: npy });
+    assert.match(String(loaded.versions?.pyarrow), /^\d+\./);
+    const file = (name: string) => join(dir, name);
+    const writes: [string, string, Record<string, unknown>][] = [
+      ['pq.write_table', 'a.parquet', { compression: 'zstd', level: 1 }],
+      ['feather.write_feather', 'a.feather', { compression: 'uncompressed' }],
+      ['np.savetxt', 'a.csv', {}],
+      ['DataFrame.to_csv', 'b.csv', {}],
+    ];
+    for (const [op, name, fields] of writes) {
+      assert.ok(await peers.time(op, file(name), fields) >= 0, op);
+      assert.ok(statSync(file(name)).size > 0, `${op} wrote ${name}`);
+    }
+    await peers.call('tables.write_default', { path: file('default.parquet'), random: true });
+    const reads: [string, string][] = [['pq.read_table', 'default.parquet'], ['pq.read_table+column_stack', 'a.parquet'], ['feather.read_table', 'a.feather'], ['pandas.read_csv', 'a.csv'], ['pandas.read_csv round_trip', 'b.csv'], ['np.loadtxt', 'a.csv']];
+    for (const [op, name] of reads) assert.ok(await peers.time(op, file(name)) >= 0, op);
+    await peers.call('tables.drop');
+    await assert.rejects(peers.time('np.savetxt', file('c.csv')), /np.savetxt: KeyError/, 'the source is gone after tables.drop');
+  } finally {
+    await peers.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -9,13 +9,16 @@ Timing is done here with time.perf_counter around the library call only, so inte
 start-up and `import torch` are in no figure. Sources (the arrays the writers save) are
 loaded once by the `load_*` commands and kept in memory, so every save reads from
 anonymous memory as tensio's writers do. The caller unlinks targets and runs `sync`
-before each write; no write here calls fsync, as none of these libraries do.
+before each write; no write here calls fsync, as none of these libraries do. The table
+groups' peers (pyarrow, pandas, NumPy text IO) are in table_peers.py, beside this file.
 """
 import gc
 import json
 import mmap
 import sys
 import time
+
+import table_peers
 
 PAGE = mmap.PAGESIZE
 state = {}
@@ -80,6 +83,8 @@ def op_make_pt(cmd):
 
 def op_run(cmd):
     name, path = cmd["op"], cmd.get("path")
+    if name in table_peers.TIMED:
+        return {"seconds": timed(table_peers.TIMED[name](cmd))}
     if name == "st.numpy.save_file":
         import safetensors.numpy as stn
         return {"seconds": timed(lambda: stn.save_file(state["st_numpy"], path))}
@@ -206,6 +211,7 @@ OPS = {
     "load_npy_source": op_load_npy_source,
     "drop": op_drop,
     "make_pt": op_make_pt,
+    **table_peers.OPS,
 }
 
 

@@ -23,6 +23,7 @@
  * pays it: see bench/README.md for the cold figures.
  */
 import { loadedAddon } from '../../src/storage/memory-map.js';
+import { collectGarbage } from './timing.js';
 
 /** What one warm-up did: how long it took (untimed by the contenders) and with what memory. */
 export interface WarmUp {
@@ -60,4 +61,57 @@ export function warmFreeMemory(bytes: number): WarmUp {
   buffer ??= Buffer.allocUnsafeSlow(length);
   for (let at = 0; at < length; at += 4096) buffer[at] = 1;
   return { milliseconds: Number(process.hrtime.bigint() - start) / 1e6, hugePages };
+}
+
+/**
+ * The environment variable that turns the warm-up before each contender off
+ * (`TENSIO_BENCH_NO_WARM=1`): the figures then depend on the contender order (issue 15).
+ */
+export const NO_WARM_ENV = 'TENSIO_BENCH_NO_WARM';
+
+/** Whether `TENSIO_BENCH_NO_WARM` asks for no warm-up (set, and neither empty nor `0`). */
+export function warmUpDisabled(): boolean {
+  const value = process.env[NO_WARM_ENV];
+  return value !== undefined && value !== '' && value !== '0';
+}
+
+/**
+ * Warms the free memory before each contender of a group (see the module comment):
+ * `bytes` of it, or nothing when `TENSIO_BENCH_NO_WARM` is set. Each warm-up is followed
+ * by a collection and two turns of the event loop, so the huge-page buffer is unmapped
+ * (its finalizer runs from the loop) before the contender starts. The durations are kept
+ * for the group's log line ({@link FreeMemoryWarmer.describe}).
+ *
+ * @example
+ * ```ts
+ * const warmer = new FreeMemoryWarmer(3 * tableBytes + 64 * 2 ** 20);
+ * await runRounds([{ name: 'tensio', before: () => warmer.warm(), run }], 6);
+ * context.log(warmer.describe('parquet read snappy'));
+ * ```
+ */
+export class FreeMemoryWarmer {
+  /** Bytes warmed before each contender; 0 when warming is off. */
+  readonly bytes: number;
+  private readonly milliseconds: number[] = [];
+
+  constructor(bytes: number) {
+    this.bytes = warmUpDisabled() ? 0 : bytes;
+  }
+
+  /** Warms (untimed: call it from a contender's `before`), then lets the buffer go. */
+  async warm(): Promise<void> {
+    if (this.bytes === 0) return;
+    this.milliseconds.push(warmFreeMemory(this.bytes).milliseconds);
+    collectGarbage();
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** One log line: what was warmed before how many runs and how long it took; the count restarts. */
+  describe(label: string): string {
+    const sorted = this.milliseconds.splice(0).sort((a, b) => a - b);
+    if (this.bytes === 0) return `${label}: no warm-up before the contenders (${NO_WARM_ENV} set): figures depend on the contender order`;
+    if (sorted.length === 0) return `${label}: no warm-up ran`;
+    return `${label}: free memory warmed (${(this.bytes / 2 ** 20).toFixed(0)} MiB, untimed) before each of ${sorted.length} runs: median ${sorted[sorted.length >> 1]!.toFixed(0)} ms, max ${sorted[sorted.length - 1]!.toFixed(0)} ms (slow ones paid the host's faults the contender would have)`;
+  }
 }
