@@ -35,8 +35,16 @@ import { placeAllInWasmMemory, placeInWasmMemory, type ReadIntoWasmMemoryOptions
  */
 export type TensorLocation =
   | { kind: 'span'; source: ByteSource; offset: number }
-  | { kind: 'chunks'; chunks: readonly ByteChunk[]; readRegion?: RegionReader }
+  | { kind: 'chunks'; chunks: readonly ByteChunk[]; readRegion?: RegionReader; allocate?: ResultAllocator }
   | { kind: 'decode'; decode(signal?: AbortSignal, options?: DecodeOptions): Promise<Uint8Array> };
+
+/**
+ * Where a whole read of a `chunks` location puts the tensor's bytes: a buffer of exactly
+ * `length` bytes that nothing else holds, which the read overwrites entirely. A format
+ * that knows more reads follow may hand out buffers it allocated together
+ * (`model/result-reserve.ts`); default `allocateUninitialized`.
+ */
+export type ResultAllocator = (length: number) => Uint8Array;
 
 /**
  * Reads the elements of an N-d box (`starts[axis] ≤ i < ends[axis]`, within the shape)
@@ -261,7 +269,7 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
       }
       return readSpan(location.source, offset, end - start, signal, mapping?.offThread === true);
     }
-    if (location.kind === 'chunks') return readChunkedBytes(location.chunks, start, end, signal);
+    if (location.kind === 'chunks') return readChunkedBytes(location.chunks, start, end, signal, start === 0 ? location.allocate : undefined);
     const whole = await location.decode(signal, mapping?.copy ? { copy: true } : undefined);
     return start === 0 && end === whole.byteLength ? whole : whole.slice(start, end);
   }

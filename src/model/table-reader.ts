@@ -13,6 +13,7 @@ import type { ByteSource } from '../storage/byte-source.js';
 import type { ByteChunk } from '../storage/chunked-bytes.js';
 import { rawCodec, type ChunkCodec } from '../storage/chunk-codec.js';
 import { createTensorReader, type TensorLocation } from './create-reader.js';
+import { ResultReserve } from './result-reserve.js';
 import { planTableTensors, type TableReadOptions, type TableReadPlan, type TableSchema, type TableTensorPlan } from './table.js';
 import { tableBatchToBytes, type TableColumnBatch } from './table-cells.js';
 import type { Metadata, TensorInfo, TensorReader } from './types.js';
@@ -280,11 +281,15 @@ export function createTableReader(parts: TableReaderParts): TableReader {
     return chunks;
   };
 
+  // Whole reads' results: once the caller reads tensor after tensor (columns: 'separate'), the next ones are allocated
+  // together, so V8 counts them in one step instead of collecting every few columns (model/result-reserve.ts).
+  const reserve = new ResultReserve(infos.map((info) => info.byteLength));
+
   const locate = (info: TensorInfo): TensorLocation => {
     const index = indexOfInfo.get(info)!;
     const raw = rawChunksOf(index);
     if (raw && raw.length === 1) return { kind: 'span', source: parts.source, offset: raw[0]!.offset };
-    return { kind: 'chunks', chunks: raw && raw.length > 0 ? raw : chunksOf(index) };
+    return { kind: 'chunks', chunks: raw && raw.length > 0 ? raw : chunksOf(index), allocate: (length) => reserve.take(index, length) };
   };
 
   const reader = createTensorReader({
@@ -294,7 +299,10 @@ export function createTableReader(parts: TableReaderParts): TableReader {
     metadata: { ...parts.metadata, ...plan.metadata },
     tensors: infos,
     locate,
-    ...(parts.close ? { close: parts.close } : {}),
+    close: async () => {
+      reserve.clear();
+      await parts.close?.();
+    },
   });
   return Object.assign(reader, { plan, schema });
 }

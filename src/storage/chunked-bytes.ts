@@ -123,7 +123,8 @@ export async function* streamChunkedBytes(chunks: readonly ByteChunk[], options:
 }
 
 /**
- * Reads bytes `[start, end)` of chunked data into one new buffer. The caller checks that
+ * Reads bytes `[start, end)` of chunked data into one new buffer (from `allocate` when
+ * given: a buffer of exactly that length nothing else holds). The caller checks that
  * one buffer can hold it.
  *
  * @example
@@ -131,8 +132,9 @@ export async function* streamChunkedBytes(chunks: readonly ByteChunk[], options:
  * const tensorBytes = await readChunkedBytes(chunks, 0, chunkedByteLength(chunks));
  * ```
  */
-export async function readChunkedBytes(chunks: readonly ByteChunk[], start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
-  const out = allocateUninitialized(end - start);
+export async function readChunkedBytes(chunks: readonly ByteChunk[], start: number, end: number, signal?: AbortSignal, allocate: (length: number) => Uint8Array = allocateUninitialized): Promise<Uint8Array> {
+  const out = allocate(end - start);
+  if (out.byteLength !== end - start) throw new TensioError('SIZE_MISMATCH', `chunked data: a buffer of ${out.byteLength} bytes was given for ${end - start}`);
   const only = chunks.length === 1 ? chunks[0]! : undefined;
   if (only && only.codec === rawCodec && start === 0 && (only.skip ?? 0) === 0 && end === only.decodedLength && only.storedLength === only.decodedLength) {
     // A whole raw chunk (a stored zip member): straight into the result, checked there.
