@@ -17,21 +17,26 @@ import { tempDir } from './helpers/temp.js';
 
 const MiB = 2 ** 20;
 
-test('ResultReserve: a burst from the second take on, each buffer handed out once, slices and small tensors outside it, clear drops the held ones', () => {
-  const lengths = [2 * MiB, 2 * MiB, 2 * MiB, RESULT_RESERVE_MIN_BYTES - 8, 2 * MiB, 2 * MiB];
+test('ResultReserve: a burst from the second take on, up to a small tensor or the budget; each buffer handed out once; slices and small tensors outside it; clear drops the held ones', () => {
+  const lengths = [2 * MiB, 2 * MiB, 2 * MiB, RESULT_RESERVE_MIN_BYTES - 8, 2 * MiB, 2 * MiB, 2 * MiB, 2 * MiB];
   const reserve = new ResultReserve(lengths, 5 * MiB);
   const first = reserve.take(0, lengths[0]!);
   assert.equal(first.byteLength, lengths[0]);
   assert.equal((reserve as unknown as { held: Map<number, Uint8Array> }).held.size, 0, 'the first take allocates its own buffer only');
   const second = reserve.take(1, lengths[1]!);
   const held = (reserve as unknown as { held: Map<number, Uint8Array> }).held;
-  // 2, then 4 (3 is under the minimum); 5 would pass the 5 MiB held.
-  assert.deepEqual([...held.keys()], [2, 4]);
+  // 2; 3 is under the minimum, which ends the burst.
+  assert.deepEqual([...held.keys()], [2]);
   const heldForTwo = held.get(2);
   const third = reserve.take(2, lengths[2]!);
   assert.equal(third, heldForTwo, 'the held buffer is the one handed out');
   assert.ok(!held.has(2), 'a held buffer is handed out once');
-  const buffers = [first, second, third, reserve.take(3, lengths[3]!), reserve.take(4, lengths[4]!), reserve.take(5, lengths[5]!)];
+  const small = reserve.take(3, lengths[3]!);
+  assert.equal(held.size, 0, 'a tensor under the minimum allocates its own buffer only');
+  const fourth = reserve.take(4, lengths[4]!);
+  // 5 and 6 (2 + 2 MiB held); 7 would pass the 5 MiB held.
+  assert.deepEqual([...held.keys()], [5, 6]);
+  const buffers = [first, second, third, small, fourth, reserve.take(5, lengths[5]!), reserve.take(6, lengths[6]!), reserve.take(7, lengths[7]!)];
   assert.deepEqual(buffers.map((buffer) => buffer.byteLength), lengths);
   assert.equal(new Set(buffers.map((buffer) => buffer.buffer)).size, buffers.length, 'every tensor has an ArrayBuffer of its own');
   // Read again: a new buffer, never one already handed out.

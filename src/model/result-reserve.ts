@@ -37,8 +37,9 @@ export const RESULT_RESERVE_MIN_BYTES = 2 ** 20;
  * Whole-read results of a reader's tensors (indexes into its tensor list, each of a
  * known byte length). The first `take` allocates just its buffer; from the second on
  * (the caller reads tensor after tensor), a `take` whose tensor has no held buffer
- * also allocates the buffers of the following tensors not handed out yet, up to
- * {@link RESULT_RESERVE_MAX_BYTES} held, and holds them for their own `take`.
+ * also allocates the buffers of the following tensors not handed out yet (up to the
+ * first one under {@link RESULT_RESERVE_MIN_BYTES} or past {@link RESULT_RESERVE_MAX_BYTES}
+ * held), and holds them for their own `take`.
  *
  * @example
  * ```ts
@@ -90,8 +91,9 @@ export class ResultReserve {
   private burst(index: number): void {
     for (let next = index + 1; next < this.lengths.length; next++) {
       const length = this.lengths[next]!;
-      if (this.done.has(next) || this.held.has(next) || length < RESULT_RESERVE_MIN_BYTES) continue;
-      if (this.heldBytes + length > this.maxBytes) break;
+      if (this.done.has(next) || this.held.has(next)) continue;
+      // A small tensor ends the burst as the budget does: a wide table of small columns is not scanned to its end at every read.
+      if (length < RESULT_RESERVE_MIN_BYTES || this.heldBytes + length > this.maxBytes) break;
       this.held.set(next, allocateUninitialized(length));
       this.heldBytes += length;
     }
