@@ -7,10 +7,10 @@
  * float64 words with the bench's JS loop (bench/lib/sum.ts, as bench/mmap.ts's "read
  * mapped + sum"), keeps the tensors and closes; before each, untimed, collections and the
  * counted path's debt paid (see settle()). Contenders:
- * - `counted`: the default, Node-API external buffers, counted at their whole length by V8;
- * - `charged`: `TENSIO_MMAP_UNCOUNTED=1` (read by the addon at every map): buffers V8 does
- *   not count as external memory (native/src/tensio_mmap_v8.cc), each charged 1 MiB + its
- *   page tables (opt-in: they cannot go into web byte streams).
+ * - `counted`: `TENSIO_MMAP_COUNTED=1` (read by the addon at every map): Node-API external
+ *   buffers, counted at their whole length by V8 (the default before session 29);
+ * - `charged`: the default: buffers V8 does not count as external memory
+ *   (native/src/tensio_mmap_v8.cc), each charged 1 MiB + its page tables.
  * Its own rounds (not bench/lib/ab-rounds.ts': settle() waits between runs). Printed: medians of wall ms, process CPU ms, the
  * JavaScript thread's CPU ms, minor faults, and V8 collections (PerformanceObserver 'gc'
  * entries that started inside the contender's run): all, the marking ones (incremental
@@ -72,7 +72,7 @@ async function readAndSum(path: string, keep: unknown[]): Promise<void> {
   }
 }
 
-const flags: Record<string, string | undefined> = { counted: undefined, charged: '1' };
+const flags: Record<string, string | undefined> = { counted: '1', charged: undefined };
 const names = Object.keys(flags);
 const gc = requireGc();
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -99,8 +99,8 @@ for (let round = 0; round <= rounds; round++) {
     for (let index = 0; index < names.length; index++) {
       const name = names[(index + round) % names.length]!;
       const flag = flags[name];
-      if (flag) process.env.TENSIO_MMAP_UNCOUNTED = flag;
-      else delete process.env.TENSIO_MMAP_UNCOUNTED;
+      if (flag) process.env.TENSIO_MMAP_COUNTED = flag;
+      else delete process.env.TENSIO_MMAP_COUNTED;
       await settle();
       let keep: unknown[] = [];
       const key = `${group}: ${name}`;
@@ -119,7 +119,7 @@ for (let round = 0; round <= rounds; round++) {
     }
   }
 }
-delete process.env.TENSIO_MMAP_UNCOUNTED;
+delete process.env.TENSIO_MMAP_COUNTED;
 await new Promise((resolve) => setTimeout(resolve, 50));
 observer.disconnect();
 rmSync(dir, { recursive: true, force: true });

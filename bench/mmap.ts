@@ -76,7 +76,7 @@ import { rawReadFresh, rawReadReused, rawReadReusedWithHeader, rawReusedBuffer }
 import { compareRow } from './lib/report.js';
 import { sumFloat64Scalar, sumFloat64Unrolled, sumFloat64Unrolled8, sumFloat64Wasm, wasmSumInPlace } from './lib/sum.js';
 import { readAllIntoWasmMemory, type WasmMemoryLike, type WasmTensor } from '../src/io/wasm-io.js';
-import { loadedAddon, UNCOUNTED_MMAP_ENV } from '../src/storage/memory-map.js';
+import { COUNTED_MMAP_ENV, loadedAddon } from '../src/storage/memory-map.js';
 import { collectGarbage, runRounds, timeIt, type Contender } from './lib/timing.js';
 import { NO_WARM_ENV, warmFreeMemory, warmUpDisabled } from './lib/warm-memory.js';
 import type { BenchRow } from './lib/types.js';
@@ -91,7 +91,7 @@ const MiB = 2 ** 20;
  * (a file handle's close) would pay for them.
  */
 async function settle(): Promise<void> {
-  delete process.env[UNCOUNTED_MMAP_ENV];
+  delete process.env[COUNTED_MMAP_ENV];
   collectGarbage();
   await new Promise((resolve) => setImmediate(resolve));
   await new Promise((resolve) => setImmediate(resolve));
@@ -108,20 +108,10 @@ async function settle(): Promise<void> {
 let warmBytes = 0;
 const warmUps: number[] = [];
 
-/** settle(), then the addon makes uncounted buffers until the next settle() (read at every map). */
-async function settleUncounted(): Promise<void> {
+/** settle(), then the addon makes Node-API (counted) buffers until the next settle() (read at every map). */
+async function settleCounted(): Promise<void> {
   await settle();
-  process.env[UNCOUNTED_MMAP_ENV] = '1';
-}
-
-/** Whether `TENSIO_MMAP_UNCOUNTED=1` gives uncounted (charged) buffers with this addon. */
-function uncountedAvailable(context: BenchContext): boolean {
-  process.env[UNCOUNTED_MMAP_ENV] = '1';
-  try {
-    return context.tensio.memoryMapStatus().mappingAccounting === 'charged';
-  } finally {
-    delete process.env[UNCOUNTED_MMAP_ENV];
-  }
+  process.env[COUNTED_MMAP_ENV] = '1';
 }
 
 /** The reduction of the "+ sum" contenders (see bench/lib/sum.ts and the kernel table). */
@@ -303,11 +293,10 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
     rows.push({ format: FORMAT, operation: 'status', unit: 'GB/s', note: 'the native addon predates session 25\'s populate (from the end back, pages touched, wasm mappings): "populate" rows measure the old one or none; rebuild with npm run build:native' });
   }
   log(`mmap: fault-ahead ${status.populate ?? 'unknown'} (${status.populateReason ?? 'status predates it'})`);
-  // Session 27: TENSIO_MMAP_UNCOUNTED=1 leaves mapped buffers out of V8's external-memory count ('charged'); the default counts them.
-  const uncounted = uncountedAvailable(context);
-  log(`mmap: mapped buffers ${status.mappingAccounting ?? 'counted'} in V8's external memory by default; uncounted (${UNCOUNTED_MMAP_ENV}=1) ${uncounted ? 'available' : 'not available'}`);
-  if (status.enabled && !uncounted) {
-    rows.push({ format: FORMAT, operation: 'status', unit: 'GB/s', note: `${UNCOUNTED_MMAP_ENV}=1 does not give uncounted buffers with this addon (built before session 27, for another Node major, or without its C++ part): the "read mapped uncounted" rows measure the counted kind; rebuild with npm run build:native` });
+  // Session 29: mapped buffers are left out of V8's external-memory count ('charged') by default; TENSIO_MMAP_COUNTED=1 gives the Node-API kind V8 counts.
+  log(`mmap: mapped buffers ${status.mappingAccounting ?? 'counted'} in V8's external memory by default; ${COUNTED_MMAP_ENV}=1 for the counted kind`);
+  if (status.enabled && status.mappingAccounting !== 'charged') {
+    rows.push({ format: FORMAT, operation: 'status', unit: 'GB/s', note: `this addon makes only counted buffers (built before session 29, for another Node major, or without its C++ part): "read mapped" and "read mapped counted" measure the same kind; rebuild with npm run build:native` });
   }
   const totalBytes = context.sizeMiB * MiB;
   rows.push(...await sumKernelRows(context, Math.min(totalBytes, 64 * MiB)));
@@ -383,8 +372,8 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
           { name: 'read populate + sum', before: settle, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'mapped', summed, populate: true }) },
           // Session 28: read() populates by default, so "read mapped" is that default; this is the lazy view (the default before).
           { name: 'read lazy + sum', before: settle, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'mapped', summed, populate: false }) },
-          // Session 27: the same reads and sums with buffers V8 does not count (TENSIO_MMAP_UNCOUNTED=1, opt-in).
-          { name: 'read mapped uncounted + sum', before: settleUncounted, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'mapped', summed }) },
+          // Session 29: the same reads and sums with the Node-API buffers V8 counts at their length (TENSIO_MMAP_COUNTED=1; the default before).
+          { name: 'read mapped counted + sum', before: settleCounted, run: () => tensioRead(context, file.path, file.dataBytes, { mode: 'mapped', summed }) },
           { name: 'into wasm populate + wasm sum', before: settle, run: () => tensioIntoWasm(context, file.path, file.dataBytes, summed, true) },
         );
       }
@@ -436,9 +425,9 @@ export async function runMmapBench(context: BenchContext): Promise<BenchRow[]> {
       for (const peer of file.peers) if (peers) row(name, `${peer.name} + sum`, file.goals[peer.name], note);
     }
     // Fault-ahead (a libuv worker populates and touches each mapping from its end back while the consumer sums from its start).
-    const uncountedNote = 'tensio side: read() mapped with TENSIO_MMAP_UNCOUNTED=1 (buffers V8 does not count: no collection per large mapping), JS sum';
-    row('read mapped uncounted + sum', 'read mapped + sum', undefined, uncountedNote);
-    for (const peer of file.peers) if (peers) row('read mapped uncounted + sum', `${peer.name} + sum`, file.goals[peer.name], uncountedNote);
+    const countedNote = 'tensio side: read() mapped with TENSIO_MMAP_COUNTED=1 (Node-API buffers V8 counts at their length: a collection per mapping over 64 MiB; the default before session 29), JS sum';
+    row('read mapped counted + sum', 'read mapped + sum', undefined, countedNote);
+    for (const peer of file.peers) if (peers) row('read mapped counted + sum', `${peer.name} + sum`, file.goals[peer.name], countedNote);
     const faultAheadNote = {
       'read populate + sum': 'tensio side: read({ populate: true }), a libuv worker populates each mapping from its end back (2 threads), JS sum',
       'read lazy + sum': 'tensio side: read({ populate: false }), the sum faults every page in on the JS thread (read()\'s default before session 28), JS sum',

@@ -47,6 +47,17 @@ function writeFile(path: string, pieceBytes: number): void {
 const files = { large: join(dir, 'whole.npy'), small: join(dir, 'pieces.npy') };
 writeFile(files.large, 0);
 writeFile(files.small, 64 * 1024);
+/**
+ * What each round measures: both files with the default mapped buffers, and with
+ * `--counted` the large one again with `TENSIO_MMAP_COUNTED=1` (Node-API buffers V8 counts
+ * at their length; read at every map, so the two kinds interleave in one process), and
+ * with `--no-small` without the small one.
+ */
+const variants: { label: string; path: string; counted: boolean }[] = [
+  { label: 'large', path: files.large, counted: false },
+  ...(argv.includes('--no-small') ? [] : [{ label: 'small', path: files.small, counted: false }]),
+  ...(argv.includes('--counted') ? [{ label: 'large counted', path: files.large, counted: true }] : []),
+];
 const hot = Buffer.from(array.data.buffer, array.data.byteOffset, array.data.byteLength);
 
 /** V8 collections seen (start and duration, ms on performance.now()'s clock). */
@@ -83,7 +94,9 @@ print(*load, *first, *second)
 `;
 
 for (let round = 0; round <= rounds; round++) {
-  for (const [label, path] of Object.entries(files)) {
+  for (const { label, path, counted } of variants) {
+    if (counted) process.env.TENSIO_MMAP_COUNTED = '1';
+    else delete process.env.TENSIO_MMAP_COUNTED;
     gc();
     await flush();
     await flush();
@@ -95,6 +108,7 @@ for (let round = 0; round <= rounds; round++) {
     const tensor = await reader.read(reader.tensors[0]!.name);
     const read = since(at);
     const readEnd = performance.now();
+    delete process.env.TENSIO_MMAP_COUNTED;
     at = mark();
     sink += sumFloat64Unrolled(tensor.data);
     const first = since(at);
@@ -127,7 +141,7 @@ for (let round = 0; round <= rounds; round++) {
     put('heap sum', heap);
     record(`${label} gc in read`, readGc);
     record(`${label} gc after`, restGc);
-    if (python) {
+    if (python && !counted) {
       const out = execFileSync(python, ['-c', PY, path], { encoding: 'latin1' }).trim().split(/\s+/).map(Number);
       const names = ['np load', 'np sum 1', 'np sum 2'];
       names.forEach((name, index) => {
@@ -143,9 +157,9 @@ rmSync(dir, { recursive: true, force: true });
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 console.log(`${sizeMiB} MiB .npy, ${rounds} rounds (+1 warm-up), medians, load ${readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ')}`);
 const phases = ['open', 'read', 'sum 1', 'sum 2', 'close', 'all', 'heap sum', ...(python ? ['np load', 'np sum 1', 'np sum 2'] : [])];
-for (const label of Object.keys(files)) {
+for (const { label, counted } of variants) {
   console.log(`${label} folios: phase, wall ms, thread CPU ms, faults`);
-  for (const phase of phases) {
+  for (const phase of counted ? phases.filter((phase) => !phase.startsWith('np ')) : phases) {
     const get = (what: string) => median(samples.get(`${label} ${phase} ${what}`)!);
     console.log(`  ${phase.padEnd(9)} ${get('wall').toFixed(2).padStart(8)} ${get('js').toFixed(2).padStart(8)} ${String(get('faults')).padStart(6)}`);
   }

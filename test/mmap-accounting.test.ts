@@ -1,12 +1,12 @@
 /**
- * Mapped buffers and V8's external-memory count (issue 15, session 27). By default a
- * mapping is a Node-API external buffer, counted by V8 at its length: it can be
- * detached and moved like any buffer (web byte streams do), and transfer lists copy it.
- * `TENSIO_MMAP_UNCOUNTED=1` (addon built for this Node major) makes buffers V8 does not
- * count (native/src/tensio_mmap_v8.cc), charged 1 MiB plus page tables, so a large mapped
- * tensor starts no collection; those are copied by transfer lists and never detached.
- * Both give the same bytes and keep the lifetime rule. Tests that need the uncounted
- * kind skip with the reason when the addon cannot make it.
+ * Mapped buffers and V8's external-memory count (issue 15, sessions 27 and 29). By default
+ * (an addon built for this Node major) a mapping is an ArrayBuffer V8 does not count
+ * (native/src/tensio_mmap_v8.cc), charged 1 MiB plus page tables, whose backing store owns
+ * the mapping: a large mapped tensor starts no collection, the buffer detaches and moves
+ * like any (web byte streams do), transfer lists copy it, and the charge is given back once.
+ * `TENSIO_MMAP_COUNTED=1` makes Node-API external buffers, counted by V8 at their length.
+ * Both give the same bytes and keep the lifetime rule. Tests that need the charged kind
+ * skip with the reason when the addon cannot make it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,12 +26,11 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHILD = join(ROOT, 'test', 'helpers', 'mmap-child.ts');
 const status = memoryMapStatus();
 const NO_ADDON = status.enabled ? false : `skipped: ${status.reason}`;
-const UNCOUNTED = { TENSIO_MMAP_UNCOUNTED: '1' };
-/** Whether this addon can make uncounted buffers, asked of a child with the variable set. */
+const COUNTED = { TENSIO_MMAP_COUNTED: '1' };
+/** Whether this addon makes charged buffers (the default when it can). */
 function chargedSkip(): string | false {
   if (!status.enabled) return `skipped: ${status.reason}`;
-  const probe = runChild(['hashes'], { env: UNCOUNTED });
-  return probe.accounting === 'charged' ? false : `skipped: this addon makes only counted buffers (${String(probe.accounting)}: built for another Node major, before session 27, or without its C++ part)`;
+  return status.mappingAccounting === 'charged' ? false : `skipped: this addon makes only counted buffers (${String(status.mappingAccounting)}: built for another Node major, before session 29, or without its C++ part)`;
 }
 
 const runChild = (args: string[], options: { env?: Record<string, string>; gc?: boolean } = {}) => runJsonChild(CHILD, args, options);
@@ -51,28 +50,63 @@ function sparseNpy(path: string, bytes: number): void {
 
 const NOT_CHARGED = chargedSkip();
 
-test('mapping status says how mapped buffers are counted: counted by default, charged with TENSIO_MMAP_UNCOUNTED=1', { skip: NO_ADDON }, () => {
-  assert.equal(status.mappingAccounting, 'counted');
-  const uncounted = runChild(['hashes'], { env: UNCOUNTED });
-  assert.equal(uncounted.mapping, true);
-  assert.ok(uncounted.accounting === 'charged' || uncounted.accounting === 'counted', String(uncounted.accounting));
+test('mapping status says how mapped buffers are counted: charged by default where the addon can, counted with TENSIO_MMAP_COUNTED=1', { skip: NO_ADDON }, () => {
+  assert.ok(status.mappingAccounting === 'charged' || status.mappingAccounting === 'counted', String(status.mappingAccounting));
+  const counted = runChild(['hashes'], { env: COUNTED });
+  assert.equal(counted.mapping, true);
+  assert.equal(counted.accounting, 'counted');
 });
 
-test('an uncounted large mapped tensor starts no collection: V8 sees its charge, not its length (the default counted kind does start them)', { skip: NOT_CHARGED }, async (t) => {
+test('a charged large mapped tensor starts no collection: V8 sees its charge, not its length (the counted kind does start them)', { skip: NOT_CHARGED }, async (t) => {
   const dir = await tempDir(t, 'tensio-mmap-accounting-');
   const path = join(dir, 'big.npy');
   const bytes = 256 * 2 ** 20;
   sparseNpy(path, bytes);
-  const charged = runChild(['collections', path, '3'], { gc: true, env: UNCOUNTED });
+  const charged = runChild(['collections', path, '3'], { gc: true });
   assert.deepEqual([charged.accounting, charged.mapped, charged.bytes], ['charged', 3, 3 * bytes]);
   assert.equal(charged.majorCollections, 0, JSON.stringify(charged));
   // process.memoryUsage().external counts ArrayBuffer backing stores: a charged mapping is not one.
   assert.ok((charged.external as number) < 2 ** 20, JSON.stringify(charged));
   // The control: the same maps as Node-API external buffers start V8's marking at every one.
-  const counted = runChild(['collections', path, '3'], { gc: true });
+  const counted = runChild(['collections', path, '3'], { gc: true, env: COUNTED });
   assert.deepEqual([counted.accounting, counted.mapped], ['counted', 3]);
   assert.ok((counted.external as number) >= 3 * bytes, JSON.stringify(counted));
   assert.ok((counted.majorCollections as number) >= 1, JSON.stringify(counted));
+});
+
+test('a charged mapping is charged 1 MiB plus page tables in V8\'s counter, given back exactly once when collected (the counted kind: its length, given back too)', { skip: NOT_CHARGED }, async (t) => {
+  const dir = await tempDir(t, 'tensio-mmap-accounting-');
+  const path = join(dir, 'a.npy');
+  const bytes = 16 * 2 ** 20;
+  sparseNpy(path, bytes);
+  const charge = 2 ** 20 + bytes / 512;
+  // Other allocations move the same counter a little (Node's own buffers): 20 charges are 20 MiB, a tolerance of 2 MiB tells them apart.
+  const near = (value: unknown, target: number) => Math.abs((value as number) - target) < 2 * 2 ** 20;
+  const charged = runChild(['charge', path, 'data', '20'], { gc: true });
+  assert.deepEqual([charged.accounting, charged.mapped, charged.live], ['charged', 20, 0], JSON.stringify(charged));
+  assert.ok(near(charged.whileKept, 20 * charge), JSON.stringify(charged));
+  assert.ok(near(charged.afterDrop, 0), `charge not given back exactly once: ${JSON.stringify(charged)}`);
+  const counted = runChild(['charge', path, 'data', '20'], { gc: true, env: COUNTED });
+  assert.deepEqual([counted.accounting, counted.mapped, counted.live], ['counted', 20, 0], JSON.stringify(counted));
+  assert.ok(near(counted.afterDrop, 0), JSON.stringify(counted));
+});
+
+test('a mapped buffer moved through a web byte stream keeps its mapping after the emptied original is collected, and releases it once the moved bytes are (both kinds)', { skip: NO_ADDON }, async (t) => {
+  const dir = await tempDir(t, 'tensio-mmap-accounting-');
+  const path = join(dir, 'a.npy');
+  const dict = "{'descr': '|u1', 'fortran_order': False, 'shape': (1048576,), }";
+  const header = new Uint8Array(128).fill(0x20);
+  header.set([0x93, ...new TextEncoder().encode('NUMPY'), 1, 0, 118, 0]);
+  header.set(new TextEncoder().encode(dict), 10);
+  header[127] = 0x0a;
+  writeFileSync(path, Buffer.concat([header, patternBytes(1 << 20, 17)]));
+  for (const env of [{}, COUNTED]) {
+    const result = runChild(['stream-detach', path, 'data'], { gc: true, env });
+    assert.deepEqual([result.mapped, result.detached, result.originalCollected], [true, true, true], JSON.stringify(result));
+    assert.equal(result.sumMoved, result.expected, JSON.stringify(result));
+    assert.equal(result.liveWhileMovedHeld, 1, `the moved bytes lost their mapping: ${JSON.stringify(result)}`);
+    assert.equal(result.liveAfterDrop, 0, JSON.stringify(result));
+  }
 });
 
 test('a mapped buffer (default kind) in a transfer list is copied; a web byte stream moves it, bytes intact', { skip: NO_ADDON }, async (t) => {
@@ -106,21 +140,21 @@ test('a mapped buffer (default kind) in a transfer list is copied; a web byte st
   assert.deepEqual(tensor.data, values);
 });
 
-test('uncounted mapped buffers (TENSIO_MMAP_UNCOUNTED=1): transfer lists copy them, detaching throws, same bytes', { skip: NOT_CHARGED }, async (t) => {
+test('counted mapped buffers (TENSIO_MMAP_COUNTED=1): transfer lists copy them, same bytes', { skip: NO_ADDON }, async (t) => {
   const dir = await tempDir(t, 'tensio-mmap-accounting-');
   const path = join(dir, 'a.safetensors');
   await writeWithFormat('safetensors', path, { a: createTensor('uint8', [1 << 20], patternBytes(1 << 20, 13)) });
-  const result = runChild(['transfer', path, 'a'], { env: UNCOUNTED });
-  assert.equal(result.accounting, 'charged');
+  const result = runChild(['transfer', path, 'a'], { env: COUNTED });
+  assert.equal(result.accounting, 'counted');
   assert.deepEqual(result.transfer, { mapped: true, cloneEqual: true, postEqual: true, lengthAfter: 1 << 20, sameAsCopy: true }, JSON.stringify(result));
 });
 
-test('uncounted buffers (TENSIO_MMAP_UNCOUNTED=1): the same bytes for every mapped format, mappings outlive the reader and are released once collected', { skip: NOT_CHARGED }, async (t) => {
+test('charged and counted buffers: the same bytes for every mapped format, mappings outlive the reader and are released once collected', { skip: NOT_CHARGED }, async (t) => {
   const dir = await tempDir(t, 'tensio-mmap-accounting-');
   const { written } = await writeEveryFormat(dir);
   const paths = written.map((entry) => entry.path);
-  const counted = runChild(['hashes', ...paths]);
-  const charged = runChild(['hashes', ...paths], { env: UNCOUNTED });
+  const counted = runChild(['hashes', ...paths], { env: COUNTED });
+  const charged = runChild(['hashes', ...paths]);
   const off = runChild(['hashes', ...paths], { env: { TENSIO_NO_MMAP: '1' } });
   assert.deepEqual([counted.accounting, charged.accounting], ['counted', 'charged']);
   assert.deepEqual(charged.files, counted.files);
@@ -133,7 +167,7 @@ test('uncounted buffers (TENSIO_MMAP_UNCOUNTED=1): the same bytes for every mapp
   }
   const big = join(dir, 'outlive.safetensors');
   await writeWithFormat('safetensors', big, { a: createTensor('uint8', [1 << 20], patternBytes(1 << 20, 5)) });
-  for (const env of [{}, UNCOUNTED]) {
+  for (const env of [COUNTED, {}]) {
     const result = runChild(['outlive', big, 'a'], { gc: true, env });
     assert.equal(result.mapped, true);
     assert.equal(result.sumAfterClose, result.expected);
@@ -141,7 +175,7 @@ test('uncounted buffers (TENSIO_MMAP_UNCOUNTED=1): the same bytes for every mapp
   }
 });
 
-test('uncounted mappings made in worker threads are released when the workers end, without a crash', { skip: NOT_CHARGED }, async (t) => {
+test('charged mappings made in worker threads are released when the workers end, without a crash', { skip: NOT_CHARGED }, async (t) => {
   const dir = await tempDir(t, 'tensio-mmap-accounting-');
   const path = join(dir, 'a.bin');
   writeFileSync(path, new Uint8Array(1 << 24).fill(3));
@@ -155,7 +189,7 @@ test('uncounted mappings made in worker threads are released when the workers en
     (async () => { const seen = [];
       for (let round = 0; round < 3; round++) { const w = new Worker(${JSON.stringify(worker)}, { eval: true }); seen.push(await new Promise((resolve) => w.on('message', resolve))); await w.terminate(); }
       console.log(JSON.stringify({ seen, after: addon.stats().liveMappings })); })();`;
-  const result = JSON.parse(execFileSync(process.execPath, ['-e', main], { encoding: 'utf8', env: { ...process.env, ...UNCOUNTED } }).trim()) as { seen: { charged: boolean; live: number; first: number }[]; after: number };
+  const result = JSON.parse(execFileSync(process.execPath, ['-e', main], { encoding: 'utf8', env: { ...process.env } }).trim()) as { seen: { charged: boolean; live: number; first: number }[]; after: number };
   assert.equal(result.seen.length, 3);
   assert.ok(result.seen.every((entry) => entry.charged && entry.live >= 20 && entry.first === 3), JSON.stringify(result.seen));
   assert.equal(result.after, 0);

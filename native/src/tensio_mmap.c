@@ -7,12 +7,13 @@
  * - The mapping is MAP_PRIVATE with PROT_READ | PROT_WRITE: copy-on-write. JavaScript
  *   may write into a tensor it was given (typed arrays cannot be made read-only); the
  *   write lands in private pages of this process and never reaches the file.
- * - The ArrayBuffer owns its mapping: the finalizer unmaps it when the buffer is
- *   garbage collected. There is no explicit unmap (a view still held would then point
- *   at unmapped memory and crash the process). With TENSIO_MMAP_UNCOUNTED=1
- *   (hand_out_unaccounted) the buffer is one V8 does not count as external memory
- *   (tensio_mmap_v8.cc), finalized as an object, never detachable or transferable;
- *   otherwise (the default) a Node-API external buffer.
+ * - The ArrayBuffer's backing store owns its mapping: it is unmapped when V8 frees the
+ *   store (the buffer was garbage collected; a detached buffer's store moves with its
+ *   bytes). There is no explicit unmap (a view still held would then point at unmapped
+ *   memory and crash the process). By default (hand_out_store_owned) the store is one V8
+ *   does not count as external memory (tensio_mmap_v8.cc), charged charge_for() instead;
+ *   with TENSIO_MMAP_COUNTED=1, or an addon without its C++ part or run by another Node
+ *   major, a Node-API external buffer, counted at its length.
  * - The file's size is checked with fstat() at every map: a range past the current end
  *   is refused (code "ESTALE"), so a file shortened since it was opened is never mapped.
  * - A file shortened *while* mapped makes the kernel raise SIGBUS on the pages past the
@@ -48,15 +49,18 @@
 /* tensio_mmap_v8.cc; left out (TENSIO_NO_V8_BUFFERS) when no C++ compiler built it: map() then makes Node-API buffers only. */
 #ifdef TENSIO_NO_V8_BUFFERS
 static int tensio_v8_node_major(void) { return -1; }
-static napi_value tensio_v8_unaccounted_arraybuffer(napi_env env, void *data, size_t length) {
+static napi_value tensio_v8_store_owned_arraybuffer(napi_env env, void *data, size_t length, void (*release)(void *),
+                                                    void *cookie) {
   (void)env;
   (void)data;
   (void)length;
+  (void)release;
+  (void)cookie;
   return NULL;
 }
 #else
 int tensio_v8_node_major(void);
-napi_value tensio_v8_unaccounted_arraybuffer(napi_env env, void *data, size_t length);
+napi_value tensio_v8_store_owned_arraybuffer(napi_env env, void *data, size_t length, void (*release)(void *), void *cookie);
 #endif
 
 /* Live mappings the SIGBUS handler can recognise. When the table is full, map() refuses
@@ -82,10 +86,8 @@ typedef struct {
   void *base;
   size_t total;
   int slot;
-  /* Bytes taken off V8's external-memory counter at map time, given back at unmap. */
+  /* Bytes taken off V8's external-memory counter at map time, given back at unmap (Node-API buffers only). */
   int64_t uncharged;
-  /* Bytes added to the counter for a buffer V8 does not count itself (unaccounted), taken off at unmap. */
-  int64_t charged;
 } mapping_t;
 
 static slot_t slots[SLOT_COUNT];
@@ -230,7 +232,7 @@ static int64_t charge_for(int64_t length) {
  */
 typedef struct {
   int64_t owed;
-  /* JavaScript's markAsUntransferable, given by setUntransferableMarker(); unaccounted buffers need it. */
+  /* JavaScript's markAsUntransferable, given by setUntransferableMarker(); store-owned buffers are made only once it is. */
   napi_ref marker;
 } env_state_t;
 
@@ -270,18 +272,30 @@ static void finalize_mapping(napi_env env, void *data, void *hint) {
 }
 
 /*
- * Release of a mapping handed out as an unaccounted buffer (tensio_mmap_v8.cc): a
- * Node-API finalizer on the ArrayBuffer object, which is the only holder of its backing
- * store (the buffer cannot be detached). Gives back the charge map() made.
+ * Release of a mapping handed out as a store-owned buffer (tensio_mmap_v8.cc): called
+ * once, when V8 frees the backing store, possibly on a V8 sweeper thread or at isolate
+ * teardown, so it touches no Node-API or V8 state: the registry has its own lock, munmap
+ * and free are thread-safe. The charge is given back apart (give_back_charge).
  */
-static void finalize_unaccounted(napi_env env, void *data, void *hint) {
-  (void)hint;
-  mapping_t *mapping = (mapping_t *)data;
-  int64_t ignored;
-  if (mapping->charged > 0) napi_adjust_external_memory(env, -mapping->charged, &ignored);
+static void release_store_owned(void *cookie) {
+  mapping_t *mapping = (mapping_t *)cookie;
+  /* Unregister first: once unmapped, the address range may be reused by anyone. */
   registry_remove(mapping->slot);
   munmap(mapping->base, mapping->total);
   free(mapping);
+}
+
+/*
+ * Finalizer on a store-owned buffer's object (the JavaScript thread): gives back what
+ * hand_out_store_owned charged, carried in the hint. The object, not the store, carries
+ * the charge because only this thread may adjust the counter; a buffer detached by a byte
+ * stream gives its charge back when the emptied object is collected, and the bytes' new
+ * buffer is then uncharged (a mapping moved through a byte stream is the rare case).
+ */
+static void give_back_charge(napi_env env, void *data, void *hint) {
+  (void)data;
+  int64_t ignored;
+  napi_adjust_external_memory(env, -(int64_t)(intptr_t)hint, &ignored);
 }
 
 /* 1 when this process's Node is the major tensio_mmap_v8.cc was compiled against (its V8 API is then safe to call). */
@@ -294,38 +308,33 @@ static int same_node_major(napi_env env) {
   return same_major;
 }
 
-/* 1 when unaccounted buffers may be made now: the same Node major and TENSIO_MMAP_UNCOUNTED set. */
-static int unaccounted_usable(napi_env env) {
-  int same_major = same_node_major(env);
-  /*
-   * Opt-in (TENSIO_MMAP_UNCOUNTED=1, read at every map): such a buffer cannot be detached,
-   * and Node 20's web streams detach the buffers of byte-stream chunks with a checked
-   * Detach() that aborts the process on a detach key (without the key they would move the
-   * store to a buffer whose mapping this finalizer then unmaps). Off: Node-API buffers.
-   */
-  const char *uncounted = getenv("TENSIO_MMAP_UNCOUNTED");
-  return same_major && uncounted && *uncounted && strcmp(uncounted, "0") != 0;
+/* 1 when store-owned buffers may be made now: the same Node major, and TENSIO_MMAP_COUNTED (read at every map) not set. */
+static int store_owned_usable(napi_env env) {
+  const char *counted = getenv("TENSIO_MMAP_COUNTED");
+  return same_node_major(env) && !(counted && *counted && strcmp(counted, "0") != 0);
 }
 
 /*
- * The mapping as an ArrayBuffer V8 does not count as external memory (see
- * tensio_mmap_v8.cc), charged charge_for(length) instead and released by a finalizer on
- * the object; NULL (nothing created, nothing released) when that is not possible here.
+ * The mapping as an ArrayBuffer V8 does not count as external memory and whose backing
+ * store unmaps it (tensio_mmap_v8.cc), charged charge_for(length) instead; NULL (nothing
+ * created, the caller still owns the mapping) when that is not possible here. Once the
+ * buffer exists it is returned whatever else fails: its store owns the mapping from then on.
  */
-static napi_value hand_out_unaccounted(napi_env env, mapping_t *mapping, size_t delta, size_t length) {
+static napi_value hand_out_store_owned(napi_env env, mapping_t *mapping, size_t delta, size_t length) {
   env_state_t *state = env_state(env);
   napi_value marker = NULL;
   if (!state || !state->marker || napi_get_reference_value(env, state->marker, &marker) != napi_ok || !marker ||
-      !unaccounted_usable(env)) {
+      !store_owned_usable(env)) {
     return NULL;
   }
-  napi_value buffer = tensio_v8_unaccounted_arraybuffer(env, (char *)mapping->base + delta, length);
+  napi_value buffer =
+      tensio_v8_store_owned_arraybuffer(env, (char *)mapping->base + delta, length, release_store_owned, mapping);
   if (!buffer) return NULL;
   /*
-   * Marked before the finalizer is attached: on any failure up to there the object is left
-   * unreferenced (its empty deleter frees nothing) and the caller wraps the mapping the
-   * Node-API way. Untransferable: postMessage and structuredClone copy it instead of
-   * moving its store to another thread (Node marks its own external buffers the same way).
+   * Untransferable: postMessage and structuredClone copy it instead of moving its store
+   * to another thread, as Node does with its external buffers (moving would be safe, the
+   * store owns the mapping; copying keeps both kinds alike). A failure leaves it
+   * transferable, nothing worse.
    */
   napi_value global, ignored_result;
   if (napi_get_global(env, &global) != napi_ok ||
@@ -336,12 +345,12 @@ static napi_value hand_out_unaccounted(napi_env env, mapping_t *mapping, size_t 
       napi_value ignored_error;
       napi_get_and_clear_last_exception(env, &ignored_error);
     }
-    return NULL;
   }
-  if (napi_add_finalizer(env, buffer, mapping, finalize_unaccounted, NULL, NULL) != napi_ok) return NULL;
   int64_t charge = charge_for((int64_t)length);
   int64_t ignored;
-  if (napi_adjust_external_memory(env, charge, &ignored) == napi_ok) mapping->charged = charge;
+  if (napi_add_finalizer(env, buffer, NULL, give_back_charge, (void *)(intptr_t)charge, NULL) == napi_ok) {
+    napi_adjust_external_memory(env, charge, &ignored);
+  }
   return buffer;
 }
 
@@ -398,22 +407,22 @@ static napi_value hand_out(napi_env env, void *base, size_t total, size_t delta,
   mapping->total = total;
   mapping->slot = slot;
   mapping->uncharged = 0;
-  mapping->charged = 0;
 
-  napi_value unaccounted = hand_out_unaccounted(env, mapping, delta, length);
-  if (unaccounted) return unaccounted;
+  napi_value store_owned = hand_out_store_owned(env, mapping, delta, length);
+  if (store_owned) return store_owned;
 
   /*
-   * The Node-API buffer (the default), when the unaccounted one is not asked for
-   * (TENSIO_MMAP_UNCOUNTED) or cannot be made (another Node major, no marker).
+   * The Node-API buffer, when the store-owned one is not asked for (TENSIO_MMAP_COUNTED=1)
+   * or cannot be made (another Node major, no C++ part, no marker).
    * Session 25 (--trace-incremental-marking, 1 GiB maps): V8 11 starts incremental
    * marking ("external memory pressure") at the creation of every buffer over 64 MiB in
    * every variant tried: uncharged after it (as here) or before it, the debt paid apart or
    * in the same adjustment, or in each finalizer. Its limit appears to follow the
    * counter's low-water mark (lowest amount + 64 MiB), so an uncharge made first lowers
    * the limit with the counter. The marking and its finalizing mark-compact (1-4 ms, in a
-   * task) are the cost of a large mapping this way; nothing here changes them (session 27:
-   * the unaccounted buffer above does).
+   * task) are the cost of a large mapping this way; nothing here changes them (the
+   * store-owned buffer above does: V8's limit is the lowest amount since the last
+   * mark-compact + 64 MiB, ExternalMemoryAccounting::Update, so any uncharge lowers it).
    */
   napi_value buffer;
   napi_status status = napi_create_external_arraybuffer(env, (char *)base + delta, length, finalize_mapping,
@@ -1196,7 +1205,7 @@ static napi_value mapping_faulted(napi_env env, napi_callback_info info) {
  * setUntransferableMarker(fn): the function map() calls on every buffer it makes outside
  * V8's external-memory count (node:worker_threads' markAsUntransferable). Until it is
  * given, map() makes Node-API external buffers only. Answers whether this addon can make
- * the others (same Node major); TENSIO_MMAP_UNCOUNTED decides at each map whether it does.
+ * the others (same Node major); TENSIO_MMAP_COUNTED=1 (read at each map) asks for Node-API buffers instead.
  */
 static napi_value set_untransferable_marker(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -1224,7 +1233,7 @@ static napi_value populate_pending_bytes(napi_env env, napi_callback_info info) 
   return result;
 }
 
-/* stats() -> { liveMappings, faults, pageSize, capacity }. */
+/* stats() -> { liveMappings, faults, pageSize, capacity, externalMemory }; externalMemory is V8's external-memory counter (what starts collections) once collected mappings' debt is paid, read by an adjustment of 0. */
 static napi_value mapping_stats(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result, value;
@@ -1241,6 +1250,10 @@ static napi_value mapping_stats(napi_env env, napi_callback_info info) {
   napi_create_int32(env, SLOT_COUNT, &value);
   napi_set_named_property(env, result, "capacity", value);
   pay_owed(env);
+  int64_t external = 0;
+  if (napi_adjust_external_memory(env, 0, &external) == napi_ok && napi_create_double(env, (double)external, &value) == napi_ok) {
+    napi_set_named_property(env, result, "externalMemory", value);
+  }
   return result;
 }
 
@@ -1273,5 +1286,8 @@ NAPI_MODULE_INIT() {
     {"parquetGatherBandPlain", NULL, tensio_parquet_gather_band, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
+  /* Says to JavaScript that map() makes store-owned buffers by default (an addon built before them made them only on TENSIO_MMAP_UNCOUNTED=1). */
+  napi_value store_owned;
+  if (napi_get_boolean(env, true, &store_owned) == napi_ok) napi_set_named_property(env, exports, "storeOwnedBuffers", store_owned);
   return exports;
 }

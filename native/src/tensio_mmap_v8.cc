@@ -1,23 +1,30 @@
 /*
  * The one piece of tensio_mmap that goes below Node-API: an ArrayBuffer over a mapping
- * that V8 does not count as external memory.
+ * that V8 does not count as external memory, and whose backing store owns the mapping.
  *
  * Why: napi_create_external_arraybuffer gives V8 a backing store with a deleter, and V8
  * adds the buffer's whole length to its external-memory counter when the buffer is
  * created (ArrayBufferSweeper::Append). Any single increase over 64 MiB since the last
  * mark-compact starts incremental marking ("external memory pressure"), so every mapped
- * tensor over 64 MiB started a collection whatever the addon adjusted around it
- * (bench/README.md, sessions 20-27). A file mapping is not heap memory: its pages belong
+ * tensor over 64 MiB started a collection whatever the addon adjusted around it: V8's
+ * counter moves its limit down with every decrease (ExternalMemoryAccounting::Update sets
+ * limit = lowest amount + 64 MiB), so an uncharge made first lowers the limit with it
+ * (bench/README.md, sessions 20-29). A file mapping is not heap memory: its pages belong
  * to the page cache. V8 leaves a backing store out of the counter when its deleter is
- * v8::BackingStore::EmptyDeleter, so the buffer is made that way here; the mapping is then
- * released by a Node-API finalizer on the ArrayBuffer object instead (tensio_mmap.c), and
- * charged to the counter by what it does cost (tensio_mmap.c's charge_for).
+ * v8::BackingStore::EmptyDeleter (BackingStore::PerIsolateAccountingLength), so the store
+ * is made that way here, and tensio_mmap.c charges the counter what the mapping does cost
+ * (charge_for) through a finalizer on the object.
  *
- * That moves the mapping's lifetime from the backing store to the JavaScript object, so
- * the backing store must never outlive the object: the buffer gets a detach key no
- * JavaScript holds, so it cannot be detached (ArrayBuffer.prototype.transfer, postMessage
- * transfer lists), and is marked untransferable (JavaScript does that, see
- * src/storage/memory-map.ts), so Node copies it instead of moving it.
+ * Who unmaps: the backing store, not the object. The store is handed to V8 inside a
+ * std::shared_ptr whose deleter deletes the store and then calls `release` (tensio_mmap.c
+ * unregisters and unmaps). V8 keeps every reference to a store as a copy of that
+ * shared_ptr (ArrayBuffer::New takes it as given; detaching moves it to the new buffer),
+ * so the mapping lives exactly as long as some ArrayBuffer still holds its bytes: the
+ * buffer can be detached (web byte streams detach every chunk) with its mapping following
+ * the bytes, as Node-API's own external buffers do. The deleter may run on a V8 sweeper
+ * thread or at isolate teardown: `release` must not call into Node-API or V8.
+ * (Session 27's first version owned the mapping by the object and had to forbid
+ * detaching with a detach key, which aborted the process in Node 20's byte streams.)
  *
  * The V8 API is not ABI-stable across Node majors (Node-API is): the caller uses this only
  * when the running Node's major is the one the addon was compiled against.
@@ -29,25 +36,48 @@
 #include <v8.h>
 
 #include <memory>
+#include <new>
 
 extern "C" int tensio_v8_node_major(void) { return NODE_MAJOR_VERSION; }
 
+namespace {
+/* What the store's deleter releases; `armed` only once the buffer exists (see below). */
+struct StoreOwner {
+  void (*release)(void *);
+  void *cookie;
+  bool armed;
+};
+}  // namespace
+
 /*
- * An ArrayBuffer over [data, data + length) that V8 neither counts nor frees, or NULL
- * (nothing created) when V8 refuses. The caller owns the memory and must attach its own
- * finalizer to the returned object.
+ * An ArrayBuffer over [data, data + length) that V8 does not count, whose backing store
+ * calls release(cookie) once, when V8 frees it (any thread). NULL when V8 refuses: then
+ * release is never called and the caller still owns the memory.
  */
-extern "C" napi_value tensio_v8_unaccounted_arraybuffer(napi_env env, void *data, size_t length) {
+extern "C" napi_value tensio_v8_store_owned_arraybuffer(napi_env env, void *data, size_t length,
+                                                        void (*release)(void *), void *cookie) {
   (void)env;
   v8::Isolate *isolate = v8::Isolate::GetCurrent();
   if (isolate == nullptr) return nullptr;
+  StoreOwner *owner = new (std::nothrow) StoreOwner{release, cookie, false};
+  if (owner == nullptr) return nullptr;
   std::unique_ptr<v8::BackingStore> store =
       v8::ArrayBuffer::NewBackingStore(data, length, v8::BackingStore::EmptyDeleter, nullptr);
-  if (!store) return nullptr;
-  v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, std::move(store));
+  if (!store) {
+    delete owner;
+    return nullptr;
+  }
+  // The deleter does what std::default_delete would (V8 hands stores out as unique_ptrs),
+  // then releases the mapping: the store's EmptyDeleter frees nothing itself.
+  std::shared_ptr<v8::BackingStore> shared(store.release(), [owner](v8::BackingStore *freed) {
+    delete freed;
+    if (owner->armed) owner->release(owner->cookie);
+    delete owner;
+  });
+  v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, shared);
+  // Empty: `shared` dies at return with the store, unarmed, so the caller keeps the mapping.
   if (buffer.IsEmpty()) return nullptr;
-  // A key nobody else holds: Detach() without it throws, so the store never moves away.
-  buffer->SetDetachKey(v8::Object::New(isolate));
+  owner->armed = true;
   // Node-API's napi_value is a v8::Local<v8::Value>'s handle (v8impl::JsValueFromV8LocalValue).
   v8::Local<v8::Value> value = buffer;
   return reinterpret_cast<napi_value>(*value);

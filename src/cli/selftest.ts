@@ -256,8 +256,8 @@ Exit codes: 0 every check passed; 1 something failed; 2 usage error; 130 interru
     if (outcomes.length === 0) context.stdout('FAIL  no format that can both read and write is registered\n');
     context.stdout(`memory mapping: ${mapping.enabled ? 'on' : 'off'} (${mapping.reason})\n`);
     if (mapping.mappingAccounting) {
-      // Which V8 accounting a mapped buffer gets (TENSIO_MMAP_UNCOUNTED=1 opts in to 'charged'): it decides when mapped reads start collections.
-      context.stdout(`mapped buffers: ${mapping.mappingAccounting === 'charged' ? 'charged 1 MiB each, left out of V8\'s external count (TENSIO_MMAP_UNCOUNTED=1)' : 'counted at their length in V8\'s external memory (the default; TENSIO_MMAP_UNCOUNTED=1 leaves them out)'}\n`);
+      // Which V8 accounting a mapped buffer gets ('charged' by default, TENSIO_MMAP_COUNTED=1 opts out): it decides when mapped reads start collections.
+      context.stdout(`mapped buffers: ${mapping.mappingAccounting === 'charged' ? 'charged 1 MiB plus page tables each, left out of V8\'s external count (the default; TENSIO_MMAP_COUNTED=1 counts them)' : `counted at their length in V8\'s external memory (${process.env.TENSIO_MMAP_COUNTED ? 'TENSIO_MMAP_COUNTED is set' : 'this addon cannot make the charged kind: rebuild it with npm run build:native'})`}\n`);
     }
     context.stdout(`huge-page buffers: ${mapping.hugePageBuffers ? 'on' : 'off'} (${mapping.hugePageReason})\n`);
     context.stdout(`fault-ahead (populate): ${mapping.populate === 'unavailable' ? 'off' : mapping.populate === 'populate' ? 'on' : 'advice only'} (${mapping.populateReason})\n`);

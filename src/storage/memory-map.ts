@@ -13,13 +13,16 @@
  * it, as Node does with every external buffer.
  *
  * V8 counts an external buffer's whole length as external memory, and any increase over
- * 64 MiB starts a collection: every mapped tensor over 64 MiB does. `TENSIO_MMAP_UNCOUNTED=1`
- * (with an addon built for the running Node's major) hands mappings out as buffers V8
+ * 64 MiB starts a collection: every Node-API mapped tensor over 64 MiB did (no adjustment
+ * around it helps: V8's limit follows the lowest count since the last mark-compact). So
+ * with an addon built for the running Node's major, mappings are handed out as buffers V8
  * leaves out of that count (`native/src/tensio_mmap_v8.cc`), charged what they cost
- * instead (1 MiB plus page tables), so reading a large tensor starts no collection; such a
- * buffer cannot be detached, and Node 20's web byte streams, which detach the buffer of
- * every chunk, abort the process on it: opt-in only, for consumers that keep tensors away
- * from byte streams. `memoryMapStatus().mappingAccounting` says which is in use.
+ * instead (1 MiB plus page tables), and reading a large tensor starts no collection (1 GiB
+ * `.npy`: read() 0.3 ms against 5-17 ms with the collection's scavenges). Their backing
+ * store owns the mapping, so they detach and move like any buffer (web byte streams detach
+ * every chunk) and unreferenced mappings are still collected (about 64 start a collection).
+ * `TENSIO_MMAP_COUNTED=1` (read at every map) asks for the Node-API kind instead;
+ * `memoryMapStatus().mappingAccounting` says which is in use.
  *
  * A file shortened while mapped: the addon's SIGBUS handler turns the pages past the new
  * end into zeros instead of letting the process die, and {@link memoryMapFaulted} says
@@ -39,11 +42,11 @@ import { hugePageStatus } from './huge-pages.js';
 export const NO_MMAP_ENV = 'TENSIO_NO_MMAP';
 
 /**
- * The environment variable that asks for mapped buffers V8 leaves out of its
- * external-memory count (`TENSIO_MMAP_UNCOUNTED=1`, read at every map; see the module's
- * notes: such buffers cannot go into web byte streams).
+ * The environment variable that asks for mapped buffers V8 counts at their whole length
+ * (`TENSIO_MMAP_COUNTED=1`, read at every map: Node-API external buffers, each over 64 MiB
+ * starting a collection) instead of the charged default; see the module's notes.
  */
-export const UNCOUNTED_MMAP_ENV = 'TENSIO_MMAP_UNCOUNTED';
+export const COUNTED_MMAP_ENV = 'TENSIO_MMAP_COUNTED';
 
 /**
  * Tensors smaller than this are read, not mapped: a map and its unmap cost a few
@@ -63,15 +66,18 @@ export interface MmapAddon {
   /** Absent in an addon built before it existed (the caller then reads). */
   mapJoined?(triples: number[]): ArrayBuffer;
   faulted(buffer: ArrayBuffer): boolean;
-  stats(): { liveMappings: number; faults: number; pageSize: number; capacity: number };
+  /** `externalMemory`: V8's external-memory counter (what starts collections), absent in an addon built before session 29. */
+  stats(): { liveMappings: number; faults: number; pageSize: number; capacity: number; externalMemory?: number };
   /**
    * The function `map`/`mapJoined` call on every buffer they make outside V8's
    * external-memory count (`markAsUntransferable`); without it they make only Node-API
    * external buffers. Answers whether such buffers can be made (the addon was built for
-   * this Node major); `TENSIO_MMAP_UNCOUNTED` decides at every map whether they are.
+   * this Node major); `TENSIO_MMAP_COUNTED` decides at every map whether they are.
    * Absent in an addon built before it existed.
    */
   setUntransferableMarker?(marker: (buffer: ArrayBuffer) => void): boolean;
+  /** True in an addon whose map() makes the charged, store-owned kind by default (session 29); absent before. */
+  storeOwnedBuffers?: boolean;
   mapInto(memory: WasmMemoryLike, byteOffset: number, fd: number, fileOffset: number, length: number): object;
   unmapInto(handle: object): boolean;
   intoFaulted(handle: object): boolean;
@@ -171,9 +177,10 @@ export interface MemoryMapStatus {
   readonly populateReason: string;
   /**
    * How mapped buffers weigh in V8's external-memory count, which starts collections:
-   * `'counted'` (the default: Node-API external buffers, counted at their whole length)
-   * or `'charged'` (`TENSIO_MMAP_UNCOUNTED=1` with an addon built for this Node major:
-   * left out of V8's own count, charged 1 MiB plus page tables each, never detachable).
+   * `'charged'` (the default with an addon built for this Node major: left out of V8's
+   * own count, charged 1 MiB plus page tables each) or `'counted'` (`TENSIO_MMAP_COUNTED=1`,
+   * or an addon built for another Node major or without its C++ part: Node-API external
+   * buffers, counted at their whole length).
    */
   readonly mappingAccounting?: 'charged' | 'counted';
 }
@@ -209,8 +216,8 @@ function loadAddon(): { addon?: MmapAddon; path?: string; reason: string; uncoun
   }
   try {
     const addon = createRequire(import.meta.url)(path) as MmapAddon;
-    // Buffers left out of V8's count must never move to another thread: their mapping goes with this object.
-    const uncounted = addon.setUntransferableMarker?.(markAsUntransferable) === true;
+    // Buffers left out of V8's count are made only once the addon has the marker (transfer lists copy them, as Node's external buffers).
+    const uncounted = addon.setUntransferableMarker?.(markAsUntransferable) === true && addon.storeOwnedBuffers === true;
     loaded = { addon, path, reason: `local files are memory-mapped through ${path}`, uncounted };
   } catch (error) {
     loaded = { reason: `the native addon at ${path} could not be loaded (${(error as Error).message}); files are read with ordinary positional reads. Rebuild it with \`npm run build:native\`` };
@@ -232,8 +239,8 @@ export function memoryMapStatus(): MemoryMapStatus {
   const huge = { ...hugePageStatus(), ...populateStatus() };
   if (!state.addon) return { enabled: false, reason: state.reason, ...huge };
   const stats = state.addon.stats();
-  const uncountedFlag = process.env[UNCOUNTED_MMAP_ENV];
-  const charged = state.uncounted === true && uncountedFlag !== undefined && uncountedFlag !== '' && uncountedFlag !== '0';
+  const countedFlag = process.env[COUNTED_MMAP_ENV];
+  const charged = state.uncounted === true && (countedFlag === undefined || countedFlag === '' || countedFlag === '0');
   return { enabled: true, reason: state.reason, addonPath: state.path!, liveMappings: stats.liveMappings, faults: stats.faults, mappingAccounting: charged ? 'charged' : 'counted', ...huge };
 }
 

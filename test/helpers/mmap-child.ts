@@ -19,8 +19,14 @@
  *   is handed out the file is cut to half of it; every tensor given is summed. Reports
  *   the error code the loop ended with and what populating a mapping of the cut range says.
  * - `transfer FILE NAME`: reads NAME (mapped), puts its buffer through `structuredClone`
- *   and `postMessage` transfer lists and `ArrayBuffer.prototype.transfer` where it
- *   exists; reports whether the copies and the original still hold the bytes.
+ *   and `postMessage` transfer lists; reports whether the copies and the original still
+ *   hold the bytes.
+ * - `stream-detach FILE NAME`: reads NAME (mapped), moves it through a web byte stream
+ *   (which detaches its buffer), drops and collects the emptied original, sums the moved
+ *   bytes; then drops those and reports the live mappings before and after.
+ * - `charge FILE NAME COUNT`: reads NAME (mapped, not populated) COUNT times, keeping
+ *   every result; reports how much V8's external-memory counter grew (the addon's
+ *   `stats().externalMemory`), and what it is at after the results are dropped and collected.
  * - `collections FILE COUNT`: reads the file's first tensor (mapped) COUNT times, keeping
  *   every result, giving V8 100 ms after each; reports the mark-compacts that ended
  *   meanwhile (PerformanceObserver 'gc' entries) and what `process.memoryUsage().external`
@@ -154,17 +160,62 @@ if (mode === 'hashes') {
   port1.postMessage(buffer, [buffer]);
   const posted = await received;
   port1.close();
-  const transfer = (buffer as ArrayBuffer & { transfer?: () => ArrayBuffer }).transfer;
-  let detachRefused = true;
-  if (typeof transfer === 'function') {
-    try {
-      transfer.call(buffer);
-      detachRefused = false;
-    } catch {
-      detachRefused = true;
+  out.transfer = { mapped: isMemoryMapped(tensor.data), cloneEqual: same(new Uint8Array(cloned)), postEqual: same(new Uint8Array(posted)), lengthAfter: buffer.byteLength, sameAsCopy: same(tensor.data) };
+} else if (mode === 'stream-detach') {
+  // A web byte stream detaches the chunk's buffer and moves its store to a new one; the
+  // emptied original is then dropped and collected while the moved bytes are still held.
+  const [path, name] = args as [string, string];
+  const reader = await openTensorFile(path);
+  const expected = byteSum((await reader.read(name, { copy: true })).data);
+  // Says whether the emptied original was collected (else this mode would prove nothing).
+  out.originalCollected = false;
+  const registry = new FinalizationRegistry(() => { out.originalCollected = true; });
+  // In a function of its own, so that nothing here (the stream, its source, the view) holds the emptied original afterwards.
+  const moveThroughStream = async (): Promise<Uint8Array | undefined> => {
+    const tensor = await reader.read(name, { populate: false });
+    out.mapped = isMemoryMapped(tensor.data);
+    registry.register(tensor.data.buffer, 'original');
+    const stream = new ReadableStream({ type: 'bytes', start(controller) { controller.enqueue(tensor.data); controller.close(); } });
+    const { value } = await stream.getReader().read();
+    out.detached = tensor.data.byteLength === 0;
+    return value;
+  };
+  let moved = await moveThroughStream();
+  await reader.close();
+  const settle = async () => {
+    for (let round = 0; round < 3; round++) {
+      collect();
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
+  };
+  await settle();
+  out.liveWhileMovedHeld = memoryMapStatus().liveMappings;
+  out.sumMoved = byteSum(moved!);
+  out.expected = expected;
+  moved = undefined;
+  await settle();
+  out.liveAfterDrop = memoryMapStatus().liveMappings;
+} else if (mode === 'charge') {
+  // V8's external-memory counter (the addon's stats().externalMemory) around COUNT mapped reads kept, then dropped and collected.
+  const [path, name, count] = args as [string, string, string];
+  const { loadedAddon } = await import('../../src/storage/memory-map.js');
+  const counter = () => loadedAddon()?.stats().externalMemory ?? Number.NaN;
+  const reader = await openTensorFile(path);
+  collect();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const before = counter();
+  let kept: Uint8Array[] = [];
+  for (let round = 0; round < Number(count); round++) kept.push((await reader.read(name, { populate: false })).data);
+  out.mapped = kept.filter((view) => isMemoryMapped(view)).length;
+  out.whileKept = counter() - before;
+  kept = [];
+  await reader.close();
+  for (let round = 0; round < 3; round++) {
+    collect();
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  out.transfer = { mapped: isMemoryMapped(tensor.data) && detachRefused, cloneEqual: same(new Uint8Array(cloned)), postEqual: same(new Uint8Array(posted)), lengthAfter: buffer.byteLength, sameAsCopy: same(tensor.data) };
+  out.afterDrop = counter() - before;
+  out.live = memoryMapStatus().liveMappings;
 } else if (mode === 'each-hashes') {
   const files: Record<string, Record<string, { mapped: string; copied: string; wasMapped: boolean }>> = {};
   for (const path of args) {
