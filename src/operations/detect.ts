@@ -99,10 +99,17 @@ export async function detectFormat(path: string, options: FormatListOption & Rem
  * ```
  */
 export async function detectLocalFile(path: string, options: FormatListOption & RemoteOptions = {}): Promise<{ format: TensorFormat; source?: ByteSource }> {
-  const kind = await locationKind(path);
-  if (kind !== 'file') return { format: await detectFormat(path, options) };
   const formats = options.formats ?? BUILT_IN_FORMATS;
-  const { source } = await openSourceInput(path);
+  // The file is opened first and the path asked about only when that fails (a folder or a
+  // missing path then go to detectFormat, any other failure is thrown): a stat of the path
+  // before every open was one more thread-pool hop per open (session 29).
+  let source: ByteSource;
+  try {
+    ({ source } = await openSourceInput(path));
+  } catch (error) {
+    if ((await locationKind(path)) !== 'file') return { format: await detectFormat(path, options) };
+    throw error;
+  }
   let format: TensorFormat | undefined;
   try {
     format = matchProbe(formats, await probeSource(source, { tail: true }), path);
