@@ -36,6 +36,19 @@ test('ScratchPool: a given-back buffer is reused for a chunk that fits, never ha
   assert.notEqual(pool.take(64).buffer, foreign.buffer);
 });
 
+test('ScratchPool: when full, the buffers idle longest make room for the one given back (the chunk sizes of the next file are kept, not those of the last)', () => {
+  const pool = new ScratchPool(2, 1 << 20);
+  const small = [pool.take(100), pool.take(100)];
+  for (const buffer of small) pool.give(buffer);
+  // Reads of larger chunks now: none of the idle buffers fits, so each take is new; given back, each replaces the oldest small one.
+  const large = [pool.take(5000), pool.take(5000)];
+  for (const buffer of large) assert.ok(!small.some((old) => old.buffer === buffer.buffer), 'too small to serve');
+  for (const buffer of large) pool.give(buffer);
+  assert.equal(pool.idle, large.reduce((sum, buffer) => sum + buffer.buffer.byteLength, 0), 'only the large buffers are idle');
+  const again = [pool.take(5000), pool.take(5000)];
+  assert.deepEqual(new Set(again.map((buffer) => buffer.buffer)), new Set(large.map((buffer) => buffer.buffer)), 'the next reads reuse them');
+});
+
 test('stacked reads of multi-page chunks reuse the pool from row group to row group and still read every value', async (t) => {
   const dir = await tempDir(t);
   const rows = 4000;
@@ -67,9 +80,9 @@ test('ScratchPool with retention: idle bytes bounded, dropped by trim() and afte
   const b = pool.take(1000);
   pool.give(a);
   pool.give(b);
-  // Each whole buffer is 1,062 bytes (rounded up by a sixteenth): the second would pass 2,000 idle bytes.
-  assert.equal(pool.idle, a.buffer.byteLength);
-  assert.equal(pool.take(1000).buffer, a.buffer);
+  // Each whole buffer is 1,062 bytes (rounded up by a sixteenth): the second would pass 2,000 idle bytes, so the one idle longest makes room.
+  assert.equal(pool.idle, b.buffer.byteLength);
+  assert.equal(pool.take(1000).buffer, b.buffer);
   assert.equal(pool.idle, 0);
   pool.trim();
   const c = pool.take(1000);
