@@ -8,8 +8,8 @@
  * JavaScript gather refuses them, with the same reason at the same value; pieces that
  * would write outside the output refused before anything runs. Through the reader:
  * pyarrow's dictionary files read equal with the native gather and with
- * `TENSIO_PARQUET_GATHER=js` (stacked in bands, and column by column, which gathers in
- * JavaScript), and a page with an index past its dictionary refused with the same
+ * `TENSIO_PARQUET_GATHER=js` (stacked in bands, and column by column, natively for a
+ * dictionary of up to 256 KiB), and a page with an index past its dictionary refused with the same
  * TensioError both ways (the general decoder, hyparquet, would read it as a null: NaN),
  * also when a later column's damage is met first on the JavaScript thread.
  */
@@ -295,6 +295,13 @@ test('native gather through the reader: pyarrow dictionary files read equal with
     assert.equal(native.length, js.length);
     native.forEach((bytes, i) => assert.ok(Buffer.from(bytes).equals(Buffer.from(js[i]!)), `${name}: tensor ${i}`));
   }
+  // Column by column: a dictionary of up to 256 KiB gathered natively (c2: 16,000 entries), a larger one in JavaScript (c3: 70,000).
+  await using columns = await parquetOpen(join(dir, 'big.parquet'), { formatOptions: { columns: 'separate' } });
+  jsCalls = 0;
+  await columns.read('c2');
+  assert.equal(jsCalls, 0, 'c2: every page gathered natively');
+  await columns.read('c3');
+  assert.ok(jsCalls > 10, `c3: gathered in JavaScript (${jsCalls})`);
   // Damage the small file: its first run of indices (width 2, values 0-2) made to hold 3, one past its 3 entries.
   const bytes = new Uint8Array(readFileSync(join(dir, 'small.parquet')));
   const cursor = new ThriftCursor(bytes.subarray(4));
@@ -314,7 +321,7 @@ test('native gather through the reader: pyarrow dictionary files read equal with
   const damaged = join(dir, 'damaged.parquet');
   writeFileSync(damaged, bytes);
   // Stacked: the row group (16 MiB of columns) is placed in bands, its dictionary pages gathered natively;
-  // column by column, in JavaScript. Each way refused, not read as NaN (hyparquet's null) nor as stray bytes.
+  // column by column too (a 3-entry dictionary). Each way refused, not read as NaN (hyparquet's null) nor as stray bytes.
   const outcome = (formatOptions: Record<string, unknown>) => async (): Promise<{ code?: string; message?: string }> => {
     try {
       await using reader = await parquetOpen(damaged, { formatOptions });

@@ -171,9 +171,9 @@ export class PagePlacer {
   /**
    * Places the next `count` rows into `out` from row `outRow` (a null row: zero bytes and
    * its bit cleared in `validity`, counted from `outRow` = 0), packed or, with `layout`,
-   * into rows; false when a page turns out not to be one this path takes. With `gather`
-   * (into rows only), the pieces of dictionary pages without nulls are added to it
-   * instead of gathered here: they are written when the caller runs it on `out`.
+   * into rows; false when a page turns out not to be one this path takes. With `gather`,
+   * the pieces of dictionary pages without nulls are added to it instead of gathered
+   * here (packed, or into rows with `layout`): they are written when the caller runs it on `out`.
    */
   async place(count: number, out: Uint8Array, outRow: number, validity: ParquetValidityTarget, layout?: ParquetRowsLayout, gather?: ParquetGatherJob): Promise<boolean> {
     const { itemBytes } = this.shape;
@@ -205,7 +205,10 @@ export class PagePlacer {
         continue;
       }
       if (page.stream || present < take) outWords ??= new Uint32Array(out.buffer, out.byteOffset, out.byteLength >> 2);
-      if (page.stream) {
+      if (page.stream && gather && present === take) {
+        const start = page.stream.position;
+        if (!gather.add(page.stream, take, first * words, words, (value, reason) => this.refusal(page, start + value, reason))) return this.stopped(page);
+      } else if (page.stream) {
         if (!page.stream.gather(present, outWords!, first * words)) return this.stopped(page);
       } else {
         const from = page.valueAt * itemBytes;
