@@ -3,7 +3,7 @@
  * Never `readFile`: Node refuses files over 2 GiB and it would hold the whole file.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { readSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { checkRange, type ByteSource, type MappedBytes, type ReadOptions } from './byte-source.js';
 import { MAP_MIN_BYTES, mapFileIntoWasmMemory, mapFileRange, memoryMapAvailable, memoryMapFaulted, populateMappedView, wasmMemoryBaseModulo } from './memory-map.js';
@@ -19,7 +19,8 @@ export interface FileSource extends ByteSource {
 /** Options for {@link fileSource}. */
 export interface FileSourceOptions {
   /**
-   * Issue each positional read with `readSync` on the open descriptor (default true).
+   * Issue each positional read with `readSync` on the open descriptor (default true; the
+   * file's size is then also asked with `fstatSync` at open).
    * Large synchronous reads run at the speed of C's `read()`, measurably faster here
    * than the thread-pool path; each call blocks the event loop for one chunk (8 MiB by
    * default, about 2 ms from the page cache). Pass `false` to keep the event loop free
@@ -57,7 +58,10 @@ export async function fileSource(path: string, options: FileSourceOptions = {}):
   }
   let stats;
   try {
-    stats = await handle.stat();
+    // With synchronous reads (the default) the size is asked synchronously too: fstat of an
+    // open descriptor does no I/O on a local file, and on the thread pool it was one more
+    // hop (an event-loop turn) per open (session 29).
+    stats = syncReads ? fstatSync(handle.fd) : await handle.stat();
   } catch (cause) {
     await handle.close().catch(() => undefined);
     throw new TensioError('IO_ERROR', `cannot stat ${path}: ${(cause as Error).message}`, { path, cause });
