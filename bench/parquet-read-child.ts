@@ -1,14 +1,14 @@
 /**
- * tensio's Parquet read timed in a process of its own, the way the pyarrow peers are
- * timed (bench/tables.ts `PEER`): a fresh process reads the file once untimed, then once
- * timed, and prints the timed read's seconds. Started by bench/tables.ts:
+ * tensio's Parquet read timed in a process of its own, the way pyarrow's own-process
+ * peer is timed (bench/lib/own-process.ts): a fresh process reads the file once untimed,
+ * then once timed, and prints the timed read's seconds. Started by bench/lib/own-process.ts:
  *
  *   node --expose-gc --import tsx bench/parquet-read-child.ts <file.parquet> <stacked|separate>
  *
- * Why: in the benchmark's own process, the first stacked read after a Python child
- * takes ~10× the minor faults and far more kernel time than the same read in a quiet
- * process (bench/README.md); a read in its own process is what a user's script sees
- * and what the pyarrow row measures for pyarrow. The in-process rows stay as they were.
+ * Why: a read in its own process is what a user's script sees. (Until session 29 it was
+ * also the only tensio row free of the Python children the bench started between its
+ * in-process reads: the first stacked read after a child took ~10× the minor faults,
+ * bench/README.md. The own-process rounds now run after every in-process round.)
  */
 import { parquetOpen } from '../src/formats/parquet/index.js';
 
