@@ -20,11 +20,14 @@
 import { allocateUninitialized } from '../core/memory.js';
 
 /**
- * Most bytes held for tensors not read yet: 256 MiB, a 1M × 64 float32 table's columns
- * in one burst. Below V8's hard external limit (half the old generation's maximum), so
- * a burst starts incremental marking at most, never a synchronous full collection.
+ * Most bytes held for tensors not read yet: 128 MiB, the rest of a 1M × 32 float32
+ * table's columns in one burst. Held buffers are untouched huge-page mappings (no
+ * memory); without the addon they come from malloc, which may hand back memory already
+ * touched, so the bound is also what a reader can hold for nothing. Far below V8's hard
+ * external limit (half the old generation's maximum): a burst starts incremental marking
+ * at most, never a synchronous full collection.
  */
-export const RESULT_RESERVE_MAX_BYTES = 256 * 2 ** 20;
+export const RESULT_RESERVE_MAX_BYTES = 128 * 2 ** 20;
 
 /**
  * Smallest tensor a burst allocates ahead: 1 MiB. Smaller results move V8's count by
