@@ -93,10 +93,13 @@ export interface PlainChunkSetup<Chunk = Uint8Array> {
  * column or its chunk is not one that path takes (the caller decodes it with hyparquet,
  * which checks it and reports what is wrong).
  */
-export async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, where: string, signal?: AbortSignal, arena?: ScratchArena): Promise<PlainChunkSetup | undefined>;
+export async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, where: string, signal?: AbortSignal, arena?: ScratchArena, streamed?: undefined, pageScratch?: ParquetBandScratch): Promise<PlainChunkSetup | undefined>;
 export async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: undefined, where: string, signal: AbortSignal | undefined, arena: undefined, streamed: ParquetBandScratch): Promise<PlainChunkSetup<ParquetChunkRange> | undefined>;
-/** With `streamed`, the chunk is not read (a streamed read reads it page by page) and its pages decode into the scratch's buffers. */
-export async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, where: string, signal?: AbortSignal, arena?: ScratchArena, streamed?: ParquetBandScratch): Promise<PlainChunkSetup<Uint8Array | ParquetChunkRange> | undefined> {
+/**
+ * With `streamed`, the chunk is not read (a streamed read reads it page by page) and its pages decode into the scratch's
+ * buffers; with `pageScratch`, the chunk is read (into the arena or the pool) and its pages decode into that scratch's buffers.
+ */
+export async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, where: string, signal?: AbortSignal, arena?: ScratchArena, streamed?: ParquetBandScratch, pageScratch?: ParquetBandScratch): Promise<PlainChunkSetup<Uint8Array | ParquetChunkRange> | undefined> {
   const itemBytes = plainItemBytes(field, dtype);
   if (!itemBytes || !chunkMeta || chunkMeta.path_in_schema.length !== 1) return undefined;
   const levels = parquetLevels(metadata, chunkMeta.path_in_schema);
@@ -117,7 +120,8 @@ export async function parquetPlainChunkSetup(source: ByteSource, metadata: FileM
   const pooled = pool && source.readInto ? pool : undefined;
   const pageBuffer = (size: number) => {
     if (target && target.byteLength === size) return target;
-    if (streamed) return streamed.take(size);
+    const scratch = streamed ?? pageScratch;
+    if (scratch) return scratch.take(size);
     if (!pooled) return allocateUninitialized(size);
     const piece = arena?.take(size);
     if (piece) return piece;

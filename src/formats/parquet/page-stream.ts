@@ -19,40 +19,140 @@ import { pageHeader, ThriftCursor, type ParquetPageHeader } from './page-headers
 /** Bytes asked for a page header first (pyarrow's are 30-100 bytes; longer ones are read again, four times as many). */
 const HEADER_GUESS_BYTES = 256;
 
+/** Bytes of a slab a whole read's scratch cuts its buffers from: a huge-page buffer (`allocateUninitialized` from 3.5 MiB). */
+const SLAB_BYTES = 4 * 2 ** 20;
+
+/** One buffer of a slab-cut scratch: its bytes (a piece of a slab) and its size class. */
+interface SlabPiece {
+  readonly bytes: Uint8Array;
+  readonly size: number;
+}
+
+/** A slab and the pieces cut from it so far, in the order of their offsets. */
+interface Slab {
+  readonly bytes: Uint8Array;
+  readonly pieces: SlabPiece[];
+  /** Each piece's offset in the slab (`pieces`' order, ascending). */
+  readonly starts: number[];
+  /** Bytes cut so far. */
+  used: number;
+}
+
 /**
- * The buffers of one streamed band walk (stored windows and decoded pages of every
- * column), reused from a reader's pool as the walk goes rather than left to the garbage
- * collector: a row group of a million rows streams ~250 MiB of them, and V8 collects
- * external memory only every 64 MiB or so, which alone was a quarter of the peak.
+ * The buffers of one band walk (stored windows and decoded pages of every column),
+ * reused as the walk goes rather than left to the garbage collector: a row group of a
+ * million rows streams ~250 MiB of them, and V8 collects external memory only every 64 MiB
+ * or so, which alone was a quarter of the peak.
  *
  * A buffer no page needs any more is retired at the band being prepared ({@link epoch});
- * it goes back to the pool only once the caller has taken every band up to that one
+ * it is reused only once the caller has taken every band up to that one
  * ({@link release}), since a band in flight (its native dictionary gather running, or
  * handed out with views of a page) may still read it. {@link finish}, once every read and
  * decode has settled, gives back everything the walk took.
+ *
+ * A streamed read takes each buffer from its reader's pool and gives it back there. A
+ * whole read (`slabs`) cuts them from slabs of 4 MiB taken from the pool (huge-page
+ * buffers, reused from the last read's), in pieces of their size class
+ * ({@link scratchSizeClass}), and reuses a piece for the next buffer of its class: the walk
+ * holds a few MiB per column, not the row group. Why slabs: the same buffers as heap
+ * buffers of their own (malloc'd, 4 KiB pages) kept in a pool across reads cost a fault
+ * per 4 KiB page again after the process had started any child (fork write-protects
+ * every page): pyarrow's random float32 file, 1M × 32 in one row group, a child started
+ * before each read, 359 → 1075 ms CPU a read (load ~9); a huge page faults once.
  */
 export class ParquetBandScratch {
   /** The band being prepared. */
   epoch = 0;
   private readonly retired: { buffer: Uint8Array; epoch: number }[] = [];
-  /** Buffers handed out, by their memory (a decoder may hand back a view of one). */
+  /** Buffers handed out (a streamed read's), by their memory (a decoder may hand back a view of one). */
   private readonly taken = new Map<ArrayBufferLike, Uint8Array>();
+  /** A whole read's slabs, by their memory; the pieces handed out; the idle pieces by size; the slab being cut. */
+  private readonly slabs: Map<ArrayBufferLike, Slab> | undefined;
+  private readonly out = new Set<SlabPiece>();
+  private readonly idle = new Map<number, SlabPiece[]>();
+  private cutting: Slab | undefined;
 
-  constructor(private readonly pool: ScratchPool) {}
+  /**
+   * @param pool Where buffers (or a whole read's slabs) come from and go back to.
+   * @param slabs Cut the buffers from slabs (a whole read; see the class comment).
+   */
+  constructor(private readonly pool: ScratchPool, slabs = false) {
+    this.slabs = slabs ? new Map() : undefined;
+  }
 
   /** A buffer of `length` stale bytes. */
   take(length: number): Uint8Array {
+    if (this.slabs) return this.takePiece(length);
     const buffer = this.pool.take(length);
     this.taken.set(buffer.buffer, buffer);
     return buffer;
   }
 
+  /** Bytes of the slabs a whole read holds now (handed out or idle). */
+  get slabBytes(): number {
+    let bytes = 0;
+    for (const slab of this.slabs?.values() ?? []) bytes += slab.bytes.byteLength;
+    return bytes;
+  }
+
+  private takePiece(length: number): Uint8Array {
+    const size = scratchSizeClass(length);
+    let piece = this.idle.get(size)?.pop();
+    if (!piece) {
+      // Pieces of every size are cut one after the other; what is left at the end of a slab too small for the next is not used.
+      let slab = this.cutting;
+      if (!slab || slab.used + size > slab.bytes.byteLength) {
+        const bytes = this.pool.take(Math.max(SLAB_BYTES, size));
+        this.cutting = slab = { bytes, pieces: [], starts: [], used: 0 };
+        this.slabs!.set(bytes.buffer, slab);
+      }
+      piece = { bytes: slab.bytes.subarray(slab.used, slab.used + size), size };
+      slab.pieces.push(piece);
+      slab.starts.push(slab.used);
+      slab.used += size;
+    }
+    this.out.add(piece);
+    return piece.bytes.subarray(0, length);
+  }
+
+  /** The piece handed out that `bytes` views (or starts inside), if any. */
+  private pieceOf(bytes: Uint8Array): SlabPiece | undefined {
+    const slab = this.slabs!.get(bytes.buffer);
+    if (!slab) return undefined;
+    const at = bytes.byteOffset - slab.bytes.byteOffset;
+    // The last piece starting at or before `at`.
+    let low = 0;
+    let high = slab.starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (slab.starts[middle]! <= at) low = middle;
+      else high = middle - 1;
+    }
+    const piece = slab.pieces[low];
+    return piece && slab.starts[low]! <= at && at < slab.starts[low]! + piece.size && this.out.has(piece) ? piece : undefined;
+  }
+
+  /** A piece goes back to the idle ones of its size. */
+  private putBack(piece: SlabPiece): void {
+    if (!this.out.delete(piece)) return;
+    let list = this.idle.get(piece.size);
+    if (!list) this.idle.set(piece.size, list = []);
+    list.push(piece);
+  }
+
   /**
    * `bytes` (from {@link take}, or a view of one; others are ignored) is not needed by
    * anything placed from now on; `unplaced`: nothing placed ever viewed it (stored bytes
-   * of a compressed page), so it goes back to the pool at once.
+   * of a compressed page), so it is reused at once.
    */
   retire(bytes: Uint8Array, unplaced = false): void {
+    if (this.slabs) {
+      const piece = this.pieceOf(bytes);
+      if (!piece) return;
+      if (unplaced) this.putBack(piece);
+      else this.retired.push({ buffer: piece.bytes, epoch: this.epoch });
+      return;
+    }
     const buffer = this.taken.get(bytes.buffer);
     if (!buffer) return;
     if (!unplaced) {
@@ -62,12 +162,20 @@ export class ParquetBandScratch {
     }
   }
 
-  /** The caller has taken every band up to `epoch`: what was retired by then goes back to the pool. */
+  /** The caller has taken every band up to `epoch`: what was retired by then is reused. */
   release(epoch: number): void {
     let kept = 0;
     for (const entry of this.retired) {
-      if (entry.epoch <= epoch && this.taken.delete(entry.buffer.buffer)) this.pool.give(entry.buffer);
-      else if (entry.epoch > epoch) this.retired[kept++] = entry;
+      if (entry.epoch <= epoch) {
+        if (this.slabs) {
+          const piece = this.pieceOf(entry.buffer);
+          if (piece) this.putBack(piece);
+        } else if (this.taken.delete(entry.buffer.buffer)) {
+          this.pool.give(entry.buffer);
+        }
+      } else {
+        this.retired[kept++] = entry;
+      }
     }
     this.retired.length = kept;
   }
@@ -76,8 +184,24 @@ export class ParquetBandScratch {
   finish(): void {
     for (const buffer of this.taken.values()) this.pool.give(buffer);
     this.taken.clear();
+    for (const slab of this.slabs?.values() ?? []) this.pool.give(slab.bytes);
+    this.slabs?.clear();
+    this.out.clear();
+    this.idle.clear();
+    this.cutting = undefined;
     this.retired.length = 0;
   }
+}
+
+/**
+ * `length` rounded up to its size class: 4 KiB at least, else the next of the eight sizes
+ * between two powers of two (1, 1.125, 1.25, … 1.875 times the lower one): at most an
+ * eighth of a buffer is left over.
+ */
+export function scratchSizeClass(length: number): number {
+  if (length <= 4096) return 4096;
+  const step = 2 ** (Math.floor(Math.log2(length)) - 3);
+  return Math.ceil(length / step) * step;
 }
 
 /** One page of a chunk: its header, and its stored body unless the caller passed over it. */

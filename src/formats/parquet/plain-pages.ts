@@ -164,6 +164,65 @@ function startedSupply(started: StartedChunk): PageSupply {
   };
 }
 
+/** A chunk in memory with only its dictionary page's decode started: {@link AheadSupply} starts the data pages'. */
+function startDictionary(found: PlainPages, shape: ParquetPlainChunk): StartedChunk {
+  const started = startDecodes({ dictionary: found.dictionary, pages: [] }, shape, () => undefined);
+  return { ...started, found, decoded: [] };
+}
+
+/**
+ * The data pages of a chunk in memory (a whole read), each decode started `ahead` pages
+ * before placing reaches it, into buffers of the walk's scratch that are retired as
+ * placing leaves their page ({@link ParquetBandScratch}): a column holds a few decoded
+ * pages, not its whole chunk decoded. Every decode started goes into `started.pending`
+ * (settled before the scratch is given back).
+ */
+class AheadSupply implements PageSupply {
+  private next_ = 0;
+  private startedUpTo = 0;
+
+  constructor(private readonly started: StartedChunk, private readonly shape: ParquetPlainChunk, private readonly ahead: number, private readonly scratch: ParquetBandScratch) {
+    this.startUpTo(ahead);
+  }
+
+  /** Starts the decodes of the pages before `end` not started yet; a page a synchronous decoder refuses ends the supply there. */
+  private startUpTo(end: number): void {
+    const { found, decoded, pending } = this.started;
+    const last = Math.min(end, found.pages.length);
+    while (this.startedUpTo < last) {
+      const at = this.startedUpTo++;
+      let result: PendingPage;
+      try {
+        result = decodePage(found.pages[at]!, this.shape, undefined);
+      } catch {
+        result = undefined;
+      }
+      if (result instanceof Promise) result.catch(() => undefined);
+      decoded[at] = result;
+      pending.push(result);
+    }
+  }
+
+  async next(): Promise<StartedPage | undefined> {
+    const { found, decoded } = this.started;
+    if (this.next_ >= found.pages.length) return undefined;
+    const at = this.next_++;
+    // Topped up only once half the pages ahead are used: a burst of decodes finds libuv's threads awake (waking a
+    // sleeping one for each page, as placing takes it, cost the JavaScript thread ~50 µs a page on this machine's VM).
+    if (this.startedUpTo - (at + 1) < this.ahead / 2) this.startUpTo(at + 1 + this.ahead);
+    const page = found.pages[at]!;
+    const { scratch } = this;
+    return {
+      page,
+      decoded: decoded[at],
+      done(made) {
+        // A page stored uncompressed "decodes" to a view of the chunk: nothing to reuse.
+        if (made && !sameMemory(made, page.body)) scratch.retire(made);
+      },
+    };
+  }
+}
+
 /** Pages of a chunk with their decodes started (see {@link startDecodes}). */
 interface StartedChunk {
   readonly found: PlainPages;
@@ -356,10 +415,12 @@ export interface ParquetPlainBands {
  * {@link parquetPlainChunkBands} of a chunk in memory (a whole read): its pages found and
  * checked at once ({@link plainPages}), every decode started at once, placed in order.
  */
-async function chunkInMemoryBands(chunk: Uint8Array, shape: ParquetPlainChunk): Promise<ParquetPlainBands | undefined> {
+async function chunkInMemoryBands(chunk: Uint8Array, shape: ParquetPlainChunk, reading: ParquetBandsReading): Promise<ParquetPlainBands | undefined> {
   const found = plainPagesOrNothing(chunk, shape);
   if (!found) return undefined;
-  const started = startDecodes(found, shape, () => undefined);
+  const bounded = Number.isFinite(reading.ahead) && reading.scratch !== undefined;
+  const started = bounded ? startDictionary(found, shape) : startDecodes(found, shape, () => undefined);
+  const supply = bounded ? new AheadSupply(started, shape, Math.max(1, reading.ahead), reading.scratch!) : startedSupply(started);
   const settle = async () => { await Promise.allSettled(started.pending); };
   let dictionary: Awaited<ReturnType<typeof dictionaryOf>>;
   try {
@@ -371,7 +432,7 @@ async function chunkInMemoryBands(chunk: Uint8Array, shape: ParquetPlainChunk): 
     await settle();
     return undefined;
   }
-  const placer = new PagePlacer(shape, startedSupply(started), dictionary.dictionary, dictionary.entries);
+  const placer = new PagePlacer(shape, supply, dictionary.dictionary, dictionary.entries);
   const guarded = async <T>(run: () => Promise<T | undefined>): Promise<T | undefined> => {
     try {
       return await run();
@@ -400,7 +461,9 @@ export interface ParquetBandsReading {
    * reads and starts every page at once; a finite number (a streamed read: 1) reads and
    * decodes that many pages ahead only once placing nears the end of the current page (its
    * last two bands), so a column holds one decoded page most of the time and two around a
-   * page's end, not two all along. A chunk in memory (a whole read) starts every page at once.
+   * page's end, not two all along. A chunk in memory (a whole read) starts every page at
+   * once, or with a finite `ahead` and a {@link scratch}, keeps that many pages decoding
+   * ahead of the page being placed, into the scratch's buffers.
    */
   readonly ahead: number;
   /**
@@ -409,8 +472,17 @@ export interface ParquetBandsReading {
    * never read.
    */
   readonly prime?: boolean;
-  /** Where a streamed read's decoded pages go back to as placing leaves them (see {@link ParquetBandScratch}). */
+  /** Where a read's decoded pages (and a streamed read's windows) go back to as placing leaves them (see {@link ParquetBandScratch}). */
   readonly scratch?: ParquetBandScratch;
+}
+
+/**
+ * Whether `a` is (a view of) memory `b` views: a page stored uncompressed "decodes" to a
+ * view of its window. Not the same ArrayBuffer alone: a whole read's buffers are pieces of
+ * shared slabs (see ParquetBandScratch).
+ */
+function sameMemory(a: Uint8Array, b: Uint8Array): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + Math.max(1, b.byteLength) && b.byteOffset < a.byteOffset + Math.max(1, a.byteLength);
 }
 
 /**
@@ -524,7 +596,7 @@ class ReadPageSupply implements PageSupply {
     // A compressed page's stored bytes are done with once decoded (a v2 page's levels are read from them when placed):
     // its window goes back then, not when placing leaves the page.
     const bodyDone = (made: Uint8Array | undefined) => {
-      if (made && made.buffer !== body.buffer && (header.type === PAGE_DATA || shape.maxDefinition === 0)) stored.release(true);
+      if (made && !sameMemory(made, body) && (header.type === PAGE_DATA || shape.maxDefinition === 0)) stored.release(true);
     };
     if (decoded instanceof Promise) {
       const running = decoded;
@@ -539,7 +611,7 @@ class ReadPageSupply implements PageSupply {
       done(made) {
         stored.release();
         // A page stored uncompressed decodes to a view of its window: that goes back with the window.
-        if (made && made.buffer !== body.buffer) scratch?.retire(made);
+        if (made && !sameMemory(made, body)) scratch?.retire(made);
       },
     };
   }
@@ -559,7 +631,7 @@ class ReadPageSupply implements PageSupply {
  * running past the chunk, an abort, an I/O error) are thrown, from here or from `place`.
  */
 export async function parquetPlainChunkBands(chunk: Uint8Array | ParquetPageReader, shape: ParquetPlainChunk, reading: ParquetBandsReading = { ahead: Number.POSITIVE_INFINITY }): Promise<ParquetPlainBands | undefined> {
-  if (chunk instanceof Uint8Array) return chunkInMemoryBands(chunk, shape);
+  if (chunk instanceof Uint8Array) return chunkInMemoryBands(chunk, shape, reading);
   if (shape.maxDefinition > 1 || !(shape.itemBytes === 4 || shape.itemBytes === 8)) return undefined;
   const reader = chunk;
   // The first page: the dictionary when the chunk has one (placing needs it whole first), else the first data page.
@@ -595,10 +667,10 @@ export async function parquetPlainChunkBands(chunk: Uint8Array | ParquetPageRead
     // A decoded page of its own (compressed chunks) is used in place and kept until the scratch's `finish`, once every
     // band and gather has settled (not retired: no later band may reuse it); a copy was fresh memory each row group
     // (see dictionaryOf). A view of the stored window (uncompressed), or a page at an odd offset, is copied out.
-    const own = plain.buffer !== first.body!.buffer && plain.byteOffset % 4 === 0;
+    const own = !sameMemory(plain, first.body!) && plain.byteOffset % 4 === 0;
     dictionary = { dictionary: own ? new Uint32Array(plain.buffer, plain.byteOffset, words) : new Uint32Array(plain.slice(0, entries * shape.itemBytes).buffer), entries };
     first.release(true);
-    if (!own && plain.buffer !== first.body!.buffer) reading.scratch?.retire(plain);
+    if (!own && !sameMemory(plain, first.body!)) reading.scratch?.retire(plain);
   }
   const placer = new PagePlacer(shape, supply, dictionary.dictionary, dictionary.entries);
   /** Undefined for a chunk this path does not take; a refusal, and the supply's own failure, thrown. */

@@ -62,8 +62,8 @@ interface BandWalk {
   placed: boolean;
   /** Rows before this one were yielded; a fallback goes on from here. */
   yielded: number;
-  /** A streamed read's windows and pages. */
-  readonly scratch: ParquetBandScratch | undefined;
+  /** The windows and decoded pages of every column (see {@link ParquetBandScratch}). */
+  readonly scratch: ParquetBandScratch;
 }
 
 /** Rows a stacked read places per band ({@link PARQUET_BAND_BYTES} of the band's columns, at least 1,024). */
@@ -85,6 +85,13 @@ async function settledAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
  * default) is then one read, its first 64 KiB copied from the last window.
  */
 const PARQUET_STREAM_READ_AHEAD = 64 * 2 ** 10;
+
+/**
+ * Data pages per column a whole (not streamed) read keeps decoding ahead of the page being
+ * placed: the pages of the next band or two (pyarrow writes 20,000-row pages; a band of 32
+ * float32 columns is 32,768 rows), so placing seldom waits for a decode.
+ */
+const PARQUET_WHOLE_READ_AHEAD = 4;
 
 /**
  * Smallest row group (decoded bytes of the wanted columns) a stacked read places in
@@ -121,8 +128,9 @@ const NO_VALUES = new Uint8Array(0);
 
 /**
  * The row group in bands of ~4 MiB of the wanted columns (`TableBatch.bands`), each column through
- * `plain-pages.ts`: read whole and every page started at once for a whole read (the row group's stored
- * and decoded pages held, in one `ScratchArena`), read page by page for a stream (`streaming`: per column
+ * `plain-pages.ts`: read whole for a whole read (the row group's stored chunks held, in one `ScratchArena`;
+ * its pages decoded a few ahead of placing into the walk's reused slabs, ~3 MiB a column of pyarrow's 1M × 32
+ * random float32 group where its decoded pages were 146 MB), read page by page for a stream (`streaming`: per column
  * the page being placed, the next one near its end, a 64 KiB read-ahead window; ~150 MiB above baseline
  * for pyarrow's 1M × 32 float32 groups, where the whole row group was ~530). What falls back to the whole
  * row group decoded the general way (hyparquet; memory: the wanted columns' stored chunks and decoded
@@ -156,33 +164,35 @@ export async function* parquetRowGroupBands(rowGroup: ParquetBandedRowGroup, wan
     return;
   }
   const metas = wanted.map((column) => group.columns[fields[column]!.leafIndex!]?.meta_data);
-  // A whole read: each column's chunk read and its pages started as soon as it is read (they decode side by side on
-  // libuv's threads), all into one fresh buffer (ScratchArena) when its size is known and bounded. Its size from the
-  // footer, taken only when it is plausible: the stored bytes within the file, the decoded ones within twice the
-  // values plus 1 MiB (levels, headers); else the pool, chunk by chunk. A streamed read reads each chunk page by page.
+  // A whole read: each column's chunk read whole and its first pages' decodes started as soon as it is read (they decode
+  // side by side on libuv's threads), the stored chunks all in one fresh buffer (ScratchArena) when their size is known
+  // and bounded (their size from the footer, taken only when it is plausible: within the file), else the pool, chunk by
+  // chunk. Its pages decode PARQUET_WHOLE_READ_AHEAD ahead of placing into pieces of the walk's slabs (ParquetBandScratch),
+  // each reused once the bands placed from it are taken (epochs: the band's first row; -1 while skipping): the decoded
+  // row group is never held whole (it was, in the same fresh buffer: 146 + 146 MB for pyarrow's 1M × 32 random float32
+  // row group). A streamed read reads each chunk page by page through a window of its stored bytes (ParquetPageReader),
+  // and reads and decodes the next page only near the current one's end, from the reader's own pool.
   const stored = metas.reduce((sum, meta) => sum + Number(meta?.total_compressed_size ?? 0) + 8, 0);
-  const decoded = metas.reduce((sum, meta) => sum + Number(meta?.total_uncompressed_size ?? 0) + 8, 0);
-  const arena = !streaming && source.readInto && Number.isSafeInteger(stored + decoded) && stored <= source.size + 8 * wanted.length && decoded <= 2 * rows * wantedRowBytes + 2 ** 20 ? scratchArena(stored + decoded) : undefined;
-  // A streamed read's windows and pages, reused band after band (epochs: the band's first row; -1 while skipping).
-  const scratch = streaming ? new ParquetBandScratch(streamPool) : undefined;
-  if (scratch) scratch.epoch = -1;
+  const arena = !streaming && source.readInto && Number.isSafeInteger(stored) && stored <= source.size + 8 * wanted.length ? scratchArena(stored) : undefined;
+  const scratch = new ParquetBandScratch(streaming ? streamPool : pool, !streaming);
+  scratch.epoch = -1;
   const walk: BandWalk = { setups: [], placers: [], buffers: [], inFlight: [], placed: true, yielded: from, scratch };
   const { setups, placers, buffers, inFlight } = walk;
   /** The caller has taken `band`: what only it and earlier bands used may be reused. */
   const taken = (band: TableBand) => {
     walk.yielded = band.first + band.rows;
-    scratch?.release(band.first);
+    scratch.release(band.first);
   };
   try {
     await settledAll(wanted.map(async (column, position) => {
       const where = `column "${columns[column]!.name}" in row group ${index}`;
       if (streaming) {
-        const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields[column]!, columns[column]!.dtype, rows, metas[position], maxChunk, undefined, where, signal, undefined, scratch!);
-        const reader = setup && new ParquetPageReader(setup.chunk, { readAhead: PARQUET_STREAM_READ_AHEAD, where, scratch: scratch!, ...(signal ? { signal } : {}) });
-        placers[position] = reader && await parquetPlainChunkBands(reader, setup.shape, { ahead: 1, prime: from === 0, scratch: scratch! });
+        const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields[column]!, columns[column]!.dtype, rows, metas[position], maxChunk, undefined, where, signal, undefined, scratch);
+        const reader = setup && new ParquetPageReader(setup.chunk, { readAhead: PARQUET_STREAM_READ_AHEAD, where, scratch, ...(signal ? { signal } : {}) });
+        placers[position] = reader && await parquetPlainChunkBands(reader, setup.shape, { ahead: 1, prime: from === 0, scratch });
       } else {
-        const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields[column]!, columns[column]!.dtype, rows, metas[position], maxChunk, pool, where, signal, arena);
-        placers[position] = setup && await parquetPlainChunkBands(setup.chunk, setup.shape);
+        const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields[column]!, columns[column]!.dtype, rows, metas[position], maxChunk, pool, where, signal, arena, undefined, scratch);
+        placers[position] = setup && await parquetPlainChunkBands(setup.chunk, setup.shape, { ahead: PARQUET_WHOLE_READ_AHEAD, scratch });
       }
     }));
     walk.placed = wanted.every((_, position) => placers[position] !== undefined);
@@ -200,7 +210,7 @@ export async function* parquetRowGroupBands(rowGroup: ParquetBandedRowGroup, wan
     const nativeGather = rowsFor ? parquetNativeGather() : undefined;
     for (let first = from; walk.placed && first < to; first += bandRows) {
       const count = Math.min(bandRows, to - first);
-      if (scratch) scratch.epoch = first;
+      scratch.epoch = first;
       const data: (TableColumnBatch | undefined)[] = [];
       const target = rowsFor?.(first, count);
       const band = target && target.byteLength === count * rowBytes && target.byteOffset % 4 === 0 ? target : undefined;
@@ -256,7 +266,7 @@ export async function* parquetRowGroupBands(rowGroup: ParquetBandedRowGroup, wan
     await Promise.all(placers.map((placer) => placer?.settle()));
     for (const setup of setups) setup?.finish();
     for (const buffer of buffers) pool.give(buffer);
-    scratch?.finish();
+    scratch.finish();
   }
   // A column this path does not take, or a page that turned out damaged: the rest of the row group the general way
   // (it reports what is wrong), holding the whole group's columns.
