@@ -194,3 +194,23 @@ test('charged mappings made in worker threads are released when the workers end,
   assert.ok(result.seen.every((entry) => entry.charged && entry.live >= 20 && entry.first === 3), JSON.stringify(result.seen));
   assert.equal(result.after, 0);
 });
+
+test('a populate job keeps its mapping alive while pending when its buffer is moved through a web byte stream and the moved bytes are collected, then lets go once settled (issue 15, both kinds)', { skip: NOT_CHARGED }, async (t) => {
+  const dir = await tempDir(t, 'tensio-mmap-accounting-');
+  const path = join(dir, 'big.npy');
+  const bytes = 64 * 2 ** 20;
+  sparseNpy(path, bytes);
+  const fifo = join(dir, 'worker-gate');
+  execFileSync('mkfifo', [fifo]);
+  for (const env of [{}, COUNTED]) {
+    // One libuv worker, blocked on the FIFO until the child opens it for writing: the job stays queued meanwhile.
+    const result = runChild(['populate-detach', path, 'data', fifo], { gc: true, env: { UV_THREADPOOL_SIZE: '1', ...env } });
+    assert.deepEqual([result.mapped, result.detached], [true, true], JSON.stringify(result));
+    assert.deepEqual(result.collected, ['moved'], `the moved bytes' buffer was not collected, so this proves nothing: ${JSON.stringify(result)}`);
+    assert.equal(result.pendingBytes, bytes, `the job was not pending: ${JSON.stringify(result)}`);
+    // Before the job held the backing store: 0 here, and the job rejected (ENOMEM from madvise on the unmapped range).
+    assert.equal(result.liveWhilePending, 1, `the mapping was released under a pending populate job: ${JSON.stringify(result)}`);
+    assert.match(String(result.ended), /^resolved (populate|willneed)$/, JSON.stringify(result));
+    assert.equal(result.liveAfterSettled, 0, `the job did not let go of the mapping: ${JSON.stringify(result)}`);
+  }
+});

@@ -58,9 +58,16 @@ static napi_value tensio_v8_store_owned_arraybuffer(napi_env env, void *data, si
   (void)cookie;
   return NULL;
 }
+static void *tensio_v8_hold_store(napi_value arraybuffer) {
+  (void)arraybuffer;
+  return NULL;
+}
+static void tensio_v8_drop_store(void *held) { (void)held; }
 #else
 int tensio_v8_node_major(void);
 napi_value tensio_v8_store_owned_arraybuffer(napi_env env, void *data, size_t length, void (*release)(void *), void *cookie);
+void *tensio_v8_hold_store(napi_value arraybuffer);
+void tensio_v8_drop_store(void *held);
 #endif
 
 /* Live mappings the SIGBUS handler can recognise. When the table is full, map() refuses
@@ -877,8 +884,10 @@ static napi_value base_modulo(napi_env env, napi_callback_info info) {
  * drained by a single async work per environment, so a read-ahead of many tensors does
  * not occupy every thread of libuv's pool (and every core) at once, and needs no turn
  * of the event loop between tensors (a consumer awaiting already-settled promises never
- * gives one). Each job holds a strong reference to its buffer until it is settled, so
- * the mapping cannot be unmapped under the worker.
+ * gives one). Each job keeps its mapping alive until it is settled, so it cannot be
+ * unmapped under the worker: a mapInto() handle by a reference to it (the handle holds
+ * the memory), an ArrayBuffer by holding its backing store (`store`), which owns the
+ * mapping and follows the bytes when a byte stream detaches the buffer.
  */
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
@@ -891,6 +900,7 @@ typedef struct populate_s {
   struct populate_s *next;
   napi_deferred deferred;
   napi_ref buffer;
+  void *store;        /* the ArrayBuffer's backing store held (tensio_v8_hold_store), or NULL (see populate_buffer) */
   napi_ref flag;      /* keeps the cancel flag's array alive while the worker reads it */
   char *start;
   size_t length;
@@ -1030,6 +1040,8 @@ static void populate_settle(napi_env env, populate_t *job) {
     napi_reject_deferred(env, job->deferred, value);
   }
   napi_delete_reference(env, job->buffer);
+  /* Last: the worker is done with the pages (or never ran), so the store may unmap them now. */
+  tensio_v8_drop_store(job->store);
   if (job->flag) napi_delete_reference(env, job->flag);
   free(job);
 }
@@ -1107,11 +1119,24 @@ static napi_value populate_buffer(napi_env env, napi_callback_info info) {
   job->length = length;
   job->cancel = cancel;
   job->released = into ? &into->cancel : NULL; /* the reference below keeps `into` alive until settled */
+  /*
+   * An ArrayBuffer's mapping is owned by its backing store, which a byte stream detaching
+   * the buffer moves to a new buffer: the reference below would then keep only the emptied
+   * object, and the bytes' new buffer could be collected and unmap the pages under the
+   * worker. So the job holds the store itself, through the V8 API, when it may be called
+   * (the same Node major). Then the check above (a live mapping) is enough at creation:
+   * the mapping lives until the job is settled. Without it (another Node major, or no C++
+   * part) the job holds only the object, as it always did: a buffer detached while its
+   * job is queued or running is then unsafe to drop.
+   */
+  int hold_store = !into && same_node_major(env);
   napi_value promise;
   if (napi_create_reference(env, argv[0], 1, &job->buffer) != napi_ok ||
+      (hold_store && (job->store = tensio_v8_hold_store(argv[0])) == NULL) ||
       (cancel && napi_create_reference(env, argv[1], 1, &job->flag) != napi_ok) ||
       napi_create_promise(env, &job->deferred, &promise) != napi_ok) {
     if (job->buffer) napi_delete_reference(env, job->buffer);
+    tensio_v8_drop_store(job->store);
     if (job->flag) napi_delete_reference(env, job->flag);
     free(job);
     return throw_coded(env, "ENOMEM", "populate: could not hold the buffer");

@@ -35,6 +35,7 @@
 #include <node_api.h>
 #include <v8.h>
 
+#include <cstring>
 #include <memory>
 #include <new>
 
@@ -82,3 +83,30 @@ extern "C" napi_value tensio_v8_store_owned_arraybuffer(napi_env env, void *data
   v8::Local<v8::Value> value = buffer;
   return reinterpret_cast<napi_value>(*value);
 }
+
+/*
+ * A populate job's hold on a buffer's bytes: a heap copy of the buffer's
+ * std::shared_ptr<v8::BackingStore>, or NULL when it is not an ArrayBuffer with a store or
+ * out of memory. Why the store and not the object: the store owns the mapping (above), and
+ * a byte stream detaching the buffer moves the store to a new buffer, so a reference to
+ * the object keeps an emptied buffer alive while the moved bytes' buffer can be collected
+ * and the store freed (unmapping) under the worker. A Node-API external buffer's store
+ * moves the same way and calls its finalizer when freed, so this holds both kinds.
+ * JavaScript thread only (a Node-API callback, inside its handle scope).
+ */
+extern "C" void *tensio_v8_hold_store(napi_value arraybuffer) {
+  // The reverse of the cast above (v8impl::V8LocalValueFromJsValue).
+  v8::Local<v8::Value> value;
+  static_assert(sizeof value == sizeof arraybuffer, "napi_value is a v8::Local's handle");
+  std::memcpy(static_cast<void *>(&value), &arraybuffer, sizeof arraybuffer);
+  if (value.IsEmpty() || !value->IsArrayBuffer()) return nullptr;
+  std::shared_ptr<v8::BackingStore> store = value.As<v8::ArrayBuffer>()->GetBackingStore();
+  if (!store) return nullptr;
+  return new (std::nothrow) std::shared_ptr<v8::BackingStore>(std::move(store));
+}
+
+/*
+ * Lets go of a tensio_v8_hold_store holder (NULL: nothing). When it was the last holder,
+ * the store is freed here and unmaps its mapping (any thread may do that, see above).
+ */
+extern "C" void tensio_v8_drop_store(void *held) { delete static_cast<std::shared_ptr<v8::BackingStore> *>(held); }

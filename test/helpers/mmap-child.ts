@@ -24,6 +24,13 @@
  * - `stream-detach FILE NAME`: reads NAME (mapped), moves it through a web byte stream
  *   (which detaches its buffer), drops and collects the emptied original, sums the moved
  *   bytes; then drops those and reports the live mappings before and after.
+ * - `populate-detach FILE NAME FIFO`: (run with UV_THREADPOOL_SIZE=1) blocks libuv's one
+ *   worker thread on opening the FIFO for reading, so a populate job asked for after it
+ *   stays queued however long the rest takes; reads NAME (mapped), populates it, moves it
+ *   through a web byte stream, drops and collects both the emptied original and the moved
+ *   bytes; reports the live mappings while the job is pending, then opens the FIFO for
+ *   writing (the worker goes on), awaits the job and reports how it ended and the live
+ *   mappings once collected.
  * - `charge FILE NAME COUNT`: reads NAME (mapped, not populated) COUNT times, keeping
  *   every result; reports how much V8's external-memory counter grew (the addon's
  *   `stats().externalMemory`), and what it is at after the results are dropped and collected.
@@ -33,10 +40,11 @@
  *   (V8's ArrayBuffer backing-store bytes) grew by. Every line also reports `accounting` (`memoryMapStatus().mappingAccounting`).
  */
 import { createHash } from 'node:crypto';
-import { truncateSync } from 'node:fs';
+import { closeSync, openSync, truncateSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { MessageChannel } from 'node:worker_threads';
-import { openTensorFile, isMemoryMapped, memoryMapFaulted, memoryMapStatus, populateMappedView, readEach } from '../../src/index.js';
+import { openTensorFile, isMemoryMapped, memoryMapFaulted, memoryMapPopulatePending, memoryMapStatus, populateMappedView, readEach } from '../../src/index.js';
 import { byteSum, errorCodeOf } from './child-memory.js';
 
 const [mode, ...args] = process.argv.slice(2);
@@ -195,6 +203,48 @@ if (mode === 'hashes') {
   moved = undefined;
   await settle();
   out.liveAfterDrop = memoryMapStatus().liveMappings;
+} else if (mode === 'populate-detach') {
+  // A populate job keeps its mapping alive however its buffer's bytes move (issue 15): the
+  // job is held queued behind a blocked worker thread, so nothing here depends on timing.
+  const [path, name, fifo] = args as [string, string, string];
+  const reader = await openTensorFile(path);
+  const tensor = await reader.read(name, { populate: false });
+  out.mapped = isMemoryMapped(tensor.data);
+  // libuv's only worker waits in open() until a writer comes: the populate job queues behind it.
+  const blocker = open(fifo, 'r');
+  out.collected = [] as string[];
+  const registry = new FinalizationRegistry((which: string) => { (out.collected as string[]).push(which); });
+  // In a function of its own, so that nothing here holds the moved bytes or the stream afterwards.
+  // The job's end comes back in an object: an async function returning a promise would wait for it.
+  const populateAndMove = async (): Promise<{ ended: Promise<string> }> => {
+    const job = populateMappedView(tensor.data, path);
+    if (!job) throw new Error('no populate job');
+    // Either way it ended, as a value: an unmapped range rejects (ENOMEM) instead of crashing.
+    const ended = job.then((method) => `resolved ${method}`, (error: { code?: string }) => `rejected ${String(error.code)}`);
+    const stream = new ReadableStream({ type: 'bytes', start(controller) { controller.enqueue(tensor.data); controller.close(); } });
+    const { value } = await stream.getReader().read();
+    out.detached = tensor.data.byteLength === 0;
+    registry.register(value!.buffer, 'moved');
+    return { ended };
+  };
+  const { ended } = await populateAndMove();
+  const settle = async () => {
+    for (let round = 0; round < 3; round++) {
+      collect();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  await settle();
+  out.pendingBytes = memoryMapPopulatePending();
+  out.liveWhilePending = memoryMapStatus().liveMappings;
+  // A writer lets the worker's open() return; the queued job runs next.
+  closeSync(openSync(fifo, 'w'));
+  await (await blocker).close();
+  // Only now: closing the reader needs a worker thread too.
+  await reader.close();
+  out.ended = await ended;
+  await settle();
+  out.liveAfterSettled = memoryMapStatus().liveMappings;
 } else if (mode === 'charge') {
   // V8's external-memory counter (the addon's stats().externalMemory) around COUNT mapped reads kept, then dropped and collected.
   const [path, name, count] = args as [string, string, string];
