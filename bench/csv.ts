@@ -10,9 +10,10 @@
  * repetition was a fresh process). The free memory is warmed before every contender
  * (bench/lib/warm-memory.ts; `TENSIO_BENCH_NO_WARM=1` turns it off).
  */
-import { statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { logThroughputs, throughput, type BenchContext } from './lib/context.js';
+import { npyFixtureHeader, writeFixtureFile } from './lib/fixtures.js';
 import { freshTarget, rawReadReused, rawReusedBuffer, rawWrite } from './lib/raw-fs.js';
 import { compareRow } from './lib/report.js';
 import { runRounds, type Contender } from './lib/timing.js';
@@ -68,13 +69,7 @@ export async function runCsvBench(context: BenchContext): Promise<BenchRow[]> {
   let peerNote = worker ? undefined : context.peersReason ?? 'no oracle python';
   if (worker) {
     // The writers (np.savetxt, DataFrame.to_csv) write from the same array, loaded into the worker outside their timing.
-    const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${COLUMNS}), }`;
-    const padded = header + ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
-    const prefix = new Uint8Array(10 + padded.length);
-    prefix.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-    new DataView(prefix.buffer).setUint16(8, padded.length, true);
-    prefix.set(new TextEncoder().encode(padded), 10);
-    writeFileSync(npySource, Buffer.concat([prefix, bytes]));
+    writeFixtureFile(npySource, [npyFixtureHeader('<f4', [rows, COLUMNS]), bytes]);
     const answer = await worker.send({ op: 'tables.load_source', path: npySource });
     if (!answer.ok) {
       peerNote = `python worker: ${answer.error}`;

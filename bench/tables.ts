@@ -22,6 +22,7 @@ import { parquetRead } from 'hyparquet';
 import { compressors as hyparquetCompressors } from 'hyparquet-compressors';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { logThroughputs, throughput, type BenchContext } from './lib/context.js';
+import { npyFixtureHeader, writeFixtureFile } from './lib/fixtures.js';
 import { pyarrowOwnProcessSeconds, tensioOwnProcessSeconds } from './lib/own-process.js';
 import type { PythonPeers } from './lib/python.js';
 import { freshTarget, rawReadReused, rawReusedBuffer, rawWrite } from './lib/raw-fs.js';
@@ -56,16 +57,6 @@ function makeTable(rows: number): Float32Array {
   return values;
 }
 
-function writeNpy(path: string, rows: number, bytes: Uint8Array): void {
-  const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${COLUMNS}), }`;
-  const padded = header + ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
-  const prefix = new Uint8Array(10 + padded.length);
-  prefix.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-  new DataView(prefix.buffer).setUint16(8, padded.length, true);
-  prefix.set(new TextEncoder().encode(padded), 10);
-  writeFileSync(path, Buffer.concat([prefix, bytes]));
-}
-
 const seconds = async (work: () => Promise<unknown>) => {
   const started = performance.now();
   await work();
@@ -98,7 +89,7 @@ async function setup(context: BenchContext, name: string): Promise<Setup> {
   if (peers) {
     // The worker's writers take this table (loaded once, outside every timing).
     const npy = join(context.dir, `${name}-table.npy`);
-    writeNpy(npy, rows, bytes);
+    writeFixtureFile(npy, [npyFixtureHeader('<f4', [rows, COLUMNS]), bytes]);
     const answer = await peers.send({ op: 'tables.load_source', path: npy });
     if (answer.ok) context.log(`${name}: pyarrow ${answer.versions?.pyarrow ?? '?'} in the long-lived Python worker (timed inside Python, no process started between in-process repetitions; reads are its Nth in one process)`);
     else {
