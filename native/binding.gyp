@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "tensio_mmap",
-      "sources": ["src/tensio_mmap.c", "src/tensio_snappy.c", "src/tensio_buffer_job.c", "src/tensio_zstd.c", "src/tensio_gather.c"],
+      "sources": ["src/tensio_mmap.c", "src/tensio_snappy.c", "src/tensio_buffer_job.c", "src/tensio_zstd.c", "src/tensio_gather.c", "src/tensio_kept.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"],
       "cflags_c": ["-std=c11"],
       "cflags_cc": ["-std=gnu++17"],

@@ -44,6 +44,7 @@
 
 #include "tensio_snappy.h"
 #include "tensio_gather.h"
+#include "tensio_kept.h"
 #include "tensio_zstd.h"
 
 /* tensio_mmap_v8.cc; left out (TENSIO_NO_V8_BUFFERS) when no C++ compiler built it: map() then makes Node-API buffers only. */
@@ -500,6 +501,11 @@ static napi_value map_range(napi_env env, napi_callback_info info) {
  * is collected); the rounding padding is charged here on top and given back by the
  * finalizer, so the counter sees every byte the mapping can hold.
  *
+ * Reuse: a buffer's range is not unmapped when it is collected but kept for the next
+ * allocate() (tensio_kept.c, bounded in bytes and time); allocate(length, false) takes
+ * such a range as it is (stale bytes: the caller overwrites them all), allocate(length)
+ * zeroes the `length` bytes first.
+ *
  * Not registered with the SIGBUS handler: anonymous memory cannot be truncated.
  */
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
@@ -515,13 +521,15 @@ static void finalize_anonymous(napi_env env, void *data, void *hint) {
   anonymous_t *block = (anonymous_t *)hint;
   int64_t ignored;
   if (block->padding > 0) napi_adjust_external_memory(env, -block->padding, &ignored);
-  munmap(block->base, block->total);
+  tensio_kept_give(block->base, block->total);
   free(block);
 }
 
+static napi_value hand_out_anonymous(napi_env env, char *base, size_t total, size_t length);
+
 static napi_value allocate_anonymous(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   int64_t length;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || !read_int64(env, argv[0], &length)) {
     return throw_coded(env, "EINVAL", "allocate(length) takes one non-negative safe integer");
@@ -529,7 +537,17 @@ static napi_value allocate_anonymous(napi_env env, napi_callback_info info) {
   if (length == 0 || (uint64_t)length > MAX_WINDOW_BYTES) {
     return throw_coded(env, "EINVAL", "allocate: length must be between 1 byte and 4 GiB");
   }
+  /* Zeroed unless the second argument is false. */
+  bool zeroed = true;
+  napi_valuetype kind;
+  if (argc >= 2 && napi_typeof(env, argv[1], &kind) == napi_ok && kind == napi_boolean) napi_get_value_bool(env, argv[1], &zeroed);
   size_t total = ((size_t)length + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
+  char *base = (char *)tensio_kept_take(total);
+  if (base) {
+    /* Resident already (no fault, no kernel zeroing); only a zeroed request pays a memset. */
+    if (zeroed) memset(base, 0, (size_t)length);
+    return hand_out_anonymous(env, base, total, (size_t)length);
+  }
   size_t reserved = total + HUGE_PAGE_BYTES;
   char *raw = (char *)mmap(NULL, reserved, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) {
@@ -537,7 +555,7 @@ static napi_value allocate_anonymous(napi_env env, napi_callback_info info) {
     return throw_coded(env, error == ENOMEM ? "ENOMEM" : "EMMAP", strerror(error));
   }
   /* Trim to a 2 MiB-aligned start: nothing was touched yet, so the trimmed ends cost nothing. */
-  char *base = (char *)(((uintptr_t)raw + HUGE_PAGE_BYTES - 1) & ~(uintptr_t)(HUGE_PAGE_BYTES - 1));
+  base = (char *)(((uintptr_t)raw + HUGE_PAGE_BYTES - 1) & ~(uintptr_t)(HUGE_PAGE_BYTES - 1));
   size_t head = (size_t)(base - raw);
   if (head > 0) munmap(raw, head);
   size_t tail = reserved - head - total;
@@ -546,9 +564,15 @@ static napi_value allocate_anonymous(napi_env env, napi_callback_info info) {
   /* Advice only: a kernel without THP (or with it off) keeps small pages, still correct. */
   madvise(base, total, MADV_HUGEPAGE);
 #endif
+  tensio_kept_note_fresh();
+  return hand_out_anonymous(env, base, total, (size_t)length);
+}
+
+/* Wraps `length` bytes of the range [base, base + total) (fresh or kept) in an external ArrayBuffer that gives the range back when collected. */
+static napi_value hand_out_anonymous(napi_env env, char *base, size_t total, size_t length) {
   anonymous_t *block = (anonymous_t *)malloc(sizeof *block);
   if (!block) {
-    munmap(base, total);
+    tensio_kept_give(base, total);
     return throw_coded(env, "ENOMEM", "allocate: out of memory");
   }
   block->base = base;
@@ -556,7 +580,7 @@ static napi_value allocate_anonymous(napi_env env, napi_callback_info info) {
   block->padding = 0;
   napi_value buffer;
   if (napi_create_external_arraybuffer(env, base, (size_t)length, finalize_anonymous, block, &buffer) != napi_ok) {
-    /* Node already ran finalize_anonymous (unmapped and freed, nothing was charged yet). */
+    /* Node already ran finalize_anonymous (the range given back, the block freed, nothing was charged yet). */
     return refuse_external(env, "allocate: this runtime refuses external ArrayBuffers");
   }
   int64_t padding = (int64_t)(total - (size_t)length);
@@ -1298,6 +1322,8 @@ NAPI_MODULE_INIT() {
     {"intoFaulted", NULL, into_faulted, NULL, NULL, NULL, napi_default, NULL},
     {"baseModulo", NULL, base_modulo, NULL, NULL, NULL, napi_default, NULL},
     {"allocate", NULL, allocate_anonymous, NULL, NULL, NULL, napi_default, NULL},
+    {"trimAllocations", NULL, tensio_kept_trim, NULL, NULL, NULL, napi_default, NULL},
+    {"setAllocationCacheLimit", NULL, tensio_kept_set_limit, NULL, NULL, NULL, napi_default, NULL},
     {"populate", NULL, populate_buffer, NULL, NULL, NULL, napi_default, NULL},
     {"populateProbe", NULL, populate_probe, NULL, NULL, NULL, napi_default, NULL},
     {"populatePending", NULL, populate_pending_bytes, NULL, NULL, NULL, napi_default, NULL},

@@ -20,10 +20,11 @@
 export const LARGE_BUFFER_MIN_BYTES = 3.5 * 1024 * 1024;
 
 /**
- * Makes a zero-filled `ArrayBuffer` of exactly `length` bytes, or answers `undefined`
+ * Makes an `ArrayBuffer` of exactly `length` bytes, zero-filled when `zeroed` (otherwise
+ * its bytes may be stale: the caller overwrites them all), or answers `undefined`
  * (refused, unavailable) so the caller falls back to an ordinary allocation.
  */
-export type LargeBufferAllocator = (length: number) => ArrayBuffer | undefined;
+export type LargeBufferAllocator = (length: number, zeroed: boolean) => ArrayBuffer | undefined;
 
 let largeAllocator: LargeBufferAllocator | undefined;
 
@@ -42,16 +43,17 @@ export function registerLargeBufferAllocator(allocator: LargeBufferAllocator | u
 }
 
 /** A large buffer from the registered allocator, or `undefined`. */
-function allocateLarge(length: number): Uint8Array<ArrayBuffer> | undefined {
+function allocateLarge(length: number, zeroed: boolean): Uint8Array<ArrayBuffer> | undefined {
   if (!largeAllocator || length < LARGE_BUFFER_MIN_BYTES) return undefined;
-  const buffer = largeAllocator(length);
+  const buffer = largeAllocator(length, zeroed);
   return buffer ? new Uint8Array(buffer) : undefined;
 }
 
 /**
  * A buffer the caller will overwrite entirely, so it need not be zeroed first: from
- * {@link LARGE_BUFFER_MIN_BYTES} on, a huge-page buffer when the native addon registered one (zeroed by the kernel
- * at fault time, which costs less than 4 KiB faults of unzeroed memory); otherwise in
+ * {@link LARGE_BUFFER_MIN_BYTES} on, a huge-page buffer when the native addon registered one (one a
+ * collected buffer left, as it is, when the addon kept one of the size; otherwise fresh,
+ * zeroed by the kernel at fault time, which costs less than 4 KiB faults); otherwise in
  * Node `Buffer.allocUnsafeSlow`, which skips the zero-fill and lets the allocator hand
  * back memory it already has. Elsewhere, a plain `Uint8Array`. The result is a
  * `Uint8Array` over a whole `ArrayBuffer` of its own or a slice of one; never hand it
@@ -64,7 +66,7 @@ function allocateLarge(length: number): Uint8Array<ArrayBuffer> | undefined {
  * ```
  */
 export function allocateUninitialized(length: number): Uint8Array<ArrayBuffer> {
-  const large = allocateLarge(length);
+  const large = allocateLarge(length, false);
   if (large) return large;
   const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): Uint8Array<ArrayBuffer> } }).Buffer;
   if (!NodeBuffer || length === 0) return new Uint8Array(length);
@@ -75,7 +77,7 @@ export function allocateUninitialized(length: number): Uint8Array<ArrayBuffer> {
 /**
  * A zero-filled buffer (a result some of whose bytes are never written: missing chunks
  * of a fill value zero, padding): from {@link LARGE_BUFFER_MIN_BYTES} on a huge-page buffer when one is
- * registered (anonymous memory is zero already), otherwise `new Uint8Array(length)`.
+ * registered (fresh anonymous memory is zero already; a reused one is cleared), otherwise `new Uint8Array(length)`.
  *
  * @example
  * ```ts
@@ -83,5 +85,5 @@ export function allocateUninitialized(length: number): Uint8Array<ArrayBuffer> {
  * ```
  */
 export function allocateZeroed(length: number): Uint8Array<ArrayBuffer> {
-  return allocateLarge(length) ?? new Uint8Array(length);
+  return allocateLarge(length, true) ?? new Uint8Array(length);
 }

@@ -5,10 +5,11 @@
  * this module in Node registers the allocator with `core/memory.ts` (core imports nothing
  * from storage); `memory-map.ts` imports it, so every path that can map also gets these
  * buffers. The addon itself is reached through `memory-map.ts`' loader, loaded at the
- * first large allocation.
+ * first large allocation. A collected buffer's range is kept by the addon for about a
+ * second and handed to the next allocation that fits (see {@link KEPT_RANGE_IDLE_MS}).
  */
 import { LARGE_BUFFER_MIN_BYTES, registerLargeBufferAllocator } from '../core/memory.js';
-import { loadedAddon } from './memory-map.js';
+import { loadedAddon, type MmapAddon } from './memory-map.js';
 
 /**
  * The environment variable that turns huge-page result buffers off (`TENSIO_NO_HUGEPAGES=1`):
@@ -17,12 +18,85 @@ import { loadedAddon } from './memory-map.js';
  */
 export const NO_HUGEPAGES_ENV = 'TENSIO_NO_HUGEPAGES';
 
-/** The addon's allocate(), when huge-page buffers are on in this process. */
-function hugePageAllocate(): ((length: number) => ArrayBuffer) | undefined {
+/** The addon, when huge-page buffers are on in this process and it can allocate them. */
+function hugePageAddon(): (MmapAddon & Required<Pick<MmapAddon, 'allocate'>>) | undefined {
   const flag = typeof process === 'undefined' ? undefined : process.env?.[NO_HUGEPAGES_ENV];
   if (flag !== undefined && flag !== '' && flag !== '0') return undefined;
   const addon = loadedAddon();
-  return addon?.allocate ? addon.allocate.bind(addon) : undefined;
+  return addon?.allocate ? addon as MmapAddon & Required<Pick<MmapAddon, 'allocate'>> : undefined;
+}
+
+/**
+ * How long the addon keeps the range of a collected buffer for reuse before unmapping it:
+ * between one and two of these (one look of {@link armTrim}'s timer). Why kept at all: a
+ * script reading files in turn frees a read's result and scratch and allocates the same
+ * sizes again; fresh ranges are zeroed by the kernel page by page at first touch (on a
+ * VM with free-page reporting, with host faults too), reused ones are resident already
+ * (`native/src/tensio_kept.c`). A second, like the shared scratch pool's idle time: long
+ * enough for a loop of reads, short enough that an idle process gives the memory back.
+ */
+export const KEPT_RANGE_IDLE_MS = 1000;
+
+let trimTimer: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * Makes sure a timer trims the addon's kept ranges while any are kept or any buffer it
+ * allocated is alive (whose range the addon keeps when it is collected). Never keeps the
+ * process alive (`unref`); each worker thread that allocates runs its own, all trimming
+ * the one process-wide list.
+ */
+function armTrim(addon: MmapAddon): void {
+  if (trimTimer !== undefined || !addon.trimAllocations) return;
+  trimTimer = setTimeout(() => {
+    trimTimer = undefined;
+    const [keptBytes, , live] = addon.trimAllocations!(KEPT_RANGE_IDLE_MS);
+    if (keptBytes > 0 || live > 0) armTrim(addon);
+  }, KEPT_RANGE_IDLE_MS);
+  (trimTimer as { unref?: () => void }).unref?.();
+}
+
+/**
+ * What the addon keeps of collected huge-page buffers (`bytes` in `ranges`) and how many
+ * of its buffers are alive; `undefined` without an addon that keeps them. For tests and
+ * benchmarks.
+ *
+ * @example
+ * ```ts
+ * const { bytes } = keptHugePageRanges() ?? { bytes: 0 };
+ * ```
+ */
+export function keptHugePageRanges(): { bytes: number; ranges: number; live: number } | undefined {
+  const addon = loadedAddon();
+  if (!addon?.trimAllocations) return undefined;
+  const [bytes, ranges, live] = addon.trimAllocations(Number.MAX_VALUE);
+  return { bytes, ranges, live };
+}
+
+/**
+ * Unmaps the kept ranges of collected huge-page buffers kept `idleMs` or longer (every
+ * one by default), as the timer does after {@link KEPT_RANGE_IDLE_MS}.
+ *
+ * @example
+ * ```ts
+ * trimKeptHugePageRanges(); // before measuring memory
+ * ```
+ */
+export function trimKeptHugePageRanges(idleMs = 0): void {
+  loadedAddon()?.trimAllocations?.(idleMs);
+}
+
+/**
+ * Sets the most bytes of collected huge-page buffers' ranges the addon keeps (1 GiB at
+ * load; 0 keeps none, and ranges over the new limit are unmapped now); answers the
+ * previous limit, or `undefined` without an addon that keeps ranges.
+ *
+ * @example
+ * ```ts
+ * const previous = setKeptHugePageLimit(0); // no reuse while this runs
+ * ```
+ */
+export function setKeptHugePageLimit(bytes: number): number | undefined {
+  return loadedAddon()?.setAllocationCacheLimit?.(bytes);
 }
 
 function hugePageReason(): string {
@@ -44,12 +118,13 @@ const hugePageBuffers = new WeakSet<ArrayBufferLike>();
  * at every large allocation (one lookup per 3.5 MiB or more is nothing). Any refusal
  * (address space, an old addon) answers `undefined` and the caller allocates ordinarily.
  */
-function largeBufferAllocator(length: number): ArrayBuffer | undefined {
-  const allocate = hugePageAllocate();
-  if (!allocate) return undefined;
+function largeBufferAllocator(length: number, zeroed: boolean): ArrayBuffer | undefined {
+  const addon = hugePageAddon();
+  if (!addon) return undefined;
   try {
-    const buffer = allocate(length);
+    const buffer = addon.allocate(length, zeroed);
     hugePageBuffers.add(buffer);
+    armTrim(addon);
     return buffer;
   } catch {
     return undefined;
@@ -82,5 +157,5 @@ export function isHugePageBuffer(view: ArrayBufferView): boolean {
  * ```
  */
 export function hugePageStatus(): { hugePageBuffers: boolean; hugePageReason: string } {
-  return { hugePageBuffers: hugePageAllocate() !== undefined, hugePageReason: hugePageReason() };
+  return { hugePageBuffers: hugePageAddon() !== undefined, hugePageReason: hugePageReason() };
 }

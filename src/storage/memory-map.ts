@@ -83,8 +83,19 @@ export interface MmapAddon {
   intoFaulted(handle: object): boolean;
   /** Absent in an addon built before it existed (tensors are then placed without huge-page alignment). */
   baseModulo?(memory: WasmMemoryLike, modulus: number): number;
-  /** A zeroed, 2 MiB-aligned, huge-page-advised anonymous buffer; absent in an addon built before it existed. */
-  allocate?(length: number): ArrayBuffer;
+  /**
+   * A 2 MiB-aligned, huge-page-advised anonymous buffer, zeroed unless `zeroed` is false
+   * (then possibly a collected buffer's range as it was: `native/src/tensio_kept.c`);
+   * absent in an addon built before it existed (an addon before the kept ranges ignores `zeroed`).
+   */
+  allocate?(length: number, zeroed?: boolean): ArrayBuffer;
+  /**
+   * Unmaps the ranges of collected `allocate` buffers kept `idleMs` or longer, and answers
+   * `[keptBytes, keptRanges, liveBuffers]`; absent in an addon built before it existed.
+   */
+  trimAllocations?(idleMs: number): [number, number, number];
+  /** Sets the most bytes of collected `allocate` ranges kept for reuse, answering the previous limit. */
+  setAllocationCacheLimit?(bytes: number): number;
   /**
    * Page tables of a mapping (a buffer from `map`/`mapJoined`, or a handle from `mapInto`)
    * set up on a libuv worker (MADV_POPULATE_READ); absent in an addon built before it existed.

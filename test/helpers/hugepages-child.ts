@@ -54,10 +54,12 @@ if (mode === 'hashes') {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with --expose-gc');
   // A collected buffer's memory is given back by its finalizer, which runs on this thread
-  // only after V8's sweeper (concurrent, on another thread) has freed its backing store:
-  // collect and give the loop turns until resident memory is back near the start, for at
-  // most 2 s, so a loaded machine's late sweeper is not mistaken for memory kept.
-  for (let attempt = 0; attempt < 100; attempt++) {
+  // only after V8's sweeper (concurrent, on another thread) has freed its backing store,
+  // and the addon keeps the range for reuse until its idle timer unmaps it (1-2 s,
+  // huge-pages.ts KEPT_RANGE_IDLE_MS): collect and give the loop turns until resident
+  // memory is back near the start, for at most 4 s, so a loaded machine's late sweeper is
+  // not mistaken for memory kept.
+  for (let attempt = 0; attempt < 200; attempt++) {
     gc();
     await new Promise((resolve) => setTimeout(resolve, 20));
     if (residentMiB() - start < 64) break;
