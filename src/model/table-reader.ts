@@ -241,9 +241,18 @@ export function createTableReader(parts: TableReaderParts): TableReader {
             if (out.byteLength !== length) throw new TensioError('SIZE_MISMATCH', `${format}: ${batch.label} holds ${length} bytes of tensor "${tensor.spec.name}", ${out.byteLength} asked`, { format });
             // Each band's rows placed as they come (`first` is batch-relative; the tensor's bytes start at row `from`).
             const rowBytes = length / (to - from);
-            const rowsOf = (first: number, rows: number) => out.subarray((first - from) * rowBytes, (first - from + rows) * rowBytes);
-            for await (const band of batch.bands(tensor.columns, bandOptions(tensor, rowsOf, { from, to, signal }, out))) {
-              tableBatchToBytes(schema, tensor, band.data, band.first - band.dataFirst, band.first + band.rows - band.dataFirst, rowsOf(band.first, band.rows));
+            // The closure reaches the tensor through a variable cleared at the end: V8 can keep the context of
+            // a function alive after it returned (a pending optimization of a closure made in it holds it until
+            // the next JavaScript runs), and with `out` captured, the whole tensor of a read the caller already
+            // dropped (a read, gc, a read: the first read's 128 MB stayed alive through the second).
+            let target: Uint8Array | undefined = out;
+            const rowsOf = (first: number, rows: number) => target!.subarray((first - from) * rowBytes, (first - from + rows) * rowBytes);
+            try {
+              for await (const band of batch.bands(tensor.columns, bandOptions(tensor, rowsOf, { from, to, signal }, out))) {
+                tableBatchToBytes(schema, tensor, band.data, band.first - band.dataFirst, band.first + band.rows - band.dataFirst, rowsOf(band.first, band.rows));
+              }
+            } finally {
+              target = undefined;
             }
             return;
           }
