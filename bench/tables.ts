@@ -157,13 +157,15 @@ async function readRounds(context: BenchContext, what: string, file: string, s: 
 }
 
 /**
- * The own-process rounds of one file (bench/lib/own-process.ts): tensio's stacked read in
- * a fresh node child and pyarrow's read_table in a fresh Python process, each after one
- * untimed read. Run after every in-process round of the group: each start forks this process.
+ * The own-process rounds of one file (bench/lib/own-process.ts): tensio's stacked and
+ * columnar reads in a fresh node child and pyarrow's read_table in a fresh Python process,
+ * each after one untimed read. Run after every in-process round of the group: each start forks this process.
  */
 function ownProcessRounds(context: BenchContext, what: string, file: string, s: Setup): Promise<Rounds> {
   return warmedRounds(context, `parquet ${what} own process`, s, [
     { name: 'tensio-own-process', run: () => tensioOwnProcessSeconds(file, 'stacked') },
+    // Like for like with pyarrow's columns (session 30): 32 column tensors, the same child.
+    { name: 'tensio-own-process-separate', run: () => tensioOwnProcessSeconds(file, 'separate') },
     ...(s.python ? [{ name: 'pyarrow-own-process', run: () => pyarrowOwnProcessSeconds(s.python!, file) }] : []),
   ]);
 }
@@ -177,6 +179,7 @@ function readRows(context: BenchContext, what: string, read: Rounds, own: Rounds
   const tensioRead = throughput(read.get('tensio'), table);
   const separateRead = throughput(read.get('tensio-separate'), table);
   const ownProcess = throughput(own.get('tensio-own-process'), table);
+  const ownProcessSeparate = throughput(own.get('tensio-own-process-separate'), table);
   const pyarrowOwn = throughput(own.get('pyarrow-own-process'), table);
   const pyarrowNote = throughput(read.get('pyarrow'), table).error ?? s.peerNote;
   logThroughputs(context, `parquet ${what}`, read, table);
@@ -192,6 +195,7 @@ function readRows(context: BenchContext, what: string, read: Rounds, own: Rounds
     // Both in a fresh process of their own, one untimed read first (what a user's script sees), in rounds after the in-process ones.
     compareRow('parquet', `${what} stacked, own process (timed like the pyarrow peer) vs pyarrow read_table(use_threads=False), own process too`, ownProcess.median, pyarrowOwn.median, 'pyarrow', 0.5, ownProcess.error ?? pyarrowOwn.error ?? (s.python ? undefined : s.peerNote)),
     compareRow('parquet', `${what} stacked, own process vs hyparquet parquetRead`, ownProcess.median, throughput(read.get('hyparquet'), table).median, 'hyparquet', 5, ownProcess.error),
+    compareRow('parquet', `${what} columnar ('separate'), own process vs pyarrow read_table(use_threads=False), own process too (both columnar)`, ownProcessSeparate.median, pyarrowOwn.median, 'pyarrow', 0.5, ownProcessSeparate.error ?? pyarrowOwn.error ?? (s.python ? undefined : s.peerNote)),
   ];
 }
 
