@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { memoryMapStatus, openTensorFile } from '../src/index.js';
-import { abTable, AbArgs, jsThreadNs, loadLine, requireGc, type AbSample } from './lib/ab-rounds.js';
+import { abTable, AbArgs, jsThreadFaults, jsThreadNs, loadLine, requireGc, type AbSample } from './lib/ab-rounds.js';
 import { makeFloat32Tensor, makeMixedTensors, npyFixtureHeader, safetensorsFixtureHeader, writeFixtureFile } from './lib/fixtures.js';
 import { sumFloat64Unrolled } from './lib/sum.js';
 import { median } from './lib/timing.js';
@@ -105,13 +105,14 @@ for (let round = 0; round <= rounds; round++) {
       let keep: unknown[] = [];
       const key = `${group}: ${name}`;
       const faults = process.resourceUsage().minorPageFault;
+      const jsFaults = jsThreadFaults();
       const js = jsThreadNs();
       const cpu = process.cpuUsage();
       const start = performance.now();
       await readAndSum(files[group]!, keep);
       const end = performance.now();
       const used = process.cpuUsage(cpu);
-      const sample: AbSample = { wall: end - start, cpu: (used.user + used.system) / 1000, js: (jsThreadNs() - js) / 1e6, faults: process.resourceUsage().minorPageFault - faults };
+      const sample: AbSample = { wall: end - start, cpu: (used.user + used.system) / 1000, js: (jsThreadNs() - js) / 1e6, faults: process.resourceUsage().minorPageFault - faults, jsFaults: jsThreadFaults() - jsFaults };
       keep = [];
       if (round === 0) continue; // warms the page cache and the code
       windows.push({ key, start, end });

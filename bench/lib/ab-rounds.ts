@@ -73,12 +73,13 @@ export class AbArgs {
   }
 }
 
-/** One measured run: milliseconds of wall, process CPU (every thread) and JavaScript-thread CPU; minor page faults. */
+/** One measured run: milliseconds of wall, process CPU (every thread) and JavaScript-thread CPU; minor page faults (all threads', and the JavaScript thread's own). */
 export interface AbSample {
   wall: number;
   cpu: number;
   js: number;
   faults: number;
+  jsFaults: number;
 }
 
 /** `gc` from `node --expose-gc`; the A/B tools refuse to run without it (a collection before each run is part of the method). */
@@ -91,6 +92,12 @@ export function requireGc(): () => void {
 /** CPU nanoseconds of this (JavaScript) thread so far (`/proc/self/task/<pid>/schedstat`). */
 export function jsThreadNs(): number {
   return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'latin1').split(' ')[0]);
+}
+
+/** Minor page faults this (JavaScript) thread took so far (`/proc/self/task/<pid>/stat`, field 10): what a worker populating ahead did not take for it. */
+export function jsThreadFaults(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
 }
 
 /** "load 1.20 1.37 1.58": the load average, for the tools' first line (figures taken under load are not quotable). */
@@ -143,6 +150,7 @@ export async function abRounds<T>(options: AbRoundsOptions<T>): Promise<Map<stri
         await new Promise((resolve) => setImmediate(resolve));
         await new Promise((resolve) => setImmediate(resolve));
         const faults = process.resourceUsage().minorPageFault;
+        const jsFaults = jsThreadFaults();
         const js = jsThreadNs();
         const cpu = process.cpuUsage();
         const wall = performance.now();
@@ -154,6 +162,7 @@ export async function abRounds<T>(options: AbRoundsOptions<T>): Promise<Map<stri
           cpu: (used.user + used.system) / 1000,
           js: (jsThreadNs() - js) / 1e6,
           faults: process.resourceUsage().minorPageFault - faults,
+          jsFaults: jsThreadFaults() - jsFaults,
         };
         options.after?.(name, group, result);
         // Not held into the next run's collection: a kept result (16 MiB of tensors, say)
@@ -169,19 +178,19 @@ export async function abRounds<T>(options: AbRoundsOptions<T>): Promise<Map<stri
 /** The median of each measure over the samples (each on its own, so they may come from different runs). */
 export function abMedians(samples: readonly AbSample[]): AbSample {
   const of = (pick: (sample: AbSample) => number) => median(samples.map(pick));
-  return { wall: of((sample) => sample.wall), cpu: of((sample) => sample.cpu), js: of((sample) => sample.js), faults: of((sample) => sample.faults) };
+  return { wall: of((sample) => sample.wall), cpu: of((sample) => sample.cpu), js: of((sample) => sample.js), faults: of((sample) => sample.faults), jsFaults: of((sample) => sample.jsFaults) };
 }
 
 /**
  * The table of `abRounds`' medians, a row a key: wall ms, GB/s (`bytes` / wall), CPU ms,
- * JS thread ms, faults.
+ * JS thread ms, faults (all threads'), JS thread faults.
  */
 export function abTable(samples: ReadonlyMap<string, readonly AbSample[]>, bytes: number): string[] {
   const width = Math.max(4, ...[...samples.keys()].map((key) => key.length)) + 2;
-  const lines = [`${'case'.padEnd(width)} wall ms  GB/s  CPU ms  JS thread ms  faults`];
+  const lines = [`${'case'.padEnd(width)} wall ms  GB/s  CPU ms  JS thread ms  faults  JS faults`];
   for (const [key, list] of samples) {
     const m = abMedians(list);
-    lines.push(`${key.padEnd(width)} ${m.wall.toFixed(1).padStart(7)} ${(bytes / m.wall / 1e6).toFixed(2).padStart(5)} ${m.cpu.toFixed(1).padStart(7)} ${m.js.toFixed(1).padStart(13)} ${m.faults.toFixed(0).padStart(7)}`);
+    lines.push(`${key.padEnd(width)} ${m.wall.toFixed(1).padStart(7)} ${(bytes / m.wall / 1e6).toFixed(2).padStart(5)} ${m.cpu.toFixed(1).padStart(7)} ${m.js.toFixed(1).padStart(13)} ${m.faults.toFixed(0).padStart(7)} ${m.jsFaults.toFixed(0).padStart(10)}`);
   }
   return lines;
 }

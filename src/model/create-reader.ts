@@ -16,6 +16,7 @@ import { UNSUPPORTED_TENSORS_KEY, type Metadata, type ReadPartOptions, type Read
 import { quoteInput } from '../core/quote.js';
 import { giveBackStreamBuffer, readSpan, streamMapped, streamReadAhead, takeStreamBuffer } from './stream-span.js';
 import { NextSpanReadAhead, nextSpanLookup, type SpanPlace } from './next-span-read-ahead.js';
+import { NextSpanMapAhead } from './next-span-map-ahead.js';
 import { defaultReadPopulate } from './read-populate.js';
 import { placeAllInWasmMemory, placeInWasmMemory, type ReadIntoWasmMemoryOptions, type WasmMemoryLike, type WasmTensor } from './wasm-memory.js';
 
@@ -108,7 +109,10 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
   let closed = false;
   // Read-ahead across tensors for this reader's read-ahead streams; the tensor table is located on first use.
   let nextSpan: ((source: ByteSource, end: number) => SpanPlace | undefined) | undefined;
-  const acrossTensors = new NextSpanReadAhead((source, end) => (nextSpan ??= nextSpanLookup(spanPlaces()))(source, end));
+  const lookupNextSpan = (source: ByteSource, end: number) => (nextSpan ??= nextSpanLookup(spanPlaces()))(source, end);
+  const acrossTensors = new NextSpanReadAhead(lookupNextSpan);
+  // read() in file order: the next tensor mapped and populated ahead (next-span-map-ahead.ts).
+  const mapAhead = new NextSpanMapAhead(lookupNextSpan, defaultReadPopulate);
 
   /**
    * Where every dense tensor's span is, per source, from locations the format gives at
@@ -181,7 +185,7 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     throwIfAborted(options.signal);
     const tensorInfo = info(name);
     checkDense(tensorInfo);
-    return readArray(tensorInfo, await locateChecked(tensorInfo, tensorInfo, () => parts.locate(tensorInfo)), options);
+    return readArray(tensorInfo, await locateChecked(tensorInfo, tensorInfo, () => parts.locate(tensorInfo)), options, true);
   }
 
   async function* stream(name: string, options: StreamTensorOptions = {}): AsyncGenerator<Uint8Array> {
@@ -260,10 +264,15 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
       const offset = location.offset + start;
       if (mapping && !mapping.copy && location.source.map && offset % mapping.alignment === 0) {
         throwIfAborted(signal);
-        const mapped = location.source.map(offset, end - start);
+        const populate = mapping.populate ?? defaultReadPopulate();
+        // A whole tensor read in file order may have been mapped (and its populate job queued) by the read before.
+        const ahead = mapping.mapAhead === true && populate;
+        const taken = ahead ? mapAhead.take(location.source, offset, end - start) : undefined;
+        const mapped = taken ?? location.source.map(offset, end - start);
         if (mapped) {
           // Fire and forget: a truncation shows as faulted() of the view (and memoryMapPopulateError), as for any mapping.
-          if (mapping.populate ?? defaultReadPopulate()) mapped.populate?.()?.catch(() => undefined);
+          if (!taken && populate) mapped.populate?.()?.catch(() => undefined);
+          if (ahead) mapAhead.afterRead(location.source, offset, end - start);
           return mapped.bytes;
         }
       }
@@ -274,8 +283,9 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     return start === 0 && end === whole.byteLength ? whole : whole.slice(start, end);
   }
 
-  async function readArray(view: ArrayView, location: TensorLocation, options: ReadPartOptions): Promise<Tensor> {
-    const mapping: SpanMapping = { copy: options.copy === true, alignment: viewAlignment(view.dtype), ...(options.populate !== undefined ? { populate: options.populate } : {}), offThread: options.offThread === true };
+  /** `fromRead`: called by `read()`, whose whole-tensor reads may take and give a mapping made ahead (next-span-map-ahead.ts). */
+  async function readArray(view: ArrayView, location: TensorLocation, options: ReadPartOptions, fromRead = false): Promise<Tensor> {
+    const mapping: SpanMapping = { copy: options.copy === true, alignment: viewAlignment(view.dtype), ...(options.populate !== undefined ? { populate: options.populate } : {}), offThread: options.offThread === true, mapAhead: fromRead && !options.slice && !options.elements };
     // A decode always builds the whole array, even for a slice.
     if ((!options.slice && !options.elements) || location.kind === 'decode') checkOneBuffer(view.name, view.byteLength);
     if (options.elements) {
@@ -395,6 +405,7 @@ export function createTensorReader(parts: TensorReaderParts): TensorReader {
     async close() {
       if (closed) return;
       closed = true;
+      mapAhead.close();
       // A speculative read of the next tensor settles before the file handle goes.
       await acrossTensors.close();
       await parts.close?.();
@@ -414,6 +425,8 @@ interface SpanMapping {
   readonly populate?: boolean;
   /** Read copies on a worker thread (`ReadTensorOptions.offThread`). */
   readonly offThread?: boolean;
+  /** A `read()` of a whole tensor: it may take and give a mapping made ahead (`next-span-map-ahead.ts`). */
+  readonly mapAhead?: boolean;
 }
 
 

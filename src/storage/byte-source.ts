@@ -99,6 +99,12 @@ export interface MappedBytes {
    * when the addon cannot. Rejects with `SOURCE_CHANGED` when the file was shortened.
    */
   populate?(): Promise<PopulateMethod> | undefined;
+  /**
+   * False once the file no longer holds these bytes (shortened since they were mapped);
+   * asked before a mapping made ahead of its `read()` is handed out
+   * (`src/model/next-span-map-ahead.ts`). Absent: not known.
+   */
+  stillThere?(): boolean;
 }
 
 /** Throws `TRUNCATED` when a range falls outside a source of `size` bytes. */

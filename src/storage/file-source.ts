@@ -113,7 +113,13 @@ export async function fileSource(path: string, options: FileSourceOptions = {}):
         if (closed || length < mapMinBytes) return undefined;
         checkRange(size, offset, length, path);
         const bytes = mapFileRange(handle.fd, offset, length, path);
-        return bytes ? { bytes, faulted: () => memoryMapFaulted(bytes), populate: () => populateMappedView(bytes, path, populateCancel) } : undefined;
+        return bytes ? {
+          bytes,
+          faulted: () => memoryMapFaulted(bytes),
+          populate: () => populateMappedView(bytes, path, populateCancel),
+          // One fstat (no I/O): what the addon's map checks, for a mapping handed out later than it was made.
+          stillThere: () => !closed && fstatSync(handle.fd).size >= offset + length,
+        } : undefined;
       },
       mapIntoWasm(memory, byteOffset, offset, length) {
         if (closed || length < mapMinBytes) return undefined;
