@@ -52,7 +52,9 @@ export interface ReadEachOptions {
   /**
    * Bytes of tensors read ahead of the one the caller holds (default
    * {@link READ_EACH_AHEAD_BYTES}); a single larger tensor is still read ahead alone.
-   * 0 reads one tensor at a time, each only when asked for.
+   * 0 reads one tensor at a time, each only when asked for (a mapped, populated `read()`
+   * in file order still maps up to 64 MiB of the next tensors itself: see
+   * `ReadTensorOptions.populate`; `populate: false` turns that off too).
    */
   aheadBytes?: number;
   /** Read every tensor into fresh memory instead of mapping it (`ReadTensorOptions.copy`). */

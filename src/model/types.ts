@@ -128,6 +128,13 @@ export interface ReadTensorOptions {
    * next 4 MiB window when the reader is closed, and never fails the read: a file shortened under it shows as
    * `memoryMapPopulateError(view)` / `memoryMapFaulted(view)`. No effect on bytes read
    * into memory, or when the addon cannot populate (`memoryMapPopulateAvailable()`).
+   *
+   * Across tensors (session 30): populated whole-tensor reads that go through a file's
+   * tensors in file order (each read starting where the tensor after the previous one
+   * starts) also map the tensors after the one asked for, up to 64 MiB of them and not
+   * while the worker is behind, and queue their jobs, so the caller's next `read()`
+   * finds its pages populated instead of faulting the front of each tensor itself
+   * (`src/model/next-span-map-ahead.ts`); any other read drops them, as does `close()`.
    */
   populate?: boolean;
   /**
