@@ -1,4 +1,4 @@
-/** Small pieces the mapping child processes share (mmap-child, wasm-map-child, fault-ahead-child, stream-read-ahead-child). */
+/** Small pieces the mapping child processes share (mmap-child, wasm-map-child, map-ahead-child, fault-ahead-child, stream-read-ahead-child). */
 import { isTensioError } from '../../src/core/errors.js';
 import type { WasmMemoryLike } from '../../src/io/index.js';
 
@@ -26,5 +26,19 @@ export async function errorCodeOf(run: () => Promise<unknown> | undefined): Prom
     return undefined;
   } catch (error) {
     return isTensioError(error) ? error.code : `not a TensioError: ${String(error)}`;
+  }
+}
+
+/**
+ * Full collections (needs `--expose-gc`) with a 20 ms turn of the event loop after each,
+ * five times: finalizers of buffers (the unmaps) run after a collection, sometimes on a
+ * later turn.
+ */
+export async function collectWithTurns(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with --expose-gc');
+  for (let round = 0; round < 5; round++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -11,21 +11,12 @@
  */
 import { truncateSync } from 'node:fs';
 import { isMemoryMapped, memoryMapPopulatePending, memoryMapStatus, openTensorFile } from '../../src/index.js';
-import { errorCodeOf } from './child-memory.js';
+import { collectWithTurns as collect, errorCodeOf } from './child-memory.js';
 
 const [mode, ...args] = process.argv.slice(2);
 const out: Record<string, unknown> = { mode, mapping: memoryMapStatus().enabled };
 const live = () => memoryMapStatus().liveMappings ?? 0;
 
-async function collect(): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with --expose-gc');
-  // Finalizers of buffers (the unmaps) run after a full collection, sometimes on a later turn.
-  for (let round = 0; round < 5; round++) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 if (mode === 'truncate-ahead') {
   const [path] = args as [string];

@@ -12,18 +12,10 @@ import { createHash } from 'node:crypto';
 import { truncateSync } from 'node:fs';
 import { memoryMapStatus, openTensorFile } from '../../src/index.js';
 import { readIntoWasmMemory } from '../../src/io/index.js';
-import { byteSum, newWasmMemory } from './child-memory.js';
+import { byteSum, collectWithTurns as collect, newWasmMemory } from './child-memory.js';
 
 const [mode, path, name] = process.argv.slice(2) as [string, string, string];
 
-async function collect(): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with --expose-gc');
-  for (let round = 0; round < 5; round++) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const out: Record<string, unknown> = { mode, mapping: memoryMapStatus().enabled };
 const memory = newWasmMemory();
