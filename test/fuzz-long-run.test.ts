@@ -34,8 +34,9 @@ test('npm run fuzz: a short npy run counts its inputs and writes a summary', asy
 
 test('npm run fuzz: exceptions, hangs, crashes and memory blow-ups are classified and kept', async (t) => {
   const out = await tempDir(t);
-  // Run seed 1's first 8 mutants are, in order: ok, memory, memory, exception x3, crash, hang.
-  const run = fuzz(['--format', 'faults', '--minutes', '12', '--inputs', '8', '--seed', '1', '--hang-ms', '1500', '--max-mb', '300', '--out', out], { TENSIO_FUZZ_FAULTS: '1' });
+  // Run seed 1's first 8 mutants are, in order: ok, memory, memory, exception x3, crash, hang. A hang is 5 s of CPU
+  // without a report: filling 320 MiB of fresh memory (a memory mutant) took over 1.5 s on a slow, busy host.
+  const run = fuzz(['--format', 'faults', '--minutes', '12', '--inputs', '8', '--seed', '1', '--hang-ms', '5000', '--max-mb', '300', '--out', out], { TENSIO_FUZZ_FAULTS: '1' });
   assert.equal(run.status, 1, 'failures make the run exit 1');
   const summary = JSON.parse(await readFile(join(out, 'faults', 'summary-1.json'), 'utf8')) as { byClass: Record<string, number> };
   for (const outcome of ['ok', 'exception', 'hang', 'crash', 'memory']) assert.ok(summary.byClass[outcome]! > 0, `${outcome}: ${JSON.stringify(summary.byClass)}`);

@@ -48,7 +48,9 @@ export interface WorkerStart {
 export type WorkerMessage =
   | { kind: 'batch'; upTo: number; counts: FuzzCounts; failures: FuzzResult[]; /** New failure kinds kept. */ kept: number }
   | { kind: 'memory'; from: number; to: number; peakMB: number }
-  | { kind: 'done' };
+  | { kind: 'done' }
+  /** Set up (modules imported, seeds loaded, a lazy format's library loaded): what it used so far is no input's time. */
+  | { kind: 'ready' };
 
 /** Peak resident memory of this process so far, in MiB (Linux /proc; current RSS elsewhere). */
 function peakMB(): number {
@@ -93,6 +95,9 @@ process.once('message', async (start: WorkerStart) => {
   // Lazy formats load their library on first use (h5wasm: seconds of CPU under tsx): not part of any input's time.
   // Only real formats: the faults target would fault on its own seed.
   if (BUILT_IN_FORMATS.some((format) => format.name === target.name)) await target.drive(start.seeds[0]!).catch(() => undefined);
+  // The parent charges a worker's CPU to its inputs from its last message: start-up (tsx compiling the sources takes
+  // seconds of CPU on a slow host) must not make the first input look like a hang.
+  await send({ kind: 'ready' });
 
   /** Runs input `index` in `slot`; `timing` says what `ms` measures (wall when inputs run at once). */
   const runOne = async (index: number, slot: string, timing: 'cpu' | 'wall'): Promise<FuzzResult & { recheck?: boolean }> => {
