@@ -144,18 +144,19 @@ test('native gather: an index past the dictionary and a cut stream are refused w
   const random = generator(23);
   let refusedIndex = 0;
   let refusedCut = 0;
-  for (const width of [1, 2, 3, 5, 8, 11, 16, 20]) {
+  // Stride 67: rows of 268 bytes, about 240 to a native tile (64 KiB), so a refusal may come a few tiles into its piece.
+  for (const [width, stride] of [1, 2, 3, 5, 8, 11, 16, 20].flatMap((width) => [[width, 3], [width, 67]] as const)) {
     for (const words of [1, 2]) {
       const entries = Math.min(2 ** width, 5000);
       const dictionary = Uint32Array.from({ length: entries * words }, (_, i) => i);
       const count = 200 + random(800);
       const { bytes, indices } = section(count, width, entries, random);
-      const list = pieces(count, 3, 0, 0, random);
+      const list = pieces(count, stride, 0, 0, random);
       // The largest index used now lies past a dictionary one entry shorter than it.
       const fewer = Math.max(...indices);
-      const js = gatherJs(bytes, dictionary, fewer, words, list, 3, new Uint32Array(3 * count + 3));
-      const native = await gatherNative(bytes, dictionary, fewer, words, list, 3, new Uint32Array(3 * count + 3));
-      assert.deepEqual(native, js, `width ${width}: index ${fewer} past ${fewer} entries`);
+      const js = gatherJs(bytes, dictionary, fewer, words, list, stride, new Uint32Array(stride * count + stride));
+      const native = await gatherNative(bytes, dictionary, fewer, words, list, stride, new Uint32Array(stride * count + stride));
+      assert.deepEqual(native, js, `width ${width}, stride ${stride}: index ${fewer} past ${fewer} entries`);
       if (js !== 'ok') {
         refusedIndex++;
         // The first index at or past `fewer`, named with its value.
@@ -164,19 +165,26 @@ test('native gather: an index past the dictionary and a cut stream are refused w
       }
       for (const cut of [1, 1 + random(bytes.byteLength - 1)]) {
         const short = bytes.subarray(0, bytes.byteLength - cut);
-        const jsCut = gatherJs(short, dictionary, entries, words, list, 3, new Uint32Array(3 * count + 3));
-        const nativeCut = await gatherNative(short, dictionary, entries, words, list, 3, new Uint32Array(3 * count + 3));
-        assert.deepEqual(nativeCut, jsCut, `width ${width}: ${cut} bytes cut`);
+        const jsCut = gatherJs(short, dictionary, entries, words, list, stride, new Uint32Array(stride * count + stride));
+        const nativeCut = await gatherNative(short, dictionary, entries, words, list, stride, new Uint32Array(stride * count + stride));
+        assert.deepEqual(nativeCut, jsCut, `width ${width}, stride ${stride}: ${cut} bytes cut`);
         if (jsCut !== 'ok') refusedCut++;
       }
     }
   }
-  assert.ok(refusedIndex >= 14 && refusedCut >= 28, `refusals seen: ${refusedIndex} indices, ${refusedCut} cuts`);
+  assert.ok(refusedIndex >= 28 && refusedCut >= 56, `refusals seen: ${refusedIndex} indices, ${refusedCut} cuts`);
   // A bit-packed index past the dictionary is found by the native job itself (the run headers are sound): its reason names it.
   const gather = addonParquetGatherBand()!;
   const out = new Uint8Array(64).fill(0xee);
   await assert.rejects(gather([Uint8Array.of(2, 3, 0b11100100, 0b00000000)], [new Uint8Array(12)], Float64Array.of(3, 1, 8, 0, 1, 1, 0, 0, 0, 0, 0), out), (error: Error & { code?: string }) => error.code === 'ECORRUPT' && error.message === "piece 0, value 3: dictionary index 3 is past the dictionary's 3 entries");
   await assert.rejects(gather([new Uint8Array(8), Uint8Array.of(33, 2, 0, 0, 0, 0, 0)], [new Uint8Array(4), new Uint8Array(4)], Float64Array.of(1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0), out), (error: Error & { code?: string }) => error.code === 'ECORRUPT' && error.message === 'piece 1, value 0: the dictionary indices\' bit width is 33, over 32');
+  // Damage at a later piece's run header (an RLE index past the dictionary, found as the job is made) and a bit-packed
+  // index past it in an earlier piece of the same job (only the job would find it): the earlier damage is named, as in JavaScript.
+  const twoRuns = Uint8Array.of(2, 0x03, 0b11100100, 0x00, 0x04, 0x03);
+  const twoPieces = [{ count: 8, first: 0 }, { count: 2, first: 8 * 5 }];
+  const jsTwo = gatherJs(twoRuns, Uint32Array.of(10, 11, 12), 3, 1, twoPieces, 5, new Uint32Array(60));
+  assert.deepEqual(jsTwo, { reason: "dictionary index 3 is past the dictionary's 3 entries", value: 3 });
+  assert.deepEqual(await gatherNative(twoRuns, Uint32Array.of(10, 11, 12), 3, 1, twoPieces, 5, new Uint32Array(60)), jsTwo);
 });
 
 test('native gather: PLAIN pieces (addValues) at any byte offset, 4- and 8-byte values, odd strides, beside a dictionary piece in one job, written to their rows and nothing else', { skip: plainSkip }, async () => {

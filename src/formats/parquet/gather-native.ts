@@ -12,7 +12,7 @@
  * with `TENSIO_PARQUET_GATHER=js`, there is no native gather and the pages are gathered
  * on the JavaScript thread ({@link DictionaryIndexStream.gather}), the oracle of the tests.
  */
-import type { DictionaryIndexStream } from './hybrid-streams.js';
+import type { DictionaryIndexStream, DictionaryStreamPlace } from './hybrid-streams.js';
 import { addonParquetGatherBand, addonParquetGatherBandPlain } from '../../storage/native-gather.js';
 
 /** Whether `TENSIO_PARQUET_GATHER=js` asks for the JavaScript gather (read at each call, so a test can switch). */
@@ -73,20 +73,27 @@ export function parquetNativeGather(): (() => ParquetGatherJob) | undefined {
     const dictionaries: Uint8Array[] = [];
     const params: number[] = [];
     const refusals: (((value: number, reason: string) => Error) | undefined)[] = [];
+    // Where each stream was when its first piece joined this job, and the values its pieces took since: what the job
+    // has not checked yet (skip reads run headers only), from which damage found at a header is looked for first.
+    const unchecked = new Map<DictionaryIndexStream, { place: DictionaryStreamPlace; position: number; values: number }>();
     const job: ParquetGatherJob = {
       add(stream, count, first, stride, refuse) {
         const place = stream.place();
         const { at, left, packed, runAt, bit, index } = place;
-        const position = stream.position;
+        let since = unchecked.get(stream);
+        if (!since) unchecked.set(stream, since = { place, position: stream.position, values: 0 });
         if (!stream.skip(count)) {
-          // Damage at a run header: an index of a bit-packed run before it may be damaged first (skip reads headers only),
-          // so the piece is gathered up to there in JavaScript to name the first, as the JavaScript gather does.
+          // Damage at a run header: an index of a bit-packed run before it may be damaged first, in this piece or in
+          // an earlier piece of the same stream in this job, so those values are gathered in JavaScript from where the
+          // job took the stream to name the first damage, as the JavaScript gather does.
           if (stream.damage) {
-            const probe = stream.resumed(place, position);
-            if (!probe.gather(count, new Uint32Array(count * stream.words), 0) && probe.damage) stream.damage = probe.damage;
+            const values = since.values + count;
+            const probe = stream.resumed(since.place, since.position);
+            if (!probe.gather(values, new Uint32Array(values * stream.words), 0) && probe.damage) stream.damage = probe.damage;
           }
           return false;
         }
+        since.values += count;
         sections.push(stream.section);
         dictionaries.push(stream.dictionaryBytes);
         params.push(stream.entries, stream.words, count, first, stride, at, left, packed ? 1 : 0, runAt, bit, index);
