@@ -1,5 +1,6 @@
 /**
- * The fast read path for flat numeric columns (`plain-pages.ts`): which chunks it takes
+ * The fast read path for flat numeric columns (`plain-pages.ts`, and `plain-bands.ts` for
+ * a chunk placed a band of rows at a time): which chunks it takes
  * (PLAIN and dictionary-encoded v1 and v2 pages, required and optional columns, with
  * nulls too, every codec) and which it leaves to hyparquet (page counts that do not add
  * up, damaged levels or pages), checked on chunks pyarrow writes; and the files read
@@ -296,7 +297,7 @@ d = sys.argv[1]
 for version in ('1.0', '2.0'):
     pq.write_table(table, f'{d}/bands-{version}.parquet', data_page_version=version, data_page_size=1024, dictionary_pagesize_limit=2048, compression='snappy')
 `, [dir]);
-  const { parquetPlainChunkBands } = await import('../src/formats/parquet/plain-pages.js');
+  const { parquetPlainChunkBands } = await import('../src/formats/parquet/plain-bands.js');
   let stopped = 0;
   for (const version of ['1.0', '2.0']) {
     const bytes = new Uint8Array(readFileSync(join(dir, `bands-${version}.parquet`)));

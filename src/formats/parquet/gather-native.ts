@@ -5,7 +5,7 @@
  * (`native/src/tensio_gather.c`) in one job, while the JavaScript thread goes on to the
  * next band or column. The addon checks every index and run as `hybrid-streams.ts` does
  * and rejects a damaged stream naming the piece and the value; the job then rejects with
- * the refusal the piece's `refuse` makes of it (`plain-pages.ts`: column, page, row), as
+ * the refusal the piece's `refuse` makes of it (`page-placer.ts`: column, page, row), as
  * the JavaScript gather's damage is refused.
  *
  * Without the addon (`TENSIO_NO_MMAP=1`, no compiler at install, the browser bundle), or

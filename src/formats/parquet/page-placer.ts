@@ -2,8 +2,8 @@
  * Placing a column chunk's decoded data pages, in order, into a tensor's bytes: the whole
  * column packed at once, or a band of rows of every column in turn, packed or straight
  * into row-major rows (a dictionary gather writing each value in its row). The pages come
- * from a {@link PageSupply} (plain-pages.ts: a chunk in memory with every decode started,
- * or a streamed chunk read a page ahead), so this file knows nothing of where the bytes
+ * from a {@link PageSupply} (plain-pages.ts: a chunk in memory with its decodes started;
+ * plain-bands.ts: a streamed chunk read a page ahead), so this file knows nothing of where the bytes
  * are. It is also where the fast path's refusals of damaged dictionary indices are made
  * ({@link parquetPlainRefusal}).
  */

@@ -1,7 +1,7 @@
 /**
  * A stacked read's band walk over one Parquet row group (`TableBatch.bands`): every wanted
  * column's chunk set up for the fast path (`chunk-setup.ts`), placed a band of rows at a
- * time (`plain-pages.ts`), into band buffers or straight into the stacked tensor's rows
+ * time (`plain-bands.ts`), into band buffers or straight into the stacked tensor's rows
  * (dictionary pieces gathered on the addon's workers, `gather-native.ts`); what the fast
  * path does not take falls back to the row group decoded whole (`reader.ts`'s `load`).
  */
@@ -17,7 +17,7 @@ import { parquetPlainChunkSetup, type PlainChunkSetup } from './chunk-setup.js';
 import { parquetNativeGather } from './gather-native.js';
 import { parquetPlainRefusal, type ParquetValidityTarget } from './page-placer.js';
 import { ParquetBandScratch, ParquetPageReader, type ParquetChunkRange } from './page-stream.js';
-import { parquetPlainChunkBands, type ParquetPlainBands } from './plain-pages.js';
+import { parquetPlainChunkBands, type ParquetPlainBands } from './plain-bands.js';
 import type { ParquetTopField } from './schema.js';
 
 const fail = errorFactory('parquet');
@@ -128,7 +128,7 @@ const NO_VALUES = new Uint8Array(0);
 
 /**
  * The row group in bands of ~4 MiB of the wanted columns (`TableBatch.bands`), each column through
- * `plain-pages.ts`: read whole for a whole read (the row group's stored chunks held, in one `ScratchArena`;
+ * `plain-bands.ts`: read whole for a whole read (the row group's stored chunks held, in one `ScratchArena`;
  * its pages decoded a few ahead of placing into the walk's reused slabs, ~3 MiB a column of pyarrow's 1M × 32
  * random float32 group where its decoded pages were 146 MB), read page by page for a stream (`streaming`: per column
  * the page being placed, the next one near its end, a 64 KiB read-ahead window; ~150 MiB above baseline
@@ -243,7 +243,7 @@ export async function* parquetRowGroupBands(rowGroup: ParquetBandedRowGroup, wan
         taken(ready);
         continue;
       }
-      // A damaged index the native gather found is refused (plain-pages.ts made its error); anything else goes the general way.
+      // A damaged index the native gather found is refused (page-placer.ts made its error); anything else goes the general way.
       const gathered = gather && gather.pieces > 0 ? gather.run(band!).then(() => true, (error: unknown) => {
         if (parquetPlainRefusal(error)) throw error;
         return false;
