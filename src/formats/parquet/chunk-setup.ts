@@ -1,9 +1,9 @@
 /**
  * A flat numeric column chunk set up for the fast read path (`plain-pages.ts`): which
  * leaves it takes (the levels of a leaf, from the schema, found once per footer), where
- * the chunk's stored bytes are and which buffers its pages decode into (the reader's
- * pool, a row group's `ScratchArena`, a streamed walk's scratch, or the column's own
- * bytes). Shared by the whole-column read (`reader.ts`) and the band walk
+ * the chunk's stored bytes are (the reader's pool, a row group's `StoredChunks`: mapped
+ * or one fresh buffer) and which buffers its pages decode into (the reader's pool, a
+ * streamed walk's scratch, or the column's own bytes). Shared by the whole-column read (`reader.ts`) and the band walk
  * (`row-group-bands.ts`).
  */
 import { parquetSchema, type ColumnMetaData, type FileMetaData } from 'hyparquet';
@@ -11,11 +11,12 @@ import type { DType } from '../../core/dtype.js';
 import { errorFactory } from '../../core/errors.js';
 import { allocateUninitialized } from '../../core/memory.js';
 import type { ByteSource } from '../../storage/byte-source.js';
-import type { ScratchArena, ScratchPool } from '../../storage/scratch-pool.js';
+import type { ScratchPool } from '../../storage/scratch-pool.js';
 import { parquetPageDecompressor } from './codecs.js';
 import type { ParquetBandScratch, ParquetChunkRange } from './page-stream.js';
 import type { ParquetPlainChunk } from './plain-pages.js';
 import type { ParquetTopField } from './schema.js';
+import { storedChunkSpan, type StoredChunks } from './stored-chunks.js';
 
 const fail = errorFactory('parquet');
 
@@ -93,22 +94,18 @@ export interface PlainChunkSetup<Chunk = Uint8Array> {
  * column or its chunk is not one that path takes (the caller decodes it with hyparquet,
  * which checks it and reports what is wrong).
  */
-export async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, where: string, signal?: AbortSignal, arena?: ScratchArena, streamed?: undefined, pageScratch?: ParquetBandScratch): Promise<PlainChunkSetup | undefined>;
-export async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: undefined, where: string, signal: AbortSignal | undefined, arena: undefined, streamed: ParquetBandScratch): Promise<PlainChunkSetup<ParquetChunkRange> | undefined>;
+export async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, where: string, signal?: AbortSignal, storedChunks?: StoredChunks, streamed?: undefined, pageScratch?: ParquetBandScratch): Promise<PlainChunkSetup | undefined>;
+export async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: undefined, where: string, signal: AbortSignal | undefined, storedChunks: undefined, streamed: ParquetBandScratch): Promise<PlainChunkSetup<ParquetChunkRange> | undefined>;
 /**
  * With `streamed`, the chunk is not read (a streamed read reads it page by page) and its pages decode into the scratch's
- * buffers; with `pageScratch`, the chunk is read (into the arena or the pool) and its pages decode into that scratch's buffers.
+ * buffers; with `pageScratch`, the chunk is read (into or mapped by `storedChunks`, or into the pool) and its pages decode into that scratch's buffers.
  */
-export async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, where: string, signal?: AbortSignal, arena?: ScratchArena, streamed?: ParquetBandScratch, pageScratch?: ParquetBandScratch): Promise<PlainChunkSetup<Uint8Array | ParquetChunkRange> | undefined> {
+export async function parquetPlainChunkSetup(source: ByteSource, metadata: FileMetaData, field: ParquetTopField, dtype: DType | undefined, rows: number, chunkMeta: ColumnMetaData | undefined, maxChunkBytes: number, pool: ScratchPool | undefined, where: string, signal?: AbortSignal, storedChunks?: StoredChunks, streamed?: ParquetBandScratch, pageScratch?: ParquetBandScratch): Promise<PlainChunkSetup<Uint8Array | ParquetChunkRange> | undefined> {
   const itemBytes = plainItemBytes(field, dtype);
   if (!itemBytes || !chunkMeta || chunkMeta.path_in_schema.length !== 1) return undefined;
   const levels = parquetLevels(metadata, chunkMeta.path_in_schema);
   if (!levels.flat || levels.maxRepetition > 0 || levels.maxDefinition > 1) return undefined;
-  // A chunk with a dictionary starts at its dictionary page, which comes before the data pages.
-  const dictionaryAt = chunkMeta.dictionary_page_offset === undefined ? 0 : Number(chunkMeta.dictionary_page_offset);
-  const dataAt = Number(chunkMeta.data_page_offset);
-  const start = dictionaryAt > 0 && dictionaryAt < dataAt ? dictionaryAt : dataAt;
-  const length = Number(chunkMeta.total_compressed_size);
+  const { start, length } = storedChunkSpan(chunkMeta);
   const decoded = Number(chunkMeta.total_uncompressed_size);
   if (!(Number.isSafeInteger(start) && start >= 4 && Number.isSafeInteger(length) && length >= 0 && start + length <= source.size)) return undefined;
   if (length > maxChunkBytes || decoded > maxChunkBytes || rows * itemBytes > maxChunkBytes) return undefined;
@@ -123,8 +120,6 @@ export async function parquetPlainChunkSetup(source: ByteSource, metadata: FileM
     const scratch = streamed ?? pageScratch;
     if (scratch) return scratch.take(size);
     if (!pooled) return allocateUninitialized(size);
-    const piece = arena?.take(size);
-    if (piece) return piece;
     const page = pooled.take(size);
     pages.push(page);
     return page;
@@ -145,16 +140,17 @@ export async function parquetPlainChunkSetup(source: ByteSource, metadata: FileM
   const shape = { rows, itemBytes, maxDefinition: levels.maxDefinition, decompress, where };
   if (streamed) return { chunk: { source, offset: start, length }, shape, finish() {} };
   if (!pooled) return { chunk: await source.read(start, length, readOptions), shape, finish() {} };
-  // The stored bytes are dropped once decoded (the result never views them): a pooled buffer, reused row group after row group.
-  const inArena = arena?.take(length);
-  const chunk = inArena ?? pooled.take(length);
-  await source.readInto!(chunk, start, readOptions);
+  // The stored bytes are dropped once decoded (the result never views them): the row group's (mapped, or one
+  // buffer for all its chunks), else a pooled buffer, reused row group after row group.
+  const room = storedChunks?.take(start, length);
+  const chunk = room?.bytes ?? pooled.take(length);
+  if (!room?.filled) await source.readInto!(chunk, start, readOptions);
   return {
     chunk,
     shape,
     finish(keep) {
       for (const page of pages) if (page.buffer !== keep?.buffer) pooled.give(page);
-      if (!inArena) pooled.give(chunk);
+      if (!room) pooled.give(chunk);
     },
   };
 }

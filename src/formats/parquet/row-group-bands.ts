@@ -12,13 +12,14 @@ import type { TableColumn } from '../../model/table.js';
 import type { TableColumnBatch } from '../../model/table-cells.js';
 import type { TableBand, TableBandOptions } from '../../model/table-reader.js';
 import type { ByteSource } from '../../storage/byte-source.js';
-import { scratchArena, type ScratchPool } from '../../storage/scratch-pool.js';
+import type { ScratchPool } from '../../storage/scratch-pool.js';
 import { parquetPlainChunkSetup, type PlainChunkSetup } from './chunk-setup.js';
 import { parquetNativeGather } from './gather-native.js';
 import { parquetPlainRefusal, type ParquetValidityTarget } from './page-placer.js';
 import { ParquetBandScratch, ParquetPageReader, type ParquetChunkRange } from './page-stream.js';
 import { parquetPlainChunkBands, type ParquetPlainBands } from './plain-bands.js';
 import type { ParquetTopField } from './schema.js';
+import { parquetStoredChunks } from './stored-chunks.js';
 
 const fail = errorFactory('parquet');
 
@@ -128,7 +129,7 @@ const NO_VALUES = new Uint8Array(0);
 
 /**
  * The row group in bands of ~4 MiB of the wanted columns (`TableBatch.bands`), each column through
- * `plain-bands.ts`: read whole for a whole read (the row group's stored chunks held, in one `ScratchArena`;
+ * `plain-bands.ts`: read whole for a whole read (the row group's stored chunks held, mapped or in one buffer: `stored-chunks.ts`;
  * its pages decoded a few ahead of placing into the walk's reused slabs, ~3 MiB a column of pyarrow's 1M × 32
  * random float32 group where its decoded pages were 146 MB), read page by page for a stream (`streaming`: per column
  * the page being placed, the next one near its end, a 64 KiB read-ahead window; ~150 MiB above baseline
@@ -165,15 +166,14 @@ export async function* parquetRowGroupBands(rowGroup: ParquetBandedRowGroup, wan
   }
   const metas = wanted.map((column) => group.columns[fields[column]!.leafIndex!]?.meta_data);
   // A whole read: each column's chunk read whole and its first pages' decodes started as soon as it is read (they decode
-  // side by side on libuv's threads), the stored chunks all in one fresh buffer (ScratchArena) when their size is known
-  // and bounded (their size from the footer, taken only when it is plausible: within the file), else the pool, chunk by
-  // chunk. Its pages decode PARQUET_WHOLE_READ_AHEAD ahead of placing into pieces of the walk's slabs (ParquetBandScratch),
-  // each reused once the bands placed from it are taken (epochs: the band's first row; -1 while skipping): the decoded
+  // side by side on libuv's threads), the stored chunks in one mapping of the file, or else one fresh buffer, when their
+  // size is known and bounded (their size from the footer, taken only when it is plausible: within the file), else the
+  // pool, chunk by chunk (stored-chunks.ts). Its pages decode PARQUET_WHOLE_READ_AHEAD ahead of placing into pieces of
+  // the walk's slabs (ParquetBandScratch), each reused once the bands placed from it are taken (epochs: the band's first row; -1 while skipping): the decoded
   // row group is never held whole (it was, in the same fresh buffer: 146 + 146 MB for pyarrow's 1M × 32 random float32
   // row group). A streamed read reads each chunk page by page through a window of its stored bytes (ParquetPageReader),
   // and reads and decodes the next page only near the current one's end, from the reader's own pool.
-  const stored = metas.reduce((sum, meta) => sum + Number(meta?.total_compressed_size ?? 0) + 8, 0);
-  let arena = !streaming && source.readInto && Number.isSafeInteger(stored) && stored <= source.size + 8 * wanted.length ? scratchArena(stored) : undefined;
+  let storedChunks = streaming ? undefined : parquetStoredChunks(source, metas);
   const scratch = new ParquetBandScratch(streaming ? streamPool : pool, !streaming);
   scratch.epoch = -1;
   const walk: BandWalk = { setups: [], placers: [], buffers: [], inFlight: [], placed: true, yielded: from, scratch };
@@ -191,7 +191,7 @@ export async function* parquetRowGroupBands(rowGroup: ParquetBandedRowGroup, wan
         const reader = setup && new ParquetPageReader(setup.chunk, { readAhead: PARQUET_STREAM_READ_AHEAD, where, scratch, ...(signal ? { signal } : {}) });
         placers[position] = reader && await parquetPlainChunkBands(reader, setup.shape, { ahead: 1, prime: from === 0, scratch });
       } else {
-        const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields[column]!, columns[column]!.dtype, rows, metas[position], maxChunk, pool, where, signal, arena, undefined, scratch);
+        const setup = setups[position] = await parquetPlainChunkSetup(source, metadata, fields[column]!, columns[column]!.dtype, rows, metas[position], maxChunk, pool, where, signal, storedChunks, undefined, scratch);
         placers[position] = setup && await parquetPlainChunkBands(setup.chunk, setup.shape, { ahead: PARQUET_WHOLE_READ_AHEAD, scratch });
       }
     }));
@@ -239,6 +239,7 @@ export async function* parquetRowGroupBands(rowGroup: ParquetBandedRowGroup, wan
       if (!walk.placed) break;
       const ready: TableBand = { data, first, rows: count, dataFirst: first, ...(band ? { target: band } : {}) };
       if (!gather && inFlight.length === 0) {
+        storedChunks?.checkIntact();
         yield ready;
         taken(ready);
         continue;
@@ -254,6 +255,7 @@ export async function* parquetRowGroupBands(rowGroup: ParquetBandedRowGroup, wan
         const oldest = inFlight.shift()!;
         if (!(await oldest.gathered)) walk.placed = false;
         else {
+          storedChunks?.checkIntact();
           yield oldest.band;
           taken(oldest.band);
         }
@@ -268,9 +270,9 @@ export async function* parquetRowGroupBands(rowGroup: ParquetBandedRowGroup, wan
     for (const buffer of buffers) pool.give(buffer);
     scratch.finish();
     // Nothing of the read stays reachable from this generator's context: V8 can keep a context alive after
-    // its function is done (a pending optimization of a closure made in it), and the arena (the stored
-    // chunks, 146 MB for pyarrow's 1M × 32 random float32 row group) stayed alive through the next read.
-    arena = undefined;
+    // its function is done (a pending optimization of a closure made in it), and the stored chunks (146 MB for
+    // pyarrow's 1M × 32 random float32 row group) stayed alive through the next read.
+    storedChunks = undefined;
     setups.length = 0;
     placers.length = 0;
     buffers.length = 0;
