@@ -3,8 +3,8 @@
  * leaves it takes (the levels of a leaf, from the schema, found once per footer), where
  * the chunk's stored bytes are (the reader's pool, a row group's `StoredChunks`: mapped
  * or one fresh buffer) and which buffers its pages decode into (the reader's pool, a
- * streamed walk's scratch, or the column's own bytes). Shared by the whole-column read (`reader.ts`) and the band walk
- * (`row-group-bands.ts`).
+ * streamed walk's scratch, or the column's own bytes). Shared by the whole-column read
+ * (`reader.ts`) and the band walk (`row-group-bands.ts`).
  */
 import { parquetSchema, type ColumnMetaData, type FileMetaData } from 'hyparquet';
 import type { DType } from '../../core/dtype.js';
