@@ -1,8 +1,8 @@
 /**
  * The native dictionary gather (`native/src/tensio_gather.c` through
  * `formats/parquet/gather-native.ts`) against the JavaScript one (`hybrid-streams.ts`),
- * its oracle: random index streams of RLE runs and bit-packed groups, every bit width 0-20
- * and 24, 32, entries of 4 and 8 bytes, odd strides and column offsets, each stream gathered
+ * its oracle: random index streams of RLE runs and bit-packed groups, every bit width 0-32
+ * (the addon has a group loop per width), entries of 4 and 8 bytes, odd strides and column offsets, each stream gathered
  * in pieces that continue one another, equal word for word (every word no piece writes
  * stays as it was); an index past the dictionary and a cut stream refused where the
  * JavaScript gather refuses them, with the same reason at the same value; pieces that
@@ -114,7 +114,8 @@ async function gatherNative(bytes: Uint8Array, dictionary: Uint32Array, entries:
 
 test('native gather: random RLE / bit-packed streams of every width, 4- and 8-byte entries, odd strides and offsets, in continuing pieces, equal to the JavaScript gather; other words untouched', { skip }, async () => {
   const random = generator(11);
-  const widths = [...Array.from({ length: 21 }, (_, w) => w), 24, 32];
+  // Every width: the addon has a copy of its group loop for each (tensio_gather.c, gather_groups_of_width).
+  const widths = Array.from({ length: 33 }, (_, w) => w);
   for (const width of widths) {
     for (const words of [1, 2]) {
       const entries = width === 0 ? 1 : Math.min(2 ** width, 70_000);
@@ -145,7 +146,7 @@ test('native gather: an index past the dictionary and a cut stream are refused w
   let refusedIndex = 0;
   let refusedCut = 0;
   // Stride 67: rows of 268 bytes, about 240 to a native tile (64 KiB), so a refusal may come a few tiles into its piece.
-  for (const [width, stride] of [1, 2, 3, 5, 8, 11, 16, 20].flatMap((width) => [[width, 3], [width, 67]] as const)) {
+  for (const [width, stride] of [1, 2, 3, 5, 8, 11, 16, 20, 25, 32].flatMap((width) => [[width, 3], [width, 67]] as const)) {
     for (const words of [1, 2]) {
       const entries = Math.min(2 ** width, 5000);
       const dictionary = Uint32Array.from({ length: entries * words }, (_, i) => i);

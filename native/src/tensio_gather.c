@@ -110,6 +110,55 @@ static inline uint64_t load64le(const uint8_t *at) {
 }
 
 /*
+ * The bulk of a bit-packed run: up to `groups` whole groups of 8 indices from `g` (at a
+ * group's first byte; the caller checked that every group's bytes and the 8 after them lie
+ * inside the section), each looked up in `dictionary` and written `stride` words apart from
+ * word `to`. Returns how many groups were written: fewer when a group holds an index at or
+ * past `entries`; that group is not written, and the caller's value-by-value loop names it.
+ * Why groups: with `width` a constant (one copy per width: gather_groups_of_width) each
+ * index of a group is at a fixed byte and shift, so a group is straight-line code of 8
+ * loads, shifts and lookups with one check; value by value, each index's place is worked
+ * out from a running bit count. pyarrow's bench table (32 float32 columns of 11-bit indices)
+ * read stacked in a fresh process: 236-258 -> 200-208 ms a read (medians, session 32).
+ */
+static inline __attribute__((always_inline)) uint64_t gather_groups(const uint8_t *g, uint64_t groups, const unsigned width, const uint64_t words,
+                                                                     const uint8_t *dictionary, uint64_t entries, uint8_t *out, uint64_t to, uint64_t stride) {
+  const uint64_t mask = ((uint64_t)1 << width) - 1;
+  const size_t step = 4 * (size_t)stride, size = 4 * (size_t)words;
+  uint8_t *row = out + 4 * to;
+  for (uint64_t n = 0; n < groups; n++, g += width) {
+    uint64_t index[8];
+    uint64_t over = 0;
+#pragma GCC unroll 8
+    for (unsigned k = 0; k < 8; k++) {
+      index[k] = (load64le(g + ((k * width) >> 3)) >> ((k * width) & 7)) & mask;
+      over |= (uint64_t)(index[k] >= entries);
+    }
+    if (over) return n;
+#pragma GCC unroll 8
+    for (unsigned k = 0; k < 8; k++, row += step) memcpy(row, dictionary + size * index[k], size);
+  }
+  return groups;
+}
+
+/* gather_groups with its width and value size constants: one copy per width from 1 to 32. */
+static uint64_t gather_groups_of_width(const uint8_t *g, uint64_t groups, unsigned width, uint64_t words, const uint8_t *dictionary, uint64_t entries,
+                                       uint8_t *out, uint64_t to, uint64_t stride) {
+#define WIDTH_CASE(W) \
+  case W:             \
+    return words == 1 ? gather_groups(g, groups, W, 1, dictionary, entries, out, to, stride) : gather_groups(g, groups, W, 2, dictionary, entries, out, to, stride);
+  switch (width) {
+    WIDTH_CASE(1) WIDTH_CASE(2) WIDTH_CASE(3) WIDTH_CASE(4) WIDTH_CASE(5) WIDTH_CASE(6) WIDTH_CASE(7) WIDTH_CASE(8)
+    WIDTH_CASE(9) WIDTH_CASE(10) WIDTH_CASE(11) WIDTH_CASE(12) WIDTH_CASE(13) WIDTH_CASE(14) WIDTH_CASE(15) WIDTH_CASE(16)
+    WIDTH_CASE(17) WIDTH_CASE(18) WIDTH_CASE(19) WIDTH_CASE(20) WIDTH_CASE(21) WIDTH_CASE(22) WIDTH_CASE(23) WIDTH_CASE(24)
+    WIDTH_CASE(25) WIDTH_CASE(26) WIDTH_CASE(27) WIDTH_CASE(28) WIDTH_CASE(29) WIDTH_CASE(30) WIDTH_CASE(31) WIDTH_CASE(32)
+    default:
+      return 0;
+  }
+#undef WIDTH_CASE
+}
+
+/*
  * The next `limit` values of a piece (at most its `count`; see the file comment), its place
  * moved on past them; NULL when they were written, else why not (possibly in `failure`),
  * with `*value` the piece's value (from its first) that could not be read.
@@ -189,6 +238,17 @@ static const char *gather_piece(gather_piece_t *p, uint64_t limit, uint8_t *out,
     uint64_t take = left < count ? left : count;
     if (packed) {
       for (uint64_t i = 0; i < take; i++, bit += width, to += stride) {
+        /* At a group's start with whole groups to take: as many as lie inside the section, at once. */
+        if (width > 0 && take - i >= 8 && (bit / width) % 8 == 0) {
+          const uint64_t room = len - run_at - (bit >> 3);
+          const uint64_t fit = room >= 8 + (uint64_t)width ? (room - 8) / width : 0;
+          const uint64_t groups = (take - i) / 8 < fit ? (take - i) / 8 : fit;
+          const uint64_t written = groups > 0 ? gather_groups_of_width(s + run_at + (bit >> 3), groups, width, words, p->dictionary, entries, out, to, stride) : 0;
+          i += 8 * written;
+          bit += 8 * written * width;
+          to += 8 * written * stride;
+          if (i == take) break;
+        }
         size_t byte = run_at + (size_t)(bit >> 3);
         uint64_t window;
         if (len - byte >= 8) {
