@@ -167,13 +167,17 @@ static const char *gather_piece(gather_piece_t *p, uint64_t limit, uint8_t *out,
   *value_at = p->done;
   if (limit == 0) return NULL;
   if (p->packed == PLAIN_PIECE) {
-    uint64_t to = p->first;
+    /* Locals, not p's fields: a store through `out` may alias anything, so the compiler would reload p->stride for every value. */
+    const size_t step = 4 * (size_t)p->stride;
+    uint8_t *row = out + 4 * p->first;
     if (p->words == 1) {
-      for (uint64_t i = 0; i < limit; i++, to += p->stride) memcpy(out + 4 * to, p->dictionary + 4 * (p->index + i), 4);
+      const uint8_t *value = p->dictionary + 4 * p->index;
+      for (uint64_t i = 0; i < limit; i++, row += step, value += 4) memcpy(row, value, 4);
     } else {
-      for (uint64_t i = 0; i < limit; i++, to += p->stride) memcpy(out + 4 * to, p->dictionary + 8 * (p->index + i), 8);
+      const uint8_t *value = p->dictionary + 8 * p->index;
+      for (uint64_t i = 0; i < limit; i++, row += step, value += 8) memcpy(row, value, 8);
     }
-    p->first = to;
+    p->first += limit * p->stride;
     p->index += limit;
     p->count -= limit;
     p->done += limit;
