@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ColumnMetaData } from 'hyparquet';
@@ -17,6 +17,7 @@ import { parquetStoredChunks } from '../src/formats/parquet/stored-chunks.js';
 import { fileSource } from '../src/storage/file-source.js';
 import type { ByteSource } from '../src/storage/byte-source.js';
 import { runJsonChild } from './helpers/json-child.js';
+import { oracleSkip, runPython } from './helpers/oracle.js';
 import { patternBytes } from './helpers/patterns.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -81,4 +82,35 @@ test('a banded stacked read maps its row group\'s chunks, and reads the same byt
   assert.ok(maps[0]! >= MiB && maps[0]! < fileBytes, `mapped ${maps[0]} of the file's ${fileBytes} bytes`);
   const child = runJsonChild(join(ROOT, 'test', 'helpers', 'zstd-read-child.ts'), [path], { env: { TENSIO_NO_MMAP: '1' } }) as { hashes: Record<string, string> };
   assert.deepEqual(Object.values(child.hashes), [createHash('sha256').update(read).digest('hex')]);
+});
+
+/** Cuts `path` in the middle of its row group while a whole stacked read has it mapped (in a child: SIGBUS; `when`: see the child) and checks the read fails with SOURCE_CHANGED. */
+async function readCutUnderMapping(path: string, when: 'map' | 'band'): Promise<void> {
+  const { size } = await stat(path);
+  const result = runJsonChild(join(ROOT, 'test', 'helpers', 'stored-chunks-read-child.ts'), [path, String(Math.floor(size / 2)), when]);
+  assert.ok((result.mapped as number) > size / 2, `the row group was mapped (${result.mapped} of ${size} bytes)`);
+  assert.equal(result.outcome, 'SOURCE_CHANGED', JSON.stringify(result));
+}
+
+test('a file cut right after a whole stacked read maps its chunks: the read fails with SOURCE_CHANGED (PLAIN pages)', { skip: NO_ADDON }, async (t) => {
+  const dir = await tempDir(t, 'tensio-stored-');
+  const path = join(dir, 'cut.parquet');
+  // One row group of 700,000 × 8 float32 (22 MB: read band by band from one mapping).
+  const rows = 700_000;
+  const writer = await parquetCreateWriter(path, { tensors: [{ name: 't', dtype: 'float32', shape: [rows, 8] }], formatOptions: { compression: 'snappy', rowGroupSize: rows } });
+  await writer.add('t', new Uint8Array(Float32Array.from({ length: rows * 8 }, (_, i) => ((i * 7919) % 4093) / 16).buffer));
+  await writer.close();
+  await readCutUnderMapping(path, 'map');
+});
+
+test('a file cut under a whole stacked read\'s mapped chunks: SOURCE_CHANGED too when the zeros are read as dictionary indices (an empty RLE run), not INVALID_HEADER', { skip: NO_ADDON || oracleSkip('pyarrow') }, async (t) => {
+  const dir = await tempDir(t, 'tensio-stored-');
+  const path = join(dir, 'cut-dictionary.parquet');
+  runPython(String.raw`
+import sys, numpy as np, pyarrow as pa, pyarrow.parquet as pq
+rng = np.random.default_rng(5)
+# Uncompressed: the zeros reach the index streams as they are (a compressed page of zeros fails to decode instead).
+pq.write_table(pa.table({f'c{i}': (rng.integers(0, 2000, 700_000) / 8).astype(np.float32) for i in range(8)}), sys.argv[1], compression='none')
+`, [path]);
+  await readCutUnderMapping(path, 'band');
 });

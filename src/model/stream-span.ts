@@ -6,7 +6,7 @@
  */
 import { TensioError, throwIfAborted } from '../core/errors.js';
 import { allocateUninitialized } from '../core/memory.js';
-import { readIntoFrom, type ByteSource, type MappedBytes } from '../storage/byte-source.js';
+import { checkMappedIntact, readIntoFrom, type ByteSource } from '../storage/byte-source.js';
 import type { NextSpanReadAhead } from './next-span-read-ahead.js';
 
 /** A fresh buffer of `length` bytes at `offset`, read off the JavaScript thread when asked. */
@@ -51,10 +51,10 @@ export async function* streamMapped(source: ByteSource, offset: number, total: n
     const window = mapped?.bytes ?? await readSpan(source, offset + windowStart, windowLength, signal);
     for (let at = 0; at < windowLength; at += chunkBytes) {
       throwIfAborted(signal);
-      if (mapped) checkMappingIntact(mapped, source, offset + windowStart);
+      if (mapped) checkMappedIntact(mapped, source, offset + windowStart);
       yield window.subarray(at, Math.min(windowLength, at + chunkBytes));
     }
-    if (mapped) checkMappingIntact(mapped, source, offset + windowStart);
+    if (mapped) checkMappedIntact(mapped, source, offset + windowStart);
   }
 }
 
@@ -130,11 +130,6 @@ export async function* streamReadAhead(source: ByteSource, offset: number, total
   }
 }
 
-function checkMappingIntact(mapped: MappedBytes, source: ByteSource, offset: number): void {
-  if (mapped.faulted()) {
-    throw new TensioError('SOURCE_CHANGED', `${source.name ?? 'the file'} was shortened while ${mapped.bytes.byteLength} bytes at offset ${offset} were mapped; the bytes past its new end read as zeros (was it truncated or rewritten in place?)`, { offset, ...(source.name ? { path: source.name } : {}) });
-  }
-}
 
 /**
  * Reused stream buffers outlive one `stream()` call: a conversion streams tensor after

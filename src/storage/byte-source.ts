@@ -107,6 +107,18 @@ export interface MappedBytes {
   stillThere?(): boolean;
 }
 
+/**
+ * Throws `SOURCE_CHANGED` when the file under `mapped` (at file offset `offset`) was
+ * shortened since it was mapped, so the bytes past its new end read as zeros: asked
+ * before anything decoded from or viewing a mapping is handed out, so zeros never pass
+ * for data. `what` says what the bytes hold ("a row group's column chunks").
+ */
+export function checkMappedIntact(mapped: MappedBytes, source: { readonly name?: string }, offset: number, what?: string, format?: string): void {
+  if (!mapped.faulted()) return;
+  const bytes = `${mapped.bytes.byteLength} bytes${what ? ` of ${what}` : ''}`;
+  throw new TensioError('SOURCE_CHANGED', `${source.name ?? 'the file'} was shortened while ${bytes} at offset ${offset} were mapped; the bytes past its new end read as zeros (was it truncated or rewritten in place?)`, { offset, ...(format ? { format } : {}), ...(source.name ? { path: source.name } : {}) });
+}
+
 /** Throws `TRUNCATED` when a range falls outside a source of `size` bytes. */
 export function checkRange(size: number, offset: number, length: number, name?: string): void {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {

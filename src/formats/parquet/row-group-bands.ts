@@ -261,6 +261,11 @@ export async function* parquetRowGroupBands(rowGroup: ParquetBandedRowGroup, wan
         }
       }
     }
+  } catch (error) {
+    // Zeros read from a file cut under the mapping can look like any damage (a bad page header, an index past
+    // the dictionary, a failed decode): the cut is what happened, so it is what is reported.
+    storedChunks?.checkIntact();
+    throw error;
   } finally {
     // No native gather still writing the tensor (the general path may write it next), and every read and decode
     // settled before any buffer goes back to the pool (also when the caller stops early).

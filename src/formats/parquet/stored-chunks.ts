@@ -12,8 +12,7 @@
  * out ({@link StoredChunks.checkIntact}).
  */
 import type { ColumnMetaData } from 'hyparquet';
-import { TensioError } from '../../core/errors.js';
-import type { ByteSource, MappedBytes } from '../../storage/byte-source.js';
+import { checkMappedIntact, type ByteSource, type MappedBytes } from '../../storage/byte-source.js';
 import { scratchArena } from '../../storage/scratch-pool.js';
 
 /** The stored bytes of a row group's wanted chunks (see the module comment). */
@@ -94,9 +93,7 @@ function mappedChunks(source: ByteSource, mapped: MappedBytes, first: number): S
       return { bytes: mapped.bytes.subarray(start - first, start - first + length), filled: true };
     },
     checkIntact() {
-      if (mapped.faulted()) {
-        throw new TensioError('SOURCE_CHANGED', `${source.name ?? 'the file'} was shortened while the ${mapped.bytes.byteLength} bytes of a row group's column chunks at offset ${first} were mapped; the bytes past its new end read as zeros (was it truncated or rewritten in place?)`, { offset: first, format: 'parquet', ...(source.name ? { path: source.name } : {}) });
-      }
+      checkMappedIntact(mapped, source, first, 'a row group\'s column chunks', 'parquet');
     },
   };
 }
