@@ -54,6 +54,26 @@ static void remove_at(size_t i) {
   kept_count--;
 }
 
+/*
+ * Ranges taken off the list under the lock and unmapped once it is released (munmap of a
+ * large range takes a while; other threads' allocate() and finalizers wait for the lock).
+ */
+typedef struct {
+  kept_range_t range[KEPT_MAX + 1];
+  size_t count;
+} drop_list_t;
+
+/* Moves the oldest kept range to `drop`. Caller holds the lock; kept_count > 0. */
+static void drop_oldest(drop_list_t *drop) {
+  drop->range[drop->count++] = kept[0];
+  remove_at(0);
+}
+
+/* Unmaps what `drop` holds. Called without the lock. */
+static void unmap_dropped(const drop_list_t *drop) {
+  for (size_t i = 0; i < drop->count; i++) munmap(drop->range[i].base, drop->range[i].total);
+}
+
 void *tensio_kept_take(size_t total) {
   pthread_mutex_lock(&lock);
   size_t best = kept_count;
@@ -84,41 +104,33 @@ void tensio_kept_note_fresh(void) {
 }
 
 void tensio_kept_give(void *base, size_t total) {
-  /* Ranges to unmap once the lock is released: the evicted ones and, when it does not fit, this one. */
-  kept_range_t drop[KEPT_MAX + 1];
-  size_t dropped = 0;
+  /* The evicted ranges and, when it does not fit, this one. */
+  drop_list_t drop = {.count = 0};
   pthread_mutex_lock(&lock);
   if (live_buffers > 0) live_buffers--;
   if (total > limit) {
-    drop[dropped++] = (kept_range_t){(char *)base, total, 0};
+    drop.range[drop.count++] = (kept_range_t){(char *)base, total, 0};
   } else {
-    while (kept_count > 0 && (kept_count == KEPT_MAX || kept_bytes + total > limit)) {
-      drop[dropped++] = kept[0];
-      remove_at(0);
-    }
+    while (kept_count > 0 && (kept_count == KEPT_MAX || kept_bytes + total > limit)) drop_oldest(&drop);
     kept[kept_count++] = (kept_range_t){(char *)base, total, now_ms()};
     kept_bytes += total;
   }
   pthread_mutex_unlock(&lock);
-  for (size_t i = 0; i < dropped; i++) munmap(drop[i].base, drop[i].total);
+  unmap_dropped(&drop);
 }
 
 /* Unmaps the ranges kept since `idle_ms` ago or longer; writes what stays. */
 static void trim(uint64_t idle_ms, size_t *bytes, size_t *ranges, size_t *live) {
-  kept_range_t drop[KEPT_MAX];
-  size_t dropped = 0;
+  drop_list_t drop = {.count = 0};
   uint64_t now = now_ms();
   pthread_mutex_lock(&lock);
   /* Oldest first: the ranges to drop are a prefix. */
-  while (kept_count > 0 && now - kept[0].kept_at_ms >= idle_ms) {
-    drop[dropped++] = kept[0];
-    remove_at(0);
-  }
+  while (kept_count > 0 && now - kept[0].kept_at_ms >= idle_ms) drop_oldest(&drop);
   *bytes = kept_bytes;
   *ranges = kept_count;
   *live = live_buffers;
   pthread_mutex_unlock(&lock);
-  for (size_t i = 0; i < dropped; i++) munmap(drop[i].base, drop[i].total);
+  unmap_dropped(&drop);
 }
 
 napi_value tensio_kept_trim(napi_env env, napi_callback_info info) {
@@ -150,17 +162,13 @@ napi_value tensio_kept_set_limit(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "EINVAL", "setAllocationCacheLimit(bytes) takes a non-negative safe integer");
     return NULL;
   }
-  kept_range_t drop[KEPT_MAX];
-  size_t dropped = 0;
+  drop_list_t drop = {.count = 0};
   pthread_mutex_lock(&lock);
   size_t previous = limit;
   limit = (size_t)bytes;
-  while (kept_count > 0 && kept_bytes > limit) {
-    drop[dropped++] = kept[0];
-    remove_at(0);
-  }
+  while (kept_count > 0 && kept_bytes > limit) drop_oldest(&drop);
   pthread_mutex_unlock(&lock);
-  for (size_t i = 0; i < dropped; i++) munmap(drop[i].base, drop[i].total);
+  unmap_dropped(&drop);
   napi_value result;
   if (napi_create_double(env, (double)previous, &result) != napi_ok) return NULL;
   return result;
