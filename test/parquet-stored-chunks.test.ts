@@ -60,15 +60,23 @@ test('a file cut under the mapped stored chunks: checkIntact throws SOURCE_CHANG
   assert.deepEqual(result, { mapped: true, before: 'intact', touched: true, after: 'SOURCE_CHANGED' });
 });
 
+/** Rows of the banded file: one row group of 700,000 × 8 float32 (22 MB: over the 16 MiB a whole read takes band by band, from one mapping). */
+const BANDED_ROWS = 700_000;
+
+/** Writes tensio's snappy file of one banded row group to `path`; its values. */
+async function writeBandedFile(path: string): Promise<Float32Array> {
+  const values = Float32Array.from({ length: BANDED_ROWS * 8 }, (_, i) => ((i * 7919) % 4093) / 16);
+  const writer = await parquetCreateWriter(path, { tensors: [{ name: 't', dtype: 'float32', shape: [BANDED_ROWS, 8] }], formatOptions: { compression: 'snappy', rowGroupSize: BANDED_ROWS } });
+  await writer.add('t', new Uint8Array(values.buffer));
+  await writer.close();
+  return values;
+}
+
 test('a banded stacked read maps its row group\'s chunks, and reads the same bytes as a process without the addon', { skip: NO_ADDON }, async (t) => {
   const dir = await tempDir(t, 'tensio-stored-');
   const path = join(dir, 'banded.parquet');
-  // One row group of 700,000 × 8 float32 (22 MB: over the 16 MiB a whole read takes band by band).
-  const rows = 700_000;
-  const values = Float32Array.from({ length: rows * 8 }, (_, i) => ((i * 7919) % 4093) / 16);
-  const writer = await parquetCreateWriter(path, { tensors: [{ name: 't', dtype: 'float32', shape: [rows, 8] }], formatOptions: { compression: 'snappy', rowGroupSize: rows } });
-  await writer.add('t', new Uint8Array(values.buffer));
-  await writer.close();
+  const rows = BANDED_ROWS;
+  const values = await writeBandedFile(path);
   const maps: number[] = [];
   const source = await fileSource(path);
   const counted: ByteSource = { ...source, map: (offset, length) => { maps.push(length); return source.map!(offset, length); } };
@@ -95,11 +103,7 @@ async function readCutUnderMapping(path: string, when: 'map' | 'band'): Promise<
 test('a file cut right after a whole stacked read maps its chunks: the read fails with SOURCE_CHANGED (PLAIN pages)', { skip: NO_ADDON }, async (t) => {
   const dir = await tempDir(t, 'tensio-stored-');
   const path = join(dir, 'cut.parquet');
-  // One row group of 700,000 × 8 float32 (22 MB: read band by band from one mapping).
-  const rows = 700_000;
-  const writer = await parquetCreateWriter(path, { tensors: [{ name: 't', dtype: 'float32', shape: [rows, 8] }], formatOptions: { compression: 'snappy', rowGroupSize: rows } });
-  await writer.add('t', new Uint8Array(Float32Array.from({ length: rows * 8 }, (_, i) => ((i * 7919) % 4093) / 16).buffer));
-  await writer.close();
+  await writeBandedFile(path);
   await readCutUnderMapping(path, 'map');
 });
 

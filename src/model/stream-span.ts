@@ -130,7 +130,6 @@ export async function* streamReadAhead(source: ByteSource, offset: number, total
   }
 }
 
-
 /**
  * Reused stream buffers outlive one `stream()` call: a conversion streams tensor after
  * tensor, and a fresh 8 MiB buffer per tensor would pay first-touch page faults each
