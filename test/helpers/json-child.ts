@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
- * `node [--expose-gc] --import tsx script ...args` in the repository root, with `env`
+ * `node [--expose-gc] [...flags] --import tsx script ...args` in the repository root, with `env`
  * over this process's environment; the last line of its output that starts with `{`,
  * parsed. A child that exits non-zero throws (with its output) as `execFileSync` does.
  *
@@ -19,8 +19,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
  * const result = runJsonChild(CHILD, ['truncate-read', path, 'a'], { gc: true });
  * ```
  */
-export function runJsonChild(script: string, args: readonly string[], options: { env?: Record<string, string>; gc?: boolean } = {}): Record<string, unknown> {
-  const output = execFileSync(process.execPath, [...(options.gc ? ['--expose-gc'] : []), '--import', 'tsx', script, ...args], {
+export function runJsonChild(script: string, args: readonly string[], options: { env?: Record<string, string>; gc?: boolean; flags?: readonly string[] } = {}): Record<string, unknown> {
+  const output = execFileSync(process.execPath, [...(options.gc ? ['--expose-gc'] : []), ...(options.flags ?? []), '--import', 'tsx', script, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     env: { ...process.env, ...options.env },

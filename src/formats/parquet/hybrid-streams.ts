@@ -10,6 +10,8 @@
  * mask; pyarrow 25 refuses each of these ("Unexpected end of stream", "Invalid or
  * corrupted bit_width 33").
  */
+import { anchorShape } from '../../core/shape-anchors.js';
+
 /** A read position in an RLE / bit-packed hybrid stream. */
 interface HybridCursor {
   at: number;
@@ -361,6 +363,9 @@ export class DictionaryIndexStream {
     return true;
   }
 }
+
+/** Its shape kept between reads (`core/shape-anchors.ts`): a stream is made per data page. */
+anchorShape(() => new DictionaryIndexStream(new Uint8Array(0), new Uint32Array(0), 0, 1));
 
 /**
  * Widest bit-packed index read with one unaligned 4-byte load: the value's bits start at

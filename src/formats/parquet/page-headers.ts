@@ -5,6 +5,7 @@
  * (`plain-pages.ts`); also the page-type and encoding numbers those files compare with.
  */
 import { TensioError } from '../../core/errors.js';
+import { anchorShape } from '../../core/shape-anchors.js';
 
 /** A Thrift compact-protocol cursor over bytes, reading only what page headers need. */
 export class ThriftCursor {
@@ -16,11 +17,15 @@ export class ThriftCursor {
   }
   varint(): number {
     let result = 0;
+    // 2 ** shift as a running product: `**` answers a double even for 1 or 128, and a double
+    // moved into `at` (a binary field skipped) gave every cursor a new shape (see the anchor below).
+    let scale = 1;
     let shift = 0;
     for (;;) {
       const byte = this.byte();
-      result += (byte & 0x7f) * 2 ** shift;
+      result += (byte & 0x7f) * scale;
       if ((byte & 0x80) === 0) return result;
+      scale *= 128;
       shift += 7;
       if (shift > 63) throw new TensioError('INVALID_HEADER', 'parquet: a varint in a page header is too long', { format: 'parquet' });
     }
@@ -72,6 +77,9 @@ export class ThriftCursor {
     }
   }
 }
+
+/** Its shape kept between reads (`core/shape-anchors.ts`): a cursor is made per column chunk. */
+anchorShape(() => new ThriftCursor(new Uint8Array(0)));
 
 /** Parquet's PageType values that the readers act on (1, the index page, is only skipped). */
 export const PAGE_DATA = 0;

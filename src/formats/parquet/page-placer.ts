@@ -8,6 +8,7 @@
  * ({@link parquetPlainRefusal}).
  */
 import { TensioError } from '../../core/errors.js';
+import { anchorShape } from '../../core/shape-anchors.js';
 import { DictionaryIndexStream, parquetAllLevelsOne, parquetDefinitionLevels, spreadNulls } from './hybrid-streams.js';
 import type { ParquetGatherJob } from './gather-native.js';
 import { PAGE_DATA_V2, isDictionaryEncoding } from './page-headers.js';
@@ -351,3 +352,7 @@ export class PagePlacer {
     return { index, firstRow, count, defined, section, stream, valueAt: 0, done: started.done && (() => started.done!(page)) };
   }
 }
+
+/** Its shape kept between reads (`core/shape-anchors.ts`): a placer is made per column chunk. */
+anchorShape(() => new PagePlacer({ rows: 0, itemBytes: 4, maxDefinition: 0, decompress: undefined }, { next: async () => undefined }, new Uint32Array(0), 0));
+

@@ -12,8 +12,9 @@
  */
 import { TensioError, throwIfAborted } from '../../core/errors.js';
 import { allocateUninitialized } from '../../core/memory.js';
+import { anchorShape } from '../../core/shape-anchors.js';
 import { readIntoFrom, type ByteSource } from '../../storage/byte-source.js';
-import type { ScratchPool } from '../../storage/scratch-pool.js';
+import { ScratchPool } from '../../storage/scratch-pool.js';
 import { pageHeader, ThriftCursor, type ParquetPageHeader } from './page-headers.js';
 
 /** Bytes asked for a page header first (pyarrow's are 30-100 bytes; longer ones are read again, four times as many). */
@@ -192,6 +193,9 @@ export class ParquetBandScratch {
     this.retired.length = 0;
   }
 }
+
+/** Its shape kept between reads (`core/shape-anchors.ts`): a scratch is made per read. */
+anchorShape(() => new ParquetBandScratch(new ScratchPool(0, 0), true));
 
 /**
  * `length` rounded up to its size class: 4 KiB at least, else the next of the eight sizes

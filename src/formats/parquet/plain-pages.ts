@@ -27,9 +27,11 @@ import {
   ENCODING_PLAIN, ENCODING_PLAIN_DICTIONARY, PAGE_DATA, PAGE_DATA_V2, PAGE_DICTIONARY, isDictionaryEncoding, pageHeader, ThriftCursor, type ParquetPageHeader,
 } from './page-headers.js';
 import { allocateZeroed } from '../../core/memory.js';
+import { anchorShape } from '../../core/shape-anchors.js';
+import { ScratchPool } from '../../storage/scratch-pool.js';
 import { parquetNativeGather } from './gather-native.js';
 import { PagePlacer, parquetPlainRefusal, type PageSupply, type ParquetValidityTarget, type PendingPage, type StartedPage } from './page-placer.js';
-import type { ParquetBandScratch } from './page-stream.js';
+import { ParquetBandScratch } from './page-stream.js';
 
 /**
  * Decompresses one page body to exactly `size` bytes (sync or async). `into`, when
@@ -238,6 +240,16 @@ export class AheadSupply implements PageSupply {
     };
   }
 }
+
+/** Its shape kept between reads (`core/shape-anchors.ts`): a supply is made per column chunk. */
+anchorShape(
+  () => new AheadSupply(
+    { found: { dictionary: undefined, pages: [] }, dictionaryPage: undefined, decoded: [], pending: [] },
+    { rows: 0, itemBytes: 4, maxDefinition: 0, decompress: undefined },
+    0,
+    new ParquetBandScratch(new ScratchPool(0, 0), true),
+  ),
+);
 
 /** Pages of a chunk with their decodes started (see {@link startDecodes}). */
 export interface StartedChunk {

@@ -1,0 +1,56 @@
+/**
+ * The shape anchors (src/core/shape-anchors.ts): after whole reads of real files, an
+ * instance of each anchored class made anew still has its anchor's V8 shape, so the
+ * anchor keeps the shape (and the code optimized for it) alive between reads. A field
+ * that took a double in the read (as the page-header cursor's position did, from `2 **`)
+ * would move new instances to another shape and fail here.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parquetCreateWriter } from '../src/formats/parquet/index.js';
+import { runJsonChild } from './helpers/json-child.js';
+import { oracleSkip, runPython } from './helpers/oracle.js';
+import { tempDir } from './helpers/temp.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CHILD = join(ROOT, 'test', 'helpers', 'shape-anchors-child.ts');
+/** The classes the Parquet page path makes per read, chunk or page, each anchored where it is defined. */
+const PARQUET_ANCHORED = ['AheadSupply', 'DictionaryIndexStream', 'PagePlacer', 'ParquetBandScratch', 'ThriftCursor'];
+
+/** Each anchor's class and whether a new instance still has the anchor's shape, after the child read `files`. */
+function anchorsAfterReading(files: string[]): { name: string; sameShape: boolean }[] {
+  const result = runJsonChild(CHILD, files, { gc: true, flags: ['--allow-natives-syntax'] });
+  assert.ok((result.bytes as number) > 0, 'the child read the files');
+  return result.anchors as { name: string; sameShape: boolean }[];
+}
+
+function assertShapesKept(anchors: { name: string; sameShape: boolean }[]): void {
+  assert.deepEqual(anchors.map(({ name }) => name).filter((name) => PARQUET_ANCHORED.includes(name)).sort(), PARQUET_ANCHORED, 'every Parquet page class is anchored');
+  assert.deepEqual(anchors.filter(({ sameShape }) => !sameShape).map(({ name }) => name), [], 'classes whose new instances no longer have their anchor\'s shape');
+}
+
+test('after whole reads of tensio\'s snappy file (PLAIN pages, one banded row group), new page objects have their anchors\' shapes', async (t) => {
+  const dir = await tempDir(t, 'tensio-anchors-');
+  const path = join(dir, 'banded.parquet');
+  // 700,000 × 8 float32 in one row group (22 MB): over the 16 MiB a whole read takes band by band (AheadSupply, ParquetBandScratch).
+  const rows = 700_000;
+  const values = Float32Array.from({ length: rows * 8 }, (_, i) => ((i * 7919) % 4093) / 16);
+  const writer = await parquetCreateWriter(path, { tensors: [{ name: 't', dtype: 'float32', shape: [rows, 8] }], formatOptions: { compression: 'snappy', rowGroupSize: rows } });
+  await writer.add('t', new Uint8Array(values.buffer));
+  await writer.close();
+  assertShapesKept(anchorsAfterReading([path]));
+});
+
+test('after whole reads of pyarrow\'s dictionary-encoded file, new page objects have their anchors\' shapes', { skip: oracleSkip('pyarrow') }, async (t) => {
+  const dir = await tempDir(t, 'tensio-anchors-');
+  const path = join(dir, 'dictionary.parquet');
+  runPython(String.raw`
+import sys, numpy as np, pyarrow as pa, pyarrow.parquet as pq
+rng = np.random.default_rng(11)
+# 2,000 distinct values a column: dictionary pages and RLE_DICTIONARY data pages (DictionaryIndexStream), one row group of 22 MB.
+pq.write_table(pa.table({f'c{i}': (rng.integers(0, 2000, 700_000) / 8).astype(np.float32) for i in range(8)}), sys.argv[1], row_group_size=700_000)
+`, [path]);
+  assertShapesKept(anchorsAfterReading([path]));
+});
