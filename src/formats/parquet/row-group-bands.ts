@@ -128,6 +128,17 @@ const PARQUET_GATHER_BANDS_IN_FLIGHT = 3;
 const NO_VALUES = new Uint8Array(0);
 
 /**
+ * The caller has taken `band`: what only it and earlier bands used may be reused. A
+ * function of the module, not a closure of each read: the band walk's optimized code calls
+ * it, and a closure made anew by the next read was a "wrong call target" that threw that
+ * code away in the middle of the read (`node --trace-deopt`).
+ */
+function bandTaken(walk: BandWalk, band: TableBand): void {
+  walk.yielded = band.first + band.rows;
+  walk.scratch.release(band.first);
+}
+
+/**
  * The row group in bands of ~4 MiB of the wanted columns (`TableBatch.bands`), each column through
  * `plain-bands.ts`: read whole for a whole read (the row group's stored chunks held, mapped or in one buffer: `stored-chunks.ts`;
  * its pages decoded a few ahead of placing into the walk's reused slabs, ~3 MiB a column of pyarrow's 1M × 32
@@ -178,11 +189,6 @@ export async function* parquetRowGroupBands(rowGroup: ParquetBandedRowGroup, wan
   scratch.epoch = -1;
   const walk: BandWalk = { setups: [], placers: [], buffers: [], inFlight: [], placed: true, yielded: from, scratch };
   const { setups, placers, buffers, inFlight } = walk;
-  /** The caller has taken `band`: what only it and earlier bands used may be reused. */
-  const taken = (band: TableBand) => {
-    walk.yielded = band.first + band.rows;
-    scratch.release(band.first);
-  };
   try {
     await settledAll(wanted.map(async (column, position) => {
       const where = `column "${columns[column]!.name}" in row group ${index}`;
@@ -241,7 +247,7 @@ export async function* parquetRowGroupBands(rowGroup: ParquetBandedRowGroup, wan
       if (!gather && inFlight.length === 0) {
         storedChunks?.checkIntact();
         yield ready;
-        taken(ready);
+        bandTaken(walk, ready);
         continue;
       }
       // A damaged index the native gather found is refused (page-placer.ts made its error); anything else goes the general way.
@@ -257,7 +263,7 @@ export async function* parquetRowGroupBands(rowGroup: ParquetBandedRowGroup, wan
         else {
           storedChunks?.checkIntact();
           yield oldest.band;
-          taken(oldest.band);
+          bandTaken(walk, oldest.band);
         }
       }
     }

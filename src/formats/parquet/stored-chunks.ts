@@ -13,7 +13,7 @@
  */
 import type { ColumnMetaData } from 'hyparquet';
 import { checkMappedIntact, type ByteSource, type MappedBytes } from '../../storage/byte-source.js';
-import { scratchArena } from '../../storage/scratch-pool.js';
+import { scratchArena, type ScratchArena } from '../../storage/scratch-pool.js';
 
 /** The stored bytes of a row group's wanted chunks (see the module comment). */
 export interface StoredChunks {
@@ -69,31 +69,43 @@ export function parquetStoredChunks(source: ByteSource, metas: readonly (ColumnM
     const end = Math.max(...plausible.map((span) => span.start + span.length));
     if (end - first <= MAPPED_SPAN_MAX_BYTES && end - first <= MAPPED_SPAN_MAX_RATIO * stored) {
       const mapped = source.map(first, end - first);
-      if (mapped) return mappedChunks(source, mapped, first);
+      if (mapped) return new MappedChunks(source, mapped, first);
     }
   }
-  const arena = scratchArena(stored);
-  return {
-    take(_start, length) {
-      const bytes = arena.take(length);
-      return bytes && { bytes, filled: false };
-    },
-    checkIntact() {},
-  };
+  return new ArenaChunks(scratchArena(stored));
+}
+
+// Classes, not object literals with methods: a literal's methods are new functions on every
+// read, and the band walk's optimized code, specialized on one read's, is thrown away by
+// the next ("wrong call target" in `node --trace-deopt`).
+
+/** Stored chunks read into pieces of one fresh buffer. */
+class ArenaChunks implements StoredChunks {
+  constructor(private readonly arena: ScratchArena) {}
+
+  take(_start: number, length: number): { bytes: Uint8Array; filled: boolean } | undefined {
+    const bytes = this.arena.take(length);
+    return bytes && { bytes, filled: false };
+  }
+
+  checkIntact(): void {}
 }
 
 /** Stored chunks in `mapped`, the file's bytes from offset `first` on; its page tables set up on a worker meanwhile. */
-function mappedChunks(source: ByteSource, mapped: MappedBytes, first: number): StoredChunks {
-  // Fire and forget: the decoders fault in what the populate job has not reached yet; a
-  // truncation it meets shows as faulted(), which checkIntact reports.
-  mapped.populate?.()?.catch(() => undefined);
-  return {
-    take(start, length) {
-      if (start < first || start + length > first + mapped.bytes.byteLength) return undefined;
-      return { bytes: mapped.bytes.subarray(start - first, start - first + length), filled: true };
-    },
-    checkIntact() {
-      checkMappedIntact(mapped, source, first, 'a row group\'s column chunks', 'parquet');
-    },
-  };
+class MappedChunks implements StoredChunks {
+  constructor(private readonly source: ByteSource, private readonly mapped: MappedBytes, private readonly first: number) {
+    // Fire and forget: the decoders fault in what the populate job has not reached yet; a
+    // truncation it meets shows as faulted(), which checkIntact reports.
+    mapped.populate?.()?.catch(() => undefined);
+  }
+
+  take(start: number, length: number): { bytes: Uint8Array; filled: boolean } | undefined {
+    const { first, mapped } = this;
+    if (start < first || start + length > first + mapped.bytes.byteLength) return undefined;
+    return { bytes: mapped.bytes.subarray(start - first, start - first + length), filled: true };
+  }
+
+  checkIntact(): void {
+    checkMappedIntact(this.mapped, this.source, this.first, 'a row group\'s column chunks', 'parquet');
+  }
 }
