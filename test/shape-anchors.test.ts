@@ -17,7 +17,7 @@ import { tempDir } from './helpers/temp.js';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHILD = join(ROOT, 'test', 'helpers', 'shape-anchors-child.ts');
 /** The classes the Parquet page path makes per read, chunk or page, each anchored where it is defined. */
-const PARQUET_ANCHORED = ['AheadSupply', 'DictionaryIndexStream', 'PagePlacer', 'ParquetBandScratch', 'ThriftCursor'];
+const PARQUET_ANCHORED = ['AheadSupply', 'DictionaryIndexStream', 'PagePlacer', 'ParquetBandScratch', 'ParquetPageReader', 'ReadPageSupply', 'ThriftCursor'];
 
 /** Each anchor's class and whether a new instance still has the anchor's shape, after the child read `files`. */
 function anchorsAfterReading(files: string[]): { name: string; sameShape: boolean }[] {
@@ -31,7 +31,7 @@ function assertShapesKept(anchors: { name: string; sameShape: boolean }[]): void
   assert.deepEqual(anchors.filter(({ sameShape }) => !sameShape).map(({ name }) => name), [], 'classes whose new instances no longer have their anchor\'s shape');
 }
 
-test('after whole reads of tensio\'s snappy file (PLAIN pages, one banded row group), new page objects have their anchors\' shapes', async (t) => {
+test('after whole and streamed reads of tensio\'s snappy file (PLAIN pages, one banded row group), new page objects have their anchors\' shapes', async (t) => {
   const dir = await tempDir(t, 'tensio-anchors-');
   const path = join(dir, 'banded.parquet');
   // 700,000 × 8 float32 in one row group (22 MB): over the 16 MiB a whole read takes band by band (AheadSupply, ParquetBandScratch).
@@ -43,7 +43,7 @@ test('after whole reads of tensio\'s snappy file (PLAIN pages, one banded row gr
   assertShapesKept(anchorsAfterReading([path]));
 });
 
-test('after whole reads of pyarrow\'s dictionary-encoded file, new page objects have their anchors\' shapes', { skip: oracleSkip('pyarrow') }, async (t) => {
+test('after whole and streamed reads of pyarrow\'s dictionary-encoded file, new page objects have their anchors\' shapes', { skip: oracleSkip('pyarrow') }, async (t) => {
   const dir = await tempDir(t, 'tensio-anchors-');
   const path = join(dir, 'dictionary.parquet');
   runPython(String.raw`

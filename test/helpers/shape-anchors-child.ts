@@ -1,8 +1,9 @@
 /**
- * Reads each Parquet file it is given whole (every tensor, the default stacked read),
- * twice with a full collection between, then (before any other collection) reports for each shape anchor the loaded
- * modules keep (`src/core/shape-anchors.ts`) whether an instance made now still has the
- * anchor's shape: the reads moved no field of the class to another kind of value. Run
+ * Reads each Parquet file it is given whole (every tensor, the default stacked read)
+ * and streamed, twice with a full collection between, then (before any other collection)
+ * reports for each shape anchor the loaded modules keep (`src/core/shape-anchors.ts`)
+ * whether an instance made now still has the anchor's shape: the reads moved no field of
+ * the class to another kind of value. Run
  * with `--allow-natives-syntax --expose-gc` (test/shape-anchors.test.ts):
  *
  *   node --allow-natives-syntax --expose-gc --import tsx test/helpers/shape-anchors-child.ts <file.parquet>...
@@ -22,7 +23,11 @@ for (let round = 0; round < 2; round++) {
   for (const file of process.argv.slice(2)) {
     const reader = await parquetOpen(file);
     try {
-      for (const tensor of reader.tensors) bytes += (await reader.read(tensor.name)).data.byteLength;
+      for (const tensor of reader.tensors) {
+        bytes += (await reader.read(tensor.name)).data.byteLength;
+        // A streamed read too: its page readers and page supplies are anchored as well.
+        for await (const chunk of reader.stream(tensor.name)) bytes += chunk.byteLength;
+      }
     } finally {
       await reader.close();
     }

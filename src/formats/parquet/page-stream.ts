@@ -13,7 +13,7 @@
 import { TensioError, throwIfAborted } from '../../core/errors.js';
 import { allocateUninitialized } from '../../core/memory.js';
 import { anchorShape } from '../../core/shape-anchors.js';
-import { readIntoFrom, type ByteSource } from '../../storage/byte-source.js';
+import { bytesSource, readIntoFrom, type ByteSource } from '../../storage/byte-source.js';
 import { ScratchPool } from '../../storage/scratch-pool.js';
 import { pageHeader, ThriftCursor, type ParquetPageHeader } from './page-headers.js';
 
@@ -346,3 +346,6 @@ export class ParquetPageReader {
     return new TensioError('TRUNCATED', `parquet: the page header at byte ${at} of ${this.options.where} runs past its column chunk (${this.length} bytes)`, { format: 'parquet', cause: error });
   }
 }
+
+/** Its shape kept between reads (`core/shape-anchors.ts`): a streamed read makes a page reader per column chunk. */
+anchorShape(() => new ParquetPageReader({ source: bytesSource(new Uint8Array(0)), offset: 0, length: 0 }, { readAhead: 0, where: '' }));

@@ -10,10 +10,12 @@
  * this one only schedules reads and decodes as placing goes and hands out the bands.
  * What a chunk this path does not take, and the one damage it refuses, are as there.
  */
+import { anchorShape } from '../../core/shape-anchors.js';
+import { bytesSource } from '../../storage/byte-source.js';
 import { ENCODING_PLAIN, ENCODING_PLAIN_DICTIONARY, PAGE_DATA, PAGE_DATA_V2, PAGE_DICTIONARY } from './page-headers.js';
 import type { ParquetGatherJob } from './gather-native.js';
 import { PagePlacer, parquetPlainRefusal, type PageSupply, type ParquetRowsLayout, type ParquetValidityTarget, type PendingPage, type StartedPage } from './page-placer.js';
-import type { ParquetBandScratch, ParquetPageReader, ParquetStoredPage } from './page-stream.js';
+import { ParquetPageReader, type ParquetBandScratch, type ParquetStoredPage } from './page-stream.js';
 import {
   AheadSupply, dataPageTaken, decodePage, dictionaryOf, plainPagesOrNothing, sameMemory, startDecodes, startDictionary, startedSupply, type ParquetPlainChunk,
 } from './plain-pages.js';
@@ -251,6 +253,14 @@ class ReadPageSupply implements PageSupply {
     };
   }
 }
+
+/** Its shape kept between reads (`core/shape-anchors.ts`): a streamed read makes a supply per column chunk. */
+anchorShape(() => new ReadPageSupply(
+  new ParquetPageReader({ source: bytesSource(new Uint8Array(0)), offset: 0, length: 0 }, { readAhead: 0, where: '' }),
+  { rows: 0, itemBytes: 4, maxDefinition: 0, decompress: undefined },
+  false,
+  0,
+));
 
 /**
  * A column chunk for the fast path (see `parquetDecodePlainChunk`, plain-pages.ts) placed band by
