@@ -355,4 +355,3 @@ export class PagePlacer {
 
 /** Its shape kept between reads (`core/shape-anchors.ts`): a placer is made per column chunk. */
 anchorShape(() => new PagePlacer({ rows: 0, itemBytes: 4, maxDefinition: 0, decompress: undefined }, { next: async () => undefined }, new Uint32Array(0), 0));
-

@@ -14,7 +14,7 @@ import type { TableBand, TableBandOptions } from '../../model/table-reader.js';
 import type { ByteSource } from '../../storage/byte-source.js';
 import type { ScratchPool } from '../../storage/scratch-pool.js';
 import { parquetPlainChunkSetup, type PlainChunkSetup } from './chunk-setup.js';
-import { parquetNativeGather } from './gather-native.js';
+import { parquetNativeGather, type ParquetGatherJob } from './gather-native.js';
 import { parquetPlainRefusal, type ParquetValidityTarget } from './page-placer.js';
 import { ParquetBandScratch, ParquetPageReader, type ParquetChunkRange } from './page-stream.js';
 import { parquetPlainChunkBands, type ParquetPlainBands } from './plain-bands.js';
@@ -127,6 +127,45 @@ const PARQUET_GATHER_BANDS_IN_FLIGHT = 3;
 /** The values of a column placed straight into the tensor's rows (`TableColumnBatch.placed`). */
 const NO_VALUES = new Uint8Array(0);
 
+/** Where a band's columns go in the tensor's rows: the band's rows, a row's bytes, and each wanted column's first word in a row. */
+interface BandRows {
+  readonly rows: Uint8Array;
+  readonly rowBytes: number;
+  readonly columnWords: readonly number[];
+}
+
+/**
+ * The next `count` rows of every wanted column placed: into the tensor's rows (`into`,
+ * with `gather` holding the dictionary pieces its native job writes there), else into the
+ * walk's band buffers; the band's columns, or undefined when a column's page is not one
+ * this path takes. Its own function, not part of the walk: V8 optimizes this while the
+ * first read is still running, and the walk's generator, much of which runs once a read,
+ * is smaller to compile when it becomes hot.
+ */
+async function placeBand(walk: BandWalk, wanted: readonly number[], count: number, into: BandRows | undefined, gather: ParquetGatherJob | undefined): Promise<(TableColumnBatch | undefined)[] | undefined> {
+  const { placers, buffers, setups, inFlight } = walk;
+  const data: (TableColumnBatch | undefined)[] = [];
+  for (let position = 0; position < wanted.length; position++) {
+    const validity: ParquetValidityTarget = { rows: count };
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = into ? await placers[position]!.placeInRows(count, into.rows, { rowWords: into.rowBytes / 4, columnWord: into.columnWords[position]! }, validity, gather)
+        : await placers[position]!.place(count, buffers[position]!, validity);
+    } catch (error) {
+      // A refusal here comes after the pieces the native jobs still hold: damage they find comes first, as the JavaScript gather meets it.
+      if (into && gather && parquetPlainRefusal(error)) {
+        for (const earlier of inFlight) await earlier.gathered;
+        if (gather.pieces > 0) await gather.run(into.rows).catch((found: unknown) => { if (parquetPlainRefusal(found)) throw found; });
+      }
+      throw error;
+    }
+    if (!bytes) return undefined;
+    const extra = validity.bits ? { validity: validity.bits } : {};
+    data[wanted[position]!] = into && bytes === into.rows ? { values: NO_VALUES, placed: true, ...extra } : { values: bytes.subarray(0, count * setups[position]!.shape.itemBytes), ...extra };
+  }
+  return data;
+}
+
 /**
  * The caller has taken `band`: what only it and earlier bands used may be reused. A
  * function of the module, not a closure of each read: the band walk's optimized code calls
@@ -217,32 +256,14 @@ export async function* parquetRowGroupBands(rowGroup: ParquetBandedRowGroup, wan
     for (let first = from; walk.placed && first < to; first += bandRows) {
       const count = Math.min(bandRows, to - first);
       scratch.epoch = first;
-      const data: (TableColumnBatch | undefined)[] = [];
       const target = rowsFor?.(first, count);
       const band = target && target.byteLength === count * rowBytes && target.byteOffset % 4 === 0 ? target : undefined;
       const gather = band ? nativeGather?.() : undefined;
-      for (const [position, column] of wanted.entries()) {
-        const validity: ParquetValidityTarget = { rows: count };
-        let bytes: Uint8Array | undefined;
-        try {
-          bytes = band ? await placers[position]!.placeInRows(count, band, { rowWords: rowBytes / 4, columnWord: columnWords[position]! }, validity, gather)
-            : await placers[position]!.place(count, buffers[position]!, validity);
-        } catch (error) {
-          // A refusal here comes after the pieces the native jobs still hold: damage they find comes first, as the JavaScript gather meets it.
-          if (gather && parquetPlainRefusal(error)) {
-            for (const earlier of inFlight) await earlier.gathered;
-            if (gather.pieces > 0) await gather.run(band!).catch((found: unknown) => { if (parquetPlainRefusal(found)) throw found; });
-          }
-          throw error;
-        }
-        if (!bytes) {
-          walk.placed = false;
-          break;
-        }
-        const extra = validity.bits ? { validity: validity.bits } : {};
-        data[column] = bytes === band ? { values: NO_VALUES, placed: true, ...extra } : { values: bytes.subarray(0, count * setups[position]!.shape.itemBytes), ...extra };
+      const data = await placeBand(walk, wanted, count, band && { rows: band, rowBytes, columnWords }, gather);
+      if (!data) {
+        walk.placed = false;
+        break;
       }
-      if (!walk.placed) break;
       const ready: TableBand = { data, first, rows: count, dataFirst: first, ...(band ? { target: band } : {}) };
       if (!gather && inFlight.length === 0) {
         storedChunks?.checkIntact();
