@@ -12,11 +12,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ColumnMetaData } from 'hyparquet';
 import { memoryMapStatus } from '../src/index.js';
-import { parquetCreateWriter, parquetOpen } from '../src/formats/parquet/index.js';
+import { parquetOpen } from '../src/formats/parquet/index.js';
 import { parquetStoredChunks } from '../src/formats/parquet/stored-chunks.js';
 import { fileSource } from '../src/storage/file-source.js';
 import type { ByteSource } from '../src/storage/byte-source.js';
 import { runJsonChild } from './helpers/json-child.js';
+import { BANDED_ROWS, writeBandedFile } from './helpers/parquet-banded.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
 import { patternBytes } from './helpers/patterns.js';
 import { tempDir } from './helpers/temp.js';
@@ -59,18 +60,6 @@ test('a file cut under the mapped stored chunks: checkIntact throws SOURCE_CHANG
   const result = runJsonChild(join(ROOT, 'test', 'helpers', 'stored-chunks-child.ts'), [path]);
   assert.deepEqual(result, { mapped: true, before: 'intact', touched: true, after: 'SOURCE_CHANGED' });
 });
-
-/** Rows of the banded file: one row group of 700,000 × 8 float32 (22 MB: over the 16 MiB a whole read takes band by band, from one mapping). */
-const BANDED_ROWS = 700_000;
-
-/** Writes tensio's snappy file of one banded row group to `path`; its values. */
-async function writeBandedFile(path: string): Promise<Float32Array> {
-  const values = Float32Array.from({ length: BANDED_ROWS * 8 }, (_, i) => ((i * 7919) % 4093) / 16);
-  const writer = await parquetCreateWriter(path, { tensors: [{ name: 't', dtype: 'float32', shape: [BANDED_ROWS, 8] }], formatOptions: { compression: 'snappy', rowGroupSize: BANDED_ROWS } });
-  await writer.add('t', new Uint8Array(values.buffer));
-  await writer.close();
-  return values;
-}
 
 test('a banded stacked read maps its row group\'s chunks, and reads the same bytes as a process without the addon', { skip: NO_ADDON }, async (t) => {
   const dir = await tempDir(t, 'tensio-stored-');

@@ -9,8 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parquetCreateWriter } from '../src/formats/parquet/index.js';
 import { runJsonChild } from './helpers/json-child.js';
+import { writeBandedFile } from './helpers/parquet-banded.js';
 import { oracleSkip, runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -34,12 +34,8 @@ function assertShapesKept(anchors: { name: string; sameShape: boolean }[]): void
 test('after whole and streamed reads of tensio\'s snappy file (PLAIN pages, one banded row group), new page objects have their anchors\' shapes', async (t) => {
   const dir = await tempDir(t, 'tensio-anchors-');
   const path = join(dir, 'banded.parquet');
-  // 700,000 × 8 float32 in one row group (22 MB): over the 16 MiB a whole read takes band by band (AheadSupply, ParquetBandScratch).
-  const rows = 700_000;
-  const values = Float32Array.from({ length: rows * 8 }, (_, i) => ((i * 7919) % 4093) / 16);
-  const writer = await parquetCreateWriter(path, { tensors: [{ name: 't', dtype: 'float32', shape: [rows, 8] }], formatOptions: { compression: 'snappy', rowGroupSize: rows } });
-  await writer.add('t', new Uint8Array(values.buffer));
-  await writer.close();
+  // One row group over the 16 MiB a whole read takes band by band (AheadSupply, ParquetBandScratch).
+  await writeBandedFile(path);
   assertShapesKept(anchorsAfterReading([path]));
 });
 
