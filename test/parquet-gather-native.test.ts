@@ -291,7 +291,7 @@ test('native gather through the reader: pyarrow dictionary files read equal with
   for (const name of ['big', 'big-f64', 'big-fallback']) {
     const path = join(dir, `${name}.parquet`);
     jsCalls = 0;
-    // The big row group alone, stacked: every page gathered natively (a small row group is placed whole, in JavaScript).
+    // The big row group alone, stacked: every page gathered natively (the small row group after it is decoded whole and joined by a native job).
     await using first = await parquetOpen(path, { formatOptions: { rows: { start: 0, end: 2 ** 20 } } });
     const banded = (await first.read(first.tensors[0]!.name)).data;
     assert.equal(jsCalls, 0, `${name}: every page of the big row group gathered natively`);
