@@ -7,7 +7,8 @@
  * form built by hand (literal lengths in the tag and in 1-4 following bytes, copies with
  * 1-, 2- and 4-byte offsets, overlapping copies that repeat a pattern), and a table of
  * damaged blocks, each refused with ECORRUPT and its reason, never a write outside the
- * output. Through Parquet, a damaged page is a TensioError naming the page.
+ * output; long random blocks and damaged copies where its fast loop (the common short
+ * elements, one room check for all) runs. Through Parquet, a damaged page is a TensioError naming the page.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,7 +29,8 @@ function block(length: number, ...elements: number[][]): Uint8Array {
   }
   return Uint8Array.from([...preamble, ...elements.flat()]);
 }
-const literal = (bytes: number[]): number[] => [(bytes.length - 1) << 2, ...bytes];
+/** A literal element: its length in the tag up to 60 bytes, else in one byte after it (up to 256). */
+const literal = (bytes: number[]): number[] => (bytes.length <= 60 ? [(bytes.length - 1) << 2, ...bytes] : [60 << 2, bytes.length - 1, ...bytes]);
 
 async function decoded(input: Uint8Array, size: number): Promise<Uint8Array> {
   // Guard bytes around the output: a write past either end would show.
@@ -109,6 +111,64 @@ test('addon snappy: short literals and copies (the 16- and 8-byte moves) decode 
     snappyUncompress(input, reference);
     assert.ok(Buffer.from(await decoded(input, size)).equals(Buffer.from(reference)), `trial ${trial}: ${count} elements, ${size} bytes`);
   }
+});
+
+test('addon snappy: long blocks of mixed elements (the decoder\'s fast loop: 1- and 2-byte offsets, near and far, literals on both sides of 16 bytes) decode equal to hyparquet\'s decoder', { skip }, async () => {
+  // Hundreds of elements, so most are decoded while the input and output have room for any
+  // short element (the fast loop); the others (literals over 16 bytes, offsets under 8) in the
+  // checked loop between them, and the last ones near the output's end.
+  let seed = 11;
+  const random = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  for (let trial = 0; trial < 200; trial++) {
+    const elements: number[][] = [];
+    let size = 0;
+    const count = 50 + random(400);
+    for (let e = 0; e < count; e++) {
+      const kind = size === 0 ? 0 : random(3);
+      if (kind === 0) {
+        const length = 1 + (random(4) === 0 ? random(70) : random(16));
+        elements.push(literal(Array.from({ length }, () => random(256))));
+        size += length;
+      } else if (kind === 1) {
+        // 1-byte offset: length 4-11, offset up to 2047 (sometimes under 8: a repeated pattern).
+        const offset = 1 + random(Math.min(random(8) === 0 ? 12 : 2047, size));
+        const length = 4 + random(8);
+        elements.push([1 | ((length - 4) << 2) | ((offset >> 8) << 5), offset & 0xff]);
+        size += length;
+      } else {
+        const offset = 1 + random(Math.min(random(8) === 0 ? 12 : 65535, size));
+        const length = 1 + random(64);
+        elements.push([((length - 1) << 2) | 2, offset & 0xff, offset >> 8]);
+        size += length;
+      }
+    }
+    const input = block(size, ...elements);
+    const reference = new Uint8Array(size);
+    snappyUncompress(input, reference);
+    assert.ok(Buffer.from(await decoded(input, size)).equals(Buffer.from(reference)), `trial ${trial}: ${count} elements, ${size} bytes`);
+  }
+});
+
+test('addon snappy: a copy with offset 0 or reaching before the output, met where the decoder\'s fast loop runs, is refused as in the checked loop', { skip }, async () => {
+  // 300 bytes of literals first, so the damaged copy sits where the input and output still have room.
+  const start = Array.from({ length: 300 }, (_, i) => (i * 13) & 0xff);
+  const head = [literal(start.slice(0, 100)), literal(start.slice(100, 200)), literal(start.slice(200))];
+  const tail = literal(Array.from({ length: 200 }, (_, i) => i & 0xff));
+  const cases: [string, number[], RegExp][] = [
+    ['1-byte offset 0', [1 | ((8 - 4) << 2), 0], /before the start/],
+    ['2-byte offset 0', [((8 - 1) << 2) | 2, 0, 0], /before the start/],
+    ['1-byte offset past the start', [1 | ((8 - 4) << 2) | (1 << 5), 45], /before the start/],
+    ['2-byte offset past the start', [((8 - 1) << 2) | 2, 45, 1], /before the start/],
+  ];
+  for (const [what, copy, reason] of cases) {
+    const input = block(300 + 8 + 200, ...head, copy, tail);
+    await assert.rejects(decoded(input, 508), (error: Error & { code?: string }) => error.code === 'ECORRUPT' && reason.test(error.message), what);
+  }
+  // The same copy with a valid offset decodes: the damage, not the place, is refused.
+  const good = block(508, ...head, [1 | ((8 - 4) << 2) | (1 << 5), 44], tail);
+  const reference = new Uint8Array(508);
+  snappyUncompress(good, reference);
+  assert.ok(Buffer.from(await decoded(good, 508)).equals(Buffer.from(reference)), 'offset 300 from byte 300');
 });
 
 test('addon snappy: damaged blocks are refused with ECORRUPT and the reason, nothing written outside the output', { skip }, async () => {

@@ -51,6 +51,12 @@
 static inline void move8(uint8_t *to, const uint8_t *from) { memcpy(to, from, 8); }
 static inline void move16(uint8_t *to, const uint8_t *from) { memcpy(to, from, 16); }
 
+/* Room the fast loop of snappy_decode needs: a tag and the 16 bytes a short literal moves
+ * (a copy's offset is at most 2 bytes), and the longest copy it takes (64 bytes) with the
+ * up to 7 bytes its last 8-byte move writes past it, or a literal's 16-byte move. */
+#define FAST_INPUT_ROOM 17
+#define FAST_OUTPUT_ROOM 72
+
 /* Why decoding stopped, for the rejection (NULL: it succeeded). */
 static const char *snappy_decode(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len) {
   size_t ip = 0;
@@ -64,6 +70,44 @@ static const char *snappy_decode(const uint8_t *in, size_t in_len, uint8_t *out,
   if (declared != out_len) return "the length preamble differs from the page's uncompressed size";
   size_t op = 0;
   while (ip < in_len) {
+    /*
+     * The common elements first, while the input and output have room for any of them:
+     * a literal of at most 16 bytes, and a copy with a 1- or 2-byte offset of at least 8
+     * that reaches no further back than the output's start. None of them needs a bounds
+     * check of its own here, because the room is checked once for every one of them.
+     */
+    while (in_len - ip >= FAST_INPUT_ROOM && out_len - op >= FAST_OUTPUT_ROOM) {
+      const uint8_t tag = in[ip];
+      if ((tag & 3) == 0) {
+        if (tag >= (16 << 2)) break;
+        const size_t length = (size_t)(tag >> 2) + 1;
+        move16(out + op, in + ip + 1);
+        ip += 1 + length;
+        op += length;
+        continue;
+      }
+      size_t length, offset, size;
+      if ((tag & 3) == 1) {
+        length = (size_t)((tag >> 2) & 7) + 4;
+        offset = ((size_t)(tag >> 5) << 8) | in[ip + 1];
+        size = 2;
+      } else if ((tag & 3) == 2) {
+        length = (size_t)(tag >> 2) + 1;
+        offset = (size_t)in[ip + 1] | ((size_t)in[ip + 2] << 8);
+        size = 3;
+      } else {
+        break;
+      }
+      if (offset < 8 || offset > op) break;
+      uint8_t *to = out + op;
+      const uint8_t *from = to - offset;
+      move8(to, from);
+      move8(to + 8, from + 8);
+      for (size_t k = 16; k < length; k += 8) move8(to + k, from + k);
+      ip += size;
+      op += length;
+    }
+    if (ip >= in_len) break;
     uint8_t tag = in[ip++];
     uint64_t length;
     if ((tag & 3) == 0) {
