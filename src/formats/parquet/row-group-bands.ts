@@ -178,8 +178,9 @@ const PARQUET_WHOLE_JOIN_JOBS = 2;
  * PLAIN piece (`gather-native.ts`: a worker writes a tile of rows at a time, every column
  * into it, then the next tile): the band of them, its columns `placed`. Undefined, with
  * nothing written, when the addon has no PLAIN pieces here (or `TENSIO_PARQUET_GATHER=js`)
- * or a column has nulls or fewer values than its rows (the caller's join then writes the
- * NaNs, or names the column). Why: the join of a row group under
+ * or a column has fewer values than its rows (the caller's join then names the column).
+ * A column's null rows are written as its values held them and passed on with its
+ * validity, for the caller to write as NaN. Why: the join of a row group under
  * {@link PARQUET_BANDED_MIN_BYTES} (tensio's default 100,000-row groups) ran on the
  * JavaScript thread, blocked, at about a third of a stacked read's time (tensio's own
  * 1M × 32 float32 snappy file: 230 of ~430 ms, `--cpu-prof`).
@@ -191,7 +192,7 @@ async function joinedNatively(data: readonly (TableColumnBatch | undefined)[], c
   const usable = wanted.every((column, position) => {
     const values = data[column];
     const item = items[position]!;
-    return values !== undefined && !values.placed && values.validity === undefined && (item === 4 || item === 8) && values.values.byteLength >= to * item;
+    return values !== undefined && !values.placed && (item === 4 || item === 8) && values.values.byteLength >= to * item;
   });
   if (!usable) return undefined;
   const rows = to - first;
@@ -213,8 +214,13 @@ async function joinedNatively(data: readonly (TableColumnBatch | undefined)[], c
     jobs.push(job);
   }
   await settledAll(jobs.map((job) => job.run(target)));
+  // A column's null rows were written with whatever its values held there: its validity goes with the band (counted
+  // from the band's first row), and the caller writes those rows as NaN (tableBatchToBytes' placed columns).
   const placed: (TableColumnBatch | undefined)[] = [];
-  for (const column of wanted) placed[column] = { values: NO_VALUES, placed: true };
+  for (const column of wanted) {
+    const { validity, validityBitOffset = 0 } = data[column]!;
+    placed[column] = validity ? { values: NO_VALUES, placed: true, validity, validityBitOffset: validityBitOffset + first } : { values: NO_VALUES, placed: true };
+  }
   return { data: placed, first, rows, dataFirst: first, target };
 }
 
