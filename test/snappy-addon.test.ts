@@ -44,6 +44,19 @@ async function decoded(input: Uint8Array, size: number): Promise<Uint8Array> {
   return out;
 }
 
+/** A seeded generator of integers below `n` (the same sequence for the same seed). */
+function seededRandom(seed: number): (n: number) => number {
+  return (n) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+}
+
+/** Asserts that the block of `elements` (decoding to `size` bytes) decodes on the addon equal to hyparquet's decoder. */
+async function assertDecodesLikeReference(elements: number[][], size: number, label: string): Promise<void> {
+  const input = block(size, ...elements);
+  const reference = new Uint8Array(size);
+  snappyUncompress(input, reference);
+  assert.ok(Buffer.from(await decoded(input, size)).equals(Buffer.from(reference)), label);
+}
+
 test('addon snappy: hysnappy\'s blocks decode equal to hyparquet\'s decoder, for sizes across every literal-length form', { skip }, async () => {
   let seed = 7;
   const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
@@ -88,8 +101,7 @@ test('addon snappy: short literals and copies (the 16- and 8-byte moves) decode 
   // Blocks of random elements: literals of 1-20 bytes, copies of 1-64 bytes from 1-40 back
   // (offsets under 8 repeat a pattern byte by byte, 8 and more move 8 bytes at a time, some
   // overlapping), ending anywhere: the last elements have no room for a whole move.
-  let seed = 5;
-  const random = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const random = seededRandom(5);
   for (let trial = 0; trial < 300; trial++) {
     const elements: number[][] = [];
     let size = 0;
@@ -106,10 +118,7 @@ test('addon snappy: short literals and copies (the 16- and 8-byte moves) decode 
         size += length;
       }
     }
-    const input = block(size, ...elements);
-    const reference = new Uint8Array(size);
-    snappyUncompress(input, reference);
-    assert.ok(Buffer.from(await decoded(input, size)).equals(Buffer.from(reference)), `trial ${trial}: ${count} elements, ${size} bytes`);
+    await assertDecodesLikeReference(elements, size, `trial ${trial}: ${count} elements, ${size} bytes`);
   }
 });
 
@@ -117,8 +126,7 @@ test('addon snappy: long blocks of mixed elements (the decoder\'s fast loop: 1- 
   // Hundreds of elements, so most are decoded while the input and output have room for any
   // short element (the fast loop); the others (literals over 16 bytes, offsets under 8) in the
   // checked loop between them, and the last ones near the output's end.
-  let seed = 11;
-  const random = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const random = seededRandom(11);
   for (let trial = 0; trial < 200; trial++) {
     const elements: number[][] = [];
     let size = 0;
@@ -142,10 +150,7 @@ test('addon snappy: long blocks of mixed elements (the decoder\'s fast loop: 1- 
         size += length;
       }
     }
-    const input = block(size, ...elements);
-    const reference = new Uint8Array(size);
-    snappyUncompress(input, reference);
-    assert.ok(Buffer.from(await decoded(input, size)).equals(Buffer.from(reference)), `trial ${trial}: ${count} elements, ${size} bytes`);
+    await assertDecodesLikeReference(elements, size, `trial ${trial}: ${count} elements, ${size} bytes`);
   }
 });
 
